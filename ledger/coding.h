@@ -1,0 +1,46 @@
+#pragma once
+// The one helper for fixed-width encodings (STYLE.md 9). Big-endian everywhere, so that
+// RocksDB's bytewise key order is numeric order for sequence numbers.
+
+#include <cstdint>
+#include <string>
+#include <string_view>
+
+namespace lovebank {
+
+inline void PutFixed64BE(std::string* out, std::uint64_t value) {
+  for (int shift = 56; shift >= 0; shift -= 8) {
+    out->push_back(static_cast<char>(static_cast<unsigned char>(value >> shift)));
+  }
+}
+
+inline void PutFixed32BE(std::string* out, std::uint32_t value) {
+  for (int shift = 24; shift >= 0; shift -= 8) {
+    out->push_back(static_cast<char>(static_cast<unsigned char>(value >> shift)));
+  }
+}
+
+// REQUIRES: at least 8 (4) readable bytes at `data`.
+inline std::uint64_t GetFixed64BE(const char* data) {
+  std::uint64_t value = 0;
+  for (int i = 0; i < 8; ++i) value = (value << 8) | static_cast<unsigned char>(data[i]);
+  return value;
+}
+
+inline std::uint32_t GetFixed32BE(const char* data) {
+  std::uint32_t value = 0;
+  for (int i = 0; i < 4; ++i) value = (value << 8) | static_cast<unsigned char>(data[i]);
+  return value;
+}
+
+inline std::string EncodeFixed64BE(std::uint64_t value) {
+  std::string out;
+  out.reserve(8);
+  PutFixed64BE(&out, value);
+  return out;
+}
+
+// Lower-case hex of arbitrary bytes, for hashes in messages and digests.
+std::string ToHex(std::string_view bytes);
+
+}  // namespace lovebank

@@ -1,0 +1,629 @@
+#include "ledger/engine.h"
+
+#include <algorithm>
+#include <map>
+
+#include "ledger/strings.h"
+#include "ledger/check.h"
+#include "ledger/coding.h"
+
+namespace lovebank {
+namespace {
+
+const char* KindName(v1::AccountKind kind) {
+  switch (kind) {
+    case v1::ACCOUNT_KIND_MEMBER:
+      return "MEMBER";
+    case v1::ACCOUNT_KIND_STORE:
+      return "STORE";
+    case v1::ACCOUNT_KIND_ISSUER:
+      return "ISSUER";
+    case v1::ACCOUNT_KIND_SYSTEM:
+      return "SYSTEM";
+    default:
+      return "UNSPECIFIED";
+  }
+}
+
+bool IsMove(v1::Command::BodyCase kind) {
+  return kind == v1::Command::kEarn || kind == v1::Command::kDeduct ||
+         kind == v1::Command::kRedeem || kind == v1::Command::kTransfer;
+}
+
+absl::StatusOr<AssetState> DecodeAsset(std::string_view value) {
+  AssetState asset;
+  if (!asset.record.ParseFromArray(value.data(), static_cast<int>(value.size()))) {
+    return absl::DataLossError("asset record does not decode");
+  }
+  auto maximum = MinorFromString(asset.record.maximum_minor());
+  if (!maximum || asset.record.scale() > kScaleMax) {
+    return absl::DataLossError(Cat("asset record ", asset.record.code(), " is invalid"));
+  }
+  asset.scale = asset.record.scale();
+  asset.maximum_minor = *maximum;
+  return asset;
+}
+
+}  // namespace
+
+absl::StatusOr<std::unique_ptr<Engine>> Engine::Load(Store* store, Head head,
+                                                     std::int64_t head_time_unix_us,
+                                                     std::function<std::int64_t()> clock) {
+  auto engine =
+      std::unique_ptr<Engine>(new Engine(store, head, head_time_unix_us, std::move(clock)));
+  {
+    auto it = store->NewIterator(Family::kAssets);
+    for (it->SeekToFirst(); it->Valid(); it->Next()) {
+      LOVEBANK_ASSIGN_OR_RETURN(AssetState asset, DecodeAsset(it->value().ToStringView()));
+      engine->assets_.emplace(it->key().ToString(), std::move(asset));
+    }
+    LOVEBANK_RETURN_IF_ERROR(FromRocks(it->status(), "loading assets"));
+  }
+  {
+    auto it = store->NewIterator(Family::kAccounts);
+    for (it->SeekToFirst(); it->Valid(); it->Next()) {
+      AccountState account;
+      if (!account.record.ParseFromArray(it->value().data(), static_cast<int>(it->value().size()))) {
+        return absl::DataLossError(Cat("account record ", it->key().ToString(),
+                                                " does not decode"));
+      }
+      for (const auto& budget : account.record.budgets()) {
+        const AssetState* asset = engine->FindAsset(budget.asset());
+        if (asset == nullptr) return absl::DataLossError("budget for an unknown asset");
+        AmountParse parsed = ParseAmount(budget.amount(), asset->scale, asset->maximum_minor);
+        if (!parsed.ok()) return absl::DataLossError("budget does not parse");
+        account.budgets_minor[budget.asset()] = parsed.amount.minor();
+      }
+      engine->accounts_.emplace(it->key().ToString(), std::move(account));
+    }
+    LOVEBANK_RETURN_IF_ERROR(FromRocks(it->status(), "loading accounts"));
+  }
+  {
+    auto it = store->NewIterator(Family::kBalances);
+    for (it->SeekToFirst(); it->Valid(); it->Next()) {
+      auto value = DecodeBalanceValue(it->value().ToStringView());
+      if (!value) return absl::DataLossError("balance record does not decode");
+      engine->balances_.emplace(it->key().ToString(), BalanceState{value->minor, value->seq});
+    }
+    LOVEBANK_RETURN_IF_ERROR(FromRocks(it->status(), "loading balances"));
+  }
+  return engine;
+}
+
+Engine::Engine(Store* store, Head head, std::int64_t head_time_unix_us,
+               std::function<std::int64_t()> clock)
+    : store_(store), clock_(std::move(clock)), head_(head), head_time_unix_us_(head_time_unix_us) {}
+
+void Engine::BeginBatch() {
+  LOVEBANK_CHECK(!batch_open_);
+  batch_open_ = true;
+  batch_.Clear();
+  batch_start_head_ = head_;
+  batch_start_time_unix_us_ = head_time_unix_us_;
+}
+
+Outcome Engine::Apply(const v1::Command& command, const std::string& fingerprint) {
+  LOVEBANK_CHECK(batch_open_);
+  LOVEBANK_DCHECK(CheckCommandSyntax(command).reason == Reason::kOk);
+  std::optional<Outcome> earlier = Replay(command, fingerprint);
+  if (earlier.has_value()) return std::move(*earlier);
+  Outcome outcome = Decide(command, fingerprint);
+  if (outcome.reason != Reason::kLedgerUnavailable) {
+    batch_requests_[command.request_id()] = BatchRequest{fingerprint, outcome};
+  }
+  return outcome;
+}
+
+std::optional<Outcome> Engine::Replay(const v1::Command& command, const std::string& fingerprint) {
+  const std::string& id = command.request_id();
+  auto reused = [&id]() {
+    Outcome outcome;
+    outcome.reason = Reason::kRequestIdReused;
+    outcome.message = Cat("request id ", id, " was used before for other content");
+    return outcome;
+  };
+  if (auto it = batch_requests_.find(id); it != batch_requests_.end()) {
+    if (it->second.fingerprint != fingerprint) return reused();
+    Outcome outcome = it->second.outcome;
+    outcome.replayed = true;
+    return outcome;
+  }
+  auto unavailable = [](const absl::Status& status) {
+    Outcome outcome;
+    outcome.reason = Reason::kLedgerUnavailable;
+    outcome.message = std::string(status.message());
+    return outcome;
+  };
+  auto accepted = store_->Get(Family::kRequests, id);
+  if (!accepted.ok()) return unavailable(accepted.status());
+  if (accepted->has_value()) {
+    auto value = DecodeRequestValue(**accepted);
+    if (!value) return unavailable(absl::DataLossError("request record does not decode"));
+    if (value->fingerprint != fingerprint) return reused();
+    auto receipt = ReadReceipt(*store_, value->seq, [this](const std::string& asset) {
+      const AssetState* state = FindAsset(asset);
+      return state == nullptr ? 0u : state->scale;
+    });
+    if (!receipt.ok()) return unavailable(receipt.status());
+    Outcome outcome;
+    outcome.receipt = std::move(*receipt);
+    outcome.replayed = true;
+    return outcome;
+  }
+  auto refused = store_->Get(Family::kRefusals, id);
+  if (!refused.ok()) return unavailable(refused.status());
+  if (refused->has_value()) {
+    v1::Refusal refusal;
+    if (!refusal.ParseFromString(**refused)) {
+      return unavailable(absl::DataLossError("refusal record does not decode"));
+    }
+    if (refusal.fingerprint() != fingerprint) return reused();
+    Outcome outcome;
+    outcome.reason = static_cast<Reason>(refusal.reason());
+    outcome.message = refusal.message();
+    outcome.replayed = true;
+    return outcome;
+  }
+  return std::nullopt;
+}
+
+Outcome Engine::Decide(const v1::Command& command, const std::string& fingerprint) {
+  switch (command.body_case()) {
+    case v1::Command::kEarn:
+      return ApplyMove(command, fingerprint, command.earn(), v1::ACCOUNT_KIND_ISSUER,
+                       v1::ACCOUNT_KIND_MEMBER);
+    case v1::Command::kDeduct:
+      return ApplyMove(command, fingerprint, command.deduct(), v1::ACCOUNT_KIND_MEMBER,
+                       v1::ACCOUNT_KIND_ISSUER);
+    case v1::Command::kRedeem:
+      return ApplyMove(command, fingerprint, command.redeem(), v1::ACCOUNT_KIND_MEMBER,
+                       v1::ACCOUNT_KIND_STORE);
+    case v1::Command::kTransfer:
+      return ApplyMove(command, fingerprint, command.transfer(), v1::ACCOUNT_KIND_MEMBER,
+                       v1::ACCOUNT_KIND_MEMBER);
+    case v1::Command::kReverse:
+      return ApplyReverse(command, fingerprint);
+    case v1::Command::kOpenAccount:
+      return ApplyOpenAccount(command, fingerprint);
+    case v1::Command::kDefineAsset:
+      return ApplyDefineAsset(command, fingerprint);
+    case v1::Command::kSetAccountStatus:
+      return ApplySetAccountStatus(command, fingerprint);
+    case v1::Command::BODY_NOT_SET:
+      break;
+  }
+  LOVEBANK_CHECK(false && "syntax check lets no command without a body through");
+  return {};
+}
+
+Outcome Engine::ApplyMove(const v1::Command& command, const std::string& fingerprint,
+                          const v1::Move& move, v1::AccountKind from_kind,
+                          v1::AccountKind to_kind) {
+  const AssetState* asset = FindAsset(move.asset());
+  if (asset == nullptr) {
+    return Refuse(command, fingerprint, Reason::kAssetUnknown,
+                  Cat("no asset ", move.asset()));
+  }
+  AmountParse amount = ParseAmount(move.amount(), asset->scale, asset->maximum_minor);
+  if (!amount.ok()) {
+    return Refuse(command, fingerprint, amount.reason,
+                  Cat("amount ", move.amount(), ": ", ReasonName(amount.reason)));
+  }
+  if (amount.amount.is_zero()) {
+    return Refuse(command, fingerprint, Reason::kAmountZero, "the amount is zero");
+  }
+  AccountState* from = FindAccount(move.from());
+  if (from == nullptr) {
+    return Refuse(command, fingerprint, Reason::kAccountUnknown,
+                  Cat("no account ", move.from()));
+  }
+  AccountState* to = FindAccount(move.to());
+  if (to == nullptr) {
+    return Refuse(command, fingerprint, Reason::kAccountUnknown,
+                  Cat("no account ", move.to()));
+  }
+  if (from->record.kind() != from_kind || to->record.kind() != to_kind) {
+    return Refuse(command, fingerprint, Reason::kAccountKindMismatch,
+                  Cat("this moves value from a ", KindName(from_kind), " to a ",
+                               KindName(to_kind), " account; ", move.from(), " is ",
+                               KindName(from->record.kind()), ", ", move.to(), " is ",
+                               KindName(to->record.kind())));
+  }
+  for (const AccountState* account : {from, to}) {
+    if (account->record.status() == v1::ACCOUNT_STATUS_FROZEN) {
+      return Refuse(command, fingerprint, Reason::kAccountFrozen,
+                    Cat("account ", account->record.account(), " is frozen"));
+    }
+  }
+  const std::vector<ResolvedPosting> postings = {
+      {move.from(), move.asset(), -amount.amount.minor()},
+      {move.to(), move.asset(), amount.amount.minor()},
+  };
+  Outcome limits = CheckLimits(postings);
+  if (!limits.ok()) return Refuse(command, fingerprint, limits.reason, limits.message);
+  return Append(command, fingerprint, postings, {});
+}
+
+Outcome Engine::ApplyReverse(const v1::Command& command, const std::string& fingerprint) {
+  const std::uint64_t target = command.reverse().seq();
+  if (target == 0 || target > head_.seq) {
+    return Refuse(command, fingerprint, Reason::kEntryUnknown,
+                  Cat("no entry ", target));
+  }
+  BatchEntry entry;
+  if (auto it = batch_entries_.find(target); it != batch_entries_.end()) {
+    entry = it->second;
+  } else {
+    auto stored = store_->Get(Family::kJournal, EncodeFixed64BE(target));
+    v1::Entry decoded;
+    std::optional<StoredEntryView> view;
+    if (stored.ok() && stored->has_value()) view = DecodeStoredEntry(**stored);
+    if (!view || !decoded.ParseFromArray(view->payload.data(),
+                                         static_cast<int>(view->payload.size()))) {
+      Outcome outcome;
+      outcome.reason = Reason::kLedgerUnavailable;
+      outcome.message = Cat("journal entry ", target, " cannot be read");
+      return outcome;
+    }
+    entry.kind = decoded.command().body_case();
+    entry.postings.assign(decoded.postings().begin(), decoded.postings().end());
+  }
+  if (!IsMove(entry.kind)) {
+    return Refuse(command, fingerprint, Reason::kEntryNotReversible,
+                  Cat("entry ", target, " moves no value or is itself a reversal"));
+  }
+  bool reversed = batch_reversed_.contains(target);
+  if (!reversed) {
+    auto stored = store_->Get(Family::kReversed, EncodeFixed64BE(target));
+    if (!stored.ok()) {
+      Outcome outcome;
+      outcome.reason = Reason::kLedgerUnavailable;
+      outcome.message = std::string(stored.status().message());
+      return outcome;
+    }
+    reversed = stored->has_value();
+  }
+  if (reversed) {
+    return Refuse(command, fingerprint, Reason::kEntryAlreadyReversed,
+                  Cat("entry ", target, " was reversed already"));
+  }
+  // Frozen accounts take part: a correction must stay possible while an account is frozen for
+  // investigation. Floors and budgets still hold.
+  std::vector<ResolvedPosting> postings;
+  for (const auto& posting : entry.postings) {
+    auto minor = MinorFromString(posting.amount_minor());
+    LOVEBANK_CHECK(minor.has_value());
+    postings.push_back({posting.account(), posting.asset(), -*minor});
+  }
+  Outcome limits = CheckLimits(postings);
+  if (!limits.ok()) return Refuse(command, fingerprint, limits.reason, limits.message);
+  Outcome outcome = Append(command, fingerprint, postings, {});
+  if (outcome.ok()) {
+    batch_.Put(store_->handle(Family::kReversed), EncodeFixed64BE(target),
+               EncodeFixed64BE(outcome.receipt.seq));
+    batch_reversed_.insert(target);
+  }
+  return outcome;
+}
+
+Outcome Engine::ApplyOpenAccount(const v1::Command& command, const std::string& fingerprint) {
+  const v1::OpenAccount& open = command.open_account();
+  if (FindAccount(open.account()) != nullptr) {
+    return Refuse(command, fingerprint, Reason::kAccountExists,
+                  Cat("account ", open.account(), " exists"));
+  }
+  AccountState state;
+  for (const auto& budget : open.budgets()) {
+    const AssetState* asset = FindAsset(budget.asset());
+    if (asset == nullptr) {
+      return Refuse(command, fingerprint, Reason::kAssetUnknown,
+                    Cat("no asset ", budget.asset()));
+    }
+    AmountParse amount = ParseAmount(budget.amount(), asset->scale, asset->maximum_minor);
+    if (!amount.ok()) {
+      return Refuse(command, fingerprint, amount.reason,
+                    Cat("budget ", budget.amount(), ": ", ReasonName(amount.reason)));
+    }
+    state.budgets_minor[budget.asset()] = amount.amount.minor();
+  }
+  const std::uint64_t seq = head_.seq + 1;
+  auto* record = &state.record;
+  record->set_account(open.account());
+  record->set_kind(open.kind());
+  record->set_display_name(open.display_name());
+  record->set_status(v1::ACCOUNT_STATUS_ACTIVE);
+  *record->mutable_budgets() = open.budgets();
+  record->set_opened_seq(seq);
+  record->set_status_seq(seq);
+  Outcome outcome = Append(command, fingerprint, {}, {open.account()});
+  LOVEBANK_CHECK(outcome.receipt.seq == seq);
+  SetAccount(open.account(), std::move(state));
+  return outcome;
+}
+
+Outcome Engine::ApplyDefineAsset(const v1::Command& command, const std::string& fingerprint) {
+  const v1::DefineAsset& define = command.define_asset();
+  if (FindAsset(define.code()) != nullptr) {
+    return Refuse(command, fingerprint, Reason::kAssetExists,
+                  Cat("asset ", define.code(), " exists"));
+  }
+  AmountParse maximum = ParseAmount(define.maximum(), define.scale(), MinorAbsoluteMax());
+  if (!maximum.ok()) {
+    return Refuse(command, fingerprint, maximum.reason,
+                  Cat("maximum ", define.maximum(), ": ", ReasonName(maximum.reason)));
+  }
+  if (maximum.amount.is_zero()) {
+    return Refuse(command, fingerprint, Reason::kAmountZero, "the maximum is zero");
+  }
+  AssetState asset;
+  asset.scale = define.scale();
+  asset.maximum_minor = maximum.amount.minor();
+  asset.record.set_code(define.code());
+  asset.record.set_scale(define.scale());
+  asset.record.set_maximum_minor(MinorToString(asset.maximum_minor));
+  asset.record.set_display_name(define.display_name());
+  asset.record.set_defined_seq(head_.seq + 1);
+  Outcome outcome = Append(command, fingerprint, {}, {});
+  batch_.Put(store_->handle(Family::kAssets), define.code(), asset.record.SerializeAsString());
+  assets_.emplace(define.code(), std::move(asset));
+  assets_added_.push_back(define.code());
+  return outcome;
+}
+
+Outcome Engine::ApplySetAccountStatus(const v1::Command& command, const std::string& fingerprint) {
+  const v1::SetAccountStatus& set = command.set_account_status();
+  AccountState* account = FindAccount(set.account());
+  if (account == nullptr) {
+    return Refuse(command, fingerprint, Reason::kAccountUnknown,
+                  Cat("no account ", set.account()));
+  }
+  if (account->record.status() == set.status()) {
+    return Refuse(command, fingerprint, Reason::kAccountStatusUnchanged,
+                  Cat("account ", set.account(), " has that status already"));
+  }
+  AccountState state = *account;
+  state.record.set_status(set.status());
+  state.record.set_status_seq(head_.seq + 1);
+  Outcome outcome = Append(command, fingerprint, {}, {set.account()});
+  SetAccount(set.account(), std::move(state));
+  return outcome;
+}
+
+Outcome Engine::CheckLimits(const std::vector<ResolvedPosting>& postings) {
+  Outcome outcome;
+  for (const auto& posting : postings) {
+    const AccountState* account = FindAccount(posting.account);
+    const AssetState* asset = FindAsset(posting.asset);
+    LOVEBANK_CHECK(account != nullptr && asset != nullptr);
+    const Int128 before = Balance(posting.account, posting.asset).minor;
+    const Int128 after = before + posting.delta;  // |both| <= 10^36: cannot overflow
+    if (posting.delta < 0) {
+      Int128 floor = 0;
+      const bool issuer = account->record.kind() == v1::ACCOUNT_KIND_ISSUER;
+      if (issuer) {
+        auto it = account->budgets_minor.find(posting.asset);
+        floor = it == account->budgets_minor.end() ? Int128(0) : Int128(-it->second);
+      }
+      if (after < floor) {
+        outcome.reason = issuer ? Reason::kBudgetExceeded : Reason::kInsufficientBalance;
+        outcome.message = Cat(posting.account, " holds ", Decimal(before, posting.asset),
+                                       " ", posting.asset, "; ", Decimal(-posting.delta, posting.asset),
+                                       " would take it below ", Decimal(floor, posting.asset));
+        return outcome;
+      }
+    } else if (after > asset->maximum_minor) {
+      outcome.reason = Reason::kBalanceAboveMaximum;
+      outcome.message = Cat(posting.account, " would hold more than the maximum of ",
+                                     Decimal(asset->maximum_minor, posting.asset), " ",
+                                     posting.asset);
+      return outcome;
+    }
+  }
+  return outcome;
+}
+
+Outcome Engine::Append(const v1::Command& command, const std::string& fingerprint,
+                       const std::vector<ResolvedPosting>& postings,
+                       const std::vector<std::string>& touched) {
+  const std::uint64_t seq = head_.seq + 1;
+  const std::int64_t time = std::max(clock_(), head_time_unix_us_);
+  v1::Entry entry;
+  entry.set_seq(seq);
+  entry.set_time_unix_us(time);
+  *entry.mutable_command() = command;
+  for (const auto& posting : postings) {
+    v1::Posting* stored = entry.add_postings();
+    stored->set_account(posting.account);
+    stored->set_asset(posting.asset);
+    stored->set_amount_minor(MinorToString(posting.delta));
+  }
+  const std::string payload = entry.SerializeAsString();
+  const Hash hash = ChainHash(head_.hash, seq, payload);
+  batch_.Put(store_->handle(Family::kJournal), EncodeFixed64BE(seq),
+             EncodeStoredEntry(hash, head_.hash, payload));
+  batch_.Put(store_->handle(Family::kRequests), command.request_id(),
+             EncodeRequestValue(seq, fingerprint));
+
+  Outcome outcome;
+  outcome.receipt.seq = seq;
+  outcome.receipt.hash = hash;
+  outcome.receipt.time_unix_us = time;
+  // One statement line per account; postings of one account stay together in entry order.
+  std::map<std::string, v1::StatementLine> lines;
+  for (const auto& account : touched) lines[account];
+  Int128 sum = 0;
+  for (const auto& posting : postings) {
+    const std::string key = BalanceKey(posting.account, posting.asset);
+    BalanceState balance = Balance(posting.account, posting.asset);
+    balance.minor += posting.delta;
+    balance.seq = seq;
+    sum += posting.delta;
+    SetBalance(key, balance);
+    auto* leg = lines[posting.account].add_legs();
+    leg->set_asset(posting.asset);
+    leg->set_amount_minor(MinorToString(posting.delta));
+    leg->set_balance_after_minor(MinorToString(balance.minor));
+    outcome.receipt.balances_after.push_back(
+        BalanceLine{posting.account, posting.asset, Amount::FromMinor(balance.minor),
+                    Decimal(balance.minor, posting.asset), seq});
+  }
+  // Double entry (invariant 1): the engine builds only two-legged or mirrored postings, all of
+  // one asset, so the total must be zero.
+  LOVEBANK_CHECK(sum == 0);
+  for (const auto& [account, line] : lines) {
+    batch_.Put(store_->handle(Family::kAccountEntries), AccountEntryKey(account, seq),
+               line.SerializeAsString());
+  }
+  BatchEntry batch_entry{command.body_case(), {entry.postings().begin(), entry.postings().end()}};
+  batch_entries_.emplace(seq, std::move(batch_entry));
+  head_ = Head{seq, hash};
+  head_time_unix_us_ = time;
+  return outcome;
+}
+
+Outcome Engine::Refuse(const v1::Command& command, const std::string& fingerprint, Reason reason,
+                       std::string message) {
+  LOVEBANK_DCHECK(reason != Reason::kOk);
+  if (IsRememberedReason(reason)) {
+    v1::Refusal refusal;
+    refusal.set_fingerprint(fingerprint);
+    refusal.set_reason(static_cast<std::uint32_t>(reason));
+    refusal.set_message(message);
+    refusal.set_head_seq(head_.seq);
+    batch_.Put(store_->handle(Family::kRefusals), command.request_id(),
+               refusal.SerializeAsString());
+  }
+  Outcome outcome;
+  outcome.reason = reason;
+  outcome.message = std::move(message);
+  return outcome;
+}
+
+rocksdb::WriteBatch* Engine::FinishBatch() {
+  LOVEBANK_CHECK(batch_open_);
+  for (const auto& [key, old] : balances_undo_) {
+    const BalanceState& now = balances_.at(key);
+    batch_.Put(store_->handle(Family::kBalances), key, EncodeBalanceValue(now.minor, now.seq));
+  }
+  for (const auto& [account, old] : accounts_undo_) {
+    batch_.Put(store_->handle(Family::kAccounts), account,
+               accounts_.at(account).record.SerializeAsString());
+  }
+  if (head_.seq != batch_start_head_.seq) {
+    auto* meta = store_->handle(Family::kMeta);
+    batch_.Put(meta, meta_key::kHeadSeq, EncodeFixed64BE(head_.seq));
+    batch_.Put(meta, meta_key::kHeadHash,
+               std::string_view(reinterpret_cast<const char*>(head_.hash.data()), 32));
+  }
+  return &batch_;
+}
+
+void Engine::CommitSucceeded() {
+  LOVEBANK_CHECK(batch_open_);
+  batch_open_ = false;
+  balances_undo_.clear();
+  accounts_undo_.clear();
+  assets_added_.clear();
+  batch_entries_.clear();
+  batch_reversed_.clear();
+  batch_requests_.clear();
+  batch_.Clear();
+}
+
+void Engine::RollBack() {
+  LOVEBANK_CHECK(batch_open_);
+  for (auto& [key, old] : balances_undo_) {
+    if (old.has_value()) {
+      balances_[key] = *old;
+    } else {
+      balances_.erase(key);
+    }
+  }
+  for (auto& [account, old] : accounts_undo_) {
+    if (old.has_value()) {
+      accounts_[account] = std::move(*old);
+    } else {
+      accounts_.erase(account);
+    }
+  }
+  for (const auto& code : assets_added_) assets_.erase(code);
+  head_ = batch_start_head_;
+  head_time_unix_us_ = batch_start_time_unix_us_;
+  CommitSucceeded();  // drops the (now applied) undo records and the batch
+}
+
+const AssetState* Engine::FindAsset(const std::string& code) const {
+  auto it = assets_.find(code);
+  return it == assets_.end() ? nullptr : &it->second;
+}
+
+AccountState* Engine::FindAccount(const std::string& account) {
+  auto it = accounts_.find(account);
+  return it == accounts_.end() ? nullptr : &it->second;
+}
+
+BalanceState Engine::Balance(const std::string& account, const std::string& asset) const {
+  auto it = balances_.find(BalanceKey(account, asset));
+  return it == balances_.end() ? BalanceState{} : it->second;
+}
+
+void Engine::SetBalance(const std::string& key, BalanceState value) {
+  auto it = balances_.find(key);
+  if (!balances_undo_.contains(key)) {
+    balances_undo_.emplace(key, it == balances_.end() ? std::nullopt
+                                                      : std::optional<BalanceState>(it->second));
+  }
+  balances_[key] = std::move(value);
+}
+
+void Engine::SetAccount(const std::string& account, AccountState state) {
+  auto it = accounts_.find(account);
+  if (!accounts_undo_.contains(account)) {
+    accounts_undo_.emplace(account, it == accounts_.end()
+                                        ? std::nullopt
+                                        : std::optional<AccountState>(it->second));
+  }
+  accounts_[account] = std::move(state);
+}
+
+std::string Engine::Decimal(const Int128& minor, const std::string& asset) const {
+  const AssetState* state = FindAsset(asset);
+  return FormatAmount(Amount::FromMinor(minor), state == nullptr ? 0 : state->scale);
+}
+
+absl::StatusOr<Receipt> ReadReceipt(Store& store, std::uint64_t seq,
+                                    const std::function<std::uint32_t(const std::string&)>& scale_of,
+                                    const rocksdb::Snapshot* snapshot) {
+  LOVEBANK_ASSIGN_OR_RETURN(auto stored, store.Get(Family::kJournal, EncodeFixed64BE(seq), snapshot));
+  if (!stored.has_value()) return absl::DataLossError(Cat("journal entry ", seq, " is missing"));
+  auto view = DecodeStoredEntry(*stored);
+  v1::Entry entry;
+  if (!view || !entry.ParseFromArray(view->payload.data(), static_cast<int>(view->payload.size()))) {
+    return absl::DataLossError(Cat("journal entry ", seq, " does not decode"));
+  }
+  Receipt receipt;
+  receipt.seq = seq;
+  receipt.hash = view->hash;
+  receipt.time_unix_us = entry.time_unix_us();
+  for (const auto& posting : entry.postings()) {
+    LOVEBANK_ASSIGN_OR_RETURN(
+        auto line_bytes,
+        store.Get(Family::kAccountEntries, AccountEntryKey(posting.account(), seq), snapshot));
+    v1::StatementLine line;
+    if (!line_bytes.has_value() || !line.ParseFromString(*line_bytes)) {
+      return absl::DataLossError(Cat("statement line ", posting.account(), "@", seq,
+                                              " is missing"));
+    }
+    for (const auto& leg : line.legs()) {
+      if (leg.asset() != posting.asset()) continue;
+      auto minor = MinorFromString(leg.balance_after_minor());
+      if (!minor) return absl::DataLossError("statement balance does not decode");
+      receipt.balances_after.push_back(BalanceLine{
+          posting.account(), posting.asset(), Amount::FromMinor(*minor),
+          FormatAmount(Amount::FromMinor(*minor), scale_of(posting.asset())), seq});
+    }
+  }
+  return receipt;
+}
+
+}  // namespace lovebank

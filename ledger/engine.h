@@ -1,0 +1,148 @@
+#pragma once
+// The sequencer's state machine: the in-memory ledger state and the validation ladder that turns
+// commands into journal entries inside one group-commit batch.
+//
+// Not thread-safe: owned and used by the sequencer thread only (and by Open before that thread
+// starts). Internal to ledger/.
+//
+// Batch states: idle -> (BeginBatch) open -> Apply* -> (FinishBatch) sealed ->
+// CommitSucceeded (state kept, undo dropped) or RollBack (state restored exactly) -> idle.
+// While a batch is open the in-memory state includes the batch's own effects, so later commands
+// in the batch are validated against earlier ones; nothing is visible to readers until the
+// batch's WriteBatch is durably written, because readers read RocksDB, never this state.
+
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "absl/container/flat_hash_map.h"
+#include "absl/container/flat_hash_set.h"
+#include "ledger/ledger.h"
+#include "ledger/store.h"
+#include "rocksdb/write_batch.h"
+
+namespace lovebank {
+
+struct AssetState {
+  std::uint32_t scale = 0;
+  Int128 maximum_minor = 0;
+  v1::AssetRecord record;
+};
+
+struct AccountState {
+  v1::AccountRecord record;
+  absl::flat_hash_map<std::string, Int128> budgets_minor;  // ISSUER only
+};
+
+struct BalanceState {
+  Int128 minor = 0;
+  std::uint64_t seq = 0;
+};
+
+class Engine {
+ public:
+  // Loads accounts, assets and balances from `store` (borrowed; must outlive the engine).
+  // Errors: DataLoss when a stored record does not decode.
+  static absl::StatusOr<std::unique_ptr<Engine>> Load(Store* store, Head head,
+                                                      std::int64_t head_time_unix_us,
+                                                      std::function<std::int64_t()> clock);
+
+  // REQUIRES: no batch open.
+  void BeginBatch();
+
+  // Decides one command against the state plus the batch so far. An accepted command appends
+  // a journal entry and its derived records to the batch and updates the state; a refusal for a
+  // state reason appends a remembered Refusal record; nothing else changes on refusal.
+  // kLedgerUnavailable when a store read failed (nothing appended).
+  // REQUIRES: a batch is open; CheckCommandSyntax(command) passed; fingerprint is
+  // CommandFingerprint(command).
+  Outcome Apply(const v1::Command& command, const std::string& fingerprint);
+
+  // Adds the coalesced balances and the meta head to the batch and returns it (owned by the
+  // engine, valid until CommitSucceeded or RollBack). Empty when nothing was applied.
+  rocksdb::WriteBatch* FinishBatch();
+  void CommitSucceeded();
+  // Restores the state as it was at BeginBatch (after a failed write).
+  void RollBack();
+
+  Head head() const { return head_; }
+
+ private:
+  struct BatchEntry {
+    v1::Command::BodyCase kind;
+    std::vector<v1::Posting> postings;
+  };
+  struct BatchRequest {
+    std::string fingerprint;
+    Outcome outcome;
+  };
+  struct ResolvedPosting {
+    std::string account;
+    std::string asset;
+    Int128 delta;
+  };
+
+  Engine(Store* store, Head head, std::int64_t head_time_unix_us,
+         std::function<std::int64_t()> clock);
+
+  // Idempotency: the earlier outcome for this request id, or std::nullopt when it is new.
+  std::optional<Outcome> Replay(const v1::Command& command, const std::string& fingerprint);
+  Outcome Decide(const v1::Command& command, const std::string& fingerprint);
+  Outcome ApplyMove(const v1::Command& command, const std::string& fingerprint,
+                    const v1::Move& move, v1::AccountKind from_kind, v1::AccountKind to_kind);
+  Outcome ApplyReverse(const v1::Command& command, const std::string& fingerprint);
+  Outcome ApplyOpenAccount(const v1::Command& command, const std::string& fingerprint);
+  Outcome ApplyDefineAsset(const v1::Command& command, const std::string& fingerprint);
+  Outcome ApplySetAccountStatus(const v1::Command& command, const std::string& fingerprint);
+
+  // Floors and ceilings for postings about to be applied: kOk, kInsufficientBalance,
+  // kBudgetExceeded or kBalanceAboveMaximum.
+  Outcome CheckLimits(const std::vector<ResolvedPosting>& postings);
+  // Appends the entry and applies its effects. `touched` lists accounts that get a statement
+  // line without a leg (administrative entries).
+  Outcome Append(const v1::Command& command, const std::string& fingerprint,
+                 const std::vector<ResolvedPosting>& postings,
+                 const std::vector<std::string>& touched);
+
+  Outcome Refuse(const v1::Command& command, const std::string& fingerprint, Reason reason,
+                 std::string message);
+
+  const AssetState* FindAsset(const std::string& code) const;
+  AccountState* FindAccount(const std::string& account);
+  BalanceState Balance(const std::string& account, const std::string& asset) const;
+  void SetBalance(const std::string& key, BalanceState value);
+  void SetAccount(const std::string& account, AccountState state);
+  std::string Decimal(const Int128& minor, const std::string& asset) const;
+
+  Store* const store_;
+  const std::function<std::int64_t()> clock_;
+
+  absl::flat_hash_map<std::string, AssetState> assets_;
+  absl::flat_hash_map<std::string, AccountState> accounts_;
+  absl::flat_hash_map<std::string, BalanceState> balances_;  // BalanceKey -> balance
+  Head head_;
+  std::int64_t head_time_unix_us_ = 0;
+
+  // The open batch.
+  bool batch_open_ = false;
+  rocksdb::WriteBatch batch_;
+  Head batch_start_head_;
+  std::int64_t batch_start_time_unix_us_ = 0;
+  absl::flat_hash_map<std::string, std::optional<BalanceState>> balances_undo_;
+  absl::flat_hash_map<std::string, std::optional<AccountState>> accounts_undo_;
+  std::vector<std::string> assets_added_;
+  absl::flat_hash_map<std::uint64_t, BatchEntry> batch_entries_;
+  absl::flat_hash_set<std::uint64_t> batch_reversed_;
+  absl::flat_hash_map<std::string, BatchRequest> batch_requests_;
+};
+
+// Rebuilds the receipt of a committed entry from the journal and the statement index (for a
+// retried request id). `scale_of` gives an asset's scale.
+absl::StatusOr<Receipt> ReadReceipt(Store& store, std::uint64_t seq,
+                                    const std::function<std::uint32_t(const std::string&)>& scale_of,
+                                    const rocksdb::Snapshot* snapshot = nullptr);
+
+}  // namespace lovebank

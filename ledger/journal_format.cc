@@ -1,0 +1,150 @@
+#include "ledger/journal_format.h"
+
+#include <openssl/evp.h>
+#include <openssl/sha.h>
+
+#include <memory>
+
+#include "google/protobuf/io/coded_stream.h"
+#include "google/protobuf/io/zero_copy_stream_impl_lite.h"
+#include "ledger/check.h"
+#include "ledger/coding.h"
+
+namespace lovebank {
+
+std::string ToHex(std::string_view bytes) {
+  static constexpr char kDigits[] = "0123456789abcdef";
+  std::string out;
+  out.reserve(bytes.size() * 2);
+  for (unsigned char c : bytes) {
+    out.push_back(kDigits[c >> 4]);
+    out.push_back(kDigits[c & 0xF]);
+  }
+  return out;
+}
+
+Hash GenesisHash(std::string_view ledger_id) {
+  std::string input = "lovebank/v1/genesis";
+  input.append(ledger_id);
+  Hash hash;
+  SHA256(reinterpret_cast<const unsigned char*>(input.data()), input.size(), hash.data());
+  return hash;
+}
+
+Hash ChainHash(const Hash& prev, std::uint64_t seq, std::string_view payload) {
+  // Streamed so the payload is never copied: it is the biggest part and this is the hot path.
+  // One EVP context per thread: creating one per hash costs an allocation and a fetch.
+  thread_local std::unique_ptr<EVP_MD_CTX, decltype(&EVP_MD_CTX_free)> context(EVP_MD_CTX_new(),
+                                                                             &EVP_MD_CTX_free);
+  std::string header(prev.begin(), prev.end());
+  PutFixed64BE(&header, seq);
+  PutFixed64BE(&header, payload.size());
+  Hash hash;
+  unsigned int length = 0;
+  LOVEBANK_CHECK(context != nullptr);
+  LOVEBANK_CHECK(EVP_DigestInit_ex(context.get(), EVP_sha256(), nullptr) == 1);
+  LOVEBANK_CHECK(EVP_DigestUpdate(context.get(), header.data(), header.size()) == 1);
+  LOVEBANK_CHECK(EVP_DigestUpdate(context.get(), payload.data(), payload.size()) == 1);
+  LOVEBANK_CHECK(EVP_DigestFinal_ex(context.get(), hash.data(), &length) == 1);
+  LOVEBANK_CHECK(length == hash.size());
+  return hash;
+}
+
+std::string HashToHex(const Hash& hash) {
+  return ToHex(std::string_view(reinterpret_cast<const char*>(hash.data()), hash.size()));
+}
+
+std::optional<Hash> HashFromBytes(std::string_view bytes) {
+  if (bytes.size() != 32) return std::nullopt;
+  Hash hash;
+  std::copy(bytes.begin(), bytes.end(), hash.begin());
+  return hash;
+}
+
+std::string EncodeStoredEntry(const Hash& hash, const Hash& prev_hash, std::string_view payload) {
+  std::string value;
+  value.reserve(kStoredEntryHeaderBytes + payload.size());
+  value.push_back(static_cast<char>(kEntryFormatVersion));
+  value.append(hash.begin(), hash.end());
+  value.append(prev_hash.begin(), prev_hash.end());
+  value.append(payload);
+  return value;
+}
+
+std::optional<StoredEntryView> DecodeStoredEntry(std::string_view value) {
+  if (value.size() < kStoredEntryHeaderBytes) return std::nullopt;
+  if (static_cast<std::uint8_t>(value[0]) != kEntryFormatVersion) return std::nullopt;
+  StoredEntryView view;
+  std::copy(value.begin() + 1, value.begin() + 33, view.hash.begin());
+  std::copy(value.begin() + 33, value.begin() + 65, view.prev_hash.begin());
+  view.payload = value.substr(kStoredEntryHeaderBytes);
+  return view;
+}
+
+std::string BalanceKey(std::string_view account, std::string_view asset) {
+  std::string key;
+  key.reserve(account.size() + 1 + asset.size());
+  key.append(account);
+  key.push_back('\0');
+  key.append(asset);
+  return key;
+}
+
+std::string AccountEntryPrefix(std::string_view account) {
+  std::string key(account);
+  key.push_back('\0');
+  return key;
+}
+
+std::string AccountEntryKey(std::string_view account, std::uint64_t seq) {
+  std::string key = AccountEntryPrefix(account);
+  PutFixed64BE(&key, seq);
+  return key;
+}
+
+std::string EncodeBalanceValue(const Int128& minor, std::uint64_t seq) {
+  std::string value;
+  value.reserve(24);
+  AppendMinorFixed16(&value, minor);
+  PutFixed64BE(&value, seq);
+  return value;
+}
+
+std::optional<BalanceValue> DecodeBalanceValue(std::string_view value) {
+  if (value.size() != 24) return std::nullopt;
+  BalanceValue decoded;
+  decoded.minor = DecodeMinorFixed16(value.data());
+  decoded.seq = GetFixed64BE(value.data() + 16);
+  return decoded;
+}
+
+std::string EncodeRequestValue(std::uint64_t seq, std::string_view fingerprint) {
+  LOVEBANK_DCHECK(fingerprint.size() == 32);
+  std::string value;
+  value.reserve(40);
+  PutFixed64BE(&value, seq);
+  value.append(fingerprint);
+  return value;
+}
+
+std::optional<RequestValue> DecodeRequestValue(std::string_view value) {
+  if (value.size() != 40) return std::nullopt;
+  return RequestValue{GetFixed64BE(value.data()), std::string(value.substr(8))};
+}
+
+std::string CommandFingerprint(const v1::Command& command) {
+  std::string bytes;
+  {
+    google::protobuf::io::StringOutputStream stream(&bytes);
+    google::protobuf::io::CodedOutputStream coded(&stream);
+    coded.SetSerializationDeterministic(true);
+    (void)command.ByteSizeLong();  // SerializeWithCachedSizes requires the sizes cached
+    command.SerializeWithCachedSizes(&coded);
+  }
+  std::string digest(32, '\0');
+  SHA256(reinterpret_cast<const unsigned char*>(bytes.data()), bytes.size(),
+         reinterpret_cast<unsigned char*>(digest.data()));
+  return digest;
+}
+
+}  // namespace lovebank

@@ -1,0 +1,103 @@
+#pragma once
+// The bytes lovebank stores: journal values, the hash chain, and the keys of every column
+// family. docs/journal-format.md is the same contract with a worked example (STYLE.md 9).
+//
+// Column families (DESIGN.md "Storage"):
+//   journal          seq (u64 BE)                       -> stored entry (layout below)
+//   balances         account ‖ 0x00 ‖ asset             -> balance (16-byte BE two's complement,
+//                                                          minor units) ‖ last seq (u64 BE)
+//   requests         request id                         -> seq (u64 BE) ‖ fingerprint (32 bytes)
+//   accounts         account id                         -> lovebank.v1.AccountRecord
+//   assets           asset code                         -> lovebank.v1.AssetRecord
+//   account_entries  account ‖ 0x00 ‖ seq (u64 BE)      -> lovebank.v1.StatementLine
+//   reversed         seq of the reversed entry (u64 BE) -> seq of the reversal (u64 BE)
+//   refusals         request id                         -> lovebank.v1.Refusal
+//   meta             "format_version" -> u32 BE (1); "ledger_id" -> 16 random bytes;
+//                    "head_seq" -> u64 BE; "head_hash" -> 32 bytes
+// 0x00 separates account from what follows because account ids never contain it, so the
+// entries of one account are one contiguous key range in seq order.
+//
+// Stored journal entry (format version 1):
+//   [0]       u8   format version = 1
+//   [1..33)   32   hash of this entry
+//   [33..65)  32   hash of the previous entry (the genesis hash for seq 1)
+//   [65..)         payload: serialized lovebank.v1.Entry, exactly the bytes the hash covers
+// Hash chain (DESIGN.md invariant 3):
+//   hash(seq) = SHA-256(prev_hash ‖ seq as u64 BE ‖ payload length as u64 BE ‖ payload)
+//   genesis   = SHA-256("lovebank/v1/genesis" ‖ ledger_id)
+
+#include <array>
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+
+#include "ledger/amount.h"
+#include "lovebank/v1/journal.pb.h"
+
+namespace lovebank {
+
+using Hash = std::array<unsigned char, 32>;
+
+inline constexpr std::uint8_t kEntryFormatVersion = 1;
+inline constexpr std::size_t kStoredEntryHeaderBytes = 1 + 32 + 32;
+inline constexpr std::size_t kLedgerIdBytes = 16;
+inline constexpr std::uint32_t kStoreFormatVersion = 1;
+
+namespace cf {
+inline constexpr const char* kJournal = "journal";
+inline constexpr const char* kBalances = "balances";
+inline constexpr const char* kRequests = "requests";
+inline constexpr const char* kAccounts = "accounts";
+inline constexpr const char* kAssets = "assets";
+inline constexpr const char* kAccountEntries = "account_entries";
+inline constexpr const char* kReversed = "reversed";
+inline constexpr const char* kRefusals = "refusals";
+inline constexpr const char* kMeta = "meta";
+}  // namespace cf
+
+namespace meta_key {
+inline constexpr std::string_view kFormatVersion = "format_version";
+inline constexpr std::string_view kLedgerId = "ledger_id";
+inline constexpr std::string_view kHeadSeq = "head_seq";
+inline constexpr std::string_view kHeadHash = "head_hash";
+}  // namespace meta_key
+
+Hash GenesisHash(std::string_view ledger_id);
+Hash ChainHash(const Hash& prev, std::uint64_t seq, std::string_view payload);
+std::string HashToHex(const Hash& hash);
+std::optional<Hash> HashFromBytes(std::string_view bytes);  // exactly 32 bytes
+
+// A decoded view of a stored journal value; the views point into the value's bytes.
+struct StoredEntryView {
+  Hash hash;
+  Hash prev_hash;
+  std::string_view payload;
+};
+std::string EncodeStoredEntry(const Hash& hash, const Hash& prev_hash, std::string_view payload);
+// std::nullopt when the value is shorter than the header or has another format version.
+std::optional<StoredEntryView> DecodeStoredEntry(std::string_view value);
+
+std::string BalanceKey(std::string_view account, std::string_view asset);
+std::string AccountEntryKey(std::string_view account, std::uint64_t seq);
+std::string AccountEntryPrefix(std::string_view account);  // account ‖ 0x00
+
+struct BalanceValue {
+  Int128 minor = 0;
+  std::uint64_t seq = 0;
+};
+std::string EncodeBalanceValue(const Int128& minor, std::uint64_t seq);
+std::optional<BalanceValue> DecodeBalanceValue(std::string_view value);
+
+struct RequestValue {
+  std::uint64_t seq = 0;
+  std::string fingerprint;  // 32 bytes
+};
+std::string EncodeRequestValue(std::uint64_t seq, std::string_view fingerprint);
+std::optional<RequestValue> DecodeRequestValue(std::string_view value);
+
+// SHA-256 of the command's deterministic serialization: what "the same content" means for a
+// retried request id (DESIGN.md invariant 5). 32 raw bytes.
+std::string CommandFingerprint(const v1::Command& command);
+
+}  // namespace lovebank

@@ -1,0 +1,342 @@
+// Opening, recovering and writing the ledger: the sequencer and its group commit.
+
+#include <openssl/rand.h>
+
+#include <future>
+
+#include "ledger/strings.h"
+#include "ledger/check.h"
+#include "ledger/coding.h"
+#include "ledger/ledger_impl.h"
+
+namespace lovebank {
+namespace {
+
+std::int64_t SystemClockUnixUs() {
+  return std::chrono::duration_cast<std::chrono::microseconds>(
+             std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
+
+Outcome Refusal(Reason reason, std::string message) {
+  Outcome outcome;
+  outcome.reason = reason;
+  outcome.message = std::move(message);
+  return outcome;
+}
+
+// The default assets every new ledger starts with (issue #2: HOURS and POINTS, scale 2).
+std::vector<v1::Command> GenesisCommands() {
+  std::vector<v1::Command> commands;
+  const struct {
+    const char* code;
+    const char* name;
+  } kAssets[] = {{"HOURS", "志愿服务时长"}, {"POINTS", "爱心积分"}};
+  for (const auto& asset : kAssets) {
+    v1::Command command;
+    command.set_request_id(Cat("genesis:", asset.code));
+    command.set_actor("lovebank");
+    command.set_memo("default asset");
+    auto* define = command.mutable_define_asset();
+    define->set_code(asset.code);
+    define->set_scale(2);
+    define->set_maximum("999999999999999.99");
+    define->set_display_name(asset.name);
+    commands.push_back(std::move(command));
+  }
+  return commands;
+}
+
+// Reads one meta value that must be present with a fixed size.
+absl::StatusOr<std::string> ReadMeta(Store& store, std::string_view key, std::size_t size) {
+  LOVEBANK_ASSIGN_OR_RETURN(auto value, store.Get(Family::kMeta, key));
+  if (!value.has_value() || value->size() != size) {
+    return absl::DataLossError(Cat("meta ", key, " is missing or malformed"));
+  }
+  return *value;
+}
+
+// Writes the meta records of a new, empty ledger.
+absl::Status InitializeMeta(Store& store) {
+  std::string ledger_id(kLedgerIdBytes, '\0');
+  if (RAND_bytes(reinterpret_cast<unsigned char*>(ledger_id.data()), kLedgerIdBytes) != 1) {
+    return absl::InternalError("no randomness for the ledger id");
+  }
+  const Hash genesis = GenesisHash(ledger_id);
+  rocksdb::WriteBatch batch;
+  auto* meta = store.handle(Family::kMeta);
+  std::string version;
+  PutFixed32BE(&version, kStoreFormatVersion);
+  batch.Put(meta, meta_key::kFormatVersion, version);
+  batch.Put(meta, meta_key::kLedgerId, ledger_id);
+  batch.Put(meta, meta_key::kHeadSeq, EncodeFixed64BE(0));
+  batch.Put(meta, meta_key::kHeadHash,
+            std::string_view(reinterpret_cast<const char*>(genesis.data()), genesis.size()));
+  return store.WriteSynced(&batch);
+}
+
+// Re-verifies the last kOpenVerifyTailEntries entries: contiguous keys ending at the meta head,
+// each hash recomputed from its payload and its predecessor, the last equal to the meta head.
+// Returns the head entry's time. The full check is the audit's job (#3).
+absl::StatusOr<std::int64_t> VerifyTail(Store& store, const Head& head, const Hash& genesis) {
+  auto it = store.NewIterator(Family::kJournal);
+  it->SeekToLast();
+  LOVEBANK_RETURN_IF_ERROR(FromRocks(it->status(), "reading the journal"));
+  const std::uint64_t last = it->Valid() && it->key().size() == 8 ? GetFixed64BE(it->key().data()) : 0;
+  if (it->Valid() && it->key().size() != 8) {
+    return absl::DataLossError("journal holds a key that is not a sequence number");
+  }
+  if (last != head.seq) {
+    return absl::DataLossError(Cat("journal ends at seq ", last, " but the meta head is ",
+                                            head.seq));
+  }
+  if (head.seq == 0) {
+    if (head.hash != genesis) return absl::DataLossError("meta head hash is not the genesis hash");
+    return std::int64_t{0};
+  }
+  const std::uint64_t first = head.seq > kOpenVerifyTailEntries ? head.seq - kOpenVerifyTailEntries + 1 : 1;
+  it->Seek(EncodeFixed64BE(first));
+  std::optional<Hash> prev;
+  if (first == 1) prev = genesis;
+  std::int64_t time = 0;
+  for (std::uint64_t seq = first; seq <= head.seq; ++seq, it->Next()) {
+    if (!it->Valid() || it->key().size() != 8 || GetFixed64BE(it->key().data()) != seq) {
+      LOVEBANK_RETURN_IF_ERROR(FromRocks(it->status(), "reading the journal"));
+      return absl::DataLossError(Cat("journal entry ", seq, " is missing"));
+    }
+    auto view = DecodeStoredEntry(it->value().ToStringView());
+    if (!view) return absl::DataLossError(Cat("journal entry ", seq, " is malformed"));
+    if (prev.has_value() && view->prev_hash != *prev) {
+      return absl::DataLossError(Cat("journal entry ", seq, " does not chain to ", seq - 1));
+    }
+    if (ChainHash(view->prev_hash, seq, view->payload) != view->hash) {
+      return absl::DataLossError(Cat("journal entry ", seq, " fails its hash"));
+    }
+    if (seq == head.seq) {
+      v1::Entry entry;
+      if (!entry.ParseFromArray(view->payload.data(), static_cast<int>(view->payload.size())) ||
+          entry.seq() != seq) {
+        return absl::DataLossError(Cat("journal entry ", seq, " does not decode"));
+      }
+      time = entry.time_unix_us();
+    }
+    prev = view->hash;
+  }
+  if (*prev != head.hash) return absl::DataLossError("meta head hash differs from the journal");
+  return time;
+}
+
+}  // namespace
+
+absl::StatusOr<std::unique_ptr<Ledger>> Ledger::Open(LedgerOptions options) {
+  if (!options.clock_unix_us) options.clock_unix_us = SystemClockUnixUs;
+  if (options.batch_size_max == 0 || options.queue_depth_max == 0) {
+    return absl::InvalidArgumentError("batch_size_max and queue_depth_max must be positive");
+  }
+  auto impl = std::make_unique<Impl>();
+  StoreOptions store_options;
+  store_options.read_only = options.read_only;
+  store_options.create_if_missing = options.create_if_missing;
+  store_options.env = options.env;
+  LOVEBANK_ASSIGN_OR_RETURN(impl->store, Store::Open(options.path, store_options));
+  Store& store = *impl->store;
+
+  LOVEBANK_ASSIGN_OR_RETURN(auto version, store.Get(Family::kMeta, meta_key::kFormatVersion));
+  bool fresh = false;
+  if (!version.has_value()) {
+    auto it = store.NewIterator(Family::kJournal);
+    it->SeekToFirst();
+    if (it->Valid()) return absl::DataLossError("journal entries exist but the meta records do not");
+    if (options.read_only || !options.create_if_missing) {
+      return absl::NotFoundError(Cat("no lovebank ledger at ", options.path));
+    }
+    LOVEBANK_RETURN_IF_ERROR(InitializeMeta(store));
+    fresh = true;
+  } else if (version->size() != 4 || GetFixed32BE(version->data()) != kStoreFormatVersion) {
+    return absl::FailedPreconditionError("the ledger has another store format version");
+  }
+  LOVEBANK_ASSIGN_OR_RETURN(impl->ledger_id, ReadMeta(store, meta_key::kLedgerId, kLedgerIdBytes));
+  LOVEBANK_ASSIGN_OR_RETURN(std::string head_seq, ReadMeta(store, meta_key::kHeadSeq, 8));
+  LOVEBANK_ASSIGN_OR_RETURN(std::string head_hash, ReadMeta(store, meta_key::kHeadHash, 32));
+  Head head{GetFixed64BE(head_seq.data()), *HashFromBytes(head_hash)};
+  LOVEBANK_ASSIGN_OR_RETURN(std::int64_t head_time,
+                            VerifyTail(store, head, GenesisHash(impl->ledger_id)));
+  impl->set_head(head);
+
+  if (!options.read_only) {
+    LOVEBANK_ASSIGN_OR_RETURN(impl->engine,
+                              Engine::Load(&store, head, head_time, options.clock_unix_us));
+  }
+  impl->options = std::move(options);
+  auto ledger = std::unique_ptr<Ledger>(new Ledger(std::move(impl)));
+  if (!ledger->impl_->options.read_only) ledger->impl_->StartWriter();
+  if (fresh) {
+    for (Outcome& outcome : ledger->ExecuteMany(GenesisCommands())) {
+      if (!outcome.ok()) {
+        return absl::UnavailableError(Cat("creating the default assets: ", outcome.message));
+      }
+    }
+  }
+  return ledger;
+}
+
+Ledger::Ledger(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
+
+Ledger::~Ledger() {
+  if (impl_->engine) impl_->StopWriter();
+}
+
+void Ledger::Submit(v1::Command command, Callback done) {
+  SyntaxCheck syntax = CheckCommandSyntax(command);
+  if (syntax.reason != Reason::kOk) {
+    done(Refusal(syntax.reason, std::move(syntax.message)));
+    return;
+  }
+  std::vector<Impl::Pending> group(1);
+  group[0].fingerprint = CommandFingerprint(command);
+  group[0].command = std::move(command);
+  group[0].done = std::move(done);
+  const Reason reason = impl_->Enqueue(&group);
+  if (reason != Reason::kOk) group[0].done(Refusal(reason, std::string(ReasonName(reason))));
+}
+
+void Ledger::SubmitMany(std::vector<v1::Command> commands, BatchCallback done) {
+  struct Group {
+    std::vector<Outcome> outcomes;
+    std::atomic<std::size_t> remaining{0};
+    BatchCallback done;
+  };
+  auto shared = std::make_shared<Group>();
+  shared->outcomes.resize(commands.size());
+  shared->done = std::move(done);
+  std::vector<Impl::Pending> group;
+  group.reserve(commands.size());
+  for (std::size_t i = 0; i < commands.size(); ++i) {
+    SyntaxCheck syntax = CheckCommandSyntax(commands[i]);
+    if (syntax.reason != Reason::kOk) {
+      shared->outcomes[i] = Refusal(syntax.reason, std::move(syntax.message));
+      continue;
+    }
+    Impl::Pending pending;
+    pending.fingerprint = CommandFingerprint(commands[i]);
+    pending.command = std::move(commands[i]);
+    pending.done = [shared, i](Outcome outcome) {
+      shared->outcomes[i] = std::move(outcome);
+      if (shared->remaining.fetch_sub(1, std::memory_order_acq_rel) == 1) {
+        shared->done(std::move(shared->outcomes));
+      }
+    };
+    group.push_back(std::move(pending));
+  }
+  if (group.empty()) {
+    shared->done(std::move(shared->outcomes));
+    return;
+  }
+  // +1 holds the group open until every command is queued (or refused below).
+  shared->remaining.store(group.size() + 1, std::memory_order_relaxed);
+  const Reason reason = impl_->Enqueue(&group);
+  if (reason != Reason::kOk) {
+    for (auto& pending : group) pending.done(Refusal(reason, std::string(ReasonName(reason))));
+  }
+  if (shared->remaining.fetch_sub(1, std::memory_order_acq_rel) == 1) {
+    shared->done(std::move(shared->outcomes));
+  }
+}
+
+Outcome Ledger::Execute(v1::Command command) {
+  std::promise<Outcome> promise;
+  auto future = promise.get_future();
+  Submit(std::move(command), [&promise](Outcome outcome) { promise.set_value(std::move(outcome)); });
+  return future.get();
+}
+
+std::vector<Outcome> Ledger::ExecuteMany(std::vector<v1::Command> commands) {
+  std::promise<std::vector<Outcome>> promise;
+  auto future = promise.get_future();
+  SubmitMany(std::move(commands),
+             [&promise](std::vector<Outcome> outcomes) { promise.set_value(std::move(outcomes)); });
+  return future.get();
+}
+
+Head Ledger::GetHead() const { return impl_->head(); }
+std::string Ledger::ledger_id() const { return impl_->ledger_id; }
+bool Ledger::failed() const { return impl_->failed.load(std::memory_order_acquire); }
+
+Reason Ledger::Impl::Enqueue(std::vector<Pending>* group) {
+  if (!engine) return Reason::kLedgerReadOnly;
+  if (failed.load(std::memory_order_acquire)) return Reason::kLedgerUnavailable;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    if (stopping_) return Reason::kLedgerUnavailable;
+    if (queue_.size() + group->size() > options.queue_depth_max) return Reason::kLedgerBusy;
+    for (auto& pending : *group) queue_.push_back(std::move(pending));
+  }
+  wake_.notify_one();
+  return Reason::kOk;
+}
+
+void Ledger::Impl::StartWriter() {
+  writer_ = std::thread([this] { WriterLoop(); });
+}
+
+void Ledger::Impl::StopWriter() {
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    stopping_ = true;
+  }
+  wake_.notify_one();
+  if (writer_.joinable()) writer_.join();
+}
+
+void Ledger::Impl::WriterLoop() {
+  std::vector<Pending> batch;
+  for (;;) {
+    {
+      std::unique_lock<std::mutex> lock(mu_);
+      wake_.wait(lock, [this]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
+        return !queue_.empty() || stopping_;
+      });
+      if (queue_.empty()) return;  // stopping, and everything queued has been committed
+      const std::size_t take = std::min(queue_.size(), options.batch_size_max);
+      batch.clear();
+      batch.reserve(take);
+      for (std::size_t i = 0; i < take; ++i) {
+        batch.push_back(std::move(queue_.front()));
+        queue_.pop_front();
+      }
+    }
+    CommitBatch(&batch);
+  }
+}
+
+void Ledger::Impl::CommitBatch(std::vector<Pending>* batch) {
+  std::vector<Outcome> outcomes(batch->size());
+  if (failed.load(std::memory_order_acquire)) {
+    for (auto& outcome : outcomes) {
+      outcome = Refusal(Reason::kLedgerUnavailable, "the ledger refuses writes until reopened");
+    }
+  } else {
+    engine->BeginBatch();
+    for (std::size_t i = 0; i < batch->size(); ++i) {
+      outcomes[i] = engine->Apply((*batch)[i].command, (*batch)[i].fingerprint);
+    }
+    rocksdb::WriteBatch* write = engine->FinishBatch();
+    absl::Status status = write->Count() == 0 ? absl::OkStatus() : store->WriteSynced(write);
+    if (status.ok()) {
+      engine->CommitSucceeded();
+      set_head(engine->head());
+    } else {
+      // The write's fate is unknown (it may surface after a reopen): refuse everything from
+      // here on (STYLE.md 5) and restore the in-memory state as it was before the batch.
+      engine->RollBack();
+      failed.store(true, std::memory_order_release);
+      for (auto& outcome : outcomes) {
+        outcome = Refusal(Reason::kLedgerUnavailable, std::string(status.message()));
+      }
+    }
+  }
+  // Completion after the write, with no lock held (STYLE.md 10).
+  for (std::size_t i = 0; i < batch->size(); ++i) (*batch)[i].done(std::move(outcomes[i]));
+}
+
+}  // namespace lovebank

@@ -1,0 +1,203 @@
+#pragma once
+// The lovebank ledger: an append-only, double-entry, hash-chained journal on RocksDB with one
+// writer thread (the sequencer) and group commit. No network in here (DESIGN.md "The layout").
+//
+// Thread-safe: any number of threads may call Submit and the queries at once.
+//
+// Write path: Submit checks a command's syntax on the caller's thread, then enqueues it. The
+// sequencer takes up to batch_size_max queued commands, validates each in order against the
+// committed state plus the batch's own effects, appends one journal entry per accepted command,
+// writes the whole batch as one RocksDB WriteBatch with one WAL sync, and only then completes
+// every command of the batch (DESIGN.md invariant 6). Reads see committed state only.
+
+#include <chrono>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "ledger/amount.h"
+#include "ledger/journal_format.h"
+#include "ledger/reason.h"
+#include "lovebank/v1/journal.pb.h"
+#include "lovebank/v1/store.pb.h"
+
+namespace rocksdb {
+class Env;
+}
+
+namespace lovebank {
+
+// Limits (STYLE.md 6).
+// 8,192 commands per group commit: ~8k entries of ~300 bytes is a 2.5 MB WriteBatch, one fsync.
+inline constexpr std::size_t kBatchSizeMaxDefault = 8192;
+// 65,536 queued commands ≈ 8 group commits of backlog; ~30 MB at ~400 bytes each. Past it
+// Submit refuses with kLedgerBusy instead of growing memory.
+inline constexpr std::size_t kQueueDepthMaxDefault = 65536;
+inline constexpr std::size_t kStatementPageSizeMax = 1000;
+inline constexpr std::size_t kStatementPageSizeDefault = 50;
+// Entries whose hash chain Open re-verifies at the head of the journal.
+inline constexpr std::uint64_t kOpenVerifyTailEntries = 1024;
+
+struct LedgerOptions {
+  std::string path;  // the RocksDB directory
+  bool create_if_missing = true;
+  // Auditor mode: no lock, no writer thread; every Submit is refused with kLedgerReadOnly.
+  bool read_only = false;
+  std::size_t queue_depth_max = kQueueDepthMaxDefault;
+  std::size_t batch_size_max = kBatchSizeMaxDefault;
+  // Server time in microseconds since the Unix epoch; default the system clock. Entry times
+  // never go backwards: an earlier reading is raised to the head's time.
+  std::function<std::int64_t()> clock_unix_us;
+  // Borrowed; must outlive the ledger. Tests inject storage faults through it.
+  rocksdb::Env* env = nullptr;
+};
+
+// The balance of one account in one asset.
+struct BalanceLine {
+  std::string account;
+  std::string asset;
+  Amount balance;
+  std::string decimal;  // the balance formatted at the asset's scale, e.g. "12.50"
+  std::uint64_t seq = 0;  // the entry that last changed it (0: never)
+};
+
+struct Receipt {
+  std::uint64_t seq = 0;
+  Hash hash{};
+  std::int64_t time_unix_us = 0;
+  // Balances right after the entry, for every account and asset it moved (empty for
+  // administrative entries).
+  std::vector<BalanceLine> balances_after;
+};
+
+// What happened to one submitted command.
+struct Outcome {
+  Reason reason = Reason::kOk;
+  std::string message;  // for people and logs; English
+  Receipt receipt;      // when ok()
+  // True when this answers a retry: the request id was seen before with the same content, and
+  // this is the original receipt (or the original, remembered refusal). Nothing was applied.
+  bool replayed = false;
+  bool ok() const { return reason == Reason::kOk; }
+};
+
+struct Head {
+  std::uint64_t seq = 0;
+  Hash hash{};  // the genesis hash when seq == 0
+};
+
+// An entry as stored: the exact payload bytes and both hashes, plus the decoded payload.
+struct StoredEntry {
+  std::uint64_t seq = 0;
+  Hash hash{};
+  Hash prev_hash{};
+  std::string payload;  // serialized lovebank.v1.Entry, the bytes the hash covers
+  v1::Entry entry;
+};
+
+// One line of an account statement, newest first.
+struct StatementItem {
+  std::uint64_t seq = 0;
+  std::int64_t time_unix_us = 0;
+  v1::Command command;  // what was done, by whom, with which memo
+  struct Leg {
+    std::string asset;
+    std::string amount;         // signed decimal at the asset's scale, e.g. "-3.00"
+    std::string balance_after;  // decimal
+  };
+  std::vector<Leg> legs;  // empty for administrative entries (account opened, frozen, ...)
+};
+
+struct StatementPage {
+  std::vector<StatementItem> items;
+  std::string next_cursor;  // empty when there is nothing older
+};
+
+class Ledger {
+ public:
+  // Opens the ledger at options.path. A new ledger gets a random ledger id and its first
+  // entries define the default assets HOURS and POINTS (scale 2, maximum 999,999,999,999,999.99).
+  // On every open the head of the hash chain (the last kOpenVerifyTailEntries entries) is
+  // re-verified against the stored meta head.
+  // Errors: NotFound (no ledger and creation off), Unavailable (I/O, lock held by another
+  // writer), DataLoss (the chain tail, meta head or a derived record does not check out),
+  // FailedPrecondition (another format version).
+  static absl::StatusOr<std::unique_ptr<Ledger>> Open(LedgerOptions options);
+
+  // Stops taking commands, commits every command already queued, and closes the database.
+  ~Ledger();
+  Ledger(const Ledger&) = delete;
+  Ledger& operator=(const Ledger&) = delete;
+
+  using Callback = std::function<void(Outcome)>;
+  using BatchCallback = std::function<void(std::vector<Outcome>)>;
+
+  // Submits one command. `done` runs exactly once: on the caller's thread when the command is
+  // refused before queuing (syntax, kLedgerBusy, kLedgerUnavailable, kLedgerReadOnly), otherwise
+  // on the sequencer thread after the group commit that decided it. `done` must not block for
+  // long and must not call back into Submit synchronously waiting for the result.
+  void Submit(v1::Command command, Callback done);
+
+  // Submits several commands at once: they enter the queue together, in order, and `done` gets
+  // one outcome per command in the same order. Each command succeeds or fails on its own.
+  // The whole group is refused with kLedgerBusy when it does not fit in the queue.
+  void SubmitMany(std::vector<v1::Command> commands, BatchCallback done);
+
+  // Synchronous forms of the two above: block until the outcome is known.
+  Outcome Execute(v1::Command command);
+  std::vector<Outcome> ExecuteMany(std::vector<v1::Command> commands);
+
+  // The committed head: the digest an auditor publishes.
+  Head GetHead() const;
+  std::string ledger_id() const;  // 16 raw bytes
+
+  // True once a storage write has failed: every later command is refused with
+  // kLedgerUnavailable until the ledger is closed and opened again (STYLE.md 5).
+  bool failed() const;
+
+  // Queries over committed state. Refusals come back as statuses carrying a Reason (see
+  // RefusedStatus / ReasonOf): kAccountIdInvalid, kAccountUnknown, kAssetCodeInvalid,
+  // kAssetUnknown, kEntryUnknown, kSeqBeyondHead, kCursorInvalid, kPageSizeInvalid.
+  // Storage failures come back as Unavailable or DataLoss.
+
+  absl::StatusOr<v1::AccountRecord> GetAccount(std::string_view account);
+
+  // Every asset the account holds or has held, in asset-code order, as of the head or as of
+  // `as_of_seq` (the balances right after that entry; an account not yet open then has none).
+  absl::StatusOr<std::vector<BalanceLine>> GetBalances(std::string_view account,
+                                                       std::optional<std::uint64_t> as_of_seq =
+                                                           std::nullopt);
+  // One asset; zero when the account never held it.
+  absl::StatusOr<BalanceLine> GetBalance(std::string_view account, std::string_view asset,
+                                         std::optional<std::uint64_t> as_of_seq = std::nullopt);
+
+  // The account's statement, newest first, `page_size` (1..kStatementPageSizeMax) lines from
+  // `cursor` (empty: from the newest). Pass next_cursor back for the next page.
+  absl::StatusOr<StatementPage> ListEntries(std::string_view account, std::size_t page_size,
+                                            std::string_view cursor);
+
+  absl::StatusOr<StoredEntry> GetEntry(std::uint64_t seq);
+  absl::StatusOr<StoredEntry> GetEntryByRequestId(std::string_view request_id);
+
+  class Impl;
+
+ private:
+  explicit Ledger(std::unique_ptr<Impl> impl);
+  std::unique_ptr<Impl> impl_;
+};
+
+// Checks everything about a command that needs no ledger state (identifiers, text, amount
+// grammar, enums). Returns kOk or the first refusal with a message. Pure; thread-safe.
+struct SyntaxCheck {
+  Reason reason = Reason::kOk;
+  std::string message;
+};
+SyntaxCheck CheckCommandSyntax(const v1::Command& command);
+
+}  // namespace lovebank

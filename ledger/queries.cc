@@ -1,0 +1,265 @@
+// Reads over committed state. Every query reads RocksDB through one snapshot, never the
+// sequencer's in-memory state, so it sees only durably committed entries, all from one instant.
+
+#include <map>
+
+#include "ledger/strings.h"
+#include "ledger/check.h"
+#include "ledger/coding.h"
+#include "ledger/ledger_impl.h"
+#include "ledger/text.h"
+
+namespace lovebank {
+namespace {
+
+// Releases a RocksDB snapshot when the query ends.
+class ScopedSnapshot {
+ public:
+  explicit ScopedSnapshot(rocksdb::DB* db) : db_(db), snapshot_(db->GetSnapshot()) {}
+  ~ScopedSnapshot() { db_->ReleaseSnapshot(snapshot_); }
+  ScopedSnapshot(const ScopedSnapshot&) = delete;
+  ScopedSnapshot& operator=(const ScopedSnapshot&) = delete;
+  const rocksdb::Snapshot* get() const { return snapshot_; }
+
+ private:
+  rocksdb::DB* db_;
+  const rocksdb::Snapshot* snapshot_;
+};
+
+// Statement cursors: "c1." followed by the 16 hex digits of the seq to continue below.
+constexpr std::string_view kCursorPrefix = "c1.";
+
+std::string EncodeCursor(std::uint64_t seq) {
+  return Cat(kCursorPrefix, ToHex(EncodeFixed64BE(seq)));
+}
+
+std::optional<std::uint64_t> DecodeCursor(std::string_view cursor) {
+  if (cursor.size() != kCursorPrefix.size() + 16 || cursor.substr(0, 3) != kCursorPrefix) {
+    return std::nullopt;
+  }
+  std::uint64_t seq = 0;
+  for (char c : cursor.substr(3)) {
+    int digit = c >= '0' && c <= '9' ? c - '0' : c >= 'a' && c <= 'f' ? c - 'a' + 10 : -1;
+    if (digit < 0) return std::nullopt;
+    seq = (seq << 4) | static_cast<std::uint64_t>(digit);
+  }
+  if (seq == 0) return std::nullopt;
+  return seq;
+}
+
+absl::StatusOr<v1::AccountRecord> ReadAccount(Store& store, std::string_view account,
+                                              const rocksdb::Snapshot* snapshot) {
+  if (!IsValidAccountId(account)) {
+    return RefusedStatus(Reason::kAccountIdInvalid, "account ids are 1-64 bytes of [A-Za-z0-9._:@-]");
+  }
+  LOVEBANK_ASSIGN_OR_RETURN(auto value, store.Get(Family::kAccounts, account, snapshot));
+  if (!value.has_value()) {
+    return RefusedStatus(Reason::kAccountUnknown, Cat("no account ", account));
+  }
+  v1::AccountRecord record;
+  if (!record.ParseFromString(*value)) return absl::DataLossError("account record does not decode");
+  return record;
+}
+
+absl::StatusOr<StoredEntry> ReadEntry(Store& store, std::uint64_t seq,
+                                      const rocksdb::Snapshot* snapshot) {
+  LOVEBANK_ASSIGN_OR_RETURN(auto value, store.Get(Family::kJournal, EncodeFixed64BE(seq), snapshot));
+  if (!value.has_value()) return RefusedStatus(Reason::kEntryUnknown, Cat("no entry ", seq));
+  auto view = DecodeStoredEntry(*value);
+  StoredEntry stored;
+  if (!view || !stored.entry.ParseFromArray(view->payload.data(),
+                                            static_cast<int>(view->payload.size()))) {
+    return absl::DataLossError(Cat("journal entry ", seq, " does not decode"));
+  }
+  stored.seq = seq;
+  stored.hash = view->hash;
+  stored.prev_hash = view->prev_hash;
+  stored.payload = std::string(view->payload);
+  return stored;
+}
+
+// Walks an account's statement lines from `seq` (inclusive) towards older ones and returns the
+// balance after the newest line that moved `asset`, or zero.
+absl::StatusOr<BalanceState> BalanceAsOf(Store& store, std::string_view account,
+                                         std::string_view asset, std::uint64_t seq,
+                                         const rocksdb::Snapshot* snapshot) {
+  const std::string prefix = AccountEntryPrefix(account);
+  auto it = store.NewIterator(Family::kAccountEntries, snapshot);
+  for (it->SeekForPrev(AccountEntryKey(account, seq)); it->Valid() && it->key().starts_with(prefix);
+       it->Prev()) {
+    v1::StatementLine line;
+    if (!line.ParseFromArray(it->value().data(), static_cast<int>(it->value().size()))) {
+      return absl::DataLossError("statement line does not decode");
+    }
+    for (const auto& leg : line.legs()) {
+      if (leg.asset() != asset) continue;
+      auto minor = MinorFromString(leg.balance_after_minor());
+      if (!minor) return absl::DataLossError("statement balance does not decode");
+      return BalanceState{*minor, GetFixed64BE(it->key().data() + prefix.size())};
+    }
+  }
+  LOVEBANK_RETURN_IF_ERROR(FromRocks(it->status(), "reading a statement"));
+  return BalanceState{};
+}
+
+}  // namespace
+
+std::uint32_t Ledger::Impl::ScaleOf(const std::string& asset, const rocksdb::Snapshot* snapshot) {
+  auto value = store->Get(Family::kAssets, asset, snapshot);
+  v1::AssetRecord record;
+  if (!value.ok() || !value->has_value() || !record.ParseFromString(**value)) return 0;
+  return record.scale();
+}
+
+absl::StatusOr<v1::AccountRecord> Ledger::GetAccount(std::string_view account) {
+  return ReadAccount(*impl_->store, account, nullptr);
+}
+
+absl::StatusOr<std::vector<BalanceLine>> Ledger::GetBalances(std::string_view account,
+                                                             std::optional<std::uint64_t> as_of_seq) {
+  Store& store = *impl_->store;
+  ScopedSnapshot snapshot(store.db());
+  LOVEBANK_RETURN_IF_ERROR(ReadAccount(store, account, snapshot.get()).status());
+  LOVEBANK_ASSIGN_OR_RETURN(auto head_seq, store.Get(Family::kMeta, meta_key::kHeadSeq, snapshot.get()));
+  LOVEBANK_CHECK(head_seq.has_value() && head_seq->size() == 8);
+  if (as_of_seq.has_value() && *as_of_seq > GetFixed64BE(head_seq->data())) {
+    return RefusedStatus(Reason::kSeqBeyondHead, Cat("the journal has not reached ", *as_of_seq));
+  }
+  // Every asset the account ever held has a balances record (the engine writes one on the first
+  // posting), so the current records name the assets to look up as of an earlier seq too.
+  std::vector<BalanceLine> lines;
+  const std::string prefix = AccountEntryPrefix(account);
+  auto it = store.NewIterator(Family::kBalances, snapshot.get());
+  for (it->Seek(prefix); it->Valid() && it->key().starts_with(prefix); it->Next()) {
+    auto value = DecodeBalanceValue(it->value().ToStringView());
+    if (!value) return absl::DataLossError("balance record does not decode");
+    BalanceLine line;
+    line.account = std::string(account);
+    line.asset = it->key().ToString().substr(prefix.size());
+    BalanceState state{value->minor, value->seq};
+    if (as_of_seq.has_value()) {
+      LOVEBANK_ASSIGN_OR_RETURN(state, BalanceAsOf(store, account, line.asset, *as_of_seq,
+                                                   snapshot.get()));
+    }
+    line.balance = Amount::FromMinor(state.minor);
+    line.seq = state.seq;
+    line.decimal = FormatAmount(line.balance, impl_->ScaleOf(line.asset, snapshot.get()));
+    lines.push_back(std::move(line));
+  }
+  LOVEBANK_RETURN_IF_ERROR(FromRocks(it->status(), "reading balances"));
+  return lines;
+}
+
+absl::StatusOr<BalanceLine> Ledger::GetBalance(std::string_view account, std::string_view asset,
+                                               std::optional<std::uint64_t> as_of_seq) {
+  if (!IsValidAssetCode(asset)) {
+    return RefusedStatus(Reason::kAssetCodeInvalid, "asset codes are 1-16 bytes of [A-Z0-9_]");
+  }
+  Store& store = *impl_->store;
+  ScopedSnapshot snapshot(store.db());
+  LOVEBANK_ASSIGN_OR_RETURN(auto asset_record, store.Get(Family::kAssets, asset, snapshot.get()));
+  if (!asset_record.has_value()) {
+    return RefusedStatus(Reason::kAssetUnknown, Cat("no asset ", asset));
+  }
+  LOVEBANK_RETURN_IF_ERROR(ReadAccount(store, account, snapshot.get()).status());
+  LOVEBANK_ASSIGN_OR_RETURN(auto head_seq, store.Get(Family::kMeta, meta_key::kHeadSeq, snapshot.get()));
+  LOVEBANK_CHECK(head_seq.has_value() && head_seq->size() == 8);
+  BalanceState state;
+  if (as_of_seq.has_value()) {
+    if (*as_of_seq > GetFixed64BE(head_seq->data())) {
+      return RefusedStatus(Reason::kSeqBeyondHead,
+                           Cat("the journal has not reached ", *as_of_seq));
+    }
+    LOVEBANK_ASSIGN_OR_RETURN(state, BalanceAsOf(store, account, asset, *as_of_seq, snapshot.get()));
+  } else {
+    LOVEBANK_ASSIGN_OR_RETURN(auto value,
+                              store.Get(Family::kBalances, BalanceKey(account, asset), snapshot.get()));
+    if (value.has_value()) {
+      auto decoded = DecodeBalanceValue(*value);
+      if (!decoded) return absl::DataLossError("balance record does not decode");
+      state = BalanceState{decoded->minor, decoded->seq};
+    }
+  }
+  BalanceLine line;
+  line.account = std::string(account);
+  line.asset = std::string(asset);
+  line.balance = Amount::FromMinor(state.minor);
+  line.seq = state.seq;
+  line.decimal = FormatAmount(line.balance, impl_->ScaleOf(line.asset, snapshot.get()));
+  return line;
+}
+
+absl::StatusOr<StatementPage> Ledger::ListEntries(std::string_view account, std::size_t page_size,
+                                                  std::string_view cursor) {
+  if (page_size == 0 || page_size > kStatementPageSizeMax) {
+    return RefusedStatus(Reason::kPageSizeInvalid,
+                         Cat("page size is 1-", kStatementPageSizeMax));
+  }
+  std::uint64_t below = UINT64_MAX;  // exclusive upper bound on seq
+  if (!cursor.empty()) {
+    auto decoded = DecodeCursor(cursor);
+    if (!decoded) return RefusedStatus(Reason::kCursorInvalid, "not a statement cursor");
+    below = *decoded;
+  }
+  Store& store = *impl_->store;
+  ScopedSnapshot snapshot(store.db());
+  LOVEBANK_RETURN_IF_ERROR(ReadAccount(store, account, snapshot.get()).status());
+  std::map<std::string, std::uint32_t> scales;
+  auto scale_of = [&](const std::string& asset) {
+    auto it = scales.find(asset);
+    if (it == scales.end()) it = scales.emplace(asset, impl_->ScaleOf(asset, snapshot.get())).first;
+    return it->second;
+  };
+  StatementPage page;
+  const std::string prefix = AccountEntryPrefix(account);
+  auto it = store.NewIterator(Family::kAccountEntries, snapshot.get());
+  for (it->SeekForPrev(AccountEntryKey(account, below - 1)); it->Valid() && it->key().starts_with(prefix);
+       it->Prev()) {
+    const std::uint64_t seq = GetFixed64BE(it->key().data() + prefix.size());
+    if (page.items.size() == page_size) {
+      page.next_cursor = EncodeCursor(page.items.back().seq);
+      break;
+    }
+    v1::StatementLine line;
+    if (!line.ParseFromArray(it->value().data(), static_cast<int>(it->value().size()))) {
+      return absl::DataLossError("statement line does not decode");
+    }
+    LOVEBANK_ASSIGN_OR_RETURN(StoredEntry stored, ReadEntry(store, seq, snapshot.get()));
+    StatementItem item;
+    item.seq = seq;
+    item.time_unix_us = stored.entry.time_unix_us();
+    item.command = std::move(*stored.entry.mutable_command());
+    for (const auto& leg : line.legs()) {
+      auto amount = MinorFromString(leg.amount_minor());
+      auto after = MinorFromString(leg.balance_after_minor());
+      if (!amount || !after) return absl::DataLossError("statement line does not decode");
+      const std::uint32_t scale = scale_of(leg.asset());
+      item.legs.push_back({leg.asset(), FormatAmount(Amount::FromMinor(*amount), scale),
+                           FormatAmount(Amount::FromMinor(*after), scale)});
+    }
+    page.items.push_back(std::move(item));
+  }
+  LOVEBANK_RETURN_IF_ERROR(FromRocks(it->status(), "reading a statement"));
+  return page;
+}
+
+absl::StatusOr<StoredEntry> Ledger::GetEntry(std::uint64_t seq) {
+  return ReadEntry(*impl_->store, seq, nullptr);
+}
+
+absl::StatusOr<StoredEntry> Ledger::GetEntryByRequestId(std::string_view request_id) {
+  if (!IsValidRequestId(request_id)) {
+    return RefusedStatus(Reason::kRequestIdInvalid, "request ids are 1-128 bytes of [A-Za-z0-9._:@-]");
+  }
+  Store& store = *impl_->store;
+  ScopedSnapshot snapshot(store.db());
+  LOVEBANK_ASSIGN_OR_RETURN(auto value, store.Get(Family::kRequests, request_id, snapshot.get()));
+  if (!value.has_value()) {
+    return RefusedStatus(Reason::kEntryUnknown, Cat("no entry for request ", request_id));
+  }
+  auto decoded = DecodeRequestValue(*value);
+  if (!decoded) return absl::DataLossError("request record does not decode");
+  return ReadEntry(store, decoded->seq, snapshot.get());
+}
+
+}  // namespace lovebank

@@ -1,0 +1,117 @@
+#include "ledger/reason.h"
+
+#include <string>
+
+#include "absl/strings/cord.h"
+
+namespace lovebank {
+
+std::string_view ReasonName(Reason reason) {
+  switch (reason) {
+#define LOVEBANK_REASON_NAME(value, name) \
+  case Reason::value:                     \
+    return name;
+    LOVEBANK_REASON_NAME(kOk, "OK")
+    LOVEBANK_REASON_NAME(kLedgerBusy, "LEDGER_BUSY")
+    LOVEBANK_REASON_NAME(kLedgerUnavailable, "LEDGER_UNAVAILABLE")
+    LOVEBANK_REASON_NAME(kLedgerReadOnly, "LEDGER_READ_ONLY")
+    LOVEBANK_REASON_NAME(kRequestIdInvalid, "REQUEST_ID_INVALID")
+    LOVEBANK_REASON_NAME(kActorInvalid, "ACTOR_INVALID")
+    LOVEBANK_REASON_NAME(kMemoInvalid, "MEMO_INVALID")
+    LOVEBANK_REASON_NAME(kCommandMissing, "COMMAND_MISSING")
+    LOVEBANK_REASON_NAME(kAccountIdInvalid, "ACCOUNT_ID_INVALID")
+    LOVEBANK_REASON_NAME(kAssetCodeInvalid, "ASSET_CODE_INVALID")
+    LOVEBANK_REASON_NAME(kDisplayNameInvalid, "DISPLAY_NAME_INVALID")
+    LOVEBANK_REASON_NAME(kAccountKindInvalid, "ACCOUNT_KIND_INVALID")
+    LOVEBANK_REASON_NAME(kAccountStatusInvalid, "ACCOUNT_STATUS_INVALID")
+    LOVEBANK_REASON_NAME(kScaleInvalid, "SCALE_INVALID")
+    LOVEBANK_REASON_NAME(kSameAccount, "SAME_ACCOUNT")
+    LOVEBANK_REASON_NAME(kBudgetInvalid, "BUDGET_INVALID")
+    LOVEBANK_REASON_NAME(kAmountEmpty, "AMOUNT_EMPTY")
+    LOVEBANK_REASON_NAME(kAmountSign, "AMOUNT_SIGN")
+    LOVEBANK_REASON_NAME(kAmountWhitespace, "AMOUNT_WHITESPACE")
+    LOVEBANK_REASON_NAME(kAmountExponent, "AMOUNT_EXPONENT")
+    LOVEBANK_REASON_NAME(kAmountNonAsciiDigit, "AMOUNT_NON_ASCII_DIGIT")
+    LOVEBANK_REASON_NAME(kAmountInvalidCharacter, "AMOUNT_INVALID_CHARACTER")
+    LOVEBANK_REASON_NAME(kAmountMissingIntegerDigits, "AMOUNT_MISSING_INTEGER_DIGITS")
+    LOVEBANK_REASON_NAME(kAmountMissingFractionDigits, "AMOUNT_MISSING_FRACTION_DIGITS")
+    LOVEBANK_REASON_NAME(kAmountLeadingZero, "AMOUNT_LEADING_ZERO")
+    LOVEBANK_REASON_NAME(kAmountTooManyDecimals, "AMOUNT_TOO_MANY_DECIMALS")
+    LOVEBANK_REASON_NAME(kAmountAboveMaximum, "AMOUNT_ABOVE_MAXIMUM")
+    LOVEBANK_REASON_NAME(kAmountZero, "AMOUNT_ZERO")
+    LOVEBANK_REASON_NAME(kCursorInvalid, "CURSOR_INVALID")
+    LOVEBANK_REASON_NAME(kPageSizeInvalid, "PAGE_SIZE_INVALID")
+    LOVEBANK_REASON_NAME(kRequestIdReused, "REQUEST_ID_REUSED")
+    LOVEBANK_REASON_NAME(kAssetUnknown, "ASSET_UNKNOWN")
+    LOVEBANK_REASON_NAME(kAccountUnknown, "ACCOUNT_UNKNOWN")
+    LOVEBANK_REASON_NAME(kEntryUnknown, "ENTRY_UNKNOWN")
+    LOVEBANK_REASON_NAME(kAccountExists, "ACCOUNT_EXISTS")
+    LOVEBANK_REASON_NAME(kAssetExists, "ASSET_EXISTS")
+    LOVEBANK_REASON_NAME(kSeqBeyondHead, "SEQ_BEYOND_HEAD")
+    LOVEBANK_REASON_NAME(kAccountKindMismatch, "ACCOUNT_KIND_MISMATCH")
+    LOVEBANK_REASON_NAME(kAccountFrozen, "ACCOUNT_FROZEN")
+    LOVEBANK_REASON_NAME(kEntryNotReversible, "ENTRY_NOT_REVERSIBLE")
+    LOVEBANK_REASON_NAME(kEntryAlreadyReversed, "ENTRY_ALREADY_REVERSED")
+    LOVEBANK_REASON_NAME(kAccountStatusUnchanged, "ACCOUNT_STATUS_UNCHANGED")
+    LOVEBANK_REASON_NAME(kInsufficientBalance, "INSUFFICIENT_BALANCE")
+    LOVEBANK_REASON_NAME(kBudgetExceeded, "BUDGET_EXCEEDED")
+    LOVEBANK_REASON_NAME(kBalanceAboveMaximum, "BALANCE_ABOVE_MAXIMUM")
+#undef LOVEBANK_REASON_NAME
+  }
+  return "UNKNOWN_REASON";
+}
+
+absl::StatusCode ReasonCode(Reason reason) {
+  const auto value = static_cast<std::uint32_t>(reason);
+  switch (reason) {
+    case Reason::kOk:
+      return absl::StatusCode::kOk;
+    case Reason::kLedgerBusy:
+      return absl::StatusCode::kResourceExhausted;
+    case Reason::kLedgerUnavailable:
+    case Reason::kLedgerReadOnly:
+      return absl::StatusCode::kUnavailable;
+    case Reason::kRequestIdReused:
+    case Reason::kAccountExists:
+    case Reason::kAssetExists:
+      return absl::StatusCode::kAlreadyExists;
+    case Reason::kAssetUnknown:
+    case Reason::kAccountUnknown:
+    case Reason::kEntryUnknown:
+      return absl::StatusCode::kNotFound;
+    case Reason::kSeqBeyondHead:
+      return absl::StatusCode::kOutOfRange;
+    default:
+      break;
+  }
+  if (value >= 10 && value < 50) return absl::StatusCode::kInvalidArgument;
+  return absl::StatusCode::kFailedPrecondition;
+}
+
+bool IsRememberedReason(Reason reason) {
+  return static_cast<std::uint32_t>(reason) >= 60;
+}
+
+absl::Status RefusedStatus(Reason reason, std::string_view message) {
+  absl::Status status(ReasonCode(reason), absl::string_view(message.data(), message.size()));
+  const std::string_view name = ReasonName(reason);
+  status.SetPayload(absl::string_view(kReasonPayloadUrl.data(), kReasonPayloadUrl.size()),
+                    absl::Cord(absl::string_view(name.data(), name.size())));
+  return status;
+}
+
+Reason ReasonOf(const absl::Status& status) {
+  if (status.ok()) return Reason::kOk;
+  auto payload =
+      status.GetPayload(absl::string_view(kReasonPayloadUrl.data(), kReasonPayloadUrl.size()));
+  if (payload.has_value()) {
+    const std::string name(*payload);
+    for (std::uint32_t value = 0; value < 128; ++value) {
+      const auto candidate = static_cast<Reason>(value);
+      if (ReasonName(candidate) == name) return candidate;
+    }
+  }
+  return Reason::kLedgerUnavailable;
+}
+
+}  // namespace lovebank

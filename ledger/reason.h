@@ -1,0 +1,98 @@
+#pragma once
+// Domain refusals: one explicit reason per rule, mirrored 1:1 in the API proto (#4).
+//
+// Numbers are never reused or renumbered. Within each group the values follow the order in
+// which the checks run (STYLE.md 2, 3): transient first, then stateless syntax (checked on the
+// caller's thread before the queue), then idempotency, lookups, state rules and limits (checked
+// by the sequencer against committed state plus the batch's own effects).
+
+#include <cstdint>
+#include <string_view>
+
+#include "absl/status/status.h"
+
+namespace lovebank {
+
+enum class Reason : std::uint32_t {
+  kOk = 0,
+
+  // Transient: nothing happened; the same request may be retried later.
+  kLedgerBusy = 1,         // the sequencer queue is full (backpressure)
+  kLedgerUnavailable = 2,  // a storage write failed or the ledger is closing; reopen needed
+  kLedgerReadOnly = 3,     // opened read-only (auditor)
+
+  // Syntax: checked without ledger state.
+  kRequestIdInvalid = 10,     // empty, longer than 128 bytes or outside [A-Za-z0-9._:@-]
+  kActorInvalid = 11,         // empty, longer than 128 bytes or not valid UTF-8 text
+  kMemoInvalid = 12,          // longer than 512 bytes or not valid UTF-8 text
+  kCommandMissing = 13,       // no command body set
+  kAccountIdInvalid = 14,     // empty, longer than 64 bytes or outside [A-Za-z0-9._:@-]
+  kAssetCodeInvalid = 15,     // not 1-16 bytes of [A-Z0-9_] starting with a letter
+  kDisplayNameInvalid = 16,   // empty, longer than 128 bytes, control characters or bad UTF-8
+  kAccountKindInvalid = 17,   // kind not set or unknown
+  kAccountStatusInvalid = 18, // status not set or unknown
+  kScaleInvalid = 19,         // asset scale above 18
+  kSameAccount = 20,          // a movement from an account to itself
+  kBudgetInvalid = 21,        // budget on a non-issuer, or the same asset twice
+  kAmountEmpty = 30,
+  kAmountSign = 31,                   // "+1", "-1": amounts carry no sign
+  kAmountWhitespace = 32,             // leading or trailing white space
+  kAmountExponent = 33,               // "1e3"
+  kAmountNonAsciiDigit = 34,          // full-width digits such as "１０"
+  kAmountInvalidCharacter = 35,       // anything else that is not a digit or one '.'
+  kAmountMissingIntegerDigits = 36,   // ".5"
+  kAmountMissingFractionDigits = 37,  // "1."
+  kAmountLeadingZero = 38,            // "01.5"
+  kAmountTooManyDecimals = 39,        // more decimals than the asset's scale
+  kAmountAboveMaximum = 40,           // past the asset's maximum
+  kAmountZero = 41,                   // a movement of nothing
+  kCursorInvalid = 42,                // a statement cursor this ledger did not hand out
+  kPageSizeInvalid = 43,              // page size 0 or above the maximum
+
+  // Idempotency: checked first by the sequencer.
+  kRequestIdReused = 50,  // the request id was used before with different content
+
+  // Lookups.
+  kAssetUnknown = 60,
+  kAccountUnknown = 61,
+  kEntryUnknown = 62,     // no entry with that seq or request id
+  kAccountExists = 63,
+  kAssetExists = 64,
+  kSeqBeyondHead = 65,    // "as of" a seq the journal has not reached
+
+  // State rules.
+  kAccountKindMismatch = 70,    // e.g. Earn from an account that is not an ISSUER
+  kAccountFrozen = 71,
+  kEntryNotReversible = 72,     // administrative entries and reversals cannot be reversed
+  kEntryAlreadyReversed = 73,
+  kAccountStatusUnchanged = 74,
+
+  // Limits.
+  kInsufficientBalance = 80,  // a MEMBER, STORE or SYSTEM balance would go below zero
+  kBudgetExceeded = 81,       // an ISSUER would go below minus its budget
+  kBalanceAboveMaximum = 82,  // a balance would pass the asset's maximum
+};
+
+// The reason's name as it appears in the proto and in logs, e.g. "INSUFFICIENT_BALANCE".
+std::string_view ReasonName(Reason reason);
+
+// The canonical status code for a reason (DESIGN.md "Errors"): syntax -> INVALID_ARGUMENT,
+// unknown things -> NOT_FOUND, state and limit rules -> FAILED_PRECONDITION, reuse and
+// duplicates -> ALREADY_EXISTS, busy -> RESOURCE_EXHAUSTED, storage -> UNAVAILABLE.
+absl::StatusCode ReasonCode(Reason reason);
+
+// True for reasons that depend on ledger state and are therefore remembered for the request id
+// (a retry gets the same refusal). False for syntax refusals (a retry is refused the same way
+// anyway), transient ones and kRequestIdReused.
+bool IsRememberedReason(Reason reason);
+
+// A status for a refusal: code from ReasonCode, the message, and the reason's name attached as
+// the payload kReasonPayloadUrl so that it survives being passed along.
+inline constexpr std::string_view kReasonPayloadUrl = "type.lovebank.dev/lovebank.v1.Reason";
+absl::Status RefusedStatus(Reason reason, std::string_view message);
+
+// The reason carried by `status`: kOk for an OK status, the attached reason when present, and
+// kLedgerUnavailable for any other (infrastructure) failure.
+Reason ReasonOf(const absl::Status& status);
+
+}  // namespace lovebank

@@ -1,0 +1,137 @@
+// Stateless command checks, run on the caller's thread before a command is queued
+// (DESIGN.md "The write path": request threads do the syntax work).
+
+#include <set>
+
+#include "ledger/strings.h"
+#include "ledger/ledger.h"
+#include "ledger/text.h"
+
+namespace lovebank {
+namespace {
+
+SyntaxCheck Refuse(Reason reason, std::string message) { return {reason, std::move(message)}; }
+
+SyntaxCheck CheckAccountId(std::string_view id, std::string_view field) {
+  if (IsValidAccountId(id)) return {};
+  return Refuse(Reason::kAccountIdInvalid,
+                Cat(field, ": account ids are 1-64 bytes of [A-Za-z0-9._:@-]"));
+}
+
+SyntaxCheck CheckAssetCode(std::string_view code) {
+  if (IsValidAssetCode(code)) return {};
+  return Refuse(Reason::kAssetCodeInvalid,
+                "asset codes are 1-16 bytes of [A-Z0-9_] starting with a letter");
+}
+
+SyntaxCheck CheckDisplayName(std::string_view name) {
+  if (!name.empty() && name.size() <= kDisplayNameBytesMax && IsValidText(name, false)) return {};
+  return Refuse(Reason::kDisplayNameInvalid,
+                "display names are 1-128 bytes of UTF-8 text without control characters");
+}
+
+SyntaxCheck CheckAmountText(std::string_view amount, std::string_view field) {
+  const Reason reason = CheckAmountGrammar(amount);
+  if (reason == Reason::kOk) return {};
+  return Refuse(reason, Cat(field, ": ", ReasonName(reason)));
+}
+
+SyntaxCheck CheckMove(const v1::Move& move) {
+  if (auto check = CheckAccountId(move.from(), "from"); check.reason != Reason::kOk) return check;
+  if (auto check = CheckAccountId(move.to(), "to"); check.reason != Reason::kOk) return check;
+  if (auto check = CheckAssetCode(move.asset()); check.reason != Reason::kOk) return check;
+  if (auto check = CheckAmountText(move.amount(), "amount"); check.reason != Reason::kOk) {
+    return check;
+  }
+  if (move.from() == move.to()) {
+    return Refuse(Reason::kSameAccount, "a movement needs two different accounts");
+  }
+  return {};
+}
+
+SyntaxCheck CheckOpenAccount(const v1::OpenAccount& open) {
+  if (auto check = CheckAccountId(open.account(), "account"); check.reason != Reason::kOk) {
+    return check;
+  }
+  if (auto check = CheckDisplayName(open.display_name()); check.reason != Reason::kOk) {
+    return check;
+  }
+  if (open.kind() == v1::ACCOUNT_KIND_UNSPECIFIED || !v1::AccountKind_IsValid(open.kind())) {
+    return Refuse(Reason::kAccountKindInvalid, "kind must be MEMBER, STORE, ISSUER or SYSTEM");
+  }
+  if (!open.budgets().empty() && open.kind() != v1::ACCOUNT_KIND_ISSUER) {
+    return Refuse(Reason::kBudgetInvalid, "only ISSUER accounts have budgets");
+  }
+  std::set<std::string_view> assets;
+  for (const auto& budget : open.budgets()) {
+    if (auto check = CheckAssetCode(budget.asset()); check.reason != Reason::kOk) return check;
+    if (auto check = CheckAmountText(budget.amount(), "budget"); check.reason != Reason::kOk) {
+      return check;
+    }
+    if (!assets.insert(budget.asset()).second) {
+      return Refuse(Reason::kBudgetInvalid, Cat("two budgets for ", budget.asset()));
+    }
+  }
+  return {};
+}
+
+SyntaxCheck CheckDefineAsset(const v1::DefineAsset& define) {
+  if (auto check = CheckAssetCode(define.code()); check.reason != Reason::kOk) return check;
+  if (define.scale() > kScaleMax) {
+    return Refuse(Reason::kScaleInvalid, "scale is 0-18 decimal places");
+  }
+  if (auto check = CheckAmountText(define.maximum(), "maximum"); check.reason != Reason::kOk) {
+    return check;
+  }
+  return CheckDisplayName(define.display_name());
+}
+
+}  // namespace
+
+SyntaxCheck CheckCommandSyntax(const v1::Command& command) {
+  if (!IsValidRequestId(command.request_id())) {
+    return Refuse(Reason::kRequestIdInvalid, "request ids are 1-128 bytes of [A-Za-z0-9._:@-]");
+  }
+  if (command.actor().empty() || command.actor().size() > kActorBytesMax ||
+      !IsValidText(command.actor(), false)) {
+    return Refuse(Reason::kActorInvalid, "actor is 1-128 bytes of UTF-8 text");
+  }
+  if (command.memo().size() > kMemoBytesMax || !IsValidText(command.memo(), true)) {
+    return Refuse(Reason::kMemoInvalid, "memo is at most 512 bytes of UTF-8 text");
+  }
+  switch (command.body_case()) {
+    case v1::Command::kEarn:
+      return CheckMove(command.earn());
+    case v1::Command::kDeduct:
+      return CheckMove(command.deduct());
+    case v1::Command::kRedeem:
+      return CheckMove(command.redeem());
+    case v1::Command::kTransfer:
+      return CheckMove(command.transfer());
+    case v1::Command::kReverse:
+      if (command.reverse().seq() == 0) {
+        return Refuse(Reason::kEntryUnknown, "entries are numbered from 1");
+      }
+      return {};
+    case v1::Command::kOpenAccount:
+      return CheckOpenAccount(command.open_account());
+    case v1::Command::kDefineAsset:
+      return CheckDefineAsset(command.define_asset());
+    case v1::Command::kSetAccountStatus: {
+      const auto& set = command.set_account_status();
+      if (auto check = CheckAccountId(set.account(), "account"); check.reason != Reason::kOk) {
+        return check;
+      }
+      if (set.status() == v1::ACCOUNT_STATUS_UNSPECIFIED ||
+          !v1::AccountStatus_IsValid(set.status())) {
+        return Refuse(Reason::kAccountStatusInvalid, "status must be ACTIVE or FROZEN");
+      }
+      return {};
+    }
+    case v1::Command::BODY_NOT_SET:
+      break;
+  }
+  return Refuse(Reason::kCommandMissing, "the command has no body");
+}
+
+}  // namespace lovebank

@@ -1,0 +1,85 @@
+#include "ledger/text.h"
+
+#include <cstdint>
+
+namespace lovebank {
+
+bool IsValidIdentifier(std::string_view text, std::size_t max_bytes) {
+  if (text.empty() || text.size() > max_bytes) return false;
+  for (char c : text) {
+    const bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+                    c == '.' || c == '_' || c == ':' || c == '@' || c == '-';
+    if (!ok) return false;
+  }
+  return true;
+}
+
+bool IsValidAssetCode(std::string_view code) {
+  if (code.empty() || code.size() > kAssetCodeBytesMax) return false;
+  if (code.front() < 'A' || code.front() > 'Z') return false;
+  for (char c : code) {
+    const bool ok = (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_';
+    if (!ok) return false;
+  }
+  return true;
+}
+
+namespace {
+
+// Decodes one code point at text[i]; returns its length, or 0 when malformed.
+std::size_t DecodeUtf8(std::string_view text, std::size_t i, std::uint32_t* code_point) {
+  const auto byte = [&](std::size_t k) { return static_cast<unsigned char>(text[k]); };
+  const unsigned char lead = byte(i);
+  std::size_t length = 0;
+  std::uint32_t value = 0;
+  std::uint32_t minimum = 0;
+  if (lead < 0x80) {
+    *code_point = lead;
+    return 1;
+  } else if ((lead & 0xE0) == 0xC0) {
+    length = 2, value = lead & 0x1F, minimum = 0x80;
+  } else if ((lead & 0xF0) == 0xE0) {
+    length = 3, value = lead & 0x0F, minimum = 0x800;
+  } else if ((lead & 0xF8) == 0xF0) {
+    length = 4, value = lead & 0x07, minimum = 0x10000;
+  } else {
+    return 0;
+  }
+  if (i + length > text.size()) return 0;
+  for (std::size_t k = 1; k < length; ++k) {
+    if ((byte(i + k) & 0xC0) != 0x80) return 0;
+    value = (value << 6) | (byte(i + k) & 0x3F);
+  }
+  if (value < minimum || value > 0x10FFFF || (value >= 0xD800 && value <= 0xDFFF)) return 0;
+  *code_point = value;
+  return length;
+}
+
+}  // namespace
+
+bool IsValidUtf8(std::string_view text) {
+  std::uint32_t code_point = 0;
+  for (std::size_t i = 0; i < text.size();) {
+    const std::size_t length = DecodeUtf8(text, i, &code_point);
+    if (length == 0) return false;
+    i += length;
+  }
+  return true;
+}
+
+bool IsValidText(std::string_view text, bool allow_line_breaks) {
+  std::uint32_t code_point = 0;
+  for (std::size_t i = 0; i < text.size();) {
+    const std::size_t length = DecodeUtf8(text, i, &code_point);
+    if (length == 0) return false;
+    const bool control = code_point < 0x20 || code_point == 0x7F ||
+                         (code_point >= 0x80 && code_point <= 0x9F);
+    if (control && !(allow_line_breaks && (code_point == '\n' || code_point == '\t'))) {
+      return false;
+    }
+    i += length;
+  }
+  return true;
+}
+
+}  // namespace lovebank

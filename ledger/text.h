@@ -1,0 +1,37 @@
+#pragma once
+// Syntax rules for identifiers and human text. Pure functions; thread-safe.
+
+#include <cstddef>
+#include <string_view>
+
+namespace lovebank {
+
+// Limits (STYLE.md 6). Bytes, not characters: a Chinese character is 3 bytes in UTF-8, so a
+// 128-byte display name holds 42 of them, far more than any 姓名 or shop name needs.
+inline constexpr std::size_t kAccountIdBytesMax = 64;
+inline constexpr std::size_t kRequestIdBytesMax = 128;
+inline constexpr std::size_t kActorBytesMax = 128;
+inline constexpr std::size_t kDisplayNameBytesMax = 128;
+inline constexpr std::size_t kMemoBytesMax = 512;
+inline constexpr std::size_t kAssetCodeBytesMax = 16;
+
+// 1..max_bytes bytes of [A-Za-z0-9._:@-]. Account ids (max 64) and request ids (max 128).
+bool IsValidIdentifier(std::string_view text, std::size_t max_bytes);
+inline bool IsValidAccountId(std::string_view id) {
+  return IsValidIdentifier(id, kAccountIdBytesMax);
+}
+inline bool IsValidRequestId(std::string_view id) {
+  return IsValidIdentifier(id, kRequestIdBytesMax);
+}
+
+// 1..16 bytes of [A-Z0-9_], the first an upper-case letter: "HOURS", "POINTS", "SKU_001".
+bool IsValidAssetCode(std::string_view code);
+
+// Well-formed UTF-8: shortest form, no surrogates, nothing above U+10FFFF.
+bool IsValidUtf8(std::string_view text);
+
+// Text shown to people: valid UTF-8 with no C0 control character, DEL or C1 control. With
+// `allow_line_breaks`, '\n' and '\t' are allowed (memos); names allow neither.
+bool IsValidText(std::string_view text, bool allow_line_breaks);
+
+}  // namespace lovebank

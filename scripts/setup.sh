@@ -1,0 +1,42 @@
+#!/usr/bin/env bash
+# Installs what a bare Debian 12 machine lacks, then configures and builds lovebank.
+# Idempotent and silent when everything is already there.
+#
+#   scripts/setup.sh              # Debug-with-assertions build in build/
+#   BUILD_TYPE=Release scripts/setup.sh
+#   LOVEBANK_SKIP_APT=1 scripts/setup.sh   # never touch apt (e.g. no root)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+# Every package the project builds with. Keep in step with ../shared/BUILD-NOTES.md.
+packages=(
+  build-essential cmake ninja-build pkgconf ccache mold
+  librocksdb-dev libprotobuf-dev protobuf-compiler
+  libgrpc++-dev protobuf-compiler-grpc grpc-proto
+  libboost-dev libssl-dev libabsl-dev
+  libgtest-dev libbenchmark-dev
+)
+
+missing=()
+for p in "${packages[@]}"; do
+  if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed"; then
+    missing+=("$p")
+  fi
+done
+
+if [ ${#missing[@]} -gt 0 ] && [ "${LOVEBANK_SKIP_APT:-0}" != "1" ]; then
+  echo "setup: installing ${missing[*]}" >&2
+  sudo_cmd=()
+  if [ "$(id -u)" != "0" ]; then sudo_cmd=(sudo); fi
+  export DEBIAN_FRONTEND=noninteractive
+  "${sudo_cmd[@]}" apt-get update -qq >/dev/null
+  "${sudo_cmd[@]}" apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+fi
+
+build_dir=${BUILD_DIR:-build}
+build_type=${BUILD_TYPE:-RelWithDebInfo}
+if [ ! -f "$build_dir/build.ninja" ]; then
+  cmake -S . -B "$build_dir" -G Ninja -DCMAKE_BUILD_TYPE="$build_type" >/dev/null
+fi
+# Ninja prints only on failure with --quiet (ninja >= 1.11).
+cmake --build "$build_dir" -- --quiet
