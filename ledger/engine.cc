@@ -147,6 +147,7 @@ std::optional<Outcome> Engine::Replay(const v1::Command& command, const std::str
     if (!receipt.ok()) return unavailable(receipt.status());
     Outcome outcome;
     outcome.receipt = std::move(*receipt);
+    outcome.decided_at_seq = value->seq;
     outcome.replayed = true;
     return outcome;
   }
@@ -161,6 +162,7 @@ std::optional<Outcome> Engine::Replay(const v1::Command& command, const std::str
     Outcome outcome;
     outcome.reason = static_cast<Reason>(refusal.reason());
     outcome.message = refusal.message();
+    outcome.decided_at_seq = refusal.head_seq();
     outcome.replayed = true;
     return outcome;
   }
@@ -448,6 +450,7 @@ Outcome Engine::Append(const v1::Command& command, const std::string& fingerprin
   outcome.receipt.seq = seq;
   outcome.receipt.hash = hash;
   outcome.receipt.time_unix_us = time;
+  outcome.decided_at_seq = seq;
   // One statement line per account; postings of one account stay together in entry order.
   std::map<std::string, v1::StatementLine> lines;
   for (const auto& account : touched) lines[account];
@@ -496,6 +499,7 @@ Outcome Engine::Refuse(const v1::Command& command, const std::string& fingerprin
   Outcome outcome;
   outcome.reason = reason;
   outcome.message = std::move(message);
+  outcome.decided_at_seq = head_.seq;
   return outcome;
 }
 

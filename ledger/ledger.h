@@ -84,6 +84,10 @@ struct Outcome {
   // True when this answers a retry: the request id was seen before with the same content, and
   // this is the original receipt (or the original, remembered refusal). Nothing was applied.
   bool replayed = false;
+  // The journal position of the decision: the entry's seq when accepted; for a refusal by the
+  // sequencer, the head seq it was judged against (the state right after that entry). 0 for
+  // refusals before the queue.
+  std::uint64_t decided_at_seq = 0;
   bool ok() const { return reason == Reason::kOk; }
 };
 

@@ -1,5 +1,6 @@
 #include "ledger/store.h"
 
+#include <filesystem>
 #include <vector>
 
 #include "ledger/strings.h"
@@ -53,6 +54,10 @@ absl::StatusOr<std::unique_ptr<Store>> Store::Open(const std::string& path,
   db_options.paranoid_checks = true;
   if (options.env != nullptr) db_options.env = options.env;
 
+  if ((options.read_only || !options.create_if_missing) &&
+      !std::filesystem::exists(std::filesystem::path(path) / "CURRENT")) {
+    return absl::NotFoundError(Cat("no lovebank ledger at ", path));
+  }
   std::vector<rocksdb::ColumnFamilyDescriptor> descriptors;
   descriptors.emplace_back(rocksdb::kDefaultColumnFamilyName, rocksdb::ColumnFamilyOptions());
   for (std::size_t i = 0; i < kFamilyCount; ++i) {
@@ -65,12 +70,7 @@ absl::StatusOr<std::unique_ptr<Store>> Store::Open(const std::string& path,
       options.read_only
           ? rocksdb::DB::OpenForReadOnly(db_options, path, descriptors, &handles, &raw)
           : rocksdb::DB::Open(db_options, path, descriptors, &handles, &raw);
-  if (!status.ok()) {
-    if (status.IsInvalidArgument() && status.ToString().find("does not exist") != std::string::npos) {
-      return absl::NotFoundError(Cat("no lovebank ledger at ", path, ": ", status.ToString()));
-    }
-    return FromRocks(status, Cat("opening ", path));
-  }
+  if (!status.ok()) return FromRocks(status, Cat("opening ", path));
   auto store = std::unique_ptr<Store>(new Store());
   store->read_only_ = options.read_only;
   store->db_.reset(raw);

@@ -1,0 +1,169 @@
+// The sequencer under concurrent load: 8 threads of random transfers checked against a
+// reference model, and a hot account drained by 8 spenders (invariants 1, 5, 7; STYLE.md 13).
+
+#include <thread>
+
+#include "gtest/gtest.h"
+#include "ledger/ledger.h"
+#include "tests/test_util.h"
+
+namespace lovebank {
+namespace {
+
+using testing::Earn;
+using testing::OpenLedger;
+using testing::TempDir;
+using testing::Transfer;
+
+constexpr int kThreads = 8;
+constexpr int kTransfersPerThread = 10000;
+constexpr int kAccounts = 100;
+constexpr int kGroup = 250;  // commands per SubmitMany: many threads' groups share each commit
+
+struct Attempt {
+  int from = 0;
+  int to = 0;
+  long long minor = 0;
+  Outcome outcome;
+};
+
+TEST(Concurrency, RandomTransfersConserveValueAndMatchAReferenceModel) {
+  TempDir dir;
+  auto ledger = OpenLedger(dir.path());
+  testing::OpenProgramme(*ledger, kAccounts);
+  // Every account starts with 100.00 POINTS: 10,000 minor units.
+  std::vector<v1::Command> seed;
+  for (int i = 1; i <= kAccounts; ++i) {
+    seed.push_back(Earn("seed:" + std::to_string(i), "issuer:town", "m" + std::to_string(i), "100"));
+  }
+  for (const auto& outcome : ledger->ExecuteMany(seed)) ASSERT_TRUE(outcome.ok());
+  const std::uint64_t start_seq = ledger->GetHead().seq;
+
+  std::vector<std::vector<Attempt>> attempts(kThreads);
+  std::vector<std::thread> threads;
+  for (int t = 0; t < kThreads; ++t) {
+    threads.emplace_back([&, t] {
+      std::mt19937 random(1000 + t);
+      auto& mine = attempts[t];
+      mine.resize(kTransfersPerThread);
+      for (int base = 0; base < kTransfersPerThread; base += kGroup) {
+        std::vector<v1::Command> group;
+        for (int i = base; i < base + kGroup; ++i) {
+          Attempt& attempt = mine[i];
+          attempt.from = 1 + static_cast<int>(random() % kAccounts);
+          do {
+            attempt.to = 1 + static_cast<int>(random() % kAccounts);
+          } while (attempt.to == attempt.from);
+          // Up to 60.00: large enough that a fair share of transfers are refused.
+          attempt.minor = 1 + static_cast<long long>(random() % 6000);
+          group.push_back(Transfer("t" + std::to_string(t) + ":" + std::to_string(i),
+                                   "m" + std::to_string(attempt.from), "m" + std::to_string(attempt.to),
+                                   FormatAmount(Amount::FromMinor(attempt.minor), 2)));
+        }
+        auto outcomes = ledger->ExecuteMany(std::move(group));
+        for (int i = 0; i < kGroup; ++i) mine[base + i].outcome = std::move(outcomes[i]);
+      }
+    });
+  }
+  for (auto& thread : threads) thread.join();
+
+  // Reference model: replay accepted transfers in seq order, and check each refusal against the
+  // model state at the head it was judged against (decided_at_seq).
+  std::map<std::uint64_t, const Attempt*> accepted;
+  std::multimap<std::uint64_t, const Attempt*> refused;
+  int accepted_count = 0;
+  for (const auto& mine : attempts) {
+    for (const auto& attempt : mine) {
+      if (attempt.outcome.ok()) {
+        ASSERT_TRUE(accepted.emplace(attempt.outcome.receipt.seq, &attempt).second);
+        ++accepted_count;
+      } else {
+        ASSERT_EQ(ReasonName(attempt.outcome.reason), ReasonName(Reason::kInsufficientBalance))
+            << attempt.outcome.message;
+        refused.emplace(attempt.outcome.decided_at_seq, &attempt);
+      }
+    }
+  }
+  ASSERT_GT(accepted_count, kThreads * kTransfersPerThread / 4);
+  ASSERT_GT(refused.size(), 0u);
+  std::vector<long long> model(kAccounts + 1, 10000);
+  auto check_refusals_at = [&](std::uint64_t seq) {
+    auto [begin, end] = refused.equal_range(seq);
+    for (auto it = begin; it != end; ++it) {
+      EXPECT_LT(model[it->second->from], it->second->minor) << "refused although covered at " << seq;
+    }
+  };
+  check_refusals_at(start_seq);
+  std::uint64_t expected_seq = start_seq + 1;
+  for (const auto& [seq, attempt] : accepted) {
+    ASSERT_EQ(seq, expected_seq++) << "accepted entries are contiguous";
+    ASSERT_GE(model[attempt->from], attempt->minor) << "overdraft accepted at seq " << seq;
+    model[attempt->from] -= attempt->minor;
+    model[attempt->to] += attempt->minor;
+    check_refusals_at(seq);
+    // The receipt's balances are the model's.
+    const auto& after = attempt->outcome.receipt.balances_after;
+    ASSERT_EQ(after.size(), 2u);
+    EXPECT_EQ(after[0].balance.minor(), Int128(model[attempt->from]));
+    EXPECT_EQ(after[1].balance.minor(), Int128(model[attempt->to]));
+  }
+  EXPECT_EQ(ledger->GetHead().seq, expected_seq - 1);
+  long long total = 0;
+  for (int i = 1; i <= kAccounts; ++i) {
+    auto line = ledger->GetBalance("m" + std::to_string(i), "POINTS");
+    ASSERT_TRUE(line.ok());
+    EXPECT_EQ(line->balance.minor(), Int128(model[i])) << "m" << i;
+    EXPECT_GE(model[i], 0);
+    total += model[i];
+  }
+  EXPECT_EQ(total, 10000LL * kAccounts);  // conservation
+  EXPECT_EQ(ledger->GetBalance("issuer:town", "POINTS")->balance.minor(), Int128(-10000LL * kAccounts));
+
+  // The same state after a reopen, and every retry replays instead of applying again.
+  ledger.reset();
+  ledger = OpenLedger(dir.path());
+  const auto& first = attempts[0][0];
+  const Outcome retry = ledger->Execute(Transfer("t0:0", "m" + std::to_string(first.from),
+                                                 "m" + std::to_string(first.to),
+                                                 FormatAmount(Amount::FromMinor(first.minor), 2)));
+  EXPECT_TRUE(retry.replayed);
+  EXPECT_EQ(retry.reason, first.outcome.reason);
+  for (int i = 1; i <= kAccounts; ++i) {
+    EXPECT_EQ(ledger->GetBalance("m" + std::to_string(i), "POINTS")->balance.minor(), Int128(model[i]));
+  }
+}
+
+TEST(Concurrency, AHotAccountDrainedByEightSpendersNeverGoesBelowZero) {
+  TempDir dir;
+  auto ledger = OpenLedger(dir.path());
+  testing::OpenProgramme(*ledger, 1);
+  ASSERT_TRUE(ledger->Execute(Earn("fill", "issuer:town", "m1", "1000")).ok());
+  constexpr int kSpendsPerThread = 200;  // 1,600 attempts of 1.00 against 1,000.00
+  std::atomic<int> ok{0}, insufficient{0}, other{0};
+  std::vector<std::thread> threads;
+  for (int t = 0; t < kThreads; ++t) {
+    threads.emplace_back([&, t] {
+      for (int i = 0; i < kSpendsPerThread; ++i) {
+        const Outcome outcome = ledger->Execute(testing::Redeem(
+            "spend:" + std::to_string(t) + ":" + std::to_string(i), "m1", "store:main", "1"));
+        if (outcome.ok()) {
+          ++ok;
+          EXPECT_GE(outcome.receipt.balances_after[0].balance.minor(), 0);
+        } else if (outcome.reason == Reason::kInsufficientBalance) {
+          ++insufficient;
+        } else {
+          ++other;
+        }
+      }
+    });
+  }
+  for (auto& thread : threads) thread.join();
+  EXPECT_EQ(ok.load(), 1000);
+  EXPECT_EQ(insufficient.load(), kThreads * kSpendsPerThread - 1000);
+  EXPECT_EQ(other.load(), 0);
+  EXPECT_EQ(ledger->GetBalance("m1", "POINTS")->decimal, "0.00");
+  EXPECT_EQ(ledger->GetBalance("store:main", "POINTS")->decimal, "1000.00");
+}
+
+}  // namespace
+}  // namespace lovebank

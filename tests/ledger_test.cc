@@ -1,0 +1,746 @@
+// Ledger behaviour against a real RocksDB: the write path, every refusal reason, exactly-once,
+// reversals, queries and reopening. Each invariant of DESIGN.md is named where it is tested.
+
+#include "ledger/ledger.h"
+
+#include <set>
+
+#include "gtest/gtest.h"
+#include "ledger/coding.h"
+#include "tests/test_util.h"
+
+namespace lovebank {
+namespace {
+
+using testing::DumpStore;
+using testing::Earn;
+using testing::OpenLedger;
+using testing::OpenProgramme;
+using testing::Redeem;
+using testing::TempDir;
+using testing::Transfer;
+using testing::WithoutRefusals;
+
+std::string Balance(Ledger& ledger, const std::string& account, const std::string& asset = "POINTS") {
+  auto line = ledger.GetBalance(account, asset);
+  EXPECT_TRUE(line.ok()) << line.status();
+  return line.ok() ? line->decimal : "?";
+}
+
+#define EXPECT_REASON(outcome, expected)                                                   \
+  EXPECT_EQ(ReasonName((outcome).reason), ReasonName(expected)) << (outcome).message
+
+TEST(Ledger, NewLedgerStartsWithTheDefaultAssetsAsJournalEntries) {
+  TempDir dir;
+  auto ledger = OpenLedger(dir.path());
+  ASSERT_TRUE(ledger);
+  EXPECT_EQ(ledger->GetHead().seq, 2u);
+  auto first = ledger->GetEntry(1);
+  ASSERT_TRUE(first.ok()) << first.status();
+  EXPECT_EQ(first->entry.command().define_asset().code(), "HOURS");
+  EXPECT_EQ(first->entry.command().define_asset().scale(), 2u);
+  EXPECT_EQ(first->prev_hash, GenesisHash(ledger->ledger_id()));
+  auto second = ledger->GetEntry(2);
+  ASSERT_TRUE(second.ok());
+  EXPECT_EQ(second->entry.command().define_asset().code(), "POINTS");
+  EXPECT_EQ(second->prev_hash, first->hash);
+  EXPECT_EQ(ledger->GetHead().hash, second->hash);
+}
+
+TEST(Ledger, EarnRedeemTransferMoveExactAmountsWithChineseText) {
+  TempDir dir;
+  auto ledger = OpenLedger(dir.path());
+  OpenProgramme(*ledger, 2);
+  auto earn = Earn("earn:1", "issuer:town", "m1", "3000");
+  earn.set_memo("考上大学，当年一次性奖励积分3000分");
+  const Outcome earned = ledger->Execute(earn);
+  ASSERT_TRUE(earned.ok()) << earned.message;
+  ASSERT_EQ(earned.receipt.balances_after.size(), 2u);
+  EXPECT_EQ(earned.receipt.balances_after[0].account, "issuer:town");
+  EXPECT_EQ(earned.receipt.balances_after[0].decimal, "-3000.00");
+  EXPECT_EQ(earned.receipt.balances_after[1].decimal, "3000.00");
+  EXPECT_EQ(ledger->GetHead().seq, earned.receipt.seq);
+  EXPECT_EQ(ledger->GetHead().hash, earned.receipt.hash);
+
+  auto redeem = Redeem("redeem:1", "m1", "store:main", "90.50");
+  redeem.set_memo("大米 5kg ×3，食用油 0.5");
+  ASSERT_TRUE(ledger->Execute(redeem).ok());
+  ASSERT_TRUE(ledger->Execute(Transfer("give:1", "m1", "m2", "0.01")).ok());
+  EXPECT_EQ(Balance(*ledger, "m1"), "2909.49");
+  EXPECT_EQ(Balance(*ledger, "m2"), "0.01");
+  EXPECT_EQ(Balance(*ledger, "store:main"), "90.50");
+  EXPECT_EQ(Balance(*ledger, "issuer:town"), "-3000.00");
+  EXPECT_EQ(Balance(*ledger, "m1", "HOURS"), "0.00");
+
+  auto account = ledger->GetAccount("store:main");
+  ASSERT_TRUE(account.ok());
+  EXPECT_EQ(account->display_name(), "爱心超市");
+  auto page = ledger->ListEntries("m1", 10, "");
+  ASSERT_TRUE(page.ok()) << page.status();
+  ASSERT_EQ(page->items.size(), 4u);  // transfer, redeem, earn, account opened
+  EXPECT_EQ(page->items[1].command.memo(), "大米 5kg ×3，食用油 0.5");
+  EXPECT_EQ(page->items[2].command.memo(), "考上大学，当年一次性奖励积分3000分");
+  ASSERT_EQ(page->items[1].legs.size(), 1u);
+  EXPECT_EQ(page->items[1].legs[0].amount, "-90.50");
+  EXPECT_EQ(page->items[1].legs[0].balance_after, "2909.50");
+  EXPECT_TRUE(page->items[3].command.has_open_account());
+  EXPECT_TRUE(page->items[3].legs.empty());
+}
+
+TEST(Ledger, PostingsSumToZeroPerAssetInEveryEntry) {  // invariant 1
+  TempDir dir;
+  auto ledger = OpenLedger(dir.path());
+  OpenProgramme(*ledger, 2);
+  ASSERT_TRUE(ledger->Execute(Earn("e1", "issuer:town", "m1", "12.34", "HOURS")).ok());
+  ASSERT_TRUE(ledger->Execute(Transfer("t1", "m1", "m2", "2.34", "HOURS")).ok());
+  const Outcome reversal = ledger->Execute(testing::Reverse("r1", ledger->GetHead().seq));
+  ASSERT_TRUE(reversal.ok()) << reversal.message;
+  for (std::uint64_t seq = 1; seq <= ledger->GetHead().seq; ++seq) {
+    auto stored = ledger->GetEntry(seq);
+    ASSERT_TRUE(stored.ok());
+    std::map<std::string, Int128> sums;
+    for (const auto& posting : stored->entry.postings()) {
+      sums[posting.asset()] += *MinorFromString(posting.amount_minor());
+    }
+    for (const auto& [asset, sum] : sums) EXPECT_EQ(sum, 0) << "seq " << seq << " " << asset;
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Every refusal reason: the reason is specific, and journal, balances and indexes are unchanged
+// (invariant 7). State refusals are remembered for their request id; a retry gets the same.
+
+struct RefusalCase {
+  std::string name;
+  Reason reason;
+  std::function<v1::Command()> make;
+};
+
+v1::Command WithMemo(v1::Command command, std::string memo) {
+  command.set_memo(std::move(memo));
+  return command;
+}
+
+std::vector<RefusalCase> RefusalCases() {
+  using testing::Open;
+  using testing::Reverse;
+  using testing::SetStatus;
+  auto define = [](const std::string& code, std::uint32_t scale, const std::string& maximum,
+                   const std::string& name) {
+    v1::Command command;
+    command.set_request_id("define:" + code + ":" + std::to_string(scale) + maximum);
+    command.set_actor("tester");
+    auto* define_asset = command.mutable_define_asset();
+    define_asset->set_code(code);
+    define_asset->set_scale(scale);
+    define_asset->set_maximum(maximum);
+    define_asset->set_display_name(name);
+    return command;
+  };
+  auto amount = [](const std::string& id, const std::string& text) {
+    return Earn(id, "issuer:town", "m1", text);
+  };
+  return {
+      {"request id empty", Reason::kRequestIdInvalid, [] { return Earn("", "issuer:town", "m1", "1"); }},
+      {"request id with space", Reason::kRequestIdInvalid,
+       [] { return Earn("a b", "issuer:town", "m1", "1"); }},
+      {"actor empty", Reason::kActorInvalid,
+       [] {
+         auto c = Earn("x1", "issuer:town", "m1", "1");
+         c.set_actor("");
+         return c;
+       }},
+      {"memo too long", Reason::kMemoInvalid,
+       [] { return WithMemo(Earn("x2", "issuer:town", "m1", "1"), std::string(513, 'a')); }},
+      {"memo 171 Chinese characters (513 bytes)", Reason::kMemoInvalid,
+       [] {
+         std::string memo;
+         for (int i = 0; i < 171; ++i) memo += "爱";
+         return WithMemo(Earn("x3", "issuer:town", "m1", "1"), memo + "a");
+       }},
+      {"memo invalid UTF-8", Reason::kMemoInvalid,
+       [] { return WithMemo(Earn("x4", "issuer:town", "m1", "1"), "\xE6\xB2"); }},
+      {"no body", Reason::kCommandMissing,
+       [] {
+         v1::Command c;
+         c.set_request_id("x5");
+         c.set_actor("tester");
+         return c;
+       }},
+      {"account id Chinese", Reason::kAccountIdInvalid,
+       [] { return Transfer("x6", "m1", "韦蕊", "1"); }},
+      {"account id too long", Reason::kAccountIdInvalid,
+       [] { return Transfer("x7", "m1", std::string(65, 'm'), "1"); }},
+      {"asset code lower case", Reason::kAssetCodeInvalid,
+       [] { return Earn("x8", "issuer:town", "m1", "1", "points"); }},
+      {"display name empty", Reason::kDisplayNameInvalid,
+       [] { return Open("x9", "m9", v1::ACCOUNT_KIND_MEMBER, ""); }},
+      {"display name 129 bytes", Reason::kDisplayNameInvalid,
+       [] { return Open("x10", "m9", v1::ACCOUNT_KIND_MEMBER, std::string(129, 'n')); }},
+      {"display name with newline", Reason::kDisplayNameInvalid,
+       [] { return Open("x11", "m9", v1::ACCOUNT_KIND_MEMBER, "韦\n蕊"); }},
+      {"kind unspecified", Reason::kAccountKindInvalid,
+       [] { return Open("x12", "m9", v1::ACCOUNT_KIND_UNSPECIFIED, "x"); }},
+      {"kind out of range", Reason::kAccountKindInvalid,
+       [] { return Open("x13", "m9", static_cast<v1::AccountKind>(99), "x"); }},
+      {"status unspecified", Reason::kAccountStatusInvalid,
+       [] { return SetStatus("x14", "m1", v1::ACCOUNT_STATUS_UNSPECIFIED); }},
+      {"scale 19", Reason::kScaleInvalid, [=] { return define("STARS", 19, "1", "星"); }},
+      {"same account", Reason::kSameAccount, [] { return Transfer("x15", "m1", "m1", "1"); }},
+      {"budget on a member", Reason::kBudgetInvalid,
+       [] {
+         auto c = Open("x16", "m9", v1::ACCOUNT_KIND_MEMBER, "x");
+         auto* budget = c.mutable_open_account()->add_budgets();
+         budget->set_asset("POINTS");
+         budget->set_amount("1");
+         return c;
+       }},
+      {"amount empty", Reason::kAmountEmpty, [=] { return amount("a1", ""); }},
+      {"amount sign", Reason::kAmountSign, [=] { return amount("a2", "-5"); }},
+      {"amount whitespace", Reason::kAmountWhitespace, [=] { return amount("a3", "5 "); }},
+      {"amount exponent", Reason::kAmountExponent, [=] { return amount("a4", "5e2"); }},
+      {"amount full-width", Reason::kAmountNonAsciiDigit, [=] { return amount("a5", "５"); }},
+      {"amount junk", Reason::kAmountInvalidCharacter, [=] { return amount("a6", "5元"); }},
+      {"amount .5", Reason::kAmountMissingIntegerDigits, [=] { return amount("a7", ".5"); }},
+      {"amount 1.", Reason::kAmountMissingFractionDigits, [=] { return amount("a8", "1."); }},
+      {"amount 05", Reason::kAmountLeadingZero, [=] { return amount("a9", "05"); }},
+      {"amount 1.005", Reason::kAmountTooManyDecimals, [=] { return amount("a10", "1.005"); }},
+      {"amount past maximum", Reason::kAmountAboveMaximum,
+       [=] { return amount("a11", "1000000000000000"); }},
+      {"amount zero", Reason::kAmountZero, [=] { return amount("a12", "0.00"); }},
+      {"request id reused", Reason::kRequestIdReused,
+       [] { return Earn("setup:earn", "issuer:town", "m1", "101"); }},
+      {"asset unknown", Reason::kAssetUnknown,
+       [] { return Earn("s1", "issuer:town", "m1", "1", "STARS"); }},
+      {"account unknown", Reason::kAccountUnknown,
+       [] { return Earn("s2", "issuer:town", "nobody", "1"); }},
+      {"entry unknown", Reason::kEntryUnknown, [] { return Reverse("s3", 9999); }},
+      {"entry zero", Reason::kEntryUnknown, [] { return Reverse("s3b", 0); }},
+      {"account exists", Reason::kAccountExists,
+       [] { return Open("s4", "m1", v1::ACCOUNT_KIND_MEMBER, "重复"); }},
+      {"asset exists", Reason::kAssetExists, [=] { return define("POINTS", 2, "10", "积分"); }},
+      {"earn from a store", Reason::kAccountKindMismatch,
+       [] { return Earn("s5", "store:main", "m1", "1"); }},
+      {"redeem to a member", Reason::kAccountKindMismatch,
+       [] { return Redeem("s6", "m1", "m3", "1"); }},
+      {"transfer to a frozen account", Reason::kAccountFrozen,
+       [] { return Transfer("s7", "m1", "m2", "1"); }},
+      {"reverse an administrative entry", Reason::kEntryNotReversible,
+       [] { return Reverse("s8", 1); }},
+      {"reverse a reversal", Reason::kEntryNotReversible,
+       [] { return Reverse("s9", 0); }},  // seq filled in by the test: the setup reversal
+      {"reverse twice", Reason::kEntryAlreadyReversed,
+       [] { return Reverse("s10", 0); }},  // seq filled in: the reversed setup entry
+      {"freeze a frozen account", Reason::kAccountStatusUnchanged,
+       [] { return SetStatus("s11", "m2", v1::ACCOUNT_STATUS_FROZEN); }},
+      {"spend more than held", Reason::kInsufficientBalance,
+       [] { return Redeem("s12", "m1", "store:main", "100.01"); }},
+      {"earn past the issuer budget", Reason::kBudgetExceeded,
+       [] { return Earn("s13", "issuer:town", "m3", "999900.01"); }},
+      {"balance past the asset maximum", Reason::kBalanceAboveMaximum,
+       [] { return Earn("s14", "issuer:tiny2", "m3", "5", "TINY"); }},
+  };
+}
+
+class RefusalTest : public ::testing::TestWithParam<std::size_t> {
+ protected:
+  // m1 holds 100 POINTS, m2 is frozen, m3 holds 6 TINY (maximum 10) from issuer:tiny, and
+  // issuer:tiny2 has TINY budget left; issuer:town has 999,900 of its 1,000,000 POINTS budget
+  // left; entry `reversed_seq_` was reversed by `reversal_seq_`.
+  void SetUp() override {
+    ledger_ = OpenLedger(dir_.path());
+    OpenProgramme(*ledger_, 3);
+    v1::Command tiny;
+    tiny.set_request_id("setup:tiny");
+    tiny.set_actor("tester");
+    auto* define = tiny.mutable_define_asset();
+    define->set_code("TINY");
+    define->set_scale(0);
+    define->set_maximum("10");
+    define->set_display_name("小");
+    ASSERT_TRUE(ledger_->Execute(tiny).ok());
+    auto issuer = testing::Open("setup:tiny-issuer", "issuer:tiny", v1::ACCOUNT_KIND_ISSUER, "小");
+    auto* budget = issuer.mutable_open_account()->add_budgets();
+    budget->set_asset("TINY");
+    budget->set_amount("10");
+    ASSERT_TRUE(ledger_->Execute(issuer).ok());
+    issuer.set_request_id("setup:tiny-issuer2");
+    issuer.mutable_open_account()->set_account("issuer:tiny2");
+    ASSERT_TRUE(ledger_->Execute(issuer).ok());
+    ASSERT_TRUE(ledger_->Execute(Earn("setup:tiny-earn", "issuer:tiny", "m3", "6", "TINY")).ok());
+    ASSERT_TRUE(ledger_->Execute(Earn("setup:earn", "issuer:town", "m1", "100")).ok());
+    ASSERT_TRUE(ledger_->Execute(Earn("setup:earn2", "issuer:town", "m3", "100")).ok());
+    reversed_seq_ = ledger_->GetHead().seq;
+    const Outcome reversal = ledger_->Execute(testing::Reverse("setup:reverse", reversed_seq_));
+    ASSERT_TRUE(reversal.ok()) << reversal.message;
+    reversal_seq_ = reversal.receipt.seq;
+    ASSERT_TRUE(ledger_->Execute(testing::SetStatus("setup:freeze", "m2", v1::ACCOUNT_STATUS_FROZEN)).ok());
+  }
+
+  TempDir dir_;
+  std::unique_ptr<Ledger> ledger_;
+  std::uint64_t reversed_seq_ = 0;
+  std::uint64_t reversal_seq_ = 0;
+};
+
+TEST_P(RefusalTest, RefusesWithItsReasonAndChangesNothing) {
+  const RefusalCase c = RefusalCases()[GetParam()];
+  SCOPED_TRACE(c.name);
+  v1::Command command = c.make();
+  if (c.name == "reverse a reversal") command.mutable_reverse()->set_seq(reversal_seq_);
+  if (c.name == "reverse twice") command.mutable_reverse()->set_seq(reversed_seq_);
+
+  const Head head = ledger_->GetHead();
+  const auto before = DumpStore(dir_.path());
+  const Outcome outcome = ledger_->Execute(command);
+  EXPECT_REASON(outcome, c.reason);
+  EXPECT_FALSE(outcome.message.empty());
+  EXPECT_FALSE(outcome.replayed);
+  const auto after = DumpStore(dir_.path());
+  EXPECT_EQ(WithoutRefusals(after), WithoutRefusals(before));
+  EXPECT_EQ(ledger_->GetHead().seq, head.seq);
+  EXPECT_EQ(ledger_->GetHead().hash, head.hash);
+
+  const auto& refusals_after = after.at("refusals");
+  const bool remembered = refusals_after.contains(command.request_id()) &&
+                          !before.at("refusals").contains(command.request_id());
+  EXPECT_EQ(remembered, IsRememberedReason(c.reason));
+  if (IsRememberedReason(c.reason)) {
+    EXPECT_EQ(outcome.decided_at_seq, head.seq);
+  }
+
+  // A retry gets the same refusal; a remembered one says it is a replay.
+  const Outcome retry = ledger_->Execute(command);
+  EXPECT_REASON(retry, c.reason);
+  EXPECT_EQ(retry.replayed, IsRememberedReason(c.reason));
+  EXPECT_EQ(WithoutRefusals(DumpStore(dir_.path())), WithoutRefusals(before));
+}
+
+INSTANTIATE_TEST_SUITE_P(AllReasons, RefusalTest,
+                         ::testing::Range<std::size_t>(0, RefusalCases().size()));
+
+TEST(RefusalCoverage, EveryCommandReasonHasARefusalCase) {
+  std::set<Reason> covered;
+  for (const auto& c : RefusalCases()) covered.insert(c.reason);
+  // Reasons that commands cannot produce in the table above, each tested elsewhere:
+  // busy/unavailable/read-only (QueueFull, StorageFaultTest, ReadOnly), cursor/page/as-of (queries).
+  const std::set<Reason> elsewhere = {Reason::kOk,          Reason::kLedgerBusy,
+                                      Reason::kLedgerUnavailable, Reason::kLedgerReadOnly,
+                                      Reason::kCursorInvalid, Reason::kPageSizeInvalid,
+                                      Reason::kSeqBeyondHead};
+  for (std::uint32_t value = 0; value < 128; ++value) {
+    const auto reason = static_cast<Reason>(value);
+    if (ReasonName(reason) == "UNKNOWN_REASON" || elsewhere.contains(reason)) continue;
+    EXPECT_TRUE(covered.contains(reason)) << ReasonName(reason) << " has no refusal case";
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Exactly once (invariant 5).
+
+TEST(ExactlyOnce, RetryWithSameContentReturnsTheOriginalReceiptAndAppliesNothing) {
+  TempDir dir;
+  auto ledger = OpenLedger(dir.path());
+  OpenProgramme(*ledger, 1);
+  const auto command = Earn("checkout-7f3a", "issuer:town", "m1", "500");
+  const Outcome first = ledger->Execute(command);
+  ASSERT_TRUE(first.ok());
+  EXPECT_FALSE(first.replayed);
+  const auto before = DumpStore(dir.path());
+  const Outcome retry = ledger->Execute(command);
+  ASSERT_TRUE(retry.ok()) << retry.message;
+  EXPECT_TRUE(retry.replayed);
+  EXPECT_EQ(retry.receipt.seq, first.receipt.seq);
+  EXPECT_EQ(retry.receipt.hash, first.receipt.hash);
+  EXPECT_EQ(retry.receipt.time_unix_us, first.receipt.time_unix_us);
+  ASSERT_EQ(retry.receipt.balances_after.size(), first.receipt.balances_after.size());
+  for (std::size_t i = 0; i < retry.receipt.balances_after.size(); ++i) {
+    EXPECT_EQ(retry.receipt.balances_after[i].decimal, first.receipt.balances_after[i].decimal);
+  }
+  EXPECT_EQ(DumpStore(dir.path()), before);
+  EXPECT_EQ(Balance(*ledger, "m1"), "500.00");
+}
+
+TEST(ExactlyOnce, SameIdOtherContentIsRefusedAndChangesNothing) {
+  TempDir dir;
+  auto ledger = OpenLedger(dir.path());
+  OpenProgramme(*ledger, 2);
+  ASSERT_TRUE(ledger->Execute(Earn("r1", "issuer:town", "m1", "500")).ok());
+  const auto before = DumpStore(dir.path());
+  for (const auto& other : {Earn("r1", "issuer:town", "m1", "501"),
+                            Earn("r1", "issuer:town", "m2", "500"),
+                            Earn("r1", "issuer:town", "m1", "500.00"),
+                            WithMemo(Earn("r1", "issuer:town", "m1", "500"), "不同"),
+                            Transfer("r1", "m1", "m2", "500")}) {
+    EXPECT_REASON(ledger->Execute(other), Reason::kRequestIdReused);
+  }
+  EXPECT_EQ(DumpStore(dir.path()), before);
+}
+
+TEST(ExactlyOnce, DuplicatesInsideOneGroupCommitApplyOnce) {
+  TempDir dir;
+  auto ledger = OpenLedger(dir.path());
+  OpenProgramme(*ledger, 1);
+  const auto outcomes = ledger->ExecuteMany({Earn("d1", "issuer:town", "m1", "10"),
+                                             Earn("d1", "issuer:town", "m1", "10"),
+                                             Earn("d1", "issuer:town", "m1", "11")});
+  ASSERT_TRUE(outcomes[0].ok());
+  ASSERT_TRUE(outcomes[1].ok());
+  EXPECT_TRUE(outcomes[1].replayed);
+  EXPECT_EQ(outcomes[1].receipt.seq, outcomes[0].receipt.seq);
+  EXPECT_REASON(outcomes[2], Reason::kRequestIdReused);
+  EXPECT_EQ(Balance(*ledger, "m1"), "10.00");
+}
+
+TEST(ExactlyOnce, ARememberedRefusalNeverFlipsEvenAfterTheStateChanges) {
+  TempDir dir;
+  auto ledger = OpenLedger(dir.path());
+  OpenProgramme(*ledger, 1);
+  const auto spend = Redeem("pay-1", "m1", "store:main", "30");
+  EXPECT_REASON(ledger->Execute(spend), Reason::kInsufficientBalance);
+  ASSERT_TRUE(ledger->Execute(Earn("top-up", "issuer:town", "m1", "100")).ok());
+  const Outcome retry = ledger->Execute(spend);
+  EXPECT_REASON(retry, Reason::kInsufficientBalance);
+  EXPECT_TRUE(retry.replayed);
+  EXPECT_EQ(Balance(*ledger, "m1"), "100.00");
+  // ... also across a reopen: the refusal is durable.
+  ledger.reset();
+  ledger = OpenLedger(dir.path());
+  EXPECT_REASON(ledger->Execute(spend), Reason::kInsufficientBalance);
+  EXPECT_REASON(ledger->Execute(Redeem("pay-1", "m1", "store:main", "20")), Reason::kRequestIdReused);
+  EXPECT_EQ(Balance(*ledger, "m1"), "100.00");
+}
+
+// ---------------------------------------------------------------------------------------------
+// Reversal (invariant 2: corrections are new entries; an entry is reversed once).
+
+TEST(Reversal, UndoesOnceAndOnlyOnce) {
+  TempDir dir;
+  auto ledger = OpenLedger(dir.path());
+  OpenProgramme(*ledger, 1);
+  const Outcome sale = ledger->Execute(Earn("e", "issuer:town", "m1", "100")),
+                redeem = ledger->Execute(Redeem("buy", "m1", "store:main", "30"));
+  ASSERT_TRUE(sale.ok() && redeem.ok());
+  const Outcome refund = ledger->Execute(testing::Reverse("refund-1", redeem.receipt.seq));
+  ASSERT_TRUE(refund.ok()) << refund.message;
+  EXPECT_EQ(Balance(*ledger, "m1"), "100.00");
+  EXPECT_EQ(Balance(*ledger, "store:main"), "0.00");
+  auto entry = ledger->GetEntry(refund.receipt.seq);
+  ASSERT_TRUE(entry.ok());
+  EXPECT_EQ(entry->entry.command().reverse().seq(), redeem.receipt.seq);
+  ASSERT_EQ(entry->entry.postings_size(), 2);
+  // The original postings negated, in the same order: the member gets back, the store gives.
+  EXPECT_EQ(entry->entry.postings(0).account(), "m1");
+  EXPECT_EQ(entry->entry.postings(0).amount_minor(), "3000");
+  EXPECT_EQ(entry->entry.postings(1).account(), "store:main");
+  EXPECT_EQ(entry->entry.postings(1).amount_minor(), "-3000");
+  EXPECT_REASON(ledger->Execute(testing::Reverse("refund-2", redeem.receipt.seq)),
+                Reason::kEntryAlreadyReversed);
+  EXPECT_EQ(Balance(*ledger, "m1"), "100.00");
+  // The original journal entry is untouched.
+  auto original = ledger->GetEntry(redeem.receipt.seq);
+  ASSERT_TRUE(original.ok());
+  EXPECT_EQ(original->hash, redeem.receipt.hash);
+}
+
+TEST(Reversal, InsideOneBatchTheSecondReversalIsRefused) {
+  TempDir dir;
+  auto ledger = OpenLedger(dir.path());
+  OpenProgramme(*ledger, 1);
+  const std::uint64_t next = ledger->GetHead().seq + 1;
+  const auto outcomes = ledger->ExecuteMany({Earn("e", "issuer:town", "m1", "5"),
+                                             testing::Reverse("r1", next),
+                                             testing::Reverse("r2", next)});
+  ASSERT_TRUE(outcomes[0].ok());
+  ASSERT_TRUE(outcomes[1].ok()) << outcomes[1].message;
+  EXPECT_REASON(outcomes[2], Reason::kEntryAlreadyReversed);
+  EXPECT_EQ(Balance(*ledger, "m1"), "0.00");
+}
+
+TEST(Reversal, CannotTakeAMemberBelowZero) {
+  TempDir dir;
+  auto ledger = OpenLedger(dir.path());
+  OpenProgramme(*ledger, 1);
+  const Outcome earn = ledger->Execute(Earn("e", "issuer:town", "m1", "50"));
+  ASSERT_TRUE(ledger->Execute(Redeem("spend", "m1", "store:main", "40")).ok());
+  EXPECT_REASON(ledger->Execute(testing::Reverse("undo-earn", earn.receipt.seq)),
+                Reason::kInsufficientBalance);
+  EXPECT_EQ(Balance(*ledger, "m1"), "10.00");
+}
+
+TEST(Reversal, WorksOnAFrozenAccount) {
+  TempDir dir;
+  auto ledger = OpenLedger(dir.path());
+  OpenProgramme(*ledger, 1);
+  const Outcome earn = ledger->Execute(Earn("e", "issuer:town", "m1", "50"));
+  ASSERT_TRUE(ledger->Execute(testing::SetStatus("f", "m1", v1::ACCOUNT_STATUS_FROZEN)).ok());
+  EXPECT_REASON(ledger->Execute(Redeem("spend", "m1", "store:main", "1")), Reason::kAccountFrozen);
+  EXPECT_TRUE(ledger->Execute(testing::Reverse("undo", earn.receipt.seq)).ok());
+  EXPECT_EQ(Balance(*ledger, "m1"), "0.00");
+}
+
+// ---------------------------------------------------------------------------------------------
+// Limits and budgets (invariant 1: only issuers go below zero, down to their budget).
+
+TEST(Budget, IssuerMayGoDownToExactlyMinusItsBudget) {
+  TempDir dir;
+  auto ledger = OpenLedger(dir.path());
+  ASSERT_TRUE(ledger->Execute(testing::OpenIssuer("i", "issuer:a", "发放方", "100.00", "2.5")).ok());
+  ASSERT_TRUE(ledger->Execute(testing::Open("m", "m1", v1::ACCOUNT_KIND_MEMBER, "学生")).ok());
+  EXPECT_TRUE(ledger->Execute(Earn("e1", "issuer:a", "m1", "99.99")).ok());
+  EXPECT_REASON(ledger->Execute(Earn("e2", "issuer:a", "m1", "0.02")), Reason::kBudgetExceeded);
+  EXPECT_TRUE(ledger->Execute(Earn("e3", "issuer:a", "m1", "0.01")).ok());
+  EXPECT_EQ(Balance(*ledger, "issuer:a"), "-100.00");
+  EXPECT_TRUE(ledger->Execute(Earn("h1", "issuer:a", "m1", "2.50", "HOURS")).ok());
+  EXPECT_REASON(ledger->Execute(Earn("h2", "issuer:a", "m1", "0.01", "HOURS")), Reason::kBudgetExceeded);
+  // A deduction gives budget back.
+  EXPECT_TRUE(ledger->Execute(testing::Deduct("d1", "m1", "issuer:a", "10")).ok());
+  EXPECT_TRUE(ledger->Execute(Earn("e4", "issuer:a", "m1", "10")).ok());
+}
+
+TEST(QueueFull, AGroupThatDoesNotFitIsRefusedBusyAndChangesNothing) {
+  TempDir dir;
+  LedgerOptions options;
+  options.path = dir.path();
+  options.queue_depth_max = 4;
+  auto ledger = Ledger::Open(options);
+  ASSERT_TRUE(ledger.ok());
+  const auto before = DumpStore(dir.path());
+  std::vector<v1::Command> five;
+  for (int i = 0; i < 5; ++i) {
+    five.push_back(testing::Open("o" + std::to_string(i), "m" + std::to_string(i),
+                                 v1::ACCOUNT_KIND_MEMBER, "x"));
+  }
+  for (const Outcome& outcome : (*ledger)->ExecuteMany(five)) {
+    EXPECT_REASON(outcome, Reason::kLedgerBusy);
+  }
+  EXPECT_EQ(DumpStore(dir.path()), before);
+  five.pop_back();
+  for (const Outcome& outcome : (*ledger)->ExecuteMany(five)) EXPECT_TRUE(outcome.ok());
+}
+
+// ---------------------------------------------------------------------------------------------
+// Queries.
+
+TEST(Statement, PagesNewestFirstWithOpaqueCursorsAndNoGapsOrRepeats) {
+  TempDir dir;
+  auto ledger = OpenLedger(dir.path());
+  OpenProgramme(*ledger, 1);
+  std::vector<std::uint64_t> seqs;
+  for (int i = 0; i < 24; ++i) {
+    const Outcome outcome =
+        ledger->Execute(Earn("e" + std::to_string(i), "issuer:town", "m1", std::to_string(i + 1)));
+    ASSERT_TRUE(outcome.ok());
+    seqs.push_back(outcome.receipt.seq);
+  }
+  seqs.insert(seqs.begin(), ledger->GetEntryByRequestId("open:m1")->seq);  // account opened
+  std::vector<std::uint64_t> seen;
+  std::string cursor;
+  int pages = 0;
+  do {
+    auto page = ledger->ListEntries("m1", 10, cursor);
+    ASSERT_TRUE(page.ok()) << page.status();
+    for (const auto& item : page->items) seen.push_back(item.seq);
+    cursor = page->next_cursor;
+    ++pages;
+  } while (!cursor.empty());
+  EXPECT_EQ(pages, 3);
+  std::reverse(seen.begin(), seen.end());
+  ASSERT_EQ(seen.size(), 25u);
+  EXPECT_EQ(seen, seqs);
+  auto first = ledger->ListEntries("m1", 1, "");
+  ASSERT_TRUE(first.ok());
+  EXPECT_EQ(first->items[0].legs[0].balance_after, "300.00");  // 1+2+...+24
+
+  EXPECT_EQ(ReasonOf(ledger->ListEntries("m1", 0, "").status()), Reason::kPageSizeInvalid);
+  EXPECT_EQ(ReasonOf(ledger->ListEntries("m1", kStatementPageSizeMax + 1, "").status()),
+            Reason::kPageSizeInvalid);
+  EXPECT_TRUE(ledger->ListEntries("m1", kStatementPageSizeMax, "").ok());
+  for (const char* bad : {"x", "c1.zz00000000000000", "c1.0000000000000000", "c2.0000000000000005"}) {
+    EXPECT_EQ(ReasonOf(ledger->ListEntries("m1", 5, bad).status()), Reason::kCursorInvalid) << bad;
+  }
+  EXPECT_EQ(ReasonOf(ledger->ListEntries("nobody", 5, "").status()), Reason::kAccountUnknown);
+  EXPECT_EQ(ReasonOf(ledger->ListEntries("bad id", 5, "").status()), Reason::kAccountIdInvalid);
+}
+
+TEST(Balances, AsOfAPastSeqAndRefusals) {
+  TempDir dir;
+  auto ledger = OpenLedger(dir.path());
+  OpenProgramme(*ledger, 2);
+  const std::uint64_t opened = ledger->GetHead().seq;
+  const Outcome a = ledger->Execute(Earn("a", "issuer:town", "m1", "10"));
+  const Outcome b = ledger->Execute(Earn("b", "issuer:town", "m2", "7", "HOURS"));
+  const Outcome c = ledger->Execute(Transfer("c", "m1", "m2", "4"));
+  ASSERT_TRUE(a.ok() && b.ok() && c.ok());
+  auto at = [&](const std::string& account, const std::string& asset, std::uint64_t seq) {
+    auto line = ledger->GetBalance(account, asset, seq);
+    EXPECT_TRUE(line.ok()) << line.status();
+    return line.ok() ? line->decimal : "?";
+  };
+  EXPECT_EQ(at("m1", "POINTS", opened), "0.00");
+  EXPECT_EQ(at("m1", "POINTS", a.receipt.seq), "10.00");
+  EXPECT_EQ(at("m1", "POINTS", b.receipt.seq), "10.00");
+  EXPECT_EQ(at("m1", "POINTS", c.receipt.seq), "6.00");
+  EXPECT_EQ(at("m2", "POINTS", b.receipt.seq), "0.00");
+  EXPECT_EQ(at("m2", "HOURS", b.receipt.seq), "7.00");
+  auto all = ledger->GetBalances("m2", b.receipt.seq);
+  ASSERT_TRUE(all.ok());
+  ASSERT_EQ(all->size(), 2u);
+  EXPECT_EQ((*all)[0].asset, "HOURS");
+  EXPECT_EQ((*all)[0].decimal, "7.00");
+  EXPECT_EQ((*all)[1].asset, "POINTS");
+  EXPECT_EQ((*all)[1].decimal, "0.00");
+  EXPECT_EQ(ReasonOf(ledger->GetBalance("m1", "POINTS", c.receipt.seq + 1).status()),
+            Reason::kSeqBeyondHead);
+  EXPECT_EQ(ReasonOf(ledger->GetBalance("m1", "STARS").status()), Reason::kAssetUnknown);
+  EXPECT_EQ(ReasonOf(ledger->GetBalance("m1", "stars").status()), Reason::kAssetCodeInvalid);
+  EXPECT_EQ(ReasonOf(ledger->GetBalance("m9", "POINTS").status()), Reason::kAccountUnknown);
+  EXPECT_EQ(ReasonOf(ledger->GetEntry(0).status()), Reason::kEntryUnknown);
+  EXPECT_EQ(ReasonOf(ledger->GetEntry(c.receipt.seq + 1).status()), Reason::kEntryUnknown);
+  auto by_id = ledger->GetEntryByRequestId("c");
+  ASSERT_TRUE(by_id.ok());
+  EXPECT_EQ(by_id->seq, c.receipt.seq);
+  EXPECT_EQ(ReasonOf(ledger->GetEntryByRequestId("zzz").status()), Reason::kEntryUnknown);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Durability and recovery (invariants 2, 3, 6).
+
+TEST(Reopen, GivesIdenticalBalancesStatementsEntriesAndDigest) {
+  TempDir dir;
+  auto ledger = OpenLedger(dir.path());
+  OpenProgramme(*ledger, 5);
+  std::mt19937 random(7);
+  for (int i = 0; i < 300; ++i) {
+    const std::string from = "m" + std::to_string(1 + random() % 5);
+    const std::string to = "m" + std::to_string(1 + random() % 5);
+    if (i % 3 == 0) {
+      ledger->Execute(Earn("e" + std::to_string(i), "issuer:town", to, std::to_string(random() % 50 + 1)));
+    } else if (from != to) {
+      ledger->Execute(Transfer("t" + std::to_string(i), from, to, std::to_string(random() % 20 + 1) + ".5"));
+    }
+  }
+  const Head head = ledger->GetHead();
+  std::map<std::string, std::string> balances;
+  std::map<std::string, std::vector<std::uint64_t>> statements;
+  for (int m = 1; m <= 5; ++m) {
+    const std::string account = "m" + std::to_string(m);
+    balances[account] = Balance(*ledger, account);
+    auto page = ledger->ListEntries(account, 1000, "");
+    ASSERT_TRUE(page.ok());
+    for (const auto& item : page->items) statements[account].push_back(item.seq);
+  }
+  const auto dump = DumpStore(dir.path());
+  ledger.reset();
+  ledger = OpenLedger(dir.path());
+  ASSERT_TRUE(ledger);
+  EXPECT_EQ(ledger->GetHead().seq, head.seq);
+  EXPECT_EQ(ledger->GetHead().hash, head.hash);
+  EXPECT_EQ(DumpStore(dir.path()), dump);
+  for (int m = 1; m <= 5; ++m) {
+    const std::string account = "m" + std::to_string(m);
+    EXPECT_EQ(Balance(*ledger, account), balances[account]);
+    std::vector<std::uint64_t> seqs;
+    auto page = ledger->ListEntries(account, 1000, "");
+    ASSERT_TRUE(page.ok());
+    for (const auto& item : page->items) seqs.push_back(item.seq);
+    EXPECT_EQ(seqs, statements[account]);
+  }
+  // The chain continues from the same head.
+  const Outcome next = ledger->Execute(Earn("after-reopen", "issuer:town", "m1", "1"));
+  ASSERT_TRUE(next.ok());
+  EXPECT_EQ(next.receipt.seq, head.seq + 1);
+  EXPECT_EQ(ledger->GetEntry(next.receipt.seq)->prev_hash, head.hash);
+}
+
+TEST(Reopen, RefusesABrokenChainTail) {
+  TempDir dir;
+  {
+    auto ledger = OpenLedger(dir.path());
+    OpenProgramme(*ledger, 1);
+    ASSERT_TRUE(ledger->Execute(Earn("e", "issuer:town", "m1", "1")).ok());
+  }
+  std::uint64_t head = 0;
+  {
+    auto store = Store::Open(dir.path(), StoreOptions{});
+    ASSERT_TRUE(store.ok());
+    auto it = (*store)->NewIterator(Family::kJournal);
+    it->SeekToLast();
+    head = GetFixed64BE(it->key().data());
+    std::string value = it->value().ToString();
+    value.back() ^= 0x01;  // one bit of the payload
+    ASSERT_TRUE((*store)->db()->Put({}, (*store)->handle(Family::kJournal), it->key(), value).ok());
+  }
+  LedgerOptions options;
+  options.path = dir.path();
+  auto reopened = Ledger::Open(options);
+  ASSERT_FALSE(reopened.ok());
+  EXPECT_EQ(reopened.status().code(), absl::StatusCode::kDataLoss);
+  EXPECT_NE(std::string(reopened.status().message()).find(std::to_string(head)), std::string::npos)
+      << reopened.status();
+}
+
+TEST(Reopen, RefusesAJournalThatRunsPastTheMetaHead) {
+  TempDir dir;
+  {
+    auto ledger = OpenLedger(dir.path());
+    OpenProgramme(*ledger, 1);
+  }
+  {
+    auto store = Store::Open(dir.path(), StoreOptions{});
+    ASSERT_TRUE(store.ok());
+    ASSERT_TRUE((*store)->db()->Put({}, (*store)->handle(Family::kJournal), EncodeFixed64BE(99), "x").ok());
+  }
+  LedgerOptions options;
+  options.path = dir.path();
+  auto reopened = Ledger::Open(options);
+  EXPECT_EQ(reopened.status().code(), absl::StatusCode::kDataLoss) << reopened.status();
+}
+
+TEST(ReadOnly, OpensBesideARunningWriterAndRefusesWrites) {
+  TempDir dir;
+  auto writer = OpenLedger(dir.path());
+  OpenProgramme(*writer, 1);
+  ASSERT_TRUE(writer->Execute(Earn("e", "issuer:town", "m1", "8")).ok());
+  LedgerOptions options;
+  options.path = dir.path();
+  options.read_only = true;
+  auto reader = Ledger::Open(options);
+  ASSERT_TRUE(reader.ok()) << reader.status();
+  EXPECT_EQ((*reader)->GetHead().hash, writer->GetHead().hash);
+  auto balance = (*reader)->GetBalance("m1", "POINTS");
+  ASSERT_TRUE(balance.ok());
+  EXPECT_EQ(balance->decimal, "8.00");
+  EXPECT_REASON((*reader)->Execute(Earn("e2", "issuer:town", "m1", "1")), Reason::kLedgerReadOnly);
+  // The writer goes on undisturbed.
+  EXPECT_TRUE(writer->Execute(Earn("e3", "issuer:town", "m1", "1")).ok());
+}
+
+TEST(ReadOnly, ADirectoryWithoutALedgerIsNotFound) {
+  TempDir dir;
+  LedgerOptions options;
+  options.path = dir.Sub("none");
+  options.read_only = true;
+  EXPECT_EQ(Ledger::Open(options).status().code(), absl::StatusCode::kNotFound);
+  options.read_only = false;
+  options.create_if_missing = false;
+  EXPECT_EQ(Ledger::Open(options).status().code(), absl::StatusCode::kNotFound);
+}
+
+TEST(Time, EntryTimesNeverGoBackwards) {
+  TempDir dir;
+  LedgerOptions options;
+  options.path = dir.path();
+  auto now = std::make_shared<std::int64_t>(2000000);
+  options.clock_unix_us = [now] { return *now; };
+  auto ledger = Ledger::Open(options);
+  ASSERT_TRUE(ledger.ok());
+  *now = 1000000;  // the clock steps back (NTP)
+  const Outcome outcome =
+      (*ledger)->Execute(testing::Open("o", "m1", v1::ACCOUNT_KIND_MEMBER, "x"));
+  ASSERT_TRUE(outcome.ok());
+  EXPECT_EQ(outcome.receipt.time_unix_us, 2000000);
+}
+
+}  // namespace
+}  // namespace lovebank

@@ -1,0 +1,206 @@
+#include "tests/test_util.h"
+
+#include <unistd.h>
+
+#include <cstdlib>
+
+namespace lovebank::testing {
+
+TempDir::TempDir() {
+  std::string pattern = (std::filesystem::temp_directory_path() / "lovebank-test-XXXXXX").string();
+  char* made = mkdtemp(pattern.data());
+  if (made == nullptr) std::abort();
+  path_ = made;
+}
+
+TempDir::~TempDir() {
+  std::error_code ignored;
+  std::filesystem::remove_all(path_, ignored);
+}
+
+std::function<std::int64_t()> SteppingClock() {
+  auto now = std::make_shared<std::atomic<std::int64_t>>(1793520000000000);  // 2026-11-01T08:00Z
+  return [now] { return now->fetch_add(1000000); };
+}
+
+std::unique_ptr<Ledger> OpenLedger(const std::string& path, rocksdb::Env* env) {
+  LedgerOptions options;
+  options.path = path;
+  options.env = env;
+  options.clock_unix_us = SteppingClock();
+  auto ledger = Ledger::Open(std::move(options));
+  EXPECT_TRUE(ledger.ok()) << ledger.status();
+  return ledger.ok() ? std::move(*ledger) : nullptr;
+}
+
+namespace {
+v1::Command Base(const std::string& id) {
+  v1::Command command;
+  command.set_request_id(id);
+  command.set_actor("tester");
+  return command;
+}
+void FillMove(v1::Move* move, const std::string& from, const std::string& to,
+              const std::string& amount, const std::string& asset) {
+  move->set_from(from);
+  move->set_to(to);
+  move->set_amount(amount);
+  move->set_asset(asset);
+}
+}  // namespace
+
+v1::Command Earn(const std::string& id, const std::string& issuer, const std::string& member,
+                 const std::string& amount, const std::string& asset) {
+  auto command = Base(id);
+  FillMove(command.mutable_earn(), issuer, member, amount, asset);
+  return command;
+}
+v1::Command Deduct(const std::string& id, const std::string& member, const std::string& issuer,
+                   const std::string& amount, const std::string& asset) {
+  auto command = Base(id);
+  FillMove(command.mutable_deduct(), member, issuer, amount, asset);
+  return command;
+}
+v1::Command Redeem(const std::string& id, const std::string& member, const std::string& store,
+                   const std::string& amount, const std::string& asset) {
+  auto command = Base(id);
+  FillMove(command.mutable_redeem(), member, store, amount, asset);
+  return command;
+}
+v1::Command Transfer(const std::string& id, const std::string& from, const std::string& to,
+                     const std::string& amount, const std::string& asset) {
+  auto command = Base(id);
+  FillMove(command.mutable_transfer(), from, to, amount, asset);
+  return command;
+}
+v1::Command Reverse(const std::string& id, std::uint64_t seq) {
+  auto command = Base(id);
+  command.mutable_reverse()->set_seq(seq);
+  return command;
+}
+v1::Command Open(const std::string& id, const std::string& account, v1::AccountKind kind,
+                 const std::string& name) {
+  auto command = Base(id);
+  auto* open = command.mutable_open_account();
+  open->set_account(account);
+  open->set_kind(kind);
+  open->set_display_name(name);
+  return command;
+}
+v1::Command OpenIssuer(const std::string& id, const std::string& account, const std::string& name,
+                       const std::string& points_budget, const std::string& hours_budget) {
+  auto command = Open(id, account, v1::ACCOUNT_KIND_ISSUER, name);
+  auto* points = command.mutable_open_account()->add_budgets();
+  points->set_asset("POINTS");
+  points->set_amount(points_budget);
+  auto* hours = command.mutable_open_account()->add_budgets();
+  hours->set_asset("HOURS");
+  hours->set_amount(hours_budget);
+  return command;
+}
+v1::Command SetStatus(const std::string& id, const std::string& account, v1::AccountStatus status) {
+  auto command = Base(id);
+  command.mutable_set_account_status()->set_account(account);
+  command.mutable_set_account_status()->set_status(status);
+  return command;
+}
+
+StoreDump DumpStore(const std::string& path) {
+  StoreOptions options;
+  options.read_only = true;
+  auto store = Store::Open(path, options);
+  EXPECT_TRUE(store.ok()) << store.status();
+  StoreDump dump;
+  if (!store.ok()) return dump;
+  for (std::size_t i = 0; i < kFamilyCount; ++i) {
+    const auto family = static_cast<Family>(i);
+    auto& out = dump[FamilyName(family)];
+    auto it = (*store)->NewIterator(family);
+    for (it->SeekToFirst(); it->Valid(); it->Next()) out[it->key().ToString()] = it->value().ToString();
+    EXPECT_TRUE(it->status().ok());
+  }
+  return dump;
+}
+
+StoreDump WithoutRefusals(StoreDump dump) {
+  dump.erase(FamilyName(Family::kRefusals));
+  return dump;
+}
+
+void OpenProgramme(Ledger& ledger, int members) {
+  std::vector<v1::Command> commands;
+  commands.push_back(OpenIssuer("open:issuer", "issuer:town", "河头店镇爱心银行", "1000000",
+                                "100000"));
+  commands.push_back(Open("open:store", "store:main", v1::ACCOUNT_KIND_STORE, "爱心超市"));
+  for (int i = 1; i <= members; ++i) {
+    commands.push_back(Open("open:m" + std::to_string(i), "m" + std::to_string(i),
+                            v1::ACCOUNT_KIND_MEMBER, "志愿者" + std::to_string(i)));
+  }
+  for (const Outcome& outcome : ledger.ExecuteMany(std::move(commands))) {
+    ASSERT_TRUE(outcome.ok()) << ReasonName(outcome.reason) << " " << outcome.message;
+  }
+}
+
+namespace {
+
+bool IsWal(const std::string& name) {
+  return name.size() > 4 && name.compare(name.size() - 4, 4, ".log") == 0;
+}
+
+class FaultFile : public rocksdb::FSWritableFileOwnerWrapper {
+ public:
+  FaultFile(std::unique_ptr<rocksdb::FSWritableFile> target, FaultFs* fs, bool wal)
+      : FSWritableFileOwnerWrapper(std::move(target)), fs_(fs), wal_(wal) {}
+  rocksdb::IOStatus Append(const rocksdb::Slice& data, const rocksdb::IOOptions& options,
+                           rocksdb::IODebugContext* dbg) override {
+    if (auto status = Fault(false); !status.ok()) return status;
+    return FSWritableFileOwnerWrapper::Append(data, options, dbg);
+  }
+  rocksdb::IOStatus Append(const rocksdb::Slice& data, const rocksdb::IOOptions& options,
+                           const rocksdb::DataVerificationInfo& info,
+                           rocksdb::IODebugContext* dbg) override {
+    if (auto status = Fault(false); !status.ok()) return status;
+    return FSWritableFileOwnerWrapper::Append(data, options, info, dbg);
+  }
+  rocksdb::IOStatus Sync(const rocksdb::IOOptions& options, rocksdb::IODebugContext* dbg) override {
+    if (auto status = Fault(true); !status.ok()) return status;
+    return FSWritableFileOwnerWrapper::Sync(options, dbg);
+  }
+  rocksdb::IOStatus Fsync(const rocksdb::IOOptions& options, rocksdb::IODebugContext* dbg) override {
+    if (auto status = Fault(true); !status.ok()) return status;
+    return FSWritableFileOwnerWrapper::Fsync(options, dbg);
+  }
+
+ private:
+  rocksdb::IOStatus Fault(bool sync) {
+    if (!sync && fs_->disk_full.load()) {
+      fs_->injected.fetch_add(1);
+      return rocksdb::IOStatus::NoSpace("injected: disk full");
+    }
+    if (wal_ && (sync ? fs_->fail_wal_sync.load() : fs_->fail_wal_append.load())) {
+      fs_->injected.fetch_add(1);
+      return rocksdb::IOStatus::IOError(sync ? "injected: WAL sync failed"
+                                             : "injected: WAL append failed");
+    }
+    return rocksdb::IOStatus::OK();
+  }
+  FaultFs* fs_;
+  bool wal_;
+};
+
+}  // namespace
+
+FaultFs::FaultFs() : FileSystemWrapper(rocksdb::FileSystem::Default()) {}
+
+rocksdb::IOStatus FaultFs::NewWritableFile(const std::string& name,
+                                           const rocksdb::FileOptions& options,
+                                           std::unique_ptr<rocksdb::FSWritableFile>* result,
+                                           rocksdb::IODebugContext* dbg) {
+  std::unique_ptr<rocksdb::FSWritableFile> file;
+  auto status = target()->NewWritableFile(name, options, &file, dbg);
+  if (!status.ok()) return status;
+  *result = std::make_unique<FaultFile>(std::move(file), this, IsWal(name));
+  return status;
+}
+
+}  // namespace lovebank::testing

@@ -1,0 +1,85 @@
+#pragma once
+// Helpers shared by the ledger tests: temp directories, command builders, a raw dump of every
+// column family (to prove that a refusal changed nothing) and a fault-injecting file system.
+
+#include <atomic>
+#include <filesystem>
+#include <map>
+#include <memory>
+#include <random>
+#include <string>
+
+#include "gtest/gtest.h"
+#include "ledger/ledger.h"
+#include "ledger/store.h"
+#include "rocksdb/env.h"
+#include "rocksdb/file_system.h"
+
+namespace lovebank::testing {
+
+// A fresh directory under the system temp dir, removed with its contents at destruction.
+class TempDir {
+ public:
+  TempDir();
+  ~TempDir();
+  TempDir(const TempDir&) = delete;
+  TempDir& operator=(const TempDir&) = delete;
+  const std::string& path() const { return path_; }
+  std::string Sub(const std::string& name) const { return path_ + "/" + name; }
+
+ private:
+  std::string path_;
+};
+
+// A fixed clock for deterministic entry times: 2026-11-01 08:00:00 UTC plus one second per read.
+std::function<std::int64_t()> SteppingClock();
+
+std::unique_ptr<Ledger> OpenLedger(const std::string& path, rocksdb::Env* env = nullptr);
+
+v1::Command Earn(const std::string& id, const std::string& issuer, const std::string& member,
+                 const std::string& amount, const std::string& asset = "POINTS");
+v1::Command Deduct(const std::string& id, const std::string& member, const std::string& issuer,
+                   const std::string& amount, const std::string& asset = "POINTS");
+v1::Command Redeem(const std::string& id, const std::string& member, const std::string& store,
+                   const std::string& amount, const std::string& asset = "POINTS");
+v1::Command Transfer(const std::string& id, const std::string& from, const std::string& to,
+                     const std::string& amount, const std::string& asset = "POINTS");
+v1::Command Reverse(const std::string& id, std::uint64_t seq);
+v1::Command Open(const std::string& id, const std::string& account, v1::AccountKind kind,
+                 const std::string& name);
+v1::Command OpenIssuer(const std::string& id, const std::string& account, const std::string& name,
+                       const std::string& points_budget, const std::string& hours_budget = "0");
+v1::Command SetStatus(const std::string& id, const std::string& account, v1::AccountStatus status);
+
+// Every key and value of every column family: family name -> key -> value.
+using StoreDump = std::map<std::string, std::map<std::string, std::string>>;
+// Reads the store at `path` through a read-only open (works beside an open writer).
+StoreDump DumpStore(const std::string& path);
+// The dump without the families a remembered refusal may add to (refusals).
+StoreDump WithoutRefusals(StoreDump dump);
+
+// Opens the ledger with a standard programme: issuer "issuer:town" (budget 1,000,000 POINTS
+// and 100,000 HOURS), store "store:main" (爱心超市), members m1..m<members>.
+void OpenProgramme(Ledger& ledger, int members);
+
+// A file system that fails WAL appends or syncs on demand (a wrapping RocksDB FileSystem).
+class FaultFs : public rocksdb::FileSystemWrapper {
+ public:
+  FaultFs();
+  const char* Name() const override { return "LovebankFaultFs"; }
+  rocksdb::IOStatus NewWritableFile(const std::string& name, const rocksdb::FileOptions& options,
+                                    std::unique_ptr<rocksdb::FSWritableFile>* result,
+                                    rocksdb::IODebugContext* dbg) override;
+  std::atomic<bool> fail_wal_append{false};
+  std::atomic<bool> fail_wal_sync{false};
+  std::atomic<bool> disk_full{false};  // every append to any file fails with NoSpace
+  std::atomic<int> injected{0};        // failures returned so far
+};
+
+// An Env over FaultFs. Owns both.
+struct FaultEnv {
+  std::shared_ptr<FaultFs> fs = std::make_shared<FaultFs>();
+  std::unique_ptr<rocksdb::Env> env = rocksdb::NewCompositeEnv(fs);
+};
+
+}  // namespace lovebank::testing
