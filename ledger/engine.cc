@@ -301,7 +301,7 @@ Outcome Engine::ApplyReverse(const v1::Command& command, const std::string& fing
   if (!limits.ok()) return Refuse(command, fingerprint, limits.reason, limits.message);
   Outcome outcome = Append(command, fingerprint, postings, {});
   if (outcome.ok()) {
-    batch_.Put(store_->handle(Family::kReversed), EncodeFixed64BE(target),
+    Stage(Family::kReversed, EncodeFixed64BE(target),
                EncodeFixed64BE(outcome.receipt.seq));
     batch_reversed_.insert(target);
   }
@@ -366,7 +366,7 @@ Outcome Engine::ApplyDefineAsset(const v1::Command& command, const std::string& 
   asset.record.set_display_name(define.display_name());
   asset.record.set_defined_seq(head_.seq + 1);
   Outcome outcome = Append(command, fingerprint, {}, {});
-  batch_.Put(store_->handle(Family::kAssets), define.code(), asset.record.SerializeAsString());
+  Stage(Family::kAssets, define.code(), asset.record.SerializeAsString());
   assets_.emplace(define.code(), std::move(asset));
   assets_added_.push_back(define.code());
   return outcome;
@@ -441,9 +441,9 @@ Outcome Engine::Append(const v1::Command& command, const std::string& fingerprin
   }
   const std::string payload = entry.SerializeAsString();
   const Hash hash = ChainHash(head_.hash, seq, payload);
-  batch_.Put(store_->handle(Family::kJournal), EncodeFixed64BE(seq),
+  Stage(Family::kJournal, EncodeFixed64BE(seq),
              EncodeStoredEntry(hash, head_.hash, payload));
-  batch_.Put(store_->handle(Family::kRequests), command.request_id(),
+  Stage(Family::kRequests, command.request_id(),
              EncodeRequestValue(seq, fingerprint));
 
   Outcome outcome;
@@ -474,7 +474,7 @@ Outcome Engine::Append(const v1::Command& command, const std::string& fingerprin
   // one asset, so the total must be zero.
   LOVEBANK_CHECK(sum == 0);
   for (const auto& [account, line] : lines) {
-    batch_.Put(store_->handle(Family::kAccountEntries), AccountEntryKey(account, seq),
+    Stage(Family::kAccountEntries, AccountEntryKey(account, seq),
                line.SerializeAsString());
   }
   BatchEntry batch_entry{command.body_case(), {entry.postings().begin(), entry.postings().end()}};
@@ -493,7 +493,7 @@ Outcome Engine::Refuse(const v1::Command& command, const std::string& fingerprin
     refusal.set_reason(static_cast<std::uint32_t>(reason));
     refusal.set_message(message);
     refusal.set_head_seq(head_.seq);
-    batch_.Put(store_->handle(Family::kRefusals), command.request_id(),
+    Stage(Family::kRefusals, command.request_id(),
                refusal.SerializeAsString());
   }
   Outcome outcome;
@@ -507,17 +507,31 @@ rocksdb::WriteBatch* Engine::FinishBatch() {
   LOVEBANK_CHECK(batch_open_);
   for (const auto& [key, old] : balances_undo_) {
     const BalanceState& now = balances_.at(key);
-    batch_.Put(store_->handle(Family::kBalances), key, EncodeBalanceValue(now.minor, now.seq));
+    Stage(Family::kBalances, key, EncodeBalanceValue(now.minor, now.seq));
   }
   for (const auto& [account, old] : accounts_undo_) {
-    batch_.Put(store_->handle(Family::kAccounts), account,
+    Stage(Family::kAccounts, account,
                accounts_.at(account).record.SerializeAsString());
   }
   if (head_.seq != batch_start_head_.seq) {
-    auto* meta = store_->handle(Family::kMeta);
-    batch_.Put(meta, meta_key::kHeadSeq, EncodeFixed64BE(head_.seq));
-    batch_.Put(meta, meta_key::kHeadHash,
-               std::string_view(reinterpret_cast<const char*>(head_.hash.data()), 32));
+    Stage(Family::kMeta, std::string(meta_key::kHeadSeq), EncodeFixed64BE(head_.seq));
+    Stage(Family::kMeta, std::string(meta_key::kHeadHash),
+          std::string(reinterpret_cast<const char*>(head_.hash.data()), 32));
+  }
+  // Keys go into the WriteBatch sorted within each column family: RocksDB's memtable skiplist
+  // then reuses its insertion splice from one key to the next instead of searching from the top
+  // for every key, which measured 2x faster writes of a 1,024-transfer batch (docs/benchmarks.md).
+  // Every key occurs at most once per batch, so the order changes nothing else.
+  for (std::size_t i = 0; i < kFamilyCount; ++i) {
+    auto& puts = staged_[i];
+    std::sort(puts.begin(), puts.end(),
+              [](const auto& a, const auto& b) { return a.first < b.first; });
+    LOVEBANK_DCHECK(std::adjacent_find(puts.begin(), puts.end(), [](const auto& a, const auto& b) {
+                      return a.first == b.first;
+                    }) == puts.end());
+    auto* handle = store_->handle(static_cast<Family>(i));
+    for (const auto& [key, value] : puts) batch_.Put(handle, key, value);
+    puts.clear();
   }
   return &batch_;
 }
@@ -532,6 +546,7 @@ void Engine::CommitSucceeded() {
   batch_reversed_.clear();
   batch_requests_.clear();
   batch_.Clear();
+  for (auto& puts : staged_) puts.clear();
 }
 
 void Engine::RollBack() {
@@ -554,6 +569,10 @@ void Engine::RollBack() {
   head_ = batch_start_head_;
   head_time_unix_us_ = batch_start_time_unix_us_;
   CommitSucceeded();  // drops the (now applied) undo records and the batch
+}
+
+void Engine::Stage(Family family, std::string key, std::string value) {
+  staged_[static_cast<std::size_t>(family)].emplace_back(std::move(key), std::move(value));
 }
 
 const AssetState* Engine::FindAsset(const std::string& code) const {

@@ -11,6 +11,7 @@
 // in the batch are validated against earlier ones; nothing is visible to readers until the
 // batch's WriteBatch is durably written, because readers read RocksDB, never this state.
 
+#include <array>
 #include <cstdint>
 #include <functional>
 #include <memory>
@@ -116,6 +117,7 @@ class Engine {
   void SetBalance(const std::string& key, BalanceState value);
   void SetAccount(const std::string& account, AccountState state);
   std::string Decimal(const Int128& minor, const std::string& asset) const;
+  void Stage(Family family, std::string key, std::string value);
 
   Store* const store_;
   const std::function<std::int64_t()> clock_;
@@ -129,6 +131,8 @@ class Engine {
   // The open batch.
   bool batch_open_ = false;
   rocksdb::WriteBatch batch_;
+  // Puts of the open batch per column family, written to batch_ sorted by FinishBatch.
+  std::array<std::vector<std::pair<std::string, std::string>>, kFamilyCount> staged_;
   Head batch_start_head_;
   std::int64_t batch_start_time_unix_us_ = 0;
   absl::flat_hash_map<std::string, std::optional<BalanceState>> balances_undo_;
