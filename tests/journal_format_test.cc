@@ -92,3 +92,57 @@ TEST(Fingerprint, SameContentSameFingerprintAnyChangeDiffers) {
 
 }  // namespace
 }  // namespace lovebank
+
+namespace lovebank {
+namespace {
+
+constexpr const char* kDocPayloadHex =
+    "08011080c0fdd3a6e697031a4b0a096561726e2d30303031120ce7a4bee5b7a5e5b08fe69d8e1a0fe9878de998b3"
+    "e88a82e695ace88081521f0a0b6973737565723a746f776e12065630303030311a05484f555253220133221a0a0b"
+    "6973737565723a746f776e1205484f5552531a042d33303022140a065630303030311205484f5552531a03333030";
+constexpr std::size_t kDocPayloadBytes = 138;
+constexpr const char* kDocGenesisHex =
+    "854aecd47e7f77dfd2ed1e42c9aa98d0f27ec518160f4baa542367f2995ec967";
+constexpr const char* kDocHashHex =
+    "eac8a260a64e1f55453332c06544cd054f5b54594a2acd3cb0534c401db92673";
+
+// The worked example of docs/journal-format.md, pinned byte for byte: if this test changes,
+// the document must change with it.
+v1::Entry DocExampleEntry() {
+  v1::Entry entry;
+  entry.set_seq(1);
+  entry.set_time_unix_us(1793520000000000);  // 2026-11-01T08:00:00Z
+  auto* command = entry.mutable_command();
+  command->set_request_id("earn-0001");
+  command->set_actor("社工小李");
+  command->set_memo("重阳节敬老");
+  auto* earn = command->mutable_earn();
+  earn->set_from("issuer:town");
+  earn->set_to("V00001");
+  earn->set_asset("HOURS");
+  earn->set_amount("3");
+  auto* debit = entry.add_postings();
+  debit->set_account("issuer:town");
+  debit->set_asset("HOURS");
+  debit->set_amount_minor("-300");
+  auto* credit = entry.add_postings();
+  credit->set_account("V00001");
+  credit->set_asset("HOURS");
+  credit->set_amount_minor("300");
+  return entry;
+}
+
+TEST(DocExample, PayloadGenesisAndHashAreAsDocumented) {
+  std::string ledger_id;
+  for (int i = 0; i < 16; ++i) ledger_id.push_back(static_cast<char>(i));
+  const std::string payload = DocExampleEntry().SerializeAsString();
+  const Hash genesis = GenesisHash(ledger_id);
+  const Hash hash = ChainHash(genesis, 1, payload);
+  EXPECT_EQ(ToHex(payload), kDocPayloadHex);
+  EXPECT_EQ(payload.size(), kDocPayloadBytes);
+  EXPECT_EQ(HashToHex(genesis), kDocGenesisHex);
+  EXPECT_EQ(HashToHex(hash), kDocHashHex);
+}
+
+}  // namespace
+}  // namespace lovebank
