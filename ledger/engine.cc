@@ -97,9 +97,9 @@ Engine::Engine(Store* store, Head head, std::int64_t head_time_unix_us,
 void Engine::BeginBatch() {
   LOVEBANK_CHECK(!batch_open_);
   batch_open_ = true;
-  batch_.Clear();
-  batch_start_head_ = head_;
-  batch_start_time_unix_us_ = head_time_unix_us_;
+  Batch& batch = batches_.emplace_back();
+  batch.start_head = head_;
+  batch.start_time_unix_us = head_time_unix_us_;
 }
 
 Outcome Engine::Apply(const v1::Command& command, const std::string& fingerprint) {
@@ -109,7 +109,7 @@ Outcome Engine::Apply(const v1::Command& command, const std::string& fingerprint
   if (earlier.has_value()) return std::move(*earlier);
   Outcome outcome = Decide(command, fingerprint);
   if (outcome.reason != Reason::kLedgerUnavailable) {
-    batch_requests_[command.request_id()] = BatchRequest{fingerprint, outcome};
+    open().requests[command.request_id()] = BatchRequest{fingerprint, outcome};
   }
   return outcome;
 }
@@ -122,7 +122,9 @@ std::optional<Outcome> Engine::Replay(const v1::Command& command, const std::str
     outcome.message = Cat("request id ", id, " was used before for other content");
     return outcome;
   };
-  if (auto it = batch_requests_.find(id); it != batch_requests_.end()) {
+  for (const Batch& batch : batches_) {
+    auto it = batch.requests.find(id);
+    if (it == batch.requests.end()) continue;
     if (it->second.fingerprint != fingerprint) return reused();
     Outcome outcome = it->second.outcome;
     outcome.replayed = true;
@@ -253,9 +255,14 @@ Outcome Engine::ApplyReverse(const v1::Command& command, const std::string& fing
                   Cat("no entry ", target));
   }
   BatchEntry entry;
-  if (auto it = batch_entries_.find(target); it != batch_entries_.end()) {
-    entry = it->second;
-  } else {
+  bool in_flight = false;
+  for (const Batch& batch : batches_) {
+    if (auto it = batch.entries.find(target); it != batch.entries.end()) {
+      entry = it->second;
+      in_flight = true;
+    }
+  }
+  if (!in_flight) {
     auto stored = store_->Get(Family::kJournal, EncodeFixed64BE(target));
     v1::Entry decoded;
     std::optional<StoredEntryView> view;
@@ -274,7 +281,8 @@ Outcome Engine::ApplyReverse(const v1::Command& command, const std::string& fing
     return Refuse(command, fingerprint, Reason::kEntryNotReversible,
                   Cat("entry ", target, " moves no value or is itself a reversal"));
   }
-  bool reversed = batch_reversed_.contains(target);
+  bool reversed = false;
+  for (const Batch& batch : batches_) reversed = reversed || batch.reversed.contains(target);
   if (!reversed) {
     auto stored = store_->Get(Family::kReversed, EncodeFixed64BE(target));
     if (!stored.ok()) {
@@ -303,7 +311,7 @@ Outcome Engine::ApplyReverse(const v1::Command& command, const std::string& fing
   if (outcome.ok()) {
     Stage(Family::kReversed, EncodeFixed64BE(target),
                EncodeFixed64BE(outcome.receipt.seq));
-    batch_reversed_.insert(target);
+    open().reversed.insert(target);
   }
   return outcome;
 }
@@ -368,7 +376,7 @@ Outcome Engine::ApplyDefineAsset(const v1::Command& command, const std::string& 
   Outcome outcome = Append(command, fingerprint, {}, {});
   Stage(Family::kAssets, define.code(), asset.record.SerializeAsString());
   assets_.emplace(define.code(), std::move(asset));
-  assets_added_.push_back(define.code());
+  open().assets_added.push_back(define.code());
   return outcome;
 }
 
@@ -478,7 +486,7 @@ Outcome Engine::Append(const v1::Command& command, const std::string& fingerprin
                line.SerializeAsString());
   }
   BatchEntry batch_entry{command.body_case(), {entry.postings().begin(), entry.postings().end()}};
-  batch_entries_.emplace(seq, std::move(batch_entry));
+  open().entries.emplace(seq, std::move(batch_entry));
   head_ = Head{seq, hash};
   head_time_unix_us_ = time;
   return outcome;
@@ -503,76 +511,72 @@ Outcome Engine::Refuse(const v1::Command& command, const std::string& fingerprin
   return outcome;
 }
 
-rocksdb::WriteBatch* Engine::FinishBatch() {
+rocksdb::WriteBatch Engine::FinishBatch() {
   LOVEBANK_CHECK(batch_open_);
-  for (const auto& [key, old] : balances_undo_) {
+  batch_open_ = false;
+  Batch& batch = open();
+  for (const auto& [key, old] : batch.balances_undo) {
     const BalanceState& now = balances_.at(key);
     Stage(Family::kBalances, key, EncodeBalanceValue(now.minor, now.seq));
   }
-  for (const auto& [account, old] : accounts_undo_) {
-    Stage(Family::kAccounts, account,
-               accounts_.at(account).record.SerializeAsString());
+  for (const auto& [account, old] : batch.accounts_undo) {
+    Stage(Family::kAccounts, account, accounts_.at(account).record.SerializeAsString());
   }
-  if (head_.seq != batch_start_head_.seq) {
+  if (head_.seq != batch.start_head.seq) {
     Stage(Family::kMeta, std::string(meta_key::kHeadSeq), EncodeFixed64BE(head_.seq));
     Stage(Family::kMeta, std::string(meta_key::kHeadHash),
           std::string(reinterpret_cast<const char*>(head_.hash.data()), 32));
   }
   // Keys go into the WriteBatch sorted within each column family: RocksDB's memtable skiplist
   // then reuses its insertion splice from one key to the next instead of searching from the top
-  // for every key, which measured 2x faster writes of a 1,024-transfer batch (docs/benchmarks.md).
-  // Every key occurs at most once per batch, so the order changes nothing else.
+  // for every key (docs/benchmarks.md). Every key occurs at most once per batch, so the order
+  // changes nothing else.
+  rocksdb::WriteBatch write;
   for (std::size_t i = 0; i < kFamilyCount; ++i) {
-    auto& puts = staged_[i];
+    auto& puts = batch.staged[i];
     std::sort(puts.begin(), puts.end(),
               [](const auto& a, const auto& b) { return a.first < b.first; });
     LOVEBANK_DCHECK(std::adjacent_find(puts.begin(), puts.end(), [](const auto& a, const auto& b) {
                       return a.first == b.first;
                     }) == puts.end());
     auto* handle = store_->handle(static_cast<Family>(i));
-    for (const auto& [key, value] : puts) batch_.Put(handle, key, value);
-    puts.clear();
+    for (const auto& [key, value] : puts) write.Put(handle, key, value);
+    puts = {};
   }
-  return &batch_;
+  return write;
 }
 
-void Engine::CommitSucceeded() {
-  LOVEBANK_CHECK(batch_open_);
-  batch_open_ = false;
-  balances_undo_.clear();
-  accounts_undo_.clear();
-  assets_added_.clear();
-  batch_entries_.clear();
-  batch_reversed_.clear();
-  batch_requests_.clear();
-  batch_.Clear();
-  for (auto& puts : staged_) puts.clear();
+void Engine::RetireOldest() {
+  LOVEBANK_CHECK(!batches_.empty() && !(batch_open_ && batches_.size() == 1));
+  batches_.pop_front();
 }
 
-void Engine::RollBack() {
-  LOVEBANK_CHECK(batch_open_);
-  for (auto& [key, old] : balances_undo_) {
-    if (old.has_value()) {
-      balances_[key] = *old;
-    } else {
-      balances_.erase(key);
+void Engine::RollBackAll() {
+  LOVEBANK_CHECK(!batch_open_);
+  for (auto batch = batches_.rbegin(); batch != batches_.rend(); ++batch) {
+    for (auto& [key, old] : batch->balances_undo) {
+      if (old.has_value()) {
+        balances_[key] = *old;
+      } else {
+        balances_.erase(key);
+      }
     }
-  }
-  for (auto& [account, old] : accounts_undo_) {
-    if (old.has_value()) {
-      accounts_[account] = std::move(*old);
-    } else {
-      accounts_.erase(account);
+    for (auto& [account, old] : batch->accounts_undo) {
+      if (old.has_value()) {
+        accounts_[account] = std::move(*old);
+      } else {
+        accounts_.erase(account);
+      }
     }
+    for (const auto& code : batch->assets_added) assets_.erase(code);
+    head_ = batch->start_head;
+    head_time_unix_us_ = batch->start_time_unix_us;
   }
-  for (const auto& code : assets_added_) assets_.erase(code);
-  head_ = batch_start_head_;
-  head_time_unix_us_ = batch_start_time_unix_us_;
-  CommitSucceeded();  // drops the (now applied) undo records and the batch
+  batches_.clear();
 }
 
 void Engine::Stage(Family family, std::string key, std::string value) {
-  staged_[static_cast<std::size_t>(family)].emplace_back(std::move(key), std::move(value));
+  open().staged[static_cast<std::size_t>(family)].emplace_back(std::move(key), std::move(value));
 }
 
 const AssetState* Engine::FindAsset(const std::string& code) const {
@@ -592,19 +596,19 @@ BalanceState Engine::Balance(const std::string& account, const std::string& asse
 
 void Engine::SetBalance(const std::string& key, BalanceState value) {
   auto it = balances_.find(key);
-  if (!balances_undo_.contains(key)) {
-    balances_undo_.emplace(key, it == balances_.end() ? std::nullopt
-                                                      : std::optional<BalanceState>(it->second));
+  auto& undo = open().balances_undo;
+  if (!undo.contains(key)) {
+    undo.emplace(key, it == balances_.end() ? std::nullopt : std::optional<BalanceState>(it->second));
   }
   balances_[key] = std::move(value);
 }
 
 void Engine::SetAccount(const std::string& account, AccountState state) {
   auto it = accounts_.find(account);
-  if (!accounts_undo_.contains(account)) {
-    accounts_undo_.emplace(account, it == accounts_.end()
-                                        ? std::nullopt
-                                        : std::optional<AccountState>(it->second));
+  auto& undo = open().accounts_undo;
+  if (!undo.contains(account)) {
+    undo.emplace(account,
+                 it == accounts_.end() ? std::nullopt : std::optional<AccountState>(it->second));
   }
   accounts_[account] = std::move(state);
 }

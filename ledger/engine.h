@@ -5,14 +5,17 @@
 // Not thread-safe: owned and used by the sequencer thread only (and by Open before that thread
 // starts). Internal to ledger/.
 //
-// Batch states: idle -> (BeginBatch) open -> Apply* -> (FinishBatch) sealed ->
-// CommitSucceeded (state kept, undo dropped) or RollBack (state restored exactly) -> idle.
-// While a batch is open the in-memory state includes the batch's own effects, so later commands
-// in the batch are validated against earlier ones; nothing is visible to readers until the
-// batch's WriteBatch is durably written, because readers read RocksDB, never this state.
+// Batch states: (BeginBatch) open -> Apply* -> (FinishBatch) sealed: its WriteBatch is handed
+// to the writer -> (RetireOldest) durable: undo records dropped; or (RollBackAll) undone.
+// Batches are pipelined: while the writer writes sealed batch N, batch N+1 is decided on top of
+// N's effects, so up to two batches are in flight and every lookup (request ids, entries,
+// reversals) consults the in-flight batches before RocksDB. The in-memory state includes every
+// in-flight batch's effects; nothing is visible to readers until a batch's WriteBatch is durably
+// written, because readers read RocksDB, never this state.
 
 #include <array>
 #include <cstdint>
+#include <deque>
 #include <functional>
 #include <memory>
 #include <optional>
@@ -53,6 +56,8 @@ class Engine {
 
   // REQUIRES: no batch open.
   void BeginBatch();
+  // Batches sealed but not yet retired or rolled back.
+  std::size_t in_flight() const { return batches_.size(); }
 
   // Decides one command against the state plus the batch so far. An accepted command appends
   // a journal entry and its derived records to the batch and updates the state; a refusal for a
@@ -62,12 +67,13 @@ class Engine {
   // CommandFingerprint(command).
   Outcome Apply(const v1::Command& command, const std::string& fingerprint);
 
-  // Adds the coalesced balances and the meta head to the batch and returns it (owned by the
-  // engine, valid until CommitSucceeded or RollBack). Empty when nothing was applied.
-  rocksdb::WriteBatch* FinishBatch();
-  void CommitSucceeded();
-  // Restores the state as it was at BeginBatch (after a failed write).
-  void RollBack();
+  // Seals the open batch: adds the coalesced balances and the meta head and returns the
+  // WriteBatch to write (empty when nothing was applied).
+  rocksdb::WriteBatch FinishBatch();
+  // The oldest sealed batch is durable: drop its undo records and lookups (RocksDB has them).
+  void RetireOldest();
+  // A write failed: restore the state as it was before the oldest in-flight batch.
+  void RollBackAll();
 
   Head head() const { return head_; }
 
@@ -128,19 +134,23 @@ class Engine {
   Head head_;
   std::int64_t head_time_unix_us_ = 0;
 
-  // The open batch.
+  // One batch from BeginBatch until it is retired or rolled back.
+  struct Batch {
+    // Puts per column family, written to the WriteBatch sorted by FinishBatch.
+    std::array<std::vector<std::pair<std::string, std::string>>, kFamilyCount> staged;
+    Head start_head;
+    std::int64_t start_time_unix_us = 0;
+    absl::flat_hash_map<std::string, std::optional<BalanceState>> balances_undo;
+    absl::flat_hash_map<std::string, std::optional<AccountState>> accounts_undo;
+    std::vector<std::string> assets_added;
+    absl::flat_hash_map<std::uint64_t, BatchEntry> entries;
+    absl::flat_hash_set<std::uint64_t> reversed;
+    absl::flat_hash_map<std::string, BatchRequest> requests;
+  };
+  Batch& open() { return batches_.back(); }
+
   bool batch_open_ = false;
-  rocksdb::WriteBatch batch_;
-  // Puts of the open batch per column family, written to batch_ sorted by FinishBatch.
-  std::array<std::vector<std::pair<std::string, std::string>>, kFamilyCount> staged_;
-  Head batch_start_head_;
-  std::int64_t batch_start_time_unix_us_ = 0;
-  absl::flat_hash_map<std::string, std::optional<BalanceState>> balances_undo_;
-  absl::flat_hash_map<std::string, std::optional<AccountState>> accounts_undo_;
-  std::vector<std::string> assets_added_;
-  absl::flat_hash_map<std::uint64_t, BatchEntry> batch_entries_;
-  absl::flat_hash_set<std::uint64_t> batch_reversed_;
-  absl::flat_hash_map<std::string, BatchRequest> batch_requests_;
+  std::deque<Batch> batches_;  // in flight, oldest first; back() is the open one if batch_open_
 };
 
 // Rebuilds the receipt of a committed entry from the journal and the statement index (for a

@@ -3,6 +3,7 @@
 #include <openssl/rand.h>
 
 #include <future>
+#include <utility>
 
 #include "ledger/strings.h"
 #include "ledger/check.h"
@@ -169,7 +170,7 @@ absl::StatusOr<std::unique_ptr<Ledger>> Ledger::Open(LedgerOptions options) {
   }
   impl->options = std::move(options);
   auto ledger = std::unique_ptr<Ledger>(new Ledger(std::move(impl)));
-  if (!ledger->impl_->options.read_only) ledger->impl_->StartWriter();
+  if (!ledger->impl_->options.read_only) ledger->impl_->StartThreads();
   if (fresh) {
     for (Outcome& outcome : ledger->ExecuteMany(GenesisCommands())) {
       if (!outcome.ok()) {
@@ -183,7 +184,7 @@ absl::StatusOr<std::unique_ptr<Ledger>> Ledger::Open(LedgerOptions options) {
 Ledger::Ledger(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
 
 Ledger::~Ledger() {
-  if (impl_->engine) impl_->StopWriter();
+  if (impl_->engine) impl_->StopThreads();
 }
 
 void Ledger::Submit(v1::Command command, Callback done) {
@@ -275,68 +276,145 @@ Reason Ledger::Impl::Enqueue(std::vector<Pending>* group) {
   return Reason::kOk;
 }
 
-void Ledger::Impl::StartWriter() {
+void Ledger::Impl::StartThreads() {
   writer_ = std::thread([this] { WriterLoop(); });
+  sequencer_ = std::thread([this] { SequencerLoop(); });
 }
 
-void Ledger::Impl::StopWriter() {
+void Ledger::Impl::StopThreads() {
   {
     std::lock_guard<std::mutex> lock(mu_);
     stopping_ = true;
   }
   wake_.notify_one();
-  if (writer_.joinable()) writer_.join();
+  if (sequencer_.joinable()) sequencer_.join();  // decides everything queued, then returns
+  {
+    std::lock_guard<std::mutex> lock(pipe_mu_);
+    writer_stopping_ = true;
+  }
+  pipe_wake_.notify_all();
+  if (writer_.joinable()) writer_.join();  // writes everything sealed, then returns
 }
 
-void Ledger::Impl::WriterLoop() {
-  std::vector<Pending> batch;
+void Ledger::Impl::SequencerLoop() {
+  std::vector<Pending> commands;
   for (;;) {
     {
       std::unique_lock<std::mutex> lock(mu_);
       wake_.wait(lock, [this]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
         return !queue_.empty() || stopping_;
       });
-      if (queue_.empty()) return;  // stopping, and everything queued has been committed
+      if (queue_.empty()) return;  // stopping, and everything queued has been decided
       const std::size_t take = std::min(queue_.size(), options.batch_size_max);
-      batch.clear();
-      batch.reserve(take);
+      commands.clear();
+      commands.reserve(take);
       for (std::size_t i = 0; i < take; ++i) {
-        batch.push_back(std::move(queue_.front()));
+        commands.push_back(std::move(queue_.front()));
         queue_.pop_front();
       }
     }
-    CommitBatch(&batch);
+    // Wait for a place in the pipeline, retiring what the writer finished meanwhile.
+    {
+      std::unique_lock<std::mutex> lock(pipe_mu_);
+      pipe_wake_.wait(lock, [this]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(pipe_mu_) {
+        return in_flight_ < kBatchesInFlightMax;
+      });
+    }
+    RetireWritten();
+    Sealed sealed;
+    sealed.outcomes.resize(commands.size());
+    if (failed.load(std::memory_order_acquire)) {
+      for (auto& outcome : sealed.outcomes) {
+        outcome = Refusal(Reason::kLedgerUnavailable, "the ledger refuses writes until reopened");
+      }
+    } else {
+      engine->BeginBatch();
+      for (std::size_t i = 0; i < commands.size(); ++i) {
+        sealed.outcomes[i] = engine->Apply(commands[i].command, commands[i].fingerprint);
+      }
+      sealed.write = engine->FinishBatch();
+      sealed.head_after = engine->head();
+    }
+    sealed.commands = std::move(commands);
+    commands = {};
+    {
+      std::lock_guard<std::mutex> lock(pipe_mu_);
+      to_write_.push_back(std::move(sealed));
+      ++in_flight_;
+    }
+    pipe_wake_.notify_all();
   }
 }
 
-void Ledger::Impl::CommitBatch(std::vector<Pending>* batch) {
-  std::vector<Outcome> outcomes(batch->size());
-  if (failed.load(std::memory_order_acquire)) {
-    for (auto& outcome : outcomes) {
-      outcome = Refusal(Reason::kLedgerUnavailable, "the ledger refuses writes until reopened");
+void Ledger::Impl::RetireWritten() {
+  std::size_t written_ok = 0;
+  bool write_failed = false;
+  {
+    std::lock_guard<std::mutex> lock(pipe_mu_);
+    written_ok = std::exchange(written_ok_, 0);
+    write_failed = write_failed_;
+  }
+  for (std::size_t i = 0; i < written_ok; ++i) engine->RetireOldest();
+  // After a failed write every later batch was refused too (the writer checks `failed`): undo
+  // them all so the in-memory state is the committed one again.
+  if (write_failed && engine->in_flight() > 0) {
+    std::unique_lock<std::mutex> lock(pipe_mu_);
+    pipe_wake_.wait(lock, [this]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(pipe_mu_) { return in_flight_ == 0; });
+    lock.unlock();
+    engine->RollBackAll();
+  }
+}
+
+void Ledger::Impl::WriterLoop() {
+  for (;;) {
+    Sealed sealed;
+    {
+      std::unique_lock<std::mutex> lock(pipe_mu_);
+      pipe_wake_.wait(lock, [this]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(pipe_mu_) {
+        return !to_write_.empty() || writer_stopping_;
+      });
+      if (to_write_.empty()) return;
+      sealed = std::move(to_write_.front());
+      to_write_.pop_front();
     }
-  } else {
-    engine->BeginBatch();
-    for (std::size_t i = 0; i < batch->size(); ++i) {
-      outcomes[i] = engine->Apply((*batch)[i].command, (*batch)[i].fingerprint);
-    }
-    rocksdb::WriteBatch* write = engine->FinishBatch();
-    absl::Status status = write->Count() == 0 ? absl::OkStatus() : store->WriteSynced(write);
-    if (status.ok()) {
-      engine->CommitSucceeded();
-      set_head(engine->head());
-    } else {
-      // The write's fate is unknown (it may surface after a reopen): refuse everything from
-      // here on (STYLE.md 5) and restore the in-memory state as it was before the batch.
-      engine->RollBack();
-      failed.store(true, std::memory_order_release);
-      for (auto& outcome : outcomes) {
-        outcome = Refusal(Reason::kLedgerUnavailable, std::string(status.message()));
+    bool written = false;
+    const bool decided = sealed.write.Count() > 0 || !sealed.commands.empty();
+    if (decided && !failed.load(std::memory_order_acquire)) {
+      absl::Status status =
+          sealed.write.Count() == 0 ? absl::OkStatus() : store->WriteSynced(&sealed.write);
+      if (status.ok()) {
+        set_head(sealed.head_after);
+        written = true;
+      } else {
+        // The write's fate is unknown (it may surface after a reopen): refuse everything from
+        // here on (STYLE.md 5); the sequencer rolls the in-memory state back.
+        failed.store(true, std::memory_order_release);
+        for (auto& outcome : sealed.outcomes) {
+          outcome = Refusal(Reason::kLedgerUnavailable, std::string(status.message()));
+        }
+      }
+    } else if (failed.load(std::memory_order_acquire)) {
+      for (auto& outcome : sealed.outcomes) {
+        if (outcome.reason != Reason::kLedgerUnavailable) {
+          outcome = Refusal(Reason::kLedgerUnavailable, "the ledger refuses writes until reopened");
+        }
       }
     }
+    // Completion after the write, with no lock held (STYLE.md 10).
+    for (std::size_t i = 0; i < sealed.commands.size(); ++i) {
+      sealed.commands[i].done(std::move(sealed.outcomes[i]));
+    }
+    {
+      std::lock_guard<std::mutex> lock(pipe_mu_);
+      if (written) {
+        ++written_ok_;
+      } else if (failed.load(std::memory_order_acquire)) {
+        write_failed_ = true;
+      }
+      --in_flight_;
+    }
+    pipe_wake_.notify_all();
   }
-  // Completion after the write, with no lock held (STYLE.md 10).
-  for (std::size_t i = 0; i < batch->size(); ++i) (*batch)[i].done(std::move(outcomes[i]));
 }
 
 }  // namespace lovebank

@@ -30,14 +30,30 @@ class Ledger::Impl {
   std::string ledger_id;
   std::unique_ptr<Engine> engine;  // null when read-only; touched by the writer thread only
 
+  // A decided batch on its way to disk. States: sealed (in to_write_) -> writing (owned by the
+  // writer thread) -> completed (callbacks run) -> retired by the sequencer (RetireWritten).
+  struct Sealed {
+    std::vector<Pending> commands;
+    std::vector<Outcome> outcomes;
+    rocksdb::WriteBatch write;
+    Head head_after;
+  };
+  // At most this many batches between Engine::FinishBatch and retirement: one being written,
+  // one decided and waiting. Two is all a pipeline of two stages can use.
+  static constexpr std::size_t kBatchesInFlightMax = 2;
+
   // Refuses a whole group when it does not fit; otherwise appends it in order and wakes the
-  // writer. Returns the refusal reason or kOk.
+  // sequencer. Returns the refusal reason or kOk.
   Reason Enqueue(std::vector<Pending>* group);
-  void StartWriter();
-  void StopWriter();
+  void StartThreads();
+  void StopThreads();
+  // Sequencer thread: takes queued commands, decides them in the engine, hands sealed batches
+  // to the writer.
+  void SequencerLoop();
+  // Writer thread: writes sealed batches in order, publishes the head, completes commands.
   void WriterLoop();
-  // Decides and commits one batch; completes every command of it.
-  void CommitBatch(std::vector<Pending>* batch);
+  // Sequencer side: retires (or, after a failed write, rolls back) batches the writer finished.
+  void RetireWritten();
 
   Head head() const {
     std::lock_guard<std::mutex> lock(head_mu_);
@@ -55,10 +71,22 @@ class Ledger::Impl {
   mutable std::mutex head_mu_;
   Head head_ ABSL_GUARDED_BY(head_mu_);
 
+  // The command queue: request threads -> sequencer.
   std::mutex mu_;
   std::condition_variable wake_;
   std::deque<Pending> queue_ ABSL_GUARDED_BY(mu_);
   bool stopping_ ABSL_GUARDED_BY(mu_) = false;
+
+  // The pipeline: sequencer -> writer (sealed batches) and writer -> sequencer (finished ones).
+  std::mutex pipe_mu_;
+  std::condition_variable pipe_wake_;
+  std::deque<Sealed> to_write_ ABSL_GUARDED_BY(pipe_mu_);
+  std::size_t in_flight_ ABSL_GUARDED_BY(pipe_mu_) = 0;     // sealed, not yet completed
+  std::size_t written_ok_ ABSL_GUARDED_BY(pipe_mu_) = 0;    // completed, not yet retired
+  bool write_failed_ ABSL_GUARDED_BY(pipe_mu_) = false;
+  bool writer_stopping_ ABSL_GUARDED_BY(pipe_mu_) = false;
+
+  std::thread sequencer_;
   std::thread writer_;
 };
 

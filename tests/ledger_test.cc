@@ -744,3 +744,51 @@ TEST(Time, EntryTimesNeverGoBackwards) {
 
 }  // namespace
 }  // namespace lovebank
+
+namespace lovebank {
+namespace {
+
+// With one command per batch, every command is decided while earlier batches may still be on
+// their way to disk: each must see the effects, request ids and reversals of the ones before.
+TEST(Pipeline, BatchesDecidedBeforeEarlierOnesAreDurableSeeTheirEffects) {
+  TempDir dir;
+  LedgerOptions options;
+  options.path = dir.path();
+  options.batch_size_max = 1;
+  auto opened = Ledger::Open(options);
+  ASSERT_TRUE(opened.ok());
+  Ledger& ledger = **opened;
+  OpenProgramme(ledger, 50);
+  const std::uint64_t first = ledger.GetHead().seq + 1;
+  // Each dependent command comes right after the one it depends on, so it is decided while
+  // that one is most likely still in flight.
+  std::vector<v1::Command> commands;
+  commands.push_back(Earn("start", "issuer:town", "m1", "10"));           // 0: seq first
+  commands.push_back(Earn("start", "issuer:town", "m1", "10"));           // 1: retry, replayed
+  for (int i = 1; i < 50; ++i) {                                          // 2..50: pass it on
+    commands.push_back(Transfer("pass" + std::to_string(i), "m" + std::to_string(i),
+                                "m" + std::to_string(i + 1), "10"));
+  }
+  commands.push_back(testing::Reverse("undo-last", first + 49));          // 51: m50 gives back
+  commands.push_back(testing::Reverse("undo-last-again", first + 49));    // 52: once only
+  commands.push_back(Earn("start", "issuer:town", "m1", "11"));           // 53: reuse, refused
+  commands.push_back(Transfer("spend-nothing", "m50", "m1", "0.01"));     // 54: m50 is empty
+  const auto outcomes = ledger.ExecuteMany(commands);
+  ASSERT_TRUE(outcomes[0].ok());
+  EXPECT_EQ(outcomes[0].receipt.seq, first);
+  EXPECT_TRUE(outcomes[1].ok() && outcomes[1].replayed);
+  EXPECT_EQ(outcomes[1].receipt.seq, first);
+  for (int i = 2; i <= 50; ++i) {
+    ASSERT_TRUE(outcomes[i].ok()) << i << ": " << outcomes[i].message;
+    EXPECT_EQ(outcomes[i].receipt.seq, first + i - 1);
+  }
+  EXPECT_TRUE(outcomes[51].ok()) << outcomes[51].message;
+  EXPECT_REASON(outcomes[52], Reason::kEntryAlreadyReversed);
+  EXPECT_REASON(outcomes[53], Reason::kRequestIdReused);
+  EXPECT_REASON(outcomes[54], Reason::kInsufficientBalance);
+  EXPECT_EQ(Balance(ledger, "m49"), "10.00");
+  EXPECT_EQ(Balance(ledger, "m50"), "0.00");
+}
+
+}  // namespace
+}  // namespace lovebank

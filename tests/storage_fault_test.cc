@@ -104,3 +104,41 @@ TEST(StorageFault, EveryCommandOfTheFailedGroupCommitIsRefused) {
 
 }  // namespace
 }  // namespace lovebank
+
+namespace lovebank {
+namespace {
+
+// A write fails while later batches are already decided on top of it: all of them are refused
+// and the in-memory state is rolled back with them, so nothing they decided leaks into the
+// ledger after a reopen.
+TEST(StorageFault, BatchesDecidedOnTopOfAFailedOneAreRefusedToo) {
+  TempDir dir;
+  FaultEnv fault;
+  LedgerOptions options;
+  options.path = dir.path();
+  options.env = fault.env.get();
+  options.batch_size_max = 1;
+  auto opened = Ledger::Open(options);
+  ASSERT_TRUE(opened.ok());
+  testing::OpenProgramme(**opened, 2);
+  ASSERT_TRUE((*opened)->Execute(Earn("fill", "issuer:town", "m1", "100")).ok());
+  fault.fs->fail_wal_append = true;
+  std::vector<v1::Command> commands;
+  for (int i = 0; i < 20; ++i) {
+    commands.push_back(testing::Transfer("t" + std::to_string(i), "m1", "m2", "1"));
+  }
+  for (const auto& outcome : (*opened)->ExecuteMany(commands)) {
+    EXPECT_EQ(ReasonName(outcome.reason), ReasonName(Reason::kLedgerUnavailable));
+  }
+  fault.fs->fail_wal_append = false;
+  opened->reset();
+  auto ledger = testing::OpenLedger(dir.path(), fault.env.get());
+  EXPECT_EQ(Points(*ledger, "m1"), "100.00");
+  EXPECT_EQ(Points(*ledger, "m2"), "0.00");
+  const auto outcomes = ledger->ExecuteMany(commands);
+  for (const auto& outcome : outcomes) EXPECT_TRUE(outcome.ok() && !outcome.replayed);
+  EXPECT_EQ(Points(*ledger, "m2"), "20.00");
+}
+
+}  // namespace
+}  // namespace lovebank
