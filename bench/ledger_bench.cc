@@ -2,7 +2,10 @@
 // group awaited until its group commit (one WriteBatch, one WAL fsync) has returned.
 // Reported as transfers/s (items_per_second). Results: docs/benchmarks.md.
 
+#include <atomic>
+#include <condition_variable>
 #include <filesystem>
+#include <mutex>
 #include <random>
 
 #include "benchmark/benchmark.h"
@@ -23,12 +26,13 @@ v1::Command Command(const std::string& id) {
 // A ledger in a fresh directory with kAccounts members holding 1,000,000 POINTS each.
 class BenchLedger {
  public:
-  BenchLedger() {
+  explicit BenchLedger(std::size_t batch_size_max = kBatchSizeMaxDefault) {
     std::string pattern =
         (std::filesystem::temp_directory_path() / "lovebank-bench-XXXXXX").string();
     path_ = mkdtemp(pattern.data());
     LedgerOptions options;
     options.path = path_;
+    options.batch_size_max = batch_size_max;
     ledger_ = std::move(*Ledger::Open(options));
     std::vector<v1::Command> setup;
     auto issuer = Command("open:issuer");
@@ -86,26 +90,51 @@ std::vector<v1::Command> Transfers(std::size_t count, std::uint64_t* next_id, st
   return commands;
 }
 
+// range(0): commands per group (and per group commit: the sequencer takes at most that many).
+// range(1): groups outstanding at once, as when several terminals or an importer submit
+// together. With 1 the client waits for each commit before building the next group, so the
+// sequencer idles while it does; with 4 the sequencer decides one batch while the writer thread
+// writes the previous one.
 void BM_DurableTransfers(benchmark::State& state) {
   const auto batch = static_cast<std::size_t>(state.range(0));
-  BenchLedger bench;
+  const auto outstanding = static_cast<std::size_t>(state.range(1));
+  BenchLedger bench(batch);
   std::uint64_t next_id = 0;
   std::mt19937 random(42);
-  std::int64_t refused = 0;
+  std::atomic<std::int64_t> refused{0};
   for (auto _ : state) {
     state.PauseTiming();
-    auto commands = Transfers(batch, &next_id, &random);
+    std::vector<std::vector<v1::Command>> groups;
+    for (std::size_t g = 0; g < outstanding; ++g) groups.push_back(Transfers(batch, &next_id, &random));
     state.ResumeTiming();
-    for (const Outcome& outcome : bench.ledger().ExecuteMany(std::move(commands))) {
-      refused += outcome.ok() ? 0 : 1;
+    std::mutex mu;
+    std::condition_variable done;
+    std::size_t remaining = outstanding;
+    for (auto& group : groups) {
+      bench.ledger().SubmitMany(std::move(group), [&](std::vector<Outcome> outcomes) {
+        for (const Outcome& outcome : outcomes) refused += outcome.ok() ? 0 : 1;
+        std::lock_guard<std::mutex> lock(mu);
+        if (--remaining == 0) done.notify_one();
+      });
     }
+    std::unique_lock<std::mutex> lock(mu);
+    done.wait(lock, [&] { return remaining == 0; });
   }
-  if (refused != 0) state.SkipWithError("transfers were refused");
-  state.SetItemsProcessed(static_cast<std::int64_t>(state.iterations()) *
-                          static_cast<std::int64_t>(batch));
+  if (refused.load() != 0) state.SkipWithError("transfers were refused");
+  state.SetItemsProcessed(static_cast<std::int64_t>(state.iterations() * batch * outstanding));
   state.counters["batch"] = static_cast<double>(batch);
+  state.counters["outstanding"] = static_cast<double>(outstanding);
 }
-BENCHMARK(BM_DurableTransfers)->Arg(1)->Arg(64)->Arg(1024)->UseRealTime()->Unit(benchmark::kMicrosecond);
+BENCHMARK(BM_DurableTransfers)
+    ->ArgNames({"batch", "outstanding"})
+    ->Args({1, 1})
+    ->Args({64, 1})
+    ->Args({1024, 1})
+    ->Args({1, 4})
+    ->Args({64, 4})
+    ->Args({1024, 4})
+    ->UseRealTime()
+    ->Unit(benchmark::kMicrosecond);
 
 }  // namespace
 }  // namespace lovebank

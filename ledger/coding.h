@@ -8,10 +8,15 @@
 
 namespace lovebank {
 
+// REQUIRES: 8 writable bytes at `out`.
+inline void StoreFixed64BE(char* out, std::uint64_t value) {
+  for (int i = 0; i < 8; ++i) out[i] = static_cast<char>(static_cast<unsigned char>(value >> (56 - 8 * i)));
+}
+
 inline void PutFixed64BE(std::string* out, std::uint64_t value) {
-  for (int shift = 56; shift >= 0; shift -= 8) {
-    out->push_back(static_cast<char>(static_cast<unsigned char>(value >> shift)));
-  }
+  char bytes[8];
+  StoreFixed64BE(bytes, value);
+  out->append(bytes, 8);
 }
 
 inline void PutFixed32BE(std::string* out, std::uint32_t value) {

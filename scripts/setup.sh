@@ -13,7 +13,7 @@ packages=(
   build-essential cmake ninja-build pkgconf ccache mold
   librocksdb-dev libprotobuf-dev protobuf-compiler
   libgrpc++-dev protobuf-compiler-grpc grpc-proto
-  libboost-dev libssl-dev libabsl-dev
+  libboost-dev libssl-dev libabsl-dev libjemalloc-dev
   libgtest-dev libbenchmark-dev
 )
 
