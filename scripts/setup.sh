@@ -14,6 +14,7 @@ packages=(
   librocksdb-dev libprotobuf-dev protobuf-compiler
   libgrpc++-dev protobuf-compiler-grpc grpc-proto
   libboost-dev libssl-dev libabsl-dev libjemalloc-dev
+  libcli11-dev nlohmann-json3-dev
   libgtest-dev libbenchmark-dev
 )
 

@@ -1,0 +1,238 @@
+// The audit's driver: reads records from a source, checks sequence, chain and hashes, decodes,
+// replays (replay.cc) and finally compares the store (compare.cc).
+
+#include "ledger/audit/audit.h"
+
+#include "ledger/audit/replay.h"
+#include "ledger/check.h"
+#include "ledger/coding.h"
+#include "ledger/store.h"
+#include "ledger/strings.h"
+
+namespace lovebank::audit {
+
+const char* FindingKindName(FindingKind kind) {
+  switch (kind) {
+    case FindingKind::kSeqGap: return "SEQ_GAP";
+    case FindingKind::kKeyMalformed: return "KEY_MALFORMED";
+    case FindingKind::kEntryMalformed: return "ENTRY_MALFORMED";
+    case FindingKind::kChainBroken: return "CHAIN_BROKEN";
+    case FindingKind::kHashMismatch: return "HASH_MISMATCH";
+    case FindingKind::kPayloadUndecodable: return "PAYLOAD_UNDECODABLE";
+    case FindingKind::kSeqMismatch: return "SEQ_MISMATCH";
+    case FindingKind::kTimeWentBack: return "TIME_WENT_BACK";
+    case FindingKind::kCommandInvalid: return "COMMAND_INVALID";
+    case FindingKind::kRequestIdDuplicate: return "REQUEST_ID_DUPLICATE";
+    case FindingKind::kRuleViolated: return "RULE_VIOLATED";
+    case FindingKind::kPostingsMismatch: return "POSTINGS_MISMATCH";
+    case FindingKind::kZeroSumViolated: return "ZERO_SUM_VIOLATED";
+    case FindingKind::kBalanceLimit: return "BALANCE_LIMIT";
+    case FindingKind::kReversalInvalid: return "REVERSAL_INVALID";
+    case FindingKind::kHeadMismatch: return "HEAD_MISMATCH";
+    case FindingKind::kRecordMissing: return "RECORD_MISSING";
+    case FindingKind::kRecordExtra: return "RECORD_EXTRA";
+    case FindingKind::kRecordDiffers: return "RECORD_DIFFERS";
+    case FindingKind::kDigestMismatch: return "DIGEST_MISMATCH";
+  }
+  return "UNKNOWN";
+}
+
+std::optional<Digest> ParseDigest(std::string_view text) {
+  const std::size_t colon = text.find(':');
+  if (colon == std::string_view::npos || colon == 0 || colon > 20 || text.size() - colon - 1 != 64) {
+    return std::nullopt;
+  }
+  Digest digest;
+  for (char c : text.substr(0, colon)) {
+    if (c < '0' || c > '9') return std::nullopt;
+    const std::uint64_t next = digest.seq * 10 + static_cast<std::uint64_t>(c - '0');
+    if (next / 10 != digest.seq) return std::nullopt;  // overflow
+    digest.seq = next;
+  }
+  if (digest.seq == 0) return std::nullopt;
+  const std::string_view hex = text.substr(colon + 1);
+  for (std::size_t i = 0; i < 32; ++i) {
+    int byte = 0;
+    for (char c : hex.substr(2 * i, 2)) {
+      const int digit = c >= '0' && c <= '9'   ? c - '0'
+                        : c >= 'a' && c <= 'f' ? c - 'a' + 10
+                        : c >= 'A' && c <= 'F' ? c - 'A' + 10
+                                               : -1;
+      if (digit < 0) return std::nullopt;
+      byte = byte * 16 + digit;
+    }
+    digest.hash[i] = static_cast<unsigned char>(byte);
+  }
+  return digest;
+}
+
+namespace {
+
+// Reads the store through one snapshot taken before anything else, so the claimed head and
+// the journal agree even beside a running writer.
+class StoreJournalSource : public JournalSource {
+ public:
+  explicit StoreJournalSource(Store& store) : store_(store), snapshot_(store.db()->GetSnapshot()) {}
+  ~StoreJournalSource() override {
+    it_.reset();
+    store_.db()->ReleaseSnapshot(snapshot_);
+  }
+
+  absl::Status ReadMeta() {
+    LOVEBANK_ASSIGN_OR_RETURN(auto ledger_id, store_.Get(Family::kMeta, meta_key::kLedgerId, snapshot_));
+    LOVEBANK_ASSIGN_OR_RETURN(auto head_seq, store_.Get(Family::kMeta, meta_key::kHeadSeq, snapshot_));
+    LOVEBANK_ASSIGN_OR_RETURN(auto head_hash, store_.Get(Family::kMeta, meta_key::kHeadHash, snapshot_));
+    if (!ledger_id.has_value() || ledger_id->size() != kLedgerIdBytes) {
+      return absl::DataLossError("the store has no ledger id: not a lovebank ledger, or meta was erased");
+    }
+    ledger_id_ = *ledger_id;
+    // A missing or malformed head is a finding (kHeadMismatch), not a reason not to audit.
+    if (head_seq.has_value() && head_seq->size() == 8) head_.seq = GetFixed64BE(head_seq->data());
+    if (head_hash.has_value()) {
+      if (auto hash = HashFromBytes(*head_hash)) head_.hash = *hash;
+    }
+    it_ = store_.NewIterator(Family::kJournal, snapshot_);
+    it_->SeekToFirst();
+    return absl::OkStatus();
+  }
+
+  std::string ledger_id() const override { return ledger_id_; }
+  Digest claimed_head() const override { return head_; }
+  absl::StatusOr<std::optional<RawRecord>> Next() override {
+    if (!it_->Valid()) {
+      LOVEBANK_RETURN_IF_ERROR(FromRocks(it_->status(), "reading the journal"));
+      return std::optional<RawRecord>();
+    }
+    RawRecord record{it_->key().ToString(), it_->value().ToString()};
+    it_->Next();
+    return std::optional<RawRecord>(std::move(record));
+  }
+
+ private:
+  Store& store_;
+  const rocksdb::Snapshot* snapshot_;
+  std::string ledger_id_;
+  Digest head_;
+  std::unique_ptr<rocksdb::Iterator> it_;
+};
+
+void AddTotals(const ReplayState& state, Report& report) {
+  std::map<std::string, AssetTotals> totals;
+  for (const auto& [code, asset] : state.assets) {
+    totals[code].asset = code;
+    totals[code].scale = asset.scale;
+  }
+  for (const auto& [key, balance] : state.balances) {
+    const std::size_t zero = key.find('\0');
+    const std::string account = key.substr(0, zero);
+    const std::string asset = key.substr(zero + 1);
+    auto found = state.accounts.find(account);
+    if (found == state.accounts.end() || !totals.contains(asset)) continue;
+    AssetTotals& total = totals[asset];
+    const boost::multiprecision::cpp_int minor(MinorToString(balance.minor));
+    switch (found->second.record.kind()) {
+      case v1::ACCOUNT_KIND_ISSUER:
+        total.issued_minor -= minor;
+        break;
+      case v1::ACCOUNT_KIND_STORE:
+        total.redeemed_minor += minor;
+        break;
+      default:
+        total.circulating_minor += minor;
+        break;
+    }
+  }
+  for (auto& [code, total] : totals) report.totals.push_back(std::move(total));
+}
+
+}  // namespace
+
+absl::StatusOr<std::unique_ptr<JournalSource>> StoreSource(Store& store) {
+  auto source = std::make_unique<StoreJournalSource>(store);
+  LOVEBANK_RETURN_IF_ERROR(source->ReadMeta());
+  return std::unique_ptr<JournalSource>(std::move(source));
+}
+
+absl::StatusOr<Report> Run(JournalSource& source, Store* store, const Options& options) {
+  Report report;
+  Findings findings;
+  ReplayState state;
+  const Hash genesis = GenesisHash(source.ledger_id());
+  Hash last_hash = genesis;
+  std::uint64_t expected_seq = 1;
+  std::map<std::uint64_t, Hash> digests;
+  for (const Digest& digest : options.expected_digests) digests[digest.seq] = digest.hash;
+
+  for (;;) {
+    LOVEBANK_ASSIGN_OR_RETURN(std::optional<RawRecord> record, source.Next());
+    if (!record.has_value()) break;
+    ++report.entries;
+    if (options.progress && (report.entries & 0xFFFF) == 0) options.progress(report.entries);
+    if (record->key.size() != 8) {
+      findings.Add(FindingKind::kKeyMalformed, 0, Cat("journal ", ToHex(record->key)),
+                   "an 8-byte sequence number", Cat(record->key.size(), " bytes"));
+      continue;
+    }
+    const std::uint64_t seq = GetFixed64BE(record->key.data());
+    if (seq != expected_seq) {
+      findings.Add(FindingKind::kSeqGap, seq, "journal", Cat("seq ", expected_seq), Cat("seq ", seq));
+    }
+    expected_seq = seq + 1;
+    auto view = DecodeStoredEntry(record->value);
+    if (!view) {
+      findings.Add(FindingKind::kEntryMalformed, seq, "journal", "version 1 header of 65 bytes",
+                   Cat(record->value.size(), " bytes"));
+      continue;
+    }
+    if (view->prev_hash != last_hash) {
+      findings.Add(FindingKind::kChainBroken, seq, "journal", HashToHex(last_hash),
+                   HashToHex(view->prev_hash));
+    }
+    const Hash computed = ChainHash(view->prev_hash, seq, view->payload);
+    if (computed != view->hash) {
+      findings.Add(FindingKind::kHashMismatch, seq, "journal", HashToHex(computed), HashToHex(view->hash));
+    }
+    last_hash = view->hash;
+    state.head = Digest{seq, view->hash};
+    if (auto digest = digests.find(seq); digest != digests.end() && digest->second != view->hash) {
+      findings.Add(FindingKind::kDigestMismatch, seq, "published digest", HashToHex(digest->second),
+                   HashToHex(view->hash));
+    }
+    v1::Entry entry;
+    if (!entry.ParseFromArray(view->payload.data(), static_cast<int>(view->payload.size()))) {
+      findings.Add(FindingKind::kPayloadUndecodable, seq, "journal", "a lovebank.v1.Entry",
+                   Cat(view->payload.size(), " undecodable bytes"));
+      continue;
+    }
+    if (entry.seq() != seq) {
+      findings.Add(FindingKind::kSeqMismatch, seq, "journal", Cat("seq ", seq), Cat("payload seq ", entry.seq()));
+      entry.set_seq(seq);
+    }
+    ReplayEntry(entry, state, findings);
+  }
+
+  for (const auto& [seq, hash] : digests) {
+    if (seq > state.head.seq) {
+      findings.Add(FindingKind::kDigestMismatch, seq, "published digest", HashToHex(hash),
+                   Cat("the journal ends at seq ", state.head.seq));
+    }
+  }
+  if (state.head.seq == 0) state.head.hash = genesis;
+  const Digest claimed = source.claimed_head();
+  if (claimed.seq != state.head.seq || claimed.hash != state.head.hash) {
+    findings.Add(FindingKind::kHeadMismatch, state.head.seq, "claimed head",
+                 Cat(state.head.seq, ":", HashToHex(state.head.hash)),
+                 Cat(claimed.seq, ":", HashToHex(claimed.hash)));
+  }
+  if (store != nullptr) {
+    LOVEBANK_RETURN_IF_ERROR(CompareStore(*store, state, findings));
+    report.store_compared = true;
+  }
+  report.head = state.head;
+  report.findings = std::move(findings.kept);
+  report.findings_total = findings.total;
+  AddTotals(state, report);
+  return report;
+}
+
+}  // namespace lovebank::audit

@@ -1,0 +1,128 @@
+#pragma once
+// The audit: replays a lovebank journal from its first entry, trusting nothing but the journal
+// bytes, and proves the hash chain, every rule and — when it can see the store — every derived
+// record (balances, request index, statement index, accounts, assets, reversals, meta head).
+//
+// Independence (DESIGN.md "Audit"): the audit shares the engine's *decoding* (journal_format.h,
+// the protobuf schema, amount parsing, the command fingerprint) but none of its *state*: it
+// rebuilds accounts, assets and balances with its own code from the journal alone, so a bug in
+// the engine's bookkeeping shows up as a finding here.
+//
+// Thread-compatible: one Auditor per audit.
+
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include <boost/multiprecision/cpp_int.hpp>
+
+#include "absl/status/statusor.h"
+#include "ledger/journal_format.h"
+
+namespace lovebank {
+class Store;
+}
+
+namespace lovebank::audit {
+
+// What is wrong, named as the rule that broke. Numbers are stable (they appear in --json).
+enum class FindingKind : int {
+  kSeqGap = 1,              // the journal skips or repeats a sequence number
+  kKeyMalformed = 2,        // a journal key that is not an 8-byte sequence number
+  kEntryMalformed = 3,      // a stored value without a valid header
+  kChainBroken = 4,         // prev_hash is not the previous entry's hash (or the genesis hash)
+  kHashMismatch = 5,        // the stored hash is not SHA-256 of what it covers
+  kPayloadUndecodable = 6,  // the payload is not a lovebank.v1.Entry
+  kSeqMismatch = 7,         // the payload's seq differs from its key
+  kTimeWentBack = 8,        // an entry's time is earlier than its predecessor's
+  kCommandInvalid = 9,      // the recorded command fails the engine's syntax rules
+  kRequestIdDuplicate = 10, // a request id accepted twice
+  kRuleViolated = 11,       // unknown account/asset, wrong kinds, frozen, exists already, ...
+  kPostingsMismatch = 12,   // the postings do not follow from the command
+  kZeroSumViolated = 13,    // the postings of one asset do not sum to zero
+  kBalanceLimit = 14,       // a balance below its floor or budget, or above the asset maximum
+  kReversalInvalid = 15,    // reverses a missing, non-reversible or already reversed entry
+  kHeadMismatch = 16,       // meta head (or an export header) differs from the replayed head
+  kRecordMissing = 17,      // a derived record the journal implies is not in the store
+  kRecordExtra = 18,        // the store holds a derived record the journal does not imply
+  kRecordDiffers = 19,      // a derived record's value differs from the replayed one
+  kDigestMismatch = 20,     // a published digest is not a prefix of this chain
+};
+const char* FindingKindName(FindingKind kind);
+
+struct Finding {
+  FindingKind kind;
+  std::uint64_t seq = 0;  // the journal entry concerned, 0 when the finding is about a record key
+  std::string where;      // family and key for derived records, e.g. "balances V00001/POINTS"
+  std::string expected;
+  std::string found;
+};
+
+// A digest published earlier (公示): the entry at `seq` must have `hash`.
+struct Digest {
+  std::uint64_t seq = 0;
+  Hash hash{};
+};
+// Parses "SEQ:HASH" (HASH 64 hex digits). std::nullopt when malformed.
+std::optional<Digest> ParseDigest(std::string_view text);
+
+// Net totals per asset at the head, exact (cpp_int): issued = minus the sum of ISSUER
+// balances, redeemed = the sum of STORE balances, in circulation = the sum of MEMBER and SYSTEM
+// balances. By double entry, issued == in circulation + redeemed.
+struct AssetTotals {
+  std::string asset;
+  std::uint32_t scale = 0;
+  boost::multiprecision::cpp_int issued_minor;
+  boost::multiprecision::cpp_int circulating_minor;
+  boost::multiprecision::cpp_int redeemed_minor;
+};
+
+struct Report {
+  std::uint64_t entries = 0;           // journal records read
+  Digest head;                         // the replayed head: the digest to publish
+  std::vector<Finding> findings;       // the first kFindingsKept
+  std::uint64_t findings_total = 0;
+  std::vector<AssetTotals> totals;     // by asset code
+  bool store_compared = false;         // derived records were checked (--db, not --file)
+  bool clean() const { return findings_total == 0; }
+};
+
+inline constexpr std::size_t kFindingsKept = 100;
+
+// One raw journal record: the key and the exact stored value.
+struct RawRecord {
+  std::string key;    // 8 bytes: seq, big-endian
+  std::string value;  // the stored entry (journal_format.h)
+};
+
+// Where the journal comes from: the RocksDB directory, an export file, later a gRPC stream.
+class JournalSource {
+ public:
+  virtual ~JournalSource() = default;
+  // The ledger id (for the genesis hash) and the head the source claims (meta or export header).
+  virtual std::string ledger_id() const = 0;
+  virtual Digest claimed_head() const = 0;
+  // The next record in key order; std::nullopt at the end. Errors: the source cannot be read
+  // any further (I/O, a truncated export): the audit cannot complete.
+  virtual absl::StatusOr<std::optional<RawRecord>> Next() = 0;
+};
+
+struct Options {
+  std::vector<Digest> expected_digests;
+  // Called every ~65,536 entries with the count so far (progress display); may be empty.
+  std::function<void(std::uint64_t)> progress;
+};
+
+// Replays `source` from its first record. With `store` (borrowed, opened read-only, may be
+// null) the derived records are compared with the replay in both directions. Returns the
+// report; an error only when the audit could not run to the end (unreadable source or store).
+absl::StatusOr<Report> Run(JournalSource& source, Store* store, const Options& options);
+
+// A source over the journal family of a store (opened read-only by the caller; a snapshot is
+// taken at construction, so a running writer does not disturb the audit).
+// Errors: DataLoss when the meta records are missing or malformed.
+absl::StatusOr<std::unique_ptr<JournalSource>> StoreSource(Store& store);
+
+}  // namespace lovebank::audit

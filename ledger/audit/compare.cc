@@ -1,0 +1,159 @@
+// The audit's comparison of the store's derived records with the replay, both directions:
+// nothing missing, nothing extra, nothing different (issue #3).
+
+#include <algorithm>
+#include <map>
+
+#include "ledger/audit/replay.h"
+#include "ledger/check.h"
+#include "ledger/coding.h"
+#include "ledger/store.h"
+#include "ledger/strings.h"
+
+namespace lovebank::audit {
+namespace {
+
+// A printable key: account ids and request ids are ASCII; 0x00 separators and seq bytes are
+// shown as "/" and the decimal seq.
+std::string ShowAccountKey(std::string_view key, bool seq_suffix) {
+  const std::size_t zero = key.find('\0');
+  if (zero == std::string_view::npos) return ToHex(key);
+  std::string shown(key.substr(0, zero));
+  const std::string_view rest = key.substr(zero + 1);
+  if (seq_suffix && rest.size() == 8) return Cat(shown, "@", GetFixed64BE(rest.data()));
+  return Cat(shown, "/", rest);
+}
+
+// Walks one family in key order against an expected map, reporting differences. `show` turns
+// a key into text, `compare` returns the (expected, found) texts when a value differs.
+template <class Map, class Describe>
+absl::Status CompareFamily(Store& store, Family family, const Map& expected, Findings& findings,
+                           Describe describe) {
+  const std::string name = FamilyName(family);
+  std::size_t matched = 0;
+  auto it = store.NewIterator(family);
+  for (it->SeekToFirst(); it->Valid(); it->Next()) {
+    const std::string key = it->key().ToString();
+    auto want = expected.find(key);
+    if (want == expected.end()) {
+      findings.Add(FindingKind::kRecordExtra, 0, Cat(name, " ", describe.key(key)), "no record",
+                   describe.found(it->value().ToStringView()));
+      continue;
+    }
+    ++matched;
+    const std::string expected_text = describe.expected(want->second);
+    const std::string found_text = describe.found(it->value().ToStringView());
+    if (expected_text != found_text) {
+      findings.Add(FindingKind::kRecordDiffers, 0, Cat(name, " ", describe.key(key)), expected_text,
+                   found_text);
+    }
+  }
+  LOVEBANK_RETURN_IF_ERROR(FromRocks(it->status(), Cat("reading ", name)));
+  // Every stored key was looked up in `expected`; only when fewer matched than expected holds
+  // is something missing, and only then is it worth a second pass to name it.
+  if (matched == expected.size()) return absl::OkStatus();
+  for (const auto& [key, value] : expected) {
+    LOVEBANK_ASSIGN_OR_RETURN(auto stored, store.Get(family, key));
+    if (!stored.has_value()) {
+      findings.Add(FindingKind::kRecordMissing, 0, Cat(name, " ", describe.key(key)),
+                   describe.expected(value), "no record");
+    }
+  }
+  return absl::OkStatus();
+}
+
+template <class Message>
+std::string ParsedText(std::string_view bytes) {
+  Message message;
+  if (!message.ParseFromArray(bytes.data(), static_cast<int>(bytes.size()))) return "undecodable";
+  return message.ShortDebugString();
+}
+
+}  // namespace
+
+absl::Status CompareStore(Store& store, ReplayState& state, Findings& findings) {
+  // The meta head was compared by Run as the source's claimed head.
+  struct BalanceDescribe {
+    std::string key(const std::string& k) const { return ShowAccountKey(k, false); }
+    std::string expected(const ReplayState::Balance& b) const { return Cat(MinorToString(b.minor), " @", b.seq); }
+    std::string found(std::string_view v) const {
+      auto decoded = DecodeBalanceValue(v);
+      return decoded ? Cat(MinorToString(decoded->minor), " @", decoded->seq) : "undecodable";
+    }
+  };
+  LOVEBANK_RETURN_IF_ERROR(CompareFamily(store, Family::kBalances, state.balances, findings, BalanceDescribe{}));
+
+  struct RequestDescribe {
+    std::string key(const std::string& k) const { return k; }
+    std::string expected(const ReplayState::Request& r) const { return Cat("seq ", r.seq, " ", ToHex(r.fingerprint)); }
+    std::string found(std::string_view v) const {
+      auto decoded = DecodeRequestValue(v);
+      return decoded ? Cat("seq ", decoded->seq, " ", ToHex(decoded->fingerprint)) : "undecodable";
+    }
+  };
+  LOVEBANK_RETURN_IF_ERROR(CompareFamily(store, Family::kRequests, state.requests, findings, RequestDescribe{}));
+
+  struct AccountDescribe {
+    std::string key(const std::string& k) const { return k; }
+    std::string expected(const ReplayState::Account& a) const { return a.record.ShortDebugString(); }
+    std::string found(std::string_view v) const { return ParsedText<v1::AccountRecord>(v); }
+  };
+  LOVEBANK_RETURN_IF_ERROR(CompareFamily(store, Family::kAccounts, state.accounts, findings, AccountDescribe{}));
+
+  struct AssetDescribe {
+    std::string key(const std::string& k) const { return k; }
+    std::string expected(const ReplayState::Asset& a) const { return a.record.ShortDebugString(); }
+    std::string found(std::string_view v) const { return ParsedText<v1::AssetRecord>(v); }
+  };
+  LOVEBANK_RETURN_IF_ERROR(CompareFamily(store, Family::kAssets, state.assets, findings, AssetDescribe{}));
+
+  std::map<std::string, std::uint64_t> reversed;
+  for (std::size_t i = 0; i < state.entries.size(); ++i) {
+    if (state.entries[i].reversed_by != 0) reversed[EncodeFixed64BE(i + 1)] = state.entries[i].reversed_by;
+  }
+  struct ReversedDescribe {
+    std::string key(const std::string& k) const { return k.size() == 8 ? Cat(GetFixed64BE(k.data())) : ToHex(k); }
+    std::string expected(std::uint64_t seq) const { return Cat("reversed by ", seq); }
+    std::string found(std::string_view v) const {
+      return v.size() == 8 ? Cat("reversed by ", GetFixed64BE(v.data())) : "undecodable";
+    }
+  };
+  LOVEBANK_RETURN_IF_ERROR(CompareFamily(store, Family::kReversed, reversed, findings, ReversedDescribe{}));
+
+  // The statement index is the largest family: compare by a merge of two sorted runs instead
+  // of a map of every line.
+  auto& lines = state.statement_lines;
+  std::sort(lines.begin(), lines.end());
+  const std::string name = FamilyName(Family::kAccountEntries);
+  auto it = store.NewIterator(Family::kAccountEntries);
+  it->SeekToFirst();
+  std::size_t i = 0;
+  auto found_text = [&it]() {
+    v1::StatementLine line;
+    if (!line.ParseFromArray(it->value().data(), static_cast<int>(it->value().size()))) return std::string("undecodable");
+    return LegsText(line);
+  };
+  while (it->Valid() || i < lines.size()) {
+    const int order = !it->Valid() ? 1 : i == lines.size() ? -1 : it->key().compare(lines[i].first);
+    if (order < 0) {
+      const std::string key = it->key().ToString();
+      findings.Add(FindingKind::kRecordExtra, 0, Cat(name, " ", ShowAccountKey(key, true)), "no record", found_text());
+      it->Next();
+    } else if (order > 0) {
+      findings.Add(FindingKind::kRecordMissing, 0, Cat(name, " ", ShowAccountKey(lines[i].first, true)),
+                   lines[i].second, "no record");
+      ++i;
+    } else {
+      const std::string found = found_text();
+      if (found != lines[i].second) {
+        findings.Add(FindingKind::kRecordDiffers, 0, Cat(name, " ", ShowAccountKey(lines[i].first, true)),
+                     lines[i].second, found);
+      }
+      it->Next();
+      ++i;
+    }
+  }
+  return FromRocks(it->status(), Cat("reading ", name));
+}
+
+}  // namespace lovebank::audit

@@ -1,0 +1,288 @@
+// The audit's replay of one journal entry: every rule of the engine, coded again from the rules
+// (DESIGN.md invariants 1, 2, 5), applied to the audit's own state.
+
+#include "ledger/audit/replay.h"
+
+#include "absl/hash/hash.h"
+#include "ledger/ledger.h"
+#include "ledger/strings.h"
+
+namespace lovebank::audit {
+namespace {
+
+using State = ReplayState;
+
+std::string Text(const Int128& minor) { return MinorToString(minor); }
+
+std::size_t PostingsDigest(const std::vector<std::tuple<std::string, std::string, Int128>>& postings) {
+  std::string canonical;
+  for (const auto& [account, asset, amount] : postings) {
+    canonical += Cat(account, "\x1", asset, "\x1", Text(amount), "\x2");
+  }
+  return absl::Hash<std::string>{}(canonical);
+}
+
+const char* KindName(v1::AccountKind kind) { return v1::AccountKind_Name(kind).c_str(); }
+
+// The rules of one command against the state before the entry. Returns the postings the command
+// implies (empty for administrative entries), or std::nullopt when a rule is broken (reported).
+struct Expectation {
+  bool ok = true;
+  bool moves_value = false;
+  std::vector<std::tuple<std::string, std::string, Int128>> postings;
+};
+
+Expectation ExpectMove(const v1::Move& move, v1::AccountKind from_kind, v1::AccountKind to_kind,
+                       std::uint64_t seq, State& state, Findings& findings) {
+  Expectation expectation;
+  expectation.moves_value = true;
+  auto violated = [&](std::string what) {
+    findings.Add(FindingKind::kRuleViolated, seq, "", "a movement the rules allow", std::move(what));
+    expectation.ok = false;
+    return expectation;
+  };
+  auto asset = state.assets.find(move.asset());
+  if (asset == state.assets.end()) return violated(Cat("unknown asset ", move.asset()));
+  const AmountParse amount =
+      ParseAmount(move.amount(), asset->second.scale, asset->second.maximum_minor);
+  if (!amount.ok()) return violated(Cat("amount ", move.amount(), ": ", ReasonName(amount.reason)));
+  if (amount.amount.is_zero()) return violated("a zero amount");
+  auto from = state.accounts.find(move.from());
+  auto to = state.accounts.find(move.to());
+  if (from == state.accounts.end()) return violated(Cat("unknown account ", move.from()));
+  if (to == state.accounts.end()) return violated(Cat("unknown account ", move.to()));
+  if (from->second.record.kind() != from_kind || to->second.record.kind() != to_kind) {
+    return violated(Cat("from ", KindName(from->second.record.kind()), " to ",
+                        KindName(to->second.record.kind()), " where ", KindName(from_kind), " to ",
+                        KindName(to_kind), " is the rule"));
+  }
+  for (const auto* account : {&from->second, &to->second}) {
+    if (account->record.status() != v1::ACCOUNT_STATUS_ACTIVE) {
+      return violated(Cat("account ", account->record.account(), " is frozen"));
+    }
+  }
+  expectation.postings.emplace_back(move.from(), move.asset(), -amount.amount.minor());
+  expectation.postings.emplace_back(move.to(), move.asset(), amount.amount.minor());
+  return expectation;
+}
+
+Expectation ExpectReverse(std::uint64_t target, std::uint64_t seq, State& state, Findings& findings) {
+  Expectation expectation;
+  auto invalid = [&](std::string what) {
+    findings.Add(FindingKind::kReversalInvalid, seq, "", "an earlier, not yet reversed movement",
+                 std::move(what));
+    expectation.ok = false;
+    return expectation;
+  };
+  if (target == 0 || target >= seq || target > state.entries.size()) {
+    return invalid(Cat("entry ", target, " does not precede it"));
+  }
+  auto& reversible = state.entries[target - 1];
+  if (!reversible.moves_value) return invalid(Cat("entry ", target, " moves no value"));
+  if (reversible.reversed_by != 0) {
+    return invalid(Cat("entry ", target, " was reversed by ", reversible.reversed_by));
+  }
+  reversible.reversed_by = seq;
+  return expectation;  // postings are checked against the target's digest by the caller
+}
+
+Expectation ExpectAdmin(const v1::Command& command, std::uint64_t seq, State& state,
+                        Findings& findings) {
+  Expectation expectation;
+  auto violated = [&](std::string what) {
+    findings.Add(FindingKind::kRuleViolated, seq, "", "an administrative change the rules allow",
+                 std::move(what));
+    expectation.ok = false;
+    return expectation;
+  };
+  if (command.has_open_account()) {
+    const auto& open = command.open_account();
+    if (state.accounts.contains(open.account())) return violated(Cat("account ", open.account(), " exists"));
+    State::Account account;
+    for (const auto& budget : open.budgets()) {
+      auto asset = state.assets.find(budget.asset());
+      if (asset == state.assets.end()) return violated(Cat("budget in unknown asset ", budget.asset()));
+      AmountParse amount = ParseAmount(budget.amount(), asset->second.scale, asset->second.maximum_minor);
+      if (!amount.ok()) return violated(Cat("budget ", budget.amount(), ": ", ReasonName(amount.reason)));
+      account.budgets_minor[budget.asset()] = amount.amount.minor();
+    }
+    auto& record = account.record;
+    record.set_account(open.account());
+    record.set_kind(open.kind());
+    record.set_display_name(open.display_name());
+    record.set_status(v1::ACCOUNT_STATUS_ACTIVE);
+    *record.mutable_budgets() = open.budgets();
+    record.set_opened_seq(seq);
+    record.set_status_seq(seq);
+    state.accounts.emplace(open.account(), std::move(account));
+  } else if (command.has_define_asset()) {
+    const auto& define = command.define_asset();
+    if (state.assets.contains(define.code())) return violated(Cat("asset ", define.code(), " exists"));
+    AmountParse maximum = ParseAmount(define.maximum(), define.scale(), MinorAbsoluteMax());
+    if (!maximum.ok() || maximum.amount.is_zero()) return violated(Cat("maximum ", define.maximum()));
+    State::Asset asset;
+    asset.scale = define.scale();
+    asset.maximum_minor = maximum.amount.minor();
+    asset.record.set_code(define.code());
+    asset.record.set_scale(define.scale());
+    asset.record.set_maximum_minor(Text(asset.maximum_minor));
+    asset.record.set_display_name(define.display_name());
+    asset.record.set_defined_seq(seq);
+    state.assets.emplace(define.code(), std::move(asset));
+  } else if (command.has_set_account_status()) {
+    const auto& set = command.set_account_status();
+    auto account = state.accounts.find(set.account());
+    if (account == state.accounts.end()) return violated(Cat("unknown account ", set.account()));
+    if (account->second.record.status() == set.status()) return violated("status unchanged");
+    account->second.record.set_status(set.status());
+    account->second.record.set_status_seq(seq);
+  }
+  return expectation;
+}
+
+}  // namespace
+
+void Findings::Add(FindingKind kind, std::uint64_t seq, std::string where, std::string expected,
+                   std::string found) {
+  ++total;
+  if (kept.size() < kFindingsKept) {
+    kept.push_back(Finding{kind, seq, std::move(where), std::move(expected), std::move(found)});
+  }
+}
+
+std::string LegsText(const v1::StatementLine& line) {
+  std::string text;
+  for (const auto& leg : line.legs()) {
+    text += Cat(leg.asset(), " ", leg.amount_minor(), " ", leg.balance_after_minor(), ";");
+  }
+  return text;
+}
+
+void ReplayEntry(const v1::Entry& entry, State& state, Findings& findings) {
+  const std::uint64_t seq = entry.seq();
+  const v1::Command& command = entry.command();
+  if (state.entries.size() < seq) state.entries.resize(seq);
+
+  if (entry.time_unix_us() < state.time_unix_us) {
+    findings.Add(FindingKind::kTimeWentBack, seq, "", Cat(">= ", state.time_unix_us),
+                 Cat(entry.time_unix_us()));
+  }
+  state.time_unix_us = std::max(state.time_unix_us, entry.time_unix_us());
+
+  const SyntaxCheck syntax = CheckCommandSyntax(command);
+  if (syntax.reason != Reason::kOk) {
+    findings.Add(FindingKind::kCommandInvalid, seq, "", "a command the engine accepts",
+                 Cat(ReasonName(syntax.reason), ": ", syntax.message));
+  }
+  const std::string fingerprint = CommandFingerprint(command);
+  if (auto [it, inserted] = state.requests.try_emplace(command.request_id(), State::Request{seq, fingerprint});
+      !inserted) {
+    findings.Add(FindingKind::kRequestIdDuplicate, seq, Cat("request ", command.request_id()),
+                 "a request id used once", Cat("also used by entry ", it->second.seq));
+  }
+
+  // The recorded postings, decoded.
+  std::vector<std::tuple<std::string, std::string, Int128>> recorded;
+  for (const auto& posting : entry.postings()) {
+    auto amount = MinorFromString(posting.amount_minor());
+    if (!amount || *amount == 0) {
+      findings.Add(FindingKind::kPostingsMismatch, seq, "", "a non-zero integer amount",
+                   posting.amount_minor());
+      continue;
+    }
+    recorded.emplace_back(posting.account(), posting.asset(), *amount);
+  }
+
+  Expectation expectation;
+  std::vector<std::string> touched;  // accounts with a statement line but no leg
+  switch (command.body_case()) {
+    case v1::Command::kEarn:
+      expectation = ExpectMove(command.earn(), v1::ACCOUNT_KIND_ISSUER, v1::ACCOUNT_KIND_MEMBER, seq, state, findings);
+      break;
+    case v1::Command::kDeduct:
+      expectation = ExpectMove(command.deduct(), v1::ACCOUNT_KIND_MEMBER, v1::ACCOUNT_KIND_ISSUER, seq, state, findings);
+      break;
+    case v1::Command::kRedeem:
+      expectation = ExpectMove(command.redeem(), v1::ACCOUNT_KIND_MEMBER, v1::ACCOUNT_KIND_STORE, seq, state, findings);
+      break;
+    case v1::Command::kTransfer:
+      expectation = ExpectMove(command.transfer(), v1::ACCOUNT_KIND_MEMBER, v1::ACCOUNT_KIND_MEMBER, seq, state, findings);
+      break;
+    case v1::Command::kReverse: {
+      const std::uint64_t target = command.reverse().seq();
+      expectation = ExpectReverse(target, seq, state, findings);
+      if (expectation.ok) {
+        auto negated = recorded;
+        for (auto& posting : negated) std::get<2>(posting) = -std::get<2>(posting);
+        if (PostingsDigest(negated) != state.entries[target - 1].postings_digest) {
+          findings.Add(FindingKind::kPostingsMismatch, seq, "",
+                       Cat("the postings of entry ", target, " negated"), "other postings");
+        }
+      }
+      break;
+    }
+    case v1::Command::kOpenAccount:
+      expectation = ExpectAdmin(command, seq, state, findings);
+      touched.push_back(command.open_account().account());
+      break;
+    case v1::Command::kSetAccountStatus:
+      expectation = ExpectAdmin(command, seq, state, findings);
+      touched.push_back(command.set_account_status().account());
+      break;
+    case v1::Command::kDefineAsset:
+      expectation = ExpectAdmin(command, seq, state, findings);
+      break;
+    case v1::Command::BODY_NOT_SET:
+      break;  // reported as kCommandInvalid above
+  }
+  if (expectation.ok && command.body_case() != v1::Command::kReverse &&
+      PostingsDigest(expectation.postings) != PostingsDigest(recorded)) {
+    findings.Add(FindingKind::kPostingsMismatch, seq, "",
+                 Cat(expectation.postings.size(), " postings implied by the command"),
+                 Cat(recorded.size(), " recorded postings that differ"));
+  }
+  state.entries[seq - 1].moves_value = expectation.moves_value;
+  state.entries[seq - 1].postings_digest = PostingsDigest(recorded);
+
+  // Zero sum per asset (invariant 1).
+  std::map<std::string, Int128> sums;
+  for (const auto& [account, asset, amount] : recorded) sums[asset] += amount;
+  for (const auto& [asset, sum] : sums) {
+    if (sum != 0) findings.Add(FindingKind::kZeroSumViolated, seq, asset, "0", Text(sum));
+  }
+
+  // Apply the recorded postings: the derived records follow what the journal says happened.
+  std::map<std::string, v1::StatementLine> lines;
+  for (const auto& account : touched) lines[account];
+  for (const auto& [account_id, asset_code, amount] : recorded) {
+    auto account = state.accounts.find(account_id);
+    auto asset = state.assets.find(asset_code);
+    if (account == state.accounts.end() || asset == state.assets.end()) {
+      findings.Add(FindingKind::kRuleViolated, seq, Cat(account_id, "/", asset_code),
+                   "a posting to an open account in a defined asset", "unknown account or asset");
+      continue;
+    }
+    State::Balance& balance = state.balances[BalanceKey(account_id, asset_code)];
+    balance.minor += amount;
+    balance.seq = seq;
+    Int128 floor = 0;
+    if (account->second.record.kind() == v1::ACCOUNT_KIND_ISSUER) {
+      auto budget = account->second.budgets_minor.find(asset_code);
+      floor = budget == account->second.budgets_minor.end() ? Int128(0) : Int128(-budget->second);
+    }
+    if ((amount < 0 && balance.minor < floor) || (amount > 0 && balance.minor > asset->second.maximum_minor)) {
+      findings.Add(FindingKind::kBalanceLimit, seq, Cat(account_id, "/", asset_code),
+                   Cat("between ", Text(floor), " and ", Text(asset->second.maximum_minor)),
+                   Text(balance.minor));
+    }
+    auto* leg = lines[account_id].add_legs();
+    leg->set_asset(asset_code);
+    leg->set_amount_minor(Text(amount));
+    leg->set_balance_after_minor(Text(balance.minor));
+  }
+  for (const auto& [account, line] : lines) {
+    state.statement_lines.emplace_back(AccountEntryKey(account, seq), LegsText(line));
+  }
+}
+
+}  // namespace lovebank::audit

@@ -1,0 +1,74 @@
+#pragma once
+// The audit's own replay state, rebuilt from journal entries alone. Internal to ledger/audit.
+// It deliberately does not reuse the engine's state types (ledger/engine.h): two independent
+// implementations of the rules must agree for an audit to come out clean.
+
+#include <cstdint>
+#include <map>
+#include <string>
+#include <vector>
+
+#include "absl/container/flat_hash_map.h"
+#include "ledger/amount.h"
+#include "ledger/audit/audit.h"
+#include "lovebank/v1/journal.pb.h"
+#include "lovebank/v1/store.pb.h"
+
+namespace lovebank::audit {
+
+class Findings {
+ public:
+  void Add(FindingKind kind, std::uint64_t seq, std::string where, std::string expected,
+           std::string found);
+  std::vector<Finding> kept;
+  std::uint64_t total = 0;
+};
+
+struct ReplayState {
+  struct Asset {
+    std::uint32_t scale = 0;
+    Int128 maximum_minor = 0;
+    v1::AssetRecord record;
+  };
+  struct Account {
+    v1::AccountRecord record;
+    std::map<std::string, Int128> budgets_minor;
+  };
+  struct Balance {
+    Int128 minor = 0;
+    std::uint64_t seq = 0;
+  };
+  struct Request {
+    std::uint64_t seq = 0;
+    std::string fingerprint;
+  };
+  // Per entry, what a later reversal needs: whether it moved value, whether it was reversed,
+  // and a digest of its postings (a reversal's postings must be their exact negation).
+  struct Reversible {
+    bool moves_value = false;
+    std::uint64_t reversed_by = 0;
+    std::size_t postings_digest = 0;
+  };
+
+  std::map<std::string, Asset> assets;
+  absl::flat_hash_map<std::string, Account> accounts;
+  absl::flat_hash_map<std::string, Balance> balances;  // BalanceKey(account, asset)
+  absl::flat_hash_map<std::string, Request> requests;
+  std::vector<Reversible> entries;  // index seq - 1
+  // Expected statement index: AccountEntryKey -> legs as "ASSET amount after;..." text.
+  std::vector<std::pair<std::string, std::string>> statement_lines;
+  Digest head;
+  std::int64_t time_unix_us = 0;
+};
+
+// Applies one decoded, chain-checked entry to `state`, reporting every rule it breaks.
+void ReplayEntry(const v1::Entry& entry, ReplayState& state, Findings& findings);
+
+// The text form of a statement line's legs used to compare stored and expected lines.
+std::string LegsText(const v1::StatementLine& line);
+
+// Compares every derived family of `store` with `state`, both directions.
+// Errors: the store cannot be read.
+absl::Status CompareStore(Store& store, ReplayState& state, Findings& findings);
+
+}  // namespace lovebank::audit

@@ -1,0 +1,309 @@
+// The audit against tampering: build a ledger through the engine, close it, edit RocksDB behind
+// its back with the raw RocksDB API, and require the audit to name each edit by seq or key.
+
+#include "ledger/audit/audit.h"
+
+#include <fstream>
+
+#include "gtest/gtest.h"
+#include "ledger/audit/export.h"
+#include "ledger/coding.h"
+#include "ledger/strings.h"
+#include "tests/test_util.h"
+
+namespace lovebank::audit {
+namespace {
+
+using lovebank::testing::Earn;
+using lovebank::testing::TempDir;
+
+Report AuditDb(const std::string& path, std::vector<Digest> digests = {}) {
+  StoreOptions read_only;
+  read_only.read_only = true;
+  auto store = Store::Open(path, read_only);
+  EXPECT_TRUE(store.ok()) << store.status();
+  auto source = StoreSource(**store);
+  EXPECT_TRUE(source.ok()) << source.status();
+  Options options;
+  options.expected_digests = std::move(digests);
+  auto report = Run(**source, store->get(), options);
+  EXPECT_TRUE(report.ok()) << report.status();
+  return report.ok() ? std::move(*report) : Report{};
+}
+
+std::string Describe(const Report& report) {
+  std::string text;
+  for (const Finding& f : report.findings) {
+    text += Cat(FindingKindName(f.kind), " seq=", f.seq, " [", f.where, "] expected=", f.expected,
+                " found=", f.found, "\n");
+  }
+  return text;
+}
+
+bool Has(const Report& report, FindingKind kind, std::uint64_t seq, std::string_view where = "") {
+  for (const Finding& f : report.findings) {
+    if (f.kind == kind && f.seq == seq && f.where.find(where) != std::string::npos) return true;
+  }
+  return false;
+}
+
+// A small programme: assets (1-2), issuer, store, m1..m3 (3-7), then value entries.
+class AuditTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    auto ledger = lovebank::testing::OpenLedger(dir_.path());
+    lovebank::testing::OpenProgramme(*ledger, 3);
+    for (int i = 1; i <= 3; ++i) {
+      ASSERT_TRUE(ledger->Execute(Earn("award" + std::to_string(i), "issuer:town",
+                                       "m" + std::to_string(i), "500")).ok());
+    }
+    ASSERT_TRUE(ledger->Execute(Earn("hours1", "issuer:town", "m1", "2.5", "HOURS")).ok());
+    const Outcome sale = ledger->Execute(lovebank::testing::Redeem("sale1", "m1", "store:main", "30"));
+    ASSERT_TRUE(sale.ok());
+    ASSERT_TRUE(ledger->Execute(lovebank::testing::Transfer("gift1", "m2", "m3", "20")).ok());
+    ASSERT_TRUE(ledger->Execute(lovebank::testing::Reverse("refund1", sale.receipt.seq)).ok());
+    ASSERT_TRUE(ledger->Execute(lovebank::testing::SetStatus("freeze", "m3", v1::ACCOUNT_STATUS_FROZEN)).ok());
+    head_ = ledger->GetHead();
+    for (std::uint64_t seq = 1; seq <= head_.seq; ++seq) hashes_.push_back(ledger->GetEntry(seq)->hash);
+  }
+
+  // Opens the closed ledger's RocksDB for raw edits.
+  std::unique_ptr<Store> Raw() {
+    auto store = Store::Open(dir_.path(), StoreOptions{});
+    EXPECT_TRUE(store.ok()) << store.status();
+    return std::move(*store);
+  }
+  static rocksdb::WriteOptions Sync() {
+    rocksdb::WriteOptions options;
+    options.sync = true;
+    return options;
+  }
+  std::string Value(Store& store, Family family, const std::string& key) {
+    return store.Get(family, key).value().value();
+  }
+
+  TempDir dir_;
+  Head head_;
+  std::vector<Hash> hashes_;  // hashes_[seq - 1]
+};
+
+TEST_F(AuditTest, ACleanLedgerAuditsCleanWithItsDigestAndTotals) {
+  const Report report = AuditDb(dir_.path(), {Digest{3, hashes_[2]}, Digest{head_.seq, head_.hash}});
+  EXPECT_TRUE(report.clean()) << Describe(report);
+  EXPECT_TRUE(report.store_compared);
+  EXPECT_EQ(report.entries, head_.seq);
+  EXPECT_EQ(report.head.seq, head_.seq);
+  EXPECT_EQ(report.head.hash, head_.hash);
+  ASSERT_EQ(report.totals.size(), 2u);
+  EXPECT_EQ(report.totals[1].asset, "POINTS");
+  EXPECT_EQ(report.totals[1].issued_minor, 150000);      // 3 x 500.00
+  EXPECT_EQ(report.totals[1].circulating_minor, 150000); // the sale was refunded
+  EXPECT_EQ(report.totals[1].redeemed_minor, 0);
+  EXPECT_EQ(report.totals[0].issued_minor, 250);         // 2.50 HOURS
+}
+
+TEST_F(AuditTest, OneFlippedPayloadByteIsAHashMismatchAtItsSeq) {
+  const std::uint64_t seq = 9;
+  {
+    auto store = Raw();
+    std::string value = Value(*store, Family::kJournal, EncodeFixed64BE(seq));
+    value[kStoredEntryHeaderBytes + 20] ^= 0x01;
+    ASSERT_TRUE(store->db()->Put(Sync(), store->handle(Family::kJournal), EncodeFixed64BE(seq), value).ok());
+  }
+  const Report report = AuditDb(dir_.path());
+  EXPECT_TRUE(Has(report, FindingKind::kHashMismatch, seq)) << Describe(report);
+  EXPECT_FALSE(Has(report, FindingKind::kHashMismatch, seq + 1)) << Describe(report);
+}
+
+TEST_F(AuditTest, ADeletedEntryIsAGapAndABrokenChainAtTheNextSeq) {
+  const std::uint64_t seq = 10;
+  {
+    auto store = Raw();
+    ASSERT_TRUE(store->db()->Delete(Sync(), store->handle(Family::kJournal), EncodeFixed64BE(seq)).ok());
+  }
+  const Report report = AuditDb(dir_.path());
+  EXPECT_TRUE(Has(report, FindingKind::kSeqGap, seq + 1)) << Describe(report);
+  EXPECT_TRUE(Has(report, FindingKind::kChainBroken, seq + 1)) << Describe(report);
+  // Its effects are gone from the replay but not from the store.
+  EXPECT_TRUE(Has(report, FindingKind::kRecordDiffers, 0, "balances")) << Describe(report);
+}
+
+TEST_F(AuditTest, TwoSwappedEntriesAreNamedBothByTheirSeqs) {
+  const std::uint64_t seq = 9;
+  {
+    auto store = Raw();
+    const std::string a = Value(*store, Family::kJournal, EncodeFixed64BE(seq));
+    const std::string b = Value(*store, Family::kJournal, EncodeFixed64BE(seq + 1));
+    rocksdb::WriteBatch batch;
+    batch.Put(store->handle(Family::kJournal), EncodeFixed64BE(seq), b);
+    batch.Put(store->handle(Family::kJournal), EncodeFixed64BE(seq + 1), a);
+    ASSERT_TRUE(store->db()->Write(Sync(), &batch).ok());
+  }
+  const Report report = AuditDb(dir_.path());
+  EXPECT_TRUE(Has(report, FindingKind::kSeqMismatch, seq)) << Describe(report);
+  EXPECT_TRUE(Has(report, FindingKind::kSeqMismatch, seq + 1)) << Describe(report);
+  EXPECT_TRUE(Has(report, FindingKind::kChainBroken, seq)) << Describe(report);
+}
+
+TEST_F(AuditTest, AForgedEntryWithACorrectHashIsCaughtByTheDerivedRecords) {
+  const std::uint64_t seq = head_.seq + 1;
+  {
+    // What a forger with database access could write: a well-formed, correctly chained entry
+    // crediting m1 with 1,000 points — but no engine updated the indexes, balances or head.
+    v1::Entry entry;
+    entry.set_seq(seq);
+    entry.set_time_unix_us(1893456000000000);
+    *entry.mutable_command() = Earn("forged", "issuer:town", "m1", "1000");
+    auto* debit = entry.add_postings();
+    debit->set_account("issuer:town");
+    debit->set_asset("POINTS");
+    debit->set_amount_minor("-100000");
+    auto* credit = entry.add_postings();
+    credit->set_account("m1");
+    credit->set_asset("POINTS");
+    credit->set_amount_minor("100000");
+    const std::string payload = entry.SerializeAsString();
+    const Hash hash = ChainHash(head_.hash, seq, payload);
+    auto store = Raw();
+    ASSERT_TRUE(store->db()->Put(Sync(), store->handle(Family::kJournal), EncodeFixed64BE(seq),
+                                 EncodeStoredEntry(hash, head_.hash, payload)).ok());
+  }
+  const Report report = AuditDb(dir_.path());
+  EXPECT_FALSE(Has(report, FindingKind::kChainBroken, seq)) << Describe(report);
+  EXPECT_FALSE(Has(report, FindingKind::kHashMismatch, seq)) << Describe(report);
+  EXPECT_TRUE(Has(report, FindingKind::kHeadMismatch, seq)) << Describe(report);
+  EXPECT_TRUE(Has(report, FindingKind::kRecordMissing, 0, "requests forged")) << Describe(report);
+  EXPECT_TRUE(Has(report, FindingKind::kRecordDiffers, 0, "balances m1/POINTS")) << Describe(report);
+  EXPECT_TRUE(Has(report, FindingKind::kRecordMissing, 0, Cat("account_entries m1@", seq)))
+      << Describe(report);
+}
+
+TEST_F(AuditTest, ATruncatedTailWithARewrittenHeadIsCaughtByIndexesAndThePublishedDigest) {
+  const std::uint64_t keep = head_.seq - 3;
+  {
+    auto store = Raw();
+    rocksdb::WriteBatch batch;
+    for (std::uint64_t seq = keep + 1; seq <= head_.seq; ++seq) {
+      batch.Delete(store->handle(Family::kJournal), EncodeFixed64BE(seq));
+    }
+    batch.Put(store->handle(Family::kMeta), std::string(meta_key::kHeadSeq), EncodeFixed64BE(keep));
+    batch.Put(store->handle(Family::kMeta), std::string(meta_key::kHeadHash),
+              std::string(reinterpret_cast<const char*>(hashes_[keep - 1].data()), 32));
+    ASSERT_TRUE(store->db()->Write(Sync(), &batch).ok());
+  }
+  const Report report = AuditDb(dir_.path(), {Digest{head_.seq, head_.hash}});
+  EXPECT_EQ(report.head.seq, keep);
+  EXPECT_FALSE(Has(report, FindingKind::kHeadMismatch, keep)) << Describe(report);  // consistent
+  EXPECT_TRUE(Has(report, FindingKind::kDigestMismatch, head_.seq)) << Describe(report);
+  EXPECT_TRUE(Has(report, FindingKind::kRecordExtra, 0, "requests refund1")) << Describe(report);
+  EXPECT_TRUE(Has(report, FindingKind::kRecordExtra, 0, "reversed")) << Describe(report);
+}
+
+TEST_F(AuditTest, AChangedBalanceRowIsNamedByItsKey) {
+  {
+    auto store = Raw();
+    ASSERT_TRUE(store->db()->Put(Sync(), store->handle(Family::kBalances), BalanceKey("m2", "POINTS"),
+                                 EncodeBalanceValue(Int128(99999999), head_.seq)).ok());
+  }
+  const Report report = AuditDb(dir_.path());
+  EXPECT_EQ(report.findings_total, 1u) << Describe(report);
+  EXPECT_TRUE(Has(report, FindingKind::kRecordDiffers, 0, "balances m2/POINTS")) << Describe(report);
+}
+
+TEST_F(AuditTest, ADeletedRequestIndexRowIsNamedByItsKey) {
+  {
+    auto store = Raw();
+    ASSERT_TRUE(store->db()->Delete(Sync(), store->handle(Family::kRequests), "gift1").ok());
+  }
+  const Report report = AuditDb(dir_.path());
+  EXPECT_EQ(report.findings_total, 1u) << Describe(report);
+  EXPECT_TRUE(Has(report, FindingKind::kRecordMissing, 0, "requests gift1")) << Describe(report);
+}
+
+TEST_F(AuditTest, AnAddedStatementRowIsNamedByItsKey) {
+  {
+    auto store = Raw();
+    v1::StatementLine line;
+    auto* leg = line.add_legs();
+    leg->set_asset("POINTS");
+    leg->set_amount_minor("100000");
+    leg->set_balance_after_minor("150000");
+    ASSERT_TRUE(store->db()->Put(Sync(), store->handle(Family::kAccountEntries),
+                                 AccountEntryKey("m2", 3), line.SerializeAsString()).ok());
+  }
+  const Report report = AuditDb(dir_.path());
+  EXPECT_EQ(report.findings_total, 1u) << Describe(report);
+  EXPECT_TRUE(Has(report, FindingKind::kRecordExtra, 0, "account_entries m2@3")) << Describe(report);
+}
+
+TEST_F(AuditTest, ExportRoundTripsAndATamperedExportCannotBeAudited) {
+  const std::string file = dir_.Sub("ledger.lbexport");
+  {
+    StoreOptions read_only;
+    read_only.read_only = true;
+    auto store = Store::Open(dir_.path(), read_only);
+    ASSERT_TRUE(store.ok());
+    auto summary = ExportJournal(**store, file);
+    ASSERT_TRUE(summary.ok()) << summary.status();
+    EXPECT_EQ(summary->records, head_.seq);
+  }
+  {
+    auto source = FileSource(file);
+    ASSERT_TRUE(source.ok()) << source.status();
+    auto report = audit::Run(**source, nullptr, Options{});
+    ASSERT_TRUE(report.ok()) << report.status();
+    EXPECT_TRUE(report->clean()) << Describe(*report);
+    EXPECT_FALSE(report->store_compared);
+    EXPECT_EQ(report->head.hash, head_.hash);
+  }
+  std::string bytes;
+  {
+    std::ifstream in(file, std::ios::binary);
+    bytes.assign(std::istreambuf_iterator<char>(in), {});
+  }
+  for (const std::string& damaged : {bytes.substr(0, bytes.size() / 2), bytes.substr(0, bytes.size() - 1),
+                                     bytes + "x"}) {
+    std::ofstream(file, std::ios::binary | std::ios::trunc) << damaged;
+    auto source = FileSource(file);
+    if (!source.ok()) continue;  // a damaged header is refused at open
+    auto report = audit::Run(**source, nullptr, Options{});
+    EXPECT_EQ(report.status().code(), absl::StatusCode::kDataLoss) << report.status();
+  }
+  // One flipped payload byte inside an intact file: the trailer catches the file; and a forger
+  // who recomputes the trailer is caught by the chain.
+  std::string flipped = bytes;
+  flipped[bytes.size() / 2] ^= 0x01;
+  std::ofstream(file, std::ios::binary | std::ios::trunc) << flipped;
+  auto source = FileSource(file);
+  ASSERT_TRUE(source.ok());
+  EXPECT_EQ(audit::Run(**source, nullptr, Options{}).status().code(), absl::StatusCode::kDataLoss);
+}
+
+TEST(AuditBesideAWriter, ReadOnlyAuditOfALedgerARunningEngineHoldsOpen) {
+  TempDir dir;
+  auto ledger = lovebank::testing::OpenLedger(dir.path());
+  lovebank::testing::OpenProgramme(*ledger, 5);
+  ASSERT_TRUE(ledger->Execute(Earn("e1", "issuer:town", "m1", "5")).ok());
+  const Head head = ledger->GetHead();
+  const Report report = AuditDb(dir.path());
+  EXPECT_TRUE(report.clean()) << Describe(report);
+  EXPECT_EQ(report.head.hash, head.hash);
+  EXPECT_TRUE(ledger->Execute(Earn("e2", "issuer:town", "m1", "5")).ok());  // still writable
+  EXPECT_TRUE(AuditDb(dir.path()).clean());
+}
+
+TEST(Digest, ParsesSeqColonHashStrictly) {
+  const std::string hash(64, 'a');
+  auto digest = ParseDigest("42:" + hash);
+  ASSERT_TRUE(digest.has_value());
+  EXPECT_EQ(digest->seq, 42u);
+  EXPECT_EQ(digest->hash[0], 0xAA);
+  for (const std::string& bad : std::vector<std::string>{"", ":" + hash, "0:" + hash, "x:" + hash, "42:" + hash.substr(1),
+                                "42:" + hash + "0", "42" + hash, "99999999999999999999999:" + hash,
+                                "42:" + std::string(63, 'a') + "g"}) {
+    EXPECT_FALSE(ParseDigest(bad).has_value()) << bad;
+  }
+}
+
+}  // namespace
+}  // namespace lovebank::audit
