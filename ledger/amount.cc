@@ -8,10 +8,6 @@
 namespace lovebank {
 namespace {
 
-// GCC's 128-bit integers, named once; __extension__ keeps -Wpedantic quiet about them.
-__extension__ typedef __int128 RawInt128;
-__extension__ typedef unsigned __int128 RawUint128;
-
 bool IsDigit(char c) { return c >= '0' && c <= '9'; }
 bool IsSpace(char c) {
   return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\v' || c == '\f';

@@ -20,6 +20,10 @@
 namespace lovebank {
 
 using Int128 = boost::multiprecision::checked_int128_t;
+// GCC's 128-bit integers, for fixed-width encodings and hashing; __extension__ keeps
+// -Wpedantic quiet. Every accepted value (|v| <= 10^36 - 1) converts exactly.
+__extension__ typedef __int128 RawInt128;
+__extension__ typedef unsigned __int128 RawUint128;
 
 // The largest scale (decimal places) an asset may have.
 inline constexpr std::uint32_t kScaleMax = 18;

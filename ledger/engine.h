@@ -78,6 +78,8 @@ class Engine {
   Head head() const { return head_; }
 
  private:
+  friend class EngineTestPeer;  // tests only: simulates a bookkeeping bug
+
   struct BatchEntry {
     v1::Command::BodyCase kind;
     std::vector<v1::Posting> postings;

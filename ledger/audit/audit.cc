@@ -157,6 +157,12 @@ absl::StatusOr<Report> Run(JournalSource& source, Store* store, const Options& o
   Report report;
   Findings findings;
   ReplayState state;
+  // Sized for the head the source claims (bounded: a lying header must not allocate wildly).
+  const std::size_t expected_entries =
+      static_cast<std::size_t>(std::min<std::uint64_t>(source.claimed_head().seq, 1u << 26));
+  state.requests.reserve(expected_entries);
+  state.entries.reserve(expected_entries);
+  state.statement_lines.reserve(expected_entries * 2);
   const Hash genesis = GenesisHash(source.ledger_id());
   Hash last_hash = genesis;
   std::uint64_t expected_seq = 1;

@@ -14,12 +14,16 @@ using State = ReplayState;
 
 std::string Text(const Int128& minor) { return MinorToString(minor); }
 
+// An order-sensitive digest of postings. |amount| <= 10^36 < 2^127, so the two 64-bit halves
+// of its RawInt128 form identify it exactly.
 std::size_t PostingsDigest(const std::vector<std::tuple<std::string, std::string, Int128>>& postings) {
-  std::string canonical;
+  std::size_t digest = postings.size();
   for (const auto& [account, asset, amount] : postings) {
-    canonical += Cat(account, "\x1", asset, "\x1", Text(amount), "\x2");
+    const auto value = static_cast<RawInt128>(amount);
+    digest = absl::HashOf(digest, account, asset, static_cast<std::uint64_t>(value),
+                          static_cast<std::uint64_t>(static_cast<RawUint128>(value) >> 64));
   }
-  return absl::Hash<std::string>{}(canonical);
+  return digest;
 }
 
 const char* KindName(v1::AccountKind kind) { return v1::AccountKind_Name(kind).c_str(); }

@@ -40,7 +40,7 @@ struct ReplayState {
   };
   struct Request {
     std::uint64_t seq = 0;
-    std::string fingerprint;
+    std::string fingerprint;  // 32 bytes
   };
   // Per entry, what a later reversal needs: whether it moved value, whether it was reversed,
   // and a digest of its postings (a reversal's postings must be their exact negation).
