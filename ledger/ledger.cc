@@ -144,7 +144,6 @@ absl::StatusOr<std::unique_ptr<Ledger>> Ledger::Open(LedgerOptions options) {
   Store& store = *impl->store;
 
   LOVEBANK_ASSIGN_OR_RETURN(auto version, store.Get(Family::kMeta, meta_key::kFormatVersion));
-  bool fresh = false;
   if (!version.has_value()) {
     auto it = store.NewIterator(Family::kJournal);
     it->SeekToFirst();
@@ -153,7 +152,6 @@ absl::StatusOr<std::unique_ptr<Ledger>> Ledger::Open(LedgerOptions options) {
       return absl::NotFoundError(Cat("no lovebank ledger at ", options.path));
     }
     LOVEBANK_RETURN_IF_ERROR(InitializeMeta(store));
-    fresh = true;
   } else if (version->size() != 4 || GetFixed32BE(version->data()) != kStoreFormatVersion) {
     return absl::FailedPreconditionError("the ledger has another store format version");
   }
@@ -172,7 +170,9 @@ absl::StatusOr<std::unique_ptr<Ledger>> Ledger::Open(LedgerOptions options) {
   impl->options = std::move(options);
   auto ledger = std::unique_ptr<Ledger>(new Ledger(std::move(impl)));
   if (!ledger->impl_->options.read_only) ledger->impl_->StartThreads();
-  if (fresh) {
+  // An empty journal gets the default assets, also when a crash came between writing the meta
+  // records and committing these entries (their request ids make the retry exactly-once).
+  if (!ledger->impl_->options.read_only && head.seq == 0) {
     for (Outcome& outcome : ledger->ExecuteMany(GenesisCommands())) {
       if (!outcome.ok()) {
         return absl::UnavailableError(Cat("creating the default assets: ", outcome.message));

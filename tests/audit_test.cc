@@ -307,3 +307,21 @@ TEST(Digest, ParsesSeqColonHashStrictly) {
 
 }  // namespace
 }  // namespace lovebank::audit
+
+namespace lovebank::audit {
+namespace {
+
+TEST_F(AuditTest, AJournalKeyFarBeyondTheHeadIsReportedNotReplayed) {
+  const std::uint64_t forged = std::uint64_t{1} << 62;
+  {
+    auto store = Raw();
+    const std::string value = Value(*store, Family::kJournal, EncodeFixed64BE(head_.seq));
+    ASSERT_TRUE(store->db()->Put(Sync(), store->handle(Family::kJournal), EncodeFixed64BE(forged), value).ok());
+  }
+  const Report report = AuditDb(dir_.path());  // must not try to size its state by 2^62
+  EXPECT_TRUE(Has(report, FindingKind::kKeyMalformed, forged)) << Describe(report);
+  EXPECT_TRUE(Has(report, FindingKind::kSeqGap, forged)) << Describe(report);
+}
+
+}  // namespace
+}  // namespace lovebank::audit

@@ -792,3 +792,39 @@ TEST(Pipeline, BatchesDecidedBeforeEarlierOnesAreDurableSeeTheirEffects) {
 
 }  // namespace
 }  // namespace lovebank
+
+namespace lovebank {
+namespace {
+
+// A crash between writing the meta records of a new ledger and committing its first entries
+// leaves an empty journal: the next open must still create the default assets.
+TEST(Reopen, AnEmptyJournalGetsTheDefaultAssets) {
+  TempDir dir;
+  std::string ledger_id;
+  {
+    auto ledger = OpenLedger(dir.path());
+    ledger_id = ledger->ledger_id();
+  }
+  {
+    auto store = Store::Open(dir.path(), StoreOptions{});
+    ASSERT_TRUE(store.ok());
+    auto& db = *(*store)->db();
+    rocksdb::WriteBatch batch;
+    for (Family family : {Family::kJournal, Family::kRequests, Family::kAssets}) {
+      auto it = (*store)->NewIterator(family);
+      for (it->SeekToFirst(); it->Valid(); it->Next()) batch.Delete((*store)->handle(family), it->key());
+    }
+    const Hash genesis = GenesisHash(ledger_id);
+    batch.Put((*store)->handle(Family::kMeta), std::string(meta_key::kHeadSeq), EncodeFixed64BE(0));
+    batch.Put((*store)->handle(Family::kMeta), std::string(meta_key::kHeadHash),
+              std::string(reinterpret_cast<const char*>(genesis.data()), 32));
+    ASSERT_TRUE(db.Write({}, &batch).ok());
+  }
+  auto ledger = OpenLedger(dir.path());
+  ASSERT_TRUE(ledger);
+  EXPECT_EQ(ledger->GetHead().seq, 2u);
+  EXPECT_EQ(ledger->GetEntry(2)->entry.command().define_asset().code(), "POINTS");
+}
+
+}  // namespace
+}  // namespace lovebank

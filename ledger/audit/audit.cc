@@ -11,6 +11,9 @@
 
 namespace lovebank::audit {
 
+// How far a journal key may jump ahead and still be replayed (state is indexed by seq).
+constexpr std::uint64_t kSeqJumpMax = 1u << 20;
+
 const char* FindingKindName(FindingKind kind) {
   switch (kind) {
     case FindingKind::kSeqGap: return "SEQ_GAP";
@@ -157,9 +160,10 @@ absl::StatusOr<Report> Run(JournalSource& source, Store* store, const Options& o
   Report report;
   Findings findings;
   ReplayState state;
-  // Sized for the head the source claims (bounded: a lying header must not allocate wildly).
+  // Sized for the head the source claims, up to 4M entries (~300 MB of indexes): a lying header
+  // must not make the audit allocate wildly.
   const std::size_t expected_entries =
-      static_cast<std::size_t>(std::min<std::uint64_t>(source.claimed_head().seq, 1u << 26));
+      static_cast<std::size_t>(std::min<std::uint64_t>(source.claimed_head().seq, 1u << 22));
   state.requests.reserve(expected_entries);
   state.entries.reserve(expected_entries);
   state.statement_lines.reserve(expected_entries * 2);
@@ -182,6 +186,13 @@ absl::StatusOr<Report> Run(JournalSource& source, Store* store, const Options& o
     const std::uint64_t seq = GetFixed64BE(record->key.data());
     if (seq != expected_seq) {
       findings.Add(FindingKind::kSeqGap, seq, "journal", Cat("seq ", expected_seq), Cat("seq ", seq));
+    }
+    // The replay indexes entries by seq; a key far beyond the expected one (a forged or
+    // corrupted key) is reported above and not replayed, rather than sizing state by it.
+    if (seq == 0 || seq - expected_seq > kSeqJumpMax) {
+      findings.Add(FindingKind::kKeyMalformed, seq, "journal", Cat("a seq near ", expected_seq),
+                   Cat("seq ", seq, ", not replayed"));
+      continue;
     }
     expected_seq = seq + 1;
     auto view = DecodeStoredEntry(record->value);
