@@ -3,6 +3,13 @@
 
 #include "ledger/audit/audit.h"
 
+#include <condition_variable>
+#include <deque>
+#include <mutex>
+#include <thread>
+
+#include "google/protobuf/arena.h"
+
 #include "ledger/audit/replay.h"
 #include "ledger/check.h"
 #include "ledger/coding.h"
@@ -156,6 +163,169 @@ absl::StatusOr<std::unique_ptr<JournalSource>> StoreSource(Store& store) {
   return std::unique_ptr<JournalSource>(std::move(source));
 }
 
+namespace {
+
+// The first stage of the audit, on its own thread: reads records, checks sequence, chain and
+// hashes, decodes the payload and computes the command fingerprint. These checks need nothing
+// from the replay but the previous hash, so they overlap with the replay of the previous chunk.
+struct Parsed {
+  std::vector<Finding> findings;  // found while reading; usually empty
+  v1::Entry* entry = nullptr;     // owned by the chunk's arena; null when not to be replayed
+  std::string fingerprint;
+};
+
+// Entries per chunk: large enough that hand-over costs nothing, small enough (~1 MB) to stay in
+// cache between the two threads.
+constexpr std::size_t kChunkEntries = 2048;
+constexpr std::size_t kChunksInFlight = 4;
+
+struct Chunk {
+  std::unique_ptr<google::protobuf::Arena> arena = std::make_unique<google::protobuf::Arena>();
+  std::vector<Parsed> items;
+  absl::Status status;  // the source failed: the audit cannot complete
+  bool last = false;
+};
+
+class Reader {
+ public:
+  Reader(JournalSource& source, const Options& options)
+      : source_(source), genesis_(GenesisHash(source.ledger_id())), last_hash_(genesis_) {
+    for (const Digest& digest : options.expected_digests) digests_[digest.seq] = digest.hash;
+  }
+
+  Chunk Fill() {
+    Chunk chunk;
+    chunk.items.reserve(kChunkEntries);
+    while (chunk.items.size() < kChunkEntries) {
+      auto record = source_.Next();
+      if (!record.ok()) {
+        chunk.status = record.status();
+        chunk.last = true;
+        return chunk;
+      }
+      if (!record->has_value()) {
+        chunk.last = true;
+        return chunk;
+      }
+      ++entries_;
+      Read(**record, chunk);
+    }
+    return chunk;
+  }
+
+  // After the last chunk: what only the reader knows.
+  void Finish(Findings& findings, Digest& head) {
+    for (const auto& [seq, hash] : digests_) {
+      if (seq > head_.seq) {
+        findings.Add(FindingKind::kDigestMismatch, seq, "published digest", HashToHex(hash),
+                     Cat("the journal ends at seq ", head_.seq));
+      }
+    }
+    head = head_.seq == 0 ? Digest{0, genesis_} : head_;
+  }
+  std::uint64_t entries() const { return entries_; }
+
+ private:
+  void Read(const RawRecord& record, Chunk& chunk) {
+    Parsed& parsed = chunk.items.emplace_back();
+    auto add = [&parsed](FindingKind kind, std::uint64_t seq, std::string where, std::string expected,
+                         std::string found) {
+      parsed.findings.push_back(Finding{kind, seq, std::move(where), std::move(expected), std::move(found)});
+    };
+    if (record.key.size() != 8) {
+      add(FindingKind::kKeyMalformed, 0, Cat("journal ", ToHex(record.key)), "an 8-byte sequence number",
+          Cat(record.key.size(), " bytes"));
+      return;
+    }
+    const std::uint64_t seq = GetFixed64BE(record.key.data());
+    if (seq != expected_seq_) {
+      add(FindingKind::kSeqGap, seq, "journal", Cat("seq ", expected_seq_), Cat("seq ", seq));
+    }
+    // The replay indexes entries by seq; a key far beyond the expected one (a forged or
+    // corrupted key) is reported and not replayed, rather than sizing state by it.
+    if (seq == 0 || seq - expected_seq_ > kSeqJumpMax) {
+      add(FindingKind::kKeyMalformed, seq, "journal", Cat("a seq near ", expected_seq_),
+          Cat("seq ", seq, ", not replayed"));
+      return;
+    }
+    expected_seq_ = seq + 1;
+    auto view = DecodeStoredEntry(record.value);
+    if (!view) {
+      add(FindingKind::kEntryMalformed, seq, "journal", "version 1 header of 65 bytes",
+          Cat(record.value.size(), " bytes"));
+      return;
+    }
+    if (view->prev_hash != last_hash_) {
+      add(FindingKind::kChainBroken, seq, "journal", HashToHex(last_hash_), HashToHex(view->prev_hash));
+    }
+    const Hash computed = ChainHash(view->prev_hash, seq, view->payload);
+    if (computed != view->hash) {
+      add(FindingKind::kHashMismatch, seq, "journal", HashToHex(computed), HashToHex(view->hash));
+    }
+    last_hash_ = view->hash;
+    head_ = Digest{seq, view->hash};
+    if (auto digest = digests_.find(seq); digest != digests_.end() && digest->second != view->hash) {
+      add(FindingKind::kDigestMismatch, seq, "published digest", HashToHex(digest->second),
+          HashToHex(view->hash));
+    }
+    auto* entry = google::protobuf::Arena::CreateMessage<v1::Entry>(chunk.arena.get());
+    if (!entry->ParseFromArray(view->payload.data(), static_cast<int>(view->payload.size()))) {
+      add(FindingKind::kPayloadUndecodable, seq, "journal", "a lovebank.v1.Entry",
+          Cat(view->payload.size(), " undecodable bytes"));
+      return;
+    }
+    if (entry->seq() != seq) {
+      add(FindingKind::kSeqMismatch, seq, "journal", Cat("seq ", seq), Cat("payload seq ", entry->seq()));
+      entry->set_seq(seq);
+    }
+    parsed.entry = entry;
+    parsed.fingerprint = CommandFingerprint(entry->command());
+  }
+
+  JournalSource& source_;
+  const Hash genesis_;
+  Hash last_hash_;
+  std::uint64_t expected_seq_ = 1;
+  std::uint64_t entries_ = 0;
+  Digest head_;
+  std::map<std::uint64_t, Hash> digests_;
+};
+
+// A bounded hand-over of chunks from the reader thread to the replay.
+class ChunkQueue {
+ public:
+  void Push(Chunk chunk) {
+    std::unique_lock<std::mutex> lock(mu_);
+    space_.wait(lock, [this] { return chunks_.size() < kChunksInFlight || closed_; });
+    if (closed_) return;
+    chunks_.push_back(std::move(chunk));
+    ready_.notify_one();
+  }
+  Chunk Pop() {
+    std::unique_lock<std::mutex> lock(mu_);
+    ready_.wait(lock, [this] { return !chunks_.empty(); });
+    Chunk chunk = std::move(chunks_.front());
+    chunks_.pop_front();
+    space_.notify_one();
+    return chunk;
+  }
+  // The consumer stops early: release a reader blocked in Push.
+  void Close() {
+    std::lock_guard<std::mutex> lock(mu_);
+    closed_ = true;
+    space_.notify_all();
+  }
+
+ private:
+  std::mutex mu_;
+  std::condition_variable ready_;
+  std::condition_variable space_;
+  std::deque<Chunk> chunks_;
+  bool closed_ = false;
+};
+
+}  // namespace
+
 absl::StatusOr<Report> Run(JournalSource& source, Store* store, const Options& options) {
   Report report;
   Findings findings;
@@ -166,75 +336,38 @@ absl::StatusOr<Report> Run(JournalSource& source, Store* store, const Options& o
       static_cast<std::size_t>(std::min<std::uint64_t>(source.claimed_head().seq, 1u << 22));
   state.requests.reserve(expected_entries);
   state.entries.reserve(expected_entries);
-  state.statement_lines.reserve(expected_entries * 2);
-  const Hash genesis = GenesisHash(source.ledger_id());
-  Hash last_hash = genesis;
-  std::uint64_t expected_seq = 1;
-  std::map<std::uint64_t, Hash> digests;
-  for (const Digest& digest : options.expected_digests) digests[digest.seq] = digest.hash;
 
+  Reader reader(source, options);
+  ChunkQueue queue;
+  std::thread reading([&reader, &queue] {
+    for (;;) {
+      Chunk chunk = reader.Fill();
+      const bool last = chunk.last;
+      queue.Push(std::move(chunk));
+      if (last) return;
+    }
+  });
+  absl::Status status;
+  std::uint64_t replayed = 0;
   for (;;) {
-    LOVEBANK_ASSIGN_OR_RETURN(std::optional<RawRecord> record, source.Next());
-    if (!record.has_value()) break;
-    ++report.entries;
-    if (options.progress && (report.entries & 0xFFFF) == 0) options.progress(report.entries);
-    if (record->key.size() != 8) {
-      findings.Add(FindingKind::kKeyMalformed, 0, Cat("journal ", ToHex(record->key)),
-                   "an 8-byte sequence number", Cat(record->key.size(), " bytes"));
-      continue;
+    Chunk chunk = queue.Pop();
+    for (Parsed& parsed : chunk.items) {
+      for (Finding& finding : parsed.findings) {
+        findings.Add(finding.kind, finding.seq, std::move(finding.where), std::move(finding.expected),
+                     std::move(finding.found));
+      }
+      if (parsed.entry != nullptr) ReplayEntry(*parsed.entry, parsed.fingerprint, state, findings);
+      if (options.progress && (++replayed & 0xFFFF) == 0) options.progress(replayed);
     }
-    const std::uint64_t seq = GetFixed64BE(record->key.data());
-    if (seq != expected_seq) {
-      findings.Add(FindingKind::kSeqGap, seq, "journal", Cat("seq ", expected_seq), Cat("seq ", seq));
-    }
-    // The replay indexes entries by seq; a key far beyond the expected one (a forged or
-    // corrupted key) is reported above and not replayed, rather than sizing state by it.
-    if (seq == 0 || seq - expected_seq > kSeqJumpMax) {
-      findings.Add(FindingKind::kKeyMalformed, seq, "journal", Cat("a seq near ", expected_seq),
-                   Cat("seq ", seq, ", not replayed"));
-      continue;
-    }
-    expected_seq = seq + 1;
-    auto view = DecodeStoredEntry(record->value);
-    if (!view) {
-      findings.Add(FindingKind::kEntryMalformed, seq, "journal", "version 1 header of 65 bytes",
-                   Cat(record->value.size(), " bytes"));
-      continue;
-    }
-    if (view->prev_hash != last_hash) {
-      findings.Add(FindingKind::kChainBroken, seq, "journal", HashToHex(last_hash),
-                   HashToHex(view->prev_hash));
-    }
-    const Hash computed = ChainHash(view->prev_hash, seq, view->payload);
-    if (computed != view->hash) {
-      findings.Add(FindingKind::kHashMismatch, seq, "journal", HashToHex(computed), HashToHex(view->hash));
-    }
-    last_hash = view->hash;
-    state.head = Digest{seq, view->hash};
-    if (auto digest = digests.find(seq); digest != digests.end() && digest->second != view->hash) {
-      findings.Add(FindingKind::kDigestMismatch, seq, "published digest", HashToHex(digest->second),
-                   HashToHex(view->hash));
-    }
-    v1::Entry entry;
-    if (!entry.ParseFromArray(view->payload.data(), static_cast<int>(view->payload.size()))) {
-      findings.Add(FindingKind::kPayloadUndecodable, seq, "journal", "a lovebank.v1.Entry",
-                   Cat(view->payload.size(), " undecodable bytes"));
-      continue;
-    }
-    if (entry.seq() != seq) {
-      findings.Add(FindingKind::kSeqMismatch, seq, "journal", Cat("seq ", seq), Cat("payload seq ", entry.seq()));
-      entry.set_seq(seq);
-    }
-    ReplayEntry(entry, state, findings);
+    if (!chunk.status.ok()) status = chunk.status;
+    if (chunk.last) break;
   }
+  queue.Close();
+  reading.join();
+  LOVEBANK_RETURN_IF_ERROR(status);
+  report.entries = reader.entries();
+  reader.Finish(findings, state.head);
 
-  for (const auto& [seq, hash] : digests) {
-    if (seq > state.head.seq) {
-      findings.Add(FindingKind::kDigestMismatch, seq, "published digest", HashToHex(hash),
-                   Cat("the journal ends at seq ", state.head.seq));
-    }
-  }
-  if (state.head.seq == 0) state.head.hash = genesis;
   const Digest claimed = source.claimed_head();
   if (claimed.seq != state.head.seq || claimed.hash != state.head.hash) {
     findings.Add(FindingKind::kHeadMismatch, state.head.seq, "claimed head",

@@ -85,7 +85,7 @@ absl::Status CompareStore(Store& store, ReplayState& state, Findings& findings) 
 
   struct RequestDescribe {
     std::string key(const std::string& k) const { return k; }
-    std::string expected(const ReplayState::Request& r) const { return Cat("seq ", r.seq, " ", ToHex(r.fingerprint)); }
+    std::string expected(const ReplayState::Request& r) const { return Cat("seq ", r.seq, " ", HashToHex(r.fingerprint)); }
     std::string found(std::string_view v) const {
       auto decoded = DecodeRequestValue(v);
       return decoded ? Cat("seq ", decoded->seq, " ", ToHex(decoded->fingerprint)) : "undecodable";
@@ -120,40 +120,81 @@ absl::Status CompareStore(Store& store, ReplayState& state, Findings& findings) 
   };
   LOVEBANK_RETURN_IF_ERROR(CompareFamily(store, Family::kReversed, reversed, findings, ReversedDescribe{}));
 
-  // The statement index is the largest family: compare by a merge of two sorted runs instead
-  // of a map of every line.
-  auto& lines = state.statement_lines;
-  std::sort(lines.begin(), lines.end());
+  // The statement index is the largest family: a merge of the store's rows (account, then seq)
+  // with the replay's lines, account by account in sorted order, without a map of every line.
   const std::string name = FamilyName(Family::kAccountEntries);
-  auto it = store.NewIterator(Family::kAccountEntries);
-  it->SeekToFirst();
-  std::size_t i = 0;
-  auto found_text = [&it]() {
-    v1::StatementLine line;
-    if (!line.ParseFromArray(it->value().data(), static_cast<int>(it->value().size()))) return std::string("undecodable");
-    return LegsText(line);
+  std::vector<const std::string*> accounts;
+  accounts.reserve(state.statement_lines.size());
+  for (const auto& [account, lines] : state.statement_lines) accounts.push_back(&account);
+  std::sort(accounts.begin(), accounts.end(), [](auto* a, auto* b) { return *a < *b; });
+  std::size_t next_account = 0;
+  const std::string* account = nullptr;  // the account being merged
+  const std::vector<std::pair<std::uint64_t, std::string>>* lines = nullptr;
+  std::size_t next_line = 0;
+  auto line_key = [&name](const std::string& owner, std::uint64_t seq) {
+    return Cat(name, " ", owner, "@", seq);
   };
-  while (it->Valid() || i < lines.size()) {
-    const int order = !it->Valid() ? 1 : i == lines.size() ? -1 : it->key().compare(lines[i].first);
-    if (order < 0) {
-      const std::string key = it->key().ToString();
-      findings.Add(FindingKind::kRecordExtra, 0, Cat(name, " ", ShowAccountKey(key, true)), "no record", found_text());
-      it->Next();
-    } else if (order > 0) {
-      findings.Add(FindingKind::kRecordMissing, 0, Cat(name, " ", ShowAccountKey(lines[i].first, true)),
-                   lines[i].second, "no record");
-      ++i;
-    } else {
-      const std::string found = found_text();
-      if (found != lines[i].second) {
-        findings.Add(FindingKind::kRecordDiffers, 0, Cat(name, " ", ShowAccountKey(lines[i].first, true)),
-                     lines[i].second, found);
+  auto flush_missing = [&]() {
+    for (; lines != nullptr && next_line < lines->size(); ++next_line) {
+      const auto& [seq, text] = (*lines)[next_line];
+      findings.Add(FindingKind::kRecordMissing, 0, line_key(*account, seq), text, "no record");
+    }
+    account = nullptr;
+    lines = nullptr;
+  };
+  auto it = store.NewIterator(Family::kAccountEntries);
+  for (it->SeekToFirst(); it->Valid(); it->Next()) {
+    const std::string_view key = it->key().ToStringView();
+    const std::size_t zero = key.find('\0');
+    v1::StatementLine stored;
+    const std::string found =
+        stored.ParseFromArray(it->value().data(), static_cast<int>(it->value().size()))
+            ? LegsText(stored)
+            : std::string("undecodable");
+    if (zero == std::string_view::npos || key.size() != zero + 9) {
+      findings.Add(FindingKind::kRecordExtra, 0, Cat(name, " ", ToHex(key)), "no record", found);
+      continue;
+    }
+    const std::string_view owner = key.substr(0, zero);
+    const std::uint64_t seq = GetFixed64BE(key.data() + zero + 1);
+    if (account == nullptr || *account != owner) {
+      flush_missing();
+      // Accounts the replay expects that sort before this row's account have no rows at all.
+      while (next_account < accounts.size() && *accounts[next_account] < owner) {
+        account = accounts[next_account++];
+        lines = &state.statement_lines.at(*account);
+        next_line = 0;
+        flush_missing();
       }
-      it->Next();
-      ++i;
+      if (next_account < accounts.size() && *accounts[next_account] == owner) {
+        account = accounts[next_account++];
+        lines = &state.statement_lines.at(*account);
+        next_line = 0;
+      }
+    }
+    while (lines != nullptr && next_line < lines->size() && (*lines)[next_line].first < seq) {
+      findings.Add(FindingKind::kRecordMissing, 0, line_key(*account, (*lines)[next_line].first),
+                   (*lines)[next_line].second, "no record");
+      ++next_line;
+    }
+    if (lines != nullptr && next_line < lines->size() && (*lines)[next_line].first == seq) {
+      if ((*lines)[next_line].second != found) {
+        findings.Add(FindingKind::kRecordDiffers, 0, line_key(*account, seq), (*lines)[next_line].second, found);
+      }
+      ++next_line;
+    } else {
+      findings.Add(FindingKind::kRecordExtra, 0, line_key(std::string(owner), seq), "no record", found);
     }
   }
-  return FromRocks(it->status(), Cat("reading ", name));
+  LOVEBANK_RETURN_IF_ERROR(FromRocks(it->status(), Cat("reading ", name)));
+  flush_missing();
+  while (next_account < accounts.size()) {
+    account = accounts[next_account++];
+    lines = &state.statement_lines.at(*account);
+    next_line = 0;
+    flush_missing();
+  }
+  return absl::OkStatus();
 }
 
 }  // namespace lovebank::audit

@@ -162,7 +162,8 @@ std::string LegsText(const v1::StatementLine& line) {
   return text;
 }
 
-void ReplayEntry(const v1::Entry& entry, State& state, Findings& findings) {
+void ReplayEntry(const v1::Entry& entry, const std::string& fingerprint, State& state,
+                 Findings& findings) {
   const std::uint64_t seq = entry.seq();
   const v1::Command& command = entry.command();
   if (state.entries.size() < seq) state.entries.resize(seq);
@@ -178,8 +179,9 @@ void ReplayEntry(const v1::Entry& entry, State& state, Findings& findings) {
     findings.Add(FindingKind::kCommandInvalid, seq, "", "a command the engine accepts",
                  Cat(ReasonName(syntax.reason), ": ", syntax.message));
   }
-  const std::string fingerprint = CommandFingerprint(command);
-  if (auto [it, inserted] = state.requests.try_emplace(command.request_id(), State::Request{seq, fingerprint});
+  State::Request request{seq, {}};
+  std::copy(fingerprint.begin(), fingerprint.end(), request.fingerprint.begin());
+  if (auto [it, inserted] = state.requests.try_emplace(command.request_id(), request);
       !inserted) {
     findings.Add(FindingKind::kRequestIdDuplicate, seq, Cat("request ", command.request_id()),
                  "a request id used once", Cat("also used by entry ", it->second.seq));
@@ -285,7 +287,7 @@ void ReplayEntry(const v1::Entry& entry, State& state, Findings& findings) {
     leg->set_balance_after_minor(Text(balance.minor));
   }
   for (const auto& [account, line] : lines) {
-    state.statement_lines.emplace_back(AccountEntryKey(account, seq), LegsText(line));
+    state.statement_lines[account].emplace_back(seq, LegsText(line));
   }
 }
 

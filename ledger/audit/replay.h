@@ -40,7 +40,7 @@ struct ReplayState {
   };
   struct Request {
     std::uint64_t seq = 0;
-    std::string fingerprint;  // 32 bytes
+    Hash fingerprint{};  // fixed size: no allocation per request on the replay's hot path
   };
   // Per entry, what a later reversal needs: whether it moved value, whether it was reversed,
   // and a digest of its postings (a reversal's postings must be their exact negation).
@@ -55,14 +55,17 @@ struct ReplayState {
   absl::flat_hash_map<std::string, Balance> balances;  // BalanceKey(account, asset)
   absl::flat_hash_map<std::string, Request> requests;
   std::vector<Reversible> entries;  // index seq - 1
-  // Expected statement index: AccountEntryKey -> legs as "ASSET amount after;..." text.
-  std::vector<std::pair<std::string, std::string>> statement_lines;
+  // Expected statement index: account -> (seq, legs as "ASSET amount after;..." text) in seq
+  // order, which is the store's key order within an account: no sort needed to compare.
+  absl::flat_hash_map<std::string, std::vector<std::pair<std::uint64_t, std::string>>> statement_lines;
   Digest head;
   std::int64_t time_unix_us = 0;
 };
 
 // Applies one decoded, chain-checked entry to `state`, reporting every rule it breaks.
-void ReplayEntry(const v1::Entry& entry, ReplayState& state, Findings& findings);
+// `fingerprint` is CommandFingerprint(entry.command()) (computed by the reading stage).
+void ReplayEntry(const v1::Entry& entry, const std::string& fingerprint, ReplayState& state,
+                 Findings& findings);
 
 // The text form of a statement line's legs used to compare stored and expected lines.
 std::string LegsText(const v1::StatementLine& line);
