@@ -325,3 +325,53 @@ TEST_F(AuditTest, AJournalKeyFarBeyondTheHeadIsReportedNotReplayed) {
 
 }  // namespace
 }  // namespace lovebank::audit
+
+namespace lovebank::audit {
+namespace {
+
+// A request id accepted twice, in an entry re-hashed so that the chain holds: found by the
+// fast pass's hash set, named exactly by the second, exact pass — from the store and from an
+// export alike.
+TEST_F(AuditTest, ARequestIdUsedTwiceIsNamedEvenWithAnIntactChain) {
+  {
+    auto store = Raw();
+    auto view = DecodeStoredEntry(Value(*store, Family::kJournal, EncodeFixed64BE(head_.seq)));
+    ASSERT_TRUE(view.has_value());
+    v1::Entry entry;
+    ASSERT_TRUE(entry.ParseFromArray(view->payload.data(), static_cast<int>(view->payload.size())));
+    entry.mutable_command()->set_request_id("award1");
+    const std::string payload = entry.SerializeAsString();
+    const Hash hash = ChainHash(view->prev_hash, head_.seq, payload);
+    rocksdb::WriteBatch batch;
+    batch.Put(store->handle(Family::kJournal), EncodeFixed64BE(head_.seq),
+              EncodeStoredEntry(hash, view->prev_hash, payload));
+    batch.Put(store->handle(Family::kMeta), std::string(meta_key::kHeadHash),
+              std::string(reinterpret_cast<const char*>(hash.data()), 32));
+    ASSERT_TRUE(store->db()->Write(Sync(), &batch).ok());
+  }
+  const Report report = AuditDb(dir_.path());
+  EXPECT_FALSE(Has(report, FindingKind::kChainBroken, head_.seq)) << Describe(report);
+  EXPECT_FALSE(Has(report, FindingKind::kHashMismatch, head_.seq)) << Describe(report);
+  EXPECT_TRUE(Has(report, FindingKind::kRequestIdDuplicate, head_.seq, "award1")) << Describe(report);
+  EXPECT_TRUE(Has(report, FindingKind::kRecordExtra, 0, "requests freeze")) << Describe(report);
+
+  const std::string file = dir_.Sub("forged.lbexport");
+  {
+    StoreOptions read_only;
+    read_only.read_only = true;
+    auto store = Store::Open(dir_.path(), read_only);
+    ASSERT_TRUE(store.ok());
+    ASSERT_TRUE(ExportJournal(**store, file).ok());
+  }
+  auto source = FileSource(file);
+  ASSERT_TRUE(source.ok());
+  Options options;
+  options.reopen = [file]() { return FileSource(file); };
+  auto from_file = audit::Run(**source, nullptr, options);
+  ASSERT_TRUE(from_file.ok()) << from_file.status();
+  EXPECT_EQ(from_file->findings_total, 1u) << Describe(*from_file);
+  EXPECT_TRUE(Has(*from_file, FindingKind::kRequestIdDuplicate, head_.seq, "award1")) << Describe(*from_file);
+}
+
+}  // namespace
+}  // namespace lovebank::audit

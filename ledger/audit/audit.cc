@@ -326,15 +326,30 @@ class ChunkQueue {
 
 }  // namespace
 
-absl::StatusOr<Report> Run(JournalSource& source, Store* store, const Options& options) {
+namespace {
+
+struct Pass {
   Report report;
+  bool needs_exact = false;
+};
+
+absl::StatusOr<Pass> RunPass(JournalSource& source, Store* store, const Options& options,
+                             ReplayState::Mode mode) {
+  Pass pass;
+  Report& report = pass.report;
   Findings findings;
   ReplayState state;
-  // Sized for the head the source claims, up to 4M entries (~300 MB of indexes): a lying header
-  // must not make the audit allocate wildly.
+  state.mode = mode;
+  state.compare_statements = store != nullptr;
+  // Sized for the head the source claims, up to 4M entries: a lying header must not make the
+  // audit allocate wildly.
   const std::size_t expected_entries =
       static_cast<std::size_t>(std::min<std::uint64_t>(source.claimed_head().seq, 1u << 22));
-  state.requests.reserve(expected_entries);
+  if (mode == ReplayState::Mode::kExact) {
+    state.requests.reserve(expected_entries);
+  } else {
+    state.request_hashes.reserve(expected_entries);
+  }
   state.entries.reserve(expected_entries);
 
   Reader reader(source, options);
@@ -378,11 +393,34 @@ absl::StatusOr<Report> Run(JournalSource& source, Store* store, const Options& o
     LOVEBANK_RETURN_IF_ERROR(CompareStore(*store, state, findings));
     report.store_compared = true;
   }
+  pass.needs_exact = state.needs_exact;
   report.head = state.head;
   report.findings = std::move(findings.kept);
   report.findings_total = findings.total;
   AddTotals(state, report);
-  return report;
+  return pass;
+}
+
+}  // namespace
+
+absl::StatusOr<Report> Run(JournalSource& source, Store* store, const Options& options) {
+  // The fast pass needs a way to read the journal a second time when it must name a finding
+  // exactly: the store, or a reopen function. Without either, the one pass is exact.
+  const bool can_reread = store != nullptr || static_cast<bool>(options.reopen);
+  if (!can_reread) {
+    LOVEBANK_ASSIGN_OR_RETURN(Pass pass, RunPass(source, store, options, ReplayState::Mode::kExact));
+    return std::move(pass.report);
+  }
+  LOVEBANK_ASSIGN_OR_RETURN(Pass fast, RunPass(source, store, options, ReplayState::Mode::kFast));
+  if (!fast.needs_exact) return std::move(fast.report);
+  std::unique_ptr<JournalSource> again;
+  if (store != nullptr) {
+    LOVEBANK_ASSIGN_OR_RETURN(again, StoreSource(*store));
+  } else {
+    LOVEBANK_ASSIGN_OR_RETURN(again, options.reopen());
+  }
+  LOVEBANK_ASSIGN_OR_RETURN(Pass exact, RunPass(*again, store, options, ReplayState::Mode::kExact));
+  return std::move(exact.report);
 }
 
 }  // namespace lovebank::audit

@@ -11,6 +11,7 @@
 // Thread-compatible: one Auditor per audit.
 
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <string>
@@ -113,11 +114,19 @@ struct Options {
   std::vector<Digest> expected_digests;
   // Called every ~65,536 entries with the count so far (progress display); may be empty.
   std::function<void(std::uint64_t)> progress;
+  // A new source over the same journal, from its start (e.g. FileSource(path) again). Lets an
+  // audit without a store take the fast path too (see Run). May be empty.
+  std::function<absl::StatusOr<std::unique_ptr<JournalSource>>()> reopen;
 };
 
 // Replays `source` from its first record. With `store` (borrowed, opened read-only, may be
 // null) the derived records are compared with the replay in both directions. Returns the
 // report; an error only when the audit could not run to the end (unreadable source or store).
+//
+// Two modes, one result: when it can read the journal twice (a store, or options.reopen), the
+// audit first runs with 64-bit digests of the request and statement indexes instead of keeping
+// every key; if any digest disagrees it runs again keeping every key, so each finding is named
+// exactly. Without a way to reread, the single pass keeps every key.
 absl::StatusOr<Report> Run(JournalSource& source, Store* store, const Options& options);
 
 // A source over the journal family of a store (opened read-only by the caller; a snapshot is

@@ -207,6 +207,7 @@ int Main(int argc, char** argv) {
     }
     source = std::move(*made);
   } else {
+    options.reopen = [file]() { return FileSource(file); };
     auto made = FileSource(file);
     if (!made.ok()) {
       std::cerr << "lovebank-audit: " << made.status().message() << "\n";

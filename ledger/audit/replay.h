@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "absl/container/flat_hash_map.h"
+#include "absl/container/flat_hash_set.h"
 #include "ledger/amount.h"
 #include "ledger/audit/audit.h"
 #include "lovebank/v1/journal.pb.h"
@@ -33,6 +34,9 @@ struct ReplayState {
   struct Account {
     v1::AccountRecord record;
     std::map<std::string, Int128> budgets_minor;
+    // Fast mode: a rolling digest and the count of the account's statement lines in seq order.
+    std::uint64_t lines_digest = 0;
+    std::uint64_t lines_count = 0;
   };
   struct Balance {
     Int128 minor = 0;
@@ -49,6 +53,16 @@ struct ReplayState {
     std::uint64_t reversed_by = 0;
     std::size_t postings_digest = 0;
   };
+
+  // Exact mode keeps every request id and statement line so that a difference can be named by
+  // key; fast mode keeps 64-bit digests of them, and any disagreement (or a request-id hash
+  // seen twice) sets needs_exact: the audit then runs again in exact mode to name it.
+  enum class Mode { kExact, kFast };
+  Mode mode = Mode::kExact;
+  bool compare_statements = true;  // false when no store will be compared
+  bool needs_exact = false;
+  absl::flat_hash_set<std::uint64_t> request_hashes;  // fast mode
+  std::uint64_t requests_digest = 0;                  // fast mode: sum of RequestDigest
 
   std::map<std::string, Asset> assets;
   absl::flat_hash_map<std::string, Account> accounts;
@@ -69,6 +83,9 @@ void ReplayEntry(const v1::Entry& entry, const std::string& fingerprint, ReplayS
 
 // The text form of a statement line's legs used to compare stored and expected lines.
 std::string LegsText(const v1::StatementLine& line);
+// Fast-mode digests, computed the same way from the journal and from the store.
+std::uint64_t RequestDigest(std::string_view request_id, std::uint64_t seq, const Hash& fingerprint);
+std::uint64_t NextLineDigest(std::uint64_t digest, std::uint64_t seq, std::string_view legs_text);
 
 // Compares every derived family of `store` with `state`, both directions.
 // Errors: the store cannot be read.
