@@ -335,7 +335,8 @@ namespace {
 TEST_F(AuditTest, ARequestIdUsedTwiceIsNamedEvenWithAnIntactChain) {
   {
     auto store = Raw();
-    auto view = DecodeStoredEntry(Value(*store, Family::kJournal, EncodeFixed64BE(head_.seq)));
+    const std::string stored = Value(*store, Family::kJournal, EncodeFixed64BE(head_.seq));
+    auto view = DecodeStoredEntry(stored);  // views into `stored`
     ASSERT_TRUE(view.has_value());
     v1::Entry entry;
     ASSERT_TRUE(entry.ParseFromArray(view->payload.data(), static_cast<int>(view->payload.size())));
