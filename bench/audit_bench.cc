@@ -30,13 +30,15 @@ v1::Command Command(std::string id) {
 const std::string& LedgerPath() {
   static const std::string path = [] {
     if (const char* kept = std::getenv("LOVEBANK_AUDIT_BENCH_LEDGER")) {
-      if (std::filesystem::exists(std::filesystem::path(kept) / "CURRENT")) return std::string(kept);
+      if (std::filesystem::exists(std::filesystem::path(kept) / "CURRENT"))
+        return std::string(kept);
     }
     std::string made;
     if (const char* kept = std::getenv("LOVEBANK_AUDIT_BENCH_LEDGER")) {
       made = kept;
     } else {
-      std::string pattern = (std::filesystem::temp_directory_path() / "lovebank-audit-bench-XXXXXX").string();
+      std::string pattern =
+          (std::filesystem::temp_directory_path() / "lovebank-audit-bench-XXXXXX").string();
       made = mkdtemp(pattern.data());
       std::atexit([] { std::filesystem::remove_all(LedgerPath()); });
     }

@@ -72,7 +72,8 @@ class BenchLedger {
   std::unique_ptr<Ledger> ledger_;
 };
 
-std::vector<v1::Command> Transfers(std::size_t count, std::uint64_t* next_id, std::mt19937* random) {
+std::vector<v1::Command> Transfers(std::size_t count, std::uint64_t* next_id,
+                                   std::mt19937* random) {
   std::vector<v1::Command> commands;
   commands.reserve(count);
   for (std::size_t i = 0; i < count; ++i) {
@@ -105,7 +106,8 @@ void BM_DurableTransfers(benchmark::State& state) {
   for (auto _ : state) {
     state.PauseTiming();
     std::vector<std::vector<v1::Command>> groups;
-    for (std::size_t g = 0; g < outstanding; ++g) groups.push_back(Transfers(batch, &next_id, &random));
+    for (std::size_t g = 0; g < outstanding; ++g)
+      groups.push_back(Transfers(batch, &next_id, &random));
     state.ResumeTiming();
     std::mutex mu;
     std::condition_variable done;

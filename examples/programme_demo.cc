@@ -81,8 +81,9 @@ void Run(Ledger& ledger, std::vector<v1::Command> commands, Tally* tally,
     for (const Outcome& outcome : ledger.ExecuteMany(std::move(chunk))) {
       ++tally->by_reason[std::string(ReasonName(outcome.reason))];
       if (outcome.replayed) ++tally->replayed;
-      const bool expected = outcome.ok() || std::find(expected_refusals.begin(), expected_refusals.end(),
-                                                      outcome.reason) != expected_refusals.end();
+      const bool expected =
+          outcome.ok() || std::find(expected_refusals.begin(), expected_refusals.end(),
+                                    outcome.reason) != expected_refusals.end();
       if (!expected) {
         tally->unexpected = true;
         std::cerr << "refused: " << ReasonName(outcome.reason) << ": " << outcome.message << "\n";
@@ -105,8 +106,10 @@ int Main(int argc, char** argv) {
   std::string data = LOVEBANK_EXAMPLE_DATA_DIR;
   for (int i = 1; i + 1 < argc; i += 2) {
     const std::string flag = argv[i];
-    if (flag == "--db") db = argv[i + 1];
-    else if (flag == "--data") data = argv[i + 1];
+    if (flag == "--db")
+      db = argv[i + 1];
+    else if (flag == "--data")
+      data = argv[i + 1];
   }
   if (db.empty() || argc % 2 == 0) {
     std::cerr << "usage: lovebank-demo --db DIR [--data DIR]\n";
@@ -156,7 +159,8 @@ int Main(int argc, char** argv) {
   for (const Row& row : ReadCsv(data + "/activities-2026-11.csv")) {
     commands.push_back(Move(Base("act:" + row.at(0) + ":" + row.at(5), actor,
                                  row.at(1) + " " + row.at(3) + " " + row.at(4)),
-                            &v1::Command::mutable_earn, "issuer:town", row.at(5), "HOURS", row.at(7)));
+                            &v1::Command::mutable_earn, "issuer:town", row.at(5), "HOURS",
+                            row.at(7)));
   }
   Run(ledger, std::move(commands), &tally);
 
@@ -185,8 +189,9 @@ int Main(int argc, char** argv) {
   for (const std::string& student : students) {
     for (const Row& item : {catalog.at(0), catalog.at(6)}) {
       commands.push_back(Move(Base("sale:2026-11-30:" + student + ":" + item.at(0), "收银台1",
-                                  item.at(1) + " 1" + item.at(2)),
-                             &v1::Command::mutable_redeem, student, "store:main", "POINTS", item.at(3)));
+                                   item.at(1) + " 1" + item.at(2)),
+                              &v1::Command::mutable_redeem, student, "store:main", "POINTS",
+                              item.at(3)));
     }
   }
   commands.push_back(Move(Base("sale:2026-11-30:V00001:SKU001", "收银台1", "大米 5kg 1袋"),
@@ -195,7 +200,8 @@ int Main(int argc, char** argv) {
 
   // Report.
   std::cout << "lovebank demo: 河头店镇 爱心银行 / 爱心超市, 2026-11\n\nOutcomes:\n";
-  for (const auto& [reason, count] : tally.by_reason) std::cout << "  " << reason << ": " << count << "\n";
+  for (const auto& [reason, count] : tally.by_reason)
+    std::cout << "  " << reason << ": " << count << "\n";
   std::cout << "  (of these, answered from an earlier run: " << tally.replayed << ")\n\n";
 
   std::vector<std::pair<Int128, std::string>> hours;
@@ -214,13 +220,16 @@ int Main(int argc, char** argv) {
   auto page = ledger.ListEntries(student, 10, "");
   if (page.ok()) {
     for (const auto& item : page->items) {
-      std::cout << "  #" << item.seq << " " << Date(item.time_unix_us) << "  " << item.command.memo();
-      for (const auto& leg : item.legs) std::cout << "  " << leg.amount << " " << leg.asset << " → " << leg.balance_after;
+      std::cout << "  #" << item.seq << " " << Date(item.time_unix_us) << "  "
+                << item.command.memo();
+      for (const auto& leg : item.legs)
+        std::cout << "  " << leg.amount << " " << leg.asset << " → " << leg.balance_after;
       std::cout << "\n";
     }
   }
   const Head head = ledger.GetHead();
-  std::cout << "\nDigest to publish (公示): seq " << head.seq << " hash " << HashToHex(head.hash) << "\n";
+  std::cout << "\nDigest to publish (公示): seq " << head.seq << " hash " << HashToHex(head.hash)
+            << "\n";
   return tally.unexpected ? 1 : 0;
 }
 

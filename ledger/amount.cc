@@ -136,7 +136,8 @@ std::string MinorToString(const Int128& minor) {
   // false GCC 12 -Wrestrict at -O3. |minor| <= 10^36 - 1 fits __int128.
   LOVEBANK_DCHECK(minor <= MinorAbsoluteMax() && minor >= -MinorAbsoluteMax());
   const auto value = static_cast<RawInt128>(minor);
-  RawUint128 magnitude = value < 0 ? static_cast<RawUint128>(-value) : static_cast<RawUint128>(value);
+  RawUint128 magnitude =
+      value < 0 ? static_cast<RawUint128>(-value) : static_cast<RawUint128>(value);
   char buffer[48];
   char* end = buffer + sizeof(buffer);
   char* begin = end;

@@ -8,12 +8,11 @@
 // __int128 (2^127-1 ≈ 1.7·10^38), so the sum or difference of two accepted values never
 // overflows either type; the checked type still guards every operation.
 
+#include <boost/multiprecision/cpp_int.hpp>
 #include <cstdint>
 #include <optional>
 #include <string>
 #include <string_view>
-
-#include <boost/multiprecision/cpp_int.hpp>
 
 #include "ledger/reason.h"
 

@@ -6,12 +6,12 @@
 #include <cstdio>
 #include <cstdlib>
 
-#define LOVEBANK_CHECK(condition)                                                   \
-  do {                                                                              \
-    if (!(condition)) [[unlikely]] {                                                \
+#define LOVEBANK_CHECK(condition)                                                        \
+  do {                                                                                   \
+    if (!(condition)) [[unlikely]] {                                                     \
       std::fprintf(stderr, "%s:%d: CHECK failed: %s\n", __FILE__, __LINE__, #condition); \
-      std::abort();                                                                 \
-    }                                                                               \
+      std::abort();                                                                      \
+    }                                                                                    \
   } while (false)
 
 #ifdef NDEBUG
@@ -22,9 +22,9 @@
 #define LOVEBANK_DCHECK(condition) LOVEBANK_CHECK(condition)
 #endif
 
-#define LOVEBANK_RETURN_IF_ERROR(expr)             \
-  do {                                             \
-    auto lovebank_status_ = (expr);                \
+#define LOVEBANK_RETURN_IF_ERROR(expr)                   \
+  do {                                                   \
+    auto lovebank_status_ = (expr);                      \
     if (!lovebank_status_.ok()) return lovebank_status_; \
   } while (false)
 

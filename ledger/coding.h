@@ -10,7 +10,8 @@ namespace lovebank {
 
 // REQUIRES: 8 writable bytes at `out`.
 inline void StoreFixed64BE(char* out, std::uint64_t value) {
-  for (int i = 0; i < 8; ++i) out[i] = static_cast<char>(static_cast<unsigned char>(value >> (56 - 8 * i)));
+  for (int i = 0; i < 8; ++i)
+    out[i] = static_cast<char>(static_cast<unsigned char>(value >> (56 - 8 * i)));
 }
 
 inline void PutFixed64BE(std::string* out, std::uint64_t value) {

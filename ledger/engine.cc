@@ -3,9 +3,9 @@
 #include <algorithm>
 #include <map>
 
-#include "ledger/strings.h"
 #include "ledger/check.h"
 #include "ledger/coding.h"
+#include "ledger/strings.h"
 
 namespace lovebank {
 namespace {
@@ -63,9 +63,10 @@ absl::StatusOr<std::unique_ptr<Engine>> Engine::Load(Store* store, Head head,
     auto it = store->NewIterator(Family::kAccounts);
     for (it->SeekToFirst(); it->Valid(); it->Next()) {
       AccountState account;
-      if (!account.record.ParseFromArray(it->value().data(), static_cast<int>(it->value().size()))) {
-        return absl::DataLossError(Cat("account record ", it->key().ToString(),
-                                                " does not decode"));
+      if (!account.record.ParseFromArray(it->value().data(),
+                                         static_cast<int>(it->value().size()))) {
+        return absl::DataLossError(
+            Cat("account record ", it->key().ToString(), " does not decode"));
       }
       for (const auto& budget : account.record.budgets()) {
         const AssetState* asset = engine->FindAsset(budget.asset());
@@ -205,8 +206,7 @@ Outcome Engine::ApplyMove(const v1::Command& command, const std::string& fingerp
                           v1::AccountKind to_kind) {
   const AssetState* asset = FindAsset(move.asset());
   if (asset == nullptr) {
-    return Refuse(command, fingerprint, Reason::kAssetUnknown,
-                  Cat("no asset ", move.asset()));
+    return Refuse(command, fingerprint, Reason::kAssetUnknown, Cat("no asset ", move.asset()));
   }
   AmountParse amount = ParseAmount(move.amount(), asset->scale, asset->maximum_minor);
   if (!amount.ok()) {
@@ -218,20 +218,17 @@ Outcome Engine::ApplyMove(const v1::Command& command, const std::string& fingerp
   }
   AccountState* from = FindAccount(move.from());
   if (from == nullptr) {
-    return Refuse(command, fingerprint, Reason::kAccountUnknown,
-                  Cat("no account ", move.from()));
+    return Refuse(command, fingerprint, Reason::kAccountUnknown, Cat("no account ", move.from()));
   }
   AccountState* to = FindAccount(move.to());
   if (to == nullptr) {
-    return Refuse(command, fingerprint, Reason::kAccountUnknown,
-                  Cat("no account ", move.to()));
+    return Refuse(command, fingerprint, Reason::kAccountUnknown, Cat("no account ", move.to()));
   }
   if (from->record.kind() != from_kind || to->record.kind() != to_kind) {
     return Refuse(command, fingerprint, Reason::kAccountKindMismatch,
-                  Cat("this moves value from a ", KindName(from_kind), " to a ",
-                               KindName(to_kind), " account; ", move.from(), " is ",
-                               KindName(from->record.kind()), ", ", move.to(), " is ",
-                               KindName(to->record.kind())));
+                  Cat("this moves value from a ", KindName(from_kind), " to a ", KindName(to_kind),
+                      " account; ", move.from(), " is ", KindName(from->record.kind()), ", ",
+                      move.to(), " is ", KindName(to->record.kind())));
   }
   for (const AccountState* account : {from, to}) {
     if (account->record.status() == v1::ACCOUNT_STATUS_FROZEN) {
@@ -251,8 +248,7 @@ Outcome Engine::ApplyMove(const v1::Command& command, const std::string& fingerp
 Outcome Engine::ApplyReverse(const v1::Command& command, const std::string& fingerprint) {
   const std::uint64_t target = command.reverse().seq();
   if (target == 0 || target > head_.seq) {
-    return Refuse(command, fingerprint, Reason::kEntryUnknown,
-                  Cat("no entry ", target));
+    return Refuse(command, fingerprint, Reason::kEntryUnknown, Cat("no entry ", target));
   }
   BatchEntry entry;
   bool in_flight = false;
@@ -267,8 +263,8 @@ Outcome Engine::ApplyReverse(const v1::Command& command, const std::string& fing
     v1::Entry decoded;
     std::optional<StoredEntryView> view;
     if (stored.ok() && stored->has_value()) view = DecodeStoredEntry(**stored);
-    if (!view || !decoded.ParseFromArray(view->payload.data(),
-                                         static_cast<int>(view->payload.size()))) {
+    if (!view ||
+        !decoded.ParseFromArray(view->payload.data(), static_cast<int>(view->payload.size()))) {
       Outcome outcome;
       outcome.reason = Reason::kLedgerUnavailable;
       outcome.message = Cat("journal entry ", target, " cannot be read");
@@ -309,8 +305,7 @@ Outcome Engine::ApplyReverse(const v1::Command& command, const std::string& fing
   if (!limits.ok()) return Refuse(command, fingerprint, limits.reason, limits.message);
   Outcome outcome = Append(command, fingerprint, postings, {});
   if (outcome.ok()) {
-    Stage(Family::kReversed, EncodeFixed64BE(target),
-               EncodeFixed64BE(outcome.receipt.seq));
+    Stage(Family::kReversed, EncodeFixed64BE(target), EncodeFixed64BE(outcome.receipt.seq));
     open().reversed.insert(target);
   }
   return outcome;
@@ -326,8 +321,7 @@ Outcome Engine::ApplyOpenAccount(const v1::Command& command, const std::string& 
   for (const auto& budget : open.budgets()) {
     const AssetState* asset = FindAsset(budget.asset());
     if (asset == nullptr) {
-      return Refuse(command, fingerprint, Reason::kAssetUnknown,
-                    Cat("no asset ", budget.asset()));
+      return Refuse(command, fingerprint, Reason::kAssetUnknown, Cat("no asset ", budget.asset()));
     }
     AmountParse amount = ParseAmount(budget.amount(), asset->scale, asset->maximum_minor);
     if (!amount.ok()) {
@@ -384,8 +378,7 @@ Outcome Engine::ApplySetAccountStatus(const v1::Command& command, const std::str
   const v1::SetAccountStatus& set = command.set_account_status();
   AccountState* account = FindAccount(set.account());
   if (account == nullptr) {
-    return Refuse(command, fingerprint, Reason::kAccountUnknown,
-                  Cat("no account ", set.account()));
+    return Refuse(command, fingerprint, Reason::kAccountUnknown, Cat("no account ", set.account()));
   }
   if (account->record.status() == set.status()) {
     return Refuse(command, fingerprint, Reason::kAccountStatusUnchanged,
@@ -416,16 +409,15 @@ Outcome Engine::CheckLimits(const std::vector<ResolvedPosting>& postings) {
       }
       if (after < floor) {
         outcome.reason = issuer ? Reason::kBudgetExceeded : Reason::kInsufficientBalance;
-        outcome.message = Cat(posting.account, " holds ", Decimal(before, posting.asset),
-                                       " ", posting.asset, "; ", Decimal(-posting.delta, posting.asset),
-                                       " would take it below ", Decimal(floor, posting.asset));
+        outcome.message = Cat(posting.account, " holds ", Decimal(before, posting.asset), " ",
+                              posting.asset, "; ", Decimal(-posting.delta, posting.asset),
+                              " would take it below ", Decimal(floor, posting.asset));
         return outcome;
       }
     } else if (after > asset->maximum_minor) {
       outcome.reason = Reason::kBalanceAboveMaximum;
       outcome.message = Cat(posting.account, " would hold more than the maximum of ",
-                                     Decimal(asset->maximum_minor, posting.asset), " ",
-                                     posting.asset);
+                            Decimal(asset->maximum_minor, posting.asset), " ", posting.asset);
       return outcome;
     }
   }
@@ -449,10 +441,8 @@ Outcome Engine::Append(const v1::Command& command, const std::string& fingerprin
   }
   const std::string payload = entry.SerializeAsString();
   const Hash hash = ChainHash(head_.hash, seq, payload);
-  Stage(Family::kJournal, EncodeFixed64BE(seq),
-             EncodeStoredEntry(hash, head_.hash, payload));
-  Stage(Family::kRequests, command.request_id(),
-             EncodeRequestValue(seq, fingerprint));
+  Stage(Family::kJournal, EncodeFixed64BE(seq), EncodeStoredEntry(hash, head_.hash, payload));
+  Stage(Family::kRequests, command.request_id(), EncodeRequestValue(seq, fingerprint));
 
   Outcome outcome;
   outcome.receipt.seq = seq;
@@ -482,8 +472,7 @@ Outcome Engine::Append(const v1::Command& command, const std::string& fingerprin
   // one asset, so the total must be zero.
   LOVEBANK_CHECK(sum == 0);
   for (const auto& [account, line] : lines) {
-    Stage(Family::kAccountEntries, AccountEntryKey(account, seq),
-               line.SerializeAsString());
+    Stage(Family::kAccountEntries, AccountEntryKey(account, seq), line.SerializeAsString());
   }
   BatchEntry batch_entry{command.body_case(), {entry.postings().begin(), entry.postings().end()}};
   open().entries.emplace(seq, std::move(batch_entry));
@@ -501,8 +490,7 @@ Outcome Engine::Refuse(const v1::Command& command, const std::string& fingerprin
     refusal.set_reason(static_cast<std::uint32_t>(reason));
     refusal.set_message(message);
     refusal.set_head_seq(head_.seq);
-    Stage(Family::kRefusals, command.request_id(),
-               refusal.SerializeAsString());
+    Stage(Family::kRefusals, command.request_id(), refusal.SerializeAsString());
   }
   Outcome outcome;
   outcome.reason = reason;
@@ -598,7 +586,8 @@ void Engine::SetBalance(const std::string& key, BalanceState value) {
   auto it = balances_.find(key);
   auto& undo = open().balances_undo;
   if (!undo.contains(key)) {
-    undo.emplace(key, it == balances_.end() ? std::nullopt : std::optional<BalanceState>(it->second));
+    undo.emplace(key,
+                 it == balances_.end() ? std::nullopt : std::optional<BalanceState>(it->second));
   }
   balances_[key] = std::move(value);
 }
@@ -618,14 +607,17 @@ std::string Engine::Decimal(const Int128& minor, const std::string& asset) const
   return FormatAmount(Amount::FromMinor(minor), state == nullptr ? 0 : state->scale);
 }
 
-absl::StatusOr<Receipt> ReadReceipt(Store& store, std::uint64_t seq,
-                                    const std::function<std::uint32_t(const std::string&)>& scale_of,
-                                    const rocksdb::Snapshot* snapshot) {
-  LOVEBANK_ASSIGN_OR_RETURN(auto stored, store.Get(Family::kJournal, EncodeFixed64BE(seq), snapshot));
+absl::StatusOr<Receipt> ReadReceipt(
+    Store& store, std::uint64_t seq,
+    const std::function<std::uint32_t(const std::string&)>& scale_of,
+    const rocksdb::Snapshot* snapshot) {
+  LOVEBANK_ASSIGN_OR_RETURN(auto stored,
+                            store.Get(Family::kJournal, EncodeFixed64BE(seq), snapshot));
   if (!stored.has_value()) return absl::DataLossError(Cat("journal entry ", seq, " is missing"));
   auto view = DecodeStoredEntry(*stored);
   v1::Entry entry;
-  if (!view || !entry.ParseFromArray(view->payload.data(), static_cast<int>(view->payload.size()))) {
+  if (!view ||
+      !entry.ParseFromArray(view->payload.data(), static_cast<int>(view->payload.size()))) {
     return absl::DataLossError(Cat("journal entry ", seq, " does not decode"));
   }
   Receipt receipt;
@@ -638,16 +630,16 @@ absl::StatusOr<Receipt> ReadReceipt(Store& store, std::uint64_t seq,
         store.Get(Family::kAccountEntries, AccountEntryKey(posting.account(), seq), snapshot));
     v1::StatementLine line;
     if (!line_bytes.has_value() || !line.ParseFromString(*line_bytes)) {
-      return absl::DataLossError(Cat("statement line ", posting.account(), "@", seq,
-                                              " is missing"));
+      return absl::DataLossError(
+          Cat("statement line ", posting.account(), "@", seq, " is missing"));
     }
     for (const auto& leg : line.legs()) {
       if (leg.asset() != posting.asset()) continue;
       auto minor = MinorFromString(leg.balance_after_minor());
       if (!minor) return absl::DataLossError("statement balance does not decode");
-      receipt.balances_after.push_back(BalanceLine{
-          posting.account(), posting.asset(), Amount::FromMinor(*minor),
-          FormatAmount(Amount::FromMinor(*minor), scale_of(posting.asset())), seq});
+      receipt.balances_after.push_back(
+          BalanceLine{posting.account(), posting.asset(), Amount::FromMinor(*minor),
+                      FormatAmount(Amount::FromMinor(*minor), scale_of(posting.asset())), seq});
     }
   }
   return receipt;

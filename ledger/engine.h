@@ -157,8 +157,9 @@ class Engine {
 
 // Rebuilds the receipt of a committed entry from the journal and the statement index (for a
 // retried request id). `scale_of` gives an asset's scale.
-absl::StatusOr<Receipt> ReadReceipt(Store& store, std::uint64_t seq,
-                                    const std::function<std::uint32_t(const std::string&)>& scale_of,
-                                    const rocksdb::Snapshot* snapshot = nullptr);
+absl::StatusOr<Receipt> ReadReceipt(
+    Store& store, std::uint64_t seq,
+    const std::function<std::uint32_t(const std::string&)>& scale_of,
+    const rocksdb::Snapshot* snapshot = nullptr);
 
 }  // namespace lovebank

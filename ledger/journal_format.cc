@@ -31,7 +31,7 @@ namespace {
 Hash Sha256(std::initializer_list<std::string_view> parts) {
   static EVP_MD* const sha256 = EVP_MD_fetch(nullptr, "SHA256", nullptr);
   thread_local std::unique_ptr<EVP_MD_CTX, decltype(&EVP_MD_CTX_free)> context(EVP_MD_CTX_new(),
-                                                                             &EVP_MD_CTX_free);
+                                                                               &EVP_MD_CTX_free);
   LOVEBANK_CHECK(sha256 != nullptr && context != nullptr);
   Hash hash;
   unsigned int length = 0;

@@ -6,10 +6,10 @@
 #include <future>
 #include <utility>
 
-#include "ledger/strings.h"
 #include "ledger/check.h"
 #include "ledger/coding.h"
 #include "ledger/ledger_impl.h"
+#include "ledger/strings.h"
 
 namespace lovebank {
 namespace {
@@ -84,19 +84,21 @@ absl::StatusOr<std::int64_t> VerifyTail(Store& store, const Head& head, const Ha
   auto it = store.NewIterator(Family::kJournal);
   it->SeekToLast();
   LOVEBANK_RETURN_IF_ERROR(FromRocks(it->status(), "reading the journal"));
-  const std::uint64_t last = it->Valid() && it->key().size() == 8 ? GetFixed64BE(it->key().data()) : 0;
+  const std::uint64_t last =
+      it->Valid() && it->key().size() == 8 ? GetFixed64BE(it->key().data()) : 0;
   if (it->Valid() && it->key().size() != 8) {
     return absl::DataLossError("journal holds a key that is not a sequence number");
   }
   if (last != head.seq) {
-    return absl::DataLossError(Cat("journal ends at seq ", last, " but the meta head is ",
-                                            head.seq));
+    return absl::DataLossError(
+        Cat("journal ends at seq ", last, " but the meta head is ", head.seq));
   }
   if (head.seq == 0) {
     if (head.hash != genesis) return absl::DataLossError("meta head hash is not the genesis hash");
     return std::int64_t{0};
   }
-  const std::uint64_t first = head.seq > kOpenVerifyTailEntries ? head.seq - kOpenVerifyTailEntries + 1 : 1;
+  const std::uint64_t first =
+      head.seq > kOpenVerifyTailEntries ? head.seq - kOpenVerifyTailEntries + 1 : 1;
   it->Seek(EncodeFixed64BE(first));
   std::optional<Hash> prev;
   if (first == 1) prev = genesis;
@@ -147,7 +149,8 @@ absl::StatusOr<std::unique_ptr<Ledger>> Ledger::Open(LedgerOptions options) {
   if (!version.has_value()) {
     auto it = store.NewIterator(Family::kJournal);
     it->SeekToFirst();
-    if (it->Valid()) return absl::DataLossError("journal entries exist but the meta records do not");
+    if (it->Valid())
+      return absl::DataLossError("journal entries exist but the meta records do not");
     if (options.read_only || !options.create_if_missing) {
       return absl::NotFoundError(Cat("no lovebank ledger at ", options.path));
     }
@@ -248,7 +251,8 @@ void Ledger::SubmitMany(std::vector<v1::Command> commands, BatchCallback done) {
 Outcome Ledger::Execute(v1::Command command) {
   std::promise<Outcome> promise;
   auto future = promise.get_future();
-  Submit(std::move(command), [&promise](Outcome outcome) { promise.set_value(std::move(outcome)); });
+  Submit(std::move(command),
+         [&promise](Outcome outcome) { promise.set_value(std::move(outcome)); });
   return future.get();
 }
 
@@ -367,7 +371,8 @@ void Ledger::Impl::RetireWritten() {
   // them all so the in-memory state is the committed one again.
   if (write_failed && engine->in_flight() > 0) {
     std::unique_lock<std::mutex> lock(pipe_mu_);
-    pipe_wake_.wait(lock, [this]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(pipe_mu_) { return in_flight_ == 0; });
+    pipe_wake_.wait(lock,
+                    [this]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(pipe_mu_) { return in_flight_ == 0; });
     lock.unlock();
     engine->RollBackAll();
   }

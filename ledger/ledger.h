@@ -63,7 +63,7 @@ struct BalanceLine {
   std::string account;
   std::string asset;
   Amount balance;
-  std::string decimal;  // the balance formatted at the asset's scale, e.g. "12.50"
+  std::string decimal;    // the balance formatted at the asset's scale, e.g. "12.50"
   std::uint64_t seq = 0;  // the entry that last changed it (0: never)
 };
 
@@ -174,9 +174,8 @@ class Ledger {
 
   // Every asset the account holds or has held, in asset-code order, as of the head or as of
   // `as_of_seq` (the balances right after that entry; an account not yet open then has none).
-  absl::StatusOr<std::vector<BalanceLine>> GetBalances(std::string_view account,
-                                                       std::optional<std::uint64_t> as_of_seq =
-                                                           std::nullopt);
+  absl::StatusOr<std::vector<BalanceLine>> GetBalances(
+      std::string_view account, std::optional<std::uint64_t> as_of_seq = std::nullopt);
   // One asset; zero when the account never held it.
   absl::StatusOr<BalanceLine> GetBalance(std::string_view account, std::string_view asset,
                                          std::optional<std::uint64_t> as_of_seq = std::nullopt);

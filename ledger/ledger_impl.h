@@ -81,8 +81,8 @@ class Ledger::Impl {
   std::mutex pipe_mu_;
   std::condition_variable pipe_wake_;
   std::deque<Sealed> to_write_ ABSL_GUARDED_BY(pipe_mu_);
-  std::size_t in_flight_ ABSL_GUARDED_BY(pipe_mu_) = 0;     // sealed, not yet completed
-  std::size_t written_ok_ ABSL_GUARDED_BY(pipe_mu_) = 0;    // completed, not yet retired
+  std::size_t in_flight_ ABSL_GUARDED_BY(pipe_mu_) = 0;   // sealed, not yet completed
+  std::size_t written_ok_ ABSL_GUARDED_BY(pipe_mu_) = 0;  // completed, not yet retired
   bool write_failed_ ABSL_GUARDED_BY(pipe_mu_) = false;
   bool writer_stopping_ ABSL_GUARDED_BY(pipe_mu_) = false;
 

@@ -3,10 +3,10 @@
 
 #include <map>
 
-#include "ledger/strings.h"
 #include "ledger/check.h"
 #include "ledger/coding.h"
 #include "ledger/ledger_impl.h"
+#include "ledger/strings.h"
 #include "ledger/text.h"
 
 namespace lovebank {
@@ -50,7 +50,8 @@ std::optional<std::uint64_t> DecodeCursor(std::string_view cursor) {
 absl::StatusOr<v1::AccountRecord> ReadAccount(Store& store, std::string_view account,
                                               const rocksdb::Snapshot* snapshot) {
   if (!IsValidAccountId(account)) {
-    return RefusedStatus(Reason::kAccountIdInvalid, "account ids are 1-64 bytes of [A-Za-z0-9._:@-]");
+    return RefusedStatus(Reason::kAccountIdInvalid,
+                         "account ids are 1-64 bytes of [A-Za-z0-9._:@-]");
   }
   LOVEBANK_ASSIGN_OR_RETURN(auto value, store.Get(Family::kAccounts, account, snapshot));
   if (!value.has_value()) {
@@ -63,12 +64,13 @@ absl::StatusOr<v1::AccountRecord> ReadAccount(Store& store, std::string_view acc
 
 absl::StatusOr<StoredEntry> ReadEntry(Store& store, std::uint64_t seq,
                                       const rocksdb::Snapshot* snapshot) {
-  LOVEBANK_ASSIGN_OR_RETURN(auto value, store.Get(Family::kJournal, EncodeFixed64BE(seq), snapshot));
+  LOVEBANK_ASSIGN_OR_RETURN(auto value,
+                            store.Get(Family::kJournal, EncodeFixed64BE(seq), snapshot));
   if (!value.has_value()) return RefusedStatus(Reason::kEntryUnknown, Cat("no entry ", seq));
   auto view = DecodeStoredEntry(*value);
   StoredEntry stored;
-  if (!view || !stored.entry.ParseFromArray(view->payload.data(),
-                                            static_cast<int>(view->payload.size()))) {
+  if (!view ||
+      !stored.entry.ParseFromArray(view->payload.data(), static_cast<int>(view->payload.size()))) {
     return absl::DataLossError(Cat("journal entry ", seq, " does not decode"));
   }
   stored.seq = seq;
@@ -115,12 +117,13 @@ absl::StatusOr<v1::AccountRecord> Ledger::GetAccount(std::string_view account) {
   return ReadAccount(*impl_->store, account, nullptr);
 }
 
-absl::StatusOr<std::vector<BalanceLine>> Ledger::GetBalances(std::string_view account,
-                                                             std::optional<std::uint64_t> as_of_seq) {
+absl::StatusOr<std::vector<BalanceLine>> Ledger::GetBalances(
+    std::string_view account, std::optional<std::uint64_t> as_of_seq) {
   Store& store = *impl_->store;
   ScopedSnapshot snapshot(store.db());
   LOVEBANK_RETURN_IF_ERROR(ReadAccount(store, account, snapshot.get()).status());
-  LOVEBANK_ASSIGN_OR_RETURN(auto head_seq, store.Get(Family::kMeta, meta_key::kHeadSeq, snapshot.get()));
+  LOVEBANK_ASSIGN_OR_RETURN(auto head_seq,
+                            store.Get(Family::kMeta, meta_key::kHeadSeq, snapshot.get()));
   LOVEBANK_CHECK(head_seq.has_value() && head_seq->size() == 8);
   if (as_of_seq.has_value() && *as_of_seq > GetFixed64BE(head_seq->data())) {
     return RefusedStatus(Reason::kSeqBeyondHead, Cat("the journal has not reached ", *as_of_seq));
@@ -138,8 +141,8 @@ absl::StatusOr<std::vector<BalanceLine>> Ledger::GetBalances(std::string_view ac
     line.asset = it->key().ToString().substr(prefix.size());
     BalanceState state{value->minor, value->seq};
     if (as_of_seq.has_value()) {
-      LOVEBANK_ASSIGN_OR_RETURN(state, BalanceAsOf(store, account, line.asset, *as_of_seq,
-                                                   snapshot.get()));
+      LOVEBANK_ASSIGN_OR_RETURN(
+          state, BalanceAsOf(store, account, line.asset, *as_of_seq, snapshot.get()));
     }
     line.balance = Amount::FromMinor(state.minor);
     line.seq = state.seq;
@@ -162,18 +165,19 @@ absl::StatusOr<BalanceLine> Ledger::GetBalance(std::string_view account, std::st
     return RefusedStatus(Reason::kAssetUnknown, Cat("no asset ", asset));
   }
   LOVEBANK_RETURN_IF_ERROR(ReadAccount(store, account, snapshot.get()).status());
-  LOVEBANK_ASSIGN_OR_RETURN(auto head_seq, store.Get(Family::kMeta, meta_key::kHeadSeq, snapshot.get()));
+  LOVEBANK_ASSIGN_OR_RETURN(auto head_seq,
+                            store.Get(Family::kMeta, meta_key::kHeadSeq, snapshot.get()));
   LOVEBANK_CHECK(head_seq.has_value() && head_seq->size() == 8);
   BalanceState state;
   if (as_of_seq.has_value()) {
     if (*as_of_seq > GetFixed64BE(head_seq->data())) {
-      return RefusedStatus(Reason::kSeqBeyondHead,
-                           Cat("the journal has not reached ", *as_of_seq));
+      return RefusedStatus(Reason::kSeqBeyondHead, Cat("the journal has not reached ", *as_of_seq));
     }
-    LOVEBANK_ASSIGN_OR_RETURN(state, BalanceAsOf(store, account, asset, *as_of_seq, snapshot.get()));
+    LOVEBANK_ASSIGN_OR_RETURN(state,
+                              BalanceAsOf(store, account, asset, *as_of_seq, snapshot.get()));
   } else {
-    LOVEBANK_ASSIGN_OR_RETURN(auto value,
-                              store.Get(Family::kBalances, BalanceKey(account, asset), snapshot.get()));
+    LOVEBANK_ASSIGN_OR_RETURN(
+        auto value, store.Get(Family::kBalances, BalanceKey(account, asset), snapshot.get()));
     if (value.has_value()) {
       auto decoded = DecodeBalanceValue(*value);
       if (!decoded) return absl::DataLossError("balance record does not decode");
@@ -192,8 +196,7 @@ absl::StatusOr<BalanceLine> Ledger::GetBalance(std::string_view account, std::st
 absl::StatusOr<StatementPage> Ledger::ListEntries(std::string_view account, std::size_t page_size,
                                                   std::string_view cursor) {
   if (page_size == 0 || page_size > kStatementPageSizeMax) {
-    return RefusedStatus(Reason::kPageSizeInvalid,
-                         Cat("page size is 1-", kStatementPageSizeMax));
+    return RefusedStatus(Reason::kPageSizeInvalid, Cat("page size is 1-", kStatementPageSizeMax));
   }
   std::uint64_t below = UINT64_MAX;  // exclusive upper bound on seq
   if (!cursor.empty()) {
@@ -213,8 +216,8 @@ absl::StatusOr<StatementPage> Ledger::ListEntries(std::string_view account, std:
   StatementPage page;
   const std::string prefix = AccountEntryPrefix(account);
   auto it = store.NewIterator(Family::kAccountEntries, snapshot.get());
-  for (it->SeekForPrev(AccountEntryKey(account, below - 1)); it->Valid() && it->key().starts_with(prefix);
-       it->Prev()) {
+  for (it->SeekForPrev(AccountEntryKey(account, below - 1));
+       it->Valid() && it->key().starts_with(prefix); it->Prev()) {
     const std::uint64_t seq = GetFixed64BE(it->key().data() + prefix.size());
     if (page.items.size() == page_size) {
       page.next_cursor = EncodeCursor(page.items.back().seq);
@@ -249,7 +252,8 @@ absl::StatusOr<StoredEntry> Ledger::GetEntry(std::uint64_t seq) {
 
 absl::StatusOr<StoredEntry> Ledger::GetEntryByRequestId(std::string_view request_id) {
   if (!IsValidRequestId(request_id)) {
-    return RefusedStatus(Reason::kRequestIdInvalid, "request ids are 1-128 bytes of [A-Za-z0-9._:@-]");
+    return RefusedStatus(Reason::kRequestIdInvalid,
+                         "request ids are 1-128 bytes of [A-Za-z0-9._:@-]");
   }
   Store& store = *impl_->store;
   ScopedSnapshot snapshot(store.db());

@@ -88,9 +88,7 @@ absl::StatusCode ReasonCode(Reason reason) {
   return absl::StatusCode::kFailedPrecondition;
 }
 
-bool IsRememberedReason(Reason reason) {
-  return static_cast<std::uint32_t>(reason) >= 60;
-}
+bool IsRememberedReason(Reason reason) { return static_cast<std::uint32_t>(reason) >= 60; }
 
 absl::Status RefusedStatus(Reason reason, std::string_view message) {
   absl::Status status(ReasonCode(reason), absl::string_view(message.data(), message.size()));

@@ -22,18 +22,18 @@ enum class Reason : std::uint32_t {
   kLedgerReadOnly = 3,     // opened read-only (auditor)
 
   // Syntax: checked without ledger state.
-  kRequestIdInvalid = 10,     // empty, longer than 128 bytes or outside [A-Za-z0-9._:@-]
-  kActorInvalid = 11,         // empty, longer than 128 bytes or not valid UTF-8 text
-  kMemoInvalid = 12,          // longer than 512 bytes or not valid UTF-8 text
-  kCommandMissing = 13,       // no command body set
-  kAccountIdInvalid = 14,     // empty, longer than 64 bytes or outside [A-Za-z0-9._:@-]
-  kAssetCodeInvalid = 15,     // not 1-16 bytes of [A-Z0-9_] starting with a letter
-  kDisplayNameInvalid = 16,   // empty, longer than 128 bytes, control characters or bad UTF-8
-  kAccountKindInvalid = 17,   // kind not set or unknown
-  kAccountStatusInvalid = 18, // status not set or unknown
-  kScaleInvalid = 19,         // asset scale above 18
-  kSameAccount = 20,          // a movement from an account to itself
-  kBudgetInvalid = 21,        // budget on a non-issuer, or the same asset twice
+  kRequestIdInvalid = 10,      // empty, longer than 128 bytes or outside [A-Za-z0-9._:@-]
+  kActorInvalid = 11,          // empty, longer than 128 bytes or not valid UTF-8 text
+  kMemoInvalid = 12,           // longer than 512 bytes or not valid UTF-8 text
+  kCommandMissing = 13,        // no command body set
+  kAccountIdInvalid = 14,      // empty, longer than 64 bytes or outside [A-Za-z0-9._:@-]
+  kAssetCodeInvalid = 15,      // not 1-16 bytes of [A-Z0-9_] starting with a letter
+  kDisplayNameInvalid = 16,    // empty, longer than 128 bytes, control characters or bad UTF-8
+  kAccountKindInvalid = 17,    // kind not set or unknown
+  kAccountStatusInvalid = 18,  // status not set or unknown
+  kScaleInvalid = 19,          // asset scale above 18
+  kSameAccount = 20,           // a movement from an account to itself
+  kBudgetInvalid = 21,         // budget on a non-issuer, or the same asset twice
   kAmountEmpty = 30,
   kAmountSign = 31,                   // "+1", "-1": amounts carry no sign
   kAmountWhitespace = 32,             // leading or trailing white space
@@ -55,15 +55,15 @@ enum class Reason : std::uint32_t {
   // Lookups.
   kAssetUnknown = 60,
   kAccountUnknown = 61,
-  kEntryUnknown = 62,     // no entry with that seq or request id
+  kEntryUnknown = 62,  // no entry with that seq or request id
   kAccountExists = 63,
   kAssetExists = 64,
-  kSeqBeyondHead = 65,    // "as of" a seq the journal has not reached
+  kSeqBeyondHead = 65,  // "as of" a seq the journal has not reached
 
   // State rules.
-  kAccountKindMismatch = 70,    // e.g. Earn from an account that is not an ISSUER
+  kAccountKindMismatch = 70,  // e.g. Earn from an account that is not an ISSUER
   kAccountFrozen = 71,
-  kEntryNotReversible = 72,     // administrative entries and reversals cannot be reversed
+  kEntryNotReversible = 72,  // administrative entries and reversals cannot be reversed
   kEntryAlreadyReversed = 73,
   kAccountStatusUnchanged = 74,
 

@@ -4,9 +4,9 @@
 #include <filesystem>
 #include <vector>
 
-#include "ledger/strings.h"
 #include "ledger/check.h"
 #include "ledger/journal_format.h"
+#include "ledger/strings.h"
 #include "rocksdb/filter_policy.h"
 #include "rocksdb/slice_transform.h"
 #include "rocksdb/table.h"

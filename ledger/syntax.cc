@@ -3,8 +3,8 @@
 
 #include <set>
 
-#include "ledger/strings.h"
 #include "ledger/ledger.h"
+#include "ledger/strings.h"
 #include "ledger/text.h"
 
 namespace lovebank {

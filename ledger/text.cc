@@ -72,8 +72,8 @@ bool IsValidText(std::string_view text, bool allow_line_breaks) {
   for (std::size_t i = 0; i < text.size();) {
     const std::size_t length = DecodeUtf8(text, i, &code_point);
     if (length == 0) return false;
-    const bool control = code_point < 0x20 || code_point == 0x7F ||
-                         (code_point >= 0x80 && code_point <= 0x9F);
+    const bool control =
+        code_point < 0x20 || code_point == 0x7F || (code_point >= 0x80 && code_point <= 0x9F);
     if (control && !(allow_line_breaks && (code_point == '\n' || code_point == '\t'))) {
       return false;
     }

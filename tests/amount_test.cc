@@ -39,18 +39,15 @@ INSTANTIATE_TEST_SUITE_P(
         ParseCase{"1", Reason::kOk, 100}, ParseCase{"1.5", Reason::kOk, 150},
         ParseCase{"1.50", Reason::kOk, 150}, ParseCase{"0.01", Reason::kOk, 1},
         ParseCase{"3000", Reason::kOk, 300000}, ParseCase{"1000000.00", Reason::kOk, 100000000},
-        ParseCase{"", Reason::kAmountEmpty, 0},
-        ParseCase{" 1", Reason::kAmountWhitespace, 0},
+        ParseCase{"", Reason::kAmountEmpty, 0}, ParseCase{" 1", Reason::kAmountWhitespace, 0},
         ParseCase{"1 ", Reason::kAmountWhitespace, 0},
         ParseCase{"1\n", Reason::kAmountWhitespace, 0},
-        ParseCase{"\t1", Reason::kAmountWhitespace, 0},
-        ParseCase{"+1", Reason::kAmountSign, 0}, ParseCase{"-1", Reason::kAmountSign, 0},
-        ParseCase{"-0", Reason::kAmountSign, 0},
-        ParseCase{"1e3", Reason::kAmountExponent, 0},
-        ParseCase{"1E3", Reason::kAmountExponent, 0},
+        ParseCase{"\t1", Reason::kAmountWhitespace, 0}, ParseCase{"+1", Reason::kAmountSign, 0},
+        ParseCase{"-1", Reason::kAmountSign, 0}, ParseCase{"-0", Reason::kAmountSign, 0},
+        ParseCase{"1e3", Reason::kAmountExponent, 0}, ParseCase{"1E3", Reason::kAmountExponent, 0},
         ParseCase{"1.0e-2", Reason::kAmountExponent, 0},
         ParseCase{"\xEF\xBC\x91\xEF\xBC\x90", Reason::kAmountNonAsciiDigit, 0},  // "１０"
-        ParseCase{"1\xEF\xBC\x90", Reason::kAmountNonAsciiDigit, 0},              // "1０"
+        ParseCase{"1\xEF\xBC\x90", Reason::kAmountNonAsciiDigit, 0},             // "1０"
         ParseCase{"十", Reason::kAmountInvalidCharacter, 0},
         ParseCase{"1,000", Reason::kAmountInvalidCharacter, 0},
         ParseCase{"1 000", Reason::kAmountInvalidCharacter, 0},
@@ -135,19 +132,21 @@ TEST(Amount, ArithmeticOverflowIsAnErrorNotAWrap) {
 }
 
 TEST(MinorString, StrictRoundTrip) {
-  for (const char* text : {"0", "1", "-1", "150", "-300000", "999999999999999999999999999999999999"}) {
+  for (const char* text :
+       {"0", "1", "-1", "150", "-300000", "999999999999999999999999999999999999"}) {
     auto value = MinorFromString(text);
     ASSERT_TRUE(value.has_value()) << text;
     EXPECT_EQ(MinorToString(*value), text);
   }
-  for (const char* text : {"", "-", "-0", "01", "+1", "1.0", " 1", "1000000000000000000000000000000000000"}) {
+  for (const char* text :
+       {"", "-", "-0", "01", "+1", "1.0", " 1", "1000000000000000000000000000000000000"}) {
     EXPECT_FALSE(MinorFromString(text).has_value()) << text;
   }
 }
 
 TEST(MinorFixed16, RoundTripsAndSortsNegativesBeforePositives) {
-  for (const Int128& value : {Int128(0), Int128(1), Int128(-1), MinorAbsoluteMax(),
-                              Int128(-MinorAbsoluteMax())}) {
+  for (const Int128& value :
+       {Int128(0), Int128(1), Int128(-1), MinorAbsoluteMax(), Int128(-MinorAbsoluteMax())}) {
     std::string bytes;
     AppendMinorFixed16(&bytes, value);
     ASSERT_EQ(bytes.size(), 16u);

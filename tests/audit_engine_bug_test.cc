@@ -65,7 +65,8 @@ TEST(AuditEngineBug, AWrongInMemoryBalanceIsCaughtByTheIndependentReplay) {
   // The journal's postings are right; the engine's derived records and its limit check are not.
   EXPECT_TRUE(Has(*report, audit::FindingKind::kBalanceLimit, "m1/POINTS", overdraft_seq));
   EXPECT_TRUE(Has(*report, audit::FindingKind::kRecordDiffers, "balances m1/POINTS"));
-  EXPECT_TRUE(Has(*report, audit::FindingKind::kRecordDiffers, Cat("account_entries m1@", overdraft_seq)));
+  EXPECT_TRUE(
+      Has(*report, audit::FindingKind::kRecordDiffers, Cat("account_entries m1@", overdraft_seq)));
 }
 
 }  // namespace

@@ -54,17 +54,23 @@ class AuditTest : public ::testing::Test {
     auto ledger = lovebank::testing::OpenLedger(dir_.path());
     lovebank::testing::OpenProgramme(*ledger, 3);
     for (int i = 1; i <= 3; ++i) {
-      ASSERT_TRUE(ledger->Execute(Earn("award" + std::to_string(i), "issuer:town",
-                                       "m" + std::to_string(i), "500")).ok());
+      ASSERT_TRUE(ledger
+                      ->Execute(Earn("award" + std::to_string(i), "issuer:town",
+                                     "m" + std::to_string(i), "500"))
+                      .ok());
     }
     ASSERT_TRUE(ledger->Execute(Earn("hours1", "issuer:town", "m1", "2.5", "HOURS")).ok());
-    const Outcome sale = ledger->Execute(lovebank::testing::Redeem("sale1", "m1", "store:main", "30"));
+    const Outcome sale =
+        ledger->Execute(lovebank::testing::Redeem("sale1", "m1", "store:main", "30"));
     ASSERT_TRUE(sale.ok());
     ASSERT_TRUE(ledger->Execute(lovebank::testing::Transfer("gift1", "m2", "m3", "20")).ok());
     ASSERT_TRUE(ledger->Execute(lovebank::testing::Reverse("refund1", sale.receipt.seq)).ok());
-    ASSERT_TRUE(ledger->Execute(lovebank::testing::SetStatus("freeze", "m3", v1::ACCOUNT_STATUS_FROZEN)).ok());
+    ASSERT_TRUE(
+        ledger->Execute(lovebank::testing::SetStatus("freeze", "m3", v1::ACCOUNT_STATUS_FROZEN))
+            .ok());
     head_ = ledger->GetHead();
-    for (std::uint64_t seq = 1; seq <= head_.seq; ++seq) hashes_.push_back(ledger->GetEntry(seq)->hash);
+    for (std::uint64_t seq = 1; seq <= head_.seq; ++seq)
+      hashes_.push_back(ledger->GetEntry(seq)->hash);
   }
 
   // Opens the closed ledger's RocksDB for raw edits.
@@ -88,7 +94,8 @@ class AuditTest : public ::testing::Test {
 };
 
 TEST_F(AuditTest, ACleanLedgerAuditsCleanWithItsDigestAndTotals) {
-  const Report report = AuditDb(dir_.path(), {Digest{3, hashes_[2]}, Digest{head_.seq, head_.hash}});
+  const Report report =
+      AuditDb(dir_.path(), {Digest{3, hashes_[2]}, Digest{head_.seq, head_.hash}});
   EXPECT_TRUE(report.clean()) << Describe(report);
   EXPECT_TRUE(report.store_compared);
   EXPECT_EQ(report.entries, head_.seq);
@@ -96,10 +103,10 @@ TEST_F(AuditTest, ACleanLedgerAuditsCleanWithItsDigestAndTotals) {
   EXPECT_EQ(report.head.hash, head_.hash);
   ASSERT_EQ(report.totals.size(), 2u);
   EXPECT_EQ(report.totals[1].asset, "POINTS");
-  EXPECT_EQ(report.totals[1].issued_minor, 150000);      // 3 x 500.00
-  EXPECT_EQ(report.totals[1].circulating_minor, 150000); // the sale was refunded
+  EXPECT_EQ(report.totals[1].issued_minor, 150000);       // 3 x 500.00
+  EXPECT_EQ(report.totals[1].circulating_minor, 150000);  // the sale was refunded
   EXPECT_EQ(report.totals[1].redeemed_minor, 0);
-  EXPECT_EQ(report.totals[0].issued_minor, 250);         // 2.50 HOURS
+  EXPECT_EQ(report.totals[0].issued_minor, 250);  // 2.50 HOURS
 }
 
 TEST_F(AuditTest, OneFlippedPayloadByteIsAHashMismatchAtItsSeq) {
@@ -108,7 +115,9 @@ TEST_F(AuditTest, OneFlippedPayloadByteIsAHashMismatchAtItsSeq) {
     auto store = Raw();
     std::string value = Value(*store, Family::kJournal, EncodeFixed64BE(seq));
     value[kStoredEntryHeaderBytes + 20] ^= 0x01;
-    ASSERT_TRUE(store->db()->Put(Sync(), store->handle(Family::kJournal), EncodeFixed64BE(seq), value).ok());
+    ASSERT_TRUE(store->db()
+                    ->Put(Sync(), store->handle(Family::kJournal), EncodeFixed64BE(seq), value)
+                    .ok());
   }
   const Report report = AuditDb(dir_.path());
   EXPECT_TRUE(Has(report, FindingKind::kHashMismatch, seq)) << Describe(report);
@@ -119,7 +128,8 @@ TEST_F(AuditTest, ADeletedEntryIsAGapAndABrokenChainAtTheNextSeq) {
   const std::uint64_t seq = 10;
   {
     auto store = Raw();
-    ASSERT_TRUE(store->db()->Delete(Sync(), store->handle(Family::kJournal), EncodeFixed64BE(seq)).ok());
+    ASSERT_TRUE(
+        store->db()->Delete(Sync(), store->handle(Family::kJournal), EncodeFixed64BE(seq)).ok());
   }
   const Report report = AuditDb(dir_.path());
   EXPECT_TRUE(Has(report, FindingKind::kSeqGap, seq + 1)) << Describe(report);
@@ -165,15 +175,18 @@ TEST_F(AuditTest, AForgedEntryWithACorrectHashIsCaughtByTheDerivedRecords) {
     const std::string payload = entry.SerializeAsString();
     const Hash hash = ChainHash(head_.hash, seq, payload);
     auto store = Raw();
-    ASSERT_TRUE(store->db()->Put(Sync(), store->handle(Family::kJournal), EncodeFixed64BE(seq),
-                                 EncodeStoredEntry(hash, head_.hash, payload)).ok());
+    ASSERT_TRUE(store->db()
+                    ->Put(Sync(), store->handle(Family::kJournal), EncodeFixed64BE(seq),
+                          EncodeStoredEntry(hash, head_.hash, payload))
+                    .ok());
   }
   const Report report = AuditDb(dir_.path());
   EXPECT_FALSE(Has(report, FindingKind::kChainBroken, seq)) << Describe(report);
   EXPECT_FALSE(Has(report, FindingKind::kHashMismatch, seq)) << Describe(report);
   EXPECT_TRUE(Has(report, FindingKind::kHeadMismatch, seq)) << Describe(report);
   EXPECT_TRUE(Has(report, FindingKind::kRecordMissing, 0, "requests forged")) << Describe(report);
-  EXPECT_TRUE(Has(report, FindingKind::kRecordDiffers, 0, "balances m1/POINTS")) << Describe(report);
+  EXPECT_TRUE(Has(report, FindingKind::kRecordDiffers, 0, "balances m1/POINTS"))
+      << Describe(report);
   EXPECT_TRUE(Has(report, FindingKind::kRecordMissing, 0, Cat("account_entries m1@", seq)))
       << Describe(report);
 }
@@ -202,12 +215,15 @@ TEST_F(AuditTest, ATruncatedTailWithARewrittenHeadIsCaughtByIndexesAndThePublish
 TEST_F(AuditTest, AChangedBalanceRowIsNamedByItsKey) {
   {
     auto store = Raw();
-    ASSERT_TRUE(store->db()->Put(Sync(), store->handle(Family::kBalances), BalanceKey("m2", "POINTS"),
-                                 EncodeBalanceValue(Int128(99999999), head_.seq)).ok());
+    ASSERT_TRUE(store->db()
+                    ->Put(Sync(), store->handle(Family::kBalances), BalanceKey("m2", "POINTS"),
+                          EncodeBalanceValue(Int128(99999999), head_.seq))
+                    .ok());
   }
   const Report report = AuditDb(dir_.path());
   EXPECT_EQ(report.findings_total, 1u) << Describe(report);
-  EXPECT_TRUE(Has(report, FindingKind::kRecordDiffers, 0, "balances m2/POINTS")) << Describe(report);
+  EXPECT_TRUE(Has(report, FindingKind::kRecordDiffers, 0, "balances m2/POINTS"))
+      << Describe(report);
 }
 
 TEST_F(AuditTest, ADeletedRequestIndexRowIsNamedByItsKey) {
@@ -228,12 +244,15 @@ TEST_F(AuditTest, AnAddedStatementRowIsNamedByItsKey) {
     leg->set_asset("POINTS");
     leg->set_amount_minor("100000");
     leg->set_balance_after_minor("150000");
-    ASSERT_TRUE(store->db()->Put(Sync(), store->handle(Family::kAccountEntries),
-                                 AccountEntryKey("m2", 3), line.SerializeAsString()).ok());
+    ASSERT_TRUE(store->db()
+                    ->Put(Sync(), store->handle(Family::kAccountEntries), AccountEntryKey("m2", 3),
+                          line.SerializeAsString())
+                    .ok());
   }
   const Report report = AuditDb(dir_.path());
   EXPECT_EQ(report.findings_total, 1u) << Describe(report);
-  EXPECT_TRUE(Has(report, FindingKind::kRecordExtra, 0, "account_entries m2@3")) << Describe(report);
+  EXPECT_TRUE(Has(report, FindingKind::kRecordExtra, 0, "account_entries m2@3"))
+      << Describe(report);
 }
 
 TEST_F(AuditTest, ExportRoundTripsAndATamperedExportCannotBeAudited) {
@@ -261,8 +280,8 @@ TEST_F(AuditTest, ExportRoundTripsAndATamperedExportCannotBeAudited) {
     std::ifstream in(file, std::ios::binary);
     bytes.assign(std::istreambuf_iterator<char>(in), {});
   }
-  for (const std::string& damaged : {bytes.substr(0, bytes.size() / 2), bytes.substr(0, bytes.size() - 1),
-                                     bytes + "x"}) {
+  for (const std::string& damaged :
+       {bytes.substr(0, bytes.size() / 2), bytes.substr(0, bytes.size() - 1), bytes + "x"}) {
     std::ofstream(file, std::ios::binary | std::ios::trunc) << damaged;
     auto source = FileSource(file);
     if (!source.ok()) continue;  // a damaged header is refused at open
@@ -298,9 +317,9 @@ TEST(Digest, ParsesSeqColonHashStrictly) {
   ASSERT_TRUE(digest.has_value());
   EXPECT_EQ(digest->seq, 42u);
   EXPECT_EQ(digest->hash[0], 0xAA);
-  for (const std::string& bad : std::vector<std::string>{"", ":" + hash, "0:" + hash, "x:" + hash, "42:" + hash.substr(1),
-                                "42:" + hash + "0", "42" + hash, "99999999999999999999999:" + hash,
-                                "42:" + std::string(63, 'a') + "g"}) {
+  for (const std::string& bad : std::vector<std::string>{
+           "", ":" + hash, "0:" + hash, "x:" + hash, "42:" + hash.substr(1), "42:" + hash + "0",
+           "42" + hash, "99999999999999999999999:" + hash, "42:" + std::string(63, 'a') + "g"}) {
     EXPECT_FALSE(ParseDigest(bad).has_value()) << bad;
   }
 }
@@ -316,7 +335,9 @@ TEST_F(AuditTest, AJournalKeyFarBeyondTheHeadIsReportedNotReplayed) {
   {
     auto store = Raw();
     const std::string value = Value(*store, Family::kJournal, EncodeFixed64BE(head_.seq));
-    ASSERT_TRUE(store->db()->Put(Sync(), store->handle(Family::kJournal), EncodeFixed64BE(forged), value).ok());
+    ASSERT_TRUE(store->db()
+                    ->Put(Sync(), store->handle(Family::kJournal), EncodeFixed64BE(forged), value)
+                    .ok());
   }
   const Report report = AuditDb(dir_.path());  // must not try to size its state by 2^62
   EXPECT_TRUE(Has(report, FindingKind::kKeyMalformed, forged)) << Describe(report);
@@ -353,7 +374,8 @@ TEST_F(AuditTest, ARequestIdUsedTwiceIsNamedEvenWithAnIntactChain) {
   const Report report = AuditDb(dir_.path());
   EXPECT_FALSE(Has(report, FindingKind::kChainBroken, head_.seq)) << Describe(report);
   EXPECT_FALSE(Has(report, FindingKind::kHashMismatch, head_.seq)) << Describe(report);
-  EXPECT_TRUE(Has(report, FindingKind::kRequestIdDuplicate, head_.seq, "award1")) << Describe(report);
+  EXPECT_TRUE(Has(report, FindingKind::kRequestIdDuplicate, head_.seq, "award1"))
+      << Describe(report);
   EXPECT_TRUE(Has(report, FindingKind::kRecordExtra, 0, "requests freeze")) << Describe(report);
 
   const std::string file = dir_.Sub("forged.lbexport");
@@ -371,7 +393,8 @@ TEST_F(AuditTest, ARequestIdUsedTwiceIsNamedEvenWithAnIntactChain) {
   auto from_file = audit::Run(**source, nullptr, options);
   ASSERT_TRUE(from_file.ok()) << from_file.status();
   EXPECT_EQ(from_file->findings_total, 1u) << Describe(*from_file);
-  EXPECT_TRUE(Has(*from_file, FindingKind::kRequestIdDuplicate, head_.seq, "award1")) << Describe(*from_file);
+  EXPECT_TRUE(Has(*from_file, FindingKind::kRequestIdDuplicate, head_.seq, "award1"))
+      << Describe(*from_file);
 }
 
 }  // namespace

@@ -34,7 +34,8 @@ TEST(Concurrency, RandomTransfersConserveValueAndMatchAReferenceModel) {
   // Every account starts with 100.00 POINTS: 10,000 minor units.
   std::vector<v1::Command> seed;
   for (int i = 1; i <= kAccounts; ++i) {
-    seed.push_back(Earn("seed:" + std::to_string(i), "issuer:town", "m" + std::to_string(i), "100"));
+    seed.push_back(
+        Earn("seed:" + std::to_string(i), "issuer:town", "m" + std::to_string(i), "100"));
   }
   for (const auto& outcome : ledger->ExecuteMany(seed)) ASSERT_TRUE(outcome.ok());
   const std::uint64_t start_seq = ledger->GetHead().seq;
@@ -56,9 +57,9 @@ TEST(Concurrency, RandomTransfersConserveValueAndMatchAReferenceModel) {
           } while (attempt.to == attempt.from);
           // Up to 60.00: large enough that a fair share of transfers are refused.
           attempt.minor = 1 + static_cast<long long>(random() % 6000);
-          group.push_back(Transfer("t" + std::to_string(t) + ":" + std::to_string(i),
-                                   "m" + std::to_string(attempt.from), "m" + std::to_string(attempt.to),
-                                   FormatAmount(Amount::FromMinor(attempt.minor), 2)));
+          group.push_back(Transfer(
+              "t" + std::to_string(t) + ":" + std::to_string(i), "m" + std::to_string(attempt.from),
+              "m" + std::to_string(attempt.to), FormatAmount(Amount::FromMinor(attempt.minor), 2)));
         }
         auto outcomes = ledger->ExecuteMany(std::move(group));
         for (int i = 0; i < kGroup; ++i) mine[base + i].outcome = std::move(outcomes[i]);
@@ -90,7 +91,8 @@ TEST(Concurrency, RandomTransfersConserveValueAndMatchAReferenceModel) {
   auto check_refusals_at = [&](std::uint64_t seq) {
     auto [begin, end] = refused.equal_range(seq);
     for (auto it = begin; it != end; ++it) {
-      EXPECT_LT(model[it->second->from], it->second->minor) << "refused although covered at " << seq;
+      EXPECT_LT(model[it->second->from], it->second->minor)
+          << "refused although covered at " << seq;
     }
   };
   check_refusals_at(start_seq);
@@ -117,7 +119,8 @@ TEST(Concurrency, RandomTransfersConserveValueAndMatchAReferenceModel) {
     total += model[i];
   }
   EXPECT_EQ(total, 10000LL * kAccounts);  // conservation
-  EXPECT_EQ(ledger->GetBalance("issuer:town", "POINTS")->balance.minor(), Int128(-10000LL * kAccounts));
+  EXPECT_EQ(ledger->GetBalance("issuer:town", "POINTS")->balance.minor(),
+            Int128(-10000LL * kAccounts));
 
   // The same state after a reopen, and every retry replays instead of applying again.
   ledger.reset();
@@ -129,7 +132,8 @@ TEST(Concurrency, RandomTransfersConserveValueAndMatchAReferenceModel) {
   EXPECT_TRUE(retry.replayed);
   EXPECT_EQ(retry.reason, first.outcome.reason);
   for (int i = 1; i <= kAccounts; ++i) {
-    EXPECT_EQ(ledger->GetBalance("m" + std::to_string(i), "POINTS")->balance.minor(), Int128(model[i]));
+    EXPECT_EQ(ledger->GetBalance("m" + std::to_string(i), "POINTS")->balance.minor(),
+              Int128(model[i]));
   }
 }
 

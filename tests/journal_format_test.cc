@@ -38,8 +38,8 @@ TEST(HashChain, KnownVectorForAllZeroLedgerId) {
   // Pinned so that a change to the chain's definition cannot go unnoticed: auditors' own tools
   // compute the same value from docs/journal-format.md.
   const Hash genesis = GenesisHash(std::string(16, '\0'));
-  EXPECT_EQ(HashToHex(genesis), HashToHex(Sha256(std::string("lovebank/v1/genesis") +
-                                                 std::string(16, '\0'))));
+  EXPECT_EQ(HashToHex(genesis),
+            HashToHex(Sha256(std::string("lovebank/v1/genesis") + std::string(16, '\0'))));
   EXPECT_EQ(HashToHex(ChainHash(genesis, 1, "")).size(), 64u);
 }
 

@@ -21,13 +21,14 @@ using testing::TempDir;
 using testing::Transfer;
 using testing::WithoutRefusals;
 
-std::string Balance(Ledger& ledger, const std::string& account, const std::string& asset = "POINTS") {
+std::string Balance(Ledger& ledger, const std::string& account,
+                    const std::string& asset = "POINTS") {
   auto line = ledger.GetBalance(account, asset);
   EXPECT_TRUE(line.ok()) << line.status();
   return line.ok() ? line->decimal : "?";
 }
 
-#define EXPECT_REASON(outcome, expected)                                                   \
+#define EXPECT_REASON(outcome, expected) \
   EXPECT_EQ(ReasonName((outcome).reason), ReasonName(expected)) << (outcome).message
 
 TEST(Ledger, NewLedgerStartsWithTheDefaultAssetsAsJournalEntries) {
@@ -141,7 +142,8 @@ std::vector<RefusalCase> RefusalCases() {
     return Earn(id, "issuer:town", "m1", text);
   };
   return {
-      {"request id empty", Reason::kRequestIdInvalid, [] { return Earn("", "issuer:town", "m1", "1"); }},
+      {"request id empty", Reason::kRequestIdInvalid,
+       [] { return Earn("", "issuer:town", "m1", "1"); }},
       {"request id with space", Reason::kRequestIdInvalid,
        [] { return Earn("a b", "issuer:town", "m1", "1"); }},
       {"actor empty", Reason::kActorInvalid,
@@ -274,7 +276,8 @@ class RefusalTest : public ::testing::TestWithParam<std::size_t> {
     const Outcome reversal = ledger_->Execute(testing::Reverse("setup:reverse", reversed_seq_));
     ASSERT_TRUE(reversal.ok()) << reversal.message;
     reversal_seq_ = reversal.receipt.seq;
-    ASSERT_TRUE(ledger_->Execute(testing::SetStatus("setup:freeze", "m2", v1::ACCOUNT_STATUS_FROZEN)).ok());
+    ASSERT_TRUE(
+        ledger_->Execute(testing::SetStatus("setup:freeze", "m2", v1::ACCOUNT_STATUS_FROZEN)).ok());
   }
 
   TempDir dir_;
@@ -323,10 +326,14 @@ TEST(RefusalCoverage, EveryCommandReasonHasARefusalCase) {
   std::set<Reason> covered;
   for (const auto& c : RefusalCases()) covered.insert(c.reason);
   // Reasons that commands cannot produce in the table above, each tested elsewhere:
-  // busy/unavailable/read-only (QueueFull, StorageFaultTest, ReadOnly), cursor/page/as-of (queries).
-  const std::set<Reason> elsewhere = {Reason::kOk,          Reason::kLedgerBusy,
-                                      Reason::kLedgerUnavailable, Reason::kLedgerReadOnly,
-                                      Reason::kCursorInvalid, Reason::kPageSizeInvalid,
+  // busy/unavailable/read-only (QueueFull, StorageFaultTest, ReadOnly), cursor/page/as-of
+  // (queries).
+  const std::set<Reason> elsewhere = {Reason::kOk,
+                                      Reason::kLedgerBusy,
+                                      Reason::kLedgerUnavailable,
+                                      Reason::kLedgerReadOnly,
+                                      Reason::kCursorInvalid,
+                                      Reason::kPageSizeInvalid,
                                       Reason::kSeqBeyondHead};
   for (std::uint32_t value = 0; value < 128; ++value) {
     const auto reason = static_cast<Reason>(value);
@@ -367,11 +374,11 @@ TEST(ExactlyOnce, SameIdOtherContentIsRefusedAndChangesNothing) {
   OpenProgramme(*ledger, 2);
   ASSERT_TRUE(ledger->Execute(Earn("r1", "issuer:town", "m1", "500")).ok());
   const auto before = DumpStore(dir.path());
-  for (const auto& other : {Earn("r1", "issuer:town", "m1", "501"),
-                            Earn("r1", "issuer:town", "m2", "500"),
-                            Earn("r1", "issuer:town", "m1", "500.00"),
-                            WithMemo(Earn("r1", "issuer:town", "m1", "500"), "不同"),
-                            Transfer("r1", "m1", "m2", "500")}) {
+  for (const auto& other :
+       {Earn("r1", "issuer:town", "m1", "501"), Earn("r1", "issuer:town", "m2", "500"),
+        Earn("r1", "issuer:town", "m1", "500.00"),
+        WithMemo(Earn("r1", "issuer:town", "m1", "500"), "不同"),
+        Transfer("r1", "m1", "m2", "500")}) {
     EXPECT_REASON(ledger->Execute(other), Reason::kRequestIdReused);
   }
   EXPECT_EQ(DumpStore(dir.path()), before);
@@ -407,7 +414,8 @@ TEST(ExactlyOnce, ARememberedRefusalNeverFlipsEvenAfterTheStateChanges) {
   ledger.reset();
   ledger = OpenLedger(dir.path());
   EXPECT_REASON(ledger->Execute(spend), Reason::kInsufficientBalance);
-  EXPECT_REASON(ledger->Execute(Redeem("pay-1", "m1", "store:main", "20")), Reason::kRequestIdReused);
+  EXPECT_REASON(ledger->Execute(Redeem("pay-1", "m1", "store:main", "20")),
+                Reason::kRequestIdReused);
   EXPECT_EQ(Balance(*ledger, "m1"), "100.00");
 }
 
@@ -448,9 +456,9 @@ TEST(Reversal, InsideOneBatchTheSecondReversalIsRefused) {
   auto ledger = OpenLedger(dir.path());
   OpenProgramme(*ledger, 1);
   const std::uint64_t next = ledger->GetHead().seq + 1;
-  const auto outcomes = ledger->ExecuteMany({Earn("e", "issuer:town", "m1", "5"),
-                                             testing::Reverse("r1", next),
-                                             testing::Reverse("r2", next)});
+  const auto outcomes =
+      ledger->ExecuteMany({Earn("e", "issuer:town", "m1", "5"), testing::Reverse("r1", next),
+                           testing::Reverse("r2", next)});
   ASSERT_TRUE(outcomes[0].ok());
   ASSERT_TRUE(outcomes[1].ok()) << outcomes[1].message;
   EXPECT_REASON(outcomes[2], Reason::kEntryAlreadyReversed);
@@ -485,14 +493,16 @@ TEST(Reversal, WorksOnAFrozenAccount) {
 TEST(Budget, IssuerMayGoDownToExactlyMinusItsBudget) {
   TempDir dir;
   auto ledger = OpenLedger(dir.path());
-  ASSERT_TRUE(ledger->Execute(testing::OpenIssuer("i", "issuer:a", "发放方", "100.00", "2.5")).ok());
+  ASSERT_TRUE(
+      ledger->Execute(testing::OpenIssuer("i", "issuer:a", "发放方", "100.00", "2.5")).ok());
   ASSERT_TRUE(ledger->Execute(testing::Open("m", "m1", v1::ACCOUNT_KIND_MEMBER, "学生")).ok());
   EXPECT_TRUE(ledger->Execute(Earn("e1", "issuer:a", "m1", "99.99")).ok());
   EXPECT_REASON(ledger->Execute(Earn("e2", "issuer:a", "m1", "0.02")), Reason::kBudgetExceeded);
   EXPECT_TRUE(ledger->Execute(Earn("e3", "issuer:a", "m1", "0.01")).ok());
   EXPECT_EQ(Balance(*ledger, "issuer:a"), "-100.00");
   EXPECT_TRUE(ledger->Execute(Earn("h1", "issuer:a", "m1", "2.50", "HOURS")).ok());
-  EXPECT_REASON(ledger->Execute(Earn("h2", "issuer:a", "m1", "0.01", "HOURS")), Reason::kBudgetExceeded);
+  EXPECT_REASON(ledger->Execute(Earn("h2", "issuer:a", "m1", "0.01", "HOURS")),
+                Reason::kBudgetExceeded);
   // A deduction gives budget back.
   EXPECT_TRUE(ledger->Execute(testing::Deduct("d1", "m1", "issuer:a", "10")).ok());
   EXPECT_TRUE(ledger->Execute(Earn("e4", "issuer:a", "m1", "10")).ok());
@@ -556,7 +566,8 @@ TEST(Statement, PagesNewestFirstWithOpaqueCursorsAndNoGapsOrRepeats) {
   EXPECT_EQ(ReasonOf(ledger->ListEntries("m1", kStatementPageSizeMax + 1, "").status()),
             Reason::kPageSizeInvalid);
   EXPECT_TRUE(ledger->ListEntries("m1", kStatementPageSizeMax, "").ok());
-  for (const char* bad : {"x", "c1.zz00000000000000", "c1.0000000000000000", "c2.0000000000000005"}) {
+  for (const char* bad :
+       {"x", "c1.zz00000000000000", "c1.0000000000000000", "c2.0000000000000005"}) {
     EXPECT_EQ(ReasonOf(ledger->ListEntries("m1", 5, bad).status()), Reason::kCursorInvalid) << bad;
   }
   EXPECT_EQ(ReasonOf(ledger->ListEntries("nobody", 5, "").status()), Reason::kAccountUnknown);
@@ -615,9 +626,11 @@ TEST(Reopen, GivesIdenticalBalancesStatementsEntriesAndDigest) {
     const std::string from = "m" + std::to_string(1 + random() % 5);
     const std::string to = "m" + std::to_string(1 + random() % 5);
     if (i % 3 == 0) {
-      ledger->Execute(Earn("e" + std::to_string(i), "issuer:town", to, std::to_string(random() % 50 + 1)));
+      ledger->Execute(
+          Earn("e" + std::to_string(i), "issuer:town", to, std::to_string(random() % 50 + 1)));
     } else if (from != to) {
-      ledger->Execute(Transfer("t" + std::to_string(i), from, to, std::to_string(random() % 20 + 1) + ".5"));
+      ledger->Execute(
+          Transfer("t" + std::to_string(i), from, to, std::to_string(random() % 20 + 1) + ".5"));
     }
   }
   const Head head = ledger->GetHead();
@@ -689,7 +702,8 @@ TEST(Reopen, RefusesAJournalThatRunsPastTheMetaHead) {
   {
     auto store = Store::Open(dir.path(), StoreOptions{});
     ASSERT_TRUE(store.ok());
-    ASSERT_TRUE((*store)->db()->Put({}, (*store)->handle(Family::kJournal), EncodeFixed64BE(99), "x").ok());
+    ASSERT_TRUE(
+        (*store)->db()->Put({}, (*store)->handle(Family::kJournal), EncodeFixed64BE(99), "x").ok());
   }
   LedgerOptions options;
   options.path = dir.path();
@@ -763,16 +777,16 @@ TEST(Pipeline, BatchesDecidedBeforeEarlierOnesAreDurableSeeTheirEffects) {
   // Each dependent command comes right after the one it depends on, so it is decided while
   // that one is most likely still in flight.
   std::vector<v1::Command> commands;
-  commands.push_back(Earn("start", "issuer:town", "m1", "10"));           // 0: seq first
-  commands.push_back(Earn("start", "issuer:town", "m1", "10"));           // 1: retry, replayed
-  for (int i = 1; i < 50; ++i) {                                          // 2..50: pass it on
+  commands.push_back(Earn("start", "issuer:town", "m1", "10"));  // 0: seq first
+  commands.push_back(Earn("start", "issuer:town", "m1", "10"));  // 1: retry, replayed
+  for (int i = 1; i < 50; ++i) {                                 // 2..50: pass it on
     commands.push_back(Transfer("pass" + std::to_string(i), "m" + std::to_string(i),
                                 "m" + std::to_string(i + 1), "10"));
   }
-  commands.push_back(testing::Reverse("undo-last", first + 49));          // 51: m50 gives back
-  commands.push_back(testing::Reverse("undo-last-again", first + 49));    // 52: once only
-  commands.push_back(Earn("start", "issuer:town", "m1", "11"));           // 53: reuse, refused
-  commands.push_back(Transfer("spend-nothing", "m50", "m1", "0.01"));     // 54: m50 is empty
+  commands.push_back(testing::Reverse("undo-last", first + 49));        // 51: m50 gives back
+  commands.push_back(testing::Reverse("undo-last-again", first + 49));  // 52: once only
+  commands.push_back(Earn("start", "issuer:town", "m1", "11"));         // 53: reuse, refused
+  commands.push_back(Transfer("spend-nothing", "m50", "m1", "0.01"));   // 54: m50 is empty
   const auto outcomes = ledger.ExecuteMany(commands);
   ASSERT_TRUE(outcomes[0].ok());
   EXPECT_EQ(outcomes[0].receipt.seq, first);
@@ -812,7 +826,8 @@ TEST(Reopen, AnEmptyJournalGetsTheDefaultAssets) {
     rocksdb::WriteBatch batch;
     for (Family family : {Family::kJournal, Family::kRequests, Family::kAssets}) {
       auto it = (*store)->NewIterator(family);
-      for (it->SeekToFirst(); it->Valid(); it->Next()) batch.Delete((*store)->handle(family), it->key());
+      for (it->SeekToFirst(); it->Valid(); it->Next())
+        batch.Delete((*store)->handle(family), it->key());
     }
     const Hash genesis = GenesisHash(ledger_id);
     batch.Put((*store)->handle(Family::kMeta), std::string(meta_key::kHeadSeq), EncodeFixed64BE(0));

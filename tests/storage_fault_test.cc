@@ -80,7 +80,8 @@ TEST_P(StorageFaultTest, FailedCommitChangesNothingAndTheLedgerFailsClosedUntilR
   EXPECT_EQ(Points(*ledger, "issuer:town"), "-57.00");
 }
 
-INSTANTIATE_TEST_SUITE_P(Faults, StorageFaultTest, ::testing::Values("append", "sync", "disk-full"));
+INSTANTIATE_TEST_SUITE_P(Faults, StorageFaultTest,
+                         ::testing::Values("append", "sync", "disk-full"));
 
 TEST(StorageFault, EveryCommandOfTheFailedGroupCommitIsRefused) {
   TempDir dir;
@@ -88,9 +89,9 @@ TEST(StorageFault, EveryCommandOfTheFailedGroupCommitIsRefused) {
   auto ledger = testing::OpenLedger(dir.path(), fault.env.get());
   testing::OpenProgramme(*ledger, 3);
   fault.fs->fail_wal_append = true;
-  const auto outcomes = ledger->ExecuteMany({Earn("a", "issuer:town", "m1", "1"),
-                                             Earn("b", "issuer:town", "m2", "1"),
-                                             testing::Redeem("c", "m3", "store:main", "1")});
+  const auto outcomes =
+      ledger->ExecuteMany({Earn("a", "issuer:town", "m1", "1"), Earn("b", "issuer:town", "m2", "1"),
+                           testing::Redeem("c", "m3", "store:main", "1")});
   for (const auto& outcome : outcomes) {
     EXPECT_EQ(ReasonName(outcome.reason), ReasonName(Reason::kLedgerUnavailable));
   }

@@ -116,7 +116,8 @@ StoreDump DumpStore(const std::string& path) {
     const auto family = static_cast<Family>(i);
     auto& out = dump[FamilyName(family)];
     auto it = (*store)->NewIterator(family);
-    for (it->SeekToFirst(); it->Valid(); it->Next()) out[it->key().ToString()] = it->value().ToString();
+    for (it->SeekToFirst(); it->Valid(); it->Next())
+      out[it->key().ToString()] = it->value().ToString();
     EXPECT_TRUE(it->status().ok());
   }
   return dump;
@@ -129,8 +130,8 @@ StoreDump WithoutRefusals(StoreDump dump) {
 
 void OpenProgramme(Ledger& ledger, int members) {
   std::vector<v1::Command> commands;
-  commands.push_back(OpenIssuer("open:issuer", "issuer:town", "河头店镇爱心银行", "1000000",
-                                "100000"));
+  commands.push_back(
+      OpenIssuer("open:issuer", "issuer:town", "河头店镇爱心银行", "1000000", "100000"));
   commands.push_back(Open("open:store", "store:main", v1::ACCOUNT_KIND_STORE, "爱心超市"));
   for (int i = 1; i <= members; ++i) {
     commands.push_back(Open("open:m" + std::to_string(i), "m" + std::to_string(i),
@@ -166,7 +167,8 @@ class FaultFile : public rocksdb::FSWritableFileOwnerWrapper {
     if (auto status = Fault(true); !status.ok()) return status;
     return FSWritableFileOwnerWrapper::Sync(options, dbg);
   }
-  rocksdb::IOStatus Fsync(const rocksdb::IOOptions& options, rocksdb::IODebugContext* dbg) override {
+  rocksdb::IOStatus Fsync(const rocksdb::IOOptions& options,
+                          rocksdb::IODebugContext* dbg) override {
     if (auto status = Fault(true); !status.ok()) return status;
     return FSWritableFileOwnerWrapper::Fsync(options, dbg);
   }

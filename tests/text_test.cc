@@ -31,11 +31,11 @@ TEST(AssetCode, UpperCaseStartingWithALetter) {
 
 TEST(Utf8, AcceptsChineseRefusesMalformed) {
   EXPECT_TRUE(IsValidUtf8("河头店镇爱心超市"));
-  EXPECT_TRUE(IsValidUtf8("\xF0\x9F\x98\x80"));       // U+1F600
-  EXPECT_FALSE(IsValidUtf8("\xC0\xAF"));              // overlong '/'
-  EXPECT_FALSE(IsValidUtf8("\xED\xA0\x80"));          // surrogate U+D800
-  EXPECT_FALSE(IsValidUtf8("\xF4\x90\x80\x80"));      // above U+10FFFF
-  EXPECT_FALSE(IsValidUtf8("\xE6\xB2"));              // truncated 河
+  EXPECT_TRUE(IsValidUtf8("\xF0\x9F\x98\x80"));   // U+1F600
+  EXPECT_FALSE(IsValidUtf8("\xC0\xAF"));          // overlong '/'
+  EXPECT_FALSE(IsValidUtf8("\xED\xA0\x80"));      // surrogate U+D800
+  EXPECT_FALSE(IsValidUtf8("\xF4\x90\x80\x80"));  // above U+10FFFF
+  EXPECT_FALSE(IsValidUtf8("\xE6\xB2"));          // truncated 河
   EXPECT_FALSE(IsValidUtf8("\xFF"));
   EXPECT_FALSE(IsValidUtf8("\x80"));
 }
@@ -45,8 +45,8 @@ TEST(Text, NamesRefuseControlsMemosAllowLineBreaks) {
   EXPECT_FALSE(IsValidText("a\nb", false));
   EXPECT_TRUE(IsValidText("重阳节\n敬老活动", true));
   EXPECT_FALSE(IsValidText(std::string("a\0b", 3), true));
-  EXPECT_FALSE(IsValidText("\x1B[31m", true));   // terminal escape
-  EXPECT_FALSE(IsValidText("\xC2\x85", true));   // C1 control NEL
+  EXPECT_FALSE(IsValidText("\x1B[31m", true));  // terminal escape
+  EXPECT_FALSE(IsValidText("\xC2\x85", true));  // C1 control NEL
   EXPECT_FALSE(IsValidText("\xE6\xB2", true));
 }
 

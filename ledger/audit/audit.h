@@ -10,14 +10,13 @@
 //
 // Thread-compatible: one Auditor per audit.
 
+#include <boost/multiprecision/cpp_int.hpp>
 #include <cstdint>
 #include <functional>
 #include <memory>
 #include <optional>
 #include <string>
 #include <vector>
-
-#include <boost/multiprecision/cpp_int.hpp>
 
 #include "absl/status/statusor.h"
 #include "ledger/journal_format.h"
@@ -30,26 +29,26 @@ namespace lovebank::audit {
 
 // What is wrong, named as the rule that broke. Numbers are stable (they appear in --json).
 enum class FindingKind : int {
-  kSeqGap = 1,              // the journal skips or repeats a sequence number
-  kKeyMalformed = 2,        // a journal key that is not an 8-byte sequence number
-  kEntryMalformed = 3,      // a stored value without a valid header
-  kChainBroken = 4,         // prev_hash is not the previous entry's hash (or the genesis hash)
-  kHashMismatch = 5,        // the stored hash is not SHA-256 of what it covers
-  kPayloadUndecodable = 6,  // the payload is not a lovebank.v1.Entry
-  kSeqMismatch = 7,         // the payload's seq differs from its key
-  kTimeWentBack = 8,        // an entry's time is earlier than its predecessor's
-  kCommandInvalid = 9,      // the recorded command fails the engine's syntax rules
-  kRequestIdDuplicate = 10, // a request id accepted twice
-  kRuleViolated = 11,       // unknown account/asset, wrong kinds, frozen, exists already, ...
-  kPostingsMismatch = 12,   // the postings do not follow from the command
-  kZeroSumViolated = 13,    // the postings of one asset do not sum to zero
-  kBalanceLimit = 14,       // a balance below its floor or budget, or above the asset maximum
-  kReversalInvalid = 15,    // reverses a missing, non-reversible or already reversed entry
-  kHeadMismatch = 16,       // meta head (or an export header) differs from the replayed head
-  kRecordMissing = 17,      // a derived record the journal implies is not in the store
-  kRecordExtra = 18,        // the store holds a derived record the journal does not imply
-  kRecordDiffers = 19,      // a derived record's value differs from the replayed one
-  kDigestMismatch = 20,     // a published digest is not a prefix of this chain
+  kSeqGap = 1,               // the journal skips or repeats a sequence number
+  kKeyMalformed = 2,         // a journal key that is not an 8-byte sequence number
+  kEntryMalformed = 3,       // a stored value without a valid header
+  kChainBroken = 4,          // prev_hash is not the previous entry's hash (or the genesis hash)
+  kHashMismatch = 5,         // the stored hash is not SHA-256 of what it covers
+  kPayloadUndecodable = 6,   // the payload is not a lovebank.v1.Entry
+  kSeqMismatch = 7,          // the payload's seq differs from its key
+  kTimeWentBack = 8,         // an entry's time is earlier than its predecessor's
+  kCommandInvalid = 9,       // the recorded command fails the engine's syntax rules
+  kRequestIdDuplicate = 10,  // a request id accepted twice
+  kRuleViolated = 11,        // unknown account/asset, wrong kinds, frozen, exists already, ...
+  kPostingsMismatch = 12,    // the postings do not follow from the command
+  kZeroSumViolated = 13,     // the postings of one asset do not sum to zero
+  kBalanceLimit = 14,        // a balance below its floor or budget, or above the asset maximum
+  kReversalInvalid = 15,     // reverses a missing, non-reversible or already reversed entry
+  kHeadMismatch = 16,        // meta head (or an export header) differs from the replayed head
+  kRecordMissing = 17,       // a derived record the journal implies is not in the store
+  kRecordExtra = 18,         // the store holds a derived record the journal does not imply
+  kRecordDiffers = 19,       // a derived record's value differs from the replayed one
+  kDigestMismatch = 20,      // a published digest is not a prefix of this chain
 };
 const char* FindingKindName(FindingKind kind);
 
@@ -81,12 +80,12 @@ struct AssetTotals {
 };
 
 struct Report {
-  std::uint64_t entries = 0;           // journal records read
-  Digest head;                         // the replayed head: the digest to publish
-  std::vector<Finding> findings;       // the first kFindingsKept
+  std::uint64_t entries = 0;      // journal records read
+  Digest head;                    // the replayed head: the digest to publish
+  std::vector<Finding> findings;  // the first kFindingsKept
   std::uint64_t findings_total = 0;
-  std::vector<AssetTotals> totals;     // by asset code
-  bool store_compared = false;         // derived records were checked (--db, not --file)
+  std::vector<AssetTotals> totals;  // by asset code
+  bool store_compared = false;      // derived records were checked (--db, not --file)
   bool clean() const { return findings_total == 0; }
 };
 

@@ -85,14 +85,16 @@ absl::Status CompareRequestDigest(Store& store, ReplayState& state) {
     ++count;
   }
   LOVEBANK_RETURN_IF_ERROR(FromRocks(it->status(), "reading requests"));
-  if (digest != state.requests_digest || count != state.request_hashes.size()) state.needs_exact = true;
+  if (digest != state.requests_digest || count != state.request_hashes.size())
+    state.needs_exact = true;
   return absl::OkStatus();
 }
 
 // Fast mode: each account's statement lines as a rolling digest and a count, in seq order.
 absl::Status CompareStatementDigests(Store& store, ReplayState& state) {
   std::size_t accounts_with_lines = 0;
-  for (const auto& [id, account] : state.accounts) accounts_with_lines += account.lines_count > 0 ? 1 : 0;
+  for (const auto& [id, account] : state.accounts)
+    accounts_with_lines += account.lines_count > 0 ? 1 : 0;
   std::size_t accounts_seen = 0;
   std::string current;
   std::uint64_t digest = 0;
@@ -137,54 +139,68 @@ absl::Status CompareStore(Store& store, ReplayState& state, Findings& findings) 
   // The meta head was compared by Run as the source's claimed head.
   struct BalanceDescribe {
     std::string key(const std::string& k) const { return ShowAccountKey(k, false); }
-    std::string expected(const ReplayState::Balance& b) const { return Cat(MinorToString(b.minor), " @", b.seq); }
+    std::string expected(const ReplayState::Balance& b) const {
+      return Cat(MinorToString(b.minor), " @", b.seq);
+    }
     std::string found(std::string_view v) const {
       auto decoded = DecodeBalanceValue(v);
       return decoded ? Cat(MinorToString(decoded->minor), " @", decoded->seq) : "undecodable";
     }
   };
-  LOVEBANK_RETURN_IF_ERROR(CompareFamily(store, Family::kBalances, state.balances, findings, BalanceDescribe{}));
+  LOVEBANK_RETURN_IF_ERROR(
+      CompareFamily(store, Family::kBalances, state.balances, findings, BalanceDescribe{}));
 
   struct RequestDescribe {
     std::string key(const std::string& k) const { return k; }
-    std::string expected(const ReplayState::Request& r) const { return Cat("seq ", r.seq, " ", HashToHex(r.fingerprint)); }
+    std::string expected(const ReplayState::Request& r) const {
+      return Cat("seq ", r.seq, " ", HashToHex(r.fingerprint));
+    }
     std::string found(std::string_view v) const {
       auto decoded = DecodeRequestValue(v);
       return decoded ? Cat("seq ", decoded->seq, " ", ToHex(decoded->fingerprint)) : "undecodable";
     }
   };
   if (state.mode == ReplayState::Mode::kExact) {
-    LOVEBANK_RETURN_IF_ERROR(CompareFamily(store, Family::kRequests, state.requests, findings, RequestDescribe{}));
+    LOVEBANK_RETURN_IF_ERROR(
+        CompareFamily(store, Family::kRequests, state.requests, findings, RequestDescribe{}));
   } else {
     LOVEBANK_RETURN_IF_ERROR(CompareRequestDigest(store, state));
   }
 
   struct AccountDescribe {
     std::string key(const std::string& k) const { return k; }
-    std::string expected(const ReplayState::Account& a) const { return a.record.ShortDebugString(); }
+    std::string expected(const ReplayState::Account& a) const {
+      return a.record.ShortDebugString();
+    }
     std::string found(std::string_view v) const { return ParsedText<v1::AccountRecord>(v); }
   };
-  LOVEBANK_RETURN_IF_ERROR(CompareFamily(store, Family::kAccounts, state.accounts, findings, AccountDescribe{}));
+  LOVEBANK_RETURN_IF_ERROR(
+      CompareFamily(store, Family::kAccounts, state.accounts, findings, AccountDescribe{}));
 
   struct AssetDescribe {
     std::string key(const std::string& k) const { return k; }
     std::string expected(const ReplayState::Asset& a) const { return a.record.ShortDebugString(); }
     std::string found(std::string_view v) const { return ParsedText<v1::AssetRecord>(v); }
   };
-  LOVEBANK_RETURN_IF_ERROR(CompareFamily(store, Family::kAssets, state.assets, findings, AssetDescribe{}));
+  LOVEBANK_RETURN_IF_ERROR(
+      CompareFamily(store, Family::kAssets, state.assets, findings, AssetDescribe{}));
 
   std::map<std::string, std::uint64_t> reversed;
   for (std::size_t i = 0; i < state.entries.size(); ++i) {
-    if (state.entries[i].reversed_by != 0) reversed[EncodeFixed64BE(i + 1)] = state.entries[i].reversed_by;
+    if (state.entries[i].reversed_by != 0)
+      reversed[EncodeFixed64BE(i + 1)] = state.entries[i].reversed_by;
   }
   struct ReversedDescribe {
-    std::string key(const std::string& k) const { return k.size() == 8 ? Cat(GetFixed64BE(k.data())) : ToHex(k); }
+    std::string key(const std::string& k) const {
+      return k.size() == 8 ? Cat(GetFixed64BE(k.data())) : ToHex(k);
+    }
     std::string expected(std::uint64_t seq) const { return Cat("reversed by ", seq); }
     std::string found(std::string_view v) const {
       return v.size() == 8 ? Cat("reversed by ", GetFixed64BE(v.data())) : "undecodable";
     }
   };
-  LOVEBANK_RETURN_IF_ERROR(CompareFamily(store, Family::kReversed, reversed, findings, ReversedDescribe{}));
+  LOVEBANK_RETURN_IF_ERROR(
+      CompareFamily(store, Family::kReversed, reversed, findings, ReversedDescribe{}));
 
   if (state.mode == ReplayState::Mode::kFast) return CompareStatementDigests(store, state);
 
@@ -247,11 +263,13 @@ absl::Status CompareStore(Store& store, ReplayState& state, Findings& findings) 
     }
     if (lines != nullptr && next_line < lines->size() && (*lines)[next_line].first == seq) {
       if ((*lines)[next_line].second != found) {
-        findings.Add(FindingKind::kRecordDiffers, 0, line_key(*account, seq), (*lines)[next_line].second, found);
+        findings.Add(FindingKind::kRecordDiffers, 0, line_key(*account, seq),
+                     (*lines)[next_line].second, found);
       }
       ++next_line;
     } else {
-      findings.Add(FindingKind::kRecordExtra, 0, line_key(std::string(owner), seq), "no record", found);
+      findings.Add(FindingKind::kRecordExtra, 0, line_key(std::string(owner), seq), "no record",
+                   found);
     }
   }
   LOVEBANK_RETURN_IF_ERROR(FromRocks(it->status(), Cat("reading ", name)));

@@ -28,7 +28,8 @@ class RunningSha256 {
   std::string Final() {
     std::string digest(32, '\0');
     unsigned int length = 0;
-    LOVEBANK_CHECK(EVP_DigestFinal_ex(context_.get(), reinterpret_cast<unsigned char*>(digest.data()),
+    LOVEBANK_CHECK(EVP_DigestFinal_ex(context_.get(),
+                                      reinterpret_cast<unsigned char*>(digest.data()),
                                       &length) == 1);
     return digest;
   }
@@ -53,14 +54,16 @@ class ExportFileSource : public JournalSource {
 
   absl::Status ReadHeader() {
     std::string header(kHeaderBytes, '\0');
-    if (!in_.read(header.data(), header.size())) return absl::DataLossError("export header is truncated");
+    if (!in_.read(header.data(), header.size()))
+      return absl::DataLossError("export header is truncated");
     if (header.substr(0, 8) != kExportMagic) return absl::DataLossError("not a lovebank export");
     if (GetFixed32BE(header.data() + 8) != kExportVersion) {
       return absl::DataLossError("export format version is not 1");
     }
     ledger_id_ = header.substr(12, kLedgerIdBytes);
     head_.seq = GetFixed64BE(header.data() + 12 + kLedgerIdBytes);
-    std::copy(header.begin() + 20 + kLedgerIdBytes, header.begin() + 52 + kLedgerIdBytes, head_.hash.begin());
+    std::copy(header.begin() + 20 + kLedgerIdBytes, header.begin() + 52 + kLedgerIdBytes,
+              head_.hash.begin());
     count_ = GetFixed64BE(header.data() + 52 + kLedgerIdBytes);
     sha_.Update(header);
     return absl::OkStatus();

@@ -137,8 +137,10 @@ int Main(int argc, char** argv) {
   std::string file;
   std::vector<std::string> digests;
   bool json = false;
-  auto* db_option = app.add_option("--db", db, "RocksDB directory of the ledger (opened read-only)");
-  auto* file_option = app.add_option("--file", file, "an export written by `lovebank-audit export`");
+  auto* db_option =
+      app.add_option("--db", db, "RocksDB directory of the ledger (opened read-only)");
+  auto* file_option =
+      app.add_option("--file", file, "an export written by `lovebank-audit export`");
   db_option->excludes(file_option);
   app.add_option("--expect-digest", digests,
                  "SEQ:HASH published earlier; the entry at SEQ must still have HASH");
@@ -149,7 +151,8 @@ int Main(int argc, char** argv) {
   std::string out;
   export_command->add_option("--db", export_db, "RocksDB directory of the ledger")->required();
   export_command->add_option("--out", out, "the export file to write")->required();
-  export_command->footer("Example:\n  lovebank-audit export --db var/demo-ledger --out ledger.lbexport");
+  export_command->footer(
+      "Example:\n  lovebank-audit export --db var/demo-ledger --out ledger.lbexport");
 
   try {
     app.parse(argc, argv);
@@ -217,7 +220,8 @@ int Main(int argc, char** argv) {
   }
   auto report = Run(*source, store.get(), options);
   if (!report.ok()) {
-    std::cerr << "lovebank-audit: the audit could not complete: " << report.status().message() << "\n";
+    std::cerr << "lovebank-audit: the audit could not complete: " << report.status().message()
+              << "\n";
     return kExitCannotRun;
   }
   if (json) {

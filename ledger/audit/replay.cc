@@ -16,7 +16,8 @@ std::string Text(const Int128& minor) { return MinorToString(minor); }
 
 // An order-sensitive digest of postings. |amount| <= 10^36 < 2^127, so the two 64-bit halves
 // of its RawInt128 form identify it exactly.
-std::size_t PostingsDigest(const std::vector<std::tuple<std::string, std::string, Int128>>& postings) {
+std::size_t PostingsDigest(
+    const std::vector<std::tuple<std::string, std::string, Int128>>& postings) {
   std::size_t digest = postings.size();
   for (const auto& [account, asset, amount] : postings) {
     const auto value = static_cast<RawInt128>(amount);
@@ -41,7 +42,8 @@ Expectation ExpectMove(const v1::Move& move, v1::AccountKind from_kind, v1::Acco
   Expectation expectation;
   expectation.moves_value = true;
   auto violated = [&](std::string what) {
-    findings.Add(FindingKind::kRuleViolated, seq, "", "a movement the rules allow", std::move(what));
+    findings.Add(FindingKind::kRuleViolated, seq, "", "a movement the rules allow",
+                 std::move(what));
     expectation.ok = false;
     return expectation;
   };
@@ -70,7 +72,8 @@ Expectation ExpectMove(const v1::Move& move, v1::AccountKind from_kind, v1::Acco
   return expectation;
 }
 
-Expectation ExpectReverse(std::uint64_t target, std::uint64_t seq, State& state, Findings& findings) {
+Expectation ExpectReverse(std::uint64_t target, std::uint64_t seq, State& state,
+                          Findings& findings) {
   Expectation expectation;
   auto invalid = [&](std::string what) {
     findings.Add(FindingKind::kReversalInvalid, seq, "", "an earlier, not yet reversed movement",
@@ -101,13 +104,17 @@ Expectation ExpectAdmin(const v1::Command& command, std::uint64_t seq, State& st
   };
   if (command.has_open_account()) {
     const auto& open = command.open_account();
-    if (state.accounts.contains(open.account())) return violated(Cat("account ", open.account(), " exists"));
+    if (state.accounts.contains(open.account()))
+      return violated(Cat("account ", open.account(), " exists"));
     State::Account account;
     for (const auto& budget : open.budgets()) {
       auto asset = state.assets.find(budget.asset());
-      if (asset == state.assets.end()) return violated(Cat("budget in unknown asset ", budget.asset()));
-      AmountParse amount = ParseAmount(budget.amount(), asset->second.scale, asset->second.maximum_minor);
-      if (!amount.ok()) return violated(Cat("budget ", budget.amount(), ": ", ReasonName(amount.reason)));
+      if (asset == state.assets.end())
+        return violated(Cat("budget in unknown asset ", budget.asset()));
+      AmountParse amount =
+          ParseAmount(budget.amount(), asset->second.scale, asset->second.maximum_minor);
+      if (!amount.ok())
+        return violated(Cat("budget ", budget.amount(), ": ", ReasonName(amount.reason)));
       account.budgets_minor[budget.asset()] = amount.amount.minor();
     }
     auto& record = account.record;
@@ -121,9 +128,11 @@ Expectation ExpectAdmin(const v1::Command& command, std::uint64_t seq, State& st
     state.accounts.emplace(open.account(), std::move(account));
   } else if (command.has_define_asset()) {
     const auto& define = command.define_asset();
-    if (state.assets.contains(define.code())) return violated(Cat("asset ", define.code(), " exists"));
+    if (state.assets.contains(define.code()))
+      return violated(Cat("asset ", define.code(), " exists"));
     AmountParse maximum = ParseAmount(define.maximum(), define.scale(), MinorAbsoluteMax());
-    if (!maximum.ok() || maximum.amount.is_zero()) return violated(Cat("maximum ", define.maximum()));
+    if (!maximum.ok() || maximum.amount.is_zero())
+      return violated(Cat("maximum ", define.maximum()));
     State::Asset asset;
     asset.scale = define.scale();
     asset.maximum_minor = maximum.amount.minor();
@@ -154,9 +163,11 @@ void Findings::Add(FindingKind kind, std::uint64_t seq, std::string where, std::
   }
 }
 
-std::uint64_t RequestDigest(std::string_view request_id, std::uint64_t seq, const Hash& fingerprint) {
-  return absl::HashOf(absl::string_view(request_id.data(), request_id.size()), seq,
-                      absl::string_view(reinterpret_cast<const char*>(fingerprint.data()), fingerprint.size()));
+std::uint64_t RequestDigest(std::string_view request_id, std::uint64_t seq,
+                            const Hash& fingerprint) {
+  return absl::HashOf(
+      absl::string_view(request_id.data(), request_id.size()), seq,
+      absl::string_view(reinterpret_cast<const char*>(fingerprint.data()), fingerprint.size()));
 }
 
 std::uint64_t NextLineDigest(std::uint64_t digest, std::uint64_t seq, std::string_view legs_text) {
@@ -193,7 +204,8 @@ void ReplayEntry(const v1::Entry& entry, const std::string& fingerprint, State& 
   if (state.mode == State::Mode::kFast) {
     // A repeated 64-bit hash is a duplicate request id or (about 1 in 10^7 at 10^6 entries) a
     // collision: the exact pass tells which.
-    if (!state.request_hashes.insert(absl::HashOf(absl::string_view(command.request_id()))).second) {
+    if (!state.request_hashes.insert(absl::HashOf(absl::string_view(command.request_id())))
+             .second) {
       state.needs_exact = true;
     }
     state.requests_digest += RequestDigest(command.request_id(), seq, request.fingerprint);
@@ -219,16 +231,20 @@ void ReplayEntry(const v1::Entry& entry, const std::string& fingerprint, State& 
   std::vector<std::string> touched;  // accounts with a statement line but no leg
   switch (command.body_case()) {
     case v1::Command::kEarn:
-      expectation = ExpectMove(command.earn(), v1::ACCOUNT_KIND_ISSUER, v1::ACCOUNT_KIND_MEMBER, seq, state, findings);
+      expectation = ExpectMove(command.earn(), v1::ACCOUNT_KIND_ISSUER, v1::ACCOUNT_KIND_MEMBER,
+                               seq, state, findings);
       break;
     case v1::Command::kDeduct:
-      expectation = ExpectMove(command.deduct(), v1::ACCOUNT_KIND_MEMBER, v1::ACCOUNT_KIND_ISSUER, seq, state, findings);
+      expectation = ExpectMove(command.deduct(), v1::ACCOUNT_KIND_MEMBER, v1::ACCOUNT_KIND_ISSUER,
+                               seq, state, findings);
       break;
     case v1::Command::kRedeem:
-      expectation = ExpectMove(command.redeem(), v1::ACCOUNT_KIND_MEMBER, v1::ACCOUNT_KIND_STORE, seq, state, findings);
+      expectation = ExpectMove(command.redeem(), v1::ACCOUNT_KIND_MEMBER, v1::ACCOUNT_KIND_STORE,
+                               seq, state, findings);
       break;
     case v1::Command::kTransfer:
-      expectation = ExpectMove(command.transfer(), v1::ACCOUNT_KIND_MEMBER, v1::ACCOUNT_KIND_MEMBER, seq, state, findings);
+      expectation = ExpectMove(command.transfer(), v1::ACCOUNT_KIND_MEMBER, v1::ACCOUNT_KIND_MEMBER,
+                               seq, state, findings);
       break;
     case v1::Command::kReverse: {
       const std::uint64_t target = command.reverse().seq();
@@ -292,7 +308,8 @@ void ReplayEntry(const v1::Entry& entry, const std::string& fingerprint, State& 
       auto budget = account->second.budgets_minor.find(asset_code);
       floor = budget == account->second.budgets_minor.end() ? Int128(0) : Int128(-budget->second);
     }
-    if ((amount < 0 && balance.minor < floor) || (amount > 0 && balance.minor > asset->second.maximum_minor)) {
+    if ((amount < 0 && balance.minor < floor) ||
+        (amount > 0 && balance.minor > asset->second.maximum_minor)) {
       findings.Add(FindingKind::kBalanceLimit, seq, Cat(account_id, "/", asset_code),
                    Cat("between ", Text(floor), " and ", Text(asset->second.maximum_minor)),
                    Text(balance.minor));

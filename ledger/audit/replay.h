@@ -71,7 +71,8 @@ struct ReplayState {
   std::vector<Reversible> entries;  // index seq - 1
   // Expected statement index: account -> (seq, legs as "ASSET amount after;..." text) in seq
   // order, which is the store's key order within an account: no sort needed to compare.
-  absl::flat_hash_map<std::string, std::vector<std::pair<std::uint64_t, std::string>>> statement_lines;
+  absl::flat_hash_map<std::string, std::vector<std::pair<std::uint64_t, std::string>>>
+      statement_lines;
   Digest head;
   std::int64_t time_unix_us = 0;
 };
@@ -84,7 +85,8 @@ void ReplayEntry(const v1::Entry& entry, const std::string& fingerprint, ReplayS
 // The text form of a statement line's legs used to compare stored and expected lines.
 std::string LegsText(const v1::StatementLine& line);
 // Fast-mode digests, computed the same way from the journal and from the store.
-std::uint64_t RequestDigest(std::string_view request_id, std::uint64_t seq, const Hash& fingerprint);
+std::uint64_t RequestDigest(std::string_view request_id, std::uint64_t seq,
+                            const Hash& fingerprint);
 std::uint64_t NextLineDigest(std::uint64_t digest, std::uint64_t seq, std::string_view legs_text);
 
 // Compares every derived family of `store` with `state`, both directions.
