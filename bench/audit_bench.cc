@@ -8,6 +8,7 @@
 #include <random>
 
 #include "benchmark/benchmark.h"
+#include "bench/bench_util.h"
 #include "ledger/audit/audit.h"
 #include "ledger/ledger.h"
 #include "ledger/store.h"
@@ -17,13 +18,6 @@ namespace {
 
 constexpr int kMembers = 10000;
 constexpr std::uint64_t kEntriesTarget = 1000000;
-
-v1::Command Command(std::string id) {
-  v1::Command command;
-  command.set_request_id(std::move(id));
-  command.set_actor("bench");
-  return command;
-}
 
 // Builds the ledger once per process, removed at exit; or, with LOVEBANK_AUDIT_BENCH_LEDGER=DIR,
 // builds it there once and keeps it for later runs (and for profiling lovebank-audit on it).
@@ -45,45 +39,12 @@ const std::string& LedgerPath() {
     LedgerOptions options;
     options.path = made;
     auto ledger = std::move(*Ledger::Open(options));
-    std::vector<v1::Command> setup;
-    auto issuer = Command("open:issuer");
-    issuer.mutable_open_account()->set_account("issuer");
-    issuer.mutable_open_account()->set_kind(v1::ACCOUNT_KIND_ISSUER);
-    issuer.mutable_open_account()->set_display_name("镇爱心银行");
-    auto* budget = issuer.mutable_open_account()->add_budgets();
-    budget->set_asset("POINTS");
-    budget->set_amount("999999999999");
-    setup.push_back(issuer);
-    for (int i = 0; i < kMembers; ++i) {
-      auto open = Command("open:" + std::to_string(i));
-      open.mutable_open_account()->set_account("m" + std::to_string(i));
-      open.mutable_open_account()->set_kind(v1::ACCOUNT_KIND_MEMBER);
-      open.mutable_open_account()->set_display_name("志愿者" + std::to_string(i));
-      setup.push_back(open);
-      auto earn = Command("fund:" + std::to_string(i));
-      auto* move = earn.mutable_earn();
-      move->set_from("issuer");
-      move->set_to("m" + std::to_string(i));
-      move->set_asset("POINTS");
-      move->set_amount("100000");
-      setup.push_back(earn);
-    }
+    auto setup = bench::FundedProgramme(kMembers, "100000");
     ledger->ExecuteMany(std::move(setup));
     std::mt19937 random(7);
     std::uint64_t id = 0;
     while (ledger->GetHead().seq < kEntriesTarget) {
-      std::vector<v1::Command> group;
-      for (int i = 0; i < 8192; ++i) {
-        auto command = Command("t" + std::to_string(id++));
-        command.set_memo("转赠");
-        auto* move = command.mutable_transfer();
-        const int from = static_cast<int>(random() % kMembers);
-        move->set_from("m" + std::to_string(from));
-        move->set_to("m" + std::to_string((from + 1 + random() % (kMembers - 1)) % kMembers));
-        move->set_asset("POINTS");
-        move->set_amount("1.25");
-        group.push_back(std::move(command));
-      }
+      auto group = bench::RandomTransfers(8192, kMembers, &id, &random);
       ledger->ExecuteMany(std::move(group));
     }
     return made;

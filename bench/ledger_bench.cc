@@ -9,19 +9,13 @@
 #include <random>
 
 #include "benchmark/benchmark.h"
+#include "bench/bench_util.h"
 #include "ledger/ledger.h"
 
 namespace lovebank {
 namespace {
 
 constexpr int kAccounts = 1000;
-
-v1::Command Command(const std::string& id) {
-  v1::Command command;
-  command.set_request_id(id);
-  command.set_actor("bench");
-  return command;
-}
 
 // A ledger in a fresh directory with kAccounts members holding 1,000,000 POINTS each.
 class BenchLedger {
@@ -34,29 +28,7 @@ class BenchLedger {
     options.path = path_;
     options.batch_size_max = batch_size_max;
     ledger_ = std::move(*Ledger::Open(options));
-    std::vector<v1::Command> setup;
-    auto issuer = Command("open:issuer");
-    issuer.mutable_open_account()->set_account("issuer");
-    issuer.mutable_open_account()->set_kind(v1::ACCOUNT_KIND_ISSUER);
-    issuer.mutable_open_account()->set_display_name("镇爱心银行");
-    auto* budget = issuer.mutable_open_account()->add_budgets();
-    budget->set_asset("POINTS");
-    budget->set_amount("999999999999");
-    setup.push_back(issuer);
-    for (int i = 0; i < kAccounts; ++i) {
-      auto open = Command("open:" + std::to_string(i));
-      open.mutable_open_account()->set_account("m" + std::to_string(i));
-      open.mutable_open_account()->set_kind(v1::ACCOUNT_KIND_MEMBER);
-      open.mutable_open_account()->set_display_name("志愿者" + std::to_string(i));
-      setup.push_back(open);
-      auto earn = Command("fund:" + std::to_string(i));
-      auto* move = earn.mutable_earn();
-      move->set_from("issuer");
-      move->set_to("m" + std::to_string(i));
-      move->set_asset("POINTS");
-      move->set_amount("1000000");
-      setup.push_back(earn);
-    }
+    const auto setup = bench::FundedProgramme(kAccounts, "1000000");
     for (const auto& outcome : ledger_->ExecuteMany(setup)) {
       if (!outcome.ok()) std::abort();
     }
@@ -71,25 +43,6 @@ class BenchLedger {
   std::string path_;
   std::unique_ptr<Ledger> ledger_;
 };
-
-std::vector<v1::Command> Transfers(std::size_t count, std::uint64_t* next_id,
-                                   std::mt19937* random) {
-  std::vector<v1::Command> commands;
-  commands.reserve(count);
-  for (std::size_t i = 0; i < count; ++i) {
-    auto command = Command("t" + std::to_string((*next_id)++));
-    command.set_memo("转赠");
-    auto* move = command.mutable_transfer();
-    const int from = static_cast<int>((*random)() % kAccounts);
-    const int to = (from + 1 + static_cast<int>((*random)() % (kAccounts - 1))) % kAccounts;
-    move->set_from("m" + std::to_string(from));
-    move->set_to("m" + std::to_string(to));
-    move->set_asset("POINTS");
-    move->set_amount("1.25");
-    commands.push_back(std::move(command));
-  }
-  return commands;
-}
 
 // range(0): commands per group (and per group commit: the sequencer takes at most that many).
 // range(1): groups outstanding at once, as when several terminals or an importer submit
@@ -107,7 +60,7 @@ void BM_DurableTransfers(benchmark::State& state) {
     state.PauseTiming();
     std::vector<std::vector<v1::Command>> groups;
     for (std::size_t g = 0; g < outstanding; ++g)
-      groups.push_back(Transfers(batch, &next_id, &random));
+      groups.push_back(bench::RandomTransfers(batch, kAccounts, &next_id, &random));
     state.ResumeTiming();
     std::mutex mu;
     std::condition_variable done;
