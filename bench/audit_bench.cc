@@ -7,8 +7,8 @@
 #include <filesystem>
 #include <random>
 
-#include "benchmark/benchmark.h"
 #include "bench/bench_util.h"
+#include "benchmark/benchmark.h"
 #include "ledger/audit/audit.h"
 #include "ledger/ledger.h"
 #include "ledger/store.h"

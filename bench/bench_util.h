@@ -49,7 +49,7 @@ inline std::vector<v1::Command> FundedProgramme(int members, const std::string& 
 // `count` transfers of 1.25 POINTS (memo 转赠) between two different random members, request
 // ids "t<n>" counting from *next_id.
 inline std::vector<v1::Command> RandomTransfers(std::size_t count, int members,
-                                               std::uint64_t* next_id, std::mt19937* random) {
+                                                std::uint64_t* next_id, std::mt19937* random) {
   std::vector<v1::Command> commands;
   commands.reserve(count);
   for (std::size_t i = 0; i < count; ++i) {

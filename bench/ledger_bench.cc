@@ -8,8 +8,8 @@
 #include <mutex>
 #include <random>
 
-#include "benchmark/benchmark.h"
 #include "bench/bench_util.h"
+#include "benchmark/benchmark.h"
 #include "ledger/ledger.h"
 
 namespace lovebank {
