@@ -3,6 +3,9 @@
 
 #include "ledger/audit/replay.h"
 
+#include <algorithm>
+
+#include "absl/container/inlined_vector.h"
 #include "absl/hash/hash.h"
 #include "ledger/ledger.h"
 #include "ledger/strings.h"
@@ -14,14 +17,27 @@ using State = ReplayState;
 
 std::string Text(const Int128& minor) { return MinorToString(minor); }
 
+absl::string_view Absl(std::string_view text) {
+  return absl::string_view(text.data(), text.size());
+}
+
+// A posting whose strings live in the entry (or command) being replayed: no copies on the hot
+// path. A movement has two; a small inline capacity avoids the heap for them.
+struct PostingView {
+  std::string_view account;
+  std::string_view asset;
+  Int128 amount;
+};
+using Postings = absl::InlinedVector<PostingView, 2>;
+
 // An order-sensitive digest of postings. |amount| <= 10^36 < 2^127, so the two 64-bit halves
 // of its RawInt128 form identify it exactly.
-std::size_t PostingsDigest(
-    const std::vector<std::tuple<std::string, std::string, Int128>>& postings) {
+std::size_t PostingsDigest(const Postings& postings) {
   std::size_t digest = postings.size();
-  for (const auto& [account, asset, amount] : postings) {
-    const auto value = static_cast<RawInt128>(amount);
-    digest = absl::HashOf(digest, account, asset, static_cast<std::uint64_t>(value),
+  for (const PostingView& posting : postings) {
+    const auto value = static_cast<RawInt128>(posting.amount);
+    digest = absl::HashOf(digest, Absl(posting.account), Absl(posting.asset),
+                          static_cast<std::uint64_t>(value),
                           static_cast<std::uint64_t>(static_cast<RawUint128>(value) >> 64));
   }
   return digest;
@@ -34,7 +50,7 @@ const char* KindName(v1::AccountKind kind) { return v1::AccountKind_Name(kind).c
 struct Expectation {
   bool ok = true;
   bool moves_value = false;
-  std::vector<std::tuple<std::string, std::string, Int128>> postings;
+  Postings postings;
 };
 
 Expectation ExpectMove(const v1::Move& move, v1::AccountKind from_kind, v1::AccountKind to_kind,
@@ -67,8 +83,8 @@ Expectation ExpectMove(const v1::Move& move, v1::AccountKind from_kind, v1::Acco
       return violated(Cat("account ", account->record.account(), " is frozen"));
     }
   }
-  expectation.postings.emplace_back(move.from(), move.asset(), -amount.amount.minor());
-  expectation.postings.emplace_back(move.to(), move.asset(), amount.amount.minor());
+  expectation.postings.push_back(PostingView{move.from(), move.asset(), -amount.amount.minor()});
+  expectation.postings.push_back(PostingView{move.to(), move.asset(), amount.amount.minor()});
   return expectation;
 }
 
@@ -174,10 +190,16 @@ std::uint64_t NextLineDigest(std::uint64_t digest, std::uint64_t seq, std::strin
   return absl::HashOf(digest, seq, absl::string_view(legs_text.data(), legs_text.size()));
 }
 
+void AppendLegText(std::string* text, std::string_view asset, std::string_view amount_minor,
+                   std::string_view balance_after_minor) {
+  text->append(asset).append(" ").append(amount_minor).append(" ").append(balance_after_minor);
+  text->push_back(';');
+}
+
 std::string LegsText(const v1::StatementLine& line) {
   std::string text;
   for (const auto& leg : line.legs()) {
-    text += Cat(leg.asset(), " ", leg.amount_minor(), " ", leg.balance_after_minor(), ";");
+    AppendLegText(&text, leg.asset(), leg.amount_minor(), leg.balance_after_minor());
   }
   return text;
 }
@@ -216,7 +238,7 @@ void ReplayEntry(const v1::Entry& entry, const std::string& fingerprint, State& 
   }
 
   // The recorded postings, decoded.
-  std::vector<std::tuple<std::string, std::string, Int128>> recorded;
+  Postings recorded;
   for (const auto& posting : entry.postings()) {
     auto amount = MinorFromString(posting.amount_minor());
     if (!amount || *amount == 0) {
@@ -224,11 +246,11 @@ void ReplayEntry(const v1::Entry& entry, const std::string& fingerprint, State& 
                    posting.amount_minor());
       continue;
     }
-    recorded.emplace_back(posting.account(), posting.asset(), *amount);
+    recorded.push_back(PostingView{posting.account(), posting.asset(), *amount});
   }
 
   Expectation expectation;
-  std::vector<std::string> touched;  // accounts with a statement line but no leg
+  std::string_view touched;  // an account with a statement line but no leg
   switch (command.body_case()) {
     case v1::Command::kEarn:
       expectation = ExpectMove(command.earn(), v1::ACCOUNT_KIND_ISSUER, v1::ACCOUNT_KIND_MEMBER,
@@ -250,8 +272,8 @@ void ReplayEntry(const v1::Entry& entry, const std::string& fingerprint, State& 
       const std::uint64_t target = command.reverse().seq();
       expectation = ExpectReverse(target, seq, state, findings);
       if (expectation.ok) {
-        auto negated = recorded;
-        for (auto& posting : negated) std::get<2>(posting) = -std::get<2>(posting);
+        Postings negated = recorded;
+        for (PostingView& posting : negated) posting.amount = -posting.amount;
         if (PostingsDigest(negated) != state.entries[target - 1].postings_digest) {
           findings.Add(FindingKind::kPostingsMismatch, seq, "",
                        Cat("the postings of entry ", target, " negated"), "other postings");
@@ -261,11 +283,11 @@ void ReplayEntry(const v1::Entry& entry, const std::string& fingerprint, State& 
     }
     case v1::Command::kOpenAccount:
       expectation = ExpectAdmin(command, seq, state, findings);
-      touched.push_back(command.open_account().account());
+      touched = command.open_account().account();
       break;
     case v1::Command::kSetAccountStatus:
       expectation = ExpectAdmin(command, seq, state, findings);
-      touched.push_back(command.set_account_status().account());
+      touched = command.set_account_status().account();
       break;
     case v1::Command::kDefineAsset:
       expectation = ExpectAdmin(command, seq, state, findings);
@@ -283,48 +305,64 @@ void ReplayEntry(const v1::Entry& entry, const std::string& fingerprint, State& 
   state.entries[seq - 1].postings_digest = PostingsDigest(recorded);
 
   // Zero sum per asset (invariant 1).
-  std::map<std::string, Int128> sums;
-  for (const auto& [account, asset, amount] : recorded) sums[asset] += amount;
+  absl::InlinedVector<std::pair<std::string_view, Int128>, 2> sums;
+  for (const PostingView& posting : recorded) {
+    auto sum = std::find_if(sums.begin(), sums.end(),
+                            [&](const auto& item) { return item.first == posting.asset; });
+    if (sum == sums.end()) {
+      sums.emplace_back(posting.asset, posting.amount);
+    } else {
+      sum->second += posting.amount;
+    }
+  }
   for (const auto& [asset, sum] : sums) {
-    if (sum != 0) findings.Add(FindingKind::kZeroSumViolated, seq, asset, "0", Text(sum));
+    if (sum != 0)
+      findings.Add(FindingKind::kZeroSumViolated, seq, std::string(asset), "0", Text(sum));
   }
 
   // Apply the recorded postings: the derived records follow what the journal says happened.
-  std::map<std::string, v1::StatementLine> lines;
-  for (const auto& account : touched) lines[account];
-  for (const auto& [account_id, asset_code, amount] : recorded) {
-    auto account = state.accounts.find(account_id);
-    auto asset = state.assets.find(asset_code);
+  // One statement line per account touched, its legs in posting order, as LegsText writes them.
+  absl::InlinedVector<std::pair<std::string_view, std::string>, 2> lines;
+  auto line_of = [&lines](std::string_view account) -> std::string& {
+    for (auto& line : lines) {
+      if (line.first == account) return line.second;
+    }
+    return lines.emplace_back(account, std::string()).second;
+  };
+  if (!touched.empty()) line_of(touched);
+  for (const PostingView& posting : recorded) {
+    auto account = state.accounts.find(Absl(posting.account));
+    auto asset = state.assets.find(posting.asset);
     if (account == state.accounts.end() || asset == state.assets.end()) {
-      findings.Add(FindingKind::kRuleViolated, seq, Cat(account_id, "/", asset_code),
+      findings.Add(FindingKind::kRuleViolated, seq, Cat(posting.account, "/", posting.asset),
                    "a posting to an open account in a defined asset", "unknown account or asset");
       continue;
     }
-    State::Balance& balance = state.balances[BalanceKey(account_id, asset_code)];
-    balance.minor += amount;
+    State::Balance& balance = state.balances[BalanceKey(posting.account, posting.asset)];
+    balance.minor += posting.amount;
     balance.seq = seq;
     Int128 floor = 0;
     if (account->second.record.kind() == v1::ACCOUNT_KIND_ISSUER) {
-      auto budget = account->second.budgets_minor.find(asset_code);
+      auto budget = account->second.budgets_minor.find(posting.asset);
       floor = budget == account->second.budgets_minor.end() ? Int128(0) : Int128(-budget->second);
     }
-    if ((amount < 0 && balance.minor < floor) ||
-        (amount > 0 && balance.minor > asset->second.maximum_minor)) {
-      findings.Add(FindingKind::kBalanceLimit, seq, Cat(account_id, "/", asset_code),
+    if ((posting.amount < 0 && balance.minor < floor) ||
+        (posting.amount > 0 && balance.minor > asset->second.maximum_minor)) {
+      findings.Add(FindingKind::kBalanceLimit, seq, Cat(posting.account, "/", posting.asset),
                    Cat("between ", Text(floor), " and ", Text(asset->second.maximum_minor)),
                    Text(balance.minor));
     }
-    auto* leg = lines[account_id].add_legs();
-    leg->set_asset(asset_code);
-    leg->set_amount_minor(Text(amount));
-    leg->set_balance_after_minor(Text(balance.minor));
+    if (state.compare_statements) {
+      AppendLegText(&line_of(posting.account), posting.asset, Text(posting.amount),
+                    Text(balance.minor));
+    }
   }
   if (!state.compare_statements) return;
-  for (const auto& [account, line] : lines) {
+  for (auto& [account, text] : lines) {
     if (state.mode == State::Mode::kExact) {
-      state.statement_lines[account].emplace_back(seq, LegsText(line));
-    } else if (auto found = state.accounts.find(account); found != state.accounts.end()) {
-      found->second.lines_digest = NextLineDigest(found->second.lines_digest, seq, LegsText(line));
+      state.statement_lines[std::string(account)].emplace_back(seq, std::move(text));
+    } else if (auto found = state.accounts.find(Absl(account)); found != state.accounts.end()) {
+      found->second.lines_digest = NextLineDigest(found->second.lines_digest, seq, text);
       ++found->second.lines_count;
     } else {
       state.needs_exact = true;  // a line for an account that does not exist: name it exactly

@@ -33,7 +33,7 @@ struct ReplayState {
   };
   struct Account {
     v1::AccountRecord record;
-    std::map<std::string, Int128> budgets_minor;
+    std::map<std::string, Int128, std::less<>> budgets_minor;
     // Fast mode: a rolling digest and the count of the account's statement lines in seq order.
     std::uint64_t lines_digest = 0;
     std::uint64_t lines_count = 0;
@@ -64,7 +64,7 @@ struct ReplayState {
   absl::flat_hash_set<std::uint64_t> request_hashes;  // fast mode
   std::uint64_t requests_digest = 0;                  // fast mode: sum of RequestDigest
 
-  std::map<std::string, Asset> assets;
+  std::map<std::string, Asset, std::less<>> assets;
   absl::flat_hash_map<std::string, Account> accounts;
   absl::flat_hash_map<std::string, Balance> balances;  // BalanceKey(account, asset)
   absl::flat_hash_map<std::string, Request> requests;
@@ -82,8 +82,11 @@ struct ReplayState {
 void ReplayEntry(const v1::Entry& entry, const std::string& fingerprint, ReplayState& state,
                  Findings& findings);
 
-// The text form of a statement line's legs used to compare stored and expected lines.
+// The text form of a statement line's legs used to compare stored and expected lines:
+// "ASSET amount_minor balance_after_minor;" per leg.
 std::string LegsText(const v1::StatementLine& line);
+void AppendLegText(std::string* text, std::string_view asset, std::string_view amount_minor,
+                   std::string_view balance_after_minor);
 // Fast-mode digests, computed the same way from the journal and from the store.
 std::uint64_t RequestDigest(std::string_view request_id, std::uint64_t seq,
                             const Hash& fingerprint);
