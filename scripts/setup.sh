@@ -39,5 +39,10 @@ build_type=${BUILD_TYPE:-RelWithDebInfo}
 if [ ! -f "$build_dir/build.ninja" ]; then
   cmake -S . -B "$build_dir" -G Ninja -DCMAKE_BUILD_TYPE="$build_type" >/dev/null
 fi
-# Ninja prints only on failure with --quiet (ninja >= 1.11).
-cmake --build "$build_dir" -- --quiet
+# Ninja prints only on failure with --quiet (ninja >= 1.11), except "no work to do", which is
+# dropped here so that an up-to-date tree builds silently.
+if ! output=$(cmake --build "$build_dir" -- --quiet 2>&1); then
+  printf '%s\n' "$output" >&2
+  exit 1
+fi
+printf '%s\n' "$output" | grep -v -x -e 'ninja: no work to do.' -e '' || true
