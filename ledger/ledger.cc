@@ -10,6 +10,7 @@
 #include "ledger/coding.h"
 #include "ledger/ledger_impl.h"
 #include "ledger/strings.h"
+#include "rocksdb/perf_level.h"
 
 namespace lovebank {
 namespace {
@@ -285,10 +286,15 @@ void Ledger::Impl::StartThreads() {
   // Named so that top -H, perf and gdb show which stage is busy.
   writer_ = std::thread([this] {
     pthread_setname_np(pthread_self(), "lb-writer");
+    rocksdb::SetPerfLevel(rocksdb::PerfLevel::kDisable);  // see SequencerLoop
     WriterLoop();
   });
   sequencer_ = std::thread([this] {
     pthread_setname_np(pthread_self(), "lb-sequencer");
+    // RocksDB counts every operation into a thread-local perf context by default; nothing reads
+    // those counts, and turning them off measured +12% durable transfers/s (A/B alternated 3
+    // times: 109-125k vs 128-136k, docs/benchmarks.md).
+    rocksdb::SetPerfLevel(rocksdb::PerfLevel::kDisable);
     SequencerLoop();
   });
 }

@@ -14,6 +14,7 @@
 #include "ledger/coding.h"
 #include "ledger/store.h"
 #include "ledger/strings.h"
+#include "rocksdb/perf_level.h"
 
 namespace lovebank::audit {
 
@@ -380,7 +381,13 @@ absl::StatusOr<Pass> RunPass(JournalSource& source, Store* store, const Options&
 
   Reader reader(source, options);
   ChunkQueue queue;
+  // No RocksDB perf-context counting on either thread (nothing reads it; it costs a
+  // thread-local update per iterator step: journal-only A/B 369k/459k vs 474k/495k entries/s).
+  // The caller's thread keeps its own setting afterwards.
+  const rocksdb::PerfLevel caller_level = rocksdb::GetPerfLevel();
+  rocksdb::SetPerfLevel(rocksdb::PerfLevel::kDisable);
   std::thread reading([&reader, &queue] {
+    rocksdb::SetPerfLevel(rocksdb::PerfLevel::kDisable);
     for (;;) {
       Chunk chunk = reader.Fill();
       const bool last = chunk.last;
@@ -409,6 +416,7 @@ absl::StatusOr<Pass> RunPass(JournalSource& source, Store* store, const Options&
   }
   queue.Close();
   reading.join();
+  rocksdb::SetPerfLevel(caller_level);
   LOVEBANK_RETURN_IF_ERROR(status);
   report.entries = reader.entries();
   reader.Finish(findings, state.head);
