@@ -397,8 +397,7 @@ void Ledger::Impl::WriterLoop() {
       to_write_.pop_front();
     }
     bool written = false;
-    const bool decided = sealed.write.Count() > 0 || !sealed.commands.empty();
-    if (decided && !failed.load(std::memory_order_acquire)) {
+    if (!failed.load(std::memory_order_acquire)) {
       absl::Status status =
           sealed.write.Count() == 0 ? absl::OkStatus() : store->WriteSynced(&sealed.write);
       if (status.ok()) {
@@ -412,7 +411,7 @@ void Ledger::Impl::WriterLoop() {
           outcome = Refusal(Reason::kLedgerUnavailable, std::string(status.message()));
         }
       }
-    } else if (failed.load(std::memory_order_acquire)) {
+    } else {  // an earlier write failed: this batch was decided on top of it, or not at all
       for (auto& outcome : sealed.outcomes) {
         if (outcome.reason != Reason::kLedgerUnavailable) {
           outcome = Refusal(Reason::kLedgerUnavailable, "the ledger refuses writes until reopened");

@@ -13,15 +13,11 @@
 namespace lovebank::audit {
 namespace {
 
-// A printable key: account ids and request ids are ASCII; 0x00 separators and seq bytes are
-// shown as "/" and the decimal seq.
-std::string ShowAccountKey(std::string_view key, bool seq_suffix) {
+// A balances key (account ‖ 0x00 ‖ asset) as "account/asset"; hex when malformed.
+std::string ShowBalanceKey(std::string_view key) {
   const std::size_t zero = key.find('\0');
   if (zero == std::string_view::npos) return ToHex(key);
-  std::string shown(key.substr(0, zero));
-  const std::string_view rest = key.substr(zero + 1);
-  if (seq_suffix && rest.size() == 8) return Cat(shown, "@", GetFixed64BE(rest.data()));
-  return Cat(shown, "/", rest);
+  return Cat(key.substr(0, zero), "/", key.substr(zero + 1));
 }
 
 // Walks one family in key order against an expected map, reporting differences. `show` turns
@@ -138,7 +134,7 @@ absl::Status CompareStatementDigests(Store& store, ReplayState& state) {
 absl::Status CompareStore(Store& store, ReplayState& state, Findings& findings) {
   // The meta head was compared by Run as the source's claimed head.
   struct BalanceDescribe {
-    std::string key(const std::string& k) const { return ShowAccountKey(k, false); }
+    std::string key(const std::string& k) const { return ShowBalanceKey(k); }
     std::string expected(const ReplayState::Balance& b) const {
       return Cat(MinorToString(b.minor), " @", b.seq);
     }
