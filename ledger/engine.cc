@@ -88,6 +88,19 @@ absl::StatusOr<std::unique_ptr<Engine>> Engine::Load(Store* store, Head head,
     }
     LOVEBANK_RETURN_IF_ERROR(FromRocks(it->status(), "loading balances"));
   }
+  {
+    auto it = store->NewIterator(Family::kPrincipals);
+    for (it->SeekToFirst(); it->Valid(); it->Next()) {
+      v1::PrincipalRecord record;
+      if (!record.ParseFromArray(it->value().data(), static_cast<int>(it->value().size()))) {
+        return absl::DataLossError(
+            Cat("principal record ", it->key().ToString(), " does not decode"));
+      }
+      engine->token_hashes_.insert(record.token_sha256());
+      engine->principals_.emplace(it->key().ToString(), std::move(record));
+    }
+    LOVEBANK_RETURN_IF_ERROR(FromRocks(it->status(), "loading principals"));
+  }
   return engine;
 }
 
@@ -194,6 +207,10 @@ Outcome Engine::Decide(const v1::Command& command, const std::string& fingerprin
       return ApplyDefineAsset(command, fingerprint);
     case v1::Command::kSetAccountStatus:
       return ApplySetAccountStatus(command, fingerprint);
+    case v1::Command::kGrantPrincipal:
+      return ApplyGrantPrincipal(command, fingerprint);
+    case v1::Command::kRevokePrincipal:
+      return ApplyRevokePrincipal(command, fingerprint);
     case v1::Command::BODY_NOT_SET:
       break;
   }
@@ -392,6 +409,61 @@ Outcome Engine::ApplySetAccountStatus(const v1::Command& command, const std::str
   return outcome;
 }
 
+Outcome Engine::ApplyGrantPrincipal(const v1::Command& command, const std::string& fingerprint) {
+  const v1::GrantPrincipal& grant = command.grant_principal();
+  if (principals_.contains(grant.principal())) {
+    return Refuse(command, fingerprint, Reason::kPrincipalExists,
+                  Cat("principal ", grant.principal(), " exists"));
+  }
+  if (token_hashes_.contains(grant.token_sha256())) {
+    return Refuse(command, fingerprint, Reason::kTokenHashExists,
+                  "another principal holds this token");
+  }
+  v1::AccountKind kind = v1::ACCOUNT_KIND_UNSPECIFIED;
+  if (grant.role() == v1::ROLE_ISSUER) kind = v1::ACCOUNT_KIND_ISSUER;
+  if (grant.role() == v1::ROLE_TERMINAL) kind = v1::ACCOUNT_KIND_STORE;
+  if (grant.role() == v1::ROLE_MEMBER) kind = v1::ACCOUNT_KIND_MEMBER;
+  for (const auto& id : grant.accounts()) {
+    const AccountState* account = FindAccount(id);
+    if (account == nullptr) {
+      return Refuse(command, fingerprint, Reason::kAccountUnknown, Cat("no account ", id));
+    }
+    if (account->record.kind() != kind) {
+      return Refuse(command, fingerprint, Reason::kAccountKindMismatch,
+                    Cat(id, " is ", KindName(account->record.kind()), ", the role needs ",
+                        KindName(kind)));
+    }
+  }
+  v1::PrincipalRecord record;
+  record.set_principal(grant.principal());
+  record.set_role(grant.role());
+  *record.mutable_accounts() = grant.accounts();
+  record.set_token_sha256(grant.token_sha256());
+  record.set_display_name(grant.display_name());
+  record.set_granted_seq(head_.seq + 1);
+  Outcome outcome = Append(command, fingerprint, {}, {});
+  token_hashes_.insert(grant.token_sha256());
+  SetPrincipal(grant.principal(), std::move(record));
+  return outcome;
+}
+
+Outcome Engine::ApplyRevokePrincipal(const v1::Command& command, const std::string& fingerprint) {
+  const std::string& name = command.revoke_principal().principal();
+  auto it = principals_.find(name);
+  if (it == principals_.end()) {
+    return Refuse(command, fingerprint, Reason::kPrincipalUnknown, Cat("no principal ", name));
+  }
+  if (it->second.revoked_seq() != 0) {
+    return Refuse(command, fingerprint, Reason::kPrincipalRevoked,
+                  Cat("principal ", name, " was revoked by entry ", it->second.revoked_seq()));
+  }
+  v1::PrincipalRecord record = it->second;
+  record.set_revoked_seq(head_.seq + 1);
+  Outcome outcome = Append(command, fingerprint, {}, {});
+  SetPrincipal(name, std::move(record));
+  return outcome;
+}
+
 Outcome Engine::CheckLimits(const std::vector<ResolvedPosting>& postings) {
   Outcome outcome;
   for (const auto& posting : postings) {
@@ -510,6 +582,9 @@ rocksdb::WriteBatch Engine::FinishBatch() {
   for (const auto& [account, old] : batch.accounts_undo) {
     Stage(Family::kAccounts, account, accounts_.at(account).record.SerializeAsString());
   }
+  for (const auto& [name, old] : batch.principals_undo) {
+    Stage(Family::kPrincipals, name, principals_.at(name).SerializeAsString());
+  }
   if (head_.seq != batch.start_head.seq) {
     Stage(Family::kMeta, std::string(meta_key::kHeadSeq), EncodeFixed64BE(head_.seq));
     Stage(Family::kMeta, std::string(meta_key::kHeadHash),
@@ -556,6 +631,14 @@ void Engine::RollBackAll() {
         accounts_.erase(account);
       }
     }
+    for (auto& [name, old] : batch->principals_undo) {
+      if (old.has_value()) {
+        principals_[name] = std::move(*old);
+      } else {
+        token_hashes_.erase(principals_.at(name).token_sha256());
+        principals_.erase(name);
+      }
+    }
     for (const auto& code : batch->assets_added) assets_.erase(code);
     head_ = batch->start_head;
     head_time_unix_us_ = batch->start_time_unix_us;
@@ -600,6 +683,16 @@ void Engine::SetAccount(const std::string& account, AccountState state) {
                  it == accounts_.end() ? std::nullopt : std::optional<AccountState>(it->second));
   }
   accounts_[account] = std::move(state);
+}
+
+void Engine::SetPrincipal(const std::string& name, v1::PrincipalRecord record) {
+  auto it = principals_.find(name);
+  auto& undo = open().principals_undo;
+  if (!undo.contains(name)) {
+    undo.emplace(name, it == principals_.end() ? std::nullopt
+                                               : std::optional<v1::PrincipalRecord>(it->second));
+  }
+  principals_[name] = std::move(record);
 }
 
 std::string Engine::Decimal(const Int128& minor, const std::string& asset) const {

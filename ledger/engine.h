@@ -106,6 +106,8 @@ class Engine {
   Outcome ApplyOpenAccount(const v1::Command& command, const std::string& fingerprint);
   Outcome ApplyDefineAsset(const v1::Command& command, const std::string& fingerprint);
   Outcome ApplySetAccountStatus(const v1::Command& command, const std::string& fingerprint);
+  Outcome ApplyGrantPrincipal(const v1::Command& command, const std::string& fingerprint);
+  Outcome ApplyRevokePrincipal(const v1::Command& command, const std::string& fingerprint);
 
   // Floors and ceilings for postings about to be applied: kOk, kInsufficientBalance,
   // kBudgetExceeded or kBalanceAboveMaximum.
@@ -124,6 +126,7 @@ class Engine {
   BalanceState Balance(const std::string& account, const std::string& asset) const;
   void SetBalance(const std::string& key, BalanceState value);
   void SetAccount(const std::string& account, AccountState state);
+  void SetPrincipal(const std::string& name, v1::PrincipalRecord record);
   std::string Decimal(const Int128& minor, const std::string& asset) const;
   void Stage(Family family, std::string key, std::string value);
 
@@ -133,6 +136,8 @@ class Engine {
   absl::flat_hash_map<std::string, AssetState> assets_;
   absl::flat_hash_map<std::string, AccountState> accounts_;
   absl::flat_hash_map<std::string, BalanceState> balances_;  // BalanceKey -> balance
+  absl::flat_hash_map<std::string, v1::PrincipalRecord> principals_;  // by principal name
+  absl::flat_hash_set<std::string> token_hashes_;  // of every principal ever granted
   Head head_;
   std::int64_t head_time_unix_us_ = 0;
 
@@ -144,6 +149,7 @@ class Engine {
     std::int64_t start_time_unix_us = 0;
     absl::flat_hash_map<std::string, std::optional<BalanceState>> balances_undo;
     absl::flat_hash_map<std::string, std::optional<AccountState>> accounts_undo;
+    absl::flat_hash_map<std::string, std::optional<v1::PrincipalRecord>> principals_undo;
     std::vector<std::string> assets_added;
     absl::flat_hash_map<std::uint64_t, BatchEntry> entries;
     absl::flat_hash_set<std::uint64_t> reversed;

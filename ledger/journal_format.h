@@ -53,6 +53,7 @@ inline constexpr const char* kAssets = "assets";
 inline constexpr const char* kAccountEntries = "account_entries";
 inline constexpr const char* kReversed = "reversed";
 inline constexpr const char* kRefusals = "refusals";
+inline constexpr const char* kPrincipals = "principals";
 inline constexpr const char* kMeta = "meta";
 }  // namespace cf
 

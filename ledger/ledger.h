@@ -43,6 +43,8 @@ inline constexpr std::size_t kStatementPageSizeMax = 1000;
 inline constexpr std::size_t kStatementPageSizeDefault = 50;
 // Entries whose hash chain Open re-verifies at the head of the journal.
 inline constexpr std::uint64_t kOpenVerifyTailEntries = 1024;
+// Accounts one ISSUER principal may act for (a township office running several programmes).
+inline constexpr std::size_t kRoleAccountsMax = 64;
 
 struct LedgerOptions {
   std::string path;  // the RocksDB directory
@@ -118,6 +120,13 @@ struct StatementItem {
   std::vector<Leg> legs;  // empty for administrative entries (account opened, frozen, ...)
 };
 
+// One journal record exactly as stored (journal_format.h "Stored entry"): what ReadJournal
+// streams so that a client can verify the chain itself.
+struct JournalRecord {
+  std::uint64_t seq = 0;
+  std::string value;  // version | hash | prev hash | payload
+};
+
 struct StatementPage {
   std::vector<StatementItem> items;
   std::string next_cursor;  // empty when there is nothing older
@@ -187,6 +196,21 @@ class Ledger {
 
   absl::StatusOr<StoredEntry> GetEntry(std::uint64_t seq);
   absl::StatusOr<StoredEntry> GetEntryByRequestId(std::string_view request_id);
+
+  // The committed journal records from `from_seq` (>= 1) up to `to_seq` inclusive, at most
+  // `count_max` records and, past the first record, at most `bytes_max` bytes of values. Empty
+  // when from_seq > to_seq. Errors: kSeqBeyondHead when to_seq is past the head; DataLoss when a
+  // record is missing (a gap) inside the range.
+  absl::StatusOr<std::vector<JournalRecord>> ReadJournal(std::uint64_t from_seq,
+                                                         std::uint64_t to_seq,
+                                                         std::size_t count_max,
+                                                         std::size_t bytes_max);
+
+  // Every principal ever granted (revoked ones included), in name order.
+  absl::StatusOr<std::vector<v1::PrincipalRecord>> ListPrincipals();
+
+  // The RocksDB directory (for a read-only audit beside this ledger).
+  const std::string& path() const;
 
   class Impl;
 

@@ -266,4 +266,46 @@ absl::StatusOr<StoredEntry> Ledger::GetEntryByRequestId(std::string_view request
   return ReadEntry(store, decoded->seq, snapshot.get());
 }
 
+absl::StatusOr<std::vector<JournalRecord>> Ledger::ReadJournal(std::uint64_t from_seq,
+                                                               std::uint64_t to_seq,
+                                                               std::size_t count_max,
+                                                               std::size_t bytes_max) {
+  if (to_seq > impl_->head().seq) {
+    return RefusedStatus(Reason::kSeqBeyondHead, Cat("the head is ", impl_->head().seq));
+  }
+  std::vector<JournalRecord> records;
+  if (from_seq == 0) from_seq = 1;
+  if (from_seq > to_seq) return records;
+  Store& store = *impl_->store;
+  auto it = store.NewIterator(Family::kJournal);
+  std::size_t bytes = 0;
+  std::uint64_t seq = from_seq;
+  for (it->Seek(EncodeFixed64BE(from_seq)); it->Valid() && seq <= to_seq; it->Next(), ++seq) {
+    if (records.size() >= count_max || (!records.empty() && bytes >= bytes_max)) break;
+    if (it->key().size() != 8 || GetFixed64BE(it->key().data()) != seq) {
+      return absl::DataLossError(Cat("journal entry ", seq, " is missing"));
+    }
+    bytes += it->value().size();
+    records.push_back(JournalRecord{seq, it->value().ToString()});
+  }
+  LOVEBANK_RETURN_IF_ERROR(FromRocks(it->status(), "reading the journal"));
+  if (records.empty()) return absl::DataLossError(Cat("journal entry ", from_seq, " is missing"));
+  return records;
+}
+
+absl::StatusOr<std::vector<v1::PrincipalRecord>> Ledger::ListPrincipals() {
+  std::vector<v1::PrincipalRecord> principals;
+  auto it = impl_->store->NewIterator(Family::kPrincipals);
+  for (it->SeekToFirst(); it->Valid(); it->Next()) {
+    v1::PrincipalRecord& record = principals.emplace_back();
+    if (!record.ParseFromArray(it->value().data(), static_cast<int>(it->value().size()))) {
+      return absl::DataLossError(Cat("principal ", it->key().ToString(), " does not decode"));
+    }
+  }
+  LOVEBANK_RETURN_IF_ERROR(FromRocks(it->status(), "reading principals"));
+  return principals;
+}
+
+const std::string& Ledger::path() const { return impl_->options.path; }
+
 }  // namespace lovebank

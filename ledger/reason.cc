@@ -27,6 +27,14 @@ std::string_view ReasonName(Reason reason) {
     LOVEBANK_REASON_NAME(kScaleInvalid, "SCALE_INVALID")
     LOVEBANK_REASON_NAME(kSameAccount, "SAME_ACCOUNT")
     LOVEBANK_REASON_NAME(kBudgetInvalid, "BUDGET_INVALID")
+    LOVEBANK_REASON_NAME(kActivityInvalid, "ACTIVITY_INVALID")
+    LOVEBANK_REASON_NAME(kMoveReasonInvalid, "MOVE_REASON_INVALID")
+    LOVEBANK_REASON_NAME(kActivityMissing, "ACTIVITY_MISSING")
+    LOVEBANK_REASON_NAME(kMoveReasonMissing, "MOVE_REASON_MISSING")
+    LOVEBANK_REASON_NAME(kPrincipalInvalid, "PRINCIPAL_INVALID")
+    LOVEBANK_REASON_NAME(kRoleInvalid, "ROLE_INVALID")
+    LOVEBANK_REASON_NAME(kRoleAccountsInvalid, "ROLE_ACCOUNTS_INVALID")
+    LOVEBANK_REASON_NAME(kTokenHashInvalid, "TOKEN_HASH_INVALID")
     LOVEBANK_REASON_NAME(kAmountEmpty, "AMOUNT_EMPTY")
     LOVEBANK_REASON_NAME(kAmountSign, "AMOUNT_SIGN")
     LOVEBANK_REASON_NAME(kAmountWhitespace, "AMOUNT_WHITESPACE")
@@ -41,6 +49,8 @@ std::string_view ReasonName(Reason reason) {
     LOVEBANK_REASON_NAME(kAmountZero, "AMOUNT_ZERO")
     LOVEBANK_REASON_NAME(kCursorInvalid, "CURSOR_INVALID")
     LOVEBANK_REASON_NAME(kPageSizeInvalid, "PAGE_SIZE_INVALID")
+    LOVEBANK_REASON_NAME(kBatchSizeInvalid, "BATCH_SIZE_INVALID")
+    LOVEBANK_REASON_NAME(kEntryTargetInvalid, "ENTRY_TARGET_INVALID")
     LOVEBANK_REASON_NAME(kRequestIdReused, "REQUEST_ID_REUSED")
     LOVEBANK_REASON_NAME(kAssetUnknown, "ASSET_UNKNOWN")
     LOVEBANK_REASON_NAME(kAccountUnknown, "ACCOUNT_UNKNOWN")
@@ -48,14 +58,21 @@ std::string_view ReasonName(Reason reason) {
     LOVEBANK_REASON_NAME(kAccountExists, "ACCOUNT_EXISTS")
     LOVEBANK_REASON_NAME(kAssetExists, "ASSET_EXISTS")
     LOVEBANK_REASON_NAME(kSeqBeyondHead, "SEQ_BEYOND_HEAD")
+    LOVEBANK_REASON_NAME(kPrincipalUnknown, "PRINCIPAL_UNKNOWN")
+    LOVEBANK_REASON_NAME(kPrincipalExists, "PRINCIPAL_EXISTS")
+    LOVEBANK_REASON_NAME(kTokenHashExists, "TOKEN_HASH_EXISTS")
     LOVEBANK_REASON_NAME(kAccountKindMismatch, "ACCOUNT_KIND_MISMATCH")
     LOVEBANK_REASON_NAME(kAccountFrozen, "ACCOUNT_FROZEN")
     LOVEBANK_REASON_NAME(kEntryNotReversible, "ENTRY_NOT_REVERSIBLE")
     LOVEBANK_REASON_NAME(kEntryAlreadyReversed, "ENTRY_ALREADY_REVERSED")
     LOVEBANK_REASON_NAME(kAccountStatusUnchanged, "ACCOUNT_STATUS_UNCHANGED")
+    LOVEBANK_REASON_NAME(kPrincipalRevoked, "PRINCIPAL_REVOKED")
     LOVEBANK_REASON_NAME(kInsufficientBalance, "INSUFFICIENT_BALANCE")
     LOVEBANK_REASON_NAME(kBudgetExceeded, "BUDGET_EXCEEDED")
     LOVEBANK_REASON_NAME(kBalanceAboveMaximum, "BALANCE_ABOVE_MAXIMUM")
+    LOVEBANK_REASON_NAME(kTokenMissing, "TOKEN_MISSING")
+    LOVEBANK_REASON_NAME(kTokenUnknown, "TOKEN_UNKNOWN")
+    LOVEBANK_REASON_NAME(kPermissionDenied, "PERMISSION_DENIED")
 #undef LOVEBANK_REASON_NAME
   }
   return "UNKNOWN_REASON";
@@ -74,11 +91,19 @@ absl::StatusCode ReasonCode(Reason reason) {
     case Reason::kRequestIdReused:
     case Reason::kAccountExists:
     case Reason::kAssetExists:
+    case Reason::kPrincipalExists:
+    case Reason::kTokenHashExists:
       return absl::StatusCode::kAlreadyExists;
     case Reason::kAssetUnknown:
     case Reason::kAccountUnknown:
     case Reason::kEntryUnknown:
+    case Reason::kPrincipalUnknown:
       return absl::StatusCode::kNotFound;
+    case Reason::kTokenMissing:
+    case Reason::kTokenUnknown:
+      return absl::StatusCode::kUnauthenticated;
+    case Reason::kPermissionDenied:
+      return absl::StatusCode::kPermissionDenied;
     case Reason::kSeqBeyondHead:
       return absl::StatusCode::kOutOfRange;
     default:
@@ -88,7 +113,10 @@ absl::StatusCode ReasonCode(Reason reason) {
   return absl::StatusCode::kFailedPrecondition;
 }
 
-bool IsRememberedReason(Reason reason) { return static_cast<std::uint32_t>(reason) >= 60; }
+bool IsRememberedReason(Reason reason) {
+  const auto value = static_cast<std::uint32_t>(reason);
+  return value >= 60 && value < 90;
+}
 
 absl::Status RefusedStatus(Reason reason, std::string_view message) {
   absl::Status status(ReasonCode(reason), absl::string_view(message.data(), message.size()));

@@ -34,6 +34,14 @@ enum class Reason : std::uint32_t {
   kScaleInvalid = 19,          // asset scale above 18
   kSameAccount = 20,           // a movement from an account to itself
   kBudgetInvalid = 21,         // budget on a non-issuer, or the same asset twice
+  kActivityInvalid = 22,       // activity name not 1-128 bytes of text, date not YYYY-MM-DD, ...
+  kMoveReasonInvalid = 23,     // a movement's reason longer than 256 bytes or not UTF-8 text
+  kActivityMissing = 24,       // Earn of HOURS without the activity served (service rule)
+  kMoveReasonMissing = 25,     // Earn of another asset, or a Deduct, without a reason (service)
+  kPrincipalInvalid = 26,      // principal name outside [A-Za-z0-9._:@-]{1,64}
+  kRoleInvalid = 27,           // role not set or unknown
+  kRoleAccountsInvalid = 28,   // the wrong number of bound accounts for the role
+  kTokenHashInvalid = 29,      // token_sha256 is not 32 bytes
   kAmountEmpty = 30,
   kAmountSign = 31,                   // "+1", "-1": amounts carry no sign
   kAmountWhitespace = 32,             // leading or trailing white space
@@ -48,6 +56,8 @@ enum class Reason : std::uint32_t {
   kAmountZero = 41,                   // a movement of nothing
   kCursorInvalid = 42,                // a statement cursor this ledger did not hand out
   kPageSizeInvalid = 43,              // page size 0 or above the maximum
+  kBatchSizeInvalid = 44,             // a SubmitBatch with no command or more than 8,192
+  kEntryTargetInvalid = 45,           // GetEntry / Reverse naming neither a seq nor a request id
 
   // Idempotency: checked first by the sequencer.
   kRequestIdReused = 50,  // the request id was used before with different content
@@ -59,6 +69,9 @@ enum class Reason : std::uint32_t {
   kAccountExists = 63,
   kAssetExists = 64,
   kSeqBeyondHead = 65,  // "as of" a seq the journal has not reached
+  kPrincipalUnknown = 66,
+  kPrincipalExists = 67,  // principal names are never reused, even after a revocation
+  kTokenHashExists = 68,  // another principal has this token
 
   // State rules.
   kAccountKindMismatch = 70,  // e.g. Earn from an account that is not an ISSUER
@@ -66,11 +79,17 @@ enum class Reason : std::uint32_t {
   kEntryNotReversible = 72,  // administrative entries and reversals cannot be reversed
   kEntryAlreadyReversed = 73,
   kAccountStatusUnchanged = 74,
+  kPrincipalRevoked = 75,  // revoking a principal whose token is already revoked
 
   // Limits.
   kInsufficientBalance = 80,  // a MEMBER, STORE or SYSTEM balance would go below zero
   kBudgetExceeded = 81,       // an ISSUER would go below minus its budget
   kBalanceAboveMaximum = 82,  // a balance would pass the asset's maximum
+
+  // Access: decided by the service before anything reaches the ledger.
+  kTokenMissing = 90,      // no "authorization: Bearer <token>" metadata
+  kTokenUnknown = 91,      // a token no principal holds, or a revoked one
+  kPermissionDenied = 92,  // the principal's role or bound accounts do not allow this
 };
 
 // The reason's name as it appears in the proto and in logs, e.g. "INSUFFICIENT_BALANCE".

@@ -25,9 +25,10 @@ enum class Family : std::size_t {
   kAccountEntries,
   kReversed,
   kRefusals,
+  kPrincipals,
   kMeta,
 };
-inline constexpr std::size_t kFamilyCount = 9;
+inline constexpr std::size_t kFamilyCount = 10;
 const char* FamilyName(Family family);
 
 struct StoreOptions {

@@ -46,6 +46,64 @@ SyntaxCheck CheckMove(const v1::Move& move) {
   if (move.from() == move.to()) {
     return Refuse(Reason::kSameAccount, "a movement needs two different accounts");
   }
+  if (move.has_activity()) {
+    const v1::Activity& activity = move.activity();
+    if (activity.name().empty() || activity.name().size() > kActivityNameBytesMax ||
+        !IsValidText(activity.name(), false)) {
+      return Refuse(Reason::kActivityInvalid, "activity name is 1-128 bytes of UTF-8 text");
+    }
+    if (!IsValidDate(activity.date())) {
+      return Refuse(Reason::kActivityInvalid, "activity date is a calendar day as YYYY-MM-DD");
+    }
+    if (activity.place().size() > kPlaceBytesMax || !IsValidText(activity.place(), false)) {
+      return Refuse(Reason::kActivityInvalid, "activity place is at most 128 bytes of UTF-8 text");
+    }
+  }
+  if (move.reason().size() > kMoveReasonBytesMax || !IsValidText(move.reason(), true)) {
+    return Refuse(Reason::kMoveReasonInvalid, "reason is at most 256 bytes of UTF-8 text");
+  }
+  return {};
+}
+
+SyntaxCheck CheckGrantPrincipal(const v1::GrantPrincipal& grant) {
+  if (!IsValidPrincipal(grant.principal())) {
+    return Refuse(Reason::kPrincipalInvalid, "principal names are 1-64 bytes of [A-Za-z0-9._:@-]");
+  }
+  if (grant.role() == v1::ROLE_UNSPECIFIED || !v1::Role_IsValid(grant.role())) {
+    return Refuse(Reason::kRoleInvalid, "role must be ADMIN, ISSUER, TERMINAL, MEMBER or AUDITOR");
+  }
+  for (const auto& account : grant.accounts()) {
+    if (auto check = CheckAccountId(account, "accounts"); check.reason != Reason::kOk) {
+      return check;
+    }
+  }
+  const std::size_t count = grant.accounts_size();
+  const std::set<std::string_view> distinct(grant.accounts().begin(), grant.accounts().end());
+  bool fits = distinct.size() == count;
+  switch (grant.role()) {
+    case v1::ROLE_ISSUER:
+      fits = fits && count >= 1 && count <= kRoleAccountsMax;
+      break;
+    case v1::ROLE_TERMINAL:
+    case v1::ROLE_MEMBER:
+      fits = fits && count == 1;
+      break;
+    default:
+      fits = fits && count == 0;
+      break;
+  }
+  if (!fits) {
+    return Refuse(Reason::kRoleAccountsInvalid,
+                  "ISSUER binds 1-64 distinct accounts, TERMINAL and MEMBER exactly one, "
+                  "ADMIN and AUDITOR none");
+  }
+  if (grant.token_sha256().size() != 32) {
+    return Refuse(Reason::kTokenHashInvalid, "token_sha256 is 32 bytes");
+  }
+  if (grant.display_name().size() > kDisplayNameBytesMax ||
+      !IsValidText(grant.display_name(), false)) {
+    return Refuse(Reason::kDisplayNameInvalid, "display names are at most 128 bytes of UTF-8 text");
+  }
   return {};
 }
 
@@ -125,6 +183,14 @@ SyntaxCheck CheckCommandSyntax(const v1::Command& command) {
       }
       return {};
     }
+    case v1::Command::kGrantPrincipal:
+      return CheckGrantPrincipal(command.grant_principal());
+    case v1::Command::kRevokePrincipal:
+      if (!IsValidPrincipal(command.revoke_principal().principal())) {
+        return Refuse(Reason::kPrincipalInvalid,
+                      "principal names are 1-64 bytes of [A-Za-z0-9._:@-]");
+      }
+      return {};
     case v1::Command::BODY_NOT_SET:
       break;
   }

@@ -24,6 +24,24 @@ bool IsValidAssetCode(std::string_view code) {
   return true;
 }
 
+bool IsValidDate(std::string_view date) {
+  if (date.size() != 10 || date[4] != '-' || date[7] != '-') return false;
+  int parts[3] = {0, 0, 0};
+  const std::size_t starts[3] = {0, 5, 8};
+  const std::size_t lengths[3] = {4, 2, 2};
+  for (int p = 0; p < 3; ++p) {
+    for (std::size_t i = starts[p]; i < starts[p] + lengths[p]; ++i) {
+      if (date[i] < '0' || date[i] > '9') return false;
+      parts[p] = parts[p] * 10 + (date[i] - '0');
+    }
+  }
+  const int year = parts[0], month = parts[1], day = parts[2];
+  if (year < 1900 || month < 1 || month > 12 || day < 1) return false;
+  static constexpr int kDays[12] = {31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
+  const bool leap = (year % 4 == 0 && year % 100 != 0) || year % 400 == 0;
+  return day <= kDays[month - 1] + (month == 2 && leap ? 1 : 0);
+}
+
 namespace {
 
 // Decodes one code point at text[i]; returns its length, or 0 when malformed.

@@ -14,6 +14,10 @@ inline constexpr std::size_t kActorBytesMax = 128;
 inline constexpr std::size_t kDisplayNameBytesMax = 128;
 inline constexpr std::size_t kMemoBytesMax = 512;
 inline constexpr std::size_t kAssetCodeBytesMax = 16;
+inline constexpr std::size_t kActivityNameBytesMax = 128;
+inline constexpr std::size_t kPlaceBytesMax = 128;
+inline constexpr std::size_t kMoveReasonBytesMax = 256;
+inline constexpr std::size_t kPrincipalBytesMax = 64;
 
 // 1..max_bytes bytes of [A-Za-z0-9._:@-]. Account ids (max 64) and request ids (max 128).
 bool IsValidIdentifier(std::string_view text, std::size_t max_bytes);
@@ -23,6 +27,13 @@ inline bool IsValidAccountId(std::string_view id) {
 inline bool IsValidRequestId(std::string_view id) {
   return IsValidIdentifier(id, kRequestIdBytesMax);
 }
+
+inline bool IsValidPrincipal(std::string_view name) {
+  return IsValidIdentifier(name, kPrincipalBytesMax);
+}
+
+// A calendar day as YYYY-MM-DD (Gregorian, years 1900-9999): "2026-02-29" is refused.
+bool IsValidDate(std::string_view date);
 
 // 1..16 bytes of [A-Z0-9_], the first an upper-case letter: "HOURS", "POINTS", "SKU_001".
 bool IsValidAssetCode(std::string_view code);

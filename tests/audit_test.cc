@@ -68,6 +68,14 @@ class AuditTest : public ::testing::Test {
     ASSERT_TRUE(
         ledger->Execute(lovebank::testing::SetStatus("freeze", "m3", v1::ACCOUNT_STATUS_FROZEN))
             .ok());
+    ASSERT_TRUE(ledger
+                    ->Execute(lovebank::testing::Grant("grant1", "till:1", v1::ROLE_TERMINAL,
+                                                       {"store:main"}, 't'))
+                    .ok());
+    ASSERT_TRUE(
+        ledger->Execute(lovebank::testing::Grant("grant2", "m1:app", v1::ROLE_MEMBER, {"m1"}, 'm'))
+            .ok());
+    ASSERT_TRUE(ledger->Execute(lovebank::testing::Revoke("revoke1", "m1:app")).ok());
     head_ = ledger->GetHead();
     for (std::uint64_t seq = 1; seq <= head_.seq; ++seq)
       hashes_.push_back(ledger->GetEntry(seq)->hash);
@@ -107,6 +115,47 @@ TEST_F(AuditTest, ACleanLedgerAuditsCleanWithItsDigestAndTotals) {
   EXPECT_EQ(report.totals[1].circulating_minor, 150000);  // the sale was refunded
   EXPECT_EQ(report.totals[1].redeemed_minor, 0);
   EXPECT_EQ(report.totals[0].issued_minor, 250);  // 2.50 HOURS
+  // Who was allowed what, from the journal alone.
+  ASSERT_EQ(report.principals.size(), 2u);
+  EXPECT_EQ(report.principals[0].principal(), "m1:app");
+  EXPECT_EQ(report.principals[0].revoked_seq(), head_.seq);
+  EXPECT_EQ(report.principals[1].principal(), "till:1");
+  EXPECT_EQ(report.principals[1].role(), v1::ROLE_TERMINAL);
+  EXPECT_EQ(report.principals[1].revoked_seq(), 0u);
+}
+
+// A principal record edited in RocksDB (a terminal made admin; a revoked token revived) is named
+// by its key: the journal alone says who was allowed what.
+TEST_F(AuditTest, APrincipalEditedBehindTheEnginesBackIsNamedByItsKey) {
+  const std::vector<std::pair<std::string, std::function<void(v1::PrincipalRecord&)>>> edits = {
+      {"till:1",
+       [](v1::PrincipalRecord& r) {
+         r.set_role(v1::ROLE_ADMIN);
+         r.clear_accounts();
+       }},
+      {"m1:app", [](v1::PrincipalRecord& r) { r.set_revoked_seq(0); }},
+  };
+  for (const auto& [name, edit] : edits) {
+    SCOPED_TRACE(name);
+    std::string original;
+    {
+      auto store = Raw();
+      original = Value(*store, Family::kPrincipals, name);
+      v1::PrincipalRecord record;
+      ASSERT_TRUE(record.ParseFromString(original));
+      edit(record);
+      ASSERT_TRUE(store->db()
+                      ->Put(Sync(), store->handle(Family::kPrincipals), name,
+                            record.SerializeAsString())
+                      .ok());
+    }
+    const Report report = AuditDb(dir_.path());
+    EXPECT_EQ(report.findings_total, 1u) << Describe(report);
+    EXPECT_TRUE(Has(report, FindingKind::kRecordDiffers, 0, "principals " + name))
+        << Describe(report);
+    auto store = Raw();
+    ASSERT_TRUE(store->db()->Put(Sync(), store->handle(Family::kPrincipals), name, original).ok());
+  }
 }
 
 TEST_F(AuditTest, OneFlippedPayloadByteIsAHashMismatchAtItsSeq) {
@@ -192,7 +241,7 @@ TEST_F(AuditTest, AForgedEntryWithACorrectHashIsCaughtByTheDerivedRecords) {
 }
 
 TEST_F(AuditTest, ATruncatedTailWithARewrittenHeadIsCaughtByIndexesAndThePublishedDigest) {
-  const std::uint64_t keep = head_.seq - 3;
+  const std::uint64_t keep = head_.seq - 6;  // from the sale's refund on
   {
     auto store = Raw();
     rocksdb::WriteBatch batch;
@@ -210,6 +259,7 @@ TEST_F(AuditTest, ATruncatedTailWithARewrittenHeadIsCaughtByIndexesAndThePublish
   EXPECT_TRUE(Has(report, FindingKind::kDigestMismatch, head_.seq)) << Describe(report);
   EXPECT_TRUE(Has(report, FindingKind::kRecordExtra, 0, "requests refund1")) << Describe(report);
   EXPECT_TRUE(Has(report, FindingKind::kRecordExtra, 0, "reversed")) << Describe(report);
+  EXPECT_TRUE(Has(report, FindingKind::kRecordExtra, 0, "principals till:1")) << Describe(report);
 }
 
 TEST_F(AuditTest, AChangedBalanceRowIsNamedByItsKey) {
@@ -376,7 +426,7 @@ TEST_F(AuditTest, ARequestIdUsedTwiceIsNamedEvenWithAnIntactChain) {
   EXPECT_FALSE(Has(report, FindingKind::kHashMismatch, head_.seq)) << Describe(report);
   EXPECT_TRUE(Has(report, FindingKind::kRequestIdDuplicate, head_.seq, "award1"))
       << Describe(report);
-  EXPECT_TRUE(Has(report, FindingKind::kRecordExtra, 0, "requests freeze")) << Describe(report);
+  EXPECT_TRUE(Has(report, FindingKind::kRecordExtra, 0, "requests revoke1")) << Describe(report);
 
   const std::string file = dir_.Sub("forged.lbexport");
   {

@@ -12,11 +12,14 @@
 namespace lovebank {
 namespace {
 
+using testing::Deduct;
 using testing::DumpStore;
 using testing::Earn;
+using testing::Grant;
 using testing::OpenLedger;
 using testing::OpenProgramme;
 using testing::Redeem;
+using testing::Revoke;
 using testing::TempDir;
 using testing::Transfer;
 using testing::WithoutRefusals;
@@ -241,6 +244,52 @@ std::vector<RefusalCase> RefusalCases() {
        [] { return Earn("s13", "issuer:town", "m3", "999900.01"); }},
       {"balance past the asset maximum", Reason::kBalanceAboveMaximum,
        [] { return Earn("s14", "issuer:tiny2", "m3", "5", "TINY"); }},
+      {"activity without a name", Reason::kActivityInvalid,
+       [] {
+         auto c = Earn("t1", "issuer:town", "m1", "2", "HOURS");
+         c.mutable_earn()->mutable_activity()->set_date("2026-11-01");
+         return c;
+       }},
+      {"activity on 2026-02-29", Reason::kActivityInvalid,
+       [] {
+         auto c = Earn("t2", "issuer:town", "m1", "2", "HOURS");
+         c.mutable_earn()->mutable_activity()->set_name("敬老院探访");
+         c.mutable_earn()->mutable_activity()->set_date("2026-02-29");
+         return c;
+       }},
+      {"reason of 257 bytes", Reason::kMoveReasonInvalid,
+       [] {
+         auto c = Deduct("t3", "m1", "issuer:town", "1");
+         c.mutable_deduct()->set_reason(std::string(257, 'r'));
+         return c;
+       }},
+      {"principal name with a space", Reason::kPrincipalInvalid,
+       [] { return Grant("t4", "bad name", v1::ROLE_AUDITOR, {}, 'a'); }},
+      {"role unspecified", Reason::kRoleInvalid,
+       [] { return Grant("t5", "p5", v1::ROLE_UNSPECIFIED, {}, 'a'); }},
+      {"terminal with two stores", Reason::kRoleAccountsInvalid,
+       [] { return Grant("t6", "p6", v1::ROLE_TERMINAL, {"store:main", "store:b"}, 'a'); }},
+      {"auditor bound to an account", Reason::kRoleAccountsInvalid,
+       [] { return Grant("t7", "p7", v1::ROLE_AUDITOR, {"m1"}, 'a'); }},
+      {"token hash of 31 bytes", Reason::kTokenHashInvalid,
+       [] {
+         auto c = Grant("t8", "p8", v1::ROLE_AUDITOR, {}, 'a');
+         c.mutable_grant_principal()->mutable_token_sha256()->pop_back();
+         return c;
+       }},
+      {"revoke an unknown principal", Reason::kPrincipalUnknown,
+       [] { return Revoke("t9", "nobody"); }},
+      {"grant an existing name", Reason::kPrincipalExists,
+       [] { return Grant("t10", "p:existing", v1::ROLE_AUDITOR, {}, 'z'); }},
+      {"grant a revoked name", Reason::kPrincipalExists,
+       [] { return Grant("t11", "p:revoked", v1::ROLE_AUDITOR, {}, 'z'); }},
+      {"grant a token another principal holds", Reason::kTokenHashExists,
+       [] { return Grant("t12", "p12", v1::ROLE_AUDITOR, {}, 'e'); }},
+      {"terminal bound to a member", Reason::kAccountKindMismatch,
+       [] { return Grant("t13", "p13", v1::ROLE_TERMINAL, {"m1"}, 'b'); }},
+      {"member bound to an unknown account", Reason::kAccountUnknown,
+       [] { return Grant("t14", "p14", v1::ROLE_MEMBER, {"nobody"}, 'b'); }},
+      {"revoke twice", Reason::kPrincipalRevoked, [] { return Revoke("t15", "p:revoked"); }},
   };
 }
 
@@ -278,6 +327,11 @@ class RefusalTest : public ::testing::TestWithParam<std::size_t> {
     reversal_seq_ = reversal.receipt.seq;
     ASSERT_TRUE(
         ledger_->Execute(testing::SetStatus("setup:freeze", "m2", v1::ACCOUNT_STATUS_FROZEN)).ok());
+    ASSERT_TRUE(
+        ledger_->Execute(testing::Grant("setup:p1", "p:existing", v1::ROLE_ADMIN, {}, 'e')).ok());
+    ASSERT_TRUE(
+        ledger_->Execute(testing::Grant("setup:p2", "p:revoked", v1::ROLE_AUDITOR, {}, 'r')).ok());
+    ASSERT_TRUE(ledger_->Execute(testing::Revoke("setup:p3", "p:revoked")).ok());
   }
 
   TempDir dir_;
@@ -334,7 +388,15 @@ TEST(RefusalCoverage, EveryCommandReasonHasARefusalCase) {
                                       Reason::kLedgerReadOnly,
                                       Reason::kCursorInvalid,
                                       Reason::kPageSizeInvalid,
-                                      Reason::kSeqBeyondHead};
+                                      Reason::kSeqBeyondHead,
+                                      // Service rules and access (tests/service_test.cc):
+                                      Reason::kActivityMissing,
+                                      Reason::kMoveReasonMissing,
+                                      Reason::kBatchSizeInvalid,
+                                      Reason::kEntryTargetInvalid,
+                                      Reason::kTokenMissing,
+                                      Reason::kTokenUnknown,
+                                      Reason::kPermissionDenied};
   for (std::uint32_t value = 0; value < 128; ++value) {
     const auto reason = static_cast<Reason>(value);
     if (ReasonName(reason) == "UNKNOWN_REASON" || elsewhere.contains(reason)) continue;
@@ -839,6 +901,78 @@ TEST(Reopen, AnEmptyJournalGetsTheDefaultAssets) {
   ASSERT_TRUE(ledger);
   EXPECT_EQ(ledger->GetHead().seq, 2u);
   EXPECT_EQ(ledger->GetEntry(2)->entry.command().define_asset().code(), "POINTS");
+}
+
+// ---------------------------------------------------------------------------------------------
+// Principals: grants and revocations are journal entries (who was allowed what).
+
+TEST(Principals, GrantAndRevokeAreJournaledAndSurviveAReopen) {
+  TempDir dir;
+  std::uint64_t grant_seq = 0;
+  std::uint64_t revoke_seq = 0;
+  {
+    auto ledger = OpenLedger(dir.path());
+    OpenProgramme(*ledger, 1);
+    const Outcome grant = ledger->Execute(Grant("g1", "till:1", v1::ROLE_TERMINAL, {"store:main"},
+                                                't'));
+    ASSERT_TRUE(grant.ok()) << grant.message;
+    grant_seq = grant.receipt.seq;
+    ASSERT_TRUE(ledger->Execute(Grant("g2", "app:m1", v1::ROLE_MEMBER, {"m1"}, 'm')).ok());
+    const Outcome revoke = ledger->Execute(Revoke("g3", "app:m1"));
+    ASSERT_TRUE(revoke.ok()) << revoke.message;
+    revoke_seq = revoke.receipt.seq;
+    EXPECT_TRUE(revoke.receipt.balances_after.empty());
+    auto entry = ledger->GetEntry(grant_seq);
+    ASSERT_TRUE(entry.ok());
+    EXPECT_EQ(entry->entry.command().grant_principal().token_sha256(), std::string(32, 't'));
+  }
+  auto ledger = OpenLedger(dir.path());
+  auto principals = ledger->ListPrincipals();
+  ASSERT_TRUE(principals.ok()) << principals.status();
+  ASSERT_EQ(principals->size(), 2u);
+  EXPECT_EQ((*principals)[0].principal(), "app:m1");
+  EXPECT_EQ((*principals)[0].revoked_seq(), revoke_seq);
+  EXPECT_EQ((*principals)[1].principal(), "till:1");
+  EXPECT_EQ((*principals)[1].role(), v1::ROLE_TERMINAL);
+  EXPECT_EQ((*principals)[1].granted_seq(), grant_seq);
+  EXPECT_EQ((*principals)[1].revoked_seq(), 0u);
+  EXPECT_EQ((*principals)[1].display_name(), "收银台");
+  // The reloaded engine still knows both names and both tokens.
+  EXPECT_REASON(ledger->Execute(Grant("g4", "app:m1", v1::ROLE_AUDITOR, {}, 'x')),
+                Reason::kPrincipalExists);
+  EXPECT_REASON(ledger->Execute(Grant("g5", "other", v1::ROLE_AUDITOR, {}, 'm')),
+                Reason::kTokenHashExists);
+}
+
+TEST(ReadJournal, ReturnsTheExactStoredRecordsWithinItsLimits) {
+  TempDir dir;
+  auto ledger = OpenLedger(dir.path());
+  OpenProgramme(*ledger, 2);
+  const std::uint64_t head = ledger->GetHead().seq;
+  auto all = ledger->ReadJournal(1, head, 1000, 1 << 20);
+  ASSERT_TRUE(all.ok()) << all.status();
+  ASSERT_EQ(all->size(), head);
+  for (const JournalRecord& record : *all) {
+    auto stored = ledger->GetEntry(record.seq);
+    ASSERT_TRUE(stored.ok());
+    auto view = DecodeStoredEntry(record.value);
+    ASSERT_TRUE(view.has_value());
+    EXPECT_EQ(view->hash, stored->hash);
+    EXPECT_EQ(std::string(view->payload), stored->payload);
+  }
+  auto two = ledger->ReadJournal(2, head, 2, 1 << 20);
+  ASSERT_TRUE(two.ok());
+  ASSERT_EQ(two->size(), 2u);
+  EXPECT_EQ((*two)[0].seq, 2u);
+  EXPECT_EQ((*two)[1].seq, 3u);
+  auto one_byte = ledger->ReadJournal(1, head, 1000, 1);  // the first record always fits
+  ASSERT_TRUE(one_byte.ok());
+  EXPECT_EQ(one_byte->size(), 1u);
+  auto empty = ledger->ReadJournal(head + 1, head, 10, 1 << 20);
+  ASSERT_TRUE(empty.ok());
+  EXPECT_TRUE(empty->empty());
+  EXPECT_EQ(ReasonOf(ledger->ReadJournal(1, head + 1, 10, 1 << 20).status()),
+            Reason::kSeqBeyondHead);
 }
 
 }  // namespace

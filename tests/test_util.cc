@@ -105,6 +105,24 @@ v1::Command SetStatus(const std::string& id, const std::string& account, v1::Acc
   return command;
 }
 
+v1::Command Grant(const std::string& id, const std::string& principal, v1::Role role,
+                  std::vector<std::string> accounts, char token_byte) {
+  auto command = Base(id);
+  auto* grant = command.mutable_grant_principal();
+  grant->set_principal(principal);
+  grant->set_role(role);
+  for (auto& account : accounts) grant->add_accounts(std::move(account));
+  grant->set_token_sha256(std::string(32, token_byte));
+  grant->set_display_name("收银台");
+  return command;
+}
+
+v1::Command Revoke(const std::string& id, const std::string& principal) {
+  auto command = Base(id);
+  command.mutable_revoke_principal()->set_principal(principal);
+  return command;
+}
+
 StoreDump DumpStore(const std::string& path) {
   StoreOptions options;
   options.read_only = true;

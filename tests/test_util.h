@@ -50,6 +50,10 @@ v1::Command Open(const std::string& id, const std::string& account, v1::AccountK
 v1::Command OpenIssuer(const std::string& id, const std::string& account, const std::string& name,
                        const std::string& points_budget, const std::string& hours_budget = "0");
 v1::Command SetStatus(const std::string& id, const std::string& account, v1::AccountStatus status);
+// A grant whose token hash is 32 bytes of `token_byte`.
+v1::Command Grant(const std::string& id, const std::string& principal, v1::Role role,
+                  std::vector<std::string> accounts, char token_byte);
+v1::Command Revoke(const std::string& id, const std::string& principal);
 
 // Every key and value of every column family: family name -> key -> value.
 using StoreDump = std::map<std::string, std::map<std::string, std::string>>;

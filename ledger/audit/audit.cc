@@ -178,6 +178,7 @@ void AddTotals(const ReplayState& state, Report& report) {
     }
   }
   for (auto& [code, total] : totals) report.totals.push_back(std::move(total));
+  for (const auto& [name, principal] : state.principals) report.principals.push_back(principal);
 }
 
 }  // namespace

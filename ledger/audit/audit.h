@@ -20,6 +20,7 @@
 
 #include "absl/status/statusor.h"
 #include "ledger/journal_format.h"
+#include "lovebank/v1/store.pb.h"
 
 namespace lovebank {
 class Store;
@@ -85,6 +86,8 @@ struct Report {
   std::vector<Finding> findings;  // the first kFindingsKept
   std::uint64_t findings_total = 0;
   std::vector<AssetTotals> totals;  // by asset code
+  // Who was allowed what, as the journal granted it: every principal in name order.
+  std::vector<v1::PrincipalRecord> principals;
   bool store_compared = false;      // derived records were checked (--db, not --file)
   bool clean() const { return findings_total == 0; }
 };

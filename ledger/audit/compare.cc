@@ -181,6 +181,14 @@ absl::Status CompareStore(Store& store, ReplayState& state, Findings& findings) 
   LOVEBANK_RETURN_IF_ERROR(
       CompareFamily(store, Family::kAssets, state.assets, findings, AssetDescribe{}));
 
+  struct PrincipalDescribe {
+    std::string key(const std::string& k) const { return k; }
+    std::string expected(const v1::PrincipalRecord& p) const { return p.ShortDebugString(); }
+    std::string found(std::string_view v) const { return ParsedText<v1::PrincipalRecord>(v); }
+  };
+  LOVEBANK_RETURN_IF_ERROR(
+      CompareFamily(store, Family::kPrincipals, state.principals, findings, PrincipalDescribe{}));
+
   std::map<std::string, std::uint64_t> reversed;
   for (std::size_t i = 0; i < state.entries.size(); ++i) {
     if (state.entries[i].reversed_by != 0)

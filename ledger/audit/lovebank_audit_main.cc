@@ -60,6 +60,9 @@ class Progress {
   std::chrono::steady_clock::time_point start_;
 };
 
+// "ISSUER" for ROLE_ISSUER: the proto's name without its prefix.
+std::string RoleName(v1::Role role) { return v1::Role_Name(role).substr(5); }
+
 nlohmann::json ToJson(const Report& report) {
   nlohmann::json json;
   json["clean"] = report.clean();
@@ -82,6 +85,15 @@ nlohmann::json ToJson(const Report& report) {
                               {"in_circulation", Decimal(total.circulating_minor, total.scale)},
                               {"redeemed", Decimal(total.redeemed_minor, total.scale)}});
   }
+  json["principals"] = nlohmann::json::array();
+  for (const v1::PrincipalRecord& principal : report.principals) {
+    json["principals"].push_back({{"principal", principal.principal()},
+                                  {"role", RoleName(principal.role())},
+                                  {"accounts", principal.accounts()},
+                                  {"display_name", principal.display_name()},
+                                  {"granted_seq", principal.granted_seq()},
+                                  {"revoked_seq", principal.revoked_seq()}});
+  }
   return json;
 }
 
@@ -103,6 +115,15 @@ void PrintHuman(const Report& report, const std::string& what) {
     std::cout << "  " << total.asset << "  issued " << Decimal(total.issued_minor, total.scale)
               << "  in circulation " << Decimal(total.circulating_minor, total.scale)
               << "  redeemed " << Decimal(total.redeemed_minor, total.scale) << "\n";
+  }
+  std::cout << "\nPrincipals granted by the journal (who was allowed what):\n";
+  for (const v1::PrincipalRecord& principal : report.principals) {
+    std::cout << "  " << principal.principal() << "  " << RoleName(principal.role());
+    for (const auto& account : principal.accounts()) std::cout << " " << account;
+    std::cout << "  granted at seq " << principal.granted_seq();
+    if (principal.revoked_seq() != 0) std::cout << ", revoked at seq " << principal.revoked_seq();
+    if (!principal.display_name().empty()) std::cout << "  (" << principal.display_name() << ")";
+    std::cout << "\n";
   }
   if (!report.clean()) {
     std::cout << "\nFindings (" << report.findings.size() << " shown of " << report.findings_total

@@ -158,6 +158,35 @@ Expectation ExpectAdmin(const v1::Command& command, std::uint64_t seq, State& st
     asset.record.set_display_name(define.display_name());
     asset.record.set_defined_seq(seq);
     state.assets.emplace(define.code(), std::move(asset));
+  } else if (command.has_grant_principal()) {
+    const auto& grant = command.grant_principal();
+    if (state.principals.contains(grant.principal()))
+      return violated(Cat("principal ", grant.principal(), " exists"));
+    if (!state.token_hashes.insert(grant.token_sha256()).second)
+      return violated(Cat("principal ", grant.principal(), " reuses another principal's token"));
+    const v1::AccountKind kind = grant.role() == v1::ROLE_ISSUER     ? v1::ACCOUNT_KIND_ISSUER
+                                 : grant.role() == v1::ROLE_TERMINAL ? v1::ACCOUNT_KIND_STORE
+                                                                     : v1::ACCOUNT_KIND_MEMBER;
+    for (const auto& id : grant.accounts()) {
+      auto account = state.accounts.find(id);
+      if (account == state.accounts.end() || account->second.record.kind() != kind)
+        return violated(Cat("principal ", grant.principal(), " bound to ", id,
+                            ", not an open account of the role's kind"));
+    }
+    v1::PrincipalRecord record;
+    record.set_principal(grant.principal());
+    record.set_role(grant.role());
+    *record.mutable_accounts() = grant.accounts();
+    record.set_token_sha256(grant.token_sha256());
+    record.set_display_name(grant.display_name());
+    record.set_granted_seq(seq);
+    state.principals.emplace(grant.principal(), std::move(record));
+  } else if (command.has_revoke_principal()) {
+    auto principal = state.principals.find(command.revoke_principal().principal());
+    if (principal == state.principals.end())
+      return violated(Cat("unknown principal ", command.revoke_principal().principal()));
+    if (principal->second.revoked_seq() != 0) return violated("principal revoked twice");
+    principal->second.set_revoked_seq(seq);
   } else if (command.has_set_account_status()) {
     const auto& set = command.set_account_status();
     auto account = state.accounts.find(set.account());
@@ -290,6 +319,8 @@ void ReplayEntry(const v1::Entry& entry, const std::string& fingerprint, State& 
       touched = command.set_account_status().account();
       break;
     case v1::Command::kDefineAsset:
+    case v1::Command::kGrantPrincipal:
+    case v1::Command::kRevokePrincipal:
       expectation = ExpectAdmin(command, seq, state, findings);
       break;
     case v1::Command::BODY_NOT_SET:

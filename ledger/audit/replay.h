@@ -68,6 +68,9 @@ struct ReplayState {
   absl::flat_hash_map<std::string, Account> accounts;
   absl::flat_hash_map<std::string, Balance> balances;  // BalanceKey(account, asset)
   absl::flat_hash_map<std::string, Request> requests;
+  // Who was allowed what: every principal ever granted, by name, and every token hash used.
+  std::map<std::string, v1::PrincipalRecord, std::less<>> principals;
+  absl::flat_hash_set<std::string> token_hashes;
   std::vector<Reversible> entries;  // index seq - 1
   // Expected statement index: account -> (seq, legs as "ASSET amount after;..." text) in seq
   // order, which is the store's key order within an account: no sort needed to compare.
