@@ -124,8 +124,76 @@ Outcome Engine::Apply(const v1::Command& command, const std::string& fingerprint
   Outcome outcome = Decide(command, fingerprint);
   if (outcome.reason != Reason::kLedgerUnavailable) {
     open().requests[command.request_id()] = BatchRequest{fingerprint, outcome};
+    if (mark_) mark_->requests.push_back(command.request_id());
   }
   return outcome;
+}
+
+void Engine::Mark() {
+  LOVEBANK_CHECK(batch_open_ && !mark_);
+  MarkState& mark = mark_.emplace();
+  for (std::size_t i = 0; i < kFamilyCount; ++i) mark.staged_sizes[i] = open().staged[i].size();
+  mark.head = head_;
+  mark.time_unix_us = head_time_unix_us_;
+  mark.assets_added = open().assets_added.size();
+}
+
+void Engine::ReleaseMark() {
+  LOVEBANK_CHECK(batch_open_ && mark_);
+  mark_.reset();
+}
+
+template <class T, class BatchUndo>
+void Engine::RememberForMark(MarkUndo<T>& mark_undo, const BatchUndo& batch_undo,
+                             const absl::flat_hash_map<std::string, T>& current,
+                             const std::string& key) {
+  if (mark_undo.contains(key)) return;
+  auto it = current.find(key);
+  mark_undo.emplace(key, std::make_pair(it == current.end() ? std::nullopt : std::optional<T>(it->second),
+                                        !batch_undo.contains(key)));
+}
+
+namespace {
+
+// Puts back the values a mark remembered into `current` and drops the batch-undo records that
+// were created after the mark. `on_erase` runs for each key that did not exist at the mark.
+template <class T, class BatchUndo, class OnErase>
+void RestoreMarked(absl::flat_hash_map<std::string, std::pair<std::optional<T>, bool>>& marked,
+                   absl::flat_hash_map<std::string, T>& current, BatchUndo& batch_undo,
+                   OnErase on_erase) {
+  for (auto& [key, saved] : marked) {
+    auto& [old, new_to_batch] = saved;
+    if (old.has_value()) {
+      current[key] = std::move(*old);
+    } else {
+      on_erase(current.at(key));
+      current.erase(key);
+    }
+    if (new_to_batch) batch_undo.erase(key);
+  }
+}
+
+}  // namespace
+
+void Engine::RollBackToMark() {
+  LOVEBANK_CHECK(batch_open_ && mark_);
+  MarkState& mark = *mark_;
+  Batch& batch = open();
+  for (std::size_t i = 0; i < kFamilyCount; ++i) batch.staged[i].resize(mark.staged_sizes[i]);
+  RestoreMarked(mark.balances, balances_, batch.balances_undo, [](const BalanceState&) {});
+  RestoreMarked(mark.accounts, accounts_, batch.accounts_undo, [](const AccountState&) {});
+  RestoreMarked(mark.principals, principals_, batch.principals_undo,
+                [this](const v1::PrincipalRecord& p) { token_hashes_.erase(p.token_sha256()); });
+  for (std::size_t i = mark.assets_added; i < batch.assets_added.size(); ++i) {
+    assets_.erase(batch.assets_added[i]);
+  }
+  batch.assets_added.resize(mark.assets_added);
+  for (std::uint64_t seq = mark.head.seq + 1; seq <= head_.seq; ++seq) batch.entries.erase(seq);
+  for (std::uint64_t target : mark.reversed) batch.reversed.erase(target);
+  for (const std::string& id : mark.requests) batch.requests.erase(id);
+  head_ = mark.head;
+  head_time_unix_us_ = mark.time_unix_us;
+  mark_.reset();
 }
 
 std::optional<Outcome> Engine::Replay(const v1::Command& command, const std::string& fingerprint) {
@@ -324,6 +392,7 @@ Outcome Engine::ApplyReverse(const v1::Command& command, const std::string& fing
   if (outcome.ok()) {
     Stage(Family::kReversed, EncodeFixed64BE(target), EncodeFixed64BE(outcome.receipt.seq));
     open().reversed.insert(target);
+    if (mark_) mark_->reversed.push_back(target);
   }
   return outcome;
 }
@@ -572,7 +641,7 @@ Outcome Engine::Refuse(const v1::Command& command, const std::string& fingerprin
 }
 
 rocksdb::WriteBatch Engine::FinishBatch() {
-  LOVEBANK_CHECK(batch_open_);
+  LOVEBANK_CHECK(batch_open_ && !mark_);
   batch_open_ = false;
   Batch& batch = open();
   for (const auto& [key, old] : batch.balances_undo) {
@@ -668,6 +737,7 @@ BalanceState Engine::Balance(const std::string& account, const std::string& asse
 void Engine::SetBalance(const std::string& key, BalanceState value) {
   auto it = balances_.find(key);
   auto& undo = open().balances_undo;
+  if (mark_) RememberForMark(mark_->balances, undo, balances_, key);
   if (!undo.contains(key)) {
     undo.emplace(key,
                  it == balances_.end() ? std::nullopt : std::optional<BalanceState>(it->second));
@@ -678,6 +748,7 @@ void Engine::SetBalance(const std::string& key, BalanceState value) {
 void Engine::SetAccount(const std::string& account, AccountState state) {
   auto it = accounts_.find(account);
   auto& undo = open().accounts_undo;
+  if (mark_) RememberForMark(mark_->accounts, undo, accounts_, account);
   if (!undo.contains(account)) {
     undo.emplace(account,
                  it == accounts_.end() ? std::nullopt : std::optional<AccountState>(it->second));
@@ -688,6 +759,7 @@ void Engine::SetAccount(const std::string& account, AccountState state) {
 void Engine::SetPrincipal(const std::string& name, v1::PrincipalRecord record) {
   auto it = principals_.find(name);
   auto& undo = open().principals_undo;
+  if (mark_) RememberForMark(mark_->principals, undo, principals_, name);
   if (!undo.contains(name)) {
     undo.emplace(name, it == principals_.end() ? std::nullopt
                                                : std::optional<v1::PrincipalRecord>(it->second));

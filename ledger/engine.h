@@ -67,6 +67,14 @@ class Engine {
   // CommandFingerprint(command).
   Outcome Apply(const v1::Command& command, const std::string& fingerprint);
 
+  // All-or-nothing groups inside the open batch: Mark remembers the state, RollBackToMark undoes
+  // every Apply since (journal entries, derived records, remembered refusals, in-memory state),
+  // ReleaseMark keeps them. REQUIRES: a batch is open; Mark only without a mark, the other two
+  // only with one.
+  void Mark();
+  void RollBackToMark();
+  void ReleaseMark();
+
   // Seals the open batch: adds the coalesced balances and the meta head and returns the
   // WriteBatch to write (empty when nothing was applied).
   rocksdb::WriteBatch FinishBatch();
@@ -156,6 +164,28 @@ class Engine {
     absl::flat_hash_map<std::string, BatchRequest> requests;
   };
   Batch& open() { return batches_.back(); }
+
+  // The state at Mark: for each key changed since, its value then (nullopt: absent) and whether
+  // the key entered the batch's own undo map after the mark (then it leaves it again).
+  template <class T>
+  using MarkUndo = absl::flat_hash_map<std::string, std::pair<std::optional<T>, bool>>;
+  struct MarkState {
+    std::array<std::size_t, kFamilyCount> staged_sizes{};
+    Head head;
+    std::int64_t time_unix_us = 0;
+    std::size_t assets_added = 0;
+    MarkUndo<BalanceState> balances;
+    MarkUndo<AccountState> accounts;
+    MarkUndo<v1::PrincipalRecord> principals;
+    std::vector<std::uint64_t> reversed;
+    std::vector<std::string> requests;
+  };
+  std::optional<MarkState> mark_;
+  // Records `key`'s value before its first change since the mark. `batch_undo` is the batch's
+  // undo map for the same family.
+  template <class T, class BatchUndo>
+  void RememberForMark(MarkUndo<T>& mark_undo, const BatchUndo& batch_undo,
+                       const absl::flat_hash_map<std::string, T>& current, const std::string& key);
 
   bool batch_open_ = false;
   std::deque<Batch> batches_;  // in flight, oldest first; back() is the open one if batch_open_

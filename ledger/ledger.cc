@@ -28,6 +28,19 @@ Outcome Refusal(Reason reason, std::string message) {
   return outcome;
 }
 
+// An all-or-nothing group that was not applied: every command that was not itself refused
+// (accepted, then rolled back, or never judged) becomes kBatchAborted naming the first refusal.
+void AbortOthers(std::vector<Outcome>& outcomes) {
+  std::size_t first = 0;
+  while (first < outcomes.size() && outcomes[first].ok()) ++first;
+  LOVEBANK_CHECK(first < outcomes.size());
+  const std::string why = Cat("command ", first, " of the all-or-nothing batch was refused (",
+                              ReasonName(outcomes[first].reason), "); nothing was applied");
+  for (Outcome& outcome : outcomes) {
+    if (outcome.ok()) outcome = Refusal(Reason::kBatchAborted, why);
+  }
+}
+
 // The default assets every new ledger starts with (issue #2: HOURS and POINTS, scale 2).
 std::vector<v1::Command> GenesisCommands() {
   std::vector<v1::Command> commands;
@@ -206,7 +219,9 @@ void Ledger::Submit(v1::Command command, Callback done) {
   if (reason != Reason::kOk) group[0].done(Refusal(reason, std::string(ReasonName(reason))));
 }
 
-void Ledger::SubmitMany(std::vector<v1::Command> commands, BatchCallback done) {
+void Ledger::SubmitMany(std::vector<v1::Command> commands, BatchCallback done,
+                        bool all_or_nothing) {
+  LOVEBANK_CHECK(!all_or_nothing || commands.size() <= impl_->options.batch_size_max);
   struct Group {
     std::vector<Outcome> outcomes;
     std::atomic<std::size_t> remaining{0};
@@ -234,10 +249,16 @@ void Ledger::SubmitMany(std::vector<v1::Command> commands, BatchCallback done) {
     };
     group.push_back(std::move(pending));
   }
+  if (all_or_nothing && group.size() != commands.size()) {
+    AbortOthers(shared->outcomes);
+    shared->done(std::move(shared->outcomes));
+    return;
+  }
   if (group.empty()) {
     shared->done(std::move(shared->outcomes));
     return;
   }
+  if (all_or_nothing) group.front().group_size = group.size();
   // +1 holds the group open until every command is queued (or refused below).
   shared->remaining.store(group.size() + 1, std::memory_order_relaxed);
   const Reason reason = impl_->Enqueue(&group);
@@ -257,11 +278,14 @@ Outcome Ledger::Execute(v1::Command command) {
   return future.get();
 }
 
-std::vector<Outcome> Ledger::ExecuteMany(std::vector<v1::Command> commands) {
+std::vector<Outcome> Ledger::ExecuteMany(std::vector<v1::Command> commands,
+                                         bool all_or_nothing) {
   std::promise<std::vector<Outcome>> promise;
   auto future = promise.get_future();
-  SubmitMany(std::move(commands),
-             [&promise](std::vector<Outcome> outcomes) { promise.set_value(std::move(outcomes)); });
+  SubmitMany(
+      std::move(commands),
+      [&promise](std::vector<Outcome> outcomes) { promise.set_value(std::move(outcomes)); },
+      all_or_nothing);
   return future.get();
 }
 
@@ -323,12 +347,16 @@ void Ledger::Impl::SequencerLoop() {
         return !queue_.empty() || stopping_;
       });
       if (queue_.empty()) return;  // stopping, and everything queued has been decided
-      const std::size_t take = std::min(queue_.size(), options.batch_size_max);
+      // Up to batch_size_max commands; an all-or-nothing group goes whole into one batch, so
+      // a group that does not fit waits for the next batch (it fits alone: SubmitMany).
       commands.clear();
-      commands.reserve(take);
-      for (std::size_t i = 0; i < take; ++i) {
-        commands.push_back(std::move(queue_.front()));
-        queue_.pop_front();
+      while (!queue_.empty()) {
+        const std::size_t group = std::max<std::size_t>(queue_.front().group_size, 1);
+        if (!commands.empty() && commands.size() + group > options.batch_size_max) break;
+        for (std::size_t i = 0; i < group; ++i) {
+          commands.push_back(std::move(queue_.front()));
+          queue_.pop_front();
+        }
       }
     }
     // Wait for a place in the pipeline, retiring what the writer finished meanwhile.
@@ -347,9 +375,7 @@ void Ledger::Impl::SequencerLoop() {
       }
     } else {
       engine->BeginBatch();
-      for (std::size_t i = 0; i < commands.size(); ++i) {
-        sealed.outcomes[i] = engine->Apply(commands[i].command, commands[i].fingerprint);
-      }
+      Decide(commands, sealed.outcomes);
       sealed.write = engine->FinishBatch();
       sealed.head_after = engine->head();
     }
@@ -361,6 +387,33 @@ void Ledger::Impl::SequencerLoop() {
       ++in_flight_;
     }
     pipe_wake_.notify_all();
+  }
+}
+
+void Ledger::Impl::Decide(std::vector<Pending>& commands, std::vector<Outcome>& outcomes) {
+  for (std::size_t i = 0; i < commands.size();) {
+    const std::size_t group = commands[i].group_size;
+    if (group == 0) {
+      outcomes[i] = engine->Apply(commands[i].command, commands[i].fingerprint);
+      ++i;
+      continue;
+    }
+    // Every command of the group is decided, so that each refused one reports its own reason.
+    engine->Mark();
+    bool all_ok = true;
+    for (std::size_t j = i; j < i + group; ++j) {
+      outcomes[j] = engine->Apply(commands[j].command, commands[j].fingerprint);
+      all_ok = all_ok && outcomes[j].ok();
+    }
+    if (all_ok) {
+      engine->ReleaseMark();
+    } else {
+      engine->RollBackToMark();
+      std::vector<Outcome> group_outcomes(outcomes.begin() + i, outcomes.begin() + i + group);
+      AbortOthers(group_outcomes);
+      std::move(group_outcomes.begin(), group_outcomes.end(), outcomes.begin() + i);
+    }
+    i += group;
   }
 }
 

@@ -158,13 +158,18 @@ class Ledger {
   void Submit(v1::Command command, Callback done);
 
   // Submits several commands at once: they enter the queue together, in order, and `done` gets
-  // one outcome per command in the same order. Each command succeeds or fails on its own.
+  // one outcome per command in the same order. Each command succeeds or fails on its own; with
+  // `all_or_nothing`, either every command is applied (in one group commit) or none is: the
+  // refused commands keep their reasons and every other one gets kBatchAborted. Refusals of an
+  // aborted group are not remembered (nothing of it was committed; a retry is judged afresh).
   // The whole group is refused with kLedgerBusy when it does not fit in the queue.
-  void SubmitMany(std::vector<v1::Command> commands, BatchCallback done);
+  // REQUIRES: with all_or_nothing, at most batch_size_max commands.
+  void SubmitMany(std::vector<v1::Command> commands, BatchCallback done,
+                  bool all_or_nothing = false);
 
   // Synchronous forms of the two above: block until the outcome is known.
   Outcome Execute(v1::Command command);
-  std::vector<Outcome> ExecuteMany(std::vector<v1::Command> commands);
+  std::vector<Outcome> ExecuteMany(std::vector<v1::Command> commands, bool all_or_nothing = false);
 
   // The committed head: the digest an auditor publishes.
   Head GetHead() const;

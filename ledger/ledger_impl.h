@@ -23,6 +23,9 @@ class Ledger::Impl {
     v1::Command command;
     std::string fingerprint;
     Callback done;
+    // On the first command of an all-or-nothing group: the group's size (the sequencer decides
+    // the group inside one batch and keeps all of it or none). 0 otherwise.
+    std::size_t group_size = 0;
   };
 
   LedgerOptions options;
@@ -50,6 +53,8 @@ class Ledger::Impl {
   // Sequencer thread: takes queued commands, decides them in the engine, hands sealed batches
   // to the writer.
   void SequencerLoop();
+  // Decides `commands` into the open engine batch, all-or-nothing groups as wholes.
+  void Decide(std::vector<Pending>& commands, std::vector<Outcome>& outcomes);
   // Writer thread: writes sealed batches in order, publishes the head, completes commands.
   void WriterLoop();
   // Sequencer side: retires (or, after a failed write, rolls back) batches the writer finished.

@@ -67,6 +67,7 @@ std::string_view ReasonName(Reason reason) {
     LOVEBANK_REASON_NAME(kEntryAlreadyReversed, "ENTRY_ALREADY_REVERSED")
     LOVEBANK_REASON_NAME(kAccountStatusUnchanged, "ACCOUNT_STATUS_UNCHANGED")
     LOVEBANK_REASON_NAME(kPrincipalRevoked, "PRINCIPAL_REVOKED")
+    LOVEBANK_REASON_NAME(kBatchAborted, "BATCH_ABORTED")
     LOVEBANK_REASON_NAME(kInsufficientBalance, "INSUFFICIENT_BALANCE")
     LOVEBANK_REASON_NAME(kBudgetExceeded, "BUDGET_EXCEEDED")
     LOVEBANK_REASON_NAME(kBalanceAboveMaximum, "BALANCE_ABOVE_MAXIMUM")
@@ -115,7 +116,7 @@ absl::StatusCode ReasonCode(Reason reason) {
 
 bool IsRememberedReason(Reason reason) {
   const auto value = static_cast<std::uint32_t>(reason);
-  return value >= 60 && value < 90;
+  return value >= 60 && value < 90 && reason != Reason::kBatchAborted;
 }
 
 absl::Status RefusedStatus(Reason reason, std::string_view message) {

@@ -80,6 +80,7 @@ enum class Reason : std::uint32_t {
   kEntryAlreadyReversed = 73,
   kAccountStatusUnchanged = 74,
   kPrincipalRevoked = 75,  // revoking a principal whose token is already revoked
+  kBatchAborted = 76,      // all-or-nothing batch: another command was refused, none applied
 
   // Limits.
   kInsufficientBalance = 80,  // a MEMBER, STORE or SYSTEM balance would go below zero
@@ -101,7 +102,8 @@ std::string_view ReasonName(Reason reason);
 absl::StatusCode ReasonCode(Reason reason);
 
 // True for reasons that depend on ledger state and are therefore remembered for the request id
-// (a retry gets the same refusal). False for syntax refusals (a retry is refused the same way
+// (a retry gets the same refusal). False for kBatchAborted (the command itself was never
+// judged), syntax refusals (a retry is refused the same way
 // anyway), transient ones and kRequestIdReused.
 bool IsRememberedReason(Reason reason);
 

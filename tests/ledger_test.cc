@@ -3,10 +3,13 @@
 
 #include "ledger/ledger.h"
 
+#include <atomic>
 #include <set>
+#include <thread>
 
 #include "gtest/gtest.h"
 #include "ledger/coding.h"
+#include "ledger/strings.h"
 #include "tests/test_util.h"
 
 namespace lovebank {
@@ -394,6 +397,7 @@ TEST(RefusalCoverage, EveryCommandReasonHasARefusalCase) {
                                       Reason::kMoveReasonMissing,
                                       Reason::kBatchSizeInvalid,
                                       Reason::kEntryTargetInvalid,
+                                      Reason::kBatchAborted,
                                       Reason::kTokenMissing,
                                       Reason::kTokenUnknown,
                                       Reason::kPermissionDenied};
@@ -973,6 +977,105 @@ TEST(ReadJournal, ReturnsTheExactStoredRecordsWithinItsLimits) {
   EXPECT_TRUE(empty->empty());
   EXPECT_EQ(ReasonOf(ledger->ReadJournal(1, head + 1, 10, 1 << 20).status()),
             Reason::kSeqBeyondHead);
+}
+
+// ---------------------------------------------------------------------------------------------
+// All-or-nothing batches.
+
+TEST(AllOrNothing, OneRefusedCommandAbortsTheGroupAndChangesNothing) {
+  TempDir dir;
+  auto ledger = OpenLedger(dir.path());
+  OpenProgramme(*ledger, 3);
+  ASSERT_TRUE(ledger->Execute(Earn("seed", "issuer:town", "m1", "100")).ok());
+  const Head head = ledger->GetHead();
+  const auto before = DumpStore(dir.path());
+  // m1 -> m2 50, m2 -> m3 50 (funded by the first), then an overdraft, then a new account.
+  std::vector<v1::Command> group = {
+      Transfer("g1", "m1", "m2", "50"), Transfer("g2", "m2", "m3", "50"),
+      Redeem("g3", "m1", "store:main", "60"),
+      testing::Open("g4", "m9", v1::ACCOUNT_KIND_MEMBER, "新成员"),
+      Grant("g5", "app:m9", v1::ROLE_MEMBER, {"m9"}, 'n')};
+  const auto outcomes = ledger->ExecuteMany(group, /*all_or_nothing=*/true);
+  ASSERT_EQ(outcomes.size(), 5u);
+  EXPECT_REASON(outcomes[0], Reason::kBatchAborted);
+  EXPECT_REASON(outcomes[1], Reason::kBatchAborted);
+  EXPECT_REASON(outcomes[2], Reason::kInsufficientBalance);
+  EXPECT_REASON(outcomes[3], Reason::kBatchAborted);
+  EXPECT_REASON(outcomes[4], Reason::kBatchAborted);
+  EXPECT_NE(outcomes[0].message.find("INSUFFICIENT_BALANCE"), std::string::npos);
+  EXPECT_EQ(ledger->GetHead().seq, head.seq);
+  EXPECT_EQ(ledger->GetHead().hash, head.hash);
+  EXPECT_EQ(DumpStore(dir.path()), before);  // not even a remembered refusal
+
+  // Nothing was burned: the same ids, fixed, go through; and the in-memory state was restored
+  // exactly (m9 and app:m9 can be created, m1 still holds 100).
+  group[2] = Redeem("g3", "m1", "store:main", "50");
+  const auto retried = ledger->ExecuteMany(group, true);
+  for (const Outcome& outcome : retried) ASSERT_TRUE(outcome.ok()) << outcome.message;
+  for (std::size_t i = 0; i < retried.size(); ++i) {
+    EXPECT_EQ(retried[i].receipt.seq, head.seq + 1 + i);
+    EXPECT_FALSE(retried[i].replayed);
+  }
+  EXPECT_EQ(ledger->GetBalance("m1", "POINTS")->decimal, "0.00");
+  EXPECT_EQ(ledger->GetBalance("m3", "POINTS")->decimal, "50.00");
+  // A second retry of the whole batch replays every receipt.
+  const auto replayed = ledger->ExecuteMany(group, true);
+  for (std::size_t i = 0; i < replayed.size(); ++i) {
+    EXPECT_TRUE(replayed[i].ok() && replayed[i].replayed) << replayed[i].message;
+    EXPECT_EQ(replayed[i].receipt.seq, retried[i].receipt.seq);
+  }
+}
+
+TEST(AllOrNothing, ASyntaxRefusalAbortsTheGroupBeforeTheQueue) {
+  TempDir dir;
+  auto ledger = OpenLedger(dir.path());
+  OpenProgramme(*ledger, 2);
+  const Head head = ledger->GetHead();
+  const auto outcomes = ledger->ExecuteMany(
+      {Earn("s1", "issuer:town", "m1", "5"), Earn("s2", "issuer:town", "m2", "5.001")}, true);
+  EXPECT_REASON(outcomes[0], Reason::kBatchAborted);
+  EXPECT_REASON(outcomes[1], Reason::kAmountTooManyDecimals);
+  EXPECT_EQ(ledger->GetHead().seq, head.seq);
+}
+
+TEST(AllOrNothing, GroupsStayWholeAmongConcurrentSingleCommands) {
+  TempDir dir;
+  LedgerOptions options;
+  options.path = dir.path();
+  options.batch_size_max = 8;  // groups of 5 cannot share a batch with much else
+  auto opened = Ledger::Open(options);
+  ASSERT_TRUE(opened.ok());
+  auto ledger = std::move(*opened);
+  OpenProgramme(*ledger, 2);
+  std::atomic<int> done{0};
+  std::vector<std::vector<Outcome>> groups(20);
+  for (int g = 0; g < 20; ++g) {
+    std::vector<v1::Command> group;
+    for (int k = 0; k < 5; ++k) {
+      group.push_back(Earn(Cat("g", g, "-", k), "issuer:town", "m1", "1"));
+    }
+    if (g % 2 == 1) group.push_back(Redeem(Cat("g", g, "-bad"), "m2", "store:main", "1"));
+    ledger->SubmitMany(
+        group,
+        [&, g](std::vector<Outcome> outcomes) {
+          groups[g] = std::move(outcomes);
+          done.fetch_add(1);
+        },
+        true);
+    ledger->Submit(Earn(Cat("single", g), "issuer:town", "m2", "0.01"), [&](Outcome) {});
+  }
+  while (done.load() < 20) std::this_thread::sleep_for(std::chrono::milliseconds(1));
+  for (int g = 0; g < 20; ++g) {
+    for (const Outcome& outcome : groups[g]) EXPECT_EQ(outcome.ok(), g % 2 == 0) << outcome.message;
+    if (g % 2 == 0) {
+      for (int k = 1; k < 5; ++k) {  // one group, consecutive entries
+        EXPECT_EQ(groups[g][k].receipt.seq, groups[g][0].receipt.seq + k);
+      }
+    }
+  }
+  ledger.reset();
+  auto reopened = OpenLedger(dir.path());
+  EXPECT_EQ(reopened->GetBalance("m1", "POINTS")->decimal, "50.00");  // 10 groups x 5 x 1
 }
 
 }  // namespace
