@@ -183,6 +183,16 @@ void AddTotals(const ReplayState& state, Report& report) {
 
 }  // namespace
 
+std::string DecimalText(const boost::multiprecision::cpp_int& minor, std::uint32_t scale) {
+  const bool negative = minor < 0;
+  std::string digits = (negative ? boost::multiprecision::cpp_int(-minor) : minor).str();
+  if (digits.size() <= scale) digits = std::string(scale + 1 - digits.size(), '0') + digits;
+  std::string out = negative ? "-" : "";
+  out += digits.substr(0, digits.size() - scale);
+  if (scale > 0) out += "." + digits.substr(digits.size() - scale);
+  return out;
+}
+
 absl::StatusOr<std::unique_ptr<JournalSource>> StoreSource(Store& store) {
   auto source = std::make_unique<StoreJournalSource>(store);
   LOVEBANK_RETURN_IF_ERROR(source->ReadMeta());

@@ -80,6 +80,9 @@ struct AssetTotals {
   boost::multiprecision::cpp_int redeemed_minor;
 };
 
+// An exact total as a decimal at `scale`: DecimalText(-1234, 2) == "-12.34".
+std::string DecimalText(const boost::multiprecision::cpp_int& minor, std::uint32_t scale);
+
 struct Report {
   std::uint64_t entries = 0;      // journal records read
   Digest head;                    // the replayed head: the digest to publish

@@ -27,16 +27,6 @@ constexpr int kExitClean = 0;
 constexpr int kExitFindings = 1;
 constexpr int kExitCannotRun = 2;
 
-std::string Decimal(const boost::multiprecision::cpp_int& minor, std::uint32_t scale) {
-  const bool negative = minor < 0;
-  std::string digits = (negative ? boost::multiprecision::cpp_int(-minor) : minor).str();
-  if (digits.size() <= scale) digits = std::string(scale + 1 - digits.size(), '0') + digits;
-  std::string out = negative ? "-" : "";
-  out += digits.substr(0, digits.size() - scale);
-  if (scale > 0) out += "." + digits.substr(digits.size() - scale);
-  return out;
-}
-
 // "\r  audited 1,048,576 entries (812,000 entries/s)" on a terminal, after the first second.
 class Progress {
  public:
@@ -81,9 +71,9 @@ nlohmann::json ToJson(const Report& report) {
   json["totals"] = nlohmann::json::array();
   for (const AssetTotals& total : report.totals) {
     json["totals"].push_back({{"asset", total.asset},
-                              {"issued", Decimal(total.issued_minor, total.scale)},
-                              {"in_circulation", Decimal(total.circulating_minor, total.scale)},
-                              {"redeemed", Decimal(total.redeemed_minor, total.scale)}});
+                              {"issued", DecimalText(total.issued_minor, total.scale)},
+                              {"in_circulation", DecimalText(total.circulating_minor, total.scale)},
+                              {"redeemed", DecimalText(total.redeemed_minor, total.scale)}});
   }
   json["principals"] = nlohmann::json::array();
   for (const v1::PrincipalRecord& principal : report.principals) {
@@ -112,9 +102,9 @@ void PrintHuman(const Report& report, const std::string& what) {
   }
   std::cout << "\nTotals per asset (net, exact):\n";
   for (const AssetTotals& total : report.totals) {
-    std::cout << "  " << total.asset << "  issued " << Decimal(total.issued_minor, total.scale)
-              << "  in circulation " << Decimal(total.circulating_minor, total.scale)
-              << "  redeemed " << Decimal(total.redeemed_minor, total.scale) << "\n";
+    std::cout << "  " << total.asset << "  issued " << DecimalText(total.issued_minor, total.scale)
+              << "  in circulation " << DecimalText(total.circulating_minor, total.scale)
+              << "  redeemed " << DecimalText(total.redeemed_minor, total.scale) << "\n";
   }
   std::cout << "\nPrincipals granted by the journal (who was allowed what):\n";
   for (const v1::PrincipalRecord& principal : report.principals) {

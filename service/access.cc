@@ -1,0 +1,120 @@
+#include "service/access.h"
+
+#include "ledger/strings.h"
+
+namespace lovebank::service {
+namespace {
+
+Decision Allow() { return {true, {}}; }
+Decision Deny(std::string why) { return {false, std::move(why)}; }
+
+bool Reads(const Principal& who) {
+  return who.role == v1::ROLE_ADMIN || who.role == v1::ROLE_AUDITOR;
+}
+
+Decision Bound(const Principal& who, std::string_view account, std::string_view what) {
+  if (who.IsBound(account)) return Allow();
+  return Deny(Cat(who.name, " (", RoleName(who.role), ") may not ", what, " for ", account));
+}
+
+// The accounts an entry's command names or its postings move.
+bool Touches(const Principal& who, const v1::Entry& entry) {
+  for (const auto& posting : entry.postings()) {
+    if (who.IsBound(posting.account())) return true;
+  }
+  const v1::Command& c = entry.command();
+  const v1::Move* move = c.has_earn()       ? &c.earn()
+                         : c.has_deduct()   ? &c.deduct()
+                         : c.has_redeem()   ? &c.redeem()
+                         : c.has_transfer() ? &c.transfer()
+                                            : nullptr;
+  if (move != nullptr) return who.IsBound(move->from()) || who.IsBound(move->to());
+  if (c.has_open_account()) return who.IsBound(c.open_account().account());
+  if (c.has_set_account_status()) return who.IsBound(c.set_account_status().account());
+  return false;
+}
+
+Decision MayReverse(const Principal& who, const v1::Entry* target) {
+  if (who.role == v1::ROLE_ADMIN) return Allow();
+  if (target == nullptr) {
+    // Unknown entry: a role that can reverse something learns it does not exist.
+    if (who.role == v1::ROLE_ISSUER || who.role == v1::ROLE_TERMINAL) return Allow();
+    return Deny(Cat(who.name, " (", RoleName(who.role), ") may not reverse entries"));
+  }
+  const v1::Command& c = target->command();
+  if (who.role == v1::ROLE_TERMINAL && c.has_redeem() && who.IsBound(c.redeem().to())) {
+    return Allow();
+  }
+  if (who.role == v1::ROLE_ISSUER &&
+      ((c.has_earn() && who.IsBound(c.earn().from())) ||
+       (c.has_deduct() && who.IsBound(c.deduct().to())))) {
+    return Allow();
+  }
+  return Deny(Cat(who.name, " (", RoleName(who.role), ") may not reverse entry ", target->seq()));
+}
+
+}  // namespace
+
+std::string RoleName(v1::Role role) {
+  const std::string& name = v1::Role_Name(role);
+  return name.size() > 5 ? name.substr(5) : name;
+}
+
+Decision MayCommand(const Principal& who, const v1::Command& command,
+                    const v1::Entry* reverse_target) {
+  switch (command.body_case()) {
+    case v1::Command::kEarn:
+      if (who.role != v1::ROLE_ISSUER) break;
+      return Bound(who, command.earn().from(), "earn");
+    case v1::Command::kDeduct:
+      if (who.role != v1::ROLE_ISSUER) break;
+      return Bound(who, command.deduct().to(), "deduct");
+    case v1::Command::kRedeem:
+      if (who.role != v1::ROLE_TERMINAL) break;
+      return Bound(who, command.redeem().to(), "redeem");
+    case v1::Command::kTransfer:
+      if (who.role != v1::ROLE_MEMBER) break;
+      return Bound(who, command.transfer().from(), "transfer");
+    case v1::Command::kReverse:
+      return MayReverse(who, reverse_target);
+    case v1::Command::kOpenAccount:
+    case v1::Command::kSetAccountStatus:
+    case v1::Command::kGrantPrincipal:
+    case v1::Command::kRevokePrincipal:
+      return MayAdminister(who);
+    case v1::Command::kDefineAsset:
+    case v1::Command::BODY_NOT_SET:
+      break;
+  }
+  return Deny(Cat(who.name, " (", RoleName(who.role), ") may not do this"));
+}
+
+Decision MayRead(const Principal& who, Read what, std::string_view account, v1::AccountKind kind) {
+  if (Reads(who) || who.IsBound(account)) return Allow();
+  const bool member = kind == v1::ACCOUNT_KIND_MEMBER;
+  if (who.role == v1::ROLE_ISSUER && member) return Allow();
+  if (who.role == v1::ROLE_TERMINAL && member && what != Read::kStatement) return Allow();
+  return Deny(Cat(who.name, " (", RoleName(who.role), ") may not read ", account));
+}
+
+Decision MayReadEntry(const Principal& who, const v1::Entry& entry) {
+  if (Reads(who) || Touches(who, entry)) return Allow();
+  return Deny(Cat(who.name, " (", RoleName(who.role), ") may not read entry ", entry.seq()));
+}
+
+Decision MayAdminister(const Principal& who) {
+  if (who.role == v1::ROLE_ADMIN) return Allow();
+  return Deny(Cat(who.name, " (", RoleName(who.role), ") is not an admin"));
+}
+
+Decision MayListPrincipals(const Principal& who) {
+  if (Reads(who)) return Allow();
+  return Deny(Cat(who.name, " (", RoleName(who.role), ") may not list principals"));
+}
+
+Decision MayAudit(const Principal& who) {
+  if (Reads(who)) return Allow();
+  return Deny(Cat(who.name, " (", RoleName(who.role), ") is not an auditor"));
+}
+
+}  // namespace lovebank::service

@@ -1,0 +1,49 @@
+#pragma once
+// Authorization: which principal may do what (docs/api.md "Roles"). Pure functions over the
+// principal and the request's facts; the service calls them after authentication and before
+// anything reaches the ledger, so a denied request changes nothing (invariant 7).
+//
+//   admin     accounts (open, status), principals, any reversal, reads everything
+//   issuer    Earn from / Deduct to its ISSUER accounts, reverses those entries, reads its own
+//             accounts and every MEMBER account (a social worker looks up the people served)
+//   terminal  Redeem into its STORE, reverses that store's redemptions, reads its store and
+//             the account and balance of any MEMBER (the member being served)
+//   member    Transfer from its account, reads its own account, balance, statement and entries
+//   auditor   reads everything, the Audit service
+
+#include <string>
+
+#include "ledger/ledger.h"
+#include "service/auth.h"
+
+namespace lovebank::service {
+
+struct Decision {
+  bool allowed = false;
+  std::string why;  // when denied: for the PERMISSION_DENIED message
+};
+
+// A mutating command. `reverse_target` is the entry a Reverse names (looked up by the caller,
+// null when it does not exist: the ledger then refuses it as unknown, if the role may reverse).
+Decision MayCommand(const Principal& who, const v1::Command& command,
+                    const v1::Entry* reverse_target);
+
+enum class Read {
+  kAccount,    // GetAccount
+  kBalance,    // GetBalance
+  kStatement,  // ListEntries
+};
+// Reading `account` of `kind` (ACCOUNT_KIND_UNSPECIFIED when the account does not exist).
+Decision MayRead(const Principal& who, Read what, std::string_view account, v1::AccountKind kind);
+// GetEntry: an entry is visible to admins and auditors, and to others when it touches one of
+// their bound accounts.
+Decision MayReadEntry(const Principal& who, const v1::Entry& entry);
+
+Decision MayAdminister(const Principal& who);      // OpenAccount, SetAccountStatus, principals
+Decision MayListPrincipals(const Principal& who);  // admin, auditor
+Decision MayAudit(const Principal& who);           // the Audit service: auditor, admin
+
+// "ISSUER" for ROLE_ISSUER.
+std::string RoleName(v1::Role role);
+
+}  // namespace lovebank::service

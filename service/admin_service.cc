@@ -1,0 +1,166 @@
+// service Admin: principals. A grant or revocation is a journal entry; the registry of valid
+// tokens is reloaded from the ledger as soon as one commits, before the caller hears back.
+
+#include "ledger/journal_format.h"
+#include "ledger/strings.h"
+#include "service/convert.h"
+#include "service/services.h"
+
+namespace lovebank::service {
+
+absl::Status ReloadPrincipals(const Context& context) {
+  auto records = context.ledger->ListPrincipals();
+  if (!records.ok()) return records.status();
+  context.principals->Load(*records);
+  return absl::OkStatus();
+}
+
+namespace {
+
+// The committed principal `name`, without its token hash (nobody needs it on the wire).
+absl::StatusOr<v1::PrincipalRecord> FindPrincipal(Ledger& ledger, std::string_view name) {
+  auto records = ledger.ListPrincipals();
+  if (!records.ok()) return records.status();
+  for (auto& record : *records) {
+    if (record.principal() == name) {
+      record.clear_token_sha256();
+      return record;
+    }
+  }
+  return RefusedStatus(Reason::kPrincipalUnknown, Cat("no principal ", name));
+}
+
+// A retried CreatePrincipal: the same request committed before. Its token cannot be shown again
+// (only its hash was kept), so the retry gets the receipt without it.
+bool SameGrant(const v1::GrantPrincipal& grant, const v1::Command& command,
+               const v1::CreatePrincipalRequest& request, std::string_view actor) {
+  return command.actor() == actor && command.memo() == request.memo() &&
+         grant.principal() == request.principal() && grant.role() == request.role() &&
+         std::equal(grant.accounts().begin(), grant.accounts().end(), request.accounts().begin(),
+                    request.accounts().end()) &&
+         grant.display_name() == request.display_name();
+}
+
+}  // namespace
+
+grpc::ServerUnaryReactor* AdminService::CreatePrincipal(grpc::CallbackServerContext* ctx,
+                                                        const v1::CreatePrincipalRequest* request,
+                                                        v1::CreatePrincipalResponse* response) {
+  auto* call = new UnaryCall(context_, ctx, "CreatePrincipal", request->request_id());
+  auto who = call->Authenticate();
+  if (who == nullptr || !call->Allowed(MayAdminister(*who))) return call;
+  auto earlier = context_.ledger->GetEntryByRequestId(request->request_id());
+  if (earlier.ok()) {
+    const v1::Command& command = earlier->entry.command();
+    if (!command.has_grant_principal() ||
+        !SameGrant(command.grant_principal(), command, *request, who->name)) {
+      call->Done(ToStatus(Reason::kRequestIdReused,
+                          Cat("request id ", request->request_id(), " was used for other content")));
+      return call;
+    }
+    auto record = FindPrincipal(*context_.ledger, request->principal());
+    if (!record.ok()) {
+      call->Done(ToStatus(record.status()));
+      return call;
+    }
+    *response->mutable_principal() = std::move(*record);
+    v1::Receipt* receipt = response->mutable_receipt();
+    receipt->set_request_id(request->request_id());
+    receipt->set_seq(earlier->seq);
+    receipt->set_hash(HashToHex(earlier->hash));
+    receipt->set_time_unix_us(earlier->entry.time_unix_us());
+    receipt->set_replayed(true);
+    call->Done(grpc::Status::OK, earlier->seq);
+    return call;
+  }
+  const Reason lookup = ReasonOf(earlier.status());
+  if (lookup != Reason::kEntryUnknown && lookup != Reason::kRequestIdInvalid) {
+    call->Done(ToStatus(earlier.status()));
+    return call;
+  }
+  auto token = NewToken();
+  if (!token.ok()) {
+    call->Done(grpc::Status(grpc::StatusCode::INTERNAL, std::string(token.status().message())));
+    return call;
+  }
+  Converted converted = ToCommand(*request, who->name, TokenSha256(*token));
+  const std::string request_id = request->request_id();
+  const std::string name = request->principal();
+  context_.ledger->Submit(
+      std::move(converted.command),
+      [this, call, response, request_id, name, token = std::move(*token)](Outcome outcome) {
+        if (!outcome.ok()) {
+          call->Done(ToStatus(outcome), outcome.receipt.seq);
+          return;
+        }
+        ToReceipt(outcome, request_id, response->mutable_receipt());
+        if (outcome.replayed) {
+          // The same content committed meanwhile by a concurrent retry: its token is not ours.
+          call->Done(grpc::Status::OK, outcome.receipt.seq);
+          return;
+        }
+        absl::Status reloaded = ReloadPrincipals(context_);
+        auto record = FindPrincipal(*context_.ledger, name);
+        if (!reloaded.ok() || !record.ok()) {
+          call->Done(ToStatus(reloaded.ok() ? record.status() : reloaded));
+          return;
+        }
+        response->set_token(token);
+        *response->mutable_principal() = std::move(*record);
+        call->Done(grpc::Status::OK, outcome.receipt.seq);
+      });
+  return call;
+}
+
+grpc::ServerUnaryReactor* AdminService::RevokePrincipal(grpc::CallbackServerContext* ctx,
+                                                        const v1::RevokePrincipalRequest* request,
+                                                        v1::Receipt* response) {
+  auto* call = new UnaryCall(context_, ctx, "RevokePrincipal", request->request_id());
+  auto who = call->Authenticate();
+  if (who == nullptr || !call->Allowed(MayAdminister(*who))) return call;
+  Converted converted = ToCommand(*request, who->name);
+  const std::string request_id = request->request_id();
+  context_.ledger->Submit(std::move(converted.command),
+                          [this, call, response, request_id](Outcome outcome) {
+                            if (outcome.ok()) {
+                              ToReceipt(outcome, request_id, response);
+                              absl::Status reloaded = ReloadPrincipals(context_);
+                              if (!reloaded.ok()) {
+                                call->Done(ToStatus(reloaded));
+                                return;
+                              }
+                            }
+                            call->Done(ToStatus(outcome), outcome.receipt.seq);
+                          });
+  return call;
+}
+
+grpc::ServerUnaryReactor* AdminService::ListPrincipals(grpc::CallbackServerContext* ctx,
+                                                       const v1::ListPrincipalsRequest*,
+                                                       v1::ListPrincipalsResponse* response) {
+  auto* call = new UnaryCall(context_, ctx, "ListPrincipals", "");
+  auto who = call->Authenticate();
+  if (who == nullptr || !call->Allowed(MayListPrincipals(*who))) return call;
+  auto records = context_.ledger->ListPrincipals();
+  if (records.ok()) {
+    for (auto& record : *records) {
+      record.clear_token_sha256();
+      *response->add_principals() = std::move(record);
+    }
+  }
+  call->Done(ToStatus(records.status()));
+  return call;
+}
+
+grpc::ServerUnaryReactor* AdminService::WhoAmI(grpc::CallbackServerContext* ctx,
+                                               const v1::WhoAmIRequest*,
+                                               v1::PrincipalRecord* response) {
+  auto* call = new UnaryCall(context_, ctx, "WhoAmI", "");
+  auto who = call->Authenticate();
+  if (who == nullptr) return call;
+  *response = who->record;
+  call->Done(grpc::Status::OK);
+  return call;
+}
+
+}  // namespace lovebank::service

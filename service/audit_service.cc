@@ -1,0 +1,305 @@
+// service Audit: the digest, the journal as stored (for a client-side audit), and a server-side
+// replay streamed as it runs.
+
+#include <deque>
+#include <mutex>
+#include <thread>
+
+#include "ledger/audit/audit.h"
+#include "ledger/coding.h"
+#include "ledger/store.h"
+#include "ledger/strings.h"
+#include "service/convert.h"
+#include "service/services.h"
+
+namespace lovebank::service {
+namespace {
+
+// ReadJournal sends at most this many records, or about this many bytes, per message: 1 MiB
+// messages keep well under gRPC's 4 MiB default receive limit of any client.
+constexpr std::size_t kJournalRecordsPerMessage = 4096;
+constexpr std::size_t kJournalBytesPerMessage = 1 << 20;
+
+// Streams the stored journal records from `from_seq` to `to_seq` (the head at the start when 0).
+class JournalStream final : public grpc::ServerWriteReactor<v1::ReadJournalResponse> {
+ public:
+  JournalStream(const Context& context, grpc::CallbackServerContext* ctx,
+                const v1::ReadJournalRequest& request)
+      : context_(context) {
+    record_.method = "ReadJournal";
+    grpc::Status status;
+    auto who = Authenticate(context_, *ctx, &status);
+    if (who == nullptr) {
+      Stop(std::move(status));
+      return;
+    }
+    record_.principal = who->name;
+    const Decision decision = MayAudit(*who);
+    if (!decision.allowed) {
+      Stop(ToStatus(Reason::kPermissionDenied, decision.why));
+      return;
+    }
+    head_ = context_.ledger->GetHead();
+    to_seq_ = request.to_seq() == 0 ? head_.seq : request.to_seq();
+    if (to_seq_ > head_.seq) {
+      Stop(ToStatus(Reason::kSeqBeyondHead, Cat("to_seq ", to_seq_, " is past the head ", head_.seq)));
+      return;
+    }
+    next_seq_ = std::max<std::uint64_t>(request.from_seq(), 1);
+    NextWrite();
+  }
+
+  void OnWriteDone(bool ok) override {
+    if (!ok) {
+      Stop(grpc::Status(grpc::StatusCode::CANCELLED, "the client went away"));
+      return;
+    }
+    NextWrite();
+  }
+
+  void OnDone() override {
+    record_.extra = Cat("records=", sent_);
+    LogCall(context_, record_);
+    delete this;
+  }
+
+ private:
+  void NextWrite() {
+    response_.Clear();
+    if (first_) {
+      response_.set_ledger_id(context_.ledger->ledger_id());
+      response_.set_head_seq(head_.seq);
+      response_.set_head_hash(std::string(reinterpret_cast<const char*>(head_.hash.data()), 32));
+    }
+    auto records = context_.ledger->ReadJournal(next_seq_, to_seq_, kJournalRecordsPerMessage,
+                                                kJournalBytesPerMessage);
+    if (!records.ok()) {
+      Stop(ToStatus(records.status()));
+      return;
+    }
+    if (records->empty() && !first_) {
+      Stop(grpc::Status::OK);
+      return;
+    }
+    for (JournalRecord& record : *records) {
+      auto* wire = response_.add_records();
+      wire->set_seq(record.seq);
+      wire->set_value(std::move(record.value));
+    }
+    next_seq_ += records->size();
+    sent_ += records->size();
+    first_ = false;
+    StartWrite(&response_);
+  }
+
+  void Stop(grpc::Status status) {
+    record_.status = status;
+    Finish(std::move(status));
+  }
+
+  const Context& context_;
+  CallRecord record_;
+  Head head_;
+  std::uint64_t next_seq_ = 1;
+  std::uint64_t to_seq_ = 0;
+  std::uint64_t sent_ = 0;
+  bool first_ = true;
+  v1::ReadJournalResponse response_;
+};
+
+// Runs the audit library over a read-only open of the ledger's directory on its own thread and
+// streams progress, findings and the summary. Writes go out one at a time (a reactor allows one
+// outstanding write): the audit thread queues events, OnWriteDone sends the next.
+class VerifyStream final : public grpc::ServerWriteReactor<v1::VerifyEvent> {
+ public:
+  VerifyStream(const Context& context, grpc::CallbackServerContext* ctx,
+               const v1::VerifyRequest& request)
+      : context_(context), shared_(std::make_shared<Shared>()) {
+    record_.method = "Verify";
+    shared_->reactor = this;
+    grpc::Status status;
+    auto who = Authenticate(context_, *ctx, &status);
+    if (who == nullptr) {
+      Stop(std::move(status));
+      return;
+    }
+    record_.principal = who->name;
+    const Decision decision = MayAudit(*who);
+    if (!decision.allowed) {
+      Stop(ToStatus(Reason::kPermissionDenied, decision.why));
+      return;
+    }
+    audit::Options options;
+    for (const std::string& text : request.expect_digests()) {
+      auto digest = audit::ParseDigest(text);
+      if (!digest.has_value()) {
+        Stop(grpc::Status(grpc::StatusCode::INVALID_ARGUMENT,
+                          Cat("expect_digests: \"", text, "\" is not SEQ:HASH (64 hex digits)")));
+        return;
+      }
+      options.expected_digests.push_back(*digest);
+    }
+    // The thread owns a reference to the shared state, never to the reactor once it finished.
+    std::thread(&VerifyStream::RunAudit, shared_, context_.ledger->path(), std::move(options))
+        .detach();
+  }
+
+  void OnWriteDone(bool ok) override {
+    std::unique_lock<std::mutex> lock(shared_->mu);
+    if (!ok) {
+      shared_->finish_called = true;
+      lock.unlock();
+      Stop(grpc::Status(grpc::StatusCode::CANCELLED, "the client went away"));
+      return;
+    }
+    if (!shared_->queue.empty()) {
+      shared_->current = std::move(shared_->queue.front());
+      shared_->queue.pop_front();
+      lock.unlock();
+      StartWrite(&shared_->current);
+      return;
+    }
+    shared_->writing = false;
+    if (shared_->finished) {
+      shared_->finish_called = true;
+      grpc::Status status = shared_->final_status;
+      lock.unlock();
+      Stop(std::move(status));
+    }
+  }
+
+  void OnDone() override {
+    LogCall(context_, record_);
+    delete this;
+  }
+
+ private:
+  struct Shared {
+    std::mutex mu;
+    VerifyStream* reactor = nullptr;
+    std::deque<v1::VerifyEvent> queue;
+    v1::VerifyEvent current;  // the event being written
+    bool writing = false;
+    bool finished = false;       // the audit thread has no more events
+    bool finish_called = false;  // Finish was called (or is about to be): push nothing more
+    grpc::Status final_status;
+  };
+
+  static void Push(const std::shared_ptr<Shared>& shared, v1::VerifyEvent event) {
+    std::unique_lock<std::mutex> lock(shared->mu);
+    if (shared->finish_called) return;
+    if (shared->writing) {
+      shared->queue.push_back(std::move(event));
+      return;
+    }
+    shared->writing = true;
+    shared->current = std::move(event);
+    VerifyStream* reactor = shared->reactor;
+    lock.unlock();
+    reactor->StartWrite(&shared->current);
+  }
+
+  static void End(const std::shared_ptr<Shared>& shared, grpc::Status status) {
+    std::unique_lock<std::mutex> lock(shared->mu);
+    if (shared->finish_called) return;
+    shared->finished = true;
+    shared->final_status = status;
+    if (shared->writing) return;  // OnWriteDone finishes after the last write
+    shared->finish_called = true;
+    VerifyStream* reactor = shared->reactor;
+    lock.unlock();
+    reactor->Stop(std::move(status));
+  }
+
+  static void RunAudit(std::shared_ptr<Shared> shared, std::string path, audit::Options options) {
+    StoreOptions store_options;
+    store_options.read_only = true;
+    auto store = Store::Open(path, store_options);
+    if (!store.ok()) {
+      End(shared, ToStatus(store.status()));
+      return;
+    }
+    auto source = audit::StoreSource(**store);
+    if (!source.ok()) {
+      End(shared, ToStatus(source.status()));
+      return;
+    }
+    options.progress = [&shared](std::uint64_t entries) {
+      v1::VerifyEvent event;
+      event.mutable_progress()->set_entries(entries);
+      Push(shared, std::move(event));
+    };
+    auto report = audit::Run(**source, store->get(), options);
+    if (!report.ok()) {
+      End(shared, ToStatus(report.status()));
+      return;
+    }
+    for (const audit::Finding& finding : report->findings) {
+      v1::VerifyEvent event;
+      auto* wire = event.mutable_finding();
+      wire->set_kind(audit::FindingKindName(finding.kind));
+      wire->set_seq(finding.seq);
+      wire->set_where(finding.where);
+      wire->set_expected(finding.expected);
+      wire->set_found(finding.found);
+      Push(shared, std::move(event));
+    }
+    v1::VerifyEvent event;
+    auto* summary = event.mutable_summary();
+    summary->set_clean(report->clean());
+    summary->set_entries(report->entries);
+    summary->set_head_seq(report->head.seq);
+    summary->set_head_hash(HashToHex(report->head.hash));
+    summary->set_findings_total(report->findings_total);
+    for (const audit::AssetTotals& total : report->totals) {
+      auto* wire = summary->add_totals();
+      wire->set_asset(total.asset);
+      wire->set_issued(audit::DecimalText(total.issued_minor, total.scale));
+      wire->set_in_circulation(audit::DecimalText(total.circulating_minor, total.scale));
+      wire->set_redeemed(audit::DecimalText(total.redeemed_minor, total.scale));
+    }
+    for (v1::PrincipalRecord principal : report->principals) {
+      principal.clear_token_sha256();
+      *summary->add_principals() = std::move(principal);
+    }
+    Push(shared, std::move(event));
+    End(shared, grpc::Status::OK);
+  }
+
+  void Stop(grpc::Status status) {
+    record_.status = status;
+    Finish(std::move(status));
+  }
+
+  const Context& context_;
+  CallRecord record_;
+  std::shared_ptr<Shared> shared_;
+};
+
+}  // namespace
+
+grpc::ServerUnaryReactor* AuditService::GetDigest(grpc::CallbackServerContext* ctx,
+                                                  const v1::GetDigestRequest*,
+                                                  v1::GetDigestResponse* response) {
+  auto* call = new UnaryCall(context_, ctx, "GetDigest", "");
+  auto who = call->Authenticate();
+  if (who == nullptr || !call->Allowed(MayAudit(*who))) return call;
+  const Head head = context_.ledger->GetHead();
+  response->set_seq(head.seq);
+  response->set_hash(HashToHex(head.hash));
+  response->set_ledger_id(ToHex(context_.ledger->ledger_id()));
+  call->Done(grpc::Status::OK, head.seq);
+  return call;
+}
+
+grpc::ServerWriteReactor<v1::ReadJournalResponse>* AuditService::ReadJournal(
+    grpc::CallbackServerContext* ctx, const v1::ReadJournalRequest* request) {
+  return new JournalStream(context_, ctx, *request);
+}
+
+grpc::ServerWriteReactor<v1::VerifyEvent>* AuditService::Verify(grpc::CallbackServerContext* ctx,
+                                                                const v1::VerifyRequest* request) {
+  return new VerifyStream(context_, ctx, *request);
+}
+
+}  // namespace lovebank::service

@@ -1,0 +1,74 @@
+#include "service/auth.h"
+
+#include <openssl/rand.h>
+#include <openssl/sha.h>
+
+#include <algorithm>
+#include <mutex>
+
+#include "ledger/coding.h"
+
+namespace lovebank::service {
+
+bool Principal::IsBound(std::string_view account) const {
+  return std::find(accounts.begin(), accounts.end(), account) != accounts.end();
+}
+
+absl::StatusOr<std::string> NewToken() {
+  unsigned char random[kTokenRandomBytes];
+  if (RAND_bytes(random, sizeof(random)) != 1) {
+    return absl::InternalError("RAND_bytes failed: no entropy for a token");
+  }
+  return std::string(kTokenPrefix) +
+         ToHex(std::string_view(reinterpret_cast<const char*>(random), sizeof(random)));
+}
+
+std::string TokenSha256(std::string_view token) {
+  unsigned char digest[SHA256_DIGEST_LENGTH];
+  SHA256(reinterpret_cast<const unsigned char*>(token.data()), token.size(), digest);
+  return std::string(reinterpret_cast<const char*>(digest), sizeof(digest));
+}
+
+namespace {
+
+std::shared_ptr<const Principal> FromRecord(const v1::PrincipalRecord& record) {
+  auto principal = std::make_shared<Principal>();
+  principal->name = record.principal();
+  principal->role = record.role();
+  principal->accounts.assign(record.accounts().begin(), record.accounts().end());
+  principal->record = record;
+  principal->record.clear_token_sha256();
+  return principal;
+}
+
+}  // namespace
+
+void Principals::Load(const std::vector<v1::PrincipalRecord>& records) {
+  absl::flat_hash_map<std::string, std::shared_ptr<const Principal>> loaded;
+  for (const auto& record : records) {
+    if (record.revoked_seq() == 0) loaded[record.token_sha256()] = FromRecord(record);
+  }
+  std::unique_lock lock(mu_);
+  by_token_hash_ = std::move(loaded);
+}
+
+Authentication Principals::Authenticate(std::string_view authorization) const {
+  constexpr std::string_view kScheme = "bearer ";
+  if (authorization.size() <= kScheme.size() ||
+      !std::equal(kScheme.begin(), kScheme.end(), authorization.begin(),
+                  [](char a, char b) { return a == std::tolower(static_cast<unsigned char>(b)); })) {
+    return {Reason::kTokenMissing, nullptr};
+  }
+  const std::string hash = TokenSha256(authorization.substr(kScheme.size()));
+  std::shared_lock lock(mu_);
+  auto it = by_token_hash_.find(hash);
+  if (it == by_token_hash_.end()) return {Reason::kTokenUnknown, nullptr};
+  return {Reason::kOk, it->second};
+}
+
+std::size_t Principals::size() const {
+  std::shared_lock lock(mu_);
+  return by_token_hash_.size();
+}
+
+}  // namespace lovebank::service

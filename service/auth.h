@@ -1,0 +1,60 @@
+#pragma once
+// Authentication: bearer tokens, their SHA-256, and the registry of principals that hold them.
+// No gRPC here, so the rules are testable without a server.
+//
+// A token is "lb_" followed by 64 hex digits: 256 random bits from OpenSSL's RAND_bytes. Only
+// its SHA-256 is ever stored (in the journal's GrantPrincipal entry); the token itself is shown
+// once to the admin who created it.
+
+#include <memory>
+#include <shared_mutex>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "absl/container/flat_hash_map.h"
+#include "absl/status/statusor.h"
+#include "ledger/reason.h"
+#include "lovebank/v1/store.pb.h"
+
+namespace lovebank::service {
+
+inline constexpr std::string_view kTokenPrefix = "lb_";
+inline constexpr std::size_t kTokenRandomBytes = 32;  // 256 bits (the issue asks for >= 128)
+
+// A principal as the service sees it: who is calling and what they are bound to.
+struct Principal {
+  std::string name;
+  v1::Role role = v1::ROLE_UNSPECIFIED;
+  std::vector<std::string> accounts;  // bound accounts (ISSUER, TERMINAL, MEMBER)
+  v1::PrincipalRecord record;
+  bool IsBound(std::string_view account) const;
+};
+
+// A new random token. Errors: Internal when the system has no entropy to give.
+absl::StatusOr<std::string> NewToken();
+// SHA-256 of the token's bytes: 32 raw bytes.
+std::string TokenSha256(std::string_view token);
+
+struct Authentication {
+  Reason reason = Reason::kOk;  // kOk, kTokenMissing or kTokenUnknown
+  std::shared_ptr<const Principal> principal;  // when kOk
+};
+
+// The principals whose tokens are valid now. Thread-safe: many readers, rare writers.
+class Principals {
+ public:
+  // Replaces the registry with `records` (revoked ones are skipped). The service reloads it
+  // from the ledger after every committed grant or revocation (rare; a few hundred records).
+  void Load(const std::vector<v1::PrincipalRecord>& records);
+  // `authorization` is the metadata value: "Bearer <token>" (scheme case-insensitive).
+  Authentication Authenticate(std::string_view authorization) const;
+  std::size_t size() const;
+
+ private:
+  mutable std::shared_mutex mu_;
+  // token SHA-256 -> principal
+  absl::flat_hash_map<std::string, std::shared_ptr<const Principal>> by_token_hash_;
+};
+
+}  // namespace lovebank::service

@@ -1,0 +1,81 @@
+#include "service/call.h"
+
+#include "ledger/strings.h"
+#include "service/convert.h"
+
+namespace lovebank::service {
+
+void LogCall(const Context& context, const CallRecord& record) {
+  const bool ok = record.status.ok();
+  const LogLevel level = ok ? LogLevel::kInfo : LogLevel::kWarn;
+  if (!context.logger->Enabled(level)) return;
+  const auto latency = std::chrono::duration_cast<std::chrono::microseconds>(
+                           std::chrono::steady_clock::now() - record.start)
+                           .count();
+  std::string outcome = "OK";
+  if (!ok) {
+    const v1::ErrorDetail detail = ErrorDetailOf(record.status);
+    outcome = detail.reason() != v1::REASON_OK ? v1::Reason_Name(detail.reason()).substr(7)
+                                               : Cat("code_", static_cast<int>(record.status.error_code()));
+  }
+  std::string line = Cat(record.method, " request_id=", record.request_id.empty() ? "-" : record.request_id,
+                         " principal=", record.principal, " outcome=", outcome);
+  if (record.seq != 0) line += Cat(" seq=", record.seq);
+  if (!record.extra.empty()) line += Cat(" ", record.extra);
+  line += Cat(" latency_us=", latency);
+  context.logger->Log(level, line);
+}
+
+std::shared_ptr<const Principal> Authenticate(const Context& context,
+                                              const grpc::CallbackServerContext& server_context,
+                                              grpc::Status* status) {
+  const auto& metadata = server_context.client_metadata();
+  auto it = metadata.find("authorization");
+  std::string_view header;
+  if (it != metadata.end()) header = std::string_view(it->second.data(), it->second.size());
+  Authentication auth = context.principals->Authenticate(header);
+  if (auth.reason != Reason::kOk) {
+    *status = ToStatus(auth.reason, auth.reason == Reason::kTokenMissing
+                                        ? "send the metadata authorization: Bearer <token>"
+                                        : "no principal holds this token (revoked or never issued)");
+    return nullptr;
+  }
+  return auth.principal;
+}
+
+UnaryCall::UnaryCall(const Context& context, grpc::CallbackServerContext* server_context,
+                     const char* method, std::string request_id)
+    : context_(context), server_context_(server_context) {
+  record_.method = method;
+  record_.request_id = std::move(request_id);
+}
+
+std::shared_ptr<const Principal> UnaryCall::Authenticate() {
+  grpc::Status status;
+  auto principal = service::Authenticate(context_, *server_context_, &status);
+  if (principal == nullptr) {
+    Done(std::move(status));
+    return nullptr;
+  }
+  record_.principal = principal->name;
+  return principal;
+}
+
+bool UnaryCall::Allowed(const Decision& decision) {
+  if (decision.allowed) return true;
+  Done(ToStatus(Reason::kPermissionDenied, decision.why));
+  return false;
+}
+
+void UnaryCall::Done(grpc::Status status, std::uint64_t seq) {
+  record_.status = status;
+  record_.seq = seq;
+  Finish(std::move(status));
+}
+
+void UnaryCall::OnDone() {
+  LogCall(context_, record_);
+  delete this;
+}
+
+}  // namespace lovebank::service

@@ -1,0 +1,61 @@
+#pragma once
+// What every RPC handler shares: the service context, authentication from metadata, and the
+// per-call record that becomes the call's one log line. Includes gRPC: service/ .cc files only.
+
+#include <chrono>
+#include <memory>
+#include <string>
+
+#include "grpcpp/grpcpp.h"
+#include "ledger/ledger.h"
+#include "service/access.h"
+#include "service/auth.h"
+#include "service/log.h"
+
+namespace lovebank::service {
+
+// Borrowed by every service; owned by the Server, which outlives them.
+struct Context {
+  Ledger* ledger = nullptr;
+  Principals* principals = nullptr;
+  Logger* logger = nullptr;
+};
+
+// The facts of one call for its log line.
+struct CallRecord {
+  const char* method = "";
+  std::string request_id;
+  std::string principal = "-";
+  grpc::Status status;
+  std::uint64_t seq = 0;  // the entry a mutation committed (or replayed)
+  std::string extra;      // e.g. "records=1024"
+  std::chrono::steady_clock::time_point start = std::chrono::steady_clock::now();
+};
+void LogCall(const Context& context, const CallRecord& record);
+
+// Authenticates the caller from the `authorization` metadata. On failure returns null and sets
+// `status` to UNAUTHENTICATED with the reason.
+std::shared_ptr<const Principal> Authenticate(const Context& context,
+                                              const grpc::CallbackServerContext& server_context,
+                                              grpc::Status* status);
+
+// A unary call: finish it exactly once with Done; it logs and frees itself in OnDone.
+class UnaryCall final : public grpc::ServerUnaryReactor {
+ public:
+  UnaryCall(const Context& context, grpc::CallbackServerContext* server_context,
+            const char* method, std::string request_id);
+  // The caller, or null after the call was finished with UNAUTHENTICATED.
+  std::shared_ptr<const Principal> Authenticate();
+  // True when allowed; otherwise finishes the call with PERMISSION_DENIED.
+  bool Allowed(const Decision& decision);
+  void Done(grpc::Status status, std::uint64_t seq = 0);
+  void OnDone() override;
+  void OnCancel() override {}
+
+ private:
+  const Context& context_;
+  grpc::CallbackServerContext* const server_context_;
+  CallRecord record_;
+};
+
+}  // namespace lovebank::service

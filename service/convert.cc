@@ -1,0 +1,172 @@
+#include "service/convert.h"
+
+#include "google/rpc/status.pb.h"
+#include "ledger/journal_format.h"
+#include "ledger/strings.h"
+
+namespace lovebank::service {
+namespace {
+
+void Refuse(Converted& converted, Reason reason, std::string message) {
+  converted.reason = reason;
+  converted.message = std::move(message);
+}
+
+Converted Base(std::string_view request_id, std::string_view actor, std::string_view memo) {
+  Converted converted;
+  converted.command.set_request_id(std::string(request_id));
+  converted.command.set_actor(std::string(actor));
+  converted.command.set_memo(std::string(memo));
+  return converted;
+}
+
+template <class Request>
+void SetMove(const Request& request, std::string_view from, std::string_view to, v1::Move* move) {
+  move->set_from(std::string(from));
+  move->set_to(std::string(to));
+  move->set_asset(request.asset());
+  move->set_amount(request.amount());
+}
+
+// The asset whose movements are hours of service (issue #4: Earn of HOURS names its activity).
+constexpr std::string_view kHours = "HOURS";
+
+}  // namespace
+
+Converted ToCommand(const v1::EarnRequest& request, std::string_view actor) {
+  Converted converted = Base(request.request_id(), actor, request.memo());
+  v1::Move* move = converted.command.mutable_earn();
+  SetMove(request, request.issuer(), request.member(), move);
+  if (request.has_activity()) *move->mutable_activity() = request.activity();
+  move->set_reason(request.reason());
+  if (request.asset() == kHours && !request.has_activity()) {
+    Refuse(converted, Reason::kActivityMissing, "Earn of HOURS names the activity served");
+  } else if (request.asset() != kHours && request.reason().empty()) {
+    Refuse(converted, Reason::kMoveReasonMissing, Cat("Earn of ", request.asset(), " needs a reason"));
+  }
+  return converted;
+}
+
+Converted ToCommand(const v1::DeductRequest& request, std::string_view actor) {
+  Converted converted = Base(request.request_id(), actor, request.memo());
+  v1::Move* move = converted.command.mutable_deduct();
+  SetMove(request, request.member(), request.issuer(), move);
+  move->set_reason(request.reason());
+  if (request.reason().empty()) Refuse(converted, Reason::kMoveReasonMissing, "Deduct needs a reason");
+  return converted;
+}
+
+Converted ToCommand(const v1::RedeemRequest& request, std::string_view actor) {
+  Converted converted = Base(request.request_id(), actor, request.memo());
+  SetMove(request, request.member(), request.store(), converted.command.mutable_redeem());
+  return converted;
+}
+
+Converted ToCommand(const v1::TransferRequest& request, std::string_view actor) {
+  Converted converted = Base(request.request_id(), actor, request.memo());
+  SetMove(request, request.from(), request.to(), converted.command.mutable_transfer());
+  return converted;
+}
+
+Converted ToCommand(const v1::OpenAccountRequest& request, std::string_view actor) {
+  Converted converted = Base(request.request_id(), actor, request.memo());
+  v1::OpenAccount* open = converted.command.mutable_open_account();
+  open->set_account(request.account());
+  open->set_kind(request.kind());
+  open->set_display_name(request.display_name());
+  *open->mutable_budgets() = request.budgets();
+  return converted;
+}
+
+Converted ToCommand(const v1::SetAccountStatusRequest& request, std::string_view actor) {
+  Converted converted = Base(request.request_id(), actor, request.memo());
+  converted.command.mutable_set_account_status()->set_account(request.account());
+  converted.command.mutable_set_account_status()->set_status(request.status());
+  return converted;
+}
+
+Converted ToCommand(const v1::RevokePrincipalRequest& request, std::string_view actor) {
+  Converted converted = Base(request.request_id(), actor, request.memo());
+  converted.command.mutable_revoke_principal()->set_principal(request.principal());
+  return converted;
+}
+
+Converted ToCommand(const v1::CreatePrincipalRequest& request, std::string_view actor,
+                    std::string token_sha256) {
+  Converted converted = Base(request.request_id(), actor, request.memo());
+  v1::GrantPrincipal* grant = converted.command.mutable_grant_principal();
+  grant->set_principal(request.principal());
+  grant->set_role(request.role());
+  *grant->mutable_accounts() = request.accounts();
+  grant->set_token_sha256(std::move(token_sha256));
+  grant->set_display_name(request.display_name());
+  return converted;
+}
+
+Converted ToCommand(const v1::ReverseRequest& request, std::string_view actor,
+                    std::uint64_t seq) {
+  Converted converted = Base(request.request_id(), actor, request.memo());
+  converted.command.mutable_reverse()->set_seq(seq);
+  return converted;
+}
+
+v1::Balance ToBalance(const BalanceLine& line) {
+  v1::Balance balance;
+  balance.set_account(line.account);
+  balance.set_asset(line.asset);
+  balance.set_amount(line.decimal);
+  balance.set_seq(line.seq);
+  return balance;
+}
+
+void ToReceipt(const Outcome& outcome, std::string_view request_id, v1::Receipt* receipt) {
+  receipt->set_request_id(std::string(request_id));
+  receipt->set_seq(outcome.receipt.seq);
+  receipt->set_hash(HashToHex(outcome.receipt.hash));
+  receipt->set_time_unix_us(outcome.receipt.time_unix_us);
+  for (const BalanceLine& line : outcome.receipt.balances_after) {
+    *receipt->add_balances_after() = ToBalance(line);
+  }
+  receipt->set_replayed(outcome.replayed);
+}
+
+grpc::Status ToStatus(Reason reason, std::string_view message, std::uint64_t decided_at_seq) {
+  if (reason == Reason::kOk) return grpc::Status::OK;
+  const auto code = static_cast<grpc::StatusCode>(ReasonCode(reason));
+  const std::string text = Cat(ReasonName(reason), ": ", message);
+  v1::ErrorDetail detail;
+  detail.set_reason(static_cast<v1::Reason>(reason));
+  detail.set_message(std::string(message));
+  detail.set_decided_at_seq(decided_at_seq);
+  google::rpc::Status rich;
+  rich.set_code(static_cast<int>(code));
+  rich.set_message(text);
+  rich.add_details()->PackFrom(detail);
+  return grpc::Status(code, text, rich.SerializeAsString());
+}
+
+grpc::Status ToStatus(const absl::Status& status) {
+  if (status.ok()) return grpc::Status::OK;
+  const Reason reason = ReasonOf(status);
+  const std::string message(status.message());
+  if (reason != Reason::kLedgerUnavailable ||
+      status.code() == absl::StatusCode::kUnavailable) {
+    return ToStatus(reason, message);
+  }
+  // An infrastructure failure other than UNAVAILABLE (DATA_LOSS, ...) keeps its own code.
+  grpc::Status mapped = ToStatus(reason, message);
+  return grpc::Status(static_cast<grpc::StatusCode>(status.code()), mapped.error_message(),
+                      mapped.error_details());
+}
+
+v1::ErrorDetail ErrorDetailOf(const grpc::Status& status) {
+  v1::ErrorDetail detail;
+  google::rpc::Status rich;
+  if (!rich.ParseFromString(status.error_details())) return detail;
+  for (const auto& any : rich.details()) {
+    if (any.UnpackTo(&detail)) return detail;
+  }
+  return detail;
+}
+
+}  // namespace lovebank::service

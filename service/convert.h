@@ -1,0 +1,59 @@
+#pragma once
+// Between the wire (lovebank.v1 API messages, grpc::Status) and the ledger (v1::Command,
+// Outcome, Reason). Includes generated API headers: for service/ .cc files only.
+
+#include <cstdint>
+#include <string>
+#include <string_view>
+
+#include "absl/status/status.h"
+#include "grpcpp/support/status.h"
+#include "ledger/ledger.h"
+#include "lovebank/v1/api.pb.h"
+
+namespace lovebank::service {
+
+// A request turned into a ledger command, and whether the service's own rules refuse it (Earn of
+// HOURS needs its activity, ...; the ledger checks the rest). The command is filled either way,
+// so that authorization can judge it before any validation answer is given.
+struct Converted {
+  Reason reason = Reason::kOk;
+  std::string message;
+  v1::Command command;
+  bool ok() const { return reason == Reason::kOk; }
+};
+
+// `actor` is the authenticated principal's name: the journal records who asked.
+Converted ToCommand(const v1::EarnRequest& request, std::string_view actor);
+Converted ToCommand(const v1::DeductRequest& request, std::string_view actor);
+Converted ToCommand(const v1::RedeemRequest& request, std::string_view actor);
+Converted ToCommand(const v1::TransferRequest& request, std::string_view actor);
+Converted ToCommand(const v1::OpenAccountRequest& request, std::string_view actor);
+Converted ToCommand(const v1::SetAccountStatusRequest& request, std::string_view actor);
+Converted ToCommand(const v1::RevokePrincipalRequest& request, std::string_view actor);
+// `token_sha256`: of the token the service generated for this principal.
+Converted ToCommand(const v1::CreatePrincipalRequest& request, std::string_view actor,
+                    std::string token_sha256);
+// `seq`: the entry the request names (by seq, or resolved from target_request_id by the caller).
+Converted ToCommand(const v1::ReverseRequest& request, std::string_view actor, std::uint64_t seq);
+
+// Receipt of an accepted (or replayed) command.
+void ToReceipt(const Outcome& outcome, std::string_view request_id, v1::Receipt* receipt);
+v1::Balance ToBalance(const BalanceLine& line);
+
+// The one mapping from ledger reasons to gRPC statuses (DESIGN.md "Errors"): the code from
+// ReasonCode, the message prefixed with the reason's name, and a google.rpc.Status carrying a
+// lovebank.v1.ErrorDetail as the status details.
+grpc::Status ToStatus(Reason reason, std::string_view message, std::uint64_t decided_at_seq = 0);
+// A query's status: its attached Reason when it has one, else the infrastructure code as is
+// (UNAVAILABLE, DATA_LOSS, ...) with reason LEDGER_UNAVAILABLE.
+grpc::Status ToStatus(const absl::Status& status);
+inline grpc::Status ToStatus(const Outcome& outcome) {
+  return ToStatus(outcome.reason, outcome.message, outcome.decided_at_seq);
+}
+
+// Reads the ErrorDetail back out of a failed status (clients and tests). REASON_OK when the
+// status carries none.
+v1::ErrorDetail ErrorDetailOf(const grpc::Status& status);
+
+}  // namespace lovebank::service

@@ -1,0 +1,358 @@
+// service Ledger: accounts, movements, reads and batches over the ledger.
+
+#include "ledger/journal_format.h"
+#include "ledger/strings.h"
+#include "service/convert.h"
+#include "service/services.h"
+
+namespace lovebank::service {
+namespace {
+
+// The entry a Reverse names, looked up so that authorization can see what it undoes.
+struct ReverseTarget {
+  Reason reason = Reason::kOk;  // kEntryTargetInvalid when the request names nothing
+  std::uint64_t seq = 0;        // 0 when unknown (the ledger then answers ENTRY_UNKNOWN)
+  std::optional<v1::Entry> entry;
+};
+absl::StatusOr<ReverseTarget> FindReverseTarget(Ledger& ledger, const v1::ReverseRequest& request) {
+  ReverseTarget target;
+  absl::StatusOr<StoredEntry> stored;
+  switch (request.target_case()) {
+    case v1::ReverseRequest::kSeq:
+      target.seq = request.seq();
+      stored = ledger.GetEntry(request.seq());
+      break;
+    case v1::ReverseRequest::kTargetRequestId:
+      stored = ledger.GetEntryByRequestId(request.target_request_id());
+      break;
+    case v1::ReverseRequest::TARGET_NOT_SET:
+      target.reason = Reason::kEntryTargetInvalid;
+      return target;
+  }
+  if (stored.ok()) {
+    target.seq = stored->seq;
+    target.entry = std::move(stored->entry);
+  } else if (ReasonOf(stored.status()) == Reason::kRequestIdInvalid) {
+    target.reason = Reason::kRequestIdInvalid;
+  } else if (ReasonOf(stored.status()) != Reason::kEntryUnknown) {
+    return stored.status();
+  }
+  return target;
+}
+
+Converted ConvertReverse(const v1::ReverseRequest& request, std::string_view actor,
+                         const ReverseTarget& target) {
+  Converted converted = ToCommand(request, actor, target.seq);
+  if (target.reason != Reason::kOk) {
+    converted.reason = target.reason;
+    converted.message = target.reason == Reason::kEntryTargetInvalid
+                            ? "name the entry to reverse by seq or target_request_id"
+                            : "target_request_id is not a valid request id";
+  }
+  return converted;
+}
+
+// Authorize, then validate, then submit: a caller learns nothing about a request it may not make.
+void Submit(const Context& context, UnaryCall* call, const Principal& who, Converted converted,
+            const v1::Entry* reverse_target, v1::Receipt* response) {
+  if (!call->Allowed(MayCommand(who, converted.command, reverse_target))) return;
+  if (!converted.ok()) {
+    call->Done(ToStatus(converted.reason, converted.message));
+    return;
+  }
+  const std::string request_id = converted.command.request_id();
+  context.ledger->Submit(std::move(converted.command),
+                         [call, response, request_id](Outcome outcome) {
+                           if (outcome.ok()) ToReceipt(outcome, request_id, response);
+                           call->Done(ToStatus(outcome), outcome.receipt.seq);
+                         });
+}
+
+void ToStatementItem(const StatementItem& item, v1::StatementItem* out) {
+  out->set_seq(item.seq);
+  out->set_time_unix_us(item.time_unix_us);
+  *out->mutable_command() = item.command;
+  for (const auto& leg : item.legs) {
+    auto* wire = out->add_legs();
+    wire->set_asset(leg.asset);
+    wire->set_amount(leg.amount);
+    wire->set_balance_after(leg.balance_after);
+  }
+}
+
+// The kind of an account for read authorization; UNSPECIFIED when it does not exist.
+absl::StatusOr<v1::AccountKind> KindOf(Ledger& ledger, std::string_view account) {
+  auto record = ledger.GetAccount(account);
+  if (record.ok()) return record->kind();
+  const Reason reason = ReasonOf(record.status());
+  if (reason == Reason::kAccountUnknown || reason == Reason::kAccountIdInvalid) {
+    return v1::ACCOUNT_KIND_UNSPECIFIED;
+  }
+  return record.status();
+}
+
+// Authenticates and authorizes a read of `account`; null when the call was finished.
+std::shared_ptr<const Principal> AuthorizeRead(const Context& context, UnaryCall* call, Read what,
+                                               std::string_view account) {
+  auto who = call->Authenticate();
+  if (who == nullptr) return nullptr;
+  auto kind = KindOf(*context.ledger, account);
+  if (!kind.ok()) {
+    call->Done(ToStatus(kind.status()));
+    return nullptr;
+  }
+  if (!call->Allowed(MayRead(*who, what, account, *kind))) return nullptr;
+  return who;
+}
+
+void ToBatchResult(Reason reason, const std::string& message, v1::BatchResult* result) {
+  result->set_reason(static_cast<v1::Reason>(reason));
+  result->set_code(static_cast<int>(ReasonCode(reason)));
+  result->set_message(message);
+}
+
+}  // namespace
+
+template <class Request>
+grpc::ServerUnaryReactor* LedgerService::Mutate(grpc::CallbackServerContext* ctx,
+                                                const char* method, const Request& request,
+                                                v1::Receipt* response) {
+  auto* call = new UnaryCall(context_, ctx, method, request.request_id());
+  auto who = call->Authenticate();
+  if (who == nullptr) return call;
+  Submit(context_, call, *who, ToCommand(request, who->name), nullptr, response);
+  return call;
+}
+
+grpc::ServerUnaryReactor* LedgerService::OpenAccount(grpc::CallbackServerContext* ctx,
+                                                     const v1::OpenAccountRequest* request,
+                                                     v1::Receipt* response) {
+  return Mutate(ctx, "OpenAccount", *request, response);
+}
+
+grpc::ServerUnaryReactor* LedgerService::SetAccountStatus(grpc::CallbackServerContext* ctx,
+                                                          const v1::SetAccountStatusRequest* request,
+                                                          v1::Receipt* response) {
+  return Mutate(ctx, "SetAccountStatus", *request, response);
+}
+
+grpc::ServerUnaryReactor* LedgerService::Earn(grpc::CallbackServerContext* ctx,
+                                              const v1::EarnRequest* request,
+                                              v1::Receipt* response) {
+  return Mutate(ctx, "Earn", *request, response);
+}
+
+grpc::ServerUnaryReactor* LedgerService::Deduct(grpc::CallbackServerContext* ctx,
+                                                const v1::DeductRequest* request,
+                                                v1::Receipt* response) {
+  return Mutate(ctx, "Deduct", *request, response);
+}
+
+grpc::ServerUnaryReactor* LedgerService::Redeem(grpc::CallbackServerContext* ctx,
+                                                const v1::RedeemRequest* request,
+                                                v1::Receipt* response) {
+  return Mutate(ctx, "Redeem", *request, response);
+}
+
+grpc::ServerUnaryReactor* LedgerService::Transfer(grpc::CallbackServerContext* ctx,
+                                                  const v1::TransferRequest* request,
+                                                  v1::Receipt* response) {
+  return Mutate(ctx, "Transfer", *request, response);
+}
+
+grpc::ServerUnaryReactor* LedgerService::Reverse(grpc::CallbackServerContext* ctx,
+                                                 const v1::ReverseRequest* request,
+                                                 v1::Receipt* response) {
+  auto* call = new UnaryCall(context_, ctx, "Reverse", request->request_id());
+  auto who = call->Authenticate();
+  if (who == nullptr) return call;
+  auto target = FindReverseTarget(*context_.ledger, *request);
+  if (!target.ok()) {
+    call->Done(ToStatus(target.status()));
+    return call;
+  }
+  Submit(context_, call, *who, ConvertReverse(*request, who->name, *target),
+         target->entry ? &*target->entry : nullptr, response);
+  return call;
+}
+
+grpc::ServerUnaryReactor* LedgerService::GetAccount(grpc::CallbackServerContext* ctx,
+                                                    const v1::GetAccountRequest* request,
+                                                    v1::AccountRecord* response) {
+  auto* call = new UnaryCall(context_, ctx, "GetAccount", "");
+  if (AuthorizeRead(context_, call, Read::kAccount, request->account()) == nullptr) return call;
+  auto record = context_.ledger->GetAccount(request->account());
+  if (record.ok()) *response = std::move(*record);
+  call->Done(ToStatus(record.status()));
+  return call;
+}
+
+grpc::ServerUnaryReactor* LedgerService::GetBalance(grpc::CallbackServerContext* ctx,
+                                                    const v1::GetBalanceRequest* request,
+                                                    v1::GetBalanceResponse* response) {
+  auto* call = new UnaryCall(context_, ctx, "GetBalance", "");
+  if (AuthorizeRead(context_, call, Read::kBalance, request->account()) == nullptr) return call;
+  // The head first: balances read afterwards are at least this recent, and as of it exactly
+  // when nothing commits in between, so report the position the caller asked for or this head.
+  const std::uint64_t head = context_.ledger->GetHead().seq;
+  std::optional<std::uint64_t> as_of;
+  if (request->has_as_of_seq()) as_of = request->as_of_seq();
+  auto balances = context_.ledger->GetBalances(request->account(), as_of.has_value() ? as_of : head);
+  if (balances.ok()) {
+    response->set_account(request->account());
+    response->set_as_of_seq(as_of.value_or(head));
+    for (const BalanceLine& line : *balances) *response->add_balances() = ToBalance(line);
+  }
+  call->Done(ToStatus(balances.status()));
+  return call;
+}
+
+grpc::ServerUnaryReactor* LedgerService::ListEntries(grpc::CallbackServerContext* ctx,
+                                                     const v1::ListEntriesRequest* request,
+                                                     v1::ListEntriesResponse* response) {
+  auto* call = new UnaryCall(context_, ctx, "ListEntries", "");
+  if (AuthorizeRead(context_, call, Read::kStatement, request->account()) == nullptr) return call;
+  const std::size_t page_size =
+      request->page_size() == 0 ? kStatementPageSizeDefault : request->page_size();
+  auto page = context_.ledger->ListEntries(request->account(), page_size, request->cursor());
+  if (page.ok()) {
+    for (const StatementItem& item : page->items) ToStatementItem(item, response->add_items());
+    response->set_next_cursor(page->next_cursor);
+  }
+  call->Done(ToStatus(page.status()));
+  return call;
+}
+
+grpc::ServerUnaryReactor* LedgerService::GetEntry(grpc::CallbackServerContext* ctx,
+                                                  const v1::GetEntryRequest* request,
+                                                  v1::GetEntryResponse* response) {
+  auto* call = new UnaryCall(context_, ctx, "GetEntry", "");
+  auto who = call->Authenticate();
+  if (who == nullptr) return call;
+  absl::StatusOr<StoredEntry> stored;
+  switch (request->target_case()) {
+    case v1::GetEntryRequest::kSeq:
+      stored = context_.ledger->GetEntry(request->seq());
+      break;
+    case v1::GetEntryRequest::kRequestId:
+      stored = context_.ledger->GetEntryByRequestId(request->request_id());
+      break;
+    case v1::GetEntryRequest::TARGET_NOT_SET:
+      call->Done(ToStatus(Reason::kEntryTargetInvalid, "name the entry by seq or request_id"));
+      return call;
+  }
+  if (!stored.ok()) {
+    // Only admins and auditors learn whether an entry they may not see exists.
+    const bool reads_all = who->role == v1::ROLE_ADMIN || who->role == v1::ROLE_AUDITOR;
+    call->Done(reads_all || ReasonOf(stored.status()) != Reason::kEntryUnknown
+                   ? ToStatus(stored.status())
+                   : ToStatus(Reason::kPermissionDenied, "no entry this principal may read"));
+    return call;
+  }
+  if (!call->Allowed(MayReadEntry(*who, stored->entry))) return call;
+  response->set_seq(stored->seq);
+  response->set_hash(HashToHex(stored->hash));
+  response->set_prev_hash(HashToHex(stored->prev_hash));
+  response->set_payload(stored->payload);
+  *response->mutable_entry() = std::move(stored->entry);
+  call->Done(grpc::Status::OK, stored->seq);
+  return call;
+}
+
+grpc::ServerUnaryReactor* LedgerService::SubmitBatch(grpc::CallbackServerContext* ctx,
+                                                     const v1::SubmitBatchRequest* request,
+                                                     v1::SubmitBatchResponse* response) {
+  auto* call = new UnaryCall(context_, ctx, "SubmitBatch", "");
+  auto who = call->Authenticate();
+  if (who == nullptr) return call;
+  const std::size_t count = request->commands_size();
+  if (count == 0 || count > kBatchSizeMaxDefault) {
+    call->Done(ToStatus(Reason::kBatchSizeInvalid,
+                        Cat(count, " commands; a batch holds 1-", kBatchSizeMaxDefault)));
+    return call;
+  }
+  // Convert and authorize every command first: one denied command denies the whole batch.
+  std::vector<Converted> converted(count);
+  for (std::size_t i = 0; i < count; ++i) {
+    const v1::BatchCommand& command = request->commands(i);
+    std::optional<v1::Entry> target;
+    switch (command.command_case()) {
+      case v1::BatchCommand::kEarn:
+        converted[i] = ToCommand(command.earn(), who->name);
+        break;
+      case v1::BatchCommand::kDeduct:
+        converted[i] = ToCommand(command.deduct(), who->name);
+        break;
+      case v1::BatchCommand::kRedeem:
+        converted[i] = ToCommand(command.redeem(), who->name);
+        break;
+      case v1::BatchCommand::kTransfer:
+        converted[i] = ToCommand(command.transfer(), who->name);
+        break;
+      case v1::BatchCommand::kOpenAccount:
+        converted[i] = ToCommand(command.open_account(), who->name);
+        break;
+      case v1::BatchCommand::kSetAccountStatus:
+        converted[i] = ToCommand(command.set_account_status(), who->name);
+        break;
+      case v1::BatchCommand::kReverse: {
+        auto found = FindReverseTarget(*context_.ledger, command.reverse());
+        if (!found.ok()) {
+          call->Done(ToStatus(found.status()));
+          return call;
+        }
+        converted[i] = ConvertReverse(command.reverse(), who->name, *found);
+        target = std::move(found->entry);
+        break;
+      }
+      case v1::BatchCommand::COMMAND_NOT_SET:
+        converted[i].reason = Reason::kCommandMissing;
+        converted[i].message = "the batch command has no body";
+        continue;
+    }
+    const Decision decision = MayCommand(*who, converted[i].command, target ? &*target : nullptr);
+    if (!decision.allowed) {
+      call->Done(ToStatus(Reason::kPermissionDenied, Cat("command ", i, ": ", decision.why)));
+      return call;
+    }
+  }
+  // Service-rule refusals answer for themselves; the rest go to the ledger as one group.
+  std::vector<std::size_t> index;
+  std::vector<std::string> ids;
+  std::vector<v1::Command> commands;
+  for (std::size_t i = 0; i < count; ++i) {
+    v1::BatchResult* result = response->add_results();
+    if (!converted[i].ok()) {
+      ToBatchResult(converted[i].reason, converted[i].message, result);
+      continue;
+    }
+    index.push_back(i);
+    ids.push_back(converted[i].command.request_id());
+    commands.push_back(std::move(converted[i].command));
+  }
+  const bool all_or_nothing = request->all_or_nothing();
+  if (commands.empty() || (all_or_nothing && commands.size() != count)) {
+    for (std::size_t i : index) {
+      ToBatchResult(Reason::kBatchAborted, "another command of the all-or-nothing batch was refused",
+                    response->mutable_results(i));
+    }
+    call->Done(grpc::Status::OK);
+    return call;
+  }
+  context_.ledger->SubmitMany(
+      std::move(commands),
+      [call, response, index = std::move(index), ids = std::move(ids)](std::vector<Outcome> outcomes) {
+        for (std::size_t k = 0; k < outcomes.size(); ++k) {
+          v1::BatchResult* result = response->mutable_results(index[k]);
+          ToBatchResult(outcomes[k].reason, outcomes[k].message, result);
+          if (outcomes[k].ok()) {
+            ToReceipt(outcomes[k], ids[k], result->mutable_receipt());
+          }
+        }
+        call->Done(grpc::Status::OK);
+      },
+      all_or_nothing);
+  return call;
+}
+
+}  // namespace lovebank::service

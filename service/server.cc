@@ -1,0 +1,167 @@
+#include "service/server.h"
+
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+
+#include "grpcpp/ext/proto_server_reflection_plugin.h"
+#include "grpcpp/health_check_service_interface.h"
+#include "ledger/check.h"
+#include "ledger/strings.h"
+#include "service/services.h"
+
+namespace lovebank::service {
+namespace {
+
+constexpr const char* kServiceNames[] = {"lovebank.v1.Ledger", "lovebank.v1.Admin",
+                                         "lovebank.v1.Audit"};
+constexpr std::string_view kFirstAdmin = "admin";
+
+absl::StatusOr<std::string> ReadFile(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) return absl::InvalidArgumentError(Cat("cannot read ", path));
+  std::stringstream text;
+  text << in.rdbuf();
+  return text.str();
+}
+
+// Writes `token` to `path` with mode 0600 and syncs it (the token exists nowhere else).
+absl::Status WriteTokenFile(const std::string& path, const std::string& token) {
+  const int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+  if (fd < 0) return absl::UnavailableError(Cat("cannot create ", path));
+  const std::string text = token + "\n";
+  const bool ok = ::fchmod(fd, 0600) == 0 &&
+                  ::write(fd, text.data(), text.size()) == static_cast<ssize_t>(text.size()) &&
+                  ::fsync(fd) == 0;
+  ::close(fd);
+  if (!ok) return absl::UnavailableError(Cat("cannot write ", path));
+  return absl::OkStatus();
+}
+
+}  // namespace
+
+class Server::Impl {
+ public:
+  ServerOptions options;
+  std::unique_ptr<Logger> logger;
+  std::unique_ptr<Ledger> ledger;
+  Principals principals;
+  Context context;
+  std::unique_ptr<LedgerService> ledger_service;
+  std::unique_ptr<AdminService> admin_service;
+  std::unique_ptr<AuditService> audit_service;
+  std::unique_ptr<grpc::Server> server;
+  int port = 0;
+  std::string admin_token_file;
+  bool shut_down = false;
+
+  // A ledger without principals gets its first admin: the token is written to the token file
+  // (synced) before the grant commits, so a crash in between only means a new token next start.
+  absl::Status CreateFirstAdmin() {
+    auto existing = ledger->ListPrincipals();
+    if (!existing.ok()) return existing.status();
+    if (!existing->empty()) return ReloadPrincipals(context);
+    auto token = NewToken();
+    if (!token.ok()) return token.status();
+    const std::string path = (std::filesystem::path(options.data_dir) / "admin.token").string();
+    if (absl::Status written = WriteTokenFile(path, *token); !written.ok()) return written;
+    v1::Command grant;
+    grant.set_request_id(Cat("bootstrap:admin:", ledger->GetHead().seq));
+    grant.set_actor("lovebankd");
+    grant.set_memo("the first administrator, created with the data directory");
+    auto* body = grant.mutable_grant_principal();
+    body->set_principal(std::string(kFirstAdmin));
+    body->set_role(v1::ROLE_ADMIN);
+    body->set_token_sha256(TokenSha256(*token));
+    body->set_display_name("管理员 (first admin)");
+    const Outcome outcome = ledger->Execute(std::move(grant));
+    if (!outcome.ok()) {
+      return absl::UnavailableError(Cat("creating the first admin: ", ReasonName(outcome.reason),
+                                        ": ", outcome.message));
+    }
+    admin_token_file = path;
+    return ReloadPrincipals(context);
+  }
+};
+
+absl::StatusOr<std::unique_ptr<Server>> Server::Start(ServerOptions options) {
+  auto impl = std::make_unique<Impl>();
+  impl->options = options;
+  impl->logger = std::make_unique<Logger>(options.log_level, options.log_out);
+  std::error_code error;
+  std::filesystem::create_directories(options.data_dir, error);
+  if (error) return absl::UnavailableError(Cat("cannot create ", options.data_dir, ": ", error.message()));
+
+  LedgerOptions ledger_options;
+  ledger_options.path = (std::filesystem::path(options.data_dir) / "db").string();
+  ledger_options.queue_depth_max = options.queue_depth_max;
+  ledger_options.clock_unix_us = options.clock_unix_us;
+  auto ledger = Ledger::Open(std::move(ledger_options));
+  if (!ledger.ok()) return ledger.status();
+  impl->ledger = std::move(*ledger);
+  impl->context = Context{impl->ledger.get(), &impl->principals, impl->logger.get()};
+  if (absl::Status admin = impl->CreateFirstAdmin(); !admin.ok()) return admin;
+
+  std::shared_ptr<grpc::ServerCredentials> credentials = grpc::InsecureServerCredentials();
+  if (!options.tls_cert_file.empty() || !options.tls_key_file.empty()) {
+    if (options.tls_cert_file.empty() || options.tls_key_file.empty()) {
+      return absl::InvalidArgumentError("TLS needs both --tls-cert and --tls-key");
+    }
+    auto cert = ReadFile(options.tls_cert_file);
+    if (!cert.ok()) return cert.status();
+    auto key = ReadFile(options.tls_key_file);
+    if (!key.ok()) return key.status();
+    grpc::SslServerCredentialsOptions ssl;
+    ssl.pem_key_cert_pairs.push_back({*key, *cert});
+    credentials = grpc::SslServerCredentials(ssl);
+  }
+
+  grpc::EnableDefaultHealthCheckService(true);
+  grpc::reflection::InitProtoReflectionServerBuilderPlugin();
+  impl->ledger_service = std::make_unique<LedgerService>(impl->context);
+  impl->admin_service = std::make_unique<AdminService>(impl->context);
+  impl->audit_service = std::make_unique<AuditService>(impl->context);
+  grpc::ServerBuilder builder;
+  builder.AddListeningPort(options.listen_address, credentials, &impl->port);
+  builder.SetMaxReceiveMessageSize(kRequestBytesMax);
+  builder.RegisterService(impl->ledger_service.get());
+  builder.RegisterService(impl->admin_service.get());
+  builder.RegisterService(impl->audit_service.get());
+  impl->server = builder.BuildAndStart();
+  if (impl->server == nullptr || impl->port == 0) {
+    return absl::UnavailableError(Cat("cannot listen on ", options.listen_address));
+  }
+  for (const char* name : kServiceNames) {
+    impl->server->GetHealthCheckService()->SetServingStatus(name, true);
+  }
+  impl->logger->Log(LogLevel::kInfo,
+                    Cat("lovebankd serving on port ", impl->port, ", ledger ",
+                        impl->ledger->path(), ", head ", impl->ledger->GetHead().seq,
+                        options.tls_cert_file.empty() ? ", plaintext" : ", TLS"));
+  return std::unique_ptr<Server>(new Server(std::move(impl)));
+}
+
+Server::Server(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
+Server::~Server() { Shutdown(); }
+
+int Server::port() const { return impl_->port; }
+const std::string& Server::admin_token_file() const { return impl_->admin_token_file; }
+Ledger& Server::ledger() { return *impl_->ledger; }
+
+void Server::Shutdown() {
+  if (impl_->shut_down) return;
+  impl_->shut_down = true;
+  impl_->server->GetHealthCheckService()->SetServingStatus(false);
+  impl_->server->Shutdown(std::chrono::system_clock::now() +
+                          std::chrono::seconds(kShutdownGraceSeconds));
+  impl_->server->Wait();
+  const Head head = impl_->ledger->GetHead();
+  impl_->ledger.reset();  // commits whatever is queued, closes RocksDB
+  impl_->logger->Log(LogLevel::kInfo, Cat("lovebankd stopped cleanly at head ", head.seq));
+}
+
+}  // namespace lovebank::service

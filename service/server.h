@@ -1,0 +1,67 @@
+#pragma once
+// The lovebankd server: the ledger, the principal registry and the gRPC services (Ledger, Admin,
+// Audit, grpc.health.v1.Health, server reflection) on one listening address. Used by the daemon
+// (lovebankd_main.cc), the integration tests and the load bench. No gRPC in this header.
+//
+// Data directory layout: <data_dir>/db is the RocksDB directory of the ledger;
+// <data_dir>/admin.token holds the first admin's token (mode 0600) when this data directory was
+// created by lovebankd.
+
+#include <cstdio>
+#include <functional>
+#include <memory>
+#include <string>
+
+#include "absl/status/statusor.h"
+#include "ledger/ledger.h"
+#include "service/log.h"
+
+namespace lovebank::service {
+
+// Largest request lovebankd accepts: a SubmitBatch of 8,192 commands of ~1.2 KB at most each
+// (512-byte memo, 256-byte reason, ids, names) is ~10 MB. A bigger message is refused by gRPC with
+// RESOURCE_EXHAUSTED before any handler runs.
+inline constexpr int kRequestBytesMax = 16 << 20;
+// How long Shutdown waits for calls in flight before cancelling them.
+inline constexpr int kShutdownGraceSeconds = 30;
+
+struct ServerOptions {
+  std::string listen_address = "127.0.0.1:50051";  // "host:0" picks a free port
+  std::string data_dir = "var/ledger";
+  std::string tls_cert_file;  // PEM; with tls_key_file: TLS, without both: plaintext
+  std::string tls_key_file;
+  std::size_t queue_depth_max = kQueueDepthMaxDefault;
+  LogLevel log_level = LogLevel::kInfo;
+  std::FILE* log_out = stderr;  // borrowed
+  std::function<std::int64_t()> clock_unix_us;  // tests; default the system clock
+};
+
+class Server {
+ public:
+  // Opens (creating if needed) the ledger, creates the first admin on a ledger without any
+  // principal, and starts serving. Errors: the ledger's Open errors; InvalidArgument for a bad
+  // address or unreadable TLS files; Unavailable when the address cannot be bound.
+  static absl::StatusOr<std::unique_ptr<Server>> Start(ServerOptions options);
+  // Shuts down if Shutdown was not called.
+  ~Server();
+  Server(const Server&) = delete;
+  Server& operator=(const Server&) = delete;
+
+  int port() const;
+  // The file holding the first admin's token when this start created it; empty otherwise.
+  const std::string& admin_token_file() const;
+  Ledger& ledger();
+
+  // Health NOT_SERVING, stop accepting calls, let calls in flight finish (up to
+  // kShutdownGraceSeconds), then close the ledger: every queued command is committed and RocksDB
+  // is closed cleanly. Idempotent.
+  void Shutdown();
+
+  class Impl;
+
+ private:
+  explicit Server(std::unique_ptr<Impl> impl);
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace lovebank::service

@@ -1,0 +1,97 @@
+#pragma once
+// The gRPC services over the ledger (STYLE.md 11: callback API, thin handlers — authenticate,
+// authorize, convert, hand to the ledger, map the result). Included by server.cc only.
+
+#include "lovebank/v1/api.grpc.pb.h"
+#include "service/call.h"
+
+namespace lovebank::service {
+
+class LedgerService final : public v1::Ledger::CallbackService {
+ public:
+  explicit LedgerService(const Context& context) : context_(context) {}
+
+  grpc::ServerUnaryReactor* OpenAccount(grpc::CallbackServerContext* ctx,
+                                        const v1::OpenAccountRequest* request,
+                                        v1::Receipt* response) override;
+  grpc::ServerUnaryReactor* GetAccount(grpc::CallbackServerContext* ctx,
+                                       const v1::GetAccountRequest* request,
+                                       v1::AccountRecord* response) override;
+  grpc::ServerUnaryReactor* SetAccountStatus(grpc::CallbackServerContext* ctx,
+                                             const v1::SetAccountStatusRequest* request,
+                                             v1::Receipt* response) override;
+  grpc::ServerUnaryReactor* Earn(grpc::CallbackServerContext* ctx, const v1::EarnRequest* request,
+                                 v1::Receipt* response) override;
+  grpc::ServerUnaryReactor* Deduct(grpc::CallbackServerContext* ctx,
+                                   const v1::DeductRequest* request,
+                                   v1::Receipt* response) override;
+  grpc::ServerUnaryReactor* Redeem(grpc::CallbackServerContext* ctx,
+                                   const v1::RedeemRequest* request,
+                                   v1::Receipt* response) override;
+  grpc::ServerUnaryReactor* Transfer(grpc::CallbackServerContext* ctx,
+                                     const v1::TransferRequest* request,
+                                     v1::Receipt* response) override;
+  grpc::ServerUnaryReactor* Reverse(grpc::CallbackServerContext* ctx,
+                                    const v1::ReverseRequest* request,
+                                    v1::Receipt* response) override;
+  grpc::ServerUnaryReactor* GetBalance(grpc::CallbackServerContext* ctx,
+                                       const v1::GetBalanceRequest* request,
+                                       v1::GetBalanceResponse* response) override;
+  grpc::ServerUnaryReactor* ListEntries(grpc::CallbackServerContext* ctx,
+                                        const v1::ListEntriesRequest* request,
+                                        v1::ListEntriesResponse* response) override;
+  grpc::ServerUnaryReactor* GetEntry(grpc::CallbackServerContext* ctx,
+                                     const v1::GetEntryRequest* request,
+                                     v1::GetEntryResponse* response) override;
+  grpc::ServerUnaryReactor* SubmitBatch(grpc::CallbackServerContext* ctx,
+                                        const v1::SubmitBatchRequest* request,
+                                        v1::SubmitBatchResponse* response) override;
+
+ private:
+  template <class Request>
+  grpc::ServerUnaryReactor* Mutate(grpc::CallbackServerContext* ctx, const char* method,
+                                   const Request& request, v1::Receipt* response);
+  const Context& context_;
+};
+
+class AdminService final : public v1::Admin::CallbackService {
+ public:
+  explicit AdminService(const Context& context) : context_(context) {}
+
+  grpc::ServerUnaryReactor* CreatePrincipal(grpc::CallbackServerContext* ctx,
+                                            const v1::CreatePrincipalRequest* request,
+                                            v1::CreatePrincipalResponse* response) override;
+  grpc::ServerUnaryReactor* ListPrincipals(grpc::CallbackServerContext* ctx,
+                                           const v1::ListPrincipalsRequest* request,
+                                           v1::ListPrincipalsResponse* response) override;
+  grpc::ServerUnaryReactor* RevokePrincipal(grpc::CallbackServerContext* ctx,
+                                            const v1::RevokePrincipalRequest* request,
+                                            v1::Receipt* response) override;
+  grpc::ServerUnaryReactor* WhoAmI(grpc::CallbackServerContext* ctx,
+                                   const v1::WhoAmIRequest* request,
+                                   v1::PrincipalRecord* response) override;
+
+ private:
+  const Context& context_;
+};
+
+class AuditService final : public v1::Audit::CallbackService {
+ public:
+  explicit AuditService(const Context& context) : context_(context) {}
+
+  grpc::ServerUnaryReactor* GetDigest(grpc::CallbackServerContext* ctx,
+                                      const v1::GetDigestRequest* request,
+                                      v1::GetDigestResponse* response) override;
+  grpc::ServerWriteReactor<v1::ReadJournalResponse>* ReadJournal(
+      grpc::CallbackServerContext* ctx, const v1::ReadJournalRequest* request) override;
+  grpc::ServerWriteReactor<v1::VerifyEvent>* Verify(grpc::CallbackServerContext* ctx,
+                                                    const v1::VerifyRequest* request) override;
+
+ private:
+  const Context& context_;
+};
+
+// Reloads the principal registry from the ledger (after a grant or revocation).
+absl::Status ReloadPrincipals(const Context& context);
+
+}  // namespace lovebank::service
