@@ -342,6 +342,18 @@ grpc::ServerUnaryReactor* LedgerService::SubmitBatch(grpc::CallbackServerContext
   context_.ledger->SubmitMany(
       std::move(commands),
       [call, response, index = std::move(index), ids = std::move(ids)](std::vector<Outcome> outcomes) {
+        // Refused as a whole before any was decided (queue full, storage failed): the call
+        // fails with that status, like a unary call would, so a client retries it whole.
+        const Reason first = outcomes.front().reason;
+        const bool transient = first == Reason::kLedgerBusy ||
+                               first == Reason::kLedgerUnavailable ||
+                               first == Reason::kLedgerReadOnly;
+        if (transient && std::all_of(outcomes.begin(), outcomes.end(), [first](const Outcome& o) {
+              return o.reason == first && o.decided_at_seq == 0;
+            })) {
+          call->Done(ToStatus(outcomes.front()));
+          return;
+        }
         for (std::size_t k = 0; k < outcomes.size(); ++k) {
           v1::BatchResult* result = response->mutable_results(index[k]);
           ToBatchResult(outcomes[k].reason, outcomes[k].message, result);

@@ -100,6 +100,7 @@ absl::StatusOr<std::unique_ptr<Server>> Server::Start(ServerOptions options) {
   ledger_options.path = (std::filesystem::path(options.data_dir) / "db").string();
   ledger_options.queue_depth_max = options.queue_depth_max;
   ledger_options.clock_unix_us = options.clock_unix_us;
+  ledger_options.env = options.env;
   auto ledger = Ledger::Open(std::move(ledger_options));
   if (!ledger.ok()) return ledger.status();
   impl->ledger = std::move(*ledger);

@@ -16,6 +16,10 @@
 #include "ledger/ledger.h"
 #include "service/log.h"
 
+namespace rocksdb {
+class Env;
+}
+
 namespace lovebank::service {
 
 // Largest request lovebankd accepts: a SubmitBatch of 8,192 commands of ~1.2 KB at most each
@@ -34,6 +38,7 @@ struct ServerOptions {
   LogLevel log_level = LogLevel::kInfo;
   std::FILE* log_out = stderr;  // borrowed
   std::function<std::int64_t()> clock_unix_us;  // tests; default the system clock
+  rocksdb::Env* env = nullptr;  // tests (storage faults); borrowed, must outlive the server
 };
 
 class Server {

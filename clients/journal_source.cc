@@ -1,0 +1,85 @@
+#include "clients/journal_source.h"
+
+#include <deque>
+
+#include "grpcpp/grpcpp.h"
+#include "ledger/coding.h"
+#include "ledger/strings.h"
+#include "lovebank/v1/api.grpc.pb.h"
+
+namespace lovebank::client {
+namespace {
+
+absl::Status FromGrpc(const grpc::Status& status) {
+  return absl::Status(static_cast<absl::StatusCode>(status.error_code()),
+                      absl::string_view(status.error_message()));
+}
+
+class StreamSource final : public audit::JournalSource {
+ public:
+  StreamSource(std::shared_ptr<grpc::Channel> channel, const std::string& token)
+      : stub_(v1::Audit::NewStub(std::move(channel))) {
+    context_.AddMetadata("authorization", "Bearer " + token);
+    reader_ = stub_->ReadJournal(&context_, v1::ReadJournalRequest());
+  }
+
+  absl::Status Start() {
+    v1::ReadJournalResponse first;
+    if (!reader_->Read(&first)) return Finish();
+    if (first.head_hash().size() != 32) {
+      return absl::DataLossError("the first ReadJournal message has no 32-byte head hash");
+    }
+    ledger_id_ = first.ledger_id();
+    head_.seq = first.head_seq();
+    std::copy(first.head_hash().begin(), first.head_hash().end(), head_.hash.begin());
+    Take(std::move(first));
+    return absl::OkStatus();
+  }
+
+  std::string ledger_id() const override { return ledger_id_; }
+  audit::Digest claimed_head() const override { return head_; }
+
+  absl::StatusOr<std::optional<audit::RawRecord>> Next() override {
+    while (pending_.empty()) {
+      if (ended_) return std::optional<audit::RawRecord>();
+      v1::ReadJournalResponse message;
+      if (!reader_->Read(&message)) {
+        ended_ = true;
+        if (absl::Status status = Finish(); !status.ok()) return status;
+        continue;
+      }
+      Take(std::move(message));
+    }
+    audit::RawRecord record = std::move(pending_.front());
+    pending_.pop_front();
+    return std::optional<audit::RawRecord>(std::move(record));
+  }
+
+ private:
+  void Take(v1::ReadJournalResponse message) {
+    for (auto& record : *message.mutable_records()) {
+      pending_.push_back(
+          audit::RawRecord{EncodeFixed64BE(record.seq()), std::move(*record.mutable_value())});
+    }
+  }
+  absl::Status Finish() { return FromGrpc(reader_->Finish()); }
+
+  std::unique_ptr<v1::Audit::Stub> stub_;
+  grpc::ClientContext context_;
+  std::unique_ptr<grpc::ClientReader<v1::ReadJournalResponse>> reader_;
+  std::string ledger_id_;
+  audit::Digest head_;
+  std::deque<audit::RawRecord> pending_;
+  bool ended_ = false;
+};
+
+}  // namespace
+
+absl::StatusOr<std::unique_ptr<audit::JournalSource>> GrpcJournalSource(
+    std::shared_ptr<grpc::Channel> channel, const std::string& token) {
+  auto source = std::make_unique<StreamSource>(std::move(channel), token);
+  if (absl::Status started = source->Start(); !started.ok()) return started;
+  return std::unique_ptr<audit::JournalSource>(std::move(source));
+}
+
+}  // namespace lovebank::client
