@@ -58,7 +58,8 @@ int Main(int argc, char** argv) {
   sigwait(&signals, &signal_number);
   std::cerr << "lovebankd: " << (signal_number == SIGTERM ? "SIGTERM" : "SIGINT")
             << ": draining and closing the ledger" << std::endl;
-  (*server)->Shutdown();
+  const lovebank::Head head = (*server)->Shutdown();
+  std::cerr << "lovebankd: stopped cleanly at head " << head.seq << std::endl;
   return 0;
 }
 

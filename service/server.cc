@@ -58,6 +58,7 @@ class Server::Impl {
   int port = 0;
   std::string admin_token_file;
   bool shut_down = false;
+  Head final_head;
 
   // A ledger without principals gets its first admin: the token is written to the token file
   // (synced) before the grant commits, so a crash in between only means a new token next start.
@@ -153,16 +154,20 @@ int Server::port() const { return impl_->port; }
 const std::string& Server::admin_token_file() const { return impl_->admin_token_file; }
 Ledger& Server::ledger() { return *impl_->ledger; }
 
-void Server::Shutdown() {
-  if (impl_->shut_down) return;
+Head Server::Shutdown() {
+  if (impl_->shut_down) return impl_->final_head;
   impl_->shut_down = true;
   impl_->server->GetHealthCheckService()->SetServingStatus(false);
   impl_->server->Shutdown(std::chrono::system_clock::now() +
                           std::chrono::seconds(kShutdownGraceSeconds));
   impl_->server->Wait();
-  const Head head = impl_->ledger->GetHead();
+  // Every call has finished, so nothing can be submitted any more: this head is final once the
+  // ledger has committed its queue (Ledger's destructor), and nothing was queued without a call.
+  impl_->final_head = impl_->ledger->GetHead();
   impl_->ledger.reset();  // commits whatever is queued, closes RocksDB
-  impl_->logger->Log(LogLevel::kInfo, Cat("lovebankd stopped cleanly at head ", head.seq));
+  impl_->logger->Log(LogLevel::kInfo,
+                     Cat("lovebankd stopped cleanly at head ", impl_->final_head.seq));
+  return impl_->final_head;
 }
 
 }  // namespace lovebank::service

@@ -59,8 +59,8 @@ class Server {
 
   // Health NOT_SERVING, stop accepting calls, let calls in flight finish (up to
   // kShutdownGraceSeconds), then close the ledger: every queued command is committed and RocksDB
-  // is closed cleanly. Idempotent.
-  void Shutdown();
+  // is closed cleanly. Idempotent. Returns the final head.
+  Head Shutdown();
 
   class Impl;
 

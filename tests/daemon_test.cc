@@ -1,0 +1,192 @@
+// lovebankd as a real child process: SIGTERM in the middle of load loses no acknowledged request
+// (issue #4), and the journal it leaves audits clean.
+
+#include <signal.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <fstream>
+#include <mutex>
+#include <thread>
+
+#include "ledger/audit/audit.h"
+#include "ledger/journal_format.h"
+#include "ledger/strings.h"
+#include "tests/service_test_util.h"
+
+#ifndef LOVEBANKD_PATH
+#error "LOVEBANKD_PATH must name the lovebankd binary"
+#endif
+
+namespace lovebank {
+namespace {
+
+using testing::Ctx;
+
+// A lovebankd child with its stderr on a pipe.
+class Daemon {
+ public:
+  explicit Daemon(const std::string& data_dir) {
+    int fds[2];
+    EXPECT_EQ(::pipe(fds), 0);
+    pid_ = ::fork();
+    if (pid_ == 0) {
+      ::dup2(fds[1], STDERR_FILENO);
+      ::close(fds[0]);
+      ::execl(LOVEBANKD_PATH, LOVEBANKD_PATH, "--listen", "127.0.0.1:0", "--data-dir",
+              data_dir.c_str(), "--log-level", "warn", static_cast<char*>(nullptr));
+      ::_exit(127);
+    }
+    ::close(fds[1]);
+    stderr_ = ::fdopen(fds[0], "r");
+    char line[4096];
+    while (std::fgets(line, sizeof(line), stderr_) != nullptr) {
+      output_ += line;
+      if (std::sscanf(line, "lovebankd: listening on port %d", &port_) == 1) break;
+    }
+    // Keep draining stderr so the daemon never blocks on a full pipe.
+    drain_ = std::thread([this] {
+      char rest[4096];
+      while (std::fgets(rest, sizeof(rest), stderr_) != nullptr) {
+        std::lock_guard<std::mutex> lock(mu_);
+        output_ += rest;
+      }
+    });
+  }
+  ~Daemon() {
+    if (pid_ > 0 && !exited_) {
+      ::kill(pid_, SIGKILL);
+      ::waitpid(pid_, nullptr, 0);
+    }
+    if (drain_.joinable()) drain_.join();
+    if (stderr_ != nullptr) std::fclose(stderr_);
+  }
+  int port() const { return port_; }
+  // Sends `signal` and waits for the exit; returns the wait status.
+  int Stop(int signal) {
+    ::kill(pid_, signal);
+    int status = 0;
+    ::waitpid(pid_, &status, 0);
+    exited_ = true;
+    drain_.join();
+    return status;
+  }
+  std::string output() {
+    std::lock_guard<std::mutex> lock(mu_);
+    return output_;
+  }
+
+ private:
+  pid_t pid_ = -1;
+  int port_ = 0;
+  bool exited_ = false;
+  std::FILE* stderr_ = nullptr;
+  std::thread drain_;
+  std::mutex mu_;
+  std::string output_;
+};
+
+TEST(Daemon, SigtermDuringLoadLosesNoAcknowledgedRequest) {
+  testing::TempDir dir;
+  const std::string data = dir.Sub("data");
+  Daemon daemon(data);
+  ASSERT_GT(daemon.port(), 0) << daemon.output();
+  testing::Client client(daemon.port());
+  std::string admin;
+  std::getline(std::ifstream(data + "/admin.token"), admin);
+
+  auto open = [&](const std::string& account, v1::AccountKind kind) {
+    v1::OpenAccountRequest request;
+    request.set_request_id("open-" + account);
+    request.set_account(account);
+    request.set_kind(kind);
+    request.set_display_name("志愿者 " + account);
+    if (kind == v1::ACCOUNT_KIND_ISSUER) {
+      auto* budget = request.add_budgets();
+      budget->set_asset("POINTS");
+      budget->set_amount("100000000");
+    }
+    v1::Receipt receipt;
+    ASSERT_TRUE(client.ledger->OpenAccount(Ctx(admin).get(), request, &receipt).ok());
+  };
+  open("issuer:town", v1::ACCOUNT_KIND_ISSUER);
+  constexpr int kMembers = 8;
+  for (int m = 0; m < kMembers; ++m) open(Cat("m", m), v1::ACCOUNT_KIND_MEMBER);
+  v1::CreatePrincipalRequest grant;
+  grant.set_request_id("grant-issuer");
+  grant.set_principal("issuer");
+  grant.set_role(v1::ROLE_ISSUER);
+  grant.add_accounts("issuer:town");
+  v1::CreatePrincipalResponse granted;
+  ASSERT_TRUE(client.admin->CreatePrincipal(Ctx(admin).get(), grant, &granted).ok());
+  const std::string token = granted.token();
+
+  // 16 clients earn as fast as they can; every acknowledged receipt is recorded.
+  struct Ack {
+    std::string request_id;
+    std::uint64_t seq;
+    std::string hash;
+  };
+  std::mutex mu;
+  std::vector<Ack> acked;
+  std::atomic<bool> stop{false};
+  std::atomic<int> refused_after_stop{0};
+  std::vector<std::thread> clients;
+  for (int t = 0; t < 16; ++t) {
+    clients.emplace_back([&, t] {
+      testing::Client own(daemon.port());
+      for (int i = 0; !stop.load(); ++i) {
+        v1::EarnRequest request;
+        request.set_request_id(Cat("load-", t, "-", i));
+        request.set_issuer("issuer:town");
+        request.set_member(Cat("m", (t + i) % kMembers));
+        request.set_asset("POINTS");
+        request.set_amount("1.25");
+        request.set_reason("进步明显");
+        v1::Receipt receipt;
+        const grpc::Status status = own.ledger->Earn(Ctx(token).get(), request, &receipt);
+        if (status.ok()) {
+          std::lock_guard<std::mutex> lock(mu);
+          acked.push_back({request.request_id(), receipt.seq(), receipt.hash()});
+        } else {
+          refused_after_stop.fetch_add(1);
+          if (status.error_code() == grpc::StatusCode::UNAVAILABLE) break;  // server gone
+        }
+      }
+    });
+  }
+  std::this_thread::sleep_for(std::chrono::milliseconds(1500));
+  const int wait_status = daemon.Stop(SIGTERM);
+  stop = true;
+  for (auto& thread : clients) thread.join();
+  ASSERT_TRUE(WIFEXITED(wait_status)) << daemon.output();
+  EXPECT_EQ(WEXITSTATUS(wait_status), 0) << daemon.output();
+  EXPECT_NE(daemon.output().find("stopped cleanly"), std::string::npos) << daemon.output();
+  ASSERT_GT(acked.size(), 100u) << "the load did not get going";
+
+  // Every acknowledged receipt is in the journal with the same seq and hash.
+  {
+    auto ledger = testing::OpenLedger(data + "/db");
+    for (const Ack& ack : acked) {
+      auto entry = ledger->GetEntryByRequestId(ack.request_id);
+      ASSERT_TRUE(entry.ok()) << ack.request_id << ": " << entry.status();
+      EXPECT_EQ(entry->seq, ack.seq);
+      EXPECT_EQ(HashToHex(entry->hash), ack.hash);
+    }
+  }
+  StoreOptions options;
+  options.read_only = true;
+  auto store = Store::Open(data + "/db", options);
+  ASSERT_TRUE(store.ok());
+  auto source = audit::StoreSource(**store);
+  ASSERT_TRUE(source.ok());
+  auto report = audit::Run(**source, store->get(), {});
+  ASSERT_TRUE(report.ok()) << report.status();
+  EXPECT_TRUE(report->clean());
+  std::cout << acked.size() << " acknowledged earns survived SIGTERM; " << refused_after_stop
+            << " calls refused while stopping\n";
+}
+
+}  // namespace
+}  // namespace lovebank
