@@ -1,13 +1,16 @@
 #!/usr/bin/env bash
-# The README's run command. Builds lovebank (installing what is missing) and runs it.
+# The README's run command: installs what is missing, builds, and runs lovebankd (the lovebank
+# gRPC server) in the foreground on 127.0.0.1:50051 with its data in var/ledger.
 #
-# The gRPC server lovebankd arrives with issue #4. Until then this runs the ledger end to end
-# in-process: lovebank-demo records a month of the sample programme (examples/data) in a
-# RocksDB ledger at $LOVEBANK_DB (default var/demo-ledger) and prints outcomes, top volunteers,
-# a statement and the digest. Run it twice: the second run applies nothing twice.
+# On a new data directory lovebankd creates the first admin and prints the path of the file
+# holding its token (mode 0600). Ctrl-C or SIGTERM stops it cleanly. Extra arguments go to
+# lovebankd (see `build/bin/lovebankd --help`), e.g. scripts/run.sh --listen 0.0.0.0:50051.
+#
+#   LOVEBANK_DATA_DIR=/srv/lovebank scripts/run.sh
+#
+# The in-process demo of a month of the sample programme: build/bin/lovebank-demo --db DIR.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/setup.sh
-db=${LOVEBANK_DB:-var/demo-ledger}
-mkdir -p "$(dirname "$db")"
-exec "${BUILD_DIR:-build}/bin/lovebank-demo" --db "$db" "$@"
+data_dir=${LOVEBANK_DATA_DIR:-var/ledger}
+exec "${BUILD_DIR:-build}/bin/lovebankd" --data-dir "$data_dir" "$@"

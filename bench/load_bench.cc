@@ -1,0 +1,331 @@
+// lovebank_load: the gRPC load generator (issue #4). N concurrent clients send member-to-member
+// transfers over M accounts for a fixed duration, unary or in SubmitBatch batches, and it reports
+// committed (durable, acknowledged) transfers per second and latency percentiles.
+//
+//   lovebank_load --mode unary --clients 64 --accounts 1000 --seconds 10
+//   lovebank_load --mode batch --clients 4 --batch 2048 --accounts 1000 --seconds 10
+//   lovebank_load --server 127.0.0.1:50051 --admin-token-file var/ledger/admin.token ...
+//
+// Without --server it starts lovebankd in-process on a loopback port with a temp data dir. With
+// --server it sets its programme up through the API with the admin token (accounts "load:m<i>",
+// one MEMBER principal per account), so point it at a scratch ledger.
+//
+// Each client is one outstanding call at a time (callback API, no thread per client); a call's
+// latency is from send to response. Calls that end in the first --warmup seconds are not counted.
+
+#include <algorithm>
+#include <atomic>
+#include <chrono>
+#include <condition_variable>
+#include <filesystem>
+#include <fstream>
+#include <iostream>
+#include <mutex>
+#include <random>
+#include <thread>
+
+#include "CLI/CLI.hpp"
+#include "grpcpp/grpcpp.h"
+#include "lovebank/v1/api.grpc.pb.h"
+#include "service/server.h"
+
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+struct Config {
+  std::string mode = "unary";
+  int clients = 64;
+  int accounts = 1000;
+  int batch = 1024;
+  double seconds = 10;
+  double warmup = 2;
+  int channels = 8;
+  std::string server;
+  std::string admin_token_file;
+  std::string log_level = "warn";
+};
+
+std::unique_ptr<grpc::ClientContext> Ctx(const std::string& token, int timeout_s = 60) {
+  auto context = std::make_unique<grpc::ClientContext>();
+  context->AddMetadata("authorization", "Bearer " + token);
+  context->set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(timeout_s));
+  return context;
+}
+
+void Check(const grpc::Status& status, const std::string& what) {
+  if (status.ok()) return;
+  std::cerr << "lovebank_load: " << what << ": " << status.error_message() << "\n";
+  std::exit(2);
+}
+
+std::string Account(int i) { return "load:m" + std::to_string(i); }
+
+// Opens the issuer and the members, funds every member with 1,000,000 POINTS, and creates one
+// MEMBER principal per account. Returns the members' tokens.
+std::vector<std::string> SetUp(const std::shared_ptr<grpc::Channel>& channel,
+                               const std::string& admin, int accounts) {
+  auto ledger = lovebank::v1::Ledger::NewStub(channel);
+  auto admin_stub = lovebank::v1::Admin::NewStub(channel);
+  const std::string run = std::to_string(std::chrono::system_clock::now().time_since_epoch().count());
+  auto submit = [&](const lovebank::v1::SubmitBatchRequest& request, const std::string& token) {
+    lovebank::v1::SubmitBatchResponse response;
+    Check(ledger->SubmitBatch(Ctx(token).get(), request, &response), "setup batch");
+    for (const auto& result : response.results()) {
+      if (result.reason() != lovebank::v1::REASON_OK &&
+          result.reason() != lovebank::v1::REASON_ACCOUNT_EXISTS) {
+        std::cerr << "lovebank_load: setup: " << result.message() << "\n";
+        std::exit(2);
+      }
+    }
+  };
+  lovebank::v1::SubmitBatchRequest open;
+  auto* issuer = open.add_commands()->mutable_open_account();
+  issuer->set_request_id("load:open:issuer:" + run);
+  issuer->set_account("load:issuer");
+  issuer->set_kind(lovebank::v1::ACCOUNT_KIND_ISSUER);
+  issuer->set_display_name("压测发行方");
+  auto* budget = issuer->add_budgets();
+  budget->set_asset("POINTS");
+  budget->set_amount("999999999999");
+  for (int i = 0; i < accounts; ++i) {
+    auto* member = open.add_commands()->mutable_open_account();
+    member->set_request_id("load:open:" + std::to_string(i) + ":" + run);
+    member->set_account(Account(i));
+    member->set_kind(lovebank::v1::ACCOUNT_KIND_MEMBER);
+    member->set_display_name("志愿者" + std::to_string(i));
+  }
+  submit(open, admin);
+
+  auto grant = [&](const std::string& name, lovebank::v1::Role role, const std::string& account) {
+    lovebank::v1::CreatePrincipalRequest request;
+    request.set_request_id("load:grant:" + name + ":" + run);
+    request.set_principal(name + ":" + run);
+    request.set_role(role);
+    request.add_accounts(account);
+    lovebank::v1::CreatePrincipalResponse response;
+    Check(admin_stub->CreatePrincipal(Ctx(admin).get(), request, &response), "create principal");
+    return response.token();
+  };
+  const std::string issuer_token = grant("load-issuer", lovebank::v1::ROLE_ISSUER, "load:issuer");
+  lovebank::v1::SubmitBatchRequest fund;
+  for (int i = 0; i < accounts; ++i) {
+    auto* earn = fund.add_commands()->mutable_earn();
+    earn->set_request_id("load:fund:" + std::to_string(i) + ":" + run);
+    earn->set_issuer("load:issuer");
+    earn->set_member(Account(i));
+    earn->set_asset("POINTS");
+    earn->set_amount("1000000");
+    earn->set_reason("压测");
+  }
+  submit(fund, issuer_token);
+
+  std::vector<std::string> tokens(accounts);
+  std::vector<std::thread> workers;
+  std::atomic<int> next{0};
+  for (int w = 0; w < 8; ++w) {
+    workers.emplace_back([&] {
+      for (int i = next++; i < accounts; i = next++) {
+        tokens[i] = grant("load-m" + std::to_string(i), lovebank::v1::ROLE_MEMBER, Account(i));
+      }
+    });
+  }
+  for (auto& worker : workers) worker.join();
+  return tokens;
+}
+
+struct Stats {
+  std::mutex mu;
+  std::vector<double> latencies_us;  // of calls that ended inside the measured window
+  std::uint64_t committed = 0;       // transfers acknowledged inside the window
+  std::uint64_t refused = 0;
+  std::uint64_t failed_calls = 0;
+};
+
+// One client: one outstanding call at a time, the next sent from the previous one's callback.
+class LoadClient {
+ public:
+  LoadClient(const Config& config, std::shared_ptr<grpc::Channel> channel,
+             const std::vector<std::string>& tokens, int id, Clock::time_point measure_from,
+             Clock::time_point stop_at, Stats& stats, std::atomic<int>& running)
+      : config_(config), stub_(lovebank::v1::Ledger::NewStub(std::move(channel))),
+        tokens_(tokens), id_(id), random_(static_cast<unsigned>(id) * 7919u + 1),
+        measure_from_(measure_from), stop_at_(stop_at), stats_(stats), running_(running) {}
+
+  void Start() { Next(); }
+
+ private:
+  struct Call {
+    std::unique_ptr<grpc::ClientContext> context;
+    lovebank::v1::TransferRequest transfer;
+    lovebank::v1::Receipt receipt;
+    lovebank::v1::SubmitBatchRequest batch;
+    lovebank::v1::SubmitBatchResponse results;
+    Clock::time_point sent;
+  };
+
+  void FillTransfer(int from, lovebank::v1::TransferRequest* transfer) {
+    int to = static_cast<int>(random_() % (tokens_.size() - 1));
+    if (to >= from) ++to;
+    transfer->set_request_id("t" + std::to_string(id_) + "-" + std::to_string(sequence_++));
+    transfer->set_from(Account(from));
+    transfer->set_to(Account(to));
+    transfer->set_asset("POINTS");
+    transfer->set_amount("0.01");
+  }
+
+  void Next() {
+    if (Clock::now() >= stop_at_) {
+      running_.fetch_sub(1);
+      return;
+    }
+    auto call = std::make_shared<Call>();
+    const int from = static_cast<int>(random_() % tokens_.size());
+    call->context = Ctx(tokens_[from]);
+    call->sent = Clock::now();
+    if (config_.mode == "unary") {
+      FillTransfer(from, &call->transfer);
+      stub_->async()->Transfer(call->context.get(), &call->transfer, &call->receipt,
+                               [this, call](grpc::Status status) {
+                                 Done(*call, status, status.ok() ? 1 : 0, status.ok() ? 0 : 1);
+                               });
+    } else {
+      for (int i = 0; i < config_.batch; ++i) {
+        FillTransfer(from, call->batch.add_commands()->mutable_transfer());
+      }
+      stub_->async()->SubmitBatch(
+          call->context.get(), &call->batch, &call->results, [this, call](grpc::Status status) {
+            std::uint64_t ok = 0;
+            for (const auto& result : call->results.results()) {
+              ok += result.reason() == lovebank::v1::REASON_OK ? 1 : 0;
+            }
+            Done(*call, status, ok, status.ok() ? call->results.results_size() - ok : 0);
+          });
+    }
+  }
+
+  void Done(const Call& call, const grpc::Status& status, std::uint64_t ok, std::uint64_t refused) {
+    const auto now = Clock::now();
+    if (now >= measure_from_ && now < stop_at_) {
+      std::lock_guard<std::mutex> lock(stats_.mu);
+      stats_.latencies_us.push_back(
+          std::chrono::duration<double, std::micro>(now - call.sent).count());
+      stats_.committed += ok;
+      stats_.refused += refused;
+      stats_.failed_calls += status.ok() ? 0 : 1;
+    }
+    Next();
+  }
+
+  const Config& config_;
+  std::unique_ptr<lovebank::v1::Ledger::Stub> stub_;
+  const std::vector<std::string>& tokens_;
+  const int id_;
+  std::minstd_rand random_;
+  std::uint64_t sequence_ = 0;
+  const Clock::time_point measure_from_;
+  const Clock::time_point stop_at_;
+  Stats& stats_;
+  std::atomic<int>& running_;
+};
+
+double Percentile(std::vector<double>& values, double p) {
+  if (values.empty()) return 0;
+  const std::size_t index = std::min(values.size() - 1, static_cast<std::size_t>(p * values.size()));
+  std::nth_element(values.begin(), values.begin() + index, values.end());
+  return values[index];
+}
+
+int Main(int argc, char** argv) {
+  Config config;
+  CLI::App app{"gRPC load generator for lovebankd: committed transfers/s and latency.",
+               "lovebank_load"};
+  app.add_option("--mode", config.mode, "unary | batch")
+      ->check(CLI::IsMember({"unary", "batch"}))->capture_default_str();
+  app.add_option("--clients", config.clients, "concurrent clients")->capture_default_str();
+  app.add_option("--accounts", config.accounts, "member accounts")->capture_default_str()
+      ->check(CLI::Range(2, 100000));
+  app.add_option("--batch", config.batch, "transfers per SubmitBatch (batch mode)")
+      ->capture_default_str()->check(CLI::Range(1, 8192));
+  app.add_option("--seconds", config.seconds, "measured duration")->capture_default_str();
+  app.add_option("--warmup", config.warmup, "seconds before measuring")->capture_default_str();
+  app.add_option("--channels", config.channels, "gRPC channels (TCP connections) shared by the clients")
+      ->capture_default_str();
+  app.add_option("--server", config.server, "lovebankd address (default: start one in-process)");
+  app.add_option("--admin-token-file", config.admin_token_file, "with --server: the admin token");
+  app.add_option("--log-level", config.log_level, "in-process server's log level")
+      ->capture_default_str();
+  CLI11_PARSE(app, argc, argv);
+
+  std::unique_ptr<lovebank::service::Server> server;
+  std::filesystem::path temp;
+  std::string address = config.server;
+  std::string admin_token_file = config.admin_token_file;
+  if (address.empty()) {
+    temp = std::filesystem::temp_directory_path() /
+           ("lovebank-load-" + std::to_string(::getpid()));
+    lovebank::service::ServerOptions options;
+    options.listen_address = "127.0.0.1:0";
+    options.data_dir = temp.string();
+    options.log_level = *lovebank::service::ParseLogLevel(config.log_level);
+    auto started = lovebank::service::Server::Start(options);
+    if (!started.ok()) {
+      std::cerr << "lovebank_load: " << started.status() << "\n";
+      return 2;
+    }
+    server = std::move(*started);
+    address = "127.0.0.1:" + std::to_string(server->port());
+    admin_token_file = server->admin_token_file();
+  }
+  std::string admin;
+  std::getline(std::ifstream(admin_token_file), admin);
+  grpc::ChannelArguments arguments;
+  arguments.SetMaxReceiveMessageSize(64 << 20);
+  std::vector<std::shared_ptr<grpc::Channel>> channels;
+  for (int c = 0; c < config.channels; ++c) {
+    arguments.SetInt("lovebank.load.channel", c);  // distinct args: one connection each
+    channels.push_back(grpc::CreateCustomChannel(address, grpc::InsecureChannelCredentials(),
+                                                 arguments));
+  }
+  const auto setup_start = Clock::now();
+  const std::vector<std::string> tokens = SetUp(channels[0], admin, config.accounts);
+  std::cerr << "lovebank_load: " << config.accounts << " accounts and principals set up in "
+            << std::chrono::duration<double>(Clock::now() - setup_start).count() << " s\n";
+
+  Stats stats;
+  std::atomic<int> running{config.clients};
+  const auto start = Clock::now();
+  const auto measure_from = start + std::chrono::duration_cast<Clock::duration>(
+                                        std::chrono::duration<double>(config.warmup));
+  const auto stop_at = measure_from + std::chrono::duration_cast<Clock::duration>(
+                                          std::chrono::duration<double>(config.seconds));
+  std::vector<std::unique_ptr<LoadClient>> clients;
+  for (int i = 0; i < config.clients; ++i) {
+    clients.push_back(std::make_unique<LoadClient>(config, channels[i % channels.size()], tokens,
+                                                   i, measure_from, stop_at, stats, running));
+  }
+  for (auto& client : clients) client->Start();
+  while (running.load() > 0) std::this_thread::sleep_for(std::chrono::milliseconds(20));
+
+  std::vector<double>& latencies = stats.latencies_us;
+  const double per_second = static_cast<double>(stats.committed) / config.seconds;
+  const double p50 = Percentile(latencies, 0.50) / 1000;
+  const double p99 = Percentile(latencies, 0.99) / 1000;
+  const double p999 = Percentile(latencies, 0.999) / 1000;
+  std::printf(
+      "mode=%s clients=%d accounts=%d batch=%d seconds=%.0f  committed=%llu  tx/s=%.0f  "
+      "calls=%zu  latency_ms p50=%.2f p99=%.2f p999=%.2f  refused=%llu failed_calls=%llu\n",
+      config.mode.c_str(), config.clients, config.accounts, config.mode == "batch" ? config.batch : 1,
+      config.seconds, static_cast<unsigned long long>(stats.committed), per_second,
+      latencies.size(), p50, p99, p999, static_cast<unsigned long long>(stats.refused),
+      static_cast<unsigned long long>(stats.failed_calls));
+  clients.clear();
+  channels.clear();
+  server.reset();
+  if (!temp.empty()) std::filesystem::remove_all(temp);
+  return stats.failed_calls == 0 ? 0 : 1;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) { return Main(argc, argv); }
