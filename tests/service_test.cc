@@ -166,6 +166,20 @@ class ServiceTest : public ::testing::Test {
   std::map<std::string, std::string> tokens_;
 };
 
+// STYLE.md 2: one reason enum, mirrored 1:1 in the proto (names and numbers).
+TEST(ReasonMirror, TheProtoReasonEnumMirrorsTheLedgersOneToOne) {
+  int mirrored = 0;
+  for (int value = 0; value < 256; ++value) {
+    const std::string_view name = ReasonName(static_cast<Reason>(value));
+    const bool in_ledger = name != "UNKNOWN_REASON";
+    EXPECT_EQ(in_ledger, v1::Reason_IsValid(value)) << value;
+    if (!in_ledger) continue;
+    EXPECT_EQ(v1::Reason_Name(static_cast<v1::Reason>(value)), Cat("REASON_", name));
+    ++mirrored;
+  }
+  EXPECT_EQ(mirrored, v1::Reason_descriptor()->value_count());
+}
+
 TEST_F(ServiceTest, TheFirstAdminTokenIsInAPrivateFileAndWorks) {
   struct stat info {};
   ASSERT_EQ(::stat(server_->admin_token_file().c_str(), &info), 0);
