@@ -25,6 +25,7 @@
 #include <thread>
 
 #include "CLI/CLI.hpp"
+#include "absl/synchronization/mutex.h"
 #include "grpcpp/grpcpp.h"
 #include "lovebank/v1/api.grpc.pb.h"
 #include "service/server.h"
@@ -44,6 +45,8 @@ struct Config {
   std::string server;
   std::string admin_token_file;
   std::string log_level = "warn";
+  // Distinguishes this run's request ids from earlier runs against the same server.
+  std::string run = "t" + std::to_string(std::chrono::system_clock::now().time_since_epoch().count());
 };
 
 std::unique_ptr<grpc::ClientContext> Ctx(const std::string& token, int timeout_s = 60) {
@@ -167,7 +170,8 @@ class LoadClient {
   void FillTransfer(int from, lovebank::v1::TransferRequest* transfer) {
     int to = static_cast<int>(random_() % (tokens_.size() - 1));
     if (to >= from) ++to;
-    transfer->set_request_id("t" + std::to_string(id_) + "-" + std::to_string(sequence_++));
+    transfer->set_request_id(config_.run + "-" + std::to_string(id_) + "-" +
+                             std::to_string(sequence_++));
     transfer->set_from(Account(from));
     transfer->set_to(Account(to));
     transfer->set_asset("POINTS");
@@ -256,6 +260,7 @@ int Main(int argc, char** argv) {
   app.add_option("--log-level", config.log_level, "in-process server's log level")
       ->capture_default_str();
   CLI11_PARSE(app, argc, argv);
+  absl::SetMutexDeadlockDetectionMode(absl::OnDeadlockCycle::kIgnore);  // as lovebankd does
 
   std::unique_ptr<lovebank::service::Server> server;
   std::filesystem::path temp;

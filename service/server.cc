@@ -8,6 +8,7 @@
 #include <fstream>
 #include <sstream>
 
+#include "absl/synchronization/mutex.h"
 #include "grpcpp/ext/proto_server_reflection_plugin.h"
 #include "grpcpp/health_check_service_interface.h"
 #include "ledger/check.h"
@@ -90,6 +91,10 @@ class Server::Impl {
 };
 
 absl::StatusOr<std::unique_ptr<Server>> Server::Start(ServerOptions options) {
+  // gRPC 1.51 locks absl::Mutex on every call, and Debian's Abseil keeps the mutex deadlock
+  // detector on: its lock graph (GraphCycles) took ~3% of lovebankd's CPU samples under unary
+  // load (perf, docs/benchmarks.md). Our own locks are std::mutex; none relies on it.
+  absl::SetMutexDeadlockDetectionMode(absl::OnDeadlockCycle::kIgnore);
   auto impl = std::make_unique<Impl>();
   impl->options = options;
   impl->logger = std::make_unique<Logger>(options.log_level, options.log_out);
