@@ -16,7 +16,7 @@ packages=(
   libboost-dev libssl-dev libabsl-dev libjemalloc-dev
   libcli11-dev nlohmann-json3-dev
   libgtest-dev libbenchmark-dev
-  python3 python3-grpcio python3-protobuf
+  python3 python3-grpcio python3-protobuf openssl
 )
 
 missing=()

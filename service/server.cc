@@ -102,17 +102,7 @@ absl::StatusOr<std::unique_ptr<Server>> Server::Start(ServerOptions options) {
   std::filesystem::create_directories(options.data_dir, error);
   if (error) return absl::UnavailableError(Cat("cannot create ", options.data_dir, ": ", error.message()));
 
-  LedgerOptions ledger_options;
-  ledger_options.path = (std::filesystem::path(options.data_dir) / "db").string();
-  ledger_options.queue_depth_max = options.queue_depth_max;
-  ledger_options.clock_unix_us = options.clock_unix_us;
-  ledger_options.env = options.env;
-  auto ledger = Ledger::Open(std::move(ledger_options));
-  if (!ledger.ok()) return ledger.status();
-  impl->ledger = std::move(*ledger);
-  impl->context = Context{impl->ledger.get(), &impl->principals, impl->logger.get()};
-  if (absl::Status admin = impl->CreateFirstAdmin(); !admin.ok()) return admin;
-
+  // Options first: a bad TLS setup is refused before the ledger is opened.
   std::shared_ptr<grpc::ServerCredentials> credentials = grpc::InsecureServerCredentials();
   if (!options.tls_cert_file.empty() || !options.tls_key_file.empty()) {
     if (options.tls_cert_file.empty() || options.tls_key_file.empty()) {
@@ -126,6 +116,17 @@ absl::StatusOr<std::unique_ptr<Server>> Server::Start(ServerOptions options) {
     ssl.pem_key_cert_pairs.push_back({*key, *cert});
     credentials = grpc::SslServerCredentials(ssl);
   }
+
+  LedgerOptions ledger_options;
+  ledger_options.path = (std::filesystem::path(options.data_dir) / "db").string();
+  ledger_options.queue_depth_max = options.queue_depth_max;
+  ledger_options.clock_unix_us = options.clock_unix_us;
+  ledger_options.env = options.env;
+  auto ledger = Ledger::Open(std::move(ledger_options));
+  if (!ledger.ok()) return ledger.status();
+  impl->ledger = std::move(*ledger);
+  impl->context = Context{impl->ledger.get(), &impl->principals, impl->logger.get()};
+  if (absl::Status admin = impl->CreateFirstAdmin(); !admin.ok()) return admin;
 
   grpc::EnableDefaultHealthCheckService(true);
   grpc::reflection::InitProtoReflectionServerBuilderPlugin();

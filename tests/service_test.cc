@@ -180,6 +180,66 @@ TEST(ReasonMirror, TheProtoReasonEnumMirrorsTheLedgersOneToOne) {
   EXPECT_EQ(mirrored, v1::Reason_descriptor()->value_count());
 }
 
+// The one mapping from reasons to gRPC statuses: every reason keeps its code (ReasonCode), its
+// name leads the message, and the detail carries it back.
+TEST(ReasonMapping, EveryReasonTravelsInTheStatus) {
+  for (int value = 1; value < 256; ++value) {
+    const auto reason = static_cast<Reason>(value);
+    if (ReasonName(reason) == "UNKNOWN_REASON") continue;
+    SCOPED_TRACE(ReasonName(reason));
+    const grpc::Status status = service::ToStatus(reason, "why", 42);
+    EXPECT_EQ(static_cast<int>(status.error_code()), static_cast<int>(ReasonCode(reason)));
+    EXPECT_EQ(status.error_message(), Cat(ReasonName(reason), ": why"));
+    const v1::ErrorDetail detail = ErrorDetailOf(status);
+    EXPECT_EQ(static_cast<int>(detail.reason()), value);
+    EXPECT_EQ(detail.message(), "why");
+    EXPECT_EQ(detail.decided_at_seq(), 42u);
+  }
+  EXPECT_TRUE(service::ToStatus(Reason::kOk, "").ok());
+  // An infrastructure failure keeps its own code.
+  EXPECT_EQ(service::ToStatus(absl::DataLossError("bad block")).error_code(), StatusCode::DATA_LOSS);
+}
+
+// TLS with --tls-cert/--tls-key: a client that trusts the certificate gets in; a plaintext
+// client does not.
+TEST(Tls, AServerWithACertificateServesTlsClientsOnly) {
+  TempDir dir;
+  const std::string cert = dir.Sub("cert.pem");
+  const std::string key = dir.Sub("key.pem");
+  const std::string command = Cat(
+      "openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 2 -subj "
+      "/CN=localhost -addext subjectAltName=DNS:localhost,IP:127.0.0.1 -keyout ",
+      key, " -out ", cert, " 2>/dev/null");
+  ASSERT_EQ(std::system(command.c_str()), 0) << command;
+  service::ServerOptions options;
+  options.listen_address = "127.0.0.1:0";
+  options.data_dir = dir.Sub("data");
+  options.tls_cert_file = cert;
+  options.tls_key_file = key;
+  options.log_out = std::fopen(dir.Sub("log").c_str(), "a");
+  auto server = service::Server::Start(options);
+  ASSERT_TRUE(server.ok()) << server.status();
+  const std::string admin = ReadToken((*server)->admin_token_file());
+  std::ifstream pem(cert);
+  grpc::SslCredentialsOptions trust;
+  trust.pem_root_certs.assign(std::istreambuf_iterator<char>(pem), {});
+  const std::string address = Cat("127.0.0.1:", (*server)->port());
+  auto secure = v1::Admin::NewStub(grpc::CreateChannel(address, grpc::SslCredentials(trust)));
+  v1::PrincipalRecord me;
+  const grpc::Status ok = secure->WhoAmI(Ctx(admin).get(), {}, &me);
+  EXPECT_TRUE(ok.ok()) << ok.error_message();
+  EXPECT_EQ(me.principal(), "admin");
+  auto plain = v1::Admin::NewStub(grpc::CreateChannel(address, grpc::InsecureChannelCredentials()));
+  auto short_deadline = Ctx(admin);
+  short_deadline->set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(2));
+  EXPECT_FALSE(plain->WhoAmI(short_deadline.get(), {}, &me).ok());
+  (*server)->Shutdown();
+  std::fclose(options.log_out);
+
+  options.tls_key_file.clear();  // a certificate without its key is refused at start
+  EXPECT_EQ(service::Server::Start(options).status().code(), absl::StatusCode::kInvalidArgument);
+}
+
 TEST_F(ServiceTest, TheFirstAdminTokenIsInAPrivateFileAndWorks) {
   struct stat info {};
   ASSERT_EQ(::stat(server_->admin_token_file().c_str(), &info), 0);
