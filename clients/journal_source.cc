@@ -17,10 +17,15 @@ absl::Status FromGrpc(const grpc::Status& status) {
 
 class StreamSource final : public audit::JournalSource {
  public:
-  StreamSource(std::shared_ptr<grpc::Channel> channel, const std::string& token)
+  StreamSource(std::shared_ptr<grpc::Channel> channel, const std::string& token,
+               std::uint64_t to_seq, double timeout_s)
       : stub_(v1::Audit::NewStub(std::move(channel))) {
     context_.AddMetadata("authorization", "Bearer " + token);
-    reader_ = stub_->ReadJournal(&context_, v1::ReadJournalRequest());
+    context_.set_deadline(std::chrono::system_clock::now() +
+                          std::chrono::milliseconds(static_cast<std::int64_t>(timeout_s * 1000)));
+    v1::ReadJournalRequest request;
+    request.set_to_seq(to_seq);
+    reader_ = stub_->ReadJournal(&context_, request);
   }
 
   absl::Status Start() {
@@ -76,8 +81,9 @@ class StreamSource final : public audit::JournalSource {
 }  // namespace
 
 absl::StatusOr<std::unique_ptr<audit::JournalSource>> GrpcJournalSource(
-    std::shared_ptr<grpc::Channel> channel, const std::string& token) {
-  auto source = std::make_unique<StreamSource>(std::move(channel), token);
+    std::shared_ptr<grpc::Channel> channel, const std::string& token, std::uint64_t to_seq,
+    double timeout_s) {
+  auto source = std::make_unique<StreamSource>(std::move(channel), token, to_seq, timeout_s);
   if (absl::Status started = source->Start(); !started.ok()) return started;
   return std::unique_ptr<audit::JournalSource>(std::move(source));
 }

@@ -46,6 +46,16 @@ class JournalStream final : public grpc::ServerWriteReactor<v1::ReadJournalRespo
       return;
     }
     next_seq_ = std::max<std::uint64_t>(request.from_seq(), 1);
+    // The head this stream claims is its last entry, so that a client's audit of it can check
+    // the claim (the server's head when to_seq is 0).
+    if (to_seq_ < head_.seq) {
+      auto last = context_.ledger->GetEntry(to_seq_);
+      if (!last.ok()) {
+        Stop(ToStatus(last.status()));
+        return;
+      }
+      head_ = Head{to_seq_, last->hash};
+    }
     NextWrite();
   }
 

@@ -126,18 +126,22 @@ class ExportFileSource : public JournalSource {
 }  // namespace
 
 absl::StatusOr<ExportSummary> ExportJournal(Store& store, const std::string& path) {
-  // Two passes over one snapshot (the header carries the record count so that a reader knows
-  // where the trailer starts); nothing is held in memory.
+  return ExportJournal([&store] { return StoreSource(store); }, path);
+}
+
+absl::StatusOr<ExportSummary> ExportJournal(const SourceFactory& open, const std::string& path) {
+  // Two passes over the same journal (the header carries the record count so that a reader
+  // knows where the trailer starts); nothing is held in memory.
   std::uint64_t count = 0;
   {
-    LOVEBANK_ASSIGN_OR_RETURN(auto counting, StoreSource(store));
+    LOVEBANK_ASSIGN_OR_RETURN(auto counting, open());
     for (;;) {
       LOVEBANK_ASSIGN_OR_RETURN(auto record, counting->Next());
       if (!record.has_value()) break;
       ++count;
     }
   }
-  LOVEBANK_ASSIGN_OR_RETURN(auto source, StoreSource(store));
+  LOVEBANK_ASSIGN_OR_RETURN(auto source, open());
   ExportSummary summary;
   summary.head = source->claimed_head();
   const std::string temporary = path + ".partial";

@@ -8,6 +8,7 @@
 //   trailer  "LBEXEND\0" | SHA-256 of every byte before the trailer (32)
 // All integers big-endian.
 
+#include <functional>
 #include <memory>
 #include <string>
 
@@ -37,6 +38,10 @@ struct ExportSummary {
 // Writes the journal of `store` (one snapshot: meta head and entries agree) to `path`, through a
 // temporary file renamed into place. Errors: Unavailable for I/O; DataLoss when meta is missing.
 absl::StatusOr<ExportSummary> ExportJournal(Store& store, const std::string& path);
+// The same from any source: `open` is called twice and must give the same journal both times
+// (e.g. a gRPC stream up to a fixed seq). Errors also: Aborted when the two passes differ.
+using SourceFactory = std::function<absl::StatusOr<std::unique_ptr<JournalSource>>()>;
+absl::StatusOr<ExportSummary> ExportJournal(const SourceFactory& open, const std::string& path);
 
 // Reads an export. Errors at open: NotFound, or DataLoss for a bad header; while reading
 // (Next): DataLoss for a truncated record, a missing trailer, a record count or trailer hash

@@ -16,9 +16,9 @@
 #include "CLI/CLI.hpp"
 #include "ledger/audit/audit.h"
 #include "ledger/audit/export.h"
+#include "ledger/audit/report_output.h"
 #include "ledger/store.h"
 #include "ledger/strings.h"
-#include "nlohmann/json.hpp"
 
 namespace lovebank::audit {
 namespace {
@@ -26,107 +26,6 @@ namespace {
 constexpr int kExitClean = 0;
 constexpr int kExitFindings = 1;
 constexpr int kExitCannotRun = 2;
-
-// "\r  audited 1,048,576 entries (812,000 entries/s)" on a terminal, after the first second.
-class Progress {
- public:
-  Progress() : enabled_(isatty(STDERR_FILENO) == 1), start_(std::chrono::steady_clock::now()) {}
-  void Update(std::uint64_t entries) {
-    if (!enabled_) return;
-    const double seconds =
-        std::chrono::duration<double>(std::chrono::steady_clock::now() - start_).count();
-    if (seconds < 1.0) return;
-    std::fprintf(stderr, "\r  audited %llu entries (%.0f entries/s)   ",
-                 static_cast<unsigned long long>(entries), entries / seconds);
-    shown_ = true;
-  }
-  ~Progress() {
-    if (shown_) std::fprintf(stderr, "\n");
-  }
-
- private:
-  bool enabled_;
-  bool shown_ = false;
-  std::chrono::steady_clock::time_point start_;
-};
-
-// "ISSUER" for ROLE_ISSUER: the proto's name without its prefix.
-std::string RoleName(v1::Role role) { return v1::Role_Name(role).substr(5); }
-
-nlohmann::json ToJson(const Report& report) {
-  nlohmann::json json;
-  json["clean"] = report.clean();
-  json["entries"] = report.entries;
-  json["head"] = {{"seq", report.head.seq}, {"hash", HashToHex(report.head.hash)}};
-  json["store_compared"] = report.store_compared;
-  json["findings_total"] = report.findings_total;
-  json["findings"] = nlohmann::json::array();
-  for (const Finding& finding : report.findings) {
-    json["findings"].push_back({{"kind", FindingKindName(finding.kind)},
-                                {"seq", finding.seq},
-                                {"where", finding.where},
-                                {"expected", finding.expected},
-                                {"found", finding.found}});
-  }
-  json["totals"] = nlohmann::json::array();
-  for (const AssetTotals& total : report.totals) {
-    json["totals"].push_back({{"asset", total.asset},
-                              {"issued", DecimalText(total.issued_minor, total.scale)},
-                              {"in_circulation", DecimalText(total.circulating_minor, total.scale)},
-                              {"redeemed", DecimalText(total.redeemed_minor, total.scale)}});
-  }
-  json["principals"] = nlohmann::json::array();
-  for (const v1::PrincipalRecord& principal : report.principals) {
-    json["principals"].push_back({{"principal", principal.principal()},
-                                  {"role", RoleName(principal.role())},
-                                  {"accounts", principal.accounts()},
-                                  {"display_name", principal.display_name()},
-                                  {"granted_seq", principal.granted_seq()},
-                                  {"revoked_seq", principal.revoked_seq()}});
-  }
-  return json;
-}
-
-void PrintHuman(const Report& report, const std::string& what) {
-  std::cout << "lovebank audit of " << what << "\n"
-            << "  entries   " << report.entries << "\n"
-            << "  digest    " << report.head.seq << ":" << HashToHex(report.head.hash) << "\n"
-            << "  store     "
-            << (report.store_compared ? "every derived record compared with the replay"
-                                      : "not compared (export file: journal only)")
-            << "\n";
-  if (report.clean()) {
-    std::cout << "  result    CLEAN: the chain holds and everything follows from the journal\n";
-  } else {
-    std::cout << "  result    " << report.findings_total << " FINDINGS\n";
-  }
-  std::cout << "\nTotals per asset (net, exact):\n";
-  for (const AssetTotals& total : report.totals) {
-    std::cout << "  " << total.asset << "  issued " << DecimalText(total.issued_minor, total.scale)
-              << "  in circulation " << DecimalText(total.circulating_minor, total.scale)
-              << "  redeemed " << DecimalText(total.redeemed_minor, total.scale) << "\n";
-  }
-  std::cout << "\nPrincipals granted by the journal (who was allowed what):\n";
-  for (const v1::PrincipalRecord& principal : report.principals) {
-    std::cout << "  " << principal.principal() << "  " << RoleName(principal.role());
-    for (const auto& account : principal.accounts()) std::cout << " " << account;
-    std::cout << "  granted at seq " << principal.granted_seq();
-    if (principal.revoked_seq() != 0) std::cout << ", revoked at seq " << principal.revoked_seq();
-    if (!principal.display_name().empty()) std::cout << "  (" << principal.display_name() << ")";
-    std::cout << "\n";
-  }
-  if (!report.clean()) {
-    std::cout << "\nFindings (" << report.findings.size() << " shown of " << report.findings_total
-              << "):\n";
-    for (const Finding& finding : report.findings) {
-      std::cout << "  " << FindingKindName(finding.kind);
-      if (finding.seq != 0) std::cout << " at seq " << finding.seq;
-      if (!finding.where.empty()) std::cout << " [" << finding.where << "]";
-      std::cout << "\n      expected: " << finding.expected << "\n      found:    " << finding.found
-                << "\n";
-    }
-  }
-}
 
 absl::StatusOr<std::unique_ptr<Store>> OpenReadOnly(const std::string& db) {
   StoreOptions options;

@@ -1,0 +1,35 @@
+#pragma once
+// The `lovebank` subcommands, grouped by who uses them. Each Add* registers its subcommands on
+// `app`; a subcommand's callback sets *exit_code.
+
+#include <functional>
+
+#include "CLI/CLI.hpp"
+#include "clients/cli.h"
+
+namespace lovebank::cli {
+
+// redeem, refund (checkout terminal); balance, history, transfer (volunteer / student);
+// earn, deduct (issuer / social worker).
+void AddMoneyCommands(CLI::App& app, Globals& globals, int* exit_code);
+// account, principal, import (issuer, admin); audit, digest, export (auditor).
+void AddAdminCommands(CLI::App& app, Globals& globals, int* exit_code);
+
+// The caller's own principal (WhoAmI), for defaults such as "my account".
+std::optional<v1::PrincipalRecord> WhoAmI(Session& session, int* exit_code);
+// `given`, or else the first account the caller's token is bound to (a member's own account, an
+// issuer's ISSUER account). Empty after reporting into *exit_code when there is none.
+std::string BoundAccount(Session& session, const std::string& given, int* exit_code);
+// audit, digest, export.
+void AddAuditCommands(CLI::App& app, Globals& globals, int* exit_code);
+
+// Sends one mutating call: writes the request id to the request log first, calls, logs the
+// outcome, then prints the receipt (`print`, or JSON with --json). Returns the exit code.
+int Mutate(Session& session, const std::string& request_id, const std::string& command,
+           const nlohmann::json& args, const std::function<grpc::Status(v1::Receipt*)>& call,
+           const std::function<void(const v1::Receipt&)>& print);
+
+// Prints a receipt: the entry, its hash prefix, time and balances after.
+void PrintReceipt(const v1::Receipt& receipt);
+
+}  // namespace lovebank::cli

@@ -1,0 +1,414 @@
+// lovebank account / principal / import (issuers and admins) and audit / digest / export
+// (auditors).
+
+#include <openssl/sha.h>
+#include <unistd.h>
+
+#include <iostream>
+#include <map>
+
+#include "clients/commands.h"
+#include "clients/csv.h"
+#include "clients/journal_source.h"
+#include "ledger/audit/export.h"
+#include "ledger/audit/report_output.h"
+#include "ledger/coding.h"
+
+namespace lovebank::cli {
+namespace {
+
+std::string Upper(std::string text) {
+  for (char& c : text) c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
+  return text;
+}
+
+// Runs a mutating call that answers with a receipt: prints `done` and the receipt.
+int Simple(Session& session, const std::string& request_id, const std::string& command,
+           const nlohmann::json& args, const std::function<grpc::Status(v1::Receipt*)>& call,
+           const std::string& done) {
+  return Mutate(session, request_id, command, args, call, [&done](const v1::Receipt& receipt) {
+    std::cout << "  " << done << "\n";
+    PrintReceipt(receipt);
+  });
+}
+
+void AddAccount(CLI::App& app, Globals& globals, int* exit_code) {
+  auto* account = app.add_subcommand("account", "open, show, freeze or unfreeze an account");
+  account->require_subcommand(1);
+
+  auto* open = account->add_subcommand("open", "open an account (admin)");
+  auto request = std::make_shared<v1::OpenAccountRequest>();
+  auto kind = std::make_shared<std::string>("member");
+  auto budgets = std::make_shared<std::vector<std::string>>();
+  open->add_option("account", *request->mutable_account(), "its id, e.g. V00001")->required();
+  open->add_option("--kind", *kind, "member | store | issuer")
+      ->check(CLI::IsMember({"member", "store", "issuer"}))
+      ->capture_default_str();
+  open->add_option("--name", *request->mutable_display_name(), "display name, e.g. 韦蕊")
+      ->required();
+  open->add_option("--budget", *budgets, "issuer only: ASSET=AMOUNT, e.g. POINTS=100000");
+  open->add_option("--memo", *request->mutable_memo(), "free text");
+  open->footer("Examples:\n  lovebank account open V00001 --name 韦蕊\n"
+               "  lovebank account open store:main --kind store --name 爱心超市\n"
+               "  lovebank account open issuer:town --kind issuer --name 镇爱心银行 "
+               "--budget POINTS=100000 --budget HOURS=10000");
+  open->callback([&globals, exit_code, request, kind, budgets] {
+    v1::OpenAccountRequest r = *request;
+    r.set_kind(*kind == "store"    ? v1::ACCOUNT_KIND_STORE
+               : *kind == "issuer" ? v1::ACCOUNT_KIND_ISSUER
+                                   : v1::ACCOUNT_KIND_MEMBER);
+    for (const std::string& budget : *budgets) {
+      const std::size_t eq = budget.find('=');
+      if (eq == std::string::npos) {
+        *exit_code = Usage("--budget wants ASSET=AMOUNT, got " + budget);
+        return;
+      }
+      auto* b = r.add_budgets();
+      b->set_asset(Upper(budget.substr(0, eq)));
+      b->set_amount(budget.substr(eq + 1));
+    }
+    r.set_request_id("open-" + r.account());  // opening the same account twice is one request
+    Session session(globals);
+    *exit_code = Simple(
+        session, r.request_id(), "account open", ToJson(r),
+        [&](v1::Receipt* receipt) {
+          return session.ledger().OpenAccount(session.Context().get(), r, receipt);
+        },
+        "opened " + r.account() + " " + r.display_name());
+  });
+
+  auto* show = account->add_subcommand("show", "an account's record and balances");
+  auto shown = std::make_shared<std::string>();
+  show->add_option("account", *shown, "its id")->required();
+  show->footer("Example:\n  lovebank account show V00001");
+  show->callback([&globals, exit_code, shown] {
+    Session session(globals);
+    v1::GetAccountRequest get;
+    get.set_account(*shown);
+    v1::AccountRecord record;
+    grpc::Status status = session.ledger().GetAccount(session.Context().get(), get, &record);
+    if (!status.ok()) {
+      *exit_code = Fail(globals, status);
+      return;
+    }
+    if (globals.json) {
+      PrintJson(ToJson(record));
+    } else {
+      std::cout << record.account() << "  " << record.display_name() << "\n"
+                << "  kind    " << v1::AccountKind_Name(record.kind()).substr(13) << "\n"
+                << "  status  " << v1::AccountStatus_Name(record.status()).substr(15)
+                << " (since entry " << record.status_seq() << ")\n"
+                << "  opened  entry " << record.opened_seq() << "\n";
+      for (const auto& budget : record.budgets()) {
+        std::cout << "  budget  " << budget.amount() << " " << budget.asset() << "\n";
+      }
+    }
+    *exit_code = kExitOk;
+  });
+
+  for (const bool freeze : {true, false}) {
+    auto* set = account->add_subcommand(freeze ? "freeze" : "unfreeze",
+                                        freeze ? "freeze an account (admin): no new movements"
+                                               : "make a frozen account active again (admin)");
+    auto target = std::make_shared<std::string>();
+    auto memo = std::make_shared<std::string>();
+    auto request_id = std::make_shared<std::string>();
+    set->add_option("account", *target, "its id")->required();
+    set->add_option("--memo", *memo, "why, e.g. 搬离本村");
+    set->add_option("--request-id", *request_id, "retry an interrupted change");
+    set->footer(freeze ? "Example:\n  lovebank account freeze V00001 --memo 搬离本村"
+                       : "Example:\n  lovebank account unfreeze V00001");
+    set->callback([&globals, exit_code, target, memo, request_id, freeze] {
+      v1::SetAccountStatusRequest r;
+      r.set_request_id(request_id->empty() ? NewRequestId(freeze ? "freeze" : "unfreeze")
+                                           : *request_id);
+      r.set_account(*target);
+      r.set_status(freeze ? v1::ACCOUNT_STATUS_FROZEN : v1::ACCOUNT_STATUS_ACTIVE);
+      r.set_memo(*memo);
+      Session session(globals);
+      *exit_code = Simple(
+          session, r.request_id(), freeze ? "account freeze" : "account unfreeze", ToJson(r),
+          [&](v1::Receipt* receipt) {
+            return session.ledger().SetAccountStatus(session.Context().get(), r, receipt);
+          },
+          (freeze ? "frozen " : "active ") + *target);
+    });
+  }
+}
+
+void AddPrincipal(CLI::App& app, Globals& globals, int* exit_code) {
+  auto* principal = app.add_subcommand("principal", "API tokens: create, list, revoke (admin)");
+  principal->require_subcommand(1);
+
+  auto* create = principal->add_subcommand("create", "create a principal and show its token once");
+  auto request = std::make_shared<v1::CreatePrincipalRequest>();
+  auto role = std::make_shared<std::string>();
+  auto accounts = std::make_shared<std::vector<std::string>>();
+  create->add_option("name", *request->mutable_principal(), "e.g. till-1")->required();
+  create->add_option("--role", *role, "admin | issuer | terminal | member | auditor")
+      ->check(CLI::IsMember({"admin", "issuer", "terminal", "member", "auditor"}))
+      ->required();
+  create->add_option("--account", *accounts,
+                     "bound account(s): the ISSUER, the STORE, or the MEMBER account");
+  create->add_option("--name", *request->mutable_display_name(), "e.g. 爱心超市收银台1");
+  create->footer("Examples:\n  lovebank principal create till-1 --role terminal --account "
+                 "store:main --name 收银台1\n"
+                 "  lovebank principal create worker-li --role issuer --account issuer:town");
+  create->callback([&globals, exit_code, request, role, accounts] {
+    v1::CreatePrincipalRequest r = *request;
+    v1::Role parsed = v1::ROLE_UNSPECIFIED;
+    v1::Role_Parse("ROLE_" + Upper(*role), &parsed);
+    r.set_role(parsed);
+    for (const auto& account : *accounts) r.add_accounts(account);
+    r.set_request_id(NewRequestId("principal"));
+    Session session(globals);
+    if (!LogRequest(globals, r.request_id(), "principal create", {{"principal", r.principal()}})) {
+      *exit_code = kExitUsage;
+      return;
+    }
+    v1::CreatePrincipalResponse response;
+    const grpc::Status status =
+        session.admin().CreatePrincipal(session.Context().get(), r, &response);
+    LogOutcome(globals, r.request_id(), status, response.receipt().seq());
+    if (!status.ok()) {
+      *exit_code = Fail(globals, status);
+      return;
+    }
+    if (globals.json) {
+      PrintJson(ToJson(response));
+    } else {
+      std::cout << "  principal " << r.principal() << " (" << *role << ") created at entry "
+                << response.receipt().seq() << "\n  token: " << response.token()
+                << "\n  (shown once: give it to its holder; lovebank never shows it again)\n";
+    }
+    *exit_code = kExitOk;
+  });
+
+  auto* list = principal->add_subcommand("list", "every principal ever created");
+  list->callback([&globals, exit_code] {
+    Session session(globals);
+    v1::ListPrincipalsResponse response;
+    const grpc::Status status =
+        session.admin().ListPrincipals(session.Context().get(), {}, &response);
+    if (!status.ok()) {
+      *exit_code = Fail(globals, status);
+      return;
+    }
+    if (globals.json) {
+      PrintJson(ToJson(response));
+    } else {
+      for (const auto& p : response.principals()) {
+        std::cout << "  " << p.principal() << "  " << v1::Role_Name(p.role()).substr(5);
+        for (const auto& account : p.accounts()) std::cout << " " << account;
+        std::cout << "  granted #" << p.granted_seq();
+        if (p.revoked_seq() != 0) std::cout << "  REVOKED #" << p.revoked_seq();
+        if (!p.display_name().empty()) std::cout << "  " << p.display_name();
+        std::cout << "\n";
+      }
+    }
+    *exit_code = kExitOk;
+  });
+
+  auto* revoke = principal->add_subcommand("revoke", "withdraw a principal's token for good");
+  auto name = std::make_shared<std::string>();
+  revoke->add_option("name", *name, "the principal")->required();
+  revoke->footer("Example:\n  lovebank principal revoke till-1");
+  revoke->callback([&globals, exit_code, name] {
+    v1::RevokePrincipalRequest r;
+    r.set_request_id("revoke-" + *name);
+    r.set_principal(*name);
+    Session session(globals);
+    *exit_code = Simple(
+        session, r.request_id(), "principal revoke", ToJson(r),
+        [&](v1::Receipt* receipt) {
+          return session.admin().RevokePrincipal(session.Context().get(), r, receipt);
+        },
+        "revoked " + *name);
+  });
+}
+
+// The request id of an imported row: derived from the file's header and the row's own text, so
+// importing the same file (or the same rows in another file) again applies nothing twice.
+std::string RowRequestId(const csv::Table& table, const csv::Row& row) {
+  std::string header;
+  for (const auto& field : table.header) header += field + ",";
+  const std::string text = header + "\n" + row.text;
+  unsigned char digest[SHA256_DIGEST_LENGTH];
+  SHA256(reinterpret_cast<const unsigned char*>(text.data()), text.size(), digest);
+  return "imp-" + ToHex(std::string_view(reinterpret_cast<const char*>(digest), 16));
+}
+
+// Turns a row of one of the two supported files into a batch command; empty message when ok.
+std::string RowCommand(const std::map<std::string, std::size_t>& column, const csv::Row& row,
+                       const std::string& issuer, const std::string& id, v1::BatchCommand* out) {
+  auto get = [&](const std::string& name) -> std::string {
+    auto it = column.find(name);
+    return it == column.end() || it->second >= row.fields.size() ? "" : row.fields[it->second];
+  };
+  if (column.contains("hours")) {  // volunteer activities
+    auto* earn = out->mutable_earn();
+    earn->set_request_id(id);
+    earn->set_issuer(issuer);
+    earn->set_member(get("member_id"));
+    earn->set_asset("HOURS");
+    earn->set_amount(get("hours"));
+    earn->mutable_activity()->set_name(get("activity"));
+    earn->mutable_activity()->set_date(get("date"));
+    earn->set_memo(get("activity_id") + " " + get("team_name"));
+    return "";
+  }
+  const std::string points = get("points");
+  if (!points.empty() && points[0] == '-') {  // a deduction
+    auto* deduct = out->mutable_deduct();
+    deduct->set_request_id(id);
+    deduct->set_issuer(issuer);
+    deduct->set_member(get("member_id"));
+    deduct->set_asset("POINTS");
+    deduct->set_amount(points.substr(1));
+    deduct->set_reason(get("reason"));
+    deduct->set_memo(get("rule"));
+    return "";
+  }
+  auto* earn = out->mutable_earn();
+  earn->set_request_id(id);
+  earn->set_issuer(issuer);
+  earn->set_member(get("member_id"));
+  earn->set_asset("POINTS");
+  earn->set_amount(points);
+  earn->set_reason(get("reason"));
+  earn->set_memo(get("rule"));
+  return "";
+}
+
+void AddImport(CLI::App& app, Globals& globals, int* exit_code) {
+  auto* command = app.add_subcommand(
+      "import", "record a month of volunteer activities or student awards from a CSV file");
+  auto file = std::make_shared<std::string>();
+  auto issuer = std::make_shared<std::string>();
+  auto chunk = std::make_shared<int>(1000);
+  command->add_option("file", *file, "activities or awards CSV (see docs/cli.md)")->required();
+  command->add_option("--issuer", *issuer, "default: the issuer token's account");
+  command->add_option("--chunk", *chunk, "rows per SubmitBatch call (1-8192)")
+      ->check(CLI::Range(1, 8192))
+      ->capture_default_str();
+  command->footer(
+      "Files (UTF-8 CSV with a header line):\n"
+      "  activities: activity_id,date,team_id,team_name,activity,member_id,member_name,hours\n"
+      "  awards:     member_id,member_name,rule,points,reason   (negative points: a deduction)\n"
+      "Example:\n  lovebank import activities-2026-11.csv\n"
+      "Importing the same file again applies nothing twice: each row's request id is derived "
+      "from its content.");
+  command->callback([&globals, exit_code, file, issuer, chunk] {
+    auto table = csv::Read(*file);
+    if (!table.ok()) {
+      *exit_code = Usage(std::string(table.status().message()));
+      return;
+    }
+    std::map<std::string, std::size_t> column;
+    for (std::size_t i = 0; i < table->header.size(); ++i) column[table->header[i]] = i;
+    const bool activities = column.contains("member_id") && column.contains("hours") &&
+                            column.contains("activity") && column.contains("date");
+    const bool awards =
+        column.contains("member_id") && column.contains("points") && column.contains("reason");
+    if (!activities && !awards) {
+      *exit_code = Usage(*file + ": not an activities or awards file (see lovebank import --help)");
+      return;
+    }
+    Session session(globals);
+    const std::string from = BoundAccount(session, *issuer, exit_code);
+    if (from.empty()) return;
+
+    struct Pending {
+      const csv::Row* row;
+      std::string request_id;
+    };
+    std::vector<Pending> pending;
+    std::map<std::string, std::size_t> first_line;  // request id -> line
+    nlohmann::json results = nlohmann::json::array();
+    std::size_t applied = 0, replayed = 0, refused = 0, duplicates = 0;
+    std::vector<v1::BatchCommand> commands;
+    for (const csv::Row& row : table->rows) {
+      const std::string id = RowRequestId(*table, row);
+      if (auto [it, inserted] = first_line.emplace(id, row.line); !inserted) {
+        ++duplicates;
+        results.push_back({{"line", row.line}, {"request_id", id}, {"outcome", "DUPLICATE_ROW"},
+                           {"message", "the same row as line " + std::to_string(it->second)}});
+        if (!globals.json) {
+          std::cout << "  line " << row.line << ": skipped, the same row as line " << it->second
+                    << "\n";
+        }
+        continue;
+      }
+      v1::BatchCommand batch_command;
+      RowCommand(column, row, from, id, &batch_command);
+      commands.push_back(std::move(batch_command));
+      pending.push_back({&row, id});
+    }
+    const bool progress = isatty(STDERR_FILENO) == 1 && !globals.json;
+    for (std::size_t start = 0; start < commands.size(); start += *chunk) {
+      const std::size_t end = std::min(commands.size(), start + static_cast<std::size_t>(*chunk));
+      v1::SubmitBatchRequest request;
+      for (std::size_t i = start; i < end; ++i) *request.add_commands() = commands[i];
+      v1::SubmitBatchResponse response;
+      const grpc::Status status =
+          session.ledger().SubmitBatch(session.Context(60).get(), request, &response);
+      if (!status.ok()) {
+        std::cerr << "lovebank: rows from line " << pending[start].row->line
+                  << " on were not imported; run the same import again\n";
+        *exit_code = Fail(globals, status);
+        return;
+      }
+      for (std::size_t i = start; i < end; ++i) {
+        const v1::BatchResult& result = response.results(static_cast<int>(i - start));
+        const std::string outcome =
+            result.reason() == v1::REASON_OK
+                ? (result.receipt().replayed() ? "ALREADY_APPLIED" : "OK")
+                : v1::Reason_Name(result.reason()).substr(7);
+        if (result.reason() != v1::REASON_OK) {
+          ++refused;
+        } else if (result.receipt().replayed()) {
+          ++replayed;
+        } else {
+          ++applied;
+        }
+        results.push_back({{"line", pending[i].row->line},
+                           {"request_id", pending[i].request_id},
+                           {"outcome", outcome},
+                           {"seq", result.receipt().seq()},
+                           {"message", result.message()}});
+        if (!globals.json && result.reason() != v1::REASON_OK) {
+          std::cout << "  line " << pending[i].row->line << ": " << outcome << ": "
+                    << result.message() << "\n";
+        }
+      }
+      if (progress) {
+        std::cerr << "\r  imported " << end << " / " << commands.size() << " rows" << std::flush;
+      }
+    }
+    if (progress) std::cerr << "\n";
+    if (globals.json) {
+      PrintJson({{"file", *file},
+                 {"applied", applied},
+                 {"already_applied", replayed},
+                 {"refused", refused},
+                 {"duplicate_rows", duplicates},
+                 {"rows", results}});
+    } else {
+      std::cout << *file << ": " << applied << " applied, " << replayed
+                << " already applied before, " << refused << " refused, " << duplicates
+                << " duplicate rows skipped\n";
+    }
+    *exit_code = refused == 0 ? kExitOk : kExitRefused;
+  });
+}
+
+}  // namespace
+
+void AddAdminCommands(CLI::App& app, Globals& globals, int* exit_code) {
+  AddAccount(app, globals, exit_code);
+  AddPrincipal(app, globals, exit_code);
+  AddImport(app, globals, exit_code);
+  AddAuditCommands(app, globals, exit_code);
+}
+
+}  // namespace lovebank::cli

@@ -1,0 +1,386 @@
+// lovebank redeem / refund / balance / history / transfer / earn / deduct.
+
+#include <iostream>
+
+#include "clients/commands.h"
+
+namespace lovebank::cli {
+namespace {
+
+// The request id to use: --request-id (a retry) or a new one.
+std::string RequestId(const std::string& given, const std::string& kind) {
+  return given.empty() ? NewRequestId(kind) : given;
+}
+
+std::string NameOf(Session& session, const std::string& account) {
+  v1::GetAccountRequest request;
+  request.set_account(account);
+  v1::AccountRecord record;
+  if (!session.ledger().GetAccount(session.Context().get(), request, &record).ok()) return account;
+  return record.display_name() + " (" + account + ")";
+}
+
+std::string BalanceOf(const v1::Receipt& receipt, const std::string& account,
+                      const std::string& asset) {
+  for (const auto& balance : receipt.balances_after()) {
+    if (balance.account() == account && balance.asset() == asset) return balance.amount();
+  }
+  return "?";
+}
+
+// One statement line in a few words: what happened and with whom.
+std::string Describe(const v1::StatementItem& item, const std::string& account) {
+  const v1::Command& c = item.command();
+  auto other = [&account](const v1::Move& move) {
+    return move.from() == account ? move.to() : move.from();
+  };
+  if (c.has_earn()) {
+    std::string text = "earn from " + c.earn().from();
+    if (c.earn().has_activity()) {
+      text += " · " + c.earn().activity().name() + " " + c.earn().activity().date();
+    }
+    if (!c.earn().reason().empty()) text += " · " + c.earn().reason();
+    return text;
+  }
+  if (c.has_deduct()) return "deduct by " + c.deduct().to() + " · " + c.deduct().reason();
+  if (c.has_redeem()) return "redeem at " + c.redeem().to();
+  if (c.has_transfer()) {
+    return (c.transfer().from() == account ? "transfer to " : "transfer from ") +
+           other(c.transfer());
+  }
+  if (c.has_reverse()) return "reversal of entry " + std::to_string(c.reverse().seq());
+  if (c.has_open_account()) return "account opened";
+  if (c.has_set_account_status()) {
+    return c.set_account_status().status() == v1::ACCOUNT_STATUS_FROZEN ? "account frozen"
+                                                                        : "account unfrozen";
+  }
+  return "entry";
+}
+
+void AddRedeem(CLI::App& app, Globals& globals, int* exit_code) {
+  auto* command = app.add_subcommand("redeem", "checkout: pay for goods with points or hours");
+  auto args = std::make_shared<v1::RedeemRequest>();
+  auto request_id = std::make_shared<std::string>();
+  args->set_asset("POINTS");
+  command->add_option("--store", *args->mutable_store(), "the love supermarket's account")->required();
+  command->add_option("--member", *args->mutable_member(), "the member paying")->required();
+  command->add_option("--amount", *args->mutable_amount(), "e.g. 45.50")->required();
+  command->add_option("--asset", *args->mutable_asset(), "POINTS or HOURS")->capture_default_str();
+  command->add_option("--memo", *args->mutable_memo(), "the goods, e.g. \"大米 5kg ×1\"");
+  command->add_option("--request-id", *request_id,
+                      "retry an interrupted redeem: the original outcome, never a second charge");
+  command->footer("Example:\n  lovebank redeem --store store:main --member V00001 --amount 30 "
+                  "--memo \"大米 5kg ×1\"");
+  command->callback([&globals, exit_code, args, request_id] {
+    Session session(globals);
+    v1::RedeemRequest request = *args;
+    request.set_request_id(RequestId(*request_id, "redeem"));
+    *exit_code = Mutate(
+        session, request.request_id(), "redeem", ToJson(request),
+        [&](v1::Receipt* receipt) {
+          return session.ledger().Redeem(session.Context().get(), request, receipt);
+        },
+        [&](const v1::Receipt& receipt) {
+          std::cout << "  " << NameOf(session, request.store()) << "  兑换小票 receipt\n"
+                    << "  会员 member      " << NameOf(session, request.member()) << "\n";
+          if (!request.memo().empty()) std::cout << "  商品 goods       " << request.memo() << "\n";
+          std::cout << "  支付 paid        " << request.amount() << " " << request.asset() << "\n"
+                    << "  余额 balance     "
+                    << BalanceOf(receipt, request.member(), request.asset()) << " "
+                    << request.asset() << "\n";
+          PrintReceipt(receipt);
+        });
+  });
+}
+
+void AddRefund(CLI::App& app, Globals& globals, int* exit_code) {
+  auto* command = app.add_subcommand("refund", "checkout: undo a redemption (by seq or request id)");
+  auto target = std::make_shared<std::string>();
+  auto memo = std::make_shared<std::string>();
+  auto request_id = std::make_shared<std::string>();
+  command->add_option("entry", *target, "the sale's seq or request id")->required();
+  command->add_option("--memo", *memo, "why, e.g. \"退货\"");
+  command->add_option("--request-id", *request_id, "retry an interrupted refund");
+  command->footer("Example:\n  lovebank refund cli-3f2a9c0e11d4-redeem --memo 退货");
+  command->callback([&globals, exit_code, target, memo, request_id] {
+    Session session(globals);
+    v1::ReverseRequest request;
+    request.set_request_id(RequestId(*request_id, "refund"));
+    if (!target->empty() && target->find_first_not_of("0123456789") == std::string::npos) {
+      request.set_seq(std::stoull(*target));
+    } else {
+      request.set_target_request_id(*target);
+    }
+    request.set_memo(*memo);
+    *exit_code = Mutate(
+        session, request.request_id(), "refund", ToJson(request),
+        [&](v1::Receipt* receipt) {
+          return session.ledger().Reverse(session.Context().get(), request, receipt);
+        },
+        [&](const v1::Receipt& receipt) {
+          std::cout << "  退款 refunded " << *target << "\n";
+          for (const auto& balance : receipt.balances_after()) {
+            std::cout << "  " << balance.account() << "  " << balance.amount() << " "
+                      << balance.asset() << "\n";
+          }
+          PrintReceipt(receipt);
+        });
+  });
+}
+
+void AddBalance(CLI::App& app, Globals& globals, int* exit_code) {
+  auto* command = app.add_subcommand("balance", "hours and points of an account");
+  auto account = std::make_shared<std::string>();
+  auto as_of = std::make_shared<std::uint64_t>(0);
+  command->add_option("account", *account, "default: the account of a member token");
+  command->add_option("--as-of", *as_of, "balances right after this entry (seq)");
+  command->footer("Examples:\n  lovebank balance V00001\n  lovebank balance --as-of 1200");
+  command->callback([&globals, exit_code, account, as_of] {
+    Session session(globals);
+    v1::GetBalanceRequest request;
+    request.set_account(BoundAccount(session, *account, exit_code));
+    if (request.account().empty()) return;
+    if (*as_of != 0) request.set_as_of_seq(*as_of);
+    v1::GetBalanceResponse response;
+    const grpc::Status status =
+        session.ledger().GetBalance(session.Context().get(), request, &response);
+    if (!status.ok()) {
+      *exit_code = Fail(globals, status);
+      return;
+    }
+    if (globals.json) {
+      PrintJson(ToJson(response));
+      return;
+    }
+    std::cout << NameOf(session, request.account()) << "  as of entry " << response.as_of_seq()
+              << "\n";
+    if (response.balances_size() == 0) std::cout << "  (nothing yet)\n";
+    for (const auto& balance : response.balances()) {
+      const char* label = balance.asset() == "HOURS"    ? "志愿时长 hours "
+                          : balance.asset() == "POINTS" ? "积分 points    "
+                                                        : "";
+      std::cout << "  " << label << " " << balance.amount() << " " << balance.asset() << "\n";
+    }
+    *exit_code = kExitOk;
+  });
+}
+
+void AddHistory(CLI::App& app, Globals& globals, int* exit_code) {
+  auto* command = app.add_subcommand("history", "an account's statement, newest first");
+  auto account = std::make_shared<std::string>();
+  auto limit = std::make_shared<std::uint32_t>(20);
+  auto before = std::make_shared<std::string>();
+  command->add_option("account", *account, "default: the account of a member token");
+  command->add_option("--limit", *limit, "lines per page (1-1000)")->capture_default_str();
+  command->add_option("--before", *before, "continue from the cursor a previous page printed");
+  command->footer("Examples:\n  lovebank history V00001 --limit 10\n"
+                  "  lovebank history V00001 --before c1.00000000000004d2");
+  command->callback([&globals, exit_code, account, limit, before] {
+    Session session(globals);
+    v1::ListEntriesRequest request;
+    request.set_account(BoundAccount(session, *account, exit_code));
+    if (request.account().empty()) return;
+    request.set_page_size(*limit);
+    request.set_cursor(*before);
+    v1::ListEntriesResponse response;
+    const grpc::Status status =
+        session.ledger().ListEntries(session.Context().get(), request, &response);
+    if (!status.ok()) {
+      *exit_code = Fail(globals, status);
+      return;
+    }
+    if (globals.json) {
+      PrintJson(ToJson(response));
+      return;
+    }
+    std::cout << NameOf(session, request.account()) << "\n";
+    for (const auto& item : response.items()) {
+      std::cout << "  " << LocalTime(item.time_unix_us()) << "  #" << item.seq() << "  "
+                << Describe(item, request.account());
+      if (!item.command().memo().empty()) std::cout << " · " << item.command().memo();
+      std::cout << "\n";
+      for (const auto& leg : item.legs()) {
+        std::cout << "      " << leg.amount() << " " << leg.asset() << "  → " << leg.balance_after()
+                  << "\n";
+      }
+    }
+    if (!response.next_cursor().empty()) {
+      std::cout << "  more: lovebank history " << request.account() << " --before "
+                << response.next_cursor() << "\n";
+    }
+    *exit_code = kExitOk;
+  });
+}
+
+void AddTransfer(CLI::App& app, Globals& globals, int* exit_code) {
+  auto* command = app.add_subcommand("transfer", "give hours or points to another member (转赠)");
+  auto args = std::make_shared<v1::TransferRequest>();
+  auto request_id = std::make_shared<std::string>();
+  args->set_asset("HOURS");
+  command->add_option("--from", *args->mutable_from(), "default: the account of a member token");
+  command->add_option("--to", *args->mutable_to(), "the receiving member")->required();
+  command->add_option("--amount", *args->mutable_amount(), "e.g. 2")->required();
+  command->add_option("--asset", *args->mutable_asset(), "HOURS or POINTS")->capture_default_str();
+  command->add_option("--memo", *args->mutable_memo(), "e.g. \"转赠给外婆\"");
+  command->add_option("--request-id", *request_id, "retry an interrupted transfer");
+  command->footer("Example:\n  lovebank transfer --to V00002 --amount 2 --memo 转赠给外婆");
+  command->callback([&globals, exit_code, args, request_id] {
+    Session session(globals);
+    v1::TransferRequest request = *args;
+    request.set_from(BoundAccount(session, request.from(), exit_code));
+    if (request.from().empty()) return;
+    request.set_request_id(RequestId(*request_id, "transfer"));
+    *exit_code = Mutate(
+        session, request.request_id(), "transfer", ToJson(request),
+        [&](v1::Receipt* receipt) {
+          return session.ledger().Transfer(session.Context().get(), request, receipt);
+        },
+        [&](const v1::Receipt& receipt) {
+          std::cout << "  " << request.amount() << " " << request.asset() << " from "
+                    << request.from() << " to " << request.to() << "\n"
+                    << "  balance " << BalanceOf(receipt, request.from(), request.asset()) << " "
+                    << request.asset() << "\n";
+          PrintReceipt(receipt);
+        });
+  });
+}
+
+void AddEarn(CLI::App& app, Globals& globals, int* exit_code) {
+  auto* command = app.add_subcommand("earn", "record hours for an activity, or award points");
+  auto args = std::make_shared<v1::EarnRequest>();
+  auto hours = std::make_shared<std::string>();
+  auto points = std::make_shared<std::string>();
+  auto request_id = std::make_shared<std::string>();
+  command->add_option("--member", *args->mutable_member(), "the volunteer or student")->required();
+  command->add_option("--issuer", *args->mutable_issuer(), "default: the issuer token's account");
+  auto* hours_option = command->add_option("--hours", *hours, "hours served, e.g. 2.5");
+  auto* points_option = command->add_option("--points", *points, "points awarded, e.g. 500");
+  hours_option->excludes(points_option);
+  command->add_option("--activity", *args->mutable_activity()->mutable_name(),
+                      "with --hours: the activity, e.g. 重阳节敬老活动");
+  command->add_option("--date", *args->mutable_activity()->mutable_date(),
+                      "with --hours: YYYY-MM-DD");
+  command->add_option("--place", *args->mutable_activity()->mutable_place(), "with --hours");
+  command->add_option("--reason", *args->mutable_reason(), "with --points: e.g. 考上大学");
+  command->add_option("--memo", *args->mutable_memo(), "free text");
+  command->add_option("--request-id", *request_id, "retry an interrupted earn");
+  command->footer(
+      "Examples:\n"
+      "  lovebank earn --member V00001 --hours 3 --activity 重阳节敬老活动 --date 2026-10-29\n"
+      "  lovebank earn --member S00854 --points 500 --reason 期中考试进步明显");
+  command->callback([&globals, exit_code, args, hours, points, request_id] {
+    if (hours->empty() == points->empty()) {
+      *exit_code = Usage("give --hours (with --activity and --date) or --points (with --reason)");
+      return;
+    }
+    Session session(globals);
+    v1::EarnRequest request = *args;
+    request.set_issuer(BoundAccount(session, request.issuer(), exit_code));
+    if (request.issuer().empty()) return;
+    request.set_asset(hours->empty() ? "POINTS" : "HOURS");
+    request.set_amount(hours->empty() ? *points : *hours);
+    if (hours->empty()) request.clear_activity();
+    request.set_request_id(RequestId(*request_id, "earn"));
+    *exit_code = Mutate(
+        session, request.request_id(), "earn", ToJson(request),
+        [&](v1::Receipt* receipt) {
+          return session.ledger().Earn(session.Context().get(), request, receipt);
+        },
+        [&](const v1::Receipt& receipt) {
+          std::cout << "  " << NameOf(session, request.member()) << " +" << request.amount() << " "
+                    << request.asset() << "  balance "
+                    << BalanceOf(receipt, request.member(), request.asset()) << "\n";
+          PrintReceipt(receipt);
+        });
+  });
+}
+
+void AddDeduct(CLI::App& app, Globals& globals, int* exit_code) {
+  auto* command = app.add_subcommand("deduct", "take points back, with a reason");
+  auto args = std::make_shared<v1::DeductRequest>();
+  auto request_id = std::make_shared<std::string>();
+  args->set_asset("POINTS");
+  command->add_option("--member", *args->mutable_member(), "the student")->required();
+  command->add_option("--issuer", *args->mutable_issuer(), "default: the issuer token's account");
+  command->add_option("--points", *args->mutable_amount(), "e.g. 200")->required();
+  command->add_option("--reason", *args->mutable_reason(), "e.g. 学习不努力")->required();
+  command->add_option("--memo", *args->mutable_memo(), "free text");
+  command->add_option("--request-id", *request_id, "retry an interrupted deduction");
+  command->footer("Example:\n  lovebank deduct --member S00853 --points 200 --reason 学习不努力");
+  command->callback([&globals, exit_code, args, request_id] {
+    Session session(globals);
+    v1::DeductRequest request = *args;
+    request.set_issuer(BoundAccount(session, request.issuer(), exit_code));
+    if (request.issuer().empty()) return;
+    request.set_request_id(RequestId(*request_id, "deduct"));
+    *exit_code = Mutate(
+        session, request.request_id(), "deduct", ToJson(request),
+        [&](v1::Receipt* receipt) {
+          return session.ledger().Deduct(session.Context().get(), request, receipt);
+        },
+        [&](const v1::Receipt& receipt) {
+          std::cout << "  " << NameOf(session, request.member()) << " -" << request.amount()
+                    << " POINTS  balance " << BalanceOf(receipt, request.member(), "POINTS")
+                    << "\n";
+          PrintReceipt(receipt);
+        });
+  });
+}
+
+}  // namespace
+
+std::optional<v1::PrincipalRecord> WhoAmI(Session& session, int* exit_code) {
+  v1::PrincipalRecord me;
+  const grpc::Status status = session.admin().WhoAmI(session.Context().get(), {}, &me);
+  if (!status.ok()) {
+    *exit_code = Fail(session.globals(), status);
+    return std::nullopt;
+  }
+  return me;
+}
+
+int Mutate(Session& session, const std::string& request_id, const std::string& command,
+           const nlohmann::json& args, const std::function<grpc::Status(v1::Receipt*)>& call,
+           const std::function<void(const v1::Receipt&)>& print) {
+  if (!LogRequest(session.globals(), request_id, command, args)) return kExitUsage;
+  v1::Receipt receipt;
+  const grpc::Status status = call(&receipt);
+  LogOutcome(session.globals(), request_id, status, receipt.seq());
+  if (!status.ok()) return Fail(session.globals(), status);
+  if (session.globals().json) {
+    PrintJson(ToJson(receipt));
+  } else {
+    print(receipt);
+  }
+  return kExitOk;
+}
+
+std::string BoundAccount(Session& session, const std::string& given, int* exit_code) {
+  if (!given.empty()) return given;
+  auto me = WhoAmI(session, exit_code);
+  if (!me) return "";
+  if (me->accounts_size() == 0) {
+    *exit_code = Usage("name the account: this principal is bound to none");
+    return "";
+  }
+  return me->accounts(0);
+}
+
+void PrintReceipt(const v1::Receipt& receipt) {
+  std::cout << "  流水 entry #" << receipt.seq() << "  hash " << HashPrefix(receipt.hash())
+            << "  " << LocalTime(receipt.time_unix_us())
+            << (receipt.replayed() ? "  (retry: the original receipt, applied once)" : "")
+            << "\n";
+}
+
+void AddMoneyCommands(CLI::App& app, Globals& globals, int* exit_code) {
+  AddRedeem(app, globals, exit_code);
+  AddRefund(app, globals, exit_code);
+  AddBalance(app, globals, exit_code);
+  AddHistory(app, globals, exit_code);
+  AddTransfer(app, globals, exit_code);
+  AddEarn(app, globals, exit_code);
+  AddDeduct(app, globals, exit_code);
+}
+
+}  // namespace lovebank::cli

@@ -1,0 +1,77 @@
+#include "clients/csv.h"
+
+#include <fstream>
+#include <sstream>
+
+#include "ledger/strings.h"
+
+namespace lovebank::csv {
+
+absl::StatusOr<Table> Parse(const std::string& input) {
+  std::string_view text = input;
+  if (text.substr(0, 3) == "\xEF\xBB\xBF") text.remove_prefix(3);
+  Table table;
+  std::size_t line = 1;
+  std::size_t i = 0;
+  bool first = true;
+  while (i < text.size()) {
+    Row row;
+    row.line = line;
+    const std::size_t start = i;
+    std::string field;
+    bool quoted = false;
+    bool end_of_row = false;
+    while (!end_of_row) {
+      if (i == text.size()) {
+        if (quoted) return absl::InvalidArgumentError(Cat("line ", row.line, ": unterminated quote"));
+        end_of_row = true;
+        break;
+      }
+      const char c = text[i++];
+      if (quoted) {
+        if (c == '"' && i < text.size() && text[i] == '"') {
+          field.push_back('"');
+          ++i;
+        } else if (c == '"') {
+          quoted = false;
+        } else {
+          if (c == '\n') ++line;
+          field.push_back(c);
+        }
+      } else if (c == '"') {
+        quoted = true;
+      } else if (c == ',') {
+        row.fields.push_back(std::move(field));
+        field.clear();
+      } else if (c == '\n' || c == '\r') {
+        if (c == '\r' && i < text.size() && text[i] == '\n') ++i;
+        end_of_row = true;
+      } else {
+        field.push_back(c);
+      }
+    }
+    row.fields.push_back(std::move(field));
+    std::size_t end = i;
+    while (end > start && (text[end - 1] == '\n' || text[end - 1] == '\r')) --end;
+    row.text = std::string(text.substr(start, end - start));
+    ++line;
+    if (row.text.empty()) continue;
+    if (first) {
+      table.header = std::move(row.fields);
+      first = false;
+    } else {
+      table.rows.push_back(std::move(row));
+    }
+  }
+  return table;
+}
+
+absl::StatusOr<Table> Read(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) return absl::NotFoundError(Cat("cannot read ", path));
+  std::stringstream text;
+  text << in.rdbuf();
+  return Parse(text.str());
+}
+
+}  // namespace lovebank::csv

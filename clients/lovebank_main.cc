@@ -1,0 +1,125 @@
+// lovebank: the command line for the love bank — a checkout terminal, a volunteer's view, an
+// issuer's desk and an auditor's verifier, against lovebankd (docs/cli.md).
+//
+//   lovebank [--server HOST:PORT] [--token T] [--ca FILE] [--timeout S] [--json] COMMAND ...
+//
+// Settings come from, in increasing priority: the config file (~/.config/lovebank/config, or
+// LOVEBANK_CONFIG, or --config), the environment (LOVEBANK_SERVER, LOVEBANK_TOKEN, LOVEBANK_CA,
+// LOVEBANK_REQUEST_LOG) and the flags.
+//
+// Exit codes: 0 ok, 1 refused by the ledger (with its reason), 2 usage, 3 unreachable or
+// unavailable (retry with the same --request-id); `audit`: 0 clean, 1 findings, 2 could not run.
+
+#include <cstdlib>
+#include <fstream>
+#include <iostream>
+
+#include "absl/synchronization/mutex.h"
+#include "clients/commands.h"
+
+namespace lovebank::cli {
+namespace {
+
+std::string Trim(std::string text) {
+  const auto first = text.find_first_not_of(" \t\r");
+  if (first == std::string::npos) return "";
+  const auto last = text.find_last_not_of(" \t\r");
+  text = text.substr(first, last - first + 1);
+  if (text.size() >= 2 && text.front() == '"' && text.back() == '"') {
+    text = text.substr(1, text.size() - 2);
+  }
+  return text;
+}
+
+std::string Home(const char* xdg, const std::string& fallback) {
+  if (const char* value = std::getenv(xdg); value != nullptr && *value != '\0') return value;
+  const char* home = std::getenv("HOME");
+  return std::string(home == nullptr ? "." : home) + "/" + fallback;
+}
+
+// `key = value` lines (# comments): server, token, ca, timeout, request_log.
+bool ReadConfig(const std::string& path, bool required, Globals* globals) {
+  std::ifstream in(path);
+  if (!in) return !required;
+  std::string line;
+  while (std::getline(in, line)) {
+    line = Trim(line);
+    if (line.empty() || line[0] == '#') continue;
+    const auto eq = line.find('=');
+    if (eq == std::string::npos) continue;
+    const std::string key = Trim(line.substr(0, eq));
+    const std::string value = Trim(line.substr(eq + 1));
+    if (key == "server") globals->server = value;
+    if (key == "token") globals->token = value;
+    if (key == "ca") globals->ca_file = value;
+    if (key == "timeout") globals->timeout_s = std::atof(value.c_str());
+    if (key == "request_log") globals->request_log = value;
+  }
+  return true;
+}
+
+void FromEnvironment(Globals* globals) {
+  auto take = [](const char* name, std::string* into) {
+    if (const char* value = std::getenv(name); value != nullptr && *value != '\0') *into = value;
+  };
+  take("LOVEBANK_SERVER", &globals->server);
+  take("LOVEBANK_TOKEN", &globals->token);
+  take("LOVEBANK_CA", &globals->ca_file);
+  take("LOVEBANK_REQUEST_LOG", &globals->request_log);
+}
+
+int Main(int argc, char** argv) {
+  absl::SetMutexDeadlockDetectionMode(absl::OnDeadlockCycle::kIgnore);  // see service/server.cc
+  Globals globals;
+  globals.request_log = Home("XDG_STATE_HOME", ".local/state") + "/lovebank/requests.log";
+  // The config file is read before the flags so that flags override it; --config is found by
+  // hand for that reason (and parsed again below for --help).
+  std::string config = Home("XDG_CONFIG_HOME", ".config") + "/lovebank/config";
+  bool config_given = false;
+  if (const char* value = std::getenv("LOVEBANK_CONFIG")) config = value, config_given = true;
+  for (int i = 1; i + 1 < argc; ++i) {
+    if (std::string(argv[i]) == "--config") config = argv[i + 1], config_given = true;
+  }
+  if (!ReadConfig(config, config_given, &globals)) {
+    std::cerr << "lovebank: cannot read the config file " << config << "\n";
+    return kExitUsage;
+  }
+  FromEnvironment(&globals);
+
+  CLI::App app{"lovebank: the love bank's command line (爱心银行 / 爱心超市).", "lovebank"};
+  app.require_subcommand(1);
+  app.fallthrough();
+  app.add_option("--config", config, "config file (key = value: server, token, ca, timeout)");
+  app.add_option("--server", globals.server, "lovebankd address")->capture_default_str();
+  app.add_option("--token", globals.token, "bearer token (or LOVEBANK_TOKEN)");
+  app.add_option("--ca", globals.ca_file, "PEM CA certificate: connect with TLS");
+  app.add_option("--timeout", globals.timeout_s, "seconds each call may take")
+      ->capture_default_str();
+  app.add_flag("--json", globals.json, "machine-readable output on stdout");
+  app.add_option("--request-log", globals.request_log,
+                 "file where request ids are written before sending")
+      ->capture_default_str();
+  app.footer(
+      "Checkout terminal:   redeem, refund\n"
+      "Volunteer / student: balance, history, transfer\n"
+      "Issuer / social worker: earn, deduct, import, account\n"
+      "Admin:               account, principal\n"
+      "Auditor:             audit, digest, export\n"
+      "Exit codes: 0 ok, 1 refused (with its reason), 2 usage, 3 unreachable/unavailable.\n"
+      "Run `lovebank COMMAND --help` for each command's options and an example.");
+  int exit_code = kExitOk;
+  AddMoneyCommands(app, globals, &exit_code);
+  AddAdminCommands(app, globals, &exit_code);
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& error) {
+    const int code = app.exit(error);
+    return code == 0 ? kExitOk : kExitUsage;
+  }
+  return exit_code;
+}
+
+}  // namespace
+}  // namespace lovebank::cli
+
+int main(int argc, char** argv) { return lovebank::cli::Main(argc, argv); }
