@@ -13,79 +13,15 @@
 #include "ledger/audit/audit.h"
 #include "ledger/journal_format.h"
 #include "ledger/strings.h"
+#include "tests/daemon_util.h"
 #include "tests/service_test_util.h"
 
-#ifndef LOVEBANKD_PATH
-#error "LOVEBANKD_PATH must name the lovebankd binary"
-#endif
 
 namespace lovebank {
 namespace {
 
 using testing::Ctx;
-
-// A lovebankd child with its stderr on a pipe.
-class Daemon {
- public:
-  explicit Daemon(const std::string& data_dir) {
-    int fds[2];
-    EXPECT_EQ(::pipe(fds), 0);
-    pid_ = ::fork();
-    if (pid_ == 0) {
-      ::dup2(fds[1], STDERR_FILENO);
-      ::close(fds[0]);
-      ::execl(LOVEBANKD_PATH, LOVEBANKD_PATH, "--listen", "127.0.0.1:0", "--data-dir",
-              data_dir.c_str(), "--log-level", "warn", static_cast<char*>(nullptr));
-      ::_exit(127);
-    }
-    ::close(fds[1]);
-    stderr_ = ::fdopen(fds[0], "r");
-    char line[4096];
-    while (std::fgets(line, sizeof(line), stderr_) != nullptr) {
-      output_ += line;
-      if (std::sscanf(line, "lovebankd: listening on port %d", &port_) == 1) break;
-    }
-    // Keep draining stderr so the daemon never blocks on a full pipe.
-    drain_ = std::thread([this] {
-      char rest[4096];
-      while (std::fgets(rest, sizeof(rest), stderr_) != nullptr) {
-        std::lock_guard<std::mutex> lock(mu_);
-        output_ += rest;
-      }
-    });
-  }
-  ~Daemon() {
-    if (pid_ > 0 && !exited_) {
-      ::kill(pid_, SIGKILL);
-      ::waitpid(pid_, nullptr, 0);
-    }
-    if (drain_.joinable()) drain_.join();
-    if (stderr_ != nullptr) std::fclose(stderr_);
-  }
-  int port() const { return port_; }
-  // Sends `signal` and waits for the exit; returns the wait status.
-  int Stop(int signal) {
-    ::kill(pid_, signal);
-    int status = 0;
-    ::waitpid(pid_, &status, 0);
-    exited_ = true;
-    drain_.join();
-    return status;
-  }
-  std::string output() {
-    std::lock_guard<std::mutex> lock(mu_);
-    return output_;
-  }
-
- private:
-  pid_t pid_ = -1;
-  int port_ = 0;
-  bool exited_ = false;
-  std::FILE* stderr_ = nullptr;
-  std::thread drain_;
-  std::mutex mu_;
-  std::string output_;
-};
+using testing::Daemon;
 
 TEST(Daemon, SigtermDuringLoadLosesNoAcknowledgedRequest) {
   testing::TempDir dir;

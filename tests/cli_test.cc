@@ -1,0 +1,325 @@
+// The `lovebank` command line against a real lovebankd child on a loopback port (issue #5
+// "Tests"): each command's happy path and refusal path with its exit code and message, --json
+// output that parses, imports with good and bad rows applied once, a redeem whose reply was lost
+// retried with its request id and charged once, and Chinese text that round-trips.
+
+#include <cstdio>
+#include <fstream>
+
+#include "ledger/strings.h"
+#include "nlohmann/json.hpp"
+#include "tests/daemon_util.h"
+#include "tests/test_util.h"
+
+#ifndef LOVEBANK_CLI_PATH
+#error "LOVEBANK_CLI_PATH must name the lovebank binary"
+#endif
+#ifndef LOVEBANK_AUDIT_PATH
+#error "LOVEBANK_AUDIT_PATH must name the lovebank-audit binary"
+#endif
+
+namespace lovebank {
+namespace {
+
+std::string Quote(const std::string& text) {
+  std::string quoted = "'";
+  for (char c : text) {
+    if (c == '\'') {
+      quoted += "'\\''";
+    } else {
+      quoted += c;
+    }
+  }
+  return quoted + "'";
+}
+
+struct Result {
+  int exit_code = -1;
+  std::string out;
+  std::string err;
+  nlohmann::json json() const { return nlohmann::json::parse(out); }
+};
+
+class CliTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    daemon_ = std::make_unique<testing::Daemon>(dir_.Sub("data"));
+    ASSERT_GT(daemon_->port(), 0) << daemon_->output();
+    std::ifstream token(dir_.Sub("data/admin.token"));
+    std::getline(token, tokens_["admin"]);
+    std::ofstream(dir_.Sub("config")) << "# empty: settings come from the environment\n";
+  }
+
+  // Runs `lovebank ARGS` as `who` (a key of tokens_, or "" for no token).
+  Result Run(const std::vector<std::string>& args, const std::string& who = "admin",
+             const std::string& server = "") {
+    std::string command = Cat("LOVEBANK_CONFIG=", Quote(dir_.Sub("config")),
+                              " LOVEBANK_REQUEST_LOG=", Quote(dir_.Sub("requests.log")),
+                              " LOVEBANK_SERVER=",
+                              server.empty() ? Cat("127.0.0.1:", daemon_->port()) : server,
+                              " LOVEBANK_TOKEN=", Quote(who.empty() ? "" : tokens_[who]), " TZ=UTC ",
+                              LOVEBANK_CLI_PATH);
+    for (const auto& arg : args) command += " " + Quote(arg);
+    command += " 2>" + Quote(dir_.Sub("stderr"));
+    Result result;
+    std::FILE* pipe = ::popen(command.c_str(), "r");
+    char buffer[4096];
+    std::size_t n = 0;
+    while ((n = std::fread(buffer, 1, sizeof(buffer), pipe)) > 0) result.out.append(buffer, n);
+    const int status = ::pclose(pipe);
+    result.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+    std::ifstream err(dir_.Sub("stderr"));
+    result.err.assign(std::istreambuf_iterator<char>(err), {});
+    return result;
+  }
+
+  // The programme of the README's first ten minutes, through the CLI.
+  void OpenProgramme() {
+    ASSERT_EQ(Run({"account", "open", "issuer:town", "--kind", "issuer", "--name", "镇爱心银行",
+                   "--budget", "POINTS=100000", "--budget", "HOURS=10000"})
+                  .exit_code,
+              0);
+    ASSERT_EQ(Run({"account", "open", "store:main", "--kind", "store", "--name", "河头店镇爱心超市"})
+                  .exit_code,
+              0);
+    ASSERT_EQ(Run({"account", "open", "V00001", "--name", "韦蕊"}).exit_code, 0);
+    ASSERT_EQ(Run({"account", "open", "V00002", "--name", "龙静环"}).exit_code, 0);
+    Grant("worker-li", "issuer", "issuer:town");
+    Grant("till-1", "terminal", "store:main");
+    Grant("app-v1", "member", "V00001");
+    Grant("auditor-wang", "auditor", "");
+  }
+
+  void Grant(const std::string& name, const std::string& role, const std::string& account) {
+    std::vector<std::string> args = {"--json", "principal", "create", name, "--role", role};
+    if (!account.empty()) args.insert(args.end(), {"--account", account});
+    const Result result = Run(args);
+    ASSERT_EQ(result.exit_code, 0) << result.err;
+    tokens_[name] = result.json()["token"];
+  }
+
+  std::string Points(const std::string& account, const std::string& who = "auditor-wang") {
+    const Result result = Run({"--json", "balance", account}, who);
+    EXPECT_EQ(result.exit_code, 0) << result.err;
+    const nlohmann::json json = result.json();  // kept: the loop below refers into it
+    for (const auto& balance : json["balances"]) {
+      if (balance["asset"] == "POINTS") return balance["amount"];
+    }
+    ADD_FAILURE() << "no POINTS balance for " << account << ": " << result.out << result.err;
+    return "none";
+  }
+
+  testing::TempDir dir_;
+  std::unique_ptr<testing::Daemon> daemon_;
+  std::map<std::string, std::string> tokens_;
+};
+
+TEST_F(CliTest, TheFirstTenMinutesWalkThrough) {
+  OpenProgramme();
+  Result earned = Run({"earn", "--member", "V00001", "--hours", "3", "--activity", "重阳节敬老活动",
+                       "--date", "2026-10-29"},
+                      "worker-li");
+  ASSERT_EQ(earned.exit_code, 0) << earned.err;
+  EXPECT_NE(earned.out.find("韦蕊 (V00001) +3 HOURS  balance 3.00"), std::string::npos)
+      << earned.out;
+  ASSERT_EQ(Run({"earn", "--member", "V00001", "--points", "500", "--reason", "期中考试进步明显"},
+                "worker-li")
+                .exit_code,
+            0);
+  const Result sale = Run({"redeem", "--store", "store:main", "--member", "V00001", "--amount",
+                           "30", "--memo", "大米 5kg ×1"},
+                          "till-1");
+  ASSERT_EQ(sale.exit_code, 0) << sale.err;
+  for (const char* line : {"河头店镇爱心超市 (store:main)", "会员 member      韦蕊 (V00001)",
+                           "商品 goods       大米 5kg ×1", "余额 balance     470.00 POINTS"}) {
+    EXPECT_NE(sale.out.find(line), std::string::npos) << line << "\n" << sale.out;
+  }
+  const Result history = Run({"history", "V00001"}, "app-v1");
+  ASSERT_EQ(history.exit_code, 0) << history.err;
+  EXPECT_NE(history.out.find("redeem at store:main · 大米 5kg ×1"), std::string::npos)
+      << history.out;
+  EXPECT_NE(history.out.find("earn from issuer:town · 重阳节敬老活动 2026-10-29"),
+            std::string::npos)
+      << history.out;
+  const Result balance = Run({"balance"}, "app-v1");  // a member token's own account
+  ASSERT_EQ(balance.exit_code, 0) << balance.err;
+  EXPECT_NE(balance.out.find("3.00 HOURS"), std::string::npos) << balance.out;
+  EXPECT_NE(balance.out.find("470.00 POINTS"), std::string::npos) << balance.out;
+
+  const Result audit = Run({"audit"}, "auditor-wang");
+  EXPECT_EQ(audit.exit_code, 0) << audit.out << audit.err;
+  EXPECT_NE(audit.out.find("CLEAN"), std::string::npos) << audit.out;
+  const Result digest = Run({"digest"}, "auditor-wang");
+  ASSERT_EQ(digest.exit_code, 0);
+  const std::string published = digest.out.substr(0, digest.out.find('\n'));
+  EXPECT_EQ(published.size(), published.find(':') + 1 + 64) << published;
+  EXPECT_EQ(Run({"audit", "--expect-digest", published}, "auditor-wang").exit_code, 0);
+  EXPECT_EQ(Run({"audit", "--expect-digest", "3:" + std::string(64, '0')}, "auditor-wang")
+                .exit_code,
+            1);
+
+  // export, then the offline audit of the file.
+  const Result exported = Run({"export", "--out", dir_.Sub("ledger.lbexport")}, "auditor-wang");
+  ASSERT_EQ(exported.exit_code, 0) << exported.err;
+  const std::string offline = Cat(LOVEBANK_AUDIT_PATH, " --file ", dir_.Sub("ledger.lbexport"),
+                                  " --expect-digest ", published, " >/dev/null");
+  EXPECT_EQ(std::system(offline.c_str()), 0);
+}
+
+TEST_F(CliTest, RefusalsHaveTheirExitCodesAndReasons) {
+  OpenProgramme();
+  ASSERT_EQ(Run({"earn", "--member", "V00001", "--points", "10", "--reason", "进步"}, "worker-li")
+                .exit_code,
+            0);
+  const Result overdraft =
+      Run({"redeem", "--store", "store:main", "--member", "V00001", "--amount", "11"}, "till-1");
+  EXPECT_EQ(overdraft.exit_code, 1);
+  EXPECT_NE(overdraft.err.find("FAILED_PRECONDITION INSUFFICIENT_BALANCE (余额不足)"),
+            std::string::npos)
+      << overdraft.err;
+  const Result json = Run(
+      {"--json", "redeem", "--store", "store:main", "--member", "V00001", "--amount", "11"},
+      "till-1");
+  EXPECT_EQ(json.exit_code, 1);
+  EXPECT_EQ(json.json()["error"]["reason"], "INSUFFICIENT_BALANCE");
+  EXPECT_EQ(json.json()["error"]["code"], "FAILED_PRECONDITION");
+
+  const Result denied =
+      Run({"earn", "--member", "V00001", "--points", "1", "--reason", "x", "--issuer",
+           "issuer:town"},
+          "till-1");
+  EXPECT_EQ(denied.exit_code, 1);
+  EXPECT_NE(denied.err.find("PERMISSION_DENIED"), std::string::npos) << denied.err;
+  EXPECT_EQ(Run({"balance", "V00001"}, "").exit_code, 1);  // no token: UNAUTHENTICATED
+  EXPECT_EQ(Run({"redeem", "--store", "store:main", "--member", "V00001"}, "till-1").exit_code,
+            2);  // --amount missing
+  EXPECT_EQ(Run({"earn", "--member", "V00001", "--hours", "1", "--points", "1"}, "worker-li")
+                .exit_code,
+            2);
+  const Result bad_amount =
+      Run({"redeem", "--store", "store:main", "--member", "V00001", "--amount", "1.005"},
+          "till-1");
+  EXPECT_EQ(bad_amount.exit_code, 1);
+  EXPECT_NE(bad_amount.err.find("AMOUNT_TOO_MANY_DECIMALS"), std::string::npos);
+  // Nothing listens on port 1.
+  const Result unreachable = Run({"balance", "V00001"}, "auditor-wang", "127.0.0.1:1");
+  EXPECT_EQ(unreachable.exit_code, 3) << unreachable.err;
+  EXPECT_EQ(Points("V00001"), "10.00");
+}
+
+TEST_F(CliTest, AccountsPrincipalsTransfersDeductionsAndRefunds) {
+  OpenProgramme();
+  ASSERT_EQ(Run({"earn", "--member", "V00001", "--points", "100", "--reason", "考上大学"},
+                "worker-li")
+                .exit_code,
+            0);
+  const Result sale = Run({"--json", "redeem", "--store", "store:main", "--member", "V00001",
+                           "--amount", "40", "--request-id", "till1-0001"},
+                          "till-1");
+  ASSERT_EQ(sale.exit_code, 0) << sale.err;
+  EXPECT_EQ(sale.json()["request_id"], "till1-0001");
+  EXPECT_EQ(Run({"refund", "till1-0001", "--memo", "退货"}, "till-1").exit_code, 0);
+  EXPECT_EQ(Run({"refund", "till1-0001"}, "till-1").exit_code, 1);  // already reversed
+  EXPECT_EQ(Points("V00001"), "100.00");
+
+  const Result gift = Run({"transfer", "--to", "V00002", "--amount", "25", "--asset", "POINTS",
+                           "--memo", "转赠给外婆"},
+                          "app-v1");
+  ASSERT_EQ(gift.exit_code, 0) << gift.err;
+  EXPECT_EQ(Points("V00002"), "25.00");
+  EXPECT_EQ(Run({"deduct", "--member", "V00001", "--points", "15", "--reason", "学习不努力"},
+                "worker-li")
+                .exit_code,
+            0);
+  EXPECT_EQ(Points("V00001"), "60.00");
+
+  const Result show = Run({"--json", "account", "show", "V00002"});
+  ASSERT_EQ(show.exit_code, 0);
+  EXPECT_EQ(show.json()["display_name"], "龙静环");
+  EXPECT_EQ(Run({"account", "freeze", "V00002", "--memo", "搬离本村"}).exit_code, 0);
+  EXPECT_EQ(Run({"transfer", "--to", "V00002", "--amount", "1", "--asset", "POINTS"}, "app-v1")
+                .exit_code,
+            1);
+  EXPECT_EQ(Run({"account", "unfreeze", "V00002"}).exit_code, 0);
+  EXPECT_EQ(Run({"account", "open", "V00001", "--name", "韦蕊"}).exit_code, 0);  // the same open
+
+  const Result list = Run({"--json", "principal", "list"});
+  ASSERT_EQ(list.exit_code, 0);
+  EXPECT_EQ(list.json()["principals"].size(), 5u);
+  EXPECT_EQ(Run({"principal", "revoke", "till-1"}).exit_code, 0);
+  EXPECT_EQ(Run({"balance", "V00001"}, "till-1").exit_code, 1);  // revoked token
+}
+
+TEST_F(CliTest, AnImportAppliesGoodRowsReportsBadOnesAndAppliesNothingTwice) {
+  OpenProgramme();
+  const std::string file = dir_.Sub("activities.csv");
+  std::ofstream(file)
+      << "activity_id,date,team_id,team_name,activity,member_id,member_name,hours\n"
+         "A1,2026-11-01,T17,反诈宣传志愿队,政策宣讲,V00001,韦蕊,3\n"
+         "A1,2026-11-01,T17,反诈宣传志愿队,政策宣讲,V00002,龙静环,3\n"
+         "A2,2026-11-02,T01,\"小雨滴志愿者服务队, 二组\",助老,V09999,无此人,2\n"
+         "A3,2026-11-31,T01,小雨滴志愿者服务队,助老,V00001,韦蕊,2\n"
+         "A4,2026-11-03,T01,小雨滴志愿者服务队,助老,V00002,龙静环,1.005\n"
+         "A1,2026-11-01,T17,反诈宣传志愿队,政策宣讲,V00001,韦蕊,3\n";
+  const Result first = Run({"--json", "import", file}, "worker-li");
+  EXPECT_EQ(first.exit_code, 1) << first.err;
+  const auto report = first.json();
+  EXPECT_EQ(report["applied"], 2);
+  EXPECT_EQ(report["refused"], 3);
+  EXPECT_EQ(report["duplicate_rows"], 1);
+  std::map<int, std::string> outcome;
+  for (const auto& row : report["rows"]) {
+    outcome[row["line"].get<int>()] = row["outcome"].get<std::string>();
+  }
+  EXPECT_EQ(outcome[2], "OK");
+  EXPECT_EQ(outcome[4], "ACCOUNT_UNKNOWN");
+  EXPECT_EQ(outcome[5], "ACTIVITY_INVALID");  // 2026-11-31
+  EXPECT_EQ(outcome[6], "AMOUNT_TOO_MANY_DECIMALS");
+  EXPECT_EQ(outcome[7], "DUPLICATE_ROW");
+
+  const Result digest_before = Run({"digest"}, "auditor-wang");
+  const Result again = Run({"--json", "import", file}, "worker-li");
+  EXPECT_EQ(again.json()["applied"], 0);
+  EXPECT_EQ(again.json()["already_applied"], 2);
+  EXPECT_EQ(Run({"digest"}, "auditor-wang").out, digest_before.out);  // nothing applied twice
+
+  // The statement shows the activity, with Chinese intact.
+  const Result history = Run({"--json", "history", "V00002"}, "auditor-wang");
+  ASSERT_EQ(history.exit_code, 0);
+  const nlohmann::json statement = history.json();
+  const auto& item = statement["items"][0];
+  EXPECT_EQ(item["command"]["earn"]["activity"]["name"], "政策宣讲");
+  EXPECT_EQ(item["command"]["memo"], "A1 反诈宣传志愿队");
+  EXPECT_EQ(item["legs"][0]["amount"], "3.00");
+}
+
+TEST_F(CliTest, ARedeemWhoseReplyWasLostIsRetriedWithItsRequestIdAndChargedOnce) {
+  OpenProgramme();
+  ASSERT_EQ(Run({"earn", "--member", "V00001", "--points", "100", "--reason", "进步"},
+                "worker-li")
+                .exit_code,
+            0);
+  // A deadline too short for any reply: the outcome is unknown to the terminal.
+  const Result lost = Run({"--timeout", "0.000001", "redeem", "--store", "store:main", "--member",
+                           "V00001", "--amount", "30", "--memo", "食用油 5L ×1"},
+                          "till-1");
+  EXPECT_EQ(lost.exit_code, 3) << lost.err;
+  // The request id was written to the request log before sending.
+  std::ifstream log(dir_.Sub("requests.log"));
+  std::string line, request_id;
+  while (std::getline(log, line)) {
+    auto entry = nlohmann::json::parse(line);
+    if (entry.contains("command") && entry["command"] == "redeem") request_id = entry["request_id"];
+  }
+  ASSERT_FALSE(request_id.empty());
+  for (int attempt = 0; attempt < 2; ++attempt) {
+    const Result retry = Run({"redeem", "--store", "store:main", "--member", "V00001", "--amount",
+                              "30", "--memo", "食用油 5L ×1", "--request-id", request_id},
+                             "till-1");
+    EXPECT_EQ(retry.exit_code, 0) << retry.err;
+  }
+  EXPECT_EQ(Points("V00001"), "70.00");  // charged once
+}
+
+}  // namespace
+}  // namespace lovebank
