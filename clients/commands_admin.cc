@@ -185,6 +185,7 @@ void AddPrincipal(CLI::App& app, Globals& globals, int* exit_code) {
   });
 
   auto* list = principal->add_subcommand("list", "every principal ever created");
+  list->footer("Example:\n  lovebank principal list --json");
   list->callback([&globals, exit_code] {
     Session session(globals);
     v1::ListPrincipalsResponse response;

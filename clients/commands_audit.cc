@@ -72,6 +72,7 @@ void AddAuditCommands(CLI::App& app, Globals& globals, int* exit_code) {
   });
 
   auto* digest = app.add_subcommand("digest", "the ledger's head SEQ:HASH, to publish (公示)");
+  digest->footer("Example:\n  lovebank digest        # prints e.g. 2186:e011…c5b");
   digest->callback([&globals, exit_code] {
     Session session(globals);
     v1::GetDigestResponse response;

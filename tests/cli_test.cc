@@ -321,5 +321,79 @@ TEST_F(CliTest, ARedeemWhoseReplyWasLostIsRetriedWithItsRequestIdAndChargedOnce)
   EXPECT_EQ(Points("V00001"), "70.00");  // charged once
 }
 
+TEST_F(CliTest, HistoryPagesBackwardsWithBefore) {
+  OpenProgramme();
+  for (int i = 1; i <= 5; ++i) {
+    ASSERT_EQ(Run({"earn", "--member", "V00002", "--points", std::to_string(i), "--reason",
+                   "第" + std::to_string(i) + "次"},
+                  "worker-li")
+                  .exit_code,
+              0);
+  }
+  std::vector<std::string> reasons;
+  std::string cursor;
+  for (int page = 0; page < 10; ++page) {
+    std::vector<std::string> args = {"history", "V00002", "--limit", "2", "--json"};
+    if (!cursor.empty()) args.insert(args.end(), {"--before", cursor});
+    const Result result = Run(args, "worker-li");  // --json after the command works too
+    ASSERT_EQ(result.exit_code, 0) << result.err;
+    const nlohmann::json json = result.json();
+    for (const auto& item : json["items"]) {
+      if (item["command"].contains("earn")) reasons.push_back(item["command"]["earn"]["reason"]);
+    }
+    cursor = json["next_cursor"];
+    if (cursor.empty()) break;
+  }
+  EXPECT_EQ(reasons, (std::vector<std::string>{"第5次", "第4次", "第3次", "第2次", "第1次"}));
+  const Result text = Run({"history", "V00002", "--limit", "2"}, "worker-li");
+  EXPECT_NE(text.out.find("more: lovebank history V00002 --before c1."), std::string::npos)
+      << text.out;
+  EXPECT_EQ(Run({"history", "V00002", "--before", "not-a-cursor"}, "worker-li").exit_code, 1);
+}
+
+TEST_F(CliTest, SettingsComeFromFlagsThenTheEnvironmentThenTheConfigFile) {
+  OpenProgramme();
+  // The config file names a dead server and the auditor's token; the environment (set by Run)
+  // names the live server and a token; flags win over both.
+  std::ofstream(dir_.Sub("config")) << "server = 127.0.0.1:1\ntoken = " << tokens_["auditor-wang"]
+                                    << "\n";
+  EXPECT_EQ(Run({"balance", "V00001"}, "auditor-wang").exit_code, 0);  // env server wins
+  const std::string bare =
+      Cat("env -u LOVEBANK_SERVER -u LOVEBANK_TOKEN LOVEBANK_CONFIG=", Quote(dir_.Sub("config")),
+          " LOVEBANK_REQUEST_LOG=", Quote(dir_.Sub("requests.log")), " ", LOVEBANK_CLI_PATH);
+  EXPECT_EQ(WEXITSTATUS(std::system((bare + " balance V00001 2>/dev/null").c_str())), 3);
+  EXPECT_EQ(WEXITSTATUS(std::system(
+                (bare + Cat(" --server 127.0.0.1:", daemon_->port(), " balance V00001 >/dev/null"))
+                    .c_str())),
+            0);  // the flag's server, the config file's token
+  EXPECT_EQ(WEXITSTATUS(std::system((bare + " --config /nonexistent balance V00001 2>/dev/null")
+                                          .c_str())),
+            2);
+}
+
+// --ca: the CLI talks TLS to a lovebankd started with --tls-cert/--tls-key.
+TEST(CliTls, TheCaOptionConnectsOverTls) {
+  testing::TempDir dir;
+  const std::string cert = dir.Sub("cert.pem");
+  const std::string key = dir.Sub("key.pem");
+  ASSERT_EQ(std::system(Cat("openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes "
+                            "-days 2 -subj /CN=localhost -addext "
+                            "subjectAltName=DNS:localhost,IP:127.0.0.1 -keyout ",
+                            key, " -out ", cert, " 2>/dev/null")
+                            .c_str()),
+            0);
+  testing::Daemon daemon(dir.Sub("data"), {"--tls-cert", cert, "--tls-key", key});
+  ASSERT_GT(daemon.port(), 0) << daemon.output();
+  std::string admin;
+  std::getline(std::ifstream(dir.Sub("data/admin.token")), admin);
+  const std::string base = Cat("LOVEBANK_CONFIG=/dev/null LOVEBANK_REQUEST_LOG=",
+                               dir.Sub("requests.log"), " LOVEBANK_TOKEN=", admin, " ",
+                               LOVEBANK_CLI_PATH, " --server 127.0.0.1:", daemon.port(),
+                               " --timeout 3 ");
+  EXPECT_EQ(WEXITSTATUS(std::system((base + "--ca " + cert + " principal list >/dev/null").c_str())),
+            0);
+  EXPECT_EQ(WEXITSTATUS(std::system((base + "principal list >/dev/null 2>&1").c_str())), 3);
+}
+
 }  // namespace
 }  // namespace lovebank

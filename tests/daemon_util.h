@@ -9,6 +9,7 @@
 #include <mutex>
 #include <string>
 #include <thread>
+#include <vector>
 
 #include "gtest/gtest.h"
 
@@ -21,15 +22,21 @@ namespace lovebank::testing {
 // A lovebankd child with its stderr on a pipe.
 class Daemon {
  public:
-  explicit Daemon(const std::string& data_dir) {
+  // `extra`: more lovebankd flags, e.g. {"--tls-cert", c, "--tls-key", k}.
+  explicit Daemon(const std::string& data_dir, std::vector<std::string> extra = {}) {
+    std::vector<std::string> args = {LOVEBANKD_PATH, "--listen", "127.0.0.1:0", "--data-dir",
+                                     data_dir, "--log-level", "warn"};
+    args.insert(args.end(), extra.begin(), extra.end());
+    std::vector<char*> argv;
+    for (auto& arg : args) argv.push_back(arg.data());
+    argv.push_back(nullptr);
     int fds[2];
     EXPECT_EQ(::pipe(fds), 0);
     pid_ = ::fork();
     if (pid_ == 0) {
       ::dup2(fds[1], STDERR_FILENO);
       ::close(fds[0]);
-      ::execl(LOVEBANKD_PATH, LOVEBANKD_PATH, "--listen", "127.0.0.1:0", "--data-dir",
-              data_dir.c_str(), "--log-level", "warn", static_cast<char*>(nullptr));
+      ::execv(LOVEBANKD_PATH, argv.data());
       ::_exit(127);
     }
     ::close(fds[1]);
