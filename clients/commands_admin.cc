@@ -13,6 +13,7 @@
 #include "ledger/audit/export.h"
 #include "ledger/audit/report_output.h"
 #include "ledger/coding.h"
+#include "ledger/text.h"
 
 namespace lovebank::cli {
 namespace {
@@ -67,7 +68,9 @@ void AddAccount(CLI::App& app, Globals& globals, int* exit_code) {
       b->set_asset(Upper(budget.substr(0, eq)));
       b->set_amount(budget.substr(eq + 1));
     }
-    r.set_request_id("open-" + r.account());  // opening the same account twice is one request
+    // Opening the same account twice is one request; an id that cannot be part of a request id
+    // gets a fresh one, so that the ledger names what is wrong with it (ACCOUNT_ID_INVALID).
+    r.set_request_id(IsValidAccountId(r.account()) ? "open-" + r.account() : NewRequestId("open"));
     Session session(globals);
     *exit_code = Simple(
         session, r.request_id(), "account open", ToJson(r),

@@ -19,6 +19,7 @@
 #include <string>
 #include <vector>
 
+#include "clients/csv.h"
 #include "ledger/ledger.h"
 
 namespace lovebank {
@@ -26,25 +27,15 @@ namespace {
 
 using Row = std::vector<std::string>;
 
-// The sample files are plain UTF-8 CSV without quoting (checked: no '"' in any of them).
+// The rows of one of the sample files (clients/csv.h: the same reader `lovebank import` uses).
 std::vector<Row> ReadCsv(const std::string& path) {
-  std::ifstream in(path);
-  if (!in) {
-    std::cerr << "cannot read " << path << "\n";
+  auto table = csv::Read(path);
+  if (!table.ok()) {
+    std::cerr << table.status().message() << "\n";
     std::exit(2);
   }
   std::vector<Row> rows;
-  std::string line;
-  std::getline(in, line);  // header
-  while (std::getline(in, line)) {
-    if (!line.empty() && line.back() == '\r') line.pop_back();
-    if (line.empty()) continue;
-    Row row;
-    std::stringstream fields(line);
-    std::string field;
-    while (std::getline(fields, field, ',')) row.push_back(field);
-    rows.push_back(std::move(row));
-  }
+  for (auto& row : table->rows) rows.push_back(std::move(row.fields));
   return rows;
 }
 

@@ -321,6 +321,46 @@ TEST_F(CliTest, ARedeemWhoseReplyWasLostIsRetriedWithItsRequestIdAndChargedOnce)
   EXPECT_EQ(Points("V00001"), "70.00");  // charged once
 }
 
+// Each command's refusal path: exit 1 (refused, with the reason) or 2 (the audit could not run).
+TEST_F(CliTest, EachCommandsRefusalHasItsExitCodeAndReason) {
+  OpenProgramme();
+  struct Case {
+    std::vector<std::string> args;
+    std::string who;
+    int exit_code;
+    std::string reason;  // in stderr
+  };
+  const std::vector<Case> cases = {
+      {{"deduct", "--member", "V00001", "--points", "1", "--reason", "x"}, "worker-li", 1,
+       "INSUFFICIENT_BALANCE"},
+      {{"earn", "--member", "V09999", "--points", "1", "--reason", "x"}, "worker-li", 1,
+       "ACCOUNT_UNKNOWN"},
+      {{"earn", "--member", "V00001", "--hours", "1", "--activity", "助老", "--date", "2026-13-01"},
+       "worker-li", 1, "ACTIVITY_INVALID"},
+      {{"transfer", "--to", "V00001", "--amount", "1"}, "app-v1", 1, "SAME_ACCOUNT"},
+      {{"refund", "999999"}, "till-1", 1, "ENTRY_UNKNOWN"},
+      {{"balance", "V00002"}, "app-v1", 1, "PERMISSION_DENIED"},
+      {{"history", "store:main"}, "app-v1", 1, "PERMISSION_DENIED"},
+      {{"account", "show", "V09999"}, "admin", 1, "ACCOUNT_UNKNOWN"},
+      {{"account", "open", "坏账户", "--name", "x"}, "admin", 1, "ACCOUNT_ID_INVALID"},
+      {{"account", "freeze", "V00001"}, "worker-li", 1, "PERMISSION_DENIED"},
+      {{"principal", "create", "x", "--role", "terminal", "--account", "V00001"}, "admin", 1,
+       "ACCOUNT_KIND_MISMATCH"},
+      {{"principal", "list"}, "till-1", 1, "PERMISSION_DENIED"},
+      {{"principal", "revoke", "nobody"}, "admin", 1, "PRINCIPAL_UNKNOWN"},
+      {{"digest"}, "app-v1", 1, "PERMISSION_DENIED"},
+      {{"export", "--out", "/tmp/never.lbexport"}, "app-v1", 1, "PERMISSION_DENIED"},
+      {{"audit"}, "app-v1", 2, "PERMISSION_DENIED"},
+      {{"import", "/nonexistent.csv"}, "worker-li", 2, "cannot read"},
+  };
+  for (const Case& c : cases) {
+    SCOPED_TRACE(c.args[0] + (c.args.size() > 1 ? " " + c.args[1] : ""));
+    const Result result = Run(c.args, c.who);
+    EXPECT_EQ(result.exit_code, c.exit_code) << result.out << result.err;
+    EXPECT_NE(result.err.find(c.reason), std::string::npos) << result.err;
+  }
+}
+
 TEST_F(CliTest, HistoryPagesBackwardsWithBefore) {
   OpenProgramme();
   for (int i = 1; i <= 5; ++i) {
