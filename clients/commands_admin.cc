@@ -249,6 +249,15 @@ std::string RowCommand(const std::map<std::string, std::size_t>& column, const c
     auto it = column.find(name);
     return it == column.end() || it->second >= row.fields.size() ? "" : row.fields[it->second];
   };
+  if (!column.contains("hours") && !column.contains("points")) {  // the members list
+    auto* open = out->mutable_open_account();
+    open->set_request_id(id);
+    open->set_account(get("member_id"));
+    open->set_kind(v1::ACCOUNT_KIND_MEMBER);
+    open->set_display_name(get("name"));
+    open->set_memo(get("village") + " " + get("tags"));
+    return "";
+  }
   if (column.contains("hours")) {  // volunteer activities
     auto* earn = out->mutable_earn();
     earn->set_request_id(id);
@@ -286,7 +295,7 @@ std::string RowCommand(const std::map<std::string, std::size_t>& column, const c
 
 void AddImport(CLI::App& app, Globals& globals, int* exit_code) {
   auto* command = app.add_subcommand(
-      "import", "record a month of volunteer activities or student awards from a CSV file");
+      "import", "open members, or record a month of activities or student awards, from a CSV file");
   auto file = std::make_shared<std::string>();
   auto issuer = std::make_shared<std::string>();
   auto chunk = std::make_shared<int>(1000);
@@ -297,6 +306,7 @@ void AddImport(CLI::App& app, Globals& globals, int* exit_code) {
       ->capture_default_str();
   command->footer(
       "Files (UTF-8 CSV with a header line):\n"
+      "  members:    member_id,name,village,tags   (opens MEMBER accounts; an admin's token)\n"
       "  activities: activity_id,date,team_id,team_name,activity,member_id,member_name,hours\n"
       "  awards:     member_id,member_name,rule,points,reason   (negative points: a deduction)\n"
       "Example:\n  lovebank import activities-2026-11.csv\n"
@@ -314,12 +324,17 @@ void AddImport(CLI::App& app, Globals& globals, int* exit_code) {
                             column.contains("activity") && column.contains("date");
     const bool awards =
         column.contains("member_id") && column.contains("points") && column.contains("reason");
-    if (!activities && !awards) {
-      *exit_code = Usage(*file + ": not an activities or awards file (see lovebank import --help)");
+    const bool members = column.contains("member_id") && column.contains("name");
+    if (!activities && !awards && !members) {
+      *exit_code =
+          Usage(*file + ": not a members, activities or awards file (see lovebank import --help)");
       return;
     }
     Session session(globals);
-    const std::string from = BoundAccount(session, *issuer, exit_code);
+    // Members are opened by an admin; activities and awards come from an issuer account.
+    const std::string from = members && !activities && !awards
+                                 ? std::string("-")
+                                 : BoundAccount(session, *issuer, exit_code);
     if (from.empty()) return;
 
     struct Pending {

@@ -361,6 +361,28 @@ TEST_F(CliTest, EachCommandsRefusalHasItsExitCodeAndReason) {
   }
 }
 
+// The shared sample programme (../shared/data, copied to examples/data): members opened by the
+// admin, a month of activities and the student awards by the issuer, each exactly once.
+TEST_F(CliTest, TheSampleProgrammeImportsOnce) {
+  OpenProgramme();
+  const std::string data = LOVEBANK_EXAMPLE_DATA_DIR;
+  const Result members = Run({"--json", "import", data + "/members.csv"}, "admin");
+  ASSERT_EQ(members.exit_code, 1) << members.err;  // V00001 and V00002 were opened above
+  EXPECT_EQ(members.json()["refused"], 2);
+  EXPECT_EQ(members.json()["applied"], 998);
+  const Result activities = Run({"--json", "import", data + "/activities-2026-11.csv"}, "worker-li");
+  EXPECT_EQ(activities.exit_code, 0) << activities.out.substr(0, 2000);
+  const Result awards =
+      Run({"--json", "import", data + "/student-awards-2026-11.csv", "--chunk", "7"}, "worker-li");
+  // Deductions from students holding fewer points are refused (INSUFFICIENT_BALANCE), as in the
+  // in-process demo; everything else applies.
+  EXPECT_GT(awards.json()["applied"].get<int>(), 40);
+  const Result again = Run({"--json", "import", data + "/activities-2026-11.csv"}, "worker-li");
+  EXPECT_EQ(again.json()["applied"], 0);
+  EXPECT_EQ(again.json()["already_applied"], activities.json()["applied"]);
+  EXPECT_EQ(Run({"audit"}, "auditor-wang").exit_code, 0);
+}
+
 TEST_F(CliTest, HistoryPagesBackwardsWithBefore) {
   OpenProgramme();
   for (int i = 1; i <= 5; ++i) {
