@@ -1,9 +1,26 @@
 #include "service/call.h"
 
 #include "ledger/strings.h"
+#include "ledger/text.h"
 #include "service/convert.h"
 
 namespace lovebank::service {
+
+namespace {
+
+// A client's request id as it may appear in a log line: request ids are [A-Za-z0-9._:@-]{1,128},
+// but a refused one can hold anything, so anything else becomes '?' and it is cut at 128 bytes
+// (a newline in a request id must not forge a log line).
+std::string Loggable(std::string_view request_id) {
+  if (request_id.empty()) return "-";
+  std::string text(request_id.substr(0, kRequestIdBytesMax));
+  for (char& c : text) {
+    if (!IsValidIdentifier(std::string_view(&c, 1), 1)) c = '?';
+  }
+  return text;
+}
+
+}  // namespace
 
 void LogCall(const Context& context, const CallRecord& record) {
   const bool ok = record.status.ok();
@@ -18,7 +35,7 @@ void LogCall(const Context& context, const CallRecord& record) {
     outcome = detail.reason() != v1::REASON_OK ? v1::Reason_Name(detail.reason()).substr(7)
                                                : Cat("code_", static_cast<int>(record.status.error_code()));
   }
-  std::string line = Cat(record.method, " request_id=", record.request_id.empty() ? "-" : record.request_id,
+  std::string line = Cat(record.method, " request_id=", Loggable(record.request_id),
                          " principal=", record.principal, " outcome=", outcome);
   if (record.seq != 0) line += Cat(" seq=", record.seq);
   if (!record.extra.empty()) line += Cat(" ", record.extra);

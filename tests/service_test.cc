@@ -929,6 +929,12 @@ TEST_F(ServiceTest, EachCallWritesOneLogLineWithMethodRequestPrincipalOutcomeAnd
   ASSERT_TRUE(Earn("logged-1", "m1", "5").ok());
   EXPECT_STATUS(Redeem("logged-2", "m1", "6"), StatusCode::FAILED_PRECONDITION,
                 Reason::kInsufficientBalance);
+  // A request id that is not one (refused as REQUEST_ID_INVALID) cannot forge a log line.
+  EXPECT_STATUS(Earn("evil\nI Earn request_id=forged", "m1", "5"), StatusCode::INVALID_ARGUMENT,
+                Reason::kRequestIdInvalid);
+  const std::string evil = "W Earn request_id=evil?I?Earn?request_id?forged principal=issuer";
+  EXPECT_NE(LogWith(evil).find(evil), std::string::npos) << LogWith(evil);
+  EXPECT_EQ(LogWith(evil).find("\nI Earn request_id=forged"), std::string::npos);
   const std::string earned = "I Earn request_id=logged-1 principal=issuer outcome=OK seq=";
   EXPECT_NE(LogWith(earned).find(earned), std::string::npos) << LogWith(earned);
   const std::string refused =
