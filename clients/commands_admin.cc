@@ -423,7 +423,27 @@ void AddImport(CLI::App& app, Globals& globals, int* exit_code) {
 
 }  // namespace
 
+void AddWhoAmI(CLI::App& app, Globals& globals, int* exit_code) {
+  auto* whoami = app.add_subcommand("whoami", "the principal of this token: role and accounts");
+  whoami->footer("Example:\n  LOVEBANK_TOKEN=lb_… lovebank whoami");
+  whoami->callback([&globals, exit_code] {
+    Session session(globals);
+    auto me = WhoAmI(session, exit_code);
+    if (!me) return;
+    if (globals.json) {
+      PrintJson(ToJson(*me));
+    } else {
+      std::cout << me->principal() << "  " << v1::Role_Name(me->role()).substr(5);
+      for (const auto& account : me->accounts()) std::cout << " " << account;
+      if (!me->display_name().empty()) std::cout << "  " << me->display_name();
+      std::cout << "\n";
+    }
+    *exit_code = kExitOk;
+  });
+}
+
 void AddAdminCommands(CLI::App& app, Globals& globals, int* exit_code) {
+  AddWhoAmI(app, globals, exit_code);
   AddAccount(app, globals, exit_code);
   AddPrincipal(app, globals, exit_code);
   AddImport(app, globals, exit_code);

@@ -20,6 +20,16 @@ std::string NameOf(Session& session, const std::string& account) {
   return record.display_name() + " (" + account + ")";
 }
 
+// `amount` as typed ("30") at the scale of `like` ("470.00"): "30.00", as on a till receipt.
+std::string AtScaleOf(const std::string& amount, const std::string& like) {
+  const std::size_t like_dot = like.find('.');
+  const std::size_t scale = like_dot == std::string::npos ? 0 : like.size() - like_dot - 1;
+  const std::size_t dot = amount.find('.');
+  const std::size_t decimals = dot == std::string::npos ? 0 : amount.size() - dot - 1;
+  if (decimals >= scale) return amount;
+  return amount + (dot == std::string::npos ? "." : "") + std::string(scale - decimals, '0');
+}
+
 std::string BalanceOf(const v1::Receipt& receipt, const std::string& account,
                       const std::string& asset) {
   for (const auto& balance : receipt.balances_after()) {
@@ -84,10 +94,10 @@ void AddRedeem(CLI::App& app, Globals& globals, int* exit_code) {
           std::cout << "  " << NameOf(session, request.store()) << "  兑换小票 receipt\n"
                     << "  会员 member      " << NameOf(session, request.member()) << "\n";
           if (!request.memo().empty()) std::cout << "  商品 goods       " << request.memo() << "\n";
-          std::cout << "  支付 paid        " << request.amount() << " " << request.asset() << "\n"
-                    << "  余额 balance     "
-                    << BalanceOf(receipt, request.member(), request.asset()) << " "
-                    << request.asset() << "\n";
+          const std::string balance = BalanceOf(receipt, request.member(), request.asset());
+          std::cout << "  支付 paid        " << AtScaleOf(request.amount(), balance) << " "
+                    << request.asset() << "\n"
+                    << "  余额 balance     " << balance << " " << request.asset() << "\n";
           PrintReceipt(receipt);
         });
   });

@@ -105,6 +105,7 @@ int Main(int argc, char** argv) {
       "Issuer / social worker: earn, deduct, import, account\n"
       "Admin:               account, principal\n"
       "Auditor:             audit, digest, export\n"
+      "Anyone:              whoami\n"
       "Exit codes: 0 ok, 1 refused (with its reason), 2 usage, 3 unreachable/unavailable.\n"
       "Run `lovebank COMMAND --help` for each command's options and an example.");
   int exit_code = kExitOk;

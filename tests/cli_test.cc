@@ -131,7 +131,8 @@ TEST_F(CliTest, TheFirstTenMinutesWalkThrough) {
                           "till-1");
   ASSERT_EQ(sale.exit_code, 0) << sale.err;
   for (const char* line : {"河头店镇爱心超市 (store:main)", "会员 member      韦蕊 (V00001)",
-                           "商品 goods       大米 5kg ×1", "余额 balance     470.00 POINTS"}) {
+                           "商品 goods       大米 5kg ×1", "支付 paid        30.00 POINTS",
+                           "余额 balance     470.00 POINTS"}) {
     EXPECT_NE(sale.out.find(line), std::string::npos) << line << "\n" << sale.out;
   }
   const Result history = Run({"history", "V00001"}, "app-v1");
@@ -141,6 +142,8 @@ TEST_F(CliTest, TheFirstTenMinutesWalkThrough) {
   EXPECT_NE(history.out.find("earn from issuer:town · 重阳节敬老活动 2026-10-29"),
             std::string::npos)
       << history.out;
+  const Result whoami = Run({"whoami"}, "till-1");
+  EXPECT_EQ(whoami.out, "till-1  TERMINAL store:main\n") << whoami.err;
   const Result balance = Run({"balance"}, "app-v1");  // a member token's own account
   ASSERT_EQ(balance.exit_code, 0) << balance.err;
   EXPECT_NE(balance.out.find("3.00 HOURS"), std::string::npos) << balance.out;
