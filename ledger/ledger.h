@@ -213,6 +213,8 @@ class Ledger {
 
   // Every principal ever granted (revoked ones included), in name order.
   absl::StatusOr<std::vector<v1::PrincipalRecord>> ListPrincipals();
+  // One principal's committed record. Refusals: kPrincipalInvalid, kPrincipalUnknown.
+  absl::StatusOr<v1::PrincipalRecord> GetPrincipal(std::string_view name);
 
   // The RocksDB directory (for a read-only audit beside this ledger).
   const std::string& path() const;

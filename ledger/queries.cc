@@ -306,6 +306,20 @@ absl::StatusOr<std::vector<v1::PrincipalRecord>> Ledger::ListPrincipals() {
   return principals;
 }
 
+absl::StatusOr<v1::PrincipalRecord> Ledger::GetPrincipal(std::string_view name) {
+  if (!IsValidPrincipal(name)) {
+    return RefusedStatus(Reason::kPrincipalInvalid,
+                         "principal names are 1-64 bytes of [A-Za-z0-9._:@-]");
+  }
+  LOVEBANK_ASSIGN_OR_RETURN(auto value, impl_->store->Get(Family::kPrincipals, name));
+  if (!value.has_value()) return RefusedStatus(Reason::kPrincipalUnknown, Cat("no principal ", name));
+  v1::PrincipalRecord record;
+  if (!record.ParseFromString(*value)) {
+    return absl::DataLossError(Cat("principal ", name, " does not decode"));
+  }
+  return record;
+}
+
 const std::string& Ledger::path() const { return impl_->options.path; }
 
 }  // namespace lovebank

@@ -17,17 +17,14 @@ absl::Status ReloadPrincipals(const Context& context) {
 
 namespace {
 
-// The committed principal `name`, without its token hash (nobody needs it on the wire).
-absl::StatusOr<v1::PrincipalRecord> FindPrincipal(Ledger& ledger, std::string_view name) {
-  auto records = ledger.ListPrincipals();
-  if (!records.ok()) return records.status();
-  for (auto& record : *records) {
-    if (record.principal() == name) {
-      record.clear_token_sha256();
-      return record;
-    }
-  }
-  return RefusedStatus(Reason::kPrincipalUnknown, Cat("no principal ", name));
+// The committed principal `name` into the registry; the record without its token hash (nobody
+// needs it on the wire).
+absl::StatusOr<v1::PrincipalRecord> Register(const Context& context, std::string_view name) {
+  auto record = context.ledger->GetPrincipal(name);
+  if (!record.ok()) return record.status();
+  context.principals->Put(*record);
+  record->clear_token_sha256();
+  return record;
 }
 
 // A retried CreatePrincipal: the same request committed before. Its token cannot be shown again
@@ -58,7 +55,8 @@ grpc::ServerUnaryReactor* AdminService::CreatePrincipal(grpc::CallbackServerCont
                           Cat("request id ", request->request_id(), " was used for other content")));
       return call;
     }
-    auto record = FindPrincipal(*context_.ledger, request->principal());
+    auto record = context_.ledger->GetPrincipal(request->principal());
+    if (record.ok()) record->clear_token_sha256();
     if (!record.ok()) {
       call->Done(ToStatus(record.status()));
       return call;
@@ -99,10 +97,9 @@ grpc::ServerUnaryReactor* AdminService::CreatePrincipal(grpc::CallbackServerCont
           call->Done(grpc::Status::OK, outcome.receipt.seq);
           return;
         }
-        absl::Status reloaded = ReloadPrincipals(context_);
-        auto record = FindPrincipal(*context_.ledger, name);
-        if (!reloaded.ok() || !record.ok()) {
-          call->Done(ToStatus(reloaded.ok() ? record.status() : reloaded));
+        auto record = Register(context_, name);
+        if (!record.ok()) {
+          call->Done(ToStatus(record.status()));
           return;
         }
         response->set_token(token);
@@ -120,13 +117,14 @@ grpc::ServerUnaryReactor* AdminService::RevokePrincipal(grpc::CallbackServerCont
   if (who == nullptr || !call->Allowed(MayAdminister(*who))) return call;
   Converted converted = ToCommand(*request, who->name);
   const std::string request_id = request->request_id();
+  const std::string name = request->principal();
   context_.ledger->Submit(std::move(converted.command),
-                          [this, call, response, request_id](Outcome outcome) {
+                          [this, call, response, request_id, name](Outcome outcome) {
                             if (outcome.ok()) {
                               ToReceipt(outcome, request_id, response);
-                              absl::Status reloaded = ReloadPrincipals(context_);
-                              if (!reloaded.ok()) {
-                                call->Done(ToStatus(reloaded));
+                              auto record = Register(context_, name);
+                              if (!record.ok()) {
+                                call->Done(ToStatus(record.status()));
                                 return;
                               }
                             }

@@ -52,6 +52,15 @@ void Principals::Load(const std::vector<v1::PrincipalRecord>& records) {
   by_token_hash_ = std::move(loaded);
 }
 
+void Principals::Put(const v1::PrincipalRecord& record) {
+  std::unique_lock lock(mu_);
+  if (record.revoked_seq() == 0) {
+    by_token_hash_[record.token_sha256()] = FromRecord(record);
+  } else {
+    by_token_hash_.erase(record.token_sha256());
+  }
+}
+
 Authentication Principals::Authenticate(std::string_view authorization) const {
   constexpr std::string_view kScheme = "bearer ";
   if (authorization.size() <= kScheme.size() ||

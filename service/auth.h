@@ -12,6 +12,7 @@
 #include <string_view>
 #include <vector>
 
+#include "absl/base/thread_annotations.h"
 #include "absl/container/flat_hash_map.h"
 #include "absl/status/statusor.h"
 #include "ledger/reason.h"
@@ -44,9 +45,11 @@ struct Authentication {
 // The principals whose tokens are valid now. Thread-safe: many readers, rare writers.
 class Principals {
  public:
-  // Replaces the registry with `records` (revoked ones are skipped). The service reloads it
-  // from the ledger after every committed grant or revocation (rare; a few hundred records).
+  // Replaces the registry with `records` (revoked ones are skipped): at start.
   void Load(const std::vector<v1::PrincipalRecord>& records);
+  // One committed record, as the ledger stores it after a grant (adds it) or a revocation
+  // (removes its token): O(1), so a programme can give thousands of members an app token.
+  void Put(const v1::PrincipalRecord& record);
   // `authorization` is the metadata value: "Bearer <token>" (scheme case-insensitive).
   Authentication Authenticate(std::string_view authorization) const;
   std::size_t size() const;
@@ -54,7 +57,8 @@ class Principals {
  private:
   mutable std::shared_mutex mu_;
   // token SHA-256 -> principal
-  absl::flat_hash_map<std::string, std::shared_ptr<const Principal>> by_token_hash_;
+  absl::flat_hash_map<std::string, std::shared_ptr<const Principal>> by_token_hash_
+      ABSL_GUARDED_BY(mu_);
 };
 
 }  // namespace lovebank::service

@@ -91,7 +91,8 @@ class AuditService final : public v1::Audit::CallbackService {
   const Context& context_;
 };
 
-// Reloads the principal registry from the ledger (after a grant or revocation).
+// Loads the principal registry from the ledger (at start; grants and revocations update it
+// one record at a time).
 absl::Status ReloadPrincipals(const Context& context);
 
 }  // namespace lovebank::service
