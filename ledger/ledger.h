@@ -190,6 +190,14 @@ class Ledger {
   // `as_of_seq` (the balances right after that entry; an account not yet open then has none).
   absl::StatusOr<std::vector<BalanceLine>> GetBalances(
       std::string_view account, std::optional<std::uint64_t> as_of_seq = std::nullopt);
+  // The same with the journal position the balances are from: `as_of_seq`, or the head of the
+  // snapshot they were read in (one read: no per-asset statement scan for current balances).
+  struct BalanceSheet {
+    std::uint64_t as_of_seq = 0;
+    std::vector<BalanceLine> lines;
+  };
+  absl::StatusOr<BalanceSheet> GetBalanceSheet(
+      std::string_view account, std::optional<std::uint64_t> as_of_seq = std::nullopt);
   // One asset; zero when the account never held it.
   absl::StatusOr<BalanceLine> GetBalance(std::string_view account, std::string_view asset,
                                          std::optional<std::uint64_t> as_of_seq = std::nullopt);

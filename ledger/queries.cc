@@ -119,18 +119,27 @@ absl::StatusOr<v1::AccountRecord> Ledger::GetAccount(std::string_view account) {
 
 absl::StatusOr<std::vector<BalanceLine>> Ledger::GetBalances(
     std::string_view account, std::optional<std::uint64_t> as_of_seq) {
+  LOVEBANK_ASSIGN_OR_RETURN(BalanceSheet sheet, GetBalanceSheet(account, as_of_seq));
+  return std::move(sheet.lines);
+}
+
+absl::StatusOr<Ledger::BalanceSheet> Ledger::GetBalanceSheet(
+    std::string_view account, std::optional<std::uint64_t> as_of_seq) {
   Store& store = *impl_->store;
   ScopedSnapshot snapshot(store.db());
   LOVEBANK_RETURN_IF_ERROR(ReadAccount(store, account, snapshot.get()).status());
   LOVEBANK_ASSIGN_OR_RETURN(auto head_seq,
                             store.Get(Family::kMeta, meta_key::kHeadSeq, snapshot.get()));
   LOVEBANK_CHECK(head_seq.has_value() && head_seq->size() == 8);
-  if (as_of_seq.has_value() && *as_of_seq > GetFixed64BE(head_seq->data())) {
+  const std::uint64_t head = GetFixed64BE(head_seq->data());
+  if (as_of_seq.has_value() && *as_of_seq > head) {
     return RefusedStatus(Reason::kSeqBeyondHead, Cat("the journal has not reached ", *as_of_seq));
   }
   // Every asset the account ever held has a balances record (the engine writes one on the first
   // posting), so the current records name the assets to look up as of an earlier seq too.
-  std::vector<BalanceLine> lines;
+  BalanceSheet sheet;
+  sheet.as_of_seq = as_of_seq.value_or(head);
+  std::vector<BalanceLine>& lines = sheet.lines;
   const std::string prefix = AccountEntryPrefix(account);
   auto it = store.NewIterator(Family::kBalances, snapshot.get());
   for (it->Seek(prefix); it->Valid() && it->key().starts_with(prefix); it->Next()) {
@@ -150,7 +159,7 @@ absl::StatusOr<std::vector<BalanceLine>> Ledger::GetBalances(
     lines.push_back(std::move(line));
   }
   LOVEBANK_RETURN_IF_ERROR(FromRocks(it->status(), "reading balances"));
-  return lines;
+  return sheet;
 }
 
 absl::StatusOr<BalanceLine> Ledger::GetBalance(std::string_view account, std::string_view asset,

@@ -8,7 +8,7 @@
 
 namespace lovebank::service {
 
-absl::Status ReloadPrincipals(const Context& context) {
+absl::Status LoadPrincipals(const Context& context) {
   auto records = context.ledger->ListPrincipals();
   if (!records.ok()) return records.status();
   context.principals->Load(*records);

@@ -27,16 +27,8 @@ class JournalStream final : public grpc::ServerWriteReactor<v1::ReadJournalRespo
                 const v1::ReadJournalRequest& request)
       : context_(context) {
     record_.method = "ReadJournal";
-    grpc::Status status;
-    auto who = Authenticate(context_, *ctx, &status);
-    if (who == nullptr) {
+    if (grpc::Status status; !Admit(context_, *ctx, MayAudit, &record_, &status)) {
       Stop(std::move(status));
-      return;
-    }
-    record_.principal = who->name;
-    const Decision decision = MayAudit(*who);
-    if (!decision.allowed) {
-      Stop(ToStatus(Reason::kPermissionDenied, decision.why));
       return;
     }
     head_ = context_.ledger->GetHead();
@@ -127,16 +119,8 @@ class VerifyStream final : public grpc::ServerWriteReactor<v1::VerifyEvent> {
       : context_(context), shared_(std::make_shared<Shared>()) {
     record_.method = "Verify";
     shared_->reactor = this;
-    grpc::Status status;
-    auto who = Authenticate(context_, *ctx, &status);
-    if (who == nullptr) {
+    if (grpc::Status status; !Admit(context_, *ctx, MayAudit, &record_, &status)) {
       Stop(std::move(status));
-      return;
-    }
-    record_.principal = who->name;
-    const Decision decision = MayAudit(*who);
-    if (!decision.allowed) {
-      Stop(ToStatus(Reason::kPermissionDenied, decision.why));
       return;
     }
     audit::Options options;

@@ -60,6 +60,19 @@ std::shared_ptr<const Principal> Authenticate(const Context& context,
   return auth.principal;
 }
 
+bool Admit(const Context& context, const grpc::CallbackServerContext& server_context,
+           Decision (*may)(const Principal&), CallRecord* record, grpc::Status* status) {
+  auto who = Authenticate(context, server_context, status);
+  if (who == nullptr) return false;
+  record->principal = who->name;
+  const Decision decision = may(*who);
+  if (!decision.allowed) {
+    *status = ToStatus(Reason::kPermissionDenied, decision.why);
+    return false;
+  }
+  return true;
+}
+
 UnaryCall::UnaryCall(const Context& context, grpc::CallbackServerContext* server_context,
                      const char* method, std::string request_id)
     : context_(context), server_context_(server_context) {

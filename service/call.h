@@ -39,6 +39,12 @@ std::shared_ptr<const Principal> Authenticate(const Context& context,
                                               const grpc::CallbackServerContext& server_context,
                                               grpc::Status* status);
 
+// Authenticates the caller and checks `may` (e.g. MayAudit), recording the principal in
+// `record`. False with `status` set (UNAUTHENTICATED or PERMISSION_DENIED) when the call must end.
+// The streaming reactors' counterpart of UnaryCall::Authenticate + Allowed.
+bool Admit(const Context& context, const grpc::CallbackServerContext& server_context,
+           Decision (*may)(const Principal&), CallRecord* record, grpc::Status* status);
+
 // A unary call: finish it exactly once with Done; it logs and frees itself in OnDone.
 class UnaryCall final : public grpc::ServerUnaryReactor {
  public:

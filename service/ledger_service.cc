@@ -192,18 +192,15 @@ grpc::ServerUnaryReactor* LedgerService::GetBalance(grpc::CallbackServerContext*
                                                     v1::GetBalanceResponse* response) {
   auto* call = new UnaryCall(context_, ctx, "GetBalance", "");
   if (AuthorizeRead(context_, call, Read::kBalance, request->account()) == nullptr) return call;
-  // The head first: balances read afterwards are at least this recent, and as of it exactly
-  // when nothing commits in between, so report the position the caller asked for or this head.
-  const std::uint64_t head = context_.ledger->GetHead().seq;
   std::optional<std::uint64_t> as_of;
   if (request->has_as_of_seq()) as_of = request->as_of_seq();
-  auto balances = context_.ledger->GetBalances(request->account(), as_of.has_value() ? as_of : head);
-  if (balances.ok()) {
+  auto sheet = context_.ledger->GetBalanceSheet(request->account(), as_of);
+  if (sheet.ok()) {
     response->set_account(request->account());
-    response->set_as_of_seq(as_of.value_or(head));
-    for (const BalanceLine& line : *balances) *response->add_balances() = ToBalance(line);
+    response->set_as_of_seq(sheet->as_of_seq);
+    for (const BalanceLine& line : sheet->lines) *response->add_balances() = ToBalance(line);
   }
-  call->Done(ToStatus(balances.status()));
+  call->Done(ToStatus(sheet.status()));
   return call;
 }
 

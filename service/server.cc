@@ -66,7 +66,10 @@ class Server::Impl {
   absl::Status CreateFirstAdmin() {
     auto existing = ledger->ListPrincipals();
     if (!existing.ok()) return existing.status();
-    if (!existing->empty()) return ReloadPrincipals(context);
+    if (!existing->empty()) {
+      principals.Load(*existing);
+      return absl::OkStatus();
+    }
     auto token = NewToken();
     if (!token.ok()) return token.status();
     const std::string path = (std::filesystem::path(options.data_dir) / "admin.token").string();
@@ -86,7 +89,7 @@ class Server::Impl {
                                         ": ", outcome.message));
     }
     admin_token_file = path;
-    return ReloadPrincipals(context);
+    return LoadPrincipals(context);
   }
 };
 

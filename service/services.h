@@ -93,6 +93,6 @@ class AuditService final : public v1::Audit::CallbackService {
 
 // Loads the principal registry from the ledger (at start; grants and revocations update it
 // one record at a time).
-absl::Status ReloadPrincipals(const Context& context);
+absl::Status LoadPrincipals(const Context& context);
 
 }  // namespace lovebank::service
