@@ -182,4 +182,16 @@ Int128 DecodeMinorFixed16(const char* sixteen_bytes) {
   return Int128(static_cast<RawInt128>(bits));
 }
 
+std::optional<Int128> PointsToHours(const Int128& points_minor, const Int128& points_per_hour_minor,
+                                    std::uint32_t hours_scale, Rounding rounding) {
+  using boost::multiprecision::cpp_int;
+  LOVEBANK_CHECK(points_minor >= 0 && points_per_hour_minor > 0 && hours_scale <= kScaleMax);
+  const cpp_int numerator = cpp_int(points_minor) * boost::multiprecision::pow(cpp_int(10), hours_scale);
+  const cpp_int denominator(points_per_hour_minor);
+  cpp_int quotient = numerator / denominator;
+  if (rounding == Rounding::kUp && quotient * denominator != numerator) ++quotient;
+  if (quotient > cpp_int(MinorAbsoluteMax())) return std::nullopt;
+  return quotient.convert_to<Int128>();
+}
+
 }  // namespace lovebank

@@ -95,6 +95,16 @@ std::string MinorToString(const Int128& minor);
 // at most MinorAbsoluteMax()). std::nullopt on anything else.
 std::optional<Int128> MinorFromString(std::string_view text);
 
+// Converts POINTS to HOURS at an exchange ratio (docs/supermarket.md "Paying with hours"):
+// `points_minor` (>= 0, in POINTS minor units) at `points_per_hour_minor` (> 0, POINTS minor
+// units per whole hour) is points_minor / points_per_hour_minor hours, expressed in HOURS minor
+// units at `hours_scale`, rounded up (a charge: the member pays at most one minor unit more
+// than the exact value) or down (a return: at most one minor unit less). Exact arithmetic;
+// std::nullopt when the result passes MinorAbsoluteMax().
+enum class Rounding { kUp, kDown };
+std::optional<Int128> PointsToHours(const Int128& points_minor, const Int128& points_per_hour_minor,
+                                    std::uint32_t hours_scale, Rounding rounding);
+
 // 16-byte big-endian two's complement encoding of a value within ±MinorAbsoluteMax().
 void AppendMinorFixed16(std::string* out, const Int128& minor);
 Int128 DecodeMinorFixed16(const char* sixteen_bytes);

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <map>
 
+#include "absl/container/inlined_vector.h"
 #include "ledger/check.h"
 #include "ledger/coding.h"
 #include "ledger/strings.h"
@@ -25,9 +26,35 @@ const char* KindName(v1::AccountKind kind) {
   }
 }
 
-bool IsMove(v1::Command::BodyCase kind) {
-  return kind == v1::Command::kEarn || kind == v1::Command::kDeduct ||
-         kind == v1::Command::kRedeem || kind == v1::Command::kTransfer;
+// Entries a Reverse may undo: every movement of value except reversals and refunds.
+bool IsReversible(v1::Command::BodyCase kind) {
+  switch (kind) {
+    case v1::Command::kEarn:
+    case v1::Command::kDeduct:
+    case v1::Command::kRedeem:
+    case v1::Command::kTransfer:
+    case v1::Command::kReceiveStock:
+    case v1::Command::kWriteOffStock:
+    case v1::Command::kSettle:
+    case v1::Command::kCheckout:
+      return true;
+    default:
+      return false;
+  }
+}
+
+template <class Record>
+absl::Status LoadRecords(Store* store, Family family, std::string_view what,
+                         absl::flat_hash_map<std::string, Record>& into) {
+  auto it = store->NewIterator(family);
+  for (it->SeekToFirst(); it->Valid(); it->Next()) {
+    Record record;
+    if (!record.ParseFromArray(it->value().data(), static_cast<int>(it->value().size()))) {
+      return absl::DataLossError(Cat(what, " record ", it->key().ToString(), " does not decode"));
+    }
+    into.emplace(it->key().ToString(), std::move(record));
+  }
+  return FromRocks(it->status(), Cat("loading ", what));
 }
 
 absl::StatusOr<AssetState> DecodeAsset(std::string_view value) {
@@ -88,18 +115,20 @@ absl::StatusOr<std::unique_ptr<Engine>> Engine::Load(Store* store, Head head,
     }
     LOVEBANK_RETURN_IF_ERROR(FromRocks(it->status(), "loading balances"));
   }
-  {
-    auto it = store->NewIterator(Family::kPrincipals);
-    for (it->SeekToFirst(); it->Valid(); it->Next()) {
-      v1::PrincipalRecord record;
-      if (!record.ParseFromArray(it->value().data(), static_cast<int>(it->value().size()))) {
-        return absl::DataLossError(
-            Cat("principal record ", it->key().ToString(), " does not decode"));
-      }
-      engine->token_hashes_.insert(record.token_sha256());
-      engine->principals_.emplace(it->key().ToString(), std::move(record));
+  LOVEBANK_RETURN_IF_ERROR(
+      LoadRecords(store, Family::kPrincipals, "principal", engine->principals_));
+  for (const auto& [name, record] : engine->principals_) {
+    engine->token_hashes_.insert(record.token_sha256());
+  }
+  LOVEBANK_RETURN_IF_ERROR(LoadRecords(store, Family::kItems, "item", engine->items_));
+  LOVEBANK_ASSIGN_OR_RETURN(auto policy,
+                            store->Get(Family::kMeta, meta_key::kExchangePolicy));
+  if (policy.has_value()) {
+    v1::ExchangePolicy record;
+    if (!record.ParseFromString(*policy)) {
+      return absl::DataLossError("exchange policy record does not decode");
     }
-    LOVEBANK_RETURN_IF_ERROR(FromRocks(it->status(), "loading principals"));
+    engine->policies_.emplace(std::string(meta_key::kExchangePolicy), std::move(record));
   }
   return engine;
 }
@@ -173,6 +202,19 @@ void RestoreMarked(absl::flat_hash_map<std::string, std::pair<std::optional<T>, 
   }
 }
 
+// Puts back every value a batch's undo map remembered (nullopt: the key did not exist).
+template <class T>
+void RestoreAll(absl::flat_hash_map<std::string, std::optional<T>>& undo,
+                absl::flat_hash_map<std::string, T>& current) {
+  for (auto& [key, old] : undo) {
+    if (old.has_value()) {
+      current[key] = std::move(*old);
+    } else {
+      current.erase(key);
+    }
+  }
+}
+
 }  // namespace
 
 void Engine::RollBackToMark() {
@@ -184,12 +226,14 @@ void Engine::RollBackToMark() {
   RestoreMarked(mark.accounts, accounts_, batch.accounts_undo, [](const AccountState&) {});
   RestoreMarked(mark.principals, principals_, batch.principals_undo,
                 [this](const v1::PrincipalRecord& p) { token_hashes_.erase(p.token_sha256()); });
+  RestoreMarked(mark.items, items_, batch.items_undo, [](const v1::ItemRecord&) {});
+  RestoreMarked(mark.policies, policies_, batch.policies_undo, [](const v1::ExchangePolicy&) {});
   for (std::size_t i = mark.assets_added; i < batch.assets_added.size(); ++i) {
     assets_.erase(batch.assets_added[i]);
   }
   batch.assets_added.resize(mark.assets_added);
   for (std::uint64_t seq = mark.head.seq + 1; seq <= head_.seq; ++seq) batch.entries.erase(seq);
-  for (std::uint64_t target : mark.reversed) batch.reversed.erase(target);
+  for (const std::string& key : mark.reversed) batch.reversed.erase(key);
   for (const std::string& id : mark.requests) batch.requests.erase(id);
   head_ = mark.head;
   head_time_unix_us_ = mark.time_unix_us;
@@ -279,6 +323,23 @@ Outcome Engine::Decide(const v1::Command& command, const std::string& fingerprin
       return ApplyGrantPrincipal(command, fingerprint);
     case v1::Command::kRevokePrincipal:
       return ApplyRevokePrincipal(command, fingerprint);
+    case v1::Command::kReceiveStock:
+      return ApplyMove(command, fingerprint, command.receive_stock(), v1::ACCOUNT_KIND_ISSUER,
+                       v1::ACCOUNT_KIND_STORE, /*stock=*/true);
+    case v1::Command::kWriteOffStock:
+      return ApplyMove(command, fingerprint, command.write_off_stock(), v1::ACCOUNT_KIND_STORE,
+                       v1::ACCOUNT_KIND_ISSUER, /*stock=*/true);
+    case v1::Command::kSettle:
+      return ApplyMove(command, fingerprint, command.settle(), v1::ACCOUNT_KIND_STORE,
+                       v1::ACCOUNT_KIND_ISSUER);
+    case v1::Command::kCheckout:
+      return ApplyCheckout(command, fingerprint);
+    case v1::Command::kRefund:
+      return ApplyRefund(command, fingerprint);
+    case v1::Command::kSetItem:
+      return ApplySetItem(command, fingerprint);
+    case v1::Command::kSetExchangeRatio:
+      return ApplySetExchangeRatio(command, fingerprint);
     case v1::Command::BODY_NOT_SET:
       break;
   }
@@ -288,10 +349,17 @@ Outcome Engine::Decide(const v1::Command& command, const std::string& fingerprin
 
 Outcome Engine::ApplyMove(const v1::Command& command, const std::string& fingerprint,
                           const v1::Move& move, v1::AccountKind from_kind,
-                          v1::AccountKind to_kind) {
+                          v1::AccountKind to_kind, bool stock) {
   const AssetState* asset = FindAsset(move.asset());
   if (asset == nullptr) {
     return Refuse(command, fingerprint, Reason::kAssetUnknown, Cat("no asset ", move.asset()));
+  }
+  if (asset->record.stock() != stock) {
+    return stock ? Refuse(command, fingerprint, Reason::kAssetNotStock,
+                          Cat(move.asset(), " is not an item's stock"))
+                 : Refuse(command, fingerprint, Reason::kAssetIsStock,
+                          Cat(move.asset(), " is goods: they move by stock commands, "
+                                            "checkouts and refunds"));
   }
   AmountParse amount = ParseAmount(move.amount(), asset->scale, asset->maximum_minor);
   if (!amount.ok()) {
@@ -335,53 +403,34 @@ Outcome Engine::ApplyReverse(const v1::Command& command, const std::string& fing
   if (target == 0 || target > head_.seq) {
     return Refuse(command, fingerprint, Reason::kEntryUnknown, Cat("no entry ", target));
   }
-  BatchEntry entry;
-  bool in_flight = false;
-  for (const Batch& batch : batches_) {
-    if (auto it = batch.entries.find(target); it != batch.entries.end()) {
-      entry = it->second;
-      in_flight = true;
-    }
-  }
-  if (!in_flight) {
-    auto stored = store_->Get(Family::kJournal, EncodeFixed64BE(target));
-    v1::Entry decoded;
-    std::optional<StoredEntryView> view;
-    if (stored.ok() && stored->has_value()) view = DecodeStoredEntry(**stored);
-    if (!view ||
-        !decoded.ParseFromArray(view->payload.data(), static_cast<int>(view->payload.size()))) {
-      Outcome outcome;
-      outcome.reason = Reason::kLedgerUnavailable;
-      outcome.message = Cat("journal entry ", target, " cannot be read");
-      return outcome;
-    }
-    entry.kind = decoded.command().body_case();
-    entry.postings.assign(decoded.postings().begin(), decoded.postings().end());
-  }
-  if (!IsMove(entry.kind)) {
+  Outcome failure;
+  std::optional<BatchEntry> entry = FindEntry(target, &failure);
+  if (!entry) return failure;
+  if (!IsReversible(entry->kind)) {
     return Refuse(command, fingerprint, Reason::kEntryNotReversible,
-                  Cat("entry ", target, " moves no value or is itself a reversal"));
+                  Cat("entry ", target, " moves no value or is itself a reversal or refund"));
   }
-  bool reversed = false;
-  for (const Batch& batch : batches_) reversed = reversed || batch.reversed.contains(target);
-  if (!reversed) {
-    auto stored = store_->Get(Family::kReversed, EncodeFixed64BE(target));
-    if (!stored.ok()) {
-      Outcome outcome;
-      outcome.reason = Reason::kLedgerUnavailable;
-      outcome.message = std::string(stored.status().message());
-      return outcome;
-    }
-    reversed = stored->has_value();
-  }
-  if (reversed) {
+  std::optional<bool> reversed = IsReversed(EncodeFixed64BE(target), &failure);
+  if (!reversed) return failure;
+  if (*reversed) {
     return Refuse(command, fingerprint, Reason::kEntryAlreadyReversed,
                   Cat("entry ", target, " was reversed already"));
+  }
+  if (entry->checkout) {
+    for (const auto& line : entry->checkout->pricing().lines()) {
+      std::optional<bool> refunded = IsReversed(RefundedLineKey(target, line.sku()), &failure);
+      if (!refunded) return failure;
+      if (*refunded) {
+        return Refuse(command, fingerprint, Reason::kEntryAlreadyReversed,
+                      Cat("line ", line.sku(), " of checkout ", target,
+                          " was refunded: refund the other lines instead"));
+      }
+    }
   }
   // Frozen accounts take part: a correction must stay possible while an account is frozen for
   // investigation. Floors and budgets still hold.
   std::vector<ResolvedPosting> postings;
-  for (const auto& posting : entry.postings) {
+  for (const auto& posting : entry->postings) {
     auto minor = MinorFromString(posting.amount_minor());
     LOVEBANK_CHECK(minor.has_value());
     postings.push_back({posting.account(), posting.asset(), -*minor});
@@ -389,12 +438,48 @@ Outcome Engine::ApplyReverse(const v1::Command& command, const std::string& fing
   Outcome limits = CheckLimits(postings);
   if (!limits.ok()) return Refuse(command, fingerprint, limits.reason, limits.message);
   Outcome outcome = Append(command, fingerprint, postings, {});
-  if (outcome.ok()) {
-    Stage(Family::kReversed, EncodeFixed64BE(target), EncodeFixed64BE(outcome.receipt.seq));
-    open().reversed.insert(target);
-    if (mark_) mark_->reversed.push_back(target);
-  }
+  if (outcome.ok()) MarkReversed(EncodeFixed64BE(target), outcome.receipt.seq);
   return outcome;
+}
+
+std::optional<Engine::BatchEntry> Engine::FindEntry(std::uint64_t seq, Outcome* failure) {
+  for (const Batch& batch : batches_) {
+    if (auto it = batch.entries.find(seq); it != batch.entries.end()) return it->second;
+  }
+  auto stored = store_->Get(Family::kJournal, EncodeFixed64BE(seq));
+  auto decoded = std::make_shared<v1::Entry>();
+  std::optional<StoredEntryView> view;
+  if (stored.ok() && stored->has_value()) view = DecodeStoredEntry(**stored);
+  if (!view ||
+      !decoded->ParseFromArray(view->payload.data(), static_cast<int>(view->payload.size()))) {
+    failure->reason = Reason::kLedgerUnavailable;
+    failure->message = Cat("journal entry ", seq, " cannot be read");
+    return std::nullopt;
+  }
+  BatchEntry entry;
+  entry.kind = decoded->command().body_case();
+  entry.postings.assign(decoded->postings().begin(), decoded->postings().end());
+  if (entry.kind == v1::Command::kCheckout) entry.checkout = std::move(decoded);
+  return entry;
+}
+
+std::optional<bool> Engine::IsReversed(const std::string& key, Outcome* failure) {
+  for (const Batch& batch : batches_) {
+    if (batch.reversed.contains(key)) return true;
+  }
+  auto stored = store_->Get(Family::kReversed, key);
+  if (!stored.ok()) {
+    failure->reason = Reason::kLedgerUnavailable;
+    failure->message = std::string(stored.status().message());
+    return std::nullopt;
+  }
+  return stored->has_value();
+}
+
+void Engine::MarkReversed(std::string key, std::uint64_t by_seq) {
+  Stage(Family::kReversed, key, EncodeFixed64BE(by_seq));
+  if (mark_) mark_->reversed.push_back(key);
+  open().reversed.insert(std::move(key));
 }
 
 Outcome Engine::ApplyOpenAccount(const v1::Command& command, const std::string& fingerprint) {
@@ -544,12 +629,17 @@ Outcome Engine::CheckLimits(const std::vector<ResolvedPosting>& postings) {
     if (posting.delta < 0) {
       Int128 floor = 0;
       const bool issuer = account->record.kind() == v1::ACCOUNT_KIND_ISSUER;
-      if (issuer) {
+      if (issuer && asset->record.stock()) {
+        // Donated goods are not a promise of the programme: no budget limits them.
+        floor = -asset->maximum_minor;
+      } else if (issuer) {
         auto it = account->budgets_minor.find(posting.asset);
         floor = it == account->budgets_minor.end() ? Int128(0) : Int128(-it->second);
       }
       if (after < floor) {
-        outcome.reason = issuer ? Reason::kBudgetExceeded : Reason::kInsufficientBalance;
+        outcome.reason = issuer                  ? Reason::kBudgetExceeded
+                         : asset->record.stock() ? Reason::kInsufficientStock
+                                                 : Reason::kInsufficientBalance;
         outcome.message = Cat(posting.account, " holds ", Decimal(before, posting.asset), " ",
                               posting.asset, "; ", Decimal(-posting.delta, posting.asset),
                               " would take it below ", Decimal(floor, posting.asset));
@@ -567,7 +657,7 @@ Outcome Engine::CheckLimits(const std::vector<ResolvedPosting>& postings) {
 
 Outcome Engine::Append(const v1::Command& command, const std::string& fingerprint,
                        const std::vector<ResolvedPosting>& postings,
-                       const std::vector<std::string>& touched) {
+                       const std::vector<std::string>& touched, const v1::Pricing* pricing) {
   const std::uint64_t seq = head_.seq + 1;
   const std::int64_t time = std::max(clock_(), head_time_unix_us_);
   v1::Entry entry;
@@ -580,6 +670,7 @@ Outcome Engine::Append(const v1::Command& command, const std::string& fingerprin
     stored->set_asset(posting.asset);
     stored->set_amount_minor(MinorToString(posting.delta));
   }
+  if (pricing != nullptr) *entry.mutable_pricing() = *pricing;
   const std::string payload = entry.SerializeAsString();
   const Hash hash = ChainHash(head_.hash, seq, payload);
   Stage(Family::kJournal, EncodeFixed64BE(seq), EncodeStoredEntry(hash, head_.hash, payload));
@@ -593,13 +684,19 @@ Outcome Engine::Append(const v1::Command& command, const std::string& fingerprin
   // One statement line per account; postings of one account stay together in entry order.
   std::map<std::string, v1::StatementLine> lines;
   for (const auto& account : touched) lines[account];
-  Int128 sum = 0;
+  absl::InlinedVector<std::pair<std::string_view, Int128>, 2> sums;  // per asset
   for (const auto& posting : postings) {
     const std::string key = BalanceKey(posting.account, posting.asset);
     BalanceState balance = Balance(posting.account, posting.asset);
     balance.minor += posting.delta;
     balance.seq = seq;
-    sum += posting.delta;
+    auto sum = std::find_if(sums.begin(), sums.end(),
+                            [&](const auto& item) { return item.first == posting.asset; });
+    if (sum == sums.end()) {
+      sums.emplace_back(posting.asset, posting.delta);
+    } else {
+      sum->second += posting.delta;
+    }
     SetBalance(key, balance);
     auto* leg = lines[posting.account].add_legs();
     leg->set_asset(posting.asset);
@@ -609,13 +706,15 @@ Outcome Engine::Append(const v1::Command& command, const std::string& fingerprin
         BalanceLine{posting.account, posting.asset, Amount::FromMinor(balance.minor),
                     Decimal(balance.minor, posting.asset), seq});
   }
-  // Double entry (invariant 1): the engine builds only two-legged or mirrored postings, all of
-  // one asset, so the total must be zero.
-  LOVEBANK_CHECK(sum == 0);
+  // Double entry (invariant 1): the engine builds only balanced pairs of legs per asset, so
+  // every asset's total must be zero.
+  for (const auto& [asset, sum] : sums) LOVEBANK_CHECK(sum == 0);
   for (const auto& [account, line] : lines) {
     Stage(Family::kAccountEntries, AccountEntryKey(account, seq), line.SerializeAsString());
   }
-  BatchEntry batch_entry{command.body_case(), {entry.postings().begin(), entry.postings().end()}};
+  BatchEntry batch_entry{command.body_case(), {entry.postings().begin(), entry.postings().end()},
+                         nullptr};
+  if (command.has_checkout()) batch_entry.checkout = std::make_shared<const v1::Entry>(entry);
   open().entries.emplace(seq, std::move(batch_entry));
   head_ = Head{seq, hash};
   head_time_unix_us_ = time;
@@ -654,6 +753,12 @@ rocksdb::WriteBatch Engine::FinishBatch() {
   for (const auto& [name, old] : batch.principals_undo) {
     Stage(Family::kPrincipals, name, principals_.at(name).SerializeAsString());
   }
+  for (const auto& [key, old] : batch.items_undo) {
+    Stage(Family::kItems, key, items_.at(key).SerializeAsString());
+  }
+  for (const auto& [key, old] : batch.policies_undo) {
+    Stage(Family::kMeta, key, policies_.at(key).SerializeAsString());
+  }
   if (head_.seq != batch.start_head.seq) {
     Stage(Family::kMeta, std::string(meta_key::kHeadSeq), EncodeFixed64BE(head_.seq));
     Stage(Family::kMeta, std::string(meta_key::kHeadHash),
@@ -686,28 +791,14 @@ void Engine::RetireOldest() {
 void Engine::RollBackAll() {
   LOVEBANK_CHECK(!batch_open_);
   for (auto batch = batches_.rbegin(); batch != batches_.rend(); ++batch) {
-    for (auto& [key, old] : batch->balances_undo) {
-      if (old.has_value()) {
-        balances_[key] = *old;
-      } else {
-        balances_.erase(key);
-      }
-    }
-    for (auto& [account, old] : batch->accounts_undo) {
-      if (old.has_value()) {
-        accounts_[account] = std::move(*old);
-      } else {
-        accounts_.erase(account);
-      }
-    }
+    RestoreAll(batch->balances_undo, balances_);
+    RestoreAll(batch->accounts_undo, accounts_);
     for (auto& [name, old] : batch->principals_undo) {
-      if (old.has_value()) {
-        principals_[name] = std::move(*old);
-      } else {
-        token_hashes_.erase(principals_.at(name).token_sha256());
-        principals_.erase(name);
-      }
+      if (!old.has_value()) token_hashes_.erase(principals_.at(name).token_sha256());
     }
+    RestoreAll(batch->principals_undo, principals_);
+    RestoreAll(batch->items_undo, items_);
+    RestoreAll(batch->policies_undo, policies_);
     for (const auto& code : batch->assets_added) assets_.erase(code);
     head_ = batch->start_head;
     head_time_unix_us_ = batch->start_time_unix_us;
@@ -734,37 +825,40 @@ BalanceState Engine::Balance(const std::string& account, const std::string& asse
   return it == balances_.end() ? BalanceState{} : it->second;
 }
 
-void Engine::SetBalance(const std::string& key, BalanceState value) {
-  auto it = balances_.find(key);
-  auto& undo = open().balances_undo;
-  if (mark_) RememberForMark(mark_->balances, undo, balances_, key);
-  if (!undo.contains(key)) {
-    undo.emplace(key,
-                 it == balances_.end() ? std::nullopt : std::optional<BalanceState>(it->second));
+template <class T>
+void Engine::Track(absl::flat_hash_map<std::string, T>& current,
+                   absl::flat_hash_map<std::string, std::optional<T>>& batch_undo,
+                   MarkUndo<T>* mark_undo, const std::string& key, T value) {
+  if (mark_undo != nullptr) RememberForMark(*mark_undo, batch_undo, current, key);
+  if (!batch_undo.contains(key)) {
+    auto it = current.find(key);
+    batch_undo.emplace(key, it == current.end() ? std::nullopt : std::optional<T>(it->second));
   }
-  balances_[key] = std::move(value);
+  current[key] = std::move(value);
+}
+
+void Engine::SetBalance(const std::string& key, BalanceState value) {
+  Track(balances_, open().balances_undo, mark_ ? &mark_->balances : nullptr, key,
+        std::move(value));
 }
 
 void Engine::SetAccount(const std::string& account, AccountState state) {
-  auto it = accounts_.find(account);
-  auto& undo = open().accounts_undo;
-  if (mark_) RememberForMark(mark_->accounts, undo, accounts_, account);
-  if (!undo.contains(account)) {
-    undo.emplace(account,
-                 it == accounts_.end() ? std::nullopt : std::optional<AccountState>(it->second));
-  }
-  accounts_[account] = std::move(state);
+  Track(accounts_, open().accounts_undo, mark_ ? &mark_->accounts : nullptr, account,
+        std::move(state));
 }
 
 void Engine::SetPrincipal(const std::string& name, v1::PrincipalRecord record) {
-  auto it = principals_.find(name);
-  auto& undo = open().principals_undo;
-  if (mark_) RememberForMark(mark_->principals, undo, principals_, name);
-  if (!undo.contains(name)) {
-    undo.emplace(name, it == principals_.end() ? std::nullopt
-                                               : std::optional<v1::PrincipalRecord>(it->second));
-  }
-  principals_[name] = std::move(record);
+  Track(principals_, open().principals_undo, mark_ ? &mark_->principals : nullptr, name,
+        std::move(record));
+}
+
+void Engine::SetItemRecord(const std::string& key, v1::ItemRecord record) {
+  Track(items_, open().items_undo, mark_ ? &mark_->items : nullptr, key, std::move(record));
+}
+
+void Engine::SetPolicy(v1::ExchangePolicy policy) {
+  Track(policies_, open().policies_undo, mark_ ? &mark_->policies : nullptr,
+        std::string(meta_key::kExchangePolicy), std::move(policy));
 }
 
 std::string Engine::Decimal(const Int128& minor, const std::string& asset) const {

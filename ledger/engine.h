@@ -91,6 +91,7 @@ class Engine {
   struct BatchEntry {
     v1::Command::BodyCase kind;
     std::vector<v1::Posting> postings;
+    std::shared_ptr<const v1::Entry> checkout;  // the whole entry, for checkouts only
   };
   struct BatchRequest {
     std::string fingerprint;
@@ -109,13 +110,26 @@ class Engine {
   std::optional<Outcome> Replay(const v1::Command& command, const std::string& fingerprint);
   Outcome Decide(const v1::Command& command, const std::string& fingerprint);
   Outcome ApplyMove(const v1::Command& command, const std::string& fingerprint,
-                    const v1::Move& move, v1::AccountKind from_kind, v1::AccountKind to_kind);
+                    const v1::Move& move, v1::AccountKind from_kind, v1::AccountKind to_kind,
+                    bool stock = false);
   Outcome ApplyReverse(const v1::Command& command, const std::string& fingerprint);
   Outcome ApplyOpenAccount(const v1::Command& command, const std::string& fingerprint);
   Outcome ApplyDefineAsset(const v1::Command& command, const std::string& fingerprint);
   Outcome ApplySetAccountStatus(const v1::Command& command, const std::string& fingerprint);
   Outcome ApplyGrantPrincipal(const v1::Command& command, const std::string& fingerprint);
   Outcome ApplyRevokePrincipal(const v1::Command& command, const std::string& fingerprint);
+  // The love supermarket (ledger/supermarket.cc).
+  Outcome ApplySetItem(const v1::Command& command, const std::string& fingerprint);
+  Outcome ApplySetExchangeRatio(const v1::Command& command, const std::string& fingerprint);
+  Outcome ApplyCheckout(const v1::Command& command, const std::string& fingerprint);
+  Outcome ApplyRefund(const v1::Command& command, const std::string& fingerprint);
+
+  // The entry at `seq` (1..head) from the in-flight batches or the journal; std::nullopt with
+  // `failure` set (kLedgerUnavailable) when the journal cannot be read.
+  std::optional<BatchEntry> FindEntry(std::uint64_t seq, Outcome* failure);
+  // Whether a key of the reversed family is set, in flight or committed; kLedgerUnavailable in
+  // `failure` when the store cannot be read.
+  std::optional<bool> IsReversed(const std::string& key, Outcome* failure);
 
   // Floors and ceilings for postings about to be applied: kOk, kInsufficientBalance,
   // kBudgetExceeded or kBalanceAboveMaximum.
@@ -124,7 +138,7 @@ class Engine {
   // line without a leg (administrative entries).
   Outcome Append(const v1::Command& command, const std::string& fingerprint,
                  const std::vector<ResolvedPosting>& postings,
-                 const std::vector<std::string>& touched);
+                 const std::vector<std::string>& touched, const v1::Pricing* pricing = nullptr);
 
   Outcome Refuse(const v1::Command& command, const std::string& fingerprint, Reason reason,
                  std::string message);
@@ -135,6 +149,10 @@ class Engine {
   void SetBalance(const std::string& key, BalanceState value);
   void SetAccount(const std::string& account, AccountState state);
   void SetPrincipal(const std::string& name, v1::PrincipalRecord record);
+  void SetItemRecord(const std::string& key, v1::ItemRecord record);
+  void SetPolicy(v1::ExchangePolicy policy);
+  // Records `key` as reversed (a whole entry, or a refunded line) in the open batch.
+  void MarkReversed(std::string key, std::uint64_t by_seq);
   std::string Decimal(const Int128& minor, const std::string& asset) const;
   void Stage(Family family, std::string key, std::string value);
 
@@ -146,6 +164,9 @@ class Engine {
   absl::flat_hash_map<std::string, BalanceState> balances_;  // BalanceKey -> balance
   absl::flat_hash_map<std::string, v1::PrincipalRecord> principals_;  // by principal name
   absl::flat_hash_set<std::string> token_hashes_;  // of every principal ever granted
+  absl::flat_hash_map<std::string, v1::ItemRecord> items_;  // ItemKey(store, sku) -> item
+  // At most one entry, under meta_key::kExchangePolicy: the HOURS -> POINTS ratio in force.
+  absl::flat_hash_map<std::string, v1::ExchangePolicy> policies_;
   Head head_;
   std::int64_t head_time_unix_us_ = 0;
 
@@ -158,9 +179,12 @@ class Engine {
     absl::flat_hash_map<std::string, std::optional<BalanceState>> balances_undo;
     absl::flat_hash_map<std::string, std::optional<AccountState>> accounts_undo;
     absl::flat_hash_map<std::string, std::optional<v1::PrincipalRecord>> principals_undo;
+    absl::flat_hash_map<std::string, std::optional<v1::ItemRecord>> items_undo;
+    absl::flat_hash_map<std::string, std::optional<v1::ExchangePolicy>> policies_undo;
     std::vector<std::string> assets_added;
     absl::flat_hash_map<std::uint64_t, BatchEntry> entries;
-    absl::flat_hash_set<std::uint64_t> reversed;
+    // Keys of the reversed family set in this batch: whole entries and refunded lines.
+    absl::flat_hash_set<std::string> reversed;
     absl::flat_hash_map<std::string, BatchRequest> requests;
   };
   Batch& open() { return batches_.back(); }
@@ -177,7 +201,9 @@ class Engine {
     MarkUndo<BalanceState> balances;
     MarkUndo<AccountState> accounts;
     MarkUndo<v1::PrincipalRecord> principals;
-    std::vector<std::uint64_t> reversed;
+    MarkUndo<v1::ItemRecord> items;
+    MarkUndo<v1::ExchangePolicy> policies;
+    std::vector<std::string> reversed;
     std::vector<std::string> requests;
   };
   std::optional<MarkState> mark_;
@@ -186,6 +212,11 @@ class Engine {
   template <class T, class BatchUndo>
   void RememberForMark(MarkUndo<T>& mark_undo, const BatchUndo& batch_undo,
                        const absl::flat_hash_map<std::string, T>& current, const std::string& key);
+  // Sets current[key] = value, remembering the old value for the batch and the mark.
+  template <class T>
+  void Track(absl::flat_hash_map<std::string, T>& current,
+             absl::flat_hash_map<std::string, std::optional<T>>& batch_undo,
+             MarkUndo<T>* mark_undo, const std::string& key, T value);
 
   bool batch_open_ = false;
   std::deque<Batch> batches_;  // in flight, oldest first; back() is the open one if batch_open_

@@ -105,6 +105,13 @@ std::string AccountEntryPrefix(std::string_view account) {
   return key;
 }
 
+std::string RefundedLineKey(std::uint64_t checkout_seq, std::string_view sku) {
+  std::string key;
+  PutFixed64BE(&key, checkout_seq);
+  key.append(sku);
+  return key;
+}
+
 std::string AccountEntryKey(std::string_view account, std::uint64_t seq) {
   std::string key = AccountEntryPrefix(account);
   PutFixed64BE(&key, seq);
@@ -151,6 +158,19 @@ std::string CommandFingerprint(const v1::Command& command) {
     command.SerializeWithCachedSizes(&coded);
   }
   return std::string(View(Sha256({bytes})));
+}
+
+Int128 AddPricedLine(v1::Pricing* pricing, std::string_view sku, std::uint32_t quantity,
+                     std::string_view unit_price_minor) {
+  // A price is at most POINTS' maximum (~10^17 minor units) and a quantity at most 10^4: far
+  // inside Int128.
+  const Int128 amount = *MinorFromString(unit_price_minor) * quantity;
+  auto* line = pricing->add_lines();
+  line->set_sku(std::string(sku));
+  line->set_quantity(quantity);
+  line->set_unit_price_minor(std::string(unit_price_minor));
+  line->set_amount_minor(MinorToString(amount));
+  return amount;
 }
 
 }  // namespace lovebank

@@ -54,6 +54,7 @@ inline constexpr const char* kAccountEntries = "account_entries";
 inline constexpr const char* kReversed = "reversed";
 inline constexpr const char* kRefusals = "refusals";
 inline constexpr const char* kPrincipals = "principals";
+inline constexpr const char* kItems = "items";
 inline constexpr const char* kMeta = "meta";
 }  // namespace cf
 
@@ -62,6 +63,9 @@ inline constexpr std::string_view kFormatVersion = "format_version";
 inline constexpr std::string_view kLedgerId = "ledger_id";
 inline constexpr std::string_view kHeadSeq = "head_seq";
 inline constexpr std::string_view kHeadHash = "head_hash";
+// The exchange policy in force (store.proto ExchangePolicy); absent until the first
+// SetExchangeRatio.
+inline constexpr std::string_view kExchangePolicy = "exchange_policy";
 }  // namespace meta_key
 
 Hash GenesisHash(std::string_view ledger_id);
@@ -82,6 +86,13 @@ std::optional<StoredEntryView> DecodeStoredEntry(std::string_view value);
 std::string BalanceKey(std::string_view account, std::string_view asset);
 std::string AccountEntryKey(std::string_view account, std::uint64_t seq);
 std::string AccountEntryPrefix(std::string_view account);  // account ‖ 0x00
+// The catalogue item `sku` of `store`: store ‖ 0x00 ‖ sku (items family).
+inline std::string ItemKey(std::string_view store, std::string_view sku) {
+  return BalanceKey(store, sku);
+}
+// A refunded line of a checkout (reversed family): checkout seq (8 bytes big-endian) ‖ sku; the
+// value is the refund's seq. A whole-entry reversal's key is the 8-byte seq alone.
+std::string RefundedLineKey(std::uint64_t checkout_seq, std::string_view sku);
 
 struct BalanceValue {
   Int128 minor = 0;
@@ -96,6 +107,11 @@ struct RequestValue {
 };
 std::string EncodeRequestValue(std::uint64_t seq, std::string_view fingerprint);
 std::optional<RequestValue> DecodeRequestValue(std::string_view value);
+
+// Appends one priced line (quantity x unit price, in POINTS minor units) to a checkout's or
+// refund's pricing and returns its amount. REQUIRES: unit_price_minor is MinorToString output.
+Int128 AddPricedLine(v1::Pricing* pricing, std::string_view sku, std::uint32_t quantity,
+                     std::string_view unit_price_minor);
 
 // SHA-256 of the command's deterministic serialization: what "the same content" means for a
 // retried request id (DESIGN.md invariant 5). 32 raw bytes.

@@ -224,6 +224,12 @@ class Ledger {
   // One principal's committed record. Refusals: kPrincipalInvalid, kPrincipalUnknown.
   absl::StatusOr<v1::PrincipalRecord> GetPrincipal(std::string_view name);
 
+  // The love supermarket: a store's catalogue in SKU order (refusals as GetAccount, plus
+  // kAccountKindMismatch for an account that is not a STORE), and the HOURS -> POINTS exchange
+  // policy in force (std::nullopt before the first SetExchangeRatio).
+  absl::StatusOr<std::vector<v1::ItemRecord>> GetItems(std::string_view store);
+  absl::StatusOr<std::optional<v1::ExchangePolicy>> GetExchangePolicy();
+
   // The RocksDB directory (for a read-only audit beside this ledger).
   const std::string& path() const;
 

@@ -329,6 +329,38 @@ absl::StatusOr<v1::PrincipalRecord> Ledger::GetPrincipal(std::string_view name) 
   return record;
 }
 
+absl::StatusOr<std::vector<v1::ItemRecord>> Ledger::GetItems(std::string_view store_account) {
+  Store& store = *impl_->store;
+  ScopedSnapshot snapshot(store.db());
+  LOVEBANK_ASSIGN_OR_RETURN(v1::AccountRecord account,
+                            ReadAccount(store, store_account, snapshot.get()));
+  if (account.kind() != v1::ACCOUNT_KIND_STORE) {
+    return RefusedStatus(Reason::kAccountKindMismatch, Cat(store_account, " is not a STORE"));
+  }
+  const std::string prefix = ItemKey(store_account, "");
+  std::vector<v1::ItemRecord> items;
+  auto it = store.NewIterator(Family::kItems, snapshot.get());
+  for (it->Seek(prefix); it->Valid() && it->key().starts_with(prefix); it->Next()) {
+    v1::ItemRecord& record = items.emplace_back();
+    if (!record.ParseFromArray(it->value().data(), static_cast<int>(it->value().size()))) {
+      return absl::DataLossError(Cat("item ", it->key().ToString(), " does not decode"));
+    }
+  }
+  LOVEBANK_RETURN_IF_ERROR(FromRocks(it->status(), "reading items"));
+  return items;
+}
+
+absl::StatusOr<std::optional<v1::ExchangePolicy>> Ledger::GetExchangePolicy() {
+  LOVEBANK_ASSIGN_OR_RETURN(auto value,
+                            impl_->store->Get(Family::kMeta, meta_key::kExchangePolicy));
+  if (!value.has_value()) return std::optional<v1::ExchangePolicy>();
+  v1::ExchangePolicy policy;
+  if (!policy.ParseFromString(*value)) {
+    return absl::DataLossError("the exchange policy does not decode");
+  }
+  return std::optional<v1::ExchangePolicy>(std::move(policy));
+}
+
 const std::string& Ledger::path() const { return impl_->options.path; }
 
 }  // namespace lovebank

@@ -68,6 +68,17 @@ std::string_view ReasonName(Reason reason) {
     LOVEBANK_REASON_NAME(kAccountStatusUnchanged, "ACCOUNT_STATUS_UNCHANGED")
     LOVEBANK_REASON_NAME(kPrincipalRevoked, "PRINCIPAL_REVOKED")
     LOVEBANK_REASON_NAME(kBatchAborted, "BATCH_ABORTED")
+    LOVEBANK_REASON_NAME(kBasketInvalid, "BASKET_INVALID")
+    LOVEBANK_REASON_NAME(kPayAssetInvalid, "PAY_ASSET_INVALID")
+    LOVEBANK_REASON_NAME(kItemUnitInvalid, "ITEM_UNIT_INVALID")
+    LOVEBANK_REASON_NAME(kItemUnknown, "ITEM_UNKNOWN")
+    LOVEBANK_REASON_NAME(kItemInactive, "ITEM_INACTIVE")
+    LOVEBANK_REASON_NAME(kAssetNotStock, "ASSET_NOT_STOCK")
+    LOVEBANK_REASON_NAME(kAssetIsStock, "ASSET_IS_STOCK")
+    LOVEBANK_REASON_NAME(kRefundInvalid, "REFUND_INVALID")
+    LOVEBANK_REASON_NAME(kLineAlreadyRefunded, "LINE_ALREADY_REFUNDED")
+    LOVEBANK_REASON_NAME(kExchangeRatioUnset, "EXCHANGE_RATIO_UNSET")
+    LOVEBANK_REASON_NAME(kInsufficientStock, "INSUFFICIENT_STOCK")
     LOVEBANK_REASON_NAME(kInsufficientBalance, "INSUFFICIENT_BALANCE")
     LOVEBANK_REASON_NAME(kBudgetExceeded, "BUDGET_EXCEEDED")
     LOVEBANK_REASON_NAME(kBalanceAboveMaximum, "BALANCE_ABOVE_MAXIMUM")
@@ -99,6 +110,7 @@ absl::StatusCode ReasonCode(Reason reason) {
     case Reason::kAccountUnknown:
     case Reason::kEntryUnknown:
     case Reason::kPrincipalUnknown:
+    case Reason::kItemUnknown:
       return absl::StatusCode::kNotFound;
     case Reason::kTokenMissing:
     case Reason::kTokenUnknown:

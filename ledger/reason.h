@@ -58,6 +58,9 @@ enum class Reason : std::uint32_t {
   kPageSizeInvalid = 43,              // page size 0 or above the maximum
   kBatchSizeInvalid = 44,             // a SubmitBatch with no command or more than 8,192
   kEntryTargetInvalid = 45,           // GetEntry / Reverse naming neither a seq nor a request id
+  kBasketInvalid = 46,    // no lines, more than 100, a SKU twice, quantity 0 or above 10,000
+  kPayAssetInvalid = 47,  // a checkout paid in something other than POINTS or HOURS
+  kItemUnitInvalid = 48,  // an item's unit not 1-16 bytes of UTF-8 text
 
   // Idempotency: checked first by the sequencer.
   kRequestIdReused = 50,  // the request id was used before with different content
@@ -72,6 +75,7 @@ enum class Reason : std::uint32_t {
   kPrincipalUnknown = 66,
   kPrincipalExists = 67,  // principal names are never reused, even after a revocation
   kTokenHashExists = 68,  // another principal has this token
+  kItemUnknown = 69,      // the store's catalogue has no such SKU
 
   // State rules.
   kAccountKindMismatch = 70,  // e.g. Earn from an account that is not an ISSUER
@@ -81,11 +85,18 @@ enum class Reason : std::uint32_t {
   kAccountStatusUnchanged = 74,
   kPrincipalRevoked = 75,  // revoking a principal whose token is already revoked
   kBatchAborted = 76,      // all-or-nothing batch: another command was refused, none applied
+  kItemInactive = 77,   // the item is listed but not for sale
+  kAssetNotStock = 78,  // stock commands need a SKU; a SKU cannot be HOURS, POINTS, ...
+  kAssetIsStock = 79,   // goods move only by stock commands, checkouts and refunds
 
   // Limits.
   kInsufficientBalance = 80,  // a MEMBER, STORE or SYSTEM balance would go below zero
   kBudgetExceeded = 81,       // an ISSUER would go below minus its budget
   kBalanceAboveMaximum = 82,  // a balance would pass the asset's maximum
+  kInsufficientStock = 83,    // a store holds fewer units of an item than the basket needs
+  kRefundInvalid = 85,        // not a checkout, a SKU it did not sell, or more than was sold
+  kLineAlreadyRefunded = 86,  // each line of a checkout is refunded at most once
+  kExchangeRatioUnset = 87,   // paying with HOURS before any SetExchangeRatio
 
   // Access: decided by the service before anything reaches the ledger.
   kTokenMissing = 90,      // no "authorization: Bearer <token>" metadata

@@ -26,9 +26,10 @@ enum class Family : std::size_t {
   kReversed,
   kRefusals,
   kPrincipals,
+  kItems,
   kMeta,
 };
-inline constexpr std::size_t kFamilyCount = 10;
+inline constexpr std::size_t kFamilyCount = 11;
 const char* FamilyName(Family family);
 
 struct StoreOptions {

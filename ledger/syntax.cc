@@ -144,6 +144,42 @@ SyntaxCheck CheckDefineAsset(const v1::DefineAsset& define) {
   return CheckDisplayName(define.display_name());
 }
 
+SyntaxCheck CheckBasket(const google::protobuf::RepeatedPtrField<v1::BasketLine>& lines) {
+  if (lines.empty() || lines.size() > static_cast<int>(kBasketLinesMax)) {
+    return Refuse(Reason::kBasketInvalid, "a basket has 1-100 lines");
+  }
+  std::set<std::string_view> skus;
+  for (const auto& line : lines) {
+    if (auto check = CheckAssetCode(line.sku()); check.reason != Reason::kOk) return check;
+    if (line.quantity() == 0 || line.quantity() > kBasketQuantityMax) {
+      return Refuse(Reason::kBasketInvalid,
+                    Cat(line.sku(), ": a line's quantity is 1-10000 whole units"));
+    }
+    if (!skus.insert(line.sku()).second) {
+      return Refuse(Reason::kBasketInvalid, Cat(line.sku(), " is on two lines"));
+    }
+  }
+  return {};
+}
+
+// Receiving stock names the donor; writing it off names the reason.
+SyntaxCheck CheckStockMove(const v1::Move& move, std::string_view needs) {
+  if (auto check = CheckMove(move); check.reason != Reason::kOk) return check;
+  if (move.reason().empty()) return Refuse(Reason::kMoveReasonMissing, Cat("reason: ", needs));
+  return {};
+}
+
+SyntaxCheck CheckSetItem(const v1::SetItem& set) {
+  if (auto check = CheckAccountId(set.store(), "store"); check.reason != Reason::kOk) return check;
+  if (auto check = CheckAssetCode(set.sku()); check.reason != Reason::kOk) return check;
+  if (auto check = CheckDisplayName(set.name()); check.reason != Reason::kOk) return check;
+  if (set.unit().empty() || set.unit().size() > kItemUnitBytesMax ||
+      !IsValidText(set.unit(), false)) {
+    return Refuse(Reason::kItemUnitInvalid, "unit is 1-16 bytes of UTF-8 text, e.g. 袋");
+  }
+  return CheckAmountText(set.price(), "price");
+}
+
 }  // namespace
 
 SyntaxCheck CheckCommandSyntax(const v1::Command& command) {
@@ -191,6 +227,37 @@ SyntaxCheck CheckCommandSyntax(const v1::Command& command) {
                       "principal names are 1-64 bytes of [A-Za-z0-9._:@-]");
       }
       return {};
+    case v1::Command::kReceiveStock:
+      return CheckStockMove(command.receive_stock(), "the donor, e.g. 爱心企业 XX 公司");
+    case v1::Command::kWriteOffStock:
+      return CheckStockMove(command.write_off_stock(), "why, e.g. 过期 or 破损");
+    case v1::Command::kSettle:
+      return CheckMove(command.settle());
+    case v1::Command::kCheckout: {
+      const auto& checkout = command.checkout();
+      if (auto check = CheckAccountId(checkout.member(), "member"); check.reason != Reason::kOk) {
+        return check;
+      }
+      if (auto check = CheckAccountId(checkout.store(), "store"); check.reason != Reason::kOk) {
+        return check;
+      }
+      if (checkout.pay_asset() != kPointsAsset && checkout.pay_asset() != kHoursAsset) {
+        return Refuse(Reason::kPayAssetInvalid, "a basket is paid in POINTS or HOURS");
+      }
+      return CheckBasket(checkout.lines());
+    }
+    case v1::Command::kRefund:
+      return CheckBasket(command.refund().lines());
+    case v1::Command::kSetItem:
+      return CheckSetItem(command.set_item());
+    case v1::Command::kSetExchangeRatio: {
+      const auto& set = command.set_exchange_ratio();
+      if (auto check = CheckAccountId(set.exchange_account(), "exchange_account");
+          check.reason != Reason::kOk) {
+        return check;
+      }
+      return CheckAmountText(set.points_per_hour(), "points_per_hour");
+    }
     case v1::Command::BODY_NOT_SET:
       break;
   }

@@ -2,6 +2,7 @@
 // Syntax rules for identifiers and human text. Pure functions; thread-safe.
 
 #include <cstddef>
+#include <cstdint>
 #include <string_view>
 
 namespace lovebank {
@@ -18,6 +19,16 @@ inline constexpr std::size_t kActivityNameBytesMax = 128;
 inline constexpr std::size_t kPlaceBytesMax = 128;
 inline constexpr std::size_t kMoveReasonBytesMax = 256;
 inline constexpr std::size_t kPrincipalBytesMax = 64;
+// The love supermarket (docs/supermarket.md).
+inline constexpr std::size_t kItemUnitBytesMax = 16;
+inline constexpr std::size_t kBasketLinesMax = 100;
+inline constexpr std::uint32_t kBasketQuantityMax = 10000;
+// A SKU's stock asset: whole units, at most 10^9 of them in any one balance.
+inline constexpr std::uint32_t kStockScale = 0;
+inline constexpr std::string_view kStockMaximum = "1000000000";
+// The assets a catalogue prices in and a basket may be paid with.
+inline constexpr std::string_view kPointsAsset = "POINTS";
+inline constexpr std::string_view kHoursAsset = "HOURS";
 
 // 1..max_bytes bytes of [A-Za-z0-9._:@-]. Account ids (max 64) and request ids (max 128).
 bool IsValidIdentifier(std::string_view text, std::size_t max_bytes);

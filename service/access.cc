@@ -23,13 +23,18 @@ bool Touches(const Principal& who, const v1::Entry& entry) {
     if (who.IsBound(posting.account())) return true;
   }
   const v1::Command& c = entry.command();
-  const v1::Move* move = c.has_earn()       ? &c.earn()
-                         : c.has_deduct()   ? &c.deduct()
-                         : c.has_redeem()   ? &c.redeem()
-                         : c.has_transfer() ? &c.transfer()
-                                            : nullptr;
+  const v1::Move* move = c.has_earn()              ? &c.earn()
+                         : c.has_deduct()          ? &c.deduct()
+                         : c.has_redeem()          ? &c.redeem()
+                         : c.has_transfer()        ? &c.transfer()
+                         : c.has_receive_stock()   ? &c.receive_stock()
+                         : c.has_write_off_stock() ? &c.write_off_stock()
+                         : c.has_settle()          ? &c.settle()
+                                                   : nullptr;
   if (move != nullptr) return who.IsBound(move->from()) || who.IsBound(move->to());
   if (c.has_open_account()) return who.IsBound(c.open_account().account());
+  if (c.has_checkout()) return who.IsBound(c.checkout().member()) || who.IsBound(c.checkout().store());
+  if (c.has_set_item()) return who.IsBound(c.set_item().store());
   if (c.has_set_account_status()) return who.IsBound(c.set_account_status().account());
   return false;
 }
@@ -43,6 +48,9 @@ Decision MayReverse(const Principal& who, const v1::Entry* target) {
   }
   const v1::Command& c = target->command();
   if (who.role == v1::ROLE_TERMINAL && c.has_redeem() && who.IsBound(c.redeem().to())) {
+    return Allow();
+  }
+  if (who.role == v1::ROLE_TERMINAL && c.has_checkout() && who.IsBound(c.checkout().store())) {
     return Allow();
   }
   if (who.role == v1::ROLE_ISSUER &&
@@ -81,6 +89,26 @@ Decision MayCommand(const Principal& who, const v1::Command& command,
     case v1::Command::kSetAccountStatus:
     case v1::Command::kGrantPrincipal:
     case v1::Command::kRevokePrincipal:
+      return MayAdminister(who);
+    case v1::Command::kCheckout:
+      if (who.role != v1::ROLE_TERMINAL) break;
+      return Bound(who, command.checkout().store(), "check out");
+    case v1::Command::kRefund:
+      // A refund answers to the same rule as a reversal of the checkout it refunds.
+      if (reverse_target != nullptr && !reverse_target->command().has_checkout()) {
+        return who.role == v1::ROLE_ADMIN || who.role == v1::ROLE_TERMINAL
+                   ? Allow()  // the ledger refuses it: not a checkout
+                   : Deny(Cat(who.name, " (", RoleName(who.role), ") may not refund"));
+      }
+      if (who.role == v1::ROLE_ISSUER) break;
+      return MayReverse(who, reverse_target);
+    case v1::Command::kSetItem:
+    case v1::Command::kSetExchangeRatio:
+    case v1::Command::kReceiveStock:
+    case v1::Command::kWriteOffStock:
+    case v1::Command::kSettle:
+      // The programme office runs the catalogue, prices, stock and settlement: a terminal
+      // never sets a price.
       return MayAdminister(who);
     case v1::Command::kDefineAsset:
     case v1::Command::BODY_NOT_SET:

@@ -400,7 +400,19 @@ TEST(RefusalCoverage, EveryCommandReasonHasARefusalCase) {
                                       Reason::kBatchAborted,
                                       Reason::kTokenMissing,
                                       Reason::kTokenUnknown,
-                                      Reason::kPermissionDenied};
+                                      Reason::kPermissionDenied,
+                                      // The love supermarket (tests/supermarket_test.cc):
+                                      Reason::kBasketInvalid,
+                                      Reason::kPayAssetInvalid,
+                                      Reason::kItemUnitInvalid,
+                                      Reason::kItemUnknown,
+                                      Reason::kItemInactive,
+                                      Reason::kAssetNotStock,
+                                      Reason::kAssetIsStock,
+                                      Reason::kInsufficientStock,
+                                      Reason::kRefundInvalid,
+                                      Reason::kLineAlreadyRefunded,
+                                      Reason::kExchangeRatioUnset};
   for (std::uint32_t value = 0; value < 128; ++value) {
     const auto reason = static_cast<Reason>(value);
     if (ReasonName(reason) == "UNKNOWN_REASON" || elsewhere.contains(reason)) continue;

@@ -123,6 +123,81 @@ v1::Command Revoke(const std::string& id, const std::string& principal) {
   return command;
 }
 
+v1::Command SetItem(const std::string& id, const std::string& store, const std::string& sku,
+                    const std::string& name, const std::string& unit, const std::string& price,
+                    bool active) {
+  auto command = Base(id);
+  auto* set = command.mutable_set_item();
+  set->set_store(store);
+  set->set_sku(sku);
+  set->set_name(name);
+  set->set_unit(unit);
+  set->set_price(price);
+  set->set_active(active);
+  return command;
+}
+
+v1::Command ReceiveStock(const std::string& id, const std::string& issuer,
+                         const std::string& store, const std::string& sku,
+                         const std::string& quantity, const std::string& donor) {
+  auto command = Base(id);
+  FillMove(command.mutable_receive_stock(), issuer, store, quantity, sku);
+  command.mutable_receive_stock()->set_reason(donor);
+  return command;
+}
+
+v1::Command WriteOffStock(const std::string& id, const std::string& store,
+                          const std::string& issuer, const std::string& sku,
+                          const std::string& quantity, const std::string& why) {
+  auto command = Base(id);
+  FillMove(command.mutable_write_off_stock(), store, issuer, quantity, sku);
+  command.mutable_write_off_stock()->set_reason(why);
+  return command;
+}
+
+v1::Command Settle(const std::string& id, const std::string& store, const std::string& issuer,
+                   const std::string& amount, const std::string& asset) {
+  auto command = Base(id);
+  FillMove(command.mutable_settle(), store, issuer, amount, asset);
+  return command;
+}
+
+namespace {
+void FillBasket(google::protobuf::RepeatedPtrField<v1::BasketLine>* out, const Basket& lines) {
+  for (const auto& [sku, quantity] : lines) {
+    auto* line = out->Add();
+    line->set_sku(sku);
+    line->set_quantity(quantity);
+  }
+}
+}  // namespace
+
+v1::Command Checkout(const std::string& id, const std::string& member, const std::string& store,
+                     const Basket& lines, const std::string& pay_asset) {
+  auto command = Base(id);
+  auto* checkout = command.mutable_checkout();
+  checkout->set_member(member);
+  checkout->set_store(store);
+  checkout->set_pay_asset(pay_asset);
+  FillBasket(checkout->mutable_lines(), lines);
+  return command;
+}
+
+v1::Command Refund(const std::string& id, std::uint64_t checkout_seq, const Basket& lines) {
+  auto command = Base(id);
+  command.mutable_refund()->set_checkout_seq(checkout_seq);
+  FillBasket(command.mutable_refund()->mutable_lines(), lines);
+  return command;
+}
+
+v1::Command SetExchangeRatio(const std::string& id, const std::string& points_per_hour,
+                             const std::string& exchange_account) {
+  auto command = Base(id);
+  command.mutable_set_exchange_ratio()->set_points_per_hour(points_per_hour);
+  command.mutable_set_exchange_ratio()->set_exchange_account(exchange_account);
+  return command;
+}
+
 StoreDump DumpStore(const std::string& path) {
   StoreOptions options;
   options.read_only = true;

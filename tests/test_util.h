@@ -55,6 +55,26 @@ v1::Command Grant(const std::string& id, const std::string& principal, v1::Role 
                   std::vector<std::string> accounts, char token_byte);
 v1::Command Revoke(const std::string& id, const std::string& principal);
 
+// The love supermarket (issue #6).
+v1::Command SetItem(const std::string& id, const std::string& store, const std::string& sku,
+                    const std::string& name, const std::string& unit, const std::string& price,
+                    bool active = true);
+v1::Command ReceiveStock(const std::string& id, const std::string& issuer,
+                         const std::string& store, const std::string& sku,
+                         const std::string& quantity, const std::string& donor);
+v1::Command WriteOffStock(const std::string& id, const std::string& store,
+                          const std::string& issuer, const std::string& sku,
+                          const std::string& quantity, const std::string& why);
+v1::Command Settle(const std::string& id, const std::string& store, const std::string& issuer,
+                   const std::string& amount, const std::string& asset = "POINTS");
+// Lines as {sku, quantity}.
+using Basket = std::vector<std::pair<std::string, std::uint32_t>>;
+v1::Command Checkout(const std::string& id, const std::string& member, const std::string& store,
+                     const Basket& lines, const std::string& pay_asset = "POINTS");
+v1::Command Refund(const std::string& id, std::uint64_t checkout_seq, const Basket& lines);
+v1::Command SetExchangeRatio(const std::string& id, const std::string& points_per_hour,
+                             const std::string& exchange_account);
+
 // Every key and value of every column family: family name -> key -> value.
 using StoreDump = std::map<std::string, std::map<std::string, std::string>>;
 // Reads the store at `path` through a read-only open (works beside an open writer).

@@ -189,14 +189,38 @@ absl::Status CompareStore(Store& store, ReplayState& state, Findings& findings) 
   LOVEBANK_RETURN_IF_ERROR(
       CompareFamily(store, Family::kPrincipals, state.principals, findings, PrincipalDescribe{}));
 
-  std::map<std::string, std::uint64_t> reversed;
+  struct ItemDescribe {
+    std::string key(const std::string& k) const { return ShowBalanceKey(k); }
+    std::string expected(const v1::ItemRecord& i) const { return i.ShortDebugString(); }
+    std::string found(std::string_view v) const { return ParsedText<v1::ItemRecord>(v); }
+  };
+  LOVEBANK_RETURN_IF_ERROR(
+      CompareFamily(store, Family::kItems, state.items, findings, ItemDescribe{}));
+
+  // The exchange policy in force is one meta record.
+  {
+    LOVEBANK_ASSIGN_OR_RETURN(auto stored, store.Get(Family::kMeta, meta_key::kExchangePolicy));
+    const std::string expected =
+        state.exchange_policy ? state.exchange_policy->ShortDebugString() : "no record";
+    const std::string found = stored ? ParsedText<v1::ExchangePolicy>(*stored) : "no record";
+    if (expected != found) {
+      findings.Add(!stored                    ? FindingKind::kRecordMissing
+                   : !state.exchange_policy ? FindingKind::kRecordExtra
+                                            : FindingKind::kRecordDiffers,
+                   0, Cat("meta ", meta_key::kExchangePolicy), expected, found);
+    }
+  }
+
+  std::map<std::string, std::uint64_t> reversed = state.refunded_lines;
   for (std::size_t i = 0; i < state.entries.size(); ++i) {
     if (state.entries[i].reversed_by != 0)
       reversed[EncodeFixed64BE(i + 1)] = state.entries[i].reversed_by;
   }
   struct ReversedDescribe {
     std::string key(const std::string& k) const {
-      return k.size() == 8 ? Cat(GetFixed64BE(k.data())) : ToHex(k);
+      if (k.size() < 8) return ToHex(k);
+      if (k.size() == 8) return Cat(GetFixed64BE(k.data()));
+      return Cat(GetFixed64BE(k.data()), " line ", k.substr(8));  // a refunded line
     }
     std::string expected(std::uint64_t seq) const { return Cat("reversed by ", seq); }
     std::string found(std::string_view v) const {

@@ -8,7 +8,10 @@
 #include "absl/container/inlined_vector.h"
 #include "absl/hash/hash.h"
 #include "ledger/ledger.h"
+#include "ledger/coding.h"
+#include "ledger/journal_format.h"
 #include "ledger/strings.h"
+#include "ledger/text.h"
 
 namespace lovebank::audit {
 namespace {
@@ -54,7 +57,7 @@ struct Expectation {
 };
 
 Expectation ExpectMove(const v1::Move& move, v1::AccountKind from_kind, v1::AccountKind to_kind,
-                       std::uint64_t seq, State& state, Findings& findings) {
+                       bool stock, std::uint64_t seq, State& state, Findings& findings) {
   Expectation expectation;
   expectation.moves_value = true;
   auto violated = [&](std::string what) {
@@ -65,6 +68,9 @@ Expectation ExpectMove(const v1::Move& move, v1::AccountKind from_kind, v1::Acco
   };
   auto asset = state.assets.find(move.asset());
   if (asset == state.assets.end()) return violated(Cat("unknown asset ", move.asset()));
+  if (asset->second.record.stock() != stock) {
+    return violated(Cat(move.asset(), stock ? " is not an item's stock" : " is an item's stock"));
+  }
   const AmountParse amount =
       ParseAmount(move.amount(), asset->second.scale, asset->second.maximum_minor);
   if (!amount.ok()) return violated(Cat("amount ", move.amount(), ": ", ReasonName(amount.reason)));
@@ -105,8 +111,175 @@ Expectation ExpectReverse(std::uint64_t target, std::uint64_t seq, State& state,
   if (reversible.reversed_by != 0) {
     return invalid(Cat("entry ", target, " was reversed by ", reversible.reversed_by));
   }
+  auto refunded = state.refunded_lines.lower_bound(EncodeFixed64BE(target));
+  if (refunded != state.refunded_lines.end() &&
+      std::string_view(refunded->first).substr(0, 8) == EncodeFixed64BE(target)) {
+    return invalid(Cat("checkout ", target, " has lines refunded by ", refunded->second));
+  }
   reversible.reversed_by = seq;
   return expectation;  // postings are checked against the target's digest by the caller
+}
+
+const std::string kPoints(kPointsAsset);
+const std::string kHours(kHoursAsset);
+
+// An account that must exist with `kind` (and be active unless `frozen_ok`); the reason it
+// does not, or empty.
+std::string AccountProblem(const State& state, const std::string& id, v1::AccountKind kind,
+                           bool frozen_ok) {
+  auto account = state.accounts.find(id);
+  if (account == state.accounts.end()) return Cat("unknown account ", id);
+  if (account->second.record.kind() != kind) {
+    return Cat(id, " is ", KindName(account->second.record.kind()), ", not ", KindName(kind));
+  }
+  if (!frozen_ok && account->second.record.status() != v1::ACCOUNT_STATUS_ACTIVE) {
+    return Cat("account ", id, " is frozen");
+  }
+  return "";
+}
+
+// The recorded pricing must be the one the rules give.
+bool SamePricing(const v1::Pricing& expected, const v1::Pricing& recorded) {
+  return expected.SerializeAsString() == recorded.SerializeAsString();
+}
+
+Expectation ExpectCheckout(const v1::Entry& entry, std::uint64_t seq, State& state,
+                           Findings& findings) {
+  const v1::Checkout& checkout = entry.command().checkout();
+  Expectation expectation;
+  expectation.moves_value = true;
+  auto violated = [&](std::string what) {
+    findings.Add(FindingKind::kRuleViolated, seq, "", "a checkout the rules allow",
+                 std::move(what));
+    expectation.ok = false;
+    return expectation;
+  };
+  for (const auto& [id, kind] : {std::pair{&checkout.member(), v1::ACCOUNT_KIND_MEMBER},
+                                 std::pair{&checkout.store(), v1::ACCOUNT_KIND_STORE}}) {
+    if (auto problem = AccountProblem(state, *id, kind, false); !problem.empty()) {
+      return violated(problem);
+    }
+  }
+  v1::Pricing pricing;
+  pricing.set_pay_asset(checkout.pay_asset());
+  Int128 total = 0;
+  for (const auto& line : checkout.lines()) {
+    auto item = state.items.find(ItemKey(checkout.store(), line.sku()));
+    if (item == state.items.end()) return violated(Cat(checkout.store(), " sells no ", line.sku()));
+    if (!item->second.active()) return violated(Cat(line.sku(), " is not for sale"));
+    if (!MinorFromString(item->second.price_minor())) return violated("an undecodable price");
+    total += AddPricedLine(&pricing, line.sku(), line.quantity(), item->second.price_minor());
+  }
+  pricing.set_total_points_minor(Text(total));
+  State::Sale sale{checkout.member(), checkout.store(), "", {}};
+  for (const auto& line : checkout.lines()) {
+    expectation.postings.push_back(
+        PostingView{checkout.store(), line.sku(), -Int128(line.quantity())});
+    expectation.postings.push_back(
+        PostingView{checkout.member(), line.sku(), Int128(line.quantity())});
+  }
+  if (checkout.pay_asset() == kPoints) {
+    expectation.postings.push_back(PostingView{checkout.member(), kPoints, -total});
+    expectation.postings.push_back(PostingView{checkout.store(), kPoints, total});
+  } else {
+    if (!state.exchange_policy) return violated("paid with HOURS before any exchange ratio");
+    const v1::ExchangePolicy& policy = *state.exchange_policy;
+    if (auto problem = AccountProblem(state, policy.exchange_account(), v1::ACCOUNT_KIND_ISSUER,
+                                      false);
+        !problem.empty()) {
+      return violated(problem);
+    }
+    auto hours_asset = state.assets.find(kHours);
+    auto ratio = MinorFromString(policy.points_per_hour_minor());
+    if (hours_asset == state.assets.end() || !ratio) return violated("no usable HOURS ratio");
+    auto hours = PointsToHours(total, *ratio, hours_asset->second.scale, Rounding::kUp);
+    if (!hours) return violated("hours beyond any balance");
+    pricing.set_points_per_hour_minor(policy.points_per_hour_minor());
+    pricing.set_hours_minor(Text(*hours));
+    sale.exchange = policy.exchange_account();
+    expectation.postings.push_back(PostingView{checkout.member(), kHours, -*hours});
+    expectation.postings.push_back(PostingView{policy.exchange_account(), kHours, *hours});
+    expectation.postings.push_back(PostingView{policy.exchange_account(), kPoints, -total});
+    expectation.postings.push_back(PostingView{checkout.store(), kPoints, total});
+  }
+  if (!SamePricing(pricing, entry.pricing())) {
+    findings.Add(FindingKind::kPostingsMismatch, seq, "", Cat("pricing ", pricing.ShortDebugString()),
+                 Cat("pricing ", entry.pricing().ShortDebugString()));
+  }
+  sale.pricing = std::move(pricing);
+  state.sales[seq] = std::move(sale);
+  return expectation;
+}
+
+Expectation ExpectRefund(const v1::Entry& entry, std::uint64_t seq, State& state,
+                         Findings& findings) {
+  const v1::Refund& refund = entry.command().refund();
+  const std::uint64_t target = refund.checkout_seq();
+  Expectation expectation;
+  expectation.moves_value = false;  // a refund is not itself reversible
+  auto invalid = [&](std::string what) {
+    findings.Add(FindingKind::kReversalInvalid, seq, "", "a refund of lines sold and not refunded",
+                 std::move(what));
+    expectation.ok = false;
+    return expectation;
+  };
+  auto sale = state.sales.find(target);
+  if (sale == state.sales.end() || target >= seq) {
+    return invalid(Cat("entry ", target, " is not an earlier checkout"));
+  }
+  if (state.entries[target - 1].reversed_by != 0) {
+    return invalid(Cat("checkout ", target, " was reversed by ", state.entries[target - 1].reversed_by));
+  }
+  const v1::Pricing& sold = sale->second.pricing;
+  v1::Pricing pricing;
+  pricing.set_pay_asset(sold.pay_asset());
+  Int128 total = 0;
+  for (const auto& line : refund.lines()) {
+    auto priced = std::find_if(sold.lines().begin(), sold.lines().end(),
+                               [&](const auto& item) { return item.sku() == line.sku(); });
+    if (priced == sold.lines().end()) return invalid(Cat("it sold no ", line.sku()));
+    if (line.quantity() > priced->quantity()) return invalid(Cat("more ", line.sku(), " than sold"));
+    const std::string key = RefundedLineKey(target, line.sku());
+    if (auto earlier = state.refunded_lines.find(key); earlier != state.refunded_lines.end()) {
+      return invalid(Cat("line ", line.sku(), " was refunded by ", earlier->second));
+    }
+    total += AddPricedLine(&pricing, line.sku(), line.quantity(), priced->unit_price_minor());
+  }
+  pricing.set_total_points_minor(Text(total));
+  const std::string& member = sale->second.member;
+  const std::string& store = sale->second.store;
+  for (const auto& line : refund.lines()) {
+    expectation.postings.push_back(PostingView{member, line.sku(), -Int128(line.quantity())});
+    expectation.postings.push_back(PostingView{store, line.sku(), Int128(line.quantity())});
+  }
+  if (sold.pay_asset() == kPoints) {
+    expectation.postings.push_back(PostingView{store, kPoints, -total});
+    expectation.postings.push_back(PostingView{member, kPoints, total});
+  } else {
+    const bool whole = Text(total) == sold.total_points_minor();
+    std::optional<Int128> hours =
+        whole ? MinorFromString(sold.hours_minor())
+              : PointsToHours(total, *MinorFromString(sold.points_per_hour_minor()),
+                              state.assets.at(kHours).scale, Rounding::kDown);
+    if (!hours) return invalid("hours that do not convert");
+    pricing.set_points_per_hour_minor(sold.points_per_hour_minor());
+    pricing.set_hours_minor(Text(*hours));
+    const std::string& exchange = sale->second.exchange;
+    expectation.postings.push_back(PostingView{store, kPoints, -total});
+    expectation.postings.push_back(PostingView{exchange, kPoints, total});
+    if (*hours != 0) {
+      expectation.postings.push_back(PostingView{exchange, kHours, -*hours});
+      expectation.postings.push_back(PostingView{member, kHours, *hours});
+    }
+  }
+  if (!SamePricing(pricing, entry.pricing())) {
+    findings.Add(FindingKind::kPostingsMismatch, seq, "", Cat("pricing ", pricing.ShortDebugString()),
+                 Cat("pricing ", entry.pricing().ShortDebugString()));
+  }
+  for (const auto& line : refund.lines()) {
+    state.refunded_lines[RefundedLineKey(target, line.sku())] = seq;
+  }
+  return expectation;
 }
 
 Expectation ExpectAdmin(const v1::Command& command, std::uint64_t seq, State& state,
@@ -187,6 +360,63 @@ Expectation ExpectAdmin(const v1::Command& command, std::uint64_t seq, State& st
       return violated(Cat("unknown principal ", command.revoke_principal().principal()));
     if (principal->second.revoked_seq() != 0) return violated("principal revoked twice");
     principal->second.set_revoked_seq(seq);
+  } else if (command.has_set_item()) {
+    const auto& set = command.set_item();
+    if (auto problem = AccountProblem(state, set.store(), v1::ACCOUNT_KIND_STORE, true);
+        !problem.empty()) {
+      return violated(problem);
+    }
+    auto points = state.assets.find(kPoints);
+    if (points == state.assets.end()) return violated("no POINTS asset to price in");
+    const AmountParse price =
+        ParseAmount(set.price(), points->second.scale, points->second.maximum_minor);
+    if (!price.ok() || price.amount.is_zero()) return violated(Cat("price ", set.price()));
+    auto stock = state.assets.find(set.sku());
+    if (stock != state.assets.end() && !stock->second.record.stock()) {
+      return violated(Cat(set.sku(), " is an asset, not an item"));
+    }
+    if (stock == state.assets.end()) {
+      State::Asset asset;
+      asset.scale = kStockScale;
+      asset.maximum_minor = *MinorFromString(kStockMaximum);
+      asset.record.set_code(set.sku());
+      asset.record.set_scale(kStockScale);
+      asset.record.set_maximum_minor(std::string(kStockMaximum));
+      asset.record.set_display_name(set.name());
+      asset.record.set_defined_seq(seq);
+      asset.record.set_stock(true);
+      state.assets.emplace(set.sku(), std::move(asset));
+    }
+    v1::ItemRecord& item = state.items[ItemKey(set.store(), set.sku())];
+    if (item.defined_seq() == 0) item.set_defined_seq(seq);
+    item.set_store(set.store());
+    item.set_sku(set.sku());
+    item.set_name(set.name());
+    item.set_unit(set.unit());
+    item.set_price_minor(Text(price.amount.minor()));
+    item.set_active(set.active());
+    item.set_changed_seq(seq);
+  } else if (command.has_set_exchange_ratio()) {
+    const auto& set = command.set_exchange_ratio();
+    if (auto problem =
+            AccountProblem(state, set.exchange_account(), v1::ACCOUNT_KIND_ISSUER, true);
+        !problem.empty()) {
+      return violated(problem);
+    }
+    auto points = state.assets.find(kPoints);
+    if (points == state.assets.end() || !state.assets.contains(kHours)) {
+      return violated("the ratio needs HOURS and POINTS");
+    }
+    const AmountParse ratio =
+        ParseAmount(set.points_per_hour(), points->second.scale, points->second.maximum_minor);
+    if (!ratio.ok() || ratio.amount.is_zero()) {
+      return violated(Cat("points per hour ", set.points_per_hour()));
+    }
+    v1::ExchangePolicy policy;
+    policy.set_points_per_hour_minor(Text(ratio.amount.minor()));
+    policy.set_exchange_account(set.exchange_account());
+    policy.set_seq(seq);
+    state.exchange_policy = std::move(policy);
   } else if (command.has_set_account_status()) {
     const auto& set = command.set_account_status();
     auto account = state.accounts.find(set.account());
@@ -283,19 +513,37 @@ void ReplayEntry(const v1::Entry& entry, const std::string& fingerprint, State& 
   switch (command.body_case()) {
     case v1::Command::kEarn:
       expectation = ExpectMove(command.earn(), v1::ACCOUNT_KIND_ISSUER, v1::ACCOUNT_KIND_MEMBER,
-                               seq, state, findings);
+                               false, seq, state, findings);
       break;
     case v1::Command::kDeduct:
       expectation = ExpectMove(command.deduct(), v1::ACCOUNT_KIND_MEMBER, v1::ACCOUNT_KIND_ISSUER,
-                               seq, state, findings);
+                               false, seq, state, findings);
       break;
     case v1::Command::kRedeem:
       expectation = ExpectMove(command.redeem(), v1::ACCOUNT_KIND_MEMBER, v1::ACCOUNT_KIND_STORE,
-                               seq, state, findings);
+                               false, seq, state, findings);
       break;
     case v1::Command::kTransfer:
       expectation = ExpectMove(command.transfer(), v1::ACCOUNT_KIND_MEMBER, v1::ACCOUNT_KIND_MEMBER,
-                               seq, state, findings);
+                               false, seq, state, findings);
+      break;
+    case v1::Command::kReceiveStock:
+      expectation = ExpectMove(command.receive_stock(), v1::ACCOUNT_KIND_ISSUER,
+                               v1::ACCOUNT_KIND_STORE, true, seq, state, findings);
+      break;
+    case v1::Command::kWriteOffStock:
+      expectation = ExpectMove(command.write_off_stock(), v1::ACCOUNT_KIND_STORE,
+                               v1::ACCOUNT_KIND_ISSUER, true, seq, state, findings);
+      break;
+    case v1::Command::kSettle:
+      expectation = ExpectMove(command.settle(), v1::ACCOUNT_KIND_STORE, v1::ACCOUNT_KIND_ISSUER,
+                               false, seq, state, findings);
+      break;
+    case v1::Command::kCheckout:
+      expectation = ExpectCheckout(entry, seq, state, findings);
+      break;
+    case v1::Command::kRefund:
+      expectation = ExpectRefund(entry, seq, state, findings);
       break;
     case v1::Command::kReverse: {
       const std::uint64_t target = command.reverse().seq();
@@ -321,6 +569,8 @@ void ReplayEntry(const v1::Entry& entry, const std::string& fingerprint, State& 
     case v1::Command::kDefineAsset:
     case v1::Command::kGrantPrincipal:
     case v1::Command::kRevokePrincipal:
+    case v1::Command::kSetItem:
+    case v1::Command::kSetExchangeRatio:
       expectation = ExpectAdmin(command, seq, state, findings);
       break;
     case v1::Command::BODY_NOT_SET:
@@ -373,7 +623,9 @@ void ReplayEntry(const v1::Entry& entry, const std::string& fingerprint, State& 
     balance.minor += posting.amount;
     balance.seq = seq;
     Int128 floor = 0;
-    if (account->second.record.kind() == v1::ACCOUNT_KIND_ISSUER) {
+    if (account->second.record.kind() == v1::ACCOUNT_KIND_ISSUER && asset->second.record.stock()) {
+      floor = -asset->second.maximum_minor;  // donated goods: no budget limits them
+    } else if (account->second.record.kind() == v1::ACCOUNT_KIND_ISSUER) {
       auto budget = account->second.budgets_minor.find(posting.asset);
       floor = budget == account->second.budgets_minor.end() ? Int128(0) : Int128(-budget->second);
     }

@@ -5,6 +5,7 @@
 
 #include <cstdint>
 #include <map>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -71,6 +72,18 @@ struct ReplayState {
   // Who was allowed what: every principal ever granted, by name, and every token hash used.
   std::map<std::string, v1::PrincipalRecord, std::less<>> principals;
   absl::flat_hash_set<std::string> token_hashes;
+  // The love supermarket: catalogue items by ItemKey, the exchange policy in force, what each
+  // checkout sold (for its refunds) and the refunded lines (RefundedLineKey -> refund seq).
+  std::map<std::string, v1::ItemRecord, std::less<>> items;
+  std::optional<v1::ExchangePolicy> exchange_policy;
+  struct Sale {
+    std::string member;
+    std::string store;
+    std::string exchange;  // HOURS only: the exchange account the hours went to
+    v1::Pricing pricing;
+  };
+  absl::flat_hash_map<std::uint64_t, Sale> sales;
+  std::map<std::string, std::uint64_t> refunded_lines;
   std::vector<Reversible> entries;  // index seq - 1
   // Expected statement index: account -> (seq, legs as "ASSET amount after;..." text) in seq
   // order, which is the store's key order within an account: no sort needed to compare.

@@ -1,0 +1,280 @@
+// The love supermarket (爱心超市) in the sequencer: catalogue items, the exchange ratio,
+// checkouts priced from the catalogue and line refunds (issue #6; docs/supermarket.md).
+
+#include <algorithm>
+
+#include "ledger/check.h"
+#include "ledger/coding.h"
+#include "ledger/engine.h"
+#include "ledger/strings.h"
+#include "ledger/text.h"
+
+namespace lovebank {
+namespace {
+
+const std::string kPoints(kPointsAsset);
+const std::string kHours(kHoursAsset);
+
+}  // namespace
+
+Outcome Engine::ApplySetItem(const v1::Command& command, const std::string& fingerprint) {
+  const v1::SetItem& set = command.set_item();
+  const AccountState* store = FindAccount(set.store());
+  if (store == nullptr) {
+    return Refuse(command, fingerprint, Reason::kAccountUnknown, Cat("no account ", set.store()));
+  }
+  if (store->record.kind() != v1::ACCOUNT_KIND_STORE) {
+    return Refuse(command, fingerprint, Reason::kAccountKindMismatch,
+                  Cat(set.store(), " is not a STORE account"));
+  }
+  const AssetState* points = FindAsset(kPoints);
+  if (points == nullptr) {
+    return Refuse(command, fingerprint, Reason::kAssetUnknown, "no asset POINTS to price in");
+  }
+  const AssetState* stock = FindAsset(set.sku());
+  if (stock != nullptr && !stock->record.stock()) {
+    return Refuse(command, fingerprint, Reason::kAssetNotStock,
+                  Cat(set.sku(), " is an asset, not an item: choose another SKU"));
+  }
+  AmountParse price = ParseAmount(set.price(), points->scale, points->maximum_minor);
+  if (!price.ok()) {
+    return Refuse(command, fingerprint, price.reason,
+                  Cat("price ", set.price(), ": ", ReasonName(price.reason)));
+  }
+  if (price.amount.is_zero()) {
+    return Refuse(command, fingerprint, Reason::kAmountZero, "the price is zero");
+  }
+  const std::uint64_t seq = head_.seq + 1;
+  const std::string key = ItemKey(set.store(), set.sku());
+  v1::ItemRecord item;
+  if (auto it = items_.find(key); it != items_.end()) item = it->second;
+  if (item.defined_seq() == 0) item.set_defined_seq(seq);
+  item.set_store(set.store());
+  item.set_sku(set.sku());
+  item.set_name(set.name());
+  item.set_unit(set.unit());
+  item.set_price_minor(MinorToString(price.amount.minor()));
+  item.set_active(set.active());
+  item.set_changed_seq(seq);
+  Outcome outcome = Append(command, fingerprint, {}, {});
+  if (stock == nullptr) {
+    // The first SetItem of a SKU anywhere defines its stock asset in the same entry.
+    AssetState asset;
+    asset.scale = kStockScale;
+    asset.maximum_minor = *MinorFromString(kStockMaximum);
+    asset.record.set_code(set.sku());
+    asset.record.set_scale(kStockScale);
+    asset.record.set_maximum_minor(std::string(kStockMaximum));
+    asset.record.set_display_name(set.name());
+    asset.record.set_defined_seq(seq);
+    asset.record.set_stock(true);
+    Stage(Family::kAssets, set.sku(), asset.record.SerializeAsString());
+    assets_.emplace(set.sku(), std::move(asset));
+    open().assets_added.push_back(set.sku());
+  }
+  SetItemRecord(key, std::move(item));
+  return outcome;
+}
+
+Outcome Engine::ApplySetExchangeRatio(const v1::Command& command,
+                                      const std::string& fingerprint) {
+  const v1::SetExchangeRatio& set = command.set_exchange_ratio();
+  const AssetState* points = FindAsset(kPoints);
+  if (points == nullptr || FindAsset(kHours) == nullptr) {
+    return Refuse(command, fingerprint, Reason::kAssetUnknown, "the ratio needs HOURS and POINTS");
+  }
+  const AccountState* exchange = FindAccount(set.exchange_account());
+  if (exchange == nullptr) {
+    return Refuse(command, fingerprint, Reason::kAccountUnknown,
+                  Cat("no account ", set.exchange_account()));
+  }
+  if (exchange->record.kind() != v1::ACCOUNT_KIND_ISSUER) {
+    return Refuse(command, fingerprint, Reason::kAccountKindMismatch,
+                  Cat(set.exchange_account(), " is not an ISSUER account: points paid with "
+                                              "hours enter through an issuer's budget"));
+  }
+  AmountParse ratio = ParseAmount(set.points_per_hour(), points->scale, points->maximum_minor);
+  if (!ratio.ok()) {
+    return Refuse(command, fingerprint, ratio.reason,
+                  Cat("points per hour ", set.points_per_hour(), ": ", ReasonName(ratio.reason)));
+  }
+  if (ratio.amount.is_zero()) {
+    return Refuse(command, fingerprint, Reason::kAmountZero, "the ratio is zero");
+  }
+  v1::ExchangePolicy policy;
+  policy.set_points_per_hour_minor(MinorToString(ratio.amount.minor()));
+  policy.set_exchange_account(set.exchange_account());
+  policy.set_seq(head_.seq + 1);
+  Outcome outcome = Append(command, fingerprint, {}, {});
+  SetPolicy(std::move(policy));
+  return outcome;
+}
+
+Outcome Engine::ApplyCheckout(const v1::Command& command, const std::string& fingerprint) {
+  const v1::Checkout& checkout = command.checkout();
+  for (const auto& [id, kind] : {std::pair{&checkout.member(), v1::ACCOUNT_KIND_MEMBER},
+                                 std::pair{&checkout.store(), v1::ACCOUNT_KIND_STORE}}) {
+    const AccountState* account = FindAccount(*id);
+    if (account == nullptr) {
+      return Refuse(command, fingerprint, Reason::kAccountUnknown, Cat("no account ", *id));
+    }
+    if (account->record.kind() != kind) {
+      return Refuse(command, fingerprint, Reason::kAccountKindMismatch,
+                    Cat("a checkout moves value from a MEMBER to a STORE; ", *id, " is not a ",
+                        kind == v1::ACCOUNT_KIND_MEMBER ? "MEMBER" : "STORE"));
+    }
+    if (account->record.status() == v1::ACCOUNT_STATUS_FROZEN) {
+      return Refuse(command, fingerprint, Reason::kAccountFrozen, Cat("account ", *id, " is frozen"));
+    }
+  }
+  if (FindAsset(kPoints) == nullptr || FindAsset(checkout.pay_asset()) == nullptr) {
+    return Refuse(command, fingerprint, Reason::kAssetUnknown,
+                  Cat("no asset ", checkout.pay_asset()));
+  }
+  // Price the basket from the store's catalogue.
+  v1::Pricing pricing;
+  pricing.set_pay_asset(checkout.pay_asset());
+  Int128 total = 0;
+  for (const auto& line : checkout.lines()) {
+    auto item = items_.find(ItemKey(checkout.store(), line.sku()));
+    if (item == items_.end()) {
+      return Refuse(command, fingerprint, Reason::kItemUnknown,
+                    Cat(checkout.store(), " sells no ", line.sku()));
+    }
+    if (!item->second.active()) {
+      return Refuse(command, fingerprint, Reason::kItemInactive,
+                    Cat(line.sku(), " (", item->second.name(), ") is not for sale"));
+    }
+    total += AddPricedLine(&pricing, line.sku(), line.quantity(), item->second.price_minor());
+  }
+  pricing.set_total_points_minor(MinorToString(total));
+  // Goods first: a basket the shelf cannot fill is refused as INSUFFICIENT_STOCK whatever the
+  // member holds.
+  std::vector<ResolvedPosting> postings;
+  for (const auto& line : checkout.lines()) {
+    postings.push_back({checkout.store(), line.sku(), -Int128(line.quantity())});
+    postings.push_back({checkout.member(), line.sku(), Int128(line.quantity())});
+  }
+  if (checkout.pay_asset() == kPoints) {
+    postings.push_back({checkout.member(), kPoints, -total});
+    postings.push_back({checkout.store(), kPoints, total});
+  } else {
+    auto policy = policies_.find(std::string(meta_key::kExchangePolicy));
+    if (policy == policies_.end()) {
+      return Refuse(command, fingerprint, Reason::kExchangeRatioUnset,
+                    "no HOURS -> POINTS exchange ratio has been set");
+    }
+    const std::string& exchange = policy->second.exchange_account();
+    if (FindAccount(exchange)->record.status() == v1::ACCOUNT_STATUS_FROZEN) {
+      return Refuse(command, fingerprint, Reason::kAccountFrozen,
+                    Cat("exchange account ", exchange, " is frozen"));
+    }
+    const Int128 ratio = *MinorFromString(policy->second.points_per_hour_minor());
+    std::optional<Int128> hours =
+        PointsToHours(total, ratio, FindAsset(kHours)->scale, Rounding::kUp);
+    if (!hours) {
+      return Refuse(command, fingerprint, Reason::kBalanceAboveMaximum,
+                    "the basket is worth more hours than any balance holds");
+    }
+    pricing.set_points_per_hour_minor(policy->second.points_per_hour_minor());
+    pricing.set_hours_minor(MinorToString(*hours));
+    postings.push_back({checkout.member(), kHours, -*hours});
+    postings.push_back({exchange, kHours, *hours});
+    postings.push_back({exchange, kPoints, -total});
+    postings.push_back({checkout.store(), kPoints, total});
+  }
+  Outcome limits = CheckLimits(postings);
+  if (!limits.ok()) return Refuse(command, fingerprint, limits.reason, limits.message);
+  return Append(command, fingerprint, postings, {}, &pricing);
+}
+
+Outcome Engine::ApplyRefund(const v1::Command& command, const std::string& fingerprint) {
+  const v1::Refund& refund = command.refund();
+  const std::uint64_t target = refund.checkout_seq();
+  if (target == 0 || target > head_.seq) {
+    return Refuse(command, fingerprint, Reason::kEntryUnknown, Cat("no entry ", target));
+  }
+  Outcome failure;
+  std::optional<BatchEntry> entry = FindEntry(target, &failure);
+  if (!entry) return failure;
+  if (!entry->checkout) {
+    return Refuse(command, fingerprint, Reason::kRefundInvalid,
+                  Cat("entry ", target, " is not a checkout"));
+  }
+  std::optional<bool> reversed = IsReversed(EncodeFixed64BE(target), &failure);
+  if (!reversed) return failure;
+  if (*reversed) {
+    return Refuse(command, fingerprint, Reason::kEntryAlreadyReversed,
+                  Cat("checkout ", target, " was reversed as a whole"));
+  }
+  const v1::Checkout& sale = entry->checkout->command().checkout();
+  const v1::Pricing& sold = entry->checkout->pricing();
+  v1::Pricing pricing;
+  pricing.set_pay_asset(sold.pay_asset());
+  Int128 total = 0;
+  for (const auto& line : refund.lines()) {
+    auto priced = std::find_if(sold.lines().begin(), sold.lines().end(),
+                               [&](const auto& item) { return item.sku() == line.sku(); });
+    if (priced == sold.lines().end()) {
+      return Refuse(command, fingerprint, Reason::kRefundInvalid,
+                    Cat("checkout ", target, " sold no ", line.sku()));
+    }
+    if (line.quantity() > priced->quantity()) {
+      return Refuse(command, fingerprint, Reason::kRefundInvalid,
+                    Cat("checkout ", target, " sold ", priced->quantity(), " of ", line.sku(),
+                        ", not ", line.quantity()));
+    }
+    std::optional<bool> refunded = IsReversed(RefundedLineKey(target, line.sku()), &failure);
+    if (!refunded) return failure;
+    if (*refunded) {
+      return Refuse(command, fingerprint, Reason::kLineAlreadyRefunded,
+                    Cat("line ", line.sku(), " of checkout ", target, " was refunded already"));
+    }
+    total += AddPricedLine(&pricing, line.sku(), line.quantity(), priced->unit_price_minor());
+  }
+  pricing.set_total_points_minor(MinorToString(total));
+  std::vector<ResolvedPosting> postings;
+  for (const auto& line : refund.lines()) {
+    postings.push_back({sale.member(), line.sku(), -Int128(line.quantity())});
+    postings.push_back({sale.store(), line.sku(), Int128(line.quantity())});
+  }
+  if (sold.pay_asset() == kPoints) {
+    postings.push_back({sale.store(), kPoints, -total});
+    postings.push_back({sale.member(), kPoints, total});
+  } else {
+    // Paid with hours: the points go back to the exchange account the sale used and the hours
+    // to the member at the sale's ratio; returning the whole basket returns exactly the hours
+    // paid, a part of it the hours rounded down.
+    std::string exchange;
+    for (const auto& posting : entry->postings) {
+      if (posting.asset() == kHours && posting.amount_minor()[0] != '-') exchange = posting.account();
+    }
+    LOVEBANK_CHECK(!exchange.empty());
+    const bool whole = total == *MinorFromString(sold.total_points_minor());
+    std::optional<Int128> hours =
+        whole ? MinorFromString(sold.hours_minor())
+              : PointsToHours(total, *MinorFromString(sold.points_per_hour_minor()),
+                              FindAsset(kHours)->scale, Rounding::kDown);
+    LOVEBANK_CHECK(hours.has_value());  // at most the hours paid
+    pricing.set_points_per_hour_minor(sold.points_per_hour_minor());
+    pricing.set_hours_minor(MinorToString(*hours));
+    postings.push_back({sale.store(), kPoints, -total});
+    postings.push_back({exchange, kPoints, total});
+    if (*hours != 0) {
+      postings.push_back({exchange, kHours, -*hours});
+      postings.push_back({sale.member(), kHours, *hours});
+    }
+  }
+  // Like a reversal, a refund goes through while an account is frozen; floors still hold.
+  Outcome limits = CheckLimits(postings);
+  if (!limits.ok()) return Refuse(command, fingerprint, limits.reason, limits.message);
+  Outcome outcome = Append(command, fingerprint, postings, {}, &pricing);
+  if (outcome.ok()) {
+    for (const auto& line : refund.lines()) {
+      MarkReversed(RefundedLineKey(target, line.sku()), outcome.receipt.seq);
+    }
+  }
+  return outcome;
+}
+
+}  // namespace lovebank

@@ -1,0 +1,533 @@
+// The love supermarket in the ledger (issue #6): catalogue and stock as journal facts, baskets
+// priced by the engine and paid in points or hours, line refunds, settlement — every refusal
+// with its reason and no change, races for the last unit and the last points, and the audit's
+// replay of all of it (including a rewritten price that the chain alone would not reveal).
+
+#include <set>
+#include <thread>
+
+#include "gtest/gtest.h"
+#include "ledger/audit/audit.h"
+#include "ledger/coding.h"
+#include "ledger/journal_format.h"
+#include "ledger/ledger.h"
+#include "ledger/store.h"
+#include "ledger/strings.h"
+#include "tests/test_util.h"
+
+namespace lovebank {
+namespace {
+
+using testing::Basket;
+using testing::Checkout;
+using testing::DumpStore;
+using testing::Earn;
+using testing::OpenLedger;
+using testing::OpenProgramme;
+using testing::ReceiveStock;
+using testing::Refund;
+using testing::SetExchangeRatio;
+using testing::SetItem;
+using testing::Settle;
+using testing::TempDir;
+using testing::WithoutRefusals;
+using testing::WriteOffStock;
+
+#define EXPECT_REASON(outcome, expected) \
+  EXPECT_EQ(ReasonName((outcome).reason), ReasonName(expected)) << (outcome).message
+
+std::string Balance(Ledger& ledger, const std::string& account, const std::string& asset) {
+  auto line = ledger.GetBalance(account, asset);
+  EXPECT_TRUE(line.ok()) << line.status();
+  return line.ok() ? line->decimal : "?";
+}
+
+audit::Report AuditDb(const std::string& path) {
+  StoreOptions read_only;
+  read_only.read_only = true;
+  auto store = Store::Open(path, read_only);
+  EXPECT_TRUE(store.ok()) << store.status();
+  if (!store.ok()) return {};
+  auto source = audit::StoreSource(**store);
+  EXPECT_TRUE(source.ok()) << source.status();
+  auto report = audit::Run(**source, store->get(), audit::Options{});
+  EXPECT_TRUE(report.ok()) << report.status();
+  return report.ok() ? std::move(*report) : audit::Report{};
+}
+
+std::string Describe(const audit::Report& report) {
+  std::string text;
+  for (const auto& f : report.findings) {
+    text += Cat(audit::FindingKindName(f.kind), " seq=", f.seq, " [", f.where,
+                "] expected=", f.expected, " found=", f.found, "\n");
+  }
+  return text;
+}
+
+// A programme with a love supermarket: store:main sells rice (30 points a bag, 50 in stock),
+// oil (59.90, 10 in stock) and pens (2.50, listed but not for sale); store:b sells nothing.
+// m1 holds 200 POINTS and 20 HOURS, m2 5 POINTS, m3 is frozen. issuer:goods takes donations,
+// issuer:exchange funds points paid with hours (budget 10,000 POINTS).
+class Supermarket : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    ledger_ = OpenLedger(dir_.path());
+    OpenProgramme(*ledger_, 3);
+    Run({testing::Open("o:goods", "issuer:goods", v1::ACCOUNT_KIND_ISSUER, "爱心捐赠物资"),
+         testing::OpenIssuer("o:exchange", "issuer:exchange", "时长兑换", "10000"),
+         testing::Open("o:b", "store:b", v1::ACCOUNT_KIND_STORE, "二号爱心超市"),
+         SetItem("i:rice", "store:main", "RICE_5KG", "东北大米 5kg", "袋", "30"),
+         SetItem("i:oil", "store:main", "OIL_5L", "花生油 5L", "桶", "59.90"),
+         SetItem("i:pen", "store:main", "PEN", "中性笔", "支", "2.50", false),
+         ReceiveStock("r:rice", "issuer:goods", "store:main", "RICE_5KG", "50", "爱心企业 富民米业"),
+         ReceiveStock("r:oil", "issuer:goods", "store:main", "OIL_5L", "10", "县慈善总会"),
+         Earn("e:m1", "issuer:town", "m1", "200"), Earn("e:m1h", "issuer:town", "m1", "20", "HOURS"),
+         Earn("e:m2", "issuer:town", "m2", "5"),
+         testing::SetStatus("f:m3", "m3", v1::ACCOUNT_STATUS_FROZEN)});
+  }
+
+  void Run(std::vector<v1::Command> commands) {
+    for (const Outcome& outcome : ledger_->ExecuteMany(std::move(commands))) {
+      ASSERT_TRUE(outcome.ok()) << ReasonName(outcome.reason) << " " << outcome.message;
+    }
+  }
+
+  Outcome Ok(v1::Command command) {
+    Outcome outcome = ledger_->Execute(std::move(command));
+    EXPECT_TRUE(outcome.ok()) << ReasonName(outcome.reason) << " " << outcome.message;
+    return outcome;
+  }
+
+  std::string B(const std::string& account, const std::string& asset) {
+    return Balance(*ledger_, account, asset);
+  }
+
+  TempDir dir_;
+  std::unique_ptr<Ledger> ledger_;
+};
+
+TEST_F(Supermarket, CatalogueItemsAreJournalEntriesAndTheirStockIsAnAsset) {
+  auto stored = DumpStore(dir_.path());
+  const auto& items = stored.at("items");
+  ASSERT_TRUE(items.contains(ItemKey("store:main", "OIL_5L")));
+  v1::ItemRecord oil;
+  ASSERT_TRUE(oil.ParseFromString(items.at(ItemKey("store:main", "OIL_5L"))));
+  EXPECT_EQ(oil.name(), "花生油 5L");
+  EXPECT_EQ(oil.unit(), "桶");
+  EXPECT_EQ(oil.price_minor(), "5990");
+  EXPECT_TRUE(oil.active());
+  v1::AssetRecord asset;
+  ASSERT_TRUE(asset.ParseFromString(stored.at("assets").at("OIL_5L")));
+  EXPECT_TRUE(asset.stock());
+  EXPECT_EQ(asset.scale(), 0u);
+  EXPECT_EQ(B("store:main", "RICE_5KG"), "50");
+  EXPECT_EQ(B("issuer:goods", "RICE_5KG"), "-50");  // donated goods enter through an issuer
+  // The donor is named in the journal.
+  auto receipt = ledger_->GetEntryByRequestId("r:rice");
+  ASSERT_TRUE(receipt.ok());
+  EXPECT_EQ(receipt->entry.command().receive_stock().reason(), "爱心企业 富民米业");
+
+  // Re-pricing keeps the item's first seq and records the change.
+  const Outcome repriced = Ok(SetItem("i:oil2", "store:main", "OIL_5L", "花生油 5L", "桶", "55"));
+  ASSERT_TRUE(ledger_->GetItems("store:main").ok());
+  auto listed = *ledger_->GetItems("store:main");
+  ASSERT_EQ(listed.size(), 3u);
+  EXPECT_EQ(listed[0].sku(), "OIL_5L");  // SKU order
+  EXPECT_EQ(listed[0].price_minor(), "5500");
+  EXPECT_EQ(listed[0].defined_seq(), oil.defined_seq());
+  EXPECT_EQ(listed[0].changed_seq(), repriced.receipt.seq);
+}
+
+TEST_F(Supermarket, CheckoutPricesTheBasketAndMovesPointsAndGoodsInOneEntry) {
+  const std::uint64_t head = ledger_->GetHead().seq;
+  const Outcome sale =
+      Ok(Checkout("c1", "m1", "store:main", {{"RICE_5KG", 2}, {"OIL_5L", 1}}));
+  EXPECT_EQ(sale.receipt.seq, head + 1);
+  EXPECT_EQ(B("m1", "POINTS"), "80.10");  // 200 - (2 x 30 + 59.90)
+  EXPECT_EQ(B("store:main", "POINTS"), "119.90");
+  EXPECT_EQ(B("store:main", "RICE_5KG"), "48");
+  EXPECT_EQ(B("m1", "RICE_5KG"), "2");
+  EXPECT_EQ(B("m1", "OIL_5L"), "1");
+  auto entry = ledger_->GetEntry(sale.receipt.seq);
+  ASSERT_TRUE(entry.ok());
+  const v1::Pricing& pricing = entry->entry.pricing();
+  ASSERT_EQ(pricing.lines_size(), 2);
+  EXPECT_EQ(pricing.lines(0).unit_price_minor(), "3000");
+  EXPECT_EQ(pricing.lines(0).amount_minor(), "6000");
+  EXPECT_EQ(pricing.lines(1).amount_minor(), "5990");
+  EXPECT_EQ(pricing.total_points_minor(), "11990");
+  ASSERT_EQ(entry->entry.postings_size(), 6);
+  EXPECT_EQ(entry->entry.postings(0).account(), "store:main");  // goods first, then payment
+  EXPECT_EQ(entry->entry.postings(0).asset(), "RICE_5KG");
+  EXPECT_EQ(entry->entry.postings(0).amount_minor(), "-2");
+  // The receipt lists every balance the entry moved.
+  EXPECT_EQ(sale.receipt.balances_after.size(), 6u);
+  EXPECT_TRUE(AuditDb(dir_.path()).clean()) << Describe(AuditDb(dir_.path()));
+}
+
+TEST_F(Supermarket, PayingWithHoursUsesTheRatioInForceAndRoundsUpByLessThanOneMinorUnit) {
+  Ok(SetExchangeRatio("x1", "3", "issuer:exchange"));
+  // 59.90 points at 3 points an hour is 19.966... hours: the member pays 19.97.
+  const Outcome sale = Ok(Checkout("c1", "m1", "store:main", {{"OIL_5L", 1}}, "HOURS"));
+  EXPECT_EQ(B("m1", "HOURS"), "0.03");
+  EXPECT_EQ(B("m1", "POINTS"), "200.00");
+  EXPECT_EQ(B("issuer:exchange", "HOURS"), "19.97");
+  EXPECT_EQ(B("issuer:exchange", "POINTS"), "-59.90");
+  EXPECT_EQ(B("store:main", "POINTS"), "59.90");
+  auto entry = ledger_->GetEntry(sale.receipt.seq);
+  ASSERT_TRUE(entry.ok());
+  EXPECT_EQ(entry->entry.pricing().points_per_hour_minor(), "300");
+  EXPECT_EQ(entry->entry.pricing().hours_minor(), "1997");
+
+  // A later ratio applies to later baskets only; the sale keeps the ratio it was made at, and a
+  // refund uses it (whole basket: exactly the hours paid).
+  Ok(SetExchangeRatio("x2", "10", "issuer:exchange"));
+  Ok(Refund("rf1", sale.receipt.seq, {{"OIL_5L", 1}}));
+  EXPECT_EQ(B("m1", "HOURS"), "20.00");
+  EXPECT_EQ(B("issuer:exchange", "HOURS"), "0.00");
+  EXPECT_EQ(B("issuer:exchange", "POINTS"), "0.00");
+  Ok(Checkout("c2", "m1", "store:main", {{"RICE_5KG", 2}}, "HOURS"));  // 60 points = 6 h
+  EXPECT_EQ(B("m1", "HOURS"), "14.00");
+  EXPECT_TRUE(AuditDb(dir_.path()).clean()) << Describe(AuditDb(dir_.path()));
+}
+
+TEST(PointsToHours, RoundsChargesUpAndReturnsDownByLessThanOneMinorUnit) {
+  struct Case {
+    Int128 points, ratio;
+    Rounding rounding;
+    Int128 hours;
+  } cases[] = {
+      {5990, 300, Rounding::kUp, 1997},   {5990, 300, Rounding::kDown, 1996},
+      {6000, 300, Rounding::kUp, 2000},   {6000, 300, Rounding::kDown, 2000},
+      {1, 1000, Rounding::kUp, 1},        {1, 1000, Rounding::kDown, 0},
+      {0, 1000, Rounding::kUp, 0},        {999, 1, Rounding::kUp, 99900},
+  };
+  for (const auto& c : cases) {
+    auto hours = PointsToHours(c.points, c.ratio, 2, c.rounding);
+    ASSERT_TRUE(hours.has_value());
+    EXPECT_EQ(*hours, c.hours) << MinorToString(c.points) << " / " << MinorToString(c.ratio);
+  }
+  // 10^36 - 1 points at 0.01 point an hour does not fit: refused, never wrapped.
+  EXPECT_FALSE(PointsToHours(MinorAbsoluteMax(), 1, 2, Rounding::kUp).has_value());
+}
+
+TEST_F(Supermarket, RefundsReturnLinesAtTheSalePricesOnceEach) {
+  const Outcome sale = Ok(Checkout("c1", "m1", "store:main", {{"RICE_5KG", 2}, {"OIL_5L", 1}}));
+  Ok(SetItem("i:rice2", "store:main", "RICE_5KG", "东北大米 5kg", "袋", "35"));  // re-priced
+  const Outcome back = Ok(Refund("rf1", sale.receipt.seq, {{"RICE_5KG", 1}}));
+  EXPECT_EQ(B("m1", "POINTS"), "110.10");  // 80.10 + 30 (the sale's price, not 35)
+  EXPECT_EQ(B("store:main", "RICE_5KG"), "49");
+  EXPECT_EQ(B("m1", "RICE_5KG"), "1");
+  auto entry = ledger_->GetEntry(back.receipt.seq);
+  ASSERT_TRUE(entry.ok());
+  EXPECT_EQ(entry->entry.pricing().total_points_minor(), "3000");
+
+  // The same line again, even for the unit not yet returned: refused, nothing moves.
+  const auto before = WithoutRefusals(DumpStore(dir_.path()));
+  EXPECT_REASON(ledger_->Execute(Refund("rf2", sale.receipt.seq, {{"RICE_5KG", 1}})),
+                Reason::kLineAlreadyRefunded);
+  // A whole reversal after a line refund would return the refunded line twice.
+  EXPECT_REASON(ledger_->Execute(testing::Reverse("rv1", sale.receipt.seq)),
+                Reason::kEntryAlreadyReversed);
+  EXPECT_EQ(WithoutRefusals(DumpStore(dir_.path())), before);
+  // The other line is still refundable.
+  Ok(Refund("rf3", sale.receipt.seq, {{"OIL_5L", 1}}));
+  EXPECT_EQ(B("m1", "POINTS"), "170.00");
+  EXPECT_TRUE(AuditDb(dir_.path()).clean()) << Describe(AuditDb(dir_.path()));
+}
+
+TEST_F(Supermarket, AWholeCheckoutCanBeReversedOnceAndThenNoLineRefunded) {
+  const Outcome sale = Ok(Checkout("c1", "m1", "store:main", {{"RICE_5KG", 2}}));
+  Ok(testing::Reverse("rv1", sale.receipt.seq));
+  EXPECT_EQ(B("m1", "POINTS"), "200.00");
+  EXPECT_EQ(B("store:main", "RICE_5KG"), "50");
+  EXPECT_REASON(ledger_->Execute(Refund("rf1", sale.receipt.seq, {{"RICE_5KG", 1}})),
+                Reason::kEntryAlreadyReversed);
+  EXPECT_TRUE(AuditDb(dir_.path()).clean()) << Describe(AuditDb(dir_.path()));
+}
+
+TEST_F(Supermarket, PartialRefundOfAnHoursBasketReturnsTheHoursRoundedDown) {
+  Ok(SetExchangeRatio("x1", "3", "issuer:exchange"));
+  // 2 x 30 + 59.90 = 119.90 points = 39.9666 h: charged 39.97 (m1 has 20 h: top up first).
+  Ok(Earn("e:more", "issuer:town", "m1", "30", "HOURS"));
+  const Outcome sale =
+      Ok(Checkout("c1", "m1", "store:main", {{"RICE_5KG", 2}, {"OIL_5L", 1}}, "HOURS"));
+  EXPECT_EQ(B("m1", "HOURS"), "10.03");
+  Ok(Refund("rf1", sale.receipt.seq, {{"OIL_5L", 1}}));  // 59.90 / 3 = 19.9666: 19.96 back
+  EXPECT_EQ(B("m1", "HOURS"), "29.99");
+  Ok(Refund("rf2", sale.receipt.seq, {{"RICE_5KG", 2}}));  // 60 / 3 = 20 exactly
+  EXPECT_EQ(B("m1", "HOURS"), "49.99");  // 0.01 h short of the 50: the one rounding at the sale
+  EXPECT_TRUE(AuditDb(dir_.path()).clean()) << Describe(AuditDb(dir_.path()));
+}
+
+TEST_F(Supermarket, StockWriteOffAndSettlementAreJournaledWithTheirReasons) {
+  Ok(Checkout("c1", "m1", "store:main", {{"RICE_5KG", 3}}));
+  Ok(WriteOffStock("w1", "store:main", "issuer:goods", "RICE_5KG", "2", "受潮变质"));
+  EXPECT_EQ(B("store:main", "RICE_5KG"), "45");
+  EXPECT_EQ(B("issuer:goods", "RICE_5KG"), "-48");
+  Ok(Settle("s1", "store:main", "issuer:town", "90"));
+  EXPECT_EQ(B("store:main", "POINTS"), "0.00");
+  EXPECT_EQ(B("issuer:town", "POINTS"), "-115.00");  // 205 earned, 90 settled back
+  auto report = AuditDb(dir_.path());
+  EXPECT_TRUE(report.clean()) << Describe(report);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Every supermarket refusal: its reason, and nothing changes (invariant 7).
+
+struct Refusal {
+  std::string name;
+  Reason reason;
+  std::function<v1::Command()> make;
+};
+
+std::vector<Refusal> Refusals() {
+  Basket hundred_one;
+  for (int i = 0; i < 101; ++i) hundred_one.push_back({Cat("SKU", i), 1});
+  return {
+      {"unknown item", Reason::kItemUnknown,
+       [] { return Checkout("q1", "m1", "store:main", {{"SOAP", 1}}); }},
+      {"item of another store", Reason::kItemUnknown,
+       [] { return Checkout("q2", "m1", "store:b", {{"RICE_5KG", 1}}); }},
+      {"inactive item", Reason::kItemInactive,
+       [] { return Checkout("q3", "m1", "store:main", {{"PEN", 1}}); }},
+      {"more than the stock", Reason::kInsufficientStock,
+       [] { return Checkout("q4", "m1", "store:main", {{"OIL_5L", 11}}); }},
+      {"more than the points", Reason::kInsufficientBalance,
+       [] { return Checkout("q5", "m2", "store:main", {{"RICE_5KG", 1}}); }},
+      {"more than the hours", Reason::kInsufficientBalance,
+       [] { return Checkout("q5h", "m2", "store:main", {{"RICE_5KG", 1}}, "HOURS"); }},
+      {"frozen member", Reason::kAccountFrozen,
+       [] { return Checkout("q6", "m3", "store:main", {{"RICE_5KG", 1}}); }},
+      {"member as the store", Reason::kAccountKindMismatch,
+       [] { return Checkout("q7", "m1", "m2", {{"RICE_5KG", 1}}); }},
+      {"unknown member", Reason::kAccountUnknown,
+       [] { return Checkout("q8", "nobody", "store:main", {{"RICE_5KG", 1}}); }},
+      {"paid in stock", Reason::kPayAssetInvalid,
+       [] { return Checkout("q9", "m1", "store:main", {{"RICE_5KG", 1}}, "RICE_5KG"); }},
+      {"empty basket", Reason::kBasketInvalid,
+       [] { return Checkout("q10", "m1", "store:main", {}); }},
+      {"a SKU twice", Reason::kBasketInvalid,
+       [] { return Checkout("q11", "m1", "store:main", {{"RICE_5KG", 1}, {"RICE_5KG", 1}}); }},
+      {"quantity zero", Reason::kBasketInvalid,
+       [] { return Checkout("q12", "m1", "store:main", {{"RICE_5KG", 0}}); }},
+      {"quantity 10,001", Reason::kBasketInvalid,
+       [] { return Checkout("q13", "m1", "store:main", {{"RICE_5KG", 10001}}); }},
+      {"101 lines", Reason::kBasketInvalid,
+       [hundred_one] { return Checkout("q14", "m1", "store:main", hundred_one); }},
+      {"lower-case SKU", Reason::kAssetCodeInvalid,
+       [] { return Checkout("q15", "m1", "store:main", {{"rice", 1}}); }},
+      {"receive points as stock", Reason::kAssetNotStock,
+       [] { return ReceiveStock("q16", "issuer:goods", "store:main", "POINTS", "1", "某人"); }},
+      {"receive without a donor", Reason::kMoveReasonMissing,
+       [] { return ReceiveStock("q17", "issuer:goods", "store:main", "RICE_5KG", "1", ""); }},
+      {"receive half a bag", Reason::kAmountTooManyDecimals,
+       [] { return ReceiveStock("q18", "issuer:goods", "store:main", "RICE_5KG", "0.5", "某人"); }},
+      {"write off more than held", Reason::kInsufficientStock,
+       [] { return WriteOffStock("q19", "store:main", "issuer:goods", "OIL_5L", "11", "过期"); }},
+      {"redeem goods as money", Reason::kAssetIsStock,
+       [] { return testing::Redeem("q20", "m1", "store:main", "1", "RICE_5KG"); }},
+      {"an item named POINTS", Reason::kAssetNotStock,
+       [] { return SetItem("q21", "store:main", "POINTS", "积分", "个", "1"); }},
+      {"an item with no unit", Reason::kItemUnitInvalid,
+       [] { return SetItem("q22", "store:main", "SOAP", "香皂", "", "3"); }},
+      {"an item priced at zero", Reason::kAmountZero,
+       [] { return SetItem("q23", "store:main", "SOAP", "香皂", "块", "0"); }},
+      {"an item priced in thousandths", Reason::kAmountTooManyDecimals,
+       [] { return SetItem("q24", "store:main", "SOAP", "香皂", "块", "2.505"); }},
+      {"an item for a member account", Reason::kAccountKindMismatch,
+       [] { return SetItem("q25", "m1", "SOAP", "香皂", "块", "3"); }},
+      {"hours before any ratio", Reason::kExchangeRatioUnset,
+       [] { return Checkout("q26", "m1", "store:main", {{"RICE_5KG", 1}}, "HOURS"); }},
+      {"a ratio through a store", Reason::kAccountKindMismatch,
+       [] { return SetExchangeRatio("q27", "10", "store:main"); }},
+      {"a ratio of zero", Reason::kAmountZero,
+       [] { return SetExchangeRatio("q28", "0", "issuer:exchange"); }},
+      {"refund of a non-checkout", Reason::kRefundInvalid,
+       [] { return Refund("q29", 3, {{"RICE_5KG", 1}}); }},
+      {"refund of an unknown entry", Reason::kEntryUnknown,
+       [] { return Refund("q30", 999999, {{"RICE_5KG", 1}}); }},
+      {"refund of a SKU not sold", Reason::kRefundInvalid,
+       [] { return Refund("q31", 0, {{"OIL_5L", 1}}); }},  // seq: the setup checkout
+      {"refund of more than sold", Reason::kRefundInvalid,
+       [] { return Refund("q32", 0, {{"RICE_5KG", 2}}); }},
+      {"settle goods", Reason::kAssetIsStock,
+       [] { return Settle("q33", "store:main", "issuer:town", "1", "RICE_5KG"); }},
+      {"settle more than the store holds", Reason::kInsufficientBalance,
+       [] { return Settle("q34", "store:main", "issuer:town", "1000"); }},
+  };
+}
+
+class SupermarketRefusal : public Supermarket,
+                           public ::testing::WithParamInterface<std::size_t> {};
+
+TEST_P(SupermarketRefusal, RefusesWithItsReasonAndChangesNothing) {
+  const Refusal c = Refusals()[GetParam()];
+  SCOPED_TRACE(c.name);
+  const Outcome sale = Ok(Checkout("setup:sale", "m1", "store:main", {{"RICE_5KG", 1}}));
+  if (c.name == "more than the hours") Ok(SetExchangeRatio("setup:ratio", "10", "issuer:exchange"));
+  v1::Command command = c.make();
+  if (command.has_refund() && command.refund().checkout_seq() == 0) {
+    command.mutable_refund()->set_checkout_seq(sale.receipt.seq);
+  }
+  const auto before = WithoutRefusals(DumpStore(dir_.path()));
+  const Head head = ledger_->GetHead();
+  const Outcome outcome = ledger_->Execute(command);
+  EXPECT_REASON(outcome, c.reason);
+  EXPECT_FALSE(outcome.message.empty());
+  EXPECT_EQ(ledger_->GetHead().seq, head.seq);
+  EXPECT_EQ(WithoutRefusals(DumpStore(dir_.path())), before);
+  EXPECT_REASON(ledger_->Execute(command), c.reason);  // a retry: the same refusal
+}
+
+INSTANTIATE_TEST_SUITE_P(AllReasons, SupermarketRefusal,
+                         ::testing::Range<std::size_t>(0, Refusals().size()));
+
+TEST(SupermarketRefusalCoverage, EverySupermarketReasonHasARefusalCase) {
+  std::set<Reason> covered;
+  for (const auto& c : Refusals()) covered.insert(c.reason);
+  for (Reason reason : {Reason::kBasketInvalid, Reason::kPayAssetInvalid, Reason::kItemUnitInvalid,
+                        Reason::kItemUnknown, Reason::kItemInactive, Reason::kAssetNotStock,
+                        Reason::kAssetIsStock, Reason::kInsufficientStock, Reason::kRefundInvalid,
+                        Reason::kExchangeRatioUnset}) {
+    EXPECT_TRUE(covered.contains(reason)) << ReasonName(reason);
+  }
+  // kLineAlreadyRefunded: RefundsReturnLinesAtTheSalePricesOnceEach.
+}
+
+// ---------------------------------------------------------------------------------------------
+// Races: two terminals, one last unit; two baskets, one member's last points.
+
+TEST_F(Supermarket, TwoTerminalsRacingForTheLastUnitExactlyOneWins) {
+  Run({Earn("e:m2b", "issuer:town", "m2", "100")});
+  for (int round = 0; round < 10; ++round) {
+    const std::string sku = Cat("LAST", round);
+    Run({SetItem(Cat("i:last", round), "store:main", sku, "最后一袋", "袋", "1"),
+         ReceiveStock(Cat("r:last", round), "issuer:goods", "store:main", sku, "1", "某企业")});
+    std::vector<Outcome> outcomes(2);
+    std::thread a([&] { outcomes[0] = ledger_->Execute(Checkout(Cat("a", round), "m1", "store:main", {{sku, 1}})); });
+    std::thread b([&] { outcomes[1] = ledger_->Execute(Checkout(Cat("b", round), "m2", "store:main", {{sku, 1}})); });
+    a.join();
+    b.join();
+    EXPECT_EQ(outcomes[0].ok() + outcomes[1].ok(), 1);
+    for (const Outcome& outcome : outcomes) {
+      if (!outcome.ok()) {
+        EXPECT_REASON(outcome, Reason::kInsufficientStock);
+      }
+    }
+    EXPECT_EQ(B("store:main", sku), "0");
+  }
+  EXPECT_TRUE(AuditDb(dir_.path()).clean());
+}
+
+TEST_F(Supermarket, TwoBasketsRacingForAMembersLastPointsExactlyOneWins) {
+  // m1 holds 200 points; each basket costs 150.
+  Run({SetItem("i:bike", "store:main", "BIKE", "自行车", "辆", "150"),
+       ReceiveStock("r:bike", "issuer:goods", "store:main", "BIKE", "5", "某企业")});
+  std::vector<Outcome> outcomes(2);
+  std::thread a([&] { outcomes[0] = ledger_->Execute(Checkout("a", "m1", "store:main", {{"BIKE", 1}})); });
+  std::thread b([&] { outcomes[1] = ledger_->Execute(Checkout("b", "m1", "store:main", {{"BIKE", 1}})); });
+  a.join();
+  b.join();
+  EXPECT_EQ(outcomes[0].ok() + outcomes[1].ok(), 1);
+  for (const Outcome& outcome : outcomes) {
+    if (!outcome.ok()) {
+      EXPECT_REASON(outcome, Reason::kInsufficientBalance);
+    }
+  }
+  EXPECT_EQ(B("m1", "POINTS"), "50.00");
+  EXPECT_EQ(B("store:main", "BIKE"), "4");
+}
+
+TEST_F(Supermarket, StateSurvivesReopeningAndRetriesReturnTheOriginalReceipt) {
+  Ok(SetExchangeRatio("x1", "10", "issuer:exchange"));
+  const Outcome sale = Ok(Checkout("c1", "m1", "store:main", {{"RICE_5KG", 1}}, "HOURS"));
+  ledger_.reset();
+  ledger_ = OpenLedger(dir_.path());
+  const Outcome retry = ledger_->Execute(Checkout("c1", "m1", "store:main", {{"RICE_5KG", 1}}, "HOURS"));
+  EXPECT_TRUE(retry.ok());
+  EXPECT_TRUE(retry.replayed);
+  EXPECT_EQ(retry.receipt.seq, sale.receipt.seq);
+  EXPECT_EQ(B("m1", "HOURS"), "17.00");
+  Ok(Checkout("c2", "m1", "store:main", {{"RICE_5KG", 1}}, "HOURS"));  // the ratio reloaded
+  EXPECT_EQ(B("m1", "HOURS"), "14.00");
+  Ok(Refund("rf1", sale.receipt.seq, {{"RICE_5KG", 1}}));  // the sale reloaded from the journal
+  EXPECT_REASON(ledger_->Execute(Refund("rf2", sale.receipt.seq, {{"RICE_5KG", 1}})),
+                Reason::kLineAlreadyRefunded);
+}
+
+// ---------------------------------------------------------------------------------------------
+// The audit: a rewritten price is found even when whoever rewrote it recomputed the chain.
+
+TEST_F(Supermarket, TheAuditFindsAPriceRewrittenWithARecomputedChain) {
+  const Outcome sale = Ok(Checkout("c1", "m1", "store:main", {{"OIL_5L", 1}}));
+  ledger_.reset();
+  {
+    auto store = Store::Open(dir_.path(), StoreOptions{});
+    ASSERT_TRUE(store.ok());
+    auto* db = (*store)->db();
+    // Rewrite the oil's SetItem entry to 5.99 and re-chain every later entry.
+    std::string ledger_id;
+    ASSERT_TRUE(db->Get({}, (*store)->handle(Family::kMeta), std::string(meta_key::kLedgerId),
+                        &ledger_id).ok());
+    Hash prev = GenesisHash(ledger_id);
+    rocksdb::WriteBatch batch;
+    std::uint64_t oil_seq = 0;
+    for (std::uint64_t seq = 1; seq <= sale.receipt.seq; ++seq) {
+      std::string value;
+      ASSERT_TRUE(db->Get({}, (*store)->handle(Family::kJournal), EncodeFixed64BE(seq), &value).ok());
+      auto view = DecodeStoredEntry(value);
+      ASSERT_TRUE(view.has_value());
+      std::string payload(view->payload);
+      v1::Entry entry;
+      ASSERT_TRUE(entry.ParseFromString(payload));
+      if (entry.command().has_set_item() && entry.command().set_item().sku() == "OIL_5L") {
+        entry.mutable_command()->mutable_set_item()->set_price("5.99");
+        payload = entry.SerializeAsString();
+        oil_seq = seq;
+      }
+      const Hash hash = ChainHash(prev, seq, payload);
+      batch.Put((*store)->handle(Family::kJournal), EncodeFixed64BE(seq),
+                EncodeStoredEntry(hash, prev, payload));
+      prev = hash;
+    }
+    batch.Put((*store)->handle(Family::kMeta), std::string(meta_key::kHeadHash),
+              std::string(reinterpret_cast<const char*>(prev.data()), prev.size()));
+    rocksdb::WriteOptions sync;
+    sync.sync = true;
+    ASSERT_TRUE(db->Write(sync, &batch).ok());
+    ASSERT_NE(oil_seq, 0u);
+  }
+  const auto report = AuditDb(dir_.path());
+  EXPECT_FALSE(report.clean());
+  const std::string text = Describe(report);
+  // The sale's recorded pricing no longer follows from the catalogue, and the stored item
+  // record disagrees with the replayed one.
+  EXPECT_NE(text.find(Cat("POSTINGS_MISMATCH seq=", sale.receipt.seq)), std::string::npos) << text;
+  EXPECT_NE(text.find("items store:main/OIL_5L"), std::string::npos) << text;
+}
+
+TEST_F(Supermarket, TheAuditFindsAStoredItemRecordEditedBehindTheEngine) {
+  ledger_.reset();
+  {
+    auto store = Store::Open(dir_.path(), StoreOptions{});
+    ASSERT_TRUE(store.ok());
+    v1::ItemRecord rice;
+    std::string value;
+    auto* items = (*store)->handle(Family::kItems);
+    ASSERT_TRUE((*store)->db()->Get({}, items, ItemKey("store:main", "RICE_5KG"), &value).ok());
+    ASSERT_TRUE(rice.ParseFromString(value));
+    rice.set_price_minor("1");
+    rocksdb::WriteOptions sync;
+    sync.sync = true;
+    ASSERT_TRUE((*store)->db()->Put(sync, items, ItemKey("store:main", "RICE_5KG"),
+                                    rice.SerializeAsString()).ok());
+  }
+  const auto report = AuditDb(dir_.path());
+  EXPECT_NE(Describe(report).find("RECORD_DIFFERS seq=0 [items store:main/RICE_5KG]"),
+            std::string::npos)
+      << Describe(report);
+}
+
+}  // namespace
+}  // namespace lovebank
