@@ -681,6 +681,7 @@ Outcome Engine::Append(const v1::Command& command, const std::string& fingerprin
   outcome.receipt.hash = hash;
   outcome.receipt.time_unix_us = time;
   outcome.decided_at_seq = seq;
+  if (pricing != nullptr) outcome.receipt.pricing = *pricing;
   // One statement line per account; postings of one account stay together in entry order.
   std::map<std::string, v1::StatementLine> lines;
   for (const auto& account : touched) lines[account];
@@ -883,6 +884,7 @@ absl::StatusOr<Receipt> ReadReceipt(
   receipt.seq = seq;
   receipt.hash = view->hash;
   receipt.time_unix_us = entry.time_unix_us();
+  receipt.pricing = entry.pricing();
   for (const auto& posting : entry.postings()) {
     LOVEBANK_ASSIGN_OR_RETURN(
         auto line_bytes,

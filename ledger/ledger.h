@@ -76,6 +76,7 @@ struct Receipt {
   // Balances right after the entry, for every account and asset it moved (empty for
   // administrative entries).
   std::vector<BalanceLine> balances_after;
+  v1::Pricing pricing;  // checkout and refund: the lines, prices and (HOURS) ratio recorded
 };
 
 // What happened to one submitted command.

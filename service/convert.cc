@@ -110,6 +110,60 @@ Converted ToCommand(const v1::ReverseRequest& request, std::string_view actor,
   return converted;
 }
 
+Converted ToCommand(const v1::SetItemRequest& request, std::string_view actor) {
+  Converted converted = Base(request.request_id(), actor, request.memo());
+  v1::SetItem* set = converted.command.mutable_set_item();
+  set->set_store(request.store());
+  set->set_sku(request.sku());
+  set->set_name(request.name());
+  set->set_unit(request.unit());
+  set->set_price(request.price());
+  set->set_active(request.active());
+  return converted;
+}
+
+Converted ToCommand(const v1::StockRequest& request, std::string_view actor, bool receive) {
+  Converted converted = Base(request.request_id(), actor, request.memo());
+  v1::Move* move = receive ? converted.command.mutable_receive_stock()
+                           : converted.command.mutable_write_off_stock();
+  move->set_from(receive ? request.issuer() : request.store());
+  move->set_to(receive ? request.store() : request.issuer());
+  move->set_asset(request.sku());
+  move->set_amount(request.quantity());
+  move->set_reason(request.reason());
+  return converted;
+}
+
+Converted ToCommand(const v1::CheckoutRequest& request, std::string_view actor) {
+  Converted converted = Base(request.request_id(), actor, request.memo());
+  v1::Checkout* checkout = converted.command.mutable_checkout();
+  checkout->set_member(request.member());
+  checkout->set_store(request.store());
+  *checkout->mutable_lines() = request.lines();
+  checkout->set_pay_asset(request.pay_asset().empty() ? "POINTS" : request.pay_asset());
+  return converted;
+}
+
+Converted ToCommand(const v1::RefundRequest& request, std::string_view actor) {
+  Converted converted = Base(request.request_id(), actor, request.memo());
+  converted.command.mutable_refund()->set_checkout_seq(request.checkout_seq());
+  *converted.command.mutable_refund()->mutable_lines() = request.lines();
+  return converted;
+}
+
+Converted ToCommand(const v1::SetExchangeRatioRequest& request, std::string_view actor) {
+  Converted converted = Base(request.request_id(), actor, request.memo());
+  converted.command.mutable_set_exchange_ratio()->set_points_per_hour(request.points_per_hour());
+  converted.command.mutable_set_exchange_ratio()->set_exchange_account(request.exchange_account());
+  return converted;
+}
+
+Converted ToCommand(const v1::SettleRequest& request, std::string_view actor) {
+  Converted converted = Base(request.request_id(), actor, request.memo());
+  SetMove(request, request.store(), request.issuer(), converted.command.mutable_settle());
+  return converted;
+}
+
 v1::Balance ToBalance(const BalanceLine& line) {
   v1::Balance balance;
   balance.set_account(line.account);

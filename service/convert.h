@@ -37,6 +37,15 @@ Converted ToCommand(const v1::CreatePrincipalRequest& request, std::string_view 
 // `seq`: the entry the request names (by seq, or resolved from target_request_id by the caller).
 Converted ToCommand(const v1::ReverseRequest& request, std::string_view actor, std::uint64_t seq);
 
+// The love supermarket (issue #6).
+Converted ToCommand(const v1::SetItemRequest& request, std::string_view actor);
+// `receive`: ReceiveStock, else WriteOffStock.
+Converted ToCommand(const v1::StockRequest& request, std::string_view actor, bool receive);
+Converted ToCommand(const v1::CheckoutRequest& request, std::string_view actor);
+Converted ToCommand(const v1::RefundRequest& request, std::string_view actor);
+Converted ToCommand(const v1::SetExchangeRatioRequest& request, std::string_view actor);
+Converted ToCommand(const v1::SettleRequest& request, std::string_view actor);
+
 // Receipt of an accepted (or replayed) command.
 void ToReceipt(const Outcome& outcome, std::string_view request_id, v1::Receipt* receipt);
 v1::Balance ToBalance(const BalanceLine& line);

@@ -52,22 +52,6 @@ Converted ConvertReverse(const v1::ReverseRequest& request, std::string_view act
   return converted;
 }
 
-// Authorize, then validate, then submit: a caller learns nothing about a request it may not make.
-void Submit(const Context& context, UnaryCall* call, const Principal& who, Converted converted,
-            const v1::Entry* reverse_target, v1::Receipt* response) {
-  if (!call->Allowed(MayCommand(who, converted.command, reverse_target))) return;
-  if (!converted.ok()) {
-    call->Done(ToStatus(converted.reason, converted.message));
-    return;
-  }
-  const std::string request_id = converted.command.request_id();
-  context.ledger->Submit(std::move(converted.command),
-                         [call, response, request_id](Outcome outcome) {
-                           if (outcome.ok()) ToReceipt(outcome, request_id, response);
-                           call->Done(ToStatus(outcome), outcome.receipt.seq);
-                         });
-}
-
 void ToStatementItem(const StatementItem& item, v1::StatementItem* out) {
   out->set_seq(item.seq);
   out->set_time_unix_us(item.time_unix_us);
@@ -112,6 +96,27 @@ void ToBatchResult(Reason reason, const std::string& message, v1::BatchResult* r
 }
 
 }  // namespace
+
+// Authorize, then validate, then submit: a caller learns nothing about a request it may not make.
+void Submit(const Context& context, UnaryCall* call, const Principal& who, Converted converted,
+            const v1::Entry* reverse_target, v1::Receipt* response,
+            std::function<void(const Outcome&, v1::Receipt*)> decorate) {
+  if (!call->Allowed(MayCommand(who, converted.command, reverse_target))) return;
+  if (!converted.ok()) {
+    call->Done(ToStatus(converted.reason, converted.message));
+    return;
+  }
+  const std::string request_id = converted.command.request_id();
+  context.ledger->Submit(
+      std::move(converted.command),
+      [call, response, request_id, decorate = std::move(decorate)](Outcome outcome) {
+        if (outcome.ok()) {
+          ToReceipt(outcome, request_id, response);
+          if (decorate) decorate(outcome, response);
+        }
+        call->Done(ToStatus(outcome), outcome.receipt.seq);
+      });
+}
 
 template <class Request>
 grpc::ServerUnaryReactor* LedgerService::Mutate(grpc::CallbackServerContext* ctx,

@@ -19,7 +19,7 @@ namespace lovebank::service {
 namespace {
 
 constexpr const char* kServiceNames[] = {"lovebank.v1.Ledger", "lovebank.v1.Admin",
-                                         "lovebank.v1.Audit"};
+                                         "lovebank.v1.Audit", "lovebank.v1.Supermarket"};
 constexpr std::string_view kFirstAdmin = "admin";
 
 absl::StatusOr<std::string> ReadFile(const std::string& path) {
@@ -54,6 +54,7 @@ class Server::Impl {
   Context context;
   std::unique_ptr<LedgerService> ledger_service;
   std::unique_ptr<AdminService> admin_service;
+  std::unique_ptr<SupermarketService> supermarket_service;
   std::unique_ptr<AuditService> audit_service;
   std::unique_ptr<grpc::Server> server;
   int port = 0;
@@ -135,12 +136,14 @@ absl::StatusOr<std::unique_ptr<Server>> Server::Start(ServerOptions options) {
   grpc::reflection::InitProtoReflectionServerBuilderPlugin();
   impl->ledger_service = std::make_unique<LedgerService>(impl->context);
   impl->admin_service = std::make_unique<AdminService>(impl->context);
+  impl->supermarket_service = std::make_unique<SupermarketService>(impl->context);
   impl->audit_service = std::make_unique<AuditService>(impl->context);
   grpc::ServerBuilder builder;
   builder.AddListeningPort(options.listen_address, credentials, &impl->port);
   builder.SetMaxReceiveMessageSize(kRequestBytesMax);
   builder.RegisterService(impl->ledger_service.get());
   builder.RegisterService(impl->admin_service.get());
+  builder.RegisterService(impl->supermarket_service.get());
   builder.RegisterService(impl->audit_service.get());
   impl->server = builder.BuildAndStart();
   if (impl->server == nullptr || impl->port == 0) {

@@ -3,7 +3,10 @@
 // authorize, convert, hand to the ledger, map the result). Included by server.cc only.
 
 #include "lovebank/v1/api.grpc.pb.h"
+#include <functional>
+
 #include "service/call.h"
+#include "service/convert.h"
 
 namespace lovebank::service {
 
@@ -90,6 +93,49 @@ class AuditService final : public v1::Audit::CallbackService {
  private:
   const Context& context_;
 };
+
+class SupermarketService final : public v1::Supermarket::CallbackService {
+ public:
+  explicit SupermarketService(const Context& context) : context_(context) {}
+
+  grpc::ServerUnaryReactor* SetItem(grpc::CallbackServerContext* ctx,
+                                    const v1::SetItemRequest* request,
+                                    v1::Receipt* response) override;
+  grpc::ServerUnaryReactor* ListItems(grpc::CallbackServerContext* ctx,
+                                      const v1::ListItemsRequest* request,
+                                      v1::ListItemsResponse* response) override;
+  grpc::ServerUnaryReactor* ReceiveStock(grpc::CallbackServerContext* ctx,
+                                         const v1::StockRequest* request,
+                                         v1::Receipt* response) override;
+  grpc::ServerUnaryReactor* WriteOffStock(grpc::CallbackServerContext* ctx,
+                                          const v1::StockRequest* request,
+                                          v1::Receipt* response) override;
+  grpc::ServerUnaryReactor* Checkout(grpc::CallbackServerContext* ctx,
+                                     const v1::CheckoutRequest* request,
+                                     v1::Receipt* response) override;
+  grpc::ServerUnaryReactor* Refund(grpc::CallbackServerContext* ctx,
+                                   const v1::RefundRequest* request,
+                                   v1::Receipt* response) override;
+  grpc::ServerUnaryReactor* SetExchangeRatio(grpc::CallbackServerContext* ctx,
+                                             const v1::SetExchangeRatioRequest* request,
+                                             v1::Receipt* response) override;
+  grpc::ServerUnaryReactor* GetExchangeRatio(grpc::CallbackServerContext* ctx,
+                                             const v1::GetExchangeRatioRequest* request,
+                                             v1::ExchangeRatio* response) override;
+  grpc::ServerUnaryReactor* Settle(grpc::CallbackServerContext* ctx,
+                                   const v1::SettleRequest* request,
+                                   v1::Receipt* response) override;
+
+ private:
+  const Context& context_;
+};
+
+// Authorizes `converted.command` for `who` (with the entry a Reverse or Refund names), then
+// refuses it for a service rule or hands it to the ledger; the receipt goes to `response`,
+// completed by `decorate` when given. Finishes `call` in every case.
+void Submit(const Context& context, UnaryCall* call, const Principal& who, Converted converted,
+            const v1::Entry* reverse_target, v1::Receipt* response,
+            std::function<void(const Outcome&, v1::Receipt*)> decorate = {});
 
 // Loads the principal registry from the ledger (at start; grants and revocations update it
 // one record at a time).

@@ -86,6 +86,61 @@ class ServiceTest : public ::testing::Test {
     Grant("auditor", v1::ROLE_AUDITOR, {});
   }
 
+  // The love supermarket: store:main sells rice (30 points a bag; 20 bags donated through
+  // issuer:goods) and hours buy points at 10 an hour through issuer:exchange.
+  void SetUpShop() {
+    const std::string& admin = tokens_["admin"];
+    v1::Receipt receipt;
+    for (const auto& [account, name] : {std::pair{"issuer:goods", "爱心捐赠物资"},
+                                        std::pair{"issuer:exchange", "时长兑换"}}) {
+      v1::OpenAccountRequest open;
+      open.set_request_id(Cat("open-", account));
+      open.set_account(account);
+      open.set_kind(v1::ACCOUNT_KIND_ISSUER);
+      open.set_display_name(name);
+      auto* budget = open.add_budgets();
+      budget->set_asset("POINTS");
+      budget->set_amount("1000");
+      ASSERT_TRUE(client_->ledger->OpenAccount(Ctx(admin).get(), open, &receipt).ok());
+    }
+    v1::SetItemRequest item;
+    item.set_request_id("item-rice");
+    item.set_store("store:main");
+    item.set_sku("RICE_5KG");
+    item.set_name("东北大米 5kg");
+    item.set_unit("袋");
+    item.set_price("30");
+    item.set_active(true);
+    ASSERT_TRUE(client_->supermarket->SetItem(Ctx(admin).get(), item, &receipt).ok());
+    v1::StockRequest stock;
+    stock.set_request_id("stock-rice");
+    stock.set_store("store:main");
+    stock.set_issuer("issuer:goods");
+    stock.set_sku("RICE_5KG");
+    stock.set_quantity("20");
+    stock.set_reason("爱心企业 富民米业");
+    ASSERT_TRUE(client_->supermarket->ReceiveStock(Ctx(admin).get(), stock, &receipt).ok());
+    v1::SetExchangeRatioRequest ratio;
+    ratio.set_request_id("ratio-10");
+    ratio.set_points_per_hour("10");
+    ratio.set_exchange_account("issuer:exchange");
+    ASSERT_TRUE(client_->supermarket->SetExchangeRatio(Ctx(admin).get(), ratio, &receipt).ok());
+  }
+
+  grpc::Status Checkout(const std::string& id, const std::string& member, std::uint32_t bags,
+                        const std::string& pay, v1::Receipt* receipt,
+                        const std::string& role = "terminal") {
+    v1::CheckoutRequest request;
+    request.set_request_id(id);
+    request.set_member(member);
+    request.set_store("store:main");
+    auto* line = request.add_lines();
+    line->set_sku("RICE_5KG");
+    line->set_quantity(bags);
+    request.set_pay_asset(pay);
+    return client_->supermarket->Checkout(Ctx(tokens_[role]).get(), request, receipt);
+  }
+
   void Grant(const std::string& name, v1::Role role, std::vector<std::string> accounts) {
     v1::CreatePrincipalRequest request;
     request.set_request_id("grant-" + name);
@@ -501,6 +556,9 @@ TEST_F(ServiceTest, TheRoleMatrixHoldsForEveryRpc) {
   ASSERT_TRUE(Earn("seed-2", "m2", "100").ok());
   v1::Receipt sale;
   ASSERT_TRUE(Redeem("sale-1", "m2", "1", &sale).ok());
+  SetUpShop();
+  v1::Receipt basket;
+  ASSERT_TRUE(Checkout("basket-1", "m2", 2, "POINTS", &basket).ok());
   int id = 0;
   auto next = [&id] { return "matrix-" + std::to_string(++id); };
   using Rpc = std::function<grpc::Status(const std::string& token)>;
@@ -645,6 +703,81 @@ TEST_F(ServiceTest, TheRoleMatrixHoldsForEveryRpc) {
          }
          return reader->Finish();
        }},
+      {"SetItem", [&](const std::string& t) {
+         v1::SetItemRequest r;
+         r.set_request_id(next());
+         r.set_store("store:main");
+         r.set_sku("OIL_5L");
+         r.set_name("花生油");
+         r.set_unit("桶");
+         r.set_price("59.90");
+         return client_->supermarket->SetItem(Ctx(t).get(), r, &receipt);
+       }},
+      {"ListItems", [&](const std::string& t) {
+         v1::ListItemsRequest r;
+         r.set_store("store:main");
+         v1::ListItemsResponse out;
+         return client_->supermarket->ListItems(Ctx(t).get(), r, &out);
+       }},
+      {"ReceiveStock", [&](const std::string& t) {
+         v1::StockRequest r;
+         r.set_request_id(next());
+         r.set_store("store:main");
+         r.set_issuer("issuer:goods");
+         r.set_sku("RICE_5KG");
+         r.set_quantity("1");
+         r.set_reason("某人");
+         return client_->supermarket->ReceiveStock(Ctx(t).get(), r, &receipt);
+       }},
+      {"WriteOffStock", [&](const std::string& t) {
+         v1::StockRequest r;
+         r.set_request_id(next());
+         r.set_store("store:main");
+         r.set_issuer("issuer:goods");
+         r.set_sku("RICE_5KG");
+         r.set_quantity("1");
+         r.set_reason("破损");
+         return client_->supermarket->WriteOffStock(Ctx(t).get(), r, &receipt);
+       }},
+      {"Checkout(m2)", [&](const std::string& t) {
+         v1::CheckoutRequest r;
+         r.set_request_id(next());
+         r.set_member("m2");
+         r.set_store("store:main");
+         auto* line = r.add_lines();
+         line->set_sku("RICE_5KG");
+         line->set_quantity(1);
+         return client_->supermarket->Checkout(Ctx(t).get(), r, &receipt);
+       }},
+      {"Refund(basket)", [&](const std::string& t) {
+         v1::RefundRequest r;
+         r.set_request_id(next());
+         r.set_checkout_seq(basket.seq());
+         auto* line = r.add_lines();
+         line->set_sku("RICE_5KG");
+         line->set_quantity(1);
+         return client_->supermarket->Refund(Ctx(t).get(), r, &receipt);
+       }},
+      {"SetExchangeRatio", [&](const std::string& t) {
+         v1::SetExchangeRatioRequest r;
+         r.set_request_id(next());
+         r.set_points_per_hour("10");
+         r.set_exchange_account("issuer:exchange");
+         return client_->supermarket->SetExchangeRatio(Ctx(t).get(), r, &receipt);
+       }},
+      {"GetExchangeRatio", [&](const std::string& t) {
+         v1::ExchangeRatio out;
+         return client_->supermarket->GetExchangeRatio(Ctx(t).get(), {}, &out);
+       }},
+      {"Settle", [&](const std::string& t) {
+         v1::SettleRequest r;
+         r.set_request_id(next());
+         r.set_store("store:main");
+         r.set_issuer("issuer:town");
+         r.set_asset("POINTS");
+         r.set_amount("1");
+         return client_->supermarket->Settle(Ctx(t).get(), r, &receipt);
+       }},
   };
   // The roles allowed each RPC (docs/api.md "Roles"); "none" is a call without a token.
   const std::map<std::string, std::set<std::string>> allowed = {
@@ -667,6 +800,15 @@ TEST_F(ServiceTest, TheRoleMatrixHoldsForEveryRpc) {
       {"GetDigest", {"admin", "auditor"}},
       {"ReadJournal", {"admin", "auditor"}},
       {"Verify", {"admin", "auditor"}},
+      {"SetItem", {"admin"}},
+      {"ListItems", {"admin", "auditor", "issuer", "terminal", "member"}},
+      {"ReceiveStock", {"admin"}},
+      {"WriteOffStock", {"admin"}},
+      {"Checkout(m2)", {"terminal"}},
+      {"Refund(basket)", {"admin", "terminal"}},
+      {"SetExchangeRatio", {"admin"}},
+      {"GetExchangeRatio", {"admin", "auditor", "issuer", "terminal", "member"}},
+      {"Settle", {"admin"}},
   };
   ASSERT_EQ(allowed.size(), rpcs.size());
   for (const auto& [rpc, call] : rpcs) {
@@ -686,6 +828,57 @@ TEST_F(ServiceTest, TheRoleMatrixHoldsForEveryRpc) {
       EXPECT_EQ(server_->ledger().GetHead().seq, before.seq);  // denied: nothing changed
     }
   }
+}
+
+// The love supermarket over gRPC: the terminal sends SKUs and quantities, the receipt comes back
+// priced from the catalogue with the items' Chinese names; refusals carry their reason.
+TEST_F(ServiceTest, ACheckoutIsPricedByTheServerAndItsReceiptListsTheItems) {
+  SetUpShop();
+  ASSERT_TRUE(Earn("seed-1", "m1", "100").ok());
+  v1::Receipt receipt;
+  ASSERT_TRUE(Checkout("basket-1", "m1", 2, "", &receipt).ok());  // empty pay asset: POINTS
+  ASSERT_EQ(receipt.lines_size(), 1);
+  EXPECT_EQ(receipt.lines(0).name(), "东北大米 5kg");
+  EXPECT_EQ(receipt.lines(0).unit(), "袋");
+  EXPECT_EQ(receipt.lines(0).unit_price(), "30.00");
+  EXPECT_EQ(receipt.lines(0).amount(), "60.00");
+  EXPECT_EQ(receipt.total_points(), "60.00");
+  EXPECT_EQ(receipt.pay_asset(), "POINTS");
+  // A retry returns the same priced receipt without charging again.
+  v1::Receipt retry;
+  ASSERT_TRUE(Checkout("basket-1", "m1", 2, "", &retry).ok());
+  EXPECT_TRUE(retry.replayed());
+  EXPECT_EQ(retry.seq(), receipt.seq());
+  EXPECT_EQ(retry.total_points(), "60.00");
+  // Not enough points left for two more bags: the reason, and nothing moves.
+  const Head before = server_->ledger().GetHead();
+  EXPECT_STATUS(Checkout("basket-2", "m1", 2, "POINTS", &receipt), StatusCode::FAILED_PRECONDITION,
+                Reason::kInsufficientBalance);
+  EXPECT_STATUS(Checkout("basket-3", "m1", 21, "POINTS", &receipt), StatusCode::FAILED_PRECONDITION,
+                Reason::kInsufficientStock);
+  EXPECT_EQ(server_->ledger().GetHead().seq, before.seq);
+  // Hours at 10 points an hour: 3 bags = 90 points = 9 hours.
+  v1::EarnRequest hours;
+  hours.set_request_id("hours-1");
+  hours.set_issuer("issuer:town");
+  hours.set_member("m1");
+  hours.set_asset("HOURS");
+  hours.set_amount("10");
+  hours.mutable_activity()->set_name("重阳节敬老活动");
+  hours.mutable_activity()->set_date("2026-10-29");
+  ASSERT_TRUE(client_->ledger->Earn(Ctx(tokens_["issuer"]).get(), hours, &receipt).ok());
+  ASSERT_TRUE(Checkout("basket-4", "m1", 3, "HOURS", &receipt).ok());
+  EXPECT_EQ(receipt.pay_asset(), "HOURS");
+  EXPECT_EQ(receipt.hours(), "9.00");
+  EXPECT_EQ(receipt.points_per_hour(), "10.00");
+  // The catalogue shows the stock left.
+  v1::ListItemsRequest list;
+  list.set_store("store:main");
+  v1::ListItemsResponse items;
+  ASSERT_TRUE(client_->supermarket->ListItems(Ctx(tokens_["member"]).get(), list, &items).ok());
+  ASSERT_EQ(items.items_size(), 1);
+  EXPECT_EQ(items.items(0).stock(), "15");
+  EXPECT_EQ(items.items(0).price(), "30.00");
 }
 
 TEST_F(ServiceTest, RetriedRequestIdsReplayAndConflictingOnesAreRefused) {

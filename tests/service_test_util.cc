@@ -16,6 +16,7 @@ Client::Client(int port)
                                   grpc::InsecureChannelCredentials())),
       ledger(v1::Ledger::NewStub(channel)),
       admin(v1::Admin::NewStub(channel)),
-      audit(v1::Audit::NewStub(channel)) {}
+      audit(v1::Audit::NewStub(channel)),
+      supermarket(v1::Supermarket::NewStub(channel)) {}
 
 }  // namespace lovebank::testing

@@ -1,0 +1,199 @@
+// service Supermarket: the love supermarket's catalogue, stock, baskets, refunds, exchange ratio
+// and settlement over the ledger (issue #6; docs/supermarket.md).
+
+#include "absl/container/flat_hash_map.h"
+#include "ledger/strings.h"
+#include "ledger/text.h"
+#include "service/convert.h"
+#include "service/services.h"
+
+namespace lovebank::service {
+namespace {
+
+// POINTS and HOURS are defined at scale 2 by every ledger's genesis entries (ledger.cc).
+constexpr std::uint32_t kPayScale = 2;
+
+std::string Decimal(std::string_view minor) {
+  auto value = MinorFromString(minor);
+  return value ? FormatAmount(Amount::FromMinor(*value), kPayScale) : std::string(minor);
+}
+
+struct Shelf {
+  std::string name;
+  std::string unit;
+};
+using Catalogue = absl::flat_hash_map<std::string, Shelf>;
+
+// The store's catalogue names and units by SKU (for the receipt's lines); empty when the store
+// cannot be read (the ledger then refuses the command with the reason).
+Catalogue ReadCatalogue(Ledger& ledger, std::string_view store) {
+  Catalogue catalogue;
+  auto items = ledger.GetItems(store);
+  if (!items.ok()) return catalogue;
+  for (const auto& item : *items) catalogue[item.sku()] = Shelf{item.name(), item.unit()};
+  return catalogue;
+}
+
+// Fills the receipt's lines from the entry's recorded pricing and the catalogue's names.
+std::function<void(const Outcome&, v1::Receipt*)> PricedReceipt(Catalogue catalogue) {
+  return [catalogue = std::move(catalogue)](const Outcome& outcome, v1::Receipt* receipt) {
+    const v1::Pricing& pricing = outcome.receipt.pricing;
+    for (const auto& line : pricing.lines()) {
+      auto* out = receipt->add_lines();
+      out->set_sku(line.sku());
+      if (auto shelf = catalogue.find(line.sku()); shelf != catalogue.end()) {
+        out->set_name(shelf->second.name);
+        out->set_unit(shelf->second.unit);
+      }
+      out->set_quantity(line.quantity());
+      out->set_unit_price(Decimal(line.unit_price_minor()));
+      out->set_amount(Decimal(line.amount_minor()));
+    }
+    receipt->set_total_points(Decimal(pricing.total_points_minor()));
+    receipt->set_pay_asset(pricing.pay_asset());
+    if (!pricing.hours_minor().empty()) {
+      receipt->set_hours(Decimal(pricing.hours_minor()));
+      receipt->set_points_per_hour(Decimal(pricing.points_per_hour_minor()));
+    }
+  };
+}
+
+template <class Request, class... Extra>
+UnaryCall* SubmitSimple(const Context& context, grpc::CallbackServerContext* ctx,
+                        const char* method, const Request& request, v1::Receipt* response,
+                        Extra... extra) {
+  auto* call = new UnaryCall(context, ctx, method, request.request_id());
+  auto who = call->Authenticate();
+  if (who == nullptr) return call;
+  Submit(context, call, *who, ToCommand(request, who->name, extra...), nullptr, response);
+  return call;
+}
+
+}  // namespace
+
+grpc::ServerUnaryReactor* SupermarketService::SetItem(grpc::CallbackServerContext* ctx,
+                                                      const v1::SetItemRequest* request,
+                                                      v1::Receipt* response) {
+  return SubmitSimple(context_, ctx, "SetItem", *request, response);
+}
+
+grpc::ServerUnaryReactor* SupermarketService::ReceiveStock(grpc::CallbackServerContext* ctx,
+                                                           const v1::StockRequest* request,
+                                                           v1::Receipt* response) {
+  return SubmitSimple(context_, ctx, "ReceiveStock", *request, response, true);
+}
+
+grpc::ServerUnaryReactor* SupermarketService::WriteOffStock(grpc::CallbackServerContext* ctx,
+                                                            const v1::StockRequest* request,
+                                                            v1::Receipt* response) {
+  return SubmitSimple(context_, ctx, "WriteOffStock", *request, response, false);
+}
+
+grpc::ServerUnaryReactor* SupermarketService::SetExchangeRatio(
+    grpc::CallbackServerContext* ctx, const v1::SetExchangeRatioRequest* request,
+    v1::Receipt* response) {
+  return SubmitSimple(context_, ctx, "SetExchangeRatio", *request, response);
+}
+
+grpc::ServerUnaryReactor* SupermarketService::Settle(grpc::CallbackServerContext* ctx,
+                                                     const v1::SettleRequest* request,
+                                                     v1::Receipt* response) {
+  return SubmitSimple(context_, ctx, "Settle", *request, response);
+}
+
+grpc::ServerUnaryReactor* SupermarketService::Checkout(grpc::CallbackServerContext* ctx,
+                                                       const v1::CheckoutRequest* request,
+                                                       v1::Receipt* response) {
+  auto* call = new UnaryCall(context_, ctx, "Checkout", request->request_id());
+  auto who = call->Authenticate();
+  if (who == nullptr) return call;
+  Converted converted = ToCommand(*request, who->name);
+  // Names for the receipt, read before submitting: only a bound terminal gets this far.
+  Catalogue catalogue;
+  if (MayCommand(*who, converted.command, nullptr).allowed) {
+    catalogue = ReadCatalogue(*context_.ledger, request->store());
+  }
+  Submit(context_, call, *who, std::move(converted), nullptr, response,
+         PricedReceipt(std::move(catalogue)));
+  return call;
+}
+
+grpc::ServerUnaryReactor* SupermarketService::Refund(grpc::CallbackServerContext* ctx,
+                                                     const v1::RefundRequest* request,
+                                                     v1::Receipt* response) {
+  auto* call = new UnaryCall(context_, ctx, "Refund", request->request_id());
+  auto who = call->Authenticate();
+  if (who == nullptr) return call;
+  // The checkout it refunds decides who may refund it (a terminal: its own store's sales).
+  std::optional<v1::Entry> target;
+  auto stored = context_.ledger->GetEntry(request->checkout_seq());
+  if (stored.ok()) {
+    target = std::move(stored->entry);
+  } else if (ReasonOf(stored.status()) != Reason::kEntryUnknown) {
+    call->Done(ToStatus(stored.status()));
+    return call;
+  }
+  Converted converted = ToCommand(*request, who->name);
+  Catalogue catalogue;
+  if (target && target->command().has_checkout() &&
+      MayCommand(*who, converted.command, &*target).allowed) {
+    catalogue = ReadCatalogue(*context_.ledger, target->command().checkout().store());
+  }
+  Submit(context_, call, *who, std::move(converted), target ? &*target : nullptr, response,
+         PricedReceipt(std::move(catalogue)));
+  return call;
+}
+
+grpc::ServerUnaryReactor* SupermarketService::ListItems(grpc::CallbackServerContext* ctx,
+                                                        const v1::ListItemsRequest* request,
+                                                        v1::ListItemsResponse* response) {
+  auto* call = new UnaryCall(context_, ctx, "ListItems", "");
+  // The catalogue is public (明码标分): any principal may read it.
+  if (call->Authenticate() == nullptr) return call;
+  auto items = context_.ledger->GetItems(request->store());
+  if (!items.ok()) {
+    call->Done(ToStatus(items.status()));
+    return call;
+  }
+  auto sheet = context_.ledger->GetBalanceSheet(request->store());
+  if (!sheet.ok()) {
+    call->Done(ToStatus(sheet.status()));
+    return call;
+  }
+  absl::flat_hash_map<std::string, std::string> stock;
+  for (const BalanceLine& line : sheet->lines) stock[line.asset] = line.decimal;
+  for (const auto& item : *items) {
+    v1::Item* out = response->add_items();
+    out->set_store(item.store());
+    out->set_sku(item.sku());
+    out->set_name(item.name());
+    out->set_unit(item.unit());
+    out->set_price(Decimal(item.price_minor()));
+    out->set_active(item.active());
+    auto held = stock.find(item.sku());
+    out->set_stock(held == stock.end() ? "0" : held->second);
+    out->set_defined_seq(item.defined_seq());
+    out->set_changed_seq(item.changed_seq());
+  }
+  response->set_as_of_seq(sheet->as_of_seq);
+  call->Done(grpc::Status::OK);
+  return call;
+}
+
+grpc::ServerUnaryReactor* SupermarketService::GetExchangeRatio(
+    grpc::CallbackServerContext* ctx, const v1::GetExchangeRatioRequest* /*request*/,
+    v1::ExchangeRatio* response) {
+  auto* call = new UnaryCall(context_, ctx, "GetExchangeRatio", "");
+  if (call->Authenticate() == nullptr) return call;
+  auto policy = context_.ledger->GetExchangePolicy();
+  if (policy.ok() && policy->has_value()) {
+    response->set_set(true);
+    response->set_points_per_hour(Decimal((*policy)->points_per_hour_minor()));
+    response->set_exchange_account((*policy)->exchange_account());
+    response->set_seq((*policy)->seq());
+  }
+  call->Done(ToStatus(policy.status()));
+  return call;
+}
+
+}  // namespace lovebank::service
