@@ -28,6 +28,7 @@ Session::Session(const Globals& globals) : globals_(globals) {
   ledger_ = v1::Ledger::NewStub(channel_);
   admin_ = v1::Admin::NewStub(channel_);
   audit_ = v1::Audit::NewStub(channel_);
+  supermarket_ = v1::Supermarket::NewStub(channel_);
 }
 
 std::unique_ptr<grpc::ClientContext> Session::Context() const {

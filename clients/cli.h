@@ -43,6 +43,7 @@ class Session {
   v1::Ledger::Stub& ledger() { return *ledger_; }
   v1::Admin::Stub& admin() { return *admin_; }
   v1::Audit::Stub& audit() { return *audit_; }
+  v1::Supermarket::Stub& supermarket() { return *supermarket_; }
 
  private:
   Globals globals_;
@@ -50,6 +51,7 @@ class Session {
   std::unique_ptr<v1::Ledger::Stub> ledger_;
   std::unique_ptr<v1::Admin::Stub> admin_;
   std::unique_ptr<v1::Audit::Stub> audit_;
+  std::unique_ptr<v1::Supermarket::Stub> supermarket_;
 };
 
 // Prints a failed call (text on stderr, or a JSON object on stdout with --json) and returns its

@@ -20,6 +20,12 @@ std::optional<v1::PrincipalRecord> WhoAmI(Session& session, int* exit_code);
 // `given`, or else the first account the caller's token is bound to (a member's own account, an
 // issuer's ISSUER account). Empty after reporting into *exit_code when there is none.
 std::string BoundAccount(Session& session, const std::string& given, int* exit_code);
+// catalog, stock, ratio, settle (the love supermarket's office).
+void AddShopCommands(CLI::App& app, Globals& globals, int* exit_code);
+// "RICE_5KG:2" -> a basket line; std::nullopt when it is not SKU:QUANTITY.
+std::optional<v1::BasketLine> ParseBasketLine(const std::string& text);
+// Prints a checkout's or refund's lines, total and (HOURS) ratio.
+void PrintBasket(const v1::Receipt& receipt);
 // audit, digest, export.
 void AddAuditCommands(CLI::App& app, Globals& globals, int* exit_code);
 
@@ -28,6 +34,11 @@ void AddAuditCommands(CLI::App& app, Globals& globals, int* exit_code);
 int Mutate(Session& session, const std::string& request_id, const std::string& command,
            const nlohmann::json& args, const std::function<grpc::Status(v1::Receipt*)>& call,
            const std::function<void(const v1::Receipt&)>& print);
+
+// Mutate for a call whose receipt needs no more than a line: prints `done` and the receipt.
+int Simple(Session& session, const std::string& request_id, const std::string& command,
+           const nlohmann::json& args, const std::function<grpc::Status(v1::Receipt*)>& call,
+           const std::string& done);
 
 // Prints a receipt: the entry, its hash prefix, time and balances after.
 void PrintReceipt(const v1::Receipt& receipt);

@@ -23,16 +23,6 @@ std::string Upper(std::string text) {
   return text;
 }
 
-// Runs a mutating call that answers with a receipt: prints `done` and the receipt.
-int Simple(Session& session, const std::string& request_id, const std::string& command,
-           const nlohmann::json& args, const std::function<grpc::Status(v1::Receipt*)>& call,
-           const std::string& done) {
-  return Mutate(session, request_id, command, args, call, [&done](const v1::Receipt& receipt) {
-    std::cout << "  " << done << "\n";
-    PrintReceipt(receipt);
-  });
-}
-
 void AddAccount(CLI::App& app, Globals& globals, int* exit_code) {
   auto* account = app.add_subcommand("account", "open, show, freeze or unfreeze an account");
   account->require_subcommand(1);
@@ -422,6 +412,16 @@ void AddImport(CLI::App& app, Globals& globals, int* exit_code) {
 }
 
 }  // namespace
+
+// Runs a mutating call that answers with a receipt: prints `done` and the receipt.
+int Simple(Session& session, const std::string& request_id, const std::string& command,
+           const nlohmann::json& args, const std::function<grpc::Status(v1::Receipt*)>& call,
+           const std::string& done) {
+  return Mutate(session, request_id, command, args, call, [&done](const v1::Receipt& receipt) {
+    std::cout << "  " << done << "\n";
+    PrintReceipt(receipt);
+  });
+}
 
 void AddWhoAmI(CLI::App& app, Globals& globals, int* exit_code) {
   auto* whoami = app.add_subcommand("whoami", "the principal of this token: role and accounts");

@@ -54,6 +54,18 @@ std::string Describe(const v1::StatementItem& item, const std::string& account) 
   }
   if (c.has_deduct()) return "deduct by " + c.deduct().to() + " · " + c.deduct().reason();
   if (c.has_redeem()) return "redeem at " + c.redeem().to();
+  if (c.has_checkout()) {
+    std::string text = "checkout at " + c.checkout().store() + " ·";
+    for (const auto& line : c.checkout().lines()) {
+      text += " " + line.sku() + "×" + std::to_string(line.quantity());
+    }
+    return text;
+  }
+  if (c.has_refund()) return "refund of checkout " + std::to_string(c.refund().checkout_seq());
+  if (c.has_receive_stock()) return "stock received · " + c.receive_stock().reason();
+  if (c.has_write_off_stock()) return "stock written off · " + c.write_off_stock().reason();
+  if (c.has_settle()) return "settled to " + c.settle().to();
+  if (c.has_set_item()) return "catalogue: " + c.set_item().sku() + " " + c.set_item().name();
   if (c.has_transfer()) {
     return (c.transfer().from() == account ? "transfer to " : "transfer from ") +
            other(c.transfer());
@@ -68,21 +80,62 @@ std::string Describe(const v1::StatementItem& item, const std::string& account) 
 }
 
 void AddRedeem(CLI::App& app, Globals& globals, int* exit_code) {
-  auto* command = app.add_subcommand("redeem", "checkout: pay for goods with points or hours");
+  auto* command = app.add_subcommand(
+      "redeem", "checkout: a basket of SKU:QTY priced by the server, or a plain --amount");
   auto args = std::make_shared<v1::RedeemRequest>();
+  auto items = std::make_shared<std::vector<std::string>>();
   auto request_id = std::make_shared<std::string>();
   args->set_asset("POINTS");
+  command->add_option("items", *items, "the basket: SKU:QTY ..., e.g. RICE_5KG:2 OIL_5L:1");
   command->add_option("--store", *args->mutable_store(), "the love supermarket's account")->required();
   command->add_option("--member", *args->mutable_member(), "the member paying")->required();
-  command->add_option("--amount", *args->mutable_amount(), "e.g. 45.50")->required();
-  command->add_option("--asset", *args->mutable_asset(), "POINTS or HOURS")->capture_default_str();
-  command->add_option("--memo", *args->mutable_memo(), "the goods, e.g. \"大米 5kg ×1\"");
+  command->add_option("--amount", *args->mutable_amount(),
+                      "without items: pay this amount (e.g. 45.50), goods named in --memo");
+  command->add_option("--asset,--pay", *args->mutable_asset(), "POINTS or HOURS")
+      ->capture_default_str();
+  command->add_option("--memo", *args->mutable_memo(), "e.g. \"大米 5kg ×1\" (with --amount)");
   command->add_option("--request-id", *request_id,
                       "retry an interrupted redeem: the original outcome, never a second charge");
-  command->footer("Example:\n  lovebank redeem --store store:main --member V00001 --amount 30 "
-                  "--memo \"大米 5kg ×1\"");
-  command->callback([&globals, exit_code, args, request_id] {
+  command->footer(
+      "Examples:\n  lovebank redeem --store store:main --member V00001 RICE_5KG:2 OIL_5L:1\n"
+      "  lovebank redeem --store store:main --member V00001 --pay HOURS RICE_5KG:1\n"
+      "  lovebank redeem --store store:main --member V00001 --amount 30 --memo \"大米 5kg ×1\"");
+  command->callback([&globals, exit_code, args, items, request_id] {
+    if (items->empty() == args->amount().empty()) {
+      *exit_code = Usage("give the basket as SKU:QTY ... or --amount, not both");
+      return;
+    }
     Session session(globals);
+    if (!items->empty()) {
+      v1::CheckoutRequest request;
+      request.set_request_id(RequestId(*request_id, "checkout"));
+      request.set_member(args->member());
+      request.set_store(args->store());
+      request.set_pay_asset(args->asset());
+      request.set_memo(args->memo());
+      for (const std::string& item : *items) {
+        auto line = ParseBasketLine(item);
+        if (!line) {
+          *exit_code = Usage("a basket line is SKU:QUANTITY, e.g. RICE_5KG:2; not " + item);
+          return;
+        }
+        *request.add_lines() = *line;
+      }
+      *exit_code = Mutate(
+          session, request.request_id(), "redeem", ToJson(request),
+          [&](v1::Receipt* receipt) {
+            return session.supermarket().Checkout(session.Context().get(), request, receipt);
+          },
+          [&](const v1::Receipt& receipt) {
+            std::cout << "  " << NameOf(session, request.store()) << "  兑换小票 receipt\n"
+                      << "  会员 member      " << NameOf(session, request.member()) << "\n";
+            PrintBasket(receipt);
+            std::cout << "  余额 balance     " << BalanceOf(receipt, request.member(), receipt.pay_asset())
+                      << " " << receipt.pay_asset() << "\n";
+            PrintReceipt(receipt);
+          });
+      return;
+    }
     v1::RedeemRequest request = *args;
     request.set_request_id(RequestId(*request_id, "redeem"));
     *exit_code = Mutate(
@@ -104,19 +157,68 @@ void AddRedeem(CLI::App& app, Globals& globals, int* exit_code) {
 }
 
 void AddRefund(CLI::App& app, Globals& globals, int* exit_code) {
-  auto* command = app.add_subcommand("refund", "checkout: undo a redemption (by seq or request id)");
+  auto* command = app.add_subcommand(
+      "refund", "checkout: undo a sale (by seq or request id), or return some of its lines");
   auto target = std::make_shared<std::string>();
+  auto lines = std::make_shared<std::vector<std::string>>();
   auto memo = std::make_shared<std::string>();
   auto request_id = std::make_shared<std::string>();
   command->add_option("entry", *target, "the sale's seq or request id")->required();
+  command->add_option("--lines", *lines,
+                      "return only these lines of a basket, SKU:QTY ... (each line once)");
   command->add_option("--memo", *memo, "why, e.g. \"退货\"");
   command->add_option("--request-id", *request_id, "retry an interrupted refund");
-  command->footer("Example:\n  lovebank refund cli-3f2a9c0e11d4-redeem --memo 退货");
-  command->callback([&globals, exit_code, target, memo, request_id] {
+  command->footer("Examples:\n  lovebank refund cli-3f2a9c0e11d4-redeem --memo 退货\n"
+                  "  lovebank refund 1042 --lines RICE_5KG:1 --memo \"一袋破损\"");
+  command->callback([&globals, exit_code, target, lines, memo, request_id] {
     Session session(globals);
+    const bool by_seq =
+        !target->empty() && target->find_first_not_of("0123456789") == std::string::npos;
+    auto print = [&](const v1::Receipt& receipt) {
+      std::cout << "  退款 refunded " << *target << "\n";
+      if (receipt.lines_size() > 0) PrintBasket(receipt);
+      for (const auto& balance : receipt.balances_after()) {
+        std::cout << "  " << balance.account() << "  " << balance.amount() << " "
+                  << balance.asset() << "\n";
+      }
+      PrintReceipt(receipt);
+    };
+    if (!lines->empty()) {
+      v1::RefundRequest request;
+      request.set_request_id(RequestId(*request_id, "refund"));
+      request.set_memo(*memo);
+      if (by_seq) {
+        request.set_checkout_seq(std::stoull(*target));
+      } else {
+        v1::GetEntryRequest find;
+        find.set_request_id(*target);
+        v1::GetEntryResponse found;
+        const grpc::Status status = session.ledger().GetEntry(session.Context().get(), find, &found);
+        if (!status.ok()) {
+          *exit_code = Fail(globals, status);
+          return;
+        }
+        request.set_checkout_seq(found.seq());
+      }
+      for (const std::string& item : *lines) {
+        auto line = ParseBasketLine(item);
+        if (!line) {
+          *exit_code = Usage("a line is SKU:QUANTITY, e.g. RICE_5KG:1; not " + item);
+          return;
+        }
+        *request.add_lines() = *line;
+      }
+      *exit_code = Mutate(
+          session, request.request_id(), "refund", ToJson(request),
+          [&](v1::Receipt* receipt) {
+            return session.supermarket().Refund(session.Context().get(), request, receipt);
+          },
+          print);
+      return;
+    }
     v1::ReverseRequest request;
     request.set_request_id(RequestId(*request_id, "refund"));
-    if (!target->empty() && target->find_first_not_of("0123456789") == std::string::npos) {
+    if (by_seq) {
       request.set_seq(std::stoull(*target));
     } else {
       request.set_target_request_id(*target);
@@ -127,17 +229,9 @@ void AddRefund(CLI::App& app, Globals& globals, int* exit_code) {
         [&](v1::Receipt* receipt) {
           return session.ledger().Reverse(session.Context().get(), request, receipt);
         },
-        [&](const v1::Receipt& receipt) {
-          std::cout << "  退款 refunded " << *target << "\n";
-          for (const auto& balance : receipt.balances_after()) {
-            std::cout << "  " << balance.account() << "  " << balance.amount() << " "
-                      << balance.asset() << "\n";
-          }
-          PrintReceipt(receipt);
-        });
+        print);
   });
 }
-
 void AddBalance(CLI::App& app, Globals& globals, int* exit_code) {
   auto* command = app.add_subcommand("balance", "hours and points of an account");
   auto account = std::make_shared<std::string>();

@@ -111,6 +111,7 @@ int Main(int argc, char** argv) {
   int exit_code = kExitOk;
   AddMoneyCommands(app, globals, &exit_code);
   AddAdminCommands(app, globals, &exit_code);
+  AddShopCommands(app, globals, &exit_code);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& error) {

@@ -169,6 +169,110 @@ TEST_F(CliTest, TheFirstTenMinutesWalkThrough) {
   EXPECT_EQ(std::system(offline.c_str()), 0);
 }
 
+// Issue #6 "Done when": a full love-supermarket day through the CLI — donations in, prices set,
+// members shop with points and with hours, a refund, a write-off, a settlement — and the audit
+// is clean with flows that tie out.
+TEST_F(CliTest, AFullLoveSupermarketDay) {
+  OpenProgramme();
+  for (const auto& [account, name] :
+       {std::pair{"issuer:goods", "爱心捐赠物资"}, std::pair{"issuer:exchange", "时长兑换"}}) {
+    ASSERT_EQ(Run({"account", "open", account, "--kind", "issuer", "--name", name, "--budget",
+                   "POINTS=5000"})
+                  .exit_code,
+              0);
+  }
+  auto ok = [this](const std::vector<std::string>& args, const std::string& who) {
+    const Result result = Run(args, who);
+    EXPECT_EQ(result.exit_code, 0) << result.out << result.err;
+    return result;
+  };
+  // The office: prices (明码标分), donations in, the exchange ratio.
+  ok({"catalog", "set", "--store", "store:main", "--sku", "RICE_5KG", "--name", "东北大米 5kg",
+      "--unit", "袋", "--price", "30"}, "admin");
+  ok({"catalog", "set", "--store", "store:main", "--sku", "OIL_5L", "--name", "花生油 5L",
+      "--unit", "桶", "--price", "59.90"}, "admin");
+  ok({"stock", "receive", "--store", "store:main", "--sku", "RICE_5KG", "--quantity", "50",
+      "--donor", "爱心企业 富民米业"}, "admin");
+  ok({"stock", "receive", "--store", "store:main", "--sku", "OIL_5L", "--quantity", "10",
+      "--donor", "县慈善总会"}, "admin");
+  ok({"ratio", "set", "--points-per-hour", "10", "--exchange", "issuer:exchange"}, "admin");
+  EXPECT_NE(ok({"ratio", "show"}, "till-1").out.find("1 HOURS = 10.00 POINTS via issuer:exchange"),
+            std::string::npos);
+  ok({"catalog", "price", "--store", "store:main", "--sku", "OIL_5L", "--price", "55"}, "admin");
+  const Result shelf = ok({"catalog", "list", "--store", "store:main"}, "app-v1");
+  EXPECT_NE(shelf.out.find("OIL_5L             55.00       10  花生油 5L / 桶"), std::string::npos)
+      << shelf.out;
+
+  // Members earn, then shop with points and with hours.
+  ok({"earn", "--member", "V00001", "--points", "500", "--reason", "期中考试进步明显"}, "worker-li");
+  ok({"earn", "--member", "V00002", "--hours", "12", "--activity", "重阳节敬老活动", "--date",
+      "2026-10-29"}, "worker-li");
+  const Result sale = ok({"redeem", "--store", "store:main", "--member", "V00001", "RICE_5KG:2",
+                          "OIL_5L:1", "--request-id", "till1-0001"}, "till-1");
+  for (const char* line : {"东北大米 5kg  ×2 袋 @ 30.00 = 60.00 POINTS",
+                           "花生油 5L  ×1 桶 @ 55.00 = 55.00 POINTS",
+                           "合计 total       115.00 POINTS", "余额 balance     385.00 POINTS"}) {
+    EXPECT_NE(sale.out.find(line), std::string::npos) << line << "\n" << sale.out;
+  }
+  const Result by_hours = ok({"redeem", "--store", "store:main", "--member", "V00002", "--pay",
+                              "HOURS", "RICE_5KG:3"}, "till-1");
+  EXPECT_NE(by_hours.out.find("时长 hours       9.00 HOURS at 10.00 POINTS an hour"),
+            std::string::npos) << by_hours.out;
+  // Not enough stock: the reason, exit 1.
+  const Result short_stock =
+      Run({"redeem", "--store", "store:main", "--member", "V00001", "OIL_5L:20"}, "till-1");
+  EXPECT_EQ(short_stock.exit_code, 1);
+  EXPECT_NE(short_stock.err.find("INSUFFICIENT_STOCK"), std::string::npos) << short_stock.err;
+  EXPECT_EQ(Run({"redeem", "--store", "store:main", "--member", "V00001", "RICE"}, "till-1")
+                .exit_code,
+            2);  // not SKU:QTY
+
+  // A returned bag, a damaged one written off, and the month's settlement.
+  const Result back = ok({"refund", "till1-0001", "--lines", "RICE_5KG:1", "--memo", "退货"}, "till-1");
+  EXPECT_NE(back.out.find("合计 total       30.00 POINTS"), std::string::npos) << back.out;
+  EXPECT_EQ(Run({"refund", "till1-0001", "--lines", "RICE_5KG:1"}, "till-1").exit_code, 1);
+  ok({"stock", "write-off", "--store", "store:main", "--sku", "RICE_5KG", "--quantity", "1",
+      "--reason", "受潮变质"}, "admin");
+  ok({"settle", "--store", "store:main", "--issuer", "issuer:town", "--amount", "100",
+      "--memo", "2026年11月结算"}, "admin");
+  EXPECT_EQ(Points("V00001"), "415.00");
+  EXPECT_EQ(Points("store:main"), "75.00");  // 115 + 90 (paid with hours) - 30 - 100 settled
+  const Result stock = ok({"--json", "stock", "show", "--store", "store:main"}, "auditor-wang");
+  const nlohmann::json items = stock.json()["items"];  // a copy: no reference into a temporary
+  ASSERT_EQ(items.size(), 2u);
+  EXPECT_EQ(items[1]["sku"], "RICE_5KG");
+  EXPECT_EQ(items[1]["stock"], "45");  // 50 in, 5 sold, 1 back, 1 written off
+
+  // The auditor: clean, and the flows tie out.
+  const Result audit = Run({"--json", "audit"}, "auditor-wang");
+  ASSERT_EQ(audit.exit_code, 0) << audit.out << audit.err;
+  const nlohmann::json report = audit.json();  // kept: the loops below refer into it
+  std::map<std::string, std::string> flows;
+  for (const auto& flow : report["flows"]) {
+    flows[flow["asset"].get<std::string>() + " " + flow["kind"].get<std::string>()] = flow["amount"];
+  }
+  EXPECT_EQ(flows["POINTS earn"], "500.00");
+  EXPECT_EQ(flows["POINTS checkout"], "205.00");  // 115 in points + 90 bought with hours
+  EXPECT_EQ(flows["HOURS checkout"], "9.00");
+  EXPECT_EQ(flows["POINTS refund"], "30.00");
+  EXPECT_EQ(flows["POINTS settle"], "100.00");
+  EXPECT_EQ(flows["RICE_5KG receive_stock"], "50");
+  EXPECT_EQ(flows["RICE_5KG checkout"], "5");
+  EXPECT_EQ(flows["RICE_5KG refund"], "1");
+  EXPECT_EQ(flows["RICE_5KG write_off_stock"], "1");
+  // They tie out with the balances: the shelf holds 50 in - 5 sold + 1 back - 1 written off =
+  // 45 bags; the store holds 205 paid - 30 refunded - 100 settled = 75 points, which is what
+  // the totals call redeemed (held by stores).
+  for (const auto& total : report["totals"]) {
+    if (total["asset"] == "POINTS") {
+      EXPECT_EQ(total["redeemed"], "75.00");
+    }
+    if (total["asset"] == "RICE_5KG") {
+      EXPECT_EQ(total["redeemed"], "45");
+    }
+  }
+}
+
 TEST_F(CliTest, RefusalsHaveTheirExitCodesAndReasons) {
   OpenProgramme();
   ASSERT_EQ(Run({"earn", "--member", "V00001", "--points", "10", "--reason", "进步"}, "worker-li")

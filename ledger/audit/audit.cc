@@ -178,6 +178,11 @@ void AddTotals(const ReplayState& state, Report& report) {
     }
   }
   for (auto& [code, total] : totals) report.totals.push_back(std::move(total));
+  for (const auto& [key, minor] : state.flows) {
+    auto asset = state.assets.find(key.first);
+    report.flows.push_back(Flow{key.first, key.second,
+                                asset == state.assets.end() ? 0u : asset->second.scale, minor});
+  }
   for (const auto& [name, principal] : state.principals) report.principals.push_back(principal);
 }
 

@@ -80,6 +80,18 @@ struct AssetTotals {
   boost::multiprecision::cpp_int redeemed_minor;
 };
 
+// Gross value moved per asset by one kind of entry (the sum of its positive postings): what
+// the public notice ties out — points earned, deducted, paid at stores, refunded, settled;
+// goods received, written off, sold. Member-to-member transfers and administrative entries are
+// not listed.
+struct Flow {
+  std::string asset;
+  std::string kind;  // the command: earn, deduct, redeem, checkout, refund, reverse, settle,
+                     // receive_stock, write_off_stock
+  std::uint32_t scale = 0;
+  boost::multiprecision::cpp_int minor;
+};
+
 // An exact total as a decimal at `scale`: DecimalText(-1234, 2) == "-12.34".
 std::string DecimalText(const boost::multiprecision::cpp_int& minor, std::uint32_t scale);
 
@@ -89,6 +101,7 @@ struct Report {
   std::vector<Finding> findings;  // the first kFindingsKept
   std::uint64_t findings_total = 0;
   std::vector<AssetTotals> totals;  // by asset code
+  std::vector<Flow> flows;          // by asset, then kind
   // Who was allowed what, as the journal granted it: every principal in name order.
   std::vector<v1::PrincipalRecord> principals;
   bool store_compared = false;      // derived records were checked (--db, not --file)

@@ -583,6 +583,16 @@ void ReplayEntry(const v1::Entry& entry, const std::string& fingerprint, State& 
                  Cat(recorded.size(), " recorded postings that differ"));
   }
   state.entries[seq - 1].moves_value = expectation.moves_value;
+  if (command.body_case() != v1::Command::kTransfer && !recorded.empty()) {
+    const std::string& kind =
+        v1::Command::descriptor()->FindFieldByNumber(command.body_case())->name();
+    for (const PostingView& posting : recorded) {
+      if (posting.amount > 0) {
+        state.flows[{std::string(posting.asset), kind}] +=
+            boost::multiprecision::cpp_int(posting.amount);
+      }
+    }
+  }
   state.entries[seq - 1].postings_digest = PostingsDigest(recorded);
 
   // Zero sum per asset (invariant 1).

@@ -84,6 +84,8 @@ struct ReplayState {
   };
   absl::flat_hash_map<std::uint64_t, Sale> sales;
   std::map<std::string, std::uint64_t> refunded_lines;
+  // Gross flows (audit.h Flow): (asset, command kind) -> sum of positive postings.
+  std::map<std::pair<std::string, std::string>, boost::multiprecision::cpp_int> flows;
   std::vector<Reversible> entries;  // index seq - 1
   // Expected statement index: account -> (seq, legs as "ASSET amount after;..." text) in seq
   // order, which is the store's key order within an account: no sort needed to compare.

@@ -54,6 +54,12 @@ nlohmann::json ToJson(const Report& report) {
                               {"in_circulation", DecimalText(total.circulating_minor, total.scale)},
                               {"redeemed", DecimalText(total.redeemed_minor, total.scale)}});
   }
+  json["flows"] = nlohmann::json::array();
+  for (const Flow& flow : report.flows) {
+    json["flows"].push_back({{"asset", flow.asset},
+                             {"kind", flow.kind},
+                             {"amount", DecimalText(flow.minor, flow.scale)}});
+  }
   json["principals"] = nlohmann::json::array();
   for (const v1::PrincipalRecord& principal : report.principals) {
     json["principals"].push_back({{"principal", principal.principal()},
@@ -84,6 +90,13 @@ void PrintHuman(const Report& report, const std::string& what) {
     std::cout << "  " << total.asset << "  issued " << DecimalText(total.issued_minor, total.scale)
               << "  in circulation " << DecimalText(total.circulating_minor, total.scale)
               << "  redeemed " << DecimalText(total.redeemed_minor, total.scale) << "\n";
+  }
+  if (!report.flows.empty()) {
+    std::cout << "\nFlows by kind of entry (gross, exact):\n";
+    for (const Flow& flow : report.flows) {
+      std::cout << "  " << flow.asset << "  " << flow.kind << " " << DecimalText(flow.minor, flow.scale)
+                << "\n";
+    }
   }
   std::cout << "\nPrincipals granted by the journal (who was allowed what):\n";
   for (const v1::PrincipalRecord& principal : report.principals) {
