@@ -4,6 +4,7 @@
 //
 //   lovebank_load --mode unary --clients 64 --accounts 1000 --seconds 10
 //   lovebank_load --mode batch --clients 4 --batch 2048 --accounts 1000 --seconds 10
+//   lovebank_load --mode basket --clients 64 --accounts 1000 --seconds 10   (5-line checkouts)
 //   lovebank_load --server 127.0.0.1:50051 --admin-token-file var/ledger/admin.token ...
 //
 // Without --server it starts lovebankd in-process on a loopback port with a temp data dir. With
@@ -45,6 +46,7 @@ struct Config {
   std::string server;
   std::string admin_token_file;
   std::string log_level = "warn";
+  std::string terminal_token;  // basket mode: the store terminal's token
   // Distinguishes this run's request ids from earlier runs against the same server.
   std::string run = "t" + std::to_string(std::chrono::system_clock::now().time_since_epoch().count());
 };
@@ -64,10 +66,15 @@ void Check(const grpc::Status& status, const std::string& what) {
 
 std::string Account(int i) { return "load:m" + std::to_string(i); }
 
+// The basket mode's store and its five items (issue #6: a 5-line basket at a terminal).
+constexpr const char* kStore = "load:store";
+constexpr const char* kSkus[] = {"LOAD_RICE", "LOAD_OIL", "LOAD_SOAP", "LOAD_PEN", "LOAD_BOOK"};
+
 // Opens the issuer and the members, funds every member with 1,000,000 POINTS, and creates one
 // MEMBER principal per account. Returns the members' tokens.
 std::vector<std::string> SetUp(const std::shared_ptr<grpc::Channel>& channel,
-                               const std::string& admin, int accounts) {
+                               const std::string& admin, int accounts, bool shop,
+                               std::string* terminal_token) {
   auto ledger = lovebank::v1::Ledger::NewStub(channel);
   auto admin_stub = lovebank::v1::Admin::NewStub(channel);
   const std::string run = std::to_string(std::chrono::system_clock::now().time_since_epoch().count());
@@ -91,6 +98,18 @@ std::vector<std::string> SetUp(const std::shared_ptr<grpc::Channel>& channel,
   auto* budget = issuer->add_budgets();
   budget->set_asset("POINTS");
   budget->set_amount("999999999999");
+  if (shop) {
+    auto* store = open.add_commands()->mutable_open_account();
+    store->set_request_id("load:open:store:" + run);
+    store->set_account(kStore);
+    store->set_kind(lovebank::v1::ACCOUNT_KIND_STORE);
+    store->set_display_name("压测爱心超市");
+    auto* goods = open.add_commands()->mutable_open_account();
+    goods->set_request_id("load:open:goods:" + run);
+    goods->set_account("load:goods");
+    goods->set_kind(lovebank::v1::ACCOUNT_KIND_ISSUER);
+    goods->set_display_name("压测捐赠物资");
+  }
   for (int i = 0; i < accounts; ++i) {
     auto* member = open.add_commands()->mutable_open_account();
     member->set_request_id("load:open:" + std::to_string(i) + ":" + run);
@@ -122,6 +141,31 @@ std::vector<std::string> SetUp(const std::shared_ptr<grpc::Channel>& channel,
     earn->set_reason("压测");
   }
   submit(fund, issuer_token);
+  if (shop) {
+    auto supermarket = lovebank::v1::Supermarket::NewStub(channel);
+    int price = 1;
+    for (const char* sku : kSkus) {
+      lovebank::v1::SetItemRequest item;
+      item.set_request_id(std::string("load:item:") + sku + ":" + run);
+      item.set_store(kStore);
+      item.set_sku(sku);
+      item.set_name(std::string("压测商品 ") + sku);
+      item.set_unit("件");
+      item.set_price(std::to_string(price++));
+      item.set_active(true);
+      lovebank::v1::Receipt receipt;
+      Check(supermarket->SetItem(Ctx(admin).get(), item, &receipt), "set item");
+      lovebank::v1::StockRequest stock;
+      stock.set_request_id(std::string("load:stock:") + sku + ":" + run);
+      stock.set_store(kStore);
+      stock.set_issuer("load:goods");
+      stock.set_sku(sku);
+      stock.set_quantity("100000000");
+      stock.set_reason("压测");
+      Check(supermarket->ReceiveStock(Ctx(admin).get(), stock, &receipt), "receive stock");
+    }
+    *terminal_token = grant("load-till", lovebank::v1::ROLE_TERMINAL, kStore);
+  }
 
   std::vector<std::string> tokens(accounts);
   std::vector<std::thread> workers;
@@ -151,8 +195,8 @@ class LoadClient {
   LoadClient(const Config& config, std::shared_ptr<grpc::Channel> channel,
              const std::vector<std::string>& tokens, int id, Clock::time_point measure_from,
              Clock::time_point stop_at, Stats& stats, std::atomic<int>& running)
-      : config_(config), stub_(lovebank::v1::Ledger::NewStub(std::move(channel))),
-        tokens_(tokens), id_(id), random_(static_cast<unsigned>(id) * 7919u + 1),
+      : config_(config), stub_(lovebank::v1::Ledger::NewStub(channel)),
+        supermarket_(lovebank::v1::Supermarket::NewStub(channel)), tokens_(tokens), id_(id), random_(static_cast<unsigned>(id) * 7919u + 1),
         measure_from_(measure_from), stop_at_(stop_at), stats_(stats), running_(running) {}
 
   void Start() { Next(); }
@@ -161,6 +205,7 @@ class LoadClient {
   struct Call {
     std::unique_ptr<grpc::ClientContext> context;
     lovebank::v1::TransferRequest transfer;
+    lovebank::v1::CheckoutRequest checkout;
     lovebank::v1::Receipt receipt;
     lovebank::v1::SubmitBatchRequest batch;
     lovebank::v1::SubmitBatchResponse results;
@@ -185,9 +230,25 @@ class LoadClient {
     }
     auto call = std::make_shared<Call>();
     const int from = static_cast<int>(random_() % tokens_.size());
-    call->context = Ctx(tokens_[from]);
+    call->context = Ctx(config_.mode == "basket" ? config_.terminal_token : tokens_[from]);
     call->sent = Clock::now();
-    if (config_.mode == "unary") {
+    if (config_.mode == "basket") {
+      lovebank::v1::CheckoutRequest& checkout = call->checkout;
+      checkout.set_request_id(config_.run + "-" + std::to_string(id_) + "-" +
+                              std::to_string(sequence_++));
+      checkout.set_member(Account(from));
+      checkout.set_store(kStore);
+      for (const char* sku : kSkus) {
+        auto* line = checkout.add_lines();
+        line->set_sku(sku);
+        line->set_quantity(1);
+      }
+      supermarket_->async()->Checkout(call->context.get(), &call->checkout, &call->receipt,
+                                      [this, call](grpc::Status status) {
+                                        Done(*call, status, status.ok() ? 1 : 0,
+                                             status.ok() ? 0 : 1);
+                                      });
+    } else if (config_.mode == "unary") {
       FillTransfer(from, &call->transfer);
       stub_->async()->Transfer(call->context.get(), &call->transfer, &call->receipt,
                                [this, call](grpc::Status status) {
@@ -223,6 +284,7 @@ class LoadClient {
 
   const Config& config_;
   std::unique_ptr<lovebank::v1::Ledger::Stub> stub_;
+  std::unique_ptr<lovebank::v1::Supermarket::Stub> supermarket_;
   const std::vector<std::string>& tokens_;
   const int id_;
   std::minstd_rand random_;
@@ -244,8 +306,9 @@ int Main(int argc, char** argv) {
   Config config;
   CLI::App app{"gRPC load generator for lovebankd: committed transfers/s and latency.",
                "lovebank_load"};
-  app.add_option("--mode", config.mode, "unary | batch")
-      ->check(CLI::IsMember({"unary", "batch"}))->capture_default_str();
+  app.add_option("--mode", config.mode,
+                 "unary (transfers) | batch (SubmitBatch of transfers) | basket (5-line checkouts)")
+      ->check(CLI::IsMember({"unary", "batch", "basket"}))->capture_default_str();
   app.add_option("--clients", config.clients, "concurrent clients")->capture_default_str();
   app.add_option("--accounts", config.accounts, "member accounts")->capture_default_str()
       ->check(CLI::Range(2, 100000));
@@ -293,7 +356,8 @@ int Main(int argc, char** argv) {
                                                  arguments));
   }
   const auto setup_start = Clock::now();
-  const std::vector<std::string> tokens = SetUp(channels[0], admin, config.accounts);
+  const std::vector<std::string> tokens =
+      SetUp(channels[0], admin, config.accounts, config.mode == "basket", &config.terminal_token);
   std::cerr << "lovebank_load: " << config.accounts << " accounts and principals set up in "
             << std::chrono::duration<double>(Clock::now() - setup_start).count() << " s\n";
 

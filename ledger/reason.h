@@ -42,7 +42,7 @@ enum class Reason : std::uint32_t {
   kRoleInvalid = 27,           // role not set or unknown
   kRoleAccountsInvalid = 28,   // the wrong number of bound accounts for the role
   kTokenHashInvalid = 29,      // token_sha256 is not 32 bytes
-  kAmountEmpty = 30,
+  kAmountEmpty = 30,  // an amount of ""
   kAmountSign = 31,                   // "+1", "-1": amounts carry no sign
   kAmountWhitespace = 32,             // leading or trailing white space
   kAmountExponent = 33,               // "1e3"
@@ -66,23 +66,23 @@ enum class Reason : std::uint32_t {
   kRequestIdReused = 50,  // the request id was used before with different content
 
   // Lookups.
-  kAssetUnknown = 60,
-  kAccountUnknown = 61,
+  kAssetUnknown = 60,  // no asset with that code
+  kAccountUnknown = 61,  // no account with that id
   kEntryUnknown = 62,  // no entry with that seq or request id
-  kAccountExists = 63,
-  kAssetExists = 64,
+  kAccountExists = 63,  // OpenAccount of an id already open
+  kAssetExists = 64,  // an asset code already defined
   kSeqBeyondHead = 65,  // "as of" a seq the journal has not reached
-  kPrincipalUnknown = 66,
+  kPrincipalUnknown = 66,  // RevokePrincipal of a name never granted
   kPrincipalExists = 67,  // principal names are never reused, even after a revocation
   kTokenHashExists = 68,  // another principal has this token
   kItemUnknown = 69,      // the store's catalogue has no such SKU
 
   // State rules.
   kAccountKindMismatch = 70,  // e.g. Earn from an account that is not an ISSUER
-  kAccountFrozen = 71,
+  kAccountFrozen = 71,  // a movement from or to a frozen account (reversals excepted)
   kEntryNotReversible = 72,  // administrative entries and reversals cannot be reversed
   kEntryAlreadyReversed = 73,
-  kAccountStatusUnchanged = 74,
+  kAccountStatusUnchanged = 74,  // SetAccountStatus to the status it has
   kPrincipalRevoked = 75,  // revoking a principal whose token is already revoked
   kBatchAborted = 76,      // all-or-nothing batch: another command was refused, none applied
   kItemInactive = 77,   // the item is listed but not for sale
