@@ -271,6 +271,65 @@ void AddSettle(CLI::App& app, Globals& globals, int* exit_code) {
   });
 }
 
+void AddLimit(CLI::App& app, Globals& globals, int* exit_code) {
+  auto* limit = app.add_subcommand("limit", "caps per member and period (e.g. 2 bags of rice a month)");
+  limit->require_subcommand(1);
+  auto* set = limit->add_subcommand("set", "set or lift a cap (admin)");
+  auto request = std::make_shared<v1::SetLimitRequest>();
+  auto per = std::make_shared<std::string>("month");
+  auto request_id = std::make_shared<std::string>();
+  set->add_option("--sku", *request->mutable_sku(), "the item; without it: basket value in POINTS");
+  set->add_option("--per", *per, "day | week | month | year (Asia/Shanghai)")
+      ->check(CLI::IsMember({"day", "week", "month", "year"}))
+      ->capture_default_str();
+  set->add_option("--max", *request->mutable_maximum(), "units, or POINTS; 0 lifts the cap")
+      ->required();
+  set->add_option("--memo", *request->mutable_memo(), "free text");
+  set->add_option("--request-id", *request_id, "retry an interrupted call");
+  set->footer("Examples:\n  lovebank limit set --sku RICE_5KG --per month --max 2\n"
+              "  lovebank limit set --per week --max 300");
+  set->callback([&globals, exit_code, request, per, request_id] {
+    Session session(globals);
+    v1::SetLimitRequest r = *request;
+    r.set_request_id(RequestId(*request_id, "limit"));
+    r.set_period(*per == "day"    ? v1::PERIOD_DAY
+                 : *per == "week" ? v1::PERIOD_WEEK
+                 : *per == "year" ? v1::PERIOD_YEAR
+                                  : v1::PERIOD_MONTH);
+    *exit_code = Simple(
+        session, r.request_id(), "limit set", ToJson(r),
+        [&](v1::Receipt* receipt) {
+          return session.supermarket().SetLimit(session.Context().get(), r, receipt);
+        },
+        (r.sku().empty() ? std::string("basket value") : r.sku()) + " at most " + r.maximum() +
+            (r.sku().empty() ? " POINTS" : "") + " per member per " + *per);
+  });
+  auto* list = limit->add_subcommand("list", "the caps in force");
+  list->callback([&globals, exit_code] {
+    Session session(globals);
+    v1::ListLimitsResponse response;
+    const grpc::Status status =
+        session.supermarket().ListLimits(session.Context().get(), {}, &response);
+    if (!status.ok()) {
+      *exit_code = Fail(globals, status);
+      return;
+    }
+    if (globals.json) {
+      PrintJson(ToJson(response));
+    } else {
+      for (const auto& item : response.limits()) {
+        std::string period = v1::Period_Name(item.period()).substr(7);
+        for (char& c : period) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+        std::cout << "  " << (item.sku().empty() ? "basket value" : item.sku()) << "  at most "
+                  << item.maximum() << (item.sku().empty() ? " POINTS" : "") << " per " << period
+                  << (item.maximum() == "0" || item.maximum() == "0.00" ? "  (lifted)" : "")
+                  << "  (entry #" << item.seq() << ")\n";
+      }
+    }
+    *exit_code = kExitOk;
+  });
+}
+
 }  // namespace
 
 void AddShopCommands(CLI::App& app, Globals& globals, int* exit_code) {
@@ -278,6 +337,7 @@ void AddShopCommands(CLI::App& app, Globals& globals, int* exit_code) {
   AddStock(app, globals, exit_code);
   AddRatio(app, globals, exit_code);
   AddSettle(app, globals, exit_code);
+  AddLimit(app, globals, exit_code);
 }
 
 }  // namespace lovebank::cli

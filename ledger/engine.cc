@@ -121,6 +121,7 @@ absl::StatusOr<std::unique_ptr<Engine>> Engine::Load(Store* store, Head head,
     engine->token_hashes_.insert(record.token_sha256());
   }
   LOVEBANK_RETURN_IF_ERROR(LoadRecords(store, Family::kItems, "item", engine->items_));
+  LOVEBANK_RETURN_IF_ERROR(LoadRecords(store, Family::kLimits, "limit", engine->limits_));
   LOVEBANK_ASSIGN_OR_RETURN(auto policy,
                             store->Get(Family::kMeta, meta_key::kExchangePolicy));
   if (policy.has_value()) {
@@ -228,6 +229,8 @@ void Engine::RollBackToMark() {
                 [this](const v1::PrincipalRecord& p) { token_hashes_.erase(p.token_sha256()); });
   RestoreMarked(mark.items, items_, batch.items_undo, [](const v1::ItemRecord&) {});
   RestoreMarked(mark.policies, policies_, batch.policies_undo, [](const v1::ExchangePolicy&) {});
+  RestoreMarked(mark.limits, limits_, batch.limits_undo, [](const v1::LimitRecord&) {});
+  RestoreMarked(mark.usage, usage_, batch.usage_undo, [](const Int128&) {});
   for (std::size_t i = mark.assets_added; i < batch.assets_added.size(); ++i) {
     assets_.erase(batch.assets_added[i]);
   }
@@ -340,6 +343,8 @@ Outcome Engine::Decide(const v1::Command& command, const std::string& fingerprin
       return ApplySetItem(command, fingerprint);
     case v1::Command::kSetExchangeRatio:
       return ApplySetExchangeRatio(command, fingerprint);
+    case v1::Command::kSetLimit:
+      return ApplySetLimit(command, fingerprint);
     case v1::Command::BODY_NOT_SET:
       break;
   }
@@ -657,9 +662,10 @@ Outcome Engine::CheckLimits(const std::vector<ResolvedPosting>& postings) {
 
 Outcome Engine::Append(const v1::Command& command, const std::string& fingerprint,
                        const std::vector<ResolvedPosting>& postings,
-                       const std::vector<std::string>& touched, const v1::Pricing* pricing) {
+                       const std::vector<std::string>& touched, const v1::Pricing* pricing,
+                       std::optional<std::int64_t> at) {
   const std::uint64_t seq = head_.seq + 1;
-  const std::int64_t time = std::max(clock_(), head_time_unix_us_);
+  const std::int64_t time = at.value_or(NextEntryTime());
   v1::Entry entry;
   entry.set_seq(seq);
   entry.set_time_unix_us(time);
@@ -760,6 +766,12 @@ rocksdb::WriteBatch Engine::FinishBatch() {
   for (const auto& [key, old] : batch.policies_undo) {
     Stage(Family::kMeta, key, policies_.at(key).SerializeAsString());
   }
+  for (const auto& [key, old] : batch.limits_undo) {
+    Stage(Family::kLimits, key, limits_.at(key).SerializeAsString());
+  }
+  for (const auto& [key, old] : batch.usage_undo) {
+    Stage(Family::kUsage, key, MinorToString(usage_.at(key)));
+  }
   if (head_.seq != batch.start_head.seq) {
     Stage(Family::kMeta, std::string(meta_key::kHeadSeq), EncodeFixed64BE(head_.seq));
     Stage(Family::kMeta, std::string(meta_key::kHeadHash),
@@ -800,6 +812,8 @@ void Engine::RollBackAll() {
     RestoreAll(batch->principals_undo, principals_);
     RestoreAll(batch->items_undo, items_);
     RestoreAll(batch->policies_undo, policies_);
+    RestoreAll(batch->limits_undo, limits_);
+    RestoreAll(batch->usage_undo, usage_);
     for (const auto& code : batch->assets_added) assets_.erase(code);
     head_ = batch->start_head;
     head_time_unix_us_ = batch->start_time_unix_us;
@@ -861,6 +875,30 @@ void Engine::SetPolicy(v1::ExchangePolicy policy) {
   Track(policies_, open().policies_undo, mark_ ? &mark_->policies : nullptr,
         std::string(meta_key::kExchangePolicy), std::move(policy));
 }
+
+void Engine::SetLimitRecord(const std::string& sku, v1::LimitRecord record) {
+  Track(limits_, open().limits_undo, mark_ ? &mark_->limits : nullptr, sku, std::move(record));
+}
+
+void Engine::SetUsage(const std::string& key, Int128 used) {
+  Track(usage_, open().usage_undo, mark_ ? &mark_->usage : nullptr, key, std::move(used));
+}
+
+std::optional<Int128> Engine::Used(const std::string& key, Outcome* failure) {
+  if (auto it = usage_.find(key); it != usage_.end()) return it->second;
+  auto stored = store_->Get(Family::kUsage, key);
+  std::optional<Int128> used;
+  if (stored.ok()) used = stored->has_value() ? MinorFromString(**stored) : Int128(0);
+  if (!used) {
+    failure->reason = Reason::kLedgerUnavailable;
+    failure->message = "a usage record cannot be read";
+    return std::nullopt;
+  }
+  usage_.emplace(key, *used);  // the committed value: nothing to undo
+  return used;
+}
+
+std::int64_t Engine::NextEntryTime() const { return std::max(clock_(), head_time_unix_us_); }
 
 std::string Engine::Decimal(const Int128& minor, const std::string& asset) const {
   const AssetState* state = FindAsset(asset);

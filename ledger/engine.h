@@ -123,6 +123,13 @@ class Engine {
   Outcome ApplySetExchangeRatio(const v1::Command& command, const std::string& fingerprint);
   Outcome ApplyCheckout(const v1::Command& command, const std::string& fingerprint);
   Outcome ApplyRefund(const v1::Command& command, const std::string& fingerprint);
+  Outcome ApplySetLimit(const v1::Command& command, const std::string& fingerprint);
+  // The amount used under a usage key (0 when none): in flight, cached or committed;
+  // std::nullopt with `failure` set when the store cannot be read.
+  std::optional<Int128> Used(const std::string& key, Outcome* failure);
+  void SetUsage(const std::string& key, Int128 used);
+  // The time the next entry gets: the clock, never before the head's time.
+  std::int64_t NextEntryTime() const;
 
   // The entry at `seq` (1..head) from the in-flight batches or the journal; std::nullopt with
   // `failure` set (kLedgerUnavailable) when the journal cannot be read.
@@ -138,7 +145,8 @@ class Engine {
   // line without a leg (administrative entries).
   Outcome Append(const v1::Command& command, const std::string& fingerprint,
                  const std::vector<ResolvedPosting>& postings,
-                 const std::vector<std::string>& touched, const v1::Pricing* pricing = nullptr);
+                 const std::vector<std::string>& touched, const v1::Pricing* pricing = nullptr,
+                 std::optional<std::int64_t> time = std::nullopt);
 
   Outcome Refuse(const v1::Command& command, const std::string& fingerprint, Reason reason,
                  std::string message);
@@ -151,6 +159,7 @@ class Engine {
   void SetPrincipal(const std::string& name, v1::PrincipalRecord record);
   void SetItemRecord(const std::string& key, v1::ItemRecord record);
   void SetPolicy(v1::ExchangePolicy policy);
+  void SetLimitRecord(const std::string& sku, v1::LimitRecord record);
   // Records `key` as reversed (a whole entry, or a refunded line) in the open batch.
   void MarkReversed(std::string key, std::uint64_t by_seq);
   std::string Decimal(const Int128& minor, const std::string& asset) const;
@@ -167,6 +176,9 @@ class Engine {
   absl::flat_hash_map<std::string, v1::ItemRecord> items_;  // ItemKey(store, sku) -> item
   // At most one entry, under meta_key::kExchangePolicy: the HOURS -> POINTS ratio in force.
   absl::flat_hash_map<std::string, v1::ExchangePolicy> policies_;
+  absl::flat_hash_map<std::string, v1::LimitRecord> limits_;  // by SKU, "" for basket value
+  // Usage under limits, by UsageKey: loaded from the store on first use, then kept.
+  absl::flat_hash_map<std::string, Int128> usage_;
   Head head_;
   std::int64_t head_time_unix_us_ = 0;
 
@@ -181,6 +193,8 @@ class Engine {
     absl::flat_hash_map<std::string, std::optional<v1::PrincipalRecord>> principals_undo;
     absl::flat_hash_map<std::string, std::optional<v1::ItemRecord>> items_undo;
     absl::flat_hash_map<std::string, std::optional<v1::ExchangePolicy>> policies_undo;
+    absl::flat_hash_map<std::string, std::optional<v1::LimitRecord>> limits_undo;
+    absl::flat_hash_map<std::string, std::optional<Int128>> usage_undo;
     std::vector<std::string> assets_added;
     absl::flat_hash_map<std::uint64_t, BatchEntry> entries;
     // Keys of the reversed family set in this batch: whole entries and refunded lines.
@@ -203,6 +217,8 @@ class Engine {
     MarkUndo<v1::PrincipalRecord> principals;
     MarkUndo<v1::ItemRecord> items;
     MarkUndo<v1::ExchangePolicy> policies;
+    MarkUndo<v1::LimitRecord> limits;
+    MarkUndo<Int128> usage;
     std::vector<std::string> reversed;
     std::vector<std::string> requests;
   };

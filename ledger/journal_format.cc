@@ -2,6 +2,8 @@
 
 #include <openssl/evp.h>
 
+#include <chrono>
+#include <cstdio>
 #include <initializer_list>
 #include <memory>
 
@@ -102,6 +104,52 @@ std::string BalanceKey(std::string_view account, std::string_view asset) {
 std::string AccountEntryPrefix(std::string_view account) {
   std::string key(account);
   key.push_back('\0');
+  return key;
+}
+
+std::string PeriodStart(v1::Period period, std::int64_t time_unix_us) {
+  using namespace std::chrono;
+  const auto local = sys_seconds(seconds(time_unix_us / 1'000'000 -
+                                         (time_unix_us % 1'000'000 < 0 ? 1 : 0) +
+                                         kProgrammeUtcOffsetSeconds));
+  sys_days day = floor<days>(local);
+  char letter = 'D';
+  switch (period) {
+    case v1::PERIOD_DAY:
+      break;
+    case v1::PERIOD_WEEK:
+      letter = 'W';
+      day -= (weekday(day) - Monday);
+      break;
+    case v1::PERIOD_MONTH: {
+      letter = 'M';
+      const year_month_day ymd(day);
+      day = sys_days(ymd.year() / ymd.month() / 1);
+      break;
+    }
+    case v1::PERIOD_YEAR: {
+      letter = 'Y';
+      const year_month_day ymd(day);
+      day = sys_days(ymd.year() / January / 1);
+      break;
+    }
+    default:
+      LOVEBANK_CHECK(false && "PeriodStart of an unspecified period");
+  }
+  const year_month_day ymd(day);
+  char text[16];
+  std::snprintf(text, sizeof(text), "%c%04d-%02u-%02u", letter, static_cast<int>(ymd.year()),
+                static_cast<unsigned>(ymd.month()), static_cast<unsigned>(ymd.day()));
+  return text;
+}
+
+std::string UsageKey(std::string_view member, std::string_view sku, v1::Period period,
+                     std::int64_t time_unix_us) {
+  std::string key(member);
+  key.push_back('\0');
+  key.append(sku);
+  key.push_back('\0');
+  key.append(PeriodStart(period, time_unix_us));
   return key;
 }
 

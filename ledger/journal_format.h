@@ -55,6 +55,8 @@ inline constexpr const char* kReversed = "reversed";
 inline constexpr const char* kRefusals = "refusals";
 inline constexpr const char* kPrincipals = "principals";
 inline constexpr const char* kItems = "items";
+inline constexpr const char* kLimits = "limits";
+inline constexpr const char* kUsage = "usage";
 inline constexpr const char* kMeta = "meta";
 }  // namespace cf
 
@@ -90,6 +92,21 @@ std::string AccountEntryPrefix(std::string_view account);  // account ‖ 0x00
 inline std::string ItemKey(std::string_view store, std::string_view sku) {
   return BalanceKey(store, sku);
 }
+// The programme's time zone for period boundaries: Asia/Shanghai, UTC+8 all year (China has not
+// observed daylight saving since 1991), so a fixed offset is exact.
+inline constexpr std::int64_t kProgrammeUtcOffsetSeconds = 8 * 3600;
+// The period that contains `time_unix_us` in programme time, as its letter and first day:
+// "D2026-11-22", "W2026-11-16" (weeks start on Monday), "M2026-11-01", "Y2026-01-01".
+// REQUIRES: period is DAY, WEEK, MONTH or YEAR.
+std::string PeriodStart(v1::Period period, std::int64_t time_unix_us);
+
+// What a member took home in one period under one limit (usage family): member ‖ 0x00 ‖ sku
+// ("" for basket value) ‖ 0x00 ‖ period letter (D, W, M, Y) ‖ the period's first day
+// (YYYY-MM-DD, programme time). The value is the amount used: MinorToString of units or POINTS
+// minor units.
+std::string UsageKey(std::string_view member, std::string_view sku, v1::Period period,
+                     std::int64_t time_unix_us);
+
 // A refunded line of a checkout (reversed family): checkout seq (8 bytes big-endian) ‖ sku; the
 // value is the refund's seq. A whole-entry reversal's key is the 8-byte seq alone.
 std::string RefundedLineKey(std::uint64_t checkout_seq, std::string_view sku);

@@ -230,6 +230,8 @@ class Ledger {
   // policy in force (std::nullopt before the first SetExchangeRatio).
   absl::StatusOr<std::vector<v1::ItemRecord>> GetItems(std::string_view store);
   absl::StatusOr<std::optional<v1::ExchangePolicy>> GetExchangePolicy();
+  // The limits per member and period, by SKU ("" — the basket value — first).
+  absl::StatusOr<std::vector<v1::LimitRecord>> GetLimits();
 
   // The RocksDB directory (for a read-only audit beside this ledger).
   const std::string& path() const;

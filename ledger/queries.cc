@@ -361,6 +361,19 @@ absl::StatusOr<std::optional<v1::ExchangePolicy>> Ledger::GetExchangePolicy() {
   return std::optional<v1::ExchangePolicy>(std::move(policy));
 }
 
+absl::StatusOr<std::vector<v1::LimitRecord>> Ledger::GetLimits() {
+  std::vector<v1::LimitRecord> limits;
+  auto it = impl_->store->NewIterator(Family::kLimits);
+  for (it->SeekToFirst(); it->Valid(); it->Next()) {
+    v1::LimitRecord& record = limits.emplace_back();
+    if (!record.ParseFromArray(it->value().data(), static_cast<int>(it->value().size()))) {
+      return absl::DataLossError(Cat("limit ", it->key().ToString(), " does not decode"));
+    }
+  }
+  LOVEBANK_RETURN_IF_ERROR(FromRocks(it->status(), "reading limits"));
+  return limits;
+}
+
 const std::string& Ledger::path() const { return impl_->options.path; }
 
 }  // namespace lovebank

@@ -61,6 +61,7 @@ enum class Reason : std::uint32_t {
   kBasketInvalid = 46,    // no lines, more than 100, a SKU twice, quantity 0 or above 10,000
   kPayAssetInvalid = 47,  // a checkout paid in something other than POINTS or HOURS
   kItemUnitInvalid = 48,  // an item's unit not 1-16 bytes of UTF-8 text
+  kPeriodInvalid = 49,    // a limit's period not DAY, WEEK, MONTH or YEAR
 
   // Idempotency: checked first by the sequencer.
   kRequestIdReused = 50,  // the request id was used before with different content
@@ -94,6 +95,7 @@ enum class Reason : std::uint32_t {
   kBudgetExceeded = 81,       // an ISSUER would go below minus its budget
   kBalanceAboveMaximum = 82,  // a balance would pass the asset's maximum
   kInsufficientStock = 83,    // a store holds fewer units of an item than the basket needs
+  kLimitExceeded = 84,        // a member's cap per period on an item or on basket value
   kRefundInvalid = 85,        // not a checkout, a SKU it did not sell, or more than was sold
   kLineAlreadyRefunded = 86,  // each line of a checkout is refunded at most once
   kExchangeRatioUnset = 87,   // paying with HOURS before any SetExchangeRatio

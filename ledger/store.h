@@ -27,9 +27,11 @@ enum class Family : std::size_t {
   kRefusals,
   kPrincipals,
   kItems,
+  kLimits,
+  kUsage,
   kMeta,
 };
-inline constexpr std::size_t kFamilyCount = 11;
+inline constexpr std::size_t kFamilyCount = 13;
 const char* FamilyName(Family family);
 
 struct StoreOptions {

@@ -148,6 +148,40 @@ Outcome Engine::ApplyCheckout(const v1::Command& command, const std::string& fin
     total += AddPricedLine(&pricing, line.sku(), line.quantity(), item->second.price_minor());
   }
   pricing.set_total_points_minor(MinorToString(total));
+  // Limits per member and period (the basket's value, then each line's item), in programme time.
+  const std::int64_t time = NextEntryTime();
+  std::vector<std::pair<std::string, Int128>> usage;
+  auto within_limit = [&](const std::string& sku, const Int128& amount) -> std::optional<Outcome> {
+    auto limit = limits_.find(sku);
+    if (limit == limits_.end() || limit->second.maximum_minor() == "0") return std::nullopt;
+    const std::string key = UsageKey(checkout.member(), sku, limit->second.period(), time);
+    Outcome failure;
+    std::optional<Int128> used = Used(key, &failure);
+    if (!used) return failure;
+    const Int128 maximum = *MinorFromString(limit->second.maximum_minor());
+    if (*used + amount > maximum) {
+      const std::string what = sku.empty() ? "baskets worth" : sku;
+      const std::string unit = sku.empty() ? " POINTS" : "";
+      const std::string per = v1::Period_Name(limit->second.period()).substr(7);
+      return Refuse(command, fingerprint, Reason::kLimitExceeded,
+                    Cat(checkout.member(), " may take ", what, " at most ",
+                        sku.empty() ? Decimal(maximum, kPoints) : MinorToString(maximum), unit,
+                        " per ", per, " (", key.substr(key.rfind('\0') + 2), "); ",
+                        sku.empty() ? Decimal(*used, kPoints) : MinorToString(*used),
+                        " used, this basket ", sku.empty() ? Decimal(amount, kPoints)
+                                                           : MinorToString(amount)));
+    }
+    usage.emplace_back(key, *used + amount);
+    return std::nullopt;
+  };
+  if (!limits_.empty()) {
+    if (auto refused = within_limit("", total)) return std::move(*refused);
+    for (const auto& line : checkout.lines()) {
+      if (auto refused = within_limit(line.sku(), Int128(line.quantity()))) {
+        return std::move(*refused);
+      }
+    }
+  }
   // Goods first: a basket the shelf cannot fill is refused as INSUFFICIENT_STOCK whatever the
   // member holds.
   std::vector<ResolvedPosting> postings;
@@ -185,7 +219,9 @@ Outcome Engine::ApplyCheckout(const v1::Command& command, const std::string& fin
   }
   Outcome limits = CheckLimits(postings);
   if (!limits.ok()) return Refuse(command, fingerprint, limits.reason, limits.message);
-  return Append(command, fingerprint, postings, {}, &pricing);
+  Outcome outcome = Append(command, fingerprint, postings, {}, &pricing, time);
+  for (auto& [key, used] : usage) SetUsage(key, std::move(used));
+  return outcome;
 }
 
 Outcome Engine::ApplyRefund(const v1::Command& command, const std::string& fingerprint) {
@@ -268,12 +304,60 @@ Outcome Engine::ApplyRefund(const v1::Command& command, const std::string& finge
   // Like a reversal, a refund goes through while an account is frozen; floors still hold.
   Outcome limits = CheckLimits(postings);
   if (!limits.ok()) return Refuse(command, fingerprint, limits.reason, limits.message);
+  // The returned value and units go back to the sale's period under each limit now in force
+  // (never below zero: the sale may predate the limit).
+  std::vector<std::pair<std::string, Int128>> usage;
+  auto give_back = [&](const std::string& sku, const Int128& amount) -> bool {
+    auto limit = limits_.find(sku);
+    if (limit == limits_.end() || limit->second.maximum_minor() == "0") return true;
+    const std::string key = UsageKey(sale.member(), sku, limit->second.period(),
+                                     entry->checkout->time_unix_us());
+    std::optional<Int128> used = Used(key, &failure);
+    if (!used) return false;
+    usage.emplace_back(key, *used > amount ? *used - amount : Int128(0));
+    return true;
+  };
+  if (!limits_.empty()) {
+    if (!give_back("", total)) return failure;
+    for (const auto& line : refund.lines()) {
+      if (!give_back(line.sku(), Int128(line.quantity()))) return failure;
+    }
+  }
   Outcome outcome = Append(command, fingerprint, postings, {}, &pricing);
+  for (auto& [key, used] : usage) SetUsage(key, std::move(used));
   if (outcome.ok()) {
     for (const auto& line : refund.lines()) {
       MarkReversed(RefundedLineKey(target, line.sku()), outcome.receipt.seq);
     }
   }
+  return outcome;
+}
+
+Outcome Engine::ApplySetLimit(const v1::Command& command, const std::string& fingerprint) {
+  const v1::SetLimit& set = command.set_limit();
+  const AssetState* asset = FindAsset(set.sku().empty() ? kPoints : set.sku());
+  if (asset == nullptr) {
+    return Refuse(command, fingerprint, Reason::kAssetUnknown,
+                  Cat("no asset ", set.sku().empty() ? kPoints : set.sku()));
+  }
+  if (!set.sku().empty() && !asset->record.stock()) {
+    return Refuse(command, fingerprint, Reason::kAssetNotStock,
+                  Cat(set.sku(), " is not an item: limits are on items or on basket value"));
+  }
+  AmountParse maximum = ParseAmount(set.maximum(), asset->scale, asset->maximum_minor);
+  if (!maximum.ok()) {
+    return Refuse(command, fingerprint, maximum.reason,
+                  Cat("maximum ", set.maximum(), ": ", ReasonName(maximum.reason)));
+  }
+  v1::LimitRecord record;
+  record.set_sku(set.sku());
+  record.set_period(set.period());
+  record.set_maximum_minor(MinorToString(maximum.amount.minor()));
+  record.set_seq(head_.seq + 1);
+  Outcome outcome = Append(command, fingerprint, {}, {});
+  // A maximum of 0 lifts the limit; the record stays (with 0) so the change is visible, and a
+  // 0 limit is not enforced.
+  SetLimitRecord(set.sku(), std::move(record));
   return outcome;
 }
 

@@ -258,6 +258,16 @@ SyntaxCheck CheckCommandSyntax(const v1::Command& command) {
       }
       return CheckAmountText(set.points_per_hour(), "points_per_hour");
     }
+    case v1::Command::kSetLimit: {
+      const auto& set = command.set_limit();
+      if (!set.sku().empty()) {
+        if (auto check = CheckAssetCode(set.sku()); check.reason != Reason::kOk) return check;
+      }
+      if (set.period() == v1::PERIOD_UNSPECIFIED || !v1::Period_IsValid(set.period())) {
+        return Refuse(Reason::kPeriodInvalid, "period must be DAY, WEEK, MONTH or YEAR");
+      }
+      return CheckAmountText(set.maximum(), "maximum");
+    }
     case v1::Command::BODY_NOT_SET:
       break;
   }

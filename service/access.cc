@@ -104,6 +104,7 @@ Decision MayCommand(const Principal& who, const v1::Command& command,
       return MayReverse(who, reverse_target);
     case v1::Command::kSetItem:
     case v1::Command::kSetExchangeRatio:
+    case v1::Command::kSetLimit:
     case v1::Command::kReceiveStock:
     case v1::Command::kWriteOffStock:
     case v1::Command::kSettle:

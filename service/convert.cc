@@ -164,6 +164,15 @@ Converted ToCommand(const v1::SettleRequest& request, std::string_view actor) {
   return converted;
 }
 
+Converted ToCommand(const v1::SetLimitRequest& request, std::string_view actor) {
+  Converted converted = Base(request.request_id(), actor, request.memo());
+  v1::SetLimit* set = converted.command.mutable_set_limit();
+  set->set_sku(request.sku());
+  set->set_period(request.period());
+  set->set_maximum(request.maximum());
+  return converted;
+}
+
 v1::Balance ToBalance(const BalanceLine& line) {
   v1::Balance balance;
   balance.set_account(line.account);

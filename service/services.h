@@ -125,6 +125,12 @@ class SupermarketService final : public v1::Supermarket::CallbackService {
   grpc::ServerUnaryReactor* Settle(grpc::CallbackServerContext* ctx,
                                    const v1::SettleRequest* request,
                                    v1::Receipt* response) override;
+  grpc::ServerUnaryReactor* SetLimit(grpc::CallbackServerContext* ctx,
+                                     const v1::SetLimitRequest* request,
+                                     v1::Receipt* response) override;
+  grpc::ServerUnaryReactor* ListLimits(grpc::CallbackServerContext* ctx,
+                                       const v1::ListLimitsRequest* request,
+                                       v1::ListLimitsResponse* response) override;
 
  private:
   const Context& context_;

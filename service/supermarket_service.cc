@@ -101,6 +101,33 @@ grpc::ServerUnaryReactor* SupermarketService::Settle(grpc::CallbackServerContext
   return SubmitSimple(context_, ctx, "Settle", *request, response);
 }
 
+grpc::ServerUnaryReactor* SupermarketService::SetLimit(grpc::CallbackServerContext* ctx,
+                                                       const v1::SetLimitRequest* request,
+                                                       v1::Receipt* response) {
+  return SubmitSimple(context_, ctx, "SetLimit", *request, response);
+}
+
+grpc::ServerUnaryReactor* SupermarketService::ListLimits(grpc::CallbackServerContext* ctx,
+                                                         const v1::ListLimitsRequest* /*request*/,
+                                                         v1::ListLimitsResponse* response) {
+  auto* call = new UnaryCall(context_, ctx, "ListLimits", "");
+  // The rules are public, like the prices.
+  if (call->Authenticate() == nullptr) return call;
+  auto limits = context_.ledger->GetLimits();
+  if (limits.ok()) {
+    for (const auto& record : *limits) {
+      v1::Limit* limit = response->add_limits();
+      limit->set_sku(record.sku());
+      limit->set_period(record.period());
+      limit->set_maximum(record.sku().empty() ? Decimal(record.maximum_minor())
+                                              : record.maximum_minor());
+      limit->set_seq(record.seq());
+    }
+  }
+  call->Done(ToStatus(limits.status()));
+  return call;
+}
+
 grpc::ServerUnaryReactor* SupermarketService::Checkout(grpc::CallbackServerContext* ctx,
                                                        const v1::CheckoutRequest* request,
                                                        v1::Receipt* response) {

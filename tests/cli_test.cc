@@ -203,6 +203,9 @@ TEST_F(CliTest, AFullLoveSupermarketDay) {
   EXPECT_NE(shelf.out.find("OIL_5L             55.00       10  花生油 5L / 桶"), std::string::npos)
       << shelf.out;
 
+  ok({"limit", "set", "--sku", "RICE_5KG", "--per", "month", "--max", "3"}, "admin");
+  EXPECT_NE(ok({"limit", "list"}, "till-1").out.find("RICE_5KG  at most 3 per month"),
+            std::string::npos);
   // Members earn, then shop with points and with hours.
   ok({"earn", "--member", "V00001", "--points", "500", "--reason", "期中考试进步明显"}, "worker-li");
   ok({"earn", "--member", "V00002", "--hours", "12", "--activity", "重阳节敬老活动", "--date",
@@ -218,6 +221,13 @@ TEST_F(CliTest, AFullLoveSupermarketDay) {
                               "HOURS", "RICE_5KG:3"}, "till-1");
   EXPECT_NE(by_hours.out.find("时长 hours       9.00 HOURS at 10.00 POINTS an hour"),
             std::string::npos) << by_hours.out;
+  // V00002 took 3 bags this month: a fourth is past the limit, which the refusal names.
+  const Result capped =
+      Run({"redeem", "--store", "store:main", "--member", "V00002", "--pay", "HOURS", "RICE_5KG:1"},
+          "till-1");
+  EXPECT_EQ(capped.exit_code, 1);
+  EXPECT_NE(capped.err.find("LIMIT_EXCEEDED"), std::string::npos) << capped.err;
+  EXPECT_NE(capped.err.find("at most 3 per MONTH"), std::string::npos) << capped.err;
   // Not enough stock: the reason, exit 1.
   const Result short_stock =
       Run({"redeem", "--store", "store:main", "--member", "V00001", "OIL_5L:20"}, "till-1");

@@ -412,7 +412,9 @@ TEST(RefusalCoverage, EveryCommandReasonHasARefusalCase) {
                                       Reason::kInsufficientStock,
                                       Reason::kRefundInvalid,
                                       Reason::kLineAlreadyRefunded,
-                                      Reason::kExchangeRatioUnset};
+                                      Reason::kExchangeRatioUnset,
+                                      Reason::kPeriodInvalid,
+                                      Reason::kLimitExceeded};
   for (std::uint32_t value = 0; value < 128; ++value) {
     const auto reason = static_cast<Reason>(value);
     if (ReasonName(reason) == "UNKNOWN_REASON" || elsewhere.contains(reason)) continue;

@@ -769,6 +769,18 @@ TEST_F(ServiceTest, TheRoleMatrixHoldsForEveryRpc) {
          v1::ExchangeRatio out;
          return client_->supermarket->GetExchangeRatio(Ctx(t).get(), {}, &out);
        }},
+      {"SetLimit", [&](const std::string& t) {
+         v1::SetLimitRequest r;
+         r.set_request_id(next());
+         r.set_sku("RICE_5KG");
+         r.set_period(v1::PERIOD_MONTH);
+         r.set_maximum("100");
+         return client_->supermarket->SetLimit(Ctx(t).get(), r, &receipt);
+       }},
+      {"ListLimits", [&](const std::string& t) {
+         v1::ListLimitsResponse out;
+         return client_->supermarket->ListLimits(Ctx(t).get(), {}, &out);
+       }},
       {"Settle", [&](const std::string& t) {
          v1::SettleRequest r;
          r.set_request_id(next());
@@ -809,6 +821,8 @@ TEST_F(ServiceTest, TheRoleMatrixHoldsForEveryRpc) {
       {"SetExchangeRatio", {"admin"}},
       {"GetExchangeRatio", {"admin", "auditor", "issuer", "terminal", "member"}},
       {"Settle", {"admin"}},
+      {"SetLimit", {"admin"}},
+      {"ListLimits", {"admin", "auditor", "issuer", "terminal", "member"}},
   };
   ASSERT_EQ(allowed.size(), rpcs.size());
   for (const auto& [rpc, call] : rpcs) {

@@ -3,6 +3,8 @@
 // with its reason and no change, races for the last unit and the last points, and the audit's
 // replay of all of it (including a rewritten price that the chain alone would not reveal).
 
+#include <atomic>
+#include <chrono>
 #include <set>
 #include <thread>
 
@@ -70,8 +72,17 @@ std::string Describe(const audit::Report& report) {
 // issuer:exchange funds points paid with hours (budget 10,000 POINTS).
 class Supermarket : public ::testing::Test {
  protected:
-  void SetUp() override {
-    ledger_ = OpenLedger(dir_.path());
+  void SetUp() override { Open(); }
+
+  // A clock the test can move: one second per read from now_ (2026-11-01T08:00Z at first).
+  void Open() {
+    LedgerOptions options;
+    options.path = dir_.path();
+    options.clock_unix_us = [now = now_] { return now->fetch_add(1'000'000); };
+    auto ledger = Ledger::Open(std::move(options));
+    ASSERT_TRUE(ledger.ok()) << ledger.status();
+    ledger_ = std::move(*ledger);
+    if (ledger_->GetHead().seq > 2) return;  // reopened: the programme is there
     OpenProgramme(*ledger_, 3);
     Run({testing::Open("o:goods", "issuer:goods", v1::ACCOUNT_KIND_ISSUER, "爱心捐赠物资"),
          testing::OpenIssuer("o:exchange", "issuer:exchange", "时长兑换", "10000"),
@@ -103,8 +114,30 @@ class Supermarket : public ::testing::Test {
   }
 
   TempDir dir_;
+  std::shared_ptr<std::atomic<std::int64_t>> now_ =
+      std::make_shared<std::atomic<std::int64_t>>(1793520000000000);
   std::unique_ptr<Ledger> ledger_;
 };
+
+v1::Command SetLimit(const std::string& id, const std::string& sku, v1::Period period,
+                     const std::string& maximum) {
+  v1::Command command;
+  command.set_request_id(id);
+  command.set_actor("tester");
+  command.mutable_set_limit()->set_sku(sku);
+  command.mutable_set_limit()->set_period(period);
+  command.mutable_set_limit()->set_maximum(maximum);
+  return command;
+}
+
+// Microseconds since the epoch of a UTC civil time.
+std::int64_t Utc(int y, unsigned m, unsigned d, int hour, int minute = 0, int second = 0) {
+  using namespace std::chrono;
+  const sys_days date = sys_days(year{y} / month{m} / std::chrono::day{d});
+  return duration_cast<microseconds>(date.time_since_epoch() + hours(hour) + minutes(minute) +
+                                     seconds(second))
+      .count();
+}
 
 TEST_F(Supermarket, CatalogueItemsAreJournalEntriesAndTheirStockIsAnAsset) {
   auto stored = DumpStore(dir_.path());
@@ -353,6 +386,14 @@ std::vector<Refusal> Refusals() {
        [] { return Refund("q32", 0, {{"RICE_5KG", 2}}); }},
       {"settle goods", Reason::kAssetIsStock,
        [] { return Settle("q33", "store:main", "issuer:town", "1", "RICE_5KG"); }},
+      {"a limit without a period", Reason::kPeriodInvalid,
+       [] { return SetLimit("q35", "RICE_5KG", v1::PERIOD_UNSPECIFIED, "2"); }},
+      {"a limit on points as an item", Reason::kAssetNotStock,
+       [] { return SetLimit("q36", "POINTS", v1::PERIOD_MONTH, "2"); }},
+      {"a limit of half a bag", Reason::kAmountTooManyDecimals,
+       [] { return SetLimit("q37", "RICE_5KG", v1::PERIOD_MONTH, "1.5"); }},
+      {"past a limit", Reason::kLimitExceeded,
+       [] { return Checkout("q38", "m1", "store:main", {{"RICE_5KG", 1}}); }},  // limit: 1/day
       {"settle more than the store holds", Reason::kInsufficientBalance,
        [] { return Settle("q34", "store:main", "issuer:town", "1000"); }},
   };
@@ -364,6 +405,8 @@ class SupermarketRefusal : public Supermarket,
 TEST_P(SupermarketRefusal, RefusesWithItsReasonAndChangesNothing) {
   const Refusal c = Refusals()[GetParam()];
   SCOPED_TRACE(c.name);
+  // A limit counts purchases from the moment it is set (docs/supermarket.md "Limits").
+  if (c.name == "past a limit") Ok(SetLimit("setup:limit", "RICE_5KG", v1::PERIOD_DAY, "1"));
   const Outcome sale = Ok(Checkout("setup:sale", "m1", "store:main", {{"RICE_5KG", 1}}));
   if (c.name == "more than the hours") Ok(SetExchangeRatio("setup:ratio", "10", "issuer:exchange"));
   v1::Command command = c.make();
@@ -389,7 +432,8 @@ TEST(SupermarketRefusalCoverage, EverySupermarketReasonHasARefusalCase) {
   for (Reason reason : {Reason::kBasketInvalid, Reason::kPayAssetInvalid, Reason::kItemUnitInvalid,
                         Reason::kItemUnknown, Reason::kItemInactive, Reason::kAssetNotStock,
                         Reason::kAssetIsStock, Reason::kInsufficientStock, Reason::kRefundInvalid,
-                        Reason::kExchangeRatioUnset}) {
+                        Reason::kExchangeRatioUnset, Reason::kPeriodInvalid,
+                        Reason::kLimitExceeded}) {
     EXPECT_TRUE(covered.contains(reason)) << ReasonName(reason);
   }
   // kLineAlreadyRefunded: RefundsReturnLinesAtTheSalePricesOnceEach.
@@ -525,6 +569,90 @@ TEST_F(Supermarket, TheAuditFindsAStoredItemRecordEditedBehindTheEngine) {
   }
   const auto report = AuditDb(dir_.path());
   EXPECT_NE(Describe(report).find("RECORD_DIFFERS seq=0 [items store:main/RICE_5KG]"),
+            std::string::npos)
+      << Describe(report);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Limits per member and period, in programme time (Asia/Shanghai).
+
+TEST(PeriodStart, PeriodsFollowShanghaiTimeAcrossTheYearBoundary) {
+  // 2026-12-31 23:59:59 in Shanghai is 15:59:59 UTC; a second later it is 2027.
+  EXPECT_EQ(PeriodStart(v1::PERIOD_YEAR, Utc(2026, 12, 31, 15, 59, 59)), "Y2026-01-01");
+  EXPECT_EQ(PeriodStart(v1::PERIOD_YEAR, Utc(2026, 12, 31, 16)), "Y2027-01-01");
+  EXPECT_EQ(PeriodStart(v1::PERIOD_MONTH, Utc(2026, 12, 31, 16)), "M2027-01-01");
+  EXPECT_EQ(PeriodStart(v1::PERIOD_DAY, Utc(2026, 12, 31, 16)), "D2027-01-01");
+  EXPECT_EQ(PeriodStart(v1::PERIOD_DAY, Utc(2026, 12, 31, 15)), "D2026-12-31");
+  // Weeks start on Monday: Sunday 2026-11-22 belongs to the week of Monday 2026-11-16; Monday
+  // 2026-11-23 00:00 in Shanghai (16:00 UTC the day before) starts the next one.
+  EXPECT_EQ(PeriodStart(v1::PERIOD_WEEK, Utc(2026, 11, 22, 15, 59)), "W2026-11-16");
+  EXPECT_EQ(PeriodStart(v1::PERIOD_WEEK, Utc(2026, 11, 22, 16)), "W2026-11-23");
+  // A week across a year boundary keeps its Monday: 2027-01-01 is a Friday.
+  EXPECT_EQ(PeriodStart(v1::PERIOD_WEEK, Utc(2027, 1, 1, 4)), "W2026-12-28");
+}
+
+TEST_F(Supermarket, AnItemLimitPerMonthIsEnforcedAndNamedAndRefundsGiveItBack) {
+  Ok(SetLimit("l1", "RICE_5KG", v1::PERIOD_MONTH, "2"));
+  Ok(Checkout("c1", "m1", "store:main", {{"RICE_5KG", 1}}));
+  const Outcome second = Ok(Checkout("c2", "m1", "store:main", {{"RICE_5KG", 1}}));
+  const auto before = WithoutRefusals(DumpStore(dir_.path()));
+  const Outcome third = ledger_->Execute(Checkout("c3", "m1", "store:main", {{"RICE_5KG", 1}}));
+  EXPECT_REASON(third, Reason::kLimitExceeded);
+  EXPECT_NE(third.message.find("RICE_5KG at most 2 per MONTH (2026-11-01); 2 used"),
+            std::string::npos)
+      << third.message;
+  EXPECT_EQ(WithoutRefusals(DumpStore(dir_.path())), before);
+  // Another member has their own count.
+  Ok(Earn("e:m2more", "issuer:town", "m2", "100"));
+  Ok(Checkout("c4", "m2", "store:main", {{"RICE_5KG", 2}}));
+  // A returned bag frees its place in the month of the sale.
+  Ok(Refund("rf1", second.receipt.seq, {{"RICE_5KG", 1}}));
+  Ok(Checkout("c5", "m1", "store:main", {{"RICE_5KG", 1}}));
+  // December is a new month in Shanghai from 2026-11-30T16:00Z.
+  now_->store(Utc(2026, 11, 30, 16));
+  Ok(Checkout("c6", "m1", "store:main", {{"RICE_5KG", 2}}));
+  EXPECT_REASON(ledger_->Execute(Checkout("c7", "m1", "store:main", {{"RICE_5KG", 1}})),
+                Reason::kLimitExceeded);
+  const auto report = AuditDb(dir_.path());
+  EXPECT_TRUE(report.clean()) << Describe(report);
+}
+
+TEST_F(Supermarket, ABasketValueLimitPerWeekCountsPointsAndHoursBaskets) {
+  Ok(SetExchangeRatio("x1", "10", "issuer:exchange"));
+  Ok(SetLimit("l1", "", v1::PERIOD_WEEK, "100"));
+  Ok(Checkout("c1", "m1", "store:main", {{"RICE_5KG", 2}}));           // 60 points
+  Ok(Checkout("c2", "m1", "store:main", {{"RICE_5KG", 1}}, "HOURS"));  // 30 points' worth
+  const Outcome over = ledger_->Execute(Checkout("c3", "m1", "store:main", {{"RICE_5KG", 1}}));
+  EXPECT_REASON(over, Reason::kLimitExceeded);
+  EXPECT_NE(over.message.find("baskets worth at most 100.00 POINTS per WEEK"), std::string::npos)
+      << over.message;
+  // Lifting the limit (maximum 0) lets the basket through.
+  Ok(SetLimit("l2", "", v1::PERIOD_WEEK, "0"));
+  Ok(Checkout("c4", "m1", "store:main", {{"RICE_5KG", 1}}));
+  EXPECT_TRUE(AuditDb(dir_.path()).clean());
+}
+
+TEST_F(Supermarket, UsageSurvivesReopeningAndAnEditedUsageRecordIsFound) {
+  Ok(SetLimit("l1", "OIL_5L", v1::PERIOD_YEAR, "1"));
+  Ok(Checkout("c1", "m1", "store:main", {{"OIL_5L", 1}}));
+  ledger_.reset();
+  Open();
+  EXPECT_REASON(ledger_->Execute(Checkout("c2", "m1", "store:main", {{"OIL_5L", 1}})),
+                Reason::kLimitExceeded);
+  ledger_.reset();
+  {
+    auto store = Store::Open(dir_.path(), StoreOptions{});
+    ASSERT_TRUE(store.ok());
+    rocksdb::WriteOptions sync;
+    sync.sync = true;
+    const std::string key = UsageKey("m1", "OIL_5L", v1::PERIOD_YEAR, Utc(2026, 11, 1, 8));
+    std::string value;
+    ASSERT_TRUE((*store)->db()->Get({}, (*store)->handle(Family::kUsage), key, &value).ok());
+    EXPECT_EQ(value, "1");
+    ASSERT_TRUE((*store)->db()->Put(sync, (*store)->handle(Family::kUsage), key, "0").ok());
+  }
+  const auto report = AuditDb(dir_.path());
+  EXPECT_NE(Describe(report).find("RECORD_DIFFERS seq=0 [usage m1/OIL_5L/Y2026-01-01]"),
             std::string::npos)
       << Describe(report);
 }

@@ -197,6 +197,24 @@ absl::Status CompareStore(Store& store, ReplayState& state, Findings& findings) 
   LOVEBANK_RETURN_IF_ERROR(
       CompareFamily(store, Family::kItems, state.items, findings, ItemDescribe{}));
 
+  struct LimitDescribe {
+    std::string key(const std::string& k) const { return k.empty() ? "(basket value)" : k; }
+    std::string expected(const v1::LimitRecord& l) const { return l.ShortDebugString(); }
+    std::string found(std::string_view v) const { return ParsedText<v1::LimitRecord>(v); }
+  };
+  LOVEBANK_RETURN_IF_ERROR(
+      CompareFamily(store, Family::kLimits, state.limits, findings, LimitDescribe{}));
+  struct UsageDescribe {
+    std::string key(std::string k) const {
+      std::replace(k.begin(), k.end(), '\0', '/');
+      return k;
+    }
+    std::string expected(const Int128& used) const { return MinorToString(used); }
+    std::string found(std::string_view v) const { return std::string(v); }
+  };
+  LOVEBANK_RETURN_IF_ERROR(
+      CompareFamily(store, Family::kUsage, state.usage, findings, UsageDescribe{}));
+
   // The exchange policy in force is one meta record.
   {
     LOVEBANK_ASSIGN_OR_RETURN(auto stored, store.Get(Family::kMeta, meta_key::kExchangePolicy));

@@ -138,6 +138,12 @@ std::string AccountProblem(const State& state, const std::string& id, v1::Accoun
   return "";
 }
 
+// A usage key (member 0x00 sku 0x00 period) as "member/sku/period".
+std::string ShowKey(std::string key) {
+  std::replace(key.begin(), key.end(), '\0', '/');
+  return key;
+}
+
 // The recorded pricing must be the one the rules give.
 bool SamePricing(const v1::Pricing& expected, const v1::Pricing& recorded) {
   return expected.SerializeAsString() == recorded.SerializeAsString();
@@ -206,8 +212,24 @@ Expectation ExpectCheckout(const v1::Entry& entry, std::uint64_t seq, State& sta
     findings.Add(FindingKind::kPostingsMismatch, seq, "", Cat("pricing ", pricing.ShortDebugString()),
                  Cat("pricing ", entry.pricing().ShortDebugString()));
   }
+  // Limits per member and period, at the entry's time.
+  auto take = [&](const std::string& sku, const Int128& amount) {
+    auto limit = state.limits.find(sku);
+    if (limit == state.limits.end() || limit->second.maximum_minor() == "0") return;
+    const std::string key =
+        UsageKey(checkout.member(), sku, limit->second.period(), entry.time_unix_us());
+    Int128& used = state.usage[key];
+    used += amount;
+    if (used > *MinorFromString(limit->second.maximum_minor())) {
+      findings.Add(FindingKind::kRuleViolated, seq, ShowKey(key),
+                   Cat("at most ", limit->second.maximum_minor()), Text(used));
+    }
+  };
+  take("", total);
+  for (const auto& line : checkout.lines()) take(line.sku(), Int128(line.quantity()));
   sale.pricing = std::move(pricing);
   state.sales[seq] = std::move(sale);
+  state.sale_times[seq] = entry.time_unix_us();
   return expectation;
 }
 
@@ -279,6 +301,17 @@ Expectation ExpectRefund(const v1::Entry& entry, std::uint64_t seq, State& state
   for (const auto& line : refund.lines()) {
     state.refunded_lines[RefundedLineKey(target, line.sku())] = seq;
   }
+  auto give_back = [&](const std::string& sku, const Int128& amount) {
+    auto limit = state.limits.find(sku);
+    if (limit == state.limits.end() || limit->second.maximum_minor() == "0") return;
+    auto sold_at = state.sale_times.find(target);
+    const std::string key = UsageKey(member, sku, limit->second.period(),
+                                     sold_at == state.sale_times.end() ? 0 : sold_at->second);
+    Int128& used = state.usage[key];
+    used = used > amount ? used - amount : Int128(0);
+  };
+  give_back("", total);
+  for (const auto& line : refund.lines()) give_back(line.sku(), Int128(line.quantity()));
   return expectation;
 }
 
@@ -417,6 +450,20 @@ Expectation ExpectAdmin(const v1::Command& command, std::uint64_t seq, State& st
     policy.set_exchange_account(set.exchange_account());
     policy.set_seq(seq);
     state.exchange_policy = std::move(policy);
+  } else if (command.has_set_limit()) {
+    const auto& set = command.set_limit();
+    auto asset = state.assets.find(set.sku().empty() ? kPoints : set.sku());
+    if (asset == state.assets.end() || (!set.sku().empty() && !asset->second.record.stock())) {
+      return violated(Cat("a limit on ", set.sku().empty() ? kPoints : set.sku()));
+    }
+    const AmountParse maximum =
+        ParseAmount(set.maximum(), asset->second.scale, asset->second.maximum_minor);
+    if (!maximum.ok()) return violated(Cat("maximum ", set.maximum()));
+    v1::LimitRecord& record = state.limits[set.sku()];
+    record.set_sku(set.sku());
+    record.set_period(set.period());
+    record.set_maximum_minor(Text(maximum.amount.minor()));
+    record.set_seq(seq);
   } else if (command.has_set_account_status()) {
     const auto& set = command.set_account_status();
     auto account = state.accounts.find(set.account());
@@ -571,6 +618,7 @@ void ReplayEntry(const v1::Entry& entry, const std::string& fingerprint, State& 
     case v1::Command::kRevokePrincipal:
     case v1::Command::kSetItem:
     case v1::Command::kSetExchangeRatio:
+    case v1::Command::kSetLimit:
       expectation = ExpectAdmin(command, seq, state, findings);
       break;
     case v1::Command::BODY_NOT_SET:

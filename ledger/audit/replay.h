@@ -83,7 +83,11 @@ struct ReplayState {
     v1::Pricing pricing;
   };
   absl::flat_hash_map<std::uint64_t, Sale> sales;
+  absl::flat_hash_map<std::uint64_t, std::int64_t> sale_times;  // checkout seq -> entry time
   std::map<std::string, std::uint64_t> refunded_lines;
+  // Limits by SKU ("" for basket value) and usage under them by UsageKey.
+  std::map<std::string, v1::LimitRecord, std::less<>> limits;
+  std::map<std::string, Int128, std::less<>> usage;
   // Gross flows (audit.h Flow): (asset, command kind) -> sum of positive postings.
   std::map<std::pair<std::string, std::string>, boost::multiprecision::cpp_int> flows;
   std::vector<Reversible> entries;  // index seq - 1
