@@ -687,7 +687,7 @@ Outcome Engine::Append(const v1::Command& command, const std::string& fingerprin
   outcome.receipt.hash = hash;
   outcome.receipt.time_unix_us = time;
   outcome.decided_at_seq = seq;
-  if (pricing != nullptr) outcome.receipt.pricing = *pricing;
+  if (pricing != nullptr) outcome.receipt.pricing = std::make_shared<const v1::Pricing>(*pricing);
   // One statement line per account; postings of one account stay together in entry order.
   std::map<std::string, v1::StatementLine> lines;
   for (const auto& account : touched) lines[account];
@@ -922,7 +922,7 @@ absl::StatusOr<Receipt> ReadReceipt(
   receipt.seq = seq;
   receipt.hash = view->hash;
   receipt.time_unix_us = entry.time_unix_us();
-  receipt.pricing = entry.pricing();
+  if (entry.has_pricing()) receipt.pricing = std::make_shared<const v1::Pricing>(entry.pricing());
   for (const auto& posting : entry.postings()) {
     LOVEBANK_ASSIGN_OR_RETURN(
         auto line_bytes,

@@ -76,7 +76,9 @@ struct Receipt {
   // Balances right after the entry, for every account and asset it moved (empty for
   // administrative entries).
   std::vector<BalanceLine> balances_after;
-  v1::Pricing pricing;  // checkout and refund: the lines, prices and (HOURS) ratio recorded
+  // Checkout and refund: the lines, prices and (HOURS) ratio recorded; null for the rest (a
+  // pointer: a proto member in every transfer's outcome cost ~20% of commit throughput).
+  std::shared_ptr<const v1::Pricing> pricing;
 };
 
 // What happened to one submitted command.

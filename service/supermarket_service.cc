@@ -37,7 +37,8 @@ Catalogue ReadCatalogue(Ledger& ledger, std::string_view store) {
 // Fills the receipt's lines from the entry's recorded pricing and the catalogue's names.
 std::function<void(const Outcome&, v1::Receipt*)> PricedReceipt(Catalogue catalogue) {
   return [catalogue = std::move(catalogue)](const Outcome& outcome, v1::Receipt* receipt) {
-    const v1::Pricing& pricing = outcome.receipt.pricing;
+    if (outcome.receipt.pricing == nullptr) return;
+    const v1::Pricing& pricing = *outcome.receipt.pricing;
     for (const auto& line : pricing.lines()) {
       auto* out = receipt->add_lines();
       out->set_sku(line.sku());
