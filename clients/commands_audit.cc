@@ -2,7 +2,9 @@
 // auditor's machine, over the journal as the server stores it: nothing the server computed is
 // trusted (exit codes as lovebank-audit: 0 clean, 1 findings, 2 could not run).
 
+#include <cstdio>
 #include <iostream>
+#include <optional>
 
 #include "clients/commands.h"
 #include "clients/journal_source.h"
@@ -17,6 +19,36 @@ constexpr int kAuditFindings = 1;
 constexpr int kAuditCannotRun = 2;
 // A whole journal stream may take a while: 1M entries is ~150 MB.
 constexpr double kStreamTimeoutSeconds = 3600;
+
+// Runs the audit over the journal the server streams; std::nullopt (and kAuditCannotRun in
+// *exit_code) when it could not complete.
+std::optional<audit::Report> StreamAudit(const Globals& globals, audit::Options options,
+                                         int* exit_code) {
+  Session session(globals);
+  auto source = client::GrpcJournalSource(session.channel(), globals.token, 0,
+                                          kStreamTimeoutSeconds);
+  if (!source.ok()) {
+    std::cerr << "lovebank: cannot read the journal from " << globals.server << ": "
+              << source.status().message() << "\n";
+    *exit_code = kAuditCannotRun;
+    return std::nullopt;
+  }
+  // A second pass, if the fast pass finds something to name, reads the same prefix again.
+  const std::uint64_t to_seq = (*source)->claimed_head().seq;
+  options.reopen = [&] {
+    return client::GrpcJournalSource(session.channel(), globals.token, to_seq,
+                                     kStreamTimeoutSeconds);
+  };
+  audit::Progress progress;
+  options.progress = [&progress](std::uint64_t entries) { progress.Update(entries); };
+  auto report = audit::Run(**source, nullptr, options);
+  if (!report.ok()) {
+    std::cerr << "lovebank: the audit could not complete: " << report.status().message() << "\n";
+    *exit_code = kAuditCannotRun;
+    return std::nullopt;
+  }
+  return std::move(*report);
+}
 
 }  // namespace
 
@@ -40,35 +72,60 @@ void AddAuditCommands(CLI::App& app, Globals& globals, int* exit_code) {
       }
       options.expected_digests.push_back(*digest);
     }
-    Session session(globals);
-    auto source = client::GrpcJournalSource(session.channel(), globals.token, 0,
-                                            kStreamTimeoutSeconds);
-    if (!source.ok()) {
-      std::cerr << "lovebank: cannot read the journal from " << globals.server << ": "
-                << source.status().message() << "\n";
-      *exit_code = kAuditCannotRun;
-      return;
-    }
-    // A second pass, if the fast pass finds something to name, reads the same prefix again.
-    const std::uint64_t to_seq = (*source)->claimed_head().seq;
-    options.reopen = [&] {
-      return client::GrpcJournalSource(session.channel(), globals.token, to_seq,
-                                       kStreamTimeoutSeconds);
-    };
-    audit::Progress progress;
-    options.progress = [&progress](std::uint64_t entries) { progress.Update(entries); };
-    auto report = audit::Run(**source, nullptr, options);
-    if (!report.ok()) {
-      std::cerr << "lovebank: the audit could not complete: " << report.status().message() << "\n";
-      *exit_code = kAuditCannotRun;
-      return;
-    }
+    auto report = StreamAudit(globals, std::move(options), exit_code);
+    if (!report) return;
     if (globals.json) {
       PrintJson(audit::ToJson(*report));
     } else {
       audit::PrintHuman(*report, "the journal streamed from " + globals.server);
     }
     *exit_code = report->clean() ? kAuditClean : kAuditFindings;
+  });
+
+  auto* report = app.add_subcommand("report", "audited reports from the journal");
+  report->require_subcommand(1);
+  auto* stores = report->add_subcommand(
+      "stores", "the love supermarkets' month: baskets, points and hours, refunds, settlement");
+  auto month = std::make_shared<std::string>();
+  stores->add_option("--month", *month, "YYYY-MM (Asia/Shanghai); all months when omitted");
+  stores->footer("Example:\n  lovebank report stores --month 2026-11\n"
+                 "The journal is audited first: no figures from a ledger with findings.");
+  stores->callback([&globals, exit_code, month] {
+    auto result = StreamAudit(globals, audit::Options{}, exit_code);
+    if (!result) return;
+    if (!result->clean()) {
+      std::cerr << "lovebank: the audit found " << result->findings_total
+                << " problems; run `lovebank audit` — no figures from an unclean ledger\n";
+      *exit_code = kAuditFindings;
+      return;
+    }
+    const nlohmann::json all = audit::ToJson(*result);  // kept: the loop refers into it
+    nlohmann::json rows = nlohmann::json::array();
+    for (const auto& row : all["store_months"]) {
+      if (month->empty() || row["month"] == *month) rows.push_back(row);
+    }
+    if (globals.json) {
+      PrintJson({{"digest", std::to_string(result->head.seq) + ":" + HashToHex(result->head.hash)},
+                 {"stores", rows}});
+    } else {
+      std::printf("  %-16s %-7s %7s %12s %9s %7s %11s %11s %11s\n", "store", "month", "baskets",
+                  "points", "hours", "refunds", "refunded", "redeemed", "settled");
+      for (const auto& row : rows) {
+        std::printf("  %-16s %-7s %7llu %12s %9s %7llu %11s %11s %11s\n",
+                    row["store"].get<std::string>().c_str(),
+                    row["month"].get<std::string>().c_str(),
+                    static_cast<unsigned long long>(row["baskets"].get<std::uint64_t>()),
+                    row["points"].get<std::string>().c_str(),
+                    row["hours"].get<std::string>().c_str(),
+                    static_cast<unsigned long long>(row["refunds"].get<std::uint64_t>()),
+                    row["refunded"].get<std::string>().c_str(),
+                    row["redeemed"].get<std::string>().c_str(),
+                    row["settled"].get<std::string>().c_str());
+      }
+      std::cout << "  (audited: the journal up to " << result->head.seq << ":"
+                << HashToHex(result->head.hash) << ")\n";
+    }
+    *exit_code = kExitOk;
   });
 
   auto* digest = app.add_subcommand("digest", "the ledger's head SEQ:HASH, to publish (公示)");

@@ -270,6 +270,20 @@ TEST_F(CliTest, AFullLoveSupermarketDay) {
   EXPECT_EQ(flows["RICE_5KG checkout"], "5");
   EXPECT_EQ(flows["RICE_5KG refund"], "1");
   EXPECT_EQ(flows["RICE_5KG write_off_stock"], "1");
+  // The month per store, audited first.
+  const Result month = Run({"--json", "report", "stores"}, "auditor-wang");
+  ASSERT_EQ(month.exit_code, 0) << month.out << month.err;
+  const nlohmann::json stores = month.json()["stores"];
+  ASSERT_EQ(stores.size(), 1u) << month.out;
+  EXPECT_EQ(stores[0]["store"], "store:main");
+  EXPECT_EQ(stores[0]["baskets"], 2);
+  EXPECT_EQ(stores[0]["points"], "205.00");
+  EXPECT_EQ(stores[0]["hours"], "9.00");
+  EXPECT_EQ(stores[0]["refunds"], 1);
+  EXPECT_EQ(stores[0]["refunded"], "30.00");
+  EXPECT_EQ(stores[0]["settled"], "100.00");
+  const Result table = Run({"report", "stores"}, "auditor-wang");
+  EXPECT_NE(table.out.find("store:main"), std::string::npos) << table.out;
   // They tie out with the balances: the shelf holds 50 in - 5 sold + 1 back - 1 written off =
   // 45 bags; the store holds 205 paid - 30 refunded - 100 settled = 75 points, which is what
   // the totals call redeemed (held by stores).

@@ -178,6 +178,7 @@ void AddTotals(const ReplayState& state, Report& report) {
     }
   }
   for (auto& [code, total] : totals) report.totals.push_back(std::move(total));
+  for (const auto& [key, figures] : state.store_months) report.store_months.push_back(figures);
   for (const auto& [key, minor] : state.flows) {
     auto asset = state.assets.find(key.first);
     report.flows.push_back(Flow{key.first, key.second,

@@ -92,6 +92,21 @@ struct Flow {
   boost::multiprecision::cpp_int minor;
 };
 
+// The love supermarket's month at one store, from the replayed journal (issue #6 "a report of
+// redemptions per store per month"). Months in programme time (Asia/Shanghai). Amounts in
+// POINTS minor units, hours in HOURS minor units.
+struct StoreMonth {
+  std::string store;
+  std::string month;  // "2026-11"
+  std::uint64_t baskets = 0;                          // checkouts
+  boost::multiprecision::cpp_int points_minor;        // value of those baskets
+  boost::multiprecision::cpp_int hours_minor;         // hours paid for baskets paid with hours
+  std::uint64_t refunds = 0;
+  boost::multiprecision::cpp_int refunded_minor;      // POINTS value returned by refunds
+  boost::multiprecision::cpp_int redeemed_minor;      // plain POINTS redemptions (no basket)
+  boost::multiprecision::cpp_int settled_minor;       // POINTS settled to the programme
+};
+
 // An exact total as a decimal at `scale`: DecimalText(-1234, 2) == "-12.34".
 std::string DecimalText(const boost::multiprecision::cpp_int& minor, std::uint32_t scale);
 
@@ -102,6 +117,7 @@ struct Report {
   std::uint64_t findings_total = 0;
   std::vector<AssetTotals> totals;  // by asset code
   std::vector<Flow> flows;          // by asset, then kind
+  std::vector<StoreMonth> store_months;  // by store, then month
   // Who was allowed what, as the journal granted it: every principal in name order.
   std::vector<v1::PrincipalRecord> principals;
   bool store_compared = false;      // derived records were checked (--db, not --file)

@@ -315,6 +315,47 @@ Expectation ExpectRefund(const v1::Entry& entry, std::uint64_t seq, State& state
   return expectation;
 }
 
+// The store's month figures (audit.h StoreMonth) for a value-moving supermarket entry.
+void AddStoreMonth(const v1::Entry& entry, State& state) {
+  using boost::multiprecision::cpp_int;
+  const v1::Command& command = entry.command();
+  auto month_of = [&](const std::string& store) -> StoreMonth& {
+    const std::string month = PeriodStart(v1::PERIOD_MONTH, entry.time_unix_us()).substr(1, 7);
+    StoreMonth& figures = state.store_months[{store, month}];
+    figures.store = store;
+    figures.month = month;
+    return figures;
+  };
+  auto minor = [](const std::string& text) {
+    auto value = MinorFromString(text);
+    return value ? cpp_int(*value) : cpp_int(0);
+  };
+  if (command.has_checkout()) {
+    StoreMonth& figures = month_of(command.checkout().store());
+    ++figures.baskets;
+    figures.points_minor += minor(entry.pricing().total_points_minor());
+    if (!entry.pricing().hours_minor().empty()) figures.hours_minor += minor(entry.pricing().hours_minor());
+  } else if (command.has_refund()) {
+    auto sale = state.sales.find(command.refund().checkout_seq());
+    if (sale == state.sales.end()) return;
+    StoreMonth& figures = month_of(sale->second.store);
+    ++figures.refunds;
+    figures.refunded_minor += minor(entry.pricing().total_points_minor());
+  } else if (command.has_redeem() && command.redeem().asset() == kPoints) {
+    for (const auto& posting : entry.postings()) {
+      if (posting.account() == command.redeem().to()) {
+        month_of(posting.account()).redeemed_minor += minor(posting.amount_minor());
+      }
+    }
+  } else if (command.has_settle() && command.settle().asset() == kPoints) {
+    for (const auto& posting : entry.postings()) {
+      if (posting.account() == command.settle().to()) {
+        month_of(command.settle().from()).settled_minor += minor(posting.amount_minor());
+      }
+    }
+  }
+}
+
 Expectation ExpectAdmin(const v1::Command& command, std::uint64_t seq, State& state,
                         Findings& findings) {
   Expectation expectation;
@@ -631,6 +672,9 @@ void ReplayEntry(const v1::Entry& entry, const std::string& fingerprint, State& 
                  Cat(recorded.size(), " recorded postings that differ"));
   }
   state.entries[seq - 1].moves_value = expectation.moves_value;
+  if (expectation.ok && command.body_case() != v1::Command::kTransfer) {
+    AddStoreMonth(entry, state);
+  }
   if (command.body_case() != v1::Command::kTransfer && !recorded.empty()) {
     const std::string& kind =
         v1::Command::descriptor()->FindFieldByNumber(command.body_case())->name();

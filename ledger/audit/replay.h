@@ -90,6 +90,8 @@ struct ReplayState {
   std::map<std::string, Int128, std::less<>> usage;
   // Gross flows (audit.h Flow): (asset, command kind) -> sum of positive postings.
   std::map<std::pair<std::string, std::string>, boost::multiprecision::cpp_int> flows;
+  // (store, month) -> the month's figures (audit.h StoreMonth).
+  std::map<std::pair<std::string, std::string>, StoreMonth> store_months;
   std::vector<Reversible> entries;  // index seq - 1
   // Expected statement index: account -> (seq, legs as "ASSET amount after;..." text) in seq
   // order, which is the store's key order within an account: no sort needed to compare.

@@ -60,6 +60,18 @@ nlohmann::json ToJson(const Report& report) {
                              {"kind", flow.kind},
                              {"amount", DecimalText(flow.minor, flow.scale)}});
   }
+  json["store_months"] = nlohmann::json::array();
+  for (const StoreMonth& m : report.store_months) {
+    json["store_months"].push_back({{"store", m.store},
+                                    {"month", m.month},
+                                    {"baskets", m.baskets},
+                                    {"points", DecimalText(m.points_minor, 2)},
+                                    {"hours", DecimalText(m.hours_minor, 2)},
+                                    {"refunds", m.refunds},
+                                    {"refunded", DecimalText(m.refunded_minor, 2)},
+                                    {"redeemed", DecimalText(m.redeemed_minor, 2)},
+                                    {"settled", DecimalText(m.settled_minor, 2)}});
+  }
   json["principals"] = nlohmann::json::array();
   for (const v1::PrincipalRecord& principal : report.principals) {
     json["principals"].push_back({{"principal", principal.principal()},
