@@ -657,5 +657,52 @@ TEST_F(Supermarket, UsageSurvivesReopeningAndAnEditedUsageRecordIsFound) {
       << Describe(report);
 }
 
+// All-or-nothing groups roll back every supermarket change in memory too (Engine::Mark /
+// RollBackToMark over items, new stock assets, the ratio, limits, usage and refunded lines):
+// after an aborted group the next commands are judged as if it never happened.
+TEST_F(Supermarket, AnAbortedAllOrNothingGroupLeavesNoSupermarketStateBehind) {
+  Ok(SetLimit("l0", "OIL_5L", v1::PERIOD_MONTH, "1"));
+  const Outcome sale = Ok(Checkout("c0", "m1", "store:main", {{"RICE_5KG", 2}}));
+  const auto before = WithoutRefusals(DumpStore(dir_.path()));
+  std::vector<v1::Command> group = {
+      SetItem("g1", "store:main", "SOAP", "香皂", "块", "3"),  // defines the SOAP asset
+      ReceiveStock("g2", "issuer:goods", "store:main", "SOAP", "5", "某企业"),
+      SetExchangeRatio("g3", "10", "issuer:exchange"),
+      SetLimit("g4", "RICE_5KG", v1::PERIOD_MONTH, "1"),
+      Checkout("g5", "m1", "store:main", {{"SOAP", 1}, {"OIL_5L", 1}}, "HOURS"),  // uses all
+      Refund("g6", sale.receipt.seq, {{"RICE_5KG", 1}}),
+      Checkout("g7", "m2", "store:main", {{"RICE_5KG", 1}}),  // m2 holds 5 points: refused
+  };
+  const std::vector<Outcome> outcomes = ledger_->ExecuteMany(group, /*all_or_nothing=*/true);
+  ASSERT_EQ(outcomes.size(), group.size());
+  for (std::size_t i = 0; i + 1 < outcomes.size(); ++i) {
+    EXPECT_REASON(outcomes[i], Reason::kBatchAborted);
+  }
+  EXPECT_REASON(outcomes.back(), Reason::kInsufficientBalance);
+  EXPECT_EQ(WithoutRefusals(DumpStore(dir_.path())), before);
+  // In memory too: no SOAP, no ratio, no rice limit, the oil limit unused, the line unrefunded.
+  EXPECT_REASON(ledger_->Execute(Checkout("n1", "m1", "store:main", {{"SOAP", 1}})),
+                Reason::kItemUnknown);
+  EXPECT_REASON(ledger_->Execute(ReceiveStock("n2", "issuer:goods", "store:main", "SOAP", "1", "x")),
+                Reason::kAssetUnknown);
+  EXPECT_REASON(ledger_->Execute(Checkout("n3", "m1", "store:main", {{"OIL_5L", 1}}, "HOURS")),
+                Reason::kExchangeRatioUnset);
+  Ok(Checkout("n4", "m1", "store:main", {{"RICE_5KG", 2}}));  // no rice limit
+  Ok(Checkout("n5", "m1", "store:main", {{"OIL_5L", 1}}));    // the oil limit was not used
+  Ok(Refund("n6", sale.receipt.seq, {{"RICE_5KG", 1}}));      // the line was not refunded
+  // The same group without the refused command goes through whole.
+  group.pop_back();
+  for (auto& command : group) command.set_request_id(command.request_id() + "-again");
+  group[4] = Checkout("g5-again", "m2", "store:main", {{"SOAP", 1}});  // m2: 3 of 5 points
+  group[5] = Refund("g6-again", sale.receipt.seq, {{"RICE_5KG", 1}});  // refunded above
+  group.pop_back();
+  for (const Outcome& outcome : ledger_->ExecuteMany(group, /*all_or_nothing=*/true)) {
+    EXPECT_TRUE(outcome.ok()) << ReasonName(outcome.reason) << " " << outcome.message;
+  }
+  EXPECT_EQ(B("m2", "SOAP"), "1");
+  const auto report = AuditDb(dir_.path());
+  EXPECT_TRUE(report.clean()) << Describe(report);
+}
+
 }  // namespace
 }  // namespace lovebank
