@@ -304,6 +304,32 @@ void AddLimit(CLI::App& app, Globals& globals, int* exit_code) {
         (r.sku().empty() ? std::string("basket value") : r.sku()) + " at most " + r.maximum() +
             (r.sku().empty() ? " POINTS" : "") + " per member per " + *per);
   });
+  auto* household = app.add_subcommand(
+      "household", "group member accounts into a household (户) whose limits count together");
+  household->require_subcommand(1);
+  auto* hh_set = household->add_subcommand("set", "set a household's members (admin)");
+  auto hh = std::make_shared<v1::SetHouseholdRequest>();
+  auto hh_members = std::make_shared<std::vector<std::string>>();
+  auto hh_id = std::make_shared<std::string>();
+  hh_set->add_option("household", *hh->mutable_household(), "its id, e.g. hh:htd-017")
+      ->required();
+  hh_set->add_option("--member", *hh_members, "a member account (repeat); none dissolves it");
+  hh_set->add_option("--memo", *hh->mutable_memo(), "free text");
+  hh_set->add_option("--request-id", *hh_id, "retry an interrupted call");
+  hh_set->footer("Example:\n  lovebank household set hh:htd-017 --member V00001 --member V00002");
+  hh_set->callback([&globals, exit_code, hh, hh_members, hh_id] {
+    Session session(globals);
+    v1::SetHouseholdRequest r = *hh;
+    r.set_request_id(RequestId(*hh_id, "household"));
+    for (const auto& member : *hh_members) r.add_members(member);
+    *exit_code = Simple(
+        session, r.request_id(), "household set", ToJson(r),
+        [&](v1::Receipt* receipt) {
+          return session.supermarket().SetHousehold(session.Context().get(), r, receipt);
+        },
+        r.household() + ": " + std::to_string(r.members_size()) + " members");
+  });
+
   auto* list = limit->add_subcommand("list", "the caps in force");
   list->callback([&globals, exit_code] {
     Session session(globals);

@@ -122,6 +122,13 @@ absl::StatusOr<std::unique_ptr<Engine>> Engine::Load(Store* store, Head head,
   }
   LOVEBANK_RETURN_IF_ERROR(LoadRecords(store, Family::kItems, "item", engine->items_));
   LOVEBANK_RETURN_IF_ERROR(LoadRecords(store, Family::kLimits, "limit", engine->limits_));
+  {
+    auto it = store->NewIterator(Family::kHouseholds);
+    for (it->SeekToFirst(); it->Valid(); it->Next()) {
+      engine->households_.emplace(it->key().ToString(), it->value().ToString());
+    }
+    LOVEBANK_RETURN_IF_ERROR(FromRocks(it->status(), "loading households"));
+  }
   LOVEBANK_ASSIGN_OR_RETURN(auto policy,
                             store->Get(Family::kMeta, meta_key::kExchangePolicy));
   if (policy.has_value()) {
@@ -231,6 +238,7 @@ void Engine::RollBackToMark() {
   RestoreMarked(mark.policies, policies_, batch.policies_undo, [](const v1::ExchangePolicy&) {});
   RestoreMarked(mark.limits, limits_, batch.limits_undo, [](const v1::LimitRecord&) {});
   RestoreMarked(mark.usage, usage_, batch.usage_undo, [](const Int128&) {});
+  RestoreMarked(mark.households, households_, batch.households_undo, [](const std::string&) {});
   for (std::size_t i = mark.assets_added; i < batch.assets_added.size(); ++i) {
     assets_.erase(batch.assets_added[i]);
   }
@@ -345,6 +353,8 @@ Outcome Engine::Decide(const v1::Command& command, const std::string& fingerprin
       return ApplySetExchangeRatio(command, fingerprint);
     case v1::Command::kSetLimit:
       return ApplySetLimit(command, fingerprint);
+    case v1::Command::kSetHousehold:
+      return ApplySetHousehold(command, fingerprint);
     case v1::Command::BODY_NOT_SET:
       break;
   }
@@ -772,6 +782,9 @@ rocksdb::WriteBatch Engine::FinishBatch() {
   for (const auto& [key, old] : batch.usage_undo) {
     Stage(Family::kUsage, key, MinorToString(usage_.at(key)));
   }
+  for (const auto& [member, old] : batch.households_undo) {
+    Stage(Family::kHouseholds, member, households_.at(member));
+  }
   if (head_.seq != batch.start_head.seq) {
     Stage(Family::kMeta, std::string(meta_key::kHeadSeq), EncodeFixed64BE(head_.seq));
     Stage(Family::kMeta, std::string(meta_key::kHeadHash),
@@ -814,6 +827,7 @@ void Engine::RollBackAll() {
     RestoreAll(batch->policies_undo, policies_);
     RestoreAll(batch->limits_undo, limits_);
     RestoreAll(batch->usage_undo, usage_);
+    RestoreAll(batch->households_undo, households_);
     for (const auto& code : batch->assets_added) assets_.erase(code);
     head_ = batch->start_head;
     head_time_unix_us_ = batch->start_time_unix_us;
@@ -878,6 +892,11 @@ void Engine::SetPolicy(v1::ExchangePolicy policy) {
 
 void Engine::SetLimitRecord(const std::string& sku, v1::LimitRecord record) {
   Track(limits_, open().limits_undo, mark_ ? &mark_->limits : nullptr, sku, std::move(record));
+}
+
+void Engine::SetHouseholdOf(const std::string& member, std::string household) {
+  Track(households_, open().households_undo, mark_ ? &mark_->households : nullptr, member,
+        std::move(household));
 }
 
 void Engine::SetUsage(const std::string& key, Int128 used) {

@@ -124,6 +124,9 @@ class Engine {
   Outcome ApplyCheckout(const v1::Command& command, const std::string& fingerprint);
   Outcome ApplyRefund(const v1::Command& command, const std::string& fingerprint);
   Outcome ApplySetLimit(const v1::Command& command, const std::string& fingerprint);
+  Outcome ApplySetHousehold(const v1::Command& command, const std::string& fingerprint);
+  // Whose usage a member's baskets count under: "household:<id>" when grouped, else the member.
+  std::string UsageOwner(const std::string& member) const;
   // The amount used under a usage key (0 when none): in flight, cached or committed;
   // std::nullopt with `failure` set when the store cannot be read.
   std::optional<Int128> Used(const std::string& key, Outcome* failure);
@@ -160,6 +163,7 @@ class Engine {
   void SetItemRecord(const std::string& key, v1::ItemRecord record);
   void SetPolicy(v1::ExchangePolicy policy);
   void SetLimitRecord(const std::string& sku, v1::LimitRecord record);
+  void SetHouseholdOf(const std::string& member, std::string household);
   // Records `key` as reversed (a whole entry, or a refunded line) in the open batch.
   void MarkReversed(std::string key, std::uint64_t by_seq);
   std::string Decimal(const Int128& minor, const std::string& asset) const;
@@ -179,6 +183,8 @@ class Engine {
   absl::flat_hash_map<std::string, v1::LimitRecord> limits_;  // by SKU, "" for basket value
   // Usage under limits, by UsageKey: loaded from the store on first use, then kept.
   absl::flat_hash_map<std::string, Int128> usage_;
+  // Member -> household id ("" once taken out of one).
+  absl::flat_hash_map<std::string, std::string> households_;
   Head head_;
   std::int64_t head_time_unix_us_ = 0;
 
@@ -195,6 +201,7 @@ class Engine {
     absl::flat_hash_map<std::string, std::optional<v1::ExchangePolicy>> policies_undo;
     absl::flat_hash_map<std::string, std::optional<v1::LimitRecord>> limits_undo;
     absl::flat_hash_map<std::string, std::optional<Int128>> usage_undo;
+    absl::flat_hash_map<std::string, std::optional<std::string>> households_undo;
     std::vector<std::string> assets_added;
     absl::flat_hash_map<std::uint64_t, BatchEntry> entries;
     // Keys of the reversed family set in this batch: whole entries and refunded lines.
@@ -219,6 +226,7 @@ class Engine {
     MarkUndo<v1::ExchangePolicy> policies;
     MarkUndo<v1::LimitRecord> limits;
     MarkUndo<Int128> usage;
+    MarkUndo<std::string> households;
     std::vector<std::string> reversed;
     std::vector<std::string> requests;
   };

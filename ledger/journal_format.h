@@ -57,6 +57,7 @@ inline constexpr const char* kPrincipals = "principals";
 inline constexpr const char* kItems = "items";
 inline constexpr const char* kLimits = "limits";
 inline constexpr const char* kUsage = "usage";
+inline constexpr const char* kHouseholds = "households";
 inline constexpr const char* kMeta = "meta";
 }  // namespace cf
 
@@ -100,7 +101,8 @@ inline constexpr std::int64_t kProgrammeUtcOffsetSeconds = 8 * 3600;
 // REQUIRES: period is DAY, WEEK, MONTH or YEAR.
 std::string PeriodStart(v1::Period period, std::int64_t time_unix_us);
 
-// What a member took home in one period under one limit (usage family): member ‖ 0x00 ‖ sku
+// What a member (or the member's household: then `member` is the household id) took home in
+// one period under one limit (usage family): member ‖ 0x00 ‖ sku
 // ("" for basket value) ‖ 0x00 ‖ period letter (D, W, M, Y) ‖ the period's first day
 // (YYYY-MM-DD, programme time). The value is the amount used: MinorToString of units or POINTS
 // minor units.

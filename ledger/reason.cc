@@ -81,6 +81,7 @@ std::string_view ReasonName(Reason reason) {
     LOVEBANK_REASON_NAME(kInsufficientStock, "INSUFFICIENT_STOCK")
     LOVEBANK_REASON_NAME(kPeriodInvalid, "PERIOD_INVALID")
     LOVEBANK_REASON_NAME(kLimitExceeded, "LIMIT_EXCEEDED")
+    LOVEBANK_REASON_NAME(kHouseholdInvalid, "HOUSEHOLD_INVALID")
     LOVEBANK_REASON_NAME(kInsufficientBalance, "INSUFFICIENT_BALANCE")
     LOVEBANK_REASON_NAME(kBudgetExceeded, "BUDGET_EXCEEDED")
     LOVEBANK_REASON_NAME(kBalanceAboveMaximum, "BALANCE_ABOVE_MAXIMUM")
@@ -124,7 +125,9 @@ absl::StatusCode ReasonCode(Reason reason) {
     default:
       break;
   }
-  if (value >= 10 && value < 50) return absl::StatusCode::kInvalidArgument;
+  if ((value >= 10 && value < 50) || reason == Reason::kHouseholdInvalid) {
+    return absl::StatusCode::kInvalidArgument;
+  }
   return absl::StatusCode::kFailedPrecondition;
 }
 

@@ -104,6 +104,9 @@ enum class Reason : std::uint32_t {
   kTokenMissing = 90,      // no "authorization: Bearer <token>" metadata
   kTokenUnknown = 91,      // a token no principal holds, or a revoked one
   kPermissionDenied = 92,  // the principal's role or bound accounts do not allow this
+
+  // Syntax, continued (the 10-49 range is full).
+  kHouseholdInvalid = 100,  // a household with more than 32 members or a member twice
 };
 
 // The reason's name as it appears in the proto and in logs, e.g. "INSUFFICIENT_BALANCE".

@@ -17,7 +17,7 @@ const char* FamilyName(Family family) {
   static constexpr const char* kNames[kFamilyCount] = {
       cf::kJournal,        cf::kBalances, cf::kRequests, cf::kAccounts, cf::kAssets,
       cf::kAccountEntries, cf::kReversed, cf::kRefusals, cf::kPrincipals,
-      cf::kItems,          cf::kLimits,   cf::kUsage,    cf::kMeta};
+      cf::kItems,          cf::kLimits,   cf::kUsage,    cf::kHouseholds, cf::kMeta};
   return kNames[static_cast<std::size_t>(family)];
 }
 

@@ -29,9 +29,10 @@ enum class Family : std::size_t {
   kItems,
   kLimits,
   kUsage,
+  kHouseholds,
   kMeta,
 };
-inline constexpr std::size_t kFamilyCount = 13;
+inline constexpr std::size_t kFamilyCount = 14;
 const char* FamilyName(Family family);
 
 struct StoreOptions {

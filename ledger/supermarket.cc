@@ -154,7 +154,7 @@ Outcome Engine::ApplyCheckout(const v1::Command& command, const std::string& fin
   auto within_limit = [&](const std::string& sku, const Int128& amount) -> std::optional<Outcome> {
     auto limit = limits_.find(sku);
     if (limit == limits_.end() || limit->second.maximum_minor() == "0") return std::nullopt;
-    const std::string key = UsageKey(checkout.member(), sku, limit->second.period(), time);
+    const std::string key = UsageKey(UsageOwner(checkout.member()), sku, limit->second.period(), time);
     Outcome failure;
     std::optional<Int128> used = Used(key, &failure);
     if (!used) return failure;
@@ -310,7 +310,7 @@ Outcome Engine::ApplyRefund(const v1::Command& command, const std::string& finge
   auto give_back = [&](const std::string& sku, const Int128& amount) -> bool {
     auto limit = limits_.find(sku);
     if (limit == limits_.end() || limit->second.maximum_minor() == "0") return true;
-    const std::string key = UsageKey(sale.member(), sku, limit->second.period(),
+    const std::string key = UsageKey(UsageOwner(sale.member()), sku, limit->second.period(),
                                      entry->checkout->time_unix_us());
     std::optional<Int128> used = Used(key, &failure);
     if (!used) return false;
@@ -358,6 +358,44 @@ Outcome Engine::ApplySetLimit(const v1::Command& command, const std::string& fin
   // A maximum of 0 lifts the limit; the record stays (with 0) so the change is visible, and a
   // 0 limit is not enforced.
   SetLimitRecord(set.sku(), std::move(record));
+  return outcome;
+}
+
+std::string Engine::UsageOwner(const std::string& member) const {
+  auto household = households_.find(member);
+  if (household == households_.end() || household->second.empty()) return member;
+  return Cat("household:", household->second);
+}
+
+Outcome Engine::ApplySetHousehold(const v1::Command& command, const std::string& fingerprint) {
+  const v1::SetHousehold& set = command.set_household();
+  for (const auto& member : set.members()) {
+    const AccountState* account = FindAccount(member);
+    if (account == nullptr) {
+      return Refuse(command, fingerprint, Reason::kAccountUnknown, Cat("no account ", member));
+    }
+    if (account->record.kind() != v1::ACCOUNT_KIND_MEMBER) {
+      return Refuse(command, fingerprint, Reason::kAccountKindMismatch,
+                    Cat(member, " is not a MEMBER account"));
+    }
+  }
+  Outcome outcome = Append(command, fingerprint, {}, {});
+  // Members of this household that the new list leaves out leave it (sorted: a deterministic
+  // order for the undo records).
+  std::vector<std::string> leaving;
+  for (const auto& [member, household] : households_) {
+    if (household == set.household() &&
+        std::find(set.members().begin(), set.members().end(), member) == set.members().end()) {
+      leaving.push_back(member);
+    }
+  }
+  std::sort(leaving.begin(), leaving.end());
+  for (const auto& member : leaving) {
+    SetHouseholdOf(member, std::string());
+  }
+  for (const auto& member : set.members()) {
+    SetHouseholdOf(member, set.household());
+  }
   return outcome;
 }
 

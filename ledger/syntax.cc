@@ -268,6 +268,25 @@ SyntaxCheck CheckCommandSyntax(const v1::Command& command) {
       }
       return CheckAmountText(set.maximum(), "maximum");
     }
+    case v1::Command::kSetHousehold: {
+      const auto& set = command.set_household();
+      if (auto check = CheckAccountId(set.household(), "household"); check.reason != Reason::kOk) {
+        return check;
+      }
+      if (set.members_size() > static_cast<int>(kHouseholdMembersMax)) {
+        return Refuse(Reason::kHouseholdInvalid, "a household has at most 32 members");
+      }
+      std::set<std::string_view> members;
+      for (const auto& member : set.members()) {
+        if (auto check = CheckAccountId(member, "members"); check.reason != Reason::kOk) {
+          return check;
+        }
+        if (!members.insert(member).second) {
+          return Refuse(Reason::kHouseholdInvalid, Cat(member, " is listed twice"));
+        }
+      }
+      return {};
+    }
     case v1::Command::BODY_NOT_SET:
       break;
   }

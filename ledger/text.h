@@ -29,6 +29,7 @@ inline constexpr std::string_view kStockMaximum = "1000000000";
 // The assets a catalogue prices in and a basket may be paid with.
 inline constexpr std::string_view kPointsAsset = "POINTS";
 inline constexpr std::string_view kHoursAsset = "HOURS";
+inline constexpr std::size_t kHouseholdMembersMax = 32;
 
 // 1..max_bytes bytes of [A-Za-z0-9._:@-]. Account ids (max 64) and request ids (max 128).
 bool IsValidIdentifier(std::string_view text, std::size_t max_bytes);

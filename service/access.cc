@@ -105,6 +105,7 @@ Decision MayCommand(const Principal& who, const v1::Command& command,
     case v1::Command::kSetItem:
     case v1::Command::kSetExchangeRatio:
     case v1::Command::kSetLimit:
+    case v1::Command::kSetHousehold:
     case v1::Command::kReceiveStock:
     case v1::Command::kWriteOffStock:
     case v1::Command::kSettle:

@@ -173,6 +173,13 @@ Converted ToCommand(const v1::SetLimitRequest& request, std::string_view actor) 
   return converted;
 }
 
+Converted ToCommand(const v1::SetHouseholdRequest& request, std::string_view actor) {
+  Converted converted = Base(request.request_id(), actor, request.memo());
+  converted.command.mutable_set_household()->set_household(request.household());
+  *converted.command.mutable_set_household()->mutable_members() = request.members();
+  return converted;
+}
+
 v1::Balance ToBalance(const BalanceLine& line) {
   v1::Balance balance;
   balance.set_account(line.account);

@@ -46,6 +46,7 @@ Converted ToCommand(const v1::RefundRequest& request, std::string_view actor);
 Converted ToCommand(const v1::SetExchangeRatioRequest& request, std::string_view actor);
 Converted ToCommand(const v1::SettleRequest& request, std::string_view actor);
 Converted ToCommand(const v1::SetLimitRequest& request, std::string_view actor);
+Converted ToCommand(const v1::SetHouseholdRequest& request, std::string_view actor);
 
 // Receipt of an accepted (or replayed) command.
 void ToReceipt(const Outcome& outcome, std::string_view request_id, v1::Receipt* receipt);

@@ -131,6 +131,9 @@ class SupermarketService final : public v1::Supermarket::CallbackService {
   grpc::ServerUnaryReactor* ListLimits(grpc::CallbackServerContext* ctx,
                                        const v1::ListLimitsRequest* request,
                                        v1::ListLimitsResponse* response) override;
+  grpc::ServerUnaryReactor* SetHousehold(grpc::CallbackServerContext* ctx,
+                                         const v1::SetHouseholdRequest* request,
+                                         v1::Receipt* response) override;
 
  private:
   const Context& context_;

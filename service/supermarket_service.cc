@@ -108,6 +108,12 @@ grpc::ServerUnaryReactor* SupermarketService::SetLimit(grpc::CallbackServerConte
   return SubmitSimple(context_, ctx, "SetLimit", *request, response);
 }
 
+grpc::ServerUnaryReactor* SupermarketService::SetHousehold(grpc::CallbackServerContext* ctx,
+                                                           const v1::SetHouseholdRequest* request,
+                                                           v1::Receipt* response) {
+  return SubmitSimple(context_, ctx, "SetHousehold", *request, response);
+}
+
 grpc::ServerUnaryReactor* SupermarketService::ListLimits(grpc::CallbackServerContext* ctx,
                                                          const v1::ListLimitsRequest* /*request*/,
                                                          v1::ListLimitsResponse* response) {

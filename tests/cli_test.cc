@@ -204,6 +204,7 @@ TEST_F(CliTest, AFullLoveSupermarketDay) {
       << shelf.out;
 
   ok({"limit", "set", "--sku", "RICE_5KG", "--per", "month", "--max", "3"}, "admin");
+  ok({"household", "set", "hh:htd-017", "--member", "V00002"}, "admin");
   EXPECT_NE(ok({"limit", "list"}, "till-1").out.find("RICE_5KG  at most 3 per month"),
             std::string::npos);
   // Members earn, then shop with points and with hours.

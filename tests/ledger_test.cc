@@ -414,7 +414,8 @@ TEST(RefusalCoverage, EveryCommandReasonHasARefusalCase) {
                                       Reason::kLineAlreadyRefunded,
                                       Reason::kExchangeRatioUnset,
                                       Reason::kPeriodInvalid,
-                                      Reason::kLimitExceeded};
+                                      Reason::kLimitExceeded,
+                                      Reason::kHouseholdInvalid};
   for (std::uint32_t value = 0; value < 128; ++value) {
     const auto reason = static_cast<Reason>(value);
     if (ReasonName(reason) == "UNKNOWN_REASON" || elsewhere.contains(reason)) continue;

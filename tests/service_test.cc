@@ -777,6 +777,14 @@ TEST_F(ServiceTest, TheRoleMatrixHoldsForEveryRpc) {
          r.set_maximum("100");
          return client_->supermarket->SetLimit(Ctx(t).get(), r, &receipt);
        }},
+      {"SetHousehold", [&](const std::string& t) {
+         v1::SetHouseholdRequest r;
+         r.set_request_id(next());
+         r.set_household("hh:001");
+         r.add_members("m2");
+         r.add_members("m3");
+         return client_->supermarket->SetHousehold(Ctx(t).get(), r, &receipt);
+       }},
       {"ListLimits", [&](const std::string& t) {
          v1::ListLimitsResponse out;
          return client_->supermarket->ListLimits(Ctx(t).get(), {}, &out);
@@ -822,6 +830,7 @@ TEST_F(ServiceTest, TheRoleMatrixHoldsForEveryRpc) {
       {"GetExchangeRatio", {"admin", "auditor", "issuer", "terminal", "member"}},
       {"Settle", {"admin"}},
       {"SetLimit", {"admin"}},
+      {"SetHousehold", {"admin"}},
       {"ListLimits", {"admin", "auditor", "issuer", "terminal", "member"}},
   };
   ASSERT_EQ(allowed.size(), rpcs.size());

@@ -130,6 +130,16 @@ v1::Command SetLimit(const std::string& id, const std::string& sku, v1::Period p
   return command;
 }
 
+v1::Command SetHousehold(const std::string& id, const std::string& household,
+                         const std::vector<std::string>& members) {
+  v1::Command command;
+  command.set_request_id(id);
+  command.set_actor("tester");
+  command.mutable_set_household()->set_household(household);
+  for (const auto& member : members) command.mutable_set_household()->add_members(member);
+  return command;
+}
+
 // Microseconds since the epoch of a UTC civil time.
 std::int64_t Utc(int y, unsigned m, unsigned d, int hour, int minute = 0, int second = 0) {
   using namespace std::chrono;
@@ -434,6 +444,7 @@ TEST(SupermarketRefusalCoverage, EverySupermarketReasonHasARefusalCase) {
                         Reason::kAssetIsStock, Reason::kInsufficientStock, Reason::kRefundInvalid,
                         Reason::kExchangeRatioUnset, Reason::kPeriodInvalid,
                         Reason::kLimitExceeded}) {
+    // kHouseholdInvalid: AHouseholdSharesItsLimits...
     EXPECT_TRUE(covered.contains(reason)) << ReasonName(reason);
   }
   // kLineAlreadyRefunded: RefundsReturnLinesAtTheSalePricesOnceEach.
@@ -700,6 +711,34 @@ TEST_F(Supermarket, AnAbortedAllOrNothingGroupLeavesNoSupermarketStateBehind) {
     EXPECT_TRUE(outcome.ok()) << ReasonName(outcome.reason) << " " << outcome.message;
   }
   EXPECT_EQ(B("m2", "SOAP"), "1");
+  const auto report = AuditDb(dir_.path());
+  EXPECT_TRUE(report.clean()) << Describe(report);
+}
+
+TEST_F(Supermarket, AHouseholdSharesItsLimitsAndAMemberWhoLeavesTakesOnlyTheirOwn) {
+  Ok(Earn("e:m2more", "issuer:town", "m2", "200"));
+  Ok(SetLimit("l1", "RICE_5KG", v1::PERIOD_MONTH, "2"));
+  Ok(SetHousehold("h1", "hh:017", {"m1", "m2"}));
+  Ok(Checkout("c1", "m1", "store:main", {{"RICE_5KG", 1}}));
+  Ok(Checkout("c2", "m2", "store:main", {{"RICE_5KG", 1}}));
+  const Outcome third = ledger_->Execute(Checkout("c3", "m1", "store:main", {{"RICE_5KG", 1}}));
+  EXPECT_REASON(third, Reason::kLimitExceeded);
+  // m2 leaves the household: from now on m2 counts alone (nothing bought alone yet).
+  Ok(SetHousehold("h2", "hh:017", {"m1"}));
+  Ok(Checkout("c4", "m2", "store:main", {{"RICE_5KG", 2}}));
+  EXPECT_REASON(ledger_->Execute(Checkout("c5", "m1", "store:main", {{"RICE_5KG", 1}})),
+                Reason::kLimitExceeded);  // the household's 2 of this month still count
+  auto stored = DumpStore(dir_.path());
+  EXPECT_EQ(stored.at("households").at("m1"), "hh:017");
+  EXPECT_EQ(stored.at("households").at("m2"), "");
+  EXPECT_REASON(ledger_->Execute(SetHousehold("h3", "hh:018", {"store:main"})),
+                Reason::kAccountKindMismatch);
+  EXPECT_REASON(ledger_->Execute(SetHousehold("h4", "hh:018", {"m1", "m1"})),
+                Reason::kHouseholdInvalid);
+  ledger_.reset();
+  Open();  // households reload
+  EXPECT_REASON(ledger_->Execute(Checkout("c6", "m1", "store:main", {{"RICE_5KG", 1}})),
+                Reason::kLimitExceeded);
   const auto report = AuditDb(dir_.path());
   EXPECT_TRUE(report.clean()) << Describe(report);
 }

@@ -215,6 +215,14 @@ absl::Status CompareStore(Store& store, ReplayState& state, Findings& findings) 
   LOVEBANK_RETURN_IF_ERROR(
       CompareFamily(store, Family::kUsage, state.usage, findings, UsageDescribe{}));
 
+  struct HouseholdDescribe {
+    std::string key(const std::string& k) const { return k; }
+    std::string expected(const std::string& household) const { return household; }
+    std::string found(std::string_view v) const { return std::string(v); }
+  };
+  LOVEBANK_RETURN_IF_ERROR(
+      CompareFamily(store, Family::kHouseholds, state.households, findings, HouseholdDescribe{}));
+
   // The exchange policy in force is one meta record.
   {
     LOVEBANK_ASSIGN_OR_RETURN(auto stored, store.Get(Family::kMeta, meta_key::kExchangePolicy));

@@ -144,6 +144,13 @@ std::string ShowKey(std::string key) {
   return key;
 }
 
+// Whose usage a member's baskets count under (the engine's rule, coded again).
+std::string UsageOwnerOf(const State& state, const std::string& member) {
+  auto household = state.households.find(member);
+  if (household == state.households.end() || household->second.empty()) return member;
+  return "household:" + household->second;
+}
+
 // The recorded pricing must be the one the rules give.
 bool SamePricing(const v1::Pricing& expected, const v1::Pricing& recorded) {
   return expected.SerializeAsString() == recorded.SerializeAsString();
@@ -217,7 +224,8 @@ Expectation ExpectCheckout(const v1::Entry& entry, std::uint64_t seq, State& sta
     auto limit = state.limits.find(sku);
     if (limit == state.limits.end() || limit->second.maximum_minor() == "0") return;
     const std::string key =
-        UsageKey(checkout.member(), sku, limit->second.period(), entry.time_unix_us());
+        UsageKey(UsageOwnerOf(state, checkout.member()), sku, limit->second.period(),
+                 entry.time_unix_us());
     Int128& used = state.usage[key];
     used += amount;
     if (used > *MinorFromString(limit->second.maximum_minor())) {
@@ -305,7 +313,7 @@ Expectation ExpectRefund(const v1::Entry& entry, std::uint64_t seq, State& state
     auto limit = state.limits.find(sku);
     if (limit == state.limits.end() || limit->second.maximum_minor() == "0") return;
     auto sold_at = state.sale_times.find(target);
-    const std::string key = UsageKey(member, sku, limit->second.period(),
+    const std::string key = UsageKey(UsageOwnerOf(state, member), sku, limit->second.period(),
                                      sold_at == state.sale_times.end() ? 0 : sold_at->second);
     Int128& used = state.usage[key];
     used = used > amount ? used - amount : Int128(0);
@@ -505,6 +513,21 @@ Expectation ExpectAdmin(const v1::Command& command, std::uint64_t seq, State& st
     record.set_period(set.period());
     record.set_maximum_minor(Text(maximum.amount.minor()));
     record.set_seq(seq);
+  } else if (command.has_set_household()) {
+    const auto& set = command.set_household();
+    for (const auto& member : set.members()) {
+      if (auto problem = AccountProblem(state, member, v1::ACCOUNT_KIND_MEMBER, true);
+          !problem.empty()) {
+        return violated(problem);
+      }
+    }
+    for (auto& [member, household] : state.households) {
+      if (household == set.household() &&
+          std::find(set.members().begin(), set.members().end(), member) == set.members().end()) {
+        household.clear();
+      }
+    }
+    for (const auto& member : set.members()) state.households[member] = set.household();
   } else if (command.has_set_account_status()) {
     const auto& set = command.set_account_status();
     auto account = state.accounts.find(set.account());
@@ -660,6 +683,7 @@ void ReplayEntry(const v1::Entry& entry, const std::string& fingerprint, State& 
     case v1::Command::kSetItem:
     case v1::Command::kSetExchangeRatio:
     case v1::Command::kSetLimit:
+    case v1::Command::kSetHousehold:
       expectation = ExpectAdmin(command, seq, state, findings);
       break;
     case v1::Command::BODY_NOT_SET:

@@ -88,6 +88,7 @@ struct ReplayState {
   // Limits by SKU ("" for basket value) and usage under them by UsageKey.
   std::map<std::string, v1::LimitRecord, std::less<>> limits;
   std::map<std::string, Int128, std::less<>> usage;
+  std::map<std::string, std::string, std::less<>> households;  // member -> household ("": left)
   // Gross flows (audit.h Flow): (asset, command kind) -> sum of positive postings.
   std::map<std::pair<std::string, std::string>, boost::multiprecision::cpp_int> flows;
   // (store, month) -> the month's figures (audit.h StoreMonth).
