@@ -11,6 +11,7 @@
 #include "google/protobuf/io/zero_copy_stream_impl_lite.h"
 #include "ledger/check.h"
 #include "ledger/coding.h"
+#include "ledger/text.h"
 
 namespace lovebank {
 
@@ -219,6 +220,17 @@ Int128 AddPricedLine(v1::Pricing* pricing, std::string_view sku, std::uint32_t q
   line->set_unit_price_minor(std::string(unit_price_minor));
   line->set_amount_minor(MinorToString(amount));
   return amount;
+}
+
+v1::AssetRecord StockAssetRecord(std::string_view sku, std::string_view name, std::uint64_t seq) {
+  v1::AssetRecord record;
+  record.set_code(std::string(sku));
+  record.set_scale(kStockScale);
+  record.set_maximum_minor(std::string(kStockMaximum));
+  record.set_display_name(std::string(name));
+  record.set_defined_seq(seq);
+  record.set_stock(true);
+  return record;
 }
 
 }  // namespace lovebank

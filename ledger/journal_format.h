@@ -34,6 +34,7 @@
 
 #include "ledger/amount.h"
 #include "lovebank/v1/journal.pb.h"
+#include "lovebank/v1/store.pb.h"
 
 namespace lovebank {
 
@@ -131,6 +132,10 @@ std::optional<RequestValue> DecodeRequestValue(std::string_view value);
 // refund's pricing and returns its amount. REQUIRES: unit_price_minor is MinorToString output.
 Int128 AddPricedLine(v1::Pricing* pricing, std::string_view sku, std::uint32_t quantity,
                      std::string_view unit_price_minor);
+
+// The asset record a SKU's first SetItem defines (entry `seq`): whole units (kStockScale) up to
+// kStockMaximum, named after the item, marked as stock.
+v1::AssetRecord StockAssetRecord(std::string_view sku, std::string_view name, std::uint64_t seq);
 
 // SHA-256 of the command's deterministic serialization: what "the same content" means for a
 // retried request id (DESIGN.md invariant 5). 32 raw bytes.

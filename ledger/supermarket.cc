@@ -60,14 +60,9 @@ Outcome Engine::ApplySetItem(const v1::Command& command, const std::string& fing
   if (stock == nullptr) {
     // The first SetItem of a SKU anywhere defines its stock asset in the same entry.
     AssetState asset;
-    asset.scale = kStockScale;
-    asset.maximum_minor = *MinorFromString(kStockMaximum);
-    asset.record.set_code(set.sku());
-    asset.record.set_scale(kStockScale);
-    asset.record.set_maximum_minor(std::string(kStockMaximum));
-    asset.record.set_display_name(set.name());
-    asset.record.set_defined_seq(seq);
-    asset.record.set_stock(true);
+    asset.record = StockAssetRecord(set.sku(), set.name(), seq);
+    asset.scale = asset.record.scale();
+    asset.maximum_minor = *MinorFromString(asset.record.maximum_minor());
     Stage(Family::kAssets, set.sku(), asset.record.SerializeAsString());
     assets_.emplace(set.sku(), std::move(asset));
     open().assets_added.push_back(set.sku());

@@ -459,14 +459,9 @@ Expectation ExpectAdmin(const v1::Command& command, std::uint64_t seq, State& st
     }
     if (stock == state.assets.end()) {
       State::Asset asset;
-      asset.scale = kStockScale;
-      asset.maximum_minor = *MinorFromString(kStockMaximum);
-      asset.record.set_code(set.sku());
-      asset.record.set_scale(kStockScale);
-      asset.record.set_maximum_minor(std::string(kStockMaximum));
-      asset.record.set_display_name(set.name());
-      asset.record.set_defined_seq(seq);
-      asset.record.set_stock(true);
+      asset.record = StockAssetRecord(set.sku(), set.name(), seq);
+      asset.scale = asset.record.scale();
+      asset.maximum_minor = *MinorFromString(asset.record.maximum_minor());
       state.assets.emplace(set.sku(), std::move(asset));
     }
     v1::ItemRecord& item = state.items[ItemKey(set.store(), set.sku())];
