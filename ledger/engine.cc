@@ -7,6 +7,7 @@
 #include "ledger/check.h"
 #include "ledger/coding.h"
 #include "ledger/strings.h"
+#include "ledger/text.h"
 
 namespace lovebank {
 namespace {
@@ -129,6 +130,21 @@ absl::StatusOr<std::unique_ptr<Engine>> Engine::Load(Store* store, Head head,
     }
     LOVEBANK_RETURN_IF_ERROR(FromRocks(it->status(), "loading households"));
   }
+  {
+    // Open holds only: a closed one is read from the store when a refund needs it.
+    auto it = store->NewIterator(Family::kHolds);
+    for (it->SeekToFirst(); it->Valid(); it->Next()) {
+      v1::HoldRecord hold;
+      if (!hold.ParseFromArray(it->value().data(), static_cast<int>(it->value().size()))) {
+        return absl::DataLossError(Cat("hold ", it->key().ToString(), " does not decode"));
+      }
+      if (hold.state() == v1::HOLD_STATE_OPEN) {
+        engine->holds_.emplace(it->key().ToString(), std::move(hold));
+      }
+    }
+    LOVEBANK_RETURN_IF_ERROR(FromRocks(it->status(), "loading holds"));
+    engine->RebuildHoldExpiries();
+  }
   LOVEBANK_ASSIGN_OR_RETURN(auto policy,
                             store->Get(Family::kMeta, meta_key::kExchangePolicy));
   if (policy.has_value()) {
@@ -158,7 +174,10 @@ Outcome Engine::Apply(const v1::Command& command, const std::string& fingerprint
   LOVEBANK_DCHECK(CheckCommandSyntax(command).reason == Reason::kOk);
   std::optional<Outcome> earlier = Replay(command, fingerprint);
   if (earlier.has_value()) return std::move(*earlier);
+  decide_time_ = std::max(clock_(), head_time_unix_us_);
+  if (!hold_expiries_.empty()) ReleaseExpired();
   Outcome outcome = Decide(command, fingerprint);
+  decide_time_.reset();
   if (outcome.reason != Reason::kLedgerUnavailable) {
     open().requests[command.request_id()] = BatchRequest{fingerprint, outcome};
     if (mark_) mark_->requests.push_back(command.request_id());
@@ -239,6 +258,10 @@ void Engine::RollBackToMark() {
   RestoreMarked(mark.limits, limits_, batch.limits_undo, [](const v1::LimitRecord&) {});
   RestoreMarked(mark.usage, usage_, batch.usage_undo, [](const Int128&) {});
   RestoreMarked(mark.households, households_, batch.households_undo, [](const std::string&) {});
+  if (!mark.holds.empty()) {
+    RestoreMarked(mark.holds, holds_, batch.holds_undo, [](const v1::HoldRecord&) {});
+    RebuildHoldExpiries();
+  }
   for (std::size_t i = mark.assets_added; i < batch.assets_added.size(); ++i) {
     assets_.erase(batch.assets_added[i]);
   }
@@ -355,10 +378,18 @@ Outcome Engine::Decide(const v1::Command& command, const std::string& fingerprin
       return ApplySetLimit(command, fingerprint);
     case v1::Command::kSetHousehold:
       return ApplySetHousehold(command, fingerprint);
+    case v1::Command::kAuthorizeHold:
+      return ApplyAuthorizeHold(command, fingerprint);
+    case v1::Command::kCaptureHold:
+      return ApplyCaptureHold(command, fingerprint);
+    case v1::Command::kVoidHold:
+      return ApplyVoidHold(command, fingerprint);
+    case v1::Command::kReleaseHold:
+      break;  // written by ReleaseExpired only; Ledger::Submit refuses it from clients
     case v1::Command::BODY_NOT_SET:
       break;
   }
-  LOVEBANK_CHECK(false && "syntax check lets no command without a body through");
+  LOVEBANK_CHECK(false && "no command without a body, and no ReleaseHold, reaches Decide");
   return {};
 }
 
@@ -474,7 +505,9 @@ std::optional<Engine::BatchEntry> Engine::FindEntry(std::uint64_t seq, Outcome* 
   BatchEntry entry;
   entry.kind = decoded->command().body_case();
   entry.postings.assign(decoded->postings().begin(), decoded->postings().end());
-  if (entry.kind == v1::Command::kCheckout) entry.checkout = std::move(decoded);
+  if (entry.kind == v1::Command::kCheckout || entry.kind == v1::Command::kCaptureHold) {
+    entry.checkout = std::move(decoded);
+  }
   return entry;
 }
 
@@ -731,7 +764,9 @@ Outcome Engine::Append(const v1::Command& command, const std::string& fingerprin
   }
   BatchEntry batch_entry{command.body_case(), {entry.postings().begin(), entry.postings().end()},
                          nullptr};
-  if (command.has_checkout()) batch_entry.checkout = std::make_shared<const v1::Entry>(entry);
+  if (command.has_checkout() || command.has_capture_hold()) {
+    batch_entry.checkout = std::make_shared<const v1::Entry>(entry);
+  }
   open().entries.emplace(seq, std::move(batch_entry));
   head_ = Head{seq, hash};
   head_time_unix_us_ = time;
@@ -785,6 +820,9 @@ rocksdb::WriteBatch Engine::FinishBatch() {
   for (const auto& [member, old] : batch.households_undo) {
     Stage(Family::kHouseholds, member, households_.at(member));
   }
+  for (const auto& [key, old] : batch.holds_undo) {
+    Stage(Family::kHolds, key, holds_.at(key).SerializeAsString());
+  }
   if (head_.seq != batch.start_head.seq) {
     Stage(Family::kMeta, std::string(meta_key::kHeadSeq), EncodeFixed64BE(head_.seq));
     Stage(Family::kMeta, std::string(meta_key::kHeadHash),
@@ -828,11 +866,13 @@ void Engine::RollBackAll() {
     RestoreAll(batch->limits_undo, limits_);
     RestoreAll(batch->usage_undo, usage_);
     RestoreAll(batch->households_undo, households_);
+    RestoreAll(batch->holds_undo, holds_);
     for (const auto& code : batch->assets_added) assets_.erase(code);
     head_ = batch->start_head;
     head_time_unix_us_ = batch->start_time_unix_us;
   }
   batches_.clear();
+  RebuildHoldExpiries();
 }
 
 void Engine::Stage(Family family, std::string key, std::string value) {
@@ -899,6 +939,17 @@ void Engine::SetHouseholdOf(const std::string& member, std::string household) {
         std::move(household));
 }
 
+void Engine::SetHold(v1::HoldRecord record) {
+  const std::string key = EncodeFixed64BE(record.seq());
+  if (auto it = holds_.find(key); it != holds_.end() && it->second.state() == v1::HOLD_STATE_OPEN) {
+    hold_expiries_.erase({it->second.expires_unix_us(), it->second.seq()});
+  }
+  if (record.state() == v1::HOLD_STATE_OPEN) {
+    hold_expiries_.emplace(record.expires_unix_us(), record.seq());
+  }
+  Track(holds_, open().holds_undo, mark_ ? &mark_->holds : nullptr, key, std::move(record));
+}
+
 void Engine::SetUsage(const std::string& key, Int128 used) {
   Track(usage_, open().usage_undo, mark_ ? &mark_->usage : nullptr, key, std::move(used));
 }
@@ -917,7 +968,9 @@ std::optional<Int128> Engine::Used(const std::string& key, Outcome* failure) {
   return used;
 }
 
-std::int64_t Engine::NextEntryTime() const { return std::max(clock_(), head_time_unix_us_); }
+std::int64_t Engine::NextEntryTime() const {
+  return std::max(decide_time_ ? *decide_time_ : clock_(), head_time_unix_us_);
+}
 
 std::string Engine::Decimal(const Int128& minor, const std::string& asset) const {
   const AssetState* state = FindAsset(asset);
@@ -942,6 +995,10 @@ absl::StatusOr<Receipt> ReadReceipt(
   receipt.hash = view->hash;
   receipt.time_unix_us = entry.time_unix_us();
   if (entry.has_pricing()) receipt.pricing = std::make_shared<const v1::Pricing>(entry.pricing());
+  if (entry.command().has_authorize_hold()) {
+    receipt.hold_expires_unix_us =
+        HoldExpiresAt(entry.time_unix_us(), entry.command().authorize_hold().timeout_seconds());
+  }
   for (const auto& posting : entry.postings()) {
     LOVEBANK_ASSIGN_OR_RETURN(
         auto line_bytes,

@@ -19,6 +19,7 @@
 #include <functional>
 #include <memory>
 #include <optional>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -85,13 +86,27 @@ class Engine {
 
   Head head() const { return head_; }
 
+  // Holds (ledger/holds.cc): the earliest expiry of an open hold, and the release of every hold
+  // expired by now as journal entries in the open batch (Apply does it before deciding any
+  // command; the sequencer calls it when idle). REQUIRES for ReleaseExpired: a batch is open.
+  std::optional<std::int64_t> NextHoldExpiry() const;
+  void ReleaseExpired();
+
  private:
   friend class EngineTestPeer;  // tests only: simulates a bookkeeping bug
 
   struct BatchEntry {
     v1::Command::BodyCase kind;
     std::vector<v1::Posting> postings;
-    std::shared_ptr<const v1::Entry> checkout;  // the whole entry, for checkouts only
+    // The whole entry, for the entries a Refund may name: checkouts and hold captures.
+    std::shared_ptr<const v1::Entry> checkout;
+  };
+  // A sale a Refund returns lines of: a checkout, or a captured hold.
+  struct Sale {
+    std::string member;
+    std::string store;
+    std::string exchange;     // paid with HOURS: the exchange account
+    std::int64_t time_unix_us = 0;  // limits count in this time's periods
   };
   struct BatchRequest {
     std::string fingerprint;
@@ -125,13 +140,53 @@ class Engine {
   Outcome ApplyRefund(const v1::Command& command, const std::string& fingerprint);
   Outcome ApplySetLimit(const v1::Command& command, const std::string& fingerprint);
   Outcome ApplySetHousehold(const v1::Command& command, const std::string& fingerprint);
+  // What a checkout or a hold checks and prices: the accounts, the basket from the store's
+  // catalogue, the limits and (paid with HOURS) the ratio. A refusal, or std::nullopt with
+  // `priced` filled.
+  struct PricedBasket {
+    v1::Pricing pricing;
+    Int128 total = 0;
+    Int128 hours = 0;        // HOURS only
+    std::string exchange;    // HOURS only
+    std::vector<std::pair<std::string, Int128>> usage;  // usage keys -> used after the basket
+  };
+  std::optional<Outcome> PriceBasket(const v1::Command& command, const std::string& fingerprint,
+                                     const std::string& member, const std::string& store,
+                                     const google::protobuf::RepeatedPtrField<v1::BasketLine>& lines,
+                                     const std::string& pay_asset, std::int64_t time,
+                                     PricedBasket* priced);
+  // The usage keys and values after giving back `total` POINTS of value and `lines`' units to
+  // the periods of `time` (never below zero). false with `failure` set when the store cannot
+  // be read.
+  bool GiveBackUsage(const std::string& member, std::int64_t time, const Int128& total,
+                     const std::vector<std::pair<std::string, std::uint32_t>>& lines,
+                     std::vector<std::pair<std::string, Int128>>* usage, Outcome* failure);
+  std::optional<Sale> SaleOf(const BatchEntry& entry, Outcome* failure);
+  // Holds (ledger/holds.cc).
+  Outcome ApplyAuthorizeHold(const v1::Command& command, const std::string& fingerprint);
+  Outcome ApplyCaptureHold(const v1::Command& command, const std::string& fingerprint);
+  Outcome ApplyVoidHold(const v1::Command& command, const std::string& fingerprint);
+  // The open hold `hold_seq` at `store` for a capture or void; a refusal otherwise.
+  std::optional<v1::HoldRecord> OpenHold(const v1::Command& command,
+                                         const std::string& fingerprint, std::uint64_t hold_seq,
+                                         const std::string& store, Outcome* refusal);
+  // The hold from the in-memory state or the store; std::nullopt when there is none, or with
+  // `failure` set (kLedgerUnavailable) when the store cannot be read.
+  std::optional<v1::HoldRecord> FindHold(std::uint64_t seq, Outcome* failure);
+  // Closes `hold` with `command` (capture: `captured` is the captured pricing; void and
+  // release: nullptr): postings, usage given back, the record's new state.
+  Outcome CloseHold(const v1::Command& command, const std::string& fingerprint,
+                    v1::HoldRecord hold, const v1::Pricing* captured, v1::HoldState state);
+  void SetHold(v1::HoldRecord record);
+  void RebuildHoldExpiries();
   // Whose usage a member's baskets count under: "household:<id>" when grouped, else the member.
   std::string UsageOwner(const std::string& member) const;
   // The amount used under a usage key (0 when none): in flight, cached or committed;
   // std::nullopt with `failure` set when the store cannot be read.
   std::optional<Int128> Used(const std::string& key, Outcome* failure);
   void SetUsage(const std::string& key, Int128 used);
-  // The time the next entry gets: the clock, never before the head's time.
+  // The time the next entry gets: the clock (read once per Apply: every entry one command makes,
+  // releases of expired holds included, has the same time), never before the head's time.
   std::int64_t NextEntryTime() const;
 
   // The entry at `seq` (1..head) from the in-flight batches or the journal; std::nullopt with
@@ -185,6 +240,11 @@ class Engine {
   absl::flat_hash_map<std::string, Int128> usage_;
   // Member -> household id ("" once taken out of one).
   absl::flat_hash_map<std::string, std::string> households_;
+  // Holds by EncodeFixed64BE(seq): every open hold (loaded at start) and every hold closed since;
+  // `hold_expiries_` orders the open ones by expiry.
+  absl::flat_hash_map<std::string, v1::HoldRecord> holds_;
+  std::set<std::pair<std::int64_t, std::uint64_t>> hold_expiries_;
+  std::optional<std::int64_t> decide_time_;  // set while Apply decides one command
   Head head_;
   std::int64_t head_time_unix_us_ = 0;
 
@@ -202,6 +262,7 @@ class Engine {
     absl::flat_hash_map<std::string, std::optional<v1::LimitRecord>> limits_undo;
     absl::flat_hash_map<std::string, std::optional<Int128>> usage_undo;
     absl::flat_hash_map<std::string, std::optional<std::string>> households_undo;
+    absl::flat_hash_map<std::string, std::optional<v1::HoldRecord>> holds_undo;
     std::vector<std::string> assets_added;
     absl::flat_hash_map<std::uint64_t, BatchEntry> entries;
     // Keys of the reversed family set in this batch: whole entries and refunded lines.
@@ -227,6 +288,7 @@ class Engine {
     MarkUndo<v1::LimitRecord> limits;
     MarkUndo<Int128> usage;
     MarkUndo<std::string> households;
+    MarkUndo<v1::HoldRecord> holds;
     std::vector<std::string> reversed;
     std::vector<std::string> requests;
   };

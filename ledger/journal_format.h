@@ -59,6 +59,7 @@ inline constexpr const char* kItems = "items";
 inline constexpr const char* kLimits = "limits";
 inline constexpr const char* kUsage = "usage";
 inline constexpr const char* kHouseholds = "households";
+inline constexpr const char* kHolds = "holds";
 inline constexpr const char* kMeta = "meta";
 }  // namespace cf
 

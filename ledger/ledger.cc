@@ -28,6 +28,15 @@ Outcome Refusal(Reason reason, std::string message) {
   return outcome;
 }
 
+// The syntax check plus what only the engine may write: a ReleaseHold.
+SyntaxCheck CheckSubmitted(const v1::Command& command) {
+  if (command.has_release_hold()) {
+    return SyntaxCheck{Reason::kHoldCommandInvalid,
+                       "holds are released by the engine alone when they expire"};
+  }
+  return CheckCommandSyntax(command);
+}
+
 // An all-or-nothing group that was not applied: every command that was not itself refused
 // (accepted, then rolled back, or never judged) becomes kBatchAborted naming the first refusal.
 void AbortOthers(std::vector<Outcome>& outcomes) {
@@ -206,7 +215,7 @@ Ledger::~Ledger() {
 }
 
 void Ledger::Submit(v1::Command command, Callback done) {
-  SyntaxCheck syntax = CheckCommandSyntax(command);
+  SyntaxCheck syntax = CheckSubmitted(command);
   if (syntax.reason != Reason::kOk) {
     done(Refusal(syntax.reason, std::move(syntax.message)));
     return;
@@ -233,7 +242,7 @@ void Ledger::SubmitMany(std::vector<v1::Command> commands, BatchCallback done,
   std::vector<Impl::Pending> group;
   group.reserve(commands.size());
   for (std::size_t i = 0; i < commands.size(); ++i) {
-    SyntaxCheck syntax = CheckCommandSyntax(commands[i]);
+    SyntaxCheck syntax = CheckSubmitted(commands[i]);
     if (syntax.reason != Reason::kOk) {
       shared->outcomes[i] = Refusal(syntax.reason, std::move(syntax.message));
       continue;
@@ -340,13 +349,34 @@ void Ledger::Impl::StopThreads() {
 
 void Ledger::Impl::SequencerLoop() {
   std::vector<Pending> commands;
+  // 1 s after a release-only batch wrote nothing (a release that cannot go yet): no busy loop.
+  std::int64_t release_wait_min_us = 0;
   for (;;) {
+    bool release_only = false;
     {
       std::unique_lock<std::mutex> lock(mu_);
-      wake_.wait(lock, [this]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
+      auto ready = [this]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
         return !queue_.empty() || stopping_;
-      });
-      if (queue_.empty()) return;  // stopping, and everything queued has been decided
+      };
+      // Idle with an open hold: wake when it expires (at most a second later with a test
+      // clock) and release it, so balances do not wait for the next command.
+      while (!ready()) {
+        const std::optional<std::int64_t> expiry =
+            failed.load(std::memory_order_acquire) ? std::nullopt : engine->NextHoldExpiry();
+        if (!expiry) {
+          wake_.wait(lock, ready);
+          break;
+        }
+        const std::int64_t wait_us =
+            std::clamp<std::int64_t>(*expiry - options.clock_unix_us(), release_wait_min_us,
+                                     1'000'000);
+        if (wait_us == 0) {
+          release_only = true;
+          break;
+        }
+        wake_.wait_for(lock, std::chrono::microseconds(wait_us), ready);
+      }
+      if (queue_.empty() && !release_only) return;  // stopping, and everything queued is decided
       // Up to batch_size_max commands; an all-or-nothing group goes whole into one batch, so
       // a group that does not fit waits for the next batch (it fits alone: SubmitMany).
       commands.clear();
@@ -375,8 +405,10 @@ void Ledger::Impl::SequencerLoop() {
       }
     } else {
       engine->BeginBatch();
+      if (release_only) engine->ReleaseExpired();
       Decide(commands, sealed.outcomes);
       sealed.write = engine->FinishBatch();
+      if (release_only) release_wait_min_us = sealed.write.Count() == 0 ? 1'000'000 : 0;
       sealed.head_after = engine->head();
     }
     sealed.commands = std::move(commands);

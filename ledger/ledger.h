@@ -79,6 +79,8 @@ struct Receipt {
   // Checkout and refund: the lines, prices and (HOURS) ratio recorded; null for the rest (a
   // pointer: a proto member in every transfer's outcome cost ~20% of commit throughput).
   std::shared_ptr<const v1::Pricing> pricing;
+  // AuthorizeHold: when the hold expires (µs since the Unix epoch); 0 for the rest.
+  std::int64_t hold_expires_unix_us = 0;
 };
 
 // What happened to one submitted command.
@@ -234,6 +236,8 @@ class Ledger {
   absl::StatusOr<std::optional<v1::ExchangePolicy>> GetExchangePolicy();
   // The limits per member and period, by SKU ("" — the basket value — first).
   absl::StatusOr<std::vector<v1::LimitRecord>> GetLimits();
+  // A hold as committed. Refusals: kHoldUnknown.
+  absl::StatusOr<v1::HoldRecord> GetHold(std::uint64_t hold_seq);
 
   // The RocksDB directory (for a read-only audit beside this ledger).
   const std::string& path() const;

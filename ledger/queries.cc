@@ -374,6 +374,17 @@ absl::StatusOr<std::vector<v1::LimitRecord>> Ledger::GetLimits() {
   return limits;
 }
 
+absl::StatusOr<v1::HoldRecord> Ledger::GetHold(std::uint64_t hold_seq) {
+  LOVEBANK_ASSIGN_OR_RETURN(auto value,
+                            impl_->store->Get(Family::kHolds, EncodeFixed64BE(hold_seq)));
+  if (!value.has_value()) return RefusedStatus(Reason::kHoldUnknown, Cat("no hold ", hold_seq));
+  v1::HoldRecord hold;
+  if (!hold.ParseFromString(*value)) {
+    return absl::DataLossError(Cat("hold ", hold_seq, " does not decode"));
+  }
+  return hold;
+}
+
 const std::string& Ledger::path() const { return impl_->options.path; }
 
 }  // namespace lovebank

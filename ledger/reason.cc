@@ -82,6 +82,9 @@ std::string_view ReasonName(Reason reason) {
     LOVEBANK_REASON_NAME(kPeriodInvalid, "PERIOD_INVALID")
     LOVEBANK_REASON_NAME(kLimitExceeded, "LIMIT_EXCEEDED")
     LOVEBANK_REASON_NAME(kHouseholdInvalid, "HOUSEHOLD_INVALID")
+    LOVEBANK_REASON_NAME(kHoldCommandInvalid, "HOLD_COMMAND_INVALID")
+    LOVEBANK_REASON_NAME(kHoldUnknown, "HOLD_UNKNOWN")
+    LOVEBANK_REASON_NAME(kHoldClosed, "HOLD_CLOSED")
     LOVEBANK_REASON_NAME(kInsufficientBalance, "INSUFFICIENT_BALANCE")
     LOVEBANK_REASON_NAME(kBudgetExceeded, "BUDGET_EXCEEDED")
     LOVEBANK_REASON_NAME(kBalanceAboveMaximum, "BALANCE_ABOVE_MAXIMUM")
@@ -114,6 +117,7 @@ absl::StatusCode ReasonCode(Reason reason) {
     case Reason::kEntryUnknown:
     case Reason::kPrincipalUnknown:
     case Reason::kItemUnknown:
+    case Reason::kHoldUnknown:
       return absl::StatusCode::kNotFound;
     case Reason::kTokenMissing:
     case Reason::kTokenUnknown:
@@ -125,7 +129,8 @@ absl::StatusCode ReasonCode(Reason reason) {
     default:
       break;
   }
-  if ((value >= 10 && value < 50) || reason == Reason::kHouseholdInvalid) {
+  if ((value >= 10 && value < 50) || reason == Reason::kHouseholdInvalid ||
+      reason == Reason::kHoldCommandInvalid) {
     return absl::StatusCode::kInvalidArgument;
   }
   return absl::StatusCode::kFailedPrecondition;

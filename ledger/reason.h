@@ -99,6 +99,8 @@ enum class Reason : std::uint32_t {
   kRefundInvalid = 85,        // not a checkout, a SKU it did not sell, or more than was sold
   kLineAlreadyRefunded = 86,  // each line of a checkout is refunded at most once
   kExchangeRatioUnset = 87,   // paying with HOURS before any SetExchangeRatio
+  kHoldUnknown = 88,          // no hold with that seq at that store
+  kHoldClosed = 89,           // the hold was captured, voided or released (expired) already
 
   // Access: decided by the service before anything reaches the ledger.
   kTokenMissing = 90,      // no "authorization: Bearer <token>" metadata
@@ -107,6 +109,9 @@ enum class Reason : std::uint32_t {
 
   // Syntax, continued (the 10-49 range is full).
   kHouseholdInvalid = 100,  // a household with more than 32 members or a member twice
+  // A hold timeout above 86,400 s, hold seq 0, a ReleaseHold from a client (only the engine
+  // writes them) or a "lovebank:" request id on anything else.
+  kHoldCommandInvalid = 101,
 };
 
 // The reason's name as it appears in the proto and in logs, e.g. "INSUFFICIENT_BALANCE".

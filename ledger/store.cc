@@ -1,7 +1,9 @@
 #include "ledger/store.h"
 
+#include <chrono>
 #include <cstring>
 #include <filesystem>
+#include <thread>
 #include <vector>
 
 #include "ledger/check.h"
@@ -17,7 +19,8 @@ const char* FamilyName(Family family) {
   static constexpr const char* kNames[kFamilyCount] = {
       cf::kJournal,        cf::kBalances, cf::kRequests, cf::kAccounts, cf::kAssets,
       cf::kAccountEntries, cf::kReversed, cf::kRefusals, cf::kPrincipals,
-      cf::kItems,          cf::kLimits,   cf::kUsage,    cf::kHouseholds, cf::kMeta};
+      cf::kItems,          cf::kLimits,   cf::kUsage,    cf::kHouseholds, cf::kHolds,
+      cf::kMeta};
   return kNames[static_cast<std::size_t>(family)];
 }
 
@@ -102,6 +105,15 @@ absl::StatusOr<std::unique_ptr<Store>> Store::Open(const std::string& path,
       options.read_only
           ? rocksdb::DB::OpenForReadOnly(db_options, path, descriptors, &handles, &raw)
           : rocksdb::DB::Open(db_options, path, descriptors, &handles, &raw);
+  // A read-only open beside a running writer can read a MANIFEST that names a table file the
+  // writer's compaction has just deleted: the next attempt reads the newer MANIFEST.
+  for (int attempt = 1; options.read_only && attempt < 5 && !status.ok() &&
+                        status.ToString().find("No such file") != std::string::npos;
+       ++attempt) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(20 * attempt));
+    handles.clear();
+    status = rocksdb::DB::OpenForReadOnly(db_options, path, descriptors, &handles, &raw);
+  }
   if (!status.ok()) return FromRocks(status, Cat("opening ", path));
   auto store = std::unique_ptr<Store>(new Store());
   store->read_only_ = options.read_only;

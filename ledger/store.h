@@ -30,9 +30,10 @@ enum class Family : std::size_t {
   kLimits,
   kUsage,
   kHouseholds,
+  kHolds,
   kMeta,
 };
-inline constexpr std::size_t kFamilyCount = 14;
+inline constexpr std::size_t kFamilyCount = 15;
 const char* FamilyName(Family family);
 
 struct StoreOptions {

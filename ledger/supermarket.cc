@@ -105,36 +105,37 @@ Outcome Engine::ApplySetExchangeRatio(const v1::Command& command,
   return outcome;
 }
 
-Outcome Engine::ApplyCheckout(const v1::Command& command, const std::string& fingerprint) {
-  const v1::Checkout& checkout = command.checkout();
-  for (const auto& [id, kind] : {std::pair{&checkout.member(), v1::ACCOUNT_KIND_MEMBER},
-                                 std::pair{&checkout.store(), v1::ACCOUNT_KIND_STORE}}) {
+std::optional<Outcome> Engine::PriceBasket(
+    const v1::Command& command, const std::string& fingerprint, const std::string& member,
+    const std::string& store, const google::protobuf::RepeatedPtrField<v1::BasketLine>& lines,
+    const std::string& pay_asset, std::int64_t time, PricedBasket* priced) {
+  for (const auto& [id, kind] : {std::pair{&member, v1::ACCOUNT_KIND_MEMBER},
+                                 std::pair{&store, v1::ACCOUNT_KIND_STORE}}) {
     const AccountState* account = FindAccount(*id);
     if (account == nullptr) {
       return Refuse(command, fingerprint, Reason::kAccountUnknown, Cat("no account ", *id));
     }
     if (account->record.kind() != kind) {
       return Refuse(command, fingerprint, Reason::kAccountKindMismatch,
-                    Cat("a checkout moves value from a MEMBER to a STORE; ", *id, " is not a ",
+                    Cat("a basket moves value from a MEMBER to a STORE; ", *id, " is not a ",
                         kind == v1::ACCOUNT_KIND_MEMBER ? "MEMBER" : "STORE"));
     }
     if (account->record.status() == v1::ACCOUNT_STATUS_FROZEN) {
       return Refuse(command, fingerprint, Reason::kAccountFrozen, Cat("account ", *id, " is frozen"));
     }
   }
-  if (FindAsset(kPoints) == nullptr || FindAsset(checkout.pay_asset()) == nullptr) {
-    return Refuse(command, fingerprint, Reason::kAssetUnknown,
-                  Cat("no asset ", checkout.pay_asset()));
+  if (FindAsset(kPoints) == nullptr || FindAsset(pay_asset) == nullptr) {
+    return Refuse(command, fingerprint, Reason::kAssetUnknown, Cat("no asset ", pay_asset));
   }
   // Price the basket from the store's catalogue.
-  v1::Pricing pricing;
-  pricing.set_pay_asset(checkout.pay_asset());
+  v1::Pricing& pricing = priced->pricing;
+  pricing.set_pay_asset(pay_asset);
   Int128 total = 0;
-  for (const auto& line : checkout.lines()) {
-    auto item = items_.find(ItemKey(checkout.store(), line.sku()));
+  for (const auto& line : lines) {
+    auto item = items_.find(ItemKey(store, line.sku()));
     if (item == items_.end()) {
       return Refuse(command, fingerprint, Reason::kItemUnknown,
-                    Cat(checkout.store(), " sells no ", line.sku()));
+                    Cat(store, " sells no ", line.sku()));
     }
     if (!item->second.active()) {
       return Refuse(command, fingerprint, Reason::kItemInactive,
@@ -143,13 +144,12 @@ Outcome Engine::ApplyCheckout(const v1::Command& command, const std::string& fin
     total += AddPricedLine(&pricing, line.sku(), line.quantity(), item->second.price_minor());
   }
   pricing.set_total_points_minor(MinorToString(total));
+  priced->total = total;
   // Limits per member and period (the basket's value, then each line's item), in programme time.
-  const std::int64_t time = NextEntryTime();
-  std::vector<std::pair<std::string, Int128>> usage;
   auto within_limit = [&](const std::string& sku, const Int128& amount) -> std::optional<Outcome> {
     auto limit = limits_.find(sku);
     if (limit == limits_.end() || limit->second.maximum_minor() == "0") return std::nullopt;
-    const std::string key = UsageKey(UsageOwner(checkout.member()), sku, limit->second.period(), time);
+    const std::string key = UsageKey(UsageOwner(member), sku, limit->second.period(), time);
     Outcome failure;
     std::optional<Int128> used = Used(key, &failure);
     if (!used) return failure;
@@ -159,23 +159,52 @@ Outcome Engine::ApplyCheckout(const v1::Command& command, const std::string& fin
       const std::string unit = sku.empty() ? " POINTS" : "";
       const std::string per = v1::Period_Name(limit->second.period()).substr(7);
       return Refuse(command, fingerprint, Reason::kLimitExceeded,
-                    Cat(checkout.member(), " may take ", what, " at most ",
+                    Cat(member, " may take ", what, " at most ",
                         sku.empty() ? Decimal(maximum, kPoints) : MinorToString(maximum), unit,
                         " per ", per, " (", key.substr(key.rfind('\0') + 2), "); ",
                         sku.empty() ? Decimal(*used, kPoints) : MinorToString(*used),
                         " used, this basket ", sku.empty() ? Decimal(amount, kPoints)
                                                            : MinorToString(amount)));
     }
-    usage.emplace_back(key, *used + amount);
+    priced->usage.emplace_back(key, *used + amount);
     return std::nullopt;
   };
   if (!limits_.empty()) {
-    if (auto refused = within_limit("", total)) return std::move(*refused);
-    for (const auto& line : checkout.lines()) {
-      if (auto refused = within_limit(line.sku(), Int128(line.quantity()))) {
-        return std::move(*refused);
-      }
+    if (auto refused = within_limit("", total)) return refused;
+    for (const auto& line : lines) {
+      if (auto refused = within_limit(line.sku(), Int128(line.quantity()))) return refused;
     }
+  }
+  if (pay_asset == kPoints) return std::nullopt;
+  auto policy = policies_.find(std::string(meta_key::kExchangePolicy));
+  if (policy == policies_.end()) {
+    return Refuse(command, fingerprint, Reason::kExchangeRatioUnset,
+                  "no HOURS -> POINTS exchange ratio has been set");
+  }
+  priced->exchange = policy->second.exchange_account();
+  if (FindAccount(priced->exchange)->record.status() == v1::ACCOUNT_STATUS_FROZEN) {
+    return Refuse(command, fingerprint, Reason::kAccountFrozen,
+                  Cat("exchange account ", priced->exchange, " is frozen"));
+  }
+  const Int128 ratio = *MinorFromString(policy->second.points_per_hour_minor());
+  std::optional<Int128> hours = PointsToHours(total, ratio, FindAsset(kHours)->scale, Rounding::kUp);
+  if (!hours) {
+    return Refuse(command, fingerprint, Reason::kBalanceAboveMaximum,
+                  "the basket is worth more hours than any balance holds");
+  }
+  pricing.set_points_per_hour_minor(policy->second.points_per_hour_minor());
+  pricing.set_hours_minor(MinorToString(*hours));
+  priced->hours = *hours;
+  return std::nullopt;
+}
+
+Outcome Engine::ApplyCheckout(const v1::Command& command, const std::string& fingerprint) {
+  const v1::Checkout& checkout = command.checkout();
+  const std::int64_t time = NextEntryTime();
+  PricedBasket priced;
+  if (auto refused = PriceBasket(command, fingerprint, checkout.member(), checkout.store(),
+                                 checkout.lines(), checkout.pay_asset(), time, &priced)) {
+    return std::move(*refused);
   }
   // Goods first: a basket the shelf cannot fill is refused as INSUFFICIENT_STOCK whatever the
   // member holds.
@@ -185,38 +214,68 @@ Outcome Engine::ApplyCheckout(const v1::Command& command, const std::string& fin
     postings.push_back({checkout.member(), line.sku(), Int128(line.quantity())});
   }
   if (checkout.pay_asset() == kPoints) {
-    postings.push_back({checkout.member(), kPoints, -total});
-    postings.push_back({checkout.store(), kPoints, total});
+    postings.push_back({checkout.member(), kPoints, -priced.total});
+    postings.push_back({checkout.store(), kPoints, priced.total});
   } else {
-    auto policy = policies_.find(std::string(meta_key::kExchangePolicy));
-    if (policy == policies_.end()) {
-      return Refuse(command, fingerprint, Reason::kExchangeRatioUnset,
-                    "no HOURS -> POINTS exchange ratio has been set");
-    }
-    const std::string& exchange = policy->second.exchange_account();
-    if (FindAccount(exchange)->record.status() == v1::ACCOUNT_STATUS_FROZEN) {
-      return Refuse(command, fingerprint, Reason::kAccountFrozen,
-                    Cat("exchange account ", exchange, " is frozen"));
-    }
-    const Int128 ratio = *MinorFromString(policy->second.points_per_hour_minor());
-    std::optional<Int128> hours =
-        PointsToHours(total, ratio, FindAsset(kHours)->scale, Rounding::kUp);
-    if (!hours) {
-      return Refuse(command, fingerprint, Reason::kBalanceAboveMaximum,
-                    "the basket is worth more hours than any balance holds");
-    }
-    pricing.set_points_per_hour_minor(policy->second.points_per_hour_minor());
-    pricing.set_hours_minor(MinorToString(*hours));
-    postings.push_back({checkout.member(), kHours, -*hours});
-    postings.push_back({exchange, kHours, *hours});
-    postings.push_back({exchange, kPoints, -total});
-    postings.push_back({checkout.store(), kPoints, total});
+    postings.push_back({checkout.member(), kHours, -priced.hours});
+    postings.push_back({priced.exchange, kHours, priced.hours});
+    postings.push_back({priced.exchange, kPoints, -priced.total});
+    postings.push_back({checkout.store(), kPoints, priced.total});
   }
   Outcome limits = CheckLimits(postings);
   if (!limits.ok()) return Refuse(command, fingerprint, limits.reason, limits.message);
-  Outcome outcome = Append(command, fingerprint, postings, {}, &pricing, time);
-  for (auto& [key, used] : usage) SetUsage(key, std::move(used));
+  Outcome outcome = Append(command, fingerprint, postings, {}, &priced.pricing, time);
+  for (auto& [key, used] : priced.usage) SetUsage(key, std::move(used));
   return outcome;
+}
+
+bool Engine::GiveBackUsage(const std::string& member, std::int64_t time, const Int128& total,
+                           const std::vector<std::pair<std::string, std::uint32_t>>& lines,
+                           std::vector<std::pair<std::string, Int128>>* usage,
+                           Outcome* failure) {
+  if (limits_.empty()) return true;
+  auto give_back = [&](const std::string& sku, const Int128& amount) -> bool {
+    auto limit = limits_.find(sku);
+    if (limit == limits_.end() || limit->second.maximum_minor() == "0" || amount == 0) return true;
+    const std::string key = UsageKey(UsageOwner(member), sku, limit->second.period(), time);
+    std::optional<Int128> used = Used(key, failure);
+    if (!used) return false;
+    usage->emplace_back(key, *used > amount ? *used - amount : Int128(0));
+    return true;
+  };
+  if (!give_back("", total)) return false;
+  for (const auto& [sku, quantity] : lines) {
+    if (!give_back(sku, Int128(quantity))) return false;
+  }
+  return true;
+}
+
+std::optional<Engine::Sale> Engine::SaleOf(const BatchEntry& entry, Outcome* failure) {
+  const v1::Entry& sold = *entry.checkout;
+  Sale sale;
+  if (sold.command().has_checkout()) {
+    sale.member = sold.command().checkout().member();
+    sale.store = sold.command().checkout().store();
+    sale.time_unix_us = sold.time_unix_us();
+    for (const auto& posting : entry.postings) {
+      if (posting.asset() == kHours && posting.amount_minor()[0] != '-') {
+        sale.exchange = posting.account();
+      }
+    }
+    return sale;
+  }
+  // A captured hold: the hold says who, where, through which exchange and in which period.
+  std::optional<v1::HoldRecord> hold = FindHold(sold.command().capture_hold().hold_seq(), failure);
+  if (!hold) {
+    failure->reason = Reason::kLedgerUnavailable;
+    if (failure->message.empty()) failure->message = "the captured hold cannot be read";
+    return std::nullopt;
+  }
+  sale.member = hold->member();
+  sale.store = hold->store();
+  sale.exchange = hold->exchange_account();
+  sale.time_unix_us = hold->time_unix_us();
+  return sale;
 }
 
 Outcome Engine::ApplyRefund(const v1::Command& command, const std::string& fingerprint) {
@@ -230,7 +289,7 @@ Outcome Engine::ApplyRefund(const v1::Command& command, const std::string& finge
   if (!entry) return failure;
   if (!entry->checkout) {
     return Refuse(command, fingerprint, Reason::kRefundInvalid,
-                  Cat("entry ", target, " is not a checkout"));
+                  Cat("entry ", target, " is not a checkout or a captured hold"));
   }
   std::optional<bool> reversed = IsReversed(EncodeFixed64BE(target), &failure);
   if (!reversed) return failure;
@@ -238,49 +297,48 @@ Outcome Engine::ApplyRefund(const v1::Command& command, const std::string& finge
     return Refuse(command, fingerprint, Reason::kEntryAlreadyReversed,
                   Cat("checkout ", target, " was reversed as a whole"));
   }
-  const v1::Checkout& sale = entry->checkout->command().checkout();
+  std::optional<Sale> sale = SaleOf(*entry, &failure);
+  if (!sale) return failure;
   const v1::Pricing& sold = entry->checkout->pricing();
   v1::Pricing pricing;
   pricing.set_pay_asset(sold.pay_asset());
   Int128 total = 0;
+  std::vector<std::pair<std::string, std::uint32_t>> returned;
   for (const auto& line : refund.lines()) {
     auto priced = std::find_if(sold.lines().begin(), sold.lines().end(),
                                [&](const auto& item) { return item.sku() == line.sku(); });
     if (priced == sold.lines().end()) {
       return Refuse(command, fingerprint, Reason::kRefundInvalid,
-                    Cat("checkout ", target, " sold no ", line.sku()));
+                    Cat("sale ", target, " sold no ", line.sku()));
     }
     if (line.quantity() > priced->quantity()) {
       return Refuse(command, fingerprint, Reason::kRefundInvalid,
-                    Cat("checkout ", target, " sold ", priced->quantity(), " of ", line.sku(),
+                    Cat("sale ", target, " sold ", priced->quantity(), " of ", line.sku(),
                         ", not ", line.quantity()));
     }
     std::optional<bool> refunded = IsReversed(RefundedLineKey(target, line.sku()), &failure);
     if (!refunded) return failure;
     if (*refunded) {
       return Refuse(command, fingerprint, Reason::kLineAlreadyRefunded,
-                    Cat("line ", line.sku(), " of checkout ", target, " was refunded already"));
+                    Cat("line ", line.sku(), " of sale ", target, " was refunded already"));
     }
     total += AddPricedLine(&pricing, line.sku(), line.quantity(), priced->unit_price_minor());
+    returned.emplace_back(line.sku(), line.quantity());
   }
   pricing.set_total_points_minor(MinorToString(total));
   std::vector<ResolvedPosting> postings;
   for (const auto& line : refund.lines()) {
-    postings.push_back({sale.member(), line.sku(), -Int128(line.quantity())});
-    postings.push_back({sale.store(), line.sku(), Int128(line.quantity())});
+    postings.push_back({sale->member, line.sku(), -Int128(line.quantity())});
+    postings.push_back({sale->store, line.sku(), Int128(line.quantity())});
   }
   if (sold.pay_asset() == kPoints) {
-    postings.push_back({sale.store(), kPoints, -total});
-    postings.push_back({sale.member(), kPoints, total});
+    postings.push_back({sale->store, kPoints, -total});
+    postings.push_back({sale->member, kPoints, total});
   } else {
     // Paid with hours: the points go back to the exchange account the sale used and the hours
     // to the member at the sale's ratio; returning the whole basket returns exactly the hours
     // paid, a part of it the hours rounded down.
-    std::string exchange;
-    for (const auto& posting : entry->postings) {
-      if (posting.asset() == kHours && posting.amount_minor()[0] != '-') exchange = posting.account();
-    }
-    LOVEBANK_CHECK(!exchange.empty());
+    LOVEBANK_CHECK(!sale->exchange.empty());
     const bool whole = total == *MinorFromString(sold.total_points_minor());
     std::optional<Int128> hours =
         whole ? MinorFromString(sold.hours_minor())
@@ -289,11 +347,11 @@ Outcome Engine::ApplyRefund(const v1::Command& command, const std::string& finge
     LOVEBANK_CHECK(hours.has_value());  // at most the hours paid
     pricing.set_points_per_hour_minor(sold.points_per_hour_minor());
     pricing.set_hours_minor(MinorToString(*hours));
-    postings.push_back({sale.store(), kPoints, -total});
-    postings.push_back({exchange, kPoints, total});
+    postings.push_back({sale->store, kPoints, -total});
+    postings.push_back({sale->exchange, kPoints, total});
     if (*hours != 0) {
-      postings.push_back({exchange, kHours, -*hours});
-      postings.push_back({sale.member(), kHours, *hours});
+      postings.push_back({sale->exchange, kHours, -*hours});
+      postings.push_back({sale->member, kHours, *hours});
     }
   }
   // Like a reversal, a refund goes through while an account is frozen; floors still hold.
@@ -302,21 +360,8 @@ Outcome Engine::ApplyRefund(const v1::Command& command, const std::string& finge
   // The returned value and units go back to the sale's period under each limit now in force
   // (never below zero: the sale may predate the limit).
   std::vector<std::pair<std::string, Int128>> usage;
-  auto give_back = [&](const std::string& sku, const Int128& amount) -> bool {
-    auto limit = limits_.find(sku);
-    if (limit == limits_.end() || limit->second.maximum_minor() == "0") return true;
-    const std::string key = UsageKey(UsageOwner(sale.member()), sku, limit->second.period(),
-                                     entry->checkout->time_unix_us());
-    std::optional<Int128> used = Used(key, &failure);
-    if (!used) return false;
-    usage.emplace_back(key, *used > amount ? *used - amount : Int128(0));
-    return true;
-  };
-  if (!limits_.empty()) {
-    if (!give_back("", total)) return failure;
-    for (const auto& line : refund.lines()) {
-      if (!give_back(line.sku(), Int128(line.quantity()))) return failure;
-    }
+  if (!GiveBackUsage(sale->member, sale->time_unix_us, total, returned, &usage, &failure)) {
+    return failure;
   }
   Outcome outcome = Append(command, fingerprint, postings, {}, &pricing);
   for (auto& [key, used] : usage) SetUsage(key, std::move(used));

@@ -169,6 +169,21 @@ SyntaxCheck CheckStockMove(const v1::Move& move, std::string_view needs) {
   return {};
 }
 
+SyntaxCheck CheckMemberStorePay(const std::string& member, const std::string& store,
+                                const std::string& pay_asset) {
+  if (auto check = CheckAccountId(member, "member"); check.reason != Reason::kOk) return check;
+  if (auto check = CheckAccountId(store, "store"); check.reason != Reason::kOk) return check;
+  if (pay_asset != kPointsAsset && pay_asset != kHoursAsset) {
+    return Refuse(Reason::kPayAssetInvalid, "a basket is paid in POINTS or HOURS");
+  }
+  return {};
+}
+
+SyntaxCheck CheckHoldTarget(std::uint64_t hold_seq, const std::string& store) {
+  if (hold_seq == 0) return Refuse(Reason::kHoldCommandInvalid, "hold_seq names the hold's entry");
+  return CheckAccountId(store, "store");
+}
+
 SyntaxCheck CheckSetItem(const v1::SetItem& set) {
   if (auto check = CheckAccountId(set.store(), "store"); check.reason != Reason::kOk) return check;
   if (auto check = CheckAssetCode(set.sku()); check.reason != Reason::kOk) return check;
@@ -192,6 +207,18 @@ SyntaxCheck CheckCommandSyntax(const v1::Command& command) {
   }
   if (command.memo().size() > kMemoBytesMax || !IsValidText(command.memo(), true)) {
     return Refuse(Reason::kMemoInvalid, "memo is at most 512 bytes of UTF-8 text");
+  }
+  // The "lovebank:" request ids are the engine's own: exactly one per ReleaseHold it writes.
+  const bool engine_id = command.request_id().starts_with(kEngineRequestPrefix);
+  if (command.has_release_hold()) {
+    if (command.request_id() != ReleaseRequestId(command.release_hold().hold_seq()) ||
+        command.actor() != kEngineActor) {
+      return Refuse(Reason::kHoldCommandInvalid,
+                    "holds are released by the engine alone when they expire");
+    }
+  } else if (engine_id) {
+    return Refuse(Reason::kHoldCommandInvalid,
+                  Cat("request ids starting with ", kEngineRequestPrefix, " are the engine's own"));
   }
   switch (command.body_case()) {
     case v1::Command::kEarn:
@@ -235,17 +262,40 @@ SyntaxCheck CheckCommandSyntax(const v1::Command& command) {
       return CheckMove(command.settle());
     case v1::Command::kCheckout: {
       const auto& checkout = command.checkout();
-      if (auto check = CheckAccountId(checkout.member(), "member"); check.reason != Reason::kOk) {
+      if (auto check = CheckMemberStorePay(checkout.member(), checkout.store(),
+                                           checkout.pay_asset());
+          check.reason != Reason::kOk) {
         return check;
-      }
-      if (auto check = CheckAccountId(checkout.store(), "store"); check.reason != Reason::kOk) {
-        return check;
-      }
-      if (checkout.pay_asset() != kPointsAsset && checkout.pay_asset() != kHoursAsset) {
-        return Refuse(Reason::kPayAssetInvalid, "a basket is paid in POINTS or HOURS");
       }
       return CheckBasket(checkout.lines());
     }
+    case v1::Command::kAuthorizeHold: {
+      const auto& hold = command.authorize_hold();
+      if (auto check = CheckMemberStorePay(hold.member(), hold.store(), hold.pay_asset());
+          check.reason != Reason::kOk) {
+        return check;
+      }
+      if (hold.timeout_seconds() > kHoldTimeoutMaxSeconds) {
+        return Refuse(Reason::kHoldCommandInvalid,
+                      Cat("a hold lasts at most ", kHoldTimeoutMaxSeconds, " seconds"));
+      }
+      return CheckBasket(hold.lines());
+    }
+    case v1::Command::kCaptureHold: {
+      const auto& capture = command.capture_hold();
+      if (auto check = CheckHoldTarget(capture.hold_seq(), capture.store());
+          check.reason != Reason::kOk) {
+        return check;
+      }
+      return capture.lines().empty() ? SyntaxCheck{} : CheckBasket(capture.lines());
+    }
+    case v1::Command::kVoidHold:
+      return CheckHoldTarget(command.void_hold().hold_seq(), command.void_hold().store());
+    case v1::Command::kReleaseHold:
+      if (command.release_hold().hold_seq() == 0) {
+        return Refuse(Reason::kHoldCommandInvalid, "hold_seq names the hold's entry");
+      }
+      return {};
     case v1::Command::kRefund:
       return CheckBasket(command.refund().lines());
     case v1::Command::kSetItem:

@@ -4,6 +4,10 @@
 
 namespace lovebank {
 
+std::string ReleaseRequestId(std::uint64_t hold_seq) {
+  return std::string(kEngineRequestPrefix) + "release:" + std::to_string(hold_seq);
+}
+
 bool IsValidIdentifier(std::string_view text, std::size_t max_bytes) {
   if (text.empty() || text.size() > max_bytes) return false;
   for (char c : text) {

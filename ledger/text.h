@@ -3,6 +3,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <string>
 #include <string_view>
 
 namespace lovebank {
@@ -30,6 +31,21 @@ inline constexpr std::string_view kStockMaximum = "1000000000";
 inline constexpr std::string_view kPointsAsset = "POINTS";
 inline constexpr std::string_view kHoursAsset = "HOURS";
 inline constexpr std::size_t kHouseholdMembersMax = 32;
+// Holds (docs/supermarket.md "Holds"): the escrow account the first hold opens, the timeout
+// when none is given and the longest one, and what the engine writes on a ReleaseHold.
+inline constexpr std::string_view kHoldsAccount = "system:holds";
+inline constexpr std::string_view kHoldsAccountName = "爱心超市预留 (holds in escrow)";
+inline constexpr std::uint32_t kHoldTimeoutDefaultSeconds = 600;
+inline constexpr std::uint32_t kHoldTimeoutMaxSeconds = 86400;
+inline constexpr std::string_view kEngineActor = "lovebank";
+inline constexpr std::string_view kEngineRequestPrefix = "lovebank:";
+std::string ReleaseRequestId(std::uint64_t hold_seq);  // "lovebank:release:<hold_seq>"
+// When a hold made at `time_unix_us` with `timeout_seconds` (0: the default) expires.
+inline std::int64_t HoldExpiresAt(std::int64_t time_unix_us, std::uint32_t timeout_seconds) {
+  return time_unix_us +
+         std::int64_t{timeout_seconds == 0 ? kHoldTimeoutDefaultSeconds : timeout_seconds} *
+             1'000'000;
+}
 
 // 1..max_bytes bytes of [A-Za-z0-9._:@-]. Account ids (max 64) and request ids (max 128).
 bool IsValidIdentifier(std::string_view text, std::size_t max_bytes);

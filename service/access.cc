@@ -35,6 +35,11 @@ bool Touches(const Principal& who, const v1::Entry& entry) {
   if (c.has_open_account()) return who.IsBound(c.open_account().account());
   if (c.has_checkout()) return who.IsBound(c.checkout().member()) || who.IsBound(c.checkout().store());
   if (c.has_set_item()) return who.IsBound(c.set_item().store());
+  if (c.has_authorize_hold()) {
+    return who.IsBound(c.authorize_hold().member()) || who.IsBound(c.authorize_hold().store());
+  }
+  if (c.has_capture_hold()) return who.IsBound(c.capture_hold().store());
+  if (c.has_void_hold()) return who.IsBound(c.void_hold().store());
   if (c.has_set_account_status()) return who.IsBound(c.set_account_status().account());
   return false;
 }
@@ -51,6 +56,10 @@ Decision MayReverse(const Principal& who, const v1::Entry* target) {
     return Allow();
   }
   if (who.role == v1::ROLE_TERMINAL && c.has_checkout() && who.IsBound(c.checkout().store())) {
+    return Allow();
+  }
+  if (who.role == v1::ROLE_TERMINAL && c.has_capture_hold() &&
+      who.IsBound(c.capture_hold().store())) {
     return Allow();
   }
   if (who.role == v1::ROLE_ISSUER &&
@@ -95,13 +104,25 @@ Decision MayCommand(const Principal& who, const v1::Command& command,
       return Bound(who, command.checkout().store(), "check out");
     case v1::Command::kRefund:
       // A refund answers to the same rule as a reversal of the checkout it refunds.
-      if (reverse_target != nullptr && !reverse_target->command().has_checkout()) {
+      if (reverse_target != nullptr && !reverse_target->command().has_checkout() &&
+          !reverse_target->command().has_capture_hold()) {
         return who.role == v1::ROLE_ADMIN || who.role == v1::ROLE_TERMINAL
                    ? Allow()  // the ledger refuses it: not a checkout
                    : Deny(Cat(who.name, " (", RoleName(who.role), ") may not refund"));
       }
       if (who.role == v1::ROLE_ISSUER) break;
       return MayReverse(who, reverse_target);
+    case v1::Command::kAuthorizeHold:
+      if (who.role != v1::ROLE_TERMINAL) break;
+      return Bound(who, command.authorize_hold().store(), "hold baskets");
+    case v1::Command::kCaptureHold:
+      if (who.role != v1::ROLE_TERMINAL) break;
+      return Bound(who, command.capture_hold().store(), "capture holds");
+    case v1::Command::kVoidHold:
+      if (who.role != v1::ROLE_TERMINAL) break;
+      return Bound(who, command.void_hold().store(), "void holds");
+    case v1::Command::kReleaseHold:  // the engine's own
+      break;
     case v1::Command::kSetItem:
     case v1::Command::kSetExchangeRatio:
     case v1::Command::kSetLimit:

@@ -151,6 +151,33 @@ Converted ToCommand(const v1::RefundRequest& request, std::string_view actor) {
   return converted;
 }
 
+Converted ToCommand(const v1::AuthorizeHoldRequest& request, std::string_view actor) {
+  Converted converted = Base(request.request_id(), actor, request.memo());
+  v1::AuthorizeHold* hold = converted.command.mutable_authorize_hold();
+  hold->set_member(request.member());
+  hold->set_store(request.store());
+  *hold->mutable_lines() = request.lines();
+  hold->set_pay_asset(request.pay_asset().empty() ? "POINTS" : request.pay_asset());
+  hold->set_timeout_seconds(request.timeout_seconds());
+  return converted;
+}
+
+Converted ToCommand(const v1::CaptureHoldRequest& request, std::string_view actor) {
+  Converted converted = Base(request.request_id(), actor, request.memo());
+  v1::CaptureHold* capture = converted.command.mutable_capture_hold();
+  capture->set_hold_seq(request.hold_seq());
+  capture->set_store(request.store());
+  *capture->mutable_lines() = request.lines();
+  return converted;
+}
+
+Converted ToCommand(const v1::VoidHoldRequest& request, std::string_view actor) {
+  Converted converted = Base(request.request_id(), actor, request.memo());
+  converted.command.mutable_void_hold()->set_hold_seq(request.hold_seq());
+  converted.command.mutable_void_hold()->set_store(request.store());
+  return converted;
+}
+
 Converted ToCommand(const v1::SetExchangeRatioRequest& request, std::string_view actor) {
   Converted converted = Base(request.request_id(), actor, request.memo());
   converted.command.mutable_set_exchange_ratio()->set_points_per_hour(request.points_per_hour());
@@ -198,6 +225,7 @@ void ToReceipt(const Outcome& outcome, std::string_view request_id, v1::Receipt*
     *receipt->add_balances_after() = ToBalance(line);
   }
   receipt->set_replayed(outcome.replayed);
+  receipt->set_hold_expires_unix_us(outcome.receipt.hold_expires_unix_us);
 }
 
 grpc::Status ToStatus(Reason reason, std::string_view message, std::uint64_t decided_at_seq) {

@@ -116,6 +116,18 @@ class SupermarketService final : public v1::Supermarket::CallbackService {
   grpc::ServerUnaryReactor* Refund(grpc::CallbackServerContext* ctx,
                                    const v1::RefundRequest* request,
                                    v1::Receipt* response) override;
+  grpc::ServerUnaryReactor* AuthorizeHold(grpc::CallbackServerContext* ctx,
+                                          const v1::AuthorizeHoldRequest* request,
+                                          v1::Receipt* response) override;
+  grpc::ServerUnaryReactor* CaptureHold(grpc::CallbackServerContext* ctx,
+                                        const v1::CaptureHoldRequest* request,
+                                        v1::Receipt* response) override;
+  grpc::ServerUnaryReactor* VoidHold(grpc::CallbackServerContext* ctx,
+                                     const v1::VoidHoldRequest* request,
+                                     v1::Receipt* response) override;
+  grpc::ServerUnaryReactor* GetHold(grpc::CallbackServerContext* ctx,
+                                    const v1::GetHoldRequest* request,
+                                    v1::Hold* response) override;
   grpc::ServerUnaryReactor* SetExchangeRatio(grpc::CallbackServerContext* ctx,
                                              const v1::SetExchangeRatioRequest* request,
                                              v1::Receipt* response) override;

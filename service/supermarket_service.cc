@@ -34,29 +34,51 @@ Catalogue ReadCatalogue(Ledger& ledger, std::string_view store) {
   return catalogue;
 }
 
+// A receipt's or a hold's priced lines, total and (HOURS) ratio, with the catalogue's names.
+template <class Out>
+void AddPricing(const v1::Pricing& pricing, const Catalogue& catalogue, Out* out) {
+  for (const auto& line : pricing.lines()) {
+    auto* added = out->add_lines();
+    added->set_sku(line.sku());
+    if (auto shelf = catalogue.find(line.sku()); shelf != catalogue.end()) {
+      added->set_name(shelf->second.name);
+      added->set_unit(shelf->second.unit);
+    }
+    added->set_quantity(line.quantity());
+    added->set_unit_price(Decimal(line.unit_price_minor()));
+    added->set_amount(Decimal(line.amount_minor()));
+  }
+  out->set_total_points(Decimal(pricing.total_points_minor()));
+  out->set_pay_asset(pricing.pay_asset());
+  if (!pricing.hours_minor().empty()) {
+    out->set_hours(Decimal(pricing.hours_minor()));
+    out->set_points_per_hour(Decimal(pricing.points_per_hour_minor()));
+  }
+}
+
 // Fills the receipt's lines from the entry's recorded pricing and the catalogue's names.
 std::function<void(const Outcome&, v1::Receipt*)> PricedReceipt(Catalogue catalogue) {
   return [catalogue = std::move(catalogue)](const Outcome& outcome, v1::Receipt* receipt) {
-    if (outcome.receipt.pricing == nullptr) return;
-    const v1::Pricing& pricing = *outcome.receipt.pricing;
-    for (const auto& line : pricing.lines()) {
-      auto* out = receipt->add_lines();
-      out->set_sku(line.sku());
-      if (auto shelf = catalogue.find(line.sku()); shelf != catalogue.end()) {
-        out->set_name(shelf->second.name);
-        out->set_unit(shelf->second.unit);
-      }
-      out->set_quantity(line.quantity());
-      out->set_unit_price(Decimal(line.unit_price_minor()));
-      out->set_amount(Decimal(line.amount_minor()));
-    }
-    receipt->set_total_points(Decimal(pricing.total_points_minor()));
-    receipt->set_pay_asset(pricing.pay_asset());
-    if (!pricing.hours_minor().empty()) {
-      receipt->set_hours(Decimal(pricing.hours_minor()));
-      receipt->set_points_per_hour(Decimal(pricing.points_per_hour_minor()));
-    }
+    if (outcome.receipt.pricing != nullptr) AddPricing(*outcome.receipt.pricing, catalogue, receipt);
   };
+}
+
+// A basket command of a terminal at `store` (checkout, hold, capture): the catalogue's names
+// for the receipt are read before submitting, and only for a principal allowed the command.
+template <class Request>
+UnaryCall* SubmitPriced(const Context& context, grpc::CallbackServerContext* ctx,
+                        const char* method, const Request& request, v1::Receipt* response) {
+  auto* call = new UnaryCall(context, ctx, method, request.request_id());
+  auto who = call->Authenticate();
+  if (who == nullptr) return call;
+  Converted converted = ToCommand(request, who->name);
+  Catalogue catalogue;
+  if (MayCommand(*who, converted.command, nullptr).allowed) {
+    catalogue = ReadCatalogue(*context.ledger, request.store());
+  }
+  Submit(context, call, *who, std::move(converted), nullptr, response,
+         PricedReceipt(std::move(catalogue)));
+  return call;
 }
 
 template <class Request, class... Extra>
@@ -138,17 +160,53 @@ grpc::ServerUnaryReactor* SupermarketService::ListLimits(grpc::CallbackServerCon
 grpc::ServerUnaryReactor* SupermarketService::Checkout(grpc::CallbackServerContext* ctx,
                                                        const v1::CheckoutRequest* request,
                                                        v1::Receipt* response) {
-  auto* call = new UnaryCall(context_, ctx, "Checkout", request->request_id());
+  return SubmitPriced(context_, ctx, "Checkout", *request, response);
+}
+
+grpc::ServerUnaryReactor* SupermarketService::AuthorizeHold(
+    grpc::CallbackServerContext* ctx, const v1::AuthorizeHoldRequest* request,
+    v1::Receipt* response) {
+  return SubmitPriced(context_, ctx, "AuthorizeHold", *request, response);
+}
+
+grpc::ServerUnaryReactor* SupermarketService::CaptureHold(grpc::CallbackServerContext* ctx,
+                                                          const v1::CaptureHoldRequest* request,
+                                                          v1::Receipt* response) {
+  return SubmitPriced(context_, ctx, "CaptureHold", *request, response);
+}
+
+grpc::ServerUnaryReactor* SupermarketService::VoidHold(grpc::CallbackServerContext* ctx,
+                                                       const v1::VoidHoldRequest* request,
+                                                       v1::Receipt* response) {
+  return SubmitSimple(context_, ctx, "VoidHold", *request, response);
+}
+
+grpc::ServerUnaryReactor* SupermarketService::GetHold(grpc::CallbackServerContext* ctx,
+                                                      const v1::GetHoldRequest* request,
+                                                      v1::Hold* response) {
+  auto* call = new UnaryCall(context_, ctx, "GetHold", "");
   auto who = call->Authenticate();
   if (who == nullptr) return call;
-  Converted converted = ToCommand(*request, who->name);
-  // Names for the receipt, read before submitting: only a bound terminal gets this far.
-  Catalogue catalogue;
-  if (MayCommand(*who, converted.command, nullptr).allowed) {
-    catalogue = ReadCatalogue(*context_.ledger, request->store());
+  auto hold = context_.ledger->GetHold(request->hold_seq());
+  if (!hold.ok()) {
+    call->Done(ToStatus(hold.status()));
+    return call;
   }
-  Submit(context_, call, *who, std::move(converted), nullptr, response,
-         PricedReceipt(std::move(catalogue)));
+  // Its store's terminals, its member, admins and auditors; to anyone else it does not exist.
+  if (!MayRead(*who, Read::kAccount, hold->store(), v1::ACCOUNT_KIND_STORE).allowed &&
+      !MayRead(*who, Read::kAccount, hold->member(), v1::ACCOUNT_KIND_STORE).allowed) {
+    call->Done(ToStatus(RefusedStatus(Reason::kHoldUnknown, Cat("no hold ", request->hold_seq()))));
+    return call;
+  }
+  response->set_seq(hold->seq());
+  response->set_member(hold->member());
+  response->set_store(hold->store());
+  AddPricing(hold->pricing(), ReadCatalogue(*context_.ledger, hold->store()), response);
+  response->set_time_unix_us(hold->time_unix_us());
+  response->set_expires_unix_us(hold->expires_unix_us());
+  response->set_state(hold->state());
+  response->set_closed_seq(hold->closed_seq());
+  call->Done(grpc::Status::OK);
   return call;
 }
 
@@ -169,9 +227,11 @@ grpc::ServerUnaryReactor* SupermarketService::Refund(grpc::CallbackServerContext
   }
   Converted converted = ToCommand(*request, who->name);
   Catalogue catalogue;
-  if (target && target->command().has_checkout() &&
+  if (target && (target->command().has_checkout() || target->command().has_capture_hold()) &&
       MayCommand(*who, converted.command, &*target).allowed) {
-    catalogue = ReadCatalogue(*context_.ledger, target->command().checkout().store());
+    catalogue = ReadCatalogue(*context_.ledger, target->command().has_checkout()
+                                                    ? target->command().checkout().store()
+                                                    : target->command().capture_hold().store());
   }
   Submit(context_, call, *who, std::move(converted), target ? &*target : nullptr, response,
          PricedReceipt(std::move(catalogue)));

@@ -415,7 +415,10 @@ TEST(RefusalCoverage, EveryCommandReasonHasARefusalCase) {
                                       Reason::kExchangeRatioUnset,
                                       Reason::kPeriodInvalid,
                                       Reason::kLimitExceeded,
-                                      Reason::kHouseholdInvalid};
+                                      Reason::kHouseholdInvalid,
+                                      Reason::kHoldCommandInvalid,
+                                      Reason::kHoldUnknown,
+                                      Reason::kHoldClosed};
   for (std::uint32_t value = 0; value < 128; ++value) {
     const auto reason = static_cast<Reason>(value);
     if (ReasonName(reason) == "UNKNOWN_REASON" || elsewhere.contains(reason)) continue;

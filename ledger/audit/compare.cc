@@ -223,6 +223,20 @@ absl::Status CompareStore(Store& store, ReplayState& state, Findings& findings) 
   LOVEBANK_RETURN_IF_ERROR(
       CompareFamily(store, Family::kHouseholds, state.households, findings, HouseholdDescribe{}));
 
+  struct HoldDescribe {
+    std::string key(const std::string& k) const {
+      return k.size() == 8 ? Cat("hold ", GetFixed64BE(k.data())) : ToHex(k);
+    }
+    std::string expected(const v1::HoldRecord& h) const { return h.ShortDebugString(); }
+    std::string found(std::string_view v) const { return ParsedText<v1::HoldRecord>(v); }
+  };
+  {
+    std::map<std::string, v1::HoldRecord> holds;
+    for (const auto& [seq, hold] : state.holds) holds.emplace(EncodeFixed64BE(seq), hold);
+    LOVEBANK_RETURN_IF_ERROR(
+        CompareFamily(store, Family::kHolds, holds, findings, HoldDescribe{}));
+  }
+
   // The exchange policy in force is one meta record.
   {
     LOVEBANK_ASSIGN_OR_RETURN(auto stored, store.Get(Family::kMeta, meta_key::kExchangePolicy));

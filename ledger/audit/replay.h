@@ -6,6 +6,7 @@
 #include <cstdint>
 #include <map>
 #include <optional>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -89,6 +90,9 @@ struct ReplayState {
   std::map<std::string, v1::LimitRecord, std::less<>> limits;
   std::map<std::string, Int128, std::less<>> usage;
   std::map<std::string, std::string, std::less<>> households;  // member -> household ("": left)
+  // Holds by their entry's seq, and the open ones by (expiry, seq).
+  std::map<std::uint64_t, v1::HoldRecord> holds;
+  std::set<std::pair<std::int64_t, std::uint64_t>> open_holds;
   // Gross flows (audit.h Flow): (asset, command kind) -> sum of positive postings.
   std::map<std::pair<std::string, std::string>, boost::multiprecision::cpp_int> flows;
   // (store, month) -> the month's figures (audit.h StoreMonth).
