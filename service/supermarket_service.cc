@@ -192,10 +192,11 @@ grpc::ServerUnaryReactor* SupermarketService::GetHold(grpc::CallbackServerContex
     call->Done(ToStatus(hold.status()));
     return call;
   }
-  // Its store's terminals, its member, admins and auditors; to anyone else it does not exist.
-  if (!MayRead(*who, Read::kAccount, hold->store(), v1::ACCOUNT_KIND_STORE).allowed &&
+  // Its store's terminals, its member, admins and auditors.
+  const Decision store = MayRead(*who, Read::kAccount, hold->store(), v1::ACCOUNT_KIND_STORE);
+  if (!store.allowed &&
       !MayRead(*who, Read::kAccount, hold->member(), v1::ACCOUNT_KIND_STORE).allowed) {
-    call->Done(ToStatus(RefusedStatus(Reason::kHoldUnknown, Cat("no hold ", request->hold_seq()))));
+    call->Done(ToStatus(RefusedStatus(Reason::kPermissionDenied, store.why)));
     return call;
   }
   response->set_seq(hold->seq());

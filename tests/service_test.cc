@@ -3,6 +3,7 @@
 
 #include <sys/stat.h>
 
+#include <array>
 #include <fstream>
 #include <functional>
 #include <set>
@@ -559,6 +560,18 @@ TEST_F(ServiceTest, TheRoleMatrixHoldsForEveryRpc) {
   SetUpShop();
   v1::Receipt basket;
   ASSERT_TRUE(Checkout("basket-1", "m2", 2, "POINTS", &basket).ok());
+  // Two open holds: one for the capture, one for the void.
+  std::array<v1::Receipt, 2> holds;
+  for (std::size_t i = 0; i < holds.size(); ++i) {
+    v1::AuthorizeHoldRequest r;
+    r.set_request_id(Cat("hold-", i));
+    r.set_member("m1");
+    r.set_store("store:main");
+    auto* line = r.add_lines();
+    line->set_sku("RICE_5KG");
+    line->set_quantity(1);
+    ASSERT_TRUE(client_->supermarket->AuthorizeHold(Ctx(tokens_["terminal"]).get(), r, &holds[i]).ok());
+  }
   int id = 0;
   auto next = [&id] { return "matrix-" + std::to_string(++id); };
   using Rpc = std::function<grpc::Status(const std::string& token)>;
@@ -789,6 +802,36 @@ TEST_F(ServiceTest, TheRoleMatrixHoldsForEveryRpc) {
          v1::ListLimitsResponse out;
          return client_->supermarket->ListLimits(Ctx(t).get(), {}, &out);
        }},
+      {"AuthorizeHold(m2)", [&](const std::string& t) {
+         v1::AuthorizeHoldRequest r;
+         r.set_request_id(next());
+         r.set_member("m2");
+         r.set_store("store:main");
+         auto* line = r.add_lines();
+         line->set_sku("RICE_5KG");
+         line->set_quantity(1);
+         return client_->supermarket->AuthorizeHold(Ctx(t).get(), r, &receipt);
+       }},
+      {"CaptureHold(hold)", [&](const std::string& t) {
+         v1::CaptureHoldRequest r;
+         r.set_request_id(next());
+         r.set_hold_seq(holds[0].seq());
+         r.set_store("store:main");
+         return client_->supermarket->CaptureHold(Ctx(t).get(), r, &receipt);
+       }},
+      {"VoidHold(hold)", [&](const std::string& t) {
+         v1::VoidHoldRequest r;
+         r.set_request_id(next());
+         r.set_hold_seq(holds[1].seq());
+         r.set_store("store:main");
+         return client_->supermarket->VoidHold(Ctx(t).get(), r, &receipt);
+       }},
+      {"GetHold(hold of m1)", [&](const std::string& t) {
+         v1::GetHoldRequest r;
+         r.set_hold_seq(holds[0].seq());
+         v1::Hold out;
+         return client_->supermarket->GetHold(Ctx(t).get(), r, &out);
+       }},
       {"Settle", [&](const std::string& t) {
          v1::SettleRequest r;
          r.set_request_id(next());
@@ -832,6 +875,10 @@ TEST_F(ServiceTest, TheRoleMatrixHoldsForEveryRpc) {
       {"SetLimit", {"admin"}},
       {"SetHousehold", {"admin"}},
       {"ListLimits", {"admin", "auditor", "issuer", "terminal", "member"}},
+      {"AuthorizeHold(m2)", {"terminal"}},
+      {"CaptureHold(hold)", {"terminal"}},
+      {"VoidHold(hold)", {"terminal"}},
+      {"GetHold(hold of m1)", {"admin", "auditor", "terminal", "member"}},  // member: m1's token
   };
   ASSERT_EQ(allowed.size(), rpcs.size());
   for (const auto& [rpc, call] : rpcs) {
@@ -851,6 +898,64 @@ TEST_F(ServiceTest, TheRoleMatrixHoldsForEveryRpc) {
       EXPECT_EQ(server_->ledger().GetHead().seq, before.seq);  // denied: nothing changed
     }
   }
+}
+
+// A hold at the checkout lane over gRPC: priced receipt with the expiry, the hold readable by its
+// store's terminal, a partial capture priced at the hold, and a second close refused by reason.
+TEST_F(ServiceTest, AHoldIsAuthorizedReadCapturedInPartAndThenClosed) {
+  SetUpShop();
+  ASSERT_TRUE(Earn("seed-1", "m1", "100").ok());
+  v1::AuthorizeHoldRequest authorize;
+  authorize.set_request_id("hold-1");
+  authorize.set_member("m1");
+  authorize.set_store("store:main");
+  auto* line = authorize.add_lines();
+  line->set_sku("RICE_5KG");
+  line->set_quantity(3);
+  v1::Receipt held;
+  ASSERT_TRUE(client_->supermarket->AuthorizeHold(Ctx(tokens_["terminal"]).get(), authorize, &held).ok());
+  ASSERT_EQ(held.lines_size(), 1);
+  EXPECT_EQ(held.lines(0).name(), "东北大米 5kg");
+  EXPECT_EQ(held.total_points(), "90.00");
+  EXPECT_EQ(held.hold_expires_unix_us(), held.time_unix_us() + 600'000'000);
+
+  v1::GetHoldRequest get;
+  get.set_hold_seq(held.seq());
+  v1::Hold hold;
+  ASSERT_TRUE(client_->supermarket->GetHold(Ctx(tokens_["terminal"]).get(), get, &hold).ok());
+  EXPECT_EQ(hold.state(), v1::HOLD_STATE_OPEN);
+  EXPECT_EQ(hold.member(), "m1");
+  EXPECT_EQ(hold.total_points(), "90.00");
+  EXPECT_EQ(hold.lines(0).unit(), "袋");
+  ASSERT_TRUE(client_->supermarket->GetHold(Ctx(tokens_["member"]).get(), get, &hold).ok());  // m1's
+
+  v1::CaptureHoldRequest capture;
+  capture.set_request_id("capture-1");
+  capture.set_hold_seq(held.seq());
+  capture.set_store("store:main");
+  line = capture.add_lines();
+  line->set_sku("RICE_5KG");
+  line->set_quantity(1);
+  v1::Receipt sold;
+  ASSERT_TRUE(client_->supermarket->CaptureHold(Ctx(tokens_["terminal"]).get(), capture, &sold).ok());
+  EXPECT_EQ(sold.total_points(), "30.00");
+  EXPECT_EQ(sold.lines(0).name(), "东北大米 5kg");
+  v1::Balance m1;
+  for (const auto& balance : sold.balances_after()) {
+    if (balance.account() == "m1" && balance.asset() == "POINTS") m1 = balance;
+  }
+  EXPECT_EQ(m1.amount(), "70.00");
+
+  v1::VoidHoldRequest void_hold;
+  void_hold.set_request_id("void-1");
+  void_hold.set_hold_seq(held.seq());
+  void_hold.set_store("store:main");
+  v1::Receipt voided;
+  EXPECT_STATUS(client_->supermarket->VoidHold(Ctx(tokens_["terminal"]).get(), void_hold, &voided),
+                StatusCode::FAILED_PRECONDITION, Reason::kHoldClosed);
+  get.set_hold_seq(held.seq() + 1000);
+  EXPECT_STATUS(client_->supermarket->GetHold(Ctx(tokens_["terminal"]).get(), get, &hold),
+                StatusCode::NOT_FOUND, Reason::kHoldUnknown);
 }
 
 // The love supermarket over gRPC: the terminal sends SKUs and quantities, the receipt comes back
