@@ -24,6 +24,9 @@ std::string BoundAccount(Session& session, const std::string& given, int* exit_c
 void AddShopCommands(CLI::App& app, Globals& globals, int* exit_code);
 // "RICE_5KG:2" -> a basket line; std::nullopt when it is not SKU:QUANTITY.
 std::optional<v1::BasketLine> ParseBasketLine(const std::string& text);
+// Every "SKU:QTY" of `items` into `lines`; false after reporting a bad one into *exit_code.
+bool ParseBasket(const std::vector<std::string>& items,
+                 google::protobuf::RepeatedPtrField<v1::BasketLine>* lines, int* exit_code);
 // Prints a checkout's or refund's lines, total and (HOURS) ratio.
 void PrintBasket(const v1::Receipt& receipt);
 // audit, digest, export.

@@ -1,5 +1,7 @@
 // lovebank redeem / refund / balance / history / transfer / earn / deduct.
 
+#include <algorithm>
+#include <cctype>
 #include <iostream>
 
 #include "clients/commands.h"
@@ -113,14 +115,7 @@ void AddRedeem(CLI::App& app, Globals& globals, int* exit_code) {
       request.set_store(args->store());
       request.set_pay_asset(args->asset());
       request.set_memo(args->memo());
-      for (const std::string& item : *items) {
-        auto line = ParseBasketLine(item);
-        if (!line) {
-          *exit_code = Usage("a basket line is SKU:QUANTITY, e.g. RICE_5KG:2; not " + item);
-          return;
-        }
-        *request.add_lines() = *line;
-      }
+      if (!ParseBasket(*items, request.mutable_lines(), exit_code)) return;
       *exit_code = Mutate(
           session, request.request_id(), "redeem", ToJson(request),
           [&](v1::Receipt* receipt) {
@@ -153,6 +148,150 @@ void AddRedeem(CLI::App& app, Globals& globals, int* exit_code) {
                     << "  余额 balance     " << balance << " " << request.asset() << "\n";
           PrintReceipt(receipt);
         });
+  });
+}
+
+// hold / capture / void / holds show: the checkout lane's holds (docs/supermarket.md "Holds").
+void AddHolds(CLI::App& app, Globals& globals, int* exit_code) {
+  auto* hold = app.add_subcommand(
+      "hold", "checkout lane: reserve a basket's points (or hours) and goods until captured");
+  auto authorize = std::make_shared<v1::AuthorizeHoldRequest>();
+  auto items = std::make_shared<std::vector<std::string>>();
+  auto request_id = std::make_shared<std::string>();
+  auto timeout = std::make_shared<std::uint32_t>(0);
+  authorize->set_pay_asset("POINTS");
+  hold->add_option("items", *items, "the basket: SKU:QTY ...")->required();
+  hold->add_option("--store", *authorize->mutable_store(), "the love supermarket's account")
+      ->required();
+  hold->add_option("--member", *authorize->mutable_member(), "the member paying")->required();
+  hold->add_option("--pay", *authorize->mutable_pay_asset(), "POINTS or HOURS")
+      ->capture_default_str();
+  hold->add_option("--timeout", *timeout,
+                   "seconds until the hold is released by itself (default 600, at most 86400)");
+  hold->add_option("--memo", *authorize->mutable_memo(), "free text");
+  hold->add_option("--request-id", *request_id, "retry an interrupted hold");
+  hold->footer("Example:\n  lovebank hold --store store:main --member V00001 RICE_5KG:2 OIL_5L:1\n"
+               "then: lovebank capture <hold> --store store:main [SKU:QTY ...]  or  "
+               "lovebank void <hold> --store store:main");
+  hold->callback([&globals, exit_code, authorize, items, request_id, timeout] {
+    v1::AuthorizeHoldRequest request = *authorize;
+    request.set_timeout_seconds(*timeout);
+    request.set_request_id(RequestId(*request_id, "hold"));
+    if (!ParseBasket(*items, request.mutable_lines(), exit_code)) return;
+    Session session(globals);
+    *exit_code = Mutate(
+        session, request.request_id(), "hold", ToJson(request),
+        [&](v1::Receipt* receipt) {
+          return session.supermarket().AuthorizeHold(session.Context().get(), request, receipt);
+        },
+        [&](const v1::Receipt& receipt) {
+          std::cout << "  " << NameOf(session, request.store()) << "  预留 hold #" << receipt.seq()
+                    << " until " << LocalTime(receipt.hold_expires_unix_us()) << "\n"
+                    << "  会员 member      " << NameOf(session, request.member()) << "\n";
+          PrintBasket(receipt);
+          std::cout << "  余额 balance     "
+                    << BalanceOf(receipt, request.member(), receipt.pay_asset()) << " "
+                    << receipt.pay_asset() << " (the basket is held, not yet paid)\n";
+          PrintReceipt(receipt);
+        });
+  });
+
+  auto* capture = app.add_subcommand(
+      "capture", "checkout lane: sell a hold, whole or a smaller basket, at the hold's prices");
+  auto capture_request = std::make_shared<v1::CaptureHoldRequest>();
+  auto capture_items = std::make_shared<std::vector<std::string>>();
+  auto capture_id = std::make_shared<std::string>();
+  auto capture_seq = std::make_shared<std::uint64_t>(0);
+  capture->add_option("hold", *capture_seq, "the hold's seq")->required();
+  capture->add_option("items", *capture_items, "a smaller basket SKU:QTY ... (default: all)");
+  capture->add_option("--store", *capture_request->mutable_store(), "the hold's store")
+      ->required();
+  capture->add_option("--memo", *capture_request->mutable_memo(), "free text");
+  capture->add_option("--request-id", *capture_id, "retry an interrupted capture");
+  capture->callback([&globals, exit_code, capture_request, capture_items, capture_id,
+                     capture_seq] {
+    v1::CaptureHoldRequest request = *capture_request;
+    request.set_hold_seq(*capture_seq);
+    request.set_request_id(RequestId(*capture_id, "capture"));
+    if (!ParseBasket(*capture_items, request.mutable_lines(), exit_code)) return;
+    Session session(globals);
+    *exit_code = Mutate(
+        session, request.request_id(), "capture", ToJson(request),
+        [&](v1::Receipt* receipt) {
+          return session.supermarket().CaptureHold(session.Context().get(), request, receipt);
+        },
+        [&](const v1::Receipt& receipt) {
+          std::cout << "  " << NameOf(session, request.store()) << "  兑换小票 receipt (hold #"
+                    << request.hold_seq() << ")\n";
+          PrintBasket(receipt);
+          for (const auto& balance : receipt.balances_after()) {
+            std::cout << "  " << balance.account() << "  " << balance.amount() << " "
+                      << balance.asset() << "\n";
+          }
+          PrintReceipt(receipt);
+        });
+  });
+
+  auto* void_hold = app.add_subcommand("void", "checkout lane: give a hold back whole");
+  auto void_request = std::make_shared<v1::VoidHoldRequest>();
+  auto void_id = std::make_shared<std::string>();
+  auto void_seq = std::make_shared<std::uint64_t>(0);
+  void_hold->add_option("hold", *void_seq, "the hold's seq")->required();
+  void_hold->add_option("--store", *void_request->mutable_store(), "the hold's store")->required();
+  void_hold->add_option("--memo", *void_request->mutable_memo(), "free text");
+  void_hold->add_option("--request-id", *void_id, "retry an interrupted void");
+  void_hold->callback([&globals, exit_code, void_request, void_id, void_seq] {
+    v1::VoidHoldRequest request = *void_request;
+    request.set_hold_seq(*void_seq);
+    request.set_request_id(RequestId(*void_id, "void"));
+    Session session(globals);
+    *exit_code = Simple(
+        session, request.request_id(), "void", ToJson(request),
+        [&](v1::Receipt* receipt) {
+          return session.supermarket().VoidHold(session.Context().get(), request, receipt);
+        },
+        "hold #" + std::to_string(request.hold_seq()) + " voided: everything given back");
+  });
+
+  auto* holds = app.add_subcommand("holds", "checkout lane: read holds");
+  holds->require_subcommand(1);
+  auto* show = holds->add_subcommand("show", "one hold: basket, expiry, state");
+  auto show_seq = std::make_shared<std::uint64_t>(0);
+  show->add_option("hold", *show_seq, "the hold's seq")->required();
+  show->callback([&globals, exit_code, show_seq] {
+    Session session(globals);
+    v1::GetHoldRequest request;
+    request.set_hold_seq(*show_seq);
+    v1::Hold found;
+    const grpc::Status status =
+        session.supermarket().GetHold(session.Context().get(), request, &found);
+    if (!status.ok()) {
+      *exit_code = Fail(globals, status);
+      return;
+    }
+    if (globals.json) {
+      PrintJson(ToJson(found));
+    } else {
+      std::string state = v1::HoldState_Name(found.state()).substr(11);
+      std::transform(state.begin(), state.end(), state.begin(),
+                     [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
+      std::cout << "  hold #" << found.seq() << "  " << state
+                << (found.closed_seq() == 0 ? "" : " by entry #" + std::to_string(found.closed_seq()))
+                << "\n  会员 member      " << found.member() << "\n  超市 store       "
+                << found.store() << "\n";
+      for (const auto& line : found.lines()) {
+        std::cout << "  " << (line.name().empty() ? line.sku() : line.name()) << "  ×"
+                  << line.quantity() << " " << line.unit() << " @ " << line.unit_price() << " = "
+                  << line.amount() << " POINTS\n";
+      }
+      std::cout << "  合计 total       " << found.total_points() << " POINTS"
+                << (found.pay_asset() == "HOURS"
+                        ? " = " + found.hours() + " HOURS at " + found.points_per_hour()
+                        : std::string())
+                << "\n  held at " << LocalTime(found.time_unix_us()) << ", expires "
+                << LocalTime(found.expires_unix_us()) << "\n";
+    }
+    *exit_code = kExitOk;
   });
 }
 
@@ -200,14 +339,7 @@ void AddRefund(CLI::App& app, Globals& globals, int* exit_code) {
         }
         request.set_checkout_seq(found.seq());
       }
-      for (const std::string& item : *lines) {
-        auto line = ParseBasketLine(item);
-        if (!line) {
-          *exit_code = Usage("a line is SKU:QUANTITY, e.g. RICE_5KG:1; not " + item);
-          return;
-        }
-        *request.add_lines() = *line;
-      }
+      if (!ParseBasket(*lines, request.mutable_lines(), exit_code)) return;
       *exit_code = Mutate(
           session, request.request_id(), "refund", ToJson(request),
           [&](v1::Receipt* receipt) {
@@ -480,6 +612,7 @@ void PrintReceipt(const v1::Receipt& receipt) {
 void AddMoneyCommands(CLI::App& app, Globals& globals, int* exit_code) {
   AddRedeem(app, globals, exit_code);
   AddRefund(app, globals, exit_code);
+  AddHolds(app, globals, exit_code);
   AddBalance(app, globals, exit_code);
   AddHistory(app, globals, exit_code);
   AddTransfer(app, globals, exit_code);

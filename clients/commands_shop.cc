@@ -20,6 +20,19 @@ std::optional<v1::BasketLine> ParseBasketLine(const std::string& text) {
   return line;
 }
 
+bool ParseBasket(const std::vector<std::string>& items,
+                 google::protobuf::RepeatedPtrField<v1::BasketLine>* lines, int* exit_code) {
+  for (const std::string& item : items) {
+    auto line = ParseBasketLine(item);
+    if (!line) {
+      *exit_code = Usage("a basket line is SKU:QUANTITY, e.g. RICE_5KG:2; not " + item);
+      return false;
+    }
+    *lines->Add() = *line;
+  }
+  return true;
+}
+
 void PrintBasket(const v1::Receipt& receipt) {
   for (const auto& line : receipt.lines()) {
     std::cout << "  " << (line.name().empty() ? line.sku() : line.name()) << "  ×"

@@ -100,7 +100,7 @@ int Main(int argc, char** argv) {
                  "file where request ids are written before sending")
       ->capture_default_str();
   app.footer(
-      "Checkout terminal:   redeem, refund\n"
+      "Checkout terminal:   redeem, refund, hold, capture, void, holds show\n"
       "Volunteer / student: balance, history, transfer\n"
       "Issuer / social worker: earn, deduct, import, account\n"
       "Admin:               account, principal\n"

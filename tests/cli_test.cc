@@ -238,6 +238,38 @@ TEST_F(CliTest, AFullLoveSupermarketDay) {
                 .exit_code,
             2);  // not SKU:QTY
 
+  // The checkout lane's holds: two bottles of oil held, one taken, one back on the shelf; a bag
+  // of rice held and given back whole.
+  const Result oil_hold = ok({"--json", "hold", "--store", "store:main", "--member", "V00001",
+                              "OIL_5L:2", "--timeout", "300"}, "till-1");
+  const std::uint64_t oil = std::stoull(oil_hold.json()["seq"].get<std::string>());
+  EXPECT_EQ(oil_hold.json()["total_points"], "110.00");
+  EXPECT_EQ(Points("V00001"), "275.00");  // held: not spendable elsewhere
+  const Result shown = ok({"holds", "show", std::to_string(oil)}, "till-1");
+  EXPECT_NE(shown.out.find("hold #" + std::to_string(oil) + "  open"), std::string::npos)
+      << shown.out;
+  EXPECT_NE(shown.out.find("花生油 5L  ×2 桶 @ 55.00 = 110.00 POINTS"), std::string::npos)
+      << shown.out;
+  const Result taken =
+      ok({"capture", std::to_string(oil), "OIL_5L:1", "--store", "store:main"}, "till-1");
+  EXPECT_NE(taken.out.find("合计 total       55.00 POINTS"), std::string::npos) << taken.out;
+  EXPECT_EQ(Points("V00001"), "330.00");
+  EXPECT_NE(ok({"holds", "show", std::to_string(oil)}, "till-1").out.find("captured by entry"),
+            std::string::npos);
+  const Result rice_hold =
+      ok({"hold", "--store", "store:main", "--member", "V00001", "RICE_5KG:1"}, "till-1");
+  EXPECT_NE(rice_hold.out.find("余额 balance     300.00 POINTS (the basket is held"),
+            std::string::npos) << rice_hold.out;
+  const std::size_t at = rice_hold.out.find("预留 hold #");
+  ASSERT_NE(at, std::string::npos) << rice_hold.out;
+  const std::size_t from = at + std::string("预留 hold #").size();
+  const std::string rice = rice_hold.out.substr(from, rice_hold.out.find(' ', from) - from);
+  ok({"void", rice, "--store", "store:main"}, "till-1");
+  const Result twice = Run({"void", rice, "--store", "store:main"}, "till-1");
+  EXPECT_EQ(twice.exit_code, 1);
+  EXPECT_NE(twice.err.find("HOLD_CLOSED"), std::string::npos) << twice.err;
+  EXPECT_EQ(Run({"capture", rice, "--store", "store:b"}, "till-1").exit_code, 1);  // not its store
+
   // A returned bag, a damaged one written off, and the month's settlement.
   const Result back = ok({"refund", "till1-0001", "--lines", "RICE_5KG:1", "--memo", "退货"}, "till-1");
   EXPECT_NE(back.out.find("合计 total       30.00 POINTS"), std::string::npos) << back.out;
@@ -246,8 +278,8 @@ TEST_F(CliTest, AFullLoveSupermarketDay) {
       "--reason", "受潮变质"}, "admin");
   ok({"settle", "--store", "store:main", "--issuer", "issuer:town", "--amount", "100",
       "--memo", "2026年11月结算"}, "admin");
-  EXPECT_EQ(Points("V00001"), "415.00");
-  EXPECT_EQ(Points("store:main"), "75.00");  // 115 + 90 (paid with hours) - 30 - 100 settled
+  EXPECT_EQ(Points("V00001"), "360.00");  // 500 - 115 - 55 (the captured oil) + 30 back
+  EXPECT_EQ(Points("store:main"), "130.00");  // 115 + 90 (hours) + 55 - 30 - 100 settled
   const Result stock = ok({"--json", "stock", "show", "--store", "store:main"}, "auditor-wang");
   const nlohmann::json items = stock.json()["items"];  // a copy: no reference into a temporary
   ASSERT_EQ(items.size(), 2u);
@@ -264,6 +296,10 @@ TEST_F(CliTest, AFullLoveSupermarketDay) {
   }
   EXPECT_EQ(flows["POINTS earn"], "500.00");
   EXPECT_EQ(flows["POINTS checkout"], "205.00");  // 115 in points + 90 bought with hours
+  EXPECT_EQ(flows["POINTS authorize_hold"], "140.00");  // into escrow: 110 oil + 30 rice
+  EXPECT_EQ(flows["POINTS capture_hold"], "110.00");    // 55 to the store, 55 back
+  EXPECT_EQ(flows["POINTS void_hold"], "30.00");
+  EXPECT_EQ(flows["OIL_5L capture_hold"], "2");         // 1 to the member, 1 back
   EXPECT_EQ(flows["HOURS checkout"], "9.00");
   EXPECT_EQ(flows["POINTS refund"], "30.00");
   EXPECT_EQ(flows["POINTS settle"], "100.00");
@@ -277,8 +313,8 @@ TEST_F(CliTest, AFullLoveSupermarketDay) {
   const nlohmann::json stores = month.json()["stores"];
   ASSERT_EQ(stores.size(), 1u) << month.out;
   EXPECT_EQ(stores[0]["store"], "store:main");
-  EXPECT_EQ(stores[0]["baskets"], 2);
-  EXPECT_EQ(stores[0]["points"], "205.00");
+  EXPECT_EQ(stores[0]["baskets"], 3);
+  EXPECT_EQ(stores[0]["points"], "260.00");
   EXPECT_EQ(stores[0]["hours"], "9.00");
   EXPECT_EQ(stores[0]["refunds"], 1);
   EXPECT_EQ(stores[0]["refunded"], "30.00");
@@ -286,11 +322,11 @@ TEST_F(CliTest, AFullLoveSupermarketDay) {
   const Result table = Run({"report", "stores"}, "auditor-wang");
   EXPECT_NE(table.out.find("store:main"), std::string::npos) << table.out;
   // They tie out with the balances: the shelf holds 50 in - 5 sold + 1 back - 1 written off =
-  // 45 bags; the store holds 205 paid - 30 refunded - 100 settled = 75 points, which is what
+  // 45 bags; the store holds 260 paid - 30 refunded - 100 settled = 130 points, which is what
   // the totals call redeemed (held by stores).
   for (const auto& total : report["totals"]) {
     if (total["asset"] == "POINTS") {
-      EXPECT_EQ(total["redeemed"], "75.00");
+      EXPECT_EQ(total["redeemed"], "130.00");
     }
     if (total["asset"] == "RICE_5KG") {
       EXPECT_EQ(total["redeemed"], "45");
