@@ -397,5 +397,28 @@ TEST_F(Holds, TheAuditFindsAHoldRecordEditedBehindTheEngine) {
   EXPECT_EQ(report.findings[0].where, Cat("holds hold ", held.receipt.seq));
 }
 
+TEST_F(Holds, TheAuditFindsACaptureMovedPastItsHoldsExpiryWithARecomputedChain) {
+  StopClock();
+  const Outcome held = Ok(Hold("h1", "m1", "store:main", {{"RICE_5KG", 1}}, "POINTS", 60));
+  const Outcome captured = Ok(Capture("cap", held.receipt.seq));
+  ledger_.reset();
+  // The capture claims a time after the expiry: the hold should have been released first.
+  RewriteJournal(dir_.path(), [&](v1::Entry& entry) {
+    if (entry.seq() != captured.receipt.seq) return false;
+    entry.set_time_unix_us(held.receipt.hold_expires_unix_us);
+    return true;
+  });
+  const audit::Report report = AuditDb(dir_.path());
+  const std::string text = Describe(report);
+  EXPECT_NE(text.find(Cat("RULE_VIOLATED seq=", captured.receipt.seq, " [hold ", held.receipt.seq,
+                          "]")),
+            std::string::npos)
+      << text;
+  EXPECT_NE(text.find(Cat("hold ", held.receipt.seq, " expires at ",
+                          held.receipt.hold_expires_unix_us)),
+            std::string::npos)
+      << text;
+}
+
 }  // namespace
 }  // namespace lovebank

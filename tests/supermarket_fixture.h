@@ -4,15 +4,19 @@
 
 #include <atomic>
 #include <chrono>
+#include <functional>
 #include <memory>
 #include <string>
 #include <vector>
 
 #include "gtest/gtest.h"
 #include "ledger/audit/audit.h"
+#include "ledger/journal_format.h"
 #include "ledger/ledger.h"
 #include "ledger/store.h"
 #include "ledger/strings.h"
+#include "rocksdb/db.h"
+#include "rocksdb/write_batch.h"
 #include "tests/test_util.h"
 
 namespace lovebank {
@@ -139,6 +143,40 @@ inline std::int64_t Utc(int y, unsigned m, unsigned d, int hour, int minute = 0,
   return duration_cast<microseconds>(date.time_since_epoch() + hours(hour) + minutes(minute) +
                                      seconds(second))
       .count();
+}
+
+// Rewrites journal entries behind the engine's back with the raw RocksDB API: `edit` changes an
+// entry and returns true when it did; every entry from the first edited one on is re-chained
+// (hashes recomputed, meta head hash too), so only the rules, not the chain, can tell.
+inline void RewriteJournal(const std::string& path,
+                           const std::function<bool(v1::Entry&)>& edit) {
+  auto store = Store::Open(path, StoreOptions{});
+  ASSERT_TRUE(store.ok()) << store.status();
+  auto* db = (*store)->db();
+  std::string ledger_id;
+  ASSERT_TRUE(db->Get({}, (*store)->handle(Family::kMeta), std::string(meta_key::kLedgerId),
+                      &ledger_id).ok());
+  Hash prev = GenesisHash(ledger_id);
+  rocksdb::WriteBatch batch;
+  auto it = (*store)->NewIterator(Family::kJournal);
+  for (it->SeekToFirst(); it->Valid(); it->Next()) {
+    auto view = DecodeStoredEntry(it->value().ToStringView());
+    ASSERT_TRUE(view.has_value());
+    std::string payload(view->payload);
+    v1::Entry entry;
+    ASSERT_TRUE(entry.ParseFromString(payload));
+    if (edit(entry)) payload = entry.SerializeAsString();
+    const Hash hash = ChainHash(prev, entry.seq(), payload);
+    batch.Put((*store)->handle(Family::kJournal), it->key(), EncodeStoredEntry(hash, prev, payload));
+    prev = hash;
+  }
+  ASSERT_TRUE(it->status().ok());
+  it.reset();
+  batch.Put((*store)->handle(Family::kMeta), std::string(meta_key::kHeadHash),
+            std::string(reinterpret_cast<const char*>(prev.data()), prev.size()));
+  rocksdb::WriteOptions sync;
+  sync.sync = true;
+  ASSERT_TRUE(db->Write(sync, &batch).ok());
 }
 
 }  // namespace lovebank

@@ -404,42 +404,17 @@ TEST_F(Supermarket, StateSurvivesReopeningAndRetriesReturnTheOriginalReceipt) {
 TEST_F(Supermarket, TheAuditFindsAPriceRewrittenWithARecomputedChain) {
   const Outcome sale = Ok(Checkout("c1", "m1", "store:main", {{"OIL_5L", 1}}));
   ledger_.reset();
-  {
-    auto store = Store::Open(dir_.path(), StoreOptions{});
-    ASSERT_TRUE(store.ok());
-    auto* db = (*store)->db();
-    // Rewrite the oil's SetItem entry to 5.99 and re-chain every later entry.
-    std::string ledger_id;
-    ASSERT_TRUE(db->Get({}, (*store)->handle(Family::kMeta), std::string(meta_key::kLedgerId),
-                        &ledger_id).ok());
-    Hash prev = GenesisHash(ledger_id);
-    rocksdb::WriteBatch batch;
-    std::uint64_t oil_seq = 0;
-    for (std::uint64_t seq = 1; seq <= sale.receipt.seq; ++seq) {
-      std::string value;
-      ASSERT_TRUE(db->Get({}, (*store)->handle(Family::kJournal), EncodeFixed64BE(seq), &value).ok());
-      auto view = DecodeStoredEntry(value);
-      ASSERT_TRUE(view.has_value());
-      std::string payload(view->payload);
-      v1::Entry entry;
-      ASSERT_TRUE(entry.ParseFromString(payload));
-      if (entry.command().has_set_item() && entry.command().set_item().sku() == "OIL_5L") {
-        entry.mutable_command()->mutable_set_item()->set_price("5.99");
-        payload = entry.SerializeAsString();
-        oil_seq = seq;
-      }
-      const Hash hash = ChainHash(prev, seq, payload);
-      batch.Put((*store)->handle(Family::kJournal), EncodeFixed64BE(seq),
-                EncodeStoredEntry(hash, prev, payload));
-      prev = hash;
+  // Rewrite the oil's SetItem entry to 5.99 and re-chain every later entry.
+  std::uint64_t oil_seq = 0;
+  RewriteJournal(dir_.path(), [&oil_seq](v1::Entry& entry) {
+    if (!entry.command().has_set_item() || entry.command().set_item().sku() != "OIL_5L") {
+      return false;
     }
-    batch.Put((*store)->handle(Family::kMeta), std::string(meta_key::kHeadHash),
-              std::string(reinterpret_cast<const char*>(prev.data()), prev.size()));
-    rocksdb::WriteOptions sync;
-    sync.sync = true;
-    ASSERT_TRUE(db->Write(sync, &batch).ok());
-    ASSERT_NE(oil_seq, 0u);
-  }
+    entry.mutable_command()->mutable_set_item()->set_price("5.99");
+    oil_seq = entry.seq();
+    return true;
+  });
+  ASSERT_NE(oil_seq, 0u);
   const auto report = AuditDb(dir_.path());
   EXPECT_FALSE(report.clean());
   const std::string text = Describe(report);
