@@ -41,7 +41,8 @@ std::optional<std::int64_t> Engine::NextHoldExpiry() const {
 void Engine::RebuildHoldExpiries() {
   hold_expiries_.clear();
   for (const auto& [key, hold] : holds_) {
-    if (hold.state() == v1::HOLD_STATE_OPEN) hold_expiries_.emplace(hold.expires_unix_us(), hold.seq());
+    if (hold.state() == v1::HOLD_STATE_OPEN)
+      hold_expiries_.emplace(hold.expires_unix_us(), hold.seq());
   }
 }
 
@@ -157,8 +158,8 @@ std::optional<v1::HoldRecord> Engine::OpenHold(const v1::Command& command,
     return std::nullopt;
   }
   if (!hold || hold->store() != store) {
-    *refusal = Refuse(command, fingerprint, Reason::kHoldUnknown,
-                      Cat(store, " has no hold ", hold_seq));
+    *refusal =
+        Refuse(command, fingerprint, Reason::kHoldUnknown, Cat(store, " has no hold ", hold_seq));
     return std::nullopt;
   }
   if (hold->state() != v1::HOLD_STATE_OPEN) {
@@ -196,8 +197,8 @@ Outcome Engine::ApplyCaptureHold(const v1::Command& command, const std::string& 
       if (priced == held.lines().end() || line.quantity() > priced->quantity()) {
         return Refuse(command, fingerprint, Reason::kBasketInvalid,
                       Cat("hold ", hold->seq(), " holds ",
-                          priced == held.lines().end() ? 0 : priced->quantity(), " of ",
-                          line.sku(), ", not ", line.quantity()));
+                          priced == held.lines().end() ? 0 : priced->quantity(), " of ", line.sku(),
+                          ", not ", line.quantity()));
       }
       total += AddPricedLine(&captured, line.sku(), line.quantity(), priced->unit_price_minor());
     }
@@ -228,8 +229,7 @@ Outcome Engine::ApplyVoidHold(const v1::Command& command, const std::string& fin
 }
 
 Outcome Engine::CloseHold(const v1::Command& command, const std::string& fingerprint,
-                          v1::HoldRecord hold, const v1::Pricing* captured,
-                          v1::HoldState state) {
+                          v1::HoldRecord hold, const v1::Pricing* captured, v1::HoldState state) {
   const v1::Pricing& held = hold.pricing();
   const bool hours = held.pay_asset() == kHours;
   // Each line: what was captured to the member, the rest back to the store.
@@ -253,7 +253,8 @@ Outcome Engine::CloseHold(const v1::Command& command, const std::string& fingerp
   }
   // The payment: the captured value to the store, the rest back where it came from.
   const Int128 total = *MinorFromString(held.total_points_minor());
-  const Int128 sold = captured == nullptr ? Int128(0) : *MinorFromString(captured->total_points_minor());
+  const Int128 sold =
+      captured == nullptr ? Int128(0) : *MinorFromString(captured->total_points_minor());
   if (!hours) {
     move(hold.store(), kPoints, sold);
     move(hold.member(), kPoints, total - sold);

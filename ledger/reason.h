@@ -109,9 +109,7 @@ enum class Reason : std::uint32_t {
 
   // Syntax, continued (the 10-49 range is full).
   kHouseholdInvalid = 100,  // a household with more than 32 members or a member twice
-  // A hold timeout above 86,400 s, hold seq 0, a ReleaseHold from a client (only the engine
-  // writes them) or a "lovebank:" request id on anything else.
-  kHoldCommandInvalid = 101,
+  kHoldCommandInvalid = 101,  // timeout > 1 day, hold seq 0, a client's ReleaseHold, "lovebank:" id
 };
 
 // The reason's name as it appears in the proto and in logs, e.g. "INSUFFICIENT_BALANCE".

@@ -19,7 +19,9 @@ def code(v,n):
         cases=re.findall(r'k(\w+)',block.group(1))
         if n in cases:
             return re.sub(r'(?<!^)(?=[A-Z])','_',block.group(2)).upper()
-    return 'INVALID_ARGUMENT' if 10<=v<50 else 'FAILED_PRECONDITION'
+    # Reasons outside 10-49 that the final rule names explicitly ("|| reason == Reason::kX").
+    explicit=re.findall(r'reason == Reason::k(\w+)', sw[:sw.index('return absl::StatusCode::kInvalidArgument')])
+    return 'INVALID_ARGUMENT' if 10<=v<50 or n in explicit else 'FAILED_PRECONDITION'
 out=['| value | reason | code | meaning |','|---|---|---|---|']
 for v,n,c in sorted(rows):
     out.append(f'| {v} | `{names[n]}` | {code(v,n)} | {c} |')

@@ -286,36 +286,55 @@ TEST_F(Holds, EveryRefusalHasItsReasonAndMovesNothing) {
   };
   const std::vector<HoldRefusal> cases = {
       {"timeout past a day",
-       [](std::uint64_t) { return Hold("r1", "m1", "store:main", {{"OIL_5L", 1}}, "POINTS", 86401); },
+       [](std::uint64_t) {
+         return Hold("r1", "m1", "store:main", {{"OIL_5L", 1}}, "POINTS", 86401);
+       },
        Reason::kHoldCommandInvalid},
       {"hold seq 0", [](std::uint64_t) { return Capture("r2", 0); }, Reason::kHoldCommandInvalid},
       {"a release from a client", client_release, Reason::kHoldCommandInvalid},
       {"an engine request id",
-       [](std::uint64_t) { return Checkout("lovebank:x", "m1", "store:main", {{"OIL_5L", 1}}); },
+       [](std::uint64_t) {
+         return Checkout("lovebank:x", "m1", "store:main", {{"OIL_5L", 1}});
+       },
        Reason::kHoldCommandInvalid},
       {"no such hold", [](std::uint64_t) { return Capture("r3", 999); }, Reason::kHoldUnknown},
       {"not a hold's seq", [](std::uint64_t s) { return Void("r4", s - 1); }, Reason::kHoldUnknown},
       {"another store's hold", [](std::uint64_t s) { return Capture("r5", s, {}, "store:b"); },
        Reason::kHoldUnknown},
       {"capture of a SKU not held",
-       [](std::uint64_t s) { return Capture("r6", s, {{"OIL_5L", 1}}); }, Reason::kBasketInvalid},
+       [](std::uint64_t s) {
+         return Capture("r6", s, {{"OIL_5L", 1}});
+       },
+       Reason::kBasketInvalid},
       {"capture of more than held",
-       [](std::uint64_t s) { return Capture("r7", s, {{"RICE_5KG", 3}}); },
+       [](std::uint64_t s) {
+         return Capture("r7", s, {{"RICE_5KG", 3}});
+       },
        Reason::kBasketInvalid},
       {"hold past the member's points",
-       [](std::uint64_t) { return Hold("r8", "m2", "store:main", {{"RICE_5KG", 1}}); },
+       [](std::uint64_t) {
+         return Hold("r8", "m2", "store:main", {{"RICE_5KG", 1}});
+       },
        Reason::kInsufficientBalance},
       {"hold past the shelf",
-       [](std::uint64_t) { return Hold("r9", "m1", "store:main", {{"OIL_5L", 11}}); },
+       [](std::uint64_t) {
+         return Hold("r9", "m1", "store:main", {{"OIL_5L", 11}});
+       },
        Reason::kInsufficientStock},
       {"hold of an item not for sale",
-       [](std::uint64_t) { return Hold("r10", "m1", "store:main", {{"PEN", 1}}); },
+       [](std::uint64_t) {
+         return Hold("r10", "m1", "store:main", {{"PEN", 1}});
+       },
        Reason::kItemInactive},
       {"hold for a frozen member",
-       [](std::uint64_t) { return Hold("r11", "m3", "store:main", {{"PEN", 1}}); },
+       [](std::uint64_t) {
+         return Hold("r11", "m3", "store:main", {{"PEN", 1}});
+       },
        Reason::kAccountFrozen},
       {"hold paid with hours before a ratio",
-       [](std::uint64_t) { return Hold("r12", "m1", "store:main", {{"OIL_5L", 1}}, "HOURS"); },
+       [](std::uint64_t) {
+         return Hold("r12", "m1", "store:main", {{"OIL_5L", 1}}, "HOURS");
+       },
        Reason::kExchangeRatioUnset},
   };
   for (const auto& c : cases) {
@@ -334,8 +353,7 @@ TEST_F(Holds, EveryRefusalHasItsReasonAndMovesNothing) {
 
 TEST_F(Holds, TwoTerminalsRacingToCaptureAndVoidOneHoldExactlyOneWins) {
   for (int round = 0; round < 10; ++round) {
-    const Outcome held =
-        Ok(Hold(Cat("h", round), "m1", "store:main", {{"RICE_5KG", 1}}));
+    const Outcome held = Ok(Hold(Cat("h", round), "m1", "store:main", {{"RICE_5KG", 1}}));
     std::atomic<int> ready{0};
     Outcome capture;
     Outcome voided;
@@ -362,9 +380,9 @@ TEST_F(Holds, TwoTerminalsRacingToCaptureAndVoidOneHoldExactlyOneWins) {
 
 TEST_F(Holds, AnAllOrNothingGroupThatFailsLeavesNoHoldBehind) {
   const std::uint64_t head = ledger_->GetHead().seq;
-  auto outcomes = ledger_->ExecuteMany(
-      {Hold("g1", "m1", "store:main", {{"RICE_5KG", 1}}), Checkout("g2", "m2", "store:main", {{"OIL_5L", 1}})},
-      /*all_or_nothing=*/true);
+  auto outcomes = ledger_->ExecuteMany({Hold("g1", "m1", "store:main", {{"RICE_5KG", 1}}),
+                                        Checkout("g2", "m2", "store:main", {{"OIL_5L", 1}})},
+                                       /*all_or_nothing=*/true);
   EXPECT_REASON(outcomes[1], Reason::kInsufficientBalance);
   EXPECT_EQ(ledger_->GetHead().seq, head);
   EXPECT_REASON(ledger_->Execute(Capture("c", head + 1)), Reason::kHoldUnknown);
@@ -410,13 +428,13 @@ TEST_F(Holds, TheAuditFindsACaptureMovedPastItsHoldsExpiryWithARecomputedChain) 
   });
   const audit::Report report = AuditDb(dir_.path());
   const std::string text = Describe(report);
-  EXPECT_NE(text.find(Cat("RULE_VIOLATED seq=", captured.receipt.seq, " [hold ", held.receipt.seq,
-                          "]")),
-            std::string::npos)
+  EXPECT_NE(
+      text.find(Cat("RULE_VIOLATED seq=", captured.receipt.seq, " [hold ", held.receipt.seq, "]")),
+      std::string::npos)
       << text;
-  EXPECT_NE(text.find(Cat("hold ", held.receipt.seq, " expires at ",
-                          held.receipt.hold_expires_unix_us)),
-            std::string::npos)
+  EXPECT_NE(
+      text.find(Cat("hold ", held.receipt.seq, " expires at ", held.receipt.hold_expires_unix_us)),
+      std::string::npos)
       << text;
 }
 

@@ -83,10 +83,11 @@ class Supermarket : public ::testing::Test {
          SetItem("i:rice", "store:main", "RICE_5KG", "东北大米 5kg", "袋", "30"),
          SetItem("i:oil", "store:main", "OIL_5L", "花生油 5L", "桶", "59.90"),
          SetItem("i:pen", "store:main", "PEN", "中性笔", "支", "2.50", false),
-         ReceiveStock("r:rice", "issuer:goods", "store:main", "RICE_5KG", "50", "爱心企业 富民米业"),
+         ReceiveStock("r:rice", "issuer:goods", "store:main", "RICE_5KG", "50",
+                      "爱心企业 富民米业"),
          ReceiveStock("r:oil", "issuer:goods", "store:main", "OIL_5L", "10", "县慈善总会"),
-         Earn("e:m1", "issuer:town", "m1", "200"), Earn("e:m1h", "issuer:town", "m1", "20", "HOURS"),
-         Earn("e:m2", "issuer:town", "m2", "5"),
+         Earn("e:m1", "issuer:town", "m1", "200"),
+         Earn("e:m1h", "issuer:town", "m1", "20", "HOURS"), Earn("e:m2", "issuer:town", "m2", "5"),
          testing::SetStatus("f:m3", "m3", v1::ACCOUNT_STATUS_FROZEN)});
   }
 
@@ -116,7 +117,7 @@ class Supermarket : public ::testing::Test {
 };
 
 inline v1::Command SetLimit(const std::string& id, const std::string& sku, v1::Period period,
-                     const std::string& maximum) {
+                            const std::string& maximum) {
   v1::Command command;
   command.set_request_id(id);
   command.set_actor("tester");
@@ -127,7 +128,7 @@ inline v1::Command SetLimit(const std::string& id, const std::string& sku, v1::P
 }
 
 inline v1::Command SetHousehold(const std::string& id, const std::string& household,
-                         const std::vector<std::string>& members) {
+                                const std::vector<std::string>& members) {
   v1::Command command;
   command.set_request_id(id);
   command.set_actor("tester");
@@ -148,14 +149,14 @@ inline std::int64_t Utc(int y, unsigned m, unsigned d, int hour, int minute = 0,
 // Rewrites journal entries behind the engine's back with the raw RocksDB API: `edit` changes an
 // entry and returns true when it did; every entry from the first edited one on is re-chained
 // (hashes recomputed, meta head hash too), so only the rules, not the chain, can tell.
-inline void RewriteJournal(const std::string& path,
-                           const std::function<bool(v1::Entry&)>& edit) {
+inline void RewriteJournal(const std::string& path, const std::function<bool(v1::Entry&)>& edit) {
   auto store = Store::Open(path, StoreOptions{});
   ASSERT_TRUE(store.ok()) << store.status();
   auto* db = (*store)->db();
   std::string ledger_id;
-  ASSERT_TRUE(db->Get({}, (*store)->handle(Family::kMeta), std::string(meta_key::kLedgerId),
-                      &ledger_id).ok());
+  ASSERT_TRUE(
+      db->Get({}, (*store)->handle(Family::kMeta), std::string(meta_key::kLedgerId), &ledger_id)
+          .ok());
   Hash prev = GenesisHash(ledger_id);
   rocksdb::WriteBatch batch;
   auto it = (*store)->NewIterator(Family::kJournal);
@@ -167,7 +168,8 @@ inline void RewriteJournal(const std::string& path,
     ASSERT_TRUE(entry.ParseFromString(payload));
     if (edit(entry)) payload = entry.SerializeAsString();
     const Hash hash = ChainHash(prev, entry.seq(), payload);
-    batch.Put((*store)->handle(Family::kJournal), it->key(), EncodeStoredEntry(hash, prev, payload));
+    batch.Put((*store)->handle(Family::kJournal), it->key(),
+              EncodeStoredEntry(hash, prev, payload));
     prev = hash;
   }
   ASSERT_TRUE(it->status().ok());
