@@ -849,6 +849,16 @@ rocksdb::WriteBatch Engine::FinishBatch() {
 
 void Engine::RetireOldest() {
   LOVEBANK_CHECK(!batches_.empty() && !(batch_open_ && batches_.size() == 1));
+  // Holds this batch closed are durable now: forget them (FindHold reads the store) unless a
+  // later in-flight batch changed them too; only open holds stay in memory for good.
+  for (const auto& [key, old] : batches_.front().holds_undo) {
+    auto hold = holds_.find(key);
+    if (hold == holds_.end() || hold->second.state() == v1::HOLD_STATE_OPEN) continue;
+    if (std::none_of(batches_.begin() + 1, batches_.end(),
+                     [&key](const Batch& later) { return later.holds_undo.contains(key); })) {
+      holds_.erase(hold);
+    }
+  }
   batches_.pop_front();
 }
 

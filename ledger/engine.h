@@ -240,7 +240,7 @@ class Engine {
   absl::flat_hash_map<std::string, Int128> usage_;
   // Member -> household id ("" once taken out of one).
   absl::flat_hash_map<std::string, std::string> households_;
-  // Holds by EncodeFixed64BE(seq): every open hold (loaded at start) and every hold closed since;
+  // Holds by EncodeFixed64BE(seq): every open hold, and closed ones until their batch is durable;
   // `hold_expiries_` orders the open ones by expiry.
   absl::flat_hash_map<std::string, v1::HoldRecord> holds_;
   std::set<std::pair<std::int64_t, std::uint64_t>> hold_expiries_;

@@ -378,6 +378,41 @@ TEST_F(Holds, TwoTerminalsRacingToCaptureAndVoidOneHoldExactlyOneWins) {
   ExpectAuditClean();
 }
 
+// Many lanes at once: holds, captures and voids pipelined through group commit; every hold ends
+// closed, escrow ends empty, stock and points are conserved and the audit is clean.
+TEST_F(Holds, ManyLanesHoldingCapturingAndVoidingAtOnceConserveEverything) {
+  Ok(Earn("e:big", "issuer:town", "m2", "100000"));
+  Ok(ReceiveStock("r:more", "issuer:goods", "store:main", "RICE_5KG", "1000", "县慈善总会"));
+  constexpr int kLanes = 8;
+  constexpr int kRounds = 40;
+  std::atomic<int> captured{0};
+  std::vector<std::thread> lanes;
+  for (int lane = 0; lane < kLanes; ++lane) {
+    lanes.emplace_back([&, lane] {
+      for (int round = 0; round < kRounds; ++round) {
+        const std::string id = Cat("l", lane, "-", round);
+        const Outcome held =
+            ledger_->Execute(Hold("h" + id, "m2", "store:main", {{"RICE_5KG", 2}}));
+        if (!held.ok()) continue;
+        const Outcome closed =
+            round % 2 == 0
+                ? ledger_->Execute(Capture("c" + id, held.receipt.seq, {{"RICE_5KG", 1}}))
+                : ledger_->Execute(Void("v" + id, held.receipt.seq));
+        EXPECT_TRUE(closed.ok()) << closed.message;
+        if (closed.ok() && round % 2 == 0) ++captured;
+      }
+    });
+  }
+  for (auto& lane : lanes) lane.join();
+  EXPECT_EQ(captured.load(), kLanes * kRounds / 2);
+  EXPECT_EQ(B(std::string(kHoldsAccount), "RICE_5KG"), "0");
+  EXPECT_EQ(B(std::string(kHoldsAccount), "POINTS"), "0.00");
+  EXPECT_EQ(B("m2", "RICE_5KG"), Cat(captured.load()));
+  EXPECT_EQ(B("store:main", "RICE_5KG"), Cat(1050 - captured.load()));
+  EXPECT_EQ(B("store:main", "POINTS"), Cat(30 * captured.load(), ".00"));
+  ExpectAuditClean();
+}
+
 TEST_F(Holds, AnAllOrNothingGroupThatFailsLeavesNoHoldBehind) {
   const std::uint64_t head = ledger_->GetHead().seq;
   auto outcomes = ledger_->ExecuteMany({Hold("g1", "m1", "store:main", {{"RICE_5KG", 1}}),
