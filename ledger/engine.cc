@@ -123,6 +123,8 @@ absl::StatusOr<std::unique_ptr<Engine>> Engine::Load(Store* store, Head head,
   }
   LOVEBANK_RETURN_IF_ERROR(LoadRecords(store, Family::kItems, "item", engine->items_));
   LOVEBANK_RETURN_IF_ERROR(LoadRecords(store, Family::kLimits, "limit", engine->limits_));
+  LOVEBANK_RETURN_IF_ERROR(
+      LoadRecords(store, Family::kVolunteers, "volunteer", engine->volunteers_));
   {
     auto it = store->NewIterator(Family::kHouseholds);
     for (it->SeekToFirst(); it->Valid(); it->Next()) {
@@ -258,6 +260,10 @@ void Engine::RollBackToMark() {
   RestoreMarked(mark.limits, limits_, batch.limits_undo, [](const v1::LimitRecord&) {});
   RestoreMarked(mark.usage, usage_, batch.usage_undo, [](const Int128&) {});
   RestoreMarked(mark.households, households_, batch.households_undo, [](const std::string&) {});
+  RestoreMarked(mark.volunteers, volunteers_, batch.volunteers_undo,
+                [](const v1::VolunteerRecord&) {});
+  RestoreMarked(mark.star_levels, star_levels_, batch.star_levels_undo,
+                [](const v1::StarLevels&) {});
   if (!mark.holds.empty()) {
     RestoreMarked(mark.holds, holds_, batch.holds_undo, [](const v1::HoldRecord&) {});
     RebuildHoldExpiries();
@@ -384,6 +390,8 @@ Outcome Engine::Decide(const v1::Command& command, const std::string& fingerprin
       return ApplyCaptureHold(command, fingerprint);
     case v1::Command::kVoidHold:
       return ApplyVoidHold(command, fingerprint);
+    case v1::Command::kSetStarLevels:
+      return ApplySetStarLevels(command, fingerprint);
     case v1::Command::kReleaseHold:
       break;  // written by ReleaseExpired only; Ledger::Submit refuses it from clients
     case v1::Command::BODY_NOT_SET:
@@ -441,7 +449,11 @@ Outcome Engine::ApplyMove(const v1::Command& command, const std::string& fingerp
   };
   Outcome limits = CheckLimits(postings);
   if (!limits.ok()) return Refuse(command, fingerprint, limits.reason, limits.message);
-  return Append(command, fingerprint, postings, {});
+  Outcome outcome = Append(command, fingerprint, postings, {});
+  if (command.has_earn() && move.asset() == kHoursAsset) {
+    AddEarnedHours(move.to(), amount.amount.minor(), outcome.receipt.seq);
+  }
+  return outcome;
 }
 
 Outcome Engine::ApplyReverse(const v1::Command& command, const std::string& fingerprint) {
@@ -485,6 +497,14 @@ Outcome Engine::ApplyReverse(const v1::Command& command, const std::string& fing
   if (!limits.ok()) return Refuse(command, fingerprint, limits.reason, limits.message);
   Outcome outcome = Append(command, fingerprint, postings, {});
   if (outcome.ok()) MarkReversed(EncodeFixed64BE(target), outcome.receipt.seq);
+  if (entry->kind == v1::Command::kEarn) {
+    // A reversed earning of hours lowers the cumulative hours (and perhaps the star).
+    for (const auto& posting : entry->postings) {
+      if (posting.asset() != kHoursAsset || posting.amount_minor()[0] == '-') continue;
+      AddEarnedHours(posting.account(), -*MinorFromString(posting.amount_minor()),
+                     outcome.receipt.seq);
+    }
+  }
   return outcome;
 }
 
@@ -823,6 +843,12 @@ rocksdb::WriteBatch Engine::FinishBatch() {
   for (const auto& [key, old] : batch.holds_undo) {
     Stage(Family::kHolds, key, holds_.at(key).SerializeAsString());
   }
+  for (const auto& [member, old] : batch.volunteers_undo) {
+    Stage(Family::kVolunteers, member, volunteers_.at(member).SerializeAsString());
+  }
+  for (const auto& [key, old] : batch.star_levels_undo) {
+    Stage(Family::kMeta, key, star_levels_.at(key).SerializeAsString());
+  }
   if (head_.seq != batch.start_head.seq) {
     Stage(Family::kMeta, std::string(meta_key::kHeadSeq), EncodeFixed64BE(head_.seq));
     Stage(Family::kMeta, std::string(meta_key::kHeadHash),
@@ -877,6 +903,8 @@ void Engine::RollBackAll() {
     RestoreAll(batch->usage_undo, usage_);
     RestoreAll(batch->households_undo, households_);
     RestoreAll(batch->holds_undo, holds_);
+    RestoreAll(batch->volunteers_undo, volunteers_);
+    RestoreAll(batch->star_levels_undo, star_levels_);
     for (const auto& code : batch->assets_added) assets_.erase(code);
     head_ = batch->start_head;
     head_time_unix_us_ = batch->start_time_unix_us;
@@ -958,6 +986,16 @@ void Engine::SetHold(v1::HoldRecord record) {
     hold_expiries_.emplace(record.expires_unix_us(), record.seq());
   }
   Track(holds_, open().holds_undo, mark_ ? &mark_->holds : nullptr, key, std::move(record));
+}
+
+void Engine::SetVolunteer(const std::string& member, v1::VolunteerRecord record) {
+  Track(volunteers_, open().volunteers_undo, mark_ ? &mark_->volunteers : nullptr, member,
+        std::move(record));
+}
+
+void Engine::SetStarLevelsRecord(v1::StarLevels levels) {
+  Track(star_levels_, open().star_levels_undo, mark_ ? &mark_->star_levels : nullptr,
+        std::string(meta_key::kStarLevels), std::move(levels));
 }
 
 void Engine::SetUsage(const std::string& key, Int128 used) {

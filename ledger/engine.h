@@ -162,6 +162,11 @@ class Engine {
                      const std::vector<std::pair<std::string, std::uint32_t>>& lines,
                      std::vector<std::pair<std::string, Int128>>* usage, Outcome* failure);
   std::optional<Sale> SaleOf(const BatchEntry& entry, Outcome* failure);
+  // Volunteers (ledger/volunteers.cc).
+  Outcome ApplySetStarLevels(const v1::Command& command, const std::string& fingerprint);
+  // Adds `delta` to a member's cumulative earned hours (an Earn of HOURS, or minus a reversed
+  // one) as of entry `seq`.
+  void AddEarnedHours(const std::string& member, const Int128& delta, std::uint64_t seq);
   // Holds (ledger/holds.cc).
   Outcome ApplyAuthorizeHold(const v1::Command& command, const std::string& fingerprint);
   Outcome ApplyCaptureHold(const v1::Command& command, const std::string& fingerprint);
@@ -178,6 +183,8 @@ class Engine {
   Outcome CloseHold(const v1::Command& command, const std::string& fingerprint,
                     v1::HoldRecord hold, const v1::Pricing* captured, v1::HoldState state);
   void SetHold(v1::HoldRecord record);
+  void SetVolunteer(const std::string& member, v1::VolunteerRecord record);
+  void SetStarLevelsRecord(v1::StarLevels levels);
   void RebuildHoldExpiries();
   // Whose usage a member's baskets count under: "household:<id>" when grouped, else the member.
   std::string UsageOwner(const std::string& member) const;
@@ -245,6 +252,10 @@ class Engine {
   absl::flat_hash_map<std::string, v1::HoldRecord> holds_;
   std::set<std::pair<std::int64_t, std::uint64_t>> hold_expiries_;
   std::optional<std::int64_t> decide_time_;  // set while Apply decides one command
+  // Cumulative earned hours by MEMBER account; the star levels (at most one, under
+  // meta_key::kStarLevels).
+  absl::flat_hash_map<std::string, v1::VolunteerRecord> volunteers_;
+  absl::flat_hash_map<std::string, v1::StarLevels> star_levels_;
   Head head_;
   std::int64_t head_time_unix_us_ = 0;
 
@@ -263,6 +274,8 @@ class Engine {
     absl::flat_hash_map<std::string, std::optional<Int128>> usage_undo;
     absl::flat_hash_map<std::string, std::optional<std::string>> households_undo;
     absl::flat_hash_map<std::string, std::optional<v1::HoldRecord>> holds_undo;
+    absl::flat_hash_map<std::string, std::optional<v1::VolunteerRecord>> volunteers_undo;
+    absl::flat_hash_map<std::string, std::optional<v1::StarLevels>> star_levels_undo;
     std::vector<std::string> assets_added;
     absl::flat_hash_map<std::uint64_t, BatchEntry> entries;
     // Keys of the reversed family set in this batch: whole entries and refunded lines.
@@ -289,6 +302,8 @@ class Engine {
     MarkUndo<Int128> usage;
     MarkUndo<std::string> households;
     MarkUndo<v1::HoldRecord> holds;
+    MarkUndo<v1::VolunteerRecord> volunteers;
+    MarkUndo<v1::StarLevels> star_levels;
     std::vector<std::string> reversed;
     std::vector<std::string> requests;
   };

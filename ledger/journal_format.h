@@ -60,6 +60,7 @@ inline constexpr const char* kLimits = "limits";
 inline constexpr const char* kUsage = "usage";
 inline constexpr const char* kHouseholds = "households";
 inline constexpr const char* kHolds = "holds";
+inline constexpr const char* kVolunteers = "volunteers";
 inline constexpr const char* kMeta = "meta";
 }  // namespace cf
 
@@ -71,6 +72,8 @@ inline constexpr std::string_view kHeadHash = "head_hash";
 // The exchange policy in force (store.proto ExchangePolicy); absent until the first
 // SetExchangeRatio.
 inline constexpr std::string_view kExchangePolicy = "exchange_policy";
+// The star levels in force (store.proto StarLevels); absent until the first SetStarLevels.
+inline constexpr std::string_view kStarLevels = "star_levels";
 }  // namespace meta_key
 
 Hash GenesisHash(std::string_view ledger_id);

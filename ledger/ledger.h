@@ -236,6 +236,19 @@ class Ledger {
   absl::StatusOr<std::optional<v1::ExchangePolicy>> GetExchangePolicy();
   // The limits per member and period, by SKU ("" — the basket value — first).
   absl::StatusOr<std::vector<v1::LimitRecord>> GetLimits();
+  // A volunteer's profile (docs/programme.md "Star levels"), read in one snapshot: cumulative
+  // earned hours (earned minus earnings reversed), the HOURS balance, the star thresholds in
+  // force and the star reached (how many thresholds the cumulative hours reach).
+  // Refusals: kAccountIdInvalid, kAccountUnknown, kAccountKindMismatch (not a MEMBER).
+  struct VolunteerProfile {
+    v1::AccountRecord account;
+    Int128 earned_hours_minor = 0;
+    Int128 balance_hours_minor = 0;
+    std::vector<Int128> thresholds_minor;
+    std::uint32_t star_level = 0;
+    std::uint64_t as_of_seq = 0;
+  };
+  absl::StatusOr<VolunteerProfile> GetVolunteerProfile(std::string_view account);
   // A hold as committed. Refusals: kHoldUnknown.
   absl::StatusOr<v1::HoldRecord> GetHold(std::uint64_t hold_seq);
 

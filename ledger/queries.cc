@@ -374,6 +374,63 @@ absl::StatusOr<std::vector<v1::LimitRecord>> Ledger::GetLimits() {
   return limits;
 }
 
+absl::StatusOr<Ledger::VolunteerProfile> Ledger::GetVolunteerProfile(std::string_view account) {
+  Store& store = *impl_->store;
+  ScopedSnapshot snapshot(store.db());
+  VolunteerProfile profile;
+  LOVEBANK_ASSIGN_OR_RETURN(profile.account, ReadAccount(store, account, snapshot.get()));
+  if (profile.account.kind() != v1::ACCOUNT_KIND_MEMBER) {
+    return RefusedStatus(Reason::kAccountKindMismatch, Cat(account, " is not a MEMBER account"));
+  }
+  LOVEBANK_ASSIGN_OR_RETURN(auto head_seq,
+                            store.Get(Family::kMeta, meta_key::kHeadSeq, snapshot.get()));
+  LOVEBANK_CHECK(head_seq.has_value() && head_seq->size() == 8);
+  profile.as_of_seq = GetFixed64BE(head_seq->data());
+  LOVEBANK_ASSIGN_OR_RETURN(auto record, store.Get(Family::kVolunteers, account, snapshot.get()));
+  if (record.has_value()) {
+    v1::VolunteerRecord volunteer;
+    auto earned = volunteer.ParseFromString(*record)
+                      ? MinorFromString(volunteer.earned_hours_minor())
+                      : std::nullopt;
+    if (!earned) return absl::DataLossError(Cat("volunteer record ", account, " does not decode"));
+    profile.earned_hours_minor = *earned;
+  }
+  LOVEBANK_ASSIGN_OR_RETURN(
+      auto balance,
+      store.Get(Family::kBalances, BalanceKey(account, kHoursAsset), snapshot.get()));
+  if (balance.has_value()) {
+    auto value = DecodeBalanceValue(*balance);
+    if (!value) return absl::DataLossError(Cat("balance ", account, "/HOURS does not decode"));
+    profile.balance_hours_minor = value->minor;
+  }
+  LOVEBANK_ASSIGN_OR_RETURN(auto levels,
+                            store.Get(Family::kMeta, meta_key::kStarLevels, snapshot.get()));
+  if (levels.has_value()) {
+    v1::StarLevels stored;
+    if (!stored.ParseFromString(*levels)) return absl::DataLossError("star levels do not decode");
+    for (const auto& threshold : stored.thresholds_minor()) {
+      auto minor = MinorFromString(threshold);
+      if (!minor) return absl::DataLossError("a star threshold does not decode");
+      profile.thresholds_minor.push_back(*minor);
+    }
+  } else {
+    LOVEBANK_ASSIGN_OR_RETURN(auto hours,
+                              store.Get(Family::kAssets, kHoursAsset, snapshot.get()));
+    v1::AssetRecord asset;
+    if (!hours.has_value() || !asset.ParseFromString(*hours)) {
+      return absl::DataLossError("the HOURS asset cannot be read");
+    }
+    for (std::string_view threshold : kDefaultStarThresholds) {
+      profile.thresholds_minor.push_back(
+          ParseAmount(threshold, asset.scale(), MinorAbsoluteMax()).amount.minor());
+    }
+  }
+  for (const Int128& threshold : profile.thresholds_minor) {
+    if (profile.earned_hours_minor >= threshold) ++profile.star_level;
+  }
+  return profile;
+}
+
 absl::StatusOr<v1::HoldRecord> Ledger::GetHold(std::uint64_t hold_seq) {
   LOVEBANK_ASSIGN_OR_RETURN(auto value,
                             impl_->store->Get(Family::kHolds, EncodeFixed64BE(hold_seq)));

@@ -83,6 +83,7 @@ std::string_view ReasonName(Reason reason) {
     LOVEBANK_REASON_NAME(kLimitExceeded, "LIMIT_EXCEEDED")
     LOVEBANK_REASON_NAME(kHouseholdInvalid, "HOUSEHOLD_INVALID")
     LOVEBANK_REASON_NAME(kHoldCommandInvalid, "HOLD_COMMAND_INVALID")
+    LOVEBANK_REASON_NAME(kStarLevelsInvalid, "STAR_LEVELS_INVALID")
     LOVEBANK_REASON_NAME(kHoldUnknown, "HOLD_UNKNOWN")
     LOVEBANK_REASON_NAME(kHoldClosed, "HOLD_CLOSED")
     LOVEBANK_REASON_NAME(kInsufficientBalance, "INSUFFICIENT_BALANCE")
@@ -130,7 +131,7 @@ absl::StatusCode ReasonCode(Reason reason) {
       break;
   }
   if ((value >= 10 && value < 50) || reason == Reason::kHouseholdInvalid ||
-      reason == Reason::kHoldCommandInvalid) {
+      reason == Reason::kHoldCommandInvalid || reason == Reason::kStarLevelsInvalid) {
     return absl::StatusCode::kInvalidArgument;
   }
   return absl::StatusCode::kFailedPrecondition;

@@ -109,7 +109,8 @@ enum class Reason : std::uint32_t {
 
   // Syntax, continued (the 10-49 range is full).
   kHouseholdInvalid = 100,  // a household with more than 32 members or a member twice
-  kHoldCommandInvalid = 101,  // timeout > 1 day, hold seq 0, a client's ReleaseHold, "lovebank:" id
+  kHoldCommandInvalid = 101,
+  kStarLevelsInvalid = 102,  // star thresholds: 1-10 of them, each > 0, strictly ascending  // timeout > 1 day, hold seq 0, a client's ReleaseHold, "lovebank:" id
 };
 
 // The reason's name as it appears in the proto and in logs, e.g. "INSUFFICIENT_BALANCE".

@@ -31,9 +31,10 @@ enum class Family : std::size_t {
   kUsage,
   kHouseholds,
   kHolds,
+  kVolunteers,
   kMeta,
 };
-inline constexpr std::size_t kFamilyCount = 15;
+inline constexpr std::size_t kFamilyCount = 16;
 const char* FamilyName(Family family);
 
 struct StoreOptions {

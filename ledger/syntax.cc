@@ -291,6 +291,18 @@ SyntaxCheck CheckCommandSyntax(const v1::Command& command) {
     }
     case v1::Command::kVoidHold:
       return CheckHoldTarget(command.void_hold().hold_seq(), command.void_hold().store());
+    case v1::Command::kSetStarLevels: {
+      const auto& thresholds = command.set_star_levels().thresholds();
+      if (thresholds.empty() || thresholds.size() > static_cast<int>(kStarLevelsMax)) {
+        return Refuse(Reason::kStarLevelsInvalid, "1-10 star thresholds, in HOURS");
+      }
+      for (const auto& threshold : thresholds) {
+        if (auto check = CheckAmountText(threshold, "thresholds"); check.reason != Reason::kOk) {
+          return check;
+        }
+      }
+      return {};
+    }
     case v1::Command::kReleaseHold:
       if (command.release_hold().hold_seq() == 0) {
         return Refuse(Reason::kHoldCommandInvalid, "hold_seq names the hold's entry");

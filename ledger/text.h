@@ -39,7 +39,11 @@ inline constexpr std::uint32_t kHoldTimeoutDefaultSeconds = 600;
 inline constexpr std::uint32_t kHoldTimeoutMaxSeconds = 86400;
 inline constexpr std::string_view kEngineActor = "lovebank";
 inline constexpr std::string_view kEngineRequestPrefix = "lovebank:";
-std::string ReleaseRequestId(std::uint64_t hold_seq);  // "lovebank:release:<hold_seq>"
+std::string ReleaseRequestId(std::uint64_t hold_seq);
+// Volunteer stars (docs/programme.md): the national scheme's thresholds in HOURS, used until a
+// SetStarLevels entry sets others; at most kStarLevelsMax of them.
+inline constexpr std::string_view kDefaultStarThresholds[] = {"100", "300", "600", "1000", "1500"};
+inline constexpr std::size_t kStarLevelsMax = 10;  // "lovebank:release:<hold_seq>"
 // When a hold made at `time_unix_us` with `timeout_seconds` (0: the default) expires.
 inline std::int64_t HoldExpiresAt(std::int64_t time_unix_us, std::uint32_t timeout_seconds) {
   return time_unix_us +

@@ -178,6 +178,12 @@ Converted ToCommand(const v1::VoidHoldRequest& request, std::string_view actor) 
   return converted;
 }
 
+Converted ToCommand(const v1::SetStarLevelsRequest& request, std::string_view actor) {
+  Converted converted = Base(request.request_id(), actor, request.memo());
+  *converted.command.mutable_set_star_levels()->mutable_thresholds() = request.thresholds();
+  return converted;
+}
+
 Converted ToCommand(const v1::SetExchangeRatioRequest& request, std::string_view actor) {
   Converted converted = Base(request.request_id(), actor, request.memo());
   converted.command.mutable_set_exchange_ratio()->set_points_per_hour(request.points_per_hour());

@@ -64,6 +64,14 @@ void ToStatementItem(const StatementItem& item, v1::StatementItem* out) {
   }
 }
 
+void ToBatchResult(Reason reason, const std::string& message, v1::BatchResult* result) {
+  result->set_reason(static_cast<v1::Reason>(reason));
+  result->set_code(static_cast<int>(ReasonCode(reason)));
+  result->set_message(message);
+}
+
+}  // namespace
+
 // The kind of an account for read authorization; UNSPECIFIED when it does not exist.
 absl::StatusOr<v1::AccountKind> KindOf(Ledger& ledger, std::string_view account) {
   auto record = ledger.GetAccount(account);
@@ -89,13 +97,6 @@ std::shared_ptr<const Principal> AuthorizeRead(const Context& context, UnaryCall
   return who;
 }
 
-void ToBatchResult(Reason reason, const std::string& message, v1::BatchResult* result) {
-  result->set_reason(static_cast<v1::Reason>(reason));
-  result->set_code(static_cast<int>(ReasonCode(reason)));
-  result->set_message(message);
-}
-
-}  // namespace
 
 // Authorize, then validate, then submit: a caller learns nothing about a request it may not make.
 void Submit(const Context& context, UnaryCall* call, const Principal& who, Converted converted,

@@ -19,7 +19,8 @@ namespace lovebank::service {
 namespace {
 
 constexpr const char* kServiceNames[] = {"lovebank.v1.Ledger", "lovebank.v1.Admin",
-                                         "lovebank.v1.Audit", "lovebank.v1.Supermarket"};
+                                         "lovebank.v1.Audit", "lovebank.v1.Supermarket",
+                                         "lovebank.v1.Programme"};
 constexpr std::string_view kFirstAdmin = "admin";
 
 absl::StatusOr<std::string> ReadFile(const std::string& path) {
@@ -55,6 +56,7 @@ class Server::Impl {
   std::unique_ptr<LedgerService> ledger_service;
   std::unique_ptr<AdminService> admin_service;
   std::unique_ptr<SupermarketService> supermarket_service;
+  std::unique_ptr<ProgrammeService> programme_service;
   std::unique_ptr<AuditService> audit_service;
   std::unique_ptr<grpc::Server> server;
   int port = 0;
@@ -137,6 +139,7 @@ absl::StatusOr<std::unique_ptr<Server>> Server::Start(ServerOptions options) {
   impl->ledger_service = std::make_unique<LedgerService>(impl->context);
   impl->admin_service = std::make_unique<AdminService>(impl->context);
   impl->supermarket_service = std::make_unique<SupermarketService>(impl->context);
+  impl->programme_service = std::make_unique<ProgrammeService>(impl->context);
   impl->audit_service = std::make_unique<AuditService>(impl->context);
   grpc::ServerBuilder builder;
   builder.AddListeningPort(options.listen_address, credentials, &impl->port);
@@ -144,6 +147,7 @@ absl::StatusOr<std::unique_ptr<Server>> Server::Start(ServerOptions options) {
   builder.RegisterService(impl->ledger_service.get());
   builder.RegisterService(impl->admin_service.get());
   builder.RegisterService(impl->supermarket_service.get());
+  builder.RegisterService(impl->programme_service.get());
   builder.RegisterService(impl->audit_service.get());
   impl->server = builder.BuildAndStart();
   if (impl->server == nullptr || impl->port == 0) {

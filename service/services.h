@@ -94,6 +94,22 @@ class AuditService final : public v1::Audit::CallbackService {
   const Context& context_;
 };
 
+// service Programme: volunteers and students as programmes run them (issue #7).
+class ProgrammeService final : public v1::Programme::CallbackService {
+ public:
+  explicit ProgrammeService(const Context& context) : context_(context) {}
+
+  grpc::ServerUnaryReactor* GetVolunteerProfile(grpc::CallbackServerContext* ctx,
+                                                const v1::GetVolunteerProfileRequest* request,
+                                                v1::VolunteerProfile* response) override;
+  grpc::ServerUnaryReactor* SetStarLevels(grpc::CallbackServerContext* ctx,
+                                          const v1::SetStarLevelsRequest* request,
+                                          v1::Receipt* response) override;
+
+ private:
+  const Context& context_;
+};
+
 class SupermarketService final : public v1::Supermarket::CallbackService {
  public:
   explicit SupermarketService(const Context& context) : context_(context) {}
@@ -157,6 +173,10 @@ class SupermarketService final : public v1::Supermarket::CallbackService {
 void Submit(const Context& context, UnaryCall* call, const Principal& who, Converted converted,
             const v1::Entry* reverse_target, v1::Receipt* response,
             std::function<void(const Outcome&, v1::Receipt*)> decorate = {});
+
+// Authenticates and authorizes a read of `account`; null when the call was finished.
+std::shared_ptr<const Principal> AuthorizeRead(const Context& context, UnaryCall* call, Read what,
+                                               std::string_view account);
 
 // Loads the principal registry from the ledger (at start; grants and revocations update it
 // one record at a time).

@@ -147,7 +147,19 @@ std::vector<RefusalCase> RefusalCases() {
   auto amount = [](const std::string& id, const std::string& text) {
     return Earn(id, "issuer:town", "m1", text);
   };
+  auto stars = testing::SetStarLevels;
   return {
+      {"no star thresholds", Reason::kStarLevelsInvalid, [stars] { return stars("s1", {}); }},
+      {"eleven star thresholds", Reason::kStarLevelsInvalid,
+       [stars] {
+         return stars("s2", {"1", "2", "3", "4", "5", "6", "7", "8", "9", "10", "11"});
+       }},
+      {"star thresholds not ascending", Reason::kStarLevelsInvalid,
+       [stars] { return stars("s3", {"100", "300", "300"}); }},
+      {"a zero star threshold", Reason::kStarLevelsInvalid,
+       [stars] { return stars("s4", {"0", "300"}); }},
+      {"a star threshold with three decimals", Reason::kAmountTooManyDecimals,
+       [stars] { return stars("s5", {"100.005"}); }},
       {"request id empty", Reason::kRequestIdInvalid,
        [] { return Earn("", "issuer:town", "m1", "1"); }},
       {"request id with space", Reason::kRequestIdInvalid,

@@ -221,6 +221,13 @@ StoreDump WithoutRefusals(StoreDump dump) {
   return dump;
 }
 
+v1::Command SetStarLevels(const std::string& id, const std::vector<std::string>& thresholds) {
+  auto command = Base(id);
+  auto* set = command.mutable_set_star_levels();
+  for (const auto& threshold : thresholds) set->add_thresholds(threshold);
+  return command;
+}
+
 void OpenProgramme(Ledger& ledger, int members) {
   std::vector<v1::Command> commands;
   commands.push_back(

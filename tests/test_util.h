@@ -45,6 +45,8 @@ v1::Command Redeem(const std::string& id, const std::string& member, const std::
 v1::Command Transfer(const std::string& id, const std::string& from, const std::string& to,
                      const std::string& amount, const std::string& asset = "POINTS");
 v1::Command Reverse(const std::string& id, std::uint64_t seq);
+// SetStarLevels with these thresholds (the body is set even when there are none).
+v1::Command SetStarLevels(const std::string& id, const std::vector<std::string>& thresholds);
 v1::Command Open(const std::string& id, const std::string& account, v1::AccountKind kind,
                  const std::string& name);
 v1::Command OpenIssuer(const std::string& id, const std::string& account, const std::string& name,

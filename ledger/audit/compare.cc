@@ -237,19 +237,33 @@ absl::Status CompareStore(Store& store, ReplayState& state, Findings& findings) 
         CompareFamily(store, Family::kHolds, holds, findings, HoldDescribe{}));
   }
 
-  // The exchange policy in force is one meta record.
-  {
-    LOVEBANK_ASSIGN_OR_RETURN(auto stored, store.Get(Family::kMeta, meta_key::kExchangePolicy));
+  struct VolunteerDescribe {
+    std::string key(const std::string& k) const { return k; }
+    std::string expected(const v1::VolunteerRecord& v) const { return v.ShortDebugString(); }
+    std::string found(std::string_view v) const { return ParsedText<v1::VolunteerRecord>(v); }
+  };
+  LOVEBANK_RETURN_IF_ERROR(
+      CompareFamily(store, Family::kVolunteers, state.volunteers, findings, VolunteerDescribe{}));
+
+  // The exchange policy and the star levels in force are one meta record each.
+  auto compare_meta = [&](std::string_view key, const auto& expected_record,
+                          auto parsed_text) -> absl::Status {
+    LOVEBANK_ASSIGN_OR_RETURN(auto stored, store.Get(Family::kMeta, key));
     const std::string expected =
-        state.exchange_policy ? state.exchange_policy->ShortDebugString() : "no record";
-    const std::string found = stored ? ParsedText<v1::ExchangePolicy>(*stored) : "no record";
+        expected_record ? expected_record->ShortDebugString() : "no record";
+    const std::string found = stored ? parsed_text(*stored) : "no record";
     if (expected != found) {
-      findings.Add(!stored                    ? FindingKind::kRecordMissing
-                   : !state.exchange_policy ? FindingKind::kRecordExtra
-                                            : FindingKind::kRecordDiffers,
-                   0, Cat("meta ", meta_key::kExchangePolicy), expected, found);
+      findings.Add(!stored            ? FindingKind::kRecordMissing
+                   : !expected_record ? FindingKind::kRecordExtra
+                                      : FindingKind::kRecordDiffers,
+                   0, Cat("meta ", key), expected, found);
     }
-  }
+    return absl::OkStatus();
+  };
+  LOVEBANK_RETURN_IF_ERROR(compare_meta(meta_key::kExchangePolicy, state.exchange_policy,
+                                        ParsedText<v1::ExchangePolicy>));
+  LOVEBANK_RETURN_IF_ERROR(
+      compare_meta(meta_key::kStarLevels, state.star_levels, ParsedText<v1::StarLevels>));
 
   std::map<std::string, std::uint64_t> reversed = state.refunded_lines;
   for (std::size_t i = 0; i < state.entries.size(); ++i) {

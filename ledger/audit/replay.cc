@@ -738,6 +738,22 @@ Expectation ExpectAdmin(const v1::Command& command, std::uint64_t seq, State& st
       }
     }
     for (const auto& member : set.members()) state.households[member] = set.household();
+  } else if (command.has_set_star_levels()) {
+    auto hours = state.assets.find(kHours);
+    if (hours == state.assets.end()) return violated("no asset HOURS");
+    v1::StarLevels levels;
+    Int128 previous = 0;
+    for (const auto& threshold : command.set_star_levels().thresholds()) {
+      const AmountParse parsed =
+          ParseAmount(threshold, hours->second.scale, hours->second.maximum_minor);
+      if (!parsed.ok() || parsed.amount.minor() <= previous) {
+        return violated(Cat("star thresholds ascending from above zero; ", threshold));
+      }
+      previous = parsed.amount.minor();
+      levels.add_thresholds_minor(Text(previous));
+    }
+    levels.set_seq(seq);
+    state.star_levels = std::move(levels);
   } else if (command.has_set_account_status()) {
     const auto& set = command.set_account_status();
     auto account = state.accounts.find(set.account());
@@ -911,6 +927,7 @@ void ReplayEntry(const v1::Entry& entry, const std::string& fingerprint, State& 
     case v1::Command::kSetExchangeRatio:
     case v1::Command::kSetLimit:
     case v1::Command::kSetHousehold:
+    case v1::Command::kSetStarLevels:
       expectation = ExpectAdmin(command, seq, state, findings);
       break;
     case v1::Command::BODY_NOT_SET:
@@ -923,6 +940,28 @@ void ReplayEntry(const v1::Entry& entry, const std::string& fingerprint, State& 
                  Cat(recorded.size(), " recorded postings that differ"));
   }
   state.entries[seq - 1].moves_value = expectation.moves_value;
+  // Cumulative earned hours (star levels): an Earn of HOURS adds, the reversal of one takes
+  // back what it credited; nothing else changes them.
+  auto add_earned = [&](std::string_view member, const Int128& delta) {
+    v1::VolunteerRecord& record = state.volunteers[std::string(member)];
+    const Int128 before = record.earned_hours_minor().empty()
+                              ? Int128(0)
+                              : *MinorFromString(record.earned_hours_minor());
+    record.set_account(std::string(member));
+    record.set_earned_hours_minor(Text(before + delta));
+    record.set_changed_seq(seq);
+  };
+  if (expectation.ok && command.has_earn() && command.earn().asset() == kHours) {
+    state.entries[seq - 1].earned_hours = true;
+    for (const PostingView& posting : expectation.postings) {
+      if (posting.amount > 0) add_earned(posting.account, posting.amount);
+    }
+  } else if (expectation.ok && command.has_reverse() &&
+             state.entries[command.reverse().seq() - 1].earned_hours) {
+    for (const PostingView& posting : recorded) {
+      if (posting.asset == kHours && posting.amount < 0) add_earned(posting.account, posting.amount);
+    }
+  }
   if (expectation.ok && command.body_case() != v1::Command::kTransfer) {
     AddStoreMonth(entry, state);
   }

@@ -52,6 +52,7 @@ struct ReplayState {
   // and a digest of its postings (a reversal's postings must be their exact negation).
   struct Reversible {
     bool moves_value = false;
+    bool earned_hours = false;  // an Earn of HOURS: its reversal lowers cumulative hours
     std::uint64_t reversed_by = 0;
     std::size_t postings_digest = 0;
   };
@@ -93,6 +94,9 @@ struct ReplayState {
   // Holds by their entry's seq, and the open ones by (expiry, seq).
   std::map<std::uint64_t, v1::HoldRecord> holds;
   std::set<std::pair<std::int64_t, std::uint64_t>> open_holds;
+  // Volunteers: cumulative earned hours by member, and the star levels once set.
+  std::map<std::string, v1::VolunteerRecord, std::less<>> volunteers;
+  std::optional<v1::StarLevels> star_levels;
   // Gross flows (audit.h Flow): (asset, command kind) -> sum of positive postings.
   std::map<std::pair<std::string, std::string>, boost::multiprecision::cpp_int> flows;
   // (store, month) -> the month's figures (audit.h StoreMonth).

@@ -1,0 +1,146 @@
+// Volunteer star levels (issue #7 item 4): cumulative earned hours — earned minus earnings
+// reversed — that spending, transfers, donations and deductions never lower; the star reached
+// under the default or journaled thresholds; persisted, replayed and compared by the audit.
+
+#include "gtest/gtest.h"
+#include "ledger/coding.h"
+#include "ledger/journal_format.h"
+#include "rocksdb/db.h"
+#include "tests/supermarket_fixture.h"
+
+namespace lovebank {
+namespace {
+
+using testing::Deduct;
+using testing::DumpStore;
+using testing::OpenLedger;
+using testing::Redeem;
+using testing::Reverse;
+using testing::Transfer;
+using testing::WithoutRefusals;
+
+const auto& Stars = testing::SetStarLevels;
+
+class Volunteers : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    ledger_ = OpenLedger(dir_.path());
+    OpenProgramme(*ledger_, 3);
+  }
+
+  Outcome Ok(v1::Command command) {
+    Outcome outcome = ledger_->Execute(std::move(command));
+    EXPECT_TRUE(outcome.ok()) << ReasonName(outcome.reason) << " " << outcome.message;
+    return outcome;
+  }
+
+  Ledger::VolunteerProfile Profile(const std::string& member) {
+    auto profile = ledger_->GetVolunteerProfile(member);
+    EXPECT_TRUE(profile.ok()) << profile.status();
+    return profile.ok() ? *profile : Ledger::VolunteerProfile{};
+  }
+
+  // Cumulative hours, balance and star as "earned/balance/star" (minor units).
+  std::string Summary(const std::string& member) {
+    const auto profile = Profile(member);
+    return Cat(MinorToString(profile.earned_hours_minor), "/",
+               MinorToString(profile.balance_hours_minor), "/", profile.star_level);
+  }
+
+  void ExpectAuditClean() {
+    const audit::Report report = AuditDb(dir_.path());
+    EXPECT_EQ(report.findings_total, 0u) << Describe(report);
+  }
+
+  TempDir dir_;
+  std::unique_ptr<Ledger> ledger_;
+};
+
+TEST_F(Volunteers, TheStarFollowsEarnedHoursAndNeitherSpendingNorGivingLowersIt) {
+  EXPECT_EQ(Summary("m1"), "0/0/0");
+  Ok(Earn("e1", "issuer:town", "m1", "80", "HOURS"));
+  const Outcome second = Ok(Earn("e2", "issuer:town", "m1", "40.50", "HOURS"));
+  EXPECT_EQ(Summary("m1"), "12050/12050/1");  // 一星 at 100 hours
+  const auto profile = Profile("m1");
+  ASSERT_EQ(profile.thresholds_minor.size(), 5u);  // 100/300/600/1000/1500 by default
+  EXPECT_EQ(MinorToString(profile.thresholds_minor[1]), "30000");
+
+  // Giving (转赠), spending at the store and a deduction leave the cumulative hours alone.
+  Ok(Transfer("t1", "m1", "m2", "100", "HOURS"));
+  Ok(Redeem("r1", "m1", "store:main", "10", "HOURS"));
+  Ok(Deduct("d1", "m1", "issuer:town", "0.50", "HOURS"));
+  EXPECT_EQ(Summary("m1"), "12050/1000/1");
+  EXPECT_EQ(Summary("m2"), "0/10000/0");  // received hours are not served hours
+  // Points earned are not hours served.
+  Ok(Earn("p1", "issuer:town", "m1", "3000"));
+  EXPECT_EQ(Summary("m1"), "12050/1000/1");
+
+  // Only reversing an earning lowers it — here below the first star. The reversal takes
+  // 40.50 h back from m1's balance of 10.00, so first give m1 enough back.
+  Ok(Transfer("t2", "m2", "m1", "50", "HOURS"));
+  Ok(Reverse("rv", second.receipt.seq));
+  EXPECT_EQ(Summary("m1"), "8000/1950/0");
+  ExpectAuditClean();
+}
+
+TEST_F(Volunteers, JournaledThresholdsReplaceTheDefaultsAndSurviveReopening) {
+  Ok(Earn("e1", "issuer:town", "m1", "90", "HOURS"));
+  EXPECT_EQ(Profile("m1").star_level, 0u);
+  const Outcome set = Ok(Stars("s1", {"10", "50", "80"}));
+  auto profile = Profile("m1");
+  EXPECT_EQ(profile.star_level, 3u);  // the top star: no next one
+  ASSERT_EQ(profile.thresholds_minor.size(), 3u);
+  ledger_.reset();
+  ledger_ = OpenLedger(dir_.path());
+  EXPECT_EQ(Summary("m1"), "9000/9000/3");
+  auto stored = DumpStore(dir_.path());
+  v1::StarLevels levels;
+  ASSERT_TRUE(levels.ParseFromString(stored.at("meta").at(std::string(meta_key::kStarLevels))));
+  EXPECT_EQ(levels.seq(), set.receipt.seq);
+  // Refused thresholds change nothing.
+  const auto before = WithoutRefusals(DumpStore(dir_.path()));
+  EXPECT_EQ(ledger_->Execute(Stars("s2", {"50", "10"})).reason, Reason::kStarLevelsInvalid);
+  EXPECT_EQ(WithoutRefusals(DumpStore(dir_.path())), before);
+  // Not a member: no volunteer profile.
+  EXPECT_EQ(ReasonOf(ledger_->GetVolunteerProfile("store:main").status()),
+            Reason::kAccountKindMismatch);
+  EXPECT_EQ(ReasonOf(ledger_->GetVolunteerProfile("nobody").status()), Reason::kAccountUnknown);
+  ExpectAuditClean();
+}
+
+TEST_F(Volunteers, AnAbortedGroupOfEarningsLeavesNoHoursBehind) {
+  auto outcomes = ledger_->ExecuteMany({Earn("g1", "issuer:town", "m1", "150", "HOURS"),
+                                        Earn("g2", "issuer:town", "nobody", "1", "HOURS")},
+                                       /*all_or_nothing=*/true);
+  EXPECT_EQ(outcomes[1].reason, Reason::kAccountUnknown);
+  EXPECT_EQ(Summary("m1"), "0/0/0");
+  EXPECT_FALSE(DumpStore(dir_.path()).at("volunteers").contains("m1"));
+  Ok(Earn("g3", "issuer:town", "m1", "150", "HOURS"));
+  EXPECT_EQ(Summary("m1"), "15000/15000/1");
+  ExpectAuditClean();
+}
+
+TEST_F(Volunteers, TheAuditFindsCumulativeHoursEditedBehindTheEngine) {
+  Ok(Earn("e1", "issuer:town", "m1", "120", "HOURS"));
+  ledger_.reset();
+  {
+    auto store = Store::Open(dir_.path(), StoreOptions{});
+    ASSERT_TRUE(store.ok()) << store.status();
+    v1::VolunteerRecord record;
+    record.set_account("m1");
+    record.set_earned_hours_minor("150000");  // a five-star volunteer on paper
+    record.set_changed_seq(1);
+    ASSERT_TRUE((*store)
+                    ->db()
+                    ->Put(rocksdb::WriteOptions(), (*store)->handle(Family::kVolunteers), "m1",
+                          record.SerializeAsString())
+                    .ok());
+  }
+  const audit::Report report = AuditDb(dir_.path());
+  ASSERT_EQ(report.findings_total, 1u) << Describe(report);
+  EXPECT_EQ(report.findings[0].kind, audit::FindingKind::kRecordDiffers);
+  EXPECT_EQ(report.findings[0].where, "volunteers m1");
+}
+
+}  // namespace
+}  // namespace lovebank
