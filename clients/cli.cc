@@ -29,6 +29,7 @@ Session::Session(const Globals& globals) : globals_(globals) {
   admin_ = v1::Admin::NewStub(channel_);
   audit_ = v1::Audit::NewStub(channel_);
   supermarket_ = v1::Supermarket::NewStub(channel_);
+  programme_ = v1::Programme::NewStub(channel_);
 }
 
 std::unique_ptr<grpc::ClientContext> Session::Context() const {

@@ -44,6 +44,7 @@ class Session {
   v1::Admin::Stub& admin() { return *admin_; }
   v1::Audit::Stub& audit() { return *audit_; }
   v1::Supermarket::Stub& supermarket() { return *supermarket_; }
+  v1::Programme::Stub& programme() { return *programme_; }
 
  private:
   Globals globals_;
@@ -52,6 +53,7 @@ class Session {
   std::unique_ptr<v1::Admin::Stub> admin_;
   std::unique_ptr<v1::Audit::Stub> audit_;
   std::unique_ptr<v1::Supermarket::Stub> supermarket_;
+  std::unique_ptr<v1::Programme::Stub> programme_;
 };
 
 // Prints a failed call (text on stderr, or a JSON object on stdout with --json) and returns its

@@ -29,6 +29,8 @@ bool ParseBasket(const std::vector<std::string>& items,
                  google::protobuf::RepeatedPtrField<v1::BasketLine>* lines, int* exit_code);
 // Prints a checkout's or refund's lines, total and (HOURS) ratio.
 void PrintBasket(const v1::Receipt& receipt);
+// profile, stars (volunteers and students as programmes run them, issue #7).
+void AddProgrammeCommands(CLI::App& app, Globals& globals, int* exit_code);
 // audit, digest, export.
 void AddAuditCommands(CLI::App& app, Globals& globals, int* exit_code);
 

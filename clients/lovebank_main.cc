@@ -101,9 +101,9 @@ int Main(int argc, char** argv) {
       ->capture_default_str();
   app.footer(
       "Checkout terminal:   redeem, refund, hold, capture, void, holds show\n"
-      "Volunteer / student: balance, history, transfer\n"
+      "Volunteer / student: balance, history, transfer, profile\n"
       "Issuer / social worker: earn, deduct, import, account\n"
-      "Admin:               account, principal\n"
+      "Admin:               account, principal, stars\n"
       "Auditor:             audit, digest, export\n"
       "Anyone:              whoami\n"
       "Exit codes: 0 ok, 1 refused (with its reason), 2 usage, 3 unreachable/unavailable.\n"
@@ -112,6 +112,7 @@ int Main(int argc, char** argv) {
   AddMoneyCommands(app, globals, &exit_code);
   AddAdminCommands(app, globals, &exit_code);
   AddShopCommands(app, globals, &exit_code);
+  AddProgrammeCommands(app, globals, &exit_code);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& error) {

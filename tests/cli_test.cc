@@ -334,6 +334,38 @@ TEST_F(CliTest, AFullLoveSupermarketDay) {
   }
 }
 
+// Issue #7 star levels through the CLI: hours served raise the star, giving hours away does not
+// lower it, the office can set the thresholds, and only the admin may.
+TEST_F(CliTest, AVolunteersStarRisesWithServedHoursAndGivingHoursAwayKeepsIt) {
+  OpenProgramme();
+  auto ok = [this](const std::vector<std::string>& args, const std::string& who) {
+    const Result result = Run(args, who);
+    EXPECT_EQ(result.exit_code, 0) << result.out << result.err;
+    return result;
+  };
+  ok({"earn", "--member", "V00001", "--hours", "96", "--activity", "重阳节敬老活动", "--date",
+      "2026-10-29"}, "worker-li");
+  ok({"earn", "--member", "V00001", "--hours", "6.5", "--activity", "河道清洁", "--date",
+      "2026-11-02"}, "worker-li");
+  const Result mine = ok({"profile"}, "app-v1");  // a member token: its own account
+  for (const char* line : {"累计志愿时长 cumulative 102.50 HOURS", "星级 star               ★☆☆☆☆ 1",
+                           "下一星级 next star      at 300.00 HOURS, 197.50 to go"}) {
+    EXPECT_NE(mine.out.find(line), std::string::npos) << line << "\n" << mine.out;
+  }
+  ok({"transfer", "--to", "V00002", "--amount", "50", "--asset", "HOURS"}, "app-v1");
+  const Result after = ok({"--json", "profile", "V00001"}, "worker-li");
+  EXPECT_EQ(after.json()["cumulative_hours"], "102.50");
+  EXPECT_EQ(after.json()["balance_hours"], "52.50");
+  EXPECT_EQ(after.json()["star_level"], 1);
+  EXPECT_EQ(Run({"stars", "set", "50", "100"}, "worker-li").exit_code, 1);  // not an admin
+  ok({"stars", "set", "50", "100", "--memo", "本镇星级标准"}, "admin");
+  EXPECT_EQ(ok({"--json", "profile", "V00001"}, "admin").json()["star_level"], 2);
+  const Result bad = Run({"stars", "set", "100", "50"}, "admin");
+  EXPECT_EQ(bad.exit_code, 1);
+  EXPECT_NE(bad.err.find("STAR_LEVELS_INVALID"), std::string::npos) << bad.err;
+  EXPECT_EQ(Run({"--json", "audit"}, "auditor-wang").exit_code, 0);
+}
+
 TEST_F(CliTest, RefusalsHaveTheirExitCodesAndReasons) {
   OpenProgramme();
   ASSERT_EQ(Run({"earn", "--member", "V00001", "--points", "10", "--reason", "进步"}, "worker-li")

@@ -832,6 +832,19 @@ TEST_F(ServiceTest, TheRoleMatrixHoldsForEveryRpc) {
          v1::Hold out;
          return client_->supermarket->GetHold(Ctx(t).get(), r, &out);
        }},
+      {"GetVolunteerProfile(m2)", [&](const std::string& t) {
+         v1::GetVolunteerProfileRequest r;
+         r.set_account("m2");
+         v1::VolunteerProfile out;
+         return client_->programme->GetVolunteerProfile(Ctx(t).get(), r, &out);
+       }},
+      {"SetStarLevels", [&](const std::string& t) {
+         v1::SetStarLevelsRequest r;
+         r.set_request_id(next());
+         r.add_thresholds("100");
+         r.add_thresholds("300");
+         return client_->programme->SetStarLevels(Ctx(t).get(), r, &receipt);
+       }},
       {"Settle", [&](const std::string& t) {
          v1::SettleRequest r;
          r.set_request_id(next());
@@ -875,6 +888,8 @@ TEST_F(ServiceTest, TheRoleMatrixHoldsForEveryRpc) {
       {"SetLimit", {"admin"}},
       {"SetHousehold", {"admin"}},
       {"ListLimits", {"admin", "auditor", "issuer", "terminal", "member"}},
+      {"GetVolunteerProfile(m2)", {"admin", "auditor", "issuer", "terminal"}},  // like GetBalance
+      {"SetStarLevels", {"admin"}},
       {"AuthorizeHold(m2)", {"terminal"}},
       {"CaptureHold(hold)", {"terminal"}},
       {"VoidHold(hold)", {"terminal"}},

@@ -17,6 +17,7 @@ Client::Client(int port)
       ledger(v1::Ledger::NewStub(channel)),
       admin(v1::Admin::NewStub(channel)),
       audit(v1::Audit::NewStub(channel)),
-      supermarket(v1::Supermarket::NewStub(channel)) {}
+      supermarket(v1::Supermarket::NewStub(channel)),
+      programme(v1::Programme::NewStub(channel)) {}
 
 }  // namespace lovebank::testing

@@ -25,6 +25,7 @@ struct Client {
   std::unique_ptr<v1::Admin::Stub> admin;
   std::unique_ptr<v1::Audit::Stub> audit;
   std::unique_ptr<v1::Supermarket::Stub> supermarket;
+  std::unique_ptr<v1::Programme::Stub> programme;
 };
 
 // Asserts a status's code and the lovebank reason carried in its details.

@@ -1,0 +1,89 @@
+// lovebank profile / stars: volunteers and students as programmes run them (issue #7;
+// docs/programme.md).
+
+#include <iostream>
+
+#include "clients/commands.h"
+
+namespace lovebank::cli {
+namespace {
+
+// "★★☆☆☆" for star 2 of 5.
+std::string StarBar(std::uint32_t stars, int of) {
+  std::string bar;
+  for (int i = 0; i < of; ++i) bar += static_cast<int>(stars) > i ? "★" : "☆";
+  return bar;
+}
+
+void AddProfile(CLI::App& app, Globals& globals, int* exit_code) {
+  auto* command =
+      app.add_subcommand("profile", "a volunteer's cumulative hours and star level (星级)");
+  auto account = std::make_shared<std::string>();
+  command->add_option("account", *account, "default: the account of a member token");
+  command->footer("Example:\n  lovebank profile V00001");
+  command->callback([&globals, exit_code, account] {
+    Session session(globals);
+    v1::GetVolunteerProfileRequest request;
+    request.set_account(BoundAccount(session, *account, exit_code));
+    if (request.account().empty()) return;
+    v1::VolunteerProfile profile;
+    const grpc::Status status =
+        session.programme().GetVolunteerProfile(session.Context().get(), request, &profile);
+    if (!status.ok()) {
+      *exit_code = Fail(globals, status);
+      return;
+    }
+    if (globals.json) {
+      PrintJson(ToJson(profile));
+    } else {
+      std::cout << profile.display_name() << " (" << profile.account() << ")  as of entry "
+                << profile.as_of_seq() << "\n"
+                << "  累计志愿时长 cumulative " << profile.cumulative_hours() << " HOURS\n"
+                << "  时长余额 balance        " << profile.balance_hours() << " HOURS\n"
+                << "  星级 star               " << StarBar(profile.star_level(),
+                                                         profile.star_thresholds_size())
+                << " " << profile.star_level() << "\n";
+      if (!profile.next_star_at().empty()) {
+        std::cout << "  下一星级 next star      at " << profile.next_star_at() << " HOURS, "
+                  << profile.hours_to_next_star() << " to go\n";
+      }
+    }
+    *exit_code = kExitOk;
+  });
+}
+
+void AddStars(CLI::App& app, Globals& globals, int* exit_code) {
+  auto* stars = app.add_subcommand("stars", "the volunteer star levels");
+  stars->require_subcommand(1);
+  auto* set = stars->add_subcommand("set", "the cumulative HOURS of each star, ascending (admin)");
+  auto thresholds = std::make_shared<std::vector<std::string>>();
+  auto memo = std::make_shared<std::string>();
+  auto request_id = std::make_shared<std::string>();
+  set->add_option("thresholds", *thresholds, "e.g. 100 300 600 1000 1500")->required();
+  set->add_option("--memo", *memo, "free text");
+  set->add_option("--request-id", *request_id, "retry an interrupted call");
+  set->callback([&globals, exit_code, thresholds, memo, request_id] {
+    Session session(globals);
+    v1::SetStarLevelsRequest request;
+    request.set_request_id(request_id->empty() ? NewRequestId("stars") : *request_id);
+    for (const auto& threshold : *thresholds) request.add_thresholds(threshold);
+    request.set_memo(*memo);
+    std::string done = "stars at";
+    for (const auto& threshold : *thresholds) done += " " + threshold;
+    *exit_code = Simple(
+        session, request.request_id(), "stars set", ToJson(request),
+        [&](v1::Receipt* receipt) {
+          return session.programme().SetStarLevels(session.Context().get(), request, receipt);
+        },
+        done + " HOURS");
+  });
+}
+
+}  // namespace
+
+void AddProgrammeCommands(CLI::App& app, Globals& globals, int* exit_code) {
+  AddProfile(app, globals, exit_code);
+  AddStars(app, globals, exit_code);
+}
+
+}  // namespace lovebank::cli
