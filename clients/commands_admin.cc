@@ -32,8 +32,8 @@ void AddAccount(CLI::App& app, Globals& globals, int* exit_code) {
   auto kind = std::make_shared<std::string>("member");
   auto budgets = std::make_shared<std::vector<std::string>>();
   open->add_option("account", *request->mutable_account(), "its id, e.g. V00001")->required();
-  open->add_option("--kind", *kind, "member | store | issuer")
-      ->check(CLI::IsMember({"member", "store", "issuer"}))
+  open->add_option("--kind", *kind, "member | store | issuer | system (e.g. a donation pool)")
+      ->check(CLI::IsMember({"member", "store", "issuer", "system"}))
       ->capture_default_str();
   open->add_option("--name", *request->mutable_display_name(), "display name, e.g. 韦蕊")
       ->required();
@@ -47,6 +47,7 @@ void AddAccount(CLI::App& app, Globals& globals, int* exit_code) {
     v1::OpenAccountRequest r = *request;
     r.set_kind(*kind == "store"    ? v1::ACCOUNT_KIND_STORE
                : *kind == "issuer" ? v1::ACCOUNT_KIND_ISSUER
+               : *kind == "system" ? v1::ACCOUNT_KIND_SYSTEM
                                    : v1::ACCOUNT_KIND_MEMBER);
     for (const std::string& budget : *budgets) {
       const std::size_t eq = budget.find('=');

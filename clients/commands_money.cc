@@ -526,6 +526,10 @@ void AddEarn(CLI::App& app, Globals& globals, int* exit_code) {
           std::cout << "  " << NameOf(session, request.member()) << " +" << request.amount() << " "
                     << request.asset() << "  balance "
                     << BalanceOf(receipt, request.member(), request.asset()) << "\n";
+          if (!receipt.hours_to_pool().empty()) {
+            std::cout << "  past the storage cap: " << receipt.hours_to_pool()
+                      << " HOURS to the donation pool (超出上限部分转入爱心池)\n";
+          }
           PrintReceipt(receipt);
         });
   });

@@ -79,11 +79,38 @@ void AddStars(CLI::App& app, Globals& globals, int* exit_code) {
   });
 }
 
+void AddCap(CLI::App& app, Globals& globals, int* exit_code) {
+  auto* cap = app.add_subcommand("cap", "the storage cap on a member's HOURS");
+  cap->require_subcommand(1);
+  auto* set = cap->add_subcommand(
+      "set", "earnings past --max go to the donation pool --pool (admin); --max 0 lifts it");
+  auto request = std::make_shared<v1::SetHoursCapRequest>();
+  auto request_id = std::make_shared<std::string>();
+  set->add_option("--max", *request->mutable_maximum(), "HOURS, e.g. 1500")->required();
+  set->add_option("--pool", *request->mutable_pool_account(), "a SYSTEM account, e.g. system:pool");
+  set->add_option("--memo", *request->mutable_memo(), "free text");
+  set->add_option("--request-id", *request_id, "retry an interrupted call");
+  set->footer("Example:\n  lovebank cap set --max 1500 --pool system:pool --memo 南京时间银行上限");
+  set->callback([&globals, exit_code, request, request_id] {
+    Session session(globals);
+    v1::SetHoursCapRequest r = *request;
+    r.set_request_id(request_id->empty() ? NewRequestId("cap") : *request_id);
+    *exit_code = Simple(
+        session, r.request_id(), "cap set", ToJson(r),
+        [&](v1::Receipt* receipt) {
+          return session.programme().SetHoursCap(session.Context().get(), r, receipt);
+        },
+        r.maximum() == "0" ? std::string("no storage cap")
+                           : "HOURS capped at " + r.maximum() + ", the rest to " + r.pool_account());
+  });
+}
+
 }  // namespace
 
 void AddProgrammeCommands(CLI::App& app, Globals& globals, int* exit_code) {
   AddProfile(app, globals, exit_code);
   AddStars(app, globals, exit_code);
+  AddCap(app, globals, exit_code);
 }
 
 }  // namespace lovebank::cli

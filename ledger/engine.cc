@@ -72,6 +72,18 @@ absl::StatusOr<AssetState> DecodeAsset(std::string_view value) {
   return asset;
 }
 
+// An Earn of HOURS past the storage cap: what its entry credited to the donation pool.
+Int128 ToPool(const v1::Entry& entry) {
+  const v1::Command& command = entry.command();
+  if (!command.has_earn() || command.earn().asset() != kHoursAsset) return 0;
+  for (const auto& posting : entry.postings()) {
+    if (posting.account() != command.earn().to() && posting.amount_minor()[0] != '-') {
+      return *MinorFromString(posting.amount_minor());
+    }
+  }
+  return 0;
+}
+
 }  // namespace
 
 absl::StatusOr<std::unique_ptr<Engine>> Engine::Load(Store* store, Head head,
@@ -146,6 +158,12 @@ absl::StatusOr<std::unique_ptr<Engine>> Engine::Load(Store* store, Head head,
     }
     LOVEBANK_RETURN_IF_ERROR(FromRocks(it->status(), "loading holds"));
     engine->RebuildHoldExpiries();
+  }
+  LOVEBANK_ASSIGN_OR_RETURN(auto cap, store->Get(Family::kMeta, meta_key::kHoursCap));
+  if (cap.has_value()) {
+    v1::HoursCap record;
+    if (!record.ParseFromString(*cap)) return absl::DataLossError("hours cap does not decode");
+    engine->hours_caps_.emplace(std::string(meta_key::kHoursCap), std::move(record));
   }
   LOVEBANK_ASSIGN_OR_RETURN(auto policy,
                             store->Get(Family::kMeta, meta_key::kExchangePolicy));
@@ -264,6 +282,7 @@ void Engine::RollBackToMark() {
                 [](const v1::VolunteerRecord&) {});
   RestoreMarked(mark.star_levels, star_levels_, batch.star_levels_undo,
                 [](const v1::StarLevels&) {});
+  RestoreMarked(mark.hours_caps, hours_caps_, batch.hours_caps_undo, [](const v1::HoursCap&) {});
   if (!mark.holds.empty()) {
     RestoreMarked(mark.holds, holds_, batch.holds_undo, [](const v1::HoldRecord&) {});
     RebuildHoldExpiries();
@@ -392,6 +411,8 @@ Outcome Engine::Decide(const v1::Command& command, const std::string& fingerprin
       return ApplyVoidHold(command, fingerprint);
     case v1::Command::kSetStarLevels:
       return ApplySetStarLevels(command, fingerprint);
+    case v1::Command::kSetHoursCap:
+      return ApplySetHoursCap(command, fingerprint);
     case v1::Command::kReleaseHold:
       break;  // written by ReleaseExpired only; Ledger::Submit refuses it from clients
     case v1::Command::BODY_NOT_SET:
@@ -443,13 +464,18 @@ Outcome Engine::ApplyMove(const v1::Command& command, const std::string& fingerp
                     Cat("account ", account->record.account(), " is frozen"));
     }
   }
-  const std::vector<ResolvedPosting> postings = {
-      {move.from(), move.asset(), -amount.amount.minor()},
-      {move.to(), move.asset(), amount.amount.minor()},
-  };
+  const bool capped = command.has_earn() && move.asset() == kHoursAsset && !hours_caps_.empty();
+  const std::vector<ResolvedPosting> postings =
+      capped ? CappedEarn(move, amount.amount.minor())
+             : std::vector<ResolvedPosting>{{move.from(), move.asset(), -amount.amount.minor()},
+                                            {move.to(), move.asset(), amount.amount.minor()}};
   Outcome limits = CheckLimits(postings);
   if (!limits.ok()) return Refuse(command, fingerprint, limits.reason, limits.message);
-  Outcome outcome = Append(command, fingerprint, postings, {});
+  // A member whose whole earning went to the pool still gets the statement line.
+  Outcome outcome = Append(command, fingerprint, postings,
+                           capped && postings.size() == 2 && postings[1].account != move.to()
+                               ? std::vector<std::string>{move.to()}
+                               : std::vector<std::string>{});
   if (command.has_earn() && move.asset() == kHoursAsset) {
     AddEarnedHours(move.to(), amount.amount.minor(), outcome.receipt.seq);
   }
@@ -497,13 +523,14 @@ Outcome Engine::ApplyReverse(const v1::Command& command, const std::string& fing
   if (!limits.ok()) return Refuse(command, fingerprint, limits.reason, limits.message);
   Outcome outcome = Append(command, fingerprint, postings, {});
   if (outcome.ok()) MarkReversed(EncodeFixed64BE(target), outcome.receipt.seq);
-  if (entry->kind == v1::Command::kEarn) {
-    // A reversed earning of hours lowers the cumulative hours (and perhaps the star).
+  if (!entry->earned_hours_by.empty()) {
+    // A reversed earning of hours lowers the member's cumulative hours (and perhaps the star)
+    // by all it earned, the part a cap sent to the donation pool included.
+    Int128 earned = 0;
     for (const auto& posting : entry->postings) {
-      if (posting.asset() != kHoursAsset || posting.amount_minor()[0] == '-') continue;
-      AddEarnedHours(posting.account(), -*MinorFromString(posting.amount_minor()),
-                     outcome.receipt.seq);
+      if (posting.amount_minor()[0] != '-') earned += *MinorFromString(posting.amount_minor());
     }
+    AddEarnedHours(entry->earned_hours_by, -earned, outcome.receipt.seq);
   }
   return outcome;
 }
@@ -525,6 +552,9 @@ std::optional<Engine::BatchEntry> Engine::FindEntry(std::uint64_t seq, Outcome* 
   BatchEntry entry;
   entry.kind = decoded->command().body_case();
   entry.postings.assign(decoded->postings().begin(), decoded->postings().end());
+  if (entry.kind == v1::Command::kEarn && decoded->command().earn().asset() == kHoursAsset) {
+    entry.earned_hours_by = decoded->command().earn().to();
+  }
   if (entry.kind == v1::Command::kCheckout || entry.kind == v1::Command::kCaptureHold) {
     entry.checkout = std::move(decoded);
   }
@@ -751,6 +781,7 @@ Outcome Engine::Append(const v1::Command& command, const std::string& fingerprin
   outcome.receipt.time_unix_us = time;
   outcome.decided_at_seq = seq;
   if (pricing != nullptr) outcome.receipt.pricing = std::make_shared<const v1::Pricing>(*pricing);
+  if (command.has_earn()) outcome.receipt.to_pool_minor = ToPool(entry);
   // One statement line per account; postings of one account stay together in entry order.
   std::map<std::string, v1::StatementLine> lines;
   for (const auto& account : touched) lines[account];
@@ -783,7 +814,10 @@ Outcome Engine::Append(const v1::Command& command, const std::string& fingerprin
     Stage(Family::kAccountEntries, AccountEntryKey(account, seq), line.SerializeAsString());
   }
   BatchEntry batch_entry{command.body_case(), {entry.postings().begin(), entry.postings().end()},
-                         nullptr};
+                         nullptr, {}};
+  if (command.has_earn() && command.earn().asset() == kHoursAsset) {
+    batch_entry.earned_hours_by = command.earn().to();
+  }
   if (command.has_checkout() || command.has_capture_hold()) {
     batch_entry.checkout = std::make_shared<const v1::Entry>(entry);
   }
@@ -849,6 +883,9 @@ rocksdb::WriteBatch Engine::FinishBatch() {
   for (const auto& [key, old] : batch.star_levels_undo) {
     Stage(Family::kMeta, key, star_levels_.at(key).SerializeAsString());
   }
+  for (const auto& [key, old] : batch.hours_caps_undo) {
+    Stage(Family::kMeta, key, hours_caps_.at(key).SerializeAsString());
+  }
   if (head_.seq != batch.start_head.seq) {
     Stage(Family::kMeta, std::string(meta_key::kHeadSeq), EncodeFixed64BE(head_.seq));
     Stage(Family::kMeta, std::string(meta_key::kHeadHash),
@@ -905,6 +942,7 @@ void Engine::RollBackAll() {
     RestoreAll(batch->holds_undo, holds_);
     RestoreAll(batch->volunteers_undo, volunteers_);
     RestoreAll(batch->star_levels_undo, star_levels_);
+    RestoreAll(batch->hours_caps_undo, hours_caps_);
     for (const auto& code : batch->assets_added) assets_.erase(code);
     head_ = batch->start_head;
     head_time_unix_us_ = batch->start_time_unix_us;
@@ -998,6 +1036,11 @@ void Engine::SetStarLevelsRecord(v1::StarLevels levels) {
         std::string(meta_key::kStarLevels), std::move(levels));
 }
 
+void Engine::SetHoursCapRecord(v1::HoursCap cap) {
+  Track(hours_caps_, open().hours_caps_undo, mark_ ? &mark_->hours_caps : nullptr,
+        std::string(meta_key::kHoursCap), std::move(cap));
+}
+
 void Engine::SetUsage(const std::string& key, Int128 used) {
   Track(usage_, open().usage_undo, mark_ ? &mark_->usage : nullptr, key, std::move(used));
 }
@@ -1043,6 +1086,7 @@ absl::StatusOr<Receipt> ReadReceipt(
   receipt.hash = view->hash;
   receipt.time_unix_us = entry.time_unix_us();
   if (entry.has_pricing()) receipt.pricing = std::make_shared<const v1::Pricing>(entry.pricing());
+  receipt.to_pool_minor = ToPool(entry);
   if (entry.command().has_authorize_hold()) {
     receipt.hold_expires_unix_us =
         HoldExpiresAt(entry.time_unix_us(), entry.command().authorize_hold().timeout_seconds());

@@ -100,6 +100,8 @@ class Engine {
     std::vector<v1::Posting> postings;
     // The whole entry, for the entries a Refund may name: checkouts and hold captures.
     std::shared_ptr<const v1::Entry> checkout;
+    // An Earn of HOURS: the member it was for (under a cap its postings may not name them).
+    std::string earned_hours_by;
   };
   // A sale a Refund returns lines of: a checkout, or a captured hold.
   struct Sale {
@@ -164,6 +166,10 @@ class Engine {
   std::optional<Sale> SaleOf(const BatchEntry& entry, Outcome* failure);
   // Volunteers (ledger/volunteers.cc).
   Outcome ApplySetStarLevels(const v1::Command& command, const std::string& fingerprint);
+  Outcome ApplySetHoursCap(const v1::Command& command, const std::string& fingerprint);
+  // An Earn of HOURS under the storage cap: the postings, the member's part up to the cap and
+  // the rest to the donation pool (the whole amount when no cap is set).
+  std::vector<ResolvedPosting> CappedEarn(const v1::Move& move, const Int128& amount);
   // Adds `delta` to a member's cumulative earned hours (an Earn of HOURS, or minus a reversed
   // one) as of entry `seq`.
   void AddEarnedHours(const std::string& member, const Int128& delta, std::uint64_t seq);
@@ -185,6 +191,7 @@ class Engine {
   void SetHold(v1::HoldRecord record);
   void SetVolunteer(const std::string& member, v1::VolunteerRecord record);
   void SetStarLevelsRecord(v1::StarLevels levels);
+  void SetHoursCapRecord(v1::HoursCap cap);
   void RebuildHoldExpiries();
   // Whose usage a member's baskets count under: "household:<id>" when grouped, else the member.
   std::string UsageOwner(const std::string& member) const;
@@ -256,6 +263,8 @@ class Engine {
   // meta_key::kStarLevels).
   absl::flat_hash_map<std::string, v1::VolunteerRecord> volunteers_;
   absl::flat_hash_map<std::string, v1::StarLevels> star_levels_;
+  // The HOURS storage cap (at most one, under meta_key::kHoursCap).
+  absl::flat_hash_map<std::string, v1::HoursCap> hours_caps_;
   Head head_;
   std::int64_t head_time_unix_us_ = 0;
 
@@ -276,6 +285,7 @@ class Engine {
     absl::flat_hash_map<std::string, std::optional<v1::HoldRecord>> holds_undo;
     absl::flat_hash_map<std::string, std::optional<v1::VolunteerRecord>> volunteers_undo;
     absl::flat_hash_map<std::string, std::optional<v1::StarLevels>> star_levels_undo;
+    absl::flat_hash_map<std::string, std::optional<v1::HoursCap>> hours_caps_undo;
     std::vector<std::string> assets_added;
     absl::flat_hash_map<std::uint64_t, BatchEntry> entries;
     // Keys of the reversed family set in this batch: whole entries and refunded lines.
@@ -304,6 +314,7 @@ class Engine {
     MarkUndo<v1::HoldRecord> holds;
     MarkUndo<v1::VolunteerRecord> volunteers;
     MarkUndo<v1::StarLevels> star_levels;
+    MarkUndo<v1::HoursCap> hours_caps;
     std::vector<std::string> reversed;
     std::vector<std::string> requests;
   };

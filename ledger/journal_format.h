@@ -74,6 +74,8 @@ inline constexpr std::string_view kHeadHash = "head_hash";
 inline constexpr std::string_view kExchangePolicy = "exchange_policy";
 // The star levels in force (store.proto StarLevels); absent until the first SetStarLevels.
 inline constexpr std::string_view kStarLevels = "star_levels";
+// The HOURS storage cap and donation pool (store.proto HoursCap); absent until SetHoursCap.
+inline constexpr std::string_view kHoursCap = "hours_cap";
 }  // namespace meta_key
 
 Hash GenesisHash(std::string_view ledger_id);

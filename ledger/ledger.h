@@ -81,6 +81,8 @@ struct Receipt {
   std::shared_ptr<const v1::Pricing> pricing;
   // AuthorizeHold: when the hold expires (µs since the Unix epoch); 0 for the rest.
   std::int64_t hold_expires_unix_us = 0;
+  // An Earn of HOURS past the storage cap: the hours that went to the donation pool.
+  Int128 to_pool_minor = 0;
 };
 
 // What happened to one submitted command.

@@ -303,6 +303,14 @@ SyntaxCheck CheckCommandSyntax(const v1::Command& command) {
       }
       return {};
     }
+    case v1::Command::kSetHoursCap: {
+      const auto& cap = command.set_hours_cap();
+      if (auto check = CheckAmountText(cap.maximum(), "maximum"); check.reason != Reason::kOk) {
+        return check;
+      }
+      if (cap.maximum() == "0" && cap.pool_account().empty()) return {};
+      return CheckAccountId(cap.pool_account(), "pool_account");
+    }
     case v1::Command::kReleaseHold:
       if (command.release_hold().hold_seq() == 0) {
         return Refuse(Reason::kHoldCommandInvalid, "hold_seq names the hold's entry");

@@ -47,4 +47,48 @@ Outcome Engine::ApplySetStarLevels(const v1::Command& command, const std::string
   return outcome;
 }
 
+std::vector<Engine::ResolvedPosting> Engine::CappedEarn(const v1::Move& move,
+                                                       const Int128& amount) {
+  const v1::HoursCap& cap = hours_caps_.begin()->second;
+  const Int128 maximum = *MinorFromString(cap.maximum_minor());
+  const Int128 held = Balance(move.to(), move.asset()).minor;
+  const Int128 room = maximum == 0 ? amount : std::max(Int128(0), maximum - held);
+  const Int128 kept = std::min(amount, room);
+  std::vector<ResolvedPosting> postings = {{move.from(), move.asset(), -amount}};
+  if (kept != 0) postings.push_back({move.to(), move.asset(), kept});
+  if (kept != amount) postings.push_back({cap.pool_account(), move.asset(), amount - kept});
+  return postings;
+}
+
+Outcome Engine::ApplySetHoursCap(const v1::Command& command, const std::string& fingerprint) {
+  const v1::SetHoursCap& set = command.set_hours_cap();
+  const AssetState* hours = FindAsset(std::string(kHoursAsset));
+  if (hours == nullptr) {
+    return Refuse(command, fingerprint, Reason::kAssetUnknown, "no asset HOURS");
+  }
+  AmountParse maximum = ParseAmount(set.maximum(), hours->scale, hours->maximum_minor);
+  if (!maximum.ok()) {
+    return Refuse(command, fingerprint, maximum.reason,
+                  Cat("maximum ", set.maximum(), ": ", ReasonName(maximum.reason)));
+  }
+  v1::HoursCap cap;
+  cap.set_maximum_minor(MinorToString(maximum.amount.minor()));
+  if (!maximum.amount.is_zero()) {
+    const AccountState* pool = FindAccount(set.pool_account());
+    if (pool == nullptr) {
+      return Refuse(command, fingerprint, Reason::kAccountUnknown,
+                    Cat("no account ", set.pool_account()));
+    }
+    if (pool->record.kind() != v1::ACCOUNT_KIND_SYSTEM) {
+      return Refuse(command, fingerprint, Reason::kAccountKindMismatch,
+                    Cat(set.pool_account(), " is not a SYSTEM account: the donation pool is one"));
+    }
+    cap.set_pool_account(set.pool_account());
+  }
+  cap.set_seq(head_.seq + 1);
+  Outcome outcome = Append(command, fingerprint, {}, {});
+  SetHoursCapRecord(std::move(cap));
+  return outcome;
+}
+
 }  // namespace lovebank

@@ -124,6 +124,7 @@ Decision MayCommand(const Principal& who, const v1::Command& command,
     case v1::Command::kReleaseHold:  // the engine's own
       break;
     case v1::Command::kSetStarLevels:
+    case v1::Command::kSetHoursCap:
     case v1::Command::kSetItem:
     case v1::Command::kSetExchangeRatio:
     case v1::Command::kSetLimit:

@@ -184,6 +184,13 @@ Converted ToCommand(const v1::SetStarLevelsRequest& request, std::string_view ac
   return converted;
 }
 
+Converted ToCommand(const v1::SetHoursCapRequest& request, std::string_view actor) {
+  Converted converted = Base(request.request_id(), actor, request.memo());
+  converted.command.mutable_set_hours_cap()->set_maximum(request.maximum());
+  converted.command.mutable_set_hours_cap()->set_pool_account(request.pool_account());
+  return converted;
+}
+
 Converted ToCommand(const v1::SetExchangeRatioRequest& request, std::string_view actor) {
   Converted converted = Base(request.request_id(), actor, request.memo());
   converted.command.mutable_set_exchange_ratio()->set_points_per_hour(request.points_per_hour());
@@ -232,6 +239,10 @@ void ToReceipt(const Outcome& outcome, std::string_view request_id, v1::Receipt*
   }
   receipt->set_replayed(outcome.replayed);
   receipt->set_hold_expires_unix_us(outcome.receipt.hold_expires_unix_us);
+  if (outcome.receipt.to_pool_minor != 0) {
+    // HOURS are defined at scale 2 by every ledger's genesis entries (ledger.cc).
+    receipt->set_hours_to_pool(FormatAmount(Amount::FromMinor(outcome.receipt.to_pool_minor), 2));
+  }
 }
 
 grpc::Status ToStatus(Reason reason, std::string_view message, std::uint64_t decided_at_seq) {

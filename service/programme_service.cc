@@ -46,11 +46,13 @@ grpc::ServerUnaryReactor* ProgrammeService::GetVolunteerProfile(
 grpc::ServerUnaryReactor* ProgrammeService::SetStarLevels(grpc::CallbackServerContext* ctx,
                                                           const v1::SetStarLevelsRequest* request,
                                                           v1::Receipt* response) {
-  auto* call = new UnaryCall(context_, ctx, "SetStarLevels", request->request_id());
-  auto who = call->Authenticate();
-  if (who == nullptr) return call;
-  Submit(context_, call, *who, ToCommand(*request, who->name), nullptr, response);
-  return call;
+  return SubmitSimple(context_, ctx, "SetStarLevels", *request, response);
+}
+
+grpc::ServerUnaryReactor* ProgrammeService::SetHoursCap(grpc::CallbackServerContext* ctx,
+                                                        const v1::SetHoursCapRequest* request,
+                                                        v1::Receipt* response) {
+  return SubmitSimple(context_, ctx, "SetHoursCap", *request, response);
 }
 
 }  // namespace lovebank::service

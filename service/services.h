@@ -105,6 +105,9 @@ class ProgrammeService final : public v1::Programme::CallbackService {
   grpc::ServerUnaryReactor* SetStarLevels(grpc::CallbackServerContext* ctx,
                                           const v1::SetStarLevelsRequest* request,
                                           v1::Receipt* response) override;
+  grpc::ServerUnaryReactor* SetHoursCap(grpc::CallbackServerContext* ctx,
+                                        const v1::SetHoursCapRequest* request,
+                                        v1::Receipt* response) override;
 
  private:
   const Context& context_;
@@ -177,6 +180,19 @@ void Submit(const Context& context, UnaryCall* call, const Principal& who, Conve
 // Authenticates and authorizes a read of `account`; null when the call was finished.
 std::shared_ptr<const Principal> AuthorizeRead(const Context& context, UnaryCall* call, Read what,
                                                std::string_view account);
+
+// A command with nothing to look up first: authenticate, convert (`extra` goes to ToCommand),
+// authorize and submit. The call finishes itself.
+template <class Request, class... Extra>
+UnaryCall* SubmitSimple(const Context& context, grpc::CallbackServerContext* ctx,
+                        const char* method, const Request& request, v1::Receipt* response,
+                        Extra... extra) {
+  auto* call = new UnaryCall(context, ctx, method, request.request_id());
+  auto who = call->Authenticate();
+  if (who == nullptr) return call;
+  Submit(context, call, *who, ToCommand(request, who->name, extra...), nullptr, response);
+  return call;
+}
 
 // Loads the principal registry from the ledger (at start; grants and revocations update it
 // one record at a time).

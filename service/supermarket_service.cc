@@ -81,16 +81,6 @@ UnaryCall* SubmitPriced(const Context& context, grpc::CallbackServerContext* ctx
   return call;
 }
 
-template <class Request, class... Extra>
-UnaryCall* SubmitSimple(const Context& context, grpc::CallbackServerContext* ctx,
-                        const char* method, const Request& request, v1::Receipt* response,
-                        Extra... extra) {
-  auto* call = new UnaryCall(context, ctx, method, request.request_id());
-  auto who = call->Authenticate();
-  if (who == nullptr) return call;
-  Submit(context, call, *who, ToCommand(request, who->name, extra...), nullptr, response);
-  return call;
-}
 
 }  // namespace
 

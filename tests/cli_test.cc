@@ -363,6 +363,17 @@ TEST_F(CliTest, AVolunteersStarRisesWithServedHoursAndGivingHoursAwayKeepsIt) {
   const Result bad = Run({"stars", "set", "100", "50"}, "admin");
   EXPECT_EQ(bad.exit_code, 1);
   EXPECT_NE(bad.err.find("STAR_LEVELS_INVALID"), std::string::npos) << bad.err;
+
+  // The storage cap (Nanjing: 1,500 h; here 60 h): the rest of an earning goes to the pool.
+  ok({"account", "open", "system:pool", "--kind", "system", "--name", "爱心时间池"}, "admin");
+  ok({"cap", "set", "--max", "60", "--pool", "system:pool", "--memo", "存储上限"}, "admin");
+  const Result capped = ok({"earn", "--member", "V00001", "--hours", "10", "--activity",
+                            "社区义诊", "--date", "2026-11-05"}, "worker-li");
+  EXPECT_NE(capped.out.find("past the storage cap: 2.50 HOURS to the donation pool"),
+            std::string::npos) << capped.out;  // 52.50 + 10 > 60
+  const Result pooled = ok({"--json", "profile", "V00001"}, "admin");
+  EXPECT_EQ(pooled.json()["balance_hours"], "60.00");
+  EXPECT_EQ(pooled.json()["cumulative_hours"], "112.50");  // every hour served counts
   EXPECT_EQ(Run({"--json", "audit"}, "auditor-wang").exit_code, 0);
 }
 

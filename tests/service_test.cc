@@ -845,6 +845,12 @@ TEST_F(ServiceTest, TheRoleMatrixHoldsForEveryRpc) {
          r.add_thresholds("300");
          return client_->programme->SetStarLevels(Ctx(t).get(), r, &receipt);
        }},
+      {"SetHoursCap(lift)", [&](const std::string& t) {
+         v1::SetHoursCapRequest r;
+         r.set_request_id(next());
+         r.set_maximum("0");
+         return client_->programme->SetHoursCap(Ctx(t).get(), r, &receipt);
+       }},
       {"Settle", [&](const std::string& t) {
          v1::SettleRequest r;
          r.set_request_id(next());
@@ -890,6 +896,7 @@ TEST_F(ServiceTest, TheRoleMatrixHoldsForEveryRpc) {
       {"ListLimits", {"admin", "auditor", "issuer", "terminal", "member"}},
       {"GetVolunteerProfile(m2)", {"admin", "auditor", "issuer", "terminal"}},  // like GetBalance
       {"SetStarLevels", {"admin"}},
+      {"SetHoursCap(lift)", {"admin"}},
       {"AuthorizeHold(m2)", {"terminal"}},
       {"CaptureHold(hold)", {"terminal"}},
       {"VoidHold(hold)", {"terminal"}},

@@ -142,5 +142,68 @@ TEST_F(Volunteers, TheAuditFindsCumulativeHoursEditedBehindTheEngine) {
   EXPECT_EQ(report.findings[0].where, "volunteers m1");
 }
 
+v1::Command Cap(const std::string& id, const std::string& maximum, const std::string& pool) {
+  v1::Command command;
+  command.set_request_id(id);
+  command.set_actor("tester");
+  command.mutable_set_hours_cap()->set_maximum(maximum);
+  command.mutable_set_hours_cap()->set_pool_account(pool);
+  return command;
+}
+
+std::string Hours(Ledger& ledger, const std::string& account) {
+  auto line = ledger.GetBalance(account, "HOURS");
+  return line.ok() ? line->decimal : "?";
+}
+
+// Issue #7 item 5: a storage cap on stored HOURS; earnings past it land in the donation pool in
+// the same entry, the receipt says how much, the star still counts every hour served, and the
+// totals tie.
+TEST_F(Volunteers, EarningsPastTheStorageCapLandInTheDonationPool) {
+  Ok(testing::Open("o:pool", "system:pool", v1::ACCOUNT_KIND_SYSTEM, "爱心时间池"));
+  Ok(Cap("c1", "100", "system:pool"));
+  Ok(Earn("e1", "issuer:town", "m1", "80", "HOURS"));
+  const Outcome split = Ok(Earn("e2", "issuer:town", "m1", "30", "HOURS"));
+  EXPECT_EQ(MinorToString(split.receipt.to_pool_minor), "1000");
+  EXPECT_EQ(Hours(*ledger_, "m1"), "100.00");
+  EXPECT_EQ(Hours(*ledger_, "system:pool"), "10.00");
+  // At the cap: the whole earning goes to the pool, and the member's statement still shows it.
+  const Outcome pooled = Ok(Earn("e3", "issuer:town", "m1", "5", "HOURS"));
+  EXPECT_EQ(MinorToString(pooled.receipt.to_pool_minor), "500");
+  EXPECT_EQ(Hours(*ledger_, "m1"), "100.00");
+  auto statement = ledger_->ListEntries("m1", 1, "");
+  ASSERT_TRUE(statement.ok()) << statement.status();
+  ASSERT_EQ(statement->items.size(), 1u);
+  EXPECT_EQ(statement->items[0].seq, pooled.receipt.seq);
+  EXPECT_EQ(Summary("m1"), "11500/10000/1");  // every hour served counts toward the star
+  // Spending makes room again.
+  Ok(Transfer("t1", "m1", "m2", "50", "HOURS"));
+  Ok(Earn("e4", "issuer:town", "m1", "60", "HOURS"));
+  EXPECT_EQ(Hours(*ledger_, "m1"), "100.00");
+  EXPECT_EQ(Hours(*ledger_, "system:pool"), "25.00");
+  EXPECT_EQ(Hours(*ledger_, "issuer:town"), "-175.00");  // = 100 + 50 + 25: the totals tie
+
+  // Reversing a pooled earning takes it back from the pool and lowers the member's hours served.
+  Ok(Reverse("r3", pooled.receipt.seq));
+  EXPECT_EQ(Hours(*ledger_, "system:pool"), "20.00");
+  EXPECT_EQ(Summary("m1"), "17000/10000/1");  // 80 + 30 + 60 served
+  Ok(Reverse("r2", split.receipt.seq));        // 20 from m1, 10 from the pool
+  EXPECT_EQ(Hours(*ledger_, "system:pool"), "10.00");
+  EXPECT_EQ(Summary("m1"), "14000/8000/1");
+
+  // Refusals change nothing; "0" lifts the cap.
+  const auto before = WithoutRefusals(DumpStore(dir_.path()));
+  EXPECT_EQ(ledger_->Execute(Cap("c2", "50", "m2")).reason, Reason::kAccountKindMismatch);
+  EXPECT_EQ(ledger_->Execute(Cap("c3", "50", "nobody")).reason, Reason::kAccountUnknown);
+  EXPECT_EQ(ledger_->Execute(Cap("c4", "-5", "system:pool")).reason, Reason::kAmountSign);
+  EXPECT_EQ(WithoutRefusals(DumpStore(dir_.path())), before);
+  Ok(Cap("c5", "0", ""));
+  ledger_.reset();
+  ledger_ = OpenLedger(dir_.path());
+  Ok(Earn("e5", "issuer:town", "m1", "70", "HOURS"));
+  EXPECT_EQ(Hours(*ledger_, "m1"), "150.00");
+  ExpectAuditClean();
+}
+
 }  // namespace
 }  // namespace lovebank

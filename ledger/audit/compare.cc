@@ -264,6 +264,8 @@ absl::Status CompareStore(Store& store, ReplayState& state, Findings& findings) 
                                         ParsedText<v1::ExchangePolicy>));
   LOVEBANK_RETURN_IF_ERROR(
       compare_meta(meta_key::kStarLevels, state.star_levels, ParsedText<v1::StarLevels>));
+  LOVEBANK_RETURN_IF_ERROR(
+      compare_meta(meta_key::kHoursCap, state.hours_cap, ParsedText<v1::HoursCap>));
 
   std::map<std::string, std::uint64_t> reversed = state.refunded_lines;
   for (std::size_t i = 0; i < state.entries.size(); ++i) {

@@ -738,6 +738,24 @@ Expectation ExpectAdmin(const v1::Command& command, std::uint64_t seq, State& st
       }
     }
     for (const auto& member : set.members()) state.households[member] = set.household();
+  } else if (command.has_set_hours_cap()) {
+    const auto& set = command.set_hours_cap();
+    auto hours = state.assets.find(kHours);
+    if (hours == state.assets.end()) return violated("no asset HOURS");
+    const AmountParse maximum =
+        ParseAmount(set.maximum(), hours->second.scale, hours->second.maximum_minor);
+    if (!maximum.ok()) return violated(Cat("maximum ", set.maximum()));
+    v1::HoursCap cap;
+    cap.set_maximum_minor(Text(maximum.amount.minor()));
+    if (!maximum.amount.is_zero()) {
+      if (auto problem = AccountProblem(state, set.pool_account(), v1::ACCOUNT_KIND_SYSTEM, true);
+          !problem.empty()) {
+        return violated(problem);
+      }
+      cap.set_pool_account(set.pool_account());
+    }
+    cap.set_seq(seq);
+    state.hours_cap = std::move(cap);
   } else if (command.has_set_star_levels()) {
     auto hours = state.assets.find(kHours);
     if (hours == state.assets.end()) return violated("no asset HOURS");
@@ -860,6 +878,21 @@ void ReplayEntry(const v1::Entry& entry, const std::string& fingerprint, State& 
     case v1::Command::kEarn:
       expectation = ExpectMove(command.earn(), v1::ACCOUNT_KIND_ISSUER, v1::ACCOUNT_KIND_MEMBER,
                                false, seq, state, findings);
+      if (expectation.ok && command.earn().asset() == kHours && state.hours_cap &&
+          state.hours_cap->maximum_minor() != "0") {
+        // The storage cap: the member up to it, the rest to the donation pool.
+        const Int128 amount = expectation.postings[1].amount;
+        const Int128 maximum = *MinorFromString(state.hours_cap->maximum_minor());
+        auto balance = state.balances.find(BalanceKey(command.earn().to(), kHours));
+        const Int128 held = balance == state.balances.end() ? Int128(0) : balance->second.minor;
+        const Int128 kept = std::min(amount, std::max(Int128(0), maximum - held));
+        expectation.postings.pop_back();
+        if (kept != 0) expectation.postings.push_back({command.earn().to(), kHours, kept});
+        if (kept != amount) {
+          expectation.postings.push_back({state.hours_cap->pool_account(), kHours, amount - kept});
+        }
+        if (kept == 0) touched = command.earn().to();
+      }
       break;
     case v1::Command::kDeduct:
       expectation = ExpectMove(command.deduct(), v1::ACCOUNT_KIND_MEMBER, v1::ACCOUNT_KIND_ISSUER,
@@ -928,6 +961,7 @@ void ReplayEntry(const v1::Entry& entry, const std::string& fingerprint, State& 
     case v1::Command::kSetLimit:
     case v1::Command::kSetHousehold:
     case v1::Command::kSetStarLevels:
+    case v1::Command::kSetHoursCap:
       expectation = ExpectAdmin(command, seq, state, findings);
       break;
     case v1::Command::BODY_NOT_SET:
@@ -953,14 +987,30 @@ void ReplayEntry(const v1::Entry& entry, const std::string& fingerprint, State& 
   };
   if (expectation.ok && command.has_earn() && command.earn().asset() == kHours) {
     state.entries[seq - 1].earned_hours = true;
-    for (const PostingView& posting : expectation.postings) {
-      if (posting.amount > 0) add_earned(posting.account, posting.amount);
+    add_earned(command.earn().to(), -expectation.postings[0].amount);  // all it earned
+    if (std::none_of(expectation.postings.begin(), expectation.postings.end(),
+                     [&](const PostingView& p) { return p.account == command.earn().to(); })) {
+      state.pool_only_earns[seq] = command.earn().to();
     }
   } else if (expectation.ok && command.has_reverse() &&
              state.entries[command.reverse().seq() - 1].earned_hours) {
+    // The member: the MEMBER account the reversal takes hours from, or (an earning that went
+    // wholly to the pool) the one remembered; the amount: all the earning credited.
+    std::string member;
+    Int128 earned = 0;
     for (const PostingView& posting : recorded) {
-      if (posting.asset == kHours && posting.amount < 0) add_earned(posting.account, posting.amount);
+      if (posting.amount > 0) earned += posting.amount;
+      auto account = state.accounts.find(Absl(posting.account));
+      if (posting.amount < 0 && account != state.accounts.end() &&
+          account->second.record.kind() == v1::ACCOUNT_KIND_MEMBER) {
+        member = std::string(posting.account);
+      }
     }
+    if (auto pool_only = state.pool_only_earns.find(command.reverse().seq());
+        pool_only != state.pool_only_earns.end()) {
+      member = pool_only->second;
+    }
+    if (!member.empty()) add_earned(member, -earned);
   }
   if (expectation.ok && command.body_case() != v1::Command::kTransfer) {
     AddStoreMonth(entry, state);

@@ -97,6 +97,10 @@ struct ReplayState {
   // Volunteers: cumulative earned hours by member, and the star levels once set.
   std::map<std::string, v1::VolunteerRecord, std::less<>> volunteers;
   std::optional<v1::StarLevels> star_levels;
+  // The HOURS storage cap in force, and the Earns of HOURS that went wholly to the pool (their
+  // postings do not name the member; a reversal needs it).
+  std::optional<v1::HoursCap> hours_cap;
+  std::map<std::uint64_t, std::string> pool_only_earns;
   // Gross flows (audit.h Flow): (asset, command kind) -> sum of positive postings.
   std::map<std::pair<std::string, std::string>, boost::multiprecision::cpp_int> flows;
   // (store, month) -> the month's figures (audit.h StoreMonth).
