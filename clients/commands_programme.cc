@@ -91,6 +91,25 @@ void AddCap(CLI::App& app, Globals& globals, int* exit_code) {
   set->add_option("--memo", *request->mutable_memo(), "free text");
   set->add_option("--request-id", *request_id, "retry an interrupted call");
   set->footer("Example:\n  lovebank cap set --max 1500 --pool system:pool --memo 南京时间银行上限");
+  auto* daily = cap->add_subcommand(
+      "daily", "at most --max HOURS recorded per member per day of service (admin); 0: off");
+  auto daily_request = std::make_shared<v1::SetDailyHoursCapRequest>();
+  auto daily_id = std::make_shared<std::string>();
+  daily->add_option("--max", *daily_request->mutable_maximum(), "HOURS, e.g. 2")->required();
+  daily->add_option("--memo", *daily_request->mutable_memo(), "free text");
+  daily->add_option("--request-id", *daily_id, "retry an interrupted call");
+  daily->callback([&globals, exit_code, daily_request, daily_id] {
+    Session session(globals);
+    v1::SetDailyHoursCapRequest r = *daily_request;
+    r.set_request_id(daily_id->empty() ? NewRequestId("daily-cap") : *daily_id);
+    *exit_code = Simple(
+        session, r.request_id(), "cap daily", ToJson(r),
+        [&](v1::Receipt* receipt) {
+          return session.programme().SetDailyHoursCap(session.Context().get(), r, receipt);
+        },
+        r.maximum() == "0" ? std::string("no daily cap")
+                           : "at most " + r.maximum() + " HOURS recorded per member per day");
+  });
   set->callback([&globals, exit_code, request, request_id] {
     Session session(globals);
     v1::SetHoursCapRequest r = *request;

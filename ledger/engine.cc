@@ -165,6 +165,12 @@ absl::StatusOr<std::unique_ptr<Engine>> Engine::Load(Store* store, Head head,
     if (!record.ParseFromString(*cap)) return absl::DataLossError("hours cap does not decode");
     engine->hours_caps_.emplace(std::string(meta_key::kHoursCap), std::move(record));
   }
+  LOVEBANK_ASSIGN_OR_RETURN(auto daily, store->Get(Family::kMeta, meta_key::kDailyHoursCap));
+  if (daily.has_value()) {
+    v1::DailyHoursCap record;
+    if (!record.ParseFromString(*daily)) return absl::DataLossError("daily cap does not decode");
+    engine->daily_caps_.emplace(std::string(meta_key::kDailyHoursCap), std::move(record));
+  }
   LOVEBANK_ASSIGN_OR_RETURN(auto policy,
                             store->Get(Family::kMeta, meta_key::kExchangePolicy));
   if (policy.has_value()) {
@@ -283,6 +289,8 @@ void Engine::RollBackToMark() {
   RestoreMarked(mark.star_levels, star_levels_, batch.star_levels_undo,
                 [](const v1::StarLevels&) {});
   RestoreMarked(mark.hours_caps, hours_caps_, batch.hours_caps_undo, [](const v1::HoursCap&) {});
+  RestoreMarked(mark.daily_caps, daily_caps_, batch.daily_caps_undo,
+                [](const v1::DailyHoursCap&) {});
   if (!mark.holds.empty()) {
     RestoreMarked(mark.holds, holds_, batch.holds_undo, [](const v1::HoldRecord&) {});
     RebuildHoldExpiries();
@@ -413,6 +421,8 @@ Outcome Engine::Decide(const v1::Command& command, const std::string& fingerprin
       return ApplySetStarLevels(command, fingerprint);
     case v1::Command::kSetHoursCap:
       return ApplySetHoursCap(command, fingerprint);
+    case v1::Command::kSetDailyHoursCap:
+      return ApplySetDailyHoursCap(command, fingerprint);
     case v1::Command::kReleaseHold:
       break;  // written by ReleaseExpired only; Ledger::Submit refuses it from clients
     case v1::Command::BODY_NOT_SET:
@@ -464,6 +474,12 @@ Outcome Engine::ApplyMove(const v1::Command& command, const std::string& fingerp
                     Cat("account ", account->record.account(), " is frozen"));
     }
   }
+  std::optional<std::pair<std::string, Int128>> day_usage;
+  if (command.has_earn() && move.asset() == kHoursAsset && !daily_caps_.empty()) {
+    if (auto refused = CheckDailyHours(command, fingerprint, amount.amount.minor(), &day_usage)) {
+      return std::move(*refused);
+    }
+  }
   const bool capped = command.has_earn() && move.asset() == kHoursAsset && !hours_caps_.empty();
   const std::vector<ResolvedPosting> postings =
       capped ? CappedEarn(move, amount.amount.minor())
@@ -479,6 +495,7 @@ Outcome Engine::ApplyMove(const v1::Command& command, const std::string& fingerp
   if (command.has_earn() && move.asset() == kHoursAsset) {
     AddEarnedHours(move.to(), amount.amount.minor(), outcome.receipt.seq);
   }
+  if (day_usage) SetUsage(day_usage->first, std::move(day_usage->second));
   return outcome;
 }
 
@@ -521,6 +538,20 @@ Outcome Engine::ApplyReverse(const v1::Command& command, const std::string& fing
   }
   Outcome limits = CheckLimits(postings);
   if (!limits.ok()) return Refuse(command, fingerprint, limits.reason, limits.message);
+  // A reversed earning of hours gives its day's recorded hours back under the daily cap (never
+  // below zero: the cap may be newer than the earning).
+  std::string day_key;
+  std::optional<Int128> day_used;
+  if (!entry->earned_hours_by.empty()) {
+    day_key = ServiceDayKey(entry->earned_hours_by, entry->earned_day);
+    std::optional<Int128> used = Used(day_key, &failure);
+    if (!used) return failure;
+    Int128 earned = 0;
+    for (const auto& posting : entry->postings) {
+      if (posting.amount_minor()[0] != '-') earned += *MinorFromString(posting.amount_minor());
+    }
+    if (*used != 0) day_used = *used > earned ? *used - earned : Int128(0);
+  }
   Outcome outcome = Append(command, fingerprint, postings, {});
   if (outcome.ok()) MarkReversed(EncodeFixed64BE(target), outcome.receipt.seq);
   if (!entry->earned_hours_by.empty()) {
@@ -532,6 +563,7 @@ Outcome Engine::ApplyReverse(const v1::Command& command, const std::string& fing
     }
     AddEarnedHours(entry->earned_hours_by, -earned, outcome.receipt.seq);
   }
+  if (day_used) SetUsage(day_key, std::move(*day_used));
   return outcome;
 }
 
@@ -554,6 +586,7 @@ std::optional<Engine::BatchEntry> Engine::FindEntry(std::uint64_t seq, Outcome* 
   entry.postings.assign(decoded->postings().begin(), decoded->postings().end());
   if (entry.kind == v1::Command::kEarn && decoded->command().earn().asset() == kHoursAsset) {
     entry.earned_hours_by = decoded->command().earn().to();
+    entry.earned_day = ServiceDay(decoded->command().earn(), decoded->time_unix_us());
   }
   if (entry.kind == v1::Command::kCheckout || entry.kind == v1::Command::kCaptureHold) {
     entry.checkout = std::move(decoded);
@@ -814,9 +847,10 @@ Outcome Engine::Append(const v1::Command& command, const std::string& fingerprin
     Stage(Family::kAccountEntries, AccountEntryKey(account, seq), line.SerializeAsString());
   }
   BatchEntry batch_entry{command.body_case(), {entry.postings().begin(), entry.postings().end()},
-                         nullptr, {}};
+                         nullptr, {}, {}};
   if (command.has_earn() && command.earn().asset() == kHoursAsset) {
     batch_entry.earned_hours_by = command.earn().to();
+    batch_entry.earned_day = ServiceDay(command.earn(), time);
   }
   if (command.has_checkout() || command.has_capture_hold()) {
     batch_entry.checkout = std::make_shared<const v1::Entry>(entry);
@@ -886,6 +920,9 @@ rocksdb::WriteBatch Engine::FinishBatch() {
   for (const auto& [key, old] : batch.hours_caps_undo) {
     Stage(Family::kMeta, key, hours_caps_.at(key).SerializeAsString());
   }
+  for (const auto& [key, old] : batch.daily_caps_undo) {
+    Stage(Family::kMeta, key, daily_caps_.at(key).SerializeAsString());
+  }
   if (head_.seq != batch.start_head.seq) {
     Stage(Family::kMeta, std::string(meta_key::kHeadSeq), EncodeFixed64BE(head_.seq));
     Stage(Family::kMeta, std::string(meta_key::kHeadHash),
@@ -943,6 +980,7 @@ void Engine::RollBackAll() {
     RestoreAll(batch->volunteers_undo, volunteers_);
     RestoreAll(batch->star_levels_undo, star_levels_);
     RestoreAll(batch->hours_caps_undo, hours_caps_);
+    RestoreAll(batch->daily_caps_undo, daily_caps_);
     for (const auto& code : batch->assets_added) assets_.erase(code);
     head_ = batch->start_head;
     head_time_unix_us_ = batch->start_time_unix_us;
@@ -1039,6 +1077,11 @@ void Engine::SetStarLevelsRecord(v1::StarLevels levels) {
 void Engine::SetHoursCapRecord(v1::HoursCap cap) {
   Track(hours_caps_, open().hours_caps_undo, mark_ ? &mark_->hours_caps : nullptr,
         std::string(meta_key::kHoursCap), std::move(cap));
+}
+
+void Engine::SetDailyHoursCapRecord(v1::DailyHoursCap cap) {
+  Track(daily_caps_, open().daily_caps_undo, mark_ ? &mark_->daily_caps : nullptr,
+        std::string(meta_key::kDailyHoursCap), std::move(cap));
 }
 
 void Engine::SetUsage(const std::string& key, Int128 used) {

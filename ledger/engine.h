@@ -100,8 +100,10 @@ class Engine {
     std::vector<v1::Posting> postings;
     // The whole entry, for the entries a Refund may name: checkouts and hold captures.
     std::shared_ptr<const v1::Entry> checkout;
-    // An Earn of HOURS: the member it was for (under a cap its postings may not name them).
+    // An Earn of HOURS: the member it was for (under a cap its postings may not name them) and
+    // the day it was served (for the daily cap).
     std::string earned_hours_by;
+    std::string earned_day;
   };
   // A sale a Refund returns lines of: a checkout, or a captured hold.
   struct Sale {
@@ -167,6 +169,12 @@ class Engine {
   // Volunteers (ledger/volunteers.cc).
   Outcome ApplySetStarLevels(const v1::Command& command, const std::string& fingerprint);
   Outcome ApplySetHoursCap(const v1::Command& command, const std::string& fingerprint);
+  Outcome ApplySetDailyHoursCap(const v1::Command& command, const std::string& fingerprint);
+  // An Earn of HOURS under the daily cap: the usage key and the hours recorded that day after
+  // it, or a refusal (LIMIT_EXCEEDED) or failure. std::nullopt key when no cap is in force.
+  std::optional<Outcome> CheckDailyHours(const v1::Command& command,
+                                         const std::string& fingerprint, const Int128& amount,
+                                         std::optional<std::pair<std::string, Int128>>* usage);
   // An Earn of HOURS under the storage cap: the postings, the member's part up to the cap and
   // the rest to the donation pool (the whole amount when no cap is set).
   std::vector<ResolvedPosting> CappedEarn(const v1::Move& move, const Int128& amount);
@@ -192,6 +200,7 @@ class Engine {
   void SetVolunteer(const std::string& member, v1::VolunteerRecord record);
   void SetStarLevelsRecord(v1::StarLevels levels);
   void SetHoursCapRecord(v1::HoursCap cap);
+  void SetDailyHoursCapRecord(v1::DailyHoursCap cap);
   void RebuildHoldExpiries();
   // Whose usage a member's baskets count under: "household:<id>" when grouped, else the member.
   std::string UsageOwner(const std::string& member) const;
@@ -265,6 +274,8 @@ class Engine {
   absl::flat_hash_map<std::string, v1::StarLevels> star_levels_;
   // The HOURS storage cap (at most one, under meta_key::kHoursCap).
   absl::flat_hash_map<std::string, v1::HoursCap> hours_caps_;
+  // The daily cap on recorded HOURS (at most one, under meta_key::kDailyHoursCap).
+  absl::flat_hash_map<std::string, v1::DailyHoursCap> daily_caps_;
   Head head_;
   std::int64_t head_time_unix_us_ = 0;
 
@@ -286,6 +297,7 @@ class Engine {
     absl::flat_hash_map<std::string, std::optional<v1::VolunteerRecord>> volunteers_undo;
     absl::flat_hash_map<std::string, std::optional<v1::StarLevels>> star_levels_undo;
     absl::flat_hash_map<std::string, std::optional<v1::HoursCap>> hours_caps_undo;
+    absl::flat_hash_map<std::string, std::optional<v1::DailyHoursCap>> daily_caps_undo;
     std::vector<std::string> assets_added;
     absl::flat_hash_map<std::uint64_t, BatchEntry> entries;
     // Keys of the reversed family set in this batch: whole entries and refunded lines.
@@ -315,6 +327,7 @@ class Engine {
     MarkUndo<v1::VolunteerRecord> volunteers;
     MarkUndo<v1::StarLevels> star_levels;
     MarkUndo<v1::HoursCap> hours_caps;
+    MarkUndo<v1::DailyHoursCap> daily_caps;
     std::vector<std::string> reversed;
     std::vector<std::string> requests;
   };

@@ -154,6 +154,21 @@ std::string UsageKey(std::string_view member, std::string_view sku, v1::Period p
   return key;
 }
 
+std::string ServiceDay(const v1::Move& earn, std::int64_t time_unix_us) {
+  if (!earn.activity().date().empty()) return earn.activity().date();
+  return PeriodStart(v1::PERIOD_DAY, time_unix_us).substr(1);
+}
+
+std::string ServiceDayKey(std::string_view member, std::string_view day) {
+  std::string key(member);
+  key.push_back('\0');
+  key.append(kHoursAsset);
+  key.push_back('\0');
+  key.push_back('D');
+  key.append(day);
+  return key;
+}
+
 std::string RefundedLineKey(std::uint64_t checkout_seq, std::string_view sku) {
   std::string key;
   PutFixed64BE(&key, checkout_seq);

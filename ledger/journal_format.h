@@ -76,6 +76,8 @@ inline constexpr std::string_view kExchangePolicy = "exchange_policy";
 inline constexpr std::string_view kStarLevels = "star_levels";
 // The HOURS storage cap and donation pool (store.proto HoursCap); absent until SetHoursCap.
 inline constexpr std::string_view kHoursCap = "hours_cap";
+// The daily cap on recorded HOURS per member (store.proto DailyHoursCap).
+inline constexpr std::string_view kDailyHoursCap = "daily_hours_cap";
 }  // namespace meta_key
 
 Hash GenesisHash(std::string_view ledger_id);
@@ -115,6 +117,13 @@ std::string PeriodStart(v1::Period period, std::int64_t time_unix_us);
 // minor units.
 std::string UsageKey(std::string_view member, std::string_view sku, v1::Period period,
                      std::int64_t time_unix_us);
+
+// The day an Earn of HOURS was served: its activity's date (YYYY-MM-DD), or the day of
+// `time_unix_us` in Asia/Shanghai when it names none.
+std::string ServiceDay(const v1::Move& earn, std::int64_t time_unix_us);
+// The HOURS recorded for a member on one day of service, under the daily cap (usage family):
+// member ‖ 0x00 ‖ "HOURS" ‖ 0x00 ‖ "D" ‖ YYYY-MM-DD. HOURS is never a SKU: no item key collides.
+std::string ServiceDayKey(std::string_view member, std::string_view day);
 
 // A refunded line of a checkout (reversed family): checkout seq (8 bytes big-endian) ‖ sku; the
 // value is the refund's seq. A whole-entry reversal's key is the 8-byte seq alone.

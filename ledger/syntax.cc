@@ -311,6 +311,8 @@ SyntaxCheck CheckCommandSyntax(const v1::Command& command) {
       if (cap.maximum() == "0" && cap.pool_account().empty()) return {};
       return CheckAccountId(cap.pool_account(), "pool_account");
     }
+    case v1::Command::kSetDailyHoursCap:
+      return CheckAmountText(command.set_daily_hours_cap().maximum(), "maximum");
     case v1::Command::kReleaseHold:
       if (command.release_hold().hold_seq() == 0) {
         return Refuse(Reason::kHoldCommandInvalid, "hold_seq names the hold's entry");

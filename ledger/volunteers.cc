@@ -5,6 +5,7 @@
 
 #include "ledger/coding.h"
 #include "ledger/engine.h"
+#include "ledger/journal_format.h"
 #include "ledger/strings.h"
 #include "ledger/text.h"
 
@@ -88,6 +89,48 @@ Outcome Engine::ApplySetHoursCap(const v1::Command& command, const std::string& 
   cap.set_seq(head_.seq + 1);
   Outcome outcome = Append(command, fingerprint, {}, {});
   SetHoursCapRecord(std::move(cap));
+  return outcome;
+}
+
+std::optional<Outcome> Engine::CheckDailyHours(
+    const v1::Command& command, const std::string& fingerprint, const Int128& amount,
+    std::optional<std::pair<std::string, Int128>>* usage) {
+  const v1::DailyHoursCap& cap = daily_caps_.begin()->second;
+  if (cap.maximum_minor() == "0") return std::nullopt;
+  const v1::Move& earn = command.earn();
+  const std::string day = ServiceDay(earn, NextEntryTime());
+  const std::string key = ServiceDayKey(earn.to(), day);
+  Outcome failure;
+  std::optional<Int128> used = Used(key, &failure);
+  if (!used) return failure;
+  const Int128 maximum = *MinorFromString(cap.maximum_minor());
+  if (*used + amount > maximum) {
+    return Refuse(command, fingerprint, Reason::kLimitExceeded,
+                  Cat(earn.to(), " may have at most ", Decimal(maximum, earn.asset()),
+                      " HOURS recorded per day; ", Decimal(*used, earn.asset()),
+                      " recorded for ", day, ", this earning ", Decimal(amount, earn.asset())));
+  }
+  usage->emplace(key, *used + amount);
+  return std::nullopt;
+}
+
+Outcome Engine::ApplySetDailyHoursCap(const v1::Command& command,
+                                      const std::string& fingerprint) {
+  const AssetState* hours = FindAsset(std::string(kHoursAsset));
+  if (hours == nullptr) {
+    return Refuse(command, fingerprint, Reason::kAssetUnknown, "no asset HOURS");
+  }
+  const std::string& text = command.set_daily_hours_cap().maximum();
+  AmountParse maximum = ParseAmount(text, hours->scale, hours->maximum_minor);
+  if (!maximum.ok()) {
+    return Refuse(command, fingerprint, maximum.reason,
+                  Cat("maximum ", text, ": ", ReasonName(maximum.reason)));
+  }
+  v1::DailyHoursCap cap;
+  cap.set_maximum_minor(MinorToString(maximum.amount.minor()));
+  cap.set_seq(head_.seq + 1);
+  Outcome outcome = Append(command, fingerprint, {}, {});
+  SetDailyHoursCapRecord(std::move(cap));
   return outcome;
 }
 

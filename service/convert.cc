@@ -191,6 +191,12 @@ Converted ToCommand(const v1::SetHoursCapRequest& request, std::string_view acto
   return converted;
 }
 
+Converted ToCommand(const v1::SetDailyHoursCapRequest& request, std::string_view actor) {
+  Converted converted = Base(request.request_id(), actor, request.memo());
+  converted.command.mutable_set_daily_hours_cap()->set_maximum(request.maximum());
+  return converted;
+}
+
 Converted ToCommand(const v1::SetExchangeRatioRequest& request, std::string_view actor) {
   Converted converted = Base(request.request_id(), actor, request.memo());
   converted.command.mutable_set_exchange_ratio()->set_points_per_hour(request.points_per_hour());

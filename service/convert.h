@@ -48,6 +48,7 @@ Converted ToCommand(const v1::CaptureHoldRequest& request, std::string_view acto
 Converted ToCommand(const v1::VoidHoldRequest& request, std::string_view actor);
 Converted ToCommand(const v1::SetStarLevelsRequest& request, std::string_view actor);
 Converted ToCommand(const v1::SetHoursCapRequest& request, std::string_view actor);
+Converted ToCommand(const v1::SetDailyHoursCapRequest& request, std::string_view actor);
 Converted ToCommand(const v1::SetExchangeRatioRequest& request, std::string_view actor);
 Converted ToCommand(const v1::SettleRequest& request, std::string_view actor);
 Converted ToCommand(const v1::SetLimitRequest& request, std::string_view actor);

@@ -55,4 +55,10 @@ grpc::ServerUnaryReactor* ProgrammeService::SetHoursCap(grpc::CallbackServerCont
   return SubmitSimple(context_, ctx, "SetHoursCap", *request, response);
 }
 
+grpc::ServerUnaryReactor* ProgrammeService::SetDailyHoursCap(
+    grpc::CallbackServerContext* ctx, const v1::SetDailyHoursCapRequest* request,
+    v1::Receipt* response) {
+  return SubmitSimple(context_, ctx, "SetDailyHoursCap", *request, response);
+}
+
 }  // namespace lovebank::service

@@ -108,6 +108,9 @@ class ProgrammeService final : public v1::Programme::CallbackService {
   grpc::ServerUnaryReactor* SetHoursCap(grpc::CallbackServerContext* ctx,
                                         const v1::SetHoursCapRequest* request,
                                         v1::Receipt* response) override;
+  grpc::ServerUnaryReactor* SetDailyHoursCap(grpc::CallbackServerContext* ctx,
+                                             const v1::SetDailyHoursCapRequest* request,
+                                             v1::Receipt* response) override;
 
  private:
   const Context& context_;

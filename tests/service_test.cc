@@ -851,6 +851,12 @@ TEST_F(ServiceTest, TheRoleMatrixHoldsForEveryRpc) {
          r.set_maximum("0");
          return client_->programme->SetHoursCap(Ctx(t).get(), r, &receipt);
        }},
+      {"SetDailyHoursCap(off)", [&](const std::string& t) {
+         v1::SetDailyHoursCapRequest r;
+         r.set_request_id(next());
+         r.set_maximum("0");
+         return client_->programme->SetDailyHoursCap(Ctx(t).get(), r, &receipt);
+       }},
       {"Settle", [&](const std::string& t) {
          v1::SettleRequest r;
          r.set_request_id(next());
@@ -897,6 +903,7 @@ TEST_F(ServiceTest, TheRoleMatrixHoldsForEveryRpc) {
       {"GetVolunteerProfile(m2)", {"admin", "auditor", "issuer", "terminal"}},  // like GetBalance
       {"SetStarLevels", {"admin"}},
       {"SetHoursCap(lift)", {"admin"}},
+      {"SetDailyHoursCap(off)", {"admin"}},
       {"AuthorizeHold(m2)", {"terminal"}},
       {"CaptureHold(hold)", {"terminal"}},
       {"VoidHold(hold)", {"terminal"}},

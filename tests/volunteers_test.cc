@@ -205,5 +205,52 @@ TEST_F(Volunteers, EarningsPastTheStorageCapLandInTheDonationPool) {
   ExpectAuditClean();
 }
 
+v1::Command Served(const std::string& id, const std::string& member, const std::string& hours,
+                   const std::string& date) {
+  v1::Command command = Earn(id, "issuer:town", member, hours, "HOURS");
+  command.mutable_earn()->mutable_activity()->set_name("社区服务");
+  command.mutable_earn()->mutable_activity()->set_date(date);
+  return command;
+}
+
+v1::Command DailyCap(const std::string& id, const std::string& maximum) {
+  v1::Command command;
+  command.set_request_id(id);
+  command.set_actor("tester");
+  command.mutable_set_daily_hours_cap()->set_maximum(maximum);
+  return command;
+}
+
+// Issue #7 item 1's daily cap (Shanghai: at most 2 hours a day): per member and day of service
+// (the activity's date), refused past it with the cap named, given back by a reversal.
+TEST_F(Volunteers, TheDailyCapCountsHoursPerMemberAndDayOfService) {
+  Ok(DailyCap("d1", "2"));
+  Ok(Served("s1", "m1", "1.50", "2026-11-05"));
+  const auto before = WithoutRefusals(DumpStore(dir_.path()));
+  const Outcome over = ledger_->Execute(Served("s2", "m1", "1", "2026-11-05"));
+  EXPECT_EQ(over.reason, Reason::kLimitExceeded);
+  EXPECT_NE(over.message.find("at most 2.00 HOURS recorded per day; 1.50 recorded for 2026-11-05"),
+            std::string::npos)
+      << over.message;
+  EXPECT_EQ(WithoutRefusals(DumpStore(dir_.path())), before);
+  const Outcome half = Ok(Served("s3", "m1", "0.50", "2026-11-05"));  // exactly 2
+  Ok(Served("s4", "m1", "2", "2026-11-06"));                          // another day
+  Ok(Served("s5", "m2", "2", "2026-11-05"));                          // another member
+  // A reversal gives the day's hours back.
+  Ok(Reverse("r3", half.receipt.seq));
+  Ok(Served("s6", "m1", "0.50", "2026-11-05"));
+  EXPECT_EQ(ledger_->Execute(Served("s7", "m1", "0.01", "2026-11-05")).reason,
+            Reason::kLimitExceeded);
+  // Persisted; "0" turns it off.
+  ledger_.reset();
+  ledger_ = OpenLedger(dir_.path());
+  EXPECT_EQ(ledger_->Execute(Served("s8", "m1", "0.01", "2026-11-05")).reason,
+            Reason::kLimitExceeded);
+  Ok(DailyCap("d2", "0"));
+  Ok(Served("s9", "m1", "5", "2026-11-05"));
+  EXPECT_EQ(Summary("m1"), "900/900/0");  // 1.50 + 0.50 - 0.50 + 2 + 0.50 + 5
+  ExpectAuditClean();
+}
+
 }  // namespace
 }  // namespace lovebank

@@ -738,6 +738,17 @@ Expectation ExpectAdmin(const v1::Command& command, std::uint64_t seq, State& st
       }
     }
     for (const auto& member : set.members()) state.households[member] = set.household();
+  } else if (command.has_set_daily_hours_cap()) {
+    auto hours = state.assets.find(kHours);
+    if (hours == state.assets.end()) return violated("no asset HOURS");
+    const std::string& text = command.set_daily_hours_cap().maximum();
+    const AmountParse maximum =
+        ParseAmount(text, hours->second.scale, hours->second.maximum_minor);
+    if (!maximum.ok()) return violated(Cat("maximum ", text));
+    v1::DailyHoursCap cap;
+    cap.set_maximum_minor(Text(maximum.amount.minor()));
+    cap.set_seq(seq);
+    state.daily_cap = std::move(cap);
   } else if (command.has_set_hours_cap()) {
     const auto& set = command.set_hours_cap();
     auto hours = state.assets.find(kHours);
@@ -962,6 +973,7 @@ void ReplayEntry(const v1::Entry& entry, const std::string& fingerprint, State& 
     case v1::Command::kSetHousehold:
     case v1::Command::kSetStarLevels:
     case v1::Command::kSetHoursCap:
+    case v1::Command::kSetDailyHoursCap:
       expectation = ExpectAdmin(command, seq, state, findings);
       break;
     case v1::Command::BODY_NOT_SET:
@@ -988,6 +1000,18 @@ void ReplayEntry(const v1::Entry& entry, const std::string& fingerprint, State& 
   if (expectation.ok && command.has_earn() && command.earn().asset() == kHours) {
     state.entries[seq - 1].earned_hours = true;
     add_earned(command.earn().to(), -expectation.postings[0].amount);  // all it earned
+    const std::string day = ServiceDay(command.earn(), entry.time_unix_us());
+    if (state.daily_cap && state.daily_cap->maximum_minor() != "0") {
+      const std::string key = ServiceDayKey(command.earn().to(), day);
+      Int128& used = state.usage[key];
+      used -= expectation.postings[0].amount;
+      if (used > *MinorFromString(state.daily_cap->maximum_minor())) {
+        findings.Add(FindingKind::kRuleViolated, seq, ShowKey(key),
+                     Cat("at most ", state.daily_cap->maximum_minor(), " HOURS minor a day"),
+                     Text(used));
+      }
+    }
+    state.earn_days[seq] = day;
     if (std::none_of(expectation.postings.begin(), expectation.postings.end(),
                      [&](const PostingView& p) { return p.account == command.earn().to(); })) {
       state.pool_only_earns[seq] = command.earn().to();
@@ -1010,7 +1034,17 @@ void ReplayEntry(const v1::Entry& entry, const std::string& fingerprint, State& 
         pool_only != state.pool_only_earns.end()) {
       member = pool_only->second;
     }
-    if (!member.empty()) add_earned(member, -earned);
+    if (!member.empty()) {
+      add_earned(member, -earned);
+      // The day's recorded hours under the daily cap give it back (never below zero).
+      auto day = state.earn_days.find(command.reverse().seq());
+      if (day != state.earn_days.end()) {
+        auto used = state.usage.find(ServiceDayKey(member, day->second));
+        if (used != state.usage.end() && used->second != 0) {
+          used->second = used->second > earned ? used->second - earned : Int128(0);
+        }
+      }
+    }
   }
   if (expectation.ok && command.body_case() != v1::Command::kTransfer) {
     AddStoreMonth(entry, state);

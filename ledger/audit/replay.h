@@ -101,6 +101,10 @@ struct ReplayState {
   // postings do not name the member; a reversal needs it).
   std::optional<v1::HoursCap> hours_cap;
   std::map<std::uint64_t, std::string> pool_only_earns;
+  // The daily cap on recorded HOURS, and the day each Earn of HOURS was served (a reversal gives
+  // that day's recorded hours back).
+  std::optional<v1::DailyHoursCap> daily_cap;
+  absl::flat_hash_map<std::uint64_t, std::string> earn_days;
   // Gross flows (audit.h Flow): (asset, command kind) -> sum of positive postings.
   std::map<std::pair<std::string, std::string>, boost::multiprecision::cpp_int> flows;
   // (store, month) -> the month's figures (audit.h StoreMonth).
