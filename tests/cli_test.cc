@@ -374,6 +374,14 @@ TEST_F(CliTest, AVolunteersStarRisesWithServedHoursAndGivingHoursAwayKeepsIt) {
   const Result pooled = ok({"--json", "profile", "V00001"}, "admin");
   EXPECT_EQ(pooled.json()["balance_hours"], "60.00");
   EXPECT_EQ(pooled.json()["cumulative_hours"], "112.50");  // every hour served counts
+  // The daily cap (Shanghai: 2 hours a day of service).
+  ok({"cap", "daily", "--max", "2"}, "admin");
+  const Result long_day = Run({"earn", "--member", "V00002", "--hours", "3", "--activity", "社区义诊",
+                               "--date", "2026-11-05"}, "worker-li");
+  EXPECT_EQ(long_day.exit_code, 1);
+  EXPECT_NE(long_day.err.find("LIMIT_EXCEEDED"), std::string::npos) << long_day.err;
+  ok({"earn", "--member", "V00002", "--hours", "2", "--activity", "社区义诊", "--date",
+      "2026-11-05"}, "worker-li");
   EXPECT_EQ(Run({"--json", "audit"}, "auditor-wang").exit_code, 0);
 }
 
