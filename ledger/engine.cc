@@ -538,29 +538,24 @@ Outcome Engine::ApplyReverse(const v1::Command& command, const std::string& fing
   }
   Outcome limits = CheckLimits(postings);
   if (!limits.ok()) return Refuse(command, fingerprint, limits.reason, limits.message);
-  // A reversed earning of hours gives its day's recorded hours back under the daily cap (never
-  // below zero: the cap may be newer than the earning).
+  // A reversed earning of hours takes back all it earned (the part a cap sent to the donation
+  // pool included) from the member's hours served, and gives its day's recorded hours back under
+  // the daily cap (never below zero: the cap may be newer than the earning).
+  Int128 earned = 0;
   std::string day_key;
   std::optional<Int128> day_used;
   if (!entry->earned_hours_by.empty()) {
-    day_key = ServiceDayKey(entry->earned_hours_by, entry->earned_day);
-    std::optional<Int128> used = Used(day_key, &failure);
-    if (!used) return failure;
-    Int128 earned = 0;
     for (const auto& posting : entry->postings) {
       if (posting.amount_minor()[0] != '-') earned += *MinorFromString(posting.amount_minor());
     }
+    day_key = ServiceDayKey(entry->earned_hours_by, entry->earned_day);
+    std::optional<Int128> used = Used(day_key, &failure);
+    if (!used) return failure;
     if (*used != 0) day_used = *used > earned ? *used - earned : Int128(0);
   }
   Outcome outcome = Append(command, fingerprint, postings, {});
   if (outcome.ok()) MarkReversed(EncodeFixed64BE(target), outcome.receipt.seq);
   if (!entry->earned_hours_by.empty()) {
-    // A reversed earning of hours lowers the member's cumulative hours (and perhaps the star)
-    // by all it earned, the part a cap sent to the donation pool included.
-    Int128 earned = 0;
-    for (const auto& posting : entry->postings) {
-      if (posting.amount_minor()[0] != '-') earned += *MinorFromString(posting.amount_minor());
-    }
     AddEarnedHours(entry->earned_hours_by, -earned, outcome.receipt.seq);
   }
   if (day_used) SetUsage(day_key, std::move(*day_used));
