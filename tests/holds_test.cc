@@ -352,6 +352,8 @@ TEST_F(Holds, EveryRefusalHasItsReasonAndMovesNothing) {
 }
 
 TEST_F(Holds, TwoTerminalsRacingToCaptureAndVoidOneHoldExactlyOneWins) {
+  // Enough points for every round's capture, whichever side wins (a bag is 30 points).
+  Ok(Earn("e:rounds", "issuer:town", "m1", "300"));
   for (int round = 0; round < 10; ++round) {
     const Outcome held = Ok(Hold(Cat("h", round), "m1", "store:main", {{"RICE_5KG", 1}}));
     std::atomic<int> ready{0};
