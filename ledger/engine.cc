@@ -474,13 +474,14 @@ Outcome Engine::ApplyMove(const v1::Command& command, const std::string& fingerp
                     Cat("account ", account->record.account(), " is frozen"));
     }
   }
+  const bool earns_hours = command.has_earn() && move.asset() == kHoursAsset;
   std::optional<std::pair<std::string, Int128>> day_usage;
-  if (command.has_earn() && move.asset() == kHoursAsset && !daily_caps_.empty()) {
+  if (earns_hours && !daily_caps_.empty()) {
     if (auto refused = CheckDailyHours(command, fingerprint, amount.amount.minor(), &day_usage)) {
       return std::move(*refused);
     }
   }
-  const bool capped = command.has_earn() && move.asset() == kHoursAsset && !hours_caps_.empty();
+  const bool capped = earns_hours && !hours_caps_.empty();
   const std::vector<ResolvedPosting> postings =
       capped ? CappedEarn(move, amount.amount.minor())
              : std::vector<ResolvedPosting>{{move.from(), move.asset(), -amount.amount.minor()},
@@ -492,7 +493,7 @@ Outcome Engine::ApplyMove(const v1::Command& command, const std::string& fingerp
                            capped && postings.size() == 2 && postings[1].account != move.to()
                                ? std::vector<std::string>{move.to()}
                                : std::vector<std::string>{});
-  if (command.has_earn() && move.asset() == kHoursAsset) {
+  if (earns_hours) {
     AddEarnedHours(move.to(), amount.amount.minor(), outcome.receipt.seq);
   }
   if (day_usage) SetUsage(day_usage->first, std::move(day_usage->second));

@@ -47,6 +47,13 @@ std::optional<std::uint64_t> DecodeCursor(std::string_view cursor) {
   return seq;
 }
 
+// The head seq as of `snapshot` (the meta record the writer keeps with every batch).
+absl::StatusOr<std::uint64_t> ReadHeadSeq(Store& store, const rocksdb::Snapshot* snapshot) {
+  LOVEBANK_ASSIGN_OR_RETURN(auto head_seq, store.Get(Family::kMeta, meta_key::kHeadSeq, snapshot));
+  LOVEBANK_CHECK(head_seq.has_value() && head_seq->size() == 8);
+  return GetFixed64BE(head_seq->data());
+}
+
 absl::StatusOr<v1::AccountRecord> ReadAccount(Store& store, std::string_view account,
                                               const rocksdb::Snapshot* snapshot) {
   if (!IsValidAccountId(account)) {
@@ -128,10 +135,7 @@ absl::StatusOr<Ledger::BalanceSheet> Ledger::GetBalanceSheet(
   Store& store = *impl_->store;
   ScopedSnapshot snapshot(store.db());
   LOVEBANK_RETURN_IF_ERROR(ReadAccount(store, account, snapshot.get()).status());
-  LOVEBANK_ASSIGN_OR_RETURN(auto head_seq,
-                            store.Get(Family::kMeta, meta_key::kHeadSeq, snapshot.get()));
-  LOVEBANK_CHECK(head_seq.has_value() && head_seq->size() == 8);
-  const std::uint64_t head = GetFixed64BE(head_seq->data());
+  LOVEBANK_ASSIGN_OR_RETURN(const std::uint64_t head, ReadHeadSeq(store, snapshot.get()));
   if (as_of_seq.has_value() && *as_of_seq > head) {
     return RefusedStatus(Reason::kSeqBeyondHead, Cat("the journal has not reached ", *as_of_seq));
   }
@@ -174,12 +178,10 @@ absl::StatusOr<BalanceLine> Ledger::GetBalance(std::string_view account, std::st
     return RefusedStatus(Reason::kAssetUnknown, Cat("no asset ", asset));
   }
   LOVEBANK_RETURN_IF_ERROR(ReadAccount(store, account, snapshot.get()).status());
-  LOVEBANK_ASSIGN_OR_RETURN(auto head_seq,
-                            store.Get(Family::kMeta, meta_key::kHeadSeq, snapshot.get()));
-  LOVEBANK_CHECK(head_seq.has_value() && head_seq->size() == 8);
+  LOVEBANK_ASSIGN_OR_RETURN(const std::uint64_t head, ReadHeadSeq(store, snapshot.get()));
   BalanceState state;
   if (as_of_seq.has_value()) {
-    if (*as_of_seq > GetFixed64BE(head_seq->data())) {
+    if (*as_of_seq > head) {
       return RefusedStatus(Reason::kSeqBeyondHead, Cat("the journal has not reached ", *as_of_seq));
     }
     LOVEBANK_ASSIGN_OR_RETURN(state,
@@ -382,10 +384,7 @@ absl::StatusOr<Ledger::VolunteerProfile> Ledger::GetVolunteerProfile(std::string
   if (profile.account.kind() != v1::ACCOUNT_KIND_MEMBER) {
     return RefusedStatus(Reason::kAccountKindMismatch, Cat(account, " is not a MEMBER account"));
   }
-  LOVEBANK_ASSIGN_OR_RETURN(auto head_seq,
-                            store.Get(Family::kMeta, meta_key::kHeadSeq, snapshot.get()));
-  LOVEBANK_CHECK(head_seq.has_value() && head_seq->size() == 8);
-  profile.as_of_seq = GetFixed64BE(head_seq->data());
+  LOVEBANK_ASSIGN_OR_RETURN(profile.as_of_seq, ReadHeadSeq(store, snapshot.get()));
   LOVEBANK_ASSIGN_OR_RETURN(auto record, store.Get(Family::kVolunteers, account, snapshot.get()));
   if (record.has_value()) {
     v1::VolunteerRecord volunteer;
