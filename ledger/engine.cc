@@ -38,6 +38,8 @@ bool IsReversible(v1::Command::BodyCase kind) {
     case v1::Command::kWriteOffStock:
     case v1::Command::kSettle:
     case v1::Command::kCheckout:
+    case v1::Command::kAward:
+    case v1::Command::kApprove:
       return true;
     default:
       return false;
@@ -82,6 +84,15 @@ Int128 ToPool(const v1::Entry& entry) {
     }
   }
   return 0;
+}
+
+// An Award or an Earn that moved nothing waits for approval; an award's amount is its facts'.
+void FillPendingAndAward(const v1::Entry& entry, Receipt* receipt) {
+  const v1::Command& command = entry.command();
+  if ((command.has_award() || command.has_earn()) && entry.postings_size() == 0) {
+    receipt->pending_expires_unix_us = entry.time_unix_us() + kPendingLifetimeMicros;
+  }
+  if (entry.has_award()) receipt->award_minor = *MinorFromString(entry.award().amount_minor());
 }
 
 }  // namespace
@@ -159,6 +170,29 @@ absl::StatusOr<std::unique_ptr<Engine>> Engine::Load(Store* store, Head head,
     LOVEBANK_RETURN_IF_ERROR(FromRocks(it->status(), "loading holds"));
     engine->RebuildHoldExpiries();
   }
+  {
+    // Keyed programme rules (meta, by prefix) and every pending record: all kept in memory.
+    auto it = store->NewIterator(Family::kMeta);
+    for (it->SeekToFirst(); it->Valid(); it->Next()) {
+      if (!IsProgrammeRuleKey(it->key().ToStringView())) continue;
+      engine->records_.emplace(std::string(1, static_cast<char>(Family::kMeta)) +
+                                   it->key().ToString(),
+                               it->value().ToString());
+    }
+    LOVEBANK_RETURN_IF_ERROR(FromRocks(it->status(), "loading programme rules"));
+    it = store->NewIterator(Family::kPending);
+    for (it->SeekToFirst(); it->Valid(); it->Next()) {
+      v1::PendingRecord pending;
+      if (!pending.ParseFromArray(it->value().data(), static_cast<int>(it->value().size()))) {
+        return absl::DataLossError("pending record does not decode");
+      }
+      engine->records_.emplace(std::string(1, static_cast<char>(Family::kPending)) +
+                                   it->key().ToString(),
+                               it->value().ToString());
+    }
+    LOVEBANK_RETURN_IF_ERROR(FromRocks(it->status(), "loading pending records"));
+    engine->RebuildPendingExpiries();
+  }
   LOVEBANK_ASSIGN_OR_RETURN(auto cap, store->Get(Family::kMeta, meta_key::kHoursCap));
   if (cap.has_value()) {
     v1::HoursCap record;
@@ -201,7 +235,7 @@ Outcome Engine::Apply(const v1::Command& command, const std::string& fingerprint
   std::optional<Outcome> earlier = Replay(command, fingerprint);
   if (earlier.has_value()) return std::move(*earlier);
   decide_time_ = std::max(clock_(), head_time_unix_us_);
-  if (!hold_expiries_.empty()) ReleaseExpired();
+  if (!hold_expiries_.empty() || !pending_expiries_.empty()) ReleaseExpired();
   Outcome outcome = Decide(command, fingerprint);
   decide_time_.reset();
   if (outcome.reason != Reason::kLedgerUnavailable) {
@@ -295,6 +329,10 @@ void Engine::RollBackToMark() {
     RestoreMarked(mark.holds, holds_, batch.holds_undo, [](const v1::HoldRecord&) {});
     RebuildHoldExpiries();
   }
+  if (!mark.records.empty()) {
+    RestoreMarked(mark.records, records_, batch.records_undo, [](const std::string&) {});
+    RebuildPendingExpiries();
+  }
   for (std::size_t i = mark.assets_added; i < batch.assets_added.size(); ++i) {
     assets_.erase(batch.assets_added[i]);
   }
@@ -376,8 +414,7 @@ Outcome Engine::Decide(const v1::Command& command, const std::string& fingerprin
       return ApplyMove(command, fingerprint, command.redeem(), v1::ACCOUNT_KIND_MEMBER,
                        v1::ACCOUNT_KIND_STORE);
     case v1::Command::kTransfer:
-      return ApplyMove(command, fingerprint, command.transfer(), v1::ACCOUNT_KIND_MEMBER,
-                       v1::ACCOUNT_KIND_MEMBER);
+      return ApplyTransfer(command, fingerprint);
     case v1::Command::kReverse:
       return ApplyReverse(command, fingerprint);
     case v1::Command::kOpenAccount:
@@ -423,12 +460,29 @@ Outcome Engine::Decide(const v1::Command& command, const std::string& fingerprin
       return ApplySetHoursCap(command, fingerprint);
     case v1::Command::kSetDailyHoursCap:
       return ApplySetDailyHoursCap(command, fingerprint);
+    case v1::Command::kSetAccountTags:
+      return ApplySetAccountTags(command, fingerprint);
+    case v1::Command::kSetFamily:
+      return ApplySetFamily(command, fingerprint);
+    case v1::Command::kSetTransferPolicy:
+      return ApplySetTransferPolicy(command, fingerprint);
+    case v1::Command::kSetAwardRule:
+      return ApplySetAwardRule(command, fingerprint);
+    case v1::Command::kAward:
+      return ApplyAward(command, fingerprint);
+    case v1::Command::kSetApprovalThreshold:
+      return ApplySetApprovalThreshold(command, fingerprint);
+    case v1::Command::kApprove:
+      return ApplyApprove(command, fingerprint);
+    case v1::Command::kReject:
+      return ApplyReject(command, fingerprint);
     case v1::Command::kReleaseHold:
-      break;  // written by ReleaseExpired only; Ledger::Submit refuses it from clients
+    case v1::Command::kExpirePending:
+      break;  // written by ReleaseExpired only; Ledger::Submit refuses them from clients
     case v1::Command::BODY_NOT_SET:
       break;
   }
-  LOVEBANK_CHECK(false && "no command without a body, and no ReleaseHold, reaches Decide");
+  LOVEBANK_CHECK(false && "no command without a body, ReleaseHold or ExpirePending reaches Decide");
   return {};
 }
 
@@ -475,6 +529,15 @@ Outcome Engine::ApplyMove(const v1::Command& command, const std::string& fingerp
     }
   }
   const bool earns_hours = command.has_earn() && move.asset() == kHoursAsset;
+  if (command.has_earn() && !earns_hours && NeedsApproval(move, amount.amount.minor())) {
+    v1::PendingRecord pending;
+    pending.set_from(move.from());
+    pending.set_to(move.to());
+    pending.set_member(move.to());
+    pending.set_asset(move.asset());
+    pending.set_amount_minor(MinorToString(amount.amount.minor()));
+    return MakePending(command, fingerprint, std::move(pending), nullptr);
+  }
   std::optional<std::pair<std::string, Int128>> day_usage;
   if (earns_hours && !daily_caps_.empty()) {
     if (auto refused = CheckDailyHours(command, fingerprint, amount.amount.minor(), &day_usage)) {
@@ -511,6 +574,11 @@ Outcome Engine::ApplyReverse(const v1::Command& command, const std::string& fing
   if (!IsReversible(entry->kind)) {
     return Refuse(command, fingerprint, Reason::kEntryNotReversible,
                   Cat("entry ", target, " moves no value or is itself a reversal or refund"));
+  }
+  if (entry->postings.empty()) {
+    return Refuse(command, fingerprint, Reason::kEntryNotReversible,
+                  Cat("entry ", target, " moved nothing: it waited for approval (reject it "
+                                        "while pending; reverse its Approve once approved)"));
   }
   std::optional<bool> reversed = IsReversed(EncodeFixed64BE(target), &failure);
   if (!reversed) return failure;
@@ -554,6 +622,10 @@ Outcome Engine::ApplyReverse(const v1::Command& command, const std::string& fing
     if (!used) return failure;
     if (*used != 0) day_used = *used > earned ? *used - earned : Int128(0);
   }
+  if (!entry->award_usage_key.empty()) {
+    // A reversed award no longer uses up its rule's frequency: it may be awarded again.
+    if (!GiveBackAward(entry->award_usage_key, &failure)) return failure;
+  }
   Outcome outcome = Append(command, fingerprint, postings, {});
   if (outcome.ok()) MarkReversed(EncodeFixed64BE(target), outcome.receipt.seq);
   if (!entry->earned_hours_by.empty()) {
@@ -583,6 +655,10 @@ std::optional<Engine::BatchEntry> Engine::FindEntry(std::uint64_t seq, Outcome* 
   if (entry.kind == v1::Command::kEarn && decoded->command().earn().asset() == kHoursAsset) {
     entry.earned_hours_by = decoded->command().earn().to();
     entry.earned_day = ServiceDay(decoded->command().earn(), decoded->time_unix_us());
+  }
+  if (decoded->has_award() && !decoded->award().period().empty()) {
+    entry.award_usage_key = AwardUsageKey(decoded->award().member(), decoded->award().rule(),
+                                          decoded->award().period());
   }
   if (entry.kind == v1::Command::kCheckout || entry.kind == v1::Command::kCaptureHold) {
     entry.checkout = std::move(decoded);
@@ -637,6 +713,9 @@ Outcome Engine::ApplyOpenAccount(const v1::Command& command, const std::string& 
   *record->mutable_budgets() = open.budgets();
   record->set_opened_seq(seq);
   record->set_status_seq(seq);
+  std::vector<std::string> tags(open.tags().begin(), open.tags().end());
+  std::sort(tags.begin(), tags.end());
+  for (auto& tag : tags) record->add_tags(std::move(tag));
   Outcome outcome = Append(command, fingerprint, {}, {open.account()});
   LOVEBANK_CHECK(outcome.receipt.seq == seq);
   SetAccount(open.account(), std::move(state));
@@ -785,7 +864,7 @@ Outcome Engine::CheckLimits(const std::vector<ResolvedPosting>& postings) {
 Outcome Engine::Append(const v1::Command& command, const std::string& fingerprint,
                        const std::vector<ResolvedPosting>& postings,
                        const std::vector<std::string>& touched, const v1::Pricing* pricing,
-                       std::optional<std::int64_t> at) {
+                       std::optional<std::int64_t> at, const v1::AwardFacts* award) {
   const std::uint64_t seq = head_.seq + 1;
   const std::int64_t time = at.value_or(NextEntryTime());
   v1::Entry entry;
@@ -799,6 +878,7 @@ Outcome Engine::Append(const v1::Command& command, const std::string& fingerprin
     stored->set_amount_minor(MinorToString(posting.delta));
   }
   if (pricing != nullptr) *entry.mutable_pricing() = *pricing;
+  if (award != nullptr) *entry.mutable_award() = *award;
   const std::string payload = entry.SerializeAsString();
   const Hash hash = ChainHash(head_.hash, seq, payload);
   Stage(Family::kJournal, EncodeFixed64BE(seq), EncodeStoredEntry(hash, head_.hash, payload));
@@ -811,6 +891,7 @@ Outcome Engine::Append(const v1::Command& command, const std::string& fingerprin
   outcome.decided_at_seq = seq;
   if (pricing != nullptr) outcome.receipt.pricing = std::make_shared<const v1::Pricing>(*pricing);
   if (command.has_earn()) outcome.receipt.to_pool_minor = ToPool(entry);
+  FillPendingAndAward(entry, &outcome.receipt);
   // One statement line per account; postings of one account stay together in entry order.
   std::map<std::string, v1::StatementLine> lines;
   for (const auto& account : touched) lines[account];
@@ -843,13 +924,16 @@ Outcome Engine::Append(const v1::Command& command, const std::string& fingerprin
     Stage(Family::kAccountEntries, AccountEntryKey(account, seq), line.SerializeAsString());
   }
   BatchEntry batch_entry{command.body_case(), {entry.postings().begin(), entry.postings().end()},
-                         nullptr, {}, {}};
+                         nullptr, {}, {}, {}};
   if (command.has_earn() && command.earn().asset() == kHoursAsset) {
     batch_entry.earned_hours_by = command.earn().to();
     batch_entry.earned_day = ServiceDay(command.earn(), time);
   }
   if (command.has_checkout() || command.has_capture_hold()) {
     batch_entry.checkout = std::make_shared<const v1::Entry>(entry);
+  }
+  if (award != nullptr && !award->period().empty()) {
+    batch_entry.award_usage_key = AwardUsageKey(award->member(), award->rule(), award->period());
   }
   open().entries.emplace(seq, std::move(batch_entry));
   head_ = Head{seq, hash};
@@ -919,6 +1003,9 @@ rocksdb::WriteBatch Engine::FinishBatch() {
   for (const auto& [key, old] : batch.daily_caps_undo) {
     Stage(Family::kMeta, key, daily_caps_.at(key).SerializeAsString());
   }
+  for (const auto& [key, old] : batch.records_undo) {
+    Stage(static_cast<Family>(static_cast<unsigned char>(key[0])), key.substr(1), records_.at(key));
+  }
   if (head_.seq != batch.start_head.seq) {
     Stage(Family::kMeta, std::string(meta_key::kHeadSeq), EncodeFixed64BE(head_.seq));
     Stage(Family::kMeta, std::string(meta_key::kHeadHash),
@@ -977,12 +1064,14 @@ void Engine::RollBackAll() {
     RestoreAll(batch->star_levels_undo, star_levels_);
     RestoreAll(batch->hours_caps_undo, hours_caps_);
     RestoreAll(batch->daily_caps_undo, daily_caps_);
+    RestoreAll(batch->records_undo, records_);
     for (const auto& code : batch->assets_added) assets_.erase(code);
     head_ = batch->start_head;
     head_time_unix_us_ = batch->start_time_unix_us;
   }
   batches_.clear();
   RebuildHoldExpiries();
+  RebuildPendingExpiries();
 }
 
 void Engine::Stage(Family family, std::string key, std::string value) {
@@ -1080,6 +1169,21 @@ void Engine::SetDailyHoursCapRecord(v1::DailyHoursCap cap) {
         std::string(meta_key::kDailyHoursCap), std::move(cap));
 }
 
+const std::string* Engine::FindRecord(Family family, std::string_view key) const {
+  std::string full(1, static_cast<char>(family));
+  full.append(key);
+  auto it = records_.find(full);
+  return it == records_.end() ? nullptr : &it->second;
+}
+
+void Engine::SetRecord(Family family, std::string_view key,
+                       const google::protobuf::Message& record) {
+  std::string full(1, static_cast<char>(family));
+  full.append(key);
+  Track(records_, open().records_undo, mark_ ? &mark_->records : nullptr, full,
+        record.SerializeAsString());
+}
+
 void Engine::SetUsage(const std::string& key, Int128 used) {
   Track(usage_, open().usage_undo, mark_ ? &mark_->usage : nullptr, key, std::move(used));
 }
@@ -1126,6 +1230,7 @@ absl::StatusOr<Receipt> ReadReceipt(
   receipt.time_unix_us = entry.time_unix_us();
   if (entry.has_pricing()) receipt.pricing = std::make_shared<const v1::Pricing>(entry.pricing());
   receipt.to_pool_minor = ToPool(entry);
+  FillPendingAndAward(entry, &receipt);
   if (entry.command().has_authorize_hold()) {
     receipt.hold_expires_unix_us =
         HoldExpiresAt(entry.time_unix_us(), entry.command().authorize_hold().timeout_seconds());

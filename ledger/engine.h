@@ -25,6 +25,7 @@
 
 #include "absl/container/flat_hash_map.h"
 #include "absl/container/flat_hash_set.h"
+#include "ledger/check.h"
 #include "ledger/ledger.h"
 #include "ledger/store.h"
 #include "rocksdb/write_batch.h"
@@ -89,6 +90,7 @@ class Engine {
   // Holds (ledger/holds.cc): the earliest expiry of an open hold, and the release of every hold
   // expired by now as journal entries in the open batch (Apply does it before deciding any
   // command; the sequencer calls it when idle). REQUIRES for ReleaseExpired: a batch is open.
+  // Pending awards and earnings lapse the same way (ledger/programme.cc): the earliest of both.
   std::optional<std::int64_t> NextHoldExpiry() const;
   void ReleaseExpired();
 
@@ -104,6 +106,8 @@ class Engine {
     // the day it was served (for the daily cap).
     std::string earned_hours_by;
     std::string earned_day;
+    // An Award or the Approve of a pending award: the frequency usage key it counts under.
+    std::string award_usage_key;
   };
   // A sale a Refund returns lines of: a checkout, or a captured hold.
   struct Sale {
@@ -181,6 +185,50 @@ class Engine {
   // Adds `delta` to a member's cumulative earned hours (an Earn of HOURS, or minus a reversed
   // one) as of entry `seq`.
   void AddEarnedHours(const std::string& member, const Int128& delta, std::uint64_t seq);
+  // A donation pool must be an open SYSTEM account: a refusal otherwise.
+  std::optional<Outcome> CheckDonationPool(const v1::Command& command,
+                                           const std::string& fingerprint,
+                                           const std::string& pool_account);
+  // Programme rules (ledger/programme.cc): tags, family, transfer policy, award rules, awards
+  // and maker-checker approval.
+  Outcome ApplyTransfer(const v1::Command& command, const std::string& fingerprint);
+  Outcome ApplySetAccountTags(const v1::Command& command, const std::string& fingerprint);
+  Outcome ApplySetFamily(const v1::Command& command, const std::string& fingerprint);
+  Outcome ApplySetTransferPolicy(const v1::Command& command, const std::string& fingerprint);
+  Outcome ApplySetAwardRule(const v1::Command& command, const std::string& fingerprint);
+  Outcome ApplyAward(const v1::Command& command, const std::string& fingerprint);
+  Outcome ApplySetApprovalThreshold(const v1::Command& command, const std::string& fingerprint);
+  Outcome ApplyApprove(const v1::Command& command, const std::string& fingerprint);
+  Outcome ApplyReject(const v1::Command& command, const std::string& fingerprint);
+  // An Earn of `amount` above the approval threshold of its asset: true when it must wait.
+  bool NeedsApproval(const v1::Move& earn, const Int128& amount) const;
+  // Records `command` as pending (no postings; the member gets a statement line): the entry,
+  // the PendingRecord and, for an award, its frequency usage.
+  Outcome MakePending(const v1::Command& command, const std::string& fingerprint,
+                      v1::PendingRecord pending, const v1::AwardFacts* award);
+  // The pending record `seq` if it is still pending; a refusal otherwise.
+  std::optional<v1::PendingRecord> OpenPending(const v1::Command& command,
+                                               const std::string& fingerprint, std::uint64_t seq,
+                                               Outcome* refusal);
+  // Closes a pending record as rejected or expired: a statement line, its usage given back.
+  Outcome ClosePending(const v1::Command& command, const std::string& fingerprint,
+                       v1::PendingRecord pending, v1::PendingState state);
+  // Gives one award back to its frequency usage key (a reversal, rejection or expiry).
+  bool GiveBackAward(const std::string& usage_key, Outcome* failure);
+  void ExpirePendingDue(std::int64_t now);
+  void RebuildPendingExpiries();
+  // A record of the generic families (keyed programme rules in meta, pending records): the
+  // stored bytes, from memory (every one is loaded at Load).
+  const std::string* FindRecord(Family family, std::string_view key) const;
+  template <class Message>
+  std::optional<Message> ParsedRecord(Family family, std::string_view key) const {
+    const std::string* bytes = FindRecord(family, key);
+    if (bytes == nullptr) return std::nullopt;
+    Message message;
+    LOVEBANK_CHECK(message.ParseFromString(*bytes));
+    return message;
+  }
+  void SetRecord(Family family, std::string_view key, const google::protobuf::Message& record);
   // Holds (ledger/holds.cc).
   Outcome ApplyAuthorizeHold(const v1::Command& command, const std::string& fingerprint);
   Outcome ApplyCaptureHold(const v1::Command& command, const std::string& fingerprint);
@@ -227,7 +275,8 @@ class Engine {
   Outcome Append(const v1::Command& command, const std::string& fingerprint,
                  const std::vector<ResolvedPosting>& postings,
                  const std::vector<std::string>& touched, const v1::Pricing* pricing = nullptr,
-                 std::optional<std::int64_t> time = std::nullopt);
+                 std::optional<std::int64_t> time = std::nullopt,
+                 const v1::AwardFacts* award = nullptr);
 
   Outcome Refuse(const v1::Command& command, const std::string& fingerprint, Reason reason,
                  std::string message);
@@ -276,6 +325,11 @@ class Engine {
   absl::flat_hash_map<std::string, v1::HoursCap> hours_caps_;
   // The daily cap on recorded HOURS (at most one, under meta_key::kDailyHoursCap).
   absl::flat_hash_map<std::string, v1::DailyHoursCap> daily_caps_;
+  // The generic records, by one byte of Family ‖ key -> the stored bytes: keyed programme rules
+  // (meta) and pending awards and earnings (pending), all loaded at Load. `pending_expiries_`
+  // orders the pending ones by expiry.
+  absl::flat_hash_map<std::string, std::string> records_;
+  std::set<std::pair<std::int64_t, std::uint64_t>> pending_expiries_;
   Head head_;
   std::int64_t head_time_unix_us_ = 0;
 
@@ -298,6 +352,7 @@ class Engine {
     absl::flat_hash_map<std::string, std::optional<v1::StarLevels>> star_levels_undo;
     absl::flat_hash_map<std::string, std::optional<v1::HoursCap>> hours_caps_undo;
     absl::flat_hash_map<std::string, std::optional<v1::DailyHoursCap>> daily_caps_undo;
+    absl::flat_hash_map<std::string, std::optional<std::string>> records_undo;
     std::vector<std::string> assets_added;
     absl::flat_hash_map<std::uint64_t, BatchEntry> entries;
     // Keys of the reversed family set in this batch: whole entries and refunded lines.
@@ -328,6 +383,7 @@ class Engine {
     MarkUndo<v1::StarLevels> star_levels;
     MarkUndo<v1::HoursCap> hours_caps;
     MarkUndo<v1::DailyHoursCap> daily_caps;
+    MarkUndo<std::string> records;
     std::vector<std::string> reversed;
     std::vector<std::string> requests;
   };

@@ -34,8 +34,12 @@ const char* StateName(v1::HoldState state) {
 }  // namespace
 
 std::optional<std::int64_t> Engine::NextHoldExpiry() const {
-  if (hold_expiries_.empty()) return std::nullopt;
-  return hold_expiries_.begin()->first;
+  std::optional<std::int64_t> next;
+  if (!hold_expiries_.empty()) next = hold_expiries_.begin()->first;
+  if (!pending_expiries_.empty() && (!next || pending_expiries_.begin()->first < *next)) {
+    next = pending_expiries_.begin()->first;
+  }
+  return next;
 }
 
 void Engine::RebuildHoldExpiries() {
@@ -66,6 +70,7 @@ void Engine::ReleaseExpired() {
     CloseHold(command, CommandFingerprint(command), holds_.at(EncodeFixed64BE(seq)), nullptr,
               v1::HOLD_STATE_RELEASED);
   }
+  if (!pending_expiries_.empty()) ExpirePendingDue(now);
   if (!pinned) decide_time_.reset();
 }
 

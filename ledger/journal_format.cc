@@ -154,6 +154,39 @@ std::string UsageKey(std::string_view member, std::string_view sku, v1::Period p
   return key;
 }
 
+bool IsProgrammeRuleKey(std::string_view key) {
+  for (std::string_view prefix : {meta_key::kAwardRulePrefix, meta_key::kTransferPolicyPrefix,
+                                   meta_key::kApprovalThresholdPrefix}) {
+    if (key.substr(0, prefix.size()) == prefix) return true;
+  }
+  return false;
+}
+
+std::string AwardPeriod(v1::AwardFrequency frequency, std::int64_t time_unix_us) {
+  switch (frequency) {
+    case v1::AWARD_FREQUENCY_ONCE_EVER:
+      return "ever";
+    case v1::AWARD_FREQUENCY_ONCE_PER_YEAR:
+      return PeriodStart(v1::PERIOD_YEAR, time_unix_us).substr(0, 5);  // "Y2026"
+    case v1::AWARD_FREQUENCY_ONCE_PER_SCHOOL_YEAR: {
+      // "M2026-11-01": months 9-12 belong to the school year starting that year.
+      const std::string month = PeriodStart(v1::PERIOD_MONTH, time_unix_us);
+      int year = std::stoi(month.substr(1, 4));
+      if (std::stoi(month.substr(6, 2)) < 9) --year;
+      return "S" + std::to_string(year);
+    }
+    default:
+      return "";
+  }
+}
+
+std::string AwardUsageKey(std::string_view member, std::string_view rule,
+                          std::string_view period) {
+  std::string key(member);
+  key.append(1, '\0').append("AWARD").append(1, '\0').append(rule).append(1, '\0').append(period);
+  return key;
+}
+
 std::string ServiceDay(const v1::Move& earn, std::int64_t time_unix_us) {
   if (!earn.activity().date().empty()) return earn.activity().date();
   return PeriodStart(v1::PERIOD_DAY, time_unix_us).substr(1);

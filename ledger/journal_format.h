@@ -61,6 +61,7 @@ inline constexpr const char* kUsage = "usage";
 inline constexpr const char* kHouseholds = "households";
 inline constexpr const char* kHolds = "holds";
 inline constexpr const char* kVolunteers = "volunteers";
+inline constexpr const char* kPending = "pending";
 inline constexpr const char* kMeta = "meta";
 }  // namespace cf
 
@@ -78,7 +79,25 @@ inline constexpr std::string_view kStarLevels = "star_levels";
 inline constexpr std::string_view kHoursCap = "hours_cap";
 // The daily cap on recorded HOURS per member (store.proto DailyHoursCap).
 inline constexpr std::string_view kDailyHoursCap = "daily_hours_cap";
+// Keyed programme rules (issue #7), one meta record each under a prefix:
+// "award_rule:" CODE (AwardRuleRecord), "transfer_policy:" ASSET ":" TAG (TransferPolicyRecord;
+// TAG empty for the programme-wide rule), "approval_threshold:" ASSET (ApprovalThresholdRecord).
+inline constexpr std::string_view kAwardRulePrefix = "award_rule:";
+inline constexpr std::string_view kTransferPolicyPrefix = "transfer_policy:";
+inline constexpr std::string_view kApprovalThresholdPrefix = "approval_threshold:";
 }  // namespace meta_key
+
+inline std::string AwardRuleKey(std::string_view code) {
+  return std::string(meta_key::kAwardRulePrefix).append(code);
+}
+inline std::string TransferPolicyKey(std::string_view asset, std::string_view tag) {
+  return std::string(meta_key::kTransferPolicyPrefix).append(asset).append(":").append(tag);
+}
+inline std::string ApprovalThresholdKey(std::string_view asset) {
+  return std::string(meta_key::kApprovalThresholdPrefix).append(asset);
+}
+// The meta keys of keyed programme rules (the three prefixes above).
+bool IsProgrammeRuleKey(std::string_view key);
 
 Hash GenesisHash(std::string_view ledger_id);
 Hash ChainHash(const Hash& prev, std::uint64_t seq, std::string_view payload);
@@ -124,6 +143,15 @@ std::string ServiceDay(const v1::Move& earn, std::int64_t time_unix_us);
 // The HOURS recorded for a member on one day of service, under the daily cap (usage family):
 // member ‖ 0x00 ‖ "HOURS" ‖ 0x00 ‖ "D" ‖ YYYY-MM-DD. HOURS is never a SKU: no item key collides.
 std::string ServiceDayKey(std::string_view member, std::string_view day);
+
+// The frequency period of an award made at `time_unix_us` (AwardFacts.period): "" (unlimited),
+// "ever", "Y2026" (calendar year), "S2026" (school year from 1 September 2026), Asia/Shanghai.
+std::string AwardPeriod(v1::AwardFrequency frequency, std::int64_t time_unix_us);
+// How many awards of `rule` a member has in `period` (usage family): member ‖ 0x00 ‖ "AWARD" ‖
+// 0x00 ‖ rule ‖ 0x00 ‖ period. "AWARD" is lower than no SKU it could collide with: a SKU key
+// has two parts after the member, this one three.
+std::string AwardUsageKey(std::string_view member, std::string_view rule,
+                          std::string_view period);
 
 // A refunded line of a checkout (reversed family): checkout seq (8 bytes big-endian) ‖ sku; the
 // value is the refund's seq. A whole-entry reversal's key is the 8-byte seq alone.

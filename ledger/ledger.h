@@ -83,6 +83,10 @@ struct Receipt {
   std::int64_t hold_expires_unix_us = 0;
   // An Earn of HOURS past the storage cap: the hours that went to the donation pool.
   Int128 to_pool_minor = 0;
+  // An Award or Earn waiting for a second approver: when it lapses (0: not pending).
+  std::int64_t pending_expires_unix_us = 0;
+  // An Award, or the Approve of a pending award: the rule's amount (0 otherwise).
+  Int128 award_minor = 0;
 };
 
 // What happened to one submitted command.

@@ -84,6 +84,20 @@ std::string_view ReasonName(Reason reason) {
     LOVEBANK_REASON_NAME(kHouseholdInvalid, "HOUSEHOLD_INVALID")
     LOVEBANK_REASON_NAME(kHoldCommandInvalid, "HOLD_COMMAND_INVALID")
     LOVEBANK_REASON_NAME(kStarLevelsInvalid, "STAR_LEVELS_INVALID")
+    LOVEBANK_REASON_NAME(kTagsInvalid, "TAGS_INVALID")
+    LOVEBANK_REASON_NAME(kFamilyInvalid, "FAMILY_INVALID")
+    LOVEBANK_REASON_NAME(kAwardRuleInvalid, "AWARD_RULE_INVALID")
+    LOVEBANK_REASON_NAME(kTransferPolicyInvalid, "TRANSFER_POLICY_INVALID")
+    LOVEBANK_REASON_NAME(kPendingCommandInvalid, "PENDING_COMMAND_INVALID")
+    LOVEBANK_REASON_NAME(kTransferNotAllowed, "TRANSFER_NOT_ALLOWED")
+    LOVEBANK_REASON_NAME(kNotFamily, "NOT_FAMILY")
+    LOVEBANK_REASON_NAME(kAwardRuleUnknown, "AWARD_RULE_UNKNOWN")
+    LOVEBANK_REASON_NAME(kAwardRuleInactive, "AWARD_RULE_INACTIVE")
+    LOVEBANK_REASON_NAME(kNotEligible, "NOT_ELIGIBLE")
+    LOVEBANK_REASON_NAME(kAwardFrequencyExceeded, "AWARD_FREQUENCY_EXCEEDED")
+    LOVEBANK_REASON_NAME(kPendingUnknown, "PENDING_UNKNOWN")
+    LOVEBANK_REASON_NAME(kPendingClosed, "PENDING_CLOSED")
+    LOVEBANK_REASON_NAME(kMakerCannotApprove, "MAKER_CANNOT_APPROVE")
     LOVEBANK_REASON_NAME(kHoldUnknown, "HOLD_UNKNOWN")
     LOVEBANK_REASON_NAME(kHoldClosed, "HOLD_CLOSED")
     LOVEBANK_REASON_NAME(kInsufficientBalance, "INSUFFICIENT_BALANCE")
@@ -119,6 +133,8 @@ absl::StatusCode ReasonCode(Reason reason) {
     case Reason::kPrincipalUnknown:
     case Reason::kItemUnknown:
     case Reason::kHoldUnknown:
+    case Reason::kAwardRuleUnknown:
+    case Reason::kPendingUnknown:
       return absl::StatusCode::kNotFound;
     case Reason::kTokenMissing:
     case Reason::kTokenUnknown:
@@ -130,8 +146,7 @@ absl::StatusCode ReasonCode(Reason reason) {
     default:
       break;
   }
-  if ((value >= 10 && value < 50) || reason == Reason::kHouseholdInvalid ||
-      reason == Reason::kHoldCommandInvalid || reason == Reason::kStarLevelsInvalid) {
+  if ((value >= 10 && value < 50) || (value >= 100 && value < 110)) {
     return absl::StatusCode::kInvalidArgument;
   }
   return absl::StatusCode::kFailedPrecondition;
@@ -139,7 +154,8 @@ absl::StatusCode ReasonCode(Reason reason) {
 
 bool IsRememberedReason(Reason reason) {
   const auto value = static_cast<std::uint32_t>(reason);
-  return value >= 60 && value < 90 && reason != Reason::kBatchAborted;
+  return ((value >= 60 && value < 90) || (value >= 110 && value < 140)) &&
+         reason != Reason::kBatchAborted;
 }
 
 absl::Status RefusedStatus(Reason reason, std::string_view message) {

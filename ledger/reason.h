@@ -109,8 +109,24 @@ enum class Reason : std::uint32_t {
 
   // Syntax, continued (the 10-49 range is full).
   kHouseholdInvalid = 100,  // a household with more than 32 members or a member twice
-  kHoldCommandInvalid = 101,
-  kStarLevelsInvalid = 102,  // star thresholds: 1-10 of them, each > 0, strictly ascending  // timeout > 1 day, hold seq 0, a client's ReleaseHold, "lovebank:" id
+  kHoldCommandInvalid = 101,  // timeout > 1 day, hold seq 0, a client's ReleaseHold, "lovebank:" id
+  kStarLevelsInvalid = 102,   // star thresholds: 1-10 of them, each > 0, strictly ascending
+  kTagsInvalid = 103,         // a tag outside [a-z0-9:._-]{1,32}, more than 16, or one twice
+  kFamilyInvalid = 104,       // more than 16 relatives, one twice, or the member itself
+  kAwardRuleInvalid = 105,    // rule code, frequency, description or tags malformed
+  kTransferPolicyInvalid = 106,  // rule unset, or a pool account with another rule
+  kPendingCommandInvalid = 107,  // seq 0, a rejection without reason, a client's ExpirePending
+
+  // State rules, continued (remembered like 60-89).
+  kTransferNotAllowed = 110,  // the asset is not transferable from this giver (policy)
+  kNotFamily = 111,           // HOURS only to the giver's registered family or the pool
+  kAwardRuleUnknown = 112,    // no award rule with that code
+  kAwardRuleInactive = 113,   // the rule was retired
+  kNotEligible = 114,         // the member lacks a tag the rule requires
+  kAwardFrequencyExceeded = 115,  // once ever / per year / per school year, used already
+  kPendingUnknown = 116,      // no pending award or earning with that seq
+  kPendingClosed = 117,       // approved, rejected or expired already
+  kMakerCannotApprove = 118,  // the principal who made it cannot also approve it
 };
 
 // The reason's name as it appears in the proto and in logs, e.g. "INSUFFICIENT_BALANCE".

@@ -32,9 +32,10 @@ enum class Family : std::size_t {
   kHouseholds,
   kHolds,
   kVolunteers,
+  kPending,
   kMeta,
 };
-inline constexpr std::size_t kFamilyCount = 16;
+inline constexpr std::size_t kFamilyCount = 17;
 const char* FamilyName(Family family);
 
 struct StoreOptions {

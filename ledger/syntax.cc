@@ -36,6 +36,24 @@ SyntaxCheck CheckAmountText(std::string_view amount, std::string_view field) {
   return Refuse(reason, Cat(field, ": ", ReasonName(reason)));
 }
 
+SyntaxCheck CheckTags(const google::protobuf::RepeatedPtrField<std::string>& tags,
+                      std::string_view field) {
+  if (tags.size() > static_cast<int>(kTagsMax)) {
+    return Refuse(Reason::kTagsInvalid, Cat(field, ": at most ", kTagsMax, " tags"));
+  }
+  std::set<std::string_view> seen;
+  for (const auto& tag : tags) {
+    if (!IsValidTag(tag)) {
+      return Refuse(Reason::kTagsInvalid,
+                    Cat(field, ": a tag is 1-32 bytes of [a-z0-9:._-], e.g. poverty-tier:1"));
+    }
+    if (!seen.insert(tag).second) {
+      return Refuse(Reason::kTagsInvalid, Cat(field, ": ", tag, " is listed twice"));
+    }
+  }
+  return {};
+}
+
 SyntaxCheck CheckMove(const v1::Move& move) {
   if (auto check = CheckAccountId(move.from(), "from"); check.reason != Reason::kOk) return check;
   if (auto check = CheckAccountId(move.to(), "to"); check.reason != Reason::kOk) return check;
@@ -58,11 +76,52 @@ SyntaxCheck CheckMove(const v1::Move& move) {
     if (activity.place().size() > kPlaceBytesMax || !IsValidText(activity.place(), false)) {
       return Refuse(Reason::kActivityInvalid, "activity place is at most 128 bytes of UTF-8 text");
     }
+    for (const std::string* text : {&activity.team(), &activity.category()}) {
+      if (text->size() > kActivityNameBytesMax || !IsValidText(*text, false)) {
+        return Refuse(Reason::kActivityInvalid,
+                      "activity team and category are at most 128 bytes of UTF-8 text each");
+      }
+    }
+    if (!activity.id().empty() && !IsValidAccountId(activity.id())) {
+      return Refuse(Reason::kActivityInvalid,
+                    "an activity id is 1-64 bytes of [A-Za-z0-9._:@-], e.g. A26110001");
+    }
   }
   if (move.reason().size() > kMoveReasonBytesMax || !IsValidText(move.reason(), true)) {
     return Refuse(Reason::kMoveReasonInvalid, "reason is at most 256 bytes of UTF-8 text");
   }
   return {};
+}
+
+SyntaxCheck CheckText(std::string_view text, std::size_t max_bytes, Reason reason,
+                      std::string_view what) {
+  if (!text.empty() && text.size() <= max_bytes && IsValidText(text, true)) return {};
+  return Refuse(reason, Cat(what, " is 1-", max_bytes, " bytes of UTF-8 text"));
+}
+
+SyntaxCheck CheckSetAwardRule(const v1::SetAwardRule& rule) {
+  if (!IsValidRuleCode(rule.code())) {
+    return Refuse(Reason::kAwardRuleInvalid,
+                  "rule codes are 1-32 bytes of [A-Z0-9_] starting with a letter");
+  }
+  if (auto check = CheckAssetCode(rule.asset()); check.reason != Reason::kOk) return check;
+  if (rule.asset() == kHoursAsset) {
+    return Refuse(Reason::kAwardRuleInvalid,
+                  "hours are served, not awarded: a rule awards POINTS or another asset");
+  }
+  if (auto check = CheckAmountText(rule.amount(), "amount"); check.reason != Reason::kOk) {
+    return check;
+  }
+  if (auto check = CheckTags(rule.eligible_tags(), "eligible_tags"); check.reason != Reason::kOk) {
+    return check;
+  }
+  if (rule.frequency() == v1::AWARD_FREQUENCY_UNSPECIFIED ||
+      !v1::AwardFrequency_IsValid(rule.frequency())) {
+    return Refuse(Reason::kAwardRuleInvalid,
+                  "frequency must be UNLIMITED, ONCE_EVER, ONCE_PER_YEAR or ONCE_PER_SCHOOL_YEAR");
+  }
+  return CheckText(rule.description(), kRuleDescriptionBytesMax, Reason::kAwardRuleInvalid,
+                   "description");
 }
 
 SyntaxCheck CheckGrantPrincipal(const v1::GrantPrincipal& grant) {
@@ -130,7 +189,7 @@ SyntaxCheck CheckOpenAccount(const v1::OpenAccount& open) {
       return Refuse(Reason::kBudgetInvalid, Cat("two budgets for ", budget.asset()));
     }
   }
-  return {};
+  return CheckTags(open.tags(), "tags");
 }
 
 SyntaxCheck CheckDefineAsset(const v1::DefineAsset& define) {
@@ -208,13 +267,20 @@ SyntaxCheck CheckCommandSyntax(const v1::Command& command) {
   if (command.memo().size() > kMemoBytesMax || !IsValidText(command.memo(), true)) {
     return Refuse(Reason::kMemoInvalid, "memo is at most 512 bytes of UTF-8 text");
   }
-  // The "lovebank:" request ids are the engine's own: exactly one per ReleaseHold it writes.
+  // The "lovebank:" request ids are the engine's own: exactly one per ReleaseHold and
+  // ExpirePending it writes.
   const bool engine_id = command.request_id().starts_with(kEngineRequestPrefix);
   if (command.has_release_hold()) {
     if (command.request_id() != ReleaseRequestId(command.release_hold().hold_seq()) ||
         command.actor() != kEngineActor) {
       return Refuse(Reason::kHoldCommandInvalid,
                     "holds are released by the engine alone when they expire");
+    }
+  } else if (command.has_expire_pending()) {
+    if (command.request_id() != ExpireRequestId(command.expire_pending().seq()) ||
+        command.actor() != kEngineActor || command.expire_pending().seq() == 0) {
+      return Refuse(Reason::kPendingCommandInvalid,
+                    "pending awards lapse by the engine alone when they expire");
     }
   } else if (engine_id) {
     return Refuse(Reason::kHoldCommandInvalid,
@@ -359,6 +425,91 @@ SyntaxCheck CheckCommandSyntax(const v1::Command& command) {
       }
       return {};
     }
+    case v1::Command::kSetAccountTags:
+      if (auto check = CheckAccountId(command.set_account_tags().account(), "account");
+          check.reason != Reason::kOk) {
+        return check;
+      }
+      return CheckTags(command.set_account_tags().tags(), "tags");
+    case v1::Command::kSetFamily: {
+      const auto& set = command.set_family();
+      if (auto check = CheckAccountId(set.member(), "member"); check.reason != Reason::kOk) {
+        return check;
+      }
+      if (set.relatives_size() > static_cast<int>(kRelativesMax)) {
+        return Refuse(Reason::kFamilyInvalid, Cat("at most ", kRelativesMax, " relatives"));
+      }
+      std::set<std::string_view> relatives;
+      for (const auto& relative : set.relatives()) {
+        if (auto check = CheckAccountId(relative, "relatives"); check.reason != Reason::kOk) {
+          return check;
+        }
+        if (relative == set.member()) {
+          return Refuse(Reason::kFamilyInvalid, "a member is not their own relative");
+        }
+        if (!relatives.insert(relative).second) {
+          return Refuse(Reason::kFamilyInvalid, Cat(relative, " is listed twice"));
+        }
+      }
+      return {};
+    }
+    case v1::Command::kSetTransferPolicy: {
+      const auto& set = command.set_transfer_policy();
+      if (auto check = CheckAssetCode(set.asset()); check.reason != Reason::kOk) return check;
+      if (!set.tag().empty() && !IsValidTag(set.tag())) {
+        return Refuse(Reason::kTagsInvalid, "a tag is 1-32 bytes of [a-z0-9:._-]");
+      }
+      if (set.rule() == v1::TRANSFER_RULE_UNSPECIFIED || !v1::TransferRule_IsValid(set.rule())) {
+        return Refuse(Reason::kTransferPolicyInvalid,
+                      "rule must be OPEN, FAMILY_OR_POOL or CLOSED");
+      }
+      if (set.pool_account().empty()) return {};
+      if (set.rule() != v1::TRANSFER_RULE_FAMILY_OR_POOL) {
+        return Refuse(Reason::kTransferPolicyInvalid,
+                      "a donation pool goes with the FAMILY_OR_POOL rule only");
+      }
+      return CheckAccountId(set.pool_account(), "pool_account");
+    }
+    case v1::Command::kSetAwardRule:
+      return CheckSetAwardRule(command.set_award_rule());
+    case v1::Command::kAward: {
+      const auto& award = command.award();
+      if (!IsValidRuleCode(award.rule())) {
+        return Refuse(Reason::kAwardRuleInvalid,
+                      "rule codes are 1-32 bytes of [A-Z0-9_] starting with a letter");
+      }
+      if (auto check = CheckAccountId(award.member(), "member"); check.reason != Reason::kOk) {
+        return check;
+      }
+      if (auto check = CheckAccountId(award.issuer(), "issuer"); check.reason != Reason::kOk) {
+        return check;
+      }
+      return CheckText(award.reason(), kMoveReasonBytesMax, Reason::kMoveReasonInvalid,
+                       "an award's reason");
+    }
+    case v1::Command::kSetApprovalThreshold: {
+      const auto& set = command.set_approval_threshold();
+      if (auto check = CheckAssetCode(set.asset()); check.reason != Reason::kOk) return check;
+      if (set.asset() == kHoursAsset) {
+        return Refuse(Reason::kPendingCommandInvalid,
+                      "approval thresholds are for assets other than HOURS (the daily cap "
+                      "guards hours)");
+      }
+      return CheckAmountText(set.amount(), "amount");
+    }
+    case v1::Command::kApprove:
+      if (command.approve().seq() == 0) {
+        return Refuse(Reason::kPendingCommandInvalid, "seq names the pending entry");
+      }
+      return {};
+    case v1::Command::kReject:
+      if (command.reject().seq() == 0) {
+        return Refuse(Reason::kPendingCommandInvalid, "seq names the pending entry");
+      }
+      return CheckText(command.reject().reason(), kMoveReasonBytesMax,
+                       Reason::kPendingCommandInvalid, "a rejection's reason");
+    case v1::Command::kExpirePending:
+      return {};  // checked above with its request id
     case v1::Command::BODY_NOT_SET:
       break;
   }

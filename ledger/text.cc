@@ -8,6 +8,31 @@ std::string ReleaseRequestId(std::uint64_t hold_seq) {
   return std::string(kEngineRequestPrefix) + "release:" + std::to_string(hold_seq);
 }
 
+std::string ExpireRequestId(std::uint64_t pending_seq) {
+  return std::string(kEngineRequestPrefix) + "expire:" + std::to_string(pending_seq);
+}
+
+bool IsValidTag(std::string_view tag) {
+  if (tag.empty() || tag.size() > kTagBytesMax) return false;
+  for (char c : tag) {
+    if (!((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == ':' || c == '.' || c == '_' ||
+          c == '-')) {
+      return false;
+    }
+  }
+  return true;
+}
+
+bool IsValidRuleCode(std::string_view code) {
+  if (code.empty() || code.size() > kRuleCodeBytesMax || code[0] < 'A' || code[0] > 'Z') {
+    return false;
+  }
+  for (char c : code) {
+    if (!((c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_')) return false;
+  }
+  return true;
+}
+
 bool IsValidIdentifier(std::string_view text, std::size_t max_bytes) {
   if (text.empty() || text.size() > max_bytes) return false;
   for (char c : text) {

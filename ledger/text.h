@@ -39,11 +39,23 @@ inline constexpr std::uint32_t kHoldTimeoutDefaultSeconds = 600;
 inline constexpr std::uint32_t kHoldTimeoutMaxSeconds = 86400;
 inline constexpr std::string_view kEngineActor = "lovebank";
 inline constexpr std::string_view kEngineRequestPrefix = "lovebank:";
-std::string ReleaseRequestId(std::uint64_t hold_seq);
+std::string ReleaseRequestId(std::uint64_t hold_seq);  // "lovebank:release:<hold_seq>"
 // Volunteer stars (docs/programme.md): the national scheme's thresholds in HOURS, used until a
 // SetStarLevels entry sets others; at most kStarLevelsMax of them.
 inline constexpr std::string_view kDefaultStarThresholds[] = {"100", "300", "600", "1000", "1500"};
-inline constexpr std::size_t kStarLevelsMax = 10;  // "lovebank:release:<hold_seq>"
+inline constexpr std::size_t kStarLevelsMax = 10;
+// Tags, family and award rules (docs/programme.md).
+inline constexpr std::size_t kTagBytesMax = 32;
+inline constexpr std::size_t kTagsMax = 16;
+inline constexpr std::size_t kRelativesMax = 16;
+inline constexpr std::size_t kRuleCodeBytesMax = 32;
+inline constexpr std::size_t kRuleDescriptionBytesMax = 256;
+// The tag whose POINTS are not transferable until a SetTransferPolicy says otherwise.
+inline constexpr std::string_view kStudentTag = "student";
+// A pending award or earning lapses this long after its entry (maker-checker).
+inline constexpr std::int64_t kPendingLifetimeMicros = std::int64_t{30} * 86400 * 1'000'000;
+// "lovebank:expire:<seq>": the engine's ExpirePending of a lapsed pending entry.
+std::string ExpireRequestId(std::uint64_t pending_seq);
 // When a hold made at `time_unix_us` with `timeout_seconds` (0: the default) expires.
 inline std::int64_t HoldExpiresAt(std::int64_t time_unix_us, std::uint32_t timeout_seconds) {
   return time_unix_us +
@@ -63,6 +75,11 @@ inline bool IsValidRequestId(std::string_view id) {
 inline bool IsValidPrincipal(std::string_view name) {
   return IsValidIdentifier(name, kPrincipalBytesMax);
 }
+
+// 1..32 bytes of [a-z0-9:._-]: "student", "poverty-tier:1".
+bool IsValidTag(std::string_view tag);
+// 1..32 bytes of [A-Z0-9_], the first an upper-case letter: "STUDENT_PROGRESS".
+bool IsValidRuleCode(std::string_view code);
 
 // A calendar day as YYYY-MM-DD (Gregorian, years 1900-9999): "2026-02-29" is refused.
 bool IsValidDate(std::string_view date);

@@ -61,6 +61,20 @@ std::vector<Engine::ResolvedPosting> Engine::CappedEarn(const v1::Move& move,
   return postings;
 }
 
+std::optional<Outcome> Engine::CheckDonationPool(const v1::Command& command,
+                                                const std::string& fingerprint,
+                                                const std::string& pool_account) {
+  const AccountState* pool = FindAccount(pool_account);
+  if (pool == nullptr) {
+    return Refuse(command, fingerprint, Reason::kAccountUnknown, Cat("no account ", pool_account));
+  }
+  if (pool->record.kind() != v1::ACCOUNT_KIND_SYSTEM) {
+    return Refuse(command, fingerprint, Reason::kAccountKindMismatch,
+                  Cat(pool_account, " is not a SYSTEM account: the donation pool is one"));
+  }
+  return std::nullopt;
+}
+
 Outcome Engine::ApplySetHoursCap(const v1::Command& command, const std::string& fingerprint) {
   const v1::SetHoursCap& set = command.set_hours_cap();
   const AssetState* hours = FindAsset(std::string(kHoursAsset));
@@ -75,14 +89,8 @@ Outcome Engine::ApplySetHoursCap(const v1::Command& command, const std::string& 
   v1::HoursCap cap;
   cap.set_maximum_minor(MinorToString(maximum.amount.minor()));
   if (!maximum.amount.is_zero()) {
-    const AccountState* pool = FindAccount(set.pool_account());
-    if (pool == nullptr) {
-      return Refuse(command, fingerprint, Reason::kAccountUnknown,
-                    Cat("no account ", set.pool_account()));
-    }
-    if (pool->record.kind() != v1::ACCOUNT_KIND_SYSTEM) {
-      return Refuse(command, fingerprint, Reason::kAccountKindMismatch,
-                    Cat(set.pool_account(), " is not a SYSTEM account: the donation pool is one"));
+    if (auto refused = CheckDonationPool(command, fingerprint, set.pool_account())) {
+      return std::move(*refused);
     }
     cap.set_pool_account(set.pool_account());
   }

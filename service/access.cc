@@ -41,6 +41,9 @@ bool Touches(const Principal& who, const v1::Entry& entry) {
   if (c.has_capture_hold()) return who.IsBound(c.capture_hold().store());
   if (c.has_void_hold()) return who.IsBound(c.void_hold().store());
   if (c.has_set_account_status()) return who.IsBound(c.set_account_status().account());
+  if (c.has_award()) return who.IsBound(c.award().member()) || who.IsBound(c.award().issuer());
+  if (c.has_set_account_tags()) return who.IsBound(c.set_account_tags().account());
+  if (c.has_set_family()) return who.IsBound(c.set_family().member());
   return false;
 }
 
@@ -64,8 +67,15 @@ Decision MayReverse(const Principal& who, const v1::Entry* target) {
   }
   if (who.role == v1::ROLE_ISSUER &&
       ((c.has_earn() && who.IsBound(c.earn().from())) ||
-       (c.has_deduct() && who.IsBound(c.deduct().to())))) {
+       (c.has_deduct() && who.IsBound(c.deduct().to())) ||
+       (c.has_award() && who.IsBound(c.award().issuer())))) {
     return Allow();
+  }
+  if (who.role == v1::ROLE_ISSUER && c.has_approve()) {
+    // An approved award or earning: the issuer whose account it moved may undo it.
+    for (const auto& posting : target->postings()) {
+      if (who.IsBound(posting.account())) return Allow();
+    }
   }
   return Deny(Cat(who.name, " (", RoleName(who.role), ") may not reverse entry ", target->seq()));
 }
@@ -122,7 +132,22 @@ Decision MayCommand(const Principal& who, const v1::Command& command,
       if (who.role != v1::ROLE_TERMINAL) break;
       return Bound(who, command.void_hold().store(), "void holds");
     case v1::Command::kReleaseHold:  // the engine's own
+    case v1::Command::kExpirePending:
       break;
+    case v1::Command::kAward:
+      if (who.role != v1::ROLE_ISSUER) break;
+      return Bound(who, command.award().issuer(), "award");
+    case v1::Command::kApprove:
+    case v1::Command::kReject:
+      // Maker-checker: approvers (and the programme office) decide; the ledger refuses the
+      // maker itself.
+      if (who.role == v1::ROLE_APPROVER) return Allow();
+      return MayAdminister(who);
+    case v1::Command::kSetAccountTags:
+    case v1::Command::kSetFamily:
+    case v1::Command::kSetTransferPolicy:
+    case v1::Command::kSetAwardRule:
+    case v1::Command::kSetApprovalThreshold:
     case v1::Command::kSetStarLevels:
     case v1::Command::kSetHoursCap:
     case v1::Command::kSetDailyHoursCap:

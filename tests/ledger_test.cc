@@ -430,7 +430,22 @@ TEST(RefusalCoverage, EveryCommandReasonHasARefusalCase) {
                                       Reason::kHouseholdInvalid,
                                       Reason::kHoldCommandInvalid,
                                       Reason::kHoldUnknown,
-                                      Reason::kHoldClosed};
+                                      Reason::kHoldClosed,
+                                      // Programme rules (tests/programme_test.cc):
+                                      Reason::kTagsInvalid,
+                                      Reason::kFamilyInvalid,
+                                      Reason::kAwardRuleInvalid,
+                                      Reason::kTransferPolicyInvalid,
+                                      Reason::kPendingCommandInvalid,
+                                      Reason::kTransferNotAllowed,
+                                      Reason::kNotFamily,
+                                      Reason::kAwardRuleUnknown,
+                                      Reason::kAwardRuleInactive,
+                                      Reason::kNotEligible,
+                                      Reason::kAwardFrequencyExceeded,
+                                      Reason::kPendingUnknown,
+                                      Reason::kPendingClosed,
+                                      Reason::kMakerCannotApprove};
   for (std::uint32_t value = 0; value < 128; ++value) {
     const auto reason = static_cast<Reason>(value);
     if (ReasonName(reason) == "UNKNOWN_REASON" || elsewhere.contains(reason)) continue;

@@ -266,6 +266,61 @@ absl::Status CompareStore(Store& store, ReplayState& state, Findings& findings) 
       compare_meta(meta_key::kStarLevels, state.star_levels, ParsedText<v1::StarLevels>));
   LOVEBANK_RETURN_IF_ERROR(
       compare_meta(meta_key::kHoursCap, state.hours_cap, ParsedText<v1::HoursCap>));
+  LOVEBANK_RETURN_IF_ERROR(compare_meta(meta_key::kDailyHoursCap, state.daily_cap,
+                                        ParsedText<v1::DailyHoursCap>));
+
+  // Keyed programme rules: the meta keys under their three prefixes, both ways.
+  {
+    std::map<std::string, std::string> expected;
+    for (const auto& [key, record] : state.award_rules) expected[key] = record.ShortDebugString();
+    for (const auto& [key, record] : state.transfer_policies) {
+      expected[key] = record.ShortDebugString();
+    }
+    for (const auto& [key, record] : state.approval_thresholds) {
+      expected[key] = record.ShortDebugString();
+    }
+    auto found_text = [](std::string_view key, std::string_view bytes) {
+      if (key.starts_with(meta_key::kAwardRulePrefix)) {
+        return ParsedText<v1::AwardRuleRecord>(bytes);
+      }
+      if (key.starts_with(meta_key::kTransferPolicyPrefix)) {
+        return ParsedText<v1::TransferPolicyRecord>(bytes);
+      }
+      return ParsedText<v1::ApprovalThresholdRecord>(bytes);
+    };
+    auto it = store.NewIterator(Family::kMeta);
+    for (it->SeekToFirst(); it->Valid(); it->Next()) {
+      const std::string key = it->key().ToString();
+      if (!IsProgrammeRuleKey(key)) continue;
+      const std::string found = found_text(key, it->value().ToStringView());
+      auto want = expected.find(key);
+      if (want == expected.end()) {
+        findings.Add(FindingKind::kRecordExtra, 0, Cat("meta ", key), "no record", found);
+        continue;
+      }
+      if (want->second != found) {
+        findings.Add(FindingKind::kRecordDiffers, 0, Cat("meta ", key), want->second, found);
+      }
+      expected.erase(want);
+    }
+    LOVEBANK_RETURN_IF_ERROR(FromRocks(it->status(), "reading meta"));
+    for (const auto& [key, text] : expected) {
+      findings.Add(FindingKind::kRecordMissing, 0, Cat("meta ", key), text, "no record");
+    }
+  }
+  struct PendingDescribe {
+    std::string key(const std::string& k) const {
+      return k.size() == 8 ? Cat("entry ", GetFixed64BE(k.data())) : ToHex(k);
+    }
+    std::string expected(const v1::PendingRecord& p) const { return p.ShortDebugString(); }
+    std::string found(std::string_view v) const { return ParsedText<v1::PendingRecord>(v); }
+  };
+  {
+    std::map<std::string, v1::PendingRecord> pending;
+    for (const auto& [seq, record] : state.pending) pending.emplace(EncodeFixed64BE(seq), record);
+    LOVEBANK_RETURN_IF_ERROR(
+        CompareFamily(store, Family::kPending, pending, findings, PendingDescribe{}));
+  }
 
   std::map<std::string, std::uint64_t> reversed = state.refunded_lines;
   for (std::size_t i = 0; i < state.entries.size(); ++i) {

@@ -105,6 +105,15 @@ struct ReplayState {
   // that day's recorded hours back).
   std::optional<v1::DailyHoursCap> daily_cap;
   absl::flat_hash_map<std::uint64_t, std::string> earn_days;
+  // Keyed programme rules as the engine stores them in meta (award rules, transfer policies,
+  // approval thresholds), by meta key; pending awards and earnings by seq, and the open ones by
+  // (expiry, seq); the frequency usage key of every award and approved award, by its seq.
+  std::map<std::string, v1::AwardRuleRecord, std::less<>> award_rules;
+  std::map<std::string, v1::TransferPolicyRecord, std::less<>> transfer_policies;
+  std::map<std::string, v1::ApprovalThresholdRecord, std::less<>> approval_thresholds;
+  std::map<std::uint64_t, v1::PendingRecord> pending;
+  std::set<std::pair<std::int64_t, std::uint64_t>> open_pending;
+  absl::flat_hash_map<std::uint64_t, std::string> award_usage_keys;
   // Gross flows (audit.h Flow): (asset, command kind) -> sum of positive postings.
   std::map<std::pair<std::string, std::string>, boost::multiprecision::cpp_int> flows;
   // (store, month) -> the month's figures (audit.h StoreMonth).
