@@ -6,6 +6,7 @@
 
 #include "CLI/CLI.hpp"
 #include "clients/cli.h"
+#include "clients/csv.h"
 
 namespace lovebank::cli {
 
@@ -31,8 +32,14 @@ bool ParseBasket(const std::vector<std::string>& items,
 void PrintBasket(const v1::Receipt& receipt);
 // profile, stars (volunteers and students as programmes run them, issue #7).
 void AddProgrammeCommands(CLI::App& app, Globals& globals, int* exit_code);
+// tags, family, transfer-policy, rules, award, approve, reject, pending, approval, activity.
+void AddRuleCommands(CLI::App& app, Globals& globals, int* exit_code);
 // audit, digest, export.
 void AddAuditCommands(CLI::App& app, Globals& globals, int* exit_code);
+
+// The request id of an imported CSV row: derived from the file's header and the row's own
+// text, so loading the same rows again applies nothing twice.
+std::string RowRequestId(const csv::Table& table, const csv::Row& row);
 
 // Sends one mutating call: writes the request id to the request log first, calls, logs the
 // outcome, then prints the receipt (`print`, or JSON with --json). Returns the exit code.

@@ -38,13 +38,16 @@ void AddAccount(CLI::App& app, Globals& globals, int* exit_code) {
   open->add_option("--name", *request->mutable_display_name(), "display name, e.g. 韦蕊")
       ->required();
   open->add_option("--budget", *budgets, "issuer only: ASSET=AMOUNT, e.g. POINTS=100000");
+  auto tags = std::make_shared<std::vector<std::string>>();
+  open->add_option("--tag", *tags, "e.g. student, poverty-tier:1 (repeatable)");
   open->add_option("--memo", *request->mutable_memo(), "free text");
   open->footer("Examples:\n  lovebank account open V00001 --name 韦蕊\n"
                "  lovebank account open store:main --kind store --name 爱心超市\n"
                "  lovebank account open issuer:town --kind issuer --name 镇爱心银行 "
                "--budget POINTS=100000 --budget HOURS=10000");
-  open->callback([&globals, exit_code, request, kind, budgets] {
+  open->callback([&globals, exit_code, request, kind, budgets, tags] {
     v1::OpenAccountRequest r = *request;
+    for (const auto& tag : *tags) r.add_tags(tag);
     r.set_kind(*kind == "store"    ? v1::ACCOUNT_KIND_STORE
                : *kind == "issuer" ? v1::ACCOUNT_KIND_ISSUER
                : *kind == "system" ? v1::ACCOUNT_KIND_SYSTEM
@@ -139,8 +142,9 @@ void AddPrincipal(CLI::App& app, Globals& globals, int* exit_code) {
   auto role = std::make_shared<std::string>();
   auto accounts = std::make_shared<std::vector<std::string>>();
   create->add_option("name", *request->mutable_principal(), "e.g. till-1")->required();
-  create->add_option("--role", *role, "admin | issuer | terminal | member | auditor")
-      ->check(CLI::IsMember({"admin", "issuer", "terminal", "member", "auditor"}))
+  create->add_option("--role", *role,
+                     "admin | issuer | terminal | member | auditor | approver")
+      ->check(CLI::IsMember({"admin", "issuer", "terminal", "member", "auditor", "approver"}))
       ->required();
   create->add_option("--account", *accounts,
                      "bound account(s): the ISSUER, the STORE, or the MEMBER account");
@@ -222,17 +226,6 @@ void AddPrincipal(CLI::App& app, Globals& globals, int* exit_code) {
   });
 }
 
-// The request id of an imported row: derived from the file's header and the row's own text, so
-// importing the same file (or the same rows in another file) again applies nothing twice.
-std::string RowRequestId(const csv::Table& table, const csv::Row& row) {
-  std::string header;
-  for (const auto& field : table.header) header += field + ",";
-  const std::string text = header + "\n" + row.text;
-  unsigned char digest[SHA256_DIGEST_LENGTH];
-  SHA256(reinterpret_cast<const unsigned char*>(text.data()), text.size(), digest);
-  return "imp-" + ToHex(std::string_view(reinterpret_cast<const char*>(digest), 16));
-}
-
 // Turns a row of one of the two supported files into a batch command; empty message when ok.
 std::string RowCommand(const std::map<std::string, std::size_t>& column, const csv::Row& row,
                        const std::string& issuer, const std::string& id, v1::BatchCommand* out) {
@@ -247,6 +240,13 @@ std::string RowCommand(const std::map<std::string, std::size_t>& column, const c
     open->set_kind(v1::ACCOUNT_KIND_MEMBER);
     open->set_display_name(get("name"));
     open->set_memo(get("village") + " " + get("tags"));
+    // "student;poverty-tier:2": what award rules and transfer policies select members by.
+    const std::string tags = get("tags");
+    for (std::size_t start = 0; start < tags.size();) {
+      const std::size_t end = std::min(tags.find(';', start), tags.size());
+      if (end > start) open->add_tags(tags.substr(start, end - start));
+      start = end + 1;
+    }
     return "";
   }
   if (column.contains("hours")) {  // volunteer activities
@@ -258,7 +258,19 @@ std::string RowCommand(const std::map<std::string, std::size_t>& column, const c
     earn->set_amount(get("hours"));
     earn->mutable_activity()->set_name(get("activity"));
     earn->mutable_activity()->set_date(get("date"));
+    earn->mutable_activity()->set_team(get("team_name"));
+    earn->mutable_activity()->set_category(get("service_category"));
+    earn->mutable_activity()->set_id(get("activity_id"));
     earn->set_memo(get("activity_id") + " " + get("team_name"));
+    return "";
+  }
+  if (column.contains("rule")) {  // awards by the programme's rules: the rule sets the amount
+    auto* award = out->mutable_award();
+    award->set_request_id(id);
+    award->set_issuer(issuer);
+    award->set_member(get("member_id"));
+    award->set_rule(get("rule"));
+    award->set_reason(get("reason"));
     return "";
   }
   const std::string points = get("points");
@@ -299,7 +311,9 @@ void AddImport(CLI::App& app, Globals& globals, int* exit_code) {
       "Files (UTF-8 CSV with a header line):\n"
       "  members:    member_id,name,village,tags   (opens MEMBER accounts; an admin's token)\n"
       "  activities: activity_id,date,team_id,team_name,activity,member_id,member_name,hours\n"
-      "  awards:     member_id,member_name,rule,points,reason   (negative points: a deduction)\n"
+      "  awards:     member_id,member_name,rule,points,reason   (by the award rule `rule`: its\n"
+      "              amount, eligibility, frequency and approval apply; lovebank rules load\n"
+      "              first. Without a rule column: points, negative for a deduction)\n"
       "Example:\n  lovebank import activities-2026-11.csv\n"
       "Importing the same file again applies nothing twice: each row's request id is derived "
       "from its content.");
@@ -371,9 +385,10 @@ void AddImport(CLI::App& app, Globals& globals, int* exit_code) {
       for (std::size_t i = start; i < end; ++i) {
         const v1::BatchResult& result = response.results(static_cast<int>(i - start));
         const std::string outcome =
-            result.reason() == v1::REASON_OK
-                ? (result.receipt().replayed() ? "ALREADY_APPLIED" : "OK")
-                : v1::Reason_Name(result.reason()).substr(7);
+            result.reason() != v1::REASON_OK ? v1::Reason_Name(result.reason()).substr(7)
+            : result.receipt().replayed()    ? "ALREADY_APPLIED"
+            : result.receipt().pending()     ? "PENDING_APPROVAL"
+                                             : "OK";
         if (result.reason() != v1::REASON_OK) {
           ++refused;
         } else if (result.receipt().replayed()) {
@@ -413,6 +428,17 @@ void AddImport(CLI::App& app, Globals& globals, int* exit_code) {
 }
 
 }  // namespace
+
+// The request id of an imported row: derived from the file's header and the row's own text, so
+// importing the same file (or the same rows in another file) again applies nothing twice.
+std::string RowRequestId(const csv::Table& table, const csv::Row& row) {
+  std::string header;
+  for (const auto& field : table.header) header += field + ",";
+  const std::string text = header + "\n" + row.text;
+  unsigned char digest[SHA256_DIGEST_LENGTH];
+  SHA256(reinterpret_cast<const unsigned char*>(text.data()), text.size(), digest);
+  return "imp-" + ToHex(std::string_view(reinterpret_cast<const char*>(digest), 16));
+}
 
 // Runs a mutating call that answers with a receipt: prints `done` and the receipt.
 int Simple(Session& session, const std::string& request_id, const std::string& command,

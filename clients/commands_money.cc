@@ -46,14 +46,27 @@ std::string Describe(const v1::StatementItem& item, const std::string& account) 
   auto other = [&account](const v1::Move& move) {
     return move.from() == account ? move.to() : move.from();
   };
+  const std::string pending = item.legs().empty() ? " (待审核 pending approval)" : "";
   if (c.has_earn()) {
     std::string text = "earn from " + c.earn().from();
     if (c.earn().has_activity()) {
-      text += " · " + c.earn().activity().name() + " " + c.earn().activity().date();
+      const v1::Activity& activity = c.earn().activity();
+      text += " · " + activity.name() + " " + activity.date();
+      if (!activity.team().empty()) text += " · " + activity.team();
     }
     if (!c.earn().reason().empty()) text += " · " + c.earn().reason();
-    return text;
+    return text + pending;
   }
+  if (c.has_award()) return "award " + c.award().rule() + " · " + c.award().reason() + pending;
+  if (c.has_approve()) return "approved: entry " + std::to_string(c.approve().seq());
+  if (c.has_reject()) {
+    return "rejected: entry " + std::to_string(c.reject().seq()) + " · " + c.reject().reason();
+  }
+  if (c.has_expire_pending()) {
+    return "lapsed unapproved: entry " + std::to_string(c.expire_pending().seq());
+  }
+  if (c.has_set_account_tags()) return "tags set";
+  if (c.has_set_family()) return "family registered";
   if (c.has_deduct()) return "deduct by " + c.deduct().to() + " · " + c.deduct().reason();
   if (c.has_redeem()) return "redeem at " + c.redeem().to();
   if (c.has_checkout()) {
@@ -497,6 +510,12 @@ void AddEarn(CLI::App& app, Globals& globals, int* exit_code) {
   command->add_option("--date", *args->mutable_activity()->mutable_date(),
                       "with --hours: YYYY-MM-DD");
   command->add_option("--place", *args->mutable_activity()->mutable_place(), "with --hours");
+  command->add_option("--team", *args->mutable_activity()->mutable_team(),
+                      "with --hours: the organising team, e.g. 反诈宣传志愿队");
+  command->add_option("--category", *args->mutable_activity()->mutable_category(),
+                      "with --hours: the service category, e.g. 助老");
+  command->add_option("--activity-id", *args->mutable_activity()->mutable_id(),
+                      "with --hours: the activity's id, e.g. A26110001");
   command->add_option("--reason", *args->mutable_reason(), "with --points: e.g. 考上大学");
   command->add_option("--memo", *args->mutable_memo(), "free text");
   command->add_option("--request-id", *request_id, "retry an interrupted earn");
@@ -611,6 +630,12 @@ void PrintReceipt(const v1::Receipt& receipt) {
             << "  " << LocalTime(receipt.time_unix_us())
             << (receipt.replayed() ? "  (retry: the original receipt, applied once)" : "")
             << "\n";
+  if (receipt.pending()) {
+    std::cout << "  待审核 pending approval: nothing is posted until a different approver runs "
+                 "`lovebank approve "
+              << receipt.seq() << "`; lapses " << LocalTime(receipt.pending_expires_unix_us())
+              << "\n";
+  }
 }
 
 void AddMoneyCommands(CLI::App& app, Globals& globals, int* exit_code) {

@@ -87,12 +87,15 @@ Int128 ToPool(const v1::Entry& entry) {
 }
 
 // An Award or an Earn that moved nothing waits for approval; an award's amount is its facts'.
-void FillPendingAndAward(const v1::Entry& entry, Receipt* receipt) {
+void FillPendingAndAward(const v1::Entry& entry, std::uint32_t award_scale, Receipt* receipt) {
   const v1::Command& command = entry.command();
   if ((command.has_award() || command.has_earn()) && entry.postings_size() == 0) {
     receipt->pending_expires_unix_us = entry.time_unix_us() + kPendingLifetimeMicros;
   }
-  if (entry.has_award()) receipt->award_minor = *MinorFromString(entry.award().amount_minor());
+  if (entry.has_award()) {
+    receipt->award_minor = *MinorFromString(entry.award().amount_minor());
+    receipt->award_decimal = FormatAmount(Amount::FromMinor(receipt->award_minor), award_scale);
+  }
 }
 
 }  // namespace
@@ -891,7 +894,10 @@ Outcome Engine::Append(const v1::Command& command, const std::string& fingerprin
   outcome.decided_at_seq = seq;
   if (pricing != nullptr) outcome.receipt.pricing = std::make_shared<const v1::Pricing>(*pricing);
   if (command.has_earn()) outcome.receipt.to_pool_minor = ToPool(entry);
-  FillPendingAndAward(entry, &outcome.receipt);
+  if (award != nullptr || command.has_earn()) {
+    const AssetState* award_asset = award != nullptr ? FindAsset(award->asset()) : nullptr;
+    FillPendingAndAward(entry, award_asset != nullptr ? award_asset->scale : 0, &outcome.receipt);
+  }
   // One statement line per account; postings of one account stay together in entry order.
   std::map<std::string, v1::StatementLine> lines;
   for (const auto& account : touched) lines[account];
@@ -1230,7 +1236,7 @@ absl::StatusOr<Receipt> ReadReceipt(
   receipt.time_unix_us = entry.time_unix_us();
   if (entry.has_pricing()) receipt.pricing = std::make_shared<const v1::Pricing>(entry.pricing());
   receipt.to_pool_minor = ToPool(entry);
-  FillPendingAndAward(entry, &receipt);
+  FillPendingAndAward(entry, entry.has_award() ? scale_of(entry.award().asset()) : 0, &receipt);
   if (entry.command().has_authorize_hold()) {
     receipt.hold_expires_unix_us =
         HoldExpiresAt(entry.time_unix_us(), entry.command().authorize_hold().timeout_seconds());

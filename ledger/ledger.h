@@ -87,6 +87,7 @@ struct Receipt {
   std::int64_t pending_expires_unix_us = 0;
   // An Award, or the Approve of a pending award: the rule's amount (0 otherwise).
   Int128 award_minor = 0;
+  std::string award_decimal;  // the same at its asset's scale, e.g. "500.00"
 };
 
 // What happened to one submitted command.
@@ -255,6 +256,15 @@ class Ledger {
     std::uint64_t as_of_seq = 0;
   };
   absl::StatusOr<VolunteerProfile> GetVolunteerProfile(std::string_view account);
+  // The award catalogue (docs/programme.md "Awards") in code order, retired rules included.
+  absl::StatusOr<std::vector<v1::AwardRuleRecord>> GetAwardRules();
+  // Awards and earnings that waited for approval, oldest first: those of `member` (empty: all),
+  // only the still pending ones unless `include_closed`. Read in one snapshot at `as_of_seq`.
+  struct PendingList {
+    std::vector<v1::PendingRecord> pending;
+    std::uint64_t as_of_seq = 0;
+  };
+  absl::StatusOr<PendingList> GetPending(std::string_view member, bool include_closed);
   // A hold as committed. Refusals: kHoldUnknown.
   absl::StatusOr<v1::HoldRecord> GetHold(std::uint64_t hold_seq);
 

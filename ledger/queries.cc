@@ -430,6 +430,42 @@ absl::StatusOr<Ledger::VolunteerProfile> Ledger::GetVolunteerProfile(std::string
   return profile;
 }
 
+absl::StatusOr<std::vector<v1::AwardRuleRecord>> Ledger::GetAwardRules() {
+  std::vector<v1::AwardRuleRecord> rules;
+  auto it = impl_->store->NewIterator(Family::kMeta);
+  const std::string_view prefix = meta_key::kAwardRulePrefix;
+  for (it->Seek(rocksdb::Slice(prefix.data(), prefix.size()));
+       it->Valid() && it->key().starts_with(rocksdb::Slice(prefix.data(), prefix.size()));
+       it->Next()) {
+    if (!rules.emplace_back().ParseFromArray(it->value().data(),
+                                             static_cast<int>(it->value().size()))) {
+      return absl::DataLossError(Cat("award rule ", it->key().ToString(), " does not decode"));
+    }
+  }
+  LOVEBANK_RETURN_IF_ERROR(FromRocks(it->status(), "reading award rules"));
+  return rules;
+}
+
+absl::StatusOr<Ledger::PendingList> Ledger::GetPending(std::string_view member,
+                                                       bool include_closed) {
+  Store& store = *impl_->store;
+  ScopedSnapshot snapshot(store.db());
+  PendingList list;
+  LOVEBANK_ASSIGN_OR_RETURN(list.as_of_seq, ReadHeadSeq(store, snapshot.get()));
+  auto it = store.NewIterator(Family::kPending, snapshot.get());
+  for (it->SeekToFirst(); it->Valid(); it->Next()) {
+    v1::PendingRecord record;
+    if (!record.ParseFromArray(it->value().data(), static_cast<int>(it->value().size()))) {
+      return absl::DataLossError("a pending record does not decode");
+    }
+    if (!member.empty() && record.member() != member) continue;
+    if (!include_closed && record.state() != v1::PENDING_STATE_PENDING) continue;
+    list.pending.push_back(std::move(record));
+  }
+  LOVEBANK_RETURN_IF_ERROR(FromRocks(it->status(), "reading pending records"));
+  return list;
+}
+
 absl::StatusOr<v1::HoldRecord> Ledger::GetHold(std::uint64_t hold_seq) {
   LOVEBANK_ASSIGN_OR_RETURN(auto value,
                             impl_->store->Get(Family::kHolds, EncodeFixed64BE(hold_seq)));

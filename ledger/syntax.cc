@@ -129,7 +129,7 @@ SyntaxCheck CheckGrantPrincipal(const v1::GrantPrincipal& grant) {
     return Refuse(Reason::kPrincipalInvalid, "principal names are 1-64 bytes of [A-Za-z0-9._:@-]");
   }
   if (grant.role() == v1::ROLE_UNSPECIFIED || !v1::Role_IsValid(grant.role())) {
-    return Refuse(Reason::kRoleInvalid, "role must be ADMIN, ISSUER, TERMINAL, MEMBER or AUDITOR");
+    return Refuse(Reason::kRoleInvalid, "role must be ADMIN, ISSUER, TERMINAL, MEMBER, AUDITOR or APPROVER");
   }
   for (const auto& account : grant.accounts()) {
     if (auto check = CheckAccountId(account, "accounts"); check.reason != Reason::kOk) {

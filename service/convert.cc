@@ -75,6 +75,7 @@ Converted ToCommand(const v1::OpenAccountRequest& request, std::string_view acto
   open->set_kind(request.kind());
   open->set_display_name(request.display_name());
   *open->mutable_budgets() = request.budgets();
+  *open->mutable_tags() = request.tags();
   return converted;
 }
 
@@ -226,6 +227,62 @@ Converted ToCommand(const v1::SetHouseholdRequest& request, std::string_view act
   return converted;
 }
 
+Converted ToCommand(const v1::SetAccountTagsRequest& request, std::string_view actor) {
+  Converted converted = Base(request.request_id(), actor, request.memo());
+  converted.command.mutable_set_account_tags()->set_account(request.account());
+  *converted.command.mutable_set_account_tags()->mutable_tags() = request.tags();
+  return converted;
+}
+
+Converted ToCommand(const v1::SetFamilyRequest& request, std::string_view actor) {
+  Converted converted = Base(request.request_id(), actor, request.memo());
+  converted.command.mutable_set_family()->set_member(request.member());
+  *converted.command.mutable_set_family()->mutable_relatives() = request.relatives();
+  return converted;
+}
+
+Converted ToCommand(const v1::SetTransferPolicyRequest& request, std::string_view actor) {
+  Converted converted = Base(request.request_id(), actor, request.memo());
+  *converted.command.mutable_set_transfer_policy() = request.policy();
+  return converted;
+}
+
+Converted ToCommand(const v1::SetAwardRuleRequest& request, std::string_view actor) {
+  Converted converted = Base(request.request_id(), actor, request.memo());
+  *converted.command.mutable_set_award_rule() = request.rule();
+  return converted;
+}
+
+Converted ToCommand(const v1::AwardRequest& request, std::string_view actor) {
+  Converted converted = Base(request.request_id(), actor, request.memo());
+  v1::Award* award = converted.command.mutable_award();
+  award->set_rule(request.rule());
+  award->set_member(request.member());
+  award->set_issuer(request.issuer());
+  award->set_reason(request.reason());
+  return converted;
+}
+
+Converted ToCommand(const v1::SetApprovalThresholdRequest& request, std::string_view actor) {
+  Converted converted = Base(request.request_id(), actor, request.memo());
+  converted.command.mutable_set_approval_threshold()->set_asset(request.asset());
+  converted.command.mutable_set_approval_threshold()->set_amount(request.amount());
+  return converted;
+}
+
+Converted ToCommand(const v1::ApproveRequest& request, std::string_view actor) {
+  Converted converted = Base(request.request_id(), actor, request.memo());
+  converted.command.mutable_approve()->set_seq(request.seq());
+  return converted;
+}
+
+Converted ToCommand(const v1::RejectRequest& request, std::string_view actor) {
+  Converted converted = Base(request.request_id(), actor, request.memo());
+  converted.command.mutable_reject()->set_seq(request.seq());
+  converted.command.mutable_reject()->set_reason(request.reason());
+  return converted;
+}
+
 v1::Balance ToBalance(const BalanceLine& line) {
   v1::Balance balance;
   balance.set_account(line.account);
@@ -249,6 +306,11 @@ void ToReceipt(const Outcome& outcome, std::string_view request_id, v1::Receipt*
     // HOURS are defined at scale 2 by every ledger's genesis entries (ledger.cc).
     receipt->set_hours_to_pool(FormatAmount(Amount::FromMinor(outcome.receipt.to_pool_minor), 2));
   }
+  if (outcome.receipt.pending_expires_unix_us != 0) {
+    receipt->set_pending(true);
+    receipt->set_pending_expires_unix_us(outcome.receipt.pending_expires_unix_us);
+  }
+  receipt->set_award_amount(outcome.receipt.award_decimal);
 }
 
 grpc::Status ToStatus(Reason reason, std::string_view message, std::uint64_t decided_at_seq) {

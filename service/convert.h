@@ -53,6 +53,14 @@ Converted ToCommand(const v1::SetExchangeRatioRequest& request, std::string_view
 Converted ToCommand(const v1::SettleRequest& request, std::string_view actor);
 Converted ToCommand(const v1::SetLimitRequest& request, std::string_view actor);
 Converted ToCommand(const v1::SetHouseholdRequest& request, std::string_view actor);
+Converted ToCommand(const v1::SetAccountTagsRequest& request, std::string_view actor);
+Converted ToCommand(const v1::SetFamilyRequest& request, std::string_view actor);
+Converted ToCommand(const v1::SetTransferPolicyRequest& request, std::string_view actor);
+Converted ToCommand(const v1::SetAwardRuleRequest& request, std::string_view actor);
+Converted ToCommand(const v1::AwardRequest& request, std::string_view actor);
+Converted ToCommand(const v1::SetApprovalThresholdRequest& request, std::string_view actor);
+Converted ToCommand(const v1::ApproveRequest& request, std::string_view actor);
+Converted ToCommand(const v1::RejectRequest& request, std::string_view actor);
 
 // Receipt of an accepted (or replayed) command.
 void ToReceipt(const Outcome& outcome, std::string_view request_id, v1::Receipt* receipt);

@@ -298,6 +298,9 @@ grpc::ServerUnaryReactor* LedgerService::SubmitBatch(grpc::CallbackServerContext
       case v1::BatchCommand::kSetAccountStatus:
         converted[i] = ToCommand(command.set_account_status(), who->name);
         break;
+      case v1::BatchCommand::kAward:
+        converted[i] = ToCommand(command.award(), who->name);
+        break;
       case v1::BatchCommand::kReverse: {
         auto found = FindReverseTarget(*context_.ledger, command.reverse());
         if (!found.ok()) {

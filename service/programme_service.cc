@@ -61,4 +61,90 @@ grpc::ServerUnaryReactor* ProgrammeService::SetDailyHoursCap(
   return SubmitSimple(context_, ctx, "SetDailyHoursCap", *request, response);
 }
 
+grpc::ServerUnaryReactor* ProgrammeService::SetAccountTags(
+    grpc::CallbackServerContext* ctx, const v1::SetAccountTagsRequest* request,
+    v1::Receipt* response) {
+  return SubmitSimple(context_, ctx, "SetAccountTags", *request, response);
+}
+
+grpc::ServerUnaryReactor* ProgrammeService::SetFamily(grpc::CallbackServerContext* ctx,
+                                                      const v1::SetFamilyRequest* request,
+                                                      v1::Receipt* response) {
+  return SubmitSimple(context_, ctx, "SetFamily", *request, response);
+}
+
+grpc::ServerUnaryReactor* ProgrammeService::SetTransferPolicy(
+    grpc::CallbackServerContext* ctx, const v1::SetTransferPolicyRequest* request,
+    v1::Receipt* response) {
+  return SubmitSimple(context_, ctx, "SetTransferPolicy", *request, response);
+}
+
+grpc::ServerUnaryReactor* ProgrammeService::SetAwardRule(grpc::CallbackServerContext* ctx,
+                                                         const v1::SetAwardRuleRequest* request,
+                                                         v1::Receipt* response) {
+  return SubmitSimple(context_, ctx, "SetAwardRule", *request, response);
+}
+
+grpc::ServerUnaryReactor* ProgrammeService::ListAwardRules(
+    grpc::CallbackServerContext* ctx, const v1::ListAwardRulesRequest* /*request*/,
+    v1::ListAwardRulesResponse* response) {
+  auto* call = new UnaryCall(context_, ctx, "ListAwardRules", "");
+  // The rules are public (公示), like the prices.
+  if (call->Authenticate() == nullptr) return call;
+  auto rules = context_.ledger->GetAwardRules();
+  if (rules.ok()) {
+    for (auto& rule : *rules) *response->add_rules() = std::move(rule);
+  }
+  call->Done(ToStatus(rules.status()));
+  return call;
+}
+
+grpc::ServerUnaryReactor* ProgrammeService::Award(grpc::CallbackServerContext* ctx,
+                                                  const v1::AwardRequest* request,
+                                                  v1::Receipt* response) {
+  return SubmitSimple(context_, ctx, "Award", *request, response);
+}
+
+grpc::ServerUnaryReactor* ProgrammeService::SetApprovalThreshold(
+    grpc::CallbackServerContext* ctx, const v1::SetApprovalThresholdRequest* request,
+    v1::Receipt* response) {
+  return SubmitSimple(context_, ctx, "SetApprovalThreshold", *request, response);
+}
+
+grpc::ServerUnaryReactor* ProgrammeService::Approve(grpc::CallbackServerContext* ctx,
+                                                    const v1::ApproveRequest* request,
+                                                    v1::Receipt* response) {
+  return SubmitSimple(context_, ctx, "Approve", *request, response);
+}
+
+grpc::ServerUnaryReactor* ProgrammeService::Reject(grpc::CallbackServerContext* ctx,
+                                                   const v1::RejectRequest* request,
+                                                   v1::Receipt* response) {
+  return SubmitSimple(context_, ctx, "Reject", *request, response);
+}
+
+grpc::ServerUnaryReactor* ProgrammeService::ListPending(grpc::CallbackServerContext* ctx,
+                                                        const v1::ListPendingRequest* request,
+                                                        v1::ListPendingResponse* response) {
+  auto* call = new UnaryCall(context_, ctx, "ListPending", "");
+  auto who = call->Authenticate();
+  if (who == nullptr) return call;
+  // Approvers decide them, issuers make them, admins and auditors read everything; a member
+  // sees its own.
+  const bool everyone = who->role == v1::ROLE_APPROVER || who->role == v1::ROLE_ISSUER ||
+                        who->role == v1::ROLE_ADMIN || who->role == v1::ROLE_AUDITOR;
+  if (!everyone && (request->member().empty() || !who->IsBound(request->member()))) {
+    call->Allowed({false, Cat(who->name, " (", RoleName(who->role),
+                              ") may list only its own account's pending awards")});
+    return call;
+  }
+  auto list = context_.ledger->GetPending(request->member(), request->include_closed());
+  if (list.ok()) {
+    for (auto& pending : list->pending) *response->add_pending() = std::move(pending);
+    response->set_as_of_seq(list->as_of_seq);
+  }
+  call->Done(ToStatus(list.status()));
+  return call;
+}
+
 }  // namespace lovebank::service

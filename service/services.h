@@ -111,6 +111,36 @@ class ProgrammeService final : public v1::Programme::CallbackService {
   grpc::ServerUnaryReactor* SetDailyHoursCap(grpc::CallbackServerContext* ctx,
                                              const v1::SetDailyHoursCapRequest* request,
                                              v1::Receipt* response) override;
+  grpc::ServerUnaryReactor* SetAccountTags(grpc::CallbackServerContext* ctx,
+                                           const v1::SetAccountTagsRequest* request,
+                                           v1::Receipt* response) override;
+  grpc::ServerUnaryReactor* SetFamily(grpc::CallbackServerContext* ctx,
+                                      const v1::SetFamilyRequest* request,
+                                      v1::Receipt* response) override;
+  grpc::ServerUnaryReactor* SetTransferPolicy(grpc::CallbackServerContext* ctx,
+                                              const v1::SetTransferPolicyRequest* request,
+                                              v1::Receipt* response) override;
+  grpc::ServerUnaryReactor* SetAwardRule(grpc::CallbackServerContext* ctx,
+                                         const v1::SetAwardRuleRequest* request,
+                                         v1::Receipt* response) override;
+  grpc::ServerUnaryReactor* ListAwardRules(grpc::CallbackServerContext* ctx,
+                                           const v1::ListAwardRulesRequest* request,
+                                           v1::ListAwardRulesResponse* response) override;
+  grpc::ServerUnaryReactor* Award(grpc::CallbackServerContext* ctx,
+                                  const v1::AwardRequest* request,
+                                  v1::Receipt* response) override;
+  grpc::ServerUnaryReactor* SetApprovalThreshold(grpc::CallbackServerContext* ctx,
+                                                 const v1::SetApprovalThresholdRequest* request,
+                                                 v1::Receipt* response) override;
+  grpc::ServerUnaryReactor* Approve(grpc::CallbackServerContext* ctx,
+                                    const v1::ApproveRequest* request,
+                                    v1::Receipt* response) override;
+  grpc::ServerUnaryReactor* Reject(grpc::CallbackServerContext* ctx,
+                                   const v1::RejectRequest* request,
+                                   v1::Receipt* response) override;
+  grpc::ServerUnaryReactor* ListPending(grpc::CallbackServerContext* ctx,
+                                        const v1::ListPendingRequest* request,
+                                        v1::ListPendingResponse* response) override;
 
  private:
   const Context& context_;

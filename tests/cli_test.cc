@@ -591,14 +591,137 @@ TEST_F(CliTest, TheSampleProgrammeImportsOnce) {
   EXPECT_EQ(members.json()["applied"], 998);
   const Result activities = Run({"--json", "import", data + "/activities-2026-11.csv"}, "worker-li");
   EXPECT_EQ(activities.exit_code, 0) << activities.out.substr(0, 2000);
+  // Awards go by the programme's rules (docs/examples/award-rules.csv): the members file tagged
+  // the students, admissions and deductions wait for a second approver.
+  ASSERT_EQ(Run({"rules", "load", std::string(LOVEBANK_SOURCE_DIR) +
+                                      "/docs/examples/award-rules.csv"})
+                .exit_code,
+            0);
   const Result awards =
       Run({"--json", "import", data + "/student-awards-2026-11.csv", "--chunk", "7"}, "worker-li");
-  // Deductions from students holding fewer points are refused (INSUFFICIENT_BALANCE), as in the
-  // in-process demo; everything else applies.
-  EXPECT_GT(awards.json()["applied"].get<int>(), 40);
+  EXPECT_EQ(awards.exit_code, 0) << awards.out.substr(0, 2000);
+  EXPECT_EQ(awards.json()["applied"], 51);
+  std::map<std::string, int> outcomes;
+  const nlohmann::json report = awards.json();  // kept: the loop refers into it
+  for (const auto& row : report["rows"]) ++outcomes[row["outcome"].get<std::string>()];
+  EXPECT_EQ(outcomes["OK"], 40);                // STUDENT_PROGRESS
+  EXPECT_EQ(outcomes["PENDING_APPROVAL"], 11);  // 6 UNIVERSITY_ADMISSION, 5 LACK_OF_EFFORT
   const Result again = Run({"--json", "import", data + "/activities-2026-11.csv"}, "worker-li");
   EXPECT_EQ(again.json()["applied"], 0);
   EXPECT_EQ(again.json()["already_applied"], activities.json()["applied"]);
+  EXPECT_EQ(Run({"audit"}, "auditor-wang").exit_code, 0);
+}
+
+// The seed's student rules (seed 002 §三(三)) and the 转赠 policy end to end through the CLI:
+// the example programme file loaded, awards by rule with eligibility and frequency, a large award
+// approved by a second principal and a deduction rejected, student points that stay put, hours
+// given only to registered family or the donation pool, and one activity's hours for several
+// participants in one all-or-nothing call.
+TEST_F(CliTest, TheSeedsStudentRulesAndTheTransferPolicyRunThroughTheCli) {
+  OpenProgramme();
+  const std::string rules_file = std::string(LOVEBANK_SOURCE_DIR) + "/docs/examples/award-rules.csv";
+  const Result load = Run({"rules", "load", rules_file});
+  ASSERT_EQ(load.exit_code, 0) << load.err;
+  EXPECT_EQ(Run({"rules", "load", rules_file}).exit_code, 0);  // again: nothing changes
+  const Result list = Run({"--json", "rules", "list"}, "app-v1");  // public
+  ASSERT_EQ(list.exit_code, 0) << list.err;
+  ASSERT_EQ(list.json()["rules"].size(), 3u);
+  EXPECT_EQ(list.json()["rules"][2]["rule"]["code"], "UNIVERSITY_ADMISSION");
+
+  ASSERT_EQ(Run({"account", "open", "S00801", "--name", "赵真融", "--tag", "student", "--tag",
+                 "poverty-tier:2"})
+                .exit_code,
+            0);
+  const Result progress = Run({"award", "STUDENT_PROGRESS", "--member", "S00801", "--reason",
+                               "期中考试进步明显"},
+                              "worker-li");
+  ASSERT_EQ(progress.exit_code, 0) << progress.err;
+  EXPECT_NE(progress.out.find("STUDENT_PROGRESS S00801 500.00  balance 500.00 POINTS"),
+            std::string::npos)
+      << progress.out;
+  const Result twice = Run({"award", "STUDENT_PROGRESS", "--member", "S00801", "--reason", "再次"},
+                           "worker-li");
+  EXPECT_EQ(twice.exit_code, 1);
+  EXPECT_NE(twice.err.find("AWARD_FREQUENCY_EXCEEDED"), std::string::npos) << twice.err;
+  const Result not_student = Run({"award", "STUDENT_PROGRESS", "--member", "V00001", "--reason",
+                                  "进步"},
+                                 "worker-li");
+  EXPECT_NE(not_student.err.find("NOT_ELIGIBLE"), std::string::npos) << not_student.err;
+
+  // 考上大学 +3000 waits for a second approver; the maker's issuer token cannot approve.
+  const Result admission = Run({"--json", "award", "UNIVERSITY_ADMISSION", "--member", "S00801",
+                                "--reason", "考上浙江大学"},
+                               "worker-li");
+  ASSERT_EQ(admission.exit_code, 0) << admission.err;
+  EXPECT_TRUE(admission.json()["pending"].get<bool>());
+  const std::string seq = admission.json()["seq"].get<std::string>();
+  EXPECT_EQ(Points("S00801"), "500.00");
+  Grant("checker-zhao", "approver", "");
+  EXPECT_NE(Run({"approve", seq}, "worker-li").err.find("PERMISSION_DENIED"), std::string::npos);
+  const Result pending = Run({"pending"}, "checker-zhao");
+  EXPECT_NE(pending.out.find("UNIVERSITY_ADMISSION  S00801  300000 POINTS"), std::string::npos)
+      << pending.out;
+  ASSERT_EQ(Run({"approve", seq, "--memo", "已核实录取通知书"}, "checker-zhao").exit_code, 0);
+  EXPECT_EQ(Points("S00801"), "3500.00");
+  EXPECT_NE(Run({"approve", seq}, "checker-zhao").err.find("PENDING_CLOSED"), std::string::npos);
+
+  const Result effort = Run({"--json", "award", "LACK_OF_EFFORT", "--member", "S00801",
+                             "--reason", "多次缺课"},
+                            "worker-li");
+  ASSERT_EQ(effort.exit_code, 0) << effort.err;
+  const std::string effort_seq = effort.json()["seq"].get<std::string>();
+  ASSERT_EQ(Run({"reject", effort_seq, "--reason", "已补课，情况属实"}, "checker-zhao").exit_code, 0);
+  EXPECT_EQ(Points("S00801"), "3500.00");
+  const Result history = Run({"history", "S00801"}, "auditor-wang");
+  EXPECT_NE(history.out.find("award LACK_OF_EFFORT · 多次缺课 (待审核 pending approval)"),
+            std::string::npos)
+      << history.out;
+  EXPECT_NE(history.out.find("rejected: entry " + effort_seq), std::string::npos) << history.out;
+
+  // Student points stay with the student; hours go only to registered family or the pool.
+  Grant("app-s1", "member", "S00801");
+  const Result gift = Run({"transfer", "--to", "V00002", "--amount", "1", "--asset", "POINTS"},
+                          "app-s1");
+  EXPECT_NE(gift.err.find("TRANSFER_NOT_ALLOWED"), std::string::npos) << gift.err;
+  ASSERT_EQ(Run({"account", "open", "system:pool", "--kind", "system", "--name", "爱心时间池"})
+                .exit_code,
+            0);
+  ASSERT_EQ(Run({"transfer-policy", "set", "--asset", "HOURS", "--rule", "family-or-pool",
+                 "--pool", "system:pool"})
+                .exit_code,
+            0);
+  ASSERT_EQ(Run({"earn", "--member", "V00001", "--hours", "5", "--activity", "助老", "--date",
+                 "2026-11-02"},
+                "worker-li")
+                .exit_code,
+            0);
+  const Result stranger = Run({"transfer", "--to", "V00002", "--amount", "1", "--asset", "HOURS"},
+                              "app-v1");
+  EXPECT_NE(stranger.err.find("NOT_FAMILY"), std::string::npos) << stranger.err;
+  ASSERT_EQ(Run({"family", "set", "V00001", "V00002", "--memo", "母女"}).exit_code, 0);
+  EXPECT_EQ(Run({"transfer", "--to", "V00002", "--amount", "1", "--asset", "HOURS"}, "app-v1")
+                .exit_code,
+            0);
+  EXPECT_EQ(Run({"transfer", "--to", "system:pool", "--amount", "2", "--asset", "HOURS"}, "app-v1")
+                .exit_code,
+            0);
+
+  // One activity, several participants, one all-or-nothing call; again records nobody twice.
+  const std::vector<std::string> activity = {
+      "activity", "record", "--id", "A26110001", "--name", "政策宣讲", "--date", "2026-11-01",
+      "--team", "反诈宣传志愿队", "--category", "社区服务", "--hours", "3", "V00001", "V00002:2.5"};
+  const Result recorded = Run(activity, "worker-li");
+  ASSERT_EQ(recorded.exit_code, 0) << recorded.err;
+  EXPECT_NE(recorded.out.find("政策宣讲 2026-11-01: 2 participants recorded"), std::string::npos)
+      << recorded.out;
+  EXPECT_NE(Run(activity, "worker-li").out.find("(recorded before)"), std::string::npos);
+  const Result partial = Run({"activity", "record", "--id", "A26110002", "--name", "助老",
+                              "--date", "2026-11-03", "--hours", "2", "V00001", "V09999"},
+                             "worker-li");
+  EXPECT_EQ(partial.exit_code, 1);
+  EXPECT_NE(partial.err.find("V09999: ACCOUNT_UNKNOWN"), std::string::npos) << partial.err;
+  const Result v1_history = Run({"--json", "history", "V00001"}, "auditor-wang");
+  EXPECT_EQ(v1_history.json()["items"][0]["command"]["earn"]["activity"]["team"], "反诈宣传志愿队");
   EXPECT_EQ(Run({"audit"}, "auditor-wang").exit_code, 0);
 }
 

@@ -85,6 +85,7 @@ class ServiceTest : public ::testing::Test {
     Grant("terminal", v1::ROLE_TERMINAL, {"store:main"});
     Grant("member", v1::ROLE_MEMBER, {"m1"});
     Grant("auditor", v1::ROLE_AUDITOR, {});
+    Grant("approver", v1::ROLE_APPROVER, {});
   }
 
   // The love supermarket: store:main sells rice (30 points a bag; 20 bags donated through
@@ -857,6 +858,82 @@ TEST_F(ServiceTest, TheRoleMatrixHoldsForEveryRpc) {
          r.set_maximum("0");
          return client_->programme->SetDailyHoursCap(Ctx(t).get(), r, &receipt);
        }},
+      {"SetAccountTags(m2)", [&](const std::string& t) {
+         v1::SetAccountTagsRequest r;
+         r.set_request_id(next());
+         r.set_account("m2");
+         r.add_tags("student");
+         return client_->programme->SetAccountTags(Ctx(t).get(), r, &receipt);
+       }},
+      {"SetFamily(m1)", [&](const std::string& t) {
+         v1::SetFamilyRequest r;
+         r.set_request_id(next());
+         r.set_member("m1");
+         r.add_relatives("m2");
+         return client_->programme->SetFamily(Ctx(t).get(), r, &receipt);
+       }},
+      {"SetTransferPolicy", [&](const std::string& t) {
+         v1::SetTransferPolicyRequest r;
+         r.set_request_id(next());
+         r.mutable_policy()->set_asset("HOURS");
+         r.mutable_policy()->set_rule(v1::TRANSFER_RULE_OPEN);
+         return client_->programme->SetTransferPolicy(Ctx(t).get(), r, &receipt);
+       }},
+      {"SetAwardRule", [&](const std::string& t) {
+         v1::SetAwardRuleRequest r;
+         r.set_request_id(next());
+         auto* rule = r.mutable_rule();
+         rule->set_code("STUDENT_PROGRESS");
+         rule->set_asset("POINTS");
+         rule->set_amount("500");
+         rule->set_frequency(v1::AWARD_FREQUENCY_UNLIMITED);
+         rule->set_description("学业进步明显");
+         rule->set_active(true);
+         return client_->programme->SetAwardRule(Ctx(t).get(), r, &receipt);
+       }},
+      {"ListAwardRules", [&](const std::string& t) {
+         v1::ListAwardRulesResponse out;
+         return client_->programme->ListAwardRules(Ctx(t).get(), {}, &out);
+       }},
+      {"Award(m2)", [&](const std::string& t) {
+         v1::AwardRequest r;
+         r.set_request_id(next());
+         r.set_rule("STUDENT_PROGRESS");
+         r.set_member("m2");
+         r.set_issuer("issuer:town");
+         r.set_reason("进步明显");
+         return client_->programme->Award(Ctx(t).get(), r, &receipt);
+       }},
+      {"SetApprovalThreshold", [&](const std::string& t) {
+         v1::SetApprovalThresholdRequest r;
+         r.set_request_id(next());
+         r.set_asset("POINTS");
+         r.set_amount("0");
+         return client_->programme->SetApprovalThreshold(Ctx(t).get(), r, &receipt);
+       }},
+      {"Approve(unknown)", [&](const std::string& t) {
+         v1::ApproveRequest r;
+         r.set_request_id(next());
+         r.set_seq(1);
+         return client_->programme->Approve(Ctx(t).get(), r, &receipt);
+       }},
+      {"Reject(unknown)", [&](const std::string& t) {
+         v1::RejectRequest r;
+         r.set_request_id(next());
+         r.set_seq(1);
+         r.set_reason("材料不全");
+         return client_->programme->Reject(Ctx(t).get(), r, &receipt);
+       }},
+      {"ListPending(all)", [&](const std::string& t) {
+         v1::ListPendingResponse out;
+         return client_->programme->ListPending(Ctx(t).get(), {}, &out);
+       }},
+      {"ListPending(m1)", [&](const std::string& t) {
+         v1::ListPendingRequest r;
+         r.set_member("m1");
+         v1::ListPendingResponse out;
+         return client_->programme->ListPending(Ctx(t).get(), r, &out);
+       }},
       {"Settle", [&](const std::string& t) {
          v1::SettleRequest r;
          r.set_request_id(next());
@@ -884,26 +961,37 @@ TEST_F(ServiceTest, TheRoleMatrixHoldsForEveryRpc) {
       {"CreatePrincipal", {"admin"}},
       {"ListPrincipals", {"admin", "auditor"}},
       {"RevokePrincipal", {"admin"}},
-      {"WhoAmI", {"admin", "auditor", "issuer", "terminal", "member"}},
+      {"WhoAmI", {"admin", "auditor", "issuer", "terminal", "member", "approver"}},
       {"GetDigest", {"admin", "auditor"}},
       {"ReadJournal", {"admin", "auditor"}},
       {"Verify", {"admin", "auditor"}},
       {"SetItem", {"admin"}},
-      {"ListItems", {"admin", "auditor", "issuer", "terminal", "member"}},
+      {"ListItems", {"admin", "auditor", "issuer", "terminal", "member", "approver"}},
       {"ReceiveStock", {"admin"}},
       {"WriteOffStock", {"admin"}},
       {"Checkout(m2)", {"terminal"}},
       {"Refund(basket)", {"admin", "terminal"}},
       {"SetExchangeRatio", {"admin"}},
-      {"GetExchangeRatio", {"admin", "auditor", "issuer", "terminal", "member"}},
+      {"GetExchangeRatio", {"admin", "auditor", "issuer", "terminal", "member", "approver"}},
       {"Settle", {"admin"}},
       {"SetLimit", {"admin"}},
       {"SetHousehold", {"admin"}},
-      {"ListLimits", {"admin", "auditor", "issuer", "terminal", "member"}},
+      {"ListLimits", {"admin", "auditor", "issuer", "terminal", "member", "approver"}},
       {"GetVolunteerProfile(m2)", {"admin", "auditor", "issuer", "terminal"}},  // like GetBalance
       {"SetStarLevels", {"admin"}},
       {"SetHoursCap(lift)", {"admin"}},
       {"SetDailyHoursCap(off)", {"admin"}},
+      {"SetAccountTags(m2)", {"admin"}},
+      {"SetFamily(m1)", {"admin"}},
+      {"SetTransferPolicy", {"admin"}},
+      {"SetAwardRule", {"admin"}},
+      {"ListAwardRules", {"admin", "auditor", "issuer", "terminal", "member", "approver"}},
+      {"Award(m2)", {"issuer"}},
+      {"SetApprovalThreshold", {"admin"}},
+      {"Approve(unknown)", {"admin", "approver"}},
+      {"Reject(unknown)", {"admin", "approver"}},
+      {"ListPending(all)", {"admin", "auditor", "issuer", "approver"}},
+      {"ListPending(m1)", {"admin", "auditor", "issuer", "approver", "member"}},  // m1's token
       {"AuthorizeHold(m2)", {"terminal"}},
       {"CaptureHold(hold)", {"terminal"}},
       {"VoidHold(hold)", {"terminal"}},
@@ -911,7 +999,8 @@ TEST_F(ServiceTest, TheRoleMatrixHoldsForEveryRpc) {
   };
   ASSERT_EQ(allowed.size(), rpcs.size());
   for (const auto& [rpc, call] : rpcs) {
-    for (const std::string role : {"admin", "issuer", "terminal", "member", "auditor", "none"}) {
+    for (const std::string role :
+         {"admin", "issuer", "terminal", "member", "auditor", "approver", "none"}) {
       SCOPED_TRACE(rpc + " as " + role);
       const Head before = server_->ledger().GetHead();
       const grpc::Status status = call(role == "none" ? "" : tokens_[role]);
@@ -1161,8 +1250,8 @@ TEST_F(ServiceTest, PrincipalsAreCreatedListedAndRevokedAndTokensFollow) {
     names.insert(p.principal());
     EXPECT_TRUE(p.token_sha256().empty());
   }
-  EXPECT_EQ(names, (std::set<std::string>{"admin", "auditor", "issuer", "member", "terminal",
-                                          "till-2"}));
+  EXPECT_EQ(names, (std::set<std::string>{"admin", "approver", "auditor", "issuer", "member",
+                                          "terminal", "till-2"}));
 
   v1::RevokePrincipalRequest revoke;
   revoke.set_request_id("revoke-till-2");
@@ -1214,7 +1303,7 @@ TEST_F(ServiceTest, ReadJournalIsTheStoredJournalAndTheAuditOverItIsClean) {
   EXPECT_TRUE(report->clean());
   EXPECT_EQ(report->head.seq, head.seq);
   EXPECT_EQ(report->head.hash, head.hash);
-  EXPECT_EQ(report->principals.size(), 5u);  // admin + the four of SetUp
+  EXPECT_EQ(report->principals.size(), 6u);  // admin + the five of SetUp
 
   v1::GetDigestResponse digest;
   ASSERT_TRUE(client_->audit->GetDigest(Ctx(tokens_["auditor"]).get(), {}, &digest).ok());
