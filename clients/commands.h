@@ -7,6 +7,7 @@
 #include "CLI/CLI.hpp"
 #include "clients/cli.h"
 #include "clients/csv.h"
+#include "ledger/audit/audit.h"
 
 namespace lovebank::cli {
 
@@ -40,6 +41,15 @@ void AddAuditCommands(CLI::App& app, Globals& globals, int* exit_code);
 // The request id of an imported CSV row: derived from the file's header and the row's own
 // text, so loading the same rows again applies nothing twice.
 std::string RowRequestId(const csv::Table& table, const csv::Row& row);
+
+// Runs the audit over the journal the server streams (an auditor's or admin's token); std::nullopt
+// (and 2, "could not run", in *exit_code) when it could not complete.
+std::optional<audit::Report> StreamAudit(const Globals& globals, audit::Options options,
+                                         int* exit_code);
+// certificate and verify-certificate (issue #7).
+void AddReportCommands(CLI::App& app, Globals& globals, int* exit_code);
+// `report --month`: the monthly public notice on the `report` command (issue #7).
+void AddNotice(CLI::App& report, Globals& globals, int* exit_code);
 
 // Sends one mutating call: writes the request id to the request log first, calls, logs the
 // outcome, then prints the receipt (`print`, or JSON with --json). Returns the exit code.

@@ -20,6 +20,8 @@ constexpr int kAuditCannotRun = 2;
 // A whole journal stream may take a while: 1M entries is ~150 MB.
 constexpr double kStreamTimeoutSeconds = 3600;
 
+}  // namespace
+
 // Runs the audit over the journal the server streams; std::nullopt (and kAuditCannotRun in
 // *exit_code) when it could not complete.
 std::optional<audit::Report> StreamAudit(const Globals& globals, audit::Options options,
@@ -49,8 +51,6 @@ std::optional<audit::Report> StreamAudit(const Globals& globals, audit::Options 
   }
   return std::move(*report);
 }
-
-}  // namespace
 
 void AddAuditCommands(CLI::App& app, Globals& globals, int* exit_code) {
   auto* audit = app.add_subcommand(
@@ -82,8 +82,10 @@ void AddAuditCommands(CLI::App& app, Globals& globals, int* exit_code) {
     *exit_code = report->clean() ? kAuditClean : kAuditFindings;
   });
 
-  auto* report = app.add_subcommand("report", "audited reports from the journal");
-  report->require_subcommand(1);
+  auto* report = app.add_subcommand(
+      "report", "the monthly public notice (公示, --month), or `report stores`");
+  report->require_subcommand(0, 1);
+  AddNotice(*report, globals, exit_code);
   auto* stores = report->add_subcommand(
       "stores", "the love supermarkets' month: baskets, points and hours, refunds, settlement");
   auto month = std::make_shared<std::string>();

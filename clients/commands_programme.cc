@@ -131,6 +131,7 @@ void AddProgrammeCommands(CLI::App& app, Globals& globals, int* exit_code) {
   AddStars(app, globals, exit_code);
   AddCap(app, globals, exit_code);
   AddRuleCommands(app, globals, exit_code);
+  AddReportCommands(app, globals, exit_code);
 }
 
 }  // namespace lovebank::cli

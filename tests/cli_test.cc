@@ -4,7 +4,10 @@
 // retried with its request id and charged once, and Chinese text that round-trips.
 
 #include <cstdio>
+#include <cmath>
+#include <filesystem>
 #include <fstream>
+#include <sstream>
 
 #include "ledger/strings.h"
 #include "nlohmann/json.hpp"
@@ -723,6 +726,115 @@ TEST_F(CliTest, TheSeedsStudentRulesAndTheTransferPolicyRunThroughTheCli) {
   const Result v1_history = Run({"--json", "history", "V00001"}, "auditor-wang");
   EXPECT_EQ(v1_history.json()["items"][0]["command"]["earn"]["activity"]["team"], "反诈宣传志愿队");
   EXPECT_EQ(Run({"audit"}, "auditor-wang").exit_code, 0);
+}
+
+// The monthly public notice and a volunteer certificate for the sample month (1,000 members,
+// 20 teams, ~1,050 activity rows): the notice's figures are checked against sums computed here
+// straight from the CSV files, and the certificate verifies until a figure on it is edited.
+TEST_F(CliTest, TheMonthlyNoticeAndACertificateForTheSampleMonthMatchTheJournal) {
+  OpenProgramme();
+  const std::string data = LOVEBANK_EXAMPLE_DATA_DIR;
+  ASSERT_EQ(Run({"import", data + "/members.csv"}, "admin").exit_code, 1);  // V00001/2 exist
+  ASSERT_EQ(Run({"rules", "load", std::string(LOVEBANK_SOURCE_DIR) +
+                                      "/docs/examples/award-rules.csv"})
+                .exit_code,
+            0);
+  ASSERT_EQ(Run({"import", data + "/activities-2026-11.csv"}, "worker-li").exit_code, 0);
+  ASSERT_EQ(Run({"import", data + "/student-awards-2026-11.csv"}, "worker-li").exit_code, 0);
+  ASSERT_EQ(Run({"redeem", "--store", "store:main", "--member", "S00854", "--amount", "30",
+                 "--memo", "大米 5kg ×1"},
+                "till-1")
+                .exit_code,
+            0);
+
+  // Expected figures, straight from the files.
+  std::map<std::string, std::pair<int, long>> team;  // team -> (rows, hours in minor units)
+  std::map<std::string, long> member_hours;
+  long total_hours = 0;
+  std::ifstream activities(data + "/activities-2026-11.csv");
+  std::string line;
+  std::getline(activities, line);
+  while (std::getline(activities, line)) {
+    std::vector<std::string> f;
+    std::stringstream fields(line);
+    for (std::string field; std::getline(fields, field, ',');) f.push_back(field);
+    const long minor = std::lround(std::stod(f[7]) * 100);
+    ++team[f[3]].first;
+    team[f[3]].second += minor;
+    member_hours[f[5]] += minor;
+    total_hours += minor;
+  }
+  ASSERT_EQ(team.size(), 20u);
+  auto decimal = [](long minor) {
+    return std::to_string(minor / 100) + "." + (minor % 100 < 10 ? "0" : "") +
+           std::to_string(minor % 100);
+  };
+
+  const std::string out = dir_.Sub("notice");
+  std::filesystem::create_directories(out);
+  const Result report = Run({"report", "--month", "2026-11", "--out", out}, "auditor-wang");
+  ASSERT_EQ(report.exit_code, 0) << report.out << report.err;
+  std::map<std::string, std::string> rows;  // "section/key" -> "count,amount"
+  std::ifstream csv(out + "/report-2026-11.csv");
+  std::getline(csv, line);
+  EXPECT_EQ(line, "section,key,count,amount,unit");
+  while (std::getline(csv, line)) {
+    std::vector<std::string> f;
+    std::stringstream fields(line);
+    for (std::string field; std::getline(fields, field, ',');) f.push_back(field);
+    ASSERT_GE(f.size(), 4u) << line;
+    rows[f[0] + "/" + f[1]] = f[2] + "," + f[3];
+  }
+  for (const auto& [name, figures] : team) {
+    EXPECT_EQ(rows["hours_by_team/" + name],
+              std::to_string(figures.first) + "," + decimal(figures.second))
+        << name;
+  }
+  EXPECT_EQ(rows["points_awarded/STUDENT_PROGRESS"], "40,20000.00");
+  EXPECT_EQ(rows.count("points_awarded/UNIVERSITY_ADMISSION"), 0u);  // pending: not posted
+  EXPECT_EQ(rows["store_redeemed/store:main"], ",30.00");
+  EXPECT_EQ(rows["outstanding/HOURS"], "," + decimal(total_hours));
+  EXPECT_EQ(rows["outstanding/POINTS"], ",19970.00");
+  // The audit's own totals agree: members hold every hour issued and the points not redeemed.
+  const Result audit = Run({"--json", "audit"}, "auditor-wang");
+  ASSERT_EQ(audit.exit_code, 0) << audit.err;
+  const nlohmann::json audited = audit.json();
+  for (const auto& total : audited["totals"]) {
+    if (total["asset"] == "HOURS") {
+      EXPECT_EQ(total["in_circulation"], decimal(total_hours));
+    }
+    if (total["asset"] == "POINTS") {
+      EXPECT_EQ(total["in_circulation"], "19970.00");
+    }
+  }
+  std::ifstream html_file(out + "/report-2026-11.html");
+  const std::string html((std::istreambuf_iterator<char>(html_file)), {});
+  EXPECT_NE(html.find("<meta charset=\"utf-8\">"), std::string::npos);
+  EXPECT_NE(html.find("爱心银行 2026年11月 公示"), std::string::npos);
+  EXPECT_NE(html.find("<svg"), std::string::npos);
+  EXPECT_NE(html.find("反诈宣传志愿队"), std::string::npos);
+
+  // A certificate for V00094 lists every hour the file gave them and verifies.
+  const std::string certificate = dir_.Sub("certificate.html");
+  const Result issued = Run({"--json", "certificate", "V00094", "--from", "2026-11-01", "--to",
+                             "2026-11-30", "--out", certificate, "--programme", "河头店镇爱心银行"},
+                            "auditor-wang");
+  ASSERT_EQ(issued.exit_code, 0) << issued.err;
+  EXPECT_EQ(issued.json()["total_hours"], decimal(member_hours["V00094"]));
+  const Result verified = Run({"verify-certificate", certificate}, "auditor-wang");
+  EXPECT_EQ(verified.exit_code, 0) << verified.out << verified.err;
+  EXPECT_NE(verified.out.find("verified"), std::string::npos);
+  std::ifstream page_file(certificate);
+  std::string page((std::istreambuf_iterator<char>(page_file)), {});
+  EXPECT_NE(page.find("吕姣菁"), std::string::npos);
+  const std::string shown = "<b>" + decimal(member_hours["V00094"]) + "</b> 小时";
+  const std::size_t at = page.find(shown);
+  ASSERT_NE(at, std::string::npos);
+  page.replace(at, shown.size(), "<b>999.00</b> 小时");
+  std::ofstream(certificate, std::ios::trunc) << page;
+  const Result forged = Run({"verify-certificate", certificate}, "auditor-wang");
+  EXPECT_EQ(forged.exit_code, 1);
+  EXPECT_NE(forged.err.find("edited"), std::string::npos) << forged.err;
 }
 
 TEST_F(CliTest, HistoryPagesBackwardsWithBefore) {

@@ -179,6 +179,15 @@ void AddTotals(const ReplayState& state, Report& report) {
   }
   for (auto& [code, total] : totals) report.totals.push_back(std::move(total));
   for (const auto& [key, figures] : state.store_months) report.store_months.push_back(figures);
+  for (const auto& [month, figures] : state.programme_months) {
+    report.programme_months.push_back(figures);
+    if (month == state.current_month) {  // the month still open: its totals are the head's
+      ProgrammeMonth& open = report.programme_months.back();
+      open.outstanding_hours_minor = boost::multiprecision::cpp_int(state.member_hours_minor);
+      open.outstanding_points_minor = boost::multiprecision::cpp_int(state.member_points_minor);
+      open.last_seq = state.head.seq;
+    }
+  }
   for (const auto& [key, minor] : state.flows) {
     auto asset = state.assets.find(key.first);
     report.flows.push_back(Flow{key.first, key.second,

@@ -107,6 +107,27 @@ struct StoreMonth {
   boost::multiprecision::cpp_int settled_minor;       // POINTS settled to the programme
 };
 
+// One month of the programme for its monthly public notice (公示, issue #7 item 8), from the
+// replayed journal. Amounts in minor units (HOURS and POINTS both scale 2 by genesis).
+struct ProgrammeMonth {
+  std::string month;  // "2026-11"
+  // HOURS recorded per organising team ("" for earnings naming none), net of reversals, by the
+  // month of the day served (the activity's date), and the number of earnings.
+  std::map<std::string, boost::multiprecision::cpp_int> team_hours_minor;
+  std::map<std::string, std::uint64_t> team_earnings;
+  // Awards and deductions posted this month, per rule ("" for earnings and deductions of POINTS
+  // by hand), gross; reversals of them in this month are in `reversed_points_minor`.
+  std::map<std::string, boost::multiprecision::cpp_int> awarded_minor;
+  std::map<std::string, std::uint64_t> awards;
+  std::map<std::string, boost::multiprecision::cpp_int> deducted_minor;
+  std::map<std::string, std::uint64_t> deductions;
+  boost::multiprecision::cpp_int reversed_points_minor;
+  // What the programme owes its members at the month's last entry: the sum of MEMBER balances.
+  boost::multiprecision::cpp_int outstanding_hours_minor;
+  boost::multiprecision::cpp_int outstanding_points_minor;
+  std::uint64_t last_seq = 0;  // the month's last entry
+};
+
 // An exact total as a decimal at `scale`: DecimalText(-1234, 2) == "-12.34".
 std::string DecimalText(const boost::multiprecision::cpp_int& minor, std::uint32_t scale);
 
@@ -118,6 +139,7 @@ struct Report {
   std::vector<AssetTotals> totals;  // by asset code
   std::vector<Flow> flows;          // by asset, then kind
   std::vector<StoreMonth> store_months;  // by store, then month
+  std::vector<ProgrammeMonth> programme_months;  // by month, every month with an entry
   // Who was allowed what, as the journal granted it: every principal in name order.
   std::vector<v1::PrincipalRecord> principals;
   bool store_compared = false;      // derived records were checked (--db, not --file)

@@ -4,6 +4,7 @@
 #include "ledger/audit/replay.h"
 
 #include <algorithm>
+#include <chrono>
 
 #include "absl/container/inlined_vector.h"
 #include "absl/hash/hash.h"
@@ -529,6 +530,98 @@ Expectation ExpectRefund(const v1::Entry& entry, std::uint64_t seq, State& state
     GiveBackUsage(member, time, line.sku(), Int128(line.quantity()), state);
   }
   return expectation;
+}
+
+// The first microsecond of the programme month after the one holding `time_unix_us`.
+std::int64_t NextMonthStart(std::int64_t time_unix_us) {
+  using namespace std::chrono;
+  const std::string start = PeriodStart(v1::PERIOD_MONTH, time_unix_us);  // "M2026-11-01"
+  const year_month next = year{std::stoi(start.substr(1, 4))} /
+                          month{static_cast<unsigned>(std::stoi(start.substr(6, 2)))} +
+                          months{1};
+  const sys_days day = sys_days(next / 1);
+  return duration_cast<microseconds>(day.time_since_epoch()).count() -
+         kProgrammeUtcOffsetSeconds * 1'000'000;
+}
+
+// Moves the programme month on when `entry` starts a later one: the month left behind keeps
+// the members' totals as they were after its last entry.
+void AdvanceMonth(const v1::Entry& entry, State& state) {
+  if (entry.time_unix_us() < state.current_month_end_us) return;
+  if (!state.current_month.empty()) {
+    ProgrammeMonth& left = state.programme_months[state.current_month];
+    left.month = state.current_month;
+    left.outstanding_hours_minor = boost::multiprecision::cpp_int(state.member_hours_minor);
+    left.outstanding_points_minor = boost::multiprecision::cpp_int(state.member_points_minor);
+    left.last_seq = entry.seq() - 1;
+  }
+  state.current_month = PeriodStart(v1::PERIOD_MONTH, entry.time_unix_us()).substr(1, 7);
+  state.current_month_end_us = NextMonthStart(entry.time_unix_us());
+}
+
+ProgrammeMonth& MonthFigures(State& state, const std::string& month) {
+  ProgrammeMonth& figures = state.programme_months[month];
+  figures.month = month;
+  return figures;
+}
+
+// The month figures of one applied entry (audit.h ProgrammeMonth): hours per team, awards and
+// deductions per rule, reversals.
+void AddProgrammeMonth(const v1::Entry& entry, const Postings& recorded, State& state) {
+  using boost::multiprecision::cpp_int;
+  const v1::Command& command = entry.command();
+  if (recorded.empty()) return;  // pending, administrative
+  auto member_points = [&](std::string_view member) {
+    Int128 sum = 0;
+    for (const PostingView& posting : recorded) {
+      if (posting.account == member && posting.asset == kPointsAsset) sum += posting.amount;
+    }
+    return sum;
+  };
+  if (command.has_earn() && command.earn().asset() == kHours) {
+    const std::string month = ServiceDay(command.earn(), entry.time_unix_us()).substr(0, 7);
+    const std::string& team = command.earn().activity().team();
+    ProgrammeMonth& figures = MonthFigures(state, month);
+    figures.team_hours_minor[team] += cpp_int(-recorded[0].amount);  // all it earned
+    ++figures.team_earnings[team];
+    state.earn_teams[entry.seq()] = {month, team};
+    return;
+  }
+  ProgrammeMonth& figures = MonthFigures(state, state.current_month);
+  auto count = [&](const std::string& rule, const Int128& to_member) {
+    if (to_member > 0) {
+      figures.awarded_minor[rule] += cpp_int(to_member);
+      ++figures.awards[rule];
+    } else if (to_member < 0) {
+      figures.deducted_minor[rule] += cpp_int(-to_member);
+      ++figures.deductions[rule];
+    }
+  };
+  if (command.has_earn() && command.earn().asset() == kPointsAsset) {
+    count("", member_points(command.earn().to()));
+  } else if (command.has_deduct() && command.deduct().asset() == kPointsAsset) {
+    count("", member_points(command.deduct().from()));
+  } else if ((command.has_award() || command.has_approve()) && entry.has_award() &&
+             entry.award().asset() == kPointsAsset) {
+    count(entry.award().rule(), member_points(entry.award().member()));
+  } else if (command.has_reverse()) {
+    auto earned = state.earn_teams.find(command.reverse().seq());
+    if (earned != state.earn_teams.end()) {
+      ProgrammeMonth& served = MonthFigures(state, earned->second.first);
+      for (const PostingView& posting : recorded) {
+        if (posting.amount > 0) served.team_hours_minor[earned->second.second] -= cpp_int(posting.amount);
+      }
+      --served.team_earnings[earned->second.second];
+      return;
+    }
+    for (const PostingView& posting : recorded) {
+      auto account = state.accounts.find(Absl(posting.account));
+      if (posting.asset == kPointsAsset && posting.amount < 0 && account != state.accounts.end() &&
+          account->second.record.kind() == v1::ACCOUNT_KIND_MEMBER) {
+        figures.reversed_points_minor += cpp_int(-posting.amount);
+      }
+    }
+  }
 }
 
 // The store's month figures (audit.h StoreMonth) for a value-moving supermarket entry.
@@ -1130,6 +1223,7 @@ void ReplayEntry(const v1::Entry& entry, const std::string& fingerprint, State& 
                  Cat(entry.time_unix_us()));
   }
   state.time_unix_us = std::max(state.time_unix_us, entry.time_unix_us());
+  AdvanceMonth(entry, state);
 
   // An expired hold is released before the engine decides anything later (releases of several
   // expired holds follow one another).
@@ -1385,6 +1479,7 @@ void ReplayEntry(const v1::Entry& entry, const std::string& fingerprint, State& 
   }
   if (expectation.ok && command.body_case() != v1::Command::kTransfer) {
     AddStoreMonth(entry, state);
+    AddProgrammeMonth(entry, recorded, state);
   }
   if (command.body_case() != v1::Command::kTransfer && !recorded.empty()) {
     const std::string& kind =
@@ -1435,6 +1530,10 @@ void ReplayEntry(const v1::Entry& entry, const std::string& fingerprint, State& 
     State::Balance& balance = state.balances[BalanceKey(posting.account, posting.asset)];
     balance.minor += posting.amount;
     balance.seq = seq;
+    if (account->second.record.kind() == v1::ACCOUNT_KIND_MEMBER) {
+      if (posting.asset == kHours) state.member_hours_minor += posting.amount;
+      if (posting.asset == kPoints) state.member_points_minor += posting.amount;
+    }
     Int128 floor = 0;
     if (account->second.record.kind() == v1::ACCOUNT_KIND_ISSUER && asset->second.record.stock()) {
       floor = -asset->second.maximum_minor;  // donated goods: no budget limits them

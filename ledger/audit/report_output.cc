@@ -72,6 +72,29 @@ nlohmann::json ToJson(const Report& report) {
                                     {"redeemed", DecimalText(m.redeemed_minor, 2)},
                                     {"settled", DecimalText(m.settled_minor, 2)}});
   }
+  json["programme_months"] = nlohmann::json::array();
+  for (const ProgrammeMonth& m : report.programme_months) {
+    auto amounts = [](const std::map<std::string, boost::multiprecision::cpp_int>& minor,
+                      const std::map<std::string, std::uint64_t>& counts) {
+      nlohmann::json rows = nlohmann::json::array();
+      for (const auto& [key, amount] : minor) {
+        auto count = counts.find(key);
+        rows.push_back({{"key", key},
+                        {"count", count == counts.end() ? 0 : count->second},
+                        {"amount", DecimalText(amount, 2)}});
+      }
+      return rows;
+    };
+    json["programme_months"].push_back(
+        {{"month", m.month},
+         {"hours_by_team", amounts(m.team_hours_minor, m.team_earnings)},
+         {"points_awarded", amounts(m.awarded_minor, m.awards)},
+         {"points_deducted", amounts(m.deducted_minor, m.deductions)},
+         {"points_reversed", DecimalText(m.reversed_points_minor, 2)},
+         {"outstanding_hours", DecimalText(m.outstanding_hours_minor, 2)},
+         {"outstanding_points", DecimalText(m.outstanding_points_minor, 2)},
+         {"last_seq", m.last_seq}});
+  }
   json["principals"] = nlohmann::json::array();
   for (const v1::PrincipalRecord& principal : report.principals) {
     json["principals"].push_back({{"principal", principal.principal()},
