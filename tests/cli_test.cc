@@ -813,6 +813,16 @@ TEST_F(CliTest, TheMonthlyNoticeAndACertificateForTheSampleMonthMatchTheJournal)
   EXPECT_NE(html.find("爱心银行 2026年11月 公示"), std::string::npos);
   EXPECT_NE(html.find("<svg"), std::string::npos);
   EXPECT_NE(html.find("反诈宣传志愿队"), std::string::npos);
+  auto count = [&html](const std::string& what) {
+    std::size_t n = 0;
+    for (std::size_t at = html.find(what); at != std::string::npos; at = html.find(what, at + 1)) ++n;
+    return n;
+  };
+  for (const std::string tag : {"svg ", "text ", "table>", "tr>", "h2>"}) {
+    EXPECT_EQ(count("<" + tag), count("</" + tag.substr(0, tag.size() - 1) + ">"))
+        << tag;  // every element closed: the page renders as written
+  }
+  EXPECT_GE(count("<svg "), 2u);  // hours per team and points per rule
 
   // A certificate for V00094 lists every hour the file gave them and verifies.
   const std::string certificate = dir_.Sub("certificate.html");
