@@ -21,7 +21,7 @@ def code(v,n):
             return re.sub(r'(?<!^)(?=[A-Z])','_',block.group(2)).upper()
     # Reasons outside 10-49 that the final rule names explicitly ("|| reason == Reason::kX").
     explicit=re.findall(r'reason == Reason::k(\w+)', sw[:sw.index('return absl::StatusCode::kInvalidArgument')])
-    return 'INVALID_ARGUMENT' if 10<=v<50 or n in explicit else 'FAILED_PRECONDITION'
+    return 'INVALID_ARGUMENT' if 10<=v<50 or 100<=v<110 or n in explicit else 'FAILED_PRECONDITION'
 out=['| value | reason | code | meaning |','|---|---|---|---|']
 for v,n,c in sorted(rows):
     out.append(f'| {v} | `{names[n]}` | {code(v,n)} | {c} |')

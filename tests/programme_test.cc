@@ -199,6 +199,11 @@ TEST_F(Programme, ApprovalNeedsADifferentPrincipalAndNothingIsSpendableUntilThen
   EXPECT_TRUE(pending.receipt.balances_after.empty());
   EXPECT_EQ(MinorToString(pending.receipt.award_minor), "300000");
   EXPECT_EQ(B("m1", "POINTS"), "200.00");  // not spendable while pending
+  const Outcome retry = Try(AwardBy("u1", "UNIVERSITY_ADMISSION", "m1", "maker"));
+  EXPECT_TRUE(retry.replayed);  // the original receipt, read back from the journal
+  EXPECT_EQ(retry.receipt.seq, pending.receipt.seq);
+  EXPECT_EQ(retry.receipt.pending_expires_unix_us, pending.receipt.pending_expires_unix_us);
+  EXPECT_EQ(retry.receipt.award_decimal, "3000.00");
   // The statement shows it (a line without legs).
   auto statement = ledger_->ListEntries("m1", 5, "");
   ASSERT_TRUE(statement.ok()) << statement.status();

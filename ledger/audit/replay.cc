@@ -1147,6 +1147,9 @@ Expectation ExpectProgramme(const v1::Entry& entry, std::uint64_t seq, State& st
           state.award_usage_keys[seq] =
               AwardUsageKey(pending->member(), pending->rule(), pending->period());
         }
+      } else if (entry.has_award()) {
+        findings.Add(FindingKind::kRecordDiffers, seq, "award facts",
+                     "none on the approval of an earning", entry.award().ShortDebugString());
       }
       pending->set_state(v1::PENDING_STATE_APPROVED);
       pending->set_closed_seq(seq);
