@@ -450,6 +450,36 @@ int Simple(Session& session, const std::string& request_id, const std::string& c
   });
 }
 
+void AddBackup(CLI::App& app, Globals& globals, int* exit_code) {
+  auto* backup = app.add_subcommand(
+      "backup", "an online backup of the whole ledger on the server's machine (admin)");
+  auto out = std::make_shared<std::string>();
+  backup->add_option("--out", *out, "a new absolute directory on the server's machine")
+      ->required();
+  backup->footer("Example:\n  lovebank backup --out /srv/backups/lovebank-2026-11-30\n"
+                 "Restore: stop lovebankd, move <data dir>/db aside, put the backup there, start "
+                 "lovebankd; `lovebank audit --expect-digest SEQ:HASH` with the printed digest.");
+  backup->callback([&globals, exit_code, out] {
+    Session session(globals);
+    v1::BackupRequest request;
+    request.set_out_dir(*out);
+    v1::BackupResponse response;
+    const grpc::Status status =
+        session.admin().Backup(session.Context(600).get(), request, &response);
+    if (!status.ok()) {
+      *exit_code = Fail(globals, status);
+      return;
+    }
+    if (globals.json) {
+      PrintJson(ToJson(response));
+    } else {
+      std::cout << "  backup in " << response.out_dir() << "\n  digest " << response.seq() << ":"
+                << response.hash() << "\n";
+    }
+    *exit_code = kExitOk;
+  });
+}
+
 void AddWhoAmI(CLI::App& app, Globals& globals, int* exit_code) {
   auto* whoami = app.add_subcommand("whoami", "the principal of this token: role and accounts");
   whoami->footer("Example:\n  LOVEBANK_TOKEN=lb_… lovebank whoami");
@@ -471,6 +501,7 @@ void AddWhoAmI(CLI::App& app, Globals& globals, int* exit_code) {
 
 void AddAdminCommands(CLI::App& app, Globals& globals, int* exit_code) {
   AddWhoAmI(app, globals, exit_code);
+  AddBackup(app, globals, exit_code);
   AddAccount(app, globals, exit_code);
   AddPrincipal(app, globals, exit_code);
   AddImport(app, globals, exit_code);

@@ -268,6 +268,13 @@ class Ledger {
   // A hold as committed. Refusals: kHoldUnknown.
   absl::StatusOr<v1::HoldRecord> GetHold(std::uint64_t hold_seq);
 
+  // An online backup (issue #8): a RocksDB checkpoint of the whole ledger in `dir` (a new
+  // directory on this machine, made 0700; table files are hard links where the file system
+  // allows), taken while the ledger serves. Returns the head the backup holds: restoring it
+  // (docs/cli.md "backup") gives a ledger whose audit ends at exactly this digest.
+  // Errors: AlreadyExists (dir exists), InvalidArgument (empty dir), storage errors.
+  absl::StatusOr<Head> Backup(const std::string& dir);
+
   // The RocksDB directory (for a read-only audit beside this ledger).
   const std::string& path() const;
 

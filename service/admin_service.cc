@@ -161,4 +161,31 @@ grpc::ServerUnaryReactor* AdminService::WhoAmI(grpc::CallbackServerContext* ctx,
   return call;
 }
 
+grpc::ServerUnaryReactor* AdminService::Backup(grpc::CallbackServerContext* ctx,
+                                               const v1::BackupRequest* request,
+                                               v1::BackupResponse* response) {
+  auto* call = new UnaryCall(context_, ctx, "Backup", "");
+  auto who = call->Authenticate();
+  if (who == nullptr || !call->Allowed(MayAdminister(*who))) return call;
+  const std::string& dir = request->out_dir();
+  if (dir.empty() || dir[0] != '/') {
+    call->Done(grpc::Status(grpc::StatusCode::INVALID_ARGUMENT,
+                            "out_dir must be an absolute path on the server's machine"));
+    return call;
+  }
+  auto head = context_.ledger->Backup(dir);
+  if (!head.ok()) {
+    const auto code = head.status().code() == absl::StatusCode::kAlreadyExists
+                          ? grpc::StatusCode::ALREADY_EXISTS
+                          : grpc::StatusCode::UNAVAILABLE;
+    call->Done(grpc::Status(code, std::string(head.status().message())));
+    return call;
+  }
+  response->set_out_dir(dir);
+  response->set_seq(head->seq);
+  response->set_hash(HashToHex(head->hash));
+  call->Done(grpc::Status::OK);
+  return call;
+}
+
 }  // namespace lovebank::service

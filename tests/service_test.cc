@@ -4,6 +4,8 @@
 #include <sys/stat.h>
 
 #include <array>
+#include <atomic>
+#include <filesystem>
 #include <fstream>
 #include <functional>
 #include <set>
@@ -12,6 +14,7 @@
 #include "clients/journal_source.h"
 #include "ledger/audit/audit.h"
 #include "ledger/journal_format.h"
+#include "ledger/store.h"
 #include "ledger/strings.h"
 #include "tests/service_test_util.h"
 
@@ -697,6 +700,12 @@ TEST_F(ServiceTest, TheRoleMatrixHoldsForEveryRpc) {
          v1::PrincipalRecord out;
          return client_->admin->WhoAmI(Ctx(t).get(), {}, &out);
        }},
+      {"Backup", [&](const std::string& t) {
+         v1::BackupRequest r;
+         r.set_out_dir(dir_.Sub("matrix-backup-" + next()));
+         v1::BackupResponse out;
+         return client_->admin->Backup(Ctx(t).get(), r, &out);
+       }},
       {"GetDigest", [&](const std::string& t) {
          v1::GetDigestResponse out;
          return client_->audit->GetDigest(Ctx(t).get(), {}, &out);
@@ -962,6 +971,7 @@ TEST_F(ServiceTest, TheRoleMatrixHoldsForEveryRpc) {
       {"ListPrincipals", {"admin", "auditor"}},
       {"RevokePrincipal", {"admin"}},
       {"WhoAmI", {"admin", "auditor", "issuer", "terminal", "member", "approver"}},
+      {"Backup", {"admin"}},
       {"GetDigest", {"admin", "auditor"}},
       {"ReadJournal", {"admin", "auditor"}},
       {"Verify", {"admin", "auditor"}},
@@ -1458,6 +1468,65 @@ TEST_F(ServiceTest, OversizedAndExpiredRequestsChangeNothing) {
   bad_text.set_memo("\xff\xfe");
   EXPECT_FALSE(client_->ledger->Transfer(Ctx(tokens_["member"]).get(), bad_text, &receipt).ok());
   EXPECT_EQ(server_->ledger().GetHead().seq, head.seq);
+}
+
+}  // namespace
+}  // namespace lovebank
+
+namespace lovebank {
+namespace {
+
+// An online backup (issue #8 item 7): taken while earnings keep arriving, it audits clean to
+// exactly the digest Backup returned, and a ledger restored from it opens at that head.
+TEST_F(ServiceTest, ABackupTakenWhileServingAuditsAndRestoresToItsDigest) {
+  for (int i = 0; i < 20; ++i) ASSERT_TRUE(Earn("before-" + std::to_string(i), "m1", "1").ok());
+  std::atomic<bool> stop{false};
+  std::thread writer([&] {
+    for (int i = 0; !stop.load(); ++i) Earn("during-" + std::to_string(i), "m2", "1");
+  });
+  v1::BackupRequest request;
+  request.set_out_dir(dir_.Sub("backup"));
+  v1::BackupResponse backup;
+  const grpc::Status status =
+      client_->admin->Backup(Ctx(tokens_["admin"]).get(), request, &backup);
+  stop = true;
+  writer.join();
+  ASSERT_TRUE(status.ok()) << status.error_message();
+  EXPECT_GE(backup.seq(), 20u);
+  struct stat info {};
+  ASSERT_EQ(::stat(dir_.Sub("backup").c_str(), &info), 0);
+  EXPECT_EQ(info.st_mode & 0777, 0700u);
+
+  {
+    StoreOptions read_only;
+    read_only.read_only = true;
+    auto store = Store::Open(dir_.Sub("backup"), read_only);
+    ASSERT_TRUE(store.ok()) << store.status();
+    auto source = audit::StoreSource(**store);
+    ASSERT_TRUE(source.ok()) << source.status();
+    auto report = audit::Run(**source, store->get(), {});
+    ASSERT_TRUE(report.ok()) << report.status();
+    EXPECT_TRUE(report->clean());
+    EXPECT_EQ(report->head.seq, backup.seq());
+    EXPECT_EQ(HashToHex(report->head.hash), backup.hash());
+  }
+  // Restore: the backup directory becomes a ledger's database.
+  std::filesystem::create_directories(dir_.Sub("restored"));
+  std::filesystem::copy(dir_.Sub("backup"), dir_.Sub("restored/db"),
+                        std::filesystem::copy_options::recursive);
+  LedgerOptions options;
+  options.path = dir_.Sub("restored/db");
+  auto restored = Ledger::Open(std::move(options));
+  ASSERT_TRUE(restored.ok()) << restored.status();
+  EXPECT_EQ((*restored)->GetHead().seq, backup.seq());
+  EXPECT_EQ(HashToHex((*restored)->GetHead().hash), backup.hash());
+
+  // A second backup into the same directory, or a relative one, is refused.
+  EXPECT_EQ(client_->admin->Backup(Ctx(tokens_["admin"]).get(), request, &backup).error_code(),
+            grpc::StatusCode::ALREADY_EXISTS);
+  request.set_out_dir("relative/backup");
+  EXPECT_EQ(client_->admin->Backup(Ctx(tokens_["admin"]).get(), request, &backup).error_code(),
+            grpc::StatusCode::INVALID_ARGUMENT);
 }
 
 }  // namespace
