@@ -1,5 +1,6 @@
 #include "ledger/store.h"
 
+#include <algorithm>
 #include <chrono>
 #include <cstring>
 #include <filesystem>
@@ -92,6 +93,21 @@ absl::StatusOr<std::unique_ptr<Store>> Store::Open(const std::string& path,
   if ((options.read_only || !options.create_if_missing) &&
       !std::filesystem::exists(std::filesystem::path(path) / "CURRENT")) {
     return absl::NotFoundError(Cat("no lovebank ledger at ", path));
+  }
+  if (options.read_only) {
+    // A ledger last written by an older lovebankd lacks the column families added since; a
+    // writer adds them when it opens the ledger, a read-only open cannot. Say so plainly.
+    std::vector<std::string> existing;
+    if (rocksdb::DB::ListColumnFamilies(db_options, path, &existing).ok()) {
+      for (std::size_t i = 0; i < kFamilyCount; ++i) {
+        const std::string name = FamilyName(static_cast<Family>(i));
+        if (std::find(existing.begin(), existing.end(), name) == existing.end()) {
+          return absl::FailedPreconditionError(
+              Cat(path, " was last written by an older lovebankd (no column family ", name,
+                  "): open it once with this version's lovebankd, which adds it, then audit"));
+        }
+      }
+    }
   }
   std::vector<rocksdb::ColumnFamilyDescriptor> descriptors;
   descriptors.emplace_back(rocksdb::kDefaultColumnFamilyName, rocksdb::ColumnFamilyOptions());

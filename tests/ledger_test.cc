@@ -852,6 +852,27 @@ TEST(ReadOnly, ADirectoryWithoutALedgerIsNotFound) {
   EXPECT_EQ(Ledger::Open(options).status().code(), absl::StatusCode::kNotFound);
 }
 
+// A read-only open (an auditor's) of a ledger an older lovebankd wrote, without a column family
+// added since, says what to do instead of RocksDB's "Column family not found"; a writer's open
+// adds the family and the read-only open works again.
+TEST(ReadOnly, ALedgerFromAnOlderVersionNamesTheMissingFamily) {
+  TempDir dir;
+  OpenLedger(dir.path()).reset();
+  {
+    auto store = Store::Open(dir.path(), StoreOptions{});
+    ASSERT_TRUE(store.ok()) << store.status();
+    ASSERT_TRUE((*store)->db()->DropColumnFamily((*store)->handle(Family::kPending)).ok());
+  }
+  StoreOptions read_only;
+  read_only.read_only = true;
+  const absl::Status status = Store::Open(dir.path(), read_only).status();
+  EXPECT_EQ(status.code(), absl::StatusCode::kFailedPrecondition) << status;
+  EXPECT_NE(status.message().find("older lovebankd (no column family pending)"), std::string::npos)
+      << status;
+  OpenLedger(dir.path()).reset();  // a writer adds it back
+  EXPECT_TRUE(Store::Open(dir.path(), read_only).ok());
+}
+
 TEST(Time, EntryTimesNeverGoBackwards) {
   TempDir dir;
   LedgerOptions options;
