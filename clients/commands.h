@@ -38,6 +38,10 @@ void AddRuleCommands(CLI::App& app, Globals& globals, int* exit_code);
 // audit, digest, export.
 void AddAuditCommands(CLI::App& app, Globals& globals, int* exit_code);
 
+// "student;poverty-tier:2" -> {"student", "poverty-tier:2"} (empty items dropped): the tag lists
+// of the members file and of a rules file.
+std::vector<std::string> SplitList(const std::string& text, char separator = ';');
+
 // The request id of an imported CSV row: derived from the file's header and the row's own
 // text, so loading the same rows again applies nothing twice.
 std::string RowRequestId(const csv::Table& table, const csv::Row& row);

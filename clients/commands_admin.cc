@@ -241,12 +241,7 @@ std::string RowCommand(const std::map<std::string, std::size_t>& column, const c
     open->set_display_name(get("name"));
     open->set_memo(get("village") + " " + get("tags"));
     // "student;poverty-tier:2": what award rules and transfer policies select members by.
-    const std::string tags = get("tags");
-    for (std::size_t start = 0; start < tags.size();) {
-      const std::size_t end = std::min(tags.find(';', start), tags.size());
-      if (end > start) open->add_tags(tags.substr(start, end - start));
-      start = end + 1;
-    }
+    for (auto& tag : SplitList(get("tags"))) open->add_tags(std::move(tag));
     return "";
   }
   if (column.contains("hours")) {  // volunteer activities
@@ -438,6 +433,16 @@ std::string RowRequestId(const csv::Table& table, const csv::Row& row) {
   unsigned char digest[SHA256_DIGEST_LENGTH];
   SHA256(reinterpret_cast<const unsigned char*>(text.data()), text.size(), digest);
   return "imp-" + ToHex(std::string_view(reinterpret_cast<const char*>(digest), 16));
+}
+
+std::vector<std::string> SplitList(const std::string& text, char separator) {
+  std::vector<std::string> items;
+  for (std::size_t start = 0; start < text.size();) {
+    const std::size_t end = std::min(text.find(separator, start), text.size());
+    if (end > start) items.push_back(text.substr(start, end - start));
+    start = end + 1;
+  }
+  return items;
 }
 
 // Runs a mutating call that answers with a receipt: prints `done` and the receipt.

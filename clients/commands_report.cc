@@ -14,6 +14,7 @@
 #include <sstream>
 
 #include "clients/commands.h"
+#include "ledger/amount.h"
 #include "ledger/audit/report_output.h"
 
 namespace lovebank::cli {
@@ -406,16 +407,11 @@ void AddCertificate(CLI::App& app, Globals& globals, int* exit_code) {
       digest.set_seq(newest);
       digest.set_hash(newest_hash);
     }
-    // HOURS have scale 2 (genesis): "2.5" and "3" are 250 and 300 minor units.
-    boost::multiprecision::cpp_int total_minor = 0;
+    // HOURS have scale 2 (genesis); the amounts are the ledger's own, so they parse.
+    Int128 total_minor = 0;
     for (const auto& activity : activities) {
-      const std::string hours = activity["hours"];
-      const std::size_t dot = hours.find('.');
-      const std::string cents =
-          ((dot == std::string::npos ? "" : hours.substr(dot + 1)) + "00").substr(0, 2);
-      // Digit by digit: cpp_int("050") would read octal.
-      total_minor += boost::multiprecision::cpp_int(std::stoll(hours.substr(0, dot))) * 100 +
-                     std::stoll(cents);
+      total_minor += ParseAmount(activity["hours"].get<std::string>(), 2, MinorAbsoluteMax())
+                         .amount.minor();
     }
     const nlohmann::json data = {
         {"version", 1},
@@ -430,7 +426,7 @@ void AddCertificate(CLI::App& app, Globals& globals, int* exit_code) {
         {"cumulative_hours", profile.cumulative_hours()},
         {"star_level", profile.star_level()},
         {"as_of_seq", profile.as_of_seq()},
-        {"total_hours", audit::DecimalText(total_minor, 2)},
+        {"total_hours", FormatAmount(Amount::FromMinor(total_minor), 2)},
         {"digest", {{"seq", digest.seq()}, {"hash", digest.hash()}}},
         {"activities", activities}};
     const std::string path = out->empty() ? "certificate-" + *account + ".html" : *out;

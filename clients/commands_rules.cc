@@ -145,11 +145,7 @@ v1::SetAwardRule ToRule(const RuleText& text) {
   rule.set_asset(text.asset);
   rule.set_amount(text.amount);
   rule.set_deduction(text.kind == "deduction");
-  for (std::size_t start = 0; start < text.tags.size();) {
-    const std::size_t end = std::min(text.tags.find(';', start), text.tags.size());
-    if (end > start) rule.add_eligible_tags(text.tags.substr(start, end - start));
-    start = end + 1;
-  }
+  for (auto& tag : SplitList(text.tags)) rule.add_eligible_tags(std::move(tag));
   rule.set_frequency(Frequency(text.frequency));
   rule.set_needs_approval(text.approval == "yes");
   rule.set_description(text.description);
