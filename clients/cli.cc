@@ -16,10 +16,17 @@ namespace lovebank::cli {
 
 Session::Session(const Globals& globals) : globals_(globals) {
   std::shared_ptr<grpc::ChannelCredentials> credentials = grpc::InsecureChannelCredentials();
-  if (!globals.ca_file.empty()) {
-    std::ifstream in(globals.ca_file);
+  if (!globals.ca_file.empty() || !globals.cert_file.empty()) {
+    auto slurp = [](const std::string& path) {
+      std::ifstream in(path);
+      return std::string(std::istreambuf_iterator<char>(in), {});
+    };
     grpc::SslCredentialsOptions ssl;
-    ssl.pem_root_certs.assign(std::istreambuf_iterator<char>(in), {});
+    if (!globals.ca_file.empty()) ssl.pem_root_certs = slurp(globals.ca_file);
+    if (!globals.cert_file.empty()) {
+      ssl.pem_cert_chain = slurp(globals.cert_file);
+      ssl.pem_private_key = slurp(globals.key_file);
+    }
     credentials = grpc::SslCredentials(ssl);
   }
   grpc::ChannelArguments arguments;

@@ -1,11 +1,12 @@
 // lovebank: the command line for the love bank — a checkout terminal, a volunteer's view, an
 // issuer's desk and an auditor's verifier, against lovebankd (docs/cli.md).
 //
-//   lovebank [--server HOST:PORT] [--token T] [--ca FILE] [--timeout S] [--json] COMMAND ...
+//   lovebank [--server HOST:PORT] [--token T] [--ca FILE] [--cert F --key F] [--timeout S]
+//            [--json] COMMAND ...
 //
 // Settings come from, in increasing priority: the config file (~/.config/lovebank/config, or
 // LOVEBANK_CONFIG, or --config), the environment (LOVEBANK_SERVER, LOVEBANK_TOKEN, LOVEBANK_CA,
-// LOVEBANK_REQUEST_LOG) and the flags.
+// LOVEBANK_CERT, LOVEBANK_KEY, LOVEBANK_REQUEST_LOG) and the flags.
 //
 // Exit codes: 0 ok, 1 refused by the ledger (with its reason), 2 usage, 3 unreachable or
 // unavailable (retry with the same --request-id); `audit`: 0 clean, 1 findings, 2 could not run.
@@ -37,7 +38,7 @@ std::string Home(const char* xdg, const std::string& fallback) {
   return std::string(home == nullptr ? "." : home) + "/" + fallback;
 }
 
-// `key = value` lines (# comments): server, token, ca, timeout, request_log.
+// `key = value` lines (# comments): server, token, ca, cert, key, timeout, request_log.
 bool ReadConfig(const std::string& path, bool required, Globals* globals) {
   std::ifstream in(path);
   if (!in) return !required;
@@ -52,6 +53,8 @@ bool ReadConfig(const std::string& path, bool required, Globals* globals) {
     if (key == "server") globals->server = value;
     if (key == "token") globals->token = value;
     if (key == "ca") globals->ca_file = value;
+    if (key == "cert") globals->cert_file = value;
+    if (key == "key") globals->key_file = value;
     if (key == "timeout") globals->timeout_s = std::atof(value.c_str());
     if (key == "request_log") globals->request_log = value;
   }
@@ -65,6 +68,8 @@ void FromEnvironment(Globals* globals) {
   take("LOVEBANK_SERVER", &globals->server);
   take("LOVEBANK_TOKEN", &globals->token);
   take("LOVEBANK_CA", &globals->ca_file);
+  take("LOVEBANK_CERT", &globals->cert_file);
+  take("LOVEBANK_KEY", &globals->key_file);
   take("LOVEBANK_REQUEST_LOG", &globals->request_log);
 }
 
@@ -93,6 +98,9 @@ int Main(int argc, char** argv) {
   app.add_option("--server", globals.server, "lovebankd address")->capture_default_str();
   app.add_option("--token", globals.token, "bearer token (or LOVEBANK_TOKEN)");
   app.add_option("--ca", globals.ca_file, "PEM CA certificate: connect with TLS");
+  app.add_option("--cert", globals.cert_file,
+                 "PEM client certificate, for a server that asks for one (or LOVEBANK_CERT)");
+  app.add_option("--key", globals.key_file, "PEM key of --cert (or LOVEBANK_KEY)");
   app.add_option("--timeout", globals.timeout_s, "seconds each call may take")
       ->capture_default_str();
   app.add_flag("--json", globals.json, "machine-readable output on stdout");

@@ -1,5 +1,6 @@
 #include "service/auth.h"
 
+#include <openssl/crypto.h>
 #include <openssl/rand.h>
 #include <openssl/sha.h>
 
@@ -29,6 +30,10 @@ std::string TokenSha256(std::string_view token) {
   return std::string(reinterpret_cast<const char*>(digest), sizeof(digest));
 }
 
+bool ConstantTimeEqual::operator()(std::string_view a, std::string_view b) const {
+  return a.size() == b.size() && CRYPTO_memcmp(a.data(), b.data(), a.size()) == 0;
+}
+
 namespace {
 
 std::shared_ptr<const Principal> FromRecord(const v1::PrincipalRecord& record) {
@@ -44,7 +49,7 @@ std::shared_ptr<const Principal> FromRecord(const v1::PrincipalRecord& record) {
 }  // namespace
 
 void Principals::Load(const std::vector<v1::PrincipalRecord>& records) {
-  absl::flat_hash_map<std::string, std::shared_ptr<const Principal>> loaded;
+  Registry loaded;
   for (const auto& record : records) {
     if (record.revoked_seq() == 0) loaded[record.token_sha256()] = FromRecord(record);
   }

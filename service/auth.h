@@ -37,6 +37,12 @@ absl::StatusOr<std::string> NewToken();
 // SHA-256 of the token's bytes: 32 raw bytes.
 std::string TokenSha256(std::string_view token);
 
+// Equality of two token hashes in time that depends only on their length (CRYPTO_memcmp), used
+// as the registry's key comparison: a caller learns nothing from how long a refusal took.
+struct ConstantTimeEqual {
+  bool operator()(std::string_view a, std::string_view b) const;
+};
+
 struct Authentication {
   Reason reason = Reason::kOk;  // kOk, kTokenMissing or kTokenUnknown
   std::shared_ptr<const Principal> principal;  // when kOk
@@ -57,8 +63,9 @@ class Principals {
  private:
   mutable std::shared_mutex mu_;
   // token SHA-256 -> principal
-  absl::flat_hash_map<std::string, std::shared_ptr<const Principal>> by_token_hash_
-      ABSL_GUARDED_BY(mu_);
+  using Registry = absl::flat_hash_map<std::string, std::shared_ptr<const Principal>,
+                                       absl::Hash<std::string>, ConstantTimeEqual>;
+  Registry by_token_hash_ ABSL_GUARDED_BY(mu_);
 };
 
 }  // namespace lovebank::service

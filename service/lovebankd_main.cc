@@ -1,6 +1,6 @@
 // lovebankd: the lovebank ledger as a gRPC service. See docs/api.md and the README.
 //
-//   lovebankd [--listen 127.0.0.1:50051] [--data-dir var/ledger] [--tls-cert F --tls-key F]
+//   lovebankd [--listen 127.0.0.1:50051] [--data-dir var/ledger] [--tls-cert F --tls-key F [--tls-client-ca F]]
 //             [--queue-depth N] [--log-level info] [--config lovebankd.toml]
 //
 // SIGTERM / SIGINT: stop accepting calls, finish those in flight, commit what is queued, close
@@ -27,6 +27,8 @@ int Main(int argc, char** argv) {
   app.add_option("--data-dir", options.data_dir, "ledger data directory")->capture_default_str();
   app.add_option("--tls-cert", options.tls_cert_file, "PEM certificate chain (enables TLS)");
   app.add_option("--tls-key", options.tls_key_file, "PEM private key (with --tls-cert)");
+  app.add_option("--tls-client-ca", options.tls_client_ca_file,
+                 "PEM CA: require client certificates signed by it (mutual TLS)");
   app.add_option("--queue-depth", options.queue_depth_max,
                  "commands waiting for the sequencer before RESOURCE_EXHAUSTED")
       ->capture_default_str()

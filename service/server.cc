@@ -44,6 +44,26 @@ absl::Status WriteTokenFile(const std::string& path, const std::string& token) {
   return absl::OkStatus();
 }
 
+// Creates `dir` (and its parents) with mode 0700. An existing directory keeps the mode its owner
+// gave it; if others may read it, the log says so.
+absl::Status MakePrivateDirectory(const std::string& dir, Logger& logger) {
+  namespace fs = std::filesystem;
+  std::error_code error;
+  const bool created = fs::create_directories(dir, error);
+  if (error) return absl::UnavailableError(Cat("cannot create ", dir, ": ", error.message()));
+  if (created) {
+    fs::permissions(dir, fs::perms::owner_all, fs::perm_options::replace, error);
+    if (error) return absl::UnavailableError(Cat("cannot make ", dir, " private: ", error.message()));
+    return absl::OkStatus();
+  }
+  const fs::perms perms = fs::status(dir, error).permissions();
+  if (!error && (perms & (fs::perms::group_all | fs::perms::others_all)) != fs::perms::none) {
+    logger.Log(LogLevel::kWarn, Cat("the data directory ", dir,
+                                    " may be read by other users: chmod 700 it"));
+  }
+  return absl::OkStatus();
+}
+
 }  // namespace
 
 class Server::Impl {
@@ -104,13 +124,15 @@ absl::StatusOr<std::unique_ptr<Server>> Server::Start(ServerOptions options) {
   auto impl = std::make_unique<Impl>();
   impl->options = options;
   impl->logger = std::make_unique<Logger>(options.log_level, options.log_out);
-  std::error_code error;
-  std::filesystem::create_directories(options.data_dir, error);
-  if (error) return absl::UnavailableError(Cat("cannot create ", options.data_dir, ": ", error.message()));
+  const std::string db_dir = (std::filesystem::path(options.data_dir) / "db").string();
+  for (const std::string& dir : {options.data_dir, db_dir}) {
+    if (absl::Status made = MakePrivateDirectory(dir, *impl->logger); !made.ok()) return made;
+  }
 
   // Options first: a bad TLS setup is refused before the ledger is opened.
   std::shared_ptr<grpc::ServerCredentials> credentials = grpc::InsecureServerCredentials();
-  if (!options.tls_cert_file.empty() || !options.tls_key_file.empty()) {
+  if (!options.tls_cert_file.empty() || !options.tls_key_file.empty() ||
+      !options.tls_client_ca_file.empty()) {
     if (options.tls_cert_file.empty() || options.tls_key_file.empty()) {
       return absl::InvalidArgumentError("TLS needs both --tls-cert and --tls-key");
     }
@@ -120,11 +142,17 @@ absl::StatusOr<std::unique_ptr<Server>> Server::Start(ServerOptions options) {
     if (!key.ok()) return key.status();
     grpc::SslServerCredentialsOptions ssl;
     ssl.pem_key_cert_pairs.push_back({*key, *cert});
+    if (!options.tls_client_ca_file.empty()) {
+      auto client_ca = ReadFile(options.tls_client_ca_file);
+      if (!client_ca.ok()) return client_ca.status();
+      ssl.pem_root_certs = *client_ca;
+      ssl.client_certificate_request = GRPC_SSL_REQUEST_AND_REQUIRE_CLIENT_CERTIFICATE_AND_VERIFY;
+    }
     credentials = grpc::SslServerCredentials(ssl);
   }
 
   LedgerOptions ledger_options;
-  ledger_options.path = (std::filesystem::path(options.data_dir) / "db").string();
+  ledger_options.path = db_dir;
   ledger_options.queue_depth_max = options.queue_depth_max;
   ledger_options.clock_unix_us = options.clock_unix_us;
   ledger_options.env = options.env;

@@ -5,7 +5,9 @@
 //
 // Data directory layout: <data_dir>/db is the RocksDB directory of the ledger;
 // <data_dir>/admin.token holds the first admin's token (mode 0600) when this data directory was
-// created by lovebankd.
+// created by lovebankd. lovebankd creates <data_dir> and <data_dir>/db with mode 0700 (only the
+// server's user may read the ledger or the token); an existing data directory that others may
+// read is served, with a warning in the log.
 
 #include <cstdio>
 #include <functional>
@@ -34,6 +36,9 @@ struct ServerOptions {
   std::string data_dir = "var/ledger";
   std::string tls_cert_file;  // PEM; with tls_key_file: TLS, without both: plaintext
   std::string tls_key_file;
+  // PEM CA certificates: with TLS, every client must present a certificate signed by one of
+  // them (mutual TLS), on top of its bearer token. Empty: no client certificate asked for.
+  std::string tls_client_ca_file;
   std::size_t queue_depth_max = kQueueDepthMaxDefault;
   LogLevel log_level = LogLevel::kInfo;
   std::FILE* log_out = stderr;  // borrowed

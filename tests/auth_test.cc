@@ -55,3 +55,25 @@ TEST(Principals, GrantsAuthenticateAndRevocationsStopAtOnce) {
 
 }  // namespace
 }  // namespace lovebank::service
+
+namespace lovebank::service {
+namespace {
+
+// The registry's key comparison (CRYPTO_memcmp): equal only for the same bytes, whatever byte
+// differs and whatever the lengths; a token's hash never compares equal to a prefix of another.
+TEST(ConstantTimeEqual, ComparesEveryByte) {
+  const ConstantTimeEqual equal;
+  const std::string hash = TokenSha256("lb_token");
+  EXPECT_TRUE(equal(hash, TokenSha256("lb_token")));
+  for (std::size_t i = 0; i < hash.size(); ++i) {
+    std::string other = hash;
+    other[i] = static_cast<char>(other[i] ^ 0x01);
+    EXPECT_FALSE(equal(hash, other)) << i;
+  }
+  EXPECT_FALSE(equal(hash, hash.substr(0, 31)));
+  EXPECT_FALSE(equal(hash.substr(0, 31), hash));
+  EXPECT_TRUE(equal("", ""));
+}
+
+}  // namespace
+}  // namespace lovebank::service

@@ -921,5 +921,53 @@ TEST(CliTls, TheCaOptionConnectsOverTls) {
   EXPECT_EQ(WEXITSTATUS(std::system((base + "principal list >/dev/null 2>&1").c_str())), 3);
 }
 
+// Mutual TLS (lovebankd --tls-client-ca): a client certificate signed by the programme's CA gets
+// in with --cert/--key; no certificate, or one from another CA, is turned away in the handshake.
+TEST(CliTls, TheClientCaOptionAdmitsOnlyCertificatesItSigned) {
+  testing::TempDir dir;
+  const std::string script = Cat(
+      "set -e; cd ", dir.path(), "\n",
+      "ec='-newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes'\n",
+      "openssl req -x509 $ec -days 2 -subj /CN=lovebank-test-ca -keyout ca.key -out ca.pem\n",
+      "openssl req -x509 $ec -days 2 -subj /CN=rogue-ca -keyout rogue.key -out rogue.pem\n",
+      "printf 'subjectAltName=DNS:localhost,IP:127.0.0.1\\n' > server.ext\n",
+      "openssl req $ec -subj /CN=localhost -keyout server.key -out server.csr\n",
+      "openssl x509 -req -in server.csr -CA ca.pem -CAkey ca.key -CAcreateserial -days 2 "
+      "-extfile server.ext -out server.pem\n",
+      "openssl req $ec -subj /CN=till-1 -keyout till.key -out till.csr\n",
+      "openssl x509 -req -in till.csr -CA ca.pem -CAkey ca.key -CAcreateserial -days 2 -out till.pem\n",
+      "openssl req $ec -subj /CN=till-2 -keyout other.key -out other.csr\n",
+      "openssl x509 -req -in other.csr -CA rogue.pem -CAkey rogue.key -CAcreateserial -days 2 "
+      "-out other.pem\n");
+  {
+    std::ofstream(dir.Sub("certs.sh")) << script;
+  }
+  ASSERT_EQ(std::system(Cat("sh ", dir.Sub("certs.sh"), " 2>/dev/null").c_str()), 0) << script;
+  testing::Daemon daemon(dir.Sub("data"), {"--tls-cert", dir.Sub("server.pem"), "--tls-key",
+                                           dir.Sub("server.key"), "--tls-client-ca",
+                                           dir.Sub("ca.pem")});
+  ASSERT_GT(daemon.port(), 0) << daemon.output();
+  std::string admin;
+  std::getline(std::ifstream(dir.Sub("data/admin.token")), admin);
+  const std::string base = Cat("LOVEBANK_CONFIG=/dev/null LOVEBANK_REQUEST_LOG=",
+                               dir.Sub("requests.log"), " LOVEBANK_TOKEN=", admin, " ",
+                               LOVEBANK_CLI_PATH, " --server 127.0.0.1:", daemon.port(),
+                               " --timeout 3 --ca ", dir.Sub("ca.pem"), " ");
+  auto run = [&](const std::string& flags) {
+    return WEXITSTATUS(std::system((base + flags + " whoami >/dev/null 2>&1").c_str()));
+  };
+  EXPECT_EQ(run(Cat("--cert ", dir.Sub("till.pem"), " --key ", dir.Sub("till.key"))), 0);
+  EXPECT_EQ(run(""), 3);
+  EXPECT_EQ(run(Cat("--cert ", dir.Sub("other.pem"), " --key ", dir.Sub("other.key"))), 3);
+  // The certificate is on top of the token, not instead of it.
+  EXPECT_EQ(WEXITSTATUS(std::system(
+                Cat("LOVEBANK_CONFIG=/dev/null LOVEBANK_REQUEST_LOG=", dir.Sub("requests.log"), " ",
+                    LOVEBANK_CLI_PATH, " --server 127.0.0.1:", daemon.port(), " --timeout 3 --ca ",
+                    dir.Sub("ca.pem"), " --cert ", dir.Sub("till.pem"), " --key ",
+                    dir.Sub("till.key"), " whoami >/dev/null 2>&1")
+                    .c_str())),
+            1);
+}
+
 }  // namespace
 }  // namespace lovebank

@@ -304,6 +304,11 @@ TEST_F(ServiceTest, TheFirstAdminTokenIsInAPrivateFileAndWorks) {
   struct stat info {};
   ASSERT_EQ(::stat(server_->admin_token_file().c_str(), &info), 0);
   EXPECT_EQ(info.st_mode & 0777, 0600);
+  // The data directory and the RocksDB directory in it are the server user's alone.
+  for (const std::string& dir : {dir_.Sub("data"), dir_.Sub("data/db")}) {
+    ASSERT_EQ(::stat(dir.c_str(), &info), 0) << dir;
+    EXPECT_EQ(info.st_mode & 0777, 0700u) << dir;
+  }
   v1::PrincipalRecord me;
   ASSERT_TRUE(client_->admin->WhoAmI(Ctx(tokens_["admin"]).get(), {}, &me).ok());
   EXPECT_EQ(me.principal(), "admin");
@@ -1025,7 +1030,23 @@ TEST_F(ServiceTest, TheRoleMatrixHoldsForEveryRpc) {
       }
       EXPECT_EQ(server_->ledger().GetHead().seq, before.seq);  // denied: nothing changed
     }
+    // A well-formed token that nobody holds, one a byte away from a real one.
+    std::string near = tokens_["admin"];
+    near.back() = near.back() == '0' ? '1' : '0';
+    for (const std::string& token : {Cat("lb_", std::string(64, '0')), near}) {
+      const Head before = server_->ledger().GetHead();
+      EXPECT_STATUS(call(token), StatusCode::UNAUTHENTICATED, Reason::kTokenUnknown);
+      EXPECT_EQ(server_->ledger().GetHead().seq, before.seq);
+    }
   }
+  // Every call above went through the log (info: accepted, warn: refused); no token is in it.
+  std::ifstream log_file(dir_.Sub("log"));
+  const std::string log((std::istreambuf_iterator<char>(log_file)), {});
+  EXPECT_GT(log.size(), 1000u);
+  for (const auto& [role, token] : tokens_) {
+    EXPECT_EQ(log.find(token.substr(3)), std::string::npos) << role << "'s token is in the log";
+  }
+  EXPECT_EQ(log.find("lb_"), std::string::npos) << log;
 }
 
 // A hold at the checkout lane over gRPC: priced receipt with the expiry, the hold readable by its
