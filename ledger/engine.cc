@@ -950,19 +950,23 @@ Outcome Engine::Append(const v1::Command& command, const std::string& fingerprin
 Outcome Engine::Refuse(const v1::Command& command, const std::string& fingerprint, Reason reason,
                        std::string message) {
   LOVEBANK_DCHECK(reason != Reason::kOk);
-  if (IsRememberedReason(reason)) {
-    v1::Refusal refusal;
-    refusal.set_fingerprint(fingerprint);
-    refusal.set_reason(static_cast<std::uint32_t>(reason));
-    refusal.set_message(message);
-    refusal.set_head_seq(head_.seq);
-    Stage(Family::kRefusals, command.request_id(), refusal.SerializeAsString());
-  }
   Outcome outcome;
   outcome.reason = reason;
   outcome.message = std::move(message);
   outcome.decided_at_seq = head_.seq;
+  RememberRefusal(command, fingerprint, outcome);
   return outcome;
+}
+
+void Engine::RememberRefusal(const v1::Command& command, const std::string& fingerprint,
+                             const Outcome& outcome) {
+  if (!IsRememberedReason(outcome.reason)) return;
+  v1::Refusal refusal;
+  refusal.set_fingerprint(fingerprint);
+  refusal.set_reason(static_cast<std::uint32_t>(outcome.reason));
+  refusal.set_message(outcome.message);
+  refusal.set_head_seq(outcome.decided_at_seq);
+  Stage(Family::kRefusals, command.request_id(), refusal.SerializeAsString());
 }
 
 rocksdb::WriteBatch Engine::FinishBatch() {

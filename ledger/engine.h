@@ -76,6 +76,12 @@ class Engine {
   void Mark();
   void RollBackToMark();
   void ReleaseMark();
+  // Stages the remembered Refusal record of a command refused for a state reason (nothing for
+  // other reasons): what Apply does for a refusal, again after RollBackToMark took it away, so a
+  // refused command of an all-or-nothing group is refused the same way on a retry.
+  // REQUIRES: a batch is open, no mark.
+  void RememberRefusal(const v1::Command& command, const std::string& fingerprint,
+                       const Outcome& outcome);
 
   // Seals the open batch: adds the coalesced balances and the meta head and returns the
   // WriteBatch to write (empty when nothing was applied).

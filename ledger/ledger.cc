@@ -467,6 +467,14 @@ void Ledger::Impl::Decide(std::vector<Pending>& commands, std::vector<Outcome>& 
       engine->ReleaseMark();
     } else {
       engine->RollBackToMark();
+      // The refusals stay remembered (the rollback took their records with it): a retry of the
+      // group is refused the same way and can never flip to applied.
+      for (std::size_t j = i; j < i + group; ++j) {
+        if (!outcomes[j].ok()) {
+          outcomes[j].decided_at_seq = engine->head().seq;  // the group's entries are gone
+          engine->RememberRefusal(commands[j].command, commands[j].fingerprint, outcomes[j]);
+        }
+      }
       std::vector<Outcome> group_outcomes(outcomes.begin() + i, outcomes.begin() + i + group);
       AbortOthers(group_outcomes);
       std::move(group_outcomes.begin(), group_outcomes.end(), outcomes.begin() + i);

@@ -14,7 +14,7 @@
 #include "ledger/journal_format.h"
 #include "ledger/strings.h"
 #include "tests/daemon_util.h"
-#include "tests/service_test_util.h"
+#include "tests/fire_util.h"
 
 
 namespace lovebank {
@@ -32,31 +32,10 @@ TEST(Daemon, SigtermDuringLoadLosesNoAcknowledgedRequest) {
   std::string admin;
   std::getline(std::ifstream(data + "/admin.token"), admin);
 
-  auto open = [&](const std::string& account, v1::AccountKind kind) {
-    v1::OpenAccountRequest request;
-    request.set_request_id("open-" + account);
-    request.set_account(account);
-    request.set_kind(kind);
-    request.set_display_name("志愿者 " + account);
-    if (kind == v1::ACCOUNT_KIND_ISSUER) {
-      auto* budget = request.add_budgets();
-      budget->set_asset("POINTS");
-      budget->set_amount("100000000");
-    }
-    v1::Receipt receipt;
-    ASSERT_TRUE(client.ledger->OpenAccount(Ctx(admin).get(), request, &receipt).ok());
-  };
-  open("issuer:town", v1::ACCOUNT_KIND_ISSUER);
   constexpr int kMembers = 8;
-  for (int m = 0; m < kMembers; ++m) open(Cat("m", m), v1::ACCOUNT_KIND_MEMBER);
-  v1::CreatePrincipalRequest grant;
-  grant.set_request_id("grant-issuer");
-  grant.set_principal("issuer");
-  grant.set_role(v1::ROLE_ISSUER);
-  grant.add_accounts("issuer:town");
-  v1::CreatePrincipalResponse granted;
-  ASSERT_TRUE(client.admin->CreatePrincipal(Ctx(admin).get(), grant, &granted).ok());
-  const std::string token = granted.token();
+  const testing::FireProgramme programme = testing::OpenFireProgramme(client, admin, kMembers);
+  ASSERT_FALSE(::testing::Test::HasFailure());
+  const std::string token = programme.tokens.at("issuer");
 
   // 16 clients earn as fast as they can; every acknowledged receipt is recorded.
   struct Ack {
