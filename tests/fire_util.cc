@@ -223,6 +223,123 @@ std::size_t CheckAgainstModel(Client& client, const std::string& admin, int memb
   return applied.size();
 }
 
+bool FireGroup::InDoubt() const {
+  for (const FireCommand* command : commands) {
+    if (command->state == FireCommand::State::kUnknown) return true;
+  }
+  return false;
+}
+
+FireGroup RandomGroup(std::mt19937& rng, const std::string& prefix, int members, int round,
+                      std::vector<std::unique_ptr<FireCommand>>* made) {
+  const int dice = static_cast<int>(rng() % 10);
+  const int a = static_cast<int>(rng() % members);
+  const int b = (a + 1 + static_cast<int>(rng() % (members - 1))) % members;
+  FireGroup group;
+  group.round = round;
+  group.batch = dice % 2 == 0;
+  group.all_or_nothing = group.batch && rng() % 2 == 0;
+  const int size = group.batch ? 1 + static_cast<int>(rng() % 4) : 1;
+  for (int k = 0; k < size; ++k) {
+    auto command = std::make_unique<FireCommand>();
+    command->request_id = Cat(prefix, "-", k);
+    if (dice < 4) {
+      command->kind = CommandKind::kEarn;
+      command->from = kIssuer;
+      command->to = FireProgramme::Member((a + k) % members);
+      command->cents = 100 + static_cast<std::int64_t>(rng() % 400);
+    } else if (dice < 7) {
+      command->kind = CommandKind::kRedeem;
+      command->from = FireProgramme::Member(a);
+      command->to = kStore;
+      command->cents = 50 + static_cast<std::int64_t>(rng() % 750);
+    } else {
+      command->kind = CommandKind::kTransfer;
+      command->from = FireProgramme::Member(a);
+      command->to = FireProgramme::Member(b);
+      command->cents = 50 + static_cast<std::int64_t>(rng() % 550);
+    }
+    group.commands.push_back(command.get());
+    made->push_back(std::move(command));
+  }
+  return group;
+}
+
+std::vector<FireCommand> Resend(Client& client, const FireProgramme& programme,
+                                const FireGroup& group) {
+  std::vector<FireCommand> copies;
+  for (const FireCommand* command : group.commands) {
+    copies.push_back(*command);
+    copies.back().state = FireCommand::State::kUnknown;
+  }
+  std::vector<FireCommand*> pointers;
+  for (FireCommand& copy : copies) pointers.push_back(&copy);
+  const std::string& token = programme.tokens.at(SenderOf(copies.front()));
+  EXPECT_TRUE(Send(client, token, pointers, group.batch, group.all_or_nothing));
+  return copies;
+}
+
+namespace {
+
+// A group sent again got what it got the first time: the same receipts, the same remembered
+// refusals. A BATCH_ABORTED command was never decided, so its retry is decided afresh — but inside
+// the same all-or-nothing group, whose refused command is remembered, it is never applied.
+void ExpectSameOutcomes(const FireGroup& group, const std::vector<FireCommand>& again) {
+  ASSERT_EQ(again.size(), group.commands.size());
+  for (std::size_t i = 0; i < again.size(); ++i) {
+    const FireCommand& first = *group.commands[i];
+    SCOPED_TRACE(Cat(first.request_id, " was '", first.message, "' (batch ", group.batch,
+                     ", all or nothing ", group.all_or_nothing, "); now '", again[i].message, "'"));
+    EXPECT_EQ(again[i].state, first.state);
+    if (first.reason != static_cast<int>(v1::REASON_BATCH_ABORTED)) {
+      EXPECT_EQ(again[i].reason, first.reason);
+    }
+    EXPECT_EQ(again[i].seq, first.seq);
+    EXPECT_EQ(again[i].hash, first.hash);
+  }
+}
+
+}  // namespace
+
+std::size_t CheckAfterRestart(Client& client, const FireProgramme& programme,
+                              const std::string& admin, std::vector<FireGroup>& groups,
+                              int last_round, std::mt19937& rng) {
+  // 1. Acknowledged receipts are in the journal, byte for byte.
+  for (const FireGroup& group : groups) {
+    if (group.round != last_round && rng() % 64 != 0) continue;
+    for (const FireCommand* command : group.commands) {
+      if (command->state != FireCommand::State::kApplied) continue;
+      v1::GetEntryRequest request;
+      request.set_request_id(command->request_id);
+      v1::GetEntryResponse entry;
+      const grpc::Status status = client.ledger->GetEntry(Ctx(admin).get(), request, &entry);
+      EXPECT_TRUE(status.ok()) << command->request_id << " was acknowledged but is gone: "
+                               << status.error_message();
+      EXPECT_EQ(entry.seq(), command->seq) << command->request_id;
+      EXPECT_EQ(entry.hash(), command->hash) << command->request_id;
+    }
+  }
+  // 2. Acknowledged refusals never flip.
+  for (const FireGroup& group : groups) {
+    if (group.round != last_round || group.InDoubt()) continue;
+    const bool refused = std::any_of(
+        group.commands.begin(), group.commands.end(),
+        [](const FireCommand* command) { return command->state == FireCommand::State::kRefused; });
+    if (refused) ExpectSameOutcomes(group, Resend(client, programme, group));
+  }
+  // 3. What was in doubt settles exactly once.
+  std::size_t in_doubt = 0;
+  for (FireGroup& group : groups) {
+    if (!group.InDoubt()) continue;
+    ++in_doubt;
+    const std::string& token = programme.tokens.at(SenderOf(*group.commands.front()));
+    EXPECT_TRUE(Send(client, token, group.commands, group.batch, group.all_or_nothing));
+    EXPECT_FALSE(group.InDoubt());
+    ExpectSameOutcomes(group, Resend(client, programme, group));
+  }
+  return in_doubt;
+}
+
 std::uint64_t AuditClean(const std::string& db_dir) {
   StoreOptions options;
   options.read_only = true;

@@ -6,6 +6,8 @@
 
 #include <cstdint>
 #include <map>
+#include <memory>
+#include <random>
 #include <string>
 #include <vector>
 
@@ -49,6 +51,35 @@ v1::BatchCommand ToBatchCommand(const FireCommand& command);
 // state kUnknown: the command may or may not be in the journal. Returns false on such a failure.
 bool Send(Client& client, const std::string& token, std::vector<FireCommand*> commands, bool batch,
           bool all_or_nothing = false);
+
+// Commands sent together (one unary call, or one SubmitBatch), and sent together again on a retry.
+struct FireGroup {
+  std::vector<FireCommand*> commands;
+  bool batch = false;
+  bool all_or_nothing = false;
+  int round = 0;  // the crash cycle or fault round that sent it
+  bool InDoubt() const;
+};
+
+// A random group of the mixed load: earns from issuer:town (40%), redemptions at store:main (30%)
+// and member-to-member transfers (30%); half of them SubmitBatches of 1-4 commands, half of those
+// all-or-nothing. Request ids are `<prefix>-<k>`. The commands go to `made` (their owner).
+FireGroup RandomGroup(std::mt19937& rng, const std::string& prefix, int members, int round,
+                      std::vector<std::unique_ptr<FireCommand>>* made);
+
+// The group sent again as it was first sent: copies, so the originals keep their outcomes.
+std::vector<FireCommand> Resend(Client& client, const FireProgramme& programme,
+                                const FireGroup& group);
+
+// After a restart (a SIGKILL, a storage fault), against the new server:
+//  1. every command of round `last_round` that was acknowledged applied is in the journal with the
+//     same seq and hash (and a sample of older rounds);
+//  2. the groups of that round with a refusal, sent again, get the same outcomes (remembered);
+//  3. every group still in doubt is sent again and settles; a second retry replays it.
+// Returns the number of groups that were in doubt.
+std::size_t CheckAfterRestart(Client& client, const FireProgramme& programme,
+                              const std::string& admin, std::vector<FireGroup>& groups,
+                              int last_round, std::mt19937& rng);
 
 // Replays the applied commands in seq order from zero balances: no member ever below zero (an
 // overdraft would show here even if the final figures looked fine), issuer:town never below its

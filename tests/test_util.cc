@@ -275,6 +275,9 @@ class FaultFile : public rocksdb::FSWritableFileOwnerWrapper {
 
  private:
   rocksdb::IOStatus Fault(bool sync) {
+    if (wal_ && fs_->countdown.load() > 0 && fs_->countdown.fetch_sub(1) == 1) {
+      fs_->then.load()->store(true);
+    }
     if (!sync && fs_->disk_full.load()) {
       fs_->injected.fetch_add(1);
       return rocksdb::IOStatus::NoSpace("injected: disk full");

@@ -100,6 +100,10 @@ class FaultFs : public rocksdb::FileSystemWrapper {
   std::atomic<bool> fail_wal_sync{false};
   std::atomic<bool> disk_full{false};  // every append to any file fails with NoSpace
   std::atomic<int> injected{0};        // failures returned so far
+  // A fault at a random point of a commit: after `countdown` more WAL appends and syncs, the flag
+  // `then` points to (one of the three above) is switched on. -1: off.
+  std::atomic<long> countdown{-1};
+  std::atomic<std::atomic<bool>*> then{nullptr};
 };
 
 // An Env over FaultFs. Owns both.
