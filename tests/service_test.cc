@@ -8,6 +8,7 @@
 #include <filesystem>
 #include <fstream>
 #include <functional>
+#include <future>
 #include <set>
 #include <thread>
 
@@ -16,6 +17,7 @@
 #include "ledger/journal_format.h"
 #include "ledger/store.h"
 #include "ledger/strings.h"
+#include "grpcpp/generic/generic_stub.h"
 #include "tests/service_test_util.h"
 
 namespace lovebank {
@@ -1489,6 +1491,147 @@ TEST_F(ServiceTest, OversizedAndExpiredRequestsChangeNothing) {
   bad_text.set_memo("\xff\xfe");
   EXPECT_FALSE(client_->ledger->Transfer(Ctx(tokens_["member"]).get(), bad_text, &receipt).ok());
   EXPECT_EQ(server_->ledger().GetHead().seq, head.seq);
+}
+
+// A method called with raw bytes, as a hostile or broken client would send them.
+grpc::Status RawCall(testing::Client& client, const std::string& method, const std::string& bytes,
+                     const std::string& token) {
+  grpc::GenericStub stub(client.channel);
+  grpc::Slice slice(bytes);
+  grpc::ByteBuffer request(&slice, 1);
+  grpc::ByteBuffer response;
+  auto context = Ctx(token);
+  std::promise<grpc::Status> done;
+  stub.UnaryCall(context.get(), method, {}, &request, &response,
+                 [&done](grpc::Status status) { done.set_value(std::move(status)); });
+  return done.get_future().get();
+}
+
+// Bad input at the wire (issue #8 item 5): each gets a clear status and changes nothing; the
+// server keeps serving.
+TEST_F(ServiceTest, TheWireRefusesBadInputAndChangesNothing) {
+  ASSERT_TRUE(Earn("seed", "m1", "10").ok());
+  const std::string& issuer = tokens_["issuer"];
+  const std::string& admin = tokens_["admin"];
+  v1::EarnRequest earn;
+  earn.set_request_id("raw-1");
+  earn.set_issuer("issuer:town");
+  earn.set_member("m1");
+  earn.set_asset("POINTS");
+  earn.set_amount("2");
+  earn.set_reason("进步明显");
+  const std::string kEarn = "/lovebank.v1.Ledger/Earn";
+  Head head = server_->ledger().GetHead();
+  auto unchanged = [&](const std::string& what) {
+    EXPECT_EQ(server_->ledger().GetHead().seq, head.seq) << what << " changed the ledger";
+    EXPECT_EQ(Balance("m1"), "10.00") << what;
+  };
+
+  // Bytes that are not an EarnRequest; a group nested 100,000 deep (protobuf's recursion limit is
+  // 100); a length prefix past the end. None reaches a handler.
+  std::string deep;
+  for (int i = 0; i < 100000; ++i) deep += "\xbb\x3e";  // start group, field 999
+  for (const auto& [what, bytes] :
+       std::vector<std::pair<std::string, std::string>>{
+           {"garbage", std::string(100, '\xff')},
+           {"deep groups", earn.SerializeAsString() + deep},
+           {"truncated", earn.SerializeAsString() + "\x52\xff\xff\x03"}}) {
+    const grpc::Status status = RawCall(*client_, kEarn, bytes, issuer);
+    EXPECT_FALSE(status.ok()) << what;
+    EXPECT_NE(status.error_code(), StatusCode::UNKNOWN) << what << ": " << status.error_message();
+    unchanged(what);
+  }
+
+  // Fields this server does not know (a newer client's) are ignored, as protobuf does: the
+  // request is applied as if they were absent, so the plain request is its exact retry.
+  v1::EarnRequest newer = earn;
+  newer.GetReflection()->MutableUnknownFields(&newer)->AddVarint(999, 7);
+  newer.GetReflection()->MutableUnknownFields(&newer)->AddLengthDelimited(1000, "未来的字段");
+  ASSERT_TRUE(RawCall(*client_, kEarn, newer.SerializeAsString(), issuer).ok());
+  v1::Receipt receipt;
+  ASSERT_TRUE(client_->ledger->Earn(Ctx(issuer).get(), earn, &receipt).ok());
+  EXPECT_TRUE(receipt.replayed());
+  EXPECT_EQ(Balance("m1"), "12.00");
+  // (Deduct the 2 again so every check below compares against 10.00.)
+  v1::DeductRequest deduct;
+  deduct.set_request_id("deduct-raw-1");
+  deduct.set_issuer("issuer:town");
+  deduct.set_member("m1");
+  deduct.set_asset("POINTS");
+  deduct.set_amount("2");
+  deduct.set_reason("测试");
+  ASSERT_TRUE(client_->ledger->Deduct(Ctx(issuer).get(), deduct, &receipt).ok());
+  ASSERT_EQ(Balance("m1"), "10.00");
+  head = server_->ledger().GetHead();
+
+  // Invalid UTF-8 in a name, a memo and a reason.
+  {
+    v1::OpenAccountRequest open;
+    open.set_request_id("bad-name");
+    open.set_account("m-bad");
+    open.set_kind(v1::ACCOUNT_KIND_MEMBER);
+    open.set_display_name("韦\xe8\x95");  // a truncated 3-byte sequence
+    EXPECT_FALSE(client_->ledger->OpenAccount(Ctx(admin).get(), open, &receipt).ok());
+    v1::EarnRequest bad_reason = earn;
+    bad_reason.set_request_id("bad-reason");
+    bad_reason.set_reason("\xc0\xaf");  // an overlong '/'
+    EXPECT_FALSE(client_->ledger->Earn(Ctx(issuer).get(), bad_reason, &receipt).ok());
+    unchanged("invalid UTF-8");
+  }
+
+  // Batches: 10,000 commands (over the 8,192 limit) and none at all.
+  for (const int count : {10000, 0}) {
+    v1::SubmitBatchRequest batch;
+    for (int i = 0; i < count; ++i) {
+      auto* open = batch.add_commands()->mutable_open_account();
+      open->set_request_id(Cat("many-", i));
+      open->set_account(Cat("many-", i));
+      open->set_kind(v1::ACCOUNT_KIND_MEMBER);
+    }
+    v1::SubmitBatchResponse response;
+    EXPECT_STATUS(client_->ledger->SubmitBatch(Ctx(admin).get(), batch, &response),
+                  StatusCode::INVALID_ARGUMENT, Reason::kBatchSizeInvalid);
+    EXPECT_EQ(response.results_size(), 0);
+    unchanged(Cat(count, " commands"));
+  }
+
+  // Absurd sizes: a 100 KB request id, an amount with 40 digits, a page of 4 billion lines.
+  v1::EarnRequest long_id = earn;
+  long_id.set_request_id(std::string(100000, 'r'));
+  EXPECT_STATUS(client_->ledger->Earn(Ctx(issuer).get(), long_id, &receipt),
+                StatusCode::INVALID_ARGUMENT, Reason::kRequestIdInvalid);
+  v1::EarnRequest huge_amount = earn;
+  huge_amount.set_request_id("huge-amount");
+  huge_amount.set_amount(std::string(40, '9'));
+  EXPECT_STATUS(client_->ledger->Earn(Ctx(issuer).get(), huge_amount, &receipt),
+                StatusCode::INVALID_ARGUMENT, Reason::kAmountAboveMaximum);
+  for (const std::uint32_t page_size : {1001u, 4294967295u}) {
+    v1::ListEntriesRequest list;
+    list.set_account("m1");
+    list.set_page_size(page_size);
+    v1::ListEntriesResponse page;
+    EXPECT_STATUS(client_->ledger->ListEntries(Ctx(admin).get(), list, &page),
+                  StatusCode::INVALID_ARGUMENT, Reason::kPageSizeInvalid);
+    EXPECT_EQ(page.items_size(), 0);
+  }
+  unchanged("absurd sizes");
+
+  // A 64 KB authorization header, and a deadline that passed before the call.
+  auto big_header = std::make_unique<grpc::ClientContext>();
+  big_header->AddMetadata("authorization", "Bearer " + std::string(65536, 'a'));
+  big_header->set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(10));
+  EXPECT_FALSE(client_->ledger->Earn(big_header.get(), earn, &receipt).ok());
+  auto late = Ctx(issuer);
+  late->set_deadline(std::chrono::system_clock::now() - std::chrono::milliseconds(1));
+  v1::EarnRequest late_earn = earn;
+  late_earn.set_request_id("late-earn");
+  EXPECT_EQ(client_->ledger->Earn(late.get(), late_earn, &receipt).error_code(),
+            StatusCode::DEADLINE_EXCEEDED);
+  unchanged("header and deadline");
+
+  // Still serving.
+  v1::PrincipalRecord me;
+  EXPECT_TRUE(client_->admin->WhoAmI(Ctx(admin).get(), {}, &me).ok());
 }
 
 }  // namespace
