@@ -248,6 +248,8 @@ Outcome Engine::Apply(const v1::Command& command, const std::string& fingerprint
   return outcome;
 }
 
+Engine::MarkState::MarkState() = default;
+
 void Engine::Mark() {
   LOVEBANK_CHECK(batch_open_ && !mark_);
   MarkState& mark = mark_.emplace();
@@ -1044,7 +1046,8 @@ void Engine::RetireOldest() {
   LOVEBANK_CHECK(!batches_.empty() && !(batch_open_ && batches_.size() == 1));
   // Holds this batch closed are durable now: forget them (FindHold reads the store) unless a
   // later in-flight batch changed them too; only open holds stay in memory for good.
-  for (const auto& [key, old] : batches_.front().holds_undo) {
+  for (const auto& entry : batches_.front().holds_undo) {
+    const std::string& key = entry.first;
     auto hold = holds_.find(key);
     if (hold == holds_.end() || hold->second.state() == v1::HOLD_STATE_OPEN) continue;
     if (std::none_of(batches_.begin() + 1, batches_.end(),

@@ -372,6 +372,9 @@ class Engine {
   template <class T>
   using MarkUndo = absl::flat_hash_map<std::string, std::pair<std::optional<T>, bool>>;
   struct MarkState {
+    // Declared, defined in engine.cc: clang 14 cannot default-construct a nested class with
+    // member initializers inside std::optional::emplace while the enclosing class is open.
+    MarkState();
     std::array<std::size_t, kFamilyCount> staged_sizes{};
     Head head;
     std::int64_t time_unix_us = 0;

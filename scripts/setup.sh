@@ -5,6 +5,8 @@
 #   scripts/setup.sh              # Debug-with-assertions build in build/
 #   BUILD_TYPE=Release scripts/setup.sh
 #   LOVEBANK_SKIP_APT=1 scripts/setup.sh   # never touch apt (e.g. no root)
+#   scripts/setup.sh -DOPTION=VALUE ...     # extra CMake options for a new build directory
+#   LOVEBANK_EXTRA_PACKAGES="clang ..."     # more packages (scripts/sanitize.sh)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -18,6 +20,8 @@ packages=(
   libgtest-dev libbenchmark-dev
   python3 python3-grpcio python3-protobuf openssl
 )
+# shellcheck disable=SC2206  # a space-separated list by design
+packages+=(${LOVEBANK_EXTRA_PACKAGES:-})
 
 missing=()
 for p in "${packages[@]}"; do
@@ -38,7 +42,7 @@ fi
 build_dir=${BUILD_DIR:-build}
 build_type=${BUILD_TYPE:-RelWithDebInfo}
 if [ ! -f "$build_dir/build.ninja" ]; then
-  cmake -S . -B "$build_dir" -G Ninja -DCMAKE_BUILD_TYPE="$build_type" >/dev/null
+  cmake -S . -B "$build_dir" -G Ninja -DCMAKE_BUILD_TYPE="$build_type" "$@" >/dev/null
 fi
 # Ninja prints only on failure with --quiet (ninja >= 1.11), except "no work to do", which is
 # dropped here so that an up-to-date tree builds silently.

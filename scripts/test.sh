@@ -1,9 +1,18 @@
 #!/usr/bin/env bash
-# The README's test command: installs what is missing, builds, and runs every test through CTest.
-# Exits non-zero on any failure.
+# The README's test command: installs what is missing, builds, and runs every test through CTest,
+# then the sanitizer and fuzzing stage (scripts/sanitize.sh: a clang ASan+UBSan build, the unit
+# and integration tests under it, each fuzz target briefly). Exits non-zero on any failure.
+#   LOVEBANK_SKIP_SANITIZE=1 scripts/test.sh   # the main build's tests only (quick local runs)
 set -euo pipefail
 cd "$(dirname "$0")/.."
+start=$(date +%s)
 scripts/setup.sh
 build_dir=${BUILD_DIR:-build}
+built=$(date +%s)
 # Two jobs: this machine (and CI) has two cores; tests are separate binaries.
 ctest --test-dir "$build_dir" --output-on-failure -j "${CTEST_JOBS:-2}" "$@"
+tested=$(date +%s)
+echo "test: build $((built - start)) s, tests $((tested - built)) s" >&2
+if [ "${LOVEBANK_SKIP_SANITIZE:-0}" != "1" ]; then
+  scripts/sanitize.sh
+fi

@@ -240,6 +240,34 @@ TEST_F(AuditTest, AForgedEntryWithACorrectHashIsCaughtByTheDerivedRecords) {
       << Describe(report);
 }
 
+// Found by fuzz/entry_fuzz.cc: a correctly chained entry whose command the engine would never
+// accept (an asset with 40 decimal places) made the replay abort in the amount parser instead of
+// reporting it. It is a finding now, and the audit goes on.
+TEST_F(AuditTest, ACommandOutsideEveryRangeIsAFindingNotACrash) {
+  const std::uint64_t seq = head_.seq + 1;
+  {
+    v1::Entry entry;
+    entry.set_seq(seq);
+    entry.set_time_unix_us(1893456000000000);
+    entry.mutable_command()->set_request_id("forged-asset");
+    auto* define = entry.mutable_command()->mutable_define_asset();
+    define->set_code("GOLD");
+    define->set_scale(40);
+    define->set_maximum("1");
+    define->set_display_name("金");
+    const std::string payload = entry.SerializeAsString();
+    auto store = Raw();
+    ASSERT_TRUE(store->db()
+                    ->Put(Sync(), store->handle(Family::kJournal), EncodeFixed64BE(seq),
+                          EncodeStoredEntry(ChainHash(head_.hash, seq, payload), head_.hash,
+                                            payload))
+                    .ok());
+  }
+  const Report report = AuditDb(dir_.path());
+  EXPECT_TRUE(Has(report, FindingKind::kCommandInvalid, seq)) << Describe(report);
+  EXPECT_EQ(report.entries, seq);
+}
+
 TEST_F(AuditTest, ATruncatedTailWithARewrittenHeadIsCaughtByIndexesAndThePublishedDigest) {
   const std::uint64_t keep = head_.seq - 6;  // from the sale's refund on
   {
@@ -337,6 +365,20 @@ TEST_F(AuditTest, ExportRoundTripsAndATamperedExportCannotBeAudited) {
     if (!source.ok()) continue;  // a damaged header is refused at open
     auto report = audit::Run(**source, nullptr, Options{});
     EXPECT_EQ(report.status().code(), absl::StatusCode::kDataLoss) << report.status();
+  }
+  // A first record that claims 16 MiB in a file of a few KB: refused as truncated, by the bytes
+  // left, before 16 MiB is allocated (found slowing fuzz/export_fuzz.cc to 48 runs a second).
+  {
+    std::string claims = bytes;
+    const std::size_t length_at = 76 + 8;  // header, then the first record's seq
+    claims.replace(length_at, 4, std::string("\x01\x00\x00\x00", 4));
+    std::ofstream(file, std::ios::binary | std::ios::trunc) << claims;
+    auto source = FileSource(file);
+    ASSERT_TRUE(source.ok());
+    const auto report = audit::Run(**source, nullptr, Options{});
+    EXPECT_EQ(report.status().code(), absl::StatusCode::kDataLoss) << report.status();
+    EXPECT_NE(report.status().message().find("claims 16777216 bytes and"), std::string::npos)
+        << report.status();
   }
   // One flipped payload byte inside an intact file: the trailer catches the file; and a forger
   // who recomputes the trailer is caught by the chain.

@@ -3,6 +3,7 @@
 
 #include "ledger/audit/audit.h"
 
+#include <algorithm>
 #include <condition_variable>
 #include <deque>
 #include <mutex>
@@ -394,10 +395,10 @@ absl::StatusOr<Pass> RunPass(JournalSource& source, Store* store, const Options&
   ReplayState state;
   state.mode = mode;
   state.compare_statements = store != nullptr;
-  // Sized for the head the source claims, up to 4M entries: a lying header must not make the
-  // audit allocate wildly.
-  const std::size_t expected_entries =
-      static_cast<std::size_t>(std::min<std::uint64_t>(source.claimed_head().seq, 1u << 22));
+  // Sized for the head the source claims, up to 4M entries and what the source can hold: a lying
+  // header must not make the audit allocate wildly.
+  const std::size_t expected_entries = static_cast<std::size_t>(std::min<std::uint64_t>(
+      {source.claimed_head().seq, source.record_bound(), std::uint64_t{1} << 22}));
   if (mode == ReplayState::Mode::kExact) {
     state.requests.reserve(expected_entries);
   } else {

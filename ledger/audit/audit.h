@@ -164,6 +164,9 @@ class JournalSource {
   // The next record in key order; std::nullopt at the end. Errors: the source cannot be read
   // any further (I/O, a truncated export): the audit cannot complete.
   virtual absl::StatusOr<std::optional<RawRecord>> Next() = 0;
+  // At most how many records the source can hold, when it knows (an export file: its size over
+  // the smallest record's). Bounds what the audit reserves for a header that claims more.
+  virtual std::uint64_t record_bound() const { return UINT64_MAX; }
 };
 
 struct Options {

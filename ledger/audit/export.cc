@@ -53,6 +53,13 @@ class ExportFileSource : public JournalSource {
   explicit ExportFileSource(std::ifstream in) : in_(std::move(in)) {}
 
   absl::Status ReadHeader() {
+    // The file's size bounds every record: a corrupt length is refused before anything the size
+    // it claims (up to 16 MiB) is allocated.
+    in_.seekg(0, std::ios::end);
+    const std::streamoff size = in_.tellg();
+    in_.seekg(0, std::ios::beg);
+    if (size < 0) return absl::DataLossError("export size cannot be read");
+    unread_ = static_cast<std::uint64_t>(size);
     std::string header(kHeaderBytes, '\0');
     if (!in_.read(header.data(), header.size()))
       return absl::DataLossError("export header is truncated");
@@ -66,11 +73,14 @@ class ExportFileSource : public JournalSource {
               head_.hash.begin());
     count_ = GetFixed64BE(header.data() + 52 + kLedgerIdBytes);
     sha_.Update(header);
+    unread_ -= header.size();
     return absl::OkStatus();
   }
 
   std::string ledger_id() const override { return ledger_id_; }
   Digest claimed_head() const override { return head_; }
+  // Each record is at least its 12-byte prefix and a 65-byte stored-entry header.
+  std::uint64_t record_bound() const override { return read_ + unread_ / (12 + 65); }
 
   absl::StatusOr<std::optional<RawRecord>> Next() override {
     if (read_ == count_) {
@@ -85,6 +95,12 @@ class ExportFileSource : public JournalSource {
     if (length > kExportRecordBytesMax) {
       return absl::DataLossError(Cat("export record ", read_ + 1, " claims ", length, " bytes"));
     }
+    unread_ -= sizeof(prefix);
+    if (length > unread_) {
+      return absl::DataLossError(Cat("export record ", read_ + 1, " is truncated: it claims ",
+                                     length, " bytes and ", unread_, " are left"));
+    }
+    unread_ -= length;
     RawRecord record;
     record.key.assign(prefix, 8);
     record.value.resize(length);
@@ -120,6 +136,7 @@ class ExportFileSource : public JournalSource {
   Digest head_;
   std::uint64_t count_ = 0;
   std::uint64_t read_ = 0;
+  std::uint64_t unread_ = 0;  // bytes of the file after what was read
   bool trailer_checked_ = false;
 };
 
