@@ -33,17 +33,12 @@ namespace {
 using testing::CommandKind;
 using testing::FireCommand;
 
-int EnvInt(const char* name, int fallback) {
-  const char* value = std::getenv(name);
-  return value == nullptr || *value == '\0' ? fallback : std::atoi(value);
-}
-
 constexpr int kMembers = 6;
 constexpr int kClients = 8;
 
 TEST(CrashLoop, SigkillUnderLoadLosesNothingAcknowledgedAndRetriesSettleExactlyOnce) {
-  const int cycles = EnvInt("LOVEBANK_CRASH_CYCLES", 10);
-  const unsigned seed = static_cast<unsigned>(EnvInt("LOVEBANK_CRASH_SEED", std::random_device{}()));
+  const int cycles = testing::EnvInt("LOVEBANK_CRASH_CYCLES", 10);
+  const unsigned seed = static_cast<unsigned>(testing::EnvInt("LOVEBANK_CRASH_SEED", std::random_device{}()));
   std::cout << "crash loop: " << cycles << " cycles, LOVEBANK_CRASH_SEED=" << seed << "\n";
   std::mt19937 rng(seed);
   testing::TempDir dir;

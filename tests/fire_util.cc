@@ -1,6 +1,7 @@
 #include "tests/fire_util.h"
 
 #include <algorithm>
+#include <cstdlib>
 
 #include "ledger/audit/audit.h"
 #include "ledger/store.h"
@@ -26,6 +27,11 @@ bool InDoubt(grpc::StatusCode code) {
 }
 
 }  // namespace
+
+int EnvInt(const char* name, int fallback) {
+  const char* value = std::getenv(name);
+  return value == nullptr || *value == '\0' ? fallback : std::atoi(value);
+}
 
 FireProgramme OpenFireProgramme(Client& client, const std::string& admin, int members) {
   FireProgramme programme;

@@ -15,6 +15,9 @@
 
 namespace lovebank::testing {
 
+// An integer from the environment (a long run's size), or `fallback` when unset or empty.
+int EnvInt(const char* name, int fallback);
+
 // issuer:town (a large POINTS budget), store:main, members m0..m<n-1>, and a principal each:
 // "issuer" (issuer:town), "terminal" (store:main), "m0".. (their own account).
 struct FireProgramme {

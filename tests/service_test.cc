@@ -1616,11 +1616,21 @@ TEST_F(ServiceTest, TheWireRefusesBadInputAndChangesNothing) {
   }
   unchanged("absurd sizes");
 
-  // A 64 KB authorization header, and a deadline that passed before the call.
-  auto big_header = std::make_unique<grpc::ClientContext>();
-  big_header->AddMetadata("authorization", "Bearer " + std::string(65536, 'a'));
-  big_header->set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(10));
-  EXPECT_FALSE(client_->ledger->Earn(big_header.get(), earn, &receipt).ok());
+  // A 64 KB authorization header: over gRPC's header-list limit, so the transport drops that
+  // connection (HTTP/2) — on a connection of its own here (channels to one address share their
+  // connection through gRPC's global subchannel pool), since the next call on a dropped
+  // connection fails once with "Socket closed" before it reconnects (seen under ASan's timing).
+  // Then a deadline that passed before the call.
+  {
+    grpc::ChannelArguments arguments;
+    arguments.SetInt(GRPC_ARG_USE_LOCAL_SUBCHANNEL_POOL, 1);
+    auto own = v1::Ledger::NewStub(grpc::CreateCustomChannel(
+        Cat("127.0.0.1:", server_->port()), grpc::InsecureChannelCredentials(), arguments));
+    auto big_header = std::make_unique<grpc::ClientContext>();
+    big_header->AddMetadata("authorization", "Bearer " + std::string(65536, 'a'));
+    big_header->set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(10));
+    EXPECT_FALSE(own->Earn(big_header.get(), earn, &receipt).ok());
+  }
   auto late = Ctx(issuer);
   late->set_deadline(std::chrono::system_clock::now() - std::chrono::milliseconds(1));
   v1::EarnRequest late_earn = earn;
