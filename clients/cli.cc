@@ -17,8 +17,11 @@ namespace lovebank::cli {
 Session::Session(const Globals& globals) : globals_(globals) {
   std::shared_ptr<grpc::ChannelCredentials> credentials = grpc::InsecureChannelCredentials();
   if (!globals.ca_file.empty() || !globals.cert_file.empty()) {
+    // A file from the environment or the config file that cannot be read is named here (the
+    // handshake then fails: exit 3); the flags were checked at parsing (exit 2).
     auto slurp = [](const std::string& path) {
       std::ifstream in(path);
+      if (!in) std::cerr << "lovebank: cannot read " << path << "\n";
       return std::string(std::istreambuf_iterator<char>(in), {});
     };
     grpc::SslCredentialsOptions ssl;

@@ -97,10 +97,13 @@ int Main(int argc, char** argv) {
   app.add_option("--config", config, "config file (key = value: server, token, ca, timeout)");
   app.add_option("--server", globals.server, "lovebankd address")->capture_default_str();
   app.add_option("--token", globals.token, "bearer token (or LOVEBANK_TOKEN)");
-  app.add_option("--ca", globals.ca_file, "PEM CA certificate: connect with TLS");
+  app.add_option("--ca", globals.ca_file, "PEM CA certificate: connect with TLS")
+      ->check(CLI::ExistingFile);
   app.add_option("--cert", globals.cert_file,
-                 "PEM client certificate, for a server that asks for one (or LOVEBANK_CERT)");
-  app.add_option("--key", globals.key_file, "PEM key of --cert (or LOVEBANK_KEY)");
+                 "PEM client certificate, for a server that asks for one (or LOVEBANK_CERT)")
+      ->check(CLI::ExistingFile);
+  app.add_option("--key", globals.key_file, "PEM key of --cert (or LOVEBANK_KEY)")
+      ->check(CLI::ExistingFile);
   app.add_option("--timeout", globals.timeout_s, "seconds each call may take")
       ->capture_default_str();
   app.add_flag("--json", globals.json, "machine-readable output on stdout");

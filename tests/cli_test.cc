@@ -967,6 +967,17 @@ TEST(CliTls, TheClientCaOptionAdmitsOnlyCertificatesItSigned) {
                     dir.Sub("till.key"), " whoami >/dev/null 2>&1")
                     .c_str())),
             1);
+  // A certificate file that is not there: a usage error for a flag; named on stderr when it
+  // comes from the environment (the handshake then fails).
+  EXPECT_EQ(run(Cat("--cert ", dir.Sub("missing.pem"), " --key ", dir.Sub("till.key"))), 2);
+  const std::string err = dir.Sub("stderr.txt");
+  EXPECT_EQ(WEXITSTATUS(std::system(Cat("LOVEBANK_CERT=", dir.Sub("missing.pem"), " LOVEBANK_KEY=",
+                                        dir.Sub("till.key"), " ", base, "whoami >/dev/null 2>", err)
+                                        .c_str())),
+            3);
+  std::ifstream in(err);
+  const std::string said((std::istreambuf_iterator<char>(in)), {});
+  EXPECT_NE(said.find(Cat("cannot read ", dir.Sub("missing.pem"))), std::string::npos) << said;
 }
 
 }  // namespace
