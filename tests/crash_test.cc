@@ -15,7 +15,6 @@
 #include <sys/wait.h>
 
 #include <atomic>
-#include <cstdlib>
 #include <fstream>
 #include <iostream>
 #include <memory>
