@@ -443,7 +443,7 @@ namespace lovebank::audit {
 namespace {
 
 // A request id accepted twice, in an entry re-hashed so that the chain holds: found by the
-// fast pass's hash set, named exactly by the second, exact pass — from the store and from an
+// fast pass's sorted request-id hashes, named exactly by the second, exact pass — from the store and from an
 // export alike.
 TEST_F(AuditTest, ARequestIdUsedTwiceIsNamedEvenWithAnIntactChain) {
   {

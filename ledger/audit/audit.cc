@@ -244,8 +244,13 @@ class Reader {
     for (const Digest& digest : options.expected_digests) digests_[digest.seq] = digest.hash;
   }
 
-  Chunk Fill() {
-    Chunk chunk;
+  // `chunk` is a spent one handed back by the replay (its arena's blocks are reused: no page
+  // faults and no block allocation per chunk) or a new one.
+  Chunk Fill(Chunk chunk) {
+    chunk.arena->Reset();
+    chunk.items.clear();
+    chunk.status = absl::OkStatus();
+    chunk.last = false;
     chunk.items.reserve(kChunkEntries);
     while (chunk.items.size() < kChunkEntries) {
       auto record = source_.Next();
@@ -363,6 +368,18 @@ class ChunkQueue {
     space_.notify_one();
     return chunk;
   }
+  // A replayed chunk, back for the reader to fill again.
+  void Recycle(Chunk chunk) {
+    std::lock_guard<std::mutex> lock(mu_);
+    spare_.push_back(std::move(chunk));
+  }
+  Chunk Spare() {
+    std::lock_guard<std::mutex> lock(mu_);
+    if (spare_.empty()) return Chunk();
+    Chunk chunk = std::move(spare_.back());
+    spare_.pop_back();
+    return chunk;
+  }
   // The consumer stops early: release a reader blocked in Push.
   void Close() {
     std::lock_guard<std::mutex> lock(mu_);
@@ -375,6 +392,7 @@ class ChunkQueue {
   std::condition_variable ready_;
   std::condition_variable space_;
   std::deque<Chunk> chunks_;
+  std::vector<Chunk> spare_;
   bool closed_ = false;
 };
 
@@ -416,7 +434,7 @@ absl::StatusOr<Pass> RunPass(JournalSource& source, Store* store, const Options&
   std::thread reading([&reader, &queue] {
     rocksdb::SetPerfLevel(rocksdb::PerfLevel::kDisable);
     for (;;) {
-      Chunk chunk = reader.Fill();
+      Chunk chunk = reader.Fill(queue.Spare());
       const bool last = chunk.last;
       queue.Push(std::move(chunk));
       if (last) return;
@@ -440,6 +458,7 @@ absl::StatusOr<Pass> RunPass(JournalSource& source, Store* store, const Options&
     }
     if (!chunk.status.ok()) status = chunk.status;
     if (chunk.last) break;
+    queue.Recycle(std::move(chunk));
   }
   queue.Close();
   reading.join();
@@ -447,6 +466,7 @@ absl::StatusOr<Pass> RunPass(JournalSource& source, Store* store, const Options&
   LOVEBANK_RETURN_IF_ERROR(status);
   report.entries = reader.entries();
   reader.Finish(findings, state.head);
+  FinishReplay(state);
 
   const Digest claimed = source.claimed_head();
   if (claimed.seq != state.head.seq || claimed.hash != state.head.hash) {

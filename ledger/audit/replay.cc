@@ -1258,12 +1258,9 @@ void ReplayEntry(const v1::Entry& entry, const std::string& fingerprint, State& 
   State::Request request{seq, {}};
   std::copy(fingerprint.begin(), fingerprint.end(), request.fingerprint.begin());
   if (state.mode == State::Mode::kFast) {
-    // A repeated 64-bit hash is a duplicate request id or (about 1 in 10^7 at 10^6 entries) a
-    // collision: the exact pass tells which.
-    if (!state.request_hashes.insert(absl::HashOf(absl::string_view(command.request_id())))
-             .second) {
-      state.needs_exact = true;
-    }
+    // A repeated 64-bit hash (FinishReplay looks) is a duplicate request id or (about 1 in 10^7
+    // at 10^6 entries) a collision: the exact pass tells which.
+    state.request_hashes.push_back(absl::HashOf(absl::string_view(command.request_id())));
     state.requests_digest += RequestDigest(command.request_id(), seq, request.fingerprint);
   } else if (auto [it, inserted] = state.requests.try_emplace(command.request_id(), request);
              !inserted) {
@@ -1573,6 +1570,12 @@ void ReplayEntry(const v1::Entry& entry, const std::string& fingerprint, State& 
       state.needs_exact = true;  // a line for an account that does not exist: name it exactly
     }
   }
+}
+
+void FinishReplay(State& state) {
+  std::vector<std::uint64_t>& hashes = state.request_hashes;
+  std::sort(hashes.begin(), hashes.end());
+  if (std::adjacent_find(hashes.begin(), hashes.end()) != hashes.end()) state.needs_exact = true;
 }
 
 }  // namespace lovebank::audit
