@@ -4,13 +4,18 @@
 // the audit's ReplayEntry (what audit::Run does after its reader has checked keys and hashes —
 // that reader is fuzzed by export_fuzz), as an auditor would over a ledger someone forged with a
 // valid chain. Whatever the bytes: no crash, no sanitizer report. The same bytes also go, whole,
-// through the stored-entry decoder, which must round-trip anything it accepts.
+// through the stored-entry decoder, which must round-trip anything it accepts. Each payload also
+// goes through the audit reader's canonical decoder (ledger/audit/entry_decoder.h): whatever it
+// accepts, protobuf's parser must accept too, with the same message, the same command
+// fingerprint, and a serialization equal to the payload.
 
 #include <cstddef>
 #include <cstdint>
 #include <string>
 
 #include "google/protobuf/stubs/logging.h"
+#include "google/protobuf/util/message_differencer.h"
+#include "ledger/audit/entry_decoder.h"
 #include "ledger/audit/replay.h"
 #include "ledger/check.h"
 #include "ledger/journal_format.h"
@@ -37,9 +42,20 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     at += payload.size();
     ++seq;
     v1::Entry entry;
-    if (!entry.ParseFromArray(payload.data(), static_cast<int>(payload.size()))) continue;
+    const bool parses = entry.ParseFromArray(payload.data(), static_cast<int>(payload.size()));
+    v1::Entry fast;
+    std::string_view command_bytes;
+    if (audit::DecodeCanonicalEntry(payload, &fast, &command_bytes)) {
+      LOVEBANK_CHECK(parses);
+      LOVEBANK_CHECK(google::protobuf::util::MessageDifferencer::Equals(fast, entry));
+      LOVEBANK_CHECK(HashFromBytes(CommandFingerprint(entry.command())) ==
+                     SerializedCommandFingerprint(command_bytes));
+      LOVEBANK_CHECK(entry.SerializeAsString() == payload);
+    }
+    if (!parses) continue;
     entry.set_seq(seq);  // as the reader does after reporting a mismatch
-    audit::ReplayEntry(entry, CommandFingerprint(entry.command()), state, findings);
+    audit::ReplayEntry(entry, *HashFromBytes(CommandFingerprint(entry.command())), state,
+                       findings);
   }
   return 0;
 }

@@ -254,8 +254,10 @@ std::string CommandFingerprint(const v1::Command& command) {
     (void)command.ByteSizeLong();  // SerializeWithCachedSizes requires the sizes cached
     command.SerializeWithCachedSizes(&coded);
   }
-  return std::string(View(Sha256({bytes})));
+  return std::string(View(SerializedCommandFingerprint(bytes)));
 }
+
+Hash SerializedCommandFingerprint(std::string_view serialized) { return Sha256({serialized}); }
 
 Int128 AddPricedLine(v1::Pricing* pricing, std::string_view sku, std::uint32_t quantity,
                      std::string_view unit_price_minor) {

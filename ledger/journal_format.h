@@ -183,5 +183,7 @@ v1::AssetRecord StockAssetRecord(std::string_view sku, std::string_view name, st
 // SHA-256 of the command's deterministic serialization: what "the same content" means for a
 // retried request id (DESIGN.md invariant 5). 32 raw bytes.
 std::string CommandFingerprint(const v1::Command& command);
+// The same from the serialization itself (a command as embedded in a canonical payload).
+Hash SerializedCommandFingerprint(std::string_view serialized);
 
 }  // namespace lovebank

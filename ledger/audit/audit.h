@@ -143,6 +143,10 @@ struct Report {
   // Who was allowed what, as the journal granted it: every principal in name order.
   std::vector<v1::PrincipalRecord> principals;
   bool store_compared = false;      // derived records were checked (--db, not --file)
+  // CPU seconds of the last pass's two stages (the reader: records, chain, decoding; the
+  // replay: rules and state), for benchmarks: which stage bounds the throughput.
+  double reader_cpu_seconds = 0;
+  double replay_cpu_seconds = 0;
   bool clean() const { return findings_total == 0; }
 };
 

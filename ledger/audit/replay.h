@@ -12,6 +12,7 @@
 
 #include "absl/container/flat_hash_map.h"
 #include "absl/container/flat_hash_set.h"
+#include "absl/container/inlined_vector.h"
 #include "ledger/amount.h"
 #include "ledger/audit/audit.h"
 #include "lovebank/v1/journal.pb.h"
@@ -34,11 +35,44 @@ struct ReplayState {
     v1::AssetRecord record;
   };
   struct Account {
-    v1::AccountRecord record;
-    std::map<std::string, Int128, std::less<>> budgets_minor;
+    // What every posting reads or writes comes first: with the key it fills the slot's first
+    // cache lines (a replay over 10,000 accounts misses cache on most lookups, and the record
+    // alone spans three lines). kind, status and tagged mirror the record: Sync() after any
+    // change to its kind, status or tags.
+    v1::AccountKind kind = v1::ACCOUNT_KIND_UNSPECIFIED;
+    v1::AccountStatus status = v1::ACCOUNT_STATUS_UNSPECIFIED;
+    bool tagged = false;
     // Fast mode: a rolling digest and the count of the account's statement lines in seq order.
     std::uint64_t lines_digest = 0;
     std::uint64_t lines_count = 0;
+    // The account's balances, by asset (a pointer to the code as keyed in `assets`, which
+    // never drops one). FinishReplay gathers them into `balances`.
+    struct Held {
+      const std::string* asset = nullptr;
+      RawInt128 minor = 0;
+      std::uint64_t seq = 0;
+    };
+    absl::InlinedVector<Held, 2> held;
+    v1::AccountRecord record;
+    std::map<std::string, Int128, std::less<>> budgets_minor;
+
+    void Sync() {
+      kind = record.kind();
+      status = record.status();
+      tagged = record.tags_size() > 0;
+    }
+    Held& BalanceOf(const std::string& asset_key) {
+      for (Held& balance : held) {
+        if (balance.asset == &asset_key) return balance;
+      }
+      return held.emplace_back(Held{&asset_key, 0, 0});
+    }
+    RawInt128 HeldMinor(const std::string& asset_key) const {
+      for (const Held& balance : held) {
+        if (balance.asset == &asset_key) return balance.minor;
+      }
+      return 0;
+    }
   };
   struct Balance {
     Int128 minor = 0;
@@ -71,7 +105,7 @@ struct ReplayState {
 
   std::map<std::string, Asset, std::less<>> assets;
   absl::flat_hash_map<std::string, Account> accounts;
-  absl::flat_hash_map<std::string, Balance> balances;  // BalanceKey(account, asset)
+  absl::flat_hash_map<std::string, Balance> balances;  // BalanceKey(account, asset); FinishReplay
   absl::flat_hash_map<std::string, Request> requests;
   // Who was allowed what: every principal ever granted, by name, and every token hash used.
   std::map<std::string, v1::PrincipalRecord, std::less<>> principals;
@@ -140,10 +174,11 @@ struct ReplayState {
 
 // Applies one decoded, chain-checked entry to `state`, reporting every rule it breaks.
 // `fingerprint` is CommandFingerprint(entry.command()) (computed by the reading stage).
-void ReplayEntry(const v1::Entry& entry, const std::string& fingerprint, ReplayState& state,
+void ReplayEntry(const v1::Entry& entry, const Hash& fingerprint, ReplayState& state,
                  Findings& findings);
 
-// After the last entry: the checks that need all of them (a request-id hash seen twice).
+// After the last entry: the checks that need all of them (a request-id hash seen twice), and
+// `balances` gathered from the accounts.
 void FinishReplay(ReplayState& state);
 
 // The text form of a statement line's legs used to compare stored and expected lines:
