@@ -240,6 +240,49 @@ TEST_F(AuditTest, AForgedEntryWithACorrectHashIsCaughtByTheDerivedRecords) {
       << Describe(report);
 }
 
+// The replay keeps each account's kind and status beside its balances (ReplayState::Account):
+// a forged, correctly chained transfer out of m3 after the engine froze it, and one that
+// overdraws m2, are both rule findings at their seq — so the kept status follows
+// SetAccountStatus and the kept balance follows every posting.
+TEST_F(AuditTest, AForgedTransferFromAFrozenOrEmptyAccountIsARuleFinding) {
+  Hash prev = head_.hash;
+  std::uint64_t seq = head_.seq;
+  auto forge = [&](const std::string& id, const std::string& from, const std::string& minor) {
+    v1::Entry entry;
+    entry.set_seq(++seq);
+    entry.set_time_unix_us(1893456000000000);
+    *entry.mutable_command() = lovebank::testing::Transfer(id, from, "m1", "1");
+    auto* debit = entry.add_postings();
+    debit->set_account(from);
+    debit->set_asset("POINTS");
+    debit->set_amount_minor("-" + minor);
+    auto* credit = entry.add_postings();
+    credit->set_account("m1");
+    credit->set_asset("POINTS");
+    credit->set_amount_minor(minor);
+    const std::string payload = entry.SerializeAsString();
+    const Hash hash = ChainHash(prev, seq, payload);
+    auto store = Raw();
+    ASSERT_TRUE(store->db()
+                    ->Put(Sync(), store->handle(Family::kJournal), EncodeFixed64BE(seq),
+                          EncodeStoredEntry(hash, prev, payload))
+                    .ok());
+    prev = hash;
+  };
+  forge("forged-frozen", "m3", "100");     // m3 was frozen by the engine
+  forge("forged-overdraw", "m2", "99900");  // m2 holds 480.00 points
+  const std::uint64_t frozen = head_.seq + 1;
+  const Report report = AuditDb(dir_.path());
+  bool frozen_found = false;
+  for (const Finding& f : report.findings) {
+    frozen_found |= f.kind == FindingKind::kRuleViolated && f.seq == frozen &&
+                    f.found.find("m3 is frozen") != std::string::npos;
+  }
+  EXPECT_TRUE(frozen_found) << Describe(report);
+  EXPECT_TRUE(Has(report, FindingKind::kBalanceLimit, frozen + 1, "m2/POINTS"))
+      << Describe(report);
+}
+
 // Found by fuzz/entry_fuzz.cc: a correctly chained entry whose command the engine would never
 // accept (an asset with 40 decimal places) made the replay abort in the amount parser instead of
 // reporting it. It is a finding now, and the audit goes on.
