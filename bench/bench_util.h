@@ -2,7 +2,13 @@
 // Workloads shared by the benchmarks: a funded programme and random member-to-member transfers.
 
 #include <cstdint>
+#include <filesystem>
+#include <fstream>
+#include <map>
 #include <random>
+#include <sstream>
+
+#include <unistd.h>
 #include <string>
 #include <vector>
 
@@ -65,6 +71,33 @@ inline std::vector<v1::Command> RandomTransfers(std::size_t count, int members,
     commands.push_back(std::move(command));
   }
   return commands;
+}
+
+// CPU seconds (user + system) so far of each thread of this process, summed by thread name
+// (/proc/self/task/*/comm; the ledger names its threads lb-sequencer and lb-writer). Linux only;
+// resolution one clock tick (10 ms): read it around runs of seconds.
+inline std::map<std::string, double> ThreadCpuSecondsByName() {
+  std::map<std::string, double> seconds;
+  const double tick = static_cast<double>(sysconf(_SC_CLK_TCK));
+  std::error_code error;
+  for (const auto& task : std::filesystem::directory_iterator("/proc/self/task", error)) {
+    std::string name;
+    std::getline(std::ifstream(task.path() / "comm"), name);
+    std::string stat;
+    std::getline(std::ifstream(task.path() / "stat"), stat);
+    // Fields after the ")" that closes the name: state is field 3, utime 14, stime 15.
+    const auto close = stat.rfind(')');
+    if (close == std::string::npos) continue;
+    std::istringstream fields(stat.substr(close + 2));
+    std::string field;
+    double utime = 0, stime = 0;
+    for (int i = 3; i <= 15 && fields >> field; ++i) {
+      if (i == 14) utime = std::stod(field);
+      if (i == 15) stime = std::stod(field);
+    }
+    seconds[name] += (utime + stime) / tick;
+  }
+  return seconds;
 }
 
 }  // namespace lovebank::bench

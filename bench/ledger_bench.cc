@@ -56,6 +56,7 @@ void BM_DurableTransfers(benchmark::State& state) {
   std::uint64_t next_id = 0;
   std::mt19937 random(42);
   std::atomic<std::int64_t> refused{0};
+  const auto cpu_before = bench::ThreadCpuSecondsByName();
   for (auto _ : state) {
     state.PauseTiming();
     std::vector<std::vector<v1::Command>> groups;
@@ -76,7 +77,16 @@ void BM_DurableTransfers(benchmark::State& state) {
     done.wait(lock, [&] { return remaining == 0; });
   }
   if (refused.load() != 0) state.SkipWithError("transfers were refused");
-  state.SetItemsProcessed(static_cast<std::int64_t>(state.iterations() * batch * outstanding));
+  const auto transfers = static_cast<double>(state.iterations() * batch * outstanding);
+  state.SetItemsProcessed(static_cast<std::int64_t>(transfers));
+  // CPU per transfer of the two pipeline stages (thread CPU: steadier than wall time on a shared
+  // machine, and it tells which stage limits).
+  auto cpu_after = bench::ThreadCpuSecondsByName();
+  for (const auto& [thread, counter] : {std::pair{"lb-sequencer", "seq_us"},
+                                        std::pair{"lb-writer", "writer_us"}}) {
+    const double before = cpu_before.count(thread) ? cpu_before.at(thread) : 0.0;
+    state.counters[counter] = (cpu_after[thread] - before) * 1e6 / transfers;
+  }
   state.counters["batch"] = static_cast<double>(batch);
   state.counters["outstanding"] = static_cast<double>(outstanding);
 }
