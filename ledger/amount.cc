@@ -1,6 +1,8 @@
 #include "ledger/amount.h"
 
 #include <algorithm>
+#include <cstddef>
+#include <limits>
 #include <stdexcept>
 
 #include "ledger/check.h"
@@ -112,40 +114,58 @@ AmountParse ParseAmount(std::string_view text, std::uint32_t scale, const Int128
   return result;
 }
 
-std::string FormatAmount(const Amount& amount, std::uint32_t scale) {
-  LOVEBANK_CHECK(scale <= kScaleMax);
-  const bool negative = amount.is_negative();
-  const std::string digits = MinorToString(negative ? Int128(-amount.minor()) : amount.minor());
-  // At least one integer digit: 5 at scale 2 is "0.05". Built by appending, not insert():
-  // GCC 12 at -O3 reports a false -Wrestrict on std::string::insert here.
-  const std::size_t zeros = digits.size() < scale + 1 ? scale + 1 - digits.size() : 0;
-  const std::size_t integer_digits = zeros + digits.size() - scale;
-  std::string padded(zeros, '0');
-  padded.append(digits);
-  std::string out(negative ? "-" : "");
-  out.append(padded, 0, integer_digits);
-  if (scale > 0) {
-    out.push_back('.');
-    out.append(padded, integer_digits, scale);
+namespace {
+
+// Writes the decimal digits of `magnitude` backwards ending at `end`; returns where they begin.
+// Most amounts fit 64 bits, whose division is several times cheaper than the 128-bit one.
+char* WriteDigits(RawUint128 magnitude, char* end) {
+  char* begin = end;
+  while (magnitude > std::numeric_limits<std::uint64_t>::max()) {
+    *--begin = static_cast<char>('0' + static_cast<int>(magnitude % 10));
+    magnitude /= 10;
   }
-  return out;
+  auto small = static_cast<std::uint64_t>(magnitude);
+  do {
+    *--begin = static_cast<char>('0' + static_cast<int>(small % 10));
+    small /= 10;
+  } while (small != 0);
+  return begin;
 }
 
-std::string MinorToString(const Int128& minor) {
+RawUint128 Magnitude(const Int128& minor) {
   // Our own digits rather than Int128::str(): faster on the hot path, and Boost's str() trips a
   // false GCC 12 -Wrestrict at -O3. |minor| <= 10^36 - 1 fits __int128.
   LOVEBANK_DCHECK(minor <= MinorAbsoluteMax() && minor >= -MinorAbsoluteMax());
   const auto value = static_cast<RawInt128>(minor);
-  RawUint128 magnitude =
-      value < 0 ? static_cast<RawUint128>(-value) : static_cast<RawUint128>(value);
+  return value < 0 ? static_cast<RawUint128>(-value) : static_cast<RawUint128>(value);
+}
+
+}  // namespace
+
+std::string FormatAmount(const Amount& amount, std::uint32_t scale) {
+  LOVEBANK_CHECK(scale <= kScaleMax);
+  // Sign, up to 36 digits, the point and leading zeros up to the scale: well inside 96 bytes.
+  char buffer[96];
+  char* const end = buffer + sizeof(buffer);
+  char* begin = WriteDigits(Magnitude(amount.minor()), end);
+  // At least one integer digit: 5 at scale 2 is "0.05".
+  while (end - begin < static_cast<std::ptrdiff_t>(scale) + 1) *--begin = '0';
+  if (scale > 0) {
+    // Shift the integer digits left by one to open the place of the point.
+    char* const point = end - scale;
+    std::copy(begin, point, begin - 1);
+    --begin;
+    *(point - 1) = '.';
+  }
+  if (amount.is_negative()) *--begin = '-';
+  return std::string(begin, end);
+}
+
+std::string MinorToString(const Int128& minor) {
   char buffer[48];
-  char* end = buffer + sizeof(buffer);
-  char* begin = end;
-  do {
-    *--begin = static_cast<char>('0' + static_cast<int>(magnitude % 10));
-    magnitude /= 10;
-  } while (magnitude != 0);
-  if (value < 0) *--begin = '-';
+  char* const end = buffer + sizeof(buffer);
+  char* begin = WriteDigits(Magnitude(minor), end);
+  if (minor < 0) *--begin = '-';
   return std::string(begin, end);
 }
 

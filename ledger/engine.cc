@@ -224,10 +224,16 @@ Engine::Engine(Store* store, Head head, std::int64_t head_time_unix_us,
                std::function<std::int64_t()> clock)
     : store_(store), clock_(std::move(clock)), head_(head), head_time_unix_us_(head_time_unix_us) {}
 
-void Engine::BeginBatch() {
+void Engine::BeginBatch(std::size_t expected_commands) {
   LOVEBANK_CHECK(!batch_open_);
   batch_open_ = true;
   Batch& batch = batches_.emplace_back();
+  batch.requests.reserve(expected_commands);
+  batch.entries.reserve(expected_commands);
+  for (Family family : {Family::kJournal, Family::kRequests}) {
+    batch.staged[static_cast<std::size_t>(family)].reserve(expected_commands);
+  }
+  batch.staged[static_cast<std::size_t>(Family::kAccountEntries)].reserve(2 * expected_commands);
   batch.start_head = head_;
   batch.start_time_unix_us = head_time_unix_us_;
 }
@@ -901,8 +907,14 @@ Outcome Engine::Append(const v1::Command& command, const std::string& fingerprin
     FillPendingAndAward(entry, award_asset != nullptr ? award_asset->scale : 0, &outcome.receipt);
   }
   // One statement line per account; postings of one account stay together in entry order.
-  std::map<std::string, v1::StatementLine> lines;
-  for (const auto& account : touched) lines[account];
+  absl::InlinedVector<std::pair<std::string_view, v1::StatementLine>, 2> lines;
+  auto line_of = [&lines](std::string_view account) -> v1::StatementLine& {
+    for (auto& [name, line] : lines) {
+      if (name == account) return line;
+    }
+    return lines.emplace_back(account, v1::StatementLine()).second;
+  };
+  for (const auto& account : touched) line_of(account);
   absl::InlinedVector<std::pair<std::string_view, Int128>, 2> sums;  // per asset
   for (const auto& posting : postings) {
     const std::string key = BalanceKey(posting.account, posting.asset);
@@ -917,7 +929,7 @@ Outcome Engine::Append(const v1::Command& command, const std::string& fingerprin
       sum->second += posting.delta;
     }
     SetBalance(key, balance);
-    auto* leg = lines[posting.account].add_legs();
+    auto* leg = line_of(posting.account).add_legs();
     leg->set_asset(posting.asset);
     leg->set_amount_minor(MinorToString(posting.delta));
     leg->set_balance_after_minor(MinorToString(balance.minor));
@@ -1027,16 +1039,28 @@ rocksdb::WriteBatch Engine::FinishBatch() {
   // then reuses its insertion splice from one key to the next instead of searching from the top
   // for every key (docs/benchmarks.md). Every key occurs at most once per batch, so the order
   // changes nothing else.
-  rocksdb::WriteBatch write;
+  std::size_t bytes = 0;
+  for (const auto& puts : batch.staged) {
+    for (const auto& [key, value] : puts) bytes += key.size() + value.size() + 16;
+  }
+  rocksdb::WriteBatch write(bytes + 64);  // one allocation: no regrowing copies
+  std::vector<const std::pair<std::string, std::string>*> order;
   for (std::size_t i = 0; i < kFamilyCount; ++i) {
     auto& puts = batch.staged[i];
-    std::sort(puts.begin(), puts.end(),
-              [](const auto& a, const auto& b) { return a.first < b.first; });
-    LOVEBANK_DCHECK(std::adjacent_find(puts.begin(), puts.end(), [](const auto& a, const auto& b) {
-                      return a.first == b.first;
-                    }) == puts.end());
+    // Sorted through pointers: moving the key and value strings around costs more than the
+    // comparisons. The journal's keys arrive in order already.
+    order.clear();
+    for (const auto& put : puts) order.push_back(&put);
+    const auto by_key = [](const auto* a, const auto* b) { return a->first < b->first; };
+    if (!std::is_sorted(order.begin(), order.end(), by_key)) {
+      std::sort(order.begin(), order.end(), by_key);
+    }
+    LOVEBANK_DCHECK(std::adjacent_find(order.begin(), order.end(), [](const auto* a,
+                                                                      const auto* b) {
+                      return a->first == b->first;
+                    }) == order.end());
     auto* handle = store_->handle(static_cast<Family>(i));
-    for (const auto& [key, value] : puts) write.Put(handle, key, value);
+    for (const auto* put : order) write.Put(handle, put->first, put->second);
     puts = {};
   }
   return write;

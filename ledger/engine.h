@@ -56,8 +56,9 @@ class Engine {
                                                       std::int64_t head_time_unix_us,
                                                       std::function<std::int64_t()> clock);
 
-  // REQUIRES: no batch open.
-  void BeginBatch();
+  // REQUIRES: no batch open. `expected_commands`: how many Apply calls are coming (a hint that
+  // sizes the batch's maps once instead of regrowing them).
+  void BeginBatch(std::size_t expected_commands = 0);
   // Batches sealed but not yet retired or rolled back.
   std::size_t in_flight() const { return batches_.size(); }
 

@@ -430,7 +430,7 @@ void Ledger::Impl::SequencerLoop() {
         outcome = Refusal(Reason::kLedgerUnavailable, "the ledger refuses writes until reopened");
       }
     } else {
-      engine->BeginBatch();
+      engine->BeginBatch(commands.size());
       if (release_only) engine->ReleaseExpired();
       Decide(commands, sealed.outcomes);
       sealed.write = engine->FinishBatch();

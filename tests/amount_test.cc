@@ -118,6 +118,39 @@ TEST(FormatAmount, RoundTripsAndPadsDecimals) {
   }
 }
 
+TEST(FormatAmount, DigitsAcrossThe64BitBoundaryAreExact) {
+  // The digits come from a 64-bit loop once the magnitude fits: check both sides of 2^64 and
+  // the largest magnitude, against digits computed independently by repeated doubling.
+  auto decimal_power_of_two = [](int exponent) {
+    std::string digits = "1";  // least significant digit first
+    for (int i = 0; i < exponent; ++i) {
+      int carry = 0;
+      for (char& digit : digits) {
+        const int value = (digit - '0') * 2 + carry;
+        digit = static_cast<char>('0' + value % 10);
+        carry = value / 10;
+      }
+      if (carry != 0) digits.push_back(static_cast<char>('0' + carry));
+    }
+    return std::string(digits.rbegin(), digits.rend());
+  };
+  Int128 two_64 = 1;
+  for (int i = 0; i < 64; ++i) two_64 *= 2;
+  const std::string two_64_digits = decimal_power_of_two(64);  // 18446744073709551616
+  EXPECT_EQ(MinorToString(two_64), two_64_digits);
+  EXPECT_EQ(MinorToString(two_64 - 1), "18446744073709551615");
+  EXPECT_EQ(MinorToString(two_64 + 1), "18446744073709551617");
+  EXPECT_EQ(MinorToString(-two_64), "-" + two_64_digits);
+  EXPECT_EQ(FormatAmount(Amount::FromMinor(two_64), 2), "184467440737095516.16");
+  EXPECT_EQ(FormatAmount(Amount::FromMinor(-(two_64 - 1)), 18), "-18.446744073709551615");
+  EXPECT_EQ(FormatAmount(Amount::FromMinor(MinorAbsoluteMax()), 18),
+            std::string(18, '9') + "." + std::string(18, '9'));
+  EXPECT_EQ(FormatAmount(Amount::FromMinor(-MinorAbsoluteMax()), 0), "-" + std::string(36, '9'));
+  for (const Int128& minor : {two_64 - 1, two_64, two_64 + 1, -two_64, MinorAbsoluteMax()}) {
+    EXPECT_EQ(MinorFromString(MinorToString(minor)), minor);
+  }
+}
+
 TEST(Amount, ArithmeticOverflowIsAnErrorNotAWrap) {
   // checked_int128_t is signed-magnitude with range ±(2^128-1).
   Int128 half = 1;
