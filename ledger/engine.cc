@@ -142,6 +142,24 @@ absl::StatusOr<std::unique_ptr<Engine>> Engine::Load(Store* store, Head head,
     }
     LOVEBANK_RETURN_IF_ERROR(FromRocks(it->status(), "loading balances"));
   }
+  {
+    // Every request id ever recorded, accepted or refused, into the filter Replay asks first.
+    std::uint64_t estimate = 0;
+    for (Family family : {Family::kRequests, Family::kRefusals}) {
+      std::uint64_t keys = 0;
+      if (store->db()->GetIntProperty(store->handle(family), "rocksdb.estimate-num-keys", &keys)) {
+        estimate += keys;
+      }
+    }
+    engine->request_ids_ = IdFilter(static_cast<std::size_t>(estimate) * 2);
+    for (Family family : {Family::kRequests, Family::kRefusals}) {
+      auto it = store->NewIterator(family);
+      for (it->SeekToFirst(); it->Valid(); it->Next()) {
+        engine->request_ids_.Add(it->key().ToStringView());
+      }
+      LOVEBANK_RETURN_IF_ERROR(FromRocks(it->status(), "loading request ids"));
+    }
+  }
   LOVEBANK_RETURN_IF_ERROR(
       LoadRecords(store, Family::kPrincipals, "principal", engine->principals_));
   for (const auto& [name, record] : engine->principals_) {
@@ -372,6 +390,9 @@ std::optional<Outcome> Engine::Replay(const v1::Command& command, const std::str
     outcome.replayed = true;
     return outcome;
   }
+  // Not in flight and never recorded for certain: no need to read the store (nearly every
+  // command; a false positive only costs the two reads below).
+  if (!request_ids_.MayContain(id)) return std::nullopt;
   auto unavailable = [](const absl::Status& status) {
     Outcome outcome;
     outcome.reason = Reason::kLedgerUnavailable;
@@ -1112,6 +1133,7 @@ void Engine::RollBackAll() {
 }
 
 void Engine::Stage(Family family, std::string key, std::string value) {
+  if (family == Family::kRequests || family == Family::kRefusals) request_ids_.Add(key);
   open().staged[static_cast<std::size_t>(family)].emplace_back(std::move(key), std::move(value));
 }
 

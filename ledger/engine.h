@@ -26,6 +26,7 @@
 #include "absl/container/flat_hash_map.h"
 #include "absl/container/flat_hash_set.h"
 #include "ledger/check.h"
+#include "ledger/id_filter.h"
 #include "ledger/ledger.h"
 #include "ledger/store.h"
 #include "rocksdb/write_batch.h"
@@ -309,6 +310,8 @@ class Engine {
   absl::flat_hash_map<std::string, AssetState> assets_;
   absl::flat_hash_map<std::string, AccountState> accounts_;
   absl::flat_hash_map<std::string, BalanceState> balances_;  // BalanceKey -> balance
+  // Every request id in the requests and refusals families or staged for them (ledger/id_filter.h).
+  IdFilter request_ids_;
   absl::flat_hash_map<std::string, v1::PrincipalRecord> principals_;  // by principal name
   absl::flat_hash_set<std::string> token_hashes_;  // of every principal ever granted
   absl::flat_hash_map<std::string, v1::ItemRecord> items_;  // ItemKey(store, sku) -> item

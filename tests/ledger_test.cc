@@ -479,6 +479,40 @@ TEST(ExactlyOnce, RetryWithSameContentReturnsTheOriginalReceiptAndAppliesNothing
   EXPECT_EQ(Balance(*ledger, "m1"), "500.00");
 }
 
+TEST(ExactlyOnce, EveryRequestIdIsRecognisedAfterAReopen) {
+  // The sequencer asks an in-memory filter of request ids before the store; a reopen must load
+  // every recorded id into it (more than its first filter holds), accepted and refused alike.
+  TempDir dir;
+  auto ledger = OpenLedger(dir.path());
+  OpenProgramme(*ledger, 2);
+  std::vector<v1::Command> earns;
+  for (int i = 0; i < 3000; ++i) {
+    earns.push_back(WithMemo(Earn("earn-" + std::to_string(i), "issuer:town", "m1", "1"), "爱心"));
+  }
+  for (std::size_t at = 0; at < earns.size(); at += 500) {  // within the queue's capacity
+    std::vector<v1::Command> part(earns.begin() + at, earns.begin() + at + 500);
+    for (const auto& outcome : ledger->ExecuteMany(part)) ASSERT_TRUE(outcome.ok()) << outcome.message;
+  }
+  const auto overdraw = Transfer("overdraw", "m2", "m1", "5");
+  EXPECT_REASON(ledger->Execute(overdraw), Reason::kInsufficientBalance);
+  ledger.reset();
+  ledger = OpenLedger(dir.path());
+  const auto before = DumpStore(dir.path());
+  for (std::size_t at = 0; at < earns.size(); at += 500) {
+    std::vector<v1::Command> part(earns.begin() + at, earns.begin() + at + 500);
+    for (const auto& outcome : ledger->ExecuteMany(part)) {
+      ASSERT_TRUE(outcome.ok() && outcome.replayed) << outcome.message;
+    }
+  }
+  const Outcome refusal = ledger->Execute(overdraw);
+  EXPECT_REASON(refusal, Reason::kInsufficientBalance);
+  EXPECT_TRUE(refusal.replayed);
+  EXPECT_REASON(ledger->Execute(Earn("earn-2999", "issuer:town", "m2", "1")),
+                Reason::kRequestIdReused);
+  EXPECT_EQ(DumpStore(dir.path()), before);
+  EXPECT_EQ(Balance(*ledger, "m1"), "3000.00");
+}
+
 TEST(ExactlyOnce, SameIdOtherContentIsRefusedAndChangesNothing) {
   TempDir dir;
   auto ledger = OpenLedger(dir.path());
