@@ -95,4 +95,10 @@ class Ledger::Impl {
   std::thread writer_;
 };
 
+// The balance of `account` in `asset` as of `head`, the head seq read through `snapshot`
+// (queries.cc). Zero when the account never held the asset.
+absl::StatusOr<BalanceState> ReadBalance(Store& store, std::string_view account,
+                                         std::string_view asset, std::uint64_t head,
+                                         const rocksdb::Snapshot* snapshot);
+
 }  // namespace lovebank

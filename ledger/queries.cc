@@ -113,6 +113,20 @@ absl::StatusOr<BalanceState> BalanceAsOf(Store& store, std::string_view account,
 
 }  // namespace
 
+absl::StatusOr<BalanceState> ReadBalance(Store& store, std::string_view account,
+                                         std::string_view asset, std::uint64_t head,
+                                         const rocksdb::Snapshot* snapshot) {
+  LOVEBANK_ASSIGN_OR_RETURN(auto value,
+                            store.Get(Family::kBalances, BalanceKey(account, asset), snapshot));
+  if (!value.has_value()) return BalanceState{};
+  auto decoded = DecodeBalanceValue(*value);
+  if (!decoded) return absl::DataLossError(Cat("balance ", account, "/", asset, " does not decode"));
+  // Updated in place (store.cc) after the snapshot was taken: the statement index has the
+  // balance as of the snapshot's head.
+  if (decoded->seq > head) return BalanceAsOf(store, account, asset, head, snapshot);
+  return BalanceState{decoded->minor, decoded->seq};
+}
+
 std::uint32_t Ledger::Impl::ScaleOf(const std::string& asset, const rocksdb::Snapshot* snapshot) {
   auto value = store->Get(Family::kAssets, asset, snapshot);
   v1::AssetRecord record;
@@ -145,17 +159,20 @@ absl::StatusOr<Ledger::BalanceSheet> Ledger::GetBalanceSheet(
   sheet.as_of_seq = as_of_seq.value_or(head);
   std::vector<BalanceLine>& lines = sheet.lines;
   const std::string prefix = AccountEntryPrefix(account);
+  // The iterator names the assets; each value is read with ReadBalance (store.cc: balances are
+  // updated in place, an iterator's value could be caught mid-update).
   auto it = store.NewIterator(Family::kBalances, snapshot.get());
   for (it->Seek(prefix); it->Valid() && it->key().starts_with(prefix); it->Next()) {
-    auto value = DecodeBalanceValue(it->value().ToStringView());
-    if (!value) return absl::DataLossError("balance record does not decode");
     BalanceLine line;
     line.account = std::string(account);
     line.asset = it->key().ToString().substr(prefix.size());
-    BalanceState state{value->minor, value->seq};
+    BalanceState state;
     if (as_of_seq.has_value()) {
       LOVEBANK_ASSIGN_OR_RETURN(
           state, BalanceAsOf(store, account, line.asset, *as_of_seq, snapshot.get()));
+    } else {
+      LOVEBANK_ASSIGN_OR_RETURN(state,
+                                ReadBalance(store, account, line.asset, head, snapshot.get()));
     }
     line.balance = Amount::FromMinor(state.minor);
     line.seq = state.seq;
@@ -187,13 +204,7 @@ absl::StatusOr<BalanceLine> Ledger::GetBalance(std::string_view account, std::st
     LOVEBANK_ASSIGN_OR_RETURN(state,
                               BalanceAsOf(store, account, asset, *as_of_seq, snapshot.get()));
   } else {
-    LOVEBANK_ASSIGN_OR_RETURN(
-        auto value, store.Get(Family::kBalances, BalanceKey(account, asset), snapshot.get()));
-    if (value.has_value()) {
-      auto decoded = DecodeBalanceValue(*value);
-      if (!decoded) return absl::DataLossError("balance record does not decode");
-      state = BalanceState{decoded->minor, decoded->seq};
-    }
+    LOVEBANK_ASSIGN_OR_RETURN(state, ReadBalance(store, account, asset, head, snapshot.get()));
   }
   BalanceLine line;
   line.account = std::string(account);
@@ -395,13 +406,9 @@ absl::StatusOr<Ledger::VolunteerProfile> Ledger::GetVolunteerProfile(std::string
     profile.earned_hours_minor = *earned;
   }
   LOVEBANK_ASSIGN_OR_RETURN(
-      auto balance,
-      store.Get(Family::kBalances, BalanceKey(account, kHoursAsset), snapshot.get()));
-  if (balance.has_value()) {
-    auto value = DecodeBalanceValue(*balance);
-    if (!value) return absl::DataLossError(Cat("balance ", account, "/HOURS does not decode"));
-    profile.balance_hours_minor = value->minor;
-  }
+      const BalanceState hours_balance,
+      ReadBalance(store, account, kHoursAsset, profile.as_of_seq, snapshot.get()));
+  profile.balance_hours_minor = hours_balance.minor;
   LOVEBANK_ASSIGN_OR_RETURN(auto levels,
                             store.Get(Family::kMeta, meta_key::kStarLevels, snapshot.get()));
   if (levels.has_value()) {

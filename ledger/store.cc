@@ -59,14 +59,22 @@ rocksdb::ColumnFamilyOptions FamilyOptions(Family family) {
   options.write_buffer_size = 16 << 20;
   options.compression_per_level = {rocksdb::kNoCompression, rocksdb::kNoCompression,
                                    rocksdb::kSnappyCompression};
-  // Memtable insert hints: the sequencer writes one account's statement lines and balances, and
-  // the journal's sequence numbers, in increasing order, so remembering where the last key with
-  // the same prefix went turns most skiplist searches into a short step (docs/benchmarks.md).
-  if (family == Family::kAccountEntries || family == Family::kBalances) {
+  // Memtable insert hints: the sequencer writes one account's statement lines, and the
+  // journal's sequence numbers, in increasing order, so remembering where the last key with the
+  // same prefix went turns most skiplist searches into a short step (docs/benchmarks.md).
+  if (family == Family::kAccountEntries) {
     options.memtable_insert_with_hint_prefix_extractor = std::make_shared<AccountPrefix>();
   } else if (family == Family::kJournal) {
     options.memtable_insert_with_hint_prefix_extractor.reset(rocksdb::NewFixedPrefixTransform(6));
   }
+  // Balances are rewritten with every batch that moves them: updated in place in the memtable
+  // (their value has a fixed size, 24 bytes) instead of a new skiplist node per version, so the
+  // memtable holds one node per balance and its inserts stay in cache (writer ~-1.2 us per
+  // transfer, docs/benchmarks.md). The price, which queries.cc pays: a read through a snapshot
+  // may see a value written after it (ReadBalance detects that by its seq), and an iterator may
+  // see a value mid-update (balance values are read with Get, which takes the update's lock).
+  // Requires allow_concurrent_memtable_write = false: there is one writer thread anyway.
+  if (family == Family::kBalances) options.inplace_update_support = true;
   // requests and refusals are probed once per command, and nearly always for an id that is not
   // there: bloom filters in the SST files and the memtable make those misses cheap.
   if (family == Family::kRequests || family == Family::kRefusals) {
@@ -88,6 +96,13 @@ absl::StatusOr<std::unique_ptr<Store>> Store::Open(const std::string& path,
   db_options.create_missing_column_families = !options.read_only;
   db_options.max_background_jobs = 2;
   db_options.paranoid_checks = true;
+  // One writer thread writes every batch, so concurrent memtable inserts buy nothing; and the
+  // balances family's in-place updates require them off (for read-only opens too).
+  db_options.allow_concurrent_memtable_write = false;
+  // Rarely written families (accounts, assets, balances updated in place) keep old WAL files
+  // alive until something flushes them; RocksDB's default allows ~2 GB of WAL before it forces
+  // that flush, all of which a restart after a crash would replay. 256 MB bounds it.
+  db_options.max_total_wal_size = 256 << 20;
   if (options.env != nullptr) db_options.env = options.env;
 
   if ((options.read_only || !options.create_if_missing) &&

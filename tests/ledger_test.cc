@@ -9,10 +9,18 @@
 
 #include "gtest/gtest.h"
 #include "ledger/coding.h"
+#include "ledger/journal_format.h"
+#include "ledger/ledger_impl.h"
 #include "ledger/strings.h"
 #include "tests/test_util.h"
 
 namespace lovebank {
+
+class LedgerTestPeer {
+ public:
+  static Store& store(Ledger& ledger) { return *ledger.impl_->store; }
+};
+
 namespace {
 
 using testing::Deduct;
@@ -717,6 +725,41 @@ TEST(Statement, PagesNewestFirstWithOpaqueCursorsAndNoGapsOrRepeats) {
   }
   EXPECT_EQ(ReasonOf(ledger->ListEntries("nobody", 5, "").status()), Reason::kAccountUnknown);
   EXPECT_EQ(ReasonOf(ledger->ListEntries("bad id", 5, "").status()), Reason::kAccountIdInvalid);
+}
+
+TEST(Balances, AValueUpdatedInPlaceAfterASnapshotIsReadAsOfTheSnapshot) {
+  // The balances family is updated in place in the memtable (store.cc): a read through an older
+  // snapshot gets the newer value, and ReadBalance must answer as of the snapshot's head.
+  TempDir dir;
+  auto ledger = OpenLedger(dir.path());
+  OpenProgramme(*ledger, 2);
+  const Outcome earned = ledger->Execute(Earn("e1", "issuer:town", "m1", "100"));
+  ASSERT_TRUE(earned.ok());
+  Store& store = LedgerTestPeer::store(*ledger);
+  const rocksdb::Snapshot* snapshot = store.db()->GetSnapshot();
+  const std::uint64_t head = ledger->GetHead().seq;
+  ASSERT_TRUE(ledger->Execute(Earn("e2", "issuer:town", "m1", "50")).ok());
+  ASSERT_TRUE(ledger->Execute(Transfer("t1", "m1", "m2", "30")).ok());
+
+  auto raw = store.Get(Family::kBalances, BalanceKey("m1", "POINTS"), snapshot);
+  ASSERT_TRUE(raw.ok() && raw->has_value());
+  // What makes the check necessary (a newer value through the old snapshot); should RocksDB
+  // or the options ever stop doing this, the check below still holds.
+  EXPECT_EQ(DecodeBalanceValue(**raw)->minor, Int128(12000));
+  auto balance = ReadBalance(store, "m1", "POINTS", head, snapshot);
+  ASSERT_TRUE(balance.ok()) << balance.status();
+  EXPECT_EQ(balance->minor, Int128(10000));
+  EXPECT_EQ(balance->seq, earned.receipt.seq);
+  auto never = ReadBalance(store, "m2", "POINTS", head, snapshot);
+  ASSERT_TRUE(never.ok());
+  EXPECT_EQ(never->minor, Int128(0));
+  store.db()->ReleaseSnapshot(snapshot);
+  // Without a snapshot, at the current head: the current value.
+  auto now = ReadBalance(store, "m1", "POINTS", ledger->GetHead().seq, nullptr);
+  ASSERT_TRUE(now.ok());
+  EXPECT_EQ(now->minor, Int128(12000));
+  EXPECT_EQ(Balance(*ledger, "m1"), "120.00");
+  EXPECT_EQ(Balance(*ledger, "m2"), "30.00");
 }
 
 TEST(Balances, AsOfAPastSeqAndRefusals) {
