@@ -248,10 +248,13 @@ void Engine::BeginBatch(std::size_t expected_commands) {
   Batch& batch = batches_.emplace_back();
   batch.requests.reserve(expected_commands);
   batch.entries.reserve(expected_commands);
-  for (Family family : {Family::kJournal, Family::kRequests}) {
-    batch.staged[static_cast<std::size_t>(family)].reserve(expected_commands);
-  }
-  batch.staged[static_cast<std::size_t>(Family::kAccountEntries)].reserve(2 * expected_commands);
+  // Room for a transfer's usual records: journal entry, request id, two statement lines.
+  auto staged = [&batch](Family family) -> StagedPuts& {
+    return batch.staged[static_cast<std::size_t>(family)];
+  };
+  staged(Family::kJournal).Reserve(expected_commands, 256 * expected_commands);
+  staged(Family::kRequests).Reserve(expected_commands, 96 * expected_commands);
+  staged(Family::kAccountEntries).Reserve(2 * expected_commands, 128 * expected_commands);
   batch.start_head = head_;
   batch.start_time_unix_us = head_time_unix_us_;
 }
@@ -337,7 +340,7 @@ void Engine::RollBackToMark() {
   LOVEBANK_CHECK(batch_open_ && mark_);
   MarkState& mark = *mark_;
   Batch& batch = open();
-  for (std::size_t i = 0; i < kFamilyCount; ++i) batch.staged[i].resize(mark.staged_sizes[i]);
+  for (std::size_t i = 0; i < kFamilyCount; ++i) batch.staged[i].Truncate(mark.staged_sizes[i]);
   RestoreMarked(mark.balances, balances_, batch.balances_undo, [](const BalanceState&) {});
   RestoreMarked(mark.accounts, accounts_, batch.accounts_undo, [](const AccountState&) {});
   RestoreMarked(mark.principals, principals_, batch.principals_undo,
@@ -668,15 +671,22 @@ Outcome Engine::ApplyReverse(const v1::Command& command, const std::string& fing
 }
 
 std::optional<Engine::BatchEntry> Engine::FindEntry(std::uint64_t seq, Outcome* failure) {
+  // In flight: the payload kept by Append (decoded here, on the rare path that needs it, rather
+  // than for every entry); committed: the journal.
+  std::string_view payload;
   for (const Batch& batch : batches_) {
-    if (auto it = batch.entries.find(seq); it != batch.entries.end()) return it->second;
+    if (auto it = batch.entries.find(seq); it != batch.entries.end()) payload = it->second;
   }
-  auto stored = store_->Get(Family::kJournal, EncodeFixed64BE(seq));
+  absl::StatusOr<std::optional<std::string>> stored;
+  if (payload.empty()) {
+    stored = store_->Get(Family::kJournal, EncodeFixed64BE(seq));
+    std::optional<StoredEntryView> view;
+    if (stored.ok() && stored->has_value()) view = DecodeStoredEntry(**stored);
+    if (view) payload = view->payload;
+  }
   auto decoded = std::make_shared<v1::Entry>();
-  std::optional<StoredEntryView> view;
-  if (stored.ok() && stored->has_value()) view = DecodeStoredEntry(**stored);
-  if (!view ||
-      !decoded->ParseFromArray(view->payload.data(), static_cast<int>(view->payload.size()))) {
+  if (payload.empty() ||
+      !decoded->ParseFromArray(payload.data(), static_cast<int>(payload.size()))) {
     failure->reason = Reason::kLedgerUnavailable;
     failure->message = Cat("journal entry ", seq, " cannot be read");
     return std::nullopt;
@@ -911,7 +921,7 @@ Outcome Engine::Append(const v1::Command& command, const std::string& fingerprin
   }
   if (pricing != nullptr) *entry.mutable_pricing() = *pricing;
   if (award != nullptr) *entry.mutable_award() = *award;
-  const std::string payload = entry.SerializeAsString();
+  std::string payload = entry.SerializeAsString();
   const Hash hash = ChainHash(head_.hash, seq, payload);
   Stage(Family::kJournal, EncodeFixed64BE(seq), EncodeStoredEntry(hash, head_.hash, payload));
   Stage(Family::kRequests, command.request_id(), EncodeRequestValue(seq, fingerprint));
@@ -964,19 +974,7 @@ Outcome Engine::Append(const v1::Command& command, const std::string& fingerprin
   for (const auto& [account, line] : lines) {
     Stage(Family::kAccountEntries, AccountEntryKey(account, seq), line.SerializeAsString());
   }
-  BatchEntry batch_entry{command.body_case(), {entry.postings().begin(), entry.postings().end()},
-                         nullptr, {}, {}, {}};
-  if (command.has_earn() && command.earn().asset() == kHoursAsset) {
-    batch_entry.earned_hours_by = command.earn().to();
-    batch_entry.earned_day = ServiceDay(command.earn(), time);
-  }
-  if (command.has_checkout() || command.has_capture_hold()) {
-    batch_entry.checkout = std::make_shared<const v1::Entry>(entry);
-  }
-  if (award != nullptr && !award->period().empty()) {
-    batch_entry.award_usage_key = AwardUsageKey(award->member(), award->rule(), award->period());
-  }
-  open().entries.emplace(seq, std::move(batch_entry));
+  open().entries.emplace(seq, std::move(payload));
   head_ = Head{seq, hash};
   head_time_unix_us_ = time;
   return outcome;
@@ -1056,33 +1054,12 @@ rocksdb::WriteBatch Engine::FinishBatch() {
     Stage(Family::kMeta, std::string(meta_key::kHeadHash),
           std::string(reinterpret_cast<const char*>(head_.hash.data()), 32));
   }
-  // Keys go into the WriteBatch sorted within each column family: RocksDB's memtable skiplist
-  // then reuses its insertion splice from one key to the next instead of searching from the top
-  // for every key (docs/benchmarks.md). Every key occurs at most once per batch, so the order
-  // changes nothing else.
   std::size_t bytes = 0;
-  for (const auto& puts : batch.staged) {
-    for (const auto& [key, value] : puts) bytes += key.size() + value.size() + 16;
-  }
+  for (const auto& puts : batch.staged) bytes += puts.bytes() + 16 * puts.size();
   rocksdb::WriteBatch write(bytes + 64);  // one allocation: no regrowing copies
-  std::vector<const std::pair<std::string, std::string>*> order;
   for (std::size_t i = 0; i < kFamilyCount; ++i) {
-    auto& puts = batch.staged[i];
-    // Sorted through pointers: moving the key and value strings around costs more than the
-    // comparisons. The journal's keys arrive in order already.
-    order.clear();
-    for (const auto& put : puts) order.push_back(&put);
-    const auto by_key = [](const auto* a, const auto* b) { return a->first < b->first; };
-    if (!std::is_sorted(order.begin(), order.end(), by_key)) {
-      std::sort(order.begin(), order.end(), by_key);
-    }
-    LOVEBANK_DCHECK(std::adjacent_find(order.begin(), order.end(), [](const auto* a,
-                                                                      const auto* b) {
-                      return a->first == b->first;
-                    }) == order.end());
-    auto* handle = store_->handle(static_cast<Family>(i));
-    for (const auto* put : order) write.Put(handle, put->first, put->second);
-    puts = {};
+    batch.staged[i].WriteSorted(store_->handle(static_cast<Family>(i)), &write);
+    batch.staged[i] = StagedPuts();
   }
   return write;
 }
@@ -1132,9 +1109,9 @@ void Engine::RollBackAll() {
   RebuildPendingExpiries();
 }
 
-void Engine::Stage(Family family, std::string key, std::string value) {
+void Engine::Stage(Family family, std::string_view key, std::string_view value) {
   if (family == Family::kRequests || family == Family::kRefusals) request_ids_.Add(key);
-  open().staged[static_cast<std::size_t>(family)].emplace_back(std::move(key), std::move(value));
+  open().staged[static_cast<std::size_t>(family)].Add(key, value);
 }
 
 const AssetState* Engine::FindAsset(const std::string& code) const {

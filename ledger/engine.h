@@ -28,6 +28,7 @@
 #include "ledger/check.h"
 #include "ledger/id_filter.h"
 #include "ledger/ledger.h"
+#include "ledger/staged_puts.h"
 #include "ledger/store.h"
 #include "rocksdb/write_batch.h"
 
@@ -302,7 +303,7 @@ class Engine {
   // Records `key` as reversed (a whole entry, or a refunded line) in the open batch.
   void MarkReversed(std::string key, std::uint64_t by_seq);
   std::string Decimal(const Int128& minor, const std::string& asset) const;
-  void Stage(Family family, std::string key, std::string value);
+  void Stage(Family family, std::string_view key, std::string_view value);
 
   Store* const store_;
   const std::function<std::int64_t()> clock_;
@@ -346,7 +347,7 @@ class Engine {
   // One batch from BeginBatch until it is retired or rolled back.
   struct Batch {
     // Puts per column family, written to the WriteBatch sorted by FinishBatch.
-    std::array<std::vector<std::pair<std::string, std::string>>, kFamilyCount> staged;
+    std::array<StagedPuts, kFamilyCount> staged;
     Head start_head;
     std::int64_t start_time_unix_us = 0;
     absl::flat_hash_map<std::string, std::optional<BalanceState>> balances_undo;
@@ -364,7 +365,8 @@ class Engine {
     absl::flat_hash_map<std::string, std::optional<v1::DailyHoursCap>> daily_caps_undo;
     absl::flat_hash_map<std::string, std::optional<std::string>> records_undo;
     std::vector<std::string> assets_added;
-    absl::flat_hash_map<std::uint64_t, BatchEntry> entries;
+    // The serialized Entry of each seq appended in this batch (FindEntry decodes it on demand).
+    absl::flat_hash_map<std::uint64_t, std::string> entries;
     // Keys of the reversed family set in this batch: whole entries and refunded lines.
     absl::flat_hash_set<std::string> reversed;
     absl::flat_hash_map<std::string, BatchRequest> requests;
