@@ -4,6 +4,7 @@
 #include <map>
 
 #include "absl/container/inlined_vector.h"
+#include "google/protobuf/arena.h"
 #include "ledger/check.h"
 #include "ledger/coding.h"
 #include "ledger/strings.h"
@@ -909,7 +910,14 @@ Outcome Engine::Append(const v1::Command& command, const std::string& fingerprin
                        std::optional<std::int64_t> at, const v1::AwardFacts* award) {
   const std::uint64_t seq = head_.seq + 1;
   const std::int64_t time = at.value_or(NextEntryTime());
-  v1::Entry entry;
+  // The entry and its statement lines live in an arena whose first block is on the stack: a
+  // transfer's ~20 message and string allocations cost no trip to the heap.
+  alignas(16) char scratch[4096];
+  google::protobuf::ArenaOptions arena_options;
+  arena_options.initial_block = scratch;
+  arena_options.initial_block_size = sizeof(scratch);
+  google::protobuf::Arena arena(arena_options);
+  v1::Entry& entry = *google::protobuf::Arena::CreateMessage<v1::Entry>(&arena);
   entry.set_seq(seq);
   entry.set_time_unix_us(time);
   *entry.mutable_command() = command;
@@ -938,12 +946,15 @@ Outcome Engine::Append(const v1::Command& command, const std::string& fingerprin
     FillPendingAndAward(entry, award_asset != nullptr ? award_asset->scale : 0, &outcome.receipt);
   }
   // One statement line per account; postings of one account stay together in entry order.
-  absl::InlinedVector<std::pair<std::string_view, v1::StatementLine>, 2> lines;
-  auto line_of = [&lines](std::string_view account) -> v1::StatementLine& {
+  absl::InlinedVector<std::pair<std::string_view, v1::StatementLine*>, 2> lines;
+  auto line_of = [&lines, &arena](std::string_view account) -> v1::StatementLine& {
     for (auto& [name, line] : lines) {
-      if (name == account) return line;
+      if (name == account) return *line;
     }
-    return lines.emplace_back(account, v1::StatementLine()).second;
+    return *lines
+                .emplace_back(account,
+                              google::protobuf::Arena::CreateMessage<v1::StatementLine>(&arena))
+                .second;
   };
   for (const auto& account : touched) line_of(account);
   absl::InlinedVector<std::pair<std::string_view, Int128>, 2> sums;  // per asset
@@ -972,7 +983,7 @@ Outcome Engine::Append(const v1::Command& command, const std::string& fingerprin
   // every asset's total must be zero.
   for (const auto& [asset, sum] : sums) LOVEBANK_CHECK(sum == 0);
   for (const auto& [account, line] : lines) {
-    Stage(Family::kAccountEntries, AccountEntryKey(account, seq), line.SerializeAsString());
+    Stage(Family::kAccountEntries, AccountEntryKey(account, seq), line->SerializeAsString());
   }
   open().entries.emplace(seq, std::move(payload));
   head_ = Head{seq, hash};
