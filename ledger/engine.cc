@@ -1,6 +1,7 @@
 #include "ledger/engine.h"
 
 #include <algorithm>
+#include <cstring>
 #include <map>
 
 #include "absl/container/inlined_vector.h"
@@ -270,7 +271,10 @@ Outcome Engine::Apply(const v1::Command& command, const std::string& fingerprint
   Outcome outcome = Decide(command, fingerprint);
   decide_time_.reset();
   if (outcome.reason != Reason::kLedgerUnavailable) {
-    open().requests[command.request_id()] = BatchRequest{fingerprint, outcome};
+    BatchRequest& request = open().requests[command.request_id()];
+    LOVEBANK_CHECK(fingerprint.size() == request.fingerprint.size());
+    std::memcpy(request.fingerprint.data(), fingerprint.data(), fingerprint.size());
+    request.outcome = outcome;
     if (mark_) mark_->requests.push_back(command.request_id());
   }
   return outcome;
@@ -389,7 +393,10 @@ std::optional<Outcome> Engine::Replay(const v1::Command& command, const std::str
   for (const Batch& batch : batches_) {
     auto it = batch.requests.find(id);
     if (it == batch.requests.end()) continue;
-    if (it->second.fingerprint != fingerprint) return reused();
+    if (std::string_view(reinterpret_cast<const char*>(it->second.fingerprint.data()),
+                         it->second.fingerprint.size()) != fingerprint) {
+      return reused();
+    }
     Outcome outcome = it->second.outcome;
     outcome.replayed = true;
     return outcome;

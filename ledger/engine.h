@@ -126,7 +126,7 @@ class Engine {
     std::int64_t time_unix_us = 0;  // limits count in this time's periods
   };
   struct BatchRequest {
-    std::string fingerprint;
+    Hash fingerprint;  // the command's fingerprint bytes (no heap string per command)
     Outcome outcome;
   };
   struct ResolvedPosting {
