@@ -1152,11 +1152,16 @@ void Engine::Track(absl::flat_hash_map<std::string, T>& current,
                    absl::flat_hash_map<std::string, std::optional<T>>& batch_undo,
                    MarkUndo<T>* mark_undo, const std::string& key, T value) {
   if (mark_undo != nullptr) RememberForMark(*mark_undo, batch_undo, current, key);
-  if (!batch_undo.contains(key)) {
-    auto it = current.find(key);
-    batch_undo.emplace(key, it == current.end() ? std::nullopt : std::optional<T>(it->second));
+  // One lookup in each map: the undo record is made (absent: nullopt) only on the first change
+  // in this batch.
+  auto it = current.find(key);
+  auto [undo, first_change] = batch_undo.try_emplace(key);
+  if (first_change && it != current.end()) undo->second = it->second;
+  if (it != current.end()) {
+    it->second = std::move(value);
+  } else {
+    current.emplace(key, std::move(value));
   }
-  current[key] = std::move(value);
 }
 
 void Engine::SetBalance(const std::string& key, BalanceState value) {
