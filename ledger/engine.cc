@@ -153,7 +153,8 @@ absl::StatusOr<std::unique_ptr<Engine>> Engine::Load(Store* store, Head head,
         estimate += keys;
       }
     }
-    engine->request_ids_ = IdFilter(static_cast<std::size_t>(estimate) * 2);
+    // A quarter of headroom: later ids go to a filter four times larger (ledger/id_filter.h).
+    engine->request_ids_ = IdFilter(static_cast<std::size_t>(estimate + estimate / 4));
     for (Family family : {Family::kRequests, Family::kRefusals}) {
       auto it = store->NewIterator(family);
       for (it->SeekToFirst(); it->Valid(); it->Next()) {
