@@ -71,12 +71,7 @@ bool IdFilter::MayContain(std::string_view id) const {
   const auto bits = BitsOf(hash);
   // A fresh id (the common case) is looked up in every filter, one cache miss each: fetch all
   // the blocks at once so the misses overlap instead of queueing.
-  std::array<const Block*, 16> blocks{};
-  const std::size_t prefetched = std::min(filters_.size(), blocks.size());
-  for (std::size_t i = 0; i < prefetched; ++i) {
-    blocks[i] = &filters_[i].blocks[BlockOf(filters_[i], hash)];
-    __builtin_prefetch(blocks[i]);
-  }
+  for (const Filter& filter : filters_) __builtin_prefetch(&filter.blocks[BlockOf(filter, hash)]);
   return std::any_of(filters_.begin(), filters_.end(), [&](const Filter& filter) {
     const Block& block = filter.blocks[BlockOf(filter, hash)];
     return std::all_of(bits.begin(), bits.end(), [&block](std::uint16_t bit) {
