@@ -497,20 +497,23 @@ TEST(ExactlyOnce, EveryRequestIdIsRecognisedAfterAReopen) {
   for (int i = 0; i < 3000; ++i) {
     earns.push_back(WithMemo(Earn("earn-" + std::to_string(i), "issuer:town", "m1", "1"), "爱心"));
   }
-  for (std::size_t at = 0; at < earns.size(); at += 500) {  // within the queue's capacity
-    std::vector<v1::Command> part(earns.begin() + at, earns.begin() + at + 500);
-    for (const auto& outcome : ledger->ExecuteMany(part)) ASSERT_TRUE(outcome.ok()) << outcome.message;
-  }
+  auto execute_all = [&earns](Ledger& on) {  // in parts within the queue's capacity
+    std::vector<Outcome> outcomes;
+    for (std::size_t at = 0; at < earns.size(); at += 500) {
+      for (auto& outcome : on.ExecuteMany({earns.begin() + at, earns.begin() + at + 500})) {
+        outcomes.push_back(std::move(outcome));
+      }
+    }
+    return outcomes;
+  };
+  for (const auto& outcome : execute_all(*ledger)) ASSERT_TRUE(outcome.ok()) << outcome.message;
   const auto overdraw = Transfer("overdraw", "m2", "m1", "5");
   EXPECT_REASON(ledger->Execute(overdraw), Reason::kInsufficientBalance);
   ledger.reset();
   ledger = OpenLedger(dir.path());
   const auto before = DumpStore(dir.path());
-  for (std::size_t at = 0; at < earns.size(); at += 500) {
-    std::vector<v1::Command> part(earns.begin() + at, earns.begin() + at + 500);
-    for (const auto& outcome : ledger->ExecuteMany(part)) {
-      ASSERT_TRUE(outcome.ok() && outcome.replayed) << outcome.message;
-    }
+  for (const auto& outcome : execute_all(*ledger)) {
+    ASSERT_TRUE(outcome.ok() && outcome.replayed) << outcome.message;
   }
   const Outcome refusal = ledger->Execute(overdraw);
   EXPECT_REASON(refusal, Reason::kInsufficientBalance);
