@@ -44,9 +44,9 @@ class StreamSource final : public audit::JournalSource {
   std::string ledger_id() const override { return ledger_id_; }
   audit::Digest claimed_head() const override { return head_; }
 
-  absl::StatusOr<std::optional<audit::RawRecord>> Next() override {
+  absl::StatusOr<bool> Next(audit::RawRecord* record) override {
     while (pending_.empty()) {
-      if (ended_) return std::optional<audit::RawRecord>();
+      if (ended_) return false;
       v1::ReadJournalResponse message;
       if (!reader_->Read(&message)) {
         ended_ = true;
@@ -55,9 +55,9 @@ class StreamSource final : public audit::JournalSource {
       }
       Take(std::move(message));
     }
-    audit::RawRecord record = std::move(pending_.front());
+    *record = std::move(pending_.front());
     pending_.pop_front();
-    return std::optional<audit::RawRecord>(std::move(record));
+    return true;
   }
 
  private:

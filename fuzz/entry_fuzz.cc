@@ -7,7 +7,8 @@
 // through the stored-entry decoder, which must round-trip anything it accepts. Each payload also
 // goes through the audit reader's canonical decoder (ledger/audit/entry_decoder.h): whatever it
 // accepts, protobuf's parser must accept too, with the same message, the same command
-// fingerprint, and a serialization equal to the payload.
+// fingerprint, and a serialization equal to the payload — both into a fresh message and into one
+// message reused for every payload of the input, as the audit reader reuses them.
 
 #include <cstddef>
 #include <cstdint>
@@ -35,6 +36,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   audit::ReplayState state;
   audit::Findings findings;
   std::uint64_t seq = 0;
+  v1::Entry reused;
   for (std::size_t at = 0; at + 2 <= size;) {
     const std::size_t length = (std::size_t{data[at]} << 8) | data[at + 1];
     at += 2;
@@ -51,6 +53,11 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
       LOVEBANK_CHECK(HashFromBytes(CommandFingerprint(entry.command())) ==
                      SerializedCommandFingerprint(command_bytes));
       LOVEBANK_CHECK(entry.SerializeAsString() == payload);
+    }
+    if (audit::DecodeCanonicalEntry(payload, &reused, &command_bytes)) {
+      LOVEBANK_CHECK(parses);
+      LOVEBANK_CHECK(google::protobuf::util::MessageDifferencer::Equals(reused, entry));
+      LOVEBANK_CHECK(reused.SerializeAsString() == payload);
     }
     if (!parses) continue;
     entry.set_seq(seq);  // as the reader does after reporting a mismatch

@@ -34,10 +34,11 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   {
     auto source = audit::FileSource(path);
     if (!source.ok()) return 0;
+    audit::RawRecord record;
     for (;;) {
-      auto record = (*source)->Next();
-      if (!record.ok()) return 0;
-      if (!record->has_value()) break;
+      auto more = (*source)->Next(&record);
+      if (!more.ok()) return 0;
+      if (!*more) break;
     }
   }
   auto source = audit::FileSource(path);

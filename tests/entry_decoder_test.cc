@@ -130,6 +130,63 @@ TEST(EntryDecoderTest, AHandBuiltCanonicalEntryIsDecodedAndItsChineseTextKept) {
   EXPECT_EQ(command_bytes, Transfer());
 }
 
+// The audit reader decodes into messages it reuses from entry to entry. Whatever the previous
+// entry left in one — an activity, a reason, another body, more postings, a command at all — the
+// next decode must end exactly as protobuf's parse of the next payload into a fresh message.
+TEST(EntryDecoderTest, AMessageReusedForEntryAfterEntryEndsAsAFreshParse) {
+  TempDir dir;
+  auto ledger = lovebank::testing::OpenLedger(dir.path());
+  lovebank::testing::OpenProgramme(*ledger, 3);
+  v1::Command hours = Earn("e1", "issuer:town", "m1", "2.5", "HOURS");
+  hours.set_memo("陪老人聊天");
+  hours.mutable_earn()->mutable_activity()->set_name("重阳节敬老活动");
+  hours.mutable_earn()->mutable_activity()->set_team("反诈宣传志愿队");
+  hours.mutable_earn()->mutable_activity()->set_date("2026-10-29");
+  v1::Command deduct = lovebank::testing::Deduct("d1", "m1", "issuer:town", "0.5", "HOURS");
+  deduct.mutable_deduct()->set_reason("学习态度不端正");
+  std::vector<v1::Command> commands = {
+      hours, Earn("e2", "issuer:town", "m2", "500"), deduct,
+      lovebank::testing::Transfer("t1", "m2", "m3", "1"),
+      Earn("e3", "issuer:town", "m2", "1")};
+  std::vector<std::string> payloads;
+  std::uint64_t last_seq = 0;
+  for (const Outcome& outcome : ledger->ExecuteMany(std::move(commands))) {
+    ASSERT_TRUE(outcome.ok()) << outcome.message;
+    last_seq = outcome.receipt.seq;
+    auto stored = ledger->GetEntry(outcome.receipt.seq);
+    ASSERT_TRUE(stored.ok());
+    payloads.push_back(stored->payload);
+  }
+  const Outcome reversal = ledger->Execute(lovebank::testing::Reverse("v1", last_seq));
+  ASSERT_TRUE(reversal.ok()) << reversal.message;
+  payloads.push_back(ledger->GetEntry(reversal.receipt.seq)->payload);
+  payloads.push_back(Field(1, 0, "\x07") + Field(2, 0, "\x2A"));  // no command, no postings
+  payloads.push_back(Entry(Field(1, 2, "t9")));                    // a command without a body
+  payloads.push_back(Entry(Transfer()) + Field(15, 0, "\x01"));    // not canonical: refused
+  // Every payload after every other one (and after itself), into the same message.
+  v1::Entry reused;
+  int compared = 0;
+  for (const std::string& before : payloads) {
+    for (const std::string& payload : payloads) {
+      std::string_view command_bytes;
+      DecodeCanonicalEntry(before, &reused, &command_bytes);
+      v1::Entry parsed;
+      ASSERT_TRUE(parsed.ParseFromString(payload));
+      if (!DecodeCanonicalEntry(payload, &reused, &command_bytes)) {
+        EXPECT_EQ(&payload, &payloads.back()) << parsed.ShortDebugString();
+        continue;
+      }
+      EXPECT_TRUE(google::protobuf::util::MessageDifferencer::Equals(reused, parsed))
+          << reused.ShortDebugString() << "\nvs\n" << parsed.ShortDebugString();
+      EXPECT_EQ(reused.SerializeAsString(), payload);
+      EXPECT_EQ(View(SerializedCommandFingerprint(command_bytes)),
+                CommandFingerprint(parsed.command()));
+      ++compared;
+    }
+  }
+  EXPECT_EQ(compared, 9 * 8);
+}
+
 TEST(EntryDecoderTest, AnythingNotCanonicalIsLeftToProtobuf) {
   struct Case {
     const char* what;

@@ -137,14 +137,15 @@ class StoreJournalSource : public JournalSource {
 
   std::string ledger_id() const override { return ledger_id_; }
   Digest claimed_head() const override { return head_; }
-  absl::StatusOr<std::optional<RawRecord>> Next() override {
+  absl::StatusOr<bool> Next(RawRecord* record) override {
     if (!it_->Valid()) {
       LOVEBANK_RETURN_IF_ERROR(FromRocks(it_->status(), "reading the journal"));
-      return std::optional<RawRecord>();
+      return false;
     }
-    RawRecord record{it_->key().ToString(), it_->value().ToString()};
+    record->key.assign(it_->key().data(), it_->key().size());
+    record->value.assign(it_->value().data(), it_->value().size());
     it_->Next();
-    return std::optional<RawRecord>(std::move(record));
+    return true;
   }
 
  private:
@@ -225,7 +226,7 @@ namespace {
 // from the replay but the previous hash, so they overlap with the replay of the previous chunk.
 struct Parsed {
   std::vector<Finding> findings;  // found while reading; usually empty
-  v1::Entry* entry = nullptr;     // owned by the chunk's arena; null when not to be replayed
+  v1::Entry* entry = nullptr;     // owned by the chunk; null when not to be replayed
   Hash fingerprint{};             // CommandFingerprint(entry->command())
 };
 
@@ -235,6 +236,12 @@ constexpr std::size_t kChunkEntries = 2048;
 constexpr std::size_t kChunksInFlight = 4;
 
 struct Chunk {
+  // Entries the canonical decoder filled, reused from fill to fill: their strings keep their
+  // capacity, so decoding allocates nothing once the chunk has gone round once. `slots_used`
+  // of them hold this fill's entries.
+  std::vector<std::unique_ptr<v1::Entry>> slots;
+  std::size_t slots_used = 0;
+  // Entries protobuf's parser decoded (payloads not in canonical form: rare).
   std::unique_ptr<google::protobuf::Arena> arena = std::make_unique<google::protobuf::Arena>();
   std::vector<Parsed> items;
   absl::Status status;  // the source failed: the audit cannot complete
@@ -252,18 +259,18 @@ class Reader {
   Chunk Fill(Chunk chunk) {
     chunk.items.reserve(kChunkEntries);
     while (chunk.items.size() < kChunkEntries) {
-      auto record = source_.Next();
-      if (!record.ok()) {
-        chunk.status = record.status();
+      auto more = source_.Next(&record_);
+      if (!more.ok()) {
+        chunk.status = more.status();
         chunk.last = true;
         return chunk;
       }
-      if (!record->has_value()) {
+      if (!*more) {
         chunk.last = true;
         return chunk;
       }
       ++entries_;
-      Read(**record, chunk);
+      Read(record_, chunk);
     }
     return chunk;
   }
@@ -326,10 +333,15 @@ class Reader {
       add(FindingKind::kDigestMismatch, seq, "published digest", HashToHex(digest->second),
           HashToHex(view->hash));
     }
-    auto* entry = google::protobuf::Arena::CreateMessage<v1::Entry>(chunk.arena.get());
+    if (chunk.slots_used == chunk.slots.size()) {
+      chunk.slots.push_back(std::make_unique<v1::Entry>());
+    }
+    v1::Entry* entry = chunk.slots[chunk.slots_used].get();
     std::string_view command_bytes;
     const bool canonical = DecodeCanonicalEntry(view->payload, entry, &command_bytes);
-    if (!canonical) {  // protobuf's parser, into a fresh message
+    if (canonical) {
+      ++chunk.slots_used;
+    } else {  // protobuf's parser, into a fresh message
       entry = google::protobuf::Arena::CreateMessage<v1::Entry>(chunk.arena.get());
       if (!entry->ParseFromArray(view->payload.data(), static_cast<int>(view->payload.size()))) {
         add(FindingKind::kPayloadUndecodable, seq, "journal", "a lovebank.v1.Entry",
@@ -349,6 +361,7 @@ class Reader {
   }
 
   JournalSource& source_;
+  RawRecord record_;  // refilled by every Next
   const Hash genesis_;
   Hash last_hash_;
   std::uint64_t expected_seq_ = 1;
@@ -386,6 +399,7 @@ class ChunkQueue {
   // the reader is the busier of the two.
   void Recycle(Chunk chunk) {
     chunk.arena->Reset();
+    chunk.slots_used = 0;
     chunk.items.clear();
     std::lock_guard<std::mutex> lock(mu_);
     spare_.push_back(std::move(chunk));

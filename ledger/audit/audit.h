@@ -152,7 +152,8 @@ struct Report {
 
 inline constexpr std::size_t kFindingsKept = 100;
 
-// One raw journal record: the key and the exact stored value.
+// One raw journal record: the key and the exact stored value. A reader keeps one and lets the
+// source refill it: its strings keep their capacity from record to record.
 struct RawRecord {
   std::string key;    // 8 bytes: seq, big-endian
   std::string value;  // the stored entry (journal_format.h)
@@ -165,9 +166,10 @@ class JournalSource {
   // The ledger id (for the genesis hash) and the head the source claims (meta or export header).
   virtual std::string ledger_id() const = 0;
   virtual Digest claimed_head() const = 0;
-  // The next record in key order; std::nullopt at the end. Errors: the source cannot be read
-  // any further (I/O, a truncated export): the audit cannot complete.
-  virtual absl::StatusOr<std::optional<RawRecord>> Next() = 0;
+  // Fills `record` with the next record in key order and returns true; false at the end (the
+  // record is then unspecified). Errors: the source cannot be read any further (I/O, a
+  // truncated export): the audit cannot complete.
+  virtual absl::StatusOr<bool> Next(RawRecord* record) = 0;
   // At most how many records the source can hold, when it knows (an export file: its size over
   // the smallest record's). Bounds what the audit reserves for a header that claims more.
   virtual std::uint64_t record_bound() const { return UINT64_MAX; }

@@ -131,8 +131,13 @@ bool DecodeFields(std::string_view bytes, Message* message,
 
 constexpr auto kNoOther = [](Fields&, std::uint32_t, int) { return false; };
 
+// Each Decode* below first empties the message it fills: a message is reused from entry to entry
+// (its strings keep their capacity), so every field the payload does not write must end at its
+// default. Clear() keeps a string's memory; it frees a sub-message (Move's activity), which is
+// then allocated again when the next payload has one.
 bool DecodeMove(std::string_view bytes, v1::Move* move) {
   using M = v1::Move;
+  move->Clear();
   return DecodeFields(
       bytes, move,
       {&M::mutable_from, &M::mutable_to, &M::mutable_asset, &M::mutable_amount, nullptr,
@@ -171,6 +176,7 @@ v1::Move* MoveBody(std::uint32_t number, v1::Command* command) {
 }
 
 bool DecodeReverse(std::string_view bytes, v1::Reverse* reverse) {
+  reverse->Clear();
   return DecodeFields(bytes, reverse, {}, [reverse](Fields& fields, std::uint32_t number, int type) {
     std::uint64_t seq = 0;
     if (number != v1::Reverse::kSeqFieldNumber || !fields.NonZero(type, &seq)) return false;
@@ -181,8 +187,12 @@ bool DecodeReverse(std::string_view bytes, v1::Reverse* reverse) {
 
 bool DecodeCommand(std::string_view bytes, v1::Command* command) {
   using C = v1::Command;
+  // Not Clear(): that would free the body, which the next entry most likely has again.
+  command->clear_request_id();
+  command->clear_actor();
+  command->clear_memo();
   bool has_body = false;  // a oneof: a second body would replace the first in protobuf's parse
-  return DecodeFields(
+  const bool decoded = DecodeFields(
       bytes, command, {&C::mutable_request_id, &C::mutable_actor, &C::mutable_memo},
       [command, &has_body](Fields& fields, std::uint32_t number, int type) {
         std::string_view body;
@@ -192,10 +202,13 @@ bool DecodeCommand(std::string_view bytes, v1::Command* command) {
         v1::Move* move = MoveBody(number, command);
         return move != nullptr && DecodeMove(body, move);
       });
+  if (!has_body) command->clear_body();
+  return decoded;
 }
 
 bool DecodePosting(std::string_view bytes, v1::Posting* posting) {
   using P = v1::Posting;
+  posting->Clear();
   return DecodeFields(bytes, posting,
                       {&P::mutable_account, &P::mutable_asset, &P::mutable_amount_minor},
                       kNoOther);
@@ -206,6 +219,13 @@ bool DecodePosting(std::string_view bytes, v1::Posting* posting) {
 bool DecodeCanonicalEntry(std::string_view payload, v1::Entry* entry,
                           std::string_view* command_bytes) {
   *command_bytes = std::string_view();
+  // Only this decoder fills a reused message, so it never holds what it cannot decode; cheap
+  // insurance should that ever change.
+  if (entry->has_pricing() || entry->has_award()) entry->Clear();
+  entry->set_seq(0);
+  entry->set_time_unix_us(0);
+  entry->mutable_postings()->Clear();  // keeps the cleared postings for add_postings to reuse
+  bool has_command = false;
   Fields fields(payload);
   while (!fields.done()) {
     std::uint32_t number = 0;
@@ -227,6 +247,7 @@ bool DecodeCanonicalEntry(std::string_view payload, v1::Entry* entry,
           return false;
         }
         *command_bytes = bytes;
+        has_command = true;
         break;
       case v1::Entry::kPostingsFieldNumber:
         if (!fields.Bytes(type, &bytes) || !DecodePosting(bytes, entry->add_postings())) {
@@ -237,6 +258,7 @@ bool DecodeCanonicalEntry(std::string_view payload, v1::Entry* entry,
         return false;
     }
   }
+  if (!has_command && entry->has_command()) entry->clear_command();
   return true;
 }
 

@@ -12,7 +12,8 @@
 
 namespace lovebank::audit {
 
-// Fills `entry` (a new, empty message, usually on an arena) from `payload` and returns true when
+// Fills `entry` — a new message, or one that only this function has filled before (reused from
+// entry to entry: its strings keep their capacity) — from `payload` and returns true when
 // the payload is canonical — every field in number order and written once (postings: repeated,
 // together), no unknown field, no wire type but the field's own, no default value written out,
 // every varint minimal, every string valid UTF-8 — and holds nothing but what value-moving
@@ -21,7 +22,8 @@ namespace lovebank::audit {
 // Reverse) and postings. For such a payload `entry` ends exactly as ParseFromArray would leave
 // it, and `command_bytes` is the command's own serialisation (the bytes CommandFingerprint
 // hashes; empty when the entry has no command). Anything else returns false, leaving `entry` in
-// an unspecified state: parse the payload with protobuf into a fresh message then. The
+// an unspecified state (still fit for this function's next call): parse the payload with
+// protobuf into a fresh message then. The
 // equivalence is checked on arbitrary bytes by fuzz/entry_fuzz.cc and on the engine's own
 // entries by tests/entry_decoder_test.cc.
 bool DecodeCanonicalEntry(std::string_view payload, v1::Entry* entry,

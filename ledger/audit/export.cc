@@ -82,10 +82,10 @@ class ExportFileSource : public JournalSource {
   // Each record is at least its 12-byte prefix and a 65-byte stored-entry header.
   std::uint64_t record_bound() const override { return read_ + unread_ / (12 + 65); }
 
-  absl::StatusOr<std::optional<RawRecord>> Next() override {
+  absl::StatusOr<bool> Next(RawRecord* record) override {
     if (read_ == count_) {
       LOVEBANK_RETURN_IF_ERROR(CheckTrailer());
-      return std::optional<RawRecord>();
+      return false;
     }
     char prefix[12];
     if (!in_.read(prefix, sizeof(prefix))) {
@@ -101,16 +101,15 @@ class ExportFileSource : public JournalSource {
                                      length, " bytes and ", unread_, " are left"));
     }
     unread_ -= length;
-    RawRecord record;
-    record.key.assign(prefix, 8);
-    record.value.resize(length);
-    if (!in_.read(record.value.data(), length)) {
+    record->key.assign(prefix, 8);
+    record->value.resize(length);
+    if (!in_.read(record->value.data(), length)) {
       return absl::DataLossError(Cat("export record ", read_ + 1, " is truncated"));
     }
     sha_.Update(std::string_view(prefix, sizeof(prefix)));
-    sha_.Update(record.value);
+    sha_.Update(record->value);
     ++read_;
-    return std::optional<RawRecord>(std::move(record));
+    return true;
   }
 
  private:
@@ -152,9 +151,10 @@ absl::StatusOr<ExportSummary> ExportJournal(const SourceFactory& open, const std
   std::uint64_t count = 0;
   {
     LOVEBANK_ASSIGN_OR_RETURN(auto counting, open());
+    RawRecord record;
     for (;;) {
-      LOVEBANK_ASSIGN_OR_RETURN(auto record, counting->Next());
-      if (!record.has_value()) break;
+      LOVEBANK_ASSIGN_OR_RETURN(const bool more, counting->Next(&record));
+      if (!more) break;
       ++count;
     }
   }
@@ -168,15 +168,16 @@ absl::StatusOr<ExportSummary> ExportJournal(const SourceFactory& open, const std
   const std::string header = Header(source->ledger_id(), summary.head, count);
   out.write(header.data(), header.size());
   sha.Update(header);
+  RawRecord record;
   for (;;) {
-    LOVEBANK_ASSIGN_OR_RETURN(auto record, source->Next());
-    if (!record.has_value()) break;
-    std::string prefix = record->key;
-    PutFixed32BE(&prefix, static_cast<std::uint32_t>(record->value.size()));
+    LOVEBANK_ASSIGN_OR_RETURN(const bool more, source->Next(&record));
+    if (!more) break;
+    std::string prefix = record.key;
+    PutFixed32BE(&prefix, static_cast<std::uint32_t>(record.value.size()));
     out.write(prefix.data(), prefix.size());
-    out.write(record->value.data(), record->value.size());
+    out.write(record.value.data(), record.value.size());
     sha.Update(prefix);
-    sha.Update(record->value);
+    sha.Update(record.value);
     ++summary.records;
   }
   if (summary.records != count) {
