@@ -108,12 +108,14 @@ template <class Message>
 using MutableText = std::string* (Message::*)();
 
 // Decodes one message: string fields through `texts`, any other field through `other(fields,
-// number, type)`, which returns false for a field it does not take.
+// number, type)`, which returns false for a field it does not take. A string field the bytes do
+// not hold is emptied (the message may be a reused one); `other` sees to the rest.
 template <class Message, class Other>
 bool DecodeFields(std::string_view bytes, Message* message,
                   std::type_identity_t<std::initializer_list<MutableText<Message>>> texts,
                   Other other) {
   Fields fields(bytes);
+  std::uint32_t seen = 0;  // bit n - 1: string field n was read
   while (!fields.done()) {
     std::uint32_t number = 0;
     int type = 0;
@@ -122,8 +124,14 @@ bool DecodeFields(std::string_view bytes, Message* message,
       std::string_view text;
       if (!fields.Text(type, &text)) return false;
       (message->*texts.begin()[number - 1])()->assign(text.data(), text.size());
+      seen |= 1u << (number - 1);
     } else if (!other(fields, number, type)) {
       return false;
+    }
+  }
+  for (std::size_t i = 0; i < texts.size(); ++i) {
+    if (texts.begin()[i] != nullptr && (seen & (1u << i)) == 0) {
+      (message->*texts.begin()[i])()->clear();
     }
   }
   return true;
@@ -131,26 +139,28 @@ bool DecodeFields(std::string_view bytes, Message* message,
 
 constexpr auto kNoOther = [](Fields&, std::uint32_t, int) { return false; };
 
-// Each Decode* below first empties the message it fills: a message is reused from entry to entry
-// (its strings keep their capacity), so every field the payload does not write must end at its
-// default. Clear() keeps a string's memory; it frees a sub-message (Move's activity), which is
-// then allocated again when the next payload has one.
+// A message is reused from entry to entry (its strings keep their capacity), so each Decode*
+// below leaves every field the bytes do not write at its default: DecodeFields empties the
+// strings, and each function the rest.
 bool DecodeMove(std::string_view bytes, v1::Move* move) {
   using M = v1::Move;
-  move->Clear();
-  return DecodeFields(
+  bool has_activity = false;
+  const bool decoded = DecodeFields(
       bytes, move,
       {&M::mutable_from, &M::mutable_to, &M::mutable_asset, &M::mutable_amount, nullptr,
        &M::mutable_reason},
-      [move](Fields& fields, std::uint32_t number, int type) {
+      [move, &has_activity](Fields& fields, std::uint32_t number, int type) {
         using A = v1::Activity;
         std::string_view activity;
-        return number == M::kActivityFieldNumber && fields.Bytes(type, &activity) &&
-               DecodeFields(activity, move->mutable_activity(),
+        if (number != M::kActivityFieldNumber || !fields.Bytes(type, &activity)) return false;
+        has_activity = true;
+        return DecodeFields(activity, move->mutable_activity(),
                             {&A::mutable_name, &A::mutable_date, &A::mutable_place,
                              &A::mutable_team, &A::mutable_category, &A::mutable_id},
                             kNoOther);
       });
+  if (!has_activity && move->has_activity()) move->clear_activity();
+  return decoded;
 }
 
 // The Move of a command body field, or null for a field that is not a Move body.
@@ -187,10 +197,7 @@ bool DecodeReverse(std::string_view bytes, v1::Reverse* reverse) {
 
 bool DecodeCommand(std::string_view bytes, v1::Command* command) {
   using C = v1::Command;
-  // Not Clear(): that would free the body, which the next entry most likely has again.
-  command->clear_request_id();
-  command->clear_actor();
-  command->clear_memo();
+  // The body is kept when the next entry has the same kind (most do): Clear() would free it.
   bool has_body = false;  // a oneof: a second body would replace the first in protobuf's parse
   const bool decoded = DecodeFields(
       bytes, command, {&C::mutable_request_id, &C::mutable_actor, &C::mutable_memo},
@@ -208,7 +215,6 @@ bool DecodeCommand(std::string_view bytes, v1::Command* command) {
 
 bool DecodePosting(std::string_view bytes, v1::Posting* posting) {
   using P = v1::Posting;
-  posting->Clear();
   return DecodeFields(bytes, posting,
                       {&P::mutable_account, &P::mutable_asset, &P::mutable_amount_minor},
                       kNoOther);
@@ -224,7 +230,7 @@ bool DecodeCanonicalEntry(std::string_view payload, v1::Entry* entry,
   if (entry->has_pricing() || entry->has_award()) entry->Clear();
   entry->set_seq(0);
   entry->set_time_unix_us(0);
-  entry->mutable_postings()->Clear();  // keeps the cleared postings for add_postings to reuse
+  int postings = 0;  // the postings decoded so far: the message's first ones are reused
   bool has_command = false;
   Fields fields(payload);
   while (!fields.done()) {
@@ -250,15 +256,20 @@ bool DecodeCanonicalEntry(std::string_view payload, v1::Entry* entry,
         has_command = true;
         break;
       case v1::Entry::kPostingsFieldNumber:
-        if (!fields.Bytes(type, &bytes) || !DecodePosting(bytes, entry->add_postings())) {
+        if (!fields.Bytes(type, &bytes) ||
+            !DecodePosting(bytes, postings < entry->postings_size()
+                                      ? entry->mutable_postings(postings)
+                                      : entry->add_postings())) {
           return false;
         }
+        ++postings;
         break;
       default:
         return false;
     }
   }
   if (!has_command && entry->has_command()) entry->clear_command();
+  while (entry->postings_size() > postings) entry->mutable_postings()->RemoveLast();
   return true;
 }
 
