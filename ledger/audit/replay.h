@@ -3,6 +3,7 @@
 // It deliberately does not reuse the engine's state types (ledger/engine.h): two independent
 // implementations of the rules must agree for an audit to come out clean.
 
+#include <array>
 #include <cstdint>
 #include <map>
 #include <optional>
@@ -104,7 +105,17 @@ struct ReplayState {
   std::uint64_t requests_digest = 0;                  // fast mode: sum of RequestDigest
 
   std::map<std::string, Asset, std::less<>> assets;
-  absl::flat_hash_map<std::string, Account> accounts;
+  absl::flat_hash_map<std::string, Account> accounts;  // never erased from
+  // The last two accounts FindAccount (replay.cc) found: a value move asks for its two accounts
+  // five times (rules, postings, statement lines). Valid while `accounts` keeps the capacity it
+  // had then: nothing is erased from it, so only growing it moves the accounts.
+  struct RecentAccount {
+    const std::string* id = nullptr;
+    Account* account = nullptr;
+  };
+  std::array<RecentAccount, 2> recent_accounts{};
+  std::size_t recent_accounts_capacity = 0;
+  std::size_t recent_accounts_next = 0;
   absl::flat_hash_map<std::string, Balance> balances;  // BalanceKey(account, asset); FinishReplay
   absl::flat_hash_map<std::string, Request> requests;
   // Who was allowed what: every principal ever granted, by name, and every token hash used.
