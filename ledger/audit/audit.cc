@@ -131,7 +131,13 @@ class StoreJournalSource : public JournalSource {
     if (head_hash.has_value()) {
       if (auto hash = HashFromBytes(*head_hash)) head_.hash = *hash;
     }
-    it_ = store_.NewIterator(Family::kJournal, snapshot_);
+    // No block checksums: the chain's SHA-256 covers every byte of every record (its seq
+    // included), so a damaged block is named as findings at the seqs it holds, where a
+    // checksum failure would stop the audit with nothing named (~6 % of the reader's CPU).
+    rocksdb::ReadOptions read_options;
+    read_options.snapshot = snapshot_;
+    read_options.verify_checksums = false;
+    it_.reset(store_.db()->NewIterator(read_options, store_.handle(Family::kJournal)));
     it_->SeekToFirst();
     return absl::OkStatus();
   }
