@@ -500,7 +500,15 @@ absl::StatusOr<Pass> RunPass(JournalSource& source, Store* store, const Options&
   std::uint64_t replayed = 0;
   for (;;) {
     Chunk chunk = queue.Pop();
-    for (Parsed& parsed : chunk.items) {
+    constexpr std::size_t kAhead = 8;
+    for (std::size_t i = 0; i < std::min(kAhead, chunk.items.size()); ++i) {
+      if (chunk.items[i].entry != nullptr) PrefetchEntry(*chunk.items[i].entry, state);
+    }
+    for (std::size_t i = 0; i < chunk.items.size(); ++i) {
+      Parsed& parsed = chunk.items[i];
+      if (i + kAhead < chunk.items.size() && chunk.items[i + kAhead].entry != nullptr) {
+        PrefetchEntry(*chunk.items[i + kAhead].entry, state);
+      }
       for (Finding& finding : parsed.findings) {
         findings.Add(finding.kind, finding.seq, std::move(finding.where),
                      std::move(finding.expected), std::move(finding.found));

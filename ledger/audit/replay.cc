@@ -1603,12 +1603,12 @@ namespace {
 // a second buffer, then each of the 256 parts (a few thousand hashes: in cache) is sorted
 // alone: a single sort of a million 64-bit hashes misses cache at every level and took ~5 % of
 // the replay thread.
-bool HasRepeat(const std::vector<std::uint64_t>& values) {
+bool HasRepeat(const BigVector<std::uint64_t>& values) {
   constexpr int kShift = 56;
   std::array<std::size_t, 257> start{};
   for (std::uint64_t value : values) ++start[(value >> kShift) + 1];
   for (std::size_t part = 1; part < start.size(); ++part) start[part] += start[part - 1];
-  std::vector<std::uint64_t> parted(values.size());
+  BigVector<std::uint64_t> parted(values.size());
   std::array<std::size_t, 257> next = start;
   for (std::uint64_t value : values) parted[next[value >> kShift]++] = value;
   for (std::size_t part = 0; part + 1 < start.size(); ++part) {
@@ -1621,6 +1621,18 @@ bool HasRepeat(const std::vector<std::uint64_t>& values) {
 }
 
 }  // namespace
+
+void PrefetchEntry(const v1::Entry& entry, const ReplayState& state) {
+  const v1::Command& command = entry.command();
+  const v1::Move* move = command.has_transfer() ? &command.transfer()
+                         : command.has_earn()   ? &command.earn()
+                         : command.has_redeem() ? &command.redeem()
+                         : command.has_deduct() ? &command.deduct()
+                                                : nullptr;
+  if (move == nullptr) return;
+  state.accounts.prefetch(Absl(move->from()));
+  state.accounts.prefetch(Absl(move->to()));
+}
 
 void FinishReplay(State& state) {
   for (const auto& [id, account] : state.accounts) {

@@ -16,6 +16,7 @@
 #include "absl/container/inlined_vector.h"
 #include "ledger/amount.h"
 #include "ledger/audit/audit.h"
+#include "ledger/audit/big_vector.h"
 #include "lovebank/v1/journal.pb.h"
 #include "lovebank/v1/store.pb.h"
 
@@ -101,7 +102,7 @@ struct ReplayState {
   bool needs_exact = false;
   // Fast mode: the 64-bit hash of every request id in seq order, appended (a set would cost a
   // cache miss per entry); FinishReplay sorts them and looks for a repeat.
-  std::vector<std::uint64_t> request_hashes;
+  BigVector<std::uint64_t> request_hashes;
   std::uint64_t requests_digest = 0;                  // fast mode: sum of RequestDigest
 
   std::map<std::string, Asset, std::less<>> assets;
@@ -174,7 +175,7 @@ struct ReplayState {
   std::map<std::pair<std::string, std::string>, boost::multiprecision::cpp_int> flows;
   // (store, month) -> the month's figures (audit.h StoreMonth).
   std::map<std::pair<std::string, std::string>, StoreMonth> store_months;
-  std::vector<Reversible> entries;  // index seq - 1
+  BigVector<Reversible> entries;  // index seq - 1
   // Expected statement index: account -> (seq, legs as "ASSET amount after;..." text) in seq
   // order, which is the store's key order within an account: no sort needed to compare.
   absl::flat_hash_map<std::string, std::vector<std::pair<std::uint64_t, std::string>>>
@@ -187,6 +188,10 @@ struct ReplayState {
 // `fingerprint` is CommandFingerprint(entry.command()) (computed by the reading stage).
 void ReplayEntry(const v1::Entry& entry, const Hash& fingerprint, ReplayState& state,
                  Findings& findings);
+
+// Starts loading the accounts ReplayEntry(entry) will look up first, so that a replay a few
+// entries behind finds them in cache. Changes nothing.
+void PrefetchEntry(const v1::Entry& entry, const ReplayState& state);
 
 // After the last entry: the checks that need all of them (a request-id hash seen twice), and
 // `balances` gathered from the accounts.
