@@ -241,7 +241,23 @@ struct Parsed {
   bool fingerprinted = false;
   std::uint32_t command_at = 0;
   std::uint32_t command_size = 0;
+  // The SHA-256 of every fourth record is checked on the replay thread too, for the
+  // same reason: ChainHash(prev_hash, seq, payload) must be `hash`, the payload kept in the
+  // chunk's `payloads` at [payload_at, payload_at + payload_size); a mismatch goes into
+  // `findings` at `hash_finding_at`, where the reader would have put it.
+  bool hash_deferred = false;
+  std::uint32_t hash_finding_at = 0;
+  std::uint32_t payload_at = 0;
+  std::uint32_t payload_size = 0;
+  std::uint64_t seq = 0;
+  Hash hash{};
+  Hash prev_hash{};
 };
+
+Finding HashMismatch(std::uint64_t seq, const Hash& computed, const Hash& stored) {
+  return Finding{FindingKind::kHashMismatch, seq, "journal", HashToHex(computed),
+                 HashToHex(stored)};
+}
 
 // Entries per chunk: large enough that hand-over costs nothing, small enough (~1 MB) to stay in
 // cache between the two threads.
@@ -257,6 +273,7 @@ struct Chunk {
   // Entries protobuf's parser decoded (payloads not in canonical form: rare).
   std::unique_ptr<google::protobuf::Arena> arena = std::make_unique<google::protobuf::Arena>();
   std::string commands;  // canonical commands' bytes, for their fingerprints (Parsed)
+  std::string payloads;  // payloads whose hash the replay thread checks (Parsed)
   std::vector<Parsed> items;
   absl::Status status;  // the source failed: the audit cannot complete
   bool last = false;
@@ -336,9 +353,18 @@ class Reader {
       add(FindingKind::kChainBroken, seq, "journal", HashToHex(last_hash_),
           HashToHex(view->prev_hash));
     }
-    const Hash computed = ChainHash(view->prev_hash, seq, view->payload);
-    if (computed != view->hash) {
-      add(FindingKind::kHashMismatch, seq, "journal", HashToHex(computed), HashToHex(view->hash));
+    if (seq % 4 == 0) {
+      parsed.hash_deferred = true;
+      parsed.hash_finding_at = static_cast<std::uint32_t>(parsed.findings.size());
+      parsed.payload_at = static_cast<std::uint32_t>(chunk.payloads.size());
+      parsed.payload_size = static_cast<std::uint32_t>(view->payload.size());
+      parsed.seq = seq;
+      parsed.hash = view->hash;
+      parsed.prev_hash = view->prev_hash;
+      chunk.payloads.append(view->payload);
+    } else if (const Hash computed = ChainHash(view->prev_hash, seq, view->payload);
+               computed != view->hash) {
+      parsed.findings.push_back(HashMismatch(seq, computed, view->hash));
     }
     last_hash_ = view->hash;
     head_ = Digest{seq, view->hash};
@@ -421,6 +447,7 @@ class ChunkQueue {
     chunk.arena->Reset();
     chunk.slots_used = 0;
     chunk.commands.clear();
+    chunk.payloads.clear();
     chunk.items.clear();
     std::lock_guard<std::mutex> lock(mu_);
     spare_.push_back(std::move(chunk));
@@ -506,6 +533,15 @@ absl::StatusOr<Pass> RunPass(JournalSource& source, Store* store, const Options&
     }
     for (std::size_t i = 0; i < chunk.items.size(); ++i) {
       Parsed& parsed = chunk.items[i];
+      if (parsed.hash_deferred) {
+        const Hash computed = ChainHash(
+            parsed.prev_hash, parsed.seq,
+            std::string_view(chunk.payloads).substr(parsed.payload_at, parsed.payload_size));
+        if (computed != parsed.hash) {
+          parsed.findings.insert(parsed.findings.begin() + parsed.hash_finding_at,
+                                 HashMismatch(parsed.seq, computed, parsed.hash));
+        }
+      }
       if (i + kAhead < chunk.items.size() && chunk.items[i + kAhead].entry != nullptr) {
         PrefetchEntry(*chunk.items[i + kAhead].entry, state);
       }
