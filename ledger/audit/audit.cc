@@ -239,16 +239,16 @@ struct Parsed {
   // `commands` at [command_at, command_at + command_size) (the two threads' loads balance).
   Hash fingerprint{};
   bool fingerprinted = false;
-  std::uint32_t command_at = 0;
-  std::uint32_t command_size = 0;
+  std::size_t command_at = 0;
+  std::size_t command_size = 0;
   // The SHA-256 of every fourth record is checked on the replay thread too, for the
   // same reason: ChainHash(prev_hash, seq, payload) must be `hash`, the payload kept in the
   // chunk's `payloads` at [payload_at, payload_at + payload_size); a mismatch goes into
   // `findings` at `hash_finding_at`, where the reader would have put it.
   bool hash_deferred = false;
-  std::uint32_t hash_finding_at = 0;
-  std::uint32_t payload_at = 0;
-  std::uint32_t payload_size = 0;
+  std::size_t hash_finding_at = 0;
+  std::size_t payload_at = 0;
+  std::size_t payload_size = 0;
   std::uint64_t seq = 0;
   Hash hash{};
   Hash prev_hash{};
@@ -355,9 +355,9 @@ class Reader {
     }
     if (seq % 4 == 0) {
       parsed.hash_deferred = true;
-      parsed.hash_finding_at = static_cast<std::uint32_t>(parsed.findings.size());
-      parsed.payload_at = static_cast<std::uint32_t>(chunk.payloads.size());
-      parsed.payload_size = static_cast<std::uint32_t>(view->payload.size());
+      parsed.hash_finding_at = parsed.findings.size();
+      parsed.payload_at = chunk.payloads.size();
+      parsed.payload_size = view->payload.size();
       parsed.seq = seq;
       parsed.hash = view->hash;
       parsed.prev_hash = view->prev_hash;
@@ -391,8 +391,8 @@ class Reader {
     }
     // A canonical command is its own serialization: no re-serializing to fingerprint it.
     if (canonical) {
-      parsed.command_at = static_cast<std::uint32_t>(chunk.commands.size());
-      parsed.command_size = static_cast<std::uint32_t>(command_bytes.size());
+      parsed.command_at = chunk.commands.size();
+      parsed.command_size = command_bytes.size();
       chunk.commands.append(command_bytes);
     } else {
       parsed.fingerprint = *HashFromBytes(CommandFingerprint(entry->command()));
@@ -415,6 +415,25 @@ class Reader {
   Digest head_;
   std::map<std::uint64_t, Hash> digests_;
 };
+
+// On the replay thread, what the reader left to it (Parsed): the hash check of a deferred record
+// and the fingerprint of a canonical command.
+void FinishParsed(const Chunk& chunk, Parsed& parsed) {
+  if (parsed.hash_deferred) {
+    const Hash computed = ChainHash(
+        parsed.prev_hash, parsed.seq,
+        std::string_view(chunk.payloads).substr(parsed.payload_at, parsed.payload_size));
+    if (computed != parsed.hash) {
+      parsed.findings.insert(
+          parsed.findings.begin() + static_cast<std::ptrdiff_t>(parsed.hash_finding_at),
+          HashMismatch(parsed.seq, computed, parsed.hash));
+    }
+  }
+  if (parsed.entry != nullptr && !parsed.fingerprinted) {
+    parsed.fingerprint = SerializedCommandFingerprint(
+        std::string_view(chunk.commands).substr(parsed.command_at, parsed.command_size));
+  }
+}
 
 // CPU time the calling thread has used.
 double ThreadCpuSeconds() {
@@ -533,15 +552,7 @@ absl::StatusOr<Pass> RunPass(JournalSource& source, Store* store, const Options&
     }
     for (std::size_t i = 0; i < chunk.items.size(); ++i) {
       Parsed& parsed = chunk.items[i];
-      if (parsed.hash_deferred) {
-        const Hash computed = ChainHash(
-            parsed.prev_hash, parsed.seq,
-            std::string_view(chunk.payloads).substr(parsed.payload_at, parsed.payload_size));
-        if (computed != parsed.hash) {
-          parsed.findings.insert(parsed.findings.begin() + parsed.hash_finding_at,
-                                 HashMismatch(parsed.seq, computed, parsed.hash));
-        }
-      }
+      FinishParsed(chunk, parsed);
       if (i + kAhead < chunk.items.size() && chunk.items[i + kAhead].entry != nullptr) {
         PrefetchEntry(*chunk.items[i + kAhead].entry, state);
       }
@@ -549,13 +560,7 @@ absl::StatusOr<Pass> RunPass(JournalSource& source, Store* store, const Options&
         findings.Add(finding.kind, finding.seq, std::move(finding.where),
                      std::move(finding.expected), std::move(finding.found));
       }
-      if (parsed.entry != nullptr) {
-        if (!parsed.fingerprinted) {
-          parsed.fingerprint = SerializedCommandFingerprint(
-              std::string_view(chunk.commands).substr(parsed.command_at, parsed.command_size));
-        }
-        ReplayEntry(*parsed.entry, parsed.fingerprint, state, findings);
-      }
+      if (parsed.entry != nullptr) ReplayEntry(*parsed.entry, parsed.fingerprint, state, findings);
       if (options.progress && (++replayed & 0xFFFF) == 0) options.progress(replayed);
     }
     if (!chunk.status.ok()) status = chunk.status;
