@@ -133,10 +133,6 @@ absl::Status CompareStatementDigests(Store& store, ReplayState& state) {
   return absl::OkStatus();
 }
 
-}  // namespace
-
-namespace {
-
 // Every derived family but, in fast mode, the request index (CompareStore).
 absl::Status CompareDerived(Store& store, ReplayState& state, Findings& findings) {
   // The meta head was compared by Run as the source's claimed head.
