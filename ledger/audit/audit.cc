@@ -234,14 +234,15 @@ namespace {
 struct Parsed {
   std::vector<Finding> findings;  // found while reading; usually empty
   v1::Entry* entry = nullptr;     // owned by the chunk; null when not to be replayed
-  // CommandFingerprint(entry->command()): computed by the reader for a payload protobuf parsed;
-  // for a canonical one the replay thread hashes the command's bytes, kept in the chunk's
+  // CommandFingerprint(entry->command()), when a store will be compared (nothing else reads
+  // it): computed by the reader for a payload protobuf parsed; for a canonical one
+  // (`fingerprint_deferred`) the replay thread hashes the command's bytes, kept in the chunk's
   // `commands` at [command_at, command_at + command_size) (the two threads' loads balance).
   Hash fingerprint{};
-  bool fingerprinted = false;
+  bool fingerprint_deferred = false;
   std::size_t command_at = 0;
   std::size_t command_size = 0;
-  // The SHA-256 of every fourth record is checked on the replay thread too, for the
+  // Some records' SHA-256 is checked on the replay thread (Reader::deferred_quarters_), for the
   // same reason: ChainHash(prev_hash, seq, payload) must be `hash`, the payload kept in the
   // chunk's `payloads` at [payload_at, payload_at + payload_size); a mismatch goes into
   // `findings` at `hash_finding_at`, where the reader would have put it.
@@ -252,6 +253,7 @@ struct Parsed {
   std::uint64_t seq = 0;
   Hash hash{};
   Hash prev_hash{};
+  AccountHints hints;  // filled by the replay thread a few entries ahead
 };
 
 Finding HashMismatch(std::uint64_t seq, const Hash& computed, const Hash& stored) {
@@ -281,8 +283,13 @@ struct Chunk {
 
 class Reader {
  public:
-  Reader(JournalSource& source, const Options& options)
-      : source_(source), genesis_(GenesisHash(source.ledger_id())), last_hash_(genesis_) {
+  // `fingerprints`: whether commands are fingerprinted (a store will be compared).
+  Reader(JournalSource& source, const Options& options, bool fingerprints)
+      : source_(source),
+        fingerprints_(fingerprints),
+        deferred_quarters_(fingerprints ? 1 : 2),
+        genesis_(GenesisHash(source.ledger_id())),
+        last_hash_(genesis_) {
     for (const Digest& digest : options.expected_digests) digests_[digest.seq] = digest.hash;
   }
 
@@ -353,7 +360,7 @@ class Reader {
       add(FindingKind::kChainBroken, seq, "journal", HashToHex(last_hash_),
           HashToHex(view->prev_hash));
     }
-    if (seq % 4 == 0) {
+    if (seq % 4 < deferred_quarters_) {
       parsed.hash_deferred = true;
       parsed.hash_finding_at = parsed.findings.size();
       parsed.payload_at = chunk.payloads.size();
@@ -390,13 +397,13 @@ class Reader {
       }
     }
     // A canonical command is its own serialization: no re-serializing to fingerprint it.
-    if (canonical) {
+    if (fingerprints_ && canonical) {
+      parsed.fingerprint_deferred = true;
       parsed.command_at = chunk.commands.size();
       parsed.command_size = command_bytes.size();
       chunk.commands.append(command_bytes);
-    } else {
+    } else if (fingerprints_) {
       parsed.fingerprint = *HashFromBytes(CommandFingerprint(entry->command()));
-      parsed.fingerprinted = true;
     }
     if (entry->seq() != seq) {
       add(FindingKind::kSeqMismatch, seq, "journal", Cat("seq ", seq),
@@ -407,6 +414,11 @@ class Reader {
   }
 
   JournalSource& source_;
+  const bool fingerprints_;
+  // How many records in four have their hash checked on the replay thread (those whose
+  // seq % 4 is below it): one balances the two threads when the replay also fingerprints
+  // commands and keeps statement digests, two when it does not.
+  const std::uint64_t deferred_quarters_;
   RawRecord record_;  // refilled by every Next
   const Hash genesis_;
   Hash last_hash_;
@@ -429,7 +441,7 @@ void FinishParsed(const Chunk& chunk, Parsed& parsed) {
           HashMismatch(parsed.seq, computed, parsed.hash));
     }
   }
-  if (parsed.entry != nullptr && !parsed.fingerprinted) {
+  if (parsed.entry != nullptr && parsed.fingerprint_deferred) {
     parsed.fingerprint = SerializedCommandFingerprint(
         std::string_view(chunk.commands).substr(parsed.command_at, parsed.command_size));
   }
@@ -510,7 +522,7 @@ absl::StatusOr<Pass> RunPass(JournalSource& source, Store* store, const Options&
   Findings findings;
   ReplayState state;
   state.mode = mode;
-  state.compare_statements = store != nullptr;
+  state.compare_store = store != nullptr;
   // Sized for the head the source claims, up to 4M entries and what the source can hold: a lying
   // header must not make the audit allocate wildly.
   const std::size_t expected_entries = static_cast<std::size_t>(std::min<std::uint64_t>(
@@ -522,7 +534,7 @@ absl::StatusOr<Pass> RunPass(JournalSource& source, Store* store, const Options&
   }
   state.entries.reserve(expected_entries);
 
-  Reader reader(source, options);
+  Reader reader(source, options, state.compare_store);
   ChunkQueue queue;
   // No RocksDB perf-context counting on either thread (nothing reads it; it costs a
   // thread-local update per iterator step: journal-only A/B 369k/459k vs 474k/495k entries/s).
@@ -546,16 +558,24 @@ absl::StatusOr<Pass> RunPass(JournalSource& source, Store* store, const Options&
   std::uint64_t replayed = 0;
   for (;;) {
     Chunk chunk = queue.Pop();
-    constexpr std::size_t kAhead = 8;
-    for (std::size_t i = 0; i < std::min(kAhead, chunk.items.size()); ++i) {
-      if (chunk.items[i].entry != nullptr) PrefetchEntry(*chunk.items[i].entry, state);
+    // Accounts are loaded in two steps ahead of their use (PrefetchAccountSlots).
+    constexpr std::size_t kSlotsAhead = 16;
+    constexpr std::size_t kAccountsAhead = 8;
+    const std::size_t count = chunk.items.size();
+    auto slots_ahead = [&chunk, &state](std::size_t i) {
+      if (chunk.items[i].entry != nullptr) {
+        chunk.items[i].hints = PrefetchAccountSlots(*chunk.items[i].entry, state);
+      }
+    };
+    for (std::size_t i = 0; i < std::min(kSlotsAhead, count); ++i) slots_ahead(i);
+    for (std::size_t i = 0; i < std::min(kAccountsAhead, count); ++i) {
+      PrefetchAccounts(chunk.items[i].hints, state);
     }
-    for (std::size_t i = 0; i < chunk.items.size(); ++i) {
+    for (std::size_t i = 0; i < count; ++i) {
       Parsed& parsed = chunk.items[i];
       FinishParsed(chunk, parsed);
-      if (i + kAhead < chunk.items.size() && chunk.items[i + kAhead].entry != nullptr) {
-        PrefetchEntry(*chunk.items[i + kAhead].entry, state);
-      }
+      if (i + kSlotsAhead < count) slots_ahead(i + kSlotsAhead);
+      if (i + kAccountsAhead < count) PrefetchAccounts(chunk.items[i + kAccountsAhead].hints, state);
       for (Finding& finding : parsed.findings) {
         findings.Add(finding.kind, finding.seq, std::move(finding.where),
                      std::move(finding.expected), std::move(finding.found));

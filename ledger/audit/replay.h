@@ -13,6 +13,7 @@
 
 #include "absl/container/flat_hash_map.h"
 #include "absl/container/flat_hash_set.h"
+#include "absl/container/node_hash_map.h"
 #include "absl/container/inlined_vector.h"
 #include "ledger/amount.h"
 #include "ledger/audit/audit.h"
@@ -98,24 +99,47 @@ struct ReplayState {
   // seen twice) sets needs_exact: the audit then runs again in exact mode to name it.
   enum class Mode { kExact, kFast };
   Mode mode = Mode::kExact;
-  bool compare_statements = true;  // false when no store will be compared
+  // False when no store will be compared (an export file): then nothing only the comparison
+  // reads is kept — statement lines, command fingerprints, the request-index digest.
+  bool compare_store = true;
   bool needs_exact = false;
   // Fast mode: the 64-bit hash of every request id in seq order, appended (a set would cost a
   // cache miss per entry); FinishReplay sorts them and looks for a repeat.
   BigVector<std::uint64_t> request_hashes;
   std::uint64_t requests_digest = 0;                  // fast mode: sum of RequestDigest
 
-  std::map<std::string, Asset, std::less<>> assets;
-  absl::flat_hash_map<std::string, Account> accounts;  // never erased from
-  // The last two accounts FindAccount (replay.cc) found: a value move asks for its two accounts
-  // five times (rules, postings, statement lines). Valid while `accounts` keeps the capacity it
-  // had then: nothing is erased from it, so only growing it moves the accounts.
-  struct RecentAccount {
-    const std::string* id = nullptr;
-    Account* account = nullptr;
+  using AccountNode = std::pair<const std::string, Account>;
+  // The accounts as the replay's hot path finds them: open addressing over 16-byte (hash, node)
+  // slots, so that the slot a lookup needs can be loaded early and then the account itself
+  // (PrefetchAccountSlots, PrefetchAccounts). absl's own prefetch loads the first slot of a
+  // probe group, which with ~300-byte accounts stored in the slots was rarely the one found:
+  // the lookups were ~30 % of the replay thread. Insert-only, like `accounts`.
+  class AccountIndex {
+   public:
+    static std::uint64_t HashOf(std::string_view id);
+    void Insert(std::uint64_t hash, AccountNode* node);
+    AccountNode* Find(std::string_view id, std::uint64_t hash) const;
+    void PrefetchSlot(std::uint64_t hash) const;
+    // Starts loading the first account whose hash is `hash` (its id is not compared).
+    void PrefetchNode(std::uint64_t hash) const;
+
+   private:
+    struct Slot {
+      std::uint64_t hash = 0;
+      AccountNode* node = nullptr;  // null: empty
+    };
+    std::vector<Slot> slots_;  // a power of two in size, at most half full
+    std::size_t used_ = 0;
   };
-  std::array<RecentAccount, 2> recent_accounts{};
-  std::size_t recent_accounts_capacity = 0;
+
+  std::map<std::string, Asset, std::less<>> assets;
+  // Never erased from; a node never moves, so `account_index` and `recent_accounts` point into
+  // it. Add accounts with AddAccount (replay.cc), which indexes them.
+  absl::node_hash_map<std::string, Account> accounts;
+  AccountIndex account_index;
+  // The last two accounts FindAccount (replay.cc) found: a value move asks for its two accounts
+  // five times (rules, postings, statement lines).
+  std::array<AccountNode*, 2> recent_accounts{};
   std::size_t recent_accounts_next = 0;
   absl::flat_hash_map<std::string, Balance> balances;  // BalanceKey(account, asset); FinishReplay
   absl::flat_hash_map<std::string, Request> requests;
@@ -185,13 +209,22 @@ struct ReplayState {
 };
 
 // Applies one decoded, chain-checked entry to `state`, reporting every rule it breaks.
-// `fingerprint` is CommandFingerprint(entry.command()) (computed by the reading stage).
+// `fingerprint` is CommandFingerprint(entry.command()) (computed by the reading stage), or
+// unused (any value) when !state.compare_store.
 void ReplayEntry(const v1::Entry& entry, const Hash& fingerprint, ReplayState& state,
                  Findings& findings);
 
-// Starts loading the accounts ReplayEntry(entry) will look up first, so that a replay a few
-// entries behind finds them in cache. Changes nothing.
-void PrefetchEntry(const v1::Entry& entry, const ReplayState& state);
+// Loading the accounts ReplayEntry(entry) will look up first, in two steps so that a replay a
+// few entries behind finds them in cache: some entries ahead, PrefetchAccountSlots hashes the
+// ids of the two accounts a value move names and starts loading their index slots; fewer
+// entries ahead, PrefetchAccounts starts loading the accounts those slots point to. Change
+// nothing.
+struct AccountHints {
+  std::array<std::uint64_t, 2> hashes{};
+  bool any = false;  // false: not a value move
+};
+AccountHints PrefetchAccountSlots(const v1::Entry& entry, const ReplayState& state);
+void PrefetchAccounts(const AccountHints& hints, const ReplayState& state);
 
 // After the last entry: the checks that need all of them (a request-id hash seen twice), and
 // `balances` gathered from the accounts.
