@@ -59,6 +59,22 @@ std::optional<Amount> Amount::Minus(const Amount& other) const {
 }
 
 Reason CheckAmountGrammar(std::string_view text) {
+  // The usual amount, settled in one pass: digits without a leading zero (or "0"), then
+  // optionally '.' and at least one digit. Anything else takes the checks below, which name
+  // what is wrong; they accept exactly these strings too.
+  {
+    std::size_t i = 0;
+    while (i < text.size() && IsDigit(text[i])) ++i;
+    const std::size_t integer_digits = i;
+    if (integer_digits > 0 && (integer_digits == 1 || text.front() != '0')) {
+      if (i == text.size()) return Reason::kOk;
+      if (text[i] == '.') {
+        const std::size_t fraction_begin = ++i;
+        while (i < text.size() && IsDigit(text[i])) ++i;
+        if (i == text.size() && i > fraction_begin) return Reason::kOk;
+      }
+    }
+  }
   if (text.empty()) return Reason::kAmountEmpty;
   if (IsSpace(text.front()) || IsSpace(text.back())) return Reason::kAmountWhitespace;
   if (text.front() == '+' || text.front() == '-') return Reason::kAmountSign;

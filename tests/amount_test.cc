@@ -3,6 +3,9 @@
 #include "ledger/amount.h"
 
 #include <limits>
+#include <regex>
+#include <string>
+#include <vector>
 
 #include "gtest/gtest.h"
 
@@ -65,6 +68,26 @@ INSTANTIATE_TEST_SUITE_P(
         ParseCase{"1.500", Reason::kAmountTooManyDecimals, 0},
         ParseCase{"1000000.01", Reason::kAmountAboveMaximum, 0},
         ParseCase{"99999999999999999999999999999999999999999", Reason::kAmountAboveMaximum, 0}));
+
+// Every string of up to five characters over the characters that matter: the grammar accepts
+// exactly (0|[1-9][0-9]*)(\.[0-9]+)? — its one-pass fast path and its named checks agree.
+TEST(ParseAmount, GrammarAcceptsExactlyTheDecimalForm) {
+  const std::string alphabet = "019.-+e x";
+  const std::regex decimal(R"((0|[1-9][0-9]*)(\.[0-9]+)?)");
+  std::vector<std::string> strings = {""};
+  for (std::size_t begin = 0, length = 0; length < 5; ++length) {
+    const std::size_t end = strings.size();
+    for (std::size_t i = begin; i < end; ++i) {
+      for (char c : alphabet) strings.push_back(strings[i] + c);
+    }
+    begin = end;
+  }
+  ASSERT_GT(strings.size(), 60000u);
+  for (const std::string& text : strings) {
+    EXPECT_EQ(CheckAmountGrammar(text) == Reason::kOk, std::regex_match(text, decimal))
+        << "\"" << text << "\"";
+  }
+}
 
 TEST(ParseAmount, EmbeddedNulIsInvalid) {
   const std::string text("1\0", 2);

@@ -19,6 +19,18 @@ TEST(Identifier, AccountIdsAreOneToSixtyFourSafeBytes) {
   EXPECT_FALSE(IsValidRequestId(std::string(129, 'r')));
 }
 
+// Every byte value, alone and between two valid ones: exactly [A-Za-z0-9._:@-] is allowed.
+TEST(Identifier, EveryByteValueIsJudgedByTheCharacterSet) {
+  const std::string allowed =
+      "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789._:@-";
+  for (int c = 0; c < 256; ++c) {
+    const std::string byte(1, static_cast<char>(c));
+    const bool expected = allowed.find(static_cast<char>(c)) != std::string::npos;
+    EXPECT_EQ(IsValidAccountId(byte), expected) << c;
+    EXPECT_EQ(IsValidAccountId("m" + byte + "1"), expected) << c;
+  }
+}
+
 TEST(AssetCode, UpperCaseStartingWithALetter) {
   EXPECT_TRUE(IsValidAssetCode("HOURS"));
   EXPECT_TRUE(IsValidAssetCode("SKU_001"));

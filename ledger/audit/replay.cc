@@ -1476,8 +1476,9 @@ void ReplayEntry(const v1::Entry& entry, const Hash& fingerprint, State& state,
         break;  // reported as kCommandInvalid above
     }
   }
+  const std::size_t recorded_digest = PostingsDigest(recorded);
   if (expectation.ok && command.body_case() != v1::Command::kReverse &&
-      PostingsDigest(expectation.postings) != PostingsDigest(recorded)) {
+      PostingsDigest(expectation.postings) != recorded_digest) {
     findings.Add(FindingKind::kPostingsMismatch, seq, "",
                  Cat(expectation.postings.size(), " postings implied by the command"),
                  Cat(recorded.size(), " recorded postings that differ"));
@@ -1557,7 +1558,7 @@ void ReplayEntry(const v1::Entry& entry, const Hash& fingerprint, State& state,
       }
     }
   }
-  state.entries[seq - 1].postings_digest = PostingsDigest(recorded);
+  state.entries[seq - 1].postings_digest = recorded_digest;
 
   // Zero sum per asset (invariant 1).
   absl::InlinedVector<std::pair<std::string_view, Int128>, 2> sums;
