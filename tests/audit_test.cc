@@ -172,9 +172,9 @@ TEST_F(AuditTest, APrincipalEditedBehindTheEnginesBackIsNamedByItsKey) {
   }
 }
 
-// Seq 8 and seq 9: the audit checks every fourth record's hash (every second one when no store
-// is compared) on its replay thread, the others on its reader thread (audit.cc); both must name
-// the flipped byte, with and without the store.
+// Seq 8 and seq 9: with the store compared, the audit checks every fourth record's hash on its
+// replay thread (seq 8) and the others on its reader thread (seq 9); journal only, it checks
+// all of them on the replay thread (audit.cc). Each must name the flipped byte.
 TEST_F(AuditTest, OneFlippedPayloadByteIsAHashMismatchAtItsSeq) {
   for (const std::uint64_t seq : {8u, 9u}) {
     auto store = Raw();
