@@ -3,12 +3,16 @@
 
 #include "ledger/audit/audit.h"
 
+#include <array>
 #include <filesystem>
 #include <fstream>
 #include <iterator>
+#include <memory>
+#include <vector>
 
 #include "gtest/gtest.h"
 #include "ledger/audit/export.h"
+#include "ledger/audit/replay.h"
 #include "ledger/coding.h"
 #include "ledger/strings.h"
 #include "tests/test_util.h"
@@ -114,6 +118,9 @@ TEST_F(AuditTest, ACleanLedgerAuditsCleanWithItsDigestAndTotals) {
       AuditDb(dir_.path(), {Digest{3, hashes_[2]}, Digest{head_.seq, head_.hash}});
   EXPECT_TRUE(report.clean()) << Describe(report);
   EXPECT_TRUE(report.store_compared);
+  // The fast pass's digests of the request and statement indexes agreed with the store's: no
+  // second pass (a digest computed differently on the two sides would force one).
+  EXPECT_EQ(report.passes, 1);
   EXPECT_EQ(report.entries, head_.seq);
   EXPECT_EQ(report.head.seq, head_.seq);
   EXPECT_EQ(report.head.hash, head_.hash);
@@ -133,6 +140,7 @@ TEST_F(AuditTest, ACleanLedgerAuditsCleanWithItsDigestAndTotals) {
 
   const Report journal_only = AuditJournalOnly(dir_.path());
   EXPECT_TRUE(journal_only.clean()) << Describe(journal_only);
+  EXPECT_EQ(journal_only.passes, 1);
   EXPECT_FALSE(journal_only.store_compared);
   EXPECT_EQ(journal_only.head.hash, head_.hash);
   EXPECT_EQ(journal_only.totals[1].issued_minor, 150000);
@@ -421,6 +429,75 @@ TEST_F(AuditTest, AnAddedStatementRowIsNamedByItsKey) {
   EXPECT_EQ(report.findings_total, 1u) << Describe(report);
   EXPECT_TRUE(Has(report, FindingKind::kRecordExtra, 0, "account_entries m2@3"))
       << Describe(report);
+  EXPECT_EQ(report.passes, 2);  // named by the exact pass
+}
+
+// The fast pass digests statement rows as the bytes the engine writes. A row holding the same
+// line encoded otherwise (its fields in reverse order: valid protobuf, not what the engine
+// writes) makes the digests differ; the exact pass compares the decoded lines and finds them
+// equal: the audit is clean, after two passes.
+TEST_F(AuditTest, AStatementRowEncodedOtherwiseButEqualIsNotAFinding) {
+  {
+    auto store = Raw();
+    auto it = std::unique_ptr<rocksdb::Iterator>(
+        store->db()->NewIterator(rocksdb::ReadOptions(), store->handle(Family::kAccountEntries)));
+    v1::StatementLine line;
+    for (it->SeekToFirst(); it->Valid(); it->Next()) {  // the first row with legs
+      ASSERT_TRUE(line.ParseFromString(it->value().ToString()));
+      if (line.legs_size() > 0) break;
+    }
+    ASSERT_TRUE(it->Valid());
+    const std::string key = it->key().ToString();
+    it.reset();
+    std::string bytes;
+    for (const auto& leg : line.legs()) {
+      std::string reversed;
+      for (const auto& [tag, text] : {std::pair{'\x1a', leg.balance_after_minor()},
+                                      std::pair{'\x12', leg.amount_minor()},
+                                      std::pair{'\x0a', leg.asset()}}) {
+        ASSERT_LT(text.size(), 128u);
+        reversed += tag;
+        reversed += static_cast<char>(text.size());
+        reversed += text;
+      }
+      ASSERT_LT(reversed.size(), 128u);
+      bytes += '\x0a';
+      bytes += static_cast<char>(reversed.size());
+      bytes += reversed;
+    }
+    v1::StatementLine reparsed;
+    ASSERT_TRUE(reparsed.ParseFromString(bytes));
+    ASSERT_EQ(reparsed.SerializeAsString(), line.SerializeAsString());
+    ASSERT_NE(bytes, line.SerializeAsString());
+    ASSERT_TRUE(
+        store->db()->Put(Sync(), store->handle(Family::kAccountEntries), key, bytes).ok());
+  }
+  const Report report = AuditDb(dir_.path());
+  EXPECT_TRUE(report.clean()) << Describe(report);
+  EXPECT_EQ(report.passes, 2);
+}
+
+// What the replay digests for a statement line is the engine's encoding of it, byte for byte.
+TEST(StatementLineBytes, AreProtobufsSerialization) {
+  const std::vector<std::vector<std::array<std::string, 3>>> lines = {
+      {},
+      {{"POINTS", "-125", "99875"}},
+      {{"HOURS", "250", "1250"}, {"POINTS", "50000", "0"}},
+      {{std::string(200, 'A'), std::string(130, '9'), "-" + std::string(36, '9')}},  // 2-byte lengths
+      {{"", "", ""}, {"X", "", "1"}},  // empty strings are not written; an empty leg is
+  };
+  for (const auto& legs : lines) {
+    v1::StatementLine line;
+    std::string bytes;
+    for (const auto& [asset, amount, after] : legs) {
+      auto* leg = line.add_legs();
+      leg->set_asset(asset);
+      leg->set_amount_minor(amount);
+      leg->set_balance_after_minor(after);
+      AppendLegBytes(&bytes, asset, amount, after);
+    }
+    EXPECT_EQ(ToHex(bytes), ToHex(line.SerializeAsString()));
+  }
 }
 
 TEST_F(AuditTest, ExportRoundTripsAndATamperedExportCannotBeAudited) {

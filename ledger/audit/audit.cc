@@ -636,6 +636,7 @@ absl::StatusOr<Report> Run(JournalSource& source, Store* store, const Options& o
     LOVEBANK_ASSIGN_OR_RETURN(again, options.reopen());
   }
   LOVEBANK_ASSIGN_OR_RETURN(Pass exact, RunPass(*again, store, options, ReplayState::Mode::kExact));
+  exact.report.passes = 2;
   return std::move(exact.report);
 }
 

@@ -143,6 +143,9 @@ struct Report {
   // Who was allowed what, as the journal granted it: every principal in name order.
   std::vector<v1::PrincipalRecord> principals;
   bool store_compared = false;      // derived records were checked (--db, not --file)
+  // Times the journal was read: 1, or 2 when the fast pass (64-bit digests of the indexes)
+  // found something it could not name and an exact pass ran to name it (audit.cc Run).
+  int passes = 1;
   // CPU seconds of the last pass's two stages (the reader: records, chain, decoding; the
   // replay: rules and state), for benchmarks: which stage bounds the throughput.
   double reader_cpu_seconds = 0;

@@ -1254,8 +1254,52 @@ std::uint64_t RequestDigest(std::string_view request_id, std::uint64_t seq,
       absl::string_view(reinterpret_cast<const char*>(fingerprint.data()), fingerprint.size()));
 }
 
-std::uint64_t NextLineDigest(std::uint64_t digest, std::uint64_t seq, std::string_view legs_text) {
-  return absl::HashOf(digest, seq, absl::string_view(legs_text.data(), legs_text.size()));
+std::uint64_t NextLineDigest(std::uint64_t digest, std::uint64_t seq, std::string_view line_bytes) {
+  return absl::HashOf(digest, seq, absl::string_view(line_bytes.data(), line_bytes.size()));
+}
+
+namespace {
+
+void AppendVarint(std::string* bytes, std::uint64_t value) {
+  while (value >= 0x80) {
+    bytes->push_back(static_cast<char>((value & 0x7F) | 0x80));
+    value >>= 7;
+  }
+  bytes->push_back(static_cast<char>(value));
+}
+
+std::size_t VarintSize(std::uint64_t value) {
+  std::size_t size = 1;
+  for (; value >= 0x80; value >>= 7) ++size;
+  return size;
+}
+
+// A string field of wire type 2 (length-delimited) and a number below 16 (a one-byte tag);
+// proto3 writes no empty string.
+std::size_t StringFieldSize(std::string_view text) {
+  return text.empty() ? 0 : 1 + VarintSize(text.size()) + text.size();
+}
+void AppendStringField(std::string* bytes, std::uint32_t number, std::string_view text) {
+  if (text.empty()) return;
+  bytes->push_back(static_cast<char>(number << 3 | 2));
+  AppendVarint(bytes, text.size());
+  bytes->append(text);
+}
+
+}  // namespace
+
+void AppendLegBytes(std::string* bytes, std::string_view asset, std::string_view amount_minor,
+                    std::string_view balance_after_minor) {
+  using Leg = v1::StatementLine::Leg;
+  static_assert(v1::StatementLine::kLegsFieldNumber < 16 && Leg::kAssetFieldNumber < 16 &&
+                Leg::kAmountMinorFieldNumber < 16 && Leg::kBalanceAfterMinorFieldNumber < 16);
+  // An empty leg is still written: a repeated message field keeps every element.
+  bytes->push_back(static_cast<char>(v1::StatementLine::kLegsFieldNumber << 3 | 2));
+  AppendVarint(bytes, StringFieldSize(asset) + StringFieldSize(amount_minor) +
+                          StringFieldSize(balance_after_minor));
+  AppendStringField(bytes, Leg::kAssetFieldNumber, asset);
+  AppendStringField(bytes, Leg::kAmountMinorFieldNumber, amount_minor);
+  AppendStringField(bytes, Leg::kBalanceAfterMinorFieldNumber, balance_after_minor);
 }
 
 void AppendLegText(std::string* text, std::string_view asset, std::string_view amount_minor,
@@ -1577,7 +1621,7 @@ void ReplayEntry(const v1::Entry& entry, const Hash& fingerprint, State& state,
   }
 
   // Apply the recorded postings: the derived records follow what the journal says happened.
-  // One statement line per account touched, its legs in posting order, as LegsText writes them.
+  // One statement line per account touched, its legs in posting order.
   absl::InlinedVector<std::pair<std::string_view, std::string>, 2> lines;
   auto line_of = [&lines](std::string_view account) -> std::string& {
     for (auto& line : lines) {
@@ -1617,8 +1661,10 @@ void ReplayEntry(const v1::Entry& entry, const Hash& fingerprint, State& state,
                    Text(minor));
     }
     if (state.compare_store) {
-      AppendLegText(&line_of(posting.account), posting.asset, Text(posting.amount),
-                    Text(minor));
+      // Exact mode keeps the lines as text to name a difference; fast mode digests them as
+      // the bytes the store holds (NextLineDigest).
+      (state.mode == State::Mode::kExact ? AppendLegText : AppendLegBytes)(
+          &line_of(posting.account), posting.asset, Text(posting.amount), Text(minor));
     }
   }
   if (!state.compare_store) return;

@@ -38,6 +38,7 @@ nlohmann::json ToJson(const Report& report) {
   json["entries"] = report.entries;
   json["head"] = {{"seq", report.head.seq}, {"hash", HashToHex(report.head.hash)}};
   json["store_compared"] = report.store_compared;
+  json["passes"] = report.passes;
   json["findings_total"] = report.findings_total;
   json["findings"] = nlohmann::json::array();
   for (const Finding& finding : report.findings) {
