@@ -21,8 +21,7 @@ TEST(Identifier, AccountIdsAreOneToSixtyFourSafeBytes) {
 
 // Every byte value, alone and between two valid ones: exactly [A-Za-z0-9._:@-] is allowed.
 TEST(Identifier, EveryByteValueIsJudgedByTheCharacterSet) {
-  const std::string allowed =
-      "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789._:@-";
+  const std::string allowed = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789._:@-";
   for (int c = 0; c < 256; ++c) {
     const std::string byte(1, static_cast<char>(c));
     const bool expected = allowed.find(static_cast<char>(c)) != std::string::npos;

@@ -576,7 +576,9 @@ absl::StatusOr<Pass> RunPass(JournalSource& source, Store* store, const Options&
       Parsed& parsed = chunk.items[i];
       FinishParsed(chunk, parsed);
       if (i + kSlotsAhead < count) slots_ahead(i + kSlotsAhead);
-      if (i + kAccountsAhead < count) PrefetchAccounts(chunk.items[i + kAccountsAhead].hints, state);
+      if (i + kAccountsAhead < count) {
+        PrefetchAccounts(chunk.items[i + kAccountsAhead].hints, state);
+      }
       for (Finding& finding : parsed.findings) {
         findings.Add(finding.kind, finding.seq, std::move(finding.where),
                      std::move(finding.expected), std::move(finding.found));

@@ -124,7 +124,8 @@ absl::Status CompareStatementDigests(Store& store, ReplayState& state) {
     }
     // The stored bytes as they are (no decoding): the replay digests the lines it expects in
     // the engine's encoding (AppendLegBytes).
-    digest = NextLineDigest(digest, GetFixed64BE(key.data() + zero + 1), it->value().ToStringView());
+    digest =
+        NextLineDigest(digest, GetFixed64BE(key.data() + zero + 1), it->value().ToStringView());
     ++count;
   }
   LOVEBANK_RETURN_IF_ERROR(FromRocks(it->status(), "reading account_entries"));

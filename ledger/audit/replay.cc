@@ -10,10 +10,10 @@
 
 #include "absl/container/inlined_vector.h"
 #include "absl/hash/hash.h"
-#include "ledger/ledger.h"
 #include "ledger/check.h"
 #include "ledger/coding.h"
 #include "ledger/journal_format.h"
+#include "ledger/ledger.h"
 #include "ledger/strings.h"
 #include "ledger/text.h"
 
@@ -58,8 +58,7 @@ State::Account* FindAccount(State& state, std::string_view id) {
   for (State::AccountNode* recent : state.recent_accounts) {
     if (recent != nullptr && SameId(recent->first, id)) return &recent->second;
   }
-  State::AccountNode* found =
-      state.account_index.Find(id, State::AccountIndex::HashOf(id));
+  State::AccountNode* found = state.account_index.Find(id, State::AccountIndex::HashOf(id));
   if (found == nullptr) return nullptr;
   state.recent_accounts_next ^= 1;
   state.recent_accounts[state.recent_accounts_next] = found;
