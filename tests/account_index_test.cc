@@ -43,6 +43,9 @@ TEST(AccountIndexTest, FindsEveryAccountThroughGrowthAndCollisions) {
     ASSERT_NE(found, nullptr) << id;
     EXPECT_EQ(found->first, id);
     EXPECT_EQ(found->second.lines_count, static_cast<std::uint64_t>(i));
+    // The candidate for a hash no other id shares is the account itself; for the shared hash,
+    // the first account inserted under it.
+    EXPECT_EQ(index.PrefetchNode(hash_of(i, id)), i % 4 == 0 ? index.Find("m0", 42) : found);
     // The same hash with an id differing in its last or first byte only.
     std::string last = id;
     last.back() ^= 1;

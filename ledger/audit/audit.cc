@@ -583,7 +583,10 @@ absl::StatusOr<Pass> RunPass(JournalSource& source, Store* store, const Options&
         findings.Add(finding.kind, finding.seq, std::move(finding.where),
                      std::move(finding.expected), std::move(finding.found));
       }
-      if (parsed.entry != nullptr) ReplayEntry(*parsed.entry, parsed.fingerprint, state, findings);
+      if (parsed.entry != nullptr) {
+        RememberAccounts(parsed.hints, state);
+        ReplayEntry(*parsed.entry, parsed.fingerprint, state, findings);
+      }
       if (options.progress && (++replayed & 0xFFFF) == 0) options.progress(replayed);
     }
     if (!chunk.status.ok()) status = chunk.status;

@@ -1738,18 +1738,18 @@ void State::AccountIndex::PrefetchSlot(std::uint64_t hash) const {
   if (!slots_.empty()) PrefetchLine(&slots_[hash & (slots_.size() - 1)]);
 }
 
-void State::AccountIndex::PrefetchNode(std::uint64_t hash) const {
-  if (slots_.empty()) return;
+State::AccountNode* State::AccountIndex::PrefetchNode(std::uint64_t hash) const {
+  if (slots_.empty()) return nullptr;
   const std::size_t mask = slots_.size() - 1;
   for (std::size_t at = hash & mask;; at = (at + 1) & mask) {
     const Slot& slot = slots_[at];
-    if (slot.node == nullptr) return;
+    if (slot.node == nullptr) return nullptr;
     if (slot.hash == hash) {
       // The id, kind, status and balances: what comes before the account's record.
       const char* node = reinterpret_cast<const char*>(slot.node);
       const char* cold = reinterpret_cast<const char*>(&slot.node->second.record);
       for (const char* line = node; line < cold; line += 64) PrefetchLine(line);
-      return;
+      return slot.node;
     }
   }
 }
@@ -1770,9 +1770,17 @@ AccountHints PrefetchAccountSlots(const v1::Entry& entry, const ReplayState& sta
   return hints;
 }
 
-void PrefetchAccounts(const AccountHints& hints, const ReplayState& state) {
+void PrefetchAccounts(AccountHints& hints, const ReplayState& state) {
   if (!hints.any) return;
-  for (std::uint64_t hash : hints.hashes) state.account_index.PrefetchNode(hash);
+  for (std::size_t i = 0; i < hints.hashes.size(); ++i) {
+    hints.candidates[i] = state.account_index.PrefetchNode(hints.hashes[i]);
+  }
+}
+
+void RememberAccounts(const AccountHints& hints, ReplayState& state) {
+  for (std::size_t i = 0; i < hints.candidates.size(); ++i) {
+    if (hints.candidates[i] != nullptr) state.recent_accounts[i] = hints.candidates[i];
+  }
 }
 
 void FinishReplay(State& state) {

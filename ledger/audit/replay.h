@@ -120,8 +120,9 @@ struct ReplayState {
     void Insert(std::uint64_t hash, AccountNode* node);
     AccountNode* Find(std::string_view id, std::uint64_t hash) const;
     void PrefetchSlot(std::uint64_t hash) const;
-    // Starts loading the first account whose hash is `hash` (its id is not compared).
-    void PrefetchNode(std::uint64_t hash) const;
+    // Starts loading the first account whose hash is `hash` and returns it, or null (its id
+    // is not compared: a candidate).
+    AccountNode* PrefetchNode(std::uint64_t hash) const;
 
    private:
     struct Slot {
@@ -217,14 +218,18 @@ void ReplayEntry(const v1::Entry& entry, const Hash& fingerprint, ReplayState& s
 // Loading the accounts ReplayEntry(entry) will look up first, in two steps so that a replay a
 // few entries behind finds them in cache: some entries ahead, PrefetchAccountSlots hashes the
 // ids of the two accounts a value move names and starts loading their index slots; fewer
-// entries ahead, PrefetchAccounts starts loading the accounts those slots point to. Change
-// nothing.
+// entries ahead, PrefetchAccounts starts loading the accounts those slots point to and keeps
+// them as candidates. Right before ReplayEntry(entry), RememberAccounts makes the candidates
+// the accounts FindAccount tries first (it compares their ids, so a wrong candidate only costs
+// the usual lookup). None changes what the replay finds.
 struct AccountHints {
   std::array<std::uint64_t, 2> hashes{};
+  std::array<ReplayState::AccountNode*, 2> candidates{};
   bool any = false;  // false: not a value move
 };
 AccountHints PrefetchAccountSlots(const v1::Entry& entry, const ReplayState& state);
-void PrefetchAccounts(const AccountHints& hints, const ReplayState& state);
+void PrefetchAccounts(AccountHints& hints, const ReplayState& state);
+void RememberAccounts(const AccountHints& hints, ReplayState& state);
 
 // After the last entry: the checks that need all of them (a request-id hash seen twice), and
 // `balances` gathered from the accounts.
