@@ -1724,14 +1724,19 @@ void State::AccountIndex::Insert(std::uint64_t hash, AccountNode* node) {
   ++used_;
 }
 
-State::AccountNode* State::AccountIndex::Find(std::string_view id, std::uint64_t hash) const {
+template <class Match>
+State::AccountNode* State::AccountIndex::Probe(std::uint64_t hash, Match match) const {
   if (slots_.empty()) return nullptr;
   const std::size_t mask = slots_.size() - 1;
   for (std::size_t at = hash & mask;; at = (at + 1) & mask) {
     const Slot& slot = slots_[at];
     if (slot.node == nullptr) return nullptr;
-    if (slot.hash == hash && SameId(slot.node->first, id)) return slot.node;
+    if (slot.hash == hash && match(*slot.node)) return slot.node;
   }
+}
+
+State::AccountNode* State::AccountIndex::Find(std::string_view id, std::uint64_t hash) const {
+  return Probe(hash, [id](const AccountNode& node) { return SameId(node.first, id); });
 }
 
 void State::AccountIndex::PrefetchSlot(std::uint64_t hash) const {
@@ -1739,19 +1744,14 @@ void State::AccountIndex::PrefetchSlot(std::uint64_t hash) const {
 }
 
 State::AccountNode* State::AccountIndex::PrefetchNode(std::uint64_t hash) const {
-  if (slots_.empty()) return nullptr;
-  const std::size_t mask = slots_.size() - 1;
-  for (std::size_t at = hash & mask;; at = (at + 1) & mask) {
-    const Slot& slot = slots_[at];
-    if (slot.node == nullptr) return nullptr;
-    if (slot.hash == hash) {
-      // The id, kind, status and balances: what comes before the account's record.
-      const char* node = reinterpret_cast<const char*>(slot.node);
-      const char* cold = reinterpret_cast<const char*>(&slot.node->second.record);
-      for (const char* line = node; line < cold; line += 64) PrefetchLine(line);
-      return slot.node;
-    }
+  AccountNode* found = Probe(hash, [](const AccountNode&) { return true; });
+  if (found != nullptr) {
+    // The id, kind, status and balances: what comes before the account's record.
+    const char* node = reinterpret_cast<const char*>(found);
+    const char* cold = reinterpret_cast<const char*>(&found->second.record);
+    for (const char* line = node; line < cold; line += 64) PrefetchLine(line);
   }
+  return found;
 }
 
 AccountHints PrefetchAccountSlots(const v1::Entry& entry, const ReplayState& state) {

@@ -125,6 +125,10 @@ struct ReplayState {
     AccountNode* PrefetchNode(std::uint64_t hash) const;
 
    private:
+    // The first node under `hash` that `match` accepts, or null.
+    template <class Match>
+    AccountNode* Probe(std::uint64_t hash, Match match) const;
+
     struct Slot {
       std::uint64_t hash = 0;
       AccountNode* node = nullptr;  // null: empty
