@@ -3,9 +3,9 @@
 #include <algorithm>
 #include <cstring>
 #include <map>
+#include <span>
 
 #include "absl/container/inlined_vector.h"
-#include "google/protobuf/arena.h"
 #include "ledger/check.h"
 #include "ledger/coding.h"
 #include "ledger/strings.h"
@@ -77,27 +77,36 @@ absl::StatusOr<AssetState> DecodeAsset(std::string_view value) {
 }
 
 // An Earn of HOURS past the storage cap: what its entry credited to the donation pool.
-Int128 ToPool(const v1::Entry& entry) {
-  const v1::Command& command = entry.command();
+Int128 ToPool(const v1::Command& command, std::span<const PostingText> postings) {
   if (!command.has_earn() || command.earn().asset() != kHoursAsset) return 0;
-  for (const auto& posting : entry.postings()) {
-    if (posting.account() != command.earn().to() && posting.amount_minor()[0] != '-') {
-      return *MinorFromString(posting.amount_minor());
+  for (const PostingText& posting : postings) {
+    if (posting.account != command.earn().to() && !posting.amount_minor.starts_with('-')) {
+      return *MinorFromString(posting.amount_minor);
     }
   }
   return 0;
 }
 
 // An Award or an Earn that moved nothing waits for approval; an award's amount is its facts'.
-void FillPendingAndAward(const v1::Entry& entry, std::uint32_t award_scale, Receipt* receipt) {
-  const v1::Command& command = entry.command();
-  if ((command.has_award() || command.has_earn()) && entry.postings_size() == 0) {
-    receipt->pending_expires_unix_us = entry.time_unix_us() + kPendingLifetimeMicros;
+void FillPendingAndAward(const v1::Command& command, std::size_t postings,
+                         std::int64_t time_unix_us, const v1::AwardFacts* award,
+                         std::uint32_t award_scale, Receipt* receipt) {
+  if ((command.has_award() || command.has_earn()) && postings == 0) {
+    receipt->pending_expires_unix_us = time_unix_us + kPendingLifetimeMicros;
   }
-  if (entry.has_award()) {
-    receipt->award_minor = *MinorFromString(entry.award().amount_minor());
+  if (award != nullptr) {
+    receipt->award_minor = *MinorFromString(award->amount_minor());
     receipt->award_decimal = FormatAmount(Amount::FromMinor(receipt->award_minor), award_scale);
   }
+}
+
+std::vector<PostingText> PostingTexts(const v1::Entry& entry) {
+  std::vector<PostingText> postings;
+  postings.reserve(entry.postings_size());
+  for (const auto& posting : entry.postings()) {
+    postings.push_back({posting.account(), posting.asset(), posting.amount_minor()});
+  }
+  return postings;
 }
 
 }  // namespace
@@ -262,14 +271,22 @@ void Engine::BeginBatch(std::size_t expected_commands) {
   batch.start_time_unix_us = head_time_unix_us_;
 }
 
-Outcome Engine::Apply(const v1::Command& command, const std::string& fingerprint) {
+Outcome Engine::Apply(const v1::Command& command, const std::string& fingerprint,
+                      std::string_view serialized) {
   LOVEBANK_CHECK(batch_open_);
   LOVEBANK_DCHECK(CheckCommandSyntax(command).reason == Reason::kOk);
+  LOVEBANK_DCHECK(serialized.empty() || serialized == SerializeCommand(command));
   std::optional<Outcome> earlier = Replay(command, fingerprint);
   if (earlier.has_value()) return std::move(*earlier);
   decide_time_ = std::max(clock_(), head_time_unix_us_);
   if (!hold_expiries_.empty() || !pending_expiries_.empty()) ReleaseExpired();
+  if (!serialized.empty()) {
+    serialized_command_ = &command;
+    serialized_ = serialized;
+  }
   Outcome outcome = Decide(command, fingerprint);
+  serialized_command_ = nullptr;
+  serialized_ = {};
   decide_time_.reset();
   if (outcome.reason != Reason::kLedgerUnavailable) {
     BatchRequest& request = open().requests[command.request_id()];
@@ -918,26 +935,21 @@ Outcome Engine::Append(const v1::Command& command, const std::string& fingerprin
                        std::optional<std::int64_t> at, const v1::AwardFacts* award) {
   const std::uint64_t seq = head_.seq + 1;
   const std::int64_t time = at.value_or(NextEntryTime());
-  // The entry and its statement lines live in an arena whose first block is on the stack: a
-  // transfer's ~20 message and string allocations cost no trip to the heap.
-  alignas(16) char scratch[4096];
-  google::protobuf::ArenaOptions arena_options;
-  arena_options.initial_block = scratch;
-  arena_options.initial_block_size = sizeof(scratch);
-  google::protobuf::Arena arena(arena_options);
-  v1::Entry& entry = *google::protobuf::Arena::CreateMessage<v1::Entry>(&arena);
-  entry.set_seq(seq);
-  entry.set_time_unix_us(time);
-  *entry.mutable_command() = command;
-  for (const auto& posting : postings) {
-    v1::Posting* stored = entry.add_postings();
-    stored->set_account(posting.account);
-    stored->set_asset(posting.asset);
-    stored->set_amount_minor(MinorToString(posting.delta));
+  // The entry and its statement lines are encoded directly (EncodeEntryPayload,
+  // AppendStatementLeg): no message objects, and the command embedded as the serialization its
+  // fingerprint was made from when the caller of Apply gave it.
+  absl::InlinedVector<std::string, 2> amounts;
+  absl::InlinedVector<PostingText, 2> posting_texts;
+  amounts.reserve(postings.size());
+  for (const auto& posting : postings) amounts.push_back(MinorToString(posting.delta));
+  for (std::size_t i = 0; i < postings.size(); ++i) {
+    posting_texts.push_back({postings[i].account, postings[i].asset, amounts[i]});
   }
-  if (pricing != nullptr) *entry.mutable_pricing() = *pricing;
-  if (award != nullptr) *entry.mutable_award() = *award;
-  std::string payload = entry.SerializeAsString();
+  std::string command_bytes;
+  if (serialized_command_ != &command) command_bytes = SerializeCommand(command);
+  std::string payload = EncodeEntryPayload(
+      seq, time, serialized_command_ == &command ? serialized_ : std::string_view(command_bytes),
+      posting_texts, pricing, award);
   const Hash hash = ChainHash(head_.hash, seq, payload);
   Stage(Family::kJournal, EncodeFixed64BE(seq), EncodeStoredEntry(hash, head_.hash, payload));
   Stage(Family::kRequests, command.request_id(), EncodeRequestValue(seq, fingerprint));
@@ -948,25 +960,24 @@ Outcome Engine::Append(const v1::Command& command, const std::string& fingerprin
   outcome.receipt.time_unix_us = time;
   outcome.decided_at_seq = seq;
   if (pricing != nullptr) outcome.receipt.pricing = std::make_shared<const v1::Pricing>(*pricing);
-  if (command.has_earn()) outcome.receipt.to_pool_minor = ToPool(entry);
+  outcome.receipt.to_pool_minor = ToPool(command, posting_texts);
   if (award != nullptr || command.has_earn()) {
     const AssetState* award_asset = award != nullptr ? FindAsset(award->asset()) : nullptr;
-    FillPendingAndAward(entry, award_asset != nullptr ? award_asset->scale : 0, &outcome.receipt);
+    FillPendingAndAward(command, postings.size(), time, award,
+                        award_asset != nullptr ? award_asset->scale : 0, &outcome.receipt);
   }
   // One statement line per account; postings of one account stay together in entry order.
-  absl::InlinedVector<std::pair<std::string_view, v1::StatementLine*>, 2> lines;
-  auto line_of = [&lines, &arena](std::string_view account) -> v1::StatementLine& {
+  absl::InlinedVector<std::pair<std::string_view, std::string>, 2> lines;
+  auto line_of = [&lines](std::string_view account) -> std::string& {
     for (auto& [name, line] : lines) {
-      if (name == account) return *line;
+      if (name == account) return line;
     }
-    return *lines
-                .emplace_back(account,
-                              google::protobuf::Arena::CreateMessage<v1::StatementLine>(&arena))
-                .second;
+    return lines.emplace_back(account, std::string()).second;
   };
   for (const auto& account : touched) line_of(account);
   absl::InlinedVector<std::pair<std::string_view, Int128>, 2> sums;  // per asset
-  for (const auto& posting : postings) {
+  for (std::size_t i = 0; i < postings.size(); ++i) {
+    const ResolvedPosting& posting = postings[i];
     const std::string key = BalanceKey(posting.account, posting.asset);
     BalanceState balance = Balance(posting.account, posting.asset);
     balance.minor += posting.delta;
@@ -979,10 +990,8 @@ Outcome Engine::Append(const v1::Command& command, const std::string& fingerprin
       sum->second += posting.delta;
     }
     SetBalance(key, balance);
-    auto* leg = line_of(posting.account).add_legs();
-    leg->set_asset(posting.asset);
-    leg->set_amount_minor(MinorToString(posting.delta));
-    leg->set_balance_after_minor(MinorToString(balance.minor));
+    AppendStatementLeg(&line_of(posting.account), posting.asset, amounts[i],
+                       MinorToString(balance.minor));
     outcome.receipt.balances_after.push_back(
         BalanceLine{posting.account, posting.asset, Amount::FromMinor(balance.minor),
                     Decimal(balance.minor, posting.asset), seq});
@@ -991,7 +1000,7 @@ Outcome Engine::Append(const v1::Command& command, const std::string& fingerprin
   // every asset's total must be zero.
   for (const auto& [asset, sum] : sums) LOVEBANK_CHECK(sum == 0);
   for (const auto& [account, line] : lines) {
-    Stage(Family::kAccountEntries, AccountEntryKey(account, seq), line->SerializeAsString());
+    Stage(Family::kAccountEntries, AccountEntryKey(account, seq), line);
   }
   open().entries.emplace(seq, std::move(payload));
   head_ = Head{seq, hash};
@@ -1289,8 +1298,10 @@ absl::StatusOr<Receipt> ReadReceipt(
   receipt.hash = view->hash;
   receipt.time_unix_us = entry.time_unix_us();
   if (entry.has_pricing()) receipt.pricing = std::make_shared<const v1::Pricing>(entry.pricing());
-  receipt.to_pool_minor = ToPool(entry);
-  FillPendingAndAward(entry, entry.has_award() ? scale_of(entry.award().asset()) : 0, &receipt);
+  receipt.to_pool_minor = ToPool(entry.command(), PostingTexts(entry));
+  FillPendingAndAward(entry.command(), entry.postings_size(), entry.time_unix_us(),
+                      entry.has_award() ? &entry.award() : nullptr,
+                      entry.has_award() ? scale_of(entry.award().asset()) : 0, &receipt);
   if (entry.command().has_authorize_hold()) {
     receipt.hold_expires_unix_us =
         HoldExpiresAt(entry.time_unix_us(), entry.command().authorize_hold().timeout_seconds());

@@ -69,8 +69,10 @@ class Engine {
   // state reason appends a remembered Refusal record; nothing else changes on refusal.
   // kLedgerUnavailable when a store read failed (nothing appended).
   // REQUIRES: a batch is open; CheckCommandSyntax(command) passed; fingerprint is
-  // CommandFingerprint(command).
-  Outcome Apply(const v1::Command& command, const std::string& fingerprint);
+  // CommandFingerprint(command); `serialized`, when not empty, is SerializeCommand(command)
+  // (the caller made it for the fingerprint; the journal entry embeds it).
+  Outcome Apply(const v1::Command& command, const std::string& fingerprint,
+                std::string_view serialized = {});
 
   // All-or-nothing groups inside the open batch: Mark remembers the state, RollBackToMark undoes
   // every Apply since (journal entries, derived records, remembered refusals, in-memory state),
@@ -328,6 +330,10 @@ class Engine {
   absl::flat_hash_map<std::string, v1::HoldRecord> holds_;
   std::set<std::pair<std::int64_t, std::uint64_t>> hold_expiries_;
   std::optional<std::int64_t> decide_time_;  // set while Apply decides one command
+  // Set while Apply decides one command whose serialization the caller gave: Append embeds it
+  // instead of serializing the command again.
+  const v1::Command* serialized_command_ = nullptr;
+  std::string_view serialized_;
   // Cumulative earned hours by MEMBER account; the star levels (at most one, under
   // meta_key::kStarLevels).
   absl::flat_hash_map<std::string, v1::VolunteerRecord> volunteers_;

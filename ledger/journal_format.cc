@@ -246,7 +246,7 @@ std::optional<RequestValue> DecodeRequestValue(std::string_view value) {
   return RequestValue{GetFixed64BE(value.data()), std::string(value.substr(8))};
 }
 
-std::string CommandFingerprint(const v1::Command& command) {
+std::string SerializeCommand(const v1::Command& command) {
   std::string bytes;
   {
     google::protobuf::io::StringOutputStream stream(&bytes);
@@ -255,7 +255,15 @@ std::string CommandFingerprint(const v1::Command& command) {
     (void)command.ByteSizeLong();  // SerializeWithCachedSizes requires the sizes cached
     command.SerializeWithCachedSizes(&coded);
   }
-  return std::string(View(SerializedCommandFingerprint(bytes)));
+  return bytes;
+}
+
+std::string CommandFingerprint(const v1::Command& command) {
+  return FingerprintOfSerialized(SerializeCommand(command));
+}
+
+std::string FingerprintOfSerialized(std::string_view serialized) {
+  return std::string(View(SerializedCommandFingerprint(serialized)));
 }
 
 Hash SerializedCommandFingerprint(std::string_view serialized) { return Sha256({serialized}); }
@@ -282,6 +290,109 @@ v1::AssetRecord StockAssetRecord(std::string_view sku, std::string_view name, st
   record.set_defined_seq(seq);
   record.set_stock(true);
   return record;
+}
+
+namespace {
+
+// Protobuf's wire format for the fields the encoders below write: varints, and length-delimited
+// fields (wire type 2) with numbers below 16, whose tag is one byte.
+void AppendVarint(std::string* bytes, std::uint64_t value) {
+  while (value >= 0x80) {
+    bytes->push_back(static_cast<char>((value & 0x7F) | 0x80));
+    value >>= 7;
+  }
+  bytes->push_back(static_cast<char>(value));
+}
+
+std::size_t VarintSize(std::uint64_t value) {
+  std::size_t size = 1;
+  for (; value >= 0x80; value >>= 7) ++size;
+  return size;
+}
+
+void AppendLengthDelimited(std::string* bytes, std::uint32_t number, std::size_t size) {
+  bytes->push_back(static_cast<char>(number << 3 | 2));
+  AppendVarint(bytes, size);
+}
+
+// proto3 writes no empty string.
+std::size_t StringFieldSize(std::string_view text) {
+  return text.empty() ? 0 : 1 + VarintSize(text.size()) + text.size();
+}
+
+void AppendStringField(std::string* bytes, std::uint32_t number, std::string_view text) {
+  if (text.empty()) return;
+  AppendLengthDelimited(bytes, number, text.size());
+  bytes->append(text);
+}
+
+// proto3 writes no zero; an int64 is the varint of its two's complement (10 bytes if negative).
+void AppendVarintField(std::string* bytes, std::uint32_t number, std::uint64_t value) {
+  if (value == 0) return;
+  bytes->push_back(static_cast<char>(number << 3));
+  AppendVarint(bytes, value);
+}
+
+// A message field is written even when the message is empty (it is present).
+void AppendMessageField(std::string* bytes, std::uint32_t number,
+                        const google::protobuf::MessageLite& message) {
+  const std::size_t size = message.ByteSizeLong();
+  AppendLengthDelimited(bytes, number, size);
+  const std::size_t at = bytes->size();
+  bytes->resize(at + size);
+  message.SerializeWithCachedSizesToArray(reinterpret_cast<std::uint8_t*>(bytes->data() + at));
+}
+
+}  // namespace
+
+void AppendStatementLeg(std::string* bytes, std::string_view asset, std::string_view amount_minor,
+                        std::string_view balance_after_minor) {
+  using Leg = v1::StatementLine::Leg;
+  static_assert(v1::StatementLine::kLegsFieldNumber < 16 && Leg::kAssetFieldNumber < 16 &&
+                Leg::kAmountMinorFieldNumber < 16 && Leg::kBalanceAfterMinorFieldNumber < 16);
+  // An empty leg is still written: a repeated message field keeps every element.
+  AppendLengthDelimited(bytes, v1::StatementLine::kLegsFieldNumber,
+                        StringFieldSize(asset) + StringFieldSize(amount_minor) +
+                            StringFieldSize(balance_after_minor));
+  AppendStringField(bytes, Leg::kAssetFieldNumber, asset);
+  AppendStringField(bytes, Leg::kAmountMinorFieldNumber, amount_minor);
+  AppendStringField(bytes, Leg::kBalanceAfterMinorFieldNumber, balance_after_minor);
+}
+
+std::string EncodeEntryPayload(std::uint64_t seq, std::int64_t time_unix_us,
+                               std::string_view command_bytes,
+                               std::span<const PostingText> postings, const v1::Pricing* pricing,
+                               const v1::AwardFacts* award) {
+  using Entry = v1::Entry;
+  static_assert(Entry::kSeqFieldNumber < 16 && Entry::kTimeUnixUsFieldNumber < 16 &&
+                Entry::kCommandFieldNumber < 16 && Entry::kPostingsFieldNumber < 16 &&
+                Entry::kPricingFieldNumber < 16 && Entry::kAwardFieldNumber < 16 &&
+                v1::Posting::kAccountFieldNumber < 16 && v1::Posting::kAssetFieldNumber < 16 &&
+                v1::Posting::kAmountMinorFieldNumber < 16);
+  // Protobuf writes fields in the order of their numbers: seq, time, command, postings,
+  // pricing, award.
+  static_assert(Entry::kSeqFieldNumber < Entry::kTimeUnixUsFieldNumber &&
+                Entry::kTimeUnixUsFieldNumber < Entry::kCommandFieldNumber &&
+                Entry::kCommandFieldNumber < Entry::kPostingsFieldNumber &&
+                Entry::kPostingsFieldNumber < Entry::kPricingFieldNumber &&
+                Entry::kPricingFieldNumber < Entry::kAwardFieldNumber);
+  std::string bytes;
+  bytes.reserve(32 + command_bytes.size() + 64 * postings.size());
+  AppendVarintField(&bytes, Entry::kSeqFieldNumber, seq);
+  AppendVarintField(&bytes, Entry::kTimeUnixUsFieldNumber, static_cast<std::uint64_t>(time_unix_us));
+  AppendLengthDelimited(&bytes, Entry::kCommandFieldNumber, command_bytes.size());
+  bytes.append(command_bytes);
+  for (const PostingText& posting : postings) {
+    AppendLengthDelimited(&bytes, Entry::kPostingsFieldNumber,
+                          StringFieldSize(posting.account) + StringFieldSize(posting.asset) +
+                              StringFieldSize(posting.amount_minor));
+    AppendStringField(&bytes, v1::Posting::kAccountFieldNumber, posting.account);
+    AppendStringField(&bytes, v1::Posting::kAssetFieldNumber, posting.asset);
+    AppendStringField(&bytes, v1::Posting::kAmountMinorFieldNumber, posting.amount_minor);
+  }
+  if (pricing != nullptr) AppendMessageField(&bytes, Entry::kPricingFieldNumber, *pricing);
+  if (award != nullptr) AppendMessageField(&bytes, Entry::kAwardFieldNumber, *award);
+  return bytes;
 }
 
 }  // namespace lovebank

@@ -29,6 +29,7 @@
 #include <array>
 #include <cstdint>
 #include <optional>
+#include <span>
 #include <string>
 #include <string_view>
 
@@ -180,10 +181,37 @@ Int128 AddPricedLine(v1::Pricing* pricing, std::string_view sku, std::uint32_t q
 // kStockMaximum, named after the item, marked as stock.
 v1::AssetRecord StockAssetRecord(std::string_view sku, std::string_view name, std::uint64_t seq);
 
+// The command's deterministic serialization: what its fingerprint hashes and what its journal
+// entry embeds.
+std::string SerializeCommand(const v1::Command& command);
 // SHA-256 of the command's deterministic serialization: what "the same content" means for a
 // retried request id (DESIGN.md invariant 5). 32 raw bytes.
 std::string CommandFingerprint(const v1::Command& command);
+// The same from SerializeCommand's output.
+std::string FingerprintOfSerialized(std::string_view serialized);
 // The same from the serialization itself (a command as embedded in a canonical payload).
 Hash SerializedCommandFingerprint(std::string_view serialized);
+
+
+// Encoders for the two messages every transfer writes, byte for byte what protobuf's serializer
+// writes for the same message (tests/journal_format_test.cc compares them): the sequencer builds
+// no message objects for them, and the audit digests statement lines in the same encoding.
+//
+// One leg of a lovebank.v1.StatementLine (field `legs`), appended to `bytes`: a line is the
+// concatenation of its legs.
+void AppendStatementLeg(std::string* bytes, std::string_view asset, std::string_view amount_minor,
+                        std::string_view balance_after_minor);
+// A lovebank.v1.Posting's three fields.
+struct PostingText {
+  std::string_view account;
+  std::string_view asset;
+  std::string_view amount_minor;
+};
+// The payload of a journal entry: lovebank.v1.Entry with `command` given as its serialization
+// and `pricing` / `award` present when not null.
+std::string EncodeEntryPayload(std::uint64_t seq, std::int64_t time_unix_us,
+                               std::string_view command_bytes,
+                               std::span<const PostingText> postings, const v1::Pricing* pricing,
+                               const v1::AwardFacts* award);
 
 }  // namespace lovebank

@@ -223,7 +223,8 @@ void Ledger::Submit(v1::Command command, Callback done) {
     return;
   }
   std::vector<Impl::Pending> group(1);
-  group[0].fingerprint = CommandFingerprint(command);
+  group[0].serialized = SerializeCommand(command);
+  group[0].fingerprint = FingerprintOfSerialized(group[0].serialized);
   group[0].command = std::move(command);
   group[0].done = std::move(done);
   const Reason reason = impl_->Enqueue(&group);
@@ -250,7 +251,8 @@ void Ledger::SubmitMany(std::vector<v1::Command> commands, BatchCallback done,
       continue;
     }
     Impl::Pending pending;
-    pending.fingerprint = CommandFingerprint(commands[i]);
+    pending.serialized = SerializeCommand(commands[i]);
+    pending.fingerprint = FingerprintOfSerialized(pending.serialized);
     pending.command = std::move(commands[i]);
     pending.done = [shared, i](Outcome outcome) {
       shared->outcomes[i] = std::move(outcome);
@@ -452,7 +454,8 @@ void Ledger::Impl::Decide(std::vector<Pending>& commands, std::vector<Outcome>& 
   for (std::size_t i = 0; i < commands.size();) {
     const std::size_t group = commands[i].group_size;
     if (group == 0) {
-      outcomes[i] = engine->Apply(commands[i].command, commands[i].fingerprint);
+      outcomes[i] = engine->Apply(commands[i].command, commands[i].fingerprint,
+                                  commands[i].serialized);
       ++i;
       continue;
     }
@@ -460,7 +463,8 @@ void Ledger::Impl::Decide(std::vector<Pending>& commands, std::vector<Outcome>& 
     engine->Mark();
     bool all_ok = true;
     for (std::size_t j = i; j < i + group; ++j) {
-      outcomes[j] = engine->Apply(commands[j].command, commands[j].fingerprint);
+      outcomes[j] = engine->Apply(commands[j].command, commands[j].fingerprint,
+                                  commands[j].serialized);
       all_ok = all_ok && outcomes[j].ok();
     }
     if (all_ok) {

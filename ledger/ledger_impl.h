@@ -21,6 +21,7 @@ class Ledger::Impl {
   // local batch) -> decided (Engine::Apply) -> completed (done called after the write).
   struct Pending {
     v1::Command command;
+    std::string serialized;  // SerializeCommand(command): hashed for the fingerprint, journaled
     std::string fingerprint;
     Callback done;
     // On the first command of an all-or-nothing group: the group's size (the sequencer decides

@@ -477,29 +477,6 @@ TEST_F(AuditTest, AStatementRowEncodedOtherwiseButEqualIsNotAFinding) {
   EXPECT_EQ(report.passes, 2);
 }
 
-// What the replay digests for a statement line is the engine's encoding of it, byte for byte.
-TEST(StatementLineBytes, AreProtobufsSerialization) {
-  const std::vector<std::vector<std::array<std::string, 3>>> lines = {
-      {},
-      {{"POINTS", "-125", "99875"}},
-      {{"HOURS", "250", "1250"}, {"POINTS", "50000", "0"}},
-      {{std::string(200, 'A'), std::string(130, '9'), "-" + std::string(36, '9')}},  // 2-byte lengths
-      {{"", "", ""}, {"X", "", "1"}},  // empty strings are not written; an empty leg is
-  };
-  for (const auto& legs : lines) {
-    v1::StatementLine line;
-    std::string bytes;
-    for (const auto& [asset, amount, after] : legs) {
-      auto* leg = line.add_legs();
-      leg->set_asset(asset);
-      leg->set_amount_minor(amount);
-      leg->set_balance_after_minor(after);
-      AppendLegBytes(&bytes, asset, amount, after);
-    }
-    EXPECT_EQ(ToHex(bytes), ToHex(line.SerializeAsString()));
-  }
-}
-
 TEST_F(AuditTest, ExportRoundTripsAndATamperedExportCannotBeAudited) {
   const std::string file = dir_.Sub("ledger.lbexport");
   {

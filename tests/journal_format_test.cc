@@ -4,6 +4,11 @@
 
 #include <openssl/sha.h>
 
+#include <array>
+#include <limits>
+#include <string>
+#include <vector>
+
 #include "gtest/gtest.h"
 #include "ledger/coding.h"
 
@@ -142,6 +147,94 @@ TEST(DocExample, PayloadGenesisAndHashAreAsDocumented) {
   EXPECT_EQ(payload.size(), kDocPayloadBytes);
   EXPECT_EQ(HashToHex(genesis), kDocGenesisHex);
   EXPECT_EQ(HashToHex(hash), kDocHashHex);
+}
+
+// The hand encoders write what protobuf writes for the same message, byte for byte.
+TEST(WireEncoders, StatementLineIsProtobufsSerialization) {
+  const std::vector<std::vector<std::array<std::string, 3>>> lines = {
+      {},
+      {{"POINTS", "-125", "99875"}},
+      {{"HOURS", "250", "1250"}, {"POINTS", "50000", "0"}},
+      {{std::string(200, 'A'), std::string(130, '9'), "-" + std::string(36, '9')}},  // 2-byte lengths
+      {{"", "", ""}, {"X", "", "1"}},  // empty strings are not written; an empty leg is
+      {{"积分", "-1", "0"}},
+  };
+  for (const auto& legs : lines) {
+    v1::StatementLine line;
+    std::string bytes;
+    for (const auto& [asset, amount, after] : legs) {
+      auto* leg = line.add_legs();
+      leg->set_asset(asset);
+      leg->set_amount_minor(amount);
+      leg->set_balance_after_minor(after);
+      AppendStatementLeg(&bytes, asset, amount, after);
+    }
+    EXPECT_EQ(ToHex(bytes), ToHex(line.SerializeAsString()));
+  }
+}
+
+std::string EncodedLikeTheEngine(const v1::Entry& entry) {
+  std::vector<PostingText> postings;
+  for (const auto& posting : entry.postings()) {
+    postings.push_back({posting.account(), posting.asset(), posting.amount_minor()});
+  }
+  return EncodeEntryPayload(entry.seq(), entry.time_unix_us(), SerializeCommand(entry.command()),
+                            postings, entry.has_pricing() ? &entry.pricing() : nullptr,
+                            entry.has_award() ? &entry.award() : nullptr);
+}
+
+TEST(WireEncoders, EntryPayloadIsProtobufsSerialization) {
+  std::vector<v1::Entry> entries;
+  entries.push_back(DocExampleEntry());
+  {
+    v1::Entry entry = DocExampleEntry();  // extremes of both varints, a 2-byte posting length
+    entry.set_seq(std::numeric_limits<std::uint64_t>::max());
+    entry.set_time_unix_us(-1);
+    entry.mutable_postings(0)->set_account(std::string(300, 'a'));
+    entries.push_back(entry);
+  }
+  {
+    v1::Entry entry;  // zero seq and time are not written; an empty command is
+    entry.mutable_command();
+    entries.push_back(entry);
+  }
+  {
+    v1::Entry entry = DocExampleEntry();  // empty strings in a posting; an empty posting
+    entry.mutable_postings(1)->set_asset("");
+    entry.add_postings();
+    entry.mutable_command()->set_memo(std::string(20000, 'm'));  // a 3-byte command length
+    entries.push_back(entry);
+  }
+  {
+    v1::Entry entry = DocExampleEntry();  // an empty pricing and award are still present
+    entry.mutable_pricing();
+    entry.mutable_award();
+    entries.push_back(entry);
+  }
+  {
+    v1::Entry entry = DocExampleEntry();
+    entry.clear_postings();
+    auto* pricing = entry.mutable_pricing();
+    auto* line = pricing->add_lines();
+    line->set_sku("大米-5kg");
+    line->set_quantity(2);
+    line->set_unit_price_minor("3000");
+    line->set_amount_minor("6000");
+    pricing->set_total_points_minor("6000");
+    pricing->set_pay_asset("POINTS");
+    auto* award = entry.mutable_award();
+    award->set_rule("university-admission");
+    award->set_member("S00001");
+    award->set_asset("POINTS");
+    award->set_amount_minor("300000");
+    award->set_period("ever");
+    entries.push_back(entry);
+  }
+  for (const v1::Entry& entry : entries) {
+    EXPECT_EQ(ToHex(EncodedLikeTheEngine(entry)), ToHex(entry.SerializeAsString()))
+        << entry.ShortDebugString().substr(0, 200);
+  }
+  EXPECT_EQ(ToHex(EncodedLikeTheEngine(DocExampleEntry())), kDocPayloadHex);
 }
 
 }  // namespace

@@ -123,7 +123,7 @@ absl::Status CompareStatementDigests(Store& store, ReplayState& state) {
       count = 0;
     }
     // The stored bytes as they are (no decoding): the replay digests the lines it expects in
-    // the engine's encoding (AppendLegBytes).
+    // the engine's encoding (AppendStatementLeg).
     digest =
         NextLineDigest(digest, GetFixed64BE(key.data() + zero + 1), it->value().ToStringView());
     ++count;

@@ -1257,50 +1257,6 @@ std::uint64_t NextLineDigest(std::uint64_t digest, std::uint64_t seq, std::strin
   return absl::HashOf(digest, seq, absl::string_view(line_bytes.data(), line_bytes.size()));
 }
 
-namespace {
-
-void AppendVarint(std::string* bytes, std::uint64_t value) {
-  while (value >= 0x80) {
-    bytes->push_back(static_cast<char>((value & 0x7F) | 0x80));
-    value >>= 7;
-  }
-  bytes->push_back(static_cast<char>(value));
-}
-
-std::size_t VarintSize(std::uint64_t value) {
-  std::size_t size = 1;
-  for (; value >= 0x80; value >>= 7) ++size;
-  return size;
-}
-
-// A string field of wire type 2 (length-delimited) and a number below 16 (a one-byte tag);
-// proto3 writes no empty string.
-std::size_t StringFieldSize(std::string_view text) {
-  return text.empty() ? 0 : 1 + VarintSize(text.size()) + text.size();
-}
-void AppendStringField(std::string* bytes, std::uint32_t number, std::string_view text) {
-  if (text.empty()) return;
-  bytes->push_back(static_cast<char>(number << 3 | 2));
-  AppendVarint(bytes, text.size());
-  bytes->append(text);
-}
-
-}  // namespace
-
-void AppendLegBytes(std::string* bytes, std::string_view asset, std::string_view amount_minor,
-                    std::string_view balance_after_minor) {
-  using Leg = v1::StatementLine::Leg;
-  static_assert(v1::StatementLine::kLegsFieldNumber < 16 && Leg::kAssetFieldNumber < 16 &&
-                Leg::kAmountMinorFieldNumber < 16 && Leg::kBalanceAfterMinorFieldNumber < 16);
-  // An empty leg is still written: a repeated message field keeps every element.
-  bytes->push_back(static_cast<char>(v1::StatementLine::kLegsFieldNumber << 3 | 2));
-  AppendVarint(bytes, StringFieldSize(asset) + StringFieldSize(amount_minor) +
-                          StringFieldSize(balance_after_minor));
-  AppendStringField(bytes, Leg::kAssetFieldNumber, asset);
-  AppendStringField(bytes, Leg::kAmountMinorFieldNumber, amount_minor);
-  AppendStringField(bytes, Leg::kBalanceAfterMinorFieldNumber, balance_after_minor);
-}
-
 void AppendLegText(std::string* text, std::string_view asset, std::string_view amount_minor,
                    std::string_view balance_after_minor) {
   text->append(asset).append(" ").append(amount_minor).append(" ").append(balance_after_minor);
@@ -1662,7 +1618,7 @@ void ReplayEntry(const v1::Entry& entry, const Hash& fingerprint, State& state,
     if (state.compare_store) {
       // Exact mode keeps the lines as text to name a difference; fast mode digests them as
       // the bytes the store holds (NextLineDigest).
-      (state.mode == State::Mode::kExact ? AppendLegText : AppendLegBytes)(
+      (state.mode == State::Mode::kExact ? AppendLegText : AppendStatementLeg)(
           &line_of(posting.account), posting.asset, Text(posting.amount), Text(minor));
     }
   }

@@ -244,12 +244,8 @@ void FinishReplay(ReplayState& state);
 std::string LegsText(const v1::StatementLine& line);
 void AppendLegText(std::string* text, std::string_view asset, std::string_view amount_minor,
                    std::string_view balance_after_minor);
-// A leg as the engine stores it: appended to `bytes`, the serialization of a StatementLine
-// (lovebank.v1.StatementLine, field `legs`) exactly as protobuf writes it.
-void AppendLegBytes(std::string* bytes, std::string_view asset, std::string_view amount_minor,
-                    std::string_view balance_after_minor);
 // Fast-mode digests, computed the same way from the journal and from the store. A statement
-// line is digested as its stored bytes (AppendLegBytes): any other encoding of the same line
+// line is digested as its stored bytes (AppendStatementLeg, journal_format.h): any other encoding of the same line
 // (not what the engine writes) only sends the audit to its exact pass, which compares the
 // lines decoded (LegsText).
 std::uint64_t RequestDigest(std::string_view request_id, std::uint64_t seq,
