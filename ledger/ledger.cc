@@ -490,10 +490,12 @@ void Ledger::Impl::Decide(std::vector<Pending>& commands, std::vector<Outcome>& 
 void Ledger::Impl::RetireWritten() {
   std::size_t written_ok = 0;
   bool write_failed = false;
+  std::vector<Sealed> spent;  // freed on return, outside the lock
   {
     std::lock_guard<std::mutex> lock(pipe_mu_);
     written_ok = std::exchange(written_ok_, 0);
     write_failed = write_failed_;
+    spent.swap(spent_);
   }
   for (std::size_t i = 0; i < written_ok; ++i) engine->RetireOldest();
   // After a failed write every later batch was refused too (the writer checks `failed`): undo
@@ -552,6 +554,7 @@ void Ledger::Impl::WriterLoop() {
       } else if (failed.load(std::memory_order_acquire)) {
         write_failed_ = true;
       }
+      spent_.push_back(std::move(sealed));
       --in_flight_;
     }
     pipe_wake_.notify_all();
