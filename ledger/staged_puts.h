@@ -30,6 +30,8 @@ class StagedPuts {
     std::uint32_t offset;
     std::uint32_t key_size;
     std::uint32_t value_size;
+    // While sorting: the 8 key bytes after the prefix all keys share, big-endian, zero-padded.
+    std::uint64_t head = 0;
   };
   std::string_view KeyOf(const Put& put) const {
     return std::string_view(bytes_).substr(put.offset, put.key_size);
