@@ -5,6 +5,7 @@
 #include <atomic>
 #include <condition_variable>
 #include <filesystem>
+#include <fstream>
 #include <mutex>
 #include <random>
 
@@ -54,8 +55,15 @@ void ReportTransfers(benchmark::State& state, std::int64_t refused, std::size_t 
   state.counters["batch"] = static_cast<double>(batch);
   state.counters["outstanding"] = static_cast<double>(outstanding);
   auto cpu_after = bench::ThreadCpuSecondsByName();
-  for (const auto& [thread, counter] : {std::pair{"lb-sequencer", "seq_us"},
-                                        std::pair{"lb-writer", "writer_us"}}) {
+  std::string client;  // the benchmark's own thread: building and submitting the commands
+  std::getline(std::ifstream("/proc/thread-self/comm"), client);
+  // RocksDB's background threads: flushes (high priority pool) and compactions (low).
+  for (const auto& [thread, counter] :
+       {std::pair<std::string, const char*>{"lb-sequencer", "seq_us"},
+        {"lb-writer", "writer_us"},
+        {"rocksdb:high", "flush_us"},
+        {"rocksdb:low", "compact_us"},
+        {client, "client_us"}}) {
     const double before = cpu_before.count(thread) ? cpu_before.at(thread) : 0.0;
     state.counters[counter] =
         (cpu_after[thread] - before) * 1e6 / static_cast<double>(transfers);
