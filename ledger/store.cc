@@ -75,6 +75,19 @@ rocksdb::ColumnFamilyOptions FamilyOptions(Family family) {
   // see a value mid-update (balance values are read with Get, which takes the update's lock).
   // Requires allow_concurrent_memtable_write = false: there is one writer thread anyway.
   if (family == Family::kBalances) options.inplace_update_support = true;
+  // Statement lines and request ids arrive spread over their whole key range (every flush
+  // overlaps every other), so each level-0 -> level-1 compaction rewrites all of level 1: in a
+  // sustained run that costs more CPU than the sequencer (ledger_bench Steady for ~60 s: 5.6 us
+  // per transfer with RocksDB's defaults). Compacting 16 flushes at a time instead of 4, into a
+  // level 1 of up to 512 MB, rewrites level 1 a quarter as often (2.3 us per transfer there,
+  // docs/benchmarks.md). The price: up to 16-40 level-0 files for a statement page or a
+  // request-id lookup to look into (their bloom filters answer the lookups' misses).
+  if (family == Family::kAccountEntries || family == Family::kRequests) {
+    options.level0_file_num_compaction_trigger = 16;
+    options.level0_slowdown_writes_trigger = 40;
+    options.level0_stop_writes_trigger = 64;
+    options.max_bytes_for_level_base = 512 << 20;
+  }
   // requests and refusals are probed once per command, and nearly always for an id that is not
   // there: bloom filters in the SST files and the memtable make those misses cheap.
   if (family == Family::kRequests || family == Family::kRefusals) {
