@@ -65,8 +65,7 @@ void ReportTransfers(benchmark::State& state, std::int64_t refused, std::size_t 
         {"rocksdb:low", "compact_us"},
         {client, "client_us"}}) {
     const double before = cpu_before.count(thread) ? cpu_before.at(thread) : 0.0;
-    state.counters[counter] =
-        (cpu_after[thread] - before) * 1e6 / static_cast<double>(transfers);
+    state.counters[counter] = (cpu_after[thread] - before) * 1e6 / static_cast<double>(transfers);
   }
 }
 

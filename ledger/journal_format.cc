@@ -379,7 +379,8 @@ std::string EncodeEntryPayload(std::uint64_t seq, std::int64_t time_unix_us,
   std::string bytes;
   bytes.reserve(32 + command_bytes.size() + 64 * postings.size());
   AppendVarintField(&bytes, Entry::kSeqFieldNumber, seq);
-  AppendVarintField(&bytes, Entry::kTimeUnixUsFieldNumber, static_cast<std::uint64_t>(time_unix_us));
+  AppendVarintField(&bytes, Entry::kTimeUnixUsFieldNumber,
+                    static_cast<std::uint64_t>(time_unix_us));
   AppendLengthDelimited(&bytes, Entry::kCommandFieldNumber, command_bytes.size());
   bytes.append(command_bytes);
   for (const PostingText& posting : postings) {

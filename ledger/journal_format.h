@@ -192,7 +192,6 @@ std::string FingerprintOfSerialized(std::string_view serialized);
 // The same from the serialization itself (a command as embedded in a canonical payload).
 Hash SerializedCommandFingerprint(std::string_view serialized);
 
-
 // Encoders for the two messages every transfer writes, byte for byte what protobuf's serializer
 // writes for the same message (tests/journal_format_test.cc compares them): the sequencer builds
 // no message objects for them, and the audit digests statement lines in the same encoding.

@@ -454,8 +454,8 @@ void Ledger::Impl::Decide(std::vector<Pending>& commands, std::vector<Outcome>& 
   for (std::size_t i = 0; i < commands.size();) {
     const std::size_t group = commands[i].group_size;
     if (group == 0) {
-      outcomes[i] = engine->Apply(commands[i].command, commands[i].fingerprint,
-                                  commands[i].serialized);
+      outcomes[i] =
+          engine->Apply(commands[i].command, commands[i].fingerprint, commands[i].serialized);
       ++i;
       continue;
     }
@@ -463,8 +463,8 @@ void Ledger::Impl::Decide(std::vector<Pending>& commands, std::vector<Outcome>& 
     engine->Mark();
     bool all_ok = true;
     for (std::size_t j = i; j < i + group; ++j) {
-      outcomes[j] = engine->Apply(commands[j].command, commands[j].fingerprint,
-                                  commands[j].serialized);
+      outcomes[j] =
+          engine->Apply(commands[j].command, commands[j].fingerprint, commands[j].serialized);
       all_ok = all_ok && outcomes[j].ok();
     }
     if (all_ok) {

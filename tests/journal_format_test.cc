@@ -155,7 +155,8 @@ TEST(WireEncoders, StatementLineIsProtobufsSerialization) {
       {},
       {{"POINTS", "-125", "99875"}},
       {{"HOURS", "250", "1250"}, {"POINTS", "50000", "0"}},
-      {{std::string(200, 'A'), std::string(130, '9'), "-" + std::string(36, '9')}},  // 2-byte lengths
+      // 2-byte lengths
+      {{std::string(200, 'A'), std::string(130, '9'), "-" + std::string(36, '9')}},
       {{"", "", ""}, {"X", "", "1"}},  // empty strings are not written; an empty leg is
       {{"积分", "-1", "0"}},
   };

@@ -42,7 +42,7 @@ Puts Written(StagedPuts& staged) {
 // sort above ASCII), and differences before, inside and after the 8 bytes after the prefix.
 TEST(StagedPuts, WritesInBytewiseKeyOrderWithEachValue) {
   std::mt19937 random(7);
-  const std::string alphabet("\x00\x01" "Aaz\x7f\x80\xe7\xff", 10);
+  const std::string alphabet = std::string("\x00\x01", 2) + "Aaz\x7f\x80\xe7\xff";
   for (int round = 0; round < 200; ++round) {
     std::map<std::string, std::string> expected;
     const std::string prefix(random() % 12, 'p');

@@ -245,9 +245,9 @@ std::string LegsText(const v1::StatementLine& line);
 void AppendLegText(std::string* text, std::string_view asset, std::string_view amount_minor,
                    std::string_view balance_after_minor);
 // Fast-mode digests, computed the same way from the journal and from the store. A statement
-// line is digested as its stored bytes (AppendStatementLeg, journal_format.h): any other encoding of the same line
-// (not what the engine writes) only sends the audit to its exact pass, which compares the
-// lines decoded (LegsText).
+// line is digested as its stored bytes (AppendStatementLeg, journal_format.h): any other encoding
+// of the same line (not what the engine writes) only sends the audit to its exact pass, which
+// compares the lines decoded (LegsText).
 std::uint64_t RequestDigest(std::string_view request_id, std::uint64_t seq,
                             const Hash& fingerprint);
 std::uint64_t NextLineDigest(std::uint64_t digest, std::uint64_t seq, std::string_view line_bytes);
