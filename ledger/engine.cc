@@ -945,11 +945,10 @@ Outcome Engine::Append(const v1::Command& command, const std::string& fingerprin
   for (std::size_t i = 0; i < postings.size(); ++i) {
     posting_texts.push_back({postings[i].account, postings[i].asset, amounts[i]});
   }
-  std::string command_bytes;
-  if (serialized_command_ != &command) command_bytes = SerializeCommand(command);
-  std::string payload = EncodeEntryPayload(
-      seq, time, serialized_command_ == &command ? serialized_ : std::string_view(command_bytes),
-      posting_texts, pricing, award);
+  const bool given = serialized_command_ == &command;
+  const std::string own_bytes = given ? std::string() : SerializeCommand(command);
+  std::string payload = EncodeEntryPayload(seq, time, given ? serialized_ : own_bytes,
+                                           posting_texts, pricing, award);
   const Hash hash = ChainHash(head_.hash, seq, payload);
   Stage(Family::kJournal, EncodeFixed64BE(seq), EncodeStoredEntry(hash, head_.hash, payload));
   Stage(Family::kRequests, command.request_id(), EncodeRequestValue(seq, fingerprint));

@@ -223,9 +223,7 @@ void Ledger::Submit(v1::Command command, Callback done) {
     return;
   }
   std::vector<Impl::Pending> group(1);
-  group[0].serialized = SerializeCommand(command);
-  group[0].fingerprint = FingerprintOfSerialized(group[0].serialized);
-  group[0].command = std::move(command);
+  group[0].SetCommand(std::move(command));
   group[0].done = std::move(done);
   const Reason reason = impl_->Enqueue(&group);
   if (reason != Reason::kOk) group[0].done(Refusal(reason, std::string(ReasonName(reason))));
@@ -251,9 +249,7 @@ void Ledger::SubmitMany(std::vector<v1::Command> commands, BatchCallback done,
       continue;
     }
     Impl::Pending pending;
-    pending.serialized = SerializeCommand(commands[i]);
-    pending.fingerprint = FingerprintOfSerialized(pending.serialized);
-    pending.command = std::move(commands[i]);
+    pending.SetCommand(std::move(commands[i]));
     pending.done = [shared, i](Outcome outcome) {
       shared->outcomes[i] = std::move(outcome);
       if (shared->remaining.fetch_sub(1, std::memory_order_acq_rel) == 1) {

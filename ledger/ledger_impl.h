@@ -7,9 +7,11 @@
 #include <deque>
 #include <mutex>
 #include <thread>
+#include <utility>
 
 #include "absl/base/thread_annotations.h"
 #include "ledger/engine.h"
+#include "ledger/journal_format.h"
 #include "ledger/ledger.h"
 #include "ledger/store.h"
 
@@ -20,6 +22,12 @@ class Ledger::Impl {
   // A command waiting in the queue. States: queued (in queue_) -> taken (in the writer's
   // local batch) -> decided (Engine::Apply) -> completed (done called after the write).
   struct Pending {
+    // Takes `submitted` with its serialization and fingerprint, made once here.
+    void SetCommand(v1::Command submitted) {
+      serialized = SerializeCommand(submitted);
+      fingerprint = FingerprintOfSerialized(serialized);
+      command = std::move(submitted);
+    }
     v1::Command command;
     std::string serialized;  // SerializeCommand(command): hashed for the fingerprint, journaled
     std::string fingerprint;
