@@ -947,8 +947,8 @@ Outcome Engine::Append(const v1::Command& command, const std::string& fingerprin
   }
   const bool given = serialized_command_ == &command;
   const std::string own_bytes = given ? std::string() : SerializeCommand(command);
-  std::string payload = EncodeEntryPayload(seq, time, given ? serialized_ : own_bytes,
-                                           posting_texts, pricing, award);
+  std::string payload =
+      EncodeEntryPayload(seq, time, given ? serialized_ : own_bytes, posting_texts, pricing, award);
   const Hash hash = ChainHash(head_.hash, seq, payload);
   Stage(Family::kJournal, EncodeFixed64BE(seq), EncodeStoredEntry(hash, head_.hash, payload));
   Stage(Family::kRequests, command.request_id(), EncodeRequestValue(seq, fingerprint));
