@@ -2,16 +2,15 @@
 
 #include <algorithm>
 #include <chrono>
-#include <cstring>
 #include <filesystem>
 #include <thread>
 #include <vector>
 
 #include "ledger/check.h"
 #include "ledger/journal_format.h"
+#include "ledger/memtable.h"
 #include "ledger/strings.h"
 #include "rocksdb/filter_policy.h"
-#include "rocksdb/slice_transform.h"
 #include "rocksdb/table.h"
 
 namespace lovebank {
@@ -36,20 +35,6 @@ absl::Status FromRocks(const rocksdb::Status& status, std::string_view context) 
 
 namespace {
 
-// The account part of balances and account_entries keys: everything up to and including the
-// 0x00 separator (journal_format.h).
-class AccountPrefix : public rocksdb::SliceTransform {
- public:
-  const char* Name() const override { return "lovebank.AccountPrefix"; }
-  rocksdb::Slice Transform(const rocksdb::Slice& key) const override {
-    const void* zero = std::memchr(key.data(), 0, key.size());
-    return rocksdb::Slice(key.data(), static_cast<const char*>(zero) - key.data() + 1);
-  }
-  bool InDomain(const rocksdb::Slice& key) const override {
-    return std::memchr(key.data(), 0, key.size()) != nullptr;
-  }
-};
-
 rocksdb::ColumnFamilyOptions FamilyOptions(Family family) {
   rocksdb::ColumnFamilyOptions options;
   // 16 MB memtables instead of RocksDB's 64 MB: every commit inserts ~5 keys per transfer into
@@ -59,14 +44,11 @@ rocksdb::ColumnFamilyOptions FamilyOptions(Family family) {
   options.write_buffer_size = 16 << 20;
   options.compression_per_level = {rocksdb::kNoCompression, rocksdb::kNoCompression,
                                    rocksdb::kSnappyCompression};
-  // Memtable insert hints: the sequencer writes one account's statement lines, and the
-  // journal's sequence numbers, in increasing order, so remembering where the last key with the
-  // same prefix went turns most skiplist searches into a short step (docs/benchmarks.md).
-  if (family == Family::kAccountEntries) {
-    options.memtable_insert_with_hint_prefix_extractor = std::make_shared<AccountPrefix>();
-  } else if (family == Family::kJournal) {
-    options.memtable_insert_with_hint_prefix_extractor.reset(rocksdb::NewFixedPrefixTransform(6));
-  }
+  // Our memtable (ledger/memtable.h): a batch's puts arrive at each family sorted, and it
+  // searches for each key from where the previous one went, without the checking comparisons
+  // Debian's RocksDB (built without NDEBUG) runs in its own skiplist (docs/benchmarks.md).
+  static const std::shared_ptr<rocksdb::MemTableRepFactory> memtable = NewFingerSkipListFactory();
+  options.memtable_factory = memtable;
   // Balances are rewritten with every batch that moves them: updated in place in the memtable
   // (their value has a fixed size, 24 bytes) instead of a new skiplist node per version, so the
   // memtable holds one node per balance and its inserts stay in cache (writer ~-1.2 us per
