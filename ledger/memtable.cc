@@ -61,6 +61,21 @@ int CompareKeys(const InternalKey& a, const InternalKey& b) {
 
 int Sign(int value) { return (value > 0) - (value < 0); }
 
+// The memtable key (varint32 size, internal key) a rocksdb::LookupKey holds. LookupKey is
+// not in RocksDB's public headers; since LevelDB it starts with three pointers: the memtable
+// key, the internal key within it, and their end. Checked on every call (two compares), so a
+// RocksDB that changed it fails loudly instead of reading the wrong key.
+const char* MemtableKeyOf(const rocksdb::LookupKey& lookup) {
+  const char* const* fields = reinterpret_cast<const char* const*>(&lookup);
+  const char* start = fields[0];
+  const char* internal_key = fields[1];
+  const char* end = fields[2];
+  std::uint32_t size = 0;
+  LOVEBANK_CHECK(start != nullptr && DecodeVarint32(start, &size) == internal_key &&
+                 internal_key + size == end && size >= 8);
+  return start;
+}
+
 // A key to compare nodes against: decoded once, and kept as RocksDB's internal key for the
 // checking comparison of builds without NDEBUG.
 struct Target {
@@ -143,6 +158,15 @@ class FingerSkipList final : public rocksdb::MemTableRep {
     return node != nullptr && Compare(node, target) == 0;
   }
 
+  // RocksDB's own MemTableRep::Get never deletes the iterator it makes: point reads are ours.
+  void Get(const rocksdb::LookupKey& lookup, void* callback_args,
+           bool (*callback)(void* arg, const char* entry)) override {
+    const Target target = TargetOfEntry(MemtableKeyOf(lookup));
+    for (const Node* node = FindGreaterOrEqual(target);
+         node != nullptr && callback(callback_args, node->Entry()); node = node->Next(0)) {
+    }
+  }
+
   // The nodes are in the allocator's arena, which RocksDB counts itself (as for its skiplist).
   std::size_t ApproximateMemoryUsage() override { return 0; }
 
@@ -193,8 +217,18 @@ class FingerSkipList final : public rocksdb::MemTableRep {
   Node* First() const { return head_->Next(0); }
 
   int Compare(const Node* node, const Target& target) const {
-    const int order = CompareKeys(TargetOfEntry(node->Entry()).key, target.key);
-    LOVEBANK_DCHECK(Sign(order) == Sign(compare_(node->Entry(), target.internal_key)));
+    const InternalKey key = TargetOfEntry(node->Entry()).key;
+    const int order = CompareKeys(key, target.key);
+    // RocksDB's comparison with an internal key ignores the type byte (its 0: same user key
+    // and sequence); ours orders by the whole trailer, as its comparison of two entries does.
+    // No two entries share a sequence, so both find the same place.
+    LOVEBANK_DCHECK([&] {
+      const int theirs = compare_(node->Entry(), target.internal_key);
+      if (theirs != 0) return Sign(theirs) == Sign(order);
+      return key.user_size == target.key.user_size &&
+             (key.trailer >> 8) == (target.key.trailer >> 8) &&
+             (key.user_size == 0 || std::memcmp(key.user, target.key.user, key.user_size) == 0);
+    }());
     return order;
   }
 
