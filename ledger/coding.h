@@ -1,7 +1,9 @@
 #pragma once
 // The one helper for fixed-width encodings (STYLE.md 9). Big-endian everywhere, so that
-// RocksDB's bytewise key order is numeric order for sequence numbers.
+// RocksDB's bytewise key order is numeric order for sequence numbers. And varints (protobuf's
+// and RocksDB's: 7 bits per byte, low first, high bit set on all but the last).
 
+#include <cstddef>
 #include <cstdint>
 #include <string>
 #include <string_view>
@@ -48,5 +50,17 @@ inline std::string EncodeFixed64BE(std::uint64_t value) {
 
 // Lower-case hex of arbitrary bytes, for hashes in messages and digests.
 std::string ToHex(std::string_view bytes);
+
+// Appends `value` as a varint, in one append (a protobuf field or a WriteBatch record length).
+inline void AppendVarint(std::string* out, std::uint64_t value) {
+  char bytes[10];
+  std::size_t size = 0;
+  while (value >= 0x80) {
+    bytes[size++] = static_cast<char>(value | 0x80);
+    value >>= 7;
+  }
+  bytes[size++] = static_cast<char>(value);
+  out->append(bytes, size);
+}
 
 }  // namespace lovebank

@@ -978,7 +978,7 @@ Outcome Engine::Append(const v1::Command& command, const std::string& fingerprin
   for (std::size_t i = 0; i < postings.size(); ++i) {
     const ResolvedPosting& posting = postings[i];
     const std::string key = BalanceKey(posting.account, posting.asset);
-    BalanceState balance = Balance(posting.account, posting.asset);
+    BalanceState balance = BalanceAt(key);
     balance.minor += posting.delta;
     balance.seq = seq;
     auto sum = std::find_if(sums.begin(), sums.end(),
@@ -1081,14 +1081,18 @@ rocksdb::WriteBatch Engine::FinishBatch() {
     Stage(Family::kMeta, std::string(meta_key::kHeadHash),
           std::string(reinterpret_cast<const char*>(head_.hash.data()), 32));
   }
-  std::size_t bytes = 0;
+  std::size_t bytes = StagedPuts::kBatchHeaderSize;
   for (const auto& puts : batch.staged) bytes += puts.bytes() + 16 * puts.size();
-  rocksdb::WriteBatch write(bytes + 64);  // one allocation: no regrowing copies
+  std::string rep(StagedPuts::kBatchHeaderSize, '\0');
+  rep.reserve(bytes);  // one allocation: no regrowing copies
+  std::size_t count = 0;
   for (std::size_t i = 0; i < kFamilyCount; ++i) {
-    batch.staged[i].WriteSorted(store_->handle(static_cast<Family>(i)), &write);
+    count += batch.staged[i].AppendSorted(store_->handle(static_cast<Family>(i))->GetID(), &rep);
     batch.staged[i] = StagedPuts();
   }
-  return write;
+  LOVEBANK_CHECK(count <= UINT32_MAX);
+  StagedPuts::SetBatchCount(&rep, static_cast<std::uint32_t>(count));
+  return rocksdb::WriteBatch(std::move(rep));
 }
 
 void Engine::RetireOldest() {
@@ -1152,7 +1156,11 @@ AccountState* Engine::FindAccount(const std::string& account) {
 }
 
 BalanceState Engine::Balance(const std::string& account, const std::string& asset) const {
-  auto it = balances_.find(BalanceKey(account, asset));
+  return BalanceAt(BalanceKey(account, asset));
+}
+
+BalanceState Engine::BalanceAt(const std::string& key) const {
+  auto it = balances_.find(key);
   return it == balances_.end() ? BalanceState{} : it->second;
 }
 

@@ -295,6 +295,7 @@ class Engine {
   const AssetState* FindAsset(const std::string& code) const;
   AccountState* FindAccount(const std::string& account);
   BalanceState Balance(const std::string& account, const std::string& asset) const;
+  BalanceState BalanceAt(const std::string& key) const;  // key: BalanceKey(account, asset)
   void SetBalance(const std::string& key, BalanceState value);
   void SetAccount(const std::string& account, AccountState state);
   void SetPrincipal(const std::string& name, v1::PrincipalRecord record);

@@ -296,14 +296,6 @@ namespace {
 
 // Protobuf's wire format for the fields the encoders below write: varints, and length-delimited
 // fields (wire type 2) with numbers below 16, whose tag is one byte.
-void AppendVarint(std::string* bytes, std::uint64_t value) {
-  while (value >= 0x80) {
-    bytes->push_back(static_cast<char>((value & 0x7F) | 0x80));
-    value >>= 7;
-  }
-  bytes->push_back(static_cast<char>(value));
-}
-
 std::size_t VarintSize(std::uint64_t value) {
   std::size_t size = 1;
   for (; value >= 0x80; value >>= 7) ++size;

@@ -3,6 +3,7 @@
 #include <algorithm>
 
 #include "ledger/check.h"
+#include "ledger/coding.h"
 
 namespace lovebank {
 
@@ -26,7 +27,17 @@ void StagedPuts::Truncate(std::size_t puts) {
   puts_.resize(puts);
 }
 
-void StagedPuts::WriteSorted(rocksdb::ColumnFamilyHandle* family, rocksdb::WriteBatch* write) {
+namespace {
+
+// RocksDB's record tags (db/dbformat.h ValueType): a put in the default family, a put in
+// another.
+constexpr char kTypeValue = 0x01;
+constexpr char kTypeColumnFamilyValue = 0x05;
+
+}  // namespace
+
+std::size_t StagedPuts::AppendSorted(std::uint32_t family_id, std::string* rep) {
+  if (puts_.empty()) return 0;
   const auto by_key = [this](const Put& a, const Put& b) { return KeyOf(a) < KeyOf(b); };
   // The journal's keys arrive in order already.
   if (!std::is_sorted(puts_.begin(), puts_.end(), by_key)) {
@@ -56,15 +67,29 @@ void StagedPuts::WriteSorted(rocksdb::ColumnFamilyHandle* family, rocksdb::Write
       return a.head != b.head ? a.head < b.head : KeyOf(a) < KeyOf(b);
     });
   }
-  LOVEBANK_DCHECK(std::adjacent_find(puts_.begin(), puts_.end(), [this](const Put& a,
-                                                                        const Put& b) {
-                    return KeyOf(a) == KeyOf(b);
-                  }) == puts_.end());
+  LOVEBANK_DCHECK(
+      std::adjacent_find(puts_.begin(), puts_.end(), [this](const Put& a, const Put& b) {
+        return KeyOf(a) == KeyOf(b);
+      }) == puts_.end());
   const std::string_view bytes(bytes_);
   for (const Put& put : puts_) {
-    write->Put(family, rocksdb::Slice(bytes.data() + put.offset, put.key_size),
-               rocksdb::Slice(bytes.data() + put.offset + put.key_size, put.value_size));
+    if (family_id == 0) {
+      rep->push_back(kTypeValue);
+    } else {
+      rep->push_back(kTypeColumnFamilyValue);
+      AppendVarint(rep, family_id);
+    }
+    AppendVarint(rep, put.key_size);
+    rep->append(bytes.data() + put.offset, put.key_size);
+    AppendVarint(rep, put.value_size);
+    rep->append(bytes.data() + put.offset + put.key_size, put.value_size);
   }
+  return puts_.size();
+}
+
+void StagedPuts::SetBatchCount(std::string* rep, std::uint32_t count) {
+  LOVEBANK_CHECK(rep->size() >= kBatchHeaderSize);
+  for (std::size_t i = 0; i < 4; ++i) (*rep)[8 + i] = static_cast<char>(count >> (8 * i));
 }
 
 }  // namespace lovebank

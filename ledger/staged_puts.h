@@ -8,8 +8,6 @@
 #include <string_view>
 #include <vector>
 
-#include "rocksdb/write_batch.h"
-
 namespace lovebank {
 
 class StagedPuts {
@@ -20,10 +18,17 @@ class StagedPuts {
   std::size_t bytes() const { return bytes_.size(); }
   // Forgets every put after the first `puts` (an all-or-nothing group rolled back).
   void Truncate(std::size_t puts);
-  // Puts everything into `write` under `family`, sorted by key: RocksDB's memtable skiplist then
-  // reuses its insertion splice from one key to the next (docs/benchmarks.md). REQUIRES: every
-  // key at most once, so the order changes nothing else.
-  void WriteSorted(rocksdb::ColumnFamilyHandle* family, rocksdb::WriteBatch* write);
+  // Appends a WriteBatch record for every put, sorted by key, under the column family with
+  // RocksDB id `family_id`, to `rep`: the representation rocksdb::WriteBatch(std::string&&)
+  // takes (RocksDB's write_batch.cc, the WAL's record format) — byte for byte what
+  // WriteBatch::Put appends (tests/staged_puts_test.cc), without its per-key calls. Sorted, so
+  // the memtable finds each key's place from the previous one's (ledger/memtable.h). Returns
+  // the number of records. REQUIRES: every key at most once, so the order changes nothing else.
+  std::size_t AppendSorted(std::uint32_t family_id, std::string* rep);
+  // The 12-byte header of a WriteBatch representation: sequence (fixed64, RocksDB sets it) and
+  // record count (fixed32), both little-endian.
+  static constexpr std::size_t kBatchHeaderSize = 12;
+  static void SetBatchCount(std::string* rep, std::uint32_t count);
 
  private:
   struct Put {
