@@ -37,11 +37,15 @@ namespace {
 
 rocksdb::ColumnFamilyOptions FamilyOptions(Family family) {
   rocksdb::ColumnFamilyOptions options;
-  // 16 MB memtables instead of RocksDB's 64 MB: every commit inserts ~5 keys per transfer into
-  // random places of these skiplists, and a smaller skiplist keeps those inserts in cache
-  // (1,024-transfer commits: 6.9 -> 5.4 us of write per transfer, docs/benchmarks.md). No
+  // 32 MB memtables instead of RocksDB's 64 MB: a smaller skiplist keeps the writer's inserts
+  // in cache (with RocksDB's skiplist, 64 -> 16 MB took 6.9 -> 5.4 us of write per transfer),
+  // and a larger one means fewer, larger level-0 files, so fewer level-0 -> level-1 merges per
+  // byte. With our memtable (ledger/memtable.h) 16 -> 32 MB costs the writer ~0.1 us per
+  // transfer and halves compaction in a sustained run: ~60 s steady 148k -> 168k transfers/s,
+  // compaction 3.6 -> 2.2 us per transfer (docs/benchmarks.md, 2026-11-24). Memory: at most
+  // two memtables per busy family (journal, statement lines, request ids), ~200 MB. No
   // compression for the two levels that flushes and the first compactions rewrite constantly.
-  options.write_buffer_size = 16 << 20;
+  options.write_buffer_size = 32 << 20;
   options.compression_per_level = {rocksdb::kNoCompression, rocksdb::kNoCompression,
                                    rocksdb::kSnappyCompression};
   // Our memtable (ledger/memtable.h): a batch's puts arrive at each family sorted, and it
