@@ -154,7 +154,7 @@ class FingerSkipList final : public rocksdb::MemTableRep {
 
   bool Contains(const char* entry) const override {
     const Target target = TargetOfEntry(entry);
-    const Node* node = FindGreaterOrEqual(target);
+    const Node* node = Search(target);
     return node != nullptr && Compare(node, target) == 0;
   }
 
@@ -162,7 +162,7 @@ class FingerSkipList final : public rocksdb::MemTableRep {
   void Get(const rocksdb::LookupKey& lookup, void* callback_args,
            bool (*callback)(void* arg, const char* entry)) override {
     const Target target = TargetOfEntry(MemtableKeyOf(lookup));
-    for (const Node* node = FindGreaterOrEqual(target);
+    for (const Node* node = Search(target);
          node != nullptr && callback(callback_args, node->Entry()); node = node->Next(0)) {
     }
   }
@@ -172,8 +172,9 @@ class FingerSkipList final : public rocksdb::MemTableRep {
 
   Iterator* GetIterator(rocksdb::Arena* arena) override;
 
-  // First node >= target, or null.
-  Node* FindGreaterOrEqual(const Target& target) const {
+  // The first node >= target, or null; and in `*before` (when given) the last node < target,
+  // or null.
+  Node* Search(const Target& target, Node** before = nullptr) const {
     Node* node = head_;
     const Node* known_not_less = nullptr;  // compared one level up: no need to compare again
     for (int level = max_height_.load(std::memory_order_relaxed) - 1;;) {
@@ -182,22 +183,10 @@ class FingerSkipList final : public rocksdb::MemTableRep {
         node = next;
         continue;
       }
-      if (level == 0) return next;
-      known_not_less = next;
-      --level;
-    }
-  }
-  // Last node < target, or null.
-  Node* FindLessThan(const Target& target) const {
-    Node* node = head_;
-    const Node* known_not_less = nullptr;
-    for (int level = max_height_.load(std::memory_order_relaxed) - 1;;) {
-      Node* next = node->Next(level);
-      if (next != nullptr && next != known_not_less && Compare(next, target) < 0) {
-        node = next;
-        continue;
+      if (level == 0) {
+        if (before != nullptr) *before = node == head_ ? nullptr : node;
+        return next;
       }
-      if (level == 0) return node == head_ ? nullptr : node;
       known_not_less = next;
       --level;
     }
@@ -369,17 +358,20 @@ class FingerIterator final : public rocksdb::MemTableRep::Iterator {
   bool Valid() const override { return node_ != nullptr; }
   const char* key() const override { return node_->Entry(); }
   void Next() override { node_ = node_->Next(0); }
-  void Prev() override { node_ = list_->FindLessThan(TargetOfEntry(node_->Entry())); }
+  void Prev() override {
+    Node* before = nullptr;
+    list_->Search(TargetOfEntry(node_->Entry()), &before);
+    node_ = before;
+  }
   void Seek(const rocksdb::Slice& internal_key, const char* /*memtable_key*/) override {
-    node_ = list_->FindGreaterOrEqual(TargetOfInternalKey(internal_key));
+    node_ = list_->Search(TargetOfInternalKey(internal_key));
   }
   // Last node <= the key.
   void SeekForPrev(const rocksdb::Slice& internal_key, const char* /*memtable_key*/) override {
     const Target target = TargetOfInternalKey(internal_key);
-    node_ = list_->FindGreaterOrEqual(target);
-    if (node_ == nullptr || list_->Compare(node_, target) != 0) {
-      node_ = list_->FindLessThan(target);
-    }
+    Node* before = nullptr;
+    node_ = list_->Search(target, &before);
+    if (node_ == nullptr || list_->Compare(node_, target) != 0) node_ = before;
   }
   void SeekToFirst() override { node_ = list_->First(); }
   void SeekToLast() override { node_ = list_->FindLast(); }
