@@ -335,6 +335,7 @@ int Main(int argc, char** argv) {
     lovebank::service::ServerOptions options;
     options.listen_address = "127.0.0.1:0";
     options.data_dir = temp.string();
+    options.init = true;
     options.log_level = *lovebank::service::ParseLogLevel(config.log_level);
     auto started = lovebank::service::Server::Start(options);
     if (!started.ok()) {

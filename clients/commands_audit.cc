@@ -10,6 +10,7 @@
 #include "clients/journal_source.h"
 #include "ledger/audit/export.h"
 #include "ledger/audit/report_output.h"
+#include "ledger/strings.h"
 
 namespace lovebank::cli {
 namespace {
@@ -93,6 +94,11 @@ void AddAuditCommands(CLI::App& app, Globals& globals, int* exit_code) {
   stores->footer("Example:\n  lovebank report stores --month 2026-11\n"
                  "The journal is audited first: no figures from a ledger with findings.");
   stores->callback([&globals, exit_code, month] {
+    if (!month->empty() && !IsValidMonth(*month)) {
+      *exit_code =
+          Usage("--month wants a month as YYYY-MM (01-12), e.g. 2026-11; got " + Excerpt(*month));
+      return;
+    }
     auto result = StreamAudit(globals, audit::Options{}, exit_code);
     if (!result) return;
     if (!result->clean()) {

@@ -8,6 +8,7 @@
 // against the server and re-renders the page, so an edited figure anywhere is caught.
 
 #include <fstream>
+#include <functional>
 #include <iostream>
 #include <map>
 #include <set>
@@ -16,6 +17,8 @@
 #include "clients/commands.h"
 #include "ledger/amount.h"
 #include "ledger/audit/report_output.h"
+#include "ledger/strings.h"
+#include "ledger/text.h"
 
 namespace lovebank::cli {
 namespace {
@@ -35,13 +38,10 @@ std::string Html(const std::string& text) {
   return out;
 }
 
-// A CSV field, quoted when it needs to be (RFC 4180).
-std::string CsvField(const std::string& text) {
-  if (text.find_first_of(",\"\n") == std::string::npos) return text;
-  std::string quoted = "\"";
-  for (char c : text) quoted += c == '"' ? std::string("\"\"") : std::string(1, c);
-  return quoted + "\"";
-}
+// The programme a certificate names unless --programme says otherwise.
+const char kDefaultProgramme[] = "爱心银行";
+// A certificate of 10,000 activities is ~3 MB; a bigger file is not one of ours.
+constexpr std::size_t kCertificateBytesMax = 16 << 20;
 
 const char kStyle[] =
     "body{font-family:'Noto Sans CJK SC','Microsoft YaHei',sans-serif;max-width:860px;"
@@ -94,31 +94,33 @@ std::string Money(const boost::multiprecision::cpp_int& minor) {
 
 std::string NoticeCsv(const Notice& notice) {
   std::ostringstream csv;
+  // Every text or amount cell through csv::Field (quoting, no formulas); the rest are constants
+  // and counts.
   csv << "section,key,count,amount,unit\n";
   const auto& f = notice.figures;
   for (const auto& [team, hours] : f.team_hours_minor) {
-    csv << "hours_by_team," << CsvField(team.empty() ? "(no team)" : team) << ","
-        << f.team_earnings.at(team) << "," << Money(hours) << ",HOURS\n";
+    csv << "hours_by_team," << csv::Field(team.empty() ? "(no team)" : team) << ","
+        << f.team_earnings.at(team) << "," << csv::Field(Money(hours)) << ",HOURS\n";
   }
   for (const auto& [rule, amount] : f.awarded_minor) {
-    csv << "points_awarded," << CsvField(rule.empty() ? "(by hand)" : rule) << ","
-        << f.awards.at(rule) << "," << Money(amount) << ",POINTS\n";
+    csv << "points_awarded," << csv::Field(rule.empty() ? "(by hand)" : rule) << ","
+        << f.awards.at(rule) << "," << csv::Field(Money(amount)) << ",POINTS\n";
   }
   for (const auto& [rule, amount] : f.deducted_minor) {
-    csv << "points_deducted," << CsvField(rule.empty() ? "(by hand)" : rule) << ","
-        << f.deductions.at(rule) << "," << Money(amount) << ",POINTS\n";
+    csv << "points_deducted," << csv::Field(rule.empty() ? "(by hand)" : rule) << ","
+        << f.deductions.at(rule) << "," << csv::Field(Money(amount)) << ",POINTS\n";
   }
-  csv << "points_reversed,,," << Money(f.reversed_points_minor) << ",POINTS\n";
+  csv << "points_reversed,,," << csv::Field(Money(f.reversed_points_minor)) << ",POINTS\n";
   for (const auto& store : notice.stores) {
-    csv << "store_baskets," << CsvField(store.store) << "," << store.baskets << ","
-        << Money(store.points_minor) << ",POINTS\n"
-        << "store_refunds," << CsvField(store.store) << "," << store.refunds << ","
-        << Money(store.refunded_minor) << ",POINTS\n"
-        << "store_redeemed," << CsvField(store.store) << ",," << Money(store.redeemed_minor)
-        << ",POINTS\n";
+    csv << "store_baskets," << csv::Field(store.store) << "," << store.baskets << ","
+        << csv::Field(Money(store.points_minor)) << ",POINTS\n"
+        << "store_refunds," << csv::Field(store.store) << "," << store.refunds << ","
+        << csv::Field(Money(store.refunded_minor)) << ",POINTS\n"
+        << "store_redeemed," << csv::Field(store.store) << ",,"
+        << csv::Field(Money(store.redeemed_minor)) << ",POINTS\n";
   }
-  csv << "outstanding,HOURS,," << Money(f.outstanding_hours_minor) << ",HOURS\n"
-      << "outstanding,POINTS,," << Money(f.outstanding_points_minor) << ",POINTS\n"
+  csv << "outstanding,HOURS,," << csv::Field(Money(f.outstanding_hours_minor)) << ",HOURS\n"
+      << "outstanding,POINTS,," << csv::Field(Money(f.outstanding_points_minor)) << ",POINTS\n"
       << "digest," << notice.head.seq << ",," << HashToHex(notice.head.hash) << ",\n";
   return csv.str();
 }
@@ -192,6 +194,14 @@ std::string NoticeHtml(const Notice& notice) {
   return html.str();
 }
 
+}  // namespace
+
+bool IsValidMonth(const std::string& month) {
+  return month.size() == 7 && IsValidDate(month + "-01");
+}
+
+namespace {
+
 bool WriteFile(const std::string& path, const std::string& text) {
   std::ofstream out(path, std::ios::binary | std::ios::trunc);
   out << text;
@@ -213,8 +223,9 @@ void AddNotice(CLI::App& parent, Globals& globals, int* exit_code) {
                   "figures from a ledger with audit findings.");
   command->callback([command, &globals, exit_code, month, out] {
     if (!command->get_subcommands().empty()) return;  // report stores
-    if (month->size() != 7 || (*month)[4] != '-') {
-      *exit_code = Usage("--month wants YYYY-MM, got " + *month);
+    if (!IsValidMonth(*month)) {
+      *exit_code =
+          Usage("--month wants a month as YYYY-MM (01-12), e.g. 2026-11; got " + Excerpt(*month));
       return;
     }
     auto report = StreamAudit(globals, {}, exit_code);
@@ -273,8 +284,34 @@ namespace {
 
 const char kDataOpen[] = "<script type=\"application/json\" id=\"lovebank-certificate\">";
 const char kDataClose[] = "</script>";
+constexpr int kCertificateVersion = 2;
 
-// The page, rendered only from `data`: verify-certificate renders it again and compares.
+// JSON for inside a <script> element: '<', '>' and '&' (which JSON has only inside strings) as
+// \u escapes, so no name or activity can close the element or open a comment (stored XSS).
+std::string ScriptJson(const nlohmann::json& data) {
+  const std::string text = data.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+  std::string out;
+  out.reserve(text.size());
+  for (char c : text) {
+    switch (c) {
+      case '<':
+        out += "\\u003c";
+        break;
+      case '>':
+        out += "\\u003e";
+        break;
+      case '&':
+        out += "\\u0026";
+        break;
+      default:
+        out += c;
+    }
+  }
+  return out;
+}
+
+// The page, rendered only from `data` (which CertificateShapeProblem accepted): verify-certificate
+// renders it again and compares, so the page shows nothing its data does not hold.
 std::string CertificateHtml(const nlohmann::json& data) {
   std::ostringstream html;
   const std::string name = data["name"];
@@ -286,8 +323,9 @@ std::string CertificateHtml(const nlohmann::json& data) {
   if (!data["from"].get<std::string>().empty() || !data["to"].get<std::string>().empty()) {
     html << "（" << Html(data["from"]) << " 至 " << Html(data["to"]) << "）";
   }
-  html << "，累计志愿服务时长 <b>" << Html(data["cumulative_hours"]) << "</b> 小时，星级 <b>"
-       << data["star_level"].get<int>() << "</b> 星。本证明所列活动合计 <b>"
+  html << "，截至流水 #" << data["as_of_seq"].get<std::uint64_t>() << " 累计志愿服务时长 <b>"
+       << Html(data["cumulative_hours"]) << "</b> 小时，星级 <b>"
+       << data["star_level"].get<std::uint32_t>() << "</b> 星。本证明所列活动合计 <b>"
        << Html(data["total_hours"]) << "</b> 小时。</p>\n"
        << "<table><tr><th>日期 Date</th><th>活动 Activity</th><th>服务队 Team</th>"
           "<th>时长 Hours</th><th>流水 Entry</th></tr>\n";
@@ -297,8 +335,7 @@ std::string CertificateHtml(const nlohmann::json& data) {
          << Html(activity["hours"]) << "</td><td class=n>#" << activity["seq"].get<std::uint64_t>()
          << "</td></tr>\n";
   }
-  html << "</table>\n<p>出具单位 Issued by: " << Html(data["programme"]) << "　出具时间 "
-       << Html(data["issued_at"]) << "</p>\n"
+  html << "</table>\n<p>出具单位 Issued by: " << Html(data["programme"]) << "</p>\n"
        << "<div class=verify>核验 Verification: ledger digest "
        << data["digest"]["seq"].get<std::uint64_t>() << ":" << Html(data["digest"]["hash"])
        << "<br>";
@@ -306,8 +343,64 @@ std::string CertificateHtml(const nlohmann::json& data) {
     html << "#" << activity["seq"].get<std::uint64_t>() << " " << Html(activity["hash"]) << "<br>";
   }
   html << "lovebank verify-certificate FILE</div>\n"
-       << kDataOpen << data.dump() << kDataClose << "\n</body></html>\n";
+       << kDataOpen << ScriptJson(data) << kDataClose << "\n</body></html>\n";
   return html.str();
+}
+
+// Why `data` is not a certificate's data of this version (every key, its type, nothing else), or
+// std::nullopt when it is: verify-certificate checks the shape before it reads any field, so
+// hostile data is a finding, never a crash.
+std::optional<std::string> CertificateShapeProblem(const nlohmann::json& data) {
+  auto text = [](const nlohmann::json& v) { return v.is_string(); };
+  auto count = [](const nlohmann::json& v) { return v.is_number_unsigned(); };
+  auto exactly =
+      [](const nlohmann::json& object,
+         const std::vector<std::pair<std::string, std::function<bool(const nlohmann::json&)>>>&
+             fields) -> std::optional<std::string> {
+    if (!object.is_object() || object.size() != fields.size()) return "not the expected fields";
+    for (const auto& [key, ok] : fields) {
+      if (!object.contains(key)) return "no " + key;
+      if (!ok(object[key])) return key + " has the wrong type";
+    }
+    return std::nullopt;
+  };
+  auto digest_ok = [&](const nlohmann::json& v) {
+    return !exactly(v, {{"seq", count}, {"hash", text}}).has_value();
+  };
+  auto activities_ok = [&](const nlohmann::json& v) {
+    if (!v.is_array()) return false;
+    for (const auto& activity : v) {
+      if (exactly(activity, {{"seq", count},
+                             {"hash", text},
+                             {"date", text},
+                             {"name", text},
+                             {"team", text},
+                             {"hours", text}})) {
+        return false;
+      }
+    }
+    return true;
+  };
+  auto version_ok = [](const nlohmann::json& v) {
+    return v.is_number_unsigned() && v.get<std::uint64_t>() == kCertificateVersion;
+  };
+  auto star_ok = [](const nlohmann::json& v) {
+    return v.is_number_unsigned() && v.get<std::uint64_t>() <= 1000;
+  };
+  auto problem = exactly(data, {{"version", version_ok},
+                                {"programme", text},
+                                {"account", text},
+                                {"name", text},
+                                {"from", text},
+                                {"to", text},
+                                {"as_of_seq", count},
+                                {"cumulative_hours", text},
+                                {"star_level", star_ok},
+                                {"total_hours", text},
+                                {"digest", digest_ok},
+                                {"activities", activities_ok}});
+  if (problem) return "the certificate data is malformed (" + *problem + ")";
+  return std::nullopt;
 }
 
 // All of a member's statement, newest first.
@@ -332,16 +425,199 @@ std::optional<std::vector<v1::StatementItem>> Statement(Session& session,
   return items;
 }
 
-std::optional<v1::GetEntryResponse> Entry(Session& session, std::uint64_t seq, int* exit_code) {
+absl::StatusOr<v1::GetEntryResponse> Entry(Session& session, std::uint64_t seq) {
   v1::GetEntryRequest request;
   request.set_seq(seq);
   v1::GetEntryResponse response;
   const grpc::Status status = session.ledger().GetEntry(session.Context().get(), request, &response);
   if (!status.ok()) {
+    return absl::Status(static_cast<absl::StatusCode>(status.error_code()), status.error_message());
+  }
+  return response;
+}
+
+// What the ledger says a certificate for `account` over [from, to] as of entry `as_of_seq`
+// holds: the activities (oldest first, each with its entry's hash), their total, the cumulative
+// hours as of that entry and the star level they give under the thresholds in force now. Both
+// `certificate` (as of the profile's seq) and `verify-certificate` (as of the certificate's)
+// call it, so what is issued is exactly what is checked.
+struct Derived {
+  nlohmann::json activities = nlohmann::json::array();
+  std::string total_hours;
+  std::string cumulative_hours;
+  std::uint32_t star_level = 0;
+  std::map<std::uint64_t, std::uint64_t> reversed_by;  // earning seq -> its reversal, any time
+};
+
+std::optional<Derived> Derive(Session& session, const std::string& account, const std::string& from,
+                              const std::string& to, std::uint64_t as_of_seq,
+                              const google::protobuf::RepeatedPtrField<std::string>& thresholds,
+                              int* exit_code) {
+  auto items = Statement(session, account, exit_code);
+  if (!items) return std::nullopt;
+  Derived derived;
+  for (const auto& item : *items) {
+    if (item.command().has_reverse())
+      derived.reversed_by[item.command().reverse().seq()] = item.seq();
+  }
+  auto reversed_as_of = [&](std::uint64_t seq) {
+    auto it = derived.reversed_by.find(seq);
+    return it != derived.reversed_by.end() && it->second <= as_of_seq;
+  };
+  // HOURS have scale 2 (genesis); the amounts are the ledger's own, so they parse.
+  auto minor = [](const std::string& hours) {
+    return ParseAmount(hours, 2, MinorAbsoluteMax()).amount.minor();
+  };
+  Int128 total_minor = 0, cumulative_minor = 0;
+  for (auto item = items->rbegin(); item != items->rend(); ++item) {  // oldest first
+    const v1::Command& c = item->command();
+    if (item->seq() > as_of_seq || !c.has_earn() || c.earn().asset() != "HOURS" ||
+        c.earn().to() != account || reversed_as_of(item->seq())) {
+      continue;
+    }
+    // Cumulative hours count every hour served, the part a storage cap sent to the pool too
+    // (the engine's AddEarnedHours); the certificate lists the earnings that reached the member.
+    cumulative_minor += minor(c.earn().amount());
+    const std::string& date = c.earn().activity().date();
+    if (item->legs().empty() || (!from.empty() && date < from) || (!to.empty() && date > to)) {
+      continue;
+    }
+    auto entry = Entry(session, item->seq());
+    if (!entry.ok()) {
+      *exit_code =
+          Fail(session.globals(), grpc::Status(static_cast<grpc::StatusCode>(entry.status().code()),
+                                               std::string(entry.status().message())));
+      return std::nullopt;
+    }
+    derived.activities.push_back({{"seq", item->seq()},
+                                  {"hash", entry->hash()},
+                                  {"date", date},
+                                  {"name", c.earn().activity().name()},
+                                  {"team", c.earn().activity().team()},
+                                  {"hours", c.earn().amount()}});
+    total_minor += minor(c.earn().amount());
+  }
+  derived.total_hours = FormatAmount(Amount::FromMinor(total_minor), 2);
+  derived.cumulative_hours = FormatAmount(Amount::FromMinor(cumulative_minor), 2);
+  for (const auto& threshold : thresholds) {
+    if (cumulative_minor >= minor(threshold)) ++derived.star_level;
+  }
+  return derived;
+}
+
+std::optional<v1::VolunteerProfile> Profile(Session& session, const std::string& account,
+                                            int* exit_code) {
+  v1::GetVolunteerProfileRequest request;
+  request.set_account(account);
+  v1::VolunteerProfile profile;
+  const grpc::Status status =
+      session.programme().GetVolunteerProfile(session.Context().get(), request, &profile);
+  if (!status.ok()) {
     *exit_code = Fail(session.globals(), status);
     return std::nullopt;
   }
-  return response;
+  return profile;
+}
+
+// Checks a certificate's data against the ledger; returns the problems found (none: verified)
+// and adds to `notes` what this token could not check.
+std::optional<std::vector<std::string>> VerifyAgainstLedger(Session& session,
+                                                            const nlohmann::json& data,
+                                                            const std::string& programme,
+                                                            std::vector<std::string>& notes,
+                                                            int* exit_code) {
+  std::vector<std::string> problems;
+  const std::string account = data["account"];
+  if (data["programme"] != programme) {
+    problems.push_back("programme: the certificate names another programme than --programme " +
+                       programme);
+  }
+  for (const char* day : {"from", "to"}) {
+    const std::string value = data[day];
+    if (!value.empty() && !IsValidDate(value))
+      problems.push_back(std::string(day) + ": not a date");
+  }
+  auto profile = Profile(session, account, exit_code);
+  if (!profile) return std::nullopt;
+  if (data["name"] != profile->display_name()) {
+    problems.push_back("name: the ledger's name for " + account + " is " + profile->display_name());
+  }
+  const std::uint64_t as_of_seq = data["as_of_seq"];
+  if (as_of_seq > profile->as_of_seq()) problems.push_back("as_of_seq: past the ledger's head");
+  auto derived = Derive(session, account, data["from"], data["to"], as_of_seq,
+                        profile->star_thresholds(), exit_code);
+  if (!derived) return std::nullopt;
+  std::set<std::uint64_t> listed;
+  std::uint64_t newest = 0;
+  for (const auto& activity : data["activities"]) {
+    const std::uint64_t seq = activity["seq"];
+    newest = std::max(newest, seq);
+    if (!listed.insert(seq).second) {
+      problems.push_back("entry " + std::to_string(seq) + ": listed twice");
+    }
+    if (auto it = derived->reversed_by.find(seq); it != derived->reversed_by.end()) {
+      problems.push_back("entry " + std::to_string(seq) + ": revoked, reversed by entry " +
+                         std::to_string(it->second));
+    }
+  }
+  // Field by field against what the ledger holds: the same activities in the same order.
+  std::map<std::uint64_t, const nlohmann::json*> expected;
+  for (const auto& activity : derived->activities) expected[activity["seq"]] = &activity;
+  for (const auto& activity : data["activities"]) {
+    const std::uint64_t seq = activity["seq"];
+    auto it = expected.find(seq);
+    if (it == expected.end()) {
+      if (!derived->reversed_by.contains(seq)) {
+        problems.push_back("entry " + std::to_string(seq) + ": not an activity of " + account +
+                           " in this period");
+      }
+      continue;
+    }
+    for (const char* field : {"hash", "date", "name", "team", "hours"}) {
+      if (activity[field] != (*it->second)[field]) {
+        problems.push_back("entry " + std::to_string(seq) + ": " + field +
+                           " differs from the ledger");
+      }
+    }
+  }
+  for (const auto& [seq, activity] : expected) {
+    if (!listed.contains(seq)) {
+      problems.push_back("entry " + std::to_string(seq) +
+                         ": an activity in this period is missing");
+    }
+  }
+  if (data["total_hours"] != derived->total_hours) {
+    problems.push_back("total_hours: the ledger's activities add up to " + derived->total_hours);
+  }
+  if (data["cumulative_hours"] != derived->cumulative_hours) {
+    problems.push_back("cumulative_hours: the ledger gives " + derived->cumulative_hours +
+                       " as of entry " + std::to_string(as_of_seq));
+  }
+  if (data["star_level"] != derived->star_level) {
+    problems.push_back("star_level: the ledger's thresholds give " +
+                       std::to_string(derived->star_level));
+  }
+  const std::uint64_t digest_seq = data["digest"]["seq"];
+  if (digest_seq < newest) {
+    problems.push_back("the ledger digest is older than the entries it should cover");
+  }
+  if (digest_seq != 0) {
+    auto entry = Entry(session, digest_seq);
+    if (entry.ok()) {
+      if (entry->hash() != data["digest"]["hash"]) {
+        problems.push_back("the ledger digest " + std::to_string(digest_seq) +
+                           " is not in the server's chain");
+      }
+    } else if (entry.status().code() == absl::StatusCode::kPermissionDenied) {
+      notes.push_back("the ledger digest entry " + std::to_string(digest_seq) +
+                      " is not readable with this token: each listed entry's hash was checked; an "
+                      "auditor checks the digest");
+    } else {
+      problems.push_back("the ledger digest " + std::to_string(digest_seq) + ": " +
+                         std::string(entry.status().message()));
+    }
+  }
+  return problems;
 }
 
 void AddCertificate(CLI::App& app, Globals& globals, int* exit_code) {
@@ -351,7 +627,7 @@ void AddCertificate(CLI::App& app, Globals& globals, int* exit_code) {
   auto from = std::make_shared<std::string>();
   auto to = std::make_shared<std::string>();
   auto out = std::make_shared<std::string>();
-  auto programme = std::make_shared<std::string>("爱心银行");
+  auto programme = std::make_shared<std::string>(kDefaultProgramme);
   command->add_option("account", *account, "the volunteer, e.g. V00001")->required();
   command->add_option("--from", *from, "first day of service to list, YYYY-MM-DD");
   command->add_option("--to", *to, "last day, YYYY-MM-DD");
@@ -360,147 +636,117 @@ void AddCertificate(CLI::App& app, Globals& globals, int* exit_code) {
       ->capture_default_str();
   command->footer("Example:\n  lovebank certificate V00001 --from 2026-11-01 --to 2026-11-30");
   command->callback([&globals, exit_code, account, from, to, out, programme] {
-    Session session(globals);
-    v1::GetVolunteerProfileRequest request;
-    request.set_account(*account);
-    v1::VolunteerProfile profile;
-    const grpc::Status status =
-        session.programme().GetVolunteerProfile(session.Context().get(), request, &profile);
-    if (!status.ok()) {
-      *exit_code = Fail(globals, status);
+    for (const std::string* day : {from.get(), to.get()}) {
+      if (!day->empty() && !IsValidDate(*day)) {
+        *exit_code = Usage("--from / --to: a day as YYYY-MM-DD, e.g. 2026-11-01");
+        return;
+      }
+    }
+    if (!IsValidText(*programme, false) || programme->empty() || programme->size() > 128) {
+      *exit_code = Usage("--programme: 1-128 bytes of UTF-8 text");
       return;
     }
-    auto items = Statement(session, *account, exit_code);
-    if (!items) return;
-    std::set<std::uint64_t> reversed;
-    for (const auto& item : *items) {
-      if (item.command().has_reverse()) reversed.insert(item.command().reverse().seq());
-    }
-    nlohmann::json activities = nlohmann::json::array();
-    std::uint64_t newest = 0;
-    std::string newest_hash;
-    for (auto item = items->rbegin(); item != items->rend(); ++item) {  // oldest first
-      const v1::Command& c = item->command();
-      if (!c.has_earn() || c.earn().asset() != "HOURS" || c.earn().to() != *account ||
-          item->legs().empty() || reversed.contains(item->seq())) {
-        continue;
-      }
-      const std::string date = c.earn().activity().date();
-      if ((!from->empty() && date < *from) || (!to->empty() && date > *to)) continue;
-      auto entry = Entry(session, item->seq(), exit_code);
-      if (!entry) return;
-      activities.push_back({{"seq", item->seq()},
-                            {"hash", entry->hash()},
-                            {"date", date},
-                            {"name", c.earn().activity().name()},
-                            {"team", c.earn().activity().team()},
-                            {"hours", c.earn().amount()}});
-      if (item->seq() > newest) {
-        newest = item->seq();
-        newest_hash = entry->hash();
-      }
-    }
+    Session session(globals);
+    auto profile = Profile(session, *account, exit_code);
+    if (!profile) return;
+    auto derived = Derive(session, *account, *from, *to, profile->as_of_seq(),
+                          profile->star_thresholds(), exit_code);
+    if (!derived) return;
     // The digest: the head if this token may read it, else the newest entry listed (it chains
     // every entry before it all the same).
     v1::GetDigestResponse digest;
     if (!session.audit().GetDigest(session.Context().get(), {}, &digest).ok()) {
-      digest.set_seq(newest);
-      digest.set_hash(newest_hash);
+      digest.set_seq(0);
+      digest.set_hash("");
+      for (const auto& activity : derived->activities) {
+        digest.set_seq(activity["seq"]);
+        digest.set_hash(activity["hash"]);
+      }
     }
-    // HOURS have scale 2 (genesis); the amounts are the ledger's own, so they parse.
-    Int128 total_minor = 0;
-    for (const auto& activity : activities) {
-      total_minor += ParseAmount(activity["hours"].get<std::string>(), 2, MinorAbsoluteMax())
-                         .amount.minor();
-    }
-    const nlohmann::json data = {
-        {"version", 1},
-        {"programme", *programme},
-        {"account", *account},
-        {"name", profile.display_name()},
-        {"from", *from},
-        {"to", *to},
-        {"issued_at", LocalTime(std::chrono::duration_cast<std::chrono::microseconds>(
-                                    std::chrono::system_clock::now().time_since_epoch())
-                                    .count())},
-        {"cumulative_hours", profile.cumulative_hours()},
-        {"star_level", profile.star_level()},
-        {"as_of_seq", profile.as_of_seq()},
-        {"total_hours", FormatAmount(Amount::FromMinor(total_minor), 2)},
-        {"digest", {{"seq", digest.seq()}, {"hash", digest.hash()}}},
-        {"activities", activities}};
+    const nlohmann::json data = {{"version", kCertificateVersion},
+                                 {"programme", *programme},
+                                 {"account", *account},
+                                 {"name", profile->display_name()},
+                                 {"from", *from},
+                                 {"to", *to},
+                                 {"as_of_seq", profile->as_of_seq()},
+                                 {"cumulative_hours", derived->cumulative_hours},
+                                 {"star_level", derived->star_level},
+                                 {"total_hours", derived->total_hours},
+                                 {"digest", {{"seq", digest.seq()}, {"hash", digest.hash()}}},
+                                 {"activities", derived->activities}};
     const std::string path = out->empty() ? "certificate-" + *account + ".html" : *out;
     if (!WriteFile(path, CertificateHtml(data))) {
       *exit_code = Usage("cannot write " + path);
       return;
     }
     if (globals.json) {
-      PrintJson({{"file", path}, {"activities", activities.size()}, {"total_hours", data["total_hours"]}});
+      PrintJson({{"file", path},
+                 {"activities", derived->activities.size()},
+                 {"total_hours", derived->total_hours}});
     } else {
-      std::cout << "  " << path << ": " << profile.display_name() << ", " << activities.size()
-                << " activities, " << data["total_hours"].get<std::string>() << " HOURS\n";
+      std::cout << "  " << path << ": " << profile->display_name() << ", "
+                << derived->activities.size() << " activities, " << derived->total_hours
+                << " HOURS\n";
     }
     *exit_code = kExitOk;
   });
 
   auto* verify = app.add_subcommand(
-      "verify-certificate", "check a certificate's entries and digest against the server");
+      "verify-certificate",
+      "check every figure of a certificate against the server (the member, its issuer, an "
+      "auditor or an admin may)");
   auto file = std::make_shared<std::string>();
+  auto expected_programme = std::make_shared<std::string>(kDefaultProgramme);
   verify->add_option("file", *file, "the certificate's HTML file")->required();
-  verify->callback([&globals, exit_code, file] {
+  verify->add_option("--programme", *expected_programme, "the programme the certificate must name")
+      ->capture_default_str();
+  verify->callback([&globals, exit_code, file, expected_programme] {
     std::ifstream in(*file, std::ios::binary);
-    const std::string page((std::istreambuf_iterator<char>(in)), {});
+    if (!in) {
+      *exit_code = Usage("cannot read " + *file);
+      return;
+    }
+    std::string page;
+    page.assign(std::istreambuf_iterator<char>(in), {});
+    if (page.size() > kCertificateBytesMax) {
+      *exit_code = Usage(*file + " is larger than a certificate (" +
+                         std::to_string(kCertificateBytesMax) + " bytes at most)");
+      return;
+    }
+    std::vector<std::string> problems, notes;
+    nlohmann::json data = nlohmann::json::value_t::discarded;
     const std::size_t open = page.find(kDataOpen);
     const std::size_t close =
         open == std::string::npos ? open : page.find(kDataClose, open + sizeof(kDataOpen) - 1);
-    nlohmann::json data;
-    if (close != std::string::npos) {
+    if (close != std::string::npos && page.find(kDataOpen, open + 1) == std::string::npos) {
       data = nlohmann::json::parse(
           page.substr(open + sizeof(kDataOpen) - 1, close - open - (sizeof(kDataOpen) - 1)),
           nullptr, false);
     }
-    if (!in.good() && page.empty()) {
-      *exit_code = Usage("cannot read " + *file);
-      return;
-    }
-    std::vector<std::string> problems;
-    if (data.is_discarded() || !data.is_object() || !data.contains("activities")) {
-      problems.push_back("no lovebank certificate data in the file");
+    if (data.is_discarded()) {
+      problems.push_back("no lovebank certificate data in the file (or more than one)");
+    } else if (auto shape = CertificateShapeProblem(data)) {
+      problems.push_back(*shape);
     } else {
       if (CertificateHtml(data) != page) {
         problems.push_back("the page differs from its own verification data: it was edited");
       }
       Session session(globals);
-      for (const auto& activity : data["activities"]) {
-        const std::uint64_t seq = activity["seq"];
-        auto entry = Entry(session, seq, exit_code);
-        if (!entry) return;
-        const v1::Command& c = entry->entry().command();
-        if (entry->hash() != activity["hash"].get<std::string>()) {
-          problems.push_back("entry " + std::to_string(seq) + ": hash differs");
-        } else if (!c.has_earn() || c.earn().to() != data["account"].get<std::string>() ||
-                   c.earn().asset() != "HOURS" ||
-                   c.earn().amount() != activity["hours"].get<std::string>() ||
-                   c.earn().activity().date() != activity["date"].get<std::string>() ||
-                   c.earn().activity().name() != activity["name"].get<std::string>()) {
-          problems.push_back("entry " + std::to_string(seq) + ": not this activity's hours");
-        }
-      }
-      const std::uint64_t digest_seq = data["digest"]["seq"];
-      if (digest_seq != 0) {
-        auto entry = Entry(session, digest_seq, exit_code);
-        if (!entry) return;
-        if (entry->hash() != data["digest"]["hash"].get<std::string>()) {
-          problems.push_back("the ledger digest " + std::to_string(digest_seq) +
-                             " is not in the server's chain");
-        }
-      }
+      auto found = VerifyAgainstLedger(session, data, *expected_programme, notes, exit_code);
+      if (!found) return;
+      problems.insert(problems.end(), found->begin(), found->end());
     }
     if (globals.json) {
-      PrintJson({{"file", *file}, {"verified", problems.empty()}, {"problems", problems}});
+      PrintJson({{"file", *file},
+                 {"verified", problems.empty()},
+                 {"problems", problems},
+                 {"notes", notes}});
     } else if (problems.empty()) {
       std::cout << "  " << *file << ": verified — " << data["activities"].size()
-                << " entries and the ledger digest match the server\n";
+                << " entries, the name, the period, the totals and the star level match the "
+                   "server\n";
+      for (const auto& note : notes) std::cout << "  note: " << note << "\n";
     } else {
       for (const auto& problem : problems) std::cerr << "lovebank: " << problem << "\n";
     }

@@ -74,4 +74,34 @@ absl::StatusOr<Table> Read(const std::string& path) {
   return Parse(text.str());
 }
 
+namespace {
+
+// A plain decimal number ("-30.00", "12"): an optional minus, digits, optionally a point and
+// digits.
+bool IsPlainDecimal(const std::string& text) {
+  std::size_t i = text.size() > 1 && text[0] == '-' ? 1 : 0;
+  const std::size_t digits_start = i;
+  while (i < text.size() && text[i] >= '0' && text[i] <= '9') ++i;
+  if (i == digits_start) return false;
+  if (i == text.size()) return true;
+  if (text[i] != '.') return false;
+  const std::size_t fraction_start = ++i;
+  while (i < text.size() && text[i] >= '0' && text[i] <= '9') ++i;
+  return i == text.size() && i > fraction_start;
+}
+
+}  // namespace
+
+std::string Field(const std::string& text) {
+  std::string cell = text;
+  if (!cell.empty() && std::string_view("=+-@\t\r").find(cell.front()) != std::string_view::npos &&
+      !IsPlainDecimal(cell)) {
+    cell.insert(cell.begin(), '\'');
+  }
+  if (cell.find_first_of(",\"\n\r") == std::string::npos) return cell;
+  std::string quoted = "\"";
+  for (char c : cell) quoted += c == '"' ? std::string("\"\"") : std::string(1, c);
+  return quoted + "\"";
+}
+
 }  // namespace lovebank::csv

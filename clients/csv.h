@@ -26,4 +26,11 @@ absl::StatusOr<Table> Read(const std::string& path);
 // The same from text already in memory.
 absl::StatusOr<Table> Parse(const std::string& text);
 
+// One cell of a CSV file lovebank writes: quoted when it holds a comma, a quote or a line break
+// (RFC 4180), and neutralised when a spreadsheet would run it as a formula: a cell that begins
+// with '=', '+', '-', '@', a tab or a carriage return gets a leading apostrophe (OWASP "CSV
+// injection"), unless the whole cell is a plain decimal number such as "-30.00". Every cell of
+// every CSV the CLI writes goes through here: a team named =HYPERLINK(...) stays text.
+std::string Field(const std::string& text);
+
 }  // namespace lovebank::csv

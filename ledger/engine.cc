@@ -464,6 +464,7 @@ std::optional<Outcome> Engine::Replay(const v1::Command& command, const std::str
 }
 
 Outcome Engine::Decide(const v1::Command& command, const std::string& fingerprint) {
+  if (auto refused = CheckActor(command, fingerprint)) return std::move(*refused);
   switch (command.body_case()) {
     case v1::Command::kEarn:
       return ApplyMove(command, fingerprint, command.earn(), v1::ACCOUNT_KIND_ISSUER,
@@ -564,7 +565,7 @@ Outcome Engine::ApplyMove(const v1::Command& command, const std::string& fingerp
   AmountParse amount = ParseAmount(move.amount(), asset->scale, asset->maximum_minor);
   if (!amount.ok()) {
     return Refuse(command, fingerprint, amount.reason,
-                  Cat("amount ", move.amount(), ": ", ReasonName(amount.reason)));
+                  Cat("amount ", Excerpt(move.amount()), ": ", ReasonName(amount.reason)));
   }
   if (amount.amount.is_zero()) {
     return Refuse(command, fingerprint, Reason::kAmountZero, "the amount is zero");
@@ -632,6 +633,7 @@ Outcome Engine::ApplyReverse(const v1::Command& command, const std::string& fing
   Outcome failure;
   std::optional<BatchEntry> entry = FindEntry(target, &failure);
   if (!entry) return failure;
+  if (auto refused = CheckMayUndo(command, fingerprint, target, *entry)) return std::move(*refused);
   if (!IsReversible(entry->kind)) {
     return Refuse(command, fingerprint, Reason::kEntryNotReversible,
                   Cat("entry ", target, " moves no value or is itself a reversal or refund"));
@@ -768,7 +770,7 @@ Outcome Engine::ApplyOpenAccount(const v1::Command& command, const std::string& 
     AmountParse amount = ParseAmount(budget.amount(), asset->scale, asset->maximum_minor);
     if (!amount.ok()) {
       return Refuse(command, fingerprint, amount.reason,
-                    Cat("budget ", budget.amount(), ": ", ReasonName(amount.reason)));
+                    Cat("budget ", Excerpt(budget.amount()), ": ", ReasonName(amount.reason)));
     }
     state.budgets_minor[budget.asset()] = amount.amount.minor();
   }
@@ -799,7 +801,7 @@ Outcome Engine::ApplyDefineAsset(const v1::Command& command, const std::string& 
   AmountParse maximum = ParseAmount(define.maximum(), define.scale(), MinorAbsoluteMax());
   if (!maximum.ok()) {
     return Refuse(command, fingerprint, maximum.reason,
-                  Cat("maximum ", define.maximum(), ": ", ReasonName(maximum.reason)));
+                  Cat("maximum ", Excerpt(define.maximum()), ": ", ReasonName(maximum.reason)));
   }
   if (maximum.amount.is_zero()) {
     return Refuse(command, fingerprint, Reason::kAmountZero, "the maximum is zero");

@@ -140,6 +140,19 @@ class Engine {
   Engine(Store* store, Head head, std::int64_t head_time_unix_us,
          std::function<std::int64_t()> clock);
 
+  // Authority (ledger/authority.cc): the grant of the command's actor, or null when the actor is
+  // no principal (the engine's own commands, and library callers that are not the service).
+  const v1::PrincipalRecord* ActorPrincipal(const v1::Command& command) const;
+  // A principal revoked before this seq: kPermissionDenied (its command waited in the queue
+  // while the revocation committed). std::nullopt when the actor may act.
+  std::optional<Outcome> CheckActor(const v1::Command& command, const std::string& fingerprint);
+  // Whether the actor may reverse (or refund) `entry` at `target` as it stands now: admins any;
+  // an issuer the earnings, deductions, awards and approvals that moved its own accounts; a
+  // terminal its own store's redemptions, checkouts and captured holds. kPermissionDenied
+  // otherwise; std::nullopt when allowed.
+  std::optional<Outcome> CheckMayUndo(const v1::Command& command, const std::string& fingerprint,
+                                      std::uint64_t target, const BatchEntry& entry);
+
   // Idempotency: the earlier outcome for this request id, or std::nullopt when it is new.
   std::optional<Outcome> Replay(const v1::Command& command, const std::string& fingerprint);
   Outcome Decide(const v1::Command& command, const std::string& fingerprint);

@@ -163,7 +163,7 @@ Outcome Engine::ApplySetAwardRule(const v1::Command& command, const std::string&
   AmountParse amount = ParseAmount(rule.amount(), asset->scale, asset->maximum_minor);
   if (!amount.ok()) {
     return Refuse(command, fingerprint, amount.reason,
-                  Cat("amount ", rule.amount(), ": ", ReasonName(amount.reason)));
+                  Cat("amount ", Excerpt(rule.amount()), ": ", ReasonName(amount.reason)));
   }
   if (amount.amount.is_zero()) {
     return Refuse(command, fingerprint, Reason::kAmountZero, "a rule awards more than nothing");
@@ -285,7 +285,7 @@ Outcome Engine::ApplySetApprovalThreshold(const v1::Command& command,
   AmountParse amount = ParseAmount(set.amount(), asset->scale, asset->maximum_minor);
   if (!amount.ok()) {
     return Refuse(command, fingerprint, amount.reason,
-                  Cat("amount ", set.amount(), ": ", ReasonName(amount.reason)));
+                  Cat("amount ", Excerpt(set.amount()), ": ", ReasonName(amount.reason)));
   }
   v1::ApprovalThresholdRecord record;
   record.set_asset(set.asset());

@@ -98,6 +98,7 @@ std::string_view ReasonName(Reason reason) {
     LOVEBANK_REASON_NAME(kPendingUnknown, "PENDING_UNKNOWN")
     LOVEBANK_REASON_NAME(kPendingClosed, "PENDING_CLOSED")
     LOVEBANK_REASON_NAME(kMakerCannotApprove, "MAKER_CANNOT_APPROVE")
+    LOVEBANK_REASON_NAME(kLedgerUnverified, "LEDGER_UNVERIFIED")
     LOVEBANK_REASON_NAME(kHoldUnknown, "HOLD_UNKNOWN")
     LOVEBANK_REASON_NAME(kHoldClosed, "HOLD_CLOSED")
     LOVEBANK_REASON_NAME(kInsufficientBalance, "INSUFFICIENT_BALANCE")
@@ -120,6 +121,7 @@ absl::StatusCode ReasonCode(Reason reason) {
       return absl::StatusCode::kResourceExhausted;
     case Reason::kLedgerUnavailable:
     case Reason::kLedgerReadOnly:
+    case Reason::kLedgerUnverified:
       return absl::StatusCode::kUnavailable;
     case Reason::kRequestIdReused:
     case Reason::kAccountExists:

@@ -20,6 +20,7 @@ enum class Reason : std::uint32_t {
   kLedgerBusy = 1,         // the sequencer queue is full (backpressure)
   kLedgerUnavailable = 2,  // a storage write failed or the ledger is closing; reopen needed
   kLedgerReadOnly = 3,     // opened read-only (auditor)
+  kLedgerUnverified = 4,   // at start the state on disk disagreed with the journal: fail closed
 
   // Syntax: checked without ledger state.
   kRequestIdInvalid = 10,      // empty, longer than 128 bytes or outside [A-Za-z0-9._:@-]

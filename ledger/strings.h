@@ -22,4 +22,17 @@ std::string Cat(const Pieces&... pieces) {
   return out;
 }
 
+// How much of a client's text a message quotes: a refusal of a 3,000-digit amount must not carry
+// it whole (gRPC's metadata limit is 8 KB; a longer status turns into RESOURCE_EXHAUSTED).
+inline constexpr std::size_t kExcerptBytesMax = 32;
+
+// `text` for a message: whole when at most kExcerptBytesMax bytes, else its first bytes (cut at
+// a UTF-8 character boundary) and "… (N bytes)".
+inline std::string Excerpt(std::string_view text) {
+  if (text.size() <= kExcerptBytesMax) return std::string(text);
+  std::size_t cut = kExcerptBytesMax;
+  while (cut > 0 && (static_cast<unsigned char>(text[cut]) & 0xC0) == 0x80) --cut;
+  return Cat(text.substr(0, cut), "… (", text.size(), " bytes)");
+}
+
 }  // namespace lovebank

@@ -39,7 +39,7 @@ Outcome Engine::ApplySetItem(const v1::Command& command, const std::string& fing
   AmountParse price = ParseAmount(set.price(), points->scale, points->maximum_minor);
   if (!price.ok()) {
     return Refuse(command, fingerprint, price.reason,
-                  Cat("price ", set.price(), ": ", ReasonName(price.reason)));
+                  Cat("price ", Excerpt(set.price()), ": ", ReasonName(price.reason)));
   }
   if (price.amount.is_zero()) {
     return Refuse(command, fingerprint, Reason::kAmountZero, "the price is zero");
@@ -287,6 +287,7 @@ Outcome Engine::ApplyRefund(const v1::Command& command, const std::string& finge
   Outcome failure;
   std::optional<BatchEntry> entry = FindEntry(target, &failure);
   if (!entry) return failure;
+  if (auto refused = CheckMayUndo(command, fingerprint, target, *entry)) return std::move(*refused);
   if (!entry->checkout) {
     return Refuse(command, fingerprint, Reason::kRefundInvalid,
                   Cat("entry ", target, " is not a checkout or a captured hold"));
@@ -387,7 +388,7 @@ Outcome Engine::ApplySetLimit(const v1::Command& command, const std::string& fin
   AmountParse maximum = ParseAmount(set.maximum(), asset->scale, asset->maximum_minor);
   if (!maximum.ok()) {
     return Refuse(command, fingerprint, maximum.reason,
-                  Cat("maximum ", set.maximum(), ": ", ReasonName(maximum.reason)));
+                  Cat("maximum ", Excerpt(set.maximum()), ": ", ReasonName(maximum.reason)));
   }
   v1::LimitRecord record;
   record.set_sku(set.sku());

@@ -33,11 +33,12 @@ Outcome Engine::ApplySetStarLevels(const v1::Command& command, const std::string
     AmountParse parsed = ParseAmount(threshold, hours->scale, hours->maximum_minor);
     if (!parsed.ok()) {
       return Refuse(command, fingerprint, parsed.reason,
-                    Cat("threshold ", threshold, ": ", ReasonName(parsed.reason)));
+                    Cat("threshold ", Excerpt(threshold), ": ", ReasonName(parsed.reason)));
     }
     if (parsed.amount.minor() <= previous) {
-      return Refuse(command, fingerprint, Reason::kStarLevelsInvalid,
-                    Cat("threshold ", threshold, " is not above the one before it (or zero)"));
+      return Refuse(
+          command, fingerprint, Reason::kStarLevelsInvalid,
+          Cat("threshold ", Excerpt(threshold), " is not above the one before it (or zero)"));
     }
     previous = parsed.amount.minor();
     levels.add_thresholds_minor(MinorToString(previous));
@@ -84,7 +85,7 @@ Outcome Engine::ApplySetHoursCap(const v1::Command& command, const std::string& 
   AmountParse maximum = ParseAmount(set.maximum(), hours->scale, hours->maximum_minor);
   if (!maximum.ok()) {
     return Refuse(command, fingerprint, maximum.reason,
-                  Cat("maximum ", set.maximum(), ": ", ReasonName(maximum.reason)));
+                  Cat("maximum ", Excerpt(set.maximum()), ": ", ReasonName(maximum.reason)));
   }
   v1::HoursCap cap;
   cap.set_maximum_minor(MinorToString(maximum.amount.minor()));

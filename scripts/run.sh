@@ -13,4 +13,5 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/setup.sh
 data_dir=${LOVEBANK_DATA_DIR:-var/ledger}
-exec "${BUILD_DIR:-build}/bin/lovebankd" --data-dir "$data_dir" "$@"
+# --init: create the ledger the first time (lovebankd refuses to start a new one otherwise).
+exec "${BUILD_DIR:-build}/bin/lovebankd" --init --data-dir "$data_dir" "$@"

@@ -7,6 +7,7 @@
 #   LOVEBANK_SKIP_APT=1 scripts/setup.sh   # never touch apt (e.g. no root)
 #   scripts/setup.sh -DOPTION=VALUE ...     # extra CMake options for a new build directory
 #   LOVEBANK_EXTRA_PACKAGES="clang ..."     # more packages (scripts/sanitize.sh)
+#   LOVEBANK_SKIP_BUILD=1 scripts/setup.sh  # install and configure only
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -44,6 +45,7 @@ build_type=${BUILD_TYPE:-RelWithDebInfo}
 if [ ! -f "$build_dir/build.ninja" ]; then
   cmake -S . -B "$build_dir" -G Ninja -DCMAKE_BUILD_TYPE="$build_type" "$@" >/dev/null
 fi
+if [ "${LOVEBANK_SKIP_BUILD:-0}" = "1" ]; then exit 0; fi  # configure only (the caller builds)
 # Ninja prints only on failure with --quiet (ninja >= 1.11), except "no work to do", which is
 # dropped here so that an up-to-date tree builds silently.
 if ! output=$(cmake --build "$build_dir" -- --quiet 2>&1); then

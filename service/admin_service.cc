@@ -84,6 +84,7 @@ grpc::ServerUnaryReactor* AdminService::CreatePrincipal(grpc::CallbackServerCont
   Converted converted = ToCommand(*request, who->name, TokenSha256(*token));
   const std::string request_id = request->request_id();
   const std::string name = request->principal();
+  if (call->Expired()) return call;
   context_.ledger->Submit(
       std::move(converted.command),
       [this, call, response, request_id, name, token = std::move(*token)](Outcome outcome) {
@@ -118,6 +119,7 @@ grpc::ServerUnaryReactor* AdminService::RevokePrincipal(grpc::CallbackServerCont
   Converted converted = ToCommand(*request, who->name);
   const std::string request_id = request->request_id();
   const std::string name = request->principal();
+  if (call->Expired()) return call;
   context_.ledger->Submit(std::move(converted.command),
                           [this, call, response, request_id, name](Outcome outcome) {
                             if (outcome.ok()) {

@@ -88,6 +88,13 @@ std::shared_ptr<const Principal> UnaryCall::Authenticate() {
     return nullptr;
   }
   record_.principal = principal->name;
+  // Fail closed on a ledger whose state on disk disagrees with its journal: nothing derived
+  // from that state is served; the journal itself (the Audit service) still is.
+  const std::string_view method = record_.method;
+  if (!context_.unverified.empty() && method != "GetDigest" && method != "WhoAmI") {
+    Done(ToStatus(Reason::kLedgerUnverified, context_.unverified));
+    return nullptr;
+  }
   return principal;
 }
 
@@ -95,6 +102,17 @@ bool UnaryCall::Allowed(const Decision& decision) {
   if (decision.allowed) return true;
   Done(ToStatus(Reason::kPermissionDenied, decision.why));
   return false;
+}
+
+bool UnaryCall::Expired() {
+  if (server_context_->deadline() > std::chrono::system_clock::now() &&
+      !server_context_->IsCancelled()) {
+    return false;
+  }
+  Done(grpc::Status(grpc::StatusCode::DEADLINE_EXCEEDED,
+                    "the deadline passed before the ledger received the request: nothing was "
+                    "applied; retry with the same request id"));
+  return true;
 }
 
 void UnaryCall::Done(grpc::Status status, std::uint64_t seq) {

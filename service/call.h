@@ -19,6 +19,11 @@ struct Context {
   Ledger* ledger = nullptr;
   Principals* principals = nullptr;
   Logger* logger = nullptr;
+  // Not empty when the start-up check found the derived state on disk disagreeing with the
+  // journal (server.cc VerifyOnDisk): every call but the Audit service's (the journal, the
+  // digest) and WhoAmI is refused UNAVAILABLE, LEDGER_UNVERIFIED, with this text. Set before
+  // serving, never changed after.
+  std::string unverified;
 };
 
 // The facts of one call for its log line.
@@ -54,6 +59,10 @@ class UnaryCall final : public grpc::ServerUnaryReactor {
   std::shared_ptr<const Principal> Authenticate();
   // True when allowed; otherwise finishes the call with PERMISSION_DENIED.
   bool Allowed(const Decision& decision);
+  // True when the client's deadline has passed or it cancelled: then the call is finished with
+  // DEADLINE_EXCEEDED and nothing may be submitted (a command enqueued after its deadline would
+  // commit with nobody waiting for the receipt). Mutations check it just before enqueueing.
+  bool Expired();
   void Done(grpc::Status status, std::uint64_t seq = 0);
   void OnDone() override;
   void OnCancel() override {}

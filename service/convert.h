@@ -69,6 +69,13 @@ v1::Balance ToBalance(const BalanceLine& line);
 // The one mapping from ledger reasons to gRPC statuses (DESIGN.md "Errors"): the code from
 // ReasonCode, the message prefixed with the reason's name, and a google.rpc.Status carrying a
 // lovebank.v1.ErrorDetail as the status details.
+// The longest message a status carries (longer ones are cut at a UTF-8 boundary): with the
+// reason's name and the ErrorDetail copy, a status stays under 2 KB of gRPC's 8 KB of metadata.
+inline constexpr std::size_t kStatusMessageBytesMax = 512;
+// The one answer to a principal asking for an entry or a hold it may not see, whether or not
+// it exists (no existence oracle).
+inline constexpr std::string_view kNoEntryToRead = "no entry this principal may read";
+inline constexpr std::string_view kNoHoldToRead = "no hold this principal may read";
 grpc::Status ToStatus(Reason reason, std::string_view message, std::uint64_t decided_at_seq = 0);
 // A query's status: its attached Reason when it has one, else the infrastructure code as is
 // (UNAVAILABLE, DATA_LOSS, ...) with reason LEDGER_UNAVAILABLE.

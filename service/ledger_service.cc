@@ -107,6 +107,7 @@ void Submit(const Context& context, UnaryCall* call, const Principal& who, Conve
     call->Done(ToStatus(converted.reason, converted.message));
     return;
   }
+  if (call->Expired()) return;
   const std::string request_id = converted.command.request_id();
   context.ledger->Submit(
       std::move(converted.command),
@@ -249,10 +250,14 @@ grpc::ServerUnaryReactor* LedgerService::GetEntry(grpc::CallbackServerContext* c
     const bool reads_all = who->role == v1::ROLE_ADMIN || who->role == v1::ROLE_AUDITOR;
     call->Done(reads_all || ReasonOf(stored.status()) != Reason::kEntryUnknown
                    ? ToStatus(stored.status())
-                   : ToStatus(Reason::kPermissionDenied, "no entry this principal may read"));
+                   : ToStatus(Reason::kPermissionDenied, kNoEntryToRead));
     return call;
   }
-  if (!call->Allowed(MayReadEntry(*who, stored->entry))) return call;
+  // The same answer for an entry that exists but may not be read: no existence oracle.
+  if (!MayReadEntry(*who, stored->entry).allowed) {
+    call->Done(ToStatus(Reason::kPermissionDenied, kNoEntryToRead));
+    return call;
+  }
   response->set_seq(stored->seq);
   response->set_hash(HashToHex(stored->hash));
   response->set_prev_hash(HashToHex(stored->prev_hash));
@@ -345,6 +350,7 @@ grpc::ServerUnaryReactor* LedgerService::SubmitBatch(grpc::CallbackServerContext
     call->Done(grpc::Status::OK);
     return call;
   }
+  if (call->Expired()) return call;
   context_.ledger->SubmitMany(
       std::move(commands),
       [call, response, index = std::move(index), ids = std::move(ids)](std::vector<Outcome> outcomes) {

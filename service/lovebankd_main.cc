@@ -1,7 +1,12 @@
 // lovebankd: the lovebank ledger as a gRPC service. See docs/api.md and the README.
 //
-//   lovebankd [--listen 127.0.0.1:50051] [--data-dir var/ledger] [--tls-cert F --tls-key F [--tls-client-ca F]]
+//   lovebankd [--listen 127.0.0.1:50051] [--data-dir var/ledger] [--tls-cert F --tls-key F
+//   [--tls-client-ca F]]
 //             [--queue-depth N] [--log-level info] [--config lovebankd.toml]
+//             [--init] [--clock-start 2026-11-20T08:00:00Z]   (the clock: tests and demos only)
+//
+// Exit codes: 0 stopped cleanly; 1 the ledger or the address failed (e.g. the port is in use);
+// 2 a usage error: a bad flag, an unknown --config key, no ledger in --data-dir without --init.
 //
 // SIGTERM / SIGINT: stop accepting calls, finish those in flight, commit what is queued, close
 // RocksDB cleanly, exit 0.
@@ -9,12 +14,41 @@
 #include <pthread.h>
 #include <signal.h>
 
+#include <chrono>
+#include <ctime>
 #include <iostream>
+#include <optional>
+#include <tuple>
 
 #include "CLI/CLI.hpp"
+#include "ledger/text.h"
 #include "service/server.h"
 
 namespace {
+
+// "YYYY-MM-DDTHH:MM:SSZ" (UTC) as microseconds since the epoch; std::nullopt when malformed.
+std::optional<std::int64_t> ParseUtcInstant(const std::string& text) {
+  if (text.size() != 20 || text[10] != 'T' || text[13] != ':' || text[16] != ':' ||
+      text[19] != 'Z' || !lovebank::IsValidDate(text.substr(0, 10))) {
+    return std::nullopt;
+  }
+  int hour = 0, minute = 0, second = 0;
+  for (const auto& [at, field, limit] :
+       {std::tuple{11, &hour, 23}, std::tuple{14, &minute, 59}, std::tuple{17, &second, 59}}) {
+    const char tens = text[at], ones = text[at + 1];
+    if (tens < '0' || tens > '9' || ones < '0' || ones > '9') return std::nullopt;
+    *field = (tens - '0') * 10 + (ones - '0');
+    if (*field > limit) return std::nullopt;
+  }
+  std::tm utc{};
+  utc.tm_year = std::stoi(text.substr(0, 4)) - 1900;
+  utc.tm_mon = std::stoi(text.substr(5, 2)) - 1;
+  utc.tm_mday = std::stoi(text.substr(8, 2));
+  utc.tm_hour = hour;
+  utc.tm_min = minute;
+  utc.tm_sec = second;
+  return static_cast<std::int64_t>(timegm(&utc)) * 1000000;
+}
 
 int Main(int argc, char** argv) {
   lovebank::service::ServerOptions options;
@@ -36,8 +70,43 @@ int Main(int argc, char** argv) {
   app.add_option("--log-level", log_level, "debug | info | warn | error")
       ->capture_default_str()
       ->check(CLI::IsMember({"debug", "info", "warn", "error"}));
-  CLI11_PARSE(app, argc, argv);
+  std::string clock_start;
+  app.add_option("--clock-start", clock_start,
+                 "tests and demos: entry times start at this UTC instant (2026-11-20T08:00:00Z) "
+                 "and advance with the monotonic clock; default the system clock");
+  app.add_flag("--init", options.init,
+               "create a new ledger when --data-dir holds none (without it a missing ledger is an "
+               "error: a mistyped directory never starts an empty ledger)");
+  // A misspelt key (data_dir for data-dir, log-levle) would otherwise be ignored silently.
+  app.allow_config_extras(CLI::config_extras_mode::error);
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::CallForHelp& e) {
+    return app.exit(e);
+  } catch (const CLI::CallForAllHelp& e) {
+    return app.exit(e);
+  } catch (const CLI::ConfigError& e) {
+    std::cerr << "lovebankd: --config: " << e.what()
+              << " (an unknown or misspelt key; lovebankd --help lists the keys)\n";
+    return 2;
+  } catch (const CLI::ParseError& e) {
+    app.exit(e);
+    return 2;
+  }
   options.log_level = *lovebank::service::ParseLogLevel(log_level);
+  if (!clock_start.empty()) {
+    const std::optional<std::int64_t> start_unix_us = ParseUtcInstant(clock_start);
+    if (!start_unix_us) {
+      std::cerr << "lovebankd: --clock-start: not a UTC instant like 2026-11-20T08:00:00Z: "
+                << clock_start.substr(0, 64) << "\n";
+      return 2;
+    }
+    options.clock_unix_us = [start = *start_unix_us, origin = std::chrono::steady_clock::now()] {
+      return start + std::chrono::duration_cast<std::chrono::microseconds>(
+                         std::chrono::steady_clock::now() - origin)
+                         .count();
+    };
+  }
 
   // Signals go to this thread only (sigwait below), never to gRPC's or the ledger's threads.
   sigset_t signals;
@@ -48,8 +117,12 @@ int Main(int argc, char** argv) {
 
   auto server = lovebank::service::Server::Start(options);
   if (!server.ok()) {
-    std::cerr << "lovebankd: " << server.status() << "\n";
-    return 1;
+    std::cerr << "lovebankd: " << server.status().message() << "\n";
+    // 2: what was asked cannot be started (no ledger without --init, bad TLS files); 1: the
+    // ledger or the address failed (in use, storage).
+    const absl::StatusCode code = server.status().code();
+    return code == absl::StatusCode::kNotFound || code == absl::StatusCode::kInvalidArgument ? 2
+                                                                                             : 1;
   }
   if (!(*server)->admin_token_file().empty()) {
     std::cerr << "lovebankd: new ledger: the first admin's token is in "

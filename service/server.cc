@@ -4,6 +4,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <chrono>
 #include <filesystem>
 #include <fstream>
 #include <sstream>
@@ -11,7 +12,9 @@
 #include "absl/synchronization/mutex.h"
 #include "grpcpp/ext/proto_server_reflection_plugin.h"
 #include "grpcpp/health_check_service_interface.h"
+#include "ledger/audit/audit.h"
 #include "ledger/check.h"
+#include "ledger/store.h"
 #include "ledger/strings.h"
 #include "service/services.h"
 
@@ -64,6 +67,54 @@ absl::Status MakePrivateDirectory(const std::string& dir, Logger& logger) {
   return absl::OkStatus();
 }
 
+// What the start-up check found: the derived state on disk against the journal.
+struct Verification {
+  std::string problem;  // empty: every derived record is what the journal implies
+  std::vector<v1::PrincipalRecord> principals;  // as the journal granted them
+};
+
+// Replays the journal of the ledger at `db_dir` with the audit (read-only, before the writer
+// opens it) and compares every derived record with the replay (DESIGN.md invariant 9): a
+// balance raised or a principal added behind the server's back is found here, before anything
+// is served. Errors: the audit could not run (unreadable store).
+absl::StatusOr<Verification> VerifyOnDisk(const std::string& db_dir, rocksdb::Env* env,
+                                          Logger& logger) {
+  const auto started = std::chrono::steady_clock::now();
+  StoreOptions store_options;
+  store_options.read_only = true;
+  store_options.create_if_missing = false;
+  store_options.env = env;
+  auto store = Store::Open(db_dir, store_options);
+  if (!store.ok()) return store.status();
+  auto source = audit::StoreSource(**store);
+  if (!source.ok()) return source.status();
+  auto report = audit::Run(**source, store->get(), audit::Options{});
+  if (!report.ok()) return report.status();
+  Verification verification;
+  verification.principals = std::move(report->principals);
+  const double seconds =
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
+  if (report->clean()) {
+    logger.Log(LogLevel::kInfo, Cat("start-up check: ", report->entries,
+                                    " journal entries replayed, every derived record matches (",
+                                    static_cast<long>(seconds * 1000), " ms)"));
+    return verification;
+  }
+  for (const audit::Finding& finding : report->findings) {
+    logger.Log(LogLevel::kError, Cat("start-up check: ", audit::FindingKindName(finding.kind),
+                                     " seq=", finding.seq, " ", finding.where, " expected ",
+                                     Excerpt(finding.expected), " found ", Excerpt(finding.found)));
+  }
+  const audit::Finding& first = report->findings.front();
+  verification.problem =
+      Cat("the state on disk disagrees with the journal (", report->findings_total,
+          " findings, the first ", audit::FindingKindName(first.kind), " ", first.where,
+          first.seq != 0 ? Cat(" at entry ", first.seq) : std::string(),
+          "): lovebankd serves nothing but the journal until it is repaired; run lovebank-audit");
+  logger.Log(LogLevel::kError, verification.problem);
+  return verification;
+}
+
 }  // namespace
 
 class Server::Impl {
@@ -84,13 +135,14 @@ class Server::Impl {
   bool shut_down = false;
   Head final_head;
 
-  // A ledger without principals gets its first admin: the token is written to the token file
-  // (synced) before the grant commits, so a crash in between only means a new token next start.
-  absl::Status CreateFirstAdmin() {
-    auto existing = ledger->ListPrincipals();
-    if (!existing.ok()) return existing.status();
-    if (!existing->empty()) {
-      principals.Load(*existing);
+  // The tokens come from the principals the journal granted (`granted`, from the start-up
+  // audit's replay), never from the derived principals table alone: a row added to that table
+  // by hand is no token. A ledger without principals gets its first admin: the token is
+  // written to the token file (synced) before the grant commits, so a crash in between only
+  // means a new token next start.
+  absl::Status CreateFirstAdmin(const std::vector<v1::PrincipalRecord>& granted) {
+    if (!granted.empty()) {
+      principals.Load(granted);
       return absl::OkStatus();
     }
     auto token = NewToken();
@@ -125,6 +177,14 @@ absl::StatusOr<std::unique_ptr<Server>> Server::Start(ServerOptions options) {
   impl->options = options;
   impl->logger = std::make_unique<Logger>(options.log_level, options.log_out);
   const std::string db_dir = (std::filesystem::path(options.data_dir) / "db").string();
+  // No silent new ledger: a typo in --data-dir (or a config key that was ignored) must not start
+  // a fresh, empty ledger with a new admin. RocksDB's CURRENT file marks an existing database.
+  std::error_code ignored;
+  if (!options.init &&
+      !std::filesystem::exists(std::filesystem::path(db_dir) / "CURRENT", ignored)) {
+    return absl::NotFoundError(
+        Cat("no ledger in ", options.data_dir, " (start with --init to create a new one there)"));
+  }
   for (const std::string& dir : {options.data_dir, db_dir}) {
     if (absl::Status made = MakePrivateDirectory(dir, *impl->logger); !made.ok()) return made;
   }
@@ -151,16 +211,32 @@ absl::StatusOr<std::unique_ptr<Server>> Server::Start(ServerOptions options) {
     credentials = grpc::SslServerCredentials(ssl);
   }
 
+  // Before the writer opens it: the derived state on disk must be what the journal implies.
+  Verification verified;
+  if (std::filesystem::exists(std::filesystem::path(db_dir) / "CURRENT", ignored)) {
+    auto verification = VerifyOnDisk(db_dir, options.env, *impl->logger);
+    if (!verification.ok()) return verification.status();
+    verified = std::move(*verification);
+  }
+
   LedgerOptions ledger_options;
   ledger_options.path = db_dir;
+  ledger_options.create_if_missing = options.init;
   ledger_options.queue_depth_max = options.queue_depth_max;
   ledger_options.clock_unix_us = options.clock_unix_us;
   ledger_options.env = options.env;
   auto ledger = Ledger::Open(std::move(ledger_options));
   if (!ledger.ok()) return ledger.status();
   impl->ledger = std::move(*ledger);
-  impl->context = Context{impl->ledger.get(), &impl->principals, impl->logger.get()};
-  if (absl::Status admin = impl->CreateFirstAdmin(); !admin.ok()) return admin;
+  impl->context =
+      Context{impl->ledger.get(), &impl->principals, impl->logger.get(), verified.problem};
+  if (verified.problem.empty()) {
+    if (absl::Status admin = impl->CreateFirstAdmin(verified.principals); !admin.ok()) {
+      return admin;
+    }
+  } else {
+    impl->principals.Load(verified.principals);  // auditors may still read the journal
+  }
 
   grpc::EnableDefaultHealthCheckService(true);
   grpc::reflection::InitProtoReflectionServerBuilderPlugin();
@@ -170,6 +246,9 @@ absl::StatusOr<std::unique_ptr<Server>> Server::Start(ServerOptions options) {
   impl->programme_service = std::make_unique<ProgrammeService>(impl->context);
   impl->audit_service = std::make_unique<AuditService>(impl->context);
   grpc::ServerBuilder builder;
+  // One ledger per address: gRPC sets SO_REUSEPORT by default on Linux, and then a second
+  // lovebankd on the same port binds too and the kernel splits the clients between two ledgers.
+  builder.AddChannelArgument(GRPC_ARG_ALLOW_REUSEPORT, 0);
   builder.AddListeningPort(options.listen_address, credentials, &impl->port);
   builder.SetMaxReceiveMessageSize(kRequestBytesMax);
   builder.RegisterService(impl->ledger_service.get());
@@ -179,10 +258,14 @@ absl::StatusOr<std::unique_ptr<Server>> Server::Start(ServerOptions options) {
   builder.RegisterService(impl->audit_service.get());
   impl->server = builder.BuildAndStart();
   if (impl->server == nullptr || impl->port == 0) {
-    return absl::UnavailableError(Cat("cannot listen on ", options.listen_address));
+    return absl::UnavailableError(
+        Cat("cannot listen on ", options.listen_address, " (in use by another server?)"));
   }
+  // NOT_SERVING (the whole server and each service) when the start-up check failed.
+  const bool serving = verified.problem.empty();
+  impl->server->GetHealthCheckService()->SetServingStatus(serving);
   for (const char* name : kServiceNames) {
-    impl->server->GetHealthCheckService()->SetServingStatus(name, true);
+    impl->server->GetHealthCheckService()->SetServingStatus(name, serving);
   }
   impl->logger->Log(LogLevel::kInfo,
                     Cat("lovebankd serving on port ", impl->port, ", ledger ",

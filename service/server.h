@@ -34,6 +34,9 @@ inline constexpr int kShutdownGraceSeconds = 30;
 struct ServerOptions {
   std::string listen_address = "127.0.0.1:50051";  // "host:0" picks a free port
   std::string data_dir = "var/ledger";
+  // Create a new ledger when data_dir holds none (lovebankd --init). false: a missing ledger is
+  // NotFound, so a mistyped data directory never starts an empty ledger with a new admin.
+  bool init = false;
   std::string tls_cert_file;  // PEM; with tls_key_file: TLS, without both: plaintext
   std::string tls_key_file;
   // PEM CA certificates: with TLS, every client must present a certificate signed by one of
@@ -48,9 +51,11 @@ struct ServerOptions {
 
 class Server {
  public:
-  // Opens (creating if needed) the ledger, creates the first admin on a ledger without any
-  // principal, and starts serving. Errors: the ledger's Open errors; InvalidArgument for a bad
-  // address or unreadable TLS files; Unavailable when the address cannot be bound.
+  // Opens the ledger (creating it only with options.init), creates the first admin on a ledger
+  // without any principal, and starts serving. Errors: NotFound when data_dir holds no ledger and
+  // options.init is false; the ledger's Open errors; InvalidArgument for a bad address or
+  // unreadable TLS files; Unavailable when the address cannot be bound (port reuse is off: a
+  // second server on a used address fails here).
   static absl::StatusOr<std::unique_ptr<Server>> Start(ServerOptions options);
   // Shuts down if Shutdown was not called.
   ~Server();

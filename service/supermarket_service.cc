@@ -178,15 +178,20 @@ grpc::ServerUnaryReactor* SupermarketService::GetHold(grpc::CallbackServerContex
   auto who = call->Authenticate();
   if (who == nullptr) return call;
   auto hold = context_.ledger->GetHold(request->hold_seq());
+  // Only admins and auditors learn whether a hold they may not see exists: an unknown hold and
+  // one of another store get the same answer (no existence oracle).
+  const bool reads_all = who->role == v1::ROLE_ADMIN || who->role == v1::ROLE_AUDITOR;
   if (!hold.ok()) {
-    call->Done(ToStatus(hold.status()));
+    call->Done(reads_all || ReasonOf(hold.status()) != Reason::kHoldUnknown
+                   ? ToStatus(hold.status())
+                   : ToStatus(Reason::kPermissionDenied, kNoHoldToRead));
     return call;
   }
   // Its store's terminals, its member, admins and auditors.
   const Decision store = MayRead(*who, Read::kAccount, hold->store(), v1::ACCOUNT_KIND_STORE);
   if (!store.allowed &&
       !MayRead(*who, Read::kAccount, hold->member(), v1::ACCOUNT_KIND_STORE).allowed) {
-    call->Done(ToStatus(RefusedStatus(Reason::kPermissionDenied, store.why)));
+    call->Done(ToStatus(Reason::kPermissionDenied, kNoHoldToRead));
     return call;
   }
   response->set_seq(hold->seq());

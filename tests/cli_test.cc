@@ -831,7 +831,8 @@ TEST_F(CliTest, TheMonthlyNoticeAndACertificateForTheSampleMonthMatchTheJournal)
                             "auditor-wang");
   ASSERT_EQ(issued.exit_code, 0) << issued.err;
   EXPECT_EQ(issued.json()["total_hours"], decimal(member_hours["V00094"]));
-  const Result verified = Run({"verify-certificate", certificate}, "auditor-wang");
+  const Result verified =
+      Run({"verify-certificate", certificate, "--programme", "河头店镇爱心银行"}, "auditor-wang");
   EXPECT_EQ(verified.exit_code, 0) << verified.out << verified.err;
   EXPECT_NE(verified.out.find("verified"), std::string::npos);
   std::ifstream page_file(certificate);
@@ -842,9 +843,122 @@ TEST_F(CliTest, TheMonthlyNoticeAndACertificateForTheSampleMonthMatchTheJournal)
   ASSERT_NE(at, std::string::npos);
   page.replace(at, shown.size(), "<b>999.00</b> 小时");
   std::ofstream(certificate, std::ios::trunc) << page;
-  const Result forged = Run({"verify-certificate", certificate}, "auditor-wang");
+  const Result forged =
+      Run({"verify-certificate", certificate, "--programme", "河头店镇爱心银行"}, "auditor-wang");
   EXPECT_EQ(forged.exit_code, 1);
   EXPECT_NE(forged.err.find("edited"), std::string::npos) << forged.err;
+  // The verifier names the programme it expects: the default is not this certificate's.
+  EXPECT_EQ(Run({"verify-certificate", certificate}, "auditor-wang").exit_code, 1);
+}
+
+// Issue #22 item 7: a certificate edited consistently (page and data together) is caught field
+// by field; a reversed earning is revoked; the member and the issuer may verify; hostile data
+// never crashes the verifier; hostile names stay text in the page and in the notice's CSV.
+TEST_F(CliTest, ForgedCertificatesAreFoundAndHostileNamesStayText) {
+  OpenProgramme();
+  const std::string team = "=HYPERLINK(\"http://evil.example\",\"click\")";
+  ASSERT_EQ(Run({"earn", "--member", "V00001", "--hours", "9.50", "--activity", "敬老院帮厨",
+                 "--date", "2026-11-05", "--team", team},
+                "worker-li")
+                .exit_code,
+            0);
+  const Result second = Run({"--json", "earn", "--member", "V00001", "--hours", "2", "--activity",
+                             "</script><script>alert(1)</script>", "--date", "2026-11-06", "--team",
+                             "@SUM(1+1)*cmd|' /C calc'!A0"},
+                            "worker-li");
+  ASSERT_EQ(second.exit_code, 0) << second.err;
+  const std::string certificate = dir_.Sub("certificate.html");
+  ASSERT_EQ(Run({"certificate", "V00001", "--out", certificate}, "worker-li").exit_code, 0);
+  auto read = [&] {
+    std::ifstream in(certificate);
+    return std::string((std::istreambuf_iterator<char>(in)), {});
+  };
+  const std::string page = read();
+  // One script element, ours: the activity's "</script>" is escaped in the page and in the data.
+  std::size_t closes = 0;
+  for (std::size_t at = page.find("</script>"); at != std::string::npos;
+       at = page.find("</script>", at + 1)) {
+    ++closes;
+  }
+  EXPECT_EQ(closes, 1u);
+  EXPECT_NE(page.find("\\u003c/script\\u003e"), std::string::npos);
+  EXPECT_NE(page.find("&lt;/script&gt;"), std::string::npos);
+  for (const std::string who : {"app-v1", "worker-li", "auditor-wang"}) {
+    const Result verified = Run({"verify-certificate", certificate}, who);
+    EXPECT_EQ(verified.exit_code, 0) << who << ": " << verified.out << verified.err;
+  }
+  auto forge = [&](const std::string& from, const std::string& to) {
+    std::string edited = page;
+    for (std::size_t at = edited.find(from); at != std::string::npos;
+         at = edited.find(from, at + to.size())) {
+      edited.replace(at, from.size(), to);
+    }
+    std::ofstream(certificate, std::ios::trunc) << edited;
+    return Run({"--json", "verify-certificate", certificate}, "app-v1");
+  };
+  auto problems = [](const Result& result) {
+    return result.out.empty() ? std::string("(no output) ") + result.err
+                              : result.json()["problems"].dump();
+  };
+  const Result renamed = forge("韦蕊", "张三");  // page and data alike
+  EXPECT_EQ(renamed.exit_code, 1);
+  EXPECT_NE(problems(renamed).find("name: the ledger's name for V00001 is 韦蕊"), std::string::npos)
+      << problems(renamed);
+  const Result more_hours = forge("9.50", "19.50");
+  EXPECT_EQ(more_hours.exit_code, 1);
+  EXPECT_NE(problems(more_hours).find("hours differs from the ledger"), std::string::npos)
+      << problems(more_hours);
+  const Result more_total = forge("11.50", "21.50");
+  EXPECT_EQ(more_total.exit_code, 1);
+  EXPECT_NE(problems(more_total).find("total_hours"), std::string::npos) << problems(more_total);
+  EXPECT_NE(problems(more_total).find("cumulative_hours"), std::string::npos);
+  const Result starred = forge("\"star_level\":0", "\"star_level\":\"5\"");  // crashed before
+  EXPECT_EQ(starred.exit_code, 1);
+  EXPECT_NE(problems(starred).find("malformed"), std::string::npos) << problems(starred);
+  const Result brighter = forge("星级 <b>0</b>", "星级 <b>5</b>");
+  EXPECT_EQ(brighter.exit_code, 1);
+  const Result other_programme = forge("爱心银行", "别的银行");
+  EXPECT_EQ(other_programme.exit_code, 1);
+  EXPECT_NE(problems(other_programme).find("programme"), std::string::npos);
+  const Result period = forge("\"from\":\"\"", "\"from\":\"2026-11-06\"");
+  EXPECT_EQ(period.exit_code, 1);
+  EXPECT_NE(problems(period).find("not an activity of V00001 in this period"), std::string::npos)
+      << problems(period);
+  // The first activity listed twice (in the data; the page then differs too).
+  const std::size_t first = page.find("{\"date\":\"2026-11-05\"");
+  ASSERT_NE(first, std::string::npos);
+  const std::string activity = page.substr(first, page.find('}', first) + 1 - first);
+  const Result twice = forge(activity, activity + "," + activity);
+  EXPECT_EQ(twice.exit_code, 1);
+  EXPECT_NE(problems(twice).find("listed twice"), std::string::npos) << problems(twice);
+  const Result garbage = forge("\"activities\":[", "\"activities\":7,\"x\":[");
+  EXPECT_EQ(garbage.exit_code, 1);
+  std::ofstream(certificate, std::ios::trunc) << page;
+
+  // A reversed earning no longer verifies: it is revoked.
+  ASSERT_EQ(Run({"refund", second.json()["seq"].get<std::string>()}, "worker-li").exit_code, 0);
+  const Result revoked = Run({"--json", "verify-certificate", certificate}, "app-v1");
+  EXPECT_EQ(revoked.exit_code, 1);
+  EXPECT_NE(problems(revoked).find("revoked, reversed by entry"), std::string::npos)
+      << problems(revoked);
+
+  // The notice's CSV keeps hostile team names as text: no cell starts a formula.
+  const std::string out = dir_.Sub("notice");
+  std::filesystem::create_directories(out);
+  ASSERT_EQ(Run({"report", "--month", "2026-11", "--out", out}, "auditor-wang").exit_code, 0);
+  std::ifstream csv(out + "/report-2026-11.csv");
+  const std::string text((std::istreambuf_iterator<char>(csv)), {});
+  EXPECT_NE(text.find("\"'=HYPERLINK(\"\"http://evil.example\"\",\"\"click\"\")\""),
+            std::string::npos)
+      << text;
+  EXPECT_NE(text.find("'@SUM(1+1)*cmd|' /C calc'!A0"), std::string::npos) << text;
+  EXPECT_EQ(text.find(",=HYPERLINK"), std::string::npos);
+  EXPECT_EQ(text.find(",@SUM"), std::string::npos);
+  for (const std::string month : {"2026-13", "2026-00", "26-11", "2026-1"}) {
+    EXPECT_EQ(Run({"report", "--month", month, "--out", out}, "auditor-wang").exit_code, 2)
+        << month;
+    EXPECT_EQ(Run({"report", "stores", "--month", month}, "auditor-wang").exit_code, 2) << month;
+  }
 }
 
 TEST_F(CliTest, HistoryPagesBackwardsWithBefore) {

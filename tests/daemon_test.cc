@@ -6,6 +6,8 @@
 #include <unistd.h>
 
 #include <atomic>
+#include <cstdio>
+#include <filesystem>
 #include <fstream>
 #include <mutex>
 #include <thread>
@@ -101,6 +103,81 @@ TEST(Daemon, SigtermDuringLoadLosesNoAcknowledgedRequest) {
   EXPECT_TRUE(report->clean());
   std::cout << acked.size() << " acknowledged earns survived SIGTERM; " << refused_after_stop
             << " calls refused while stopping\n";
+}
+
+struct Exit {
+  int code = -1;
+  std::string output;  // stdout and stderr
+};
+// Runs lovebankd with `args` to its exit (at most `seconds`: a server still running then is
+// stopped with SIGTERM and reports -1).
+Exit RunLovebankd(const std::string& args, int seconds = 20) {
+  Exit result;
+  std::FILE* pipe =
+      ::popen(Cat("timeout ", seconds, " ", LOVEBANKD_PATH, " ", args, " 2>&1").c_str(), "r");
+  char buffer[4096];
+  std::size_t n = 0;
+  while ((n = std::fread(buffer, 1, sizeof(buffer), pipe)) > 0) result.output.append(buffer, n);
+  const int status = ::pclose(pipe);
+  result.code = WIFEXITED(status) && WEXITSTATUS(status) != 124 ? WEXITSTATUS(status) : -1;
+  return result;
+}
+
+// Issue #22 item 4: one ledger per address. gRPC's default SO_REUSEPORT let a second lovebankd
+// bind a used port and the kernel split the clients between two ledgers.
+TEST(Daemon, ASecondServerOnAUsedAddressExitsNamingIt) {
+  testing::TempDir dir;
+  Daemon first(dir.Sub("first"));
+  ASSERT_GT(first.port(), 0) << first.output();
+  const std::string address = Cat("127.0.0.1:", first.port());
+  const Exit second =
+      RunLovebankd(Cat("--init --listen ", address, " --data-dir ", dir.Sub("second")));
+  EXPECT_EQ(second.code, 1) << second.output;
+  EXPECT_NE(second.output.find("cannot listen on " + address), std::string::npos) << second.output;
+  // The first still serves its own ledger.
+  testing::Client client(first.port());
+  std::string admin;
+  std::getline(std::ifstream(dir.Sub("first/admin.token")), admin);
+  v1::PrincipalRecord me;
+  EXPECT_TRUE(client.admin->WhoAmI(Ctx(admin).get(), {}, &me).ok());
+}
+
+// Issue #22 item 5: no silent new ledger. A misspelt --config key or a data directory without a
+// ledger (and no --init) exits 2 naming the key or the directory, and creates nothing.
+TEST(Daemon, AMisspeltConfigKeyOrAMissingLedgerExitsTwoAndCreatesNothing) {
+  testing::TempDir dir;
+  for (const std::string key : {"data_dir", "log-levle"}) {
+    const std::string config = dir.Sub(key + ".toml");
+    std::ofstream(config) << "listen = \"127.0.0.1:0\"\n"
+                          << key << " = \"" << dir.Sub("typo") << "\"\n";
+    const Exit run = RunLovebankd(Cat("--init --config ", config));
+    EXPECT_EQ(run.code, 2) << key << ": " << run.output;
+    EXPECT_NE(run.output.find(key), std::string::npos) << run.output;
+  }
+  const Exit missing =
+      RunLovebankd(Cat("--listen 127.0.0.1:0 --data-dir ", dir.Sub("no-such-ledger")));
+  EXPECT_EQ(missing.code, 2) << missing.output;
+  EXPECT_NE(missing.output.find("no ledger in " + dir.Sub("no-such-ledger")), std::string::npos)
+      << missing.output;
+  EXPECT_NE(missing.output.find("--init"), std::string::npos);
+  EXPECT_FALSE(std::filesystem::exists(dir.Sub("no-such-ledger")));
+  EXPECT_FALSE(std::filesystem::exists(dir.Sub("typo")));
+  EXPECT_FALSE(std::filesystem::exists("var/ledger"));  // the default directory, relative
+  const Exit clock = RunLovebankd("--init --clock-start 2026-13-01T00:00:00Z --data-dir x");
+  EXPECT_EQ(clock.code, 2) << clock.output;
+
+  // With --init a ledger is created; a restart without --init opens it as usual.
+  Daemon created(dir.Sub("made"));
+  ASSERT_GT(created.port(), 0) << created.output();
+  ASSERT_EQ(WEXITSTATUS(created.Stop(SIGTERM)), 0);
+  ASSERT_TRUE(std::filesystem::exists(dir.Sub("made/admin.token")));
+  const Exit reopened =
+      RunLovebankd(Cat("--listen 127.0.0.1:0 --data-dir ", dir.Sub("made")), /*seconds=*/3);
+  EXPECT_EQ(reopened.code, -1) << reopened.output;  // served until stopped
+  EXPECT_NE(reopened.output.find("listening on port"), std::string::npos) << reopened.output;
+  const Exit plain_help = RunLovebankd("--help");
+  EXPECT_EQ(plain_help.code, 0);
+  EXPECT_NE(plain_help.output.find("--init"), std::string::npos);
 }
 
 }  // namespace

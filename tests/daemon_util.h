@@ -5,6 +5,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cstdio>
 #include <mutex>
 #include <string>
@@ -19,13 +20,21 @@
 
 namespace lovebank::testing {
 
+// The instant a test daemon's clock starts at: inside the sample month (examples/data, 2026-11).
+inline constexpr const char* kDaemonClockStart = "2026-11-20T08:00:00Z";
+
 // A lovebankd child with its stderr on a pipe.
 class Daemon {
  public:
   // `extra`: more lovebankd flags, e.g. {"--tls-cert", c, "--tls-key", k}.
+  // Entry times start at kDaemonClockStart (hermetic: the same month whatever today's date)
+  // unless `extra` names another --clock-start.
   explicit Daemon(const std::string& data_dir, std::vector<std::string> extra = {}) {
-    std::vector<std::string> args = {LOVEBANKD_PATH, "--listen", "127.0.0.1:0", "--data-dir",
-                                     data_dir, "--log-level", "warn"};
+    std::vector<std::string> args = {LOVEBANKD_PATH, "--listen",    "127.0.0.1:0", "--data-dir",
+                                     data_dir,       "--log-level", "warn",        "--init"};
+    if (std::find(extra.begin(), extra.end(), "--clock-start") == extra.end()) {
+      args.insert(args.end(), {"--clock-start", kDaemonClockStart});
+    }
     args.insert(args.end(), extra.begin(), extra.end());
     std::vector<char*> argv;
     for (auto& arg : args) argv.push_back(arg.data());

@@ -37,9 +37,11 @@ TEST_P(HotAccountRace, SixtyFourClientsNeverOverdrawAndConserveEveryPoint) {
   testing::TempDir dir;
   service::ServerOptions options;
   options.listen_address = "127.0.0.1:0";
+  options.init = true;
   options.data_dir = dir.Sub("data");
   options.log_out = std::fopen(dir.Sub("log").c_str(), "a");
   options.log_level = service::LogLevel::kWarn;
+  options.clock_unix_us = testing::ClockStartingAt(testing::kTestServerClockStartUnixUs);
   auto server = service::Server::Start(options);
   ASSERT_TRUE(server.ok()) << server.status();
   testing::Client admin_client((*server)->port());
@@ -157,10 +159,12 @@ TEST(StorageFaultUnderLoad, AFaultAtARandomPointOfACommitLosesNothingAcknowledge
   auto start = [&](rocksdb::Env* env) {
     service::ServerOptions options;
     options.listen_address = "127.0.0.1:0";
+    options.init = true;
     options.data_dir = data;
     options.log_out = log;
     options.log_level = service::LogLevel::kError;
     options.env = env;
+    options.clock_unix_us = testing::ClockStartingAt(testing::kTestServerClockStartUnixUs);
     auto server = service::Server::Start(options);
     EXPECT_TRUE(server.ok()) << server.status();
     return server.ok() ? std::move(*server) : nullptr;

@@ -405,55 +405,28 @@ TEST(RefusalCoverage, EveryCommandReasonHasARefusalCase) {
   // Reasons that commands cannot produce in the table above, each tested elsewhere:
   // busy/unavailable/read-only (QueueFull, StorageFaultTest, ReadOnly), cursor/page/as-of
   // (queries).
-  const std::set<Reason> elsewhere = {Reason::kOk,
-                                      Reason::kLedgerBusy,
-                                      Reason::kLedgerUnavailable,
-                                      Reason::kLedgerReadOnly,
-                                      Reason::kCursorInvalid,
-                                      Reason::kPageSizeInvalid,
-                                      Reason::kSeqBeyondHead,
-                                      // Service rules and access (tests/service_test.cc):
-                                      Reason::kActivityMissing,
-                                      Reason::kMoveReasonMissing,
-                                      Reason::kBatchSizeInvalid,
-                                      Reason::kEntryTargetInvalid,
-                                      Reason::kBatchAborted,
-                                      Reason::kTokenMissing,
-                                      Reason::kTokenUnknown,
-                                      Reason::kPermissionDenied,
-                                      // The love supermarket (tests/supermarket_test.cc):
-                                      Reason::kBasketInvalid,
-                                      Reason::kPayAssetInvalid,
-                                      Reason::kItemUnitInvalid,
-                                      Reason::kItemUnknown,
-                                      Reason::kItemInactive,
-                                      Reason::kAssetNotStock,
-                                      Reason::kAssetIsStock,
-                                      Reason::kInsufficientStock,
-                                      Reason::kRefundInvalid,
-                                      Reason::kLineAlreadyRefunded,
-                                      Reason::kExchangeRatioUnset,
-                                      Reason::kPeriodInvalid,
-                                      Reason::kLimitExceeded,
-                                      Reason::kHouseholdInvalid,
-                                      Reason::kHoldCommandInvalid,
-                                      Reason::kHoldUnknown,
-                                      Reason::kHoldClosed,
-                                      // Programme rules (tests/programme_test.cc):
-                                      Reason::kTagsInvalid,
-                                      Reason::kFamilyInvalid,
-                                      Reason::kAwardRuleInvalid,
-                                      Reason::kTransferPolicyInvalid,
-                                      Reason::kPendingCommandInvalid,
-                                      Reason::kTransferNotAllowed,
-                                      Reason::kNotFamily,
-                                      Reason::kAwardRuleUnknown,
-                                      Reason::kAwardRuleInactive,
-                                      Reason::kNotEligible,
-                                      Reason::kAwardFrequencyExceeded,
-                                      Reason::kPendingUnknown,
-                                      Reason::kPendingClosed,
-                                      Reason::kMakerCannotApprove};
+  const std::set<Reason> elsewhere = {
+      Reason::kOk, Reason::kLedgerBusy, Reason::kLedgerUnavailable, Reason::kLedgerReadOnly,
+      // lovebankd's start-up check (ServiceTest.AStateForged...):
+      Reason::kLedgerUnverified, Reason::kCursorInvalid, Reason::kPageSizeInvalid,
+      Reason::kSeqBeyondHead,
+      // Service rules and access (tests/service_test.cc):
+      Reason::kActivityMissing, Reason::kMoveReasonMissing, Reason::kBatchSizeInvalid,
+      Reason::kEntryTargetInvalid, Reason::kBatchAborted, Reason::kTokenMissing,
+      Reason::kTokenUnknown, Reason::kPermissionDenied,
+      // The love supermarket (tests/supermarket_test.cc):
+      Reason::kBasketInvalid, Reason::kPayAssetInvalid, Reason::kItemUnitInvalid,
+      Reason::kItemUnknown, Reason::kItemInactive, Reason::kAssetNotStock, Reason::kAssetIsStock,
+      Reason::kInsufficientStock, Reason::kRefundInvalid, Reason::kLineAlreadyRefunded,
+      Reason::kExchangeRatioUnset, Reason::kPeriodInvalid, Reason::kLimitExceeded,
+      Reason::kHouseholdInvalid, Reason::kHoldCommandInvalid, Reason::kHoldUnknown,
+      Reason::kHoldClosed,
+      // Programme rules (tests/programme_test.cc):
+      Reason::kTagsInvalid, Reason::kFamilyInvalid, Reason::kAwardRuleInvalid,
+      Reason::kTransferPolicyInvalid, Reason::kPendingCommandInvalid, Reason::kTransferNotAllowed,
+      Reason::kNotFamily, Reason::kAwardRuleUnknown, Reason::kAwardRuleInactive,
+      Reason::kNotEligible, Reason::kAwardFrequencyExceeded, Reason::kPendingUnknown,
+      Reason::kPendingClosed, Reason::kMakerCannotApprove};
   for (std::uint32_t value = 0; value < 128; ++value) {
     const auto reason = static_cast<Reason>(value);
     if (ReasonName(reason) == "UNKNOWN_REASON" || elsewhere.contains(reason)) continue;
@@ -1235,6 +1208,71 @@ TEST(AllOrNothing, GroupsStayWholeAmongConcurrentSingleCommands) {
   ledger.reset();
   auto reopened = OpenLedger(dir.path());
   EXPECT_EQ(reopened->GetBalance("m1", "POINTS")->decimal, "50.00");  // 10 groups x 5 x 1
+}
+
+}  // namespace
+}  // namespace lovebank
+
+namespace lovebank {
+namespace {
+
+using testing::Earn;
+using testing::Grant;
+using testing::Open;
+using testing::Redeem;
+using testing::Reverse;
+using testing::Revoke;
+
+v1::Command As(v1::Command command, const std::string& actor) {
+  command.set_actor(actor);
+  return command;
+}
+
+// Issue #22 item 2, DESIGN.md invariant 8: which entry a principal may undo, and whether its
+// grant still holds, is decided by the sequencer against the journaled grants at the seq it
+// commits, whatever a request thread checked before.
+TEST(Authority, TheSequencerDecidesUndoingAndRevocationOnTheStateItCommitsOn) {
+  testing::TempDir dir;
+  auto ledger = testing::OpenLedger(dir.path());
+  testing::OpenProgramme(*ledger, 2);
+  ASSERT_TRUE(
+      ledger->Execute(Open("o-other", "store:other", v1::ACCOUNT_KIND_STORE, "别的超市")).ok());
+  ASSERT_TRUE(ledger->Execute(Grant("g1", "till-1", v1::ROLE_TERMINAL, {"store:main"}, 'a')).ok());
+  ASSERT_TRUE(ledger->Execute(Grant("g2", "till-2", v1::ROLE_TERMINAL, {"store:other"}, 'b')).ok());
+  ASSERT_TRUE(ledger->Execute(Grant("g3", "worker", v1::ROLE_ISSUER, {"issuer:town"}, 'c')).ok());
+  ASSERT_TRUE(ledger->Execute(Grant("g4", "app", v1::ROLE_MEMBER, {"m1"}, 'd')).ok());
+  const Outcome earned = ledger->Execute(As(Earn("e1", "issuer:town", "m1", "100"), "worker"));
+  ASSERT_TRUE(earned.ok());
+  const Outcome sale = ledger->Execute(As(Redeem("r1", "m1", "store:main", "10"), "till-1"));
+  ASSERT_TRUE(sale.ok());
+  const std::uint64_t head = ledger->GetHead().seq;
+  struct Case {
+    std::string actor;
+    std::uint64_t target;
+    Reason reason;
+  };
+  const std::vector<Case> cases = {
+      {"till-2", sale.receipt.seq, Reason::kPermissionDenied},    // another store's sale
+      {"worker", sale.receipt.seq, Reason::kPermissionDenied},    // an issuer, a sale
+      {"app", sale.receipt.seq, Reason::kPermissionDenied},       // a member
+      {"till-1", earned.receipt.seq, Reason::kPermissionDenied},  // a terminal, an earning
+      {"till-1", sale.receipt.seq, Reason::kOk},                  // its own store's sale
+      {"worker", earned.receipt.seq, Reason::kOk},                // its own issuer's earning
+  };
+  int n = 0;
+  for (const Case& c : cases) {
+    const Outcome outcome = ledger->Execute(As(Reverse(Cat("rev-", n++), c.target), c.actor));
+    EXPECT_EQ(outcome.reason, c.reason)
+        << c.actor << " reversing " << c.target << ": " << outcome.message;
+  }
+  EXPECT_EQ(ledger->GetHead().seq, head + 2);  // the two allowed reversals only
+
+  // A principal revoked after its request was authenticated: the sequencer refuses it.
+  ASSERT_TRUE(ledger->Execute(Revoke("rv1", "till-1")).ok());
+  ASSERT_TRUE(ledger->Execute(As(Earn("e2", "issuer:town", "m1", "50"), "worker")).ok());
+  const Outcome late = ledger->Execute(As(Redeem("r2", "m1", "store:main", "10"), "till-1"));
+  EXPECT_EQ(late.reason, Reason::kPermissionDenied) << late.message;
+  EXPECT_NE(late.message.find("revoked by entry"), std::string::npos) << late.message;
 }
 
 }  // namespace

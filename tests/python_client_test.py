@@ -40,7 +40,8 @@ from google.rpc import status_pb2  # noqa: E402
 import health_pb2, health_pb2_grpc, reflection_pb2, reflection_pb2_grpc  # noqa: E402
 
 data = os.path.join(work, "data")
-daemon = subprocess.Popen([lovebankd, "--listen", "127.0.0.1:0", "--data-dir", data],
+daemon = subprocess.Popen([lovebankd, "--listen", "127.0.0.1:0", "--data-dir", data,
+                           "--init", "--clock-start", "2026-11-20T08:00:00Z"],
                           stderr=subprocess.PIPE, text=True)
 port = None
 for line in daemon.stderr:

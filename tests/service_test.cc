@@ -13,11 +13,12 @@
 #include <thread>
 
 #include "clients/journal_source.h"
+#include "grpcpp/generic/generic_stub.h"
 #include "ledger/audit/audit.h"
 #include "ledger/journal_format.h"
 #include "ledger/store.h"
 #include "ledger/strings.h"
-#include "grpcpp/generic/generic_stub.h"
+#include "service/auth.h"
 #include "tests/service_test_util.h"
 
 namespace lovebank {
@@ -44,10 +45,12 @@ class ServiceTest : public ::testing::Test {
   void StartServer(std::size_t queue_depth = kQueueDepthMaxDefault, rocksdb::Env* env = nullptr) {
     service::ServerOptions options;
     options.listen_address = "127.0.0.1:0";
+    options.init = true;
     options.data_dir = dir_.Sub("data");
     options.log_out = log_ = std::fopen(dir_.Sub("log").c_str(), "a");
     options.queue_depth_max = queue_depth;
     options.env = env;
+    options.clock_unix_us = testing::ClockStartingAt(testing::kTestServerClockStartUnixUs);
     auto server = service::Server::Start(options);
     ASSERT_TRUE(server.ok()) << server.status();
     server_ = std::move(*server);
@@ -275,10 +278,12 @@ TEST(Tls, AServerWithACertificateServesTlsClientsOnly) {
   ASSERT_EQ(std::system(command.c_str()), 0) << command;
   service::ServerOptions options;
   options.listen_address = "127.0.0.1:0";
+  options.init = true;
   options.data_dir = dir.Sub("data");
   options.tls_cert_file = cert;
   options.tls_key_file = key;
   options.log_out = std::fopen(dir.Sub("log").c_str(), "a");
+  options.clock_unix_us = testing::ClockStartingAt(testing::kTestServerClockStartUnixUs);
   auto server = service::Server::Start(options);
   ASSERT_TRUE(server.ok()) << server.status();
   const std::string admin = ReadToken((*server)->admin_token_file());
@@ -300,6 +305,206 @@ TEST(Tls, AServerWithACertificateServesTlsClientsOnly) {
 
   options.tls_key_file.clear();  // a certificate without its key is refused at start
   EXPECT_EQ(service::Server::Start(options).status().code(), absl::StatusCode::kInvalidArgument);
+}
+
+// Issue #22 item 2: authority decided by the sequencer on the state it commits on. Attackers
+// loop over entries that do not exist yet (the service used to allow those and the engine then
+// undid whatever held the seq when it decided): a terminal reverses seq after seq while an issuer
+// posts deductions, and a till of another store refunds seq after seq while store:main sells.
+// On de9c72f both stole entries; now none is undone, and the refusals say PERMISSION_DENIED.
+TEST_F(ServiceTest, UndoingEntriesNotYetWrittenIsDecidedOnTheEntryTheSeqGets) {
+  SetUpShop();
+  v1::OpenAccountRequest other;
+  other.set_request_id("open-store:other");
+  other.set_account("store:other");
+  other.set_kind(v1::ACCOUNT_KIND_STORE);
+  other.set_display_name("别的超市");
+  v1::Receipt receipt;
+  ASSERT_TRUE(client_->ledger->OpenAccount(Ctx(tokens_["admin"]).get(), other, &receipt).ok());
+  Grant("till-2", v1::ROLE_TERMINAL, {"store:other"});
+  ASSERT_TRUE(Earn("fund", "m1", "2000").ok());
+  const std::uint64_t start = server_->ledger().GetHead().seq;
+  constexpr int kDeducts = 120, kSales = 20;
+  std::atomic<bool> writers_done{false};
+  std::atomic<int> denied{0}, attempts{0};
+  std::thread issuer([&] {
+    testing::Client own(server_->port());
+    for (int i = 0; i < kDeducts; ++i) {
+      v1::DeductRequest deduct;
+      deduct.set_request_id(Cat("deduct-", i));
+      deduct.set_member("m1");
+      deduct.set_issuer("issuer:town");
+      deduct.set_asset("POINTS");
+      deduct.set_amount("1");
+      deduct.set_reason("未按时完成作业");
+      v1::Receipt r;
+      EXPECT_TRUE(own.ledger->Deduct(Ctx(tokens_["issuer"]).get(), deduct, &r).ok());
+    }
+  });
+  std::thread till([&] {
+    for (int i = 0; i < kSales; ++i) {
+      v1::Receipt r;
+      EXPECT_TRUE(Checkout(Cat("sale-", i), "m1", 1, "POINTS", &r).ok());
+    }
+  });
+  // Each attacker tries seq after seq from the head on, retrying a seq until it exists.
+  auto attack = [&](const std::string& who, bool refund) {
+    testing::Client own(server_->port());
+    std::uint64_t seq = start + 1;
+    for (int attempt = 0; !writers_done.load() || attempt % 64 != 0; ++attempt) {
+      ++attempts;
+      grpc::Status status;
+      v1::Receipt r;
+      if (refund) {
+        v1::RefundRequest request;
+        request.set_request_id(Cat(who, "-", attempt));
+        request.set_checkout_seq(seq);
+        auto* line = request.add_lines();
+        line->set_sku("RICE_5KG");
+        line->set_quantity(1);
+        status = own.supermarket->Refund(Ctx(tokens_[who]).get(), request, &r);
+      } else {
+        v1::ReverseRequest request;
+        request.set_request_id(Cat(who, "-", attempt));
+        request.set_seq(seq);
+        status = own.ledger->Reverse(Ctx(tokens_[who]).get(), request, &r);
+      }
+      const v1::Reason reason = service::ErrorDetailOf(status).reason();
+      if (reason == v1::REASON_PERMISSION_DENIED) ++denied;
+      if (reason != v1::REASON_ENTRY_UNKNOWN) ++seq;
+    }
+  };
+  std::thread reverser(attack, "terminal", false);
+  std::thread refunder(attack, "till-2", true);
+  issuer.join();
+  till.join();
+  writers_done = true;
+  reverser.join();
+  refunder.join();
+
+  int deducts_undone = 0, sales_refunded_by_other_store = 0;
+  const std::uint64_t head = server_->ledger().GetHead().seq;
+  for (std::uint64_t seq = start + 1; seq <= head; ++seq) {
+    auto stored = server_->ledger().GetEntry(seq);
+    ASSERT_TRUE(stored.ok()) << stored.status();
+    const v1::Command& c = stored->entry.command();
+    if (c.actor() == "till-2" && (c.has_refund() || c.has_reverse())) {
+      ++sales_refunded_by_other_store;
+    }
+    if (c.actor() == "terminal" && c.has_reverse()) {
+      auto target = server_->ledger().GetEntry(c.reverse().seq());
+      ASSERT_TRUE(target.ok());
+      if (!target->entry.command().has_checkout()) ++deducts_undone;
+    }
+  }
+  EXPECT_EQ(deducts_undone, 0);
+  EXPECT_EQ(sales_refunded_by_other_store, 0);
+  EXPECT_GT(denied.load(), 0) << attempts.load() << " attempts";  // the attackers did hit entries
+  std::cout << attempts.load() << " attempts, " << denied.load() << " refused PERMISSION_DENIED\n";
+}
+
+// Issue #22 item 8: an amount of 3,000 digits used to be quoted whole in the refusal, overflow
+// gRPC's metadata limit and reach the client as RESOURCE_EXHAUSTED ("queue full, retry").
+TEST_F(ServiceTest, AHugeAmountIsRefusedWithItsReasonAndAShortMessage) {
+  const Head head = server_->ledger().GetHead();
+  for (const std::string& amount :
+       {std::string(3000, '9'), "1." + std::string(3000, '5'), std::string(3000, '9') + "e5"}) {
+    const grpc::Status status = Earn("huge-" + amount.substr(2998), "m1", amount);
+    EXPECT_EQ(status.error_code(), StatusCode::INVALID_ARGUMENT) << status.error_message().size();
+    EXPECT_NE(service::ErrorDetailOf(status).reason(), v1::REASON_OK);
+    EXPECT_LE(status.error_message().size(), 200u) << status.error_message();
+  }
+  EXPECT_EQ(server_->ledger().GetHead().seq, head.seq);
+}
+
+// grpc.health.v1.Health/Check of the whole server, as the response's bytes ("\x08\x01":
+// SERVING, "\x08\x02": NOT_SERVING), through a generic stub (no generated health stub here).
+std::string HealthOf(testing::Client& client) {
+  grpc::GenericStub stub(client.channel);
+  grpc::ByteBuffer request;
+  grpc::Slice empty("");
+  request = grpc::ByteBuffer(&empty, 1);
+  grpc::ByteBuffer response;
+  auto context = Ctx("");
+  std::promise<grpc::Status> done;
+  stub.UnaryCall(context.get(), "/grpc.health.v1.Health/Check", {}, &request, &response,
+                 [&done](grpc::Status status) { done.set_value(std::move(status)); });
+  if (!done.get_future().get().ok()) return "error";
+  std::vector<grpc::Slice> slices;
+  if (!response.Dump(&slices).ok()) return "error";
+  std::string bytes;
+  for (const auto& slice : slices)
+    bytes.append(reinterpret_cast<const char*>(slice.begin()), slice.size());
+  return bytes;
+}
+
+// Issue #22 item 6, DESIGN.md invariant 9: what is served is what the journal proves. A balance
+// raised with RocksDB's tools while the server was stopped was shown and spent on de9c72f, and a
+// principals row added by hand became a working ADMIN token; now the start-up check finds both
+// and lovebankd fails closed: writes and reads UNAVAILABLE (LEDGER_UNVERIFIED), health
+// NOT_SERVING, the finding in the log, the journal still readable by an auditor.
+TEST_F(ServiceTest, AStateForgedOnDiskIsFoundAtStartAndNothingIsServed) {
+  ASSERT_TRUE(Earn("e1", "m1", "30").ok());
+  const std::string db = dir_.Sub("data/db");
+  auto forge = [&](Family family, const std::string& key, const std::string& value) {
+    StopServer();
+    auto store = Store::Open(db, StoreOptions{});
+    ASSERT_TRUE(store.ok()) << store.status();
+    rocksdb::WriteBatch batch;
+    ASSERT_TRUE(batch.Put((*store)->handle(family), key, value).ok());
+    ASSERT_TRUE((*store)->WriteSynced(&batch).ok());
+    store->reset();
+    StartServer();
+  };
+  auto refused = [&](const std::string& token) {
+    v1::GetBalanceRequest read;
+    read.set_account("m1");
+    v1::GetBalanceResponse balance;
+    EXPECT_STATUS(client_->ledger->GetBalance(Ctx(token).get(), read, &balance),
+                  StatusCode::UNAVAILABLE, v1::REASON_LEDGER_UNVERIFIED);
+    v1::RedeemRequest redeem;
+    redeem.set_request_id("spend-forged");
+    redeem.set_member("m1");
+    redeem.set_store("store:main");
+    redeem.set_asset("POINTS");
+    redeem.set_amount("100000");
+    v1::Receipt receipt;
+    EXPECT_STATUS(client_->ledger->Redeem(Ctx(tokens_["terminal"]).get(), redeem, &receipt),
+                  StatusCode::UNAVAILABLE, v1::REASON_LEDGER_UNVERIFIED);
+    EXPECT_EQ(HealthOf(*client_), "\x08\x02");  // HealthCheckResponse{status: NOT_SERVING}
+    v1::GetDigestResponse digest;               // the journal is still there for the auditor
+    EXPECT_TRUE(client_->audit->GetDigest(Ctx(tokens_["auditor"]).get(), {}, &digest).ok());
+  };
+  const Head head = server_->ledger().GetHead();
+  forge(Family::kBalances, BalanceKey("m1", "POINTS"),
+        EncodeBalanceValue(Int128(10000000), head.seq));
+  refused(tokens_["auditor"]);
+  EXPECT_EQ(server_->ledger().GetHead().seq, head.seq);
+  std::ifstream log(dir_.Sub("log"));
+  const std::string logged((std::istreambuf_iterator<char>(log)), {});
+  EXPECT_NE(logged.find("start-up check: RECORD_DIFFERS"), std::string::npos) << logged;
+
+  // Put the balance back: served again. Then a principals row by hand: no token, and found.
+  forge(Family::kBalances, BalanceKey("m1", "POINTS"), EncodeBalanceValue(Int128(3000), head.seq));
+  v1::PrincipalRecord me;
+  ASSERT_TRUE(client_->admin->WhoAmI(Ctx(tokens_["member"]).get(), {}, &me).ok());
+  v1::GetBalanceResponse balance;
+  v1::GetBalanceRequest read;
+  read.set_account("m1");
+  ASSERT_TRUE(client_->ledger->GetBalance(Ctx(tokens_["member"]).get(), read, &balance).ok());
+  ASSERT_EQ(balance.balances_size(), 1);
+  EXPECT_EQ(balance.balances(0).amount(), "30.00");
+  EXPECT_EQ(HealthOf(*client_), "\x08\x01");  // SERVING
+  const std::string forged_token = "lb_" + std::string(64, 'f');
+  v1::PrincipalRecord intruder;
+  intruder.set_principal("intruder");
+  intruder.set_role(v1::ROLE_ADMIN);
+  intruder.set_token_sha256(service::TokenSha256(forged_token));
+  intruder.set_granted_seq(head.seq);
+  forge(Family::kPrincipals, "intruder", intruder.SerializeAsString());
+  EXPECT_EQ(client_->admin->WhoAmI(Ctx(forged_token).get(), {}, &me).error_code(),
+            StatusCode::UNAUTHENTICATED);
+  refused(tokens_["auditor"]);
 }
 
 TEST_F(ServiceTest, TheFirstAdminTokenIsInAPrivateFileAndWorks) {
@@ -1104,9 +1309,18 @@ TEST_F(ServiceTest, AHoldIsAuthorizedReadCapturedInPartAndThenClosed) {
   v1::Receipt voided;
   EXPECT_STATUS(client_->supermarket->VoidHold(Ctx(tokens_["terminal"]).get(), void_hold, &voided),
                 StatusCode::FAILED_PRECONDITION, Reason::kHoldClosed);
+  // An unknown hold: NOT_FOUND for an admin, and for anyone else the same answer as a hold they
+  // may not see (issue #22: no existence oracle).
+  const grpc::Status others =
+      client_->supermarket->GetHold(Ctx(tokens_["issuer"]).get(), get, &hold);
+  EXPECT_STATUS(others, StatusCode::PERMISSION_DENIED, Reason::kPermissionDenied);
   get.set_hold_seq(held.seq() + 1000);
-  EXPECT_STATUS(client_->supermarket->GetHold(Ctx(tokens_["terminal"]).get(), get, &hold),
+  EXPECT_STATUS(client_->supermarket->GetHold(Ctx(tokens_["admin"]).get(), get, &hold),
                 StatusCode::NOT_FOUND, Reason::kHoldUnknown);
+  const grpc::Status unknown =
+      client_->supermarket->GetHold(Ctx(tokens_["issuer"]).get(), get, &hold);
+  EXPECT_STATUS(unknown, StatusCode::PERMISSION_DENIED, Reason::kPermissionDenied);
+  EXPECT_EQ(unknown.error_message(), others.error_message());
 }
 
 // The love supermarket over gRPC: the terminal sends SKUs and quantities, the receipt comes back

@@ -2,6 +2,7 @@
 
 #include <unistd.h>
 
+#include <chrono>
 #include <cstdlib>
 
 namespace lovebank::testing {
@@ -21,6 +22,14 @@ TempDir::~TempDir() {
 std::function<std::int64_t()> SteppingClock() {
   auto now = std::make_shared<std::atomic<std::int64_t>>(1793520000000000);  // 2026-11-01T08:00Z
   return [now] { return now->fetch_add(1000000); };
+}
+
+std::function<std::int64_t()> ClockStartingAt(std::int64_t start_unix_us) {
+  return [start_unix_us, origin = std::chrono::steady_clock::now()] {
+    return start_unix_us + std::chrono::duration_cast<std::chrono::microseconds>(
+                               std::chrono::steady_clock::now() - origin)
+                               .count();
+  };
 }
 
 std::unique_ptr<Ledger> OpenLedger(const std::string& path, rocksdb::Env* env) {

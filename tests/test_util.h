@@ -33,6 +33,11 @@ class TempDir {
 
 // A fixed clock for deterministic entry times: 2026-11-01 08:00:00 UTC plus one second per read.
 std::function<std::int64_t()> SteppingClock();
+// A clock that starts at `start_unix_us` and advances with the monotonic clock: for servers
+// whose tests wait for real time to pass (hold expiries) yet must not depend on today's date.
+std::function<std::int64_t()> ClockStartingAt(std::int64_t start_unix_us);
+// 2026-11-20T08:00:00Z: inside the sample month (examples/data), like the daemon tests' clock.
+inline constexpr std::int64_t kTestServerClockStartUnixUs = 1795161600000000;
 
 std::unique_ptr<Ledger> OpenLedger(const std::string& path, rocksdb::Env* env = nullptr);
 
