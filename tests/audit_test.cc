@@ -6,6 +6,7 @@
 #include <array>
 #include <filesystem>
 #include <fstream>
+#include <functional>
 #include <iterator>
 #include <memory>
 #include <vector>
@@ -59,7 +60,8 @@ bool Has(const Report& report, FindingKind kind, std::uint64_t seq, std::string_
   return false;
 }
 
-// A small programme: assets (1-2), issuer, store, m1..m3 (3-7), then value entries.
+// A small programme: assets (1-2), issuer, store, m1..m3 (3-7), then value entries, then
+// grants (the first makes "tester" an admin) and a revocation.
 class AuditTest : public ::testing::Test {
  protected:
   void SetUp() override {
@@ -79,6 +81,11 @@ class AuditTest : public ::testing::Test {
     ASSERT_TRUE(ledger->Execute(lovebank::testing::Reverse("refund1", sale.receipt.seq)).ok());
     ASSERT_TRUE(
         ledger->Execute(lovebank::testing::SetStatus("freeze", "m3", v1::ACCOUNT_STATUS_FROZEN))
+            .ok());
+    // The first grant makes the actor of this fixture, "tester", an admin: from then on every
+    // entry's actor must hold a grant that permits it (the audit's authority rule).
+    ASSERT_TRUE(
+        ledger->Execute(lovebank::testing::Grant("grant0", "tester", v1::ROLE_ADMIN, {}, 'a'))
             .ok());
     ASSERT_TRUE(ledger
                     ->Execute(lovebank::testing::Grant("grant1", "till:1", v1::ROLE_TERMINAL,
@@ -131,12 +138,14 @@ TEST_F(AuditTest, ACleanLedgerAuditsCleanWithItsDigestAndTotals) {
   EXPECT_EQ(report.totals[1].redeemed_minor, 0);
   EXPECT_EQ(report.totals[0].issued_minor, 250);  // 2.50 HOURS
   // Who was allowed what, from the journal alone.
-  ASSERT_EQ(report.principals.size(), 2u);
+  ASSERT_EQ(report.principals.size(), 3u);
   EXPECT_EQ(report.principals[0].principal(), "m1:app");
   EXPECT_EQ(report.principals[0].revoked_seq(), head_.seq);
-  EXPECT_EQ(report.principals[1].principal(), "till:1");
-  EXPECT_EQ(report.principals[1].role(), v1::ROLE_TERMINAL);
-  EXPECT_EQ(report.principals[1].revoked_seq(), 0u);
+  EXPECT_EQ(report.principals[1].principal(), "tester");
+  EXPECT_EQ(report.principals[1].role(), v1::ROLE_ADMIN);
+  EXPECT_EQ(report.principals[2].principal(), "till:1");
+  EXPECT_EQ(report.principals[2].role(), v1::ROLE_TERMINAL);
+  EXPECT_EQ(report.principals[2].revoked_seq(), 0u);
 
   const Report journal_only = AuditJournalOnly(dir_.path());
   EXPECT_TRUE(journal_only.clean()) << Describe(journal_only);
@@ -631,6 +640,105 @@ TEST_F(AuditTest, ARequestIdUsedTwiceIsNamedEvenWithAnIntactChain) {
   EXPECT_EQ(from_file->findings_total, 1u) << Describe(*from_file);
   EXPECT_TRUE(Has(*from_file, FindingKind::kRequestIdDuplicate, head_.seq, "award1"))
       << Describe(*from_file);
+}
+
+// Issue #22 item 3, DESIGN.md invariant 8: the audit re-checks authority in its own code. A
+// ledger with a granted admin, issuer, two tills and a member app; its last entry is made as
+// its principal was allowed, then its actor is rewritten and the chain recomputed (a consistent
+// forgery of the tail). Each forgery is found, by the journal alone, as ACTOR_NOT_AUTHORIZED at
+// that seq naming the actor — and is the only finding.
+TEST(AuditAuthority, AnEntryWhoseActorHadNoSuchGrantIsFoundInAConsistentlyRechainedJournal) {
+  using lovebank::testing::Grant;
+  using lovebank::testing::Open;
+  using lovebank::testing::Redeem;
+  using lovebank::testing::Reverse;
+  using lovebank::testing::Revoke;
+  using lovebank::testing::Transfer;
+  auto as = [](v1::Command command, const std::string& actor) {
+    command.set_actor(actor);
+    return command;
+  };
+  struct Case {
+    std::string name;
+    std::function<v1::Command(std::uint64_t sale_seq)> last;  // made as allowed
+    std::string forged_actor;
+    std::string found;  // in the finding
+  };
+  const std::vector<Case> cases = {
+      {"a member earning",
+       [&](std::uint64_t) { return as(Earn("last", "issuer:town", "m1", "5"), "worker"); }, "app2",
+       "app2 (MEMBER) may not make this earn"},
+      {"a never-granted actor",
+       [&](std::uint64_t) { return as(Earn("last", "issuer:town", "m1", "5"), "worker"); }, "ghost",
+       "ghost was never granted"},
+      {"a till reversing another store's sale",
+       [&](std::uint64_t sale) { return as(Reverse("last", sale), "till-1"); }, "till-2",
+       "till-2 (TERMINAL) may not make this reverse"},
+      {"a revoked principal",
+       [&](std::uint64_t) { return as(Transfer("last", "m2", "m3", "1"), "app2"); }, "app",
+       "app was revoked by entry"},
+      {"the engine's actor",
+       [&](std::uint64_t) { return as(Earn("last", "issuer:town", "m1", "5"), "worker"); },
+       "lovebank", "the engine's actor"},
+  };
+  for (const Case& c : cases) {
+    SCOPED_TRACE(c.name);
+    TempDir dir;
+    std::uint64_t head_seq = 0;
+    {
+      auto ledger = lovebank::testing::OpenLedger(dir.path());
+      lovebank::testing::OpenProgramme(*ledger, 3);
+      ASSERT_TRUE(
+          ledger->Execute(Open("o-other", "store:other", v1::ACCOUNT_KIND_STORE, "别的超市")).ok());
+      for (const v1::Command& grant :
+           {Grant("g0", "tester", v1::ROLE_ADMIN, {}, 'a'),
+            Grant("g1", "worker", v1::ROLE_ISSUER, {"issuer:town"}, 'b'),
+            Grant("g2", "till-1", v1::ROLE_TERMINAL, {"store:main"}, 'c'),
+            Grant("g3", "till-2", v1::ROLE_TERMINAL, {"store:other"}, 'd'),
+            Grant("g4", "app", v1::ROLE_MEMBER, {"m1"}, 'e'),
+            Grant("g5", "app2", v1::ROLE_MEMBER, {"m2"}, 'f')}) {
+        ASSERT_TRUE(ledger->Execute(grant).ok());
+      }
+      ASSERT_TRUE(ledger->Execute(as(Earn("e1", "issuer:town", "m1", "100"), "worker")).ok());
+      ASSERT_TRUE(ledger->Execute(as(Earn("e2", "issuer:town", "m2", "100"), "worker")).ok());
+      ASSERT_TRUE(ledger->Execute(as(Transfer("t1", "m1", "m3", "1"), "app")).ok());
+      const Outcome sale = ledger->Execute(as(Redeem("r1", "m1", "store:main", "10"), "till-1"));
+      ASSERT_TRUE(sale.ok());
+      ASSERT_TRUE(ledger->Execute(Revoke("rv", "app")).ok());
+      const Outcome last = ledger->Execute(c.last(sale.receipt.seq));
+      ASSERT_TRUE(last.ok()) << last.message;
+      head_seq = ledger->GetHead().seq;
+      ASSERT_EQ(last.receipt.seq, head_seq);
+    }
+    ASSERT_TRUE(AuditJournalOnly(dir.path()).clean());
+    {
+      auto store = Store::Open(dir.path(), StoreOptions{});
+      ASSERT_TRUE(store.ok());
+      const std::string stored =
+          (*store)->Get(Family::kJournal, EncodeFixed64BE(head_seq)).value().value();
+      auto view = DecodeStoredEntry(stored);
+      ASSERT_TRUE(view.has_value());
+      v1::Entry entry;
+      ASSERT_TRUE(
+          entry.ParseFromArray(view->payload.data(), static_cast<int>(view->payload.size())));
+      entry.mutable_command()->set_actor(c.forged_actor);
+      const std::string payload = entry.SerializeAsString();
+      const Hash hash = ChainHash(view->prev_hash, head_seq, payload);
+      rocksdb::WriteBatch batch;
+      batch.Put((*store)->handle(Family::kJournal), EncodeFixed64BE(head_seq),
+                EncodeStoredEntry(hash, view->prev_hash, payload));
+      batch.Put((*store)->handle(Family::kMeta), std::string(meta_key::kHeadHash),
+                std::string(reinterpret_cast<const char*>(hash.data()), 32));
+      rocksdb::WriteOptions sync;
+      sync.sync = true;
+      ASSERT_TRUE((*store)->db()->Write(sync, &batch).ok());
+    }
+    const Report report = AuditJournalOnly(dir.path());
+    EXPECT_EQ(report.findings_total, 1u) << Describe(report);
+    ASSERT_TRUE(Has(report, FindingKind::kActorNotAuthorized, head_seq, "actor " + c.forged_actor))
+        << Describe(report);
+    EXPECT_NE(report.findings[0].found.find(c.found), std::string::npos) << Describe(report);
+  }
 }
 
 }  // namespace

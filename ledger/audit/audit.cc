@@ -68,6 +68,8 @@ const char* FindingKindName(FindingKind kind) {
       return "RECORD_DIFFERS";
     case FindingKind::kDigestMismatch:
       return "DIGEST_MISMATCH";
+    case FindingKind::kActorNotAuthorized:
+      return "ACTOR_NOT_AUTHORIZED";
   }
   return "UNKNOWN";
 }

@@ -50,6 +50,7 @@ enum class FindingKind : int {
   kRecordExtra = 18,         // the store holds a derived record the journal does not imply
   kRecordDiffers = 19,       // a derived record's value differs from the replayed one
   kDigestMismatch = 20,      // a published digest is not a prefix of this chain
+  kActorNotAuthorized = 21,  // the entry's actor held no grant that permits this command then
 };
 const char* FindingKindName(FindingKind kind);
 

@@ -1283,6 +1283,11 @@ void ReplayEntry(const v1::Entry& entry, const Hash& fingerprint, State& state,
   }
   state.time_unix_us = std::max(state.time_unix_us, entry.time_unix_us());
   AdvanceMonth(entry, state);
+  // Authority, on the grants as they stood before this entry (authority.cc).
+  if (std::string problem = AuthorityProblem(entry, state); !problem.empty()) {
+    findings.Add(FindingKind::kActorNotAuthorized, seq, Cat("actor ", Excerpt(command.actor())),
+                 "an unrevoked grant that permits this command on this target", std::move(problem));
+  }
 
   // An expired hold is released before the engine decides anything later (releases of several
   // expired holds follow one another).
@@ -1483,6 +1488,7 @@ void ReplayEntry(const v1::Entry& entry, const Hash& fingerprint, State& state,
                  Cat(recorded.size(), " recorded postings that differ"));
   }
   state.entries[seq - 1].moves_value = expectation.moves_value;
+  if (expectation.ok) RecordOwner(entry, state);  // refunds name captured holds too
   // Cumulative earned hours (star levels): an Earn of HOURS adds, the reversal of one takes
   // back what it credited; nothing else changes them.
   auto add_earned = [&](std::string_view member, const Int128& delta) {

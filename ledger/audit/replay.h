@@ -92,7 +92,15 @@ struct ReplayState {
     bool earned_hours = false;  // an Earn of HOURS: its reversal lowers cumulative hours
     std::uint64_t reversed_by = 0;
     std::size_t postings_digest = 0;
+    // Who may undo it (authority.cc): its command (BodyCase) and the account that owns it — the
+    // issuer of an earning, deduction, award or approval, the store of a sale — as an index
+    // into `owners` plus one (0: none).
+    std::uint8_t kind = 0;
+    std::uint32_t owner = 0;
   };
+  // The owners of undoable entries, interned (Reversible::owner).
+  std::vector<std::string> owners;
+  absl::flat_hash_map<std::string, std::uint32_t> owner_ids;
 
   // Exact mode keeps every request id and statement line so that a difference can be named by
   // key; fast mode keeps 64-bit digests of them, and any disagreement (or a request-id hash
@@ -234,6 +242,13 @@ struct AccountHints {
 AccountHints PrefetchAccountSlots(const v1::Entry& entry, const ReplayState& state);
 void PrefetchAccounts(AccountHints& hints, const ReplayState& state);
 void RememberAccounts(const AccountHints& hints, ReplayState& state);
+
+// The authority rule (authority.cc): why `entry`'s actor was not allowed to make it as the
+// state stood before it, or empty when it was.
+std::string AuthorityProblem(const v1::Entry& entry, const ReplayState& state);
+// Remembers who owns an undoable entry (its issuer or store) for later reversals and refunds.
+// REQUIRES: state.entries holds seq.
+void RecordOwner(const v1::Entry& entry, ReplayState& state);
 
 // After the last entry: the checks that need all of them (a request-id hash seen twice), and
 // `balances` gathered from the accounts.

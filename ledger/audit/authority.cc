@@ -1,0 +1,192 @@
+// The audit's authority rule (DESIGN.md invariant 8, issue #22 item 3), coded again from
+// docs/api.md "Roles" and ledger/authority.cc, not shared with the service or the engine: every
+// entry's actor held, at the seq it was decided, an unrevoked journaled grant whose role and
+// bound accounts permit that command on that target as it then stood.
+//
+// From the first GrantPrincipal on. A journal's first entries are the ledger's own (genesis
+// assets, actor "lovebank") and, on a ledger made with the library alone (the demo, benchmarks),
+// everything: there is no principal to hold a grant before the first one is granted. On a ledger
+// lovebankd made, the first admin is granted right after genesis, so every client entry is
+// checked. (Rewriting a journal from its start to drop the grants changes every hash after
+// them: the published digests catch that.)
+
+#include "ledger/audit/replay.h"
+#include "ledger/strings.h"
+#include "ledger/text.h"
+
+namespace lovebank::audit {
+namespace {
+
+// The bootstrap actor: lovebankd grants the first admin of a ledger without principals.
+constexpr std::string_view kBootstrapActor = "lovebankd";
+
+bool Bound(const v1::PrincipalRecord& who, std::string_view account) {
+  for (const auto& id : who.accounts()) {
+    if (id == account) return true;
+  }
+  return false;
+}
+
+std::string RoleWord(v1::Role role) {
+  const std::string& name = v1::Role_Name(role);
+  return name.size() > 5 ? name.substr(5) : name;
+}
+
+bool IssuerUndoes(std::uint8_t kind) {
+  return kind == v1::Command::kEarn || kind == v1::Command::kDeduct ||
+         kind == v1::Command::kAward || kind == v1::Command::kApprove;
+}
+bool StoreUndoes(std::uint8_t kind) {
+  return kind == v1::Command::kRedeem || kind == v1::Command::kCheckout ||
+         kind == v1::Command::kCaptureHold;
+}
+
+// Whether `who` may undo (reverse, or refund lines of) entry `target` as it stood.
+bool MayUndo(const v1::PrincipalRecord& who, std::uint64_t target, bool refund,
+             const ReplayState& state) {
+  if (who.role() == v1::ROLE_ADMIN) return true;
+  if (target == 0 || target > state.entries.size()) return false;
+  const ReplayState::Reversible& entry = state.entries[target - 1];
+  if (entry.owner == 0) return false;
+  const std::string& owner = state.owners[entry.owner - 1];
+  if (who.role() == v1::ROLE_ISSUER)
+    return !refund && IssuerUndoes(entry.kind) && Bound(who, owner);
+  if (who.role() == v1::ROLE_TERMINAL) return StoreUndoes(entry.kind) && Bound(who, owner);
+  return false;
+}
+
+// Whether `who` (an unrevoked principal) may make `command`.
+bool Permits(const v1::PrincipalRecord& who, const v1::Command& c, const ReplayState& state) {
+  const v1::Role role = who.role();
+  switch (c.body_case()) {
+    case v1::Command::kEarn:
+      return role == v1::ROLE_ISSUER && Bound(who, c.earn().from());
+    case v1::Command::kDeduct:
+      return role == v1::ROLE_ISSUER && Bound(who, c.deduct().to());
+    case v1::Command::kAward:
+      return role == v1::ROLE_ISSUER && Bound(who, c.award().issuer());
+    case v1::Command::kRedeem:
+      return role == v1::ROLE_TERMINAL && Bound(who, c.redeem().to());
+    case v1::Command::kTransfer:
+      return role == v1::ROLE_MEMBER && Bound(who, c.transfer().from());
+    case v1::Command::kCheckout:
+      return role == v1::ROLE_TERMINAL && Bound(who, c.checkout().store());
+    case v1::Command::kAuthorizeHold:
+      return role == v1::ROLE_TERMINAL && Bound(who, c.authorize_hold().store());
+    case v1::Command::kCaptureHold:
+      return role == v1::ROLE_TERMINAL && Bound(who, c.capture_hold().store());
+    case v1::Command::kVoidHold:
+      return role == v1::ROLE_TERMINAL && Bound(who, c.void_hold().store());
+    case v1::Command::kReverse:
+      return MayUndo(who, c.reverse().seq(), /*refund=*/false, state);
+    case v1::Command::kRefund:
+      return MayUndo(who, c.refund().checkout_seq(), /*refund=*/true, state);
+    case v1::Command::kApprove:
+    case v1::Command::kReject:
+      return role == v1::ROLE_APPROVER || role == v1::ROLE_ADMIN;
+    case v1::Command::kOpenAccount:
+    case v1::Command::kSetAccountStatus:
+    case v1::Command::kGrantPrincipal:
+    case v1::Command::kRevokePrincipal:
+    case v1::Command::kSetAccountTags:
+    case v1::Command::kSetFamily:
+    case v1::Command::kSetTransferPolicy:
+    case v1::Command::kSetAwardRule:
+    case v1::Command::kSetApprovalThreshold:
+    case v1::Command::kSetStarLevels:
+    case v1::Command::kSetHoursCap:
+    case v1::Command::kSetDailyHoursCap:
+    case v1::Command::kSetItem:
+    case v1::Command::kSetExchangeRatio:
+    case v1::Command::kSetLimit:
+    case v1::Command::kSetHousehold:
+    case v1::Command::kReceiveStock:
+    case v1::Command::kWriteOffStock:
+    case v1::Command::kSettle:
+      return role == v1::ROLE_ADMIN;
+    case v1::Command::kDefineAsset:    // genesis: the engine's own
+    case v1::Command::kReleaseHold:    // the engine's own
+    case v1::Command::kExpirePending:  // the engine's own
+    case v1::Command::BODY_NOT_SET:
+      return false;
+  }
+  return false;
+}
+
+}  // namespace
+
+std::string AuthorityProblem(const v1::Entry& entry, const ReplayState& state) {
+  const v1::Command& c = entry.command();
+  const std::string& actor = c.actor();
+  if (actor == kEngineActor) {
+    // The engine writes genesis, hold releases and lapses of pending entries; nothing else.
+    if (c.has_define_asset() || c.has_release_hold() || c.has_expire_pending()) return "";
+    return Cat("the engine's actor ", actor, " made a client's command");
+  }
+  if (state.principals.empty()) {
+    // Before the first grant: the ledger's own setup (see the top of this file); the first
+    // grant itself is lovebankd's bootstrap of an admin, or a library caller's.
+    return "";
+  }
+  if (actor == kBootstrapActor) {
+    return Cat(actor, " may only grant the first admin of a ledger without principals");
+  }
+  auto it = state.principals.find(actor);
+  if (it == state.principals.end()) return Cat(Excerpt(actor), " was never granted");
+  const v1::PrincipalRecord& who = it->second;
+  if (who.revoked_seq() != 0) {
+    return Cat(actor, " was revoked by entry ", who.revoked_seq());
+  }
+  if (!Permits(who, c, state)) {
+    return Cat(actor, " (", RoleWord(who.role()), ") may not make this ",
+               v1::Command::descriptor()->FindFieldByNumber(c.body_case())->name());
+  }
+  return "";
+}
+
+void RecordOwner(const v1::Entry& entry, ReplayState& state) {
+  const v1::Command& c = entry.command();
+  std::string_view owner;
+  switch (c.body_case()) {
+    case v1::Command::kEarn:
+      owner = c.earn().from();
+      break;
+    case v1::Command::kDeduct:
+      owner = c.deduct().to();
+      break;
+    case v1::Command::kAward:
+      owner = c.award().issuer();
+      break;
+    case v1::Command::kRedeem:
+      owner = c.redeem().to();
+      break;
+    case v1::Command::kCheckout:
+      owner = c.checkout().store();
+      break;
+    case v1::Command::kCaptureHold:
+      owner = c.capture_hold().store();
+      break;
+    case v1::Command::kApprove:
+      // The approved award or earning moves value from its issuer: the posting that pays.
+      for (const auto& posting : entry.postings()) {
+        if (!posting.amount_minor().empty() && posting.amount_minor()[0] == '-') {
+          owner = posting.account();
+          break;
+        }
+      }
+      break;
+    default:
+      return;
+  }
+  if (owner.empty()) return;
+  auto [it, added] = state.owner_ids.try_emplace(std::string(owner), 0);
+  if (added) {
+    state.owners.emplace_back(owner);
+    it->second = static_cast<std::uint32_t>(state.owners.size());
+  }
+  ReplayState::Reversible& reversible = state.entries[entry.seq() - 1];
+  reversible.kind = static_cast<std::uint8_t>(c.body_case());
+  reversible.owner = it->second;
+}
+
+}  // namespace lovebank::audit
