@@ -9,6 +9,7 @@
 #include <iostream>
 
 #include "google/protobuf/util/json_util.h"
+#include "grpc/support/time.h"
 #include "ledger/coding.h"
 #include "service/convert.h"
 
@@ -49,8 +50,11 @@ std::unique_ptr<grpc::ClientContext> Session::Context() const {
 std::unique_ptr<grpc::ClientContext> Session::Context(double timeout_s) const {
   auto context = std::make_unique<grpc::ClientContext>();
   if (!globals_.token.empty()) context->AddMetadata("authorization", "Bearer " + globals_.token);
-  context->set_deadline(std::chrono::system_clock::now() +
-                        std::chrono::milliseconds(static_cast<std::int64_t>(timeout_s * 1000)));
+  // On the monotonic clock: a wall-clock step (NTP, a faked date) never stretches or expires a
+  // call's deadline.
+  context->set_deadline(gpr_time_add(
+      gpr_now(GPR_CLOCK_MONOTONIC),
+      gpr_time_from_micros(static_cast<std::int64_t>(timeout_s * 1e6), GPR_TIMESPAN)));
   return context;
 }
 

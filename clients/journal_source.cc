@@ -2,6 +2,7 @@
 
 #include <deque>
 
+#include "grpc/support/time.h"
 #include "grpcpp/grpcpp.h"
 #include "ledger/coding.h"
 #include "ledger/strings.h"
@@ -21,8 +22,9 @@ class StreamSource final : public audit::JournalSource {
                std::uint64_t to_seq, double timeout_s)
       : stub_(v1::Audit::NewStub(std::move(channel))) {
     context_.AddMetadata("authorization", "Bearer " + token);
-    context_.set_deadline(std::chrono::system_clock::now() +
-                          std::chrono::milliseconds(static_cast<std::int64_t>(timeout_s * 1000)));
+    context_.set_deadline(gpr_time_add(  // monotonic: see Session::Context (cli.cc)
+        gpr_now(GPR_CLOCK_MONOTONIC),
+        gpr_time_from_micros(static_cast<std::int64_t>(timeout_s * 1e6), GPR_TIMESPAN)));
     v1::ReadJournalRequest request;
     request.set_to_seq(to_seq);
     reader_ = stub_->ReadJournal(&context_, request);

@@ -1,5 +1,6 @@
 #include "service/call.h"
 
+#include "grpc/support/time.h"
 #include "ledger/strings.h"
 #include "ledger/text.h"
 #include "service/convert.h"
@@ -105,7 +106,10 @@ bool UnaryCall::Allowed(const Decision& decision) {
 }
 
 bool UnaryCall::Expired() {
-  if (server_context_->deadline() > std::chrono::system_clock::now() &&
+  // In gRPC's own clock (the deadline's clock type, monotonic for calls): a wall-clock step never
+  // expires a call early.
+  const gpr_timespec deadline = server_context_->raw_deadline();
+  if (gpr_time_cmp(deadline, gpr_now(deadline.clock_type)) > 0 &&
       !server_context_->IsCancelled()) {
     return false;
   }
