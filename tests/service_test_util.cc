@@ -2,12 +2,16 @@
 
 #include <chrono>
 
+#include "grpc/support/time.h"
+
 namespace lovebank::testing {
 
 std::unique_ptr<grpc::ClientContext> Ctx(const std::string& token) {
   auto context = std::make_unique<grpc::ClientContext>();
   if (!token.empty()) context->AddMetadata("authorization", "Bearer " + token);
-  context->set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(10));
+  // Monotonic, like the CLI's (clients/cli.cc): the suites also run under a faked wall clock.
+  context->set_deadline(
+      gpr_time_add(gpr_now(GPR_CLOCK_MONOTONIC), gpr_time_from_seconds(10, GPR_TIMESPAN)));
   return context;
 }
 
