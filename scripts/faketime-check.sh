@@ -5,6 +5,10 @@
 # year ends and a leap day. The wall clock advances from the given instant ('@'), and only the
 # wall clock is faked (DONT_FAKE_MONOTONIC=1): a frozen clock, or a faked monotonic one, stops
 # gRPC's own timers (a call's deadline then never fires), which is not a date dependency.
+# Two deadline tests are left out: under libfaketime gRPC's deadlines never fire, even on the
+# monotonic clock (Daemon.SigtermDuringLoad…: 16 Earn calls blocked in Pluck for minutes with a
+# 10 s deadline; CliTest.ARedeemWhoseReplyWasLost…: a 1 µs deadline, the call succeeds). They
+# test shutdown under load and lost replies, not dates.
 #   scripts/faketime-check.sh            # the default dates
 #   scripts/faketime-check.sh '2030-02-28 23:59:50'
 set -euo pipefail
@@ -19,5 +23,5 @@ fi
 for when in "${dates[@]}"; do
   echo "faketime-check: $when" >&2
   DONT_FAKE_MONOTONIC=1 faketime -f "@$when" ctest --test-dir build-faketime --output-on-failure -j "${CTEST_JOBS:-2}" \
-    -R '^(CliTest|CliTls|Daemon|ServiceTest)\.'
+    -R '^(CliTest|CliTls|ServiceTest)\.|^Daemon\.A' -E 'ReplyWasLost'
 done
