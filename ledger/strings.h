@@ -26,13 +26,20 @@ std::string Cat(const Pieces&... pieces) {
 // it whole (gRPC's metadata limit is 8 KB; a longer status turns into RESOURCE_EXHAUSTED).
 inline constexpr std::size_t kExcerptBytesMax = 32;
 
+// The longest prefix of `text` of at most `bytes_max` bytes that ends on a UTF-8 character
+// boundary (a continuation byte never starts the cut-off rest).
+inline std::string_view Utf8Prefix(std::string_view text, std::size_t bytes_max) {
+  if (text.size() <= bytes_max) return text;
+  std::size_t cut = bytes_max;
+  while (cut > 0 && (static_cast<unsigned char>(text[cut]) & 0xC0) == 0x80) --cut;
+  return text.substr(0, cut);
+}
+
 // `text` for a message: whole when at most kExcerptBytesMax bytes, else its first bytes (cut at
 // a UTF-8 character boundary) and "… (N bytes)".
 inline std::string Excerpt(std::string_view text) {
   if (text.size() <= kExcerptBytesMax) return std::string(text);
-  std::size_t cut = kExcerptBytesMax;
-  while (cut > 0 && (static_cast<unsigned char>(text[cut]) & 0xC0) == 0x80) --cut;
-  return Cat(text.substr(0, cut), "… (", text.size(), " bytes)");
+  return Cat(Utf8Prefix(text, kExcerptBytesMax), "… (", text.size(), " bytes)");
 }
 
 }  // namespace lovebank

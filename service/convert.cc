@@ -317,11 +317,7 @@ grpc::Status ToStatus(Reason reason, std::string_view message, std::uint64_t dec
   if (reason == Reason::kOk) return grpc::Status::OK;
   // A message stays far below gRPC's 8 KB metadata limit whatever a client sent (messages quote
   // client text through Excerpt; this is the backstop).
-  if (message.size() > kStatusMessageBytesMax) {
-    std::size_t cut = kStatusMessageBytesMax;
-    while (cut > 0 && (static_cast<unsigned char>(message[cut]) & 0xC0) == 0x80) --cut;
-    message = message.substr(0, cut);
-  }
+  message = Utf8Prefix(message, kStatusMessageBytesMax);
   const auto code = static_cast<grpc::StatusCode>(ReasonCode(reason));
   const std::string text = Cat(ReasonName(reason), ": ", message);
   v1::ErrorDetail detail;

@@ -180,8 +180,9 @@ absl::StatusOr<std::unique_ptr<Server>> Server::Start(ServerOptions options) {
   // No silent new ledger: a typo in --data-dir (or a config key that was ignored) must not start
   // a fresh, empty ledger with a new admin. RocksDB's CURRENT file marks an existing database.
   std::error_code ignored;
-  if (!options.init &&
-      !std::filesystem::exists(std::filesystem::path(db_dir) / "CURRENT", ignored)) {
+  const bool ledger_exists =
+      std::filesystem::exists(std::filesystem::path(db_dir) / "CURRENT", ignored);
+  if (!options.init && !ledger_exists) {
     return absl::NotFoundError(
         Cat("no ledger in ", options.data_dir, " (start with --init to create a new one there)"));
   }
@@ -213,7 +214,7 @@ absl::StatusOr<std::unique_ptr<Server>> Server::Start(ServerOptions options) {
 
   // Before the writer opens it: the derived state on disk must be what the journal implies.
   Verification verified;
-  if (std::filesystem::exists(std::filesystem::path(db_dir) / "CURRENT", ignored)) {
+  if (ledger_exists) {
     auto verification = VerifyOnDisk(db_dir, options.env, *impl->logger);
     if (!verification.ok()) return verification.status();
     verified = std::move(*verification);
