@@ -315,14 +315,18 @@ void AddRefund(CLI::App& app, Globals& globals, int* exit_code) {
   auto lines = std::make_shared<std::vector<std::string>>();
   auto memo = std::make_shared<std::string>();
   auto request_id = std::make_shared<std::string>();
+  auto of = std::make_shared<std::string>();
   command->add_option("entry", *target, "the sale's seq or request id")->required();
+  command->add_option("--of", *of,
+                      "whose request id the entry is (admins; default: your own — request ids "
+                      "are each principal's own)");
   command->add_option("--lines", *lines,
                       "return only these lines of a basket, SKU:QTY ... (each line once)");
   command->add_option("--memo", *memo, "why, e.g. \"退货\"");
   command->add_option("--request-id", *request_id, "retry an interrupted refund");
   command->footer("Examples:\n  lovebank refund cli-3f2a9c0e11d4-redeem --memo 退货\n"
                   "  lovebank refund 1042 --lines RICE_5KG:1 --memo \"一袋破损\"");
-  command->callback([&globals, exit_code, target, lines, memo, request_id] {
+  command->callback([&globals, exit_code, target, lines, memo, request_id, of] {
     Session session(globals);
     const bool by_seq =
         !target->empty() && target->find_first_not_of("0123456789") == std::string::npos;
@@ -344,6 +348,7 @@ void AddRefund(CLI::App& app, Globals& globals, int* exit_code) {
       } else {
         v1::GetEntryRequest find;
         find.set_request_id(*target);
+        find.set_request_actor(*of);
         v1::GetEntryResponse found;
         const grpc::Status status = session.ledger().GetEntry(session.Context().get(), find, &found);
         if (!status.ok()) {
@@ -367,6 +372,7 @@ void AddRefund(CLI::App& app, Globals& globals, int* exit_code) {
       request.set_seq(std::stoull(*target));
     } else {
       request.set_target_request_id(*target);
+      request.set_target_actor(*of);
     }
     request.set_memo(*memo);
     *exit_code = Mutate(

@@ -289,11 +289,12 @@ Outcome Engine::Apply(const v1::Command& command, const std::string& fingerprint
   serialized_ = {};
   decide_time_.reset();
   if (outcome.reason != Reason::kLedgerUnavailable) {
-    BatchRequest& request = open().requests[command.request_id()];
+    std::string key = RequestKey(command.actor(), command.request_id());
+    BatchRequest& request = open().requests[key];
     LOVEBANK_CHECK(fingerprint.size() == request.fingerprint.size());
     std::memcpy(request.fingerprint.data(), fingerprint.data(), fingerprint.size());
     request.outcome = outcome;
-    if (mark_) mark_->requests.push_back(command.request_id());
+    if (mark_) mark_->requests.push_back(std::move(key));
   }
   return outcome;
 }
@@ -402,6 +403,7 @@ void Engine::RollBackToMark() {
 
 std::optional<Outcome> Engine::Replay(const v1::Command& command, const std::string& fingerprint) {
   const std::string& id = command.request_id();
+  const std::string key = RequestKey(command.actor(), id);
   auto reused = [&id]() {
     Outcome outcome;
     outcome.reason = Reason::kRequestIdReused;
@@ -409,7 +411,7 @@ std::optional<Outcome> Engine::Replay(const v1::Command& command, const std::str
     return outcome;
   };
   for (const Batch& batch : batches_) {
-    auto it = batch.requests.find(id);
+    auto it = batch.requests.find(key);
     if (it == batch.requests.end()) continue;
     if (std::string_view(reinterpret_cast<const char*>(it->second.fingerprint.data()),
                          it->second.fingerprint.size()) != fingerprint) {
@@ -421,14 +423,14 @@ std::optional<Outcome> Engine::Replay(const v1::Command& command, const std::str
   }
   // Not in flight and never recorded for certain: no need to read the store (nearly every
   // command; a false positive only costs the two reads below).
-  if (!request_ids_.MayContain(id)) return std::nullopt;
+  if (!request_ids_.MayContain(key)) return std::nullopt;
   auto unavailable = [](const absl::Status& status) {
     Outcome outcome;
     outcome.reason = Reason::kLedgerUnavailable;
     outcome.message = std::string(status.message());
     return outcome;
   };
-  auto accepted = store_->Get(Family::kRequests, id);
+  auto accepted = store_->Get(Family::kRequests, key);
   if (!accepted.ok()) return unavailable(accepted.status());
   if (accepted->has_value()) {
     auto value = DecodeRequestValue(**accepted);
@@ -445,7 +447,7 @@ std::optional<Outcome> Engine::Replay(const v1::Command& command, const std::str
     outcome.replayed = true;
     return outcome;
   }
-  auto refused = store_->Get(Family::kRefusals, id);
+  auto refused = store_->Get(Family::kRefusals, key);
   if (!refused.ok()) return unavailable(refused.status());
   if (refused->has_value()) {
     v1::Refusal refusal;
@@ -591,7 +593,24 @@ Outcome Engine::ApplyMove(const v1::Command& command, const std::string& fingerp
     }
   }
   const bool earns_hours = command.has_earn() && move.asset() == kHoursAsset;
-  if (command.has_earn() && !earns_hours && NeedsApproval(move, amount.amount.minor())) {
+  // The approval threshold is cumulative: what one issuer account posts to one member in one
+  // programme day (Asia/Shanghai) without approval stays at or under it, so splitting an
+  // earning (5 x 100 under a threshold of 100) sends the part above it to approval. Approved
+  // earnings do not count (a checker saw them); a reversal gives nothing back (the safe side).
+  // HOURS have no threshold: the daily hours cap, per member and day across all issuers,
+  // guards them.
+  std::optional<std::pair<std::string, Int128>> approval_usage;
+  std::optional<Int128> threshold;
+  if (command.has_earn() && !earns_hours && (threshold = ApprovalThreshold(move.asset()))) {
+    std::string key = ApprovalUsageKey(move.from(), move.to(), move.asset(), NextEntryTime());
+    Outcome failure;
+    std::optional<Int128> used = Used(key, &failure);
+    if (!used) return failure;
+    if (*used + amount.amount.minor() <= *threshold) {
+      approval_usage.emplace(std::move(key), *used + amount.amount.minor());
+    }
+  }
+  if (threshold && !approval_usage) {
     v1::PendingRecord pending;
     pending.set_from(move.from());
     pending.set_to(move.to());
@@ -622,6 +641,7 @@ Outcome Engine::ApplyMove(const v1::Command& command, const std::string& fingerp
     AddEarnedHours(move.to(), amount.amount.minor(), outcome.receipt.seq);
   }
   if (day_usage) SetUsage(day_usage->first, std::move(day_usage->second));
+  if (approval_usage) SetUsage(approval_usage->first, std::move(approval_usage->second));
   return outcome;
 }
 
@@ -953,7 +973,8 @@ Outcome Engine::Append(const v1::Command& command, const std::string& fingerprin
       EncodeEntryPayload(seq, time, given ? serialized_ : own_bytes, posting_texts, pricing, award);
   const Hash hash = ChainHash(head_.hash, seq, payload);
   Stage(Family::kJournal, EncodeFixed64BE(seq), EncodeStoredEntry(hash, head_.hash, payload));
-  Stage(Family::kRequests, command.request_id(), EncodeRequestValue(seq, fingerprint));
+  Stage(Family::kRequests, RequestKey(command.actor(), command.request_id()),
+        EncodeRequestValue(seq, fingerprint));
 
   Outcome outcome;
   outcome.receipt.seq = seq;
@@ -1028,7 +1049,8 @@ void Engine::RememberRefusal(const v1::Command& command, const std::string& fing
   refusal.set_reason(static_cast<std::uint32_t>(outcome.reason));
   refusal.set_message(outcome.message);
   refusal.set_head_seq(outcome.decided_at_seq);
-  Stage(Family::kRefusals, command.request_id(), refusal.SerializeAsString());
+  Stage(Family::kRefusals, RequestKey(command.actor(), command.request_id()),
+        refusal.SerializeAsString());
 }
 
 rocksdb::WriteBatch Engine::FinishBatch() {

@@ -25,6 +25,7 @@
 
 #include "absl/container/flat_hash_map.h"
 #include "absl/container/flat_hash_set.h"
+#include "absl/container/inlined_vector.h"
 #include "ledger/check.h"
 #include "ledger/id_filter.h"
 #include "ledger/ledger.h"
@@ -224,8 +225,8 @@ class Engine {
   Outcome ApplySetApprovalThreshold(const v1::Command& command, const std::string& fingerprint);
   Outcome ApplyApprove(const v1::Command& command, const std::string& fingerprint);
   Outcome ApplyReject(const v1::Command& command, const std::string& fingerprint);
-  // An Earn of `amount` above the approval threshold of its asset: true when it must wait.
-  bool NeedsApproval(const v1::Move& earn, const Int128& amount) const;
+  // The approval threshold of `asset` in minor units; nullopt when it has none (or 0).
+  std::optional<Int128> ApprovalThreshold(const std::string& asset) const;
   // Records `command` as pending (no postings; the member gets a statement line): the entry,
   // the PendingRecord and, for an award, its frequency usage.
   Outcome MakePending(const v1::Command& command, const std::string& fingerprint,
@@ -274,8 +275,9 @@ class Engine {
   void SetHoursCapRecord(v1::HoursCap cap);
   void SetDailyHoursCapRecord(v1::DailyHoursCap cap);
   void RebuildHoldExpiries();
-  // Whose usage a member's baskets count under: "household:<id>" when grouped, else the member.
-  std::string UsageOwner(const std::string& member) const;
+  // Whose usage a member's baskets count under: the member, and "household:<id>" too when
+  // grouped. A limit holds for each: joining a household never lifts what the member used.
+  absl::InlinedVector<std::string, 2> UsageOwners(const std::string& member) const;
   // The amount used under a usage key (0 when none): in flight, cached or committed;
   // std::nullopt with `failure` set when the store cannot be read.
   std::optional<Int128> Used(const std::string& key, Outcome* failure);

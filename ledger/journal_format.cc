@@ -181,6 +181,14 @@ std::string AwardPeriod(v1::AwardFrequency frequency, std::int64_t time_unix_us)
   }
 }
 
+std::string ApprovalUsageKey(std::string_view issuer, std::string_view member,
+                             std::string_view asset, std::int64_t time_unix_us) {
+  std::string key(member);
+  key.append(1, '\0').append("APPROVAL").append(1, '\0').append(issuer).append(1, '\0');
+  key.append(asset).append(1, '\0').append(PeriodStart(v1::PERIOD_DAY, time_unix_us));
+  return key;
+}
+
 std::string AwardUsageKey(std::string_view member, std::string_view rule,
                           std::string_view period) {
   std::string key(member);
@@ -239,6 +247,14 @@ std::string EncodeRequestValue(std::uint64_t seq, std::string_view fingerprint) 
   PutFixed64BE(&value, seq);
   value.append(fingerprint);
   return value;
+}
+
+std::string RequestKey(std::string_view actor, std::string_view request_id) {
+  std::string key;
+  key.reserve(actor.size() + 1 + request_id.size());
+  key.append(actor).push_back('\0');
+  key.append(request_id);
+  return key;
 }
 
 std::optional<RequestValue> DecodeRequestValue(std::string_view value) {

@@ -6,13 +6,13 @@
 //   journal          seq (u64 BE)                       -> stored entry (layout below)
 //   balances         account ‖ 0x00 ‖ asset             -> balance (16-byte BE two's complement,
 //                                                          minor units) ‖ last seq (u64 BE)
-//   requests         request id                         -> seq (u64 BE) ‖ fingerprint (32 bytes)
+//   requests         actor ‖ 0x00 ‖ request id          -> seq (u64 BE) ‖ fingerprint (32 bytes)
 //   accounts         account id                         -> lovebank.v1.AccountRecord
 //   assets           asset code                         -> lovebank.v1.AssetRecord
 //   account_entries  account ‖ 0x00 ‖ seq (u64 BE)      -> lovebank.v1.StatementLine
 //   reversed         seq of the reversed entry (u64 BE) -> seq of the reversal (u64 BE)
-//   refusals         request id                         -> lovebank.v1.Refusal
-//   meta             "format_version" -> u32 BE (1); "ledger_id" -> 16 random bytes;
+//   refusals         actor ‖ 0x00 ‖ request id          -> lovebank.v1.Refusal
+//   meta             "format_version" -> u32 BE (2); "ledger_id" -> 16 random bytes;
 //                    "head_seq" -> u64 BE; "head_hash" -> 32 bytes
 // 0x00 separates account from what follows because account ids never contain it, so the
 // entries of one account are one contiguous key range in seq order.
@@ -44,7 +44,10 @@ using Hash = std::array<unsigned char, 32>;
 inline constexpr std::uint8_t kEntryFormatVersion = 1;
 inline constexpr std::size_t kStoredEntryHeaderBytes = 1 + 32 + 32;
 inline constexpr std::size_t kLedgerIdBytes = 16;
-inline constexpr std::uint32_t kStoreFormatVersion = 1;
+// 2: request ids are scoped to their actor (RequestKey); usage counts a household member's
+// baskets under the member too (UsageOwners); earnings count toward the approval threshold per
+// issuer, member and day (ApprovalUsageKey).
+inline constexpr std::uint32_t kStoreFormatVersion = 2;
 
 namespace cf {
 inline constexpr const char* kJournal = "journal";
@@ -151,6 +154,12 @@ std::string AwardPeriod(v1::AwardFrequency frequency, std::int64_t time_unix_us)
 // How many awards of `rule` a member has in `period` (usage family): member ‖ 0x00 ‖ "AWARD" ‖
 // 0x00 ‖ rule ‖ 0x00 ‖ period. "AWARD" is lower than no SKU it could collide with: a SKU key
 // has two parts after the member, this one three.
+// The usage of the approval threshold: what issuer account `issuer` earned member `member` in
+// `asset` without approval on the programme day (Asia/Shanghai) of `time_unix_us`:
+// member ‖ 0x00 ‖ "APPROVAL" ‖ 0x00 ‖ issuer ‖ 0x00 ‖ asset ‖ 0x00 ‖ "D" day. Five parts, so it
+// never equals a basket (three parts) or an award (four parts) usage key.
+std::string ApprovalUsageKey(std::string_view issuer, std::string_view member,
+                             std::string_view asset, std::int64_t time_unix_us);
 std::string AwardUsageKey(std::string_view member, std::string_view rule,
                           std::string_view period);
 
@@ -170,6 +179,11 @@ struct RequestValue {
   std::string fingerprint;  // 32 bytes
 };
 std::string EncodeRequestValue(std::uint64_t seq, std::string_view fingerprint);
+
+// The key of a request (accepted or refused): request ids are the actor's own, so one
+// principal's id never blocks or answers another's (a member cannot squat a till's predictable
+// id). 0x00 cannot occur in an actor or a request id.
+std::string RequestKey(std::string_view actor, std::string_view request_id);
 std::optional<RequestValue> DecodeRequestValue(std::string_view value);
 
 // Appends one priced line (quantity x unit price, in POINTS minor units) to a checkout's or

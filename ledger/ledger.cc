@@ -181,7 +181,11 @@ absl::StatusOr<std::unique_ptr<Ledger>> Ledger::Open(LedgerOptions options) {
     }
     LOVEBANK_RETURN_IF_ERROR(InitializeMeta(store));
   } else if (version->size() != 4 || GetFixed32BE(version->data()) != kStoreFormatVersion) {
-    return absl::FailedPreconditionError("the ledger has another store format version");
+    return absl::FailedPreconditionError(
+        Cat("the ledger at ", options.path, " has store format version ",
+            version->size() == 4 ? std::to_string(GetFixed32BE(version->data())) : "(undecodable)",
+            "; this lovebank reads version ", kStoreFormatVersion,
+            " (docs/journal-format.md, Compatibility)"));
   }
   LOVEBANK_ASSIGN_OR_RETURN(impl->ledger_id, ReadMeta(store, meta_key::kLedgerId, kLedgerIdBytes));
   LOVEBANK_ASSIGN_OR_RETURN(std::string head_seq, ReadMeta(store, meta_key::kHeadSeq, 8));

@@ -220,7 +220,9 @@ class Ledger {
                                             std::string_view cursor);
 
   absl::StatusOr<StoredEntry> GetEntry(std::uint64_t seq);
-  absl::StatusOr<StoredEntry> GetEntryByRequestId(std::string_view request_id);
+  // The entry that `actor`'s request `request_id` committed (request ids are each actor's own).
+  absl::StatusOr<StoredEntry> GetEntryByRequestId(std::string_view actor,
+                                                  std::string_view request_id);
 
   // The committed journal records from `from_seq` (>= 1) up to `to_seq` inclusive, at most
   // `count_max` records and, past the first record, at most `bytes_max` bytes of values. Empty

@@ -296,13 +296,14 @@ Outcome Engine::ApplySetApprovalThreshold(const v1::Command& command,
   return outcome;
 }
 
-bool Engine::NeedsApproval(const v1::Move& earn, const Int128& amount) const {
-  if (records_.empty()) return false;
+std::optional<Int128> Engine::ApprovalThreshold(const std::string& asset) const {
+  if (records_.empty()) return std::nullopt;
   auto threshold =
-      ParsedRecord<v1::ApprovalThresholdRecord>(Family::kMeta, ApprovalThresholdKey(earn.asset()));
-  if (!threshold) return false;
+      ParsedRecord<v1::ApprovalThresholdRecord>(Family::kMeta, ApprovalThresholdKey(asset));
+  if (!threshold) return std::nullopt;
   const Int128 limit = *MinorFromString(threshold->amount_minor());
-  return limit != 0 && amount > limit;
+  if (limit == 0) return std::nullopt;
+  return limit;
 }
 
 Outcome Engine::MakePending(const v1::Command& command, const std::string& fingerprint,

@@ -272,16 +272,19 @@ absl::StatusOr<StoredEntry> Ledger::GetEntry(std::uint64_t seq) {
   return ReadEntry(*impl_->store, seq, nullptr);
 }
 
-absl::StatusOr<StoredEntry> Ledger::GetEntryByRequestId(std::string_view request_id) {
+absl::StatusOr<StoredEntry> Ledger::GetEntryByRequestId(std::string_view actor,
+                                                        std::string_view request_id) {
   if (!IsValidRequestId(request_id)) {
     return RefusedStatus(Reason::kRequestIdInvalid,
                          "request ids are 1-128 bytes of [A-Za-z0-9._:@-]");
   }
   Store& store = *impl_->store;
   ScopedSnapshot snapshot(store.db());
-  LOVEBANK_ASSIGN_OR_RETURN(auto value, store.Get(Family::kRequests, request_id, snapshot.get()));
+  LOVEBANK_ASSIGN_OR_RETURN(
+      auto value, store.Get(Family::kRequests, RequestKey(actor, request_id), snapshot.get()));
   if (!value.has_value()) {
-    return RefusedStatus(Reason::kEntryUnknown, Cat("no entry for request ", request_id));
+    return RefusedStatus(Reason::kEntryUnknown,
+                         Cat("no entry for request ", request_id, " of ", Excerpt(actor)));
   }
   auto decoded = DecodeRequestValue(*value);
   if (!decoded) return absl::DataLossError("request record does not decode");

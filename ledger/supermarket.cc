@@ -149,24 +149,26 @@ std::optional<Outcome> Engine::PriceBasket(
   auto within_limit = [&](const std::string& sku, const Int128& amount) -> std::optional<Outcome> {
     auto limit = limits_.find(sku);
     if (limit == limits_.end() || limit->second.maximum_minor() == "0") return std::nullopt;
-    const std::string key = UsageKey(UsageOwner(member), sku, limit->second.period(), time);
-    Outcome failure;
-    std::optional<Int128> used = Used(key, &failure);
-    if (!used) return failure;
     const Int128 maximum = *MinorFromString(limit->second.maximum_minor());
-    if (*used + amount > maximum) {
-      const std::string what = sku.empty() ? "baskets worth" : sku;
-      const std::string unit = sku.empty() ? " POINTS" : "";
-      const std::string per = v1::Period_Name(limit->second.period()).substr(7);
-      return Refuse(command, fingerprint, Reason::kLimitExceeded,
-                    Cat(member, " may take ", what, " at most ",
-                        sku.empty() ? Decimal(maximum, kPoints) : MinorToString(maximum), unit,
-                        " per ", per, " (", key.substr(key.rfind('\0') + 2), "); ",
-                        sku.empty() ? Decimal(*used, kPoints) : MinorToString(*used),
-                        " used, this basket ", sku.empty() ? Decimal(amount, kPoints)
-                                                           : MinorToString(amount)));
+    for (const std::string& owner : UsageOwners(member)) {
+      const std::string key = UsageKey(owner, sku, limit->second.period(), time);
+      Outcome failure;
+      std::optional<Int128> used = Used(key, &failure);
+      if (!used) return failure;
+      if (*used + amount > maximum) {
+        const std::string what = sku.empty() ? "baskets worth" : sku;
+        const std::string unit = sku.empty() ? " POINTS" : "";
+        const std::string per = v1::Period_Name(limit->second.period()).substr(7);
+        return Refuse(
+            command, fingerprint, Reason::kLimitExceeded,
+            Cat(owner == member ? member : Cat(member, "'s ", owner), " may take ", what,
+                " at most ", sku.empty() ? Decimal(maximum, kPoints) : MinorToString(maximum), unit,
+                " per ", per, " (", key.substr(key.rfind('\0') + 2), "); ",
+                sku.empty() ? Decimal(*used, kPoints) : MinorToString(*used), " used, this basket ",
+                sku.empty() ? Decimal(amount, kPoints) : MinorToString(amount)));
+      }
+      priced->usage.emplace_back(key, *used + amount);
     }
-    priced->usage.emplace_back(key, *used + amount);
     return std::nullopt;
   };
   if (!limits_.empty()) {
@@ -237,10 +239,12 @@ bool Engine::GiveBackUsage(const std::string& member, std::int64_t time, const I
   auto give_back = [&](const std::string& sku, const Int128& amount) -> bool {
     auto limit = limits_.find(sku);
     if (limit == limits_.end() || limit->second.maximum_minor() == "0" || amount == 0) return true;
-    const std::string key = UsageKey(UsageOwner(member), sku, limit->second.period(), time);
-    std::optional<Int128> used = Used(key, failure);
-    if (!used) return false;
-    usage->emplace_back(key, *used > amount ? *used - amount : Int128(0));
+    for (const std::string& owner : UsageOwners(member)) {
+      const std::string key = UsageKey(owner, sku, limit->second.period(), time);
+      std::optional<Int128> used = Used(key, failure);
+      if (!used) return false;
+      usage->emplace_back(key, *used > amount ? *used - amount : Int128(0));
+    }
     return true;
   };
   if (!give_back("", total)) return false;
@@ -402,10 +406,13 @@ Outcome Engine::ApplySetLimit(const v1::Command& command, const std::string& fin
   return outcome;
 }
 
-std::string Engine::UsageOwner(const std::string& member) const {
+absl::InlinedVector<std::string, 2> Engine::UsageOwners(const std::string& member) const {
+  absl::InlinedVector<std::string, 2> owners{member};
   auto household = households_.find(member);
-  if (household == households_.end() || household->second.empty()) return member;
-  return Cat("household:", household->second);
+  if (household != households_.end() && !household->second.empty()) {
+    owners.push_back(Cat("household:", household->second));
+  }
+  return owners;
 }
 
 Outcome Engine::ApplySetHousehold(const v1::Command& command, const std::string& fingerprint) {

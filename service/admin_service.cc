@@ -46,7 +46,7 @@ grpc::ServerUnaryReactor* AdminService::CreatePrincipal(grpc::CallbackServerCont
   auto* call = new UnaryCall(context_, ctx, "CreatePrincipal", request->request_id());
   auto who = call->Authenticate();
   if (who == nullptr || !call->Allowed(MayAdminister(*who))) return call;
-  auto earlier = context_.ledger->GetEntryByRequestId(request->request_id());
+  auto earlier = context_.ledger->GetEntryByRequestId(who->name, request->request_id());
   if (earlier.ok()) {
     const v1::Command& command = earlier->entry.command();
     if (!command.has_grant_principal() ||

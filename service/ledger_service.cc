@@ -14,7 +14,10 @@ struct ReverseTarget {
   std::uint64_t seq = 0;        // 0 when unknown (the ledger then answers ENTRY_UNKNOWN)
   std::optional<v1::Entry> entry;
 };
-absl::StatusOr<ReverseTarget> FindReverseTarget(Ledger& ledger, const v1::ReverseRequest& request) {
+// A request id is its actor's own: `target_actor` (empty: the caller) names whose; naming
+// another principal's is for admins, the one role that may undo any entry.
+absl::StatusOr<ReverseTarget> FindReverseTarget(Ledger& ledger, const v1::ReverseRequest& request,
+                                                const Principal& who) {
   ReverseTarget target;
   absl::StatusOr<StoredEntry> stored;
   switch (request.target_case()) {
@@ -22,9 +25,15 @@ absl::StatusOr<ReverseTarget> FindReverseTarget(Ledger& ledger, const v1::Revers
       target.seq = request.seq();
       stored = ledger.GetEntry(request.seq());
       break;
-    case v1::ReverseRequest::kTargetRequestId:
-      stored = ledger.GetEntryByRequestId(request.target_request_id());
+    case v1::ReverseRequest::kTargetRequestId: {
+      const std::string& actor = request.target_actor().empty() ? who.name : request.target_actor();
+      if (actor != who.name && who.role != v1::ROLE_ADMIN) {
+        target.reason = Reason::kPermissionDenied;
+        return target;
+      }
+      stored = ledger.GetEntryByRequestId(actor, request.target_request_id());
       break;
+    }
     case v1::ReverseRequest::TARGET_NOT_SET:
       target.reason = Reason::kEntryTargetInvalid;
       return target;
@@ -43,11 +52,21 @@ absl::StatusOr<ReverseTarget> FindReverseTarget(Ledger& ledger, const v1::Revers
 Converted ConvertReverse(const v1::ReverseRequest& request, std::string_view actor,
                          const ReverseTarget& target) {
   Converted converted = ToCommand(request, actor, target.seq);
-  if (target.reason != Reason::kOk) {
-    converted.reason = target.reason;
-    converted.message = target.reason == Reason::kEntryTargetInvalid
-                            ? "name the entry to reverse by seq or target_request_id"
-                            : "target_request_id is not a valid request id";
+  switch (target.reason) {
+    case Reason::kOk:
+      break;
+    case Reason::kEntryTargetInvalid:
+      converted.reason = target.reason;
+      converted.message = "name the entry to reverse by seq or target_request_id";
+      break;
+    case Reason::kPermissionDenied:
+      converted.reason = target.reason;
+      converted.message = "only admins name another principal's request id (target_actor)";
+      break;
+    default:
+      converted.reason = target.reason;
+      converted.message = "target_request_id is not a valid request id";
+      break;
   }
   return converted;
 }
@@ -173,7 +192,7 @@ grpc::ServerUnaryReactor* LedgerService::Reverse(grpc::CallbackServerContext* ct
   auto* call = new UnaryCall(context_, ctx, "Reverse", request->request_id());
   auto who = call->Authenticate();
   if (who == nullptr) return call;
-  auto target = FindReverseTarget(*context_.ledger, *request);
+  auto target = FindReverseTarget(*context_.ledger, *request, *who);
   if (!target.ok()) {
     call->Done(ToStatus(target.status()));
     return call;
@@ -238,9 +257,17 @@ grpc::ServerUnaryReactor* LedgerService::GetEntry(grpc::CallbackServerContext* c
     case v1::GetEntryRequest::kSeq:
       stored = context_.ledger->GetEntry(request->seq());
       break;
-    case v1::GetEntryRequest::kRequestId:
-      stored = context_.ledger->GetEntryByRequestId(request->request_id());
+    case v1::GetEntryRequest::kRequestId: {
+      const std::string& actor =
+          request->request_actor().empty() ? who->name : request->request_actor();
+      if (actor != who->name && who->role != v1::ROLE_ADMIN && who->role != v1::ROLE_AUDITOR) {
+        call->Done(ToStatus(Reason::kPermissionDenied,
+                            "only admins and auditors name another principal's request id"));
+        return call;
+      }
+      stored = context_.ledger->GetEntryByRequestId(actor, request->request_id());
       break;
+    }
     case v1::GetEntryRequest::TARGET_NOT_SET:
       call->Done(ToStatus(Reason::kEntryTargetInvalid, "name the entry by seq or request_id"));
       return call;
@@ -307,7 +334,7 @@ grpc::ServerUnaryReactor* LedgerService::SubmitBatch(grpc::CallbackServerContext
         converted[i] = ToCommand(command.award(), who->name);
         break;
       case v1::BatchCommand::kReverse: {
-        auto found = FindReverseTarget(*context_.ledger, command.reverse());
+        auto found = FindReverseTarget(*context_.ledger, command.reverse(), *who);
         if (!found.ok()) {
           call->Done(ToStatus(found.status()));
           return call;

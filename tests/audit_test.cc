@@ -297,7 +297,8 @@ TEST_F(AuditTest, AForgedEntryWithACorrectHashIsCaughtByTheDerivedRecords) {
   EXPECT_FALSE(Has(report, FindingKind::kChainBroken, seq)) << Describe(report);
   EXPECT_FALSE(Has(report, FindingKind::kHashMismatch, seq)) << Describe(report);
   EXPECT_TRUE(Has(report, FindingKind::kHeadMismatch, seq)) << Describe(report);
-  EXPECT_TRUE(Has(report, FindingKind::kRecordMissing, 0, "requests forged")) << Describe(report);
+  EXPECT_TRUE(Has(report, FindingKind::kRecordMissing, 0, "requests tester/forged"))
+      << Describe(report);
   EXPECT_TRUE(Has(report, FindingKind::kRecordDiffers, 0, "balances m1/POINTS"))
       << Describe(report);
   EXPECT_TRUE(Has(report, FindingKind::kRecordMissing, 0, Cat("account_entries m1@", seq)))
@@ -392,7 +393,8 @@ TEST_F(AuditTest, ATruncatedTailWithARewrittenHeadIsCaughtByIndexesAndThePublish
   EXPECT_EQ(report.head.seq, keep);
   EXPECT_FALSE(Has(report, FindingKind::kHeadMismatch, keep)) << Describe(report);  // consistent
   EXPECT_TRUE(Has(report, FindingKind::kDigestMismatch, head_.seq)) << Describe(report);
-  EXPECT_TRUE(Has(report, FindingKind::kRecordExtra, 0, "requests refund1")) << Describe(report);
+  EXPECT_TRUE(Has(report, FindingKind::kRecordExtra, 0, "requests tester/refund1"))
+      << Describe(report);
   EXPECT_TRUE(Has(report, FindingKind::kRecordExtra, 0, "reversed")) << Describe(report);
   EXPECT_TRUE(Has(report, FindingKind::kRecordExtra, 0, "principals till:1")) << Describe(report);
 }
@@ -414,11 +416,15 @@ TEST_F(AuditTest, AChangedBalanceRowIsNamedByItsKey) {
 TEST_F(AuditTest, ADeletedRequestIndexRowIsNamedByItsKey) {
   {
     auto store = Raw();
-    ASSERT_TRUE(store->db()->Delete(Sync(), store->handle(Family::kRequests), "gift1").ok());
+    ASSERT_TRUE(
+        store->db()
+            ->Delete(Sync(), store->handle(Family::kRequests), RequestKey("tester", "gift1"))
+            .ok());
   }
   const Report report = AuditDb(dir_.path());
   EXPECT_EQ(report.findings_total, 1u) << Describe(report);
-  EXPECT_TRUE(Has(report, FindingKind::kRecordMissing, 0, "requests gift1")) << Describe(report);
+  EXPECT_TRUE(Has(report, FindingKind::kRecordMissing, 0, "requests tester/gift1"))
+      << Describe(report);
 }
 
 TEST_F(AuditTest, AnAddedStatementRowIsNamedByItsKey) {
@@ -621,7 +627,10 @@ TEST_F(AuditTest, ARequestIdUsedTwiceIsNamedEvenWithAnIntactChain) {
   EXPECT_FALSE(Has(report, FindingKind::kHashMismatch, head_.seq)) << Describe(report);
   EXPECT_TRUE(Has(report, FindingKind::kRequestIdDuplicate, head_.seq, "award1"))
       << Describe(report);
-  EXPECT_TRUE(Has(report, FindingKind::kRecordExtra, 0, "requests revoke1")) << Describe(report);
+  EXPECT_TRUE(Has(report, FindingKind::kRecordExtra, 0, "requests tester/revoke1"))
+      << Describe(report);
+  EXPECT_TRUE(Has(report, FindingKind::kRequestIdDuplicate, head_.seq, "award1 of tester"))
+      << Describe(report);
 
   const std::string file = dir_.Sub("forged.lbexport");
   {

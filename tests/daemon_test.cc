@@ -86,7 +86,7 @@ TEST(Daemon, SigtermDuringLoadLosesNoAcknowledgedRequest) {
   {
     auto ledger = testing::OpenLedger(data + "/db");
     for (const Ack& ack : acked) {
-      auto entry = ledger->GetEntryByRequestId(ack.request_id);
+      auto entry = ledger->GetEntryByRequestId("issuer", ack.request_id);
       ASSERT_TRUE(entry.ok()) << ack.request_id << ": " << entry.status();
       EXPECT_EQ(entry->seq, ack.seq);
       EXPECT_EQ(HashToHex(entry->hash), ack.hash);

@@ -317,6 +317,7 @@ std::size_t CheckAfterRestart(Client& client, const FireProgramme& programme,
       if (command->state != FireCommand::State::kApplied) continue;
       v1::GetEntryRequest request;
       request.set_request_id(command->request_id);
+      request.set_request_actor(SenderOf(*command));  // request ids are each principal's own
       v1::GetEntryResponse entry;
       const grpc::Status status = client.ledger->GetEntry(Ctx(admin).get(), request, &entry);
       EXPECT_TRUE(status.ok()) << command->request_id << " was acknowledged but is gone: "

@@ -382,8 +382,8 @@ TEST_P(RefusalTest, RefusesWithItsReasonAndChangesNothing) {
   EXPECT_EQ(ledger_->GetHead().hash, head.hash);
 
   const auto& refusals_after = after.at("refusals");
-  const bool remembered = refusals_after.contains(command.request_id()) &&
-                          !before.at("refusals").contains(command.request_id());
+  const std::string key = RequestKey(command.actor(), command.request_id());
+  const bool remembered = refusals_after.contains(key) && !before.at("refusals").contains(key);
   EXPECT_EQ(remembered, IsRememberedReason(c.reason));
   if (IsRememberedReason(c.reason)) {
     EXPECT_EQ(outcome.decided_at_seq, head.seq);
@@ -672,7 +672,8 @@ TEST(Statement, PagesNewestFirstWithOpaqueCursorsAndNoGapsOrRepeats) {
     ASSERT_TRUE(outcome.ok());
     seqs.push_back(outcome.receipt.seq);
   }
-  seqs.insert(seqs.begin(), ledger->GetEntryByRequestId("open:m1")->seq);  // account opened
+  seqs.insert(seqs.begin(),
+              ledger->GetEntryByRequestId("tester", "open:m1")->seq);  // account opened
   std::vector<std::uint64_t> seen;
   std::string cursor;
   int pages = 0;
@@ -772,10 +773,10 @@ TEST(Balances, AsOfAPastSeqAndRefusals) {
   EXPECT_EQ(ReasonOf(ledger->GetBalance("m9", "POINTS").status()), Reason::kAccountUnknown);
   EXPECT_EQ(ReasonOf(ledger->GetEntry(0).status()), Reason::kEntryUnknown);
   EXPECT_EQ(ReasonOf(ledger->GetEntry(c.receipt.seq + 1).status()), Reason::kEntryUnknown);
-  auto by_id = ledger->GetEntryByRequestId("c");
+  auto by_id = ledger->GetEntryByRequestId("tester", "c");
   ASSERT_TRUE(by_id.ok());
   EXPECT_EQ(by_id->seq, c.receipt.seq);
-  EXPECT_EQ(ReasonOf(ledger->GetEntryByRequestId("zzz").status()), Reason::kEntryUnknown);
+  EXPECT_EQ(ReasonOf(ledger->GetEntryByRequestId("tester", "zzz").status()), Reason::kEntryUnknown);
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -854,6 +855,33 @@ TEST(Reopen, RefusesABrokenChainTail) {
   ASSERT_FALSE(reopened.ok());
   EXPECT_EQ(reopened.status().code(), absl::StatusCode::kDataLoss);
   EXPECT_NE(std::string(reopened.status().message()).find(std::to_string(head)), std::string::npos)
+      << reopened.status();
+}
+
+// Store format 2 keys request ids by actor and counts usage differently: a ledger of format 1
+// would be read wrongly, so it is refused, naming both versions.
+TEST(Reopen, RefusesALedgerOfAnotherStoreFormatNamingBothVersions) {
+  TempDir dir;
+  { OpenProgramme(*OpenLedger(dir.path()), 1); }
+  {
+    auto store = Store::Open(dir.path(), StoreOptions{});
+    ASSERT_TRUE(store.ok());
+    std::string version;
+    PutFixed32BE(&version, 1);
+    ASSERT_TRUE((*store)
+                    ->db()
+                    ->Put({}, (*store)->handle(Family::kMeta),
+                          std::string(meta_key::kFormatVersion), version)
+                    .ok());
+  }
+  LedgerOptions options;
+  options.path = dir.path();
+  auto reopened = Ledger::Open(options);
+  ASSERT_FALSE(reopened.ok());
+  EXPECT_EQ(reopened.status().code(), absl::StatusCode::kFailedPrecondition);
+  EXPECT_NE(reopened.status().message().find("store format version 1; this lovebank reads "
+                                             "version 2"),
+            std::string::npos)
       << reopened.status();
 }
 

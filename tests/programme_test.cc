@@ -284,6 +284,40 @@ TEST_F(Programme, EarningsAboveTheApprovalThresholdWaitForASecondApprover) {
   EXPECT_EQ(Ok(Earn("t3", "issuer:town", "m2", "5000")).receipt.pending_expires_unix_us, 0);
 }
 
+// Issue #22 item 8: splitting dodged the threshold (5 x 100 POINTS with a threshold of 100 in
+// one batch all posted). The threshold is cumulative per issuer account, member and programme
+// day (Asia/Shanghai); approved earnings do not count and a reversal gives nothing back. The
+// audit (TearDown) replays the same rule.
+TEST_F(Programme, SplittingAnEarningDoesNotDodgeTheApprovalThreshold) {
+  Ok(Threshold("th", "POINTS", "100"));
+  std::vector<v1::Command> split;
+  for (int i = 0; i < 5; ++i) {
+    split.push_back(Earn("s" + std::to_string(i), "issuer:town", "m2", "40"));
+  }
+  const std::vector<Outcome> outcomes = ledger_->ExecuteMany(split);
+  ASSERT_EQ(outcomes.size(), 5u);
+  for (int i = 0; i < 5; ++i) {
+    ASSERT_TRUE(outcomes[i].ok()) << ReasonName(outcomes[i].reason);
+    // 40 and 80 are within 100; 120 is not, and neither are the two after it.
+    EXPECT_EQ(outcomes[i].receipt.pending_expires_unix_us != 0, i >= 2) << i;
+  }
+  EXPECT_EQ(B("m2", "POINTS"), "85.00");
+  // 20 more fit exactly; then nothing does.
+  EXPECT_EQ(Ok(Earn("s5", "issuer:town", "m2", "20")).receipt.pending_expires_unix_us, 0);
+  EXPECT_NE(Ok(Earn("s6", "issuer:town", "m2", "0.01")).receipt.pending_expires_unix_us, 0);
+  Ok(Approve("s2:ok", outcomes[2].receipt.seq, "checker"));
+  EXPECT_EQ(B("m2", "POINTS"), "145.00");
+  Ok(testing::Reverse("s0:undo", outcomes[0].receipt.seq));
+  EXPECT_NE(Ok(Earn("s7", "issuer:town", "m2", "1")).receipt.pending_expires_unix_us, 0);
+  // Each member and each issuer account has its own allowance.
+  EXPECT_EQ(Ok(Earn("s8", "issuer:town", "m1", "100")).receipt.pending_expires_unix_us, 0);
+  EXPECT_EQ(Ok(Earn("s9", "issuer:exchange", "m2", "100")).receipt.pending_expires_unix_us, 0);
+  // The next programme day starts afresh (16:00 Shanghai + 8 h).
+  now_->fetch_add(8LL * 3600 * 1'000'000);
+  EXPECT_EQ(Ok(Earn("s10", "issuer:town", "m2", "100")).receipt.pending_expires_unix_us, 0);
+  EXPECT_NE(Ok(Earn("s11", "issuer:town", "m2", "0.01")).receipt.pending_expires_unix_us, 0);
+}
+
 TEST_F(Programme, StudentPointsStayWithStudentsAndHoursGoOnlyToFamilyOrThePool) {
   // Default: a student's POINTS are not transferable; hours and non-students are open.
   EXPECT_REASON(Try(testing::Transfer("g1", "m1", "m2", "1")), Reason::kTransferNotAllowed);

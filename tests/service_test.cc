@@ -599,11 +599,12 @@ TEST_F(ServiceTest, EarnRedeemTransferDeductReverseAndReadsWork) {
   }
   EXPECT_EQ(lines, 6u);  // opened, hours, award, sale, gift, refund
 
-  // GetEntry by seq and by request id agree, and the hash covers the payload.
+  // GetEntry by seq and by request id (the terminal's own) agree, and the hash covers the
+  // payload.
   v1::GetEntryRequest by_id;
   by_id.set_request_id("sale-1");
   v1::GetEntryResponse entry;
-  ASSERT_TRUE(client_->ledger->GetEntry(Ctx(tokens_["member"]).get(), by_id, &entry).ok());
+  ASSERT_TRUE(client_->ledger->GetEntry(Ctx(tokens_["terminal"]).get(), by_id, &entry).ok());
   EXPECT_EQ(entry.seq(), sale.seq());
   EXPECT_EQ(entry.hash(), sale.hash());
   EXPECT_EQ(entry.entry().command().redeem().amount(), "30");
@@ -1372,6 +1373,50 @@ TEST_F(ServiceTest, ACheckoutIsPricedByTheServerAndItsReceiptListsTheItems) {
   ASSERT_EQ(items.items_size(), 1);
   EXPECT_EQ(items.items(0).stock(), "15");
   EXPECT_EQ(items.items(0).price(), "30.00");
+}
+
+// Issue #22 item 8 over the wire: a member used a till's predictable request id first and the
+// till's sale was refused REQUEST_ID_REUSED. Ids are each principal's own; naming another's is
+// for admins (Reverse) and admins and auditors (GetEntry).
+TEST_F(ServiceTest, AMemberCannotSquatATillsRequestIdAndOnlyAdminsNameAnothersId) {
+  ASSERT_TRUE(Earn("e1", "m1", "100").ok());
+  const std::string id = "till1-20261203-000777";
+  v1::TransferRequest squat;
+  squat.set_request_id(id);
+  squat.set_from("m1");
+  squat.set_to("m2");
+  squat.set_asset("POINTS");
+  squat.set_amount("1");
+  v1::Receipt squatted;
+  ASSERT_TRUE(client_->ledger->Transfer(Ctx(tokens_["member"]).get(), squat, &squatted).ok());
+  v1::Receipt sold;
+  ASSERT_TRUE(Redeem(id, "m1", "30", &sold).ok());
+  EXPECT_FALSE(sold.replayed());
+  EXPECT_NE(sold.seq(), squatted.seq());
+  EXPECT_EQ(Balance("m1"), "69.00");
+
+  v1::GetEntryRequest get;
+  get.set_request_id(id);
+  v1::GetEntryResponse entry;
+  ASSERT_TRUE(client_->ledger->GetEntry(Ctx(tokens_["terminal"]).get(), get, &entry).ok());
+  EXPECT_EQ(entry.seq(), sold.seq());
+  get.set_request_actor("terminal");
+  EXPECT_STATUS(client_->ledger->GetEntry(Ctx(tokens_["member"]).get(), get, &entry),
+                StatusCode::PERMISSION_DENIED, Reason::kPermissionDenied);
+  ASSERT_TRUE(client_->ledger->GetEntry(Ctx(tokens_["auditor"]).get(), get, &entry).ok());
+  EXPECT_EQ(entry.seq(), sold.seq());
+
+  v1::ReverseRequest reverse;
+  reverse.set_request_id("undo-1");
+  reverse.set_target_request_id(id);
+  reverse.set_target_actor("member");
+  v1::Receipt receipt;
+  EXPECT_STATUS(client_->ledger->Reverse(Ctx(tokens_["terminal"]).get(), reverse, &receipt),
+                StatusCode::PERMISSION_DENIED, Reason::kPermissionDenied);
+  reverse.set_target_actor("terminal");
+  ASSERT_TRUE(client_->ledger->Reverse(Ctx(tokens_["admin"]).get(), reverse, &receipt).ok());
+  EXPECT_EQ(Balance("m1"), "99.00");  // the sale, not the member's gift, was undone
+  EXPECT_EQ(Balance("m2"), "1.00");
 }
 
 TEST_F(ServiceTest, RetriedRequestIdsReplayAndConflictingOnesAreRefused) {

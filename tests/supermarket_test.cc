@@ -53,7 +53,7 @@ TEST_F(Supermarket, CatalogueItemsAreJournalEntriesAndTheirStockIsAnAsset) {
   EXPECT_EQ(B("store:main", "RICE_5KG"), "50");
   EXPECT_EQ(B("issuer:goods", "RICE_5KG"), "-50");  // donated goods enter through an issuer
   // The donor is named in the journal.
-  auto receipt = ledger_->GetEntryByRequestId("r:rice");
+  auto receipt = ledger_->GetEntryByRequestId("tester", "r:rice");
   ASSERT_TRUE(receipt.ok());
   EXPECT_EQ(receipt->entry.command().receive_stock().reason(), "爱心企业 富民米业");
 
@@ -585,9 +585,18 @@ TEST_F(Supermarket, AHouseholdSharesItsLimitsAndAMemberWhoLeavesTakesOnlyTheirOw
   Ok(Checkout("c2", "m2", "store:main", {{"RICE_5KG", 1}}));
   const Outcome third = ledger_->Execute(Checkout("c3", "m1", "store:main", {{"RICE_5KG", 1}}));
   EXPECT_REASON(third, Reason::kLimitExceeded);
-  // m2 leaves the household: from now on m2 counts alone (nothing bought alone yet).
+  EXPECT_NE(third.message.find("m1's household:hh:017 may take RICE_5KG at most 2"),
+            std::string::npos)
+      << third.message;
+  EXPECT_NE(third.message.find("m1's household:hh:017 may take RICE_5KG at most 2"),
+            std::string::npos)
+      << third.message;
+  // m2 leaves the household: from now on m2 counts alone, with the bag bought in the household
+  // (a member's own count goes on in and out of households).
   Ok(SetHousehold("h2", "hh:017", {"m1"}));
-  Ok(Checkout("c4", "m2", "store:main", {{"RICE_5KG", 2}}));
+  EXPECT_REASON(ledger_->Execute(Checkout("c4:2", "m2", "store:main", {{"RICE_5KG", 2}})),
+                Reason::kLimitExceeded);
+  Ok(Checkout("c4", "m2", "store:main", {{"RICE_5KG", 1}}));
   EXPECT_REASON(ledger_->Execute(Checkout("c5", "m1", "store:main", {{"RICE_5KG", 1}})),
                 Reason::kLimitExceeded);  // the household's 2 of this month still count
   auto stored = DumpStore(dir_.path());
@@ -601,6 +610,77 @@ TEST_F(Supermarket, AHouseholdSharesItsLimitsAndAMemberWhoLeavesTakesOnlyTheirOw
   Open();  // households reload
   EXPECT_REASON(ledger_->Execute(Checkout("c6", "m1", "store:main", {{"RICE_5KG", 1}})),
                 Reason::kLimitExceeded);
+  const auto report = AuditDb(dir_.path());
+  EXPECT_TRUE(report.clean()) << Describe(report);
+}
+
+// Issue #22 item 8: joining a household lifted a member's cap (3 bags with a maximum of 2: the
+// household's count started at 0). A limit holds for the member and for the household.
+TEST_F(Supermarket, JoiningAHouseholdNeverLiftsWhatAMemberUsedAlone) {
+  Ok(Earn("e:m2more", "issuer:town", "m2", "200"));
+  Ok(SetLimit("l1", "RICE_5KG", v1::PERIOD_MONTH, "2"));
+  Ok(Checkout("c1", "m1", "store:main", {{"RICE_5KG", 2}}));  // m1's two of the month, alone
+  Ok(SetHousehold("h1", "hh:017", {"m1", "m2"}));
+  const Outcome third = ledger_->Execute(Checkout("c2", "m1", "store:main", {{"RICE_5KG", 1}}));
+  EXPECT_REASON(third, Reason::kLimitExceeded);
+  EXPECT_NE(third.message.find("m1 may take RICE_5KG at most 2"), std::string::npos)
+      << third.message;
+  // The household's own count: m2's two bags fill it, and then neither member takes more.
+  Ok(Checkout("c3", "m2", "store:main", {{"RICE_5KG", 2}}));
+  const Outcome full = ledger_->Execute(Checkout("c4", "m2", "store:main", {{"RICE_5KG", 1}}));
+  EXPECT_REASON(full, Reason::kLimitExceeded);
+  EXPECT_NE(full.message.find("m2 may take RICE_5KG at most 2"), std::string::npos) << full.message;
+  auto stored = DumpStore(dir_.path());
+  const std::string month = std::string("\0RICE_5KG\0M2026-11-01", 21);
+  EXPECT_EQ(stored.at("usage").at("m1" + month), "2");
+  EXPECT_EQ(stored.at("usage").at("m2" + month), "2");
+  EXPECT_EQ(stored.at("usage").at("household:hh:017" + month), "2");
+  // A refund gives back to both counts.
+  Ok(Refund("f1", ledger_->GetEntryByRequestId("tester", "c3")->seq, {{"RICE_5KG", 1}}));
+  Ok(Checkout("c5", "m2", "store:main", {{"RICE_5KG", 1}}));
+  const auto report = AuditDb(dir_.path());
+  EXPECT_TRUE(report.clean()) << Describe(report);
+}
+
+// Issue #22 item 8: request ids were global, so a member could squat a till's predictable id
+// (till1-20261203-000777) and the till's sale was refused REQUEST_ID_REUSED. An id is its
+// actor's own; exactly-once holds per actor, and the audit agrees.
+TEST_F(Supermarket, ARequestIdIsItsActorsOwnSoNoOneCanSquatAnother) {
+  const std::string id = "till1-20261203-000777";
+  v1::Command squat = testing::Transfer(id, "m1", "m2", "1");
+  squat.set_actor("m1");
+  v1::Command sale = testing::Redeem(id, "m1", "store:main", "5");
+  sale.set_actor("till1");
+  const Outcome squatted = Ok(squat);
+  const Outcome sold = Ok(sale);
+  EXPECT_NE(sold.receipt.seq, squatted.receipt.seq);
+  EXPECT_FALSE(sold.replayed);
+  // Retries answer per actor; other content under an actor's own id is still refused.
+  const Outcome retry = ledger_->Execute(sale);
+  EXPECT_TRUE(retry.replayed);
+  EXPECT_EQ(retry.receipt.seq, sold.receipt.seq);
+  EXPECT_EQ(ledger_->Execute(squat).receipt.seq, squatted.receipt.seq);
+  v1::Command other = testing::Redeem(id, "m1", "store:main", "6");
+  other.set_actor("till1");
+  EXPECT_REASON(ledger_->Execute(other), Reason::kRequestIdReused);
+  EXPECT_EQ(B("m1", "POINTS"), "194.00");
+  // A refusal remembered for one actor answers that actor only.
+  v1::Command big = testing::Redeem("r-big", "m2", "store:main", "1000");
+  big.set_actor("till1");
+  EXPECT_REASON(ledger_->Execute(big), Reason::kInsufficientBalance);
+  v1::Command mine = testing::Earn("r-big", "issuer:town", "m2", "1");
+  mine.set_actor("issuer-app");
+  Ok(mine);
+  // Looked up by id, each actor finds its own entry.
+  EXPECT_EQ(ledger_->GetEntryByRequestId("till1", id)->seq, sold.receipt.seq);
+  EXPECT_EQ(ledger_->GetEntryByRequestId("m1", id)->seq, squatted.receipt.seq);
+  EXPECT_EQ(ReasonOf(ledger_->GetEntryByRequestId("tester", id).status()), Reason::kEntryUnknown);
+  ledger_.reset();
+  Open();  // the ids reload per actor
+  EXPECT_TRUE(ledger_->Execute(sale).replayed);
+  v1::Command again = testing::Redeem(id, "m1", "store:main", "5");
+  again.set_actor("till2");
+  EXPECT_FALSE(Ok(again).replayed);
   const auto report = AuditDb(dir_.path());
   EXPECT_TRUE(report.clean()) << Describe(report);
 }

@@ -151,7 +151,12 @@ absl::Status CompareDerived(Store& store, ReplayState& state, Findings& findings
       CompareFamily(store, Family::kBalances, state.balances, findings, BalanceDescribe{}));
 
   struct RequestDescribe {
-    std::string key(const std::string& k) const { return k; }
+    // actor 0x00 request id, shown as "actor/request id".
+    std::string key(const std::string& k) const {
+      std::string shown = k;
+      std::replace(shown.begin(), shown.end(), '\0', '/');
+      return shown;
+    }
     std::string expected(const ReplayState::Request& r) const {
       return Cat("seq ", r.seq, " ", HashToHex(r.fingerprint));
     }

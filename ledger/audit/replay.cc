@@ -196,11 +196,15 @@ std::string ShowKey(std::string key) {
   return key;
 }
 
-// Whose usage a member's baskets count under (the engine's rule, coded again).
-std::string UsageOwnerOf(const State& state, const std::string& member) {
+// Whose usage a member's baskets count under (the engine's rule, coded again): the member, and
+// the household too when grouped; the limit holds for each.
+std::vector<std::string> UsageOwnersOf(const State& state, const std::string& member) {
+  std::vector<std::string> owners{member};
   auto household = state.households.find(member);
-  if (household == state.households.end() || household->second.empty()) return member;
-  return "household:" + household->second;
+  if (household != state.households.end() && !household->second.empty()) {
+    owners.push_back("household:" + household->second);
+  }
+  return owners;
 }
 
 // The recorded pricing must be the one the rules give.
@@ -267,23 +271,24 @@ void TakeUsage(const std::string& member, std::int64_t time, const std::string& 
                const Int128& amount, std::uint64_t seq, State& state, Findings& findings) {
   auto limit = state.limits.find(sku);
   if (limit == state.limits.end() || limit->second.maximum_minor() == "0") return;
-  const std::string key =
-      UsageKey(UsageOwnerOf(state, member), sku, limit->second.period(), time);
-  Int128& used = state.usage[key];
-  used += amount;
-  if (used > *MinorFromString(limit->second.maximum_minor())) {
-    findings.Add(FindingKind::kRuleViolated, seq, ShowKey(key),
-                 Cat("at most ", limit->second.maximum_minor()), Text(used));
+  for (const std::string& owner : UsageOwnersOf(state, member)) {
+    const std::string key = UsageKey(owner, sku, limit->second.period(), time);
+    Int128& used = state.usage[key];
+    used += amount;
+    if (used > *MinorFromString(limit->second.maximum_minor())) {
+      findings.Add(FindingKind::kRuleViolated, seq, ShowKey(key),
+                   Cat("at most ", limit->second.maximum_minor()), Text(used));
+    }
   }
 }
 void GiveBackUsage(const std::string& member, std::int64_t time, const std::string& sku,
                    const Int128& amount, State& state) {
   auto limit = state.limits.find(sku);
   if (limit == state.limits.end() || limit->second.maximum_minor() == "0" || amount == 0) return;
-  const std::string key =
-      UsageKey(UsageOwnerOf(state, member), sku, limit->second.period(), time);
-  Int128& used = state.usage[key];
-  used = used > amount ? used - amount : Int128(0);
+  for (const std::string& owner : UsageOwnersOf(state, member)) {
+    Int128& used = state.usage[UsageKey(owner, sku, limit->second.period(), time)];
+    used = used > amount ? used - amount : Int128(0);
+  }
 }
 
 Expectation ExpectCheckout(const v1::Entry& entry, std::uint64_t seq, State& state,
@@ -1246,10 +1251,10 @@ void Findings::Add(FindingKind kind, std::uint64_t seq, std::string where, std::
   }
 }
 
-std::uint64_t RequestDigest(std::string_view request_id, std::uint64_t seq,
+std::uint64_t RequestDigest(std::string_view request_key, std::uint64_t seq,
                             const Hash& fingerprint) {
   return absl::HashOf(
-      absl::string_view(request_id.data(), request_id.size()), seq,
+      absl::string_view(request_key.data(), request_key.size()), seq,
       absl::string_view(reinterpret_cast<const char*>(fingerprint.data()), fingerprint.size()));
 }
 
@@ -1317,17 +1322,20 @@ void ReplayEntry(const v1::Entry& entry, const Hash& fingerprint, State& state,
                  Cat(ReasonName(syntax.reason), ": ", syntax.message));
   }
   const State::Request request{seq, fingerprint};
+  // Request ids are each actor's own: unique per (actor, request id).
+  std::string request_key = RequestKey(command.actor(), command.request_id());
   if (state.mode == State::Mode::kFast) {
     // A repeated 64-bit hash (FinishReplay looks) is a duplicate request id or (about 1 in 10^7
     // at 10^6 entries) a collision: the exact pass tells which.
-    state.request_hashes.push_back(absl::HashOf(absl::string_view(command.request_id())));
+    state.request_hashes.push_back(absl::HashOf(absl::string_view(request_key)));
     if (state.compare_store) {
-      state.requests_digest += RequestDigest(command.request_id(), seq, request.fingerprint);
+      state.requests_digest += RequestDigest(request_key, seq, request.fingerprint);
     }
-  } else if (auto [it, inserted] = state.requests.try_emplace(command.request_id(), request);
+  } else if (auto [it, inserted] = state.requests.try_emplace(std::move(request_key), request);
              !inserted) {
-    findings.Add(FindingKind::kRequestIdDuplicate, seq, Cat("request ", command.request_id()),
-                 "a request id used once", Cat("also used by entry ", it->second.seq));
+    findings.Add(FindingKind::kRequestIdDuplicate, seq,
+                 Cat("request ", command.request_id(), " of ", command.actor()),
+                 "a request id used once per actor", Cat("also used by entry ", it->second.seq));
   }
 
   // The recorded postings, decoded.
@@ -1352,14 +1360,27 @@ void ReplayEntry(const v1::Entry& entry, const Hash& fingerprint, State& state,
     expectation.ok = false;
   } else {
     switch (command.body_case()) {
-      case v1::Command::kEarn:
+      case v1::Command::kEarn: {
         expectation = ExpectMove(command.earn(), v1::ACCOUNT_KIND_ISSUER, v1::ACCOUNT_KIND_MEMBER,
                                  false, seq, state, findings);
-        if (auto threshold = state.approval_thresholds.find(ApprovalThresholdKey(command.earn().asset()));
+        bool needs_approval = false;
+        if (auto threshold =
+                state.approval_thresholds.find(ApprovalThresholdKey(command.earn().asset()));
             expectation.ok && command.earn().asset() != kHours &&
             threshold != state.approval_thresholds.end() &&
-            threshold->second.amount_minor() != "0" &&
-            expectation.postings[1].amount > *MinorFromString(threshold->second.amount_minor())) {
+            threshold->second.amount_minor() != "0") {
+          // The threshold is cumulative per issuer account, member, asset and programme day:
+          // what was posted without approval plus this earning. Approved earnings do not count,
+          // reversals give nothing back.
+          std::string key = ApprovalUsageKey(command.earn().from(), command.earn().to(),
+                                             command.earn().asset(), entry.time_unix_us());
+          auto used = state.usage.find(key);
+          const Int128 after = (used == state.usage.end() ? Int128(0) : used->second) +
+                               expectation.postings[1].amount;
+          needs_approval = after > *MinorFromString(threshold->second.amount_minor());
+          if (!needs_approval) state.usage[std::move(key)] = after;
+        }
+        if (needs_approval) {
           // Above the approval threshold: pending, nothing posted until an Approve.
           v1::PendingRecord pending;
           pending.set_from(command.earn().from());
@@ -1390,6 +1411,7 @@ void ReplayEntry(const v1::Entry& entry, const Hash& fingerprint, State& state,
           if (kept == 0) touched = command.earn().to();
         }
         break;
+      }
       case v1::Command::kDeduct:
         expectation = ExpectMove(command.deduct(), v1::ACCOUNT_KIND_MEMBER, v1::ACCOUNT_KIND_ISSUER,
                                  false, seq, state, findings);

@@ -155,7 +155,7 @@ struct ReplayState {
   std::array<AccountNode*, 2> recent_accounts{};
   std::size_t recent_accounts_next = 0;
   absl::flat_hash_map<std::string, Balance> balances;  // BalanceKey(account, asset); FinishReplay
-  absl::flat_hash_map<std::string, Request> requests;
+  absl::flat_hash_map<std::string, Request> requests;  // by RequestKey(actor, request id)
   // Who was allowed what: every principal ever granted, by name, and every token hash used.
   std::map<std::string, v1::PrincipalRecord, std::less<>> principals;
   absl::flat_hash_set<std::string> token_hashes;
@@ -263,7 +263,7 @@ void AppendLegText(std::string* text, std::string_view asset, std::string_view a
 // line is digested as its stored bytes (AppendStatementLeg, journal_format.h): any other encoding
 // of the same line (not what the engine writes) only sends the audit to its exact pass, which
 // compares the lines decoded (LegsText).
-std::uint64_t RequestDigest(std::string_view request_id, std::uint64_t seq,
+std::uint64_t RequestDigest(std::string_view request_key, std::uint64_t seq,
                             const Hash& fingerprint);
 std::uint64_t NextLineDigest(std::uint64_t digest, std::uint64_t seq, std::string_view line_bytes);
 
