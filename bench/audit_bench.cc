@@ -11,7 +11,7 @@
 #include "benchmark/benchmark.h"
 #include "ledger/audit/audit.h"
 #include "ledger/ledger.h"
-#include "ledger/store.h"
+#include "ledger/storage/store.h"
 
 namespace lovebank {
 namespace {

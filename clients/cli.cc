@@ -10,7 +10,7 @@
 
 #include "google/protobuf/util/json_util.h"
 #include "grpc/support/time.h"
-#include "ledger/coding.h"
+#include "ledger/base/coding.h"
 #include "service/convert.h"
 
 namespace lovebank::cli {

@@ -12,8 +12,8 @@
 #include "clients/journal_source.h"
 #include "ledger/audit/export.h"
 #include "ledger/audit/report_output.h"
-#include "ledger/coding.h"
-#include "ledger/text.h"
+#include "ledger/base/coding.h"
+#include "ledger/base/text.h"
 
 namespace lovebank::cli {
 namespace {

@@ -10,7 +10,7 @@
 #include "clients/journal_source.h"
 #include "ledger/audit/export.h"
 #include "ledger/audit/report_output.h"
-#include "ledger/strings.h"
+#include "ledger/base/strings.h"
 
 namespace lovebank::cli {
 namespace {

@@ -15,10 +15,10 @@
 #include <sstream>
 
 #include "clients/commands.h"
-#include "ledger/amount.h"
 #include "ledger/audit/report_output.h"
-#include "ledger/strings.h"
-#include "ledger/text.h"
+#include "ledger/base/strings.h"
+#include "ledger/base/text.h"
+#include "ledger/format/amount.h"
 
 namespace lovebank::cli {
 namespace {

@@ -3,7 +3,7 @@
 #include <fstream>
 #include <sstream>
 
-#include "ledger/strings.h"
+#include "ledger/base/strings.h"
 
 namespace lovebank::csv {
 

@@ -4,8 +4,8 @@
 
 #include "grpc/support/time.h"
 #include "grpcpp/grpcpp.h"
-#include "ledger/coding.h"
-#include "ledger/strings.h"
+#include "ledger/base/coding.h"
+#include "ledger/base/strings.h"
 #include "lovebank/v1/api.grpc.pb.h"
 
 namespace lovebank::client {

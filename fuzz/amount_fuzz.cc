@@ -7,8 +7,8 @@
 #include <cstdint>
 #include <string_view>
 
-#include "ledger/amount.h"
-#include "ledger/check.h"
+#include "ledger/base/check.h"
+#include "ledger/format/amount.h"
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
   using namespace lovebank;

@@ -18,8 +18,8 @@
 #include "google/protobuf/util/message_differencer.h"
 #include "ledger/audit/entry_decoder.h"
 #include "ledger/audit/replay.h"
-#include "ledger/check.h"
-#include "ledger/journal_format.h"
+#include "ledger/base/check.h"
+#include "ledger/format/journal_format.h"
 
 // Protobuf logs every string field with invalid UTF-8 it is asked to parse: millions of lines.
 extern "C" int LLVMFuzzerInitialize(int*, char***) {

@@ -13,7 +13,7 @@
 #include "google/protobuf/stubs/logging.h"
 #include "ledger/audit/audit.h"
 #include "ledger/audit/export.h"
-#include "ledger/check.h"
+#include "ledger/base/check.h"
 
 // Protobuf logs every string field with invalid UTF-8 it is asked to parse: millions of lines.
 extern "C" int LLVMFuzzerInitialize(int*, char***) {

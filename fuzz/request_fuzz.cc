@@ -11,10 +11,10 @@
 #include <vector>
 
 #include "google/protobuf/stubs/logging.h"
-#include "ledger/check.h"
-#include "ledger/journal_format.h"
+#include "ledger/base/check.h"
+#include "ledger/base/text.h"
+#include "ledger/format/journal_format.h"
 #include "ledger/ledger.h"
-#include "ledger/text.h"
 #include "service/convert.h"
 
 namespace {

@@ -7,10 +7,10 @@
 #include <future>
 #include <utility>
 
-#include "ledger/check.h"
-#include "ledger/coding.h"
+#include "ledger/base/check.h"
+#include "ledger/base/coding.h"
+#include "ledger/base/strings.h"
 #include "ledger/ledger_impl.h"
-#include "ledger/strings.h"
 #include "rocksdb/perf_level.h"
 #include "rocksdb/utilities/checkpoint.h"
 

@@ -10,10 +10,10 @@
 #include <utility>
 
 #include "absl/base/thread_annotations.h"
-#include "ledger/engine.h"
-#include "ledger/journal_format.h"
+#include "ledger/engine/engine.h"
+#include "ledger/format/journal_format.h"
 #include "ledger/ledger.h"
-#include "ledger/store.h"
+#include "ledger/storage/store.h"
 
 namespace lovebank {
 

@@ -3,11 +3,11 @@
 
 #include <map>
 
-#include "ledger/check.h"
-#include "ledger/coding.h"
+#include "ledger/base/check.h"
+#include "ledger/base/coding.h"
+#include "ledger/base/strings.h"
+#include "ledger/base/text.h"
 #include "ledger/ledger_impl.h"
-#include "ledger/strings.h"
-#include "ledger/text.h"
 
 namespace lovebank {
 namespace {

@@ -1,8 +1,8 @@
 #!/usr/bin/env python3
-# Prints the "Every reason" table of docs/api.md from ledger/reason.h and ledger/reason.cc:
+# Prints the "Every reason" table of docs/api.md from ledger/format/reason.h and ledger/format/reason.cc:
 #   python3 scripts/reason-table.py   (run from the repository root)
 import re
-src=open('ledger/reason.h').read()
+src=open('ledger/format/reason.h').read()
 body=src[src.index('enum class Reason'):src.index('};',src.index('enum class Reason'))]
 rows=[]
 for m in re.finditer(r'^\s*k(\w+)\s*=\s*(\d+),\s*(?://\s*(.*))?$', body, re.M):
@@ -10,7 +10,7 @@ for m in re.finditer(r'^\s*k(\w+)\s*=\s*(\d+),\s*(?://\s*(.*))?$', body, re.M):
     if val==0: continue
     rows.append((val,name,comment))
 def snake(n): return re.sub(r'(?<!^)(?=[A-Z])','_',n).upper()
-cc=open('ledger/reason.cc').read()
+cc=open('ledger/format/reason.cc').read()
 names=dict(re.findall(r'LOVEBANK_REASON_NAME\(k(\w+),\s*"(\w+)"\)',cc))
 def code(v,n):
     sw=cc[cc.index('absl::StatusCode ReasonCode'):]

@@ -1,6 +1,6 @@
 #include "service/access.h"
 
-#include "ledger/strings.h"
+#include "ledger/base/strings.h"
 
 namespace lovebank::service {
 namespace {

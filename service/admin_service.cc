@@ -1,8 +1,8 @@
 // service Admin: principals. A grant or revocation is a journal entry; the registry of valid
 // tokens is reloaded from the ledger as soon as one commits, before the caller hears back.
 
-#include "ledger/journal_format.h"
-#include "ledger/strings.h"
+#include "ledger/base/strings.h"
+#include "ledger/format/journal_format.h"
 #include "service/convert.h"
 #include "service/services.h"
 

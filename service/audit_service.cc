@@ -6,9 +6,9 @@
 #include <thread>
 
 #include "ledger/audit/audit.h"
-#include "ledger/coding.h"
-#include "ledger/store.h"
-#include "ledger/strings.h"
+#include "ledger/base/coding.h"
+#include "ledger/base/strings.h"
+#include "ledger/storage/store.h"
 #include "service/convert.h"
 #include "service/services.h"
 

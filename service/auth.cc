@@ -7,7 +7,7 @@
 #include <algorithm>
 #include <mutex>
 
-#include "ledger/coding.h"
+#include "ledger/base/coding.h"
 
 namespace lovebank::service {
 

@@ -15,7 +15,7 @@
 #include "absl/base/thread_annotations.h"
 #include "absl/container/flat_hash_map.h"
 #include "absl/status/statusor.h"
-#include "ledger/reason.h"
+#include "ledger/format/reason.h"
 #include "lovebank/v1/store.pb.h"
 
 namespace lovebank::service {

@@ -1,8 +1,8 @@
 #include "service/call.h"
 
 #include "grpc/support/time.h"
-#include "ledger/strings.h"
-#include "ledger/text.h"
+#include "ledger/base/strings.h"
+#include "ledger/base/text.h"
 #include "service/convert.h"
 
 namespace lovebank::service {

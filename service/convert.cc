@@ -1,8 +1,8 @@
 #include "service/convert.h"
 
 #include "google/rpc/status.pb.h"
-#include "ledger/journal_format.h"
-#include "ledger/strings.h"
+#include "ledger/base/strings.h"
+#include "ledger/format/journal_format.h"
 
 namespace lovebank::service {
 namespace {

@@ -1,7 +1,7 @@
 // service Ledger: accounts, movements, reads and batches over the ledger.
 
-#include "ledger/journal_format.h"
-#include "ledger/strings.h"
+#include "ledger/base/strings.h"
+#include "ledger/format/journal_format.h"
 #include "service/convert.h"
 #include "service/services.h"
 

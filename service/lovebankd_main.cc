@@ -21,7 +21,7 @@
 #include <tuple>
 
 #include "CLI/CLI.hpp"
-#include "ledger/text.h"
+#include "ledger/base/text.h"
 #include "service/server.h"
 
 namespace {

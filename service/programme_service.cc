@@ -1,7 +1,7 @@
 // service Programme: volunteers and students as programmes run them (issue #7;
 // docs/programme.md): volunteer profiles with star levels, and the star thresholds.
 
-#include "ledger/strings.h"
+#include "ledger/base/strings.h"
 #include "service/convert.h"
 #include "service/services.h"
 

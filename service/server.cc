@@ -13,9 +13,9 @@
 #include "grpcpp/ext/proto_server_reflection_plugin.h"
 #include "grpcpp/health_check_service_interface.h"
 #include "ledger/audit/audit.h"
-#include "ledger/check.h"
-#include "ledger/store.h"
-#include "ledger/strings.h"
+#include "ledger/base/check.h"
+#include "ledger/base/strings.h"
+#include "ledger/storage/store.h"
 #include "service/services.h"
 
 namespace lovebank::service {

@@ -2,8 +2,8 @@
 // and settlement over the ledger (issue #6; docs/supermarket.md).
 
 #include "absl/container/flat_hash_map.h"
-#include "ledger/strings.h"
-#include "ledger/text.h"
+#include "ledger/base/strings.h"
+#include "ledger/base/text.h"
 #include "service/convert.h"
 #include "service/services.h"
 

@@ -1,6 +1,6 @@
 // Amount parsing and formatting: every refusal named in issue #2, exactness, no wrap-around.
 
-#include "ledger/amount.h"
+#include "ledger/format/amount.h"
 
 #include <limits>
 #include <regex>

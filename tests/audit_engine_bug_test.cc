@@ -5,8 +5,8 @@
 
 #include "gtest/gtest.h"
 #include "ledger/audit/audit.h"
+#include "ledger/base/strings.h"
 #include "ledger/ledger_impl.h"
-#include "ledger/strings.h"
 #include "tests/test_util.h"
 
 namespace lovebank {

@@ -14,8 +14,8 @@
 #include "gtest/gtest.h"
 #include "ledger/audit/export.h"
 #include "ledger/audit/replay.h"
-#include "ledger/coding.h"
-#include "ledger/strings.h"
+#include "ledger/base/coding.h"
+#include "ledger/base/strings.h"
 #include "tests/test_util.h"
 
 namespace lovebank::audit {

@@ -3,13 +3,13 @@
 // output that parses, imports with good and bad rows applied once, a redeem whose reply was lost
 // retried with its request id and charged once, and Chinese text that round-trips.
 
-#include <cstdio>
 #include <cmath>
+#include <cstdio>
 #include <filesystem>
 #include <fstream>
 #include <sstream>
 
-#include "ledger/strings.h"
+#include "ledger/base/strings.h"
 #include "nlohmann/json.hpp"
 #include "tests/daemon_util.h"
 #include "tests/test_util.h"

@@ -22,7 +22,7 @@
 #include <random>
 #include <thread>
 
-#include "ledger/strings.h"
+#include "ledger/base/strings.h"
 #include "tests/daemon_util.h"
 #include "tests/fire_util.h"
 

@@ -13,11 +13,10 @@
 #include <thread>
 
 #include "ledger/audit/audit.h"
-#include "ledger/journal_format.h"
-#include "ledger/strings.h"
+#include "ledger/base/strings.h"
+#include "ledger/format/journal_format.h"
 #include "tests/daemon_util.h"
 #include "tests/fire_util.h"
-
 
 namespace lovebank {
 namespace {

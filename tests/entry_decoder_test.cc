@@ -12,7 +12,7 @@
 #include <string>
 
 #include "google/protobuf/util/message_differencer.h"
-#include "ledger/journal_format.h"
+#include "ledger/format/journal_format.h"
 #include "ledger/ledger.h"
 #include "tests/test_util.h"
 

@@ -15,7 +15,7 @@
 #include <random>
 #include <thread>
 
-#include "ledger/strings.h"
+#include "ledger/base/strings.h"
 #include "service/server.h"
 #include "tests/fire_util.h"
 #include "tests/test_util.h"

@@ -4,8 +4,8 @@
 #include <cstdlib>
 
 #include "ledger/audit/audit.h"
-#include "ledger/store.h"
-#include "ledger/strings.h"
+#include "ledger/base/strings.h"
+#include "ledger/storage/store.h"
 
 namespace lovebank::testing {
 namespace {

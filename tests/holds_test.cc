@@ -8,9 +8,9 @@
 #include <thread>
 
 #include "gtest/gtest.h"
-#include "ledger/coding.h"
-#include "ledger/journal_format.h"
-#include "ledger/text.h"
+#include "ledger/base/coding.h"
+#include "ledger/base/text.h"
+#include "ledger/format/journal_format.h"
 #include "rocksdb/db.h"
 #include "tests/supermarket_fixture.h"
 

@@ -1,6 +1,6 @@
-// IdFilter (ledger/id_filter.h): never a false "no", few false "maybe"s, across its growth.
+// IdFilter (ledger/storage/id_filter.h): never a false "no", few false "maybe"s, across its growth.
 
-#include "ledger/id_filter.h"
+#include "ledger/storage/id_filter.h"
 
 #include <string>
 

@@ -1,6 +1,6 @@
 // The stored bytes and the hash chain, checked against an independent SHA-256 computation.
 
-#include "ledger/journal_format.h"
+#include "ledger/format/journal_format.h"
 
 #include <openssl/sha.h>
 
@@ -10,7 +10,7 @@
 #include <vector>
 
 #include "gtest/gtest.h"
-#include "ledger/coding.h"
+#include "ledger/base/coding.h"
 
 namespace lovebank {
 namespace {

@@ -8,10 +8,10 @@
 #include <thread>
 
 #include "gtest/gtest.h"
-#include "ledger/coding.h"
-#include "ledger/journal_format.h"
+#include "ledger/base/coding.h"
+#include "ledger/base/strings.h"
+#include "ledger/format/journal_format.h"
 #include "ledger/ledger_impl.h"
-#include "ledger/strings.h"
 #include "tests/test_util.h"
 
 namespace lovebank {

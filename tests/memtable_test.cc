@@ -1,10 +1,10 @@
-// The finger skiplist (ledger/memtable.h) is every family's memtable: through a real RocksDB
-// whose data stays in that memtable, reads, iterators in both directions, seeks and snapshots
-// must agree with a std::map model after puts and deletes in sorted, random and descending
-// batches — and keep agreeing after a flush and a reopen; readers running beside the writer
-// must only ever see a sorted, growing set of keys.
+// The finger skiplist (ledger/storage/memtable.h) is every family's memtable: through a real
+// RocksDB whose data stays in that memtable, reads, iterators in both directions, seeks and
+// snapshots must agree with a std::map model after puts and deletes in sorted, random and
+// descending batches — and keep agreeing after a flush and a reopen; readers running beside the
+// writer must only ever see a sorted, growing set of keys.
 
-#include "ledger/memtable.h"
+#include "ledger/storage/memtable.h"
 
 #include <algorithm>
 #include <atomic>

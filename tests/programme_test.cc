@@ -5,8 +5,8 @@
 // clean audit: the audit replays rules, approvals and relationships independently.
 
 #include "gtest/gtest.h"
-#include "ledger/coding.h"
-#include "ledger/text.h"
+#include "ledger/base/coding.h"
+#include "ledger/base/text.h"
 #include "tests/supermarket_fixture.h"
 
 namespace lovebank {

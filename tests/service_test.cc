@@ -15,9 +15,9 @@
 #include "clients/journal_source.h"
 #include "grpcpp/generic/generic_stub.h"
 #include "ledger/audit/audit.h"
-#include "ledger/journal_format.h"
-#include "ledger/store.h"
-#include "ledger/strings.h"
+#include "ledger/base/strings.h"
+#include "ledger/format/journal_format.h"
+#include "ledger/storage/store.h"
 #include "service/auth.h"
 #include "tests/service_test_util.h"
 

@@ -2,7 +2,7 @@
 // whatever order they were staged in, each with its own value — as the very records
 // rocksdb::WriteBatch::Put appends, in any column family.
 
-#include "ledger/staged_puts.h"
+#include "ledger/storage/staged_puts.h"
 
 #include <algorithm>
 #include <map>

@@ -11,10 +11,10 @@
 
 #include "gtest/gtest.h"
 #include "ledger/audit/audit.h"
-#include "ledger/journal_format.h"
+#include "ledger/base/strings.h"
+#include "ledger/format/journal_format.h"
 #include "ledger/ledger.h"
-#include "ledger/store.h"
-#include "ledger/strings.h"
+#include "ledger/storage/store.h"
 #include "rocksdb/db.h"
 #include "rocksdb/write_batch.h"
 #include "tests/test_util.h"

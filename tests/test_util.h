@@ -11,7 +11,7 @@
 
 #include "gtest/gtest.h"
 #include "ledger/ledger.h"
-#include "ledger/store.h"
+#include "ledger/storage/store.h"
 #include "rocksdb/env.h"
 #include "rocksdb/file_system.h"
 

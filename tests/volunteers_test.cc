@@ -3,8 +3,8 @@
 // under the default or journaled thresholds; persisted, replayed and compared by the audit.
 
 #include "gtest/gtest.h"
-#include "ledger/coding.h"
-#include "ledger/journal_format.h"
+#include "ledger/base/coding.h"
+#include "ledger/format/journal_format.h"
 #include "rocksdb/db.h"
 #include "tests/supermarket_fixture.h"
 

@@ -15,10 +15,10 @@
 #include "google/protobuf/arena.h"
 #include "ledger/audit/entry_decoder.h"
 #include "ledger/audit/replay.h"
-#include "ledger/check.h"
-#include "ledger/coding.h"
-#include "ledger/store.h"
-#include "ledger/strings.h"
+#include "ledger/base/check.h"
+#include "ledger/base/coding.h"
+#include "ledger/base/strings.h"
+#include "ledger/storage/store.h"
 #include "rocksdb/perf_level.h"
 
 namespace lovebank::audit {

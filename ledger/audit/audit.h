@@ -3,10 +3,20 @@
 // bytes, and proves the hash chain, every rule and — when it can see the store — every derived
 // record (balances, request index, statement index, accounts, assets, reversals, meta head).
 //
-// Independence (DESIGN.md "Audit"): the audit shares the engine's *decoding* (journal_format.h,
-// the protobuf schema, amount parsing, the command fingerprint) but none of its *state*: it
-// rebuilds accounts, assets and balances with its own code from the journal alone, so a bug in
-// the engine's bookkeeping shows up as a finding here.
+// Independence (DESIGN.md "Audit"), by construction: the audit's library links the format
+// layer and storage only (ledger/audit/CMakeLists.txt), never the engine or the Ledger.
+//
+//   shared with the engine (ledger/format/, ledger/base/, ledger/storage/)
+//     the journal bytes, keys and hash chain (journal_format.h), the protobuf schema, amount
+//     parsing and formatting (amount.h), reasons (reason.h), the command syntax rules
+//     (syntax.h: what needs no ledger state), UTF-8 text rules, the RocksDB store (for --db)
+//   computed here, in its own code (replay.cc, authority.cc, compare.cc)
+//     accounts, assets, balances and budgets; every command's postings; the supermarket's
+//     catalogue, prices, limits, usage and holds; the programme's rules, awards and approvals;
+//     volunteers' hours and stars; who was allowed what (authority); every derived record
+//     compared with the store
+//
+// So a bug in the engine's bookkeeping or rules shows up as a finding here.
 //
 // Thread-compatible: one Auditor per audit.
 
@@ -19,7 +29,7 @@
 #include <vector>
 
 #include "absl/status/statusor.h"
-#include "ledger/journal_format.h"
+#include "ledger/format/journal_format.h"
 #include "lovebank/v1/store.pb.h"
 
 namespace lovebank {

@@ -1,6 +1,6 @@
 // The audit's authority rule (DESIGN.md invariant 8, issue #22 item 3), coded again from
-// docs/api.md "Roles" and ledger/authority.cc, not shared with the service or the engine: every
-// entry's actor held, at the seq it was decided, an unrevoked journaled grant whose role and
+// docs/api.md "Roles" and ledger/engine/authority.cc, not shared with the service or the engine:
+// every entry's actor held, at the seq it was decided, an unrevoked journaled grant whose role and
 // bound accounts permit that command on that target as it then stood.
 //
 // From the first GrantPrincipal on. A journal's first entries are the ledger's own (genesis
@@ -11,8 +11,8 @@
 // them: the published digests catch that.)
 
 #include "ledger/audit/replay.h"
-#include "ledger/strings.h"
-#include "ledger/text.h"
+#include "ledger/base/strings.h"
+#include "ledger/base/text.h"
 
 namespace lovebank::audit {
 namespace {

@@ -6,10 +6,10 @@
 #include <map>
 
 #include "ledger/audit/replay.h"
-#include "ledger/check.h"
-#include "ledger/coding.h"
-#include "ledger/store.h"
-#include "ledger/strings.h"
+#include "ledger/base/check.h"
+#include "ledger/base/coding.h"
+#include "ledger/base/strings.h"
+#include "ledger/storage/store.h"
 #include "rocksdb/perf_level.h"
 
 namespace lovebank::audit {

@@ -17,8 +17,8 @@
 #include "ledger/audit/audit.h"
 #include "ledger/audit/export.h"
 #include "ledger/audit/report_output.h"
-#include "ledger/store.h"
-#include "ledger/strings.h"
+#include "ledger/base/strings.h"
+#include "ledger/storage/store.h"
 
 namespace lovebank::audit {
 namespace {

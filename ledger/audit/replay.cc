@@ -10,12 +10,12 @@
 
 #include "absl/container/inlined_vector.h"
 #include "absl/hash/hash.h"
-#include "ledger/check.h"
-#include "ledger/coding.h"
-#include "ledger/journal_format.h"
-#include "ledger/ledger.h"
-#include "ledger/strings.h"
-#include "ledger/text.h"
+#include "ledger/base/check.h"
+#include "ledger/base/coding.h"
+#include "ledger/base/strings.h"
+#include "ledger/base/text.h"
+#include "ledger/format/journal_format.h"
+#include "ledger/format/syntax.h"
 
 namespace lovebank::audit {
 namespace {
@@ -949,7 +949,7 @@ Expectation ExpectAdmin(const v1::Command& command, std::uint64_t seq, State& st
   return expectation;
 }
 
-// ---- Programme rules (issue #7): an independent reading of ledger/programme.cc ----
+// ---- Programme rules (issue #7): an independent reading of ledger/engine/programme.cc ----
 
 template <class Repeated>
 void SetSorted(const Repeated& from, google::protobuf::RepeatedPtrField<std::string>* to) {

@@ -1,6 +1,6 @@
 #pragma once
 // The audit's own replay state, rebuilt from journal entries alone. Internal to ledger/audit.
-// It deliberately does not reuse the engine's state types (ledger/engine.h): two independent
+// It deliberately does not reuse the engine's state types (ledger/engine/engine.h): two independent
 // implementations of the rules must agree for an audit to come out clean.
 
 #include <array>
@@ -15,9 +15,9 @@
 #include "absl/container/flat_hash_set.h"
 #include "absl/container/inlined_vector.h"
 #include "absl/container/node_hash_map.h"
-#include "ledger/amount.h"
 #include "ledger/audit/audit.h"
 #include "ledger/audit/big_vector.h"
+#include "ledger/format/amount.h"
 #include "lovebank/v1/journal.pb.h"
 #include "lovebank/v1/store.pb.h"
 

@@ -5,7 +5,7 @@
 #include <cstdio>
 #include <iostream>
 
-#include "ledger/strings.h"
+#include "ledger/base/strings.h"
 
 namespace lovebank::audit {
 

@@ -1,11 +1,14 @@
 // Stateless command checks, run on the caller's thread before a command is queued
 // (DESIGN.md "The write path": request threads do the syntax work).
 
+#include "ledger/format/syntax.h"
+
 #include <set>
 
-#include "ledger/ledger.h"
-#include "ledger/strings.h"
-#include "ledger/text.h"
+#include "ledger/base/strings.h"
+#include "ledger/base/text.h"
+#include "ledger/format/amount.h"
+#include "ledger/format/journal_format.h"
 
 namespace lovebank {
 namespace {
@@ -129,7 +132,8 @@ SyntaxCheck CheckGrantPrincipal(const v1::GrantPrincipal& grant) {
     return Refuse(Reason::kPrincipalInvalid, "principal names are 1-64 bytes of [A-Za-z0-9._:@-]");
   }
   if (grant.role() == v1::ROLE_UNSPECIFIED || !v1::Role_IsValid(grant.role())) {
-    return Refuse(Reason::kRoleInvalid, "role must be ADMIN, ISSUER, TERMINAL, MEMBER, AUDITOR or APPROVER");
+    return Refuse(Reason::kRoleInvalid,
+                  "role must be ADMIN, ISSUER, TERMINAL, MEMBER, AUDITOR or APPROVER");
   }
   for (const auto& account : grant.accounts()) {
     if (auto check = CheckAccountId(account, "accounts"); check.reason != Reason::kOk) {
@@ -328,8 +332,8 @@ SyntaxCheck CheckCommandSyntax(const v1::Command& command) {
       return CheckMove(command.settle());
     case v1::Command::kCheckout: {
       const auto& checkout = command.checkout();
-      if (auto check = CheckMemberStorePay(checkout.member(), checkout.store(),
-                                           checkout.pay_asset());
+      if (auto check =
+              CheckMemberStorePay(checkout.member(), checkout.store(), checkout.pay_asset());
           check.reason != Reason::kOk) {
         return check;
       }

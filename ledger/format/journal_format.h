@@ -33,7 +33,7 @@
 #include <string>
 #include <string_view>
 
-#include "ledger/amount.h"
+#include "ledger/format/amount.h"
 #include "lovebank/v1/journal.pb.h"
 #include "lovebank/v1/store.pb.h"
 
@@ -160,8 +160,7 @@ std::string AwardPeriod(v1::AwardFrequency frequency, std::int64_t time_unix_us)
 // never equals a basket (three parts) or an award (four parts) usage key.
 std::string ApprovalUsageKey(std::string_view issuer, std::string_view member,
                              std::string_view asset, std::int64_t time_unix_us);
-std::string AwardUsageKey(std::string_view member, std::string_view rule,
-                          std::string_view period);
+std::string AwardUsageKey(std::string_view member, std::string_view rule, std::string_view period);
 
 // A refunded line of a checkout (reversed family): checkout seq (8 bytes big-endian) ‖ sku; the
 // value is the refund's seq. A whole-entry reversal's key is the 8-byte seq alone.

@@ -1,4 +1,4 @@
-#include "ledger/reason.h"
+#include "ledger/format/reason.h"
 
 #include <string>
 

@@ -1,11 +1,11 @@
-#include "ledger/amount.h"
+#include "ledger/format/amount.h"
 
 #include <algorithm>
 #include <cstddef>
 #include <limits>
 #include <stdexcept>
 
-#include "ledger/check.h"
+#include "ledger/base/check.h"
 
 namespace lovebank {
 namespace {
@@ -222,7 +222,8 @@ std::optional<Int128> PointsToHours(const Int128& points_minor, const Int128& po
                                     std::uint32_t hours_scale, Rounding rounding) {
   using boost::multiprecision::cpp_int;
   LOVEBANK_CHECK(points_minor >= 0 && points_per_hour_minor > 0 && hours_scale <= kScaleMax);
-  const cpp_int numerator = cpp_int(points_minor) * boost::multiprecision::pow(cpp_int(10), hours_scale);
+  const cpp_int numerator =
+      cpp_int(points_minor) * boost::multiprecision::pow(cpp_int(10), hours_scale);
   const cpp_int denominator(points_per_hour_minor);
   cpp_int quotient = numerator / denominator;
   if (rounding == Rounding::kUp && quotient * denominator != numerator) ++quotient;

@@ -23,32 +23,32 @@ enum class Reason : std::uint32_t {
   kLedgerUnverified = 4,   // at start the state on disk disagreed with the journal: fail closed
 
   // Syntax: checked without ledger state.
-  kRequestIdInvalid = 10,      // empty, longer than 128 bytes or outside [A-Za-z0-9._:@-]
-  kActorInvalid = 11,          // empty, longer than 128 bytes or not valid UTF-8 text
-  kMemoInvalid = 12,           // longer than 512 bytes or not valid UTF-8 text
-  kCommandMissing = 13,        // no command body set
-  kAccountIdInvalid = 14,      // empty, longer than 64 bytes or outside [A-Za-z0-9._:@-]
-  kAssetCodeInvalid = 15,      // not 1-16 bytes of [A-Z0-9_] starting with a letter
-  kDisplayNameInvalid = 16,    // empty, longer than 128 bytes, control characters or bad UTF-8
-  kAccountKindInvalid = 17,    // kind not set or unknown
-  kAccountStatusInvalid = 18,  // status not set or unknown
-  kScaleInvalid = 19,          // asset scale above 18
-  kSameAccount = 20,           // a movement from an account to itself
-  kBudgetInvalid = 21,         // budget on a non-issuer, or the same asset twice
-  kActivityInvalid = 22,       // activity name not 1-128 bytes of text, date not YYYY-MM-DD, ...
-  kMoveReasonInvalid = 23,     // a movement's reason longer than 256 bytes or not UTF-8 text
-  kActivityMissing = 24,       // Earn of HOURS without the activity served (service rule)
-  kMoveReasonMissing = 25,     // Earn of another asset, or a Deduct, without a reason (service)
-  kPrincipalInvalid = 26,      // principal name outside [A-Za-z0-9._:@-]{1,64}
-  kRoleInvalid = 27,           // role not set or unknown
-  kRoleAccountsInvalid = 28,   // the wrong number of bound accounts for the role
-  kTokenHashInvalid = 29,      // token_sha256 is not 32 bytes
-  kAmountEmpty = 30,  // an amount of ""
-  kAmountSign = 31,                   // "+1", "-1": amounts carry no sign
-  kAmountWhitespace = 32,             // leading or trailing white space
-  kAmountExponent = 33,               // "1e3"
-  kAmountNonAsciiDigit = 34,          // full-width digits such as "１０"
-  kAmountInvalidCharacter = 35,       // anything else that is not a digit or one '.'
+  kRequestIdInvalid = 10,        // empty, longer than 128 bytes or outside [A-Za-z0-9._:@-]
+  kActorInvalid = 11,            // empty, longer than 128 bytes or not valid UTF-8 text
+  kMemoInvalid = 12,             // longer than 512 bytes or not valid UTF-8 text
+  kCommandMissing = 13,          // no command body set
+  kAccountIdInvalid = 14,        // empty, longer than 64 bytes or outside [A-Za-z0-9._:@-]
+  kAssetCodeInvalid = 15,        // not 1-16 bytes of [A-Z0-9_] starting with a letter
+  kDisplayNameInvalid = 16,      // empty, longer than 128 bytes, control characters or bad UTF-8
+  kAccountKindInvalid = 17,      // kind not set or unknown
+  kAccountStatusInvalid = 18,    // status not set or unknown
+  kScaleInvalid = 19,            // asset scale above 18
+  kSameAccount = 20,             // a movement from an account to itself
+  kBudgetInvalid = 21,           // budget on a non-issuer, or the same asset twice
+  kActivityInvalid = 22,         // activity name not 1-128 bytes of text, date not YYYY-MM-DD, ...
+  kMoveReasonInvalid = 23,       // a movement's reason longer than 256 bytes or not UTF-8 text
+  kActivityMissing = 24,         // Earn of HOURS without the activity served (service rule)
+  kMoveReasonMissing = 25,       // Earn of another asset, or a Deduct, without a reason (service)
+  kPrincipalInvalid = 26,        // principal name outside [A-Za-z0-9._:@-]{1,64}
+  kRoleInvalid = 27,             // role not set or unknown
+  kRoleAccountsInvalid = 28,     // the wrong number of bound accounts for the role
+  kTokenHashInvalid = 29,        // token_sha256 is not 32 bytes
+  kAmountEmpty = 30,             // an amount of ""
+  kAmountSign = 31,              // "+1", "-1": amounts carry no sign
+  kAmountWhitespace = 32,        // leading or trailing white space
+  kAmountExponent = 33,          // "1e3"
+  kAmountNonAsciiDigit = 34,     // full-width digits such as "１０"
+  kAmountInvalidCharacter = 35,  // anything else that is not a digit or one '.'
   kAmountMissingIntegerDigits = 36,   // ".5"
   kAmountMissingFractionDigits = 37,  // "1."
   kAmountLeadingZero = 38,            // "01.5"
@@ -68,28 +68,28 @@ enum class Reason : std::uint32_t {
   kRequestIdReused = 50,  // the request id was used before with different content
 
   // Lookups.
-  kAssetUnknown = 60,  // no asset with that code
-  kAccountUnknown = 61,  // no account with that id
-  kEntryUnknown = 62,  // no entry with that seq or request id
-  kAccountExists = 63,  // OpenAccount of an id already open
-  kAssetExists = 64,  // an asset code already defined
-  kSeqBeyondHead = 65,  // "as of" a seq the journal has not reached
+  kAssetUnknown = 60,      // no asset with that code
+  kAccountUnknown = 61,    // no account with that id
+  kEntryUnknown = 62,      // no entry with that seq or request id
+  kAccountExists = 63,     // OpenAccount of an id already open
+  kAssetExists = 64,       // an asset code already defined
+  kSeqBeyondHead = 65,     // "as of" a seq the journal has not reached
   kPrincipalUnknown = 66,  // RevokePrincipal of a name never granted
-  kPrincipalExists = 67,  // principal names are never reused, even after a revocation
-  kTokenHashExists = 68,  // another principal has this token
-  kItemUnknown = 69,      // the store's catalogue has no such SKU
+  kPrincipalExists = 67,   // principal names are never reused, even after a revocation
+  kTokenHashExists = 68,   // another principal has this token
+  kItemUnknown = 69,       // the store's catalogue has no such SKU
 
   // State rules.
   kAccountKindMismatch = 70,  // e.g. Earn from an account that is not an ISSUER
-  kAccountFrozen = 71,  // a movement from or to a frozen account (reversals excepted)
-  kEntryNotReversible = 72,  // administrative entries and reversals cannot be reversed
+  kAccountFrozen = 71,        // a movement from or to a frozen account (reversals excepted)
+  kEntryNotReversible = 72,   // administrative entries and reversals cannot be reversed
   kEntryAlreadyReversed = 73,
   kAccountStatusUnchanged = 74,  // SetAccountStatus to the status it has
-  kPrincipalRevoked = 75,  // revoking a principal whose token is already revoked
-  kBatchAborted = 76,      // all-or-nothing batch: another command was refused, none applied
-  kItemInactive = 77,   // the item is listed but not for sale
-  kAssetNotStock = 78,  // stock commands need a SKU; a SKU cannot be HOURS, POINTS, ...
-  kAssetIsStock = 79,   // goods move only by stock commands, checkouts and refunds
+  kPrincipalRevoked = 75,        // revoking a principal whose token is already revoked
+  kBatchAborted = 76,            // all-or-nothing batch: another command was refused, none applied
+  kItemInactive = 77,            // the item is listed but not for sale
+  kAssetNotStock = 78,           // stock commands need a SKU; a SKU cannot be HOURS, POINTS, ...
+  kAssetIsStock = 79,            // goods move only by stock commands, checkouts and refunds
 
   // Limits.
   kInsufficientBalance = 80,  // a MEMBER, STORE or SYSTEM balance would go below zero
@@ -109,7 +109,7 @@ enum class Reason : std::uint32_t {
   kPermissionDenied = 92,  // the principal's role or bound accounts do not allow this
 
   // Syntax, continued (the 10-49 range is full).
-  kHouseholdInvalid = 100,  // a household with more than 32 members or a member twice
+  kHouseholdInvalid = 100,    // a household with more than 32 members or a member twice
   kHoldCommandInvalid = 101,  // timeout > 1 day, hold seq 0, a client's ReleaseHold, "lovebank:" id
   kStarLevelsInvalid = 102,   // star thresholds: 1-10 of them, each > 0, strictly ascending
   kTagsInvalid = 103,         // a tag outside [a-z0-9:._-]{1,32}, more than 16, or one twice
@@ -119,15 +119,15 @@ enum class Reason : std::uint32_t {
   kPendingCommandInvalid = 107,  // seq 0, a rejection without reason, a client's ExpirePending
 
   // State rules, continued (remembered like 60-89).
-  kTransferNotAllowed = 110,  // the asset is not transferable from this giver (policy)
-  kNotFamily = 111,           // HOURS only to the giver's registered family or the pool
-  kAwardRuleUnknown = 112,    // no award rule with that code
-  kAwardRuleInactive = 113,   // the rule was retired
-  kNotEligible = 114,         // the member lacks a tag the rule requires
+  kTransferNotAllowed = 110,      // the asset is not transferable from this giver (policy)
+  kNotFamily = 111,               // HOURS only to the giver's registered family or the pool
+  kAwardRuleUnknown = 112,        // no award rule with that code
+  kAwardRuleInactive = 113,       // the rule was retired
+  kNotEligible = 114,             // the member lacks a tag the rule requires
   kAwardFrequencyExceeded = 115,  // once ever / per year / per school year, used already
-  kPendingUnknown = 116,      // no pending award or earning with that seq
-  kPendingClosed = 117,       // approved, rejected or expired already
-  kMakerCannotApprove = 118,  // the principal who made it cannot also approve it
+  kPendingUnknown = 116,          // no pending award or earning with that seq
+  kPendingClosed = 117,           // approved, rejected or expired already
+  kMakerCannotApprove = 118,      // the principal who made it cannot also approve it
 };
 
 // The reason's name as it appears in the proto and in logs, e.g. "INSUFFICIENT_BALANCE".

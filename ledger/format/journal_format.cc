@@ -1,4 +1,4 @@
-#include "ledger/journal_format.h"
+#include "ledger/format/journal_format.h"
 
 // SHA256_Init and friends: deprecated in OpenSSL 3, still its fastest way to hash small
 // records (Sha256 below).
@@ -11,9 +11,9 @@
 
 #include "google/protobuf/io/coded_stream.h"
 #include "google/protobuf/io/zero_copy_stream_impl_lite.h"
-#include "ledger/check.h"
-#include "ledger/coding.h"
-#include "ledger/text.h"
+#include "ledger/base/check.h"
+#include "ledger/base/coding.h"
+#include "ledger/base/text.h"
 
 namespace lovebank {
 
@@ -111,9 +111,9 @@ std::string AccountEntryPrefix(std::string_view account) {
 
 std::string PeriodStart(v1::Period period, std::int64_t time_unix_us) {
   using namespace std::chrono;
-  const auto local = sys_seconds(seconds(time_unix_us / 1'000'000 -
-                                         (time_unix_us % 1'000'000 < 0 ? 1 : 0) +
-                                         kProgrammeUtcOffsetSeconds));
+  const auto local =
+      sys_seconds(seconds(time_unix_us / 1'000'000 - (time_unix_us % 1'000'000 < 0 ? 1 : 0) +
+                          kProgrammeUtcOffsetSeconds));
   sys_days day = floor<days>(local);
   char letter = 'D';
   switch (period) {
@@ -157,7 +157,7 @@ std::string UsageKey(std::string_view member, std::string_view sku, v1::Period p
 
 bool IsProgrammeRuleKey(std::string_view key) {
   for (std::string_view prefix : {meta_key::kAwardRulePrefix, meta_key::kTransferPolicyPrefix,
-                                   meta_key::kApprovalThresholdPrefix}) {
+                                  meta_key::kApprovalThresholdPrefix}) {
     if (key.substr(0, prefix.size()) == prefix) return true;
   }
   return false;
@@ -189,8 +189,7 @@ std::string ApprovalUsageKey(std::string_view issuer, std::string_view member,
   return key;
 }
 
-std::string AwardUsageKey(std::string_view member, std::string_view rule,
-                          std::string_view period) {
+std::string AwardUsageKey(std::string_view member, std::string_view rule, std::string_view period) {
   std::string key(member);
   key.append(1, '\0').append("AWARD").append(1, '\0').append(rule).append(1, '\0').append(period);
   return key;

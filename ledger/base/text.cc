@@ -1,4 +1,4 @@
-#include "ledger/text.h"
+#include "ledger/base/text.h"
 
 #include <array>
 #include <cstdint>

@@ -1,9 +1,9 @@
-#include "ledger/staged_puts.h"
+#include "ledger/storage/staged_puts.h"
 
 #include <algorithm>
 
-#include "ledger/check.h"
-#include "ledger/coding.h"
+#include "ledger/base/check.h"
+#include "ledger/base/coding.h"
 
 namespace lovebank {
 

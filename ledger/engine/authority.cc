@@ -7,9 +7,9 @@
 // and allowed an entry that did not exist yet; by the time the sequencer decided, another
 // principal's entry held that seq and was reversed with no second check.
 
-#include "ledger/engine.h"
-#include "ledger/strings.h"
-#include "ledger/text.h"
+#include "ledger/base/strings.h"
+#include "ledger/base/text.h"
+#include "ledger/engine/engine.h"
 
 namespace lovebank {
 namespace {

@@ -3,19 +3,20 @@
 
 #include <algorithm>
 
-#include "ledger/coding.h"
-#include "ledger/engine.h"
-#include "ledger/journal_format.h"
-#include "ledger/strings.h"
-#include "ledger/text.h"
+#include "ledger/base/coding.h"
+#include "ledger/base/strings.h"
+#include "ledger/base/text.h"
+#include "ledger/engine/engine.h"
+#include "ledger/format/journal_format.h"
 
 namespace lovebank {
 
 void Engine::AddEarnedHours(const std::string& member, const Int128& delta, std::uint64_t seq) {
   v1::VolunteerRecord record;
   if (auto it = volunteers_.find(member); it != volunteers_.end()) record = it->second;
-  const Int128 before =
-      record.earned_hours_minor().empty() ? Int128(0) : *MinorFromString(record.earned_hours_minor());
+  const Int128 before = record.earned_hours_minor().empty()
+                            ? Int128(0)
+                            : *MinorFromString(record.earned_hours_minor());
   record.set_account(member);
   record.set_earned_hours_minor(MinorToString(before + delta));
   record.set_changed_seq(seq);
@@ -50,7 +51,7 @@ Outcome Engine::ApplySetStarLevels(const v1::Command& command, const std::string
 }
 
 std::vector<Engine::ResolvedPosting> Engine::CappedEarn(const v1::Move& move,
-                                                       const Int128& amount) {
+                                                        const Int128& amount) {
   const v1::HoursCap& cap = hours_caps_.begin()->second;
   const Int128 maximum = *MinorFromString(cap.maximum_minor());
   const Int128 held = Balance(move.to(), move.asset()).minor;
@@ -63,8 +64,8 @@ std::vector<Engine::ResolvedPosting> Engine::CappedEarn(const v1::Move& move,
 }
 
 std::optional<Outcome> Engine::CheckDonationPool(const v1::Command& command,
-                                                const std::string& fingerprint,
-                                                const std::string& pool_account) {
+                                                 const std::string& fingerprint,
+                                                 const std::string& pool_account) {
   const AccountState* pool = FindAccount(pool_account);
   if (pool == nullptr) {
     return Refuse(command, fingerprint, Reason::kAccountUnknown, Cat("no account ", pool_account));
@@ -116,15 +117,14 @@ std::optional<Outcome> Engine::CheckDailyHours(
   if (*used + amount > maximum) {
     return Refuse(command, fingerprint, Reason::kLimitExceeded,
                   Cat(earn.to(), " may have at most ", Decimal(maximum, earn.asset()),
-                      " HOURS recorded per day; ", Decimal(*used, earn.asset()),
-                      " recorded for ", day, ", this earning ", Decimal(amount, earn.asset())));
+                      " HOURS recorded per day; ", Decimal(*used, earn.asset()), " recorded for ",
+                      day, ", this earning ", Decimal(amount, earn.asset())));
   }
   usage->emplace(key, *used + amount);
   return std::nullopt;
 }
 
-Outcome Engine::ApplySetDailyHoursCap(const v1::Command& command,
-                                      const std::string& fingerprint) {
+Outcome Engine::ApplySetDailyHoursCap(const v1::Command& command, const std::string& fingerprint) {
   const AssetState* hours = FindAsset(std::string(kHoursAsset));
   if (hours == nullptr) {
     return Refuse(command, fingerprint, Reason::kAssetUnknown, "no asset HOURS");

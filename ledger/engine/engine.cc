@@ -1,4 +1,4 @@
-#include "ledger/engine.h"
+#include "ledger/engine/engine.h"
 
 #include <algorithm>
 #include <cstring>
@@ -6,10 +6,10 @@
 #include <span>
 
 #include "absl/container/inlined_vector.h"
-#include "ledger/check.h"
-#include "ledger/coding.h"
-#include "ledger/strings.h"
-#include "ledger/text.h"
+#include "ledger/base/check.h"
+#include "ledger/base/coding.h"
+#include "ledger/base/strings.h"
+#include "ledger/base/text.h"
 
 namespace lovebank {
 namespace {
@@ -162,7 +162,8 @@ absl::StatusOr<std::unique_ptr<Engine>> Engine::Load(Store* store, Head head,
         estimate += keys;
       }
     }
-    // A quarter of headroom: later ids go to a filter four times larger (ledger/id_filter.h).
+    // A quarter of headroom: later ids go to a filter four times larger
+    // (ledger/storage/id_filter.h).
     engine->request_ids_ = IdFilter(static_cast<std::size_t>(estimate + estimate / 4));
     for (Family family : {Family::kRequests, Family::kRefusals}) {
       auto it = store->NewIterator(family);
@@ -208,9 +209,9 @@ absl::StatusOr<std::unique_ptr<Engine>> Engine::Load(Store* store, Head head,
     auto it = store->NewIterator(Family::kMeta);
     for (it->SeekToFirst(); it->Valid(); it->Next()) {
       if (!IsProgrammeRuleKey(it->key().ToStringView())) continue;
-      engine->records_.emplace(std::string(1, static_cast<char>(Family::kMeta)) +
-                                   it->key().ToString(),
-                               it->value().ToString());
+      engine->records_.emplace(
+          std::string(1, static_cast<char>(Family::kMeta)) + it->key().ToString(),
+          it->value().ToString());
     }
     LOVEBANK_RETURN_IF_ERROR(FromRocks(it->status(), "loading programme rules"));
     it = store->NewIterator(Family::kPending);
@@ -219,9 +220,9 @@ absl::StatusOr<std::unique_ptr<Engine>> Engine::Load(Store* store, Head head,
       if (!pending.ParseFromArray(it->value().data(), static_cast<int>(it->value().size()))) {
         return absl::DataLossError("pending record does not decode");
       }
-      engine->records_.emplace(std::string(1, static_cast<char>(Family::kPending)) +
-                                   it->key().ToString(),
-                               it->value().ToString());
+      engine->records_.emplace(
+          std::string(1, static_cast<char>(Family::kPending)) + it->key().ToString(),
+          it->value().ToString());
     }
     LOVEBANK_RETURN_IF_ERROR(FromRocks(it->status(), "loading pending records"));
     engine->RebuildPendingExpiries();
@@ -238,8 +239,7 @@ absl::StatusOr<std::unique_ptr<Engine>> Engine::Load(Store* store, Head head,
     if (!record.ParseFromString(*daily)) return absl::DataLossError("daily cap does not decode");
     engine->daily_caps_.emplace(std::string(meta_key::kDailyHoursCap), std::move(record));
   }
-  LOVEBANK_ASSIGN_OR_RETURN(auto policy,
-                            store->Get(Family::kMeta, meta_key::kExchangePolicy));
+  LOVEBANK_ASSIGN_OR_RETURN(auto policy, store->Get(Family::kMeta, meta_key::kExchangePolicy));
   if (policy.has_value()) {
     v1::ExchangePolicy record;
     if (!record.ParseFromString(*policy)) {
@@ -321,8 +321,9 @@ void Engine::RememberForMark(MarkUndo<T>& mark_undo, const BatchUndo& batch_undo
                              const std::string& key) {
   if (mark_undo.contains(key)) return;
   auto it = current.find(key);
-  mark_undo.emplace(key, std::make_pair(it == current.end() ? std::nullopt : std::optional<T>(it->second),
-                                        !batch_undo.contains(key)));
+  mark_undo.emplace(
+      key, std::make_pair(it == current.end() ? std::nullopt : std::optional<T>(it->second),
+                          !batch_undo.contains(key)));
 }
 
 namespace {
@@ -551,8 +552,8 @@ Outcome Engine::Decide(const v1::Command& command, const std::string& fingerprin
 }
 
 Outcome Engine::ApplyMove(const v1::Command& command, const std::string& fingerprint,
-                          const v1::Move& move, v1::AccountKind from_kind,
-                          v1::AccountKind to_kind, bool stock) {
+                          const v1::Move& move, v1::AccountKind from_kind, v1::AccountKind to_kind,
+                          bool stock) {
   const AssetState* asset = FindAsset(move.asset());
   if (asset == nullptr) {
     return Refuse(command, fingerprint, Reason::kAssetUnknown, Cat("no asset ", move.asset()));
@@ -561,8 +562,9 @@ Outcome Engine::ApplyMove(const v1::Command& command, const std::string& fingerp
     return stock ? Refuse(command, fingerprint, Reason::kAssetNotStock,
                           Cat(move.asset(), " is not an item's stock"))
                  : Refuse(command, fingerprint, Reason::kAssetIsStock,
-                          Cat(move.asset(), " is goods: they move by stock commands, "
-                                            "checkouts and refunds"));
+                          Cat(move.asset(),
+                              " is goods: they move by stock commands, "
+                              "checkouts and refunds"));
   }
   AmountParse amount = ParseAmount(move.amount(), asset->scale, asset->maximum_minor);
   if (!amount.ok()) {
@@ -660,8 +662,9 @@ Outcome Engine::ApplyReverse(const v1::Command& command, const std::string& fing
   }
   if (entry->postings.empty()) {
     return Refuse(command, fingerprint, Reason::kEntryNotReversible,
-                  Cat("entry ", target, " moved nothing: it waited for approval (reject it "
-                                        "while pending; reverse its Approve once approved)"));
+                  Cat("entry ", target,
+                      " moved nothing: it waited for approval (reject it "
+                      "while pending; reverse its Approve once approved)"));
   }
   std::optional<bool> reversed = IsReversed(EncodeFixed64BE(target), &failure);
   if (!reversed) return failure;
@@ -879,9 +882,9 @@ Outcome Engine::ApplyGrantPrincipal(const v1::Command& command, const std::strin
       return Refuse(command, fingerprint, Reason::kAccountUnknown, Cat("no account ", id));
     }
     if (account->record.kind() != kind) {
-      return Refuse(command, fingerprint, Reason::kAccountKindMismatch,
-                    Cat(id, " is ", KindName(account->record.kind()), ", the role needs ",
-                        KindName(kind)));
+      return Refuse(
+          command, fingerprint, Reason::kAccountKindMismatch,
+          Cat(id, " is ", KindName(account->record.kind()), ", the role needs ", KindName(kind)));
     }
   }
   v1::PrincipalRecord record;
@@ -1206,8 +1209,7 @@ void Engine::Track(absl::flat_hash_map<std::string, T>& current,
 }
 
 void Engine::SetBalance(const std::string& key, BalanceState value) {
-  Track(balances_, open().balances_undo, mark_ ? &mark_->balances : nullptr, key,
-        std::move(value));
+  Track(balances_, open().balances_undo, mark_ ? &mark_->balances : nullptr, key, std::move(value));
 }
 
 void Engine::SetAccount(const std::string& account, AccountState state) {

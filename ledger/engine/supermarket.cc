@@ -3,11 +3,11 @@
 
 #include <algorithm>
 
-#include "ledger/check.h"
-#include "ledger/coding.h"
-#include "ledger/engine.h"
-#include "ledger/strings.h"
-#include "ledger/text.h"
+#include "ledger/base/check.h"
+#include "ledger/base/coding.h"
+#include "ledger/base/strings.h"
+#include "ledger/base/text.h"
+#include "ledger/engine/engine.h"
 
 namespace lovebank {
 namespace {
@@ -71,8 +71,7 @@ Outcome Engine::ApplySetItem(const v1::Command& command, const std::string& fing
   return outcome;
 }
 
-Outcome Engine::ApplySetExchangeRatio(const v1::Command& command,
-                                      const std::string& fingerprint) {
+Outcome Engine::ApplySetExchangeRatio(const v1::Command& command, const std::string& fingerprint) {
   const v1::SetExchangeRatio& set = command.set_exchange_ratio();
   const AssetState* points = FindAsset(kPoints);
   if (points == nullptr || FindAsset(kHours) == nullptr) {
@@ -85,8 +84,9 @@ Outcome Engine::ApplySetExchangeRatio(const v1::Command& command,
   }
   if (exchange->record.kind() != v1::ACCOUNT_KIND_ISSUER) {
     return Refuse(command, fingerprint, Reason::kAccountKindMismatch,
-                  Cat(set.exchange_account(), " is not an ISSUER account: points paid with "
-                                              "hours enter through an issuer's budget"));
+                  Cat(set.exchange_account(),
+                      " is not an ISSUER account: points paid with "
+                      "hours enter through an issuer's budget"));
   }
   AmountParse ratio = ParseAmount(set.points_per_hour(), points->scale, points->maximum_minor);
   if (!ratio.ok()) {
@@ -109,8 +109,8 @@ std::optional<Outcome> Engine::PriceBasket(
     const v1::Command& command, const std::string& fingerprint, const std::string& member,
     const std::string& store, const google::protobuf::RepeatedPtrField<v1::BasketLine>& lines,
     const std::string& pay_asset, std::int64_t time, PricedBasket* priced) {
-  for (const auto& [id, kind] : {std::pair{&member, v1::ACCOUNT_KIND_MEMBER},
-                                 std::pair{&store, v1::ACCOUNT_KIND_STORE}}) {
+  for (const auto& [id, kind] :
+       {std::pair{&member, v1::ACCOUNT_KIND_MEMBER}, std::pair{&store, v1::ACCOUNT_KIND_STORE}}) {
     const AccountState* account = FindAccount(*id);
     if (account == nullptr) {
       return Refuse(command, fingerprint, Reason::kAccountUnknown, Cat("no account ", *id));
@@ -121,7 +121,8 @@ std::optional<Outcome> Engine::PriceBasket(
                         kind == v1::ACCOUNT_KIND_MEMBER ? "MEMBER" : "STORE"));
     }
     if (account->record.status() == v1::ACCOUNT_STATUS_FROZEN) {
-      return Refuse(command, fingerprint, Reason::kAccountFrozen, Cat("account ", *id, " is frozen"));
+      return Refuse(command, fingerprint, Reason::kAccountFrozen,
+                    Cat("account ", *id, " is frozen"));
     }
   }
   if (FindAsset(kPoints) == nullptr || FindAsset(pay_asset) == nullptr) {
@@ -189,7 +190,8 @@ std::optional<Outcome> Engine::PriceBasket(
                   Cat("exchange account ", priced->exchange, " is frozen"));
   }
   const Int128 ratio = *MinorFromString(policy->second.points_per_hour_minor());
-  std::optional<Int128> hours = PointsToHours(total, ratio, FindAsset(kHours)->scale, Rounding::kUp);
+  std::optional<Int128> hours =
+      PointsToHours(total, ratio, FindAsset(kHours)->scale, Rounding::kUp);
   if (!hours) {
     return Refuse(command, fingerprint, Reason::kBalanceAboveMaximum,
                   "the basket is worth more hours than any balance holds");
@@ -233,8 +235,7 @@ Outcome Engine::ApplyCheckout(const v1::Command& command, const std::string& fin
 
 bool Engine::GiveBackUsage(const std::string& member, std::int64_t time, const Int128& total,
                            const std::vector<std::pair<std::string, std::uint32_t>>& lines,
-                           std::vector<std::pair<std::string, Int128>>* usage,
-                           Outcome* failure) {
+                           std::vector<std::pair<std::string, Int128>>* usage, Outcome* failure) {
   if (limits_.empty()) return true;
   auto give_back = [&](const std::string& sku, const Int128& amount) -> bool {
     auto limit = limits_.find(sku);
@@ -318,8 +319,8 @@ Outcome Engine::ApplyRefund(const v1::Command& command, const std::string& finge
     }
     if (line.quantity() > priced->quantity()) {
       return Refuse(command, fingerprint, Reason::kRefundInvalid,
-                    Cat("sale ", target, " sold ", priced->quantity(), " of ", line.sku(),
-                        ", not ", line.quantity()));
+                    Cat("sale ", target, " sold ", priced->quantity(), " of ", line.sku(), ", not ",
+                        line.quantity()));
     }
     std::optional<bool> refunded = IsReversed(RefundedLineKey(target, line.sku()), &failure);
     if (!refunded) return failure;

@@ -26,11 +26,12 @@
 #include "absl/container/flat_hash_map.h"
 #include "absl/container/flat_hash_set.h"
 #include "absl/container/inlined_vector.h"
-#include "ledger/check.h"
-#include "ledger/id_filter.h"
-#include "ledger/ledger.h"
-#include "ledger/staged_puts.h"
-#include "ledger/store.h"
+#include "ledger/base/check.h"
+#include "ledger/engine/outcome.h"
+#include "ledger/format/syntax.h"
+#include "ledger/storage/id_filter.h"
+#include "ledger/storage/staged_puts.h"
+#include "ledger/storage/store.h"
 #include "rocksdb/write_batch.h"
 
 namespace lovebank {
@@ -99,10 +100,11 @@ class Engine {
 
   Head head() const { return head_; }
 
-  // Holds (ledger/holds.cc): the earliest expiry of an open hold, and the release of every hold
-  // expired by now as journal entries in the open batch (Apply does it before deciding any
+  // Holds (ledger/engine/holds.cc): the earliest expiry of an open hold, and the release of every
+  // hold expired by now as journal entries in the open batch (Apply does it before deciding any
   // command; the sequencer calls it when idle). REQUIRES for ReleaseExpired: a batch is open.
-  // Pending awards and earnings lapse the same way (ledger/programme.cc): the earliest of both.
+  // Pending awards and earnings lapse the same way (ledger/engine/programme.cc): the earliest of
+  // both.
   std::optional<std::int64_t> NextHoldExpiry() const;
   void ReleaseExpired();
 
@@ -125,7 +127,7 @@ class Engine {
   struct Sale {
     std::string member;
     std::string store;
-    std::string exchange;     // paid with HOURS: the exchange account
+    std::string exchange;           // paid with HOURS: the exchange account
     std::int64_t time_unix_us = 0;  // limits count in this time's periods
   };
   struct BatchRequest {
@@ -141,8 +143,9 @@ class Engine {
   Engine(Store* store, Head head, std::int64_t head_time_unix_us,
          std::function<std::int64_t()> clock);
 
-  // Authority (ledger/authority.cc): the grant of the command's actor, or null when the actor is
-  // no principal (the engine's own commands, and library callers that are not the service).
+  // Authority (ledger/engine/authority.cc): the grant of the command's actor, or null when the
+  // actor is no principal (the engine's own commands, and library callers that are not the
+  // service).
   const v1::PrincipalRecord* ActorPrincipal(const v1::Command& command) const;
   // A principal revoked before this seq: kPermissionDenied (its command waited in the queue
   // while the revocation committed). std::nullopt when the actor may act.
@@ -166,7 +169,7 @@ class Engine {
   Outcome ApplySetAccountStatus(const v1::Command& command, const std::string& fingerprint);
   Outcome ApplyGrantPrincipal(const v1::Command& command, const std::string& fingerprint);
   Outcome ApplyRevokePrincipal(const v1::Command& command, const std::string& fingerprint);
-  // The love supermarket (ledger/supermarket.cc).
+  // The love supermarket (ledger/engine/supermarket.cc).
   Outcome ApplySetItem(const v1::Command& command, const std::string& fingerprint);
   Outcome ApplySetExchangeRatio(const v1::Command& command, const std::string& fingerprint);
   Outcome ApplyCheckout(const v1::Command& command, const std::string& fingerprint);
@@ -179,15 +182,14 @@ class Engine {
   struct PricedBasket {
     v1::Pricing pricing;
     Int128 total = 0;
-    Int128 hours = 0;        // HOURS only
-    std::string exchange;    // HOURS only
+    Int128 hours = 0;                                   // HOURS only
+    std::string exchange;                               // HOURS only
     std::vector<std::pair<std::string, Int128>> usage;  // usage keys -> used after the basket
   };
-  std::optional<Outcome> PriceBasket(const v1::Command& command, const std::string& fingerprint,
-                                     const std::string& member, const std::string& store,
-                                     const google::protobuf::RepeatedPtrField<v1::BasketLine>& lines,
-                                     const std::string& pay_asset, std::int64_t time,
-                                     PricedBasket* priced);
+  std::optional<Outcome> PriceBasket(
+      const v1::Command& command, const std::string& fingerprint, const std::string& member,
+      const std::string& store, const google::protobuf::RepeatedPtrField<v1::BasketLine>& lines,
+      const std::string& pay_asset, std::int64_t time, PricedBasket* priced);
   // The usage keys and values after giving back `total` POINTS of value and `lines`' units to
   // the periods of `time` (never below zero). false with `failure` set when the store cannot
   // be read.
@@ -195,14 +197,14 @@ class Engine {
                      const std::vector<std::pair<std::string, std::uint32_t>>& lines,
                      std::vector<std::pair<std::string, Int128>>* usage, Outcome* failure);
   std::optional<Sale> SaleOf(const BatchEntry& entry, Outcome* failure);
-  // Volunteers (ledger/volunteers.cc).
+  // Volunteers (ledger/engine/volunteers.cc).
   Outcome ApplySetStarLevels(const v1::Command& command, const std::string& fingerprint);
   Outcome ApplySetHoursCap(const v1::Command& command, const std::string& fingerprint);
   Outcome ApplySetDailyHoursCap(const v1::Command& command, const std::string& fingerprint);
   // An Earn of HOURS under the daily cap: the usage key and the hours recorded that day after
   // it, or a refusal (LIMIT_EXCEEDED) or failure. std::nullopt key when no cap is in force.
-  std::optional<Outcome> CheckDailyHours(const v1::Command& command,
-                                         const std::string& fingerprint, const Int128& amount,
+  std::optional<Outcome> CheckDailyHours(const v1::Command& command, const std::string& fingerprint,
+                                         const Int128& amount,
                                          std::optional<std::pair<std::string, Int128>>* usage);
   // An Earn of HOURS under the storage cap: the postings, the member's part up to the cap and
   // the rest to the donation pool (the whole amount when no cap is set).
@@ -214,8 +216,8 @@ class Engine {
   std::optional<Outcome> CheckDonationPool(const v1::Command& command,
                                            const std::string& fingerprint,
                                            const std::string& pool_account);
-  // Programme rules (ledger/programme.cc): tags, family, transfer policy, award rules, awards
-  // and maker-checker approval.
+  // Programme rules (ledger/engine/programme.cc): tags, family, transfer policy, award rules,
+  // awards and maker-checker approval.
   Outcome ApplyTransfer(const v1::Command& command, const std::string& fingerprint);
   Outcome ApplySetAccountTags(const v1::Command& command, const std::string& fingerprint);
   Outcome ApplySetFamily(const v1::Command& command, const std::string& fingerprint);
@@ -254,21 +256,21 @@ class Engine {
     return message;
   }
   void SetRecord(Family family, std::string_view key, const google::protobuf::Message& record);
-  // Holds (ledger/holds.cc).
+  // Holds (ledger/engine/holds.cc).
   Outcome ApplyAuthorizeHold(const v1::Command& command, const std::string& fingerprint);
   Outcome ApplyCaptureHold(const v1::Command& command, const std::string& fingerprint);
   Outcome ApplyVoidHold(const v1::Command& command, const std::string& fingerprint);
   // The open hold `hold_seq` at `store` for a capture or void; a refusal otherwise.
-  std::optional<v1::HoldRecord> OpenHold(const v1::Command& command,
-                                         const std::string& fingerprint, std::uint64_t hold_seq,
-                                         const std::string& store, Outcome* refusal);
+  std::optional<v1::HoldRecord> OpenHold(const v1::Command& command, const std::string& fingerprint,
+                                         std::uint64_t hold_seq, const std::string& store,
+                                         Outcome* refusal);
   // The hold from the in-memory state or the store; std::nullopt when there is none, or with
   // `failure` set (kLedgerUnavailable) when the store cannot be read.
   std::optional<v1::HoldRecord> FindHold(std::uint64_t seq, Outcome* failure);
   // Closes `hold` with `command` (capture: `captured` is the captured pricing; void and
   // release: nullptr): postings, usage given back, the record's new state.
-  Outcome CloseHold(const v1::Command& command, const std::string& fingerprint,
-                    v1::HoldRecord hold, const v1::Pricing* captured, v1::HoldState state);
+  Outcome CloseHold(const v1::Command& command, const std::string& fingerprint, v1::HoldRecord hold,
+                    const v1::Pricing* captured, v1::HoldState state);
   void SetHold(v1::HoldRecord record);
   void SetVolunteer(const std::string& member, v1::VolunteerRecord record);
   void SetStarLevelsRecord(v1::StarLevels levels);
@@ -329,10 +331,11 @@ class Engine {
   absl::flat_hash_map<std::string, AssetState> assets_;
   absl::flat_hash_map<std::string, AccountState> accounts_;
   absl::flat_hash_map<std::string, BalanceState> balances_;  // BalanceKey -> balance
-  // Every request id in the requests and refusals families or staged for them (ledger/id_filter.h).
+  // Every request id in the requests and refusals families or staged for them
+  // (ledger/storage/id_filter.h).
   IdFilter request_ids_;
   absl::flat_hash_map<std::string, v1::PrincipalRecord> principals_;  // by principal name
-  absl::flat_hash_set<std::string> token_hashes_;  // of every principal ever granted
+  absl::flat_hash_set<std::string> token_hashes_;           // of every principal ever granted
   absl::flat_hash_map<std::string, v1::ItemRecord> items_;  // ItemKey(store, sku) -> item
   // At most one entry, under meta_key::kExchangePolicy: the HOURS -> POINTS ratio in force.
   absl::flat_hash_map<std::string, v1::ExchangePolicy> policies_;
@@ -433,8 +436,8 @@ class Engine {
   // Sets current[key] = value, remembering the old value for the batch and the mark.
   template <class T>
   void Track(absl::flat_hash_map<std::string, T>& current,
-             absl::flat_hash_map<std::string, std::optional<T>>& batch_undo,
-             MarkUndo<T>* mark_undo, const std::string& key, T value);
+             absl::flat_hash_map<std::string, std::optional<T>>& batch_undo, MarkUndo<T>* mark_undo,
+             const std::string& key, T value);
 
   bool batch_open_ = false;
   std::deque<Batch> batches_;  // in flight, oldest first; back() is the open one if batch_open_

@@ -5,11 +5,11 @@
 
 #include <algorithm>
 
-#include "ledger/check.h"
-#include "ledger/coding.h"
-#include "ledger/engine.h"
-#include "ledger/strings.h"
-#include "ledger/text.h"
+#include "ledger/base/check.h"
+#include "ledger/base/coding.h"
+#include "ledger/base/strings.h"
+#include "ledger/base/text.h"
+#include "ledger/engine/engine.h"
 
 namespace lovebank {
 namespace {

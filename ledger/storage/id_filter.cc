@@ -1,4 +1,4 @@
-#include "ledger/id_filter.h"
+#include "ledger/storage/id_filter.h"
 
 #include <algorithm>
 #include <array>

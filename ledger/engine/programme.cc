@@ -5,12 +5,12 @@
 
 #include <algorithm>
 
-#include "ledger/check.h"
-#include "ledger/coding.h"
-#include "ledger/engine.h"
-#include "ledger/journal_format.h"
-#include "ledger/strings.h"
-#include "ledger/text.h"
+#include "ledger/base/check.h"
+#include "ledger/base/coding.h"
+#include "ledger/base/strings.h"
+#include "ledger/base/text.h"
+#include "ledger/engine/engine.h"
+#include "ledger/format/journal_format.h"
 
 namespace lovebank {
 namespace {
@@ -64,8 +64,8 @@ Outcome Engine::ApplyTransfer(const v1::Command& command, const std::string& fin
       tagged = true;
     }
     if (!tagged) {
-      if (auto policy = ParsedRecord<v1::TransferPolicyRecord>(Family::kMeta,
-                                                               TransferPolicyKey(move.asset(), ""))) {
+      if (auto policy = ParsedRecord<v1::TransferPolicyRecord>(
+              Family::kMeta, TransferPolicyKey(move.asset(), ""))) {
         rule = policy->policy().rule();
         pool = policy->policy().pool_account();
       }
@@ -126,8 +126,7 @@ Outcome Engine::ApplySetFamily(const v1::Command& command, const std::string& fi
   return outcome;
 }
 
-Outcome Engine::ApplySetTransferPolicy(const v1::Command& command,
-                                       const std::string& fingerprint) {
+Outcome Engine::ApplySetTransferPolicy(const v1::Command& command, const std::string& fingerprint) {
   const v1::SetTransferPolicy& set = command.set_transfer_policy();
   const AssetState* asset = FindAsset(set.asset());
   if (asset == nullptr) {
@@ -209,7 +208,8 @@ Outcome Engine::ApplyAward(const v1::Command& command, const std::string& finger
                         ", an award needs ", v1::AccountKind_Name(kind)));
     }
     if (account->record.status() == v1::ACCOUNT_STATUS_FROZEN) {
-      return Refuse(command, fingerprint, Reason::kAccountFrozen, Cat("account ", id, " is frozen"));
+      return Refuse(command, fingerprint, Reason::kAccountFrozen,
+                    Cat("account ", id, " is frozen"));
     }
     return std::nullopt;
   };
@@ -229,7 +229,8 @@ Outcome Engine::ApplyAward(const v1::Command& command, const std::string& finger
   facts.set_member(award.member());
   facts.set_asset(rule.asset());
   const AssetState* asset = FindAsset(rule.asset());
-  const Int128 amount = ParseAmount(rule.amount(), asset->scale, asset->maximum_minor).amount.minor();
+  const Int128 amount =
+      ParseAmount(rule.amount(), asset->scale, asset->maximum_minor).amount.minor();
   facts.set_amount_minor(MinorToString(amount));
   facts.set_period(AwardPeriod(rule.frequency(), time));
   std::string usage_key;
@@ -352,7 +353,8 @@ Outcome Engine::ApplyApprove(const v1::Command& command, const std::string& fing
     const AccountState* account = FindAccount(*id);
     LOVEBANK_CHECK(account != nullptr);
     if (account->record.status() == v1::ACCOUNT_STATUS_FROZEN) {
-      return Refuse(command, fingerprint, Reason::kAccountFrozen, Cat("account ", *id, " is frozen"));
+      return Refuse(command, fingerprint, Reason::kAccountFrozen,
+                    Cat("account ", *id, " is frozen"));
     }
   }
   const Int128 amount = *MinorFromString(pending->amount_minor());
@@ -369,8 +371,8 @@ Outcome Engine::ApplyApprove(const v1::Command& command, const std::string& fing
     facts->set_amount_minor(pending->amount_minor());
     facts->set_period(pending->period());
   }
-  Outcome outcome = Append(command, fingerprint, postings, {}, nullptr, std::nullopt,
-                           facts ? &*facts : nullptr);
+  Outcome outcome =
+      Append(command, fingerprint, postings, {}, nullptr, std::nullopt, facts ? &*facts : nullptr);
   pending->set_state(v1::PENDING_STATE_APPROVED);
   pending->set_closed_seq(outcome.receipt.seq);
   pending_expiries_.erase({pending->expires_unix_us(), pending->seq()});

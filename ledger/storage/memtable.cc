@@ -1,4 +1,4 @@
-#include "ledger/memtable.h"
+#include "ledger/storage/memtable.h"
 
 #include <algorithm>
 #include <atomic>
@@ -7,7 +7,7 @@
 #include <cstring>
 #include <new>
 
-#include "ledger/check.h"
+#include "ledger/base/check.h"
 #include "rocksdb/slice.h"
 
 namespace lovebank {

@@ -14,7 +14,7 @@
 #include <string>
 #include <string_view>
 
-#include "ledger/reason.h"
+#include "ledger/format/reason.h"
 
 namespace lovebank {
 

@@ -1,4 +1,4 @@
-#include "ledger/store.h"
+#include "ledger/storage/store.h"
 
 #include <algorithm>
 #include <chrono>
@@ -6,10 +6,10 @@
 #include <thread>
 #include <vector>
 
-#include "ledger/check.h"
-#include "ledger/journal_format.h"
-#include "ledger/memtable.h"
-#include "ledger/strings.h"
+#include "ledger/base/check.h"
+#include "ledger/base/strings.h"
+#include "ledger/format/journal_format.h"
+#include "ledger/storage/memtable.h"
 #include "rocksdb/filter_policy.h"
 #include "rocksdb/table.h"
 
@@ -17,10 +17,10 @@ namespace lovebank {
 
 const char* FamilyName(Family family) {
   static constexpr const char* kNames[kFamilyCount] = {
-      cf::kJournal,        cf::kBalances, cf::kRequests, cf::kAccounts, cf::kAssets,
-      cf::kAccountEntries, cf::kReversed, cf::kRefusals, cf::kPrincipals,
-      cf::kItems,          cf::kLimits,   cf::kUsage,    cf::kHouseholds, cf::kHolds,
-      cf::kVolunteers,     cf::kPending,  cf::kMeta};
+      cf::kJournal,        cf::kBalances, cf::kRequests,   cf::kAccounts,   cf::kAssets,
+      cf::kAccountEntries, cf::kReversed, cf::kRefusals,   cf::kPrincipals, cf::kItems,
+      cf::kLimits,         cf::kUsage,    cf::kHouseholds, cf::kHolds,      cf::kVolunteers,
+      cf::kPending,        cf::kMeta};
   return kNames[static_cast<std::size_t>(family)];
 }
 
@@ -40,7 +40,7 @@ rocksdb::ColumnFamilyOptions FamilyOptions(Family family) {
   // 32 MB memtables instead of RocksDB's 64 MB: a smaller skiplist keeps the writer's inserts
   // in cache (with RocksDB's skiplist, 64 -> 16 MB took 6.9 -> 5.4 us of write per transfer),
   // and a larger one means fewer, larger level-0 files, so fewer level-0 -> level-1 merges per
-  // byte. With our memtable (ledger/memtable.h) 16 -> 32 MB costs the writer ~0.1 us per
+  // byte. With our memtable (ledger/storage/memtable.h) 16 -> 32 MB costs the writer ~0.1 us per
   // transfer and halves compaction in a sustained run: ~60 s steady 148k -> 168k transfers/s,
   // compaction 3.6 -> 2.2 us per transfer (docs/benchmarks.md, 2026-11-24). Memory: at most
   // two memtables per busy family (journal, statement lines, request ids), ~200 MB. No
@@ -48,7 +48,7 @@ rocksdb::ColumnFamilyOptions FamilyOptions(Family family) {
   options.write_buffer_size = 32 << 20;
   options.compression_per_level = {rocksdb::kNoCompression, rocksdb::kNoCompression,
                                    rocksdb::kSnappyCompression};
-  // Our memtable (ledger/memtable.h): a batch's puts arrive at each family sorted, and it
+  // Our memtable (ledger/storage/memtable.h): a batch's puts arrive at each family sorted, and it
   // searches for each key from where the previous one went, without the checking comparisons
   // Debian's RocksDB (built without NDEBUG) runs in its own skiplist (docs/benchmarks.md).
   static const std::shared_ptr<rocksdb::MemTableRepFactory> memtable = NewFingerSkipListFactory();

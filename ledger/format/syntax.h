@@ -1,0 +1,25 @@
+#pragma once
+// The rules of a command that need no ledger state (ledger/format/syntax.cc): identifiers, text,
+// amount grammar, enums. Shared by the engine (before a command is queued) and the audit (each
+// replayed entry), which is why it belongs to the format.
+
+#include <cstddef>
+#include <string>
+
+#include "ledger/format/reason.h"
+#include "lovebank/v1/journal.pb.h"
+
+namespace lovebank {
+
+// Accounts one ISSUER principal may act for (a township office running several programmes).
+inline constexpr std::size_t kRoleAccountsMax = 64;
+
+// Checks everything about a command that needs no ledger state (identifiers, text, amount
+// grammar, enums). Returns kOk or the first refusal with a message. Pure; thread-safe.
+struct SyntaxCheck {
+  Reason reason = Reason::kOk;
+  std::string message;
+};
+SyntaxCheck CheckCommandSyntax(const v1::Command& command);
+
+}  // namespace lovebank
