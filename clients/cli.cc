@@ -11,7 +11,8 @@
 #include "google/protobuf/util/json_util.h"
 #include "grpc/support/time.h"
 #include "ledger/base/coding.h"
-#include "service/convert.h"
+#include "ledger/format/reason.h"
+#include "service/error_detail.h"
 
 namespace lovebank::cli {
 
@@ -96,7 +97,11 @@ std::string Chinese(v1::Reason reason) {
   }
 }
 
-bool Transient(grpc::StatusCode code) {
+// Worth a retry with the same request id: the ledger's momentary refusals (IsTransient), and a
+// call that never reached a decision on the way (no reason: the network, a deadline).
+bool Transient(const grpc::Status& status, v1::Reason reason) {
+  if (reason != v1::REASON_OK) return IsTransient(static_cast<Reason>(reason));
+  const grpc::StatusCode code = status.error_code();
   return code == grpc::StatusCode::UNAVAILABLE || code == grpc::StatusCode::DEADLINE_EXCEEDED ||
          code == grpc::StatusCode::RESOURCE_EXHAUSTED || code == grpc::StatusCode::CANCELLED;
 }
@@ -107,7 +112,7 @@ int Fail(const Globals& globals, const grpc::Status& status) {
   const v1::ErrorDetail detail = service::ErrorDetailOf(status);
   const std::string reason =
       detail.reason() == v1::REASON_OK ? "" : v1::Reason_Name(detail.reason()).substr(7);
-  const int exit_code = Transient(status.error_code()) ? kExitUnreachable : kExitRefused;
+  const int exit_code = Transient(status, detail.reason()) ? kExitUnreachable : kExitRefused;
   if (globals.json) {
     PrintJson({{"error",
                 {{"code", CodeName(status.error_code())},

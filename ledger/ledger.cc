@@ -235,7 +235,17 @@ void Ledger::Submit(v1::Command command, Callback done) {
 
 void Ledger::SubmitMany(std::vector<v1::Command> commands, BatchCallback done,
                         bool all_or_nothing) {
-  LOVEBANK_CHECK(!all_or_nothing || commands.size() <= impl_->options.batch_size_max);
+  if (commands.empty() || (all_or_nothing && commands.size() > impl_->options.batch_size_max)) {
+    // A client's batch reaches here through the service: refused, never a crash.
+    std::vector<Outcome> refused(commands.size());
+    for (Outcome& outcome : refused) {
+      outcome.reason = Reason::kBatchSizeInvalid;
+      outcome.message = Cat(commands.size(), " commands; an all-or-nothing group holds 1-",
+                            impl_->options.batch_size_max);
+    }
+    done(std::move(refused));
+    return;
+  }
   struct Group {
     std::vector<Outcome> outcomes;
     std::atomic<std::size_t> remaining{0};
@@ -303,6 +313,8 @@ std::vector<Outcome> Ledger::ExecuteMany(std::vector<v1::Command> commands,
 }
 
 Head Ledger::GetHead() const { return impl_->head(); }
+
+std::size_t Ledger::batch_size_max() const { return impl_->options.batch_size_max; }
 
 absl::StatusOr<Head> Ledger::Backup(const std::string& dir) {
   if (dir.empty()) return absl::InvalidArgumentError("the backup needs a directory");

@@ -125,9 +125,14 @@ class Ledger {
   // refused commands keep their reasons and every other one gets kBatchAborted. Refusals of an
   // aborted group are not remembered (nothing of it was committed; a retry is judged afresh).
   // The whole group is refused with kLedgerBusy when it does not fit in the queue.
-  // REQUIRES: with all_or_nothing, at most batch_size_max commands.
+  // An empty group, or an all-or-nothing group of more than batch_size_max() commands, is
+  // refused whole with kBatchSizeInvalid.
   void SubmitMany(std::vector<v1::Command> commands, BatchCallback done,
                   bool all_or_nothing = false);
+
+  // The most commands one group commit takes (LedgerOptions::batch_size_max): the service
+  // bounds a client's batch by it.
+  std::size_t batch_size_max() const;
 
   // Synchronous forms of the two above: block until the outcome is known.
   Outcome Execute(v1::Command command);

@@ -2,7 +2,7 @@
 # Installs what a bare Debian 12 machine lacks, then configures and builds lovebank.
 # Idempotent and silent when everything is already there.
 #
-#   scripts/setup.sh              # Debug-with-assertions build in build/
+#   scripts/setup.sh              # RelWithDebInfo in build/ (-O2 -g; LOVEBANK_CHECKs stay on)
 #   BUILD_TYPE=Release scripts/setup.sh
 #   LOVEBANK_SKIP_APT=1 scripts/setup.sh   # never touch apt (e.g. no root)
 #   scripts/setup.sh -DOPTION=VALUE ...     # extra CMake options for a new build directory
@@ -13,7 +13,7 @@ cd "$(dirname "$0")/.."
 
 # Every package the project builds with. Keep in step with ../shared/BUILD-NOTES.md.
 packages=(
-  build-essential cmake ninja-build pkgconf ccache mold
+  build-essential cmake ninja-build pkgconf ccache mold clang-format
   librocksdb-dev libprotobuf-dev protobuf-compiler
   libgrpc++-dev protobuf-compiler-grpc grpc-proto
   libboost-dev libssl-dev libabsl-dev libjemalloc-dev

@@ -1,12 +1,14 @@
 #!/usr/bin/env bash
-# The README's test command: installs what is missing, builds, and runs every test through CTest,
-# then the sanitizer and fuzzing stage (scripts/sanitize.sh: a clang ASan+UBSan build, the unit
-# and integration tests under it, each fuzz target briefly). Exits non-zero on any failure.
+# The README's test command: installs what is missing, builds, checks the sources' format
+# (scripts/format-check.sh), runs every test through CTest, then the sanitizer and fuzzing stage
+# (scripts/sanitize.sh: a clang ASan+UBSan build, the unit and integration tests under it, each
+# fuzz target briefly). Exits non-zero on any failure.
 #   LOVEBANK_SKIP_SANITIZE=1 scripts/test.sh   # the main build's tests only (quick local runs)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 start=$(date +%s)
 scripts/setup.sh
+scripts/format-check.sh
 build_dir=${BUILD_DIR:-build}
 built=$(date +%s)
 # Two jobs: this machine (and CI) has two cores; tests are separate binaries.

@@ -345,14 +345,4 @@ grpc::Status ToStatus(const absl::Status& status) {
                       mapped.error_details());
 }
 
-v1::ErrorDetail ErrorDetailOf(const grpc::Status& status) {
-  v1::ErrorDetail detail;
-  google::rpc::Status rich;
-  if (!rich.ParseFromString(status.error_details())) return detail;
-  for (const auto& any : rich.details()) {
-    if (any.UnpackTo(&detail)) return detail;
-  }
-  return detail;
-}
-
 }  // namespace lovebank::service

@@ -10,6 +10,7 @@
 #include "grpcpp/support/status.h"
 #include "ledger/ledger.h"
 #include "lovebank/v1/api.pb.h"
+#include "service/error_detail.h"
 
 namespace lovebank::service {
 
@@ -83,9 +84,5 @@ grpc::Status ToStatus(const absl::Status& status);
 inline grpc::Status ToStatus(const Outcome& outcome) {
   return ToStatus(outcome.reason, outcome.message, outcome.decided_at_seq);
 }
-
-// Reads the ErrorDetail back out of a failed status (clients and tests). REASON_OK when the
-// status carries none.
-v1::ErrorDetail ErrorDetailOf(const grpc::Status& status);
 
 }  // namespace lovebank::service

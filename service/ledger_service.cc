@@ -301,9 +301,12 @@ grpc::ServerUnaryReactor* LedgerService::SubmitBatch(grpc::CallbackServerContext
   auto who = call->Authenticate();
   if (who == nullptr) return call;
   const std::size_t count = request->commands_size();
-  if (count == 0 || count > kBatchSizeMaxDefault) {
-    call->Done(ToStatus(Reason::kBatchSizeInvalid,
-                        Cat(count, " commands; a batch holds 1-", kBatchSizeMaxDefault)));
+  // The ledger's own limit (LedgerOptions::batch_size_max), never the default constant: a
+  // batch the service accepts is one the ledger takes whole.
+  const std::size_t most = context_.ledger->batch_size_max();
+  if (count == 0 || count > most) {
+    call->Done(
+        ToStatus(Reason::kBatchSizeInvalid, Cat(count, " commands; a batch holds 1-", most)));
     return call;
   }
   // Convert and authorize every command first: one denied command denies the whole batch.
@@ -384,10 +387,9 @@ grpc::ServerUnaryReactor* LedgerService::SubmitBatch(grpc::CallbackServerContext
         // Refused as a whole before any was decided (queue full, storage failed): the call
         // fails with that status, like a unary call would, so a client retries it whole.
         const Reason first = outcomes.front().reason;
-        const bool transient = first == Reason::kLedgerBusy ||
-                               first == Reason::kLedgerUnavailable ||
-                               first == Reason::kLedgerReadOnly;
-        if (transient && std::all_of(outcomes.begin(), outcomes.end(), [first](const Outcome& o) {
+        const bool before_queue = IsTransient(first) || first == Reason::kLedgerReadOnly;
+        if (before_queue &&
+            std::all_of(outcomes.begin(), outcomes.end(), [first](const Outcome& o) {
               return o.reason == first && o.decided_at_seq == 0;
             })) {
           call->Done(ToStatus(outcomes.front()));

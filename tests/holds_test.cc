@@ -292,11 +292,11 @@ TEST_F(Holds, EveryRefusalHasItsReasonAndMovesNothing) {
        Reason::kHoldCommandInvalid},
       {"hold seq 0", [](std::uint64_t) { return Capture("r2", 0); }, Reason::kHoldCommandInvalid},
       {"a release from a client", client_release, Reason::kHoldCommandInvalid},
-      {"an engine request id",
+      {"an engine request id (its own reason since #23: nothing to do with holds)",
        [](std::uint64_t) {
          return Checkout("lovebank:x", "m1", "store:main", {{"OIL_5L", 1}});
        },
-       Reason::kHoldCommandInvalid},
+       Reason::kRequestIdReserved},
       {"no such hold", [](std::uint64_t) { return Capture("r3", 999); }, Reason::kHoldUnknown},
       {"not a hold's seq", [](std::uint64_t s) { return Void("r4", s - 1); }, Reason::kHoldUnknown},
       {"another store's hold", [](std::uint64_t s) { return Capture("r5", s, {}, "store:b"); },

@@ -163,9 +163,13 @@ std::vector<RefusalCase> RefusalCases() {
          return stars("s2", {"1", "2", "3", "4", "5", "6", "7", "8", "9", "10", "11"});
        }},
       {"star thresholds not ascending", Reason::kStarLevelsInvalid,
-       [stars] { return stars("s3", {"100", "300", "300"}); }},
+       [stars] {
+         return stars("s3", {"100", "300", "300"});
+       }},
       {"a zero star threshold", Reason::kStarLevelsInvalid,
-       [stars] { return stars("s4", {"0", "300"}); }},
+       [stars] {
+         return stars("s4", {"0", "300"});
+       }},
       {"a star threshold with three decimals", Reason::kAmountTooManyDecimals,
        [stars] { return stars("s5", {"100.005"}); }},
       {"request id empty", Reason::kRequestIdInvalid,
@@ -236,6 +240,8 @@ std::vector<RefusalCase> RefusalCases() {
       {"amount past maximum", Reason::kAmountAboveMaximum,
        [=] { return amount("a11", "1000000000000000"); }},
       {"amount zero", Reason::kAmountZero, [=] { return amount("a12", "0.00"); }},
+      {"request id of the engine's", Reason::kRequestIdReserved,
+       [] { return Transfer("lovebank:release:1", "m1", "m2", "1"); }},
       {"request id reused", Reason::kRequestIdReused,
        [] { return Earn("setup:earn", "issuer:town", "m1", "101"); }},
       {"asset unknown", Reason::kAssetUnknown,
@@ -291,7 +297,9 @@ std::vector<RefusalCase> RefusalCases() {
       {"role unspecified", Reason::kRoleInvalid,
        [] { return Grant("t5", "p5", v1::ROLE_UNSPECIFIED, {}, 'a'); }},
       {"terminal with two stores", Reason::kRoleAccountsInvalid,
-       [] { return Grant("t6", "p6", v1::ROLE_TERMINAL, {"store:main", "store:b"}, 'a'); }},
+       [] {
+         return Grant("t6", "p6", v1::ROLE_TERMINAL, {"store:main", "store:b"}, 'a');
+       }},
       {"auditor bound to an account", Reason::kRoleAccountsInvalid,
        [] { return Grant("t7", "p7", v1::ROLE_AUDITOR, {"m1"}, 'a'); }},
       {"token hash of 31 bytes", Reason::kTokenHashInvalid,
@@ -511,6 +519,32 @@ TEST(ExactlyOnce, SameIdOtherContentIsRefusedAndChangesNothing) {
     EXPECT_REASON(ledger->Execute(other), Reason::kRequestIdReused);
   }
   EXPECT_EQ(DumpStore(dir.path()), before);
+}
+
+// #23 item 4: an all-or-nothing group above the configured batch_size_max CHECK-aborted the
+// process (a client's SubmitBatch could reach it); it is refused whole instead.
+TEST(ExactlyOnce, AnAllOrNothingGroupAboveTheBatchLimitIsRefusedWholeNotACrash) {
+  TempDir dir;
+  LedgerOptions options;
+  options.path = dir.path();
+  options.batch_size_max = 4;
+  auto opened = Ledger::Open(options);
+  ASSERT_TRUE(opened.ok()) << opened.status();
+  std::unique_ptr<Ledger> ledger = std::move(*opened);
+  EXPECT_EQ(ledger->batch_size_max(), 4u);
+  OpenProgramme(*ledger, 1);
+  const std::uint64_t head = ledger->GetHead().seq;
+  std::vector<v1::Command> group;
+  for (int i = 0; i < 5; ++i) group.push_back(Earn(Cat("big-", i), "issuer:town", "m1", "1"));
+  for (const Outcome& outcome : ledger->ExecuteMany(group, /*all_or_nothing=*/true)) {
+    EXPECT_REASON(outcome, Reason::kBatchSizeInvalid);
+  }
+  EXPECT_EQ(ledger->GetHead().seq, head);
+  group.pop_back();
+  for (const Outcome& outcome : ledger->ExecuteMany(group, /*all_or_nothing=*/true)) {
+    EXPECT_TRUE(outcome.ok()) << outcome.message;
+  }
+  EXPECT_EQ(Balance(*ledger, "m1"), "4.00");
 }
 
 TEST(ExactlyOnce, DuplicatesInsideOneGroupCommitApplyOnce) {

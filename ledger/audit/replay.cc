@@ -945,6 +945,9 @@ Expectation ExpectAdmin(const v1::Command& command, std::uint64_t seq, State& st
     account->second.record.set_status(set.status());
     account->second.record.set_status_seq(seq);
     account->second.Sync();
+  } else {
+    // A command routed here without a rule of its own: never passed silently.
+    return violated(Cat("no audit rule for command ", static_cast<int>(command.body_case())));
   }
   return expectation;
 }
@@ -1236,7 +1239,8 @@ Expectation ExpectProgramme(const v1::Entry& entry, std::uint64_t seq, State& st
       break;
     }
     default:
-      break;
+      // A command routed here without a rule of its own: never passed silently.
+      return violated(Cat("no audit rule for command ", static_cast<int>(command.body_case())));
   }
   return expectation;
 }

@@ -109,14 +109,15 @@ enum class Reason : std::uint32_t {
   kPermissionDenied = 92,  // the principal's role or bound accounts do not allow this
 
   // Syntax, continued (the 10-49 range is full).
-  kHouseholdInvalid = 100,    // a household with more than 32 members or a member twice
-  kHoldCommandInvalid = 101,  // timeout > 1 day, hold seq 0, a client's ReleaseHold, "lovebank:" id
-  kStarLevelsInvalid = 102,   // star thresholds: 1-10 of them, each > 0, strictly ascending
-  kTagsInvalid = 103,         // a tag outside [a-z0-9:._-]{1,32}, more than 16, or one twice
-  kFamilyInvalid = 104,       // more than 16 relatives, one twice, or the member itself
-  kAwardRuleInvalid = 105,    // rule code, frequency, description or tags malformed
+  kHouseholdInvalid = 100,       // a household with more than 32 members or a member twice
+  kHoldCommandInvalid = 101,     // timeout > 1 day, hold seq 0, a client's ReleaseHold
+  kStarLevelsInvalid = 102,      // star thresholds: 1-10 of them, each > 0, strictly ascending
+  kTagsInvalid = 103,            // a tag outside [a-z0-9:._-]{1,32}, more than 16, or one twice
+  kFamilyInvalid = 104,          // more than 16 relatives, one twice, or the member itself
+  kAwardRuleInvalid = 105,       // rule code, frequency, description or tags malformed
   kTransferPolicyInvalid = 106,  // rule unset, or a pool account with another rule
   kPendingCommandInvalid = 107,  // seq 0, a rejection without reason, a client's ExpirePending
+  kRequestIdReserved = 108,      // request ids starting with "lovebank:" are the engine's own
 
   // State rules, continued (remembered like 60-89).
   kTransferNotAllowed = 110,      // the asset is not transferable from this giver (policy)
@@ -137,6 +138,13 @@ std::string_view ReasonName(Reason reason);
 // unknown things -> NOT_FOUND, state and limit rules -> FAILED_PRECONDITION, reuse and
 // duplicates -> ALREADY_EXISTS, busy -> RESOURCE_EXHAUSTED, storage -> UNAVAILABLE.
 absl::StatusCode ReasonCode(Reason reason);
+
+// True for the ledger's momentary refusals: nothing was decided and the same request, retried
+// later with the same request id, may succeed (busy, storage failed until a restart). The one
+// definition: the service (a batch refused whole) and the CLI (exit code) ask it.
+constexpr bool IsTransient(Reason reason) {
+  return reason == Reason::kLedgerBusy || reason == Reason::kLedgerUnavailable;
+}
 
 // True for reasons that depend on ledger state and are therefore remembered for the request id
 // (a retry gets the same refusal). False for kBatchAborted (the command itself was never

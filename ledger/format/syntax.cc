@@ -287,7 +287,7 @@ SyntaxCheck CheckCommandSyntax(const v1::Command& command) {
                     "pending awards lapse by the engine alone when they expire");
     }
   } else if (engine_id) {
-    return Refuse(Reason::kHoldCommandInvalid,
+    return Refuse(Reason::kRequestIdReserved,
                   Cat("request ids starting with ", kEngineRequestPrefix, " are the engine's own"));
   }
   switch (command.body_case()) {
