@@ -1,14 +1,14 @@
 #pragma once
 // Workloads shared by the benchmarks: a funded programme and random member-to-member transfers.
 
+#include <unistd.h>
+
 #include <cstdint>
 #include <filesystem>
 #include <fstream>
 #include <map>
 #include <random>
 #include <sstream>
-
-#include <unistd.h>
 #include <string>
 #include <vector>
 

@@ -48,7 +48,8 @@ struct Config {
   std::string log_level = "warn";
   std::string terminal_token;  // basket mode: the store terminal's token
   // Distinguishes this run's request ids from earlier runs against the same server.
-  std::string run = "t" + std::to_string(std::chrono::system_clock::now().time_since_epoch().count());
+  std::string run =
+      "t" + std::to_string(std::chrono::system_clock::now().time_since_epoch().count());
 };
 
 std::unique_ptr<grpc::ClientContext> Ctx(const std::string& token, int timeout_s = 60) {
@@ -77,7 +78,8 @@ std::vector<std::string> SetUp(const std::shared_ptr<grpc::Channel>& channel,
                                std::string* terminal_token) {
   auto ledger = lovebank::v1::Ledger::NewStub(channel);
   auto admin_stub = lovebank::v1::Admin::NewStub(channel);
-  const std::string run = std::to_string(std::chrono::system_clock::now().time_since_epoch().count());
+  const std::string run =
+      std::to_string(std::chrono::system_clock::now().time_since_epoch().count());
   auto submit = [&](const lovebank::v1::SubmitBatchRequest& request, const std::string& token) {
     lovebank::v1::SubmitBatchResponse response;
     Check(ledger->SubmitBatch(Ctx(token).get(), request, &response), "setup batch");
@@ -195,9 +197,16 @@ class LoadClient {
   LoadClient(const Config& config, std::shared_ptr<grpc::Channel> channel,
              const std::vector<std::string>& tokens, int id, Clock::time_point measure_from,
              Clock::time_point stop_at, Stats& stats, std::atomic<int>& running)
-      : config_(config), stub_(lovebank::v1::Ledger::NewStub(channel)),
-        supermarket_(lovebank::v1::Supermarket::NewStub(channel)), tokens_(tokens), id_(id), random_(static_cast<unsigned>(id) * 7919u + 1),
-        measure_from_(measure_from), stop_at_(stop_at), stats_(stats), running_(running) {}
+      : config_(config),
+        stub_(lovebank::v1::Ledger::NewStub(channel)),
+        supermarket_(lovebank::v1::Supermarket::NewStub(channel)),
+        tokens_(tokens),
+        id_(id),
+        random_(static_cast<unsigned>(id) * 7919u + 1),
+        measure_from_(measure_from),
+        stop_at_(stop_at),
+        stats_(stats),
+        running_(running) {}
 
   void Start() { Next(); }
 
@@ -243,11 +252,10 @@ class LoadClient {
         line->set_sku(sku);
         line->set_quantity(1);
       }
-      supermarket_->async()->Checkout(call->context.get(), &call->checkout, &call->receipt,
-                                      [this, call](grpc::Status status) {
-                                        Done(*call, status, status.ok() ? 1 : 0,
-                                             status.ok() ? 0 : 1);
-                                      });
+      supermarket_->async()->Checkout(
+          call->context.get(), &call->checkout, &call->receipt, [this, call](grpc::Status status) {
+            Done(*call, status, status.ok() ? 1 : 0, status.ok() ? 0 : 1);
+          });
     } else if (config_.mode == "unary") {
       FillTransfer(from, &call->transfer);
       stub_->async()->Transfer(call->context.get(), &call->transfer, &call->receipt,
@@ -297,7 +305,8 @@ class LoadClient {
 
 double Percentile(std::vector<double>& values, double p) {
   if (values.empty()) return 0;
-  const std::size_t index = std::min(values.size() - 1, static_cast<std::size_t>(p * values.size()));
+  const std::size_t index =
+      std::min(values.size() - 1, static_cast<std::size_t>(p * values.size()));
   std::nth_element(values.begin(), values.begin() + index, values.end());
   return values[index];
 }
@@ -308,15 +317,19 @@ int Main(int argc, char** argv) {
                "lovebank_load"};
   app.add_option("--mode", config.mode,
                  "unary (transfers) | batch (SubmitBatch of transfers) | basket (5-line checkouts)")
-      ->check(CLI::IsMember({"unary", "batch", "basket"}))->capture_default_str();
+      ->check(CLI::IsMember({"unary", "batch", "basket"}))
+      ->capture_default_str();
   app.add_option("--clients", config.clients, "concurrent clients")->capture_default_str();
-  app.add_option("--accounts", config.accounts, "member accounts")->capture_default_str()
+  app.add_option("--accounts", config.accounts, "member accounts")
+      ->capture_default_str()
       ->check(CLI::Range(2, 100000));
   app.add_option("--batch", config.batch, "transfers per SubmitBatch (batch mode)")
-      ->capture_default_str()->check(CLI::Range(1, 8192));
+      ->capture_default_str()
+      ->check(CLI::Range(1, 8192));
   app.add_option("--seconds", config.seconds, "measured duration")->capture_default_str();
   app.add_option("--warmup", config.warmup, "seconds before measuring")->capture_default_str();
-  app.add_option("--channels", config.channels, "gRPC channels (TCP connections) shared by the clients")
+  app.add_option("--channels", config.channels,
+                 "gRPC channels (TCP connections) shared by the clients")
       ->capture_default_str();
   app.add_option("--server", config.server, "lovebankd address (default: start one in-process)");
   app.add_option("--admin-token-file", config.admin_token_file, "with --server: the admin token");
@@ -330,8 +343,7 @@ int Main(int argc, char** argv) {
   std::string address = config.server;
   std::string admin_token_file = config.admin_token_file;
   if (address.empty()) {
-    temp = std::filesystem::temp_directory_path() /
-           ("lovebank-load-" + std::to_string(::getpid()));
+    temp = std::filesystem::temp_directory_path() / ("lovebank-load-" + std::to_string(::getpid()));
     lovebank::service::ServerOptions options;
     options.listen_address = "127.0.0.1:0";
     options.data_dir = temp.string();
@@ -353,8 +365,8 @@ int Main(int argc, char** argv) {
   std::vector<std::shared_ptr<grpc::Channel>> channels;
   for (int c = 0; c < config.channels; ++c) {
     arguments.SetInt("lovebank.load.channel", c);  // distinct args: one connection each
-    channels.push_back(grpc::CreateCustomChannel(address, grpc::InsecureChannelCredentials(),
-                                                 arguments));
+    channels.push_back(
+        grpc::CreateCustomChannel(address, grpc::InsecureChannelCredentials(), arguments));
   }
   const auto setup_start = Clock::now();
   const std::vector<std::string> tokens =
@@ -371,8 +383,8 @@ int Main(int argc, char** argv) {
                                           std::chrono::duration<double>(config.seconds));
   std::vector<std::unique_ptr<LoadClient>> clients;
   for (int i = 0; i < config.clients; ++i) {
-    clients.push_back(std::make_unique<LoadClient>(config, channels[i % channels.size()], tokens,
-                                                   i, measure_from, stop_at, stats, running));
+    clients.push_back(std::make_unique<LoadClient>(config, channels[i % channels.size()], tokens, i,
+                                                   measure_from, stop_at, stats, running));
   }
   for (auto& client : clients) client->Start();
   while (running.load() > 0) std::this_thread::sleep_for(std::chrono::milliseconds(20));
@@ -385,9 +397,10 @@ int Main(int argc, char** argv) {
   std::printf(
       "mode=%s clients=%d accounts=%d batch=%d seconds=%.0f  committed=%llu  tx/s=%.0f  "
       "calls=%zu  latency_ms p50=%.2f p99=%.2f p999=%.2f  refused=%llu failed_calls=%llu\n",
-      config.mode.c_str(), config.clients, config.accounts, config.mode == "batch" ? config.batch : 1,
-      config.seconds, static_cast<unsigned long long>(stats.committed), per_second,
-      latencies.size(), p50, p99, p999, static_cast<unsigned long long>(stats.refused),
+      config.mode.c_str(), config.clients, config.accounts,
+      config.mode == "batch" ? config.batch : 1, config.seconds,
+      static_cast<unsigned long long>(stats.committed), per_second, latencies.size(), p50, p99,
+      p999, static_cast<unsigned long long>(stats.refused),
       static_cast<unsigned long long>(stats.failed_calls));
   clients.clear();
   channels.clear();

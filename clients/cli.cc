@@ -53,9 +53,9 @@ std::unique_ptr<grpc::ClientContext> Session::Context(double timeout_s) const {
   if (!globals_.token.empty()) context->AddMetadata("authorization", "Bearer " + globals_.token);
   // On the monotonic clock: a wall-clock step (NTP, a faked date) never stretches or expires a
   // call's deadline.
-  context->set_deadline(gpr_time_add(
-      gpr_now(GPR_CLOCK_MONOTONIC),
-      gpr_time_from_micros(static_cast<std::int64_t>(timeout_s * 1e6), GPR_TIMESPAN)));
+  context->set_deadline(
+      gpr_time_add(gpr_now(GPR_CLOCK_MONOTONIC),
+                   gpr_time_from_micros(static_cast<std::int64_t>(timeout_s * 1e6), GPR_TIMESPAN)));
   return context;
 }
 
@@ -63,37 +63,61 @@ namespace {
 
 const char* CodeName(grpc::StatusCode code) {
   switch (code) {
-    case grpc::StatusCode::OK: return "OK";
-    case grpc::StatusCode::CANCELLED: return "CANCELLED";
-    case grpc::StatusCode::INVALID_ARGUMENT: return "INVALID_ARGUMENT";
-    case grpc::StatusCode::DEADLINE_EXCEEDED: return "DEADLINE_EXCEEDED";
-    case grpc::StatusCode::NOT_FOUND: return "NOT_FOUND";
-    case grpc::StatusCode::ALREADY_EXISTS: return "ALREADY_EXISTS";
-    case grpc::StatusCode::PERMISSION_DENIED: return "PERMISSION_DENIED";
-    case grpc::StatusCode::UNAUTHENTICATED: return "UNAUTHENTICATED";
-    case grpc::StatusCode::RESOURCE_EXHAUSTED: return "RESOURCE_EXHAUSTED";
-    case grpc::StatusCode::FAILED_PRECONDITION: return "FAILED_PRECONDITION";
-    case grpc::StatusCode::OUT_OF_RANGE: return "OUT_OF_RANGE";
-    case grpc::StatusCode::UNAVAILABLE: return "UNAVAILABLE";
-    case grpc::StatusCode::DATA_LOSS: return "DATA_LOSS";
-    default: return "ERROR";
+    case grpc::StatusCode::OK:
+      return "OK";
+    case grpc::StatusCode::CANCELLED:
+      return "CANCELLED";
+    case grpc::StatusCode::INVALID_ARGUMENT:
+      return "INVALID_ARGUMENT";
+    case grpc::StatusCode::DEADLINE_EXCEEDED:
+      return "DEADLINE_EXCEEDED";
+    case grpc::StatusCode::NOT_FOUND:
+      return "NOT_FOUND";
+    case grpc::StatusCode::ALREADY_EXISTS:
+      return "ALREADY_EXISTS";
+    case grpc::StatusCode::PERMISSION_DENIED:
+      return "PERMISSION_DENIED";
+    case grpc::StatusCode::UNAUTHENTICATED:
+      return "UNAUTHENTICATED";
+    case grpc::StatusCode::RESOURCE_EXHAUSTED:
+      return "RESOURCE_EXHAUSTED";
+    case grpc::StatusCode::FAILED_PRECONDITION:
+      return "FAILED_PRECONDITION";
+    case grpc::StatusCode::OUT_OF_RANGE:
+      return "OUT_OF_RANGE";
+    case grpc::StatusCode::UNAVAILABLE:
+      return "UNAVAILABLE";
+    case grpc::StatusCode::DATA_LOSS:
+      return "DATA_LOSS";
+    default:
+      return "ERROR";
   }
 }
 
 // What a cashier or volunteer reads for the commonest refusals.
 std::string Chinese(v1::Reason reason) {
   switch (reason) {
-    case v1::REASON_INSUFFICIENT_BALANCE: return "余额不足";
-    case v1::REASON_ACCOUNT_UNKNOWN: return "账户不存在";
-    case v1::REASON_ACCOUNT_FROZEN: return "账户已冻结";
-    case v1::REASON_BUDGET_EXCEEDED: return "超出发放预算";
-    case v1::REASON_ENTRY_ALREADY_REVERSED: return "该笔已退还";
-    case v1::REASON_REQUEST_ID_REUSED: return "请求号已用于其他内容";
-    case v1::REASON_PERMISSION_DENIED: return "无权限";
+    case v1::REASON_INSUFFICIENT_BALANCE:
+      return "余额不足";
+    case v1::REASON_ACCOUNT_UNKNOWN:
+      return "账户不存在";
+    case v1::REASON_ACCOUNT_FROZEN:
+      return "账户已冻结";
+    case v1::REASON_BUDGET_EXCEEDED:
+      return "超出发放预算";
+    case v1::REASON_ENTRY_ALREADY_REVERSED:
+      return "该笔已退还";
+    case v1::REASON_REQUEST_ID_REUSED:
+      return "请求号已用于其他内容";
+    case v1::REASON_PERMISSION_DENIED:
+      return "无权限";
     case v1::REASON_TOKEN_MISSING:
-    case v1::REASON_TOKEN_UNKNOWN: return "未登录或令牌无效";
-    case v1::REASON_LEDGER_BUSY: return "系统繁忙，请稍后重试";
-    default: return "";
+    case v1::REASON_TOKEN_UNKNOWN:
+      return "未登录或令牌无效";
+    case v1::REASON_LEDGER_BUSY:
+      return "系统繁忙，请稍后重试";
+    default:
+      return "";
   }
 }
 
@@ -117,8 +141,8 @@ int Fail(const Globals& globals, const grpc::Status& status) {
     PrintJson({{"error",
                 {{"code", CodeName(status.error_code())},
                  {"reason", reason},
-                 {"message", detail.reason() == v1::REASON_OK ? status.error_message()
-                                                              : detail.message()},
+                 {"message",
+                  detail.reason() == v1::REASON_OK ? status.error_message() : detail.message()},
                  {"exit_code", exit_code}}}});
     return exit_code;
   }
@@ -193,14 +217,14 @@ void LogOutcome(const Globals& globals, const std::string& request_id, const grp
                 std::uint64_t seq) {
   bool ok = false;
   const v1::ErrorDetail detail = service::ErrorDetailOf(status);
-  AppendLine(globals.request_log,
-             {{"request_id", request_id},
-              {"outcome", status.ok() ? "OK"
-                          : detail.reason() != v1::REASON_OK
-                              ? v1::Reason_Name(detail.reason()).substr(7)
-                              : CodeName(status.error_code())},
-              {"seq", seq}},
-             &ok);
+  AppendLine(
+      globals.request_log,
+      {{"request_id", request_id},
+       {"outcome", status.ok()                        ? "OK"
+                   : detail.reason() != v1::REASON_OK ? v1::Reason_Name(detail.reason()).substr(7)
+                                                      : CodeName(status.error_code())},
+       {"seq", seq}},
+      &ok);
 }
 
 std::string LocalTime(std::int64_t time_unix_us) {

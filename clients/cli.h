@@ -24,10 +24,10 @@ inline constexpr int kExitUnreachable = 3;  // no answer: unreachable, unavailab
 struct Globals {
   std::string server = "127.0.0.1:50051";
   std::string token;
-  std::string ca_file;      // PEM: connect with TLS trusting this CA
-  std::string cert_file;    // PEM client certificate and its key, for a server that asks for
-  std::string key_file;     //   one (lovebankd --tls-client-ca): mutual TLS
-  double timeout_s = 10;    // the deadline of every call
+  std::string ca_file;    // PEM: connect with TLS trusting this CA
+  std::string cert_file;  // PEM client certificate and its key, for a server that asks for
+  std::string key_file;   //   one (lovebankd --tls-client-ca): mutual TLS
+  double timeout_s = 10;  // the deadline of every call
   bool json = false;
   std::string request_log;  // where request ids are written before sending
 };

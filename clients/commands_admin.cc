@@ -41,10 +41,11 @@ void AddAccount(CLI::App& app, Globals& globals, int* exit_code) {
   auto tags = std::make_shared<std::vector<std::string>>();
   open->add_option("--tag", *tags, "e.g. student, poverty-tier:1 (repeatable)");
   open->add_option("--memo", *request->mutable_memo(), "free text");
-  open->footer("Examples:\n  lovebank account open V00001 --name 韦蕊\n"
-               "  lovebank account open store:main --kind store --name 爱心超市\n"
-               "  lovebank account open issuer:town --kind issuer --name 镇爱心银行 "
-               "--budget POINTS=100000 --budget HOURS=10000");
+  open->footer(
+      "Examples:\n  lovebank account open V00001 --name 韦蕊\n"
+      "  lovebank account open store:main --kind store --name 爱心超市\n"
+      "  lovebank account open issuer:town --kind issuer --name 镇爱心银行 "
+      "--budget POINTS=100000 --budget HOURS=10000");
   open->callback([&globals, exit_code, request, kind, budgets, tags] {
     v1::OpenAccountRequest r = *request;
     for (const auto& tag : *tags) r.add_tags(tag);
@@ -142,16 +143,16 @@ void AddPrincipal(CLI::App& app, Globals& globals, int* exit_code) {
   auto role = std::make_shared<std::string>();
   auto accounts = std::make_shared<std::vector<std::string>>();
   create->add_option("name", *request->mutable_principal(), "e.g. till-1")->required();
-  create->add_option("--role", *role,
-                     "admin | issuer | terminal | member | auditor | approver")
+  create->add_option("--role", *role, "admin | issuer | terminal | member | auditor | approver")
       ->check(CLI::IsMember({"admin", "issuer", "terminal", "member", "auditor", "approver"}))
       ->required();
   create->add_option("--account", *accounts,
                      "bound account(s): the ISSUER, the STORE, or the MEMBER account");
   create->add_option("--name", *request->mutable_display_name(), "e.g. 爱心超市收银台1");
-  create->footer("Examples:\n  lovebank principal create till-1 --role terminal --account "
-                 "store:main --name 收银台1\n"
-                 "  lovebank principal create worker-li --role issuer --account issuer:town");
+  create->footer(
+      "Examples:\n  lovebank principal create till-1 --role terminal --account "
+      "store:main --name 收银台1\n"
+      "  lovebank principal create worker-li --role issuer --account issuer:town");
   create->callback([&globals, exit_code, request, role, accounts] {
     v1::CreatePrincipalRequest r = *request;
     v1::Role parsed = v1::ROLE_UNSPECIFIED;
@@ -350,7 +351,9 @@ void AddImport(CLI::App& app, Globals& globals, int* exit_code) {
       const std::string id = RowRequestId(*table, row);
       if (auto [it, inserted] = first_line.emplace(id, row.line); !inserted) {
         ++duplicates;
-        results.push_back({{"line", row.line}, {"request_id", id}, {"outcome", "DUPLICATE_ROW"},
+        results.push_back({{"line", row.line},
+                           {"request_id", id},
+                           {"outcome", "DUPLICATE_ROW"},
                            {"message", "the same row as line " + std::to_string(it->second)}});
         if (!globals.json) {
           std::cout << "  line " << row.line << ": skipped, the same row as line " << it->second
@@ -379,11 +382,11 @@ void AddImport(CLI::App& app, Globals& globals, int* exit_code) {
       }
       for (std::size_t i = start; i < end; ++i) {
         const v1::BatchResult& result = response.results(static_cast<int>(i - start));
-        const std::string outcome =
-            result.reason() != v1::REASON_OK ? v1::Reason_Name(result.reason()).substr(7)
-            : result.receipt().replayed()    ? "ALREADY_APPLIED"
-            : result.receipt().pending()     ? "PENDING_APPROVAL"
-                                             : "OK";
+        const std::string outcome = result.reason() != v1::REASON_OK
+                                        ? v1::Reason_Name(result.reason()).substr(7)
+                                    : result.receipt().replayed() ? "ALREADY_APPLIED"
+                                    : result.receipt().pending()  ? "PENDING_APPROVAL"
+                                                                  : "OK";
         if (result.reason() != v1::REASON_OK) {
           ++refused;
         } else if (result.receipt().replayed()) {
@@ -459,11 +462,11 @@ void AddBackup(CLI::App& app, Globals& globals, int* exit_code) {
   auto* backup = app.add_subcommand(
       "backup", "an online backup of the whole ledger on the server's machine (admin)");
   auto out = std::make_shared<std::string>();
-  backup->add_option("--out", *out, "a new absolute directory on the server's machine")
-      ->required();
-  backup->footer("Example:\n  lovebank backup --out /srv/backups/lovebank-2026-11-30\n"
-                 "Restore: stop lovebankd, move <data dir>/db aside, put the backup there, start "
-                 "lovebankd; `lovebank audit --expect-digest SEQ:HASH` with the printed digest.");
+  backup->add_option("--out", *out, "a new absolute directory on the server's machine")->required();
+  backup->footer(
+      "Example:\n  lovebank backup --out /srv/backups/lovebank-2026-11-30\n"
+      "Restore: stop lovebankd, move <data dir>/db aside, put the backup there, start "
+      "lovebankd; `lovebank audit --expect-digest SEQ:HASH` with the printed digest.");
   backup->callback([&globals, exit_code, out] {
     Session session(globals);
     v1::BackupRequest request;

@@ -28,8 +28,8 @@ constexpr double kStreamTimeoutSeconds = 3600;
 std::optional<audit::Report> StreamAudit(const Globals& globals, audit::Options options,
                                          int* exit_code) {
   Session session(globals);
-  auto source = client::GrpcJournalSource(session.channel(), globals.token, 0,
-                                          kStreamTimeoutSeconds);
+  auto source =
+      client::GrpcJournalSource(session.channel(), globals.token, 0, kStreamTimeoutSeconds);
   if (!source.ok()) {
     std::cerr << "lovebank: cannot read the journal from " << globals.server << ": "
               << source.status().message() << "\n";
@@ -59,8 +59,9 @@ void AddAuditCommands(CLI::App& app, Globals& globals, int* exit_code) {
   auto digests = std::make_shared<std::vector<std::string>>();
   audit->add_option("--expect-digest", *digests,
                     "SEQ:HASH published earlier; the entry at SEQ must still have HASH");
-  audit->footer("Examples:\n  lovebank audit\n  lovebank audit --expect-digest 2186:e011…c5b --json\n"
-                "Exit codes: 0 clean, 1 findings, 2 the audit could not run.");
+  audit->footer(
+      "Examples:\n  lovebank audit\n  lovebank audit --expect-digest 2186:e011…c5b --json\n"
+      "Exit codes: 0 clean, 1 findings, 2 the audit could not run.");
   audit->callback([&globals, exit_code, digests] {
     audit::Options options;
     for (const std::string& text : *digests) {
@@ -83,16 +84,17 @@ void AddAuditCommands(CLI::App& app, Globals& globals, int* exit_code) {
     *exit_code = report->clean() ? kAuditClean : kAuditFindings;
   });
 
-  auto* report = app.add_subcommand(
-      "report", "the monthly public notice (公示, --month), or `report stores`");
+  auto* report =
+      app.add_subcommand("report", "the monthly public notice (公示, --month), or `report stores`");
   report->require_subcommand(0, 1);
   AddNotice(*report, globals, exit_code);
   auto* stores = report->add_subcommand(
       "stores", "the love supermarkets' month: baskets, points and hours, refunds, settlement");
   auto month = std::make_shared<std::string>();
   stores->add_option("--month", *month, "YYYY-MM (Asia/Shanghai); all months when omitted");
-  stores->footer("Example:\n  lovebank report stores --month 2026-11\n"
-                 "The journal is audited first: no figures from a ledger with findings.");
+  stores->footer(
+      "Example:\n  lovebank report stores --month 2026-11\n"
+      "The journal is audited first: no figures from a ledger with findings.");
   stores->callback([&globals, exit_code, month] {
     if (!month->empty() && !IsValidMonth(*month)) {
       *exit_code =
@@ -119,16 +121,14 @@ void AddAuditCommands(CLI::App& app, Globals& globals, int* exit_code) {
       std::printf("  %-16s %-7s %7s %12s %9s %7s %11s %11s %11s\n", "store", "month", "baskets",
                   "points", "hours", "refunds", "refunded", "redeemed", "settled");
       for (const auto& row : rows) {
-        std::printf("  %-16s %-7s %7llu %12s %9s %7llu %11s %11s %11s\n",
-                    row["store"].get<std::string>().c_str(),
-                    row["month"].get<std::string>().c_str(),
-                    static_cast<unsigned long long>(row["baskets"].get<std::uint64_t>()),
-                    row["points"].get<std::string>().c_str(),
-                    row["hours"].get<std::string>().c_str(),
-                    static_cast<unsigned long long>(row["refunds"].get<std::uint64_t>()),
-                    row["refunded"].get<std::string>().c_str(),
-                    row["redeemed"].get<std::string>().c_str(),
-                    row["settled"].get<std::string>().c_str());
+        std::printf(
+            "  %-16s %-7s %7llu %12s %9s %7llu %11s %11s %11s\n",
+            row["store"].get<std::string>().c_str(), row["month"].get<std::string>().c_str(),
+            static_cast<unsigned long long>(row["baskets"].get<std::uint64_t>()),
+            row["points"].get<std::string>().c_str(), row["hours"].get<std::string>().c_str(),
+            static_cast<unsigned long long>(row["refunds"].get<std::uint64_t>()),
+            row["refunded"].get<std::string>().c_str(), row["redeemed"].get<std::string>().c_str(),
+            row["settled"].get<std::string>().c_str());
       }
       std::cout << "  (audited: the journal up to " << result->head.seq << ":"
                 << HashToHex(result->head.hash) << ")\n";
@@ -158,8 +158,9 @@ void AddAuditCommands(CLI::App& app, Globals& globals, int* exit_code) {
       "export", "write the journal to a file that `lovebank-audit --file` checks offline");
   auto out = std::make_shared<std::string>();
   export_command->add_option("--out", *out, "the export file")->required();
-  export_command->footer("Example:\n  lovebank export --out ledger-2026-11.lbexport\n"
-                         "  lovebank-audit --file ledger-2026-11.lbexport");
+  export_command->footer(
+      "Example:\n  lovebank export --out ledger-2026-11.lbexport\n"
+      "  lovebank-audit --file ledger-2026-11.lbexport");
   export_command->callback([&globals, exit_code, out] {
     Session session(globals);
     v1::GetDigestResponse head;
@@ -180,8 +181,10 @@ void AddAuditCommands(CLI::App& app, Globals& globals, int* exit_code) {
       return;
     }
     if (globals.json) {
-      PrintJson({{"file", *out}, {"records", summary->records},
-                 {"head", std::to_string(summary->head.seq) + ":" + HashToHex(summary->head.hash)}});
+      PrintJson(
+          {{"file", *out},
+           {"records", summary->records},
+           {"head", std::to_string(summary->head.seq) + ":" + HashToHex(summary->head.hash)}});
     } else {
       std::cout << "exported " << summary->records << " entries to " << *out << ", head "
                 << summary->head.seq << ":" << HashToHex(summary->head.hash) << "\n";

@@ -102,7 +102,8 @@ void AddRedeem(CLI::App& app, Globals& globals, int* exit_code) {
   auto request_id = std::make_shared<std::string>();
   args->set_asset("POINTS");
   command->add_option("items", *items, "the basket: SKU:QTY ..., e.g. RICE_5KG:2 OIL_5L:1");
-  command->add_option("--store", *args->mutable_store(), "the love supermarket's account")->required();
+  command->add_option("--store", *args->mutable_store(), "the love supermarket's account")
+      ->required();
   command->add_option("--member", *args->mutable_member(), "the member paying")->required();
   command->add_option("--amount", *args->mutable_amount(),
                       "without items: pay this amount (e.g. 45.50), goods named in --memo");
@@ -138,8 +139,9 @@ void AddRedeem(CLI::App& app, Globals& globals, int* exit_code) {
             std::cout << "  " << NameOf(session, request.store()) << "  兑换小票 receipt\n"
                       << "  会员 member      " << NameOf(session, request.member()) << "\n";
             PrintBasket(receipt);
-            std::cout << "  余额 balance     " << BalanceOf(receipt, request.member(), receipt.pay_asset())
-                      << " " << receipt.pay_asset() << "\n";
+            std::cout << "  余额 balance     "
+                      << BalanceOf(receipt, request.member(), receipt.pay_asset()) << " "
+                      << receipt.pay_asset() << "\n";
             PrintReceipt(receipt);
           });
       return;
@@ -183,9 +185,10 @@ void AddHolds(CLI::App& app, Globals& globals, int* exit_code) {
                    "seconds until the hold is released by itself (default 600, at most 86400)");
   hold->add_option("--memo", *authorize->mutable_memo(), "free text");
   hold->add_option("--request-id", *request_id, "retry an interrupted hold");
-  hold->footer("Example:\n  lovebank hold --store store:main --member V00001 RICE_5KG:2 OIL_5L:1\n"
-               "then: lovebank capture <hold> --store store:main [SKU:QTY ...]  or  "
-               "lovebank void <hold> --store store:main");
+  hold->footer(
+      "Example:\n  lovebank hold --store store:main --member V00001 RICE_5KG:2 OIL_5L:1\n"
+      "then: lovebank capture <hold> --store store:main [SKU:QTY ...]  or  "
+      "lovebank void <hold> --store store:main");
   hold->callback([&globals, exit_code, authorize, items, request_id, timeout] {
     v1::AuthorizeHoldRequest request = *authorize;
     request.set_timeout_seconds(*timeout);
@@ -217,12 +220,10 @@ void AddHolds(CLI::App& app, Globals& globals, int* exit_code) {
   auto capture_seq = std::make_shared<std::uint64_t>(0);
   capture->add_option("hold", *capture_seq, "the hold's seq")->required();
   capture->add_option("items", *capture_items, "a smaller basket SKU:QTY ... (default: all)");
-  capture->add_option("--store", *capture_request->mutable_store(), "the hold's store")
-      ->required();
+  capture->add_option("--store", *capture_request->mutable_store(), "the hold's store")->required();
   capture->add_option("--memo", *capture_request->mutable_memo(), "free text");
   capture->add_option("--request-id", *capture_id, "retry an interrupted capture");
-  capture->callback([&globals, exit_code, capture_request, capture_items, capture_id,
-                     capture_seq] {
+  capture->callback([&globals, exit_code, capture_request, capture_items, capture_id, capture_seq] {
     v1::CaptureHoldRequest request = *capture_request;
     request.set_hold_seq(*capture_seq);
     request.set_request_id(RequestId(*capture_id, "capture"));
@@ -289,7 +290,8 @@ void AddHolds(CLI::App& app, Globals& globals, int* exit_code) {
       std::transform(state.begin(), state.end(), state.begin(),
                      [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
       std::cout << "  hold #" << found.seq() << "  " << state
-                << (found.closed_seq() == 0 ? "" : " by entry #" + std::to_string(found.closed_seq()))
+                << (found.closed_seq() == 0 ? ""
+                                            : " by entry #" + std::to_string(found.closed_seq()))
                 << "\n  会员 member      " << found.member() << "\n  超市 store       "
                 << found.store() << "\n";
       for (const auto& line : found.lines()) {
@@ -324,8 +326,9 @@ void AddRefund(CLI::App& app, Globals& globals, int* exit_code) {
                       "return only these lines of a basket, SKU:QTY ... (each line once)");
   command->add_option("--memo", *memo, "why, e.g. \"退货\"");
   command->add_option("--request-id", *request_id, "retry an interrupted refund");
-  command->footer("Examples:\n  lovebank refund cli-3f2a9c0e11d4-redeem --memo 退货\n"
-                  "  lovebank refund 1042 --lines RICE_5KG:1 --memo \"一袋破损\"");
+  command->footer(
+      "Examples:\n  lovebank refund cli-3f2a9c0e11d4-redeem --memo 退货\n"
+      "  lovebank refund 1042 --lines RICE_5KG:1 --memo \"一袋破损\"");
   command->callback([&globals, exit_code, target, lines, memo, request_id, of] {
     Session session(globals);
     const bool by_seq =
@@ -334,8 +337,8 @@ void AddRefund(CLI::App& app, Globals& globals, int* exit_code) {
       std::cout << "  退款 refunded " << *target << "\n";
       if (receipt.lines_size() > 0) PrintBasket(receipt);
       for (const auto& balance : receipt.balances_after()) {
-        std::cout << "  " << balance.account() << "  " << balance.amount() << " "
-                  << balance.asset() << "\n";
+        std::cout << "  " << balance.account() << "  " << balance.amount() << " " << balance.asset()
+                  << "\n";
       }
       PrintReceipt(receipt);
     };
@@ -350,7 +353,8 @@ void AddRefund(CLI::App& app, Globals& globals, int* exit_code) {
         find.set_request_id(*target);
         find.set_request_actor(*of);
         v1::GetEntryResponse found;
-        const grpc::Status status = session.ledger().GetEntry(session.Context().get(), find, &found);
+        const grpc::Status status =
+            session.ledger().GetEntry(session.Context().get(), find, &found);
         if (!status.ok()) {
           *exit_code = Fail(globals, status);
           return;
@@ -428,8 +432,9 @@ void AddHistory(CLI::App& app, Globals& globals, int* exit_code) {
   command->add_option("account", *account, "default: the account of a member token");
   command->add_option("--limit", *limit, "lines per page (1-1000)")->capture_default_str();
   command->add_option("--before", *before, "continue from the cursor a previous page printed");
-  command->footer("Examples:\n  lovebank history V00001 --limit 10\n"
-                  "  lovebank history V00001 --before c1.00000000000004d2");
+  command->footer(
+      "Examples:\n  lovebank history V00001 --limit 10\n"
+      "  lovebank history V00001 --before c1.00000000000004d2");
   command->callback([&globals, exit_code, account, limit, before] {
     Session session(globals);
     v1::ListEntriesRequest request;
@@ -632,10 +637,9 @@ std::string BoundAccount(Session& session, const std::string& given, int* exit_c
 }
 
 void PrintReceipt(const v1::Receipt& receipt) {
-  std::cout << "  流水 entry #" << receipt.seq() << "  hash " << HashPrefix(receipt.hash())
-            << "  " << LocalTime(receipt.time_unix_us())
-            << (receipt.replayed() ? "  (retry: the original receipt, applied once)" : "")
-            << "\n";
+  std::cout << "  流水 entry #" << receipt.seq() << "  hash " << HashPrefix(receipt.hash()) << "  "
+            << LocalTime(receipt.time_unix_us())
+            << (receipt.replayed() ? "  (retry: the original receipt, applied once)" : "") << "\n";
   if (receipt.pending()) {
     std::cout << "  待审核 pending approval: nothing is posted until a different approver runs "
                  "`lovebank approve "

@@ -40,9 +40,9 @@ void AddProfile(CLI::App& app, Globals& globals, int* exit_code) {
                 << profile.as_of_seq() << "\n"
                 << "  累计志愿时长 cumulative " << profile.cumulative_hours() << " HOURS\n"
                 << "  时长余额 balance        " << profile.balance_hours() << " HOURS\n"
-                << "  星级 star               " << StarBar(profile.star_level(),
-                                                         profile.star_thresholds_size())
-                << " " << profile.star_level() << "\n";
+                << "  星级 star               "
+                << StarBar(profile.star_level(), profile.star_thresholds_size()) << " "
+                << profile.star_level() << "\n";
       if (!profile.next_star_at().empty()) {
         std::cout << "  下一星级 next star      at " << profile.next_star_at() << " HOURS, "
                   << profile.hours_to_next_star() << " to go\n";
@@ -119,8 +119,9 @@ void AddCap(CLI::App& app, Globals& globals, int* exit_code) {
         [&](v1::Receipt* receipt) {
           return session.programme().SetHoursCap(session.Context().get(), r, receipt);
         },
-        r.maximum() == "0" ? std::string("no storage cap")
-                           : "HOURS capped at " + r.maximum() + ", the rest to " + r.pool_account());
+        r.maximum() == "0"
+            ? std::string("no storage cap")
+            : "HOURS capped at " + r.maximum() + ", the rest to " + r.pool_account());
   });
 }
 

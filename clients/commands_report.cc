@@ -27,12 +27,23 @@ std::string Html(const std::string& text) {
   std::string out;
   for (char c : text) {
     switch (c) {
-      case '&': out += "&amp;"; break;
-      case '<': out += "&lt;"; break;
-      case '>': out += "&gt;"; break;
-      case '"': out += "&quot;"; break;
-      case '\'': out += "&#39;"; break;
-      default: out += c;
+      case '&':
+        out += "&amp;";
+        break;
+      case '<':
+        out += "&lt;";
+        break;
+      case '>':
+        out += "&gt;";
+        break;
+      case '"':
+        out += "&quot;";
+        break;
+      case '\'':
+        out += "&#39;";
+        break;
+      default:
+        out += c;
     }
   }
   return out;
@@ -67,8 +78,8 @@ std::string BarChart(const std::vector<std::pair<std::string, double>>& rows,
         << "\" text-anchor=\"end\" font-size=\"13\">" << Html(label) << "</text>"
         << "<rect x=\"" << label_width << "\" y=\"" << y + 3 << "\" width=\"" << width
         << "\" height=\"" << row_height - 6 << "\" fill=\"#c33\"/>"
-        << "<text x=\"" << label_width + width + 6 << "\" y=\"" << y + 15
-        << "\" font-size=\"12\">" << value << " " << Html(unit) << "</text>";
+        << "<text x=\"" << label_width + width + 6 << "\" y=\"" << y + 15 << "\" font-size=\"12\">"
+        << value << " " << Html(unit) << "</text>";
     y += row_height;
   }
   svg << "</svg>";
@@ -135,8 +146,9 @@ std::string NoticeHtml(const Notice& notice) {
        << "<h1>爱心银行 " << year << "年" << month << "月 公示</h1>\n"
        << "<p>Love bank monthly public notice for " << notice.month
        << ". Figures computed by an independent replay of the ledger's journal up to entry "
-       << notice.head.seq << " (audit: "
-       << (notice.clean ? "clean" : std::to_string(notice.findings) + " findings") << ").</p>\n";
+       << notice.head.seq
+       << " (audit: " << (notice.clean ? "clean" : std::to_string(notice.findings) + " findings")
+       << ").</p>\n";
   html << "<h2>志愿服务时长 Hours served per team</h2>\n<table><tr><th>服务队 Team</th>"
           "<th>人次 Earnings</th><th>时长 Hours</th></tr>\n";
   std::vector<std::pair<std::string, double>> bars;
@@ -164,8 +176,7 @@ std::string NoticeHtml(const Notice& notice) {
                                 (f.deductions.contains(rule) ? f.deductions.at(rule) : 0);
     const std::string label = rule.empty() ? "(手工 by hand)" : rule;
     html << "<tr><td>" << Html(label) << "</td><td class=n>" << count << "</td><td class=n>"
-         << (awarded == f.awarded_minor.end() ? "" : Money(awarded->second))
-         << "</td><td class=n>"
+         << (awarded == f.awarded_minor.end() ? "" : Money(awarded->second)) << "</td><td class=n>"
          << (deducted == f.deducted_minor.end() ? "" : Money(deducted->second)) << "</td></tr>\n";
     if (awarded != f.awarded_minor.end()) {
       point_bars.emplace_back(label, ToDouble(Money(awarded->second)));
@@ -185,12 +196,11 @@ std::string NoticeHtml(const Notice& notice) {
   }
   html << "</table>\n<h2>存量 What the programme owes its members</h2>\n<table>"
        << "<tr><th>志愿时长 Hours held</th><td class=n>" << Money(f.outstanding_hours_minor)
-       << "</td></tr><tr><th>积分 Points held</th><td class=n>"
-       << Money(f.outstanding_points_minor) << "</td></tr></table>\n"
+       << "</td></tr><tr><th>积分 Points held</th><td class=n>" << Money(f.outstanding_points_minor)
+       << "</td></tr></table>\n"
        << "<div class=verify>账本摘要 ledger digest " << notice.head.seq << ":"
-       << HashToHex(notice.head.hash)
-       << "<br>Anyone can check it: lovebank audit --expect-digest " << notice.head.seq << ":"
-       << HashToHex(notice.head.hash) << "</div>\n</body></html>\n";
+       << HashToHex(notice.head.hash) << "<br>Anyone can check it: lovebank audit --expect-digest "
+       << notice.head.seq << ":" << HashToHex(notice.head.hash) << "</div>\n</body></html>\n";
   return html.str();
 }
 
@@ -217,10 +227,11 @@ void AddNotice(CLI::App& parent, Globals& globals, int* exit_code) {
   command->add_option("--month", *month, "the notice's month, YYYY-MM, e.g. 2026-11");
   command->add_option("--out", *out, "directory for report-YYYY-MM.csv and .html")
       ->capture_default_str();
-  command->footer("Examples:\n  lovebank report --month 2026-11 --out /srv/notice\n"
-                  "  lovebank report stores --month 2026-11\n"
-                  "Computed here by replaying the journal (an auditor's or admin's token); no "
-                  "figures from a ledger with audit findings.");
+  command->footer(
+      "Examples:\n  lovebank report --month 2026-11 --out /srv/notice\n"
+      "  lovebank report stores --month 2026-11\n"
+      "Computed here by replaying the journal (an auditor's or admin's token); no "
+      "figures from a ledger with audit findings.");
   command->callback([command, &globals, exit_code, month, out] {
     if (!command->get_subcommands().empty()) return;  // report stores
     if (!IsValidMonth(*month)) {
@@ -267,11 +278,13 @@ void AddNotice(CLI::App& parent, Globals& globals, int* exit_code) {
       return;
     }
     if (globals.json) {
-      PrintJson({{"csv", base + ".csv"}, {"html", base + ".html"}, {"head_seq", notice.head.seq},
+      PrintJson({{"csv", base + ".csv"},
+                 {"html", base + ".html"},
+                 {"head_seq", notice.head.seq},
                  {"clean", notice.clean}});
     } else {
-      std::cout << "  " << base << ".csv\n  " << base << ".html\n  as of entry "
-                << notice.head.seq << ", audit "
+      std::cout << "  " << base << ".csv\n  " << base << ".html\n  as of entry " << notice.head.seq
+                << ", audit "
                 << (notice.clean ? "clean" : std::to_string(notice.findings) + " findings") << "\n";
     }
     *exit_code = kExitOk;
@@ -315,11 +328,12 @@ std::string ScriptJson(const nlohmann::json& data) {
 std::string CertificateHtml(const nlohmann::json& data) {
   std::ostringstream html;
   const std::string name = data["name"];
-  html << "<!DOCTYPE html>\n<html lang=\"zh-CN\"><head><meta charset=\"utf-8\"><title>志愿服务证明 "
-       << Html(name) << "</title><style>" << kStyle << "</style></head><body>\n"
-       << "<h1>志愿服务证明</h1>\n<p style=\"text-align:center\">Volunteer service certificate</p>\n"
-       << "<p>兹证明 <b>" << Html(name) << "</b>（账号 " << Html(data["account"])
-       << "）在 " << Html(data["programme"]) << " 参加志愿服务";
+  html
+      << "<!DOCTYPE html>\n<html lang=\"zh-CN\"><head><meta charset=\"utf-8\"><title>志愿服务证明 "
+      << Html(name) << "</title><style>" << kStyle << "</style></head><body>\n"
+      << "<h1>志愿服务证明</h1>\n<p style=\"text-align:center\">Volunteer service certificate</p>\n"
+      << "<p>兹证明 <b>" << Html(name) << "</b>（账号 " << Html(data["account"]) << "）在 "
+      << Html(data["programme"]) << " 参加志愿服务";
   if (!data["from"].get<std::string>().empty() || !data["to"].get<std::string>().empty()) {
     html << "（" << Html(data["from"]) << " 至 " << Html(data["to"]) << "）";
   }
@@ -331,9 +345,8 @@ std::string CertificateHtml(const nlohmann::json& data) {
           "<th>时长 Hours</th><th>流水 Entry</th></tr>\n";
   for (const auto& activity : data["activities"]) {
     html << "<tr><td>" << Html(activity["date"]) << "</td><td>" << Html(activity["name"])
-         << "</td><td>" << Html(activity["team"]) << "</td><td class=n>"
-         << Html(activity["hours"]) << "</td><td class=n>#" << activity["seq"].get<std::uint64_t>()
-         << "</td></tr>\n";
+         << "</td><td>" << Html(activity["team"]) << "</td><td class=n>" << Html(activity["hours"])
+         << "</td><td class=n>#" << activity["seq"].get<std::uint64_t>() << "</td></tr>\n";
   }
   html << "</table>\n<p>出具单位 Issued by: " << Html(data["programme"]) << "</p>\n"
        << "<div class=verify>核验 Verification: ledger digest "
@@ -429,7 +442,8 @@ absl::StatusOr<v1::GetEntryResponse> Entry(Session& session, std::uint64_t seq) 
   v1::GetEntryRequest request;
   request.set_seq(seq);
   v1::GetEntryResponse response;
-  const grpc::Status status = session.ledger().GetEntry(session.Context().get(), request, &response);
+  const grpc::Status status =
+      session.ledger().GetEntry(session.Context().get(), request, &response);
   if (!status.ok()) {
     return absl::Status(static_cast<absl::StatusCode>(status.error_code()), status.error_message());
   }

@@ -182,20 +182,24 @@ void AddRules(CLI::App& app, Globals& globals, int* exit_code) {
   set->add_option("code", text->code, "e.g. STUDENT_PROGRESS")->required();
   set->add_option("--amount", text->amount, "what it awards or deducts, e.g. 500")->required();
   set->add_option("--asset", text->asset, "default POINTS (never HOURS)")->capture_default_str();
-  set->add_flag("--deduct", [text](std::int64_t) { text->kind = "deduction"; },
-                "takes the amount from the member");
+  set->add_flag(
+      "--deduct", [text](std::int64_t) { text->kind = "deduction"; },
+      "takes the amount from the member");
   set->add_option("--frequency", text->frequency, "once | yearly | school-year | unlimited")
       ->check(CLI::IsMember(kFrequencies))
       ->required();
-  set->add_option("--tags", text->tags, "eligibility: every tag required, e.g. student;poverty-tier:1");
-  set->add_flag("--approval", [text](std::int64_t) { text->approval = "yes"; },
-                "a different principal must approve each award");
+  set->add_option("--tags", text->tags,
+                  "eligibility: every tag required, e.g. student;poverty-tier:1");
+  set->add_flag(
+      "--approval", [text](std::int64_t) { text->approval = "yes"; },
+      "a different principal must approve each award");
   set->add_option("--description", text->description, "e.g. 考上大学当年一次性奖励")->required();
   set->add_flag("--retire", *retire, "no new awards by this rule");
   set->add_option("--memo", *memo, "free text");
   set->add_option("--request-id", *request_id, "retry an interrupted call");
-  set->footer("Example:\n  lovebank rules set UNIVERSITY_ADMISSION --amount 3000 --frequency yearly "
-              "--tags student --approval --description 考上大学当年一次性奖励");
+  set->footer(
+      "Example:\n  lovebank rules set UNIVERSITY_ADMISSION --amount 3000 --frequency yearly "
+      "--tags student --approval --description 考上大学当年一次性奖励");
   set->callback([&globals, exit_code, text, retire, memo, request_id] {
     Session session(globals);
     v1::SetAwardRule rule = ToRule(*text);
@@ -207,9 +211,10 @@ void AddRules(CLI::App& app, Globals& globals, int* exit_code) {
   auto file = std::make_shared<std::string>();
   load->add_option("file", *file, "CSV: code,asset,amount,kind,frequency,tags,approval,description")
       ->required();
-  load->footer("Example:\n  lovebank rules load docs/examples/award-rules.csv\n"
-               "Loading the same file again changes nothing: each rule's request id comes from "
-               "its row.");
+  load->footer(
+      "Example:\n  lovebank rules load docs/examples/award-rules.csv\n"
+      "Loading the same file again changes nothing: each rule's request id comes from "
+      "its row.");
   load->callback([&globals, exit_code, file] {
     auto table = csv::Read(*file);
     if (!table.ok()) {
@@ -229,12 +234,13 @@ void AddRules(CLI::App& app, Globals& globals, int* exit_code) {
     for (const csv::Row& row : table->rows) {
       auto get = [&](const std::string& name, const std::string& fallback = "") {
         auto it = column.find(name);
-        return it == column.end() || it->second >= row.fields.size() || row.fields[it->second].empty()
+        return it == column.end() || it->second >= row.fields.size() ||
+                       row.fields[it->second].empty()
                    ? fallback
                    : row.fields[it->second];
       };
-      RuleText rule{get("code"),      get("asset", "POINTS"), get("amount"),
-                    get("kind", "award"), get("frequency"),   get("tags"),
+      RuleText rule{get("code"),           get("asset", "POINTS"), get("amount"),
+                    get("kind", "award"),  get("frequency"),       get("tags"),
                     get("approval", "no"), get("description")};
       const int code = SetRule(session, ToRule(rule), RowRequestId(*table, row), *file);
       worst = std::max(worst, code);
@@ -257,9 +263,8 @@ void AddRules(CLI::App& app, Globals& globals, int* exit_code) {
     } else {
       for (const auto& record : response.rules()) {
         const v1::SetAwardRule& rule = record.rule();
-        std::cout << "  " << rule.code() << "  " << (rule.deduction() ? "-" : "+")
-                  << rule.amount() << " " << rule.asset() << "  "
-                  << FrequencyText(rule.frequency());
+        std::cout << "  " << rule.code() << "  " << (rule.deduction() ? "-" : "+") << rule.amount()
+                  << " " << rule.asset() << "  " << FrequencyText(rule.frequency());
         for (const auto& tag : rule.eligible_tags()) std::cout << "  #" << tag;
         std::cout << (rule.needs_approval() ? "  需审核 approval" : "")
                   << (rule.active() ? "" : "  (retired)") << "  " << rule.description() << "\n";
@@ -270,16 +275,19 @@ void AddRules(CLI::App& app, Globals& globals, int* exit_code) {
 }
 
 void AddAward(CLI::App& app, Globals& globals, int* exit_code) {
-  auto* command = app.add_subcommand("award", "award or deduct by a rule of the catalogue (issuer)");
+  auto* command =
+      app.add_subcommand("award", "award or deduct by a rule of the catalogue (issuer)");
   auto request = std::make_shared<v1::AwardRequest>();
   auto request_id = std::make_shared<std::string>();
   command->add_option("rule", *request->mutable_rule(), "e.g. STUDENT_PROGRESS")->required();
   command->add_option("--member", *request->mutable_member(), "the student")->required();
-  command->add_option("--issuer", *request->mutable_issuer(), "default: the issuer token's account");
+  command->add_option("--issuer", *request->mutable_issuer(),
+                      "default: the issuer token's account");
   command->add_option("--reason", *request->mutable_reason(), "e.g. 期中考试进步明显")->required();
   command->add_option("--memo", *request->mutable_memo(), "free text");
   command->add_option("--request-id", *request_id, "retry an interrupted award");
-  command->footer("Example:\n  lovebank award STUDENT_PROGRESS --member S00854 --reason 期中考试进步明显");
+  command->footer(
+      "Example:\n  lovebank award STUDENT_PROGRESS --member S00854 --reason 期中考试进步明显");
   command->callback([&globals, exit_code, request, request_id] {
     Session session(globals);
     v1::AwardRequest r = *request;
@@ -384,8 +392,8 @@ void AddApproval(CLI::App& app, Globals& globals, int* exit_code) {
     *exit_code = kExitOk;
   });
 
-  auto* threshold = app.add_subcommand(
-      "approval", "earnings above a size wait for a second approver (admin)");
+  auto* threshold =
+      app.add_subcommand("approval", "earnings above a size wait for a second approver (admin)");
   threshold->require_subcommand(1);
   auto* set = threshold->add_subcommand("threshold", "set it per asset; --amount 0 turns it off");
   auto request = std::make_shared<v1::SetApprovalThresholdRequest>();
@@ -403,9 +411,9 @@ void AddApproval(CLI::App& app, Globals& globals, int* exit_code) {
         [&](v1::Receipt* receipt) {
           return session.programme().SetApprovalThreshold(session.Context().get(), r, receipt);
         },
-        r.amount() == "0" ? "no approval threshold for " + r.asset()
-                          : "earnings of " + r.asset() + " above " + r.amount() +
-                                " wait for a second approver");
+        r.amount() == "0"
+            ? "no approval threshold for " + r.asset()
+            : "earnings of " + r.asset() + " above " + r.amount() + " wait for a second approver");
   });
 }
 
@@ -419,8 +427,9 @@ void AddActivity(CLI::App& app, Globals& globals, int* exit_code) {
   auto hours = std::make_shared<std::string>();
   auto issuer = std::make_shared<std::string>();
   auto* a = base->mutable_activity();
-  record->add_option("participants", *participants,
-                     "MEMBER or MEMBER:HOURS, e.g. V00094 V00253:2.5")->required();
+  record
+      ->add_option("participants", *participants, "MEMBER or MEMBER:HOURS, e.g. V00094 V00253:2.5")
+      ->required();
   record->add_option("--id", *a->mutable_id(), "the activity's id, e.g. A26110001")->required();
   record->add_option("--name", *a->mutable_name(), "e.g. 政策宣讲")->required();
   record->add_option("--date", *a->mutable_date(), "YYYY-MM-DD")->required();
@@ -429,10 +438,11 @@ void AddActivity(CLI::App& app, Globals& globals, int* exit_code) {
   record->add_option("--place", *a->mutable_place(), "e.g. 沈周村文化礼堂");
   record->add_option("--hours", *hours, "each participant's hours unless MEMBER:HOURS says");
   record->add_option("--issuer", *issuer, "default: the issuer token's account");
-  record->footer("Example:\n  lovebank activity record --id A26110001 --name 政策宣讲 --date "
-                 "2026-11-01 --team 反诈宣传志愿队 --category 社区服务 --hours 3 V00094 V00253 "
-                 "V00154\nEach participant's request id is the activity's id and the member: "
-                 "running it again records nobody twice.");
+  record->footer(
+      "Example:\n  lovebank activity record --id A26110001 --name 政策宣讲 --date "
+      "2026-11-01 --team 反诈宣传志愿队 --category 社区服务 --hours 3 V00094 V00253 "
+      "V00154\nEach participant's request id is the activity's id and the member: "
+      "running it again records nobody twice.");
   record->callback([&globals, exit_code, base, participants, hours, issuer] {
     Session session(globals);
     const std::string from = BoundAccount(session, *issuer, exit_code);
@@ -442,7 +452,8 @@ void AddActivity(CLI::App& app, Globals& globals, int* exit_code) {
     for (const std::string& participant : *participants) {
       const std::size_t colon = participant.find(':');
       const std::string member = participant.substr(0, colon);
-      const std::string amount = colon == std::string::npos ? *hours : participant.substr(colon + 1);
+      const std::string amount =
+          colon == std::string::npos ? *hours : participant.substr(colon + 1);
       if (amount.empty()) {
         *exit_code = Usage("no hours for " + member + ": give --hours or MEMBER:HOURS");
         return;
@@ -480,8 +491,7 @@ void AddActivity(CLI::App& app, Globals& globals, int* exit_code) {
         const auto& earn = request.commands(i).earn();
         std::cout << "    " << earn.member() << " +" << earn.amount() << " HOURS  entry #"
                   << response.results(i).receipt().seq()
-                  << (response.results(i).receipt().replayed() ? " (recorded before)" : "")
-                  << "\n";
+                  << (response.results(i).receipt().replayed() ? " (recorded before)" : "") << "\n";
       }
     } else {
       std::cerr << "lovebank: nothing recorded: the activity is all or nothing\n";

@@ -41,8 +41,8 @@ void PrintBasket(const v1::Receipt& receipt) {
   }
   std::cout << "  合计 total       " << receipt.total_points() << " POINTS\n";
   if (receipt.pay_asset() == "HOURS") {
-    std::cout << "  时长 hours       " << receipt.hours() << " HOURS at " << receipt.points_per_hour()
-              << " POINTS an hour\n";
+    std::cout << "  时长 hours       " << receipt.hours() << " HOURS at "
+              << receipt.points_per_hour() << " POINTS an hour\n";
   }
 }
 
@@ -97,9 +97,7 @@ void AddCatalog(CLI::App& app, Globals& globals, int* exit_code) {
   auto* list = catalog->add_subcommand("list", "items, prices and stock of a store");
   auto store = std::make_shared<std::string>();
   list->add_option("--store", *store, "the store's account")->required();
-  list->callback([&globals, exit_code, store] {
-    ShowItems(globals, *store, exit_code);
-  });
+  list->callback([&globals, exit_code, store] { ShowItems(globals, *store, exit_code); });
 
   auto* set = catalog->add_subcommand("set", "add or change an item (admin)");
   auto request = std::make_shared<v1::SetItemRequest>();
@@ -113,8 +111,9 @@ void AddCatalog(CLI::App& app, Globals& globals, int* exit_code) {
   set->add_flag("--inactive", *inactive, "listed but not for sale");
   set->add_option("--memo", *request->mutable_memo(), "free text");
   set->add_option("--request-id", *request_id, "retry an interrupted call");
-  set->footer("Example:\n  lovebank catalog set --store store:main --sku RICE_5KG "
-              "--name \"东北大米 5kg\" --unit 袋 --price 30");
+  set->footer(
+      "Example:\n  lovebank catalog set --store store:main --sku RICE_5KG "
+      "--name \"东北大米 5kg\" --unit 袋 --price 30");
   set->callback([&globals, exit_code, request, inactive, request_id] {
     Session session(globals);
     v1::SetItemRequest r = *request;
@@ -179,13 +178,11 @@ void AddStock(CLI::App& app, Globals& globals, int* exit_code) {
     request->set_issuer("issuer:goods");
     sub->add_option("--store", *request->mutable_store(), "the store's account")->required();
     sub->add_option("--sku", *request->mutable_sku(), "e.g. RICE_5KG")->required();
-    sub->add_option("--quantity", *request->mutable_quantity(), "whole units, e.g. 50")
-        ->required();
+    sub->add_option("--quantity", *request->mutable_quantity(), "whole units, e.g. 50")->required();
     sub->add_option(receive ? "--donor" : "--reason", *request->mutable_reason(),
                     receive ? "who gave it, e.g. \"爱心企业 富民米业\"" : "why, e.g. 过期")
         ->required();
-    sub->add_option("--issuer", *request->mutable_issuer(),
-                    "the programme's goods ISSUER account")
+    sub->add_option("--issuer", *request->mutable_issuer(), "the programme's goods ISSUER account")
         ->capture_default_str();
     sub->add_option("--memo", *request->mutable_memo(), "free text");
     sub->add_option("--request-id", *request_id, "retry an interrupted call");
@@ -207,9 +204,7 @@ void AddStock(CLI::App& app, Globals& globals, int* exit_code) {
   auto* show = stock->add_subcommand("show", "what a store holds (as catalog list)");
   auto store = std::make_shared<std::string>();
   show->add_option("--store", *store, "the store's account")->required();
-  show->callback([&globals, exit_code, store] {
-    ShowItems(globals, *store, exit_code);
-  });
+  show->callback([&globals, exit_code, store] { ShowItems(globals, *store, exit_code); });
 }
 
 void AddRatio(CLI::App& app, Globals& globals, int* exit_code) {
@@ -218,8 +213,7 @@ void AddRatio(CLI::App& app, Globals& globals, int* exit_code) {
   auto* set = ratio->add_subcommand("set", "change the ratio from the next entry on (admin)");
   auto request = std::make_shared<v1::SetExchangeRatioRequest>();
   auto request_id = std::make_shared<std::string>();
-  set->add_option("--points-per-hour", *request->mutable_points_per_hour(), "e.g. 10")
-      ->required();
+  set->add_option("--points-per-hour", *request->mutable_points_per_hour(), "e.g. 10")->required();
   set->add_option("--exchange", *request->mutable_exchange_account(),
                   "the ISSUER account whose POINTS budget funds hours spent")
       ->required();
@@ -268,7 +262,8 @@ void AddSettle(CLI::App& app, Globals& globals, int* exit_code) {
   settle->add_option("--issuer", *request->mutable_issuer(), "the programme's ISSUER account")
       ->required();
   settle->add_option("--amount", *request->mutable_amount(), "e.g. 1190.50")->required();
-  settle->add_option("--asset", *request->mutable_asset(), "POINTS or HOURS")->capture_default_str();
+  settle->add_option("--asset", *request->mutable_asset(), "POINTS or HOURS")
+      ->capture_default_str();
   settle->add_option("--memo", *request->mutable_memo(), "e.g. 2026年11月结算");
   settle->add_option("--request-id", *request_id, "retry an interrupted call");
   settle->callback([&globals, exit_code, request, request_id] {
@@ -285,7 +280,8 @@ void AddSettle(CLI::App& app, Globals& globals, int* exit_code) {
 }
 
 void AddLimit(CLI::App& app, Globals& globals, int* exit_code) {
-  auto* limit = app.add_subcommand("limit", "caps per member and period (e.g. 2 bags of rice a month)");
+  auto* limit =
+      app.add_subcommand("limit", "caps per member and period (e.g. 2 bags of rice a month)");
   limit->require_subcommand(1);
   auto* set = limit->add_subcommand("set", "set or lift a cap (admin)");
   auto request = std::make_shared<v1::SetLimitRequest>();
@@ -299,8 +295,9 @@ void AddLimit(CLI::App& app, Globals& globals, int* exit_code) {
       ->required();
   set->add_option("--memo", *request->mutable_memo(), "free text");
   set->add_option("--request-id", *request_id, "retry an interrupted call");
-  set->footer("Examples:\n  lovebank limit set --sku RICE_5KG --per month --max 2\n"
-              "  lovebank limit set --per week --max 300");
+  set->footer(
+      "Examples:\n  lovebank limit set --sku RICE_5KG --per month --max 2\n"
+      "  lovebank limit set --per week --max 300");
   set->callback([&globals, exit_code, request, per, request_id] {
     Session session(globals);
     v1::SetLimitRequest r = *request;
@@ -324,8 +321,7 @@ void AddLimit(CLI::App& app, Globals& globals, int* exit_code) {
   auto hh = std::make_shared<v1::SetHouseholdRequest>();
   auto hh_members = std::make_shared<std::vector<std::string>>();
   auto hh_id = std::make_shared<std::string>();
-  hh_set->add_option("household", *hh->mutable_household(), "its id, e.g. hh:htd-017")
-      ->required();
+  hh_set->add_option("household", *hh->mutable_household(), "its id, e.g. hh:htd-017")->required();
   hh_set->add_option("--member", *hh_members, "a member account (repeat); none dissolves it");
   hh_set->add_option("--memo", *hh->mutable_memo(), "free text");
   hh_set->add_option("--request-id", *hh_id, "retry an interrupted call");

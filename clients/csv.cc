@@ -23,7 +23,8 @@ absl::StatusOr<Table> Parse(const std::string& input) {
     bool end_of_row = false;
     while (!end_of_row) {
       if (i == text.size()) {
-        if (quoted) return absl::InvalidArgumentError(Cat("line ", row.line, ": unterminated quote"));
+        if (quoted)
+          return absl::InvalidArgumentError(Cat("line ", row.line, ": unterminated quote"));
         end_of_row = true;
         break;
       }

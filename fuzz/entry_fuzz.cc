@@ -61,8 +61,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     }
     if (!parses) continue;
     entry.set_seq(seq);  // as the reader does after reporting a mismatch
-    audit::ReplayEntry(entry, *HashFromBytes(CommandFingerprint(entry.command())), state,
-                       findings);
+    audit::ReplayEntry(entry, *HashFromBytes(CommandFingerprint(entry.command())), state, findings);
   }
   return 0;
 }

@@ -301,8 +301,7 @@ Outcome Ledger::Execute(v1::Command command) {
   return future.get();
 }
 
-std::vector<Outcome> Ledger::ExecuteMany(std::vector<v1::Command> commands,
-                                         bool all_or_nothing) {
+std::vector<Outcome> Ledger::ExecuteMany(std::vector<v1::Command> commands, bool all_or_nothing) {
   std::promise<std::vector<Outcome>> promise;
   auto future = promise.get_future();
   SubmitMany(
@@ -395,9 +394,8 @@ void Ledger::Impl::SequencerLoop() {
     bool release_only = false;
     {
       std::unique_lock<std::mutex> lock(mu_);
-      auto ready = [this]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
-        return !queue_.empty() || stopping_;
-      };
+      auto ready = [this]()
+                       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) { return !queue_.empty() || stopping_; };
       // Idle with an open hold: wake when it expires (at most a second later with a test
       // clock) and release it, so balances do not wait for the next command.
       while (!ready()) {
@@ -407,9 +405,8 @@ void Ledger::Impl::SequencerLoop() {
           wake_.wait(lock, ready);
           break;
         }
-        const std::int64_t wait_us =
-            std::clamp<std::int64_t>(*expiry - options.clock_unix_us(), release_wait_min_us,
-                                     1'000'000);
+        const std::int64_t wait_us = std::clamp<std::int64_t>(*expiry - options.clock_unix_us(),
+                                                              release_wait_min_us, 1'000'000);
         if (wait_us == 0) {
           release_only = true;
           break;

@@ -120,7 +120,8 @@ absl::StatusOr<BalanceState> ReadBalance(Store& store, std::string_view account,
                             store.Get(Family::kBalances, BalanceKey(account, asset), snapshot));
   if (!value.has_value()) return BalanceState{};
   auto decoded = DecodeBalanceValue(*value);
-  if (!decoded) return absl::DataLossError(Cat("balance ", account, "/", asset, " does not decode"));
+  if (!decoded)
+    return absl::DataLossError(Cat("balance ", account, "/", asset, " does not decode"));
   // Updated in place (store.cc) after the snapshot was taken: the statement index has the
   // balance as of the snapshot's head.
   if (decoded->seq > head) return BalanceAsOf(store, account, asset, head, snapshot);
@@ -337,7 +338,8 @@ absl::StatusOr<v1::PrincipalRecord> Ledger::GetPrincipal(std::string_view name) 
                          "principal names are 1-64 bytes of [A-Za-z0-9._:@-]");
   }
   LOVEBANK_ASSIGN_OR_RETURN(auto value, impl_->store->Get(Family::kPrincipals, name));
-  if (!value.has_value()) return RefusedStatus(Reason::kPrincipalUnknown, Cat("no principal ", name));
+  if (!value.has_value())
+    return RefusedStatus(Reason::kPrincipalUnknown, Cat("no principal ", name));
   v1::PrincipalRecord record;
   if (!record.ParseFromString(*value)) {
     return absl::DataLossError(Cat("principal ", name, " does not decode"));
@@ -423,8 +425,7 @@ absl::StatusOr<Ledger::VolunteerProfile> Ledger::GetVolunteerProfile(std::string
       profile.thresholds_minor.push_back(*minor);
     }
   } else {
-    LOVEBANK_ASSIGN_OR_RETURN(auto hours,
-                              store.Get(Family::kAssets, kHoursAsset, snapshot.get()));
+    LOVEBANK_ASSIGN_OR_RETURN(auto hours, store.Get(Family::kAssets, kHoursAsset, snapshot.get()));
     v1::AssetRecord asset;
     if (!hours.has_value() || !asset.ParseFromString(*hours)) {
       return absl::DataLossError("the HOURS asset cannot be read");

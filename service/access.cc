@@ -33,7 +33,8 @@ bool Touches(const Principal& who, const v1::Entry& entry) {
                                                    : nullptr;
   if (move != nullptr) return who.IsBound(move->from()) || who.IsBound(move->to());
   if (c.has_open_account()) return who.IsBound(c.open_account().account());
-  if (c.has_checkout()) return who.IsBound(c.checkout().member()) || who.IsBound(c.checkout().store());
+  if (c.has_checkout())
+    return who.IsBound(c.checkout().member()) || who.IsBound(c.checkout().store());
   if (c.has_set_item()) return who.IsBound(c.set_item().store());
   if (c.has_authorize_hold()) {
     return who.IsBound(c.authorize_hold().member()) || who.IsBound(c.authorize_hold().store());
@@ -65,10 +66,9 @@ Decision MayReverse(const Principal& who, const v1::Entry* target) {
       who.IsBound(c.capture_hold().store())) {
     return Allow();
   }
-  if (who.role == v1::ROLE_ISSUER &&
-      ((c.has_earn() && who.IsBound(c.earn().from())) ||
-       (c.has_deduct() && who.IsBound(c.deduct().to())) ||
-       (c.has_award() && who.IsBound(c.award().issuer())))) {
+  if (who.role == v1::ROLE_ISSUER && ((c.has_earn() && who.IsBound(c.earn().from())) ||
+                                      (c.has_deduct() && who.IsBound(c.deduct().to())) ||
+                                      (c.has_award() && who.IsBound(c.award().issuer())))) {
     return Allow();
   }
   if (who.role == v1::ROLE_ISSUER && c.has_approve()) {

@@ -51,8 +51,8 @@ grpc::ServerUnaryReactor* AdminService::CreatePrincipal(grpc::CallbackServerCont
     const v1::Command& command = earlier->entry.command();
     if (!command.has_grant_principal() ||
         !SameGrant(command.grant_principal(), command, *request, who->name)) {
-      call->Done(ToStatus(Reason::kRequestIdReused,
-                          Cat("request id ", request->request_id(), " was used for other content")));
+      call->Done(ToStatus(Reason::kRequestIdReused, Cat("request id ", request->request_id(),
+                                                        " was used for other content")));
       return call;
     }
     auto record = context_.ledger->GetPrincipal(request->principal());

@@ -34,7 +34,8 @@ class JournalStream final : public grpc::ServerWriteReactor<v1::ReadJournalRespo
     head_ = context_.ledger->GetHead();
     to_seq_ = request.to_seq() == 0 ? head_.seq : request.to_seq();
     if (to_seq_ > head_.seq) {
-      Stop(ToStatus(Reason::kSeqBeyondHead, Cat("to_seq ", to_seq_, " is past the head ", head_.seq)));
+      Stop(ToStatus(Reason::kSeqBeyondHead,
+                    Cat("to_seq ", to_seq_, " is past the head ", head_.seq)));
       return;
     }
     next_seq_ = std::max<std::uint64_t>(request.from_seq(), 1);

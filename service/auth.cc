@@ -69,8 +69,9 @@ void Principals::Put(const v1::PrincipalRecord& record) {
 Authentication Principals::Authenticate(std::string_view authorization) const {
   constexpr std::string_view kScheme = "bearer ";
   if (authorization.size() <= kScheme.size() ||
-      !std::equal(kScheme.begin(), kScheme.end(), authorization.begin(),
-                  [](char a, char b) { return a == std::tolower(static_cast<unsigned char>(b)); })) {
+      !std::equal(kScheme.begin(), kScheme.end(), authorization.begin(), [](char a, char b) {
+        return a == std::tolower(static_cast<unsigned char>(b));
+      })) {
     return {Reason::kTokenMissing, nullptr};
   }
   const std::string hash = TokenSha256(authorization.substr(kScheme.size()));

@@ -44,7 +44,7 @@ struct ConstantTimeEqual {
 };
 
 struct Authentication {
-  Reason reason = Reason::kOk;  // kOk, kTokenMissing or kTokenUnknown
+  Reason reason = Reason::kOk;                 // kOk, kTokenMissing or kTokenUnknown
   std::shared_ptr<const Principal> principal;  // when kOk
 };
 

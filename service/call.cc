@@ -33,8 +33,9 @@ void LogCall(const Context& context, const CallRecord& record) {
   std::string outcome = "OK";
   if (!ok) {
     const v1::ErrorDetail detail = ErrorDetailOf(record.status);
-    outcome = detail.reason() != v1::REASON_OK ? v1::Reason_Name(detail.reason()).substr(7)
-                                               : Cat("code_", static_cast<int>(record.status.error_code()));
+    outcome = detail.reason() != v1::REASON_OK
+                  ? v1::Reason_Name(detail.reason()).substr(7)
+                  : Cat("code_", static_cast<int>(record.status.error_code()));
   }
   std::string line = Cat(record.method, " request_id=", Loggable(record.request_id),
                          " principal=", record.principal, " outcome=", outcome);
@@ -53,9 +54,10 @@ std::shared_ptr<const Principal> Authenticate(const Context& context,
   if (it != metadata.end()) header = std::string_view(it->second.data(), it->second.size());
   Authentication auth = context.principals->Authenticate(header);
   if (auth.reason != Reason::kOk) {
-    *status = ToStatus(auth.reason, auth.reason == Reason::kTokenMissing
-                                        ? "send the metadata authorization: Bearer <token>"
-                                        : "no principal holds this token (revoked or never issued)");
+    *status =
+        ToStatus(auth.reason, auth.reason == Reason::kTokenMissing
+                                  ? "send the metadata authorization: Bearer <token>"
+                                  : "no principal holds this token (revoked or never issued)");
     return nullptr;
   }
   return auth.principal;
@@ -109,8 +111,7 @@ bool UnaryCall::Expired() {
   // In gRPC's own clock (the deadline's clock type, monotonic for calls): a wall-clock step never
   // expires a call early.
   const gpr_timespec deadline = server_context_->raw_deadline();
-  if (gpr_time_cmp(deadline, gpr_now(deadline.clock_type)) > 0 &&
-      !server_context_->IsCancelled()) {
+  if (gpr_time_cmp(deadline, gpr_now(deadline.clock_type)) > 0 && !server_context_->IsCancelled()) {
     return false;
   }
   Done(grpc::Status(grpc::StatusCode::DEADLINE_EXCEEDED,

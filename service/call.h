@@ -53,8 +53,8 @@ bool Admit(const Context& context, const grpc::CallbackServerContext& server_con
 // A unary call: finish it exactly once with Done; it logs and frees itself in OnDone.
 class UnaryCall final : public grpc::ServerUnaryReactor {
  public:
-  UnaryCall(const Context& context, grpc::CallbackServerContext* server_context,
-            const char* method, std::string request_id);
+  UnaryCall(const Context& context, grpc::CallbackServerContext* server_context, const char* method,
+            std::string request_id);
   // The caller, or null after the call was finished with UNAUTHENTICATED.
   std::shared_ptr<const Principal> Authenticate();
   // True when allowed; otherwise finishes the call with PERMISSION_DENIED.

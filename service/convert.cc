@@ -42,7 +42,8 @@ Converted ToCommand(const v1::EarnRequest& request, std::string_view actor) {
   if (request.asset() == kHours && !request.has_activity()) {
     Refuse(converted, Reason::kActivityMissing, "Earn of HOURS names the activity served");
   } else if (request.asset() != kHours && request.reason().empty()) {
-    Refuse(converted, Reason::kMoveReasonMissing, Cat("Earn of ", request.asset(), " needs a reason"));
+    Refuse(converted, Reason::kMoveReasonMissing,
+           Cat("Earn of ", request.asset(), " needs a reason"));
   }
   return converted;
 }
@@ -52,7 +53,8 @@ Converted ToCommand(const v1::DeductRequest& request, std::string_view actor) {
   v1::Move* move = converted.command.mutable_deduct();
   SetMove(request, request.member(), request.issuer(), move);
   move->set_reason(request.reason());
-  if (request.reason().empty()) Refuse(converted, Reason::kMoveReasonMissing, "Deduct needs a reason");
+  if (request.reason().empty())
+    Refuse(converted, Reason::kMoveReasonMissing, "Deduct needs a reason");
   return converted;
 }
 
@@ -104,8 +106,7 @@ Converted ToCommand(const v1::CreatePrincipalRequest& request, std::string_view 
   return converted;
 }
 
-Converted ToCommand(const v1::ReverseRequest& request, std::string_view actor,
-                    std::uint64_t seq) {
+Converted ToCommand(const v1::ReverseRequest& request, std::string_view actor, std::uint64_t seq) {
   Converted converted = Base(request.request_id(), actor, request.memo());
   converted.command.mutable_reverse()->set_seq(seq);
   return converted;
@@ -335,8 +336,7 @@ grpc::Status ToStatus(const absl::Status& status) {
   if (status.ok()) return grpc::Status::OK;
   const Reason reason = ReasonOf(status);
   const std::string message(status.message());
-  if (reason != Reason::kLedgerUnavailable ||
-      status.code() == absl::StatusCode::kUnavailable) {
+  if (reason != Reason::kLedgerUnavailable || status.code() == absl::StatusCode::kUnavailable) {
     return ToStatus(reason, message);
   }
   // An infrastructure failure other than UNAVAILABLE (DATA_LOSS, ...) keeps its own code.

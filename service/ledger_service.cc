@@ -116,7 +116,6 @@ std::shared_ptr<const Principal> AuthorizeRead(const Context& context, UnaryCall
   return who;
 }
 
-
 // Authorize, then validate, then submit: a caller learns nothing about a request it may not make.
 void Submit(const Context& context, UnaryCall* call, const Principal& who, Converted converted,
             const v1::Entry* reverse_target, v1::Receipt* response,
@@ -156,9 +155,9 @@ grpc::ServerUnaryReactor* LedgerService::OpenAccount(grpc::CallbackServerContext
   return Mutate(ctx, "OpenAccount", *request, response);
 }
 
-grpc::ServerUnaryReactor* LedgerService::SetAccountStatus(grpc::CallbackServerContext* ctx,
-                                                          const v1::SetAccountStatusRequest* request,
-                                                          v1::Receipt* response) {
+grpc::ServerUnaryReactor* LedgerService::SetAccountStatus(
+    grpc::CallbackServerContext* ctx, const v1::SetAccountStatusRequest* request,
+    v1::Receipt* response) {
   return Mutate(ctx, "SetAccountStatus", *request, response);
 }
 
@@ -374,7 +373,8 @@ grpc::ServerUnaryReactor* LedgerService::SubmitBatch(grpc::CallbackServerContext
   const bool all_or_nothing = request->all_or_nothing();
   if (commands.empty() || (all_or_nothing && commands.size() != count)) {
     for (std::size_t i : index) {
-      ToBatchResult(Reason::kBatchAborted, "another command of the all-or-nothing batch was refused",
+      ToBatchResult(Reason::kBatchAborted,
+                    "another command of the all-or-nothing batch was refused",
                     response->mutable_results(i));
     }
     call->Done(grpc::Status::OK);
@@ -383,7 +383,8 @@ grpc::ServerUnaryReactor* LedgerService::SubmitBatch(grpc::CallbackServerContext
   if (call->Expired()) return call;
   context_.ledger->SubmitMany(
       std::move(commands),
-      [call, response, index = std::move(index), ids = std::move(ids)](std::vector<Outcome> outcomes) {
+      [call, response, index = std::move(index),
+       ids = std::move(ids)](std::vector<Outcome> outcomes) {
         // Refused as a whole before any was decided (queue full, storage failed): the call
         // fails with that status, like a unary call would, so a client retries it whole.
         const Reason first = outcomes.front().reason;

@@ -61,9 +61,9 @@ grpc::ServerUnaryReactor* ProgrammeService::SetDailyHoursCap(
   return SubmitSimple(context_, ctx, "SetDailyHoursCap", *request, response);
 }
 
-grpc::ServerUnaryReactor* ProgrammeService::SetAccountTags(
-    grpc::CallbackServerContext* ctx, const v1::SetAccountTagsRequest* request,
-    v1::Receipt* response) {
+grpc::ServerUnaryReactor* ProgrammeService::SetAccountTags(grpc::CallbackServerContext* ctx,
+                                                           const v1::SetAccountTagsRequest* request,
+                                                           v1::Receipt* response) {
   return SubmitSimple(context_, ctx, "SetAccountTags", *request, response);
 }
 

@@ -56,13 +56,14 @@ absl::Status MakePrivateDirectory(const std::string& dir, Logger& logger) {
   if (error) return absl::UnavailableError(Cat("cannot create ", dir, ": ", error.message()));
   if (created) {
     fs::permissions(dir, fs::perms::owner_all, fs::perm_options::replace, error);
-    if (error) return absl::UnavailableError(Cat("cannot make ", dir, " private: ", error.message()));
+    if (error)
+      return absl::UnavailableError(Cat("cannot make ", dir, " private: ", error.message()));
     return absl::OkStatus();
   }
   const fs::perms perms = fs::status(dir, error).permissions();
   if (!error && (perms & (fs::perms::group_all | fs::perms::others_all)) != fs::perms::none) {
-    logger.Log(LogLevel::kWarn, Cat("the data directory ", dir,
-                                    " may be read by other users: chmod 700 it"));
+    logger.Log(LogLevel::kWarn,
+               Cat("the data directory ", dir, " may be read by other users: chmod 700 it"));
   }
   return absl::OkStatus();
 }
@@ -160,8 +161,8 @@ class Server::Impl {
     body->set_display_name("管理员 (first admin)");
     const Outcome outcome = ledger->Execute(std::move(grant));
     if (!outcome.ok()) {
-      return absl::UnavailableError(Cat("creating the first admin: ", ReasonName(outcome.reason),
-                                        ": ", outcome.message));
+      return absl::UnavailableError(
+          Cat("creating the first admin: ", ReasonName(outcome.reason), ": ", outcome.message));
     }
     admin_token_file = path;
     return LoadPrincipals(context);
@@ -268,10 +269,10 @@ absl::StatusOr<std::unique_ptr<Server>> Server::Start(ServerOptions options) {
   for (const char* name : kServiceNames) {
     impl->server->GetHealthCheckService()->SetServingStatus(name, serving);
   }
-  impl->logger->Log(LogLevel::kInfo,
-                    Cat("lovebankd serving on port ", impl->port, ", ledger ",
-                        impl->ledger->path(), ", head ", impl->ledger->GetHead().seq,
-                        options.tls_cert_file.empty() ? ", plaintext" : ", TLS"));
+  impl->logger->Log(
+      LogLevel::kInfo,
+      Cat("lovebankd serving on port ", impl->port, ", ledger ", impl->ledger->path(), ", head ",
+          impl->ledger->GetHead().seq, options.tls_cert_file.empty() ? ", plaintext" : ", TLS"));
   return std::unique_ptr<Server>(new Server(std::move(impl)));
 }
 

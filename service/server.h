@@ -44,7 +44,7 @@ struct ServerOptions {
   std::string tls_client_ca_file;
   std::size_t queue_depth_max = kQueueDepthMaxDefault;
   LogLevel log_level = LogLevel::kInfo;
-  std::FILE* log_out = stderr;  // borrowed
+  std::FILE* log_out = stderr;                  // borrowed
   std::function<std::int64_t()> clock_unix_us;  // tests; default the system clock
   rocksdb::Env* env = nullptr;  // tests (storage faults); borrowed, must outlive the server
 };

@@ -2,9 +2,9 @@
 // The gRPC services over the ledger (STYLE.md 11: callback API, thin handlers — authenticate,
 // authorize, convert, hand to the ledger, map the result). Included by server.cc only.
 
-#include "lovebank/v1/api.grpc.pb.h"
 #include <functional>
 
+#include "lovebank/v1/api.grpc.pb.h"
 #include "service/call.h"
 #include "service/convert.h"
 
@@ -129,8 +129,7 @@ class ProgrammeService final : public v1::Programme::CallbackService {
   grpc::ServerUnaryReactor* ListAwardRules(grpc::CallbackServerContext* ctx,
                                            const v1::ListAwardRulesRequest* request,
                                            v1::ListAwardRulesResponse* response) override;
-  grpc::ServerUnaryReactor* Award(grpc::CallbackServerContext* ctx,
-                                  const v1::AwardRequest* request,
+  grpc::ServerUnaryReactor* Award(grpc::CallbackServerContext* ctx, const v1::AwardRequest* request,
                                   v1::Receipt* response) override;
   grpc::ServerUnaryReactor* SetApprovalThreshold(grpc::CallbackServerContext* ctx,
                                                  const v1::SetApprovalThresholdRequest* request,
@@ -181,8 +180,7 @@ class SupermarketService final : public v1::Supermarket::CallbackService {
                                      const v1::VoidHoldRequest* request,
                                      v1::Receipt* response) override;
   grpc::ServerUnaryReactor* GetHold(grpc::CallbackServerContext* ctx,
-                                    const v1::GetHoldRequest* request,
-                                    v1::Hold* response) override;
+                                    const v1::GetHoldRequest* request, v1::Hold* response) override;
   grpc::ServerUnaryReactor* SetExchangeRatio(grpc::CallbackServerContext* ctx,
                                              const v1::SetExchangeRatioRequest* request,
                                              v1::Receipt* response) override;

@@ -59,7 +59,8 @@ void AddPricing(const v1::Pricing& pricing, const Catalogue& catalogue, Out* out
 // Fills the receipt's lines from the entry's recorded pricing and the catalogue's names.
 std::function<void(const Outcome&, v1::Receipt*)> PricedReceipt(Catalogue catalogue) {
   return [catalogue = std::move(catalogue)](const Outcome& outcome, v1::Receipt* receipt) {
-    if (outcome.receipt.pricing != nullptr) AddPricing(*outcome.receipt.pricing, catalogue, receipt);
+    if (outcome.receipt.pricing != nullptr)
+      AddPricing(*outcome.receipt.pricing, catalogue, receipt);
   };
 }
 
@@ -80,7 +81,6 @@ UnaryCall* SubmitPriced(const Context& context, grpc::CallbackServerContext* ctx
          PricedReceipt(std::move(catalogue)));
   return call;
 }
-
 
 }  // namespace
 
@@ -153,9 +153,9 @@ grpc::ServerUnaryReactor* SupermarketService::Checkout(grpc::CallbackServerConte
   return SubmitPriced(context_, ctx, "Checkout", *request, response);
 }
 
-grpc::ServerUnaryReactor* SupermarketService::AuthorizeHold(
-    grpc::CallbackServerContext* ctx, const v1::AuthorizeHoldRequest* request,
-    v1::Receipt* response) {
+grpc::ServerUnaryReactor* SupermarketService::AuthorizeHold(grpc::CallbackServerContext* ctx,
+                                                            const v1::AuthorizeHoldRequest* request,
+                                                            v1::Receipt* response) {
   return SubmitPriced(context_, ctx, "AuthorizeHold", *request, response);
 }
 

@@ -175,10 +175,10 @@ TEST_F(AuditTest, APrincipalEditedBehindTheEnginesBackIsNamedByItsKey) {
       v1::PrincipalRecord record;
       ASSERT_TRUE(record.ParseFromString(original));
       edit(record);
-      ASSERT_TRUE(store->db()
-                      ->Put(Sync(), store->handle(Family::kPrincipals), name,
-                            record.SerializeAsString())
-                      .ok());
+      ASSERT_TRUE(
+          store->db()
+              ->Put(Sync(), store->handle(Family::kPrincipals), name, record.SerializeAsString())
+              .ok());
     }
     const Report report = AuditDb(dir_.path());
     EXPECT_EQ(report.findings_total, 1u) << Describe(report);
@@ -334,7 +334,7 @@ TEST_F(AuditTest, AForgedTransferFromAFrozenOrEmptyAccountIsARuleFinding) {
                     .ok());
     prev = hash;
   };
-  forge("forged-frozen", "m3", "100");     // m3 was frozen by the engine
+  forge("forged-frozen", "m3", "100");      // m3 was frozen by the engine
   forge("forged-overdraw", "m2", "99900");  // m2 holds 480.00 points
   const std::uint64_t frozen = head_.seq + 1;
   const Report report = AuditDb(dir_.path());
@@ -344,8 +344,7 @@ TEST_F(AuditTest, AForgedTransferFromAFrozenOrEmptyAccountIsARuleFinding) {
                     f.found.find("m3 is frozen") != std::string::npos;
   }
   EXPECT_TRUE(frozen_found) << Describe(report);
-  EXPECT_TRUE(Has(report, FindingKind::kBalanceLimit, frozen + 1, "m2/POINTS"))
-      << Describe(report);
+  EXPECT_TRUE(Has(report, FindingKind::kBalanceLimit, frozen + 1, "m2/POINTS")) << Describe(report);
 }
 
 // Found by fuzz/entry_fuzz.cc: a correctly chained entry whose command the engine would never
@@ -365,11 +364,11 @@ TEST_F(AuditTest, ACommandOutsideEveryRangeIsAFindingNotACrash) {
     define->set_display_name("金");
     const std::string payload = entry.SerializeAsString();
     auto store = Raw();
-    ASSERT_TRUE(store->db()
-                    ->Put(Sync(), store->handle(Family::kJournal), EncodeFixed64BE(seq),
-                          EncodeStoredEntry(ChainHash(head_.hash, seq, payload), head_.hash,
-                                            payload))
-                    .ok());
+    ASSERT_TRUE(
+        store->db()
+            ->Put(Sync(), store->handle(Family::kJournal), EncodeFixed64BE(seq),
+                  EncodeStoredEntry(ChainHash(head_.hash, seq, payload), head_.hash, payload))
+            .ok());
   }
   const Report report = AuditDb(dir_.path());
   EXPECT_TRUE(Has(report, FindingKind::kCommandInvalid, seq)) << Describe(report);
@@ -467,9 +466,9 @@ TEST_F(AuditTest, AStatementRowEncodedOtherwiseButEqualIsNotAFinding) {
     std::string bytes;
     for (const auto& leg : line.legs()) {
       std::string reversed;
-      for (const auto& [tag, text] : {std::pair{'\x1a', leg.balance_after_minor()},
-                                      std::pair{'\x12', leg.amount_minor()},
-                                      std::pair{'\x0a', leg.asset()}}) {
+      for (const auto& [tag, text] :
+           {std::pair{'\x1a', leg.balance_after_minor()}, std::pair{'\x12', leg.amount_minor()},
+            std::pair{'\x0a', leg.asset()}}) {
         ASSERT_LT(text.size(), 128u);
         reversed += tag;
         reversed += static_cast<char>(text.size());
@@ -484,8 +483,7 @@ TEST_F(AuditTest, AStatementRowEncodedOtherwiseButEqualIsNotAFinding) {
     ASSERT_TRUE(reparsed.ParseFromString(bytes));
     ASSERT_EQ(reparsed.SerializeAsString(), line.SerializeAsString());
     ASSERT_NE(bytes, line.SerializeAsString());
-    ASSERT_TRUE(
-        store->db()->Put(Sync(), store->handle(Family::kAccountEntries), key, bytes).ok());
+    ASSERT_TRUE(store->db()->Put(Sync(), store->handle(Family::kAccountEntries), key, bytes).ok());
   }
   const Report report = AuditDb(dir_.path());
   EXPECT_TRUE(report.clean()) << Describe(report);
@@ -602,8 +600,8 @@ namespace lovebank::audit {
 namespace {
 
 // A request id accepted twice, in an entry re-hashed so that the chain holds: found by the
-// fast pass's sorted request-id hashes, named exactly by the second, exact pass — from the store and from an
-// export alike.
+// fast pass's sorted request-id hashes, named exactly by the second, exact pass — from the store
+// and from an export alike.
 TEST_F(AuditTest, ARequestIdUsedTwiceIsNamedEvenWithAnIntactChain) {
   {
     auto store = Raw();

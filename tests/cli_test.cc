@@ -56,12 +56,11 @@ class CliTest : public ::testing::Test {
   // Runs `lovebank ARGS` as `who` (a key of tokens_, or "" for no token).
   Result Run(const std::vector<std::string>& args, const std::string& who = "admin",
              const std::string& server = "") {
-    std::string command = Cat("LOVEBANK_CONFIG=", Quote(dir_.Sub("config")),
-                              " LOVEBANK_REQUEST_LOG=", Quote(dir_.Sub("requests.log")),
-                              " LOVEBANK_SERVER=",
-                              server.empty() ? Cat("127.0.0.1:", daemon_->port()) : server,
-                              " LOVEBANK_TOKEN=", Quote(who.empty() ? "" : tokens_[who]), " TZ=UTC ",
-                              LOVEBANK_CLI_PATH);
+    std::string command = Cat(
+        "LOVEBANK_CONFIG=", Quote(dir_.Sub("config")),
+        " LOVEBANK_REQUEST_LOG=", Quote(dir_.Sub("requests.log")),
+        " LOVEBANK_SERVER=", server.empty() ? Cat("127.0.0.1:", daemon_->port()) : server,
+        " LOVEBANK_TOKEN=", Quote(who.empty() ? "" : tokens_[who]), " TZ=UTC ", LOVEBANK_CLI_PATH);
     for (const auto& arg : args) command += " " + Quote(arg);
     command += " 2>" + Quote(dir_.Sub("stderr"));
     Result result;
@@ -82,9 +81,10 @@ class CliTest : public ::testing::Test {
                    "--budget", "POINTS=100000", "--budget", "HOURS=10000"})
                   .exit_code,
               0);
-    ASSERT_EQ(Run({"account", "open", "store:main", "--kind", "store", "--name", "河头店镇爱心超市"})
-                  .exit_code,
-              0);
+    ASSERT_EQ(
+        Run({"account", "open", "store:main", "--kind", "store", "--name", "河头店镇爱心超市"})
+            .exit_code,
+        0);
     ASSERT_EQ(Run({"account", "open", "V00001", "--name", "韦蕊"}).exit_code, 0);
     ASSERT_EQ(Run({"account", "open", "V00002", "--name", "龙静环"}).exit_code, 0);
     Grant("worker-li", "issuer", "issuer:town");
@@ -160,9 +160,8 @@ TEST_F(CliTest, TheFirstTenMinutesWalkThrough) {
   const std::string published = digest.out.substr(0, digest.out.find('\n'));
   EXPECT_EQ(published.size(), published.find(':') + 1 + 64) << published;
   EXPECT_EQ(Run({"audit", "--expect-digest", published}, "auditor-wang").exit_code, 0);
-  EXPECT_EQ(Run({"audit", "--expect-digest", "3:" + std::string(64, '0')}, "auditor-wang")
-                .exit_code,
-            1);
+  EXPECT_EQ(
+      Run({"audit", "--expect-digest", "3:" + std::string(64, '0')}, "auditor-wang").exit_code, 1);
 
   // export, then the offline audit of the file.
   const Result exported = Run({"export", "--out", dir_.Sub("ledger.lbexport")}, "auditor-wang");
@@ -191,13 +190,17 @@ TEST_F(CliTest, AFullLoveSupermarketDay) {
   };
   // The office: prices (明码标分), donations in, the exchange ratio.
   ok({"catalog", "set", "--store", "store:main", "--sku", "RICE_5KG", "--name", "东北大米 5kg",
-      "--unit", "袋", "--price", "30"}, "admin");
-  ok({"catalog", "set", "--store", "store:main", "--sku", "OIL_5L", "--name", "花生油 5L",
-      "--unit", "桶", "--price", "59.90"}, "admin");
+      "--unit", "袋", "--price", "30"},
+     "admin");
+  ok({"catalog", "set", "--store", "store:main", "--sku", "OIL_5L", "--name", "花生油 5L", "--unit",
+      "桶", "--price", "59.90"},
+     "admin");
   ok({"stock", "receive", "--store", "store:main", "--sku", "RICE_5KG", "--quantity", "50",
-      "--donor", "爱心企业 富民米业"}, "admin");
-  ok({"stock", "receive", "--store", "store:main", "--sku", "OIL_5L", "--quantity", "10",
-      "--donor", "县慈善总会"}, "admin");
+      "--donor", "爱心企业 富民米业"},
+     "admin");
+  ok({"stock", "receive", "--store", "store:main", "--sku", "OIL_5L", "--quantity", "10", "--donor",
+      "县慈善总会"},
+     "admin");
   ok({"ratio", "set", "--points-per-hour", "10", "--exchange", "issuer:exchange"}, "admin");
   EXPECT_NE(ok({"ratio", "show"}, "till-1").out.find("1 HOURS = 10.00 POINTS via issuer:exchange"),
             std::string::npos);
@@ -211,20 +214,25 @@ TEST_F(CliTest, AFullLoveSupermarketDay) {
   EXPECT_NE(ok({"limit", "list"}, "till-1").out.find("RICE_5KG  at most 3 per month"),
             std::string::npos);
   // Members earn, then shop with points and with hours.
-  ok({"earn", "--member", "V00001", "--points", "500", "--reason", "期中考试进步明显"}, "worker-li");
+  ok({"earn", "--member", "V00001", "--points", "500", "--reason", "期中考试进步明显"},
+     "worker-li");
   ok({"earn", "--member", "V00002", "--hours", "12", "--activity", "重阳节敬老活动", "--date",
-      "2026-10-29"}, "worker-li");
+      "2026-10-29"},
+     "worker-li");
   const Result sale = ok({"redeem", "--store", "store:main", "--member", "V00001", "RICE_5KG:2",
-                          "OIL_5L:1", "--request-id", "till1-0001"}, "till-1");
-  for (const char* line : {"东北大米 5kg  ×2 袋 @ 30.00 = 60.00 POINTS",
-                           "花生油 5L  ×1 桶 @ 55.00 = 55.00 POINTS",
-                           "合计 total       115.00 POINTS", "余额 balance     385.00 POINTS"}) {
+                          "OIL_5L:1", "--request-id", "till1-0001"},
+                         "till-1");
+  for (const char* line :
+       {"东北大米 5kg  ×2 袋 @ 30.00 = 60.00 POINTS", "花生油 5L  ×1 桶 @ 55.00 = 55.00 POINTS",
+        "合计 total       115.00 POINTS", "余额 balance     385.00 POINTS"}) {
     EXPECT_NE(sale.out.find(line), std::string::npos) << line << "\n" << sale.out;
   }
-  const Result by_hours = ok({"redeem", "--store", "store:main", "--member", "V00002", "--pay",
-                              "HOURS", "RICE_5KG:3"}, "till-1");
+  const Result by_hours =
+      ok({"redeem", "--store", "store:main", "--member", "V00002", "--pay", "HOURS", "RICE_5KG:3"},
+         "till-1");
   EXPECT_NE(by_hours.out.find("时长 hours       9.00 HOURS at 10.00 POINTS an hour"),
-            std::string::npos) << by_hours.out;
+            std::string::npos)
+      << by_hours.out;
   // V00002 took 3 bags this month: a fourth is past the limit, which the refusal names.
   const Result capped =
       Run({"redeem", "--store", "store:main", "--member", "V00002", "--pay", "HOURS", "RICE_5KG:1"},
@@ -237,14 +245,15 @@ TEST_F(CliTest, AFullLoveSupermarketDay) {
       Run({"redeem", "--store", "store:main", "--member", "V00001", "OIL_5L:20"}, "till-1");
   EXPECT_EQ(short_stock.exit_code, 1);
   EXPECT_NE(short_stock.err.find("INSUFFICIENT_STOCK"), std::string::npos) << short_stock.err;
-  EXPECT_EQ(Run({"redeem", "--store", "store:main", "--member", "V00001", "RICE"}, "till-1")
-                .exit_code,
-            2);  // not SKU:QTY
+  EXPECT_EQ(
+      Run({"redeem", "--store", "store:main", "--member", "V00001", "RICE"}, "till-1").exit_code,
+      2);  // not SKU:QTY
 
   // The checkout lane's holds: two bottles of oil held, one taken, one back on the shelf; a bag
   // of rice held and given back whole.
   const Result oil_hold = ok({"--json", "hold", "--store", "store:main", "--member", "V00001",
-                              "OIL_5L:2", "--timeout", "300"}, "till-1");
+                              "OIL_5L:2", "--timeout", "300"},
+                             "till-1");
   const std::uint64_t oil = std::stoull(oil_hold.json()["seq"].get<std::string>());
   EXPECT_EQ(oil_hold.json()["total_points"], "110.00");
   EXPECT_EQ(Points("V00001"), "275.00");  // held: not spendable elsewhere
@@ -262,7 +271,8 @@ TEST_F(CliTest, AFullLoveSupermarketDay) {
   const Result rice_hold =
       ok({"hold", "--store", "store:main", "--member", "V00001", "RICE_5KG:1"}, "till-1");
   EXPECT_NE(rice_hold.out.find("余额 balance     300.00 POINTS (the basket is held"),
-            std::string::npos) << rice_hold.out;
+            std::string::npos)
+      << rice_hold.out;
   const std::size_t at = rice_hold.out.find("预留 hold #");
   ASSERT_NE(at, std::string::npos) << rice_hold.out;
   const std::size_t from = at + std::string("预留 hold #").size();
@@ -274,14 +284,17 @@ TEST_F(CliTest, AFullLoveSupermarketDay) {
   EXPECT_EQ(Run({"capture", rice, "--store", "store:b"}, "till-1").exit_code, 1);  // not its store
 
   // A returned bag, a damaged one written off, and the month's settlement.
-  const Result back = ok({"refund", "till1-0001", "--lines", "RICE_5KG:1", "--memo", "退货"}, "till-1");
+  const Result back =
+      ok({"refund", "till1-0001", "--lines", "RICE_5KG:1", "--memo", "退货"}, "till-1");
   EXPECT_NE(back.out.find("合计 total       30.00 POINTS"), std::string::npos) << back.out;
   EXPECT_EQ(Run({"refund", "till1-0001", "--lines", "RICE_5KG:1"}, "till-1").exit_code, 1);
   ok({"stock", "write-off", "--store", "store:main", "--sku", "RICE_5KG", "--quantity", "1",
-      "--reason", "受潮变质"}, "admin");
-  ok({"settle", "--store", "store:main", "--issuer", "issuer:town", "--amount", "100",
-      "--memo", "2026年11月结算"}, "admin");
-  EXPECT_EQ(Points("V00001"), "360.00");  // 500 - 115 - 55 (the captured oil) + 30 back
+      "--reason", "受潮变质"},
+     "admin");
+  ok({"settle", "--store", "store:main", "--issuer", "issuer:town", "--amount", "100", "--memo",
+      "2026年11月结算"},
+     "admin");
+  EXPECT_EQ(Points("V00001"), "360.00");      // 500 - 115 - 55 (the captured oil) + 30 back
   EXPECT_EQ(Points("store:main"), "130.00");  // 115 + 90 (hours) + 55 - 30 - 100 settled
   const Result stock = ok({"--json", "stock", "show", "--store", "store:main"}, "auditor-wang");
   const nlohmann::json items = stock.json()["items"];  // a copy: no reference into a temporary
@@ -295,14 +308,15 @@ TEST_F(CliTest, AFullLoveSupermarketDay) {
   const nlohmann::json report = audit.json();  // kept: the loops below refer into it
   std::map<std::string, std::string> flows;
   for (const auto& flow : report["flows"]) {
-    flows[flow["asset"].get<std::string>() + " " + flow["kind"].get<std::string>()] = flow["amount"];
+    flows[flow["asset"].get<std::string>() + " " + flow["kind"].get<std::string>()] =
+        flow["amount"];
   }
   EXPECT_EQ(flows["POINTS earn"], "500.00");
-  EXPECT_EQ(flows["POINTS checkout"], "205.00");  // 115 in points + 90 bought with hours
+  EXPECT_EQ(flows["POINTS checkout"], "205.00");        // 115 in points + 90 bought with hours
   EXPECT_EQ(flows["POINTS authorize_hold"], "140.00");  // into escrow: 110 oil + 30 rice
   EXPECT_EQ(flows["POINTS capture_hold"], "110.00");    // 55 to the store, 55 back
   EXPECT_EQ(flows["POINTS void_hold"], "30.00");
-  EXPECT_EQ(flows["OIL_5L capture_hold"], "2");         // 1 to the member, 1 back
+  EXPECT_EQ(flows["OIL_5L capture_hold"], "2");  // 1 to the member, 1 back
   EXPECT_EQ(flows["HOURS checkout"], "9.00");
   EXPECT_EQ(flows["POINTS refund"], "30.00");
   EXPECT_EQ(flows["POINTS settle"], "100.00");
@@ -347,12 +361,15 @@ TEST_F(CliTest, AVolunteersStarRisesWithServedHoursAndGivingHoursAwayKeepsIt) {
     return result;
   };
   ok({"earn", "--member", "V00001", "--hours", "96", "--activity", "重阳节敬老活动", "--date",
-      "2026-10-29"}, "worker-li");
+      "2026-10-29"},
+     "worker-li");
   ok({"earn", "--member", "V00001", "--hours", "6.5", "--activity", "河道清洁", "--date",
-      "2026-11-02"}, "worker-li");
+      "2026-11-02"},
+     "worker-li");
   const Result mine = ok({"profile"}, "app-v1");  // a member token: its own account
-  for (const char* line : {"累计志愿时长 cumulative 102.50 HOURS", "星级 star               ★☆☆☆☆ 1",
-                           "下一星级 next star      at 300.00 HOURS, 197.50 to go"}) {
+  for (const char* line :
+       {"累计志愿时长 cumulative 102.50 HOURS", "星级 star               ★☆☆☆☆ 1",
+        "下一星级 next star      at 300.00 HOURS, 197.50 to go"}) {
     EXPECT_NE(mine.out.find(line), std::string::npos) << line << "\n" << mine.out;
   }
   ok({"transfer", "--to", "V00002", "--amount", "50", "--asset", "HOURS"}, "app-v1");
@@ -370,21 +387,25 @@ TEST_F(CliTest, AVolunteersStarRisesWithServedHoursAndGivingHoursAwayKeepsIt) {
   // The storage cap (Nanjing: 1,500 h; here 60 h): the rest of an earning goes to the pool.
   ok({"account", "open", "system:pool", "--kind", "system", "--name", "爱心时间池"}, "admin");
   ok({"cap", "set", "--max", "60", "--pool", "system:pool", "--memo", "存储上限"}, "admin");
-  const Result capped = ok({"earn", "--member", "V00001", "--hours", "10", "--activity",
-                            "社区义诊", "--date", "2026-11-05"}, "worker-li");
+  const Result capped = ok({"earn", "--member", "V00001", "--hours", "10", "--activity", "社区义诊",
+                            "--date", "2026-11-05"},
+                           "worker-li");
   EXPECT_NE(capped.out.find("past the storage cap: 2.50 HOURS to the donation pool"),
-            std::string::npos) << capped.out;  // 52.50 + 10 > 60
+            std::string::npos)
+      << capped.out;  // 52.50 + 10 > 60
   const Result pooled = ok({"--json", "profile", "V00001"}, "admin");
   EXPECT_EQ(pooled.json()["balance_hours"], "60.00");
   EXPECT_EQ(pooled.json()["cumulative_hours"], "112.50");  // every hour served counts
   // The daily cap (Shanghai: 2 hours a day of service).
   ok({"cap", "daily", "--max", "2"}, "admin");
-  const Result long_day = Run({"earn", "--member", "V00002", "--hours", "3", "--activity", "社区义诊",
-                               "--date", "2026-11-05"}, "worker-li");
+  const Result long_day = Run({"earn", "--member", "V00002", "--hours", "3", "--activity",
+                               "社区义诊", "--date", "2026-11-05"},
+                              "worker-li");
   EXPECT_EQ(long_day.exit_code, 1);
   EXPECT_NE(long_day.err.find("LIMIT_EXCEEDED"), std::string::npos) << long_day.err;
   ok({"earn", "--member", "V00002", "--hours", "2", "--activity", "社区义诊", "--date",
-      "2026-11-05"}, "worker-li");
+      "2026-11-05"},
+     "worker-li");
   EXPECT_EQ(Run({"--json", "audit"}, "auditor-wang").exit_code, 0);
 }
 
@@ -399,28 +420,26 @@ TEST_F(CliTest, RefusalsHaveTheirExitCodesAndReasons) {
   EXPECT_NE(overdraft.err.find("FAILED_PRECONDITION INSUFFICIENT_BALANCE (余额不足)"),
             std::string::npos)
       << overdraft.err;
-  const Result json = Run(
-      {"--json", "redeem", "--store", "store:main", "--member", "V00001", "--amount", "11"},
-      "till-1");
+  const Result json =
+      Run({"--json", "redeem", "--store", "store:main", "--member", "V00001", "--amount", "11"},
+          "till-1");
   EXPECT_EQ(json.exit_code, 1);
   EXPECT_EQ(json.json()["error"]["reason"], "INSUFFICIENT_BALANCE");
   EXPECT_EQ(json.json()["error"]["code"], "FAILED_PRECONDITION");
 
-  const Result denied =
-      Run({"earn", "--member", "V00001", "--points", "1", "--reason", "x", "--issuer",
-           "issuer:town"},
-          "till-1");
+  const Result denied = Run(
+      {"earn", "--member", "V00001", "--points", "1", "--reason", "x", "--issuer", "issuer:town"},
+      "till-1");
   EXPECT_EQ(denied.exit_code, 1);
   EXPECT_NE(denied.err.find("PERMISSION_DENIED"), std::string::npos) << denied.err;
   EXPECT_EQ(Run({"balance", "V00001"}, "").exit_code, 1);  // no token: UNAUTHENTICATED
   EXPECT_EQ(Run({"redeem", "--store", "store:main", "--member", "V00001"}, "till-1").exit_code,
             2);  // --amount missing
-  EXPECT_EQ(Run({"earn", "--member", "V00001", "--hours", "1", "--points", "1"}, "worker-li")
-                .exit_code,
-            2);
+  EXPECT_EQ(
+      Run({"earn", "--member", "V00001", "--hours", "1", "--points", "1"}, "worker-li").exit_code,
+      2);
   const Result bad_amount =
-      Run({"redeem", "--store", "store:main", "--member", "V00001", "--amount", "1.005"},
-          "till-1");
+      Run({"redeem", "--store", "store:main", "--member", "V00001", "--amount", "1.005"}, "till-1");
   EXPECT_EQ(bad_amount.exit_code, 1);
   EXPECT_NE(bad_amount.err.find("AMOUNT_TOO_MANY_DECIMALS"), std::string::npos);
   // Nothing listens on port 1.
@@ -431,10 +450,10 @@ TEST_F(CliTest, RefusalsHaveTheirExitCodesAndReasons) {
 
 TEST_F(CliTest, AccountsPrincipalsTransfersDeductionsAndRefunds) {
   OpenProgramme();
-  ASSERT_EQ(Run({"earn", "--member", "V00001", "--points", "100", "--reason", "考上大学"},
-                "worker-li")
-                .exit_code,
-            0);
+  ASSERT_EQ(
+      Run({"earn", "--member", "V00001", "--points", "100", "--reason", "考上大学"}, "worker-li")
+          .exit_code,
+      0);
   const Result sale = Run({"--json", "redeem", "--store", "store:main", "--member", "V00001",
                            "--amount", "40", "--request-id", "till1-0001"},
                           "till-1");
@@ -444,24 +463,24 @@ TEST_F(CliTest, AccountsPrincipalsTransfersDeductionsAndRefunds) {
   EXPECT_EQ(Run({"refund", "till1-0001"}, "till-1").exit_code, 1);  // already reversed
   EXPECT_EQ(Points("V00001"), "100.00");
 
-  const Result gift = Run({"transfer", "--to", "V00002", "--amount", "25", "--asset", "POINTS",
-                           "--memo", "转赠给外婆"},
-                          "app-v1");
+  const Result gift = Run(
+      {"transfer", "--to", "V00002", "--amount", "25", "--asset", "POINTS", "--memo", "转赠给外婆"},
+      "app-v1");
   ASSERT_EQ(gift.exit_code, 0) << gift.err;
   EXPECT_EQ(Points("V00002"), "25.00");
-  EXPECT_EQ(Run({"deduct", "--member", "V00001", "--points", "15", "--reason", "学习不努力"},
-                "worker-li")
-                .exit_code,
-            0);
+  EXPECT_EQ(
+      Run({"deduct", "--member", "V00001", "--points", "15", "--reason", "学习不努力"}, "worker-li")
+          .exit_code,
+      0);
   EXPECT_EQ(Points("V00001"), "60.00");
 
   const Result show = Run({"--json", "account", "show", "V00002"});
   ASSERT_EQ(show.exit_code, 0);
   EXPECT_EQ(show.json()["display_name"], "龙静环");
   EXPECT_EQ(Run({"account", "freeze", "V00002", "--memo", "搬离本村"}).exit_code, 0);
-  EXPECT_EQ(Run({"transfer", "--to", "V00002", "--amount", "1", "--asset", "POINTS"}, "app-v1")
-                .exit_code,
-            1);
+  EXPECT_EQ(
+      Run({"transfer", "--to", "V00002", "--amount", "1", "--asset", "POINTS"}, "app-v1").exit_code,
+      1);
   EXPECT_EQ(Run({"account", "unfreeze", "V00002"}).exit_code, 0);
   EXPECT_EQ(Run({"account", "open", "V00001", "--name", "韦蕊"}).exit_code, 0);  // the same open
 
@@ -475,14 +494,13 @@ TEST_F(CliTest, AccountsPrincipalsTransfersDeductionsAndRefunds) {
 TEST_F(CliTest, AnImportAppliesGoodRowsReportsBadOnesAndAppliesNothingTwice) {
   OpenProgramme();
   const std::string file = dir_.Sub("activities.csv");
-  std::ofstream(file)
-      << "activity_id,date,team_id,team_name,activity,member_id,member_name,hours\n"
-         "A1,2026-11-01,T17,反诈宣传志愿队,政策宣讲,V00001,韦蕊,3\n"
-         "A1,2026-11-01,T17,反诈宣传志愿队,政策宣讲,V00002,龙静环,3\n"
-         "A2,2026-11-02,T01,\"小雨滴志愿者服务队, 二组\",助老,V09999,无此人,2\n"
-         "A3,2026-11-31,T01,小雨滴志愿者服务队,助老,V00001,韦蕊,2\n"
-         "A4,2026-11-03,T01,小雨滴志愿者服务队,助老,V00002,龙静环,1.005\n"
-         "A1,2026-11-01,T17,反诈宣传志愿队,政策宣讲,V00001,韦蕊,3\n";
+  std::ofstream(file) << "activity_id,date,team_id,team_name,activity,member_id,member_name,hours\n"
+                         "A1,2026-11-01,T17,反诈宣传志愿队,政策宣讲,V00001,韦蕊,3\n"
+                         "A1,2026-11-01,T17,反诈宣传志愿队,政策宣讲,V00002,龙静环,3\n"
+                         "A2,2026-11-02,T01,\"小雨滴志愿者服务队, 二组\",助老,V09999,无此人,2\n"
+                         "A3,2026-11-31,T01,小雨滴志愿者服务队,助老,V00001,韦蕊,2\n"
+                         "A4,2026-11-03,T01,小雨滴志愿者服务队,助老,V00002,龙静环,1.005\n"
+                         "A1,2026-11-01,T17,反诈宣传志愿队,政策宣讲,V00001,韦蕊,3\n";
   const Result first = Run({"--json", "import", file}, "worker-li");
   EXPECT_EQ(first.exit_code, 1) << first.err;
   const auto report = first.json();
@@ -517,8 +535,7 @@ TEST_F(CliTest, AnImportAppliesGoodRowsReportsBadOnesAndAppliesNothingTwice) {
 
 TEST_F(CliTest, ARedeemWhoseReplyWasLostIsRetriedWithItsRequestIdAndChargedOnce) {
   OpenProgramme();
-  ASSERT_EQ(Run({"earn", "--member", "V00001", "--points", "100", "--reason", "进步"},
-                "worker-li")
+  ASSERT_EQ(Run({"earn", "--member", "V00001", "--points", "100", "--reason", "进步"}, "worker-li")
                 .exit_code,
             0);
   // A deadline too short for any reply: the outcome is unknown to the terminal.
@@ -553,12 +570,18 @@ TEST_F(CliTest, EachCommandsRefusalHasItsExitCodeAndReason) {
     std::string reason;  // in stderr
   };
   const std::vector<Case> cases = {
-      {{"deduct", "--member", "V00001", "--points", "1", "--reason", "x"}, "worker-li", 1,
+      {{"deduct", "--member", "V00001", "--points", "1", "--reason", "x"},
+       "worker-li",
+       1,
        "INSUFFICIENT_BALANCE"},
-      {{"earn", "--member", "V09999", "--points", "1", "--reason", "x"}, "worker-li", 1,
+      {{"earn", "--member", "V09999", "--points", "1", "--reason", "x"},
+       "worker-li",
+       1,
        "ACCOUNT_UNKNOWN"},
       {{"earn", "--member", "V00001", "--hours", "1", "--activity", "助老", "--date", "2026-13-01"},
-       "worker-li", 1, "ACTIVITY_INVALID"},
+       "worker-li",
+       1,
+       "ACTIVITY_INVALID"},
       {{"transfer", "--to", "V00001", "--amount", "1"}, "app-v1", 1, "SAME_ACCOUNT"},
       {{"refund", "999999"}, "till-1", 1, "ENTRY_UNKNOWN"},
       {{"balance", "V00002"}, "app-v1", 1, "PERMISSION_DENIED"},
@@ -566,7 +589,9 @@ TEST_F(CliTest, EachCommandsRefusalHasItsExitCodeAndReason) {
       {{"account", "show", "V09999"}, "admin", 1, "ACCOUNT_UNKNOWN"},
       {{"account", "open", "坏账户", "--name", "x"}, "admin", 1, "ACCOUNT_ID_INVALID"},
       {{"account", "freeze", "V00001"}, "worker-li", 1, "PERMISSION_DENIED"},
-      {{"principal", "create", "x", "--role", "terminal", "--account", "V00001"}, "admin", 1,
+      {{"principal", "create", "x", "--role", "terminal", "--account", "V00001"},
+       "admin",
+       1,
        "ACCOUNT_KIND_MISMATCH"},
       {{"principal", "list"}, "till-1", 1, "PERMISSION_DENIED"},
       {{"principal", "revoke", "nobody"}, "admin", 1, "PRINCIPAL_UNKNOWN"},
@@ -592,14 +617,15 @@ TEST_F(CliTest, TheSampleProgrammeImportsOnce) {
   ASSERT_EQ(members.exit_code, 1) << members.err;  // V00001 and V00002 were opened above
   EXPECT_EQ(members.json()["refused"], 2);
   EXPECT_EQ(members.json()["applied"], 998);
-  const Result activities = Run({"--json", "import", data + "/activities-2026-11.csv"}, "worker-li");
+  const Result activities =
+      Run({"--json", "import", data + "/activities-2026-11.csv"}, "worker-li");
   EXPECT_EQ(activities.exit_code, 0) << activities.out.substr(0, 2000);
   // Awards go by the programme's rules (docs/examples/award-rules.csv): the members file tagged
   // the students, admissions and deductions wait for a second approver.
-  ASSERT_EQ(Run({"rules", "load", std::string(LOVEBANK_SOURCE_DIR) +
-                                      "/docs/examples/award-rules.csv"})
-                .exit_code,
-            0);
+  ASSERT_EQ(
+      Run({"rules", "load", std::string(LOVEBANK_SOURCE_DIR) + "/docs/examples/award-rules.csv"})
+          .exit_code,
+      0);
   const Result awards =
       Run({"--json", "import", data + "/student-awards-2026-11.csv", "--chunk", "7"}, "worker-li");
   EXPECT_EQ(awards.exit_code, 0) << awards.out.substr(0, 2000);
@@ -622,10 +648,11 @@ TEST_F(CliTest, TheSampleProgrammeImportsOnce) {
 // participants in one all-or-nothing call.
 TEST_F(CliTest, TheSeedsStudentRulesAndTheTransferPolicyRunThroughTheCli) {
   OpenProgramme();
-  const std::string rules_file = std::string(LOVEBANK_SOURCE_DIR) + "/docs/examples/award-rules.csv";
+  const std::string rules_file =
+      std::string(LOVEBANK_SOURCE_DIR) + "/docs/examples/award-rules.csv";
   const Result load = Run({"rules", "load", rules_file});
   ASSERT_EQ(load.exit_code, 0) << load.err;
-  EXPECT_EQ(Run({"rules", "load", rules_file}).exit_code, 0);  // again: nothing changes
+  EXPECT_EQ(Run({"rules", "load", rules_file}).exit_code, 0);      // again: nothing changes
   const Result list = Run({"--json", "rules", "list"}, "app-v1");  // public
   ASSERT_EQ(list.exit_code, 0) << list.err;
   ASSERT_EQ(list.json()["rules"].size(), 3u);
@@ -635,26 +662,25 @@ TEST_F(CliTest, TheSeedsStudentRulesAndTheTransferPolicyRunThroughTheCli) {
                  "poverty-tier:2"})
                 .exit_code,
             0);
-  const Result progress = Run({"award", "STUDENT_PROGRESS", "--member", "S00801", "--reason",
-                               "期中考试进步明显"},
-                              "worker-li");
+  const Result progress =
+      Run({"award", "STUDENT_PROGRESS", "--member", "S00801", "--reason", "期中考试进步明显"},
+          "worker-li");
   ASSERT_EQ(progress.exit_code, 0) << progress.err;
   EXPECT_NE(progress.out.find("STUDENT_PROGRESS S00801 500.00  balance 500.00 POINTS"),
             std::string::npos)
       << progress.out;
-  const Result twice = Run({"award", "STUDENT_PROGRESS", "--member", "S00801", "--reason", "再次"},
-                           "worker-li");
+  const Result twice =
+      Run({"award", "STUDENT_PROGRESS", "--member", "S00801", "--reason", "再次"}, "worker-li");
   EXPECT_EQ(twice.exit_code, 1);
   EXPECT_NE(twice.err.find("AWARD_FREQUENCY_EXCEEDED"), std::string::npos) << twice.err;
-  const Result not_student = Run({"award", "STUDENT_PROGRESS", "--member", "V00001", "--reason",
-                                  "进步"},
-                                 "worker-li");
+  const Result not_student =
+      Run({"award", "STUDENT_PROGRESS", "--member", "V00001", "--reason", "进步"}, "worker-li");
   EXPECT_NE(not_student.err.find("NOT_ELIGIBLE"), std::string::npos) << not_student.err;
 
   // 考上大学 +3000 waits for a second approver; the maker's issuer token cannot approve.
-  const Result admission = Run({"--json", "award", "UNIVERSITY_ADMISSION", "--member", "S00801",
-                                "--reason", "考上浙江大学"},
-                               "worker-li");
+  const Result admission = Run(
+      {"--json", "award", "UNIVERSITY_ADMISSION", "--member", "S00801", "--reason", "考上浙江大学"},
+      "worker-li");
   ASSERT_EQ(admission.exit_code, 0) << admission.err;
   EXPECT_TRUE(admission.json()["pending"].get<bool>());
   const std::string seq = admission.json()["seq"].get<std::string>();
@@ -668,12 +694,13 @@ TEST_F(CliTest, TheSeedsStudentRulesAndTheTransferPolicyRunThroughTheCli) {
   EXPECT_EQ(Points("S00801"), "3500.00");
   EXPECT_NE(Run({"approve", seq}, "checker-zhao").err.find("PENDING_CLOSED"), std::string::npos);
 
-  const Result effort = Run({"--json", "award", "LACK_OF_EFFORT", "--member", "S00801",
-                             "--reason", "多次缺课"},
-                            "worker-li");
+  const Result effort =
+      Run({"--json", "award", "LACK_OF_EFFORT", "--member", "S00801", "--reason", "多次缺课"},
+          "worker-li");
   ASSERT_EQ(effort.exit_code, 0) << effort.err;
   const std::string effort_seq = effort.json()["seq"].get<std::string>();
-  ASSERT_EQ(Run({"reject", effort_seq, "--reason", "已补课，情况属实"}, "checker-zhao").exit_code, 0);
+  ASSERT_EQ(Run({"reject", effort_seq, "--reason", "已补课，情况属实"}, "checker-zhao").exit_code,
+            0);
   EXPECT_EQ(Points("S00801"), "3500.00");
   const Result history = Run({"history", "S00801"}, "auditor-wang");
   EXPECT_NE(history.out.find("award LACK_OF_EFFORT · 多次缺课 (待审核 pending approval)"),
@@ -683,14 +710,14 @@ TEST_F(CliTest, TheSeedsStudentRulesAndTheTransferPolicyRunThroughTheCli) {
 
   // Student points stay with the student; hours go only to registered family or the pool.
   Grant("app-s1", "member", "S00801");
-  const Result gift = Run({"transfer", "--to", "V00002", "--amount", "1", "--asset", "POINTS"},
-                          "app-s1");
+  const Result gift =
+      Run({"transfer", "--to", "V00002", "--amount", "1", "--asset", "POINTS"}, "app-s1");
   EXPECT_NE(gift.err.find("TRANSFER_NOT_ALLOWED"), std::string::npos) << gift.err;
-  ASSERT_EQ(Run({"account", "open", "system:pool", "--kind", "system", "--name", "爱心时间池"})
-                .exit_code,
-            0);
-  ASSERT_EQ(Run({"transfer-policy", "set", "--asset", "HOURS", "--rule", "family-or-pool",
-                 "--pool", "system:pool"})
+  ASSERT_EQ(
+      Run({"account", "open", "system:pool", "--kind", "system", "--name", "爱心时间池"}).exit_code,
+      0);
+  ASSERT_EQ(Run({"transfer-policy", "set", "--asset", "HOURS", "--rule", "family-or-pool", "--pool",
+                 "system:pool"})
                 .exit_code,
             0);
   ASSERT_EQ(Run({"earn", "--member", "V00001", "--hours", "5", "--activity", "助老", "--date",
@@ -698,28 +725,29 @@ TEST_F(CliTest, TheSeedsStudentRulesAndTheTransferPolicyRunThroughTheCli) {
                 "worker-li")
                 .exit_code,
             0);
-  const Result stranger = Run({"transfer", "--to", "V00002", "--amount", "1", "--asset", "HOURS"},
-                              "app-v1");
+  const Result stranger =
+      Run({"transfer", "--to", "V00002", "--amount", "1", "--asset", "HOURS"}, "app-v1");
   EXPECT_NE(stranger.err.find("NOT_FAMILY"), std::string::npos) << stranger.err;
   ASSERT_EQ(Run({"family", "set", "V00001", "V00002", "--memo", "母女"}).exit_code, 0);
-  EXPECT_EQ(Run({"transfer", "--to", "V00002", "--amount", "1", "--asset", "HOURS"}, "app-v1")
-                .exit_code,
-            0);
+  EXPECT_EQ(
+      Run({"transfer", "--to", "V00002", "--amount", "1", "--asset", "HOURS"}, "app-v1").exit_code,
+      0);
   EXPECT_EQ(Run({"transfer", "--to", "system:pool", "--amount", "2", "--asset", "HOURS"}, "app-v1")
                 .exit_code,
             0);
 
   // One activity, several participants, one all-or-nothing call; again records nobody twice.
   const std::vector<std::string> activity = {
-      "activity", "record", "--id", "A26110001", "--name", "政策宣讲", "--date", "2026-11-01",
-      "--team", "反诈宣传志愿队", "--category", "社区服务", "--hours", "3", "V00001", "V00002:2.5"};
+      "activity", "record",     "--id",   "A26110001",      "--name",     "政策宣讲",
+      "--date",   "2026-11-01", "--team", "反诈宣传志愿队", "--category", "社区服务",
+      "--hours",  "3",          "V00001", "V00002:2.5"};
   const Result recorded = Run(activity, "worker-li");
   ASSERT_EQ(recorded.exit_code, 0) << recorded.err;
   EXPECT_NE(recorded.out.find("政策宣讲 2026-11-01: 2 participants recorded"), std::string::npos)
       << recorded.out;
   EXPECT_NE(Run(activity, "worker-li").out.find("(recorded before)"), std::string::npos);
-  const Result partial = Run({"activity", "record", "--id", "A26110002", "--name", "助老",
-                              "--date", "2026-11-03", "--hours", "2", "V00001", "V09999"},
+  const Result partial = Run({"activity", "record", "--id", "A26110002", "--name", "助老", "--date",
+                              "2026-11-03", "--hours", "2", "V00001", "V09999"},
                              "worker-li");
   EXPECT_EQ(partial.exit_code, 1);
   EXPECT_NE(partial.err.find("V09999: ACCOUNT_UNKNOWN"), std::string::npos) << partial.err;
@@ -735,10 +763,10 @@ TEST_F(CliTest, TheMonthlyNoticeAndACertificateForTheSampleMonthMatchTheJournal)
   OpenProgramme();
   const std::string data = LOVEBANK_EXAMPLE_DATA_DIR;
   ASSERT_EQ(Run({"import", data + "/members.csv"}, "admin").exit_code, 1);  // V00001/2 exist
-  ASSERT_EQ(Run({"rules", "load", std::string(LOVEBANK_SOURCE_DIR) +
-                                      "/docs/examples/award-rules.csv"})
-                .exit_code,
-            0);
+  ASSERT_EQ(
+      Run({"rules", "load", std::string(LOVEBANK_SOURCE_DIR) + "/docs/examples/award-rules.csv"})
+          .exit_code,
+      0);
   ASSERT_EQ(Run({"import", data + "/activities-2026-11.csv"}, "worker-li").exit_code, 0);
   ASSERT_EQ(Run({"import", data + "/student-awards-2026-11.csv"}, "worker-li").exit_code, 0);
   ASSERT_EQ(Run({"redeem", "--store", "store:main", "--member", "S00854", "--amount", "30",
@@ -815,7 +843,8 @@ TEST_F(CliTest, TheMonthlyNoticeAndACertificateForTheSampleMonthMatchTheJournal)
   EXPECT_NE(html.find("反诈宣传志愿队"), std::string::npos);
   auto count = [&html](const std::string& what) {
     std::size_t n = 0;
-    for (std::size_t at = html.find(what); at != std::string::npos; at = html.find(what, at + 1)) ++n;
+    for (std::size_t at = html.find(what); at != std::string::npos; at = html.find(what, at + 1))
+      ++n;
     return n;
   };
   for (const std::string tag : {"svg ", "text ", "table>", "tr>", "h2>"}) {
@@ -995,8 +1024,8 @@ TEST_F(CliTest, SettingsComeFromFlagsThenTheEnvironmentThenTheConfigFile) {
   OpenProgramme();
   // The config file names a dead server and the auditor's token; the environment (set by Run)
   // names the live server and a token; flags win over both.
-  std::ofstream(dir_.Sub("config")) << "server = 127.0.0.1:1\ntoken = " << tokens_["auditor-wang"]
-                                    << "\n";
+  std::ofstream(dir_.Sub("config"))
+      << "server = 127.0.0.1:1\ntoken = " << tokens_["auditor-wang"] << "\n";
   EXPECT_EQ(Run({"balance", "V00001"}, "auditor-wang").exit_code, 0);  // env server wins
   const std::string bare =
       Cat("env -u LOVEBANK_SERVER -u LOVEBANK_TOKEN LOVEBANK_CONFIG=", Quote(dir_.Sub("config")),
@@ -1006,8 +1035,8 @@ TEST_F(CliTest, SettingsComeFromFlagsThenTheEnvironmentThenTheConfigFile) {
                 (bare + Cat(" --server 127.0.0.1:", daemon_->port(), " balance V00001 >/dev/null"))
                     .c_str())),
             0);  // the flag's server, the config file's token
-  EXPECT_EQ(WEXITSTATUS(std::system((bare + " --config /nonexistent balance V00001 2>/dev/null")
-                                          .c_str())),
+  EXPECT_EQ(WEXITSTATUS(
+                std::system((bare + " --config /nonexistent balance V00001 2>/dev/null").c_str())),
             2);
 }
 
@@ -1026,12 +1055,12 @@ TEST(CliTls, TheCaOptionConnectsOverTls) {
   ASSERT_GT(daemon.port(), 0) << daemon.output();
   std::string admin;
   std::getline(std::ifstream(dir.Sub("data/admin.token")), admin);
-  const std::string base = Cat("LOVEBANK_CONFIG=/dev/null LOVEBANK_REQUEST_LOG=",
-                               dir.Sub("requests.log"), " LOVEBANK_TOKEN=", admin, " ",
-                               LOVEBANK_CLI_PATH, " --server 127.0.0.1:", daemon.port(),
-                               " --timeout 3 ");
-  EXPECT_EQ(WEXITSTATUS(std::system((base + "--ca " + cert + " principal list >/dev/null").c_str())),
-            0);
+  const std::string base =
+      Cat("LOVEBANK_CONFIG=/dev/null LOVEBANK_REQUEST_LOG=", dir.Sub("requests.log"),
+          " LOVEBANK_TOKEN=", admin, " ", LOVEBANK_CLI_PATH, " --server 127.0.0.1:", daemon.port(),
+          " --timeout 3 ");
+  EXPECT_EQ(
+      WEXITSTATUS(std::system((base + "--ca " + cert + " principal list >/dev/null").c_str())), 0);
   EXPECT_EQ(WEXITSTATUS(std::system((base + "principal list >/dev/null 2>&1").c_str())), 3);
 }
 
@@ -1040,8 +1069,7 @@ TEST(CliTls, TheCaOptionConnectsOverTls) {
 TEST(CliTls, TheClientCaOptionAdmitsOnlyCertificatesItSigned) {
   testing::TempDir dir;
   const std::string script = Cat(
-      "set -e; cd ", dir.path(), "\n",
-      "ec='-newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes'\n",
+      "set -e; cd ", dir.path(), "\n", "ec='-newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes'\n",
       "openssl req -x509 $ec -days 2 -subj /CN=lovebank-test-ca -keyout ca.key -out ca.pem\n",
       "openssl req -x509 $ec -days 2 -subj /CN=rogue-ca -keyout rogue.key -out rogue.pem\n",
       "printf 'subjectAltName=DNS:localhost,IP:127.0.0.1\\n' > server.ext\n",
@@ -1049,24 +1077,23 @@ TEST(CliTls, TheClientCaOptionAdmitsOnlyCertificatesItSigned) {
       "openssl x509 -req -in server.csr -CA ca.pem -CAkey ca.key -CAcreateserial -days 2 "
       "-extfile server.ext -out server.pem\n",
       "openssl req $ec -subj /CN=till-1 -keyout till.key -out till.csr\n",
-      "openssl x509 -req -in till.csr -CA ca.pem -CAkey ca.key -CAcreateserial -days 2 -out till.pem\n",
+      "openssl x509 -req -in till.csr -CA ca.pem -CAkey ca.key -CAcreateserial -days 2 -out "
+      "till.pem\n",
       "openssl req $ec -subj /CN=till-2 -keyout other.key -out other.csr\n",
       "openssl x509 -req -in other.csr -CA rogue.pem -CAkey rogue.key -CAcreateserial -days 2 "
       "-out other.pem\n");
-  {
-    std::ofstream(dir.Sub("certs.sh")) << script;
-  }
+  { std::ofstream(dir.Sub("certs.sh")) << script; }
   ASSERT_EQ(std::system(Cat("sh ", dir.Sub("certs.sh"), " 2>/dev/null").c_str()), 0) << script;
-  testing::Daemon daemon(dir.Sub("data"), {"--tls-cert", dir.Sub("server.pem"), "--tls-key",
-                                           dir.Sub("server.key"), "--tls-client-ca",
-                                           dir.Sub("ca.pem")});
+  testing::Daemon daemon(dir.Sub("data"),
+                         {"--tls-cert", dir.Sub("server.pem"), "--tls-key", dir.Sub("server.key"),
+                          "--tls-client-ca", dir.Sub("ca.pem")});
   ASSERT_GT(daemon.port(), 0) << daemon.output();
   std::string admin;
   std::getline(std::ifstream(dir.Sub("data/admin.token")), admin);
-  const std::string base = Cat("LOVEBANK_CONFIG=/dev/null LOVEBANK_REQUEST_LOG=",
-                               dir.Sub("requests.log"), " LOVEBANK_TOKEN=", admin, " ",
-                               LOVEBANK_CLI_PATH, " --server 127.0.0.1:", daemon.port(),
-                               " --timeout 3 --ca ", dir.Sub("ca.pem"), " ");
+  const std::string base =
+      Cat("LOVEBANK_CONFIG=/dev/null LOVEBANK_REQUEST_LOG=", dir.Sub("requests.log"),
+          " LOVEBANK_TOKEN=", admin, " ", LOVEBANK_CLI_PATH, " --server 127.0.0.1:", daemon.port(),
+          " --timeout 3 --ca ", dir.Sub("ca.pem"), " ");
   auto run = [&](const std::string& flags) {
     return WEXITSTATUS(std::system((base + flags + " whoami >/dev/null 2>&1").c_str()));
   };

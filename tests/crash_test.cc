@@ -37,7 +37,8 @@ constexpr int kClients = 8;
 
 TEST(CrashLoop, SigkillUnderLoadLosesNothingAcknowledgedAndRetriesSettleExactlyOnce) {
   const int cycles = testing::EnvInt("LOVEBANK_CRASH_CYCLES", 10);
-  const unsigned seed = static_cast<unsigned>(testing::EnvInt("LOVEBANK_CRASH_SEED", std::random_device{}()));
+  const unsigned seed =
+      static_cast<unsigned>(testing::EnvInt("LOVEBANK_CRASH_SEED", std::random_device{}()));
   std::cout << "crash loop: " << cycles << " cycles, LOVEBANK_CRASH_SEED=" << seed << "\n";
   std::mt19937 rng(seed);
   testing::TempDir dir;
@@ -85,11 +86,11 @@ TEST(CrashLoop, SigkillUnderLoadLosesNothingAcknowledgedAndRetriesSettleExactlyO
         testing::Client own(daemon.port());
         for (int i = 0; !stop.load(); ++i) {
           std::vector<std::unique_ptr<FireCommand>> made;
-          testing::FireGroup group = testing::RandomGroup(local, Cat("crash-", cycle, "-", t, "-", i),
-                                                          kMembers, cycle, &made);
-          const bool answered = testing::Send(
-              own, programme.tokens[testing::SenderOf(*group.commands.front())], group.commands,
-              group.batch, group.all_or_nothing);
+          testing::FireGroup group = testing::RandomGroup(
+              local, Cat("crash-", cycle, "-", t, "-", i), kMembers, cycle, &made);
+          const bool answered =
+              testing::Send(own, programme.tokens[testing::SenderOf(*group.commands.front())],
+                            group.commands, group.batch, group.all_or_nothing);
           {
             std::lock_guard<std::mutex> lock(mu);
             for (auto& command : made) commands.push_back(std::move(command));
@@ -110,10 +111,11 @@ TEST(CrashLoop, SigkillUnderLoadLosesNothingAcknowledgedAndRetriesSettleExactlyO
     if (command->state == FireCommand::State::kRefused) ++refused_total;
     EXPECT_NE(command->state, FireCommand::State::kUnknown) << command->request_id;
   }
-  std::cout << "crash loop: " << cycles << " SIGKILLs, " << commands.size() << " commands: "
-            << acknowledged_total << " applied, " << refused_total << " refused, "
-            << in_doubt_total
-            << " groups without an answer at a kill (in flight, or sent after it) settled by retry\n";
+  std::cout
+      << "crash loop: " << cycles << " SIGKILLs, " << commands.size()
+      << " commands: " << acknowledged_total << " applied, " << refused_total << " refused, "
+      << in_doubt_total
+      << " groups without an answer at a kill (in flight, or sent after it) settled by retry\n";
   EXPECT_GT(in_doubt_total, 0u) << "no kill landed while a call was in flight";
 }
 

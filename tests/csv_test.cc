@@ -9,7 +9,8 @@ namespace {
 
 TEST(Csv, ReadsQuotedFieldsCrlfABomAndKeepsLineNumbersAndText) {
   auto table = Parse(
-      "\xEF\xBB\xBF" "member_id,name,memo\r\n"
+      "\xEF\xBB\xBF"
+      "member_id,name,memo\r\n"
       "V1,韦蕊,\"大米, 5kg\"\r\n"
       "\r\n"
       "V2,\"说 \"\"你好\"\"\",\r\n"

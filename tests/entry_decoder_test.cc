@@ -102,8 +102,8 @@ std::string Field(int number, int type, const std::string& value) {
 }
 std::string Transfer(const std::string& request_id = "t1", const std::string& memo = "谢谢",
                      const std::string& before_body = "") {
-  const std::string move = Field(1, 2, "m1") + Field(2, 2, "m2") + Field(3, 2, "POINTS") +
-                           Field(4, 2, "1.25");
+  const std::string move =
+      Field(1, 2, "m1") + Field(2, 2, "m2") + Field(3, 2, "POINTS") + Field(4, 2, "1.25");
   return Field(1, 2, request_id) + Field(2, 2, "m1:app") + Field(3, 2, memo) + before_body +
          Field(13, 2, move);
 }
@@ -144,10 +144,9 @@ TEST(EntryDecoderTest, AMessageReusedForEntryAfterEntryEndsAsAFreshParse) {
   hours.mutable_earn()->mutable_activity()->set_date("2026-10-29");
   v1::Command deduct = lovebank::testing::Deduct("d1", "m1", "issuer:town", "0.5", "HOURS");
   deduct.mutable_deduct()->set_reason("学习态度不端正");
-  std::vector<v1::Command> commands = {
-      hours, Earn("e2", "issuer:town", "m2", "500"), deduct,
-      lovebank::testing::Transfer("t1", "m2", "m3", "1"),
-      Earn("e3", "issuer:town", "m2", "1")};
+  std::vector<v1::Command> commands = {hours, Earn("e2", "issuer:town", "m2", "500"), deduct,
+                                       lovebank::testing::Transfer("t1", "m2", "m3", "1"),
+                                       Earn("e3", "issuer:town", "m2", "1")};
   std::vector<std::string> payloads;
   std::uint64_t last_seq = 0;
   for (const Outcome& outcome : ledger->ExecuteMany(std::move(commands))) {
@@ -161,8 +160,8 @@ TEST(EntryDecoderTest, AMessageReusedForEntryAfterEntryEndsAsAFreshParse) {
   ASSERT_TRUE(reversal.ok()) << reversal.message;
   payloads.push_back(ledger->GetEntry(reversal.receipt.seq)->payload);
   payloads.push_back(Field(1, 0, "\x07") + Field(2, 0, "\x2A"));  // no command, no postings
-  payloads.push_back(Entry(Field(1, 2, "t9")));                    // a command without a body
-  payloads.push_back(Entry(Transfer()) + Field(15, 0, "\x01"));    // not canonical: refused
+  payloads.push_back(Entry(Field(1, 2, "t9")));                   // a command without a body
+  payloads.push_back(Entry(Transfer()) + Field(15, 0, "\x01"));   // not canonical: refused
   // Every payload after every other one (and after itself), into the same message.
   v1::Entry reused;
   int compared = 0;
@@ -177,7 +176,8 @@ TEST(EntryDecoderTest, AMessageReusedForEntryAfterEntryEndsAsAFreshParse) {
         continue;
       }
       EXPECT_TRUE(google::protobuf::util::MessageDifferencer::Equals(reused, parsed))
-          << reused.ShortDebugString() << "\nvs\n" << parsed.ShortDebugString();
+          << reused.ShortDebugString() << "\nvs\n"
+          << parsed.ShortDebugString();
       EXPECT_EQ(reused.SerializeAsString(), payload);
       EXPECT_EQ(View(SerializedCommandFingerprint(command_bytes)),
                 CommandFingerprint(parsed.command()));
@@ -195,17 +195,16 @@ TEST(EntryDecoderTest, AnythingNotCanonicalIsLeftToProtobuf) {
   };
   const std::string canonical = Entry(Transfer());
   const std::vector<Case> cases = {
-      {"fields out of order", Field(2, 0, "\x2A") + Field(1, 0, "\x07") +
-                                  Field(3, 2, Transfer()), true},
+      {"fields out of order", Field(2, 0, "\x2A") + Field(1, 0, "\x07") + Field(3, 2, Transfer()),
+       true},
       {"seq written twice", Field(1, 0, "\x07") + Field(1, 0, "\x08") + Field(3, 2, Transfer()),
        true},
       {"an unknown field", canonical + Field(15, 0, "\x01"), true},
-      {"an unknown field in the command", Entry(Transfer("t1", "谢谢", Field(5, 0, "\x01"))),
-       true},
-      {"a zero seq written out", Field(1, 0, std::string(1, '\0')) + Field(3, 2, Transfer()),
-       true},
+      {"an unknown field in the command", Entry(Transfer("t1", "谢谢", Field(5, 0, "\x01"))), true},
+      {"a zero seq written out", Field(1, 0, std::string(1, '\0')) + Field(3, 2, Transfer()), true},
       {"an empty memo written out", Entry(Transfer("t1", "")), true},
-      {"an overlong varint", Field(1, 0, std::string("\x87\x00", 2)) + Field(3, 2, Transfer()), true},
+      {"an overlong varint", Field(1, 0, std::string("\x87\x00", 2)) + Field(3, 2, Transfer()),
+       true},
       {"a seq as a string", Field(1, 2, "7") + Field(3, 2, Transfer()), true},
       {"invalid UTF-8 in the memo", Entry(Transfer("t1", "\xE8\xB0")), false},
       {"a truncated length", canonical.substr(0, canonical.size() - 3), false},

@@ -211,11 +211,11 @@ TEST(StorageFaultUnderLoad, AFaultAtARandomPointOfACommitLosesNothingAcknowledge
         testing::Client own(server->port());
         for (int i = 0; i < 2000; ++i) {
           std::vector<std::unique_ptr<FireCommand>> made;
-          testing::FireGroup group =
-              testing::RandomGroup(local, Cat("fault-", round, "-", t, "-", i), kMembers, round, &made);
-          const bool answered = testing::Send(
-              own, programme.tokens.at(testing::SenderOf(*group.commands.front())),
-              group.commands, group.batch, group.all_or_nothing);
+          testing::FireGroup group = testing::RandomGroup(
+              local, Cat("fault-", round, "-", t, "-", i), kMembers, round, &made);
+          const bool answered =
+              testing::Send(own, programme.tokens.at(testing::SenderOf(*group.commands.front())),
+                            group.commands, group.batch, group.all_or_nothing);
           std::lock_guard<std::mutex> lock(mu);
           for (auto& command : made) commands.push_back(std::move(command));
           groups.push_back(std::move(group));

@@ -75,9 +75,12 @@ FireProgramme OpenFireProgramme(Client& client, const std::string& admin, int me
 
 std::string SenderOf(const FireCommand& command) {
   switch (command.kind) {
-    case CommandKind::kEarn: return "issuer";
-    case CommandKind::kRedeem: return "terminal";
-    case CommandKind::kTransfer: return command.from;
+    case CommandKind::kEarn:
+      return "issuer";
+    case CommandKind::kRedeem:
+      return "terminal";
+    case CommandKind::kTransfer:
+      return command.from;
   }
   return "";
 }
@@ -320,8 +323,8 @@ std::size_t CheckAfterRestart(Client& client, const FireProgramme& programme,
       request.set_request_actor(SenderOf(*command));  // request ids are each principal's own
       v1::GetEntryResponse entry;
       const grpc::Status status = client.ledger->GetEntry(Ctx(admin).get(), request, &entry);
-      EXPECT_TRUE(status.ok()) << command->request_id << " was acknowledged but is gone: "
-                               << status.error_message();
+      EXPECT_TRUE(status.ok()) << command->request_id
+                               << " was acknowledged but is gone: " << status.error_message();
       EXPECT_EQ(entry.seq(), command->seq) << command->request_id;
       EXPECT_EQ(entry.hash(), command->hash) << command->request_id;
     }

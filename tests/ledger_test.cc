@@ -1098,8 +1098,8 @@ TEST(Principals, GrantAndRevokeAreJournaledAndSurviveAReopen) {
   {
     auto ledger = OpenLedger(dir.path());
     OpenProgramme(*ledger, 1);
-    const Outcome grant = ledger->Execute(Grant("g1", "till:1", v1::ROLE_TERMINAL, {"store:main"},
-                                                't'));
+    const Outcome grant =
+        ledger->Execute(Grant("g1", "till:1", v1::ROLE_TERMINAL, {"store:main"}, 't'));
     ASSERT_TRUE(grant.ok()) << grant.message;
     grant_seq = grant.receipt.seq;
     ASSERT_TRUE(ledger->Execute(Grant("g2", "app:m1", v1::ROLE_MEMBER, {"m1"}, 'm')).ok());
@@ -1171,11 +1171,11 @@ TEST(AllOrNothing, OneRefusedCommandAbortsTheGroupAndChangesNothing) {
   const Head head = ledger->GetHead();
   const auto before = DumpStore(dir.path());
   // m1 -> m2 50, m2 -> m3 50 (funded by the first), then an overdraft, then a new account.
-  std::vector<v1::Command> group = {
-      Transfer("g1", "m1", "m2", "50"), Transfer("g2", "m2", "m3", "50"),
-      Redeem("g3", "m1", "store:main", "60"),
-      testing::Open("g4", "m9", v1::ACCOUNT_KIND_MEMBER, "新成员"),
-      Grant("g5", "app:m9", v1::ROLE_MEMBER, {"m9"}, 'n')};
+  std::vector<v1::Command> group = {Transfer("g1", "m1", "m2", "50"),
+                                    Transfer("g2", "m2", "m3", "50"),
+                                    Redeem("g3", "m1", "store:main", "60"),
+                                    testing::Open("g4", "m9", v1::ACCOUNT_KIND_MEMBER, "新成员"),
+                                    Grant("g5", "app:m9", v1::ROLE_MEMBER, {"m9"}, 'n')};
   const auto outcomes = ledger->ExecuteMany(group, /*all_or_nothing=*/true);
   ASSERT_EQ(outcomes.size(), 5u);
   EXPECT_REASON(outcomes[0], Reason::kBatchAborted);

@@ -101,8 +101,7 @@ class Programme : public Supermarket {
   void SetUp() override {
     Supermarket::SetUp();
     Run({Tags("tag:m1", "m1", {"student"}), Tags("tag:m2", "m2", {"student", "poverty-tier:1"}),
-         Rule("rule:progress", "STUDENT_PROGRESS", "500",
-              v1::AWARD_FREQUENCY_ONCE_PER_SCHOOL_YEAR),
+         Rule("rule:progress", "STUDENT_PROGRESS", "500", v1::AWARD_FREQUENCY_ONCE_PER_SCHOOL_YEAR),
          Rule("rule:admission", "UNIVERSITY_ADMISSION", "3000", v1::AWARD_FREQUENCY_ONCE_PER_YEAR,
               false, true),
          Rule("rule:effort", "LACK_OF_EFFORT", "100", v1::AWARD_FREQUENCY_UNLIMITED, true, true),
@@ -211,10 +210,8 @@ TEST_F(Programme, ApprovalNeedsADifferentPrincipalAndNothingIsSpendableUntilThen
   EXPECT_EQ(statement->items[0].seq, pending.receipt.seq);
   EXPECT_TRUE(statement->items[0].legs.empty());
 
-  EXPECT_REASON(Try(Approve("u1:self", pending.receipt.seq, "maker")),
-                Reason::kMakerCannotApprove);
-  EXPECT_REASON(Try(testing::Reverse("u1:rev", pending.receipt.seq)),
-                Reason::kEntryNotReversible);
+  EXPECT_REASON(Try(Approve("u1:self", pending.receipt.seq, "maker")), Reason::kMakerCannotApprove);
+  EXPECT_REASON(Try(testing::Reverse("u1:rev", pending.receipt.seq)), Reason::kEntryNotReversible);
   const Outcome approved = Ok(Approve("u1:ok", pending.receipt.seq, "checker"));
   EXPECT_EQ(B("m1", "POINTS"), "3200.00");
   EXPECT_EQ(MinorToString(approved.receipt.award_minor), "300000");
@@ -272,8 +269,7 @@ TEST_F(Programme, EarningsAboveTheApprovalThresholdWaitForASecondApprover) {
   const Outcome pending = Ok(big);
   EXPECT_NE(pending.receipt.pending_expires_unix_us, 0);
   EXPECT_EQ(B("m2", "POINTS"), "1005.00");
-  EXPECT_REASON(Try(Approve("t2:self", pending.receipt.seq, "maker")),
-                Reason::kMakerCannotApprove);
+  EXPECT_REASON(Try(Approve("t2:self", pending.receipt.seq, "maker")), Reason::kMakerCannotApprove);
   const Outcome approved = Ok(Approve("t2:ok", pending.receipt.seq, "checker"));
   EXPECT_EQ(B("m2", "POINTS"), "2005.01");
   Ok(testing::Reverse("t2:undo", approved.receipt.seq));
@@ -361,26 +357,32 @@ TEST_F(Programme, StudentPointsStayWithStudentsAndHoursGoOnlyToFamilyOrThePool) 
        Reason::kAccountKindMismatch},
       {"policy for goods", Policy("b9", "RICE_5KG", "", v1::TRANSFER_RULE_OPEN),
        Reason::kAssetIsStock},
-      {"rule in hours", [] {
+      {"rule in hours",
+       [] {
          auto c = Rule("b10", "HOURS_RULE", "1", v1::AWARD_FREQUENCY_UNLIMITED);
          c.mutable_set_award_rule()->set_asset("HOURS");
          return c;
-       }(), Reason::kAwardRuleInvalid},
+       }(),
+       Reason::kAwardRuleInvalid},
       {"rule without a frequency", Rule("b11", "R", "1", v1::AWARD_FREQUENCY_UNSPECIFIED),
        Reason::kAwardRuleInvalid},
       {"rule of nothing", Rule("b12", "R", "0", v1::AWARD_FREQUENCY_UNLIMITED),
        Reason::kAmountZero},
       {"approve seq 0", Approve("b13", 0, "checker"), Reason::kPendingCommandInvalid},
-      {"reject without a reason", [] {
+      {"reject without a reason",
+       [] {
          auto c = Reject("b14", 5, "checker");
          c.mutable_reject()->clear_reason();
          return c;
-       }(), Reason::kPendingCommandInvalid},
-      {"a client's expiry", [] {
+       }(),
+       Reason::kPendingCommandInvalid},
+      {"a client's expiry",
+       [] {
          auto c = Base("b15");
          c.mutable_expire_pending()->set_seq(5);
          return c;
-       }(), Reason::kPendingCommandInvalid},
+       }(),
+       Reason::kPendingCommandInvalid},
   };
   for (const auto& c : cases) {
     const auto before = testing::WithoutRefusals(testing::DumpStore(dir_.path()));
@@ -431,16 +433,25 @@ TEST_F(Programme, TheAuditCatchesSelfApprovalPolicyBreachesAndEditedRuleRecords)
     ASSERT_TRUE(store.ok()) << store.status();
     v1::AwardRuleRecord rule;
     std::string bytes;
-    ASSERT_TRUE((*store)->db()->Get({}, (*store)->handle(Family::kMeta),
-                                    AwardRuleKey("STUDENT_PROGRESS"), &bytes).ok());
+    ASSERT_TRUE(
+        (*store)
+            ->db()
+            ->Get({}, (*store)->handle(Family::kMeta), AwardRuleKey("STUDENT_PROGRESS"), &bytes)
+            .ok());
     ASSERT_TRUE(rule.ParseFromString(bytes));
     rule.mutable_rule()->set_amount("5000");
     v1::DailyHoursCap daily;
     daily.set_maximum_minor("2400");
-    ASSERT_TRUE((*store)->db()->Put({}, (*store)->handle(Family::kMeta),
-                                    AwardRuleKey("STUDENT_PROGRESS"), rule.SerializeAsString()).ok());
-    ASSERT_TRUE((*store)->db()->Put({}, (*store)->handle(Family::kMeta),
-                                    std::string(meta_key::kDailyHoursCap), daily.SerializeAsString()).ok());
+    ASSERT_TRUE((*store)
+                    ->db()
+                    ->Put({}, (*store)->handle(Family::kMeta), AwardRuleKey("STUDENT_PROGRESS"),
+                          rule.SerializeAsString())
+                    .ok());
+    ASSERT_TRUE((*store)
+                    ->db()
+                    ->Put({}, (*store)->handle(Family::kMeta),
+                          std::string(meta_key::kDailyHoursCap), daily.SerializeAsString())
+                    .ok());
   }
   const audit::Report report = AuditDb(dir_.path());
   const std::string text = Describe(report);

@@ -40,7 +40,10 @@ std::string ReadToken(const std::string& path) {
 // POINTS and 10,000 HOURS), store:main, members m1..m3, and one principal per role.
 class ServiceTest : public ::testing::Test {
  protected:
-  void SetUp() override { StartServer(); SetUpProgramme(); }
+  void SetUp() override {
+    StartServer();
+    SetUpProgramme();
+  }
 
   void StartServer(std::size_t queue_depth = kQueueDepthMaxDefault, rocksdb::Env* env = nullptr) {
     service::ServerOptions options;
@@ -82,7 +85,8 @@ class ServiceTest : public ::testing::Test {
         hours->set_amount("10000");
       }
       v1::Receipt receipt;
-      ASSERT_TRUE(client_->ledger->OpenAccount(Ctx(tokens_["admin"]).get(), request, &receipt).ok());
+      ASSERT_TRUE(
+          client_->ledger->OpenAccount(Ctx(tokens_["admin"]).get(), request, &receipt).ok());
     };
     open("issuer:town", v1::ACCOUNT_KIND_ISSUER, "爱心银行 (town)");
     open("store:main", v1::ACCOUNT_KIND_STORE, "爱心超市");
@@ -101,8 +105,8 @@ class ServiceTest : public ::testing::Test {
   void SetUpShop() {
     const std::string& admin = tokens_["admin"];
     v1::Receipt receipt;
-    for (const auto& [account, name] : {std::pair{"issuer:goods", "爱心捐赠物资"},
-                                        std::pair{"issuer:exchange", "时长兑换"}}) {
+    for (const auto& [account, name] :
+         {std::pair{"issuer:goods", "爱心捐赠物资"}, std::pair{"issuer:exchange", "时长兑换"}}) {
       v1::OpenAccountRequest open;
       open.set_request_id(Cat("open-", account));
       open.set_account(account);
@@ -262,7 +266,8 @@ TEST(ReasonMapping, EveryReasonTravelsInTheStatus) {
   }
   EXPECT_TRUE(service::ToStatus(Reason::kOk, "").ok());
   // An infrastructure failure keeps its own code.
-  EXPECT_EQ(service::ToStatus(absl::DataLossError("bad block")).error_code(), StatusCode::DATA_LOSS);
+  EXPECT_EQ(service::ToStatus(absl::DataLossError("bad block")).error_code(),
+            StatusCode::DATA_LOSS);
 }
 
 // TLS with --tls-cert/--tls-key: a client that trusts the certificate gets in; a plaintext
@@ -271,10 +276,10 @@ TEST(Tls, AServerWithACertificateServesTlsClientsOnly) {
   TempDir dir;
   const std::string cert = dir.Sub("cert.pem");
   const std::string key = dir.Sub("key.pem");
-  const std::string command = Cat(
-      "openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 2 -subj "
-      "/CN=localhost -addext subjectAltName=DNS:localhost,IP:127.0.0.1 -keyout ",
-      key, " -out ", cert, " 2>/dev/null");
+  const std::string command =
+      Cat("openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 2 -subj "
+          "/CN=localhost -addext subjectAltName=DNS:localhost,IP:127.0.0.1 -keyout ",
+          key, " -out ", cert, " 2>/dev/null");
   ASSERT_EQ(std::system(command.c_str()), 0) << command;
   service::ServerOptions options;
   options.listen_address = "127.0.0.1:0";
@@ -628,7 +633,8 @@ TEST_F(ServiceTest, EarnRedeemTransferDeductReverseAndReadsWork) {
   freeze.set_account("m3");
   freeze.set_status(v1::ACCOUNT_STATUS_FROZEN);
   freeze.set_memo("搬离本村");
-  ASSERT_TRUE(client_->ledger->SetAccountStatus(Ctx(tokens_["admin"]).get(), freeze, &receipt).ok());
+  ASSERT_TRUE(
+      client_->ledger->SetAccountStatus(Ctx(tokens_["admin"]).get(), freeze, &receipt).ok());
   EXPECT_STATUS(Earn("award-m3", "m3", "1"), StatusCode::FAILED_PRECONDITION,
                 Reason::kAccountFrozen);
 }
@@ -787,7 +793,8 @@ TEST_F(ServiceTest, TheRoleMatrixHoldsForEveryRpc) {
     auto* line = r.add_lines();
     line->set_sku("RICE_5KG");
     line->set_quantity(1);
-    ASSERT_TRUE(client_->supermarket->AuthorizeHold(Ctx(tokens_["terminal"]).get(), r, &holds[i]).ok());
+    ASSERT_TRUE(
+        client_->supermarket->AuthorizeHold(Ctx(tokens_["terminal"]).get(), r, &holds[i]).ok());
   }
   int id = 0;
   auto next = [&id] { return "matrix-" + std::to_string(++id); };
@@ -818,7 +825,8 @@ TEST_F(ServiceTest, TheRoleMatrixHoldsForEveryRpc) {
          v1::AccountRecord out;
          return client_->ledger->GetAccount(Ctx(t).get(), r, &out);
        }},
-      {"Earn", [&](const std::string& t) {
+      {"Earn",
+       [&](const std::string& t) {
          v1::EarnRequest r;
          r.set_request_id(next());
          r.set_issuer("issuer:town");
@@ -828,7 +836,8 @@ TEST_F(ServiceTest, TheRoleMatrixHoldsForEveryRpc) {
          r.set_reason("进步");
          return client_->ledger->Earn(Ctx(t).get(), r, &receipt);
        }},
-      {"Deduct", [&](const std::string& t) {
+      {"Deduct",
+       [&](const std::string& t) {
          v1::DeductRequest r;
          r.set_request_id(next());
          r.set_member("m1");
@@ -838,7 +847,8 @@ TEST_F(ServiceTest, TheRoleMatrixHoldsForEveryRpc) {
          r.set_reason("不努力");
          return client_->ledger->Deduct(Ctx(t).get(), r, &receipt);
        }},
-      {"Redeem(m2)", [&](const std::string& t) {
+      {"Redeem(m2)",
+       [&](const std::string& t) {
          v1::RedeemRequest r;
          r.set_request_id(next());
          r.set_member("m2");
@@ -847,7 +857,8 @@ TEST_F(ServiceTest, TheRoleMatrixHoldsForEveryRpc) {
          r.set_amount("1");
          return client_->ledger->Redeem(Ctx(t).get(), r, &receipt);
        }},
-      {"Transfer(m1->m2)", [&](const std::string& t) {
+      {"Transfer(m1->m2)",
+       [&](const std::string& t) {
          v1::TransferRequest r;
          r.set_request_id(next());
          r.set_from("m1");
@@ -856,31 +867,36 @@ TEST_F(ServiceTest, TheRoleMatrixHoldsForEveryRpc) {
          r.set_amount("1");
          return client_->ledger->Transfer(Ctx(t).get(), r, &receipt);
        }},
-      {"Reverse(sale)", [&](const std::string& t) {
+      {"Reverse(sale)",
+       [&](const std::string& t) {
          v1::ReverseRequest r;
          r.set_request_id(next());
          r.set_seq(sale.seq());
          return client_->ledger->Reverse(Ctx(t).get(), r, &receipt);
        }},
-      {"GetBalance(m2)", [&](const std::string& t) {
+      {"GetBalance(m2)",
+       [&](const std::string& t) {
          v1::GetBalanceRequest r;
          r.set_account("m2");
          v1::GetBalanceResponse out;
          return client_->ledger->GetBalance(Ctx(t).get(), r, &out);
        }},
-      {"ListEntries(m2)", [&](const std::string& t) {
+      {"ListEntries(m2)",
+       [&](const std::string& t) {
          v1::ListEntriesRequest r;
          r.set_account("m2");
          v1::ListEntriesResponse out;
          return client_->ledger->ListEntries(Ctx(t).get(), r, &out);
        }},
-      {"GetEntry(seed-2)", [&](const std::string& t) {
+      {"GetEntry(seed-2)",
+       [&](const std::string& t) {
          v1::GetEntryRequest r;
          r.set_request_id("seed-2");
          v1::GetEntryResponse out;
          return client_->ledger->GetEntry(Ctx(t).get(), r, &out);
        }},
-      {"SubmitBatch(transfer m1->m2)", [&](const std::string& t) {
+      {"SubmitBatch(transfer m1->m2)",
+       [&](const std::string& t) {
          v1::SubmitBatchRequest r;
          auto* transfer = r.add_commands()->mutable_transfer();
          transfer->set_request_id(next());
@@ -891,7 +907,8 @@ TEST_F(ServiceTest, TheRoleMatrixHoldsForEveryRpc) {
          v1::SubmitBatchResponse out;
          return client_->ledger->SubmitBatch(Ctx(t).get(), r, &out);
        }},
-      {"CreatePrincipal", [&](const std::string& t) {
+      {"CreatePrincipal",
+       [&](const std::string& t) {
          v1::CreatePrincipalRequest r;
          r.set_request_id(next());
          r.set_principal("p-" + r.request_id());
@@ -899,31 +916,37 @@ TEST_F(ServiceTest, TheRoleMatrixHoldsForEveryRpc) {
          v1::CreatePrincipalResponse out;
          return client_->admin->CreatePrincipal(Ctx(t).get(), r, &out);
        }},
-      {"ListPrincipals", [&](const std::string& t) {
+      {"ListPrincipals",
+       [&](const std::string& t) {
          v1::ListPrincipalsResponse out;
          return client_->admin->ListPrincipals(Ctx(t).get(), {}, &out);
        }},
-      {"RevokePrincipal", [&](const std::string& t) {
+      {"RevokePrincipal",
+       [&](const std::string& t) {
          v1::RevokePrincipalRequest r;
          r.set_request_id(next());
          r.set_principal("nobody");
          return client_->admin->RevokePrincipal(Ctx(t).get(), r, &receipt);
        }},
-      {"WhoAmI", [&](const std::string& t) {
+      {"WhoAmI",
+       [&](const std::string& t) {
          v1::PrincipalRecord out;
          return client_->admin->WhoAmI(Ctx(t).get(), {}, &out);
        }},
-      {"Backup", [&](const std::string& t) {
+      {"Backup",
+       [&](const std::string& t) {
          v1::BackupRequest r;
          r.set_out_dir(dir_.Sub("matrix-backup-" + next()));
          v1::BackupResponse out;
          return client_->admin->Backup(Ctx(t).get(), r, &out);
        }},
-      {"GetDigest", [&](const std::string& t) {
+      {"GetDigest",
+       [&](const std::string& t) {
          v1::GetDigestResponse out;
          return client_->audit->GetDigest(Ctx(t).get(), {}, &out);
        }},
-      {"ReadJournal", [&](const std::string& t) {
+      {"ReadJournal",
+       [&](const std::string& t) {
          auto ctx = Ctx(t);
          auto reader = client_->audit->ReadJournal(ctx.get(), {});
          v1::ReadJournalResponse out;
@@ -931,7 +954,8 @@ TEST_F(ServiceTest, TheRoleMatrixHoldsForEveryRpc) {
          }
          return reader->Finish();
        }},
-      {"Verify", [&](const std::string& t) {
+      {"Verify",
+       [&](const std::string& t) {
          auto ctx = Ctx(t);
          auto reader = client_->audit->Verify(ctx.get(), {});
          v1::VerifyEvent out;
@@ -939,7 +963,8 @@ TEST_F(ServiceTest, TheRoleMatrixHoldsForEveryRpc) {
          }
          return reader->Finish();
        }},
-      {"SetItem", [&](const std::string& t) {
+      {"SetItem",
+       [&](const std::string& t) {
          v1::SetItemRequest r;
          r.set_request_id(next());
          r.set_store("store:main");
@@ -949,13 +974,15 @@ TEST_F(ServiceTest, TheRoleMatrixHoldsForEveryRpc) {
          r.set_price("59.90");
          return client_->supermarket->SetItem(Ctx(t).get(), r, &receipt);
        }},
-      {"ListItems", [&](const std::string& t) {
+      {"ListItems",
+       [&](const std::string& t) {
          v1::ListItemsRequest r;
          r.set_store("store:main");
          v1::ListItemsResponse out;
          return client_->supermarket->ListItems(Ctx(t).get(), r, &out);
        }},
-      {"ReceiveStock", [&](const std::string& t) {
+      {"ReceiveStock",
+       [&](const std::string& t) {
          v1::StockRequest r;
          r.set_request_id(next());
          r.set_store("store:main");
@@ -965,7 +992,8 @@ TEST_F(ServiceTest, TheRoleMatrixHoldsForEveryRpc) {
          r.set_reason("某人");
          return client_->supermarket->ReceiveStock(Ctx(t).get(), r, &receipt);
        }},
-      {"WriteOffStock", [&](const std::string& t) {
+      {"WriteOffStock",
+       [&](const std::string& t) {
          v1::StockRequest r;
          r.set_request_id(next());
          r.set_store("store:main");
@@ -975,7 +1003,8 @@ TEST_F(ServiceTest, TheRoleMatrixHoldsForEveryRpc) {
          r.set_reason("破损");
          return client_->supermarket->WriteOffStock(Ctx(t).get(), r, &receipt);
        }},
-      {"Checkout(m2)", [&](const std::string& t) {
+      {"Checkout(m2)",
+       [&](const std::string& t) {
          v1::CheckoutRequest r;
          r.set_request_id(next());
          r.set_member("m2");
@@ -985,7 +1014,8 @@ TEST_F(ServiceTest, TheRoleMatrixHoldsForEveryRpc) {
          line->set_quantity(1);
          return client_->supermarket->Checkout(Ctx(t).get(), r, &receipt);
        }},
-      {"Refund(basket)", [&](const std::string& t) {
+      {"Refund(basket)",
+       [&](const std::string& t) {
          v1::RefundRequest r;
          r.set_request_id(next());
          r.set_checkout_seq(basket.seq());
@@ -994,18 +1024,21 @@ TEST_F(ServiceTest, TheRoleMatrixHoldsForEveryRpc) {
          line->set_quantity(1);
          return client_->supermarket->Refund(Ctx(t).get(), r, &receipt);
        }},
-      {"SetExchangeRatio", [&](const std::string& t) {
+      {"SetExchangeRatio",
+       [&](const std::string& t) {
          v1::SetExchangeRatioRequest r;
          r.set_request_id(next());
          r.set_points_per_hour("10");
          r.set_exchange_account("issuer:exchange");
          return client_->supermarket->SetExchangeRatio(Ctx(t).get(), r, &receipt);
        }},
-      {"GetExchangeRatio", [&](const std::string& t) {
+      {"GetExchangeRatio",
+       [&](const std::string& t) {
          v1::ExchangeRatio out;
          return client_->supermarket->GetExchangeRatio(Ctx(t).get(), {}, &out);
        }},
-      {"SetLimit", [&](const std::string& t) {
+      {"SetLimit",
+       [&](const std::string& t) {
          v1::SetLimitRequest r;
          r.set_request_id(next());
          r.set_sku("RICE_5KG");
@@ -1013,7 +1046,8 @@ TEST_F(ServiceTest, TheRoleMatrixHoldsForEveryRpc) {
          r.set_maximum("100");
          return client_->supermarket->SetLimit(Ctx(t).get(), r, &receipt);
        }},
-      {"SetHousehold", [&](const std::string& t) {
+      {"SetHousehold",
+       [&](const std::string& t) {
          v1::SetHouseholdRequest r;
          r.set_request_id(next());
          r.set_household("hh:001");
@@ -1021,11 +1055,13 @@ TEST_F(ServiceTest, TheRoleMatrixHoldsForEveryRpc) {
          r.add_members("m3");
          return client_->supermarket->SetHousehold(Ctx(t).get(), r, &receipt);
        }},
-      {"ListLimits", [&](const std::string& t) {
+      {"ListLimits",
+       [&](const std::string& t) {
          v1::ListLimitsResponse out;
          return client_->supermarket->ListLimits(Ctx(t).get(), {}, &out);
        }},
-      {"AuthorizeHold(m2)", [&](const std::string& t) {
+      {"AuthorizeHold(m2)",
+       [&](const std::string& t) {
          v1::AuthorizeHoldRequest r;
          r.set_request_id(next());
          r.set_member("m2");
@@ -1035,73 +1071,84 @@ TEST_F(ServiceTest, TheRoleMatrixHoldsForEveryRpc) {
          line->set_quantity(1);
          return client_->supermarket->AuthorizeHold(Ctx(t).get(), r, &receipt);
        }},
-      {"CaptureHold(hold)", [&](const std::string& t) {
+      {"CaptureHold(hold)",
+       [&](const std::string& t) {
          v1::CaptureHoldRequest r;
          r.set_request_id(next());
          r.set_hold_seq(holds[0].seq());
          r.set_store("store:main");
          return client_->supermarket->CaptureHold(Ctx(t).get(), r, &receipt);
        }},
-      {"VoidHold(hold)", [&](const std::string& t) {
+      {"VoidHold(hold)",
+       [&](const std::string& t) {
          v1::VoidHoldRequest r;
          r.set_request_id(next());
          r.set_hold_seq(holds[1].seq());
          r.set_store("store:main");
          return client_->supermarket->VoidHold(Ctx(t).get(), r, &receipt);
        }},
-      {"GetHold(hold of m1)", [&](const std::string& t) {
+      {"GetHold(hold of m1)",
+       [&](const std::string& t) {
          v1::GetHoldRequest r;
          r.set_hold_seq(holds[0].seq());
          v1::Hold out;
          return client_->supermarket->GetHold(Ctx(t).get(), r, &out);
        }},
-      {"GetVolunteerProfile(m2)", [&](const std::string& t) {
+      {"GetVolunteerProfile(m2)",
+       [&](const std::string& t) {
          v1::GetVolunteerProfileRequest r;
          r.set_account("m2");
          v1::VolunteerProfile out;
          return client_->programme->GetVolunteerProfile(Ctx(t).get(), r, &out);
        }},
-      {"SetStarLevels", [&](const std::string& t) {
+      {"SetStarLevels",
+       [&](const std::string& t) {
          v1::SetStarLevelsRequest r;
          r.set_request_id(next());
          r.add_thresholds("100");
          r.add_thresholds("300");
          return client_->programme->SetStarLevels(Ctx(t).get(), r, &receipt);
        }},
-      {"SetHoursCap(lift)", [&](const std::string& t) {
+      {"SetHoursCap(lift)",
+       [&](const std::string& t) {
          v1::SetHoursCapRequest r;
          r.set_request_id(next());
          r.set_maximum("0");
          return client_->programme->SetHoursCap(Ctx(t).get(), r, &receipt);
        }},
-      {"SetDailyHoursCap(off)", [&](const std::string& t) {
+      {"SetDailyHoursCap(off)",
+       [&](const std::string& t) {
          v1::SetDailyHoursCapRequest r;
          r.set_request_id(next());
          r.set_maximum("0");
          return client_->programme->SetDailyHoursCap(Ctx(t).get(), r, &receipt);
        }},
-      {"SetAccountTags(m2)", [&](const std::string& t) {
+      {"SetAccountTags(m2)",
+       [&](const std::string& t) {
          v1::SetAccountTagsRequest r;
          r.set_request_id(next());
          r.set_account("m2");
          r.add_tags("student");
          return client_->programme->SetAccountTags(Ctx(t).get(), r, &receipt);
        }},
-      {"SetFamily(m1)", [&](const std::string& t) {
+      {"SetFamily(m1)",
+       [&](const std::string& t) {
          v1::SetFamilyRequest r;
          r.set_request_id(next());
          r.set_member("m1");
          r.add_relatives("m2");
          return client_->programme->SetFamily(Ctx(t).get(), r, &receipt);
        }},
-      {"SetTransferPolicy", [&](const std::string& t) {
+      {"SetTransferPolicy",
+       [&](const std::string& t) {
          v1::SetTransferPolicyRequest r;
          r.set_request_id(next());
          r.mutable_policy()->set_asset("HOURS");
          r.mutable_policy()->set_rule(v1::TRANSFER_RULE_OPEN);
          return client_->programme->SetTransferPolicy(Ctx(t).get(), r, &receipt);
        }},
-      {"SetAwardRule", [&](const std::string& t) {
+      {"SetAwardRule",
+       [&](const std::string& t) {
          v1::SetAwardRuleRequest r;
          r.set_request_id(next());
          auto* rule = r.mutable_rule();
@@ -1113,11 +1160,13 @@ TEST_F(ServiceTest, TheRoleMatrixHoldsForEveryRpc) {
          rule->set_active(true);
          return client_->programme->SetAwardRule(Ctx(t).get(), r, &receipt);
        }},
-      {"ListAwardRules", [&](const std::string& t) {
+      {"ListAwardRules",
+       [&](const std::string& t) {
          v1::ListAwardRulesResponse out;
          return client_->programme->ListAwardRules(Ctx(t).get(), {}, &out);
        }},
-      {"Award(m2)", [&](const std::string& t) {
+      {"Award(m2)",
+       [&](const std::string& t) {
          v1::AwardRequest r;
          r.set_request_id(next());
          r.set_rule("STUDENT_PROGRESS");
@@ -1126,37 +1175,43 @@ TEST_F(ServiceTest, TheRoleMatrixHoldsForEveryRpc) {
          r.set_reason("进步明显");
          return client_->programme->Award(Ctx(t).get(), r, &receipt);
        }},
-      {"SetApprovalThreshold", [&](const std::string& t) {
+      {"SetApprovalThreshold",
+       [&](const std::string& t) {
          v1::SetApprovalThresholdRequest r;
          r.set_request_id(next());
          r.set_asset("POINTS");
          r.set_amount("0");
          return client_->programme->SetApprovalThreshold(Ctx(t).get(), r, &receipt);
        }},
-      {"Approve(unknown)", [&](const std::string& t) {
+      {"Approve(unknown)",
+       [&](const std::string& t) {
          v1::ApproveRequest r;
          r.set_request_id(next());
          r.set_seq(1);
          return client_->programme->Approve(Ctx(t).get(), r, &receipt);
        }},
-      {"Reject(unknown)", [&](const std::string& t) {
+      {"Reject(unknown)",
+       [&](const std::string& t) {
          v1::RejectRequest r;
          r.set_request_id(next());
          r.set_seq(1);
          r.set_reason("材料不全");
          return client_->programme->Reject(Ctx(t).get(), r, &receipt);
        }},
-      {"ListPending(all)", [&](const std::string& t) {
+      {"ListPending(all)",
+       [&](const std::string& t) {
          v1::ListPendingResponse out;
          return client_->programme->ListPending(Ctx(t).get(), {}, &out);
        }},
-      {"ListPending(m1)", [&](const std::string& t) {
+      {"ListPending(m1)",
+       [&](const std::string& t) {
          v1::ListPendingRequest r;
          r.set_member("m1");
          v1::ListPendingResponse out;
          return client_->programme->ListPending(Ctx(t).get(), r, &out);
        }},
-      {"Settle", [&](const std::string& t) {
+      {"Settle",
+       [&](const std::string& t) {
          v1::SettleRequest r;
          r.set_request_id(next());
          r.set_store("store:main");
@@ -1270,7 +1325,8 @@ TEST_F(ServiceTest, AHoldIsAuthorizedReadCapturedInPartAndThenClosed) {
   line->set_sku("RICE_5KG");
   line->set_quantity(3);
   v1::Receipt held;
-  ASSERT_TRUE(client_->supermarket->AuthorizeHold(Ctx(tokens_["terminal"]).get(), authorize, &held).ok());
+  ASSERT_TRUE(
+      client_->supermarket->AuthorizeHold(Ctx(tokens_["terminal"]).get(), authorize, &held).ok());
   ASSERT_EQ(held.lines_size(), 1);
   EXPECT_EQ(held.lines(0).name(), "东北大米 5kg");
   EXPECT_EQ(held.total_points(), "90.00");
@@ -1284,7 +1340,8 @@ TEST_F(ServiceTest, AHoldIsAuthorizedReadCapturedInPartAndThenClosed) {
   EXPECT_EQ(hold.member(), "m1");
   EXPECT_EQ(hold.total_points(), "90.00");
   EXPECT_EQ(hold.lines(0).unit(), "袋");
-  ASSERT_TRUE(client_->supermarket->GetHold(Ctx(tokens_["member"]).get(), get, &hold).ok());  // m1's
+  ASSERT_TRUE(
+      client_->supermarket->GetHold(Ctx(tokens_["member"]).get(), get, &hold).ok());  // m1's
 
   v1::CaptureHoldRequest capture;
   capture.set_request_id("capture-1");
@@ -1294,7 +1351,8 @@ TEST_F(ServiceTest, AHoldIsAuthorizedReadCapturedInPartAndThenClosed) {
   line->set_sku("RICE_5KG");
   line->set_quantity(1);
   v1::Receipt sold;
-  ASSERT_TRUE(client_->supermarket->CaptureHold(Ctx(tokens_["terminal"]).get(), capture, &sold).ok());
+  ASSERT_TRUE(
+      client_->supermarket->CaptureHold(Ctx(tokens_["terminal"]).get(), capture, &sold).ok());
   EXPECT_EQ(sold.total_points(), "30.00");
   EXPECT_EQ(sold.lines(0).name(), "东北大米 5kg");
   v1::Balance m1;
@@ -1456,7 +1514,8 @@ TEST_F(ServiceTest, SubmitBatchAnswersPerCommandAndAllOrNothingAppliesNoneOnARef
   redeem(request, "b3", "6");
   redeem(request, "b4", "1.001");
   v1::SubmitBatchResponse response;
-  ASSERT_TRUE(client_->ledger->SubmitBatch(Ctx(tokens_["terminal"]).get(), request, &response).ok());
+  ASSERT_TRUE(
+      client_->ledger->SubmitBatch(Ctx(tokens_["terminal"]).get(), request, &response).ok());
   ASSERT_EQ(response.results_size(), 4);
   EXPECT_EQ(response.results(0).reason(), v1::REASON_OK);
   EXPECT_EQ(response.results(0).receipt().request_id(), "b1");
@@ -1790,8 +1849,7 @@ TEST_F(ServiceTest, TheWireRefusesBadInputAndChangesNothing) {
   // 100); a length prefix past the end. None reaches a handler.
   std::string deep;
   for (int i = 0; i < 100000; ++i) deep += "\xbb\x3e";  // start group, field 999
-  for (const auto& [what, bytes] :
-       std::vector<std::pair<std::string, std::string>>{
+  for (const auto& [what, bytes] : std::vector<std::pair<std::string, std::string>>{
            {"garbage", std::string(100, '\xff')},
            {"deep groups", earn.SerializeAsString() + deep},
            {"truncated", earn.SerializeAsString() + "\x52\xff\xff\x03"}}) {
@@ -1920,8 +1978,7 @@ TEST_F(ServiceTest, ABackupTakenWhileServingAuditsAndRestoresToItsDigest) {
   v1::BackupRequest request;
   request.set_out_dir(dir_.Sub("backup"));
   v1::BackupResponse backup;
-  const grpc::Status status =
-      client_->admin->Backup(Ctx(tokens_["admin"]).get(), request, &backup);
+  const grpc::Status status = client_->admin->Backup(Ctx(tokens_["admin"]).get(), request, &backup);
   stop = true;
   writer.join();
   ASSERT_TRUE(status.ok()) << status.error_message();

@@ -29,13 +29,13 @@ struct Client {
 };
 
 // Asserts a status's code and the lovebank reason carried in its details.
-#define EXPECT_STATUS(status_expr, grpc_code, lovebank_reason)                                 \
-  do {                                                                                          \
-    const ::grpc::Status status_ = (status_expr);                                               \
-    EXPECT_EQ(status_.error_code(), (grpc_code)) << status_.error_message();                    \
-    EXPECT_EQ(::lovebank::service::ErrorDetailOf(status_).reason(),                             \
-              static_cast<::lovebank::v1::Reason>(lovebank_reason))                             \
-        << status_.error_message();                                                             \
+#define EXPECT_STATUS(status_expr, grpc_code, lovebank_reason)               \
+  do {                                                                       \
+    const ::grpc::Status status_ = (status_expr);                            \
+    EXPECT_EQ(status_.error_code(), (grpc_code)) << status_.error_message(); \
+    EXPECT_EQ(::lovebank::service::ErrorDetailOf(status_).reason(),          \
+              static_cast<::lovebank::v1::Reason>(lovebank_reason))          \
+        << status_.error_message();                                          \
   } while (0)
 
 }  // namespace lovebank::testing

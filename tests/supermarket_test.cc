@@ -70,8 +70,7 @@ TEST_F(Supermarket, CatalogueItemsAreJournalEntriesAndTheirStockIsAnAsset) {
 
 TEST_F(Supermarket, CheckoutPricesTheBasketAndMovesPointsAndGoodsInOneEntry) {
   const std::uint64_t head = ledger_->GetHead().seq;
-  const Outcome sale =
-      Ok(Checkout("c1", "m1", "store:main", {{"RICE_5KG", 2}, {"OIL_5L", 1}}));
+  const Outcome sale = Ok(Checkout("c1", "m1", "store:main", {{"RICE_5KG", 2}, {"OIL_5L", 1}}));
   EXPECT_EQ(sale.receipt.seq, head + 1);
   EXPECT_EQ(B("m1", "POINTS"), "80.10");  // 200 - (2 x 30 + 59.90)
   EXPECT_EQ(B("store:main", "POINTS"), "119.90");
@@ -127,10 +126,10 @@ TEST(PointsToHours, RoundsChargesUpAndReturnsDownByLessThanOneMinorUnit) {
     Rounding rounding;
     Int128 hours;
   } cases[] = {
-      {5990, 300, Rounding::kUp, 1997},   {5990, 300, Rounding::kDown, 1996},
-      {6000, 300, Rounding::kUp, 2000},   {6000, 300, Rounding::kDown, 2000},
-      {1, 1000, Rounding::kUp, 1},        {1, 1000, Rounding::kDown, 0},
-      {0, 1000, Rounding::kUp, 0},        {999, 1, Rounding::kUp, 99900},
+      {5990, 300, Rounding::kUp, 1997}, {5990, 300, Rounding::kDown, 1996},
+      {6000, 300, Rounding::kUp, 2000}, {6000, 300, Rounding::kDown, 2000},
+      {1, 1000, Rounding::kUp, 1},      {1, 1000, Rounding::kDown, 0},
+      {0, 1000, Rounding::kUp, 0},      {999, 1, Rounding::kUp, 99900},
   };
   for (const auto& c : cases) {
     auto hours = PointsToHours(c.points, c.ratio, 2, c.rounding);
@@ -216,37 +215,65 @@ std::vector<Refusal> Refusals() {
   for (int i = 0; i < 101; ++i) hundred_one.push_back({Cat("SKU", i), 1});
   return {
       {"unknown item", Reason::kItemUnknown,
-       [] { return Checkout("q1", "m1", "store:main", {{"SOAP", 1}}); }},
+       [] {
+         return Checkout("q1", "m1", "store:main", {{"SOAP", 1}});
+       }},
       {"item of another store", Reason::kItemUnknown,
-       [] { return Checkout("q2", "m1", "store:b", {{"RICE_5KG", 1}}); }},
+       [] {
+         return Checkout("q2", "m1", "store:b", {{"RICE_5KG", 1}});
+       }},
       {"inactive item", Reason::kItemInactive,
-       [] { return Checkout("q3", "m1", "store:main", {{"PEN", 1}}); }},
+       [] {
+         return Checkout("q3", "m1", "store:main", {{"PEN", 1}});
+       }},
       {"more than the stock", Reason::kInsufficientStock,
-       [] { return Checkout("q4", "m1", "store:main", {{"OIL_5L", 11}}); }},
+       [] {
+         return Checkout("q4", "m1", "store:main", {{"OIL_5L", 11}});
+       }},
       {"more than the points", Reason::kInsufficientBalance,
-       [] { return Checkout("q5", "m2", "store:main", {{"RICE_5KG", 1}}); }},
+       [] {
+         return Checkout("q5", "m2", "store:main", {{"RICE_5KG", 1}});
+       }},
       {"more than the hours", Reason::kInsufficientBalance,
-       [] { return Checkout("q5h", "m2", "store:main", {{"RICE_5KG", 1}}, "HOURS"); }},
+       [] {
+         return Checkout("q5h", "m2", "store:main", {{"RICE_5KG", 1}}, "HOURS");
+       }},
       {"frozen member", Reason::kAccountFrozen,
-       [] { return Checkout("q6", "m3", "store:main", {{"RICE_5KG", 1}}); }},
+       [] {
+         return Checkout("q6", "m3", "store:main", {{"RICE_5KG", 1}});
+       }},
       {"member as the store", Reason::kAccountKindMismatch,
-       [] { return Checkout("q7", "m1", "m2", {{"RICE_5KG", 1}}); }},
+       [] {
+         return Checkout("q7", "m1", "m2", {{"RICE_5KG", 1}});
+       }},
       {"unknown member", Reason::kAccountUnknown,
-       [] { return Checkout("q8", "nobody", "store:main", {{"RICE_5KG", 1}}); }},
+       [] {
+         return Checkout("q8", "nobody", "store:main", {{"RICE_5KG", 1}});
+       }},
       {"paid in stock", Reason::kPayAssetInvalid,
-       [] { return Checkout("q9", "m1", "store:main", {{"RICE_5KG", 1}}, "RICE_5KG"); }},
+       [] {
+         return Checkout("q9", "m1", "store:main", {{"RICE_5KG", 1}}, "RICE_5KG");
+       }},
       {"empty basket", Reason::kBasketInvalid,
        [] { return Checkout("q10", "m1", "store:main", {}); }},
       {"a SKU twice", Reason::kBasketInvalid,
-       [] { return Checkout("q11", "m1", "store:main", {{"RICE_5KG", 1}, {"RICE_5KG", 1}}); }},
+       [] {
+         return Checkout("q11", "m1", "store:main", {{"RICE_5KG", 1}, {"RICE_5KG", 1}});
+       }},
       {"quantity zero", Reason::kBasketInvalid,
-       [] { return Checkout("q12", "m1", "store:main", {{"RICE_5KG", 0}}); }},
+       [] {
+         return Checkout("q12", "m1", "store:main", {{"RICE_5KG", 0}});
+       }},
       {"quantity 10,001", Reason::kBasketInvalid,
-       [] { return Checkout("q13", "m1", "store:main", {{"RICE_5KG", 10001}}); }},
+       [] {
+         return Checkout("q13", "m1", "store:main", {{"RICE_5KG", 10001}});
+       }},
       {"101 lines", Reason::kBasketInvalid,
        [hundred_one] { return Checkout("q14", "m1", "store:main", hundred_one); }},
       {"lower-case SKU", Reason::kAssetCodeInvalid,
-       [] { return Checkout("q15", "m1", "store:main", {{"rice", 1}}); }},
+       [] {
+         return Checkout("q15", "m1", "store:main", {{"rice", 1}});
+       }},
       {"receive points as stock", Reason::kAssetNotStock,
        [] { return ReceiveStock("q16", "issuer:goods", "store:main", "POINTS", "1", "某人"); }},
       {"receive without a donor", Reason::kMoveReasonMissing,
@@ -268,19 +295,29 @@ std::vector<Refusal> Refusals() {
       {"an item for a member account", Reason::kAccountKindMismatch,
        [] { return SetItem("q25", "m1", "SOAP", "香皂", "块", "3"); }},
       {"hours before any ratio", Reason::kExchangeRatioUnset,
-       [] { return Checkout("q26", "m1", "store:main", {{"RICE_5KG", 1}}, "HOURS"); }},
+       [] {
+         return Checkout("q26", "m1", "store:main", {{"RICE_5KG", 1}}, "HOURS");
+       }},
       {"a ratio through a store", Reason::kAccountKindMismatch,
        [] { return SetExchangeRatio("q27", "10", "store:main"); }},
       {"a ratio of zero", Reason::kAmountZero,
        [] { return SetExchangeRatio("q28", "0", "issuer:exchange"); }},
       {"refund of a non-checkout", Reason::kRefundInvalid,
-       [] { return Refund("q29", 3, {{"RICE_5KG", 1}}); }},
+       [] {
+         return Refund("q29", 3, {{"RICE_5KG", 1}});
+       }},
       {"refund of an unknown entry", Reason::kEntryUnknown,
-       [] { return Refund("q30", 999999, {{"RICE_5KG", 1}}); }},
+       [] {
+         return Refund("q30", 999999, {{"RICE_5KG", 1}});
+       }},
       {"refund of a SKU not sold", Reason::kRefundInvalid,
-       [] { return Refund("q31", 0, {{"OIL_5L", 1}}); }},  // seq: the setup checkout
+       [] {
+         return Refund("q31", 0, {{"OIL_5L", 1}});
+       }},  // seq: the setup checkout
       {"refund of more than sold", Reason::kRefundInvalid,
-       [] { return Refund("q32", 0, {{"RICE_5KG", 2}}); }},
+       [] {
+         return Refund("q32", 0, {{"RICE_5KG", 2}});
+       }},
       {"settle goods", Reason::kAssetIsStock,
        [] { return Settle("q33", "store:main", "issuer:town", "1", "RICE_5KG"); }},
       {"a limit without a period", Reason::kPeriodInvalid,
@@ -290,14 +327,15 @@ std::vector<Refusal> Refusals() {
       {"a limit of half a bag", Reason::kAmountTooManyDecimals,
        [] { return SetLimit("q37", "RICE_5KG", v1::PERIOD_MONTH, "1.5"); }},
       {"past a limit", Reason::kLimitExceeded,
-       [] { return Checkout("q38", "m1", "store:main", {{"RICE_5KG", 1}}); }},  // limit: 1/day
+       [] {
+         return Checkout("q38", "m1", "store:main", {{"RICE_5KG", 1}});
+       }},  // limit: 1/day
       {"settle more than the store holds", Reason::kInsufficientBalance,
        [] { return Settle("q34", "store:main", "issuer:town", "1000"); }},
   };
 }
 
-class SupermarketRefusal : public Supermarket,
-                           public ::testing::WithParamInterface<std::size_t> {};
+class SupermarketRefusal : public Supermarket, public ::testing::WithParamInterface<std::size_t> {};
 
 TEST_P(SupermarketRefusal, RefusesWithItsReasonAndChangesNothing) {
   const Refusal c = Refusals()[GetParam()];
@@ -326,11 +364,11 @@ INSTANTIATE_TEST_SUITE_P(AllReasons, SupermarketRefusal,
 TEST(SupermarketRefusalCoverage, EverySupermarketReasonHasARefusalCase) {
   std::set<Reason> covered;
   for (const auto& c : Refusals()) covered.insert(c.reason);
-  for (Reason reason : {Reason::kBasketInvalid, Reason::kPayAssetInvalid, Reason::kItemUnitInvalid,
-                        Reason::kItemUnknown, Reason::kItemInactive, Reason::kAssetNotStock,
-                        Reason::kAssetIsStock, Reason::kInsufficientStock, Reason::kRefundInvalid,
-                        Reason::kExchangeRatioUnset, Reason::kPeriodInvalid,
-                        Reason::kLimitExceeded}) {
+  for (Reason reason :
+       {Reason::kBasketInvalid, Reason::kPayAssetInvalid, Reason::kItemUnitInvalid,
+        Reason::kItemUnknown, Reason::kItemInactive, Reason::kAssetNotStock, Reason::kAssetIsStock,
+        Reason::kInsufficientStock, Reason::kRefundInvalid, Reason::kExchangeRatioUnset,
+        Reason::kPeriodInvalid, Reason::kLimitExceeded}) {
     // kHouseholdInvalid: AHouseholdSharesItsLimits...
     EXPECT_TRUE(covered.contains(reason)) << ReasonName(reason);
   }
@@ -347,8 +385,12 @@ TEST_F(Supermarket, TwoTerminalsRacingForTheLastUnitExactlyOneWins) {
     Run({SetItem(Cat("i:last", round), "store:main", sku, "最后一袋", "袋", "1"),
          ReceiveStock(Cat("r:last", round), "issuer:goods", "store:main", sku, "1", "某企业")});
     std::vector<Outcome> outcomes(2);
-    std::thread a([&] { outcomes[0] = ledger_->Execute(Checkout(Cat("a", round), "m1", "store:main", {{sku, 1}})); });
-    std::thread b([&] { outcomes[1] = ledger_->Execute(Checkout(Cat("b", round), "m2", "store:main", {{sku, 1}})); });
+    std::thread a([&] {
+      outcomes[0] = ledger_->Execute(Checkout(Cat("a", round), "m1", "store:main", {{sku, 1}}));
+    });
+    std::thread b([&] {
+      outcomes[1] = ledger_->Execute(Checkout(Cat("b", round), "m2", "store:main", {{sku, 1}}));
+    });
     a.join();
     b.join();
     EXPECT_EQ(outcomes[0].ok() + outcomes[1].ok(), 1);
@@ -367,8 +409,12 @@ TEST_F(Supermarket, TwoBasketsRacingForAMembersLastPointsExactlyOneWins) {
   Run({SetItem("i:bike", "store:main", "BIKE", "自行车", "辆", "150"),
        ReceiveStock("r:bike", "issuer:goods", "store:main", "BIKE", "5", "某企业")});
   std::vector<Outcome> outcomes(2);
-  std::thread a([&] { outcomes[0] = ledger_->Execute(Checkout("a", "m1", "store:main", {{"BIKE", 1}})); });
-  std::thread b([&] { outcomes[1] = ledger_->Execute(Checkout("b", "m1", "store:main", {{"BIKE", 1}})); });
+  std::thread a([&] {
+    outcomes[0] = ledger_->Execute(Checkout("a", "m1", "store:main", {{"BIKE", 1}}));
+  });
+  std::thread b([&] {
+    outcomes[1] = ledger_->Execute(Checkout("b", "m1", "store:main", {{"BIKE", 1}}));
+  });
   a.join();
   b.join();
   EXPECT_EQ(outcomes[0].ok() + outcomes[1].ok(), 1);
@@ -386,7 +432,8 @@ TEST_F(Supermarket, StateSurvivesReopeningAndRetriesReturnTheOriginalReceipt) {
   const Outcome sale = Ok(Checkout("c1", "m1", "store:main", {{"RICE_5KG", 1}}, "HOURS"));
   ledger_.reset();
   ledger_ = OpenLedger(dir_.path());
-  const Outcome retry = ledger_->Execute(Checkout("c1", "m1", "store:main", {{"RICE_5KG", 1}}, "HOURS"));
+  const Outcome retry =
+      ledger_->Execute(Checkout("c1", "m1", "store:main", {{"RICE_5KG", 1}}, "HOURS"));
   EXPECT_TRUE(retry.ok());
   EXPECT_TRUE(retry.replayed);
   EXPECT_EQ(retry.receipt.seq, sale.receipt.seq);
@@ -437,8 +484,10 @@ TEST_F(Supermarket, TheAuditFindsAStoredItemRecordEditedBehindTheEngine) {
     rice.set_price_minor("1");
     rocksdb::WriteOptions sync;
     sync.sync = true;
-    ASSERT_TRUE((*store)->db()->Put(sync, items, ItemKey("store:main", "RICE_5KG"),
-                                    rice.SerializeAsString()).ok());
+    ASSERT_TRUE((*store)
+                    ->db()
+                    ->Put(sync, items, ItemKey("store:main", "RICE_5KG"), rice.SerializeAsString())
+                    .ok());
   }
   const auto report = AuditDb(dir_.path());
   EXPECT_NE(Describe(report).find("RECORD_DIFFERS seq=0 [items store:main/RICE_5KG]"),
@@ -556,8 +605,9 @@ TEST_F(Supermarket, AnAbortedAllOrNothingGroupLeavesNoSupermarketStateBehind) {
   // In memory too: no SOAP, no ratio, no rice limit, the oil limit unused, the line unrefunded.
   EXPECT_REASON(ledger_->Execute(Checkout("n1", "m1", "store:main", {{"SOAP", 1}})),
                 Reason::kItemUnknown);
-  EXPECT_REASON(ledger_->Execute(ReceiveStock("n2", "issuer:goods", "store:main", "SOAP", "1", "x")),
-                Reason::kAssetUnknown);
+  EXPECT_REASON(
+      ledger_->Execute(ReceiveStock("n2", "issuer:goods", "store:main", "SOAP", "1", "x")),
+      Reason::kAssetUnknown);
   EXPECT_REASON(ledger_->Execute(Checkout("n3", "m1", "store:main", {{"OIL_5L", 1}}, "HOURS")),
                 Reason::kExchangeRatioUnset);
   Ok(Checkout("n4", "m1", "store:main", {{"RICE_5KG", 2}}));  // no rice limit

@@ -146,9 +146,9 @@ v1::Command SetItem(const std::string& id, const std::string& store, const std::
   return command;
 }
 
-v1::Command ReceiveStock(const std::string& id, const std::string& issuer,
-                         const std::string& store, const std::string& sku,
-                         const std::string& quantity, const std::string& donor) {
+v1::Command ReceiveStock(const std::string& id, const std::string& issuer, const std::string& store,
+                         const std::string& sku, const std::string& quantity,
+                         const std::string& donor) {
   auto command = Base(id);
   FillMove(command.mutable_receive_stock(), issuer, store, quantity, sku);
   command.mutable_receive_stock()->set_reason(donor);

@@ -66,9 +66,9 @@ v1::Command Revoke(const std::string& id, const std::string& principal);
 v1::Command SetItem(const std::string& id, const std::string& store, const std::string& sku,
                     const std::string& name, const std::string& unit, const std::string& price,
                     bool active = true);
-v1::Command ReceiveStock(const std::string& id, const std::string& issuer,
-                         const std::string& store, const std::string& sku,
-                         const std::string& quantity, const std::string& donor);
+v1::Command ReceiveStock(const std::string& id, const std::string& issuer, const std::string& store,
+                         const std::string& sku, const std::string& quantity,
+                         const std::string& donor);
 v1::Command WriteOffStock(const std::string& id, const std::string& store,
                           const std::string& issuer, const std::string& sku,
                           const std::string& quantity, const std::string& why);

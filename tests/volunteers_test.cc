@@ -187,7 +187,7 @@ TEST_F(Volunteers, EarningsPastTheStorageCapLandInTheDonationPool) {
   Ok(Reverse("r3", pooled.receipt.seq));
   EXPECT_EQ(Hours(*ledger_, "system:pool"), "20.00");
   EXPECT_EQ(Summary("m1"), "17000/10000/1");  // 80 + 30 + 60 served
-  Ok(Reverse("r2", split.receipt.seq));        // 20 from m1, 10 from the pool
+  Ok(Reverse("r2", split.receipt.seq));       // 20 from m1, 10 from the pool
   EXPECT_EQ(Hours(*ledger_, "system:pool"), "10.00");
   EXPECT_EQ(Summary("m1"), "14000/8000/1");
 

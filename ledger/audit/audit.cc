@@ -204,8 +204,8 @@ void AddTotals(const ReplayState& state, Report& report) {
   }
   for (const auto& [key, minor] : state.flows) {
     auto asset = state.assets.find(key.first);
-    report.flows.push_back(Flow{key.first, key.second,
-                                asset == state.assets.end() ? 0u : asset->second.scale, minor});
+    report.flows.push_back(
+        Flow{key.first, key.second, asset == state.assets.end() ? 0u : asset->second.scale, minor});
   }
   for (const auto& [name, principal] : state.principals) report.principals.push_back(principal);
 }
@@ -435,9 +435,9 @@ class Reader {
 // and the fingerprint of a canonical command.
 void FinishParsed(const Chunk& chunk, Parsed& parsed) {
   if (parsed.hash_deferred) {
-    const Hash computed = ChainHash(
-        parsed.prev_hash, parsed.seq,
-        std::string_view(chunk.payloads).substr(parsed.payload_at, parsed.payload_size));
+    const Hash computed =
+        ChainHash(parsed.prev_hash, parsed.seq,
+                  std::string_view(chunk.payloads).substr(parsed.payload_at, parsed.payload_size));
     if (computed != parsed.hash) {
       parsed.findings.insert(
           parsed.findings.begin() + static_cast<std::ptrdiff_t>(parsed.hash_finding_at),

@@ -108,14 +108,14 @@ struct Flow {
 // POINTS minor units, hours in HOURS minor units.
 struct StoreMonth {
   std::string store;
-  std::string month;  // "2026-11"
-  std::uint64_t baskets = 0;                          // checkouts
-  boost::multiprecision::cpp_int points_minor;        // value of those baskets
-  boost::multiprecision::cpp_int hours_minor;         // hours paid for baskets paid with hours
+  std::string month;                            // "2026-11"
+  std::uint64_t baskets = 0;                    // checkouts
+  boost::multiprecision::cpp_int points_minor;  // value of those baskets
+  boost::multiprecision::cpp_int hours_minor;   // hours paid for baskets paid with hours
   std::uint64_t refunds = 0;
-  boost::multiprecision::cpp_int refunded_minor;      // POINTS value returned by refunds
-  boost::multiprecision::cpp_int redeemed_minor;      // plain POINTS redemptions (no basket)
-  boost::multiprecision::cpp_int settled_minor;       // POINTS settled to the programme
+  boost::multiprecision::cpp_int refunded_minor;  // POINTS value returned by refunds
+  boost::multiprecision::cpp_int redeemed_minor;  // plain POINTS redemptions (no basket)
+  boost::multiprecision::cpp_int settled_minor;   // POINTS settled to the programme
 };
 
 // One month of the programme for its monthly public notice (公示, issue #7 item 8), from the
@@ -147,13 +147,13 @@ struct Report {
   Digest head;                    // the replayed head: the digest to publish
   std::vector<Finding> findings;  // the first kFindingsKept
   std::uint64_t findings_total = 0;
-  std::vector<AssetTotals> totals;  // by asset code
-  std::vector<Flow> flows;          // by asset, then kind
-  std::vector<StoreMonth> store_months;  // by store, then month
+  std::vector<AssetTotals> totals;               // by asset code
+  std::vector<Flow> flows;                       // by asset, then kind
+  std::vector<StoreMonth> store_months;          // by store, then month
   std::vector<ProgrammeMonth> programme_months;  // by month, every month with an entry
   // Who was allowed what, as the journal granted it: every principal in name order.
   std::vector<v1::PrincipalRecord> principals;
-  bool store_compared = false;      // derived records were checked (--db, not --file)
+  bool store_compared = false;  // derived records were checked (--db, not --file)
   // Times the journal was read: 1, or 2 when the fast pass (64-bit digests of the indexes)
   // found something it could not name and an exact pass ran to name it (audit.cc Run).
   int passes = 1;

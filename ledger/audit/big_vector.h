@@ -39,7 +39,8 @@ class HugePageAllocator {
     const std::uintptr_t aligned = (start + kHugePage - 1) & ~(kHugePage - 1);
     if (aligned > start) ::munmap(raw, aligned - start);
     const std::uintptr_t end = start + size + kHugePage;
-    if (end > aligned + size) ::munmap(reinterpret_cast<void*>(aligned + size), end - aligned - size);
+    if (end > aligned + size)
+      ::munmap(reinterpret_cast<void*>(aligned + size), end - aligned - size);
     ::madvise(reinterpret_cast<void*>(aligned), size, MADV_HUGEPAGE);  // a hint: may be refused
     return reinterpret_cast<T*>(aligned);
   }
@@ -59,7 +60,9 @@ class HugePageAllocator {
   }
 
  private:
-  static std::size_t Mapped(std::size_t bytes) { return (bytes + kHugePage - 1) & ~(kHugePage - 1); }
+  static std::size_t Mapped(std::size_t bytes) {
+    return (bytes + kHugePage - 1) & ~(kHugePage - 1);
+  }
 };
 
 template <class T>

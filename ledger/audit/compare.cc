@@ -240,8 +240,7 @@ absl::Status CompareDerived(Store& store, ReplayState& state, Findings& findings
   {
     std::map<std::string, v1::HoldRecord> holds;
     for (const auto& [seq, hold] : state.holds) holds.emplace(EncodeFixed64BE(seq), hold);
-    LOVEBANK_RETURN_IF_ERROR(
-        CompareFamily(store, Family::kHolds, holds, findings, HoldDescribe{}));
+    LOVEBANK_RETURN_IF_ERROR(CompareFamily(store, Family::kHolds, holds, findings, HoldDescribe{}));
   }
 
   struct VolunteerDescribe {
@@ -273,8 +272,8 @@ absl::Status CompareDerived(Store& store, ReplayState& state, Findings& findings
       compare_meta(meta_key::kStarLevels, state.star_levels, ParsedText<v1::StarLevels>));
   LOVEBANK_RETURN_IF_ERROR(
       compare_meta(meta_key::kHoursCap, state.hours_cap, ParsedText<v1::HoursCap>));
-  LOVEBANK_RETURN_IF_ERROR(compare_meta(meta_key::kDailyHoursCap, state.daily_cap,
-                                        ParsedText<v1::DailyHoursCap>));
+  LOVEBANK_RETURN_IF_ERROR(
+      compare_meta(meta_key::kDailyHoursCap, state.daily_cap, ParsedText<v1::DailyHoursCap>));
 
   // Keyed programme rules: the meta keys under their three prefixes, both ways.
   {
@@ -436,9 +435,8 @@ absl::Status CompareStore(Store& store, ReplayState& state, Findings& findings) 
   // thread compares the rest; the future's destructor waits for it on every return.
   std::future<absl::StatusOr<bool>> requests_agree;
   if (state.mode == ReplayState::Mode::kFast) {
-    requests_agree = std::async(std::launch::async, [&store, &state] {
-      return RequestIndexAgrees(store, state);
-    });
+    requests_agree = std::async(std::launch::async,
+                                [&store, &state] { return RequestIndexAgrees(store, state); });
   }
   LOVEBANK_RETURN_IF_ERROR(CompareDerived(store, state, findings));
   if (requests_agree.valid()) {

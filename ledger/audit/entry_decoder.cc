@@ -29,13 +29,13 @@ bool IsUtf8(std::string_view text) {
     std::memcpy(&word, p, sizeof(word));
     if ((word & 0x8080808080808080ULL) != 0) {
       return google::protobuf::internal::IsStructurallyValidUTF8(text.data(),
-                                                                  static_cast<int>(text.size()));
+                                                                 static_cast<int>(text.size()));
     }
   }
   for (; p < end; ++p) {
     if ((static_cast<unsigned char>(*p) & 0x80) != 0) {
       return google::protobuf::internal::IsStructurallyValidUTF8(text.data(),
-                                                                  static_cast<int>(text.size()));
+                                                                 static_cast<int>(text.size()));
     }
   }
   return true;
@@ -145,20 +145,21 @@ constexpr auto kNoOther = [](Fields&, std::uint32_t, int) { return false; };
 bool DecodeMove(std::string_view bytes, v1::Move* move) {
   using M = v1::Move;
   bool has_activity = false;
-  const bool decoded = DecodeFields(
-      bytes, move,
-      {&M::mutable_from, &M::mutable_to, &M::mutable_asset, &M::mutable_amount, nullptr,
-       &M::mutable_reason},
-      [move, &has_activity](Fields& fields, std::uint32_t number, int type) {
-        using A = v1::Activity;
-        std::string_view activity;
-        if (number != M::kActivityFieldNumber || !fields.Bytes(type, &activity)) return false;
-        has_activity = true;
-        return DecodeFields(activity, move->mutable_activity(),
-                            {&A::mutable_name, &A::mutable_date, &A::mutable_place,
-                             &A::mutable_team, &A::mutable_category, &A::mutable_id},
-                            kNoOther);
-      });
+  const bool decoded =
+      DecodeFields(bytes, move,
+                   {&M::mutable_from, &M::mutable_to, &M::mutable_asset, &M::mutable_amount,
+                    nullptr, &M::mutable_reason},
+                   [move, &has_activity](Fields& fields, std::uint32_t number, int type) {
+                     using A = v1::Activity;
+                     std::string_view activity;
+                     if (number != M::kActivityFieldNumber || !fields.Bytes(type, &activity))
+                       return false;
+                     has_activity = true;
+                     return DecodeFields(activity, move->mutable_activity(),
+                                         {&A::mutable_name, &A::mutable_date, &A::mutable_place,
+                                          &A::mutable_team, &A::mutable_category, &A::mutable_id},
+                                         kNoOther);
+                   });
   if (!has_activity && move->has_activity()) move->clear_activity();
   return decoded;
 }
@@ -187,28 +188,31 @@ v1::Move* MoveBody(std::uint32_t number, v1::Command* command) {
 
 bool DecodeReverse(std::string_view bytes, v1::Reverse* reverse) {
   reverse->Clear();
-  return DecodeFields(bytes, reverse, {}, [reverse](Fields& fields, std::uint32_t number, int type) {
-    std::uint64_t seq = 0;
-    if (number != v1::Reverse::kSeqFieldNumber || !fields.NonZero(type, &seq)) return false;
-    reverse->set_seq(seq);
-    return true;
-  });
+  return DecodeFields(bytes, reverse, {},
+                      [reverse](Fields& fields, std::uint32_t number, int type) {
+                        std::uint64_t seq = 0;
+                        if (number != v1::Reverse::kSeqFieldNumber || !fields.NonZero(type, &seq))
+                          return false;
+                        reverse->set_seq(seq);
+                        return true;
+                      });
 }
 
 bool DecodeCommand(std::string_view bytes, v1::Command* command) {
   using C = v1::Command;
   // The body is kept when the next entry has the same kind (most do): Clear() would free it.
   bool has_body = false;  // a oneof: a second body would replace the first in protobuf's parse
-  const bool decoded = DecodeFields(
-      bytes, command, {&C::mutable_request_id, &C::mutable_actor, &C::mutable_memo},
-      [command, &has_body](Fields& fields, std::uint32_t number, int type) {
-        std::string_view body;
-        if (has_body || !fields.Bytes(type, &body)) return false;
-        has_body = true;
-        if (number == C::kReverseFieldNumber) return DecodeReverse(body, command->mutable_reverse());
-        v1::Move* move = MoveBody(number, command);
-        return move != nullptr && DecodeMove(body, move);
-      });
+  const bool decoded =
+      DecodeFields(bytes, command, {&C::mutable_request_id, &C::mutable_actor, &C::mutable_memo},
+                   [command, &has_body](Fields& fields, std::uint32_t number, int type) {
+                     std::string_view body;
+                     if (has_body || !fields.Bytes(type, &body)) return false;
+                     has_body = true;
+                     if (number == C::kReverseFieldNumber)
+                       return DecodeReverse(body, command->mutable_reverse());
+                     v1::Move* move = MoveBody(number, command);
+                     return move != nullptr && DecodeMove(body, move);
+                   });
   if (!has_body) command->clear_body();
   return decoded;
 }
@@ -216,8 +220,7 @@ bool DecodeCommand(std::string_view bytes, v1::Command* command) {
 bool DecodePosting(std::string_view bytes, v1::Posting* posting) {
   using P = v1::Posting;
   return DecodeFields(bytes, posting,
-                      {&P::mutable_account, &P::mutable_asset, &P::mutable_amount_minor},
-                      kNoOther);
+                      {&P::mutable_account, &P::mutable_asset, &P::mutable_amount_minor}, kNoOther);
 }
 
 }  // namespace

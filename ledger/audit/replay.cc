@@ -223,8 +223,8 @@ struct Basket {
 std::string PriceBasket(const std::string& member, const std::string& store,
                         const google::protobuf::RepeatedPtrField<v1::BasketLine>& lines,
                         const std::string& pay_asset, const State& state, Basket* basket) {
-  for (const auto& [id, kind] : {std::pair{&member, v1::ACCOUNT_KIND_MEMBER},
-                                 std::pair{&store, v1::ACCOUNT_KIND_STORE}}) {
+  for (const auto& [id, kind] :
+       {std::pair{&member, v1::ACCOUNT_KIND_MEMBER}, std::pair{&store, v1::ACCOUNT_KIND_STORE}}) {
     if (auto problem = AccountProblem(state, *id, kind, false); !problem.empty()) return problem;
   }
   v1::Pricing& pricing = basket->pricing;
@@ -234,7 +234,8 @@ std::string PriceBasket(const std::string& member, const std::string& store,
     if (item == state.items.end()) return Cat(store, " sells no ", line.sku());
     if (!item->second.active()) return Cat(line.sku(), " is not for sale");
     if (!MinorFromString(item->second.price_minor())) return "an undecodable price";
-    basket->total += AddPricedLine(&pricing, line.sku(), line.quantity(), item->second.price_minor());
+    basket->total +=
+        AddPricedLine(&pricing, line.sku(), line.quantity(), item->second.price_minor());
   }
   pricing.set_total_points_minor(Text(basket->total));
   if (pay_asset == kPoints) return "";
@@ -260,7 +261,8 @@ std::string PriceBasket(const std::string& member, const std::string& store,
 void CheckPricing(const v1::Pricing& expected, const v1::Entry& entry, std::uint64_t seq,
                   Findings& findings) {
   if (!SamePricing(expected, entry.pricing())) {
-    findings.Add(FindingKind::kPostingsMismatch, seq, "", Cat("pricing ", expected.ShortDebugString()),
+    findings.Add(FindingKind::kPostingsMismatch, seq, "",
+                 Cat("pricing ", expected.ShortDebugString()),
                  Cat("pricing ", entry.pricing().ShortDebugString()));
   }
 }
@@ -315,8 +317,10 @@ Expectation ExpectCheckout(const v1::Entry& entry, std::uint64_t seq, State& sta
     expectation.postings.push_back(PostingView{checkout.store(), kPoints, basket.total});
   } else {
     expectation.postings.push_back(PostingView{checkout.member(), kHours, -basket.hours});
-    expectation.postings.push_back(PostingView{state.exchange_policy->exchange_account(), kHours, basket.hours});
-    expectation.postings.push_back(PostingView{state.exchange_policy->exchange_account(), kPoints, -basket.total});
+    expectation.postings.push_back(
+        PostingView{state.exchange_policy->exchange_account(), kHours, basket.hours});
+    expectation.postings.push_back(
+        PostingView{state.exchange_policy->exchange_account(), kPoints, -basket.total});
     expectation.postings.push_back(PostingView{checkout.store(), kPoints, basket.total});
   }
   CheckPricing(basket.pricing, entry, seq, findings);
@@ -326,8 +330,8 @@ Expectation ExpectCheckout(const v1::Entry& entry, std::uint64_t seq, State& sta
     TakeUsage(checkout.member(), entry.time_unix_us(), line.sku(), Int128(line.quantity()), seq,
               state, findings);
   }
-  state.sales[seq] = State::Sale{checkout.member(), checkout.store(), basket.exchange,
-                                 std::move(basket.pricing)};
+  state.sales[seq] =
+      State::Sale{checkout.member(), checkout.store(), basket.exchange, std::move(basket.pricing)};
   state.sale_times[seq] = entry.time_unix_us();
   return expectation;
 }
@@ -406,7 +410,8 @@ Expectation ExpectCloseHold(const v1::Entry& entry, std::uint64_t seq, State& st
   const v1::Command& command = entry.command();
   Expectation expectation;
   auto violated = [&](std::string what) {
-    findings.Add(FindingKind::kRuleViolated, seq, "", "a hold closed by the rules", std::move(what));
+    findings.Add(FindingKind::kRuleViolated, seq, "", "a hold closed by the rules",
+                 std::move(what));
     expectation.ok = false;
     return expectation;
   };
@@ -499,14 +504,14 @@ Expectation ExpectCloseHold(const v1::Entry& entry, std::uint64_t seq, State& st
   }
   GiveBackUsage(hold.member(), hold.time_unix_us(), "", total - sold, state);
   state.open_holds.erase({hold.expires_unix_us(), hold_seq});
-  hold.set_state(capture                  ? v1::HOLD_STATE_CAPTURED
+  hold.set_state(capture                   ? v1::HOLD_STATE_CAPTURED
                  : command.has_void_hold() ? v1::HOLD_STATE_VOIDED
                                            : v1::HOLD_STATE_RELEASED);
   hold.set_closed_seq(seq);
   if (capture) {
     expectation.moves_value = false;  // returned by Refund, not by Reverse
-    state.sales[seq] = State::Sale{hold.member(), hold.store(), hold.exchange_account(),
-                                   std::move(captured)};
+    state.sales[seq] =
+        State::Sale{hold.member(), hold.store(), hold.exchange_account(), std::move(captured)};
     state.sale_times[seq] = hold.time_unix_us();
   }
   return expectation;
@@ -529,7 +534,8 @@ Expectation ExpectRefund(const v1::Entry& entry, std::uint64_t seq, State& state
     return invalid(Cat("entry ", target, " is not an earlier checkout or captured hold"));
   }
   if (state.entries[target - 1].reversed_by != 0) {
-    return invalid(Cat("checkout ", target, " was reversed by ", state.entries[target - 1].reversed_by));
+    return invalid(
+        Cat("checkout ", target, " was reversed by ", state.entries[target - 1].reversed_by));
   }
   const v1::Pricing& sold = sale->second.pricing;
   v1::Pricing pricing;
@@ -539,7 +545,8 @@ Expectation ExpectRefund(const v1::Entry& entry, std::uint64_t seq, State& state
     auto priced = std::find_if(sold.lines().begin(), sold.lines().end(),
                                [&](const auto& item) { return item.sku() == line.sku(); });
     if (priced == sold.lines().end()) return invalid(Cat("it sold no ", line.sku()));
-    if (line.quantity() > priced->quantity()) return invalid(Cat("more ", line.sku(), " than sold"));
+    if (line.quantity() > priced->quantity())
+      return invalid(Cat("more ", line.sku(), " than sold"));
     const std::string key = RefundedLineKey(target, line.sku());
     if (auto earlier = state.refunded_lines.find(key); earlier != state.refunded_lines.end()) {
       return invalid(Cat("line ", line.sku(), " was refunded by ", earlier->second));
@@ -574,7 +581,8 @@ Expectation ExpectRefund(const v1::Entry& entry, std::uint64_t seq, State& state
     }
   }
   if (!SamePricing(pricing, entry.pricing())) {
-    findings.Add(FindingKind::kPostingsMismatch, seq, "", Cat("pricing ", pricing.ShortDebugString()),
+    findings.Add(FindingKind::kPostingsMismatch, seq, "",
+                 Cat("pricing ", pricing.ShortDebugString()),
                  Cat("pricing ", entry.pricing().ShortDebugString()));
   }
   for (const auto& line : refund.lines()) {
@@ -594,7 +602,7 @@ std::int64_t NextMonthStart(std::int64_t time_unix_us) {
   using namespace std::chrono;
   const std::string start = PeriodStart(v1::PERIOD_MONTH, time_unix_us);  // "M2026-11-01"
   const year_month next = year{std::stoi(start.substr(1, 4))} /
-                          month{static_cast<unsigned>(std::stoi(start.substr(6, 2)))} +
+                              month{static_cast<unsigned>(std::stoi(start.substr(6, 2)))} +
                           months{1};
   const sys_days day = sys_days(next / 1);
   return duration_cast<microseconds>(day.time_since_epoch()).count() -
@@ -666,7 +674,8 @@ void AddProgrammeMonth(const v1::Entry& entry, const Postings& recorded, State& 
     if (earned != state.earn_teams.end()) {
       ProgrammeMonth& served = MonthFigures(state, earned->second.first);
       for (const PostingView& posting : recorded) {
-        if (posting.amount > 0) served.team_hours_minor[earned->second.second] -= cpp_int(posting.amount);
+        if (posting.amount > 0)
+          served.team_hours_minor[earned->second.second] -= cpp_int(posting.amount);
       }
       --served.team_earnings[earned->second.second];
       return;
@@ -700,14 +709,16 @@ void AddStoreMonth(const v1::Entry& entry, State& state) {
     StoreMonth& figures = month_of(command.checkout().store());
     ++figures.baskets;
     figures.points_minor += minor(entry.pricing().total_points_minor());
-    if (!entry.pricing().hours_minor().empty()) figures.hours_minor += minor(entry.pricing().hours_minor());
+    if (!entry.pricing().hours_minor().empty())
+      figures.hours_minor += minor(entry.pricing().hours_minor());
   } else if (command.has_capture_hold()) {
     auto sale = state.sales.find(entry.seq());
     if (sale == state.sales.end()) return;
     StoreMonth& figures = month_of(sale->second.store);
     ++figures.baskets;
     figures.points_minor += minor(entry.pricing().total_points_minor());
-    if (!entry.pricing().hours_minor().empty()) figures.hours_minor += minor(entry.pricing().hours_minor());
+    if (!entry.pricing().hours_minor().empty())
+      figures.hours_minor += minor(entry.pricing().hours_minor());
   } else if (command.has_refund()) {
     auto sale = state.sales.find(command.refund().checkout_seq());
     if (sale == state.sales.end()) return;
@@ -844,8 +855,7 @@ Expectation ExpectAdmin(const v1::Command& command, std::uint64_t seq, State& st
     item.set_changed_seq(seq);
   } else if (command.has_set_exchange_ratio()) {
     const auto& set = command.set_exchange_ratio();
-    if (auto problem =
-            AccountProblem(state, set.exchange_account(), v1::ACCOUNT_KIND_ISSUER, true);
+    if (auto problem = AccountProblem(state, set.exchange_account(), v1::ACCOUNT_KIND_ISSUER, true);
         !problem.empty()) {
       return violated(problem);
     }
@@ -896,8 +906,7 @@ Expectation ExpectAdmin(const v1::Command& command, std::uint64_t seq, State& st
     auto hours = state.assets.find(kHours);
     if (hours == state.assets.end()) return violated("no asset HOURS");
     const std::string& text = command.set_daily_hours_cap().maximum();
-    const AmountParse maximum =
-        ParseAmount(text, hours->second.scale, hours->second.maximum_minor);
+    const AmountParse maximum = ParseAmount(text, hours->second.scale, hours->second.maximum_minor);
     if (!maximum.ok()) return violated(Cat("maximum ", text));
     v1::DailyHoursCap cap;
     cap.set_maximum_minor(Text(maximum.amount.minor()));
@@ -1116,7 +1125,8 @@ Expectation ExpectProgramme(const v1::Entry& entry, std::uint64_t seq, State& st
       if (asset == nullptr) return violated(Cat("a threshold for ", set.asset()));
       const AmountParse amount = ParseAmount(set.amount(), asset->scale, asset->maximum_minor);
       if (!amount.ok()) return violated(Cat("amount ", set.amount()));
-      v1::ApprovalThresholdRecord& record = state.approval_thresholds[ApprovalThresholdKey(set.asset())];
+      v1::ApprovalThresholdRecord& record =
+          state.approval_thresholds[ApprovalThresholdKey(set.asset())];
       record.set_asset(set.asset());
       record.set_amount_minor(Text(amount.amount.minor()));
       record.set_seq(seq);
@@ -1156,8 +1166,9 @@ Expectation ExpectProgramme(const v1::Entry& entry, std::uint64_t seq, State& st
       if (!facts.period().empty()) {
         const std::string key = AwardUsageKey(award.member(), award.rule(), facts.period());
         Int128& used = state.usage[key];
-        if (used >= 1) return violated(Cat(award.member(), " had ", award.rule(), " in ",
-                                           facts.period(), " already"));
+        if (used >= 1)
+          return violated(
+              Cat(award.member(), " had ", award.rule(), " in ", facts.period(), " already"));
         used += 1;
         state.award_usage_keys[seq] = key;
       }
@@ -1184,7 +1195,8 @@ Expectation ExpectProgramme(const v1::Entry& entry, std::uint64_t seq, State& st
     }
     case v1::Command::kApprove: {
       v1::PendingRecord* pending = OpenPendingOf(command.approve().seq(), state);
-      if (pending == nullptr) return violated(Cat("entry ", command.approve().seq(), " is not pending"));
+      if (pending == nullptr)
+        return violated(Cat("entry ", command.approve().seq(), " is not pending"));
       if (command.actor() == pending->maker()) return violated("approved by its own maker");
       for (const std::string* id : {&pending->from(), &pending->to()}) {
         State::Account* account = account_of(*id);
@@ -1302,19 +1314,17 @@ void ReplayEntry(const v1::Entry& entry, const Hash& fingerprint, State& state,
   // expired holds follow one another).
   if (!command.has_release_hold() && !state.open_holds.empty() &&
       state.open_holds.begin()->first <= entry.time_unix_us()) {
-    findings.Add(FindingKind::kRuleViolated, seq, Cat("hold ", state.open_holds.begin()->second),
-                 Cat("released at its expiry ", state.open_holds.begin()->first,
-                     " before any later entry"),
-                 Cat("still open at entry time ", entry.time_unix_us()));
+    findings.Add(
+        FindingKind::kRuleViolated, seq, Cat("hold ", state.open_holds.begin()->second),
+        Cat("released at its expiry ", state.open_holds.begin()->first, " before any later entry"),
+        Cat("still open at entry time ", entry.time_unix_us()));
   }
-  if (!command.has_expire_pending() && !command.has_release_hold() &&
-      !state.open_pending.empty() &&
+  if (!command.has_expire_pending() && !command.has_release_hold() && !state.open_pending.empty() &&
       state.open_pending.begin()->first <= entry.time_unix_us()) {
-    findings.Add(FindingKind::kRuleViolated, seq,
-                 Cat("pending ", state.open_pending.begin()->second),
-                 Cat("lapsed at its expiry ", state.open_pending.begin()->first,
-                     " before any later entry"),
-                 Cat("still pending at entry time ", entry.time_unix_us()));
+    findings.Add(
+        FindingKind::kRuleViolated, seq, Cat("pending ", state.open_pending.begin()->second),
+        Cat("lapsed at its expiry ", state.open_pending.begin()->first, " before any later entry"),
+        Cat("still pending at entry time ", entry.time_unix_us()));
   }
   if (entry.has_award() && !command.has_award() && !command.has_approve()) {
     findings.Add(FindingKind::kRecordDiffers, seq, "award facts", "none on this kind of entry",
@@ -1410,7 +1420,8 @@ void ReplayEntry(const v1::Entry& entry, const Hash& fingerprint, State& state,
           expectation.postings.pop_back();
           if (kept != 0) expectation.postings.push_back({command.earn().to(), kHours, kept});
           if (kept != amount) {
-            expectation.postings.push_back({state.hours_cap->pool_account(), kHours, amount - kept});
+            expectation.postings.push_back(
+                {state.hours_cap->pool_account(), kHours, amount - kept});
           }
           if (kept == 0) touched = command.earn().to();
         }
@@ -1692,9 +1703,7 @@ bool HasRepeat(const BigVector<std::uint64_t>& values) {
 
 }  // namespace
 
-std::uint64_t State::AccountIndex::HashOf(std::string_view id) {
-  return absl::HashOf(Absl(id));
-}
+std::uint64_t State::AccountIndex::HashOf(std::string_view id) { return absl::HashOf(Absl(id)); }
 
 void State::AccountIndex::Insert(std::uint64_t hash, AccountNode* node) {
   if (2 * (used_ + 1) > slots_.size()) {

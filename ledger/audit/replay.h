@@ -114,7 +114,7 @@ struct ReplayState {
   // Fast mode: the 64-bit hash of every request id in seq order, appended (a set would cost a
   // cache miss per entry); FinishReplay sorts them and looks for a repeat.
   BigVector<std::uint64_t> request_hashes;
-  std::uint64_t requests_digest = 0;                  // fast mode: sum of RequestDigest
+  std::uint64_t requests_digest = 0;  // fast mode: sum of RequestDigest
 
   using AccountNode = std::pair<const std::string, Account>;
   // The accounts as the replay's hot path finds them: open addressing over 16-byte (hash, node)

@@ -9,7 +9,8 @@
 
 namespace lovebank::audit {
 
-Progress::Progress() : enabled_(isatty(STDERR_FILENO) == 1), start_(std::chrono::steady_clock::now()) {}
+Progress::Progress()
+    : enabled_(isatty(STDERR_FILENO) == 1), start_(std::chrono::steady_clock::now()) {}
 
 void Progress::Update(std::uint64_t entries) {
   if (!enabled_) return;
@@ -130,8 +131,8 @@ void PrintHuman(const Report& report, const std::string& what) {
   if (!report.flows.empty()) {
     std::cout << "\nFlows by kind of entry (gross, exact):\n";
     for (const Flow& flow : report.flows) {
-      std::cout << "  " << flow.asset << "  " << flow.kind << " " << DecimalText(flow.minor, flow.scale)
-                << "\n";
+      std::cout << "  " << flow.asset << "  " << flow.kind << " "
+                << DecimalText(flow.minor, flow.scale) << "\n";
     }
   }
   std::cout << "\nPrincipals granted by the journal (who was allowed what):\n";
