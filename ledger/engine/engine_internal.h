@@ -1,0 +1,114 @@
+#pragma once
+// Internal to the engine's files: small helpers shared by the state (state.cc), the movements
+// (moves.cc) and the reads of committed entries (engine.cc).
+
+#include <algorithm>
+#include <cstring>
+#include <map>
+#include <span>
+
+#include "absl/container/inlined_vector.h"
+#include "ledger/base/check.h"
+#include "ledger/base/coding.h"
+#include "ledger/base/strings.h"
+#include "ledger/base/text.h"
+#include "ledger/engine/engine.h"
+
+namespace lovebank {
+
+inline const char* KindName(v1::AccountKind kind) {
+  switch (kind) {
+    case v1::ACCOUNT_KIND_MEMBER:
+      return "MEMBER";
+    case v1::ACCOUNT_KIND_STORE:
+      return "STORE";
+    case v1::ACCOUNT_KIND_ISSUER:
+      return "ISSUER";
+    case v1::ACCOUNT_KIND_SYSTEM:
+      return "SYSTEM";
+    default:
+      return "UNSPECIFIED";
+  }
+}
+
+// Entries a Reverse may undo: every movement of value except reversals and refunds.
+inline bool IsReversible(v1::Command::BodyCase kind) {
+  switch (kind) {
+    case v1::Command::kEarn:
+    case v1::Command::kDeduct:
+    case v1::Command::kRedeem:
+    case v1::Command::kTransfer:
+    case v1::Command::kReceiveStock:
+    case v1::Command::kWriteOffStock:
+    case v1::Command::kSettle:
+    case v1::Command::kCheckout:
+    case v1::Command::kAward:
+    case v1::Command::kApprove:
+      return true;
+    default:
+      return false;
+  }
+}
+
+template <class Record>
+absl::Status LoadRecords(Store* store, Family family, std::string_view what,
+                         absl::flat_hash_map<std::string, Record>& into) {
+  auto it = store->NewIterator(family);
+  for (it->SeekToFirst(); it->Valid(); it->Next()) {
+    Record record;
+    if (!record.ParseFromArray(it->value().data(), static_cast<int>(it->value().size()))) {
+      return absl::DataLossError(Cat(what, " record ", it->key().ToString(), " does not decode"));
+    }
+    into.emplace(it->key().ToString(), std::move(record));
+  }
+  return FromRocks(it->status(), Cat("loading ", what));
+}
+
+inline absl::StatusOr<AssetState> DecodeAsset(std::string_view value) {
+  AssetState asset;
+  if (!asset.record.ParseFromArray(value.data(), static_cast<int>(value.size()))) {
+    return absl::DataLossError("asset record does not decode");
+  }
+  auto maximum = MinorFromString(asset.record.maximum_minor());
+  if (!maximum || asset.record.scale() > kScaleMax) {
+    return absl::DataLossError(Cat("asset record ", asset.record.code(), " is invalid"));
+  }
+  asset.scale = asset.record.scale();
+  asset.maximum_minor = *maximum;
+  return asset;
+}
+
+// An Earn of HOURS past the storage cap: what its entry credited to the donation pool.
+inline Int128 ToPool(const v1::Command& command, std::span<const PostingText> postings) {
+  if (!command.has_earn() || command.earn().asset() != kHoursAsset) return 0;
+  for (const PostingText& posting : postings) {
+    if (posting.account != command.earn().to() && !posting.amount_minor.starts_with('-')) {
+      return *MinorFromString(posting.amount_minor);
+    }
+  }
+  return 0;
+}
+
+// An Award or an Earn that moved nothing waits for approval; an award's amount is its facts'.
+inline void FillPendingAndAward(const v1::Command& command, std::size_t postings,
+                                std::int64_t time_unix_us, const v1::AwardFacts* award,
+                                std::uint32_t award_scale, Receipt* receipt) {
+  if ((command.has_award() || command.has_earn()) && postings == 0) {
+    receipt->pending_expires_unix_us = time_unix_us + kPendingLifetimeMicros;
+  }
+  if (award != nullptr) {
+    receipt->award_minor = *MinorFromString(award->amount_minor());
+    receipt->award_decimal = FormatAmount(Amount::FromMinor(receipt->award_minor), award_scale);
+  }
+}
+
+inline std::vector<PostingText> PostingTexts(const v1::Entry& entry) {
+  std::vector<PostingText> postings;
+  postings.reserve(entry.postings_size());
+  for (const auto& posting : entry.postings()) {
+    postings.push_back({posting.account(), posting.asset(), posting.amount_minor()});
+  }
+  return postings;
+}
+
+}  // namespace lovebank
