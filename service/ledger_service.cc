@@ -341,6 +341,12 @@ grpc::ServerUnaryReactor* LedgerService::SubmitBatch(grpc::CallbackServerContext
           call->Done(ToStatus(found.status()));
           return call;
         }
+        if (found->reason == Reason::kPermissionDenied) {  // another's request id: denied whole
+          call->Done(
+              ToStatus(Reason::kPermissionDenied,
+                       Cat("command ", i, ": only admins name another principal's request id")));
+          return call;
+        }
         converted[i] = ConvertReverse(command.reverse(), who->name, *found);
         target = std::move(found->entry);
         break;

@@ -412,6 +412,36 @@ TEST_F(AuditTest, AChangedBalanceRowIsNamedByItsKey) {
       << Describe(report);
 }
 
+// Store format 2 keys request ids by actor: the records of a format-1 store would all read as
+// findings, so the audit with the store refuses it by name; its journal still audits alone.
+TEST_F(AuditTest, AStoreOfAnotherFormatIsRefusedByNameAndItsJournalStillAudits) {
+  {
+    auto store = Raw();
+    std::string version;
+    PutFixed32BE(&version, 1);
+    ASSERT_TRUE(store->db()
+                    ->Put(Sync(), store->handle(Family::kMeta),
+                          std::string(meta_key::kFormatVersion), version)
+                    .ok());
+  }
+  StoreOptions read_only;
+  read_only.read_only = true;
+  auto store = Store::Open(dir_.path(), read_only);
+  ASSERT_TRUE(store.ok()) << store.status();
+  auto source = StoreSource(**store);
+  ASSERT_TRUE(source.ok()) << source.status();
+  auto with_store = audit::Run(**source, store->get(), Options{});
+  ASSERT_FALSE(with_store.ok());
+  EXPECT_EQ(with_store.status().code(), absl::StatusCode::kFailedPrecondition);
+  EXPECT_NE(with_store.status().message().find("format version 1"), std::string::npos)
+      << with_store.status();
+  auto again = StoreSource(**store);
+  ASSERT_TRUE(again.ok());
+  auto journal_only = audit::Run(**again, nullptr, Options{});
+  ASSERT_TRUE(journal_only.ok()) << journal_only.status();
+  EXPECT_EQ(journal_only->findings_total, 0u) << Describe(*journal_only);
+}
+
 TEST_F(AuditTest, ADeletedRequestIndexRowIsNamedByItsKey) {
   {
     auto store = Raw();

@@ -892,6 +892,7 @@ TEST_F(ServiceTest, TheRoleMatrixHoldsForEveryRpc) {
        [&](const std::string& t) {
          v1::GetEntryRequest r;
          r.set_request_id("seed-2");
+         r.set_request_actor("issuer");  // request ids are each principal's own
          v1::GetEntryResponse out;
          return client_->ledger->GetEntry(Ctx(t).get(), r, &out);
        }},

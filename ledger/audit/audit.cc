@@ -626,6 +626,20 @@ absl::StatusOr<Pass> RunPass(JournalSource& source, Store* store, const Options&
 }  // namespace
 
 absl::StatusOr<Report> Run(JournalSource& source, Store* store, const Options& options) {
+  if (store != nullptr) {
+    // Derived records of another store format would all read as findings: refuse instead (the
+    // journal of such a store still audits, through an export).
+    LOVEBANK_ASSIGN_OR_RETURN(auto version, store->Get(Family::kMeta, meta_key::kFormatVersion));
+    if (version.has_value() &&
+        (version->size() != 4 || GetFixed32BE(version->data()) != kStoreFormatVersion)) {
+      return absl::FailedPreconditionError(Cat(
+          "the store has format version ",
+          version->size() == 4 ? std::to_string(GetFixed32BE(version->data())) : "(undecodable)",
+          "; this audit compares the records of version ", kStoreFormatVersion,
+          " (its journal still audits: lovebank-audit export --db DIR --out F, then lovebank-audit "
+          "--file F)"));
+    }
+  }
   // The fast pass needs a way to read the journal a second time when it must name a finding
   // exactly: the store, or a reopen function. Without either, the one pass is exact.
   const bool can_reread = store != nullptr || static_cast<bool>(options.reopen);

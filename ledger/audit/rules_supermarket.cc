@@ -11,7 +11,8 @@ namespace lovebank::audit {
 std::vector<std::string> UsageOwnersOf(const State& state, const std::string& member) {
   std::vector<std::string> owners{member};
   auto household = state.households.find(member);
-  if (household != state.households.end() && !household->second.empty()) {
+  if (household != state.households.end() && !household->second.empty() &&
+      "household:" + household->second != member) {  // one key, counted once
     owners.push_back("household:" + household->second);
   }
   return owners;

@@ -411,7 +411,9 @@ absl::InlinedVector<std::string, 2> Engine::UsageOwners(const std::string& membe
   absl::InlinedVector<std::string, 2> owners{member};
   auto household = households_.find(member);
   if (household != households_.end() && !household->second.empty()) {
-    owners.push_back(Cat("household:", household->second));
+    // A member account may itself be named "household:<id>": one key, counted once.
+    std::string key = Cat("household:", household->second);
+    if (key != member) owners.push_back(std::move(key));
   }
   return owners;
 }
