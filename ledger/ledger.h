@@ -238,7 +238,8 @@ class Ledger {
   class Impl;
 
  private:
-  // Tests only (tests/audit_engine_bug_test.cc): reaches the engine to simulate a bookkeeping bug.
+  // Tests only (tests/audit/audit_engine_bug_test.cc): reaches the engine to simulate a bookkeeping
+  // bug.
   friend class LedgerTestPeer;
   explicit Ledger(std::unique_ptr<Impl> impl);
   std::unique_ptr<Impl> impl_;

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # The long crash loop (issue #8, docs/reliability.md): lovebankd killed with SIGKILL under
-# concurrent gRPC load N times (default 100), each restart checked (tests/crash_test.cc).
+# concurrent gRPC load N times (default 100), each restart checked (tests/service/crash_test.cc).
 #   scripts/crash-loop.sh [CYCLES] [SEED]
 # Uses the build in ${BUILD_DIR:-build} (scripts/setup.sh makes it). Exit 0 when every cycle held.
 set -euo pipefail

@@ -1,6 +1,7 @@
 #pragma once
-// The love supermarket fixture shared by tests/supermarket_test.cc and tests/holds_test.cc: a
-// programme with a store, a catalogue, stock and members, on a real ledger with a test clock.
+// The love supermarket fixture shared by tests/ledger/supermarket_test.cc and
+// tests/ledger/holds_test.cc: a programme with a store, a catalogue, stock and members, on a real
+// ledger with a test clock.
 
 #include <atomic>
 #include <chrono>

@@ -25,7 +25,7 @@ namespace lovebank::audit {
 // an unspecified state (still fit for this function's next call): parse the payload with
 // protobuf into a fresh message then. The
 // equivalence is checked on arbitrary bytes by fuzz/entry_fuzz.cc and on the engine's own
-// entries by tests/entry_decoder_test.cc.
+// entries by tests/audit/entry_decoder_test.cc.
 bool DecodeCanonicalEntry(std::string_view payload, v1::Entry* entry,
                           std::string_view* command_bytes);
 

@@ -206,8 +206,8 @@ std::string FingerprintOfSerialized(std::string_view serialized);
 Hash SerializedCommandFingerprint(std::string_view serialized);
 
 // Encoders for the two messages every transfer writes, byte for byte what protobuf's serializer
-// writes for the same message (tests/journal_format_test.cc compares them): the sequencer builds
-// no message objects for them, and the audit digests statement lines in the same encoding.
+// writes for the same message (tests/format/journal_format_test.cc compares them): the sequencer
+// builds no message objects for them, and the audit digests statement lines in the same encoding.
 //
 // One leg of a lovebank.v1.StatementLine (field `legs`), appended to `bytes`: a line is the
 // concatenation of its legs.

@@ -21,8 +21,8 @@ class StagedPuts {
   // Appends a WriteBatch record for every put, sorted by key, under the column family with
   // RocksDB id `family_id`, to `rep`: the representation rocksdb::WriteBatch(std::string&&)
   // takes (RocksDB's write_batch.cc, the WAL's record format) — byte for byte what
-  // WriteBatch::Put appends (tests/staged_puts_test.cc), without its per-key calls. Sorted, so
-  // the memtable finds each key's place from the previous one's (ledger/storage/memtable.h).
+  // WriteBatch::Put appends (tests/storage/staged_puts_test.cc), without its per-key calls. Sorted,
+  // so the memtable finds each key's place from the previous one's (ledger/storage/memtable.h).
   // Returns the number of records. REQUIRES: every key at most once, so the order changes nothing
   // else.
   std::size_t AppendSorted(std::uint32_t family_id, std::string* rep);

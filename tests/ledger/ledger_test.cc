@@ -418,18 +418,18 @@ TEST(RefusalCoverage, EveryCommandReasonHasARefusalCase) {
       // lovebankd's start-up check (ServiceTest.AStateForged...):
       Reason::kLedgerUnverified, Reason::kCursorInvalid, Reason::kPageSizeInvalid,
       Reason::kSeqBeyondHead,
-      // Service rules and access (tests/service_test.cc):
+      // Service rules and access (tests/service/service_test.cc):
       Reason::kActivityMissing, Reason::kMoveReasonMissing, Reason::kBatchSizeInvalid,
       Reason::kEntryTargetInvalid, Reason::kBatchAborted, Reason::kTokenMissing,
       Reason::kTokenUnknown, Reason::kPermissionDenied,
-      // The love supermarket (tests/supermarket_test.cc):
+      // The love supermarket (tests/ledger/supermarket_test.cc):
       Reason::kBasketInvalid, Reason::kPayAssetInvalid, Reason::kItemUnitInvalid,
       Reason::kItemUnknown, Reason::kItemInactive, Reason::kAssetNotStock, Reason::kAssetIsStock,
       Reason::kInsufficientStock, Reason::kRefundInvalid, Reason::kLineAlreadyRefunded,
       Reason::kExchangeRatioUnset, Reason::kPeriodInvalid, Reason::kLimitExceeded,
       Reason::kHouseholdInvalid, Reason::kHoldCommandInvalid, Reason::kHoldUnknown,
       Reason::kHoldClosed,
-      // Programme rules (tests/programme_test.cc):
+      // Programme rules (tests/ledger/programme_test.cc):
       Reason::kTagsInvalid, Reason::kFamilyInvalid, Reason::kAwardRuleInvalid,
       Reason::kTransferPolicyInvalid, Reason::kPendingCommandInvalid, Reason::kTransferNotAllowed,
       Reason::kNotFamily, Reason::kAwardRuleUnknown, Reason::kAwardRuleInactive,
@@ -1190,7 +1190,7 @@ TEST(AllOrNothing, OneRefusedCommandAbortsTheGroupAndChangesNothing) {
   EXPECT_EQ(testing::WithoutRefusals(DumpStore(dir.path())), testing::WithoutRefusals(before));
 
   // The refusal never flips, even once m1 could pay: the same batch again, or g3 alone, is
-  // refused the same way (found by the crash loop's retries, tests/crash_test.cc).
+  // refused the same way (found by the crash loop's retries, tests/service/crash_test.cc).
   ASSERT_TRUE(ledger->Execute(Earn("top-up", "issuer:town", "m1", "100")).ok());
   const Head topped = ledger->GetHead();
   const auto again = ledger->ExecuteMany(group, true);
