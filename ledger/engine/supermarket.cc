@@ -90,8 +90,9 @@ Outcome Engine::ApplySetExchangeRatio(const v1::Command& command, const std::str
   }
   AmountParse ratio = ParseAmount(set.points_per_hour(), points->scale, points->maximum_minor);
   if (!ratio.ok()) {
-    return Refuse(command, fingerprint, ratio.reason,
-                  Cat("points per hour ", set.points_per_hour(), ": ", ReasonName(ratio.reason)));
+    return Refuse(
+        command, fingerprint, ratio.reason,
+        Cat("points per hour ", Excerpt(set.points_per_hour()), ": ", ReasonName(ratio.reason)));
   }
   if (ratio.amount.is_zero()) {
     return Refuse(command, fingerprint, Reason::kAmountZero, "the ratio is zero");

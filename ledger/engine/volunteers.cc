@@ -133,7 +133,7 @@ Outcome Engine::ApplySetDailyHoursCap(const v1::Command& command, const std::str
   AmountParse maximum = ParseAmount(text, hours->scale, hours->maximum_minor);
   if (!maximum.ok()) {
     return Refuse(command, fingerprint, maximum.reason,
-                  Cat("maximum ", text, ": ", ReasonName(maximum.reason)));
+                  Cat("maximum ", Excerpt(text), ": ", ReasonName(maximum.reason)));
   }
   v1::DailyHoursCap cap;
   cap.set_maximum_minor(MinorToString(maximum.amount.minor()));
