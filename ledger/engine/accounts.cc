@@ -37,7 +37,7 @@ Outcome Engine::ApplyOpenAccount(const v1::Command& command, const std::string& 
   for (auto& tag : tags) record->add_tags(std::move(tag));
   Outcome outcome = Append(command, fingerprint, {}, {open.account()});
   LOVEBANK_CHECK(outcome.receipt.seq == seq);
-  SetAccount(open.account(), std::move(state));
+  accounts_.Set(open.account(), std::move(state));
   return outcome;
 }
 
@@ -64,15 +64,13 @@ Outcome Engine::ApplyDefineAsset(const v1::Command& command, const std::string& 
   asset.record.set_display_name(define.display_name());
   asset.record.set_defined_seq(head_.seq + 1);
   Outcome outcome = Append(command, fingerprint, {}, {});
-  Stage(Family::kAssets, define.code(), asset.record.SerializeAsString());
-  assets_.emplace(define.code(), std::move(asset));
-  open().assets_added.push_back(define.code());
+  assets_.Set(define.code(), std::move(asset));
   return outcome;
 }
 
 Outcome Engine::ApplySetAccountStatus(const v1::Command& command, const std::string& fingerprint) {
   const v1::SetAccountStatus& set = command.set_account_status();
-  AccountState* account = FindAccount(set.account());
+  const AccountState* account = FindAccount(set.account());
   if (account == nullptr) {
     return Refuse(command, fingerprint, Reason::kAccountUnknown, Cat("no account ", set.account()));
   }
@@ -84,7 +82,7 @@ Outcome Engine::ApplySetAccountStatus(const v1::Command& command, const std::str
   state.record.set_status(set.status());
   state.record.set_status_seq(head_.seq + 1);
   Outcome outcome = Append(command, fingerprint, {}, {set.account()});
-  SetAccount(set.account(), std::move(state));
+  accounts_.Set(set.account(), std::move(state));
   return outcome;
 }
 
@@ -122,24 +120,24 @@ Outcome Engine::ApplyGrantPrincipal(const v1::Command& command, const std::strin
   record.set_granted_seq(head_.seq + 1);
   Outcome outcome = Append(command, fingerprint, {}, {});
   token_hashes_.insert(grant.token_sha256());
-  SetPrincipal(grant.principal(), std::move(record));
+  principals_.Set(grant.principal(), std::move(record));
   return outcome;
 }
 
 Outcome Engine::ApplyRevokePrincipal(const v1::Command& command, const std::string& fingerprint) {
   const std::string& name = command.revoke_principal().principal();
-  auto it = principals_.find(name);
-  if (it == principals_.end()) {
+  const v1::PrincipalRecord* found = principals_.Find(name);
+  if (found == nullptr) {
     return Refuse(command, fingerprint, Reason::kPrincipalUnknown, Cat("no principal ", name));
   }
-  if (it->second.revoked_seq() != 0) {
+  if (found->revoked_seq() != 0) {
     return Refuse(command, fingerprint, Reason::kPrincipalRevoked,
-                  Cat("principal ", name, " was revoked by entry ", it->second.revoked_seq()));
+                  Cat("principal ", name, " was revoked by entry ", found->revoked_seq()));
   }
-  v1::PrincipalRecord record = it->second;
+  v1::PrincipalRecord record = *found;
   record.set_revoked_seq(head_.seq + 1);
   Outcome outcome = Append(command, fingerprint, {}, {});
-  SetPrincipal(name, std::move(record));
+  principals_.Set(name, std::move(record));
   return outcome;
 }
 

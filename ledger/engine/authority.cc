@@ -31,8 +31,7 @@ std::string RoleWord(v1::Role role) {
 }  // namespace
 
 const v1::PrincipalRecord* Engine::ActorPrincipal(const v1::Command& command) const {
-  auto it = principals_.find(command.actor());
-  return it == principals_.end() ? nullptr : &it->second;
+  return principals_.Find(command.actor());
 }
 
 std::optional<Outcome> Engine::CheckActor(const v1::Command& command,

@@ -22,6 +22,7 @@ void Engine::BeginBatch(std::size_t expected_commands) {
   staged(Family::kAccountEntries).Reserve(2 * expected_commands, 128 * expected_commands);
   batch.start_head = head_;
   batch.start_time_unix_us = head_time_unix_us_;
+  for (StateTableBase* table : tables_) table->BeginBatch();
 }
 
 Outcome Engine::Apply(const v1::Command& command, const std::string& fingerprint,

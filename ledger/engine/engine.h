@@ -28,6 +28,7 @@
 #include "absl/container/inlined_vector.h"
 #include "ledger/base/check.h"
 #include "ledger/engine/outcome.h"
+#include "ledger/engine/state_table.h"
 #include "ledger/format/syntax.h"
 #include "ledger/storage/id_filter.h"
 #include "ledger/storage/staged_puts.h"
@@ -244,18 +245,19 @@ class Engine {
   bool GiveBackAward(const std::string& usage_key, Outcome* failure);
   void ExpirePendingDue(std::int64_t now);
   void RebuildPendingExpiries();
-  // A record of the generic families (keyed programme rules in meta, pending records): the
-  // stored bytes, from memory (every one is loaded at Load).
-  const std::string* FindRecord(Family family, std::string_view key) const;
+  // A setting (the programme's keyed rules and its singleton settings, by meta key): parsed from
+  // the table's bytes; std::nullopt when none is set.
   template <class Message>
-  std::optional<Message> ParsedRecord(Family family, std::string_view key) const {
-    const std::string* bytes = FindRecord(family, key);
+  std::optional<Message> Setting(std::string_view key) const {
+    const std::string* bytes = settings_.Find(key);
     if (bytes == nullptr) return std::nullopt;
     Message message;
     LOVEBANK_CHECK(message.ParseFromString(*bytes));
     return message;
   }
-  void SetRecord(Family family, std::string_view key, const google::protobuf::Message& record);
+  void SetSetting(const std::string& key, const google::protobuf::MessageLite& record) {
+    settings_.Set(key, record.SerializeAsString());
+  }
   // Holds (ledger/engine/holds.cc).
   Outcome ApplyAuthorizeHold(const v1::Command& command, const std::string& fingerprint);
   Outcome ApplyCaptureHold(const v1::Command& command, const std::string& fingerprint);
@@ -272,10 +274,6 @@ class Engine {
   Outcome CloseHold(const v1::Command& command, const std::string& fingerprint, v1::HoldRecord hold,
                     const v1::Pricing* captured, v1::HoldState state);
   void SetHold(v1::HoldRecord record);
-  void SetVolunteer(const std::string& member, v1::VolunteerRecord record);
-  void SetStarLevelsRecord(v1::StarLevels levels);
-  void SetHoursCapRecord(v1::HoursCap cap);
-  void SetDailyHoursCapRecord(v1::DailyHoursCap cap);
   void RebuildHoldExpiries();
   // Whose usage a member's baskets count under: the member, and "household:<id>" too when
   // grouped. A limit holds for each: joining a household never lifts what the member used.
@@ -283,7 +281,6 @@ class Engine {
   // The amount used under a usage key (0 when none): in flight, cached or committed;
   // std::nullopt with `failure` set when the store cannot be read.
   std::optional<Int128> Used(const std::string& key, Outcome* failure);
-  void SetUsage(const std::string& key, Int128 used);
   // The time the next entry gets: the clock (read once per Apply: every entry one command makes,
   // releases of expired holds included, has the same time), never before the head's time.
   std::int64_t NextEntryTime() const;
@@ -310,16 +307,9 @@ class Engine {
                  std::string message);
 
   const AssetState* FindAsset(const std::string& code) const;
-  AccountState* FindAccount(const std::string& account);
+  const AccountState* FindAccount(const std::string& account) const;
   BalanceState Balance(const std::string& account, const std::string& asset) const;
   BalanceState BalanceAt(const std::string& key) const;  // key: BalanceKey(account, asset)
-  void SetBalance(const std::string& key, BalanceState value);
-  void SetAccount(const std::string& account, AccountState state);
-  void SetPrincipal(const std::string& name, v1::PrincipalRecord record);
-  void SetItemRecord(const std::string& key, v1::ItemRecord record);
-  void SetPolicy(v1::ExchangePolicy policy);
-  void SetLimitRecord(const std::string& sku, v1::LimitRecord record);
-  void SetHouseholdOf(const std::string& member, std::string household);
   // Records `key` as reversed (a whole entry, or a refunded line) in the open batch.
   void MarkReversed(std::string key, std::uint64_t by_seq);
   std::string Decimal(const Int128& minor, const std::string& asset) const;
@@ -328,44 +318,42 @@ class Engine {
   Store* const store_;
   const std::function<std::int64_t()> clock_;
 
-  absl::flat_hash_map<std::string, AssetState> assets_;
-  absl::flat_hash_map<std::string, AccountState> accounts_;
-  absl::flat_hash_map<std::string, BalanceState> balances_;  // BalanceKey -> balance
+  // The state, one table per piece (ledger/engine/state_table.h); tables_ lists them all in load
+  // order (assets before accounts: an account's budgets parse in its asset's scale).
+  StateTable<AssetState> assets_;
+  StateTable<AccountState> accounts_;
+  StateTable<BalanceState> balances_;           // BalanceKey -> balance
+  StateTable<v1::PrincipalRecord> principals_;  // by principal name
+  StateTable<v1::ItemRecord> items_;            // ItemKey(store, sku) -> item
+  StateTable<v1::LimitRecord> limits_;          // by SKU, "" for basket value
+  // Usage under limits, by UsageKey: read from the store on first use (Used), then kept.
+  StateTable<Int128> usage_;
+  // Member -> household id ("" once taken out of one).
+  StateTable<std::string> households_;
+  // Holds by EncodeFixed64BE(seq): every open hold, and closed ones until their batch is durable.
+  StateTable<v1::HoldRecord> holds_;
+  // Cumulative earned hours by MEMBER account.
+  StateTable<v1::VolunteerRecord> volunteers_;
+  // Pending awards and earnings by EncodeFixed64BE(seq).
+  StateTable<v1::PendingRecord> pending_;
+  // Settings by meta key -> the stored bytes: the keyed programme rules and the singleton
+  // settings (exchange policy, star levels, hours caps). A new journaled setting is a key here.
+  StateTable<std::string> settings_;
+  const std::vector<StateTableBase*> tables_;
+
+  // Derived from the tables (rebuilt when a rollback restores them): the token hash of every
+  // principal; the open holds and the pending records by expiry.
+  absl::flat_hash_set<std::string> token_hashes_;
+  std::set<std::pair<std::int64_t, std::uint64_t>> hold_expiries_;
+  std::set<std::pair<std::int64_t, std::uint64_t>> pending_expiries_;
   // Every request id in the requests and refusals families or staged for them
   // (ledger/storage/id_filter.h).
   IdFilter request_ids_;
-  absl::flat_hash_map<std::string, v1::PrincipalRecord> principals_;  // by principal name
-  absl::flat_hash_set<std::string> token_hashes_;           // of every principal ever granted
-  absl::flat_hash_map<std::string, v1::ItemRecord> items_;  // ItemKey(store, sku) -> item
-  // At most one entry, under meta_key::kExchangePolicy: the HOURS -> POINTS ratio in force.
-  absl::flat_hash_map<std::string, v1::ExchangePolicy> policies_;
-  absl::flat_hash_map<std::string, v1::LimitRecord> limits_;  // by SKU, "" for basket value
-  // Usage under limits, by UsageKey: loaded from the store on first use, then kept.
-  absl::flat_hash_map<std::string, Int128> usage_;
-  // Member -> household id ("" once taken out of one).
-  absl::flat_hash_map<std::string, std::string> households_;
-  // Holds by EncodeFixed64BE(seq): every open hold, and closed ones until their batch is durable;
-  // `hold_expiries_` orders the open ones by expiry.
-  absl::flat_hash_map<std::string, v1::HoldRecord> holds_;
-  std::set<std::pair<std::int64_t, std::uint64_t>> hold_expiries_;
   std::optional<std::int64_t> decide_time_;  // set while Apply decides one command
   // Set while Apply decides one command whose serialization the caller gave: Append embeds it
   // instead of serializing the command again.
   const v1::Command* serialized_command_ = nullptr;
   std::string_view serialized_;
-  // Cumulative earned hours by MEMBER account; the star levels (at most one, under
-  // meta_key::kStarLevels).
-  absl::flat_hash_map<std::string, v1::VolunteerRecord> volunteers_;
-  absl::flat_hash_map<std::string, v1::StarLevels> star_levels_;
-  // The HOURS storage cap (at most one, under meta_key::kHoursCap).
-  absl::flat_hash_map<std::string, v1::HoursCap> hours_caps_;
-  // The daily cap on recorded HOURS (at most one, under meta_key::kDailyHoursCap).
-  absl::flat_hash_map<std::string, v1::DailyHoursCap> daily_caps_;
-  // The generic records, by one byte of Family ‖ key -> the stored bytes: keyed programme rules
-  // (meta) and pending awards and earnings (pending), all loaded at Load. `pending_expiries_`
-  // orders the pending ones by expiry.
-  absl::flat_hash_map<std::string, std::string> records_;
-  std::set<std::pair<std::int64_t, std::uint64_t>> pending_expiries_;
   Head head_;
   std::int64_t head_time_unix_us_ = 0;
 
@@ -375,21 +363,6 @@ class Engine {
     std::array<StagedPuts, kFamilyCount> staged;
     Head start_head;
     std::int64_t start_time_unix_us = 0;
-    absl::flat_hash_map<std::string, std::optional<BalanceState>> balances_undo;
-    absl::flat_hash_map<std::string, std::optional<AccountState>> accounts_undo;
-    absl::flat_hash_map<std::string, std::optional<v1::PrincipalRecord>> principals_undo;
-    absl::flat_hash_map<std::string, std::optional<v1::ItemRecord>> items_undo;
-    absl::flat_hash_map<std::string, std::optional<v1::ExchangePolicy>> policies_undo;
-    absl::flat_hash_map<std::string, std::optional<v1::LimitRecord>> limits_undo;
-    absl::flat_hash_map<std::string, std::optional<Int128>> usage_undo;
-    absl::flat_hash_map<std::string, std::optional<std::string>> households_undo;
-    absl::flat_hash_map<std::string, std::optional<v1::HoldRecord>> holds_undo;
-    absl::flat_hash_map<std::string, std::optional<v1::VolunteerRecord>> volunteers_undo;
-    absl::flat_hash_map<std::string, std::optional<v1::StarLevels>> star_levels_undo;
-    absl::flat_hash_map<std::string, std::optional<v1::HoursCap>> hours_caps_undo;
-    absl::flat_hash_map<std::string, std::optional<v1::DailyHoursCap>> daily_caps_undo;
-    absl::flat_hash_map<std::string, std::optional<std::string>> records_undo;
-    std::vector<std::string> assets_added;
     // The serialized Entry of each seq appended in this batch (FindEntry decodes it on demand).
     absl::flat_hash_map<std::uint64_t, std::string> entries;
     // Keys of the reversed family set in this batch: whole entries and refunded lines.
@@ -398,10 +371,7 @@ class Engine {
   };
   Batch& open() { return batches_.back(); }
 
-  // The state at Mark: for each key changed since, its value then (nullopt: absent) and whether
-  // the key entered the batch's own undo map after the mark (then it leaves it again).
-  template <class T>
-  using MarkUndo = absl::flat_hash_map<std::string, std::pair<std::optional<T>, bool>>;
+  // What Mark remembers beyond the tables (which keep their own).
   struct MarkState {
     // Declared, defined in engine.cc: clang 14 cannot default-construct a nested class with
     // member initializers inside std::optional::emplace while the enclosing class is open.
@@ -409,35 +379,10 @@ class Engine {
     std::array<std::size_t, kFamilyCount> staged_sizes{};
     Head head;
     std::int64_t time_unix_us = 0;
-    std::size_t assets_added = 0;
-    MarkUndo<BalanceState> balances;
-    MarkUndo<AccountState> accounts;
-    MarkUndo<v1::PrincipalRecord> principals;
-    MarkUndo<v1::ItemRecord> items;
-    MarkUndo<v1::ExchangePolicy> policies;
-    MarkUndo<v1::LimitRecord> limits;
-    MarkUndo<Int128> usage;
-    MarkUndo<std::string> households;
-    MarkUndo<v1::HoldRecord> holds;
-    MarkUndo<v1::VolunteerRecord> volunteers;
-    MarkUndo<v1::StarLevels> star_levels;
-    MarkUndo<v1::HoursCap> hours_caps;
-    MarkUndo<v1::DailyHoursCap> daily_caps;
-    MarkUndo<std::string> records;
     std::vector<std::string> reversed;
     std::vector<std::string> requests;
   };
   std::optional<MarkState> mark_;
-  // Records `key`'s value before its first change since the mark. `batch_undo` is the batch's
-  // undo map for the same family.
-  template <class T, class BatchUndo>
-  void RememberForMark(MarkUndo<T>& mark_undo, const BatchUndo& batch_undo,
-                       const absl::flat_hash_map<std::string, T>& current, const std::string& key);
-  // Sets current[key] = value, remembering the old value for the batch and the mark.
-  template <class T>
-  void Track(absl::flat_hash_map<std::string, T>& current,
-             absl::flat_hash_map<std::string, std::optional<T>>& batch_undo, MarkUndo<T>* mark_undo,
-             const std::string& key, T value);
 
   bool batch_open_ = false;
   std::deque<Batch> batches_;  // in flight, oldest first; back() is the open one if batch_open_

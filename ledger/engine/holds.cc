@@ -44,7 +44,7 @@ std::optional<std::int64_t> Engine::NextHoldExpiry() const {
 
 void Engine::RebuildHoldExpiries() {
   hold_expiries_.clear();
-  for (const auto& [key, hold] : holds_) {
+  for (const auto& [key, hold] : holds_.all()) {
     if (hold.state() == v1::HOLD_STATE_OPEN)
       hold_expiries_.emplace(hold.expires_unix_us(), hold.seq());
   }
@@ -67,7 +67,7 @@ void Engine::ReleaseExpired() {
     command.mutable_release_hold()->set_hold_seq(seq);
     // A release that cannot go (a balance it returns to would pass its asset's maximum) leaves
     // the hold open; the next command tries again.
-    CloseHold(command, CommandFingerprint(command), holds_.at(EncodeFixed64BE(seq)), nullptr,
+    CloseHold(command, CommandFingerprint(command), *holds_.Find(EncodeFixed64BE(seq)), nullptr,
               v1::HOLD_STATE_RELEASED);
   }
   if (!pending_expiries_.empty()) ExpirePendingDue(now);
@@ -76,7 +76,7 @@ void Engine::ReleaseExpired() {
 
 std::optional<v1::HoldRecord> Engine::FindHold(std::uint64_t seq, Outcome* failure) {
   const std::string key = EncodeFixed64BE(seq);
-  if (auto it = holds_.find(key); it != holds_.end()) return it->second;
+  if (const v1::HoldRecord* hold = holds_.Find(key)) return *hold;
   auto stored = store_->Get(Family::kHolds, key);
   v1::HoldRecord hold;
   if (stored.ok() && !stored->has_value()) return std::nullopt;
@@ -133,10 +133,10 @@ Outcome Engine::ApplyAuthorizeHold(const v1::Command& command, const std::string
     state.record.set_status(v1::ACCOUNT_STATUS_ACTIVE);
     state.record.set_opened_seq(seq);
     state.record.set_status_seq(seq);
-    SetAccount(kEscrow, std::move(state));
+    accounts_.Set(kEscrow, std::move(state));
   }
   Outcome outcome = Append(command, fingerprint, postings, {}, &priced.pricing, time);
-  for (auto& [key, used] : priced.usage) SetUsage(key, std::move(used));
+  for (auto& [key, used] : priced.usage) usage_.Set(key, std::move(used));
   const std::int64_t expires = HoldExpiresAt(time, authorize.timeout_seconds());
   v1::HoldRecord hold;
   hold.set_seq(seq);
@@ -285,7 +285,7 @@ Outcome Engine::CloseHold(const v1::Command& command, const std::string& fingerp
     return failure;
   }
   Outcome outcome = Append(command, fingerprint, postings, {}, captured);
-  for (auto& [key, used] : usage) SetUsage(key, std::move(used));
+  for (auto& [key, used] : usage) usage_.Set(key, std::move(used));
   hold.set_state(state);
   hold.set_closed_seq(outcome.receipt.seq);
   SetHold(std::move(hold));

@@ -28,11 +28,11 @@ Outcome Engine::ApplyMove(const v1::Command& command, const std::string& fingerp
   if (amount.amount.is_zero()) {
     return Refuse(command, fingerprint, Reason::kAmountZero, "the amount is zero");
   }
-  AccountState* from = FindAccount(move.from());
+  const AccountState* from = FindAccount(move.from());
   if (from == nullptr) {
     return Refuse(command, fingerprint, Reason::kAccountUnknown, Cat("no account ", move.from()));
   }
-  AccountState* to = FindAccount(move.to());
+  const AccountState* to = FindAccount(move.to());
   if (to == nullptr) {
     return Refuse(command, fingerprint, Reason::kAccountUnknown, Cat("no account ", move.to()));
   }
@@ -76,12 +76,12 @@ Outcome Engine::ApplyMove(const v1::Command& command, const std::string& fingerp
     return MakePending(command, fingerprint, std::move(pending), nullptr);
   }
   std::optional<std::pair<std::string, Int128>> day_usage;
-  if (earns_hours && !daily_caps_.empty()) {
+  if (earns_hours && settings_.contains(meta_key::kDailyHoursCap)) {
     if (auto refused = CheckDailyHours(command, fingerprint, amount.amount.minor(), &day_usage)) {
       return std::move(*refused);
     }
   }
-  const bool capped = earns_hours && !hours_caps_.empty();
+  const bool capped = earns_hours && settings_.contains(meta_key::kHoursCap);
   const std::vector<ResolvedPosting> postings =
       capped ? CappedEarn(move, amount.amount.minor())
              : std::vector<ResolvedPosting>{{move.from(), move.asset(), -amount.amount.minor()},
@@ -96,8 +96,8 @@ Outcome Engine::ApplyMove(const v1::Command& command, const std::string& fingerp
   if (earns_hours) {
     AddEarnedHours(move.to(), amount.amount.minor(), outcome.receipt.seq);
   }
-  if (day_usage) SetUsage(day_usage->first, std::move(day_usage->second));
-  if (approval_usage) SetUsage(approval_usage->first, std::move(approval_usage->second));
+  if (day_usage) usage_.Set(day_usage->first, std::move(day_usage->second));
+  if (approval_usage) usage_.Set(approval_usage->first, std::move(approval_usage->second));
   return outcome;
 }
 
@@ -171,7 +171,7 @@ Outcome Engine::ApplyReverse(const v1::Command& command, const std::string& fing
   if (!entry->earned_hours_by.empty()) {
     AddEarnedHours(entry->earned_hours_by, -earned, outcome.receipt.seq);
   }
-  if (day_used) SetUsage(day_key, std::move(*day_used));
+  if (day_used) usage_.Set(day_key, std::move(*day_used));
   return outcome;
 }
 
@@ -329,7 +329,7 @@ Outcome Engine::Append(const v1::Command& command, const std::string& fingerprin
     } else {
       sum->second += posting.delta;
     }
-    SetBalance(key, balance);
+    balances_.Set(key, balance);
     AppendStatementLeg(&line_of(posting.account), posting.asset, amounts[i],
                        MinorToString(balance.minor));
     outcome.receipt.balances_after.push_back(

@@ -42,14 +42,13 @@ Outcome Engine::ApplyTransfer(const v1::Command& command, const std::string& fin
   const AccountState* from = FindAccount(move.from());
   // Unknown accounts and wrong kinds are ApplyMove's to refuse; the policy speaks for members.
   if (from != nullptr && from->record.kind() == v1::ACCOUNT_KIND_MEMBER &&
-      (!records_.empty() || from->record.tags_size() != 0)) {
+      (!settings_.empty() || from->record.tags_size() != 0)) {
     // The giver's tags' policies, the most restrictive winning; else the programme-wide one.
     v1::TransferRule rule = v1::TRANSFER_RULE_OPEN;
     std::string pool;
     bool tagged = false;
     for (const auto& tag : from->record.tags()) {
-      auto policy = ParsedRecord<v1::TransferPolicyRecord>(Family::kMeta,
-                                                           TransferPolicyKey(move.asset(), tag));
+      auto policy = Setting<v1::TransferPolicyRecord>(TransferPolicyKey(move.asset(), tag));
       v1::TransferRule tag_rule = v1::TRANSFER_RULE_UNSPECIFIED;
       if (policy) {
         tag_rule = policy->policy().rule();
@@ -64,8 +63,7 @@ Outcome Engine::ApplyTransfer(const v1::Command& command, const std::string& fin
       tagged = true;
     }
     if (!tagged) {
-      if (auto policy = ParsedRecord<v1::TransferPolicyRecord>(
-              Family::kMeta, TransferPolicyKey(move.asset(), ""))) {
+      if (auto policy = Setting<v1::TransferPolicyRecord>(TransferPolicyKey(move.asset(), ""))) {
         rule = policy->policy().rule();
         pool = policy->policy().pool_account();
       }
@@ -100,7 +98,7 @@ Outcome Engine::ApplySetAccountTags(const v1::Command& command, const std::strin
   state.record.clear_tags();
   for (auto& tag : Sorted(set.tags())) state.record.add_tags(std::move(tag));
   Outcome outcome = Append(command, fingerprint, {}, {set.account()});
-  SetAccount(set.account(), std::move(state));
+  accounts_.Set(set.account(), std::move(state));
   return outcome;
 }
 
@@ -122,7 +120,7 @@ Outcome Engine::ApplySetFamily(const v1::Command& command, const std::string& fi
   state.record.clear_relatives();
   for (auto& relative : Sorted(set.relatives())) state.record.add_relatives(std::move(relative));
   Outcome outcome = Append(command, fingerprint, {}, {set.member()});
-  SetAccount(set.member(), std::move(state));
+  accounts_.Set(set.member(), std::move(state));
   return outcome;
 }
 
@@ -145,7 +143,7 @@ Outcome Engine::ApplySetTransferPolicy(const v1::Command& command, const std::st
   *record.mutable_policy() = set;
   record.set_seq(head_.seq + 1);
   Outcome outcome = Append(command, fingerprint, {}, {});
-  SetRecord(Family::kMeta, TransferPolicyKey(set.asset(), set.tag()), record);
+  SetSetting(TransferPolicyKey(set.asset(), set.tag()), record);
   return outcome;
 }
 
@@ -170,7 +168,7 @@ Outcome Engine::ApplySetAwardRule(const v1::Command& command, const std::string&
   const std::string key = AwardRuleKey(rule.code());
   v1::AwardRuleRecord record;
   const std::uint64_t seq = head_.seq + 1;
-  if (auto earlier = ParsedRecord<v1::AwardRuleRecord>(Family::kMeta, key)) {
+  if (auto earlier = Setting<v1::AwardRuleRecord>(key)) {
     record.set_defined_seq(earlier->defined_seq());
   } else {
     record.set_defined_seq(seq);
@@ -180,13 +178,13 @@ Outcome Engine::ApplySetAwardRule(const v1::Command& command, const std::string&
   for (auto& tag : Sorted(rule.eligible_tags())) record.mutable_rule()->add_eligible_tags(tag);
   record.set_changed_seq(seq);
   Outcome outcome = Append(command, fingerprint, {}, {});
-  SetRecord(Family::kMeta, key, record);
+  SetSetting(key, record);
   return outcome;
 }
 
 Outcome Engine::ApplyAward(const v1::Command& command, const std::string& fingerprint) {
   const v1::Award& award = command.award();
-  auto record = ParsedRecord<v1::AwardRuleRecord>(Family::kMeta, AwardRuleKey(award.rule()));
+  auto record = Setting<v1::AwardRuleRecord>(AwardRuleKey(award.rule()));
   if (!record) {
     return Refuse(command, fingerprint, Reason::kAwardRuleUnknown, Cat("no rule ", award.rule()));
   }
@@ -268,7 +266,7 @@ Outcome Engine::ApplyAward(const v1::Command& command, const std::string& finger
     if (!limits.ok()) return Refuse(command, fingerprint, limits.reason, limits.message);
     outcome = Append(command, fingerprint, postings, {}, nullptr, time, &facts);
   }
-  if (!usage_key.empty()) SetUsage(usage_key, used + 1);
+  if (!usage_key.empty()) usage_.Set(usage_key, used + 1);
   return outcome;
 }
 
@@ -293,14 +291,13 @@ Outcome Engine::ApplySetApprovalThreshold(const v1::Command& command,
   record.set_amount_minor(MinorToString(amount.amount.minor()));
   record.set_seq(head_.seq + 1);
   Outcome outcome = Append(command, fingerprint, {}, {});
-  SetRecord(Family::kMeta, ApprovalThresholdKey(set.asset()), record);
+  SetSetting(ApprovalThresholdKey(set.asset()), record);
   return outcome;
 }
 
 std::optional<Int128> Engine::ApprovalThreshold(const std::string& asset) const {
-  if (records_.empty()) return std::nullopt;
-  auto threshold =
-      ParsedRecord<v1::ApprovalThresholdRecord>(Family::kMeta, ApprovalThresholdKey(asset));
+  if (settings_.empty()) return std::nullopt;
+  auto threshold = Setting<v1::ApprovalThresholdRecord>(ApprovalThresholdKey(asset));
   if (!threshold) return std::nullopt;
   const Int128 limit = *MinorFromString(threshold->amount_minor());
   if (limit == 0) return std::nullopt;
@@ -318,14 +315,14 @@ Outcome Engine::MakePending(const v1::Command& command, const std::string& finge
   pending.set_expires_unix_us(time + kPendingLifetimeMicros);
   pending.set_state(v1::PENDING_STATE_PENDING);
   pending_expiries_.emplace(pending.expires_unix_us(), pending.seq());
-  SetRecord(Family::kPending, EncodeFixed64BE(pending.seq()), pending);
+  pending_.Set(EncodeFixed64BE(pending.seq()), pending);
   return outcome;
 }
 
 std::optional<v1::PendingRecord> Engine::OpenPending(const v1::Command& command,
                                                      const std::string& fingerprint,
                                                      std::uint64_t seq, Outcome* refusal) {
-  auto pending = ParsedRecord<v1::PendingRecord>(Family::kPending, EncodeFixed64BE(seq));
+  auto pending = pending_.Get(EncodeFixed64BE(seq));
   if (!pending) {
     *refusal = Refuse(command, fingerprint, Reason::kPendingUnknown,
                       Cat("entry ", seq, " is no award or earning waiting for approval"));
@@ -376,7 +373,7 @@ Outcome Engine::ApplyApprove(const v1::Command& command, const std::string& fing
   pending->set_state(v1::PENDING_STATE_APPROVED);
   pending->set_closed_seq(outcome.receipt.seq);
   pending_expiries_.erase({pending->expires_unix_us(), pending->seq()});
-  SetRecord(Family::kPending, EncodeFixed64BE(pending->seq()), *pending);
+  pending_.Set(EncodeFixed64BE(pending->seq()), *pending);
   return outcome;
 }
 
@@ -390,7 +387,7 @@ Outcome Engine::ApplyReject(const v1::Command& command, const std::string& finge
 bool Engine::GiveBackAward(const std::string& usage_key, Outcome* failure) {
   std::optional<Int128> used = Used(usage_key, failure);
   if (!used) return false;
-  SetUsage(usage_key, *used > 0 ? *used - 1 : Int128(0));
+  usage_.Set(usage_key, *used > 0 ? *used - 1 : Int128(0));
   return true;
 }
 
@@ -407,7 +404,7 @@ Outcome Engine::ClosePending(const v1::Command& command, const std::string& fing
   pending.set_state(state);
   pending.set_closed_seq(outcome.receipt.seq);
   pending_expiries_.erase({pending.expires_unix_us(), pending.seq()});
-  SetRecord(Family::kPending, EncodeFixed64BE(pending.seq()), pending);
+  pending_.Set(EncodeFixed64BE(pending.seq()), pending);
   return outcome;
 }
 
@@ -422,7 +419,7 @@ void Engine::ExpirePendingDue(std::int64_t now) {
     command.set_request_id(ExpireRequestId(seq));
     command.set_actor(std::string(kEngineActor));
     command.mutable_expire_pending()->set_seq(seq);
-    auto pending = ParsedRecord<v1::PendingRecord>(Family::kPending, EncodeFixed64BE(seq));
+    auto pending = pending_.Get(EncodeFixed64BE(seq));
     LOVEBANK_CHECK(pending.has_value());
     ClosePending(command, CommandFingerprint(command), std::move(*pending),
                  v1::PENDING_STATE_EXPIRED);
@@ -431,11 +428,7 @@ void Engine::ExpirePendingDue(std::int64_t now) {
 
 void Engine::RebuildPendingExpiries() {
   pending_expiries_.clear();
-  const char family = static_cast<char>(Family::kPending);
-  for (const auto& [key, bytes] : records_) {
-    if (key[0] != family) continue;
-    v1::PendingRecord pending;
-    LOVEBANK_CHECK(pending.ParseFromString(bytes));
+  for (const auto& [key, pending] : pending_.all()) {
     if (pending.state() == v1::PENDING_STATE_PENDING) {
       pending_expiries_.emplace(pending.expires_unix_us(), pending.seq());
     }

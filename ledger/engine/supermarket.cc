@@ -47,7 +47,7 @@ Outcome Engine::ApplySetItem(const v1::Command& command, const std::string& fing
   const std::uint64_t seq = head_.seq + 1;
   const std::string key = ItemKey(set.store(), set.sku());
   v1::ItemRecord item;
-  if (auto it = items_.find(key); it != items_.end()) item = it->second;
+  if (const v1::ItemRecord* earlier = items_.Find(key)) item = *earlier;
   if (item.defined_seq() == 0) item.set_defined_seq(seq);
   item.set_store(set.store());
   item.set_sku(set.sku());
@@ -63,11 +63,9 @@ Outcome Engine::ApplySetItem(const v1::Command& command, const std::string& fing
     asset.record = StockAssetRecord(set.sku(), set.name(), seq);
     asset.scale = asset.record.scale();
     asset.maximum_minor = *MinorFromString(asset.record.maximum_minor());
-    Stage(Family::kAssets, set.sku(), asset.record.SerializeAsString());
-    assets_.emplace(set.sku(), std::move(asset));
-    open().assets_added.push_back(set.sku());
+    assets_.Set(set.sku(), std::move(asset));
   }
-  SetItemRecord(key, std::move(item));
+  items_.Set(key, std::move(item));
   return outcome;
 }
 
@@ -102,7 +100,7 @@ Outcome Engine::ApplySetExchangeRatio(const v1::Command& command, const std::str
   policy.set_exchange_account(set.exchange_account());
   policy.set_seq(head_.seq + 1);
   Outcome outcome = Append(command, fingerprint, {}, {});
-  SetPolicy(std::move(policy));
+  SetSetting(std::string(meta_key::kExchangePolicy), policy);
   return outcome;
 }
 
@@ -134,33 +132,33 @@ std::optional<Outcome> Engine::PriceBasket(
   pricing.set_pay_asset(pay_asset);
   Int128 total = 0;
   for (const auto& line : lines) {
-    auto item = items_.find(ItemKey(store, line.sku()));
-    if (item == items_.end()) {
+    const v1::ItemRecord* item = items_.Find(ItemKey(store, line.sku()));
+    if (item == nullptr) {
       return Refuse(command, fingerprint, Reason::kItemUnknown,
                     Cat(store, " sells no ", line.sku()));
     }
-    if (!item->second.active()) {
+    if (!item->active()) {
       return Refuse(command, fingerprint, Reason::kItemInactive,
-                    Cat(line.sku(), " (", item->second.name(), ") is not for sale"));
+                    Cat(line.sku(), " (", item->name(), ") is not for sale"));
     }
-    total += AddPricedLine(&pricing, line.sku(), line.quantity(), item->second.price_minor());
+    total += AddPricedLine(&pricing, line.sku(), line.quantity(), item->price_minor());
   }
   pricing.set_total_points_minor(MinorToString(total));
   priced->total = total;
   // Limits per member and period (the basket's value, then each line's item), in programme time.
   auto within_limit = [&](const std::string& sku, const Int128& amount) -> std::optional<Outcome> {
-    auto limit = limits_.find(sku);
-    if (limit == limits_.end() || limit->second.maximum_minor() == "0") return std::nullopt;
-    const Int128 maximum = *MinorFromString(limit->second.maximum_minor());
+    const v1::LimitRecord* limit = limits_.Find(sku);
+    if (limit == nullptr || limit->maximum_minor() == "0") return std::nullopt;
+    const Int128 maximum = *MinorFromString(limit->maximum_minor());
     for (const std::string& owner : UsageOwners(member)) {
-      const std::string key = UsageKey(owner, sku, limit->second.period(), time);
+      const std::string key = UsageKey(owner, sku, limit->period(), time);
       Outcome failure;
       std::optional<Int128> used = Used(key, &failure);
       if (!used) return failure;
       if (*used + amount > maximum) {
         const std::string what = sku.empty() ? "baskets worth" : sku;
         const std::string unit = sku.empty() ? " POINTS" : "";
-        const std::string per = v1::Period_Name(limit->second.period()).substr(7);
+        const std::string per = v1::Period_Name(limit->period()).substr(7);
         return Refuse(
             command, fingerprint, Reason::kLimitExceeded,
             Cat(owner == member ? member : Cat(member, "'s ", owner), " may take ", what,
@@ -180,24 +178,24 @@ std::optional<Outcome> Engine::PriceBasket(
     }
   }
   if (pay_asset == kPoints) return std::nullopt;
-  auto policy = policies_.find(std::string(meta_key::kExchangePolicy));
-  if (policy == policies_.end()) {
+  auto policy = Setting<v1::ExchangePolicy>(meta_key::kExchangePolicy);
+  if (!policy) {
     return Refuse(command, fingerprint, Reason::kExchangeRatioUnset,
                   "no HOURS -> POINTS exchange ratio has been set");
   }
-  priced->exchange = policy->second.exchange_account();
+  priced->exchange = policy->exchange_account();
   if (FindAccount(priced->exchange)->record.status() == v1::ACCOUNT_STATUS_FROZEN) {
     return Refuse(command, fingerprint, Reason::kAccountFrozen,
                   Cat("exchange account ", priced->exchange, " is frozen"));
   }
-  const Int128 ratio = *MinorFromString(policy->second.points_per_hour_minor());
+  const Int128 ratio = *MinorFromString(policy->points_per_hour_minor());
   std::optional<Int128> hours =
       PointsToHours(total, ratio, FindAsset(kHours)->scale, Rounding::kUp);
   if (!hours) {
     return Refuse(command, fingerprint, Reason::kBalanceAboveMaximum,
                   "the basket is worth more hours than any balance holds");
   }
-  pricing.set_points_per_hour_minor(policy->second.points_per_hour_minor());
+  pricing.set_points_per_hour_minor(policy->points_per_hour_minor());
   pricing.set_hours_minor(MinorToString(*hours));
   priced->hours = *hours;
   return std::nullopt;
@@ -230,7 +228,7 @@ Outcome Engine::ApplyCheckout(const v1::Command& command, const std::string& fin
   Outcome limits = CheckLimits(postings);
   if (!limits.ok()) return Refuse(command, fingerprint, limits.reason, limits.message);
   Outcome outcome = Append(command, fingerprint, postings, {}, &priced.pricing, time);
-  for (auto& [key, used] : priced.usage) SetUsage(key, std::move(used));
+  for (auto& [key, used] : priced.usage) usage_.Set(key, std::move(used));
   return outcome;
 }
 
@@ -239,10 +237,10 @@ bool Engine::GiveBackUsage(const std::string& member, std::int64_t time, const I
                            std::vector<std::pair<std::string, Int128>>* usage, Outcome* failure) {
   if (limits_.empty()) return true;
   auto give_back = [&](const std::string& sku, const Int128& amount) -> bool {
-    auto limit = limits_.find(sku);
-    if (limit == limits_.end() || limit->second.maximum_minor() == "0" || amount == 0) return true;
+    const v1::LimitRecord* limit = limits_.Find(sku);
+    if (limit == nullptr || limit->maximum_minor() == "0" || amount == 0) return true;
     for (const std::string& owner : UsageOwners(member)) {
-      const std::string key = UsageKey(owner, sku, limit->second.period(), time);
+      const std::string key = UsageKey(owner, sku, limit->period(), time);
       std::optional<Int128> used = Used(key, failure);
       if (!used) return false;
       usage->emplace_back(key, *used > amount ? *used - amount : Int128(0));
@@ -371,7 +369,7 @@ Outcome Engine::ApplyRefund(const v1::Command& command, const std::string& finge
     return failure;
   }
   Outcome outcome = Append(command, fingerprint, postings, {}, &pricing);
-  for (auto& [key, used] : usage) SetUsage(key, std::move(used));
+  for (auto& [key, used] : usage) usage_.Set(key, std::move(used));
   if (outcome.ok()) {
     for (const auto& line : refund.lines()) {
       MarkReversed(RefundedLineKey(target, line.sku()), outcome.receipt.seq);
@@ -404,16 +402,16 @@ Outcome Engine::ApplySetLimit(const v1::Command& command, const std::string& fin
   Outcome outcome = Append(command, fingerprint, {}, {});
   // A maximum of 0 lifts the limit; the record stays (with 0) so the change is visible, and a
   // 0 limit is not enforced.
-  SetLimitRecord(set.sku(), std::move(record));
+  limits_.Set(set.sku(), std::move(record));
   return outcome;
 }
 
 absl::InlinedVector<std::string, 2> Engine::UsageOwners(const std::string& member) const {
   absl::InlinedVector<std::string, 2> owners{member};
-  auto household = households_.find(member);
-  if (household != households_.end() && !household->second.empty()) {
+  const std::string* household = households_.Find(member);
+  if (household != nullptr && !household->empty()) {
     // A member account may itself be named "household:<id>": one key, counted once.
-    std::string key = Cat("household:", household->second);
+    std::string key = Cat("household:", *household);
     if (key != member) owners.push_back(std::move(key));
   }
   return owners;
@@ -435,7 +433,7 @@ Outcome Engine::ApplySetHousehold(const v1::Command& command, const std::string&
   // Members of this household that the new list leaves out leave it (sorted: a deterministic
   // order for the undo records).
   std::vector<std::string> leaving;
-  for (const auto& [member, household] : households_) {
+  for (const auto& [member, household] : households_.all()) {
     if (household == set.household() &&
         std::find(set.members().begin(), set.members().end(), member) == set.members().end()) {
       leaving.push_back(member);
@@ -443,10 +441,10 @@ Outcome Engine::ApplySetHousehold(const v1::Command& command, const std::string&
   }
   std::sort(leaving.begin(), leaving.end());
   for (const auto& member : leaving) {
-    SetHouseholdOf(member, std::string());
+    households_.Set(member, std::string());
   }
   for (const auto& member : set.members()) {
-    SetHouseholdOf(member, set.household());
+    households_.Set(member, set.household());
   }
   return outcome;
 }

@@ -13,14 +13,14 @@ namespace lovebank {
 
 void Engine::AddEarnedHours(const std::string& member, const Int128& delta, std::uint64_t seq) {
   v1::VolunteerRecord record;
-  if (auto it = volunteers_.find(member); it != volunteers_.end()) record = it->second;
+  if (const v1::VolunteerRecord* earlier = volunteers_.Find(member)) record = *earlier;
   const Int128 before = record.earned_hours_minor().empty()
                             ? Int128(0)
                             : *MinorFromString(record.earned_hours_minor());
   record.set_account(member);
   record.set_earned_hours_minor(MinorToString(before + delta));
   record.set_changed_seq(seq);
-  SetVolunteer(member, std::move(record));
+  volunteers_.Set(member, std::move(record));
 }
 
 Outcome Engine::ApplySetStarLevels(const v1::Command& command, const std::string& fingerprint) {
@@ -46,13 +46,13 @@ Outcome Engine::ApplySetStarLevels(const v1::Command& command, const std::string
   }
   levels.set_seq(head_.seq + 1);
   Outcome outcome = Append(command, fingerprint, {}, {});
-  SetStarLevelsRecord(std::move(levels));
+  SetSetting(std::string(meta_key::kStarLevels), levels);
   return outcome;
 }
 
 std::vector<Engine::ResolvedPosting> Engine::CappedEarn(const v1::Move& move,
                                                         const Int128& amount) {
-  const v1::HoursCap& cap = hours_caps_.begin()->second;
+  const v1::HoursCap cap = *Setting<v1::HoursCap>(meta_key::kHoursCap);
   const Int128 maximum = *MinorFromString(cap.maximum_minor());
   const Int128 held = Balance(move.to(), move.asset()).minor;
   const Int128 room = maximum == 0 ? amount : std::max(Int128(0), maximum - held);
@@ -98,14 +98,14 @@ Outcome Engine::ApplySetHoursCap(const v1::Command& command, const std::string& 
   }
   cap.set_seq(head_.seq + 1);
   Outcome outcome = Append(command, fingerprint, {}, {});
-  SetHoursCapRecord(std::move(cap));
+  SetSetting(std::string(meta_key::kHoursCap), cap);
   return outcome;
 }
 
 std::optional<Outcome> Engine::CheckDailyHours(
     const v1::Command& command, const std::string& fingerprint, const Int128& amount,
     std::optional<std::pair<std::string, Int128>>* usage) {
-  const v1::DailyHoursCap& cap = daily_caps_.begin()->second;
+  const v1::DailyHoursCap cap = *Setting<v1::DailyHoursCap>(meta_key::kDailyHoursCap);
   if (cap.maximum_minor() == "0") return std::nullopt;
   const v1::Move& earn = command.earn();
   const std::string day = ServiceDay(earn, NextEntryTime());
@@ -139,7 +139,7 @@ Outcome Engine::ApplySetDailyHoursCap(const v1::Command& command, const std::str
   cap.set_maximum_minor(MinorToString(maximum.amount.minor()));
   cap.set_seq(head_.seq + 1);
   Outcome outcome = Append(command, fingerprint, {}, {});
-  SetDailyHoursCapRecord(std::move(cap));
+  SetSetting(std::string(meta_key::kDailyHoursCap), cap);
   return outcome;
 }
 

@@ -163,6 +163,11 @@ bool IsProgrammeRuleKey(std::string_view key) {
   return false;
 }
 
+bool IsSettingKey(std::string_view key) {
+  return key != meta_key::kFormatVersion && key != meta_key::kLedgerId &&
+         key != meta_key::kHeadSeq && key != meta_key::kHeadHash;
+}
+
 std::string AwardPeriod(v1::AwardFrequency frequency, std::int64_t time_unix_us) {
   switch (frequency) {
     case v1::AWARD_FREQUENCY_ONCE_EVER:

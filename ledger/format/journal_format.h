@@ -102,6 +102,8 @@ inline std::string ApprovalThresholdKey(std::string_view asset) {
 }
 // The meta keys of keyed programme rules (the three prefixes above).
 bool IsProgrammeRuleKey(std::string_view key);
+// The meta keys of settings: every one but the ledger's own (format version, ledger id, head).
+bool IsSettingKey(std::string_view key);
 
 Hash GenesisHash(std::string_view ledger_id);
 Hash ChainHash(const Hash& prev, std::uint64_t seq, std::string_view payload);

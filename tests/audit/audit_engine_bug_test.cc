@@ -16,7 +16,7 @@ class EngineTestPeer {
   // The engine believes `account` holds `extra_minor` more than it does.
   static void CorruptBalance(Engine& engine, const std::string& account, const std::string& asset,
                              long long extra_minor) {
-    engine.balances_[BalanceKey(account, asset)].minor += extra_minor;
+    engine.balances_.UntrackedForTest(BalanceKey(account, asset))->minor += extra_minor;
   }
 };
 
