@@ -23,13 +23,6 @@ std::int64_t SystemClockUnixUs() {
       .count();
 }
 
-Outcome Refusal(Reason reason, std::string message) {
-  Outcome outcome;
-  outcome.reason = reason;
-  outcome.message = std::move(message);
-  return outcome;
-}
-
 // The syntax check plus what only the engine may write: a ReleaseHold.
 SyntaxCheck CheckSubmitted(const v1::Command& command) {
   if (command.has_release_hold()) {
@@ -345,12 +338,12 @@ Reason Ledger::Impl::Enqueue(std::vector<Pending>* group) {
   if (!engine) return Reason::kLedgerReadOnly;
   if (failed.load(std::memory_order_acquire)) return Reason::kLedgerUnavailable;
   {
-    std::lock_guard<std::mutex> lock(mu_);
+    absl::MutexLock lock(&mu_);
     if (stopping_) return Reason::kLedgerUnavailable;
     if (queue_.size() + group->size() > options.queue_depth_max) return Reason::kLedgerBusy;
     for (auto& pending : *group) queue_.push_back(std::move(pending));
   }
-  wake_.notify_one();
+  wake_.Signal();
   return Reason::kOk;
 }
 
@@ -373,16 +366,16 @@ void Ledger::Impl::StartThreads() {
 
 void Ledger::Impl::StopThreads() {
   {
-    std::lock_guard<std::mutex> lock(mu_);
+    absl::MutexLock lock(&mu_);
     stopping_ = true;
   }
-  wake_.notify_one();
+  wake_.Signal();
   if (sequencer_.joinable()) sequencer_.join();  // decides everything queued, then returns
   {
-    std::lock_guard<std::mutex> lock(pipe_mu_);
+    absl::MutexLock lock(&pipe_mu_);
     writer_stopping_ = true;
   }
-  pipe_wake_.notify_all();
+  pipe_wake_.SignalAll();
   if (writer_.joinable()) writer_.join();  // writes everything sealed, then returns
 }
 
@@ -393,17 +386,15 @@ void Ledger::Impl::SequencerLoop() {
   for (;;) {
     bool release_only = false;
     {
-      std::unique_lock<std::mutex> lock(mu_);
-      auto ready = [this]()
-                       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) { return !queue_.empty() || stopping_; };
+      absl::MutexLock lock(&mu_);
       // Idle with an open hold: wake when it expires (at most a second later with a test
       // clock) and release it, so balances do not wait for the next command.
-      while (!ready()) {
+      while (queue_.empty() && !stopping_) {
         const std::optional<std::int64_t> expiry =
             failed.load(std::memory_order_acquire) ? std::nullopt : engine->NextHoldExpiry();
         if (!expiry) {
-          wake_.wait(lock, ready);
-          break;
+          wake_.Wait(&mu_);
+          continue;
         }
         const std::int64_t wait_us = std::clamp<std::int64_t>(*expiry - options.clock_unix_us(),
                                                               release_wait_min_us, 1'000'000);
@@ -411,7 +402,7 @@ void Ledger::Impl::SequencerLoop() {
           release_only = true;
           break;
         }
-        wake_.wait_for(lock, std::chrono::microseconds(wait_us), ready);
+        wake_.WaitWithTimeout(&mu_, absl::Microseconds(wait_us));
       }
       if (queue_.empty() && !release_only) return;  // stopping, and everything queued is decided
       // Up to batch_size_max commands; an all-or-nothing group goes whole into one batch, so
@@ -428,10 +419,8 @@ void Ledger::Impl::SequencerLoop() {
     }
     // Wait for a place in the pipeline, retiring what the writer finished meanwhile.
     {
-      std::unique_lock<std::mutex> lock(pipe_mu_);
-      pipe_wake_.wait(lock, [this]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(pipe_mu_) {
-        return in_flight_ < kBatchesInFlightMax;
-      });
+      absl::MutexLock lock(&pipe_mu_);
+      while (in_flight_ >= kBatchesInFlightMax) pipe_wake_.Wait(&pipe_mu_);
     }
     RetireWritten();
     Sealed sealed;
@@ -451,11 +440,11 @@ void Ledger::Impl::SequencerLoop() {
     sealed.commands = std::move(commands);
     commands = {};
     {
-      std::lock_guard<std::mutex> lock(pipe_mu_);
+      absl::MutexLock lock(&pipe_mu_);
       to_write_.push_back(std::move(sealed));
       ++in_flight_;
     }
-    pipe_wake_.notify_all();
+    pipe_wake_.SignalAll();
   }
 }
 
@@ -501,7 +490,7 @@ void Ledger::Impl::RetireWritten() {
   bool write_failed = false;
   std::vector<Sealed> spent;  // freed on return, outside the lock
   {
-    std::lock_guard<std::mutex> lock(pipe_mu_);
+    absl::MutexLock lock(&pipe_mu_);
     written_ok = std::exchange(written_ok_, 0);
     write_failed = write_failed_;
     spent.swap(spent_);
@@ -510,10 +499,10 @@ void Ledger::Impl::RetireWritten() {
   // After a failed write every later batch was refused too (the writer checks `failed`): undo
   // them all so the in-memory state is the committed one again.
   if (write_failed && engine->in_flight() > 0) {
-    std::unique_lock<std::mutex> lock(pipe_mu_);
-    pipe_wake_.wait(lock,
-                    [this]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(pipe_mu_) { return in_flight_ == 0; });
-    lock.unlock();
+    {
+      absl::MutexLock lock(&pipe_mu_);
+      while (in_flight_ != 0) pipe_wake_.Wait(&pipe_mu_);
+    }
     engine->RollBackAll();
   }
 }
@@ -522,10 +511,8 @@ void Ledger::Impl::WriterLoop() {
   for (;;) {
     Sealed sealed;
     {
-      std::unique_lock<std::mutex> lock(pipe_mu_);
-      pipe_wake_.wait(lock, [this]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(pipe_mu_) {
-        return !to_write_.empty() || writer_stopping_;
-      });
+      absl::MutexLock lock(&pipe_mu_);
+      while (to_write_.empty() && !writer_stopping_) pipe_wake_.Wait(&pipe_mu_);
       if (to_write_.empty()) return;
       sealed = std::move(to_write_.front());
       to_write_.pop_front();
@@ -557,7 +544,7 @@ void Ledger::Impl::WriterLoop() {
       sealed.commands[i].done(std::move(sealed.outcomes[i]));
     }
     {
-      std::lock_guard<std::mutex> lock(pipe_mu_);
+      absl::MutexLock lock(&pipe_mu_);
       if (written) {
         ++written_ok_;
       } else if (failed.load(std::memory_order_acquire)) {
@@ -566,7 +553,7 @@ void Ledger::Impl::WriterLoop() {
       spent_.push_back(std::move(sealed));
       --in_flight_;
     }
-    pipe_wake_.notify_all();
+    pipe_wake_.SignalAll();
   }
 }
 

@@ -7,11 +7,10 @@
 #include <time.h>
 
 #include <algorithm>
-#include <condition_variable>
 #include <deque>
-#include <mutex>
 #include <thread>
 
+#include "absl/synchronization/mutex.h"
 #include "google/protobuf/arena.h"
 #include "ledger/audit/entry_decoder.h"
 #include "ledger/audit/replay.h"
@@ -461,18 +460,18 @@ double ThreadCpuSeconds() {
 class ChunkQueue {
  public:
   void Push(Chunk chunk) {
-    std::unique_lock<std::mutex> lock(mu_);
-    space_.wait(lock, [this] { return chunks_.size() < kChunksInFlight || closed_; });
+    absl::MutexLock lock(&mu_);
+    while (chunks_.size() >= kChunksInFlight && !closed_) space_.Wait(&mu_);
     if (closed_) return;
     chunks_.push_back(std::move(chunk));
-    ready_.notify_one();
+    ready_.Signal();
   }
   Chunk Pop() {
-    std::unique_lock<std::mutex> lock(mu_);
-    ready_.wait(lock, [this] { return !chunks_.empty(); });
+    absl::MutexLock lock(&mu_);
+    while (chunks_.empty()) ready_.Wait(&mu_);
     Chunk chunk = std::move(chunks_.front());
     chunks_.pop_front();
-    space_.notify_one();
+    space_.Signal();
     return chunk;
   }
   // A replayed chunk, back for the reader to fill again. Emptied here, on the replay's thread:
@@ -483,11 +482,11 @@ class ChunkQueue {
     chunk.commands.clear();
     chunk.payloads.clear();
     chunk.items.clear();
-    std::lock_guard<std::mutex> lock(mu_);
+    absl::MutexLock lock(&mu_);
     spare_.push_back(std::move(chunk));
   }
   Chunk Spare() {
-    std::lock_guard<std::mutex> lock(mu_);
+    absl::MutexLock lock(&mu_);
     if (spare_.empty()) return Chunk();
     Chunk chunk = std::move(spare_.back());
     spare_.pop_back();
@@ -495,18 +494,18 @@ class ChunkQueue {
   }
   // The consumer stops early: release a reader blocked in Push.
   void Close() {
-    std::lock_guard<std::mutex> lock(mu_);
+    absl::MutexLock lock(&mu_);
     closed_ = true;
-    space_.notify_all();
+    space_.SignalAll();
   }
 
  private:
-  std::mutex mu_;
-  std::condition_variable ready_;
-  std::condition_variable space_;
-  std::deque<Chunk> chunks_;
-  std::vector<Chunk> spare_;
-  bool closed_ = false;
+  absl::Mutex mu_;
+  absl::CondVar ready_;
+  absl::CondVar space_;
+  std::deque<Chunk> chunks_ ABSL_GUARDED_BY(mu_);
+  std::vector<Chunk> spare_ ABSL_GUARDED_BY(mu_);
+  bool closed_ ABSL_GUARDED_BY(mu_) = false;
 };
 
 }  // namespace

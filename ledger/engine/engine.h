@@ -37,6 +37,29 @@
 
 namespace lovebank {
 
+// A value, or the Outcome in its way: a refusal, or kLedgerUnavailable when the store cannot be
+// read. What a step of a rule returns instead of filling an out-parameter.
+template <class T>
+class [[nodiscard]] OrOutcome {
+ public:
+  OrOutcome(T value) : value_(std::move(value)) {}             // NOLINT: implicit by design
+  OrOutcome(Outcome outcome) : outcome_(std::move(outcome)) {  // NOLINT: implicit by design
+    LOVEBANK_DCHECK(!outcome_.ok());
+  }
+  bool ok() const { return value_.has_value(); }
+  T& operator*() { return *value_; }
+  const T& operator*() const { return *value_; }
+  T* operator->() { return &*value_; }
+  const T* operator->() const { return &*value_; }
+  // REQUIRES: !ok().
+  Outcome&& outcome() && { return std::move(outcome_); }
+  Outcome& outcome() & { return outcome_; }
+
+ private:
+  std::optional<T> value_;
+  Outcome outcome_;
+};
+
 struct AssetState {
   std::uint32_t scale = 0;
   Int128 maximum_minor = 0;
@@ -178,8 +201,7 @@ class Engine {
   Outcome ApplySetLimit(const v1::Command& command, const std::string& fingerprint);
   Outcome ApplySetHousehold(const v1::Command& command, const std::string& fingerprint);
   // What a checkout or a hold checks and prices: the accounts, the basket from the store's
-  // catalogue, the limits and (paid with HOURS) the ratio. A refusal, or std::nullopt with
-  // `priced` filled.
+  // catalogue, the limits and (paid with HOURS) the ratio: the priced basket, or a refusal.
   struct PricedBasket {
     v1::Pricing pricing;
     Int128 total = 0;
@@ -187,26 +209,24 @@ class Engine {
     std::string exchange;                               // HOURS only
     std::vector<std::pair<std::string, Int128>> usage;  // usage keys -> used after the basket
   };
-  std::optional<Outcome> PriceBasket(
+  OrOutcome<PricedBasket> PriceBasket(
       const v1::Command& command, const std::string& fingerprint, const std::string& member,
       const std::string& store, const google::protobuf::RepeatedPtrField<v1::BasketLine>& lines,
-      const std::string& pay_asset, std::int64_t time, PricedBasket* priced);
+      const std::string& pay_asset, std::int64_t time);
   // The usage keys and values after giving back `total` POINTS of value and `lines`' units to
-  // the periods of `time` (never below zero). false with `failure` set when the store cannot
-  // be read.
-  bool GiveBackUsage(const std::string& member, std::int64_t time, const Int128& total,
-                     const std::vector<std::pair<std::string, std::uint32_t>>& lines,
-                     std::vector<std::pair<std::string, Int128>>* usage, Outcome* failure);
-  std::optional<Sale> SaleOf(const BatchEntry& entry, Outcome* failure);
+  // the periods of `time` (never below zero); kLedgerUnavailable when the store cannot be read.
+  OrOutcome<std::vector<std::pair<std::string, Int128>>> GiveBackUsage(
+      const std::string& member, std::int64_t time, const Int128& total,
+      const std::vector<std::pair<std::string, std::uint32_t>>& lines);
+  OrOutcome<Sale> SaleOf(const BatchEntry& entry);
   // Volunteers (ledger/engine/volunteers.cc).
   Outcome ApplySetStarLevels(const v1::Command& command, const std::string& fingerprint);
   Outcome ApplySetHoursCap(const v1::Command& command, const std::string& fingerprint);
   Outcome ApplySetDailyHoursCap(const v1::Command& command, const std::string& fingerprint);
   // An Earn of HOURS under the daily cap: the usage key and the hours recorded that day after
   // it, or a refusal (LIMIT_EXCEEDED) or failure. std::nullopt key when no cap is in force.
-  std::optional<Outcome> CheckDailyHours(const v1::Command& command, const std::string& fingerprint,
-                                         const Int128& amount,
-                                         std::optional<std::pair<std::string, Int128>>* usage);
+  OrOutcome<std::optional<std::pair<std::string, Int128>>> CheckDailyHours(
+      const v1::Command& command, const std::string& fingerprint, const Int128& amount);
   // An Earn of HOURS under the storage cap: the postings, the member's part up to the cap and
   // the rest to the donation pool (the whole amount when no cap is set).
   std::vector<ResolvedPosting> CappedEarn(const v1::Move& move, const Int128& amount);
@@ -235,14 +255,14 @@ class Engine {
   Outcome MakePending(const v1::Command& command, const std::string& fingerprint,
                       v1::PendingRecord pending, const v1::AwardFacts* award);
   // The pending record `seq` if it is still pending; a refusal otherwise.
-  std::optional<v1::PendingRecord> OpenPending(const v1::Command& command,
-                                               const std::string& fingerprint, std::uint64_t seq,
-                                               Outcome* refusal);
+  OrOutcome<v1::PendingRecord> OpenPending(const v1::Command& command,
+                                           const std::string& fingerprint, std::uint64_t seq);
   // Closes a pending record as rejected or expired: a statement line, its usage given back.
   Outcome ClosePending(const v1::Command& command, const std::string& fingerprint,
                        v1::PendingRecord pending, v1::PendingState state);
-  // Gives one award back to its frequency usage key (a reversal, rejection or expiry).
-  bool GiveBackAward(const std::string& usage_key, Outcome* failure);
+  // Gives one award back to its frequency usage key (a reversal, rejection or expiry);
+  // kLedgerUnavailable when the store cannot be read, else std::nullopt.
+  std::optional<Outcome> GiveBackAward(const std::string& usage_key);
   void ExpirePendingDue(std::int64_t now);
   void RebuildPendingExpiries();
   // A setting (the programme's keyed rules and its singleton settings, by meta key): parsed from
@@ -263,12 +283,11 @@ class Engine {
   Outcome ApplyCaptureHold(const v1::Command& command, const std::string& fingerprint);
   Outcome ApplyVoidHold(const v1::Command& command, const std::string& fingerprint);
   // The open hold `hold_seq` at `store` for a capture or void; a refusal otherwise.
-  std::optional<v1::HoldRecord> OpenHold(const v1::Command& command, const std::string& fingerprint,
-                                         std::uint64_t hold_seq, const std::string& store,
-                                         Outcome* refusal);
-  // The hold from the in-memory state or the store; std::nullopt when there is none, or with
-  // `failure` set (kLedgerUnavailable) when the store cannot be read.
-  std::optional<v1::HoldRecord> FindHold(std::uint64_t seq, Outcome* failure);
+  OrOutcome<v1::HoldRecord> OpenHold(const v1::Command& command, const std::string& fingerprint,
+                                     std::uint64_t hold_seq, const std::string& store);
+  // The hold from the in-memory state or the store, std::nullopt when there is none;
+  // kLedgerUnavailable when the store cannot be read.
+  OrOutcome<std::optional<v1::HoldRecord>> FindHold(std::uint64_t seq);
   // Closes `hold` with `command` (capture: `captured` is the captured pricing; void and
   // release: nullptr): postings, usage given back, the record's new state.
   Outcome CloseHold(const v1::Command& command, const std::string& fingerprint, v1::HoldRecord hold,
@@ -279,18 +298,18 @@ class Engine {
   // grouped. A limit holds for each: joining a household never lifts what the member used.
   absl::InlinedVector<std::string, 2> UsageOwners(const std::string& member) const;
   // The amount used under a usage key (0 when none): in flight, cached or committed;
-  // std::nullopt with `failure` set when the store cannot be read.
-  std::optional<Int128> Used(const std::string& key, Outcome* failure);
+  // kLedgerUnavailable when the store cannot be read.
+  OrOutcome<Int128> Used(const std::string& key);
   // The time the next entry gets: the clock (read once per Apply: every entry one command makes,
   // releases of expired holds included, has the same time), never before the head's time.
   std::int64_t NextEntryTime() const;
 
-  // The entry at `seq` (1..head) from the in-flight batches or the journal; std::nullopt with
-  // `failure` set (kLedgerUnavailable) when the journal cannot be read.
-  std::optional<BatchEntry> FindEntry(std::uint64_t seq, Outcome* failure);
-  // Whether a key of the reversed family is set, in flight or committed; kLedgerUnavailable in
-  // `failure` when the store cannot be read.
-  std::optional<bool> IsReversed(const std::string& key, Outcome* failure);
+  // The entry at `seq` (1..head) from the in-flight batches or the journal;
+  // kLedgerUnavailable when the journal cannot be read.
+  OrOutcome<BatchEntry> FindEntry(std::uint64_t seq);
+  // Whether a key of the reversed family is set, in flight or committed; kLedgerUnavailable when
+  // the store cannot be read.
+  OrOutcome<bool> IsReversed(const std::string& key);
 
   // Floors and ceilings for postings about to be applied: kOk, kInsufficientBalance,
   // kBudgetExceeded or kBalanceAboveMaximum.

@@ -50,20 +50,6 @@ inline bool IsReversible(v1::Command::BodyCase kind) {
   }
 }
 
-template <class Record>
-absl::Status LoadRecords(Store* store, Family family, std::string_view what,
-                         absl::flat_hash_map<std::string, Record>& into) {
-  auto it = store->NewIterator(family);
-  for (it->SeekToFirst(); it->Valid(); it->Next()) {
-    Record record;
-    if (!record.ParseFromArray(it->value().data(), static_cast<int>(it->value().size()))) {
-      return absl::DataLossError(Cat(what, " record ", it->key().ToString(), " does not decode"));
-    }
-    into.emplace(it->key().ToString(), std::move(record));
-  }
-  return FromRocks(it->status(), Cat("loading ", what));
-}
-
 inline absl::StatusOr<AssetState> DecodeAsset(std::string_view value) {
   AssetState asset;
   if (!asset.record.ParseFromArray(value.data(), static_cast<int>(value.size()))) {

@@ -74,28 +74,26 @@ void Engine::ReleaseExpired() {
   if (!pinned) decide_time_.reset();
 }
 
-std::optional<v1::HoldRecord> Engine::FindHold(std::uint64_t seq, Outcome* failure) {
+OrOutcome<std::optional<v1::HoldRecord>> Engine::FindHold(std::uint64_t seq) {
   const std::string key = EncodeFixed64BE(seq);
-  if (const v1::HoldRecord* hold = holds_.Find(key)) return *hold;
+  if (const v1::HoldRecord* hold = holds_.Find(key)) return std::optional<v1::HoldRecord>(*hold);
   auto stored = store_->Get(Family::kHolds, key);
   v1::HoldRecord hold;
-  if (stored.ok() && !stored->has_value()) return std::nullopt;
+  if (stored.ok() && !stored->has_value()) return std::optional<v1::HoldRecord>();
   if (!stored.ok() || !hold.ParseFromString(**stored)) {
-    failure->reason = Reason::kLedgerUnavailable;
-    failure->message = Cat("hold ", seq, " cannot be read");
-    return std::nullopt;
+    return Unavailable(Cat("hold ", seq, " cannot be read"));
   }
-  return hold;
+  return std::optional<v1::HoldRecord>(std::move(hold));
 }
 
 Outcome Engine::ApplyAuthorizeHold(const v1::Command& command, const std::string& fingerprint) {
   const v1::AuthorizeHold& authorize = command.authorize_hold();
   const std::int64_t time = NextEntryTime();
-  PricedBasket priced;
-  if (auto refused = PriceBasket(command, fingerprint, authorize.member(), authorize.store(),
-                                 authorize.lines(), authorize.pay_asset(), time, &priced)) {
-    return std::move(*refused);
-  }
+  OrOutcome<PricedBasket> basket =
+      PriceBasket(command, fingerprint, authorize.member(), authorize.store(), authorize.lines(),
+                  authorize.pay_asset(), time);
+  if (!basket.ok()) return std::move(basket).outcome();
+  PricedBasket& priced = *basket;
   const AccountState* escrow = FindAccount(kEscrow);
   if (escrow != nullptr && escrow->record.kind() != v1::ACCOUNT_KIND_SYSTEM) {
     return Refuse(command, fingerprint, Reason::kAccountKindMismatch,
@@ -152,36 +150,28 @@ Outcome Engine::ApplyAuthorizeHold(const v1::Command& command, const std::string
   return outcome;
 }
 
-std::optional<v1::HoldRecord> Engine::OpenHold(const v1::Command& command,
-                                               const std::string& fingerprint,
-                                               std::uint64_t hold_seq, const std::string& store,
-                                               Outcome* refusal) {
-  Outcome failure;
-  std::optional<v1::HoldRecord> hold = FindHold(hold_seq, &failure);
-  if (!hold && failure.reason != Reason::kOk) {
-    *refusal = std::move(failure);
-    return std::nullopt;
+OrOutcome<v1::HoldRecord> Engine::OpenHold(const v1::Command& command,
+                                           const std::string& fingerprint, std::uint64_t hold_seq,
+                                           const std::string& store) {
+  OrOutcome<std::optional<v1::HoldRecord>> hold = FindHold(hold_seq);
+  if (!hold.ok()) return std::move(hold).outcome();
+  if (!hold->has_value() || (*hold)->store() != store) {
+    return Refuse(command, fingerprint, Reason::kHoldUnknown,
+                  Cat(store, " has no hold ", hold_seq));
   }
-  if (!hold || hold->store() != store) {
-    *refusal =
-        Refuse(command, fingerprint, Reason::kHoldUnknown, Cat(store, " has no hold ", hold_seq));
-    return std::nullopt;
+  if ((*hold)->state() != v1::HOLD_STATE_OPEN) {
+    return Refuse(command, fingerprint, Reason::kHoldClosed,
+                  Cat("hold ", hold_seq, " was ", StateName((*hold)->state()), " by entry ",
+                      (*hold)->closed_seq()));
   }
-  if (hold->state() != v1::HOLD_STATE_OPEN) {
-    *refusal = Refuse(command, fingerprint, Reason::kHoldClosed,
-                      Cat("hold ", hold_seq, " was ", StateName(hold->state()), " by entry ",
-                          hold->closed_seq()));
-    return std::nullopt;
-  }
-  return hold;
+  return std::move(**hold);
 }
 
 Outcome Engine::ApplyCaptureHold(const v1::Command& command, const std::string& fingerprint) {
   const v1::CaptureHold& capture = command.capture_hold();
-  Outcome refusal;
-  std::optional<v1::HoldRecord> hold =
-      OpenHold(command, fingerprint, capture.hold_seq(), capture.store(), &refusal);
-  if (!hold) return refusal;
+  OrOutcome<v1::HoldRecord> hold =
+      OpenHold(command, fingerprint, capture.hold_seq(), capture.store());
+  if (!hold.ok()) return std::move(hold).outcome();
   for (const std::string* id : {&hold->member(), &hold->store()}) {
     if (FindAccount(*id)->record.status() == v1::ACCOUNT_STATUS_FROZEN) {
       return Refuse(command, fingerprint, Reason::kAccountFrozen,
@@ -226,10 +216,9 @@ Outcome Engine::ApplyCaptureHold(const v1::Command& command, const std::string& 
 
 Outcome Engine::ApplyVoidHold(const v1::Command& command, const std::string& fingerprint) {
   const v1::VoidHold& void_hold = command.void_hold();
-  Outcome refusal;
-  std::optional<v1::HoldRecord> hold =
-      OpenHold(command, fingerprint, void_hold.hold_seq(), void_hold.store(), &refusal);
-  if (!hold) return refusal;
+  OrOutcome<v1::HoldRecord> hold =
+      OpenHold(command, fingerprint, void_hold.hold_seq(), void_hold.store());
+  if (!hold.ok()) return std::move(hold).outcome();
   return CloseHold(command, fingerprint, std::move(*hold), nullptr, v1::HOLD_STATE_VOIDED);
 }
 
@@ -278,14 +267,10 @@ Outcome Engine::CloseHold(const v1::Command& command, const std::string& fingerp
     return Refuse(command, fingerprint, limits.reason, limits.message);
   }
   // The limits counted the whole hold in its period: give back what was not sold.
-  Outcome failure;
-  std::vector<std::pair<std::string, Int128>> usage;
-  if (!GiveBackUsage(hold.member(), hold.time_unix_us(), total - sold, returned, &usage,
-                     &failure)) {
-    return failure;
-  }
+  auto usage = GiveBackUsage(hold.member(), hold.time_unix_us(), total - sold, returned);
+  if (!usage.ok()) return std::move(usage).outcome();
   Outcome outcome = Append(command, fingerprint, postings, {}, captured);
-  for (auto& [key, used] : usage) usage_.Set(key, std::move(used));
+  for (auto& [key, used] : *usage) usage_.Set(key, std::move(used));
   hold.set_state(state);
   hold.set_closed_seq(outcome.receipt.seq);
   SetHold(std::move(hold));

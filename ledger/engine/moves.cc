@@ -59,9 +59,8 @@ Outcome Engine::ApplyMove(const v1::Command& command, const std::string& fingerp
   std::optional<Int128> threshold;
   if (command.has_earn() && !earns_hours && (threshold = ApprovalThreshold(move.asset()))) {
     std::string key = ApprovalUsageKey(move.from(), move.to(), move.asset(), NextEntryTime());
-    Outcome failure;
-    std::optional<Int128> used = Used(key, &failure);
-    if (!used) return failure;
+    OrOutcome<Int128> used = Used(key);
+    if (!used.ok()) return std::move(used).outcome();
     if (*used + amount.amount.minor() <= *threshold) {
       approval_usage.emplace(std::move(key), *used + amount.amount.minor());
     }
@@ -77,9 +76,9 @@ Outcome Engine::ApplyMove(const v1::Command& command, const std::string& fingerp
   }
   std::optional<std::pair<std::string, Int128>> day_usage;
   if (earns_hours && settings_.contains(meta_key::kDailyHoursCap)) {
-    if (auto refused = CheckDailyHours(command, fingerprint, amount.amount.minor(), &day_usage)) {
-      return std::move(*refused);
-    }
+    auto checked = CheckDailyHours(command, fingerprint, amount.amount.minor());
+    if (!checked.ok()) return std::move(checked).outcome();
+    day_usage = std::move(*checked);
   }
   const bool capped = earns_hours && settings_.contains(meta_key::kHoursCap);
   const std::vector<ResolvedPosting> postings =
@@ -106,9 +105,8 @@ Outcome Engine::ApplyReverse(const v1::Command& command, const std::string& fing
   if (target == 0 || target > head_.seq) {
     return Refuse(command, fingerprint, Reason::kEntryUnknown, Cat("no entry ", target));
   }
-  Outcome failure;
-  std::optional<BatchEntry> entry = FindEntry(target, &failure);
-  if (!entry) return failure;
+  OrOutcome<BatchEntry> entry = FindEntry(target);
+  if (!entry.ok()) return std::move(entry).outcome();
   if (auto refused = CheckMayUndo(command, fingerprint, target, *entry)) return std::move(*refused);
   if (!IsReversible(entry->kind)) {
     return Refuse(command, fingerprint, Reason::kEntryNotReversible,
@@ -120,16 +118,16 @@ Outcome Engine::ApplyReverse(const v1::Command& command, const std::string& fing
                       " moved nothing: it waited for approval (reject it "
                       "while pending; reverse its Approve once approved)"));
   }
-  std::optional<bool> reversed = IsReversed(EncodeFixed64BE(target), &failure);
-  if (!reversed) return failure;
+  OrOutcome<bool> reversed = IsReversed(EncodeFixed64BE(target));
+  if (!reversed.ok()) return std::move(reversed).outcome();
   if (*reversed) {
     return Refuse(command, fingerprint, Reason::kEntryAlreadyReversed,
                   Cat("entry ", target, " was reversed already"));
   }
   if (entry->checkout) {
     for (const auto& line : entry->checkout->pricing().lines()) {
-      std::optional<bool> refunded = IsReversed(RefundedLineKey(target, line.sku()), &failure);
-      if (!refunded) return failure;
+      OrOutcome<bool> refunded = IsReversed(RefundedLineKey(target, line.sku()));
+      if (!refunded.ok()) return std::move(refunded).outcome();
       if (*refunded) {
         return Refuse(command, fingerprint, Reason::kEntryAlreadyReversed,
                       Cat("line ", line.sku(), " of checkout ", target,
@@ -158,13 +156,13 @@ Outcome Engine::ApplyReverse(const v1::Command& command, const std::string& fing
       if (posting.amount_minor()[0] != '-') earned += *MinorFromString(posting.amount_minor());
     }
     day_key = ServiceDayKey(entry->earned_hours_by, entry->earned_day);
-    std::optional<Int128> used = Used(day_key, &failure);
-    if (!used) return failure;
+    OrOutcome<Int128> used = Used(day_key);
+    if (!used.ok()) return std::move(used).outcome();
     if (*used != 0) day_used = *used > earned ? *used - earned : Int128(0);
   }
   if (!entry->award_usage_key.empty()) {
     // A reversed award no longer uses up its rule's frequency: it may be awarded again.
-    if (!GiveBackAward(entry->award_usage_key, &failure)) return failure;
+    if (auto failure = GiveBackAward(entry->award_usage_key)) return std::move(*failure);
   }
   Outcome outcome = Append(command, fingerprint, postings, {});
   if (outcome.ok()) MarkReversed(EncodeFixed64BE(target), outcome.receipt.seq);
@@ -175,7 +173,7 @@ Outcome Engine::ApplyReverse(const v1::Command& command, const std::string& fing
   return outcome;
 }
 
-std::optional<Engine::BatchEntry> Engine::FindEntry(std::uint64_t seq, Outcome* failure) {
+OrOutcome<Engine::BatchEntry> Engine::FindEntry(std::uint64_t seq) {
   // In flight: the payload kept by Append (decoded here, on the rare path that needs it, rather
   // than for every entry); committed: the journal.
   std::string_view payload;
@@ -192,9 +190,7 @@ std::optional<Engine::BatchEntry> Engine::FindEntry(std::uint64_t seq, Outcome* 
   auto decoded = std::make_shared<v1::Entry>();
   if (payload.empty() ||
       !decoded->ParseFromArray(payload.data(), static_cast<int>(payload.size()))) {
-    failure->reason = Reason::kLedgerUnavailable;
-    failure->message = Cat("journal entry ", seq, " cannot be read");
-    return std::nullopt;
+    return Unavailable(Cat("journal entry ", seq, " cannot be read"));
   }
   BatchEntry entry;
   entry.kind = decoded->command().body_case();
@@ -213,16 +209,12 @@ std::optional<Engine::BatchEntry> Engine::FindEntry(std::uint64_t seq, Outcome* 
   return entry;
 }
 
-std::optional<bool> Engine::IsReversed(const std::string& key, Outcome* failure) {
+OrOutcome<bool> Engine::IsReversed(const std::string& key) {
   for (const Batch& batch : batches_) {
     if (batch.reversed.contains(key)) return true;
   }
   auto stored = store_->Get(Family::kReversed, key);
-  if (!stored.ok()) {
-    failure->reason = Reason::kLedgerUnavailable;
-    failure->message = std::string(stored.status().message());
-    return std::nullopt;
-  }
+  if (!stored.ok()) return Unavailable(std::string(stored.status().message()));
   return stored->has_value();
 }
 

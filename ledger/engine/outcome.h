@@ -59,6 +59,19 @@ struct Outcome {
   bool ok() const { return reason == Reason::kOk; }
 };
 
+// An Outcome that is not ok: `reason` with its message.
+inline Outcome Refusal(Reason reason, std::string message) {
+  Outcome outcome;
+  outcome.reason = reason;
+  outcome.message = std::move(message);
+  return outcome;
+}
+
+// The store could not be read: the command is neither applied nor refused.
+inline Outcome Unavailable(std::string message) {
+  return Refusal(Reason::kLedgerUnavailable, std::move(message));
+}
+
 struct Head {
   std::uint64_t seq = 0;
   Hash hash{};  // the genesis hash when seq == 0

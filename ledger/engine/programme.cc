@@ -235,9 +235,8 @@ Outcome Engine::ApplyAward(const v1::Command& command, const std::string& finger
   Int128 used = 0;
   if (!facts.period().empty()) {
     usage_key = AwardUsageKey(award.member(), award.rule(), facts.period());
-    Outcome failure;
-    std::optional<Int128> stored = Used(usage_key, &failure);
-    if (!stored) return failure;
+    OrOutcome<Int128> stored = Used(usage_key);
+    if (!stored.ok()) return std::move(stored).outcome();
     used = *stored;
     if (used >= 1) {
       return Refuse(command, fingerprint, Reason::kAwardFrequencyExceeded,
@@ -319,28 +318,25 @@ Outcome Engine::MakePending(const v1::Command& command, const std::string& finge
   return outcome;
 }
 
-std::optional<v1::PendingRecord> Engine::OpenPending(const v1::Command& command,
-                                                     const std::string& fingerprint,
-                                                     std::uint64_t seq, Outcome* refusal) {
-  auto pending = pending_.Get(EncodeFixed64BE(seq));
-  if (!pending) {
-    *refusal = Refuse(command, fingerprint, Reason::kPendingUnknown,
-                      Cat("entry ", seq, " is no award or earning waiting for approval"));
-    return std::nullopt;
+OrOutcome<v1::PendingRecord> Engine::OpenPending(const v1::Command& command,
+                                                 const std::string& fingerprint,
+                                                 std::uint64_t seq) {
+  const v1::PendingRecord* pending = pending_.Find(EncodeFixed64BE(seq));
+  if (pending == nullptr) {
+    return Refuse(command, fingerprint, Reason::kPendingUnknown,
+                  Cat("entry ", seq, " is no award or earning waiting for approval"));
   }
   if (pending->state() != v1::PENDING_STATE_PENDING) {
-    *refusal = Refuse(command, fingerprint, Reason::kPendingClosed,
-                      Cat("entry ", seq, " was ", PendingStateName(pending->state()), " by entry ",
-                          pending->closed_seq()));
-    return std::nullopt;
+    return Refuse(command, fingerprint, Reason::kPendingClosed,
+                  Cat("entry ", seq, " was ", PendingStateName(pending->state()), " by entry ",
+                      pending->closed_seq()));
   }
-  return pending;
+  return *pending;
 }
 
 Outcome Engine::ApplyApprove(const v1::Command& command, const std::string& fingerprint) {
-  Outcome refusal;
-  auto pending = OpenPending(command, fingerprint, command.approve().seq(), &refusal);
-  if (!pending) return refusal;
+  OrOutcome<v1::PendingRecord> pending = OpenPending(command, fingerprint, command.approve().seq());
+  if (!pending.ok()) return std::move(pending).outcome();
   if (command.actor() == pending->maker()) {
     return Refuse(command, fingerprint, Reason::kMakerCannotApprove,
                   Cat(command.actor(), " made entry ", pending->seq(),
@@ -378,26 +374,24 @@ Outcome Engine::ApplyApprove(const v1::Command& command, const std::string& fing
 }
 
 Outcome Engine::ApplyReject(const v1::Command& command, const std::string& fingerprint) {
-  Outcome refusal;
-  auto pending = OpenPending(command, fingerprint, command.reject().seq(), &refusal);
-  if (!pending) return refusal;
+  OrOutcome<v1::PendingRecord> pending = OpenPending(command, fingerprint, command.reject().seq());
+  if (!pending.ok()) return std::move(pending).outcome();
   return ClosePending(command, fingerprint, std::move(*pending), v1::PENDING_STATE_REJECTED);
 }
 
-bool Engine::GiveBackAward(const std::string& usage_key, Outcome* failure) {
-  std::optional<Int128> used = Used(usage_key, failure);
-  if (!used) return false;
+std::optional<Outcome> Engine::GiveBackAward(const std::string& usage_key) {
+  OrOutcome<Int128> used = Used(usage_key);
+  if (!used.ok()) return std::move(used).outcome();
   usage_.Set(usage_key, *used > 0 ? *used - 1 : Int128(0));
-  return true;
+  return std::nullopt;
 }
 
 Outcome Engine::ClosePending(const v1::Command& command, const std::string& fingerprint,
                              v1::PendingRecord pending, v1::PendingState state) {
   if (!pending.rule().empty() && !pending.period().empty()) {
-    Outcome failure;
-    if (!GiveBackAward(AwardUsageKey(pending.member(), pending.rule(), pending.period()),
-                       &failure)) {
-      return failure;
+    if (auto failure =
+            GiveBackAward(AwardUsageKey(pending.member(), pending.rule(), pending.period()))) {
+      return std::move(*failure);
     }
   }
   Outcome outcome = Append(command, fingerprint, {}, {pending.member()});

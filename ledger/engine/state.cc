@@ -269,18 +269,14 @@ void Engine::SetHold(v1::HoldRecord record) {
   holds_.Set(key, std::move(record));
 }
 
-std::optional<Int128> Engine::Used(const std::string& key, Outcome* failure) {
+OrOutcome<Int128> Engine::Used(const std::string& key) {
   if (const Int128* cached = usage_.Find(key)) return *cached;
   auto stored = store_->Get(Family::kUsage, key);
   std::optional<Int128> used;
   if (stored.ok()) used = stored->has_value() ? MinorFromString(**stored) : Int128(0);
-  if (!used) {
-    failure->reason = Reason::kLedgerUnavailable;
-    failure->message = "a usage record cannot be read";
-    return std::nullopt;
-  }
+  if (!used) return Unavailable("a usage record cannot be read");
   usage_.Cache(key, *used);  // the committed value: nothing to undo
-  return used;
+  return *used;
 }
 
 }  // namespace lovebank

@@ -104,10 +104,12 @@ Outcome Engine::ApplySetExchangeRatio(const v1::Command& command, const std::str
   return outcome;
 }
 
-std::optional<Outcome> Engine::PriceBasket(
+OrOutcome<Engine::PricedBasket> Engine::PriceBasket(
     const v1::Command& command, const std::string& fingerprint, const std::string& member,
     const std::string& store, const google::protobuf::RepeatedPtrField<v1::BasketLine>& lines,
-    const std::string& pay_asset, std::int64_t time, PricedBasket* priced) {
+    const std::string& pay_asset, std::int64_t time) {
+  PricedBasket basket;
+  PricedBasket* const priced = &basket;
   for (const auto& [id, kind] :
        {std::pair{&member, v1::ACCOUNT_KIND_MEMBER}, std::pair{&store, v1::ACCOUNT_KIND_STORE}}) {
     const AccountState* account = FindAccount(*id);
@@ -152,9 +154,8 @@ std::optional<Outcome> Engine::PriceBasket(
     const Int128 maximum = *MinorFromString(limit->maximum_minor());
     for (const std::string& owner : UsageOwners(member)) {
       const std::string key = UsageKey(owner, sku, limit->period(), time);
-      Outcome failure;
-      std::optional<Int128> used = Used(key, &failure);
-      if (!used) return failure;
+      OrOutcome<Int128> used = Used(key);
+      if (!used.ok()) return std::move(used).outcome();
       if (*used + amount > maximum) {
         const std::string what = sku.empty() ? "baskets worth" : sku;
         const std::string unit = sku.empty() ? " POINTS" : "";
@@ -172,12 +173,14 @@ std::optional<Outcome> Engine::PriceBasket(
     return std::nullopt;
   };
   if (!limits_.empty()) {
-    if (auto refused = within_limit("", total)) return refused;
+    if (auto refused = within_limit("", total)) return std::move(*refused);
     for (const auto& line : lines) {
-      if (auto refused = within_limit(line.sku(), Int128(line.quantity()))) return refused;
+      if (auto refused = within_limit(line.sku(), Int128(line.quantity()))) {
+        return std::move(*refused);
+      }
     }
   }
-  if (pay_asset == kPoints) return std::nullopt;
+  if (pay_asset == kPoints) return basket;
   auto policy = Setting<v1::ExchangePolicy>(meta_key::kExchangePolicy);
   if (!policy) {
     return Refuse(command, fingerprint, Reason::kExchangeRatioUnset,
@@ -198,17 +201,17 @@ std::optional<Outcome> Engine::PriceBasket(
   pricing.set_points_per_hour_minor(policy->points_per_hour_minor());
   pricing.set_hours_minor(MinorToString(*hours));
   priced->hours = *hours;
-  return std::nullopt;
+  return basket;
 }
 
 Outcome Engine::ApplyCheckout(const v1::Command& command, const std::string& fingerprint) {
   const v1::Checkout& checkout = command.checkout();
   const std::int64_t time = NextEntryTime();
-  PricedBasket priced;
-  if (auto refused = PriceBasket(command, fingerprint, checkout.member(), checkout.store(),
-                                 checkout.lines(), checkout.pay_asset(), time, &priced)) {
-    return std::move(*refused);
-  }
+  OrOutcome<PricedBasket> basket =
+      PriceBasket(command, fingerprint, checkout.member(), checkout.store(), checkout.lines(),
+                  checkout.pay_asset(), time);
+  if (!basket.ok()) return std::move(basket).outcome();
+  PricedBasket& priced = *basket;
   // Goods first: a basket the shelf cannot fill is refused as INSUFFICIENT_STOCK whatever the
   // member holds.
   std::vector<ResolvedPosting> postings;
@@ -232,29 +235,30 @@ Outcome Engine::ApplyCheckout(const v1::Command& command, const std::string& fin
   return outcome;
 }
 
-bool Engine::GiveBackUsage(const std::string& member, std::int64_t time, const Int128& total,
-                           const std::vector<std::pair<std::string, std::uint32_t>>& lines,
-                           std::vector<std::pair<std::string, Int128>>* usage, Outcome* failure) {
-  if (limits_.empty()) return true;
-  auto give_back = [&](const std::string& sku, const Int128& amount) -> bool {
+OrOutcome<std::vector<std::pair<std::string, Int128>>> Engine::GiveBackUsage(
+    const std::string& member, std::int64_t time, const Int128& total,
+    const std::vector<std::pair<std::string, std::uint32_t>>& lines) {
+  std::vector<std::pair<std::string, Int128>> usage;
+  if (limits_.empty()) return usage;
+  auto give_back = [&](const std::string& sku, const Int128& amount) -> std::optional<Outcome> {
     const v1::LimitRecord* limit = limits_.Find(sku);
-    if (limit == nullptr || limit->maximum_minor() == "0" || amount == 0) return true;
+    if (limit == nullptr || limit->maximum_minor() == "0" || amount == 0) return std::nullopt;
     for (const std::string& owner : UsageOwners(member)) {
       const std::string key = UsageKey(owner, sku, limit->period(), time);
-      std::optional<Int128> used = Used(key, failure);
-      if (!used) return false;
-      usage->emplace_back(key, *used > amount ? *used - amount : Int128(0));
+      OrOutcome<Int128> used = Used(key);
+      if (!used.ok()) return std::move(used).outcome();
+      usage.emplace_back(key, *used > amount ? *used - amount : Int128(0));
     }
-    return true;
+    return std::nullopt;
   };
-  if (!give_back("", total)) return false;
+  if (auto failure = give_back("", total)) return std::move(*failure);
   for (const auto& [sku, quantity] : lines) {
-    if (!give_back(sku, Int128(quantity))) return false;
+    if (auto failure = give_back(sku, Int128(quantity))) return std::move(*failure);
   }
-  return true;
+  return usage;
 }
 
-std::optional<Engine::Sale> Engine::SaleOf(const BatchEntry& entry, Outcome* failure) {
+OrOutcome<Engine::Sale> Engine::SaleOf(const BatchEntry& entry) {
   const v1::Entry& sold = *entry.checkout;
   Sale sale;
   if (sold.command().has_checkout()) {
@@ -269,16 +273,15 @@ std::optional<Engine::Sale> Engine::SaleOf(const BatchEntry& entry, Outcome* fai
     return sale;
   }
   // A captured hold: the hold says who, where, through which exchange and in which period.
-  std::optional<v1::HoldRecord> hold = FindHold(sold.command().capture_hold().hold_seq(), failure);
-  if (!hold) {
-    failure->reason = Reason::kLedgerUnavailable;
-    if (failure->message.empty()) failure->message = "the captured hold cannot be read";
-    return std::nullopt;
-  }
-  sale.member = hold->member();
-  sale.store = hold->store();
-  sale.exchange = hold->exchange_account();
-  sale.time_unix_us = hold->time_unix_us();
+  OrOutcome<std::optional<v1::HoldRecord>> hold =
+      FindHold(sold.command().capture_hold().hold_seq());
+  if (!hold.ok()) return std::move(hold).outcome();
+  if (!hold->has_value()) return Unavailable("the captured hold cannot be read");
+  const v1::HoldRecord& held = **hold;
+  sale.member = held.member();
+  sale.store = held.store();
+  sale.exchange = held.exchange_account();
+  sale.time_unix_us = held.time_unix_us();
   return sale;
 }
 
@@ -288,22 +291,21 @@ Outcome Engine::ApplyRefund(const v1::Command& command, const std::string& finge
   if (target == 0 || target > head_.seq) {
     return Refuse(command, fingerprint, Reason::kEntryUnknown, Cat("no entry ", target));
   }
-  Outcome failure;
-  std::optional<BatchEntry> entry = FindEntry(target, &failure);
-  if (!entry) return failure;
+  OrOutcome<BatchEntry> entry = FindEntry(target);
+  if (!entry.ok()) return std::move(entry).outcome();
   if (auto refused = CheckMayUndo(command, fingerprint, target, *entry)) return std::move(*refused);
   if (!entry->checkout) {
     return Refuse(command, fingerprint, Reason::kRefundInvalid,
                   Cat("entry ", target, " is not a checkout or a captured hold"));
   }
-  std::optional<bool> reversed = IsReversed(EncodeFixed64BE(target), &failure);
-  if (!reversed) return failure;
+  OrOutcome<bool> reversed = IsReversed(EncodeFixed64BE(target));
+  if (!reversed.ok()) return std::move(reversed).outcome();
   if (*reversed) {
     return Refuse(command, fingerprint, Reason::kEntryAlreadyReversed,
                   Cat("checkout ", target, " was reversed as a whole"));
   }
-  std::optional<Sale> sale = SaleOf(*entry, &failure);
-  if (!sale) return failure;
+  OrOutcome<Sale> sale = SaleOf(*entry);
+  if (!sale.ok()) return std::move(sale).outcome();
   const v1::Pricing& sold = entry->checkout->pricing();
   v1::Pricing pricing;
   pricing.set_pay_asset(sold.pay_asset());
@@ -321,8 +323,8 @@ Outcome Engine::ApplyRefund(const v1::Command& command, const std::string& finge
                     Cat("sale ", target, " sold ", priced->quantity(), " of ", line.sku(), ", not ",
                         line.quantity()));
     }
-    std::optional<bool> refunded = IsReversed(RefundedLineKey(target, line.sku()), &failure);
-    if (!refunded) return failure;
+    OrOutcome<bool> refunded = IsReversed(RefundedLineKey(target, line.sku()));
+    if (!refunded.ok()) return std::move(refunded).outcome();
     if (*refunded) {
       return Refuse(command, fingerprint, Reason::kLineAlreadyRefunded,
                     Cat("line ", line.sku(), " of sale ", target, " was refunded already"));
@@ -364,12 +366,10 @@ Outcome Engine::ApplyRefund(const v1::Command& command, const std::string& finge
   if (!limits.ok()) return Refuse(command, fingerprint, limits.reason, limits.message);
   // The returned value and units go back to the sale's period under each limit now in force
   // (never below zero: the sale may predate the limit).
-  std::vector<std::pair<std::string, Int128>> usage;
-  if (!GiveBackUsage(sale->member, sale->time_unix_us, total, returned, &usage, &failure)) {
-    return failure;
-  }
+  auto usage = GiveBackUsage(sale->member, sale->time_unix_us, total, returned);
+  if (!usage.ok()) return std::move(usage).outcome();
   Outcome outcome = Append(command, fingerprint, postings, {}, &pricing);
-  for (auto& [key, used] : usage) usage_.Set(key, std::move(used));
+  for (auto& [key, used] : *usage) usage_.Set(key, std::move(used));
   if (outcome.ok()) {
     for (const auto& line : refund.lines()) {
       MarkReversed(RefundedLineKey(target, line.sku()), outcome.receipt.seq);

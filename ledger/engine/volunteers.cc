@@ -102,17 +102,16 @@ Outcome Engine::ApplySetHoursCap(const v1::Command& command, const std::string& 
   return outcome;
 }
 
-std::optional<Outcome> Engine::CheckDailyHours(
-    const v1::Command& command, const std::string& fingerprint, const Int128& amount,
-    std::optional<std::pair<std::string, Int128>>* usage) {
+OrOutcome<std::optional<std::pair<std::string, Int128>>> Engine::CheckDailyHours(
+    const v1::Command& command, const std::string& fingerprint, const Int128& amount) {
+  using Usage = std::optional<std::pair<std::string, Int128>>;
   const v1::DailyHoursCap cap = *Setting<v1::DailyHoursCap>(meta_key::kDailyHoursCap);
-  if (cap.maximum_minor() == "0") return std::nullopt;
+  if (cap.maximum_minor() == "0") return Usage();
   const v1::Move& earn = command.earn();
   const std::string day = ServiceDay(earn, NextEntryTime());
   const std::string key = ServiceDayKey(earn.to(), day);
-  Outcome failure;
-  std::optional<Int128> used = Used(key, &failure);
-  if (!used) return failure;
+  OrOutcome<Int128> used = Used(key);
+  if (!used.ok()) return std::move(used).outcome();
   const Int128 maximum = *MinorFromString(cap.maximum_minor());
   if (*used + amount > maximum) {
     return Refuse(command, fingerprint, Reason::kLimitExceeded,
@@ -120,8 +119,7 @@ std::optional<Outcome> Engine::CheckDailyHours(
                       " HOURS recorded per day; ", Decimal(*used, earn.asset()), " recorded for ",
                       day, ", this earning ", Decimal(amount, earn.asset())));
   }
-  usage->emplace(key, *used + amount);
-  return std::nullopt;
+  return Usage(std::in_place, key, *used + amount);
 }
 
 Outcome Engine::ApplySetDailyHoursCap(const v1::Command& command, const std::string& fingerprint) {
