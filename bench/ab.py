@@ -9,12 +9,12 @@ Environment for one side only: --a-env NAME=VALUE / --b-env NAME=VALUE (e.g. the
 ledger, which differs between store formats)."""
 import argparse, json, os, statistics, subprocess, sys
 
-def run(binary, env, args):
+def run(binary, env, args, metrics):
     e = dict(os.environ); e.update(env)
     out = subprocess.run([binary, '--benchmark_format=json', *args], env=e, check=True,
                          capture_output=True, text=True).stdout
-    return {b['name']: b['items_per_second'] for b in json.loads(out)['benchmarks']
-            if 'items_per_second' in b and b.get('run_type') != 'aggregate'}
+    return {f"{b['name']} {m}": b[m] for b in json.loads(out)['benchmarks'] for m in metrics
+            if m in b and b.get('run_type') != 'aggregate'}
 
 def pairs(values):
     return dict(v.split('=', 1) for v in values)
@@ -23,19 +23,23 @@ p = argparse.ArgumentParser()
 p.add_argument('--runs', type=int, default=5)
 p.add_argument('--a', required=True); p.add_argument('--b', required=True)
 p.add_argument('--a-env', action='append', default=[]); p.add_argument('--b-env', action='append', default=[])
+# What to compare: items_per_second, or a counter the benchmark reports (ledger_bench's seq_us,
+# writer_us, client_us: CPU µs per transfer of each thread). Repeat for several.
+p.add_argument('--metric', action='append', default=[])
 p.add_argument('args', nargs='*')
 o = p.parse_args()
 a_env, b_env = pairs(o.a_env), pairs(o.b_env)
+metrics = o.metric or ['items_per_second']
 results = {}
 for i in range(o.runs):
-    ra = run(o.a, a_env, o.args); rb = run(o.b, b_env, o.args)
+    ra = run(o.a, a_env, o.args, metrics); rb = run(o.b, b_env, o.args, metrics)
     for name in ra:
         if name in rb:
             results.setdefault(name, []).append((ra[name], rb[name]))
-    print(f'run {i + 1}: ' + '; '.join(f'{n}: A {a:,.0f} B {b:,.0f}' for n, v in results.items()
+    print(f'run {i + 1}: ' + '; '.join(f'{n}: A {a:,.3f} B {b:,.3f}' for n, v in results.items()
                                       for a, b in [v[-1]]), file=sys.stderr)
 for name, v in results.items():
     ma = statistics.median(a for a, _ in v); mb = statistics.median(b for _, b in v)
     ratio = statistics.median(b / a for a, b in v)
-    print(f'{name}: A median {ma:,.0f}/s, B median {mb:,.0f}/s, B/A median of {len(v)} pairs {ratio:.3f} '
+    print(f'{name}: A median {ma:,.3f}, B median {mb:,.3f}, B/A median of {len(v)} pairs {ratio:.3f} '
           f'(pairs {min(b / a for a, b in v):.3f}-{max(b / a for a, b in v):.3f})')

@@ -5,7 +5,6 @@
 #include <openssl/sha.h>
 
 #include <algorithm>
-#include <mutex>
 
 #include "ledger/base/coding.h"
 
@@ -53,12 +52,12 @@ void Principals::Load(const std::vector<v1::PrincipalRecord>& records) {
   for (const auto& record : records) {
     if (record.revoked_seq() == 0) loaded[record.token_sha256()] = FromRecord(record);
   }
-  std::unique_lock lock(mu_);
+  absl::WriterMutexLock lock(&mu_);
   by_token_hash_ = std::move(loaded);
 }
 
 void Principals::Put(const v1::PrincipalRecord& record) {
-  std::unique_lock lock(mu_);
+  absl::WriterMutexLock lock(&mu_);
   if (record.revoked_seq() == 0) {
     by_token_hash_[record.token_sha256()] = FromRecord(record);
   } else {
@@ -75,14 +74,14 @@ Authentication Principals::Authenticate(std::string_view authorization) const {
     return {Reason::kTokenMissing, nullptr};
   }
   const std::string hash = TokenSha256(authorization.substr(kScheme.size()));
-  std::shared_lock lock(mu_);
+  absl::ReaderMutexLock lock(&mu_);
   auto it = by_token_hash_.find(hash);
   if (it == by_token_hash_.end()) return {Reason::kTokenUnknown, nullptr};
   return {Reason::kOk, it->second};
 }
 
 std::size_t Principals::size() const {
-  std::shared_lock lock(mu_);
+  absl::ReaderMutexLock lock(&mu_);
   return by_token_hash_.size();
 }
 

@@ -7,7 +7,6 @@
 // once to the admin who created it.
 
 #include <memory>
-#include <shared_mutex>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -15,6 +14,7 @@
 #include "absl/base/thread_annotations.h"
 #include "absl/container/flat_hash_map.h"
 #include "absl/status/statusor.h"
+#include "absl/synchronization/mutex.h"
 #include "ledger/format/reason.h"
 #include "lovebank/v1/store.pb.h"
 
@@ -61,7 +61,7 @@ class Principals {
   std::size_t size() const;
 
  private:
-  mutable std::shared_mutex mu_;
+  mutable absl::Mutex mu_;  // readers share it (absl::ReaderMutexLock)
   // token SHA-256 -> principal
   using Registry = absl::flat_hash_map<std::string, std::shared_ptr<const Principal>,
                                        absl::Hash<std::string>, ConstantTimeEqual>;
