@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # The README's run command: installs what is missing, builds, and runs lovebankd (the lovebank
-# gRPC server) in the foreground on 127.0.0.1:50051 with its data in var/ledger.
+# gRPC server) in the foreground on 127.0.0.1:50051, and the same API as HTTP/JSON on
+# 127.0.0.1:8080, with its data in var/ledger.
 #
 # On a new data directory lovebankd creates the first admin and prints the path of the file
 # holding its token (mode 0600). Ctrl-C or SIGTERM stops it cleanly. Extra arguments go to
@@ -14,4 +15,6 @@ cd "$(dirname "$0")/.."
 scripts/setup.sh
 data_dir=${LOVEBANK_DATA_DIR:-var/ledger}
 # --init: create the ledger the first time (lovebankd refuses to start a new one otherwise).
-exec "${BUILD_DIR:-build}/bin/lovebankd" --init --data-dir "$data_dir" "$@"
+# --http-listen: phones and browsers reach the same API as HTTP/JSON on port 8080 (docs/api.md).
+exec "${BUILD_DIR:-build}/bin/lovebankd" --init --data-dir "$data_dir" \
+  --http-listen "${LOVEBANK_HTTP_LISTEN:-127.0.0.1:8080}" "$@"

@@ -17,7 +17,7 @@ packages=(
   librocksdb-dev libprotobuf-dev protobuf-compiler
   libgrpc++-dev protobuf-compiler-grpc grpc-proto
   libboost-dev libssl-dev libabsl-dev libjemalloc-dev
-  libcli11-dev nlohmann-json3-dev
+  libcli11-dev nlohmann-json3-dev libcpp-httplib-dev
   libgtest-dev libbenchmark-dev
   python3 python3-grpcio python3-protobuf openssl
 )

@@ -63,6 +63,12 @@ int Main(int argc, char** argv) {
   app.add_option("--tls-key", options.tls_key_file, "PEM private key (with --tls-cert)");
   app.add_option("--tls-client-ca", options.tls_client_ca_file,
                  "PEM CA: require client certificates signed by it (mutual TLS)");
+  app.add_option("--http-listen", options.http_listen_address,
+                 "also serve HTTP/JSON here, HOST:PORT (POST /v1/<Service>/<Method>; off unless "
+                 "given; HTTPS with --tls-cert/--tls-key)");
+  app.add_option("--http-threads", options.http_threads, "HTTP requests served at once")
+      ->capture_default_str()
+      ->check(CLI::Range(1, 256));
   app.add_option("--queue-depth", options.queue_depth_max,
                  "commands waiting for the sequencer before RESOURCE_EXHAUSTED")
       ->capture_default_str()

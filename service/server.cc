@@ -131,6 +131,7 @@ class Server::Impl {
   std::unique_ptr<ProgrammeService> programme_service;
   std::unique_ptr<AuditService> audit_service;
   std::unique_ptr<grpc::Server> server;
+  std::unique_ptr<HttpGateway> http;
   int port = 0;
   std::string admin_token_file;
   bool shut_down = false;
@@ -172,7 +173,8 @@ class Server::Impl {
 absl::StatusOr<std::unique_ptr<Server>> Server::Start(ServerOptions options) {
   // gRPC 1.51 locks absl::Mutex on every call, and Debian's Abseil keeps the mutex deadlock
   // detector on: its lock graph (GraphCycles) took ~3% of lovebankd's CPU samples under unary
-  // load (perf, docs/benchmarks.md). Our own locks are std::mutex; none relies on it.
+  // load (perf, docs/benchmarks.md). Our own absl::Mutex locks are checked at compile time
+  // instead (clang -Wthread-safety); the tests keep the run-time detector on.
   absl::SetMutexDeadlockDetectionMode(absl::OnDeadlockCycle::kIgnore);
   auto impl = std::make_unique<Impl>();
   impl->options = options;
@@ -269,6 +271,25 @@ absl::StatusOr<std::unique_ptr<Server>> Server::Start(ServerOptions options) {
   for (const char* name : kServiceNames) {
     impl->server->GetHealthCheckService()->SetServingStatus(name, serving);
   }
+  if (!options.http_listen_address.empty()) {
+    HttpOptions http;
+    http.listen_address = options.http_listen_address;
+    http.tls_cert_file = options.tls_cert_file;
+    http.tls_key_file = options.tls_key_file;
+    http.tls_client_ca_file = options.tls_client_ca_file;
+    http.body_bytes_max = kRequestBytesMax;
+    http.threads = options.http_threads;
+    grpc::ChannelArguments arguments;
+    arguments.SetMaxReceiveMessageSize(-1);  // lovebankd's own answers, whatever their size
+    arguments.SetMaxSendMessageSize(kRequestBytesMax);
+    auto gateway =
+        HttpGateway::Start(http, impl->server->InProcessChannel(arguments), impl->logger.get());
+    if (!gateway.ok()) {
+      impl->server->Shutdown();
+      return gateway.status();
+    }
+    impl->http = std::move(*gateway);
+  }
   impl->logger->Log(
       LogLevel::kInfo,
       Cat("lovebankd serving on port ", impl->port, ", ledger ", impl->ledger->path(), ", head ",
@@ -280,12 +301,14 @@ Server::Server(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
 Server::~Server() { Shutdown(); }
 
 int Server::port() const { return impl_->port; }
+int Server::http_port() const { return impl_->http ? impl_->http->port() : 0; }
 const std::string& Server::admin_token_file() const { return impl_->admin_token_file; }
 Ledger& Server::ledger() { return *impl_->ledger; }
 
 Head Server::Shutdown() {
   if (impl_->shut_down) return impl_->final_head;
   impl_->shut_down = true;
+  if (impl_->http) impl_->http->Stop();  // its calls in flight finish first
   impl_->server->GetHealthCheckService()->SetServingStatus(false);
   impl_->server->Shutdown(std::chrono::system_clock::now() +
                           std::chrono::seconds(kShutdownGraceSeconds));

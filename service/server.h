@@ -16,6 +16,7 @@
 
 #include "absl/status/statusor.h"
 #include "ledger/ledger.h"
+#include "service/http_gateway.h"
 #include "service/log.h"
 
 namespace rocksdb {
@@ -42,6 +43,10 @@ struct ServerOptions {
   // PEM CA certificates: with TLS, every client must present a certificate signed by one of
   // them (mutual TLS), on top of its bearer token. Empty: no client certificate asked for.
   std::string tls_client_ca_file;
+  // HTTP/JSON beside gRPC (service/http_gateway.h) on this address, with the same TLS files;
+  // empty: off.
+  std::string http_listen_address;
+  int http_threads = 8;  // HTTP requests served at once
   std::size_t queue_depth_max = kQueueDepthMaxDefault;
   LogLevel log_level = LogLevel::kInfo;
   std::FILE* log_out = stderr;                  // borrowed
@@ -63,6 +68,7 @@ class Server {
   Server& operator=(const Server&) = delete;
 
   int port() const;
+  int http_port() const;  // 0 when HTTP is off
   // The file holding the first admin's token when this start created it; empty otherwise.
   const std::string& admin_token_file() const;
   Ledger& ledger();

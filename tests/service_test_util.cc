@@ -1,10 +1,18 @@
 #include "tests/service_test_util.h"
 
 #include <chrono>
+#include <fstream>
 
 #include "grpc/support/time.h"
 
 namespace lovebank::testing {
+
+std::string ReadToken(const std::string& path) {
+  std::ifstream in(path);
+  std::string token;
+  std::getline(in, token);
+  return token;
+}
 
 std::unique_ptr<grpc::ClientContext> Ctx(const std::string& token) {
   auto context = std::make_unique<grpc::ClientContext>();

@@ -17,6 +17,9 @@ namespace lovebank::testing {
 // A call context with the bearer token (none when empty) and a 10 s deadline.
 std::unique_ptr<grpc::ClientContext> Ctx(const std::string& token);
 
+// The first line of a token file (the first admin's token lovebankd wrote).
+std::string ReadToken(const std::string& path);
+
 // Stubs over one channel to 127.0.0.1:port.
 struct Client {
   explicit Client(int port);

@@ -99,6 +99,10 @@ std::string_view ReasonName(Reason reason) {
     LOVEBANK_REASON_NAME(kPendingUnknown, "PENDING_UNKNOWN")
     LOVEBANK_REASON_NAME(kPendingClosed, "PENDING_CLOSED")
     LOVEBANK_REASON_NAME(kMakerCannotApprove, "MAKER_CANNOT_APPROVE")
+    LOVEBANK_REASON_NAME(kHttpBodyInvalid, "HTTP_BODY_INVALID")
+    LOVEBANK_REASON_NAME(kHttpBodyTooLarge, "HTTP_BODY_TOO_LARGE")
+    LOVEBANK_REASON_NAME(kHttpRouteUnknown, "HTTP_ROUTE_UNKNOWN")
+    LOVEBANK_REASON_NAME(kHttpStreamingUnsupported, "HTTP_STREAMING_UNSUPPORTED")
     LOVEBANK_REASON_NAME(kLedgerUnverified, "LEDGER_UNVERIFIED")
     LOVEBANK_REASON_NAME(kHoldUnknown, "HOLD_UNKNOWN")
     LOVEBANK_REASON_NAME(kHoldClosed, "HOLD_CLOSED")
@@ -146,6 +150,14 @@ absl::StatusCode ReasonCode(Reason reason) {
       return absl::StatusCode::kPermissionDenied;
     case Reason::kSeqBeyondHead:
       return absl::StatusCode::kOutOfRange;
+    case Reason::kHttpBodyInvalid:
+      return absl::StatusCode::kInvalidArgument;
+    case Reason::kHttpBodyTooLarge:
+      return absl::StatusCode::kResourceExhausted;
+    case Reason::kHttpRouteUnknown:
+      return absl::StatusCode::kNotFound;
+    case Reason::kHttpStreamingUnsupported:
+      return absl::StatusCode::kUnimplemented;
     default:
       break;
   }
@@ -175,7 +187,7 @@ Reason ReasonOf(const absl::Status& status) {
       status.GetPayload(absl::string_view(kReasonPayloadUrl.data(), kReasonPayloadUrl.size()));
   if (payload.has_value()) {
     const std::string name(*payload);
-    for (std::uint32_t value = 0; value < 128; ++value) {
+    for (std::uint32_t value = 0; value < kReasonValueEnd; ++value) {
       const auto candidate = static_cast<Reason>(value);
       if (ReasonName(candidate) == name) return candidate;
     }

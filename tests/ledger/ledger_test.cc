@@ -434,8 +434,11 @@ TEST(RefusalCoverage, EveryCommandReasonHasARefusalCase) {
       Reason::kTransferPolicyInvalid, Reason::kPendingCommandInvalid, Reason::kTransferNotAllowed,
       Reason::kNotFamily, Reason::kAwardRuleUnknown, Reason::kAwardRuleInactive,
       Reason::kNotEligible, Reason::kAwardFrequencyExceeded, Reason::kPendingUnknown,
-      Reason::kPendingClosed, Reason::kMakerCannotApprove};
-  for (std::uint32_t value = 0; value < 128; ++value) {
+      Reason::kPendingClosed, Reason::kMakerCannotApprove,
+      // HTTP/JSON (tests/service/http_test.cc):
+      Reason::kHttpBodyInvalid, Reason::kHttpBodyTooLarge, Reason::kHttpRouteUnknown,
+      Reason::kHttpStreamingUnsupported};
+  for (std::uint32_t value = 0; value < kReasonValueEnd; ++value) {
     const auto reason = static_cast<Reason>(value);
     if (ReasonName(reason) == "UNKNOWN_REASON" || elsewhere.contains(reason)) continue;
     EXPECT_TRUE(covered.contains(reason)) << ReasonName(reason) << " has no refusal case";

@@ -29,12 +29,7 @@ using service::ErrorDetailOf;
 using testing::Ctx;
 using testing::TempDir;
 
-std::string ReadToken(const std::string& path) {
-  std::ifstream in(path);
-  std::string token;
-  std::getline(in, token);
-  return token;
-}
+using testing::ReadToken;
 
 // A running server with a small programme opened through the API: issuer:town (budgets 100,000
 // POINTS and 10,000 HOURS), store:main, members m1..m3, and one principal per role.

@@ -1,0 +1,68 @@
+#pragma once
+// lovebankd's HTTP/JSON listener (issue #24 item 1): phones, mini-programs and browsers cannot
+// speak gRPC, so every unary RPC of every lovebank service is also served as
+//
+//   POST /v1/<Service>/<Method>        e.g. POST /v1/Ledger/GetBalance
+//   Authorization: Bearer <token>
+//   body: the request message as proto3 JSON (an empty body is {})
+//
+// One transcoder for all of them, built on protobuf's JSON mapping and the services' descriptors:
+// the body becomes the request message, the call goes to lovebankd's own gRPC server in process
+// (so the same token check, role check, limits and reasons apply), and the response message comes
+// back as JSON. A failed call answers the HTTP status of its gRPC code with
+// {"code", "reason", "message", "decided_at_seq"}. GET /healthz answers the gRPC health status.
+// Limits (each named, each refused with a reason): body size, header size (8 KiB, fixed by
+// cpp-httplib), read and write timeouts, idle keep-alive time, requests per connection, and the
+// requests served at once (the worker threads; more wait in the queue).
+// No gRPC types in this header.
+
+#include <cstddef>
+#include <memory>
+#include <string>
+
+#include "absl/status/statusor.h"
+#include "service/log.h"
+
+namespace grpc {
+class Channel;
+}
+
+namespace lovebank::service {
+
+struct HttpOptions {
+  std::string listen_address;  // "host:port" ("host:0" picks a free port)
+  std::string tls_cert_file;   // PEM; with tls_key_file: HTTPS
+  std::string tls_key_file;
+  std::string tls_client_ca_file;  // with TLS: require client certificates signed by it
+  std::size_t body_bytes_max = 16 << 20;
+  int threads = 8;  // requests served at once
+  int read_timeout_seconds = 30;
+  int write_timeout_seconds = 30;
+  int keep_alive_seconds = 5;
+  int keep_alive_requests_max = 100;
+};
+
+class HttpGateway {
+ public:
+  // Binds and starts serving on a thread of its own; calls go to `channel` (lovebankd's server,
+  // in process). Errors: InvalidArgument for a bad address or unreadable TLS files, Unavailable
+  // when the address cannot be bound (no port sharing: a second listener on it fails here).
+  static absl::StatusOr<std::unique_ptr<HttpGateway>> Start(const HttpOptions& options,
+                                                            std::shared_ptr<grpc::Channel> channel,
+                                                            Logger* logger);
+  ~HttpGateway();  // Stop
+  HttpGateway(const HttpGateway&) = delete;
+  HttpGateway& operator=(const HttpGateway&) = delete;
+
+  int port() const;
+  // Stops accepting, lets requests in flight finish, joins the listener. Idempotent.
+  void Stop();
+
+  class Impl;
+
+ private:
+  explicit HttpGateway(std::unique_ptr<Impl> impl);
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace lovebank::service

@@ -1,0 +1,241 @@
+// lovebankd's HTTP/JSON listener (service/http_gateway.h, issue #24 item 1), tested as a phone or
+// a browser would use it: a real server on loopback, real HTTP requests with JSON bodies, and
+// the same ledger seen over gRPC. Every RPC goes through the one transcoder; the token, role and
+// reason checks are the services' own.
+
+#include <httplib.h>
+
+#include <string>
+
+#include "gtest/gtest.h"
+#include "ledger/base/strings.h"
+#include "nlohmann/json.hpp"
+#include "tests/service_test_util.h"
+
+namespace lovebank {
+namespace {
+
+using nlohmann::json;
+using testing::Ctx;
+
+class HttpTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    log_ = std::fopen(dir_.Sub("log").c_str(), "a");
+    server_ = Start(dir_.Sub("data"), "127.0.0.1:0");
+    ASSERT_NE(server_, nullptr);
+    ASSERT_GT(server_->http_port(), 0);
+    admin_ = testing::ReadToken(server_->admin_token_file());
+    http_ = std::make_unique<httplib::Client>("127.0.0.1", server_->http_port());
+    http_->set_read_timeout(30, 0);
+  }
+  void TearDown() override {
+    http_.reset();
+    server_.reset();
+    std::fclose(log_);
+  }
+
+  std::unique_ptr<service::Server> Start(const std::string& data_dir, const std::string& http) {
+    service::ServerOptions options;
+    options.listen_address = "127.0.0.1:0";
+    options.http_listen_address = http;
+    options.init = true;
+    options.data_dir = data_dir;
+    options.log_out = log_;
+    options.clock_unix_us = testing::ClockStartingAt(testing::kTestServerClockStartUnixUs);
+    auto server = service::Server::Start(options);
+    if (!server.ok()) {
+      last_start_ = server.status();
+      return nullptr;
+    }
+    return std::move(*server);
+  }
+
+  // POST /v1/<route> with `body` and the token (none when empty): the status and the JSON.
+  std::pair<int, json> Post(const std::string& route, const std::string& body,
+                            const std::string& token) {
+    httplib::Headers headers;
+    if (!token.empty()) headers.emplace("Authorization", Cat("Bearer ", token));
+    auto result = http_->Post(Cat("/v1/", route).c_str(), headers, body, "application/json");
+    EXPECT_TRUE(result) << route << ": " << httplib::to_string(result.error());
+    if (!result) return {0, json()};
+    EXPECT_EQ(result->get_header_value("Content-Type"), "application/json; charset=utf-8");
+    return {result->status, json::parse(result->body)};
+  }
+  std::pair<int, json> Post(const std::string& route, const json& body, const std::string& token) {
+    return Post(route, body.dump(), token);
+  }
+
+  std::uint64_t Head() { return server_->ledger().GetHead().seq; }
+
+  testing::TempDir dir_;
+  std::FILE* log_ = nullptr;
+  std::unique_ptr<service::Server> server_;
+  std::unique_ptr<httplib::Client> http_;
+  std::string admin_;
+  absl::Status last_start_;
+};
+
+#define EXPECT_REFUSED(call, http_status, reason_name)                   \
+  do {                                                                   \
+    const auto [status_, body_] = (call);                                \
+    EXPECT_EQ(status_, (http_status)) << body_.dump();                   \
+    EXPECT_EQ(body_.value("reason", ""), (reason_name)) << body_.dump(); \
+    EXPECT_FALSE(body_.value("message", "").empty()) << body_.dump();    \
+  } while (0)
+
+TEST_F(HttpTest, EveryUnaryRpcIsJsonWithTheSameTokensRolesReasonsAndExactlyOnce) {
+  auto health = http_->Get("/healthz");
+  ASSERT_TRUE(health);
+  EXPECT_EQ(health->status, 200);
+  EXPECT_EQ(json::parse(health->body)["status"], "SERVING");
+
+  EXPECT_REFUSED(Post("Admin/WhoAmI", std::string("{}"), ""), 401, "TOKEN_MISSING");
+  EXPECT_REFUSED(Post("Admin/WhoAmI", std::string("{}"), "not-a-token"), 401, "TOKEN_UNKNOWN");
+  auto [who_status, who] = Post("Admin/WhoAmI", std::string(""), admin_);  // empty body: {}
+  EXPECT_EQ(who_status, 200) << who.dump();
+  EXPECT_EQ(who["role"], "ROLE_ADMIN");
+
+  // A programme set up over HTTP alone; Chinese names round-trip.
+  auto open = [&](const std::string& account, const std::string& kind, const std::string& name) {
+    json request = {{"requestId", Cat("open-", account)},
+                    {"account", account},
+                    {"kind", kind},
+                    {"displayName", name}};
+    if (kind == "ACCOUNT_KIND_ISSUER") {
+      request["budgets"] = json::array({{{"asset", "POINTS"}, {"amount", "100000"}}});
+    }
+    auto [status, body] = Post("Ledger/OpenAccount", request, admin_);
+    EXPECT_EQ(status, 200) << body.dump();
+  };
+  open("issuer:town", "ACCOUNT_KIND_ISSUER", "爱心银行");
+  open("store:main", "ACCOUNT_KIND_STORE", "爱心超市");
+  open("m1", "ACCOUNT_KIND_MEMBER", "韦蕊");
+  auto [account_status, account] = Post("Ledger/GetAccount", json{{"account", "m1"}}, admin_);
+  EXPECT_EQ(account_status, 200);
+  EXPECT_EQ(account["displayName"], "韦蕊");
+
+  // Principals made over HTTP: their tokens come back once, in the answer.
+  auto grant = [&](const std::string& name, const std::string& role, const std::string& bound) {
+    auto [status, made] = Post("Admin/CreatePrincipal",
+                               json{{"requestId", Cat("p-", name)},
+                                    {"principal", name},
+                                    {"role", role},
+                                    {"accounts", {bound}},
+                                    {"displayName", Cat(bound, " 的设备")}},
+                               admin_);
+    EXPECT_EQ(status, 200) << made.dump();
+    return made.value("token", "");
+  };
+  const std::string town = grant("town", "ROLE_ISSUER", "issuer:town");
+  const std::string till = grant("till1", "ROLE_TERMINAL", "store:main");
+  const std::string member = grant("phone-m1", "ROLE_MEMBER", "m1");
+
+  const json earn = {{"requestId", "earn-1"}, {"issuer", "issuer:town"}, {"member", "m1"},
+                     {"asset", "POINTS"},     {"amount", "500"},         {"reason", "进步明显"}};
+  EXPECT_REFUSED(Post("Ledger/Earn", earn, admin_), 403, "PERMISSION_DENIED");  // not an issuer
+  auto [earned_status, earned] = Post("Ledger/Earn", earn, town);
+  ASSERT_EQ(earned_status, 200) << earned.dump();
+  EXPECT_FALSE(earned["replayed"].get<bool>());
+  // The same request again: the original receipt, nothing applied twice.
+  const std::uint64_t head = Head();
+  auto [again_status, again] = Post("Ledger/Earn", earn, town);
+  EXPECT_EQ(again_status, 200);
+  EXPECT_TRUE(again["replayed"].get<bool>());
+  EXPECT_EQ(again["seq"], earned["seq"]);
+  EXPECT_EQ(Head(), head);
+  // The same id with other content: 409.
+  json other = earn;
+  other["amount"] = "501";
+  EXPECT_REFUSED(Post("Ledger/Earn", other, town), 409, "REQUEST_ID_REUSED");
+
+  // What HTTP wrote, gRPC reads.
+  v1::GetBalanceRequest balance_request;
+  balance_request.set_account("m1");
+  v1::GetBalanceResponse balance;
+  testing::Client grpc_client(server_->port());
+  ASSERT_TRUE(grpc_client.ledger->GetBalance(Ctx(admin_).get(), balance_request, &balance).ok());
+  ASSERT_EQ(balance.balances_size(), 1);
+  EXPECT_EQ(balance.balances(0).amount(), "500.00");
+
+  // A state refusal names the head it was judged against.
+  auto [short_status, refused] = Post("Ledger/Redeem",
+                                      json{{"requestId", "buy-1"},
+                                           {"member", "m1"},
+                                           {"store", "store:main"},
+                                           {"asset", "POINTS"},
+                                           {"amount", "600"},
+                                           {"memo", "大米 5kg ×20"}},
+                                      till);
+  EXPECT_EQ(short_status, 412) << refused.dump();
+  EXPECT_EQ(refused["reason"], "INSUFFICIENT_BALANCE");
+  EXPECT_EQ(refused["code"], "FAILED_PRECONDITION");
+  EXPECT_EQ(refused["decided_at_seq"].get<std::uint64_t>(), Head());
+
+  // A member's token reaches its own account only.
+  auto [own_status, own] = Post("Ledger/GetBalance", json{{"account", "m1"}}, member);
+  EXPECT_EQ(own_status, 200) << own.dump();
+  EXPECT_EQ(own["balances"][0]["amount"], "500.00");
+  EXPECT_REFUSED(Post("Ledger/GetBalance", json{{"account", "store:main"}}, member), 403,
+                 "PERMISSION_DENIED");
+  EXPECT_REFUSED(Post("Ledger/Earn",
+                      json{{"requestId", "self"},
+                           {"issuer", "issuer:town"},
+                           {"member", "m1"},
+                           {"asset", "POINTS"},
+                           {"amount", "1"},
+                           {"reason", "x"}},
+                      member),
+                 403, "PERMISSION_DENIED");
+}
+
+TEST_F(HttpTest, ABadBodyIsRefusedWithItsReasonAndChangesNothing) {
+  const std::uint64_t head = Head();
+  const std::string route = "Ledger/OpenAccount";
+  EXPECT_REFUSED(Post(route, std::string("{\"account\":"), admin_), 400, "HTTP_BODY_INVALID");
+  EXPECT_REFUSED(Post(route, std::string("[1,2]"), admin_), 400, "HTTP_BODY_INVALID");
+  // A misspelt field is an error, never silently dropped.
+  EXPECT_REFUSED(Post(route, json{{"requestId", "o1"}, {"acount", "m9"}}, admin_), 400,
+                 "HTTP_BODY_INVALID");
+  EXPECT_REFUSED(Post(route, json{{"requestId", "o1"}, {"account", 9}}, admin_), 400,
+                 "HTTP_BODY_INVALID");
+  EXPECT_REFUSED(Post(route, json{{"requestId", "o1"}, {"kind", "ACCOUNT_KIND_NONSENSE"}}, admin_),
+                 400, "HTTP_BODY_INVALID");
+  EXPECT_REFUSED(Post(route, std::string("{\"account\":\"m\xff\"}"), admin_), 400,
+                 "HTTP_BODY_INVALID");
+  // A body over the limit (16 MiB, as over gRPC) is refused before it is read whole.
+  EXPECT_REFUSED(Post(route, std::string((16 << 20) + 1, ' '), admin_), 413, "HTTP_BODY_TOO_LARGE");
+  // The services' own syntax checks answer as over gRPC.
+  EXPECT_REFUSED(Post(route,
+                      json{{"requestId", "o1"},
+                           {"account", "m 9"},
+                           {"kind", "ACCOUNT_KIND_MEMBER"},
+                           {"displayName", "x"}},
+                      admin_),
+                 400, "ACCOUNT_ID_INVALID");
+  EXPECT_EQ(Head(), head);
+}
+
+TEST_F(HttpTest, UnknownRoutesAndStreamingRpcsAreNamed) {
+  EXPECT_REFUSED(Post("Nope/Method", std::string("{}"), admin_), 404, "HTTP_ROUTE_UNKNOWN");
+  EXPECT_REFUSED(Post("Ledger/Nope", std::string("{}"), admin_), 404, "HTTP_ROUTE_UNKNOWN");
+  auto get = http_->Get("/v1/Ledger/GetBalance");
+  ASSERT_TRUE(get);
+  EXPECT_EQ(get->status, 404);
+  EXPECT_EQ(json::parse(get->body)["reason"], "HTTP_ROUTE_UNKNOWN");
+  EXPECT_REFUSED(Post("Audit/ReadJournal", std::string("{}"), admin_), 501,
+                 "HTTP_STREAMING_UNSUPPORTED");
+}
+
+TEST_F(HttpTest, ASecondServerCannotShareTheHttpPort) {
+  const std::string taken = Cat("127.0.0.1:", server_->http_port());
+  auto second = Start(dir_.Sub("data2"), taken);
+  EXPECT_EQ(second, nullptr);
+  EXPECT_EQ(last_start_.code(), absl::StatusCode::kUnavailable) << last_start_;
+  // The first one still answers.
+  auto [status, who] = Post("Admin/WhoAmI", std::string("{}"), admin_);
+  EXPECT_EQ(status, 200) << who.dump();
+}
+
+}  // namespace
+}  // namespace lovebank
