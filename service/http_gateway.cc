@@ -2,15 +2,19 @@
 
 #include <sys/socket.h>
 
+#include <deque>
 #include <future>
+#include <optional>
 #include <regex>
 #include <thread>
 #include <utility>
+#include <vector>
 
 // cpp-httplib 0.11.4 (Debian libcpp-httplib-dev): a compiled library built with these options;
 // the header must see the same ones (CMake passes the package's pkg-config flags).
 #include <httplib.h>
 
+#include "absl/synchronization/mutex.h"
 #include "google/protobuf/descriptor.h"
 #include "google/protobuf/message.h"
 #include "google/protobuf/util/json_util.h"
@@ -89,22 +93,51 @@ std::string CodeName(grpc::StatusCode code) {
   return index < std::size(kNames) ? kNames[index] : "UNKNOWN";
 }
 
-void SendError(httplib::Response& res, grpc::StatusCode code, Reason reason,
-               std::string_view message, std::uint64_t decided_at_seq = 0, int http_status = 0) {
+// The error object: {code, reason, message, decided_at_seq}.
+std::string ErrorBody(grpc::StatusCode code, Reason reason, std::string_view message,
+                      std::uint64_t decided_at_seq) {
   nlohmann::json body = {{"code", CodeName(code)},
                          {"reason", std::string(ReasonName(reason))},
                          {"message", std::string(message)},
                          {"decided_at_seq", decided_at_seq}};
-  res.status = http_status != 0 ? http_status : HttpStatusOf(code);
   // dump with replacement: a message is UTF-8 already; never throw on a stray byte.
-  res.set_content(body.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace) + "\n",
+  return body.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+}
+
+// The error object of a failed call (its ErrorDetail's reason; LEDGER_UNAVAILABLE without one).
+std::string ErrorBody(const grpc::Status& status) {
+  const v1::ErrorDetail detail = ErrorDetailOf(status);
+  const Reason reason = detail.reason() == v1::REASON_OK ? Reason::kLedgerUnavailable
+                                                         : static_cast<Reason>(detail.reason());
+  return ErrorBody(status.error_code(), reason, status.error_message(), detail.decided_at_seq());
+}
+
+void SendError(httplib::Response& res, grpc::StatusCode code, Reason reason,
+               std::string_view message, std::uint64_t decided_at_seq = 0, int http_status = 0) {
+  res.status = http_status != 0 ? http_status : HttpStatusOf(code);
+  res.set_content(ErrorBody(code, reason, message, decided_at_seq) + "\n",
                   "application/json; charset=utf-8");
+}
+
+void SendError(httplib::Response& res, const grpc::Status& status) {
+  res.status = HttpStatusOf(status.error_code());
+  res.set_content(ErrorBody(status) + "\n", "application/json; charset=utf-8");
 }
 
 void SendRefusal(httplib::Response& res, Reason reason, std::string_view message,
                  int http_status = 0) {
   SendError(res, static_cast<grpc::StatusCode>(ReasonCode(reason)), reason, message, 0,
             http_status);
+}
+
+// A client's path as it may appear in a log line: printable ASCII but space kept, anything else
+// '?', at most 128 bytes (a newline in a path must not forge a log line).
+std::string LoggablePath(std::string_view path) {
+  std::string text(path.substr(0, 128));
+  for (char& c : text) {
+    if (c <= ' ' || c > '~') c = '?';
+  }
+  return text.empty() ? "-" : text;
 }
 
 // Splits "host:port" ("[v6]:port" too); std::nullopt when malformed.
@@ -123,6 +156,114 @@ std::optional<std::pair<std::string, int>> SplitAddress(const std::string& addre
   if (port > 65535) return std::nullopt;
   return std::make_pair(host, port);
 }
+
+// A message's bytes out of gRPC's buffer; std::nullopt when it cannot be read.
+std::optional<std::string> BytesOf(grpc::ByteBuffer& buffer) {
+  std::vector<grpc::Slice> slices;
+  if (!buffer.Dump(&slices).ok()) return std::nullopt;
+  std::string bytes;
+  for (const grpc::Slice& s : slices) {
+    bytes.append(reinterpret_cast<const char*>(s.begin()), s.size());
+  }
+  return bytes;
+}
+
+// One server-streaming call to lovebankd's own server, read by an HTTP worker thread message by
+// message (Next) while gRPC's threads deliver them: at most kStreamQueueMax messages wait, then
+// reading pauses until the HTTP client took some (a slow phone does not fill the memory).
+class StreamCall final : public grpc::ClientBidiReactor<grpc::ByteBuffer, grpc::ByteBuffer> {
+ public:
+  static constexpr std::size_t kStreamQueueMax = 8;
+
+  // The call keeps itself alive until gRPC is done with it (OnDone), however early the HTTP
+  // side lets go.
+  static std::shared_ptr<StreamCall> Start(grpc::GenericStub& stub, const std::string& method,
+                                           const std::string& authorization,
+                                           const std::string& request) {
+    auto call = std::shared_ptr<StreamCall>(new StreamCall());
+    call->self_ = call;
+    if (!authorization.empty()) call->context_.AddMetadata("authorization", authorization);
+    grpc::Slice slice(request);
+    call->request_ = grpc::ByteBuffer(&slice, 1);
+    stub.PrepareBidiStreamingCall(&call->context_, method, grpc::StubOptions(), call.get());
+    // Held until the reads saw the end, so OnDone never comes while messages wait unread.
+    call->AddHold();
+    call->StartWriteLast(&call->request_, grpc::WriteOptions());
+    call->StartRead(&call->response_);
+    call->StartCall();
+    return call;
+  }
+
+  void OnReadDone(bool ok) override {
+    if (!ok) {  // the stream ended (or was cancelled): OnDone follows
+      RemoveHold();
+      return;
+    }
+    std::optional<std::string> bytes = BytesOf(response_);
+    if (!bytes) {  // unreadable: end the call (the HTTP client sees the stream's error line)
+      context_.TryCancel();
+      StartRead(&response_);
+      return;
+    }
+    bool more = false;
+    {
+      absl::MutexLock lock(&mu_);
+      queue_.push_back(std::move(*bytes));
+      ready_.Signal();
+      more = queue_.size() < kStreamQueueMax;
+      paused_ = !more;
+    }
+    if (more) StartRead(&response_);  // never under mu_: a reaction may run inline
+  }
+  void OnWriteDone(bool) override {}
+  void OnDone(const grpc::Status& status) override {
+    std::shared_ptr<StreamCall> last = std::move(self_);  // may free this on return
+    absl::MutexLock lock(&mu_);
+    status_ = status;
+    done_ = true;
+    ready_.Signal();
+  }
+
+  // The next message; false once the stream is over (status() says how).
+  bool Next(std::string* bytes) {
+    bool resume = false;
+    {
+      absl::MutexLock lock(&mu_);
+      while (queue_.empty() && !done_) ready_.Wait(&mu_);
+      if (queue_.empty()) return false;
+      *bytes = std::move(queue_.front());
+      queue_.pop_front();
+      resume = std::exchange(paused_, false);
+    }
+    if (resume) StartRead(&response_);
+    return true;
+  }
+  grpc::Status status() {
+    absl::MutexLock lock(&mu_);
+    return status_;
+  }
+  // The HTTP client went away: end the call and wait until gRPC is done with it.
+  void CancelAndWait() {
+    context_.TryCancel();
+    std::string ignored;
+    while (Next(&ignored)) {
+    }
+  }
+
+ private:
+  StreamCall() = default;
+
+  std::shared_ptr<StreamCall> self_;  // until OnDone
+  grpc::ClientContext context_;
+  grpc::ByteBuffer request_;
+  grpc::ByteBuffer response_;
+  absl::Mutex mu_;
+  absl::CondVar ready_;  // a message arrived or the call is done
+  std::deque<std::string> queue_ ABSL_GUARDED_BY(mu_);
+  bool paused_ ABSL_GUARDED_BY(mu_) = false;
+  bool done_ ABSL_GUARDED_BY(mu_) = false;
+  grpc::Status status_ ABSL_GUARDED_BY(mu_);
+};
 
 }  // namespace
 
@@ -150,14 +291,9 @@ class HttpGateway::Impl {
                     [&done](grpc::Status status) { done.set_value(std::move(status)); });
     grpc::Status status = done.get_future().get();
     if (!status.ok()) return status;
-    std::vector<grpc::Slice> slices;
-    if (!response_buffer.Dump(&slices).ok()) {
-      return grpc::Status(grpc::StatusCode::INTERNAL, "the response cannot be read");
-    }
-    response->clear();
-    for (const grpc::Slice& s : slices) {
-      response->append(reinterpret_cast<const char*>(s.begin()), s.size());
-    }
+    std::optional<std::string> bytes = BytesOf(response_buffer);
+    if (!bytes) return grpc::Status(grpc::StatusCode::INTERNAL, "the response cannot be read");
+    *response = std::move(*bytes);
     return status;
   }
 
@@ -173,10 +309,10 @@ class HttpGateway::Impl {
                       " (POST /v1/<Service>/<Method>)"));
       return;
     }
-    if (method->client_streaming() || method->server_streaming()) {
+    if (method->client_streaming()) {
       SendRefusal(
-          res, Reason::kHttpStreamingUnsupported,
-          Cat(service->name(), ".", method->name(), " streams its answer: call it over gRPC"));
+          res, Reason::kHttpRouteUnknown,
+          Cat(service->name(), ".", method->name(), " streams its request: served over gRPC only"));
       return;
     }
     if (!IsValidUtf8(req.body)) {
@@ -198,15 +334,16 @@ class HttpGateway::Impl {
                                  kParseMessageBytesMax)));
       return;
     }
+    const std::string full_method = Cat("/", service->full_name(), "/", method->name());
+    if (method->server_streaming()) {
+      Stream(req, res, full_method, *method->output_type(), request->SerializeAsString());
+      return;
+    }
     std::string response_bytes;
-    const grpc::Status status =
-        Call(Cat("/", service->full_name(), "/", method->name()),
-             req.get_header_value("Authorization"), request->SerializeAsString(), &response_bytes);
+    const grpc::Status status = Call(full_method, req.get_header_value("Authorization"),
+                                     request->SerializeAsString(), &response_bytes);
     if (!status.ok()) {
-      const v1::ErrorDetail detail = ErrorDetailOf(status);
-      const Reason reason = detail.reason() == v1::REASON_OK ? Reason::kLedgerUnavailable
-                                                             : static_cast<Reason>(detail.reason());
-      SendError(res, status.error_code(), reason, status.error_message(), detail.decided_at_seq());
+      SendError(res, status);
       return;
     }
     std::unique_ptr<google::protobuf::Message> response(
@@ -217,15 +354,67 @@ class HttpGateway::Impl {
       SendRefusal(res, Reason::kLedgerUnavailable, "the response does not decode");
       return;
     }
-    google::protobuf::util::JsonPrintOptions print;
-    print.always_print_primitive_fields = true;  // a zero balance is "0", not a missing field
     std::string json;
-    if (!google::protobuf::util::MessageToJsonString(*response, &json, print).ok()) {
+    if (!ToJson(*response, &json)) {
       SendRefusal(res, Reason::kLedgerUnavailable, "the response cannot be written as JSON");
       return;
     }
     res.status = 200;
     res.set_content(json + "\n", "application/json; charset=utf-8");
+  }
+
+  static bool ToJson(const google::protobuf::Message& message, std::string* json) {
+    google::protobuf::util::JsonPrintOptions print;
+    print.always_print_primitive_fields = true;  // a zero balance is "0", not a missing field
+    return google::protobuf::util::MessageToJsonString(message, json, print).ok();
+  }
+
+  // A server-streaming RPC as newline-delimited JSON, one response message per line. A failure
+  // before the first message is an ordinary error answer; after it (the status line was sent),
+  // the last line is the error object.
+  void Stream(const httplib::Request& req, httplib::Response& res, const std::string& method,
+              const google::protobuf::Descriptor& output, const std::string& request) {
+    auto call = StreamCall::Start(*stub, method, req.get_header_value("Authorization"), request);
+    std::string first;
+    if (!call->Next(&first)) {
+      const grpc::Status status = call->status();
+      if (!status.ok()) {
+        SendError(res, status);
+      } else {
+        res.status = 200;
+        res.set_content("", "application/x-ndjson; charset=utf-8");
+      }
+      return;
+    }
+    const google::protobuf::Message* prototype =
+        google::protobuf::MessageFactory::generated_factory()->GetPrototype(&output);
+    res.status = 200;
+    res.set_chunked_content_provider(
+        "application/x-ndjson; charset=utf-8",
+        [call, prototype, pending = std::move(first), started = false](
+            std::size_t, httplib::DataSink& sink) mutable {
+          std::string bytes;
+          if (!started) {
+            bytes = std::move(pending);
+            started = true;
+          } else if (!call->Next(&bytes)) {
+            const grpc::Status status = call->status();
+            if (!status.ok()) {
+              const std::string line = ErrorBody(status) + "\n";
+              sink.write(line.data(), line.size());
+            }
+            sink.done();
+            return true;
+          }
+          std::unique_ptr<google::protobuf::Message> message(prototype->New());
+          std::string line;
+          if (!message->ParseFromString(bytes) || !ToJson(*message, &line)) return false;
+          line += "\n";
+          return sink.write(line.data(), line.size());
+        },
+        [call](bool success) {
+          if (!success) call->CancelAndWait();
+        });
   }
 
   void HandleHealth(httplib::Response& res) {
@@ -304,6 +493,13 @@ absl::StatusOr<std::unique_ptr<HttpGateway>> HttpGateway::Start(
       SendRefusal(res, Reason::kHttpBodyInvalid,
                   Cat("the request is malformed (HTTP ", status, ")"), status);
     }
+  });
+  // One line per HTTP request beside the gRPC call's own line (which names the principal and the
+  // outcome): who connected, what they asked for, what they got.
+  server.set_logger([logger](const httplib::Request& req, const httplib::Response& res) {
+    logger->Log(res.status < 400 ? LogLevel::kInfo : LogLevel::kWarn,
+                Cat("http ", LoggablePath(req.method), " ", LoggablePath(req.path),
+                    " peer=", req.remote_addr, " status=", res.status));
   });
   server.set_exception_handler(
       [self](const httplib::Request&, httplib::Response& res, std::exception_ptr) {

@@ -102,7 +102,6 @@ std::string_view ReasonName(Reason reason) {
     LOVEBANK_REASON_NAME(kHttpBodyInvalid, "HTTP_BODY_INVALID")
     LOVEBANK_REASON_NAME(kHttpBodyTooLarge, "HTTP_BODY_TOO_LARGE")
     LOVEBANK_REASON_NAME(kHttpRouteUnknown, "HTTP_ROUTE_UNKNOWN")
-    LOVEBANK_REASON_NAME(kHttpStreamingUnsupported, "HTTP_STREAMING_UNSUPPORTED")
     LOVEBANK_REASON_NAME(kLedgerUnverified, "LEDGER_UNVERIFIED")
     LOVEBANK_REASON_NAME(kHoldUnknown, "HOLD_UNKNOWN")
     LOVEBANK_REASON_NAME(kHoldClosed, "HOLD_CLOSED")
@@ -156,8 +155,6 @@ absl::StatusCode ReasonCode(Reason reason) {
       return absl::StatusCode::kResourceExhausted;
     case Reason::kHttpRouteUnknown:
       return absl::StatusCode::kNotFound;
-    case Reason::kHttpStreamingUnsupported:
-      return absl::StatusCode::kUnimplemented;
     default:
       break;
   }

@@ -131,13 +131,12 @@ enum class Reason : std::uint32_t {
   kMakerCannotApprove = 118,      // the principal who made it cannot also approve it
 
   // HTTP/JSON: decided by lovebankd's HTTP listener before any call is made.
-  kHttpBodyInvalid = 140,           // not UTF-8, not JSON, an unknown field or a wrong type
-  kHttpBodyTooLarge = 141,          // above the listener's body limit
-  kHttpRouteUnknown = 142,          // not POST /v1/<Service>/<Method> of a lovebank RPC
-  kHttpStreamingUnsupported = 143,  // a streaming RPC: not served over HTTP/JSON yet
+  kHttpBodyInvalid = 140,   // not UTF-8, not JSON, an unknown field or a wrong type
+  kHttpBodyTooLarge = 141,  // above the listener's body limit
+  kHttpRouteUnknown = 142,  // not POST /v1/<Service>/<Method> of a lovebank RPC
 };
 // Every reason's value is below this (loops over all reasons).
-inline constexpr std::uint32_t kReasonValueEnd = 144;
+inline constexpr std::uint32_t kReasonValueEnd = 143;
 
 // The reason's name as it appears in the proto and in logs, e.g. "INSUFFICIENT_BALANCE".
 std::string_view ReasonName(Reason reason);

@@ -436,8 +436,7 @@ TEST(RefusalCoverage, EveryCommandReasonHasARefusalCase) {
       Reason::kNotEligible, Reason::kAwardFrequencyExceeded, Reason::kPendingUnknown,
       Reason::kPendingClosed, Reason::kMakerCannotApprove,
       // HTTP/JSON (tests/service/http_test.cc):
-      Reason::kHttpBodyInvalid, Reason::kHttpBodyTooLarge, Reason::kHttpRouteUnknown,
-      Reason::kHttpStreamingUnsupported};
+      Reason::kHttpBodyInvalid, Reason::kHttpBodyTooLarge, Reason::kHttpRouteUnknown};
   for (std::uint32_t value = 0; value < kReasonValueEnd; ++value) {
     const auto reason = static_cast<Reason>(value);
     if (ReasonName(reason) == "UNKNOWN_REASON" || elsewhere.contains(reason)) continue;

@@ -216,15 +216,74 @@ TEST_F(HttpTest, ABadBodyIsRefusedWithItsReasonAndChangesNothing) {
   EXPECT_EQ(Head(), head);
 }
 
-TEST_F(HttpTest, UnknownRoutesAndStreamingRpcsAreNamed) {
+TEST_F(HttpTest, UnknownRoutesAreNamed) {
   EXPECT_REFUSED(Post("Nope/Method", std::string("{}"), admin_), 404, "HTTP_ROUTE_UNKNOWN");
   EXPECT_REFUSED(Post("Ledger/Nope", std::string("{}"), admin_), 404, "HTTP_ROUTE_UNKNOWN");
   auto get = http_->Get("/v1/Ledger/GetBalance");
   ASSERT_TRUE(get);
   EXPECT_EQ(get->status, 404);
   EXPECT_EQ(json::parse(get->body)["reason"], "HTTP_ROUTE_UNKNOWN");
-  EXPECT_REFUSED(Post("Audit/ReadJournal", std::string("{}"), admin_), 501,
-                 "HTTP_STREAMING_UNSUPPORTED");
+}
+
+// A server-streaming RPC is newline-delimited JSON, one response message a line: the journal read
+// over HTTP is the journal read over gRPC, message for message.
+TEST_F(HttpTest, AStreamingRpcIsNewlineDelimitedJsonMessageForMessage) {
+  for (int i = 0; i < 3; ++i) {
+    auto [status, body] = Post("Ledger/OpenAccount",
+                               json{{"requestId", Cat("o", i)},
+                                    {"account", Cat("m", i)},
+                                    {"kind", "ACCOUNT_KIND_MEMBER"},
+                                    {"displayName", Cat("成员", i)}},
+                               admin_);
+    ASSERT_EQ(status, 200) << body.dump();
+  }
+  httplib::Headers headers = {{"Authorization", Cat("Bearer ", admin_)}};
+  auto result = http_->Post("/v1/Audit/ReadJournal", headers, "{}", "application/json");
+  ASSERT_TRUE(result);
+  ASSERT_EQ(result->status, 200) << result->body;
+  EXPECT_EQ(result->get_header_value("Content-Type"), "application/x-ndjson; charset=utf-8");
+  std::vector<json> lines;
+  std::size_t start = 0;
+  for (std::size_t end; (end = result->body.find('\n', start)) != std::string::npos;
+       start = end + 1) {
+    lines.push_back(json::parse(result->body.substr(start, end - start)));
+  }
+  EXPECT_EQ(start, result->body.size()) << "the last line ends with a newline";
+  // The same call over gRPC.
+  testing::Client grpc_client(server_->port());
+  auto context = Ctx(admin_);
+  auto reader = grpc_client.audit->ReadJournal(context.get(), v1::ReadJournalRequest());
+  std::vector<v1::ReadJournalResponse> messages;
+  for (v1::ReadJournalResponse message; reader->Read(&message);) messages.push_back(message);
+  ASSERT_TRUE(reader->Finish().ok());
+  ASSERT_EQ(lines.size(), messages.size());
+  std::uint64_t records = 0;
+  for (std::size_t i = 0; i < lines.size(); ++i) {
+    ASSERT_EQ(lines[i]["records"].size(), static_cast<std::size_t>(messages[i].records_size()));
+    for (int r = 0; r < messages[i].records_size(); ++r) {
+      EXPECT_EQ(lines[i]["records"][r]["seq"], std::to_string(messages[i].records(r).seq()));
+      ++records;
+    }
+  }
+  EXPECT_EQ(records, Head());
+  EXPECT_EQ(lines.front()["headSeq"], std::to_string(Head()));
+  // Refused before the first message: an ordinary error answer.
+  auto refused = http_->Post("/v1/Audit/ReadJournal", "{}", "application/json");
+  ASSERT_TRUE(refused);
+  EXPECT_EQ(refused->status, 401);
+  EXPECT_EQ(json::parse(refused->body)["reason"], "TOKEN_MISSING");
+  // An auditor may read the journal; a member may not.
+  auto [made_status, made] = Post("Admin/CreatePrincipal",
+                                  json{{"requestId", "p-m0"},
+                                       {"principal", "phone-m0"},
+                                       {"role", "ROLE_MEMBER"},
+                                       {"accounts", {"m0"}}},
+                                  admin_);
+  ASSERT_EQ(made_status, 200) << made.dump();
+  headers = {{"Authorization", Cat("Bearer ", made["token"].get<std::string>())}};
+  auto member = http_->Post("/v1/Audit/ReadJournal", headers, "{}", "application/json");
+  ASSERT_TRUE(member);
+  EXPECT_EQ(member->status, 403) << member->body;
 }
 
 TEST_F(HttpTest, ASecondServerCannotShareTheHttpPort) {
