@@ -1,9 +1,11 @@
-// lovebank profile / stars: volunteers and students as programmes run them (issue #7;
-// docs/programme.md).
+// lovebank profile / stars / cap / setting: volunteers and students as programmes run them (issue
+// #7; docs/programme.md).
 
 #include <iostream>
 
 #include "clients/commands.h"
+#include "google/protobuf/descriptor.h"
+#include "google/protobuf/util/json_util.h"
 
 namespace lovebank::cli {
 namespace {
@@ -125,9 +127,86 @@ void AddCap(CLI::App& app, Globals& globals, int* exit_code) {
   });
 }
 
+// Programme settings (journal.proto SettingValue): one command for every setting, its value as
+// JSON in the proto3 mapping, so a new setting needs no new CLI code.
+void AddSetting(CLI::App& app, Globals& globals, int* exit_code) {
+  auto* setting = app.add_subcommand("setting", "programme settings, e.g. the programme profile");
+  setting->require_subcommand(1);
+  const auto* oneof = v1::SettingValue::descriptor()->FindOneofByName("value");
+  std::string names;
+  for (int i = 0; i < oneof->field_count(); ++i) {
+    names += (i == 0 ? "" : ", ") + oneof->field(i)->name();
+  }
+  auto* set = setting->add_subcommand("set", "set (replace) one setting (admin)");
+  auto name = std::make_shared<std::string>();
+  auto value = std::make_shared<std::string>();
+  auto memo = std::make_shared<std::string>();
+  auto request_id = std::make_shared<std::string>();
+  set->add_option("name", *name, "one of: " + names)->required();
+  set->add_option("value", *value, "the value as JSON")->required();
+  set->add_option("--memo", *memo, "free text");
+  set->add_option("--request-id", *request_id, "retry an interrupted call");
+  set->footer(
+      "Example:\n  lovebank setting set programme_profile "
+      "'{\"name\": \"南溪镇爱心银行\", \"town\": \"南溪镇\", \"office\": \"南溪镇民政办\", "
+      "\"display_names\": [{\"id\": \"store:main\", \"name\": \"南溪镇爱心超市\"}]}'");
+  set->callback([&globals, exit_code, oneof, names, name, value, memo, request_id] {
+    const google::protobuf::FieldDescriptor* field = nullptr;
+    for (int i = 0; i < oneof->field_count(); ++i) {
+      if (oneof->field(i)->name() == *name) field = oneof->field(i);
+    }
+    if (field == nullptr) {
+      *exit_code = Usage("no setting " + *name + "; the settings are: " + names);
+      return;
+    }
+    v1::SetSettingRequest r;
+    google::protobuf::Message* message =
+        r.mutable_value()->GetReflection()->MutableMessage(r.mutable_value(), field);
+    const auto parsed = google::protobuf::util::JsonStringToMessage(*value, message);
+    if (!parsed.ok()) {
+      *exit_code = Usage("the value of " + *name + " is not its JSON: " + parsed.ToString());
+      return;
+    }
+    Session session(globals);
+    r.set_memo(*memo);
+    r.set_request_id(request_id->empty() ? NewRequestId("setting") : *request_id);
+    *exit_code = Simple(
+        session, r.request_id(), "setting set", ToJson(r),
+        [&](v1::Receipt* receipt) {
+          return session.programme().SetSetting(session.Context().get(), r, receipt);
+        },
+        *name + " set");
+  });
+  auto* list = setting->add_subcommand("list", "every setting set, as JSON");
+  list->callback([&globals, exit_code] {
+    Session session(globals);
+    v1::ListSettingsResponse response;
+    const grpc::Status status =
+        session.programme().ListSettings(session.Context().get(), {}, &response);
+    if (!status.ok()) {
+      *exit_code = Fail(globals, status);
+      return;
+    }
+    if (globals.json) {
+      PrintJson(ToJson(response));
+    } else {
+      for (const auto& record : response.settings()) {
+        // Each setting's value is the one field of its SettingValue.
+        nlohmann::json json = ToJson(record.value());
+        for (const auto& [key, inner] : json.items()) {
+          std::cout << "  " << key << " (entry " << record.seq() << ")  "
+                    << inner.dump(-1, ' ', false) << "\n";
+        }
+      }
+    }
+    *exit_code = kExitOk;
+  });
+}
+
 }  // namespace
 
 void AddProgrammeCommands(CLI::App& app, Globals& globals, int* exit_code) {
+  AddSetting(app, globals, exit_code);
   AddProfile(app, globals, exit_code);
   AddStars(app, globals, exit_code);
   AddCap(app, globals, exit_code);

@@ -97,7 +97,18 @@ struct Notice {
   audit::Digest head;
   bool clean = false;
   std::uint64_t findings = 0;
+  // The programme's profile as the journal set it (SetSetting programme_profile), if any.
+  v1::ProgrammeProfile profile;
 };
+
+// How the notice names a rule, store or team: "学习进步奖励 (STUDENT_PROGRESS)" when the profile
+// gives it a display name, else the id itself.
+std::string Named(const Notice& notice, const std::string& id) {
+  for (const auto& named : notice.profile.display_names()) {
+    if (named.id() == id) return named.name() + " (" + id + ")";
+  }
+  return id;
+}
 
 std::string Money(const boost::multiprecision::cpp_int& minor) {
   return audit::DecimalText(minor, 2);
@@ -141,10 +152,17 @@ std::string NoticeHtml(const Notice& notice) {
   const std::string year = notice.month.substr(0, 4);
   const std::string month = std::to_string(std::stoi(notice.month.substr(5, 2)));
   std::ostringstream html;
-  html << "<!DOCTYPE html>\n<html lang=\"zh-CN\"><head><meta charset=\"utf-8\"><title>爱心银行 "
-       << year << "年" << month << "月公示</title><style>" << kStyle << "</style></head><body>\n"
-       << "<h1>爱心银行 " << year << "年" << month << "月 公示</h1>\n"
-       << "<p>Love bank monthly public notice for " << notice.month
+  const std::string programme =
+      Html(notice.profile.name().empty() ? kDefaultProgramme : notice.profile.name());
+  html << "<!DOCTYPE html>\n<html lang=\"zh-CN\"><head><meta charset=\"utf-8\"><title>" << programme
+       << " " << year << "年" << month << "月公示</title><style>" << kStyle
+       << "</style></head><body>\n"
+       << "<h1>" << programme << " " << year << "年" << month << "月 公示</h1>\n";
+  if (!notice.profile.town().empty() || !notice.profile.office().empty()) {
+    html << "<p class=issuer>" << Html(notice.profile.town()) << " "
+         << Html(notice.profile.office()) << "</p>\n";
+  }
+  html << "<p>Love bank monthly public notice for " << notice.month
        << ". Figures computed by an independent replay of the ledger's journal up to entry "
        << notice.head.seq
        << " (audit: " << (notice.clean ? "clean" : std::to_string(notice.findings) + " findings")
@@ -154,7 +172,7 @@ std::string NoticeHtml(const Notice& notice) {
   std::vector<std::pair<std::string, double>> bars;
   boost::multiprecision::cpp_int total_hours = 0;
   for (const auto& [team, hours] : f.team_hours_minor) {
-    const std::string label = team.empty() ? "(未注明 no team)" : team;
+    const std::string label = team.empty() ? "(未注明 no team)" : Named(notice, team);
     html << "<tr><td>" << Html(label) << "</td><td class=n>" << f.team_earnings.at(team)
          << "</td><td class=n>" << Money(hours) << "</td></tr>\n";
     bars.emplace_back(label, ToDouble(Money(hours)));
@@ -174,7 +192,7 @@ std::string NoticeHtml(const Notice& notice) {
     auto deducted = f.deducted_minor.find(rule);
     const std::uint64_t count = (f.awards.contains(rule) ? f.awards.at(rule) : 0) +
                                 (f.deductions.contains(rule) ? f.deductions.at(rule) : 0);
-    const std::string label = rule.empty() ? "(手工 by hand)" : rule;
+    const std::string label = rule.empty() ? "(手工 by hand)" : Named(notice, rule);
     html << "<tr><td>" << Html(label) << "</td><td class=n>" << count << "</td><td class=n>"
          << (awarded == f.awarded_minor.end() ? "" : Money(awarded->second)) << "</td><td class=n>"
          << (deducted == f.deducted_minor.end() ? "" : Money(deducted->second)) << "</td></tr>\n";
@@ -189,7 +207,7 @@ std::string NoticeHtml(const Notice& notice) {
           "<th>购物篮 Baskets</th><th>积分 Points</th><th>时长支付 Hours</th><th>退货 Refunds</th>"
           "<th>其他兑换 Redeemed</th></tr>\n";
   for (const auto& store : notice.stores) {
-    html << "<tr><td>" << Html(store.store) << "</td><td class=n>" << store.baskets
+    html << "<tr><td>" << Html(Named(notice, store.store)) << "</td><td class=n>" << store.baskets
          << "</td><td class=n>" << Money(store.points_minor) << "</td><td class=n>"
          << Money(store.hours_minor) << "</td><td class=n>" << Money(store.refunded_minor)
          << "</td><td class=n>" << Money(store.redeemed_minor) << "</td></tr>\n";
@@ -253,6 +271,10 @@ void AddNotice(CLI::App& parent, Globals& globals, int* exit_code) {
     notice.clean = report->clean();
     notice.findings = report->findings_total;
     notice.figures.month = *month;
+    for (const auto& setting : report->settings) {
+      if (setting.value().has_programme_profile())
+        notice.profile = setting.value().programme_profile();
+    }
     // The month's figures; what is owed is as of its last entry, or the last month before it.
     for (const auto& m : report->programme_months) {
       if (m.month == *month) {

@@ -77,6 +77,7 @@ const std::vector<std::function<Converted(std::string_view)>>& Converters() {
       Converter<v1::SetFamilyRequest>(),
       Converter<v1::SetTransferPolicyRequest>(),
       Converter<v1::SetAwardRuleRequest>(),
+      Converter<v1::SetSettingRequest>(),
       Converter<v1::AwardRequest>(),
       Converter<v1::SetApprovalThresholdRequest>(),
       Converter<v1::ApproveRequest>(),

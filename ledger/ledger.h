@@ -215,6 +215,13 @@ class Ledger {
   absl::StatusOr<VolunteerProfile> GetVolunteerProfile(std::string_view account);
   // The award catalogue (docs/programme.md "Awards") in code order, retired rules included.
   absl::StatusOr<std::vector<v1::AwardRuleRecord>> GetAwardRules();
+  // The programme settings ever set (journal.proto SettingValue), by name, read in one snapshot
+  // at `as_of_seq`.
+  struct SettingList {
+    std::vector<v1::SettingRecord> settings;
+    std::uint64_t as_of_seq = 0;
+  };
+  absl::StatusOr<SettingList> GetSettings();
   // Awards and earnings that waited for approval, oldest first: those of `member` (empty: all),
   // only the still pending ones unless `include_closed`. Read in one snapshot at `as_of_seq`.
   struct PendingList {

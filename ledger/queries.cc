@@ -441,20 +441,42 @@ absl::StatusOr<Ledger::VolunteerProfile> Ledger::GetVolunteerProfile(std::string
   return profile;
 }
 
-absl::StatusOr<std::vector<v1::AwardRuleRecord>> Ledger::GetAwardRules() {
-  std::vector<v1::AwardRuleRecord> rules;
-  auto it = impl_->store->NewIterator(Family::kMeta);
-  const std::string_view prefix = meta_key::kAwardRulePrefix;
-  for (it->Seek(rocksdb::Slice(prefix.data(), prefix.size()));
-       it->Valid() && it->key().starts_with(rocksdb::Slice(prefix.data(), prefix.size()));
-       it->Next()) {
-    if (!rules.emplace_back().ParseFromArray(it->value().data(),
-                                             static_cast<int>(it->value().size()))) {
-      return absl::DataLossError(Cat("award rule ", it->key().ToString(), " does not decode"));
+namespace {
+
+// The meta records under `prefix`, in key order, each parsed as a `Record`.
+template <class Record>
+absl::StatusOr<std::vector<Record>> ReadMetaRecords(Store& store, std::string_view prefix,
+                                                    const rocksdb::Snapshot* snapshot,
+                                                    std::string_view what) {
+  std::vector<Record> records;
+  auto it = store.NewIterator(Family::kMeta, snapshot);
+  const rocksdb::Slice start(prefix.data(), prefix.size());
+  for (it->Seek(start); it->Valid() && it->key().starts_with(start); it->Next()) {
+    if (!records.emplace_back().ParseFromArray(it->value().data(),
+                                               static_cast<int>(it->value().size()))) {
+      return absl::DataLossError(Cat(what, " ", it->key().ToString(), " does not decode"));
     }
   }
-  LOVEBANK_RETURN_IF_ERROR(FromRocks(it->status(), "reading award rules"));
-  return rules;
+  LOVEBANK_RETURN_IF_ERROR(FromRocks(it->status(), Cat("reading ", what)));
+  return records;
+}
+
+}  // namespace
+
+absl::StatusOr<std::vector<v1::AwardRuleRecord>> Ledger::GetAwardRules() {
+  return ReadMetaRecords<v1::AwardRuleRecord>(*impl_->store, meta_key::kAwardRulePrefix, nullptr,
+                                              "award rule");
+}
+
+absl::StatusOr<Ledger::SettingList> Ledger::GetSettings() {
+  Store& store = *impl_->store;
+  ScopedSnapshot snapshot(store.db());
+  SettingList list;
+  LOVEBANK_ASSIGN_OR_RETURN(list.as_of_seq, ReadHeadSeq(store, snapshot.get()));
+  LOVEBANK_ASSIGN_OR_RETURN(list.settings,
+                            ReadMetaRecords<v1::SettingRecord>(store, meta_key::kSettingPrefix,
+                                                               snapshot.get(), "setting"));
+  return list;
 }
 
 absl::StatusOr<Ledger::PendingList> Ledger::GetPending(std::string_view member,

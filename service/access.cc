@@ -151,6 +151,7 @@ Decision MayCommand(const Principal& who, const v1::Command& command,
     case v1::Command::kSetStarLevels:
     case v1::Command::kSetHoursCap:
     case v1::Command::kSetDailyHoursCap:
+    case v1::Command::kSetSetting:
     case v1::Command::kSetItem:
     case v1::Command::kSetExchangeRatio:
     case v1::Command::kSetLimit:

@@ -254,6 +254,12 @@ Converted ToCommand(const v1::SetAwardRuleRequest& request, std::string_view act
   return converted;
 }
 
+Converted ToCommand(const v1::SetSettingRequest& request, std::string_view actor) {
+  Converted converted = Base(request.request_id(), actor, request.memo());
+  *converted.command.mutable_set_setting()->mutable_value() = request.value();
+  return converted;
+}
+
 Converted ToCommand(const v1::AwardRequest& request, std::string_view actor) {
   Converted converted = Base(request.request_id(), actor, request.memo());
   v1::Award* award = converted.command.mutable_award();

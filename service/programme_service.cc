@@ -147,4 +147,25 @@ grpc::ServerUnaryReactor* ProgrammeService::ListPending(grpc::CallbackServerCont
   return call;
 }
 
+grpc::ServerUnaryReactor* ProgrammeService::SetSetting(grpc::CallbackServerContext* ctx,
+                                                       const v1::SetSettingRequest* request,
+                                                       v1::Receipt* response) {
+  return SubmitSimple(context_, ctx, "SetSetting", *request, response);
+}
+
+grpc::ServerUnaryReactor* ProgrammeService::ListSettings(grpc::CallbackServerContext* ctx,
+                                                         const v1::ListSettingsRequest* /*request*/,
+                                                         v1::ListSettingsResponse* response) {
+  auto* call = new UnaryCall(context_, ctx, "ListSettings", "");
+  // The programme's settings are public (公示), like its rules and prices.
+  if (call->Authenticate() == nullptr) return call;
+  auto list = context_.ledger->GetSettings();
+  if (list.ok()) {
+    for (auto& record : list->settings) *response->add_settings() = std::move(record);
+    response->set_as_of_seq(list->as_of_seq);
+  }
+  call->Done(ToStatus(list.status()));
+  return call;
+}
+
 }  // namespace lovebank::service

@@ -143,6 +143,12 @@ class ProgrammeService final : public v1::Programme::CallbackService {
   grpc::ServerUnaryReactor* ListPending(grpc::CallbackServerContext* ctx,
                                         const v1::ListPendingRequest* request,
                                         v1::ListPendingResponse* response) override;
+  grpc::ServerUnaryReactor* SetSetting(grpc::CallbackServerContext* ctx,
+                                       const v1::SetSettingRequest* request,
+                                       v1::Receipt* response) override;
+  grpc::ServerUnaryReactor* ListSettings(grpc::CallbackServerContext* ctx,
+                                         const v1::ListSettingsRequest* request,
+                                         v1::ListSettingsResponse* response) override;
 
  private:
   const Context& context_;

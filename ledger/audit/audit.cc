@@ -207,6 +207,7 @@ void AddTotals(const ReplayState& state, Report& report) {
         Flow{key.first, key.second, asset == state.assets.end() ? 0u : asset->second.scale, minor});
   }
   for (const auto& [name, principal] : state.principals) report.principals.push_back(principal);
+  for (const auto& [key, record] : state.settings) report.settings.push_back(record);
 }
 
 }  // namespace

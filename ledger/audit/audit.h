@@ -153,6 +153,9 @@ struct Report {
   std::vector<ProgrammeMonth> programme_months;  // by month, every month with an entry
   // Who was allowed what, as the journal granted it: every principal in name order.
   std::vector<v1::PrincipalRecord> principals;
+  // The programme settings in force at the head as the journal set them (rules_settings.cc), by
+  // name: e.g. the programme profile the monthly notice is titled with.
+  std::vector<v1::SettingRecord> settings;
   bool store_compared = false;  // derived records were checked (--db, not --file)
   // Times the journal was read: 1, or 2 when the fast pass (64-bit digests of the indexes)
   // found something it could not name and an exact pass ran to name it (audit.cc Run).

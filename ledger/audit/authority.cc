@@ -96,6 +96,7 @@ bool Permits(const v1::PrincipalRecord& who, const v1::Command& c, const ReplayS
     case v1::Command::kSetStarLevels:
     case v1::Command::kSetHoursCap:
     case v1::Command::kSetDailyHoursCap:
+    case v1::Command::kSetSetting:
     case v1::Command::kSetItem:
     case v1::Command::kSetExchangeRatio:
     case v1::Command::kSetLimit:

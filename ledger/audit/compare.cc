@@ -275,7 +275,7 @@ absl::Status CompareDerived(Store& store, ReplayState& state, Findings& findings
   LOVEBANK_RETURN_IF_ERROR(
       compare_meta(meta_key::kDailyHoursCap, state.daily_cap, ParsedText<v1::DailyHoursCap>));
 
-  // Keyed programme rules: the meta keys under their three prefixes, both ways.
+  // Keyed programme rules and settings: the meta keys under their four prefixes, both ways.
   {
     std::map<std::string, std::string> expected;
     for (const auto& [key, record] : state.award_rules) expected[key] = record.ShortDebugString();
@@ -285,6 +285,7 @@ absl::Status CompareDerived(Store& store, ReplayState& state, Findings& findings
     for (const auto& [key, record] : state.approval_thresholds) {
       expected[key] = record.ShortDebugString();
     }
+    for (const auto& [key, record] : state.settings) expected[key] = record.ShortDebugString();
     auto found_text = [](std::string_view key, std::string_view bytes) {
       if (key.starts_with(meta_key::kAwardRulePrefix)) {
         return ParsedText<v1::AwardRuleRecord>(bytes);
@@ -292,6 +293,7 @@ absl::Status CompareDerived(Store& store, ReplayState& state, Findings& findings
       if (key.starts_with(meta_key::kTransferPolicyPrefix)) {
         return ParsedText<v1::TransferPolicyRecord>(bytes);
       }
+      if (key.starts_with(meta_key::kSettingPrefix)) return ParsedText<v1::SettingRecord>(bytes);
       return ParsedText<v1::ApprovalThresholdRecord>(bytes);
     };
     auto it = store.NewIterator(Family::kMeta);

@@ -260,6 +260,9 @@ void ReplayEntry(const v1::Entry& entry, const Hash& fingerprint, State& state,
       case v1::Command::kSetDailyHoursCap:
         expectation = ExpectAdmin(command, seq, state, findings);
         break;
+      case v1::Command::kSetSetting:
+        expectation = ExpectSetting(command, seq, state, findings);
+        break;
       case v1::Command::BODY_NOT_SET:
         break;  // reported as kCommandInvalid above
     }

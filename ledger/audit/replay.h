@@ -196,6 +196,8 @@ struct ReplayState {
   std::map<std::string, v1::AwardRuleRecord, std::less<>> award_rules;
   std::map<std::string, v1::TransferPolicyRecord, std::less<>> transfer_policies;
   std::map<std::string, v1::ApprovalThresholdRecord, std::less<>> approval_thresholds;
+  // Programme settings by meta key ("setting:" + name; rules_settings.cc).
+  std::map<std::string, v1::SettingRecord, std::less<>> settings;
   std::map<std::uint64_t, v1::PendingRecord> pending;
   std::set<std::pair<std::int64_t, std::uint64_t>> open_pending;
   absl::flat_hash_map<std::uint64_t, std::string> award_usage_keys;

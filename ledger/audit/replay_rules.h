@@ -151,6 +151,10 @@ Expectation ExpectAdmin(const v1::Command& command, std::uint64_t seq, State& st
 Expectation ExpectTransfer(const v1::Move& move, std::uint64_t seq, State& state,
                            Findings& findings);
 
+// Programme settings (rules_settings.cc): one rule per SettingValue field.
+Expectation ExpectSetting(const v1::Command& command, std::uint64_t seq, State& state,
+                          Findings& findings);
+
 void NewPending(v1::PendingRecord pending, const v1::Entry& entry, State& state);
 
 void GiveBackAward(const std::string& key, State& state);

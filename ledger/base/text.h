@@ -50,6 +50,11 @@ inline constexpr std::size_t kTagsMax = 16;
 inline constexpr std::size_t kRelativesMax = 16;
 inline constexpr std::size_t kRuleCodeBytesMax = 32;
 inline constexpr std::size_t kRuleDescriptionBytesMax = 256;
+// Programme settings (journal.proto SettingValue): what every setting obeys; a setting's own
+// rule may ask for less.
+inline constexpr std::size_t kSettingBytesMax = 16384;
+inline constexpr std::size_t kSettingTextBytesMax = 256;
+inline constexpr std::size_t kSettingListMax = 256;
 // The tag whose POINTS are not transferable until a SetTransferPolicy says otherwise.
 inline constexpr std::string_view kStudentTag = "student";
 // A pending award or earning lapses this long after its entry (maker-checker).

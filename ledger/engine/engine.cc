@@ -194,6 +194,8 @@ Outcome Engine::Decide(const v1::Command& command, const std::string& fingerprin
       return ApplyApprove(command, fingerprint);
     case v1::Command::kReject:
       return ApplyReject(command, fingerprint);
+    case v1::Command::kSetSetting:
+      return ApplySetSetting(command, fingerprint);
     case v1::Command::kReleaseHold:
     case v1::Command::kExpirePending:
       break;  // written by ReleaseExpired only; Ledger::Submit refuses them from clients

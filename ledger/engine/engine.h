@@ -248,6 +248,8 @@ class Engine {
   Outcome ApplySetApprovalThreshold(const v1::Command& command, const std::string& fingerprint);
   Outcome ApplyApprove(const v1::Command& command, const std::string& fingerprint);
   Outcome ApplyReject(const v1::Command& command, const std::string& fingerprint);
+  // A programme setting: its rule (ledger/rules/settings.h) decides the value the record keeps.
+  Outcome ApplySetSetting(const v1::Command& command, const std::string& fingerprint);
   // The approval threshold of `asset` in minor units; nullopt when it has none (or 0).
   std::optional<Int128> ApprovalThreshold(const std::string& asset) const;
   // Records `command` as pending (no postings; the member gets a statement line): the entry,

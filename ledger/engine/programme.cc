@@ -11,6 +11,7 @@
 #include "ledger/base/text.h"
 #include "ledger/engine/engine.h"
 #include "ledger/format/journal_format.h"
+#include "ledger/rules/settings.h"
 
 namespace lovebank {
 namespace {
@@ -427,6 +428,28 @@ void Engine::RebuildPendingExpiries() {
       pending_expiries_.emplace(pending.expires_unix_us(), pending.seq());
     }
   }
+}
+
+Outcome Engine::ApplySetSetting(const v1::Command& command, const std::string& fingerprint) {
+  rules::SettingFacts facts;
+  facts.asset = [this](const std::string& code) -> const v1::AssetRecord* {
+    const AssetState* asset = FindAsset(code);
+    return asset == nullptr ? nullptr : &asset->record;
+  };
+  facts.account = [this](const std::string& id) -> const v1::AccountRecord* {
+    const AccountState* account = FindAccount(id);
+    return account == nullptr ? nullptr : &account->record;
+  };
+  auto decided = rules::DecideSetting(command.set_setting().value(), facts);
+  if (auto* refusal = std::get_if<rules::SettingRefusal>(&decided)) {
+    return Refuse(command, fingerprint, refusal->reason, std::move(refusal->message));
+  }
+  v1::SettingRecord record;
+  *record.mutable_value() = std::move(std::get<v1::SettingValue>(decided));
+  record.set_seq(head_.seq + 1);
+  Outcome outcome = Append(command, fingerprint, {}, {});
+  SetSetting(SettingKey(record.value()), record);
+  return outcome;
 }
 
 }  // namespace lovebank

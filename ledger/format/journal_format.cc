@@ -9,6 +9,7 @@
 #include <cstdio>
 #include <initializer_list>
 
+#include "google/protobuf/descriptor.h"
 #include "google/protobuf/io/coded_stream.h"
 #include "google/protobuf/io/zero_copy_stream_impl_lite.h"
 #include "ledger/base/check.h"
@@ -155,9 +156,25 @@ std::string UsageKey(std::string_view member, std::string_view sku, v1::Period p
   return key;
 }
 
+std::string SettingKey(const v1::SettingValue& value) {
+  if (value.value_case() == v1::SettingValue::VALUE_NOT_SET) return {};
+  const auto* field = v1::SettingValue::descriptor()->FindFieldByNumber(value.value_case());
+  return std::string(meta_key::kSettingPrefix) + field->name();
+}
+
+std::string SettingKeyOfType(const google::protobuf::Descriptor* type) {
+  const auto* oneof = v1::SettingValue::descriptor()->FindOneofByName("value");
+  for (int i = 0; i < oneof->field_count(); ++i) {
+    if (oneof->field(i)->message_type() == type) {
+      return std::string(meta_key::kSettingPrefix) + oneof->field(i)->name();
+    }
+  }
+  return {};
+}
+
 bool IsProgrammeRuleKey(std::string_view key) {
   for (std::string_view prefix : {meta_key::kAwardRulePrefix, meta_key::kTransferPolicyPrefix,
-                                  meta_key::kApprovalThresholdPrefix}) {
+                                  meta_key::kApprovalThresholdPrefix, meta_key::kSettingPrefix}) {
     if (key.substr(0, prefix.size()) == prefix) return true;
   }
   return false;

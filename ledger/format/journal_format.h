@@ -89,6 +89,9 @@ inline constexpr std::string_view kDailyHoursCap = "daily_hours_cap";
 inline constexpr std::string_view kAwardRulePrefix = "award_rule:";
 inline constexpr std::string_view kTransferPolicyPrefix = "transfer_policy:";
 inline constexpr std::string_view kApprovalThresholdPrefix = "approval_threshold:";
+// Programme settings (journal.proto SettingValue): "setting:" + the SettingValue field's name
+// (store.proto SettingRecord), e.g. "setting:programme_profile".
+inline constexpr std::string_view kSettingPrefix = "setting:";
 }  // namespace meta_key
 
 inline std::string AwardRuleKey(std::string_view code) {
@@ -100,7 +103,17 @@ inline std::string TransferPolicyKey(std::string_view asset, std::string_view ta
 inline std::string ApprovalThresholdKey(std::string_view asset) {
   return std::string(meta_key::kApprovalThresholdPrefix).append(asset);
 }
-// The meta keys of keyed programme rules (the three prefixes above).
+// The meta key of the setting `value` names; "" when it names none.
+std::string SettingKey(const v1::SettingValue& value);
+// The meta key of the setting whose value is a message of `type` ("" when SettingValue has no
+// such field), and the same for a message class: SettingKeyOf<v1::ProgrammeProfile>().
+std::string SettingKeyOfType(const google::protobuf::Descriptor* type);
+template <class Message>
+const std::string& SettingKeyOf() {
+  static const std::string key = SettingKeyOfType(Message::descriptor());
+  return key;
+}
+// The meta keys of keyed programme rules and settings (the four prefixes above).
 bool IsProgrammeRuleKey(std::string_view key);
 // The meta keys of settings: every one but the ledger's own (format version, ledger id, head).
 bool IsSettingKey(std::string_view key);

@@ -118,6 +118,9 @@ enum class Reason : std::uint32_t {
   kTransferPolicyInvalid = 106,  // rule unset, or a pool account with another rule
   kPendingCommandInvalid = 107,  // seq 0, a rejection without reason, a client's ExpirePending
   kRequestIdReserved = 108,      // request ids starting with "lovebank:" are the engine's own
+  // A SetSetting naming no setting or past the setting limits (syntax), or refused by the
+  // setting's own rule (ledger/rules/settings.cc): not remembered, as it depends on no state.
+  kSettingInvalid = 109,
 
   // State rules, continued (remembered like 60-89).
   kTransferNotAllowed = 110,      // the asset is not transferable from this giver (policy)

@@ -5,6 +5,8 @@
 
 #include <set>
 
+#include "google/protobuf/descriptor.h"
+#include "google/protobuf/message.h"
 #include "ledger/base/strings.h"
 #include "ledger/base/text.h"
 #include "ledger/format/amount.h"
@@ -100,6 +102,58 @@ SyntaxCheck CheckText(std::string_view text, std::size_t max_bytes, Reason reaso
                       std::string_view what) {
   if (!text.empty() && text.size() <= max_bytes && IsValidText(text, true)) return {};
   return Refuse(reason, Cat(what, " is 1-", max_bytes, " bytes of UTF-8 text"));
+}
+
+// What every setting obeys, whatever its rule: no field this server does not know, each string
+// UTF-8 text without control characters or line breaks (kSettingTextBytesMax), each list at
+// most kSettingListMax long, the whole at most kSettingBytesMax serialized.
+SyntaxCheck CheckSettingFields(const google::protobuf::Message& message, const std::string& path) {
+  const google::protobuf::Reflection* reflection = message.GetReflection();
+  if (!reflection->GetUnknownFields(message).empty()) {
+    return Refuse(Reason::kSettingInvalid, Cat(path, " has a field this ledger does not know"));
+  }
+  std::vector<const google::protobuf::FieldDescriptor*> fields;
+  reflection->ListFields(message, &fields);
+  for (const google::protobuf::FieldDescriptor* field : fields) {
+    const std::string name = Cat(path, ".", field->name());
+    const int count = field->is_repeated() ? reflection->FieldSize(message, field) : 1;
+    if (field->is_repeated() && count > static_cast<int>(kSettingListMax)) {
+      return Refuse(Reason::kSettingInvalid,
+                    Cat(name, " lists ", count, "; at most ", kSettingListMax));
+    }
+    for (int i = 0; i < count; ++i) {
+      const std::string at = field->is_repeated() ? Cat(name, "[", i, "]") : name;
+      if (field->type() == google::protobuf::FieldDescriptor::TYPE_STRING) {
+        std::string scratch;
+        const std::string& text =
+            field->is_repeated()
+                ? reflection->GetRepeatedStringReference(message, field, i, &scratch)
+                : reflection->GetStringReference(message, field, &scratch);
+        if (text.size() > kSettingTextBytesMax || !IsValidText(text, false)) {
+          return Refuse(Reason::kSettingInvalid,
+                        Cat(at, " is at most ", kSettingTextBytesMax,
+                            " bytes of UTF-8 text without control characters"));
+        }
+      } else if (field->type() == google::protobuf::FieldDescriptor::TYPE_MESSAGE) {
+        const google::protobuf::Message& inner =
+            field->is_repeated() ? reflection->GetRepeatedMessage(message, field, i)
+                                 : reflection->GetMessage(message, field);
+        if (auto check = CheckSettingFields(inner, at); check.reason != Reason::kOk) return check;
+      }
+    }
+  }
+  return {};
+}
+
+SyntaxCheck CheckSetSetting(const v1::SetSetting& set) {
+  if (set.value().value_case() == v1::SettingValue::VALUE_NOT_SET) {
+    return Refuse(Reason::kSettingInvalid, "value names no setting this ledger knows");
+  }
+  if (set.ByteSizeLong() > kSettingBytesMax) {
+    return Refuse(Reason::kSettingInvalid,
+                  Cat("a setting is at most ", kSettingBytesMax, " bytes"));
+  }
+  return CheckSettingFields(set.value(), "value");
 }
 
 SyntaxCheck CheckSetAwardRule(const v1::SetAwardRule& rule) {
@@ -514,6 +568,8 @@ SyntaxCheck CheckCommandSyntax(const v1::Command& command) {
                        Reason::kPendingCommandInvalid, "a rejection's reason");
     case v1::Command::kExpirePending:
       return {};  // checked above with its request id
+    case v1::Command::kSetSetting:
+      return CheckSetSetting(command.set_setting());
     case v1::Command::BODY_NOT_SET:
       break;
   }

@@ -409,6 +409,58 @@ TEST_F(CliTest, AVolunteersStarRisesWithServedHoursAndGivingHoursAwayKeepsIt) {
   EXPECT_EQ(Run({"--json", "audit"}, "auditor-wang").exit_code, 0);
 }
 
+// Programme settings through the one generic command: the value as JSON in Chinese, listed back;
+// an unknown setting, bad JSON and a value its rule refuses each say why; admins only.
+TEST_F(CliTest, ASettingIsSetAsJsonAndListed) {
+  OpenProgramme();
+  const std::string profile =
+      R"({"name": "南溪镇爱心银行", "town": "南溪镇", "office": "南溪镇民政办",)"
+      R"( "display_names": [{"id": "store:main", "name": "南溪镇爱心超市"}]})";
+  const Result set = Run({"setting", "set", "programme_profile", profile, "--memo", "项目名称"});
+  ASSERT_EQ(set.exit_code, 0) << set.out << set.err;
+  EXPECT_NE(set.out.find("programme_profile set"), std::string::npos) << set.out;
+  const Result listed = Run({"setting", "list"}, "till-1");  // public, like the prices
+  ASSERT_EQ(listed.exit_code, 0) << listed.err;
+  EXPECT_NE(listed.out.find("programme_profile (entry "), std::string::npos) << listed.out;
+  EXPECT_NE(listed.out.find("\"name\":\"南溪镇爱心银行\""), std::string::npos) << listed.out;
+  const Result json = Run({"--json", "setting", "list"}, "app-v1");
+  ASSERT_EQ(json.exit_code, 0) << json.err;
+  EXPECT_EQ(json.json()["settings"][0]["value"]["programme_profile"]["display_names"][0]["name"],
+            "南溪镇爱心超市");
+
+  const Result unknown = Run({"setting", "set", "no_such_setting", "{}"});
+  EXPECT_EQ(unknown.exit_code, 2);
+  EXPECT_NE(unknown.err.find("the settings are: programme_profile"), std::string::npos)
+      << unknown.err;
+  const Result not_json = Run({"setting", "set", "programme_profile", "{name: 1"});
+  EXPECT_EQ(not_json.exit_code, 2);
+  EXPECT_NE(not_json.err.find("not its JSON"), std::string::npos) << not_json.err;
+  const Result unnamed = Run({"setting", "set", "programme_profile", R"({"town": "南溪镇"})"});
+  EXPECT_EQ(unnamed.exit_code, 1);
+  EXPECT_NE(unnamed.err.find("SETTING_INVALID"), std::string::npos) << unnamed.err;
+  EXPECT_EQ(Run({"setting", "set", "programme_profile", profile}, "worker-li").exit_code, 1);
+
+  // The monthly notice carries the programme's own names (the audit's replay of the profile).
+  ASSERT_EQ(Run({"earn", "--member", "V00001", "--points", "100", "--reason", "进步"}, "worker-li")
+                .exit_code,
+            0);
+  ASSERT_EQ(
+      Run({"redeem", "--store", "store:main", "--member", "V00001", "--amount", "30"}, "till-1")
+          .exit_code,
+      0);
+  const std::string out = dir_.Sub("notice");
+  std::filesystem::create_directories(out);
+  const Result report = Run({"report", "--month", "2026-11", "--out", out}, "auditor-wang");
+  ASSERT_EQ(report.exit_code, 0) << report.out << report.err;
+  std::ifstream html_file(out + "/report-2026-11.html");
+  const std::string html((std::istreambuf_iterator<char>(html_file)), {});
+  EXPECT_NE(html.find("<title>南溪镇爱心银行 2026年11月公示</title>"), std::string::npos) << html;
+  EXPECT_NE(html.find("<h1>南溪镇爱心银行 2026年11月 公示</h1>"), std::string::npos) << html;
+  EXPECT_NE(html.find("南溪镇 南溪镇民政办"), std::string::npos) << html;
+  EXPECT_NE(html.find("<td>南溪镇爱心超市 (store:main)</td>"), std::string::npos) << html;
+  EXPECT_EQ(Run({"--json", "audit"}, "auditor-wang").exit_code, 0);
+}
+
 TEST_F(CliTest, RefusalsHaveTheirExitCodesAndReasons) {
   OpenProgramme();
   ASSERT_EQ(Run({"earn", "--member", "V00001", "--points", "10", "--reason", "进步"}, "worker-li")

@@ -435,6 +435,8 @@ TEST(RefusalCoverage, EveryCommandReasonHasARefusalCase) {
       Reason::kNotFamily, Reason::kAwardRuleUnknown, Reason::kAwardRuleInactive,
       Reason::kNotEligible, Reason::kAwardFrequencyExceeded, Reason::kPendingUnknown,
       Reason::kPendingClosed, Reason::kMakerCannotApprove,
+      // Settings (tests/ledger/settings_test.cc):
+      Reason::kSettingInvalid,
       // HTTP/JSON (tests/service/http_test.cc):
       Reason::kHttpBodyInvalid, Reason::kHttpBodyTooLarge, Reason::kHttpRouteUnknown};
   for (std::uint32_t value = 0; value < kReasonValueEnd; ++value) {

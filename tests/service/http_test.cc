@@ -189,6 +189,40 @@ TEST_F(HttpTest, EveryUnaryRpcIsJsonWithTheSameTokensRolesReasonsAndExactlyOnce)
                  403, "PERMISSION_DENIED");
 }
 
+// A programme setting rides the one generic path (journal.proto SettingValue): set as JSON in
+// Chinese, read back equal; refused by the setting's rule with its reason; an admin's only.
+TEST_F(HttpTest, ASettingIsSetAndReadBackAsJsonInChinese) {
+  const json profile = {
+      {"name", "南溪镇爱心银行"},
+      {"town", "南溪镇"},
+      {"displayNames", json::array({{{"id", "store:main"}, {"name", "爱心超市"}}})}};
+  const json request = {{"requestId", "profile-1"}, {"value", {{"programmeProfile", profile}}}};
+  auto [set_status, receipt] = Post("Programme/SetSetting", request, admin_);
+  ASSERT_EQ(set_status, 200) << receipt.dump();
+  auto [list_status, list] = Post("Programme/ListSettings", json::object(), admin_);
+  ASSERT_EQ(list_status, 200) << list.dump();
+  ASSERT_EQ(list["settings"].size(), 1u) << list.dump();
+  const json got = list["settings"][0]["value"]["programmeProfile"];
+  for (const char* field : {"name", "town", "displayNames"}) {
+    EXPECT_EQ(got[field], profile[field]) << field << ": " << list.dump();
+  }
+  EXPECT_EQ(got["office"], "");  // unset: printed empty
+  EXPECT_EQ(list["settings"][0]["seq"], receipt["seq"]) << list.dump();
+  EXPECT_REFUSED(
+      Post("Programme/SetSetting",
+           json{{"requestId", "profile-2"}, {"value", {{"programmeProfile", json::object()}}}},
+           admin_),
+      400, "SETTING_INVALID");
+  EXPECT_REFUSED(Post("Programme/SetSetting",
+                      json{{"requestId", "profile-3"}, {"value", json::object()}}, admin_),
+                 400, "SETTING_INVALID");
+  EXPECT_REFUSED(
+      Post("Programme/SetSetting",
+           json{{"requestId", "profile-4"}, {"value", {{"noSuchSetting", json::object()}}}},
+           admin_),
+      400, "HTTP_BODY_INVALID");
+}
+
 TEST_F(HttpTest, ABadBodyIsRefusedWithItsReasonAndChangesNothing) {
   const std::uint64_t head = Head();
   const std::string route = "Ledger/OpenAccount";

@@ -1206,6 +1206,18 @@ TEST_F(ServiceTest, TheRoleMatrixHoldsForEveryRpc) {
          v1::ListPendingResponse out;
          return client_->programme->ListPending(Ctx(t).get(), r, &out);
        }},
+      {"SetSetting(profile)",
+       [&](const std::string& t) {
+         v1::SetSettingRequest r;
+         r.set_request_id(next());
+         r.mutable_value()->mutable_programme_profile()->set_name("南溪镇爱心银行");
+         return client_->programme->SetSetting(Ctx(t).get(), r, &receipt);
+       }},
+      {"ListSettings",
+       [&](const std::string& t) {
+         v1::ListSettingsResponse out;
+         return client_->programme->ListSettings(Ctx(t).get(), {}, &out);
+       }},
       {"Settle",
        [&](const std::string& t) {
          v1::SettleRequest r;
@@ -1270,6 +1282,8 @@ TEST_F(ServiceTest, TheRoleMatrixHoldsForEveryRpc) {
       {"CaptureHold(hold)", {"terminal"}},
       {"VoidHold(hold)", {"terminal"}},
       {"GetHold(hold of m1)", {"admin", "auditor", "terminal", "member"}},  // member: m1's token
+      {"SetSetting(profile)", {"admin"}},
+      {"ListSettings", {"admin", "auditor", "issuer", "terminal", "member", "approver"}},
   };
   ASSERT_EQ(allowed.size(), rpcs.size());
   for (const auto& [rpc, call] : rpcs) {
