@@ -267,16 +267,86 @@ class StreamCall final : public grpc::ClientBidiReactor<grpc::ByteBuffer, grpc::
 
 }  // namespace
 
+// cpp-httplib's ThreadPool queues every accepted connection without limit. This one holds at
+// most `max` connections (served or waiting); at the cap, enqueue — called by the listener
+// thread right after accept — waits, so the listener stops accepting. Stop unblocks it first.
+class BoundedPool final : public httplib::TaskQueue {
+ public:
+  BoundedPool(int threads, int max) : pool_(static_cast<std::size_t>(threads)), max_(max) {}
+
+  void enqueue(std::function<void()> fn) override {
+    {
+      absl::MutexLock lock(&mu_);
+      if (outstanding_ >= max_ && !unblocked_) {
+        ++accept_waits_;
+        mu_.Await(absl::Condition(this, &BoundedPool::CanAccept));
+      }
+      ++outstanding_;
+      peak_ = std::max(peak_, outstanding_);
+    }
+    pool_.enqueue([this, fn = std::move(fn)] {
+      fn();
+      absl::MutexLock lock(&mu_);
+      --outstanding_;
+    });
+  }
+  // Joins the workers once (httplib's ThreadPool joins again on a second call, and must be shut
+  // down before it is destroyed: a gateway that never listened shuts it down here).
+  void shutdown() override {
+    if (!std::exchange(shut_down_, true)) pool_.shutdown();
+  }
+  ~BoundedPool() override { shutdown(); }
+  bool CanAccept() const ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
+    return outstanding_ < max_ || unblocked_;
+  }
+
+  // Lets a waiting listener go (Stop: the listener must see the closed socket and return).
+  void Unblock() {
+    absl::MutexLock lock(&mu_);
+    unblocked_ = true;
+  }
+  void Fill(HttpGateway::Stats* stats) {
+    absl::MutexLock lock(&mu_);
+    stats->connections = outstanding_;
+    stats->connections_peak = peak_;
+    stats->accept_waits = accept_waits_;
+  }
+
+ private:
+  httplib::ThreadPool pool_;
+  const int max_;
+  mutable absl::Mutex mu_;
+  int outstanding_ ABSL_GUARDED_BY(mu_) = 0;
+  int peak_ ABSL_GUARDED_BY(mu_) = 0;
+  std::uint64_t accept_waits_ ABSL_GUARDED_BY(mu_) = 0;
+  bool unblocked_ ABSL_GUARDED_BY(mu_) = false;
+  bool shut_down_ = false;  // the listener's thread at its end, or the owner after it
+};
+
+// What httplib owns (and deletes when it stops listening): a handle on the gateway's own pool,
+// which outlives it so that stats() stays valid after Stop.
+class PoolHandle final : public httplib::TaskQueue {
+ public:
+  explicit PoolHandle(BoundedPool* pool) : pool_(pool) {}
+  void enqueue(std::function<void()> fn) override { pool_->enqueue(std::move(fn)); }
+  void shutdown() override { pool_->shutdown(); }
+
+ private:
+  BoundedPool* const pool_;
+};
+
 class HttpGateway::Impl {
  public:
   HttpOptions options;
   std::shared_ptr<grpc::Channel> channel;
   std::unique_ptr<grpc::GenericStub> stub;
   Logger* logger = nullptr;
+  std::unique_ptr<BoundedPool> pool;  // before server: outlives it
   std::unique_ptr<httplib::Server> server;
   std::thread listener;
   int port = 0;
   bool stopped = false;
+  std::atomic<std::uint64_t> streams_abandoned{0};
 
   // One unary call to lovebankd's own server: the response bytes or the failed status.
   grpc::Status Call(const std::string& method, const std::string& authorization,
@@ -412,8 +482,10 @@ class HttpGateway::Impl {
           line += "\n";
           return sink.write(line.data(), line.size());
         },
-        [call](bool success) {
-          if (!success) call->CancelAndWait();
+        [this, call](bool success) {
+          if (success) return;
+          streams_abandoned.fetch_add(1, std::memory_order_relaxed);
+          call->CancelAndWait();
         });
   }
 
@@ -463,7 +535,9 @@ absl::StatusOr<std::unique_ptr<HttpGateway>> HttpGateway::Start(
     setsockopt(sock, SOL_SOCKET, SO_REUSEADDR, &yes, sizeof(yes));
   });
   const int threads = std::max(1, options.threads);
-  server.new_task_queue = [threads] { return new httplib::ThreadPool(threads); };
+  const int connections_max = std::max(threads, options.connections_max);
+  impl->pool = std::make_unique<BoundedPool>(threads, connections_max);
+  server.new_task_queue = [pool = impl->pool.get()] { return new PoolHandle(pool); };
   server.set_payload_max_length(options.body_bytes_max);
   server.set_read_timeout(options.read_timeout_seconds, 0);
   server.set_write_timeout(options.write_timeout_seconds, 0);
@@ -525,9 +599,17 @@ HttpGateway::~HttpGateway() { Stop(); }
 
 int HttpGateway::port() const { return impl_->port; }
 
+HttpGateway::Stats HttpGateway::stats() const {
+  Stats stats;
+  if (impl_->pool != nullptr) impl_->pool->Fill(&stats);
+  stats.streams_abandoned = impl_->streams_abandoned.load(std::memory_order_relaxed);
+  return stats;
+}
+
 void HttpGateway::Stop() {
   if (impl_->stopped) return;
   impl_->stopped = true;
+  if (impl_->pool != nullptr) impl_->pool->Unblock();
   impl_->server->stop();
   if (impl_->listener.joinable()) impl_->listener.join();
 }

@@ -35,7 +35,11 @@ struct HttpOptions {
   std::string tls_key_file;
   std::string tls_client_ca_file;  // with TLS: require client certificates signed by it
   std::size_t body_bytes_max = 16 << 20;
-  int threads = 8;  // requests served at once
+  int threads = 8;  // connections served at once (one worker each, keep-alive included)
+  // Accepted connections served or waiting for a worker, at most; at the cap the listener stops
+  // accepting until one ends (further clients wait in the kernel's listen backlog, then are
+  // refused by it), so memory and file descriptors stay bounded whatever clients do.
+  int connections_max = 64;
   int read_timeout_seconds = 30;
   int write_timeout_seconds = 30;
   int keep_alive_seconds = 5;
@@ -55,6 +59,14 @@ class HttpGateway {
   HttpGateway& operator=(const HttpGateway&) = delete;
 
   int port() const;
+  // What the listener has seen (for tests and, later, metrics).
+  struct Stats {
+    int connections = 0;             // accepted, served or waiting for a worker, now
+    int connections_peak = 0;        // the most at once since start (never above connections_max)
+    std::uint64_t accept_waits = 0;  // times the listener stopped at connections_max
+    std::uint64_t streams_abandoned = 0;  // streaming calls cancelled: the client went away
+  };
+  Stats stats() const;
   // Stops accepting, lets requests in flight finish, joins the listener. Idempotent.
   void Stop();
 

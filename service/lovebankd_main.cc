@@ -66,9 +66,14 @@ int Main(int argc, char** argv) {
   app.add_option("--http-listen", options.http_listen_address,
                  "also serve HTTP/JSON here, HOST:PORT (POST /v1/<Service>/<Method>; off unless "
                  "given; HTTPS with --tls-cert/--tls-key)");
-  app.add_option("--http-threads", options.http_threads, "HTTP requests served at once")
+  app.add_option("--http-threads", options.http_threads, "HTTP connections served at once")
       ->capture_default_str()
       ->check(CLI::Range(1, 256));
+  app.add_option("--http-connections-max", options.http_connections_max,
+                 "HTTP connections served or waiting for a thread; at the cap no more are "
+                 "accepted until one ends")
+      ->capture_default_str()
+      ->check(CLI::Range(1, 65536));
   app.add_option("--queue-depth", options.queue_depth_max,
                  "commands waiting for the sequencer before RESOURCE_EXHAUSTED")
       ->capture_default_str()

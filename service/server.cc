@@ -279,6 +279,7 @@ absl::StatusOr<std::unique_ptr<Server>> Server::Start(ServerOptions options) {
     http.tls_client_ca_file = options.tls_client_ca_file;
     http.body_bytes_max = kRequestBytesMax;
     http.threads = options.http_threads;
+    http.connections_max = options.http_connections_max;
     grpc::ChannelArguments arguments;
     arguments.SetMaxReceiveMessageSize(-1);  // lovebankd's own answers, whatever their size
     arguments.SetMaxSendMessageSize(kRequestBytesMax);
@@ -302,6 +303,9 @@ Server::~Server() { Shutdown(); }
 
 int Server::port() const { return impl_->port; }
 int Server::http_port() const { return impl_->http ? impl_->http->port() : 0; }
+HttpGateway::Stats Server::http_stats() const {
+  return impl_->http ? impl_->http->stats() : HttpGateway::Stats{};
+}
 const std::string& Server::admin_token_file() const { return impl_->admin_token_file; }
 Ledger& Server::ledger() { return *impl_->ledger; }
 

@@ -46,7 +46,8 @@ struct ServerOptions {
   // HTTP/JSON beside gRPC (service/http_gateway.h) on this address, with the same TLS files;
   // empty: off.
   std::string http_listen_address;
-  int http_threads = 8;  // HTTP requests served at once
+  int http_threads = 8;           // HTTP connections served at once
+  int http_connections_max = 64;  // HTTP connections served or waiting (http_gateway.h)
   std::size_t queue_depth_max = kQueueDepthMaxDefault;
   LogLevel log_level = LogLevel::kInfo;
   std::FILE* log_out = stderr;                  // borrowed
@@ -68,7 +69,8 @@ class Server {
   Server& operator=(const Server&) = delete;
 
   int port() const;
-  int http_port() const;  // 0 when HTTP is off
+  int http_port() const;                  // 0 when HTTP is off
+  HttpGateway::Stats http_stats() const;  // zeros when HTTP is off
   // The file holding the first admin's token when this start created it; empty otherwise.
   const std::string& admin_token_file() const;
   Ledger& ledger();

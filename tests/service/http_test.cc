@@ -4,8 +4,14 @@
 // reason checks are the services' own.
 
 #include <httplib.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
 
+#include <chrono>
+#include <functional>
 #include <string>
+#include <thread>
 
 #include "gtest/gtest.h"
 #include "ledger/base/strings.h"
@@ -39,6 +45,8 @@ class HttpTest : public ::testing::Test {
     service::ServerOptions options;
     options.listen_address = "127.0.0.1:0";
     options.http_listen_address = http;
+    options.http_threads = http_threads_;
+    options.http_connections_max = http_connections_max_;
     options.init = true;
     options.data_dir = data_dir;
     options.log_out = log_;
@@ -69,12 +77,39 @@ class HttpTest : public ::testing::Test {
   std::uint64_t Head() { return server_->ledger().GetHead().seq; }
 
   testing::TempDir dir_;
+  int http_threads_ = 8;
+  int http_connections_max_ = 64;
   std::FILE* log_ = nullptr;
   std::unique_ptr<service::Server> server_;
   std::unique_ptr<httplib::Client> http_;
   std::string admin_;
   absl::Status last_start_;
 };
+
+// A TCP connection to the HTTP port that the test drives byte by byte; `receive_buffer`, when
+// not 0, shrinks the client's socket buffer (a reader that falls behind).
+int Connect(int port, int receive_buffer = 0) {
+  const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+  if (receive_buffer > 0) {
+    ::setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &receive_buffer, sizeof(receive_buffer));
+  }
+  sockaddr_in address{};
+  address.sin_family = AF_INET;
+  address.sin_port = htons(static_cast<std::uint16_t>(port));
+  address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  EXPECT_EQ(::connect(fd, reinterpret_cast<sockaddr*>(&address), sizeof(address)), 0);
+  return fd;
+}
+
+// Waits until `done` holds, at most 20 s (a liveness deadline, not a speed check).
+bool Eventually(const std::function<bool()>& done) {
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(20);
+  while (!done()) {
+    if (std::chrono::steady_clock::now() > deadline) return false;
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  return true;
+}
 
 #define EXPECT_REFUSED(call, http_status, reason_name)                   \
   do {                                                                   \
@@ -326,6 +361,67 @@ TEST_F(HttpTest, ASecondServerCannotShareTheHttpPort) {
   EXPECT_EQ(second, nullptr);
   EXPECT_EQ(last_start_.code(), absl::StatusCode::kUnavailable) << last_start_;
   // The first one still answers.
+  auto [status, who] = Post("Admin/WhoAmI", std::string("{}"), admin_);
+  EXPECT_EQ(status, 200) << who.dump();
+}
+
+// Connections are bounded: with one thread and a cap of two, idle clients fill the thread and
+// the wait, the listener stops accepting (it never holds a third), and once they leave the next
+// client is served.
+TEST_F(HttpTest, ConnectionsPastTheCapWaitForTheListenerAndAreServedLater) {
+  http_threads_ = 1;
+  http_connections_max_ = 2;
+  auto capped = Start(dir_.Sub("capped"), "127.0.0.1:0");
+  ASSERT_NE(capped, nullptr);
+  std::vector<int> idle;
+  for (int i = 0; i < 4; ++i) idle.push_back(Connect(capped->http_port()));
+  ASSERT_TRUE(Eventually([&] { return capped->http_stats().accept_waits >= 1; }))
+      << "the listener never stopped at the cap";
+  EXPECT_EQ(capped->http_stats().connections, 2);
+  EXPECT_EQ(capped->http_stats().connections_peak, 2);
+  for (int fd : idle) ::close(fd);
+  httplib::Client client("127.0.0.1", capped->http_port());
+  client.set_read_timeout(30, 0);
+  auto health = client.Get("/healthz");
+  ASSERT_TRUE(health) << httplib::to_string(health.error());
+  EXPECT_EQ(health->status, 200);
+  EXPECT_EQ(capped->http_stats().connections_peak, 2);
+  client.stop();
+  capped.reset();  // Stop returns with the listener at the cap or not
+}
+
+// A client that goes away in the middle of a stream cancels the call: the gateway counts it,
+// frees the connection, and serves the next request; nothing waits for the write timeout.
+TEST_F(HttpTest, AClientThatGoesAwayMidStreamCancelsTheCall) {
+  // A journal far larger than the socket buffers (about 400 bytes of JSON per entry).
+  for (int batch = 0; batch < 4; ++batch) {
+    std::vector<v1::Command> commands;
+    for (int i = 0; i < 8000; ++i) {
+      const std::string id = Cat("m", batch, "-", i);
+      commands.push_back(
+          testing::Open(Cat("o:", id), id, v1::ACCOUNT_KIND_MEMBER, Cat("社区志愿者 ", id)));
+    }
+    for (const Outcome& outcome : server_->ledger().ExecuteMany(std::move(commands))) {
+      ASSERT_TRUE(outcome.ok()) << outcome.message;
+    }
+  }
+  const int fd = Connect(server_->http_port(), 4096);
+  const std::string request =
+      Cat("POST /v1/Audit/ReadJournal HTTP/1.1\r\nHost: localhost\r\nAuthorization: Bearer ",
+          admin_, "\r\nContent-Type: application/json\r\nContent-Length: 2\r\n\r\n{}");
+  ASSERT_EQ(::send(fd, request.data(), request.size(), 0), static_cast<ssize_t>(request.size()));
+  char buffer[4096];
+  std::string head;
+  while (head.find("\n{") == std::string::npos) {  // the first line of the body
+    const ssize_t n = ::recv(fd, buffer, sizeof(buffer), 0);
+    ASSERT_GT(n, 0);
+    head.append(buffer, static_cast<std::size_t>(n));
+  }
+  EXPECT_NE(head.find("200 OK"), std::string::npos) << head.substr(0, 200);
+  ::close(fd);  // unread data: the peer gets a reset
+  ASSERT_TRUE(Eventually([&] { return server_->http_stats().streams_abandoned == 1; }))
+      << "the stream was not cancelled";
+  ASSERT_TRUE(Eventually([&] { return server_->http_stats().connections == 0; }));
   auto [status, who] = Post("Admin/WhoAmI", std::string("{}"), admin_);
   EXPECT_EQ(status, 200) << who.dump();
 }
