@@ -23,6 +23,14 @@ std::string Upper(std::string text) {
   return text;
 }
 
+// --kind as the CLI spells it: member (the default), store, issuer or system.
+v1::AccountKind KindFromText(const std::string& kind) {
+  return kind == "store"    ? v1::ACCOUNT_KIND_STORE
+         : kind == "issuer" ? v1::ACCOUNT_KIND_ISSUER
+         : kind == "system" ? v1::ACCOUNT_KIND_SYSTEM
+                            : v1::ACCOUNT_KIND_MEMBER;
+}
+
 void AddAccount(CLI::App& app, Globals& globals, int* exit_code) {
   auto* account = app.add_subcommand("account", "open, show, freeze or unfreeze an account");
   account->require_subcommand(1);
@@ -49,10 +57,7 @@ void AddAccount(CLI::App& app, Globals& globals, int* exit_code) {
   open->callback([&globals, exit_code, request, kind, budgets, tags] {
     v1::OpenAccountRequest r = *request;
     for (const auto& tag : *tags) r.add_tags(tag);
-    r.set_kind(*kind == "store"    ? v1::ACCOUNT_KIND_STORE
-               : *kind == "issuer" ? v1::ACCOUNT_KIND_ISSUER
-               : *kind == "system" ? v1::ACCOUNT_KIND_SYSTEM
-                                   : v1::ACCOUNT_KIND_MEMBER);
+    r.set_kind(KindFromText(*kind));
     for (const std::string& budget : *budgets) {
       const std::size_t eq = budget.find('=');
       if (eq == std::string::npos) {
@@ -132,6 +137,53 @@ void AddAccount(CLI::App& app, Globals& globals, int* exit_code) {
           (freeze ? "frozen " : "active ") + *target);
     });
   }
+}
+
+// Finding an account, e.g. the cashier's 韦 for 韦蕊 (issue #24 item 4). Each token sees what
+// GetAccount would show it.
+void AddAccounts(CLI::App& app, Globals& globals, int* exit_code) {
+  auto* command = app.add_subcommand("accounts", "find accounts by name, id prefix, kind or tag");
+  auto request = std::make_shared<v1::ListAccountsRequest>();
+  auto kind = std::make_shared<std::string>();
+  auto page_size = std::make_shared<std::uint32_t>(0);
+  command->add_option("--name", *request->mutable_name_contains(), "a part of the name, e.g. 韦");
+  command->add_option("--prefix", *request->mutable_id_prefix(), "ids starting so, e.g. V00");
+  command->add_option("--kind", *kind, "member | store | issuer | system")
+      ->check(CLI::IsMember({"member", "store", "issuer", "system"}));
+  command->add_option("--tag", *request->mutable_tag(), "e.g. student");
+  command->add_option("--page-size", *page_size, "1-1000 (default 50)");
+  command->add_option("--after", *request->mutable_cursor(), "the cursor a page ended with");
+  command->footer(
+      "Examples:\n  lovebank accounts --name 韦\n  lovebank accounts --kind member --tag student");
+  command->callback([&globals, exit_code, request, kind, page_size] {
+    v1::ListAccountsRequest r = *request;
+    r.set_page_size(*page_size);
+    r.set_kind(kind->empty() ? v1::ACCOUNT_KIND_UNSPECIFIED : KindFromText(*kind));
+    Session session(globals);
+    v1::ListAccountsResponse response;
+    const grpc::Status status =
+        session.ledger().ListAccounts(session.Context().get(), r, &response);
+    if (!status.ok()) {
+      *exit_code = Fail(globals, status);
+      return;
+    }
+    if (globals.json) {
+      PrintJson(ToJson(response));
+    } else {
+      for (const auto& record : response.accounts()) {
+        std::cout << "  " << record.account() << "  " << record.display_name() << "  "
+                  << v1::AccountKind_Name(record.kind()).substr(13) << "  "
+                  << v1::AccountStatus_Name(record.status()).substr(15);
+        for (const auto& tag : record.tags()) std::cout << "  #" << tag;
+        std::cout << "\n";
+      }
+      if (response.accounts().empty()) std::cout << "  no account found\n";
+      if (!response.next_cursor().empty()) {
+        std::cout << "  more: the same with --after " << response.next_cursor() << "\n";
+      }
+    }
+    *exit_code = kExitOk;
+  });
 }
 
 void AddPrincipal(CLI::App& app, Globals& globals, int* exit_code) {
@@ -511,6 +563,7 @@ void AddAdminCommands(CLI::App& app, Globals& globals, int* exit_code) {
   AddWhoAmI(app, globals, exit_code);
   AddBackup(app, globals, exit_code);
   AddAccount(app, globals, exit_code);
+  AddAccounts(app, globals, exit_code);
   AddPrincipal(app, globals, exit_code);
   AddImport(app, globals, exit_code);
   AddAuditCommands(app, globals, exit_code);

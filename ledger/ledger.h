@@ -43,6 +43,9 @@ inline constexpr std::size_t kBatchSizeMaxDefault = 8192;
 inline constexpr std::size_t kQueueDepthMaxDefault = 65536;
 inline constexpr std::size_t kStatementPageSizeMax = 1000;
 inline constexpr std::size_t kStatementPageSizeDefault = 50;
+// ListAccounts reads at most this many account records per call (then hands back a cursor), so
+// no query, however unselective, holds the store for long.
+inline constexpr std::size_t kAccountScanMax = 100000;
 // Entries whose hash chain Open re-verifies at the head of the journal.
 inline constexpr std::uint64_t kOpenVerifyTailEntries = 1024;
 
@@ -173,6 +176,27 @@ class Ledger {
   // `cursor` (empty: from the newest). Pass next_cursor back for the next page.
   absl::StatusOr<StatementPage> ListEntries(std::string_view account, std::size_t page_size,
                                             std::string_view cursor);
+
+  // Accounts by id from `cursor` (exclusive; empty: the first), every filter given holding and
+  // `visible` (when set) allowing it: at most page_size (1..kStatementPageSizeMax) of them, read
+  // in one snapshot; at most kAccountScanMax records are read per call. Refusals:
+  // kPageSizeInvalid, kCursorInvalid (not an account id), kAccountIdInvalid (id_prefix),
+  // kTagsInvalid (tag), kDisplayNameInvalid (name_contains).
+  struct AccountQuery {
+    v1::AccountKind kind = v1::ACCOUNT_KIND_UNSPECIFIED;  // unspecified: every kind
+    std::string tag;
+    std::string id_prefix;
+    std::string name_contains;  // a byte substring of valid UTF-8: a substring in characters
+    std::size_t page_size = kStatementPageSizeDefault;
+    std::string cursor;
+    std::function<bool(const v1::AccountRecord&)> visible;
+  };
+  struct AccountPage {
+    std::vector<v1::AccountRecord> accounts;
+    std::string next_cursor;  // empty: no more
+    std::uint64_t as_of_seq = 0;
+  };
+  absl::StatusOr<AccountPage> ListAccounts(const AccountQuery& query);
 
   absl::StatusOr<StoredEntry> GetEntry(std::uint64_t seq);
   // The entry that `actor`'s request `request_id` committed (request ids are each actor's own).

@@ -1,6 +1,7 @@
 // Reads over committed state. Every query reads RocksDB through one snapshot, never the
 // sequencer's in-memory state, so it sees only durably committed entries, all from one instant.
 
+#include <algorithm>
 #include <map>
 
 #include "ledger/base/check.h"
@@ -214,6 +215,63 @@ absl::StatusOr<BalanceLine> Ledger::GetBalance(std::string_view account, std::st
   line.seq = state.seq;
   line.decimal = FormatAmount(line.balance, impl_->ScaleOf(line.asset, snapshot.get()));
   return line;
+}
+
+absl::StatusOr<Ledger::AccountPage> Ledger::ListAccounts(const AccountQuery& query) {
+  if (query.page_size == 0 || query.page_size > kStatementPageSizeMax) {
+    return RefusedStatus(Reason::kPageSizeInvalid, Cat("page size is 1-", kStatementPageSizeMax));
+  }
+  if (!query.cursor.empty() && !IsValidAccountId(query.cursor)) {
+    return RefusedStatus(Reason::kCursorInvalid, "not an account cursor");
+  }
+  if (!query.id_prefix.empty() && !IsValidAccountId(query.id_prefix)) {
+    return RefusedStatus(Reason::kAccountIdInvalid,
+                         "id_prefix is at most 64 bytes of [A-Za-z0-9._:@-]");
+  }
+  if (!query.tag.empty() && !IsValidTag(query.tag)) {
+    return RefusedStatus(Reason::kTagsInvalid, "tag is 1-32 bytes of [a-z0-9:._-]");
+  }
+  if (query.name_contains.size() > kDisplayNameBytesMax ||
+      !IsValidText(query.name_contains, false)) {
+    return RefusedStatus(Reason::kDisplayNameInvalid,
+                         "name_contains is at most 128 bytes of UTF-8 text");
+  }
+  Store& store = *impl_->store;
+  ScopedSnapshot snapshot(store.db());
+  AccountPage page;
+  LOVEBANK_ASSIGN_OR_RETURN(page.as_of_seq, ReadHeadSeq(store, snapshot.get()));
+  const rocksdb::Slice prefix(query.id_prefix);
+  auto it = store.NewIterator(Family::kAccounts, snapshot.get());
+  if (query.cursor.empty() || query.cursor < query.id_prefix) {
+    it->Seek(prefix);
+  } else {
+    it->Seek(query.cursor);
+    if (it->Valid() && it->key() == rocksdb::Slice(query.cursor)) it->Next();
+  }
+  std::size_t scanned = 0;
+  std::string last_scanned;  // where the next page starts after: nothing before it matches
+  for (; it->Valid() && it->key().starts_with(prefix); it->Next()) {
+    if (page.accounts.size() == query.page_size || scanned == kAccountScanMax) {
+      page.next_cursor = last_scanned;
+      break;
+    }
+    ++scanned;
+    v1::AccountRecord record;
+    if (!record.ParseFromArray(it->value().data(), static_cast<int>(it->value().size()))) {
+      return absl::DataLossError(Cat("account ", it->key().ToString(), " does not decode"));
+    }
+    last_scanned = record.account();
+    if (query.kind != v1::ACCOUNT_KIND_UNSPECIFIED && record.kind() != query.kind) continue;
+    if (!query.tag.empty() &&
+        std::find(record.tags().begin(), record.tags().end(), query.tag) == record.tags().end()) {
+      continue;
+    }
+    if (record.display_name().find(query.name_contains) == std::string::npos) continue;
+    if (query.visible && !query.visible(record)) continue;
+    page.accounts.push_back(std::move(record));
+  }
+  LOVEBANK_RETURN_IF_ERROR(FromRocks(it->status(), "reading accounts"));
+  return page;
 }
 
 absl::StatusOr<StatementPage> Ledger::ListEntries(std::string_view account, std::size_t page_size,

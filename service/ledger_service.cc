@@ -212,6 +212,45 @@ grpc::ServerUnaryReactor* LedgerService::GetAccount(grpc::CallbackServerContext*
   return call;
 }
 
+grpc::ServerUnaryReactor* LedgerService::ListAccounts(grpc::CallbackServerContext* ctx,
+                                                      const v1::ListAccountsRequest* request,
+                                                      v1::ListAccountsResponse* response) {
+  auto* call = new UnaryCall(context_, ctx, "ListAccounts", "");
+  auto who = call->Authenticate();
+  if (who == nullptr) return call;
+  Ledger::AccountQuery query;
+  query.kind = request->kind();
+  query.tag = request->tag();
+  query.id_prefix = request->id_prefix();
+  query.name_contains = request->name_contains();
+  query.page_size = request->page_size() == 0 ? kStatementPageSizeDefault : request->page_size();
+  query.cursor = request->cursor();
+  // What GetAccount would show this caller, account by account.
+  query.visible = [&who](const v1::AccountRecord& record) {
+    return MayRead(*who, Read::kAccount, record.account(), record.kind()).allowed;
+  };
+  auto page = context_.ledger->ListAccounts(query);
+  if (page.ok()) {
+    // A till needs a name to greet and a status to check, not a member's tags or family.
+    const bool checkout_view = who->role == v1::ROLE_TERMINAL;
+    for (auto& record : page->accounts) {
+      v1::AccountRecord* shown = response->add_accounts();
+      if (checkout_view && !who->IsBound(record.account())) {
+        shown->set_account(record.account());
+        shown->set_kind(record.kind());
+        shown->set_display_name(record.display_name());
+        shown->set_status(record.status());
+      } else {
+        *shown = std::move(record);
+      }
+    }
+    response->set_next_cursor(page->next_cursor);
+    response->set_as_of_seq(page->as_of_seq);
+  }
+  call->Done(ToStatus(page.status()));
+  return call;
+}
+
 grpc::ServerUnaryReactor* LedgerService::GetBalance(grpc::CallbackServerContext* ctx,
                                                     const v1::GetBalanceRequest* request,
                                                     v1::GetBalanceResponse* response) {

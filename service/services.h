@@ -20,6 +20,9 @@ class LedgerService final : public v1::Ledger::CallbackService {
   grpc::ServerUnaryReactor* GetAccount(grpc::CallbackServerContext* ctx,
                                        const v1::GetAccountRequest* request,
                                        v1::AccountRecord* response) override;
+  grpc::ServerUnaryReactor* ListAccounts(grpc::CallbackServerContext* ctx,
+                                         const v1::ListAccountsRequest* request,
+                                         v1::ListAccountsResponse* response) override;
   grpc::ServerUnaryReactor* SetAccountStatus(grpc::CallbackServerContext* ctx,
                                              const v1::SetAccountStatusRequest* request,
                                              v1::Receipt* response) override;

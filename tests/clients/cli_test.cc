@@ -461,6 +461,26 @@ TEST_F(CliTest, ASettingIsSetAsJsonAndListed) {
   EXPECT_EQ(Run({"--json", "audit"}, "auditor-wang").exit_code, 0);
 }
 
+// The cashier's search (issue #24 item 4): a part of the name finds the member.
+TEST_F(CliTest, AccountsFindsAMemberByPartOfTheName) {
+  OpenProgramme();
+  const Result found = Run({"accounts", "--name", "韦"}, "till-1");
+  ASSERT_EQ(found.exit_code, 0) << found.err;
+  EXPECT_NE(found.out.find("  V00001  韦蕊  MEMBER  ACTIVE\n"), std::string::npos) << found.out;
+  EXPECT_EQ(found.out.find("V00002"), std::string::npos) << found.out;
+  const Result paged = Run({"--json", "accounts", "--kind", "member", "--page-size", "1"});
+  ASSERT_EQ(paged.exit_code, 0) << paged.err;
+  EXPECT_EQ(paged.json()["accounts"].size(), 1u);
+  EXPECT_EQ(paged.json()["next_cursor"], "V00001");
+  const Result next = Run({"accounts", "--kind", "member", "--after", "V00001"});
+  EXPECT_NE(next.out.find("V00002  龙静环"), std::string::npos) << next.out;
+  const Result nobody = Run({"accounts", "--name", "不存在"});
+  EXPECT_NE(nobody.out.find("no account found"), std::string::npos) << nobody.out;
+  const Result bad = Run({"accounts", "--page-size", "5000"});
+  EXPECT_EQ(bad.exit_code, 1);
+  EXPECT_NE(bad.err.find("PAGE_SIZE_INVALID"), std::string::npos) << bad.err;
+}
+
 TEST_F(CliTest, RefusalsHaveTheirExitCodesAndReasons) {
   OpenProgramme();
   ASSERT_EQ(Run({"earn", "--member", "V00001", "--points", "10", "--reason", "进步"}, "worker-li")

@@ -1206,6 +1206,11 @@ TEST_F(ServiceTest, TheRoleMatrixHoldsForEveryRpc) {
          v1::ListPendingResponse out;
          return client_->programme->ListPending(Ctx(t).get(), r, &out);
        }},
+      {"ListAccounts",
+       [&](const std::string& t) {
+         v1::ListAccountsResponse out;
+         return client_->ledger->ListAccounts(Ctx(t).get(), {}, &out);
+       }},
       {"SetSetting(profile)",
        [&](const std::string& t) {
          v1::SetSettingRequest r;
@@ -1282,6 +1287,7 @@ TEST_F(ServiceTest, TheRoleMatrixHoldsForEveryRpc) {
       {"CaptureHold(hold)", {"terminal"}},
       {"VoidHold(hold)", {"terminal"}},
       {"GetHold(hold of m1)", {"admin", "auditor", "terminal", "member"}},  // member: m1's token
+      {"ListAccounts", {"admin", "auditor", "issuer", "terminal", "member", "approver"}},
       {"SetSetting(profile)", {"admin"}},
       {"ListSettings", {"admin", "auditor", "issuer", "terminal", "member", "approver"}},
   };
@@ -1320,6 +1326,88 @@ TEST_F(ServiceTest, TheRoleMatrixHoldsForEveryRpc) {
     EXPECT_EQ(log.find(token.substr(3)), std::string::npos) << role << "'s token is in the log";
   }
   EXPECT_EQ(log.find("lb_"), std::string::npos) << log;
+}
+
+// The cashier finds a member by part of the name (issue #24 item 4): each token sees what
+// GetAccount would show it, a till only what a checkout needs; pages follow the cursor; every
+// malformed filter is refused by its reason.
+TEST_F(ServiceTest, TheCashierFindsAMemberByPartOfTheNameAndSeesOnlyWhatACheckoutNeeds) {
+  v1::SetAccountTagsRequest tags;
+  tags.set_request_id("tags-m1");
+  tags.set_account("m1");
+  tags.add_tags("student");
+  v1::Receipt receipt;
+  ASSERT_TRUE(client_->programme->SetAccountTags(Ctx(tokens_["admin"]).get(), tags, &receipt).ok());
+  auto list = [&](const std::string& role, v1::ListAccountsRequest request) {
+    v1::ListAccountsResponse response;
+    const grpc::Status status =
+        client_->ledger->ListAccounts(Ctx(tokens_[role]).get(), request, &response);
+    EXPECT_TRUE(status.ok()) << role << ": " << status.error_message();
+    std::vector<std::string> ids;
+    for (const auto& record : response.accounts()) ids.push_back(record.account());
+    return std::pair{ids, response};
+  };
+  v1::ListAccountsRequest by_name;
+  by_name.set_name_contains("韦");
+  auto [till_ids, till] = list("terminal", by_name);
+  EXPECT_EQ(till_ids, std::vector<std::string>{"m1"});
+  EXPECT_EQ(till.accounts(0).display_name(), "韦蕊");
+  EXPECT_EQ(till.accounts(0).status(), v1::ACCOUNT_STATUS_ACTIVE);
+  EXPECT_EQ(till.accounts(0).tags_size(), 0) << "a till sees no tags";
+  EXPECT_EQ(list("admin", by_name).second.accounts(0).tags(0), "student");
+  // Whom each role finds with no filter: the till and the issuer members (and their own), a
+  // member itself, an approver nothing it is not bound to, admins and auditors everyone.
+  const auto till_all = list("terminal", {}).first;
+  EXPECT_EQ(till_all, (std::vector<std::string>{"m1", "m2", "m3", "store:main"}));
+  EXPECT_EQ(list("member", {}).first, std::vector<std::string>{"m1"});
+  EXPECT_TRUE(list("approver", {}).first.empty());
+  const auto all = list("auditor", {}).first;
+  EXPECT_EQ(list("admin", {}).first, all);
+  EXPECT_NE(std::find(all.begin(), all.end(), "issuer:town"), all.end());
+  v1::ListAccountsRequest members;
+  members.set_kind(v1::ACCOUNT_KIND_MEMBER);
+  members.set_tag("student");
+  EXPECT_EQ(list("issuer", members).first, std::vector<std::string>{"m1"});
+  v1::ListAccountsRequest prefix;
+  prefix.set_id_prefix("m");
+  EXPECT_EQ(list("admin", prefix).first, (std::vector<std::string>{"m1", "m2", "m3"}));
+  // One at a time, following the cursor, gives the same accounts.
+  std::vector<std::string> paged;
+  v1::ListAccountsRequest page;
+  page.set_page_size(1);
+  for (int i = 0; i < 100; ++i) {
+    auto [ids, response] = list("auditor", page);
+    paged.insert(paged.end(), ids.begin(), ids.end());
+    if (response.next_cursor().empty()) break;
+    page.set_cursor(response.next_cursor());
+  }
+  EXPECT_EQ(paged, all);
+
+  const std::string& admin = tokens_["admin"];
+  auto refused = [&](v1::ListAccountsRequest request) {
+    v1::ListAccountsResponse response;
+    return client_->ledger->ListAccounts(Ctx(admin).get(), request, &response);
+  };
+  v1::ListAccountsRequest bad;
+  bad.set_page_size(1001);
+  EXPECT_STATUS(refused(bad), StatusCode::INVALID_ARGUMENT, Reason::kPageSizeInvalid);
+  bad = {};
+  bad.set_cursor("not an id");
+  EXPECT_STATUS(refused(bad), StatusCode::INVALID_ARGUMENT, Reason::kCursorInvalid);
+  bad = {};
+  bad.set_tag("Student!");
+  EXPECT_STATUS(refused(bad), StatusCode::INVALID_ARGUMENT, Reason::kTagsInvalid);
+  bad = {};
+  bad.set_id_prefix("m 1");
+  EXPECT_STATUS(refused(bad), StatusCode::INVALID_ARGUMENT, Reason::kAccountIdInvalid);
+  bad = {};
+  bad.set_name_contains("韦\n");  // (bytes that are not UTF-8 never parse as a proto3 string)
+  EXPECT_STATUS(refused(bad), StatusCode::INVALID_ARGUMENT, Reason::kDisplayNameInvalid);
+  bad.set_name_contains(std::string(129, 'a'));
+  EXPECT_STATUS(refused(bad), StatusCode::INVALID_ARGUMENT, Reason::kDisplayNameInvalid);
+  v1::ListAccountsResponse none;
+  EXPECT_STATUS(client_->ledger->ListAccounts(Ctx("").get(), {}, &none),
+                StatusCode::UNAUTHENTICATED, Reason::kTokenMissing);
 }
 
 // A hold at the checkout lane over gRPC: priced receipt with the expiry, the hold readable by its
