@@ -171,16 +171,16 @@ grpc::ServerUnaryReactor* AdminService::Backup(grpc::CallbackServerContext* ctx,
   if (who == nullptr || !call->Allowed(MayAdminister(*who))) return call;
   const std::string& dir = request->out_dir();
   if (dir.empty() || dir[0] != '/') {
-    call->Done(grpc::Status(grpc::StatusCode::INVALID_ARGUMENT,
-                            "out_dir must be an absolute path on the server's machine"));
+    call->Done(ToStatus(Reason::kBackupPathInvalid,
+                        "out_dir must be an absolute path on the server's machine"));
     return call;
   }
   auto head = context_.ledger->Backup(dir);
   if (!head.ok()) {
-    const auto code = head.status().code() == absl::StatusCode::kAlreadyExists
-                          ? grpc::StatusCode::ALREADY_EXISTS
-                          : grpc::StatusCode::UNAVAILABLE;
-    call->Done(grpc::Status(code, std::string(head.status().message())));
+    const Reason reason = head.status().code() == absl::StatusCode::kAlreadyExists
+                              ? Reason::kBackupExists
+                              : Reason::kLedgerUnavailable;
+    call->Done(ToStatus(reason, std::string(head.status().message())));
     return call;
   }
   response->set_out_dir(dir);

@@ -128,8 +128,8 @@ class VerifyStream final : public grpc::ServerWriteReactor<v1::VerifyEvent> {
     for (const std::string& text : request.expect_digests()) {
       auto digest = audit::ParseDigest(text);
       if (!digest.has_value()) {
-        Stop(grpc::Status(grpc::StatusCode::INVALID_ARGUMENT,
-                          Cat("expect_digests: \"", text, "\" is not SEQ:HASH (64 hex digits)")));
+        Stop(ToStatus(Reason::kDigestInvalid, Cat("expect_digests: \"", Excerpt(text),
+                                                  "\" is not SEQ:HASH (64 hex digits)")));
         return;
       }
       options.expected_digests.push_back(*digest);

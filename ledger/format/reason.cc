@@ -103,6 +103,9 @@ std::string_view ReasonName(Reason reason) {
     LOVEBANK_REASON_NAME(kHttpBodyInvalid, "HTTP_BODY_INVALID")
     LOVEBANK_REASON_NAME(kHttpBodyTooLarge, "HTTP_BODY_TOO_LARGE")
     LOVEBANK_REASON_NAME(kHttpRouteUnknown, "HTTP_ROUTE_UNKNOWN")
+    LOVEBANK_REASON_NAME(kBackupPathInvalid, "BACKUP_PATH_INVALID")
+    LOVEBANK_REASON_NAME(kBackupExists, "BACKUP_EXISTS")
+    LOVEBANK_REASON_NAME(kDigestInvalid, "DIGEST_INVALID")
     LOVEBANK_REASON_NAME(kLedgerUnverified, "LEDGER_UNVERIFIED")
     LOVEBANK_REASON_NAME(kHoldUnknown, "HOLD_UNKNOWN")
     LOVEBANK_REASON_NAME(kHoldClosed, "HOLD_CLOSED")
@@ -156,6 +159,11 @@ absl::StatusCode ReasonCode(Reason reason) {
       return absl::StatusCode::kResourceExhausted;
     case Reason::kHttpRouteUnknown:
       return absl::StatusCode::kNotFound;
+    case Reason::kBackupPathInvalid:
+    case Reason::kDigestInvalid:
+      return absl::StatusCode::kInvalidArgument;
+    case Reason::kBackupExists:
+      return absl::StatusCode::kAlreadyExists;
     default:
       break;
   }

@@ -137,9 +137,14 @@ enum class Reason : std::uint32_t {
   kHttpBodyInvalid = 140,   // not UTF-8, not JSON, an unknown field or a wrong type
   kHttpBodyTooLarge = 141,  // above the listener's body limit
   kHttpRouteUnknown = 142,  // not POST /v1/<Service>/<Method> of a lovebank RPC
+
+  // Operations (Admin.Backup, Audit.Verify): decided by the service.
+  kBackupPathInvalid = 143,  // Backup's out_dir is not an absolute path
+  kBackupExists = 144,       // Backup's out_dir exists already: a backup never overwrites
+  kDigestInvalid = 145,      // an expected digest is not SEQ:HASH (64 hex digits)
 };
 // Every reason's value is below this (loops over all reasons).
-inline constexpr std::uint32_t kReasonValueEnd = 143;
+inline constexpr std::uint32_t kReasonValueEnd = 146;
 
 // The reason's name as it appears in the proto and in logs, e.g. "INSUFFICIENT_BALANCE".
 std::string_view ReasonName(Reason reason);

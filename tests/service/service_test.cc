@@ -1794,6 +1794,15 @@ TEST_F(ServiceTest, ReadJournalIsTheStoredJournalAndTheAuditOverItIsClean) {
   ASSERT_TRUE(events->Finish().ok());
   EXPECT_EQ(findings, 1);
   EXPECT_FALSE(summary.clean());
+
+  // A digest that is not SEQ:HASH is refused by its reason before any audit runs.
+  verify.clear_expect_digests();
+  verify.add_expect_digests("1:not-hex");
+  auto malformed_ctx = Ctx(tokens_["auditor"]);
+  events = client_->audit->Verify(malformed_ctx.get(), verify);
+  while (events->Read(&event)) {
+  }
+  EXPECT_STATUS(events->Finish(), StatusCode::INVALID_ARGUMENT, Reason::kDigestInvalid);
 }
 
 TEST_F(ServiceTest, ARestartKeepsBalancesEntriesAndTokens) {
@@ -2109,12 +2118,12 @@ TEST_F(ServiceTest, ABackupTakenWhileServingAuditsAndRestoresToItsDigest) {
   EXPECT_EQ((*restored)->GetHead().seq, backup.seq());
   EXPECT_EQ(HashToHex((*restored)->GetHead().hash), backup.hash());
 
-  // A second backup into the same directory, or a relative one, is refused.
-  EXPECT_EQ(client_->admin->Backup(Ctx(tokens_["admin"]).get(), request, &backup).error_code(),
-            grpc::StatusCode::ALREADY_EXISTS);
+  // A second backup into the same directory, or a relative one, is refused by its reason.
+  EXPECT_STATUS(client_->admin->Backup(Ctx(tokens_["admin"]).get(), request, &backup),
+                grpc::StatusCode::ALREADY_EXISTS, Reason::kBackupExists);
   request.set_out_dir("relative/backup");
-  EXPECT_EQ(client_->admin->Backup(Ctx(tokens_["admin"]).get(), request, &backup).error_code(),
-            grpc::StatusCode::INVALID_ARGUMENT);
+  EXPECT_STATUS(client_->admin->Backup(Ctx(tokens_["admin"]).get(), request, &backup),
+                grpc::StatusCode::INVALID_ARGUMENT, Reason::kBackupPathInvalid);
 }
 
 }  // namespace
