@@ -151,18 +151,23 @@ void AddSetting(CLI::App& app, Globals& globals, int* exit_code) {
       "'{\"name\": \"南溪镇爱心银行\", \"town\": \"南溪镇\", \"office\": \"南溪镇民政办\", "
       "\"display_names\": [{\"id\": \"store:main\", \"name\": \"南溪镇爱心超市\"}]}'");
   set->callback([&globals, exit_code, oneof, names, name, value, memo, request_id] {
-    const google::protobuf::FieldDescriptor* field = nullptr;
-    for (int i = 0; i < oneof->field_count(); ++i) {
-      if (oneof->field(i)->name() == *name) field = oneof->field(i);
-    }
-    if (field == nullptr) {
+    const google::protobuf::FieldDescriptor* field =
+        v1::SettingValue::descriptor()->FindFieldByName(*name);
+    if (field == nullptr || field->containing_oneof() != oneof) {
       *exit_code = Usage("no setting " + *name + "; the settings are: " + names);
       return;
     }
+    // {"<name>": <value>} read as the SettingValue itself: a setting of any type (a message or a
+    // scalar) needs no code here. The value is parsed first, so it is one JSON value and nothing
+    // else (never a second field spliced in).
+    const nlohmann::json parsed_value = nlohmann::json::parse(*value, nullptr, false);
+    if (parsed_value.is_discarded()) {
+      *exit_code = Usage("the value of " + *name + " is not JSON: " + *value);
+      return;
+    }
     v1::SetSettingRequest r;
-    google::protobuf::Message* message =
-        r.mutable_value()->GetReflection()->MutableMessage(r.mutable_value(), field);
-    const auto parsed = google::protobuf::util::JsonStringToMessage(*value, message);
+    const auto parsed = google::protobuf::util::JsonStringToMessage(
+        nlohmann::json{{*name, parsed_value}}.dump(), r.mutable_value());
     if (!parsed.ok()) {
       *exit_code = Usage("the value of " + *name + " is not its JSON: " + parsed.ToString());
       return;

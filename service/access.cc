@@ -182,6 +182,21 @@ Decision MayReadEntry(const Principal& who, const v1::Entry& entry) {
   return Deny(Cat(who.name, " (", RoleName(who.role), ") may not read entry ", entry.seq()));
 }
 
+v1::AccountRecord ShownTo(const Principal& who, v1::AccountRecord record) {
+  if (who.role != v1::ROLE_TERMINAL || who.IsBound(record.account())) return record;
+  v1::AccountRecord shown;
+  shown.set_account(std::move(*record.mutable_account()));
+  shown.set_kind(record.kind());
+  shown.set_display_name(std::move(*record.mutable_display_name()));
+  shown.set_status(record.status());
+  return shown;
+}
+
+Decision MaySelectByTag(const Principal& who) {
+  if (who.role != v1::ROLE_TERMINAL) return Allow();
+  return Deny(Cat(who.name, " (", RoleName(who.role), ") may not select accounts by tag"));
+}
+
 Decision MayAdminister(const Principal& who) {
   if (who.role == v1::ROLE_ADMIN) return Allow();
   return Deny(Cat(who.name, " (", RoleName(who.role), ") is not an admin"));

@@ -38,6 +38,12 @@ Decision MayRead(const Principal& who, Read what, std::string_view account, v1::
 // GetEntry: an entry is visible to admins and auditors, and to others when it touches one of
 // their bound accounts.
 Decision MayReadEntry(const Principal& who, const v1::Entry& entry);
+// What GetAccount and ListAccounts show `who` of a record it may read: a till gets the checkout
+// view (id, kind, name, status) of an account it is not bound to — a name to greet and a status
+// to check, never a member's tags, family or budgets. Everyone else gets the whole record.
+v1::AccountRecord ShownTo(const Principal& who, v1::AccountRecord record);
+// ListAccounts' tag filter: not for a till (it would select members by what ShownTo hides).
+Decision MaySelectByTag(const Principal& who);
 
 Decision MayAdminister(const Principal& who);      // OpenAccount, SetAccountStatus, principals
 Decision MayListPrincipals(const Principal& who);  // admin, auditor

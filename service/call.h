@@ -11,6 +11,7 @@
 #include "service/access.h"
 #include "service/auth.h"
 #include "service/log.h"
+#include "service/seal.h"
 
 namespace lovebank::service {
 
@@ -19,6 +20,7 @@ struct Context {
   Ledger* ledger = nullptr;
   Principals* principals = nullptr;
   Logger* logger = nullptr;
+  const CursorSeal* cursors = nullptr;  // ListAccounts' page cursors
   // Not empty when the start-up check found the derived state on disk disagreeing with the
   // journal (server.cc VerifyOnDisk): every call but the Audit service's (the journal, the
   // digest) and WhoAmI is refused UNAVAILABLE, LEDGER_UNVERIFIED, with this text. Set before

@@ -104,11 +104,12 @@ std::string ErrorBody(grpc::StatusCode code, Reason reason, std::string_view mes
   return body.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
 }
 
-// The error object of a failed call (its ErrorDetail's reason; LEDGER_UNAVAILABLE without one).
+// The error object of a failed call: its ErrorDetail's reason, or RPC_FAILED when gRPC itself
+// failed the call before lovebank decided (a deadline, a message too large, the server stopping).
 std::string ErrorBody(const grpc::Status& status) {
   const v1::ErrorDetail detail = ErrorDetailOf(status);
-  const Reason reason = detail.reason() == v1::REASON_OK ? Reason::kLedgerUnavailable
-                                                         : static_cast<Reason>(detail.reason());
+  const Reason reason =
+      detail.reason() == v1::REASON_OK ? Reason::kRpcFailed : static_cast<Reason>(detail.reason());
   return ErrorBody(status.error_code(), reason, status.error_message(), detail.decided_at_seq());
 }
 
@@ -344,6 +345,7 @@ class HttpGateway::Impl {
   std::unique_ptr<BoundedPool> pool;  // before server: outlives it
   std::unique_ptr<httplib::Server> server;
   std::thread listener;
+  std::atomic<bool> listener_done{false};  // listen_after_bind returned
   int port = 0;
   bool stopped = false;
   std::atomic<std::uint64_t> streams_abandoned{0};
@@ -588,7 +590,10 @@ absl::StatusOr<std::unique_ptr<HttpGateway>> HttpGateway::Start(
         Cat("cannot listen for HTTP on ", options.listen_address, " (in use?)"));
   }
   // Bound and listening already (connections wait in the backlog): accept from here on.
-  impl->listener = std::thread([self] { self->server->listen_after_bind(); });
+  impl->listener = std::thread([self] {
+    self->server->listen_after_bind();
+    self->listener_done.store(true);
+  });
   logger->Log(LogLevel::kInfo, Cat("lovebankd serving HTTP/JSON on port ", impl->port,
                                    options.tls_cert_file.empty() ? ", plaintext" : ", TLS"));
   return std::unique_ptr<HttpGateway>(new HttpGateway(std::move(impl)));
@@ -610,7 +615,12 @@ void HttpGateway::Stop() {
   if (impl_->stopped) return;
   impl_->stopped = true;
   if (impl_->pool != nullptr) impl_->pool->Unblock();
-  impl_->server->stop();
+  // httplib's stop() does nothing until its listener thread has marked itself running, so a Stop
+  // right after Start would leave the listener accepting forever: ask until it has returned.
+  while (impl_->listener.joinable() && !impl_->listener_done.load()) {
+    impl_->server->stop();
+    std::this_thread::sleep_for(std::chrono::milliseconds(1));
+  }
   if (impl_->listener.joinable()) impl_->listener.join();
 }
 

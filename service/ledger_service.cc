@@ -205,9 +205,10 @@ grpc::ServerUnaryReactor* LedgerService::GetAccount(grpc::CallbackServerContext*
                                                     const v1::GetAccountRequest* request,
                                                     v1::AccountRecord* response) {
   auto* call = new UnaryCall(context_, ctx, "GetAccount", "");
-  if (AuthorizeRead(context_, call, Read::kAccount, request->account()) == nullptr) return call;
+  auto who = AuthorizeRead(context_, call, Read::kAccount, request->account());
+  if (who == nullptr) return call;
   auto record = context_.ledger->GetAccount(request->account());
-  if (record.ok()) *response = std::move(*record);
+  if (record.ok()) *response = ShownTo(*who, std::move(*record));
   call->Done(ToStatus(record.status()));
   return call;
 }
@@ -218,33 +219,30 @@ grpc::ServerUnaryReactor* LedgerService::ListAccounts(grpc::CallbackServerContex
   auto* call = new UnaryCall(context_, ctx, "ListAccounts", "");
   auto who = call->Authenticate();
   if (who == nullptr) return call;
+  if (!request->tag().empty() && !call->Allowed(MaySelectByTag(*who))) return call;
+  // The cursor is sealed: the place a page ends can be an account the caller may not see.
+  auto position = context_.cursors->Open(request->cursor());
+  if (!position) {
+    call->Done(ToStatus(Reason::kCursorInvalid,
+                        "not a cursor this server handed out (cursors last until it restarts)"));
+    return call;
+  }
   Ledger::AccountQuery query;
   query.kind = request->kind();
   query.tag = request->tag();
   query.id_prefix = request->id_prefix();
   query.name_contains = request->name_contains();
   query.page_size = request->page_size() == 0 ? kStatementPageSizeDefault : request->page_size();
-  query.cursor = request->cursor();
+  query.cursor = *position;
   // What GetAccount would show this caller, account by account.
   query.visible = [&who](const v1::AccountRecord& record) {
     return MayRead(*who, Read::kAccount, record.account(), record.kind()).allowed;
   };
   auto page = context_.ledger->ListAccounts(query);
   if (page.ok()) {
-    // A till needs a name to greet and a status to check, not a member's tags or family.
-    const bool checkout_view = who->role == v1::ROLE_TERMINAL;
-    for (auto& record : page->accounts) {
-      v1::AccountRecord* shown = response->add_accounts();
-      if (checkout_view && !who->IsBound(record.account())) {
-        shown->set_account(record.account());
-        shown->set_kind(record.kind());
-        shown->set_display_name(record.display_name());
-        shown->set_status(record.status());
-      } else {
-        *shown = std::move(record);
-      }
-    }
-    response->set_next_cursor(page->next_cursor);
+    for (auto& record : page->accounts)
+      *response->add_accounts() = ShownTo(*who, std::move(record));
+    response->set_next_cursor(context_.cursors->Seal(page->next_cursor));
     response->set_as_of_seq(page->as_of_seq);
   }
   call->Done(ToStatus(page.status()));

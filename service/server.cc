@@ -124,6 +124,7 @@ class Server::Impl {
   std::unique_ptr<Logger> logger;
   std::unique_ptr<Ledger> ledger;
   Principals principals;
+  std::unique_ptr<CursorSeal> cursors;
   Context context;
   std::unique_ptr<LedgerService> ledger_service;
   std::unique_ptr<AdminService> admin_service;
@@ -232,8 +233,11 @@ absl::StatusOr<std::unique_ptr<Server>> Server::Start(ServerOptions options) {
   auto ledger = Ledger::Open(std::move(ledger_options));
   if (!ledger.ok()) return ledger.status();
   impl->ledger = std::move(*ledger);
-  impl->context =
-      Context{impl->ledger.get(), &impl->principals, impl->logger.get(), verified.problem};
+  auto cursors = CursorSeal::Create();
+  if (!cursors.ok()) return cursors.status();
+  impl->cursors = std::make_unique<CursorSeal>(std::move(*cursors));
+  impl->context = Context{impl->ledger.get(), &impl->principals, impl->logger.get(),
+                          impl->cursors.get(), verified.problem};
   if (verified.problem.empty()) {
     if (absl::Status admin = impl->CreateFirstAdmin(verified.principals); !admin.ok()) {
       return admin;

@@ -106,6 +106,7 @@ std::string_view ReasonName(Reason reason) {
     LOVEBANK_REASON_NAME(kBackupPathInvalid, "BACKUP_PATH_INVALID")
     LOVEBANK_REASON_NAME(kBackupExists, "BACKUP_EXISTS")
     LOVEBANK_REASON_NAME(kDigestInvalid, "DIGEST_INVALID")
+    LOVEBANK_REASON_NAME(kRpcFailed, "RPC_FAILED")
     LOVEBANK_REASON_NAME(kLedgerUnverified, "LEDGER_UNVERIFIED")
     LOVEBANK_REASON_NAME(kHoldUnknown, "HOLD_UNKNOWN")
     LOVEBANK_REASON_NAME(kHoldClosed, "HOLD_CLOSED")
@@ -164,6 +165,8 @@ absl::StatusCode ReasonCode(Reason reason) {
       return absl::StatusCode::kInvalidArgument;
     case Reason::kBackupExists:
       return absl::StatusCode::kAlreadyExists;
+    case Reason::kRpcFailed:
+      return absl::StatusCode::kUnavailable;
     default:
       break;
   }

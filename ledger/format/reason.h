@@ -142,9 +142,14 @@ enum class Reason : std::uint32_t {
   kBackupPathInvalid = 143,  // Backup's out_dir is not an absolute path
   kBackupExists = 144,       // Backup's out_dir exists already: a backup never overwrites
   kDigestInvalid = 145,      // an expected digest is not SEQ:HASH (64 hex digits)
+
+  // Transport: gRPC itself failed the call before lovebank decided (a deadline, a message above
+  // its size limit, metadata it will not carry, the server stopping); the status code says which.
+  // Only the HTTP listener names it (a gRPC client sees the code without a lovebank reason).
+  kRpcFailed = 146,
 };
 // Every reason's value is below this (loops over all reasons).
-inline constexpr std::uint32_t kReasonValueEnd = 146;
+inline constexpr std::uint32_t kReasonValueEnd = 147;
 
 // The reason's name as it appears in the proto and in logs, e.g. "INSUFFICIENT_BALANCE".
 std::string_view ReasonName(Reason reason);

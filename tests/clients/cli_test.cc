@@ -434,7 +434,15 @@ TEST_F(CliTest, ASettingIsSetAsJsonAndListed) {
       << unknown.err;
   const Result not_json = Run({"setting", "set", "programme_profile", "{name: 1"});
   EXPECT_EQ(not_json.exit_code, 2);
-  EXPECT_NE(not_json.err.find("not its JSON"), std::string::npos) << not_json.err;
+  EXPECT_NE(not_json.err.find("is not JSON"), std::string::npos) << not_json.err;
+  // A value that is JSON but not the setting's type; a second field cannot be spliced in.
+  const Result wrong_type = Run({"setting", "set", "programme_profile", "[1]"});
+  EXPECT_EQ(wrong_type.exit_code, 2);
+  EXPECT_NE(wrong_type.err.find("not its JSON"), std::string::npos) << wrong_type.err;
+  const Result spliced =
+      Run({"setting", "set", "programme_profile", R"({"name": "x"}, "programme_profile": {})"});
+  EXPECT_EQ(spliced.exit_code, 2);
+  EXPECT_NE(spliced.err.find("is not JSON"), std::string::npos) << spliced.err;
   const Result unnamed = Run({"setting", "set", "programme_profile", R"({"town": "南溪镇"})"});
   EXPECT_EQ(unnamed.exit_code, 1);
   EXPECT_NE(unnamed.err.find("SETTING_INVALID"), std::string::npos) << unnamed.err;
@@ -471,9 +479,15 @@ TEST_F(CliTest, AccountsFindsAMemberByPartOfTheName) {
   const Result paged = Run({"--json", "accounts", "--kind", "member", "--page-size", "1"});
   ASSERT_EQ(paged.exit_code, 0) << paged.err;
   EXPECT_EQ(paged.json()["accounts"].size(), 1u);
-  EXPECT_EQ(paged.json()["next_cursor"], "V00001");
-  const Result next = Run({"accounts", "--kind", "member", "--after", "V00001"});
+  // The cursor is sealed (it does not name V00001) and leads on to the next page.
+  const std::string cursor = paged.json()["next_cursor"];
+  EXPECT_EQ(cursor.find("V00001"), std::string::npos) << cursor;
+  const Result next = Run({"accounts", "--kind", "member", "--after", cursor});
   EXPECT_NE(next.out.find("V00002  龙静环"), std::string::npos) << next.out;
+  EXPECT_EQ(next.out.find("V00001"), std::string::npos) << next.out;
+  const Result forged = Run({"accounts", "--after", "V00001"});
+  EXPECT_EQ(forged.exit_code, 1);
+  EXPECT_NE(forged.err.find("CURSOR_INVALID"), std::string::npos) << forged.err;
   const Result nobody = Run({"accounts", "--name", "不存在"});
   EXPECT_NE(nobody.out.find("no account found"), std::string::npos) << nobody.out;
   const Result bad = Run({"accounts", "--page-size", "5000"});

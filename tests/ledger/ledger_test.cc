@@ -440,7 +440,9 @@ TEST(RefusalCoverage, EveryCommandReasonHasARefusalCase) {
       // HTTP/JSON (tests/service/http_test.cc):
       Reason::kHttpBodyInvalid, Reason::kHttpBodyTooLarge, Reason::kHttpRouteUnknown,
       // Operations (tests/service/service_test.cc, the backup and Verify tests):
-      Reason::kBackupPathInvalid, Reason::kBackupExists, Reason::kDigestInvalid};
+      Reason::kBackupPathInvalid, Reason::kBackupExists, Reason::kDigestInvalid,
+      // Transport (tests/service/http_test.cc, ACallThatGrpcItselfFailsIsNamedRpcFailed):
+      Reason::kRpcFailed};
   for (std::uint32_t value = 0; value < kReasonValueEnd; ++value) {
     const auto reason = static_cast<Reason>(value);
     if (ReasonName(reason) == "UNKNOWN_REASON" || elsewhere.contains(reason)) continue;

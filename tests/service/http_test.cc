@@ -22,6 +22,7 @@
 #include "ledger/base/strings.h"
 #include "nlohmann/json.hpp"
 #include "service/error_detail.h"
+#include "service/http_gateway.h"
 #include "tests/service_test_util.h"
 
 namespace lovebank {
@@ -369,6 +370,43 @@ TEST_F(HttpTest, ASecondServerCannotShareTheHttpPort) {
   // The first one still answers.
   auto [status, who] = Post("Admin/WhoAmI", std::string("{}"), admin_);
   EXPECT_EQ(status, 200) << who.dump();
+}
+
+// An HTTP listener alone, in front of a gRPC address where nothing listens (a server stopping).
+absl::StatusOr<std::unique_ptr<service::HttpGateway>> GatewayToNowhere(const testing::TempDir& dir,
+                                                                       service::Logger* logger) {
+  service::HttpOptions options;
+  options.listen_address = "127.0.0.1:0";
+  return service::HttpGateway::Start(
+      options,
+      grpc::CreateChannel(Cat("unix:", dir.Sub("nobody.sock")), grpc::InsecureChannelCredentials()),
+      logger);
+}
+
+// A listener stopped the moment it started returns (cpp-httplib's stop() is a no-op until its
+// listening thread has marked itself running; Stop keeps asking until that thread has returned).
+TEST_F(HttpTest, AListenerStoppedRightAfterItStartsReturns) {
+  service::Logger logger(service::LogLevel::kError, log_);
+  for (int i = 0; i < 50; ++i) {
+    auto gateway = GatewayToNowhere(dir_, &logger);
+    ASSERT_TRUE(gateway.ok()) << gateway.status();
+    (*gateway)->Stop();  // hung here, at times, before the fix
+  }
+}
+
+// When gRPC itself fails the call (here: nothing listens behind the gateway, as when lovebankd is
+// stopping), the answer names that, RPC_FAILED with gRPC's code, not a lovebank refusal.
+TEST_F(HttpTest, ACallThatGrpcItselfFailsIsNamedRpcFailed) {
+  service::Logger logger(service::LogLevel::kError, log_);
+  auto gateway = GatewayToNowhere(dir_, &logger);
+  ASSERT_TRUE(gateway.ok()) << gateway.status();
+  http_ = std::make_unique<httplib::Client>("127.0.0.1", (*gateway)->port());
+  http_->set_read_timeout(30, 0);
+  auto [status, body] = Post("Admin/WhoAmI", std::string("{}"), admin_);
+  EXPECT_EQ(status, 503) << body.dump();
+  EXPECT_EQ(body.value("code", ""), "UNAVAILABLE") << body.dump();
+  EXPECT_EQ(body.value("reason", ""), "RPC_FAILED") << body.dump();
+  EXPECT_FALSE(body.value("message", "").empty()) << body.dump();
 }
 
 // Connections are bounded: with one thread and a cap of two, idle clients fill the thread and

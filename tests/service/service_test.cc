@@ -1355,6 +1355,31 @@ TEST_F(ServiceTest, TheCashierFindsAMemberByPartOfTheNameAndSeesOnlyWhatACheckou
   EXPECT_EQ(till.accounts(0).status(), v1::ACCOUNT_STATUS_ACTIVE);
   EXPECT_EQ(till.accounts(0).tags_size(), 0) << "a till sees no tags";
   EXPECT_EQ(list("admin", by_name).second.accounts(0).tags(0), "student");
+  // GetAccount shows a till the same checkout view; the member and the admin see the record.
+  auto get = [&](const std::string& role, const std::string& id) {
+    v1::GetAccountRequest request;
+    request.set_account(id);
+    v1::AccountRecord record;
+    EXPECT_TRUE(client_->ledger->GetAccount(Ctx(tokens_[role]).get(), request, &record).ok())
+        << role;
+    return record;
+  };
+  const v1::AccountRecord at_till = get("terminal", "m1");
+  EXPECT_EQ(at_till.display_name(), "韦蕊");
+  EXPECT_EQ(at_till.status(), v1::ACCOUNT_STATUS_ACTIVE);
+  EXPECT_EQ(at_till.kind(), v1::ACCOUNT_KIND_MEMBER);
+  EXPECT_EQ(at_till.tags_size(), 0) << "GetAccount shows a till no tags";
+  EXPECT_EQ(at_till.opened_seq(), 0u);
+  EXPECT_EQ(get("member", "m1").tags(0), "student");
+  EXPECT_EQ(get("admin", "m1").tags(0), "student");
+  EXPECT_NE(get("terminal", "store:main").opened_seq(), 0u) << "a till's own store in full";
+  // Nor may a till select members by the tags it does not see.
+  v1::ListAccountsRequest students;
+  students.set_tag("student");
+  v1::ListAccountsResponse selected;
+  EXPECT_STATUS(client_->ledger->ListAccounts(Ctx(tokens_["terminal"]).get(), students, &selected),
+                StatusCode::PERMISSION_DENIED, Reason::kPermissionDenied);
+  EXPECT_EQ(selected.accounts_size(), 0);
   // Whom each role finds with no filter: the till and the issuer members (and their own), a
   // member itself, an approver nothing it is not bound to, admins and auditors everyone.
   const auto till_all = list("terminal", {}).first;
@@ -1379,9 +1404,27 @@ TEST_F(ServiceTest, TheCashierFindsAMemberByPartOfTheNameAndSeesOnlyWhatACheckou
     auto [ids, response] = list("auditor", page);
     paged.insert(paged.end(), ids.begin(), ids.end());
     if (response.next_cursor().empty()) break;
+    // Sealed: the cursor does not name the account a page ended on (which a caller may not see
+    // when a page ends at the scan limit).
+    EXPECT_EQ(response.next_cursor().find(ids.back()), std::string::npos) << response.next_cursor();
     page.set_cursor(response.next_cursor());
   }
   EXPECT_EQ(paged, all);
+  // A cursor altered by one character, or one in the right shape made elsewhere, is refused.
+  v1::ListAccountsRequest first;
+  first.set_page_size(1);
+  std::string altered = list("auditor", first).second.next_cursor();
+  ASSERT_FALSE(altered.empty());
+  altered[altered.size() / 2] = altered[altered.size() / 2] == 'A' ? 'B' : 'A';
+  for (const std::string& forged :
+       {altered, std::string("c1") + "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA",
+        std::string("m1")}) {
+    v1::ListAccountsRequest request;
+    request.set_cursor(forged);
+    v1::ListAccountsResponse response;
+    EXPECT_STATUS(client_->ledger->ListAccounts(Ctx(tokens_["auditor"]).get(), request, &response),
+                  StatusCode::INVALID_ARGUMENT, Reason::kCursorInvalid);
+  }
 
   const std::string& admin = tokens_["admin"];
   auto refused = [&](v1::ListAccountsRequest request) {
