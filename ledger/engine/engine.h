@@ -21,6 +21,7 @@
 #include <optional>
 #include <set>
 #include <string>
+#include <variant>
 #include <vector>
 
 #include "absl/container/flat_hash_map.h"
@@ -30,6 +31,7 @@
 #include "ledger/engine/outcome.h"
 #include "ledger/engine/state_table.h"
 #include "ledger/format/syntax.h"
+#include "ledger/rules/rule.h"
 #include "ledger/storage/id_filter.h"
 #include "ledger/storage/staged_puts.h"
 #include "ledger/storage/store.h"
@@ -219,7 +221,7 @@ class Engine {
       const std::string& member, std::int64_t time, const Int128& total,
       const std::vector<std::pair<std::string, std::uint32_t>>& lines);
   OrOutcome<Sale> SaleOf(const BatchEntry& entry);
-  // Volunteers (ledger/engine/volunteers.cc).
+  // Volunteers (ledger/engine/volunteers.cc applies the rules of ledger/rules/volunteers.h).
   Outcome ApplySetStarLevels(const v1::Command& command, const std::string& fingerprint);
   Outcome ApplySetHoursCap(const v1::Command& command, const std::string& fingerprint);
   Outcome ApplySetDailyHoursCap(const v1::Command& command, const std::string& fingerprint);
@@ -280,6 +282,11 @@ class Engine {
   void SetSetting(const std::string& key, const google::protobuf::MessageLite& record) {
     settings_.Set(key, record.SerializeAsString());
   }
+  // A setting as its rule in ledger/rules/ decided it: the refusal, or the entry and the record
+  // (with the entry's seq) stored under `key`.
+  template <class Record>
+  Outcome ApplyDecided(const v1::Command& command, const std::string& fingerprint,
+                       std::variant<Record, rules::Refusal> decided, std::string_view key);
   // Holds (ledger/engine/holds.cc).
   Outcome ApplyAuthorizeHold(const v1::Command& command, const std::string& fingerprint);
   Outcome ApplyCaptureHold(const v1::Command& command, const std::string& fingerprint);
@@ -326,6 +333,9 @@ class Engine {
 
   Outcome Refuse(const v1::Command& command, const std::string& fingerprint, Reason reason,
                  std::string message);
+  // The refusal a rule of ledger/rules/ decided, journaled as Refuse does.
+  Outcome RefuseWith(const v1::Command& command, const std::string& fingerprint,
+                     rules::Refusal refusal);
 
   const AssetState* FindAsset(const std::string& code) const;
   const AccountState* FindAccount(const std::string& account) const;

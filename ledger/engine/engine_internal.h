@@ -13,23 +13,11 @@
 #include "ledger/base/strings.h"
 #include "ledger/base/text.h"
 #include "ledger/engine/engine.h"
+#include "ledger/rules/accounts.h"
 
 namespace lovebank {
 
-inline const char* KindName(v1::AccountKind kind) {
-  switch (kind) {
-    case v1::ACCOUNT_KIND_MEMBER:
-      return "MEMBER";
-    case v1::ACCOUNT_KIND_STORE:
-      return "STORE";
-    case v1::ACCOUNT_KIND_ISSUER:
-      return "ISSUER";
-    case v1::ACCOUNT_KIND_SYSTEM:
-      return "SYSTEM";
-    default:
-      return "UNSPECIFIED";
-  }
-}
+using rules::KindName;
 
 // Entries a Reverse may undo: every movement of value except reversals and refunds.
 inline bool IsReversible(v1::Command::BodyCase kind) {

@@ -441,7 +441,7 @@ Outcome Engine::ApplySetSetting(const v1::Command& command, const std::string& f
     return account == nullptr ? nullptr : &account->record;
   };
   auto decided = rules::DecideSetting(command.set_setting().value(), facts);
-  if (auto* refusal = std::get_if<rules::SettingRefusal>(&decided)) {
+  if (auto* refusal = std::get_if<rules::Refusal>(&decided)) {
     return Refuse(command, fingerprint, refusal->reason, std::move(refusal->message));
   }
   v1::SettingRecord record;

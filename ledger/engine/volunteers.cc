@@ -1,7 +1,9 @@
-// Volunteers as programmes run them (issue #7; docs/programme.md): cumulative earned hours per
-// member, which spending never lowers, and the star levels they reach.
+// Volunteers as programmes run them (issue #7; docs/programme.md): the engine's side of the rules
+// in ledger/rules/volunteers.h — it gathers their facts from the state and applies what they
+// decide: cumulative earned hours per member (which spending never lowers), the star levels, the
+// storage cap and the daily cap.
 
-#include <algorithm>
+#include "ledger/rules/volunteers.h"
 
 #include "ledger/base/coding.h"
 #include "ledger/base/strings.h"
@@ -10,6 +12,18 @@
 #include "ledger/format/journal_format.h"
 
 namespace lovebank {
+namespace {
+
+std::optional<rules::AssetFacts> HoursOf(const AssetState* hours) {
+  if (hours == nullptr) return std::nullopt;
+  return rules::AssetFacts{hours->scale, hours->maximum_minor};
+}
+
+const v1::AccountRecord* RecordOf(const AccountState* account) {
+  return account == nullptr ? nullptr : &account->record;
+}
+
+}  // namespace
 
 void Engine::AddEarnedHours(const std::string& member, const Int128& delta, std::uint64_t seq) {
   v1::VolunteerRecord record;
@@ -23,83 +37,60 @@ void Engine::AddEarnedHours(const std::string& member, const Int128& delta, std:
   volunteers_.Set(member, std::move(record));
 }
 
-Outcome Engine::ApplySetStarLevels(const v1::Command& command, const std::string& fingerprint) {
-  const AssetState* hours = FindAsset(std::string(kHoursAsset));
-  if (hours == nullptr) {
-    return Refuse(command, fingerprint, Reason::kAssetUnknown, "no asset HOURS");
+template <class Record>
+Outcome Engine::ApplyDecided(const v1::Command& command, const std::string& fingerprint,
+                             std::variant<Record, rules::Refusal> decided, std::string_view key) {
+  if (auto* refusal = std::get_if<rules::Refusal>(&decided)) {
+    return RefuseWith(command, fingerprint, std::move(*refusal));
   }
-  v1::StarLevels levels;
-  Int128 previous = 0;
-  for (const auto& threshold : command.set_star_levels().thresholds()) {
-    AmountParse parsed = ParseAmount(threshold, hours->scale, hours->maximum_minor);
-    if (!parsed.ok()) {
-      return Refuse(command, fingerprint, parsed.reason,
-                    Cat("threshold ", Excerpt(threshold), ": ", ReasonName(parsed.reason)));
-    }
-    if (parsed.amount.minor() <= previous) {
-      return Refuse(
-          command, fingerprint, Reason::kStarLevelsInvalid,
-          Cat("threshold ", Excerpt(threshold), " is not above the one before it (or zero)"));
-    }
-    previous = parsed.amount.minor();
-    levels.add_thresholds_minor(MinorToString(previous));
-  }
-  levels.set_seq(head_.seq + 1);
+  Record& record = std::get<Record>(decided);
+  record.set_seq(head_.seq + 1);
   Outcome outcome = Append(command, fingerprint, {}, {});
-  SetSetting(std::string(meta_key::kStarLevels), levels);
+  SetSetting(std::string(key), record);
   return outcome;
 }
 
-std::vector<Engine::ResolvedPosting> Engine::CappedEarn(const v1::Move& move,
-                                                        const Int128& amount) {
-  const v1::HoursCap cap = *Setting<v1::HoursCap>(meta_key::kHoursCap);
-  const Int128 maximum = *MinorFromString(cap.maximum_minor());
-  const Int128 held = Balance(move.to(), move.asset()).minor;
-  const Int128 room = maximum == 0 ? amount : std::max(Int128(0), maximum - held);
-  const Int128 kept = std::min(amount, room);
-  std::vector<ResolvedPosting> postings = {{move.from(), move.asset(), -amount}};
-  if (kept != 0) postings.push_back({move.to(), move.asset(), kept});
-  if (kept != amount) postings.push_back({cap.pool_account(), move.asset(), amount - kept});
-  return postings;
+Outcome Engine::ApplySetStarLevels(const v1::Command& command, const std::string& fingerprint) {
+  const auto hours = HoursOf(FindAsset(std::string(kHoursAsset)));
+  return ApplyDecided(command, fingerprint,
+                      rules::DecideStarLevels(command.set_star_levels(), hours ? &*hours : nullptr),
+                      meta_key::kStarLevels);
+}
+
+Outcome Engine::ApplySetHoursCap(const v1::Command& command, const std::string& fingerprint) {
+  const v1::SetHoursCap& set = command.set_hours_cap();
+  const auto hours = HoursOf(FindAsset(std::string(kHoursAsset)));
+  return ApplyDecided(command, fingerprint,
+                      rules::DecideHoursCap(set, hours ? &*hours : nullptr,
+                                            RecordOf(FindAccount(set.pool_account()))),
+                      meta_key::kHoursCap);
+}
+
+Outcome Engine::ApplySetDailyHoursCap(const v1::Command& command, const std::string& fingerprint) {
+  const auto hours = HoursOf(FindAsset(std::string(kHoursAsset)));
+  return ApplyDecided(
+      command, fingerprint,
+      rules::DecideDailyHoursCap(command.set_daily_hours_cap(), hours ? &*hours : nullptr),
+      meta_key::kDailyHoursCap);
 }
 
 std::optional<Outcome> Engine::CheckDonationPool(const v1::Command& command,
                                                  const std::string& fingerprint,
                                                  const std::string& pool_account) {
-  const AccountState* pool = FindAccount(pool_account);
-  if (pool == nullptr) {
-    return Refuse(command, fingerprint, Reason::kAccountUnknown, Cat("no account ", pool_account));
-  }
-  if (pool->record.kind() != v1::ACCOUNT_KIND_SYSTEM) {
-    return Refuse(command, fingerprint, Reason::kAccountKindMismatch,
-                  Cat(pool_account, " is not a SYSTEM account: the donation pool is one"));
-  }
-  return std::nullopt;
+  auto refused = rules::CheckDonationPool(pool_account, RecordOf(FindAccount(pool_account)));
+  if (!refused) return std::nullopt;
+  return RefuseWith(command, fingerprint, std::move(*refused));
 }
 
-Outcome Engine::ApplySetHoursCap(const v1::Command& command, const std::string& fingerprint) {
-  const v1::SetHoursCap& set = command.set_hours_cap();
-  const AssetState* hours = FindAsset(std::string(kHoursAsset));
-  if (hours == nullptr) {
-    return Refuse(command, fingerprint, Reason::kAssetUnknown, "no asset HOURS");
-  }
-  AmountParse maximum = ParseAmount(set.maximum(), hours->scale, hours->maximum_minor);
-  if (!maximum.ok()) {
-    return Refuse(command, fingerprint, maximum.reason,
-                  Cat("maximum ", Excerpt(set.maximum()), ": ", ReasonName(maximum.reason)));
-  }
-  v1::HoursCap cap;
-  cap.set_maximum_minor(MinorToString(maximum.amount.minor()));
-  if (!maximum.amount.is_zero()) {
-    if (auto refused = CheckDonationPool(command, fingerprint, set.pool_account())) {
-      return std::move(*refused);
-    }
-    cap.set_pool_account(set.pool_account());
-  }
-  cap.set_seq(head_.seq + 1);
-  Outcome outcome = Append(command, fingerprint, {}, {});
-  SetSetting(std::string(meta_key::kHoursCap), cap);
-  return outcome;
+std::vector<Engine::ResolvedPosting> Engine::CappedEarn(const v1::Move& move,
+                                                        const Int128& amount) {
+  const v1::HoursCap cap = *Setting<v1::HoursCap>(meta_key::kHoursCap);
+  const Int128 kept = rules::KeptUnderCap(amount, Balance(move.to(), move.asset()).minor,
+                                          *MinorFromString(cap.maximum_minor()));
+  std::vector<ResolvedPosting> postings = {{move.from(), move.asset(), -amount}};
+  if (kept != 0) postings.push_back({move.to(), move.asset(), kept});
+  if (kept != amount) postings.push_back({cap.pool_account(), move.asset(), amount - kept});
+  return postings;
 }
 
 OrOutcome<std::optional<std::pair<std::string, Int128>>> Engine::CheckDailyHours(
@@ -112,33 +103,13 @@ OrOutcome<std::optional<std::pair<std::string, Int128>>> Engine::CheckDailyHours
   const std::string key = ServiceDayKey(earn.to(), day);
   OrOutcome<Int128> used = Used(key);
   if (!used.ok()) return std::move(used).outcome();
-  const Int128 maximum = *MinorFromString(cap.maximum_minor());
-  if (*used + amount > maximum) {
-    return Refuse(command, fingerprint, Reason::kLimitExceeded,
-                  Cat(earn.to(), " may have at most ", Decimal(maximum, earn.asset()),
-                      " HOURS recorded per day; ", Decimal(*used, earn.asset()), " recorded for ",
-                      day, ", this earning ", Decimal(amount, earn.asset())));
+  const AssetState* hours = FindAsset(earn.asset());
+  if (auto refused = rules::CheckDailyHours(earn.to(), day, *used, amount,
+                                            *MinorFromString(cap.maximum_minor()),
+                                            hours == nullptr ? 0 : hours->scale)) {
+    return RefuseWith(command, fingerprint, std::move(*refused));
   }
   return Usage(std::in_place, key, *used + amount);
-}
-
-Outcome Engine::ApplySetDailyHoursCap(const v1::Command& command, const std::string& fingerprint) {
-  const AssetState* hours = FindAsset(std::string(kHoursAsset));
-  if (hours == nullptr) {
-    return Refuse(command, fingerprint, Reason::kAssetUnknown, "no asset HOURS");
-  }
-  const std::string& text = command.set_daily_hours_cap().maximum();
-  AmountParse maximum = ParseAmount(text, hours->scale, hours->maximum_minor);
-  if (!maximum.ok()) {
-    return Refuse(command, fingerprint, maximum.reason,
-                  Cat("maximum ", Excerpt(text), ": ", ReasonName(maximum.reason)));
-  }
-  v1::DailyHoursCap cap;
-  cap.set_maximum_minor(MinorToString(maximum.amount.minor()));
-  cap.set_seq(head_.seq + 1);
-  Outcome outcome = Append(command, fingerprint, {}, {});
-  SetSetting(std::string(meta_key::kDailyHoursCap), cap);
-  return outcome;
 }
 
 }  // namespace lovebank

@@ -10,13 +10,11 @@
 namespace lovebank::rules {
 namespace {
 
-SettingRefusal Invalid(std::string message) {
-  return {Reason::kSettingInvalid, std::move(message)};
-}
+Refusal Invalid(std::string message) { return {Reason::kSettingInvalid, std::move(message)}; }
 
 // The programme's profile (issue #28): a name; town, office and display names as the notice
 // prints them, each display name for one id.
-std::variant<v1::SettingValue, SettingRefusal> DecideProfile(const v1::SettingValue& asked) {
+std::variant<v1::SettingValue, Refusal> DecideProfile(const v1::SettingValue& asked) {
   const v1::ProgrammeProfile& profile = asked.programme_profile();
   if (profile.name().empty() || profile.name().size() > kDisplayNameBytesMax) {
     return Invalid(Cat("programme_profile.name is 1-", kDisplayNameBytesMax, " bytes"));
@@ -42,8 +40,8 @@ std::variant<v1::SettingValue, SettingRefusal> DecideProfile(const v1::SettingVa
 
 }  // namespace
 
-std::variant<v1::SettingValue, SettingRefusal> DecideSetting(const v1::SettingValue& asked,
-                                                             const SettingFacts& /*facts*/) {
+std::variant<v1::SettingValue, Refusal> DecideSetting(const v1::SettingValue& asked,
+                                                      const SettingFacts& /*facts*/) {
   switch (asked.value_case()) {
     case v1::SettingValue::kProgrammeProfile:
       return DecideProfile(asked);

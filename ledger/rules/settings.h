@@ -12,7 +12,7 @@
 #include <string>
 #include <variant>
 
-#include "ledger/format/reason.h"
+#include "ledger/rules/rule.h"
 #include "lovebank/v1/store.pb.h"
 
 namespace lovebank::rules {
@@ -23,14 +23,9 @@ struct SettingFacts {
   std::function<const v1::AccountRecord*(const std::string& account)> account;
 };
 
-struct SettingRefusal {
-  Reason reason = Reason::kSettingInvalid;
-  std::string message;
-};
-
 // The value a SetSetting entry stores (the one asked, or its canonical form), or why it is
 // refused. REQUIRES: the command passed CheckCommandSyntax (a setting is named).
-std::variant<v1::SettingValue, SettingRefusal> DecideSetting(const v1::SettingValue& asked,
-                                                             const SettingFacts& facts);
+std::variant<v1::SettingValue, Refusal> DecideSetting(const v1::SettingValue& asked,
+                                                      const SettingFacts& facts);
 
 }  // namespace lovebank::rules

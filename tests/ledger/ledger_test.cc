@@ -12,6 +12,7 @@
 #include "ledger/base/strings.h"
 #include "ledger/format/journal_format.h"
 #include "ledger/ledger_impl.h"
+#include "ledger/rules/authority.h"
 #include "tests/test_util.h"
 
 namespace lovebank {
@@ -1296,6 +1297,45 @@ using testing::Revoke;
 v1::Command As(v1::Command command, const std::string& actor) {
   command.set_actor(actor);
   return command;
+}
+
+// The rule on its own (ledger/rules/authority.h): who may undo which entry, from the grant and
+// the entry's facts alone.
+TEST(Authority, TheUndoRuleFollowsTheRoleAndTheAccountsTheEntryMoved) {
+  auto principal = [](v1::Role role, std::string account) {
+    v1::PrincipalRecord who;
+    who.set_role(role);
+    if (!account.empty()) who.add_accounts(std::move(account));
+    return who;
+  };
+  std::vector<v1::Posting> sale(2);
+  sale[0].set_account("m1");
+  sale[1].set_account("store:main");
+  const auto till = principal(v1::ROLE_TERMINAL, "store:main");
+  const auto other_till = principal(v1::ROLE_TERMINAL, "store:east");
+  const auto worker = principal(v1::ROLE_ISSUER, "issuer:town");
+  const auto admin = principal(v1::ROLE_ADMIN, "");
+  using rules::CheckMayUndo;
+  EXPECT_FALSE(CheckMayUndo("till", &till, false, 7, v1::Command::kCheckout, sale));
+  EXPECT_FALSE(CheckMayUndo("till", &till, true, 7, v1::Command::kCheckout, sale));
+  EXPECT_FALSE(CheckMayUndo("admin", &admin, false, 7, v1::Command::kCheckout, sale));
+  EXPECT_FALSE(CheckMayUndo("library", nullptr, false, 7, v1::Command::kCheckout, sale));
+  auto refused = CheckMayUndo("till-2", &other_till, true, 7, v1::Command::kCheckout, sale);
+  ASSERT_TRUE(refused);
+  EXPECT_EQ(refused->reason, Reason::kPermissionDenied);
+  EXPECT_EQ(refused->message, "till-2 (TERMINAL) may not refund entry 7");
+  EXPECT_TRUE(CheckMayUndo("worker", &worker, false, 7, v1::Command::kCheckout, sale));
+  std::vector<v1::Posting> earning(2);
+  earning[0].set_account("issuer:town");
+  earning[1].set_account("m1");
+  EXPECT_FALSE(CheckMayUndo("worker", &worker, false, 8, v1::Command::kEarn, earning));
+  EXPECT_TRUE(CheckMayUndo("worker", &worker, true, 8, v1::Command::kEarn, earning))
+      << "issuers never refund";
+  EXPECT_TRUE(CheckMayUndo("till", &till, false, 8, v1::Command::kEarn, earning));
+  v1::PrincipalRecord revoked = worker;
+  revoked.set_revoked_seq(9);
+  EXPECT_EQ(rules::CheckActor("worker", &revoked)->message, "worker was revoked by entry 9");
+  EXPECT_FALSE(rules::CheckActor("worker", &worker));
 }
 
 // Issue #22 item 2, DESIGN.md invariant 8: which entry a principal may undo, and whether its

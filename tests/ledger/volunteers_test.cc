@@ -2,6 +2,8 @@
 // reversed — that spending, transfers, donations and deductions never lower; the star reached
 // under the default or journaled thresholds; persisted, replayed and compared by the audit.
 
+#include "ledger/rules/volunteers.h"
+
 #include "gtest/gtest.h"
 #include "ledger/base/coding.h"
 #include "ledger/format/journal_format.h"
@@ -250,6 +252,55 @@ TEST_F(Volunteers, TheDailyCapCountsHoursPerMemberAndDayOfService) {
   Ok(Served("s9", "m1", "5", "2026-11-05"));
   EXPECT_EQ(Summary("m1"), "900/900/0");  // 1.50 + 0.50 - 0.50 + 2 + 0.50 + 5
   ExpectAuditClean();
+}
+
+// ---------------------------------------------------------------------------------------------
+// The rules on their own (ledger/rules/volunteers.h): facts in, a decision out, no engine.
+
+TEST(VolunteerRules, TheStorageCapKeepsWhatFitsAndNeverLessThanNothing) {
+  EXPECT_EQ(rules::KeptUnderCap(300, 0, 0), 300) << "no cap: all of it";
+  EXPECT_EQ(rules::KeptUnderCap(300, 9800, 10000), 200) << "up to the cap";
+  EXPECT_EQ(rules::KeptUnderCap(300, 10000, 10000), 0) << "at the cap: nothing";
+  EXPECT_EQ(rules::KeptUnderCap(300, 12000, 10000), 0) << "above a lowered cap: nothing";
+  EXPECT_EQ(rules::KeptUnderCap(300, 0, 10000), 300);
+}
+
+TEST(VolunteerRules, TheDailyCapHoldsAtItsBoundaryAndNamesTheDay) {
+  EXPECT_FALSE(rules::CheckDailyHours("V00001", "2026-11-03", 600, 200, 800, 2));
+  auto refused = rules::CheckDailyHours("V00001", "2026-11-03", 600, 201, 800, 2);
+  ASSERT_TRUE(refused);
+  EXPECT_EQ(refused->reason, Reason::kLimitExceeded);
+  EXPECT_EQ(refused->message,
+            "V00001 may have at most 8.00 HOURS recorded per day; 6.00 recorded for 2026-11-03, "
+            "this earning 2.01");
+}
+
+TEST(VolunteerRules, StarLevelsRiseStrictlyAndNeedTheHoursAsset) {
+  const rules::AssetFacts hours{2, Int128(100000000)};
+  v1::SetStarLevels asked;
+  asked.add_thresholds("10");
+  asked.add_thresholds("50.5");
+  auto decided = rules::DecideStarLevels(asked, &hours);
+  ASSERT_TRUE(std::holds_alternative<v1::StarLevels>(decided));
+  const auto& levels = std::get<v1::StarLevels>(decided);
+  ASSERT_EQ(levels.thresholds_minor_size(), 2);
+  EXPECT_EQ(levels.thresholds_minor(1), "5050");
+  asked.add_thresholds("50.5");
+  EXPECT_EQ(std::get<rules::Refusal>(rules::DecideStarLevels(asked, &hours)).reason,
+            Reason::kStarLevelsInvalid);
+  EXPECT_EQ(std::get<rules::Refusal>(rules::DecideStarLevels(asked, nullptr)).reason,
+            Reason::kAssetUnknown);
+  v1::SetHoursCap cap;
+  cap.set_maximum("100");
+  cap.set_pool_account("pool");
+  v1::AccountRecord member;
+  member.set_kind(v1::ACCOUNT_KIND_MEMBER);
+  EXPECT_EQ(std::get<rules::Refusal>(rules::DecideHoursCap(cap, &hours, &member)).reason,
+            Reason::kAccountKindMismatch);
+  EXPECT_EQ(std::get<rules::Refusal>(rules::DecideHoursCap(cap, &hours, nullptr)).reason,
+            Reason::kAccountUnknown);
+  cap.set_maximum("0");  // no cap: no pool needed
+  EXPECT_TRUE(std::holds_alternative<v1::HoursCap>(rules::DecideHoursCap(cap, &hours, nullptr)));
 }
 
 }  // namespace

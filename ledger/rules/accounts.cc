@@ -1,0 +1,111 @@
+// The rules of accounts, assets and principals (ledger/rules/accounts.h).
+
+#include "ledger/rules/accounts.h"
+
+#include <algorithm>
+
+#include "ledger/base/strings.h"
+#include "ledger/base/text.h"
+
+namespace lovebank::rules {
+
+const char* KindName(v1::AccountKind kind) {
+  switch (kind) {
+    case v1::ACCOUNT_KIND_MEMBER:
+      return "MEMBER";
+    case v1::ACCOUNT_KIND_STORE:
+      return "STORE";
+    case v1::ACCOUNT_KIND_ISSUER:
+      return "ISSUER";
+    case v1::ACCOUNT_KIND_SYSTEM:
+      return "SYSTEM";
+    default:
+      return "UNSPECIFIED";
+  }
+}
+
+std::variant<OpenedAccount, Refusal> DecideOpenAccount(const v1::OpenAccount& open, bool exists,
+                                                       AssetLookup asset) {
+  if (exists) return Refusal{Reason::kAccountExists, Cat("account ", open.account(), " exists")};
+  OpenedAccount opened;
+  for (const auto& budget : open.budgets()) {
+    const std::optional<AssetFacts> facts = asset(budget.asset());
+    if (!facts) return Refusal{Reason::kAssetUnknown, Cat("no asset ", budget.asset())};
+    AmountParse amount = ParseAmount(budget.amount(), facts->scale, facts->maximum_minor);
+    if (!amount.ok()) {
+      return Refusal{amount.reason,
+                     Cat("budget ", Excerpt(budget.amount()), ": ", ReasonName(amount.reason))};
+    }
+    opened.budgets_minor.emplace_back(budget.asset(), amount.amount.minor());
+  }
+  v1::AccountRecord& record = opened.record;
+  record.set_account(open.account());
+  record.set_kind(open.kind());
+  record.set_display_name(open.display_name());
+  record.set_status(v1::ACCOUNT_STATUS_ACTIVE);
+  *record.mutable_budgets() = open.budgets();
+  std::vector<std::string> tags(open.tags().begin(), open.tags().end());
+  std::sort(tags.begin(), tags.end());
+  for (auto& tag : tags) record.add_tags(std::move(tag));
+  return opened;
+}
+
+std::variant<DefinedAsset, Refusal> DecideDefineAsset(const v1::DefineAsset& define, bool exists) {
+  if (exists) return Refusal{Reason::kAssetExists, Cat("asset ", define.code(), " exists")};
+  AmountParse maximum = ParseAmount(define.maximum(), define.scale(), MinorAbsoluteMax());
+  if (!maximum.ok()) {
+    return Refusal{maximum.reason,
+                   Cat("maximum ", Excerpt(define.maximum()), ": ", ReasonName(maximum.reason))};
+  }
+  if (maximum.amount.is_zero()) return Refusal{Reason::kAmountZero, "the maximum is zero"};
+  DefinedAsset asset;
+  asset.facts = {define.scale(), maximum.amount.minor()};
+  asset.record.set_code(define.code());
+  asset.record.set_scale(define.scale());
+  asset.record.set_maximum_minor(MinorToString(asset.facts.maximum_minor));
+  asset.record.set_display_name(define.display_name());
+  return asset;
+}
+
+std::optional<Refusal> CheckAccountStatus(const v1::SetAccountStatus& set,
+                                          const v1::AccountRecord* account) {
+  if (account == nullptr)
+    return Refusal{Reason::kAccountUnknown, Cat("no account ", set.account())};
+  if (account->status() == set.status()) {
+    return Refusal{Reason::kAccountStatusUnchanged,
+                   Cat("account ", set.account(), " has that status already")};
+  }
+  return std::nullopt;
+}
+
+std::optional<Refusal> CheckGrant(const v1::GrantPrincipal& grant, bool principal_exists,
+                                  bool token_taken, AccountLookup account) {
+  if (principal_exists) {
+    return Refusal{Reason::kPrincipalExists, Cat("principal ", grant.principal(), " exists")};
+  }
+  if (token_taken) return Refusal{Reason::kTokenHashExists, "another principal holds this token"};
+  v1::AccountKind kind = v1::ACCOUNT_KIND_UNSPECIFIED;
+  if (grant.role() == v1::ROLE_ISSUER) kind = v1::ACCOUNT_KIND_ISSUER;
+  if (grant.role() == v1::ROLE_TERMINAL) kind = v1::ACCOUNT_KIND_STORE;
+  if (grant.role() == v1::ROLE_MEMBER) kind = v1::ACCOUNT_KIND_MEMBER;
+  for (const auto& id : grant.accounts()) {
+    const v1::AccountRecord* bound = account(id);
+    if (bound == nullptr) return Refusal{Reason::kAccountUnknown, Cat("no account ", id)};
+    if (bound->kind() != kind) {
+      return Refusal{Reason::kAccountKindMismatch,
+                     Cat(id, " is ", KindName(bound->kind()), ", the role needs ", KindName(kind))};
+    }
+  }
+  return std::nullopt;
+}
+
+std::optional<Refusal> CheckRevoke(const std::string& name, const v1::PrincipalRecord* found) {
+  if (found == nullptr) return Refusal{Reason::kPrincipalUnknown, Cat("no principal ", name)};
+  if (found->revoked_seq() != 0) {
+    return Refusal{Reason::kPrincipalRevoked,
+                   Cat("principal ", name, " was revoked by entry ", found->revoked_seq())};
+  }
+  return std::nullopt;
+}
+
+}  // namespace lovebank::rules

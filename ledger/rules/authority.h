@@ -1,0 +1,32 @@
+#pragma once
+// Authority decided by the sequencer (DESIGN.md invariant 8, issue #22 item 2): the checks that
+// depend on ledger state, made on the state the command commits on, never earlier on a request
+// thread. The service maps a token to its principal and a role to the RPCs it may call; whether
+// the actor still holds its grant, and what an entry undoes, can only be known in the sequencer.
+// The engine gathers the facts (ledger/engine/authority.cc); the audit checks the same
+// independently (ledger/audit/authority.cc).
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "ledger/rules/rule.h"
+#include "lovebank/v1/journal.pb.h"
+#include "lovebank/v1/store.pb.h"
+
+namespace lovebank::rules {
+
+// The actor's grant still holds: a principal revoked while its command waited in the queue is
+// refused PERMISSION_DENIED. `who`: the actor's grant, null when the actor is no principal (the
+// engine's own commands, and library callers that are not the service).
+std::optional<Refusal> CheckActor(const std::string& actor, const v1::PrincipalRecord* who);
+
+// Whether `who` may reverse (or, with `refund`, refund) entry `target`, a `kind` that moved
+// `postings`: admins any; an issuer the earnings, deductions, awards and approvals that moved
+// its own accounts; a terminal its own store's redemptions, checkouts and captured holds.
+std::optional<Refusal> CheckMayUndo(const std::string& actor, const v1::PrincipalRecord* who,
+                                    bool refund, std::uint64_t target, v1::Command::BodyCase kind,
+                                    const std::vector<v1::Posting>& postings);
+
+}  // namespace lovebank::rules
