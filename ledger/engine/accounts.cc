@@ -14,11 +14,6 @@ const v1::AccountRecord* RecordOf(const AccountState* account) {
 
 }  // namespace
 
-Outcome Engine::RefuseWith(const v1::Command& command, const std::string& fingerprint,
-                           rules::Refusal refusal) {
-  return Refuse(command, fingerprint, refusal.reason, std::move(refusal.message));
-}
-
 Outcome Engine::ApplyOpenAccount(const v1::Command& command, const std::string& fingerprint) {
   const v1::OpenAccount& open = command.open_account();
   auto decided =

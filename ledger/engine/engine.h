@@ -31,7 +31,8 @@
 #include "ledger/engine/outcome.h"
 #include "ledger/engine/state_table.h"
 #include "ledger/format/syntax.h"
-#include "ledger/rules/rule.h"
+#include "ledger/rules/context.h"
+#include "ledger/rules/supermarket.h"
 #include "ledger/storage/id_filter.h"
 #include "ledger/storage/staged_puts.h"
 #include "ledger/storage/store.h"
@@ -60,22 +61,6 @@ class [[nodiscard]] OrOutcome {
  private:
   std::optional<T> value_;
   Outcome outcome_;
-};
-
-struct AssetState {
-  std::uint32_t scale = 0;
-  Int128 maximum_minor = 0;
-  v1::AssetRecord record;
-};
-
-struct AccountState {
-  v1::AccountRecord record;
-  absl::flat_hash_map<std::string, Int128> budgets_minor;  // ISSUER only
-};
-
-struct BalanceState {
-  Int128 minor = 0;
-  std::uint64_t seq = 0;
 };
 
 class Engine {
@@ -136,6 +121,7 @@ class Engine {
 
  private:
   friend class EngineTestPeer;  // tests only: simulates a bookkeeping bug
+  friend class EngineContext;   // the rules' view of this state (context.cc)
 
   struct BatchEntry {
     v1::Command::BodyCase kind;
@@ -149,25 +135,16 @@ class Engine {
     // An Award or the Approve of a pending award: the frequency usage key it counts under.
     std::string award_usage_key;
   };
-  // A sale a Refund returns lines of: a checkout, or a captured hold.
-  struct Sale {
-    std::string member;
-    std::string store;
-    std::string exchange;           // paid with HOURS: the exchange account
-    std::int64_t time_unix_us = 0;  // limits count in this time's periods
-  };
+  using Sale = rules::Sale;
   struct BatchRequest {
     Hash fingerprint;  // the command's fingerprint bytes (no heap string per command)
     Outcome outcome;
   };
-  struct ResolvedPosting {
-    std::string account;
-    std::string asset;
-    Int128 delta;
-  };
+  using ResolvedPosting = rules::Posting;
 
   Engine(Store* store, Head head, std::int64_t head_time_unix_us,
          std::function<std::int64_t()> clock);
+  std::unique_ptr<rules::Context> MakeContext();  // context.cc
 
   // Authority (ledger/engine/authority.cc): the grant of the command's actor, or null when the
   // actor is no principal (the engine's own commands, and library callers that are not the
@@ -204,13 +181,7 @@ class Engine {
   Outcome ApplySetHousehold(const v1::Command& command, const std::string& fingerprint);
   // What a checkout or a hold checks and prices: the accounts, the basket from the store's
   // catalogue, the limits and (paid with HOURS) the ratio: the priced basket, or a refusal.
-  struct PricedBasket {
-    v1::Pricing pricing;
-    Int128 total = 0;
-    Int128 hours = 0;                                   // HOURS only
-    std::string exchange;                               // HOURS only
-    std::vector<std::pair<std::string, Int128>> usage;  // usage keys -> used after the basket
-  };
+  using PricedBasket = rules::PricedBasket;
   OrOutcome<PricedBasket> PriceBasket(
       const v1::Command& command, const std::string& fingerprint, const std::string& member,
       const std::string& store, const google::protobuf::RepeatedPtrField<v1::BasketLine>& lines,
@@ -303,9 +274,6 @@ class Engine {
                     const v1::Pricing* captured, v1::HoldState state);
   void SetHold(v1::HoldRecord record);
   void RebuildHoldExpiries();
-  // Whose usage a member's baskets count under: the member, and "household:<id>" too when
-  // grouped. A limit holds for each: joining a household never lifts what the member used.
-  absl::InlinedVector<std::string, 2> UsageOwners(const std::string& member) const;
   // The amount used under a usage key (0 when none): in flight, cached or committed;
   // kLedgerUnavailable when the store cannot be read.
   OrOutcome<Int128> Used(const std::string& key);
@@ -333,7 +301,8 @@ class Engine {
 
   Outcome Refuse(const v1::Command& command, const std::string& fingerprint, Reason reason,
                  std::string message);
-  // The refusal a rule of ledger/rules/ decided, journaled as Refuse does.
+  // The refusal a rule of ledger/rules/ decided, journaled as Refuse does (a kLedgerUnavailable
+  // one, a store that could not be read, is neither applied nor refused).
   Outcome RefuseWith(const v1::Command& command, const std::string& fingerprint,
                      rules::Refusal refusal);
 
@@ -348,6 +317,8 @@ class Engine {
 
   Store* const store_;
   const std::function<std::int64_t()> clock_;
+  // What the rules of ledger/rules/ read of this state (an EngineContext over *this).
+  const std::unique_ptr<rules::Context> context_;
 
   // The state, one table per piece (ledger/engine/state_table.h); tables_ lists them all in load
   // order (assets before accounts: an account's budgets parse in its asset's scale).
@@ -418,6 +389,19 @@ class Engine {
   bool batch_open_ = false;
   std::deque<Batch> batches_;  // in flight, oldest first; back() is the open one if batch_open_
 };
+
+template <class Record>
+Outcome Engine::ApplyDecided(const v1::Command& command, const std::string& fingerprint,
+                             std::variant<Record, rules::Refusal> decided, std::string_view key) {
+  if (auto* refusal = std::get_if<rules::Refusal>(&decided)) {
+    return RefuseWith(command, fingerprint, std::move(*refusal));
+  }
+  Record& record = std::get<Record>(decided);
+  record.set_seq(head_.seq + 1);
+  Outcome outcome = Append(command, fingerprint, {}, {});
+  SetSetting(std::string(key), record);
+  return outcome;
+}
 
 // Rebuilds the receipt of a committed entry from the journal and the statement index (for a
 // retried request id). `scale_of` gives an asset's scale.

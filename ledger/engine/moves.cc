@@ -1,6 +1,8 @@
 // Movements of value: earn, deduct, redeem, transfer, settle, stock; reversals; the floors,
 // budgets and maxima every posting must respect (CheckLimits); and Append, which writes an entry.
 
+#include "ledger/rules/moves.h"
+
 #include "ledger/engine/engine_internal.h"
 
 namespace lovebank {
@@ -226,37 +228,9 @@ void Engine::MarkReversed(std::string key, std::uint64_t by_seq) {
 
 Outcome Engine::CheckLimits(const std::vector<ResolvedPosting>& postings) {
   Outcome outcome;
-  for (const auto& posting : postings) {
-    const AccountState* account = FindAccount(posting.account);
-    const AssetState* asset = FindAsset(posting.asset);
-    LOVEBANK_CHECK(account != nullptr && asset != nullptr);
-    const Int128 before = Balance(posting.account, posting.asset).minor;
-    const Int128 after = before + posting.delta;  // |both| <= 10^36: cannot overflow
-    if (posting.delta < 0) {
-      Int128 floor = 0;
-      const bool issuer = account->record.kind() == v1::ACCOUNT_KIND_ISSUER;
-      if (issuer && asset->record.stock()) {
-        // Donated goods are not a promise of the programme: no budget limits them.
-        floor = -asset->maximum_minor;
-      } else if (issuer) {
-        auto it = account->budgets_minor.find(posting.asset);
-        floor = it == account->budgets_minor.end() ? Int128(0) : Int128(-it->second);
-      }
-      if (after < floor) {
-        outcome.reason = issuer                  ? Reason::kBudgetExceeded
-                         : asset->record.stock() ? Reason::kInsufficientStock
-                                                 : Reason::kInsufficientBalance;
-        outcome.message = Cat(posting.account, " holds ", Decimal(before, posting.asset), " ",
-                              posting.asset, "; ", Decimal(-posting.delta, posting.asset),
-                              " would take it below ", Decimal(floor, posting.asset));
-        return outcome;
-      }
-    } else if (after > asset->maximum_minor) {
-      outcome.reason = Reason::kBalanceAboveMaximum;
-      outcome.message = Cat(posting.account, " would hold more than the maximum of ",
-                            Decimal(asset->maximum_minor, posting.asset), " ", posting.asset);
-      return outcome;
-    }
+  if (auto refused = rules::CheckLimits(postings, *context_)) {
+    outcome.reason = refused->reason;
+    outcome.message = std::move(refused->message);
   }
   return outcome;
 }

@@ -86,6 +86,7 @@ Engine::Engine(Store* store, Head head, std::int64_t head_time_unix_us,
                std::function<std::int64_t()> clock)
     : store_(store),
       clock_(std::move(clock)),
+      context_(MakeContext()),
       assets_(AssetCodec()),
       accounts_(AccountCodec(assets_)),
       balances_(BalanceCodec()),

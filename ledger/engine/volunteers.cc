@@ -37,19 +37,6 @@ void Engine::AddEarnedHours(const std::string& member, const Int128& delta, std:
   volunteers_.Set(member, std::move(record));
 }
 
-template <class Record>
-Outcome Engine::ApplyDecided(const v1::Command& command, const std::string& fingerprint,
-                             std::variant<Record, rules::Refusal> decided, std::string_view key) {
-  if (auto* refusal = std::get_if<rules::Refusal>(&decided)) {
-    return RefuseWith(command, fingerprint, std::move(*refusal));
-  }
-  Record& record = std::get<Record>(decided);
-  record.set_seq(head_.seq + 1);
-  Outcome outcome = Append(command, fingerprint, {}, {});
-  SetSetting(std::string(key), record);
-  return outcome;
-}
-
 Outcome Engine::ApplySetStarLevels(const v1::Command& command, const std::string& fingerprint) {
   const auto hours = HoursOf(FindAsset(std::string(kHoursAsset)));
   return ApplyDecided(command, fingerprint,

@@ -3,8 +3,11 @@
 // with its reason and no change, races for the last unit and the last points, and the audit's
 // replay of all of it (including a rewritten price that the chain alone would not reveal).
 
+#include "ledger/rules/supermarket.h"
+
 #include <atomic>
 #include <chrono>
+#include <map>
 #include <set>
 #include <thread>
 
@@ -14,6 +17,7 @@
 #include "ledger/base/strings.h"
 #include "ledger/format/journal_format.h"
 #include "ledger/ledger.h"
+#include "ledger/rules/moves.h"
 #include "ledger/storage/store.h"
 #include "tests/supermarket_fixture.h"
 #include "tests/test_util.h"
@@ -733,6 +737,115 @@ TEST_F(Supermarket, ARequestIdIsItsActorsOwnSoNoOneCanSquatAnother) {
   EXPECT_FALSE(Ok(again).replayed);
   const auto report = AuditDb(dir_.path());
   EXPECT_TRUE(report.clean()) << Describe(report);
+}
+
+// ---------------------------------------------------------------------------------------------
+// The rules on their own (ledger/rules/supermarket.h, moves.h): a decision context made of a few
+// maps stands in for the engine, so each rule is entered and checked without a ledger.
+
+class MapContext final : public rules::Context {
+ public:
+  std::uint64_t next_seq() const override { return 10; }
+  std::int64_t entry_time() const override { return 0; }
+  const AssetState* FindAsset(const std::string& code) const override { return Find(assets, code); }
+  const AccountState* FindAccount(const std::string& id) const override {
+    return Find(accounts, id);
+  }
+  BalanceState Balance(const std::string& account, const std::string& asset) const override {
+    auto it = balances.find(account + "/" + asset);
+    return it == balances.end() ? BalanceState{} : BalanceState{it->second, 1};
+  }
+  const v1::ItemRecord* FindItem(const std::string& store, const std::string& sku) const override {
+    return Find(items, store + "/" + sku);
+  }
+  const v1::LimitRecord* FindLimit(const std::string& sku) const override {
+    return Find(limits, sku);
+  }
+  bool HasLimits() const override { return !limits.empty(); }
+  const std::string* FindHousehold(const std::string&) const override { return nullptr; }
+  const std::string* FindSetting(std::string_view) const override { return nullptr; }
+  rules::OrRefusal<Int128> Used(const std::string& key) override {
+    if (unreadable) return rules::Refusal{Reason::kLedgerUnavailable, "disk gone"};
+    auto it = used.find(key);
+    return it == used.end() ? Int128(0) : it->second;
+  }
+  rules::OrRefusal<bool> IsReversed(const std::string&) override { return false; }
+
+  template <class Map>
+  static const typename Map::mapped_type* Find(const Map& map, const std::string& key) {
+    auto it = map.find(key);
+    return it == map.end() ? nullptr : &it->second;
+  }
+  std::map<std::string, AssetState> assets;
+  std::map<std::string, AccountState> accounts;
+  std::map<std::string, Int128> balances;
+  std::map<std::string, v1::ItemRecord> items;
+  std::map<std::string, v1::LimitRecord> limits;
+  std::map<std::string, Int128> used;
+  bool unreadable = false;
+};
+
+TEST(SupermarketRules, ABasketIsPricedFromTheCatalogueUnderItsLimitsWithoutAnEngine) {
+  MapContext context;
+  context.assets["POINTS"] = {2, Int128(1000000000), {}};
+  context.assets["RICE"].record.set_stock(true);
+  context.assets["RICE"].maximum_minor = 1000;
+  for (auto [id, kind] :
+       {std::pair{"m1", v1::ACCOUNT_KIND_MEMBER}, std::pair{"shop", v1::ACCOUNT_KIND_STORE}}) {
+    context.accounts[id].record.set_account(id);
+    context.accounts[id].record.set_kind(kind);
+  }
+  v1::ItemRecord rice;
+  rice.set_name("大米 5kg");
+  rice.set_price_minor("3000");
+  rice.set_active(true);
+  context.items["shop/RICE"] = rice;
+  google::protobuf::RepeatedPtrField<v1::BasketLine> lines;
+  lines.Add()->set_sku("RICE");
+  lines[0].set_quantity(2);
+  auto priced = rules::PriceBasket("m1", "shop", lines, "POINTS", 0, context);
+  ASSERT_TRUE(std::holds_alternative<rules::PricedBasket>(priced));
+  EXPECT_EQ(std::get<rules::PricedBasket>(priced).total, 6000);
+  v1::Checkout checkout;
+  checkout.set_member("m1");
+  checkout.set_store("shop");
+  checkout.set_pay_asset("POINTS");
+  *checkout.mutable_lines() = lines;
+  // The member holds 50.00 POINTS: the floor refuses the 60.00 basket, goods checked first.
+  context.balances["shop/RICE"] = 5;
+  context.balances["m1/POINTS"] = 5000;
+  auto refused = rules::CheckLimits(
+      rules::CheckoutPostings(checkout, std::get<rules::PricedBasket>(priced)), context);
+  ASSERT_TRUE(refused);
+  EXPECT_EQ(refused->reason, Reason::kInsufficientBalance);
+  EXPECT_EQ(refused->message, "m1 holds 50.00 POINTS; 60.00 would take it below 0.00");
+  context.balances["shop/RICE"] = 1;
+  EXPECT_EQ(rules::CheckLimits(
+                rules::CheckoutPostings(checkout, std::get<rules::PricedBasket>(priced)), context)
+                ->reason,
+            Reason::kInsufficientStock);
+  // A basket-value limit of 100.00 POINTS a month with 50.00 used: 60.00 more is refused, and a
+  // store that cannot be read hands its failure back untouched.
+  v1::LimitRecord limit;
+  limit.set_period(v1::PERIOD_MONTH);
+  limit.set_maximum_minor("10000");
+  context.limits[""] = limit;
+  context.used[UsageKey("m1", "", v1::PERIOD_MONTH, 0)] = 5000;
+  auto limited = rules::PriceBasket("m1", "shop", lines, "POINTS", 0, context);
+  ASSERT_TRUE(std::holds_alternative<rules::Refusal>(limited));
+  EXPECT_EQ(std::get<rules::Refusal>(limited).reason, Reason::kLimitExceeded);
+  context.unreadable = true;
+  auto failed = rules::PriceBasket("m1", "shop", lines, "POINTS", 0, context);
+  EXPECT_EQ(std::get<rules::Refusal>(failed).reason, Reason::kLedgerUnavailable);
+  context.unreadable = false;
+  context.items["shop/RICE"].set_active(false);
+  EXPECT_EQ(std::get<rules::Refusal>(rules::PriceBasket("m1", "shop", lines, "POINTS", 0, context))
+                .message,
+            "RICE (大米 5kg) is not for sale");
+  lines[0].set_sku("OIL");
+  EXPECT_EQ(std::get<rules::Refusal>(rules::PriceBasket("m1", "shop", lines, "POINTS", 0, context))
+                .reason,
+            Reason::kItemUnknown);
 }
 
 }  // namespace
