@@ -1,7 +1,9 @@
-// Holds for the checkout lane (issue #6 item 4; docs/supermarket.md "Holds"): authorize moves a
-// priced basket into the SYSTEM escrow account, capture sells all or part of it at the hold's
-// prices and ratio, void gives it back, and the engine itself releases an expired hold with a
-// journal entry before it decides anything later, so replay sees exactly what happened.
+// Holds for the checkout lane (issue #6 item 4; docs/supermarket.md "Holds"): the engine's side
+// of ledger/rules/holds.h — the hold records, their expiries and the escrow account — and the
+// engine's own release of an expired hold with a journal entry before it decides anything later,
+// so replay sees exactly what happened.
+
+#include "ledger/rules/holds.h"
 
 #include <algorithm>
 
@@ -14,22 +16,7 @@
 namespace lovebank {
 namespace {
 
-const std::string kPoints(kPointsAsset);
-const std::string kHours(kHoursAsset);
 const std::string kEscrow(kHoldsAccount);
-
-const char* StateName(v1::HoldState state) {
-  switch (state) {
-    case v1::HOLD_STATE_CAPTURED:
-      return "captured";
-    case v1::HOLD_STATE_VOIDED:
-      return "voided";
-    case v1::HOLD_STATE_RELEASED:
-      return "released at its expiry";
-    default:
-      return "open";
-  }
-}
 
 }  // namespace
 
@@ -95,25 +82,10 @@ Outcome Engine::ApplyAuthorizeHold(const v1::Command& command, const std::string
   if (!basket.ok()) return std::move(basket).outcome();
   PricedBasket& priced = *basket;
   const AccountState* escrow = FindAccount(kEscrow);
-  if (escrow != nullptr && escrow->record.kind() != v1::ACCOUNT_KIND_SYSTEM) {
-    return Refuse(command, fingerprint, Reason::kAccountKindMismatch,
-                  Cat(kEscrow, " holds the held goods and payments and must be a SYSTEM account"));
+  if (auto refused = rules::CheckEscrow(escrow)) {
+    return RefuseWith(command, fingerprint, std::move(*refused));
   }
-  // Goods first, as at a checkout; everything goes into escrow.
-  std::vector<ResolvedPosting> postings;
-  for (const auto& line : authorize.lines()) {
-    postings.push_back({authorize.store(), line.sku(), -Int128(line.quantity())});
-    postings.push_back({kEscrow, line.sku(), Int128(line.quantity())});
-  }
-  if (authorize.pay_asset() == kPoints) {
-    postings.push_back({authorize.member(), kPoints, -priced.total});
-    postings.push_back({kEscrow, kPoints, priced.total});
-  } else {
-    postings.push_back({authorize.member(), kHours, -priced.hours});
-    postings.push_back({kEscrow, kHours, priced.hours});
-    postings.push_back({priced.exchange, kPoints, -priced.total});
-    postings.push_back({kEscrow, kPoints, priced.total});
-  }
+  const std::vector<ResolvedPosting> postings = rules::AuthorizePostings(authorize, priced);
   // A new escrow account holds only what this entry puts in it: no ceiling to check yet.
   std::vector<ResolvedPosting> checked;
   for (const auto& posting : postings) {
@@ -155,14 +127,8 @@ OrOutcome<v1::HoldRecord> Engine::OpenHold(const v1::Command& command,
                                            const std::string& store) {
   OrOutcome<std::optional<v1::HoldRecord>> hold = FindHold(hold_seq);
   if (!hold.ok()) return std::move(hold).outcome();
-  if (!hold->has_value() || (*hold)->store() != store) {
-    return Refuse(command, fingerprint, Reason::kHoldUnknown,
-                  Cat(store, " has no hold ", hold_seq));
-  }
-  if ((*hold)->state() != v1::HOLD_STATE_OPEN) {
-    return Refuse(command, fingerprint, Reason::kHoldClosed,
-                  Cat("hold ", hold_seq, " was ", StateName((*hold)->state()), " by entry ",
-                      (*hold)->closed_seq()));
+  if (auto refused = rules::CheckHoldOpen(hold->has_value() ? &**hold : nullptr, hold_seq, store)) {
+    return RefuseWith(command, fingerprint, std::move(*refused));
   }
   return std::move(**hold);
 }
@@ -172,46 +138,12 @@ Outcome Engine::ApplyCaptureHold(const v1::Command& command, const std::string& 
   OrOutcome<v1::HoldRecord> hold =
       OpenHold(command, fingerprint, capture.hold_seq(), capture.store());
   if (!hold.ok()) return std::move(hold).outcome();
-  for (const std::string* id : {&hold->member(), &hold->store()}) {
-    if (FindAccount(*id)->record.status() == v1::ACCOUNT_STATUS_FROZEN) {
-      return Refuse(command, fingerprint, Reason::kAccountFrozen,
-                    Cat("account ", *id, " is frozen: void the hold instead"));
-    }
+  auto captured = rules::DecideCapture(capture, *hold, *context_);
+  if (auto* refusal = std::get_if<rules::Refusal>(&captured)) {
+    return RefuseWith(command, fingerprint, std::move(*refusal));
   }
-  // The captured basket at the hold's prices: everything held, or the lines named.
-  const v1::Pricing& held = hold->pricing();
-  v1::Pricing captured;
-  captured.set_pay_asset(held.pay_asset());
-  Int128 total = 0;
-  if (capture.lines().empty()) {
-    captured = held;
-  } else {
-    for (const auto& line : capture.lines()) {
-      auto priced = std::find_if(held.lines().begin(), held.lines().end(),
-                                 [&](const auto& item) { return item.sku() == line.sku(); });
-      if (priced == held.lines().end() || line.quantity() > priced->quantity()) {
-        return Refuse(command, fingerprint, Reason::kBasketInvalid,
-                      Cat("hold ", hold->seq(), " holds ",
-                          priced == held.lines().end() ? 0 : priced->quantity(), " of ", line.sku(),
-                          ", not ", line.quantity()));
-      }
-      total += AddPricedLine(&captured, line.sku(), line.quantity(), priced->unit_price_minor());
-    }
-    captured.set_total_points_minor(MinorToString(total));
-    if (held.pay_asset() == kHours) {
-      // The hold's ratio (a later change does not touch it); the whole basket costs exactly
-      // the hours held, a part of it the hours rounded up (never more than held).
-      const bool whole = captured.total_points_minor() == held.total_points_minor();
-      std::optional<Int128> hours =
-          whole ? MinorFromString(held.hours_minor())
-                : PointsToHours(total, *MinorFromString(held.points_per_hour_minor()),
-                                FindAsset(kHours)->scale, Rounding::kUp);
-      LOVEBANK_CHECK(hours.has_value());
-      captured.set_points_per_hour_minor(held.points_per_hour_minor());
-      captured.set_hours_minor(MinorToString(*hours));
-    }
-  }
-  return CloseHold(command, fingerprint, std::move(*hold), &captured, v1::HOLD_STATE_CAPTURED);
+  return CloseHold(command, fingerprint, std::move(*hold), &std::get<v1::Pricing>(captured),
+                   v1::HOLD_STATE_CAPTURED);
 }
 
 Outcome Engine::ApplyVoidHold(const v1::Command& command, const std::string& fingerprint) {
@@ -224,42 +156,8 @@ Outcome Engine::ApplyVoidHold(const v1::Command& command, const std::string& fin
 
 Outcome Engine::CloseHold(const v1::Command& command, const std::string& fingerprint,
                           v1::HoldRecord hold, const v1::Pricing* captured, v1::HoldState state) {
-  const v1::Pricing& held = hold.pricing();
-  const bool hours = held.pay_asset() == kHours;
-  // Each line: what was captured to the member, the rest back to the store.
-  std::vector<ResolvedPosting> postings;
-  std::vector<std::pair<std::string, std::uint32_t>> returned;
-  auto move = [&postings](const std::string& to, const std::string& asset, const Int128& amount) {
-    if (amount == 0) return;
-    postings.push_back({kEscrow, asset, -amount});
-    postings.push_back({to, asset, amount});
-  };
-  for (const auto& line : held.lines()) {
-    std::uint32_t taken = 0;
-    if (captured != nullptr) {
-      for (const auto& sold : captured->lines()) {
-        if (sold.sku() == line.sku()) taken = sold.quantity();
-      }
-    }
-    move(hold.member(), line.sku(), Int128(taken));
-    move(hold.store(), line.sku(), Int128(line.quantity() - taken));
-    if (line.quantity() > taken) returned.emplace_back(line.sku(), line.quantity() - taken);
-  }
-  // The payment: the captured value to the store, the rest back where it came from.
-  const Int128 total = *MinorFromString(held.total_points_minor());
-  const Int128 sold =
-      captured == nullptr ? Int128(0) : *MinorFromString(captured->total_points_minor());
-  if (!hours) {
-    move(hold.store(), kPoints, sold);
-    move(hold.member(), kPoints, total - sold);
-  } else {
-    const Int128 held_hours = *MinorFromString(held.hours_minor());
-    const Int128 paid = captured == nullptr ? Int128(0) : *MinorFromString(captured->hours_minor());
-    move(hold.exchange_account(), kHours, paid);
-    move(hold.member(), kHours, held_hours - paid);
-    move(hold.store(), kPoints, sold);
-    move(hold.exchange_account(), kPoints, total - sold);
-  }
+  rules::HoldClose close = rules::CloseHoldPostings(hold, captured);
+  const std::vector<ResolvedPosting>& postings = close.postings;
   Outcome limits = CheckLimits(postings);
   if (!limits.ok()) {
     // The engine's own release is not a request: nothing to remember.
@@ -267,7 +165,7 @@ Outcome Engine::CloseHold(const v1::Command& command, const std::string& fingerp
     return Refuse(command, fingerprint, limits.reason, limits.message);
   }
   // The limits counted the whole hold in its period: give back what was not sold.
-  auto usage = GiveBackUsage(hold.member(), hold.time_unix_us(), total - sold, returned);
+  auto usage = GiveBackUsage(hold.member(), hold.time_unix_us(), close.unsold, close.returned);
   if (!usage.ok()) return std::move(usage).outcome();
   Outcome outcome = Append(command, fingerprint, postings, {}, captured);
   for (auto& [key, used] : *usage) usage_.Set(key, std::move(used));
