@@ -40,6 +40,7 @@ class EngineContext final : public rules::Context {
   const std::string* FindSetting(std::string_view key) const override {
     return engine_.settings_.Find(key);
   }
+  bool HasSettings() const override { return !engine_.settings_.empty(); }
   rules::OrRefusal<Int128> Used(const std::string& key) override {
     OrOutcome<Int128> used = engine_.Used(key);
     if (!used.ok()) return FailureOf(std::move(used).outcome());

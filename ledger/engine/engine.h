@@ -206,10 +206,6 @@ class Engine {
   // Adds `delta` to a member's cumulative earned hours (an Earn of HOURS, or minus a reversed
   // one) as of entry `seq`.
   void AddEarnedHours(const std::string& member, const Int128& delta, std::uint64_t seq);
-  // A donation pool must be an open SYSTEM account: a refusal otherwise.
-  std::optional<Outcome> CheckDonationPool(const v1::Command& command,
-                                           const std::string& fingerprint,
-                                           const std::string& pool_account);
   // Programme rules (ledger/engine/programme.cc): tags, family, transfer policy, award rules,
   // awards and maker-checker approval.
   Outcome ApplyTransfer(const v1::Command& command, const std::string& fingerprint);
@@ -253,6 +249,10 @@ class Engine {
   void SetSetting(const std::string& key, const google::protobuf::MessageLite& record) {
     settings_.Set(key, record.SerializeAsString());
   }
+  // A rule's decision, or its refusal journaled (RefuseWith) in the way.
+  template <class Record>
+  OrOutcome<Record> Decided(const v1::Command& command, const std::string& fingerprint,
+                            rules::OrRefusal<Record> decided);
   // A setting as its rule in ledger/rules/ decided it: the refusal, or the entry and the record
   // (with the entry's seq) stored under `key`.
   template <class Record>

@@ -61,14 +61,6 @@ Outcome Engine::ApplySetDailyHoursCap(const v1::Command& command, const std::str
       meta_key::kDailyHoursCap);
 }
 
-std::optional<Outcome> Engine::CheckDonationPool(const v1::Command& command,
-                                                 const std::string& fingerprint,
-                                                 const std::string& pool_account) {
-  auto refused = rules::CheckDonationPool(pool_account, RecordOf(FindAccount(pool_account)));
-  if (!refused) return std::nullopt;
-  return RefuseWith(command, fingerprint, std::move(*refused));
-}
-
 std::vector<Engine::ResolvedPosting> Engine::CappedEarn(const v1::Move& move,
                                                         const Int128& amount) {
   const v1::HoursCap cap = *Setting<v1::HoursCap>(meta_key::kHoursCap);

@@ -72,8 +72,10 @@ class Context {
   virtual bool HasLimits() const = 0;
   // The household a member belongs to; null or empty when none.
   virtual const std::string* FindHousehold(const std::string& member) const = 0;
-  // A setting's stored bytes by meta key; null when none is set.
+  // A setting's stored bytes by meta key; null when none is set. HasSettings: any at all (a
+  // programme without settings skips the policy lookups of every transfer).
   virtual const std::string* FindSetting(std::string_view key) const = 0;
+  virtual bool HasSettings() const = 0;
 
   // The amount used under a usage key (0 when none), in flight, cached or committed.
   virtual OrRefusal<Int128> Used(const std::string& key) = 0;
