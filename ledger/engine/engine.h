@@ -391,6 +391,15 @@ class Engine {
 };
 
 template <class Record>
+OrOutcome<Record> Engine::Decided(const v1::Command& command, const std::string& fingerprint,
+                                  rules::OrRefusal<Record> decided) {
+  if (auto* refusal = std::get_if<rules::Refusal>(&decided)) {
+    return RefuseWith(command, fingerprint, std::move(*refusal));
+  }
+  return std::move(std::get<Record>(decided));
+}
+
+template <class Record>
 Outcome Engine::ApplyDecided(const v1::Command& command, const std::string& fingerprint,
                              std::variant<Record, rules::Refusal> decided, std::string_view key) {
   if (auto* refusal = std::get_if<rules::Refusal>(&decided)) {

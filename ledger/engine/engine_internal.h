@@ -19,25 +19,6 @@ namespace lovebank {
 
 using rules::KindName;
 
-// Entries a Reverse may undo: every movement of value except reversals and refunds.
-inline bool IsReversible(v1::Command::BodyCase kind) {
-  switch (kind) {
-    case v1::Command::kEarn:
-    case v1::Command::kDeduct:
-    case v1::Command::kRedeem:
-    case v1::Command::kTransfer:
-    case v1::Command::kReceiveStock:
-    case v1::Command::kWriteOffStock:
-    case v1::Command::kSettle:
-    case v1::Command::kCheckout:
-    case v1::Command::kAward:
-    case v1::Command::kApprove:
-      return true;
-    default:
-      return false;
-  }
-}
-
 inline absl::StatusOr<AssetState> DecodeAsset(std::string_view value) {
   AssetState asset;
   if (!asset.record.ParseFromArray(value.data(), static_cast<int>(value.size()))) {

@@ -1,5 +1,6 @@
-// Movements of value: earn, deduct, redeem, transfer, settle, stock; reversals; the floors,
-// budgets and maxima every posting must respect (CheckLimits); and Append, which writes an entry.
+// Movements of value: the engine's side of ledger/rules/moves.h (earn, deduct, redeem, transfer,
+// settle, stock; reversals) — usage counters, hours served, reversed keys — and the engine's own
+// primitives: FindEntry, IsReversed, MarkReversed, and Append, which writes an entry.
 
 #include "ledger/rules/moves.h"
 
@@ -10,83 +11,37 @@ namespace lovebank {
 Outcome Engine::ApplyMove(const v1::Command& command, const std::string& fingerprint,
                           const v1::Move& move, v1::AccountKind from_kind, v1::AccountKind to_kind,
                           bool stock) {
-  const AssetState* asset = FindAsset(move.asset());
-  if (asset == nullptr) {
-    return Refuse(command, fingerprint, Reason::kAssetUnknown, Cat("no asset ", move.asset()));
-  }
-  if (asset->record.stock() != stock) {
-    return stock ? Refuse(command, fingerprint, Reason::kAssetNotStock,
-                          Cat(move.asset(), " is not an item's stock"))
-                 : Refuse(command, fingerprint, Reason::kAssetIsStock,
-                          Cat(move.asset(),
-                              " is goods: they move by stock commands, "
-                              "checkouts and refunds"));
-  }
-  AmountParse amount = ParseAmount(move.amount(), asset->scale, asset->maximum_minor);
-  if (!amount.ok()) {
-    return Refuse(command, fingerprint, amount.reason,
-                  Cat("amount ", Excerpt(move.amount()), ": ", ReasonName(amount.reason)));
-  }
-  if (amount.amount.is_zero()) {
-    return Refuse(command, fingerprint, Reason::kAmountZero, "the amount is zero");
-  }
-  const AccountState* from = FindAccount(move.from());
-  if (from == nullptr) {
-    return Refuse(command, fingerprint, Reason::kAccountUnknown, Cat("no account ", move.from()));
-  }
-  const AccountState* to = FindAccount(move.to());
-  if (to == nullptr) {
-    return Refuse(command, fingerprint, Reason::kAccountUnknown, Cat("no account ", move.to()));
-  }
-  if (from->record.kind() != from_kind || to->record.kind() != to_kind) {
-    return Refuse(command, fingerprint, Reason::kAccountKindMismatch,
-                  Cat("this moves value from a ", KindName(from_kind), " to a ", KindName(to_kind),
-                      " account; ", move.from(), " is ", KindName(from->record.kind()), ", ",
-                      move.to(), " is ", KindName(to->record.kind())));
-  }
-  for (const AccountState* account : {from, to}) {
-    if (account->record.status() == v1::ACCOUNT_STATUS_FROZEN) {
-      return Refuse(command, fingerprint, Reason::kAccountFrozen,
-                    Cat("account ", account->record.account(), " is frozen"));
-    }
-  }
+  auto checked =
+      Decided(command, fingerprint, rules::CheckMove(move, from_kind, to_kind, stock, *context_));
+  if (!checked.ok()) return std::move(checked).outcome();
+  const Int128 amount = *checked;
   const bool earns_hours = command.has_earn() && move.asset() == kHoursAsset;
-  // The approval threshold is cumulative: what one issuer account posts to one member in one
-  // programme day (Asia/Shanghai) without approval stays at or under it, so splitting an
-  // earning (5 x 100 under a threshold of 100) sends the part above it to approval. Approved
-  // earnings do not count (a checker saw them); a reversal gives nothing back (the safe side).
-  // HOURS have no threshold: the daily hours cap, per member and day across all issuers,
-  // guards them.
-  std::optional<std::pair<std::string, Int128>> approval_usage;
-  std::optional<Int128> threshold;
-  if (command.has_earn() && !earns_hours && (threshold = ApprovalThreshold(move.asset()))) {
-    std::string key = ApprovalUsageKey(move.from(), move.to(), move.asset(), NextEntryTime());
-    OrOutcome<Int128> used = Used(key);
-    if (!used.ok()) return std::move(used).outcome();
-    if (*used + amount.amount.minor() <= *threshold) {
-      approval_usage.emplace(std::move(key), *used + amount.amount.minor());
-    }
+  rules::EarnApproval approval;
+  if (command.has_earn()) {
+    auto decided = Decided(command, fingerprint, rules::CheckEarnApproval(move, amount, *context_));
+    if (!decided.ok()) return std::move(decided).outcome();
+    approval = std::move(*decided);
   }
-  if (threshold && !approval_usage) {
+  if (approval.pending) {
     v1::PendingRecord pending;
     pending.set_from(move.from());
     pending.set_to(move.to());
     pending.set_member(move.to());
     pending.set_asset(move.asset());
-    pending.set_amount_minor(MinorToString(amount.amount.minor()));
+    pending.set_amount_minor(MinorToString(amount));
     return MakePending(command, fingerprint, std::move(pending), nullptr);
   }
   std::optional<std::pair<std::string, Int128>> day_usage;
   if (earns_hours && settings_.contains(meta_key::kDailyHoursCap)) {
-    auto checked = CheckDailyHours(command, fingerprint, amount.amount.minor());
-    if (!checked.ok()) return std::move(checked).outcome();
-    day_usage = std::move(*checked);
+    auto day = CheckDailyHours(command, fingerprint, amount);
+    if (!day.ok()) return std::move(day).outcome();
+    day_usage = std::move(*day);
   }
   const bool capped = earns_hours && settings_.contains(meta_key::kHoursCap);
   const std::vector<ResolvedPosting> postings =
-      capped ? CappedEarn(move, amount.amount.minor())
-             : std::vector<ResolvedPosting>{{move.from(), move.asset(), -amount.amount.minor()},
-                                            {move.to(), move.asset(), amount.amount.minor()}};
+      capped ? CappedEarn(move, amount)
+             : std::vector<ResolvedPosting>{{move.from(), move.asset(), -amount},
+                                            {move.to(), move.asset(), amount}};
   Outcome limits = CheckLimits(postings);
   if (!limits.ok()) return Refuse(command, fingerprint, limits.reason, limits.message);
   // A member whose whole earning went to the pool still gets the statement line.
@@ -95,10 +50,10 @@ Outcome Engine::ApplyMove(const v1::Command& command, const std::string& fingerp
                                ? std::vector<std::string>{move.to()}
                                : std::vector<std::string>{});
   if (earns_hours) {
-    AddEarnedHours(move.to(), amount.amount.minor(), outcome.receipt.seq);
+    AddEarnedHours(move.to(), amount, outcome.receipt.seq);
   }
   if (day_usage) usage_.Set(day_usage->first, std::move(day_usage->second));
-  if (approval_usage) usage_.Set(approval_usage->first, std::move(approval_usage->second));
+  if (approval.usage) usage_.Set(approval.usage->first, std::move(approval.usage->second));
   return outcome;
 }
 
@@ -110,41 +65,13 @@ Outcome Engine::ApplyReverse(const v1::Command& command, const std::string& fing
   OrOutcome<BatchEntry> entry = FindEntry(target);
   if (!entry.ok()) return std::move(entry).outcome();
   if (auto refused = CheckMayUndo(command, fingerprint, target, *entry)) return std::move(*refused);
-  if (!IsReversible(entry->kind)) {
-    return Refuse(command, fingerprint, Reason::kEntryNotReversible,
-                  Cat("entry ", target, " moves no value or is itself a reversal or refund"));
-  }
-  if (entry->postings.empty()) {
-    return Refuse(command, fingerprint, Reason::kEntryNotReversible,
-                  Cat("entry ", target,
-                      " moved nothing: it waited for approval (reject it "
-                      "while pending; reverse its Approve once approved)"));
-  }
-  OrOutcome<bool> reversed = IsReversed(EncodeFixed64BE(target));
-  if (!reversed.ok()) return std::move(reversed).outcome();
-  if (*reversed) {
-    return Refuse(command, fingerprint, Reason::kEntryAlreadyReversed,
-                  Cat("entry ", target, " was reversed already"));
-  }
-  if (entry->checkout) {
-    for (const auto& line : entry->checkout->pricing().lines()) {
-      OrOutcome<bool> refunded = IsReversed(RefundedLineKey(target, line.sku()));
-      if (!refunded.ok()) return std::move(refunded).outcome();
-      if (*refunded) {
-        return Refuse(command, fingerprint, Reason::kEntryAlreadyReversed,
-                      Cat("line ", line.sku(), " of checkout ", target,
-                          " was refunded: refund the other lines instead"));
-      }
-    }
+  if (auto refused = rules::CheckReversal(target, entry->kind, entry->postings,
+                                          entry->checkout.get(), *context_)) {
+    return RefuseWith(command, fingerprint, std::move(*refused));
   }
   // Frozen accounts take part: a correction must stay possible while an account is frozen for
   // investigation. Floors and budgets still hold.
-  std::vector<ResolvedPosting> postings;
-  for (const auto& posting : entry->postings) {
-    auto minor = MinorFromString(posting.amount_minor());
-    LOVEBANK_CHECK(minor.has_value());
-    postings.push_back({posting.account(), posting.asset(), -*minor});
-  }
+  const std::vector<ResolvedPosting> postings = rules::ReversePostings(entry->postings);
   Outcome limits = CheckLimits(postings);
   if (!limits.ok()) return Refuse(command, fingerprint, limits.reason, limits.message);
   // A reversed earning of hours takes back all it earned (the part a cap sent to the donation

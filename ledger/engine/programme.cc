@@ -17,15 +17,6 @@
 
 namespace lovebank {
 
-template <class Record>
-OrOutcome<Record> Engine::Decided(const v1::Command& command, const std::string& fingerprint,
-                                  rules::OrRefusal<Record> decided) {
-  if (auto* refusal = std::get_if<rules::Refusal>(&decided)) {
-    return RefuseWith(command, fingerprint, std::move(*refusal));
-  }
-  return std::move(std::get<Record>(decided));
-}
-
 Outcome Engine::ApplyTransfer(const v1::Command& command, const std::string& fingerprint) {
   const v1::Move& move = command.transfer();
   auto to_kind = Decided(command, fingerprint, rules::TransferRecipientKind(move, *context_));
