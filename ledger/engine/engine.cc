@@ -1,7 +1,8 @@
 // The sequencer's state machine: a command in, an outcome out. Apply answers a retry from its
-// request record (Replay), else decides it (Decide dispatches over the command oneof to the rule
-// areas: moves.cc, accounts.cc, supermarket.cc, holds.cc, programme.cc, volunteers.cc,
-// authority.cc) against the state (state.cc).
+// request record (Replay), else decides it: Decide dispatches over the command oneof to the
+// appliers of each rule area (moves.cc, accounts.cc, supermarket.cc, holds.cc, programme.cc,
+// volunteers.cc, authority.cc), which ask the rules of ledger/rules/ with the facts or the
+// decision context (context.cc) and apply what they decide to the state (state.cc).
 
 #include "ledger/engine/engine_internal.h"
 
