@@ -6,6 +6,7 @@
 //   lovebank_load --mode batch --clients 4 --batch 2048 --accounts 1000 --seconds 10
 //   lovebank_load --mode basket --clients 64 --accounts 1000 --seconds 10   (5-line checkouts)
 //   lovebank_load --server 127.0.0.1:50051 --admin-token-file var/ledger/admin.token ...
+//   lovebank_load --transport http --mode unary --clients 16 ...   (POST /v1/Ledger/Transfer, JSON)
 //
 // Without --server it starts lovebankd in-process on a loopback port with a temp data dir. With
 // --server it sets its programme up through the API with the admin token (accounts "load:m<i>",
@@ -13,6 +14,12 @@
 //
 // Each client is one outstanding call at a time (callback API, no thread per client); a call's
 // latency is from send to response. Calls that end in the first --warmup seconds are not counted.
+// Over HTTP (--transport http, unary transfers) each client is a thread with one keep-alive
+// connection (cpp-httplib's blocking client, as a phone's or a browser's one request at a time),
+// against lovebankd's HTTP/JSON listener (in-process with --http-threads workers, or
+// --http-server): the same transfers, the same setup over gRPC, the same counting.
+
+#include <httplib.h>
 
 #include <algorithm>
 #include <atomic>
@@ -37,6 +44,9 @@ using Clock = std::chrono::steady_clock;
 
 struct Config {
   std::string mode = "unary";
+  std::string transport = "grpc";
+  std::string http_server;  // with --server: lovebankd's HTTP listener, host:port
+  int http_threads = 64;    // in-process: the HTTP listener's workers
   int clients = 64;
   int accounts = 1000;
   int batch = 1024;
@@ -303,6 +313,39 @@ class LoadClient {
   std::atomic<int>& running_;
 };
 
+// One HTTP client: a thread, one keep-alive connection, one request at a time.
+void RunHttpClient(const Config& config, const std::string& host, int port,
+                   const std::vector<std::string>& tokens, int id, Clock::time_point measure_from,
+                   Clock::time_point stop_at, Stats& stats) {
+  httplib::Client client(host, port);
+  client.set_keep_alive(true);
+  client.set_tcp_nodelay(true);  // as browsers do: the body is not held behind the headers
+  client.set_read_timeout(60, 0);
+  std::minstd_rand random(static_cast<unsigned>(id) * 7919u + 1);
+  const int accounts = static_cast<int>(tokens.size());
+  for (std::uint64_t sequence = 0; Clock::now() < stop_at; ++sequence) {
+    const int from = static_cast<int>(random() % accounts);
+    int to = static_cast<int>(random() % (accounts - 1));
+    if (to >= from) ++to;
+    const std::string body = "{\"requestId\":\"" + config.run + "-h" + std::to_string(id) + "-" +
+                             std::to_string(sequence) + "\",\"from\":\"" + Account(from) +
+                             "\",\"to\":\"" + Account(to) +
+                             "\",\"asset\":\"POINTS\",\"amount\":\"0.01\"}";
+    const httplib::Headers headers = {{"Authorization", "Bearer " + tokens[from]}};
+    const auto sent = Clock::now();
+    auto result = client.Post("/v1/Ledger/Transfer", headers, body, "application/json");
+    const auto now = Clock::now();
+    const bool ok = result && result->status == 200;
+    if (now >= measure_from && now < stop_at) {
+      std::lock_guard<std::mutex> lock(stats.mu);
+      stats.latencies_us.push_back(std::chrono::duration<double, std::micro>(now - sent).count());
+      stats.committed += ok ? 1 : 0;
+      stats.refused += result && !ok ? 1 : 0;
+      stats.failed_calls += result ? 0 : 1;
+    }
+  }
+}
+
 double Percentile(std::vector<double>& values, double p) {
   if (values.empty()) return 0;
   const std::size_t index =
@@ -318,6 +361,15 @@ int Main(int argc, char** argv) {
   app.add_option("--mode", config.mode,
                  "unary (transfers) | batch (SubmitBatch of transfers) | basket (5-line checkouts)")
       ->check(CLI::IsMember({"unary", "batch", "basket"}))
+      ->capture_default_str();
+  app.add_option("--transport", config.transport,
+                 "grpc | http (lovebankd's HTTP/JSON listener; unary transfers only)")
+      ->check(CLI::IsMember({"grpc", "http"}))
+      ->capture_default_str();
+  app.add_option("--http-server", config.http_server,
+                 "with --server and --transport http: lovebankd's HTTP listener, host:port");
+  app.add_option("--http-threads", config.http_threads,
+                 "in-process with --transport http: the HTTP listener's workers")
       ->capture_default_str();
   app.add_option("--clients", config.clients, "concurrent clients")->capture_default_str();
   app.add_option("--accounts", config.accounts, "member accounts")
@@ -336,6 +388,15 @@ int Main(int argc, char** argv) {
   app.add_option("--log-level", config.log_level, "in-process server's log level")
       ->capture_default_str();
   CLI11_PARSE(app, argc, argv);
+  const bool http = config.transport == "http";
+  if (http && config.mode != "unary") {
+    std::cerr << "lovebank_load: --transport http measures unary transfers (--mode unary)\n";
+    return 2;
+  }
+  if (http && !config.server.empty() && config.http_server.empty()) {
+    std::cerr << "lovebank_load: --transport http with --server needs --http-server\n";
+    return 2;
+  }
   absl::SetMutexDeadlockDetectionMode(absl::OnDeadlockCycle::kIgnore);  // as lovebankd does
 
   std::unique_ptr<lovebank::service::Server> server;
@@ -349,6 +410,11 @@ int Main(int argc, char** argv) {
     options.data_dir = temp.string();
     options.init = true;
     options.log_level = *lovebank::service::ParseLogLevel(config.log_level);
+    if (http) {
+      options.http_listen_address = "127.0.0.1:0";
+      options.http_threads = config.http_threads;
+      options.http_connections_max = std::max(64, config.clients + 8);
+    }
     auto started = lovebank::service::Server::Start(options);
     if (!started.ok()) {
       std::cerr << "lovebank_load: " << started.status() << "\n";
@@ -357,6 +423,7 @@ int Main(int argc, char** argv) {
     server = std::move(*started);
     address = "127.0.0.1:" + std::to_string(server->port());
     admin_token_file = server->admin_token_file();
+    if (http) config.http_server = "127.0.0.1:" + std::to_string(server->http_port());
   }
   std::string admin;
   std::getline(std::ifstream(admin_token_file), admin);
@@ -382,12 +449,24 @@ int Main(int argc, char** argv) {
   const auto stop_at = measure_from + std::chrono::duration_cast<Clock::duration>(
                                           std::chrono::duration<double>(config.seconds));
   std::vector<std::unique_ptr<LoadClient>> clients;
-  for (int i = 0; i < config.clients; ++i) {
-    clients.push_back(std::make_unique<LoadClient>(config, channels[i % channels.size()], tokens, i,
-                                                   measure_from, stop_at, stats, running));
+  if (http) {
+    const std::size_t colon = config.http_server.rfind(':');
+    const std::string host = config.http_server.substr(0, colon);
+    const int port = std::stoi(config.http_server.substr(colon + 1));
+    std::vector<std::thread> threads;
+    for (int i = 0; i < config.clients; ++i) {
+      threads.emplace_back(RunHttpClient, std::cref(config), host, port, std::cref(tokens), i,
+                           measure_from, stop_at, std::ref(stats));
+    }
+    for (auto& thread : threads) thread.join();
+  } else {
+    for (int i = 0; i < config.clients; ++i) {
+      clients.push_back(std::make_unique<LoadClient>(config, channels[i % channels.size()], tokens,
+                                                     i, measure_from, stop_at, stats, running));
+    }
+    for (auto& client : clients) client->Start();
+    while (running.load() > 0) std::this_thread::sleep_for(std::chrono::milliseconds(20));
   }
-  for (auto& client : clients) client->Start();
-  while (running.load() > 0) std::this_thread::sleep_for(std::chrono::milliseconds(20));
 
   std::vector<double>& latencies = stats.latencies_us;
   const double per_second = static_cast<double>(stats.committed) / config.seconds;
@@ -395,9 +474,10 @@ int Main(int argc, char** argv) {
   const double p99 = Percentile(latencies, 0.99) / 1000;
   const double p999 = Percentile(latencies, 0.999) / 1000;
   std::printf(
-      "mode=%s clients=%d accounts=%d batch=%d seconds=%.0f  committed=%llu  tx/s=%.0f  "
+      "transport=%s mode=%s clients=%d accounts=%d batch=%d seconds=%.0f  committed=%llu  "
+      "tx/s=%.0f  "
       "calls=%zu  latency_ms p50=%.2f p99=%.2f p999=%.2f  refused=%llu failed_calls=%llu\n",
-      config.mode.c_str(), config.clients, config.accounts,
+      config.transport.c_str(), config.mode.c_str(), config.clients, config.accounts,
       config.mode == "batch" ? config.batch : 1, config.seconds,
       static_cast<unsigned long long>(stats.committed), per_second, latencies.size(), p50, p99,
       p999, static_cast<unsigned long long>(stats.refused),

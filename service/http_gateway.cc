@@ -2,6 +2,7 @@
 
 #include <sys/socket.h>
 
+#include <cerrno>
 #include <deque>
 #include <future>
 #include <optional>
@@ -33,6 +34,9 @@ namespace lovebank::service {
 namespace {
 
 constexpr std::string_view kPackage = "lovebank.v1.";
+// Connections the kernel queues before the listener accepts them (SOMAXCONN's default on Linux
+// 5.4+; the kernel caps it at net.core.somaxconn).
+constexpr int kHttpListenBacklog = 4096;
 // protobuf's JSON parse error (it names the field and quotes a little of the value): this much.
 constexpr std::size_t kParseMessageBytesMax = 160;
 
@@ -346,6 +350,7 @@ class HttpGateway::Impl {
   std::unique_ptr<httplib::Server> server;
   std::thread listener;
   std::atomic<bool> listener_done{false};  // listen_after_bind returned
+  int listen_socket = -1;                  // the listening socket (set while binding)
   int port = 0;
   bool stopped = false;
   std::atomic<std::uint64_t> streams_abandoned{0};
@@ -532,15 +537,20 @@ absl::StatusOr<std::unique_ptr<HttpGateway>> HttpGateway::Start(
   httplib::Server& server = *impl->server;
   // No SO_REUSEPORT (cpp-httplib sets it by default, like gRPC): a second lovebankd on the same
   // port must fail to bind, not share the clients. SO_REUSEADDR only lets a restart rebind.
-  server.set_socket_options([](int sock) {
+  // The listening socket is remembered so that its backlog can be raised once it listens.
+  server.set_socket_options([self = impl.get()](int sock) {
     int yes = 1;
     setsockopt(sock, SOL_SOCKET, SO_REUSEADDR, &yes, sizeof(yes));
+    self->listen_socket = sock;
   });
   const int threads = std::max(1, options.threads);
   const int connections_max = std::max(threads, options.connections_max);
   impl->pool = std::make_unique<BoundedPool>(threads, connections_max);
   server.new_task_queue = [pool = impl->pool.get()] { return new PoolHandle(pool); };
   server.set_payload_max_length(options.body_bytes_max);
+  // No Nagle: an answer's headers and body are separate writes, and Nagle held the body until the
+  // client's delayed ACK of the headers (40 ms a call on loopback; docs/benchmarks.md).
+  server.set_tcp_nodelay(true);
   server.set_read_timeout(options.read_timeout_seconds, 0);
   server.set_write_timeout(options.write_timeout_seconds, 0);
   server.set_keep_alive_timeout(options.keep_alive_seconds);
@@ -588,6 +598,14 @@ absl::StatusOr<std::unique_ptr<HttpGateway>> HttpGateway::Start(
   if (impl->port <= 0) {
     return absl::UnavailableError(
         Cat("cannot listen for HTTP on ", options.listen_address, " (in use?)"));
+  }
+  // cpp-httplib 0.11 listens with a backlog of 5 (compiled into Debian's library): a burst of
+  // phones connecting at once overflowed it, and each dropped SYN cost its client a 1 s, then 2 s
+  // retransmit (p999 of 1-2 s at 64 clients; docs/benchmarks.md). listen() again on the listening
+  // socket raises the backlog (Linux keeps the socket and its queue).
+  if (impl->listen_socket >= 0 && ::listen(impl->listen_socket, kHttpListenBacklog) != 0) {
+    return absl::UnavailableError(
+        Cat("cannot raise the HTTP listen backlog on ", options.listen_address, ": errno ", errno));
   }
   // Bound and listening already (connections wait in the backlog): accept from here on.
   impl->listener = std::thread([self] {

@@ -5,10 +5,13 @@
 
 #include <httplib.h>
 #include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <poll.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
 #include <chrono>
+#include <filesystem>
 #include <functional>
 #include <future>
 #include <map>
@@ -432,6 +435,101 @@ TEST_F(HttpTest, ConnectionsPastTheCapWaitForTheListenerAndAreServedLater) {
   EXPECT_EQ(capped->http_stats().connections_peak, 2);
   client.stop();
   capped.reset();  // Stop returns with the listener at the cap or not
+}
+
+// This process's TCP sockets whose local port is `port`: the listening one (`listening`) or the
+// connections it accepted.
+std::vector<int> SocketsOnPort(int port, bool listening) {
+  std::vector<int> found;
+  for (const auto& fd_entry : std::filesystem::directory_iterator("/proc/self/fd")) {
+    const int fd = std::stoi(fd_entry.path().filename().string());
+    int accepting = 0;
+    socklen_t size = sizeof(accepting);
+    sockaddr_in address{};
+    socklen_t address_size = sizeof(address);
+    if (::getsockopt(fd, SOL_SOCKET, SO_ACCEPTCONN, &accepting, &size) == 0 &&
+        (accepting == 1) == listening &&
+        ::getsockname(fd, reinterpret_cast<sockaddr*>(&address), &address_size) == 0 &&
+        address.sin_family == AF_INET && ntohs(address.sin_port) == port) {
+      found.push_back(fd);
+    }
+  }
+  return found;
+}
+
+// The backlog the kernel keeps for the listening socket on `port` (tcp_info's tcpi_sacked holds a
+// listener's maximum backlog); -1 when there is none.
+int ListenBacklogOf(int port) {
+  for (int fd : SocketsOnPort(port, /*listening=*/true)) {
+    tcp_info info{};
+    socklen_t size = sizeof(info);
+    if (::getsockopt(fd, IPPROTO_TCP, TCP_INFO, &info, &size) == 0) {
+      return static_cast<int>(info.tcpi_sacked);
+    }
+  }
+  return -1;
+}
+
+// While the listener is at its cap, new connections wait in the kernel's listen backlog, which
+// must hold a burst of them: cpp-httplib listens with a backlog of 5, and each connection past it
+// had its SYN dropped (a 1 s, then 3 s ... retransmit for a phone: p999 of 1-2 s at 64 clients).
+// The gateway raises the backlog (to 4096, or net.core.somaxconn when lower); a burst of 32
+// connections completes its handshakes while none is accepted, and is served once the cap frees.
+TEST_F(HttpTest, ABurstOfConnectionsWaitsInTheBacklogInsteadOfBeingDropped) {
+  http_threads_ = 1;
+  http_connections_max_ = 2;
+  auto capped = Start(dir_.Sub("burst"), "127.0.0.1:0");
+  ASSERT_NE(capped, nullptr);
+  EXPECT_GE(ListenBacklogOf(capped->http_port()), 128) << "cpp-httplib's own backlog is 5";
+  std::vector<int> idle;
+  for (int i = 0; i < 4; ++i) idle.push_back(Connect(capped->http_port()));
+  ASSERT_TRUE(Eventually([&] { return capped->http_stats().accept_waits >= 1; }));
+  std::vector<int> burst;
+  sockaddr_in address{};
+  address.sin_family = AF_INET;
+  address.sin_port = htons(static_cast<std::uint16_t>(capped->http_port()));
+  address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  for (int i = 0; i < 32; ++i) {
+    const int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK, 0);
+    ::connect(fd, reinterpret_cast<sockaddr*>(&address), sizeof(address));  // EINPROGRESS
+    burst.push_back(fd);
+  }
+  auto connected = [&] {
+    int done = 0;
+    for (int fd : burst) {
+      pollfd ready{fd, POLLOUT, 0};
+      int error = 0;
+      socklen_t size = sizeof(error);
+      if (::poll(&ready, 1, 0) == 1 && ::getsockopt(fd, SOL_SOCKET, SO_ERROR, &error, &size) == 0 &&
+          error == 0) {
+        ++done;
+      }
+    }
+    return done;
+  };
+  EXPECT_TRUE(Eventually([&] { return connected() == 32; }))
+      << connected() << " of 32 connected: the rest were dropped by a short backlog";
+  EXPECT_EQ(capped->http_stats().connections, 2) << "none of them accepted yet";
+  for (int fd : idle) ::close(fd);
+  for (int fd : burst) ::close(fd);
+  httplib::Client client("127.0.0.1", capped->http_port());
+  client.set_keep_alive(true);  // the connection stays open to be looked at
+  client.set_read_timeout(30, 0);
+  auto health = client.Get("/healthz");
+  ASSERT_TRUE(health) << httplib::to_string(health.error());
+  EXPECT_EQ(health->status, 200);
+  // Answers leave at once: the accepted connection has Nagle off (an answer's headers and body
+  // are separate writes; with Nagle the body waited for the client's delayed ACK, 40 ms a call).
+  const std::vector<int> accepted = SocketsOnPort(capped->http_port(), /*listening=*/false);
+  ASSERT_FALSE(accepted.empty());
+  for (int fd : accepted) {
+    int nodelay = 0;
+    socklen_t size = sizeof(nodelay);
+    ASSERT_EQ(::getsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &nodelay, &size), 0);
+    EXPECT_NE(nodelay, 0) << "Nagle on an accepted HTTP connection";
+  }
+  client.stop();
+  capped.reset();
 }
 
 // A client that goes away in the middle of a stream cancels the call: the gateway counts it,
