@@ -4,7 +4,10 @@
 Generates stubs from proto/ with the system protoc and grpc_python_plugin, starts lovebankd on a
 free loopback port with a fresh data directory, and as admin, issuer and terminal does an earn, a
 redeem and a balance read, reads a refusal's machine-readable reason from the status details,
-checks grpc.health.v1 and lists the services by reflection, then stops the daemon with SIGTERM.
+checks grpc.health.v1 and lists the services by reflection; then the same API over HTTP/JSON with
+nothing but the standard library (urllib, json), as a phone's web page or mini-program would: an
+earn in Chinese and its retry answered exactly once, a balance, a refusal's reason and /healthz.
+Then it stops the daemon with SIGTERM.
 
 usage: python_client_test.py LOVEBANKD PROTO_DIR GRPC_PROTO_DIR WORK_DIR
 """
@@ -14,6 +17,9 @@ import shutil
 import signal
 import subprocess
 import sys
+import json
+import urllib.error
+import urllib.request
 
 lovebankd, proto_dir, grpc_proto_dir, work = sys.argv[1:5]
 shutil.rmtree(work, ignore_errors=True)
@@ -41,15 +47,33 @@ import health_pb2, health_pb2_grpc, reflection_pb2, reflection_pb2_grpc  # noqa:
 
 data = os.path.join(work, "data")
 daemon = subprocess.Popen([lovebankd, "--listen", "127.0.0.1:0", "--data-dir", data,
-                           "--init", "--clock-start", "2026-11-20T08:00:00Z"],
+                           "--init", "--clock-start", "2026-11-20T08:00:00Z",
+                           "--http-listen", "127.0.0.1:0"],
                           stderr=subprocess.PIPE, text=True)
-port = None
+port = http_port = None
 for line in daemon.stderr:
     match = re.search(r"listening on port (\d+)", line)
     if match:
         port = int(match.group(1))
+    match = re.search(r"serving HTTP/JSON on port (\d+)", line)
+    if match:
+        http_port = int(match.group(1))
+    if port and http_port:
         break
-assert port, "lovebankd did not report its port"
+assert port and http_port, "lovebankd did not report its ports"
+
+
+def post(route, body, token):
+    """POST /v1/<route> with a JSON body: (HTTP status, the JSON answer)."""
+    request = urllib.request.Request(
+        f"http://127.0.0.1:{http_port}/v1/{route}", data=json.dumps(body).encode("utf-8"),
+        headers={"Authorization": "Bearer " + token, "Content-Type": "application/json"})
+    try:
+        with urllib.request.urlopen(request, timeout=10) as answer:
+            return answer.status, json.load(answer)
+    except urllib.error.HTTPError as error:
+        return error.code, json.load(error)
+
 
 try:
     channel = grpc.insecure_channel(f"127.0.0.1:{port}")
@@ -124,8 +148,28 @@ try:
     services = {s.name for reply in replies for s in reply.list_services_response.service}
     assert {"lovebank.v1.Ledger", "lovebank.v1.Audit", "lovebank.v1.Admin",
             "grpc.health.v1.Health"} <= services, services
-    print("python client: earn, redeem, balance, refusal reason, health and reflection OK;",
-          "services:", " ".join(sorted(services)))
+    # The same API over HTTP/JSON (proto3 JSON names; amounts are decimal strings).
+    award = {"requestId": "http-earn-1", "issuer": "issuer:town", "member": "M0001",
+             "asset": "POINTS", "amount": "500", "reason": "学习进步明显 (clear progress)"}
+    status, first = post("Ledger/Earn", award, issuer)
+    assert status == 200 and int(first["seq"]) > sale.seq, (status, first)
+    status, retry = post("Ledger/Earn", award, issuer)
+    assert status == 200 and retry["seq"] == first["seq"], (status, retry)  # exactly once
+    status, balance = post("Ledger/GetBalance", {"account": "M0001"}, till)
+    assert status == 200, balance
+    assert {b["asset"]: b["amount"] for b in balance["balances"]} == \
+        {"HOURS": "2.00", "POINTS": "3454.50"}, balance
+    status, refused = post("Ledger/Redeem", {"requestId": "http-sale-2", "member": "M0001",
+                                             "store": "store:main", "asset": "POINTS",
+                                             "amount": "9999"}, till)
+    assert status == 412 and refused["reason"] == "INSUFFICIENT_BALANCE", (status, refused)
+    status, wrong = post("Ledger/Redeem", {"requestId": "http-sale-3", "amout": "1"}, till)
+    assert status == 400 and wrong["reason"] == "HTTP_BODY_INVALID", (status, wrong)
+    with urllib.request.urlopen(f"http://127.0.0.1:{http_port}/healthz", timeout=10) as answer:
+        assert json.load(answer)["status"] == "SERVING"
+    print("python client: earn, redeem, balance, refusal reason, health and reflection OK",
+          "over gRPC, and earn (exactly once), balance and refusals over HTTP/JSON; services:",
+          " ".join(sorted(services)))
 finally:
     daemon.send_signal(signal.SIGTERM)
     rest = daemon.stderr.read()
