@@ -2,9 +2,10 @@
 // replay streamed as it runs.
 
 #include <deque>
-#include <mutex>
 #include <thread>
 
+#include "absl/base/thread_annotations.h"
+#include "absl/synchronization/mutex.h"
 #include "ledger/audit/audit.h"
 #include "ledger/base/coding.h"
 #include "ledger/base/strings.h"
@@ -140,27 +141,30 @@ class VerifyStream final : public grpc::ServerWriteReactor<v1::VerifyEvent> {
   }
 
   void OnWriteDone(bool ok) override {
-    std::unique_lock<std::mutex> lock(shared_->mu);
-    if (!ok) {
-      shared_->finish_called = true;
-      lock.unlock();
-      Stop(grpc::Status(grpc::StatusCode::CANCELLED, "the client went away"));
-      return;
+    enum class Next { kWait, kWrite, kStop } next = Next::kWait;
+    grpc::Status status;
+    {
+      absl::MutexLock lock(&shared_->mu);
+      if (!ok) {
+        shared_->finish_called = true;
+        status = grpc::Status(grpc::StatusCode::CANCELLED, "the client went away");
+        next = Next::kStop;
+      } else if (!shared_->queue.empty()) {
+        shared_->current = std::move(shared_->queue.front());
+        shared_->queue.pop_front();
+        next = Next::kWrite;
+      } else {
+        shared_->writing = false;
+        if (shared_->finished) {
+          shared_->finish_called = true;
+          status = shared_->final_status;
+          next = Next::kStop;
+        }
+      }
     }
-    if (!shared_->queue.empty()) {
-      shared_->current = std::move(shared_->queue.front());
-      shared_->queue.pop_front();
-      lock.unlock();
-      StartWrite(&shared_->current);
-      return;
-    }
-    shared_->writing = false;
-    if (shared_->finished) {
-      shared_->finish_called = true;
-      grpc::Status status = shared_->final_status;
-      lock.unlock();
-      Stop(std::move(status));
-    }
+    // Outside the lock: gRPC may call back into this reactor from inside StartWrite or Finish.
+    if (next == Next::kWrite) StartWrite(&shared_->current);
+    if (next == Next::kStop) Stop(std::move(status));
   }
 
   void OnDone() override {
@@ -170,40 +174,42 @@ class VerifyStream final : public grpc::ServerWriteReactor<v1::VerifyEvent> {
 
  private:
   struct Shared {
-    std::mutex mu;
-    VerifyStream* reactor = nullptr;
-    std::deque<v1::VerifyEvent> queue;
-    v1::VerifyEvent current;  // the event being written
-    bool writing = false;
-    bool finished = false;       // the audit thread has no more events
-    bool finish_called = false;  // Finish was called (or is about to be): push nothing more
-    grpc::Status final_status;
+    absl::Mutex mu;
+    VerifyStream* reactor = nullptr;  // set before the audit thread starts, never changed
+    std::deque<v1::VerifyEvent> queue ABSL_GUARDED_BY(mu);
+    // The event being written: handed over under `mu` by whoever sets `writing`, then read by
+    // gRPC alone until OnWriteDone.
+    v1::VerifyEvent current;
+    bool writing ABSL_GUARDED_BY(mu) = false;
+    bool finished ABSL_GUARDED_BY(mu) = false;       // the audit thread has no more events
+    bool finish_called ABSL_GUARDED_BY(mu) = false;  // Finish was (or is about to be) called
+    grpc::Status final_status ABSL_GUARDED_BY(mu);
   };
 
   static void Push(const std::shared_ptr<Shared>& shared, v1::VerifyEvent event) {
-    std::unique_lock<std::mutex> lock(shared->mu);
-    if (shared->finish_called) return;
-    if (shared->writing) {
-      shared->queue.push_back(std::move(event));
-      return;
+    {
+      absl::MutexLock lock(&shared->mu);
+      if (shared->finish_called) return;
+      if (shared->writing) {
+        shared->queue.push_back(std::move(event));
+        return;
+      }
+      shared->writing = true;
+      shared->current = std::move(event);
     }
-    shared->writing = true;
-    shared->current = std::move(event);
-    VerifyStream* reactor = shared->reactor;
-    lock.unlock();
-    reactor->StartWrite(&shared->current);
+    shared->reactor->StartWrite(&shared->current);
   }
 
   static void End(const std::shared_ptr<Shared>& shared, grpc::Status status) {
-    std::unique_lock<std::mutex> lock(shared->mu);
-    if (shared->finish_called) return;
-    shared->finished = true;
-    shared->final_status = status;
-    if (shared->writing) return;  // OnWriteDone finishes after the last write
-    shared->finish_called = true;
-    VerifyStream* reactor = shared->reactor;
-    lock.unlock();
-    reactor->Stop(std::move(status));
+    {
+      absl::MutexLock lock(&shared->mu);
+      if (shared->finish_called) return;
+      shared->finished = true;
+      shared->final_status = status;
+      if (shared->writing) return;  // OnWriteDone finishes after the last write
+      shared->finish_called = true;
+    }
+    shared->reactor->Stop(std::move(status));
   }
 
   static void RunAudit(std::shared_ptr<Shared> shared, std::string path, audit::Options options) {

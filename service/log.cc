@@ -32,7 +32,7 @@ void Logger::Log(LogLevel level, std::string_view text) {
   line.reserve(text.size() + 48);
   line.append(stamp).append(" ").push_back(kLetters[static_cast<int>(level)]);
   line.append(" ").append(text).push_back('\n');
-  std::lock_guard<std::mutex> lock(mu_);
+  absl::MutexLock lock(&mu_);
   std::fwrite(line.data(), 1, line.size(), out_);
   std::fflush(out_);
 }

@@ -3,9 +3,10 @@
 // lifecycle messages, to stderr. Thread-safe: each line is written with one fwrite under a lock.
 
 #include <cstdio>
-#include <mutex>
 #include <optional>
 #include <string_view>
+
+#include "absl/synchronization/mutex.h"
 
 namespace lovebank::service {
 
@@ -24,7 +25,7 @@ class Logger {
  private:
   const LogLevel level_;
   std::FILE* const out_;
-  std::mutex mu_;
+  absl::Mutex mu_;  // one line at a time
 };
 
 }  // namespace lovebank::service
