@@ -17,6 +17,7 @@
 
 #include "absl/synchronization/mutex.h"
 #include "clients/commands.h"
+#include "ledger/base/version.h"
 
 namespace lovebank::cli {
 namespace {
@@ -92,6 +93,7 @@ int Main(int argc, char** argv) {
   FromEnvironment(&globals);
 
   CLI::App app{"lovebank: the love bank's command line (爱心银行 / 爱心超市).", "lovebank"};
+  app.set_version_flag("--version", std::string("lovebank ") + std::string(Version()));
   app.require_subcommand(1);
   app.fallthrough();
   app.add_option("--config", config, "config file (key = value: server, token, ca, timeout)");

@@ -22,6 +22,7 @@
 
 #include "CLI/CLI.hpp"
 #include "ledger/base/text.h"
+#include "ledger/base/version.h"
 #include "service/server.h"
 
 namespace {
@@ -55,6 +56,7 @@ int Main(int argc, char** argv) {
   std::string log_level = "info";
   CLI::App app{"lovebankd: the lovebank ledger over gRPC (love bank / love supermarket).",
                "lovebankd"};
+  app.set_version_flag("--version", std::string("lovebankd ") + std::string(lovebank::Version()));
   app.set_config("--config", "", "TOML or INI file with any of the options below (key = value)");
   app.add_option("--listen", options.listen_address, "address to listen on (port 0: any free)")
       ->capture_default_str();
@@ -95,6 +97,8 @@ int Main(int argc, char** argv) {
   } catch (const CLI::CallForHelp& e) {
     return app.exit(e);
   } catch (const CLI::CallForAllHelp& e) {
+    return app.exit(e);
+  } catch (const CLI::CallForVersion& e) {
     return app.exit(e);
   } catch (const CLI::ConfigError& e) {
     std::cerr << "lovebankd: --config: " << e.what()

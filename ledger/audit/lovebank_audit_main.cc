@@ -18,6 +18,7 @@
 #include "ledger/audit/export.h"
 #include "ledger/audit/report_output.h"
 #include "ledger/base/strings.h"
+#include "ledger/base/version.h"
 #include "ledger/storage/store.h"
 
 namespace lovebank::audit {
@@ -36,6 +37,7 @@ absl::StatusOr<std::unique_ptr<Store>> OpenReadOnly(const std::string& db) {
 int Main(int argc, char** argv) {
   CLI::App app{"Verify a lovebank ledger from its journal alone, trusting nothing else.",
                "lovebank-audit"};
+  app.set_version_flag("--version", std::string("lovebank-audit ") + std::string(Version()));
   app.footer(
       "Examples:\n"
       "  lovebank-audit --db var/demo-ledger\n"

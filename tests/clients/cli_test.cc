@@ -10,6 +10,7 @@
 #include <sstream>
 
 #include "ledger/base/strings.h"
+#include "ledger/base/version.h"
 #include "nlohmann/json.hpp"
 #include "tests/daemon_util.h"
 #include "tests/test_util.h"
@@ -467,6 +468,13 @@ TEST_F(CliTest, ASettingIsSetAsJsonAndListed) {
   EXPECT_NE(html.find("南溪镇 南溪镇民政办"), std::string::npos) << html;
   EXPECT_NE(html.find("<td>南溪镇爱心超市 (store:main)</td>"), std::string::npos) << html;
   EXPECT_EQ(Run({"--json", "audit"}, "auditor-wang").exit_code, 0);
+}
+
+// Issue #28: `lovebank --version` answers without a server, a token or a subcommand.
+TEST_F(CliTest, VersionPrintsTheVersionAndExitsZero) {
+  const Result version = Run({"--version"}, "", "127.0.0.1:1");
+  EXPECT_EQ(version.exit_code, 0) << version.err;
+  EXPECT_EQ(version.out, Cat("lovebank ", Version(), "\n"));
 }
 
 // The cashier's search (issue #24 item 4): a part of the name finds the member.

@@ -14,6 +14,7 @@
 
 #include "ledger/audit/audit.h"
 #include "ledger/base/strings.h"
+#include "ledger/base/version.h"
 #include "ledger/format/journal_format.h"
 #include "tests/daemon_util.h"
 #include "tests/fire_util.h"
@@ -120,6 +121,15 @@ Exit RunLovebankd(const std::string& args, int seconds = 20) {
   const int status = ::pclose(pipe);
   result.code = WIFEXITED(status) && WEXITSTATUS(status) != 124 ? WEXITSTATUS(status) : -1;
   return result;
+}
+
+// Issue #28: an operator asks what is installed. --version answers on stdout and exits 0, before
+// any option is checked or any directory touched.
+TEST(Daemon, VersionPrintsTheVersionAndExitsZero) {
+  const Exit version = RunLovebankd("--version");
+  EXPECT_EQ(version.code, 0) << version.output;
+  EXPECT_EQ(version.output, Cat("lovebankd ", Version(), "\n"));
+  EXPECT_FALSE(std::filesystem::exists("var/ledger"));
 }
 
 // Issue #22 item 4: one ledger per address. gRPC's default SO_REUSEPORT let a second lovebankd

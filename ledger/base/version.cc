@@ -1,0 +1,7 @@
+#include "ledger/base/version.h"
+
+namespace lovebank {
+
+std::string_view Version() { return LOVEBANK_VERSION; }
+
+}  // namespace lovebank
