@@ -21,7 +21,7 @@ std::variant<v1::StarLevels, Refusal> DecideStarLevels(const v1::SetStarLevels& 
                                                        const AssetFacts* hours);
 
 // SetHoursCap: a maximum of HOURS (0: no cap) and, with a cap, its donation pool, which must be
-// an open SYSTEM account (`pool`: its record, null when it does not exist).
+// an existing SYSTEM account (`pool`: its record, null when it does not exist).
 std::variant<v1::HoursCap, Refusal> DecideHoursCap(const v1::SetHoursCap& asked,
                                                    const AssetFacts* hours,
                                                    const v1::AccountRecord* pool);
