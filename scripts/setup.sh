@@ -19,7 +19,7 @@ packages=(
   libboost-dev libssl-dev libabsl-dev libjemalloc-dev
   libcli11-dev nlohmann-json3-dev libcpp-httplib-dev
   libgtest-dev libbenchmark-dev
-  python3 python3-grpcio python3-protobuf openssl
+  python3 python3-grpcio python3-protobuf openssl nodejs
 )
 # shellcheck disable=SC2206  # a space-separated list by design
 packages+=(${LOVEBANK_EXTRA_PACKAGES:-})
