@@ -424,6 +424,18 @@ void AddBalance(CLI::App& app, Globals& globals, int* exit_code) {
   });
 }
 
+// One statement line: time, seq, what was done (and memo), then each asset moved.
+void PrintItem(const v1::StatementItem& item, const std::string& account) {
+  std::cout << "  " << LocalTime(item.time_unix_us()) << "  #" << item.seq() << "  "
+            << Describe(item, account);
+  if (!item.command().memo().empty()) std::cout << " · " << item.command().memo();
+  std::cout << "\n";
+  for (const auto& leg : item.legs()) {
+    std::cout << "      " << leg.amount() << " " << leg.asset() << "  → " << leg.balance_after()
+              << "\n";
+  }
+}
+
 void AddHistory(CLI::App& app, Globals& globals, int* exit_code) {
   auto* command = app.add_subcommand("history", "an account's statement, newest first");
   auto account = std::make_shared<std::string>();
@@ -454,19 +466,90 @@ void AddHistory(CLI::App& app, Globals& globals, int* exit_code) {
       return;
     }
     std::cout << NameOf(session, request.account()) << "\n";
-    for (const auto& item : response.items()) {
-      std::cout << "  " << LocalTime(item.time_unix_us()) << "  #" << item.seq() << "  "
-                << Describe(item, request.account());
-      if (!item.command().memo().empty()) std::cout << " · " << item.command().memo();
-      std::cout << "\n";
-      for (const auto& leg : item.legs()) {
-        std::cout << "      " << leg.amount() << " " << leg.asset() << "  → " << leg.balance_after()
-                  << "\n";
-      }
-    }
+    for (const auto& item : response.items()) PrintItem(item, request.account());
     if (!response.next_cursor().empty()) {
       std::cout << "  more: lovebank history " << request.account() << " --before "
                 << response.next_cursor() << "\n";
+    }
+    *exit_code = kExitOk;
+  });
+}
+
+void AddWatch(CLI::App& app, Globals& globals, int* exit_code) {
+  auto* command = app.add_subcommand(
+      "watch", "print an account's new entries as they commit (the journal's: --journal)");
+  auto account = std::make_shared<std::string>();
+  auto journal = std::make_shared<bool>(false);
+  auto after = std::make_shared<std::uint64_t>(0);
+  auto from_now = std::make_shared<bool>(false);
+  auto idle = std::make_shared<std::uint32_t>(0);
+  auto count = std::make_shared<std::uint64_t>(0);
+  command->add_option("account", *account, "default: the account of a member token");
+  command->add_flag("--journal", *journal, "every entry (admins and auditors)");
+  command->add_option("--after", *after, "entries after this seq (resume where you stopped)");
+  command->add_flag("--new", *from_now, "only entries committed from now on (after the head)");
+  command->add_option("--idle", *idle, "stop after this many seconds without an entry (0: never)")
+      ->capture_default_str();
+  command->add_option("--count", *count, "stop after this many entries (0: never)")
+      ->capture_default_str();
+  command->footer(
+      "Examples:\n  lovebank watch V00001 --new\n  lovebank watch --journal --after 1200 --json");
+  command->callback([&globals, exit_code, account, journal, after, from_now, idle, count] {
+    Session session(globals);
+    v1::WatchEntriesRequest request;
+    if (!*journal) {
+      request.set_account(BoundAccount(session, *account, exit_code));
+      if (request.account().empty()) return;
+    }
+    request.set_after_seq(*after);
+    request.set_idle_seconds(*idle);
+    if (*from_now) {  // the head as the caller may learn it: its balance's seq, or the digest
+      std::uint64_t head = 0;
+      grpc::Status status;
+      if (request.account().empty()) {
+        v1::GetDigestResponse digest;
+        status = session.audit().GetDigest(session.Context().get(), {}, &digest);
+        head = digest.seq();
+      } else {
+        v1::GetBalanceRequest asked;
+        asked.set_account(request.account());
+        v1::GetBalanceResponse balance;
+        status = session.ledger().GetBalance(session.Context().get(), asked, &balance);
+        head = balance.as_of_seq();
+      }
+      if (!status.ok()) {
+        *exit_code = Fail(globals, status);
+        return;
+      }
+      request.set_after_seq(head);
+    }
+    // A watch lasts until --idle or --count ends it (or the server stops): no deadline to speak of.
+    auto context = session.Context(365.0 * 24 * 3600);
+    auto reader = session.ledger().WatchEntries(context.get(), request);
+    v1::WatchEntriesResponse response;
+    std::uint64_t seen = 0;
+    while ((*count == 0 || seen < *count) && reader->Read(&response)) {
+      ++seen;
+      if (globals.json) {
+        PrintJson(ToJson(response));
+      } else if (response.has_item()) {
+        PrintItem(response.item(), request.account());
+      } else {
+        // The journal's entries: who did what (the command's kind), e.g. "earn by sw-li".
+        const v1::Command& c = response.entry().entry().command();
+        const auto* kind = c.GetReflection()->GetOneofFieldDescriptor(
+            c, c.GetDescriptor()->FindOneofByName("body"));
+        std::cout << "  " << LocalTime(response.entry().entry().time_unix_us()) << "  #"
+                  << response.entry().seq() << "  " << (kind ? kind->name() : "entry") << " by "
+                  << c.actor() << "\n";
+      }
+      std::cout.flush();
+    }
+    if (*count != 0 && seen == *count) context->TryCancel();
+    const grpc::Status status = reader->Finish();
+    if (!status.ok() && !(*count != 0 && seen == *count)) {
+      *exit_code = Fail(globals, status);
+      return;
     }
     *exit_code = kExitOk;
   });
@@ -654,6 +737,7 @@ void AddMoneyCommands(CLI::App& app, Globals& globals, int* exit_code) {
   AddHolds(app, globals, exit_code);
   AddBalance(app, globals, exit_code);
   AddHistory(app, globals, exit_code);
+  AddWatch(app, globals, exit_code);
   AddTransfer(app, globals, exit_code);
   AddEarn(app, globals, exit_code);
   AddDeduct(app, globals, exit_code);

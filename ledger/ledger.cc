@@ -306,6 +306,10 @@ std::vector<Outcome> Ledger::ExecuteMany(std::vector<v1::Command> commands, bool
 
 Head Ledger::GetHead() const { return impl_->head(); }
 
+Head Ledger::WaitForHead(std::uint64_t after_seq, absl::Duration timeout) const {
+  return impl_->WaitForHead(after_seq, timeout);
+}
+
 std::size_t Ledger::batch_size_max() const { return impl_->options.batch_size_max; }
 
 absl::StatusOr<Head> Ledger::Backup(const std::string& dir) {

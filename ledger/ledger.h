@@ -21,6 +21,7 @@
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
+#include "absl/time/time.h"
 #include "ledger/engine/outcome.h"
 #include "ledger/format/amount.h"
 #include "ledger/format/journal_format.h"
@@ -143,6 +144,9 @@ class Ledger {
 
   // The committed head: the digest an auditor publishes.
   Head GetHead() const;
+  // The head once it is past `after_seq`, or when `timeout` passes first (then the head as it
+  // is): a watcher's wait for new entries, woken by the writer as it publishes each batch.
+  Head WaitForHead(std::uint64_t after_seq, absl::Duration timeout) const;
   std::string ledger_id() const;  // 16 raw bytes
 
   // True once a storage write has failed: every later command is refused with
@@ -197,6 +201,12 @@ class Ledger {
     std::uint64_t as_of_seq = 0;
   };
   absl::StatusOr<AccountPage> ListAccounts(const AccountQuery& query);
+
+  // The account's statement lines after `after_seq`, oldest first, at most `count_max`
+  // (1..kStatementPageSizeMax): what a watcher has not seen yet. Refusals as ListEntries.
+  absl::StatusOr<std::vector<StatementItem>> ListEntriesAfter(std::string_view account,
+                                                              std::uint64_t after_seq,
+                                                              std::size_t count_max);
 
   absl::StatusOr<StoredEntry> GetEntry(std::uint64_t seq);
   // The entry that `actor`'s request `request_id` committed (request ids are each actor's own).

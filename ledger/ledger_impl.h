@@ -76,6 +76,13 @@ class Ledger::Impl {
     absl::MutexLock lock(&head_mu_);
     head_ = head;
   }
+  Head WaitForHead(std::uint64_t after_seq, absl::Duration timeout) const {
+    absl::MutexLock lock(&head_mu_);
+    const auto past = [this, after_seq]()
+                          ABSL_EXCLUSIVE_LOCKS_REQUIRED(head_mu_) { return head_.seq > after_seq; };
+    head_mu_.AwaitWithTimeout(absl::Condition(&past), timeout);
+    return head_;
+  }
   std::uint32_t ScaleOf(const std::string& asset, const rocksdb::Snapshot* snapshot);
 
   std::atomic<bool> failed{false};

@@ -274,6 +274,57 @@ absl::StatusOr<Ledger::AccountPage> Ledger::ListAccounts(const AccountQuery& que
   return page;
 }
 
+namespace {
+
+// Reads statement lines of one account in one snapshot, turning each into a StatementItem (the
+// entry's command, the legs at their assets' scales).
+class StatementReader {
+ public:
+  StatementReader(Ledger::Impl& impl, std::string_view account)
+      : impl_(impl), snapshot_(impl.store->db()), prefix_(AccountEntryPrefix(account)) {}
+
+  const rocksdb::Snapshot* snapshot() const { return snapshot_.get(); }
+  const std::string& prefix() const { return prefix_; }
+
+  absl::StatusOr<StatementItem> Item(const rocksdb::Iterator& it) {
+    const std::uint64_t seq = GetFixed64BE(it.key().data() + prefix_.size());
+    v1::StatementLine line;
+    if (!line.ParseFromArray(it.value().data(), static_cast<int>(it.value().size()))) {
+      return absl::DataLossError("statement line does not decode");
+    }
+    LOVEBANK_ASSIGN_OR_RETURN(StoredEntry stored, ReadEntry(*impl_.store, seq, snapshot_.get()));
+    StatementItem item;
+    item.seq = seq;
+    item.time_unix_us = stored.entry.time_unix_us();
+    item.command = std::move(*stored.entry.mutable_command());
+    for (const auto& leg : line.legs()) {
+      auto amount = MinorFromString(leg.amount_minor());
+      auto after = MinorFromString(leg.balance_after_minor());
+      if (!amount || !after) return absl::DataLossError("statement line does not decode");
+      const std::uint32_t scale = ScaleOf(leg.asset());
+      item.legs.push_back({leg.asset(), FormatAmount(Amount::FromMinor(*amount), scale),
+                           FormatAmount(Amount::FromMinor(*after), scale)});
+    }
+    return item;
+  }
+
+ private:
+  std::uint32_t ScaleOf(const std::string& asset) {
+    auto it = scales_.find(asset);
+    if (it == scales_.end()) {
+      it = scales_.emplace(asset, impl_.ScaleOf(asset, snapshot_.get())).first;
+    }
+    return it->second;
+  }
+
+  Ledger::Impl& impl_;
+  ScopedSnapshot snapshot_;
+  const std::string prefix_;
+  std::map<std::string, std::uint32_t> scales_;
+};
+
+}  // namespace
+
 absl::StatusOr<StatementPage> Ledger::ListEntries(std::string_view account, std::size_t page_size,
                                                   std::string_view cursor) {
   if (page_size == 0 || page_size > kStatementPageSizeMax) {
@@ -285,46 +336,42 @@ absl::StatusOr<StatementPage> Ledger::ListEntries(std::string_view account, std:
     if (!decoded) return RefusedStatus(Reason::kCursorInvalid, "not a statement cursor");
     below = *decoded;
   }
-  Store& store = *impl_->store;
-  ScopedSnapshot snapshot(store.db());
-  LOVEBANK_RETURN_IF_ERROR(ReadAccount(store, account, snapshot.get()).status());
-  std::map<std::string, std::uint32_t> scales;
-  auto scale_of = [&](const std::string& asset) {
-    auto it = scales.find(asset);
-    if (it == scales.end()) it = scales.emplace(asset, impl_->ScaleOf(asset, snapshot.get())).first;
-    return it->second;
-  };
+  StatementReader reader(*impl_, account);
+  LOVEBANK_RETURN_IF_ERROR(ReadAccount(*impl_->store, account, reader.snapshot()).status());
   StatementPage page;
-  const std::string prefix = AccountEntryPrefix(account);
-  auto it = store.NewIterator(Family::kAccountEntries, snapshot.get());
+  auto it = impl_->store->NewIterator(Family::kAccountEntries, reader.snapshot());
   for (it->SeekForPrev(AccountEntryKey(account, below - 1));
-       it->Valid() && it->key().starts_with(prefix); it->Prev()) {
-    const std::uint64_t seq = GetFixed64BE(it->key().data() + prefix.size());
+       it->Valid() && it->key().starts_with(reader.prefix()); it->Prev()) {
     if (page.items.size() == page_size) {
       page.next_cursor = EncodeCursor(page.items.back().seq);
       break;
     }
-    v1::StatementLine line;
-    if (!line.ParseFromArray(it->value().data(), static_cast<int>(it->value().size()))) {
-      return absl::DataLossError("statement line does not decode");
-    }
-    LOVEBANK_ASSIGN_OR_RETURN(StoredEntry stored, ReadEntry(store, seq, snapshot.get()));
-    StatementItem item;
-    item.seq = seq;
-    item.time_unix_us = stored.entry.time_unix_us();
-    item.command = std::move(*stored.entry.mutable_command());
-    for (const auto& leg : line.legs()) {
-      auto amount = MinorFromString(leg.amount_minor());
-      auto after = MinorFromString(leg.balance_after_minor());
-      if (!amount || !after) return absl::DataLossError("statement line does not decode");
-      const std::uint32_t scale = scale_of(leg.asset());
-      item.legs.push_back({leg.asset(), FormatAmount(Amount::FromMinor(*amount), scale),
-                           FormatAmount(Amount::FromMinor(*after), scale)});
-    }
+    LOVEBANK_ASSIGN_OR_RETURN(StatementItem item, reader.Item(*it));
     page.items.push_back(std::move(item));
   }
   LOVEBANK_RETURN_IF_ERROR(FromRocks(it->status(), "reading a statement"));
   return page;
+}
+
+absl::StatusOr<std::vector<StatementItem>> Ledger::ListEntriesAfter(std::string_view account,
+                                                                    std::uint64_t after_seq,
+                                                                    std::size_t count_max) {
+  if (count_max == 0 || count_max > kStatementPageSizeMax) {
+    return RefusedStatus(Reason::kPageSizeInvalid, Cat("page size is 1-", kStatementPageSizeMax));
+  }
+  StatementReader reader(*impl_, account);
+  LOVEBANK_RETURN_IF_ERROR(ReadAccount(*impl_->store, account, reader.snapshot()).status());
+  std::vector<StatementItem> items;
+  if (after_seq == UINT64_MAX) return items;
+  auto it = impl_->store->NewIterator(Family::kAccountEntries, reader.snapshot());
+  for (it->Seek(AccountEntryKey(account, after_seq + 1));
+       it->Valid() && it->key().starts_with(reader.prefix()) && items.size() < count_max;
+       it->Next()) {
+    LOVEBANK_ASSIGN_OR_RETURN(StatementItem item, reader.Item(*it));
+    items.push_back(std::move(item));
+  }
+  LOVEBANK_RETURN_IF_ERROR(FromRocks(it->status(), "reading a statement"));
+  return items;
 }
 
 absl::StatusOr<StoredEntry> Ledger::GetEntry(std::uint64_t seq) {

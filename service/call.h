@@ -12,6 +12,7 @@
 #include "service/auth.h"
 #include "service/log.h"
 #include "service/seal.h"
+#include "service/watch.h"
 
 namespace lovebank::service {
 
@@ -21,6 +22,7 @@ struct Context {
   Principals* principals = nullptr;
   Logger* logger = nullptr;
   const CursorSeal* cursors = nullptr;  // ListAccounts' page cursors
+  WatchHub* watches = nullptr;          // WatchEntries' streams
   // Not empty when the start-up check found the derived state on disk disagreeing with the
   // journal (server.cc VerifyOnDisk): every call but the Audit service's (the journal, the
   // digest) and WhoAmI is refused UNAVAILABLE, LEDGER_UNVERIFIED, with this text. Set before

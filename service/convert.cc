@@ -351,4 +351,35 @@ grpc::Status ToStatus(const absl::Status& status) {
                       mapped.error_details());
 }
 
+void ToStatementItem(const StatementItem& item, v1::StatementItem* out) {
+  out->set_seq(item.seq);
+  out->set_time_unix_us(item.time_unix_us);
+  *out->mutable_command() = item.command;
+  for (const auto& leg : item.legs) {
+    auto* wire = out->add_legs();
+    wire->set_asset(leg.asset);
+    wire->set_amount(leg.amount);
+    wire->set_balance_after(leg.balance_after);
+  }
+}
+
+void ToEntryResponse(StoredEntry stored, v1::GetEntryResponse* out) {
+  out->set_seq(stored.seq);
+  out->set_hash(HashToHex(stored.hash));
+  out->set_prev_hash(HashToHex(stored.prev_hash));
+  out->set_payload(std::move(stored.payload));
+  *out->mutable_entry() = std::move(stored.entry);
+}
+
+// The kind of an account for read authorization; UNSPECIFIED when it does not exist.
+absl::StatusOr<v1::AccountKind> KindOf(Ledger& ledger, std::string_view account) {
+  auto record = ledger.GetAccount(account);
+  if (record.ok()) return record->kind();
+  const Reason reason = ReasonOf(record.status());
+  if (reason == Reason::kAccountUnknown || reason == Reason::kAccountIdInvalid) {
+    return v1::ACCOUNT_KIND_UNSPECIFIED;
+  }
+  return record.status();
+}
+
 }  // namespace lovebank::service

@@ -67,6 +67,10 @@ Converted ToCommand(const v1::RejectRequest& request, std::string_view actor);
 // Receipt of an accepted (or replayed) command.
 void ToReceipt(const Outcome& outcome, std::string_view request_id, v1::Receipt* receipt);
 v1::Balance ToBalance(const BalanceLine& line);
+void ToStatementItem(const StatementItem& item, v1::StatementItem* out);
+void ToEntryResponse(StoredEntry stored, v1::GetEntryResponse* out);
+// The kind of an account for read authorization; UNSPECIFIED when it does not exist.
+absl::StatusOr<v1::AccountKind> KindOf(Ledger& ledger, std::string_view account);
 
 // The one mapping from ledger reasons to gRPC statuses (DESIGN.md "Errors"): the code from
 // ReasonCode, the message prefixed with the reason's name, and a google.rpc.Status carrying a

@@ -184,9 +184,11 @@ class StreamCall final : public grpc::ClientBidiReactor<grpc::ByteBuffer, grpc::
   // side lets go.
   static std::shared_ptr<StreamCall> Start(grpc::GenericStub& stub, const std::string& method,
                                            const std::string& authorization,
-                                           const std::string& request) {
+                                           const std::string& request, int seconds_max) {
     auto call = std::shared_ptr<StreamCall>(new StreamCall());
     call->self_ = call;
+    call->context_.set_deadline(std::chrono::system_clock::now() +
+                                std::chrono::seconds(seconds_max));
     if (!authorization.empty()) call->context_.AddMetadata("authorization", authorization);
     grpc::Slice slice(request);
     call->request_ = grpc::ByteBuffer(&slice, 1);
@@ -354,6 +356,22 @@ class HttpGateway::Impl {
   int port = 0;
   bool stopped = false;
   std::atomic<std::uint64_t> streams_abandoned{0};
+  std::atomic<int> streams{0};  // streaming calls answering now
+
+  // A place among the streaming calls at once, held until the answer is sent (or failed).
+  struct StreamSlot {
+    std::atomic<int>* count;
+    ~StreamSlot() { count->fetch_sub(1, std::memory_order_relaxed); }
+  };
+  std::shared_ptr<StreamSlot> TakeStreamSlot() {
+    const int max =
+        options.streams_max > 0 ? options.streams_max : std::max(1, options.threads / 2);
+    if (streams.fetch_add(1, std::memory_order_relaxed) >= max) {
+      streams.fetch_sub(1, std::memory_order_relaxed);
+      return nullptr;
+    }
+    return std::shared_ptr<StreamSlot>(new StreamSlot{&streams});
+  }
 
   // One unary call to lovebankd's own server: the response bytes or the failed status.
   grpc::Status Call(const std::string& method, const std::string& authorization,
@@ -451,7 +469,14 @@ class HttpGateway::Impl {
   // the last line is the error object.
   void Stream(const httplib::Request& req, httplib::Response& res, const std::string& method,
               const google::protobuf::Descriptor& output, const std::string& request) {
-    auto call = StreamCall::Start(*stub, method, req.get_header_value("Authorization"), request);
+    auto slot = TakeStreamSlot();
+    if (slot == nullptr) {
+      SendRefusal(res, Reason::kHttpStreamsFull,
+                  "this listener answers its limit of streaming calls already; retry later");
+      return;
+    }
+    auto call = StreamCall::Start(*stub, method, req.get_header_value("Authorization"), request,
+                                  options.stream_seconds_max);
     std::string first;
     if (!call->Next(&first)) {
       const grpc::Status status = call->status();
@@ -468,8 +493,9 @@ class HttpGateway::Impl {
     res.status = 200;
     res.set_chunked_content_provider(
         "application/x-ndjson; charset=utf-8",
-        [call, prototype, pending = std::move(first), started = false](
+        [call, slot, prototype, pending = std::move(first), started = false](
             std::size_t, httplib::DataSink& sink) mutable {
+          static_cast<void>(slot);  // held until the answer is done with
           std::string bytes;
           if (!started) {
             bytes = std::move(pending);
@@ -626,6 +652,7 @@ HttpGateway::Stats HttpGateway::stats() const {
   Stats stats;
   if (impl_->pool != nullptr) impl_->pool->Fill(&stats);
   stats.streams_abandoned = impl_->streams_abandoned.load(std::memory_order_relaxed);
+  stats.streams = impl_->streams.load(std::memory_order_relaxed);
   return stats;
 }
 

@@ -44,6 +44,12 @@ struct HttpOptions {
   int write_timeout_seconds = 30;
   int keep_alive_seconds = 5;
   int keep_alive_requests_max = 100;
+  // Streaming calls (NDJSON) at once: each holds a thread while it lasts, so at most half the
+  // threads (at least one); more are refused 429 HTTP_STREAMS_FULL. 0: threads / 2.
+  int streams_max = 0;
+  // A streaming call's total time: then it ends (its last line RPC_FAILED, DEADLINE_EXCEEDED), so
+  // a watch without idle_seconds never holds a thread for good.
+  int stream_seconds_max = 300;
 };
 
 class HttpGateway {
@@ -65,6 +71,7 @@ class HttpGateway {
     int connections_peak = 0;        // the most at once since start (never above connections_max)
     std::uint64_t accept_waits = 0;  // times the listener stopped at connections_max
     std::uint64_t streams_abandoned = 0;  // streaming calls cancelled: the client went away
+    int streams = 0;                      // streaming calls answering now
   };
   Stats stats() const;
   // Stops accepting, lets requests in flight finish, joins the listener. Idempotent.

@@ -71,18 +71,6 @@ Converted ConvertReverse(const v1::ReverseRequest& request, std::string_view act
   return converted;
 }
 
-void ToStatementItem(const StatementItem& item, v1::StatementItem* out) {
-  out->set_seq(item.seq);
-  out->set_time_unix_us(item.time_unix_us);
-  *out->mutable_command() = item.command;
-  for (const auto& leg : item.legs) {
-    auto* wire = out->add_legs();
-    wire->set_asset(leg.asset);
-    wire->set_amount(leg.amount);
-    wire->set_balance_after(leg.balance_after);
-  }
-}
-
 void ToBatchResult(Reason reason, const std::string& message, v1::BatchResult* result) {
   result->set_reason(static_cast<v1::Reason>(reason));
   result->set_code(static_cast<int>(ReasonCode(reason)));
@@ -90,17 +78,6 @@ void ToBatchResult(Reason reason, const std::string& message, v1::BatchResult* r
 }
 
 }  // namespace
-
-// The kind of an account for read authorization; UNSPECIFIED when it does not exist.
-absl::StatusOr<v1::AccountKind> KindOf(Ledger& ledger, std::string_view account) {
-  auto record = ledger.GetAccount(account);
-  if (record.ok()) return record->kind();
-  const Reason reason = ReasonOf(record.status());
-  if (reason == Reason::kAccountUnknown || reason == Reason::kAccountIdInvalid) {
-    return v1::ACCOUNT_KIND_UNSPECIFIED;
-  }
-  return record.status();
-}
 
 // Authenticates and authorizes a read of `account`; null when the call was finished.
 std::shared_ptr<const Principal> AuthorizeRead(const Context& context, UnaryCall* call, Read what,
@@ -321,12 +298,9 @@ grpc::ServerUnaryReactor* LedgerService::GetEntry(grpc::CallbackServerContext* c
     call->Done(ToStatus(Reason::kPermissionDenied, kNoEntryToRead));
     return call;
   }
-  response->set_seq(stored->seq);
-  response->set_hash(HashToHex(stored->hash));
-  response->set_prev_hash(HashToHex(stored->prev_hash));
-  response->set_payload(stored->payload);
-  *response->mutable_entry() = std::move(stored->entry);
-  call->Done(grpc::Status::OK, stored->seq);
+  const std::uint64_t seq = stored->seq;
+  ToEntryResponse(std::move(*stored), response);
+  call->Done(grpc::Status::OK, seq);
   return call;
 }
 

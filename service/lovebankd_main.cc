@@ -76,6 +76,11 @@ int Main(int argc, char** argv) {
                  "accepted until one ends")
       ->capture_default_str()
       ->check(CLI::Range(1, 65536));
+  app.add_option("--watchers-max", options.watchers_max,
+                 "WatchEntries streams served at once (8 per principal at most); more are "
+                 "refused WATCHERS_FULL")
+      ->capture_default_str()
+      ->check(CLI::Range(1, 1 << 20));
   app.add_option("--queue-depth", options.queue_depth_max,
                  "commands waiting for the sequencer before RESOURCE_EXHAUSTED")
       ->capture_default_str()

@@ -125,6 +125,7 @@ class Server::Impl {
   std::unique_ptr<Ledger> ledger;
   Principals principals;
   std::unique_ptr<CursorSeal> cursors;
+  std::unique_ptr<WatchHub> watches;
   Context context;
   std::unique_ptr<LedgerService> ledger_service;
   std::unique_ptr<AdminService> admin_service;
@@ -236,8 +237,9 @@ absl::StatusOr<std::unique_ptr<Server>> Server::Start(ServerOptions options) {
   auto cursors = CursorSeal::Create();
   if (!cursors.ok()) return cursors.status();
   impl->cursors = std::make_unique<CursorSeal>(std::move(*cursors));
-  impl->context = Context{impl->ledger.get(), &impl->principals, impl->logger.get(),
-                          impl->cursors.get(), verified.problem};
+  impl->watches = std::make_unique<WatchHub>(impl->ledger.get(), options.watchers_max);
+  impl->context = Context{impl->ledger.get(),  &impl->principals,   impl->logger.get(),
+                          impl->cursors.get(), impl->watches.get(), verified.problem};
   if (verified.problem.empty()) {
     if (absl::Status admin = impl->CreateFirstAdmin(verified.principals); !admin.ok()) {
       return admin;
@@ -316,6 +318,9 @@ Ledger& Server::ledger() { return *impl_->ledger; }
 Head Server::Shutdown() {
   if (impl_->shut_down) return impl_->final_head;
   impl_->shut_down = true;
+  // Watches never end on their own: they end first (UNAVAILABLE, with the seq to resume after),
+  // so that neither the HTTP listener nor gRPC waits out its grace for them.
+  impl_->watches->Stop();
   if (impl_->http) impl_->http->Stop();  // its calls in flight finish first
   impl_->server->GetHealthCheckService()->SetServingStatus(false);
   impl_->server->Shutdown(std::chrono::system_clock::now() +

@@ -18,6 +18,7 @@
 #include "ledger/ledger.h"
 #include "service/http_gateway.h"
 #include "service/log.h"
+#include "service/watch.h"
 
 namespace rocksdb {
 class Env;
@@ -48,6 +49,7 @@ struct ServerOptions {
   std::string http_listen_address;
   int http_threads = 8;           // HTTP connections served at once
   int http_connections_max = 64;  // HTTP connections served or waiting (http_gateway.h)
+  std::size_t watchers_max = kWatchersMaxDefault;  // WatchEntries streams at once (service/watch.h)
   std::size_t queue_depth_max = kQueueDepthMaxDefault;
   LogLevel log_level = LogLevel::kInfo;
   std::FILE* log_out = stderr;                  // borrowed

@@ -49,6 +49,9 @@ class LedgerService final : public v1::Ledger::CallbackService {
   grpc::ServerUnaryReactor* GetEntry(grpc::CallbackServerContext* ctx,
                                      const v1::GetEntryRequest* request,
                                      v1::GetEntryResponse* response) override;
+  // watch_service.cc
+  grpc::ServerWriteReactor<v1::WatchEntriesResponse>* WatchEntries(
+      grpc::CallbackServerContext* ctx, const v1::WatchEntriesRequest* request) override;
   grpc::ServerUnaryReactor* SubmitBatch(grpc::CallbackServerContext* ctx,
                                         const v1::SubmitBatchRequest* request,
                                         v1::SubmitBatchResponse* response) override;

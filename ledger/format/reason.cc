@@ -107,6 +107,8 @@ std::string_view ReasonName(Reason reason) {
     LOVEBANK_REASON_NAME(kBackupExists, "BACKUP_EXISTS")
     LOVEBANK_REASON_NAME(kDigestInvalid, "DIGEST_INVALID")
     LOVEBANK_REASON_NAME(kRpcFailed, "RPC_FAILED")
+    LOVEBANK_REASON_NAME(kWatchersFull, "WATCHERS_FULL")
+    LOVEBANK_REASON_NAME(kHttpStreamsFull, "HTTP_STREAMS_FULL")
     LOVEBANK_REASON_NAME(kLedgerUnverified, "LEDGER_UNVERIFIED")
     LOVEBANK_REASON_NAME(kHoldUnknown, "HOLD_UNKNOWN")
     LOVEBANK_REASON_NAME(kHoldClosed, "HOLD_CLOSED")
@@ -167,6 +169,9 @@ absl::StatusCode ReasonCode(Reason reason) {
       return absl::StatusCode::kAlreadyExists;
     case Reason::kRpcFailed:
       return absl::StatusCode::kUnavailable;
+    case Reason::kWatchersFull:
+    case Reason::kHttpStreamsFull:
+      return absl::StatusCode::kResourceExhausted;
     default:
       break;
   }

@@ -147,9 +147,14 @@ enum class Reason : std::uint32_t {
   // its size limit, metadata it will not carry, the server stopping); the status code says which.
   // Only the HTTP listener names it (a gRPC client sees the code without a lovebank reason).
   kRpcFailed = 146,
+
+  // Live updates: lovebankd's limit of watchers (--watchers-max) or the caller's own is reached.
+  kWatchersFull = 147,
+  // HTTP/JSON: the listener's streaming calls at once (half its threads) are all taken.
+  kHttpStreamsFull = 148,
 };
 // Every reason's value is below this (loops over all reasons).
-inline constexpr std::uint32_t kReasonValueEnd = 147;
+inline constexpr std::uint32_t kReasonValueEnd = 149;
 
 // The reason's name as it appears in the proto and in logs, e.g. "INSUFFICIENT_BALANCE".
 std::string_view ReasonName(Reason reason);

@@ -146,6 +146,16 @@ TEST_F(CliTest, TheFirstTenMinutesWalkThrough) {
   EXPECT_NE(history.out.find("earn from issuer:town · 重阳节敬老活动 2026-10-29"),
             std::string::npos)
       << history.out;
+  // The phone's live view: the statement as it grew (oldest first), then stop after 4 lines; with
+  // --new only what comes next (nothing within --idle here).
+  const Result watched = Run({"watch", "--count", "4"}, "app-v1");
+  ASSERT_EQ(watched.exit_code, 0) << watched.err;
+  EXPECT_LT(watched.out.find("account opened"), watched.out.find("redeem at store:main"))
+      << watched.out;
+  EXPECT_NE(watched.out.find("-30.00 POINTS  → 470.00"), std::string::npos) << watched.out;
+  const Result quiet = Run({"watch", "--new", "--idle", "1"}, "app-v1");
+  EXPECT_EQ(quiet.exit_code, 0) << quiet.err;
+  EXPECT_EQ(quiet.out, "") << quiet.out;
   const Result whoami = Run({"whoami"}, "till-1");
   EXPECT_EQ(whoami.out, "till-1  TERMINAL store:main\n") << whoami.err;
   const Result balance = Run({"balance"}, "app-v1");  // a member token's own account

@@ -443,7 +443,9 @@ TEST(RefusalCoverage, EveryCommandReasonHasARefusalCase) {
       // Operations (tests/service/service_test.cc, the backup and Verify tests):
       Reason::kBackupPathInvalid, Reason::kBackupExists, Reason::kDigestInvalid,
       // Transport (tests/service/http_test.cc, ACallThatGrpcItselfFailsIsNamedRpcFailed):
-      Reason::kRpcFailed};
+      Reason::kRpcFailed,
+      // Live updates (tests/service/service_test.cc, WatchEntries*; http_test.cc, streams):
+      Reason::kWatchersFull, Reason::kHttpStreamsFull};
   for (std::uint32_t value = 0; value < kReasonValueEnd; ++value) {
     const auto reason = static_cast<Reason>(value);
     if (ReasonName(reason) == "UNKNOWN_REASON" || elsewhere.contains(reason)) continue;

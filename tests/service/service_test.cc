@@ -47,6 +47,7 @@ class ServiceTest : public ::testing::Test {
     options.data_dir = dir_.Sub("data");
     options.log_out = log_ = std::fopen(dir_.Sub("log").c_str(), "a");
     options.queue_depth_max = queue_depth;
+    options.watchers_max = watchers_max_;
     options.env = env;
     options.clock_unix_us = testing::ClockStartingAt(testing::kTestServerClockStartUnixUs);
     auto server = service::Server::Start(options);
@@ -223,6 +224,37 @@ class ServiceTest : public ::testing::Test {
     return log;
   }
 
+  // A watch of `account` ("" the journal) after `after_seq`, as `role`: its context and reader.
+  struct Watch {
+    std::unique_ptr<grpc::ClientContext> context;
+    std::unique_ptr<grpc::ClientReader<v1::WatchEntriesResponse>> reader;
+    v1::WatchEntriesResponse Next() {
+      v1::WatchEntriesResponse response;
+      EXPECT_TRUE(reader->Read(&response))
+          << "the watch ended: " << reader->Finish().error_message();
+      return response;
+    }
+  };
+  Watch StartWatch(const std::string& role, const std::string& account, std::uint64_t after_seq,
+                   std::uint32_t idle_seconds = 0) {
+    v1::WatchEntriesRequest request;
+    request.set_account(account);
+    request.set_after_seq(after_seq);
+    request.set_idle_seconds(idle_seconds);
+    Watch watch;
+    watch.context = std::make_unique<grpc::ClientContext>();
+    watch.context->AddMetadata("authorization", "Bearer " + tokens_[role]);
+    watch.context->set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(60));
+    watch.reader = client_->ledger->WatchEntries(watch.context.get(), request);
+    return watch;
+  }
+  std::uint64_t HeadSeq() {
+    v1::GetDigestResponse digest;
+    EXPECT_TRUE(client_->audit->GetDigest(Ctx(tokens_["auditor"]).get(), {}, &digest).ok());
+    return digest.seq();
+  }
+
+  std::size_t watchers_max_ = service::kWatchersMaxDefault;
   TempDir dir_;
   std::FILE* log_ = nullptr;
   std::unique_ptr<service::Server> server_;
@@ -2167,6 +2199,177 @@ TEST_F(ServiceTest, ABackupTakenWhileServingAuditsAndRestoresToItsDigest) {
   request.set_out_dir("relative/backup");
   EXPECT_STATUS(client_->admin->Backup(Ctx(tokens_["admin"]).get(), request, &backup),
                 grpc::StatusCode::INVALID_ARGUMENT, Reason::kBackupPathInvalid);
+}
+
+// Live updates (issue #24 item 5): a member's phone learns of its new entry as it commits, with
+// the amount and the balance after, and of nothing that did not move its account.
+TEST_F(ServiceTest, WatchEntriesDeliversAMembersNewEntryAsItCommits) {
+  Watch watch = StartWatch("member", "m1", HeadSeq());
+  v1::Receipt first;
+  ASSERT_TRUE(Earn("w-1", "m1", "500", "POINTS", &first).ok());
+  ASSERT_TRUE(Earn("w-2", "m2", "7", "POINTS").ok());  // not m1's: never sent to m1's phone
+  v1::Receipt third;
+  ASSERT_TRUE(Earn("w-3", "m1", "3", "HOURS", &third).ok());
+  v1::WatchEntriesResponse one = watch.Next();
+  ASSERT_TRUE(one.has_item()) << one.DebugString();
+  EXPECT_EQ(one.item().seq(), first.seq());
+  EXPECT_EQ(one.item().command().earn().reason(), "进步明显");
+  ASSERT_EQ(one.item().legs_size(), 1);
+  EXPECT_EQ(one.item().legs(0).amount(), "500.00");
+  EXPECT_EQ(one.item().legs(0).balance_after(), "500.00");
+  v1::WatchEntriesResponse two = watch.Next();
+  EXPECT_EQ(two.item().seq(), third.seq());  // m2's entry in between was skipped
+  EXPECT_EQ(two.item().command().earn().activity().name(), "重阳节敬老活动");
+  EXPECT_EQ(two.item().legs(0).asset(), "HOURS");
+  EXPECT_FALSE(two.has_entry());
+  watch.context->TryCancel();
+  EXPECT_EQ(watch.reader->Finish().error_code(), grpc::StatusCode::CANCELLED);
+  // The stream's end is logged with what it sent.
+  EXPECT_NE(LogWith("WatchEntries").find("entries=2"), std::string::npos)
+      << LogWith("WatchEntries");
+}
+
+// Resumable: after a break the phone passes the last seq it saw and gets exactly what followed;
+// idle_seconds ends a long poll cleanly.
+TEST_F(ServiceTest, WatchEntriesResumesAfterASeqAndALongPollEndsWhenIdle) {
+  std::vector<std::uint64_t> seqs;
+  for (int i = 0; i < 4; ++i) {
+    v1::Receipt receipt;
+    ASSERT_TRUE(Earn(Cat("r-", i), "m1", "10", "POINTS", &receipt).ok());
+    seqs.push_back(receipt.seq());
+  }
+  Watch watch = StartWatch("member", "m1", seqs[1], /*idle_seconds=*/1);
+  std::vector<std::uint64_t> got;
+  for (v1::WatchEntriesResponse response; watch.reader->Read(&response);) {
+    got.push_back(response.item().seq());
+  }
+  EXPECT_TRUE(watch.reader->Finish().ok());
+  EXPECT_EQ(got, (std::vector<std::uint64_t>{seqs[2], seqs[3]}));
+  // From 0: the account's whole statement (its opening included), oldest first.
+  Watch all = StartWatch("member", "m1", 0, 1);
+  got.clear();
+  for (v1::WatchEntriesResponse response; all.reader->Read(&response);) {
+    got.push_back(response.item().seq());
+  }
+  EXPECT_TRUE(all.reader->Finish().ok());
+  v1::ListEntriesRequest list;
+  list.set_account("m1");
+  v1::ListEntriesResponse statement;
+  ASSERT_TRUE(client_->ledger->ListEntries(Ctx(tokens_["member"]).get(), list, &statement).ok());
+  std::vector<std::uint64_t> listed;
+  for (const auto& item : statement.items()) listed.insert(listed.begin(), item.seq());
+  EXPECT_EQ(got, listed);
+  EXPECT_EQ(got.size(), seqs.size() + 1);
+}
+
+// Who may watch what: an account's statement as ListEntries allows it; the journal for admins
+// and auditors (every entry, with its hash and payload).
+TEST_F(ServiceTest, WatchEntriesFollowsTheReadRules) {
+  const std::uint64_t head = HeadSeq();
+  v1::Receipt earned;
+  ASSERT_TRUE(Earn("j-1", "m2", "5", "POINTS", &earned).ok());
+  for (const auto& [role, account] :
+       {std::pair{"member", "m2"}, std::pair{"member", ""}, std::pair{"issuer", ""},
+        std::pair{"terminal", ""}, std::pair{"approver", "m1"}}) {
+    SCOPED_TRACE(Cat(role, " watching '", account, "'"));
+    Watch watch = StartWatch(role, account, head);
+    v1::WatchEntriesResponse response;
+    EXPECT_FALSE(watch.reader->Read(&response));
+    EXPECT_STATUS(watch.reader->Finish(), grpc::StatusCode::PERMISSION_DENIED,
+                  Reason::kPermissionDenied);
+    // The same answer as the statement's own read.
+    if (std::string(account).empty()) continue;
+    v1::ListEntriesRequest list;
+    list.set_account(account);
+    v1::ListEntriesResponse page;
+    EXPECT_EQ(client_->ledger->ListEntries(Ctx(tokens_[role]).get(), list, &page).error_code(),
+              grpc::StatusCode::PERMISSION_DENIED);
+  }
+  Watch unknown = StartWatch("admin", "m9", 0);
+  v1::WatchEntriesResponse nothing;
+  EXPECT_FALSE(unknown.reader->Read(&nothing));
+  EXPECT_STATUS(unknown.reader->Finish(), grpc::StatusCode::NOT_FOUND, Reason::kAccountUnknown);
+  Watch journal = StartWatch("auditor", "", head);
+  v1::WatchEntriesResponse entry = journal.Next();
+  ASSERT_TRUE(entry.has_entry());
+  EXPECT_EQ(entry.entry().seq(), earned.seq());
+  EXPECT_EQ(entry.entry().hash(), earned.hash());
+  EXPECT_TRUE(entry.entry().entry().command().has_earn());
+  journal.context->TryCancel();
+  journal.reader->Finish();
+}
+
+// The limits: 8 watches per principal, --watchers-max in all; each refused WATCHERS_FULL, and a
+// place frees when a watch ends.
+TEST_F(ServiceTest, WatchEntriesLimitsWatchersPerPrincipalAndInAll) {
+  ASSERT_TRUE(Earn("l-1", "m1", "1", "POINTS").ok());
+  std::vector<Watch> watches;
+  for (std::size_t i = 0; i < service::kWatchesPerPrincipalMax; ++i) {
+    watches.push_back(StartWatch("member", "m1", 0));
+    watches.back().Next();  // registered: it has sent the first entry
+  }
+  Watch ninth = StartWatch("member", "m1", 0);
+  v1::WatchEntriesResponse response;
+  EXPECT_FALSE(ninth.reader->Read(&response));
+  EXPECT_STATUS(ninth.reader->Finish(), grpc::StatusCode::RESOURCE_EXHAUSTED,
+                Reason::kWatchersFull);
+  // Another principal still may.
+  Watch other = StartWatch("auditor", "m1", 0);
+  other.Next();
+  // One ends: the member may watch again (its place frees when the server is done with it).
+  watches.front().context->TryCancel();
+  watches.front().reader->Finish();
+  bool admitted = false;
+  for (int attempt = 0; attempt < 500 && !admitted; ++attempt) {
+    Watch again = StartWatch("member", "m1", 0);
+    admitted = again.reader->Read(&response);
+    if (!admitted) {
+      EXPECT_STATUS(again.reader->Finish(), grpc::StatusCode::RESOURCE_EXHAUSTED,
+                    Reason::kWatchersFull);
+      std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    } else {
+      again.context->TryCancel();
+      again.reader->Finish();
+    }
+  }
+  EXPECT_TRUE(admitted);
+  for (Watch& watch : watches) watch.context->TryCancel();
+  other.context->TryCancel();
+}
+
+TEST_F(ServiceTest, WatchEntriesRefusesPastTheServersLimit) {
+  StopServer();
+  watchers_max_ = 2;
+  StartServer();  // the same data directory: SetUp's programme and tokens hold
+  std::vector<Watch> watches;
+  for (int i = 0; i < 2; ++i) {
+    watches.push_back(StartWatch("admin", "", 0));
+    watches.back().Next();
+  }
+  Watch third = StartWatch("admin", "", 0);
+  v1::WatchEntriesResponse response;
+  EXPECT_FALSE(third.reader->Read(&response));
+  const grpc::Status refused = third.reader->Finish();
+  EXPECT_STATUS(refused, grpc::StatusCode::RESOURCE_EXHAUSTED, Reason::kWatchersFull);
+  EXPECT_NE(refused.error_message().find("--watchers-max"), std::string::npos);
+  for (Watch& watch : watches) watch.context->TryCancel();
+}
+
+// A watch never ends on its own, so lovebankd ends it as it stops — first, with the seq to
+// resume after — and its stop does not wait out the grace for it.
+TEST_F(ServiceTest, StoppingTheServerEndsWatchesWithTheSeqToResumeAfter) {
+  const std::uint64_t head = HeadSeq();
+  v1::Receipt receipt;
+  ASSERT_TRUE(Earn("s-1", "m1", "9", "POINTS", &receipt).ok());
+  Watch watch = StartWatch("member", "m1", head);
+  EXPECT_EQ(watch.Next().item().seq(), receipt.seq());
+  server_->Shutdown();
+  v1::WatchEntriesResponse response;
+  EXPECT_FALSE(watch.reader->Read(&response));
+  const grpc::Status status = watch.reader->Finish();
+  EXPECT_EQ(status.error_code(), grpc::StatusCode::UNAVAILABLE) << status.error_message();
+  EXPECT_NE(status.error_message().find(Cat("after seq ", receipt.seq())), std::string::npos)
+      << status.error_message();
 }
 
 }  // namespace

@@ -1,0 +1,119 @@
+#include "service/watch.h"
+
+#include <utility>
+#include <vector>
+
+#include "absl/container/flat_hash_set.h"
+#include "ledger/format/journal_format.h"
+#include "lovebank/v1/journal.pb.h"
+
+namespace lovebank::service {
+
+WatchHub::WatchHub(Ledger* ledger, std::size_t watchers_max)
+    : ledger_(ledger), watchers_max_(watchers_max) {
+  thread_ = std::thread(&WatchHub::Loop, this);
+}
+
+WatchHub::~WatchHub() { Stop(); }
+
+WatchHub::Admission WatchHub::Add(std::shared_ptr<Watch> watch, const std::string& principal,
+                                  const std::string& account) {
+  absl::MutexLock lock(&mu_);
+  if (stopping_) return Admission::kStopping;
+  if (watches_.size() >= watchers_max_) return Admission::kFull;
+  std::size_t& mine = per_principal_[principal];
+  if (mine >= kWatchesPerPrincipalMax) return Admission::kPrincipalFull;
+  ++mine;
+  if (!account.empty()) ++account_watches_;
+  const Watch* key = watch.get();
+  watches_.emplace(key, Entry{std::move(watch), principal, account});
+  return Admission::kOk;
+}
+
+void WatchHub::Remove(const Watch* watch) {
+  absl::MutexLock lock(&mu_);
+  auto it = watches_.find(watch);
+  if (it == watches_.end()) return;
+  if (!it->second.account.empty()) --account_watches_;
+  auto mine = per_principal_.find(it->second.principal);
+  if (--mine->second == 0) per_principal_.erase(mine);
+  watches_.erase(it);
+}
+
+std::size_t WatchHub::size() const {
+  absl::MutexLock lock(&mu_);
+  return watches_.size();
+}
+
+void WatchHub::Stop(absl::Duration grace) {
+  std::vector<std::shared_ptr<Watch>> all;
+  {
+    absl::MutexLock lock(&mu_);
+    if (stopping_) return;
+    stopping_ = true;
+    for (const auto& [key, entry] : watches_) all.push_back(entry.watch);
+  }
+  if (thread_.joinable()) thread_.join();
+  for (const auto& watch : all) watch->Close();  // outside mu_: a close may end in Remove
+  all.clear();
+  absl::MutexLock lock(&mu_);
+  const auto drained = [this]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) { return watches_.empty(); };
+  mu_.AwaitWithTimeout(absl::Condition(&drained), grace);
+}
+
+void WatchHub::Loop() {
+  std::uint64_t seen = ledger_->GetHead().seq;
+  auto last_tick = std::chrono::steady_clock::now();
+  for (;;) {
+    const Head head = ledger_->WaitForHead(seen, absl::Milliseconds(kWatchTickMillis));
+    bool account_watches = false;
+    {
+      absl::MutexLock lock(&mu_);
+      if (stopping_) return;
+      account_watches = account_watches_ > 0;
+    }
+    // Which accounts the new entries moved (only when someone follows an account).
+    absl::flat_hash_set<std::string> moved;
+    bool wake_all = false;
+    const bool news = head.seq > seen;
+    if (news && account_watches) {
+      auto records = ledger_->ReadJournal(seen + 1, head.seq, kWatchScanMax, 16 << 20);
+      wake_all = !records.ok() || seen + records->size() < head.seq;
+      if (records.ok()) {
+        v1::Entry entry;
+        for (const JournalRecord& record : *records) {
+          auto view = DecodeStoredEntry(record.value);
+          if (!view ||
+              !entry.ParseFromArray(view->payload.data(), static_cast<int>(view->payload.size()))) {
+            wake_all = true;  // each watch reads for itself (and meets the error there)
+            break;
+          }
+          for (const auto& posting : entry.postings()) moved.insert(posting.account());
+        }
+      }
+    }
+    seen = std::max(seen, head.seq);
+    const auto now = std::chrono::steady_clock::now();
+    const bool tick = now - last_tick >= std::chrono::milliseconds(kWatchTickMillis);
+    if (!news && !tick) continue;
+    std::vector<std::shared_ptr<Watch>> wake;
+    std::vector<std::shared_ptr<Watch>> all;
+    {
+      absl::MutexLock lock(&mu_);
+      for (const auto& [key, entry] : watches_) {
+        if (news && (entry.account.empty() || wake_all || moved.contains(entry.account))) {
+          wake.push_back(entry.watch);
+        }
+        if (tick) all.push_back(entry.watch);
+      }
+    }
+    // Outside mu_: a watch may finish its stream from here, and its end removes it.
+    for (const auto& watch : wake) watch->Wake();
+    if (tick) {
+      last_tick = now;
+      for (const auto& watch : all) watch->Tick(now);
+    }
+  }
+}
+
+}  // namespace lovebank::service
