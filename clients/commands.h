@@ -63,6 +63,25 @@ int Mutate(Session& session, const std::string& request_id, const std::string& c
            const nlohmann::json& args, const std::function<grpc::Status(v1::Receipt*)>& call,
            const std::function<void(const v1::Receipt&)>& print);
 
+// Mutate for a call whose response carries its receipt (`response.receipt()`) beside more, such as
+// a token or a code shown once.
+template <class Response>
+int MutateFor(Session& session, const std::string& request_id, const std::string& command,
+              const nlohmann::json& args, const std::function<grpc::Status(Response*)>& call,
+              const std::function<void(const Response&)>& print) {
+  if (!LogRequest(session.globals(), request_id, command, args)) return kExitUsage;
+  Response response;
+  const grpc::Status status = call(&response);
+  LogOutcome(session.globals(), request_id, status, response.receipt().seq());
+  if (!status.ok()) return Fail(session.globals(), status);
+  if (session.globals().json) {
+    PrintJson(ToJson(response));
+  } else {
+    print(response);
+  }
+  return kExitOk;
+}
+
 // Mutate for a call whose receipt needs no more than a line: prints `done` and the receipt.
 int Simple(Session& session, const std::string& request_id, const std::string& command,
            const nlohmann::json& args, const std::function<grpc::Status(v1::Receipt*)>& call,

@@ -213,26 +213,16 @@ void AddPrincipal(CLI::App& app, Globals& globals, int* exit_code) {
     for (const auto& account : *accounts) r.add_accounts(account);
     r.set_request_id(NewRequestId("principal"));
     Session session(globals);
-    if (!LogRequest(globals, r.request_id(), "principal create", {{"principal", r.principal()}})) {
-      *exit_code = kExitUsage;
-      return;
-    }
-    v1::CreatePrincipalResponse response;
-    const grpc::Status status =
-        session.admin().CreatePrincipal(session.Context().get(), r, &response);
-    LogOutcome(globals, r.request_id(), status, response.receipt().seq());
-    if (!status.ok()) {
-      *exit_code = Fail(globals, status);
-      return;
-    }
-    if (globals.json) {
-      PrintJson(ToJson(response));
-    } else {
-      std::cout << "  principal " << r.principal() << " (" << *role << ") created at entry "
-                << response.receipt().seq() << "\n  token: " << response.token()
-                << "\n  (shown once: give it to its holder; lovebank never shows it again)\n";
-    }
-    *exit_code = kExitOk;
+    *exit_code = MutateFor<v1::CreatePrincipalResponse>(
+        session, r.request_id(), "principal create", {{"principal", r.principal()}},
+        [&](v1::CreatePrincipalResponse* response) {
+          return session.admin().CreatePrincipal(session.Context().get(), r, response);
+        },
+        [&](const v1::CreatePrincipalResponse& response) {
+          std::cout << "  principal " << r.principal() << " (" << *role << ") created at entry "
+                    << response.receipt().seq() << "\n  token: " << response.token()
+                    << "\n  (shown once: give it to its holder; lovebank never shows it again)\n";
+        });
   });
 
   auto* list = principal->add_subcommand("list", "every principal ever created");
@@ -510,6 +500,62 @@ int Simple(Session& session, const std::string& request_id, const std::string& c
   });
 }
 
+// Members' devices (issue #24 item 2): the social worker's code, the phone's exchange of it.
+void AddActivation(CLI::App& app, Globals& globals, int* exit_code) {
+  auto* issue = app.add_subcommand("activation-code",
+                                   "a one-time code a member's phone exchanges for its own token");
+  auto request = std::make_shared<v1::IssueActivationCodeRequest>();
+  issue->add_option("member", *request->mutable_member(), "the member's account")->required();
+  auto ttl = std::make_shared<std::uint32_t>(0);
+  issue->add_option("--ttl", *ttl, "seconds the code lasts (60 - 2592000; default 72 hours)");
+  issue->add_option("--name", *request->mutable_display_name(), "e.g. 韦蕊的手机");
+  issue->footer("Example:\n  lovebank activation-code V00001 --name 韦蕊的手机");
+  issue->callback([&globals, exit_code, request, ttl] {
+    v1::IssueActivationCodeRequest r = *request;
+    r.set_ttl_seconds(*ttl);
+    r.set_request_id(NewRequestId("code"));
+    Session session(globals);
+    *exit_code = MutateFor<v1::IssueActivationCodeResponse>(
+        session, r.request_id(), "activation-code", {{"member", r.member()}},
+        [&](v1::IssueActivationCodeResponse* response) {
+          return session.admin().IssueActivationCode(session.Context().get(), r, response);
+        },
+        [&](const v1::IssueActivationCodeResponse& response) {
+          std::cout << "  " << r.member() << "  激活码 activation code: " << response.code()
+                    << "\n  valid until " << LocalTime(response.expires_unix_us())
+                    << ", once, on one phone (device " << response.principal() << ")\n";
+        });
+  });
+
+  auto* activate = app.add_subcommand(
+      "activate", "exchange an activation code for this device's own token (no token needed)");
+  auto code = std::make_shared<std::string>();
+  auto device = std::make_shared<std::string>();
+  activate->add_option("code", *code, "e.g. 7K3M-Q9XD-2HVA")->required();
+  activate->add_option("--device", *device, "this device's name, e.g. 韦蕊的手机");
+  activate->footer("Example:\n  lovebank activate 7K3M-Q9XD-2HVA --device 韦蕊的手机");
+  activate->callback([&globals, exit_code, code, device] {
+    Session session(globals);
+    v1::ActivateRequest r;
+    r.set_code(*code);
+    r.set_device_name(*device);
+    v1::ActivateResponse response;
+    const grpc::Status status = session.admin().Activate(session.Context().get(), r, &response);
+    if (!status.ok()) {
+      *exit_code = Fail(globals, status);
+      return;
+    }
+    if (globals.json) {
+      PrintJson(ToJson(response));
+    } else {
+      std::cout << "  activated " << response.principal() << " for " << response.account()
+                << "\n  token: " << response.token()
+                << "\n  (shown once: keep it in this device's config as token = ...)\n";
+    }
+    *exit_code = kExitOk;
+  });
+}
+
 void AddBackup(CLI::App& app, Globals& globals, int* exit_code) {
   auto* backup = app.add_subcommand(
       "backup", "an online backup of the whole ledger on the server's machine (admin)");
@@ -560,6 +606,7 @@ void AddWhoAmI(CLI::App& app, Globals& globals, int* exit_code) {
 }
 
 void AddAdminCommands(CLI::App& app, Globals& globals, int* exit_code) {
+  AddActivation(app, globals, exit_code);
   AddWhoAmI(app, globals, exit_code);
   AddBackup(app, globals, exit_code);
   AddAccount(app, globals, exit_code);

@@ -104,9 +104,17 @@ Decision MayCommand(const Principal& who, const v1::Command& command,
       return Bound(who, command.transfer().from(), "transfer");
     case v1::Command::kReverse:
       return MayReverse(who, reverse_target);
+    case v1::Command::kGrantPrincipal:
+      // Social workers (issuers) hand members activation codes for their phones.
+      if (who.role == v1::ROLE_ISSUER && command.grant_principal().activation_ttl_seconds() != 0) {
+        return Allow();
+      }
+      return MayAdminister(who);
+    case v1::Command::kActivatePrincipal:
+      // Only Admin.Activate makes it, as the device itself, from the device's code.
+      return Deny("a device activates itself with its code (Admin.Activate)");
     case v1::Command::kOpenAccount:
     case v1::Command::kSetAccountStatus:
-    case v1::Command::kGrantPrincipal:
     case v1::Command::kRevokePrincipal:
       return MayAdminister(who);
     case v1::Command::kCheckout:

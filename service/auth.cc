@@ -47,22 +47,73 @@ std::shared_ptr<const Principal> FromRecord(const v1::PrincipalRecord& record) {
 
 }  // namespace
 
+namespace {
+bool WaitsForActivation(const v1::PrincipalRecord& record) {
+  return record.activation_expires_unix_us() != 0 && record.activated_seq() == 0;
+}
+}  // namespace
+
 void Principals::Load(const std::vector<v1::PrincipalRecord>& records) {
-  Registry loaded;
-  for (const auto& record : records) {
-    if (record.revoked_seq() == 0) loaded[record.token_sha256()] = FromRecord(record);
+  {
+    absl::WriterMutexLock lock(&mu_);
+    by_token_hash_.clear();
+    activations_.clear();
   }
-  absl::WriterMutexLock lock(&mu_);
-  by_token_hash_ = std::move(loaded);
+  for (const auto& record : records) Put(record);
 }
 
 void Principals::Put(const v1::PrincipalRecord& record) {
   absl::WriterMutexLock lock(&mu_);
-  if (record.revoked_seq() == 0) {
-    by_token_hash_[record.token_sha256()] = FromRecord(record);
-  } else {
+  if (!record.activation_sha256().empty()) activations_.erase(record.activation_sha256());
+  if (record.revoked_seq() != 0) {
     by_token_hash_.erase(record.token_sha256());
+  } else if (WaitsForActivation(record)) {
+    activations_[record.token_sha256()] = record;
+  } else {
+    by_token_hash_[record.token_sha256()] = FromRecord(record);
   }
+}
+
+std::optional<v1::PrincipalRecord> Principals::FindActivation(std::string_view code_sha256) const {
+  absl::ReaderMutexLock lock(&mu_);
+  auto it = activations_.find(std::string(code_sha256));
+  if (it == activations_.end()) return std::nullopt;
+  return it->second;
+}
+
+namespace {
+constexpr std::string_view kCrockford = "0123456789ABCDEFGHJKMNPQRSTVWXYZ";
+}  // namespace
+
+absl::StatusOr<std::string> NewActivationCode() {
+  unsigned char random[8];
+  if (RAND_bytes(random, sizeof(random)) != 1) {
+    return absl::InternalError("no entropy for an activation code");
+  }
+  std::uint64_t bits = 0;
+  for (unsigned char byte : random) bits = (bits << 8) | byte;
+  std::string code;
+  for (std::size_t i = 0; i < kActivationCodeChars; ++i) {
+    if (i > 0 && i % 4 == 0) code += '-';
+    code += kCrockford[bits & 31];
+    bits >>= 5;
+  }
+  return code;
+}
+
+std::optional<std::string> CanonicalActivationCode(std::string_view typed) {
+  std::string code;
+  for (char c : typed) {
+    if (c == '-' || c == ' ') continue;
+    c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
+    if (c == 'O') c = '0';
+    if (c == 'I' || c == 'L') c = '1';
+    if (kCrockford.find(c) == std::string_view::npos) return std::nullopt;
+    code += c;
+    if (code.size() > kActivationCodeChars) return std::nullopt;
+  }
+  if (code.size() != kActivationCodeChars) return std::nullopt;
+  return code;
 }
 
 Authentication Principals::Authenticate(std::string_view authorization) const {

@@ -7,6 +7,7 @@
 // once to the admin who created it.
 
 #include <memory>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -34,6 +35,14 @@ struct Principal {
 
 // A new random token. Errors: Internal when the system has no entropy to give.
 absl::StatusOr<std::string> NewToken();
+
+// Activation codes for members' devices (issue #24 item 2): 12 characters of Crockford base32
+// (60 random bits) shown as XXXX-XXXX-XXXX — short enough to read out and type on a phone.
+inline constexpr std::size_t kActivationCodeChars = 12;
+absl::StatusOr<std::string> NewActivationCode();
+// The code as typed, made canonical: case, spaces and dashes dropped, O read as 0 and I, L as 1.
+// std::nullopt when it cannot be a code (wrong length or a character outside the alphabet).
+std::optional<std::string> CanonicalActivationCode(std::string_view typed);
 // SHA-256 of the token's bytes: 32 raw bytes.
 std::string TokenSha256(std::string_view token);
 
@@ -58,6 +67,9 @@ class Principals {
   void Put(const v1::PrincipalRecord& record);
   // `authorization` is the metadata value: "Bearer <token>" (scheme case-insensitive).
   Authentication Authenticate(std::string_view authorization) const;
+  // The device waiting for activation whose code hashes to `code_sha256`, if any (a device's
+  // code authenticates nothing: Authenticate never accepts it).
+  std::optional<v1::PrincipalRecord> FindActivation(std::string_view code_sha256) const;
   std::size_t size() const;
 
  private:
@@ -66,6 +78,9 @@ class Principals {
   using Registry = absl::flat_hash_map<std::string, std::shared_ptr<const Principal>,
                                        absl::Hash<std::string>, ConstantTimeEqual>;
   Registry by_token_hash_ ABSL_GUARDED_BY(mu_);
+  // Devices waiting for activation, by their code's SHA-256.
+  absl::flat_hash_map<std::string, v1::PrincipalRecord, absl::Hash<std::string>, ConstantTimeEqual>
+      activations_ ABSL_GUARDED_BY(mu_);
 };
 
 }  // namespace lovebank::service

@@ -76,6 +76,13 @@ class AdminService final : public v1::Admin::CallbackService {
   grpc::ServerUnaryReactor* RevokePrincipal(grpc::CallbackServerContext* ctx,
                                             const v1::RevokePrincipalRequest* request,
                                             v1::Receipt* response) override;
+  // Members' devices (issue #24 item 2; activation.cc).
+  grpc::ServerUnaryReactor* IssueActivationCode(grpc::CallbackServerContext* ctx,
+                                                const v1::IssueActivationCodeRequest* request,
+                                                v1::IssueActivationCodeResponse* response) override;
+  grpc::ServerUnaryReactor* Activate(grpc::CallbackServerContext* ctx,
+                                     const v1::ActivateRequest* request,
+                                     v1::ActivateResponse* response) override;
   grpc::ServerUnaryReactor* WhoAmI(grpc::CallbackServerContext* ctx,
                                    const v1::WhoAmIRequest* request,
                                    v1::PrincipalRecord* response) override;

@@ -84,9 +84,14 @@ bool Permits(const v1::PrincipalRecord& who, const v1::Command& c, const ReplayS
     case v1::Command::kApprove:
     case v1::Command::kReject:
       return role == v1::ROLE_APPROVER || role == v1::ROLE_ADMIN;
+    case v1::Command::kGrantPrincipal:
+      // Issuers (social workers) grant members' devices that wait for activation.
+      return role == v1::ROLE_ADMIN ||
+             (role == v1::ROLE_ISSUER && c.grant_principal().activation_ttl_seconds() != 0);
+    case v1::Command::kActivatePrincipal:
+      return who.principal() == c.activate_principal().principal();
     case v1::Command::kOpenAccount:
     case v1::Command::kSetAccountStatus:
-    case v1::Command::kGrantPrincipal:
     case v1::Command::kRevokePrincipal:
     case v1::Command::kSetAccountTags:
     case v1::Command::kSetFamily:
@@ -137,6 +142,10 @@ std::string AuthorityProblem(const v1::Entry& entry, const ReplayState& state) {
   const v1::PrincipalRecord& who = it->second;
   if (who.revoked_seq() != 0) {
     return Cat(actor, " was revoked by entry ", who.revoked_seq());
+  }
+  if (who.activation_expires_unix_us() != 0 && who.activated_seq() == 0 &&
+      !c.has_activate_principal()) {
+    return Cat(actor, " is a device not yet activated: its code authenticates nothing else");
   }
   if (!Permits(who, c, state)) {
     return Cat(actor, " (", RoleWord(who.role()), ") may not make this ",

@@ -250,6 +250,7 @@ void ReplayEntry(const v1::Entry& entry, const Hash& fingerprint, State& state,
         break;
       case v1::Command::kDefineAsset:
       case v1::Command::kGrantPrincipal:
+      case v1::Command::kActivatePrincipal:
       case v1::Command::kRevokePrincipal:
       case v1::Command::kSetItem:
       case v1::Command::kSetExchangeRatio:

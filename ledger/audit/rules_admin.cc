@@ -80,7 +80,28 @@ Expectation ExpectAdmin(const v1::Command& command, std::uint64_t seq, State& st
     record.set_token_sha256(grant.token_sha256());
     record.set_display_name(grant.display_name());
     record.set_granted_seq(seq);
+    if (grant.activation_ttl_seconds() != 0) {
+      record.set_activation_expires_unix_us(
+          state.time_unix_us + std::int64_t{grant.activation_ttl_seconds()} * 1'000'000);
+      record.set_activation_sha256(grant.token_sha256());
+    }
     state.principals.emplace(grant.principal(), std::move(record));
+  } else if (command.has_activate_principal()) {
+    const auto& activate = command.activate_principal();
+    auto principal = state.principals.find(activate.principal());
+    if (principal == state.principals.end())
+      return violated(Cat("unknown principal ", activate.principal()));
+    v1::PrincipalRecord& record = principal->second;
+    if (record.activation_expires_unix_us() == 0 || record.activated_seq() != 0 ||
+        record.revoked_seq() != 0)
+      return violated(Cat(activate.principal(), " was not waiting for activation"));
+    if (state.time_unix_us > record.activation_expires_unix_us())
+      return violated(Cat(activate.principal(), " activated after its code expired"));
+    if (!state.token_hashes.insert(activate.token_sha256()).second)
+      return violated(Cat(activate.principal(), " activated with another principal's token"));
+    record.set_token_sha256(activate.token_sha256());
+    record.set_activated_seq(seq);
+    record.set_device_name(activate.device_name());
   } else if (command.has_revoke_principal()) {
     auto principal = state.principals.find(command.revoke_principal().principal());
     if (principal == state.principals.end())

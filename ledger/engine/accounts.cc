@@ -85,9 +85,31 @@ Outcome Engine::ApplyGrantPrincipal(const v1::Command& command, const std::strin
   record.set_token_sha256(grant.token_sha256());
   record.set_display_name(grant.display_name());
   record.set_granted_seq(head_.seq + 1);
+  if (grant.activation_ttl_seconds() != 0) {
+    record.set_activation_expires_unix_us(NextEntryTime() +
+                                          std::int64_t{grant.activation_ttl_seconds()} * 1'000'000);
+    record.set_activation_sha256(grant.token_sha256());
+  }
   Outcome outcome = Append(command, fingerprint, {}, {});
   token_hashes_.insert(grant.token_sha256());
   principals_.Set(grant.principal(), std::move(record));
+  return outcome;
+}
+
+Outcome Engine::ApplyActivatePrincipal(const v1::Command& command, const std::string& fingerprint) {
+  const v1::ActivatePrincipal& activate = command.activate_principal();
+  const v1::PrincipalRecord* found = principals_.Find(activate.principal());
+  if (auto refused = rules::CheckActivate(activate, command.actor(), found, NextEntryTime(),
+                                          token_hashes_.contains(activate.token_sha256()))) {
+    return RefuseWith(command, fingerprint, std::move(*refused));
+  }
+  v1::PrincipalRecord record = *found;
+  record.set_token_sha256(activate.token_sha256());
+  record.set_activated_seq(head_.seq + 1);
+  record.set_device_name(activate.device_name());
+  Outcome outcome = Append(command, fingerprint, {}, {});
+  token_hashes_.insert(activate.token_sha256());
+  principals_.Set(activate.principal(), std::move(record));
   return outcome;
 }
 

@@ -172,6 +172,7 @@ class Engine {
   Outcome ApplySetAccountStatus(const v1::Command& command, const std::string& fingerprint);
   Outcome ApplyGrantPrincipal(const v1::Command& command, const std::string& fingerprint);
   Outcome ApplyRevokePrincipal(const v1::Command& command, const std::string& fingerprint);
+  Outcome ApplyActivatePrincipal(const v1::Command& command, const std::string& fingerprint);
   // The love supermarket (ledger/engine/supermarket.cc).
   Outcome ApplySetItem(const v1::Command& command, const std::string& fingerprint);
   Outcome ApplySetExchangeRatio(const v1::Command& command, const std::string& fingerprint);

@@ -97,6 +97,9 @@ Engine::Engine(Store* store, Head head, std::int64_t head_time_unix_us,
           token_hashes_.clear();
           for (const auto& [name, record] : principals_.all()) {
             token_hashes_.insert(record.token_sha256());
+            if (!record.activation_sha256().empty()) {
+              token_hashes_.insert(record.activation_sha256());
+            }
           }
         };
         return codec;

@@ -109,6 +109,8 @@ std::string_view ReasonName(Reason reason) {
     LOVEBANK_REASON_NAME(kRpcFailed, "RPC_FAILED")
     LOVEBANK_REASON_NAME(kWatchersFull, "WATCHERS_FULL")
     LOVEBANK_REASON_NAME(kHttpStreamsFull, "HTTP_STREAMS_FULL")
+    LOVEBANK_REASON_NAME(kActivationCodeUnknown, "ACTIVATION_CODE_UNKNOWN")
+    LOVEBANK_REASON_NAME(kActivationClosed, "ACTIVATION_CLOSED")
     LOVEBANK_REASON_NAME(kLedgerUnverified, "LEDGER_UNVERIFIED")
     LOVEBANK_REASON_NAME(kHoldUnknown, "HOLD_UNKNOWN")
     LOVEBANK_REASON_NAME(kHoldClosed, "HOLD_CLOSED")
@@ -169,6 +171,10 @@ absl::StatusCode ReasonCode(Reason reason) {
       return absl::StatusCode::kAlreadyExists;
     case Reason::kRpcFailed:
       return absl::StatusCode::kUnavailable;
+    case Reason::kActivationCodeUnknown:
+      return absl::StatusCode::kUnauthenticated;
+    case Reason::kActivationClosed:
+      return absl::StatusCode::kFailedPrecondition;
     case Reason::kWatchersFull:
     case Reason::kHttpStreamsFull:
       return absl::StatusCode::kResourceExhausted;
@@ -183,7 +189,8 @@ absl::StatusCode ReasonCode(Reason reason) {
 
 bool IsRememberedReason(Reason reason) {
   const auto value = static_cast<std::uint32_t>(reason);
-  return ((value >= 60 && value < 90) || (value >= 110 && value < 140)) &&
+  return ((value >= 60 && value < 90) || (value >= 110 && value < 140) ||
+          reason == Reason::kActivationClosed) &&
          reason != Reason::kBatchAborted;
 }
 

@@ -152,9 +152,13 @@ enum class Reason : std::uint32_t {
   kWatchersFull = 147,
   // HTTP/JSON: the listener's streaming calls at once (half its threads) are all taken.
   kHttpStreamsFull = 148,
+
+  // Members' devices (issue #24 item 2).
+  kActivationCodeUnknown = 149,  // no device waits for this code (the service decides)
+  kActivationClosed = 150,       // activated already, revoked, or expired (the sequencer decides)
 };
 // Every reason's value is below this (loops over all reasons).
-inline constexpr std::uint32_t kReasonValueEnd = 149;
+inline constexpr std::uint32_t kReasonValueEnd = 151;
 
 // The reason's name as it appears in the proto and in logs, e.g. "INSUFFICIENT_BALANCE".
 std::string_view ReasonName(Reason reason);

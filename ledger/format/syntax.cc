@@ -221,6 +221,30 @@ SyntaxCheck CheckGrantPrincipal(const v1::GrantPrincipal& grant) {
       !IsValidText(grant.display_name(), false)) {
     return Refuse(Reason::kDisplayNameInvalid, "display names are at most 128 bytes of UTF-8 text");
   }
+  if (grant.activation_ttl_seconds() != 0) {
+    if (grant.role() != v1::ROLE_MEMBER) {
+      return Refuse(Reason::kRoleInvalid, "only MEMBER devices wait for activation");
+    }
+    if (grant.activation_ttl_seconds() < kActivationTtlSecondsMin ||
+        grant.activation_ttl_seconds() > kActivationTtlSecondsMax) {
+      return Refuse(Reason::kPrincipalInvalid,
+                    "an activation code lasts 60 seconds to 30 days (activation_ttl_seconds)");
+    }
+  }
+  return {};
+}
+
+SyntaxCheck CheckActivatePrincipal(const v1::ActivatePrincipal& activate) {
+  if (!IsValidPrincipal(activate.principal())) {
+    return Refuse(Reason::kPrincipalInvalid, "principal names are 1-64 bytes of [A-Za-z0-9._:@-]");
+  }
+  if (activate.token_sha256().size() != 32) {
+    return Refuse(Reason::kTokenHashInvalid, "token_sha256 is 32 bytes");
+  }
+  if (activate.device_name().size() > kDisplayNameBytesMax ||
+      !IsValidText(activate.device_name(), false)) {
+    return Refuse(Reason::kDisplayNameInvalid, "device names are at most 128 bytes of UTF-8 text");
+  }
   return {};
 }
 
@@ -372,6 +396,8 @@ SyntaxCheck CheckCommandSyntax(const v1::Command& command) {
     }
     case v1::Command::kGrantPrincipal:
       return CheckGrantPrincipal(command.grant_principal());
+    case v1::Command::kActivatePrincipal:
+      return CheckActivatePrincipal(command.activate_principal());
     case v1::Command::kRevokePrincipal:
       if (!IsValidPrincipal(command.revoke_principal().principal())) {
         return Refuse(Reason::kPrincipalInvalid,

@@ -12,6 +12,9 @@
 namespace lovebank {
 
 // Accounts one ISSUER principal may act for (a township office running several programmes).
+// An activation code's life (GrantPrincipal.activation_ttl_seconds): 1 minute to 30 days.
+inline constexpr std::uint32_t kActivationTtlSecondsMin = 60;
+inline constexpr std::uint32_t kActivationTtlSecondsMax = 30 * 24 * 3600;
 inline constexpr std::size_t kRoleAccountsMax = 64;
 
 // Checks everything about a command that needs no ledger state (identifiers, text, amount

@@ -108,4 +108,34 @@ std::optional<Refusal> CheckRevoke(const std::string& name, const v1::PrincipalR
   return std::nullopt;
 }
 
+std::optional<Refusal> CheckActivate(const v1::ActivatePrincipal& activate,
+                                     const std::string& actor, const v1::PrincipalRecord* found,
+                                     std::int64_t time_unix_us, bool token_taken) {
+  if (found == nullptr) {
+    return Refusal{Reason::kPrincipalUnknown, Cat("no principal ", activate.principal())};
+  }
+  if (actor != activate.principal()) {
+    return Refusal{Reason::kPermissionDenied,
+                   Cat(actor, " may not activate ", activate.principal(), ": only itself")};
+  }
+  if (found->activation_expires_unix_us() == 0) {
+    return Refusal{Reason::kActivationClosed,
+                   Cat(activate.principal(), " is no device waiting for activation")};
+  }
+  if (found->activated_seq() != 0) {
+    return Refusal{Reason::kActivationClosed,
+                   Cat(activate.principal(), " was activated by entry ", found->activated_seq())};
+  }
+  if (found->revoked_seq() != 0) {
+    return Refusal{Reason::kActivationClosed,
+                   Cat(activate.principal(), " was revoked by entry ", found->revoked_seq())};
+  }
+  if (time_unix_us > found->activation_expires_unix_us()) {
+    return Refusal{Reason::kActivationClosed,
+                   Cat("the activation code of ", activate.principal(), " has expired")};
+  }
+  if (token_taken) return Refusal{Reason::kTokenHashExists, "another principal holds this token"};
+  return std::nullopt;
+}
+
 }  // namespace lovebank::rules

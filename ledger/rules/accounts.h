@@ -52,5 +52,11 @@ std::optional<Refusal> CheckGrant(const v1::GrantPrincipal& grant, bool principa
 
 // RevokePrincipal: a principal that exists and is not revoked yet.
 std::optional<Refusal> CheckRevoke(const std::string& name, const v1::PrincipalRecord* found);
+// A device's activation (ActivatePrincipal) by `actor` at `time_unix_us`: the principal exists,
+// is the actor, waits for activation, is not revoked, its code has not expired, and the new
+// token is nobody's.
+std::optional<Refusal> CheckActivate(const v1::ActivatePrincipal& activate,
+                                     const std::string& actor, const v1::PrincipalRecord* found,
+                                     std::int64_t time_unix_us, bool token_taken);
 
 }  // namespace lovebank::rules

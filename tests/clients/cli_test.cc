@@ -185,6 +185,30 @@ TEST_F(CliTest, TheFirstTenMinutesWalkThrough) {
 // Issue #6 "Done when": a full love-supermarket day through the CLI — donations in, prices set,
 // members shop with points and with hours, a refund, a write-off, a settlement — and the audit
 // is clean with flows that tie out.
+// A member's phone gets going without an admin (issue #24 item 2): the social worker prints a
+// code, the phone exchanges it (no token of its own yet) and reads its balance with the token.
+TEST_F(CliTest, AMembersPhoneActivatesWithTheSocialWorkersCode) {
+  OpenProgramme();
+  const Result issued = Run({"--json", "activation-code", "V00001", "--ttl", "3600"}, "worker-li");
+  ASSERT_EQ(issued.exit_code, 0) << issued.err;
+  const auto code = nlohmann::json::parse(issued.out).value("code", "");
+  ASSERT_EQ(code.size(), 14u) << issued.out;
+  const Result text = Run({"activation-code", "V00001"}, "worker-li");
+  EXPECT_NE(text.out.find("激活码 activation code: "), std::string::npos) << text.out;
+  const Result activated = Run({"--json", "activate", code, "--device", "韦蕊的手机"}, "");
+  ASSERT_EQ(activated.exit_code, 0) << activated.err;
+  const auto phone = nlohmann::json::parse(activated.out);
+  EXPECT_EQ(phone.value("account", ""), "V00001");
+  tokens_["phone"] = phone.value("token", "");
+  const Result balance = Run({"balance"}, "phone");
+  EXPECT_EQ(balance.exit_code, 0) << balance.err;
+  EXPECT_NE(balance.out.find("V00001"), std::string::npos) << balance.out;
+  const Result again = Run({"activate", code}, "");
+  EXPECT_EQ(again.exit_code, 1) << again.out;
+  EXPECT_NE(again.err.find("ACTIVATION_CODE_UNKNOWN"), std::string::npos) << again.err;
+  EXPECT_EQ(Run({"activation-code", "V00001"}, "app-v1").exit_code, 1);  // a member may not
+}
+
 TEST_F(CliTest, AFullLoveSupermarketDay) {
   OpenProgramme();
   for (const auto& [account, name] :

@@ -445,7 +445,9 @@ TEST(RefusalCoverage, EveryCommandReasonHasARefusalCase) {
       // Transport (tests/service/http_test.cc, ACallThatGrpcItselfFailsIsNamedRpcFailed):
       Reason::kRpcFailed,
       // Live updates (tests/service/service_test.cc, WatchEntries*; http_test.cc, streams):
-      Reason::kWatchersFull, Reason::kHttpStreamsFull};
+      Reason::kWatchersFull, Reason::kHttpStreamsFull,
+      // Members' devices (tests/service/service_test.cc, Activation*):
+      Reason::kActivationCodeUnknown, Reason::kActivationClosed};
   for (std::uint32_t value = 0; value < kReasonValueEnd; ++value) {
     const auto reason = static_cast<Reason>(value);
     if (ReasonName(reason) == "UNKNOWN_REASON" || elsewhere.contains(reason)) continue;

@@ -568,6 +568,58 @@ TEST_F(HttpTest, AClientThatGoesAwayMidStreamCancelsTheCall) {
   EXPECT_EQ(status, 200) << who.dump();
 }
 
+// A member's phone over HTTP alone (issue #24 item 2): the social worker's code, exchanged with
+// no token for the phone's own, then the balance and the history; the code is spent.
+TEST_F(HttpTest, APhoneActivatesWithACodeAndReadsItsBalanceAndHistory) {
+  for (const auto& [account, kind] :
+       {std::pair{"issuer:town", "ACCOUNT_KIND_ISSUER"}, std::pair{"m1", "ACCOUNT_KIND_MEMBER"}}) {
+    json open = {{"requestId", Cat("o-", account)},
+                 {"account", account},
+                 {"kind", kind},
+                 {"displayName", "韦蕊"}};
+    if (std::string(kind) == "ACCOUNT_KIND_ISSUER") {
+      open["budgets"] = json::array({{{"asset", "POINTS"}, {"amount", "1000"}}});
+    }
+    ASSERT_EQ(Post("Ledger/OpenAccount", open, admin_).first, 200);
+  }
+  auto [made_status, made] = Post("Admin/CreatePrincipal",
+                                  json{{"requestId", "p-town"},
+                                       {"principal", "town"},
+                                       {"role", "ROLE_ISSUER"},
+                                       {"accounts", {"issuer:town"}}},
+                                  admin_);
+  ASSERT_EQ(made_status, 200) << made.dump();
+  const std::string town = made.value("token", "");
+  auto [code_status, issued] =
+      Post("Admin/IssueActivationCode", json{{"requestId", "code-1"}, {"member", "m1"}}, town);
+  ASSERT_EQ(code_status, 200) << issued.dump();
+  const std::string code = issued.value("code", "");
+  ASSERT_EQ(code.size(), 14u) << issued.dump();
+  ASSERT_EQ(Post("Ledger/Earn",
+                 json{{"requestId", "e-1"},
+                      {"issuer", "issuer:town"},
+                      {"member", "m1"},
+                      {"asset", "POINTS"},
+                      {"amount", "500"},
+                      {"reason", "期中考试进步明显"}},
+                 town)
+                .first,
+            200);
+  auto [activate_status, activated] =
+      Post("Admin/Activate", json{{"code", code}, {"deviceName", "韦蕊的手机"}}, "");
+  ASSERT_EQ(activate_status, 200) << activated.dump();
+  EXPECT_EQ(activated.value("account", ""), "m1");
+  const std::string phone = activated.value("token", "");
+  auto [balance_status, balance] = Post("Ledger/GetBalance", json{{"account", "m1"}}, phone);
+  ASSERT_EQ(balance_status, 200) << balance.dump();
+  EXPECT_EQ(balance["balances"][0]["amount"], "500.00") << balance.dump();
+  auto [history_status, history] = Post("Ledger/ListEntries", json{{"account", "m1"}}, phone);
+  ASSERT_EQ(history_status, 200) << history.dump();
+  EXPECT_EQ(history["items"][0]["command"]["earn"]["reason"], "期中考试进步明显") << history.dump();
+  EXPECT_REFUSED(Post("Admin/Activate", json{{"code", code}}, ""), 401, "ACTIVATION_CODE_UNKNOWN");
+  EXPECT_REFUSED(Post("Ledger/GetBalance", json{{"account", "m1"}}, code), 401, "TOKEN_UNKNOWN");
+}
+
 // WatchEntries over HTTP (a mini-program's requests cannot stream): a long poll answers what
 // followed after_seq as NDJSON and ends after idle_seconds without news. Each streaming call holds
 // a listener thread while it lasts, so at most half the threads serve streams: past that,
@@ -757,7 +809,7 @@ TEST_F(HttpTest, EveryRpcAnswersTheSameOverHttpAsOverGrpcForEveryRole) {
       }
     }
   }
-  EXPECT_GE(compared, 7 * 54);  // every RPC (54 today) by seven callers
+  EXPECT_GE(compared, 7 * 56);  // every RPC (56 today) by seven callers
 }
 
 }  // namespace

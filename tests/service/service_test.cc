@@ -9,6 +9,7 @@
 #include <fstream>
 #include <functional>
 #include <future>
+#include <regex>
 #include <set>
 #include <thread>
 
@@ -49,7 +50,9 @@ class ServiceTest : public ::testing::Test {
     options.queue_depth_max = queue_depth;
     options.watchers_max = watchers_max_;
     options.env = env;
-    options.clock_unix_us = testing::ClockStartingAt(testing::kTestServerClockStartUnixUs);
+    // The test clock, which a test may move forward (clock_skew_us_: e.g. past a code's expiry).
+    options.clock_unix_us = [clock = testing::ClockStartingAt(testing::kTestServerClockStartUnixUs),
+                             skew = clock_skew_us_] { return clock() + skew->load(); };
     auto server = service::Server::Start(options);
     ASSERT_TRUE(server.ok()) << server.status();
     server_ = std::move(*server);
@@ -254,6 +257,34 @@ class ServiceTest : public ::testing::Test {
     return digest.seq();
   }
 
+  // Members' devices: a code issued by `role` for `member` (ttl 0: the default).
+  v1::IssueActivationCodeResponse IssueCode(const std::string& role, const std::string& member,
+                                            std::uint32_t ttl_seconds = 0,
+                                            grpc::Status* status = nullptr) {
+    v1::IssueActivationCodeRequest request;
+    request.set_request_id(Cat("code-", ++codes_));
+    request.set_member(member);
+    request.set_ttl_seconds(ttl_seconds);
+    v1::IssueActivationCodeResponse response;
+    const grpc::Status got =
+        client_->admin->IssueActivationCode(Ctx(tokens_[role]).get(), request, &response);
+    if (status != nullptr)
+      *status = got;
+    else
+      EXPECT_TRUE(got.ok()) << got.error_message();
+    return response;
+  }
+  grpc::Status Activate(const std::string& code, v1::ActivateResponse* response,
+                        const std::string& device = "韦蕊的手机") {
+    v1::ActivateRequest request;
+    request.set_code(code);
+    request.set_device_name(device);
+    return client_->admin->Activate(Ctx("").get(), request, response);
+  }
+
+  std::shared_ptr<std::atomic<std::int64_t>> clock_skew_us_ =
+      std::make_shared<std::atomic<std::int64_t>>(0);
+  int codes_ = 0;
   std::size_t watchers_max_ = service::kWatchersMaxDefault;
   TempDir dir_;
   std::FILE* log_ = nullptr;
@@ -956,6 +987,14 @@ TEST_F(ServiceTest, TheRoleMatrixHoldsForEveryRpc) {
          r.set_principal("nobody");
          return client_->admin->RevokePrincipal(Ctx(t).get(), r, &receipt);
        }},
+      {"IssueActivationCode",
+       [&](const std::string& t) {
+         v1::IssueActivationCodeRequest r;
+         r.set_request_id(next());
+         r.set_member("m3");
+         v1::IssueActivationCodeResponse out;
+         return client_->admin->IssueActivationCode(Ctx(t).get(), r, &out);
+       }},
       {"WhoAmI",
        [&](const std::string& t) {
          v1::PrincipalRecord out;
@@ -1283,6 +1322,7 @@ TEST_F(ServiceTest, TheRoleMatrixHoldsForEveryRpc) {
       {"CreatePrincipal", {"admin"}},
       {"ListPrincipals", {"admin", "auditor"}},
       {"RevokePrincipal", {"admin"}},
+      {"IssueActivationCode", {"admin", "issuer"}},
       {"WhoAmI", {"admin", "auditor", "issuer", "terminal", "member", "approver"}},
       {"Backup", {"admin"}},
       {"GetDigest", {"admin", "auditor"}},
@@ -2370,6 +2410,165 @@ TEST_F(ServiceTest, StoppingTheServerEndsWatchesWithTheSeqToResumeAfter) {
   EXPECT_EQ(status.error_code(), grpc::StatusCode::UNAVAILABLE) << status.error_message();
   EXPECT_NE(status.error_message().find(Cat("after seq ", receipt.seq())), std::string::npos)
       << status.error_message();
+}
+
+// Members activate their own phones (issue #24 item 2): a social worker issues a one-time code;
+// the phone, with no token, exchanges it for a token bound to that device; the code is spent and
+// was never a bearer token; the device is listed and revoked like any principal.
+TEST_F(ServiceTest, AMemberActivatesAPhoneWithACodeAndTheCodeIsSpent) {
+  const v1::IssueActivationCodeResponse issued = IssueCode("issuer", "m1");
+  ASSERT_TRUE(
+      std::regex_match(issued.code(), std::regex("[0-9A-HJKMNP-TV-Z]{4}-[0-9A-HJKMNP-TV-Z]{4}-"
+                                                 "[0-9A-HJKMNP-TV-Z]{4}")))
+      << issued.code();
+  EXPECT_TRUE(issued.principal().starts_with("m1.")) << issued.principal();
+  EXPECT_EQ(issued.expires_unix_us(), issued.receipt().time_unix_us() + 72LL * 3600 * 1'000'000);
+  // The code is no bearer token, before or after activation.
+  v1::GetBalanceRequest own;
+  own.set_account("m1");
+  v1::GetBalanceResponse balance;
+  EXPECT_STATUS(client_->ledger->GetBalance(Ctx(issued.code()).get(), own, &balance),
+                StatusCode::UNAUTHENTICATED, Reason::kTokenUnknown);
+  // Typed as a person would: lower case, no dashes, O for 0 and l for 1.
+  std::string typed;
+  for (char c : issued.code()) {
+    if (c == '-') continue;
+    typed += c == '0' ? 'o' : c == '1' ? 'l' : static_cast<char>(std::tolower(c));
+  }
+  ASSERT_TRUE(Earn("a-1", "m1", "500").ok());
+  v1::ActivateResponse activated;
+  const grpc::Status status = Activate(typed, &activated);
+  ASSERT_TRUE(status.ok()) << status.error_message();
+  EXPECT_EQ(activated.principal(), issued.principal());
+  EXPECT_EQ(activated.account(), "m1");
+  ASSERT_EQ(activated.token().size(), 3u + 64u);
+  const std::string phone = activated.token();
+  ASSERT_TRUE(client_->ledger->GetBalance(Ctx(phone).get(), own, &balance).ok());
+  EXPECT_EQ(balance.balances(0).amount(), "500.00");
+  v1::GetBalanceRequest other;
+  other.set_account("m2");
+  EXPECT_STATUS(client_->ledger->GetBalance(Ctx(phone).get(), other, &balance),
+                StatusCode::PERMISSION_DENIED, Reason::kPermissionDenied);
+  EXPECT_STATUS(client_->ledger->GetBalance(Ctx(issued.code()).get(), own, &balance),
+                StatusCode::UNAUTHENTICATED, Reason::kTokenUnknown);
+  // Spent: a second exchange (another phone with the same code) is refused.
+  v1::ActivateResponse again;
+  EXPECT_STATUS(Activate(issued.code(), &again), StatusCode::UNAUTHENTICATED,
+                Reason::kActivationCodeUnknown);
+  EXPECT_TRUE(again.token().empty());
+  // Listed with its device name and activation; revoked by the admin, the phone is out.
+  v1::ListPrincipalsResponse list;
+  ASSERT_TRUE(client_->admin->ListPrincipals(Ctx(tokens_["admin"]).get(), {}, &list).ok());
+  bool listed = false;
+  for (const auto& record : list.principals()) {
+    if (record.principal() != issued.principal()) continue;
+    listed = true;
+    EXPECT_EQ(record.device_name(), "韦蕊的手机");
+    EXPECT_EQ(record.activated_seq(), activated.receipt().seq());
+    EXPECT_EQ(record.role(), v1::ROLE_MEMBER);
+  }
+  EXPECT_TRUE(listed);
+  v1::RevokePrincipalRequest revoke;
+  revoke.set_request_id("revoke-phone");
+  revoke.set_principal(issued.principal());
+  v1::Receipt receipt;
+  ASSERT_TRUE(client_->admin->RevokePrincipal(Ctx(tokens_["admin"]).get(), revoke, &receipt).ok());
+  EXPECT_STATUS(client_->ledger->GetBalance(Ctx(phone).get(), own, &balance),
+                StatusCode::UNAUTHENTICATED, Reason::kTokenUnknown);
+  // The journal of it all audits clean (grant by an issuer, the device's own activation).
+  auto source = client::GrpcJournalSource(client_->channel, tokens_["auditor"]);
+  ASSERT_TRUE(source.ok()) << source.status();
+  auto report = audit::Run(**source, nullptr, {});
+  ASSERT_TRUE(report.ok()) << report.status();
+  EXPECT_TRUE(report->clean());
+}
+
+// Expiry is decided by the sequencer on the entry's time; a revoked device's code is closed; a
+// mistyped code is unknown; and of two phones racing with one code exactly one wins.
+TEST_F(ServiceTest, AnExpiredRevokedOrRacedActivationCodeIsRefused) {
+  const auto expiring = IssueCode("admin", "m1", 60);
+  clock_skew_us_->store(61'000'000);  // a minute and a second later
+  v1::ActivateResponse response;
+  EXPECT_STATUS(Activate(expiring.code(), &response), StatusCode::FAILED_PRECONDITION,
+                Reason::kActivationClosed);
+  EXPECT_TRUE(response.token().empty());
+
+  const auto revoked = IssueCode("admin", "m1");
+  v1::RevokePrincipalRequest revoke;
+  revoke.set_request_id("revoke-code");
+  revoke.set_principal(revoked.principal());
+  v1::Receipt receipt;
+  ASSERT_TRUE(client_->admin->RevokePrincipal(Ctx(tokens_["admin"]).get(), revoke, &receipt).ok());
+  EXPECT_STATUS(Activate(revoked.code(), &response), StatusCode::UNAUTHENTICATED,
+                Reason::kActivationCodeUnknown);
+
+  for (const std::string typo : {"", "ABCD", "ABCD-EFGH-JKMN-P", "ABCD-EFGH-JKMU", "韦蕊韦蕊"}) {
+    SCOPED_TRACE(typo);
+    EXPECT_STATUS(Activate(typo, &response), StatusCode::UNAUTHENTICATED,
+                  Reason::kActivationCodeUnknown);
+  }
+
+  const auto raced = IssueCode("issuer", "m2");
+  std::vector<grpc::Status> outcomes(4);
+  std::vector<std::string> tokens(4);
+  std::vector<std::thread> phones;
+  for (std::size_t i = 0; i < outcomes.size(); ++i) {
+    phones.emplace_back([&, i] {
+      v1::ActivateResponse mine;
+      outcomes[i] = Activate(raced.code(), &mine, Cat("手机 ", i));
+      tokens[i] = mine.token();
+    });
+  }
+  for (auto& phone : phones) phone.join();
+  int won = 0;
+  for (std::size_t i = 0; i < outcomes.size(); ++i) {
+    if (outcomes[i].ok()) {
+      ++won;
+      EXPECT_FALSE(tokens[i].empty());
+      continue;
+    }
+    const auto reason = service::ErrorDetailOf(outcomes[i]).reason();
+    EXPECT_TRUE(reason == v1::REASON_ACTIVATION_CLOSED ||
+                reason == v1::REASON_ACTIVATION_CODE_UNKNOWN)
+        << outcomes[i].error_message();
+  }
+  EXPECT_EQ(won, 1);
+}
+
+// Who issues codes, for what: admins and issuers, for an open MEMBER account, for 60 s to 30 days;
+// a retry of an issued request answers the same device without showing a code again.
+TEST_F(ServiceTest, ActivationCodesAreForMembersFromAdminsAndIssuers) {
+  grpc::Status status;
+  for (const std::string role : {"member", "terminal", "auditor", "approver"}) {
+    SCOPED_TRACE(role);
+    IssueCode(role, "m1", 0, &status);
+    EXPECT_STATUS(status, StatusCode::PERMISSION_DENIED, Reason::kPermissionDenied);
+  }
+  IssueCode("issuer", "m9", 0, &status);
+  EXPECT_STATUS(status, StatusCode::NOT_FOUND, Reason::kAccountUnknown);
+  IssueCode("issuer", "store:main", 0, &status);
+  EXPECT_STATUS(status, StatusCode::FAILED_PRECONDITION, Reason::kAccountKindMismatch);
+  IssueCode("issuer", "m1", 59, &status);
+  EXPECT_STATUS(status, StatusCode::INVALID_ARGUMENT, Reason::kPrincipalInvalid);
+  IssueCode("issuer", "m1", 30 * 24 * 3600 + 1, &status);
+  EXPECT_STATUS(status, StatusCode::INVALID_ARGUMENT, Reason::kPrincipalInvalid);
+
+  v1::IssueActivationCodeRequest request;
+  request.set_request_id("code-retried");
+  request.set_member("m1");
+  v1::IssueActivationCodeResponse first, retry;
+  ASSERT_TRUE(
+      client_->admin->IssueActivationCode(Ctx(tokens_["issuer"]).get(), request, &first).ok());
+  ASSERT_TRUE(
+      client_->admin->IssueActivationCode(Ctx(tokens_["issuer"]).get(), request, &retry).ok());
+  EXPECT_FALSE(first.code().empty());
+  EXPECT_TRUE(retry.code().empty());
+  EXPECT_TRUE(retry.receipt().replayed());
+  EXPECT_EQ(retry.principal(), first.principal());
+  EXPECT_EQ(retry.receipt().seq(), first.receipt().seq());
+  request.set_member("m2");
+  EXPECT_STATUS(client_->admin->IssueActivationCode(Ctx(tokens_["issuer"]).get(), request, &retry),
+                StatusCode::ALREADY_EXISTS, Reason::kRequestIdReused);
 }
 
 }  // namespace
