@@ -113,9 +113,12 @@ Decision MayCommand(const Principal& who, const v1::Command& command,
     case v1::Command::kActivatePrincipal:
       // Only Admin.Activate makes it, as the device itself, from the device's code.
       return Deny("a device activates itself with its code (Admin.Activate)");
+    case v1::Command::kRevokePrincipal:
+      // A member revokes its own devices (a lost phone); the sequencer checks the target is one.
+      if (who.role == v1::ROLE_MEMBER) return Allow();
+      return MayAdminister(who);
     case v1::Command::kOpenAccount:
     case v1::Command::kSetAccountStatus:
-    case v1::Command::kRevokePrincipal:
       return MayAdminister(who);
     case v1::Command::kCheckout:
       if (who.role != v1::ROLE_TERMINAL) break;
@@ -211,7 +214,7 @@ Decision MayAdminister(const Principal& who) {
 }
 
 Decision MayListPrincipals(const Principal& who) {
-  if (Reads(who)) return Allow();
+  if (Reads(who) || who.role == v1::ROLE_MEMBER) return Allow();  // a member: its own devices
   return Deny(Cat(who.name, " (", RoleName(who.role), ") may not list principals"));
 }
 

@@ -115,8 +115,9 @@ grpc::ServerUnaryReactor* AdminService::RevokePrincipal(grpc::CallbackServerCont
                                                         v1::Receipt* response) {
   auto* call = new UnaryCall(context_, ctx, "RevokePrincipal", request->request_id());
   auto who = call->Authenticate();
-  if (who == nullptr || !call->Allowed(MayAdminister(*who))) return call;
+  if (who == nullptr) return call;
   Converted converted = ToCommand(*request, who->name);
+  if (!call->Allowed(MayCommand(*who, converted.command, nullptr))) return call;
   const std::string request_id = request->request_id();
   const std::string name = request->principal();
   if (call->Expired()) return call;
@@ -144,7 +145,14 @@ grpc::ServerUnaryReactor* AdminService::ListPrincipals(grpc::CallbackServerConte
   auto records = context_.ledger->ListPrincipals();
   if (records.ok()) {
     for (auto& record : *records) {
+      // A member sees its own devices: the MEMBER principals bound to its account.
+      if (who->role == v1::ROLE_MEMBER &&
+          (record.role() != v1::ROLE_MEMBER || record.accounts_size() != 1 ||
+           !who->IsBound(record.accounts(0)))) {
+        continue;
+      }
       record.clear_token_sha256();
+      record.clear_activation_sha256();
       *response->add_principals() = std::move(record);
     }
   }

@@ -90,9 +90,16 @@ bool Permits(const v1::PrincipalRecord& who, const v1::Command& c, const ReplayS
              (role == v1::ROLE_ISSUER && c.grant_principal().activation_ttl_seconds() != 0);
     case v1::Command::kActivatePrincipal:
       return who.principal() == c.activate_principal().principal();
+    case v1::Command::kRevokePrincipal: {
+      if (role == v1::ROLE_ADMIN) return true;
+      // A member revokes its own account's devices.
+      auto target = state.principals.find(c.revoke_principal().principal());
+      return role == v1::ROLE_MEMBER && target != state.principals.end() &&
+             target->second.role() == v1::ROLE_MEMBER && target->second.accounts_size() == 1 &&
+             Bound(who, target->second.accounts(0));
+    }
     case v1::Command::kOpenAccount:
     case v1::Command::kSetAccountStatus:
-    case v1::Command::kRevokePrincipal:
     case v1::Command::kSetAccountTags:
     case v1::Command::kSetFamily:
     case v1::Command::kSetTransferPolicy:

@@ -116,7 +116,7 @@ Outcome Engine::ApplyActivatePrincipal(const v1::Command& command, const std::st
 Outcome Engine::ApplyRevokePrincipal(const v1::Command& command, const std::string& fingerprint) {
   const std::string& name = command.revoke_principal().principal();
   const v1::PrincipalRecord* found = principals_.Find(name);
-  if (auto refused = rules::CheckRevoke(name, found)) {
+  if (auto refused = rules::CheckRevoke(name, found, ActorPrincipal(command))) {
     return RefuseWith(command, fingerprint, std::move(*refused));
   }
   v1::PrincipalRecord record = *found;

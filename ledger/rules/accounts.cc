@@ -99,7 +99,15 @@ std::optional<Refusal> CheckGrant(const v1::GrantPrincipal& grant, bool principa
   return std::nullopt;
 }
 
-std::optional<Refusal> CheckRevoke(const std::string& name, const v1::PrincipalRecord* found) {
+std::optional<Refusal> CheckRevoke(const std::string& name, const v1::PrincipalRecord* found,
+                                   const v1::PrincipalRecord* actor) {
+  if (actor != nullptr && actor->role() == v1::ROLE_MEMBER &&
+      (found == nullptr || found->role() != v1::ROLE_MEMBER || found->accounts_size() != 1 ||
+       actor->accounts_size() != 1 || found->accounts(0) != actor->accounts(0))) {
+    // The same answer whether or not `name` exists: a member learns nothing of others.
+    return Refusal{Reason::kPermissionDenied,
+                   Cat(actor->principal(), " may revoke only its own account's devices")};
+  }
   if (found == nullptr) return Refusal{Reason::kPrincipalUnknown, Cat("no principal ", name)};
   if (found->revoked_seq() != 0) {
     return Refusal{Reason::kPrincipalRevoked,

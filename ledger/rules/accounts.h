@@ -51,7 +51,10 @@ std::optional<Refusal> CheckGrant(const v1::GrantPrincipal& grant, bool principa
                                   bool token_taken, AccountLookup account);
 
 // RevokePrincipal: a principal that exists and is not revoked yet.
-std::optional<Refusal> CheckRevoke(const std::string& name, const v1::PrincipalRecord* found);
+// `actor` (null: not a principal, e.g. a library caller) revokes `name`: admins any principal, a
+// member only its own devices (MEMBER principals bound to its account).
+std::optional<Refusal> CheckRevoke(const std::string& name, const v1::PrincipalRecord* found,
+                                   const v1::PrincipalRecord* actor);
 // A device's activation (ActivatePrincipal) by `actor` at `time_unix_us`: the principal exists,
 // is the actor, waits for activation, is not revoked, its code has not expired, and the new
 // token is nobody's.

@@ -714,6 +714,14 @@ TEST(AuditAuthority, AnEntryWhoseActorHadNoSuchGrantIsFoundInAConsistentlyRechai
       {"a revoked principal",
        [&](std::uint64_t) { return as(Transfer("last", "m2", "m3", "1"), "app2"); }, "app",
        "app was revoked by entry"},
+      {"a member revoking a principal not its own device",
+       [&](std::uint64_t) { return as(Revoke("last", "till-2"), "tester"); }, "app2",
+       "app2 (MEMBER) may not make this"},
+      {"an issuer granting a full token (not a device waiting for activation)",
+       [&](std::uint64_t) {
+         return as(Grant("last", "p9", v1::ROLE_AUDITOR, {}, 'z'), "tester");
+       },
+       "worker", "worker (ISSUER) may not make this"},
       {"the engine's actor",
        [&](std::uint64_t) { return as(Earn("last", "issuer:town", "m1", "5"), "worker"); },
        "lovebank", "the engine's actor"},

@@ -1320,7 +1320,7 @@ TEST_F(ServiceTest, TheRoleMatrixHoldsForEveryRpc) {
       {"GetEntry(seed-2)", {"admin", "auditor", "issuer"}},  // an earn from issuer:town
       {"SubmitBatch(transfer m1->m2)", {"member"}},
       {"CreatePrincipal", {"admin"}},
-      {"ListPrincipals", {"admin", "auditor"}},
+      {"ListPrincipals", {"admin", "auditor", "member"}},  // member: its own devices
       {"RevokePrincipal", {"admin"}},
       {"IssueActivationCode", {"admin", "issuer"}},
       {"WhoAmI", {"admin", "auditor", "issuer", "terminal", "member", "approver"}},
@@ -2468,10 +2468,38 @@ TEST_F(ServiceTest, AMemberActivatesAPhoneWithACodeAndTheCodeIsSpent) {
     EXPECT_EQ(record.role(), v1::ROLE_MEMBER);
   }
   EXPECT_TRUE(listed);
+  // The member sees and revokes its own devices (a lost phone), and nobody else's.
+  const auto second = IssueCode("issuer", "m1");
+  v1::ActivateResponse lost;
+  ASSERT_TRUE(Activate(second.code(), &lost, "旧手机").ok());
+  v1::ListPrincipalsResponse mine;
+  ASSERT_TRUE(client_->admin->ListPrincipals(Ctx(phone).get(), {}, &mine).ok());
+  std::set<std::string> names;
+  for (const auto& record : mine.principals()) {
+    names.insert(record.principal());
+    EXPECT_TRUE(record.token_sha256().empty());
+    EXPECT_TRUE(record.activation_sha256().empty());
+  }
+  EXPECT_TRUE(names.contains(issued.principal()));
+  EXPECT_TRUE(names.contains(second.principal()));
+  EXPECT_FALSE(names.contains("issuer"));
+  EXPECT_FALSE(names.contains("auditor"));
   v1::RevokePrincipalRequest revoke;
+  v1::Receipt receipt;
+  for (const std::string stranger : {"issuer", "nobody"}) {
+    revoke.set_request_id(Cat("phone-revokes-", stranger));
+    revoke.set_principal(stranger);
+    EXPECT_STATUS(client_->admin->RevokePrincipal(Ctx(phone).get(), revoke, &receipt),
+                  StatusCode::PERMISSION_DENIED, Reason::kPermissionDenied);
+  }
+  revoke.set_request_id("revoke-lost");
+  revoke.set_principal(second.principal());
+  ASSERT_TRUE(client_->admin->RevokePrincipal(Ctx(phone).get(), revoke, &receipt).ok());
+  EXPECT_STATUS(client_->ledger->GetBalance(Ctx(lost.token()).get(), own, &balance),
+                StatusCode::UNAUTHENTICATED, Reason::kTokenUnknown);
+  ASSERT_TRUE(client_->ledger->GetBalance(Ctx(phone).get(), own, &balance).ok());
   revoke.set_request_id("revoke-phone");
   revoke.set_principal(issued.principal());
-  v1::Receipt receipt;
   ASSERT_TRUE(client_->admin->RevokePrincipal(Ctx(tokens_["admin"]).get(), revoke, &receipt).ok());
   EXPECT_STATUS(client_->ledger->GetBalance(Ctx(phone).get(), own, &balance),
                 StatusCode::UNAUTHENTICATED, Reason::kTokenUnknown);
