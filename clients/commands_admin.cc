@@ -531,9 +531,9 @@ void AddActivation(CLI::App& app, Globals& globals, int* exit_code) {
       "activate", "exchange an activation code for this device's own token (no token needed)");
   auto code = std::make_shared<std::string>();
   auto device = std::make_shared<std::string>();
-  activate->add_option("code", *code, "e.g. 7K3M-Q9XD-2HVA")->required();
+  activate->add_option("code", *code, "e.g. 7K3M-Q9XD-2HVA-R4TW")->required();
   activate->add_option("--device", *device, "this device's name, e.g. 韦蕊的手机");
-  activate->footer("Example:\n  lovebank activate 7K3M-Q9XD-2HVA --device 韦蕊的手机");
+  activate->footer("Example:\n  lovebank activate 7K3M-Q9XD-2HVA-R4TW --device 韦蕊的手机");
   activate->callback([&globals, exit_code, code, device] {
     Session session(globals);
     v1::ActivateRequest r;

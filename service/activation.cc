@@ -16,11 +16,13 @@ namespace {
 constexpr std::uint32_t kActivationTtlSecondsDefault = 72 * 3600;
 
 // "<member>.<8 hex>": a device's principal name, unique with overwhelming odds (a clash is
-// refused PRINCIPAL_EXISTS by the sequencer and the caller asks again).
+// refused PRINCIPAL_EXISTS by the sequencer and the caller asks again); "device.<8 hex>" for a
+// member id too long to fit a principal name (64 bytes).
 absl::StatusOr<std::string> DeviceName(const std::string& member) {
   auto token = NewToken();  // "lb_" + 64 hex
   if (!token.ok()) return token.status();
-  return Cat(member, ".", token->substr(kTokenPrefix.size(), 8));
+  return Cat(member.size() <= 55 ? member : std::string("device"), ".",
+             token->substr(kTokenPrefix.size(), 8));
 }
 
 void FillReceipt(const StoredEntry& entry, const std::string& request_id, v1::Receipt* receipt) {

@@ -130,6 +130,7 @@ grpc::ServerUnaryReactor* AdminService::RevokePrincipal(grpc::CallbackServerCont
                                 call->Done(ToStatus(record.status()));
                                 return;
                               }
+                              context_.watches->CloseFor(name);  // it reads nothing more
                             }
                             call->Done(ToStatus(outcome), outcome.receipt.seq);
                           });

@@ -86,17 +86,14 @@ constexpr std::string_view kCrockford = "0123456789ABCDEFGHJKMNPQRSTVWXYZ";
 }  // namespace
 
 absl::StatusOr<std::string> NewActivationCode() {
-  unsigned char random[8];
+  unsigned char random[kActivationCodeChars];  // 5 random bits of each byte: 80 bits
   if (RAND_bytes(random, sizeof(random)) != 1) {
     return absl::InternalError("no entropy for an activation code");
   }
-  std::uint64_t bits = 0;
-  for (unsigned char byte : random) bits = (bits << 8) | byte;
   std::string code;
   for (std::size_t i = 0; i < kActivationCodeChars; ++i) {
     if (i > 0 && i % 4 == 0) code += '-';
-    code += kCrockford[bits & 31];
-    bits >>= 5;
+    code += kCrockford[random[i] & 31];
   }
   return code;
 }

@@ -36,9 +36,11 @@ struct Principal {
 // A new random token. Errors: Internal when the system has no entropy to give.
 absl::StatusOr<std::string> NewToken();
 
-// Activation codes for members' devices (issue #24 item 2): 12 characters of Crockford base32
-// (60 random bits) shown as XXXX-XXXX-XXXX — short enough to read out and type on a phone.
-inline constexpr std::size_t kActivationCodeChars = 12;
+// Activation codes for members' devices (issue #24 item 2): 16 characters of Crockford base32
+// (80 random bits) shown as XXXX-XXXX-XXXX-XXXX — short enough to read out and type on a phone,
+// and long enough that the SHA-256 the journal keeps cannot be searched (2^80) by whoever reads
+// the journal (an auditor, a backup) within the code's life.
+inline constexpr std::size_t kActivationCodeChars = 16;
 absl::StatusOr<std::string> NewActivationCode();
 // The code as typed, made canonical: case, spaces and dashes dropped, O read as 0 and I, L as 1.
 // std::nullopt when it cannot be a code (wrong length or a character outside the alphabet).

@@ -475,8 +475,10 @@ class HttpGateway::Impl {
                   "this listener answers its limit of streaming calls already; retry later");
       return;
     }
-    auto call = StreamCall::Start(*stub, method, req.get_header_value("Authorization"), request,
-                                  options.stream_seconds_max);
+    auto call =
+        StreamCall::Start(*stub, method, req.get_header_value("Authorization"), request,
+                          options.stream_seconds_max > 0 ? options.stream_seconds_max
+                                                         : HttpOptions().stream_seconds_max);
     std::string first;
     if (!call->Next(&first)) {
       const grpc::Status status = call->status();

@@ -48,8 +48,9 @@ struct HttpOptions {
   // threads (at least one); more are refused 429 HTTP_STREAMS_FULL. 0: threads / 2.
   int streams_max = 0;
   // A streaming call's total time: then it ends (its last line RPC_FAILED, DEADLINE_EXCEEDED), so
-  // a watch without idle_seconds never holds a thread for good.
-  int stream_seconds_max = 300;
+  // a watch without idle_seconds never holds a thread for good; long enough for Verify and
+  // ReadJournal of a town's ledger. 0 or less: the default.
+  int stream_seconds_max = 900;
 };
 
 class HttpGateway {

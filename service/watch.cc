@@ -40,6 +40,17 @@ void WatchHub::Remove(const Watch* watch) {
   watches_.erase(it);
 }
 
+void WatchHub::CloseFor(const std::string& principal) {
+  std::vector<std::shared_ptr<Watch>> mine;
+  {
+    absl::MutexLock lock(&mu_);
+    for (const auto& [key, entry] : watches_) {
+      if (entry.principal == principal) mine.push_back(entry.watch);
+    }
+  }
+  for (const auto& watch : mine) watch->Close(CloseReason::kRevoked);  // outside mu_
+}
+
 std::size_t WatchHub::size() const {
   absl::MutexLock lock(&mu_);
   return watches_.size();
@@ -54,7 +65,7 @@ void WatchHub::Stop(absl::Duration grace) {
     for (const auto& [key, entry] : watches_) all.push_back(entry.watch);
   }
   if (thread_.joinable()) thread_.join();
-  for (const auto& watch : all) watch->Close();  // outside mu_: a close may end in Remove
+  for (const auto& watch : all) watch->Close(CloseReason::kStopping);  // outside mu_: may Remove
   all.clear();
   absl::MutexLock lock(&mu_);
   const auto drained = [this]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) { return watches_.empty(); };
@@ -88,6 +99,9 @@ void WatchHub::Loop() {
             wake_all = true;  // each watch reads for itself (and meets the error there)
             break;
           }
+          // Administrative entries (an account opened or frozen, a pending award) write
+          // statement lines without postings: rare, so every watch looks for itself.
+          if (entry.postings().empty()) wake_all = true;
           for (const auto& posting : entry.postings()) moved.insert(posting.account());
         }
       }

@@ -37,12 +37,13 @@ class WatchHub {
  public:
   // One watch as the hub sees it; the stream implements it. Every call may come from the hub's
   // thread at any time until the watch is removed, and must not block for long.
+  enum class CloseReason { kStopping, kRevoked };
   class Watch {
    public:
     virtual ~Watch() = default;
     virtual void Wake() = 0;                                           // there may be news
     virtual void Tick(std::chrono::steady_clock::time_point now) = 0;  // the idle limit
-    virtual void Close() = 0;  // lovebankd is stopping: end the stream
+    virtual void Close(CloseReason why) = 0;                           // end the stream
   };
 
   enum class Admission { kOk, kFull, kPrincipalFull, kStopping };
@@ -57,6 +58,8 @@ class WatchHub {
                 const std::string& account);
   // Forgets a watch (when its stream is done); nothing when it is not registered.
   void Remove(const Watch* watch);
+  // Ends every watch of `principal` (its token was revoked: it may read nothing more).
+  void CloseFor(const std::string& principal);
   // Refuses new watches, closes every watch, waits up to `grace` for their streams to end, and
   // joins the thread. Idempotent.
   void Stop(absl::Duration grace = absl::Seconds(5));

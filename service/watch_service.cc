@@ -93,13 +93,10 @@ class WatchStream final : public grpc::ServerWriteReactor<v1::WatchEntriesRespon
           idle_(std::chrono::seconds(request.idle_seconds())),
           last_sent_(std::chrono::steady_clock::now()) {}
 
-    void Start() {
-      {
-        absl::MutexLock lock(&mu_);
-        writing_ = true;
-      }
-      Continue();
-    }
+    // The constructor's thread holds the token from the start (writing_ is born true): the hub
+    // may call Wake or Close as soon as Add returns, and a refused Add must never be finished
+    // twice by a later Cancel.
+    void Start() { Continue(); }
 
     void Wake() override {
       {
@@ -123,7 +120,13 @@ class WatchStream final : public grpc::ServerWriteReactor<v1::WatchEntriesRespon
       stream_->Stop(grpc::Status::OK);
     }
 
-    void Close() override { EndUnlessWriting(&closing_, Closed()); }
+    void Close(WatchHub::CloseReason why) override {
+      {
+        absl::MutexLock lock(&mu_);
+        revoked_ = why == WatchHub::CloseReason::kRevoked;
+      }
+      EndUnlessWriting(&closing_, Closed());
+    }
     void Cancel() {
       EndUnlessWriting(&cancelled_,
                        grpc::Status(grpc::StatusCode::CANCELLED, "the client went away"));
@@ -149,7 +152,15 @@ class WatchStream final : public grpc::ServerWriteReactor<v1::WatchEntriesRespon
     std::uint64_t sent() const { return sent_; }
 
    private:
-    grpc::Status Closed() const {
+    grpc::Status Closed() {
+      bool revoked = false;
+      {
+        absl::MutexLock lock(&mu_);
+        revoked = revoked_;
+      }
+      if (revoked) {
+        return ToStatus(Reason::kTokenUnknown, "this principal was revoked: the watch ends");
+      }
       return grpc::Status(grpc::StatusCode::UNAVAILABLE,
                           Cat("lovebankd is stopping; watch again after seq ", after_seq_));
     }
@@ -199,7 +210,8 @@ class WatchStream final : public grpc::ServerWriteReactor<v1::WatchEntriesRespon
           return;
         }
         absl::MutexLock lock(&mu_);
-        if (dirty_) continue;
+        // Anything that came while reading (news, a cancel, a close) is the holder's to handle.
+        if (dirty_ || cancelled_ || closing_) continue;
         writing_ = false;
         return;
       }
@@ -242,11 +254,12 @@ class WatchStream final : public grpc::ServerWriteReactor<v1::WatchEntriesRespon
     const std::chrono::seconds idle_;
 
     absl::Mutex mu_;
-    bool writing_ ABSL_GUARDED_BY(mu_) = false;
+    bool writing_ ABSL_GUARDED_BY(mu_) = true;  // the constructor's thread holds the token
     bool dirty_ ABSL_GUARDED_BY(mu_) = false;
     bool finish_called_ ABSL_GUARDED_BY(mu_) = false;
     bool closing_ ABSL_GUARDED_BY(mu_) = false;
     bool cancelled_ ABSL_GUARDED_BY(mu_) = false;
+    bool revoked_ ABSL_GUARDED_BY(mu_) = false;
     std::chrono::steady_clock::time_point last_sent_ ABSL_GUARDED_BY(mu_);
   };
 

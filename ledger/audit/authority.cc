@@ -94,9 +94,9 @@ bool Permits(const v1::PrincipalRecord& who, const v1::Command& c, const ReplayS
       if (role == v1::ROLE_ADMIN) return true;
       // A member revokes its own account's devices.
       auto target = state.principals.find(c.revoke_principal().principal());
-      return role == v1::ROLE_MEMBER && target != state.principals.end() &&
-             target->second.role() == v1::ROLE_MEMBER && target->second.accounts_size() == 1 &&
-             Bound(who, target->second.accounts(0));
+      return role == v1::ROLE_MEMBER && who.accounts_size() == 1 &&
+             target != state.principals.end() && target->second.role() == v1::ROLE_MEMBER &&
+             target->second.accounts_size() == 1 && target->second.accounts(0) == who.accounts(0);
     }
     case v1::Command::kOpenAccount:
     case v1::Command::kSetAccountStatus:

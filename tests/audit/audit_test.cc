@@ -718,9 +718,7 @@ TEST(AuditAuthority, AnEntryWhoseActorHadNoSuchGrantIsFoundInAConsistentlyRechai
        [&](std::uint64_t) { return as(Revoke("last", "till-2"), "tester"); }, "app2",
        "app2 (MEMBER) may not make this"},
       {"an issuer granting a full token (not a device waiting for activation)",
-       [&](std::uint64_t) {
-         return as(Grant("last", "p9", v1::ROLE_AUDITOR, {}, 'z'), "tester");
-       },
+       [&](std::uint64_t) { return as(Grant("last", "p9", v1::ROLE_AUDITOR, {}, 'z'), "tester"); },
        "worker", "worker (ISSUER) may not make this"},
       {"the engine's actor",
        [&](std::uint64_t) { return as(Earn("last", "issuer:town", "m1", "5"), "worker"); },

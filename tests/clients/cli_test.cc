@@ -192,7 +192,7 @@ TEST_F(CliTest, AMembersPhoneActivatesWithTheSocialWorkersCode) {
   const Result issued = Run({"--json", "activation-code", "V00001", "--ttl", "3600"}, "worker-li");
   ASSERT_EQ(issued.exit_code, 0) << issued.err;
   const auto code = nlohmann::json::parse(issued.out).value("code", "");
-  ASSERT_EQ(code.size(), 14u) << issued.out;
+  ASSERT_EQ(code.size(), 19u) << issued.out;
   const Result text = Run({"activation-code", "V00001"}, "worker-li");
   EXPECT_NE(text.out.find("激活码 activation code: "), std::string::npos) << text.out;
   const Result activated = Run({"--json", "activate", code, "--device", "韦蕊的手机"}, "");

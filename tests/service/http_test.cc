@@ -594,7 +594,7 @@ TEST_F(HttpTest, APhoneActivatesWithACodeAndReadsItsBalanceAndHistory) {
       Post("Admin/IssueActivationCode", json{{"requestId", "code-1"}, {"member", "m1"}}, town);
   ASSERT_EQ(code_status, 200) << issued.dump();
   const std::string code = issued.value("code", "");
-  ASSERT_EQ(code.size(), 14u) << issued.dump();
+  ASSERT_EQ(code.size(), 19u) << issued.dump();
   ASSERT_EQ(Post("Ledger/Earn",
                  json{{"requestId", "e-1"},
                       {"issuer", "issuer:town"},

@@ -2269,6 +2269,29 @@ TEST_F(ServiceTest, WatchEntriesDeliversAMembersNewEntryAsItCommits) {
       << LogWith("WatchEntries");
 }
 
+// A revoked token reads nothing more: its open watches end at once (UNAUTHENTICATED), and an
+// administrative line (the account frozen) reaches a watch like a movement does.
+TEST_F(ServiceTest, WatchEntriesEndWhenTheirPrincipalIsRevokedAndCarryAdministrativeLines) {
+  Watch watch = StartWatch("member", "m1", HeadSeq());
+  v1::SetAccountStatusRequest freeze;
+  freeze.set_request_id("freeze-m1");
+  freeze.set_account("m1");
+  freeze.set_status(v1::ACCOUNT_STATUS_FROZEN);
+  v1::Receipt frozen;
+  ASSERT_TRUE(client_->ledger->SetAccountStatus(Ctx(tokens_["admin"]).get(), freeze, &frozen).ok());
+  const v1::WatchEntriesResponse line = watch.Next();
+  EXPECT_EQ(line.item().seq(), frozen.seq());
+  EXPECT_TRUE(line.item().command().has_set_account_status());
+  v1::RevokePrincipalRequest revoke;
+  revoke.set_request_id("revoke-member");
+  revoke.set_principal("member");
+  v1::Receipt receipt;
+  ASSERT_TRUE(client_->admin->RevokePrincipal(Ctx(tokens_["admin"]).get(), revoke, &receipt).ok());
+  v1::WatchEntriesResponse response;
+  EXPECT_FALSE(watch.reader->Read(&response));
+  EXPECT_STATUS(watch.reader->Finish(), StatusCode::UNAUTHENTICATED, Reason::kTokenUnknown);
+}
+
 // Resumable: after a break the phone passes the last seq it saw and gets exactly what followed;
 // idle_seconds ends a long poll cleanly.
 TEST_F(ServiceTest, WatchEntriesResumesAfterASeqAndALongPollEndsWhenIdle) {
@@ -2419,7 +2442,7 @@ TEST_F(ServiceTest, AMemberActivatesAPhoneWithACodeAndTheCodeIsSpent) {
   const v1::IssueActivationCodeResponse issued = IssueCode("issuer", "m1");
   ASSERT_TRUE(
       std::regex_match(issued.code(), std::regex("[0-9A-HJKMNP-TV-Z]{4}-[0-9A-HJKMNP-TV-Z]{4}-"
-                                                 "[0-9A-HJKMNP-TV-Z]{4}")))
+                                                 "[0-9A-HJKMNP-TV-Z]{4}-[0-9A-HJKMNP-TV-Z]{4}")))
       << issued.code();
   EXPECT_TRUE(issued.principal().starts_with("m1.")) << issued.principal();
   EXPECT_EQ(issued.expires_unix_us(), issued.receipt().time_unix_us() + 72LL * 3600 * 1'000'000);
@@ -2530,7 +2553,9 @@ TEST_F(ServiceTest, AnExpiredRevokedOrRacedActivationCodeIsRefused) {
   EXPECT_STATUS(Activate(revoked.code(), &response), StatusCode::UNAUTHENTICATED,
                 Reason::kActivationCodeUnknown);
 
-  for (const std::string typo : {"", "ABCD", "ABCD-EFGH-JKMN-P", "ABCD-EFGH-JKMU", "韦蕊韦蕊"}) {
+  for (const std::string& typo :
+       std::vector<std::string>{"", "ABCD", "ABCD-EFGH-JKMN-PQRS-T", "ABCD-EFGH-JKMN-PQRU",
+                                "韦蕊韦蕊", revoked.code().substr(0, 14)}) {
     SCOPED_TRACE(typo);
     EXPECT_STATUS(Activate(typo, &response), StatusCode::UNAUTHENTICATED,
                   Reason::kActivationCodeUnknown);
