@@ -110,6 +110,8 @@ void AddRedeem(CLI::App& app, Globals& globals, int* exit_code) {
   command->add_option("--asset,--pay", *args->mutable_asset(), "POINTS or HOURS")
       ->capture_default_str();
   command->add_option("--memo", *args->mutable_memo(), "e.g. \"大米 5kg ×1\" (with --amount)");
+  command->add_option("--payment-code", *args->mutable_payment_code(),
+                      "the member's payment code (付款码) from its phone, scanned or typed");
   command->add_option("--request-id", *request_id,
                       "retry an interrupted redeem: the original outcome, never a second charge");
   command->footer(
@@ -129,6 +131,7 @@ void AddRedeem(CLI::App& app, Globals& globals, int* exit_code) {
       request.set_store(args->store());
       request.set_pay_asset(args->asset());
       request.set_memo(args->memo());
+      request.set_payment_code(args->payment_code());
       if (!ParseBasket(*items, request.mutable_lines(), exit_code)) return;
       *exit_code = Mutate(
           session, request.request_id(), "redeem", ToJson(request),
@@ -179,6 +182,8 @@ void AddHolds(CLI::App& app, Globals& globals, int* exit_code) {
   hold->add_option("--store", *authorize->mutable_store(), "the love supermarket's account")
       ->required();
   hold->add_option("--member", *authorize->mutable_member(), "the member paying")->required();
+  hold->add_option("--payment-code", *authorize->mutable_payment_code(),
+                   "the member's payment code (付款码) from its phone");
   hold->add_option("--pay", *authorize->mutable_pay_asset(), "POINTS or HOURS")
       ->capture_default_str();
   hold->add_option("--timeout", *timeout,

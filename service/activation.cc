@@ -5,6 +5,7 @@
 // ActivatePrincipal). The sequencer decides expiry, single use and revocation on the state it
 // commits on; the registry never accepts a code as a bearer token.
 
+#include "ledger/base/coding.h"
 #include "ledger/base/strings.h"
 #include "ledger/format/journal_format.h"
 #include "service/convert.h"
@@ -156,6 +157,8 @@ grpc::ServerUnaryReactor* AdminService::Activate(grpc::CallbackServerContext* ct
     context_.principals->Put(*record);
     ToReceipt(outcome, request_id, response->mutable_receipt());
     response->set_token(token);
+    response->set_payment_secret(ToHex(context_.payments->SecretFor(name)));
+    response->set_device_number(record->granted_seq());
     response->set_principal(name);
     response->set_account(account);
     call->Done(grpc::Status::OK, outcome.receipt.seq);

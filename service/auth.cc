@@ -58,6 +58,7 @@ void Principals::Load(const std::vector<v1::PrincipalRecord>& records) {
     absl::WriterMutexLock lock(&mu_);
     by_token_hash_.clear();
     activations_.clear();
+    devices_.clear();
   }
   for (const auto& record : records) Put(record);
 }
@@ -65,6 +66,11 @@ void Principals::Load(const std::vector<v1::PrincipalRecord>& records) {
 void Principals::Put(const v1::PrincipalRecord& record) {
   absl::WriterMutexLock lock(&mu_);
   if (!record.activation_sha256().empty()) activations_.erase(record.activation_sha256());
+  if (record.activated_seq() != 0 && record.revoked_seq() == 0) {
+    devices_[record.granted_seq()] = record;
+  } else {
+    devices_.erase(record.granted_seq());
+  }
   if (record.revoked_seq() != 0) {
     by_token_hash_.erase(record.token_sha256());
   } else if (WaitsForActivation(record)) {
@@ -72,6 +78,13 @@ void Principals::Put(const v1::PrincipalRecord& record) {
   } else {
     by_token_hash_[record.token_sha256()] = FromRecord(record);
   }
+}
+
+std::optional<v1::PrincipalRecord> Principals::FindDevice(std::uint64_t number) const {
+  absl::ReaderMutexLock lock(&mu_);
+  auto it = devices_.find(number);
+  if (it == devices_.end()) return std::nullopt;
+  return it->second;
 }
 
 std::optional<v1::PrincipalRecord> Principals::FindActivation(std::string_view code_sha256) const {

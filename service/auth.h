@@ -72,6 +72,8 @@ class Principals {
   // The device waiting for activation whose code hashes to `code_sha256`, if any (a device's
   // code authenticates nothing: Authenticate never accepts it).
   std::optional<v1::PrincipalRecord> FindActivation(std::string_view code_sha256) const;
+  // The activated, unrevoked device whose number (its grant's seq) starts a payment code.
+  std::optional<v1::PrincipalRecord> FindDevice(std::uint64_t number) const;
   std::size_t size() const;
 
  private:
@@ -83,6 +85,7 @@ class Principals {
   // Devices waiting for activation, by their code's SHA-256.
   absl::flat_hash_map<std::string, v1::PrincipalRecord, absl::Hash<std::string>, ConstantTimeEqual>
       activations_ ABSL_GUARDED_BY(mu_);
+  absl::flat_hash_map<std::uint64_t, v1::PrincipalRecord> devices_ ABSL_GUARDED_BY(mu_);
 };
 
 }  // namespace lovebank::service

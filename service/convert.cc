@@ -61,6 +61,7 @@ Converted ToCommand(const v1::DeductRequest& request, std::string_view actor) {
 Converted ToCommand(const v1::RedeemRequest& request, std::string_view actor) {
   Converted converted = Base(request.request_id(), actor, request.memo());
   SetMove(request, request.member(), request.store(), converted.command.mutable_redeem());
+  converted.payment_code = request.payment_code();
   return converted;
 }
 
@@ -143,6 +144,7 @@ Converted ToCommand(const v1::CheckoutRequest& request, std::string_view actor) 
   checkout->set_store(request.store());
   *checkout->mutable_lines() = request.lines();
   checkout->set_pay_asset(request.pay_asset().empty() ? "POINTS" : request.pay_asset());
+  converted.payment_code = request.payment_code();
   return converted;
 }
 
@@ -161,6 +163,7 @@ Converted ToCommand(const v1::AuthorizeHoldRequest& request, std::string_view ac
   *hold->mutable_lines() = request.lines();
   hold->set_pay_asset(request.pay_asset().empty() ? "POINTS" : request.pay_asset());
   hold->set_timeout_seconds(request.timeout_seconds());
+  converted.payment_code = request.payment_code();
   return converted;
 }
 

@@ -21,6 +21,9 @@ struct Converted {
   Reason reason = Reason::kOk;
   std::string message;
   v1::Command command;
+  // A Checkout's, AuthorizeHold's or Redeem's payment code as the till sent it: the service
+  // verifies it and fills the command's PaymentConsent (ledger_service.cc Submit).
+  std::string payment_code;
   bool ok() const { return reason == Reason::kOk; }
 };
 

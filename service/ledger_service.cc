@@ -102,6 +102,31 @@ void Submit(const Context& context, UnaryCall* call, const Principal& who, Conve
     call->Done(ToStatus(converted.reason, converted.message));
     return;
   }
+  if (!converted.payment_code.empty()) {
+    // The code's MAC needs the server's key: checked here; the sequencer checks the rest (the
+    // device is the member's, activated, unrevoked; the window; each code once).
+    v1::Command& c = converted.command;
+    const std::string& member = c.has_checkout()         ? c.checkout().member()
+                                : c.has_authorize_hold() ? c.authorize_hold().member()
+                                                         : c.redeem().from();
+    auto parts = ParsePaymentCode(converted.payment_code);
+    auto device = parts ? context.principals->FindDevice(parts->device_number) : std::nullopt;
+    auto counter = device ? VerifyPaymentCode(context.payments->SecretFor(device->principal()),
+                                              *parts, context.clock())
+                          : std::nullopt;
+    if (!counter || device->accounts_size() != 1 || device->accounts(0) != member) {
+      call->Done(ToStatus(Reason::kPaymentCodeInvalid,
+                          Cat("payment code: not a code of ", member,
+                              "'s phone now (mistyped, expired, or another member's)")));
+      return;
+    }
+    v1::PaymentConsent* consent = c.has_checkout() ? c.mutable_checkout()->mutable_consent()
+                                  : c.has_authorize_hold()
+                                      ? c.mutable_authorize_hold()->mutable_consent()
+                                      : c.mutable_redeem()->mutable_consent();
+    consent->set_device(device->principal());
+    consent->set_counter(*counter);
+  }
   if (call->Expired()) return;
   const std::string request_id = converted.command.request_id();
   context.ledger->Submit(

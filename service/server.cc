@@ -126,6 +126,7 @@ class Server::Impl {
   Principals principals;
   std::unique_ptr<CursorSeal> cursors;
   std::unique_ptr<WatchHub> watches;
+  std::unique_ptr<PaymentKey> payments;
   Context context;
   std::unique_ptr<LedgerService> ledger_service;
   std::unique_ptr<AdminService> admin_service;
@@ -238,8 +239,19 @@ absl::StatusOr<std::unique_ptr<Server>> Server::Start(ServerOptions options) {
   if (!cursors.ok()) return cursors.status();
   impl->cursors = std::make_unique<CursorSeal>(std::move(*cursors));
   impl->watches = std::make_unique<WatchHub>(impl->ledger.get(), options.watchers_max);
-  impl->context = Context{impl->ledger.get(),  &impl->principals,   impl->logger.get(),
-                          impl->cursors.get(), impl->watches.get(), verified.problem};
+  auto payments = PaymentKey::LoadOrCreate(options.data_dir + "/payment.key");
+  if (!payments.ok()) return payments.status();
+  impl->payments = std::make_unique<PaymentKey>(std::move(*payments));
+  impl->context =
+      Context{impl->ledger.get(),  &impl->principals,    impl->logger.get(),    impl->cursors.get(),
+              impl->watches.get(), impl->payments.get(), options.clock_unix_us, verified.problem};
+  if (!impl->context.clock) {
+    impl->context.clock = [] {
+      return std::chrono::duration_cast<std::chrono::microseconds>(
+                 std::chrono::system_clock::now().time_since_epoch())
+          .count();
+    };
+  }
   if (verified.problem.empty()) {
     if (absl::Status admin = impl->CreateFirstAdmin(verified.principals); !admin.ok()) {
       return admin;

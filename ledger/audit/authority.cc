@@ -206,4 +206,54 @@ void RecordOwner(const v1::Entry& entry, ReplayState& state) {
   reversible.owner = it->second;
 }
 
+std::string ConsentProblem(const v1::Entry& entry, ReplayState& state) {
+  const v1::Command& c = entry.command();
+  const v1::PaymentConsent* consent = nullptr;
+  std::string member;
+  if (c.has_checkout()) {
+    consent = &c.checkout().consent();
+    member = c.checkout().member();
+  } else if (c.has_authorize_hold()) {
+    consent = &c.authorize_hold().consent();
+    member = c.authorize_hold().member();
+  } else if (c.has_redeem()) {
+    consent = &c.redeem().consent();
+    member = c.redeem().from();
+  } else {
+    const v1::Move* move = c.has_earn()       ? &c.earn()
+                           : c.has_deduct()   ? &c.deduct()
+                           : c.has_transfer() ? &c.transfer()
+                                              : nullptr;
+    if (move != nullptr && move->has_consent())
+      return "a payment code on a command that pays nothing";
+    return "";
+  }
+  if (consent->device().empty()) {
+    auto policy = state.settings.find("setting:payment_code_required");
+    if (policy != state.settings.end() && policy->second.value().payment_code_required()) {
+      return Cat("no payment code of ", member, " while the programme requires one");
+    }
+    return "";
+  }
+  auto device = state.principals.find(consent->device());
+  if (device == state.principals.end() || device->second.role() != v1::ROLE_MEMBER ||
+      device->second.accounts_size() != 1 || device->second.accounts(0) != member ||
+      device->second.activated_seq() == 0 || device->second.revoked_seq() != 0) {
+    return Cat("payment code of ", Excerpt(consent->device()), ", no active device of ", member);
+  }
+  constexpr std::int64_t kWindowUs = 30'000'000;
+  constexpr std::int64_t kSkewUs = 90'000'000;
+  const std::int64_t window_start = static_cast<std::int64_t>(consent->counter() / 10) * kWindowUs;
+  if (window_start < entry.time_unix_us() - kSkewUs ||
+      window_start > entry.time_unix_us() + kSkewUs) {
+    return Cat("payment code of window ", consent->counter() / 10, " at entry time ",
+               entry.time_unix_us());
+  }
+  if (consent->counter() <= device->second.last_consent_counter()) {
+    return Cat("payment code ", consent->counter(), " of ", consent->device(), " used again");
+  }
+  device->second.set_last_consent_counter(consent->counter());
+  return "";
+}
+
 }  // namespace lovebank::audit

@@ -56,6 +56,10 @@ void ReplayEntry(const v1::Entry& entry, const Hash& fingerprint, State& state,
     findings.Add(FindingKind::kActorNotAuthorized, seq, Cat("actor ", Excerpt(command.actor())),
                  "an unrevoked grant that permits this command on this target", std::move(problem));
   }
+  if (std::string problem = ConsentProblem(entry, state); !problem.empty()) {
+    findings.Add(FindingKind::kRuleViolated, seq, "", "the member's consent the rules require",
+                 std::move(problem));
+  }
 
   // An expired hold is released before the engine decides anything later (releases of several
   // expired holds follow one another).

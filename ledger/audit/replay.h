@@ -248,6 +248,11 @@ void RememberAccounts(const AccountHints& hints, ReplayState& state);
 // The authority rule (authority.cc): why `entry`'s actor was not allowed to make it as the
 // state stood before it, or empty when it was.
 std::string AuthorityProblem(const v1::Entry& entry, const ReplayState& state);
+// A member's consent at the till (PaymentConsent on a Checkout, AuthorizeHold or Redeem;
+// authority.cc), from the journal alone: present when the programme's setting requires it; a
+// device of the member, activated and unrevoked; its window within 90 s of the entry's time; its
+// counter above the device's last, which it then becomes. Empty when it holds.
+std::string ConsentProblem(const v1::Entry& entry, ReplayState& state);
 // Remembers who owns an undoable entry (its issuer or store) for later reversals and refunds.
 // REQUIRES: state.entries holds seq.
 void RecordOwner(const v1::Entry& entry, ReplayState& state);

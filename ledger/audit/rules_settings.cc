@@ -41,6 +41,8 @@ Expectation ExpectSetting(const v1::Command& command, std::uint64_t seq, State& 
     case v1::SettingValue::kProgrammeProfile:
       problem = ProfileProblem(value.programme_profile());
       break;
+    case v1::SettingValue::kPaymentCodeRequired:
+      break;  // on or off
     case v1::SettingValue::VALUE_NOT_SET:
       problem = "no setting named";
       break;

@@ -18,6 +18,26 @@ std::optional<Outcome> Engine::CheckActor(const v1::Command& command,
   return RefuseWith(command, fingerprint, std::move(*refused));
 }
 
+std::optional<Outcome> Engine::CheckConsent(const v1::Command& command,
+                                            const std::string& fingerprint,
+                                            const std::string& member,
+                                            const v1::PaymentConsent& consent, std::int64_t time) {
+  const auto policy =
+      Setting<v1::SettingRecord>(std::string(meta_key::kSettingPrefix) + "payment_code_required");
+  const bool required = policy && policy->value().payment_code_required();
+  auto refused =
+      rules::CheckConsent(required, member, consent, principals_.Find(consent.device()), time);
+  if (!refused) return std::nullopt;
+  return RefuseWith(command, fingerprint, std::move(*refused));
+}
+
+void Engine::SpendConsent(const v1::PaymentConsent& consent) {
+  if (consent.device().empty()) return;
+  v1::PrincipalRecord device = *principals_.Find(consent.device());
+  device.set_last_consent_counter(consent.counter());
+  principals_.Set(consent.device(), std::move(device));
+}
+
 std::optional<Outcome> Engine::CheckMayUndo(const v1::Command& command,
                                             const std::string& fingerprint, std::uint64_t target,
                                             const BatchEntry& entry) {

@@ -173,6 +173,12 @@ class Engine {
   Outcome ApplyGrantPrincipal(const v1::Command& command, const std::string& fingerprint);
   Outcome ApplyRevokePrincipal(const v1::Command& command, const std::string& fingerprint);
   Outcome ApplyActivatePrincipal(const v1::Command& command, const std::string& fingerprint);
+  // A member's consent at the till (rules::CheckConsent), the refusal journaled; SpendConsent
+  // records the code as used on its device once the entry is appended.
+  std::optional<Outcome> CheckConsent(const v1::Command& command, const std::string& fingerprint,
+                                      const std::string& member, const v1::PaymentConsent& consent,
+                                      std::int64_t time);
+  void SpendConsent(const v1::PaymentConsent& consent);
   // The love supermarket (ledger/engine/supermarket.cc).
   Outcome ApplySetItem(const v1::Command& command, const std::string& fingerprint);
   Outcome ApplySetExchangeRatio(const v1::Command& command, const std::string& fingerprint);

@@ -76,6 +76,10 @@ OrOutcome<std::optional<v1::HoldRecord>> Engine::FindHold(std::uint64_t seq) {
 Outcome Engine::ApplyAuthorizeHold(const v1::Command& command, const std::string& fingerprint) {
   const v1::AuthorizeHold& authorize = command.authorize_hold();
   const std::int64_t time = NextEntryTime();
+  if (auto refused =
+          CheckConsent(command, fingerprint, authorize.member(), authorize.consent(), time)) {
+    return std::move(*refused);
+  }
   OrOutcome<PricedBasket> basket =
       PriceBasket(command, fingerprint, authorize.member(), authorize.store(), authorize.lines(),
                   authorize.pay_asset(), time);
@@ -107,6 +111,7 @@ Outcome Engine::ApplyAuthorizeHold(const v1::Command& command, const std::string
   }
   Outcome outcome = Append(command, fingerprint, postings, {}, &priced.pricing, time);
   for (auto& [key, used] : priced.usage) usage_.Set(key, std::move(used));
+  SpendConsent(authorize.consent());
   const std::int64_t expires = HoldExpiresAt(time, authorize.timeout_seconds());
   v1::HoldRecord hold;
   hold.set_seq(seq);

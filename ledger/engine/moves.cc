@@ -11,6 +11,15 @@ namespace lovebank {
 Outcome Engine::ApplyMove(const v1::Command& command, const std::string& fingerprint,
                           const v1::Move& move, v1::AccountKind from_kind, v1::AccountKind to_kind,
                           bool stock) {
+  if (command.has_redeem()) {
+    if (auto refused =
+            CheckConsent(command, fingerprint, move.from(), move.consent(), NextEntryTime())) {
+      return std::move(*refused);
+    }
+  } else if (move.has_consent()) {
+    return Refuse(command, fingerprint, Reason::kPaymentCodeInvalid,
+                  "a payment code goes with a Redeem, a Checkout or an AuthorizeHold only");
+  }
   auto checked =
       Decided(command, fingerprint, rules::CheckMove(move, from_kind, to_kind, stock, *context_));
   if (!checked.ok()) return std::move(checked).outcome();
@@ -54,6 +63,7 @@ Outcome Engine::ApplyMove(const v1::Command& command, const std::string& fingerp
   }
   if (day_usage) usage_.Set(day_usage->first, std::move(day_usage->second));
   if (approval.usage) usage_.Set(approval.usage->first, std::move(approval.usage->second));
+  if (command.has_redeem()) SpendConsent(move.consent());
   return outcome;
 }
 

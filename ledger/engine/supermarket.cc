@@ -46,6 +46,10 @@ OrOutcome<Engine::PricedBasket> Engine::PriceBasket(
 Outcome Engine::ApplyCheckout(const v1::Command& command, const std::string& fingerprint) {
   const v1::Checkout& checkout = command.checkout();
   const std::int64_t time = NextEntryTime();
+  if (auto refused =
+          CheckConsent(command, fingerprint, checkout.member(), checkout.consent(), time)) {
+    return std::move(*refused);
+  }
   OrOutcome<PricedBasket> basket =
       PriceBasket(command, fingerprint, checkout.member(), checkout.store(), checkout.lines(),
                   checkout.pay_asset(), time);
@@ -55,6 +59,7 @@ Outcome Engine::ApplyCheckout(const v1::Command& command, const std::string& fin
   if (!limits.ok()) return Refuse(command, fingerprint, limits.reason, limits.message);
   Outcome outcome = Append(command, fingerprint, postings, {}, &basket->pricing, time);
   for (auto& [key, used] : basket->usage) usage_.Set(key, std::move(used));
+  SpendConsent(checkout.consent());
   return outcome;
 }
 

@@ -111,6 +111,8 @@ std::string_view ReasonName(Reason reason) {
     LOVEBANK_REASON_NAME(kHttpStreamsFull, "HTTP_STREAMS_FULL")
     LOVEBANK_REASON_NAME(kActivationCodeUnknown, "ACTIVATION_CODE_UNKNOWN")
     LOVEBANK_REASON_NAME(kActivationClosed, "ACTIVATION_CLOSED")
+    LOVEBANK_REASON_NAME(kPaymentCodeRequired, "PAYMENT_CODE_REQUIRED")
+    LOVEBANK_REASON_NAME(kPaymentCodeInvalid, "PAYMENT_CODE_INVALID")
     LOVEBANK_REASON_NAME(kLedgerUnverified, "LEDGER_UNVERIFIED")
     LOVEBANK_REASON_NAME(kHoldUnknown, "HOLD_UNKNOWN")
     LOVEBANK_REASON_NAME(kHoldClosed, "HOLD_CLOSED")
@@ -174,6 +176,8 @@ absl::StatusCode ReasonCode(Reason reason) {
     case Reason::kActivationCodeUnknown:
       return absl::StatusCode::kUnauthenticated;
     case Reason::kActivationClosed:
+    case Reason::kPaymentCodeRequired:
+    case Reason::kPaymentCodeInvalid:
       return absl::StatusCode::kFailedPrecondition;
     case Reason::kWatchersFull:
     case Reason::kHttpStreamsFull:

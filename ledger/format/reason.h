@@ -156,9 +156,11 @@ enum class Reason : std::uint32_t {
   // Members' devices (issue #24 item 2).
   kActivationCodeUnknown = 149,  // no device waits for this code (the service decides)
   kActivationClosed = 150,       // activated already, revoked, or expired (the sequencer decides)
+  kPaymentCodeRequired = 151,    // the programme requires the member's payment code: none given
+  kPaymentCodeInvalid = 152,     // not a valid code of the member's device now (not remembered)
 };
 // Every reason's value is below this (loops over all reasons).
-inline constexpr std::uint32_t kReasonValueEnd = 151;
+inline constexpr std::uint32_t kReasonValueEnd = 153;
 
 // The reason's name as it appears in the proto and in logs, e.g. "INSUFFICIENT_BALANCE".
 std::string_view ReasonName(Reason reason);

@@ -54,4 +54,34 @@ std::optional<Refusal> CheckMayUndo(const std::string& actor, const v1::Principa
                                                 refund ? "refund" : "reverse", " entry ", target)};
 }
 
+std::optional<Refusal> CheckConsent(bool required, const std::string& member,
+                                    const v1::PaymentConsent& consent,
+                                    const v1::PrincipalRecord* device, std::int64_t time_unix_us) {
+  if (consent.device().empty()) {
+    if (!required) return std::nullopt;
+    return Refusal{Reason::kPaymentCodeRequired,
+                   Cat("the programme requires ", member, "'s payment code (付款码)")};
+  }
+  const auto invalid = [&](const std::string& why) {
+    return Refusal{Reason::kPaymentCodeInvalid, Cat("payment code: ", why)};
+  };
+  if (device == nullptr || device->role() != v1::ROLE_MEMBER || device->accounts_size() != 1 ||
+      device->accounts(0) != member || device->activated_seq() == 0) {
+    return invalid(Cat("not from a device of ", member));
+  }
+  if (device->revoked_seq() != 0) {
+    return invalid(Cat("its device was revoked by entry ", device->revoked_seq()));
+  }
+  const std::int64_t window_start =
+      static_cast<std::int64_t>(consent.counter() / 10) * kConsentWindowSeconds * 1'000'000;
+  const std::int64_t skew = kConsentSkewSeconds * 1'000'000;
+  if (window_start < time_unix_us - skew || window_start > time_unix_us + skew) {
+    return invalid("expired (codes last 90 seconds)");
+  }
+  if (consent.counter() <= device->last_consent_counter()) {
+    return invalid("used already (each code pays once)");
+  }
+  return std::nullopt;
+}
+
 }  // namespace lovebank::rules

@@ -29,4 +29,17 @@ std::optional<Refusal> CheckMayUndo(const std::string& actor, const v1::Principa
                                     bool refund, std::uint64_t target, v1::Command::BodyCase kind,
                                     const std::vector<v1::Posting>& postings);
 
+// Payment codes (issue #24 item 3): a code's window is 30 s; a code is good within 90 s of the
+// entry's time either way (a phone's clock a little off, a slow till).
+inline constexpr std::int64_t kConsentWindowSeconds = 30;
+inline constexpr std::int64_t kConsentSkewSeconds = 90;
+
+// A member's consent at the till (PaymentConsent), decided on the state the command commits on:
+// no consent (empty device) is refused PAYMENT_CODE_REQUIRED when `required`; given, it must
+// name an activated, unrevoked MEMBER device of `member` (`device`, its record or null), a window
+// within kConsentSkewSeconds of `time_unix_us`, and a counter above the device's last one.
+std::optional<Refusal> CheckConsent(bool required, const std::string& member,
+                                    const v1::PaymentConsent& consent,
+                                    const v1::PrincipalRecord* device, std::int64_t time_unix_us);
+
 }  // namespace lovebank::rules

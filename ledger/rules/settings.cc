@@ -45,6 +45,8 @@ std::variant<v1::SettingValue, Refusal> DecideSetting(const v1::SettingValue& as
   switch (asked.value_case()) {
     case v1::SettingValue::kProgrammeProfile:
       return DecideProfile(asked);
+    case v1::SettingValue::kPaymentCodeRequired:
+      return asked;  // on or off: nothing to check
     case v1::SettingValue::VALUE_NOT_SET:
       break;
   }

@@ -447,7 +447,9 @@ TEST(RefusalCoverage, EveryCommandReasonHasARefusalCase) {
       // Live updates (tests/service/service_test.cc, WatchEntries*; http_test.cc, streams):
       Reason::kWatchersFull, Reason::kHttpStreamsFull,
       // Members' devices (tests/service/service_test.cc, Activation*):
-      Reason::kActivationCodeUnknown, Reason::kActivationClosed};
+      Reason::kActivationCodeUnknown, Reason::kActivationClosed,
+      // Payment codes (tests/service/service_test.cc, PaymentCode*):
+      Reason::kPaymentCodeRequired, Reason::kPaymentCodeInvalid};
   for (std::uint32_t value = 0; value < kReasonValueEnd; ++value) {
     const auto reason = static_cast<Reason>(value);
     if (ReasonName(reason) == "UNKNOWN_REASON" || elsewhere.contains(reason)) continue;

@@ -26,6 +26,7 @@
 #include "nlohmann/json.hpp"
 #include "service/error_detail.h"
 #include "service/http_gateway.h"
+#include "service/payment.h"
 #include "tests/service_test_util.h"
 
 namespace lovebank {
@@ -572,7 +573,8 @@ TEST_F(HttpTest, AClientThatGoesAwayMidStreamCancelsTheCall) {
 // no token for the phone's own, then the balance and the history; the code is spent.
 TEST_F(HttpTest, APhoneActivatesWithACodeAndReadsItsBalanceAndHistory) {
   for (const auto& [account, kind] :
-       {std::pair{"issuer:town", "ACCOUNT_KIND_ISSUER"}, std::pair{"m1", "ACCOUNT_KIND_MEMBER"}}) {
+       {std::pair{"issuer:town", "ACCOUNT_KIND_ISSUER"}, std::pair{"m1", "ACCOUNT_KIND_MEMBER"},
+        std::pair{"store:main", "ACCOUNT_KIND_STORE"}}) {
     json open = {{"requestId", Cat("o-", account)},
                  {"account", account},
                  {"kind", kind},
@@ -618,6 +620,31 @@ TEST_F(HttpTest, APhoneActivatesWithACodeAndReadsItsBalanceAndHistory) {
   EXPECT_EQ(history["items"][0]["command"]["earn"]["reason"], "期中考试进步明显") << history.dump();
   EXPECT_REFUSED(Post("Admin/Activate", json{{"code", code}}, ""), 401, "ACTIVATION_CODE_UNKNOWN");
   EXPECT_REFUSED(Post("Ledger/GetBalance", json{{"account", "m1"}}, code), 401, "TOKEN_UNKNOWN");
+
+  // The phone makes a payment code offline from its secret; the till redeems with it, once.
+  auto [till_status, till] = Post("Admin/CreatePrincipal",
+                                  json{{"requestId", "p-till"},
+                                       {"principal", "till"},
+                                       {"role", "ROLE_TERMINAL"},
+                                       {"accounts", {"store:main"}}},
+                                  admin_);
+  ASSERT_EQ(till_status, 200) << till.dump();
+  const std::string hex = activated.value("paymentSecret", "");
+  std::string secret;
+  for (std::size_t i = 0; i + 1 < hex.size(); i += 2) {
+    secret += static_cast<char>(std::stoi(hex.substr(i, 2), nullptr, 16));
+  }
+  const std::string pay =
+      service::MakePaymentCode(secret, std::stoull(activated.value("deviceNumber", "0")),
+                               std::stoll(history["items"][0].value("timeUnixUs", "0")), 0);
+  const json redeem = {{"requestId", "r-1"}, {"member", "m1"}, {"store", "store:main"},
+                       {"asset", "POINTS"},  {"amount", "30"}, {"paymentCode", pay}};
+  auto [redeem_status, redeemed] = Post("Ledger/Redeem", redeem, till.value("token", ""));
+  EXPECT_EQ(redeem_status, 200) << redeemed.dump();
+  json again = redeem;
+  again["requestId"] = "r-2";
+  EXPECT_REFUSED(Post("Ledger/Redeem", again, till.value("token", "")), 412,
+                 "PAYMENT_CODE_INVALID");
 }
 
 // WatchEntries over HTTP (a mini-program's requests cannot stream): a long poll answers what

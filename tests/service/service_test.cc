@@ -20,6 +20,7 @@
 #include "ledger/format/journal_format.h"
 #include "ledger/storage/store.h"
 #include "service/auth.h"
+#include "service/payment.h"
 #include "tests/service_test_util.h"
 
 namespace lovebank {
@@ -142,7 +143,8 @@ class ServiceTest : public ::testing::Test {
 
   grpc::Status Checkout(const std::string& id, const std::string& member, std::uint32_t bags,
                         const std::string& pay, v1::Receipt* receipt,
-                        const std::string& role = "terminal") {
+                        const std::string& role = "terminal",
+                        const std::string& payment_code = "") {
     v1::CheckoutRequest request;
     request.set_request_id(id);
     request.set_member(member);
@@ -151,6 +153,7 @@ class ServiceTest : public ::testing::Test {
     line->set_sku("RICE_5KG");
     line->set_quantity(bags);
     request.set_pay_asset(pay);
+    request.set_payment_code(payment_code);
     return client_->supermarket->Checkout(Ctx(tokens_[role]).get(), request, receipt);
   }
 
@@ -280,6 +283,15 @@ class ServiceTest : public ::testing::Test {
     request.set_code(code);
     request.set_device_name(device);
     return client_->admin->Activate(Ctx("").get(), request, response);
+  }
+
+  // The journal audits clean, streamed to "the auditor's machine" (the audit library's own rules).
+  void ExpectAuditClean() {
+    auto source = client::GrpcJournalSource(client_->channel, tokens_["auditor"]);
+    ASSERT_TRUE(source.ok()) << source.status();
+    auto report = audit::Run(**source, nullptr, {});
+    ASSERT_TRUE(report.ok()) << report.status();
+    EXPECT_TRUE(report->clean());
   }
 
   std::shared_ptr<std::atomic<std::int64_t>> clock_skew_us_ =
@@ -2527,11 +2539,7 @@ TEST_F(ServiceTest, AMemberActivatesAPhoneWithACodeAndTheCodeIsSpent) {
   EXPECT_STATUS(client_->ledger->GetBalance(Ctx(phone).get(), own, &balance),
                 StatusCode::UNAUTHENTICATED, Reason::kTokenUnknown);
   // The journal of it all audits clean (grant by an issuer, the device's own activation).
-  auto source = client::GrpcJournalSource(client_->channel, tokens_["auditor"]);
-  ASSERT_TRUE(source.ok()) << source.status();
-  auto report = audit::Run(**source, nullptr, {});
-  ASSERT_TRUE(report.ok()) << report.status();
-  EXPECT_TRUE(report->clean());
+  ExpectAuditClean();
 }
 
 // Expiry is decided by the sequencer on the entry's time; a revoked device's code is closed; a
@@ -2622,6 +2630,114 @@ TEST_F(ServiceTest, ActivationCodesAreForMembersFromAdminsAndIssuers) {
   request.set_member("m2");
   EXPECT_STATUS(client_->admin->IssueActivationCode(Ctx(tokens_["issuer"]).get(), request, &retry),
                 StatusCode::ALREADY_EXISTS, Reason::kRequestIdReused);
+}
+
+// The payment code (付款码, issue #24 item 3): with the programme's setting on, a till checks out
+// a member only with a code from the member's activated phone; each code pays once, expires, and
+// is the member's own; the entry records the consent and the audit re-checks it.
+TEST_F(ServiceTest, APaymentCodeFromTheMembersPhoneIsItsConsentAtTheTill) {
+  SetUpShop();
+  auto phone_of = [&](const std::string& member) {
+    const auto issued = IssueCode("issuer", member);
+    v1::ActivateResponse activated;
+    EXPECT_TRUE(Activate(issued.code(), &activated).ok());
+    EXPECT_EQ(activated.payment_secret().size(), 64u);
+    return activated;
+  };
+  const v1::ActivateResponse phone = phone_of("m1");
+  const v1::ActivateResponse other = phone_of("m2");
+  auto unhex = [](const std::string& hex) {
+    std::string bytes;
+    for (std::size_t i = 0; i + 1 < hex.size(); i += 2) {
+      bytes += static_cast<char>(std::stoi(hex.substr(i, 2), nullptr, 16));
+    }
+    return bytes;
+  };
+  const std::string secret = unhex(phone.payment_secret());
+  v1::Receipt earned;
+  ASSERT_TRUE(Earn("pc-earn", "m1", "500", "POINTS", &earned).ok());
+  ASSERT_TRUE(Earn("pc-earn-2", "m2", "500", "POINTS").ok());
+  auto code = [&](const std::string& key, std::uint64_t number, int index, std::int64_t at) {
+    return service::MakePaymentCode(key, number, at, index);
+  };
+  const std::int64_t now = earned.time_unix_us();  // the server's clock, as its receipt shows
+
+  v1::SetSettingRequest require;
+  require.set_request_id("require-codes");
+  require.mutable_value()->set_payment_code_required(true);
+  v1::Receipt receipt;
+  ASSERT_TRUE(client_->programme->SetSetting(Ctx(tokens_["admin"]).get(), require, &receipt).ok());
+
+  auto checkout = [&](const std::string& id, const std::string& member, const std::string& pay,
+                      v1::Receipt* out) {
+    return Checkout(id, member, 1, "POINTS", out, "terminal", pay);
+  };
+  EXPECT_STATUS(checkout("pc-none", "m1", "", &receipt), StatusCode::FAILED_PRECONDITION,
+                Reason::kPaymentCodeRequired);
+  const std::string first = code(secret, phone.device_number(), 0, now);
+  v1::Receipt sold;
+  const grpc::Status paid = checkout("pc-1", "m1", first, &sold);
+  ASSERT_TRUE(paid.ok()) << paid.error_message();
+  EXPECT_EQ(Balance("m1"), "470.00");
+  // The entry records whose consent it was.
+  v1::GetEntryRequest get;
+  get.set_seq(sold.seq());
+  v1::GetEntryResponse entry;
+  ASSERT_TRUE(client_->ledger->GetEntry(Ctx(tokens_["auditor"]).get(), get, &entry).ok());
+  EXPECT_EQ(entry.entry().command().checkout().consent().device(), phone.principal());
+  // Replayed at another till, or again: refused, nothing sold.
+  EXPECT_STATUS(checkout("pc-replay", "m1", first, &receipt), StatusCode::FAILED_PRECONDITION,
+                Reason::kPaymentCodeInvalid);
+  // The retry of the sale itself (same request id, same code) is its receipt, charged once.
+  ASSERT_TRUE(checkout("pc-1", "m1", first, &receipt).ok());
+  EXPECT_TRUE(receipt.replayed());
+  // The phone's next code in the same window pays again.
+  ASSERT_TRUE(checkout("pc-2", "m1", code(secret, phone.device_number(), 1, now), &receipt).ok());
+  EXPECT_EQ(Balance("m1"), "440.00");
+  // Another member's code, a mistyped one, one made for five minutes ago: refused.
+  const std::string others = code(unhex(other.payment_secret()), other.device_number(), 0, now);
+  std::string mistyped = code(secret, phone.device_number(), 2, now);
+  mistyped.back() = mistyped.back() == '0' ? '1' : '0';
+  int tries = 0;
+  for (const std::string& bad :
+       {others, mistyped, code(secret, phone.device_number(), 3, now - 300'000'000),
+        std::string("12345"), std::string("韦蕊")}) {
+    SCOPED_TRACE(bad);
+    EXPECT_STATUS(checkout(Cat("pc-bad-", ++tries), "m1", bad, &receipt),
+                  StatusCode::FAILED_PRECONDITION, Reason::kPaymentCodeInvalid);
+  }
+  EXPECT_EQ(Balance("m1"), "440.00");
+  // Redeem and AuthorizeHold take the code too.
+  v1::RedeemRequest redeem;
+  redeem.set_request_id("pc-redeem");
+  redeem.set_member("m1");
+  redeem.set_store("store:main");
+  redeem.set_asset("POINTS");
+  redeem.set_amount("40");
+  EXPECT_STATUS(client_->ledger->Redeem(Ctx(tokens_["terminal"]).get(), redeem, &receipt),
+                StatusCode::FAILED_PRECONDITION, Reason::kPaymentCodeRequired);
+  redeem.set_payment_code(code(secret, phone.device_number(), 4, now));
+  ASSERT_TRUE(client_->ledger->Redeem(Ctx(tokens_["terminal"]).get(), redeem, &receipt).ok());
+  EXPECT_EQ(Balance("m1"), "400.00");
+  v1::AuthorizeHoldRequest hold;
+  hold.set_request_id("pc-hold");
+  hold.set_member("m1");
+  hold.set_store("store:main");
+  auto* line = hold.add_lines();
+  line->set_sku("RICE_5KG");
+  line->set_quantity(1);
+  hold.set_payment_code(code(secret, phone.device_number(), 5, now));
+  ASSERT_TRUE(
+      client_->supermarket->AuthorizeHold(Ctx(tokens_["terminal"]).get(), hold, &receipt).ok());
+  // A revoked phone's codes are refused.
+  v1::RevokePrincipalRequest revoke;
+  revoke.set_request_id("pc-revoke");
+  revoke.set_principal(phone.principal());
+  ASSERT_TRUE(client_->admin->RevokePrincipal(Ctx(tokens_["admin"]).get(), revoke, &receipt).ok());
+  EXPECT_STATUS(checkout("pc-revoked", "m1", code(secret, phone.device_number(), 6, now), &receipt),
+                StatusCode::FAILED_PRECONDITION, Reason::kPaymentCodeInvalid);
+  // All of it audits clean: each consent re-checked from the journal alone.
+  ExpectAuditClean();
 }
 
 }  // namespace
