@@ -679,6 +679,31 @@ TEST_F(AuditTest, ARequestIdUsedTwiceIsNamedEvenWithAnIntactChain) {
       << Describe(*from_file);
 }
 
+// Rewrites the journal's last entry (seq `head_seq`) with `edit` and recomputes its hash and the
+// stored head: a consistent forgery of the tail that only the audit's rules can find.
+void RewriteHead(const std::string& path, std::uint64_t head_seq,
+                 const std::function<void(v1::Entry&)>& edit) {
+  auto store = Store::Open(path, StoreOptions{});
+  ASSERT_TRUE(store.ok());
+  const std::string stored =
+      (*store)->Get(Family::kJournal, EncodeFixed64BE(head_seq)).value().value();
+  auto view = DecodeStoredEntry(stored);
+  ASSERT_TRUE(view.has_value());
+  v1::Entry entry;
+  ASSERT_TRUE(entry.ParseFromArray(view->payload.data(), static_cast<int>(view->payload.size())));
+  edit(entry);
+  const std::string payload = entry.SerializeAsString();
+  const Hash hash = ChainHash(view->prev_hash, head_seq, payload);
+  rocksdb::WriteBatch batch;
+  batch.Put((*store)->handle(Family::kJournal), EncodeFixed64BE(head_seq),
+            EncodeStoredEntry(hash, view->prev_hash, payload));
+  batch.Put((*store)->handle(Family::kMeta), std::string(meta_key::kHeadHash),
+            std::string(reinterpret_cast<const char*>(hash.data()), 32));
+  rocksdb::WriteOptions sync;
+  sync.sync = true;
+  ASSERT_TRUE((*store)->db()->Write(sync, &batch).ok());
+}
+
 // Issue #22 item 3, DESIGN.md invariant 8: the audit re-checks authority in its own code. A
 // ledger with a granted admin, issuer, two tills and a member app; its last entry is made as
 // its principal was allowed, then its actor is rewritten and the chain recomputed (a consistent
@@ -754,33 +779,76 @@ TEST(AuditAuthority, AnEntryWhoseActorHadNoSuchGrantIsFoundInAConsistentlyRechai
       ASSERT_EQ(last.receipt.seq, head_seq);
     }
     ASSERT_TRUE(AuditJournalOnly(dir.path()).clean());
-    {
-      auto store = Store::Open(dir.path(), StoreOptions{});
-      ASSERT_TRUE(store.ok());
-      const std::string stored =
-          (*store)->Get(Family::kJournal, EncodeFixed64BE(head_seq)).value().value();
-      auto view = DecodeStoredEntry(stored);
-      ASSERT_TRUE(view.has_value());
-      v1::Entry entry;
-      ASSERT_TRUE(
-          entry.ParseFromArray(view->payload.data(), static_cast<int>(view->payload.size())));
-      entry.mutable_command()->set_actor(c.forged_actor);
-      const std::string payload = entry.SerializeAsString();
-      const Hash hash = ChainHash(view->prev_hash, head_seq, payload);
-      rocksdb::WriteBatch batch;
-      batch.Put((*store)->handle(Family::kJournal), EncodeFixed64BE(head_seq),
-                EncodeStoredEntry(hash, view->prev_hash, payload));
-      batch.Put((*store)->handle(Family::kMeta), std::string(meta_key::kHeadHash),
-                std::string(reinterpret_cast<const char*>(hash.data()), 32));
-      rocksdb::WriteOptions sync;
-      sync.sync = true;
-      ASSERT_TRUE((*store)->db()->Write(sync, &batch).ok());
-    }
+    RewriteHead(dir.path(), head_seq,
+                [&](v1::Entry& entry) { entry.mutable_command()->set_actor(c.forged_actor); });
     const Report report = AuditJournalOnly(dir.path());
     EXPECT_EQ(report.findings_total, 1u) << Describe(report);
     ASSERT_TRUE(Has(report, FindingKind::kActorNotAuthorized, head_seq, "actor " + c.forged_actor))
         << Describe(report);
     EXPECT_NE(report.findings[0].found.find(c.found), std::string::npos) << Describe(report);
+  }
+}
+
+// Issue #24 item 3: the audit re-checks each payment code's consent from the journal alone. A
+// member's activated phone pays twice with two codes; the second entry is then rewritten to
+// replay the first code (and, separately, to name another member's device) and rechained — each
+// forgery is found as a rule violated at that seq.
+TEST(AuditConsent, AReplayedOrBorrowedPaymentCodeIsFoundInAConsistentlyRechainedJournal) {
+  using lovebank::testing::Grant;
+  using lovebank::testing::Redeem;
+  for (const std::string forgery : {"replayed", "borrowed"}) {
+    SCOPED_TRACE(forgery);
+    TempDir dir;
+    std::uint64_t head_seq = 0;
+    std::uint64_t first_counter = 0;
+    {
+      auto ledger = lovebank::testing::OpenLedger(dir.path());
+      lovebank::testing::OpenProgramme(*ledger, 3);
+      ASSERT_TRUE(ledger->Execute(Grant("g0", "tester", v1::ROLE_ADMIN, {}, 'a')).ok());
+      ASSERT_TRUE(
+          ledger->Execute(Grant("g1", "worker", v1::ROLE_ISSUER, {"issuer:town"}, 'b')).ok());
+      ASSERT_TRUE(
+          ledger->Execute(Grant("g2", "till-1", v1::ROLE_TERMINAL, {"store:main"}, 'c')).ok());
+      v1::Command earn = Earn("e1", "issuer:town", "m1", "100");
+      earn.set_actor("worker");
+      ASSERT_TRUE(ledger->Execute(earn).ok());
+      for (const auto& [device, member, fill] :
+           {std::tuple{"m1.phone", "m1", 'p'}, std::tuple{"m2.phone", "m2", 'q'}}) {
+        v1::Command grant = Grant(Cat("g-", device), device, v1::ROLE_MEMBER, {member}, fill);
+        grant.mutable_grant_principal()->set_activation_ttl_seconds(3600);
+        const Outcome granted = ledger->Execute(grant);
+        ASSERT_TRUE(granted.ok()) << granted.message;
+        v1::Command activate;
+        activate.set_request_id(Cat("a-", device));
+        activate.set_actor(device);
+        activate.mutable_activate_principal()->set_principal(device);
+        activate.mutable_activate_principal()->set_token_sha256(
+            std::string(32, static_cast<char>(fill + 10)));
+        const Outcome activated = ledger->Execute(activate);
+        ASSERT_TRUE(activated.ok()) << activated.message;
+      }
+      const std::uint64_t window = static_cast<std::uint64_t>(
+          ledger->GetEntry(ledger->GetHead().seq)->entry.time_unix_us() / 30'000'000);
+      first_counter = window * 10;
+      for (int i = 0; i < 2; ++i) {
+        v1::Command redeem = Redeem(Cat("r", i), "m1", "store:main", "10");
+        redeem.set_actor("till-1");
+        redeem.mutable_redeem()->mutable_consent()->set_device("m1.phone");
+        redeem.mutable_redeem()->mutable_consent()->set_counter(first_counter + i);
+        const Outcome paid = ledger->Execute(redeem);
+        ASSERT_TRUE(paid.ok()) << paid.message;
+      }
+      head_seq = ledger->GetHead().seq;
+    }
+    ASSERT_TRUE(AuditJournalOnly(dir.path()).clean()) << Describe(AuditJournalOnly(dir.path()));
+    RewriteHead(dir.path(), head_seq, [&](v1::Entry& entry) {
+      v1::PaymentConsent* consent = entry.mutable_command()->mutable_redeem()->mutable_consent();
+      if (forgery == "replayed") consent->set_counter(first_counter);
+      if (forgery == "borrowed") consent->set_device("m2.phone");
+    });
+    const Report report = AuditJournalOnly(dir.path());
+    EXPECT_EQ(report.findings_total, 1u) << Describe(report);
+    EXPECT_TRUE(Has(report, FindingKind::kRuleViolated, head_seq, "")) << Describe(report);
   }
 }
 
