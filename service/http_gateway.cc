@@ -358,10 +358,16 @@ class HttpGateway::Impl {
   std::atomic<std::uint64_t> streams_abandoned{0};
   std::atomic<int> streams{0};  // streaming calls answering now
 
-  // A place among the streaming calls at once, held until the answer is sent (or failed).
+  // A place among the streaming calls at once, held until the call has ended (or the answer
+  // failed): given back before the last chunk goes out, so a client that saw its stream end
+  // finds the place free (the response object may outlive the answer a while).
   struct StreamSlot {
     std::atomic<int>* count;
-    ~StreamSlot() { count->fetch_sub(1, std::memory_order_relaxed); }
+    std::atomic<bool> held{true};
+    void Release() {
+      if (held.exchange(false)) count->fetch_sub(1, std::memory_order_relaxed);
+    }
+    ~StreamSlot() { Release(); }
   };
   std::shared_ptr<StreamSlot> TakeStreamSlot() {
     const int max =
@@ -497,13 +503,13 @@ class HttpGateway::Impl {
         "application/x-ndjson; charset=utf-8",
         [call, slot, prototype, pending = std::move(first), started = false](
             std::size_t, httplib::DataSink& sink) mutable {
-          static_cast<void>(slot);  // held until the answer is done with
           std::string bytes;
           if (!started) {
             bytes = std::move(pending);
             started = true;
           } else if (!call->Next(&bytes)) {
             const grpc::Status status = call->status();
+            slot->Release();
             if (!status.ok()) {
               const std::string line = ErrorBody(status) + "\n";
               sink.write(line.data(), line.size());

@@ -705,6 +705,8 @@ TEST_F(HttpTest, AWatchIsALongPollAndStreamsHoldAtMostHalfTheThreads) {
   EXPECT_EQ(line["item"]["legs"][0]["balanceAfter"], "10.00");
   EXPECT_EQ(line["item"]["command"]["earn"]["reason"], "进步明显");
 
+  // The poll gave its place back when it ended (before its last chunk went out).
+  EXPECT_EQ(capped->http_stats().streams, 0);
   // A watch of the journal that never ends on its own takes the one place for streams.
   const int fd = Connect(capped->http_port(), 4096);
   const std::string watch =
