@@ -93,39 +93,59 @@ std::shared_ptr<const Principal> AuthorizeRead(const Context& context, UnaryCall
   return who;
 }
 
+// The PaymentConsent of a command that takes one (Checkout, AuthorizeHold, Redeem), else null.
+v1::PaymentConsent* ConsentOf(v1::Command& c) {
+  if (c.has_checkout()) return c.mutable_checkout()->mutable_consent();
+  if (c.has_authorize_hold()) return c.mutable_authorize_hold()->mutable_consent();
+  if (c.has_redeem()) return c.mutable_redeem()->mutable_consent();
+  return nullptr;
+}
+
+void AttachConsent(const Context& context, std::string_view actor, Converted& converted) {
+  if (!converted.ok() || converted.payment_code.empty()) return;
+  v1::Command& c = converted.command;
+  v1::PaymentConsent* consent = ConsentOf(c);
+  if (consent == nullptr) return;  // the converters take a code on those three only
+  // A retry of a request that committed already carries a code that may have expired since:
+  // it gets the entry's own consent, so the ledger answers the first receipt (or, when the
+  // request differs, REQUEST_ID_REUSED). Nothing new can commit under a known request id, so
+  // no code is needed to learn its answer.
+  if (auto stored = context.ledger->GetEntryByRequestId(actor, c.request_id()); stored.ok()) {
+    const v1::PaymentConsent* first = ConsentOf(*stored->entry.mutable_command());
+    if (first != nullptr && !first->device().empty()) {
+      *consent = *first;
+      return;
+    }
+  }
+  // The code's MAC needs the server's key: checked here; the sequencer checks the rest (the
+  // device is the member's, activated, unrevoked; the window; each code once).
+  const std::string& member = c.has_checkout()         ? c.checkout().member()
+                              : c.has_authorize_hold() ? c.authorize_hold().member()
+                                                       : c.redeem().from();
+  auto parts = ParsePaymentCode(converted.payment_code);
+  auto device = parts ? context.principals->FindDevice(parts->device_number) : std::nullopt;
+  auto counter = device ? VerifyPaymentCode(context.payments->SecretFor(device->principal()),
+                                            *parts, context.clock())
+                        : std::nullopt;
+  if (!counter || device->accounts_size() != 1 || device->accounts(0) != member) {
+    converted.reason = Reason::kPaymentCodeInvalid;
+    converted.message = Cat("payment code: not a code of ", member,
+                            "'s phone now (mistyped, expired, or another member's)");
+    return;
+  }
+  consent->set_device(device->principal());
+  consent->set_counter(*counter);
+}
+
 // Authorize, then validate, then submit: a caller learns nothing about a request it may not make.
 void Submit(const Context& context, UnaryCall* call, const Principal& who, Converted converted,
             const v1::Entry* reverse_target, v1::Receipt* response,
             std::function<void(const Outcome&, v1::Receipt*)> decorate) {
   if (!call->Allowed(MayCommand(who, converted.command, reverse_target))) return;
+  AttachConsent(context, who.name, converted);
   if (!converted.ok()) {
     call->Done(ToStatus(converted.reason, converted.message));
     return;
-  }
-  if (!converted.payment_code.empty()) {
-    // The code's MAC needs the server's key: checked here; the sequencer checks the rest (the
-    // device is the member's, activated, unrevoked; the window; each code once).
-    v1::Command& c = converted.command;
-    const std::string& member = c.has_checkout()         ? c.checkout().member()
-                                : c.has_authorize_hold() ? c.authorize_hold().member()
-                                                         : c.redeem().from();
-    auto parts = ParsePaymentCode(converted.payment_code);
-    auto device = parts ? context.principals->FindDevice(parts->device_number) : std::nullopt;
-    auto counter = device ? VerifyPaymentCode(context.payments->SecretFor(device->principal()),
-                                              *parts, context.clock())
-                          : std::nullopt;
-    if (!counter || device->accounts_size() != 1 || device->accounts(0) != member) {
-      call->Done(ToStatus(Reason::kPaymentCodeInvalid,
-                          Cat("payment code: not a code of ", member,
-                              "'s phone now (mistyped, expired, or another member's)")));
-      return;
-    }
-    v1::PaymentConsent* consent = c.has_checkout() ? c.mutable_checkout()->mutable_consent()
-                                  : c.has_authorize_hold()
-                                      ? c.mutable_authorize_hold()->mutable_consent()
-                                      : c.mutable_redeem()->mutable_consent();
-    consent->set_device(device->principal());
-    consent->set_counter(*counter);
   }
   if (call->Expired()) return;
   const std::string request_id = converted.command.request_id();
@@ -398,6 +418,7 @@ grpc::ServerUnaryReactor* LedgerService::SubmitBatch(grpc::CallbackServerContext
       return call;
     }
   }
+  for (Converted& each : converted) AttachConsent(context_, who->name, each);
   // Service-rule refusals answer for themselves; the rest go to the ledger as one group.
   std::vector<std::size_t> index;
   std::vector<std::string> ids;

@@ -7,7 +7,9 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <cerrno>
 #include <cstdio>
+#include <filesystem>
 #include <fstream>
 #include <iterator>
 
@@ -43,22 +45,39 @@ std::int64_t WindowOf(std::int64_t time_unix_us) {
 
 }  // namespace
 
-absl::StatusOr<PaymentKey> PaymentKey::LoadOrCreate(const std::string& path) {
+absl::StatusOr<PaymentKey> PaymentKey::LoadOrCreate(const std::string& path, bool may_create) {
   std::ifstream in(path, std::ios::binary);
   if (in) {
     std::string key((std::istreambuf_iterator<char>(in)), {});
     if (key.size() != 32) return absl::DataLossError(Cat(path, " is not a 32-byte key"));
     return PaymentKey(std::move(key));
   }
+  if (errno != ENOENT) return absl::UnavailableError(Cat("cannot read ", path));
+  if (!may_create) {
+    return absl::FailedPreconditionError(
+        Cat(path,
+            " is missing while members' phones hold secrets made from it: restore it from "
+            "the backup (a new key would refuse every phone's payment codes)"));
+  }
   unsigned char random[32];
   if (RAND_bytes(random, sizeof(random)) != 1) {
     return absl::InternalError("no entropy for the payment key");
   }
-  const int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_EXCL, 0600);
-  if (fd < 0) return absl::UnavailableError(Cat("cannot create ", path));
+  // Written whole or not at all: a temporary file, synced, renamed, the directory synced.
+  const std::string temporary = path + ".new";
+  const int fd = ::open(temporary.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+  if (fd < 0) return absl::UnavailableError(Cat("cannot create ", temporary));
   const bool written = ::write(fd, random, sizeof(random)) == sizeof(random) && ::fsync(fd) == 0;
   ::close(fd);
-  if (!written) return absl::UnavailableError(Cat("cannot write ", path));
+  if (!written || ::rename(temporary.c_str(), path.c_str()) != 0) {
+    ::unlink(temporary.c_str());
+    return absl::UnavailableError(Cat("cannot write ", path));
+  }
+  const std::string directory = std::filesystem::path(path).parent_path().string();
+  const int dir = ::open(directory.empty() ? "." : directory.c_str(), O_RDONLY | O_DIRECTORY);
+  const bool synced = dir >= 0 && ::fsync(dir) == 0;
+  if (dir >= 0) ::close(dir);
+  if (!synced) return absl::UnavailableError(Cat("cannot sync the directory of ", path));
   return PaymentKey(std::string(reinterpret_cast<const char*>(random), sizeof(random)));
 }
 

@@ -27,9 +27,11 @@ inline constexpr std::size_t kPaymentOtpDigits = 12;
 
 class PaymentKey {
  public:
-  // The key in `path`, created (32 random bytes, mode 0600) when there is none. Errors:
-  // Unavailable (cannot read or write it), DataLoss (not 32 bytes).
-  static absl::StatusOr<PaymentKey> LoadOrCreate(const std::string& path);
+  // The key in `path`; when there is none and `may_create` (no device was ever activated, so no
+  // phone holds a secret made from a key), a new one (32 random bytes, mode 0600, written to a
+  // temporary file, synced and renamed). Errors: FailedPrecondition (missing and not
+  // `may_create`: restore it), Unavailable (cannot read or write it), DataLoss (not 32 bytes).
+  static absl::StatusOr<PaymentKey> LoadOrCreate(const std::string& path, bool may_create);
   // The payment secret of device `principal`: 32 raw bytes.
   std::string SecretFor(std::string_view principal) const;
 

@@ -4,6 +4,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <chrono>
 #include <filesystem>
 #include <fstream>
@@ -239,7 +240,10 @@ absl::StatusOr<std::unique_ptr<Server>> Server::Start(ServerOptions options) {
   if (!cursors.ok()) return cursors.status();
   impl->cursors = std::make_unique<CursorSeal>(std::move(*cursors));
   impl->watches = std::make_unique<WatchHub>(impl->ledger.get(), options.watchers_max);
-  auto payments = PaymentKey::LoadOrCreate(options.data_dir + "/payment.key");
+  // A lost payment.key is restored, never replaced, once a phone holds a secret made from it.
+  const bool activated = std::any_of(verified.principals.begin(), verified.principals.end(),
+                                     [](const auto& p) { return p.activated_seq() != 0; });
+  auto payments = PaymentKey::LoadOrCreate(options.data_dir + "/payment.key", !activated);
   if (!payments.ok()) return payments.status();
   impl->payments = std::make_unique<PaymentKey>(std::move(*payments));
   impl->context =

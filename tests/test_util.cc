@@ -132,6 +132,14 @@ v1::Command Revoke(const std::string& id, const std::string& principal) {
   return command;
 }
 
+v1::Command Activate(const std::string& id, const std::string& device, char token_byte) {
+  auto command = Base(id);
+  command.set_actor(device);
+  command.mutable_activate_principal()->set_principal(device);
+  command.mutable_activate_principal()->set_token_sha256(std::string(32, token_byte));
+  return command;
+}
+
 v1::Command SetItem(const std::string& id, const std::string& store, const std::string& sku,
                     const std::string& name, const std::string& unit, const std::string& price,
                     bool active) {

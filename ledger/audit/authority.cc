@@ -220,10 +220,14 @@ std::string ConsentProblem(const v1::Entry& entry, ReplayState& state) {
     consent = &c.redeem().consent();
     member = c.redeem().from();
   } else {
-    const v1::Move* move = c.has_earn()       ? &c.earn()
-                           : c.has_deduct()   ? &c.deduct()
-                           : c.has_transfer() ? &c.transfer()
-                                              : nullptr;
+    // Every other Move pays nothing of a member's at a till.
+    const v1::Move* move = c.has_earn()              ? &c.earn()
+                           : c.has_deduct()          ? &c.deduct()
+                           : c.has_transfer()        ? &c.transfer()
+                           : c.has_receive_stock()   ? &c.receive_stock()
+                           : c.has_write_off_stock() ? &c.write_off_stock()
+                           : c.has_settle()          ? &c.settle()
+                                                     : nullptr;
     if (move != nullptr && move->has_consent())
       return "a payment code on a command that pays nothing";
     return "";
@@ -241,11 +245,12 @@ std::string ConsentProblem(const v1::Entry& entry, ReplayState& state) {
       device->second.activated_seq() == 0 || device->second.revoked_seq() != 0) {
     return Cat("payment code of ", Excerpt(consent->device()), ", no active device of ", member);
   }
+  // In 128 bits: a forged counter or time cannot overflow the comparison.
   constexpr std::int64_t kWindowUs = 30'000'000;
   constexpr std::int64_t kSkewUs = 90'000'000;
-  const std::int64_t window_start = static_cast<std::int64_t>(consent->counter() / 10) * kWindowUs;
-  if (window_start < entry.time_unix_us() - kSkewUs ||
-      window_start > entry.time_unix_us() + kSkewUs) {
+  const Int128 window_start = Int128(consent->counter() / 10) * kWindowUs;
+  const Int128 time = entry.time_unix_us();
+  if (window_start < time - kSkewUs || window_start > time + kSkewUs) {
     return Cat("payment code of window ", consent->counter() / 10, " at entry time ",
                entry.time_unix_us());
   }

@@ -72,11 +72,12 @@ std::optional<Refusal> CheckConsent(bool required, const std::string& member,
   if (device->revoked_seq() != 0) {
     return invalid(Cat("its device was revoked by entry ", device->revoked_seq()));
   }
-  const std::int64_t window_start =
-      static_cast<std::int64_t>(consent.counter() / 10) * kConsentWindowSeconds * 1'000'000;
-  const std::int64_t skew = kConsentSkewSeconds * 1'000'000;
-  if (window_start < time_unix_us - skew || window_start > time_unix_us + skew) {
-    return invalid("expired (codes last 90 seconds)");
+  // In 128 bits: any counter and any time compare without overflow.
+  const Int128 window_start = Int128(consent.counter() / 10) * kConsentWindowSeconds * 1'000'000;
+  const Int128 skew = Int128(kConsentSkewSeconds) * 1'000'000;
+  if (window_start < Int128(time_unix_us) - skew || window_start > Int128(time_unix_us) + skew) {
+    return invalid(
+        Cat("expired (its window is more than ", kConsentSkewSeconds, " s from the entry's time)"));
   }
   if (consent.counter() <= device->last_consent_counter()) {
     return invalid("used already (each code pays once)");

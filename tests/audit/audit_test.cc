@@ -796,7 +796,9 @@ TEST(AuditAuthority, AnEntryWhoseActorHadNoSuchGrantIsFoundInAConsistentlyRechai
 TEST(AuditConsent, AReplayedOrBorrowedPaymentCodeIsFoundInAConsistentlyRechainedJournal) {
   using lovebank::testing::Grant;
   using lovebank::testing::Redeem;
-  for (const std::string forgery : {"replayed", "borrowed"}) {
+  // "overflowed": a counter whose window, in microseconds, passes 64 bits (compared in 128 bits,
+  // never wrapped into range); "on a settle": a consent on a Move that pays nothing of a member's.
+  for (const std::string forgery : {"replayed", "borrowed", "overflowed", "on a settle"}) {
     SCOPED_TRACE(forgery);
     TempDir dir;
     std::uint64_t head_seq = 0;
@@ -818,12 +820,8 @@ TEST(AuditConsent, AReplayedOrBorrowedPaymentCodeIsFoundInAConsistentlyRechained
         grant.mutable_grant_principal()->set_activation_ttl_seconds(3600);
         const Outcome granted = ledger->Execute(grant);
         ASSERT_TRUE(granted.ok()) << granted.message;
-        v1::Command activate;
-        activate.set_request_id(Cat("a-", device));
-        activate.set_actor(device);
-        activate.mutable_activate_principal()->set_principal(device);
-        activate.mutable_activate_principal()->set_token_sha256(
-            std::string(32, static_cast<char>(fill + 10)));
+        const v1::Command activate =
+            lovebank::testing::Activate(Cat("a-", device), device, static_cast<char>(fill + 10));
         const Outcome activated = ledger->Execute(activate);
         ASSERT_TRUE(activated.ok()) << activated.message;
       }
@@ -838,13 +836,26 @@ TEST(AuditConsent, AReplayedOrBorrowedPaymentCodeIsFoundInAConsistentlyRechained
         const Outcome paid = ledger->Execute(redeem);
         ASSERT_TRUE(paid.ok()) << paid.message;
       }
+      if (forgery == "on a settle") {
+        v1::Command settle = lovebank::testing::Settle("s1", "store:main", "issuer:town", "10");
+        settle.set_actor("tester");
+        const Outcome settled = ledger->Execute(settle);
+        ASSERT_TRUE(settled.ok()) << settled.message;
+      }
       head_seq = ledger->GetHead().seq;
     }
     ASSERT_TRUE(AuditJournalOnly(dir.path()).clean()) << Describe(AuditJournalOnly(dir.path()));
     RewriteHead(dir.path(), head_seq, [&](v1::Entry& entry) {
-      v1::PaymentConsent* consent = entry.mutable_command()->mutable_redeem()->mutable_consent();
+      v1::Command& c = *entry.mutable_command();
+      v1::PaymentConsent* consent = c.has_settle() ? c.mutable_settle()->mutable_consent()
+                                                   : c.mutable_redeem()->mutable_consent();
       if (forgery == "replayed") consent->set_counter(first_counter);
       if (forgery == "borrowed") consent->set_device("m2.phone");
+      if (forgery == "overflowed") consent->set_counter(~std::uint64_t{0} - 9);
+      if (forgery == "on a settle") {
+        consent->set_device("m1.phone");
+        consent->set_counter(first_counter + 5);
+      }
     });
     const Report report = AuditJournalOnly(dir.path());
     EXPECT_EQ(report.findings_total, 1u) << Describe(report);

@@ -1391,5 +1391,69 @@ TEST(Authority, TheSequencerDecidesUndoingAndRevocationOnTheStateItCommitsOn) {
   EXPECT_NE(late.message.find("revoked by entry"), std::string::npos) << late.message;
 }
 
+// A payment code's consent (issue #24 item 3) is decided by the sequencer on the state it commits
+// on: an activated, unrevoked device of the paying member; a window within 90 s of the entry's
+// time, compared without overflow for any counter; each counter once; on a sale only.
+TEST(Authority, APaymentConsentIsDecidedOnTheStateItCommitsOn) {
+  TempDir dir;
+  auto ledger = OpenLedger(dir.path());
+  OpenProgramme(*ledger, 2);
+  ASSERT_TRUE(ledger->Execute(Grant("g1", "till-1", v1::ROLE_TERMINAL, {"store:main"}, 'a')).ok());
+  ASSERT_TRUE(ledger->Execute(Grant("g2", "worker", v1::ROLE_ISSUER, {"issuer:town"}, 'b')).ok());
+  for (const auto& [device, member, fill] :
+       {std::tuple{"m1.phone", "m1", 'p'}, std::tuple{"m2.phone", "m2", 'q'},
+        std::tuple{"m1.unactivated", "m1", 'r'}}) {
+    v1::Command grant = Grant(Cat("g-", device), device, v1::ROLE_MEMBER, {member}, fill);
+    grant.mutable_grant_principal()->set_activation_ttl_seconds(3600);
+    ASSERT_TRUE(ledger->Execute(grant).ok());
+    if (std::string_view(device) == "m1.unactivated") continue;
+    const v1::Command activate =
+        lovebank::testing::Activate(Cat("a-", device), device, static_cast<char>(fill + 10));
+    ASSERT_TRUE(ledger->Execute(activate).ok());
+  }
+  ASSERT_TRUE(ledger->Execute(As(Earn("e1", "issuer:town", "m1", "100"), "worker")).ok());
+  const std::uint64_t now = static_cast<std::uint64_t>(
+      ledger->GetEntry(ledger->GetHead().seq)->entry.time_unix_us() / 30'000'000);
+  auto sale = [&](const std::string& id, const std::string& device, std::uint64_t counter) {
+    v1::Command redeem = As(Redeem(id, "m1", "store:main", "10"), "till-1");
+    redeem.mutable_redeem()->mutable_consent()->set_device(device);
+    redeem.mutable_redeem()->mutable_consent()->set_counter(counter);
+    return ledger->Execute(redeem);
+  };
+  const Outcome paid = sale("r1", "m1.phone", now * 10 + 3);
+  ASSERT_TRUE(paid.ok()) << paid.message;
+  struct Case {
+    std::string device;
+    std::uint64_t counter;
+    const char* why;
+  };
+  const std::vector<Case> refused = {
+      {"m1.phone", now * 10 + 3, "used again"},
+      {"m1.phone", now * 10 + 2, "an earlier code of the same phone"},
+      {"m2.phone", now * 10 + 4, "another member's phone"},
+      {"m1.unactivated", now * 10 + 4, "a device never activated"},
+      {"nobody", now * 10 + 4, "no such device"},
+      {"m1.phone", (now - 10) * 10 + 4, "five minutes old"},
+      {"m1.phone", (now + 10) * 10 + 4, "five minutes ahead"},
+      {"m1.phone", ~std::uint64_t{0} - 9, "a window past 64 bits in microseconds"},
+  };
+  const std::uint64_t head = ledger->GetHead().seq;
+  int n = 0;
+  for (const Case& c : refused) {
+    const Outcome outcome = sale(Cat("r-bad-", n++), c.device, c.counter);
+    EXPECT_EQ(outcome.reason, Reason::kPaymentCodeInvalid) << c.why << ": " << outcome.message;
+  }
+  // A consent on a Move that pays nothing of a member's at a till.
+  v1::Command settle = As(testing::Settle("s1", "store:main", "issuer:town", "10"), "till-1");
+  settle.mutable_settle()->mutable_consent()->set_device("m1.phone");
+  settle.mutable_settle()->mutable_consent()->set_counter(now * 10 + 5);
+  EXPECT_EQ(ledger->Execute(settle).reason, Reason::kPaymentCodeInvalid);
+  EXPECT_EQ(ledger->GetHead().seq, head);  // PAYMENT_CODE_INVALID is not remembered: no entry
+  // The next code of the window pays; the device is revoked, and its codes stop at once.
+  ASSERT_TRUE(sale("r2", "m1.phone", now * 10 + 4).ok());
+  ASSERT_TRUE(ledger->Execute(Revoke("rv1", "m1.phone")).ok());
+  EXPECT_EQ(sale("r3", "m1.phone", now * 10 + 5).reason, Reason::kPaymentCodeInvalid);
+}
+
 }  // namespace
 }  // namespace lovebank

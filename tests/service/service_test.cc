@@ -43,21 +43,27 @@ class ServiceTest : public ::testing::Test {
   }
 
   void StartServer(std::size_t queue_depth = kQueueDepthMaxDefault, rocksdb::Env* env = nullptr) {
+    auto server = service::Server::Start(Options(queue_depth, env));
+    ASSERT_TRUE(server.ok()) << server.status();
+    server_ = std::move(*server);
+    client_ = std::make_unique<testing::Client>(server_->port());
+  }
+  // The fixture's server options (its data directory, log and clock).
+  service::ServerOptions Options(std::size_t queue_depth = kQueueDepthMaxDefault,
+                                 rocksdb::Env* env = nullptr) {
     service::ServerOptions options;
     options.listen_address = "127.0.0.1:0";
     options.init = true;
     options.data_dir = dir_.Sub("data");
-    options.log_out = log_ = std::fopen(dir_.Sub("log").c_str(), "a");
+    if (log_ == nullptr) log_ = std::fopen(dir_.Sub("log").c_str(), "a");
+    options.log_out = log_;
     options.queue_depth_max = queue_depth;
     options.watchers_max = watchers_max_;
     options.env = env;
     // The test clock, which a test may move forward (clock_skew_us_: e.g. past a code's expiry).
     options.clock_unix_us = [clock = testing::ClockStartingAt(testing::kTestServerClockStartUnixUs),
                              skew = clock_skew_us_] { return clock() + skew->load(); };
-    auto server = service::Server::Start(options);
-    ASSERT_TRUE(server.ok()) << server.status();
-    server_ = std::move(*server);
-    client_ = std::make_unique<testing::Client>(server_->port());
+    return options;
   }
   void StopServer() {
     client_.reset();
@@ -2738,6 +2744,97 @@ TEST_F(ServiceTest, APaymentCodeFromTheMembersPhoneIsItsConsentAtTheTill) {
                 StatusCode::FAILED_PRECONDITION, Reason::kPaymentCodeInvalid);
   // All of it audits clean: each consent re-checked from the journal alone.
   ExpectAuditClean();
+}
+
+// The payment code's edges: a till's late retry of a committed sale (its code long expired) is
+// the sale's own receipt, never a refusal that would make the cashier sell again; a batch's
+// Redeem takes a code like a unary one; and a lost payment.key is restored, never replaced,
+// once phones hold secrets made from it.
+TEST_F(ServiceTest, APaymentCodeSurvivesALateRetryABatchAndARestartButNotALostKey) {
+  SetUpShop();
+  const auto issued = IssueCode("issuer", "m1");
+  v1::ActivateResponse phone;
+  ASSERT_TRUE(Activate(issued.code(), &phone).ok());
+  std::string secret;
+  for (std::size_t i = 0; i + 1 < phone.payment_secret().size(); i += 2) {
+    secret += static_cast<char>(std::stoi(phone.payment_secret().substr(i, 2), nullptr, 16));
+  }
+  v1::Receipt earned;
+  ASSERT_TRUE(Earn("late-earn", "m1", "500", "POINTS", &earned).ok());
+  const std::int64_t now = earned.time_unix_us();
+  auto code = [&](int index, std::int64_t at) {
+    return service::MakePaymentCode(secret, phone.device_number(), at, index);
+  };
+  v1::Receipt sold;
+  ASSERT_TRUE(Checkout("late-1", "m1", 1, "POINTS", &sold, "terminal", code(0, now)).ok());
+  EXPECT_EQ(Balance("m1"), "470.00");
+
+  // Five minutes on, the till retries the sale it never heard back from: the first receipt.
+  clock_skew_us_->store(300'000'000);
+  const std::int64_t later = now + 300'000'000;
+  v1::Receipt retried;
+  const grpc::Status retry =
+      Checkout("late-1", "m1", 1, "POINTS", &retried, "terminal", code(0, now));
+  ASSERT_TRUE(retry.ok()) << retry.error_message();
+  EXPECT_TRUE(retried.replayed());
+  EXPECT_EQ(retried.seq(), sold.seq());
+  EXPECT_EQ(Balance("m1"), "470.00");
+  // The same expired code on a new request pays nothing.
+  v1::Receipt receipt;
+  EXPECT_STATUS(Checkout("late-2", "m1", 1, "POINTS", &receipt, "terminal", code(0, now)),
+                StatusCode::FAILED_PRECONDITION, Reason::kPaymentCodeInvalid);
+  // A retried request id with another command is still REQUEST_ID_REUSED, not the receipt.
+  EXPECT_STATUS(Checkout("late-1", "m1", 2, "POINTS", &receipt, "terminal", code(0, now)),
+                StatusCode::ALREADY_EXISTS, Reason::kRequestIdReused);
+
+  // A batch: each Redeem's code is verified and journaled as its consent; a bad one is refused
+  // alone (the batch is not all-or-nothing).
+  v1::SubmitBatchRequest batch;
+  for (const auto& [id, pay] : {std::pair{std::string("late-b1"), code(0, later)},
+                                std::pair{std::string("late-b2"), code(0, now)},
+                                std::pair{std::string("late-b3"), std::string()}}) {
+    v1::RedeemRequest* redeem = batch.add_commands()->mutable_redeem();
+    redeem->set_request_id(id);
+    redeem->set_member("m1");
+    redeem->set_store("store:main");
+    redeem->set_asset("POINTS");
+    redeem->set_amount("10");
+    redeem->set_payment_code(pay);
+  }
+  v1::SubmitBatchResponse batched;
+  ASSERT_TRUE(client_->ledger->SubmitBatch(Ctx(tokens_["terminal"]).get(), batch, &batched).ok());
+  ASSERT_EQ(batched.results_size(), 3);
+  EXPECT_EQ(batched.results(0).reason(), v1::REASON_OK) << batched.results(0).message();
+  EXPECT_EQ(batched.results(1).reason(), v1::REASON_PAYMENT_CODE_INVALID);
+  EXPECT_EQ(batched.results(2).reason(), v1::REASON_OK);  // the programme requires no code
+  EXPECT_EQ(Balance("m1"), "450.00");
+  v1::GetEntryRequest get;
+  get.set_seq(batched.results(0).receipt().seq());
+  v1::GetEntryResponse entry;
+  ASSERT_TRUE(client_->ledger->GetEntry(Ctx(tokens_["auditor"]).get(), get, &entry).ok());
+  EXPECT_EQ(entry.entry().command().redeem().consent().device(), phone.principal());
+  EXPECT_EQ(entry.entry().command().redeem().consent().counter(),
+            static_cast<std::uint64_t>(later / 1'000'000 / 30) * 10);
+  ExpectAuditClean();
+
+  // A restart keeps the key: the phone's next code pays.
+  StopServer();
+  StartServer();
+  ASSERT_TRUE(Checkout("late-3", "m1", 1, "POINTS", &receipt, "terminal", code(1, later)).ok());
+  // Without payment.key lovebankd refuses to start (a new key would void every phone), and
+  // starts again once the key is back.
+  StopServer();
+  const std::string key = dir_.Sub("data") + "/payment.key";
+  std::filesystem::rename(key, key + ".saved");
+  auto refused = service::Server::Start(Options());
+  ASSERT_FALSE(refused.ok());
+  EXPECT_EQ(refused.status().code(), absl::StatusCode::kFailedPrecondition) << refused.status();
+  EXPECT_NE(refused.status().message().find("payment.key"), std::string::npos) << refused.status();
+  EXPECT_FALSE(std::filesystem::exists(key));  // nothing made in its place
+  std::filesystem::rename(key + ".saved", key);
+  StartServer();
+  ASSERT_TRUE(Checkout("late-4", "m1", 1, "POINTS", &receipt, "terminal", code(2, later)).ok());
+  EXPECT_EQ(Balance("m1"), "390.00");
 }
 
 }  // namespace
