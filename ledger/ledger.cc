@@ -306,9 +306,12 @@ std::vector<Outcome> Ledger::ExecuteMany(std::vector<v1::Command> commands, bool
 
 Head Ledger::GetHead() const { return impl_->head(); }
 
-Head Ledger::WaitForHead(std::uint64_t after_seq, absl::Duration timeout) const {
-  return impl_->WaitForHead(after_seq, timeout);
+Head Ledger::WaitForHead(std::uint64_t after_seq, absl::Duration timeout,
+                         const std::atomic<bool>* cancel) const {
+  return impl_->WaitForHead(after_seq, timeout, cancel);
 }
+
+void Ledger::WakeHeadWaiters() const { impl_->WakeHeadWaiters(); }
 
 std::size_t Ledger::batch_size_max() const { return impl_->options.batch_size_max; }
 

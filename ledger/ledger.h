@@ -10,6 +10,7 @@
 // writes the whole batch as one RocksDB WriteBatch with one WAL sync, and only then completes
 // every command of the batch (DESIGN.md invariant 6). Reads see committed state only.
 
+#include <atomic>
 #include <chrono>
 #include <cstdint>
 #include <functional>
@@ -144,9 +145,13 @@ class Ledger {
 
   // The committed head: the digest an auditor publishes.
   Head GetHead() const;
-  // The head once it is past `after_seq`, or when `timeout` passes first (then the head as it
-  // is): a watcher's wait for new entries, woken by the writer as it publishes each batch.
-  Head WaitForHead(std::uint64_t after_seq, absl::Duration timeout) const;
+  // The head once it is past `after_seq`, or when `timeout` passes first, or once `*cancel`
+  // holds (then the head as it is): a watcher's wait for new entries, woken by the writer as
+  // it publishes each batch, and by WakeHeadWaiters after the waiter's `cancel` was set.
+  Head WaitForHead(std::uint64_t after_seq, absl::Duration timeout,
+                   const std::atomic<bool>* cancel = nullptr) const;
+  // Every WaitForHead looks at its `cancel` again now (call it after setting one).
+  void WakeHeadWaiters() const;
   std::string ledger_id() const;  // 16 raw bytes
 
   // True once a storage write has failed: every later command is refused with
@@ -191,6 +196,8 @@ class Ledger {
     std::string tag;
     std::string id_prefix;
     std::string name_contains;  // a byte substring of valid UTF-8: a substring in characters
+    std::string card_number;    // exactly this card number (CheckContact's grammar)
+    std::string phone;          // the whole phone, or its last 4 digits (尾号)
     std::size_t page_size = kStatementPageSizeDefault;
     std::string cursor;
     std::function<bool(const v1::AccountRecord&)> visible;

@@ -76,13 +76,17 @@ class Ledger::Impl {
     absl::MutexLock lock(&head_mu_);
     head_ = head;
   }
-  Head WaitForHead(std::uint64_t after_seq, absl::Duration timeout) const {
+  Head WaitForHead(std::uint64_t after_seq, absl::Duration timeout,
+                   const std::atomic<bool>* cancel) const {
     absl::MutexLock lock(&head_mu_);
-    const auto past = [this, after_seq]()
-                          ABSL_EXCLUSIVE_LOCKS_REQUIRED(head_mu_) { return head_.seq > after_seq; };
+    const auto past = [this, after_seq, cancel]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(head_mu_) {
+      return head_.seq > after_seq || (cancel != nullptr && cancel->load());
+    };
     head_mu_.AwaitWithTimeout(absl::Condition(&past), timeout);
     return head_;
   }
+  // An unlock makes absl re-evaluate the waiters' conditions (their `cancel` among them).
+  void WakeHeadWaiters() const { absl::MutexLock lock(&head_mu_); }
   std::uint32_t ScaleOf(const std::string& asset, const rocksdb::Snapshot* snapshot);
 
   std::atomic<bool> failed{false};

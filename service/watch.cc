@@ -64,6 +64,8 @@ void WatchHub::Stop(absl::Duration grace) {
     stopping_ = true;
     for (const auto& [key, entry] : watches_) all.push_back(entry.watch);
   }
+  cancel_.store(true);
+  ledger_->WakeHeadWaiters();
   if (thread_.joinable()) thread_.join();
   for (const auto& watch : all) watch->Close(CloseReason::kStopping);  // outside mu_: may Remove
   all.clear();
@@ -76,7 +78,7 @@ void WatchHub::Loop() {
   std::uint64_t seen = ledger_->GetHead().seq;
   auto last_tick = std::chrono::steady_clock::now();
   for (;;) {
-    const Head head = ledger_->WaitForHead(seen, absl::Milliseconds(kWatchTickMillis));
+    const Head head = ledger_->WaitForHead(seen, absl::Milliseconds(kWatchTickMillis), &cancel_);
     bool account_watches = false;
     {
       absl::MutexLock lock(&mu_);

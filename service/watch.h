@@ -12,6 +12,7 @@
 // --watchers-max) and kWatchesPerPrincipalMax per principal (one leaked token cannot take them
 // all). No gRPC here.
 
+#include <atomic>
 #include <chrono>
 #include <cstddef>
 #include <cstdint>
@@ -82,6 +83,7 @@ class WatchHub {
   absl::flat_hash_map<std::string, std::size_t> per_principal_ ABSL_GUARDED_BY(mu_);
   std::size_t account_watches_ ABSL_GUARDED_BY(mu_) = 0;
   bool stopping_ ABSL_GUARDED_BY(mu_) = false;
+  std::atomic<bool> cancel_{false};  // set by Stop: the hub thread's wait ends at once
   std::thread thread_;
 };
 
