@@ -48,9 +48,12 @@ void AddAccount(CLI::App& app, Globals& globals, int* exit_code) {
   open->add_option("--budget", *budgets, "issuer only: ASSET=AMOUNT, e.g. POINTS=100000");
   auto tags = std::make_shared<std::vector<std::string>>();
   open->add_option("--tag", *tags, "e.g. student, poverty-tier:1 (repeatable)");
+  open->add_option("--card", *request->mutable_card_number(),
+                   "programme card number, e.g. 0001024");
+  open->add_option("--phone", *request->mutable_phone(), "e.g. 13812345678");
   open->add_option("--memo", *request->mutable_memo(), "free text");
   open->footer(
-      "Examples:\n  lovebank account open V00001 --name 韦蕊\n"
+      "Examples:\n  lovebank account open V00001 --name 韦蕊 --card 0001024 --phone 13812345678\n"
       "  lovebank account open store:main --kind store --name 爱心超市\n"
       "  lovebank account open issuer:town --kind issuer --name 镇爱心银行 "
       "--budget POINTS=100000 --budget HOURS=10000");
@@ -102,11 +105,37 @@ void AddAccount(CLI::App& app, Globals& globals, int* exit_code) {
                 << "  status  " << v1::AccountStatus_Name(record.status()).substr(15)
                 << " (since entry " << record.status_seq() << ")\n"
                 << "  opened  entry " << record.opened_seq() << "\n";
+      if (!record.card_number().empty()) std::cout << "  card    " << record.card_number() << "\n";
+      if (!record.phone().empty()) std::cout << "  phone   " << record.phone() << "\n";
       for (const auto& budget : record.budgets()) {
         std::cout << "  budget  " << budget.amount() << " " << budget.asset() << "\n";
       }
     }
     *exit_code = kExitOk;
+  });
+
+  auto* contact = account->add_subcommand(
+      "contact", "set how the counter finds a member: card number and phone (admin)");
+  auto contact_request = std::make_shared<v1::SetAccountContactRequest>();
+  contact->add_option("account", *contact_request->mutable_account(), "its id")->required();
+  contact->add_option("--card", *contact_request->mutable_card_number(),
+                      "card number, 4-32 of 0-9 A-Z (omitted: none)");
+  contact->add_option("--phone", *contact_request->mutable_phone(),
+                      "e.g. 13812345678 (omitted: none)");
+  contact->add_option("--memo", *contact_request->mutable_memo(), "why, e.g. 补办爱心卡");
+  contact->add_option("--request-id", *contact_request->mutable_request_id(),
+                      "retry an interrupted change");
+  contact->footer("Example:\n  lovebank account contact V00001 --card 0001024 --phone 13812345678");
+  contact->callback([&globals, exit_code, contact_request] {
+    v1::SetAccountContactRequest r = *contact_request;
+    if (r.request_id().empty()) r.set_request_id(NewRequestId("contact"));
+    Session session(globals);
+    *exit_code = Simple(
+        session, r.request_id(), "account contact", ToJson(r),
+        [&](v1::Receipt* receipt) {
+          return session.ledger().SetAccountContact(session.Context().get(), r, receipt);
+        },
+        "contact set for " + r.account());
   });
 
   for (const bool freeze : {true, false}) {
@@ -142,7 +171,8 @@ void AddAccount(CLI::App& app, Globals& globals, int* exit_code) {
 // Finding an account, e.g. the cashier's 韦 for 韦蕊 (issue #24 item 4). Each token sees what
 // GetAccount would show it.
 void AddAccounts(CLI::App& app, Globals& globals, int* exit_code) {
-  auto* command = app.add_subcommand("accounts", "find accounts by name, id prefix, kind or tag");
+  auto* command =
+      app.add_subcommand("accounts", "find accounts by name, phone, card, id prefix, kind or tag");
   auto request = std::make_shared<v1::ListAccountsRequest>();
   auto kind = std::make_shared<std::string>();
   auto page_size = std::make_shared<std::uint32_t>(0);
@@ -151,10 +181,14 @@ void AddAccounts(CLI::App& app, Globals& globals, int* exit_code) {
   command->add_option("--kind", *kind, "member | store | issuer | system")
       ->check(CLI::IsMember({"member", "store", "issuer", "system"}));
   command->add_option("--tag", *request->mutable_tag(), "e.g. student");
+  command->add_option("--card", *request->mutable_card_number(), "the card number, e.g. 0001024");
+  command->add_option("--phone", *request->mutable_phone(),
+                      "the whole phone, or its last 4 digits (尾号), e.g. 5678");
   command->add_option("--page-size", *page_size, "1-1000 (default 50)");
   command->add_option("--after", *request->mutable_cursor(), "the cursor a page ended with");
   command->footer(
-      "Examples:\n  lovebank accounts --name 韦\n  lovebank accounts --kind member --tag student");
+      "Examples:\n  lovebank accounts --name 韦\n  lovebank accounts --phone 5678\n"
+      "  lovebank accounts --card 0001024\n  lovebank accounts --kind member --tag student");
   command->callback([&globals, exit_code, request, kind, page_size] {
     v1::ListAccountsRequest r = *request;
     r.set_page_size(*page_size);
@@ -174,6 +208,8 @@ void AddAccounts(CLI::App& app, Globals& globals, int* exit_code) {
         std::cout << "  " << record.account() << "  " << record.display_name() << "  "
                   << v1::AccountKind_Name(record.kind()).substr(13) << "  "
                   << v1::AccountStatus_Name(record.status()).substr(15);
+        if (!record.phone().empty()) std::cout << "  " << record.phone();
+        if (!record.card_number().empty()) std::cout << "  card " << record.card_number();
         for (const auto& tag : record.tags()) std::cout << "  #" << tag;
         std::cout << "\n";
       }

@@ -66,6 +66,7 @@ std::string Describe(const v1::StatementItem& item, const std::string& account) 
     return "lapsed unapproved: entry " + std::to_string(c.expire_pending().seq());
   }
   if (c.has_set_account_tags()) return "tags set";
+  if (c.has_set_account_contact()) return "card and phone set";
   if (c.has_set_family()) return "family registered";
   if (c.has_deduct()) return "deduct by " + c.deduct().to() + " · " + c.deduct().reason();
   if (c.has_redeem()) return "redeem at " + c.redeem().to();

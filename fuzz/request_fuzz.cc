@@ -82,6 +82,7 @@ const std::vector<std::function<Converted(std::string_view)>>& Converters() {
       Converter<v1::SetApprovalThresholdRequest>(),
       Converter<v1::ApproveRequest>(),
       Converter<v1::RejectRequest>(),
+      Converter<v1::SetAccountContactRequest>(),
   };
   return *converters;
 }

@@ -8,6 +8,7 @@
 #include "ledger/base/coding.h"
 #include "ledger/base/strings.h"
 #include "ledger/base/text.h"
+#include "ledger/format/syntax.h"
 #include "ledger/ledger_impl.h"
 
 namespace lovebank {
@@ -236,6 +237,18 @@ absl::StatusOr<Ledger::AccountPage> Ledger::ListAccounts(const AccountQuery& que
     return RefusedStatus(Reason::kDisplayNameInvalid,
                          "name_contains is at most 128 bytes of UTF-8 text");
   }
+  if (auto check = CheckContact(query.card_number, ""); check.reason != Reason::kOk) {
+    return RefusedStatus(check.reason, Cat("card_number: ", check.message));
+  }
+  // A phone query is the whole number, or its last four digits (尾号) — never a longer part,
+  // which would let a till that sees 138****5678 learn the hidden digits one by one.
+  const bool tail = query.phone.size() == 4;
+  if (!query.phone.empty() &&
+      CheckContact("", tail ? "0" + query.phone : query.phone).reason != Reason::kOk) {
+    return RefusedStatus(Reason::kAccountPhoneInvalid,
+                         Cat("phone is the whole number (an optional + and ", kPhoneDigitsMin, "-",
+                             kPhoneDigitsMax, " digits) or its last 4 digits"));
+  }
   Store& store = *impl_->store;
   ScopedSnapshot snapshot(store.db());
   AccountPage page;
@@ -267,6 +280,11 @@ absl::StatusOr<Ledger::AccountPage> Ledger::ListAccounts(const AccountQuery& que
       continue;
     }
     if (record.display_name().find(query.name_contains) == std::string::npos) continue;
+    if (!query.card_number.empty() && record.card_number() != query.card_number) continue;
+    if (!query.phone.empty() &&
+        (tail ? !record.phone().ends_with(query.phone) : record.phone() != query.phone)) {
+      continue;
+    }
     if (query.visible && !query.visible(record)) continue;
     page.accounts.push_back(std::move(record));
   }

@@ -1,5 +1,7 @@
 #include "service/access.h"
 
+#include <algorithm>
+
 #include "ledger/base/strings.h"
 
 namespace lovebank::service {
@@ -42,6 +44,7 @@ bool Touches(const Principal& who, const v1::Entry& entry) {
   if (c.has_capture_hold()) return who.IsBound(c.capture_hold().store());
   if (c.has_void_hold()) return who.IsBound(c.void_hold().store());
   if (c.has_set_account_status()) return who.IsBound(c.set_account_status().account());
+  if (c.has_set_account_contact()) return who.IsBound(c.set_account_contact().account());
   if (c.has_award()) return who.IsBound(c.award().member()) || who.IsBound(c.award().issuer());
   if (c.has_set_account_tags()) return who.IsBound(c.set_account_tags().account());
   if (c.has_set_family()) return who.IsBound(c.set_family().member());
@@ -119,6 +122,7 @@ Decision MayCommand(const Principal& who, const v1::Command& command,
       return MayAdminister(who);
     case v1::Command::kOpenAccount:
     case v1::Command::kSetAccountStatus:
+    case v1::Command::kSetAccountContact:
       return MayAdminister(who);
     case v1::Command::kCheckout:
       if (who.role != v1::ROLE_TERMINAL) break;
@@ -200,7 +204,20 @@ v1::AccountRecord ShownTo(const Principal& who, v1::AccountRecord record) {
   shown.set_kind(record.kind());
   shown.set_display_name(std::move(*record.mutable_display_name()));
   shown.set_status(record.status());
+  shown.set_phone(MaskPhone(record.phone()));  // enough to confirm with the member, no more
   return shown;
+}
+
+std::string MaskPhone(std::string_view phone) {
+  if (phone.empty()) return "";
+  // The first three and the last four digits stay (138****5678), as Chinese receipts print them;
+  // a number too short for that keeps its last four only.
+  const std::size_t keep_head = phone.size() >= 11 ? 3 : 0;
+  const std::size_t keep_tail = std::min<std::size_t>(4, phone.size() / 2);
+  std::string masked(phone.substr(0, keep_head));
+  masked.append(phone.size() - keep_head - keep_tail, '*');
+  masked.append(phone.substr(phone.size() - keep_tail));
+  return masked;
 }
 
 Decision MaySelectByTag(const Principal& who) {

@@ -39,9 +39,13 @@ Decision MayRead(const Principal& who, Read what, std::string_view account, v1::
 // their bound accounts.
 Decision MayReadEntry(const Principal& who, const v1::Entry& entry);
 // What GetAccount and ListAccounts show `who` of a record it may read: a till gets the checkout
-// view (id, kind, name, status) of an account it is not bound to — a name to greet and a status
-// to check, never a member's tags, family or budgets. Everyone else gets the whole record.
+// view (id, kind, name, status, the phone masked) of an account it is not bound to — a name to
+// greet, a status to check and digits to confirm with the member, never a member's tags, family,
+// budgets, card number or whole phone. Everyone else gets the whole record.
 v1::AccountRecord ShownTo(const Principal& who, v1::AccountRecord record);
+// A phone as a till shows it: "13812345678" -> "138****5678"; a shorter number keeps at most
+// its last four digits (half of it at most).
+std::string MaskPhone(std::string_view phone);
 // ListAccounts' tag filter: not for a till (it would select members by what ShownTo hides).
 Decision MaySelectByTag(const Principal& who);
 

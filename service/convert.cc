@@ -79,6 +79,17 @@ Converted ToCommand(const v1::OpenAccountRequest& request, std::string_view acto
   open->set_display_name(request.display_name());
   *open->mutable_budgets() = request.budgets();
   *open->mutable_tags() = request.tags();
+  open->set_card_number(request.card_number());
+  open->set_phone(request.phone());
+  return converted;
+}
+
+Converted ToCommand(const v1::SetAccountContactRequest& request, std::string_view actor) {
+  Converted converted = Base(request.request_id(), actor, request.memo());
+  v1::SetAccountContact* set = converted.command.mutable_set_account_contact();
+  set->set_account(request.account());
+  set->set_card_number(request.card_number());
+  set->set_phone(request.phone());
   return converted;
 }
 

@@ -34,6 +34,7 @@ Converted ToCommand(const v1::RedeemRequest& request, std::string_view actor);
 Converted ToCommand(const v1::TransferRequest& request, std::string_view actor);
 Converted ToCommand(const v1::OpenAccountRequest& request, std::string_view actor);
 Converted ToCommand(const v1::SetAccountStatusRequest& request, std::string_view actor);
+Converted ToCommand(const v1::SetAccountContactRequest& request, std::string_view actor);
 Converted ToCommand(const v1::RevokePrincipalRequest& request, std::string_view actor);
 // `token_sha256`: of the token the service generated for this principal.
 Converted ToCommand(const v1::CreatePrincipalRequest& request, std::string_view actor,

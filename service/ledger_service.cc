@@ -183,6 +183,12 @@ grpc::ServerUnaryReactor* LedgerService::SetAccountStatus(
   return Mutate(ctx, "SetAccountStatus", *request, response);
 }
 
+grpc::ServerUnaryReactor* LedgerService::SetAccountContact(
+    grpc::CallbackServerContext* ctx, const v1::SetAccountContactRequest* request,
+    v1::Receipt* response) {
+  return Mutate(ctx, "SetAccountContact", *request, response);
+}
+
 grpc::ServerUnaryReactor* LedgerService::Earn(grpc::CallbackServerContext* ctx,
                                               const v1::EarnRequest* request,
                                               v1::Receipt* response) {
@@ -254,6 +260,8 @@ grpc::ServerUnaryReactor* LedgerService::ListAccounts(grpc::CallbackServerContex
   query.tag = request->tag();
   query.id_prefix = request->id_prefix();
   query.name_contains = request->name_contains();
+  query.card_number = request->card_number();
+  query.phone = request->phone();
   query.page_size = request->page_size() == 0 ? kStatementPageSizeDefault : request->page_size();
   query.cursor = *position;
   // What GetAccount would show this caller, account by account.

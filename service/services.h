@@ -26,6 +26,9 @@ class LedgerService final : public v1::Ledger::CallbackService {
   grpc::ServerUnaryReactor* SetAccountStatus(grpc::CallbackServerContext* ctx,
                                              const v1::SetAccountStatusRequest* request,
                                              v1::Receipt* response) override;
+  grpc::ServerUnaryReactor* SetAccountContact(grpc::CallbackServerContext* ctx,
+                                              const v1::SetAccountContactRequest* request,
+                                              v1::Receipt* response) override;
   grpc::ServerUnaryReactor* Earn(grpc::CallbackServerContext* ctx, const v1::EarnRequest* request,
                                  v1::Receipt* response) override;
   grpc::ServerUnaryReactor* Deduct(grpc::CallbackServerContext* ctx,

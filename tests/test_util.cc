@@ -132,6 +132,16 @@ v1::Command Revoke(const std::string& id, const std::string& principal) {
   return command;
 }
 
+v1::Command SetContact(const std::string& id, const std::string& account, const std::string& card,
+                       const std::string& phone) {
+  auto command = Base(id);
+  auto* set = command.mutable_set_account_contact();
+  set->set_account(account);
+  set->set_card_number(card);
+  set->set_phone(phone);
+  return command;
+}
+
 v1::Command Activate(const std::string& id, const std::string& device, char token_byte) {
   auto command = Base(id);
   command.set_actor(device);

@@ -61,6 +61,9 @@ v1::Command SetStatus(const std::string& id, const std::string& account, v1::Acc
 v1::Command Grant(const std::string& id, const std::string& principal, v1::Role role,
                   std::vector<std::string> accounts, char token_byte);
 v1::Command Revoke(const std::string& id, const std::string& principal);
+// SetAccountContact: `account`'s card number and phone (issue #24 item 4).
+v1::Command SetContact(const std::string& id, const std::string& account, const std::string& card,
+                       const std::string& phone = "");
 // A member's device `device` (granted with an activation_ttl_seconds) activating itself, its
 // token's hash 32 bytes of `token_byte`.
 v1::Command Activate(const std::string& id, const std::string& device, char token_byte);

@@ -100,6 +100,7 @@ bool Permits(const v1::PrincipalRecord& who, const v1::Command& c, const ReplayS
     }
     case v1::Command::kOpenAccount:
     case v1::Command::kSetAccountStatus:
+    case v1::Command::kSetAccountContact:
     case v1::Command::kSetAccountTags:
     case v1::Command::kSetFamily:
     case v1::Command::kSetTransferPolicy:

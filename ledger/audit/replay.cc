@@ -190,6 +190,7 @@ void ReplayEntry(const v1::Entry& entry, const Hash& fingerprint, State& state,
         expectation = ExpectTransfer(command.transfer(), seq, state, findings);
         break;
       case v1::Command::kSetAccountTags:
+      case v1::Command::kSetAccountContact:
       case v1::Command::kSetFamily:
       case v1::Command::kSetTransferPolicy:
       case v1::Command::kSetAwardRule:

@@ -159,6 +159,7 @@ struct ReplayState {
   // Who was allowed what: every principal ever granted, by name, and every token hash used.
   std::map<std::string, v1::PrincipalRecord, std::less<>> principals;
   absl::flat_hash_set<std::string> token_hashes;
+  absl::flat_hash_map<std::string, std::string> card_owners;  // card number -> account
   // The love supermarket: catalogue items by ItemKey, the exchange policy in force, what each
   // checkout sold (for its refunds) and the refunded lines (RefundedLineKey -> refund seq).
   std::map<std::string, v1::ItemRecord, std::less<>> items;

@@ -18,6 +18,10 @@ Expectation ExpectAdmin(const v1::Command& command, std::uint64_t seq, State& st
     const auto& open = command.open_account();
     if (state.accounts.contains(open.account()))
       return violated(Cat("account ", open.account(), " exists"));
+    if (!open.card_number().empty()) {
+      auto [owner, added] = state.card_owners.try_emplace(open.card_number(), open.account());
+      if (!added) return violated(Cat("card ", open.card_number(), " is ", owner->second, "'s"));
+    }
     State::Account account;
     for (const auto& budget : open.budgets()) {
       auto asset = state.assets.find(budget.asset());
@@ -40,6 +44,8 @@ Expectation ExpectAdmin(const v1::Command& command, std::uint64_t seq, State& st
     std::vector<std::string> tags(open.tags().begin(), open.tags().end());
     std::sort(tags.begin(), tags.end());
     for (auto& tag : tags) record.add_tags(std::move(tag));
+    record.set_card_number(open.card_number());
+    record.set_phone(open.phone());
     account.Sync();
     AddAccount(state, open.account(), std::move(account));
   } else if (command.has_define_asset()) {

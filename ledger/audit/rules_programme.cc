@@ -118,6 +118,23 @@ Expectation ExpectProgramme(const v1::Entry& entry, std::uint64_t seq, State& st
       *touched = command.set_account_tags().account();
       break;
     }
+    case v1::Command::kSetAccountContact: {
+      const auto& set = command.set_account_contact();
+      State::Account* account = account_of(set.account());
+      if (account == nullptr) return violated("a contact for an unknown account");
+      if (!set.card_number().empty()) {
+        auto owner = state.card_owners.find(set.card_number());
+        if (owner != state.card_owners.end() && owner->second != set.account()) {
+          return violated(Cat("card ", set.card_number(), " is ", owner->second, "'s"));
+        }
+      }
+      state.card_owners.erase(account->record.card_number());
+      if (!set.card_number().empty()) state.card_owners[set.card_number()] = set.account();
+      account->record.set_card_number(set.card_number());
+      account->record.set_phone(set.phone());
+      *touched = set.account();
+      break;
+    }
     case v1::Command::kSetFamily: {
       const auto& set = command.set_family();
       for (const auto& id : set.relatives()) {

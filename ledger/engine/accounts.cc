@@ -4,6 +4,7 @@
 #include "ledger/rules/accounts.h"
 
 #include "ledger/engine/engine_internal.h"
+#include "ledger/rules/programme.h"
 
 namespace lovebank {
 namespace {
@@ -27,6 +28,11 @@ Outcome Engine::ApplyOpenAccount(const v1::Command& command, const std::string& 
     return RefuseWith(command, fingerprint, std::move(*refusal));
   }
   auto& opened = std::get<rules::OpenedAccount>(decided);
+  if (!open.card_number().empty()) {
+    if (auto taken = rules::CheckCardFree(open.card_number(), open.account(), *context_)) {
+      return RefuseWith(command, fingerprint, std::move(*taken));
+    }
+  }
   const std::uint64_t seq = head_.seq + 1;
   AccountState state;
   state.record = std::move(opened.record);
@@ -35,8 +41,17 @@ Outcome Engine::ApplyOpenAccount(const v1::Command& command, const std::string& 
   for (auto& [asset, minor] : opened.budgets_minor) state.budgets_minor[asset] = minor;
   Outcome outcome = Append(command, fingerprint, {}, {open.account()});
   LOVEBANK_CHECK(outcome.receipt.seq == seq);
-  accounts_.Set(open.account(), std::move(state));
+  SetAccount(open.account(), std::move(state));
   return outcome;
+}
+
+void Engine::SetAccount(const std::string& account, AccountState state) {
+  if (const AccountState* before = FindAccount(account);
+      before != nullptr && !before->record.card_number().empty()) {
+    card_owners_.erase(before->record.card_number());
+  }
+  if (!state.record.card_number().empty()) card_owners_[state.record.card_number()] = account;
+  accounts_.Set(account, std::move(state));
 }
 
 Outcome Engine::ApplyDefineAsset(const v1::Command& command, const std::string& fingerprint) {

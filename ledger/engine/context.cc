@@ -37,6 +37,10 @@ class EngineContext final : public rules::Context {
   const std::string* FindHousehold(const std::string& member) const override {
     return engine_.households_.Find(member);
   }
+  const std::string* FindCardOwner(const std::string& card) const override {
+    auto it = engine_.card_owners_.find(card);
+    return it == engine_.card_owners_.end() ? nullptr : &it->second;
+  }
   const std::string* FindSetting(std::string_view key) const override {
     return engine_.settings_.Find(key);
   }

@@ -218,6 +218,9 @@ class Engine {
   Outcome ApplyTransfer(const v1::Command& command, const std::string& fingerprint);
   Outcome ApplySetAccountTags(const v1::Command& command, const std::string& fingerprint);
   Outcome ApplySetFamily(const v1::Command& command, const std::string& fingerprint);
+  Outcome ApplySetAccountContact(const v1::Command& command, const std::string& fingerprint);
+  // accounts_.Set, keeping card_owners_ in step with the record's card number.
+  void SetAccount(const std::string& account, AccountState state);
   Outcome ApplySetTransferPolicy(const v1::Command& command, const std::string& fingerprint);
   Outcome ApplySetAwardRule(const v1::Command& command, const std::string& fingerprint);
   Outcome ApplyAward(const v1::Command& command, const std::string& fingerprint);
@@ -353,6 +356,7 @@ class Engine {
   // Derived from the tables (rebuilt when a rollback restores them): the token hash of every
   // principal; the open holds and the pending records by expiry.
   absl::flat_hash_set<std::string> token_hashes_;
+  absl::flat_hash_map<std::string, std::string> card_owners_;  // card number -> account
   std::set<std::pair<std::int64_t, std::uint64_t>> hold_expiries_;
   std::set<std::pair<std::int64_t, std::uint64_t>> pending_expiries_;
   // Every request id in the requests and refusals families or staged for them

@@ -46,6 +46,17 @@ Outcome Engine::ApplySetFamily(const v1::Command& command, const std::string& fi
   return outcome;
 }
 
+Outcome Engine::ApplySetAccountContact(const v1::Command& command, const std::string& fingerprint) {
+  const v1::SetAccountContact& set = command.set_account_contact();
+  auto record = Decided(command, fingerprint, rules::DecideAccountContact(set, *context_));
+  if (!record.ok()) return std::move(record).outcome();
+  AccountState state = *FindAccount(set.account());
+  state.record = std::move(*record);
+  Outcome outcome = Append(command, fingerprint, {}, {set.account()});
+  SetAccount(set.account(), std::move(state));
+  return outcome;
+}
+
 Outcome Engine::ApplySetTransferPolicy(const v1::Command& command, const std::string& fingerprint) {
   const v1::SetTransferPolicy& set = command.set_transfer_policy();
   return ApplyDecided(command, fingerprint, rules::DecideTransferPolicy(set, *context_),

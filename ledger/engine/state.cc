@@ -88,7 +88,18 @@ Engine::Engine(Store* store, Head head, std::int64_t head_time_unix_us,
       clock_(std::move(clock)),
       context_(MakeContext()),
       assets_(AssetCodec()),
-      accounts_(AccountCodec(assets_)),
+      accounts_([this] {
+        auto codec = AccountCodec(assets_);
+        codec.after_restore = [this] {
+          card_owners_.clear();
+          for (const auto& [id, account] : accounts_.all()) {
+            if (!account.record.card_number().empty()) {
+              card_owners_[account.record.card_number()] = id;
+            }
+          }
+        };
+        return codec;
+      }()),
       balances_(BalanceCodec()),
       principals_([this] {
         auto codec = MessageCodec<v1::PrincipalRecord>(Family::kPrincipals, "principal");

@@ -113,6 +113,9 @@ std::string_view ReasonName(Reason reason) {
     LOVEBANK_REASON_NAME(kActivationClosed, "ACTIVATION_CLOSED")
     LOVEBANK_REASON_NAME(kPaymentCodeRequired, "PAYMENT_CODE_REQUIRED")
     LOVEBANK_REASON_NAME(kPaymentCodeInvalid, "PAYMENT_CODE_INVALID")
+    LOVEBANK_REASON_NAME(kAccountCardInvalid, "ACCOUNT_CARD_INVALID")
+    LOVEBANK_REASON_NAME(kAccountPhoneInvalid, "ACCOUNT_PHONE_INVALID")
+    LOVEBANK_REASON_NAME(kAccountCardTaken, "ACCOUNT_CARD_TAKEN")
     LOVEBANK_REASON_NAME(kLedgerUnverified, "LEDGER_UNVERIFIED")
     LOVEBANK_REASON_NAME(kHoldUnknown, "HOLD_UNKNOWN")
     LOVEBANK_REASON_NAME(kHoldClosed, "HOLD_CLOSED")
@@ -168,7 +171,11 @@ absl::StatusCode ReasonCode(Reason reason) {
       return absl::StatusCode::kNotFound;
     case Reason::kBackupPathInvalid:
     case Reason::kDigestInvalid:
+    case Reason::kAccountCardInvalid:
+    case Reason::kAccountPhoneInvalid:
       return absl::StatusCode::kInvalidArgument;
+    case Reason::kAccountCardTaken:
+      return absl::StatusCode::kAlreadyExists;
     case Reason::kBackupExists:
       return absl::StatusCode::kAlreadyExists;
     case Reason::kRpcFailed:

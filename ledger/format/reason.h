@@ -132,6 +132,7 @@ enum class Reason : std::uint32_t {
   kPendingUnknown = 116,          // no pending award or earning with that seq
   kPendingClosed = 117,           // approved, rejected or expired already
   kMakerCannotApprove = 118,      // the principal who made it cannot also approve it
+  kAccountCardTaken = 119,        // the card number is another account's
 
   // HTTP/JSON: decided by lovebankd's HTTP listener before any call is made.
   kHttpBodyInvalid = 140,   // not UTF-8, not JSON, an unknown field or a wrong type
@@ -158,9 +159,13 @@ enum class Reason : std::uint32_t {
   kActivationClosed = 150,       // activated already, revoked, or expired (the sequencer decides)
   kPaymentCodeRequired = 151,    // the programme requires the member's payment code: none given
   kPaymentCodeInvalid = 152,     // not a valid code of the member's device now (not remembered)
+
+  // Finding a member at the counter (issue #24 item 4).
+  kAccountCardInvalid = 153,   // a card number is 4-32 of [0-9A-Z]
+  kAccountPhoneInvalid = 154,  // a phone is an optional "+" and 5-20 digits
 };
 // Every reason's value is below this (loops over all reasons).
-inline constexpr std::uint32_t kReasonValueEnd = 153;
+inline constexpr std::uint32_t kReasonValueEnd = 155;
 
 // The reason's name as it appears in the proto and in logs, e.g. "INSUFFICIENT_BALANCE".
 std::string_view ReasonName(Reason reason);

@@ -3,6 +3,7 @@
 
 #include "ledger/format/syntax.h"
 
+#include <algorithm>
 #include <set>
 
 #include "google/protobuf/descriptor.h"
@@ -248,6 +249,33 @@ SyntaxCheck CheckActivatePrincipal(const v1::ActivatePrincipal& activate) {
   return {};
 }
 
+}  // namespace
+
+SyntaxCheck CheckContact(std::string_view card_number, std::string_view phone) {
+  const bool card_ok =
+      card_number.empty() ||
+      (card_number.size() >= kCardNumberBytesMin && card_number.size() <= kCardNumberBytesMax &&
+       std::all_of(card_number.begin(), card_number.end(),
+                   [](char c) { return (c >= '0' && c <= '9') || (c >= 'A' && c <= 'Z'); }));
+  if (!card_ok) {
+    return Refuse(Reason::kAccountCardInvalid, Cat("a card number is ", kCardNumberBytesMin, "-",
+                                                   kCardNumberBytesMax, " of 0-9 and A-Z"));
+  }
+  const std::string_view digits = !phone.empty() && phone[0] == '+' ? phone.substr(1) : phone;
+  const bool phone_ok =
+      phone.empty() ||
+      (digits.size() >= kPhoneDigitsMin && digits.size() <= kPhoneDigitsMax &&
+       std::all_of(digits.begin(), digits.end(), [](char c) { return c >= '0' && c <= '9'; }));
+  if (!phone_ok) {
+    return Refuse(
+        Reason::kAccountPhoneInvalid,
+        Cat("a phone is an optional + and ", kPhoneDigitsMin, "-", kPhoneDigitsMax, " digits"));
+  }
+  return {};
+}
+
+namespace {
+
 SyntaxCheck CheckOpenAccount(const v1::OpenAccount& open) {
   if (auto check = CheckAccountId(open.account(), "account"); check.reason != Reason::kOk) {
     return check;
@@ -270,6 +298,9 @@ SyntaxCheck CheckOpenAccount(const v1::OpenAccount& open) {
     if (!assets.insert(budget.asset()).second) {
       return Refuse(Reason::kBudgetInvalid, Cat("two budgets for ", budget.asset()));
     }
+  }
+  if (auto check = CheckContact(open.card_number(), open.phone()); check.reason != Reason::kOk) {
+    return check;
   }
   return CheckTags(open.tags(), "tags");
 }
@@ -508,6 +539,13 @@ SyntaxCheck CheckCommandSyntax(const v1::Command& command) {
         }
       }
       return {};
+    }
+    case v1::Command::kSetAccountContact: {
+      const auto& set = command.set_account_contact();
+      if (auto check = CheckAccountId(set.account(), "account"); check.reason != Reason::kOk) {
+        return check;
+      }
+      return CheckContact(set.card_number(), set.phone());
     }
     case v1::Command::kSetAccountTags:
       if (auto check = CheckAccountId(command.set_account_tags().account(), "account");

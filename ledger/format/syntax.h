@@ -5,6 +5,7 @@
 
 #include <cstddef>
 #include <string>
+#include <string_view>
 
 #include "ledger/format/reason.h"
 #include "lovebank/v1/journal.pb.h"
@@ -24,5 +25,13 @@ struct SyntaxCheck {
   std::string message;
 };
 SyntaxCheck CheckCommandSyntax(const v1::Command& command);
+
+// How the counter finds a member (issue #24 item 4). A card number is 4-32 of [0-9A-Z]; a phone
+// an optional "+" and 5-20 ASCII digits. Empty is "none" for both (kOk).
+inline constexpr std::size_t kCardNumberBytesMin = 4;
+inline constexpr std::size_t kCardNumberBytesMax = 32;
+inline constexpr std::size_t kPhoneDigitsMin = 5;
+inline constexpr std::size_t kPhoneDigitsMax = 20;
+SyntaxCheck CheckContact(std::string_view card_number, std::string_view phone);
 
 }  // namespace lovebank

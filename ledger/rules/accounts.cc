@@ -47,6 +47,8 @@ std::variant<OpenedAccount, Refusal> DecideOpenAccount(const v1::OpenAccount& op
   std::vector<std::string> tags(open.tags().begin(), open.tags().end());
   std::sort(tags.begin(), tags.end());
   for (auto& tag : tags) record.add_tags(std::move(tag));
+  record.set_card_number(open.card_number());
+  record.set_phone(open.phone());
   return opened;
 }
 

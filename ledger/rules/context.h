@@ -72,6 +72,8 @@ class Context {
   virtual bool HasLimits() const = 0;
   // The household a member belongs to; null or empty when none.
   virtual const std::string* FindHousehold(const std::string& member) const = 0;
+  // The account whose card number `card` is; null when none.
+  virtual const std::string* FindCardOwner(const std::string& card) const = 0;
   // A setting's stored bytes by meta key; null when none is set. HasSettings: any at all (a
   // programme without settings skips the policy lookups of every transfer).
   virtual const std::string* FindSetting(std::string_view key) const = 0;

@@ -103,6 +103,28 @@ OrRefusal<v1::AccountRecord> DecideAccountTags(const v1::SetAccountTags& set,
   return record;
 }
 
+std::optional<Refusal> CheckCardFree(const std::string& card, const std::string& account,
+                                     const Context& context) {
+  const std::string* owner = context.FindCardOwner(card);
+  if (owner == nullptr || *owner == account) return std::nullopt;
+  return Refusal{Reason::kAccountCardTaken, Cat("card ", card, " is ", *owner, "'s")};
+}
+
+OrRefusal<v1::AccountRecord> DecideAccountContact(const v1::SetAccountContact& set,
+                                                  const Context& context) {
+  const AccountState* account = context.FindAccount(set.account());
+  if (account == nullptr) {
+    return Refusal{Reason::kAccountUnknown, Cat("no account ", set.account())};
+  }
+  if (!set.card_number().empty()) {
+    if (auto taken = CheckCardFree(set.card_number(), set.account(), context)) return *taken;
+  }
+  v1::AccountRecord record = account->record;
+  record.set_card_number(set.card_number());
+  record.set_phone(set.phone());
+  return record;
+}
+
 OrRefusal<v1::AccountRecord> DecideFamily(const v1::SetFamily& set, const Context& context) {
   std::vector<const std::string*> accounts = {&set.member()};
   for (const auto& relative : set.relatives()) accounts.push_back(&relative);

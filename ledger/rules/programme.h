@@ -25,6 +25,13 @@ OrRefusal<v1::AccountRecord> DecideAccountTags(const v1::SetAccountTags& set,
                                                const Context& context);
 // SetFamily: the member and every relative MEMBER accounts; the member's record with its
 // relatives replaced (sorted).
+// SetAccountContact: the account's record with its new card number and phone; the card number
+// free or the account's own (ACCOUNT_CARD_TAKEN).
+OrRefusal<v1::AccountRecord> DecideAccountContact(const v1::SetAccountContact& set,
+                                                  const Context& context);
+// Whether `card` (non-empty) may be `account`'s: no other account holds it.
+std::optional<Refusal> CheckCardFree(const std::string& card, const std::string& account,
+                                     const Context& context);
 OrRefusal<v1::AccountRecord> DecideFamily(const v1::SetFamily& set, const Context& context);
 // SetTransferPolicy: an asset that is not goods; a donation pool, when named, a SYSTEM account.
 // The record to store (without its seq).

@@ -863,5 +863,27 @@ TEST(AuditConsent, AReplayedOrBorrowedPaymentCodeIsFoundInAConsistentlyRechained
   }
 }
 
+// A programme card is one account's (issue #24 item 4): a journal whose SetAccountContact gives
+// a second account a card another holds is found, though rechained consistently.
+TEST(AuditContact, ACardGivenToASecondAccountIsFound) {
+  TempDir dir;
+  std::uint64_t head_seq = 0;
+  using lovebank::testing::SetContact;
+  {
+    auto ledger = lovebank::testing::OpenLedger(dir.path());
+    lovebank::testing::OpenProgramme(*ledger, 3);
+    ASSERT_TRUE(ledger->Execute(SetContact("c1", "m1", "C0001")).ok());
+    ASSERT_TRUE(ledger->Execute(SetContact("c2", "m2", "C0002")).ok());
+    head_seq = ledger->GetHead().seq;
+  }
+  ASSERT_TRUE(AuditJournalOnly(dir.path()).clean()) << Describe(AuditJournalOnly(dir.path()));
+  RewriteHead(dir.path(), head_seq, [](v1::Entry& entry) {
+    entry.mutable_command()->mutable_set_account_contact()->set_card_number("C0001");
+  });
+  const Report report = AuditJournalOnly(dir.path());
+  EXPECT_EQ(report.findings_total, 1u) << Describe(report);
+  EXPECT_TRUE(Has(report, FindingKind::kRuleViolated, head_seq, "")) << Describe(report);
+}
+
 }  // namespace
 }  // namespace lovebank::audit

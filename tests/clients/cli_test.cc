@@ -537,6 +537,30 @@ TEST_F(CliTest, AccountsFindsAMemberByPartOfTheName) {
   EXPECT_NE(bad.err.find("PAGE_SIZE_INVALID"), std::string::npos) << bad.err;
 }
 
+// The counter's lookups (issue #24 item 4): the admin sets a member's card and phone; the till
+// finds the member by the card or the phone's last four digits and sees the phone masked.
+TEST_F(CliTest, AccountsFindsAMemberByCardOrPhoneAndATillSeesThePhoneMasked) {
+  OpenProgramme();
+  const Result set = Run({"account", "contact", "V00001", "--card", "0001024", "--phone",
+                          "13812345678", "--memo", "办理爱心卡"});
+  ASSERT_EQ(set.exit_code, 0) << set.err;
+  const Result by_phone = Run({"accounts", "--phone", "5678"}, "till-1");
+  ASSERT_EQ(by_phone.exit_code, 0) << by_phone.err;
+  EXPECT_NE(by_phone.out.find("  V00001  韦蕊  MEMBER  ACTIVE  138****5678\n"), std::string::npos)
+      << by_phone.out;
+  EXPECT_EQ(by_phone.out.find("0001024"), std::string::npos) << by_phone.out;
+  const Result by_card = Run({"accounts", "--card", "0001024"});
+  EXPECT_NE(by_card.out.find("V00001  韦蕊  MEMBER  ACTIVE  13812345678  card 0001024"),
+            std::string::npos)
+      << by_card.out;
+  const Result shown = Run({"account", "show", "V00001"});
+  EXPECT_NE(shown.out.find("  card    0001024\n  phone   13812345678\n"), std::string::npos)
+      << shown.out;
+  const Result bad = Run({"account", "contact", "V00002", "--card", "0001024"});
+  EXPECT_EQ(bad.exit_code, 1);
+  EXPECT_NE(bad.err.find("ACCOUNT_CARD_TAKEN"), std::string::npos) << bad.err;
+}
+
 TEST_F(CliTest, RefusalsHaveTheirExitCodesAndReasons) {
   OpenProgramme();
   ASSERT_EQ(Run({"earn", "--member", "V00001", "--points", "10", "--reason", "进步"}, "worker-li")

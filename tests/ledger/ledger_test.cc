@@ -253,6 +253,18 @@ std::vector<RefusalCase> RefusalCases() {
       {"entry zero", Reason::kEntryUnknown, [] { return Reverse("s3b", 0); }},
       {"account exists", Reason::kAccountExists,
        [] { return Open("s4", "m1", v1::ACCOUNT_KIND_MEMBER, "重复"); }},
+      {"a card number in lower case", Reason::kAccountCardInvalid,
+       [] { return testing::SetContact("s4c", "m1", "c0001"); }},
+      {"a phone of letters", Reason::kAccountPhoneInvalid,
+       [] { return testing::SetContact("s4p", "m1", "", "phone"); }},
+      {"a card another holds", Reason::kAccountCardTaken,
+       [] { return testing::SetContact("s4t", "m1", "C0003"); }},
+      {"an account opened with a card another holds", Reason::kAccountCardTaken,
+       [] {
+         v1::Command open = Open("s4o", "m9", v1::ACCOUNT_KIND_MEMBER, "新");
+         open.mutable_open_account()->set_card_number("C0003");
+         return open;
+       }},
       {"asset exists", Reason::kAssetExists, [=] { return define("POINTS", 2, "10", "积分"); }},
       {"earn from a store", Reason::kAccountKindMismatch,
        [] { return Earn("s5", "store:main", "m1", "1"); }},
@@ -327,7 +339,8 @@ std::vector<RefusalCase> RefusalCases() {
 
 class RefusalTest : public ::testing::TestWithParam<std::size_t> {
  protected:
-  // m1 holds 100 POINTS, m2 is frozen, m3 holds 6 TINY (maximum 10) from issuer:tiny, and
+  // m1 holds 100 POINTS, m2 is frozen, m3 holds 6 TINY (maximum 10) from issuer:tiny and card
+  // C0003, and
   // issuer:tiny2 has TINY budget left; issuer:town has 999,900 of its 1,000,000 POINTS budget
   // left; entry `reversed_seq_` was reversed by `reversal_seq_`.
   void SetUp() override {
@@ -352,6 +365,7 @@ class RefusalTest : public ::testing::TestWithParam<std::size_t> {
     ASSERT_TRUE(ledger_->Execute(issuer).ok());
     ASSERT_TRUE(ledger_->Execute(Earn("setup:tiny-earn", "issuer:tiny", "m3", "6", "TINY")).ok());
     ASSERT_TRUE(ledger_->Execute(Earn("setup:earn", "issuer:town", "m1", "100")).ok());
+    ASSERT_TRUE(ledger_->Execute(testing::SetContact("setup:card", "m3", "C0003")).ok());
     ASSERT_TRUE(ledger_->Execute(Earn("setup:earn2", "issuer:town", "m3", "100")).ok());
     reversed_seq_ = ledger_->GetHead().seq;
     const Outcome reversal = ledger_->Execute(testing::Reverse("setup:reverse", reversed_seq_));
@@ -1233,6 +1247,38 @@ TEST(AllOrNothing, OneRefusedCommandAbortsTheGroupAndChangesNothing) {
     EXPECT_TRUE(replayed[i].ok() && replayed[i].replayed) << replayed[i].message;
     EXPECT_EQ(replayed[i].receipt.seq, retried[i].receipt.seq);
   }
+}
+
+// A programme card is one account's at a time (issue #24 item 4): the sequencer's card index
+// follows an all-or-nothing group that rolls back (the card stays free) and a reopen (rebuilt
+// from the accounts).
+TEST(AllOrNothing, ACardIsOneAccountsAcrossARolledBackGroupAndAReopen) {
+  TempDir dir;
+  auto contact = [](const std::string& id, const std::string& account, const std::string& card) {
+    return testing::SetContact(id, account, card, "13812345678");
+  };
+  {
+    auto ledger = OpenLedger(dir.path());
+    OpenProgramme(*ledger, 3);
+    const auto outcomes = ledger->ExecuteMany(
+        {contact("c1", "m1", "C0001"), Redeem("r1", "m1", "store:main", "60")}, true);
+    EXPECT_REASON(outcomes[0], Reason::kBatchAborted);
+    EXPECT_REASON(outcomes[1], Reason::kInsufficientBalance);
+    EXPECT_TRUE(ledger->Execute(contact("c2", "m2", "C0001")).ok()) << "the card stayed free";
+    // In one group, the card taken by an earlier command of the group.
+    const auto group =
+        ledger->ExecuteMany({contact("c3", "m3", "C0002"), contact("c4", "m1", "C0002")});
+    EXPECT_TRUE(group[0].ok());
+    EXPECT_REASON(group[1], Reason::kAccountCardTaken);
+    EXPECT_TRUE(ledger->Execute(contact("c5", "m2", "C0001")).ok()) << "its own card again";
+  }
+  auto ledger = OpenLedger(dir.path());
+  EXPECT_REASON(ledger->Execute(contact("c6", "m1", "C0001")), Reason::kAccountCardTaken);
+  EXPECT_REASON(ledger->Execute(contact("c7", "m1", "C0002")), Reason::kAccountCardTaken);
+  EXPECT_TRUE(ledger->Execute(contact("c8", "m1", "C0003")).ok());
+  v1::AccountRecord m1 = *ledger->GetAccount("m1");
+  EXPECT_EQ(m1.card_number(), "C0003");
+  EXPECT_EQ(m1.phone(), "13812345678");
 }
 
 TEST(AllOrNothing, ASyntaxRefusalAbortsTheGroupBeforeTheQueue) {

@@ -763,6 +763,7 @@ class MapContext final : public rules::Context {
   }
   bool HasLimits() const override { return !limits.empty(); }
   const std::string* FindHousehold(const std::string&) const override { return nullptr; }
+  const std::string* FindCardOwner(const std::string&) const override { return nullptr; }
   const std::string* FindSetting(std::string_view) const override { return nullptr; }
   bool HasSettings() const override { return false; }
   rules::OrRefusal<Int128> Used(const std::string& key) override {

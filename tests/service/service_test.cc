@@ -894,6 +894,14 @@ TEST_F(ServiceTest, TheRoleMatrixHoldsForEveryRpc) {
          r.set_status(v1::ACCOUNT_STATUS_FROZEN);
          return client_->ledger->SetAccountStatus(Ctx(t).get(), r, &receipt);
        }},
+      {"SetAccountContact",
+       [&](const std::string& t) {
+         v1::SetAccountContactRequest r;
+         r.set_request_id(next());
+         r.set_account("m3");
+         r.set_phone("13800000003");
+         return client_->ledger->SetAccountContact(Ctx(t).get(), r, &receipt);
+       }},
       {"GetAccount(m2)",
        [&](const std::string& t) {
          v1::GetAccountRequest r;
@@ -1327,6 +1335,7 @@ TEST_F(ServiceTest, TheRoleMatrixHoldsForEveryRpc) {
   const std::map<std::string, std::set<std::string>> allowed = {
       {"OpenAccount", {"admin"}},
       {"SetAccountStatus", {"admin"}},
+      {"SetAccountContact", {"admin"}},
       {"GetAccount(m2)", {"admin", "auditor", "issuer", "terminal"}},
       {"Earn", {"issuer"}},
       {"Deduct", {"issuer"}},
@@ -1416,6 +1425,106 @@ TEST_F(ServiceTest, TheRoleMatrixHoldsForEveryRpc) {
     EXPECT_EQ(log.find(token.substr(3)), std::string::npos) << role << "'s token is in the log";
   }
   EXPECT_EQ(log.find("lb_"), std::string::npos) << log;
+}
+
+// The counter finds a member by the programme card or the phone (issue #24 item 4): journaled
+// account fields, a card one account's at a time, a phone by its whole number or its last four
+// digits; a till sees the phone masked and no card number; bad ones are refused by their reason.
+TEST_F(ServiceTest, TheCounterFindsAMemberByCardOrPhoneAndATillSeesThePhoneMasked) {
+  v1::Receipt receipt;
+  auto contact = [&](const std::string& id, const std::string& account, const std::string& card,
+                     const std::string& phone) {
+    v1::SetAccountContactRequest r;
+    r.set_request_id(id);
+    r.set_account(account);
+    r.set_card_number(card);
+    r.set_phone(phone);
+    return client_->ledger->SetAccountContact(Ctx(tokens_["admin"]).get(), r, &receipt);
+  };
+  ASSERT_TRUE(contact("c-m1", "m1", "0001024", "13812345678").ok());
+  ASSERT_TRUE(contact("c-m2", "m2", "0001025", "13912345678").ok());  // the same last four
+  v1::OpenAccountRequest open;
+  open.set_request_id("o-m4");
+  open.set_account("m4");
+  open.set_kind(v1::ACCOUNT_KIND_MEMBER);
+  open.set_display_name("覃秀英");
+  open.set_card_number("0001024");  // m1's
+  open.set_phone("13812345678");    // a family may share a phone
+  const Head before = server_->ledger().GetHead();
+  EXPECT_STATUS(client_->ledger->OpenAccount(Ctx(tokens_["admin"]).get(), open, &receipt),
+                StatusCode::ALREADY_EXISTS, Reason::kAccountCardTaken);
+  open.set_card_number("0001026");
+  open.set_request_id("o-m4-again");  // the refusal is remembered under the first id
+  ASSERT_TRUE(client_->ledger->OpenAccount(Ctx(tokens_["admin"]).get(), open, &receipt).ok());
+  EXPECT_GT(server_->ledger().GetHead().seq, before.seq);
+  const std::string too_long(21, '1');
+  for (const auto& [card, phone, reason] :
+       {std::tuple{"abc1", "", Reason::kAccountCardInvalid},
+        std::tuple{"123", "", Reason::kAccountCardInvalid},
+        std::tuple{"卡0001", "", Reason::kAccountCardInvalid},
+        std::tuple{"", "1381234567x", Reason::kAccountPhoneInvalid},
+        std::tuple{"", "1234", Reason::kAccountPhoneInvalid},
+        std::tuple{"", "+", Reason::kAccountPhoneInvalid},
+        std::tuple{"", too_long.c_str(), Reason::kAccountPhoneInvalid}}) {
+    SCOPED_TRACE(Cat(card, "/", phone));
+    const Head head = server_->ledger().GetHead();
+    EXPECT_STATUS(contact(Cat("c-bad-", head.seq, "-", std::strlen(card), "-", std::strlen(phone)),
+                          "m3", card, phone),
+                  StatusCode::INVALID_ARGUMENT, reason);
+    EXPECT_EQ(server_->ledger().GetHead().seq, head.seq);
+  }
+  auto list = [&](const std::string& role, const std::string& card, const std::string& phone) {
+    v1::ListAccountsRequest r;
+    r.set_card_number(card);
+    r.set_phone(phone);
+    v1::ListAccountsResponse response;
+    const grpc::Status status =
+        client_->ledger->ListAccounts(Ctx(tokens_[role]).get(), r, &response);
+    EXPECT_TRUE(status.ok()) << status.error_message();
+    return response;
+  };
+  auto ids = [](const v1::ListAccountsResponse& response) {
+    std::vector<std::string> out;
+    for (const auto& record : response.accounts()) out.push_back(record.account());
+    return out;
+  };
+  const auto by_card = list("terminal", "0001024", "");
+  ASSERT_EQ(ids(by_card), std::vector<std::string>{"m1"});
+  EXPECT_EQ(by_card.accounts(0).phone(), "138****5678");
+  EXPECT_EQ(by_card.accounts(0).card_number(), "") << "a till sees no card number";
+  EXPECT_EQ(ids(list("terminal", "", "13812345678")), (std::vector<std::string>{"m1", "m4"}));
+  EXPECT_EQ(ids(list("terminal", "", "5678")), (std::vector<std::string>{"m1", "m2", "m4"}));
+  EXPECT_TRUE(ids(list("terminal", "", "45678")).empty()) << "only the whole number or 4 digits";
+  const auto admin = list("admin", "0001024", "");
+  EXPECT_EQ(admin.accounts(0).phone(), "13812345678");
+  EXPECT_EQ(admin.accounts(0).card_number(), "0001024");
+  v1::GetAccountRequest get;
+  get.set_account("m2");
+  v1::AccountRecord record;
+  ASSERT_TRUE(client_->ledger->GetAccount(Ctx(tokens_["terminal"]).get(), get, &record).ok());
+  EXPECT_EQ(record.phone(), "139****5678");
+  EXPECT_EQ(record.card_number(), "");
+  // A card moves only once freed: m1's lost card is cleared, then m3 takes the number.
+  EXPECT_STATUS(contact("c-m3", "m3", "0001024", ""), StatusCode::ALREADY_EXISTS,
+                Reason::kAccountCardTaken);
+  ASSERT_TRUE(contact("c-m1-lost", "m1", "", "13812345678").ok());
+  ASSERT_TRUE(contact("c-m3-again", "m3", "0001024", "").ok());
+  EXPECT_EQ(ids(list("admin", "0001024", "")), std::vector<std::string>{"m3"});
+  v1::ListAccountsRequest bad;
+  bad.set_card_number("x");
+  v1::ListAccountsResponse none;
+  EXPECT_STATUS(client_->ledger->ListAccounts(Ctx(tokens_["terminal"]).get(), bad, &none),
+                StatusCode::INVALID_ARGUMENT, Reason::kAccountCardInvalid);
+  bad.clear_card_number();
+  bad.set_phone("567");
+  EXPECT_STATUS(client_->ledger->ListAccounts(Ctx(tokens_["terminal"]).get(), bad, &none),
+                StatusCode::INVALID_ARGUMENT, Reason::kAccountPhoneInvalid);
+  // After a restart the card index is rebuilt from the accounts: m3's card is still taken.
+  StopServer();
+  StartServer();
+  EXPECT_STATUS(contact("c-m2-after", "m2", "0001024", ""), StatusCode::ALREADY_EXISTS,
+                Reason::kAccountCardTaken);
+  ExpectAuditClean();
 }
 
 // The cashier finds a member by part of the name (issue #24 item 4): each token sees what
