@@ -59,6 +59,7 @@ void AddAccount(CLI::App& app, Globals& globals, int* exit_code) {
       "--budget POINTS=100000 --budget HOURS=10000");
   open->callback([&globals, exit_code, request, kind, budgets, tags] {
     v1::OpenAccountRequest r = *request;
+    r.set_card_number(Upper(r.card_number()));  // printed cards: 0-9 A-Z
     for (const auto& tag : *tags) r.add_tags(tag);
     r.set_kind(KindFromText(*kind));
     for (const std::string& budget : *budgets) {
@@ -128,6 +129,7 @@ void AddAccount(CLI::App& app, Globals& globals, int* exit_code) {
   contact->footer("Example:\n  lovebank account contact V00001 --card 0001024 --phone 13812345678");
   contact->callback([&globals, exit_code, contact_request] {
     v1::SetAccountContactRequest r = *contact_request;
+    r.set_card_number(Upper(r.card_number()));
     if (r.request_id().empty()) r.set_request_id(NewRequestId("contact"));
     Session session(globals);
     *exit_code = Simple(
@@ -191,6 +193,7 @@ void AddAccounts(CLI::App& app, Globals& globals, int* exit_code) {
       "  lovebank accounts --card 0001024\n  lovebank accounts --kind member --tag student");
   command->callback([&globals, exit_code, request, kind, page_size] {
     v1::ListAccountsRequest r = *request;
+    r.set_card_number(Upper(r.card_number()));
     r.set_page_size(*page_size);
     r.set_kind(kind->empty() ? v1::ACCOUNT_KIND_UNSPECIFIED : KindFromText(*kind));
     Session session(globals);

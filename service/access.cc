@@ -211,9 +211,9 @@ v1::AccountRecord ShownTo(const Principal& who, v1::AccountRecord record) {
 std::string MaskPhone(std::string_view phone) {
   if (phone.empty()) return "";
   // The first three and the last four digits stay (138****5678), as Chinese receipts print them;
-  // a number too short for that keeps its last four only.
+  // a shorter number keeps its last four: what a till may search by, so it learns nothing more.
   const std::size_t keep_head = phone.size() >= 11 ? 3 : 0;
-  const std::size_t keep_tail = std::min<std::size_t>(4, phone.size() / 2);
+  const std::size_t keep_tail = std::min<std::size_t>(4, phone.size());
   std::string masked(phone.substr(0, keep_head));
   masked.append(phone.size() - keep_head - keep_tail, '*');
   masked.append(phone.substr(phone.size() - keep_tail));
@@ -223,6 +223,13 @@ std::string MaskPhone(std::string_view phone) {
 Decision MaySelectByTag(const Principal& who) {
   if (who.role != v1::ROLE_TERMINAL) return Allow();
   return Deny(Cat(who.name, " (", RoleName(who.role), ") may not select accounts by tag"));
+}
+
+Decision MaySelectByPhone(const Principal& who, std::string_view phone) {
+  if (who.role != v1::ROLE_TERMINAL || phone.empty() || phone.size() == 4) return Allow();
+  // Trying the 10,000 fillings of 138****5678 would give a till the number the mask hides.
+  return Deny(Cat(who.name, " (", RoleName(who.role),
+                  ") finds a member by the phone's last 4 digits (尾号) only"));
 }
 
 Decision MayAdminister(const Principal& who) {

@@ -43,9 +43,12 @@ Decision MayReadEntry(const Principal& who, const v1::Entry& entry);
 // greet, a status to check and digits to confirm with the member, never a member's tags, family,
 // budgets, card number or whole phone. Everyone else gets the whole record.
 v1::AccountRecord ShownTo(const Principal& who, v1::AccountRecord record);
-// A phone as a till shows it: "13812345678" -> "138****5678"; a shorter number keeps at most
-// its last four digits (half of it at most).
+// A phone as a till shows it: "13812345678" -> "138****5678"; a shorter number keeps its last
+// four digits only.
 std::string MaskPhone(std::string_view phone);
+// ListAccounts' phone filter: a till gives the last 4 digits only (the whole number would let it
+// recover the digits the mask hides by trying them).
+Decision MaySelectByPhone(const Principal& who, std::string_view phone);
 // ListAccounts' tag filter: not for a till (it would select members by what ShownTo hides).
 Decision MaySelectByTag(const Principal& who);
 

@@ -102,21 +102,21 @@ v1::PaymentConsent* ConsentOf(v1::Command& c) {
 }
 
 void AttachConsent(const Context& context, std::string_view actor, Converted& converted) {
-  if (!converted.ok() || converted.payment_code.empty()) return;
+  if (!converted.ok()) return;
   v1::Command& c = converted.command;
   v1::PaymentConsent* consent = ConsentOf(c);
   if (consent == nullptr) return;  // the converters take a code on those three only
-  // A retry of a request that committed already carries a code that may have expired since:
-  // it gets the entry's own consent, so the ledger answers the first receipt (or, when the
-  // request differs, REQUEST_ID_REUSED). Nothing new can commit under a known request id, so
-  // no code is needed to learn its answer.
+  // A retry of a sale that committed carries a code that may have expired since (or none): it
+  // gets the entry's own consent, exactly, so the ledger answers the first receipt (or, when
+  // the request differs, REQUEST_ID_REUSED). Nothing new can commit under a known request id,
+  // so no code is needed to learn its answer.
   if (auto stored = context.ledger->GetEntryByRequestId(actor, c.request_id()); stored.ok()) {
-    const v1::PaymentConsent* first = ConsentOf(*stored->entry.mutable_command());
-    if (first != nullptr && !first->device().empty()) {
+    if (const v1::PaymentConsent* first = ConsentOf(*stored->entry.mutable_command())) {
       *consent = *first;
       return;
     }
   }
+  if (converted.payment_code.empty()) return;
   // The code's MAC needs the server's key: checked here; the sequencer checks the rest (the
   // device is the member's, activated, unrevoked; the window; each code once).
   const std::string& member = c.has_checkout()         ? c.checkout().member()
@@ -248,6 +248,7 @@ grpc::ServerUnaryReactor* LedgerService::ListAccounts(grpc::CallbackServerContex
   auto who = call->Authenticate();
   if (who == nullptr) return call;
   if (!request->tag().empty() && !call->Allowed(MaySelectByTag(*who))) return call;
+  if (!call->Allowed(MaySelectByPhone(*who, request->phone()))) return call;
   // The cursor is sealed: the place a page ends can be an account the caller may not see.
   auto position = context_.cursors->Open(request->cursor());
   if (!position) {

@@ -243,7 +243,10 @@ absl::StatusOr<std::unique_ptr<Server>> Server::Start(ServerOptions options) {
   // A lost payment.key is restored, never replaced, once a phone holds a secret made from it.
   const bool activated = std::any_of(verified.principals.begin(), verified.principals.end(),
                                      [](const auto& p) { return p.activated_seq() != 0; });
-  auto payments = PaymentKey::LoadOrCreate(options.data_dir + "/payment.key", !activated);
+  // Only a ledger the start-up check passed says truly that no device was activated.
+  auto payments =
+      PaymentKey::LoadOrCreate(options.data_dir + "/payment.key",
+                               !ledger_exists || (verified.problem.empty() && !activated));
   if (!payments.ok()) return payments.status();
   impl->payments = std::make_unique<PaymentKey>(std::move(*payments));
   impl->context =

@@ -18,9 +18,9 @@ Expectation ExpectAdmin(const v1::Command& command, std::uint64_t seq, State& st
     const auto& open = command.open_account();
     if (state.accounts.contains(open.account()))
       return violated(Cat("account ", open.account(), " exists"));
-    if (!open.card_number().empty()) {
-      auto [owner, added] = state.card_owners.try_emplace(open.card_number(), open.account());
-      if (!added) return violated(Cat("card ", open.card_number(), " is ", owner->second, "'s"));
+    if (auto owner = state.card_owners.find(open.card_number());
+        !open.card_number().empty() && owner != state.card_owners.end()) {
+      return violated(Cat("card ", open.card_number(), " is ", owner->second, "'s"));
     }
     State::Account account;
     for (const auto& budget : open.budgets()) {
@@ -48,6 +48,7 @@ Expectation ExpectAdmin(const v1::Command& command, std::uint64_t seq, State& st
     record.set_phone(open.phone());
     account.Sync();
     AddAccount(state, open.account(), std::move(account));
+    if (!open.card_number().empty()) state.card_owners[open.card_number()] = open.account();
   } else if (command.has_define_asset()) {
     const auto& define = command.define_asset();
     if (state.assets.contains(define.code()))
