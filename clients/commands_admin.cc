@@ -306,6 +306,27 @@ void AddPrincipal(CLI::App& app, Globals& globals, int* exit_code) {
         },
         "revoked " + *name);
   });
+
+  auto* clear_pin = principal->add_subcommand(
+      "clear-pin", "clear the PIN of a member's phone that forgot it (admin, social worker)");
+  auto device = std::make_shared<std::string>();
+  clear_pin->add_option("device", *device, "the phone's principal, e.g. V00001.3fa2c1d0")
+      ->required();
+  clear_pin->footer(
+      "Example:\n  lovebank principal clear-pin V00001.3fa2c1d0\n"
+      "The phone then makes payment codes without a PIN until its member sets a new one.");
+  clear_pin->callback([&globals, exit_code, device] {
+    v1::SetDevicePinRequest r;
+    r.set_request_id(NewRequestId("clear-pin"));
+    r.set_principal(*device);
+    Session session(globals);
+    *exit_code = Simple(
+        session, r.request_id(), "principal clear-pin", ToJson(r),
+        [&](v1::Receipt* receipt) {
+          return session.admin().SetDevicePin(session.Context().get(), r, receipt);
+        },
+        "cleared the PIN of " + *device);
+  });
 }
 
 // Turns a row of one of the two supported files into a batch command; empty message when ok.

@@ -120,6 +120,11 @@ Decision MayCommand(const Principal& who, const v1::Command& command,
       // A member revokes its own devices (a lost phone); the sequencer checks the target is one.
       if (who.role == v1::ROLE_MEMBER) return Allow();
       return MayAdminister(who);
+    case v1::Command::kSetDevicePin:
+      // A device its own PIN; a social worker (issuer) or an admin clears a forgotten one. The
+      // sequencer decides which device and whether setting or clearing.
+      if (who.role == v1::ROLE_MEMBER || who.role == v1::ROLE_ISSUER) return Allow();
+      return MayAdminister(who);
     case v1::Command::kOpenAccount:
     case v1::Command::kSetAccountStatus:
     case v1::Command::kSetAccountContact:

@@ -110,6 +110,39 @@ grpc::ServerUnaryReactor* AdminService::CreatePrincipal(grpc::CallbackServerCont
   return call;
 }
 
+namespace {
+
+// Submits `converted`, a change of principal `name`, and once it commits puts the record into the
+// registry — its token and its payment codes are checked against it from then on — and runs
+// `committed`. Finishes `call`.
+void SubmitForPrincipal(const Context& context, UnaryCall* call, Converted converted,
+                        std::string name, v1::Receipt* response,
+                        std::function<void()> committed = {}) {
+  if (!converted.ok()) {
+    call->Done(ToStatus(converted.reason, converted.message));
+    return;
+  }
+  if (call->Expired()) return;
+  std::string request_id = converted.command.request_id();
+  context.ledger->Submit(
+      std::move(converted.command),
+      [&context, call, response, request_id = std::move(request_id), name = std::move(name),
+       committed = std::move(committed)](Outcome outcome) {
+        if (outcome.ok()) {
+          ToReceipt(outcome, request_id, response);
+          auto record = Register(context, name);
+          if (!record.ok()) {
+            call->Done(ToStatus(record.status()));
+            return;
+          }
+          if (committed) committed();
+        }
+        call->Done(ToStatus(outcome), outcome.receipt.seq);
+      });
+}
+
+}  // namespace
+
 grpc::ServerUnaryReactor* AdminService::RevokePrincipal(grpc::CallbackServerContext* ctx,
                                                         const v1::RevokePrincipalRequest* request,
                                                         v1::Receipt* response) {
@@ -118,22 +151,23 @@ grpc::ServerUnaryReactor* AdminService::RevokePrincipal(grpc::CallbackServerCont
   if (who == nullptr) return call;
   Converted converted = ToCommand(*request, who->name);
   if (!call->Allowed(MayCommand(*who, converted.command, nullptr))) return call;
-  const std::string request_id = request->request_id();
   const std::string name = request->principal();
-  if (call->Expired()) return call;
-  context_.ledger->Submit(std::move(converted.command),
-                          [this, call, response, request_id, name](Outcome outcome) {
-                            if (outcome.ok()) {
-                              ToReceipt(outcome, request_id, response);
-                              auto record = Register(context_, name);
-                              if (!record.ok()) {
-                                call->Done(ToStatus(record.status()));
-                                return;
-                              }
-                              context_.watches->CloseFor(name);  // it reads nothing more
-                            }
-                            call->Done(ToStatus(outcome), outcome.receipt.seq);
-                          });
+  SubmitForPrincipal(context_, call, std::move(converted), name, response,
+                     [this, name] { context_.watches->CloseFor(name); });  // it reads no more
+  return call;
+}
+
+grpc::ServerUnaryReactor* AdminService::SetDevicePin(grpc::CallbackServerContext* ctx,
+                                                     const v1::SetDevicePinRequest* request,
+                                                     v1::Receipt* response) {
+  auto* call = new UnaryCall(context_, ctx, "SetDevicePin", request->request_id());
+  auto who = call->Authenticate();
+  if (who == nullptr) return call;
+  Converted converted = ToCommand(*request, who->name, *context_.payments);
+  if (!call->Allowed(MayCommand(*who, converted.command, nullptr))) return call;
+  AttachConsent(context_, who->name, converted);
+  std::string name = converted.command.set_device_pin().principal();
+  SubmitForPrincipal(context_, call, std::move(converted), std::move(name), response);
   return call;
 }
 

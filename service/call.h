@@ -22,10 +22,11 @@ struct Context {
   Ledger* ledger = nullptr;
   Principals* principals = nullptr;
   Logger* logger = nullptr;
-  const CursorSeal* cursors = nullptr;   // ListAccounts' page cursors
-  WatchHub* watches = nullptr;           // WatchEntries' streams
-  const PaymentKey* payments = nullptr;  // payment codes' secrets
-  std::function<std::int64_t()> clock;   // lovebankd's clock (unix µs): payment code windows
+  const CursorSeal* cursors = nullptr;        // ListAccounts' page cursors
+  WatchHub* watches = nullptr;                // WatchEntries' streams
+  const PaymentKey* payments = nullptr;       // payment codes' secrets
+  PaymentCodeGuard* payment_guard = nullptr;  // wrong codes per device: the lock
+  std::function<std::int64_t()> clock;        // lovebankd's clock (unix µs): payment code windows
   // Not empty when the start-up check found the derived state on disk disagreeing with the
   // journal (server.cc VerifyOnDisk): every call but the Audit service's (the journal, the
   // digest) and WhoAmI is refused UNAVAILABLE, LEDGER_UNVERIFIED, with this text. Set before

@@ -1,6 +1,7 @@
 #include "service/convert.h"
 
 #include "google/rpc/status.pb.h"
+#include "ledger/base/coding.h"
 #include "ledger/base/strings.h"
 #include "ledger/format/journal_format.h"
 
@@ -103,6 +104,29 @@ Converted ToCommand(const v1::SetAccountStatusRequest& request, std::string_view
 Converted ToCommand(const v1::RevokePrincipalRequest& request, std::string_view actor) {
   Converted converted = Base(request.request_id(), actor, request.memo());
   converted.command.mutable_revoke_principal()->set_principal(request.principal());
+  return converted;
+}
+
+Converted ToCommand(const v1::SetDevicePinRequest& request, std::string_view actor,
+                    const PaymentKey& keys) {
+  Converted converted = Base(request.request_id(), actor, "");
+  v1::SetDevicePin* set = converted.command.mutable_set_device_pin();
+  set->set_principal(request.principal().empty() ? std::string(actor) : request.principal());
+  converted.payment_code = request.payment_code();
+  if (request.pin_code_key().empty()) return converted;  // clears the PIN
+  auto key = FromHex(request.pin_code_key());
+  if (!key || key->size() != 32) {
+    Refuse(converted, Reason::kDevicePinInvalid,
+           "pin_code_key: 64 hex digits, HMAC-SHA256(payment secret, \"lovebank pin v1\" ‖ PIN)");
+    return converted;
+  }
+  const std::string nonce = keys.PinNonce(set->principal(), request.request_id());
+  std::string wrapped = keys.PinPad(set->principal(), nonce);
+  for (std::size_t i = 0; i < wrapped.size(); ++i) {
+    wrapped[i] = static_cast<char>(wrapped[i] ^ (*key)[i]);
+  }
+  set->set_pin_key_wrapped(std::move(wrapped));
+  set->set_wrap_nonce(nonce);
   return converted;
 }
 

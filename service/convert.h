@@ -11,6 +11,7 @@
 #include "ledger/ledger.h"
 #include "lovebank/v1/api.pb.h"
 #include "service/error_detail.h"
+#include "service/payment.h"
 
 namespace lovebank::service {
 
@@ -36,6 +37,9 @@ Converted ToCommand(const v1::OpenAccountRequest& request, std::string_view acto
 Converted ToCommand(const v1::SetAccountStatusRequest& request, std::string_view actor);
 Converted ToCommand(const v1::SetAccountContactRequest& request, std::string_view actor);
 Converted ToCommand(const v1::RevokePrincipalRequest& request, std::string_view actor);
+// The PIN's code key wrapped under `keys` (PaymentKey::PinPad, the nonce from the request id).
+Converted ToCommand(const v1::SetDevicePinRequest& request, std::string_view actor,
+                    const PaymentKey& keys);
 // `token_sha256`: of the token the service generated for this principal.
 Converted ToCommand(const v1::CreatePrincipalRequest& request, std::string_view actor,
                     std::string token_sha256);

@@ -93,11 +93,13 @@ std::shared_ptr<const Principal> AuthorizeRead(const Context& context, UnaryCall
   return who;
 }
 
-// The PaymentConsent of a command that takes one (Checkout, AuthorizeHold, Redeem), else null.
+// The PaymentConsent of a command that takes one (Checkout, AuthorizeHold, Redeem, and a
+// device's SetDevicePin), else null.
 v1::PaymentConsent* ConsentOf(v1::Command& c) {
   if (c.has_checkout()) return c.mutable_checkout()->mutable_consent();
   if (c.has_authorize_hold()) return c.mutable_authorize_hold()->mutable_consent();
   if (c.has_redeem()) return c.mutable_redeem()->mutable_consent();
+  if (c.has_set_device_pin()) return c.mutable_set_device_pin()->mutable_consent();
   return nullptr;
 }
 
@@ -105,8 +107,8 @@ void AttachConsent(const Context& context, std::string_view actor, Converted& co
   if (!converted.ok()) return;
   v1::Command& c = converted.command;
   v1::PaymentConsent* consent = ConsentOf(c);
-  if (consent == nullptr) return;  // the converters take a code on those three only
-  // A retry of a sale that committed carries a code that may have expired since (or none): it
+  if (consent == nullptr) return;  // the converters take a code on those only
+  // A retry of a request that committed carries a code that may have expired since (or none): it
   // gets the entry's own consent, exactly, so the ledger answers the first receipt (or, when
   // the request differs, REQUEST_ID_REUSED). Nothing new can commit under a known request id,
   // so no code is needed to learn its answer.
@@ -117,22 +119,36 @@ void AttachConsent(const Context& context, std::string_view actor, Converted& co
     }
   }
   if (converted.payment_code.empty()) return;
-  // The code's MAC needs the server's key: checked here; the sequencer checks the rest (the
-  // device is the member's, activated, unrevoked; the window; each code once).
+  // The code's MAC needs the server's key: checked here, with the device's lock; the sequencer
+  // checks the rest (the device is the member's, activated, unrevoked; the window; each code once).
   const std::string& member = c.has_checkout()         ? c.checkout().member()
                               : c.has_authorize_hold() ? c.authorize_hold().member()
-                                                       : c.redeem().from();
-  auto parts = ParsePaymentCode(converted.payment_code);
-  auto device = parts ? context.principals->FindDevice(parts->device_number) : std::nullopt;
-  auto counter = device ? VerifyPaymentCode(context.payments->SecretFor(device->principal()),
-                                            *parts, context.clock())
-                        : std::nullopt;
-  if (!counter || device->accounts_size() != 1 || device->accounts(0) != member) {
+                              : c.has_redeem()         ? c.redeem().from()
+                                                       : c.set_device_pin().principal();
+  const auto invalid = [&] {
     converted.reason = Reason::kPaymentCodeInvalid;
     converted.message = Cat("payment code: not a code of ", member,
-                            "'s phone now (mistyped, expired, or another member's)");
+                            "'s phone now (mistyped, expired, made without its PIN, or another "
+                            "member's)");
+  };
+  auto parts = ParsePaymentCode(converted.payment_code);
+  auto device = parts ? context.principals->FindDevice(parts->device_number) : std::nullopt;
+  if (!device) return invalid();
+  const std::int64_t now = context.clock();
+  if (!context.payment_guard->Admit(parts->device_number, now)) {
+    converted.reason = Reason::kPaymentCodeLocked;
+    converted.message = Cat("payment code: ", kPaymentCodeFailuresMax,
+                            " wrong codes of this phone in a row; its codes are refused for ",
+                            kPaymentCodeLockSeconds / 60, " minutes from the last");
     return;
   }
+  auto counter = VerifyPaymentCode(context.payments->CodeKeyFor(*device), *parts, now);
+  if (!counter) return invalid();
+  context.payment_guard->Succeeded(parts->device_number);
+  const bool theirs = c.has_set_device_pin()
+                          ? device->principal() == member
+                          : device->accounts_size() == 1 && device->accounts(0) == member;
+  if (!theirs) return invalid();
   consent->set_device(device->principal());
   consent->set_counter(*counter);
 }

@@ -85,6 +85,45 @@ std::string PaymentKey::SecretFor(std::string_view principal) const {
   return Hmac(key_, Cat("lovebank payment v1", principal));
 }
 
+std::string PaymentKey::PinPad(std::string_view principal, std::string_view nonce) const {
+  return Hmac(key_, Cat("lovebank pin wrap v1", principal, std::string_view("\0", 1), nonce));
+}
+
+std::string PaymentKey::PinNonce(std::string_view principal, std::string_view request_id) const {
+  return Hmac(key_, Cat("lovebank pin nonce v1", principal, std::string_view("\0", 1), request_id))
+      .substr(0, 16);
+}
+
+std::string PaymentKey::CodeKeyFor(const v1::PrincipalRecord& device) const {
+  if (device.pin_key_wrapped().empty()) return SecretFor(device.principal());
+  std::string key = PinPad(device.principal(), device.pin_wrap_nonce());
+  for (std::size_t i = 0; i < key.size() && i < device.pin_key_wrapped().size(); ++i) {
+    key[i] = static_cast<char>(key[i] ^ device.pin_key_wrapped()[i]);
+  }
+  return key;
+}
+
+std::string MakePinCodeKey(std::string_view secret, std::string_view pin) {
+  return Hmac(secret, Cat("lovebank pin v1", pin));
+}
+
+bool PaymentCodeGuard::Admit(std::uint64_t device, std::int64_t now_unix_us) {
+  constexpr std::int64_t kLockUs = kPaymentCodeLockSeconds * 1'000'000;
+  absl::MutexLock lock(&mu_);
+  Failures& failures = failures_[device];
+  const bool recent = failures.count > 0 && now_unix_us - failures.last_unix_us < kLockUs;
+  if (!recent) failures.count = 0;
+  if (failures.count >= kPaymentCodeFailuresMax) return false;
+  ++failures.count;
+  failures.last_unix_us = now_unix_us;
+  return true;
+}
+
+void PaymentCodeGuard::Succeeded(std::uint64_t device) {
+  absl::MutexLock lock(&mu_);
+  failures_.erase(device);
+}
+
 std::string MakePaymentCode(std::string_view secret, std::uint64_t device_number,
                             std::int64_t time_unix_us, int index) {
   const std::uint64_t counter =

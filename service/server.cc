@@ -128,6 +128,7 @@ class Server::Impl {
   std::unique_ptr<CursorSeal> cursors;
   std::unique_ptr<WatchHub> watches;
   std::unique_ptr<PaymentKey> payments;
+  PaymentCodeGuard payment_guard;
   Context context;
   std::unique_ptr<LedgerService> ledger_service;
   std::unique_ptr<AdminService> admin_service;
@@ -249,9 +250,9 @@ absl::StatusOr<std::unique_ptr<Server>> Server::Start(ServerOptions options) {
                                !ledger_exists || (verified.problem.empty() && !activated));
   if (!payments.ok()) return payments.status();
   impl->payments = std::make_unique<PaymentKey>(std::move(*payments));
-  impl->context =
-      Context{impl->ledger.get(),  &impl->principals,    impl->logger.get(),    impl->cursors.get(),
-              impl->watches.get(), impl->payments.get(), options.clock_unix_us, verified.problem};
+  impl->context = Context{impl->ledger.get(),   &impl->principals,     impl->logger.get(),
+                          impl->cursors.get(),  impl->watches.get(),   impl->payments.get(),
+                          &impl->payment_guard, options.clock_unix_us, verified.problem};
   if (!impl->context.clock) {
     impl->context.clock = [] {
       return std::chrono::duration_cast<std::chrono::microseconds>(

@@ -10,6 +10,11 @@
 
 namespace lovebank::service {
 
+// Verifies the payment code of a Checkout, AuthorizeHold, Redeem or SetDevicePin (with the
+// device's lock) and writes the command's PaymentConsent; a retry of a committed request gets
+// that entry's consent (ledger_service.cc).
+void AttachConsent(const Context& context, std::string_view actor, Converted& converted);
+
 class LedgerService final : public v1::Ledger::CallbackService {
  public:
   explicit LedgerService(const Context& context) : context_(context) {}
@@ -86,6 +91,9 @@ class AdminService final : public v1::Admin::CallbackService {
   grpc::ServerUnaryReactor* Activate(grpc::CallbackServerContext* ctx,
                                      const v1::ActivateRequest* request,
                                      v1::ActivateResponse* response) override;
+  grpc::ServerUnaryReactor* SetDevicePin(grpc::CallbackServerContext* ctx,
+                                         const v1::SetDevicePinRequest* request,
+                                         v1::Receipt* response) override;
   grpc::ServerUnaryReactor* WhoAmI(grpc::CallbackServerContext* ctx,
                                    const v1::WhoAmIRequest* request,
                                    v1::PrincipalRecord* response) override;

@@ -87,19 +87,9 @@ std::optional<Digest> ParseDigest(std::string_view text) {
     digest.seq = next;
   }
   if (digest.seq == 0) return std::nullopt;
-  const std::string_view hex = text.substr(colon + 1);
-  for (std::size_t i = 0; i < 32; ++i) {
-    int byte = 0;
-    for (char c : hex.substr(2 * i, 2)) {
-      const int digit = c >= '0' && c <= '9'   ? c - '0'
-                        : c >= 'a' && c <= 'f' ? c - 'a' + 10
-                        : c >= 'A' && c <= 'F' ? c - 'A' + 10
-                                               : -1;
-      if (digit < 0) return std::nullopt;
-      byte = byte * 16 + digit;
-    }
-    digest.hash[i] = static_cast<unsigned char>(byte);
-  }
+  const auto bytes = FromHex(text.substr(colon + 1));
+  if (!bytes || bytes->size() != digest.hash.size()) return std::nullopt;
+  std::copy(bytes->begin(), bytes->end(), digest.hash.begin());
   return digest;
 }
 

@@ -98,6 +98,11 @@ bool Permits(const v1::PrincipalRecord& who, const v1::Command& c, const ReplayS
              target != state.principals.end() && target->second.role() == v1::ROLE_MEMBER &&
              target->second.accounts_size() == 1 && target->second.accounts(0) == who.accounts(0);
     }
+    case v1::Command::kSetDevicePin:
+      // The device itself; admins and issuers (social workers) clear a forgotten PIN.
+      return who.principal() == c.set_device_pin().principal() ||
+             ((role == v1::ROLE_ADMIN || role == v1::ROLE_ISSUER) &&
+              c.set_device_pin().pin_key_wrapped().empty());
     case v1::Command::kOpenAccount:
     case v1::Command::kSetAccountStatus:
     case v1::Command::kSetAccountContact:
@@ -220,6 +225,23 @@ std::string ConsentProblem(const v1::Entry& entry, ReplayState& state) {
   } else if (c.has_redeem()) {
     consent = &c.redeem().consent();
     member = c.redeem().from();
+  } else if (c.has_set_device_pin()) {
+    // A device with a PIN proves it to change it (the replay checks the device itself).
+    const v1::SetDevicePin& set = c.set_device_pin();
+    auto device = state.principals.find(set.principal());
+    if (device == state.principals.end() || device->second.accounts_size() != 1) return "";
+    if (set.consent().device().empty()) {
+      if (c.actor() == set.principal() && !device->second.pin_key_wrapped().empty()) {
+        return Cat(set.principal(), "'s PIN changed with no code made with it");
+      }
+      return "";
+    }
+    if (set.consent().device() != set.principal()) {
+      return Cat("a code of ", Excerpt(set.consent().device()), " proves ", set.principal(),
+                 "'s PIN");
+    }
+    consent = &set.consent();
+    member = device->second.accounts(0);
   } else {
     // Every other Move pays nothing of a member's at a till.
     const v1::Move* move = c.has_earn()              ? &c.earn()

@@ -257,6 +257,7 @@ void ReplayEntry(const v1::Entry& entry, const Hash& fingerprint, State& state,
       case v1::Command::kGrantPrincipal:
       case v1::Command::kActivatePrincipal:
       case v1::Command::kRevokePrincipal:
+      case v1::Command::kSetDevicePin:
       case v1::Command::kSetItem:
       case v1::Command::kSetExchangeRatio:
       case v1::Command::kSetLimit:

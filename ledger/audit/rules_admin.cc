@@ -115,6 +115,16 @@ Expectation ExpectAdmin(const v1::Command& command, std::uint64_t seq, State& st
       return violated(Cat("unknown principal ", command.revoke_principal().principal()));
     if (principal->second.revoked_seq() != 0) return violated("principal revoked twice");
     principal->second.set_revoked_seq(seq);
+  } else if (command.has_set_device_pin()) {
+    const auto& set = command.set_device_pin();
+    auto principal = state.principals.find(set.principal());
+    if (principal == state.principals.end() || principal->second.role() != v1::ROLE_MEMBER ||
+        principal->second.activated_seq() == 0 || principal->second.revoked_seq() != 0) {
+      return violated(Cat("a PIN for ", set.principal(), ", no activated, unrevoked device"));
+    }
+    principal->second.set_pin_key_wrapped(set.pin_key_wrapped());
+    principal->second.set_pin_wrap_nonce(set.wrap_nonce());
+    principal->second.set_pin_seq(seq);
   } else if (command.has_set_item()) {
     const auto& set = command.set_item();
     if (auto problem = AccountProblem(state, set.store(), v1::ACCOUNT_KIND_STORE, true);

@@ -5,6 +5,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <string_view>
 
@@ -50,6 +51,8 @@ inline std::string EncodeFixed64BE(std::uint64_t value) {
 
 // Lower-case hex of arbitrary bytes, for hashes in messages and digests.
 std::string ToHex(std::string_view bytes);
+// The bytes of `hex` (either case, an even number of digits), or std::nullopt.
+std::optional<std::string> FromHex(std::string_view hex);
 
 // Appends `value` as a varint, in one append (a protobuf field or a WriteBatch record length).
 inline void AppendVarint(std::string* out, std::uint64_t value) {

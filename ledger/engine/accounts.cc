@@ -141,4 +141,21 @@ Outcome Engine::ApplyRevokePrincipal(const v1::Command& command, const std::stri
   return outcome;
 }
 
+Outcome Engine::ApplySetDevicePin(const v1::Command& command, const std::string& fingerprint) {
+  const v1::SetDevicePin& set = command.set_device_pin();
+  const v1::PrincipalRecord* found = principals_.Find(set.principal());
+  if (auto refused =
+          rules::CheckSetDevicePin(set, ActorPrincipal(command), found, NextEntryTime())) {
+    return RefuseWith(command, fingerprint, std::move(*refused));
+  }
+  v1::PrincipalRecord record = *found;
+  record.set_pin_key_wrapped(set.pin_key_wrapped());
+  record.set_pin_wrap_nonce(set.wrap_nonce());
+  record.set_pin_seq(head_.seq + 1);
+  if (!set.consent().device().empty()) record.set_last_consent_counter(set.consent().counter());
+  Outcome outcome = Append(command, fingerprint, {}, {});
+  principals_.Set(set.principal(), std::move(record));
+  return outcome;
+}
+
 }  // namespace lovebank

@@ -148,6 +148,8 @@ Outcome Engine::Decide(const v1::Command& command, const std::string& fingerprin
       return ApplyRevokePrincipal(command, fingerprint);
     case v1::Command::kActivatePrincipal:
       return ApplyActivatePrincipal(command, fingerprint);
+    case v1::Command::kSetDevicePin:
+      return ApplySetDevicePin(command, fingerprint);
     case v1::Command::kReceiveStock:
       return ApplyMove(command, fingerprint, command.receive_stock(), v1::ACCOUNT_KIND_ISSUER,
                        v1::ACCOUNT_KIND_STORE, /*stock=*/true);

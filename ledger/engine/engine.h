@@ -172,6 +172,7 @@ class Engine {
   Outcome ApplySetAccountStatus(const v1::Command& command, const std::string& fingerprint);
   Outcome ApplyGrantPrincipal(const v1::Command& command, const std::string& fingerprint);
   Outcome ApplyRevokePrincipal(const v1::Command& command, const std::string& fingerprint);
+  Outcome ApplySetDevicePin(const v1::Command& command, const std::string& fingerprint);
   Outcome ApplyActivatePrincipal(const v1::Command& command, const std::string& fingerprint);
   // A member's consent at the till (rules::CheckConsent), the refusal journaled; SpendConsent
   // records the code as used on its device once the entry is appended.

@@ -29,6 +29,25 @@ std::string ToHex(std::string_view bytes) {
   return out;
 }
 
+std::optional<std::string> FromHex(std::string_view hex) {
+  if (hex.size() % 2 != 0) return std::nullopt;
+  std::string out;
+  out.reserve(hex.size() / 2);
+  for (std::size_t i = 0; i < hex.size(); i += 2) {
+    int byte = 0;
+    for (char c : hex.substr(i, 2)) {
+      const int digit = c >= '0' && c <= '9'   ? c - '0'
+                        : c >= 'a' && c <= 'f' ? c - 'a' + 10
+                        : c >= 'A' && c <= 'F' ? c - 'A' + 10
+                                               : -1;
+      if (digit < 0) return std::nullopt;
+      byte = byte * 16 + digit;
+    }
+    out.push_back(static_cast<char>(byte));
+  }
+  return out;
+}
+
 namespace {
 
 // SHA-256 over the concatenation of `parts`, without concatenating them. OpenSSL's low-level

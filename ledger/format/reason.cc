@@ -116,6 +116,8 @@ std::string_view ReasonName(Reason reason) {
     LOVEBANK_REASON_NAME(kAccountCardInvalid, "ACCOUNT_CARD_INVALID")
     LOVEBANK_REASON_NAME(kAccountPhoneInvalid, "ACCOUNT_PHONE_INVALID")
     LOVEBANK_REASON_NAME(kAccountCardTaken, "ACCOUNT_CARD_TAKEN")
+    LOVEBANK_REASON_NAME(kPaymentCodeLocked, "PAYMENT_CODE_LOCKED")
+    LOVEBANK_REASON_NAME(kDevicePinInvalid, "DEVICE_PIN_INVALID")
     LOVEBANK_REASON_NAME(kLedgerUnverified, "LEDGER_UNVERIFIED")
     LOVEBANK_REASON_NAME(kHoldUnknown, "HOLD_UNKNOWN")
     LOVEBANK_REASON_NAME(kHoldClosed, "HOLD_CLOSED")
@@ -173,6 +175,7 @@ absl::StatusCode ReasonCode(Reason reason) {
     case Reason::kDigestInvalid:
     case Reason::kAccountCardInvalid:
     case Reason::kAccountPhoneInvalid:
+    case Reason::kDevicePinInvalid:
       return absl::StatusCode::kInvalidArgument;
     case Reason::kAccountCardTaken:
       return absl::StatusCode::kAlreadyExists;
@@ -188,6 +191,7 @@ absl::StatusCode ReasonCode(Reason reason) {
       return absl::StatusCode::kFailedPrecondition;
     case Reason::kWatchersFull:
     case Reason::kHttpStreamsFull:
+    case Reason::kPaymentCodeLocked:
       return absl::StatusCode::kResourceExhausted;
     default:
       break;

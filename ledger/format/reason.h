@@ -163,9 +163,13 @@ enum class Reason : std::uint32_t {
   // Finding a member at the counter (issue #24 item 4).
   kAccountCardInvalid = 153,   // a card number is 4-32 of [0-9A-Z]
   kAccountPhoneInvalid = 154,  // a phone is an optional "+" and 5-20 digits
+
+  // A device's PIN (issue #24 item 2).
+  kPaymentCodeLocked = 155,  // five wrong codes of the device in a row: 15 minutes' lock
+  kDevicePinInvalid = 156,   // the PIN's code key is not 64 hex (32 bytes wrapped, 16 nonce)
 };
 // Every reason's value is below this (loops over all reasons).
-inline constexpr std::uint32_t kReasonValueEnd = 155;
+inline constexpr std::uint32_t kReasonValueEnd = 157;
 
 // The reason's name as it appears in the proto and in logs, e.g. "INSUFFICIENT_BALANCE".
 std::string_view ReasonName(Reason reason);

@@ -435,6 +435,20 @@ SyntaxCheck CheckCommandSyntax(const v1::Command& command) {
                       "principal names are 1-64 bytes of [A-Za-z0-9._:@-]");
       }
       return {};
+    case v1::Command::kSetDevicePin: {
+      const auto& set = command.set_device_pin();
+      if (!IsValidPrincipal(set.principal())) {
+        return Refuse(Reason::kPrincipalInvalid,
+                      "principal names are 1-64 bytes of [A-Za-z0-9._:@-]");
+      }
+      const bool cleared = set.pin_key_wrapped().empty() && set.wrap_nonce().empty();
+      if (!cleared && (set.pin_key_wrapped().size() != 32 || set.wrap_nonce().size() != 16)) {
+        return Refuse(
+            Reason::kDevicePinInvalid,
+            "a PIN's wrapped code key is 32 bytes with a 16-byte nonce (both empty: none)");
+      }
+      return {};
+    }
     case v1::Command::kReceiveStock:
       return CheckStockMove(command.receive_stock(), "the donor, e.g. 爱心企业 XX 公司");
     case v1::Command::kWriteOffStock:

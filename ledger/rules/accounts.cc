@@ -6,6 +6,7 @@
 
 #include "ledger/base/strings.h"
 #include "ledger/base/text.h"
+#include "ledger/rules/authority.h"
 
 namespace lovebank::rules {
 
@@ -146,6 +147,40 @@ std::optional<Refusal> CheckActivate(const v1::ActivatePrincipal& activate,
   }
   if (token_taken) return Refusal{Reason::kTokenHashExists, "another principal holds this token"};
   return std::nullopt;
+}
+
+std::optional<Refusal> CheckSetDevicePin(const v1::SetDevicePin& set,
+                                         const v1::PrincipalRecord* actor,
+                                         const v1::PrincipalRecord* found,
+                                         std::int64_t time_unix_us) {
+  const bool itself = actor == nullptr || actor->principal() == set.principal();
+  if (!itself) {
+    // Asked before anything about the target: a member learns nothing of others' devices.
+    if (actor->role() != v1::ROLE_ADMIN && actor->role() != v1::ROLE_ISSUER) {
+      return Refusal{Reason::kPermissionDenied,
+                     Cat(actor->principal(), " may set only its own PIN")};
+    }
+    if (!set.pin_key_wrapped().empty()) {
+      return Refusal{Reason::kPermissionDenied,
+                     Cat(actor->principal(), " may clear ", set.principal(),
+                         "'s PIN, not set one: only the device's member chooses it")};
+    }
+  }
+  if (found == nullptr || found->role() != v1::ROLE_MEMBER || found->accounts_size() != 1 ||
+      found->activated_seq() == 0) {
+    return Refusal{Reason::kPrincipalUnknown, Cat("no activated device ", set.principal())};
+  }
+  if (found->revoked_seq() != 0) {
+    return Refusal{Reason::kPrincipalRevoked,
+                   Cat("device ", set.principal(), " was revoked by entry ", found->revoked_seq())};
+  }
+  if (!set.consent().device().empty() && set.consent().device() != set.principal()) {
+    return Refusal{Reason::kPaymentCodeInvalid,
+                   Cat("payment code: not from ", set.principal(), " itself")};
+  }
+  // The old PIN proves the change: a phone left unlocked does not give its PIN away.
+  const bool required = itself && actor != nullptr && !found->pin_key_wrapped().empty();
+  return CheckConsent(required, found->accounts(0), set.consent(), found, time_unix_us);
 }
 
 }  // namespace lovebank::rules

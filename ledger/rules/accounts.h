@@ -62,4 +62,14 @@ std::optional<Refusal> CheckActivate(const v1::ActivatePrincipal& activate,
                                      const std::string& actor, const v1::PrincipalRecord* found,
                                      std::int64_t time_unix_us, bool token_taken);
 
+// A device's PIN (SetDevicePin) by `actor` (null: a library caller) at `time_unix_us`: the
+// target is an activated, unrevoked MEMBER device; the device itself sets, changes or clears it,
+// an admin or an issuer (a social worker) only clears it; a member's other devices nothing. The
+// device with a PIN proves it with a code made with it (`consent`, CheckConsent, required); a
+// consent given must be the target device's own.
+std::optional<Refusal> CheckSetDevicePin(const v1::SetDevicePin& set,
+                                         const v1::PrincipalRecord* actor,
+                                         const v1::PrincipalRecord* found,
+                                         std::int64_t time_unix_us);
+
 }  // namespace lovebank::rules

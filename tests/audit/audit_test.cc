@@ -863,6 +863,75 @@ TEST(AuditConsent, AReplayedOrBorrowedPaymentCodeIsFoundInAConsistentlyRechained
   }
 }
 
+// A device's PIN (issue #24 item 2): the device changes it only with a code made with the old
+// one, and a social worker may clear it but never set one. A journal whose last SetDevicePin is
+// rewritten to drop that code, to prove it with another device's code, or to be a social
+// worker's new PIN is found, though rechained consistently.
+TEST(AuditPin, APinChangedWithoutItsCodeOrSetByASocialWorkerIsFound) {
+  using lovebank::testing::Grant;
+  struct Case {
+    std::string forgery;
+    FindingKind kind;
+  };
+  for (const Case& c : {Case{"no code", FindingKind::kRuleViolated},
+                        Case{"another device's code", FindingKind::kRuleViolated},
+                        Case{"a social worker's PIN", FindingKind::kActorNotAuthorized}}) {
+    SCOPED_TRACE(c.forgery);
+    TempDir dir;
+    std::uint64_t head_seq = 0;
+    {
+      auto ledger = lovebank::testing::OpenLedger(dir.path());
+      lovebank::testing::OpenProgramme(*ledger, 3);
+      ASSERT_TRUE(ledger->Execute(Grant("g0", "tester", v1::ROLE_ADMIN, {}, 'a')).ok());
+      ASSERT_TRUE(
+          ledger->Execute(Grant("g1", "worker", v1::ROLE_ISSUER, {"issuer:town"}, 'b')).ok());
+      for (const auto& [device, fill] : {std::pair{"m1.phone", 'p'}, std::pair{"m1.pad", 'q'}}) {
+        v1::Command grant = Grant(Cat("g-", device), device, v1::ROLE_MEMBER, {"m1"}, fill);
+        grant.mutable_grant_principal()->set_activation_ttl_seconds(3600);
+        ASSERT_TRUE(ledger->Execute(grant).ok());
+        ASSERT_TRUE(ledger
+                        ->Execute(lovebank::testing::Activate(Cat("a-", device), device,
+                                                              static_cast<char>(fill + 10)))
+                        .ok());
+      }
+      const std::uint64_t window = static_cast<std::uint64_t>(
+          ledger->GetEntry(ledger->GetHead().seq)->entry.time_unix_us() / 30'000'000);
+      auto pin = [](const std::string& id, char fill) {
+        v1::Command command;
+        command.set_request_id(id);
+        command.set_actor("m1.phone");
+        v1::SetDevicePin* set = command.mutable_set_device_pin();
+        set->set_principal("m1.phone");
+        set->set_pin_key_wrapped(std::string(32, fill));
+        set->set_wrap_nonce(std::string(16, fill));
+        return command;
+      };
+      const Outcome first = ledger->Execute(pin("pin-1", 'w'));  // no PIN yet: no code needed
+      ASSERT_TRUE(first.ok()) << first.message;
+      v1::Command change = pin("pin-2", 'v');
+      EXPECT_EQ(ledger->Execute(change).reason, Reason::kPaymentCodeRequired);
+      change.set_request_id("pin-3");
+      change.mutable_set_device_pin()->mutable_consent()->set_device("m1.phone");
+      change.mutable_set_device_pin()->mutable_consent()->set_counter(window * 10);
+      const Outcome changed = ledger->Execute(change);
+      ASSERT_TRUE(changed.ok()) << changed.message;
+      head_seq = ledger->GetHead().seq;
+    }
+    ASSERT_TRUE(AuditJournalOnly(dir.path()).clean()) << Describe(AuditJournalOnly(dir.path()));
+    RewriteHead(dir.path(), head_seq, [&](v1::Entry& entry) {
+      v1::Command& command = *entry.mutable_command();
+      if (c.forgery == "no code") command.mutable_set_device_pin()->clear_consent();
+      if (c.forgery == "another device's code") {
+        command.mutable_set_device_pin()->mutable_consent()->set_device("m1.pad");
+      }
+      if (c.forgery == "a social worker's PIN") command.set_actor("worker");
+    });
+    const Report report = AuditJournalOnly(dir.path());
+    EXPECT_EQ(report.findings_total, 1u) << Describe(report);
+    EXPECT_TRUE(Has(report, c.kind, head_seq, "")) << Describe(report);
+  }
+}
+
 // A programme card is one account's (issue #24 item 4): a journal whose SetAccountContact gives
 // a second account a card another holds is found, though rechained consistently.
 TEST(AuditContact, ACardGivenToASecondAccountIsFound) {

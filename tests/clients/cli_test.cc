@@ -207,6 +207,14 @@ TEST_F(CliTest, AMembersPhoneActivatesWithTheSocialWorkersCode) {
   EXPECT_EQ(again.exit_code, 1) << again.out;
   EXPECT_NE(again.err.find("ACTIVATION_CODE_UNKNOWN"), std::string::npos) << again.err;
   EXPECT_EQ(Run({"activation-code", "V00001"}, "app-v1").exit_code, 1);  // a member may not
+  // The member forgot the phone's PIN: the social worker clears it; a till may not.
+  const std::string device = phone.value("principal", "");
+  const Result cleared = Run({"principal", "clear-pin", device}, "worker-li");
+  EXPECT_EQ(cleared.exit_code, 0) << cleared.err;
+  EXPECT_NE(cleared.out.find("cleared the PIN of " + device), std::string::npos) << cleared.out;
+  const Result till = Run({"principal", "clear-pin", device}, "till-1");
+  EXPECT_EQ(till.exit_code, 1);
+  EXPECT_NE(till.err.find("PERMISSION_DENIED"), std::string::npos) << till.err;
 }
 
 TEST_F(CliTest, AFullLoveSupermarketDay) {
@@ -747,6 +755,7 @@ TEST_F(CliTest, EachCommandsRefusalHasItsExitCodeAndReason) {
        "ACCOUNT_KIND_MISMATCH"},
       {{"principal", "list"}, "till-1", 1, "PERMISSION_DENIED"},
       {{"principal", "revoke", "nobody"}, "admin", 1, "PRINCIPAL_UNKNOWN"},
+      {{"principal", "clear-pin", "nobody"}, "worker-li", 1, "PRINCIPAL_UNKNOWN"},
       {{"digest"}, "app-v1", 1, "PERMISSION_DENIED"},
       {{"export", "--out", "/tmp/never.lbexport"}, "app-v1", 1, "PERMISSION_DENIED"},
       {{"audit"}, "app-v1", 2, "PERMISSION_DENIED"},

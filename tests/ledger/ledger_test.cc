@@ -257,6 +257,15 @@ std::vector<RefusalCase> RefusalCases() {
        [] { return testing::SetContact("s4c", "m1", "c0001"); }},
       {"a phone of letters", Reason::kAccountPhoneInvalid,
        [] { return testing::SetContact("s4p", "m1", "", "phone"); }},
+      {"a device PIN's wrapped key without its nonce", Reason::kDevicePinInvalid,
+       [] {
+         v1::Command command;
+         command.set_request_id("s4pin");
+         command.set_actor("admin");
+         command.mutable_set_device_pin()->set_principal("m1.phone");
+         command.mutable_set_device_pin()->set_pin_key_wrapped(std::string(32, 'w'));
+         return command;
+       }},
       {"a card another holds", Reason::kAccountCardTaken,
        [] { return testing::SetContact("s4t", "m1", "C0003"); }},
       {"an account opened with a card another holds", Reason::kAccountCardTaken,
@@ -463,7 +472,9 @@ TEST(RefusalCoverage, EveryCommandReasonHasARefusalCase) {
       // Members' devices (tests/service/service_test.cc, Activation*):
       Reason::kActivationCodeUnknown, Reason::kActivationClosed,
       // Payment codes (tests/service/service_test.cc, PaymentCode*):
-      Reason::kPaymentCodeRequired, Reason::kPaymentCodeInvalid};
+      Reason::kPaymentCodeRequired, Reason::kPaymentCodeInvalid,
+      // A device's PIN (tests/service/service_test.cc, ADevicePin*):
+      Reason::kPaymentCodeLocked};
   for (std::uint32_t value = 0; value < kReasonValueEnd; ++value) {
     const auto reason = static_cast<Reason>(value);
     if (ReasonName(reason) == "UNKNOWN_REASON" || elsewhere.contains(reason)) continue;

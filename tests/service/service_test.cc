@@ -16,6 +16,7 @@
 #include "clients/journal_source.h"
 #include "grpcpp/generic/generic_stub.h"
 #include "ledger/audit/audit.h"
+#include "ledger/base/coding.h"
 #include "ledger/base/strings.h"
 #include "ledger/format/journal_format.h"
 #include "ledger/storage/store.h"
@@ -1021,6 +1022,13 @@ TEST_F(ServiceTest, TheRoleMatrixHoldsForEveryRpc) {
          v1::IssueActivationCodeResponse out;
          return client_->admin->IssueActivationCode(Ctx(t).get(), r, &out);
        }},
+      {"SetDevicePin(clear nobody's)",
+       [&](const std::string& t) {
+         v1::SetDevicePinRequest r;
+         r.set_request_id(next());
+         r.set_principal("nobody");
+         return client_->admin->SetDevicePin(Ctx(t).get(), r, &receipt);
+       }},
       {"WhoAmI",
        [&](const std::string& t) {
          v1::PrincipalRecord out;
@@ -1350,6 +1358,7 @@ TEST_F(ServiceTest, TheRoleMatrixHoldsForEveryRpc) {
       {"ListPrincipals", {"admin", "auditor", "member"}},  // member: its own devices
       {"RevokePrincipal", {"admin"}},
       {"IssueActivationCode", {"admin", "issuer"}},
+      {"SetDevicePin(clear nobody's)", {"admin", "issuer"}},  // a member: only its own
       {"WhoAmI", {"admin", "auditor", "issuer", "terminal", "member", "approver"}},
       {"Backup", {"admin"}},
       {"GetDigest", {"admin", "auditor"}},
@@ -2958,6 +2967,122 @@ TEST_F(ServiceTest, APaymentCodeSurvivesALateRetryABatchAndARestartButNotALostKe
   StartServer();
   ASSERT_TRUE(Checkout("late-4", "m1", 1, "POINTS", &receipt, "terminal", code(2, later)).ok());
   EXPECT_EQ(Balance("m1"), "390.00");
+}
+
+// A device's PIN (issue #24 item 2's last clause): the phone sends the PIN's code key, never the
+// PIN, and its codes are made from that key from then on — a stolen phone's bare secret pays
+// nothing; the old PIN proves a change; a social worker clears a forgotten PIN but never sets
+// one; five wrong codes in a row lock the phone's codes for a quarter hour; the PIN survives a
+// restart, and the journal holds it wrapped, never in the clear.
+TEST_F(ServiceTest, ADevicePinGuardsItsPaymentCodesAndFiveWrongOnesLockThePhone) {
+  SetUpShop();
+  v1::ActivateResponse phone;
+  ASSERT_TRUE(Activate(IssueCode("issuer", "m1").code(), &phone).ok());
+  v1::ActivateResponse other;
+  ASSERT_TRUE(Activate(IssueCode("issuer", "m2").code(), &other).ok());
+  const std::string secret = *FromHex(phone.payment_secret());
+  v1::Receipt earned;
+  ASSERT_TRUE(Earn("pin-earn", "m1", "500", "POINTS", &earned).ok());
+  ASSERT_TRUE(Earn("pin-earn-2", "m2", "500", "POINTS").ok());
+  const std::int64_t now = earned.time_unix_us();
+  const std::string pin_key = service::MakePinCodeKey(secret, "246810");
+  auto code = [&](const std::string& key, int index, std::int64_t at = 0) {
+    return service::MakePaymentCode(key, phone.device_number(), at == 0 ? now : at, index);
+  };
+  auto set_pin = [&](const std::string& token, const std::string& id, const std::string& key,
+                     const std::string& pay, v1::Receipt* out, const std::string& principal = "") {
+    v1::SetDevicePinRequest request;
+    request.set_request_id(id);
+    request.set_principal(principal);
+    request.set_pin_code_key(key.empty() ? "" : ToHex(key));
+    request.set_payment_code(pay);
+    return client_->admin->SetDevicePin(Ctx(token).get(), request, out);
+  };
+  v1::Receipt receipt;
+  auto sell = [&](const std::string& id, const std::string& pay) {
+    return Checkout(id, "m1", 1, "POINTS", &receipt, "terminal", pay);
+  };
+
+  // The phone sets its PIN (no PIN yet: no code needed); a retry is the same entry.
+  v1::Receipt set;
+  ASSERT_TRUE(set_pin(phone.token(), "pin-1", pin_key, "", &set).ok());
+  v1::Receipt again;
+  ASSERT_TRUE(set_pin(phone.token(), "pin-1", pin_key, "", &again).ok());
+  EXPECT_TRUE(again.replayed());
+  EXPECT_EQ(again.seq(), set.seq());
+  // A stolen phone's bare secret makes codes that pay nothing; the PIN's key pays.
+  EXPECT_STATUS(sell("pin-sale-bare", code(secret, 0)), StatusCode::FAILED_PRECONDITION,
+                Reason::kPaymentCodeInvalid);
+  const grpc::Status paid = sell("pin-sale-1", code(pin_key, 1));
+  ASSERT_TRUE(paid.ok()) << paid.error_message();
+  EXPECT_EQ(Balance("m1"), "470.00");
+
+  // A change needs a code made with the current PIN: none, or one of a guessed PIN, is refused.
+  const std::string new_key = service::MakePinCodeKey(secret, "135790");
+  EXPECT_STATUS(set_pin(phone.token(), "pin-2", new_key, "", &receipt),
+                StatusCode::FAILED_PRECONDITION, Reason::kPaymentCodeRequired);
+  EXPECT_STATUS(set_pin(phone.token(), "pin-3", new_key,
+                        code(service::MakePinCodeKey(secret, "000000"), 2), &receipt),
+                StatusCode::FAILED_PRECONDITION, Reason::kPaymentCodeInvalid);
+  ASSERT_TRUE(set_pin(phone.token(), "pin-4", new_key, code(pin_key, 3), &receipt).ok());
+  EXPECT_STATUS(sell("pin-sale-old", code(pin_key, 4)), StatusCode::FAILED_PRECONDITION,
+                Reason::kPaymentCodeInvalid);
+  ASSERT_TRUE(sell("pin-sale-2", code(new_key, 5)).ok());
+  // Not 64 hex digits: refused before anything.
+  v1::SetDevicePinRequest bad;
+  bad.set_request_id("pin-bad");
+  bad.set_pin_code_key("12ab");
+  EXPECT_STATUS(client_->admin->SetDevicePin(Ctx(phone.token()).get(), bad, &receipt),
+                StatusCode::INVALID_ARGUMENT, Reason::kDevicePinInvalid);
+  // Another member's phone, a till and a social worker may not set m1's phone's PIN.
+  for (const std::string& token : {other.token(), tokens_["terminal"], tokens_["issuer"]}) {
+    EXPECT_STATUS(set_pin(token, Cat("pin-other-", token.substr(3, 6)), pin_key, "", &receipt,
+                          phone.principal()),
+                  StatusCode::PERMISSION_DENIED, Reason::kPermissionDenied);
+  }
+
+  // Five wrong codes in a row lock the phone's codes — even a right one — for 15 minutes.
+  const std::string guessed = service::MakePinCodeKey(secret, "111111");
+  for (int i = 0; i < service::kPaymentCodeFailuresMax; ++i) {
+    EXPECT_STATUS(sell(Cat("pin-guess-", i), code(guessed, 6)), StatusCode::FAILED_PRECONDITION,
+                  Reason::kPaymentCodeInvalid);
+  }
+  EXPECT_STATUS(sell("pin-locked", code(new_key, 6)), StatusCode::RESOURCE_EXHAUSTED,
+                Reason::kPaymentCodeLocked);
+  EXPECT_EQ(Balance("m1"), "440.00");
+  // Another phone is not locked with it.
+  ASSERT_TRUE(Checkout("pin-m2", "m2", 1, "POINTS", &receipt, "terminal",
+                       service::MakePaymentCode(*FromHex(other.payment_secret()),
+                                                other.device_number(), now, 0))
+                  .ok());
+  const std::int64_t later = now + service::kPaymentCodeLockSeconds * 1'000'000;
+  clock_skew_us_->store(service::kPaymentCodeLockSeconds * 1'000'000);
+  ASSERT_TRUE(sell("pin-after-lock", code(new_key, 0, later)).ok());
+
+  // The member forgot the PIN: the social worker clears it (setting one is the member's alone),
+  // and the bare secret pays again.
+  EXPECT_STATUS(
+      set_pin(tokens_["issuer"], "pin-worker-set", new_key, "", &receipt, phone.principal()),
+      StatusCode::PERMISSION_DENIED, Reason::kPermissionDenied);
+  ASSERT_TRUE(set_pin(tokens_["issuer"], "pin-clear", "", "", &receipt, phone.principal()).ok());
+  ASSERT_TRUE(sell("pin-sale-cleared", code(secret, 1, later)).ok());
+
+  // The PIN is journaled wrapped (never the key itself) and survives a restart.
+  ASSERT_TRUE(set_pin(phone.token(), "pin-5", pin_key, "", &set).ok());
+  v1::GetEntryRequest get;
+  get.set_seq(set.seq());
+  v1::GetEntryResponse entry;
+  ASSERT_TRUE(client_->ledger->GetEntry(Ctx(tokens_["auditor"]).get(), get, &entry).ok());
+  const v1::SetDevicePin& journaled = entry.entry().command().set_device_pin();
+  EXPECT_EQ(journaled.pin_key_wrapped().size(), 32u);
+  EXPECT_NE(journaled.pin_key_wrapped(), pin_key);
+  EXPECT_EQ(journaled.wrap_nonce().size(), 16u);
+  StopServer();
+  StartServer();
+  EXPECT_STATUS(sell("pin-restart-bare", code(secret, 2, later)), StatusCode::FAILED_PRECONDITION,
+                Reason::kPaymentCodeInvalid);
+  ASSERT_TRUE(sell("pin-restart", code(pin_key, 3, later)).ok());
+  ExpectAuditClean();
 }
 
 }  // namespace
