@@ -21,6 +21,9 @@ packages=(
   libgtest-dev libbenchmark-dev
   python3 python3-grpcio python3-protobuf openssl nodejs
 )
+# npm fetches the Node client test's gRPC packages (tests/service/node); a machine whose Node.js
+# came with its own npm keeps it, and Debian's npm comes only where there is none.
+if ! command -v npm >/dev/null 2>&1; then packages+=(npm); fi
 # shellcheck disable=SC2206  # a space-separated list by design
 packages+=(${LOVEBANK_EXTRA_PACKAGES:-})
 
