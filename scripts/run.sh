@@ -16,5 +16,6 @@ scripts/setup.sh
 data_dir=${LOVEBANK_DATA_DIR:-var/ledger}
 # --init: create the ledger the first time (lovebankd refuses to start a new one otherwise).
 # --http-listen: phones and browsers reach the same API as HTTP/JSON on port 8080 (docs/api.md).
+# --web-root: the pages (http://127.0.0.1:8080/app/ for members, /counter/ for the till).
 exec "${BUILD_DIR:-build}/bin/lovebankd" --init --data-dir "$data_dir" \
-  --http-listen "${LOVEBANK_HTTP_LISTEN:-127.0.0.1:8080}" "$@"
+  --http-listen "${LOVEBANK_HTTP_LISTEN:-127.0.0.1:8080}" --web-root clients/web "$@"

@@ -2,8 +2,11 @@
 
 #include <sys/socket.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <deque>
+#include <filesystem>
+#include <fstream>
 #include <future>
 #include <optional>
 #include <regex>
@@ -342,6 +345,78 @@ class PoolHandle final : public httplib::TaskQueue {
   BoundedPool* const pool_;
 };
 
+// The pages (clients/web; DESIGN.md "Reaching people"): GET of a file under the web root by a
+// path of plain segments only (no "..", no hidden files: httplib has decoded %2e already), a
+// directory's index.html, "/" the volunteer's page. Only the kinds of file the pages use are
+// served, each with its type, and a policy that lets a page load nothing from anywhere else.
+constexpr char kPagePolicy[] =
+    "default-src 'self'; img-src 'self' data: blob:; object-src 'none'; base-uri 'none'; "
+    "frame-ancestors 'none'; form-action 'self'";
+constexpr std::size_t kPageBytesMax = 4 << 20;
+
+const char* PageContentType(std::string_view path) {
+  static constexpr std::pair<std::string_view, const char*> kTypes[] = {
+      {".html", "text/html; charset=utf-8"},
+      {".js", "text/javascript; charset=utf-8"},
+      {".css", "text/css; charset=utf-8"},
+      {".svg", "image/svg+xml"},
+      {".png", "image/png"},
+      {".json", "application/json; charset=utf-8"},
+      {".webmanifest", "application/manifest+json"}};
+  for (const auto& [suffix, type] : kTypes) {
+    if (path.size() > suffix.size() && path.substr(path.size() - suffix.size()) == suffix) {
+      return type;
+    }
+  }
+  return nullptr;
+}
+
+void HandlePage(const std::string& root, const httplib::Request& req, httplib::Response& res) {
+  const auto not_found = [&] {
+    SendRefusal(res, Reason::kHttpRouteUnknown,
+                Cat("GET ", Excerpt(req.path), " is no page (pages: /app/, /counter/, ...)"), 404);
+  };
+  std::string path = req.path;
+  if (path == "/") {
+    res.set_redirect("/app/");
+    return;
+  }
+  if (path.empty() || path[0] != '/') return not_found();
+  if (path.back() == '/') path += "index.html";
+  for (std::size_t start = 1; start <= path.size();) {
+    const std::size_t end = std::min(path.find('/', start), path.size());
+    const std::string_view segment = std::string_view(path).substr(start, end - start);
+    const bool plain = !segment.empty() && segment.size() <= 64 && segment[0] != '.' &&
+                       std::all_of(segment.begin(), segment.end(), [](char c) {
+                         return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+                                (c >= '0' && c <= '9') || c == '-' || c == '_' || c == '.';
+                       });
+    if (!plain) return not_found();
+    start = end + 1;
+  }
+  const std::string file = root + path;
+  const char* type = PageContentType(path);
+  if (type == nullptr) {
+    // "/app": the directory's page, at the address its relative links expect.
+    std::error_code error;
+    if (std::filesystem::is_directory(file, error)) return res.set_redirect(path + "/");
+    return not_found();
+  }
+  std::ifstream in(file, std::ios::binary);
+  std::error_code error;
+  const auto size = std::filesystem::file_size(file, error);
+  if (!in || error || size > kPageBytesMax || !std::filesystem::is_regular_file(file, error)) {
+    return not_found();
+  }
+  std::string body(static_cast<std::size_t>(size), '\0');
+  if (!in.read(body.data(), static_cast<std::streamsize>(body.size()))) return not_found();
+  res.set_header("Content-Security-Policy", kPagePolicy);
+  res.set_header("X-Content-Type-Options", "nosniff");
+  res.set_header("Referrer-Policy", "no-referrer");
+  res.set_header("Cache-Control", "no-cache");
+  res.set_content(std::move(body), type);
+}
+
 class HttpGateway::Impl {
  public:
   HttpOptions options;
@@ -595,6 +670,12 @@ absl::StatusOr<std::unique_ptr<HttpGateway>> HttpGateway::Start(
       [self](const httplib::Request& req, httplib::Response& res) { self->HandleRpc(req, res); });
   server.Get("/healthz",
              [self](const httplib::Request&, httplib::Response& res) { self->HandleHealth(res); });
+  if (!options.web_root.empty()) {
+    server.Get(".*",
+               [root = options.web_root](const httplib::Request& req, httplib::Response& res) {
+                 HandlePage(root, req, res);
+               });
+  }
   // What cpp-httplib answers itself (no route, a body over the limit, a bad request line) gets
   // the same JSON error shape as everything else.
   const std::size_t body_max = options.body_bytes_max;

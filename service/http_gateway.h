@@ -51,6 +51,8 @@ struct HttpOptions {
   // a watch without idle_seconds never holds a thread for good; long enough for Verify and
   // ReadJournal of a town's ledger. 0 or less: the default.
   int stream_seconds_max = 900;
+  // The pages' directory (clients/web): GET /app/, /counter/, ... serve its files; empty: none.
+  std::string web_root;
 };
 
 class HttpGateway {

@@ -68,6 +68,9 @@ int Main(int argc, char** argv) {
   app.add_option("--http-listen", options.http_listen_address,
                  "also serve HTTP/JSON here, HOST:PORT (POST /v1/<Service>/<Method>; off unless "
                  "given; HTTPS with --tls-cert/--tls-key)");
+  app.add_option("--web-root", options.web_root,
+                 "with --http-listen, also serve the pages in this directory (clients/web): "
+                 "/app/ for members, /counter/ for the love supermarket's till");
   app.add_option("--http-threads", options.http_threads, "HTTP connections served at once")
       ->capture_default_str()
       ->check(CLI::Range(1, 256));

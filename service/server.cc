@@ -306,6 +306,7 @@ absl::StatusOr<std::unique_ptr<Server>> Server::Start(ServerOptions options) {
     http.body_bytes_max = kRequestBytesMax;
     http.threads = options.http_threads;
     http.connections_max = options.http_connections_max;
+    http.web_root = options.web_root;
     grpc::ChannelArguments arguments;
     arguments.SetMaxReceiveMessageSize(-1);  // lovebankd's own answers, whatever their size
     arguments.SetMaxSendMessageSize(kRequestBytesMax);

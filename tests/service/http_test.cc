@@ -12,6 +12,7 @@
 
 #include <chrono>
 #include <filesystem>
+#include <fstream>
 #include <functional>
 #include <future>
 #include <map>
@@ -58,6 +59,7 @@ class HttpTest : public ::testing::Test {
     options.http_listen_address = http;
     options.http_threads = http_threads_;
     options.http_connections_max = http_connections_max_;
+    options.web_root = web_root_;
     options.init = true;
     options.data_dir = data_dir;
     options.log_out = log_;
@@ -90,6 +92,7 @@ class HttpTest : public ::testing::Test {
   testing::TempDir dir_;
   int http_threads_ = 8;
   int http_connections_max_ = 64;
+  std::string web_root_;
   std::FILE* log_ = nullptr;
   std::unique_ptr<service::Server> server_;
   std::unique_ptr<httplib::Client> http_;
@@ -129,6 +132,64 @@ bool Eventually(const std::function<bool()>& done) {
     EXPECT_EQ(body_.value("reason", ""), (reason_name)) << body_.dump(); \
     EXPECT_FALSE(body_.value("message", "").empty()) << body_.dump();    \
   } while (0)
+
+// The pages (--web-root, issue #25): files of the web root by plain paths only, each with its
+// type, the policy that keeps a page from loading anything from elsewhere, and nosniff; nothing
+// outside the root (.., %2e%2e), no hidden or unknown kinds of file; no pages without a root.
+TEST_F(HttpTest, ThePagesAreTheWebRootsFilesAndNothingElse) {
+  auto get = [&](const std::string& path) { return http_->Get(path.c_str()); };
+  auto none = get("/app/");  // started without a web root: no pages
+  ASSERT_TRUE(none);
+  EXPECT_EQ(none->status, 404);
+  EXPECT_EQ(json::parse(none->body).value("reason", ""), "HTTP_ROUTE_UNKNOWN");
+
+  TearDown();
+  const std::string root = dir_.Sub("web");
+  std::filesystem::create_directories(root + "/app");
+  std::filesystem::create_directories(root + "/common");
+  auto write = [](const std::string& path, const std::string& text) {
+    std::ofstream(path, std::ios::binary) << text;
+  };
+  write(root + "/app/index.html", "<!doctype html><title>我的账户</title>");
+  write(root + "/common/lovebank.js", "export const x = 1;");
+  write(root + "/common/.secret.js", "hidden");
+  write(root + "/app/notes.txt", "not a page");
+  write(dir_.Sub("outside.js"), "outside the root");
+  web_root_ = root;
+  SetUp();
+  http_->set_url_encode(false);  // the paths go out exactly as written here
+
+  auto page = get("/app/");
+  ASSERT_TRUE(page);
+  EXPECT_EQ(page->status, 200);
+  EXPECT_EQ(page->body, "<!doctype html><title>我的账户</title>");
+  EXPECT_EQ(page->get_header_value("Content-Type"), "text/html; charset=utf-8");
+  EXPECT_NE(page->get_header_value("Content-Security-Policy").find("default-src 'self'"),
+            std::string::npos);
+  EXPECT_EQ(page->get_header_value("X-Content-Type-Options"), "nosniff");
+  auto script = get("/common/lovebank.js");
+  ASSERT_TRUE(script);
+  EXPECT_EQ(script->status, 200);
+  EXPECT_EQ(script->get_header_value("Content-Type"), "text/javascript; charset=utf-8");
+  for (const auto& [path, location] : {std::pair{"/", "/app/"}, std::pair{"/app", "/app/"}}) {
+    SCOPED_TRACE(path);
+    auto moved = get(path);
+    ASSERT_TRUE(moved);
+    EXPECT_EQ(moved->status, 302);
+    EXPECT_EQ(moved->get_header_value("Location"), location);
+  }
+  for (const std::string path :
+       {"/app/../../outside.js", "/../outside.js", "/%2e%2e/outside.js",
+        "/app/%2E%2E/../outside.js", "/common/.secret.js", "/app/notes.txt", "/nothing/",
+        "/app//index.html", "/app/index.html%00.js", "/v1/Ledger/GetBalance"}) {
+    SCOPED_TRACE(path);
+    auto refused = get(path);
+    ASSERT_TRUE(refused);
+    EXPECT_EQ(refused->status, 404) << refused->body;
+    EXPECT_EQ(refused->body.find("outside the root"), std::string::npos);
+    EXPECT_EQ(refused->body.find("hidden"), std::string::npos);
+  }
+}
 
 TEST_F(HttpTest, EveryUnaryRpcIsJsonWithTheSameTokensRolesReasonsAndExactlyOnce) {
   auto health = http_->Get("/healthz");

@@ -1,0 +1,152 @@
+// The love supermarket's counter (/counter/): a till's token signs in; the cashier finds the
+// member (id, name, the phone's last 4 digits or the card) and takes the member's payment code;
+// the catalogue priced in points (明码标分) with stock; a basket; pay in points or hours; the
+// receipt, printable on an 80 mm thermal printer; refusals in Chinese from their reason.
+import { call, el, show, localTime, assetName, requestId, Refused } from '../common/lovebank.js';
+
+const main = document.getElementById('main');
+const STORE = 'lovebank.till';
+
+function errorLine(error) {
+  return el('p', { class: 'error', role: 'alert', id: 'error' },
+    error instanceof Refused ? error.chinese : `出错了：${error}`);
+}
+
+function signIn(message) {
+  const token = el('input', { id: 'till-token', type: 'password', autocomplete: 'off',
+    placeholder: 'lb_…' });
+  const form = el('form', {}, el('h2', {}, '收银台登录'),
+    el('label', { for: 'till-token' }, '收银台令牌（管理员发放）'), token,
+    el('button', { id: 'sign-in', type: 'submit' }, '登录'), message || null);
+  form.addEventListener('submit', async (event) => {
+    event.preventDefault();
+    try {
+      const who = await call('Admin/WhoAmI', {}, token.value.trim());
+      if (who.role !== 'ROLE_TERMINAL') throw new Refused({ reason: 'PERMISSION_DENIED' }, 403);
+      localStorage.setItem(STORE, JSON.stringify({ token: token.value.trim(),
+        store: who.accounts[0], name: who.displayName || who.principal }));
+      location.reload();
+    } catch (error) {
+      signIn(errorLine(error));
+    }
+  });
+  show(main, form);
+}
+
+async function counter(till) {
+  const { token, store } = till;
+  const basket = new Map();  // sku -> {item, quantity}
+  let items = [];
+  let saleId = requestId('sale');  // one sale, retried as often as needed: charged once
+  const member = el('input', { id: 'member', placeholder: '会员编号，如 V00001' });
+  const memberName = el('div', { id: 'member-name', class: 'muted' });
+  const search = el('input', { id: 'search', placeholder: '姓名，或手机尾号 4 位，或卡号' });
+  const found = el('div', { id: 'found' });
+  const code = el('input', { id: 'payment-code', inputmode: 'numeric', autocomplete: 'off',
+    placeholder: '扫描或输入会员的付款码' });
+  const catalogue = el('tbody', { id: 'catalogue' });
+  const lines = el('tbody', { id: 'basket' });
+  const total = el('p', { id: 'total' });
+  const payAsset = el('select', { id: 'pay-asset' },
+    el('option', { value: 'POINTS' }, '爱心积分'), el('option', { value: 'HOURS' }, '服务时长'));
+  const message = el('div', { id: 'message' });
+  const receipt = el('div', { id: 'receipt' });
+
+  async function lookUp() {
+    const text = search.value.trim();
+    const query = /^\d{4}$/.test(text) ? { phone: text }
+      : /^[0-9A-Z]{5,32}$/.test(text) ? { cardNumber: text } : { nameContains: text };
+    try {
+      const got = await call('Ledger/ListAccounts', { ...query, kind: 'ACCOUNT_KIND_MEMBER', pageSize: 20 }, token);
+      show(found, (got.accounts || []).map((a) => el('button', { class: 'secondary',
+        onclick: () => { member.value = a.account; greet(); } },
+      `${a.displayName} ${a.account} ${a.phone || ''}`)));
+      if (!(got.accounts || []).length) show(found, el('p', {}, '没有找到'));
+    } catch (error) { show(found, errorLine(error)); }
+  }
+  async function greet() {
+    if (!member.value.trim()) return show(memberName);
+    try {
+      const got = await call('Ledger/GetAccount', { account: member.value.trim() }, token);
+      show(memberName, `${got.displayName}${got.status === 'ACCOUNT_STATUS_FROZEN' ? '（已冻结）' : ''}`);
+    } catch (error) { show(memberName, errorLine(error)); }
+  }
+  function drawBasket() {
+    let points = 0;
+    show(lines, [...basket.values()].map(({ item, quantity }) => {
+      points += Number(item.price) * quantity;
+      return el('tr', {}, el('td', {}, item.name), el('td', { class: 'num' }, `${quantity} ${item.unit}`),
+        el('td', { class: 'num' }, (Number(item.price) * quantity).toFixed(2)),
+        el('td', {}, el('button', { class: 'secondary', onclick: () => {
+          if (quantity > 1) basket.set(item.sku, { item, quantity: quantity - 1 }); else basket.delete(item.sku);
+          saleId = requestId('sale');
+          drawBasket();
+        } }, '−')));
+    }));
+    show(total, `合计 ${points.toFixed(2)} 积分`);
+  }
+  async function loadCatalogue() {
+    const got = await call('Supermarket/ListItems', { store }, token);
+    items = (got.items || []).filter((item) => item.active);
+    show(catalogue, items.map((item) => el('tr', { 'data-sku': item.sku },
+      el('td', {}, item.name), el('td', { class: 'num' }, `${item.price} 分/${item.unit}`),
+      el('td', { class: 'num' }, `库存 ${item.stock}`),
+      el('td', {}, el('button', { class: 'secondary', 'data-add': item.sku, onclick: () => {
+        const line = basket.get(item.sku);
+        basket.set(item.sku, { item, quantity: line ? line.quantity + 1 : 1 });
+        saleId = requestId('sale');
+        drawBasket();
+      } }, '加入')))));
+  }
+  async function pay() {
+    show(message);
+    try {
+      const got = await call('Supermarket/Checkout', { requestId: saleId, member: member.value.trim(),
+        store, payAsset: payAsset.value, paymentCode: code.value.replace(/\s/g, ''),
+        lines: [...basket.values()].map(({ item, quantity }) => ({ sku: item.sku, quantity })) }, token);
+      show(receipt, el('h2', {}, '爱心超市 收据'),
+        el('p', {}, `${till.name}　${localTime(got.timeUnixUs)}`),
+        el('p', {}, `会员 ${memberName.textContent} ${member.value.trim()}`),
+        el('table', {}, el('tbody', {}, (got.lines || []).map((line) => el('tr', {},
+          el('td', {}, line.name || line.sku), el('td', { class: 'num' }, `×${line.quantity}`),
+          el('td', { class: 'num' }, line.amount || line.price || ''))))),
+        el('p', { id: 'receipt-total' }, got.payAsset === 'HOURS'
+          ? `合计 ${got.totalPoints} 积分，付 ${got.hours} 小时服务时长`
+          : `合计 ${got.totalPoints} 积分`),
+        (got.balancesAfter || []).filter((b) => b.account === member.value.trim() &&
+          (b.asset === 'POINTS' || b.asset === 'HOURS')).map((b) =>
+          el('p', {}, `${assetName(b.asset)}余额 ${b.amount}`)),
+        el('p', { class: 'muted' }, `凭证 第 ${got.seq} 条 ${got.hash.slice(0, 16)}…`),
+        el('button', { onclick: () => window.print() }, '打印收据'),
+        el('button', { class: 'secondary', id: 'next-sale', onclick: () => location.reload() }, '下一位'));
+      show(message, el('p', { class: 'ok', id: 'paid' }, got.replayed ? '已结账（重复提交，只扣一次）' : '结账成功'));
+      basket.clear();
+      drawBasket();
+      code.value = '';
+      saleId = requestId('sale');
+      await loadCatalogue();
+    } catch (error) {
+      show(message, errorLine(error));
+    }
+  }
+  member.addEventListener('change', greet);
+  show(main,
+    el('p', { class: 'muted no-print' }, `${till.name}（${store}）`,
+      el('button', { class: 'secondary', onclick: () => { localStorage.removeItem(STORE); location.reload(); } }, '退出')),
+    el('div', { class: 'columns no-print' },
+      el('section', {}, el('h2', {}, '会员'),
+        el('label', { for: 'member' }, '会员编号'), member, memberName,
+        el('label', { for: 'search' }, '查找会员'), search,
+        el('button', { class: 'secondary', id: 'look-up', onclick: lookUp }, '查找'), found,
+        el('label', { for: 'payment-code' }, '付款码'), code),
+      el('section', {}, el('h2', {}, '商品（明码标分）'), el('table', {}, catalogue))),
+    el('section', { class: 'no-print' }, el('h2', {}, '购物篮'), el('table', {}, lines), total,
+      el('label', { for: 'pay-asset' }, '支付方式'), payAsset,
+      el('button', { id: 'pay', onclick: pay }, '结账'), message),
+    receipt);
+  drawBasket();
+  try { await loadCatalogue(); } catch (error) { show(message, errorLine(error)); }
+}
+
+const till = JSON.parse(localStorage.getItem(STORE) || 'null');
+if (till && till.token) counter(till); else signIn();

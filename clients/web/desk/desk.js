@@ -1,0 +1,154 @@
+// The social worker's desk (/desk/): record an afternoon's activity with each participant's
+// hours in one step (one SubmitBatch of Earns, a result per row), award by rule with the rule's
+// Chinese description, issue a member's activation code, and see the approvals waiting (an
+// approver approves or rejects). Signs in with the worker's (or an approver's) token.
+import { call, el, show, localTime, assetName, requestId, chineseMessage, Refused } from '../common/lovebank.js';
+
+const main = document.getElementById('main');
+const STORE = 'lovebank.desk';
+
+function errorLine(error) {
+  return el('p', { class: 'error', role: 'alert' },
+    error instanceof Refused ? error.chinese : `出错了：${error}`);
+}
+
+function signIn(message) {
+  const token = el('input', { id: 'desk-token', type: 'password', autocomplete: 'off', placeholder: 'lb_…' });
+  const form = el('form', {}, el('h2', {}, '社工登录'),
+    el('label', { for: 'desk-token' }, '令牌（管理员发放）'), token,
+    el('button', { id: 'sign-in', type: 'submit' }, '登录'), message || null);
+  form.addEventListener('submit', async (event) => {
+    event.preventDefault();
+    try {
+      const who = await call('Admin/WhoAmI', {}, token.value.trim());
+      localStorage.setItem(STORE, JSON.stringify({ token: token.value.trim(), role: who.role,
+        issuer: (who.accounts || [])[0] || '', name: who.displayName || who.principal }));
+      location.reload();
+    } catch (error) { signIn(errorLine(error)); }
+  });
+  show(main, form);
+}
+
+// "V00001 2.5" per line (a tab or a comma also separates: a column pasted from a sheet).
+export function parseParticipants(text) {
+  return text.split(/\r?\n/).map((line) => line.trim()).filter(Boolean).map((line) => {
+    const [member, hours] = line.split(/[\s,，\t]+/);
+    return { member, hours: hours || '' };
+  });
+}
+
+function activityForm(desk) {
+  const field = (id, label, attributes = {}) => [el('label', { for: id }, label),
+    el('input', { id, ...attributes })];
+  const today = new Date().toLocaleDateString('sv-SE', { timeZone: 'Asia/Shanghai' });
+  const inputs = {
+    name: field('activity-name', '活动名称', { placeholder: '例如：重阳节敬老活动' }),
+    date: field('activity-date', '日期', { type: 'date', value: today }),
+    team: field('activity-team', '服务队', { placeholder: '例如：反诈宣传志愿队' }),
+    place: field('activity-place', '地点', { placeholder: '例如：南溪村文化礼堂' }),
+    category: field('activity-category', '类别', { placeholder: '例如：助老' }),
+  };
+  const people = el('textarea', { id: 'participants', rows: 6, style: 'width:100%;font:inherit',
+    placeholder: '每行一人：会员编号 时长\nV00001 2.5\nV00002 2' });
+  const results = el('tbody', { id: 'activity-results' });
+  const button = el('button', { id: 'record-activity' }, '记录服务时长');
+  let batchIds = null;  // one recording, retried as often as needed: each row once
+  people.addEventListener('input', () => { batchIds = null; });
+  button.addEventListener('click', async () => {
+    const rows = parseParticipants(people.value);
+    if (!batchIds || batchIds.length !== rows.length) batchIds = rows.map(() => requestId('act'));
+    const activity = Object.fromEntries(Object.entries(inputs).map(([key, [, input]]) => [key, input.value.trim()]));
+    try {
+      const got = await call('Ledger/SubmitBatch', { commands: rows.map((row, i) => ({ earn: {
+        requestId: batchIds[i], issuer: desk.issuer, member: row.member, asset: 'HOURS',
+        amount: row.hours, activity } })) }, desk.token);
+      show(results, (got.results || []).map((result, i) => el('tr', {},
+        el('td', {}, rows[i].member), el('td', { class: 'num' }, rows[i].hours),
+        el('td', { class: result.reason === 'REASON_OK' ? 'ok' : 'error' },
+          result.reason === 'REASON_OK' ? (result.receipt.pending ? '待审批' : '已记录')
+            : chineseMessage({ reason: result.reason.replace(/^REASON_/, '') })))));
+    } catch (error) { show(results, el('tr', {}, el('td', {}, errorLine(error)))); }
+  });
+  return el('section', {}, el('h2', {}, '记录一次活动'), Object.values(inputs),
+    el('label', { for: 'participants' }, '参加人员与时长（小时）'), people, button,
+    el('table', {}, results));
+}
+
+function awardForm(desk, rules) {
+  const rule = el('select', { id: 'award-rule' }, rules.filter((r) => r.rule.active).map((r) =>
+    el('option', { value: r.rule.code }, `${r.rule.description}（${r.rule.deduction ? '-' : '+'}${r.rule.amount} ${assetName(r.rule.asset)}）`)));
+  const member = el('input', { id: 'award-member', placeholder: '会员编号' });
+  const reason = el('input', { id: 'award-reason', placeholder: '事由，例如：期中考试进步明显' });
+  const message = el('div', { id: 'award-message' });
+  let id = requestId('award');
+  for (const input of [rule, member, reason]) input.addEventListener('input', () => { id = requestId('award'); });
+  const button = el('button', { id: 'award', onclick: async () => {
+    try {
+      const got = await call('Programme/Award', { requestId: id, rule: rule.value,
+        member: member.value.trim(), issuer: desk.issuer, reason: reason.value.trim() }, desk.token);
+      show(message, el('p', { class: 'ok' }, got.pending ? '已提交，等待审批' : `已发放 ${got.awardAmount}`));
+    } catch (error) { show(message, errorLine(error)); }
+  } }, '按规则奖励');
+  return el('section', {}, el('h2', {}, '按规则奖励'), el('label', { for: 'award-rule' }, '规则'), rule,
+    el('label', { for: 'award-member' }, '会员'), member, el('label', { for: 'award-reason' }, '事由'), reason,
+    button, message);
+}
+
+function activationForm(desk) {
+  const member = el('input', { id: 'code-member', placeholder: '会员编号' });
+  const out = el('div', { id: 'code-out' });
+  const button = el('button', { id: 'issue-code', onclick: async () => {
+    try {
+      const got = await call('Admin/IssueActivationCode', { requestId: requestId('code'),
+        member: member.value.trim() }, desk.token);
+      show(out, el('p', { class: 'code', id: 'activation-code' }, got.code),
+        el('p', { class: 'muted' }, `一次有效，${localTime(got.expiresUnixUs)} 前在会员手机的 /app/ 页面输入`));
+    } catch (error) { show(out, errorLine(error)); }
+  } }, '发放激活码');
+  return el('section', {}, el('h2', {}, '会员手机激活码'), el('label', { for: 'code-member' }, '会员'),
+    member, button, out);
+}
+
+async function pendingList(desk) {
+  const rows = el('tbody', { id: 'pending' });
+  const section = el('section', {}, el('h2', {}, '待审批'), el('table', {}, rows));
+  async function load() {
+    const got = await call('Programme/ListPending', {}, desk.token);
+    show(rows, (got.pending || []).map((p) => el('tr', { 'data-seq': p.seq },
+      el('td', {}, `${p.member} ${p.rule || '服务时长'}`, el('div', { class: 'muted' }, `${p.maker} · ${localTime(p.timeUnixUs)}`)),
+      el('td', { class: 'num' }, `${assetName(p.asset)} ${p.amountMinor}`),
+      desk.role === 'ROLE_APPROVER' || desk.role === 'ROLE_ADMIN' ? el('td', {},
+        el('button', { 'data-approve': p.seq, onclick: () => decide('Approve', p.seq) }, '批准'),
+        el('button', { class: 'secondary', onclick: () => decide('Reject', p.seq) }, '驳回')) : el('td', {}))));
+    if (!(got.pending || []).length) show(rows, el('tr', {}, el('td', {}, '没有待审批的记录')));
+  }
+  async function decide(what, seq) {
+    try {
+      const request = { requestId: `${what.toLowerCase()}-${seq}`, seq };
+      if (what === 'Reject') request.reason = '复核不符';
+      await call(`Programme/${what}`, request, desk.token);
+      await load();
+    } catch (error) { section.append(errorLine(error)); }
+  }
+  try { await load(); } catch (error) { section.append(errorLine(error)); }
+  return section;
+}
+
+async function desk(state) {
+  const header = el('p', { class: 'muted' }, `${state.name}${state.issuer ? `（${state.issuer}）` : ''}`,
+    el('button', { class: 'secondary', onclick: () => { localStorage.removeItem(STORE); location.reload(); } }, '退出'));
+  const parts = [header];
+  if (state.role === 'ROLE_ISSUER' || state.role === 'ROLE_ADMIN') {
+    parts.push(activityForm(state));
+    try {
+      const got = await call('Programme/ListAwardRules', {}, state.token);
+      if ((got.rules || []).length) parts.push(awardForm(state, got.rules));
+    } catch (error) { parts.push(errorLine(error)); }
+    parts.push(activationForm(state));
+  }
+  parts.push(await pendingList(state));
+  show(main, parts);
+}
+
+const state = JSON.parse(localStorage.getItem(STORE) || 'null');
+if (state && state.token) desk(state); else signIn();

@@ -1,0 +1,226 @@
+"""The pages in a real browser (issue #25): Debian's Chromium, headless, driven by
+python3-selenium through chromedriver, against a real lovebankd serving clients/web.
+
+A member's phone (390x844) activates with the social worker's code, sees its points, shows its
+payment code; the counter (1280x800) signs in with a till's token, takes the member and the code,
+sells 东北大米 and prints the receipt; the phone's history and balance update live (WatchEntries);
+the same code again is refused in Chinese. Every page loads nothing from elsewhere, carries its
+content security policy, and has the CJK font. Screenshots go to WORK_DIR/screenshots.
+
+usage: /usr/bin/python3 browser_test.py LOVEBANKD WEB_ROOT WORK_DIR
+"""
+import json
+import os
+import re
+import shutil
+import subprocess
+import sys
+import urllib.request
+
+from selenium import webdriver
+from selenium.webdriver.chrome.service import Service
+from selenium.webdriver.common.by import By
+from selenium.webdriver.support.ui import WebDriverWait
+
+lovebankd, web_root, work = sys.argv[1:4]
+shutil.rmtree(work, ignore_errors=True)
+shots = os.path.join(work, "screenshots")
+os.makedirs(shots)
+data = os.path.join(work, "data")
+# The system clock on both sides: the phone's payment code and lovebankd's check of it.
+daemon = subprocess.Popen([lovebankd, "--listen", "127.0.0.1:0", "--data-dir", data, "--init",
+                           "--http-listen", "127.0.0.1:0", "--web-root", web_root],
+                          stderr=subprocess.PIPE, text=True)
+http_port = None
+for line in daemon.stderr:
+    match = re.search(r"serving HTTP/JSON on port (\d+)", line)
+    if match:
+        http_port = int(match.group(1))
+        break
+assert http_port, "lovebankd did not report its HTTP port"
+base = f"http://127.0.0.1:{http_port}"
+
+
+def post(route, body, token):
+    request = urllib.request.Request(
+        f"{base}/v1/{route}", data=json.dumps(body).encode("utf-8"),
+        headers={"Authorization": "Bearer " + token, "Content-Type": "application/json"})
+    with urllib.request.urlopen(request, timeout=10) as answer:
+        return json.load(answer)
+
+
+driver = None
+try:
+    admin = open(os.path.join(data, "admin.token")).read().strip()
+    for account, kind, name, budgets in [
+            ("issuer:town", "ACCOUNT_KIND_ISSUER", "南溪镇爱心银行",
+             [{"asset": "POINTS", "amount": "100000"}, {"asset": "HOURS", "amount": "10000"}]),
+            ("issuer:goods", "ACCOUNT_KIND_ISSUER", "爱心捐赠物资", []),
+            ("store:main", "ACCOUNT_KIND_STORE", "南溪镇爱心超市", []),
+            ("V00001", "ACCOUNT_KIND_MEMBER", "韦蕊", [])]:
+        post("Ledger/OpenAccount", {"requestId": "open-" + account, "account": account,
+                                    "kind": kind, "displayName": name, "budgets": budgets}, admin)
+    worker = post("Admin/CreatePrincipal", {"requestId": "p-worker", "principal": "worker-li",
+                                             "role": "ROLE_ISSUER", "accounts": ["issuer:town"]},
+                  admin)["token"]
+    till = post("Admin/CreatePrincipal", {"requestId": "p-till", "principal": "till-1",
+                                           "role": "ROLE_TERMINAL", "accounts": ["store:main"],
+                                           "displayName": "爱心超市收银台1"}, admin)["token"]
+    post("Supermarket/SetItem", {"requestId": "item-rice", "store": "store:main",
+                                 "sku": "RICE_5KG", "name": "东北大米 5kg", "unit": "袋",
+                                 "price": "30", "active": True}, admin)
+    post("Supermarket/ReceiveStock", {"requestId": "stock-rice", "issuer": "issuer:goods",
+                                      "store": "store:main", "sku": "RICE_5KG", "quantity": "10",
+                                      "reason": "爱心企业 富民米业"}, admin)
+    post("Ledger/Earn", {"requestId": "earn-1", "issuer": "issuer:town", "member": "V00001",
+                         "asset": "POINTS", "amount": "500", "reason": "学习进步明显"}, worker)
+    code = post("Admin/IssueActivationCode", {"requestId": "code-1", "member": "V00001"},
+                worker)["code"]
+    approver = post("Admin/CreatePrincipal", {"requestId": "p-approver", "principal": "chief-wang",
+                                               "role": "ROLE_APPROVER"}, admin)["token"]
+    post("Programme/SetAwardRule", {"requestId": "rule-uni", "rule": {
+        "code": "UNIVERSITY_ADMISSION", "asset": "POINTS", "amount": "3000",
+        "frequency": "AWARD_FREQUENCY_ONCE_EVER", "needsApproval": True,
+        "description": "考上大学当年奖励", "active": True}}, admin)
+
+    # The pages carry their policy and load nothing from elsewhere.
+    with urllib.request.urlopen(base + "/app/", timeout=10) as answer:
+        policy = answer.headers["Content-Security-Policy"]
+        assert "default-src 'self'" in policy, policy
+        assert answer.headers["Content-Type"].startswith("text/html"), answer.headers
+    for bad in ["/app/../../etc/passwd", "/app/%2e%2e/%2e%2e/etc/passwd", "/.hidden",
+                "/app/index.html.bak"]:
+        try:
+            urllib.request.urlopen(base + bad, timeout=10)
+            raise AssertionError(f"{bad} was served")
+        except urllib.error.HTTPError as error:
+            assert error.code in (400, 404), (bad, error.code)
+
+    options = webdriver.ChromeOptions()
+    options.binary_location = "/usr/bin/chromium"
+    for flag in ["--headless=new", "--no-sandbox", "--disable-dev-shm-usage", "--lang=zh-CN",
+                 "--window-size=390,844"]:
+        options.add_argument(flag)
+    driver = webdriver.Chrome(service=Service("/usr/bin/chromedriver"),
+                              options=options)
+    wait = WebDriverWait(driver, 15)
+
+    def text(css):
+        return driver.find_element(By.CSS_SELECTOR, css).text
+
+    def only_this_origin():
+        outside = driver.execute_script(
+            "return performance.getEntriesByType('resource').map(e => e.name)"
+            ".filter(n => !n.startsWith(location.origin))")
+        assert outside == [], outside
+
+    # The member's phone: activation, then the points and the payment code.
+    driver.get(base + "/app/")
+    phone = driver.current_window_handle
+    driver.find_element(By.ID, "activation-code").send_keys("wrong-code-0000")
+    driver.find_element(By.ID, "activate").click()
+    wait.until(lambda d: "激活码不对" in d.find_element(By.TAG_NAME, "main").text)
+    field = driver.find_element(By.ID, "activation-code")
+    field.clear()
+    field.send_keys(code.lower())  # as typed on a phone: case does not matter
+    driver.find_element(By.ID, "device-name").send_keys("韦蕊的手机")
+    driver.find_element(By.ID, "activate").click()
+    wait.until(lambda d: d.find_elements(By.CSS_SELECTOR, '[data-asset="POINTS"]'))
+    wait.until(lambda d: "500.00" in text('[data-asset="POINTS"]'))
+    assert text("#member-name") == "韦蕊", text("#member-name")
+    assert driver.execute_script(
+        "return document.fonts.check('20px \"Noto Sans CJK SC\"')"), "no CJK font"
+    only_this_origin()
+    driver.find_element(By.ID, "show-code").click()
+    wait.until(lambda d: d.find_elements(By.ID, "payment-code"))
+    payment_code = text("#payment-code").replace(" ", "")
+    assert re.fullmatch(r"\d{14,32}", payment_code), payment_code
+    driver.save_screenshot(os.path.join(shots, "app-390x844.png"))
+
+    # The counter, in a window of its own.
+    driver.switch_to.new_window("window")
+    counter = driver.current_window_handle
+    driver.set_window_size(1280, 800)
+    driver.get(base + "/counter/")
+    driver.find_element(By.ID, "till-token").send_keys(till)
+    driver.find_element(By.ID, "sign-in").click()
+    wait.until(lambda d: d.find_elements(By.CSS_SELECTOR, '[data-add="RICE_5KG"]'))
+    driver.find_element(By.ID, "search").send_keys("韦")
+    driver.find_element(By.ID, "look-up").click()
+    wait.until(lambda d: "V00001" in d.find_element(By.ID, "found").text)
+    driver.find_element(By.CSS_SELECTOR, "#found button").click()
+    wait.until(lambda d: "韦蕊" in d.find_element(By.ID, "member-name").text)
+    driver.find_element(By.ID, "payment-code").send_keys(payment_code)
+    driver.find_element(By.CSS_SELECTOR, '[data-add="RICE_5KG"]').click()
+    assert "30.00" in text("#total"), text("#total")
+    driver.find_element(By.ID, "pay").click()
+    wait.until(lambda d: d.find_elements(By.ID, "paid"))
+    receipt = text("#receipt")
+    assert "东北大米 5kg" in receipt and "30.00" in receipt and "470.00" in receipt, receipt
+    only_this_origin()
+    driver.execute_script("document.getElementById('receipt').scrollIntoView()")
+    driver.save_screenshot(os.path.join(shots, "counter-receipt-1280x800.png"))
+
+    # The same code again: refused, in Chinese, nothing sold.
+    driver.find_element(By.ID, "payment-code").send_keys(payment_code)
+    driver.find_element(By.CSS_SELECTOR, '[data-add="RICE_5KG"]').click()
+    driver.find_element(By.ID, "pay").click()
+    wait.until(lambda d: d.find_elements(By.ID, "error"))
+    assert "付款码无效" in text("#error"), text("#error")
+    driver.execute_script("document.getElementById('error').scrollIntoView()")
+    driver.save_screenshot(os.path.join(shots, "counter-refused-1280x800.png"))
+
+    # Back on the phone: the sale arrived by itself (WatchEntries), balance and history.
+    driver.switch_to.window(phone)
+    wait.until(lambda d: "470.00" in text('[data-asset="POINTS"]'))
+    wait.until(lambda d: "爱心超市购物" in text("#history"))
+    driver.set_window_size(390, 844)
+    driver.save_screenshot(os.path.join(shots, "app-after-sale-390x844.png"))
+    balance = post("Ledger/GetBalance", {"account": "V00001"}, admin)
+    points = [b["amount"] for b in balance["balances"] if b["asset"] == "POINTS"]
+    assert points == ["470.00"], balance  # charged once: the refused sale took nothing
+
+    # The social worker's desk: an afternoon's activity for two participants in one step (one
+    # row refused, in Chinese), an award by rule that waits for approval, then the approver.
+    driver.switch_to.window(counter)
+    driver.get(base + "/desk/")
+    driver.find_element(By.ID, "desk-token").send_keys(worker)
+    driver.find_element(By.ID, "sign-in").click()
+    wait.until(lambda d: d.find_elements(By.ID, "record-activity"))
+    for field, value in [("activity-name", "重阳节敬老活动"), ("activity-team", "南溪村志愿服务队"),
+                         ("activity-place", "南溪村文化礼堂"), ("activity-category", "助老")]:
+        driver.find_element(By.ID, field).send_keys(value)
+    driver.find_element(By.ID, "participants").send_keys("V00001 2.5\nV09999 2")
+    driver.find_element(By.ID, "record-activity").click()
+    wait.until(lambda d: "已记录" in text("#activity-results"))
+    assert "没有这个账户" in text("#activity-results"), text("#activity-results")
+    assert "考上大学当年奖励" in text("#award-rule"), text("#award-rule")
+    driver.find_element(By.ID, "award-member").send_keys("V00001")
+    driver.find_element(By.ID, "award-reason").send_keys("考上南京大学")
+    driver.find_element(By.ID, "award").click()
+    wait.until(lambda d: "等待审批" in text("#award-message"))
+    driver.save_screenshot(os.path.join(shots, "desk-1280x800.png"))
+    driver.execute_script("localStorage.removeItem('lovebank.desk')")
+    driver.get(base + "/desk/")
+    driver.find_element(By.ID, "desk-token").send_keys(approver)
+    driver.find_element(By.ID, "sign-in").click()
+    wait.until(lambda d: d.find_elements(By.CSS_SELECTOR, "[data-approve]"))
+    driver.find_element(By.CSS_SELECTOR, "[data-approve]").click()
+    wait.until(lambda d: "没有待审批" in text("#pending"))
+    profile = post("Programme/GetVolunteerProfile", {"account": "V00001"}, admin)
+    assert profile["cumulativeHours"] == "2.50", profile
+    balance = post("Ledger/GetBalance", {"account": "V00001"}, admin)
+    points = [b["amount"] for b in balance["balances"] if b["asset"] == "POINTS"]
+    assert points == ["3470.00"], balance
+
+    # The phone saw all of it arrive.
+    driver.switch_to.window(phone)
+    wait.until(lambda d: "3470.00" in text('[data-asset="POINTS"]'))
+    wait.until(lambda d: "重阳节敬老活动" in text("#history"))
+    print("browser: activation, balance, payment code, counter checkout, receipt, live history, "
+          "a refusal in Chinese, the desk's activity and an approval OK; screenshots in", shots)
+finally:
+    if driver is not None:
+        driver.quit()
+    daemon.terminate()
+    daemon.wait(timeout=30)
