@@ -165,6 +165,22 @@ grpc::ServerUnaryReactor* AdminService::SetDevicePin(grpc::CallbackServerContext
   if (who == nullptr) return call;
   Converted converted = ToCommand(*request, who->name, *context_.payments);
   if (!call->Allowed(MayCommand(*who, converted.command, nullptr))) return call;
+  // A retry of a PIN that committed gets that entry's wrapping (its nonce was random), so the
+  // command is the same and the ledger answers the first receipt; a new key under a known
+  // request id stays different (REQUEST_ID_REUSED), and no pad ever wraps two keys.
+  v1::SetDevicePin* set = converted.command.mutable_set_device_pin();
+  if (auto earlier = context_.ledger->GetEntryByRequestId(who->name, request->request_id());
+      converted.ok() && earlier.ok() && earlier->entry.command().has_set_device_pin()) {
+    const v1::SetDevicePin& before = earlier->entry.command().set_device_pin();
+    const PaymentKey& keys = *context_.payments;
+    if (before.principal() == set->principal() && !before.pin_key_wrapped().empty() &&
+        !set->pin_key_wrapped().empty() &&
+        keys.WrapPin(before.principal(), before.wrap_nonce(), before.pin_key_wrapped()) ==
+            keys.WrapPin(set->principal(), set->wrap_nonce(), set->pin_key_wrapped())) {
+      set->set_pin_key_wrapped(before.pin_key_wrapped());
+      set->set_wrap_nonce(before.wrap_nonce());
+    }
+  }
   AttachConsent(context_, who->name, converted);
   std::string name = converted.command.set_device_pin().principal();
   SubmitForPrincipal(context_, call, std::move(converted), std::move(name), response);

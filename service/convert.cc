@@ -69,6 +69,7 @@ Converted ToCommand(const v1::RedeemRequest& request, std::string_view actor) {
 Converted ToCommand(const v1::TransferRequest& request, std::string_view actor) {
   Converted converted = Base(request.request_id(), actor, request.memo());
   SetMove(request, request.from(), request.to(), converted.command.mutable_transfer());
+  converted.payment_code = request.payment_code();
   return converted;
 }
 
@@ -120,13 +121,13 @@ Converted ToCommand(const v1::SetDevicePinRequest& request, std::string_view act
            "pin_code_key: 64 hex digits, HMAC-SHA256(payment secret, \"lovebank pin v1\" ‖ PIN)");
     return converted;
   }
-  const std::string nonce = keys.PinNonce(set->principal(), request.request_id());
-  std::string wrapped = keys.PinPad(set->principal(), nonce);
-  for (std::size_t i = 0; i < wrapped.size(); ++i) {
-    wrapped[i] = static_cast<char>(wrapped[i] ^ (*key)[i]);
+  auto nonce = NewPinNonce();
+  if (!nonce.ok()) {
+    Refuse(converted, Reason::kLedgerUnavailable, std::string(nonce.status().message()));
+    return converted;
   }
-  set->set_pin_key_wrapped(std::move(wrapped));
-  set->set_wrap_nonce(nonce);
+  set->set_pin_key_wrapped(keys.WrapPin(set->principal(), *nonce, *key));
+  set->set_wrap_nonce(*nonce);
   return converted;
 }
 

@@ -93,12 +93,13 @@ std::shared_ptr<const Principal> AuthorizeRead(const Context& context, UnaryCall
   return who;
 }
 
-// The PaymentConsent of a command that takes one (Checkout, AuthorizeHold, Redeem, and a
-// device's SetDevicePin), else null.
+// The PaymentConsent of a command that takes one (Checkout, AuthorizeHold, Redeem, a member's
+// Transfer, a device's SetDevicePin), else null.
 v1::PaymentConsent* ConsentOf(v1::Command& c) {
   if (c.has_checkout()) return c.mutable_checkout()->mutable_consent();
   if (c.has_authorize_hold()) return c.mutable_authorize_hold()->mutable_consent();
   if (c.has_redeem()) return c.mutable_redeem()->mutable_consent();
+  if (c.has_transfer()) return c.mutable_transfer()->mutable_consent();
   if (c.has_set_device_pin()) return c.mutable_set_device_pin()->mutable_consent();
   return nullptr;
 }
@@ -120,10 +121,12 @@ void AttachConsent(const Context& context, std::string_view actor, Converted& co
   }
   if (converted.payment_code.empty()) return;
   // The code's MAC needs the server's key: checked here, with the device's lock; the sequencer
-  // checks the rest (the device is the member's, activated, unrevoked; the window; each code once).
+  // checks the rest (the device is the member's, activated, unrevoked; the window; each code once;
+  // the PIN the MAC was checked against is still the device's).
   const std::string& member = c.has_checkout()         ? c.checkout().member()
                               : c.has_authorize_hold() ? c.authorize_hold().member()
                               : c.has_redeem()         ? c.redeem().from()
+                              : c.has_transfer()       ? c.transfer().from()
                                                        : c.set_device_pin().principal();
   const auto invalid = [&] {
     converted.reason = Reason::kPaymentCodeInvalid;
@@ -133,7 +136,14 @@ void AttachConsent(const Context& context, std::string_view actor, Converted& co
   };
   auto parts = ParsePaymentCode(converted.payment_code);
   auto device = parts ? context.principals->FindDevice(parts->device_number) : std::nullopt;
-  if (!device) return invalid();
+  // Whose the code claims to be, before anything is counted against the device: a caller can
+  // only spend a guess on the device of the member (or, for a transfer or a PIN, the device)
+  // its request names — never lock a stranger's phone.
+  const bool theirs = device && (c.has_set_device_pin() ? device->principal() == member
+                                 : c.has_transfer()     ? device->principal() == actor
+                                                        : device->accounts_size() == 1 &&
+                                                          device->accounts(0) == member);
+  if (!theirs) return invalid();
   const std::int64_t now = context.clock();
   if (!context.payment_guard->Admit(parts->device_number, now)) {
     converted.reason = Reason::kPaymentCodeLocked;
@@ -145,12 +155,9 @@ void AttachConsent(const Context& context, std::string_view actor, Converted& co
   auto counter = VerifyPaymentCode(context.payments->CodeKeyFor(*device), *parts, now);
   if (!counter) return invalid();
   context.payment_guard->Succeeded(parts->device_number);
-  const bool theirs = c.has_set_device_pin()
-                          ? device->principal() == member
-                          : device->accounts_size() == 1 && device->accounts(0) == member;
-  if (!theirs) return invalid();
   consent->set_device(device->principal());
   consent->set_counter(*counter);
+  consent->set_pin_seq(device->pin_seq());
 }
 
 // Authorize, then validate, then submit: a caller learns nothing about a request it may not make.

@@ -85,22 +85,27 @@ std::string PaymentKey::SecretFor(std::string_view principal) const {
   return Hmac(key_, Cat("lovebank payment v1", principal));
 }
 
-std::string PaymentKey::PinPad(std::string_view principal, std::string_view nonce) const {
-  return Hmac(key_, Cat("lovebank pin wrap v1", principal, std::string_view("\0", 1), nonce));
-}
-
-std::string PaymentKey::PinNonce(std::string_view principal, std::string_view request_id) const {
-  return Hmac(key_, Cat("lovebank pin nonce v1", principal, std::string_view("\0", 1), request_id))
-      .substr(0, 16);
+std::string PaymentKey::WrapPin(std::string_view principal, std::string_view nonce,
+                                std::string_view key) const {
+  std::string out =
+      Hmac(key_, Cat("lovebank pin wrap v1", principal, std::string_view("\0", 1), nonce));
+  for (std::size_t i = 0; i < out.size(); ++i) {
+    out[i] = static_cast<char>(out[i] ^ (i < key.size() ? key[i] : 0));
+  }
+  return out;
 }
 
 std::string PaymentKey::CodeKeyFor(const v1::PrincipalRecord& device) const {
   if (device.pin_key_wrapped().empty()) return SecretFor(device.principal());
-  std::string key = PinPad(device.principal(), device.pin_wrap_nonce());
-  for (std::size_t i = 0; i < key.size() && i < device.pin_key_wrapped().size(); ++i) {
-    key[i] = static_cast<char>(key[i] ^ device.pin_key_wrapped()[i]);
+  return WrapPin(device.principal(), device.pin_wrap_nonce(), device.pin_key_wrapped());
+}
+
+absl::StatusOr<std::string> NewPinNonce() {
+  unsigned char random[16];
+  if (RAND_bytes(random, sizeof(random)) != 1) {
+    return absl::InternalError("no entropy for a PIN's nonce");
   }
-  return key;
+  return std::string(reinterpret_cast<const char*>(random), sizeof(random));
 }
 
 std::string MakePinCodeKey(std::string_view secret, std::string_view pin) {

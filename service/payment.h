@@ -38,13 +38,11 @@ class PaymentKey {
   static absl::StatusOr<PaymentKey> LoadOrCreate(const std::string& path, bool may_create);
   // The payment secret of device `principal`: 32 raw bytes.
   std::string SecretFor(std::string_view principal) const;
-  // A device's PIN (journal SetDevicePin): its code key is journaled XOR this pad,
-  // HMAC-SHA256(key, "lovebank pin wrap v1" ‖ principal ‖ 0x00 ‖ nonce), 32 bytes — the same XOR
-  // wraps and unwraps. The nonce of a PIN set by `request_id` is the first 16 bytes of
-  // HMAC-SHA256(key, "lovebank pin nonce v1" ‖ principal ‖ 0x00 ‖ request_id): a retry makes the
-  // same command (and so gets the first receipt), and no two PINs of a device share a pad.
-  std::string PinPad(std::string_view principal, std::string_view nonce) const;
-  std::string PinNonce(std::string_view principal, std::string_view request_id) const;
+  // A device's PIN (journal SetDevicePin): its code key (32 bytes) is journaled XOR
+  // HMAC-SHA256(key, "lovebank pin wrap v1" ‖ principal ‖ 0x00 ‖ nonce), the nonce 16 random
+  // bytes (NewPinNonce) — the same XOR wraps and unwraps.
+  std::string WrapPin(std::string_view principal, std::string_view nonce,
+                      std::string_view key) const;
   // The key `device`'s codes are made from now: its PIN's code key when it has a PIN (unwrapped),
   // else its payment secret.
   std::string CodeKeyFor(const v1::PrincipalRecord& device) const;
@@ -53,6 +51,9 @@ class PaymentKey {
   explicit PaymentKey(std::string key) : key_(std::move(key)) {}
   std::string key_;
 };
+
+// 16 random bytes: a PIN's wrapping nonce. Internal when the system has no entropy.
+absl::StatusOr<std::string> NewPinNonce();
 
 // A PIN's code key, as the phone makes it (and sends it to Admin.SetDevicePin instead of the PIN):
 // HMAC-SHA256(payment secret, "lovebank pin v1" ‖ PIN), 32 raw bytes.

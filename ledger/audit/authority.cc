@@ -225,6 +225,19 @@ std::string ConsentProblem(const v1::Entry& entry, ReplayState& state) {
   } else if (c.has_redeem()) {
     consent = &c.redeem().consent();
     member = c.redeem().from();
+  } else if (c.has_transfer()) {
+    // A device with a PIN gives nothing away without its own code made with it.
+    auto actor = state.principals.find(c.actor());
+    const bool pin = actor != state.principals.end() && !actor->second.pin_key_wrapped().empty();
+    const v1::PaymentConsent& given = c.transfer().consent();
+    if (given.device().empty()) {
+      return pin ? Cat("a transfer by ", c.actor(), ", a device with a PIN, without its code") : "";
+    }
+    if (given.device() != c.actor()) {
+      return Cat("a transfer by ", Excerpt(c.actor()), " with a code of ", Excerpt(given.device()));
+    }
+    consent = &given;
+    member = c.transfer().from();
   } else if (c.has_set_device_pin()) {
     // A device with a PIN proves it to change it (the replay checks the device itself).
     const v1::SetDevicePin& set = c.set_device_pin();
@@ -246,7 +259,6 @@ std::string ConsentProblem(const v1::Entry& entry, ReplayState& state) {
     // Every other Move pays nothing of a member's at a till.
     const v1::Move* move = c.has_earn()              ? &c.earn()
                            : c.has_deduct()          ? &c.deduct()
-                           : c.has_transfer()        ? &c.transfer()
                            : c.has_receive_stock()   ? &c.receive_stock()
                            : c.has_write_off_stock() ? &c.write_off_stock()
                            : c.has_settle()          ? &c.settle()
@@ -279,6 +291,10 @@ std::string ConsentProblem(const v1::Entry& entry, ReplayState& state) {
   }
   if (consent->counter() <= device->second.last_consent_counter()) {
     return Cat("payment code ", consent->counter(), " of ", consent->device(), " used again");
+  }
+  if (consent->pin_seq() != device->second.pin_seq()) {
+    return Cat("payment code of ", consent->device(), " checked against PIN entry ",
+               consent->pin_seq(), ", its PIN is entry ", device->second.pin_seq());
   }
   device->second.set_last_consent_counter(consent->counter());
   return "";

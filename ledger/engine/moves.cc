@@ -5,6 +5,7 @@
 #include "ledger/rules/moves.h"
 
 #include "ledger/engine/engine_internal.h"
+#include "ledger/rules/authority.h"
 
 namespace lovebank {
 
@@ -16,9 +17,22 @@ Outcome Engine::ApplyMove(const v1::Command& command, const std::string& fingerp
             CheckConsent(command, fingerprint, move.from(), move.consent(), NextEntryTime())) {
       return std::move(*refused);
     }
+  } else if (command.has_transfer()) {
+    // A device with a PIN gives nothing away without a code made with it: its own code.
+    const v1::PrincipalRecord* actor = ActorPrincipal(command);
+    const bool pin = actor != nullptr && !actor->pin_key_wrapped().empty();
+    if (!move.consent().device().empty() && move.consent().device() != command.actor()) {
+      return Refuse(command, fingerprint, Reason::kPaymentCodeInvalid,
+                    "payment code: a transfer's code is the asking device's own");
+    }
+    if (auto refused = rules::CheckConsent(
+            pin, move.from(), move.consent(), principals_.Find(move.consent().device()),
+            NextEntryTime(), Cat(command.actor(), " has a PIN: its transfers need its code"))) {
+      return RefuseWith(command, fingerprint, std::move(*refused));
+    }
   } else if (move.has_consent()) {
     return Refuse(command, fingerprint, Reason::kPaymentCodeInvalid,
-                  "a payment code goes with a Redeem, a Checkout or an AuthorizeHold only");
+                  "a payment code goes with a Redeem, a Transfer, a Checkout or an AuthorizeHold");
   }
   auto checked =
       Decided(command, fingerprint, rules::CheckMove(move, from_kind, to_kind, stock, *context_));
@@ -63,7 +77,7 @@ Outcome Engine::ApplyMove(const v1::Command& command, const std::string& fingerp
   }
   if (day_usage) usage_.Set(day_usage->first, std::move(day_usage->second));
   if (approval.usage) usage_.Set(approval.usage->first, std::move(approval.usage->second));
-  if (command.has_redeem()) SpendConsent(move.consent());
+  if (command.has_redeem() || command.has_transfer()) SpendConsent(move.consent());
   return outcome;
 }
 

@@ -180,7 +180,9 @@ std::optional<Refusal> CheckSetDevicePin(const v1::SetDevicePin& set,
   }
   // The old PIN proves the change: a phone left unlocked does not give its PIN away.
   const bool required = itself && actor != nullptr && !found->pin_key_wrapped().empty();
-  return CheckConsent(required, found->accounts(0), set.consent(), found, time_unix_us);
+  return CheckConsent(
+      required, found->accounts(0), set.consent(), found, time_unix_us,
+      Cat("changing ", set.principal(), "'s PIN needs a payment code made with its current PIN"));
 }
 
 }  // namespace lovebank::rules

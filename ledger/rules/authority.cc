@@ -56,11 +56,14 @@ std::optional<Refusal> CheckMayUndo(const std::string& actor, const v1::Principa
 
 std::optional<Refusal> CheckConsent(bool required, const std::string& member,
                                     const v1::PaymentConsent& consent,
-                                    const v1::PrincipalRecord* device, std::int64_t time_unix_us) {
+                                    const v1::PrincipalRecord* device, std::int64_t time_unix_us,
+                                    std::string_view why_required) {
   if (consent.device().empty()) {
     if (!required) return std::nullopt;
     return Refusal{Reason::kPaymentCodeRequired,
-                   Cat("the programme requires ", member, "'s payment code (付款码)")};
+                   why_required.empty()
+                       ? Cat("the programme requires ", member, "'s payment code (付款码)")
+                       : std::string(why_required)};
   }
   const auto invalid = [&](const std::string& why) {
     return Refusal{Reason::kPaymentCodeInvalid, Cat("payment code: ", why)};
@@ -81,6 +84,9 @@ std::optional<Refusal> CheckConsent(bool required, const std::string& member,
   }
   if (consent.counter() <= device->last_consent_counter()) {
     return invalid("used already (each code pays once)");
+  }
+  if (consent.pin_seq() != device->pin_seq()) {
+    return invalid(Cat("made before the device's PIN changed (entry ", device->pin_seq(), ")"));
   }
   return std::nullopt;
 }

@@ -9,6 +9,7 @@
 #include <cstdint>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "ledger/rules/rule.h"
@@ -38,8 +39,11 @@ inline constexpr std::int64_t kConsentSkewSeconds = 90;
 // no consent (empty device) is refused PAYMENT_CODE_REQUIRED when `required`; given, it must
 // name an activated, unrevoked MEMBER device of `member` (`device`, its record or null), a window
 // within kConsentSkewSeconds of `time_unix_us`, and a counter above the device's last one.
+// `why_required`: the refusal's message when required and absent (default: the programme's
+// setting). The code's pin_seq must be the device's (a code made before a PIN change is refused).
 std::optional<Refusal> CheckConsent(bool required, const std::string& member,
                                     const v1::PaymentConsent& consent,
-                                    const v1::PrincipalRecord* device, std::int64_t time_unix_us);
+                                    const v1::PrincipalRecord* device, std::int64_t time_unix_us,
+                                    std::string_view why_required = "");
 
 }  // namespace lovebank::rules

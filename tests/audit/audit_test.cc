@@ -875,6 +875,7 @@ TEST(AuditPin, APinChangedWithoutItsCodeOrSetByASocialWorkerIsFound) {
   };
   for (const Case& c : {Case{"no code", FindingKind::kRuleViolated},
                         Case{"another device's code", FindingKind::kRuleViolated},
+                        Case{"a code of the PIN before", FindingKind::kRuleViolated},
                         Case{"a social worker's PIN", FindingKind::kActorNotAuthorized}}) {
     SCOPED_TRACE(c.forgery);
     TempDir dir;
@@ -911,8 +912,13 @@ TEST(AuditPin, APinChangedWithoutItsCodeOrSetByASocialWorkerIsFound) {
       v1::Command change = pin("pin-2", 'v');
       EXPECT_EQ(ledger->Execute(change).reason, Reason::kPaymentCodeRequired);
       change.set_request_id("pin-3");
-      change.mutable_set_device_pin()->mutable_consent()->set_device("m1.phone");
-      change.mutable_set_device_pin()->mutable_consent()->set_counter(window * 10);
+      v1::PaymentConsent* consent = change.mutable_set_device_pin()->mutable_consent();
+      consent->set_device("m1.phone");
+      consent->set_counter(window * 10);
+      // A code checked against the device's PIN before this one (none) is refused.
+      EXPECT_EQ(ledger->Execute(change).reason, Reason::kPaymentCodeInvalid);
+      change.set_request_id("pin-4");
+      consent->set_pin_seq(first.receipt.seq);
       const Outcome changed = ledger->Execute(change);
       ASSERT_TRUE(changed.ok()) << changed.message;
       head_seq = ledger->GetHead().seq;
@@ -925,6 +931,9 @@ TEST(AuditPin, APinChangedWithoutItsCodeOrSetByASocialWorkerIsFound) {
         command.mutable_set_device_pin()->mutable_consent()->set_device("m1.pad");
       }
       if (c.forgery == "a social worker's PIN") command.set_actor("worker");
+      if (c.forgery == "a code of the PIN before") {
+        command.mutable_set_device_pin()->mutable_consent()->set_pin_seq(0);
+      }
     });
     const Report report = AuditJournalOnly(dir.path());
     EXPECT_EQ(report.findings_total, 1u) << Describe(report);

@@ -3041,15 +3041,45 @@ TEST_F(ServiceTest, ADevicePinGuardsItsPaymentCodesAndFiveWrongOnesLockThePhone)
                   StatusCode::PERMISSION_DENIED, Reason::kPermissionDenied);
   }
 
+  // A transfer from the phone with a PIN needs a code made with it (a stolen phone gives
+  // nothing away); the code of the bare secret is refused.
+  auto transfer = [&](const std::string& id, const std::string& pay) {
+    v1::TransferRequest request;
+    request.set_request_id(id);
+    request.set_from("m1");
+    request.set_to("m2");
+    request.set_asset("POINTS");
+    request.set_amount("1");
+    request.set_payment_code(pay);
+    return client_->ledger->Transfer(Ctx(phone.token()).get(), request, &receipt);
+  };
+  EXPECT_STATUS(transfer("pin-give-none", ""), StatusCode::FAILED_PRECONDITION,
+                Reason::kPaymentCodeRequired);
+  EXPECT_STATUS(transfer("pin-give-bare", code(secret, 6)), StatusCode::FAILED_PRECONDITION,
+                Reason::kPaymentCodeInvalid);
+  const grpc::Status given = transfer("pin-give", code(new_key, 7));
+  ASSERT_TRUE(given.ok()) << given.error_message();
+  EXPECT_EQ(Balance("m1"), "439.00");
+  // Nobody locks a stranger's phone: codes with m1's device number that name another member
+  // (a till's sale for m2) or another device (m2's phone's own PIN) count nothing against it.
+  for (int i = 0; i < 2 * service::kPaymentCodeFailuresMax; ++i) {
+    EXPECT_STATUS(
+        Checkout(Cat("pin-grief-", i), "m2", 1, "POINTS", &receipt, "terminal", code(new_key, 8)),
+        StatusCode::FAILED_PRECONDITION, Reason::kPaymentCodeInvalid);
+    EXPECT_STATUS(set_pin(other.token(), Cat("pin-grief-set-", i), "", code(new_key, 8), &receipt),
+                  StatusCode::FAILED_PRECONDITION, Reason::kPaymentCodeInvalid);
+  }
+  ASSERT_TRUE(sell("pin-not-locked", code(new_key, 8)).ok());
+
   // Five wrong codes in a row lock the phone's codes — even a right one — for 15 minutes.
   const std::string guessed = service::MakePinCodeKey(secret, "111111");
   for (int i = 0; i < service::kPaymentCodeFailuresMax; ++i) {
-    EXPECT_STATUS(sell(Cat("pin-guess-", i), code(guessed, 6)), StatusCode::FAILED_PRECONDITION,
+    EXPECT_STATUS(sell(Cat("pin-guess-", i), code(guessed, 9)), StatusCode::FAILED_PRECONDITION,
                   Reason::kPaymentCodeInvalid);
   }
-  EXPECT_STATUS(sell("pin-locked", code(new_key, 6)), StatusCode::RESOURCE_EXHAUSTED,
+  EXPECT_STATUS(sell("pin-locked", code(new_key, 9)), StatusCode::RESOURCE_EXHAUSTED,
                 Reason::kPaymentCodeLocked);
-  EXPECT_EQ(Balance("m1"), "440.00");
+  EXPECT_EQ(Balance("m1"), "409.00");
   // Another phone is not locked with it.
   ASSERT_TRUE(Checkout("pin-m2", "m2", 1, "POINTS", &receipt, "terminal",
                        service::MakePaymentCode(*FromHex(other.payment_secret()),

@@ -57,7 +57,8 @@ try:
              [{"asset": "POINTS", "amount": "100000"}, {"asset": "HOURS", "amount": "10000"}]),
             ("issuer:goods", "ACCOUNT_KIND_ISSUER", "爱心捐赠物资", []),
             ("store:main", "ACCOUNT_KIND_STORE", "南溪镇爱心超市", []),
-            ("V00001", "ACCOUNT_KIND_MEMBER", "韦蕊", [])]:
+            ("V00001", "ACCOUNT_KIND_MEMBER", "韦蕊", []),
+            ("V00002", "ACCOUNT_KIND_MEMBER", "韦建国", [])]:
         post("Ledger/OpenAccount", {"requestId": "open-" + account, "account": account,
                                     "kind": kind, "displayName": name, "budgets": budgets}, admin)
     worker = post("Admin/CreatePrincipal", {"requestId": "p-worker", "principal": "worker-li",
@@ -217,8 +218,27 @@ try:
     driver.switch_to.window(phone)
     wait.until(lambda d: "3470.00" in text('[data-asset="POINTS"]'))
     wait.until(lambda d: "重阳节敬老活动" in text("#history"))
+
+    # The phone sets a PIN; from then on its token alone gives nothing away: a transfer (转赠)
+    # without the PIN is refused, with it the hours go to the grandfather.
+    driver.find_element(By.ID, "new-pin").send_keys("135790")
+    driver.find_element(By.ID, "set-pin").click()
+    wait.until(lambda d: d.find_elements(By.ID, "pin-set"))
+    driver.find_element(By.ID, "give-to").send_keys("V00002")
+    driver.find_element(By.ID, "give-amount").send_keys("1")
+    driver.find_element(By.ID, "give").click()
+    wait.until(lambda d: "付款码无效" in text("#give-message"))
+    driver.find_element(By.ID, "pin").send_keys("135790")
+    driver.find_element(By.ID, "give").click()
+    wait.until(lambda d: "已转赠" in text("#give-message"))
+    given = post("Ledger/GetBalance", {"account": "V00002"}, admin)
+    assert [(b["asset"], b["amount"]) for b in given["balances"]] == [("HOURS", "1.00")], given
+    driver.find_element(By.ID, "show-code").click()
+    wait.until(lambda d: d.find_elements(By.ID, "payment-code"))
+    driver.save_screenshot(os.path.join(shots, "app-pin-390x844.png"))
     print("browser: activation, balance, payment code, counter checkout, receipt, live history, "
-          "a refusal in Chinese, the desk's activity and an approval OK; screenshots in", shots)
+          "a refusal in Chinese, the desk's activity and an approval, a PIN and a 转赠 OK; "
+          "screenshots in", shots)
 finally:
     if driver is not None:
         driver.quit()

@@ -1,11 +1,28 @@
 // The volunteer's / student's phone page (/app/): activate with the social worker's code, see
 // hours and points with the star level, the history (live), and show the payment code (付款码).
 // The device's token and payment secret stay in this browser's localStorage only.
-import { call, el, show, localTime, assetName, paymentCode, watch, Refused } from '../common/lovebank.js';
+import { call, el, show, localTime, assetName, paymentCode, pinCodeKey, requestId, watch, Refused }
+  from '../common/lovebank.js';
 
 const main = document.getElementById('main');
 const STORE = 'lovebank.device';
 const device = JSON.parse(localStorage.getItem(STORE) || 'null');
+
+// The next payment code of this phone: a new index in each 30-second window (each code once).
+// `key`: the payment secret, or with a PIN the PIN's code key (64 hex).
+async function nextCode(key) {
+  const now = Date.now();
+  const window = Math.floor(now / 30000);
+  const used = JSON.parse(localStorage.getItem('lovebank.codes') || '{}');
+  const index = used.window === window ? Math.min(used.index + 1, 9) : 0;
+  localStorage.setItem('lovebank.codes', JSON.stringify({ window, index }));
+  return { code: await paymentCode(key, device.number, now, index), left: 30 - Math.floor((now / 1000) % 30) };
+}
+
+// The key codes are made with now: the PIN's (asked for, never kept) or the bare secret.
+async function codeKey(pinInput) {
+  return device.pin ? pinCodeKey(device.secret, pinInput.value) : device.secret;
+}
 
 function errorLine(error) {
   return el('p', { class: 'error', role: 'alert' },
@@ -66,11 +83,20 @@ function historyRow(item) {
 
 async function home() {
   const { token, account } = device;
+  // Whether this phone has a PIN is the ledger's word (a social worker may have cleared it).
+  try {
+    const me = await call('Admin/WhoAmI', {}, token);
+    device.pin = Boolean(me.pinKeyWrapped);
+    localStorage.setItem(STORE, JSON.stringify(device));
+  } catch (error) { /* shown below, with the account's own calls */ }
   const balances = el('div', { class: 'balances', id: 'balances' });
   const star = el('p', { id: 'star' });
   const rows = el('tbody', { id: 'history' });
   const more = el('button', { class: 'secondary', id: 'more' }, '更多记录');
   const codeBox = el('div', { id: 'payment' });
+  const pinInput = el('input', { id: 'pin', type: 'password', inputmode: 'numeric', autocomplete: 'off',
+    placeholder: '付款密码' });
+  if (!device.pin) pinInput.hidden = true;
   const live = el('span', { class: 'muted', id: 'live' }, '');
   const message = el('div');
   const name = el('span', { id: 'member-name' }, account);
@@ -78,7 +104,9 @@ async function home() {
     el('section', {}, el('h2', {}, name, ' ', el('span', { class: 'muted' }, account), ' ', live), balances, star),
     el('section', {}, el('h2', {}, '付款码'),
       el('p', { class: 'muted' }, '在爱心超市结账时出示，30 秒内有效，每个码只能用一次。'),
-      el('button', { id: 'show-code' , onclick: () => paymentBox(codeBox) }, '出示付款码'), codeBox),
+      pinInput,
+      el('button', { id: 'show-code', onclick: () => paymentBox(codeBox, pinInput) }, '出示付款码'), codeBox),
+    giveForm(pinInput), pinForm(pinInput),
     el('section', {}, el('h2', {}, '收支记录'), el('table', {}, rows), more),
     message);
   let cursor = '';
@@ -120,23 +148,64 @@ async function home() {
 }
 
 // The payment code, new every 30 s (and a new index for each code shown in one window).
-async function paymentBox(box) {
-  const usedKey = 'lovebank.codes';
-  async function draw() {
-    const now = Date.now();
-    const window = Math.floor(now / 30000);
-    const used = JSON.parse(localStorage.getItem(usedKey) || '{}');
-    const index = used.window === window ? Math.min(used.index + 1, 9) : 0;
-    localStorage.setItem(usedKey, JSON.stringify({ window, index }));
-    const code = await paymentCode(device.secret, device.number, now, index);
-    const left = 30 - Math.floor((now / 1000) % 30);
-    show(box, el('p', { class: 'code', id: 'payment-code' }, code.replace(/(\d{4})(?=\d)/g, '$1 ')),
-      el('p', { class: 'muted' }, `${left} 秒后自动更新`));
-    return left;
-  }
+async function paymentBox(box, pinInput) {
   clearTimeout(paymentBox.timer);
-  const left = await draw();
-  paymentBox.timer = setTimeout(() => paymentBox(box), left * 1000);
+  if (device.pin && !/^\d{4,12}$/.test(pinInput.value)) {
+    show(box, el('p', { class: 'error' }, '请先输入付款密码'));
+    return;
+  }
+  const { code, left } = await nextCode(await codeKey(pinInput));
+  show(box, el('p', { class: 'code', id: 'payment-code' }, code.replace(/(\d{4})(?=\d)/g, '$1 ')),
+    el('p', { class: 'muted' }, `${left} 秒后自动更新`));
+  paymentBox.timer = setTimeout(() => paymentBox(box, pinInput), left * 1000);
+}
+
+// 转赠: hours or points to family (as the programme's policy allows), with this phone's code.
+function giveForm(pinInput) {
+  const to = el('input', { id: 'give-to', placeholder: '对方会员编号' });
+  const asset = el('select', { id: 'give-asset' }, el('option', { value: 'HOURS' }, '服务时长'),
+    el('option', { value: 'POINTS' }, '爱心积分'));
+  const amount = el('input', { id: 'give-amount', inputmode: 'decimal', placeholder: '数量' });
+  const message = el('div', { id: 'give-message' });
+  let id = requestId('give');
+  for (const input of [to, asset, amount]) input.addEventListener('input', () => { id = requestId('give'); });
+  const button = el('button', { id: 'give', onclick: async () => {
+    try {
+      const { code } = await nextCode(await codeKey(pinInput));
+      await call('Ledger/Transfer', { requestId: id, from: device.account, to: to.value.trim(),
+        asset: asset.value, amount: amount.value.trim(), paymentCode: code }, device.token);
+      show(message, el('p', { class: 'ok' }, '已转赠'));
+      id = requestId('give');
+    } catch (error) { show(message, errorLine(error)); }
+  } }, '转赠');
+  return el('section', {}, el('h2', {}, '转赠'), el('label', { for: 'give-to' }, '转给'), to,
+    el('label', { for: 'give-asset' }, '转赠什么'), asset, el('label', { for: 'give-amount' }, '数量'), amount,
+    button, message);
+}
+
+// The PIN (付款密码): a stolen phone pays nothing without it. Setting it again, or clearing it,
+// needs the current one (a code made with it). The PIN itself never leaves the phone.
+function pinForm(pinInput) {
+  const fresh = el('input', { id: 'new-pin', type: 'password', inputmode: 'numeric', autocomplete: 'off',
+    placeholder: '6 位数字，不要用生日或银行卡密码' });
+  const message = el('div', { id: 'pin-message' });
+  const button = el('button', { id: 'set-pin', class: 'secondary', onclick: async () => {
+    if (!/^\d{6}$/.test(fresh.value)) return show(message, el('p', { class: 'error' }, '请设置 6 位数字密码'));
+    try {
+      const proof = device.pin ? (await nextCode(await codeKey(pinInput))).code : '';
+      await call('Admin/SetDevicePin', { requestId: requestId('pin'),
+        pinCodeKey: await pinCodeKey(device.secret, fresh.value), paymentCode: proof }, device.token);
+      device.pin = true;
+      localStorage.setItem(STORE, JSON.stringify(device));
+      pinInput.hidden = false;
+      pinInput.value = '';
+      fresh.value = '';
+      show(message, el('p', { class: 'ok', id: 'pin-set' }, '付款密码已设置：出示付款码和转赠时需要输入'));
+    } catch (error) { show(message, errorLine(error)); }
+  } }, '设置付款密码');
+  return el('section', {}, el('h2', {}, '付款密码'),
+    el('p', { class: 'muted' }, device.pin ? '已设置。修改时请先在上方输入当前密码。' : '设置后，手机丢了别人也付不了款。'),
+    el('label', { for: 'new-pin' }, '新密码'), fresh, button, message);
 }
 
 if (device && device.token) home(); else activation();

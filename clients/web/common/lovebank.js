@@ -87,6 +87,16 @@ export async function paymentCode(keyHex, deviceNumber, unixMs, index) {
   return `${deviceNumber}${index}${value.toString().padStart(12, '0')}`;
 }
 
+// A PIN's code key (docs/members.md "The PIN"), 64 hex: HMAC-SHA256(payment secret,
+// "lovebank pin v1" ‖ PIN). The phone sends this, never the PIN, and makes its codes from it.
+export async function pinCodeKey(secretHex, pin) {
+  const key = await crypto.subtle.importKey('raw', hexToBytes(secretHex),
+    { name: 'HMAC', hash: 'SHA-256' }, false, ['sign']);
+  const mac = new Uint8Array(await crypto.subtle.sign('HMAC', key,
+    new TextEncoder().encode(`lovebank pin v1${pin}`)));
+  return Array.from(mac, (b) => b.toString(16).padStart(2, '0')).join('');
+}
+
 // Ledger.WatchEntries for `account` after `afterSeq`, as NDJSON over a long-lived POST: calls
 // onItem(StatementItem) per new entry and resumes after the last one it saw when the stream
 // ends (the server's idle end, a network drop, a phone that slept). stop() ends it for good.
