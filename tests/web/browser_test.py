@@ -99,6 +99,7 @@ try:
 
     options = webdriver.ChromeOptions()
     options.binary_location = "/usr/bin/chromium"
+    options.set_capability("goog:loggingPrefs", {"browser": "ALL"})
     for flag in ["--headless=new", "--no-sandbox", "--disable-dev-shm-usage", "--lang=zh-CN",
                  "--window-size=390,844"]:
         options.add_argument(flag)
@@ -163,6 +164,8 @@ try:
     driver.save_screenshot(os.path.join(shots, "counter-receipt-1280x800.png"))
 
     # The same code again: refused, in Chinese, nothing sold.
+    assert driver.find_element(By.ID, "member").get_attribute("value") == ""  # the next customer
+    driver.find_element(By.ID, "member").send_keys("V00001")
     driver.find_element(By.ID, "payment-code").send_keys(payment_code)
     driver.find_element(By.CSS_SELECTOR, '[data-add="RICE_5KG"]').click()
     driver.find_element(By.ID, "pay").click()
@@ -206,6 +209,8 @@ try:
     driver.find_element(By.ID, "desk-token").send_keys(approver)
     driver.find_element(By.ID, "sign-in").click()
     wait.until(lambda d: d.find_elements(By.CSS_SELECTOR, "[data-approve]"))
+    waiting = text("#pending")
+    assert "考上大学当年奖励" in waiting and "3000.00" in waiting, waiting
     driver.find_element(By.CSS_SELECTOR, "[data-approve]").click()
     wait.until(lambda d: "没有待审批" in text("#pending"))
     profile = post("Programme/GetVolunteerProfile", {"account": "V00001"}, admin)
@@ -227,15 +232,20 @@ try:
     driver.find_element(By.ID, "give-to").send_keys("V00002")
     driver.find_element(By.ID, "give-amount").send_keys("1")
     driver.find_element(By.ID, "give").click()
-    wait.until(lambda d: "付款码无效" in text("#give-message"))
+    wait.until(lambda d: "请先输入付款密码" in text("#give-message"))
     driver.find_element(By.ID, "pin").send_keys("135790")
     driver.find_element(By.ID, "give").click()
     wait.until(lambda d: "已转赠" in text("#give-message"))
     given = post("Ledger/GetBalance", {"account": "V00002"}, admin)
     assert [(b["asset"], b["amount"]) for b in given["balances"]] == [("HOURS", "1.00")], given
-    driver.find_element(By.ID, "show-code").click()
+    assert driver.find_element(By.ID, "pin").get_attribute("value") == ""  # never kept typed
+    driver.find_element(By.ID, "show-code").click()  # the PIN's key is held for a minute
     wait.until(lambda d: d.find_elements(By.ID, "payment-code"))
     driver.save_screenshot(os.path.join(shots, "app-pin-390x844.png"))
+    # Nothing the pages did was blocked by their own security policy.
+    blocked = [entry["message"] for entry in driver.get_log("browser")
+               if "Content Security Policy" in entry["message"]]
+    assert blocked == [], blocked
     print("browser: activation, balance, payment code, counter checkout, receipt, live history, "
           "a refusal in Chinese, the desk's activity and an approval, a PIN and a 转赠 OK; "
           "screenshots in", shots)

@@ -1,8 +1,8 @@
 // The volunteer's / student's phone page (/app/): activate with the social worker's code, see
 // hours and points with the star level, the history (live), and show the payment code (付款码).
 // The device's token and payment secret stay in this browser's localStorage only.
-import { call, el, show, localTime, assetName, paymentCode, pinCodeKey, requestId, watch, Refused }
-  from '../common/lovebank.js';
+import { call, el, show, localTime, assetName, paymentCode, pinCodeKey, requestId, watch, Refused,
+  pageError, RETRYABLE } from '../common/lovebank.js';
 
 const main = document.getElementById('main');
 const STORE = 'lovebank.device';
@@ -19,14 +19,23 @@ async function nextCode(key) {
   return { code: await paymentCode(key, device.number, now, index), left: 30 - Math.floor((now / 1000) % 30) };
 }
 
-// The key codes are made with now: the PIN's (asked for, never kept) or the bare secret.
+// The key codes are made with now: the bare secret, or with a PIN the PIN's code key — made from
+// the PIN as typed, which is cleared at once; the key is held in memory for 60 s at most.
+let held = { key: null, until: 0 };
 async function codeKey(pinInput) {
-  return device.pin ? pinCodeKey(device.secret, pinInput.value) : device.secret;
+  if (!device.pin) return device.secret;
+  if (/^\d{4,12}$/.test(pinInput.value)) {
+    held = { key: await pinCodeKey(device.secret, pinInput.value), until: Date.now() + 60000 };
+    pinInput.value = '';
+  }
+  if (held.key && Date.now() < held.until) return held.key;
+  held = { key: null, until: 0 };
+  throw pageError('请先输入付款密码');
 }
 
 function errorLine(error) {
   return el('p', { class: 'error', role: 'alert' },
-    error instanceof Refused ? error.chinese : `出错了：${error}`);
+    error.chinese || `出错了：${error.message || error}`);
 }
 
 function activation() {
@@ -64,6 +73,7 @@ function describe(item) {
   if (c.refund) return '爱心超市退货';
   if (c.redeem) return '爱心超市兑换';
   if (c.deduct) return `扣减：${c.deduct.reason || ''}`;
+  if (c.transfer && c.transfer.to === device.account) return `收到转赠（来自 ${c.transfer.from}）`;
   if (c.transfer) return `转赠 ${c.transfer.from} → ${c.transfer.to}`;
   if (c.reverse) return `撤销第 ${c.reverse.seq} 条`;
   if (c.authorizeHold) return '预授权';
@@ -138,7 +148,7 @@ async function home() {
     watch(account, head, token, (item) => {
       if (!rows.querySelector(`tr[data-seq="${item.seq}"]`)) rows.prepend(historyRow(item));
       refreshBalances().catch(() => {});
-    }, (state) => show(live, state === 'live' ? '· 实时' : '· 正在重连'));
+    }, (state) => show(live, state === 'live' ? '· 实时' : state === 'revoked' ? '· 已停用' : '· 正在重连'));
   } catch (error) {
     show(message, errorLine(error));
     if (error.reason === 'TOKEN_UNKNOWN') {
@@ -150,11 +160,14 @@ async function home() {
 // The payment code, new every 30 s (and a new index for each code shown in one window).
 async function paymentBox(box, pinInput) {
   clearTimeout(paymentBox.timer);
-  if (device.pin && !/^\d{4,12}$/.test(pinInput.value)) {
-    show(box, el('p', { class: 'error' }, '请先输入付款密码'));
+  let made;
+  try {
+    made = await nextCode(await codeKey(pinInput));
+  } catch (error) {
+    show(box, errorLine(error));
     return;
   }
-  const { code, left } = await nextCode(await codeKey(pinInput));
+  const { code, left } = made;
   show(box, el('p', { class: 'code', id: 'payment-code' }, code.replace(/(\d{4})(?=\d)/g, '$1 ')),
     el('p', { class: 'muted' }, `${left} 秒后自动更新`));
   paymentBox.timer = setTimeout(() => paymentBox(box, pinInput), left * 1000);
@@ -176,7 +189,10 @@ function giveForm(pinInput) {
         asset: asset.value, amount: amount.value.trim(), paymentCode: code }, device.token);
       show(message, el('p', { class: 'ok' }, '已转赠'));
       id = requestId('give');
-    } catch (error) { show(message, errorLine(error)); }
+    } catch (error) {
+      show(message, errorLine(error));
+      if (error.reason && !RETRYABLE.has(error.reason)) id = requestId('give');  // final
+    }
   } }, '转赠');
   return el('section', {}, el('h2', {}, '转赠'), el('label', { for: 'give-to' }, '转给'), to,
     el('label', { for: 'give-asset' }, '转赠什么'), asset, el('label', { for: 'give-amount' }, '数量'), amount,
@@ -208,4 +224,8 @@ function pinForm(pinInput) {
     el('label', { for: 'new-pin' }, '新密码'), fresh, button, message);
 }
 
-if (device && device.token) home(); else activation();
+if (!window.isSecureContext) {
+  // WebCrypto (the payment code) exists only on https:// or on this machine's own address.
+  show(main, el('p', { class: 'error' },
+    '请用 https:// 地址打开本页（付款码需要安全连接），请联系管理员。'));
+} else if (device && device.token) home(); else activation();

@@ -15,6 +15,16 @@ export class Refused extends Error {
   }
 }
 
+// A refusal decided by the page itself (before any call), in Chinese.
+export function pageError(chinese) {
+  return Object.assign(new Error(chinese), { chinese });
+}
+
+// Refusals the ledger does not remember: the same request id may be sent again (after a new
+// payment code, or once the server is back). Any other refusal is final for its request id.
+export const RETRYABLE = new Set(['RPC_FAILED', 'LEDGER_BUSY', 'LEDGER_UNAVAILABLE',
+  'PAYMENT_CODE_REQUIRED', 'PAYMENT_CODE_INVALID', 'PAYMENT_CODE_LOCKED', 'HTTP_STREAMS_FULL']);
+
 // POST /v1/<route> with `body` as JSON, with `token` (may be empty); the answer's JSON, or throws
 // Refused. A network failure is RPC_FAILED.
 export async function call(route, body, token) {
@@ -125,6 +135,7 @@ export function watch(account, afterSeq, token, onItem, onState = () => {}) {
         buffered = buffered.slice(newline + 1);
         if (!line) continue;
         const message = JSON.parse(line);
+        if (message.reason) throw new Refused(message, 0);  // the stream's last line: its error
         if (message.item) {
           after = BigInt(message.item.seq);
           onItem(message.item);
@@ -132,23 +143,40 @@ export function watch(account, afterSeq, token, onItem, onState = () => {}) {
       }
     }
   }
+  const visible = () => new Promise((resolve) => {
+    if (document.visibilityState !== 'hidden') return resolve();
+    document.addEventListener('visibilitychange', resolve, { once: true });
+  });
   (async () => {
     let pause = 500;
     while (!stopped) {
+      // A hidden page holds no stream (each holds one of the server's HTTP threads).
+      await visible();
       try {
         await once();
-        pause = 500;
+        pause = 500;  // the server's idle end: at once again
       } catch (error) {
         if (stopped) return;
+        if (error.reason === 'TOKEN_UNKNOWN' || error.reason === 'PERMISSION_DENIED') {
+          onState('revoked', error);
+          return;
+        }
         onState('offline', error);
         await new Promise((resolve) => { setTimeout(resolve, pause); });
         pause = Math.min(pause * 2, 10000);
       }
     }
   })();
-  document.addEventListener('visibilitychange', () => {
-    // A phone that wakes: the stream may be dead without an error; start again at once.
-    if (document.visibilityState === 'visible' && controller) controller.abort();
-  });
-  return { stop() { stopped = true; if (controller) controller.abort(); } };
+  const onVisibility = () => {
+    // Hidden: give the stream back. Woken: the old stream may be dead without an error.
+    if (controller) controller.abort();
+  };
+  document.addEventListener('visibilitychange', onVisibility);
+  return {
+    stop() {
+      stopped = true;
+      document.removeEventListener('visibilitychange', onVisibility);
+      if (controller) controller.abort();
+    },
+  };
 }

@@ -2,13 +2,13 @@
 // member (id, name, the phone's last 4 digits or the card) and takes the member's payment code;
 // the catalogue priced in points (明码标分) with stock; a basket; pay in points or hours; the
 // receipt, printable on an 80 mm thermal printer; refusals in Chinese from their reason.
-import { call, el, show, localTime, assetName, requestId, Refused } from '../common/lovebank.js';
+import { call, el, show, localTime, assetName, requestId, Refused, RETRYABLE } from '../common/lovebank.js';
 
 const main = document.getElementById('main');
 const STORE = 'lovebank.till';
 
-function errorLine(error) {
-  return el('p', { class: 'error', role: 'alert', id: 'error' },
+function errorLine(error, id = 'error') {
+  return el('p', { class: 'error', role: 'alert', id },
     error instanceof Refused ? error.chinese : `出错了：${error}`);
 }
 
@@ -54,8 +54,10 @@ async function counter(till) {
 
   async function lookUp() {
     const text = search.value.trim();
+    // The phone's last 4 digits, a member id (V00001), a card number, else part of the name.
     const query = /^\d{4}$/.test(text) ? { phone: text }
-      : /^[0-9A-Z]{5,32}$/.test(text) ? { cardNumber: text } : { nameContains: text };
+      : /^[A-Za-z]+\d+$/.test(text) ? { idPrefix: text.toUpperCase() }
+        : /^[0-9A-Z]{5,32}$/.test(text) ? { cardNumber: text } : { nameContains: text };
     try {
       const got = await call('Ledger/ListAccounts', { ...query, kind: 'ACCOUNT_KIND_MEMBER', pageSize: 20 }, token);
       show(found, (got.accounts || []).map((a) => el('button', { class: 'secondary',
@@ -69,7 +71,7 @@ async function counter(till) {
     try {
       const got = await call('Ledger/GetAccount', { account: member.value.trim() }, token);
       show(memberName, `${got.displayName}${got.status === 'ACCOUNT_STATUS_FROZEN' ? '（已冻结）' : ''}`);
-    } catch (error) { show(memberName, errorLine(error)); }
+    } catch (error) { show(memberName, errorLine(error, 'member-error')); }
   }
   function drawBasket() {
     let points = 0;
@@ -123,13 +125,19 @@ async function counter(till) {
       basket.clear();
       drawBasket();
       code.value = '';
+      member.value = '';  // the next customer starts afresh
+      show(memberName);
       saleId = requestId('sale');
       await loadCatalogue();
     } catch (error) {
       show(message, errorLine(error));
+      // A final refusal (余额不足, 库存不足, ...) is remembered under its request id: the
+      // cashier's next try is a new sale. A code refused or a server away: the same sale again.
+      if (!RETRYABLE.has(error.reason)) saleId = requestId('sale');
     }
   }
-  member.addEventListener('change', greet);
+  member.addEventListener('change', () => { saleId = requestId('sale'); greet(); });
+  payAsset.addEventListener('change', () => { saleId = requestId('sale'); });
   show(main,
     el('p', { class: 'muted no-print' }, `${till.name}（${store}）`,
       el('button', { class: 'secondary', onclick: () => { localStorage.removeItem(STORE); location.reload(); } }, '退出')),

@@ -2,7 +2,8 @@
 // hours in one step (one SubmitBatch of Earns, a result per row), award by rule with the rule's
 // Chinese description, issue a member's activation code, and see the approvals waiting (an
 // approver approves or rejects). Signs in with the worker's (or an approver's) token.
-import { call, el, show, localTime, assetName, requestId, chineseMessage, Refused } from '../common/lovebank.js';
+import { call, el, show, localTime, assetName, requestId, chineseMessage, Refused, RETRYABLE }
+  from '../common/lovebank.js';
 
 const main = document.getElementById('main');
 const STORE = 'lovebank.desk';
@@ -48,20 +49,27 @@ function activityForm(desk) {
     place: field('activity-place', '地点', { placeholder: '例如：南溪村文化礼堂' }),
     category: field('activity-category', '类别', { placeholder: '例如：助老' }),
   };
-  const people = el('textarea', { id: 'participants', rows: 6, style: 'width:100%;font:inherit',
+  const people = el('textarea', { id: 'participants', rows: 6,
     placeholder: '每行一人：会员编号 时长\nV00001 2.5\nV00002 2' });
   const results = el('tbody', { id: 'activity-results' });
   const button = el('button', { id: 'record-activity' }, '记录服务时长');
-  let batchIds = null;  // one recording, retried as often as needed: each row once
-  people.addEventListener('input', () => { batchIds = null; });
+  // Each row keeps its request id while its member, hours and activity stay the same: clicking
+  // again after correcting one row replays the rows already recorded (each once) and records
+  // the corrected one; a row refused for good gets a new id when it is sent again.
+  const rowIds = new Map();
   button.addEventListener('click', async () => {
     const rows = parseParticipants(people.value);
-    if (!batchIds || batchIds.length !== rows.length) batchIds = rows.map(() => requestId('act'));
     const activity = Object.fromEntries(Object.entries(inputs).map(([key, [, input]]) => [key, input.value.trim()]));
+    const keys = rows.map((row) => JSON.stringify([row.member, row.hours, activity]));
+    for (const key of keys) if (!rowIds.has(key)) rowIds.set(key, requestId('act'));
     try {
       const got = await call('Ledger/SubmitBatch', { commands: rows.map((row, i) => ({ earn: {
-        requestId: batchIds[i], issuer: desk.issuer, member: row.member, asset: 'HOURS',
+        requestId: rowIds.get(keys[i]), issuer: desk.issuer, member: row.member, asset: 'HOURS',
         amount: row.hours, activity } })) }, desk.token);
+      (got.results || []).forEach((result, i) => {
+        const reason = result.reason.replace(/^REASON_/, '');
+        if (reason !== 'OK' && !RETRYABLE.has(reason)) rowIds.delete(keys[i]);
+      });
       show(results, (got.results || []).map((result, i) => el('tr', {},
         el('td', {}, rows[i].member), el('td', { class: 'num' }, rows[i].hours),
         el('td', { class: result.reason === 'REASON_OK' ? 'ok' : 'error' },
@@ -86,8 +94,14 @@ function awardForm(desk, rules) {
     try {
       const got = await call('Programme/Award', { requestId: id, rule: rule.value,
         member: member.value.trim(), issuer: desk.issuer, reason: reason.value.trim() }, desk.token);
-      show(message, el('p', { class: 'ok' }, got.pending ? '已提交，等待审批' : `已发放 ${got.awardAmount}`));
-    } catch (error) { show(message, errorLine(error)); }
+      const chosen = rules.find((r) => r.rule.code === rule.value);
+      show(message, el('p', { class: 'ok' }, got.pending ? '已提交，等待审批'
+        : `已${chosen && chosen.rule.deduction ? '扣减' : '发放'} ${got.awardAmount} ${assetName(chosen ? chosen.rule.asset : '')}`));
+      id = requestId('award');
+    } catch (error) {
+      show(message, errorLine(error));
+      if (error.reason && !RETRYABLE.has(error.reason)) id = requestId('award');  // final
+    }
   } }, '按规则奖励');
   return el('section', {}, el('h2', {}, '按规则奖励'), el('label', { for: 'award-rule' }, '规则'), rule,
     el('label', { for: 'award-member' }, '会员'), member, el('label', { for: 'award-reason' }, '事由'), reason,
@@ -109,14 +123,23 @@ function activationForm(desk) {
     member, button, out);
 }
 
-async function pendingList(desk) {
+// Minor units as a decimal of `scale` places: "300000" -> "3000.00".
+function decimal(minor, scale = 2) {
+  const negative = String(minor).startsWith('-');
+  const digits = String(minor).replace('-', '').padStart(scale + 1, '0');
+  return `${negative ? '-' : ''}${digits.slice(0, -scale)}.${digits.slice(-scale)}`;
+}
+
+async function pendingList(desk, rules) {
+  const described = new Map(rules.map((r) => [r.rule.code, r.rule.description]));
   const rows = el('tbody', { id: 'pending' });
   const section = el('section', {}, el('h2', {}, '待审批'), el('table', {}, rows));
   async function load() {
     const got = await call('Programme/ListPending', {}, desk.token);
     show(rows, (got.pending || []).map((p) => el('tr', { 'data-seq': p.seq },
-      el('td', {}, `${p.member} ${p.rule || '服务时长'}`, el('div', { class: 'muted' }, `${p.maker} · ${localTime(p.timeUnixUs)}`)),
-      el('td', { class: 'num' }, `${assetName(p.asset)} ${p.amountMinor}`),
+      el('td', {}, `${p.member} ${p.rule ? described.get(p.rule) || p.rule : '服务时长'}`,
+        el('div', { class: 'muted' }, `${p.maker} · ${localTime(p.timeUnixUs)}`)),
+      el('td', { class: 'num', 'data-amount': p.seq }, `${assetName(p.asset)} ${decimal(p.amountMinor)}`),
       desk.role === 'ROLE_APPROVER' || desk.role === 'ROLE_ADMIN' ? el('td', {},
         el('button', { 'data-approve': p.seq, onclick: () => decide('Approve', p.seq) }, '批准'),
         el('button', { class: 'secondary', onclick: () => decide('Reject', p.seq) }, '驳回')) : el('td', {}))));
@@ -125,7 +148,11 @@ async function pendingList(desk) {
   async function decide(what, seq) {
     try {
       const request = { requestId: `${what.toLowerCase()}-${seq}`, seq };
-      if (what === 'Reject') request.reason = '复核不符';
+      if (what === 'Reject') {
+        const why = window.prompt('驳回理由（会记入账本）', '');
+        if (!why || !why.trim()) return;
+        request.reason = why.trim();
+      }
       await call(`Programme/${what}`, request, desk.token);
       await load();
     } catch (error) { section.append(errorLine(error)); }
@@ -138,15 +165,16 @@ async function desk(state) {
   const header = el('p', { class: 'muted' }, `${state.name}${state.issuer ? `（${state.issuer}）` : ''}`,
     el('button', { class: 'secondary', onclick: () => { localStorage.removeItem(STORE); location.reload(); } }, '退出'));
   const parts = [header];
+  let rules = [];
+  try {
+    rules = (await call('Programme/ListAwardRules', {}, state.token)).rules || [];
+  } catch (error) { parts.push(errorLine(error)); }
   if (state.role === 'ROLE_ISSUER' || state.role === 'ROLE_ADMIN') {
     parts.push(activityForm(state));
-    try {
-      const got = await call('Programme/ListAwardRules', {}, state.token);
-      if ((got.rules || []).length) parts.push(awardForm(state, got.rules));
-    } catch (error) { parts.push(errorLine(error)); }
+    if (rules.length) parts.push(awardForm(state, rules));
     parts.push(activationForm(state));
   }
-  parts.push(await pendingList(state));
+  parts.push(await pendingList(state, rules));
   show(main, parts);
 }
 
