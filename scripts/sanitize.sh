@@ -25,5 +25,5 @@ export UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}
 # The clients in other languages and the browser run in the main stage; the server code they
 # drive runs under the sanitizers here through http_test and service_test.
 ctest --test-dir "$build_dir" --output-on-failure -j "${CTEST_JOBS:-2}" \
-  -E '^(CliTest\.|CliTls\.|audit_cli$|python_client$|node_client(_deps)?$|browser$|web_reasons$)' "$@"
+  -E '^(CliTest\.|CliTls\.|audit_cli$|python_client$|node_client(_deps)?$|browser$|web_reasons$|web_qr$)' "$@"
 echo "sanitize: tests in $(( $(date +%s) - built )) s" >&2

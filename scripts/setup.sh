@@ -20,7 +20,7 @@ packages=(
   libcli11-dev nlohmann-json3-dev libcpp-httplib-dev
   libgtest-dev libbenchmark-dev
   python3 python3-grpcio python3-protobuf openssl nodejs
-  chromium chromium-driver python3-selenium fonts-noto-cjk
+  chromium chromium-driver python3-selenium fonts-noto-cjk zbar-tools
 )
 # npm fetches the Node client test's gRPC packages (tests/service/node); a machine whose Node.js
 # came with its own npm keeps it, and Debian's npm comes only where there is none.

@@ -110,6 +110,15 @@ try:
     def text(css):
         return driver.find_element(By.CSS_SELECTOR, css).text
 
+    def read_qr(element_id):
+        # The QR as the browser drew it, read by Debian's zbarimg (zbar-tools).
+        image = os.path.join(shots, f"{element_id}.png")
+        element = driver.find_element(By.ID, element_id)
+        driver.execute_script("arguments[0].scrollIntoView({block: 'center'})", element)
+        element.screenshot(image)
+        return subprocess.run(["/usr/bin/zbarimg", "--raw", "-q", image], capture_output=True,
+                              text=True, check=True).stdout.strip()
+
     def only_this_origin():
         outside = driver.execute_script(
             "return performance.getEntriesByType('resource').map(e => e.name)"
@@ -117,6 +126,9 @@ try:
         assert outside == [], outside
 
     # The member's phone: activation, then the points and the payment code.
+    # A phone's viewport (a desktop window is never narrower than ~500 px).
+    driver.execute_cdp_cmd("Emulation.setDeviceMetricsOverride", {
+        "width": 390, "height": 844, "deviceScaleFactor": 1, "mobile": True})
     driver.get(base + "/app/")
     phone = driver.current_window_handle
     driver.find_element(By.ID, "activation-code").send_keys("wrong-code-0000")
@@ -137,12 +149,14 @@ try:
     wait.until(lambda d: d.find_elements(By.ID, "payment-code"))
     payment_code = text("#payment-code").replace(" ", "")
     assert re.fullmatch(r"\d{14,32}", payment_code), payment_code
+    assert read_qr("payment-qr") == payment_code  # what a till's scanner reads
     driver.save_screenshot(os.path.join(shots, "app-390x844.png"))
 
     # The counter, in a window of its own.
     driver.switch_to.new_window("window")
     counter = driver.current_window_handle
-    driver.set_window_size(1280, 800)
+    driver.execute_cdp_cmd("Emulation.setDeviceMetricsOverride", {
+        "width": 1280, "height": 800, "deviceScaleFactor": 1, "mobile": False})
     driver.get(base + "/counter/")
     driver.find_element(By.ID, "till-token").send_keys(till)
     driver.find_element(By.ID, "sign-in").click()
@@ -178,7 +192,6 @@ try:
     driver.switch_to.window(phone)
     wait.until(lambda d: "470.00" in text('[data-asset="POINTS"]'))
     wait.until(lambda d: "爱心超市购物" in text("#history"))
-    driver.set_window_size(390, 844)
     driver.save_screenshot(os.path.join(shots, "app-after-sale-390x844.png"))
     balance = post("Ledger/GetBalance", {"account": "V00001"}, admin)
     points = [b["amount"] for b in balance["balances"] if b["asset"] == "POINTS"]
@@ -213,6 +226,16 @@ try:
     assert "考上大学当年奖励" in waiting and "3000.00" in waiting, waiting
     driver.find_element(By.CSS_SELECTOR, "[data-approve]").click()
     wait.until(lambda d: "没有待审批" in text("#pending"))
+    driver.execute_script("localStorage.removeItem('lovebank.desk')")
+    driver.get(base + "/desk/")
+    driver.find_element(By.ID, "desk-token").send_keys(worker)
+    driver.find_element(By.ID, "sign-in").click()
+    wait.until(lambda d: d.find_elements(By.ID, "code-member"))
+    driver.find_element(By.ID, "code-member").send_keys("V00002")
+    driver.find_element(By.ID, "issue-code").click()
+    wait.until(lambda d: d.find_elements(By.ID, "activation-qr"))
+    link = read_qr("activation-qr")
+    assert link == f"{base}/app/#code={text('#activation-code')}", link
     profile = post("Programme/GetVolunteerProfile", {"account": "V00001"}, admin)
     assert profile["cumulativeHours"] == "2.50", profile
     balance = post("Ledger/GetBalance", {"account": "V00001"}, admin)

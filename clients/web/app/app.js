@@ -3,6 +3,7 @@
 // The device's token and payment secret stay in this browser's localStorage only.
 import { call, el, show, localTime, assetName, paymentCode, pinCodeKey, requestId, watch, Refused,
   pageError, RETRYABLE } from '../common/lovebank.js';
+import { qrSvg } from '../common/qr.js';
 
 const main = document.getElementById('main');
 const STORE = 'lovebank.device';
@@ -14,7 +15,11 @@ async function nextCode(key) {
   const now = Date.now();
   const window = Math.floor(now / 30000);
   const used = JSON.parse(localStorage.getItem('lovebank.codes') || '{}');
-  const index = used.window === window ? Math.min(used.index + 1, 9) : 0;
+  if (used.window === window && used.index >= 9) {
+    // Ten codes in one 30-second window: an eleventh would repeat an index (refused as used).
+    throw pageError(`请 ${30 - Math.floor((now / 1000) % 30)} 秒后再出示付款码`);
+  }
+  const index = used.window === window ? used.index + 1 : 0;
   localStorage.setItem('lovebank.codes', JSON.stringify({ window, index }));
   return { code: await paymentCode(key, device.number, now, index), left: 30 - Math.floor((now / 1000) % 30) };
 }
@@ -41,6 +46,9 @@ function errorLine(error) {
 function activation() {
   const code = el('input', { id: 'activation-code', autocomplete: 'off', autocapitalize: 'characters',
     placeholder: 'XXXX-XXXX-XXXX-XXXX' });
+  // Opened from the social worker's QR (…/app/#code=XXXX-…): the code is already typed.
+  const linked = new URLSearchParams(location.hash.slice(1)).get('code');
+  if (linked) code.value = linked;
   const name = el('input', { id: 'device-name', placeholder: '例如：韦蕊的手机' });
   const message = el('div');
   const button = el('button', { id: 'activate', type: 'submit' }, '激活');
@@ -168,7 +176,8 @@ async function paymentBox(box, pinInput) {
     return;
   }
   const { code, left } = made;
-  show(box, el('p', { class: 'code', id: 'payment-code' }, code.replace(/(\d{4})(?=\d)/g, '$1 ')),
+  show(box, el('div', { id: 'payment-qr' }, qrSvg(code, 260)),
+    el('p', { class: 'code', id: 'payment-code' }, code.replace(/(\d{4})(?=\d)/g, '$1 ')),
     el('p', { class: 'muted' }, `${left} 秒后自动更新`));
   paymentBox.timer = setTimeout(() => paymentBox(box, pinInput), left * 1000);
 }

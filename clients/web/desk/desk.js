@@ -4,6 +4,7 @@
 // approver approves or rejects). Signs in with the worker's (or an approver's) token.
 import { call, el, show, localTime, assetName, requestId, chineseMessage, Refused, RETRYABLE }
   from '../common/lovebank.js';
+import { qrSvg } from '../common/qr.js';
 
 const main = document.getElementById('main');
 const STORE = 'lovebank.desk';
@@ -115,8 +116,10 @@ function activationForm(desk) {
     try {
       const got = await call('Admin/IssueActivationCode', { requestId: requestId('code'),
         member: member.value.trim() }, desk.token);
-      show(out, el('p', { class: 'code', id: 'activation-code' }, got.code),
-        el('p', { class: 'muted' }, `一次有效，${localTime(got.expiresUnixUs)} 前在会员手机的 /app/ 页面输入`));
+      // The QR is a link: the member's phone camera opens /app/ with the code typed in.
+      show(out, el('div', { id: 'activation-qr' }, qrSvg(`${location.origin}/app/#code=${got.code}`, 260)),
+        el('p', { class: 'code', id: 'activation-code' }, got.code),
+        el('p', { class: 'muted' }, `一次有效，${localTime(got.expiresUnixUs)} 前用会员手机扫码，或在 /app/ 页面输入`));
     } catch (error) { show(out, errorLine(error)); }
   } }, '发放激活码');
   return el('section', {}, el('h2', {}, '会员手机激活码'), el('label', { for: 'code-member' }, '会员'),
