@@ -265,6 +265,23 @@ try:
     driver.find_element(By.ID, "show-code").click()  # the PIN's key is held for a minute
     wait.until(lambda d: d.find_elements(By.ID, "payment-code"))
     driver.save_screenshot(os.path.join(shots, "app-pin-390x844.png"))
+    # Each page at the other size too: the phone page on a desk screen, the counter and the
+    # desk on a phone.
+    driver.execute_cdp_cmd("Emulation.setDeviceMetricsOverride", {
+        "width": 1280, "height": 800, "deviceScaleFactor": 1, "mobile": False})
+    driver.get(base + "/app/")
+    wait.until(lambda d: d.find_elements(By.CSS_SELECTOR, '[data-asset="POINTS"]'))
+    driver.save_screenshot(os.path.join(shots, "app-1280x800.png"))
+    driver.switch_to.window(counter)
+    driver.execute_cdp_cmd("Emulation.setDeviceMetricsOverride", {
+        "width": 390, "height": 844, "deviceScaleFactor": 1, "mobile": True})
+    driver.get(base + "/desk/")
+    wait.until(lambda d: d.find_elements(By.ID, "record-activity"))
+    driver.save_screenshot(os.path.join(shots, "desk-390x844.png"))
+    driver.get(base + "/counter/")
+    wait.until(lambda d: d.find_elements(By.CSS_SELECTOR, '[data-add="RICE_5KG"]'))
+    driver.save_screenshot(os.path.join(shots, "counter-390x844.png"))
+
     # Nothing the pages did was blocked by their own security policy.
     blocked = [entry["message"] for entry in driver.get_log("browser")
                if "Content Security Policy" in entry["message"]]
