@@ -110,6 +110,11 @@ try:
     def text(css):
         return driver.find_element(By.CSS_SELECTOR, css).text
 
+    def viewport(width, height, mobile):
+        # The page's size as a device shows it (a desktop window is never narrower than ~500 px).
+        driver.execute_cdp_cmd("Emulation.setDeviceMetricsOverride", {
+            "width": width, "height": height, "deviceScaleFactor": 1, "mobile": mobile})
+
     def read_qr(element_id):
         # The QR as the browser drew it, read by Debian's zbarimg (zbar-tools).
         image = os.path.join(shots, f"{element_id}.png")
@@ -127,8 +132,7 @@ try:
 
     # The member's phone: activation, then the points and the payment code.
     # A phone's viewport (a desktop window is never narrower than ~500 px).
-    driver.execute_cdp_cmd("Emulation.setDeviceMetricsOverride", {
-        "width": 390, "height": 844, "deviceScaleFactor": 1, "mobile": True})
+    viewport(390, 844, mobile=True)
     driver.get(base + "/app/")
     phone = driver.current_window_handle
     driver.find_element(By.ID, "activation-code").send_keys("wrong-code-0000")
@@ -155,8 +159,7 @@ try:
     # The counter, in a window of its own.
     driver.switch_to.new_window("window")
     counter = driver.current_window_handle
-    driver.execute_cdp_cmd("Emulation.setDeviceMetricsOverride", {
-        "width": 1280, "height": 800, "deviceScaleFactor": 1, "mobile": False})
+    viewport(1280, 800, mobile=False)
     driver.get(base + "/counter/")
     driver.find_element(By.ID, "till-token").send_keys(till)
     driver.find_element(By.ID, "sign-in").click()
@@ -267,14 +270,12 @@ try:
     driver.save_screenshot(os.path.join(shots, "app-pin-390x844.png"))
     # Each page at the other size too: the phone page on a desk screen, the counter and the
     # desk on a phone.
-    driver.execute_cdp_cmd("Emulation.setDeviceMetricsOverride", {
-        "width": 1280, "height": 800, "deviceScaleFactor": 1, "mobile": False})
+    viewport(1280, 800, mobile=False)
     driver.get(base + "/app/")
     wait.until(lambda d: d.find_elements(By.CSS_SELECTOR, '[data-asset="POINTS"]'))
     driver.save_screenshot(os.path.join(shots, "app-1280x800.png"))
     driver.switch_to.window(counter)
-    driver.execute_cdp_cmd("Emulation.setDeviceMetricsOverride", {
-        "width": 390, "height": 844, "deviceScaleFactor": 1, "mobile": True})
+    viewport(390, 844, mobile=True)
     driver.get(base + "/desk/")
     wait.until(lambda d: d.find_elements(By.ID, "record-activity"))
     driver.save_screenshot(os.path.join(shots, "desk-390x844.png"))

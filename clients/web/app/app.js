@@ -2,7 +2,7 @@
 // hours and points with the star level, the history (live), and show the payment code (付款码).
 // The device's token and payment secret stay in this browser's localStorage only.
 import { call, el, show, localTime, assetName, paymentCode, pinCodeKey, requestId, watch, Refused,
-  pageError, RETRYABLE } from '../common/lovebank.js';
+  pageError, RETRYABLE, errorLine } from '../common/lovebank.js';
 import { qrSvg } from '../common/qr.js';
 
 const main = document.getElementById('main');
@@ -36,11 +36,6 @@ async function codeKey(pinInput) {
   if (held.key && Date.now() < held.until) return held.key;
   held = { key: null, until: 0 };
   throw pageError('请先输入付款密码');
-}
-
-function errorLine(error) {
-  return el('p', { class: 'error', role: 'alert' },
-    error.chinese || `出错了：${error.message || error}`);
 }
 
 function activation() {

@@ -63,6 +63,12 @@ export function el(tag, attributes = {}, ...children) {
   return node;
 }
 
+// A refusal or a page error for people: in Chinese, as an alert (with `id` when given).
+export function errorLine(error, id = null) {
+  return el('p', { class: 'error', role: 'alert', ...(id ? { id } : {}) },
+    error.chinese || `出错了：${error.message || error}`);
+}
+
 export function show(target, ...children) {
   target.replaceChildren(...children.flat(Infinity).filter((c) => c !== null && c !== undefined));
 }

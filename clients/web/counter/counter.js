@@ -2,15 +2,14 @@
 // member (id, name, the phone's last 4 digits or the card) and takes the member's payment code;
 // the catalogue priced in points (明码标分) with stock; a basket; pay in points or hours; the
 // receipt, printable on an 80 mm thermal printer; refusals in Chinese from their reason.
-import { call, el, show, localTime, assetName, requestId, Refused, RETRYABLE } from '../common/lovebank.js';
+import { call, el, show, localTime, assetName, requestId, Refused, RETRYABLE,
+  errorLine as commonErrorLine } from '../common/lovebank.js';
 
 const main = document.getElementById('main');
 const STORE = 'lovebank.till';
 
-function errorLine(error, id = 'error') {
-  return el('p', { class: 'error', role: 'alert', id },
-    error instanceof Refused ? error.chinese : `出错了：${error}`);
-}
+// The counter's refusals carry id "error" (the lookup's its own), as the browser test reads them.
+const errorLine = (error, id = 'error') => commonErrorLine(error, id);
 
 function signIn(message) {
   const token = el('input', { id: 'till-token', type: 'password', autocomplete: 'off',

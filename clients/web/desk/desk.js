@@ -2,17 +2,12 @@
 // hours in one step (one SubmitBatch of Earns, a result per row), award by rule with the rule's
 // Chinese description, issue a member's activation code, and see the approvals waiting (an
 // approver approves or rejects). Signs in with the worker's (or an approver's) token.
-import { call, el, show, localTime, assetName, requestId, chineseMessage, Refused, RETRYABLE }
+import { call, el, show, localTime, assetName, requestId, chineseMessage, RETRYABLE, errorLine }
   from '../common/lovebank.js';
 import { qrSvg } from '../common/qr.js';
 
 const main = document.getElementById('main');
 const STORE = 'lovebank.desk';
-
-function errorLine(error) {
-  return el('p', { class: 'error', role: 'alert' },
-    error instanceof Refused ? error.chinese : `出错了：${error}`);
-}
 
 function signIn(message) {
   const token = el('input', { id: 'desk-token', type: 'password', autocomplete: 'off', placeholder: 'lb_…' });
