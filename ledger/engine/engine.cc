@@ -43,7 +43,11 @@ Outcome Engine::Apply(const v1::Command& command, const std::string& fingerprint
   serialized_command_ = nullptr;
   serialized_ = {};
   decide_time_.reset();
-  if (outcome.reason != Reason::kLedgerUnavailable) {
+  // In flight, a request answers as the store will once the batch is durable: accepted or
+  // refused for a remembered reason. Any other refusal (a payment code missing or wrong, the
+  // ledger unavailable) is judged afresh on a retry — at once, too, while its batch is still in
+  // flight (the retry with the right code is not REQUEST_ID_REUSED).
+  if (outcome.reason == Reason::kOk || IsRememberedReason(outcome.reason)) {
     std::string key = RequestKey(command.actor(), command.request_id());
     BatchRequest& request = open().requests[key];
     LOVEBANK_CHECK(fingerprint.size() == request.fingerprint.size());

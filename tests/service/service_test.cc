@@ -2851,7 +2851,9 @@ TEST_F(ServiceTest, APaymentCodeFromTheMembersPhoneIsItsConsentAtTheTill) {
   EXPECT_STATUS(client_->ledger->Redeem(Ctx(tokens_["terminal"]).get(), redeem, &receipt),
                 StatusCode::FAILED_PRECONDITION, Reason::kPaymentCodeRequired);
   redeem.set_payment_code(code(secret, phone.device_number(), 4, now));
-  ASSERT_TRUE(client_->ledger->Redeem(Ctx(tokens_["terminal"]).get(), redeem, &receipt).ok());
+  const grpc::Status redeemed =
+      client_->ledger->Redeem(Ctx(tokens_["terminal"]).get(), redeem, &receipt);
+  ASSERT_TRUE(redeemed.ok()) << redeemed.error_message();
   EXPECT_EQ(Balance("m1"), "400.00");
   v1::AuthorizeHoldRequest hold;
   hold.set_request_id("pc-hold");
