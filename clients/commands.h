@@ -54,8 +54,6 @@ std::optional<audit::Report> StreamAudit(const Globals& globals, audit::Options 
 void AddReportCommands(CLI::App& app, Globals& globals, int* exit_code);
 // `report --month`: the monthly public notice on the `report` command (issue #7).
 void AddNotice(CLI::App& report, Globals& globals, int* exit_code);
-// A calendar month as YYYY-MM (01-12, years 1900-9999): "2026-13" and "2026-00" are not.
-bool IsValidMonth(const std::string& month);
 
 // Sends one mutating call: writes the request id to the request log first, calls, logs the
 // outcome, then prints the receipt (`print`, or JSON with --json). Returns the exit code.

@@ -11,6 +11,7 @@
 #include "ledger/audit/export.h"
 #include "ledger/audit/report_output.h"
 #include "ledger/base/strings.h"
+#include "ledger/base/text.h"
 
 namespace lovebank::cli {
 namespace {

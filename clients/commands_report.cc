@@ -14,6 +14,7 @@
 #include <set>
 #include <sstream>
 
+#include "clients/certificate.h"
 #include "clients/commands.h"
 #include "ledger/audit/report_output.h"
 #include "ledger/base/strings.h"
@@ -22,45 +23,6 @@
 
 namespace lovebank::cli {
 namespace {
-
-std::string Html(const std::string& text) {
-  std::string out;
-  for (char c : text) {
-    switch (c) {
-      case '&':
-        out += "&amp;";
-        break;
-      case '<':
-        out += "&lt;";
-        break;
-      case '>':
-        out += "&gt;";
-        break;
-      case '"':
-        out += "&quot;";
-        break;
-      case '\'':
-        out += "&#39;";
-        break;
-      default:
-        out += c;
-    }
-  }
-  return out;
-}
-
-// The programme a certificate names unless --programme says otherwise.
-const char kDefaultProgramme[] = "爱心银行";
-// A certificate of 10,000 activities is ~3 MB; a bigger file is not one of ours.
-constexpr std::size_t kCertificateBytesMax = 16 << 20;
-
-const char kStyle[] =
-    "body{font-family:'Noto Sans CJK SC','Microsoft YaHei',sans-serif;max-width:860px;"
-    "margin:2em auto;color:#222}h1{text-align:center;color:#b22}h2{border-bottom:2px solid #b22;"
-    "padding-bottom:.2em}table{border-collapse:collapse;width:100%;margin:.5em 0 1.5em}"
-    "th,td{border:1px solid #999;padding:.3em .6em;text-align:left}td.n{text-align:right}"
-    ".verify{font-family:monospace;font-size:.8em;word-break:break-all;border:1px dashed #999;"
-    "padding:.6em}@media print{.noprint{display:none}}";
 
 // A horizontal bar chart of (label, value) rows as inline SVG.
 std::string BarChart(const std::vector<std::pair<std::string, double>>& rows,
@@ -75,11 +37,11 @@ std::string BarChart(const std::vector<std::pair<std::string, double>>& rows,
   for (const auto& [label, value] : rows) {
     const int width = top > 0 ? static_cast<int>(bar_width * value / top) : 0;
     svg << "<text x=\"" << label_width - 6 << "\" y=\"" << y + 15
-        << "\" text-anchor=\"end\" font-size=\"13\">" << Html(label) << "</text>"
+        << "\" text-anchor=\"end\" font-size=\"13\">" << certificate::HtmlText(label) << "</text>"
         << "<rect x=\"" << label_width << "\" y=\"" << y + 3 << "\" width=\"" << width
         << "\" height=\"" << row_height - 6 << "\" fill=\"#c33\"/>"
         << "<text x=\"" << label_width + width + 6 << "\" y=\"" << y + 15 << "\" font-size=\"12\">"
-        << value << " " << Html(unit) << "</text>";
+        << value << " " << certificate::HtmlText(unit) << "</text>";
     y += row_height;
   }
   svg << "</svg>";
@@ -152,15 +114,15 @@ std::string NoticeHtml(const Notice& notice) {
   const std::string year = notice.month.substr(0, 4);
   const std::string month = std::to_string(std::stoi(notice.month.substr(5, 2)));
   std::ostringstream html;
-  const std::string programme =
-      Html(notice.profile.name().empty() ? kDefaultProgramme : notice.profile.name());
+  const std::string programme = certificate::HtmlText(
+      notice.profile.name().empty() ? certificate::kDefaultProgramme : notice.profile.name());
   html << "<!DOCTYPE html>\n<html lang=\"zh-CN\"><head><meta charset=\"utf-8\"><title>" << programme
-       << " " << year << "年" << month << "月公示</title><style>" << kStyle
+       << " " << year << "年" << month << "月公示</title><style>" << certificate::kPageStyle
        << "</style></head><body>\n"
        << "<h1>" << programme << " " << year << "年" << month << "月 公示</h1>\n";
   if (!notice.profile.town().empty() || !notice.profile.office().empty()) {
-    html << "<p class=issuer>" << Html(notice.profile.town()) << " "
-         << Html(notice.profile.office()) << "</p>\n";
+    html << "<p class=issuer>" << certificate::HtmlText(notice.profile.town()) << " "
+         << certificate::HtmlText(notice.profile.office()) << "</p>\n";
   }
   html << "<p>Love bank monthly public notice for " << notice.month
        << ". Figures computed by an independent replay of the ledger's journal up to entry "
@@ -173,8 +135,8 @@ std::string NoticeHtml(const Notice& notice) {
   boost::multiprecision::cpp_int total_hours = 0;
   for (const auto& [team, hours] : f.team_hours_minor) {
     const std::string label = team.empty() ? "(未注明 no team)" : Named(notice, team);
-    html << "<tr><td>" << Html(label) << "</td><td class=n>" << f.team_earnings.at(team)
-         << "</td><td class=n>" << Money(hours) << "</td></tr>\n";
+    html << "<tr><td>" << certificate::HtmlText(label) << "</td><td class=n>"
+         << f.team_earnings.at(team) << "</td><td class=n>" << Money(hours) << "</td></tr>\n";
     bars.emplace_back(label, ToDouble(Money(hours)));
     total_hours += hours;
   }
@@ -193,8 +155,9 @@ std::string NoticeHtml(const Notice& notice) {
     const std::uint64_t count = (f.awards.contains(rule) ? f.awards.at(rule) : 0) +
                                 (f.deductions.contains(rule) ? f.deductions.at(rule) : 0);
     const std::string label = rule.empty() ? "(手工 by hand)" : Named(notice, rule);
-    html << "<tr><td>" << Html(label) << "</td><td class=n>" << count << "</td><td class=n>"
-         << (awarded == f.awarded_minor.end() ? "" : Money(awarded->second)) << "</td><td class=n>"
+    html << "<tr><td>" << certificate::HtmlText(label) << "</td><td class=n>" << count
+         << "</td><td class=n>" << (awarded == f.awarded_minor.end() ? "" : Money(awarded->second))
+         << "</td><td class=n>"
          << (deducted == f.deducted_minor.end() ? "" : Money(deducted->second)) << "</td></tr>\n";
     if (awarded != f.awarded_minor.end()) {
       point_bars.emplace_back(label, ToDouble(Money(awarded->second)));
@@ -207,8 +170,8 @@ std::string NoticeHtml(const Notice& notice) {
           "<th>购物篮 Baskets</th><th>积分 Points</th><th>时长支付 Hours</th><th>退货 Refunds</th>"
           "<th>其他兑换 Redeemed</th></tr>\n";
   for (const auto& store : notice.stores) {
-    html << "<tr><td>" << Html(Named(notice, store.store)) << "</td><td class=n>" << store.baskets
-         << "</td><td class=n>" << Money(store.points_minor) << "</td><td class=n>"
+    html << "<tr><td>" << certificate::HtmlText(Named(notice, store.store)) << "</td><td class=n>"
+         << store.baskets << "</td><td class=n>" << Money(store.points_minor) << "</td><td class=n>"
          << Money(store.hours_minor) << "</td><td class=n>" << Money(store.refunded_minor)
          << "</td><td class=n>" << Money(store.redeemed_minor) << "</td></tr>\n";
   }
@@ -223,10 +186,6 @@ std::string NoticeHtml(const Notice& notice) {
 }
 
 }  // namespace
-
-bool IsValidMonth(const std::string& month) {
-  return month.size() == 7 && IsValidDate(month + "-01");
-}
 
 namespace {
 
@@ -265,34 +224,15 @@ void AddNotice(CLI::App& parent, Globals& globals, int* exit_code) {
       *exit_code = 1;
       return;
     }
+    audit::NoticeFigures figures = audit::NoticeOf(*report, *month);
     Notice notice;
     notice.month = *month;
     notice.head = report->head;
     notice.clean = report->clean();
     notice.findings = report->findings_total;
-    notice.figures.month = *month;
-    for (const auto& setting : report->settings) {
-      if (setting.value().has_programme_profile())
-        notice.profile = setting.value().programme_profile();
-    }
-    // The month's figures; what is owed is as of its last entry, or the last month before it.
-    for (const auto& m : report->programme_months) {
-      if (m.month == *month) {
-        const auto hours = notice.figures.outstanding_hours_minor;
-        const auto points = notice.figures.outstanding_points_minor;
-        notice.figures = m;
-        if (m.last_seq == 0) {
-          notice.figures.outstanding_hours_minor = hours;
-          notice.figures.outstanding_points_minor = points;
-        }
-      } else if (m.month < *month && m.last_seq != 0) {
-        notice.figures.outstanding_hours_minor = m.outstanding_hours_minor;
-        notice.figures.outstanding_points_minor = m.outstanding_points_minor;
-      }
-    }
-    for (const auto& store : report->store_months) {
-      if (store.month == *month) notice.stores.push_back(store);
-    }
+    notice.figures = std::move(figures.figures);
+    notice.stores = std::move(figures.stores);
+    notice.profile = std::move(figures.profile);
     const std::string base = *out + "/report-" + *month;
     if (!WriteFile(base + ".csv", NoticeCsv(notice)) ||
         !WriteFile(base + ".html", NoticeHtml(notice))) {
@@ -317,149 +257,6 @@ namespace {
 
 // ---- the volunteer certificate ----
 
-const char kDataOpen[] = "<script type=\"application/json\" id=\"lovebank-certificate\">";
-const char kDataClose[] = "</script>";
-constexpr int kCertificateVersion = 2;
-
-// JSON for inside a <script> element: '<', '>' and '&' (which JSON has only inside strings) as
-// \u escapes, so no name or activity can close the element or open a comment (stored XSS).
-std::string ScriptJson(const nlohmann::json& data) {
-  const std::string text = data.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
-  std::string out;
-  out.reserve(text.size());
-  for (char c : text) {
-    switch (c) {
-      case '<':
-        out += "\\u003c";
-        break;
-      case '>':
-        out += "\\u003e";
-        break;
-      case '&':
-        out += "\\u0026";
-        break;
-      default:
-        out += c;
-    }
-  }
-  return out;
-}
-
-// The page, rendered only from `data` (which CertificateShapeProblem accepted): verify-certificate
-// renders it again and compares, so the page shows nothing its data does not hold.
-std::string CertificateHtml(const nlohmann::json& data) {
-  std::ostringstream html;
-  const std::string name = data["name"];
-  html
-      << "<!DOCTYPE html>\n<html lang=\"zh-CN\"><head><meta charset=\"utf-8\"><title>志愿服务证明 "
-      << Html(name) << "</title><style>" << kStyle << "</style></head><body>\n"
-      << "<h1>志愿服务证明</h1>\n<p style=\"text-align:center\">Volunteer service certificate</p>\n"
-      << "<p>兹证明 <b>" << Html(name) << "</b>（账号 " << Html(data["account"]) << "）在 "
-      << Html(data["programme"]) << " 参加志愿服务";
-  if (!data["from"].get<std::string>().empty() || !data["to"].get<std::string>().empty()) {
-    html << "（" << Html(data["from"]) << " 至 " << Html(data["to"]) << "）";
-  }
-  html << "，截至流水 #" << data["as_of_seq"].get<std::uint64_t>() << " 累计志愿服务时长 <b>"
-       << Html(data["cumulative_hours"]) << "</b> 小时，星级 <b>"
-       << data["star_level"].get<std::uint32_t>() << "</b> 星。本证明所列活动合计 <b>"
-       << Html(data["total_hours"]) << "</b> 小时。</p>\n"
-       << "<table><tr><th>日期 Date</th><th>活动 Activity</th><th>服务队 Team</th>"
-          "<th>时长 Hours</th><th>流水 Entry</th></tr>\n";
-  for (const auto& activity : data["activities"]) {
-    html << "<tr><td>" << Html(activity["date"]) << "</td><td>" << Html(activity["name"])
-         << "</td><td>" << Html(activity["team"]) << "</td><td class=n>" << Html(activity["hours"])
-         << "</td><td class=n>#" << activity["seq"].get<std::uint64_t>() << "</td></tr>\n";
-  }
-  html << "</table>\n<p>出具单位 Issued by: " << Html(data["programme"]) << "</p>\n"
-       << "<div class=verify>核验 Verification: ledger digest "
-       << data["digest"]["seq"].get<std::uint64_t>() << ":" << Html(data["digest"]["hash"])
-       << "<br>";
-  for (const auto& activity : data["activities"]) {
-    html << "#" << activity["seq"].get<std::uint64_t>() << " " << Html(activity["hash"]) << "<br>";
-  }
-  html << "lovebank verify-certificate FILE</div>\n"
-       << kDataOpen << ScriptJson(data) << kDataClose << "\n</body></html>\n";
-  return html.str();
-}
-
-// Why `data` is not a certificate's data of this version (every key, its type, nothing else), or
-// std::nullopt when it is: verify-certificate checks the shape before it reads any field, so
-// hostile data is a finding, never a crash.
-std::optional<std::string> CertificateShapeProblem(const nlohmann::json& data) {
-  auto text = [](const nlohmann::json& v) { return v.is_string(); };
-  auto count = [](const nlohmann::json& v) { return v.is_number_unsigned(); };
-  auto exactly =
-      [](const nlohmann::json& object,
-         const std::vector<std::pair<std::string, std::function<bool(const nlohmann::json&)>>>&
-             fields) -> std::optional<std::string> {
-    if (!object.is_object() || object.size() != fields.size()) return "not the expected fields";
-    for (const auto& [key, ok] : fields) {
-      if (!object.contains(key)) return "no " + key;
-      if (!ok(object[key])) return key + " has the wrong type";
-    }
-    return std::nullopt;
-  };
-  auto digest_ok = [&](const nlohmann::json& v) {
-    return !exactly(v, {{"seq", count}, {"hash", text}}).has_value();
-  };
-  auto activities_ok = [&](const nlohmann::json& v) {
-    if (!v.is_array()) return false;
-    for (const auto& activity : v) {
-      if (exactly(activity, {{"seq", count},
-                             {"hash", text},
-                             {"date", text},
-                             {"name", text},
-                             {"team", text},
-                             {"hours", text}})) {
-        return false;
-      }
-    }
-    return true;
-  };
-  auto version_ok = [](const nlohmann::json& v) {
-    return v.is_number_unsigned() && v.get<std::uint64_t>() == kCertificateVersion;
-  };
-  auto star_ok = [](const nlohmann::json& v) {
-    return v.is_number_unsigned() && v.get<std::uint64_t>() <= 1000;
-  };
-  auto problem = exactly(data, {{"version", version_ok},
-                                {"programme", text},
-                                {"account", text},
-                                {"name", text},
-                                {"from", text},
-                                {"to", text},
-                                {"as_of_seq", count},
-                                {"cumulative_hours", text},
-                                {"star_level", star_ok},
-                                {"total_hours", text},
-                                {"digest", digest_ok},
-                                {"activities", activities_ok}});
-  if (problem) return "the certificate data is malformed (" + *problem + ")";
-  return std::nullopt;
-}
-
-// All of a member's statement, newest first.
-std::optional<std::vector<v1::StatementItem>> Statement(Session& session,
-                                                        const std::string& account,
-                                                        int* exit_code) {
-  std::vector<v1::StatementItem> items;
-  v1::ListEntriesRequest request;
-  request.set_account(account);
-  request.set_page_size(1000);
-  do {
-    v1::ListEntriesResponse page;
-    const grpc::Status status =
-        session.ledger().ListEntries(session.Context().get(), request, &page);
-    if (!status.ok()) {
-      *exit_code = Fail(session.globals(), status);
-      return std::nullopt;
-    }
-    for (auto& item : *page.mutable_items()) items.push_back(std::move(item));
-    request.set_cursor(page.next_cursor());
-  } while (!request.cursor().empty());
-  return items;
-}
-
 absl::StatusOr<v1::GetEntryResponse> Entry(Session& session, std::uint64_t seq) {
   v1::GetEntryRequest request;
   request.set_seq(seq);
@@ -472,73 +269,43 @@ absl::StatusOr<v1::GetEntryResponse> Entry(Session& session, std::uint64_t seq) 
   return response;
 }
 
-// What the ledger says a certificate for `account` over [from, to] as of entry `as_of_seq`
-// holds: the activities (oldest first, each with its entry's hash), their total, the cumulative
-// hours as of that entry and the star level they give under the thresholds in force now. Both
-// `certificate` (as of the profile's seq) and `verify-certificate` (as of the certificate's)
-// call it, so what is issued is exactly what is checked.
-struct Derived {
-  nlohmann::json activities = nlohmann::json::array();
-  std::string total_hours;
-  std::string cumulative_hours;
-  std::uint32_t star_level = 0;
-  std::map<std::uint64_t, std::uint64_t> reversed_by;  // earning seq -> its reversal, any time
-};
-
-std::optional<Derived> Derive(Session& session, const std::string& account, const std::string& from,
-                              const std::string& to, std::uint64_t as_of_seq,
-                              const google::protobuf::RepeatedPtrField<std::string>& thresholds,
-                              int* exit_code) {
-  auto items = Statement(session, account, exit_code);
-  if (!items) return std::nullopt;
-  Derived derived;
-  for (const auto& item : *items) {
-    if (item.command().has_reverse())
-      derived.reversed_by[item.command().reverse().seq()] = item.seq();
-  }
-  auto reversed_as_of = [&](std::uint64_t seq) {
-    auto it = derived.reversed_by.find(seq);
-    return it != derived.reversed_by.end() && it->second <= as_of_seq;
+// certificate::Derive over gRPC with this session's token; a failed call fails the command with
+// the server's own status (its reason included).
+std::optional<certificate::Figures> Derive(
+    Session& session, const std::string& account, const std::string& from, const std::string& to,
+    std::uint64_t as_of_seq, const google::protobuf::RepeatedPtrField<std::string>& thresholds,
+    int* exit_code) {
+  grpc::Status failed;
+  certificate::Reader reader;
+  reader.statement = [&]() -> absl::StatusOr<std::vector<v1::StatementItem>> {
+    std::vector<v1::StatementItem> items;
+    v1::ListEntriesRequest request;
+    request.set_account(account);
+    request.set_page_size(1000);
+    do {
+      v1::ListEntriesResponse page;
+      failed = session.ledger().ListEntries(session.Context().get(), request, &page);
+      if (!failed.ok()) return absl::UnavailableError(failed.error_message());
+      for (auto& item : *page.mutable_items()) items.push_back(std::move(item));
+      request.set_cursor(page.next_cursor());
+    } while (!request.cursor().empty());
+    return items;
   };
-  // HOURS have scale 2 (genesis); the amounts are the ledger's own, so they parse.
-  auto minor = [](const std::string& hours) {
-    return ParseAmount(hours, 2, MinorAbsoluteMax()).amount.minor();
+  reader.entry_hash = [&](std::uint64_t seq) -> absl::StatusOr<std::string> {
+    v1::GetEntryRequest request;
+    request.set_seq(seq);
+    v1::GetEntryResponse response;
+    failed = session.ledger().GetEntry(session.Context().get(), request, &response);
+    if (!failed.ok()) return absl::UnavailableError(failed.error_message());
+    return response.hash();
   };
-  Int128 total_minor = 0, cumulative_minor = 0;
-  for (auto item = items->rbegin(); item != items->rend(); ++item) {  // oldest first
-    const v1::Command& c = item->command();
-    if (item->seq() > as_of_seq || !c.has_earn() || c.earn().asset() != "HOURS" ||
-        c.earn().to() != account || reversed_as_of(item->seq())) {
-      continue;
-    }
-    // Cumulative hours count every hour served, the part a storage cap sent to the pool too
-    // (the engine's AddEarnedHours); the certificate lists the earnings that reached the member.
-    cumulative_minor += minor(c.earn().amount());
-    const std::string& date = c.earn().activity().date();
-    if (item->legs().empty() || (!from.empty() && date < from) || (!to.empty() && date > to)) {
-      continue;
-    }
-    auto entry = Entry(session, item->seq());
-    if (!entry.ok()) {
-      *exit_code =
-          Fail(session.globals(), grpc::Status(static_cast<grpc::StatusCode>(entry.status().code()),
-                                               std::string(entry.status().message())));
-      return std::nullopt;
-    }
-    derived.activities.push_back({{"seq", item->seq()},
-                                  {"hash", entry->hash()},
-                                  {"date", date},
-                                  {"name", c.earn().activity().name()},
-                                  {"team", c.earn().activity().team()},
-                                  {"hours", c.earn().amount()}});
-    total_minor += minor(c.earn().amount());
+  auto figures = certificate::Derive(reader, account, from, to, as_of_seq, thresholds);
+  if (!figures.ok()) {
+    if (failed.ok()) failed = grpc::Status(grpc::StatusCode::UNKNOWN, figures.status().ToString());
+    *exit_code = Fail(session.globals(), failed);
+    return std::nullopt;
   }
-  derived.total_hours = FormatAmount(Amount::FromMinor(total_minor), 2);
-  derived.cumulative_hours = FormatAmount(Amount::FromMinor(cumulative_minor), 2);
-  for (const auto& threshold : thresholds) {
-    if (cumulative_minor >= minor(threshold)) ++derived.star_level;
-  }
-  return derived;
+  return std::move(*figures);
 }
 
 std::optional<v1::VolunteerProfile> Profile(Session& session, const std::string& account,
@@ -553,6 +320,18 @@ std::optional<v1::VolunteerProfile> Profile(Session& session, const std::string&
     return std::nullopt;
   }
   return profile;
+}
+
+// The programme the journal's profile names (ListSettings), the default without one.
+std::optional<std::string> ProfileProgramme(Session& session, int* exit_code) {
+  v1::ListSettingsResponse settings;
+  const grpc::Status status =
+      session.programme().ListSettings(session.Context().get(), {}, &settings);
+  if (!status.ok()) {
+    *exit_code = Fail(session.globals(), status);
+    return std::nullopt;
+  }
+  return certificate::ProgrammeOf(settings.settings());
 }
 
 // Checks a certificate's data against the ledger; returns the problems found (none: verified)
@@ -663,13 +442,14 @@ void AddCertificate(CLI::App& app, Globals& globals, int* exit_code) {
   auto from = std::make_shared<std::string>();
   auto to = std::make_shared<std::string>();
   auto out = std::make_shared<std::string>();
-  auto programme = std::make_shared<std::string>(kDefaultProgramme);
+  auto programme = std::make_shared<std::string>();
   command->add_option("account", *account, "the volunteer, e.g. V00001")->required();
   command->add_option("--from", *from, "first day of service to list, YYYY-MM-DD");
   command->add_option("--to", *to, "last day, YYYY-MM-DD");
   command->add_option("--out", *out, "default certificate-ACCOUNT.html");
-  command->add_option("--programme", *programme, "the issuing programme, e.g. 河头店镇爱心银行")
-      ->capture_default_str();
+  command->add_option("--programme", *programme,
+                      "the issuing programme, e.g. 河头店镇爱心银行; default: the programme "
+                      "profile's name (爱心银行 when none is set)");
   command->footer("Example:\n  lovebank certificate V00001 --from 2026-11-01 --to 2026-11-30");
   command->callback([&globals, exit_code, account, from, to, out, programme] {
     for (const std::string* day : {from.get(), to.get()}) {
@@ -678,11 +458,20 @@ void AddCertificate(CLI::App& app, Globals& globals, int* exit_code) {
         return;
       }
     }
-    if (!IsValidText(*programme, false) || programme->empty() || programme->size() > 128) {
+    if (!from->empty() && !to->empty() && *from > *to) {
+      *exit_code = Usage("--from " + *from + " is after --to " + *to);
+      return;
+    }
+    if (!IsValidText(*programme, false) || programme->size() > 128) {
       *exit_code = Usage("--programme: 1-128 bytes of UTF-8 text");
       return;
     }
     Session session(globals);
+    if (programme->empty()) {
+      auto named = ProfileProgramme(session, exit_code);
+      if (!named) return;
+      *programme = *named;
+    }
     auto profile = Profile(session, *account, exit_code);
     if (!profile) return;
     auto derived = Derive(session, *account, *from, *to, profile->as_of_seq(),
@@ -699,20 +488,10 @@ void AddCertificate(CLI::App& app, Globals& globals, int* exit_code) {
         digest.set_hash(activity["hash"]);
       }
     }
-    const nlohmann::json data = {{"version", kCertificateVersion},
-                                 {"programme", *programme},
-                                 {"account", *account},
-                                 {"name", profile->display_name()},
-                                 {"from", *from},
-                                 {"to", *to},
-                                 {"as_of_seq", profile->as_of_seq()},
-                                 {"cumulative_hours", derived->cumulative_hours},
-                                 {"star_level", derived->star_level},
-                                 {"total_hours", derived->total_hours},
-                                 {"digest", {{"seq", digest.seq()}, {"hash", digest.hash()}}},
-                                 {"activities", derived->activities}};
+    const nlohmann::json data = certificate::Data(*programme, *profile, *from, *to, *derived,
+                                                  {digest.seq(), digest.hash()});
     const std::string path = out->empty() ? "certificate-" + *account + ".html" : *out;
-    if (!WriteFile(path, CertificateHtml(data))) {
+    if (!WriteFile(path, certificate::Html(data))) {
       *exit_code = Usage("cannot write " + path);
       return;
     }
@@ -733,10 +512,11 @@ void AddCertificate(CLI::App& app, Globals& globals, int* exit_code) {
       "check every figure of a certificate against the server (the member, its issuer, an "
       "auditor or an admin may)");
   auto file = std::make_shared<std::string>();
-  auto expected_programme = std::make_shared<std::string>(kDefaultProgramme);
+  auto expected_programme = std::make_shared<std::string>();
   verify->add_option("file", *file, "the certificate's HTML file")->required();
-  verify->add_option("--programme", *expected_programme, "the programme the certificate must name")
-      ->capture_default_str();
+  verify->add_option("--programme", *expected_programme,
+                     "the programme the certificate must name; default: the programme "
+                     "profile's name (爱心银行 when none is set)");
   verify->callback([&globals, exit_code, file, expected_programme] {
     std::ifstream in(*file, std::ios::binary);
     if (!in) {
@@ -745,30 +525,27 @@ void AddCertificate(CLI::App& app, Globals& globals, int* exit_code) {
     }
     std::string page;
     page.assign(std::istreambuf_iterator<char>(in), {});
-    if (page.size() > kCertificateBytesMax) {
+    if (page.size() > certificate::kBytesMax) {
       *exit_code = Usage(*file + " is larger than a certificate (" +
-                         std::to_string(kCertificateBytesMax) + " bytes at most)");
+                         std::to_string(certificate::kBytesMax) + " bytes at most)");
       return;
     }
     std::vector<std::string> problems, notes;
-    nlohmann::json data = nlohmann::json::value_t::discarded;
-    const std::size_t open = page.find(kDataOpen);
-    const std::size_t close =
-        open == std::string::npos ? open : page.find(kDataClose, open + sizeof(kDataOpen) - 1);
-    if (close != std::string::npos && page.find(kDataOpen, open + 1) == std::string::npos) {
-      data = nlohmann::json::parse(
-          page.substr(open + sizeof(kDataOpen) - 1, close - open - (sizeof(kDataOpen) - 1)),
-          nullptr, false);
-    }
+    const nlohmann::json data = certificate::DataOf(page);
     if (data.is_discarded()) {
       problems.push_back("no lovebank certificate data in the file (or more than one)");
-    } else if (auto shape = CertificateShapeProblem(data)) {
+    } else if (auto shape = certificate::ShapeProblem(data)) {
       problems.push_back(*shape);
     } else {
-      if (CertificateHtml(data) != page) {
+      if (certificate::Html(data) != page) {
         problems.push_back("the page differs from its own verification data: it was edited");
       }
       Session session(globals);
+      if (expected_programme->empty()) {
+        auto named = ProfileProgramme(session, exit_code);
+        if (!named) return;
+        *expected_programme = *named;
+      }
       auto found = VerifyAgainstLedger(session, data, *expected_programme, notes, exit_code);
       if (!found) return;
       problems.insert(problems.end(), found->begin(), found->end());

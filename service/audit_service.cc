@@ -9,6 +9,7 @@
 #include "ledger/audit/audit.h"
 #include "ledger/base/coding.h"
 #include "ledger/base/strings.h"
+#include "ledger/base/text.h"
 #include "ledger/storage/store.h"
 #include "service/convert.h"
 #include "service/services.h"
@@ -301,6 +302,54 @@ grpc::ServerWriteReactor<v1::ReadJournalResponse>* AuditService::ReadJournal(
 grpc::ServerWriteReactor<v1::VerifyEvent>* AuditService::Verify(grpc::CallbackServerContext* ctx,
                                                                 const v1::VerifyRequest* request) {
   return new VerifyStream(context_, ctx, *request);
+}
+
+grpc::ServerUnaryReactor* AuditService::GetNotice(grpc::CallbackServerContext* ctx,
+                                                  const v1::GetNoticeRequest* request,
+                                                  v1::Notice* response) {
+  // Public, like the notice on the village's board: no token (a screen in the hall holds none
+  // worth stealing). Aggregates only — no names — and the digest the notice exists to publish.
+  // What one caller can cost is bounded by the cache: one audit at a time, kept while fresh.
+  auto* call = new UnaryCall(context_, ctx, "GetNotice", "");
+  if (!IsValidMonth(request->month())) {
+    call->Done(ToStatus(Reason::kMonthInvalid, Cat("month: \"", Excerpt(request->month()),
+                                                   "\" is not a month as YYYY-MM, e.g. 2026-11")));
+    return call;
+  }
+  const std::shared_ptr<NoticeCache> notices = context_.notices;
+  if (!notices->Enter()) {
+    call->Done(ToStatus(Reason::kLedgerBusy, Cat(kNoticeCallsMax,
+                                                 " notice calls are in flight already; retry in "
+                                                 "a few seconds")));
+    return call;
+  }
+  // The audit may take seconds: on a thread of its own, never one of gRPC's. The thread holds
+  // the cache, a copy of the clock and the call (alive until Done), nothing of the service.
+  auto answer = [call, response, month = request->month(), notices,
+                 head = context_.ledger->GetHead().seq, clock = context_.clock] {
+    auto audit = notices->Get(head, clock);
+    notices->Leave();
+    if (!audit.ok()) {
+      call->Done(ToStatus(audit.status()));
+      return;
+    }
+    if (!(*audit)->report.clean()) {
+      call->Done(ToStatus(Reason::kAuditUnclean,
+                          Cat("the audit of the journal up to entry ", (*audit)->report.head.seq,
+                              " found ", (*audit)->report.findings_total,
+                              " problems: no notice from it (run `lovebank audit`)")));
+      return;
+    }
+    *response = NoticeFrom(**audit, month);
+    call->Done(grpc::Status::OK, response->head_seq());
+  };
+  try {
+    std::thread(std::move(answer)).detach();
+  } catch (const std::system_error& error) {  // no thread to be had: the call ends here
+    notices->Leave();
+    call->Done(ToStatus(Reason::kLedgerBusy, Cat("no thread for the notice: ", error.what())));
+  }
+  return call;
 }
 
 }  // namespace lovebank::service

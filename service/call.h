@@ -11,6 +11,7 @@
 #include "service/access.h"
 #include "service/auth.h"
 #include "service/log.h"
+#include "service/notice.h"
 #include "service/payment.h"
 #include "service/seal.h"
 #include "service/watch.h"
@@ -32,6 +33,8 @@ struct Context {
   // digest) and WhoAmI is refused UNAVAILABLE, LEDGER_UNVERIFIED, with this text. Set before
   // serving, never changed after.
   std::string unverified;
+  // The audits the monthly notices come from (Audit.GetNotice).
+  std::shared_ptr<NoticeCache> notices;
 };
 
 // The facts of one call for its log line.

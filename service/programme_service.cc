@@ -1,7 +1,9 @@
 // service Programme: volunteers and students as programmes run them (issue #7;
 // docs/programme.md): volunteer profiles with star levels, and the star thresholds.
 
+#include "clients/certificate.h"
 #include "ledger/base/strings.h"
+#include "ledger/base/text.h"
 #include "service/convert.h"
 #include "service/services.h"
 
@@ -15,6 +17,29 @@ std::string Hours(const Int128& minor) {
   return FormatAmount(Amount::FromMinor(minor), kHoursScale);
 }
 
+// More statement entries than any volunteer's: the certificate refuses to read further.
+constexpr std::size_t kCertificateStatementMax = 1'000'000;
+
+v1::VolunteerProfile ProfileMessage(const std::string& account,
+                                    const Ledger::VolunteerProfile& profile) {
+  v1::VolunteerProfile out;
+  out.set_account(account);
+  out.set_display_name(profile.account.display_name());
+  out.set_cumulative_hours(Hours(profile.earned_hours_minor));
+  out.set_balance_hours(Hours(profile.balance_hours_minor));
+  out.set_star_level(profile.star_level);
+  for (const Int128& threshold : profile.thresholds_minor) {
+    out.add_star_thresholds(Hours(threshold));
+  }
+  if (profile.star_level < profile.thresholds_minor.size()) {
+    const Int128& next = profile.thresholds_minor[profile.star_level];
+    out.set_next_star_at(Hours(next));
+    out.set_hours_to_next_star(Hours(next - profile.earned_hours_minor));
+  }
+  out.set_as_of_seq(profile.as_of_seq);
+  return out;
+}
+
 }  // namespace
 
 grpc::ServerUnaryReactor* ProgrammeService::GetVolunteerProfile(
@@ -23,23 +48,98 @@ grpc::ServerUnaryReactor* ProgrammeService::GetVolunteerProfile(
   auto* call = new UnaryCall(context_, ctx, "GetVolunteerProfile", "");
   if (AuthorizeRead(context_, call, Read::kBalance, request->account()) == nullptr) return call;
   auto profile = context_.ledger->GetVolunteerProfile(request->account());
-  if (profile.ok()) {
-    response->set_account(request->account());
-    response->set_display_name(profile->account.display_name());
-    response->set_cumulative_hours(Hours(profile->earned_hours_minor));
-    response->set_balance_hours(Hours(profile->balance_hours_minor));
-    response->set_star_level(profile->star_level);
-    for (const Int128& threshold : profile->thresholds_minor) {
-      response->add_star_thresholds(Hours(threshold));
-    }
-    if (profile->star_level < profile->thresholds_minor.size()) {
-      const Int128& next = profile->thresholds_minor[profile->star_level];
-      response->set_next_star_at(Hours(next));
-      response->set_hours_to_next_star(Hours(next - profile->earned_hours_minor));
-    }
-    response->set_as_of_seq(profile->as_of_seq);
-  }
+  if (profile.ok()) *response = ProfileMessage(request->account(), *profile);
   call->Done(ToStatus(profile.status()));
+  return call;
+}
+
+grpc::ServerUnaryReactor* ProgrammeService::GetCertificate(grpc::CallbackServerContext* ctx,
+                                                           const v1::GetCertificateRequest* request,
+                                                           v1::Certificate* response) {
+  auto* call = new UnaryCall(context_, ctx, "GetCertificate", "");
+  // It lists the member's activities: whoever may read the member's statement.
+  auto who = AuthorizeRead(context_, call, Read::kStatement, request->account());
+  if (who == nullptr) return call;
+  const std::string& from = request->from();
+  const std::string& to = request->to();
+  for (const std::string* day : {&from, &to}) {
+    if (!day->empty() && !IsValidDate(*day)) {
+      call->Done(ToStatus(
+          Reason::kDateRangeInvalid,
+          Cat("from / to: \"", Excerpt(*day), "\" is not a day as YYYY-MM-DD, e.g. 2026-11-01")));
+      return call;
+    }
+  }
+  if (!from.empty() && !to.empty() && from > to) {
+    call->Done(ToStatus(Reason::kDateRangeInvalid, Cat("from ", from, " is after to ", to)));
+    return call;
+  }
+  auto profile = context_.ledger->GetVolunteerProfile(request->account());
+  if (!profile.ok()) {
+    call->Done(ToStatus(profile.status()));
+    return call;
+  }
+  const v1::VolunteerProfile shown = ProfileMessage(request->account(), *profile);
+  // The ledger as it is now, with lovebankd's reads: the same derivation as `lovebank
+  // certificate` over gRPC (clients/certificate.h), so verify-certificate checks it alike.
+  certificate::Reader reader;
+  reader.statement = [&]() -> absl::StatusOr<std::vector<v1::StatementItem>> {
+    std::vector<v1::StatementItem> items;
+    std::string cursor;
+    do {
+      // A statement this long is no volunteer's (~100 MB of items in memory): refused whole.
+      if (items.size() >= kCertificateStatementMax) {
+        return RefusedStatus(Reason::kCertificateTooLarge,
+                             Cat(request->account(), "'s statement holds more than ",
+                                 kCertificateStatementMax, " entries"));
+      }
+      auto page = context_.ledger->ListEntries(request->account(), kStatementPageSizeMax, cursor);
+      if (!page.ok()) return page.status();
+      for (const StatementItem& item : page->items) ToStatementItem(item, &items.emplace_back());
+      cursor = page->next_cursor;
+    } while (!cursor.empty());
+    return items;
+  };
+  reader.entry_hash = [&](std::uint64_t seq) -> absl::StatusOr<std::string> {
+    auto entry = context_.ledger->GetEntry(seq);
+    if (!entry.ok()) return entry.status();
+    return HashToHex(entry->hash);
+  };
+  auto figures = certificate::Derive(reader, request->account(), from, to, shown.as_of_seq(),
+                                     shown.star_thresholds(), certificate::kActivitiesMax);
+  if (!figures.ok()) {
+    call->Done(ToStatus(figures.status()));
+    return call;
+  }
+  // The digest, as `lovebank certificate` takes it: the head when the caller may read it (an
+  // auditor or admin), else the newest entry listed (it chains every entry before it).
+  certificate::Digest digest;
+  if (MayAudit(*who).allowed) {
+    const Head head = context_.ledger->GetHead();
+    digest = {head.seq, HashToHex(head.hash)};
+  } else if (!figures->activities.empty()) {
+    digest = {figures->activities.back()["seq"], figures->activities.back()["hash"]};
+  }
+  // The programme the certificate names: the profile's, as the journal set it.
+  auto settings = context_.ledger->GetSettings();
+  if (!settings.ok()) {
+    call->Done(ToStatus(settings.status()));
+    return call;
+  }
+  const std::string programme = certificate::ProgrammeOf(settings->settings);
+  std::string html =
+      certificate::Html(certificate::Data(programme, shown, from, to, *figures, digest));
+  if (html.size() > certificate::kServedBytesMax) {
+    call->Done(ToStatus(Reason::kCertificateTooLarge,
+                        Cat("the certificate would be ", html.size(), " bytes; ",
+                            certificate::kServedBytesMax, " at most: narrow it with from / to")));
+    return call;
+  }
+  response->set_file_name(Cat("certificate-", request->account(), ".html"));
+  response->set_html(std::move(html));
+  response->set_activities(static_cast<std::uint32_t>(figures->activities.size()));
+  response->set_total_hours(figures->total_hours);
+  call->Done(grpc::Status::OK);
   return call;
 }
 

@@ -250,9 +250,12 @@ absl::StatusOr<std::unique_ptr<Server>> Server::Start(ServerOptions options) {
                                !ledger_exists || (verified.problem.empty() && !activated));
   if (!payments.ok()) return payments.status();
   impl->payments = std::make_unique<PaymentKey>(std::move(*payments));
-  impl->context = Context{impl->ledger.get(),   &impl->principals,     impl->logger.get(),
-                          impl->cursors.get(),  impl->watches.get(),   impl->payments.get(),
-                          &impl->payment_guard, options.clock_unix_us, verified.problem};
+  impl->context =
+      Context{impl->ledger.get(),   &impl->principals,
+              impl->logger.get(),   impl->cursors.get(),
+              impl->watches.get(),  impl->payments.get(),
+              &impl->payment_guard, options.clock_unix_us,
+              verified.problem,     std::make_shared<NoticeCache>(impl->ledger->path())};
   if (!impl->context.clock) {
     impl->context.clock = [] {
       return std::chrono::duration_cast<std::chrono::microseconds>(

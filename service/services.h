@@ -116,6 +116,9 @@ class AuditService final : public v1::Audit::CallbackService {
       grpc::CallbackServerContext* ctx, const v1::ReadJournalRequest* request) override;
   grpc::ServerWriteReactor<v1::VerifyEvent>* Verify(grpc::CallbackServerContext* ctx,
                                                     const v1::VerifyRequest* request) override;
+  grpc::ServerUnaryReactor* GetNotice(grpc::CallbackServerContext* ctx,
+                                      const v1::GetNoticeRequest* request,
+                                      v1::Notice* response) override;
 
  private:
   const Context& context_;
@@ -170,6 +173,9 @@ class ProgrammeService final : public v1::Programme::CallbackService {
   grpc::ServerUnaryReactor* SetSetting(grpc::CallbackServerContext* ctx,
                                        const v1::SetSettingRequest* request,
                                        v1::Receipt* response) override;
+  grpc::ServerUnaryReactor* GetCertificate(grpc::CallbackServerContext* ctx,
+                                           const v1::GetCertificateRequest* request,
+                                           v1::Certificate* response) override;
   grpc::ServerUnaryReactor* ListSettings(grpc::CallbackServerContext* ctx,
                                          const v1::ListSettingsRequest* request,
                                          v1::ListSettingsResponse* response) override;

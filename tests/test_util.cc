@@ -5,6 +5,9 @@
 #include <chrono>
 #include <cstdlib>
 
+#include "ledger/base/coding.h"
+#include "ledger/format/journal_format.h"
+
 namespace lovebank::testing {
 
 TempDir::TempDir() {
@@ -30,6 +33,29 @@ std::function<std::int64_t()> ClockStartingAt(std::int64_t start_unix_us) {
                                std::chrono::steady_clock::now() - origin)
                                .count();
   };
+}
+
+void RewriteHead(const std::string& path, std::uint64_t head_seq,
+                 const std::function<void(v1::Entry&)>& edit) {
+  auto store = Store::Open(path, StoreOptions{});
+  ASSERT_TRUE(store.ok());
+  const std::string stored =
+      (*store)->Get(Family::kJournal, EncodeFixed64BE(head_seq)).value().value();
+  auto view = DecodeStoredEntry(stored);
+  ASSERT_TRUE(view.has_value());
+  v1::Entry entry;
+  ASSERT_TRUE(entry.ParseFromArray(view->payload.data(), static_cast<int>(view->payload.size())));
+  edit(entry);
+  const std::string payload = entry.SerializeAsString();
+  const Hash hash = ChainHash(view->prev_hash, head_seq, payload);
+  rocksdb::WriteBatch batch;
+  batch.Put((*store)->handle(Family::kJournal), EncodeFixed64BE(head_seq),
+            EncodeStoredEntry(hash, view->prev_hash, payload));
+  batch.Put((*store)->handle(Family::kMeta), std::string(meta_key::kHeadHash),
+            std::string(reinterpret_cast<const char*>(hash.data()), 32));
+  rocksdb::WriteOptions sync;
+  sync.sync = true;
+  ASSERT_TRUE((*store)->db()->Write(sync, &batch).ok());
 }
 
 std::unique_ptr<Ledger> OpenLedger(const std::string& path, rocksdb::Env* env) {

@@ -4,6 +4,7 @@
 
 #include <atomic>
 #include <filesystem>
+#include <functional>
 #include <map>
 #include <memory>
 #include <random>
@@ -40,6 +41,12 @@ std::function<std::int64_t()> ClockStartingAt(std::int64_t start_unix_us);
 inline constexpr std::int64_t kTestServerClockStartUnixUs = 1795161600000000;
 
 std::unique_ptr<Ledger> OpenLedger(const std::string& path, rocksdb::Env* env = nullptr);
+
+// Rewrites the journal's last entry (seq `head_seq`) of the closed ledger at `path` with `edit`
+// and recomputes its hash and the stored head: a consistent forgery of the tail that only the
+// audit's rules can find (the ledger opens it: its chain checks out).
+void RewriteHead(const std::string& path, std::uint64_t head_seq,
+                 const std::function<void(v1::Entry&)>& edit);
 
 v1::Command Earn(const std::string& id, const std::string& issuer, const std::string& member,
                  const std::string& amount, const std::string& asset = "POINTS");

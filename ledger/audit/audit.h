@@ -169,6 +169,19 @@ struct Report {
 
 inline constexpr std::size_t kFindingsKept = 100;
 
+// What the monthly public notice (公示) of `month` shows, from a report: the month's figures
+// (empty when nothing happened in it), what the programme owed its members at the month's last
+// entry (or, for a month without entries, at the last entry before it), the stores' figures of
+// the month, and the programme profile in force at the report's head. One selection for every
+// notice: `lovebank report` (computed on the client) and Audit.GetNotice (by lovebankd).
+// REQUIRES: IsValidMonth(month).
+struct NoticeFigures {
+  ProgrammeMonth figures;
+  std::vector<StoreMonth> stores;
+  v1::ProgrammeProfile profile;
+};
+NoticeFigures NoticeOf(const Report& report, const std::string& month);
+
 // One raw journal record: the key and the exact stored value. A reader keeps one and lets the
 // source refill it: its strings keep their capacity from record to record.
 struct RawRecord {

@@ -147,4 +147,33 @@ void AddStoreMonth(const v1::Entry& entry, State& state) {
   }
 }
 
+NoticeFigures NoticeOf(const Report& report, const std::string& month) {
+  NoticeFigures notice;
+  notice.figures.month = month;
+  for (const auto& setting : report.settings) {
+    if (setting.value().has_programme_profile())
+      notice.profile = setting.value().programme_profile();
+  }
+  // Months come in order: what is owed is as of the month's own last entry, else the last one
+  // of a month before it.
+  for (const ProgrammeMonth& m : report.programme_months) {
+    if (m.month == month) {
+      const auto hours = notice.figures.outstanding_hours_minor;
+      const auto points = notice.figures.outstanding_points_minor;
+      notice.figures = m;
+      if (m.last_seq == 0) {
+        notice.figures.outstanding_hours_minor = hours;
+        notice.figures.outstanding_points_minor = points;
+      }
+    } else if (m.month < month && m.last_seq != 0) {
+      notice.figures.outstanding_hours_minor = m.outstanding_hours_minor;
+      notice.figures.outstanding_points_minor = m.outstanding_points_minor;
+    }
+  }
+  for (const StoreMonth& store : report.store_months) {
+    if (store.month == month) notice.stores.push_back(store);
+  }
+  return notice;
+}
+
 }  // namespace lovebank::audit

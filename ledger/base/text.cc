@@ -2,6 +2,7 @@
 
 #include <array>
 #include <cstdint>
+#include <string>
 
 namespace lovebank {
 
@@ -82,6 +83,10 @@ bool IsValidDate(std::string_view date) {
   static constexpr int kDays[12] = {31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
   const bool leap = (year % 4 == 0 && year % 100 != 0) || year % 400 == 0;
   return day <= kDays[month - 1] + (month == 2 && leap ? 1 : 0);
+}
+
+bool IsValidMonth(std::string_view month) {
+  return month.size() == 7 && IsValidDate(std::string(month) + "-01");
 }
 
 namespace {

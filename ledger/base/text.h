@@ -88,6 +88,8 @@ bool IsValidRuleCode(std::string_view code);
 
 // A calendar day as YYYY-MM-DD (Gregorian, years 1900-9999): "2026-02-29" is refused.
 bool IsValidDate(std::string_view date);
+// A calendar month as YYYY-MM (01-12, years 1900-9999): "2026-11".
+bool IsValidMonth(std::string_view month);
 
 // 1..16 bytes of [A-Z0-9_], the first an upper-case letter: "HOURS", "POINTS", "SKU_001".
 bool IsValidAssetCode(std::string_view code);

@@ -118,6 +118,10 @@ std::string_view ReasonName(Reason reason) {
     LOVEBANK_REASON_NAME(kAccountCardTaken, "ACCOUNT_CARD_TAKEN")
     LOVEBANK_REASON_NAME(kPaymentCodeLocked, "PAYMENT_CODE_LOCKED")
     LOVEBANK_REASON_NAME(kDevicePinInvalid, "DEVICE_PIN_INVALID")
+    LOVEBANK_REASON_NAME(kMonthInvalid, "MONTH_INVALID")
+    LOVEBANK_REASON_NAME(kAuditUnclean, "AUDIT_UNCLEAN")
+    LOVEBANK_REASON_NAME(kDateRangeInvalid, "DATE_RANGE_INVALID")
+    LOVEBANK_REASON_NAME(kCertificateTooLarge, "CERTIFICATE_TOO_LARGE")
     LOVEBANK_REASON_NAME(kLedgerUnverified, "LEDGER_UNVERIFIED")
     LOVEBANK_REASON_NAME(kHoldUnknown, "HOLD_UNKNOWN")
     LOVEBANK_REASON_NAME(kHoldClosed, "HOLD_CLOSED")
@@ -176,6 +180,8 @@ absl::StatusCode ReasonCode(Reason reason) {
     case Reason::kAccountCardInvalid:
     case Reason::kAccountPhoneInvalid:
     case Reason::kDevicePinInvalid:
+    case Reason::kMonthInvalid:
+    case Reason::kDateRangeInvalid:
       return absl::StatusCode::kInvalidArgument;
     case Reason::kAccountCardTaken:
       return absl::StatusCode::kAlreadyExists;

@@ -167,9 +167,16 @@ enum class Reason : std::uint32_t {
   // A device's PIN (issue #24 item 2).
   kPaymentCodeLocked = 155,  // five wrong codes of the device in a row: 15 minutes' lock
   kDevicePinInvalid = 156,   // the PIN's code key is not 64 hex (32 bytes wrapped, 16 nonce)
+
+  // The monthly notice (Audit.GetNotice, issue #25 item 4): decided by the service.
+  kMonthInvalid = 157,  // not YYYY-MM (01-12)
+  kAuditUnclean = 158,  // the audit of the journal found problems: no figures from it
+  // The volunteer certificate (Programme.GetCertificate): decided by the service.
+  kDateRangeInvalid = 159,     // from / to not YYYY-MM-DD, or from after to
+  kCertificateTooLarge = 160,  // more than kCertificateActivitiesMax activities: narrow the period
 };
 // Every reason's value is below this (loops over all reasons).
-inline constexpr std::uint32_t kReasonValueEnd = 157;
+inline constexpr std::uint32_t kReasonValueEnd = 161;
 
 // The reason's name as it appears in the proto and in logs, e.g. "INSUFFICIENT_BALANCE".
 std::string_view ReasonName(Reason reason);

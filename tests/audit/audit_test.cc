@@ -679,31 +679,6 @@ TEST_F(AuditTest, ARequestIdUsedTwiceIsNamedEvenWithAnIntactChain) {
       << Describe(*from_file);
 }
 
-// Rewrites the journal's last entry (seq `head_seq`) with `edit` and recomputes its hash and the
-// stored head: a consistent forgery of the tail that only the audit's rules can find.
-void RewriteHead(const std::string& path, std::uint64_t head_seq,
-                 const std::function<void(v1::Entry&)>& edit) {
-  auto store = Store::Open(path, StoreOptions{});
-  ASSERT_TRUE(store.ok());
-  const std::string stored =
-      (*store)->Get(Family::kJournal, EncodeFixed64BE(head_seq)).value().value();
-  auto view = DecodeStoredEntry(stored);
-  ASSERT_TRUE(view.has_value());
-  v1::Entry entry;
-  ASSERT_TRUE(entry.ParseFromArray(view->payload.data(), static_cast<int>(view->payload.size())));
-  edit(entry);
-  const std::string payload = entry.SerializeAsString();
-  const Hash hash = ChainHash(view->prev_hash, head_seq, payload);
-  rocksdb::WriteBatch batch;
-  batch.Put((*store)->handle(Family::kJournal), EncodeFixed64BE(head_seq),
-            EncodeStoredEntry(hash, view->prev_hash, payload));
-  batch.Put((*store)->handle(Family::kMeta), std::string(meta_key::kHeadHash),
-            std::string(reinterpret_cast<const char*>(hash.data()), 32));
-  rocksdb::WriteOptions sync;
-  sync.sync = true;
-  ASSERT_TRUE((*store)->db()->Write(sync, &batch).ok());
-}
-
 // Issue #22 item 3, DESIGN.md invariant 8: the audit re-checks authority in its own code. A
 // ledger with a granted admin, issuer, two tills and a member app; its last entry is made as
 // its principal was allowed, then its actor is rewritten and the chain recomputed (a consistent
@@ -779,8 +754,9 @@ TEST(AuditAuthority, AnEntryWhoseActorHadNoSuchGrantIsFoundInAConsistentlyRechai
       ASSERT_EQ(last.receipt.seq, head_seq);
     }
     ASSERT_TRUE(AuditJournalOnly(dir.path()).clean());
-    RewriteHead(dir.path(), head_seq,
-                [&](v1::Entry& entry) { entry.mutable_command()->set_actor(c.forged_actor); });
+    testing::RewriteHead(dir.path(), head_seq, [&](v1::Entry& entry) {
+      entry.mutable_command()->set_actor(c.forged_actor);
+    });
     const Report report = AuditJournalOnly(dir.path());
     EXPECT_EQ(report.findings_total, 1u) << Describe(report);
     ASSERT_TRUE(Has(report, FindingKind::kActorNotAuthorized, head_seq, "actor " + c.forged_actor))
@@ -845,7 +821,7 @@ TEST(AuditConsent, AReplayedOrBorrowedPaymentCodeIsFoundInAConsistentlyRechained
       head_seq = ledger->GetHead().seq;
     }
     ASSERT_TRUE(AuditJournalOnly(dir.path()).clean()) << Describe(AuditJournalOnly(dir.path()));
-    RewriteHead(dir.path(), head_seq, [&](v1::Entry& entry) {
+    testing::RewriteHead(dir.path(), head_seq, [&](v1::Entry& entry) {
       v1::Command& c = *entry.mutable_command();
       v1::PaymentConsent* consent = c.has_settle() ? c.mutable_settle()->mutable_consent()
                                                    : c.mutable_redeem()->mutable_consent();
@@ -924,7 +900,7 @@ TEST(AuditPin, APinChangedWithoutItsCodeOrSetByASocialWorkerIsFound) {
       head_seq = ledger->GetHead().seq;
     }
     ASSERT_TRUE(AuditJournalOnly(dir.path()).clean()) << Describe(AuditJournalOnly(dir.path()));
-    RewriteHead(dir.path(), head_seq, [&](v1::Entry& entry) {
+    testing::RewriteHead(dir.path(), head_seq, [&](v1::Entry& entry) {
       v1::Command& command = *entry.mutable_command();
       if (c.forgery == "no code") command.mutable_set_device_pin()->clear_consent();
       if (c.forgery == "another device's code") {
@@ -955,7 +931,7 @@ TEST(AuditContact, ACardGivenToASecondAccountIsFound) {
     head_seq = ledger->GetHead().seq;
   }
   ASSERT_TRUE(AuditJournalOnly(dir.path()).clean()) << Describe(AuditJournalOnly(dir.path()));
-  RewriteHead(dir.path(), head_seq, [](v1::Entry& entry) {
+  testing::RewriteHead(dir.path(), head_seq, [](v1::Entry& entry) {
     entry.mutable_command()->mutable_set_account_contact()->set_card_number("C0001");
   });
   const Report report = AuditJournalOnly(dir.path());

@@ -13,6 +13,7 @@
 #include "ledger/base/version.h"
 #include "nlohmann/json.hpp"
 #include "tests/daemon_util.h"
+#include "tests/service_test_util.h"
 #include "tests/test_util.h"
 
 #ifndef LOVEBANK_CLI_PATH
@@ -1025,6 +1026,32 @@ TEST_F(CliTest, TheMonthlyNoticeAndACertificateForTheSampleMonthMatchTheJournal)
       Run({"verify-certificate", certificate, "--programme", "河头店镇爱心银行"}, "auditor-wang");
   EXPECT_EQ(verified.exit_code, 0) << verified.out << verified.err;
   EXPECT_NE(verified.out.find("verified"), std::string::npos);
+  // lovebankd makes the same page (Programme.GetCertificate: the phone page's download): byte
+  // for byte what the CLI writes for the same period and programme, and it verifies alike.
+  const std::string by_cli = dir_.Sub("certificate-cli.html");
+  ASSERT_EQ(
+      Run({"certificate", "V00094", "--from", "2026-11-01", "--to", "2026-11-30", "--out", by_cli},
+          "auditor-wang")
+          .exit_code,
+      0);
+  testing::Client client(daemon_->port());
+  v1::GetCertificateRequest request;
+  request.set_account("V00094");
+  request.set_from("2026-11-01");
+  request.set_to("2026-11-30");
+  v1::Certificate made;
+  const grpc::Status made_status =
+      client.programme->GetCertificate(testing::Ctx(tokens_["auditor-wang"]).get(), request, &made);
+  ASSERT_TRUE(made_status.ok()) << made_status.error_message();
+  EXPECT_EQ(made.file_name(), "certificate-V00094.html");
+  EXPECT_EQ(made.total_hours(), decimal(member_hours["V00094"]));
+  std::ifstream cli_file(by_cli);
+  EXPECT_EQ(made.html(), std::string((std::istreambuf_iterator<char>(cli_file)), {}));
+  const std::string by_server = dir_.Sub("certificate-server.html");
+  std::ofstream(by_server, std::ios::binary) << made.html();
+  const Result server_verified = Run({"verify-certificate", by_server}, "auditor-wang");
+  EXPECT_EQ(server_verified.exit_code, 0) << server_verified.out << server_verified.err;
+
   std::ifstream page_file(certificate);
   std::string page((std::istreambuf_iterator<char>(page_file)), {});
   EXPECT_NE(page.find("吕姣菁"), std::string::npos);

@@ -474,7 +474,11 @@ TEST(RefusalCoverage, EveryCommandReasonHasARefusalCase) {
       // Payment codes (tests/service/service_test.cc, PaymentCode*):
       Reason::kPaymentCodeRequired, Reason::kPaymentCodeInvalid,
       // A device's PIN (tests/service/service_test.cc, ADevicePin*):
-      Reason::kPaymentCodeLocked};
+      Reason::kPaymentCodeLocked,
+      // The monthly notice and the certificate (tests/service/service_test.cc, *Notice*,
+      // *Certificate*):
+      Reason::kMonthInvalid, Reason::kAuditUnclean, Reason::kDateRangeInvalid,
+      Reason::kCertificateTooLarge};
   for (std::uint32_t value = 0; value < kReasonValueEnd; ++value) {
     const auto reason = static_cast<Reason>(value);
     if (ReasonName(reason) == "UNKNOWN_REASON" || elsewhere.contains(reason)) continue;

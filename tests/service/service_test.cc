@@ -13,6 +13,7 @@
 #include <set>
 #include <thread>
 
+#include "clients/certificate.h"
 #include "clients/journal_source.h"
 #include "grpcpp/generic/generic_stub.h"
 #include "ledger/audit/audit.h"
@@ -21,6 +22,7 @@
 #include "ledger/format/journal_format.h"
 #include "ledger/storage/store.h"
 #include "service/auth.h"
+#include "service/notice.h"
 #include "service/payment.h"
 #include "tests/service_test_util.h"
 
@@ -1055,6 +1057,13 @@ TEST_F(ServiceTest, TheRoleMatrixHoldsForEveryRpc) {
          }
          return reader->Finish();
        }},
+      {"GetCertificate(m2)",
+       [&](const std::string& t) {
+         v1::GetCertificateRequest r;
+         r.set_account("m2");
+         v1::Certificate out;
+         return client_->programme->GetCertificate(Ctx(t).get(), r, &out);
+       }},
       {"Verify",
        [&](const std::string& t) {
          auto ctx = Ctx(t);
@@ -1364,6 +1373,7 @@ TEST_F(ServiceTest, TheRoleMatrixHoldsForEveryRpc) {
       {"GetDigest", {"admin", "auditor"}},
       {"ReadJournal", {"admin", "auditor"}},
       {"Verify", {"admin", "auditor"}},
+      {"GetCertificate(m2)", {"admin", "auditor", "issuer"}},
       {"SetItem", {"admin"}},
       {"ListItems", {"admin", "auditor", "issuer", "terminal", "member", "approver"}},
       {"ReceiveStock", {"admin"}},
@@ -3115,6 +3125,207 @@ TEST_F(ServiceTest, ADevicePinGuardsItsPaymentCodesAndFiveWrongOnesLockThePhone)
                 Reason::kPaymentCodeInvalid);
   ASSERT_TRUE(sell("pin-restart", code(pin_key, 3, later)).ok());
   ExpectAuditClean();
+}
+
+// The monthly notice (公示, issue #25 item 4) is lovebankd's own audit of its journal: hours in
+// the month the activity was served, points and the store's sales in the month posted, what the
+// programme owes its members, the digest anyone can check, the names the profile gives. It is
+// kept while the head stands still and for 10 s after it ran; a month that is not YYYY-MM is
+// refused and nothing is computed for it. It is public: no token is needed (nor looked at).
+TEST_F(ServiceTest, TheMonthlyNoticeIsTheServersOwnAuditOfTheJournal) {
+  SetUpShop();
+  ASSERT_TRUE(Earn("n-hours", "m1", "8", "HOURS").ok());  // served 2026-10-29, posted in November
+  ASSERT_TRUE(Earn("n-points", "m1", "500").ok());
+  ASSERT_TRUE(Earn("n-points-2", "m2", "40").ok());
+  v1::Receipt receipt;
+  ASSERT_TRUE(Checkout("n-sale", "m1", 2, "POINTS", &receipt).ok());  // 2 bags of rice, 60
+  v1::SetSettingRequest profile;
+  profile.set_request_id("n-profile");
+  auto* named = profile.mutable_value()->mutable_programme_profile();
+  named->set_name("南溪镇爱心银行");
+  named->set_town("南溪镇");
+  auto* store_name = named->add_display_names();
+  store_name->set_id("store:main");
+  store_name->set_name("南溪爱心超市");
+  ASSERT_TRUE(client_->programme->SetSetting(Ctx(tokens_["admin"]).get(), profile, &receipt).ok());
+
+  auto notice = [&](const std::string& month, v1::Notice* out) {
+    v1::GetNoticeRequest request;
+    request.set_month(month);
+    return client_->audit->GetNotice(Ctx("").get(), request, out);
+  };
+  v1::Notice november;
+  const grpc::Status got = notice("2026-11", &november);
+  ASSERT_TRUE(got.ok()) << got.error_message();
+  EXPECT_EQ(november.month(), "2026-11");
+  EXPECT_EQ(november.profile().name(), "南溪镇爱心银行");
+  v1::GetDigestResponse digest;
+  ASSERT_TRUE(client_->audit->GetDigest(Ctx(tokens_["auditor"]).get(), {}, &digest).ok());
+  EXPECT_EQ(november.head_seq(), digest.seq());
+  EXPECT_EQ(november.head_hash(), digest.hash());
+  EXPECT_TRUE(november.teams().empty()) << "the hours were served in October";
+  ASSERT_EQ(november.rules_size(), 1);  // points by hand: no rule
+  EXPECT_EQ(november.rules(0).rule(), "");
+  EXPECT_EQ(november.rules(0).awards(), 2u);
+  EXPECT_EQ(november.rules(0).awarded(), "540.00");
+  EXPECT_EQ(november.rules(0).deducted(), "");
+  ASSERT_EQ(november.stores_size(), 1);
+  EXPECT_EQ(november.stores(0).store(), "store:main");
+  EXPECT_EQ(november.stores(0).name(), "南溪爱心超市");
+  EXPECT_EQ(november.stores(0).baskets(), 1u);
+  EXPECT_EQ(november.stores(0).points(), "60.00");
+  EXPECT_EQ(november.outstanding_points(), "480.00");  // 440 + 40
+  EXPECT_EQ(november.outstanding_hours(), "8.00");
+  v1::Notice october;
+  ASSERT_TRUE(notice("2026-10", &october).ok());
+  ASSERT_EQ(october.teams_size(), 1);
+  EXPECT_EQ(october.teams(0).team(), "");
+  EXPECT_EQ(october.teams(0).earnings(), 1u);
+  EXPECT_EQ(october.teams(0).hours(), "8.00");
+  EXPECT_EQ(october.hours_total(), "8.00");
+  EXPECT_TRUE(october.stores().empty());
+  EXPECT_EQ(october.outstanding_points(), "0.00");  // nothing was posted before November
+
+  // A new entry: the kept audit answers for 10 s (the clock set back 5 s here, so the test's own
+  // pace cannot matter), then a new one counts it.
+  ASSERT_TRUE(Earn("n-points-3", "m2", "100").ok());
+  clock_skew_us_->store(-5'000'000);
+  v1::Notice kept;
+  ASSERT_TRUE(notice("2026-11", &kept).ok());
+  EXPECT_EQ(kept.head_seq(), november.head_seq());
+  EXPECT_EQ(kept.computed_at_unix_us(), november.computed_at_unix_us());
+  clock_skew_us_->store((service::kNoticeRefreshSeconds + 1) * 1'000'000);
+  v1::Notice fresh;
+  ASSERT_TRUE(notice("2026-11", &fresh).ok());
+  EXPECT_EQ(fresh.head_seq(), november.head_seq() + 1);
+  EXPECT_EQ(fresh.rules(0).awarded(), "640.00");
+  EXPECT_EQ(fresh.outstanding_points(), "580.00");
+  // The head has not moved since: the same audit, however late.
+  clock_skew_us_->store(3600LL * 1'000'000);
+  v1::Notice same;
+  ASSERT_TRUE(notice("2026-11", &same).ok());
+  EXPECT_EQ(same.computed_at_unix_us(), fresh.computed_at_unix_us());
+
+  for (const std::string& bad :
+       std::vector<std::string>{"", "2026-13", "2026-00", "2026-1", "2026-11-01", "２０２６-11",
+                                "1899-12", std::string(100, '9')}) {
+    SCOPED_TRACE(bad);
+    v1::Notice none;
+    EXPECT_STATUS(notice(bad, &none), StatusCode::INVALID_ARGUMENT, Reason::kMonthInvalid);
+  }
+  ExpectAuditClean();
+}
+
+// The volunteer certificate from lovebankd (Programme.GetCertificate, the phone page's download):
+// the member reads its own, with the newest listed entry as its digest (a member cannot read the
+// head); an auditor's carries the head. Days that are not days, a period backwards and a period
+// of more than 5,000 activities are refused with their reasons, and a narrower period is served.
+TEST_F(ServiceTest, AMemberDownloadsItsOwnCertificateAndTheLimitsAreNamed) {
+  v1::Receipt first, second;
+  ASSERT_TRUE(Earn("c-hours-1", "m1", "2.5", "HOURS", &first).ok());
+  ASSERT_TRUE(Earn("c-hours-2", "m1", "3", "HOURS", &second).ok());
+  ASSERT_TRUE(Earn("c-hours-m2", "m2", "4", "HOURS").ok());
+  auto get = [&](const std::string& as, const std::string& from, const std::string& to,
+                 v1::Certificate* out) {
+    v1::GetCertificateRequest request;
+    request.set_account("m1");
+    request.set_from(from);
+    request.set_to(to);
+    return client_->programme->GetCertificate(Ctx(tokens_[as]).get(), request, out);
+  };
+  v1::Certificate own;
+  const grpc::Status got = get("member", "", "", &own);
+  ASSERT_TRUE(got.ok()) << got.error_message();
+  EXPECT_EQ(own.file_name(), "certificate-m1.html");
+  EXPECT_EQ(own.activities(), 2u);
+  EXPECT_EQ(own.total_hours(), "5.50");
+  const nlohmann::json data = certificate::DataOf(own.html());
+  ASSERT_FALSE(data.is_discarded());
+  EXPECT_EQ(certificate::ShapeProblem(data), std::nullopt);
+  EXPECT_EQ(certificate::Html(data), own.html());  // the page is its data's, nothing else
+  EXPECT_EQ(data["name"], "韦蕊");
+  EXPECT_EQ(data["programme"], "爱心银行");
+  EXPECT_EQ(data["digest"]["seq"], second.seq());  // the newest activity: m2's is not m1's
+  v1::GetEntryRequest entry_request;
+  entry_request.set_seq(second.seq());
+  v1::GetEntryResponse entry;
+  ASSERT_TRUE(client_->ledger->GetEntry(Ctx(tokens_["auditor"]).get(), entry_request, &entry).ok());
+  EXPECT_EQ(data["digest"]["hash"], entry.hash());
+  EXPECT_NE(own.html().find("重阳节敬老活动"), std::string::npos);
+  v1::Certificate audited;
+  ASSERT_TRUE(get("auditor", "", "", &audited).ok());
+  EXPECT_EQ(certificate::DataOf(audited.html())["digest"]["seq"], HeadSeq());
+
+  for (const auto& [from, to] : {std::pair{"2026-13-01", ""}, std::pair{"", "2026-02-30"},
+                                 std::pair{"2026-11-02", "2026-11-01"}, std::pair{"十一月", ""}}) {
+    SCOPED_TRACE(Cat(from, "..", to));
+    v1::Certificate none;
+    EXPECT_STATUS(get("member", from, to, &none), StatusCode::INVALID_ARGUMENT,
+                  Reason::kDateRangeInvalid);
+  }
+  // 5,001 activities (one a day in 2020-2033, 0.01 h each) are more than a certificate lists.
+  v1::SubmitBatchRequest batch;
+  std::chrono::sys_days day = std::chrono::year{2020} / 1 / 1;
+  for (std::size_t i = 0; i < certificate::kActivitiesMax + 1; ++i, day += std::chrono::days{1}) {
+    v1::EarnRequest* earn = batch.add_commands()->mutable_earn();
+    earn->set_request_id(Cat("c-many-", i));
+    earn->set_issuer("issuer:town");
+    earn->set_member("m1");
+    earn->set_asset("HOURS");
+    earn->set_amount("0.01");
+    earn->mutable_activity()->set_name("社区服务");
+    const std::chrono::year_month_day date{day};
+    earn->mutable_activity()->set_date(
+        Cat(static_cast<int>(date.year()), "-", static_cast<unsigned>(date.month()) < 10 ? "0" : "",
+            static_cast<unsigned>(date.month()), "-",
+            static_cast<unsigned>(date.day()) < 10 ? "0" : "", static_cast<unsigned>(date.day())));
+  }
+  v1::SubmitBatchResponse submitted;
+  ASSERT_TRUE(client_->ledger->SubmitBatch(Ctx(tokens_["issuer"]).get(), batch, &submitted).ok());
+  for (const auto& result : submitted.results()) ASSERT_EQ(result.reason(), v1::REASON_OK);
+  v1::Certificate too_large;
+  EXPECT_STATUS(get("member", "", "", &too_large), StatusCode::FAILED_PRECONDITION,
+                Reason::kCertificateTooLarge);
+  v1::Certificate year;
+  ASSERT_TRUE(get("member", "2020-01-01", "2020-12-31", &year).ok());
+  EXPECT_EQ(year.activities(), 366u);  // 2020 was a leap year
+  EXPECT_EQ(year.total_hours(), "3.66");
+}
+
+// A journal the audit finds wrong gives no notice (AUDIT_UNCLEAN), though the notice is served
+// on a ledger that failed its start-up check (it reads the journal alone): the last entry is
+// rewritten as made by a principal that holds no grant, its chain recomputed.
+TEST_F(ServiceTest, ANoticeIsRefusedWhenTheAuditOfTheJournalFindsAProblem) {
+  ASSERT_TRUE(Earn("u-1", "m1", "30").ok());
+  const std::uint64_t head = HeadSeq();
+  StopServer();
+  testing::RewriteHead(dir_.Sub("data/db"), head,
+                       [](v1::Entry& entry) { entry.mutable_command()->set_actor("nobody"); });
+  StartServer();
+  v1::GetNoticeRequest request;
+  request.set_month("2026-11");
+  v1::Notice notice;
+  EXPECT_STATUS(client_->audit->GetNotice(Ctx("").get(), request, &notice),
+                StatusCode::FAILED_PRECONDITION, Reason::kAuditUnclean);
+  // Put the entry back as it was made: the journal audits clean and the notice is served.
+  StopServer();
+  testing::RewriteHead(dir_.Sub("data/db"), head,
+                       [](v1::Entry& entry) { entry.mutable_command()->set_actor("issuer"); });
+  StartServer();
+  const grpc::Status served = client_->audit->GetNotice(Ctx("").get(), request, &notice);
+  ASSERT_TRUE(served.ok()) << served.error_message();
+  EXPECT_EQ(notice.head_seq(), head);
+}
+
+// The notice's limit of calls waiting for an audit is kept and named; an audit that cannot run
+// is an error, never an empty notice.
+TEST(NoticeCache, AtMostFourCallsAreInFlightAndAnUnreadableLedgerIsAnError) {
+  service::NoticeCache cache("/nonexistent/lovebank/ledger");
+  for (int i = 0; i < service::kNoticeCallsMax; ++i) EXPECT_TRUE(cache.Enter()) << i;
+  EXPECT_FALSE(cache.Enter());
+  cache.Leave();
+  EXPECT_TRUE(cache.Enter());
+  EXPECT_FALSE(cache.Get(1, [] { return std::int64_t{0}; }).ok());
 }
 
 }  // namespace

@@ -4,10 +4,13 @@ python3-selenium through chromedriver, against a real lovebankd serving clients/
 A member's phone (390x844) activates with the social worker's code, sees its points, shows its
 payment code; the counter (1280x800) signs in with a till's token, takes the member and the code,
 sells 东北大米 and prints the receipt; the phone's history and balance update live (WatchEntries);
-the same code again is refused in Chinese. Every page loads nothing from elsewhere, carries its
+the same code again is refused in Chinese; the phone downloads its volunteer certificate, which
+`lovebank verify-certificate` verifies against the server; the desk records an activity and an award that an
+approver approves; the committee's screen shows the month's notice (公示) with the ledger's
+digest, and prints it without its controls. Every page loads nothing from elsewhere, carries its
 content security policy, and has the CJK font. Screenshots go to WORK_DIR/screenshots.
 
-usage: /usr/bin/python3 browser_test.py LOVEBANKD WEB_ROOT WORK_DIR
+usage: /usr/bin/python3 browser_test.py LOVEBANKD WEB_ROOT WORK_DIR LOVEBANK_CLI
 """
 import json
 import os
@@ -15,14 +18,16 @@ import re
 import shutil
 import subprocess
 import sys
+import threading
 import urllib.request
+from datetime import datetime, timedelta, timezone
 
 from selenium import webdriver
 from selenium.webdriver.chrome.service import Service
 from selenium.webdriver.common.by import By
 from selenium.webdriver.support.ui import WebDriverWait
 
-lovebankd, web_root, work = sys.argv[1:4]
+lovebankd, web_root, work, cli = sys.argv[1:5]
 shutil.rmtree(work, ignore_errors=True)
 shots = os.path.join(work, "screenshots")
 os.makedirs(shots)
@@ -31,13 +36,19 @@ data = os.path.join(work, "data")
 daemon = subprocess.Popen([lovebankd, "--listen", "127.0.0.1:0", "--data-dir", data, "--init",
                            "--http-listen", "127.0.0.1:0", "--web-root", web_root],
                           stderr=subprocess.PIPE, text=True)
-http_port = None
+http_port = grpc_port = None
 for line in daemon.stderr:
+    match = re.search(r"serving on port (\d+)", line)
+    if match:
+        grpc_port = int(match.group(1))
     match = re.search(r"serving HTTP/JSON on port (\d+)", line)
     if match:
         http_port = int(match.group(1))
+    if http_port and grpc_port:
         break
-assert http_port, "lovebankd did not report its HTTP port"
+assert http_port and grpc_port, "lovebankd did not report its ports"
+# Its log (a line per call) keeps being read, so a full pipe never stalls it.
+threading.Thread(target=lambda: [None for _ in daemon.stderr], daemon=True).start()
 base = f"http://127.0.0.1:{http_port}"
 
 
@@ -73,10 +84,14 @@ try:
     post("Supermarket/ReceiveStock", {"requestId": "stock-rice", "issuer": "issuer:goods",
                                       "store": "store:main", "sku": "RICE_5KG", "quantity": "10",
                                       "reason": "爱心企业 富民米业"}, admin)
-    post("Ledger/Earn", {"requestId": "earn-1", "issuer": "issuer:town", "member": "V00001",
+    earned = post("Ledger/Earn", {"requestId": "earn-1", "issuer": "issuer:town", "member": "V00001",
                          "asset": "POINTS", "amount": "500", "reason": "学习进步明显"}, worker)
     code = post("Admin/IssueActivationCode", {"requestId": "code-1", "member": "V00001"},
                 worker)["code"]
+    post("Programme/SetSetting", {"requestId": "profile", "value": {"programmeProfile": {
+        "name": "南溪镇爱心银行", "town": "南溪镇", "office": "南溪镇民政办", "displayNames": [
+            {"id": "UNIVERSITY_ADMISSION", "name": "考上大学奖励"},
+            {"id": "store:main", "name": "南溪镇爱心超市"}]}}}, admin)
     approver = post("Admin/CreatePrincipal", {"requestId": "p-approver", "principal": "chief-wang",
                                                "role": "ROLE_APPROVER"}, admin)["token"]
     post("Programme/SetAwardRule", {"requestId": "rule-uni", "rule": {
@@ -106,6 +121,10 @@ try:
     driver = webdriver.Chrome(service=Service("/usr/bin/chromedriver"),
                               options=options)
     wait = WebDriverWait(driver, 15)
+    downloads = os.path.join(work, "downloads")
+    os.makedirs(downloads)
+    driver.execute_cdp_cmd("Browser.setDownloadBehavior",
+                           {"behavior": "allow", "downloadPath": downloads})
 
     def text(css):
         return driver.find_element(By.CSS_SELECTOR, css).text
@@ -268,6 +287,20 @@ try:
     driver.find_element(By.ID, "show-code").click()  # the PIN's key is held for a minute
     wait.until(lambda d: d.find_elements(By.ID, "payment-code"))
     driver.save_screenshot(os.path.join(shots, "app-pin-390x844.png"))
+    # The volunteer certificate, downloaded on the phone, is the page `lovebank certificate` would
+    # write: `lovebank verify-certificate` checks every figure of it against the server.
+    driver.find_element(By.ID, "certificate").click()
+    saved = os.path.join(downloads, "certificate-V00001.html")
+    wait.until(lambda d: os.path.exists(saved) and os.path.getsize(saved) > 0)
+    assert "1 次活动，2.50 小时" in text("#certificate-message"), text("#certificate-message")
+    page = open(saved, encoding="utf-8").read()
+    assert "志愿服务证明" in page and "韦蕊" in page and "重阳节敬老活动" in page, page[:300]
+    # No --programme: the verifier expects the programme profile's name, as lovebankd wrote it.
+    verified = subprocess.run([cli, "--server", f"127.0.0.1:{grpc_port}", "--token", admin,
+                               "verify-certificate", saved],
+                              capture_output=True, text=True)
+    assert verified.returncode == 0 and "verified" in verified.stdout, \
+        (verified.stdout, verified.stderr)
     # Each page at the other size too: the phone page on a desk screen, the counter and the
     # desk on a phone.
     viewport(1280, 800, mobile=False)
@@ -283,12 +316,50 @@ try:
     wait.until(lambda d: d.find_elements(By.CSS_SELECTOR, '[data-add="RICE_5KG"]'))
     driver.save_screenshot(os.path.join(shots, "counter-390x844.png"))
 
+    # The monthly notice (公示) on the committee's screen, public (no token): the month
+    # everything above happened in (lovebankd's clock, China's time: no DST, UTC+8).
+    month = datetime.fromtimestamp(int(earned["timeUnixUs"]) / 1e6,
+                                   timezone(timedelta(hours=8))).strftime("%Y-%m")
+    viewport(1280, 800, mobile=False)
+    driver.get(f"{base}/notice/#month={month}")
+    wait.until(lambda d: d.find_elements(By.ID, "notice-heading"))
+    year, number = month.split("-")
+    assert text("#notice-heading") == f"南溪镇爱心银行 {year}年{int(number)}月 公示", \
+        text("#notice-heading")
+    teams = text("#notice-teams")
+    assert "南溪村志愿服务队" in teams and "2.50" in teams, teams
+    rules = text("#notice-rules")
+    for shown in ["考上大学奖励", "3000.00", "手工发放", "500.00"]:
+        assert shown in rules, (shown, rules)
+    stores = text("#notice-stores")
+    assert "南溪镇爱心超市" in stores and "30.00" in stores, stores
+    held = text("#notice-outstanding")
+    assert "3470.00" in held and "2.50" in held, held  # 1.50 + the 1.00 given to V00002
+    digest = post("Audit/GetDigest", {}, admin)
+    assert f"{digest['seq']}:{digest['hash']}" in text("#notice-digest"), text("#notice-digest")
+    only_this_origin()
+    driver.save_screenshot(os.path.join(shots, "notice-1280x800.png"))
+    # Printed for the notice board: the controls stay off the paper.
+    driver.execute_cdp_cmd("Emulation.setEmulatedMedia", {"media": "print"})
+    assert not driver.find_element(By.CSS_SELECTOR, ".controls").is_displayed()
+    driver.execute_cdp_cmd("Emulation.setEmulatedMedia", {"media": ""})
+    viewport(390, 844, mobile=True)
+    driver.refresh()
+    wait.until(lambda d: d.find_elements(By.ID, "notice-heading"))
+    driver.save_screenshot(os.path.join(shots, "notice-390x844.png"))
+    # A month that is not one: refused, in Chinese.
+    driver.get(f"{base}/notice/#month=2026-13")
+    wait.until(lambda d: d.find_elements(By.ID, "notice-error"))
+    assert "月份格式不对" in text("#notice-error"), text("#notice-error")
+
     # Nothing the pages did was blocked by their own security policy.
     blocked = [entry["message"] for entry in driver.get_log("browser")
                if "Content Security Policy" in entry["message"]]
     assert blocked == [], blocked
     print("browser: activation, balance, payment code, counter checkout, receipt, live history, "
-          "a refusal in Chinese, the desk's activity and an approval, a PIN and a 转赠 OK; "
+          "a refusal in Chinese, the desk's activity and an approval, a PIN and a 转赠, the certificate, "
+          "the monthly "
+          "notice OK; "
           "screenshots in", shots)
 finally:
     if driver is not None:

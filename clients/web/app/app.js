@@ -1,5 +1,6 @@
 // The volunteer's / student's phone page (/app/): activate with the social worker's code, see
-// hours and points with the star level, the history (live), and show the payment code (付款码).
+// hours and points with the star level, the history (live), show the payment code (付款码), give
+// (转赠), set a PIN and download the volunteer certificate.
 // The device's token and payment secret stay in this browser's localStorage only.
 import { call, el, show, localTime, assetName, paymentCode, pinCodeKey, requestId, watch, Refused,
   pageError, RETRYABLE, errorLine } from '../common/lovebank.js';
@@ -121,6 +122,7 @@ async function home() {
       el('button', { id: 'show-code', onclick: () => paymentBox(codeBox, pinInput) }, '出示付款码'), codeBox),
     giveForm(pinInput), pinForm(pinInput),
     el('section', {}, el('h2', {}, '收支记录'), el('table', {}, rows), more),
+    certificateForm(),
     message);
   let cursor = '';
   async function refreshBalances() {
@@ -200,6 +202,31 @@ function giveForm(pinInput) {
   } }, '转赠');
   return el('section', {}, el('h2', {}, '转赠'), el('label', { for: 'give-to' }, '转给'), to,
     el('label', { for: 'give-asset' }, '转赠什么'), asset, el('label', { for: 'give-amount' }, '数量'), amount,
+    button, message);
+}
+
+// The volunteer certificate (志愿服务证明): the page lovebankd makes with the same code as
+// `lovebank certificate` (Programme.GetCertificate), saved as a file to print, send or show; a
+// school or employer checks it with `lovebank verify-certificate`.
+function certificateForm() {
+  const from = el('input', { id: 'certificate-from', type: 'date' });
+  const to = el('input', { id: 'certificate-to', type: 'date' });
+  const message = el('div', { id: 'certificate-message' });
+  let url = null;  // the last certificate's file: freed when a new one is made
+  const button = el('button', { id: 'certificate', class: 'secondary', onclick: async () => {
+    try {
+      const got = await call('Programme/GetCertificate', { account: device.account,
+        from: from.value, to: to.value }, device.token);
+      if (url) URL.revokeObjectURL(url);
+      url = URL.createObjectURL(new Blob([got.html], { type: 'text/html;charset=utf-8' }));
+      const link = el('a', { href: url, download: got.fileName, id: 'certificate-file' }, `保存 ${got.fileName}`);
+      show(message, el('p', { class: 'ok' }, `共 ${got.activities || 0} 次活动，${got.totalHours} 小时。`), link);
+      link.click();
+    } catch (error) { show(message, errorLine(error)); }
+  } }, '下载志愿服务证明');
+  return el('section', {}, el('h2', {}, '志愿服务证明'),
+    el('p', { class: 'muted' }, '列出服务活动和时长，附核验信息；不填日期即全部。'),
+    el('label', { for: 'certificate-from' }, '从'), from, el('label', { for: 'certificate-to' }, '到'), to,
     button, message);
 }
 

@@ -116,6 +116,10 @@ export const REASONS = {
   ACCOUNT_CARD_TAKEN: '这个卡号已属于别人',
   PAYMENT_CODE_LOCKED: '付款码连续输错，手机已锁定 15 分钟',
   DEVICE_PIN_INVALID: '密码设置有误',
+  MONTH_INVALID: '月份格式不对（应为 年-月，例如 2026-11）',
+  AUDIT_UNCLEAN: '账本核查发现问题，暂不公示，请联系管理员',
+  DATE_RANGE_INVALID: '起止日期不对（应为 年-月-日，且开始不晚于结束）',
+  CERTIFICATE_TOO_LARGE: '证明所列活动太多，请缩短起止日期',
 };
 
 // The Chinese message of a refusal answer ({code, reason, message}); never empty.

@@ -1,0 +1,276 @@
+#include "clients/certificate.h"
+
+#include <sstream>
+
+#include "ledger/base/strings.h"
+#include "ledger/format/amount.h"
+#include "ledger/format/reason.h"
+
+namespace lovebank::certificate {
+namespace {
+
+const char kDataOpen[] = "<script type=\"application/json\" id=\"lovebank-certificate\">";
+const char kDataClose[] = "</script>";
+
+// JSON for inside a <script> element: '<', '>' and '&' (which JSON has only inside strings) as
+// \u escapes, so no name or activity can close the element or open a comment (stored XSS).
+std::string ScriptJson(const nlohmann::json& data) {
+  const std::string text = data.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+  std::string out;
+  out.reserve(text.size());
+  for (char c : text) {
+    switch (c) {
+      case '<':
+        out += "\\u003c";
+        break;
+      case '>':
+        out += "\\u003e";
+        break;
+      case '&':
+        out += "\\u0026";
+        break;
+      default:
+        out += c;
+    }
+  }
+  return out;
+}
+
+}  // namespace
+
+const char kPageStyle[] =
+    "body{font-family:'Noto Sans CJK SC','Microsoft YaHei',sans-serif;max-width:860px;"
+    "margin:2em auto;color:#222}h1{text-align:center;color:#b22}h2{border-bottom:2px solid #b22;"
+    "padding-bottom:.2em}table{border-collapse:collapse;width:100%;margin:.5em 0 1.5em}"
+    "th,td{border:1px solid #999;padding:.3em .6em;text-align:left}td.n{text-align:right}"
+    ".verify{font-family:monospace;font-size:.8em;word-break:break-all;border:1px dashed #999;"
+    "padding:.6em}@media print{.noprint{display:none}}";
+
+std::string HtmlText(const std::string& text) {
+  std::string out;
+  for (char c : text) {
+    switch (c) {
+      case '&':
+        out += "&amp;";
+        break;
+      case '<':
+        out += "&lt;";
+        break;
+      case '>':
+        out += "&gt;";
+        break;
+      case '"':
+        out += "&quot;";
+        break;
+      case '\'':
+        out += "&#39;";
+        break;
+      default:
+        out += c;
+    }
+  }
+  return out;
+}
+
+absl::StatusOr<Figures> Derive(const Reader& reader, const std::string& account,
+                               const std::string& from, const std::string& to,
+                               std::uint64_t as_of_seq,
+                               const google::protobuf::RepeatedPtrField<std::string>& thresholds,
+                               std::size_t activities_max) {
+  auto items = reader.statement();
+  if (!items.ok()) return items.status();
+  Figures derived;
+  for (const auto& item : *items) {
+    if (item.command().has_reverse())
+      derived.reversed_by[item.command().reverse().seq()] = item.seq();
+  }
+  auto reversed_as_of = [&](std::uint64_t seq) {
+    auto it = derived.reversed_by.find(seq);
+    return it != derived.reversed_by.end() && it->second <= as_of_seq;
+  };
+  // HOURS have scale 2 (genesis); the amounts are the ledger's own, so they parse.
+  auto minor = [](const std::string& hours) {
+    return ParseAmount(hours, 2, MinorAbsoluteMax()).amount.minor();
+  };
+  Int128 total_minor = 0, cumulative_minor = 0;
+  std::vector<const v1::StatementItem*> listed;
+  for (auto item = items->rbegin(); item != items->rend(); ++item) {  // oldest first
+    const v1::Command& c = item->command();
+    if (item->seq() > as_of_seq || !c.has_earn() || c.earn().asset() != "HOURS" ||
+        c.earn().to() != account || reversed_as_of(item->seq())) {
+      continue;
+    }
+    // Cumulative hours count every hour served, the part a storage cap sent to the pool too
+    // (the engine's AddEarnedHours); the certificate lists the earnings that reached the member.
+    cumulative_minor += minor(c.earn().amount());
+    const std::string& date = c.earn().activity().date();
+    if (item->legs().empty() || (!from.empty() && date < from) || (!to.empty() && date > to)) {
+      continue;
+    }
+    listed.push_back(&*item);
+  }
+  if (activities_max != 0 && listed.size() > activities_max) {
+    return RefusedStatus(Reason::kCertificateTooLarge,
+                         Cat(listed.size(), " activities in the period; a certificate lists ",
+                             activities_max, " at most: narrow it with from / to"));
+  }
+  for (const v1::StatementItem* item : listed) {
+    const v1::Move& earn = item->command().earn();
+    auto hash = reader.entry_hash(item->seq());
+    if (!hash.ok()) return hash.status();
+    derived.activities.push_back({{"seq", item->seq()},
+                                  {"hash", *hash},
+                                  {"date", earn.activity().date()},
+                                  {"name", earn.activity().name()},
+                                  {"team", earn.activity().team()},
+                                  {"hours", earn.amount()}});
+    total_minor += minor(earn.amount());
+  }
+  derived.total_hours = FormatAmount(Amount::FromMinor(total_minor), 2);
+  derived.cumulative_hours = FormatAmount(Amount::FromMinor(cumulative_minor), 2);
+  for (const auto& threshold : thresholds) {
+    if (cumulative_minor >= minor(threshold)) ++derived.star_level;
+  }
+  return derived;
+}
+
+namespace {
+template <class Records>
+std::string ProgrammeIn(const Records& settings) {
+  for (const v1::SettingRecord& record : settings) {
+    if (record.value().has_programme_profile() &&
+        !record.value().programme_profile().name().empty()) {
+      return record.value().programme_profile().name();
+    }
+  }
+  return kDefaultProgramme;
+}
+}  // namespace
+
+std::string ProgrammeOf(const google::protobuf::RepeatedPtrField<v1::SettingRecord>& settings) {
+  return ProgrammeIn(settings);
+}
+std::string ProgrammeOf(const std::vector<v1::SettingRecord>& settings) {
+  return ProgrammeIn(settings);
+}
+
+nlohmann::json Data(const std::string& programme, const v1::VolunteerProfile& profile,
+                    const std::string& from, const std::string& to, const Figures& figures,
+                    const Digest& digest) {
+  return {{"version", kVersion},
+          {"programme", programme},
+          {"account", profile.account()},
+          {"name", profile.display_name()},
+          {"from", from},
+          {"to", to},
+          {"as_of_seq", profile.as_of_seq()},
+          {"cumulative_hours", figures.cumulative_hours},
+          {"star_level", figures.star_level},
+          {"total_hours", figures.total_hours},
+          {"digest", {{"seq", digest.seq}, {"hash", digest.hash}}},
+          {"activities", figures.activities}};
+}
+
+std::string Html(const nlohmann::json& data) {
+  std::ostringstream html;
+  const std::string name = data["name"];
+  html
+      << "<!DOCTYPE html>\n<html lang=\"zh-CN\"><head><meta charset=\"utf-8\"><title>志愿服务证明 "
+      << HtmlText(name) << "</title><style>" << kPageStyle << "</style></head><body>\n"
+      << "<h1>志愿服务证明</h1>\n<p style=\"text-align:center\">Volunteer service certificate</p>\n"
+      << "<p>兹证明 <b>" << HtmlText(name) << "</b>（账号 " << HtmlText(data["account"]) << "）在 "
+      << HtmlText(data["programme"]) << " 参加志愿服务";
+  if (!data["from"].get<std::string>().empty() || !data["to"].get<std::string>().empty()) {
+    html << "（" << HtmlText(data["from"]) << " 至 " << HtmlText(data["to"]) << "）";
+  }
+  html << "，截至流水 #" << data["as_of_seq"].get<std::uint64_t>() << " 累计志愿服务时长 <b>"
+       << HtmlText(data["cumulative_hours"]) << "</b> 小时，星级 <b>"
+       << data["star_level"].get<std::uint32_t>() << "</b> 星。本证明所列活动合计 <b>"
+       << HtmlText(data["total_hours"]) << "</b> 小时。</p>\n"
+       << "<table><tr><th>日期 Date</th><th>活动 Activity</th><th>服务队 Team</th>"
+          "<th>时长 Hours</th><th>流水 Entry</th></tr>\n";
+  for (const auto& activity : data["activities"]) {
+    html << "<tr><td>" << HtmlText(activity["date"]) << "</td><td>" << HtmlText(activity["name"])
+         << "</td><td>" << HtmlText(activity["team"]) << "</td><td class=n>"
+         << HtmlText(activity["hours"]) << "</td><td class=n>#"
+         << activity["seq"].get<std::uint64_t>() << "</td></tr>\n";
+  }
+  html << "</table>\n<p>出具单位 Issued by: " << HtmlText(data["programme"]) << "</p>\n"
+       << "<div class=verify>核验 Verification: ledger digest "
+       << data["digest"]["seq"].get<std::uint64_t>() << ":" << HtmlText(data["digest"]["hash"])
+       << "<br>";
+  for (const auto& activity : data["activities"]) {
+    html << "#" << activity["seq"].get<std::uint64_t>() << " " << HtmlText(activity["hash"])
+         << "<br>";
+  }
+  html << "lovebank verify-certificate FILE</div>\n"
+       << kDataOpen << ScriptJson(data) << kDataClose << "\n</body></html>\n";
+  return html.str();
+}
+
+std::optional<std::string> ShapeProblem(const nlohmann::json& data) {
+  auto text = [](const nlohmann::json& v) { return v.is_string(); };
+  auto count = [](const nlohmann::json& v) { return v.is_number_unsigned(); };
+  auto exactly =
+      [](const nlohmann::json& object,
+         const std::vector<std::pair<std::string, std::function<bool(const nlohmann::json&)>>>&
+             fields) -> std::optional<std::string> {
+    if (!object.is_object() || object.size() != fields.size()) return "not the expected fields";
+    for (const auto& [key, ok] : fields) {
+      if (!object.contains(key)) return "no " + key;
+      if (!ok(object[key])) return key + " has the wrong type";
+    }
+    return std::nullopt;
+  };
+  auto digest_ok = [&](const nlohmann::json& v) {
+    return !exactly(v, {{"seq", count}, {"hash", text}}).has_value();
+  };
+  auto activities_ok = [&](const nlohmann::json& v) {
+    if (!v.is_array()) return false;
+    for (const auto& activity : v) {
+      if (exactly(activity, {{"seq", count},
+                             {"hash", text},
+                             {"date", text},
+                             {"name", text},
+                             {"team", text},
+                             {"hours", text}})) {
+        return false;
+      }
+    }
+    return true;
+  };
+  auto version_ok = [](const nlohmann::json& v) {
+    return v.is_number_unsigned() && v.get<std::uint64_t>() == kVersion;
+  };
+  auto star_ok = [](const nlohmann::json& v) {
+    return v.is_number_unsigned() && v.get<std::uint64_t>() <= 1000;
+  };
+  auto problem = exactly(data, {{"version", version_ok},
+                                {"programme", text},
+                                {"account", text},
+                                {"name", text},
+                                {"from", text},
+                                {"to", text},
+                                {"as_of_seq", count},
+                                {"cumulative_hours", text},
+                                {"star_level", star_ok},
+                                {"total_hours", text},
+                                {"digest", digest_ok},
+                                {"activities", activities_ok}});
+  if (problem) return "the certificate data is malformed (" + *problem + ")";
+  return std::nullopt;
+}
+
+nlohmann::json DataOf(const std::string& page) {
+  const std::size_t open = page.find(kDataOpen);
+  const std::size_t close =
+      open == std::string::npos ? open : page.find(kDataClose, open + sizeof(kDataOpen) - 1);
+  if (close == std::string::npos || page.find(kDataOpen, open + 1) != std::string::npos) {
+    return nlohmann::json::value_t::discarded;
+  }
+  return nlohmann::json::parse(
+      page.substr(open + sizeof(kDataOpen) - 1, close - open - (sizeof(kDataOpen) - 1)), nullptr,
+      false);
+}
+
+}  // namespace lovebank::certificate

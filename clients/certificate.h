@@ -1,0 +1,92 @@
+#pragma once
+// The volunteer's service certificate (志愿服务证明, issue #7 item 7; docs/programme.md): what it
+// lists, derived from a member's statement, and its page. One code for both makers — `lovebank
+// certificate` (over gRPC) and lovebankd's Programme.GetCertificate (from its ledger, for the
+// phone page) — and for `lovebank verify-certificate`, which derives it again and renders the page
+// again to compare. Protobuf messages and JSON only: no gRPC here.
+
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "lovebank/v1/api.pb.h"
+#include "nlohmann/json.hpp"
+
+namespace lovebank::certificate {
+
+// The programme a certificate names when nobody says otherwise.
+inline constexpr char kDefaultProgramme[] = "爱心银行";
+// A certificate of 10,000 activities is ~3 MB; a bigger file is not one of ours.
+inline constexpr std::size_t kBytesMax = 16 << 20;
+// lovebankd makes certificates of at most this many activities (~1.5 MB of page with everyday
+// names)...
+inline constexpr std::size_t kActivitiesMax = 5000;
+// ...and of at most this many bytes (names of 128 bytes, escaped, could make 5,000 rows ~14 MB):
+// under the 4 MiB a gRPC client receives by default.
+inline constexpr std::size_t kServedBytesMax = 3 << 20;
+inline constexpr int kVersion = 2;
+
+// The style of lovebank's printable pages (the certificate, `lovebank report`'s notice).
+extern const char kPageStyle[];
+
+// `text` for HTML text or a quoted attribute: & < > " ' as entities.
+std::string HtmlText(const std::string& text);
+
+// What a certificate rests on, read with the reader's own rights.
+struct Reader {
+  // The account's whole statement, newest first.
+  std::function<absl::StatusOr<std::vector<v1::StatementItem>>()> statement;
+  // The stored hash of entry `seq`, 64 hex digits.
+  std::function<absl::StatusOr<std::string>(std::uint64_t seq)> entry_hash;
+};
+
+// What the ledger says a certificate for `account` over [from, to] as of entry `as_of_seq`
+// holds: the activities (oldest first, each with its entry's hash), their total, the cumulative
+// hours as of that entry and the star level they give under `thresholds` (decimal HOURS).
+struct Figures {
+  nlohmann::json activities = nlohmann::json::array();
+  std::string total_hours;
+  std::string cumulative_hours;
+  std::uint32_t star_level = 0;
+  std::map<std::uint64_t, std::uint64_t> reversed_by;  // earning seq -> its reversal, any time
+};
+// Errors: the reader's; CERTIFICATE_TOO_LARGE (a refusal, ledger/format/reason.h) when
+// `activities_max` is not 0 and the period holds more activities — counted before any entry's
+// hash is read.
+absl::StatusOr<Figures> Derive(const Reader& reader, const std::string& account,
+                               const std::string& from, const std::string& to,
+                               std::uint64_t as_of_seq,
+                               const google::protobuf::RepeatedPtrField<std::string>& thresholds,
+                               std::size_t activities_max = 0);
+
+// The programme a certificate names: the programme profile's name among `settings` (journal.proto
+// SettingValue, as ListSettings gives them), else kDefaultProgramme.
+std::string ProgrammeOf(const google::protobuf::RepeatedPtrField<v1::SettingRecord>& settings);
+std::string ProgrammeOf(const std::vector<v1::SettingRecord>& settings);
+
+// A certificate's data: what its page shows and its verification block holds.
+struct Digest {
+  std::uint64_t seq = 0;
+  std::string hash;  // hex
+};
+nlohmann::json Data(const std::string& programme, const v1::VolunteerProfile& profile,
+                    const std::string& from, const std::string& to, const Figures& figures,
+                    const Digest& digest);
+
+// The page, rendered only from `data` (which ShapeProblem accepted): verify-certificate renders
+// it again and compares, so the page shows nothing its data does not hold.
+std::string Html(const nlohmann::json& data);
+
+// Why `data` is not a certificate's data of this version (every key, its type, nothing else), or
+// std::nullopt when it is: verify-certificate checks the shape before it reads any field, so
+// hostile data is a finding, never a crash.
+std::optional<std::string> ShapeProblem(const nlohmann::json& data);
+
+// The data inside a certificate's page: discarded JSON when there is none or more than one.
+nlohmann::json DataOf(const std::string& page);
+
+}  // namespace lovebank::certificate

@@ -1,0 +1,132 @@
+#include "service/notice.h"
+
+#include <algorithm>
+#include <map>
+
+#include "ledger/storage/store.h"
+
+namespace lovebank::service {
+
+bool NoticeCache::Enter() {
+  absl::MutexLock lock(&mu_);
+  if (in_flight_ >= kNoticeCallsMax) return false;
+  ++in_flight_;
+  return true;
+}
+
+void NoticeCache::Leave() {
+  absl::MutexLock lock(&mu_);
+  --in_flight_;
+}
+
+absl::StatusOr<std::shared_ptr<const NoticeAudit>> NoticeCache::Get(
+    std::uint64_t head_seq, const std::function<std::int64_t()>& clock) {
+  {
+    absl::MutexLock lock(&mu_);
+    if (kept_ != nullptr) {
+      const std::int64_t fresh_us = std::max(kNoticeRefreshSeconds * 1'000'000, 2 * kept_->took_us);
+      if (kept_->report.head.seq == head_seq || clock() - kept_->computed_at_unix_us < fresh_us ||
+          running_) {
+        return kept_;
+      }
+    } else if (running_) {
+      mu_.Await(absl::Condition(
+          +[](bool* running) { return !*running; }, &running_));
+      if (kept_ != nullptr) return kept_;
+      return absl::UnavailableError("the audit for the notice could not run; see lovebankd's log");
+    }
+    running_ = true;
+  }
+  auto ran = Run(clock);
+  absl::MutexLock lock(&mu_);
+  running_ = false;
+  if (ran.ok()) kept_ = *ran;
+  return ran;
+}
+
+absl::StatusOr<std::shared_ptr<const NoticeAudit>> NoticeCache::Run(
+    const std::function<std::int64_t()>& clock) {
+  const std::int64_t start = clock();
+  // A read-only open sees the journal as it is now; the live ledger goes on writing meanwhile.
+  StoreOptions options;
+  options.read_only = true;
+  auto store = Store::Open(path_, options);
+  if (!store.ok()) return store.status();
+  auto source = audit::StoreSource(**store);
+  if (!source.ok()) return source.status();
+  audit::Options audit_options;
+  // Journal only (the figures; the store's derived records are the Verify call's business),
+  // read twice when the fast pass needs naming — from the same read-only view.
+  audit_options.reopen = [&store] { return audit::StoreSource(**store); };
+  auto report = audit::Run(**source, nullptr, audit_options);
+  if (!report.ok()) return report.status();
+  auto audit = std::make_shared<NoticeAudit>();
+  audit->report = std::move(*report);
+  audit->computed_at_unix_us = clock();
+  audit->took_us = audit->computed_at_unix_us - start;
+  return audit;
+}
+
+v1::Notice NoticeFrom(const NoticeAudit& audit, const std::string& month) {
+  const audit::NoticeFigures figures = audit::NoticeOf(audit.report, month);
+  // HOURS and POINTS have scale 2 by genesis.
+  const auto decimal = [](const boost::multiprecision::cpp_int& minor) {
+    return audit::DecimalText(minor, 2);
+  };
+  std::map<std::string, std::string> names;
+  for (const auto& named : figures.profile.display_names()) names[named.id()] = named.name();
+  const auto name = [&names](const std::string& id) {
+    auto it = names.find(id);
+    return it == names.end() ? std::string() : it->second;
+  };
+  const audit::ProgrammeMonth& f = figures.figures;
+  v1::Notice notice;
+  notice.set_month(month);
+  *notice.mutable_profile() = figures.profile;
+  boost::multiprecision::cpp_int hours_total = 0;
+  for (const auto& [team, hours] : f.team_hours_minor) {
+    v1::NoticeTeam* wire = notice.add_teams();
+    wire->set_team(team);
+    wire->set_name(name(team));
+    wire->set_earnings(f.team_earnings.at(team));
+    wire->set_hours(decimal(hours));
+    hours_total += hours;
+  }
+  notice.set_hours_total(decimal(hours_total));
+  std::map<std::string, v1::NoticeRule> rules;
+  for (const auto& [rule, amount] : f.awarded_minor) {
+    v1::NoticeRule& wire = rules[rule];
+    wire.set_awards(f.awards.at(rule));
+    wire.set_awarded(decimal(amount));
+  }
+  for (const auto& [rule, amount] : f.deducted_minor) {
+    v1::NoticeRule& wire = rules[rule];
+    wire.set_deductions(f.deductions.at(rule));
+    wire.set_deducted(decimal(amount));
+  }
+  for (auto& [rule, wire] : rules) {
+    wire.set_rule(rule);
+    wire.set_name(name(rule));
+    *notice.add_rules() = std::move(wire);
+  }
+  notice.set_reversed_points(decimal(f.reversed_points_minor));
+  for (const audit::StoreMonth& store : figures.stores) {
+    v1::NoticeStore* wire = notice.add_stores();
+    wire->set_store(store.store);
+    wire->set_name(name(store.store));
+    wire->set_baskets(store.baskets);
+    wire->set_points(decimal(store.points_minor));
+    wire->set_hours(decimal(store.hours_minor));
+    wire->set_refunds(store.refunds);
+    wire->set_refunded(decimal(store.refunded_minor));
+    wire->set_redeemed(decimal(store.redeemed_minor));
+  }
+  notice.set_outstanding_hours(decimal(f.outstanding_hours_minor));
+  notice.set_outstanding_points(decimal(f.outstanding_points_minor));
+  notice.set_head_seq(audit.report.head.seq);
+  notice.set_head_hash(HashToHex(audit.report.head.hash));
+  notice.set_computed_at_unix_us(audit.computed_at_unix_us);
+  return notice;
+}
+
+}  // namespace lovebank::service
