@@ -4,7 +4,8 @@ python3-selenium through chromedriver, against a real lovebankd serving clients/
 A member's phone (390x844) activates with the social worker's code, sees its points, shows its
 payment code; the counter (1280x800) signs in with a till's token, takes the member and the code,
 sells 东北大米 and prints the receipt; the phone's history and balance update live (WatchEntries);
-the same code again is refused in Chinese; the phone downloads its volunteer certificate, which
+the same code again is refused in Chinese, and the sale is refunded by its receipt's number
+(once); the phone downloads its volunteer certificate, which
 `lovebank verify-certificate` verifies against the server; the desk records an activity and an award that an
 approver approves; the committee's screen shows the month's notice (公示) with the ledger's
 digest, and prints it without its controls. Every page loads nothing from elsewhere, carries its
@@ -195,6 +196,7 @@ try:
     wait.until(lambda d: d.find_elements(By.ID, "paid"))
     receipt = text("#receipt")
     assert "东北大米 5kg" in receipt and "30.00" in receipt and "470.00" in receipt, receipt
+    sale_seq = re.search(r"凭证 第 (\d+) 条", receipt).group(1)
     only_this_origin()
     driver.execute_script("document.getElementById('receipt').scrollIntoView()")
     driver.save_screenshot(os.path.join(shots, "counter-receipt-1280x800.png"))
@@ -352,6 +354,24 @@ try:
     wait.until(lambda d: d.find_elements(By.ID, "notice-error"))
     assert "月份格式不对" in text("#notice-error"), text("#notice-error")
 
+    # 退货 at the counter: the sale found by its receipt's number, its bag taken back, the points
+    # back with 韦蕊; the same line again is refused, in Chinese.
+    viewport(1280, 800, mobile=False)
+    driver.get(base + "/counter/")
+    wait.until(lambda d: d.find_elements(By.ID, "refund-seq"))
+    driver.find_element(By.ID, "refund-seq").send_keys(sale_seq)
+    driver.find_element(By.ID, "find-sale").click()
+    wait.until(lambda d: d.find_elements(By.CSS_SELECTOR, '[data-refund="RICE_5KG"]'))
+    assert "东北大米 5kg" in text("#refund-lines"), text("#refund-lines")
+    driver.find_element(By.ID, "refund").click()
+    wait.until(lambda d: d.find_elements(By.ID, "refunded"))
+    assert "V00001 爱心积分余额 3500.00" in text("#refund-message"), text("#refund-message")
+    driver.find_element(By.ID, "find-sale").click()
+    wait.until(lambda d: d.find_elements(By.CSS_SELECTOR, '[data-refund="RICE_5KG"]'))
+    driver.find_element(By.ID, "refund").click()
+    wait.until(lambda d: d.find_elements(By.ID, "refund-error"))
+    assert "已经退过" in text("#refund-error"), text("#refund-error")
+
     # Nothing the pages did was blocked by their own security policy.
     blocked = [entry["message"] for entry in driver.get_log("browser")
                if "Content Security Policy" in entry["message"]]
@@ -359,7 +379,7 @@ try:
     print("browser: activation, balance, payment code, counter checkout, receipt, live history, "
           "a refusal in Chinese, the desk's activity and an approval, a PIN and a 转赠, the certificate, "
           "the monthly "
-          "notice OK; "
+          "notice, a refund OK; "
           "screenshots in", shots)
 finally:
     if driver is not None:

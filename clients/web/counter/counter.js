@@ -1,7 +1,8 @@
 // The love supermarket's counter (/counter/): a till's token signs in; the cashier finds the
 // member (id, name, the phone's last 4 digits or the card) and takes the member's payment code;
 // the catalogue priced in points (明码标分) with stock; a basket; pay in points or hours; the
-// receipt, printable on an 80 mm thermal printer; refusals in Chinese from their reason.
+// receipt, printable on an 80 mm thermal printer; refunds of a sale's lines (退货) by the
+// receipt's 凭证 number; refusals in Chinese from their reason.
 import { call, el, show, localTime, assetName, requestId, Refused, RETRYABLE,
   errorLine as commonErrorLine } from '../common/lovebank.js';
 
@@ -135,6 +136,48 @@ async function counter(till) {
       if (!RETRYABLE.has(error.reason)) saleId = requestId('sale');
     }
   }
+  // 退货: the sale by its receipt's 凭证 number, the quantity of each line to take back (each line
+  // of a sale is refunded once). One refund keeps its request id while its content stays the
+  // same, so a retry after a lost answer refunds once; a final refusal gets a new one.
+  const refundSeq = el('input', { id: 'refund-seq', inputmode: 'numeric', placeholder: '收据上的凭证号' });
+  const refundLines = el('tbody', { id: 'refund-lines' });
+  const refundMessage = el('div', { id: 'refund-message' });
+  let refundId = requestId('refund');
+  let refundSale = null;  // { seq, lines: [{sku, quantity, input}] }
+  async function findSale() {
+    show(refundMessage);
+    show(refundLines);
+    refundSale = null;
+    refundId = requestId('refund');
+    try {
+      const got = await call('Ledger/GetEntry', { seq: refundSeq.value.trim() }, token);
+      const sale = got.entry && got.entry.command && got.entry.command.checkout;
+      if (!sale || sale.store !== store) throw Object.assign(new Error('not a sale'), { chinese: '这不是本店的结账凭证' });
+      const names = new Map(items.map((item) => [item.sku, `${item.name}（${item.unit}）`]));
+      refundSale = { seq: got.entry.seq, lines: (sale.lines || []).map((line) => ({ sku: line.sku,
+        quantity: line.quantity, input: el('input', { type: 'number', min: 0, max: line.quantity,
+          value: line.quantity, 'data-refund': line.sku, oninput: () => { refundId = requestId('refund'); } }) })) };
+      show(refundLines, refundSale.lines.map((line) => el('tr', {}, el('td', {}, names.get(line.sku) || line.sku),
+        el('td', { class: 'num' }, `售出 ${line.quantity}`), el('td', {}, line.input))));
+    } catch (error) { show(refundMessage, errorLine(error, 'refund-error')); }
+  }
+  async function refund() {
+    if (!refundSale) return;
+    const lines = refundSale.lines.map((line) => ({ sku: line.sku, quantity: Number(line.input.value) }))
+      .filter((line) => line.quantity > 0);
+    try {
+      const got = await call('Supermarket/Refund', { requestId: refundId, checkoutSeq: refundSale.seq, lines }, token);
+      const back = (got.balancesAfter || []).filter((b) => b.asset === 'POINTS' || b.asset === 'HOURS')
+        .filter((b) => b.account !== store).map((b) => `${b.account} ${assetName(b.asset)}余额 ${b.amount}`);
+      show(refundMessage, el('p', { class: 'ok', id: 'refunded' },
+        `退货成功（凭证 第 ${got.seq} 条）${got.replayed ? '，重复提交只退一次' : ''}`), back.map((line) => el('p', {}, line)));
+      refundId = requestId('refund');
+      await loadCatalogue();
+    } catch (error) {
+      show(refundMessage, errorLine(error, 'refund-error'));
+      if (!RETRYABLE.has(error.reason)) refundId = requestId('refund');
+    }
+  }
   member.addEventListener('change', () => { saleId = requestId('sale'); greet(); });
   payAsset.addEventListener('change', () => { saleId = requestId('sale'); });
   show(main,
@@ -150,7 +193,12 @@ async function counter(till) {
     el('section', { class: 'no-print' }, el('h2', {}, '购物篮'), el('table', {}, lines), total,
       el('label', { for: 'pay-asset' }, '支付方式'), payAsset,
       el('button', { id: 'pay', onclick: pay }, '结账'), message),
-    receipt);
+    receipt,
+    el('section', { class: 'no-print' }, el('h2', {}, '退货'),
+      el('label', { for: 'refund-seq' }, '凭证号'), refundSeq,
+      el('button', { class: 'secondary', id: 'find-sale', onclick: findSale }, '查找这笔结账'),
+      el('table', {}, refundLines),
+      el('button', { id: 'refund', onclick: refund }, '退货'), refundMessage));
   drawBasket();
   try { await loadCatalogue(); } catch (error) { show(message, errorLine(error)); }
 }
