@@ -5,7 +5,7 @@ A member's phone (390x844) activates with the social worker's code, sees its poi
 payment code; the counter (1280x800) signs in with a till's token, takes the member and the code,
 sells 东北大米 and prints the receipt; the phone's history and balance update live (WatchEntries);
 the same code again is refused in Chinese, and the sale is refunded by its receipt's number
-(once); the phone downloads its volunteer certificate, which
+(once), and a bag put aside for the member is collected and settled; the phone downloads its volunteer certificate, which
 `lovebank verify-certificate` verifies against the server; the desk records an activity and an award that an
 approver approves; the committee's screen shows the month's notice (公示) with the ledger's
 digest, and prints it without its controls. Every page loads nothing from elsewhere, carries its
@@ -371,6 +371,19 @@ try:
     driver.find_element(By.ID, "refund").click()
     wait.until(lambda d: d.find_elements(By.ID, "refund-error"))
     assert "已经退过" in text("#refund-error"), text("#refund-error")
+    # 预留: a bag put aside for 韦蕊 (its points held), found by its number, collected and settled.
+    driver.find_element(By.ID, "member").send_keys("V00001")
+    driver.find_element(By.CSS_SELECTOR, '[data-add="RICE_5KG"]').click()
+    driver.find_element(By.ID, "put-aside").click()
+    wait.until(lambda d: d.find_elements(By.ID, "held"))
+    assert "30.00 积分" in text("#held"), text("#held")
+    driver.find_element(By.ID, "find-hold").click()
+    wait.until(lambda d: "待取货" in text("#hold-shown"))
+    driver.find_element(By.ID, "hold-capture").click()
+    wait.until(lambda d: "已取货结算" in text("#hold-shown"))
+    balance = post("Ledger/GetBalance", {"account": "V00001"}, admin)
+    points = [b["amount"] for b in balance["balances"] if b["asset"] == "POINTS"]
+    assert points == ["3470.00"], balance  # 3500 after the refund, then the bag collected
 
     # Nothing the pages did was blocked by their own security policy.
     blocked = [entry["message"] for entry in driver.get_log("browser")
@@ -379,7 +392,7 @@ try:
     print("browser: activation, balance, payment code, counter checkout, receipt, live history, "
           "a refusal in Chinese, the desk's activity and an approval, a PIN and a 转赠, the certificate, "
           "the monthly "
-          "notice, a refund OK; "
+          "notice, a refund, a hold collected OK; "
           "screenshots in", shots)
 finally:
     if driver is not None:

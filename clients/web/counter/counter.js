@@ -1,8 +1,9 @@
 // The love supermarket's counter (/counter/): a till's token signs in; the cashier finds the
 // member (id, name, the phone's last 4 digits or the card) and takes the member's payment code;
 // the catalogue priced in points (明码标分) with stock; a basket; pay in points or hours; the
-// receipt, printable on an 80 mm thermal printer; refunds of a sale's lines (退货) by the
-// receipt's 凭证 number; refusals in Chinese from their reason.
+// receipt, printable on an 80 mm thermal printer; goods put aside for a member (预留: a hold of
+// the points until collected, then settled or cancelled); refunds of a sale's lines (退货) by
+// the receipt's 凭证 number; refusals in Chinese from their reason.
 import { call, el, show, localTime, assetName, requestId, Refused, RETRYABLE,
   errorLine as commonErrorLine } from '../common/lovebank.js';
 
@@ -178,6 +179,54 @@ async function counter(till) {
       if (!RETRYABLE.has(error.reason)) refundId = requestId('refund');
     }
   }
+  // 预留: the basket put aside for the member, its points held (with the member's payment code)
+  // for up to a day; when collected the till settles it (CaptureHold), else cancels it (VoidHold)
+  // or the engine gives it back when it expires. A hold keeps its request id like a sale.
+  let holdId = requestId('hold');
+  const holdMessage = el('div', { id: 'hold-message' });
+  async function putAside() {
+    show(holdMessage);
+    try {
+      const got = await call('Supermarket/AuthorizeHold', { requestId: holdId, member: member.value.trim(),
+        store, payAsset: payAsset.value, timeoutSeconds: 86400, paymentCode: code.value.replace(/\s/g, ''),
+        lines: [...basket.values()].map(({ item, quantity }) => ({ sku: item.sku, quantity })) }, token);
+      show(holdMessage, el('p', { class: 'ok', id: 'held' }, `已预留：预留单号 ${got.seq}，`
+        + `${got.totalPoints} 积分，${localTime(got.holdExpiresUnixUs || '0')} 前取货`));
+      holdSeq.value = got.seq;
+      basket.clear();
+      drawBasket();
+      code.value = '';
+      holdId = requestId('hold');
+      saleId = requestId('sale');
+      await loadCatalogue();
+    } catch (error) {
+      show(holdMessage, errorLine(error, 'hold-error'));
+      if (!RETRYABLE.has(error.reason)) holdId = requestId('hold');
+    }
+  }
+  const holdSeq = el('input', { id: 'hold-seq', inputmode: 'numeric', placeholder: '预留单号' });
+  const holdShown = el('div', { id: 'hold-shown' });
+  const STATES = { HOLD_STATE_OPEN: '待取货', HOLD_STATE_CAPTURED: '已取货结算',
+    HOLD_STATE_VOIDED: '已取消', HOLD_STATE_RELEASED: '已过期退回' };
+  async function findHold() {
+    try {
+      const got = await call('Supermarket/GetHold', { holdSeq: holdSeq.value.trim() }, token);
+      const open = got.state === 'HOLD_STATE_OPEN';
+      // Closing a hold is the same request however often it is sent: one id per hold and action.
+      const close = (what, route) => el('button', { class: what === 'capture' ? '' : 'secondary',
+        id: `hold-${what}`, onclick: async () => {
+          try {
+            await call(`Supermarket/${route}`, { requestId: `${what}-${got.seq}`, holdSeq: got.seq, store }, token);
+            await findHold();
+          } catch (error) { holdShown.append(errorLine(error, 'hold-error')); }
+        } }, what === 'capture' ? '取货结算' : '取消预留');
+      show(holdShown, el('p', { id: 'hold-state' }, `预留单 ${got.seq}：${got.member}，${got.totalPoints} 积分，`
+        + `${STATES[got.state] || got.state}${open ? `，${localTime(got.expiresUnixUs)} 到期` : ''}`),
+      el('table', {}, el('tbody', {}, (got.lines || []).map((line) => el('tr', {},
+        el('td', {}, line.name || line.sku), el('td', { class: 'num' }, `×${line.quantity}`))))),
+      open ? [close('capture', 'CaptureHold'), close('void', 'VoidHold')] : null);
+    } catch (error) { show(holdShown, errorLine(error, 'hold-error')); }
+  }
   member.addEventListener('change', () => { saleId = requestId('sale'); greet(); });
   payAsset.addEventListener('change', () => { saleId = requestId('sale'); });
   show(main,
@@ -192,8 +241,13 @@ async function counter(till) {
       el('section', {}, el('h2', {}, '商品（明码标分）'), el('table', {}, catalogue))),
     el('section', { class: 'no-print' }, el('h2', {}, '购物篮'), el('table', {}, lines), total,
       el('label', { for: 'pay-asset' }, '支付方式'), payAsset,
-      el('button', { id: 'pay', onclick: pay }, '结账'), message),
+      el('button', { id: 'pay', onclick: pay }, '结账'),
+      el('button', { class: 'secondary', id: 'put-aside', onclick: putAside }, '预留（一天内取货）'),
+      message, holdMessage),
     receipt,
+    el('section', { class: 'no-print' }, el('h2', {}, '预留单'),
+      el('label', { for: 'hold-seq' }, '预留单号'), holdSeq,
+      el('button', { class: 'secondary', id: 'find-hold', onclick: findHold }, '查找'), holdShown),
     el('section', { class: 'no-print' }, el('h2', {}, '退货'),
       el('label', { for: 'refund-seq' }, '凭证号'), refundSeq,
       el('button', { class: 'secondary', id: 'find-sale', onclick: findSale }, '查找这笔结账'),
