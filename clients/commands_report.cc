@@ -7,6 +7,7 @@
 // entries it rests on (seq and hash) and a ledger digest; verify-certificate checks every one
 // against the server and re-renders the page, so an edited figure anywhere is caught.
 
+#include <algorithm>
 #include <fstream>
 #include <functional>
 #include <iostream>
@@ -336,16 +337,15 @@ std::optional<std::string> ProfileProgramme(Session& session, int* exit_code) {
 
 // Checks a certificate's data against the ledger; returns the problems found (none: verified)
 // and adds to `notes` what this token could not check.
-std::optional<std::vector<std::string>> VerifyAgainstLedger(Session& session,
-                                                            const nlohmann::json& data,
-                                                            const std::string& programme,
-                                                            std::vector<std::string>& notes,
-                                                            int* exit_code) {
+std::optional<std::vector<std::string>> VerifyAgainstLedger(
+    Session& session, const nlohmann::json& data, const std::vector<std::string>& programmes,
+    std::vector<std::string>& notes, int* exit_code) {
   std::vector<std::string> problems;
   const std::string account = data["account"];
-  if (data["programme"] != programme) {
-    problems.push_back("programme: the certificate names another programme than --programme " +
-                       programme);
+  if (std::find(programmes.begin(), programmes.end(), data["programme"]) == programmes.end()) {
+    std::string expected;
+    for (const std::string& name : programmes) expected += (expected.empty() ? "" : " or ") + name;
+    problems.push_back("programme: the certificate names another programme than " + expected);
   }
   for (const char* day : {"from", "to"}) {
     const std::string value = data[day];
@@ -541,12 +541,18 @@ void AddCertificate(CLI::App& app, Globals& globals, int* exit_code) {
         problems.push_back("the page differs from its own verification data: it was edited");
       }
       Session session(globals);
+      // The programme named, or by default the profile's name — or 爱心银行, which every
+      // certificate named before the programme had a profile.
+      std::vector<std::string> programmes = {*expected_programme};
       if (expected_programme->empty()) {
         auto named = ProfileProgramme(session, exit_code);
         if (!named) return;
-        *expected_programme = *named;
+        programmes = {*named};
+        if (*named != certificate::kDefaultProgramme) {
+          programmes.push_back(certificate::kDefaultProgramme);
+        }
       }
-      auto found = VerifyAgainstLedger(session, data, *expected_programme, notes, exit_code);
+      auto found = VerifyAgainstLedger(session, data, programmes, notes, exit_code);
       if (!found) return;
       problems.insert(problems.end(), found->begin(), found->end());
     }

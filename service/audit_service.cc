@@ -330,7 +330,11 @@ grpc::ServerUnaryReactor* AuditService::GetNotice(grpc::CallbackServerContext* c
     auto audit = notices->Get(head, clock);
     notices->Leave();
     if (!audit.ok()) {
-      call->Done(ToStatus(audit.status()));
+      // The cause (a path, RocksDB's words) goes to the log, not to an anonymous caller.
+      call->Note(Cat("cause=\"", std::string(audit.status().message()), "\""));
+      call->Done(
+          ToStatus(Reason::kLedgerUnavailable,
+                   "the notice's audit could not read the journal; lovebankd's log says why"));
       return;
     }
     if (!(*audit)->report.clean()) {

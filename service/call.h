@@ -75,6 +75,9 @@ class UnaryCall final : public grpc::ServerUnaryReactor {
   // commit with nobody waiting for the receipt). Mutations check it just before enqueueing.
   bool Expired();
   void Done(grpc::Status status, std::uint64_t seq = 0);
+  // Adds `text` to the call's log line (what the caller is not told, e.g. a failure's cause).
+  // Before Done.
+  void Note(std::string text) { record_.extra = std::move(text); }
   void OnDone() override;
   void OnCancel() override {}
 

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <map>
 
+#include "absl/cleanup/cleanup.h"
 #include "ledger/storage/store.h"
 
 namespace lovebank::service {
@@ -21,26 +22,51 @@ void NoticeCache::Leave() {
 
 absl::StatusOr<std::shared_ptr<const NoticeAudit>> NoticeCache::Get(
     std::uint64_t head_seq, const std::function<std::int64_t()>& clock) {
+  // Fresh: younger than the window. A clock that went back makes nothing fresh (the next audit
+  // is stamped with the clock as it is now).
+  const auto fresh = [&clock](std::int64_t stamped_us, std::int64_t took_us) {
+    const std::int64_t age = clock() - stamped_us;
+    return age >= 0 && age < std::max(kNoticeRefreshSeconds * 1'000'000, 2 * took_us);
+  };
   {
     absl::MutexLock lock(&mu_);
-    if (kept_ != nullptr) {
-      const std::int64_t fresh_us = std::max(kNoticeRefreshSeconds * 1'000'000, 2 * kept_->took_us);
-      if (kept_->report.head.seq == head_seq || clock() - kept_->computed_at_unix_us < fresh_us ||
-          running_) {
-        return kept_;
-      }
-    } else if (running_) {
+    if (kept_ != nullptr && (kept_->report.head.seq == head_seq || running_ ||
+                             fresh(kept_->computed_at_unix_us, kept_->took_us))) {
+      return kept_;
+    }
+    if (running_) {  // nothing kept yet: wait for the first audit
       mu_.Await(absl::Condition(
           +[](bool* running) { return !*running; }, &running_));
       if (kept_ != nullptr) return kept_;
-      return absl::UnavailableError("the audit for the notice could not run; see lovebankd's log");
+      return failed_.ok() ? absl::UnavailableError("the audit for the notice did not finish")
+                          : failed_;
+    }
+    // A failed audit is not run again at once by the next caller: the same window applies.
+    if (kept_ == nullptr && !failed_.ok() && fresh(failed_at_unix_us_, 0)) {
+      return failed_;
     }
     running_ = true;
   }
-  auto ran = Run(clock);
+  absl::StatusOr<std::shared_ptr<const NoticeAudit>> ran = absl::InternalError("not run");
+  {
+    // `running_` ends with the run whatever happens in it.
+    absl::Cleanup done = [this, &ran, &clock] {
+      absl::MutexLock lock(&mu_);
+      running_ = false;
+      if (ran.ok()) {
+        kept_ = *ran;
+        failed_ = absl::OkStatus();
+      } else {
+        failed_ = ran.status();
+        failed_at_unix_us_ = clock();
+      }
+    };
+    ran = Run(clock);
+  }
+  // A run that failed while an older audit is kept: the older one (its head and time say how
+  // old); the failure is lovebankd's to log.
   absl::MutexLock lock(&mu_);
-  running_ = false;
-  if (ran.ok()) kept_ = *ran;
+  if (!ran.ok() && kept_ != nullptr) return kept_;
   return ran;
 }
 
@@ -63,7 +89,7 @@ absl::StatusOr<std::shared_ptr<const NoticeAudit>> NoticeCache::Run(
   auto audit = std::make_shared<NoticeAudit>();
   audit->report = std::move(*report);
   audit->computed_at_unix_us = clock();
-  audit->took_us = audit->computed_at_unix_us - start;
+  audit->took_us = std::max<std::int64_t>(0, audit->computed_at_unix_us - start);
   return audit;
 }
 

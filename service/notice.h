@@ -43,10 +43,11 @@ class NoticeCache {
   void Leave();
 
   // The audit the notices come from, with the ledger's head now at `head_seq` and lovebankd's
-  // `clock`: the kept one when fresh; when a newer one is being made, the kept one at once (its
-  // head and time say how old it is); else a new audit of the journal run by this caller (one
-  // at a time; callers that find none kept wait for it). Errors: the audit could not run (the
-  // store could not be opened or read).
+  // `clock`: the kept one when fresh; when a newer one is being made, or the newer one failed,
+  // the kept one at once (its head and time say how old it is); else a new audit of the journal
+  // run by this caller (one at a time; callers that find none kept wait for it). Errors, only
+  // while nothing is kept: the audit could not run (the store could not be opened or read) —
+  // returned again without a new run for the freshness window.
   absl::StatusOr<std::shared_ptr<const NoticeAudit>> Get(
       std::uint64_t head_seq, const std::function<std::int64_t()>& clock);
 
@@ -58,6 +59,10 @@ class NoticeCache {
   absl::Mutex mu_;
   std::shared_ptr<const NoticeAudit> kept_ ABSL_GUARDED_BY(mu_);
   bool running_ ABSL_GUARDED_BY(mu_) = false;
+  // The last run's failure (OK after a success) and when, so a failing audit is not rerun by
+  // every caller.
+  absl::Status failed_ ABSL_GUARDED_BY(mu_);
+  std::int64_t failed_at_unix_us_ ABSL_GUARDED_BY(mu_) = 0;
   int in_flight_ ABSL_GUARDED_BY(mu_) = 0;
 };
 

@@ -1,6 +1,7 @@
 // service Programme: volunteers and students as programmes run them (issue #7;
 // docs/programme.md): volunteer profiles with star levels, and the star thresholds.
 
+#include "absl/cleanup/cleanup.h"
 #include "clients/certificate.h"
 #include "ledger/base/strings.h"
 #include "ledger/base/text.h"
@@ -19,6 +20,8 @@ std::string Hours(const Int128& minor) {
 
 // More statement entries than any volunteer's: the certificate refuses to read further.
 constexpr std::size_t kCertificateStatementMax = 1'000'000;
+// GetCertificate calls at once (lovebankd's gRPC threads are few); more: LEDGER_BUSY.
+constexpr int kCertificateCallsMax = 2;
 
 v1::VolunteerProfile ProfileMessage(const std::string& account,
                                     const Ledger::VolunteerProfile& profile) {
@@ -60,6 +63,15 @@ grpc::ServerUnaryReactor* ProgrammeService::GetCertificate(grpc::CallbackServerC
   // It lists the member's activities: whoever may read the member's statement.
   auto who = AuthorizeRead(context_, call, Read::kStatement, request->account());
   if (who == nullptr) return call;
+  // Each call reads a whole statement on one of gRPC's threads: a few at once, never all.
+  if (certificates_in_flight_.fetch_add(1) >= kCertificateCallsMax) {
+    certificates_in_flight_.fetch_sub(1);
+    call->Done(ToStatus(Reason::kLedgerBusy, Cat(kCertificateCallsMax,
+                                                 " certificates are being made; retry in a few "
+                                                 "seconds")));
+    return call;
+  }
+  absl::Cleanup leave = [this] { certificates_in_flight_.fetch_sub(1); };
   const std::string& from = request->from();
   const std::string& to = request->to();
   for (const std::string* day : {&from, &to}) {

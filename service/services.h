@@ -2,6 +2,7 @@
 // The gRPC services over the ledger (STYLE.md 11: callback API, thin handlers — authenticate,
 // authorize, convert, hand to the ledger, map the result). Included by server.cc only.
 
+#include <atomic>
 #include <functional>
 
 #include "lovebank/v1/api.grpc.pb.h"
@@ -182,6 +183,8 @@ class ProgrammeService final : public v1::Programme::CallbackService {
 
  private:
   const Context& context_;
+  // GetCertificate calls at once: each reads a member's whole statement on a gRPC thread.
+  std::atomic<int> certificates_in_flight_{0};
 };
 
 class SupermarketService final : public v1::Supermarket::CallbackService {

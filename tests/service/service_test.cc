@@ -3186,10 +3186,8 @@ TEST_F(ServiceTest, TheMonthlyNoticeIsTheServersOwnAuditOfTheJournal) {
   EXPECT_TRUE(october.stores().empty());
   EXPECT_EQ(october.outstanding_points(), "0.00");  // nothing was posted before November
 
-  // A new entry: the kept audit answers for 10 s (the clock set back 5 s here, so the test's own
-  // pace cannot matter), then a new one counts it.
+  // A new entry: the kept audit answers for 10 s, then a new one counts it.
   ASSERT_TRUE(Earn("n-points-3", "m2", "100").ok());
-  clock_skew_us_->store(-5'000'000);
   v1::Notice kept;
   ASSERT_TRUE(notice("2026-11", &kept).ok());
   EXPECT_EQ(kept.head_seq(), november.head_seq());
@@ -3317,15 +3315,60 @@ TEST_F(ServiceTest, ANoticeIsRefusedWhenTheAuditOfTheJournalFindsAProblem) {
   EXPECT_EQ(notice.head_seq(), head);
 }
 
-// The notice's limit of calls waiting for an audit is kept and named; an audit that cannot run
-// is an error, never an empty notice.
-TEST(NoticeCache, AtMostFourCallsAreInFlightAndAnUnreadableLedgerIsAnError) {
-  service::NoticeCache cache("/nonexistent/lovebank/ledger");
-  for (int i = 0; i < service::kNoticeCallsMax; ++i) EXPECT_TRUE(cache.Enter()) << i;
-  EXPECT_FALSE(cache.Enter());
-  cache.Leave();
-  EXPECT_TRUE(cache.Enter());
-  EXPECT_FALSE(cache.Get(1, [] { return std::int64_t{0}; }).ok());
+// The notice's cache (service/notice.h): at most 4 calls in flight; an audit that cannot run is
+// an error while nothing is kept, and is not run again by the next caller within the window; a
+// kept audit answers while the head stands or it is fresh, is replaced once it is stale, and
+// outlives a failed refresh (the caller gets the older one, never an error).
+TEST(NoticeCache, KeepsItsAuditWhileFreshAndThroughAFailedRefreshAndCountsItsCalls) {
+  testing::TempDir dir;
+  service::NoticeCache nowhere(dir.Sub("none"));
+  for (int i = 0; i < service::kNoticeCallsMax; ++i) EXPECT_TRUE(nowhere.Enter()) << i;
+  EXPECT_FALSE(nowhere.Enter());
+  nowhere.Leave();
+  EXPECT_TRUE(nowhere.Enter());
+  std::int64_t now = 1'000'000'000;
+  const auto clock = [&now] { return now; };
+  EXPECT_FALSE(nowhere.Get(1, clock).ok());
+  // Within the window the failure answers without a run: a ledger that appears meanwhile is
+  // not read until the window has passed.
+  {
+    auto ledger = testing::OpenLedger(dir.Sub("none"));
+    testing::OpenProgramme(*ledger, 1);
+  }
+  EXPECT_FALSE(nowhere.Get(1, clock).ok());
+  now += (service::kNoticeRefreshSeconds + 1) * 1'000'000;
+  ASSERT_TRUE(nowhere.Get(1, clock).ok());
+
+  const std::string path = dir.Sub("ledger");
+  std::uint64_t head = 0;
+  {
+    auto ledger = testing::OpenLedger(path);
+    testing::OpenProgramme(*ledger, 1);
+    head = ledger->GetHead().seq;
+  }
+  service::NoticeCache cache(path);
+  auto first = cache.Get(head, clock);
+  ASSERT_TRUE(first.ok()) << first.status();
+  EXPECT_EQ((*first)->report.head.seq, head);
+  EXPECT_EQ((*first)->computed_at_unix_us, now);
+  now += 5'000'000;  // the head moved, 5 s later: kept
+  EXPECT_EQ(*cache.Get(head + 1, clock), *first);
+  now += 3600LL * 1'000'000;  // an hour later, the head where it was: kept
+  EXPECT_EQ(*cache.Get(head, clock), *first);
+  {
+    auto ledger = testing::OpenLedger(path);
+    ASSERT_TRUE(ledger->Execute(testing::Earn("late", "issuer:town", "m1", "5")).ok());
+  }
+  auto second = cache.Get(head + 1, clock);  // the head moved, an hour on: a new audit
+  ASSERT_TRUE(second.ok()) << second.status();
+  EXPECT_NE(*second, *first);
+  EXPECT_EQ((*second)->report.head.seq, head + 1);
+  // The ledger is gone: the refresh fails, the kept audit answers.
+  std::filesystem::rename(path, dir.Sub("moved"));
+  now += 3600LL * 1'000'000;
+  auto third = cache.Get(head + 2, clock);
+  ASSERT_TRUE(third.ok()) << third.status();
+  EXPECT_EQ(*third, *second);
 }
 
 }  // namespace
