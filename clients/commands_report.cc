@@ -53,15 +53,13 @@ double ToDouble(const std::string& decimal) { return std::stod(decimal); }
 
 // ---- the monthly public notice ----
 
-struct Notice {
+// The month's figures, its stores and the programme's profile (audit::NoticeOf), and what the
+// audit that gave them says of itself.
+struct Notice : audit::NoticeFigures {
   std::string month;
-  audit::ProgrammeMonth figures;
-  std::vector<audit::StoreMonth> stores;
   audit::Digest head;
   bool clean = false;
   std::uint64_t findings = 0;
-  // The programme's profile as the journal set it (SetSetting programme_profile), if any.
-  v1::ProgrammeProfile profile;
 };
 
 // How the notice names a rule, store or team: "学习进步奖励 (STUDENT_PROGRESS)" when the profile
@@ -225,15 +223,8 @@ void AddNotice(CLI::App& parent, Globals& globals, int* exit_code) {
       *exit_code = 1;
       return;
     }
-    audit::NoticeFigures figures = audit::NoticeOf(*report, *month);
-    Notice notice;
-    notice.month = *month;
-    notice.head = report->head;
-    notice.clean = report->clean();
-    notice.findings = report->findings_total;
-    notice.figures = std::move(figures.figures);
-    notice.stores = std::move(figures.stores);
-    notice.profile = std::move(figures.profile);
+    const Notice notice{audit::NoticeOf(*report, *month), *month, report->head, report->clean(),
+                        report->findings_total};
     const std::string base = *out + "/report-" + *month;
     if (!WriteFile(base + ".csv", NoticeCsv(notice)) ||
         !WriteFile(base + ".html", NoticeHtml(notice))) {
