@@ -7,6 +7,7 @@
 #include "CLI/CLI.hpp"
 #include "clients/cli.h"
 #include "clients/csv.h"
+#include "clients/import.h"
 #include "ledger/audit/audit.h"
 
 namespace lovebank::cli {
@@ -38,13 +39,9 @@ void AddRuleCommands(CLI::App& app, Globals& globals, int* exit_code);
 // audit, digest, export.
 void AddAuditCommands(CLI::App& app, Globals& globals, int* exit_code);
 
-// "student;poverty-tier:2" -> {"student", "poverty-tier:2"} (empty items dropped): the tag lists
-// of the members file and of a rules file.
-std::vector<std::string> SplitList(const std::string& text, char separator = ';');
-
-// The request id of an imported CSV row: derived from the file's header and the row's own
-// text, so loading the same rows again applies nothing twice.
-std::string RowRequestId(const csv::Table& table, const csv::Row& row);
+// The tag lists of a rules file, the request ids of its rows (clients/import.h).
+using import::RowRequestId;
+using import::SplitList;
 
 // Runs the audit over the journal the server streams (an auditor's or admin's token); std::nullopt
 // (and 2, "could not run", in *exit_code) when it could not complete.

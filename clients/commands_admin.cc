@@ -1,14 +1,16 @@
 // lovebank account / principal / import (issuers and admins) and audit / digest / export
 // (auditors).
 
-#include <openssl/sha.h>
 #include <unistd.h>
 
+#include <fstream>
 #include <iostream>
 #include <map>
+#include <sstream>
 
 #include "clients/commands.h"
 #include "clients/csv.h"
+#include "clients/import.h"
 #include "clients/journal_source.h"
 #include "ledger/audit/export.h"
 #include "ledger/audit/report_output.h"
@@ -329,71 +331,6 @@ void AddPrincipal(CLI::App& app, Globals& globals, int* exit_code) {
   });
 }
 
-// Turns a row of one of the two supported files into a batch command; empty message when ok.
-std::string RowCommand(const std::map<std::string, std::size_t>& column, const csv::Row& row,
-                       const std::string& issuer, const std::string& id, v1::BatchCommand* out) {
-  auto get = [&](const std::string& name) -> std::string {
-    auto it = column.find(name);
-    return it == column.end() || it->second >= row.fields.size() ? "" : row.fields[it->second];
-  };
-  if (!column.contains("hours") && !column.contains("points")) {  // the members list
-    auto* open = out->mutable_open_account();
-    open->set_request_id(id);
-    open->set_account(get("member_id"));
-    open->set_kind(v1::ACCOUNT_KIND_MEMBER);
-    open->set_display_name(get("name"));
-    open->set_memo(get("village") + " " + get("tags"));
-    // "student;poverty-tier:2": what award rules and transfer policies select members by.
-    for (auto& tag : SplitList(get("tags"))) open->add_tags(std::move(tag));
-    return "";
-  }
-  if (column.contains("hours")) {  // volunteer activities
-    auto* earn = out->mutable_earn();
-    earn->set_request_id(id);
-    earn->set_issuer(issuer);
-    earn->set_member(get("member_id"));
-    earn->set_asset("HOURS");
-    earn->set_amount(get("hours"));
-    earn->mutable_activity()->set_name(get("activity"));
-    earn->mutable_activity()->set_date(get("date"));
-    earn->mutable_activity()->set_team(get("team_name"));
-    earn->mutable_activity()->set_category(get("service_category"));
-    earn->mutable_activity()->set_id(get("activity_id"));
-    earn->set_memo(get("activity_id") + " " + get("team_name"));
-    return "";
-  }
-  if (column.contains("rule")) {  // awards by the programme's rules: the rule sets the amount
-    auto* award = out->mutable_award();
-    award->set_request_id(id);
-    award->set_issuer(issuer);
-    award->set_member(get("member_id"));
-    award->set_rule(get("rule"));
-    award->set_reason(get("reason"));
-    return "";
-  }
-  const std::string points = get("points");
-  if (!points.empty() && points[0] == '-') {  // a deduction
-    auto* deduct = out->mutable_deduct();
-    deduct->set_request_id(id);
-    deduct->set_issuer(issuer);
-    deduct->set_member(get("member_id"));
-    deduct->set_asset("POINTS");
-    deduct->set_amount(points.substr(1));
-    deduct->set_reason(get("reason"));
-    deduct->set_memo(get("rule"));
-    return "";
-  }
-  auto* earn = out->mutable_earn();
-  earn->set_request_id(id);
-  earn->set_issuer(issuer);
-  earn->set_member(get("member_id"));
-  earn->set_asset("POINTS");
-  earn->set_amount(points);
-  earn->set_reason(get("reason"));
-  earn->set_memo(get("rule"));
-  return "";
-}
-
 void AddImport(CLI::App& app, Globals& globals, int* exit_code) {
   auto* command = app.add_subcommand(
       "import", "open members, or record a month of activities or student awards, from a CSV file");
@@ -416,139 +353,98 @@ void AddImport(CLI::App& app, Globals& globals, int* exit_code) {
       "Importing the same file again applies nothing twice: each row's request id is derived "
       "from its content.");
   command->callback([&globals, exit_code, file, issuer, chunk] {
-    auto table = csv::Read(*file);
-    if (!table.ok()) {
-      *exit_code = Usage(std::string(table.status().message()));
+    std::ifstream in(*file, std::ios::binary);
+    std::stringstream bytes;
+    bytes << in.rdbuf();
+    if (!in) {
+      *exit_code = Usage("cannot read " + *file);
       return;
     }
-    std::map<std::string, std::size_t> column;
-    for (std::size_t i = 0; i < table->header.size(); ++i) column[table->header[i]] = i;
-    const bool activities = column.contains("member_id") && column.contains("hours") &&
-                            column.contains("activity") && column.contains("date");
-    const bool awards =
-        column.contains("member_id") && column.contains("points") && column.contains("reason");
-    const bool members = column.contains("member_id") && column.contains("name");
-    if (!activities && !awards && !members) {
-      *exit_code =
-          Usage(*file + ": not a members, activities or awards file (see lovebank import --help)");
+    auto read = import::Read(bytes.str());
+    if (!read.ok()) {
+      *exit_code = Usage(*file + ": " + std::string(read.status().message()));
       return;
     }
     Session session(globals);
     // Members are opened by an admin; activities and awards come from an issuer account.
-    const std::string from = members && !activities && !awards
+    const std::string from = read->kind == import::Kind::kMembers
                                  ? std::string("-")
                                  : BoundAccount(session, *issuer, exit_code);
     if (from.empty()) return;
+    const std::vector<import::Row> rows = import::Commands(*read, from);
 
-    struct Pending {
-      const csv::Row* row;
-      std::string request_id;
-    };
-    std::vector<Pending> pending;
-    std::map<std::string, std::size_t> first_line;  // request id -> line
+    import::Tally tally;
     nlohmann::json results = nlohmann::json::array();
-    std::size_t applied = 0, replayed = 0, refused = 0, duplicates = 0;
-    std::vector<v1::BatchCommand> commands;
-    for (const csv::Row& row : table->rows) {
-      const std::string id = RowRequestId(*table, row);
-      if (auto [it, inserted] = first_line.emplace(id, row.line); !inserted) {
-        ++duplicates;
-        results.push_back({{"line", row.line},
-                           {"request_id", id},
-                           {"outcome", "DUPLICATE_ROW"},
-                           {"message", "the same row as line " + std::to_string(it->second)}});
-        if (!globals.json) {
-          std::cout << "  line " << row.line << ": skipped, the same row as line " << it->second
-                    << "\n";
-        }
+    std::vector<const import::Row*> pending;
+    for (const import::Row& row : rows) {
+      if (row.same_as == 0) {
+        pending.push_back(&row);
         continue;
       }
-      v1::BatchCommand batch_command;
-      RowCommand(column, row, from, id, &batch_command);
-      commands.push_back(std::move(batch_command));
-      pending.push_back({&row, id});
+      tally.Count(import::kDuplicateRow);
+      results.push_back({{"line", row.line},
+                         {"request_id", row.request_id},
+                         {"outcome", import::kDuplicateRow},
+                         {"message", "the same row as line " + std::to_string(row.same_as)}});
+      if (!globals.json) {
+        std::cout << "  line " << row.line << ": skipped, the same row as line " << row.same_as
+                  << "\n";
+      }
     }
     const bool progress = isatty(STDERR_FILENO) == 1 && !globals.json;
-    for (std::size_t start = 0; start < commands.size(); start += *chunk) {
-      const std::size_t end = std::min(commands.size(), start + static_cast<std::size_t>(*chunk));
+    for (std::size_t start = 0; start < pending.size(); start += *chunk) {
+      const std::size_t end = std::min(pending.size(), start + static_cast<std::size_t>(*chunk));
       v1::SubmitBatchRequest request;
-      for (std::size_t i = start; i < end; ++i) *request.add_commands() = commands[i];
+      for (std::size_t i = start; i < end; ++i) *request.add_commands() = pending[i]->command;
       v1::SubmitBatchResponse response;
       const grpc::Status status =
           session.ledger().SubmitBatch(session.Context(60).get(), request, &response);
       if (!status.ok()) {
-        std::cerr << "lovebank: rows from line " << pending[start].row->line
+        std::cerr << "lovebank: rows from line " << pending[start]->line
                   << " on were not imported; run the same import again\n";
         *exit_code = Fail(globals, status);
         return;
       }
       for (std::size_t i = start; i < end; ++i) {
         const v1::BatchResult& result = response.results(static_cast<int>(i - start));
-        const std::string outcome = result.reason() != v1::REASON_OK
-                                        ? v1::Reason_Name(result.reason()).substr(7)
-                                    : result.receipt().replayed() ? "ALREADY_APPLIED"
-                                    : result.receipt().pending()  ? "PENDING_APPROVAL"
-                                                                  : "OK";
-        if (result.reason() != v1::REASON_OK) {
-          ++refused;
-        } else if (result.receipt().replayed()) {
-          ++replayed;
-        } else {
-          ++applied;
-        }
-        results.push_back({{"line", pending[i].row->line},
-                           {"request_id", pending[i].request_id},
+        const std::string outcome = import::Outcome(result);
+        tally.Count(outcome);
+        results.push_back({{"line", pending[i]->line},
+                           {"request_id", pending[i]->request_id},
                            {"outcome", outcome},
                            {"seq", result.receipt().seq()},
                            {"message", result.message()}});
         if (!globals.json && result.reason() != v1::REASON_OK) {
-          std::cout << "  line " << pending[i].row->line << ": " << outcome << ": "
-                    << result.message() << "\n";
+          std::cout << "  line " << pending[i]->line << ": " << outcome << ": " << result.message()
+                    << "\n";
         }
       }
       if (progress) {
-        std::cerr << "\r  imported " << end << " / " << commands.size() << " rows" << std::flush;
+        std::cerr << "\r  imported " << end << " / " << pending.size() << " rows" << std::flush;
       }
     }
     if (progress) std::cerr << "\n";
     if (globals.json) {
       PrintJson({{"file", *file},
-                 {"applied", applied},
-                 {"already_applied", replayed},
-                 {"refused", refused},
-                 {"duplicate_rows", duplicates},
+                 {"kind", import::KindName(read->kind)},
+                 {"encoding", read->table.encoding},
+                 {"applied", tally.applied},
+                 {"pending_approval", tally.pending},
+                 {"already_applied", tally.already_applied},
+                 {"refused", tally.refused},
+                 {"duplicate_rows", tally.duplicate_rows},
                  {"rows", results}});
     } else {
-      std::cout << *file << ": " << applied << " applied, " << replayed
-                << " already applied before, " << refused << " refused, " << duplicates
+      std::cout << *file << ": " << tally.applied << " applied, " << tally.pending
+                << " waiting for approval, " << tally.already_applied << " already applied before, "
+                << tally.refused << " refused, " << tally.duplicate_rows
                 << " duplicate rows skipped\n";
     }
-    *exit_code = refused == 0 ? kExitOk : kExitRefused;
+    *exit_code = tally.refused == 0 ? kExitOk : kExitRefused;
   });
 }
 
 }  // namespace
-
-// The request id of an imported row: derived from the file's header and the row's own text, so
-// importing the same file (or the same rows in another file) again applies nothing twice.
-std::string RowRequestId(const csv::Table& table, const csv::Row& row) {
-  std::string header;
-  for (const auto& field : table.header) header += field + ",";
-  const std::string text = header + "\n" + row.text;
-  unsigned char digest[SHA256_DIGEST_LENGTH];
-  SHA256(reinterpret_cast<const unsigned char*>(text.data()), text.size(), digest);
-  return "imp-" + ToHex(std::string_view(reinterpret_cast<const char*>(digest), 16));
-}
-
-std::vector<std::string> SplitList(const std::string& text, char separator) {
-  std::vector<std::string> items;
-  for (std::size_t start = 0; start < text.size();) {
-    const std::size_t end = std::min(text.find(separator, start), text.size());
-    if (end > start) items.push_back(text.substr(start, end - start));
-    start = end + 1;
-  }
-  return items;
-}
 
 // Runs a mutating call that answers with a receipt: prints `done` and the receipt.
 int Simple(Session& session, const std::string& request_id, const std::string& command,

@@ -1,16 +1,77 @@
 #include "clients/csv.h"
 
+#include <iconv.h>
+
+#include <cerrno>
 #include <fstream>
+#include <optional>
 #include <sstream>
 
+#include "absl/cleanup/cleanup.h"
 #include "ledger/base/strings.h"
+#include "ledger/base/text.h"
 
 namespace lovebank::csv {
+namespace {
 
-absl::StatusOr<Table> Parse(const std::string& input) {
-  std::string_view text = input;
+// `bytes` converted from `from` to UTF-8 by glibc's iconv; std::nullopt when they are not text in
+// that encoding (an invalid or incomplete sequence).
+std::optional<std::string> Convert(std::string_view bytes, const char* from) {
+  iconv_t converter = iconv_open("UTF-8", from);
+  if (converter == reinterpret_cast<iconv_t>(-1)) return std::nullopt;
+  absl::Cleanup close = [converter] { iconv_close(converter); };
+  std::string out(bytes.size() * 2 + 16, '\0');  // GB18030 -> UTF-8 grows by at most 3/2
+  char* in_next = const_cast<char*>(bytes.data());
+  std::size_t in_left = bytes.size();
+  char* out_next = out.data();
+  std::size_t out_left = out.size();
+  while (in_left > 0) {
+    if (iconv(converter, &in_next, &in_left, &out_next, &out_left) !=
+        static_cast<std::size_t>(-1)) {
+      continue;
+    }
+    if (errno != E2BIG) return std::nullopt;  // EILSEQ, EINVAL: not this encoding
+    const std::size_t used = out.size() - out_left;
+    out.resize(out.size() * 2);
+    out_next = out.data() + used;
+    out_left = out.size() - used;
+  }
+  out.resize(out.size() - out_left);
+  return out;
+}
+
+}  // namespace
+
+absl::StatusOr<std::string> ToUtf8(std::string_view bytes, std::string* encoding) {
+  std::optional<std::string> text;
+  if (bytes.substr(0, 2) == "\xFF\xFE" || bytes.substr(0, 2) == "\xFE\xFF") {
+    *encoding = "UTF-16";  // Excel's "Unicode text"; iconv reads the byte order from the mark
+    text = Convert(bytes, "UTF-16");
+  } else if (IsValidUtf8(bytes)) {
+    *encoding = "UTF-8";
+    text = std::string(bytes);
+  } else {
+    *encoding = "GB18030";  // contains GBK and GB2312
+    text = Convert(bytes, "GB18030");
+  }
+  if (!text) {
+    return absl::InvalidArgumentError(
+        "the file is not text in UTF-8 or GBK/GB18030 (save it from Excel as \"CSV UTF-8\")");
+  }
+  if (text->find('\0') != std::string::npos) {
+    return absl::InvalidArgumentError("the file holds NUL bytes: not a CSV text file");
+  }
+  return *std::move(text);
+}
+
+absl::StatusOr<Table> Parse(const std::string& bytes) {
+  std::string encoding;
+  auto decoded = ToUtf8(bytes, &encoding);
+  if (!decoded.ok()) return decoded.status();
+  std::string_view text = *decoded;
   if (text.substr(0, 3) == "\xEF\xBB\xBF") text.remove_prefix(3);
   Table table;
+  table.encoding = encoding;
   std::size_t line = 1;
   std::size_t i = 0;
   bool first = true;

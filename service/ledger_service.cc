@@ -387,55 +387,63 @@ grpc::ServerUnaryReactor* LedgerService::SubmitBatch(grpc::CallbackServerContext
   auto* call = new UnaryCall(context_, ctx, "SubmitBatch", "");
   auto who = call->Authenticate();
   if (who == nullptr) return call;
-  const std::size_t count = request->commands_size();
+  SubmitCommands(context_, call, *who, request->commands(), request->all_or_nothing(),
+                 response->mutable_results(), [call](grpc::Status status) { call->Done(status); });
+  return call;
+}
+
+void SubmitCommands(const Context& context, UnaryCall* call, const Principal& who,
+                    const google::protobuf::RepeatedPtrField<v1::BatchCommand>& batch,
+                    bool all_or_nothing,
+                    google::protobuf::RepeatedPtrField<v1::BatchResult>* results,
+                    std::function<void(grpc::Status)> done) {
+  const std::size_t count = batch.size();
   // The ledger's own limit (LedgerOptions::batch_size_max), never the default constant: a
   // batch the service accepts is one the ledger takes whole.
-  const std::size_t most = context_.ledger->batch_size_max();
+  const std::size_t most = context.ledger->batch_size_max();
   if (count == 0 || count > most) {
-    call->Done(
-        ToStatus(Reason::kBatchSizeInvalid, Cat(count, " commands; a batch holds 1-", most)));
-    return call;
+    done(ToStatus(Reason::kBatchSizeInvalid, Cat(count, " commands; a batch holds 1-", most)));
+    return;
   }
   // Convert and authorize every command first: one denied command denies the whole batch.
   std::vector<Converted> converted(count);
   for (std::size_t i = 0; i < count; ++i) {
-    const v1::BatchCommand& command = request->commands(i);
+    const v1::BatchCommand& command = batch[static_cast<int>(i)];
     std::optional<v1::Entry> target;
     switch (command.command_case()) {
       case v1::BatchCommand::kEarn:
-        converted[i] = ToCommand(command.earn(), who->name);
+        converted[i] = ToCommand(command.earn(), who.name);
         break;
       case v1::BatchCommand::kDeduct:
-        converted[i] = ToCommand(command.deduct(), who->name);
+        converted[i] = ToCommand(command.deduct(), who.name);
         break;
       case v1::BatchCommand::kRedeem:
-        converted[i] = ToCommand(command.redeem(), who->name);
+        converted[i] = ToCommand(command.redeem(), who.name);
         break;
       case v1::BatchCommand::kTransfer:
-        converted[i] = ToCommand(command.transfer(), who->name);
+        converted[i] = ToCommand(command.transfer(), who.name);
         break;
       case v1::BatchCommand::kOpenAccount:
-        converted[i] = ToCommand(command.open_account(), who->name);
+        converted[i] = ToCommand(command.open_account(), who.name);
         break;
       case v1::BatchCommand::kSetAccountStatus:
-        converted[i] = ToCommand(command.set_account_status(), who->name);
+        converted[i] = ToCommand(command.set_account_status(), who.name);
         break;
       case v1::BatchCommand::kAward:
-        converted[i] = ToCommand(command.award(), who->name);
+        converted[i] = ToCommand(command.award(), who.name);
         break;
       case v1::BatchCommand::kReverse: {
-        auto found = FindReverseTarget(*context_.ledger, command.reverse(), *who);
+        auto found = FindReverseTarget(*context.ledger, command.reverse(), who);
         if (!found.ok()) {
-          call->Done(ToStatus(found.status()));
-          return call;
+          done(ToStatus(found.status()));
+          return;
         }
         if (found->reason == Reason::kPermissionDenied) {  // another's request id: denied whole
-          call->Done(
-              ToStatus(Reason::kPermissionDenied,
-                       Cat("command ", i, ": only admins name another principal's request id")));
-          return call;
+          done(ToStatus(Reason::kPermissionDenied,
+                        Cat("command ", i, ": only admins name another principal's request id")));
+          return;
         }
-        converted[i] = ConvertReverse(command.reverse(), who->name, *found);
+        converted[i] = ConvertReverse(command.reverse(), who.name, *found);
         target = std::move(found->entry);
         break;
       }
@@ -444,19 +452,19 @@ grpc::ServerUnaryReactor* LedgerService::SubmitBatch(grpc::CallbackServerContext
         converted[i].message = "the batch command has no body";
         continue;
     }
-    const Decision decision = MayCommand(*who, converted[i].command, target ? &*target : nullptr);
+    const Decision decision = MayCommand(who, converted[i].command, target ? &*target : nullptr);
     if (!decision.allowed) {
-      call->Done(ToStatus(Reason::kPermissionDenied, Cat("command ", i, ": ", decision.why)));
-      return call;
+      done(ToStatus(Reason::kPermissionDenied, Cat("command ", i, ": ", decision.why)));
+      return;
     }
   }
-  for (Converted& each : converted) AttachConsent(context_, who->name, each);
+  for (Converted& each : converted) AttachConsent(context, who.name, each);
   // Service-rule refusals answer for themselves; the rest go to the ledger as one group.
   std::vector<std::size_t> index;
   std::vector<std::string> ids;
   std::vector<v1::Command> commands;
   for (std::size_t i = 0; i < count; ++i) {
-    v1::BatchResult* result = response->add_results();
+    v1::BatchResult* result = results->Add();
     if (!converted[i].ok()) {
       ToBatchResult(converted[i].reason, converted[i].message, result);
       continue;
@@ -465,20 +473,19 @@ grpc::ServerUnaryReactor* LedgerService::SubmitBatch(grpc::CallbackServerContext
     ids.push_back(converted[i].command.request_id());
     commands.push_back(std::move(converted[i].command));
   }
-  const bool all_or_nothing = request->all_or_nothing();
   if (commands.empty() || (all_or_nothing && commands.size() != count)) {
     for (std::size_t i : index) {
       ToBatchResult(Reason::kBatchAborted,
                     "another command of the all-or-nothing batch was refused",
-                    response->mutable_results(i));
+                    results->Mutable(static_cast<int>(i)));
     }
-    call->Done(grpc::Status::OK);
-    return call;
+    done(grpc::Status::OK);
+    return;
   }
-  if (call->Expired()) return call;
-  context_.ledger->SubmitMany(
+  if (call->Expired()) return;
+  context.ledger->SubmitMany(
       std::move(commands),
-      [call, response, index = std::move(index),
+      [results, done = std::move(done), index = std::move(index),
        ids = std::move(ids)](std::vector<Outcome> outcomes) {
         // Refused as a whole before any was decided (queue full, storage failed): the call
         // fails with that status, like a unary call would, so a client retries it whole.
@@ -488,20 +495,19 @@ grpc::ServerUnaryReactor* LedgerService::SubmitBatch(grpc::CallbackServerContext
             std::all_of(outcomes.begin(), outcomes.end(), [first](const Outcome& o) {
               return o.reason == first && o.decided_at_seq == 0;
             })) {
-          call->Done(ToStatus(outcomes.front()));
+          done(ToStatus(outcomes.front()));
           return;
         }
         for (std::size_t k = 0; k < outcomes.size(); ++k) {
-          v1::BatchResult* result = response->mutable_results(index[k]);
+          v1::BatchResult* result = results->Mutable(static_cast<int>(index[k]));
           ToBatchResult(outcomes[k].reason, outcomes[k].message, result);
           if (outcomes[k].ok()) {
             ToReceipt(outcomes[k], ids[k], result->mutable_receipt());
           }
         }
-        call->Done(grpc::Status::OK);
+        done(grpc::Status::OK);
       },
       all_or_nothing);
-  return call;
 }
 
 }  // namespace lovebank::service

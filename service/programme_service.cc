@@ -3,6 +3,7 @@
 
 #include "absl/cleanup/cleanup.h"
 #include "clients/certificate.h"
+#include "clients/import.h"
 #include "ledger/base/strings.h"
 #include "ledger/base/text.h"
 #include "service/convert.h"
@@ -22,6 +23,10 @@ std::string Hours(const Int128& minor) {
 constexpr std::size_t kCertificateStatementMax = 1'000'000;
 // GetCertificate calls at once (lovebankd's gRPC threads are few); more: LEDGER_BUSY.
 constexpr int kCertificateCallsMax = 2;
+
+// Programme.Import: the largest file taken (a month of a town's activities is ~100 bytes a row:
+// 2 MiB holds ~20,000 rows, past the batch's 8,192); larger ones go through `lovebank import`.
+constexpr std::size_t kImportBytesMax = 2 << 20;
 
 v1::VolunteerProfile ProfileMessage(const std::string& account,
                                     const Ledger::VolunteerProfile& profile) {
@@ -152,6 +157,83 @@ grpc::ServerUnaryReactor* ProgrammeService::GetCertificate(grpc::CallbackServerC
   response->set_activities(static_cast<std::uint32_t>(figures->activities.size()));
   response->set_total_hours(figures->total_hours);
   call->Done(grpc::Status::OK);
+  return call;
+}
+
+grpc::ServerUnaryReactor* ProgrammeService::Import(grpc::CallbackServerContext* ctx,
+                                                   const v1::ImportRequest* request,
+                                                   v1::ImportResponse* response) {
+  auto* call = new UnaryCall(context_, ctx, "Import", "");
+  auto who = call->Authenticate();
+  if (who == nullptr) return call;
+  if (request->file().size() > kImportBytesMax) {
+    call->Done(ToStatus(Reason::kImportTooLarge,
+                        Cat("the file is ", request->file().size(), " bytes; ", kImportBytesMax,
+                            " at most here: split it, or use `lovebank import`")));
+    return call;
+  }
+  auto file = import::Read(request->file());
+  if (!file.ok()) {
+    call->Done(ToStatus(Reason::kImportFileInvalid, std::string(file.status().message())));
+    return call;
+  }
+  const std::size_t most = context_.ledger->batch_size_max();
+  if (file->table.rows.size() > most) {
+    call->Done(ToStatus(Reason::kImportTooLarge,
+                        Cat("the file has ", file->table.rows.size(), " rows; ", most,
+                            " at most here: split it, or use `lovebank import`")));
+    return call;
+  }
+  std::string issuer = request->issuer();
+  if (issuer.empty() && file->kind != import::Kind::kMembers) {
+    if (who->accounts.empty()) {
+      call->Done(ToStatus(Reason::kAccountIdInvalid,
+                          "issuer: name the ISSUER account; this principal is bound to none"));
+      return call;
+    }
+    issuer = who->accounts.front();
+  }
+  response->set_kind(std::string(import::KindName(file->kind)));
+  response->set_encoding(file->table.encoding);
+  // Every row gets its line; the ones the file repeats are answered here, the rest submitted.
+  std::vector<import::Row> rows = import::Commands(*file, issuer);
+  v1::SubmitBatchRequest batch;
+  auto sent = std::make_shared<std::vector<int>>();  // the ImportRow of each command sent
+  for (import::Row& row : rows) {
+    v1::ImportRow* out = response->add_rows();
+    out->set_line(static_cast<std::uint32_t>(row.line));
+    out->set_request_id(row.request_id);
+    if (row.same_as != 0) {
+      out->set_outcome(std::string(import::kDuplicateRow));
+      out->set_same_as(static_cast<std::uint32_t>(row.same_as));
+      continue;
+    }
+    sent->push_back(response->rows_size() - 1);
+    *batch.add_commands() = std::move(row.command);
+  }
+  auto results = std::make_shared<google::protobuf::RepeatedPtrField<v1::BatchResult>>();
+  SubmitCommands(context_, call, *who, batch.commands(), /*all_or_nothing=*/false, results.get(),
+                 [call, response, results, sent](grpc::Status status) {
+                   if (!status.ok()) {
+                     call->Done(status);
+                     return;
+                   }
+                   for (int k = 0; k < results->size(); ++k) {
+                     v1::ImportRow* row = response->mutable_rows((*sent)[k]);
+                     *row->mutable_result() = std::move(*results->Mutable(k));
+                     row->set_outcome(import::Outcome(row->result()));
+                   }
+                   import::Tally tally;
+                   for (const v1::ImportRow& row : response->rows()) tally.Count(row.outcome());
+                   response->set_applied(tally.applied);
+                   response->set_pending_approval(tally.pending);
+                   response->set_already_applied(tally.already_applied);
+                   response->set_refused(tally.refused);
+                   response->set_duplicate_rows(tally.duplicate_rows);
+                   call->Note(Cat("kind=", response->kind(), " rows=", response->rows_size(),
+                                  " applied=", tally.applied, " refused=", tally.refused));
+                   call->Done(grpc::Status::OK);
+                 });
   return call;
 }
 

@@ -16,6 +16,17 @@ namespace lovebank::service {
 // that entry's consent (ledger_service.cc).
 void AttachConsent(const Context& context, std::string_view actor, Converted& converted);
 
+// A batch of commands from `who`, as SubmitBatch takes it (ledger_service.cc): converted and
+// authorized (one denied denies all), then decided by the ledger as one group. Calls `done`
+// exactly once — with OK after every command's result is in `results` (one each, in order), or
+// with the status that refused the batch whole — unless the call expired before the ledger
+// had it (then the call is finished already). SubmitBatch and Programme.Import.
+void SubmitCommands(const Context& context, UnaryCall* call, const Principal& who,
+                    const google::protobuf::RepeatedPtrField<v1::BatchCommand>& batch,
+                    bool all_or_nothing,
+                    google::protobuf::RepeatedPtrField<v1::BatchResult>* results,
+                    std::function<void(grpc::Status)> done);
+
 class LedgerService final : public v1::Ledger::CallbackService {
  public:
   explicit LedgerService(const Context& context) : context_(context) {}
@@ -177,6 +188,9 @@ class ProgrammeService final : public v1::Programme::CallbackService {
   grpc::ServerUnaryReactor* GetCertificate(grpc::CallbackServerContext* ctx,
                                            const v1::GetCertificateRequest* request,
                                            v1::Certificate* response) override;
+  grpc::ServerUnaryReactor* Import(grpc::CallbackServerContext* ctx,
+                                   const v1::ImportRequest* request,
+                                   v1::ImportResponse* response) override;
   grpc::ServerUnaryReactor* ListSettings(grpc::CallbackServerContext* ctx,
                                          const v1::ListSettingsRequest* request,
                                          v1::ListSettingsResponse* response) override;

@@ -122,6 +122,8 @@ std::string_view ReasonName(Reason reason) {
     LOVEBANK_REASON_NAME(kAuditUnclean, "AUDIT_UNCLEAN")
     LOVEBANK_REASON_NAME(kDateRangeInvalid, "DATE_RANGE_INVALID")
     LOVEBANK_REASON_NAME(kCertificateTooLarge, "CERTIFICATE_TOO_LARGE")
+    LOVEBANK_REASON_NAME(kImportFileInvalid, "IMPORT_FILE_INVALID")
+    LOVEBANK_REASON_NAME(kImportTooLarge, "IMPORT_TOO_LARGE")
     LOVEBANK_REASON_NAME(kLedgerUnverified, "LEDGER_UNVERIFIED")
     LOVEBANK_REASON_NAME(kHoldUnknown, "HOLD_UNKNOWN")
     LOVEBANK_REASON_NAME(kHoldClosed, "HOLD_CLOSED")
@@ -182,6 +184,8 @@ absl::StatusCode ReasonCode(Reason reason) {
     case Reason::kDevicePinInvalid:
     case Reason::kMonthInvalid:
     case Reason::kDateRangeInvalid:
+    case Reason::kImportFileInvalid:
+    case Reason::kImportTooLarge:
       return absl::StatusCode::kInvalidArgument;
     case Reason::kAccountCardTaken:
       return absl::StatusCode::kAlreadyExists;

@@ -174,9 +174,12 @@ enum class Reason : std::uint32_t {
   // The volunteer certificate (Programme.GetCertificate): decided by the service.
   kDateRangeInvalid = 159,     // from / to not YYYY-MM-DD, or from after to
   kCertificateTooLarge = 160,  // more than kCertificateActivitiesMax activities: narrow the period
+  // A CSV file imported by lovebankd (Programme.Import): decided by the service.
+  kImportFileInvalid = 161,  // not a members, activities or awards CSV in a known encoding
+  kImportTooLarge = 162,     // over kImportBytesMax, or more rows than a batch holds
 };
 // Every reason's value is below this (loops over all reasons).
-inline constexpr std::uint32_t kReasonValueEnd = 161;
+inline constexpr std::uint32_t kReasonValueEnd = 163;
 
 // The reason's name as it appears in the proto and in logs, e.g. "INSUFFICIENT_BALANCE".
 std::string_view ReasonName(Reason reason);

@@ -33,6 +33,31 @@ TEST(Csv, AnUnterminatedQuoteIsAnErrorNamingItsLine) {
   EXPECT_NE(table.status().message().find("line 3"), std::string::npos) << table.status();
 }
 
+// What Excel on Chinese Windows saves as "CSV" is GBK; its "Unicode text" is UTF-16 with a mark.
+// Both read as the same UTF-8 table a UTF-8 file gives; text in none of them is an error.
+TEST(Csv, GbkAndUtf16FilesReadAsTheirUtf8Text) {
+  auto utf8 = Parse("member_id,name\nV1,韦蕊\n");
+  ASSERT_TRUE(utf8.ok()) << utf8.status();
+  EXPECT_EQ(utf8->encoding, "UTF-8");
+  auto gbk = Parse("member_id,name\nV1,\xCE\xA4\xC8\xEF\n");
+  ASSERT_TRUE(gbk.ok()) << gbk.status();
+  EXPECT_EQ(gbk->encoding, "GB18030");
+  EXPECT_EQ(gbk->rows.at(0).fields, utf8->rows.at(0).fields);
+  EXPECT_EQ(gbk->rows.at(0).text, "V1,韦蕊");
+  const std::string utf16("\xFF\xFEm\0,\0n\0\n\0V\0,\0\xE6\x97\x4A\x85\n\0", 20);
+  auto wide = Parse(utf16);
+  ASSERT_TRUE(wide.ok()) << wide.status();
+  EXPECT_EQ(wide->encoding, "UTF-16");
+  EXPECT_EQ(wide->header, (std::vector<std::string>{"m", "n"}));
+  EXPECT_EQ(wide->rows.at(0).fields, (std::vector<std::string>{"V", "韦蕊"}));
+  for (const std::string& bad : {std::string("a,b\n1,\xFF\n"), std::string("a,b\n1,\0\n", 8),
+                                 std::string("a,b\n1,\xCE\n")}) {
+    auto table = Parse(bad);
+    ASSERT_FALSE(table.ok()) << bad;
+    EXPECT_EQ(table.status().code(), absl::StatusCode::kInvalidArgument);
+  }
+}
+
 TEST(Csv, AMissingFileIsNotFound) {
   EXPECT_EQ(Read("/nonexistent/file.csv").status().code(), absl::StatusCode::kNotFound);
 }

@@ -478,7 +478,9 @@ TEST(RefusalCoverage, EveryCommandReasonHasARefusalCase) {
       // The monthly notice and the certificate (tests/service/service_test.cc, *Notice*,
       // *Certificate*):
       Reason::kMonthInvalid, Reason::kAuditUnclean, Reason::kDateRangeInvalid,
-      Reason::kCertificateTooLarge};
+      Reason::kCertificateTooLarge,
+      // Importing a file (tests/service/service_test.cc, *Import*):
+      Reason::kImportFileInvalid, Reason::kImportTooLarge};
   for (std::uint32_t value = 0; value < kReasonValueEnd; ++value) {
     const auto reason = static_cast<Reason>(value);
     if (ReasonName(reason) == "UNKNOWN_REASON" || elsewhere.contains(reason)) continue;

@@ -1064,6 +1064,14 @@ TEST_F(ServiceTest, TheRoleMatrixHoldsForEveryRpc) {
          v1::Certificate out;
          return client_->programme->GetCertificate(Ctx(t).get(), r, &out);
        }},
+      {"Import(activities)",
+       [&](const std::string& t) {
+         v1::ImportRequest r;
+         r.set_issuer("issuer:town");
+         r.set_file("member_id,date,activity,hours\nm2,2026-11-05," + next() + ",1\n");
+         v1::ImportResponse out;
+         return client_->programme->Import(Ctx(t).get(), r, &out);
+       }},
       {"Verify",
        [&](const std::string& t) {
          auto ctx = Ctx(t);
@@ -1374,6 +1382,7 @@ TEST_F(ServiceTest, TheRoleMatrixHoldsForEveryRpc) {
       {"ReadJournal", {"admin", "auditor"}},
       {"Verify", {"admin", "auditor"}},
       {"GetCertificate(m2)", {"admin", "auditor", "issuer"}},
+      {"Import(activities)", {"issuer"}},
       {"SetItem", {"admin"}},
       {"ListItems", {"admin", "auditor", "issuer", "terminal", "member", "approver"}},
       {"ReceiveStock", {"admin"}},
@@ -3295,6 +3304,111 @@ TEST_F(ServiceTest, AMemberDownloadsItsOwnCertificateAndTheLimitsAreNamed) {
   ASSERT_TRUE(get("member", "2020-01-01", "2020-12-31", &year).ok());
   EXPECT_EQ(year.activities(), 366u);  // 2020 was a leap year
   EXPECT_EQ(year.total_hours(), "3.66");
+}
+
+// A programme office's CSV file imported by lovebankd (Programme.Import, the desk's upload): each
+// row once — a row the file repeats is not sent, a second import of the file (or of the same rows
+// saved by Excel on Chinese Windows, in GBK) applies nothing — and a result per row with its line;
+// a file that is none, too large, or holds a command the caller may not make changes nothing.
+TEST_F(ServiceTest, AnImportedFileAppliesEachRowOnceAndAnswersEveryRow) {
+  auto import = [&](const std::string& as, const std::string& bytes, v1::ImportResponse* out) {
+    v1::ImportRequest request;
+    request.set_file(bytes);
+    out->Clear();
+    return client_->programme->Import(Ctx(tokens_[as]).get(), request, out);
+  };
+  const std::string header = "activity_id,date,team_name,activity,member_id,member_name,hours\r\n";
+  const std::string file = header +
+                           "A1,2026-11-05,敬老志愿队,重阳节敬老活动,m1,韦蕊,2.5\r\n"
+                           "A1,2026-11-05,敬老志愿队,重阳节敬老活动,m2,x,3\r\n"
+                           "A1,2026-11-05,敬老志愿队,重阳节敬老活动,m1,韦蕊,2.5\r\n"
+                           "A1,2026-11-05,敬老志愿队,重阳节敬老活动,nobody,无名,1\r\n"
+                           "A1,2026-11-05,敬老志愿队,重阳节敬老活动,m3,y,1e3\r\n";
+  v1::ImportResponse first;
+  const grpc::Status status = import("issuer", file, &first);
+  ASSERT_TRUE(status.ok()) << status.error_message();
+  EXPECT_EQ(first.kind(), "activities");
+  EXPECT_EQ(first.encoding(), "UTF-8");
+  ASSERT_EQ(first.rows_size(), 5);
+  std::vector<std::string> outcomes;
+  for (const auto& row : first.rows()) outcomes.push_back(row.outcome());
+  EXPECT_EQ(outcomes, (std::vector<std::string>{"OK", "OK", "DUPLICATE_ROW", "ACCOUNT_UNKNOWN",
+                                                "AMOUNT_EXPONENT"}));
+  EXPECT_EQ(first.rows(0).line(), 2u);
+  EXPECT_EQ(first.rows(2).line(), 4u);
+  EXPECT_EQ(first.rows(2).same_as(), 2u);
+  EXPECT_FALSE(first.rows(2).has_result());
+  EXPECT_EQ(first.rows(2).request_id(), first.rows(0).request_id());
+  EXPECT_EQ(first.rows(3).result().reason(), v1::REASON_ACCOUNT_UNKNOWN);
+  EXPECT_NE(first.rows(3).result().message().find("nobody"), std::string::npos);
+  EXPECT_GT(first.rows(1).result().receipt().seq(), first.rows(0).result().receipt().seq());
+  EXPECT_EQ(first.applied(), 2u);
+  EXPECT_EQ(first.refused(), 2u);
+  EXPECT_EQ(first.duplicate_rows(), 1u);
+  EXPECT_EQ(first.already_applied(), 0u);
+  EXPECT_EQ(Balance("m1", "HOURS"), "2.50");
+  EXPECT_EQ(Balance("m2", "HOURS"), "3.00");
+
+  // Again, and the first two rows saved in GBK: the same request ids, nothing applied twice.
+  const std::uint64_t head = HeadSeq();
+  v1::ImportResponse again;
+  ASSERT_TRUE(import("issuer", file, &again).ok());
+  EXPECT_EQ(again.rows(0).outcome(), "ALREADY_APPLIED");
+  EXPECT_EQ(again.rows(1).outcome(), "ALREADY_APPLIED");
+  EXPECT_EQ(again.already_applied(), 2u);
+  EXPECT_EQ(again.applied(), 0u);
+  const std::string gbk =
+      "activity_id,date,team_name,activity,member_id,member_name,hours\r\n"
+      "A1,2026-11-05,\xBE\xB4\xC0\xCF\xD6\xBE\xD4\xB8\xB6\xD3,"
+      "\xD6\xD8\xD1\xF4\xBD\xDA\xBE\xB4\xC0\xCF\xBB\xEE\xB6\xAF,m1,\xCE\xA4\xC8\xEF,2.5\r\n";
+  v1::ImportResponse excel;
+  ASSERT_TRUE(import("issuer", gbk, &excel).ok());
+  EXPECT_EQ(excel.encoding(), "GB18030");
+  ASSERT_EQ(excel.rows_size(), 1);
+  EXPECT_EQ(excel.rows(0).request_id(), first.rows(0).request_id());
+  EXPECT_EQ(excel.rows(0).outcome(), "ALREADY_APPLIED");
+  EXPECT_EQ(HeadSeq(), head);
+  EXPECT_EQ(Balance("m1", "HOURS"), "2.50");
+
+  // Refused whole, nothing changed: not a file we know, too large, a command not the caller's.
+  for (const std::string& bad :
+       {std::string("name,amount\r\n韦蕊,3\r\n"), std::string("member_id,date,activity,hours\r\n"),
+        std::string("member_id,date,activity,hours\r\nm1,2026-11-05,\"助老,1\r\n"),
+        std::string("member_id,date,activity,hours\r\nm1,\xFF\xFE\x00", 37), std::string()}) {
+    SCOPED_TRACE(bad);
+    v1::ImportResponse none;
+    EXPECT_STATUS(import("issuer", bad, &none), StatusCode::INVALID_ARGUMENT,
+                  Reason::kImportFileInvalid);
+  }
+  std::string huge = "member_id,date,activity,hours\n";
+  while (huge.size() <= (2u << 20)) huge += "m1,2026-11-05,助老,1\n";
+  v1::ImportResponse none;
+  EXPECT_STATUS(import("issuer", huge, &none), StatusCode::INVALID_ARGUMENT,
+                Reason::kImportTooLarge);
+  std::string many = "member_id,date,activity,hours\n";
+  for (int i = 0; i < 8193; ++i) many += Cat("m1,2026-11-05,助老", i, ",1\n");
+  EXPECT_STATUS(import("issuer", many, &none), StatusCode::INVALID_ARGUMENT,
+                Reason::kImportTooLarge);
+  const std::string members = "member_id,name,village,tags\r\nV9001,甘秀英,南溪村,elder\r\n";
+  EXPECT_STATUS(import("issuer", members, &none), StatusCode::PERMISSION_DENIED,
+                Reason::kPermissionDenied);
+  EXPECT_STATUS(import("admin", file, &none), StatusCode::INVALID_ARGUMENT,
+                Reason::kAccountIdInvalid);  // an admin is no issuer and names none
+  EXPECT_EQ(HeadSeq(), head);
+
+  // The admin opens members from the members file, names and tags as written.
+  v1::ImportResponse opened;
+  ASSERT_TRUE(import("admin", members, &opened).ok());
+  EXPECT_EQ(opened.kind(), "members");
+  EXPECT_EQ(opened.applied(), 1u);
+  v1::GetAccountRequest account_request;
+  account_request.set_account("V9001");
+  v1::AccountRecord account;
+  ASSERT_TRUE(
+      client_->ledger->GetAccount(Ctx(tokens_["admin"]).get(), account_request, &account).ok());
+  EXPECT_EQ(account.display_name(), "甘秀英");
+  EXPECT_EQ(std::vector<std::string>(account.tags().begin(), account.tags().end()),
+            std::vector<std::string>{"elder"});
 }
 
 // A journal the audit finds wrong gives no notice (AUDIT_UNCLEAN), though the notice is served

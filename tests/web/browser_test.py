@@ -6,8 +6,8 @@ payment code; the counter (1280x800) signs in with a till's token, takes the mem
 sells 东北大米 and prints the receipt; the phone's history and balance update live (WatchEntries);
 the same code again is refused in Chinese, and the sale is refunded by its receipt's number
 (once), and a bag put aside for the member is collected and settled; the phone downloads its volunteer certificate, which
-`lovebank verify-certificate` verifies against the server; the desk records an activity and an award that an
-approver approves; the committee's screen shows the month's notice (公示) with the ledger's
+`lovebank verify-certificate` verifies against the server; the desk records an activity, imports a
+GBK sheet (a result per row, nothing twice) and an award that an approver approves; the committee's screen shows the month's notice (公示) with the ledger's
 digest, and prints it without its controls. Every page loads nothing from elsewhere, carries its
 content security policy, and has the CJK font. Screenshots go to WORK_DIR/screenshots.
 
@@ -70,7 +70,8 @@ try:
             ("issuer:goods", "ACCOUNT_KIND_ISSUER", "爱心捐赠物资", []),
             ("store:main", "ACCOUNT_KIND_STORE", "南溪镇爱心超市", []),
             ("V00001", "ACCOUNT_KIND_MEMBER", "韦蕊", []),
-            ("V00002", "ACCOUNT_KIND_MEMBER", "韦建国", [])]:
+            ("V00002", "ACCOUNT_KIND_MEMBER", "韦建国", []),
+            ("V00003", "ACCOUNT_KIND_MEMBER", "韦小明", [])]:
         post("Ledger/OpenAccount", {"requestId": "open-" + account, "account": account,
                                     "kind": kind, "displayName": name, "budgets": budgets}, admin)
     worker = post("Admin/CreatePrincipal", {"requestId": "p-worker", "principal": "worker-li",
@@ -235,6 +236,29 @@ try:
     driver.find_element(By.ID, "record-activity").click()
     wait.until(lambda d: "已记录" in text("#activity-results"))
     assert "没有这个账户" in text("#activity-results"), text("#activity-results")
+    # The office's sheet, as Excel on Chinese Windows saves it (GBK): a row the sheet repeats is
+    # recorded once, an unknown member is refused in Chinese, and the same file again adds nothing.
+    day = datetime.fromtimestamp(int(earned["timeUnixUs"]) / 1e6,
+                                 timezone(timedelta(hours=8))).strftime("%Y-%m-%d")
+    sheet = os.path.join(work, "活动-11月.csv")
+    row = f"A7,{day},反诈宣传志愿队,反诈宣传进村,V00003,韦小明,2\r\n"
+    with open(sheet, "wb") as out:
+        out.write(("activity_id,date,team_name,activity,member_id,member_name,hours\r\n" + row + row +
+                   f"A7,{day},反诈宣传志愿队,反诈宣传进村,V09999,无名,1\r\n").encode("gbk"))
+    driver.find_element(By.ID, "import-file").send_keys(sheet)
+    driver.find_element(By.ID, "import").click()
+    wait.until(lambda d: "导入 1 行" in text("#import-summary"))
+    summary = text("#import-summary")
+    assert "GB18030" in summary and "被拒 1 行" in summary and "重复 1 行" in summary, summary
+    assert "与第 2 行相同" in text('[data-line="3"]'), text('[data-line="3"]')
+    assert "没有这个账户" in text('[data-line="4"]'), text('[data-line="4"]')
+    driver.execute_script("document.getElementById('import-summary').scrollIntoView()")
+    driver.save_screenshot(os.path.join(shots, "desk-import-1280x800.png"))
+    driver.find_element(By.ID, "import").click()
+    wait.until(lambda d: "以前已导入 1 行" in text("#import-summary"))
+    assert "导入 0 行" in text("#import-summary"), text("#import-summary")
+    imported = post("Ledger/GetBalance", {"account": "V00003"}, admin)["balances"]
+    assert [(b["asset"], b["amount"]) for b in imported] == [("HOURS", "2.00")], imported
     assert "考上大学当年奖励" in text("#award-rule"), text("#award-rule")
     driver.find_element(By.ID, "award-member").send_keys("V00001")
     driver.find_element(By.ID, "award-reason").send_keys("考上南京大学")
@@ -336,7 +360,7 @@ try:
     stores = text("#notice-stores")
     assert "南溪镇爱心超市" in stores and "30.00" in stores, stores
     held = text("#notice-outstanding")
-    assert "3470.00" in held and "2.50" in held, held  # 1.50 + the 1.00 given to V00002
+    assert "3470.00" in held and "4.50" in held, held  # 1.50 + 1.00 given to V00002 + 2 imported
     digest = post("Audit/GetDigest", {}, admin)
     assert f"{digest['seq']}:{digest['hash']}" in text("#notice-digest"), text("#notice-digest")
     only_this_origin()
@@ -390,7 +414,7 @@ try:
                if "Content Security Policy" in entry["message"]]
     assert blocked == [], blocked
     print("browser: activation, balance, payment code, counter checkout, receipt, live history, "
-          "a refusal in Chinese, the desk's activity and an approval, a PIN and a 转赠, the certificate, "
+          "a refusal in Chinese, the desk's activity, a GBK sheet imported once and an approval, a PIN and a 转赠, the certificate, "
           "the monthly "
           "notice, a refund, a hold collected OK; "
           "screenshots in", shots)

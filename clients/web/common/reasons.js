@@ -120,6 +120,8 @@ export const REASONS = {
   AUDIT_UNCLEAN: '账本核查发现问题，暂不公示，请联系管理员',
   DATE_RANGE_INVALID: '起止日期不对（应为 年-月-日，且开始不晚于结束）',
   CERTIFICATE_TOO_LARGE: '证明所列活动太多，请缩短起止日期',
+  IMPORT_FILE_INVALID: '文件不是可导入的会员、活动或奖励表（CSV，首行为列名）',
+  IMPORT_TOO_LARGE: '文件太大（最多 2 MB、8192 行），请分成几个文件导入',
 };
 
 // The Chinese message of a refusal answer ({code, reason, message}); never empty.

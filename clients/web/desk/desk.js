@@ -1,7 +1,8 @@
 // The social worker's desk (/desk/): record an afternoon's activity with each participant's
 // hours in one step (one SubmitBatch of Earns, a result per row), award by rule with the rule's
 // Chinese description, issue a member's activation code, and see the approvals waiting (an
-// approver approves or rejects). Signs in with the worker's (or an approver's) token.
+// approver approves or rejects), and import the office's CSV file with a result per row. Signs in
+// with the worker's (or an approver's) token.
 import { call, el, show, localTime, assetName, requestId, chineseMessage, RETRYABLE, errorLine }
   from '../common/lovebank.js';
 import { qrSvg } from '../common/qr.js';
@@ -121,6 +122,61 @@ function activationForm(desk) {
     member, button, out);
 }
 
+// The file's bytes as base64: a proto `bytes` field in JSON.
+function base64(bytes) {
+  let binary = '';
+  for (let i = 0; i < bytes.length; i += 0x8000) {
+    binary += String.fromCharCode(...bytes.subarray(i, i + 0x8000));
+  }
+  return btoa(binary);
+}
+
+const KIND_NAMES = { members: '会员名单', activities: '服务活动', awards: '学生奖励' };
+
+// One row's result in Chinese.
+export function importOutcome(row) {
+  switch (row.outcome) {
+    case 'OK': return '已导入';
+    case 'PENDING_APPROVAL': return '已提交，等待审批';
+    case 'ALREADY_APPLIED': return '以前已导入，未重复记录';
+    case 'DUPLICATE_ROW': return `与第 ${row.sameAs} 行相同，未重复记录`;
+    default: return chineseMessage({ reason: row.outcome });
+  }
+}
+
+// A CSV file as the office keeps it (members, a month's activities, awards; UTF-8 or what Excel
+// saves, GBK): lovebankd imports it (Programme.Import) with the same request ids as `lovebank
+// import`, so a file imported twice, here or there, records nothing twice.
+function importForm(desk) {
+  const input = el('input', { id: 'import-file', type: 'file', accept: '.csv,text/csv' });
+  const summary = el('div', { id: 'import-summary' });
+  const rows = el('tbody', { id: 'import-results' });
+  const button = el('button', { id: 'import', onclick: async () => {
+    const file = input.files[0];
+    if (!file) { show(summary, el('p', { class: 'error' }, '请先选择文件')); return; }
+    show(summary, el('p', { class: 'muted' }, `正在导入 ${file.name}…`));
+    show(rows);
+    try {
+      const got = await call('Programme/Import',
+        { file: base64(new Uint8Array(await file.arrayBuffer())) }, desk.token);
+      const count = (name) => Number(got[name] || 0);
+      show(summary, el('p', { class: count('refused') ? 'error' : 'ok' },
+        `${KIND_NAMES[got.kind] || got.kind}（${got.encoding}）：导入 ${count('applied')} 行，` +
+        `待审批 ${count('pendingApproval')} 行，以前已导入 ${count('alreadyApplied')} 行，` +
+        `被拒 ${count('refused')} 行，重复 ${count('duplicateRows')} 行`));
+      show(rows, (got.rows || []).map((row) => {
+        const good = ['OK', 'PENDING_APPROVAL', 'ALREADY_APPLIED', 'DUPLICATE_ROW'].includes(row.outcome);
+        return el('tr', { 'data-line': row.line },
+          el('td', { class: 'num' }, `第 ${row.line} 行`),
+          el('td', { class: good ? 'ok' : 'error', 'data-outcome': row.outcome }, importOutcome(row)));
+      }));
+    } catch (error) { show(summary, errorLine(error)); }
+  } }, '导入');
+  return el('section', {}, el('h2', {}, '导入表格（CSV）'),
+    el('p', { class: 'muted' }, '会员名单、服务活动或学生奖励表，首行为列名（见 docs/cli.md）；Excel 另存的 CSV 即可。同一文件再导入不会重复记录。'),
+    el('label', { for: 'import-file' }, '文件'), input, button, summary, el('table', {}, rows));
+}
+
 // Minor units as a decimal of `scale` places: "300000" -> "3000.00".
 function decimal(minor, scale = 2) {
   const negative = String(minor).startsWith('-');
@@ -171,6 +227,7 @@ async function desk(state) {
     parts.push(activityForm(state));
     if (rules.length) parts.push(awardForm(state, rules));
     parts.push(activationForm(state));
+    parts.push(importForm(state));
   }
   parts.push(await pendingList(state, rules));
   show(main, parts);
