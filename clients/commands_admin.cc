@@ -331,69 +331,133 @@ void AddPrincipal(CLI::App& app, Globals& globals, int* exit_code) {
   });
 }
 
+// The rejected rows file beside `file`: "activities-2026-11.csv" ->
+// "activities-2026-11-rejected.csv".
+std::string RejectedPath(const std::string& file) {
+  const std::size_t slash = file.find_last_of('/');
+  const std::size_t dot = file.find_last_of('.');
+  const bool has_suffix = dot != std::string::npos && (slash == std::string::npos || dot > slash);
+  return (has_suffix ? file.substr(0, dot) : file) + "-rejected.csv";
+}
+
 void AddImport(CLI::App& app, Globals& globals, int* exit_code) {
   auto* command = app.add_subcommand(
-      "import", "open members, or record a month of activities or student awards, from a CSV file");
-  auto file = std::make_shared<std::string>();
-  auto issuer = std::make_shared<std::string>();
-  auto chunk = std::make_shared<int>(1000);
-  command->add_option("file", *file, "activities or awards CSV (see docs/cli.md)")->required();
-  command->add_option("--issuer", *issuer, "default: the issuer token's account");
-  command->add_option("--chunk", *chunk, "rows per SubmitBatch call (1-8192)")
+      "import",
+      "open members, record a month of activities or student awards, or load the supermarket's "
+      "catalogue or a delivery of stock, from a CSV file");
+  struct Options {
+    std::string file, issuer, store, encoding = "auto", rejected;
+    int chunk = 1000;
+  };
+  auto options = std::make_shared<Options>();
+  command->add_option("file", options->file, "the CSV file (see docs/cli.md)")->required();
+  command->add_option("--issuer", options->issuer,
+                      "activities, awards, stock: the ISSUER account (default: the file's issuer "
+                      "column, else the token's account)");
+  command->add_option("--store", options->store,
+                      "catalogue, stock: the STORE account (default: the file's store column)");
+  command->add_option("--encoding", options->encoding, "auto, utf-8, gbk, gb18030 or utf-16")
+      ->capture_default_str();
+  command->add_option("--rejected", options->rejected,
+                      "where the refused rows go to be corrected and imported again (default: "
+                      "FILE-rejected.csv beside the file)");
+  command->add_option("--chunk", options->chunk, "rows per SubmitBatch call (1-8192)")
       ->check(CLI::Range(1, 8192))
       ->capture_default_str();
   command->footer(
-      "Files (UTF-8 CSV with a header line):\n"
+      "Files (CSV with a header line: UTF-8, or GBK as Excel on Chinese Windows saves it):\n"
       "  members:    member_id,name,village,tags   (opens MEMBER accounts; an admin's token)\n"
       "  activities: activity_id,date,team_id,team_name,activity,member_id,member_name,hours\n"
       "  awards:     member_id,member_name,rule,points,reason   (by the award rule `rule`: its\n"
       "              amount, eligibility, frequency and approval apply; lovebank rules load\n"
       "              first. Without a rule column: points, negative for a deduction)\n"
+      "  catalogue:  sku,name,unit,price_points   (SetItem; an admin's token, --store)\n"
+      "  stock:      sku,quantity,reason   (ReceiveStock from --issuer, e.g. issuer:goods)\n"
+      "A member_name that is not the account's name holds the row (NAME_MISMATCH).\n"
       "Example:\n  lovebank import activities-2026-11.csv\n"
       "Importing the same file again applies nothing twice: each row's request id is derived "
-      "from its content.");
-  command->callback([&globals, exit_code, file, issuer, chunk] {
-    std::ifstream in(*file, std::ios::binary);
+      "from its content. Refused rows go to FILE-rejected.csv: correct them there (or fix their "
+      "cause) and import that file.");
+  command->callback([&globals, exit_code, options] {
+    const Options& o = *options;
+    std::ifstream in(o.file, std::ios::binary);
     std::stringstream bytes;
     bytes << in.rdbuf();
     if (!in) {
-      *exit_code = Usage("cannot read " + *file);
+      *exit_code = Usage("cannot read " + o.file);
       return;
     }
-    auto read = import::Read(bytes.str());
+    auto read = import::Read(bytes.str(), o.encoding);
     if (!read.ok()) {
-      *exit_code = Usage(*file + ": " + std::string(read.status().message()));
+      *exit_code = Usage(o.file + ": " + std::string(read.status().message()));
       return;
     }
     Session session(globals);
-    // Members are opened by an admin; activities and awards come from an issuer account.
-    const std::string from = read->kind == import::Kind::kMembers
-                                 ? std::string("-")
-                                 : BoundAccount(session, *issuer, exit_code);
-    if (from.empty()) return;
-    const std::vector<import::Row> rows = import::Commands(*read, from);
+    import::Defaults defaults{o.issuer, o.store};
+    if (import::NeedsIssuer(read->kind) && defaults.issuer.empty() &&
+        !read->column.contains("issuer")) {
+      defaults.issuer = BoundAccount(session, "", exit_code);
+      if (defaults.issuer.empty()) return;
+    }
+    if (import::NeedsStore(read->kind) && defaults.store.empty() &&
+        !read->column.contains("store")) {
+      *exit_code = Usage(o.file + ": name the store: --store store:main (or a store column)");
+      return;
+    }
+    // The names the file gives its members, checked against the accounts before anything is sent.
+    std::map<std::string, std::string> names;
+    for (const std::string& member : import::NamedMembers(*read)) {
+      v1::GetAccountRequest request;
+      request.set_account(member);
+      v1::AccountRecord record;
+      const grpc::Status status =
+          session.ledger().GetAccount(session.Context().get(), request, &record);
+      // An account that does not exist (an issuer is told PERMISSION_DENIED, not NOT_FOUND: it
+      // may read members only) has no name to check: the ledger refuses its row itself.
+      if (status.ok()) {
+        names.emplace(member, record.display_name());
+      } else if (status.error_code() != grpc::StatusCode::NOT_FOUND &&
+                 status.error_code() != grpc::StatusCode::PERMISSION_DENIED) {
+        std::cerr << "lovebank: cannot check the members' names; nothing was imported\n";
+        *exit_code = Fail(globals, status);
+        return;
+      }
+    }
+    const std::vector<import::Row> rows =
+        import::Commands(*read, defaults, [&names](const std::string& account) {
+          auto it = names.find(account);
+          return it == names.end() ? std::nullopt : std::optional<std::string>(it->second);
+        });
 
     import::Tally tally;
+    std::map<std::size_t, std::string> retry;  // line -> refusal: the rejected rows file
     nlohmann::json results = nlohmann::json::array();
+    std::size_t shown = 0;
+    constexpr std::size_t kShownMax = 20;  // refusals printed one by one; the rest by reason
+    auto report = [&](std::size_t line, const std::string& outcome, const std::string& message) {
+      tally.Count(outcome);
+      if (import::Retryable(outcome)) retry.emplace(line, outcome + ": " + message);
+      if (globals.json || !import::IsRefusal(outcome) || ++shown > kShownMax) return;
+      std::cout << "  line " << line << ": " << outcome << ": " << message << "\n";
+    };
     std::vector<const import::Row*> pending;
     for (const import::Row& row : rows) {
-      if (row.same_as == 0) {
+      if (row.held.empty()) {
         pending.push_back(&row);
         continue;
       }
-      tally.Count(import::kDuplicateRow);
       results.push_back({{"line", row.line},
                          {"request_id", row.request_id},
-                         {"outcome", import::kDuplicateRow},
-                         {"message", "the same row as line " + std::to_string(row.same_as)}});
-      if (!globals.json) {
-        std::cout << "  line " << row.line << ": skipped, the same row as line " << row.same_as
-                  << "\n";
+                         {"outcome", row.held},
+                         {"message", row.message}});
+      report(row.line, row.held, row.message);
+      if (!globals.json && row.same_as != 0) {
+        std::cout << "  line " << row.line << ": skipped, " << row.message << "\n";
       }
     }
     const bool progress = isatty(STDERR_FILENO) == 1 && !globals.json;
-    for (std::size_t start = 0; start < pending.size(); start += *chunk) {
-      const std::size_t end = std::min(pending.size(), start + static_cast<std::size_t>(*chunk));
+    for (std::size_t start = 0; start < pending.size(); start += o.chunk) {
+      const std::size_t end = std::min(pending.size(), start + static_cast<std::size_t>(o.chunk));
       v1::SubmitBatchRequest request;
       for (std::size_t i = start; i < end; ++i) *request.add_commands() = pending[i]->command;
       v1::SubmitBatchResponse response;
@@ -408,37 +472,56 @@ void AddImport(CLI::App& app, Globals& globals, int* exit_code) {
       for (std::size_t i = start; i < end; ++i) {
         const v1::BatchResult& result = response.results(static_cast<int>(i - start));
         const std::string outcome = import::Outcome(result);
-        tally.Count(outcome);
         results.push_back({{"line", pending[i]->line},
                            {"request_id", pending[i]->request_id},
                            {"outcome", outcome},
                            {"seq", result.receipt().seq()},
                            {"message", result.message()}});
-        if (!globals.json && result.reason() != v1::REASON_OK) {
-          std::cout << "  line " << pending[i]->line << ": " << outcome << ": " << result.message()
-                    << "\n";
-        }
+        report(pending[i]->line, outcome, result.message());
       }
       if (progress) {
         std::cerr << "\r  imported " << end << " / " << pending.size() << " rows" << std::flush;
       }
     }
     if (progress) std::cerr << "\n";
+    // The refused rows, to correct and import again (their request ids are new; docs/cli.md).
+    std::string rejected_path;
+    if (!retry.empty()) {
+      rejected_path = o.rejected.empty() ? RejectedPath(o.file) : o.rejected;
+      std::ofstream out(rejected_path, std::ios::binary | std::ios::trunc);
+      out << import::RejectedRows(*read, retry);
+      if (!out.flush()) {
+        std::cerr << "lovebank: cannot write " << rejected_path << "\n";
+        rejected_path.clear();
+      }
+    }
     if (globals.json) {
-      PrintJson({{"file", *file},
+      PrintJson({{"file", o.file},
                  {"kind", import::KindName(read->kind)},
                  {"encoding", read->table.encoding},
                  {"applied", tally.applied},
                  {"pending_approval", tally.pending},
                  {"already_applied", tally.already_applied},
                  {"refused", tally.refused},
+                 {"refused_by_reason", tally.refused_by_reason},
                  {"duplicate_rows", tally.duplicate_rows},
+                 {"rejected_rows_file", rejected_path},
                  {"rows", results}});
     } else {
-      std::cout << *file << ": " << tally.applied << " applied, " << tally.pending
+      if (shown > kShownMax) {
+        std::cout << "  … and " << shown - kShownMax << " more refusals\n";
+      }
+      for (const auto& [reason, count] : tally.refused_by_reason) {
+        std::cout << "  refused " << reason << ": " << count << " rows\n";
+      }
+      std::cout << o.file << ": " << tally.applied << " applied, " << tally.pending
                 << " waiting for approval, " << tally.already_applied << " already applied before, "
                 << tally.refused << " refused, " << tally.duplicate_rows
                 << " duplicate rows skipped\n";
+      if (!rejected_path.empty()) {
+        std::cout << "  " << retry.size() << " refused rows are in " << rejected_path
+                  << ": correct them there (or fix their cause) and import that file\n";
+      }
     }
     *exit_code = tally.refused == 0 ? kExitOk : kExitRefused;
   });

@@ -1,24 +1,49 @@
 #include "clients/import.h"
 
-#include <openssl/sha.h>
+#include <openssl/evp.h>
 
-#include <map>
+#include <algorithm>
+#include <memory>
+#include <set>
 
+#include "ledger/base/check.h"
 #include "ledger/base/coding.h"
+#include "ledger/base/strings.h"
 
 namespace lovebank::import {
 namespace {
 
-using Columns = std::map<std::string, std::size_t>;
+// The row's cell in `name`'s column; "" when the file has no such column or the row is short.
+std::string Get(const File& file, const csv::Row& row, const std::string& name) {
+  auto it = file.column.find(name);
+  return it == file.column.end() || it->second >= row.fields.size() ? "" : row.fields[it->second];
+}
+
+// The cell, or `fallback` when the file has no such column or the cell is empty.
+std::string GetOr(const File& file, const csv::Row& row, const std::string& name,
+                  const std::string& fallback) {
+  std::string value = Get(file, row, name);
+  return value.empty() ? fallback : value;
+}
+
+// Text without its white space, for comparing names as people type them ("韦 蕊" is 韦蕊).
+std::string Squeezed(const std::string& text) {
+  std::string out;
+  for (char c : text) {
+    if (c != ' ' && c != '\t') out.push_back(c);
+  }
+  // U+3000 (ideographic space), common in Chinese sheets.
+  for (std::size_t at; (at = out.find("\xE3\x80\x80")) != std::string::npos;) out.erase(at, 3);
+  return out;
+}
 
 // Turns a data row into its batch command.
-void RowCommand(Kind kind, const Columns& column, const csv::Row& row, const std::string& issuer,
+void RowCommand(const File& file, const csv::Row& row, const Defaults& defaults,
                 const std::string& id, v1::BatchCommand* out) {
-  auto get = [&](const std::string& name) -> std::string {
-    auto it = column.find(name);
-    return it == column.end() || it->second >= row.fields.size() ? "" : row.fields[it->second];
-  };
-  switch (kind) {
+  auto get = [&](const std::string& name) { return Get(file, row, name); };
+  const std::string issuer = GetOr(file, row, "issuer", defaults.issuer);
+  const std::string store = GetOr(file, row, "store", defaults.store);
+  switch (file.kind) {
     case Kind::kMembers: {
       auto* open = out->mutable_open_account();
       open->set_request_id(id);
@@ -45,10 +70,34 @@ void RowCommand(Kind kind, const Columns& column, const csv::Row& row, const std
       earn->set_memo(get("activity_id") + " " + get("team_name"));
       return;
     }
+    case Kind::kCatalogue: {
+      auto* item = out->mutable_set_item();
+      item->set_request_id(id);
+      item->set_store(store);
+      item->set_sku(get("sku"));
+      item->set_name(get("name"));
+      item->set_unit(get("unit"));
+      item->set_price(GetOr(file, row, "price_points", get("price")));
+      // Listed for sale unless the sheet says otherwise.
+      const std::string active = get("active");
+      item->set_active(active != "0" && active != "false" && active != "否");
+      return;
+    }
+    case Kind::kStock: {
+      auto* stock = out->mutable_receive_stock();
+      stock->set_request_id(id);
+      stock->set_store(store);
+      stock->set_issuer(issuer);
+      stock->set_sku(get("sku"));
+      stock->set_quantity(get("quantity"));
+      stock->set_reason(get("reason"));
+      stock->set_memo(get("memo"));
+      return;
+    }
     case Kind::kAwards:
       break;
   }
-  if (column.contains("rule")) {  // awards by the programme's rules: the rule sets the amount
+  if (file.column.contains("rule")) {  // awards by the programme's rules: the rule sets the amount
     auto* award = out->mutable_award();
     award->set_request_id(id);
     award->set_issuer(issuer);
@@ -79,11 +128,35 @@ void RowCommand(Kind kind, const Columns& column, const csv::Row& row, const std
   earn->set_memo(get("rule"));
 }
 
-Columns ColumnsOf(const csv::Table& table) {
-  Columns column;
-  for (std::size_t i = 0; i < table.header.size(); ++i) column.emplace(table.header[i], i);
-  return column;
-}
+// Request ids of a table's rows: SHA-256 over "header,fields,\n" and the row's text. The header's
+// part is hashed once and the state copied for each row, so a wide header costs once, not once
+// a row.
+class RowIds {
+ public:
+  explicit RowIds(const csv::Table& table) : primed_(EVP_MD_CTX_new(), &EVP_MD_CTX_free) {
+    LOVEBANK_CHECK(primed_ != nullptr &&
+                   EVP_DigestInit_ex(primed_.get(), EVP_sha256(), nullptr) == 1);
+    for (const auto& field : table.header) {
+      EVP_DigestUpdate(primed_.get(), field.data(), field.size());
+      EVP_DigestUpdate(primed_.get(), ",", 1);
+    }
+    EVP_DigestUpdate(primed_.get(), "\n", 1);
+  }
+
+  std::string Of(const csv::Row& row) const {
+    std::unique_ptr<EVP_MD_CTX, decltype(&EVP_MD_CTX_free)> context(EVP_MD_CTX_new(),
+                                                                    &EVP_MD_CTX_free);
+    unsigned char digest[EVP_MAX_MD_SIZE];
+    unsigned int size = 0;
+    LOVEBANK_CHECK(context != nullptr && EVP_MD_CTX_copy_ex(context.get(), primed_.get()) == 1);
+    EVP_DigestUpdate(context.get(), row.text.data(), row.text.size());
+    LOVEBANK_CHECK(EVP_DigestFinal_ex(context.get(), digest, &size) == 1 && size == 32);
+    return "imp-" + ToHex(std::string_view(reinterpret_cast<const char*>(digest), 16));
+  }
+
+ private:
+  std::unique_ptr<EVP_MD_CTX, decltype(&EVP_MD_CTX_free)> primed_;
+};
 
 }  // namespace
 
@@ -95,29 +168,45 @@ std::string_view KindName(Kind kind) {
       return "activities";
     case Kind::kAwards:
       return "awards";
+    case Kind::kCatalogue:
+      return "catalogue";
+    case Kind::kStock:
+      return "stock";
   }
   return "members";
 }
 
-absl::StatusOr<File> Read(const std::string& bytes) {
-  auto table = csv::Parse(bytes);
+bool NeedsIssuer(Kind kind) {
+  return kind == Kind::kActivities || kind == Kind::kAwards || kind == Kind::kStock;
+}
+
+bool NeedsStore(Kind kind) { return kind == Kind::kCatalogue || kind == Kind::kStock; }
+
+absl::StatusOr<File> Read(const std::string& bytes, std::string_view encoding) {
+  auto table = csv::Parse(bytes, encoding);
   if (!table.ok()) return table.status();
-  const Columns column = ColumnsOf(*table);
   File file;
+  for (std::size_t i = 0; i < table->header.size(); ++i) file.column.emplace(table->header[i], i);
+  auto has = [&file](std::initializer_list<const char*> names) {
+    return std::all_of(names.begin(), names.end(),
+                       [&file](const char* name) { return file.column.contains(name); });
+  };
   // Activities first: an activities file names its members too.
-  if (column.contains("member_id") && column.contains("hours") && column.contains("activity") &&
-      column.contains("date")) {
+  if (has({"member_id", "hours", "activity", "date"})) {
     file.kind = Kind::kActivities;
-  } else if (column.contains("member_id") && column.contains("points") &&
-             column.contains("reason")) {
+  } else if (has({"member_id", "points", "reason"})) {
     file.kind = Kind::kAwards;
-  } else if (column.contains("member_id") && column.contains("name") && !column.contains("hours") &&
-             !column.contains("points")) {
+  } else if (has({"member_id", "name"}) && !has({"hours"}) && !has({"points"})) {
     file.kind = Kind::kMembers;
+  } else if (has({"sku", "name", "unit"}) && (has({"price_points"}) || has({"price"}))) {
+    file.kind = Kind::kCatalogue;
+  } else if (has({"sku", "quantity", "reason"})) {
+    file.kind = Kind::kStock;
   } else {
     return absl::InvalidArgumentError(
-        "not a members, activities or awards file: its header needs member_id,name (members), "
-        "member_id,date,activity,hours (activities) or member_id,points,reason (awards)");
+        "not a file lovebank imports: its header needs member_id,name (members), "
+        "member_id,date,activity,hours (activities), member_id,points,reason (awards), "
+        "sku,name,unit,price_points (catalogue) or sku,quantity,reason (stock)");
   }
   if (table->rows.empty()) {
     return absl::InvalidArgumentError("the file has no rows under its header");
@@ -126,31 +215,91 @@ absl::StatusOr<File> Read(const std::string& bytes) {
   return file;
 }
 
-std::vector<Row> Commands(const File& file, const std::string& issuer) {
-  const Columns column = ColumnsOf(file.table);
+std::vector<std::string> NamedMembers(const File& file) {
+  std::vector<std::string> members;
+  if (!file.column.contains("member_name") || file.kind == Kind::kMembers) return members;
+  std::set<std::string> seen;
+  for (const csv::Row& row : file.table.rows) {
+    std::string member = Get(file, row, "member_id");
+    if (!member.empty() && !Get(file, row, "member_name").empty() && seen.insert(member).second) {
+      members.push_back(std::move(member));
+    }
+  }
+  return members;
+}
+
+std::vector<Row> Commands(const File& file, const Defaults& defaults, const NameOf& name_of) {
   std::vector<Row> rows;
   rows.reserve(file.table.rows.size());
   std::map<std::string, std::size_t> first_line;  // request id -> line
+  const bool named = file.column.contains("member_name") && file.kind != Kind::kMembers;
+  const RowIds ids(file.table);
   for (const csv::Row& row : file.table.rows) {
     Row& out = rows.emplace_back();
     out.line = row.line;
-    out.request_id = RowRequestId(file.table, row);
+    out.request_id = ids.Of(row);
     if (auto [it, inserted] = first_line.emplace(out.request_id, row.line); !inserted) {
+      out.held = kDuplicateRow;
       out.same_as = it->second;
+      out.message = Cat("the same row as line ", it->second);
       continue;
     }
-    RowCommand(file.kind, column, row, issuer, out.request_id, &out.command);
+    if (named) {
+      const std::string written = Get(file, row, "member_name");
+      const std::string member = Get(file, row, "member_id");
+      std::optional<std::string> name;
+      if (!written.empty() && !member.empty()) name = name_of(member);
+      if (name && Squeezed(*name) != Squeezed(written)) {
+        out.held = kNameMismatch;
+        out.message = Cat("member_name is ", written, " but ", member, " is ", *name,
+                          ": check the member's id");
+        continue;
+      }
+    }
+    RowCommand(file, row, defaults, out.request_id, &out.command);
   }
   return rows;
 }
 
+std::string RejectedRows(const File& file, const std::map<std::size_t, std::string>& refused) {
+  if (refused.empty()) return "";
+  std::vector<std::string> header = file.table.header;
+  auto column = [&header](const char* name) {
+    auto it = std::find(header.begin(), header.end(), name);
+    if (it != header.end()) return static_cast<std::size_t>(it - header.begin());
+    header.emplace_back(name);
+    return header.size() - 1;
+  };
+  const std::size_t retry = column("retry");
+  const std::size_t refusal = column("refusal");
+  auto line_of = [](const std::vector<std::string>& cells) {
+    std::string text;
+    for (std::size_t i = 0; i < cells.size(); ++i) {
+      if (i > 0) text += ',';
+      text += csv::Field(cells[i]);
+    }
+    return text + "\r\n";
+  };
+  std::string out = "\xEF\xBB\xBF" + line_of(header);
+  for (const csv::Row& row : file.table.rows) {
+    auto why = refused.find(row.line);
+    if (why == refused.end()) continue;
+    std::vector<std::string> cells = row.fields;
+    cells.resize(header.size());
+    std::uint64_t tries = 0;
+    for (char c : cells[retry]) {
+      if (c < '0' || c > '9' || tries > 1'000'000) break;
+      tries = tries * 10 + static_cast<std::uint64_t>(c - '0');
+    }
+    cells[retry] = std::to_string(tries + 1);
+    cells[refusal] = why->second;
+    out += line_of(cells);
+  }
+  return out;
+}
+
 std::string RowRequestId(const csv::Table& table, const csv::Row& row) {
-  std::string header;
-  for (const auto& field : table.header) header += field + ",";
-  const std::string text = header + "\n" + row.text;
-  unsigned char digest[SHA256_DIGEST_LENGTH];
-  SHA256(reinterpret_cast<const unsigned char*>(text.data()), text.size(), digest);
-  return "imp-" + ToHex(std::string_view(reinterpret_cast<const char*>(digest), 16));
+  return RowIds(table).Of(row);
 }
 
 std::vector<std::string> SplitList(const std::string& text, char separator) {
@@ -172,6 +321,15 @@ std::string Outcome(const v1::BatchResult& result) {
   return "OK";
 }
 
+bool IsRefusal(std::string_view outcome) {
+  return outcome != "OK" && outcome != "PENDING_APPROVAL" && outcome != "ALREADY_APPLIED" &&
+         outcome != kDuplicateRow;
+}
+
+bool Retryable(std::string_view outcome) {
+  return IsRefusal(outcome) && outcome != kNameMismatch && outcome != "REQUEST_ID_REUSED";
+}
+
 void Tally::Count(std::string_view outcome) {
   if (outcome == "OK") {
     ++applied;
@@ -183,6 +341,7 @@ void Tally::Count(std::string_view outcome) {
     ++duplicate_rows;
   } else {
     ++refused;
+    ++refused_by_reason[std::string(outcome)];
   }
 }
 

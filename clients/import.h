@@ -1,11 +1,15 @@
 #pragma once
-// Importing a programme office's CSV file: members to open, a month of volunteer activities, or
-// student awards — the rows made into batch commands, one request id per row derived from its
-// text. One code for `lovebank import` (which sends the commands in SubmitBatch chunks) and
-// lovebankd's Programme.Import (the desk page's upload), so a file imported both ways applies
-// nothing twice and both tell a row's outcome with the same word. No gRPC in it.
+// Importing a programme office's CSV file: members to open, a month of volunteer activities,
+// student awards, the supermarket's catalogue or a delivery of donated stock — the rows made into
+// batch commands, one request id per row derived from its text. One code for `lovebank import`
+// (which sends the commands in SubmitBatch chunks) and lovebankd's Programme.Import (the desk
+// page's upload), so a file imported both ways applies nothing twice and both tell a row's
+// outcome with the same word. No gRPC in it.
 
 #include <cstdint>
+#include <functional>
+#include <map>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -17,32 +21,66 @@
 namespace lovebank::import {
 
 // The files, told apart by their header's columns (docs/cli.md "lovebank import").
-enum class Kind { kMembers, kActivities, kAwards };
-// "members", "activities", "awards".
+enum class Kind { kMembers, kActivities, kAwards, kCatalogue, kStock };
+// "members", "activities", "awards", "catalogue", "stock".
 std::string_view KindName(Kind kind);
+// Whether the file's commands come from an ISSUER account (activities, awards, stock's donor)
+// and go to a STORE (catalogue, stock).
+bool NeedsIssuer(Kind kind);
+bool NeedsStore(Kind kind);
 
 // A file read and recognised.
 struct File {
   Kind kind = Kind::kMembers;
   csv::Table table;
+  std::map<std::string, std::size_t> column;  // each column's index by its header name
 };
 
-// Decodes (csv::Parse: UTF-8, GBK/GB18030, UTF-16) and recognises the file. Errors:
-// InvalidArgument with a message for a person: not text, an unterminated quote, no rows, or a
-// header that is none of the three files (the columns each needs are named).
-absl::StatusOr<File> Read(const std::string& bytes);
+// Decodes (csv::Parse: UTF-8, GBK/GB18030, UTF-16, or `encoding` as csv::ToUtf8 takes it) and
+// recognises the file. Errors: InvalidArgument with a message for a person: not text, an
+// unterminated quote, no rows, or a header that is none of the files (the columns each needs
+// are named).
+absl::StatusOr<File> Read(const std::string& bytes, std::string_view encoding = "auto");
+
+// The outcomes of rows never sent: a row the file repeats, and a row whose member_name is not
+// its account's name (a wrong id is caught before it credits somebody else).
+inline constexpr std::string_view kDuplicateRow = "DUPLICATE_ROW";
+inline constexpr std::string_view kNameMismatch = "NAME_MISMATCH";
 
 // One data row of the file.
 struct Row {
   std::size_t line = 0;      // in the file (the header is line 1)
   std::string request_id;    // RowRequestId
-  std::size_t same_as = 0;   // not 0: the same text as this earlier line; not sent
-  v1::BatchCommand command;  // when same_as == 0
+  std::string held;          // not empty: kDuplicateRow or kNameMismatch; the row is not sent
+  std::string message;       // why it is held
+  std::size_t same_as = 0;   // kDuplicateRow: the earlier line
+  v1::BatchCommand command;  // when not held
 };
 
-// The rows as batch commands; activities and awards come from `issuer` (an ISSUER account),
-// members are opened by an admin (issuer unused).
-std::vector<Row> Commands(const File& file, const std::string& issuer);
+// Where the rows' accounts come from when the file has no `issuer` / `store` column.
+struct Defaults {
+  std::string issuer;  // activities, awards, stock: an ISSUER account
+  std::string store;   // catalogue, stock: a STORE account
+};
+// The account's display name, or std::nullopt when there is no such account (the ledger then
+// refuses the row itself).
+using NameOf = std::function<std::optional<std::string>(const std::string& account)>;
+
+// The rows as batch commands. A row with a member_name is held (kNameMismatch) when `name_of`
+// gives its account another name (white space aside).
+std::vector<Row> Commands(const File& file, const Defaults& defaults, const NameOf& name_of);
+
+// The accounts whose names Commands asks for: each member_id of a file with a member_name column,
+// once.
+std::vector<std::string> NamedMembers(const File& file);
+
+// The rows refused (by line: why, e.g. "ACCOUNT_UNKNOWN: account V09999 is unknown") as a CSV
+// file to correct and import again: a UTF-8 BOM (Excel reads it), the file's header plus `retry`
+// and `refusal` (kept where the file has them), each refused row with its retry count one higher
+// — so its request id is new: its first try was refused, never applied, so the corrected row
+// applies once, and the same rejected file imported twice applies nothing twice — and its
+// refusal. Cells through csv::Field (no spreadsheet formulas). "" when `refused` is empty.
+std::string RejectedRows(const File& file, const std::map<std::size_t, std::string>& refused);
 
 // The request id of an imported CSV row: "imp-" and 32 hex of SHA-256 over the header and the
 // row's own text (as UTF-8), so loading the same rows again — from another file, another
@@ -55,8 +93,15 @@ std::vector<std::string> SplitList(const std::string& text, char separator = ';'
 
 // A row's outcome in one word: OK, PENDING_APPROVAL (recorded, waits for an approver),
 // ALREADY_APPLIED (this row was imported before: nothing new), or the refusal's reason name.
-inline constexpr std::string_view kDuplicateRow = "DUPLICATE_ROW";  // a row the file repeats
 std::string Outcome(const v1::BatchResult& result);
+// True for the outcomes that are refusals: all but OK, PENDING_APPROVAL, ALREADY_APPLIED and
+// DUPLICATE_ROW.
+bool IsRefusal(std::string_view outcome);
+// True for the refusals whose rows go to the rejected rows file (RejectedRows): every refusal but
+// NAME_MISMATCH (never sent, so its request id is still free: once the name or id is right the
+// original row applies, and a retried copy would apply a second time) and REQUEST_ID_REUSED (the
+// row was imported before with another issuer or store: it applied or was refused then).
+bool Retryable(std::string_view outcome);
 
 // What happened to a file's rows, counted by outcome.
 struct Tally {
@@ -65,6 +110,7 @@ struct Tally {
   std::uint64_t already_applied = 0;
   std::uint64_t refused = 0;
   std::uint64_t duplicate_rows = 0;
+  std::map<std::string, std::uint64_t> refused_by_reason;  // e.g. ACCOUNT_UNKNOWN -> 3
   void Count(std::string_view outcome);
 };
 

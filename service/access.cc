@@ -247,6 +247,11 @@ Decision MayListPrincipals(const Principal& who) {
   return Deny(Cat(who.name, " (", RoleName(who.role), ") may not list principals"));
 }
 
+Decision MayImport(const Principal& who) {
+  if (who.role == v1::ROLE_ISSUER || who.role == v1::ROLE_ADMIN) return Allow();
+  return Deny(Cat(who.name, " (", RoleName(who.role), ") imports nothing: issuers and admins do"));
+}
+
 Decision MayAudit(const Principal& who) {
   if (Reads(who)) return Allow();
   return Deny(Cat(who.name, " (", RoleName(who.role), ") is not an auditor"));

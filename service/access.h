@@ -55,6 +55,10 @@ Decision MaySelectByTag(const Principal& who);
 Decision MayAdminister(const Principal& who);      // OpenAccount, SetAccountStatus, principals
 Decision MayListPrincipals(const Principal& who);  // admin, auditor
 Decision MayAudit(const Principal& who);           // the Audit service: auditor, admin
+// Programme.Import: whoever may make some file's commands — issuers (activities, awards) and
+// admins (members, catalogue, stock) — asked before the file is read, so nobody else makes the
+// server decode one; each row's command is then decided as in SubmitBatch.
+Decision MayImport(const Principal& who);
 
 // "ISSUER" for ROLE_ISSUER.
 std::string RoleName(v1::Role role);

@@ -432,6 +432,12 @@ void SubmitCommands(const Context& context, UnaryCall* call, const Principal& wh
       case v1::BatchCommand::kAward:
         converted[i] = ToCommand(command.award(), who.name);
         break;
+      case v1::BatchCommand::kSetItem:
+        converted[i] = ToCommand(command.set_item(), who.name);
+        break;
+      case v1::BatchCommand::kReceiveStock:
+        converted[i] = ToCommand(command.receive_stock(), who.name, /*receive=*/true);
+        break;
       case v1::BatchCommand::kReverse: {
         auto found = FindReverseTarget(*context.ledger, command.reverse(), who);
         if (!found.ok()) {

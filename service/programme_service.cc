@@ -1,6 +1,10 @@
 // service Programme: volunteers and students as programmes run them (issue #7;
 // docs/programme.md): volunteer profiles with star levels, and the star thresholds.
 
+#include <algorithm>
+#include <map>
+#include <tuple>
+
 #include "absl/cleanup/cleanup.h"
 #include "clients/certificate.h"
 #include "clients/import.h"
@@ -27,6 +31,10 @@ constexpr int kCertificateCallsMax = 2;
 // Programme.Import: the largest file taken (a month of a town's activities is ~100 bytes a row:
 // 2 MiB holds ~20,000 rows, past the batch's 8,192); larger ones go through `lovebank import`.
 constexpr std::size_t kImportBytesMax = 2 << 20;
+// Lines beyond the batch's rows a file may have (blank lines, a header, a last line end).
+constexpr std::size_t kImportBlankLinesMax = 1000;
+// Import calls decoding and preparing a file at once (on gRPC's few threads); more: LEDGER_BUSY.
+constexpr int kImportCallsMax = 2;
 
 v1::VolunteerProfile ProfileMessage(const std::string& account,
                                     const Ledger::VolunteerProfile& profile) {
@@ -165,55 +173,106 @@ grpc::ServerUnaryReactor* ProgrammeService::Import(grpc::CallbackServerContext* 
                                                    v1::ImportResponse* response) {
   auto* call = new UnaryCall(context_, ctx, "Import", "");
   auto who = call->Authenticate();
-  if (who == nullptr) return call;
-  if (request->file().size() > kImportBytesMax) {
+  if (who == nullptr || !call->Allowed(MayImport(*who))) return call;
+  // Limits before any work: the bytes, the lines (a row is at least one), calls at once.
+  const std::size_t most = context_.ledger->batch_size_max();
+  const std::string& bytes = request->file();
+  if (bytes.size() > kImportBytesMax) {
     call->Done(ToStatus(Reason::kImportTooLarge,
-                        Cat("the file is ", request->file().size(), " bytes; ", kImportBytesMax,
+                        Cat("the file is ", bytes.size(), " bytes; ", kImportBytesMax,
                             " at most here: split it, or use `lovebank import`")));
     return call;
   }
-  auto file = import::Read(request->file());
-  if (!file.ok()) {
-    call->Done(ToStatus(Reason::kImportFileInvalid, std::string(file.status().message())));
+  if (const auto lines = static_cast<std::size_t>(std::count(bytes.begin(), bytes.end(), '\n'));
+      lines > most + kImportBlankLinesMax) {
+    call->Done(ToStatus(Reason::kImportTooLarge,
+                        Cat("the file has ", lines, " lines; ", most,
+                            " rows at most here: split it, or use `lovebank import`")));
     return call;
   }
-  const std::size_t most = context_.ledger->batch_size_max();
+  if (imports_in_flight_.fetch_add(1) >= kImportCallsMax) {
+    imports_in_flight_.fetch_sub(1);
+    call->Done(ToStatus(Reason::kLedgerBusy,
+                        Cat(kImportCallsMax, " files are being imported; retry in a few seconds")));
+    return call;
+  }
+  absl::Cleanup leave = [this] { imports_in_flight_.fetch_sub(1); };
+  auto file = import::Read(bytes, request->encoding());
+  if (!file.ok()) {
+    call->Done(file.status().code() == absl::StatusCode::kInvalidArgument
+                   ? ToStatus(Reason::kImportFileInvalid, std::string(file.status().message()))
+                   : ToStatus(file.status()));
+    return call;
+  }
   if (file->table.rows.size() > most) {
     call->Done(ToStatus(Reason::kImportTooLarge,
                         Cat("the file has ", file->table.rows.size(), " rows; ", most,
                             " at most here: split it, or use `lovebank import`")));
     return call;
   }
-  std::string issuer = request->issuer();
-  if (issuer.empty() && file->kind != import::Kind::kMembers) {
-    if (who->accounts.empty()) {
+  // The accounts a row does not name: the request's, else the caller's own (an issuer's).
+  import::Defaults defaults{request->issuer(), request->store()};
+  if (defaults.issuer.empty() && !who->accounts.empty()) defaults.issuer = who->accounts.front();
+  for (const auto& [needed, column, value] :
+       {std::tuple{import::NeedsIssuer(file->kind), "issuer", &defaults.issuer},
+        std::tuple{import::NeedsStore(file->kind), "store", &defaults.store}}) {
+    if (needed && value->empty() && !file->column.contains(column)) {
       call->Done(ToStatus(Reason::kAccountIdInvalid,
-                          "issuer: name the ISSUER account; this principal is bound to none"));
+                          Cat(column, ": name the account (the request's ", column,
+                              ", or a column of the file); this principal is bound to none")));
       return call;
     }
-    issuer = who->accounts.front();
   }
   response->set_kind(std::string(import::KindName(file->kind)));
   response->set_encoding(file->table.encoding);
-  // Every row gets its line; the ones the file repeats are answered here, the rest submitted.
-  std::vector<import::Row> rows = import::Commands(*file, issuer);
+  // Every row gets its line; the ones held here are answered here, the rest submitted.
+  auto names = [this](const std::string& account) -> std::optional<std::string> {
+    auto record = context_.ledger->GetAccount(account);
+    if (!record.ok()) return std::nullopt;
+    return record->display_name();
+  };
+  std::vector<import::Row> rows = import::Commands(*file, defaults, names);
   v1::SubmitBatchRequest batch;
   auto sent = std::make_shared<std::vector<int>>();  // the ImportRow of each command sent
   for (import::Row& row : rows) {
     v1::ImportRow* out = response->add_rows();
     out->set_line(static_cast<std::uint32_t>(row.line));
     out->set_request_id(row.request_id);
-    if (row.same_as != 0) {
-      out->set_outcome(std::string(import::kDuplicateRow));
+    if (!row.held.empty()) {
+      out->set_outcome(row.held);
+      out->set_message(row.message);
       out->set_same_as(static_cast<std::uint32_t>(row.same_as));
       continue;
     }
     sent->push_back(response->rows_size() - 1);
     *batch.add_commands() = std::move(row.command);
   }
+  auto finish = [call, response, file = std::make_shared<import::File>(*std::move(file))] {
+    import::Tally tally;
+    std::map<std::size_t, std::string> retry;
+    for (const v1::ImportRow& row : response->rows()) {
+      tally.Count(row.outcome());
+      if (import::Retryable(row.outcome())) {
+        retry.emplace(row.line(), Cat(row.outcome(), ": ", row.message()));
+      }
+    }
+    response->set_applied(tally.applied);
+    response->set_pending_approval(tally.pending);
+    response->set_already_applied(tally.already_applied);
+    response->set_refused(tally.refused);
+    response->set_duplicate_rows(tally.duplicate_rows);
+    response->set_rejected_rows(import::RejectedRows(*file, retry));
+    call->Note(Cat("kind=", response->kind(), " rows=", response->rows_size(),
+                   " applied=", tally.applied, " refused=", tally.refused));
+    call->Done(grpc::Status::OK);
+  };
+  if (sent->empty()) {  // every row held: nothing to submit
+    finish();
+    return call;
+  }
   auto results = std::make_shared<google::protobuf::RepeatedPtrField<v1::BatchResult>>();
   SubmitCommands(context_, call, *who, batch.commands(), /*all_or_nothing=*/false, results.get(),
-                 [call, response, results, sent](grpc::Status status) {
+                 [call, response, results, sent, finish](grpc::Status status) {
                    if (!status.ok()) {
                      call->Done(status);
                      return;
@@ -222,17 +281,9 @@ grpc::ServerUnaryReactor* ProgrammeService::Import(grpc::CallbackServerContext* 
                      v1::ImportRow* row = response->mutable_rows((*sent)[k]);
                      *row->mutable_result() = std::move(*results->Mutable(k));
                      row->set_outcome(import::Outcome(row->result()));
+                     row->set_message(row->result().message());
                    }
-                   import::Tally tally;
-                   for (const v1::ImportRow& row : response->rows()) tally.Count(row.outcome());
-                   response->set_applied(tally.applied);
-                   response->set_pending_approval(tally.pending);
-                   response->set_already_applied(tally.already_applied);
-                   response->set_refused(tally.refused);
-                   response->set_duplicate_rows(tally.duplicate_rows);
-                   call->Note(Cat("kind=", response->kind(), " rows=", response->rows_size(),
-                                  " applied=", tally.applied, " refused=", tally.refused));
-                   call->Done(grpc::Status::OK);
+                   finish();
                  });
   return call;
 }

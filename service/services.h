@@ -199,6 +199,8 @@ class ProgrammeService final : public v1::Programme::CallbackService {
   const Context& context_;
   // GetCertificate calls at once: each reads a member's whole statement on a gRPC thread.
   std::atomic<int> certificates_in_flight_{0};
+  // Import calls preparing a file (decoding, request ids) at once.
+  std::atomic<int> imports_in_flight_{0};
 };
 
 class SupermarketService final : public v1::Supermarket::CallbackService {

@@ -58,6 +58,43 @@ TEST(Csv, GbkAndUtf16FilesReadAsTheirUtf8Text) {
   }
 }
 
+// A UTF-8 file with a stray byte is refused naming its line: read as GB18030 it would decode
+// into other characters without an error (V1,闊﹁晩), and its corrected version would be new rows.
+// Named encodings are read as named; an unknown name and a missing converter are told apart.
+TEST(Csv, AMostlyUtf8FileWithAStrayByteIsRefusedNamingTheLine) {
+  auto stray = Parse("member_id,name\nV1,韦蕊\nV2,黄敏\nV3,Jos\xE9\n");
+  ASSERT_FALSE(stray.ok());
+  EXPECT_EQ(stray.status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_NE(stray.status().message().find("line 4"), std::string::npos) << stray.status();
+  auto forced = Parse("member_id,name\nV1,\xCE\xA4\xC8\xEF\n", "GBK");
+  ASSERT_TRUE(forced.ok()) << forced.status();
+  EXPECT_EQ(forced->rows.at(0).fields.at(1), "韦蕊");
+  EXPECT_FALSE(Parse("member_id,name\nV1,\xCE\xA4\xC8\xEF\n", "utf-8").ok());
+  auto unknown = Parse("a,b\n1,2\n", "latin-9");
+  ASSERT_FALSE(unknown.ok());
+  EXPECT_NE(unknown.status().message().find("latin-9"), std::string::npos);
+  // A GBK character cut off by the end of the file (iconv's EINVAL), and an odd UTF-16 length.
+  EXPECT_FALSE(Parse("a,b\n1,\xCE").ok());
+  EXPECT_FALSE(Parse(std::string("\xFF\xFEm\0,\0n\0\n", 9)).ok());
+}
+
+// What spreadsheets also write: tab-separated text (Excel's "Unicode text"), rows of empty cells
+// (a cleared row), and — from nobody — a row of thousands of fields, which is refused.
+TEST(Csv, TabsClearedRowsAndTooManyFields) {
+  auto tabs = Parse("member_id\tname\nV1\t韦蕊, 南溪村\n");
+  ASSERT_TRUE(tabs.ok()) << tabs.status();
+  EXPECT_EQ(tabs->header, (std::vector<std::string>{"member_id", "name"}));
+  EXPECT_EQ(tabs->rows.at(0).fields, (std::vector<std::string>{"V1", "韦蕊, 南溪村"}));
+  auto cleared = Parse("a,b\n1,2\n,\n,,,\n3,4\n");
+  ASSERT_TRUE(cleared.ok());
+  ASSERT_EQ(cleared->rows.size(), 2u);
+  EXPECT_EQ(cleared->rows[1].line, 5u);
+  auto wide = Parse("a,b\n" + std::string(kFieldsMax, ',') + "\n");
+  ASSERT_FALSE(wide.ok());
+  EXPECT_NE(wide.status().message().find("line 2"), std::string::npos) << wide.status();
+  EXPECT_TRUE(Parse("a,b\n" + std::string(kFieldsMax - 2, ',') + "x\n").ok());
+}
+
 TEST(Csv, AMissingFileIsNotFound) {
   EXPECT_EQ(Read("/nonexistent/file.csv").status().code(), absl::StatusCode::kNotFound);
 }

@@ -3320,10 +3320,10 @@ TEST_F(ServiceTest, AnImportedFileAppliesEachRowOnceAndAnswersEveryRow) {
   const std::string header = "activity_id,date,team_name,activity,member_id,member_name,hours\r\n";
   const std::string file = header +
                            "A1,2026-11-05,敬老志愿队,重阳节敬老活动,m1,韦蕊,2.5\r\n"
-                           "A1,2026-11-05,敬老志愿队,重阳节敬老活动,m2,x,3\r\n"
+                           "A1,2026-11-05,敬老志愿队,重阳节敬老活动,m2,覃海,3\r\n"
                            "A1,2026-11-05,敬老志愿队,重阳节敬老活动,m1,韦蕊,2.5\r\n"
                            "A1,2026-11-05,敬老志愿队,重阳节敬老活动,nobody,无名,1\r\n"
-                           "A1,2026-11-05,敬老志愿队,重阳节敬老活动,m3,y,1e3\r\n";
+                           "A1,2026-11-05,敬老志愿队,重阳节敬老活动,m3,黄敏,1e3\r\n";
   v1::ImportResponse first;
   const grpc::Status status = import("issuer", file, &first);
   ASSERT_TRUE(status.ok()) << status.error_message();
@@ -3409,6 +3409,100 @@ TEST_F(ServiceTest, AnImportedFileAppliesEachRowOnceAndAnswersEveryRow) {
   EXPECT_EQ(account.display_name(), "甘秀英");
   EXPECT_EQ(std::vector<std::string>(account.tags().begin(), account.tags().end()),
             std::vector<std::string>{"elder"});
+}
+
+// The office's other sheets and its second try (#28): the supermarket's catalogue and a delivery
+// of donated stock; a member_name that is not the account's holds its row (never sent); a row the
+// ledger refused comes back in the rejected rows sheet, which — once the cause is fixed — applies
+// it once, while the original sheet keeps its remembered refusal.
+TEST_F(ServiceTest, AnImportsRefusedRowsComeBackAsASheetThatAppliesThemOnce) {
+  SetUpShop();
+  auto import = [&](const std::string& as, const std::string& bytes, v1::ImportResponse* out,
+                    const std::string& store = "", const std::string& issuer = "") {
+    v1::ImportRequest request;
+    request.set_file(bytes);
+    request.set_store(store);
+    request.set_issuer(issuer);
+    out->Clear();
+    return client_->programme->Import(Ctx(tokens_[as]).get(), request, out);
+  };
+  v1::ImportResponse catalogue;
+  ASSERT_TRUE(import("admin",
+                     "sku,name,unit,price_points\r\nSKU001,大米 5kg,袋,30.00\r\n"
+                     "SKU002,食用油 5L,桶,60.00\r\n",
+                     &catalogue, "store:main")
+                  .ok());
+  EXPECT_EQ(catalogue.kind(), "catalogue");
+  EXPECT_EQ(catalogue.applied(), 2u);
+  v1::ImportResponse stock;
+  ASSERT_TRUE(import("admin", "sku,quantity,reason\r\nSKU001,50,爱心企业 富民米业\r\n", &stock,
+                     "store:main", "issuer:goods")
+                  .ok());
+  EXPECT_EQ(stock.kind(), "stock");
+  EXPECT_EQ(stock.applied(), 1u) << stock.DebugString();
+  v1::ListItemsRequest items_request;
+  items_request.set_store("store:main");
+  v1::ListItemsResponse items;
+  ASSERT_TRUE(
+      client_->supermarket->ListItems(Ctx(tokens_["terminal"]).get(), items_request, &items).ok());
+  bool listed = false;
+  for (const auto& item : items.items()) {
+    if (item.sku() != "SKU001") continue;
+    listed = true;
+    EXPECT_EQ(item.name(), "大米 5kg");
+    EXPECT_EQ(item.stock(), "50");
+  }
+  EXPECT_TRUE(listed) << items.DebugString();
+  v1::ImportResponse storeless;
+  EXPECT_STATUS(import("admin", "sku,quantity,reason\r\nSKU001,5,x\r\n", &storeless),
+                StatusCode::INVALID_ARGUMENT, Reason::kAccountIdInvalid);
+
+  const std::string sheet =
+      "activity_id,date,activity,member_id,member_name,hours\r\n"
+      "A9,2026-11-06,助老,m1,韦 蕊,1\r\n"       // 韦蕊, as typed with a space
+      "A9,2026-11-06,助老,m2,赵真融,1\r\n"      // m2 is 覃海: held, never sent
+      "A9,2026-11-06,助老,V7001,甘秀英,1\r\n";  // no such account yet: refused
+  v1::ImportResponse first;
+  ASSERT_TRUE(import("issuer", sheet, &first).ok());
+  ASSERT_EQ(first.rows_size(), 3);
+  EXPECT_EQ(first.rows(0).outcome(), "OK");
+  EXPECT_EQ(first.rows(1).outcome(), "NAME_MISMATCH");
+  EXPECT_NE(first.rows(1).message().find("覃海"), std::string::npos) << first.rows(1).message();
+  EXPECT_FALSE(first.rows(1).has_result());
+  EXPECT_EQ(first.rows(2).outcome(), "ACCOUNT_UNKNOWN");
+  EXPECT_EQ(first.refused(), 2u);
+  EXPECT_EQ(Balance("m2", "HOURS"), "none");  // nothing ever credited
+  // Only the ledger's refusal is retried through the sheet: the held row's id is still free.
+  const std::string& rejected = first.rejected_rows();
+  EXPECT_EQ(rejected.substr(0, 3), "\xEF\xBB\xBF");
+  EXPECT_NE(rejected.find("activity_id,date,activity,member_id,member_name,hours,retry,refusal\r\n"
+                          "A9,2026-11-06,助老,V7001,甘秀英,1,1,ACCOUNT_UNKNOWN: "),
+            std::string::npos)
+      << rejected;
+  EXPECT_EQ(rejected.find("m2"), std::string::npos) << rejected;
+
+  // The admin opens the account. The original sheet keeps its refusal (remembered under the
+  // row's request id); the rejected sheet applies the row, once.
+  v1::OpenAccountRequest open;
+  open.set_request_id("open-V7001");
+  open.set_account("V7001");
+  open.set_kind(v1::ACCOUNT_KIND_MEMBER);
+  open.set_display_name("甘秀英");
+  v1::Receipt opened;
+  ASSERT_TRUE(client_->ledger->OpenAccount(Ctx(tokens_["admin"]).get(), open, &opened).ok());
+  v1::ImportResponse again;
+  ASSERT_TRUE(import("issuer", sheet, &again).ok());
+  EXPECT_EQ(again.rows(2).outcome(), "ACCOUNT_UNKNOWN");
+  EXPECT_EQ(Balance("V7001", "HOURS"), "none");
+  v1::ImportResponse retried;
+  ASSERT_TRUE(import("issuer", rejected, &retried).ok());
+  ASSERT_EQ(retried.rows_size(), 1);
+  EXPECT_EQ(retried.rows(0).outcome(), "OK");
+  EXPECT_TRUE(retried.rejected_rows().empty());
+  ASSERT_TRUE(import("issuer", rejected, &retried).ok());
+  EXPECT_EQ(retried.rows(0).outcome(), "ALREADY_APPLIED");
+  EXPECT_EQ(Balance("V7001", "HOURS"), "1.00");
+  EXPECT_EQ(Balance("m1", "HOURS"), "1.00");
 }
 
 // A journal the audit finds wrong gives no notice (AUDIT_UNCLEAN), though the notice is served

@@ -247,16 +247,20 @@ try:
                    f"A7,{day},反诈宣传志愿队,反诈宣传进村,V09999,无名,1\r\n").encode("gbk"))
     driver.find_element(By.ID, "import-file").send_keys(sheet)
     driver.find_element(By.ID, "import").click()
-    wait.until(lambda d: "导入 1 行" in text("#import-summary"))
+    wait.until(lambda d: "：导入 1 行" in text("#import-summary"))
     summary = text("#import-summary")
     assert "GB18030" in summary and "被拒 1 行" in summary and "重复 1 行" in summary, summary
     assert "与第 2 行相同" in text('[data-line="3"]'), text('[data-line="3"]')
     assert "没有这个账户" in text('[data-line="4"]'), text('[data-line="4"]')
+    # The refused row as a sheet to correct and import again, named after the file.
+    rejected = driver.find_element(By.ID, "import-rejected")
+    assert rejected.get_attribute("download") == "活动-11月-rejected.csv", \
+        rejected.get_attribute("download")
     driver.execute_script("document.getElementById('import-summary').scrollIntoView()")
     driver.save_screenshot(os.path.join(shots, "desk-import-1280x800.png"))
     driver.find_element(By.ID, "import").click()
     wait.until(lambda d: "以前已导入 1 行" in text("#import-summary"))
-    assert "导入 0 行" in text("#import-summary"), text("#import-summary")
+    assert "：导入 0 行" in text("#import-summary"), text("#import-summary")
     imported = post("Ledger/GetBalance", {"account": "V00003"}, admin)["balances"]
     assert [(b["asset"], b["amount"]) for b in imported] == [("HOURS", "2.00")], imported
     assert "考上大学当年奖励" in text("#award-rule"), text("#award-rule")

@@ -131,7 +131,9 @@ function base64(bytes) {
   return btoa(binary);
 }
 
-const KIND_NAMES = { members: '会员名单', activities: '服务活动', awards: '学生奖励' };
+const IMPORT_BYTES_MAX = 2 << 20;
+const KIND_NAMES = { members: '会员名单', activities: '服务活动', awards: '学生奖励',
+  catalogue: '超市商品目录', stock: '捐赠物资入库' };
 
 // One row's result in Chinese.
 export function importOutcome(row) {
@@ -140,6 +142,7 @@ export function importOutcome(row) {
     case 'PENDING_APPROVAL': return '已提交，等待审批';
     case 'ALREADY_APPLIED': return '以前已导入，未重复记录';
     case 'DUPLICATE_ROW': return `与第 ${row.sameAs} 行相同，未重复记录`;
+    case 'NAME_MISMATCH': return '姓名与会员编号不符，未导入（请核对编号或姓名）';
     default: return chineseMessage({ reason: row.outcome });
   }
 }
@@ -154,8 +157,13 @@ function importForm(desk) {
   const button = el('button', { id: 'import', onclick: async () => {
     const file = input.files[0];
     if (!file) { show(summary, el('p', { class: 'error' }, '请先选择文件')); return; }
+    if (file.size > IMPORT_BYTES_MAX) {  // lovebankd's limit (kImportBytesMax): not sent at all
+      show(summary, el('p', { class: 'error' }, chineseMessage({ reason: 'IMPORT_TOO_LARGE' })));
+      return;
+    }
     show(summary, el('p', { class: 'muted' }, `正在导入 ${file.name}…`));
     show(rows);
+    button.disabled = true;  // one import at a time: a second click would only confuse
     try {
       const got = await call('Programme/Import',
         { file: base64(new Uint8Array(await file.arrayBuffer())) }, desk.token);
@@ -164,16 +172,24 @@ function importForm(desk) {
         `${KIND_NAMES[got.kind] || got.kind}（${got.encoding}）：导入 ${count('applied')} 行，` +
         `待审批 ${count('pendingApproval')} 行，以前已导入 ${count('alreadyApplied')} 行，` +
         `被拒 ${count('refused')} 行，重复 ${count('duplicateRows')} 行`));
+      if (got.rejectedRows) {
+        // The refused rows as a sheet to correct and import again (new request ids: docs/cli.md).
+        const link = el('a', { id: 'import-rejected', download: file.name.replace(/(\.csv)?$/i, '-rejected.csv'),
+          href: URL.createObjectURL(new Blob([got.rejectedRows], { type: 'text/csv;charset=utf-8' })) },
+        '下载被拒的行（改正后再导入这个文件）');
+        summary.append(el('p', {}, link));
+      }
       show(rows, (got.rows || []).map((row) => {
         const good = ['OK', 'PENDING_APPROVAL', 'ALREADY_APPLIED', 'DUPLICATE_ROW'].includes(row.outcome);
         return el('tr', { 'data-line': row.line },
           el('td', { class: 'num' }, `第 ${row.line} 行`),
-          el('td', { class: good ? 'ok' : 'error', 'data-outcome': row.outcome }, importOutcome(row)));
+          el('td', { class: good ? 'ok' : 'error', 'data-outcome': row.outcome }, importOutcome(row),
+            good || !row.message ? null : el('div', { class: 'muted' }, row.message)));
       }));
-    } catch (error) { show(summary, errorLine(error)); }
+    } catch (error) { show(summary, errorLine(error)); } finally { button.disabled = false; }
   } }, '导入');
   return el('section', {}, el('h2', {}, '导入表格（CSV）'),
-    el('p', { class: 'muted' }, '会员名单、服务活动或学生奖励表，首行为列名（见 docs/cli.md）；Excel 另存的 CSV 即可。同一文件再导入不会重复记录。'),
+    el('p', { class: 'muted' }, '会员名单、服务活动、学生奖励、超市商品目录或捐赠入库表，首行为列名（见 docs/cli.md）；Excel 另存的 CSV 即可。同一文件再导入不会重复记录；被拒的行可下载，改正后再导入。'),
     el('label', { for: 'import-file' }, '文件'), input, button, summary, el('table', {}, rows));
 }
 

@@ -1,0 +1,130 @@
+// clients/import.h: the rows of an office's file as batch commands, shared by `lovebank import`
+// and lovebankd's Programme.Import.
+
+#include "clients/import.h"
+
+#include "gtest/gtest.h"
+
+namespace lovebank::import {
+namespace {
+
+std::optional<std::string> NoNames(const std::string&) { return std::nullopt; }
+
+// The request id is a promise to every file imported before: the same rows must keep their ids
+// across versions, or a re-import after an upgrade applies everything again. Pinned here.
+TEST(Import, ARowsRequestIdIsPinnedToItsHeaderAndText) {
+  auto file = Read("member_id,name\r\nV1,韦蕊\r\n");
+  ASSERT_TRUE(file.ok()) << file.status();
+  const std::vector<Row> rows = Commands(*file, {}, NoNames);
+  ASSERT_EQ(rows.size(), 1u);
+  // "imp-" and the first 16 bytes of SHA-256("member_id,name,\nV1,韦蕊") in hex.
+  EXPECT_EQ(rows[0].request_id, "imp-5d6c9678d29356354696d695e0c2b37b");
+  EXPECT_EQ(RowRequestId(file->table, file->table.rows[0]), rows[0].request_id);
+  auto again = Read("\xEF\xBB\xBFmember_id,name\nV1,韦蕊");  // a BOM, LF, no last line end
+  ASSERT_TRUE(again.ok());
+  EXPECT_EQ(Commands(*again, {}, NoNames)[0].request_id, rows[0].request_id);
+}
+
+TEST(Import, EachFileIsKnownByItsHeaderAndMadeIntoItsCommands) {
+  struct Case {
+    std::string text;
+    Kind kind;
+    v1::BatchCommand::CommandCase command;
+  };
+  for (const Case& c : std::vector<Case>{
+           {"member_id,name,village,tags\nV1,韦蕊,南溪村,student;poverty-tier:2\n", Kind::kMembers,
+            v1::BatchCommand::kOpenAccount},
+           {"activity_id,date,team_name,activity,member_id,hours\nA1,2026-11-05,T,助老,V1,2\n",
+            Kind::kActivities, v1::BatchCommand::kEarn},
+           {"member_id,rule,points,reason\nV1,STUDENT_PROGRESS,,进步\n", Kind::kAwards,
+            v1::BatchCommand::kAward},
+           {"member_id,points,reason\nV1,-50,缺乏努力\n", Kind::kAwards, v1::BatchCommand::kDeduct},
+           {"sku,name,unit,price_points\nSKU001,大米 5kg,袋,30.00\n", Kind::kCatalogue,
+            v1::BatchCommand::kSetItem},
+           {"sku,quantity,reason\nSKU001,50,爱心企业\n", Kind::kStock,
+            v1::BatchCommand::kReceiveStock}}) {
+    SCOPED_TRACE(c.text);
+    auto file = Read(c.text);
+    ASSERT_TRUE(file.ok()) << file.status();
+    EXPECT_EQ(file->kind, c.kind);
+    const std::vector<Row> rows = Commands(*file, {"issuer:town", "store:main"}, NoNames);
+    ASSERT_EQ(rows.size(), 1u);
+    EXPECT_EQ(rows[0].command.command_case(), c.command);
+  }
+  auto members = Read("member_id,name,village,tags\nV1,韦蕊,南溪村,student;poverty-tier:2\n");
+  const std::vector<Row> opened = Commands(*members, {}, NoNames);
+  const v1::OpenAccountRequest& open = opened.at(0).command.open_account();
+  EXPECT_EQ(open.display_name(), "韦蕊");
+  EXPECT_EQ(std::vector<std::string>(open.tags().begin(), open.tags().end()),
+            (std::vector<std::string>{"student", "poverty-tier:2"}));
+  auto stock = Read("sku,quantity,reason,store\nSKU001,50,爱心企业,store:east\n");
+  const std::vector<Row> stocked = Commands(*stock, {"issuer:goods", "store:main"}, NoNames);
+  const v1::StockRequest& received = stocked.at(0).command.receive_stock();
+  EXPECT_EQ(received.store(), "store:east");  // the file's column wins over the default
+  EXPECT_EQ(received.issuer(), "issuer:goods");
+  for (const char* bad : {"name,amount\n韦蕊,3\n", "member_id,name\n", "sku,name\nA,B\n"}) {
+    EXPECT_EQ(Read(bad).status().code(), absl::StatusCode::kInvalidArgument) << bad;
+  }
+}
+
+// A member_name that is not the account's name holds the row (never sent); white space, as
+// people type it, does not count; a member with no account is the ledger's to refuse.
+TEST(Import, ANameThatIsNotTheAccountsHoldsItsRow) {
+  auto file = Read(
+      "member_id,member_name,date,activity,hours\n"
+      "V1,韦 蕊,2026-11-05,助老,2\n"
+      "V2,赵真融,2026-11-05,助老,2\n"
+      "V3,甘秀英,2026-11-05,助老,2\n"
+      "V1,韦 蕊,2026-11-05,助老,2\n");
+  ASSERT_TRUE(file.ok()) << file.status();
+  EXPECT_EQ(NamedMembers(*file), (std::vector<std::string>{"V1", "V2", "V3"}));
+  const std::vector<Row> rows =
+      Commands(*file, {"issuer:town", ""}, [](const std::string& account) {
+        if (account == "V1") return std::optional<std::string>("韦蕊");
+        if (account == "V2") return std::optional<std::string>("覃海");
+        return std::optional<std::string>();
+      });
+  ASSERT_EQ(rows.size(), 4u);
+  EXPECT_TRUE(rows[0].held.empty());
+  EXPECT_EQ(rows[1].held, kNameMismatch);
+  EXPECT_NE(rows[1].message.find("覃海"), std::string::npos) << rows[1].message;
+  EXPECT_FALSE(rows[1].command.has_earn());
+  EXPECT_TRUE(rows[2].held.empty());
+  EXPECT_EQ(rows[3].held, kDuplicateRow);
+  EXPECT_EQ(rows[3].same_as, 2u);
+}
+
+// The rejected rows: the file's columns plus retry and refusal, the retry one higher each time,
+// every cell safe from spreadsheet formulas; their request ids are new, and the same rejected
+// file read again gives the same ones.
+TEST(Import, RefusedRowsComeBackWithTheirRetryCountAndRefusal) {
+  auto file = Read(
+      "member_id,date,activity,hours\n"
+      "V1,2026-11-05,助老,2\n"
+      "V9,2026-11-05,=cmd(),1\n");
+  ASSERT_TRUE(file.ok());
+  EXPECT_EQ(RejectedRows(*file, {}), "");
+  const std::string first = RejectedRows(*file, {{3, "ACCOUNT_UNKNOWN: account V9 is unknown"}});
+  EXPECT_EQ(first,
+            "\xEF\xBB\xBFmember_id,date,activity,hours,retry,refusal\r\n"
+            "V9,2026-11-05,'=cmd(),1,1,ACCOUNT_UNKNOWN: account V9 is unknown\r\n");
+  auto rejected = Read(first);
+  ASSERT_TRUE(rejected.ok()) << rejected.status();
+  const std::vector<Row> retried = Commands(*rejected, {"issuer:town", ""}, NoNames);
+  ASSERT_EQ(retried.size(), 1u);
+  EXPECT_NE(retried[0].request_id, Commands(*file, {"issuer:town", ""}, NoNames)[1].request_id);
+  EXPECT_EQ(retried[0].request_id,
+            Commands(*Read(first), {"issuer:town", ""}, NoNames)[0].request_id);
+  const std::string second = RejectedRows(*rejected, {{2, "ACCOUNT_FROZEN: V9 is frozen"}});
+  EXPECT_NE(second.find("hours,retry,refusal\r\nV9,2026-11-05,'=cmd(),1,2,ACCOUNT_FROZEN"),
+            std::string::npos)
+      << second;
+  EXPECT_TRUE(Retryable("ACCOUNT_UNKNOWN"));
+  EXPECT_FALSE(Retryable("NAME_MISMATCH"));
+  EXPECT_FALSE(Retryable("REQUEST_ID_REUSED"));
+  EXPECT_FALSE(Retryable("ALREADY_APPLIED"));
+  EXPECT_FALSE(Retryable("DUPLICATE_ROW"));
+}
+
+}  // namespace
+}  // namespace lovebank::import
