@@ -132,7 +132,7 @@ bool Transient(const grpc::Status& status, v1::Reason reason) {
 
 }  // namespace
 
-int Fail(const Globals& globals, const grpc::Status& status) {
+int Fail(const Globals& globals, const grpc::Status& status, const std::string& request_id) {
   const v1::ErrorDetail detail = service::ErrorDetailOf(status);
   const std::string reason =
       detail.reason() == v1::REASON_OK ? "" : v1::Reason_Name(detail.reason()).substr(7);
@@ -143,7 +143,9 @@ int Fail(const Globals& globals, const grpc::Status& status) {
                  {"reason", reason},
                  {"message",
                   detail.reason() == v1::REASON_OK ? status.error_message() : detail.message()},
-                 {"exit_code", exit_code}}}});
+                 {"exit_code", exit_code},
+                 // A mutation without an answer: its outcome is unknown; this id retries it.
+                 {"request_id", exit_code == kExitUnreachable ? request_id : ""}}}});
     return exit_code;
   }
   std::cerr << "lovebank: " << CodeName(status.error_code());
@@ -155,9 +157,12 @@ int Fail(const Globals& globals, const grpc::Status& status) {
   } else {
     std::cerr << ": " << status.error_message() << "\n";
   }
-  if (exit_code == kExitUnreachable) {
+  if (exit_code == kExitUnreachable && !request_id.empty()) {
     std::cerr << "lovebank: no answer from " << globals.server
-              << "; retry the same command with the same --request-id\n";
+              << ": the outcome is unknown; run the same command again with --request-id "
+              << request_id << " (it applies at most once)\n";
+  } else if (exit_code == kExitUnreachable) {
+    std::cerr << "lovebank: no answer from " << globals.server << "; try again\n";
   }
   return exit_code;
 }

@@ -61,7 +61,7 @@ class Session {
 // Prints a failed call (text on stderr, or a JSON object on stdout with --json) and returns its
 // exit code: kExitUnreachable for UNAVAILABLE, DEADLINE_EXCEEDED, RESOURCE_EXHAUSTED and
 // CANCELLED (try again, with the same request id), kExitRefused otherwise.
-int Fail(const Globals& globals, const grpc::Status& status);
+int Fail(const Globals& globals, const grpc::Status& status, const std::string& request_id = "");
 // A usage error found after parsing: message on stderr, kExitUsage.
 int Usage(const std::string& message);
 

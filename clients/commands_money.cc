@@ -705,7 +705,7 @@ int Mutate(Session& session, const std::string& request_id, const std::string& c
   v1::Receipt receipt;
   const grpc::Status status = call(&receipt);
   LogOutcome(session.globals(), request_id, status, receipt.seq());
-  if (!status.ok()) return Fail(session.globals(), status);
+  if (!status.ok()) return Fail(session.globals(), status, request_id);
   if (session.globals().json) {
     PrintJson(ToJson(receipt));
   } else {

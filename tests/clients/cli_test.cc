@@ -606,6 +606,8 @@ TEST_F(CliTest, RefusalsHaveTheirExitCodesAndReasons) {
   // Nothing listens on port 1.
   const Result unreachable = Run({"balance", "V00001"}, "auditor-wang", "127.0.0.1:1");
   EXPECT_EQ(unreachable.exit_code, 3) << unreachable.err;
+  EXPECT_NE(unreachable.err.find("; try again"), std::string::npos) << unreachable.err;
+  EXPECT_EQ(unreachable.err.find("request-id"), std::string::npos) << unreachable.err;  // a read
   EXPECT_EQ(Points("V00001"), "10.00");
 }
 
@@ -744,6 +746,11 @@ TEST_F(CliTest, ARedeemWhoseReplyWasLostIsRetriedWithItsRequestIdAndChargedOnce)
     if (entry.contains("command") && entry["command"] == "redeem") request_id = entry["request_id"];
   }
   ASSERT_FALSE(request_id.empty());
+  // The terminal is told the id to retry with (#28: it said "the same --request-id" and no id).
+  EXPECT_NE(lost.err.find("the outcome is unknown; run the same command again with --request-id " +
+                          request_id),
+            std::string::npos)
+      << lost.err;
   for (int attempt = 0; attempt < 2; ++attempt) {
     const Result retry = Run({"redeem", "--store", "store:main", "--member", "V00001", "--amount",
                               "30", "--memo", "食用油 5L ×1", "--request-id", request_id},
