@@ -8,6 +8,7 @@
 
 #include "clients/commands.h"
 #include "clients/csv.h"
+#include "ledger/format/amount.h"
 
 namespace lovebank::cli {
 namespace {
@@ -375,10 +376,14 @@ void AddApproval(CLI::App& app, Globals& globals, int* exit_code) {
       PrintJson(ToJson(response));
     } else {
       for (const auto& p : response.pending()) {
+        // POINTS and HOURS are kept at scale 2 (the genesis defines them): 300000 is 3000.00.
+        const bool two_places = p.asset() == "POINTS" || p.asset() == "HOURS";
+        const std::optional<Int128> minor = MinorFromString(p.amount_minor());
+        const std::string amount =
+            two_places && minor ? FormatAmount(Amount::FromMinor(*minor), 2) : p.amount_minor();
         std::cout << "  #" << p.seq() << "  " << (p.rule().empty() ? "earn" : p.rule()) << "  "
-                  << p.member() << "  " << p.amount_minor() << " " << p.asset()
-                  << " (minor units)  by " << p.maker() << "  "
-                  << v1::PendingState_Name(p.state()).substr(14);
+                  << p.member() << "  " << amount << " " << p.asset() << "  by " << p.maker()
+                  << "  " << v1::PendingState_Name(p.state()).substr(14);
         if (p.state() == v1::PENDING_STATE_PENDING) {
           std::cout << "  lapses " << LocalTime(p.expires_unix_us());
         } else {

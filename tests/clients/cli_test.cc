@@ -899,7 +899,8 @@ TEST_F(CliTest, TheSeedsStudentRulesAndTheTransferPolicyRunThroughTheCli) {
   Grant("checker-zhao", "approver", "");
   EXPECT_NE(Run({"approve", seq}, "worker-li").err.find("PERMISSION_DENIED"), std::string::npos);
   const Result pending = Run({"pending"}, "checker-zhao");
-  EXPECT_NE(pending.out.find("UNIVERSITY_ADMISSION  S00801  300000 POINTS"), std::string::npos)
+  EXPECT_NE(pending.out.find("UNIVERSITY_ADMISSION  S00801  3000.00 POINTS  by worker-li"),
+            std::string::npos)
       << pending.out;
   ASSERT_EQ(Run({"approve", seq, "--memo", "已核实录取通知书"}, "checker-zhao").exit_code, 0);
   EXPECT_EQ(Points("S00801"), "3500.00");
