@@ -393,11 +393,18 @@ void AddImport(CLI::App& app, Globals& globals, int* exit_code) {
       return;
     }
     Session session(globals);
+    // The issuer a row without its own is from: --issuer, else the token's account — as
+    // lovebankd's Import defaults it, so both make the same commands of one file.
     import::Defaults defaults{o.issuer, o.store};
-    if (import::NeedsIssuer(read->kind) && defaults.issuer.empty() &&
-        !read->column.contains("issuer")) {
-      defaults.issuer = BoundAccount(session, "", exit_code);
-      if (defaults.issuer.empty()) return;
+    if (import::NeedsIssuer(read->kind) && defaults.issuer.empty()) {
+      auto me = WhoAmI(session, exit_code);
+      if (!me) return;
+      if (me->accounts_size() > 0) defaults.issuer = me->accounts(0);
+      if (defaults.issuer.empty() && !read->column.contains("issuer")) {
+        *exit_code =
+            Usage(o.file + ": name the issuer: --issuer (this principal is bound to none)");
+        return;
+      }
     }
     if (import::NeedsStore(read->kind) && defaults.store.empty() &&
         !read->column.contains("store")) {
@@ -413,11 +420,13 @@ void AddImport(CLI::App& app, Globals& globals, int* exit_code) {
       const grpc::Status status =
           session.ledger().GetAccount(session.Context().get(), request, &record);
       // An account that does not exist (an issuer is told PERMISSION_DENIED, not NOT_FOUND: it
-      // may read members only) has no name to check: the ledger refuses its row itself.
+      // may read members only), or an id that cannot be one, has no name to check: the ledger
+      // refuses its row itself.
       if (status.ok()) {
-        names.emplace(member, record.display_name());
+        if (record.kind() == v1::ACCOUNT_KIND_MEMBER) names.emplace(member, record.display_name());
       } else if (status.error_code() != grpc::StatusCode::NOT_FOUND &&
-                 status.error_code() != grpc::StatusCode::PERMISSION_DENIED) {
+                 status.error_code() != grpc::StatusCode::PERMISSION_DENIED &&
+                 status.error_code() != grpc::StatusCode::INVALID_ARGUMENT) {
         std::cerr << "lovebank: cannot check the members' names; nothing was imported\n";
         *exit_code = Fail(globals, status);
         return;
@@ -434,9 +443,12 @@ void AddImport(CLI::App& app, Globals& globals, int* exit_code) {
     nlohmann::json results = nlohmann::json::array();
     std::size_t shown = 0;
     constexpr std::size_t kShownMax = 20;  // refusals printed one by one; the rest by reason
-    auto report = [&](std::size_t line, const std::string& outcome, const std::string& message) {
+    auto report = [&](std::size_t line, const std::string& outcome, const std::string& message,
+                      const v1::BatchResult* result) {
       tally.Count(outcome);
-      if (import::Retryable(outcome)) retry.emplace(line, outcome + ": " + message);
+      if (result != nullptr && import::Retryable(*result)) {
+        retry.emplace(line, outcome + ": " + message);
+      }
       if (globals.json || !import::IsRefusal(outcome) || ++shown > kShownMax) return;
       std::cout << "  line " << line << ": " << outcome << ": " << message << "\n";
     };
@@ -450,7 +462,7 @@ void AddImport(CLI::App& app, Globals& globals, int* exit_code) {
                          {"request_id", row.request_id},
                          {"outcome", row.held},
                          {"message", row.message}});
-      report(row.line, row.held, row.message);
+      report(row.line, row.held, row.message, nullptr);
       if (!globals.json && row.same_as != 0) {
         std::cout << "  line " << row.line << ": skipped, " << row.message << "\n";
       }
@@ -477,7 +489,7 @@ void AddImport(CLI::App& app, Globals& globals, int* exit_code) {
                            {"outcome", outcome},
                            {"seq", result.receipt().seq()},
                            {"message", result.message()}});
-        report(pending[i]->line, outcome, result.message());
+        report(pending[i]->line, outcome, result.message(), &result);
       }
       if (progress) {
         std::cerr << "\r  imported " << end << " / " << pending.size() << " rows" << std::flush;

@@ -379,8 +379,8 @@ void AddApproval(CLI::App& app, Globals& globals, int* exit_code) {
         // POINTS and HOURS are kept at scale 2 (the genesis defines them): 300000 is 3000.00.
         const bool two_places = p.asset() == "POINTS" || p.asset() == "HOURS";
         const std::optional<Int128> minor = MinorFromString(p.amount_minor());
-        const std::string amount =
-            two_places && minor ? FormatAmount(Amount::FromMinor(*minor), 2) : p.amount_minor();
+        const std::string amount = two_places && minor ? FormatAmount(Amount::FromMinor(*minor), 2)
+                                                       : p.amount_minor() + " (minor units)";
         std::cout << "  #" << p.seq() << "  " << (p.rule().empty() ? "earn" : p.rule()) << "  "
                   << p.member() << "  " << amount << " " << p.asset() << "  by " << p.maker()
                   << "  " << v1::PendingState_Name(p.state()).substr(14);

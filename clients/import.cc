@@ -9,6 +9,7 @@
 #include "ledger/base/check.h"
 #include "ledger/base/coding.h"
 #include "ledger/base/strings.h"
+#include "ledger/format/reason.h"
 
 namespace lovebank::import {
 namespace {
@@ -211,6 +212,19 @@ absl::StatusOr<File> Read(const std::string& bytes, std::string_view encoding) {
   if (table->rows.empty()) {
     return absl::InvalidArgumentError("the file has no rows under its header");
   }
+  // A rejected rows sheet (RejectedRows) wrote an apostrophe before cells a spreadsheet would run
+  // as formulas (csv::Field): the cell's value is what follows it. The row's text, and so its
+  // request id, stays as read.
+  if (has({"retry", "refusal"})) {
+    for (csv::Row& row : table->rows) {
+      for (std::string& cell : row.fields) {
+        if (cell.size() >= 2 && cell[0] == '\'' &&
+            std::string_view("=+-@\t\r").find(cell[1]) != std::string_view::npos) {
+          cell.erase(0, 1);
+        }
+      }
+    }
+  }
   file.table = *std::move(table);
   return file;
 }
@@ -326,8 +340,10 @@ bool IsRefusal(std::string_view outcome) {
          outcome != kDuplicateRow;
 }
 
-bool Retryable(std::string_view outcome) {
-  return IsRefusal(outcome) && outcome != kNameMismatch && outcome != "REQUEST_ID_REUSED";
+bool Retryable(const v1::BatchResult& result) {
+  const auto reason = static_cast<Reason>(result.reason());
+  return result.reason() != v1::REASON_OK && IsRememberedReason(reason) &&
+         reason != Reason::kAccountExists;
 }
 
 void Tally::Count(std::string_view outcome) {

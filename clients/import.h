@@ -97,11 +97,15 @@ std::string Outcome(const v1::BatchResult& result);
 // True for the outcomes that are refusals: all but OK, PENDING_APPROVAL, ALREADY_APPLIED and
 // DUPLICATE_ROW.
 bool IsRefusal(std::string_view outcome);
-// True for the refusals whose rows go to the rejected rows file (RejectedRows): every refusal but
-// NAME_MISMATCH (never sent, so its request id is still free: once the name or id is right the
-// original row applies, and a retried copy would apply a second time) and REQUEST_ID_REUSED (the
-// row was imported before with another issuer or store: it applied or was refused then).
-bool Retryable(std::string_view outcome);
+// True for the rows that go to the rejected rows file (RejectedRows): those the ledger refused
+// for a reason it remembers under the row's request id (ACCOUNT_UNKNOWN, BUDGET_EXCEEDED,
+// ACCOUNT_FROZEN, NOT_ELIGIBLE, …; ledger/format/reason.h IsRememberedReason) — the original
+// row can never apply after that, so its corrected copy applies at most once — except
+// ACCOUNT_EXISTS (nothing to correct: a "corrected" id would open a second account for the same
+// person). Not: syntax refusals (they may come from the issuer or store given, not the row:
+// correct the original or the flags), momentary ones (LEDGER_BUSY: run the same file again),
+// NAME_MISMATCH and REQUEST_ID_REUSED — a copy of any of these could apply a second time.
+bool Retryable(const v1::BatchResult& result);
 
 // What happened to a file's rows, counted by outcome.
 struct Tally {

@@ -36,6 +36,23 @@ constexpr std::size_t kImportBlankLinesMax = 1000;
 // Import calls decoding and preparing a file at once (on gRPC's few threads); more: LEDGER_BUSY.
 constexpr int kImportCallsMax = 2;
 
+// One of a bounded number of calls at once, given back exactly once: by Release, or when the last
+// owner lets go.
+class CallSlot {
+ public:
+  explicit CallSlot(std::atomic<int>* in_flight) : in_flight_(in_flight) {}
+  CallSlot(const CallSlot&) = delete;
+  CallSlot& operator=(const CallSlot&) = delete;
+  ~CallSlot() { Release(); }
+  void Release() {
+    if (held_.exchange(false)) in_flight_->fetch_sub(1);
+  }
+
+ private:
+  std::atomic<int>* const in_flight_;
+  std::atomic<bool> held_{true};
+};
+
 v1::VolunteerProfile ProfileMessage(const std::string& account,
                                     const Ledger::VolunteerProfile& profile) {
   v1::VolunteerProfile out;
@@ -196,7 +213,9 @@ grpc::ServerUnaryReactor* ProgrammeService::Import(grpc::CallbackServerContext* 
                         Cat(kImportCallsMax, " files are being imported; retry in a few seconds")));
     return call;
   }
-  absl::Cleanup leave = [this] { imports_in_flight_.fetch_sub(1); };
+  // Held until the answer is made (the rejected rows too), released when it is (the ledger may
+  // keep its callback, and so this, a while after calling it) or when the last holder goes.
+  auto slot = std::make_shared<CallSlot>(&imports_in_flight_);
   auto file = import::Read(bytes, request->encoding());
   if (!file.ok()) {
     call->Done(file.status().code() == absl::StatusCode::kInvalidArgument
@@ -227,8 +246,9 @@ grpc::ServerUnaryReactor* ProgrammeService::Import(grpc::CallbackServerContext* 
   response->set_encoding(file->table.encoding);
   // Every row gets its line; the ones held here are answered here, the rest submitted.
   auto names = [this](const std::string& account) -> std::optional<std::string> {
+    // Members' names only: a mismatch message must not show what the caller may not read.
     auto record = context_.ledger->GetAccount(account);
-    if (!record.ok()) return std::nullopt;
+    if (!record.ok() || record->kind() != v1::ACCOUNT_KIND_MEMBER) return std::nullopt;
     return record->display_name();
   };
   std::vector<import::Row> rows = import::Commands(*file, defaults, names);
@@ -247,12 +267,12 @@ grpc::ServerUnaryReactor* ProgrammeService::Import(grpc::CallbackServerContext* 
     sent->push_back(response->rows_size() - 1);
     *batch.add_commands() = std::move(row.command);
   }
-  auto finish = [call, response, file = std::make_shared<import::File>(*std::move(file))] {
+  auto finish = [call, response, slot, file = std::make_shared<import::File>(*std::move(file))] {
     import::Tally tally;
     std::map<std::size_t, std::string> retry;
     for (const v1::ImportRow& row : response->rows()) {
       tally.Count(row.outcome());
-      if (import::Retryable(row.outcome())) {
+      if (row.has_result() && import::Retryable(row.result())) {
         retry.emplace(row.line(), Cat(row.outcome(), ": ", row.message()));
       }
     }
@@ -264,6 +284,7 @@ grpc::ServerUnaryReactor* ProgrammeService::Import(grpc::CallbackServerContext* 
     response->set_rejected_rows(import::RejectedRows(*file, retry));
     call->Note(Cat("kind=", response->kind(), " rows=", response->rows_size(),
                    " applied=", tally.applied, " refused=", tally.refused));
+    slot->Release();
     call->Done(grpc::Status::OK);
   };
   if (sent->empty()) {  // every row held: nothing to submit
@@ -272,8 +293,9 @@ grpc::ServerUnaryReactor* ProgrammeService::Import(grpc::CallbackServerContext* 
   }
   auto results = std::make_shared<google::protobuf::RepeatedPtrField<v1::BatchResult>>();
   SubmitCommands(context_, call, *who, batch.commands(), /*all_or_nothing=*/false, results.get(),
-                 [call, response, results, sent, finish](grpc::Status status) {
+                 [call, response, results, sent, finish, slot](grpc::Status status) {
                    if (!status.ok()) {
+                     slot->Release();
                      call->Done(status);
                      return;
                    }

@@ -680,14 +680,15 @@ TEST_F(CliTest, AnImportAppliesGoodRowsReportsBadOnesAndAppliesNothingTwice) {
   EXPECT_EQ(outcome[6], "AMOUNT_TOO_MANY_DECIMALS");
   EXPECT_EQ(outcome[7], "DUPLICATE_ROW");
   EXPECT_EQ(report["refused_by_reason"]["ACCOUNT_UNKNOWN"], 1);
-  // The refused rows, to correct and import again: the three, each with its refusal.
+  // The refused rows the ledger remembers, to correct (or fix the cause of) and import again.
   ASSERT_EQ(report["rejected_rows_file"], dir_.Sub("activities-rejected.csv"));
   std::ifstream rejected_in(dir_.Sub("activities-rejected.csv"), std::ios::binary);
   const std::string rejected((std::istreambuf_iterator<char>(rejected_in)), {});
   EXPECT_EQ(rejected.substr(0, 3), "\xEF\xBB\xBF");
   EXPECT_NE(rejected.find("hours,retry,refusal\r\n"), std::string::npos) << rejected;
   EXPECT_NE(rejected.find("V09999,无此人,2,1,ACCOUNT_UNKNOWN"), std::string::npos) << rejected;
-  EXPECT_NE(rejected.find("2026-11-31"), std::string::npos) << rejected;
+  // A syntax refusal is corrected in the original (its id was never used): not in the sheet.
+  EXPECT_EQ(rejected.find("2026-11-31"), std::string::npos) << rejected;
   EXPECT_EQ(rejected.find("V00002,龙静环,3"), std::string::npos) << rejected;  // applied
 
   const Result digest_before = Run({"digest"}, "auditor-wang");
@@ -814,12 +815,14 @@ TEST_F(CliTest, EachCommandsRefusalHasItsExitCodeAndReason) {
 TEST_F(CliTest, TheSampleProgrammeImportsOnce) {
   OpenProgramme();
   const std::string data = LOVEBANK_EXAMPLE_DATA_DIR;
-  const Result members = Run({"--json", "import", data + "/members.csv"}, "admin");
+  const std::string rejected = dir_.Sub("rejected.csv");  // never into the source tree
+  const Result members =
+      Run({"--json", "import", data + "/members.csv", "--rejected", rejected}, "admin");
   ASSERT_EQ(members.exit_code, 1) << members.err;  // V00001 and V00002 were opened above
   EXPECT_EQ(members.json()["refused"], 2);
   EXPECT_EQ(members.json()["applied"], 998);
-  const Result activities =
-      Run({"--json", "import", data + "/activities-2026-11.csv"}, "worker-li");
+  const Result activities = Run(
+      {"--json", "import", data + "/activities-2026-11.csv", "--rejected", rejected}, "worker-li");
   EXPECT_EQ(activities.exit_code, 0) << activities.out.substr(0, 2000);
   // Awards go by the programme's rules (docs/examples/award-rules.csv): the members file tagged
   // the students, admissions and deductions wait for a second approver.
@@ -827,8 +830,9 @@ TEST_F(CliTest, TheSampleProgrammeImportsOnce) {
       Run({"rules", "load", std::string(LOVEBANK_SOURCE_DIR) + "/docs/examples/award-rules.csv"})
           .exit_code,
       0);
-  const Result awards =
-      Run({"--json", "import", data + "/student-awards-2026-11.csv", "--chunk", "7"}, "worker-li");
+  const Result awards = Run({"--json", "import", data + "/student-awards-2026-11.csv", "--chunk",
+                             "7", "--rejected", rejected},
+                            "worker-li");
   EXPECT_EQ(awards.exit_code, 0) << awards.out.substr(0, 2000);
   EXPECT_EQ(awards.json()["applied"], 40);  // rows waiting for approval are counted apart
   EXPECT_EQ(awards.json()["pending_approval"], 11);
@@ -838,12 +842,14 @@ TEST_F(CliTest, TheSampleProgrammeImportsOnce) {
   for (const auto& row : report["rows"]) ++outcomes[row["outcome"].get<std::string>()];
   EXPECT_EQ(outcomes["OK"], 40);                // STUDENT_PROGRESS
   EXPECT_EQ(outcomes["PENDING_APPROVAL"], 11);  // 6 UNIVERSITY_ADMISSION, 5 LACK_OF_EFFORT
-  const Result again = Run({"--json", "import", data + "/activities-2026-11.csv"}, "worker-li");
+  const Result again = Run(
+      {"--json", "import", data + "/activities-2026-11.csv", "--rejected", rejected}, "worker-li");
   EXPECT_EQ(again.json()["applied"], 0);
   EXPECT_EQ(again.json()["already_applied"], activities.json()["applied"]);
   // The supermarket's catalogue from the sample (#28): every item, priced in points.
-  const Result catalogue =
-      Run({"--json", "import", data + "/catalog.csv", "--store", "store:main"}, "admin");
+  const Result catalogue = Run(
+      {"--json", "import", data + "/catalog.csv", "--store", "store:main", "--rejected", rejected},
+      "admin");
   EXPECT_EQ(catalogue.exit_code, 0) << catalogue.out.substr(0, 2000);
   EXPECT_EQ(catalogue.json()["kind"], "catalogue");
   EXPECT_EQ(catalogue.json()["applied"], 16);
@@ -974,7 +980,9 @@ TEST_F(CliTest, TheSeedsStudentRulesAndTheTransferPolicyRunThroughTheCli) {
 TEST_F(CliTest, TheMonthlyNoticeAndACertificateForTheSampleMonthMatchTheJournal) {
   OpenProgramme();
   const std::string data = LOVEBANK_EXAMPLE_DATA_DIR;
-  ASSERT_EQ(Run({"import", data + "/members.csv"}, "admin").exit_code, 1);  // V00001/2 exist
+  ASSERT_EQ(Run({"import", data + "/members.csv", "--rejected", dir_.Sub("rejected.csv")}, "admin")
+                .exit_code,
+            1);  // V00001/2 exist
   ASSERT_EQ(
       Run({"rules", "load", std::string(LOVEBANK_SOURCE_DIR) + "/docs/examples/award-rules.csv"})
           .exit_code,

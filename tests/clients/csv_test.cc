@@ -92,7 +92,7 @@ TEST(Csv, TabsClearedRowsAndTooManyFields) {
   auto wide = Parse("a,b\n" + std::string(kFieldsMax, ',') + "\n");
   ASSERT_FALSE(wide.ok());
   EXPECT_NE(wide.status().message().find("line 2"), std::string::npos) << wide.status();
-  EXPECT_TRUE(Parse("a,b\n" + std::string(kFieldsMax - 2, ',') + "x\n").ok());
+  EXPECT_TRUE(Parse("a,b\n" + std::string(kFieldsMax - 1, ',') + "x\n").ok());  // 256 fields
 }
 
 TEST(Csv, AMissingFileIsNotFound) {

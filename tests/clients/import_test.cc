@@ -113,17 +113,31 @@ TEST(Import, RefusedRowsComeBackWithTheirRetryCountAndRefusal) {
   const std::vector<Row> retried = Commands(*rejected, {"issuer:town", ""}, NoNames);
   ASSERT_EQ(retried.size(), 1u);
   EXPECT_NE(retried[0].request_id, Commands(*file, {"issuer:town", ""}, NoNames)[1].request_id);
-  EXPECT_EQ(retried[0].request_id,
-            Commands(*Read(first), {"issuer:town", ""}, NoNames)[0].request_id);
+  // Read back, the sheet's cells are the original's: the guard's apostrophe is dropped.
+  EXPECT_EQ(retried[0].command.earn().activity().name(), "=cmd()");
+  auto plain = Read("member_id,date,activity,hours\nV9,2026-11-05,'=x,1\n");
+  EXPECT_EQ(Commands(*plain, {"issuer:town", ""}, NoNames)[0].command.earn().activity().name(),
+            "'=x");  // not a rejected sheet: the cell as written
   const std::string second = RejectedRows(*rejected, {{2, "ACCOUNT_FROZEN: V9 is frozen"}});
   EXPECT_NE(second.find("hours,retry,refusal\r\nV9,2026-11-05,'=cmd(),1,2,ACCOUNT_FROZEN"),
             std::string::npos)
       << second;
-  EXPECT_TRUE(Retryable("ACCOUNT_UNKNOWN"));
-  EXPECT_FALSE(Retryable("NAME_MISMATCH"));
-  EXPECT_FALSE(Retryable("REQUEST_ID_REUSED"));
-  EXPECT_FALSE(Retryable("ALREADY_APPLIED"));
-  EXPECT_FALSE(Retryable("DUPLICATE_ROW"));
+  // Only what the ledger refused and remembers goes to the sheet (its original id can never
+  // apply again); a syntax refusal, a momentary one or an existing account does not.
+  auto result = [](v1::Reason reason) {
+    v1::BatchResult out;
+    out.set_reason(reason);
+    return out;
+  };
+  EXPECT_TRUE(Retryable(result(v1::REASON_ACCOUNT_UNKNOWN)));
+  EXPECT_TRUE(Retryable(result(v1::REASON_BUDGET_EXCEEDED)));
+  EXPECT_FALSE(Retryable(result(v1::REASON_OK)));
+  EXPECT_FALSE(Retryable(result(v1::REASON_ACCOUNT_ID_INVALID)));  // may be the --issuer given
+  EXPECT_FALSE(Retryable(result(v1::REASON_AMOUNT_EXPONENT)));
+  EXPECT_FALSE(Retryable(result(v1::REASON_LEDGER_BUSY)));
+  EXPECT_FALSE(Retryable(result(v1::REASON_LEDGER_UNAVAILABLE)));
+  EXPECT_FALSE(Retryable(result(v1::REASON_REQUEST_ID_REUSED)));
+  EXPECT_FALSE(Retryable(result(v1::REASON_ACCOUNT_EXISTS)));
 }
 
 }  // namespace

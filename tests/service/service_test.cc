@@ -3348,6 +3348,9 @@ TEST_F(ServiceTest, AnImportedFileAppliesEachRowOnceAndAnswersEveryRow) {
   EXPECT_EQ(first.already_applied(), 0u);
   EXPECT_EQ(Balance("m1", "HOURS"), "2.50");
   EXPECT_EQ(Balance("m2", "HOURS"), "3.00");
+  // The rejected sheet holds the unknown member (remembered) but not the syntax refusal.
+  EXPECT_NE(first.rejected_rows().find("nobody"), std::string::npos) << first.rejected_rows();
+  EXPECT_EQ(first.rejected_rows().find("1e3"), std::string::npos) << first.rejected_rows();
 
   // Again, and the first two rows saved in GBK: the same request ids, nothing applied twice.
   const std::uint64_t head = HeadSeq();
@@ -3493,6 +3496,7 @@ TEST_F(ServiceTest, AnImportsRefusedRowsComeBackAsASheetThatAppliesThemOnce) {
   v1::ImportResponse again;
   ASSERT_TRUE(import("issuer", sheet, &again).ok());
   EXPECT_EQ(again.rows(2).outcome(), "ACCOUNT_UNKNOWN");
+  EXPECT_EQ(again.rejected_rows(), rejected);  // the same sheet: the same (new) request ids
   EXPECT_EQ(Balance("V7001", "HOURS"), "none");
   v1::ImportResponse retried;
   ASSERT_TRUE(import("issuer", rejected, &retried).ok());
