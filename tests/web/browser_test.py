@@ -269,6 +269,22 @@ try:
     driver.find_element(By.ID, "award").click()
     wait.until(lambda d: "等待审批" in text("#award-message"))
     driver.save_screenshot(os.path.join(shots, "desk-1280x800.png"))
+    # The admin loads a catalogue sheet at the desk, naming the store the sheet does not.
+    driver.execute_script("localStorage.removeItem('lovebank.desk')")
+    driver.get(base + "/desk/")
+    driver.find_element(By.ID, "desk-token").send_keys(admin)
+    driver.find_element(By.ID, "sign-in").click()
+    wait.until(lambda d: d.find_elements(By.ID, "import-file"))
+    catalogue = os.path.join(work, "catalog.csv")
+    with open(catalogue, "wb") as out:
+        out.write("sku,name,unit,price_points\r\nSOAP_1,肥皂,块,5.00\r\n".encode("utf-8"))
+    driver.find_element(By.ID, "import-file").send_keys(catalogue)
+    driver.find_element(By.ID, "import-store").send_keys("store:main")
+    driver.find_element(By.ID, "import").click()
+    wait.until(lambda d: "超市商品目录" in text("#import-summary"))
+    assert "：导入 1 行" in text("#import-summary"), text("#import-summary")
+    items = post("Supermarket/ListItems", {"store": "store:main"}, admin)["items"]
+    assert [i["price"] for i in items if i["sku"] == "SOAP_1"] == ["5.00"], items
     driver.execute_script("localStorage.removeItem('lovebank.desk')")
     driver.get(base + "/desk/")
     driver.find_element(By.ID, "desk-token").send_keys(approver)
@@ -418,7 +434,7 @@ try:
                if "Content Security Policy" in entry["message"]]
     assert blocked == [], blocked
     print("browser: activation, balance, payment code, counter checkout, receipt, live history, "
-          "a refusal in Chinese, the desk's activity, a GBK sheet imported once and an approval, a PIN and a 转赠, the certificate, "
+          "a refusal in Chinese, the desk's activity, a GBK sheet imported once, the admin's catalogue sheet and an approval, a PIN and a 转赠, the certificate, "
           "the monthly "
           "notice, a refund, a hold collected OK; "
           "screenshots in", shots)

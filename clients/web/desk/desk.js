@@ -152,6 +152,14 @@ export function importOutcome(row) {
 // import`, so a file imported twice, here or there, records nothing twice.
 function importForm(desk) {
   const input = el('input', { id: 'import-file', type: 'file', accept: '.csv,text/csv' });
+  // What a file's rows may not say themselves: the store (catalogue, stock), the donor issuer
+  // (stock; others default to the worker's own account) and, when the guess is wrong, the text's
+  // encoding.
+  const store = el('input', { id: 'import-store', placeholder: '例如：store:main（商品目录、入库表用）' });
+  const issuer = el('input', { id: 'import-issuer', placeholder: '例如：issuer:goods（入库表的捐赠方；其他表默认本人账户）' });
+  const encoding = el('select', { id: 'import-encoding' },
+    el('option', { value: 'auto' }, '自动识别（UTF-8 或 GBK）'), el('option', { value: 'gbk' }, 'GBK（Excel 另存的 CSV）'),
+    el('option', { value: 'utf-8' }, 'UTF-8'));
   const summary = el('div', { id: 'import-summary' });
   const rows = el('tbody', { id: 'import-results' });
   const button = el('button', { id: 'import', onclick: async () => {
@@ -165,8 +173,8 @@ function importForm(desk) {
     show(rows);
     button.disabled = true;  // one import at a time: a second click would only confuse
     try {
-      const got = await call('Programme/Import',
-        { file: base64(new Uint8Array(await file.arrayBuffer())) }, desk.token);
+      const got = await call('Programme/Import', { file: base64(new Uint8Array(await file.arrayBuffer())),
+        store: store.value.trim(), issuer: issuer.value.trim(), encoding: encoding.value }, desk.token);
       const count = (name) => Number(got[name] || 0);
       show(summary, el('p', { class: count('refused') ? 'error' : 'ok' },
         `${KIND_NAMES[got.kind] || got.kind}（${got.encoding}）：导入 ${count('applied')} 行，` +
@@ -190,7 +198,9 @@ function importForm(desk) {
   } }, '导入');
   return el('section', {}, el('h2', {}, '导入表格（CSV）'),
     el('p', { class: 'muted' }, '会员名单、服务活动、学生奖励、超市商品目录或捐赠入库表，首行为列名（见 docs/cli.md）；Excel 另存的 CSV 即可。同一文件再导入不会重复记录；被拒的行可下载，改正后再导入。'),
-    el('label', { for: 'import-file' }, '文件'), input, button, summary, el('table', {}, rows));
+    el('label', { for: 'import-file' }, '文件'), input,
+    el('label', { for: 'import-store' }, '超市账户'), store, el('label', { for: 'import-issuer' }, '发放/捐赠账户'), issuer,
+    el('label', { for: 'import-encoding' }, '文字编码'), encoding, button, summary, el('table', {}, rows));
 }
 
 // Minor units as a decimal of `scale` places: "300000" -> "3000.00".
