@@ -3,9 +3,9 @@
 
 #include <algorithm>
 #include <map>
+#include <memory>
 #include <tuple>
 
-#include "absl/cleanup/cleanup.h"
 #include "clients/certificate.h"
 #include "clients/import.h"
 #include "ledger/base/strings.h"
@@ -53,6 +53,15 @@ class CallSlot {
   std::atomic<bool> held_{true};
 };
 
+// One of at most `most` calls at once, or null when all are taken (then: LEDGER_BUSY).
+std::shared_ptr<CallSlot> TakeSlot(std::atomic<int>* in_flight, int most) {
+  if (in_flight->fetch_add(1) >= most) {
+    in_flight->fetch_sub(1);
+    return nullptr;
+  }
+  return std::make_shared<CallSlot>(in_flight);
+}
+
 v1::VolunteerProfile ProfileMessage(const std::string& account,
                                     const Ledger::VolunteerProfile& profile) {
   v1::VolunteerProfile out;
@@ -94,14 +103,13 @@ grpc::ServerUnaryReactor* ProgrammeService::GetCertificate(grpc::CallbackServerC
   auto who = AuthorizeRead(context_, call, Read::kStatement, request->account());
   if (who == nullptr) return call;
   // Each call reads a whole statement on one of gRPC's threads: a few at once, never all.
-  if (certificates_in_flight_.fetch_add(1) >= kCertificateCallsMax) {
-    certificates_in_flight_.fetch_sub(1);
+  const std::shared_ptr<CallSlot> slot = TakeSlot(&certificates_in_flight_, kCertificateCallsMax);
+  if (slot == nullptr) {
     call->Done(ToStatus(Reason::kLedgerBusy, Cat(kCertificateCallsMax,
                                                  " certificates are being made; retry in a few "
                                                  "seconds")));
     return call;
   }
-  absl::Cleanup leave = [this] { certificates_in_flight_.fetch_sub(1); };
   const std::string& from = request->from();
   const std::string& to = request->to();
   for (const std::string* day : {&from, &to}) {
@@ -207,15 +215,14 @@ grpc::ServerUnaryReactor* ProgrammeService::Import(grpc::CallbackServerContext* 
                             " rows at most here: split it, or use `lovebank import`")));
     return call;
   }
-  if (imports_in_flight_.fetch_add(1) >= kImportCallsMax) {
-    imports_in_flight_.fetch_sub(1);
+  // Held until the answer is made (the rejected rows too), released when it is (the ledger may
+  // keep its callback, and so this, a while after calling it) or when the last holder goes.
+  const std::shared_ptr<CallSlot> slot = TakeSlot(&imports_in_flight_, kImportCallsMax);
+  if (slot == nullptr) {
     call->Done(ToStatus(Reason::kLedgerBusy,
                         Cat(kImportCallsMax, " files are being imported; retry in a few seconds")));
     return call;
   }
-  // Held until the answer is made (the rejected rows too), released when it is (the ledger may
-  // keep its callback, and so this, a while after calling it) or when the last holder goes.
-  auto slot = std::make_shared<CallSlot>(&imports_in_flight_);
   auto file = import::Read(bytes, request->encoding());
   if (!file.ok()) {
     call->Done(file.status().code() == absl::StatusCode::kInvalidArgument
