@@ -93,11 +93,39 @@ absl::StatusOr<Figures> Derive(const Reader& reader, const std::string& account,
     return ParseAmount(hours, 2, MinorAbsoluteMax()).amount.minor();
   };
   Int128 total_minor = 0, cumulative_minor = 0;
-  std::vector<const v1::StatementItem*> listed;
+  // What each listed entry served: an Earn of HOURS's activity, or the service a confirmation or
+  // resolution paid the member for (its day, category and what it was).
+  struct Served {
+    const v1::StatementItem* item;
+    std::string date;
+    std::string name;
+    std::string team;
+    std::string hours;
+  };
+  std::vector<Served> listed;
   for (auto item = items->rbegin(); item != items->rend(); ++item) {  // oldest first
     const v1::Command& c = item->command();
-    if (item->seq() > as_of_seq || !c.has_earn() || c.earn().asset() != "HOURS" ||
-        c.earn().to() != account || reversed_as_of(item->seq())) {
+    if (item->seq() > as_of_seq) continue;
+    if (c.has_confirm_service() || c.has_resolve_service()) {
+      std::string paid;
+      for (const auto& leg : item->legs()) {
+        if (leg.asset() == "HOURS" && !leg.amount().starts_with("-")) paid = leg.amount();
+      }
+      if (paid.empty() || !reader.service) continue;
+      auto service = reader.service(c.has_confirm_service() ? c.confirm_service().service_seq()
+                                                            : c.resolve_service().service_seq());
+      if (!service.ok()) return service.status();
+      if (service->provider != account) continue;  // the requester's hours coming back
+      cumulative_minor += minor(paid);
+      if ((!from.empty() && service->day < from) || (!to.empty() && service->day > to)) continue;
+      listed.push_back({&*item, service->day,
+                        Cat(service->category, "：", service->description,
+                            service->place.empty() ? "" : "（" + service->place + "）"),
+                        "", paid});
+      continue;
+    }
+    if (!c.has_earn() || c.earn().asset() != "HOURS" || c.earn().to() != account ||
+        reversed_as_of(item->seq())) {
       continue;
     }
     // Cumulative hours count every hour served, the part a storage cap sent to the pool too
@@ -107,24 +135,24 @@ absl::StatusOr<Figures> Derive(const Reader& reader, const std::string& account,
     if (item->legs().empty() || (!from.empty() && date < from) || (!to.empty() && date > to)) {
       continue;
     }
-    listed.push_back(&*item);
+    listed.push_back(
+        {&*item, date, c.earn().activity().name(), c.earn().activity().team(), c.earn().amount()});
   }
   if (activities_max != 0 && listed.size() > activities_max) {
     return RefusedStatus(Reason::kCertificateTooLarge,
                          Cat(listed.size(), " activities in the period; a certificate lists ",
                              activities_max, " at most: narrow it with from / to"));
   }
-  for (const v1::StatementItem* item : listed) {
-    const v1::Move& earn = item->command().earn();
-    auto hash = reader.entry_hash(item->seq());
+  for (const Served& served : listed) {
+    auto hash = reader.entry_hash(served.item->seq());
     if (!hash.ok()) return hash.status();
-    derived.activities.push_back({{"seq", item->seq()},
+    derived.activities.push_back({{"seq", served.item->seq()},
                                   {"hash", *hash},
-                                  {"date", earn.activity().date()},
-                                  {"name", earn.activity().name()},
-                                  {"team", earn.activity().team()},
-                                  {"hours", earn.amount()}});
-    total_minor += minor(earn.amount());
+                                  {"date", served.date},
+                                  {"name", served.name},
+                                  {"team", served.team},
+                                  {"hours", served.hours}});
+    total_minor += minor(served.hours);
   }
   derived.total_hours = FormatAmount(Amount::FromMinor(total_minor), 2);
   derived.cumulative_hours = FormatAmount(Amount::FromMinor(cumulative_minor), 2);

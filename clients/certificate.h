@@ -42,6 +42,16 @@ struct Reader {
   std::function<absl::StatusOr<std::vector<v1::StatementItem>>()> statement;
   // The stored hash of entry `seq`, 64 hex digits.
   std::function<absl::StatusOr<std::string>(std::uint64_t seq)> entry_hash;
+  // The service (issue #26) a confirmation or resolution paid for: its provider, what and
+  // where it was, and its day. The hours a member served others count like an activity.
+  struct Service {
+    std::string provider;
+    std::string category;
+    std::string description;
+    std::string place;
+    std::string day;
+  };
+  std::function<absl::StatusOr<Service>(std::uint64_t service_seq)> service;
 };
 
 // What the ledger says a certificate for `account` over [from, to] as of entry `as_of_seq`

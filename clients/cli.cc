@@ -42,6 +42,7 @@ Session::Session(const Globals& globals) : globals_(globals) {
   audit_ = v1::Audit::NewStub(channel_);
   supermarket_ = v1::Supermarket::NewStub(channel_);
   programme_ = v1::Programme::NewStub(channel_);
+  exchange_ = v1::Exchange::NewStub(channel_);
 }
 
 std::unique_ptr<grpc::ClientContext> Session::Context() const {

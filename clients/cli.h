@@ -47,6 +47,7 @@ class Session {
   v1::Audit::Stub& audit() { return *audit_; }
   v1::Supermarket::Stub& supermarket() { return *supermarket_; }
   v1::Programme::Stub& programme() { return *programme_; }
+  v1::Exchange::Stub& exchange() { return *exchange_; }
 
  private:
   Globals globals_;
@@ -56,6 +57,7 @@ class Session {
   std::unique_ptr<v1::Audit::Stub> audit_;
   std::unique_ptr<v1::Supermarket::Stub> supermarket_;
   std::unique_ptr<v1::Programme::Stub> programme_;
+  std::unique_ptr<v1::Exchange::Stub> exchange_;
 };
 
 // Prints a failed call (text on stderr, or a JSON object on stdout with --json) and returns its

@@ -36,6 +36,8 @@ void PrintBasket(const v1::Receipt& receipt);
 void AddProgrammeCommands(CLI::App& app, Globals& globals, int* exit_code);
 // tags, family, transfer-policy, rules, award, approve, reject, pending, approval, activity.
 void AddRuleCommands(CLI::App& app, Globals& globals, int* exit_code);
+// request, offer, services: hours buy services (issue #26).
+void AddExchangeCommands(CLI::App& app, Globals& globals, int* exit_code);
 // audit, digest, export.
 void AddAuditCommands(CLI::App& app, Globals& globals, int* exit_code);
 

@@ -291,6 +291,15 @@ std::optional<certificate::Figures> Derive(
     if (!failed.ok()) return absl::UnavailableError(failed.error_message());
     return response.hash();
   };
+  reader.service = [&](std::uint64_t seq) -> absl::StatusOr<certificate::Reader::Service> {
+    v1::GetServiceRequest request;
+    request.set_service_seq(seq);
+    v1::Service response;
+    failed = session.exchange().GetService(session.Context().get(), request, &response);
+    if (!failed.ok()) return absl::UnavailableError(failed.error_message());
+    return certificate::Reader::Service{response.provider(), response.category(),
+                                        response.description(), response.place(), response.day()};
+  };
   auto figures = certificate::Derive(reader, account, from, to, as_of_seq, thresholds);
   if (!figures.ok()) {
     if (failed.ok()) failed = grpc::Status(grpc::StatusCode::UNKNOWN, figures.status().ToString());

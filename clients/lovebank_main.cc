@@ -126,6 +126,7 @@ int Main(int argc, char** argv) {
   AddAdminCommands(app, globals, &exit_code);
   AddShopCommands(app, globals, &exit_code);
   AddProgrammeCommands(app, globals, &exit_code);
+  AddExchangeCommands(app, globals, &exit_code);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& error) {

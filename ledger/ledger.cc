@@ -29,6 +29,13 @@ SyntaxCheck CheckSubmitted(const v1::Command& command) {
     return SyntaxCheck{Reason::kHoldCommandInvalid,
                        "holds are released by the engine alone when they expire"};
   }
+  if (command.has_expire_pending()) {
+    return SyntaxCheck{Reason::kPendingCommandInvalid,
+                       "pending awards lapse by the engine alone when they expire"};
+  }
+  if (command.has_expire_service()) {
+    return SyntaxCheck{Reason::kServiceInvalid, "services lapse by the engine alone"};
+  }
   return CheckCommandSyntax(command);
 }
 

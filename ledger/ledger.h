@@ -272,6 +272,28 @@ class Ledger {
   absl::StatusOr<PendingList> GetPending(std::string_view member, bool include_closed);
   // A hold as committed. Refusals: kHoldUnknown.
   absl::StatusOr<v1::HoldRecord> GetHold(std::uint64_t hold_seq);
+  // Services (issue #26): one as committed (refusal kServiceUnknown), and a page of them newest
+  // first, every filter given holding: `kind` (UNSPECIFIED: both), live ones only, `category`
+  // exactly, `place` containing the text, `member` the requester, offerer or provider; before
+  // seq `cursor` (0: from the newest). At most `limit` records; at most kServiceScanMax examined
+  // per call, so a rare filter answers a short page with a cursor to go on from (next_cursor 0:
+  // nothing older).
+  absl::StatusOr<v1::ServiceRecord> GetService(std::uint64_t service_seq);
+  struct ServiceFilter {
+    v1::ServiceKind kind = v1::SERVICE_KIND_UNSPECIFIED;
+    bool live_only = false;
+    std::string category;
+    std::string place;
+    std::string member;
+    std::uint64_t cursor = 0;
+    std::size_t limit = 50;
+  };
+  static constexpr std::size_t kServiceScanMax = 10000;
+  struct ServiceList {
+    std::vector<v1::ServiceRecord> services;
+    std::uint64_t next_cursor = 0;
+  };
+  absl::StatusOr<ServiceList> ListServices(const ServiceFilter& filter);
 
   // An online backup (issue #8): a RocksDB checkpoint of the whole ledger in `dir` (a new
   // directory on this machine, made 0700; table files are hard links where the file system

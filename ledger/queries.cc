@@ -10,6 +10,7 @@
 #include "ledger/base/text.h"
 #include "ledger/format/syntax.h"
 #include "ledger/ledger_impl.h"
+#include "ledger/rules/services.h"
 
 namespace lovebank {
 namespace {
@@ -631,6 +632,54 @@ absl::StatusOr<v1::HoldRecord> Ledger::GetHold(std::uint64_t hold_seq) {
     return absl::DataLossError(Cat("hold ", hold_seq, " does not decode"));
   }
   return hold;
+}
+
+absl::StatusOr<v1::ServiceRecord> Ledger::GetService(std::uint64_t service_seq) {
+  LOVEBANK_ASSIGN_OR_RETURN(auto value,
+                            impl_->store->Get(Family::kServices, EncodeFixed64BE(service_seq)));
+  if (!value.has_value()) {
+    return RefusedStatus(Reason::kServiceUnknown, Cat("no service ", service_seq));
+  }
+  v1::ServiceRecord service;
+  if (!service.ParseFromString(*value)) {
+    return absl::DataLossError(Cat("service ", service_seq, " does not decode"));
+  }
+  return service;
+}
+
+absl::StatusOr<Ledger::ServiceList> Ledger::ListServices(const ServiceFilter& filter) {
+  Store& store = *impl_->store;
+  ScopedSnapshot snapshot(store.db());
+  ServiceList list;
+  auto it = store.NewIterator(Family::kServices, snapshot.get());
+  if (filter.cursor == 0) {
+    it->SeekToLast();
+  } else {
+    it->SeekForPrev(EncodeFixed64BE(filter.cursor - 1));
+  }
+  std::size_t examined = 0;
+  for (; it->Valid(); it->Prev()) {
+    v1::ServiceRecord record;
+    if (!record.ParseFromArray(it->value().data(), static_cast<int>(it->value().size()))) {
+      return absl::DataLossError("a service record does not decode");
+    }
+    if (list.services.size() == filter.limit || examined == kServiceScanMax) {
+      list.next_cursor = record.seq() + 1;
+      break;
+    }
+    ++examined;
+    if (filter.kind != v1::SERVICE_KIND_UNSPECIFIED && record.kind() != filter.kind) continue;
+    if (filter.live_only && !rules::IsLive(record.state())) continue;
+    if (!filter.category.empty() && record.category() != filter.category) continue;
+    if (!filter.place.empty() && record.place().find(filter.place) == std::string::npos) continue;
+    if (!filter.member.empty() && record.member() != filter.member &&
+        record.provider() != filter.member) {
+      continue;
+    }
+    list.services.push_back(std::move(record));
+  }
+  LOVEBANK_RETURN_IF_ERROR(FromRocks(it->status(), "reading services"));
+  return list;
 }
 
 const std::string& Ledger::path() const { return impl_->options.path; }

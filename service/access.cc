@@ -182,6 +182,28 @@ Decision MayCommand(const Principal& who, const v1::Command& command,
       // The programme office runs the catalogue, prices, stock and settlement: a terminal
       // never sets a price.
       return MayAdminister(who);
+    // Services (issue #26): members for their own account, social workers (issuers) and admins
+    // for anyone. Who may act on an existing request depends on it: the sequencer decides.
+    case v1::Command::kPostService:
+      if (who.role == v1::ROLE_MEMBER) return Bound(who, command.post_service().member(), "post");
+      if (who.role == v1::ROLE_ISSUER) return Allow();
+      return MayAdminister(who);
+    case v1::Command::kAcceptService:
+      if (who.role == v1::ROLE_MEMBER) {
+        return Bound(who, command.accept_service().provider(), "accept");
+      }
+      if (who.role == v1::ROLE_ISSUER) return Allow();
+      return MayAdminister(who);
+    case v1::Command::kCompleteService:
+    case v1::Command::kConfirmService:
+    case v1::Command::kCancelService:
+    case v1::Command::kDisputeService:
+      if (who.role == v1::ROLE_MEMBER || who.role == v1::ROLE_ISSUER) return Allow();
+      return MayAdminister(who);
+    case v1::Command::kResolveService:
+      if (who.role == v1::ROLE_ISSUER) return Allow();
+      return MayAdminister(who);
+    case v1::Command::kExpireService:  // the engine's own
     case v1::Command::kDefineAsset:
     case v1::Command::BODY_NOT_SET:
       break;

@@ -219,6 +219,47 @@ Converted ToCommand(const v1::VoidHoldRequest& request, std::string_view actor) 
   return converted;
 }
 
+Converted ToCommand(const v1::PostServiceRequest& request, std::string_view actor) {
+  Converted converted = Base(request.request_id(), actor, request.memo());
+  *converted.command.mutable_post_service() = request.service();
+  return converted;
+}
+
+Converted ToCommand(const v1::ServiceStepRequest& request, std::string_view actor,
+                    ServiceStep step) {
+  Converted converted = Base(request.request_id(), actor, request.memo());
+  v1::Command& c = converted.command;
+  const std::uint64_t seq = request.service_seq();
+  switch (step) {
+    case ServiceStep::kAccept:
+    case ServiceStep::kAssign:
+      c.mutable_accept_service()->set_service_seq(seq);
+      c.mutable_accept_service()->set_provider(request.provider());
+      break;
+    case ServiceStep::kComplete:
+      c.mutable_complete_service()->set_service_seq(seq);
+      c.mutable_complete_service()->set_hours(request.hours());
+      break;
+    case ServiceStep::kConfirm:
+      c.mutable_confirm_service()->set_service_seq(seq);
+      break;
+    case ServiceStep::kCancel:
+      c.mutable_cancel_service()->set_service_seq(seq);
+      c.mutable_cancel_service()->set_reason(request.reason());
+      break;
+    case ServiceStep::kDispute:
+      c.mutable_dispute_service()->set_service_seq(seq);
+      c.mutable_dispute_service()->set_reason(request.reason());
+      break;
+    case ServiceStep::kResolve:
+      c.mutable_resolve_service()->set_service_seq(seq);
+      c.mutable_resolve_service()->set_hours(request.hours());
+      c.mutable_resolve_service()->set_reason(request.reason());
+      break;
+  }
+  return converted;
+}
+
 Converted ToCommand(const v1::SetStarLevelsRequest& request, std::string_view actor) {
   Converted converted = Base(request.request_id(), actor, request.memo());
   *converted.command.mutable_set_star_levels()->mutable_thresholds() = request.thresholds();

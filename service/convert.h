@@ -55,6 +55,12 @@ Converted ToCommand(const v1::RefundRequest& request, std::string_view actor);
 Converted ToCommand(const v1::AuthorizeHoldRequest& request, std::string_view actor);
 Converted ToCommand(const v1::CaptureHoldRequest& request, std::string_view actor);
 Converted ToCommand(const v1::VoidHoldRequest& request, std::string_view actor);
+// Services (issue #26): a posting, and one step of a service by the RPC that asks for it
+// (Accept and Assign both make an AcceptService; the sequencer tells them apart by the actor).
+Converted ToCommand(const v1::PostServiceRequest& request, std::string_view actor);
+enum class ServiceStep { kAccept, kAssign, kComplete, kConfirm, kCancel, kDispute, kResolve };
+Converted ToCommand(const v1::ServiceStepRequest& request, std::string_view actor,
+                    ServiceStep step);
 Converted ToCommand(const v1::SetStarLevelsRequest& request, std::string_view actor);
 Converted ToCommand(const v1::SetHoursCapRequest& request, std::string_view actor);
 Converted ToCommand(const v1::SetDailyHoursCapRequest& request, std::string_view actor);

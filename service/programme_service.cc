@@ -155,6 +155,12 @@ grpc::ServerUnaryReactor* ProgrammeService::GetCertificate(grpc::CallbackServerC
     if (!entry.ok()) return entry.status();
     return HashToHex(entry->hash);
   };
+  reader.service = [&](std::uint64_t seq) -> absl::StatusOr<certificate::Reader::Service> {
+    auto service = context_.ledger->GetService(seq);
+    if (!service.ok()) return service.status();
+    return certificate::Reader::Service{service->provider(), service->category(),
+                                        service->description(), service->place(), service->day()};
+  };
   auto figures = certificate::Derive(reader, request->account(), from, to, shown.as_of_seq(),
                                      shown.star_thresholds(), certificate::kActivitiesMax);
   if (!figures.ok()) {

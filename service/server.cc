@@ -22,9 +22,9 @@
 namespace lovebank::service {
 namespace {
 
-constexpr const char* kServiceNames[] = {"lovebank.v1.Ledger", "lovebank.v1.Admin",
-                                         "lovebank.v1.Audit", "lovebank.v1.Supermarket",
-                                         "lovebank.v1.Programme"};
+constexpr const char* kServiceNames[] = {"lovebank.v1.Ledger",    "lovebank.v1.Admin",
+                                         "lovebank.v1.Audit",     "lovebank.v1.Supermarket",
+                                         "lovebank.v1.Programme", "lovebank.v1.Exchange"};
 constexpr std::string_view kFirstAdmin = "admin";
 
 absl::StatusOr<std::string> ReadFile(const std::string& path) {
@@ -134,6 +134,7 @@ class Server::Impl {
   std::unique_ptr<AdminService> admin_service;
   std::unique_ptr<SupermarketService> supermarket_service;
   std::unique_ptr<ProgrammeService> programme_service;
+  std::unique_ptr<ExchangeService> exchange_service;
   std::unique_ptr<AuditService> audit_service;
   std::unique_ptr<grpc::Server> server;
   std::unique_ptr<HttpGateway> http;
@@ -277,6 +278,7 @@ absl::StatusOr<std::unique_ptr<Server>> Server::Start(ServerOptions options) {
   impl->admin_service = std::make_unique<AdminService>(impl->context);
   impl->supermarket_service = std::make_unique<SupermarketService>(impl->context);
   impl->programme_service = std::make_unique<ProgrammeService>(impl->context);
+  impl->exchange_service = std::make_unique<ExchangeService>(impl->context);
   impl->audit_service = std::make_unique<AuditService>(impl->context);
   grpc::ServerBuilder builder;
   // One ledger per address: gRPC sets SO_REUSEPORT by default on Linux, and then a second
@@ -288,6 +290,7 @@ absl::StatusOr<std::unique_ptr<Server>> Server::Start(ServerOptions options) {
   builder.RegisterService(impl->admin_service.get());
   builder.RegisterService(impl->supermarket_service.get());
   builder.RegisterService(impl->programme_service.get());
+  builder.RegisterService(impl->exchange_service.get());
   builder.RegisterService(impl->audit_service.get());
   impl->server = builder.BuildAndStart();
   if (impl->server == nullptr || impl->port == 0) {

@@ -259,6 +259,48 @@ class SupermarketService final : public v1::Supermarket::CallbackService {
   const Context& context_;
 };
 
+class ExchangeService final : public v1::Exchange::CallbackService {
+ public:
+  explicit ExchangeService(const Context& context) : context_(context) {}
+
+  grpc::ServerUnaryReactor* PostRequest(grpc::CallbackServerContext* ctx,
+                                        const v1::PostServiceRequest* request,
+                                        v1::Receipt* response) override;
+  grpc::ServerUnaryReactor* PostOffer(grpc::CallbackServerContext* ctx,
+                                      const v1::PostServiceRequest* request,
+                                      v1::Receipt* response) override;
+  grpc::ServerUnaryReactor* ListServices(grpc::CallbackServerContext* ctx,
+                                         const v1::ListServicesRequest* request,
+                                         v1::ListServicesResponse* response) override;
+  grpc::ServerUnaryReactor* GetService(grpc::CallbackServerContext* ctx,
+                                       const v1::GetServiceRequest* request,
+                                       v1::Service* response) override;
+  grpc::ServerUnaryReactor* Accept(grpc::CallbackServerContext* ctx,
+                                   const v1::ServiceStepRequest* request,
+                                   v1::Receipt* response) override;
+  grpc::ServerUnaryReactor* Assign(grpc::CallbackServerContext* ctx,
+                                   const v1::ServiceStepRequest* request,
+                                   v1::Receipt* response) override;
+  grpc::ServerUnaryReactor* Complete(grpc::CallbackServerContext* ctx,
+                                     const v1::ServiceStepRequest* request,
+                                     v1::Receipt* response) override;
+  grpc::ServerUnaryReactor* Confirm(grpc::CallbackServerContext* ctx,
+                                    const v1::ServiceStepRequest* request,
+                                    v1::Receipt* response) override;
+  grpc::ServerUnaryReactor* Cancel(grpc::CallbackServerContext* ctx,
+                                   const v1::ServiceStepRequest* request,
+                                   v1::Receipt* response) override;
+  grpc::ServerUnaryReactor* Dispute(grpc::CallbackServerContext* ctx,
+                                    const v1::ServiceStepRequest* request,
+                                    v1::Receipt* response) override;
+  grpc::ServerUnaryReactor* Resolve(grpc::CallbackServerContext* ctx,
+                                    const v1::ServiceStepRequest* request,
+                                    v1::Receipt* response) override;
+
+ private:
+  const Context& context_;
+};
+
 // Authorizes `converted.command` for `who` (with the entry a Reverse or Refund names), then
 // refuses it for a service rule or hands it to the ledger; the receipt goes to `response`,
 // completed by `decorate` when given. Finishes `call` in every case.

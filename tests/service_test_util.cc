@@ -30,6 +30,7 @@ Client::Client(int port)
       admin(v1::Admin::NewStub(channel)),
       audit(v1::Audit::NewStub(channel)),
       supermarket(v1::Supermarket::NewStub(channel)),
-      programme(v1::Programme::NewStub(channel)) {}
+      programme(v1::Programme::NewStub(channel)),
+      exchange(v1::Exchange::NewStub(channel)) {}
 
 }  // namespace lovebank::testing

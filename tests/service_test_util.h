@@ -29,6 +29,7 @@ struct Client {
   std::unique_ptr<v1::Audit::Stub> audit;
   std::unique_ptr<v1::Supermarket::Stub> supermarket;
   std::unique_ptr<v1::Programme::Stub> programme;
+  std::unique_ptr<v1::Exchange::Stub> exchange;
 };
 
 // Asserts a status's code and the lovebank reason carried in its details.

@@ -55,6 +55,30 @@ bool MayUndo(const v1::PrincipalRecord& who, std::uint64_t target, bool refund,
   return false;
 }
 
+// Services (docs/exchange.md "Who does what"): social workers (issuers) and admins act on any;
+// a member's device posts and accepts for its own account, completes what it provides,
+// confirms what it asked, cancels or disputes where it takes part; only social workers resolve.
+bool PermitsService(const v1::PrincipalRecord& who, const v1::Command& c,
+                    const ReplayState& state) {
+  if (who.role() == v1::ROLE_ISSUER || who.role() == v1::ROLE_ADMIN) return true;
+  if (who.role() != v1::ROLE_MEMBER) return false;
+  if (c.has_post_service()) return Bound(who, c.post_service().member());
+  if (c.has_accept_service()) return Bound(who, c.accept_service().provider());
+  const std::uint64_t seq = c.has_complete_service()  ? c.complete_service().service_seq()
+                            : c.has_confirm_service() ? c.confirm_service().service_seq()
+                            : c.has_cancel_service()  ? c.cancel_service().service_seq()
+                            : c.has_dispute_service() ? c.dispute_service().service_seq()
+                                                      : 0;
+  auto service = state.services.find(seq);
+  if (service == state.services.end()) return false;
+  const bool requester = Bound(who, service->second.member());
+  const bool provider =
+      service->second.accepted_seq() != 0 && Bound(who, service->second.provider());
+  if (c.has_complete_service()) return provider;
+  if (c.has_confirm_service()) return requester;
+  return requester || provider;  // cancel, dispute
+}
+
 // Whether `who` (an unrevoked principal) may make `command`.
 bool Permits(const v1::PrincipalRecord& who, const v1::Command& c, const ReplayState& state) {
   const v1::Role role = who.role();
@@ -123,6 +147,16 @@ bool Permits(const v1::PrincipalRecord& who, const v1::Command& c, const ReplayS
     case v1::Command::kWriteOffStock:
     case v1::Command::kSettle:
       return role == v1::ROLE_ADMIN;
+    case v1::Command::kPostService:
+    case v1::Command::kAcceptService:
+    case v1::Command::kCompleteService:
+    case v1::Command::kConfirmService:
+    case v1::Command::kCancelService:
+    case v1::Command::kDisputeService:
+      return PermitsService(who, c, state);
+    case v1::Command::kResolveService:
+      return role == v1::ROLE_ISSUER || role == v1::ROLE_ADMIN;
+    case v1::Command::kExpireService:  // the engine's own
     case v1::Command::kDefineAsset:    // genesis: the engine's own
     case v1::Command::kReleaseHold:    // the engine's own
     case v1::Command::kExpirePending:  // the engine's own
@@ -139,7 +173,10 @@ std::string AuthorityProblem(const v1::Entry& entry, const ReplayState& state) {
   const std::string& actor = c.actor();
   if (actor == kEngineActor) {
     // The engine writes genesis, hold releases and lapses of pending entries; nothing else.
-    if (c.has_define_asset() || c.has_release_hold() || c.has_expire_pending()) return "";
+    if (c.has_define_asset() || c.has_release_hold() || c.has_expire_pending() ||
+        c.has_expire_service()) {
+      return "";
+    }
     return Cat("the engine's actor ", actor, " made a client's command");
   }
   if (state.principals.empty()) {

@@ -242,6 +242,20 @@ absl::Status CompareDerived(Store& store, ReplayState& state, Findings& findings
     for (const auto& [seq, hold] : state.holds) holds.emplace(EncodeFixed64BE(seq), hold);
     LOVEBANK_RETURN_IF_ERROR(CompareFamily(store, Family::kHolds, holds, findings, HoldDescribe{}));
   }
+  struct ServiceDescribe {
+    std::string key(const std::string& k) const {
+      return k.size() == 8 ? Cat("service ", GetFixed64BE(k.data())) : ToHex(k);
+    }
+    std::string expected(const v1::ServiceRecord& s) const { return s.ShortDebugString(); }
+    std::string found(std::string_view v) const { return ParsedText<v1::ServiceRecord>(v); }
+  };
+  {
+    std::map<std::string, v1::ServiceRecord> services;
+    for (const auto& [seq, service] : state.services)
+      services.emplace(EncodeFixed64BE(seq), service);
+    LOVEBANK_RETURN_IF_ERROR(
+        CompareFamily(store, Family::kServices, services, findings, ServiceDescribe{}));
+  }
 
   struct VolunteerDescribe {
     std::string key(const std::string& k) const { return k; }

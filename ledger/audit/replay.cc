@@ -39,6 +39,16 @@ std::string LegsText(const v1::StatementLine& line) {
   return text;
 }
 
+void AddEarnedHours(std::string_view member, const Int128& delta, std::uint64_t seq, State& state) {
+  v1::VolunteerRecord& record = state.volunteers[std::string(member)];
+  const Int128 before = record.earned_hours_minor().empty()
+                            ? Int128(0)
+                            : *MinorFromString(record.earned_hours_minor());
+  record.set_account(std::string(member));
+  record.set_earned_hours_minor(Text(before + delta));
+  record.set_changed_seq(seq);
+}
+
 void ReplayEntry(const v1::Entry& entry, const Hash& fingerprint, State& state,
                  Findings& findings) {
   const std::uint64_t seq = entry.seq();
@@ -76,6 +86,16 @@ void ReplayEntry(const v1::Entry& entry, const Hash& fingerprint, State& state,
         FindingKind::kRuleViolated, seq, Cat("pending ", state.open_pending.begin()->second),
         Cat("lapsed at its expiry ", state.open_pending.begin()->first, " before any later entry"),
         Cat("still pending at entry time ", entry.time_unix_us()));
+  }
+  // A service lapses the same way (after the releases and lapses of that instant).
+  if (!command.has_expire_service() && !command.has_expire_pending() &&
+      !command.has_release_hold() && !state.service_expiries.empty() &&
+      state.service_expiries.begin()->first <= entry.time_unix_us()) {
+    findings.Add(FindingKind::kRuleViolated, seq,
+                 Cat("service ", state.service_expiries.begin()->second),
+                 Cat("lapsed at its expiry ", state.service_expiries.begin()->first,
+                     " before any later entry"),
+                 Cat("still standing at entry time ", entry.time_unix_us()));
   }
   if (entry.has_award() && !command.has_award() && !command.has_approve()) {
     findings.Add(FindingKind::kRecordDiffers, seq, "award facts", "none on this kind of entry",
@@ -270,6 +290,17 @@ void ReplayEntry(const v1::Entry& entry, const Hash& fingerprint, State& state,
       case v1::Command::kSetSetting:
         expectation = ExpectSetting(command, seq, state, findings);
         break;
+      case v1::Command::kPostService:
+      case v1::Command::kAcceptService:
+      case v1::Command::kCompleteService:
+      case v1::Command::kConfirmService:
+      case v1::Command::kCancelService:
+      case v1::Command::kDisputeService:
+      case v1::Command::kResolveService:
+      case v1::Command::kExpireService:
+        expectation = ExpectService(entry, seq, state, findings, &touched_text);
+        touched = touched_text;
+        break;
       case v1::Command::BODY_NOT_SET:
         break;  // reported as kCommandInvalid above
     }
@@ -286,13 +317,7 @@ void ReplayEntry(const v1::Entry& entry, const Hash& fingerprint, State& state,
   // Cumulative earned hours (star levels): an Earn of HOURS adds, the reversal of one takes
   // back what it credited; nothing else changes them.
   auto add_earned = [&](std::string_view member, const Int128& delta) {
-    v1::VolunteerRecord& record = state.volunteers[std::string(member)];
-    const Int128 before = record.earned_hours_minor().empty()
-                              ? Int128(0)
-                              : *MinorFromString(record.earned_hours_minor());
-    record.set_account(std::string(member));
-    record.set_earned_hours_minor(Text(before + delta));
-    record.set_changed_seq(seq);
+    AddEarnedHours(member, delta, seq, state);
   };
   if (expectation.ok && command.has_earn() && command.earn().asset() == kHours) {
     state.entries[seq - 1].earned_hours = true;

@@ -200,6 +200,10 @@ struct ReplayState {
   // Programme settings by meta key ("setting:" + name; rules_settings.cc).
   std::map<std::string, v1::SettingRecord, std::less<>> settings;
   std::map<std::uint64_t, v1::PendingRecord> pending;
+  // Services by their entry's seq; the live ones by (expiry, seq) and their count per member.
+  std::map<std::uint64_t, v1::ServiceRecord> services;
+  std::set<std::pair<std::int64_t, std::uint64_t>> service_expiries;
+  std::map<std::string, std::size_t, std::less<>> live_services_by_member;
   std::set<std::pair<std::int64_t, std::uint64_t>> open_pending;
   absl::flat_hash_map<std::uint64_t, std::string> award_usage_keys;
   // The programme's months (audit.h ProgrammeMonth) by "YYYY-MM"; the month of the last entry

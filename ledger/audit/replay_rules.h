@@ -130,6 +130,9 @@ std::string ShowKey(std::string key);
 Expectation ExpectCheckout(const v1::Entry& entry, std::uint64_t seq, State& state,
                            Findings& findings);
 
+// Opens the SYSTEM escrow "system:holds" at entry `seq` (the first hold or service accepted).
+void OpenEscrow(std::uint64_t seq, State& state);
+
 Expectation ExpectAuthorizeHold(const v1::Entry& entry, std::uint64_t seq, State& state,
                                 Findings& findings);
 
@@ -161,5 +164,12 @@ void GiveBackAward(const std::string& key, State& state);
 
 Expectation ExpectProgramme(const v1::Entry& entry, std::uint64_t seq, State& state,
                             Findings& findings, std::string* touched);
+
+// Services (rules_services.cc): every service command, the engine's ExpireService included.
+Expectation ExpectService(const v1::Entry& entry, std::uint64_t seq, State& state,
+                          Findings& findings, std::string* touched);
+
+// Adds `delta` to a member's cumulative served hours (VolunteerRecord) as of entry `seq`.
+void AddEarnedHours(std::string_view member, const Int128& delta, std::uint64_t seq, State& state);
 
 }  // namespace lovebank::audit

@@ -30,6 +30,46 @@ std::string ProfileProblem(const v1::ProgrammeProfile& profile) {
   return {};
 }
 
+// Services: funding through the programme names an ISSUER account (and only then one); spender
+// tags are tags, once each; at most kServiceCategoriesMax categories, each named once (1-32
+// bytes), a standard rate, when given, a number of HOURS above zero.
+std::string ServicePolicyProblem(const v1::ServicePolicy& policy, const State& state) {
+  if (policy.funding() == v1::SERVICE_FUNDING_PROGRAMME) {
+    if (std::string problem = AccountProblem(state, policy.issuer(), v1::ACCOUNT_KIND_ISSUER, true);
+        !problem.empty()) {
+      return problem;
+    }
+  } else if (policy.funding() != v1::SERVICE_FUNDING_MEMBER_TO_MEMBER &&
+             policy.funding() != v1::SERVICE_FUNDING_UNSPECIFIED) {
+    return "a funding model that is none";
+  } else if (!policy.issuer().empty()) {
+    return "an issuer without PROGRAMME funding";
+  }
+  std::set<std::string> seen;
+  for (const auto& tag : policy.spender_tags()) {
+    if (!IsValidTag(tag) || !seen.insert(tag).second) return Cat("spender tag ", tag);
+  }
+  if (policy.categories_size() > static_cast<int>(kServiceCategoriesMax)) {
+    return "too many categories";
+  }
+  seen.clear();
+  auto hours = state.assets.find(kHours);
+  for (const auto& category : policy.categories()) {
+    if (category.name().empty() || category.name().size() > kServiceCategoryBytesMax ||
+        !seen.insert(category.name()).second) {
+      return Cat("category ", Excerpt(category.name()));
+    }
+    if (category.standard_hours().empty()) continue;
+    if (hours == state.assets.end()) return "standard hours without a HOURS asset";
+    const AmountParse parsed =
+        ParseAmount(category.standard_hours(), hours->second.scale, hours->second.maximum_minor);
+    if (!parsed.ok() || parsed.amount.minor() == 0) {
+      return Cat("standard hours of ", Excerpt(category.name()));
+    }
+  }
+  return {};
+}
+
 }  // namespace
 
 Expectation ExpectSetting(const v1::Command& command, std::uint64_t seq, State& state,
@@ -43,6 +83,9 @@ Expectation ExpectSetting(const v1::Command& command, std::uint64_t seq, State& 
       break;
     case v1::SettingValue::kPaymentCodeRequired:
       break;  // on or off
+    case v1::SettingValue::kServicePolicy:
+      problem = ServicePolicyProblem(value.service_policy(), state);
+      break;
     case v1::SettingValue::VALUE_NOT_SET:
       problem = "no setting named";
       break;

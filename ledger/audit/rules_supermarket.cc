@@ -151,6 +151,18 @@ Expectation ExpectCheckout(const v1::Entry& entry, std::uint64_t seq, State& sta
 
 const std::string kEscrow(kHoldsAccount);
 
+void OpenEscrow(std::uint64_t seq, State& state) {
+  State::Account account;
+  account.record.set_account(kEscrow);
+  account.record.set_kind(v1::ACCOUNT_KIND_SYSTEM);
+  account.record.set_display_name(std::string(kHoldsAccountName));
+  account.record.set_status(v1::ACCOUNT_STATUS_ACTIVE);
+  account.record.set_opened_seq(seq);
+  account.record.set_status_seq(seq);
+  account.Sync();
+  AddAccount(state, kEscrow, std::move(account));
+}
+
 Expectation ExpectAuthorizeHold(const v1::Entry& entry, std::uint64_t seq, State& state,
                                 Findings& findings) {
   const v1::AuthorizeHold& authorize = entry.command().authorize_hold();
@@ -168,17 +180,7 @@ Expectation ExpectAuthorizeHold(const v1::Entry& entry, std::uint64_t seq, State
     expectation.ok = false;
     return expectation;
   }
-  if (escrow == state.accounts.end()) {  // the first hold opens the escrow account
-    State::Account account;
-    account.record.set_account(kEscrow);
-    account.record.set_kind(v1::ACCOUNT_KIND_SYSTEM);
-    account.record.set_display_name(std::string(kHoldsAccountName));
-    account.record.set_status(v1::ACCOUNT_STATUS_ACTIVE);
-    account.record.set_opened_seq(seq);
-    account.record.set_status_seq(seq);
-    account.Sync();
-    AddAccount(state, kEscrow, std::move(account));
-  }
+  if (escrow == state.accounts.end()) OpenEscrow(seq, state);  // the first hold opens it
   for (const auto& line : authorize.lines()) {
     expectation.postings.push_back(
         PostingView{authorize.store(), line.sku(), -Int128(line.quantity())});

@@ -14,6 +14,10 @@ std::string ExpireRequestId(std::uint64_t pending_seq) {
   return std::string(kEngineRequestPrefix) + "expire:" + std::to_string(pending_seq);
 }
 
+std::string ServiceExpireRequestId(std::uint64_t service_seq) {
+  return std::string(kEngineRequestPrefix) + "service:" + std::to_string(service_seq);
+}
+
 bool IsValidTag(std::string_view tag) {
   if (tag.empty() || tag.size() > kTagBytesMax) return false;
   for (char c : tag) {

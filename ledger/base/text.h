@@ -61,6 +61,18 @@ inline constexpr std::string_view kStudentTag = "student";
 inline constexpr std::int64_t kPendingLifetimeMicros = std::int64_t{30} * 86400 * 1'000'000;
 // "lovebank:expire:<seq>": the engine's ExpirePending of a lapsed pending entry.
 std::string ExpireRequestId(std::uint64_t pending_seq);
+// Services (issue #26; docs/exchange.md): the lengths of a posting's texts, how far ahead its day
+// may be, how many a member may have open at once, how long an accepted request nobody completed
+// stands after its day, and "lovebank:service:<seq>", the engine's ExpireService.
+inline constexpr std::size_t kServiceCategoryBytesMax = 32;
+inline constexpr std::size_t kServiceDescriptionBytesMax = 256;
+inline constexpr std::size_t kServicePlaceBytesMax = 128;
+inline constexpr std::size_t kServiceTimeBytesMax = 32;
+inline constexpr std::size_t kServiceCategoriesMax = 32;
+inline constexpr std::int64_t kServiceDaysAheadMax = 92;
+inline constexpr std::size_t kServiceOpenPerMemberMax = 20;
+inline constexpr std::int64_t kServiceGraceMicros = std::int64_t{7} * 86400 * 1'000'000;
+std::string ServiceExpireRequestId(std::uint64_t service_seq);
 // When a hold made at `time_unix_us` with `timeout_seconds` (0: the default) expires.
 inline std::int64_t HoldExpiresAt(std::int64_t time_unix_us, std::uint32_t timeout_seconds) {
   return time_unix_us +

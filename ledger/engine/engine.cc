@@ -34,7 +34,9 @@ Outcome Engine::Apply(const v1::Command& command, const std::string& fingerprint
   std::optional<Outcome> earlier = Replay(command, fingerprint);
   if (earlier.has_value()) return std::move(*earlier);
   decide_time_ = std::max(clock_(), head_time_unix_us_);
-  if (!hold_expiries_.empty() || !pending_expiries_.empty()) ReleaseExpired();
+  if (!hold_expiries_.empty() || !pending_expiries_.empty() || !service_expiries_.empty()) {
+    ReleaseExpired();
+  }
   if (!serialized.empty()) {
     serialized_command_ = &command;
     serialized_ = serialized;
@@ -207,13 +209,25 @@ Outcome Engine::Decide(const v1::Command& command, const std::string& fingerprin
       return ApplyReject(command, fingerprint);
     case v1::Command::kSetSetting:
       return ApplySetSetting(command, fingerprint);
+    case v1::Command::kPostService:
+      return ApplyPostService(command, fingerprint);
+    case v1::Command::kAcceptService:
+    case v1::Command::kCompleteService:
+    case v1::Command::kConfirmService:
+    case v1::Command::kCancelService:
+    case v1::Command::kDisputeService:
+    case v1::Command::kResolveService:
+      return ApplyServiceStep(command, fingerprint);
     case v1::Command::kReleaseHold:
     case v1::Command::kExpirePending:
+    case v1::Command::kExpireService:
       break;  // written by ReleaseExpired only; Ledger::Submit refuses them from clients
     case v1::Command::BODY_NOT_SET:
       break;
   }
-  LOVEBANK_CHECK(false && "no command without a body, ReleaseHold or ExpirePending reaches Decide");
+  LOVEBANK_CHECK(
+      false &&
+      "no command without a body, ReleaseHold, ExpirePending or ExpireService reaches Decide");
   return {};
 }
 

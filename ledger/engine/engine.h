@@ -32,6 +32,7 @@
 #include "ledger/engine/state_table.h"
 #include "ledger/format/syntax.h"
 #include "ledger/rules/context.h"
+#include "ledger/rules/services.h"
 #include "ledger/rules/supermarket.h"
 #include "ledger/storage/id_filter.h"
 #include "ledger/storage/staged_puts.h"
@@ -285,6 +286,25 @@ class Engine {
                     const v1::Pricing* captured, v1::HoldState state);
   void SetHold(v1::HoldRecord record);
   void RebuildHoldExpiries();
+  // Postings into (or out of) the escrow "system:holds": the escrow a SYSTEM account if it exists
+  // (the first hold or service accepted opens it: OpenEscrow, right before the entry), the floors
+  // and ceilings of every leg; the refusal journaled (an engine's own lapse: not remembered).
+  std::optional<Outcome> CheckEscrowPostings(const v1::Command& command,
+                                             const std::string& fingerprint,
+                                             const std::vector<ResolvedPosting>& postings);
+  void OpenEscrow();
+  // Services (ledger/engine/services.cc applies ledger/rules/services.h).
+  Outcome ApplyPostService(const v1::Command& command, const std::string& fingerprint);
+  // Every other service command, the engine's ExpireService included.
+  Outcome ApplyServiceStep(const v1::Command& command, const std::string& fingerprint);
+  Outcome ApplyServiceChange(const v1::Command& command, const std::string& fingerprint,
+                             rules::ServiceChange change);
+  // The service from the in-memory state or the store, std::nullopt when there is none;
+  // kLedgerUnavailable when the store cannot be read.
+  OrOutcome<std::optional<v1::ServiceRecord>> FindService(std::uint64_t seq);
+  void SetService(v1::ServiceRecord record);
+  void RebuildServiceIndexes();
+  void ExpireServicesDue(std::int64_t now);
   // The amount used under a usage key (0 when none): in flight, cached or committed;
   // kLedgerUnavailable when the store cannot be read.
   OrOutcome<Int128> Used(const std::string& key);
@@ -349,6 +369,9 @@ class Engine {
   StateTable<v1::VolunteerRecord> volunteers_;
   // Pending awards and earnings by EncodeFixed64BE(seq).
   StateTable<v1::PendingRecord> pending_;
+  // Services by EncodeFixed64BE(seq): every live one, and closed ones until their batch is
+  // durable.
+  StateTable<v1::ServiceRecord> services_;
   // Settings by meta key -> the stored bytes: the keyed programme rules and the singleton
   // settings (exchange policy, star levels, hours caps). A new journaled setting is a key here.
   StateTable<std::string> settings_;
@@ -360,6 +383,8 @@ class Engine {
   absl::flat_hash_map<std::string, std::string> card_owners_;  // card number -> account
   std::set<std::pair<std::int64_t, std::uint64_t>> hold_expiries_;
   std::set<std::pair<std::int64_t, std::uint64_t>> pending_expiries_;
+  std::set<std::pair<std::int64_t, std::uint64_t>> service_expiries_;
+  absl::flat_hash_map<std::string, std::size_t> live_services_by_member_;
   // Every request id in the requests and refusals families or staged for them
   // (ledger/storage/id_filter.h).
   IdFilter request_ids_;

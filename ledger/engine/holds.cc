@@ -26,6 +26,9 @@ std::optional<std::int64_t> Engine::NextHoldExpiry() const {
   if (!pending_expiries_.empty() && (!next || pending_expiries_.begin()->first < *next)) {
     next = pending_expiries_.begin()->first;
   }
+  if (!service_expiries_.empty() && (!next || service_expiries_.begin()->first < *next)) {
+    next = service_expiries_.begin()->first;
+  }
   return next;
 }
 
@@ -58,6 +61,7 @@ void Engine::ReleaseExpired() {
               v1::HOLD_STATE_RELEASED);
   }
   if (!pending_expiries_.empty()) ExpirePendingDue(now);
+  if (!service_expiries_.empty()) ExpireServicesDue(now);
   if (!pinned) decide_time_.reset();
 }
 
@@ -85,30 +89,12 @@ Outcome Engine::ApplyAuthorizeHold(const v1::Command& command, const std::string
                   authorize.pay_asset(), time);
   if (!basket.ok()) return std::move(basket).outcome();
   PricedBasket& priced = *basket;
-  const AccountState* escrow = FindAccount(kEscrow);
-  if (auto refused = rules::CheckEscrow(escrow)) {
-    return RefuseWith(command, fingerprint, std::move(*refused));
-  }
   const std::vector<ResolvedPosting> postings = rules::AuthorizePostings(authorize, priced);
-  // A new escrow account holds only what this entry puts in it: no ceiling to check yet.
-  std::vector<ResolvedPosting> checked;
-  for (const auto& posting : postings) {
-    if (escrow != nullptr || posting.account != kEscrow) checked.push_back(posting);
+  if (auto refused = CheckEscrowPostings(command, fingerprint, postings)) {
+    return std::move(*refused);
   }
-  Outcome limits = CheckLimits(checked);
-  if (!limits.ok()) return Refuse(command, fingerprint, limits.reason, limits.message);
   const std::uint64_t seq = head_.seq + 1;
-  if (escrow == nullptr) {
-    // The first hold opens the escrow account in its own entry.
-    AccountState state;
-    state.record.set_account(kEscrow);
-    state.record.set_kind(v1::ACCOUNT_KIND_SYSTEM);
-    state.record.set_display_name(std::string(kHoldsAccountName));
-    state.record.set_status(v1::ACCOUNT_STATUS_ACTIVE);
-    state.record.set_opened_seq(seq);
-    state.record.set_status_seq(seq);
-    accounts_.Set(kEscrow, std::move(state));
-  }
+  OpenEscrow();
   Outcome outcome = Append(command, fingerprint, postings, {}, &priced.pricing, time);
   for (auto& [key, used] : priced.usage) usage_.Set(key, std::move(used));
   SpendConsent(authorize.consent());
@@ -125,6 +111,39 @@ Outcome Engine::ApplyAuthorizeHold(const v1::Command& command, const std::string
   SetHold(std::move(hold));
   outcome.receipt.hold_expires_unix_us = expires;
   return outcome;
+}
+
+std::optional<Outcome> Engine::CheckEscrowPostings(const v1::Command& command,
+                                                   const std::string& fingerprint,
+                                                   const std::vector<ResolvedPosting>& postings) {
+  const AccountState* escrow = FindAccount(kEscrow);
+  if (auto refused = rules::CheckEscrow(escrow)) {
+    return RefuseWith(command, fingerprint, std::move(*refused));
+  }
+  // A new escrow account holds only what this entry puts in it: no ceiling to check yet.
+  std::vector<ResolvedPosting> checked;
+  for (const auto& posting : postings) {
+    if (escrow != nullptr || posting.account != kEscrow) checked.push_back(posting);
+  }
+  Outcome limits = CheckLimits(checked);
+  if (limits.ok()) return std::nullopt;
+  // The engine's own lapse is not a request: nothing to remember.
+  if (command.has_expire_service()) return limits;
+  return Refuse(command, fingerprint, limits.reason, limits.message);
+}
+
+void Engine::OpenEscrow() {
+  if (FindAccount(kEscrow) != nullptr) return;
+  // The first hold (or service accepted) opens the escrow account in its own entry.
+  const std::uint64_t seq = head_.seq + 1;
+  AccountState state;
+  state.record.set_account(kEscrow);
+  state.record.set_kind(v1::ACCOUNT_KIND_SYSTEM);
+  state.record.set_display_name(std::string(kHoldsAccountName));
+  state.record.set_status(v1::ACCOUNT_STATUS_ACTIVE);
+  state.record.set_opened_seq(seq);
+  state.record.set_status_seq(seq);
+  accounts_.Set(kEscrow, std::move(state));
 }
 
 OrOutcome<v1::HoldRecord> Engine::OpenHold(const v1::Command& command,

@@ -80,6 +80,24 @@ TableCodec<std::string> BytesCodec(Family family, std::string_view what) {
   return codec;
 }
 
+// Records of which only the live ones stay in memory (open holds, live services): a closed one
+// is read from the store when a command names it, and leaves memory once its batch is durable.
+template <class Record>
+TableCodec<Record> LiveOnlyCodec(Family family, std::string_view what, bool (*live)(const Record&),
+                                 std::function<void()> after_restore) {
+  auto codec = MessageCodec<Record>(family, what);
+  auto parse = codec.decode;
+  codec.decode = [parse, live](std::string_view key,
+                               std::string_view value) -> absl::StatusOr<std::optional<Record>> {
+    auto record = parse(key, value);
+    if (record.ok() && *record && !live(**record)) return std::nullopt;
+    return record;
+  };
+  codec.evict_when_durable = [live](const Record& record) { return !live(record); };
+  codec.after_restore = std::move(after_restore);
+  return codec;
+}
+
 }  // namespace
 
 Engine::Engine(Store* store, Head head, std::int64_t head_time_unix_us,
@@ -119,36 +137,27 @@ Engine::Engine(Store* store, Head head, std::int64_t head_time_unix_us,
       limits_(MessageCodec<v1::LimitRecord>(Family::kLimits, "limit")),
       usage_(UsageCodec()),
       households_(BytesCodec(Family::kHouseholds, "household")),
-      holds_([this] {
-        auto codec = MessageCodec<v1::HoldRecord>(Family::kHolds, "hold");
-        // Open holds only in memory: a closed one is read from the store when a refund needs it.
-        auto parse = codec.decode;
-        codec.decode =
-            [parse](std::string_view key,
-                    std::string_view value) -> absl::StatusOr<std::optional<v1::HoldRecord>> {
-          auto hold = parse(key, value);
-          if (hold.ok() && (*hold)->state() != v1::HOLD_STATE_OPEN) return std::nullopt;
-          return hold;
-        };
-        codec.evict_when_durable = [](const v1::HoldRecord& hold) {
-          return hold.state() != v1::HOLD_STATE_OPEN;
-        };
-        codec.after_restore = [this] { RebuildHoldExpiries(); };
-        return codec;
-      }()),
+      holds_(LiveOnlyCodec<v1::HoldRecord>(
+          Family::kHolds, "hold",
+          [](const v1::HoldRecord& hold) { return hold.state() == v1::HOLD_STATE_OPEN; },
+          [this] { RebuildHoldExpiries(); })),
       volunteers_(MessageCodec<v1::VolunteerRecord>(Family::kVolunteers, "volunteer")),
       pending_([this] {
         auto codec = MessageCodec<v1::PendingRecord>(Family::kPending, "pending");
         codec.after_restore = [this] { RebuildPendingExpiries(); };
         return codec;
       }()),
+      services_(LiveOnlyCodec<v1::ServiceRecord>(
+          Family::kServices, "service",
+          [](const v1::ServiceRecord& service) { return rules::IsLive(service.state()); },
+          [this] { RebuildServiceIndexes(); })),
       settings_([] {
         auto codec = BytesCodec(Family::kMeta, "setting");
         codec.owns = IsSettingKey;
         return codec;
       }()),
-      tables_{&assets_, &accounts_,   &balances_, &principals_, &items_,   &limits_,
-              &usage_,  &households_, &holds_,    &volunteers_, &pending_, &settings_},
+      tables_{&assets_,     &accounts_, &balances_,   &principals_, &items_,    &limits_,  &usage_,
+              &households_, &holds_,    &volunteers_, &pending_,    &services_, &settings_},
       head_(head),
       head_time_unix_us_(head_time_unix_us) {}
 

@@ -165,6 +165,26 @@ std::string PeriodStart(v1::Period period, std::int64_t time_unix_us) {
   return text;
 }
 
+std::int64_t ProgrammeDayEnd(std::string_view day) {
+  using namespace std::chrono;
+  const auto number = [&day](std::size_t at, std::size_t size) {
+    int value = 0;
+    for (std::size_t i = at; i < at + size; ++i) value = value * 10 + (day[i] - '0');
+    return value;
+  };
+  LOVEBANK_CHECK(day.size() == 10);
+  const sys_days next = sys_days(year(number(0, 4)) / month(static_cast<unsigned>(number(5, 2))) /
+                                 static_cast<unsigned>(number(8, 2))) +
+                        days(1);
+  return (static_cast<std::int64_t>(next.time_since_epoch().count()) * 86400 -
+          kProgrammeUtcOffsetSeconds) *
+         1'000'000;
+}
+
+std::string ProgrammeDay(std::int64_t time_unix_us) {
+  return PeriodStart(v1::PERIOD_DAY, time_unix_us).substr(1);
+}
+
 std::string UsageKey(std::string_view member, std::string_view sku, v1::Period period,
                      std::int64_t time_unix_us) {
   std::string key(member);

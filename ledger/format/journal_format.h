@@ -66,6 +66,7 @@ inline constexpr const char* kHouseholds = "households";
 inline constexpr const char* kHolds = "holds";
 inline constexpr const char* kVolunteers = "volunteers";
 inline constexpr const char* kPending = "pending";
+inline constexpr const char* kServices = "services";
 inline constexpr const char* kMeta = "meta";
 }  // namespace cf
 
@@ -147,6 +148,11 @@ inline constexpr std::int64_t kProgrammeUtcOffsetSeconds = 8 * 3600;
 // "D2026-11-22", "W2026-11-16" (weeks start on Monday), "M2026-11-01", "Y2026-01-01".
 // REQUIRES: period is DAY, WEEK, MONTH or YEAR.
 std::string PeriodStart(v1::Period period, std::int64_t time_unix_us);
+// The first microsecond after programme day `day` (YYYY-MM-DD, Asia/Shanghai): when a service
+// posted for that day lapses. REQUIRES: IsValidDate(day).
+std::int64_t ProgrammeDayEnd(std::string_view day);
+// The programme day (YYYY-MM-DD, Asia/Shanghai) of `time_unix_us`.
+std::string ProgrammeDay(std::int64_t time_unix_us);
 
 // What a member (or the member's household: then `member` is the household id) took home in
 // one period under one limit (usage family): member ‖ 0x00 ‖ sku

@@ -124,6 +124,12 @@ std::string_view ReasonName(Reason reason) {
     LOVEBANK_REASON_NAME(kCertificateTooLarge, "CERTIFICATE_TOO_LARGE")
     LOVEBANK_REASON_NAME(kImportFileInvalid, "IMPORT_FILE_INVALID")
     LOVEBANK_REASON_NAME(kImportTooLarge, "IMPORT_TOO_LARGE")
+    LOVEBANK_REASON_NAME(kServiceUnknown, "SERVICE_UNKNOWN")
+    LOVEBANK_REASON_NAME(kServiceClosed, "SERVICE_CLOSED")
+    LOVEBANK_REASON_NAME(kServiceOverHeld, "SERVICE_OVER_HELD")
+    LOVEBANK_REASON_NAME(kServiceCategoryUnknown, "SERVICE_CATEGORY_UNKNOWN")
+    LOVEBANK_REASON_NAME(kServiceNotAllowed, "SERVICE_NOT_ALLOWED")
+    LOVEBANK_REASON_NAME(kServiceInvalid, "SERVICE_INVALID")
     LOVEBANK_REASON_NAME(kLedgerUnverified, "LEDGER_UNVERIFIED")
     LOVEBANK_REASON_NAME(kHoldUnknown, "HOLD_UNKNOWN")
     LOVEBANK_REASON_NAME(kHoldClosed, "HOLD_CLOSED")
@@ -163,6 +169,7 @@ absl::StatusCode ReasonCode(Reason reason) {
     case Reason::kHoldUnknown:
     case Reason::kAwardRuleUnknown:
     case Reason::kPendingUnknown:
+    case Reason::kServiceUnknown:
       return absl::StatusCode::kNotFound;
     case Reason::kTokenMissing:
     case Reason::kTokenUnknown:
@@ -186,6 +193,7 @@ absl::StatusCode ReasonCode(Reason reason) {
     case Reason::kDateRangeInvalid:
     case Reason::kImportFileInvalid:
     case Reason::kImportTooLarge:
+    case Reason::kServiceInvalid:
       return absl::StatusCode::kInvalidArgument;
     case Reason::kAccountCardTaken:
       return absl::StatusCode::kAlreadyExists;

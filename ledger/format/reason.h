@@ -133,6 +133,12 @@ enum class Reason : std::uint32_t {
   kPendingClosed = 117,           // approved, rejected or expired already
   kMakerCannotApprove = 118,      // the principal who made it cannot also approve it
   kAccountCardTaken = 119,        // the card number is another account's
+  // Services (issue #26).
+  kServiceUnknown = 120,          // no request or offer with that seq
+  kServiceClosed = 121,           // its state does not allow this step
+  kServiceOverHeld = 122,         // more hours recorded or decided than held
+  kServiceCategoryUnknown = 123,  // not a programme category, or no hours and no standard rate
+  kServiceNotAllowed = 124,       // the policy's spender tags, serving oneself, directed elsewhere
 
   // HTTP/JSON: decided by lovebankd's HTTP listener before any call is made.
   kHttpBodyInvalid = 140,   // not UTF-8, not JSON, an unknown field or a wrong type
@@ -177,9 +183,11 @@ enum class Reason : std::uint32_t {
   // A CSV file imported by lovebankd (Programme.Import): decided by the service.
   kImportFileInvalid = 161,  // not a members, activities or awards CSV in a known encoding
   kImportTooLarge = 162,     // over kImportBytesMax, or more rows than a batch holds
+  // Services (issue #26), syntax: kind, texts, day, hours, seq 0, a client's ExpireService.
+  kServiceInvalid = 163,
 };
 // Every reason's value is below this (loops over all reasons).
-inline constexpr std::uint32_t kReasonValueEnd = 163;
+inline constexpr std::uint32_t kReasonValueEnd = 164;
 
 // The reason's name as it appears in the proto and in logs, e.g. "INSUFFICIENT_BALANCE".
 std::string_view ReasonName(Reason reason);

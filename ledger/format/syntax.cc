@@ -5,6 +5,7 @@
 
 #include <algorithm>
 #include <set>
+#include <tuple>
 
 #include "google/protobuf/descriptor.h"
 #include "google/protobuf/message.h"
@@ -356,6 +357,72 @@ SyntaxCheck CheckHoldTarget(std::uint64_t hold_seq, const std::string& store) {
   return CheckAccountId(store, "store");
 }
 
+// Services (issue #26): a posting's texts, day and hours; a step's seq, hours and reason.
+SyntaxCheck ServiceInvalid(std::string message) {
+  return Refuse(Reason::kServiceInvalid, std::move(message));
+}
+
+SyntaxCheck CheckServiceText(std::string_view text, std::size_t min_bytes, std::size_t max_bytes,
+                             std::string_view what) {
+  if (text.size() >= min_bytes && text.size() <= max_bytes && IsValidText(text, false)) return {};
+  return ServiceInvalid(
+      Cat(what, " is ", min_bytes, "-", max_bytes, " bytes of UTF-8 text without line breaks"));
+}
+
+SyntaxCheck CheckServiceHours(std::string_view hours, std::string_view field) {
+  const Reason reason = CheckAmountGrammar(hours);
+  if (reason == Reason::kOk) return {};
+  return ServiceInvalid(
+      Cat(field, " is a number of hours above 0, e.g. 2 or 1.50 (", ReasonName(reason), ")"));
+}
+
+SyntaxCheck CheckPostService(const v1::PostService& post) {
+  if (post.kind() != v1::SERVICE_KIND_REQUEST && post.kind() != v1::SERVICE_KIND_OFFER) {
+    return ServiceInvalid("kind is REQUEST or OFFER");
+  }
+  if (auto check = CheckAccountId(post.member(), "member"); check.reason != Reason::kOk) {
+    return check;
+  }
+  for (const auto& [text, low, high, what] :
+       {std::tuple<const std::string&, std::size_t, std::size_t, const char*>{
+            post.category(), 1, kServiceCategoryBytesMax, "category"},
+        {post.description(), 1, kServiceDescriptionBytesMax, "description"},
+        {post.place(), 0, kServicePlaceBytesMax, "place"},
+        {post.time(), 0, kServiceTimeBytesMax, "time"}}) {
+    if (auto check = CheckServiceText(text, low, high, what); check.reason != Reason::kOk) {
+      return check;
+    }
+  }
+  if (!IsValidDate(post.day())) return ServiceInvalid("day is a calendar day as YYYY-MM-DD");
+  if (post.kind() == v1::SERVICE_KIND_OFFER) {
+    if (!post.hours().empty() || !post.provider().empty()) {
+      return ServiceInvalid("an offer names no hours and no provider: a request pays them");
+    }
+    return {};
+  }
+  if (!post.hours().empty()) {
+    if (auto check = CheckServiceHours(post.hours(), "hours"); check.reason != Reason::kOk) {
+      return check;
+    }
+  }
+  if (!post.provider().empty()) {
+    if (auto check = CheckAccountId(post.provider(), "provider"); check.reason != Reason::kOk) {
+      return check;
+    }
+    if (post.provider() == post.member()) return ServiceInvalid("a member does not serve itself");
+  }
+  return {};
+}
+
+SyntaxCheck CheckServiceSeq(std::uint64_t seq) {
+  if (seq == 0) return ServiceInvalid("service_seq names the request's or offer's entry");
+  return {};
+}
+
+SyntaxCheck CheckServiceReason(std::string_view reason) {
+  return CheckText(reason, kMoveReasonBytesMax, Reason::kServiceInvalid, "reason");
+}
+
 SyntaxCheck CheckSetItem(const v1::SetItem& set) {
   if (auto check = CheckAccountId(set.store(), "store"); check.reason != Reason::kOk) return check;
   if (auto check = CheckAssetCode(set.sku()); check.reason != Reason::kOk) return check;
@@ -394,6 +461,11 @@ SyntaxCheck CheckCommandSyntax(const v1::Command& command) {
         command.actor() != kEngineActor || command.expire_pending().seq() == 0) {
       return Refuse(Reason::kPendingCommandInvalid,
                     "pending awards lapse by the engine alone when they expire");
+    }
+  } else if (command.has_expire_service()) {
+    if (command.request_id() != ServiceExpireRequestId(command.expire_service().service_seq()) ||
+        command.actor() != kEngineActor || command.expire_service().service_seq() == 0) {
+      return Refuse(Reason::kServiceInvalid, "services lapse by the engine alone");
     }
   } else if (engine_id) {
     return Refuse(Reason::kRequestIdReserved,
@@ -648,6 +720,49 @@ SyntaxCheck CheckCommandSyntax(const v1::Command& command) {
       return {};  // checked above with its request id
     case v1::Command::kSetSetting:
       return CheckSetSetting(command.set_setting());
+    case v1::Command::kPostService:
+      return CheckPostService(command.post_service());
+    case v1::Command::kAcceptService:
+      if (auto check = CheckServiceSeq(command.accept_service().service_seq());
+          check.reason != Reason::kOk) {
+        return check;
+      }
+      return CheckAccountId(command.accept_service().provider(), "provider");
+    case v1::Command::kCompleteService:
+      if (auto check = CheckServiceSeq(command.complete_service().service_seq());
+          check.reason != Reason::kOk) {
+        return check;
+      }
+      return CheckServiceHours(command.complete_service().hours(), "hours");
+    case v1::Command::kConfirmService:
+      return CheckServiceSeq(command.confirm_service().service_seq());
+    case v1::Command::kCancelService:
+      if (auto check = CheckServiceSeq(command.cancel_service().service_seq());
+          check.reason != Reason::kOk) {
+        return check;
+      }
+      return CheckServiceReason(command.cancel_service().reason());
+    case v1::Command::kDisputeService:
+      if (auto check = CheckServiceSeq(command.dispute_service().service_seq());
+          check.reason != Reason::kOk) {
+        return check;
+      }
+      return CheckServiceReason(command.dispute_service().reason());
+    case v1::Command::kResolveService: {
+      const auto& resolve = command.resolve_service();
+      if (auto check = CheckServiceSeq(resolve.service_seq()); check.reason != Reason::kOk) {
+        return check;
+      }
+      // "0" pays nothing: the grammar of a non-negative amount, zero allowed.
+      if (resolve.hours() != "0") {
+        if (auto check = CheckServiceHours(resolve.hours(), "hours"); check.reason != Reason::kOk) {
+          return check;
+        }
+      }
+      return CheckServiceReason(resolve.reason());
+    }
+    case v1::Command::kExpireService:
+      return {};  // checked above with its request id
     case v1::Command::BODY_NOT_SET:
       break;
   }

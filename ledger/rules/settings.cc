@@ -38,15 +38,67 @@ std::variant<v1::SettingValue, Refusal> DecideProfile(const v1::SettingValue& as
   return asked;
 }
 
+// Services (issue #26): a funding model (unspecified: member to member); through the programme, an
+// ISSUER account that pays; spender tags as tags are written; each category named once, 1-32 bytes,
+// its standard hours (if any) valid HOURS above zero; at most kServiceCategoriesMax of them.
+std::variant<v1::SettingValue, Refusal> DecideServicePolicy(const v1::SettingValue& asked,
+                                                            const SettingFacts& facts) {
+  const v1::ServicePolicy& policy = asked.service_policy();
+  if (policy.funding() != v1::SERVICE_FUNDING_UNSPECIFIED &&
+      policy.funding() != v1::SERVICE_FUNDING_MEMBER_TO_MEMBER &&
+      policy.funding() != v1::SERVICE_FUNDING_PROGRAMME) {
+    return Invalid("service_policy.funding is MEMBER_TO_MEMBER or PROGRAMME");
+  }
+  if (policy.funding() == v1::SERVICE_FUNDING_PROGRAMME) {
+    const v1::AccountRecord* issuer = facts.account(policy.issuer());
+    if (issuer == nullptr || issuer->kind() != v1::ACCOUNT_KIND_ISSUER) {
+      return Invalid("service_policy.issuer names the ISSUER account that pays providers");
+    }
+  } else if (!policy.issuer().empty()) {
+    return Invalid("service_policy.issuer goes with PROGRAMME funding only");
+  }
+  std::set<std::string_view> seen;
+  for (const auto& tag : policy.spender_tags()) {
+    if (!IsValidTag(tag) || !seen.insert(tag).second) {
+      return Invalid(Cat("service_policy.spender_tags: ", Excerpt(tag),
+                         " is no tag (1-32 of [a-z0-9:._-]) or is listed twice"));
+    }
+  }
+  if (policy.categories_size() > static_cast<int>(kServiceCategoriesMax)) {
+    return Invalid(Cat("service_policy lists at most ", kServiceCategoriesMax, " categories"));
+  }
+  seen.clear();
+  const v1::AssetRecord* hours = facts.asset(std::string(kHoursAsset));
+  for (const auto& category : policy.categories()) {
+    if (category.name().empty() || category.name().size() > kServiceCategoryBytesMax ||
+        !seen.insert(category.name()).second) {
+      return Invalid(Cat("service_policy.categories: a name is 1-", kServiceCategoryBytesMax,
+                         " bytes, each once (", Excerpt(category.name()), ")"));
+    }
+    if (category.standard_hours().empty()) continue;
+    const AmountParse parsed = hours == nullptr
+                                   ? AmountParse{Reason::kAssetUnknown, {}}
+                                   : ParseAmount(category.standard_hours(), hours->scale(),
+                                                 *MinorFromString(hours->maximum_minor()));
+    if (!parsed.ok() || parsed.amount.minor() == 0) {
+      return Invalid(Cat("service_policy.categories: ", Excerpt(category.name()),
+                         "'s standard_hours is no number of HOURS above 0"));
+    }
+  }
+  return asked;
+}
+
 }  // namespace
 
 std::variant<v1::SettingValue, Refusal> DecideSetting(const v1::SettingValue& asked,
-                                                      const SettingFacts& /*facts*/) {
+                                                      const SettingFacts& facts) {
   switch (asked.value_case()) {
     case v1::SettingValue::kProgrammeProfile:
       return DecideProfile(asked);
     case v1::SettingValue::kPaymentCodeRequired:
       return asked;  // on or off: nothing to check
+    case v1::SettingValue::kServicePolicy:
+      return DecideServicePolicy(asked, facts);
     case v1::SettingValue::VALUE_NOT_SET:
       break;
   }

@@ -33,9 +33,10 @@ enum class Family : std::size_t {
   kHolds,
   kVolunteers,
   kPending,
+  kServices,
   kMeta,
 };
-inline constexpr std::size_t kFamilyCount = 17;
+inline constexpr std::size_t kFamilyCount = 18;
 const char* FamilyName(Family family);
 
 struct StoreOptions {

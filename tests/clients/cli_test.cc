@@ -1371,5 +1371,75 @@ TEST(CliTls, TheClientCaOptionAdmitsOnlyCertificatesItSigned) {
   EXPECT_NE(said.find(Cat("cannot read ", dir.Sub("missing.pem"))), std::string::npos) << said;
 }
 
+// Splits a documented command line as a shell would for the plain words and single-quoted
+// strings the docs use.
+std::vector<std::string> ShellWords(const std::string& line) {
+  std::vector<std::string> words;
+  std::string word;
+  bool quoted = false;
+  bool any = false;
+  for (char c : line) {
+    if (c == '\'') {
+      quoted = !quoted;
+      any = true;
+    } else if (c == ' ' && !quoted) {
+      if (any) words.push_back(word);
+      word.clear();
+      any = false;
+    } else {
+      word += c;
+      any = true;
+    }
+  }
+  if (any) words.push_back(word);
+  return words;
+}
+
+// docs/exchange.md's worked example, run as it stands (issue #26): an elder's request for 2 hours
+// of 陪护 from posting to confirmation, each step with the token of who takes it.
+TEST_F(CliTest, ExchangeWalkthrough) {
+  std::ifstream doc(std::string(LOVEBANK_SOURCE_DIR) + "/docs/exchange.md");
+  ASSERT_TRUE(doc) << "docs/exchange.md";
+  std::string line;
+  bool inside = false;
+  int commands = 0;
+  Result last;
+  std::string last_line;
+  while (std::getline(doc, line)) {
+    if (!inside) {
+      inside = line == "```sh exchange-walkthrough";
+      continue;
+    }
+    if (line == "```") break;
+    if (line.empty() || line[0] == '#') continue;
+    if (line.starts_with("  ")) {
+      const std::string expected = line.substr(2);
+      EXPECT_NE(last.out.find(expected), std::string::npos)
+          << last_line << "\nexpected: " << expected << "\nprinted:\n"
+          << last.out << last.err;
+      continue;
+    }
+    const bool refused = line[0] == '!';
+    const std::size_t prompt = line.find("$ lovebank ");
+    ASSERT_NE(prompt, std::string::npos) << line;
+    const std::string who = line.substr(refused ? 1 : 0, prompt - (refused ? 1 : 0));
+    std::vector<std::string> args = ShellWords(line.substr(prompt + 11));
+    const bool creates = args.size() > 2 && args[0] == "principal" && args[1] == "create";
+    if (creates) args.insert(args.begin(), "--json");
+    ASSERT_TRUE(tokens_.count(who)) << "no token for " << who << ": " << line;
+    last = Run(args, who);
+    last_line = line;
+    ++commands;
+    EXPECT_EQ(last.exit_code, refused ? 1 : 0) << line << "\n" << last.out << last.err;
+    if (creates && last.exit_code == 0) tokens_[args[3]] = last.json()["token"];
+  }
+  EXPECT_GE(commands, 15) << "the walkthrough block was not found or is cut short";
+  // The audit replays it all and finds nothing.
+  Grant("auditor-wang", "auditor", "");
+  const Result audit = Run({"audit"}, "auditor-wang");
+  EXPECT_EQ(audit.exit_code, 0) << audit.out << audit.err;
+  EXPECT_NE(audit.out.find("CLEAN"), std::string::npos) << audit.out;
+}
+
 }  // namespace
 }  // namespace lovebank

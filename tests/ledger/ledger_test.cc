@@ -480,7 +480,10 @@ TEST(RefusalCoverage, EveryCommandReasonHasARefusalCase) {
       Reason::kMonthInvalid, Reason::kAuditUnclean, Reason::kDateRangeInvalid,
       Reason::kCertificateTooLarge,
       // Importing a file (tests/service/service_test.cc, *Import*):
-      Reason::kImportFileInvalid, Reason::kImportTooLarge};
+      Reason::kImportFileInvalid, Reason::kImportTooLarge,
+      // Services (tests/ledger/services_test.cc):
+      Reason::kServiceUnknown, Reason::kServiceClosed, Reason::kServiceOverHeld,
+      Reason::kServiceCategoryUnknown, Reason::kServiceNotAllowed, Reason::kServiceInvalid};
   for (std::uint32_t value = 0; value < kReasonValueEnd; ++value) {
     const auto reason = static_cast<Reason>(value);
     if (ReasonName(reason) == "UNKNOWN_REASON" || elsewhere.contains(reason)) continue;

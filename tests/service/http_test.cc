@@ -298,6 +298,91 @@ TEST_F(HttpTest, EveryUnaryRpcIsJsonWithTheSameTokensRolesReasonsAndExactlyOnce)
 
 // A programme setting rides the one generic path (journal.proto SettingValue): set as JSON in
 // Chinese, read back equal; refused by the setting's rule with its reason; an admin's only.
+// Services over HTTP/JSON (issue #26): the same RPCs, tokens and reasons as gRPC — the elder's
+// phone asks, the volunteer's phone takes it, records the time, the elder confirms; a stranger's
+// confirmation is refused by the sequencer with its reason; the phone's posting names no member
+// (its own account).
+TEST_F(HttpTest, AServiceRequestRunsOverJsonFromPostingToConfirmation) {
+  auto ok = [&](const std::string& route, const json& body, const std::string& token) {
+    auto [status, answer] = Post(route, body, token);
+    EXPECT_EQ(status, 200) << route << " " << answer.dump();
+    return answer;
+  };
+  ok("Ledger/OpenAccount",
+     json{{"requestId", "o-i"},
+          {"account", "issuer:town"},
+          {"kind", "ACCOUNT_KIND_ISSUER"},
+          {"displayName", "爱心银行"},
+          {"budgets", json::array({{{"asset", "HOURS"}, {"amount", "1000"}}})}},
+     admin_);
+  for (const auto& [account, name] :
+       {std::pair{"m1", "王秀英"}, std::pair{"m2", "李明"}, std::pair{"m3", "路人"}}) {
+    ok("Ledger/OpenAccount",
+       json{{"requestId", Cat("o-", account)},
+            {"account", account},
+            {"kind", "ACCOUNT_KIND_MEMBER"},
+            {"displayName", name}},
+       admin_);
+  }
+  auto grant = [&](const std::string& name, const std::string& role, const std::string& bound) {
+    return ok("Admin/CreatePrincipal",
+              json{{"requestId", Cat("p-", name)},
+                   {"principal", name},
+                   {"role", role},
+                   {"accounts", {bound}}},
+              admin_)
+        .value("token", "");
+  };
+  const std::string town = grant("town", "ROLE_ISSUER", "issuer:town");
+  const std::string elder = grant("phone-m1", "ROLE_MEMBER", "m1");
+  const std::string volunteer = grant("phone-m2", "ROLE_MEMBER", "m2");
+  const std::string stranger = grant("phone-m3", "ROLE_MEMBER", "m3");
+  ok("Ledger/Earn",
+     json{{"requestId", "e1"},
+          {"issuer", "issuer:town"},
+          {"member", "m1"},
+          {"asset", "HOURS"},
+          {"amount", "10"},
+          {"activity", {{"name", "重阳节敬老活动"}, {"date", "2026-10-29"}}}},
+     town);
+  const json posted = ok("Exchange/PostRequest",
+                         json{{"requestId", "r1"},
+                              {"service",
+                               {{"category", "陪护"},
+                                {"description", "陪同去镇卫生院复查"},
+                                {"place", "柳树村"},
+                                {"day", "2026-11-25"},
+                                {"hours", "2"}}}},
+                         elder);
+  const std::uint64_t seq = std::stoull(posted["seq"].get<std::string>());
+  const json open = ok("Exchange/ListServices", json{{"openOnly", true}}, volunteer);
+  ASSERT_EQ(open["services"].size(), 1u) << open.dump();
+  EXPECT_EQ(open["services"][0]["memberName"], "王秀英");
+  EXPECT_EQ(open["services"][0]["hours"], "2.00");
+  ok("Exchange/Accept", json{{"requestId", "a1"}, {"serviceSeq", seq}}, volunteer);
+  ok("Exchange/Complete", json{{"requestId", "c1"}, {"serviceSeq", seq}, {"hours", "2"}},
+     volunteer);
+  EXPECT_REFUSED(
+      Post("Exchange/Confirm", json{{"requestId", "f:x"}, {"serviceSeq", seq}}, stranger), 403,
+      "PERMISSION_DENIED");
+  EXPECT_REFUSED(
+      Post("Exchange/Complete", json{{"requestId", "c:over"}, {"serviceSeq", seq}, {"hours", "3"}},
+           volunteer),
+      412, "SERVICE_OVER_HELD");
+  ok("Exchange/Confirm", json{{"requestId", "f1"}, {"serviceSeq", seq}}, elder);
+  EXPECT_REFUSED(Post("Exchange/Confirm", json{{"requestId", "f2"}, {"serviceSeq", seq}}, elder),
+                 412, "SERVICE_CLOSED");
+  const json shown = ok("Exchange/GetService", json{{"serviceSeq", seq}}, elder);
+  EXPECT_EQ(shown["state"], "SERVICE_STATE_CONFIRMED");
+  EXPECT_EQ(shown["paidHours"], "2.00");
+  EXPECT_EQ(shown["providerName"], "李明");
+  // A closed service of others is no stranger's to read: the same answer as none at all.
+  EXPECT_REFUSED(Post("Exchange/GetService", json{{"serviceSeq", seq}}, stranger), 404,
+                 "SERVICE_UNKNOWN");
+  const json profile = ok("Programme/GetVolunteerProfile", json{{"account", "m2"}}, town);
+  EXPECT_EQ(profile["cumulativeHours"], "2.00");
+}
+
 TEST_F(HttpTest, ASettingIsSetAndReadBackAsJsonInChinese) {
   const json profile = {
       {"name", "南溪镇爱心银行"},

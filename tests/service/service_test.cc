@@ -1345,6 +1345,39 @@ TEST_F(ServiceTest, TheRoleMatrixHoldsForEveryRpc) {
          v1::ListSettingsResponse out;
          return client_->programme->ListSettings(Ctx(t).get(), {}, &out);
        }},
+      {"PostRequest(m1)",
+       [&](const std::string& t) {
+         v1::PostServiceRequest r;
+         r.set_request_id(next());
+         v1::PostService& post = *r.mutable_service();
+         post.set_member("m1");
+         post.set_category("陪护");
+         post.set_description("陪同看病");
+         post.set_day("2026-11-25");
+         post.set_hours("1");
+         return client_->exchange->PostRequest(Ctx(t).get(), r, &receipt);
+       }},
+      {"ListServices",
+       [&](const std::string& t) {
+         v1::ListServicesResponse out;
+         return client_->exchange->ListServices(Ctx(t).get(), {}, &out);
+       }},
+      {"Confirm(unknown)",
+       [&](const std::string& t) {
+         v1::ServiceStepRequest r;
+         r.set_request_id(next());
+         r.set_service_seq(999999);
+         return client_->exchange->Confirm(Ctx(t).get(), r, &receipt);
+       }},
+      {"Resolve(unknown)",
+       [&](const std::string& t) {
+         v1::ServiceStepRequest r;
+         r.set_request_id(next());
+         r.set_service_seq(999999);
+         r.set_hours("1");
+         r.set_reason("社工裁定");
+         return client_->exchange->Resolve(Ctx(t).get(), r, &receipt);
+       }},
       {"Settle",
        [&](const std::string& t) {
          v1::SettleRequest r;
@@ -1417,6 +1450,12 @@ TEST_F(ServiceTest, TheRoleMatrixHoldsForEveryRpc) {
       {"ListAccounts", {"admin", "auditor", "issuer", "terminal", "member", "approver"}},
       {"SetSetting(profile)", {"admin"}},
       {"ListSettings", {"admin", "auditor", "issuer", "terminal", "member", "approver"}},
+      // Services (issue #26): members for themselves, social workers for anyone; who acts on a
+      // request is the sequencer's decision (an unknown one: SERVICE_UNKNOWN, not a denial).
+      {"PostRequest(m1)", {"admin", "issuer", "member"}},
+      {"ListServices", {"admin", "auditor", "issuer", "member"}},
+      {"Confirm(unknown)", {"admin", "issuer", "member"}},
+      {"Resolve(unknown)", {"admin", "issuer"}},
   };
   ASSERT_EQ(allowed.size(), rpcs.size());
   for (const auto& [rpc, call] : rpcs) {
@@ -3512,6 +3551,62 @@ TEST_F(ServiceTest, AnImportsRefusedRowsComeBackAsASheetThatAppliesThemOnce) {
 // A journal the audit finds wrong gives no notice (AUDIT_UNCLEAN), though the notice is served
 // on a ledger that failed its start-up check (it reads the journal alone): the last entry is
 // rewritten as made by a principal that holds no grant, its chain recomputed.
+// Services through gRPC (issue #26): the hours a member served another count for its star and
+// its certificate lists the service (what, where, when) beside its activities; the requester's
+// hours coming back are not the requester's service.
+TEST_F(ServiceTest, AServiceAMemberGaveCountsForItsStarAndShowsOnItsCertificate) {
+  Grant("member2", v1::ROLE_MEMBER, {"m2"});
+  ASSERT_TRUE(Earn("hours-m1", "m1", "10", "HOURS").ok());
+  v1::Receipt receipt;
+  v1::PostServiceRequest post;
+  post.set_request_id("ask");
+  v1::PostService& wanted = *post.mutable_service();
+  wanted.set_category("陪护");
+  wanted.set_description("陪同去镇卫生院复查");
+  wanted.set_place("柳树村");
+  wanted.set_day("2026-11-25");
+  wanted.set_hours("2");
+  ASSERT_TRUE(client_->exchange->PostRequest(Ctx(tokens_["member"]).get(), post, &receipt).ok());
+  const std::uint64_t seq = receipt.seq();
+  auto step = [&](const std::string& id, const std::string& as, const std::string& hours,
+                  grpc::Status (v1::Exchange::Stub::*call)(
+                      grpc::ClientContext*, const v1::ServiceStepRequest&, v1::Receipt*)) {
+    v1::ServiceStepRequest r;
+    r.set_request_id(id);
+    r.set_service_seq(seq);
+    r.set_hours(hours);
+    return (client_->exchange.get()->*call)(Ctx(tokens_[as]).get(), r, &receipt);
+  };
+  ASSERT_TRUE(step("take", "member2", "", &v1::Exchange::Stub::Accept).ok());
+  ASSERT_TRUE(step("done", "member2", "1.5", &v1::Exchange::Stub::Complete).ok());
+  EXPECT_STATUS(step("self", "member2", "", &v1::Exchange::Stub::Confirm),
+                StatusCode::PERMISSION_DENIED, Reason::kPermissionDenied);
+  ASSERT_TRUE(step("thanks", "member", "", &v1::Exchange::Stub::Confirm).ok());
+
+  v1::GetVolunteerProfileRequest who;
+  who.set_account("m2");
+  v1::VolunteerProfile profile;
+  ASSERT_TRUE(
+      client_->programme->GetVolunteerProfile(Ctx(tokens_["issuer"]).get(), who, &profile).ok());
+  EXPECT_EQ(profile.cumulative_hours(), "1.50");
+  v1::GetCertificateRequest certificate_request;
+  certificate_request.set_account("m2");
+  v1::Certificate certificate;
+  ASSERT_TRUE(client_->programme
+                  ->GetCertificate(Ctx(tokens_["issuer"]).get(), certificate_request, &certificate)
+                  .ok());
+  EXPECT_EQ(certificate.activities(), 1u);
+  EXPECT_EQ(certificate.total_hours(), "1.50");
+  EXPECT_NE(certificate.html().find("陪护：陪同去镇卫生院复查（柳树村）"), std::string::npos);
+  EXPECT_NE(certificate.html().find("2026-11-25"), std::string::npos);
+  // The requester got 0.50 back from the same entry: that is no service of its own.
+  certificate_request.set_account("m1");
+  ASSERT_TRUE(client_->programme
+                  ->GetCertificate(Ctx(tokens_["issuer"]).get(), certificate_request, &certificate)
+                  .ok());
+  EXPECT_EQ(certificate.total_hours(), "10.00");
+}
+
 TEST_F(ServiceTest, ANoticeIsRefusedWhenTheAuditOfTheJournalFindsAProblem) {
   ASSERT_TRUE(Earn("u-1", "m1", "30").ok());
   const std::uint64_t head = HeadSeq();

@@ -429,6 +429,105 @@ try:
     points = [b["amount"] for b in balance["balances"] if b["asset"] == "POINTS"]
     assert points == ["3470.00"], balance  # 3500 after the refund, then the bag collected
 
+    # Hours buy services (issue #26): 韦蕊's phone asks for an hour of 陪护 tomorrow; 韦建国's
+    # phone (activated with the desk's code, at another origin: a phone of its own, its own
+    # storage) finds it among the requests near 柳树村, takes it and records the hour; 韦蕊's phone
+    # confirms, and the hour is his. A second confirmation is refused in Chinese.
+    tomorrow = (datetime.now(timezone(timedelta(hours=8))) + timedelta(days=1)).strftime("%Y-%m-%d")
+    driver.switch_to.window(phone)
+    viewport(390, 844, mobile=True)
+    driver.get(base + "/app/")
+    wait.until(lambda d: d.find_elements(By.ID, "post-request"))
+    wait.until(lambda d: d.find_elements(By.CSS_SELECTOR, '#service-category option[value="陪护"]'))
+    driver.find_element(By.CSS_SELECTOR, '#service-category option[value="陪护"]').click()
+    driver.find_element(By.ID, "service-description").send_keys("陪同去镇卫生院复查")
+    day_field = driver.find_element(By.ID, "service-day")
+    driver.execute_script("arguments[0].value = arguments[1]", day_field, tomorrow)
+    driver.find_element(By.ID, "service-time").send_keys("09:00-10:00")
+    driver.find_element(By.ID, "service-place").send_keys("柳树村")
+    driver.find_element(By.ID, "service-hours").send_keys("1")
+    driver.find_element(By.ID, "post-request").click()
+    wait.until(lambda d: "已发布求助" in text("#service-posted"))
+    service_seq = re.search(r"编号 (\d+)", text("#service-posted")).group(1)
+    wait.until(lambda d: "待接单" in text("#my-services"))
+    only_this_origin()
+    driver.switch_to.new_window("window")
+    volunteer = driver.current_window_handle
+    viewport(390, 844, mobile=True)
+    driver.get(link.replace("127.0.0.1", "localhost"))
+    driver.find_element(By.ID, "activate").click()
+    wait.until(lambda d: d.find_elements(By.ID, "nearby-place"))
+    driver.find_element(By.ID, "nearby-place").send_keys("柳树")
+    driver.find_element(By.ID, "nearby-search").click()
+    card = f'#nearby [data-seq="{service_seq}"]'
+    wait.until(lambda d: d.find_elements(By.CSS_SELECTOR, card + ' [data-step="accept"]'))
+    assert "韦蕊" in text(card) and "1.00 小时" in text(card), text(card)
+    driver.save_screenshot(os.path.join(shots, "app-services-390x844.png"))
+    driver.find_element(By.CSS_SELECTOR, card + ' [data-step="accept"]').click()
+    mine = f'#my-services [data-seq="{service_seq}"]'
+    wait.until(lambda d: d.find_elements(By.CSS_SELECTOR, mine + ' [data-step="complete"]'))
+    held = post("Ledger/GetBalance", {"account": "V00001"}, admin)["balances"]
+    assert ("HOURS", "0.50") in [(b["asset"], b["amount"]) for b in held], held
+    driver.find_element(By.CSS_SELECTOR, mine + ' [data-step="complete"]').click()
+    wait.until(lambda d: "待确认" in text(mine))
+    driver.switch_to.window(phone)
+    driver.refresh()
+    wait.until(lambda d: d.find_elements(By.CSS_SELECTOR, mine + ' [data-step="confirm"]'))
+    driver.find_element(By.CSS_SELECTOR, mine + ' [data-step="confirm"]').click()
+    wait.until(lambda d: d.find_elements(By.CSS_SELECTOR, mine + '[data-state="SERVICE_STATE_CONFIRMED"]'))
+    driver.save_screenshot(os.path.join(shots, "app-service-confirmed-390x844.png"))
+    paid = post("Ledger/GetBalance", {"account": "V00002"}, admin)["balances"]
+    assert [(b["asset"], b["amount"]) for b in paid] == [("HOURS", "2.00")], paid  # 1 given + 1
+    served = post("Programme/GetVolunteerProfile", {"account": "V00002"}, admin)
+    assert served["cumulativeHours"] == "1.00", served
+    # The desk: a request for 韦小明, who has no phone, assigned to 韦建国 and confirmed by the
+    # social worker; the same confirmation from 韦蕊's phone later would be refused.
+    driver.switch_to.window(counter)
+    viewport(1280, 800, mobile=False)
+    driver.execute_script("localStorage.removeItem('lovebank.desk')")
+    driver.get(base + "/desk/")
+    driver.find_element(By.ID, "desk-token").send_keys(worker)
+    driver.find_element(By.ID, "sign-in").click()
+    wait.until(lambda d: d.find_elements(By.ID, "service-member"))
+    wait.until(lambda d: d.find_elements(By.CSS_SELECTOR, '#service-category option[value="助老"]'))
+    driver.find_element(By.ID, "service-member").send_keys("V00003")
+    driver.find_element(By.ID, "service-description").send_keys("帮忙打扫院子")
+    driver.execute_script("arguments[0].value = arguments[1]",
+                          driver.find_element(By.ID, "service-day"), tomorrow)
+    driver.find_element(By.ID, "service-place").send_keys("南溪村")
+    driver.find_element(By.ID, "service-hours").send_keys("2")
+    driver.find_element(By.ID, "post-request").click()
+    wait.until(lambda d: "已发布求助" in text("#service-posted"))
+    desk_seq = re.search(r"编号 (\d+)", text("#service-posted")).group(1)
+    desk_card = f'#desk-services [data-seq="{desk_seq}"]'
+    wait.until(lambda d: d.find_elements(By.CSS_SELECTOR, desk_card + ' [data-step="assign"]'))
+    driver.find_element(By.CSS_SELECTOR, desk_card + " .step-provider").send_keys("V00002")
+    driver.find_element(By.CSS_SELECTOR, desk_card + ' [data-step="assign"]').click()
+    wait.until(lambda d: d.find_elements(By.CSS_SELECTOR, desk_card + ' [data-step="complete"]'))
+    driver.find_element(By.CSS_SELECTOR, desk_card + ' [data-step="complete"]').click()
+    wait.until(lambda d: d.find_elements(By.CSS_SELECTOR, desk_card + ' [data-step="confirm"]'))
+    driver.find_element(By.CSS_SELECTOR, desk_card + ' [data-step="confirm"]').click()
+    wait.until(lambda d: d.find_elements(
+        By.CSS_SELECTOR, f'#desk-services [data-seq="{desk_seq}"][data-state="SERVICE_STATE_CONFIRMED"]'))
+    driver.execute_script(f"document.querySelector('{desk_card}').scrollIntoView()")
+    driver.save_screenshot(os.path.join(shots, "desk-services-1280x800.png"))
+    balances = {a: [(b["asset"], b["amount"]) for b in
+                    post("Ledger/GetBalance", {"account": a}, admin)["balances"]]
+                for a in ["V00002", "V00003"]}
+    assert balances == {"V00002": [("HOURS", "4.00")], "V00003": [("HOURS", "0.00")]}, balances
+    # A malformed request is refused in Chinese, and nothing is posted.
+    driver.switch_to.window(volunteer)
+    driver.refresh()
+    wait.until(lambda d: "已确认" in text("#my-services"))
+    head = post("Audit/GetDigest", {}, admin)["seq"]
+    driver.find_element(By.ID, "service-description").send_keys("修水龙头")
+    driver.find_element(By.ID, "service-hours").send_keys("两小时")
+    driver.find_element(By.ID, "post-request").click()
+    wait.until(lambda d: "填写有误" in text("#service-posted"))
+    assert post("Audit/GetDigest", {}, admin)["seq"] == head
+    driver.close()
+    driver.switch_to.window(counter)
+
     # Nothing the pages did was blocked by their own security policy.
     blocked = [entry["message"] for entry in driver.get_log("browser")
                if "Content Security Policy" in entry["message"]]
@@ -436,7 +535,7 @@ try:
     print("browser: activation, balance, payment code, counter checkout, receipt, live history, "
           "a refusal in Chinese, the desk's activity, a GBK sheet imported once, the admin's catalogue sheet and an approval, a PIN and a 转赠, the certificate, "
           "the monthly "
-          "notice, a refund, a hold collected OK; "
+          "notice, a refund, a hold collected, a request for help taken, done and confirmed OK; "
           "screenshots in", shots)
 finally:
     if driver is not None:

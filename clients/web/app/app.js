@@ -1,10 +1,12 @@
 // The volunteer's / student's phone page (/app/): activate with the social worker's code, see
-// hours and points with the star level, the history (live), show the payment code (付款码), give
-// (转赠), set a PIN and download the volunteer certificate.
+// hours and points with the star level, the history (live), show the payment code (付款码), ask
+// for help and take requests nearby (hours buy services), give (转赠), set a PIN and download the
+// volunteer certificate.
 // The device's token and payment secret stay in this browser's localStorage only.
 import { call, el, show, localTime, assetName, paymentCode, pinCodeKey, requestId, watch, Refused,
   pageError, RETRYABLE, errorLine } from '../common/lovebank.js';
 import { qrSvg } from '../common/qr.js';
+import { requestForm, serviceList } from '../common/services.js';
 
 const main = document.getElementById('main');
 const STORE = 'lovebank.device';
@@ -83,6 +85,14 @@ function describe(item) {
   if (c.authorizeHold) return '预授权';
   if (c.captureHold) return '预授权完成';
   if (c.voidHold || c.releaseHold) return '预授权取消';
+  if (c.postService) return `发布${c.postService.kind === 'SERVICE_KIND_OFFER' ? '服务' : '求助'}：${c.postService.category}`;
+  if (c.acceptService) return `求助 ${c.acceptService.serviceSeq} 已接单，时长预留`;
+  if (c.completeService) return `求助 ${c.completeService.serviceSeq} 已登记 ${c.completeService.hours} 小时`;
+  if (c.confirmService) return `求助 ${c.confirmService.serviceSeq} 已确认，时长结算`;
+  if (c.resolveService) return `求助 ${c.resolveService.serviceSeq} 社工裁定`;
+  if (c.disputeService) return `求助 ${c.disputeService.serviceSeq} 有异议`;
+  if (c.cancelService) return `求助 ${c.cancelService.serviceSeq} 已取消`;
+  if (c.expireService) return `求助 ${c.expireService.serviceSeq} 已过期`;
   return '账户变更';
 }
 
@@ -120,6 +130,7 @@ async function home() {
       el('p', { class: 'muted' }, '在爱心超市结账时出示，30 秒内有效，每个码只能用一次。'),
       pinInput,
       el('button', { id: 'show-code', onclick: () => paymentBox(codeBox, pinInput) }, '出示付款码'), codeBox),
+    ...servicesSections(token, account),
     giveForm(pinInput), pinForm(pinInput),
     el('section', {}, el('h2', {}, '收支记录'), el('table', {}, rows), more),
     certificateForm(),
@@ -160,6 +171,28 @@ async function home() {
       main.append(el('button', { onclick: () => { localStorage.removeItem(STORE); location.reload(); } }, '重新激活'));
     }
   }
+}
+
+// Hours buy services (docs/exchange.md): ask for help, the open requests nearby (a place this
+// phone remembers), and the requests this member asked or serves, each with its next step.
+function servicesSections(token, account) {
+  const viewer = { account };
+  const both = () => { mine.refresh(); nearby.refresh(); };
+  const mine = serviceList({ token, viewer, id: 'my-services', title: '我的求助与服务',
+    filter: { member: account }, emptyText: '还没有求助或接单', onChange: both });
+  const place = el('input', { id: 'nearby-place', placeholder: '村/社区，例如：柳树村',
+    value: localStorage.getItem('lovebank.place') || '' });
+  const nearby = serviceList({ token, viewer, id: 'nearby', title: '附近的求助',
+    filter: () => ({ kind: 'SERVICE_KIND_REQUEST', openOnly: true, place: place.value.trim() }),
+    emptyText: '附近暂时没有待接单的求助', onChange: both,
+    controls: [el('label', { for: 'nearby-place' }, '地点'), place,
+      el('button', { id: 'nearby-search', class: 'secondary', onclick: () => {
+        localStorage.setItem('lovebank.place', place.value.trim());
+        nearby.refresh();
+        mine.refresh();
+      } }, '查找')] });
+  const ask = requestForm({ token, member: account, onPosted: both });
+  return [ask, nearby, mine];
 }
 
 // The payment code, new every 30 s (and a new index for each code shown in one window).

@@ -122,6 +122,12 @@ export const REASONS = {
   CERTIFICATE_TOO_LARGE: '证明所列活动太多，请缩短起止日期',
   IMPORT_FILE_INVALID: '文件不是可导入的会员、活动或奖励表（CSV，首行为列名）',
   IMPORT_TOO_LARGE: '文件太大（最多 2 MB、8192 行），请分成几个文件导入',
+  SERVICE_UNKNOWN: '没有这个求助或服务',
+  SERVICE_CLOSED: '这个求助已被接单、已完成、已取消或已过期，不能再这样操作',
+  SERVICE_OVER_HELD: '登记的时长超过了预留的时长',
+  SERVICE_CATEGORY_UNKNOWN: '没有这个服务类别，或这个类别没有标准时长，请填写时长',
+  SERVICE_NOT_ALLOWED: '按本项目规定，不能这样求助或接单（例如不能为自己服务）',
+  SERVICE_INVALID: '求助或服务填写有误（类别、内容、日期或时长）',
 };
 
 // The Chinese message of a refusal answer ({code, reason, message}); never empty.

@@ -1,11 +1,13 @@
 // The social worker's desk (/desk/): record an afternoon's activity with each participant's
 // hours in one step (one SubmitBatch of Earns, a result per row), award by rule with the rule's
 // Chinese description, issue a member's activation code, and see the approvals waiting (an
-// approver approves or rejects), and import the office's CSV file with a result per row. Signs in
+// approver approves or rejects), import the office's CSV file with a result per row, and post,
+// assign, confirm and resolve members' requests for help (hours buy services). Signs in
 // with the worker's (or an approver's) token.
 import { call, el, show, localTime, assetName, requestId, chineseMessage, RETRYABLE, errorLine }
   from '../common/lovebank.js';
 import { qrSvg } from '../common/qr.js';
+import { requestForm, serviceList } from '../common/services.js';
 
 const main = document.getElementById('main');
 const STORE = 'lovebank.desk';
@@ -254,6 +256,10 @@ async function desk(state) {
     if (rules.length) parts.push(awardForm(state, rules));
     parts.push(activationForm(state));
     parts.push(importForm(state));
+    // Hours buy services: post for members without a phone, assign, confirm, resolve disputes.
+    const services = serviceList({ token: state.token, viewer: { worker: true }, id: 'desk-services',
+      title: '求助与服务', filter: {}, emptyText: '还没有求助' });
+    parts.push(requestForm({ token: state.token, member: null, onPosted: () => services.refresh() }), services);
   }
   parts.push(await pendingList(state, rules));
   show(main, parts);
