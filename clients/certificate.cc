@@ -118,10 +118,9 @@ absl::StatusOr<Figures> Derive(const Reader& reader, const std::string& account,
       if (service->provider != account) continue;  // the requester's hours coming back
       cumulative_minor += minor(paid);
       if ((!from.empty() && service->day < from) || (!to.empty() && service->day > to)) continue;
-      listed.push_back({&*item, service->day,
-                        Cat(service->category, "：", service->description,
-                            service->place.empty() ? "" : "（" + service->place + "）"),
-                        "", paid});
+      // The category and the day only: the description and place are the requester's words
+      // about its own life (a clinic visit), not the provider's to publish.
+      listed.push_back({&*item, service->day, Cat(service->category, "（互助服务）"), "", paid});
       continue;
     }
     if (!c.has_earn() || c.earn().asset() != "HOURS" || c.earn().to() != account ||

@@ -175,9 +175,16 @@ void AddRequest(CLI::App& app, Globals& globals, int* exit_code) {
          &v1::Exchange::Stub::Complete, "time recorded; waits for the requester's confirmation");
 
   auto confirm = std::make_shared<StepOptions>();
-  OnStep(AddStep(*request, "confirm", "confirm the service received: the hours are paid", confirm),
-         globals, exit_code, confirm, "request confirm", &v1::Exchange::Stub::Confirm,
-         "confirmed and paid");
+  auto* confirm_command = AddStep(
+      *request, "confirm", "confirm the service received: the hours recorded are paid", confirm);
+  confirm_command
+      ->add_option("--hours", *confirm->request.mutable_hours(),
+                   "the hours the provider recorded, as you agree to them (services --show N)")
+      ->required();
+  confirm_command->add_option("--payment-code", *confirm->request.mutable_payment_code(),
+                              "this device's code, when it has a PIN");
+  OnStep(confirm_command, globals, exit_code, confirm, "request confirm",
+         &v1::Exchange::Stub::Confirm, "confirmed and paid");
 
   auto cancel = std::make_shared<StepOptions>();
   auto* cancel_command = AddStep(

@@ -94,6 +94,10 @@ std::string NoticeCsv(const Notice& notice) {
         << f.deductions.at(rule) << "," << csv::Field(Money(amount)) << ",POINTS\n";
   }
   csv << "points_reversed,,," << csv::Field(Money(f.reversed_points_minor)) << ",POINTS\n";
+  for (const auto& [key, hours] : f.service_hours_minor) {
+    csv << "services," << csv::Field(key.first + (key.second.empty() ? "" : " / " + key.second))
+        << "," << f.services.at(key) << "," << csv::Field(Money(hours)) << ",HOURS\n";
+  }
   for (const auto& store : notice.stores) {
     csv << "store_baskets," << csv::Field(store.store) << "," << store.baskets << ","
         << csv::Field(Money(store.points_minor)) << ",POINTS\n"
@@ -165,6 +169,16 @@ std::string NoticeHtml(const Notice& notice) {
   html << "</table>\n<p>冲正 Reversed this month: " << Money(f.reversed_points_minor)
        << " POINTS</p>\n"
        << BarChart(point_bars, "分") << "\n";
+  if (!f.service_hours_minor.empty()) {
+    html << "<h2>时间银行服务 Services members gave each other</h2>\n<table><tr><th>类别 Category"
+            "</th><th>地点 Place</th><th>次数 Services</th><th>时长 Hours</th></tr>\n";
+    for (const auto& [key, hours] : f.service_hours_minor) {
+      html << "<tr><td>" << certificate::HtmlText(key.first) << "</td><td>"
+           << certificate::HtmlText(key.second) << "</td><td class=n>" << f.services.at(key)
+           << "</td><td class=n>" << Money(hours) << "</td></tr>\n";
+    }
+    html << "</table>\n";
+  }
   html << "<h2>爱心超市兑换 Redemptions per store</h2>\n<table><tr><th>超市 Store</th>"
           "<th>购物篮 Baskets</th><th>积分 Points</th><th>时长支付 Hours</th><th>退货 Refunds</th>"
           "<th>其他兑换 Redeemed</th></tr>\n";

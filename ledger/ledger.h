@@ -273,15 +273,17 @@ class Ledger {
   // A hold as committed. Refusals: kHoldUnknown.
   absl::StatusOr<v1::HoldRecord> GetHold(std::uint64_t hold_seq);
   // Services (issue #26): one as committed (refusal kServiceUnknown), and a page of them newest
-  // first, every filter given holding: `kind` (UNSPECIFIED: both), live ones only, `category`
-  // exactly, `place` containing the text, `member` the requester, offerer or provider; before
-  // seq `cursor` (0: from the newest). At most `limit` records; at most kServiceScanMax examined
-  // per call, so a rare filter answers a short page with a cursor to go on from (next_cursor 0:
-  // nothing older).
+  // first, every filter given holding: `kind` (UNSPECIFIED: both), open ones only (waiting for a
+  // provider), `category` exactly, `place` containing the text, `member` the requester, offerer
+  // or provider; `viewer` (a member's account, or empty: no limit) sees open ones and its own;
+  // before seq `cursor` (0: from the newest). At most `limit` records; at most kServiceScanMax
+  // examined per call, so a rare filter answers a short page with a cursor to go on from
+  // (next_cursor 0: nothing older).
   absl::StatusOr<v1::ServiceRecord> GetService(std::uint64_t service_seq);
   struct ServiceFilter {
     v1::ServiceKind kind = v1::SERVICE_KIND_UNSPECIFIED;
-    bool live_only = false;
+    bool open_only = false;
+    std::string viewer;
     std::string category;
     std::string place;
     std::string member;

@@ -10,7 +10,6 @@
 #include "ledger/base/text.h"
 #include "ledger/format/syntax.h"
 #include "ledger/ledger_impl.h"
-#include "ledger/rules/services.h"
 
 namespace lovebank {
 namespace {
@@ -669,7 +668,12 @@ absl::StatusOr<Ledger::ServiceList> Ledger::ListServices(const ServiceFilter& fi
     }
     ++examined;
     if (filter.kind != v1::SERVICE_KIND_UNSPECIFIED && record.kind() != filter.kind) continue;
-    if (filter.live_only && !rules::IsLive(record.state())) continue;
+    const bool open = record.state() == v1::SERVICE_STATE_OPEN;
+    if (filter.open_only && !open) continue;
+    if (!filter.viewer.empty() && !open && record.member() != filter.viewer &&
+        record.provider() != filter.viewer) {
+      continue;
+    }
     if (!filter.category.empty() && record.category() != filter.category) continue;
     if (!filter.place.empty() && record.place().find(filter.place) == std::string::npos) continue;
     if (!filter.member.empty() && record.member() != filter.member &&

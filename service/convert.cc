@@ -242,6 +242,8 @@ Converted ToCommand(const v1::ServiceStepRequest& request, std::string_view acto
       break;
     case ServiceStep::kConfirm:
       c.mutable_confirm_service()->set_service_seq(seq);
+      c.mutable_confirm_service()->set_hours(request.hours());
+      converted.payment_code = request.payment_code();
       break;
     case ServiceStep::kCancel:
       c.mutable_cancel_service()->set_service_seq(seq);

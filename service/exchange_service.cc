@@ -40,6 +40,10 @@ UnaryCall* SubmitStep(const Context& context, grpc::CallbackServerContext* ctx, 
   auto* call = new UnaryCall(context, ctx, method, request.request_id());
   auto who = call->Authenticate();
   if (who == nullptr) return call;
+  if (step == ServiceStep::kAssign && who->role == v1::ROLE_MEMBER) {
+    call->Allowed(Decision{false, Cat(who->name, " (MEMBER) may not assign: a member accepts")});
+    return call;
+  }
   v1::ServiceStepRequest filled = request;
   if (step == ServiceStep::kAccept && filled.provider().empty()) {
     filled.set_provider(OwnAccount(*who));
@@ -163,6 +167,11 @@ grpc::ServerUnaryReactor* ExchangeService::GetService(grpc::CallbackServerContex
   auto* call = new UnaryCall(context_, ctx, "GetService", "");
   auto who = call->Authenticate();
   if (who == nullptr) return call;
+  if (who->role == v1::ROLE_TERMINAL || who->role == v1::ROLE_APPROVER) {
+    call->Allowed(
+        Decision{false, Cat(who->name, " (", RoleName(who->role), ") may not read services")});
+    return call;
+  }
   auto service = context_.ledger->GetService(request->service_seq());
   if (!service.ok()) {
     call->Done(ToStatus(service.status()));
@@ -195,7 +204,9 @@ grpc::ServerUnaryReactor* ExchangeService::ListServices(grpc::CallbackServerCont
   }
   Ledger::ServiceFilter filter;
   filter.kind = request->kind();
-  filter.live_only = request->open_only();
+  filter.open_only = request->open_only();
+  // A member sees the marketplace and its own; the ledger filters before the page is cut.
+  if (who->role == v1::ROLE_MEMBER) filter.viewer = OwnAccount(*who);
   filter.category = request->category();
   filter.place = request->place();
   filter.member = request->member();

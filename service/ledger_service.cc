@@ -94,13 +94,14 @@ std::shared_ptr<const Principal> AuthorizeRead(const Context& context, UnaryCall
 }
 
 // The PaymentConsent of a command that takes one (Checkout, AuthorizeHold, Redeem, a member's
-// Transfer, a device's SetDevicePin), else null.
+// Transfer, a device's SetDevicePin, a requester's ConfirmService), else null.
 v1::PaymentConsent* ConsentOf(v1::Command& c) {
   if (c.has_checkout()) return c.mutable_checkout()->mutable_consent();
   if (c.has_authorize_hold()) return c.mutable_authorize_hold()->mutable_consent();
   if (c.has_redeem()) return c.mutable_redeem()->mutable_consent();
   if (c.has_transfer()) return c.mutable_transfer()->mutable_consent();
   if (c.has_set_device_pin()) return c.mutable_set_device_pin()->mutable_consent();
+  if (c.has_confirm_service()) return c.mutable_confirm_service()->mutable_consent();
   return nullptr;
 }
 
@@ -123,11 +124,12 @@ void AttachConsent(const Context& context, std::string_view actor, Converted& co
   // The code's MAC needs the server's key: checked here, with the device's lock; the sequencer
   // checks the rest (the device is the member's, activated, unrevoked; the window; each code once;
   // the PIN the MAC was checked against is still the device's).
-  const std::string& member = c.has_checkout()         ? c.checkout().member()
-                              : c.has_authorize_hold() ? c.authorize_hold().member()
-                              : c.has_redeem()         ? c.redeem().from()
-                              : c.has_transfer()       ? c.transfer().from()
-                                                       : c.set_device_pin().principal();
+  const std::string& member = c.has_checkout()          ? c.checkout().member()
+                              : c.has_authorize_hold()  ? c.authorize_hold().member()
+                              : c.has_redeem()          ? c.redeem().from()
+                              : c.has_transfer()        ? c.transfer().from()
+                              : c.has_confirm_service() ? std::string(actor)
+                                                        : c.set_device_pin().principal();
   const auto invalid = [&] {
     converted.reason = Reason::kPaymentCodeInvalid;
     converted.message = Cat("payment code: not a code of ", member,
@@ -139,10 +141,11 @@ void AttachConsent(const Context& context, std::string_view actor, Converted& co
   // Whose the code claims to be, before anything is counted against the device: a caller can
   // only spend a guess on the device of the member (or, for a transfer or a PIN, the device)
   // its request names — never lock a stranger's phone.
-  const bool theirs = device && (c.has_set_device_pin() ? device->principal() == member
-                                 : c.has_transfer()     ? device->principal() == actor
-                                                        : device->accounts_size() == 1 &&
-                                                          device->accounts(0) == member);
+  const bool theirs =
+      device && (c.has_set_device_pin() ? device->principal() == member
+                 : c.has_transfer() || c.has_confirm_service()
+                     ? device->principal() == actor
+                     : device->accounts_size() == 1 && device->accounts(0) == member);
   if (!theirs) return invalid();
   const std::int64_t now = context.clock();
   if (!context.payment_guard->Admit(parts->device_number, now)) {

@@ -136,6 +136,13 @@ v1::Notice NoticeFrom(const NoticeAudit& audit, const std::string& month) {
     *notice.add_rules() = std::move(wire);
   }
   notice.set_reversed_points(decimal(f.reversed_points_minor));
+  for (const auto& [key, hours] : f.service_hours_minor) {
+    v1::NoticeService* wire = notice.add_services();
+    wire->set_category(key.first);
+    wire->set_place(key.second);
+    wire->set_services(f.services.at(key));
+    wire->set_hours(decimal(hours));
+  }
   for (const audit::StoreMonth& store : figures.stores) {
     v1::NoticeStore* wire = notice.add_stores();
     wire->set_store(store.store);

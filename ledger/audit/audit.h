@@ -133,6 +133,10 @@ struct ProgrammeMonth {
   std::map<std::string, boost::multiprecision::cpp_int> deducted_minor;
   std::map<std::string, std::uint64_t> deductions;
   boost::multiprecision::cpp_int reversed_points_minor;
+  // Services members gave each other (issue #26), by the month of the service's day, per
+  // (category, place): how many were paid, and the HOURS paid to their providers.
+  std::map<std::pair<std::string, std::string>, boost::multiprecision::cpp_int> service_hours_minor;
+  std::map<std::pair<std::string, std::string>, std::uint64_t> services;
   // What the programme owes its members at the month's last entry: the sum of MEMBER balances.
   boost::multiprecision::cpp_int outstanding_hours_minor;
   boost::multiprecision::cpp_int outstanding_points_minor;

@@ -60,7 +60,15 @@ bool MayUndo(const v1::PrincipalRecord& who, std::uint64_t target, bool refund,
 // confirms what it asked, cancels or disputes where it takes part; only social workers resolve.
 bool PermitsService(const v1::PrincipalRecord& who, const v1::Command& c,
                     const ReplayState& state) {
-  if (who.role() == v1::ROLE_ISSUER || who.role() == v1::ROLE_ADMIN) return true;
+  if (who.role() == v1::ROLE_ISSUER || who.role() == v1::ROLE_ADMIN) {
+    // Maker-checker: a social worker pays out only a service it did not post, assign or record.
+    if (!c.has_confirm_service() && !c.has_resolve_service()) return true;
+    auto service = state.services.find(c.has_confirm_service() ? c.confirm_service().service_seq()
+                                                               : c.resolve_service().service_seq());
+    return service == state.services.end() || (service->second.posted_by() != who.principal() &&
+                                               service->second.accepted_by() != who.principal() &&
+                                               service->second.completed_by() != who.principal());
+  }
   if (who.role() != v1::ROLE_MEMBER) return false;
   if (c.has_post_service()) return Bound(who, c.post_service().member());
   if (c.has_accept_service()) return Bound(who, c.accept_service().provider());
@@ -155,7 +163,7 @@ bool Permits(const v1::PrincipalRecord& who, const v1::Command& c, const ReplayS
     case v1::Command::kDisputeService:
       return PermitsService(who, c, state);
     case v1::Command::kResolveService:
-      return role == v1::ROLE_ISSUER || role == v1::ROLE_ADMIN;
+      return (role == v1::ROLE_ISSUER || role == v1::ROLE_ADMIN) && PermitsService(who, c, state);
     case v1::Command::kExpireService:  // the engine's own
     case v1::Command::kDefineAsset:    // genesis: the engine's own
     case v1::Command::kReleaseHold:    // the engine's own
@@ -275,6 +283,23 @@ std::string ConsentProblem(const v1::Entry& entry, ReplayState& state) {
     }
     consent = &given;
     member = c.transfer().from();
+  } else if (c.has_confirm_service()) {
+    // As a transfer: a requester's device with a PIN confirms with its own code made with it.
+    auto actor = state.principals.find(c.actor());
+    const bool pin = actor != state.principals.end() && !actor->second.pin_key_wrapped().empty();
+    const v1::PaymentConsent& given = c.confirm_service().consent();
+    if (given.device().empty()) {
+      return pin ? Cat("a confirmation by ", c.actor(), ", a device with a PIN, without its code")
+                 : "";
+    }
+    if (given.device() != c.actor()) {
+      return Cat("a confirmation by ", Excerpt(c.actor()), " with a code of ",
+                 Excerpt(given.device()));
+    }
+    auto service = state.services.find(c.confirm_service().service_seq());
+    if (service == state.services.end()) return "";  // reported by the service rules
+    consent = &given;
+    member = service->second.member();
   } else if (c.has_set_device_pin()) {
     // A device with a PIN proves it to change it (the replay checks the device itself).
     const v1::SetDevicePin& set = c.set_device_pin();

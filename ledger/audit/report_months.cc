@@ -38,7 +38,7 @@ ProgrammeMonth& MonthFigures(State& state, const std::string& month) {
 }
 
 // The month figures of one applied entry (audit.h ProgrammeMonth): hours per team, awards and
-// deductions per rule, reversals.
+// deductions per rule, reversals, services paid per category and place.
 void AddProgrammeMonth(const v1::Entry& entry, const Postings& recorded, State& state) {
   using boost::multiprecision::cpp_int;
   const v1::Command& command = entry.command();
@@ -57,6 +57,22 @@ void AddProgrammeMonth(const v1::Entry& entry, const Postings& recorded, State& 
     figures.team_hours_minor[team] += cpp_int(-recorded[0].amount);  // all it earned
     ++figures.team_earnings[team];
     state.earn_teams[entry.seq()] = {month, team};
+    return;
+  }
+  if (command.has_confirm_service() || command.has_resolve_service()) {
+    // ExpectService left the service's record as this entry made it.
+    const std::uint64_t seq = command.has_confirm_service()
+                                  ? command.confirm_service().service_seq()
+                                  : command.resolve_service().service_seq();
+    auto service = state.services.find(seq);
+    if (service == state.services.end()) return;
+    const auto paid = MinorFromString(service->second.paid_minor());
+    if (!paid || *paid == 0) return;
+    ProgrammeMonth& served = MonthFigures(state, service->second.day().substr(0, 7));
+    const std::pair<std::string, std::string> key{service->second.category(),
+                                                  service->second.place()};
+    served.service_hours_minor[key] += cpp_int(*paid);
+    ++served.services[key];
     return;
   }
   ProgrammeMonth& figures = MonthFigures(state, state.current_month);

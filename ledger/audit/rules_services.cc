@@ -105,6 +105,7 @@ Expectation ExpectService(const v1::Entry& entry, std::uint64_t seq, State& stat
     service.set_day(post.day());
     service.set_time(post.time());
     service.set_provider(post.provider());
+    service.set_asked_provider(post.provider());
     service.set_state(v1::SERVICE_STATE_OPEN);
     service.set_posted_by(command.actor());
     service.set_time_unix_us(time);
@@ -150,12 +151,32 @@ Expectation ExpectService(const v1::Entry& entry, std::uint64_t seq, State& stat
   const v1::ServiceState now = before.state();
   const Int128 held =
       before.hours_minor().empty() ? Int128(0) : *MinorFromString(before.hours_minor());
+  // Paid from the escrow, the rest back to the requester; through the programme the provider's
+  // credit is an Earn's: past the storage cap, to the pool. Service entries are not reversible:
+  // they move value but are no `moves_value` entry a Reverse may name.
   auto pay = [&](const Int128& paid) {
+    Int128 kept = paid;
+    if (paid != 0 && after.funding() == v1::SERVICE_FUNDING_PROGRAMME && state.hours_cap &&
+        state.hours_cap->maximum_minor() != "0") {
+      const State::Account* provider = FindAccount(state, after.provider());
+      const Int128 balance = provider == nullptr
+                                 ? Int128(0)
+                                 : Int128(provider->HeldMinor(state.assets.find(kHours)->first));
+      kept = std::min(
+          paid, std::max(Int128(0), *MinorFromString(state.hours_cap->maximum_minor()) - balance));
+    }
     expectation.postings.push_back({kEscrowAccount, kHours, -held});
-    if (paid != 0) expectation.postings.push_back({after.provider(), kHours, paid});
+    if (kept != 0) expectation.postings.push_back({after.provider(), kHours, kept});
+    if (kept != paid) {
+      expectation.postings.push_back({state.hours_cap->pool_account(), kHours, paid - kept});
+    }
     if (paid != held) expectation.postings.push_back({after.member(), kHours, held - paid});
-    expectation.moves_value = true;
   };
+  auto active = [&](const std::string& id) {
+    return AccountProblem(state, id, v1::ACCOUNT_KIND_MEMBER, false);
+  };
+  const std::int64_t day_start =
+      before.day().empty() ? 0 : ProgrammeDayEnd(before.day()) - std::int64_t{86400} * 1'000'000;
   auto close = [&](v1::ServiceState state_after) {
     after.set_state(state_after);
     after.set_closed_seq(seq);
@@ -201,10 +222,10 @@ Expectation ExpectService(const v1::Entry& entry, std::uint64_t seq, State& stat
         return violated(Cat(kEscrowAccount, " is not a SYSTEM account"));
       }
       expectation.postings = {{before.member(), kHours, -held}, {kEscrowAccount, kHours, held}};
-      expectation.moves_value = true;
       after.set_provider(provider);
       after.set_state(v1::SERVICE_STATE_ACCEPTED);
       after.set_accepted_seq(seq);
+      after.set_accepted_by(command.actor());
       after.set_expires_unix_us(ProgrammeDayEnd(before.day()) + kServiceGraceMicros);
       break;
     }
@@ -214,7 +235,11 @@ Expectation ExpectService(const v1::Entry& entry, std::uint64_t seq, State& stat
       }
       std::optional<Int128> claimed = Hours(command.complete_service().hours(), false, state);
       if (!claimed || *claimed > held) return violated("more hours recorded than held");
+      if (std::string problem = active(before.provider()); !problem.empty()) {
+        return violated(problem);
+      }
       after.set_claimed_minor(Text(*claimed));
+      after.set_completed_by(command.actor());
       after.set_state(v1::SERVICE_STATE_COMPLETED);
       after.set_expires_unix_us(0);
       *touched = before.member();
@@ -222,6 +247,13 @@ Expectation ExpectService(const v1::Entry& entry, std::uint64_t seq, State& stat
     }
     case v1::Command::kConfirmService:
       if (now != v1::SERVICE_STATE_COMPLETED) return violated("a service confirmed out of turn");
+      if (Hours(command.confirm_service().hours(), false, state) !=
+          MinorFromString(before.claimed_minor())) {
+        return violated("a confirmation of other hours than the provider recorded");
+      }
+      for (const std::string* id : {&before.member(), &before.provider()}) {
+        if (std::string problem = active(*id); !problem.empty()) return violated(problem);
+      }
       pay(*MinorFromString(before.claimed_minor()));
       after.set_paid_minor(before.claimed_minor());
       close(v1::SERVICE_STATE_CONFIRMED);
@@ -230,14 +262,23 @@ Expectation ExpectService(const v1::Entry& entry, std::uint64_t seq, State& stat
       if (now != v1::SERVICE_STATE_DISPUTED) return violated("a service resolved undisputed");
       std::optional<Int128> paid = Hours(command.resolve_service().hours(), true, state);
       if (!paid || *paid > held) return violated("a decision paying more than held");
+      if (*paid != 0) {
+        for (const std::string* id : {&before.member(), &before.provider()}) {
+          if (std::string problem = active(*id); !problem.empty()) return violated(problem);
+        }
+      }
       pay(*paid);
       after.set_paid_minor(Text(*paid));
       close(v1::SERVICE_STATE_RESOLVED);
       break;
     }
     case v1::Command::kDisputeService:
-      if (now != v1::SERVICE_STATE_COMPLETED) return violated("a service disputed out of turn");
+      if (now != v1::SERVICE_STATE_COMPLETED &&
+          !(now == v1::SERVICE_STATE_ACCEPTED && time >= day_start)) {
+        return violated("a service disputed out of turn");
+      }
       after.set_state(v1::SERVICE_STATE_DISPUTED);
+      after.set_expires_unix_us(0);
       *touched = before.member();
       break;
     case v1::Command::kCancelService:
@@ -257,12 +298,19 @@ Expectation ExpectService(const v1::Entry& entry, std::uint64_t seq, State& stat
                              now == v1::SERVICE_STATE_ACCEPTED && who->accounts_size() == 1 &&
                              who->accounts(0) == before.provider() &&
                              who->accounts(0) != before.member();
+      const bool worker =
+          who != nullptr && (who->role() == v1::ROLE_ISSUER || who->role() == v1::ROLE_ADMIN);
+      if (!expire && !withdraws && who != nullptr && !worker && now == v1::SERVICE_STATE_ACCEPTED &&
+          time >= day_start) {
+        return violated("an accepted service cancelled by its requester once its day began");
+      }
       if (withdraws) {
         after.set_state(v1::SERVICE_STATE_OPEN);
         after.set_accepted_seq(0);
+        after.clear_accepted_by();
         after.clear_funding();
         after.clear_issuer();
-        after.clear_provider();
+        after.set_provider(before.asked_provider());
         after.set_expires_unix_us(ProgrammeDayEnd(before.day()));
       } else {
         close(expire ? v1::SERVICE_STATE_EXPIRED : v1::SERVICE_STATE_CANCELLED);
@@ -274,7 +322,20 @@ Expectation ExpectService(const v1::Entry& entry, std::uint64_t seq, State& stat
   }
   if (command.has_confirm_service() || command.has_resolve_service()) {
     const Int128 paid = *MinorFromString(after.paid_minor());
-    if (paid != 0) AddEarnedHours(after.provider(), paid, seq, state);
+    if (paid != 0) {
+      AddEarnedHours(after.provider(), paid, seq, state);
+      // Served on the service's day: under the daily cap, with the day's earnings.
+      if (state.daily_cap && state.daily_cap->maximum_minor() != "0") {
+        const std::string key = ServiceDayKey(after.provider(), after.day());
+        Int128& used = state.usage[key];
+        used += paid;
+        if (used > *MinorFromString(state.daily_cap->maximum_minor())) {
+          findings.Add(FindingKind::kRuleViolated, seq, ShowKey(key),
+                       Cat("at most ", state.daily_cap->maximum_minor(), " HOURS minor a day"),
+                       Text(used));
+        }
+      }
+    }
   }
   Index(found->second, false, state);
   Index(after, true, state);

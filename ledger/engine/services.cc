@@ -9,6 +9,8 @@
 #include "ledger/base/strings.h"
 #include "ledger/base/text.h"
 #include "ledger/engine/engine.h"
+#include "ledger/rules/authority.h"
+#include "ledger/rules/volunteers.h"
 
 namespace lovebank {
 
@@ -104,6 +106,20 @@ Outcome Engine::ApplyServiceStep(const v1::Command& command, const std::string& 
       return RefuseWith(command, fingerprint, std::move(*refused));
     }
   }
+  if (command.has_confirm_service()) {
+    // A device with a PIN pays nothing without a code made with it: its own (as a Transfer).
+    const v1::PaymentConsent& consent = command.confirm_service().consent();
+    if (!consent.device().empty() && consent.device() != command.actor()) {
+      return Refuse(command, fingerprint, Reason::kPaymentCodeInvalid,
+                    "payment code: a confirmation's code is the confirming device's own");
+    }
+    const bool pin = who != nullptr && !who->pin_key_wrapped().empty();
+    if (auto refused = rules::CheckConsent(
+            pin, (*found)->member(), consent, principals_.Find(consent.device()), NextEntryTime(),
+            Cat(command.actor(), " has a PIN: its confirmations need its code"))) {
+      return RefuseWith(command, fingerprint, std::move(*refused));
+    }
+  }
   OrOutcome<rules::ServiceChange> change =
       Decided(command, fingerprint, rules::DecideStep(command, who, std::move(**found), *context_));
   if (!change.ok()) return std::move(change).outcome();
@@ -112,6 +128,25 @@ Outcome Engine::ApplyServiceStep(const v1::Command& command, const std::string& 
 
 Outcome Engine::ApplyServiceChange(const v1::Command& command, const std::string& fingerprint,
                                    rules::ServiceChange change) {
+  // The hours a provider is paid count as served on the service's day: under the daily cap like
+  // an Earn of HOURS (the same usage), so members cannot trade hours back and forth for stars.
+  std::optional<std::pair<std::string, Int128>> day_usage;
+  if (change.served != 0) {
+    const auto cap = Setting<v1::DailyHoursCap>(meta_key::kDailyHoursCap);
+    if (cap && cap->maximum_minor() != "0") {
+      const v1::ServiceRecord& service = change.record;
+      std::string key = ServiceDayKey(service.provider(), service.day());
+      OrOutcome<Int128> used = Used(key);
+      if (!used.ok()) return std::move(used).outcome();
+      const AssetState* hours = FindAsset(std::string(kHoursAsset));
+      if (auto refused = rules::CheckDailyHours(
+              service.provider(), service.day(), *used, change.served,
+              *MinorFromString(cap->maximum_minor()), hours == nullptr ? 0 : hours->scale)) {
+        return RefuseWith(command, fingerprint, std::move(*refused));
+      }
+      day_usage.emplace(std::move(key), *used + change.served);
+    }
+  }
   if (!change.postings.empty()) {
     if (auto refused = CheckEscrowPostings(command, fingerprint, change.postings)) {
       return std::move(*refused);
@@ -126,6 +161,8 @@ Outcome Engine::ApplyServiceChange(const v1::Command& command, const std::string
   if (change.served != 0) {
     AddEarnedHours(change.record.provider(), change.served, outcome.receipt.seq);
   }
+  if (day_usage) usage_.Set(day_usage->first, std::move(day_usage->second));
+  if (command.has_confirm_service()) SpendConsent(command.confirm_service().consent());
   SetService(std::move(change.record));
   return outcome;
 }

@@ -735,7 +735,11 @@ SyntaxCheck CheckCommandSyntax(const v1::Command& command) {
       }
       return CheckServiceHours(command.complete_service().hours(), "hours");
     case v1::Command::kConfirmService:
-      return CheckServiceSeq(command.confirm_service().service_seq());
+      if (auto check = CheckServiceSeq(command.confirm_service().service_seq());
+          check.reason != Reason::kOk) {
+        return check;
+      }
+      return CheckServiceHours(command.confirm_service().hours(), "hours");
     case v1::Command::kCancelService:
       if (auto check = CheckServiceSeq(command.cancel_service().service_seq());
           check.reason != Reason::kOk) {
@@ -753,11 +757,9 @@ SyntaxCheck CheckCommandSyntax(const v1::Command& command) {
       if (auto check = CheckServiceSeq(resolve.service_seq()); check.reason != Reason::kOk) {
         return check;
       }
-      // "0" pays nothing: the grammar of a non-negative amount, zero allowed.
-      if (resolve.hours() != "0") {
-        if (auto check = CheckServiceHours(resolve.hours(), "hours"); check.reason != Reason::kOk) {
-          return check;
-        }
+      // "0" pays nothing: the amount grammar takes it.
+      if (auto check = CheckServiceHours(resolve.hours(), "hours"); check.reason != Reason::kOk) {
+        return check;
       }
       return CheckServiceReason(resolve.reason());
     }

@@ -7,6 +7,7 @@
 #include "ledger/base/strings.h"
 #include "ledger/base/text.h"
 #include "ledger/format/journal_format.h"
+#include "ledger/rules/volunteers.h"
 
 namespace lovebank::rules {
 namespace {
@@ -97,23 +98,40 @@ OrRefusal<Int128> ParseHours(const std::string& hours, bool zero_ok, const Conte
 }
 
 // The escrow pays `paid` of the service's held hours and gives the rest back to the requester.
-// Member to member, the provider gets them; through the programme, the requester's hours are
-// redeemed to the issuer and the provider earns as many from it: the issuer's two legs cancel,
-// so the entry shows the net, escrow to provider (docs/exchange.md "Funding").
-void Pay(const Int128& paid, ServiceChange* change) {
+// Member to member, the provider gets them (as a transfer: no storage cap); through the programme,
+// the requester's hours are redeemed to the issuer and the provider earns as many from it, as an
+// Earn: under the storage cap (SetHoursCap) the part past it goes to the donation pool. The
+// issuer's two legs cancel, so the entry shows the net (docs/exchange.md "Funding").
+void Pay(const Int128& paid, const Context& context, ServiceChange* change) {
   v1::ServiceRecord& service = change->record;
   const Int128 held = *MinorFromString(service.hours_minor());
+  Int128 kept = paid;
+  std::string pool;
+  if (paid != 0 && service.funding() == v1::SERVICE_FUNDING_PROGRAMME) {
+    if (auto cap = context.Setting<v1::HoursCap>(meta_key::kHoursCap);
+        cap && cap->maximum_minor() != "0") {
+      kept = KeptUnderCap(paid, context.Balance(service.provider(), kHours).minor,
+                          *MinorFromString(cap->maximum_minor()));
+      pool = cap->pool_account();
+    }
+  }
   if (held != 0) change->postings.push_back({kEscrow, kHours, -held});
-  if (paid != 0) change->postings.push_back({service.provider(), kHours, paid});
+  if (kept != 0) change->postings.push_back({service.provider(), kHours, kept});
+  if (kept != paid) change->postings.push_back({pool, kHours, paid - kept});
   if (held != paid) change->postings.push_back({service.member(), kHours, held - paid});
   service.set_paid_minor(MinorToString(paid));
   change->served = paid;
 }
 
 // Everything held goes back to the requester (no postings when nothing was held).
-void GiveBack(ServiceChange* change) {
-  if (change->record.accepted_seq() != 0) Pay(0, change);
+void GiveBack(const Context& context, ServiceChange* change) {
+  if (change->record.accepted_seq() != 0) Pay(0, context, change);
   change->record.clear_paid_minor();
+}
+
+// The first microsecond of programme day `day`.
+std::int64_t DayStart(const std::string& day) {
+  return ProgrammeDayEnd(day) - std::int64_t{86400} * 1'000'000;
 }
 
 void Close(v1::ServiceState state, std::uint64_t seq, ServiceChange* change) {
@@ -158,7 +176,19 @@ std::uint64_t ServiceSeqOf(const v1::Command& command) {
 
 std::optional<Refusal> CheckServiceActor(const v1::Command& command, const v1::PrincipalRecord* who,
                                          const v1::ServiceRecord& service) {
-  if (who == nullptr || SocialWorker(*who)) return std::nullopt;
+  if (who == nullptr) return std::nullopt;
+  if (SocialWorker(*who)) {
+    // Maker-checker: a social worker pays out (confirms or resolves) only a service it did not
+    // post, assign or record; the requester's own device, or another social worker, does.
+    if ((command.has_confirm_service() || command.has_resolve_service()) &&
+        (who->principal() == service.posted_by() || who->principal() == service.accepted_by() ||
+         who->principal() == service.completed_by())) {
+      return Refusal{Reason::kMakerCannotApprove,
+                     Cat(who->principal(), " posted, assigned or recorded service ", service.seq(),
+                         ": the requester or another social worker confirms it")};
+    }
+    return std::nullopt;
+  }
   const std::string& own = DeviceAccount(*who);
   const bool requester = !own.empty() && own == service.member();
   const bool provider = !own.empty() && own == service.provider() && service.accepted_seq() != 0;
@@ -225,6 +255,7 @@ OrRefusal<ServiceChange> DecidePost(const v1::Command& command, std::size_t open
   service.set_day(post.day());
   service.set_time(post.time());
   service.set_provider(post.provider());
+  service.set_asked_provider(post.provider());
   service.set_state(v1::SERVICE_STATE_OPEN);
   service.set_posted_by(command.actor());
   service.set_time_unix_us(now);
@@ -306,6 +337,7 @@ OrRefusal<ServiceChange> DecideStep(const v1::Command& command, const v1::Princi
       record.set_provider(provider);
       record.set_state(v1::SERVICE_STATE_ACCEPTED);
       record.set_accepted_seq(seq);
+      record.set_accepted_by(command.actor());
       record.set_expires_unix_us(ProgrammeDayEnd(record.day()) + kServiceGraceMicros);
       return change;
     }
@@ -323,7 +355,9 @@ OrRefusal<ServiceChange> DecideStep(const v1::Command& command, const v1::Princi
                            context.Decimal(*MinorFromString(record.hours_minor()), kHours),
                            " hours: at most that is recorded (a longer service is a new request)")};
       }
+      if (auto refused = ActiveMember(record.provider(), context)) return std::move(*refused);
       record.set_claimed_minor(MinorToString(claimed));
+      record.set_completed_by(command.actor());
       record.set_state(v1::SERVICE_STATE_COMPLETED);
       record.set_expires_unix_us(0);
       return change;
@@ -336,7 +370,23 @@ OrRefusal<ServiceChange> DecideStep(const v1::Command& command, const v1::Princi
                                  ": the provider has not recorded the time yet")}
                    : Closed(record, "confirmed");
       }
-      Pay(*MinorFromString(record.claimed_minor()), &change);
+      {
+        OrRefusal<Int128> agreed =
+            ParseHours(command.confirm_service().hours(), /*zero_ok=*/false, context);
+        if (auto* refusal = std::get_if<Refusal>(&agreed)) return std::move(*refusal);
+        const Int128 claimed = *MinorFromString(record.claimed_minor());
+        if (std::get<Int128>(agreed) != claimed) {
+          return Refusal{Reason::kServiceClosed,
+                         Cat("service ", record.seq(), ": the provider records ",
+                             context.Decimal(claimed, kHours), " hours, not ",
+                             context.Decimal(std::get<Int128>(agreed), kHours),
+                             ": look at it again before confirming")};
+        }
+        for (const std::string* id : {&record.member(), &record.provider()}) {
+          if (auto refused = ActiveMember(*id, context)) return std::move(*refused);
+        }
+        Pay(claimed, context, &change);
+      }
       Close(v1::SERVICE_STATE_CONFIRMED, seq, &change);
       return change;
     case v1::Command::kResolveService: {
@@ -351,13 +401,25 @@ OrRefusal<ServiceChange> DecideStep(const v1::Command& command, const v1::Princi
                            context.Decimal(*MinorFromString(record.hours_minor()), kHours),
                            " hours: a decision pays at most that")};
       }
-      Pay(paid, &change);
+      if (paid != 0) {
+        for (const std::string* id : {&record.member(), &record.provider()}) {
+          if (auto refused = ActiveMember(*id, context)) return std::move(*refused);
+        }
+      }
+      Pay(paid, context, &change);
       Close(v1::SERVICE_STATE_RESOLVED, seq, &change);
       return change;
     }
     case v1::Command::kDisputeService:
-      if (state != v1::SERVICE_STATE_COMPLETED) return Closed(record, "disputed");
+      // Completed; or accepted once its day has begun (a no-show: the hours stay held until a
+      // social worker decides).
+      if (state != v1::SERVICE_STATE_COMPLETED &&
+          !(state == v1::SERVICE_STATE_ACCEPTED &&
+            context.entry_time() >= DayStart(record.day()))) {
+        return Closed(record, "disputed");
+      }
       record.set_state(v1::SERVICE_STATE_DISPUTED);
+      record.set_expires_unix_us(0);
       return change;
     case v1::Command::kCancelService: {
       if (state != v1::SERVICE_STATE_OPEN && state != v1::SERVICE_STATE_ACCEPTED) {
@@ -368,21 +430,31 @@ OrRefusal<ServiceChange> DecideStep(const v1::Command& command, const v1::Princi
       const bool withdraws =
           who != nullptr && who->role() == v1::ROLE_MEMBER && state == v1::SERVICE_STATE_ACCEPTED &&
           DeviceAccount(*who) == record.provider() && DeviceAccount(*who) != record.member();
-      GiveBack(&change);
+      // Once the service's day has begun the requester does not cancel an accepted request
+      // alone (the work may be done): a no-show is a dispute, decided by a social worker.
+      if (!withdraws && state == v1::SERVICE_STATE_ACCEPTED && who != nullptr &&
+          !SocialWorker(*who) && context.entry_time() >= DayStart(record.day())) {
+        return Refusal{Reason::kServiceClosed, Cat("service ", record.seq(),
+                                                   "'s day has begun: dispute it instead "
+                                                   "(a social worker decides)")};
+      }
+      GiveBack(context, &change);
       if (withdraws) {
         record.set_state(v1::SERVICE_STATE_OPEN);
         record.set_accepted_seq(0);
         record.clear_funding();
         record.clear_issuer();
         record.set_expires_unix_us(ProgrammeDayEnd(record.day()));
-        record.clear_provider();  // open to anyone now, even one asked of this provider
+        record.clear_accepted_by();
+        // Open again: for anyone, or still only for the provider the requester asked for.
+        record.set_provider(record.asked_provider());
         return change;
       }
       Close(v1::SERVICE_STATE_CANCELLED, seq, &change);
       return change;
     }
     case v1::Command::kExpireService:
-      GiveBack(&change);
+      GiveBack(context, &change);
       Close(v1::SERVICE_STATE_EXPIRED, seq, &change);
       return change;
     default:

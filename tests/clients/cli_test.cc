@@ -1414,7 +1414,7 @@ TEST_F(CliTest, ExchangeWalkthrough) {
     if (line.empty() || line[0] == '#') continue;
     if (line.starts_with("  ")) {
       const std::string expected = line.substr(2);
-      EXPECT_NE(last.out.find(expected), std::string::npos)
+      EXPECT_NE((last.out + last.err).find(expected), std::string::npos)
           << last_line << "\nexpected: " << expected << "\nprinted:\n"
           << last.out << last.err;
       continue;

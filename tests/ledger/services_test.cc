@@ -60,9 +60,11 @@ v1::Command Complete(const std::string& id, std::uint64_t seq, const std::string
   return command;
 }
 
-v1::Command Confirm(const std::string& id, std::uint64_t seq, const std::string& actor = "tester") {
+v1::Command Confirm(const std::string& id, std::uint64_t seq, const std::string& hours,
+                    const std::string& actor = "tester") {
   v1::Command command = Step(id, actor);
   command.mutable_confirm_service()->set_service_seq(seq);
+  command.mutable_confirm_service()->set_hours(hours);
   return command;
 }
 
@@ -160,7 +162,9 @@ TEST_F(Services, AConfirmedServicePaysTheHoursRecordedAndGivesTheRestBackMemberT
   Ok(Complete("c1", seq, "1.5"));
   EXPECT_EQ(ServiceOf(seq).claimed_minor(), "150");
   EXPECT_EQ(B("m2", "HOURS"), "0.00");  // nothing paid before the confirmation
-  const Outcome confirmed = Ok(Confirm("f1", seq));
+  // The hours the requester agrees to are the ones recorded: others are refused.
+  EXPECT_REASON(ledger_->Execute(Confirm("f:other", seq, "2")), Reason::kServiceClosed);
+  const Outcome confirmed = Ok(Confirm("f1", seq, "1.5"));
   EXPECT_EQ(B("m1", "HOURS"), "18.50");
   EXPECT_EQ(B("m2", "HOURS"), "1.50");
   EXPECT_EQ(B(escrow, "HOURS"), "0.00");
@@ -175,17 +179,29 @@ TEST_F(Services, AConfirmedServicePaysTheHoursRecordedAndGivesTheRestBackMemberT
   EXPECT_EQ(Served("m1"), "20.00");
 
   // A retried confirmation is the same receipt, applied once; another one is refused.
-  const Outcome again = ledger_->Execute(Confirm("f1", seq));
+  const Outcome again = ledger_->Execute(Confirm("f1", seq, "1.5"));
   EXPECT_TRUE(again.ok());
   EXPECT_TRUE(again.replayed);
   EXPECT_EQ(again.receipt.seq, confirmed.receipt.seq);
   const std::string before = Snapshot();
-  const Outcome twice = ledger_->Execute(Confirm("f2", seq));
+  const Outcome twice = ledger_->Execute(Confirm("f2", seq, "1.5"));
   EXPECT_REASON(twice, Reason::kServiceClosed);
   EXPECT_NE(twice.message.find("confirmed"), std::string::npos) << twice.message;
   EXPECT_EQ(Snapshot(), before);
   EXPECT_EQ(Served("m2"), "1.50");
   ExpectAuditClean();
+  // The notice's month is the service's day; one service of 陪护 at 柳树村, 1.50 hours paid.
+  const audit::Report report = AuditDb(dir_.path());
+  bool counted = false;
+  for (const auto& month : report.programme_months) {
+    if (month.month != "2026-11") continue;
+    const std::pair<std::string, std::string> key{"陪护", "柳树村"};
+    ASSERT_TRUE(month.services.contains(key));
+    EXPECT_EQ(month.services.at(key), 1u);
+    EXPECT_EQ(month.service_hours_minor.at(key), 150);
+    counted = true;
+  }
+  EXPECT_TRUE(counted);
 }
 
 TEST_F(Services, ThroughTheProgrammeTheProviderEarnsFromTheIssuerAndTheHoursMoveAlike) {
@@ -200,7 +216,7 @@ TEST_F(Services, ThroughTheProgrammeTheProviderEarnsFromTheIssuerAndTheHoursMove
   Ok(Policy("policy:back", v1::ServicePolicy()));
   Ok(Complete("c1", seq, "2"));
   const std::string issuer_before = B("issuer:town", "HOURS");
-  Ok(Confirm("f1", seq));
+  Ok(Confirm("f1", seq, "2"));
   EXPECT_EQ(B("m1", "HOURS"), "18.00");
   EXPECT_EQ(B("m2", "HOURS"), "2.00");
   EXPECT_EQ(B(std::string(kHoldsAccount), "HOURS"), "0.00");
@@ -221,7 +237,7 @@ TEST_F(Services, OverClaimsConfirmationsOutOfTurnAndTakingTwiceAreRefusedAndMove
   // More than held.
   EXPECT_REASON(ledger_->Execute(Complete("c:over", seq, "2.01")), Reason::kServiceOverHeld);
   // Not yet completed.
-  const Outcome early = ledger_->Execute(Confirm("f:early", seq));
+  const Outcome early = ledger_->Execute(Confirm("f:early", seq, "2"));
   EXPECT_REASON(early, Reason::kServiceClosed);
   EXPECT_NE(early.message.find("not recorded"), std::string::npos) << early.message;
   // Taken already.
@@ -232,7 +248,7 @@ TEST_F(Services, OverClaimsConfirmationsOutOfTurnAndTakingTwiceAreRefusedAndMove
   EXPECT_REASON(ledger_->Execute(Complete("c:zero", seq, "0")), Reason::kAmountZero);
   EXPECT_EQ(Snapshot(), before);
   // Unknown service; a member serving itself; an offer taken; a day over; a frozen member.
-  EXPECT_REASON(ledger_->Execute(Confirm("f:none", 999)), Reason::kServiceUnknown);
+  EXPECT_REASON(ledger_->Execute(Confirm("f:none", 999, "1")), Reason::kServiceUnknown);
   const std::uint64_t own = Ok(Post("p:own", "m1", "1")).receipt.seq;
   EXPECT_REASON(ledger_->Execute(Accept("a:own", own, "m1")), Reason::kServiceNotAllowed);
   const std::uint64_t offer =
@@ -262,7 +278,8 @@ TEST_F(Services, OverClaimsConfirmationsOutOfTurnAndTakingTwiceAreRefusedAndMove
   EXPECT_REASON(
       ledger_->Execute(Post("p:offer-hours", "m2", "1", "tester", v1::SERVICE_KIND_OFFER)),
       Reason::kServiceInvalid);
-  EXPECT_REASON(ledger_->Execute(Confirm("f:zero", 0)), Reason::kServiceInvalid);
+  EXPECT_REASON(ledger_->Execute(Confirm("f:zero", 0, "1")), Reason::kServiceInvalid);
+  EXPECT_REASON(ledger_->Execute(Confirm("f:no-hours", seq, "")), Reason::kServiceInvalid);
   v1::Command client_expiry = Step("lovebank:service:5", "lovebank");
   client_expiry.mutable_expire_service()->set_service_seq(5);
   EXPECT_REASON(ledger_->Execute(client_expiry), Reason::kServiceInvalid);
@@ -295,11 +312,11 @@ TEST_F(Services, OnlyTheRequesterTheProviderAndSocialWorkersActAndTheSequencerDe
   Ok(Complete("c1", seq, "2", "phone:m2"));
   const std::string before = Snapshot();
   // The provider does not confirm its own service; a stranger cannot; nor a till.
-  EXPECT_REASON(ledger_->Execute(Confirm("f:provider", seq, "phone:m2")),
+  EXPECT_REASON(ledger_->Execute(Confirm("f:provider", seq, "2", "phone:m2")),
                 Reason::kPermissionDenied);
-  EXPECT_REASON(ledger_->Execute(Confirm("f:stranger", seq, "phone:m4")),
+  EXPECT_REASON(ledger_->Execute(Confirm("f:stranger", seq, "2", "phone:m4")),
                 Reason::kPermissionDenied);
-  EXPECT_REASON(ledger_->Execute(Confirm("f:till", seq, "till")), Reason::kPermissionDenied);
+  EXPECT_REASON(ledger_->Execute(Confirm("f:till", seq, "2", "till")), Reason::kPermissionDenied);
   EXPECT_REASON(ledger_->Execute(Cancel("x:stranger", seq, "phone:m4")), Reason::kPermissionDenied);
   EXPECT_REASON(ledger_->Execute(Dispute("d:stranger", seq, "phone:m4")),
                 Reason::kPermissionDenied);
@@ -320,9 +337,42 @@ TEST_F(Services, OnlyTheRequesterTheProviderAndSocialWorkersActAndTheSequencerDe
   Ok(Accept("a2", next, "m4", "worker"));  // the social worker assigns m4
   Ok(Complete("c2", next, "1", "worker"));
   Ok(As("admin", testing::Revoke("rv:m1", "phone:m1")));
-  EXPECT_REASON(ledger_->Execute(Confirm("f2", next, "phone:m1")), Reason::kPermissionDenied);
-  Ok(Confirm("f2:sw", next, "worker"));
+  EXPECT_REASON(ledger_->Execute(Confirm("f2", next, "1", "phone:m1")), Reason::kPermissionDenied);
+  // Maker-checker: the social worker who assigned the provider and recorded the time does not
+  // also pay it out; another (here the admin) does.
+  EXPECT_REASON(ledger_->Execute(Confirm("f2:sw", next, "1", "worker")),
+                Reason::kMakerCannotApprove);
+  EXPECT_EQ(B("m4", "HOURS"), "0.00");
+  Ok(Confirm("f2:admin", next, "1", "admin"));
   EXPECT_EQ(B("m4", "HOURS"), "1.00");
+  ExpectAuditClean();
+}
+
+TEST_F(Services, ADeviceWithAPinConfirmsWithItsOwnCodeMadeWithIt) {
+  v1::Command grant = Grant("g:admin", "admin", v1::ROLE_ADMIN, {}, 'a');
+  v1::Command phone = As("admin", Grant("g:m1", "phone:m1", v1::ROLE_MEMBER, {"m1"}, '1'));
+  phone.mutable_grant_principal()->set_activation_ttl_seconds(3600);
+  Run({grant, phone, testing::Activate("act:m1", "phone:m1", 'p')});
+  v1::Command pin = Step("pin:m1", "phone:m1");
+  pin.mutable_set_device_pin()->set_principal("phone:m1");
+  pin.mutable_set_device_pin()->set_pin_key_wrapped(std::string(32, 'w'));
+  pin.mutable_set_device_pin()->set_wrap_nonce(std::string(16, 'n'));
+  const std::uint64_t pin_seq = Ok(pin).receipt.seq;
+  const std::uint64_t seq = Ok(Post("p1", "m1", "2", "phone:m1")).receipt.seq;
+  Ok(Accept("a1", seq, "m2", "admin"));
+  Ok(Complete("c1", seq, "2", "admin"));
+  StopClock();
+  const std::string before = Snapshot();
+  const Outcome bare = ledger_->Execute(Confirm("f:bare", seq, "2", "phone:m1"));
+  EXPECT_REASON(bare, Reason::kPaymentCodeRequired);
+  EXPECT_EQ(Snapshot(), before);
+  v1::Command coded = Confirm("f:coded", seq, "2", "phone:m1");
+  v1::PaymentConsent& consent = *coded.mutable_confirm_service()->mutable_consent();
+  consent.set_device("phone:m1");
+  consent.set_counter(static_cast<std::uint64_t>(now_->load() / 1'000'000 / 30) * 10);
+  consent.set_pin_seq(pin_seq);
+  Ok(coded);
+  EXPECT_EQ(B("m2", "HOURS"), "2.00");
   ExpectAuditClean();
 }
 
@@ -361,8 +411,9 @@ TEST_F(Services, AnOpenRequestLapsesAtTheEndOfItsDayAndAnAcceptedOneAWeekLaterWi
   const std::uint64_t open = Ok(Post("p:open", "m1", "2")).receipt.seq;
   const std::uint64_t taken = Accepted("taken");
   const std::int64_t day_end = Utc(2026, 11, 3, 16);
-  // One microsecond before the end of the day it may still be taken...
+  // One microsecond before the end of the day a command finds it still open...
   now_->store(day_end - 1);
+  Ok(Earn("e:before", "issuer:town", "m2", "1"));
   EXPECT_EQ(ServiceOf(open).state(), v1::SERVICE_STATE_OPEN);
   // ...at the end of it the engine closes it before deciding anything later.
   now_->store(day_end);
@@ -390,12 +441,138 @@ TEST_F(Services, AnOpenRequestLapsesAtTheEndOfItsDayAndAnAcceptedOneAWeekLaterWi
   ExpectAuditClean();
 }
 
+TEST_F(Services, OnceItsDayHasBegunANoShowIsADisputeNotTheRequestersCancellation) {
+  Run({Grant("g:admin", "admin", v1::ROLE_ADMIN, {}, 'a'),
+       As("admin", Grant("g:m1", "phone:m1", v1::ROLE_MEMBER, {"m1"}, '1')),
+       As("admin", Grant("g:m2", "phone:m2", v1::ROLE_MEMBER, {"m2"}, '2')),
+       As("admin", Grant("g:sw", "worker", v1::ROLE_ISSUER, {"issuer:town"}, 's'))});
+  StopClock();
+  const std::uint64_t seq = Ok(Post("p1", "m1", "2", "phone:m1")).receipt.seq;
+  Ok(Accept("a1", seq, "m2", "phone:m2"));
+  // Before the day: no dispute yet (nothing can have gone wrong), a cancellation is fine.
+  EXPECT_REASON(ledger_->Execute(Dispute("d:early", seq, "phone:m1")), Reason::kServiceClosed);
+  // The day begins (3 November 00:00 in Asia/Shanghai): the work may be done, so the requester
+  // alone no longer takes the hours back; it disputes, and a social worker decides.
+  now_->store(Utc(2026, 11, 2, 16));
+  const std::string before = Snapshot();
+  EXPECT_REASON(ledger_->Execute(Cancel("x:late", seq, "phone:m1")), Reason::kServiceClosed);
+  EXPECT_EQ(Snapshot(), before);
+  Ok(Dispute("d1", seq, "phone:m1"));
+  EXPECT_EQ(ServiceOf(seq).expires_unix_us(), 0);  // held until decided, never lapses
+  Ok(Resolve("r1", seq, "0", "worker"));
+  EXPECT_EQ(B("m1", "HOURS"), "20.00");
+  ExpectAuditClean();
+}
+
+TEST_F(Services, AProviderWithdrawingFromARequestAskedOfItLeavesItAskedOfIt) {
+  Run({Grant("g:admin", "admin", v1::ROLE_ADMIN, {}, 'a'),
+       As("admin", Grant("g:m2", "phone:m2", v1::ROLE_MEMBER, {"m2"}, '2'))});
+  v1::Command booked = Post("p1", "m1", "2", "admin");
+  booked.mutable_post_service()->set_provider("m2");
+  const std::uint64_t seq = Ok(booked).receipt.seq;
+  Ok(Accept("a1", seq, "m2", "phone:m2"));
+  Ok(Cancel("x1", seq, "phone:m2"));
+  EXPECT_EQ(ServiceOf(seq).state(), v1::SERVICE_STATE_OPEN);
+  EXPECT_EQ(ServiceOf(seq).provider(), "m2");
+  Run({As("admin", testing::Open("o:m4", "m4", v1::ACCOUNT_KIND_MEMBER, "路人"))});
+  EXPECT_REASON(ledger_->Execute(Accept("a:other", seq, "m4", "admin")),
+                Reason::kServiceNotAllowed);
+  ExpectAuditClean();
+}
+
+TEST_F(Services, ServedHoursCountUnderTheDailyCapAndThroughTheProgrammeUnderTheStorageCap) {
+  // The daily cap: 2 hours a day, of earnings and services together.
+  v1::Command daily = Step("cap:daily", "tester");
+  daily.mutable_set_daily_hours_cap()->set_maximum("2");
+  Ok(daily);
+  v1::Command earned = Earn("e:m2:hours", "issuer:town", "m2", "1.5", "HOURS");
+  earned.mutable_earn()->mutable_activity()->set_name("敬老");
+  earned.mutable_earn()->mutable_activity()->set_date(kDay);
+  Ok(earned);
+  const std::uint64_t seq = Accepted("1");
+  Ok(Complete("c1", seq, "2"));
+  EXPECT_REASON(ledger_->Execute(Confirm("f:over", seq, "2")), Reason::kLimitExceeded);
+  daily.set_request_id("cap:daily:off");
+  daily.mutable_set_daily_hours_cap()->set_maximum("0");
+  Ok(daily);
+  Ok(Confirm("f1", seq, "2"));
+  EXPECT_EQ(B("m2", "HOURS"), "3.50");
+  // The storage cap: through the programme the provider's credit is an earning, past the cap to
+  // the pool; member to member it is a transfer the cap does not touch.
+  Run({testing::Open("o:pool", "system:pool", v1::ACCOUNT_KIND_SYSTEM, "爱心时间池")});
+  v1::Command cap = Step("cap", "tester");
+  cap.mutable_set_hours_cap()->set_maximum("4");
+  cap.mutable_set_hours_cap()->set_pool_account("system:pool");
+  Ok(cap);
+  const std::uint64_t plain = Accepted("2");
+  Ok(Complete("c2", plain, "2"));
+  Ok(Confirm("f2", plain, "2"));
+  EXPECT_EQ(B("m2", "HOURS"), "5.50");  // past the cap: a transfer
+  v1::ServicePolicy policy;
+  policy.set_funding(v1::SERVICE_FUNDING_PROGRAMME);
+  policy.set_issuer("issuer:town");
+  Ok(Policy("policy", policy));
+  const std::uint64_t funded = Accepted("3");
+  Ok(Complete("c3", funded, "2"));
+  Ok(Confirm("f3", funded, "2"));
+  EXPECT_EQ(B("m2", "HOURS"), "5.50");  // already past 4: the programme's 2 go to the pool
+  EXPECT_EQ(B("system:pool", "HOURS"), "2.00");
+  EXPECT_EQ(Served("m2"), "7.50");  // 1.5 earned + 2 + 2 + 2 served
+  ExpectAuditClean();
+}
+
+TEST_F(Services, TheAuditFindsAServiceConfirmedByAStrangerAndAServiceEntryReversed) {
+  Run({Grant("g:admin", "admin", v1::ROLE_ADMIN, {}, 'a'),
+       As("admin", Grant("g:m1", "phone:m1", v1::ROLE_MEMBER, {"m1"}, '1')),
+       As("admin", Grant("g:m2", "phone:m2", v1::ROLE_MEMBER, {"m2"}, '2'))});
+  const std::uint64_t seq = Ok(Post("p1", "m1", "2", "phone:m1")).receipt.seq;
+  const std::uint64_t accepted = Ok(Accept("a1", seq, "m2", "phone:m2")).receipt.seq;
+  Ok(Complete("c1", seq, "2", "phone:m2"));
+  const std::uint64_t confirmed = Ok(Confirm("f1", seq, "2", "phone:m1")).receipt.seq;
+  const std::uint64_t last = Ok(Post("p:last", "m1", "1", "phone:m1")).receipt.seq;
+  ExpectAuditClean();
+  ledger_.reset();
+  // The provider's device made the confirmation, and the last entry became a reversal of the
+  // acceptance (its postings negated): the chain re-made around both.
+  std::vector<v1::Posting> held;
+  RewriteJournal(dir_.path(), [&](v1::Entry& entry) {
+    if (entry.seq() == accepted) held.assign(entry.postings().begin(), entry.postings().end());
+    if (entry.seq() == confirmed) {
+      entry.mutable_command()->set_actor("phone:m2");
+      return true;
+    }
+    if (entry.seq() == last) {
+      v1::Command reverse = As("admin", testing::Reverse("x:accept", accepted));
+      *entry.mutable_command() = reverse;
+      entry.clear_postings();
+      for (const auto& posting : held) {
+        v1::Posting& undo = *entry.add_postings();
+        undo = posting;
+        undo.set_amount_minor(posting.amount_minor()[0] == '-' ? posting.amount_minor().substr(1)
+                                                               : "-" + posting.amount_minor());
+      }
+      return true;
+    }
+    return false;
+  });
+  const audit::Report report = AuditDb(dir_.path());
+  bool stranger = false, reversed = false;
+  for (const auto& finding : report.findings) {
+    if (finding.seq == confirmed && finding.kind == audit::FindingKind::kActorNotAuthorized) {
+      stranger = true;
+    }
+    if (finding.seq == last) reversed = true;
+  }
+  EXPECT_TRUE(stranger) << Describe(report);
+  EXPECT_TRUE(reversed) << Describe(report);
+}
+
 TEST_F(Services, ADisputeWaitsForASocialWorkerWhosDecisionPaysAtMostTheHoursHeld) {
   const std::uint64_t seq = Accepted("1");
   Ok(Complete("c1", seq, "2"));
   EXPECT_REASON(ledger_->Execute(Resolve("r:early", seq, "1")), Reason::kServiceClosed);
   Ok(Dispute("d1", seq));
-  EXPECT_REASON(ledger_->Execute(Confirm("f:disputed", seq)), Reason::kServiceClosed);
+  EXPECT_REASON(ledger_->Execute(Confirm("f:disputed", seq, "2")), Reason::kServiceClosed);
   EXPECT_REASON(ledger_->Execute(Resolve("r:over", seq, "2.5")), Reason::kServiceOverHeld);
   Ok(Resolve("r:none", seq, "0"));
   EXPECT_EQ(B("m1", "HOURS"), "20.00");  // nothing paid: everything back
@@ -448,12 +625,13 @@ TEST_F(Services, AMemberHasAtMostTwentyServicesStanding) {
   EXPECT_REASON(ledger_->Execute(Post("p:one-more", "m1", "1")), Reason::kServiceNotAllowed);
   Ok(Cancel("x:first", ledger_->GetHead().seq));
   Ok(Post("p:room", "m1", "1"));
+  ExpectAuditClean();
 }
 
 TEST_F(Services, TheAuditFindsAnEditedRequest) {
   const std::uint64_t seq = Accepted("1");
   Ok(Complete("c1", seq, "2"));
-  Ok(Confirm("f1", seq));
+  Ok(Confirm("f1", seq, "2"));
   ExpectAuditClean();
   ledger_.reset();
   // The request said 2 hours; someone makes it say 3 and re-chains the journal.

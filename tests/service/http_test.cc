@@ -362,15 +362,16 @@ TEST_F(HttpTest, AServiceRequestRunsOverJsonFromPostingToConfirmation) {
   ok("Exchange/Accept", json{{"requestId", "a1"}, {"serviceSeq", seq}}, volunteer);
   ok("Exchange/Complete", json{{"requestId", "c1"}, {"serviceSeq", seq}, {"hours", "2"}},
      volunteer);
-  EXPECT_REFUSED(
-      Post("Exchange/Confirm", json{{"requestId", "f:x"}, {"serviceSeq", seq}}, stranger), 403,
-      "PERMISSION_DENIED");
+  EXPECT_REFUSED(Post("Exchange/Confirm",
+                      json{{"requestId", "f:x"}, {"serviceSeq", seq}, {"hours", "2"}}, stranger),
+                 403, "PERMISSION_DENIED");
   EXPECT_REFUSED(
       Post("Exchange/Complete", json{{"requestId", "c:over"}, {"serviceSeq", seq}, {"hours", "3"}},
            volunteer),
       412, "SERVICE_OVER_HELD");
-  ok("Exchange/Confirm", json{{"requestId", "f1"}, {"serviceSeq", seq}}, elder);
-  EXPECT_REFUSED(Post("Exchange/Confirm", json{{"requestId", "f2"}, {"serviceSeq", seq}}, elder),
+  ok("Exchange/Confirm", json{{"requestId", "f1"}, {"serviceSeq", seq}, {"hours", "2"}}, elder);
+  EXPECT_REFUSED(Post("Exchange/Confirm",
+                      json{{"requestId", "f2"}, {"serviceSeq", seq}, {"hours", "2"}}, elder),
                  412, "SERVICE_CLOSED");
   const json shown = ok("Exchange/GetService", json{{"serviceSeq", seq}}, elder);
   EXPECT_EQ(shown["state"], "SERVICE_STATE_CONFIRMED");

@@ -1367,7 +1367,65 @@ TEST_F(ServiceTest, TheRoleMatrixHoldsForEveryRpc) {
          v1::ServiceStepRequest r;
          r.set_request_id(next());
          r.set_service_seq(999999);
+         r.set_hours("1");
          return client_->exchange->Confirm(Ctx(t).get(), r, &receipt);
+       }},
+      {"PostOffer(m1)",
+       [&](const std::string& t) {
+         v1::PostServiceRequest r;
+         r.set_request_id(next());
+         v1::PostService& post = *r.mutable_service();
+         post.set_member("m1");
+         post.set_category("理发");
+         post.set_description("上门理发");
+         post.set_day("2026-11-30");
+         return client_->exchange->PostOffer(Ctx(t).get(), r, &receipt);
+       }},
+      {"GetService(unknown)",
+       [&](const std::string& t) {
+         v1::GetServiceRequest r;
+         r.set_service_seq(999999);
+         v1::Service out;
+         return client_->exchange->GetService(Ctx(t).get(), r, &out);
+       }},
+      {"Accept(unknown)",
+       [&](const std::string& t) {
+         v1::ServiceStepRequest r;
+         r.set_request_id(next());
+         r.set_service_seq(999999);
+         return client_->exchange->Accept(Ctx(t).get(), r, &receipt);
+       }},
+      {"Assign(unknown to m2)",
+       [&](const std::string& t) {
+         v1::ServiceStepRequest r;
+         r.set_request_id(next());
+         r.set_service_seq(999999);
+         r.set_provider("m2");
+         return client_->exchange->Assign(Ctx(t).get(), r, &receipt);
+       }},
+      {"Complete(unknown)",
+       [&](const std::string& t) {
+         v1::ServiceStepRequest r;
+         r.set_request_id(next());
+         r.set_service_seq(999999);
+         r.set_hours("1");
+         return client_->exchange->Complete(Ctx(t).get(), r, &receipt);
+       }},
+      {"Cancel(unknown)",
+       [&](const std::string& t) {
+         v1::ServiceStepRequest r;
+         r.set_request_id(next());
+         r.set_service_seq(999999);
+         r.set_reason("不需要了");
+         return client_->exchange->Cancel(Ctx(t).get(), r, &receipt);
+       }},
+      {"Dispute(unknown)",
+       [&](const std::string& t) {
+         v1::ServiceStepRequest r;
+         r.set_request_id(next());
+         r.set_service_seq(999999);
+         r.set_reason("没来");
+         return client_->exchange->Dispute(Ctx(t).get(), r, &receipt);
        }},
       {"Resolve(unknown)",
        [&](const std::string& t) {
@@ -1456,6 +1514,13 @@ TEST_F(ServiceTest, TheRoleMatrixHoldsForEveryRpc) {
       {"ListServices", {"admin", "auditor", "issuer", "member"}},
       {"Confirm(unknown)", {"admin", "issuer", "member"}},
       {"Resolve(unknown)", {"admin", "issuer"}},
+      {"PostOffer(m1)", {"admin", "issuer", "member"}},
+      {"GetService(unknown)", {"admin", "auditor", "issuer", "member"}},
+      {"Accept(unknown)", {"admin", "issuer", "member"}},
+      {"Assign(unknown to m2)", {"admin", "issuer"}},
+      {"Complete(unknown)", {"admin", "issuer", "member"}},
+      {"Cancel(unknown)", {"admin", "issuer", "member"}},
+      {"Dispute(unknown)", {"admin", "issuer", "member"}},
   };
   ASSERT_EQ(allowed.size(), rpcs.size());
   for (const auto& [rpc, call] : rpcs) {
@@ -3579,9 +3644,11 @@ TEST_F(ServiceTest, AServiceAMemberGaveCountsForItsStarAndShowsOnItsCertificate)
   };
   ASSERT_TRUE(step("take", "member2", "", &v1::Exchange::Stub::Accept).ok());
   ASSERT_TRUE(step("done", "member2", "1.5", &v1::Exchange::Stub::Complete).ok());
-  EXPECT_STATUS(step("self", "member2", "", &v1::Exchange::Stub::Confirm),
+  EXPECT_STATUS(step("self", "member2", "1.5", &v1::Exchange::Stub::Confirm),
                 StatusCode::PERMISSION_DENIED, Reason::kPermissionDenied);
-  ASSERT_TRUE(step("thanks", "member", "", &v1::Exchange::Stub::Confirm).ok());
+  EXPECT_STATUS(step("thanks:other", "member", "1", &v1::Exchange::Stub::Confirm),
+                StatusCode::FAILED_PRECONDITION, Reason::kServiceClosed);  // 1.5 recorded
+  ASSERT_TRUE(step("thanks", "member", "1.5", &v1::Exchange::Stub::Confirm).ok());
 
   v1::GetVolunteerProfileRequest who;
   who.set_account("m2");
@@ -3597,8 +3664,19 @@ TEST_F(ServiceTest, AServiceAMemberGaveCountsForItsStarAndShowsOnItsCertificate)
                   .ok());
   EXPECT_EQ(certificate.activities(), 1u);
   EXPECT_EQ(certificate.total_hours(), "1.50");
-  EXPECT_NE(certificate.html().find("陪护：陪同去镇卫生院复查（柳树村）"), std::string::npos);
+  EXPECT_NE(certificate.html().find("陪护（互助服务）"), std::string::npos);
+  EXPECT_EQ(certificate.html().find("卫生院"), std::string::npos);  // the requester's own words
   EXPECT_NE(certificate.html().find("2026-11-25"), std::string::npos);
+  // The monthly notice counts it by the service's day, category and place.
+  v1::GetNoticeRequest notice_request;
+  notice_request.set_month("2026-11");
+  v1::Notice notice;
+  ASSERT_TRUE(client_->audit->GetNotice(Ctx("").get(), notice_request, &notice).ok());
+  ASSERT_EQ(notice.services_size(), 1);
+  EXPECT_EQ(notice.services(0).category(), "陪护");
+  EXPECT_EQ(notice.services(0).place(), "柳树村");
+  EXPECT_EQ(notice.services(0).services(), 1u);
+  EXPECT_EQ(notice.services(0).hours(), "1.50");
   // The requester got 0.50 back from the same entry: that is no service of its own.
   certificate_request.set_account("m1");
   ASSERT_TRUE(client_->programme

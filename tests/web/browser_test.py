@@ -473,6 +473,10 @@ try:
     driver.switch_to.window(phone)
     driver.refresh()
     wait.until(lambda d: d.find_elements(By.CSS_SELECTOR, mine + ' [data-step="confirm"]'))
+    # Her phone has a PIN: a confirmation pays hours, so it takes the PIN (as a 转赠 does).
+    driver.find_element(By.CSS_SELECTOR, mine + ' [data-step="confirm"]').click()
+    wait.until(lambda d: "请先输入付款密码" in text(mine))
+    driver.find_element(By.ID, "pin").send_keys("135790")
     driver.find_element(By.CSS_SELECTOR, mine + ' [data-step="confirm"]').click()
     wait.until(lambda d: d.find_elements(By.CSS_SELECTOR, mine + '[data-state="SERVICE_STATE_CONFIRMED"]'))
     driver.save_screenshot(os.path.join(shots, "app-service-confirmed-390x844.png"))
@@ -480,8 +484,8 @@ try:
     assert [(b["asset"], b["amount"]) for b in paid] == [("HOURS", "2.00")], paid  # 1 given + 1
     served = post("Programme/GetVolunteerProfile", {"account": "V00002"}, admin)
     assert served["cumulativeHours"] == "1.00", served
-    # The desk: a request for 韦小明, who has no phone, assigned to 韦建国 and confirmed by the
-    # social worker; the same confirmation from 韦蕊's phone later would be refused.
+    # The desk: a request for 韦小明, who has no phone, posted and assigned to 韦建国 by the social
+    # worker, who records the time; the admin (not the same worker) confirms it.
     driver.switch_to.window(counter)
     viewport(1280, 800, mobile=False)
     driver.execute_script("localStorage.removeItem('lovebank.desk')")
@@ -505,6 +509,14 @@ try:
     driver.find_element(By.CSS_SELECTOR, desk_card + ' [data-step="assign"]').click()
     wait.until(lambda d: d.find_elements(By.CSS_SELECTOR, desk_card + ' [data-step="complete"]'))
     driver.find_element(By.CSS_SELECTOR, desk_card + ' [data-step="complete"]').click()
+    wait.until(lambda d: d.find_elements(By.CSS_SELECTOR, desk_card + ' [data-step="confirm"]'))
+    # Maker-checker: the worker who posted, assigned and recorded it does not also pay it out.
+    driver.find_element(By.CSS_SELECTOR, desk_card + ' [data-step="confirm"]').click()
+    wait.until(lambda d: "不能审批自己录入的记录" in text(desk_card))
+    driver.execute_script("localStorage.removeItem('lovebank.desk')")
+    driver.get(base + "/desk/")
+    driver.find_element(By.ID, "desk-token").send_keys(admin)
+    driver.find_element(By.ID, "sign-in").click()
     wait.until(lambda d: d.find_elements(By.CSS_SELECTOR, desk_card + ' [data-step="confirm"]'))
     driver.find_element(By.CSS_SELECTOR, desk_card + ' [data-step="confirm"]').click()
     wait.until(lambda d: d.find_elements(

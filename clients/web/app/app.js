@@ -130,7 +130,7 @@ async function home() {
       el('p', { class: 'muted' }, '在爱心超市结账时出示，30 秒内有效，每个码只能用一次。'),
       pinInput,
       el('button', { id: 'show-code', onclick: () => paymentBox(codeBox, pinInput) }, '出示付款码'), codeBox),
-    ...servicesSections(token, account),
+    ...servicesSections(token, account, pinInput),
     giveForm(pinInput), pinForm(pinInput),
     el('section', {}, el('h2', {}, '收支记录'), el('table', {}, rows), more),
     certificateForm(),
@@ -175,8 +175,9 @@ async function home() {
 
 // Hours buy services (docs/exchange.md): ask for help, the open requests nearby (a place this
 // phone remembers), and the requests this member asked or serves, each with its next step.
-function servicesSections(token, account) {
-  const viewer = { account };
+function servicesSections(token, account, pinInput) {
+  // A confirmation pays hours: with a PIN, this phone's code made with it (as a 转赠).
+  const viewer = { account, code: async () => (device.pin ? (await nextCode(await codeKey(pinInput))).code : '') };
   const both = () => { mine.refresh(); nearby.refresh(); };
   const mine = serviceList({ token, viewer, id: 'my-services', title: '我的求助与服务',
     filter: { member: account }, emptyText: '还没有求助或接单', onChange: both });

@@ -77,8 +77,9 @@ export function requestForm({ token, member, onPosted }) {
     button, message);
 }
 
-// The steps `viewer` may take on `service`: {account} for a member's phone, {worker: true} for a
-// social worker (issuer) or admin.
+// The steps `viewer` may take on `service`: {account, code} for a member's phone (code: the
+// phone's payment code, when it has a PIN, for a confirmation), {worker: true} for a social worker
+// (issuer) or admin.
 function steps(service, viewer, run) {
   const state = service.state;
   const mine = viewer.account && service.member === viewer.account;
@@ -87,6 +88,7 @@ function steps(service, viewer, run) {
   const buttons = [];
   const button = (name, label, handler, cls = '') => buttons.push(el('button', {
     class: cls, 'data-step': name, onclick: handler }, label));
+  const begun = service.day <= new Date().toLocaleDateString('sv-SE', { timeZone: 'Asia/Shanghai' });
   const hoursInput = (value) => el('input', { class: 'step-hours', inputmode: 'decimal', value, placeholder: '小时' });
   const textInput = (placeholder) => el('input', { class: 'step-reason', placeholder });
   if (state === 'SERVICE_STATE_OPEN' && !offer) {
@@ -98,7 +100,8 @@ function steps(service, viewer, run) {
       button('accept', '我来接单', () => run('Exchange/Accept', {}, '已接单，时长已预留'));
     }
   }
-  if ((state === 'SERVICE_STATE_OPEN' || state === 'SERVICE_STATE_ACCEPTED') && (mine || viewer.worker)) {
+  if ((state === 'SERVICE_STATE_OPEN' || (state === 'SERVICE_STATE_ACCEPTED' && (!begun || viewer.worker)))
+      && (mine || viewer.worker)) {
     const reason = textInput('取消原因，例如：服务者未到');
     buttons.push(reason);
     button('cancel', '取消', () => run('Exchange/Cancel', { reason: reason.value.trim() || '取消' },
@@ -115,9 +118,13 @@ function steps(service, viewer, run) {
       '已登记，等求助人确认'));
   }
   if (state === 'SERVICE_STATE_COMPLETED' && (mine || viewer.worker)) {
-    button('confirm', '确认已收到服务', () => run('Exchange/Confirm', {}, '已确认，时长已付给服务者'));
+    // The hours as shown are the ones agreed to: recorded again meanwhile, the ledger refuses.
+    button('confirm', `确认已收到服务（付 ${service.claimedHours} 小时）`, () => run('Exchange/Confirm',
+      async () => ({ hours: service.claimedHours, paymentCode: viewer.code ? await viewer.code() : '' }),
+      '已确认，时长已付给服务者'));
   }
-  if (state === 'SERVICE_STATE_COMPLETED' && (mine || serving)) {
+  // A dispute: after the time is recorded, or once the day has begun (a no-show).
+  if ((state === 'SERVICE_STATE_COMPLETED' || (state === 'SERVICE_STATE_ACCEPTED' && begun)) && (mine || serving)) {
     const reason = textInput('有异议：说明情况');
     buttons.push(reason);
     button('dispute', '有异议', () => run('Exchange/Dispute', { reason: reason.value.trim() },
@@ -141,7 +148,9 @@ function card(service, viewer, token, refresh) {
     if (!actions.has(route)) actions.set(route, once('step'));
     const action = actions.get(route);
     try {
-      await call(route, { requestId: action.id, serviceSeq: service.seq, ...extra }, token);
+      // `extra`: the step's fields, or what makes them (a payment code may need the PIN first).
+      const fields = typeof extra === 'function' ? await extra() : extra;
+      await call(route, { requestId: action.id, serviceSeq: service.seq, ...fields }, token);
       action.done();
       show(message, el('p', { class: 'ok' }, done));
       setTimeout(refresh, 800);

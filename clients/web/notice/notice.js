@@ -43,6 +43,7 @@ function render(notice, month, onMonth) {
   const rules = notice.rules || [];
   const topPoints = Math.max(0, ...rules.map((r) => num(r.awarded)));
   const stores = notice.stores || [];
+  const services = notice.services || [];
   return el('article', { class: 'notice' },
     el('div', { class: 'controls no-print' }, el('label', { for: 'notice-month' }, '月份'), picker,
       el('button', { class: 'secondary', onclick: () => window.print() }, '打印')),
@@ -63,6 +64,11 @@ function render(notice, month, onMonth) {
           bar(num(r.awarded), topPoints))),
         '本月没有发放或扣减积分'),
       num(notice.reversedPoints) ? el('p', {}, `本月冲正 ${notice.reversedPoints} 分`) : null),
+    el('section', {}, el('h2', {}, '时间银行互助服务（按服务日期）'),
+      table('notice-services', [['类别'], ['地点'], ['次数', 'num'], ['时长（小时）', 'num']],
+        services.map((s) => el('tr', {}, el('td', {}, s.category), el('td', {}, s.place || '（未注明）'),
+          el('td', { class: 'num' }, s.services || '0'), el('td', { class: 'num' }, s.hours))),
+        '本月没有确认的互助服务')),
     el('section', {}, el('h2', {}, '爱心超市兑换'),
       table('notice-stores', [['超市'], ['购物篮', 'num'], ['积分', 'num'], ['时长支付', 'num'], ['退货', 'num'], ['其他兑换', 'num']],
         stores.map((s) => el('tr', {}, el('td', {}, s.name || s.store), el('td', { class: 'num' }, s.baskets || '0'),
