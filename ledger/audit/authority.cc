@@ -61,7 +61,12 @@ bool MayUndo(const v1::PrincipalRecord& who, std::uint64_t target, bool refund,
 bool PermitsService(const v1::PrincipalRecord& who, const v1::Command& c,
                     const ReplayState& state) {
   if (who.role() == v1::ROLE_ISSUER || who.role() == v1::ROLE_ADMIN) {
-    // Maker-checker: a social worker pays out only a service it did not post, assign or record.
+    // A social worker disputes only a request it posted for a member; it pays out (confirms,
+    // resolves) only a service it did not post, assign or record (maker-checker).
+    if (c.has_dispute_service()) {
+      auto service = state.services.find(c.dispute_service().service_seq());
+      return service == state.services.end() || service->second.posted_by() == who.principal();
+    }
     if (!c.has_confirm_service() && !c.has_resolve_service()) return true;
     auto service = state.services.find(c.has_confirm_service() ? c.confirm_service().service_seq()
                                                                : c.resolve_service().service_seq());

@@ -178,6 +178,13 @@ std::optional<Refusal> CheckServiceActor(const v1::Command& command, const v1::P
                                          const v1::ServiceRecord& service) {
   if (who == nullptr) return std::nullopt;
   if (SocialWorker(*who)) {
+    // A dispute is a party's: a social worker raises one only for a request it posted for a
+    // member (without a phone) — and then, having posted it, does not resolve it.
+    if (command.has_dispute_service() && who->principal() != service.posted_by()) {
+      return Refusal{Reason::kPermissionDenied,
+                     Cat(who->principal(), " did not post service ", service.seq(),
+                         ": its requester or provider disputes it")};
+    }
     // Maker-checker: a social worker pays out (confirms or resolves) only a service it did not
     // post, assign or record; the requester's own device, or another social worker, does.
     if ((command.has_confirm_service() || command.has_resolve_service()) &&
