@@ -5,6 +5,8 @@
 // the audit replays it all and finds an edited request. Every refusal moves nothing.
 
 #include <atomic>
+#include <map>
+#include <set>
 
 #include "gtest/gtest.h"
 #include "ledger/base/text.h"
@@ -570,6 +572,67 @@ TEST_F(Services, TheAuditFindsAServiceConfirmedByAStrangerAndAServiceEntryRevers
   }
   EXPECT_TRUE(stranger) << Describe(report);
   EXPECT_TRUE(reversed) << Describe(report);
+}
+
+// The audit's own rules of who pays out and how, each caught on a journal edited after the fact
+// (the engine refuses all of these when they are asked): a confirmation by a device with a PIN
+// without its code, by the social worker who recorded the time, of other hours than recorded,
+// and a requester's cancellation of an accepted request once its day began.
+TEST_F(Services, TheAuditFindsPayoutsTheRulesForbidInAnEditedJournal) {
+  v1::Command phone = As("admin", Grant("g:m1", "phone:m1", v1::ROLE_MEMBER, {"m1"}, '1'));
+  phone.mutable_grant_principal()->set_activation_ttl_seconds(3600);
+  Run({Grant("g:admin", "admin", v1::ROLE_ADMIN, {}, 'a'), phone,
+       testing::Activate("act:m1", "phone:m1", 'p'),
+       As("admin", Grant("g:sw", "worker", v1::ROLE_ISSUER, {"issuer:town"}, 's'))});
+  v1::Command pin = Step("pin:m1", "phone:m1");
+  pin.mutable_set_device_pin()->set_principal("phone:m1");
+  pin.mutable_set_device_pin()->set_pin_key_wrapped(std::string(32, 'w'));
+  pin.mutable_set_device_pin()->set_wrap_nonce(std::string(16, 'n'));
+  Ok(pin);
+  // Three services of m1: two assigned and recorded by the admin and confirmed by the worker,
+  // one assigned and recorded by the worker and confirmed by the admin — until the journal is
+  // edited to say otherwise.
+  std::vector<std::uint64_t> confirmations;
+  for (const std::string tag : {"a", "b", "c"}) {
+    const std::uint64_t seq = Ok(Post("p:" + tag, "m1", "2", "phone:m1")).receipt.seq;
+    Ok(Accept("a:" + tag, seq, "m2", tag == "b" ? "worker" : "admin"));
+    Ok(Complete("c:" + tag, seq, "2", tag == "b" ? "worker" : "admin"));
+    confirmations.push_back(
+        Ok(Confirm("f:" + tag, seq, "2", tag == "b" ? "admin" : "worker")).receipt.seq);
+  }
+  // A fourth, cancelled by the worker after its day began (a worker may).
+  StopClock();
+  const std::uint64_t late = Ok(Post("p:d", "m1", "1", "phone:m1")).receipt.seq;
+  Ok(Accept("a:d", late, "m2", "worker"));
+  now_->store(Utc(2026, 11, 2, 17));
+  const std::uint64_t cancelled = Ok(Cancel("x:d", late, "worker")).receipt.seq;
+  ExpectAuditClean();
+  ledger_.reset();
+  RewriteJournal(dir_.path(), [&](v1::Entry& entry) {
+    v1::Command& c = *entry.mutable_command();
+    if (entry.seq() == confirmations[0]) {
+      c.set_actor("phone:m1");  // the PIN device, with no code
+    } else if (entry.seq() == confirmations[1]) {
+      c.set_actor("worker");  // who recorded the time
+    } else if (entry.seq() == confirmations[2]) {
+      c.mutable_confirm_service()->set_hours("1.5");  // not what was recorded
+    } else if (entry.seq() == cancelled) {
+      c.set_actor("phone:m1");  // the requester, once the day began
+    } else {
+      return false;
+    }
+    return true;
+  });
+  const audit::Report report = AuditDb(dir_.path());
+  std::map<std::uint64_t, std::set<audit::FindingKind>> found;
+  for (const auto& finding : report.findings) found[finding.seq].insert(finding.kind);
+  EXPECT_TRUE(found[confirmations[0]].contains(audit::FindingKind::kRuleViolated))
+      << Describe(report);  // the member's consent
+  EXPECT_TRUE(found[confirmations[1]].contains(audit::FindingKind::kActorNotAuthorized))
+      << Describe(report);
+  EXPECT_TRUE(found[confirmations[2]].contains(audit::FindingKind::kRuleViolated))
+      << Describe(report);
+  EXPECT_TRUE(found[cancelled].contains(audit::FindingKind::kRuleViolated)) << Describe(report);
 }
 
 TEST_F(Services, ADisputeWaitsForASocialWorkerWhosDecisionPaysAtMostTheHoursHeld) {
