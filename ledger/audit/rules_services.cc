@@ -151,6 +151,13 @@ Expectation ExpectService(const v1::Entry& entry, std::uint64_t seq, State& stat
   const v1::ServiceState now = before.state();
   const Int128 held =
       before.hours_minor().empty() ? Int128(0) : *MinorFromString(before.hours_minor());
+  // The postings' views outlive this function and its copies of the record: an account id as
+  // the state's own accounts table keeps it (a stable node), or "" for an account that does not
+  // exist (the postings then differ from the recorded ones: reported).
+  auto Lasting = [&state](const std::string& account) -> std::string_view {
+    auto it = state.accounts.find(account);
+    return it == state.accounts.end() ? std::string_view() : std::string_view(it->first);
+  };
   // Paid from the escrow, the rest back to the requester; through the programme the provider's
   // credit is an Earn's: past the storage cap, to the pool. Service entries are not reversible:
   // they move value but are no `moves_value` entry a Reverse may name.
@@ -166,11 +173,13 @@ Expectation ExpectService(const v1::Entry& entry, std::uint64_t seq, State& stat
           paid, std::max(Int128(0), *MinorFromString(state.hours_cap->maximum_minor()) - balance));
     }
     expectation.postings.push_back({kEscrowAccount, kHours, -held});
-    if (kept != 0) expectation.postings.push_back({after.provider(), kHours, kept});
+    if (kept != 0) expectation.postings.push_back({Lasting(after.provider()), kHours, kept});
     if (kept != paid) {
       expectation.postings.push_back({state.hours_cap->pool_account(), kHours, paid - kept});
     }
-    if (paid != held) expectation.postings.push_back({after.member(), kHours, held - paid});
+    if (paid != held) {
+      expectation.postings.push_back({Lasting(after.member()), kHours, held - paid});
+    }
   };
   auto active = [&](const std::string& id) {
     return AccountProblem(state, id, v1::ACCOUNT_KIND_MEMBER, false);
@@ -221,7 +230,8 @@ Expectation ExpectService(const v1::Entry& entry, std::uint64_t seq, State& stat
       } else if (escrow->second.record.kind() != v1::ACCOUNT_KIND_SYSTEM) {
         return violated(Cat(kEscrowAccount, " is not a SYSTEM account"));
       }
-      expectation.postings = {{before.member(), kHours, -held}, {kEscrowAccount, kHours, held}};
+      expectation.postings = {{Lasting(before.member()), kHours, -held},
+                              {kEscrowAccount, kHours, held}};
       after.set_provider(provider);
       after.set_state(v1::SERVICE_STATE_ACCEPTED);
       after.set_accepted_seq(seq);
