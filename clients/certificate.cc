@@ -1,7 +1,13 @@
 #include "clients/certificate.h"
 
+#include <openssl/sha.h>
+
+#include <cstring>
+#include <set>
 #include <sstream>
 
+#include "clients/proof.h"
+#include "ledger/base/coding.h"
 #include "ledger/base/strings.h"
 #include "ledger/format/amount.h"
 #include "ledger/format/reason.h"
@@ -101,11 +107,14 @@ absl::StatusOr<Figures> Derive(const Reader& reader, const std::string& account,
     std::string name;
     std::string team;
     std::string hours;
+    std::uint64_t service_seq = 0;
   };
   std::vector<Served> listed;
+  std::set<std::uint64_t> proven;
   for (auto item = items->rbegin(); item != items->rend(); ++item) {  // oldest first
     const v1::Command& c = item->command();
     if (item->seq() > as_of_seq) continue;
+    if (c.has_open_account() && c.open_account().account() == account) proven.insert(item->seq());
     if (c.has_confirm_service() || c.has_resolve_service()) {
       std::string paid;
       for (const auto& leg : item->legs()) {
@@ -120,7 +129,9 @@ absl::StatusOr<Figures> Derive(const Reader& reader, const std::string& account,
       if ((!from.empty() && service->day < from) || (!to.empty() && service->day > to)) continue;
       // The category and the day only: the description and place are the requester's words
       // about its own life (a clinic visit), not the provider's to publish.
-      listed.push_back({&*item, service->day, Cat(service->category, "（互助服务）"), "", paid});
+      listed.push_back({&*item, service->day, Cat(service->category, "（互助服务）"), "", paid,
+                        c.has_confirm_service() ? c.confirm_service().service_seq()
+                                                : c.resolve_service().service_seq()});
       continue;
     }
     if (!c.has_earn() || c.earn().asset() != "HOURS" || c.earn().to() != account ||
@@ -152,7 +163,10 @@ absl::StatusOr<Figures> Derive(const Reader& reader, const std::string& account,
                                   {"team", served.team},
                                   {"hours", served.hours}});
     total_minor += minor(served.hours);
+    proven.insert(served.item->seq());
+    if (served.service_seq != 0) proven.insert(served.service_seq);
   }
+  derived.proven_seqs.assign(proven.begin(), proven.end());
   derived.total_hours = FormatAmount(Amount::FromMinor(total_minor), 2);
   derived.cumulative_hours = FormatAmount(Amount::FromMinor(cumulative_minor), 2);
   for (const auto& threshold : thresholds) {
@@ -183,8 +197,9 @@ std::string ProgrammeOf(const std::vector<v1::SettingRecord>& settings) {
 
 nlohmann::json Data(const std::string& programme, const v1::VolunteerProfile& profile,
                     const std::string& from, const std::string& to, const Figures& figures,
-                    const Digest& digest) {
+                    const Digest& digest, nlohmann::json proof) {
   return {{"version", kVersion},
+          {"proof", std::move(proof)},
           {"programme", programme},
           {"account", profile.account()},
           {"name", profile.display_name()},
@@ -230,6 +245,19 @@ std::string Html(const nlohmann::json& data) {
     html << "#" << activity["seq"].get<std::uint64_t>() << " " << HtmlText(activity["hash"])
          << "<br>";
   }
+  if (data.contains("proof")) {
+    // Version 3: who vouches for it and how anyone checks it without the server.
+    const auto& head = data["proof"]["head"];
+    // The hex itself, never a file name: the data may be anyone's.
+    const auto key = signature::PublicKeyFromHex(head["public_key"].get<std::string>());
+    html << "账本公钥指纹 Ledger key fingerprint: "
+         << HtmlText(key ? signature::Fingerprint(*key) : std::string("?")) << "<br>"
+         << "签名账本 Signed ledger: " << head["tree_size"].get<std::uint64_t>()
+         << " 条流水，根 root " << HtmlText(head["root"]) << "<br>"
+         << "离线核验 Verify offline: lovebank verify-certificate FILE --key "
+            "公钥（或在本项目服务器的 /verify/ "
+            "页面打开本文件）<br>";
+  }
   html << "lovebank verify-certificate FILE</div>\n"
        << kDataOpen << ScriptJson(data) << kDataClose << "\n</body></html>\n";
   return html.str();
@@ -267,25 +295,178 @@ std::optional<std::string> ShapeProblem(const nlohmann::json& data) {
     return true;
   };
   auto version_ok = [](const nlohmann::json& v) {
-    return v.is_number_unsigned() && v.get<std::uint64_t>() == kVersion;
+    return v.is_number_unsigned() &&
+           (v.get<std::uint64_t>() == kVersion || v.get<std::uint64_t>() == kVersionOnlineOnly);
   };
   auto star_ok = [](const nlohmann::json& v) {
     return v.is_number_unsigned() && v.get<std::uint64_t>() <= 1000;
   };
-  auto problem = exactly(data, {{"version", version_ok},
-                                {"programme", text},
-                                {"account", text},
-                                {"name", text},
-                                {"from", text},
-                                {"to", text},
-                                {"as_of_seq", count},
-                                {"cumulative_hours", text},
-                                {"star_level", star_ok},
-                                {"total_hours", text},
-                                {"digest", digest_ok},
-                                {"activities", activities_ok}});
+  std::vector<std::pair<std::string, std::function<bool(const nlohmann::json&)>>> fields = {
+      {"version", version_ok}, {"programme", text},
+      {"account", text},       {"name", text},
+      {"from", text},          {"to", text},
+      {"as_of_seq", count},    {"cumulative_hours", text},
+      {"star_level", star_ok}, {"total_hours", text},
+      {"digest", digest_ok},   {"activities", activities_ok}};
+  // Version 3 carries its proof (checked field by field by proof::Verify) and its signature.
+  if (data.is_object() && data.contains("version") && data["version"] == kVersion) {
+    fields.emplace_back("proof", [](const nlohmann::json& v) {
+      return v.is_object() && v.size() == 2 && v.contains("head") && v["head"].is_object() &&
+             v["head"].contains("public_key") && v["head"]["public_key"].is_string() &&
+             v["head"].contains("tree_size") && v["head"]["tree_size"].is_number_unsigned() &&
+             v["head"].contains("root") && v["head"]["root"].is_string() && v.contains("entries") &&
+             v["entries"].is_array();
+    });
+    fields.emplace_back("signature", text);
+  }
+  auto problem = exactly(data, fields);
   if (problem) return "the certificate data is malformed (" + *problem + ")";
   return std::nullopt;
+}
+
+std::string SignedBytes(const nlohmann::json& data) {
+  nlohmann::json copy = data;
+  copy.erase("signature");
+  return copy.dump(-1, ' ', false, nlohmann::json::error_handler_t::strict);
+}
+
+namespace {
+std::string CertificateDigest(const nlohmann::json& data) {
+  const std::string bytes = SignedBytes(data);
+  std::string digest(32, '\0');
+  SHA256(reinterpret_cast<const unsigned char*>(bytes.data()), bytes.size(),
+         reinterpret_cast<unsigned char*>(digest.data()));
+  return digest;
+}
+}  // namespace
+
+void Sign(nlohmann::json& data, const signature::SigningKey& key) {
+  const signature::Signature sig = key.Sign(signature::CertificateMessage(CertificateDigest(data)));
+  data["signature"] =
+      ToHex(std::string_view(reinterpret_cast<const char*>(sig.data()), sig.size()));
+}
+
+std::vector<std::string> VerifyOffline(const nlohmann::json& data,
+                                       const std::string& public_key_hex,
+                                       std::vector<std::string>* notes) {
+  std::vector<std::string> problems;
+  if (data["version"] != kVersion) {
+    problems.push_back("a certificate of version " + data["version"].dump() +
+                       " carries no proof: verify it online (without --key)");
+    return problems;
+  }
+  // The ledger's signature over every field: nothing shown was changed after it signed.
+  auto key = signature::PublicKeyFromHex(public_key_hex);
+  auto sig_bytes = FromHex(data["signature"].get<std::string>());
+  signature::Signature sig{};
+  if (sig_bytes && sig_bytes->size() == sig.size())
+    std::memcpy(sig.data(), sig_bytes->data(), sig.size());
+  if (!key) {
+    problems.push_back("the programme key is not 64 hex digits");
+    return problems;
+  }
+  proof::Checked checked = proof::Verify(data["proof"], public_key_hex);
+  problems = std::move(checked.problems);
+  if (!problems.empty()) return problems;
+  if (!sig_bytes || sig_bytes->size() != sig.size() ||
+      !signature::Verify(*key, signature::CertificateMessage(CertificateDigest(data)), sig)) {
+    problems.push_back(
+        "the ledger's signature does not cover this data: it was edited after it was issued");
+  }
+  const proof::Proven& proven = checked.proven;
+  const std::uint64_t as_of = data["as_of_seq"];
+  if (proven.tree_size != as_of) {
+    problems.push_back(Cat("the proof is for a ledger of ", proven.tree_size,
+                           " entries, the certificate is as of entry ", as_of));
+  }
+  std::map<std::uint64_t, std::pair<const v1::Entry*, const std::string*>> by_seq;
+  for (std::size_t i = 0; i < proven.entries.size(); ++i) {
+    by_seq[proven.entries[i].first] = {&proven.entries[i].second, &proven.hashes[i]};
+  }
+  const std::string account = data["account"];
+  // The name: the account's opening says it (lovebank has no renaming).
+  bool named = false;
+  for (const auto& [seq, entry] : by_seq) {
+    const v1::Command& c = entry.first->command();
+    if (c.has_open_account() && c.open_account().account() == account) {
+      named = true;
+      if (c.open_account().display_name() != data["name"]) {
+        problems.push_back(Cat("name: the account was opened as \"",
+                               c.open_account().display_name(), "\" (entry #", seq, ")"));
+      }
+    }
+  }
+  if (!named) problems.push_back("name: the account's opening is not in the proof");
+  Int128 total_minor = 0;
+  auto minor_of = [](const std::string& hours) {
+    return ParseAmount(hours, 2, MinorAbsoluteMax());
+  };
+  for (const auto& activity : data["activities"]) {
+    const std::uint64_t seq = activity["seq"];
+    const std::string what = Cat("entry #", seq, ": ");
+    auto it = by_seq.find(seq);
+    if (it == by_seq.end()) {
+      problems.push_back(what + "listed but not in the proof");
+      continue;
+    }
+    const v1::Command& c = it->second.first->command();
+    if (activity["hash"] != *it->second.second) {
+      problems.push_back(what + "hash differs from the proven entry's");
+    }
+    std::string date, name, team, hours;
+    if (c.has_earn() && c.earn().asset() == "HOURS" && c.earn().to() == account) {
+      date = c.earn().activity().date();
+      name = c.earn().activity().name();
+      team = c.earn().activity().team();
+      hours = c.earn().amount();
+    } else if (c.has_confirm_service() || c.has_resolve_service()) {
+      const std::uint64_t service_seq = c.has_confirm_service() ? c.confirm_service().service_seq()
+                                                                : c.resolve_service().service_seq();
+      auto post = by_seq.find(service_seq);
+      if (post == by_seq.end() || !post->second.first->command().has_post_service()) {
+        problems.push_back(what + "the service it paid for is not in the proof");
+        continue;
+      }
+      const v1::PostService& posted = post->second.first->command().post_service();
+      date = posted.day();
+      name = Cat(posted.category(), "（互助服务）");
+      for (const v1::Posting& posting : it->second.first->postings()) {
+        if (posting.account() == account && posting.asset() == "HOURS" &&
+            !posting.amount_minor().starts_with("-")) {
+          auto parsed = ParseAmount(posting.amount_minor(), 0, MinorAbsoluteMax());
+          if (parsed.ok()) hours = FormatAmount(parsed.amount, 2);
+        }
+      }
+    } else {
+      problems.push_back(what + "not hours served by " + account);
+      continue;
+    }
+    for (const auto& [field, proven_value] :
+         {std::pair<const char*, const std::string*>{"date", &date},
+          {"name", &name},
+          {"team", &team},
+          {"hours", &hours}}) {
+      if (activity[field] != *proven_value) {
+        problems.push_back(what + field + " differs from the proven entry (\"" + *proven_value +
+                           "\")");
+      }
+    }
+    auto parsed = minor_of(activity["hours"]);
+    if (parsed.ok()) total_minor += parsed.amount.minor();
+  }
+  if (data["total_hours"] != FormatAmount(Amount::FromMinor(total_minor), 2)) {
+    problems.push_back("total_hours: the listed activities add up to " +
+                       FormatAmount(Amount::FromMinor(total_minor), 2));
+  }
+  if (notes != nullptr) {
+    notes->push_back(
+        Cat("the cumulative hours and star level stand on the ledger's signature as of "
+            "entry ",
+            as_of,
+            " (they rest on the member's whole history); online, "
+            "verify-certificate also recomputes them"));
+  }
+  return problems;
 }
 
 nlohmann::json DataOf(const std::string& page) {

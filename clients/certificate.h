@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "absl/status/statusor.h"
+#include "ledger/format/signature.h"
 #include "lovebank/v1/api.pb.h"
 #include "nlohmann/json.hpp"
 
@@ -28,7 +29,10 @@ inline constexpr std::size_t kActivitiesMax = 5000;
 // ...and of at most this many bytes (names of 128 bytes, escaped, could make 5,000 rows ~14 MB):
 // under the 4 MiB a gRPC client receives by default.
 inline constexpr std::size_t kServedBytesMax = 3 << 20;
-inline constexpr int kVersion = 2;
+// 3: the data carries its proof (the listed entries with inclusion proofs and the signed tree
+// head, issue #27) and the ledger key's signature; 2 (before): verified online only.
+inline constexpr int kVersion = 3;
+inline constexpr int kVersionOnlineOnly = 2;
 
 // The style of lovebank's printable pages (the certificate, `lovebank report`'s notice).
 extern const char kPageStyle[];
@@ -63,6 +67,9 @@ struct Figures {
   std::string cumulative_hours;
   std::uint32_t star_level = 0;
   std::map<std::uint64_t, std::uint64_t> reversed_by;  // earning seq -> its reversal, any time
+  // The entries a certificate's proof embeds: each listed activity, the posting of each listed
+  // service (its category and day), and the account's opening (its name), ascending.
+  std::vector<std::uint64_t> proven_seqs;
 };
 // Errors: the reader's; CERTIFICATE_TOO_LARGE (a refusal, ledger/format/reason.h) when
 // `activities_max` is not 0 and the period holds more activities — counted before any entry's
@@ -83,9 +90,28 @@ struct Digest {
   std::uint64_t seq = 0;
   std::string hash;  // hex
 };
+// `proof`: a proof bundle's "head" and "entries" (clients/proof.h) for figures.proven_seqs at
+// tree size profile.as_of_seq(); version 3 data then gets its "signature" from Sign.
 nlohmann::json Data(const std::string& programme, const v1::VolunteerProfile& profile,
                     const std::string& from, const std::string& to, const Figures& figures,
-                    const Digest& digest);
+                    const Digest& digest, nlohmann::json proof);
+
+// The bytes the ledger's key signs for `data`: its compact JSON (keys sorted, as nlohmann and
+// the verify page's canonical form write it) without "signature".
+std::string SignedBytes(const nlohmann::json& data);
+// Adds "signature": Ed25519 of signature::CertificateMessage(SHA-256(SignedBytes(data))), hex.
+void Sign(nlohmann::json& data, const signature::SigningKey& key);
+
+// Verifies version 3 `data` (ShapeProblem accepted it) with nothing but the programme's key:
+// its signature, its proof (proof::Verify), and every field shown against the proven entries —
+// each activity's date, activity, team and hours against its earning (or its service's posting
+// and payment), the account's name against its opening, the total against the activities, the
+// tree size against as_of_seq. The cumulative hours and star level rest on the member's whole
+// history, which no certificate carries: they stand on the key's signature (a note says so).
+// Returns the problems, none when it verifies.
+std::vector<std::string> VerifyOffline(const nlohmann::json& data,
+                                       const std::string& public_key_hex,
+                                       std::vector<std::string>* notes);
 
 // The page, rendered only from `data` (which ShapeProblem accepted): verify-certificate renders
 // it again and compares, so the page shows nothing its data does not hold.

@@ -40,6 +40,8 @@ void AddRuleCommands(CLI::App& app, Globals& globals, int* exit_code);
 void AddExchangeCommands(CLI::App& app, Globals& globals, int* exit_code);
 // audit, digest, export.
 void AddAuditCommands(CLI::App& app, Globals& globals, int* exit_code);
+// key, prove, verify-proof (issue #27; commands_proof.cc).
+void AddProofCommands(CLI::App& app, Globals& globals, int* exit_code);
 
 // The tag lists of a rules file, the request ids of its rows (clients/import.h).
 using import::RowRequestId;

@@ -8,6 +8,7 @@
 
 #include "clients/commands.h"
 #include "clients/journal_source.h"
+#include "clients/proof.h"
 #include "ledger/audit/export.h"
 #include "ledger/audit/report_output.h"
 #include "ledger/base/strings.h"
@@ -54,6 +55,35 @@ std::optional<audit::Report> StreamAudit(const Globals& globals, audit::Options 
   return std::move(*report);
 }
 
+// The server's signed head of the size the audit read must have the root the audit computed
+// from the journal (issue #27): else the server signs a history other than the one it streams.
+// A finding in the report when it does not (or does not verify under the server's own key).
+void CheckSignedHead(const Globals& globals, audit::Report& report) {
+  Session session(globals);
+  v1::GetSignedHeadRequest request;
+  request.set_tree_size(report.tree_size);
+  v1::SignedTreeHead head;
+  const grpc::Status status = report.tree_size == 0 ? grpc::Status::OK
+                                                    : session.audit().GetSignedHead(
+                                                          session.Context().get(), request, &head);
+  if (report.tree_size == 0) return;
+  auto add = [&report](std::string expected, std::string found) {
+    ++report.findings_total;
+    if (report.findings.size() < audit::kFindingsKept) {
+      report.findings.push_back({audit::FindingKind::kHeadMismatch, report.tree_size,
+                                 "signed tree head", std::move(expected), std::move(found)});
+    }
+  };
+  if (!status.ok()) {
+    add("a signed tree head of " + std::to_string(report.tree_size) + " entries",
+        status.error_message());
+  } else if (auto problem = proof::HeadProblem(head, head.public_key())) {
+    add("a head signed by the server's key", *problem);
+  } else if (head.root() != HashToHex(report.tree_root)) {
+    add(HashToHex(report.tree_root), head.root());
+  }
+}
+
 void AddAuditCommands(CLI::App& app, Globals& globals, int* exit_code) {
   auto* audit = app.add_subcommand(
       "audit", "verify the server's ledger on this machine from the journal it streams");
@@ -77,6 +107,7 @@ void AddAuditCommands(CLI::App& app, Globals& globals, int* exit_code) {
     }
     auto report = StreamAudit(globals, std::move(options), exit_code);
     if (!report) return;
+    CheckSignedHead(globals, *report);
     if (globals.json) {
       PrintJson(audit::ToJson(*report));
     } else {
@@ -154,6 +185,8 @@ void AddAuditCommands(CLI::App& app, Globals& globals, int* exit_code) {
     }
     *exit_code = kExitOk;
   });
+
+  AddProofCommands(app, globals, exit_code);
 
   auto* export_command = app.add_subcommand(
       "export", "write the journal to a file that `lovebank-audit --file` checks offline");

@@ -17,10 +17,13 @@
 
 #include "clients/certificate.h"
 #include "clients/commands.h"
+#include "clients/proof.h"
 #include "ledger/audit/report_output.h"
+#include "ledger/base/coding.h"
 #include "ledger/base/strings.h"
 #include "ledger/base/text.h"
 #include "ledger/format/amount.h"
+#include "ledger/format/merkle.h"
 
 namespace lovebank::cli {
 namespace {
@@ -449,6 +452,66 @@ std::optional<std::vector<std::string>> VerifyAgainstLedger(
   return problems;
 }
 
+// A version 3 certificate online: its proofs under the server's key, and its signed head a
+// prefix of the server's current one (a consistency proof): the ledger it was issued from was
+// not rewritten since.
+std::vector<std::string> VerifyProofOnline(Session& session, const nlohmann::json& data,
+                                           std::vector<std::string>& notes) {
+  std::vector<std::string> problems;
+  v1::SignedTreeHead now;
+  grpc::Status status = session.audit().GetSignedHead(session.Context().get(), {}, &now);
+  if (!status.ok()) {
+    problems.push_back("the server's signed head: " + status.error_message());
+    return problems;
+  }
+  if (auto problem = proof::HeadProblem(now, now.public_key())) {
+    problems.push_back("the server's head: " + *problem);
+    return problems;
+  }
+  problems = certificate::VerifyOffline(data, now.public_key(), nullptr);
+  if (!problems.empty()) return problems;
+  const std::uint64_t first = data["proof"]["head"]["tree_size"];
+  if (first == 0 || first > now.tree_size()) {
+    problems.push_back(Cat("the certificate's ledger of ", first,
+                           " entries is not a prefix of the "
+                           "server's ",
+                           now.tree_size()));
+    return problems;
+  }
+  v1::GetConsistencyProofRequest request;
+  request.set_first_size(first);
+  request.set_second_size(now.tree_size());
+  v1::ConsistencyProof consistency;
+  status = session.audit().GetConsistencyProof(session.Context().get(), request, &consistency);
+  if (!status.ok()) {
+    problems.push_back("the consistency proof: " + status.error_message());
+    return problems;
+  }
+  std::vector<merkle::Hash> path;
+  for (const std::string& hex : consistency.path()) {
+    auto bytes = FromHex(hex);
+    auto hash = bytes ? HashFromBytes(*bytes) : std::nullopt;
+    path.push_back(hash.value_or(merkle::Hash{}));
+  }
+  auto root_of = [](const std::string& hex) {
+    auto bytes = FromHex(hex);
+    auto hash = bytes ? HashFromBytes(*bytes) : std::nullopt;
+    return hash.value_or(merkle::Hash{});
+  };
+  const merkle::ProofProblem problem = merkle::VerifyConsistency(
+      first, now.tree_size(), root_of(data["proof"]["head"]["root"].get<std::string>()),
+      root_of(now.root()), path);
+  if (problem != merkle::ProofProblem::kNone) {
+    problems.push_back(
+        Cat("the ledger was rewritten since the certificate was issued: its tree of ", first,
+            " entries is not a prefix of today's (", merkle::ProofProblemName(problem), ")"));
+  } else {
+    notes.push_back(Cat("its signed ledger of ", first, " entries is a prefix of today's ",
+                        now.tree_size(), " (consistency proof verified)"));
+  }
+  return problems;
+}
+
 void AddCertificate(CLI::App& app, Globals& globals, int* exit_code) {
   auto* command = app.add_subcommand(
       "certificate", "a volunteer's service certificate (志愿服务证明) as printable HTML");
@@ -480,43 +543,42 @@ void AddCertificate(CLI::App& app, Globals& globals, int* exit_code) {
       *exit_code = Usage("--programme: 1-128 bytes of UTF-8 text");
       return;
     }
+    // lovebankd makes it (Programme.GetCertificate): only it holds the ledger's key, which
+    // signs the certificate and the tree head its proofs lead to (issue #27).
     Session session(globals);
-    if (programme->empty()) {
+    if (!programme->empty()) {
       auto named = ProfileProgramme(session, exit_code);
       if (!named) return;
-      *programme = *named;
-    }
-    auto profile = Profile(session, *account, exit_code);
-    if (!profile) return;
-    auto derived = Derive(session, *account, *from, *to, profile->as_of_seq(),
-                          profile->star_thresholds(), exit_code);
-    if (!derived) return;
-    // The digest: the head if this token may read it, else the newest entry listed (it chains
-    // every entry before it all the same).
-    v1::GetDigestResponse digest;
-    if (!session.audit().GetDigest(session.Context().get(), {}, &digest).ok()) {
-      digest.set_seq(0);
-      digest.set_hash("");
-      for (const auto& activity : derived->activities) {
-        digest.set_seq(activity["seq"]);
-        digest.set_hash(activity["hash"]);
+      if (*named != *programme) {
+        *exit_code = Usage("--programme " + *programme +
+                           ": the ledger signs certificates in its "
+                           "programme profile's name, " +
+                           *named + " (lovebank setting set programme_profile '{\"name\": …}')");
+        return;
       }
     }
-    const nlohmann::json data = certificate::Data(*programme, *profile, *from, *to, *derived,
-                                                  {digest.seq(), digest.hash()});
+    v1::GetCertificateRequest request;
+    request.set_account(*account);
+    request.set_from(*from);
+    request.set_to(*to);
+    v1::Certificate made;
+    const grpc::Status status =
+        session.programme().GetCertificate(session.Context().get(), request, &made);
+    if (!status.ok()) {
+      *exit_code = Fail(globals, status);
+      return;
+    }
     const std::string path = out->empty() ? "certificate-" + *account + ".html" : *out;
-    if (!WriteFile(path, certificate::Html(data))) {
+    if (!WriteFile(path, made.html())) {
       *exit_code = Usage("cannot write " + path);
       return;
     }
     if (globals.json) {
-      PrintJson({{"file", path},
-                 {"activities", derived->activities.size()},
-                 {"total_hours", derived->total_hours}});
+      PrintJson(
+          {{"file", path}, {"activities", made.activities()}, {"total_hours", made.total_hours()}});
     } else {
-      std::cout << "  " << path << ": " << profile->display_name() << ", "
-                << derived->activities.size() << " activities, " << derived->total_hours
-                << " HOURS\n";
+      std::cout << "  " << path << ": " << made.activities() << " activities, "
+                << made.total_hours() << " HOURS\n";
     }
     *exit_code = kExitOk;
   });
@@ -528,10 +590,14 @@ void AddCertificate(CLI::App& app, Globals& globals, int* exit_code) {
   auto file = std::make_shared<std::string>();
   auto expected_programme = std::make_shared<std::string>();
   verify->add_option("file", *file, "the certificate's HTML file")->required();
+  auto pinned = std::make_shared<std::string>();
+  verify->add_option("--key", *pinned,
+                     "offline: the programme's public key (64 hex digits or a file, `lovebank "
+                     "key`); no server, no token");
   verify->add_option("--programme", *expected_programme,
                      "the programme the certificate must name; default: the programme "
                      "profile's name (爱心银行 when none is set)");
-  verify->callback([&globals, exit_code, file, expected_programme] {
+  verify->callback([&globals, exit_code, file, expected_programme, pinned] {
     std::ifstream in(*file, std::ios::binary);
     if (!in) {
       *exit_code = Usage("cannot read " + *file);
@@ -546,14 +612,31 @@ void AddCertificate(CLI::App& app, Globals& globals, int* exit_code) {
     }
     std::vector<std::string> problems, notes;
     const nlohmann::json data = certificate::DataOf(page);
+    bool shaped = false;  // the data may be read field by field
     if (data.is_discarded()) {
       problems.push_back("no lovebank certificate data in the file (or more than one)");
     } else if (auto shape = certificate::ShapeProblem(data)) {
       problems.push_back(*shape);
     } else {
+      shaped = true;
       if (certificate::Html(data) != page) {
         problems.push_back("the page differs from its own verification data: it was edited");
       }
+    }
+    if (!pinned->empty() && shaped) {
+      // Offline (issue #27): the programme's key and the certificate alone.
+      auto key = signature::ParsePublicKey(*pinned);
+      if (!key) {
+        *exit_code = Usage("--key: 64 hex digits, or a file holding them (`lovebank key`)");
+        return;
+      }
+      auto found = certificate::VerifyOffline(data, signature::PublicKeyHex(*key), &notes);
+      problems.insert(problems.end(), found.begin(), found.end());
+      if (!expected_programme->empty() && data["programme"] != *expected_programme) {
+        problems.push_back("programme: the certificate names another programme than " +
+                           *expected_programme);
+      }
+    } else if (pinned->empty() && shaped) {
       Session session(globals);
       // The programme named, or by default the profile's name — or 爱心银行, which every
       // certificate named before the programme had a profile.
@@ -569,12 +652,23 @@ void AddCertificate(CLI::App& app, Globals& globals, int* exit_code) {
       auto found = VerifyAgainstLedger(session, data, programmes, notes, exit_code);
       if (!found) return;
       problems.insert(problems.end(), found->begin(), found->end());
+      if (data["version"] == certificate::kVersion) {
+        auto proven = VerifyProofOnline(session, data, notes);
+        problems.insert(problems.end(), proven.begin(), proven.end());
+      }
     }
     if (globals.json) {
       PrintJson({{"file", *file},
                  {"verified", problems.empty()},
                  {"problems", problems},
                  {"notes", notes}});
+    } else if (problems.empty() && !pinned->empty()) {
+      std::cout << "  " << *file << ": verified offline — " << data["activities"].size()
+                << " entries proven in the ledger of " << data["proof"]["head"]["tree_size"]
+                << " entries signed by the key "
+                << signature::Fingerprint(*signature::ParsePublicKey(*pinned))
+                << "; every row, the name and the total match the proven entries\n";
+      for (const auto& note : notes) std::cout << "  note: " << note << "\n";
     } else if (problems.empty()) {
       std::cout << "  " << *file << ": verified — " << data["activities"].size()
                 << " entries, the name, the period, the totals and the star level match the "

@@ -216,6 +216,21 @@ class Ledger {
                                                               std::size_t count_max);
 
   absl::StatusOr<StoredEntry> GetEntry(std::uint64_t seq);
+
+  // The Merkle tree over the journal (issue #27; ledger/format/merkle.h), for any tree size up
+  // to the committed head: stored perfect subtrees never change, so no snapshot is needed.
+  // Refusals: kTreeSizeInvalid (a size of 0 where a leaf is needed, past the head, first past
+  // second, seq outside 1..tree_size). Storage failures: Unavailable or DataLoss.
+  // The root of the tree of the first `tree_size` entries (tree_size 0: the empty tree).
+  absl::StatusOr<Hash> TreeRoot(std::uint64_t tree_size) const;
+  // RFC 9162 PATH for entry `seq` (leaf seq - 1) in the tree of `tree_size` entries.
+  absl::StatusOr<std::vector<Hash>> InclusionProof(std::uint64_t seq,
+                                                   std::uint64_t tree_size) const;
+  // RFC 9162 PROOF that the tree of `first_size` entries is a prefix of that of `second_size`.
+  absl::StatusOr<std::vector<Hash>> ConsistencyProof(std::uint64_t first_size,
+                                                     std::uint64_t second_size) const;
+  // The time of entry `seq` (0 for seq 0): the time a tree head of that size states.
+  absl::StatusOr<std::int64_t> EntryTime(std::uint64_t seq) const;
   // The entry that `actor`'s request `request_id` committed (request ids are each actor's own).
   absl::StatusOr<StoredEntry> GetEntryByRequestId(std::string_view actor,
                                                   std::string_view request_id);

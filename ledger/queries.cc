@@ -8,6 +8,7 @@
 #include "ledger/base/coding.h"
 #include "ledger/base/strings.h"
 #include "ledger/base/text.h"
+#include "ledger/format/merkle.h"
 #include "ledger/format/syntax.h"
 #include "ledger/ledger_impl.h"
 
@@ -394,6 +395,67 @@ absl::StatusOr<std::vector<StatementItem>> Ledger::ListEntriesAfter(std::string_
 
 absl::StatusOr<StoredEntry> Ledger::GetEntry(std::uint64_t seq) {
   return ReadEntry(*impl_->store, seq, nullptr);
+}
+
+namespace {
+
+// Node (level, index) of the committed tree: level 0 from the journal, the rest stored.
+merkle::NodeReader TreeReader(Store& store) {
+  return [&store](unsigned level, std::uint64_t index) -> absl::StatusOr<merkle::Hash> {
+    if (level == 0) {
+      LOVEBANK_ASSIGN_OR_RETURN(auto value,
+                                store.Get(Family::kJournal, EncodeFixed64BE(index + 1)));
+      auto view = value ? DecodeStoredEntry(*value) : std::nullopt;
+      if (!view) return absl::DataLossError(Cat("journal entry ", index + 1, " is missing"));
+      return merkle::LeafHash(view->hash);
+    }
+    LOVEBANK_ASSIGN_OR_RETURN(auto node, store.Get(Family::kTree, TreeNodeKey(level, index)));
+    if (!node || node->size() != 32) {
+      return absl::DataLossError(Cat("tree node ", level, "/", index, " is missing"));
+    }
+    return *HashFromBytes(*node);
+  };
+}
+
+absl::Status CheckTreeSize(std::uint64_t tree_size, std::uint64_t head) {
+  if (tree_size > head) {
+    return RefusedStatus(Reason::kTreeSizeInvalid,
+                         Cat("tree size ", tree_size, " is past the head ", head));
+  }
+  return absl::OkStatus();
+}
+
+}  // namespace
+
+absl::StatusOr<Hash> Ledger::TreeRoot(std::uint64_t tree_size) const {
+  LOVEBANK_RETURN_IF_ERROR(CheckTreeSize(tree_size, GetHead().seq));
+  return merkle::RootOf(tree_size, TreeReader(*impl_->store));
+}
+
+absl::StatusOr<std::vector<Hash>> Ledger::InclusionProof(std::uint64_t seq,
+                                                         std::uint64_t tree_size) const {
+  LOVEBANK_RETURN_IF_ERROR(CheckTreeSize(tree_size, GetHead().seq));
+  if (seq == 0 || seq > tree_size) {
+    return RefusedStatus(Reason::kTreeSizeInvalid,
+                         Cat("entry ", seq, " is not in the tree of ", tree_size, " entries"));
+  }
+  return merkle::InclusionPath(seq - 1, tree_size, TreeReader(*impl_->store));
+}
+
+absl::StatusOr<std::vector<Hash>> Ledger::ConsistencyProof(std::uint64_t first_size,
+                                                           std::uint64_t second_size) const {
+  LOVEBANK_RETURN_IF_ERROR(CheckTreeSize(second_size, GetHead().seq));
+  if (first_size == 0 || first_size > second_size) {
+    return RefusedStatus(Reason::kTreeSizeInvalid,
+                         Cat("first size ", first_size, " is not in 1..", second_size));
+  }
+  return merkle::ConsistencyPath(first_size, second_size, TreeReader(*impl_->store));
+}
+
+absl::StatusOr<std::int64_t> Ledger::EntryTime(std::uint64_t seq) const {
+  if (seq == 0) return std::int64_t{0};
+  LOVEBANK_ASSIGN_OR_RETURN(StoredEntry entry, ReadEntry(*impl_->store, seq, nullptr));
+  return entry.entry.time_unix_us();
 }
 
 absl::StatusOr<StoredEntry> Ledger::GetEntryByRequestId(std::string_view actor,

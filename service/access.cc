@@ -219,6 +219,20 @@ Decision MayRead(const Principal& who, Read what, std::string_view account, v1::
   return Deny(Cat(who.name, " (", RoleName(who.role), ") may not read ", account));
 }
 
+absl::Status EntryShownTo(const Principal& who, const absl::StatusOr<StoredEntry>& stored) {
+  constexpr std::string_view kHidden = "no entry this principal may read";
+  if (!stored.ok()) {
+    const bool reads_all = who.role == v1::ROLE_ADMIN || who.role == v1::ROLE_AUDITOR;
+    return reads_all || ReasonOf(stored.status()) != Reason::kEntryUnknown
+               ? stored.status()
+               : RefusedStatus(Reason::kPermissionDenied, kHidden);
+  }
+  if (!MayReadEntry(who, stored->entry).allowed) {
+    return RefusedStatus(Reason::kPermissionDenied, kHidden);
+  }
+  return absl::OkStatus();
+}
+
 Decision MayReadEntry(const Principal& who, const v1::Entry& entry) {
   if (Reads(who) || Touches(who, entry)) return Allow();
   return Deny(Cat(who.name, " (", RoleName(who.role), ") may not read entry ", entry.seq()));

@@ -38,6 +38,11 @@ Decision MayRead(const Principal& who, Read what, std::string_view account, v1::
 // GetEntry: an entry is visible to admins and auditors, and to others when it touches one of
 // their bound accounts.
 Decision MayReadEntry(const Principal& who, const v1::Entry& entry);
+// What `who` is told of an entry it asked for (GetEntry, GetInclusionProof): OK when it may read
+// it; the ledger's refusal when `who` reads everything or the refusal is not ENTRY_UNKNOWN; else —
+// and for an entry it may not read — the same PERMISSION_DENIED, so no principal learns whether
+// an entry it may not see exists.
+absl::Status EntryShownTo(const Principal& who, const absl::StatusOr<StoredEntry>& stored);
 // What GetAccount and ListAccounts show `who` of a record it may read: a till gets the checkout
 // view (id, kind, name, status, the phone masked) of an account it is not bound to — a name to
 // greet, a status to check and digits to confirm with the member, never a member's tags, family,

@@ -7,7 +7,9 @@
 #include <string>
 
 #include "grpcpp/grpcpp.h"
+#include "ledger/format/signature.h"
 #include "ledger/ledger.h"
+#include "lovebank/v1/api.pb.h"
 #include "service/access.h"
 #include "service/auth.h"
 #include "service/log.h"
@@ -35,7 +37,13 @@ struct Context {
   std::string unverified;
   // The audits the monthly notices come from (Audit.GetNotice).
   std::shared_ptr<NoticeCache> notices;
+  // The ledger's Ed25519 key (data dir signing.key): it signs tree heads and certificates.
+  const signature::SigningKey* signer = nullptr;
 };
+
+// The head of the tree of the first `tree_size` entries (0..head), signed with the ledger's
+// key. Refusals: kTreeSizeInvalid. Storage errors as the ledger's.
+absl::StatusOr<v1::SignedTreeHead> SignedHead(const Context& context, std::uint64_t tree_size);
 
 // The facts of one call for its log line.
 struct CallRecord {

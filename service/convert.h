@@ -92,9 +92,8 @@ absl::StatusOr<v1::AccountKind> KindOf(Ledger& ledger, std::string_view account)
 // The longest message a status carries (longer ones are cut at a UTF-8 boundary): with the
 // reason's name and the ErrorDetail copy, a status stays under 2 KB of gRPC's 8 KB of metadata.
 inline constexpr std::size_t kStatusMessageBytesMax = 512;
-// The one answer to a principal asking for an entry or a hold it may not see, whether or not
-// it exists (no existence oracle).
-inline constexpr std::string_view kNoEntryToRead = "no entry this principal may read";
+// The one answer to a principal asking for a hold it may not see, whether or not it exists (no
+// existence oracle); for entries: access.h EntryShownTo.
 inline constexpr std::string_view kNoHoldToRead = "no hold this principal may read";
 grpc::Status ToStatus(Reason reason, std::string_view message, std::uint64_t decided_at_seq = 0);
 // A query's status: its attached Reason when it has one, else the infrastructure code as is

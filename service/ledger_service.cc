@@ -365,17 +365,8 @@ grpc::ServerUnaryReactor* LedgerService::GetEntry(grpc::CallbackServerContext* c
       call->Done(ToStatus(Reason::kEntryTargetInvalid, "name the entry by seq or request_id"));
       return call;
   }
-  if (!stored.ok()) {
-    // Only admins and auditors learn whether an entry they may not see exists.
-    const bool reads_all = who->role == v1::ROLE_ADMIN || who->role == v1::ROLE_AUDITOR;
-    call->Done(reads_all || ReasonOf(stored.status()) != Reason::kEntryUnknown
-                   ? ToStatus(stored.status())
-                   : ToStatus(Reason::kPermissionDenied, kNoEntryToRead));
-    return call;
-  }
-  // The same answer for an entry that exists but may not be read: no existence oracle.
-  if (!MayReadEntry(*who, stored->entry).allowed) {
-    call->Done(ToStatus(Reason::kPermissionDenied, kNoEntryToRead));
+  if (absl::Status shown = EntryShownTo(*who, stored); !shown.ok()) {
+    call->Done(ToStatus(shown));
     return call;
   }
   const std::uint64_t seq = stored->seq;

@@ -8,6 +8,7 @@
 
 #include "clients/certificate.h"
 #include "clients/import.h"
+#include "clients/proof.h"
 #include "ledger/base/strings.h"
 #include "ledger/base/text.h"
 #include "service/convert.h"
@@ -183,8 +184,33 @@ grpc::ServerUnaryReactor* ProgrammeService::GetCertificate(grpc::CallbackServerC
     return call;
   }
   const std::string programme = certificate::ProgrammeOf(settings->settings);
-  std::string html =
-      certificate::Html(certificate::Data(programme, shown, from, to, *figures, digest));
+  // Its proof (issue #27): every entry it rests on with its inclusion proof in the tree of
+  // as_of_seq entries, that tree's signed head, and the ledger key's signature over it all.
+  const std::uint64_t as_of = shown.as_of_seq();
+  nlohmann::json entries = nlohmann::json::array();
+  for (const std::uint64_t seq : figures->proven_seqs) {
+    auto stored = context_.ledger->GetEntry(seq);
+    auto path = stored.ok() ? context_.ledger->InclusionProof(seq, as_of)
+                            : absl::StatusOr<std::vector<Hash>>(stored.status());
+    if (!path.ok()) {
+      call->Done(ToStatus(path.status()));
+      return call;
+    }
+    google::protobuf::RepeatedPtrField<std::string> hashes;
+    for (const Hash& hash : *path) *hashes.Add() = HashToHex(hash);
+    entries.push_back(proof::EntryJson(
+        seq, EncodeStoredEntry(stored->hash, stored->prev_hash, stored->payload), hashes));
+  }
+  auto head = SignedHead(context_, as_of);
+  if (!head.ok()) {
+    call->Done(ToStatus(head.status()));
+    return call;
+  }
+  nlohmann::json data =
+      certificate::Data(programme, shown, from, to, *figures, digest,
+                        {{"head", proof::HeadJson(*head)}, {"entries", std::move(entries)}});
+  certificate::Sign(data, *context_.signer);
+  std::string html = certificate::Html(data);
   if (html.size() > certificate::kServedBytesMax) {
     call->Done(ToStatus(Reason::kCertificateTooLarge,
                         Cat("the certificate would be ", html.size(), " bytes; ",

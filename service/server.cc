@@ -128,6 +128,7 @@ class Server::Impl {
   std::unique_ptr<CursorSeal> cursors;
   std::unique_ptr<WatchHub> watches;
   std::unique_ptr<PaymentKey> payments;
+  std::unique_ptr<signature::SigningKey> signer;
   PaymentCodeGuard payment_guard;
   Context context;
   std::unique_ptr<LedgerService> ledger_service;
@@ -251,12 +252,17 @@ absl::StatusOr<std::unique_ptr<Server>> Server::Start(ServerOptions options) {
                                !ledger_exists || (verified.problem.empty() && !activated));
   if (!payments.ok()) return payments.status();
   impl->payments = std::make_unique<PaymentKey>(std::move(*payments));
-  impl->context =
-      Context{impl->ledger.get(),   &impl->principals,
-              impl->logger.get(),   impl->cursors.get(),
-              impl->watches.get(),  impl->payments.get(),
-              &impl->payment_guard, options.clock_unix_us,
-              verified.problem,     std::make_shared<NoticeCache>(impl->ledger->path())};
+  // The ledger's signing key (issue #27): made with the ledger, or with the first start of a
+  // ledger made before it; owner-only. Its public half is what members and third parties pin.
+  auto signer = signature::SigningKey::LoadOrCreate(options.data_dir + "/signing.key");
+  if (!signer.ok()) return signer.status();
+  impl->signer = std::move(*signer);
+  impl->context = Context{impl->ledger.get(),   &impl->principals,
+                          impl->logger.get(),   impl->cursors.get(),
+                          impl->watches.get(),  impl->payments.get(),
+                          &impl->payment_guard, options.clock_unix_us,
+                          verified.problem,     std::make_shared<NoticeCache>(impl->ledger->path()),
+                          impl->signer.get()};
   if (!impl->context.clock) {
     impl->context.clock = [] {
       return std::chrono::duration_cast<std::chrono::microseconds>(

@@ -131,6 +131,16 @@ class AuditService final : public v1::Audit::CallbackService {
   grpc::ServerUnaryReactor* GetNotice(grpc::CallbackServerContext* ctx,
                                       const v1::GetNoticeRequest* request,
                                       v1::Notice* response) override;
+  // proof_service.cc (issue #27).
+  grpc::ServerUnaryReactor* GetSignedHead(grpc::CallbackServerContext* ctx,
+                                          const v1::GetSignedHeadRequest* request,
+                                          v1::SignedTreeHead* response) override;
+  grpc::ServerUnaryReactor* GetInclusionProof(grpc::CallbackServerContext* ctx,
+                                              const v1::GetInclusionProofRequest* request,
+                                              v1::InclusionProof* response) override;
+  grpc::ServerUnaryReactor* GetConsistencyProof(grpc::CallbackServerContext* ctx,
+                                                const v1::GetConsistencyProofRequest* request,
+                                                v1::ConsistencyProof* response) override;
 
  private:
   const Context& context_;

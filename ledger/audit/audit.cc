@@ -14,6 +14,7 @@
 #include "google/protobuf/arena.h"
 #include "ledger/audit/entry_decoder.h"
 #include "ledger/audit/replay.h"
+#include "ledger/audit/tree.h"
 #include "ledger/base/check.h"
 #include "ledger/base/coding.h"
 #include "ledger/base/strings.h"
@@ -316,6 +317,7 @@ class Reader {
     head = head_.seq == 0 ? Digest{0, genesis_} : head_;
   }
   std::uint64_t entries() const { return entries_; }
+  const TreeDigest& tree() const { return tree_; }
 
  private:
   void Read(const RawRecord& record, Chunk& chunk) {
@@ -367,6 +369,7 @@ class Reader {
     }
     last_hash_ = view->hash;
     head_ = Digest{seq, view->hash};
+    tree_.Append(view->hash);
     if (auto digest = digests_.find(seq);
         digest != digests_.end() && digest->second != view->hash) {
       add(FindingKind::kDigestMismatch, seq, "published digest", HashToHex(digest->second),
@@ -418,6 +421,7 @@ class Reader {
   std::uint64_t expected_seq_ = 1;
   std::uint64_t entries_ = 0;
   Digest head_;
+  TreeDigest tree_;  // over the stored hashes in journal order
   std::map<std::uint64_t, Hash> digests_;
 };
 
@@ -601,8 +605,11 @@ absl::StatusOr<Pass> RunPass(JournalSource& source, Store* store, const Options&
                  Cat(state.head.seq, ":", HashToHex(state.head.hash)),
                  Cat(claimed.seq, ":", HashToHex(claimed.hash)));
   }
+  report.tree_size = reader.tree().size();
+  report.tree_root = reader.tree().Root();
   if (store != nullptr) {
     LOVEBANK_RETURN_IF_ERROR(CompareStore(*store, state, findings));
+    LOVEBANK_RETURN_IF_ERROR(CompareTree(*store, reader.tree(), findings));
     report.store_compared = true;
   }
   pass.needs_exact = state.needs_exact;

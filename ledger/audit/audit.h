@@ -147,8 +147,12 @@ struct ProgrammeMonth {
 std::string DecimalText(const boost::multiprecision::cpp_int& minor, std::uint32_t scale);
 
 struct Report {
-  std::uint64_t entries = 0;      // journal records read
-  Digest head;                    // the replayed head: the digest to publish
+  std::uint64_t entries = 0;  // journal records read
+  Digest head;                // the replayed head: the digest to publish
+  // The Merkle tree over the journal as read (issue #27; merkle.h), recomputed here: a signed
+  // tree head of tree_size must have this root.
+  std::uint64_t tree_size = 0;
+  Hash tree_root{};
   std::vector<Finding> findings;  // the first kFindingsKept
   std::uint64_t findings_total = 0;
   std::vector<AssetTotals> totals;               // by asset code

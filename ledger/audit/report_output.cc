@@ -38,6 +38,7 @@ nlohmann::json ToJson(const Report& report) {
   json["clean"] = report.clean();
   json["entries"] = report.entries;
   json["head"] = {{"seq", report.head.seq}, {"hash", HashToHex(report.head.hash)}};
+  json["tree"] = {{"size", report.tree_size}, {"root", HashToHex(report.tree_root)}};
   json["store_compared"] = report.store_compared;
   json["passes"] = report.passes;
   json["findings_total"] = report.findings_total;
@@ -113,6 +114,8 @@ void PrintHuman(const Report& report, const std::string& what) {
   std::cout << "lovebank audit of " << what << "\n"
             << "  entries   " << report.entries << "\n"
             << "  digest    " << report.head.seq << ":" << HashToHex(report.head.hash) << "\n"
+            << "  tree root " << HashToHex(report.tree_root) << " (" << report.tree_size
+            << " entries)\n"
             << "  store     "
             << (report.store_compared ? "every derived record compared with the replay"
                                       : "not compared (journal only: an export or a stream)")

@@ -87,6 +87,12 @@ std::string HashToHex(const Hash& hash) {
   return ToHex(std::string_view(reinterpret_cast<const char*>(hash.data()), hash.size()));
 }
 
+std::string TreeNodeKey(unsigned level, std::uint64_t index) {
+  std::string key(1, static_cast<char>(level));
+  PutFixed64BE(&key, index);
+  return key;
+}
+
 std::optional<Hash> HashFromBytes(std::string_view bytes) {
   if (bytes.size() != 32) return std::nullopt;
   Hash hash;

@@ -12,8 +12,13 @@
 //   account_entries  account ‖ 0x00 ‖ seq (u64 BE)      -> lovebank.v1.StatementLine
 //   reversed         seq of the reversed entry (u64 BE) -> seq of the reversal (u64 BE)
 //   refusals         actor ‖ 0x00 ‖ request id          -> lovebank.v1.Refusal
+//   tree             level (u8) ‖ index (u64 BE)            -> 32-byte Merkle node (merkle.h): the
+//                                                          perfect subtree over leaves
+//                                                          [index·2^level, (index+1)·2^level),
+//                                                          levels 1 and up (level 0: the journal)
 //   meta             "format_version" -> u32 BE (2); "ledger_id" -> 16 random bytes;
-//                    "head_seq" -> u64 BE; "head_hash" -> 32 bytes
+//                    "head_seq" -> u64 BE; "head_hash" -> 32 bytes; "tree_size" -> u64 BE
+//                    (the leaves the tree family covers: the head seq once built)
 // 0x00 separates account from what follows because account ids never contain it, so the
 // entries of one account are one contiguous key range in seq order.
 //
@@ -67,6 +72,7 @@ inline constexpr const char* kHolds = "holds";
 inline constexpr const char* kVolunteers = "volunteers";
 inline constexpr const char* kPending = "pending";
 inline constexpr const char* kServices = "services";
+inline constexpr const char* kTree = "tree";
 inline constexpr const char* kMeta = "meta";
 }  // namespace cf
 
@@ -75,6 +81,9 @@ inline constexpr std::string_view kFormatVersion = "format_version";
 inline constexpr std::string_view kLedgerId = "ledger_id";
 inline constexpr std::string_view kHeadSeq = "head_seq";
 inline constexpr std::string_view kHeadHash = "head_hash";
+// The Merkle tree's size (issue #27); absent in a store made before the tree, which the writer
+// builds from the journal when it opens one (Engine::Load).
+inline constexpr std::string_view kTreeSize = "tree_size";
 // The exchange policy in force (store.proto ExchangePolicy); absent until the first
 // SetExchangeRatio.
 inline constexpr std::string_view kExchangePolicy = "exchange_policy";
@@ -123,6 +132,9 @@ Hash GenesisHash(std::string_view ledger_id);
 Hash ChainHash(const Hash& prev, std::uint64_t seq, std::string_view payload);
 std::string HashToHex(const Hash& hash);
 std::optional<Hash> HashFromBytes(std::string_view bytes);  // exactly 32 bytes
+// The tree family's key of node (level, index): level (u8) ‖ index (u64 BE), so one level's
+// nodes are one key range in index order.
+std::string TreeNodeKey(unsigned level, std::uint64_t index);
 
 // A decoded view of a stored journal value; the views point into the value's bytes.
 struct StoredEntryView {

@@ -130,6 +130,7 @@ std::string_view ReasonName(Reason reason) {
     LOVEBANK_REASON_NAME(kServiceCategoryUnknown, "SERVICE_CATEGORY_UNKNOWN")
     LOVEBANK_REASON_NAME(kServiceNotAllowed, "SERVICE_NOT_ALLOWED")
     LOVEBANK_REASON_NAME(kServiceInvalid, "SERVICE_INVALID")
+    LOVEBANK_REASON_NAME(kTreeSizeInvalid, "TREE_SIZE_INVALID")
     LOVEBANK_REASON_NAME(kLedgerUnverified, "LEDGER_UNVERIFIED")
     LOVEBANK_REASON_NAME(kHoldUnknown, "HOLD_UNKNOWN")
     LOVEBANK_REASON_NAME(kHoldClosed, "HOLD_CLOSED")
@@ -194,6 +195,7 @@ absl::StatusCode ReasonCode(Reason reason) {
     case Reason::kImportFileInvalid:
     case Reason::kImportTooLarge:
     case Reason::kServiceInvalid:
+    case Reason::kTreeSizeInvalid:
       return absl::StatusCode::kInvalidArgument;
     case Reason::kAccountCardTaken:
       return absl::StatusCode::kAlreadyExists;

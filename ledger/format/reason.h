@@ -185,9 +185,12 @@ enum class Reason : std::uint32_t {
   kImportTooLarge = 162,     // over kImportBytesMax, or more rows than a batch holds
   // Services (issue #26), syntax: kind, texts, day, hours, seq 0, a client's ExpireService.
   kServiceInvalid = 163,
+  // Proofs (issue #27), decided by the ledger's queries: tree size 0 or past the head, first
+  // past second, an entry outside the tree.
+  kTreeSizeInvalid = 164,
 };
 // Every reason's value is below this (loops over all reasons).
-inline constexpr std::uint32_t kReasonValueEnd = 164;
+inline constexpr std::uint32_t kReasonValueEnd = 165;
 
 // The reason's name as it appears in the proto and in logs, e.g. "INSUFFICIENT_BALANCE".
 std::string_view ReasonName(Reason reason);

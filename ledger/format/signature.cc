@@ -74,6 +74,14 @@ std::string Fingerprint(const PublicKey& key) {
 
 std::string PublicKeyHex(const PublicKey& key) { return ToHex(Bytes(key.data(), key.size())); }
 
+std::optional<PublicKey> PublicKeyFromHex(std::string_view hex) {
+  auto bytes = FromHex(hex);
+  if (!bytes || bytes->size() != kPublicKeyBytes) return std::nullopt;
+  PublicKey key;
+  std::memcpy(key.data(), bytes->data(), key.size());
+  return key;
+}
+
 std::optional<PublicKey> ParsePublicKey(std::string_view text) {
   auto trim = [](std::string_view s) {
     while (!s.empty() && std::isspace(static_cast<unsigned char>(s.front()))) s.remove_prefix(1);
@@ -84,19 +92,16 @@ std::optional<PublicKey> ParsePublicKey(std::string_view text) {
   std::string file_text;
   if (hex.size() != 2 * kPublicKeyBytes) {
     // Not the key itself: a file holding it (at most a line of `lovebank key` output).
-    std::ifstream file{std::string(hex)};
+    // At most 4 KiB read: a key file is one line, and a device (/dev/zero) must not hang us.
+    std::ifstream file{std::string(hex), std::ios::binary};
     if (!file) return std::nullopt;
-    std::ostringstream content;
-    content << file.rdbuf();
-    file_text = content.str();
+    file_text.resize(4097);
+    file.read(file_text.data(), static_cast<std::streamsize>(file_text.size()));
+    file_text.resize(static_cast<std::size_t>(file.gcount()));
     if (file_text.size() > 4096) return std::nullopt;
     hex = trim(file_text);
   }
-  auto bytes = FromHex(hex);
-  if (!bytes || bytes->size() != kPublicKeyBytes) return std::nullopt;
-  PublicKey key;
-  std::memcpy(key.data(), bytes->data(), key.size());
-  return key;
+  return PublicKeyFromHex(hex);
 }
 
 bool Verify(const PublicKey& key, std::string_view message, const Signature& signature) {

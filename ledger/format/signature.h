@@ -34,8 +34,10 @@ KeyId KeyIdOf(const PublicKey& key);
 std::string Fingerprint(const PublicKey& key);
 // 64 hex digits, the form `lovebank key` prints and `--key` takes.
 std::string PublicKeyHex(const PublicKey& key);
-// The key from 64 hex digits (upper or lower case, surrounding whitespace ignored) or from a file
-// holding them; std::nullopt when it is neither.
+// The key from exactly 64 hex digits; std::nullopt otherwise. For keys that come in data.
+std::optional<PublicKey> PublicKeyFromHex(std::string_view hex);
+// What a person gives: 64 hex digits (surrounding whitespace ignored) or the name of a file
+// holding them (at most 4 KiB read); std::nullopt when it is neither.
 std::optional<PublicKey> ParsePublicKey(std::string_view text);
 
 bool Verify(const PublicKey& key, std::string_view message, const Signature& signature);

@@ -20,7 +20,7 @@ const char* FamilyName(Family family) {
       cf::kJournal,        cf::kBalances, cf::kRequests,   cf::kAccounts,   cf::kAssets,
       cf::kAccountEntries, cf::kReversed, cf::kRefusals,   cf::kPrincipals, cf::kItems,
       cf::kLimits,         cf::kUsage,    cf::kHouseholds, cf::kHolds,      cf::kVolunteers,
-      cf::kPending,        cf::kServices, cf::kMeta};
+      cf::kPending,        cf::kServices, cf::kTree,       cf::kMeta};
   return kNames[static_cast<std::size_t>(family)];
 }
 

@@ -34,9 +34,10 @@ enum class Family : std::size_t {
   kVolunteers,
   kPending,
   kServices,
+  kTree,
   kMeta,
 };
-inline constexpr std::size_t kFamilyCount = 18;
+inline constexpr std::size_t kFamilyCount = 19;
 const char* FamilyName(Family family);
 
 struct StoreOptions {

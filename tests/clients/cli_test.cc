@@ -1076,14 +1076,41 @@ TEST_F(CliTest, TheMonthlyNoticeAndACertificateForTheSampleMonthMatchTheJournal)
   // A certificate for V00094 lists every hour the file gave them and verifies.
   const std::string certificate = dir_.Sub("certificate.html");
   const Result issued = Run({"--json", "certificate", "V00094", "--from", "2026-11-01", "--to",
-                             "2026-11-30", "--out", certificate, "--programme", "河头店镇爱心银行"},
+                             "2026-11-30", "--out", certificate},
                             "auditor-wang");
   ASSERT_EQ(issued.exit_code, 0) << issued.err;
   EXPECT_EQ(issued.json()["total_hours"], decimal(member_hours["V00094"]));
-  const Result verified =
-      Run({"verify-certificate", certificate, "--programme", "河头店镇爱心银行"}, "auditor-wang");
+  const Result verified = Run({"verify-certificate", certificate}, "auditor-wang");
   EXPECT_EQ(verified.exit_code, 0) << verified.out << verified.err;
   EXPECT_NE(verified.out.find("verified"), std::string::npos);
+  EXPECT_NE(verified.out.find("consistency proof verified"), std::string::npos) << verified.out;
+  // Offline (issue #27): the programme's key and the file, no server and no token.
+  const Result key = Run({"key"}, "auditor-wang");
+  ASSERT_EQ(key.exit_code, 0) << key.err;
+  const std::string key_file = dir_.Sub("programme-key.txt");
+  std::ofstream(key_file) << key.out;
+  const Result offline =
+      Run({"verify-certificate", certificate, "--key", key_file}, "", "127.0.0.1:1");
+  EXPECT_EQ(offline.exit_code, 0) << offline.out << offline.err;
+  EXPECT_NE(offline.out.find("verified"), std::string::npos);
+  // A proof bundle for one of its entries, by the member's own phone, verifies offline too.
+  const Result proved =
+      Run({"--json", "prove", "3", "--out", dir_.Sub("proof.json")}, "auditor-wang");
+  ASSERT_EQ(proved.exit_code, 0) << proved.err;
+  const Result proof_ok =
+      Run({"verify-proof", dir_.Sub("proof.json"), "--key", key_file}, "", "127.0.0.1:1");
+  EXPECT_EQ(proof_ok.exit_code, 0) << proof_ok.err;
+  EXPECT_NE(proof_ok.out.find("verified: entry #3"), std::string::npos) << proof_ok.out;
+  const Result stranger = Run(
+      {"verify-proof", dir_.Sub("proof.json"), "--key", std::string(64, 'a')}, "", "127.0.0.1:1");
+  EXPECT_EQ(stranger.exit_code, 1);
+  EXPECT_NE(stranger.err.find("another key"), std::string::npos) << stranger.err;
+  // The ledger signs certificates in its profile's name only.
+  EXPECT_EQ(Run({"certificate", "V00094", "--programme", "河头店镇爱心银行", "--out",
+                 dir_.Sub("renamed.html")},
+                "auditor-wang")
+                .exit_code,
+            2);
   // lovebankd makes the same page (Programme.GetCertificate: the phone page's download): byte
   // for byte what the CLI writes for the same period and programme, and it verifies alike.
   const std::string by_cli = dir_.Sub("certificate-cli.html");
@@ -1118,15 +1145,19 @@ TEST_F(CliTest, TheMonthlyNoticeAndACertificateForTheSampleMonthMatchTheJournal)
   ASSERT_NE(at, std::string::npos);
   page.replace(at, shown.size(), "<b>999.00</b> 小时");
   std::ofstream(certificate, std::ios::trunc) << page;
-  const Result forged =
-      Run({"verify-certificate", certificate, "--programme", "河头店镇爱心银行"}, "auditor-wang");
+  const Result forged = Run({"verify-certificate", certificate}, "auditor-wang");
   EXPECT_EQ(forged.exit_code, 1);
   EXPECT_NE(forged.err.find("edited"), std::string::npos) << forged.err;
-  // The verifier names the programme it expects: the default (no profile here: 爱心银行) is not
-  // this certificate's.
-  const Result other = Run({"verify-certificate", certificate}, "auditor-wang");
+  const Result forged_offline =
+      Run({"verify-certificate", certificate, "--key", key_file}, "", "127.0.0.1:1");
+  EXPECT_EQ(forged_offline.exit_code, 1);
+  EXPECT_NE(forged_offline.err.find("edited"), std::string::npos) << forged_offline.err;
+  // The verifier names the programme it expects: this certificate's (no profile here: 爱心银行)
+  // is not 河头店镇爱心银行.
+  const Result other =
+      Run({"verify-certificate", by_server, "--programme", "河头店镇爱心银行"}, "auditor-wang");
   EXPECT_EQ(other.exit_code, 1);
-  EXPECT_NE(other.err.find("names another programme than 爱心银行"), std::string::npos)
+  EXPECT_NE(other.err.find("names another programme than 河头店镇爱心银行"), std::string::npos)
       << other.err;
 }
 

@@ -483,7 +483,9 @@ TEST(RefusalCoverage, EveryCommandReasonHasARefusalCase) {
       Reason::kImportFileInvalid, Reason::kImportTooLarge,
       // Services (tests/ledger/services_test.cc):
       Reason::kServiceUnknown, Reason::kServiceClosed, Reason::kServiceOverHeld,
-      Reason::kServiceCategoryUnknown, Reason::kServiceNotAllowed, Reason::kServiceInvalid};
+      Reason::kServiceCategoryUnknown, Reason::kServiceNotAllowed, Reason::kServiceInvalid,
+      // Proofs (tests/ledger/tree_test.cc, SizesOutsideTheLedger*):
+      Reason::kTreeSizeInvalid};
   for (std::uint32_t value = 0; value < kReasonValueEnd; ++value) {
     const auto reason = static_cast<Reason>(value);
     if (ReasonName(reason) == "UNKNOWN_REASON" || elsewhere.contains(reason)) continue;
@@ -1120,7 +1122,9 @@ TEST(Reopen, AnEmptyJournalGetsTheDefaultAssets) {
     ASSERT_TRUE(store.ok());
     auto& db = *(*store)->db();
     rocksdb::WriteBatch batch;
-    for (Family family : {Family::kJournal, Family::kRequests, Family::kAssets}) {
+    // As a crash before the first commit leaves it: no entries, no tree over them.
+    batch.Delete((*store)->handle(Family::kMeta), meta_key::kTreeSize);
+    for (Family family : {Family::kJournal, Family::kRequests, Family::kAssets, Family::kTree}) {
       auto it = (*store)->NewIterator(family);
       for (it->SeekToFirst(); it->Valid(); it->Next())
         batch.Delete((*store)->handle(family), it->key());

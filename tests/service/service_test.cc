@@ -15,11 +15,14 @@
 
 #include "clients/certificate.h"
 #include "clients/journal_source.h"
+#include "clients/proof.h"
 #include "grpcpp/generic/generic_stub.h"
 #include "ledger/audit/audit.h"
 #include "ledger/base/coding.h"
 #include "ledger/base/strings.h"
 #include "ledger/format/journal_format.h"
+#include "ledger/format/merkle.h"
+#include "ledger/format/signature.h"
 #include "ledger/storage/store.h"
 #include "service/auth.h"
 #include "service/notice.h"
@@ -856,7 +859,9 @@ TEST_F(ServiceTest, EveryErrorCodeCarriesItsReason) {
 // nothing.
 TEST_F(ServiceTest, TheRoleMatrixHoldsForEveryRpc) {
   ASSERT_TRUE(Earn("seed-1", "m1", "100").ok());
-  ASSERT_TRUE(Earn("seed-2", "m2", "100").ok());
+  v1::Receipt seed_2;
+  ASSERT_TRUE(Earn("seed-2", "m2", "100", "POINTS", &seed_2).ok());
+  const std::uint64_t seed_2_seq = seed_2.seq();
   v1::Receipt sale;
   ASSERT_TRUE(Redeem("sale-1", "m2", "1", &sale).ok());
   SetUpShop();
@@ -1047,6 +1052,25 @@ TEST_F(ServiceTest, TheRoleMatrixHoldsForEveryRpc) {
        [&](const std::string& t) {
          v1::GetDigestResponse out;
          return client_->audit->GetDigest(Ctx(t).get(), {}, &out);
+       }},
+      {"GetSignedHead",
+       [&](const std::string& t) {
+         v1::SignedTreeHead out;
+         return client_->audit->GetSignedHead(Ctx(t).get(), {}, &out);
+       }},
+      {"GetInclusionProof(seed-2)",
+       [&](const std::string& t) {
+         v1::GetInclusionProofRequest r;
+         r.set_seq(seed_2_seq);
+         v1::InclusionProof out;
+         return client_->audit->GetInclusionProof(Ctx(t).get(), r, &out);
+       }},
+      {"GetConsistencyProof",
+       [&](const std::string& t) {
+         v1::GetConsistencyProofRequest r;
+         r.set_first_size(1);
+         v1::ConsistencyProof out;
+         return client_->audit->GetConsistencyProof(Ctx(t).get(), r, &out);
        }},
       {"ReadJournal",
        [&](const std::string& t) {
@@ -1470,6 +1494,9 @@ TEST_F(ServiceTest, TheRoleMatrixHoldsForEveryRpc) {
       {"WhoAmI", {"admin", "auditor", "issuer", "terminal", "member", "approver"}},
       {"Backup", {"admin"}},
       {"GetDigest", {"admin", "auditor"}},
+      {"GetSignedHead", {"admin", "auditor", "issuer", "terminal", "member", "approver"}},
+      {"GetInclusionProof(seed-2)", {"admin", "auditor", "issuer"}},  // as GetEntry
+      {"GetConsistencyProof", {"admin", "auditor", "issuer", "terminal", "member", "approver"}},
       {"ReadJournal", {"admin", "auditor"}},
       {"Verify", {"admin", "auditor"}},
       {"GetCertificate(m2)", {"admin", "auditor", "issuer"}},
@@ -3667,6 +3694,24 @@ TEST_F(ServiceTest, AServiceAMemberGaveCountsForItsStarAndShowsOnItsCertificate)
   EXPECT_NE(certificate.html().find("陪护（互助服务）"), std::string::npos);
   EXPECT_EQ(certificate.html().find("卫生院"), std::string::npos);  // the requester's own words
   EXPECT_NE(certificate.html().find("2026-11-25"), std::string::npos);
+  // Offline (issue #27): the service's row is proven by its payment and its posting.
+  auto service_key = signature::SigningKey::Load(dir_.Sub("data/signing.key"));
+  ASSERT_TRUE(service_key.ok());
+  const nlohmann::json service_data = certificate::DataOf(certificate.html());
+  EXPECT_EQ(certificate::VerifyOffline(
+                service_data, signature::PublicKeyHex((*service_key)->public_key()), nullptr),
+            std::vector<std::string>{});
+  nlohmann::json other_day = service_data;
+  for (auto& activity : other_day["activities"]) {
+    if (activity["date"] == "2026-11-25") activity["date"] = "2026-11-26";
+  }
+  certificate::Sign(other_day, **service_key);
+  EXPECT_NE(
+      nlohmann::json(certificate::VerifyOffline(
+                         other_day, signature::PublicKeyHex((*service_key)->public_key()), nullptr))
+          .dump()
+          .find("date differs from the proven entry"),
+      std::string::npos);
   // The monthly notice counts it by the service's day, category and place.
   v1::GetNoticeRequest notice_request;
   notice_request.set_month("2026-11");
@@ -3761,6 +3806,208 @@ TEST(NoticeCache, KeepsItsAuditWhileFreshAndThroughAFailedRefreshAndCountsItsCal
   auto third = cache.Get(head + 2, clock);
   ASSERT_TRUE(third.ok()) << third.status();
   EXPECT_EQ(*third, *second);
+}
+
+// Proofs over gRPC (issue #27): heads for every principal, signed with the key in the data
+// directory; inclusion proofs only for entries the caller may read (the same answer for one it
+// may not read as for none); consistency proofs; sizes outside the ledger refused by reason.
+TEST_F(ServiceTest, ProofsVerifyUnderTheLedgersKeyAndOnlyReadableEntriesAreProven) {
+  v1::Receipt own, other;
+  ASSERT_TRUE(Earn("p-m1", "m1", "3", "HOURS", &own).ok());
+  ASSERT_TRUE(Earn("p-m2", "m2", "4", "HOURS", &other).ok());
+  auto key = signature::SigningKey::Load(dir_.Sub("data/signing.key"));
+  ASSERT_TRUE(key.ok()) << key.status();
+  const std::string key_hex = signature::PublicKeyHex((*key)->public_key());
+
+  v1::SignedTreeHead head;
+  ASSERT_TRUE(client_->audit->GetSignedHead(Ctx(tokens_["member"]).get(), {}, &head).ok());
+  EXPECT_EQ(head.tree_size(), HeadSeq());
+  EXPECT_EQ(head.public_key(), key_hex);
+  EXPECT_EQ(proof::HeadProblem(head, key_hex), std::nullopt);
+  v1::SignedTreeHead again;  // Ed25519 is deterministic: the same head, the same bytes
+  ASSERT_TRUE(client_->audit->GetSignedHead(Ctx(tokens_["auditor"]).get(), {}, &again).ok());
+  EXPECT_EQ(again.SerializeAsString(), head.SerializeAsString());
+  v1::SignedTreeHead none;
+  EXPECT_STATUS(client_->audit->GetSignedHead(Ctx("").get(), {}, &none),
+                StatusCode::UNAUTHENTICATED, Reason::kTokenMissing);
+
+  auto prove = [&](const std::string& as, std::uint64_t seq, std::uint64_t size,
+                   v1::InclusionProof* out) {
+    v1::GetInclusionProofRequest request;
+    request.set_seq(seq);
+    request.set_tree_size(size);
+    return client_->audit->GetInclusionProof(Ctx(tokens_[as]).get(), request, out);
+  };
+  v1::InclusionProof mine;
+  ASSERT_TRUE(prove("member", own.seq(), 0, &mine).ok());
+  const nlohmann::json bundle = proof::Bundle(
+      mine.head(),
+      nlohmann::json::array({proof::EntryJson(mine.seq(), mine.record(), mine.path())}));
+  proof::Checked checked = proof::Verify(bundle, key_hex);
+  EXPECT_TRUE(checked.problems.empty()) << nlohmann::json(checked.problems).dump();
+  ASSERT_EQ(checked.proven.entries.size(), 1u);
+  EXPECT_EQ(checked.proven.entries[0].second.command().earn().to(), "m1");
+  // At an earlier tree size too, and refused past the head or before the entry.
+  v1::InclusionProof earlier;
+  ASSERT_TRUE(prove("member", own.seq(), own.seq(), &earlier).ok());
+  EXPECT_EQ(earlier.head().tree_size(), own.seq());
+  EXPECT_TRUE(proof::Verify(proof::Bundle(earlier.head(),
+                                          nlohmann::json::array({proof::EntryJson(
+                                              earlier.seq(), earlier.record(), earlier.path())})),
+                            key_hex)
+                  .problems.empty());
+  v1::InclusionProof refused;
+  EXPECT_STATUS(prove("member", own.seq(), HeadSeq() + 1, &refused), StatusCode::INVALID_ARGUMENT,
+                Reason::kTreeSizeInvalid);
+  EXPECT_STATUS(prove("member", own.seq(), own.seq() - 1, &refused), StatusCode::INVALID_ARGUMENT,
+                Reason::kTreeSizeInvalid);
+  // m2's entry is not the member's to read: the same answer as for an entry that does not exist.
+  EXPECT_STATUS(prove("member", other.seq(), 0, &refused), StatusCode::PERMISSION_DENIED,
+                Reason::kPermissionDenied);
+  EXPECT_STATUS(prove("member", HeadSeq() + 5, 0, &refused), StatusCode::PERMISSION_DENIED,
+                Reason::kPermissionDenied);
+  ASSERT_TRUE(prove("auditor", other.seq(), 0, &refused).ok());
+
+  v1::GetConsistencyProofRequest consistency_request;
+  consistency_request.set_first_size(own.seq());
+  v1::ConsistencyProof consistency;
+  ASSERT_TRUE(
+      client_->audit
+          ->GetConsistencyProof(Ctx(tokens_["member"]).get(), consistency_request, &consistency)
+          .ok());
+  std::vector<merkle::Hash> path;
+  for (const auto& hex : consistency.path()) path.push_back(*HashFromBytes(*FromHex(hex)));
+  EXPECT_EQ(proof::HeadProblem(consistency.first(), key_hex), std::nullopt);
+  EXPECT_EQ(merkle::VerifyConsistency(own.seq(), HeadSeq(),
+                                      *HashFromBytes(*FromHex(consistency.first().root())),
+                                      *HashFromBytes(*FromHex(consistency.second().root())), path),
+            merkle::ProofProblem::kNone);
+  consistency_request.set_first_size(0);
+  EXPECT_STATUS(client_->audit->GetConsistencyProof(Ctx(tokens_["member"]).get(),
+                                                    consistency_request, &consistency),
+                StatusCode::INVALID_ARGUMENT, Reason::kTreeSizeInvalid);
+  // The audit's own root of the journal is the signed one.
+  auto source = client::GrpcJournalSource(client_->channel, tokens_["auditor"]);
+  ASSERT_TRUE(source.ok());
+  auto report = audit::Run(**source, nullptr, {});
+  ASSERT_TRUE(report.ok());
+  v1::SignedTreeHead at_audit;
+  v1::GetSignedHeadRequest at;
+  at.set_tree_size(report->tree_size);
+  ASSERT_TRUE(client_->audit->GetSignedHead(Ctx(tokens_["member"]).get(), at, &at_audit).ok());
+  EXPECT_EQ(at_audit.root(), HashToHex(report->tree_root));
+}
+
+// A certificate verifies offline with only the ledger's public key (issue #27), and each kind
+// of forgery is refused: a shown field edited, an entry swapped for another, a proof for another
+// tree size — even re-signed by someone holding the key, the proofs give it away — and a
+// certificate checked against another key.
+TEST_F(ServiceTest, ACertificateVerifiesOfflineAndEveryForgeryIsRefused) {
+  v1::Receipt first, second, others;
+  ASSERT_TRUE(Earn("o-1", "m1", "2.5", "HOURS", &first).ok());
+  ASSERT_TRUE(Earn("o-2", "m1", "3", "HOURS", &second).ok());
+  ASSERT_TRUE(Earn("o-m2", "m2", "3", "HOURS", &others).ok());
+  auto key = signature::SigningKey::Load(dir_.Sub("data/signing.key"));
+  ASSERT_TRUE(key.ok());
+  const std::string key_hex = signature::PublicKeyHex((*key)->public_key());
+  v1::GetCertificateRequest request;
+  request.set_account("m1");
+  v1::Certificate made;
+  ASSERT_TRUE(
+      client_->programme->GetCertificate(Ctx(tokens_["member"]).get(), request, &made).ok());
+  const nlohmann::json data = certificate::DataOf(made.html());
+  ASSERT_EQ(certificate::ShapeProblem(data), std::nullopt);
+  EXPECT_EQ(data["version"], certificate::kVersion);
+  std::vector<std::string> notes;
+  EXPECT_EQ(certificate::VerifyOffline(data, key_hex, &notes), std::vector<std::string>{});
+  EXPECT_EQ(notes.size(), 1u);  // the cumulative hours stand on the signature
+  EXPECT_NE(made.html().find(signature::Fingerprint((*key)->public_key())), std::string::npos);
+  // The proof: the two earnings and the account's opening (its name).
+  EXPECT_EQ(data["proof"]["entries"].size(), 3u);
+
+  auto problems_of = [&](const nlohmann::json& edited, const std::string& with_key) {
+    return nlohmann::json(certificate::VerifyOffline(edited, with_key, nullptr)).dump();
+  };
+  auto resigned = [&](nlohmann::json edited) {  // an insider holding the key
+    certificate::Sign(edited, **key);
+    return edited;
+  };
+  // A shown field edited: the signature gives it away; re-signed, the entry does.
+  for (const auto& [field, value] : {std::pair<std::string, std::string>{"name", "张三"},
+                                     {"total_hours", "15.50"},
+                                     {"cumulative_hours", "99.00"}}) {
+    nlohmann::json edited = data;
+    edited[field] = value;
+    EXPECT_NE(problems_of(edited, key_hex).find("edited after it was issued"), std::string::npos)
+        << field;
+  }
+  nlohmann::json renamed = data;
+  renamed["name"] = "张三";
+  EXPECT_NE(problems_of(resigned(renamed), key_hex).find("name: the account was opened as"),
+            std::string::npos);
+  nlohmann::json more = data;
+  more["activities"][0]["hours"] = "12.50";
+  more["total_hours"] = "15.50";
+  EXPECT_NE(problems_of(resigned(more), key_hex).find("hours differs from the proven entry"),
+            std::string::npos)
+      << problems_of(resigned(more), key_hex);
+  // An entry swapped for another member's (a genuine entry with a genuine proof).
+  v1::GetInclusionProofRequest other_request;
+  other_request.set_seq(others.seq());
+  other_request.set_tree_size(data["as_of_seq"]);
+  v1::InclusionProof other_proof;
+  ASSERT_TRUE(
+      client_->audit->GetInclusionProof(Ctx(tokens_["auditor"]).get(), other_request, &other_proof)
+          .ok());
+  nlohmann::json swapped = data;
+  for (auto& entry : swapped["proof"]["entries"]) {
+    if (entry["seq"] == second.seq()) {
+      entry = proof::EntryJson(other_proof.seq(), other_proof.record(), other_proof.path());
+    }
+  }
+  for (auto& activity : swapped["activities"]) {
+    if (activity["seq"] == second.seq()) {
+      activity["seq"] = others.seq();
+      activity["hash"] = others.hash();
+    }
+  }
+  EXPECT_NE(problems_of(swapped, key_hex).find("edited after it was issued"), std::string::npos);
+  EXPECT_NE(problems_of(resigned(swapped), key_hex).find("not hours served by m1"),
+            std::string::npos)
+      << problems_of(resigned(swapped), key_hex);
+  // A proof for another tree size: a genuine head and paths of a later ledger.
+  ASSERT_TRUE(Earn("o-later", "m3", "1", "HOURS").ok());
+  nlohmann::json later = data;
+  for (auto& entry : later["proof"]["entries"]) {
+    v1::GetInclusionProofRequest at;
+    at.set_seq(entry["seq"]);
+    v1::InclusionProof proven;
+    ASSERT_TRUE(client_->audit->GetInclusionProof(Ctx(tokens_["auditor"]).get(), at, &proven).ok());
+    entry = proof::EntryJson(proven.seq(), proven.record(), proven.path());
+    later["proof"]["head"] = proof::HeadJson(proven.head());
+  }
+  EXPECT_NE(problems_of(resigned(later), key_hex).find("the certificate is as of entry"),
+            std::string::npos)
+      << problems_of(resigned(later), key_hex);
+  // The old head with the new paths: the paths lead to another root.
+  nlohmann::json mixed = later;
+  mixed["proof"]["head"] = data["proof"]["head"];
+  EXPECT_NE(problems_of(resigned(mixed), key_hex).find("not in the signed ledger"),
+            std::string::npos)
+      << problems_of(resigned(mixed), key_hex);
+  // A path cut short, a record edited: refused before any hashing is trusted.
+  nlohmann::json cut = data;
+  cut["proof"]["entries"][0]["path"].erase(0);
+  EXPECT_NE(problems_of(cut, key_hex).find("PROOF_LENGTH_INVALID"), std::string::npos);
+  // Another key: a certificate the programme's key did not sign is no certificate of it.
+  auto stranger = signature::SigningKey::Generate();
+  EXPECT_NE(problems_of(data, signature::PublicKeyHex((*stranger)->public_key()))
+                .find("signed by another key"),
+            std::string::npos);
+  nlohmann::json by_stranger = data;
+  certificate::Sign(by_stranger, **stranger);
+  EXPECT_NE(problems_of(by_stranger, key_hex).find("edited after it was issued"),
+            std::string::npos);
 }
 
 }  // namespace

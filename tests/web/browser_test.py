@@ -8,11 +8,14 @@ the same code again is refused in Chinese, and the sale is refunded by its recei
 (once), and a bag put aside for the member is collected and settled; the phone downloads its volunteer certificate, which
 `lovebank verify-certificate` verifies against the server; the desk records an activity, imports a
 GBK sheet (a result per row, nothing twice) and an award that an approver approves; the committee's screen shows the month's notice (公示) with the ledger's
-digest, and prints it without its controls. Every page loads nothing from elsewhere, carries its
+digest, and prints it without its controls; /verify/ checks a proof bundle and certificates in the
+browser with nothing but the ledger's public key, and refuses edited ones and another key. Every page loads nothing from elsewhere, carries its
 content security policy, and has the CJK font. Screenshots go to WORK_DIR/screenshots.
 
 usage: /usr/bin/python3 browser_test.py LOVEBANKD WEB_ROOT WORK_DIR LOVEBANK_CLI
 """
+import base64
+import hashlib
 import json
 import os
 import re
@@ -59,6 +62,136 @@ def post(route, body, token):
         headers={"Authorization": "Bearer " + token, "Content-Type": "application/json"})
     with urllib.request.urlopen(request, timeout=10) as answer:
         return json.load(answer)
+
+
+def lovebank(*args):
+    """The CLI against this lovebankd, as the admin; its stdout."""
+    done = subprocess.run([cli, "--server", f"127.0.0.1:{grpc_port}", "--token", admin, *args],
+                          capture_output=True, text=True)
+    assert done.returncode == 0, (args, done.stdout, done.stderr)
+    return done.stdout
+
+
+def raw_public_key(pem):
+    """The 32-byte Ed25519 public key of a PKCS#8 PEM private key, by openssl (its DER
+    SubjectPublicKeyInfo ends with the raw key)."""
+    der = subprocess.run(["openssl", "pkey", "-pubout", "-outform", "DER"], input=pem,
+                         capture_output=True, check=True).stdout
+    assert len(der) == 44 and der.startswith(bytes.fromhex("302a300506032b6570032100")), der.hex()
+    return der[12:]
+
+
+def fingerprint_of(key):
+    return " ".join(re.findall("....", hashlib.sha256(key).hexdigest()[:32]))
+
+
+def verify_page():
+    """The public verification page (/verify/, issue #27): anyone checks a proof bundle or a
+    certificate in the browser with nothing but the ledger's public key (WebCrypto: SHA-256 and
+    Ed25519) — no server call, no token. Genuine ones pass; an edited head, an edited entry and
+    an edited certificate are refused, each with its reason in Chinese; the same bundle under
+    another key is refused as signed by another key. A name with markup shows as text."""
+    # The key the programme publishes: the one in the data directory, as `lovebank key` says.
+    with open(os.path.join(data, "signing.key"), "rb") as pem:
+        key = raw_public_key(pem.read())
+    key_hex = key.hex()
+    assert lovebank("key").strip() == key_hex
+    # A member whose name is markup: the page shows it as text, never as HTML.
+    post("Ledger/OpenAccount", {"requestId": "open-V00009", "account": "V00009",
+                                "kind": "ACCOUNT_KIND_MEMBER",
+                                "displayName": '韦<img id="injected" src="x">&"\''}, admin)
+    bundle_file = os.path.join(work, "proof-3.json")
+    lovebank("prove", "3", "--out", bundle_file)
+    bundle = open(bundle_file, encoding="utf-8").read()
+    files = {}
+    for account in ["V00002", "V00009"]:
+        files[account] = os.path.join(work, f"certificate-{account}.html")
+        lovebank("certificate", account, "--out", files[account])
+    served = open(files["V00002"], encoding="utf-8").read()
+
+    viewport(390, 844, mobile=True)
+    driver.get(f"{base}/verify/#key={key_hex}")
+    wait.until(lambda d: d.find_elements(By.ID, "verify-button"))
+    assert driver.find_element(By.ID, "verify-key").get_attribute("value") == key_hex
+    wait.until(lambda d: fingerprint_of(key) in text("#verify-fingerprint"))
+
+    def verify(pasted=None, chosen=None):
+        # Pasted text, or a file chosen; then 核验: the verdict's class and what the page says.
+        if chosen:
+            driver.find_element(By.ID, "verify-file").send_keys(chosen)
+            wait.until(lambda d: os.path.basename(chosen) in text("#verify-file-name"))
+        else:
+            driver.execute_script("const field = document.getElementById('verify-input');"
+                                  "field.value = arguments[0];"
+                                  "field.dispatchEvent(new Event('input'));", pasted)
+        driver.find_element(By.ID, "verify-button").click()
+        wait.until(lambda d: d.find_element(By.ID, "verify-result").get_attribute("class")
+                   in ("ok", "bad"))
+        return (driver.find_element(By.ID, "verify-result").get_attribute("class"),
+                text("#verify-output"))
+
+    verdict, said = verify(bundle)
+    assert verdict == "ok", said
+    assert "第 3 条流水在已签名的账本" in said and fingerprint_of(key) in said, said
+    only_this_origin()
+    driver.save_screenshot(os.path.join(shots, "verify-proof-390x844.png"))
+    # The head edited (a digit of its root): its signature no longer verifies.
+    edited = json.loads(bundle)
+    root = edited["head"]["root"]
+    edited["head"]["root"] = ("1" if root[0] == "0" else "0") + root[1:]
+    verdict, said = verify(json.dumps(edited))
+    assert verdict == "bad" and "账本签名无效" in said, said
+    # The entry edited (its payload's last byte): it no longer matches its hash.
+    edited = json.loads(bundle)
+    record = bytearray(base64.b64decode(edited["entries"][0]["record"]))
+    record[-1] ^= 1
+    edited["entries"][0]["record"] = base64.b64encode(bytes(record)).decode()
+    verdict, said = verify(json.dumps(edited))
+    assert verdict == "bad" and "第 3 条流水的内容与它的哈希不符" in said, said
+    driver.save_screenshot(os.path.join(shots, "verify-refused-390x844.png"))
+
+    # Certificates: lovebank certificate's (services 韦建国 gave), the phone's (an activity of
+    # 韦蕊's), chosen as files; every figure stands on the ledger's signature.
+    verdict, said = verify(chosen=files["V00002"])
+    assert verdict == "ok", said
+    assert text("#verify-name") == "韦建国" and text("#verify-total") == "3.00 小时", said
+    assert "陪护（互助服务）" in text("#verify-activities"), text("#verify-activities")
+    assert driver.execute_script("return document.documentElement.scrollWidth") <= 390
+    driver.save_screenshot(os.path.join(shots, "verify-certificate-390x844.png"))
+    verdict, said = verify(chosen=saved)
+    assert verdict == "ok" and text("#verify-name") == "韦蕊", said
+    assert "重阳节敬老活动" in text("#verify-activities"), text("#verify-activities")
+    verdict, said = verify(chosen=files["V00009"])
+    assert verdict == "ok", said
+    assert text("#verify-name") == '韦<img id="injected" src="x">&"\'', text("#verify-name")
+    assert not driver.find_elements(By.ID, "injected")
+    # A certificate edited after it was issued: the name in its data, or an hour more.
+    renamed = served.replace('"name":"韦建国"', '"name":"韦建华"')
+    assert renamed != served
+    verdict, said = verify(renamed)
+    assert verdict == "bad" and "证明的签名不符" in said, said
+    more = served.replace('"total_hours":"3.00"', '"total_hours":"4.00"')
+    assert more != served
+    verdict, said = verify(more)
+    assert verdict == "bad" and "证明的签名不符" in said, said
+    viewport(1280, 800, mobile=False)
+    verdict, said = verify(served)
+    assert verdict == "ok", said
+    driver.save_screenshot(os.path.join(shots, "verify-certificate-1280x800.png"))
+
+    # The genuine bundle, with another key pinned (as a forger would publish his own).
+    other = subprocess.run(["openssl", "genpkey", "-algorithm", "ED25519"], capture_output=True,
+                           check=True).stdout
+    other_key = raw_public_key(other)
+    viewport(390, 844, mobile=True)
+    driver.get(f"{base}/verify/#key={other_key.hex()}")
+    wait.until(lambda d: d.find_element(By.ID, "verify-key").get_attribute("value")
+               == other_key.hex())
+    verdict, said = verify(bundle)
+    assert verdict == "bad" and "另一把公钥" in said, said
+    assert fingerprint_of(key) in said and fingerprint_of(other_key) in said, said
+    driver.save_screenshot(os.path.join(shots, "verify-another-key-390x844.png"))
+    only_this_origin()
 
 
 driver = None
@@ -540,6 +673,8 @@ try:
     driver.close()
     driver.switch_to.window(counter)
 
+    verify_page()
+
     # Nothing the pages did was blocked by their own security policy.
     blocked = [entry["message"] for entry in driver.get_log("browser")
                if "Content Security Policy" in entry["message"]]
@@ -547,7 +682,8 @@ try:
     print("browser: activation, balance, payment code, counter checkout, receipt, live history, "
           "a refusal in Chinese, the desk's activity, a GBK sheet imported once, the admin's catalogue sheet and an approval, a PIN and a 转赠, the certificate, "
           "the monthly "
-          "notice, a refund, a hold collected, a request for help taken, done and confirmed OK; "
+          "notice, a refund, a hold collected, a request for help taken, done and confirmed, "
+          "proofs and certificates verified in the browser OK; "
           "screenshots in", shots)
 finally:
     if driver is not None:

@@ -128,6 +128,7 @@ export const REASONS = {
   SERVICE_CATEGORY_UNKNOWN: '没有这个服务类别，或这个类别没有标准时长，请填写时长',
   SERVICE_NOT_ALLOWED: '按本项目规定，不能这样求助或接单（例如不能为自己服务）',
   SERVICE_INVALID: '求助或服务填写有误（类别、内容、日期或时长）',
+  TREE_SIZE_INVALID: '证明所要的账本长度无效（为 0、超出账本，或不含该条流水）',
 };
 
 // The Chinese message of a refusal answer ({code, reason, message}); never empty.

@@ -1,0 +1,177 @@
+// The public verification page (/verify/, issue #27): anyone — a school, an employer, another
+// town's love bank — checks a proof bundle (`lovebank prove`) or a volunteer certificate (志愿服务证明)
+// with nothing but the programme's published public key. Everything is checked here, in this
+// browser (proof.js, WebCrypto): the file is sent nowhere, the server is not asked, no token.
+// /verify/#key=HEX opens it with the key filled in.
+import { el, show, localTime } from '../common/lovebank.js';
+import { parseKey, fingerprint, cryptoProblem, verifyBundle, verifyCertificate, readInput,
+  CERTIFICATE_BYTES_MAX } from './proof.js';
+
+const main = document.getElementById('main');
+const ENTRY_LINES_MAX = 50;  // a long bundle lists its first entries, then how many more
+
+// The key a link names (/verify/#key=…), as given (the field says when it is no key).
+function linkedKey() {
+  const linked = new URLSearchParams(location.hash.slice(1)).get('key');
+  return linked === null ? null : linked.trim();
+}
+
+const line = (ok, text, id = null) => el('li', { class: ok ? 'ok' : 'bad', ...(id ? { id } : {}) },
+  `${ok ? '✔' : '✘'} ${text}`);
+
+// A verified certificate's content, as its data says (and the signature covers): what the
+// reader compares with the page or paper in front of them.
+function certificateContent(data) {
+  const rows = data.activities.map((a) => el('tr', {}, el('td', {}, a.date), el('td', {}, a.name),
+    el('td', {}, a.team), el('td', { class: 'num' }, a.hours), el('td', { class: 'num' }, `#${a.seq}`)));
+  const period = data.from || data.to ? `${data.from || '…'} 至 ${data.to || '…'}` : '全部';
+  return el('section', { id: 'verify-certificate' }, el('h2', {}, '证明内容（已核验）'),
+    el('p', { class: 'muted' }, '请核对：您手中的证明（纸面或网页）应与下面的内容一致，以下面为准。'),
+    el('table', { class: 'facts' },
+      el('tr', {}, el('th', {}, '姓名'), el('td', { id: 'verify-name' }, data.name)),
+      el('tr', {}, el('th', {}, '账号'), el('td', {}, data.account)),
+      el('tr', {}, el('th', {}, '出具单位'), el('td', {}, data.programme)),
+      el('tr', {}, el('th', {}, '服务期间'), el('td', {}, period)),
+      el('tr', {}, el('th', {}, '所列活动合计'), el('td', { id: 'verify-total' }, `${data.total_hours} 小时`)),
+      el('tr', {}, el('th', {}, '累计服务时长'), el('td', {}, `${data.cumulative_hours} 小时（截至第 ${data.as_of_seq} 条流水）`)),
+      el('tr', {}, el('th', {}, '星级'), el('td', {}, `${data.star_level} 星`))),
+    el('div', { class: 'scroll' }, el('table', { id: 'verify-activities' },
+      el('thead', {}, el('tr', {}, el('th', {}, '日期'), el('th', {}, '活动'), el('th', {}, '服务队'),
+        el('th', { class: 'num' }, '时长'), el('th', { class: 'num' }, '流水'))),
+      el('tbody', {}, rows.length ? rows : el('tr', {}, el('td', { colspan: 5 }, '本证明没有列出活动'))))));
+}
+
+// A check's result for people: what is proven (✔), what is not (✘), and what this page does not
+// check.
+function render(output, kind, data, checked) {
+  const { problems, proven } = checked;
+  const ok = problems.length === 0;
+  const details = el('ul', { id: 'verify-details' });
+  if (ok && kind === 'certificate') {
+    details.append(line(true, `签名有效：本证明由公钥指纹 ${proven.fingerprint} 的账本出具，下面每一项内容都与出具时一致`));
+  }
+  if (proven && proven.fingerprint) {
+    details.append(line(true, `账本签名有效：所附的账本状态（共 ${proven.treeSize} 条流水，` +
+      `${localTime(proven.timeUnixUs)} 北京时间）由公钥指纹 ${proven.fingerprint} 的账本签发，未被改动`));
+  }
+  for (const p of problems) details.append(line(false, p.text));
+  const notes = [];
+  if (ok && kind === 'bundle') {
+    for (const entry of proven.entries.slice(0, ENTRY_LINES_MAX)) {
+      details.append(line(true, `第 ${entry.seq} 条流水在已签名的账本（共 ${proven.treeSize} 条）中，内容未被改动`));
+    }
+    if (proven.entries.length > ENTRY_LINES_MAX) {
+      details.append(line(true, `另有 ${proven.entries.length - ENTRY_LINES_MAX} 条流水同样在账本中`));
+    }
+    notes.push('本页不解读流水的具体内容（日期、金额、事由）。要查看内容，请用命令：lovebank verify-proof 文件 --key 公钥');
+  }
+  if (ok && kind === 'certificate') {
+    details.append(line(true, `所列 ${data.activities.length} 次活动的流水都在已签名的账本（共 ${proven.treeSize} 条）中`));
+    details.append(line(true, `所列活动的时长合计 ${data.total_hours} 小时，与证明一致`));
+    notes.push('累计服务时长和星级依据该成员的全部记录，本页凭账本的签名认定。',
+      '每项活动的日期、名称、服务队、时长与账本流水逐字核对，以及姓名与开户记录的核对，请用命令：' +
+      'lovebank verify-certificate 文件 --key 公钥');
+  }
+  const what = kind === 'certificate' ? '志愿服务证明' : '流水证明';
+  const result = el('p', { id: 'verify-result', class: ok ? 'ok' : 'bad', role: ok ? 'status' : 'alert' },
+    ok ? `✔ 核验通过：这份${what}真实有效` : `✘ 核验未通过：不能确认这份${what}`);
+  show(output, result, details, notes.map((n) => el('p', { class: 'muted' }, n)),
+    ok && kind === 'certificate' ? certificateContent(data) : null);
+}
+
+function refused(output, p) {
+  show(output, el('p', { id: 'verify-result', class: 'bad', role: 'alert' }, `✘ ${p.text}`),
+    el('ul', { id: 'verify-details' }));
+}
+
+async function page() {
+  const keyField = el('input', { id: 'verify-key', autocomplete: 'off', spellcheck: 'false',
+    autocapitalize: 'off', placeholder: '64 位十六进制数字' });
+  const shownFingerprint = el('p', { id: 'verify-fingerprint', class: 'muted' });
+  const file = el('input', { id: 'verify-file', type: 'file',
+    accept: '.json,.html,.htm,application/json,text/html' });
+  const fileName = el('p', { class: 'muted', id: 'verify-file-name' });
+  const pasted = el('textarea', { id: 'verify-input', rows: '6', spellcheck: 'false',
+    placeholder: '把流水证明（JSON）或志愿服务证明网页的全部内容粘贴在这里' });
+  const button = el('button', { id: 'verify-button', type: 'submit' }, '核验');
+  const output = el('section', { id: 'verify-output', 'aria-live': 'polite' });
+  let chosen = null;  // the chosen file's text
+
+  let shownFor = 0;  // the newest key typed: an older fingerprint arriving late is dropped
+  async function showFingerprint() {
+    const mine = ++shownFor;
+    const text = keyField.value.trim();
+    const key = parseKey(text);
+    if (!text) return show(shownFingerprint, '请填写项目公布的账本公钥（项目管理员用 lovebank key 查看）');
+    if (!key) return show(shownFingerprint, el('span', { class: 'error' }, '公钥应为 64 位十六进制数字（0–9、a–f）'));
+    const print = await fingerprint(key);
+    if (mine === shownFor) {
+      show(shownFingerprint, '公钥指纹 ', el('b', { class: 'fingerprint' }, print),
+        '：请与项目公布的指纹（公示栏、公众号、镇政府网站）核对，一致才可信');
+    }
+  }
+  keyField.addEventListener('input', showFingerprint);
+  window.addEventListener('hashchange', () => {
+    const linked = linkedKey();
+    if (linked !== null) { keyField.value = linked; showFingerprint(); }
+  });
+  keyField.value = linkedKey() || '';
+
+  file.addEventListener('change', async () => {
+    chosen = null;
+    show(output);
+    const picked = file.files && file.files[0];
+    if (!picked) return show(fileName);
+    if (picked.size > CERTIFICATE_BYTES_MAX) {
+      file.value = '';
+      return show(fileName, el('span', { class: 'error' }, '文件太大，不是爱心银行的证明'));
+    }
+    chosen = await picked.text();
+    pasted.value = '';
+    show(fileName, `已选择：${picked.name}`);
+  });
+  pasted.addEventListener('input', () => {
+    // What is typed or pasted is what gets checked: a file chosen earlier is set aside.
+    if (chosen !== null) { chosen = null; file.value = ''; show(fileName); }
+  });
+
+  const form = el('form', { id: 'verify-form' },
+    el('p', {}, '核验爱心银行的流水证明或志愿服务证明是否真实、是否被改动。只需要该项目公布的账本公钥；',
+      '文件只在您的浏览器里核验，不会上传。'),
+    el('label', { for: 'verify-key' }, '项目的账本公钥'), keyField, shownFingerprint,
+    el('label', { for: 'verify-file' }, '选择文件（流水证明 .json 或志愿服务证明 .html）'), file, fileName,
+    el('label', { for: 'verify-input' }, '或粘贴文件内容'), pasted,
+    button);
+  form.addEventListener('submit', async (event) => {
+    event.preventDefault();
+    show(output, el('p', { id: 'verify-result', class: 'pending' }, '正在核验…'));
+    button.disabled = true;
+    try {
+      const key = parseKey(keyField.value);
+      if (!key) return refused(output, { text: '请先填写项目的账本公钥：64 位十六进制数字' });
+      const text = chosen !== null ? chosen : pasted.value;
+      if (!text.trim()) return refused(output, { text: '请选择证明文件，或粘贴它的内容' });
+      const input = readInput(text);
+      if (input.problem) return refused(output, input.problem);
+      const checked = input.kind === 'bundle'
+        ? await verifyBundle(input.bundle, key) : await verifyCertificate(input.data, key);
+      render(output, input.kind, input.data, checked);
+    } catch (error) {
+      refused(output, { text: `核验时出错：${error && error.message ? error.message : error}` });
+    } finally {
+      button.disabled = false;
+      // On a phone the verdict is below the form: bring it into view.
+      output.scrollIntoView({ block: 'start' });
+    }
+  });
+
+  show(main, form, output);
+  showFingerprint();
+  const unsupported = await cryptoProblem();
+  if (unsupported) {
+    button.disabled = true;
+    show(output, el('p', { class: 'error', id: 'verify-unsupported', role: 'alert' }, unsupported.text));
+  }
+}
+
+page();

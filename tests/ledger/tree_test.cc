@@ -1,0 +1,189 @@
+// The Merkle tree the ledger keeps over its journal (issue #27): proofs for random entries and
+// sizes of a 100k-entry ledger verify and corrupted ones do not; the audit recomputes the root;
+// a store made before the tree gets it built on open; a damaged tree node is a finding; sizes
+// outside the ledger are refused with their reason.
+
+#include <gtest/gtest.h>
+
+#include <random>
+
+#include "ledger/base/coding.h"
+#include "ledger/format/merkle.h"
+#include "ledger/ledger.h"
+#include "tests/supermarket_fixture.h"
+#include "tests/test_util.h"
+
+namespace lovebank {
+namespace {
+
+using testing::TempDir;
+
+constexpr int kMembers = 50;
+
+// `entries` transfers among kMembers members in batches, after the programme's own entries.
+std::uint64_t Fill(Ledger& ledger, std::uint64_t entries) {
+  testing::OpenProgramme(ledger, kMembers);
+  std::mt19937_64 random(27);
+  for (int m = 1; m <= kMembers; ++m) {
+    EXPECT_TRUE(
+        ledger.Execute(testing::Earn(Cat("fund", m), "issuer:town", Cat("m", m), "10000")).ok());
+  }
+  std::uint64_t made = 0;
+  while (ledger.GetHead().seq < entries) {
+    std::vector<v1::Command> batch;
+    for (int i = 0; i < 4096 && ledger.GetHead().seq + batch.size() < entries; ++i, ++made) {
+      const std::uint64_t from = 1 + random() % kMembers;
+      const std::uint64_t to = 1 + (from + random() % (kMembers - 1)) % kMembers;  // not from
+      batch.push_back(testing::Transfer(Cat("t", made), Cat("m", from), Cat("m", to), "0.01"));
+    }
+    for (const Outcome& outcome : ledger.ExecuteMany(std::move(batch))) EXPECT_TRUE(outcome.ok());
+  }
+  return ledger.GetHead().seq;
+}
+
+merkle::Hash Leaf(Ledger& ledger, std::uint64_t seq) {
+  auto entry = ledger.GetEntry(seq);
+  EXPECT_TRUE(entry.ok());
+  return merkle::LeafHash(entry->hash);
+}
+
+TEST(TreeTest, ProofsOfA100kEntryLedgerVerifyAndCorruptedOnesDoNot) {
+  TempDir dir;
+  std::uint64_t head = 0;
+  merkle::Hash root{};
+  {
+    auto ledger = testing::OpenLedger(dir.path());
+    head = Fill(*ledger, 100000);
+    ASSERT_GE(head, 100000u);
+    root = *ledger->TreeRoot(head);
+    std::mt19937_64 random(9162);
+    for (int i = 0; i < 300; ++i) {
+      const std::uint64_t size = 1 + random() % head, seq = 1 + random() % size;
+      const merkle::Hash size_root = *ledger->TreeRoot(size);
+      auto path = ledger->InclusionProof(seq, size);
+      ASSERT_TRUE(path.ok()) << path.status();
+      const merkle::Hash leaf = Leaf(*ledger, seq);
+      ASSERT_EQ(merkle::VerifyInclusion(seq - 1, size, leaf, *path, size_root),
+                merkle::ProofProblem::kNone)
+          << seq << " in " << size;
+      if (!path->empty()) {  // corrupted: one bit of one hash, or a hash dropped
+        auto bent = *path;
+        bent[random() % bent.size()][random() % 32] ^= 1;
+        EXPECT_EQ(merkle::VerifyInclusion(seq - 1, size, leaf, bent, size_root),
+                  merkle::ProofProblem::kRootMismatch);
+        bent = *path;
+        bent.pop_back();
+        EXPECT_EQ(merkle::VerifyInclusion(seq - 1, size, leaf, bent, size_root),
+                  merkle::ProofProblem::kLengthInvalid);
+      }
+      // Another entry's leaf, or the proof against the head's root.
+      if (size > 1) {
+        const std::uint64_t other = seq == size ? seq - 1 : seq + 1;
+        EXPECT_NE(merkle::VerifyInclusion(seq - 1, size, Leaf(*ledger, other), *path, size_root),
+                  merkle::ProofProblem::kNone);
+      }
+      if (size != head) {
+        EXPECT_NE(merkle::VerifyInclusion(seq - 1, size, leaf, *path, root),
+                  merkle::ProofProblem::kNone);
+      }
+      const std::uint64_t first = 1 + random() % size;
+      auto consistency = ledger->ConsistencyProof(first, head);
+      ASSERT_TRUE(consistency.ok());
+      const merkle::Hash first_root = *ledger->TreeRoot(first);
+      EXPECT_EQ(merkle::VerifyConsistency(first, head, first_root, root, *consistency),
+                merkle::ProofProblem::kNone)
+          << first;
+      if (!consistency->empty()) {
+        auto bent = *consistency;
+        bent[random() % bent.size()][random() % 32] ^= 0x40;
+        EXPECT_EQ(merkle::VerifyConsistency(first, head, first_root, root, bent),
+                  merkle::ProofProblem::kRootMismatch);
+      }
+    }
+  }
+  // The audit recomputes the root from the journal and checks every stored node.
+  const audit::Report report = AuditDb(dir.path());
+  EXPECT_TRUE(report.clean()) << Describe(report);
+  EXPECT_EQ(report.tree_size, head);
+  EXPECT_EQ(report.tree_root, root);
+}
+
+TEST(TreeTest, SizesOutsideTheLedgerAreRefusedWithTheirReason) {
+  TempDir dir;
+  auto ledger = testing::OpenLedger(dir.path());
+  testing::OpenProgramme(*ledger, 2);
+  const std::uint64_t head = ledger->GetHead().seq;
+  EXPECT_EQ(*ledger->TreeRoot(0), merkle::EmptyRoot());
+  EXPECT_EQ(ReasonOf(ledger->TreeRoot(head + 1).status()), Reason::kTreeSizeInvalid);
+  EXPECT_EQ(ReasonOf(ledger->InclusionProof(0, head).status()), Reason::kTreeSizeInvalid);
+  EXPECT_EQ(ReasonOf(ledger->InclusionProof(head, head - 1).status()), Reason::kTreeSizeInvalid);
+  EXPECT_EQ(ReasonOf(ledger->InclusionProof(1, head + 1).status()), Reason::kTreeSizeInvalid);
+  EXPECT_EQ(ReasonOf(ledger->ConsistencyProof(0, head).status()), Reason::kTreeSizeInvalid);
+  EXPECT_EQ(ReasonOf(ledger->ConsistencyProof(head, head - 1).status()), Reason::kTreeSizeInvalid);
+  EXPECT_EQ(ReasonOf(ledger->ConsistencyProof(1, head + 1).status()), Reason::kTreeSizeInvalid);
+  EXPECT_TRUE(ledger->ConsistencyProof(head, head)->empty());
+}
+
+// Deletes every tree node and the tree size: a store as lovebank made it before the tree.
+void ForgetTree(const std::string& path) {
+  auto store = Store::Open(path, StoreOptions{});
+  ASSERT_TRUE(store.ok());
+  rocksdb::WriteBatch batch;
+  auto it = (*store)->NewIterator(Family::kTree);
+  for (it->SeekToFirst(); it->Valid(); it->Next())
+    batch.Delete((*store)->handle(Family::kTree), it->key());
+  batch.Delete((*store)->handle(Family::kMeta), meta_key::kTreeSize);
+  ASSERT_TRUE((*store)->WriteSynced(&batch).ok());
+}
+
+TEST(TreeTest, AStoreMadeBeforeTheTreeGetsItBuiltOnOpen) {
+  TempDir dir;
+  merkle::Hash root{};
+  std::uint64_t head = 0;
+  {
+    auto ledger = testing::OpenLedger(dir.path());
+    head = Fill(*ledger, 70000);  // more than one rebuild batch of 65,536
+    root = *ledger->TreeRoot(head);
+  }
+  ForgetTree(dir.path());
+  EXPECT_TRUE(AuditDb(dir.path()).clean());  // not built yet: no finding, its writer builds it
+  {
+    auto ledger = testing::OpenLedger(dir.path());
+    EXPECT_EQ(*ledger->TreeRoot(head), root);
+    ASSERT_TRUE(ledger->Execute(testing::Transfer("after", "m1", "m2", "1")).ok());
+    auto path = ledger->InclusionProof(3, head + 1);
+    ASSERT_TRUE(path.ok());
+    EXPECT_EQ(
+        merkle::VerifyInclusion(2, head + 1, Leaf(*ledger, 3), *path, *ledger->TreeRoot(head + 1)),
+        merkle::ProofProblem::kNone);
+  }
+  const audit::Report report = AuditDb(dir.path());
+  EXPECT_TRUE(report.clean()) << Describe(report);
+  EXPECT_EQ(report.tree_size, head + 1);
+}
+
+TEST(TreeTest, ADamagedTreeNodeIsAnAuditFinding) {
+  TempDir dir;
+  {
+    auto ledger = testing::OpenLedger(dir.path());
+    testing::OpenProgramme(*ledger, 3);
+    for (int i = 0; i < 40; ++i) {
+      ASSERT_TRUE(ledger->Execute(testing::Earn(Cat("e", i), "issuer:town", "m1", "1")).ok());
+    }
+  }
+  {
+    auto store = Store::Open(dir.path(), StoreOptions{});
+    ASSERT_TRUE(store.ok());
+    rocksdb::WriteBatch batch;
+    batch.Put((*store)->handle(Family::kTree), TreeNodeKey(2, 3), std::string(32, 'x'));
+    batch.Put((*store)->handle(Family::kTree), TreeNodeKey(1, 1000), std::string(32, 'y'));
+    ASSERT_TRUE((*store)->WriteSynced(&batch).ok());
+  }
+  const audit::Report report = AuditDb(dir.path());
+  const std::string text = Describe(report);
+  EXPECT_NE(text.find("RECORD_DIFFERS seq=0 [tree level 2]"), std::string::npos) << text;
+  EXPECT_NE(text.find("[tree level 1]"), std::string::npos) << text;
+}
+
+}  // namespace
+}  // namespace lovebank

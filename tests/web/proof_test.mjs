@@ -1,0 +1,249 @@
+// The verification page's checks (clients/web/verify/proof.js) against a ledger built here by a
+// model of its own (node:crypto, RFC 6962's recursive MTH and PATH, not the RFC 9162 loop the page
+// runs): every entry of every tree of 1 to 33 leaves verifies; every kind of lying proof is refused
+// with its own reason — a path cut short, empty or too long, a path to another root, an edited
+// record, a payload of another seq, an entry twice, too many entries, an edited head, another
+// key; the canonical JSON is nlohmann's dump() byte for byte; a certificate verifies, and each
+// edit (re-signed or not) is refused.
+//
+// usage: node proof_test.mjs PROOF_JS
+import { createHash, generateKeyPairSync, sign, webcrypto } from 'node:crypto';
+import { pathToFileURL } from 'node:url';
+import assert from 'node:assert/strict';
+
+globalThis.crypto ??= webcrypto;  // Node 18 has WebCrypto, but not as a global
+const [proofJs] = process.argv.slice(2);
+const P = await import(pathToFileURL(proofJs));
+
+// ---- the model ------------------------------------------------------------------------------
+const H = (...parts) => createHash('sha256').update(Buffer.concat(parts.map((p) => Buffer.from(p)))).digest();
+const u64 = (n) => { const b = Buffer.alloc(8); b.writeBigUInt64BE(BigInt(n)); return b; };
+const i64 = (n) => { const b = Buffer.alloc(8); b.writeBigInt64BE(BigInt(n)); return b; };
+const varint = (n) => {
+  const out = [];
+  let v = BigInt(n);
+  do { let byte = Number(v & 0x7fn); v >>= 7n; if (v) byte |= 0x80; out.push(byte); } while (v);
+  return Buffer.from(out);
+};
+// A lovebank.v1.Entry as protobuf writes it: field 1 (seq), then a length-delimited field.
+const payloadOf = (seq, memo = `entry ${seq}`) =>
+  Buffer.concat([Buffer.from([0x08]), varint(seq), Buffer.from([0x1a, Buffer.byteLength(memo)]), Buffer.from(memo)]);
+const split = (n) => { let k = 1; while (k * 2 < n) k *= 2; return k; };
+const mth = (leaves) => (leaves.length === 1 ? leaves[0]
+  : H([1], mth(leaves.slice(0, split(leaves.length))), mth(leaves.slice(split(leaves.length)))));
+const pathOf = (m, leaves) => {
+  if (leaves.length === 1) return [];
+  const k = split(leaves.length);
+  return m < k ? [...pathOf(m, leaves.slice(0, k)), mth(leaves.slice(k))]
+    : [...pathOf(m - k, leaves.slice(k)), mth(leaves.slice(0, k))];
+};
+// A journal of `count` entries; `payloads` replaces some entries' payloads (by seq).
+function journal(count, payloads = {}) {
+  const entries = [];
+  let prev = Buffer.alloc(32);
+  for (let seq = 1; seq <= count; seq += 1) {
+    const payload = payloads[seq] || payloadOf(seq);
+    const hash = H(prev, u64(seq), u64(payload.length), payload);
+    entries.push({ seq, hash, record: Buffer.concat([Buffer.from([1]), hash, prev, payload]) });
+    prev = hash;
+  }
+  return { entries, leaves: entries.map((e) => H([0], e.hash)) };
+}
+function keyPair() {
+  const { publicKey, privateKey } = generateKeyPairSync('ed25519');
+  return { privateKey, raw: Buffer.from(publicKey.export({ format: 'jwk' }).x, 'base64url') };
+}
+const ledgerId = Buffer.from('00112233445566778899aabbccddeeff', 'hex');
+function head(ledger, size, key, { time = 1795161600000000, signer = key } = {}) {
+  const root = mth(ledger.leaves.slice(0, size));
+  const message = Buffer.concat([Buffer.from('lovebank/v1/tree-head\0'), ledgerId, u64(size), root, i64(time)]);
+  return { ledger_id: ledgerId.toString('hex'), tree_size: size, root: root.toString('hex'),
+    time_unix_us: time, public_key: key.raw.toString('hex'),
+    signature: sign(null, message, signer.privateKey).toString('hex') };
+}
+const entryJson = (ledger, seq, size) => ({ seq, record: ledger.entries[seq - 1].record.toString('base64'),
+  path: pathOf(seq - 1, ledger.leaves.slice(0, size)).map((h) => h.toString('hex')) });
+const bundleOf = (ledger, size, seqs, key, options) => ({ lovebank_proof: 1, head: head(ledger, size, key, options),
+  entries: seqs.map((seq) => entryJson(ledger, seq, size)) });
+const codes = (checked) => checked.problems.map((p) => p.code);
+const clone = (value) => JSON.parse(JSON.stringify(value));
+
+const programme = keyPair();
+const other = keyPair();
+
+// ---- fingerprints and path lengths ----------------------------------------------------------
+const expected = H(programme.raw).subarray(0, 16).toString('hex').match(/.{4}/g).join(' ');
+assert.equal(await P.fingerprint(programme.raw), expected);
+assert.equal(expected.length, 39);
+assert.equal(P.parseKey(` ${programme.raw.toString('hex').toUpperCase()}\n`).length, 32);
+assert.equal(P.parseKey('12'.repeat(31)), null);
+assert.equal(P.parseKey('zz'.repeat(32)), null);
+for (let size = 1; size <= 70; size += 1) {
+  const leaves = Array.from({ length: size }, (_, i) => H([i]));
+  for (let index = 0; index < size; index += 1) {
+    assert.equal(P.inclusionPathLength(index, size), pathOf(index, leaves).length, `${index} of ${size}`);
+  }
+}
+assert.equal(P.inclusionPathLength(0, 2 ** 48), 48);
+assert.equal(P.inclusionPathLength(2 ** 48 - 1, 2 ** 48), 48);
+assert.equal(P.inclusionPathLength(2 ** 48 - 2, 2 ** 48 - 1), 47);
+const zero = new Uint8Array(32);
+assert.equal(await P.verifyInclusion(0, 0, zero, [], zero), 'TREE_SIZE_INVALID');
+assert.equal(await P.verifyInclusion(0, 2 ** 48 + 1, zero, [], zero), 'TREE_SIZE_INVALID');
+assert.equal(await P.verifyInclusion(5, 5, zero, [zero, zero, zero], zero), 'LEAF_INDEX_INVALID');
+assert.equal(await P.verifyInclusion(0, 2 ** 48, zero, [], zero), 'PROOF_LENGTH_INVALID');
+
+// ---- every entry of every small tree --------------------------------------------------------
+const big = journal(40);
+for (let size = 1; size <= 33; size += 1) {
+  const seqs = Array.from({ length: size }, (_, i) => i + 1);
+  const checked = await P.verifyBundle(bundleOf(big, size, seqs, programme), programme.raw);
+  assert.deepEqual(codes(checked), [], `tree of ${size}`);
+  assert.deepEqual(checked.proven.entries.map((e) => e.seq), seqs);
+  assert.equal(checked.proven.treeSize, size);
+  assert.equal(checked.proven.fingerprint, expected);
+  assert.equal(checked.proven.entries[0].hash, big.entries[0].hash.toString('hex'));
+}
+// A time before 1970 is signed as two's complement.
+assert.deepEqual(codes(await P.verifyBundle(bundleOf(big, 7, [3], programme, { time: -5 }), programme.raw)), []);
+
+// ---- lies -------------------------------------------------------------------------------------
+const genuine = bundleOf(big, 13, [6], programme);
+async function refusedAs(edit, code, key = programme.raw) {
+  const bundle = clone(genuine);
+  edit(bundle);
+  const checked = await P.verifyBundle(bundle, key);
+  assert.deepEqual(codes(checked), [code], JSON.stringify(checked.problems));
+  return checked.problems[0].text;
+}
+const path = genuine.entries[0].path;
+assert.ok(path.length === 4);
+await refusedAs((b) => { b.entries[0].path.pop(); }, 'NOT_IN_LEDGER');  // cut short
+await refusedAs((b) => { b.entries[0].path = []; }, 'NOT_IN_LEDGER');    // "trivially true"
+await refusedAs((b) => { b.entries[0].path.push(path[0]); }, 'NOT_IN_LEDGER');
+await refusedAs((b) => { b.entries[0].path.reverse(); }, 'NOT_IN_LEDGER');  // to another root
+await refusedAs((b) => { b.entries[0].path[1] = 'ab'.repeat(31); }, 'NOT_IN_LEDGER');
+await refusedAs((b) => { b.entries[0].path = new Array(97).fill(path[0]); }, 'ENTRY_MALFORMED');
+assert.match(await refusedAs((b) => { b.entries[0].path[0] = path[0].replace(/^./, (c) => (c === '0' ? '1' : '0')); },
+  'NOT_IN_LEDGER'), /不在已签名的账本（共 13 条）中：证明路径算不出签名的根哈希/);
+// The same entry and path under the head of another size.
+await refusedAs((b) => { b.head = head(big, 12, programme); }, 'NOT_IN_LEDGER');
+// The entry of another seq with its own genuine path.
+await refusedAs((b) => { b.entries[0] = { ...entryJson(big, 7, 13), seq: 6 }; }, 'RECORD_EDITED');
+// An edited record: a byte of the payload, of the stored hash; a record of another version.
+const flip = (base64, at) => {
+  const bytes = Buffer.from(base64, 'base64');
+  assert.ok(at < bytes.length);
+  bytes[at] ^= 1;
+  return bytes.toString('base64');
+};
+assert.match(await refusedAs((b) => { b.entries[0].record = flip(b.entries[0].record, 70); }, 'RECORD_EDITED'),
+  /第 6 条流水的内容与它的哈希不符/);
+await refusedAs((b) => { b.entries[0].record = flip(b.entries[0].record, 5); }, 'RECORD_EDITED');
+await refusedAs((b) => { b.entries[0].record = flip(b.entries[0].record, 0); }, 'RECORD_MALFORMED');
+await refusedAs((b) => { b.entries[0].record = b.entries[0].record.slice(0, -4); }, 'RECORD_EDITED');
+await refusedAs((b) => { b.entries[0].record = b.entries[0].record.slice(0, 84); }, 'RECORD_MALFORMED');  // 63 bytes
+await refusedAs((b) => { b.entries[0].record = `${b.entries[0].record}\n`; }, 'RECORD_MALFORMED');
+await refusedAs((b) => { b.entries[0].seq = 0; }, 'RECORD_EDITED');
+await refusedAs((b) => { b.entries[0].seq = 2.5; }, 'ENTRY_MALFORMED');
+await refusedAs((b) => { b.entries.push(b.entries[0]); }, 'ENTRY_TWICE');
+await refusedAs((b) => { b.entries = new Array(12001).fill(b.entries[0]); }, 'TOO_MANY_ENTRIES');
+// The head: each signed field edited, the signature of another key, malformed.
+assert.match(await refusedAs((b) => { b.head.root = b.head.root.replace(/^./, (c) => (c === 'a' ? 'b' : 'a')); },
+  'HEAD_SIGNATURE'), /账本签名无效/);
+await refusedAs((b) => { b.head.tree_size = 14; }, 'HEAD_SIGNATURE');
+await refusedAs((b) => { b.head.time_unix_us += 1; }, 'HEAD_SIGNATURE');
+await refusedAs((b) => { b.head.ledger_id = 'ff'.repeat(16); }, 'HEAD_SIGNATURE');
+await refusedAs((b) => { b.head = head(big, 13, programme, { signer: other }); }, 'HEAD_SIGNATURE');
+await refusedAs((b) => { b.head.root = b.head.root.slice(2); }, 'HEAD_MALFORMED');
+await refusedAs((b) => { b.head.tree_size = '13'; }, 'HEAD_MALFORMED');
+const another = await refusedAs((b) => { b.head = head(big, 13, other); }, 'ANOTHER_KEY');
+assert.ok(another.includes('另一把公钥') && another.includes(expected) &&
+  another.includes(await P.fingerprint(other.raw)), another);
+await refusedAs(() => {}, 'ANOTHER_KEY', other.raw);  // a genuine bundle, the wrong key pinned
+// A payload of another seq, in the tree with a consistent chain hash: not a lovebank entry of 6.
+const odd = journal(13, { 6: payloadOf(7), 8: Buffer.from([0x08]) });
+for (const seq of [6, 8]) {
+  const checked = await P.verifyBundle(bundleOf(odd, 13, [seq], programme), programme.raw);
+  assert.deepEqual(codes(checked), ['PAYLOAD_NOT_ENTRY']);
+}
+// Each entry refused on its own, the others proven.
+const mixed = bundleOf(big, 20, [2, 9, 17], programme);
+mixed.entries[1].record = flip(mixed.entries[1].record, 68);
+const checkedMixed = await P.verifyBundle(mixed, programme.raw);
+assert.deepEqual(codes(checkedMixed), ['RECORD_EDITED']);
+assert.deepEqual(checkedMixed.proven.entries.map((e) => e.seq), [2, 17]);
+assert.equal(P.payloadSeq(payloadOf(2 ** 40)), 2n ** 40n);
+assert.equal(P.payloadSeq(Buffer.from([0x08, 0x80])), null);  // a varint cut short
+assert.equal(P.payloadSeq(Buffer.from([0x1a, 0x05, 0x01])), null);  // a length beyond the end
+
+// ---- the canonical JSON: nlohmann::json::dump() ---------------------------------------------
+assert.equal(P.canonicalJson({ b: 1, a: 'x\u0001"\\\n\t/é\u007f', c: [true, null, { z: 1, y: -2 }], 'Ａ': 0, '😀': 0, B: '', 10: 0, 9: 0 }),
+  String.raw`{"10":0,"9":0,"B":"","a":"x\u0001\"\\\n\t/é` + '\u007f' + String.raw`","b":1,"c":[true,null,{"y":-2,"z":1}],"Ａ":0,"😀":0}`);
+assert.throws(() => P.canonicalJson({ a: 1.5 }));
+assert.throws(() => P.canonicalJson({ a: 2 ** 60 }));
+
+// ---- certificates ------------------------------------------------------------------------------
+// The model's canonical form: keys by their UTF-8 bytes.
+const model = (v) => (Array.isArray(v) ? `[${v.map(model).join(',')}]`
+  : v && typeof v === 'object' ? `{${Object.keys(v).sort((x, y) => Buffer.compare(Buffer.from(x), Buffer.from(y)))
+    .map((k) => `${JSON.stringify(k)}:${model(v[k])}`).join(',')}}` : JSON.stringify(v));
+function signCertificate(data, key = programme) {
+  const { signature, ...rest } = data;
+  const message = Buffer.concat([Buffer.from('lovebank/v1/certificate\0'), H(model(rest))]);
+  return { ...rest, signature: sign(null, message, key.privateKey).toString('hex') };
+}
+const hashOf = (seq) => big.entries[seq - 1].hash.toString('hex');
+const proof = bundleOf(big, 13, [1, 2, 5], programme);
+const certificate = signCertificate({
+  version: 3, proof: { head: proof.head, entries: proof.entries }, programme: '南溪镇爱心银行',
+  account: 'V00001', name: '韦蕊 <img src=x onerror=alert(1)> & "引号"', from: '', to: '', as_of_seq: 13,
+  cumulative_hours: '12.00', star_level: 1, total_hours: '3.50', digest: { seq: 13, hash: hashOf(13) },
+  activities: [{ seq: 2, hash: hashOf(2), date: '2026-10-29', name: '重阳节敬老活动', team: '南溪村志愿服务队', hours: '2.5' },
+    { seq: 5, hash: hashOf(5), date: '2026-11-02', name: '陪护（互助服务）', team: '', hours: '1.00' }],
+});
+async function certificateCodes(data, key = programme.raw) {
+  return codes(await P.verifyCertificate(data, key));
+}
+assert.deepEqual(await certificateCodes(certificate), []);
+const edited = (edit, resign = false) => { const data = clone(certificate); edit(data); return resign ? signCertificate(data) : data; };
+assert.deepEqual(await certificateCodes(edited((d) => { d.name = '韦芯'; })), ['CERTIFICATE_SIGNATURE']);
+assert.deepEqual(await certificateCodes(edited((d) => { d.activities[0].hours = '3.5'; d.total_hours = '4.50'; })),
+  ['CERTIFICATE_SIGNATURE']);
+assert.deepEqual(await certificateCodes(edited((d) => { d.star_level = 5; })), ['CERTIFICATE_SIGNATURE']);
+assert.deepEqual(await certificateCodes(edited((d) => { d.signature = d.signature.slice(2); })), ['CERTIFICATE_SIGNATURE']);
+assert.deepEqual(await certificateCodes(signCertificate(clone(certificate), other)), ['CERTIFICATE_SIGNATURE']);
+assert.deepEqual(await certificateCodes(edited((d) => { d.total_hours = '4.50'; }, true)), ['TOTAL_MISMATCH']);
+assert.deepEqual(await certificateCodes(edited((d) => { d.activities[1].hours = '1.0.0'; }, true)),
+  ['HOURS_INVALID', 'TOTAL_MISMATCH']);
+assert.deepEqual(await certificateCodes(edited((d) => { d.as_of_seq = 12; }, true)), ['TREE_SIZE_MISMATCH']);
+assert.deepEqual(await certificateCodes(edited((d) => { d.activities[1].seq = 7; }, true)), ['ACTIVITY_NOT_PROVEN']);
+assert.deepEqual(await certificateCodes(edited((d) => { d.activities[1].hash = hashOf(6); }, true)), ['ACTIVITY_HASH']);
+assert.deepEqual(await certificateCodes(edited((d) => { d.proof.entries[1].path.pop(); }, true)), ['NOT_IN_LEDGER']);
+assert.deepEqual(await certificateCodes(edited((d) => { d.proof.head = head(big, 13, other); }, true)), ['ANOTHER_KEY']);
+assert.deepEqual(await certificateCodes(certificate, other.raw), ['ANOTHER_KEY']);
+assert.deepEqual(await certificateCodes(edited((d) => { d.extra = 1; }, true)), ['CERTIFICATE_MALFORMED']);
+assert.deepEqual(await certificateCodes(edited((d) => { delete d.signature; })), ['CERTIFICATE_MALFORMED']);
+const version2 = clone(certificate);
+delete version2.proof;
+delete version2.signature;
+version2.version = 2;
+assert.deepEqual(await certificateCodes(version2), ['CERTIFICATE_ONLINE_ONLY']);
+
+// The page's data as lovebankd writes it (< > & escaped inside the script element), and input.
+const open = '<script type="application/json" id="lovebank-certificate">';
+const scriptJson = (data) => JSON.stringify(data).replace(/</g, '\\u003c').replace(/>/g, '\\u003e').replace(/&/g, '\\u0026');
+const page = `<!DOCTYPE html>\n<html lang="zh-CN"><body><h1>志愿服务证明</h1>\n${open}${scriptJson(certificate)}</script>\n</body></html>\n`;
+assert.ok(!page.includes('<img'));
+const read = P.readInput(page);
+assert.equal(read.kind, 'certificate');
+assert.deepEqual(read.data, certificate);
+assert.deepEqual(await certificateCodes(read.data), []);
+assert.equal(P.readInput(`\uFEFF${JSON.stringify(certificate)}`).kind, 'certificate');
+assert.equal(P.readInput(page.replace('</body>', `${open}{}</script></body>`)).problem.code, 'CERTIFICATE_MALFORMED');
+assert.equal(P.readInput(page.replace('</script>', '')).problem.code, 'CERTIFICATE_MALFORMED');
+assert.equal(P.readInput(JSON.stringify(genuine, null, 1)).kind, 'bundle');
+assert.equal(P.readInput(JSON.stringify({ ...genuine, lovebank_proof: 2 })).problem.code, 'BUNDLE_VERSION');
+assert.equal(P.readInput('{"head": 1').problem.code, 'NOT_A_PROOF');
+assert.equal(P.readInput('<html>hello</html>').problem.code, 'NOT_A_PROOF');
+console.log('proof: every entry of trees of 1 to 33 verified; every lying proof and edited certificate refused');
