@@ -67,8 +67,7 @@ struct Figures {
   std::string cumulative_hours;
   std::uint32_t star_level = 0;
   std::map<std::uint64_t, std::uint64_t> reversed_by;  // earning seq -> its reversal, any time
-  // The entries a certificate's proof embeds: each listed activity, the posting of each listed
-  // service (its category and day), and the account's opening (its name), ascending.
+  // The entries a certificate's proof covers (by hash): the listed activities, ascending.
   std::vector<std::uint64_t> proven_seqs;
 };
 // Errors: the reader's; CERTIFICATE_TOO_LARGE (a refusal, ledger/format/reason.h) when
@@ -102,13 +101,14 @@ std::string SignedBytes(const nlohmann::json& data);
 // Adds "signature": Ed25519 of signature::CertificateMessage(SHA-256(SignedBytes(data))), hex.
 void Sign(nlohmann::json& data, const signature::SigningKey& key);
 
-// Verifies version 3 `data` (ShapeProblem accepted it) with nothing but the programme's key:
-// its signature, its proof (proof::Verify), and every field shown against the proven entries —
-// each activity's date, activity, team and hours against its earning (or its service's posting
-// and payment), the account's name against its opening, the total against the activities, the
-// tree size against as_of_seq. The cumulative hours and star level rest on the member's whole
-// history, which no certificate carries: they stand on the key's signature (a note says so).
-// Returns the problems, none when it verifies.
+// Verifies version 3 `data` (ShapeProblem accepted it) with nothing but the programme's key: its
+// proof (proof::Verify, hash-only: each listed entry's hash is in the tree the key signed at
+// as_of_seq, and exactly the listed entries are proven), the ledger's signature over every
+// field, and the total against the rows. The rows' contents, the name, the cumulative hours and
+// the star stand on that signature: a certificate carries no record (it would show a member's
+// phone, tags and memos, and a service requester's own words); online, verify-certificate checks
+// each against the ledger. Returns the problems, none when it verifies; a note says what stands
+// on the signature.
 std::vector<std::string> VerifyOffline(const nlohmann::json& data,
                                        const std::string& public_key_hex,
                                        std::vector<std::string>* notes);

@@ -13,6 +13,7 @@
 #include "ledger/audit/report_output.h"
 #include "ledger/base/strings.h"
 #include "ledger/base/text.h"
+#include "ledger/format/signature.h"
 
 namespace lovebank::cli {
 namespace {
@@ -58,7 +59,7 @@ std::optional<audit::Report> StreamAudit(const Globals& globals, audit::Options 
 // The server's signed head of the size the audit read must have the root the audit computed
 // from the journal (issue #27): else the server signs a history other than the one it streams.
 // A finding in the report when it does not (or does not verify under the server's own key).
-void CheckSignedHead(const Globals& globals, audit::Report& report) {
+void CheckSignedHead(const Globals& globals, audit::Report& report, const std::string& pinned) {
   Session session(globals);
   v1::GetSignedHeadRequest request;
   request.set_tree_size(report.tree_size);
@@ -77,8 +78,9 @@ void CheckSignedHead(const Globals& globals, audit::Report& report) {
   if (!status.ok()) {
     add("a signed tree head of " + std::to_string(report.tree_size) + " entries",
         status.error_message());
-  } else if (auto problem = proof::HeadProblem(head, head.public_key())) {
-    add("a head signed by the server's key", *problem);
+  } else if (auto problem = proof::HeadProblem(head, pinned.empty() ? head.public_key() : pinned)) {
+    add(pinned.empty() ? "a head signed by the server's key" : "a head signed by the pinned key",
+        *problem);
   } else if (head.root() != HashToHex(report.tree_root)) {
     add(HashToHex(report.tree_root), head.root());
   }
@@ -90,10 +92,14 @@ void AddAuditCommands(CLI::App& app, Globals& globals, int* exit_code) {
   auto digests = std::make_shared<std::vector<std::string>>();
   audit->add_option("--expect-digest", *digests,
                     "SEQ:HASH published earlier; the entry at SEQ must still have HASH");
+  auto pinned = std::make_shared<std::string>();
+  audit->add_option("--key", *pinned,
+                    "the programme's published key (64 hex digits or a file, `lovebank key`): the "
+                    "server's signed head must be signed by it");
   audit->footer(
       "Examples:\n  lovebank audit\n  lovebank audit --expect-digest 2186:e011…c5b --json\n"
       "Exit codes: 0 clean, 1 findings, 2 the audit could not run.");
-  audit->callback([&globals, exit_code, digests] {
+  audit->callback([&globals, exit_code, digests, pinned] {
     audit::Options options;
     for (const std::string& text : *digests) {
       auto digest = audit::ParseDigest(text);
@@ -105,9 +111,19 @@ void AddAuditCommands(CLI::App& app, Globals& globals, int* exit_code) {
       }
       options.expected_digests.push_back(*digest);
     }
+    std::string pinned_hex;
+    if (!pinned->empty()) {
+      auto key = signature::ParsePublicKey(*pinned);
+      if (!key) {
+        std::cerr << "lovebank: --key wants 64 hex digits or a file holding them\n";
+        *exit_code = kAuditCannotRun;
+        return;
+      }
+      pinned_hex = signature::PublicKeyHex(*key);
+    }
     auto report = StreamAudit(globals, std::move(options), exit_code);
     if (!report) return;
-    CheckSignedHead(globals, *report);
+    CheckSignedHead(globals, *report, pinned_hex);
     if (globals.json) {
       PrintJson(audit::ToJson(*report));
     } else {

@@ -16,11 +16,13 @@ namespace {
 // Bundles are small (an entry and ~20 hashes); a certificate's proof is inside the certificate.
 constexpr std::size_t kBundleBytesMax = 1 << 20;
 
+// At most `most` bytes read: a larger file (or a device) is not a bundle.
 std::optional<std::string> ReadSmallFile(const std::string& path, std::size_t most) {
   std::ifstream in(path, std::ios::binary);
   if (!in) return std::nullopt;
-  std::string text;
-  text.assign(std::istreambuf_iterator<char>(in), {});
+  std::string text(most + 1, '\0');
+  in.read(text.data(), static_cast<std::streamsize>(text.size()));
+  text.resize(static_cast<std::size_t>(in.gcount()));
   if (text.size() > most) return std::nullopt;
   return text;
 }
@@ -125,8 +127,10 @@ void AddProofCommands(CLI::App& app, Globals& globals, int* exit_code) {
     const nlohmann::json bundle = nlohmann::json::parse(*text, nullptr, false);
     std::vector<std::string> problems;
     proof::Checked checked;
-    if (bundle.is_discarded() || !bundle.is_object() ||
-        bundle.value("lovebank_proof", 0) != proof::kBundleVersion) {
+    const bool versioned = bundle.is_object() && bundle.contains("lovebank_proof") &&
+                           bundle["lovebank_proof"].is_number_unsigned() &&
+                           bundle["lovebank_proof"] == proof::kBundleVersion;
+    if (bundle.is_discarded() || !versioned) {
       problems.push_back("not a lovebank proof bundle (version " +
                          std::to_string(proof::kBundleVersion) + ")");
     } else {

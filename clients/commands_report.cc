@@ -458,53 +458,39 @@ std::optional<std::vector<std::string>> VerifyAgainstLedger(
 std::vector<std::string> VerifyProofOnline(Session& session, const nlohmann::json& data,
                                            std::vector<std::string>& notes) {
   std::vector<std::string> problems;
-  v1::SignedTreeHead now;
-  grpc::Status status = session.audit().GetSignedHead(session.Context().get(), {}, &now);
+  const std::uint64_t first = data["proof"]["head"]["tree_size"];
+  v1::GetConsistencyProofRequest request;
+  request.set_first_size(first);  // to the head: its signed head comes with the proof
+  v1::ConsistencyProof consistency;
+  const grpc::Status status =
+      session.audit().GetConsistencyProof(session.Context().get(), request, &consistency);
   if (!status.ok()) {
-    problems.push_back("the server's signed head: " + status.error_message());
+    problems.push_back("the consistency proof of the certificate's ledger of " +
+                       std::to_string(first) + " entries: " + status.error_message());
     return problems;
   }
+  const v1::SignedTreeHead& now = consistency.second();
   if (auto problem = proof::HeadProblem(now, now.public_key())) {
     problems.push_back("the server's head: " + *problem);
     return problems;
   }
   problems = certificate::VerifyOffline(data, now.public_key(), nullptr);
   if (!problems.empty()) return problems;
-  const std::uint64_t first = data["proof"]["head"]["tree_size"];
-  if (first == 0 || first > now.tree_size()) {
-    problems.push_back(Cat("the certificate's ledger of ", first,
-                           " entries is not a prefix of the "
-                           "server's ",
-                           now.tree_size()));
-    return problems;
-  }
-  v1::GetConsistencyProofRequest request;
-  request.set_first_size(first);
-  request.set_second_size(now.tree_size());
-  v1::ConsistencyProof consistency;
-  status = session.audit().GetConsistencyProof(session.Context().get(), request, &consistency);
-  if (!status.ok()) {
-    problems.push_back("the consistency proof: " + status.error_message());
-    return problems;
-  }
-  std::vector<merkle::Hash> path;
-  for (const std::string& hex : consistency.path()) {
-    auto bytes = FromHex(hex);
-    auto hash = bytes ? HashFromBytes(*bytes) : std::nullopt;
-    path.push_back(hash.value_or(merkle::Hash{}));
-  }
-  auto root_of = [](const std::string& hex) {
+  auto hash_of = [](const std::string& hex) {
     auto bytes = FromHex(hex);
     auto hash = bytes ? HashFromBytes(*bytes) : std::nullopt;
     return hash.value_or(merkle::Hash{});
   };
+  std::vector<merkle::Hash> path;
+  for (const std::string& hex : consistency.path()) path.push_back(hash_of(hex));
   const merkle::ProofProblem problem = merkle::VerifyConsistency(
-      first, now.tree_size(), root_of(data["proof"]["head"]["root"].get<std::string>()),
-      root_of(now.root()), path);
+      first, now.tree_size(), hash_of(data["proof"]["head"]["root"].get<std::string>()),
+      hash_of(now.root()), path);
   if (problem != merkle::ProofProblem::kNone) {
     problems.push_back(
         Cat("the ledger was rewritten since the certificate was issued: its tree of ", first,
-            " entries is not a prefix of today's (", merkle::ProofProblemName(problem), ")"));
+            " entries is not a prefix of today's ", now.tree_size(), " (",
+            merkle::ProofProblemName(problem), ")"));
   } else {
     notes.push_back(Cat("its signed ledger of ", first, " entries is a prefix of today's ",
                         now.tree_size(), " (consistency proof verified)"));

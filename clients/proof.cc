@@ -105,6 +105,13 @@ nlohmann::json EntryJson(std::uint64_t seq, const std::string& record,
   return {{"seq", seq}, {"record", Base64(record)}, {"path", std::move(hashes)}};
 }
 
+nlohmann::json HashEntryJson(std::uint64_t seq, const std::string& hash_hex,
+                             const google::protobuf::RepeatedPtrField<std::string>& path) {
+  nlohmann::json hashes = nlohmann::json::array();
+  for (const std::string& hash : path) hashes.push_back(hash);
+  return {{"seq", seq}, {"hash", hash_hex}, {"path", std::move(hashes)}};
+}
+
 nlohmann::json Bundle(const v1::SignedTreeHead& head, nlohmann::json entries) {
   return {{"lovebank_proof", kBundleVersion}, {"head", HeadJson(head)}, {"entries", entries}};
 }
@@ -124,7 +131,7 @@ std::optional<std::string> HeadProblem(const v1::SignedTreeHead& head,
   return std::nullopt;
 }
 
-Checked Verify(const nlohmann::json& bundle, const std::string& public_key_hex) {
+Checked Verify(const nlohmann::json& bundle, const std::string& public_key_hex, bool hash_only) {
   Checked checked;
   auto& problems = checked.problems;
   if (!bundle.is_object() || !bundle.contains("head") || !bundle.contains("entries") ||
@@ -159,9 +166,11 @@ Checked Verify(const nlohmann::json& bundle, const std::string& public_key_hex) 
   proven.time_unix_us = head.fields.time_unix_us;
   std::set<std::uint64_t> seen;
   for (const auto& item : bundle["entries"]) {
-    if (!item.is_object() || !item.contains("seq") || !item["seq"].is_number_unsigned() ||
-        !item.contains("record") || !item["record"].is_string() || !item.contains("path") ||
-        !item["path"].is_array() || item["path"].size() > merkle::kPathHashesMax) {
+    const char* content = hash_only ? "hash" : "record";
+    if (!item.is_object() || item.size() != 3 || !item.contains("seq") ||
+        !item["seq"].is_number_unsigned() || !item.contains(content) ||
+        !item[content].is_string() || !item.contains("path") || !item["path"].is_array() ||
+        item["path"].size() > merkle::kPathHashesMax) {
       problems.push_back("an entry of the proof is malformed");
       continue;
     }
@@ -171,15 +180,28 @@ Checked Verify(const nlohmann::json& bundle, const std::string& public_key_hex) 
       problems.push_back(what + "listed twice");
       continue;
     }
-    auto record = FromBase64(item["record"].get<std::string>());
-    auto view = record ? DecodeStoredEntry(*record) : std::nullopt;
-    if (!view) {
-      problems.push_back(what + "its stored bytes are malformed");
-      continue;
-    }
-    if (ChainHash(view->prev_hash, seq, view->payload) != view->hash) {
-      problems.push_back(what + "its content does not match its hash: it was edited");
-      continue;
+    std::optional<StoredEntryView> view;
+    std::optional<std::string> record;
+    Hash entry_hash{};
+    if (hash_only) {
+      auto hash = HexHash(item["hash"]);
+      if (!hash) {
+        problems.push_back(what + "its hash is not 64 hex digits");
+        continue;
+      }
+      entry_hash = *hash;
+    } else {
+      record = FromBase64(item["record"].get<std::string>());
+      view = record ? DecodeStoredEntry(*record) : std::nullopt;
+      if (!view) {
+        problems.push_back(what + "its stored bytes are malformed");
+        continue;
+      }
+      if (ChainHash(view->prev_hash, seq, view->payload) != view->hash) {
+        problems.push_back(what + "its content does not match its hash: it was edited");
+        continue;
+      }
+      entry_hash = view->hash;
     }
     std::vector<merkle::Hash> path;
     bool path_ok = true;
@@ -189,7 +211,7 @@ Checked Verify(const nlohmann::json& bundle, const std::string& public_key_hex) 
       path.push_back(parsed_hash.value_or(merkle::Hash{}));
     }
     const merkle::ProofProblem problem =
-        path_ok ? merkle::VerifyInclusion(seq - 1, proven.tree_size, merkle::LeafHash(view->hash),
+        path_ok ? merkle::VerifyInclusion(seq - 1, proven.tree_size, merkle::LeafHash(entry_hash),
                                           path, head.fields.root)
                 : merkle::ProofProblem::kRootMismatch;
     if (seq == 0 || problem != merkle::ProofProblem::kNone) {
@@ -198,13 +220,14 @@ Checked Verify(const nlohmann::json& bundle, const std::string& public_key_hex) 
       continue;
     }
     v1::Entry entry;
-    if (!entry.ParseFromArray(view->payload.data(), static_cast<int>(view->payload.size())) ||
-        entry.seq() != seq) {
+    if (view &&
+        (!entry.ParseFromArray(view->payload.data(), static_cast<int>(view->payload.size())) ||
+         entry.seq() != seq)) {
       problems.push_back(what + "its payload is not a lovebank entry of that number");
       continue;
     }
     proven.entries.emplace_back(seq, std::move(entry));
-    proven.hashes.push_back(HashToHex(view->hash));
+    proven.hashes.push_back(HashToHex(entry_hash));
   }
   return checked;
 }

@@ -198,6 +198,8 @@ absl::StatusOr<std::unique_ptr<Ledger>> Ledger::Open(LedgerOptions options) {
   if (!options.read_only) {
     LOVEBANK_ASSIGN_OR_RETURN(impl->engine,
                               Engine::Load(&store, head, head_time, options.clock_unix_us));
+    impl->tree = std::make_unique<TreeBuilder>(&store);
+    LOVEBANK_RETURN_IF_ERROR(impl->tree->Load(head.seq));
   }
   impl->options = std::move(options);
   auto ledger = std::unique_ptr<Ledger>(new Ledger(std::move(impl)));
@@ -376,6 +378,11 @@ void Ledger::Impl::StartThreads() {
     rocksdb::SetPerfLevel(rocksdb::PerfLevel::kDisable);
     SequencerLoop();
   });
+  tree->Start(
+      [this](std::uint64_t after, absl::Duration timeout, const std::atomic<bool>* cancel) {
+        return WaitForHead(after, timeout, cancel);
+      },
+      [this] { WakeHeadWaiters(); });
 }
 
 void Ledger::Impl::StopThreads() {
@@ -391,6 +398,7 @@ void Ledger::Impl::StopThreads() {
   }
   pipe_wake_.SignalAll();
   if (writer_.joinable()) writer_.join();  // writes everything sealed, then returns
+  if (tree) tree->Stop();                  // integrates everything written, then returns
 }
 
 void Ledger::Impl::SequencerLoop() {

@@ -220,7 +220,8 @@ class Ledger {
   // The Merkle tree over the journal (issue #27; ledger/format/merkle.h), for any tree size up
   // to the committed head: stored perfect subtrees never change, so no snapshot is needed.
   // Refusals: kTreeSizeInvalid (a size of 0 where a leaf is needed, past the head, first past
-  // second, seq outside 1..tree_size). Storage failures: Unavailable or DataLoss.
+  // second, seq outside 1..tree_size). Storage failures: Unavailable or DataLoss; Unavailable
+  // also when the tree builder has not reached the size within 10 s (TreeCovers).
   // The root of the tree of the first `tree_size` entries (tree_size 0: the empty tree).
   absl::StatusOr<Hash> TreeRoot(std::uint64_t tree_size) const;
   // RFC 9162 PATH for entry `seq` (leaf seq - 1) in the tree of `tree_size` entries.
@@ -231,6 +232,9 @@ class Ledger {
                                                      std::uint64_t second_size) const;
   // The time of entry `seq` (0 for seq 0): the time a tree head of that size states.
   absl::StatusOr<std::int64_t> EntryTime(std::uint64_t seq) const;
+  // The tree is built off the commit path (ledger/tree.h): OK once it covers `tree_size`
+  // entries, waiting up to 10 s; Unavailable when it does not (a read-only ledger does not wait).
+  absl::Status TreeCovers(std::uint64_t tree_size) const;
   // The entry that `actor`'s request `request_id` committed (request ids are each actor's own).
   absl::StatusOr<StoredEntry> GetEntryByRequestId(std::string_view actor,
                                                   std::string_view request_id);

@@ -13,6 +13,7 @@
 #include "ledger/format/journal_format.h"
 #include "ledger/ledger.h"
 #include "ledger/storage/store.h"
+#include "ledger/tree.h"
 
 namespace lovebank {
 
@@ -40,6 +41,9 @@ class Ledger::Impl {
   std::unique_ptr<Store> store;
   std::string ledger_id;
   std::unique_ptr<Engine> engine;  // null when read-only; touched by the writer thread only
+  // The Merkle tree's builder (tree.h): null when read-only. Started after, stopped after, the
+  // writer.
+  std::unique_ptr<TreeBuilder> tree;
 
   // A decided batch on its way to disk. States: sealed (in to_write_) -> writing (owned by the
   // writer thread) -> completed (callbacks run) -> retired by the sequencer (RetireWritten).

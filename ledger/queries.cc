@@ -399,24 +399,6 @@ absl::StatusOr<StoredEntry> Ledger::GetEntry(std::uint64_t seq) {
 
 namespace {
 
-// Node (level, index) of the committed tree: level 0 from the journal, the rest stored.
-merkle::NodeReader TreeReader(Store& store) {
-  return [&store](unsigned level, std::uint64_t index) -> absl::StatusOr<merkle::Hash> {
-    if (level == 0) {
-      LOVEBANK_ASSIGN_OR_RETURN(auto value,
-                                store.Get(Family::kJournal, EncodeFixed64BE(index + 1)));
-      auto view = value ? DecodeStoredEntry(*value) : std::nullopt;
-      if (!view) return absl::DataLossError(Cat("journal entry ", index + 1, " is missing"));
-      return merkle::LeafHash(view->hash);
-    }
-    LOVEBANK_ASSIGN_OR_RETURN(auto node, store.Get(Family::kTree, TreeNodeKey(level, index)));
-    if (!node || node->size() != 32) {
-      return absl::DataLossError(Cat("tree node ", level, "/", index, " is missing"));
-    }
-    return *HashFromBytes(*node);
-  };
-}
-
 absl::Status CheckTreeSize(std::uint64_t tree_size, std::uint64_t head) {
   if (tree_size > head) {
     return RefusedStatus(Reason::kTreeSizeInvalid,
@@ -425,10 +407,25 @@ absl::Status CheckTreeSize(std::uint64_t tree_size, std::uint64_t head) {
   return absl::OkStatus();
 }
 
+// The builder integrates entries moments after their commit: a proof of the head waits for it.
+constexpr absl::Duration kTreeWaitMax = absl::Seconds(10);
+
 }  // namespace
+
+absl::Status Ledger::TreeCovers(std::uint64_t tree_size) const {
+  if (impl_->tree) return impl_->tree->WaitFor(tree_size, kTreeWaitMax);
+  // Read-only: the tree as the store holds it.
+  LOVEBANK_ASSIGN_OR_RETURN(const std::uint64_t built, StoredTreeSize(*impl_->store));
+  if (built < tree_size) {
+    return absl::UnavailableError(
+        Cat("the tree covers ", built, " of ", tree_size, " entries (its writer builds the rest)"));
+  }
+  return absl::OkStatus();
+}
 
 absl::StatusOr<Hash> Ledger::TreeRoot(std::uint64_t tree_size) const {
   LOVEBANK_RETURN_IF_ERROR(CheckTreeSize(tree_size, GetHead().seq));
+  LOVEBANK_RETURN_IF_ERROR(TreeCovers(tree_size));
   return merkle::RootOf(tree_size, TreeReader(*impl_->store));
 }
 
@@ -439,6 +436,7 @@ absl::StatusOr<std::vector<Hash>> Ledger::InclusionProof(std::uint64_t seq,
     return RefusedStatus(Reason::kTreeSizeInvalid,
                          Cat("entry ", seq, " is not in the tree of ", tree_size, " entries"));
   }
+  LOVEBANK_RETURN_IF_ERROR(TreeCovers(tree_size));
   return merkle::InclusionPath(seq - 1, tree_size, TreeReader(*impl_->store));
 }
 
@@ -449,6 +447,7 @@ absl::StatusOr<std::vector<Hash>> Ledger::ConsistencyProof(std::uint64_t first_s
     return RefusedStatus(Reason::kTreeSizeInvalid,
                          Cat("first size ", first_size, " is not in 1..", second_size));
   }
+  LOVEBANK_RETURN_IF_ERROR(TreeCovers(second_size));
   return merkle::ConsistencyPath(first_size, second_size, TreeReader(*impl_->store));
 }
 

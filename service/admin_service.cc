@@ -242,6 +242,12 @@ grpc::ServerUnaryReactor* AdminService::Backup(grpc::CallbackServerContext* ctx,
     call->Done(ToStatus(reason, std::string(head.status().message())));
     return call;
   }
+  // The ledger's signing key goes with it: certificates and proofs verify under it (a restore
+  // without it needs --new-signing-key, docs/proofs.md).
+  if (absl::Status kept = context_.signer->WriteTo(dir + "/signing.key"); !kept.ok()) {
+    call->Done(ToStatus(Reason::kLedgerUnavailable, std::string(kept.message())));
+    return call;
+  }
   response->set_out_dir(dir);
   response->set_seq(head->seq);
   response->set_hash(HashToHex(head->hash));

@@ -95,6 +95,9 @@ int Main(int argc, char** argv) {
   app.add_option("--clock-start", clock_start,
                  "tests and demos: entry times start at this UTC instant (2026-11-20T08:00:00Z) "
                  "and advance with the monotonic clock; default the system clock");
+  app.add_flag("--new-signing-key", options.new_signing_key,
+               "make a new signing.key when the ledger's is missing (certificates issued under the "
+               "old key then verify only against the old published key; docs/proofs.md)");
   app.add_flag("--init", options.init,
                "create a new ledger when --data-dir holds none (without it a missing ledger is an "
                "error: a mistyped directory never starts an empty ledger)");

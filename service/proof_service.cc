@@ -19,6 +19,24 @@ void AddPath(const std::vector<Hash>& path, google::protobuf::RepeatedPtrField<s
   for (const Hash& hash : path) *out->Add() = HashToHex(hash);
 }
 
+// A head of a past size states when its last entry was made: the journal's timeline is for
+// those who read all of it (as GetDigest). Others get the head, or what a past size proves
+// without its head (a consistency path).
+bool ReadsPastHeads(const Principal& who) {
+  return who.role == v1::ROLE_ADMIN || who.role == v1::ROLE_AUDITOR;
+}
+
+// The size asked (0: the head), or a refusal for a past size `who` may not ask.
+absl::StatusOr<std::uint64_t> SizeFor(const Principal& who, std::uint64_t asked,
+                                      std::uint64_t head) {
+  if (asked == 0 || asked == head) return head;
+  if (!ReadsPastHeads(who)) {
+    return RefusedStatus(Reason::kPermissionDenied,
+                         "a head of a past size is for auditors and admins: ask for the head (0)");
+  }
+  return asked;
+}
+
 }  // namespace
 
 absl::StatusOr<v1::SignedTreeHead> SignedHead(const Context& context, std::uint64_t tree_size) {
@@ -45,12 +63,16 @@ grpc::ServerUnaryReactor* AuditService::GetSignedHead(grpc::CallbackServerContex
                                                       const v1::GetSignedHeadRequest* request,
                                                       v1::SignedTreeHead* response) {
   auto* call = new UnaryCall(context_, ctx, "GetSignedHead", "");
-  if (call->Authenticate() == nullptr) return call;
-  const std::uint64_t size =
-      request->tree_size() == 0 ? context_.ledger->GetHead().seq : request->tree_size();
-  auto head = SignedHead(context_, size);
+  auto who = call->Authenticate();
+  if (who == nullptr) return call;
+  auto size = SizeFor(*who, request->tree_size(), context_.ledger->GetHead().seq);
+  if (!size.ok()) {
+    call->Done(ToStatus(size.status()));
+    return call;
+  }
+  auto head = SignedHead(context_, *size);
   if (head.ok()) *response = std::move(*head);
-  call->Done(ToStatus(head.status()), size);
+  call->Done(ToStatus(head.status()), *size);
   return call;
 }
 
@@ -60,14 +82,18 @@ grpc::ServerUnaryReactor* AuditService::GetInclusionProof(
   auto* call = new UnaryCall(context_, ctx, "GetInclusionProof", "");
   auto who = call->Authenticate();
   if (who == nullptr) return call;
-  const std::uint64_t size =
-      request->tree_size() == 0 ? context_.ledger->GetHead().seq : request->tree_size();
   // As GetEntry: no principal learns whether an entry it may not see exists.
   auto stored = context_.ledger->GetEntry(request->seq());
   if (absl::Status shown = EntryShownTo(*who, stored); !shown.ok()) {
     call->Done(ToStatus(shown));
     return call;
   }
+  auto asked = SizeFor(*who, request->tree_size(), context_.ledger->GetHead().seq);
+  if (!asked.ok()) {
+    call->Done(ToStatus(asked.status()));
+    return call;
+  }
+  const std::uint64_t size = *asked;
   auto path = context_.ledger->InclusionProof(request->seq(), size);
   if (!path.ok()) {
     call->Done(ToStatus(path.status()));
@@ -90,22 +116,35 @@ grpc::ServerUnaryReactor* AuditService::GetConsistencyProof(
     grpc::CallbackServerContext* ctx, const v1::GetConsistencyProofRequest* request,
     v1::ConsistencyProof* response) {
   auto* call = new UnaryCall(context_, ctx, "GetConsistencyProof", "");
-  if (call->Authenticate() == nullptr) return call;
-  const std::uint64_t second =
-      request->second_size() == 0 ? context_.ledger->GetHead().seq : request->second_size();
+  auto who = call->Authenticate();
+  if (who == nullptr) return call;
+  auto asked = SizeFor(*who, request->second_size(), context_.ledger->GetHead().seq);
+  if (!asked.ok()) {
+    call->Done(ToStatus(asked.status()));
+    return call;
+  }
+  const std::uint64_t second = *asked;
   auto path = context_.ledger->ConsistencyProof(request->first_size(), second);
   if (!path.ok()) {
     call->Done(ToStatus(path.status()));
     return call;
   }
-  auto first_head = SignedHead(context_, request->first_size());
+  // The first head only for those who read past heads: the caller holds its own first head (a
+  // certificate's), and the path proves it a prefix of the second.
+  if (ReadsPastHeads(*who)) {
+    auto first_head = SignedHead(context_, request->first_size());
+    if (!first_head.ok()) {
+      call->Done(ToStatus(first_head.status()));
+      return call;
+    }
+    *response->mutable_first() = std::move(*first_head);
+  }
   auto second_head = SignedHead(context_, second);
-  if (!first_head.ok() || !second_head.ok()) {
-    call->Done(ToStatus(!first_head.ok() ? first_head.status() : second_head.status()));
+  if (!second_head.ok()) {
+    call->Done(ToStatus(second_head.status()));
     return call;
   }
   AddPath(*path, response->mutable_path());
-  *response->mutable_first() = std::move(*first_head);
   *response->mutable_second() = std::move(*second_head);
   call->Done(grpc::Status::OK, second);
   return call;

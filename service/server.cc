@@ -199,6 +199,19 @@ absl::StatusOr<std::unique_ptr<Server>> Server::Start(ServerOptions options) {
   for (const std::string& dir : {options.data_dir, db_dir}) {
     if (absl::Status made = MakePrivateDirectory(dir, *impl->logger); !made.ok()) return made;
   }
+  // A ledger with a tree has had a signing key (they came together, issue #27): a missing key
+  // then is lost, not new, and is never replaced silently.
+  bool had_tree = false;
+  if (ledger_exists) {
+    StoreOptions read_only;
+    read_only.read_only = true;
+    read_only.env = options.env;
+    auto store = Store::Open(db_dir, read_only);
+    if (!store.ok()) return store.status();
+    auto tree_size = (*store)->Get(Family::kMeta, meta_key::kTreeSize);
+    if (!tree_size.ok()) return tree_size.status();
+    had_tree = tree_size->has_value();
+  }
 
   // Options first: a bad TLS setup is refused before the ledger is opened.
   std::shared_ptr<grpc::ServerCredentials> credentials = grpc::InsecureServerCredentials();
@@ -254,7 +267,25 @@ absl::StatusOr<std::unique_ptr<Server>> Server::Start(ServerOptions options) {
   impl->payments = std::make_unique<PaymentKey>(std::move(*payments));
   // The ledger's signing key (issue #27): made with the ledger, or with the first start of a
   // ledger made before it; owner-only. Its public half is what members and third parties pin.
-  auto signer = signature::SigningKey::LoadOrCreate(options.data_dir + "/signing.key");
+  const std::string key_path = options.data_dir + "/signing.key";
+  auto signer = signature::SigningKey::Load(key_path);
+  if (absl::IsNotFound(signer.status())) {
+    if (had_tree && !options.new_signing_key) {
+      return absl::FailedPreconditionError(Cat(
+          key_path,
+          " is missing, and this ledger has signed with a key before: restore it from "
+          "the backup (`lovebank backup` keeps a copy), or start once with --new-signing-key to "
+          "make a new one and publish its fingerprint (docs/proofs.md)"));
+    }
+    auto made = signature::SigningKey::Generate();
+    if (!made.ok()) return made.status();
+    if (absl::Status written = (*made)->WriteTo(key_path); !written.ok()) return written;
+    impl->logger->Log(
+        ledger_exists ? LogLevel::kWarn : LogLevel::kInfo,
+        Cat("made a new signing key: fingerprint ", signature::Fingerprint((*made)->public_key()),
+            " (publish it: `lovebank key`)"));
+    signer = std::move(made);
+  }
   if (!signer.ok()) return signer.status();
   impl->signer = std::move(*signer);
   impl->context = Context{impl->ledger.get(),   &impl->principals,

@@ -39,6 +39,9 @@ struct ServerOptions {
   // Create a new ledger when data_dir holds none (lovebankd --init). false: a missing ledger is
   // NotFound, so a mistyped data directory never starts an empty ledger with a new admin.
   bool init = false;
+  // Make a new signing.key for an existing ledger whose key is missing (docs/proofs.md): without
+  // it lovebankd refuses to start rather than sign under a key nobody published.
+  bool new_signing_key = false;
   std::string tls_cert_file;  // PEM; with tls_key_file: TLS, without both: plaintext
   std::string tls_key_file;
   // PEM CA certificates: with TLS, every client must present a certificate signed by one of

@@ -260,10 +260,15 @@ StoreDump DumpStore(const std::string& path) {
   if (!store.ok()) return dump;
   for (std::size_t i = 0; i < kFamilyCount; ++i) {
     const auto family = static_cast<Family>(i);
+    // The Merkle tree is built on its own thread behind the commits (ledger/tree.h): when it
+    // catches up is no state a command changes. tree_test checks it.
+    if (family == Family::kTree) continue;
     auto& out = dump[FamilyName(family)];
     auto it = (*store)->NewIterator(family);
-    for (it->SeekToFirst(); it->Valid(); it->Next())
+    for (it->SeekToFirst(); it->Valid(); it->Next()) {
+      if (family == Family::kMeta && it->key().ToStringView() == meta_key::kTreeSize) continue;
       out[it->key().ToString()] = it->value().ToString();
+    }
     EXPECT_TRUE(it->status().ok());
   }
   return dump;

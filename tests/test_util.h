@@ -95,7 +95,8 @@ v1::Command Refund(const std::string& id, std::uint64_t checkout_seq, const Bask
 v1::Command SetExchangeRatio(const std::string& id, const std::string& points_per_hour,
                              const std::string& exchange_account);
 
-// Every key and value of every column family: family name -> key -> value.
+// Every key and value of every column family: family name -> key -> value. Without the Merkle
+// tree (the tree family and meta tree_size), which its own thread builds behind the commits.
 using StoreDump = std::map<std::string, std::map<std::string, std::string>>;
 // Reads the store at `path` through a read-only open (works beside an open writer).
 StoreDump DumpStore(const std::string& path);

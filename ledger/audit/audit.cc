@@ -318,6 +318,7 @@ class Reader {
   }
   std::uint64_t entries() const { return entries_; }
   const TreeDigest& tree() const { return tree_; }
+  void CheckpointTreeAt(std::uint64_t size) { tree_.CheckpointAt(size); }
 
  private:
   void Read(const RawRecord& record, Chunk& chunk) {
@@ -532,6 +533,12 @@ absl::StatusOr<Pass> RunPass(JournalSource& source, Store* store, const Options&
   state.entries.reserve(expected_entries);
 
   Reader reader(source, options, state.compare_store);
+  if (store != nullptr) {
+    // The store's tree is built behind the journal: compare it as of the size it covers.
+    LOVEBANK_ASSIGN_OR_RETURN(auto tree_size, store->Get(Family::kMeta, meta_key::kTreeSize));
+    reader.CheckpointTreeAt(tree_size && tree_size->size() == 8 ? GetFixed64BE(tree_size->data())
+                                                                : 0);
+  }
   ChunkQueue queue;
   // No RocksDB perf-context counting on either thread (nothing reads it; it costs a
   // thread-local update per iterator step: journal-only A/B 369k/459k vs 474k/495k entries/s).

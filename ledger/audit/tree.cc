@@ -4,8 +4,6 @@
 
 #include <openssl/evp.h>
 
-#include <bit>
-
 #include "ledger/audit/replay.h"
 #include "ledger/base/check.h"
 #include "ledger/base/coding.h"
@@ -20,6 +18,8 @@ struct LevelState {
     LOVEBANK_CHECK(context != nullptr && EVP_DigestInit_ex(context, EVP_sha256(), nullptr) == 1);
   }
   ~LevelState() { EVP_MD_CTX_free(context); }
+  LevelState(const LevelState&) = delete;
+  LevelState& operator=(const LevelState&) = delete;
   void Add(const unsigned char* node) { LOVEBANK_CHECK(EVP_DigestUpdate(context, node, 32) == 1); }
   Hash Digest() const {
     EVP_MD_CTX* copy = EVP_MD_CTX_new();
@@ -33,26 +33,39 @@ struct LevelState {
   EVP_MD_CTX* context;
 };
 
+namespace {
+constexpr unsigned kLevelsMax = 64;
+Hash EmptyDigest() { return LevelState().Digest(); }
+}  // namespace
+
 TreeDigest::TreeDigest() = default;
 TreeDigest::~TreeDigest() = default;
 TreeDigest::TreeDigest(TreeDigest&&) noexcept = default;
 TreeDigest& TreeDigest::operator=(TreeDigest&&) noexcept = default;
 
+void TreeDigest::CheckpointAt(std::uint64_t size) {
+  LOVEBANK_CHECK(frontier_.size() == 0);
+  checkpoint_size_ = size;
+  if (size == 0) Keep();
+}
+
+void TreeDigest::Keep() {
+  Levels kept;
+  kept.size = frontier_.size();
+  for (const auto& level : levels_) kept.digests.push_back(level->Digest());
+  checkpoint_ = std::move(kept);
+}
+
 void TreeDigest::Append(const Hash& entry_hash) {
   frontier_.Append(merkle::LeafHash(entry_hash),
                    [this](unsigned level, std::uint64_t, const merkle::Hash& node) {
-                     while (levels_.size() < level)
-                       levels_.push_back(std::make_unique<LevelState>());
-                     levels_[level - 1]->Add(node.data());
+                     if (level < kTreeStoredLevelMin) return;
+                     const unsigned at = level - kTreeStoredLevelMin;
+                     while (levels_.size() <= at) levels_.push_back(std::make_unique<LevelState>());
+                     levels_[at]->Add(node.data());
                    });
+  if (frontier_.size() == checkpoint_size_) Keep();
 }
-
-Hash TreeDigest::LevelDigest(unsigned level) const {
-  if (level == 0 || level > levels_.size()) return LevelState().Digest();
-  return levels_[level - 1]->Digest();
-}
-
-unsigned TreeDigest::levels() const { return static_cast<unsigned>(levels_.size()); }
 
 absl::Status CompareTree(Store& store, const TreeDigest& tree, Findings& findings) {
   LOVEBANK_ASSIGN_OR_RETURN(auto size_bytes, store.Get(Family::kMeta, meta_key::kTreeSize));
@@ -60,56 +73,52 @@ absl::Status CompareTree(Store& store, const TreeDigest& tree, Findings& finding
   it->SeekToFirst();
   LOVEBANK_RETURN_IF_ERROR(FromRocks(it->status(), "reading the tree"));
   if (!size_bytes && !it->Valid()) return absl::OkStatus();  // made before the tree
-  const std::string expected_size = Cat(tree.size());
-  const std::string found_size = !size_bytes ? std::string("no record")
-                                 : size_bytes->size() == 8
-                                     ? Cat(GetFixed64BE(size_bytes->data()))
-                                     : Cat(ToHex(*size_bytes), " (malformed)");
-  if (found_size != expected_size) {
-    findings.Add(size_bytes ? FindingKind::kRecordDiffers : FindingKind::kRecordMissing, 0,
-                 "meta tree_size", expected_size, found_size);
+  if (!size_bytes || size_bytes->size() != 8 || !tree.checkpoint()) {
+    findings.Add(!size_bytes ? FindingKind::kRecordMissing : FindingKind::kRecordDiffers, 0,
+                 "meta tree_size", Cat("at most ", tree.size(), " (the journal's entries)"),
+                 !size_bytes               ? std::string("no record")
+                 : size_bytes->size() != 8 ? Cat(ToHex(*size_bytes), " (malformed)")
+                                           : Cat(GetFixed64BE(size_bytes->data())));
+    return absl::OkStatus();
   }
-  // Level by level in key order: each level's nodes must be indexes 0, 1, 2, ... and hash, in
-  // that order, to the audit's digest of the same level.
-  std::vector<std::unique_ptr<LevelState>> digests;
-  std::vector<std::uint64_t> counts;
+  const TreeDigest::Levels& expected = *tree.checkpoint();
+  // Level by level in key order: each stored level's nodes must be indexes 0, 1, 2, ... up to
+  // what the tree size completes, and hash, in that order, to the audit's digest of the level.
+  std::vector<std::unique_ptr<LevelState>> digests(kLevelsMax);
+  std::vector<std::uint64_t> counts(kLevelsMax, 0);
   for (; it->Valid(); it->Next()) {
     const std::string_view key = it->key().ToStringView();
     const std::string_view value = it->value().ToStringView();
     const unsigned level = key.size() == 9 ? static_cast<unsigned char>(key[0]) : 0;
-    if (level == 0 || level > 63 || value.size() != 32) {
+    if (level < kTreeStoredLevelMin || level >= kLevelsMax || value.size() != 32) {
       findings.Add(FindingKind::kRecordExtra, 0, Cat("tree ", ToHex(key)), "no record",
                    Cat(value.size(), " bytes"));
       continue;
     }
-    while (digests.size() < level) {
-      digests.push_back(std::make_unique<LevelState>());
-      counts.push_back(0);
-    }
+    if (!digests[level]) digests[level] = std::make_unique<LevelState>();
     const std::uint64_t index = GetFixed64BE(key.data() + 1);
-    if (index != counts[level - 1]) {
-      findings.Add(
-          index < (tree.size() >> level) ? FindingKind::kRecordMissing : FindingKind::kRecordExtra,
-          0, Cat("tree level ", level), Cat("node ", counts[level - 1]), Cat("node ", index));
-      counts[level - 1] = index;  // report each gap once
+    if (index != counts[level]) {
+      findings.Add(index < (expected.size >> level) ? FindingKind::kRecordMissing
+                                                    : FindingKind::kRecordExtra,
+                   0, Cat("tree level ", level), Cat("node ", counts[level]), Cat("node ", index));
+      counts[level] = index;  // report each gap once
     }
-    ++counts[level - 1];
-    digests[level - 1]->Add(reinterpret_cast<const unsigned char*>(value.data()));
+    ++counts[level];
+    digests[level]->Add(reinterpret_cast<const unsigned char*>(value.data()));
   }
   LOVEBANK_RETURN_IF_ERROR(FromRocks(it->status(), "reading the tree"));
-  const unsigned top = std::max<unsigned>(static_cast<unsigned>(digests.size()), tree.levels());
-  for (unsigned level = 1; level <= top; ++level) {
-    const std::uint64_t expected = tree.size() >> level;
-    const std::uint64_t found = level <= counts.size() ? counts[level - 1] : 0;
-    const Hash found_digest =
-        level <= digests.size() ? digests[level - 1]->Digest() : LevelState().Digest();
-    if (found != expected || found_digest != tree.LevelDigest(level)) {
-      findings.Add(found < expected   ? FindingKind::kRecordMissing
-                   : found > expected ? FindingKind::kRecordExtra
-                                      : FindingKind::kRecordDiffers,
+  for (unsigned level = kTreeStoredLevelMin; level < kLevelsMax; ++level) {
+    const std::uint64_t want = expected.size >> level;
+    const std::size_t at = level - kTreeStoredLevelMin;
+    const Hash want_digest = at < expected.digests.size() ? expected.digests[at] : EmptyDigest();
+    const Hash found_digest = digests[level] ? digests[level]->Digest() : EmptyDigest();
+    if (counts[level] != want || found_digest != want_digest) {
+      findings.Add(counts[level] < want   ? FindingKind::kRecordMissing
+                   : counts[level] > want ? FindingKind::kRecordExtra
+                                          : FindingKind::kRecordDiffers,
                    0, Cat("tree level ", level),
-                   Cat(expected, " nodes, digest ", HashToHex(tree.LevelDigest(level))),
-                   Cat(found, " nodes, digest ", HashToHex(found_digest)));
+                   Cat(want, " nodes, digest ", HashToHex(want_digest)),
+                   Cat(counts[level], " nodes, digest ", HashToHex(found_digest)));
     }
   }
   return absl::OkStatus();

@@ -1,14 +1,16 @@
 #pragma once
 // The audit's own Merkle tree over the journal it reads (issue #27): the root at its head, and
-// for the store comparison a digest of every node of each level in index order, so that the
-// store's tree family is checked node for node without holding the nodes (a 10M-entry journal
-// has 10M of them). The tree's shape is the format layer's (merkle.h), tested there against an
-// independent model; what it is fed — the stored chain hashes in journal order — is the audit's.
+// for the store comparison a digest of the stored levels' nodes (kTreeStoredLevelMin and up) in
+// index order as of the size the store's tree covers, so that the store's tree family is checked
+// node for node without holding the nodes (a 10M-entry journal has 10M of them). The tree's
+// shape is the format layer's (merkle.h), tested there against an independent model; what it is
+// fed — the stored chain hashes in journal order — is the audit's.
 //
 // Thread-compatible.
 
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <vector>
 
 #include "absl/status/status.h"
@@ -30,23 +32,35 @@ class TreeDigest {
   TreeDigest(TreeDigest&&) noexcept;
   TreeDigest& operator=(TreeDigest&&) noexcept;
 
+  // Keep the level digests as they stand at `size` entries (the store's tree size: its builder
+  // runs behind the journal). Before the first Append.
+  void CheckpointAt(std::uint64_t size);
+
   // The next entry's stored chain hash.
   void Append(const Hash& entry_hash);
   std::uint64_t size() const { return frontier_.size(); }
   Hash Root() const { return frontier_.Root(); }
-  // SHA-256 over the nodes of `level` (1..) in index order; nodes of a level: size() >> level.
-  Hash LevelDigest(unsigned level) const;
-  unsigned levels() const;  // the highest level with a node, 0 when none
+
+  // The checkpoint's size and, per stored level (kTreeStoredLevelMin..), SHA-256 over that
+  // level's nodes in index order; std::nullopt when the journal ended before the checkpoint.
+  struct Levels {
+    std::uint64_t size = 0;
+    std::vector<Hash> digests;  // [level - kTreeStoredLevelMin]
+  };
+  const std::optional<Levels>& checkpoint() const { return checkpoint_; }
 
  private:
+  void Keep();
   merkle::Frontier frontier_;
-  std::vector<std::unique_ptr<struct LevelState>> levels_;  // [level - 1]
+  std::vector<std::unique_ptr<struct LevelState>> levels_;  // [level - kTreeStoredLevelMin]
+  std::uint64_t checkpoint_size_ = 0;
+  std::optional<Levels> checkpoint_;
 };
 
-// The store's tree family and meta tree_size against `tree`: a finding (kRecordDiffers,
-// kRecordMissing, kRecordExtra) per level that differs, for a key that is no node, and for a
-// tree size that is not the journal's. A store made before the tree (no tree_size, no nodes)
-// is no finding: its writer builds the tree when it next opens it.
+// The store's tree family and meta tree_size against `tree`'s checkpoint: a finding
+// (kRecordDiffers, kRecordMissing, kRecordExtra) per level that differs, for a key that is no
+// node, and for a tree size past the journal. A store made before the tree (no tree_size, no
+// nodes) is no finding: its writer builds the tree when it next opens it.
 absl::Status CompareTree(Store& store, const TreeDigest& tree, Findings& findings);
 
 }  // namespace lovebank::audit

@@ -23,8 +23,6 @@ void Engine::BeginBatch(std::size_t expected_commands) {
   staged(Family::kAccountEntries).Reserve(2 * expected_commands, 128 * expected_commands);
   batch.start_head = head_;
   batch.start_time_unix_us = head_time_unix_us_;
-  batch.start_tree = tree_;
-  batch.leaves.reserve(expected_commands);
   for (StateTableBase* table : tables_) table->BeginBatch();
 }
 

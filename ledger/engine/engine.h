@@ -30,7 +30,6 @@
 #include "ledger/base/check.h"
 #include "ledger/engine/outcome.h"
 #include "ledger/engine/state_table.h"
-#include "ledger/format/merkle.h"
 #include "ledger/format/syntax.h"
 #include "ledger/rules/context.h"
 #include "ledger/rules/services.h"
@@ -64,10 +63,6 @@ class [[nodiscard]] OrOutcome {
   std::optional<T> value_;
   Outcome outcome_;
 };
-
-// The Merkle tree's frontier at `head`, building what the store's tree family lacks from the
-// journal first (state.cc). Errors: the store's; DataLoss when the tree or journal is damaged.
-absl::StatusOr<merkle::Frontier> LoadTree(Store& store, const Head& head);
 
 class Engine {
  public:
@@ -400,9 +395,6 @@ class Engine {
   std::string_view serialized_;
   Head head_;
   std::int64_t head_time_unix_us_ = 0;
-  // The Merkle tree over the journal up to the last finished batch (merkle.h): FinishBatch
-  // appends a batch's entries and stages the nodes they complete.
-  merkle::Frontier tree_;
 
   // One batch from BeginBatch until it is retired or rolled back.
   struct Batch {
@@ -410,9 +402,6 @@ class Engine {
     std::array<StagedPuts, kFamilyCount> staged;
     Head start_head;
     std::int64_t start_time_unix_us = 0;
-    merkle::Frontier start_tree;
-    // The chain hash of each entry appended in this batch, in seq order: the tree's new leaves.
-    std::vector<Hash> leaves;
     // The serialized Entry of each seq appended in this batch (FindEntry decodes it on demand).
     absl::flat_hash_map<std::uint64_t, std::string> entries;
     // Keys of the reversed family set in this batch: whole entries and refunded lines.

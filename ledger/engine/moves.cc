@@ -208,7 +208,6 @@ Outcome Engine::Append(const v1::Command& command, const std::string& fingerprin
       EncodeEntryPayload(seq, time, given ? serialized_ : own_bytes, posting_texts, pricing, award);
   const Hash hash = ChainHash(head_.hash, seq, payload);
   Stage(Family::kJournal, EncodeFixed64BE(seq), EncodeStoredEntry(hash, head_.hash, payload));
-  open().leaves.push_back(hash);
   Stage(Family::kRequests, RequestKey(command.actor(), command.request_id()),
         EncodeRequestValue(seq, fingerprint));
 

@@ -161,74 +161,12 @@ Engine::Engine(Store* store, Head head, std::int64_t head_time_unix_us,
       head_(head),
       head_time_unix_us_(head_time_unix_us) {}
 
-namespace {
-
-// The leaf hash of entry `seq` from its stored record.
-absl::StatusOr<merkle::Hash> StoredLeaf(Store& store, std::uint64_t seq) {
-  LOVEBANK_ASSIGN_OR_RETURN(auto value, store.Get(Family::kJournal, EncodeFixed64BE(seq)));
-  auto view = value ? DecodeStoredEntry(*value) : std::nullopt;
-  if (!view) return absl::DataLossError(Cat("journal entry ", seq, " is missing or malformed"));
-  return merkle::LeafHash(view->hash);
-}
-
-}  // namespace
-
-// The Merkle tree's frontier at the head: read from the tree family, after building the part
-// of the tree the store lacks (all of it in a store made before the tree) from the journal's
-// hashes, in synced batches of 65,536 leaves that each record how far they got.
-absl::StatusOr<merkle::Frontier> LoadTree(Store& store, const Head& head) {
-  LOVEBANK_ASSIGN_OR_RETURN(auto size_bytes, store.Get(Family::kMeta, meta_key::kTreeSize));
-  if (size_bytes && size_bytes->size() != 8)
-    return absl::DataLossError("meta tree_size is malformed");
-  const std::uint64_t built = size_bytes ? GetFixed64BE(size_bytes->data()) : 0;
-  if (built > head.seq) {
-    return absl::DataLossError(Cat("the tree covers ", built, " entries, the journal ", head.seq));
-  }
-  auto read = [&store](unsigned level, std::uint64_t index) -> absl::StatusOr<merkle::Hash> {
-    if (level == 0) return StoredLeaf(store, index + 1);
-    LOVEBANK_ASSIGN_OR_RETURN(auto node, store.Get(Family::kTree, TreeNodeKey(level, index)));
-    if (!node || node->size() != 32) {
-      return absl::DataLossError(Cat("tree node ", level, "/", index, " is missing or malformed"));
-    }
-    return *HashFromBytes(*node);
-  };
-  std::vector<merkle::Hash> nodes;
-  for (const merkle::NodeId& id : merkle::FrontierNodes(built)) {
-    LOVEBANK_ASSIGN_OR_RETURN(nodes.emplace_back(), read(id.level, id.index));
-  }
-  merkle::Frontier tree(built, std::move(nodes));
-  if (built == head.seq) return tree;
-  auto it = store.NewIterator(Family::kJournal);
-  it->Seek(EncodeFixed64BE(built + 1));
-  rocksdb::WriteBatch batch;
-  for (std::uint64_t seq = built + 1; seq <= head.seq; ++seq, it->Next()) {
-    if (!it->Valid() || it->key().size() != 8 || GetFixed64BE(it->key().data()) != seq) {
-      LOVEBANK_RETURN_IF_ERROR(FromRocks(it->status(), "reading the journal"));
-      return absl::DataLossError(Cat("journal entry ", seq, " is missing"));
-    }
-    auto view = DecodeStoredEntry(it->value().ToStringView());
-    if (!view) return absl::DataLossError(Cat("journal entry ", seq, " is malformed"));
-    tree.Append(merkle::LeafHash(view->hash),
-                [&](unsigned level, std::uint64_t index, const merkle::Hash& node) {
-                  batch.Put(store.handle(Family::kTree), TreeNodeKey(level, index),
-                            rocksdb::Slice(reinterpret_cast<const char*>(node.data()), 32));
-                });
-    if (seq % 65536 == 0 || seq == head.seq) {
-      batch.Put(store.handle(Family::kMeta), meta_key::kTreeSize, EncodeFixed64BE(seq));
-      LOVEBANK_RETURN_IF_ERROR(store.WriteSynced(&batch));
-      batch.Clear();
-    }
-  }
-  return tree;
-}
-
 absl::StatusOr<std::unique_ptr<Engine>> Engine::Load(Store* store, Head head,
                                                      std::int64_t head_time_unix_us,
                                                      std::function<std::int64_t()> clock) {
   auto engine =
       std::unique_ptr<Engine>(new Engine(store, head, head_time_unix_us, std::move(clock)));
   for (StateTableBase* table : engine->tables_) LOVEBANK_RETURN_IF_ERROR(table->Load(*store));
-  LOVEBANK_ASSIGN_OR_RETURN(engine->tree_, LoadTree(*store, head));
   // Every request id ever recorded, accepted or refused, into the filter Replay asks first.
   std::uint64_t estimate = 0;
   for (Family family : {Family::kRequests, Family::kRefusals}) {
@@ -272,7 +210,6 @@ void Engine::RollBackToMark() {
   for (std::size_t i = 0; i < kFamilyCount; ++i) batch.staged[i].Truncate(mark.staged_sizes[i]);
   for (StateTableBase* table : tables_) table->RollBackToMark();
   for (std::uint64_t seq = mark.head.seq + 1; seq <= head_.seq; ++seq) batch.entries.erase(seq);
-  batch.leaves.resize(mark.head.seq - batch.start_head.seq);
   for (const std::string& key : mark.reversed) batch.reversed.erase(key);
   for (const std::string& id : mark.requests) batch.requests.erase(id);
   head_ = mark.head;
@@ -289,17 +226,7 @@ rocksdb::WriteBatch Engine::FinishBatch() {
     Stage(family, key, value);
   };
   for (const StateTableBase* table : tables_) table->StageOpenBatch(stage);
-  LOVEBANK_CHECK(batch.leaves.size() == head_.seq - batch.start_head.seq &&
-                 tree_.size() == batch.start_head.seq);
-  for (const Hash& leaf : batch.leaves) {
-    tree_.Append(merkle::LeafHash(leaf),
-                 [this](unsigned level, std::uint64_t index, const merkle::Hash& node) {
-                   Stage(Family::kTree, TreeNodeKey(level, index),
-                         std::string_view(reinterpret_cast<const char*>(node.data()), node.size()));
-                 });
-  }
   if (head_.seq != batch.start_head.seq) {
-    Stage(Family::kMeta, std::string(meta_key::kTreeSize), EncodeFixed64BE(head_.seq));
     Stage(Family::kMeta, std::string(meta_key::kHeadSeq), EncodeFixed64BE(head_.seq));
     Stage(Family::kMeta, std::string(meta_key::kHeadHash),
           std::string(reinterpret_cast<const char*>(head_.hash.data()), 32));
@@ -329,7 +256,6 @@ void Engine::RollBackAll() {
   if (!batches_.empty()) {
     head_ = batches_.front().start_head;
     head_time_unix_us_ = batches_.front().start_time_unix_us;
-    tree_ = batches_.front().start_tree;
   }
   batches_.clear();
   for (StateTableBase* table : tables_) table->RollBackAll();

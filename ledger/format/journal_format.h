@@ -15,7 +15,7 @@
 //   tree             level (u8) ‖ index (u64 BE)            -> 32-byte Merkle node (merkle.h): the
 //                                                          perfect subtree over leaves
 //                                                          [index·2^level, (index+1)·2^level),
-//                                                          levels 1 and up (level 0: the journal)
+//                                                          levels kTreeStoredLevelMin (4) and up
 //   meta             "format_version" -> u32 BE (2); "ledger_id" -> 16 random bytes;
 //                    "head_seq" -> u64 BE; "head_hash" -> 32 bytes; "tree_size" -> u64 BE
 //                    (the leaves the tree family covers: the head seq once built)
@@ -73,6 +73,13 @@ inline constexpr const char* kVolunteers = "volunteers";
 inline constexpr const char* kPending = "pending";
 inline constexpr const char* kServices = "services";
 inline constexpr const char* kTree = "tree";
+}  // namespace cf
+
+// The lowest level of the Merkle tree the tree family stores: 4, one node per 16 entries (the
+// builder's puts per entry ~1/15); lower nodes are hashed from at most 8 journal entries.
+inline constexpr unsigned kTreeStoredLevelMin = 4;
+
+namespace cf {
 inline constexpr const char* kMeta = "meta";
 }  // namespace cf
 

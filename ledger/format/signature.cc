@@ -38,21 +38,6 @@ std::string HeadFields(std::string_view context, const TreeHead& head) {
   return message;
 }
 
-// A private key file is the ledger's authority to speak: nobody but its owner may read it.
-absl::Status CheckMode(const std::string& path) {
-  struct stat info;
-  if (stat(path.c_str(), &info) != 0) {
-    if (errno == ENOENT) return absl::NotFoundError(Cat("no key at ", path));
-    return absl::UnavailableError(Cat(path, ": ", std::strerror(errno)));
-  }
-  if (info.st_mode & 077) {
-    return absl::PermissionDeniedError(Cat(path, " may be read by others (mode ",
-                                           (info.st_mode & 0777) >> 6, (info.st_mode & 077) >> 3,
-                                           info.st_mode & 07, "): chmod 600 it"));
-  }
-  return absl::OkStatus();
-}
-
 }  // namespace
 
 KeyId KeyIdOf(const PublicKey& key) {
@@ -134,9 +119,25 @@ absl::StatusOr<std::unique_ptr<SigningKey>> SigningKey::Generate() {
 }
 
 absl::StatusOr<std::unique_ptr<SigningKey>> SigningKey::Load(const std::string& path) {
-  if (auto status = CheckMode(path); !status.ok()) return status;
-  FILE* file = std::fopen(path.c_str(), "r");
-  if (file == nullptr) return absl::UnavailableError(Cat(path, ": ", std::strerror(errno)));
+  // Opened once, not through a symlink, and checked on the open file (no stat-then-open race):
+  // the ledger's authority to speak is its owner's alone.
+  const int fd = open(path.c_str(), O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+  if (fd < 0) {
+    if (errno == ENOENT) return absl::NotFoundError(Cat("no key at ", path));
+    return absl::UnavailableError(Cat(path, ": ", std::strerror(errno)));
+  }
+  struct stat info;
+  if (fstat(fd, &info) != 0 || !S_ISREG(info.st_mode)) {
+    close(fd);
+    return absl::DataLossError(Cat(path, " is not a regular file"));
+  }
+  if ((info.st_mode & 077) != 0 || info.st_uid != geteuid()) {
+    close(fd);
+    return absl::PermissionDeniedError(Cat(
+        path, " must belong to this user and be readable by it alone (chown it, chmod 600 it)"));
+  }
+  FILE* file = fdopen(fd, "r");
+  LOVEBANK_CHECK(file != nullptr);
   EVP_PKEY* pkey = PEM_read_PrivateKey(file, nullptr, nullptr, nullptr);
   std::fclose(file);
   if (pkey == nullptr || EVP_PKEY_get_id(pkey) != EVP_PKEY_ED25519) {
@@ -156,18 +157,36 @@ absl::StatusOr<std::unique_ptr<SigningKey>> SigningKey::LoadOrCreate(const std::
 }
 
 absl::Status SigningKey::WriteTo(const std::string& path) const {
-  const int fd = open(path.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
-  if (fd < 0) {
-    if (errno == EEXIST) return absl::AlreadyExistsError(Cat(path, " exists"));
-    return absl::UnavailableError(Cat(path, ": ", std::strerror(errno)));
-  }
+  // Written whole or not at all: a temporary file (0600), synced, linked to `path` only if no
+  // file is there (link fails with EEXIST: never overwritten), the directory synced.
+  const std::string temporary = path + ".tmp";
+  unlink(temporary.c_str());
+  const int fd = open(temporary.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+  if (fd < 0) return absl::UnavailableError(Cat(temporary, ": ", std::strerror(errno)));
   FILE* file = fdopen(fd, "w");
   LOVEBANK_CHECK(file != nullptr);
   const bool written =
       PEM_write_PrivateKey(file, Pkey(pkey_), nullptr, nullptr, 0, nullptr, nullptr) == 1 &&
       std::fflush(file) == 0 && fsync(fd) == 0;
   std::fclose(file);
-  if (!written) return absl::UnavailableError(Cat("writing ", path));
+  if (!written) {
+    unlink(temporary.c_str());
+    return absl::UnavailableError(Cat("writing ", temporary));
+  }
+  const int linked = link(temporary.c_str(), path.c_str());
+  const int link_errno = errno;
+  unlink(temporary.c_str());
+  if (linked != 0) {
+    if (link_errno == EEXIST) return absl::AlreadyExistsError(Cat(path, " exists"));
+    return absl::UnavailableError(Cat(path, ": ", std::strerror(link_errno)));
+  }
+  const std::string dir_path = path.find('/') == std::string::npos
+                                   ? std::string(".")
+                                   : path.substr(0, path.rfind('/') + (path.rfind('/') == 0));
+  const int dir = open(dir_path.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  const bool synced = dir >= 0 && fsync(dir) == 0;
+  if (dir >= 0) close(dir);
+  if (!synced) return absl::UnavailableError(Cat("syncing the directory of ", path));
   return absl::OkStatus();
 }
 

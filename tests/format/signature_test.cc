@@ -68,6 +68,9 @@ TEST(SignatureTest, TheKeyFileIsOwnerOnlyAndLoadsTheSameKey) {
   chmod((dir + "/junk.pem").c_str(), 0600);
   EXPECT_TRUE(absl::IsDataLoss(SigningKey::Load(dir + "/junk.pem").status()));
   EXPECT_TRUE(absl::IsNotFound(SigningKey::Load(dir + "/none.pem").status()));
+  // Not through a symlink: whoever can place one must not choose the ledger's key.
+  ASSERT_EQ(symlink(path.c_str(), (dir + "/link.pem").c_str()), 0);
+  EXPECT_FALSE(SigningKey::Load(dir + "/link.pem").ok());
 }
 
 TEST(SignatureTest, PublicKeysParseFromHexOrAFileAndNothingElse) {

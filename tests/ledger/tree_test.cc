@@ -175,14 +175,14 @@ TEST(TreeTest, ADamagedTreeNodeIsAnAuditFinding) {
     auto store = Store::Open(dir.path(), StoreOptions{});
     ASSERT_TRUE(store.ok());
     rocksdb::WriteBatch batch;
-    batch.Put((*store)->handle(Family::kTree), TreeNodeKey(2, 3), std::string(32, 'x'));
-    batch.Put((*store)->handle(Family::kTree), TreeNodeKey(1, 1000), std::string(32, 'y'));
+    batch.Put((*store)->handle(Family::kTree), TreeNodeKey(4, 1), std::string(32, 'x'));
+    batch.Put((*store)->handle(Family::kTree), TreeNodeKey(5, 1000), std::string(32, 'y'));
     ASSERT_TRUE((*store)->WriteSynced(&batch).ok());
   }
   const audit::Report report = AuditDb(dir.path());
   const std::string text = Describe(report);
-  EXPECT_NE(text.find("RECORD_DIFFERS seq=0 [tree level 2]"), std::string::npos) << text;
-  EXPECT_NE(text.find("[tree level 1]"), std::string::npos) << text;
+  EXPECT_NE(text.find("RECORD_DIFFERS seq=0 [tree level 4]"), std::string::npos) << text;
+  EXPECT_NE(text.find("[tree level 5]"), std::string::npos) << text;
 }
 
 }  // namespace

@@ -3694,23 +3694,24 @@ TEST_F(ServiceTest, AServiceAMemberGaveCountsForItsStarAndShowsOnItsCertificate)
   EXPECT_NE(certificate.html().find("陪护（互助服务）"), std::string::npos);
   EXPECT_EQ(certificate.html().find("卫生院"), std::string::npos);  // the requester's own words
   EXPECT_NE(certificate.html().find("2026-11-25"), std::string::npos);
-  // Offline (issue #27): the service's row is proven by its payment and its posting.
+  // Offline (issue #27): the service's row is proven by its payment's hash, and no word of the
+  // requester's travels with it.
   auto service_key = signature::SigningKey::Load(dir_.Sub("data/signing.key"));
   ASSERT_TRUE(service_key.ok());
   const nlohmann::json service_data = certificate::DataOf(certificate.html());
   EXPECT_EQ(certificate::VerifyOffline(
                 service_data, signature::PublicKeyHex((*service_key)->public_key()), nullptr),
             std::vector<std::string>{});
+  EXPECT_EQ(service_data["proof"].dump().find("record"), std::string::npos);
   nlohmann::json other_day = service_data;
   for (auto& activity : other_day["activities"]) {
     if (activity["date"] == "2026-11-25") activity["date"] = "2026-11-26";
   }
-  certificate::Sign(other_day, **service_key);
   EXPECT_NE(
       nlohmann::json(certificate::VerifyOffline(
                          other_day, signature::PublicKeyHex((*service_key)->public_key()), nullptr))
           .dump()
-          .find("date differs from the proven entry"),
+          .find("edited after it was issued"),
       std::string::npos);
   // The monthly notice counts it by the service's day, category and place.
   v1::GetNoticeRequest notice_request;
@@ -3847,9 +3848,17 @@ TEST_F(ServiceTest, ProofsVerifyUnderTheLedgersKeyAndOnlyReadableEntriesAreProve
   EXPECT_TRUE(checked.problems.empty()) << nlohmann::json(checked.problems).dump();
   ASSERT_EQ(checked.proven.entries.size(), 1u);
   EXPECT_EQ(checked.proven.entries[0].second.command().earn().to(), "m1");
-  // At an earlier tree size too, and refused past the head or before the entry.
+  // At an earlier tree size too (an auditor: a past head states when its last entry was made,
+  // which is for those who read the whole journal), and refused past the head or before the
+  // entry.
   v1::InclusionProof earlier;
-  ASSERT_TRUE(prove("member", own.seq(), own.seq(), &earlier).ok());
+  EXPECT_STATUS(prove("member", own.seq(), own.seq(), &earlier), StatusCode::PERMISSION_DENIED,
+                Reason::kPermissionDenied);
+  v1::GetSignedHeadRequest past;
+  past.set_tree_size(1);
+  EXPECT_STATUS(client_->audit->GetSignedHead(Ctx(tokens_["member"]).get(), past, &none),
+                StatusCode::PERMISSION_DENIED, Reason::kPermissionDenied);
+  ASSERT_TRUE(prove("auditor", own.seq(), own.seq(), &earlier).ok());
   EXPECT_EQ(earlier.head().tree_size(), own.seq());
   EXPECT_TRUE(proof::Verify(proof::Bundle(earlier.head(),
                                           nlohmann::json::array({proof::EntryJson(
@@ -3857,9 +3866,9 @@ TEST_F(ServiceTest, ProofsVerifyUnderTheLedgersKeyAndOnlyReadableEntriesAreProve
                             key_hex)
                   .problems.empty());
   v1::InclusionProof refused;
-  EXPECT_STATUS(prove("member", own.seq(), HeadSeq() + 1, &refused), StatusCode::INVALID_ARGUMENT,
+  EXPECT_STATUS(prove("auditor", own.seq(), HeadSeq() + 1, &refused), StatusCode::INVALID_ARGUMENT,
                 Reason::kTreeSizeInvalid);
-  EXPECT_STATUS(prove("member", own.seq(), own.seq() - 1, &refused), StatusCode::INVALID_ARGUMENT,
+  EXPECT_STATUS(prove("auditor", own.seq(), own.seq() - 1, &refused), StatusCode::INVALID_ARGUMENT,
                 Reason::kTreeSizeInvalid);
   // m2's entry is not the member's to read: the same answer as for an entry that does not exist.
   EXPECT_STATUS(prove("member", other.seq(), 0, &refused), StatusCode::PERMISSION_DENIED,
@@ -3877,9 +3886,16 @@ TEST_F(ServiceTest, ProofsVerifyUnderTheLedgersKeyAndOnlyReadableEntriesAreProve
           .ok());
   std::vector<merkle::Hash> path;
   for (const auto& hex : consistency.path()) path.push_back(*HashFromBytes(*FromHex(hex)));
-  EXPECT_EQ(proof::HeadProblem(consistency.first(), key_hex), std::nullopt);
+  EXPECT_FALSE(consistency.has_first());  // a member holds its own first head (a certificate's)
+  EXPECT_EQ(proof::HeadProblem(consistency.second(), key_hex), std::nullopt);
+  v1::ConsistencyProof audited;
+  ASSERT_TRUE(
+      client_->audit
+          ->GetConsistencyProof(Ctx(tokens_["auditor"]).get(), consistency_request, &audited)
+          .ok());
+  EXPECT_EQ(proof::HeadProblem(audited.first(), key_hex), std::nullopt);
   EXPECT_EQ(merkle::VerifyConsistency(own.seq(), HeadSeq(),
-                                      *HashFromBytes(*FromHex(consistency.first().root())),
+                                      *HashFromBytes(*FromHex(audited.first().root())),
                                       *HashFromBytes(*FromHex(consistency.second().root())), path),
             merkle::ProofProblem::kNone);
   consistency_request.set_first_size(0);
@@ -3894,7 +3910,7 @@ TEST_F(ServiceTest, ProofsVerifyUnderTheLedgersKeyAndOnlyReadableEntriesAreProve
   v1::SignedTreeHead at_audit;
   v1::GetSignedHeadRequest at;
   at.set_tree_size(report->tree_size);
-  ASSERT_TRUE(client_->audit->GetSignedHead(Ctx(tokens_["member"]).get(), at, &at_audit).ok());
+  ASSERT_TRUE(client_->audit->GetSignedHead(Ctx(tokens_["auditor"]).get(), at, &at_audit).ok());
   EXPECT_EQ(at_audit.root(), HashToHex(report->tree_root));
 }
 
@@ -3920,10 +3936,15 @@ TEST_F(ServiceTest, ACertificateVerifiesOfflineAndEveryForgeryIsRefused) {
   EXPECT_EQ(data["version"], certificate::kVersion);
   std::vector<std::string> notes;
   EXPECT_EQ(certificate::VerifyOffline(data, key_hex, &notes), std::vector<std::string>{});
-  EXPECT_EQ(notes.size(), 1u);  // the cumulative hours stand on the signature
+  EXPECT_EQ(notes.size(), 1u);  // what stands on the signature rather than on a proof
   EXPECT_NE(made.html().find(signature::Fingerprint((*key)->public_key())), std::string::npos);
-  // The proof: the two earnings and the account's opening (its name).
-  EXPECT_EQ(data["proof"]["entries"].size(), 3u);
+  // The proof: the two earnings, by hash only — no record (a member's phone, tags and memos, a
+  // requester's words) travels with a certificate.
+  ASSERT_EQ(data["proof"]["entries"].size(), 2u);
+  for (const auto& entry : data["proof"]["entries"]) {
+    EXPECT_EQ(entry.size(), 3u) << entry.dump();
+    EXPECT_TRUE(entry.contains("hash") && !entry.contains("record")) << entry.dump();
+  }
 
   auto problems_of = [&](const nlohmann::json& edited, const std::string& with_key) {
     return nlohmann::json(certificate::VerifyOffline(edited, with_key, nullptr)).dump();
@@ -3941,16 +3962,22 @@ TEST_F(ServiceTest, ACertificateVerifiesOfflineAndEveryForgeryIsRefused) {
     EXPECT_NE(problems_of(edited, key_hex).find("edited after it was issued"), std::string::npos)
         << field;
   }
-  nlohmann::json renamed = data;
-  renamed["name"] = "张三";
-  EXPECT_NE(problems_of(resigned(renamed), key_hex).find("name: the account was opened as"),
-            std::string::npos);
+  // Rows that do not add up are refused even when signed.
   nlohmann::json more = data;
   more["activities"][0]["hours"] = "12.50";
-  more["total_hours"] = "15.50";
-  EXPECT_NE(problems_of(resigned(more), key_hex).find("hours differs from the proven entry"),
+  EXPECT_NE(problems_of(resigned(more), key_hex).find("total_hours: the listed activities add up"),
             std::string::npos)
       << problems_of(resigned(more), key_hex);
+  // A record smuggled into the proof is malformed: certificates carry hashes only.
+  v1::GetInclusionProofRequest own_request;
+  own_request.set_seq(first.seq());
+  v1::InclusionProof own_proof;
+  ASSERT_TRUE(
+      client_->audit->GetInclusionProof(Ctx(tokens_["member"]).get(), own_request, &own_proof)
+          .ok());
+  nlohmann::json with_record = data;
+  with_record["proof"]["entries"][0]["record"] = proof::Base64(own_proof.record());
+  EXPECT_NE(problems_of(resigned(with_record), key_hex).find("malformed"), std::string::npos);
   // An entry swapped for another member's (a genuine entry with a genuine proof).
   v1::GetInclusionProofRequest other_request;
   other_request.set_seq(others.seq());
@@ -3962,7 +3989,7 @@ TEST_F(ServiceTest, ACertificateVerifiesOfflineAndEveryForgeryIsRefused) {
   nlohmann::json swapped = data;
   for (auto& entry : swapped["proof"]["entries"]) {
     if (entry["seq"] == second.seq()) {
-      entry = proof::EntryJson(other_proof.seq(), other_proof.record(), other_proof.path());
+      entry = proof::HashEntryJson(other_proof.seq(), others.hash(), other_proof.path());
     }
   }
   for (auto& activity : swapped["activities"]) {
@@ -3972,9 +3999,22 @@ TEST_F(ServiceTest, ACertificateVerifiesOfflineAndEveryForgeryIsRefused) {
     }
   }
   EXPECT_NE(problems_of(swapped, key_hex).find("edited after it was issued"), std::string::npos);
-  EXPECT_NE(problems_of(resigned(swapped), key_hex).find("not hours served by m1"),
+  // Only the proof swapped: the row's hash is not the proven one, however it is signed.
+  nlohmann::json proof_swapped = data;
+  for (auto& entry : proof_swapped["proof"]["entries"]) {
+    if (entry["seq"] == second.seq()) {
+      entry = proof::HashEntryJson(second.seq(), others.hash(), other_proof.path());
+    }
+  }
+  EXPECT_NE(problems_of(resigned(proof_swapped), key_hex).find("not in the signed ledger"),
             std::string::npos)
-      << problems_of(resigned(swapped), key_hex);
+      << problems_of(resigned(proof_swapped), key_hex);
+  // An entry proven but not listed (the proof of another's entry added) is refused.
+  nlohmann::json extra = data;
+  extra["proof"]["entries"].push_back(
+      proof::HashEntryJson(other_proof.seq(), others.hash(), other_proof.path()));
+  EXPECT_NE(problems_of(resigned(extra), key_hex).find("proven but not listed"), std::string::npos)
+      << problems_of(resigned(extra), key_hex);
   // A proof for another tree size: a genuine head and paths of a later ledger.
   ASSERT_TRUE(Earn("o-later", "m3", "1", "HOURS").ok());
   nlohmann::json later = data;
@@ -3983,7 +4023,7 @@ TEST_F(ServiceTest, ACertificateVerifiesOfflineAndEveryForgeryIsRefused) {
     at.set_seq(entry["seq"]);
     v1::InclusionProof proven;
     ASSERT_TRUE(client_->audit->GetInclusionProof(Ctx(tokens_["auditor"]).get(), at, &proven).ok());
-    entry = proof::EntryJson(proven.seq(), proven.record(), proven.path());
+    entry = proof::HashEntryJson(proven.seq(), entry["hash"], proven.path());
     later["proof"]["head"] = proof::HeadJson(proven.head());
   }
   EXPECT_NE(problems_of(resigned(later), key_hex).find("the certificate is as of entry"),
@@ -4008,6 +4048,31 @@ TEST_F(ServiceTest, ACertificateVerifiesOfflineAndEveryForgeryIsRefused) {
   certificate::Sign(by_stranger, **stranger);
   EXPECT_NE(problems_of(by_stranger, key_hex).find("edited after it was issued"),
             std::string::npos);
+}
+
+// The ledger's signing key is never replaced silently (issue #27): a ledger that has signed
+// with one refuses to start without it, until an operator asks for a new one.
+TEST_F(ServiceTest, ALostSigningKeyStopsTheServerUntilANewOneIsAskedFor) {
+  v1::SignedTreeHead before;
+  ASSERT_TRUE(client_->audit->GetSignedHead(Ctx(tokens_["member"]).get(), {}, &before).ok());
+  StopServer();
+  ASSERT_EQ(std::remove(dir_.Sub("data/signing.key").c_str()), 0);
+  auto options = Options();
+  options.init = false;
+  auto refused = service::Server::Start(options);
+  ASSERT_FALSE(refused.ok());
+  EXPECT_EQ(refused.status().code(), absl::StatusCode::kFailedPrecondition);
+  EXPECT_NE(refused.status().message().find("--new-signing-key"), std::string::npos);
+  EXPECT_FALSE(std::filesystem::exists(dir_.Sub("data/signing.key")));  // none made meanwhile
+  options.new_signing_key = true;
+  auto started = service::Server::Start(options);
+  ASSERT_TRUE(started.ok()) << started.status();
+  server_ = std::move(*started);
+  client_ = std::make_unique<testing::Client>(server_->port());
+  v1::SignedTreeHead after;
+  ASSERT_TRUE(client_->audit->GetSignedHead(Ctx(tokens_["member"]).get(), {}, &after).ok());
+  EXPECT_NE(after.public_key(), before.public_key());
+  EXPECT_EQ(after.root(), before.root());  // the same ledger, under a new key
 }
 
 }  // namespace

@@ -9,7 +9,9 @@ the same code again is refused in Chinese, and the sale is refunded by its recei
 `lovebank verify-certificate` verifies against the server; the desk records an activity, imports a
 GBK sheet (a result per row, nothing twice) and an award that an approver approves; the committee's screen shows the month's notice (公示) with the ledger's
 digest, and prints it without its controls; /verify/ checks a proof bundle and certificates in the
-browser with nothing but the ledger's public key, and refuses edited ones and another key. Every page loads nothing from elsewhere, carries its
+browser with nothing but the ledger's public key (certificates hash-only: no record, no requester's
+words), shows a certificate's verified content whatever its visible text says, and refuses edited
+ones, a rewritten data element and another key. Every page loads nothing from elsewhere, carries its
 content security policy, and has the CJK font. Screenshots go to WORK_DIR/screenshots.
 
 usage: /usr/bin/python3 browser_test.py LOVEBANKD WEB_ROOT WORK_DIR LOVEBANK_CLI
@@ -90,7 +92,13 @@ def verify_page():
     certificate in the browser with nothing but the ledger's public key (WebCrypto: SHA-256 and
     Ed25519) — no server call, no token. Genuine ones pass; an edited head, an edited entry and
     an edited certificate are refused, each with its reason in Chinese; the same bundle under
-    another key is refused as signed by another key. A name with markup shows as text."""
+    another key is refused as signed by another key. A name with markup shows as text.
+    A certificate's proof is hash-only (exactly its activities' entries, no record: nothing of a
+    service requester's words travels with it). A pass on a certificate is about the content the
+    page shows, from the signed data: a page whose visible name was edited still shows the real
+    name, under the warning to compare; a data element written otherwise than lovebank writes it
+    is refused. A bundle's pass does not claim what its entry says. A key from the link carries a
+    warning beside its fingerprint and in the result; a typed key does not."""
     # The key the programme publishes: the one in the data directory, as `lovebank key` says.
     with open(os.path.join(data, "signing.key"), "rb") as pem:
         key = raw_public_key(pem.read())
@@ -108,12 +116,31 @@ def verify_page():
         files[account] = os.path.join(work, f"certificate-{account}.html")
         lovebank("certificate", account, "--out", files[account])
     served = open(files["V00002"], encoding="utf-8").read()
+    # Certificates are hash-only: each proof entry exactly {seq, hash, path}, one per listed
+    # activity and nothing else (no opening, no service posting), with the activity's hash.
+    data_open = '<script type="application/json" id="lovebank-certificate">'
+    for account, certificate_file in list(files.items()) + [("V00001", saved)]:
+        certificate_page = open(certificate_file, encoding="utf-8").read()
+        issued = json.loads(certificate_page.split(data_open, 1)[1].split("</script>", 1)[0])
+        assert issued["version"] == 3, (account, issued["version"])
+        proven = issued["proof"]["entries"]
+        assert all(sorted(e) == ["hash", "path", "seq"] for e in proven), (account, proven)
+        assert [(e["seq"], e["hash"]) for e in proven] == \
+            [(a["seq"], a["hash"]) for a in issued["activities"]], (account, proven)
+        assert issued["proof"]["head"]["tree_size"] == issued["as_of_seq"], account
+    # The services 韦建国 gave: their category and day, never the requesters' own words or place.
+    assert "陪护（互助服务）" in served, served
+    for private in ["陪同去镇卫生院复查", "帮忙打扫院子", "柳树村", '"record"']:
+        assert private not in served, private
 
     viewport(390, 844, mobile=True)
     driver.get(f"{base}/verify/#key={key_hex}")
     wait.until(lambda d: d.find_elements(By.ID, "verify-button"))
     assert driver.find_element(By.ID, "verify-key").get_attribute("value") == key_hex
     wait.until(lambda d: fingerprint_of(key) in text("#verify-fingerprint"))
+    # A key from the link: anyone can send one, so it is to be compared with the published one.
+    linked_warning = "此公钥来自链接：请与项目公开发布的公钥指纹（公示栏、公众号等）逐字核对，不一致则不可信"
+    wait.until(lambda d: linked_warning in text("#verify-fingerprint"))
 
     def verify(pasted=None, chosen=None):
         # Pasted text, or a file chosen; then 核验: the verdict's class and what the page says.
@@ -133,6 +160,13 @@ def verify_page():
     verdict, said = verify(bundle)
     assert verdict == "ok", said
     assert "第 3 条流水在已签名的账本" in said and fingerprint_of(key) in said, said
+    # What it proves: this entry (by its hash) is in the ledger and the record matches its hash;
+    # not what the entry says — the page shows no content, and names the command that prints it.
+    entry_hash = base64.b64decode(json.loads(bundle)["entries"][0]["record"])[1:33].hex()
+    assert f"哈希 {entry_hash[:16]}…" in said and "所附内容与此哈希相符" in said, said
+    assert "本页不显示其内容" in text("#verify-result"), said
+    assert "lovebank verify-proof 文件 --key 公钥" in said and "真实有效" not in said, said
+    assert linked_warning in text("#verify-linked-key"), said
     only_this_origin()
     driver.save_screenshot(os.path.join(shots, "verify-proof-390x844.png"))
     # The head edited (a digit of its root): its signature no longer verifies.
@@ -148,12 +182,23 @@ def verify_page():
     edited["entries"][0]["record"] = base64.b64encode(bytes(record)).decode()
     verdict, said = verify(json.dumps(edited))
     assert verdict == "bad" and "第 3 条流水的内容与它的哈希不符" in said, said
+    assert linked_warning in said, said
     driver.save_screenshot(os.path.join(shots, "verify-refused-390x844.png"))
+    # The key typed (or pasted) by the person: no warning beside it, none in the result.
+    field = driver.find_element(By.ID, "verify-key")
+    field.clear()
+    field.send_keys(key_hex)
+    wait.until(lambda d: fingerprint_of(key) in text("#verify-fingerprint")
+               and linked_warning not in text("#verify-fingerprint"))
 
     # Certificates: lovebank certificate's (services 韦建国 gave), the phone's (an activity of
     # 韦蕊's), chosen as files; every figure stands on the ledger's signature.
     verdict, said = verify(chosen=files["V00002"])
     assert verdict == "ok", said
+    assert text("#verify-result") == "✔ 核验通过：下列内容由账本签发", said
+    assert "以下面核验过的内容为准" in said and "若手中证明与此不同，即为伪造" in said, said
+    assert "真实有效" not in said and linked_warning not in said, said
+    assert "lovebank verify-certificate 文件" in said, said
     assert text("#verify-name") == "韦建国" and text("#verify-total") == "3.00 小时", said
     assert "陪护（互助服务）" in text("#verify-activities"), text("#verify-activities")
     assert driver.execute_script("return document.documentElement.scrollWidth") <= 390
@@ -174,6 +219,26 @@ def verify_page():
     assert more != served
     verdict, said = verify(more)
     assert verdict == "bad" and "证明的签名不符" in said, said
+    # The visible text edited (the name in the title and the body), the data left alone: the page
+    # verifies the data, shows its real name, and says first to hold the paper to it.
+    visible, rest = served.split(data_open, 1)
+    forged = visible.replace("韦建国", "韦建华") + data_open + rest
+    assert "韦建华" in forged and "韦建国" in rest
+    verdict, said = verify(forged)
+    assert verdict == "ok", said
+    assert text("#verify-name") == "韦建国" and "韦建华" not in said, said
+    assert "以下面核验过的内容为准" in text("#verify-compare"), said
+    assert "若手中证明与此不同，即为伪造" in text("#verify-compare"), said
+    assert driver.execute_script(
+        "return Boolean(document.getElementById('verify-compare').compareDocumentPosition("
+        "document.getElementById('verify-certificate')) & Node.DOCUMENT_POSITION_FOLLOWING)")
+    driver.save_screenshot(os.path.join(shots, "verify-forged-page-390x844.png"))
+    # The data element written otherwise than lovebank writes it (the same number as 13.0): the
+    # same data once parsed, but not as issued.
+    rewritten = re.sub(r'"as_of_seq":(\d+)', r'"as_of_seq":\1.0', served, count=1)
+    assert rewritten != served
+    verdict, said = verify(rewritten)
+    assert verdict == "bad" and "证明数据被改写过" in said, said
     viewport(1280, 800, mobile=False)
     verdict, said = verify(served)
     assert verdict == "ok", said
@@ -187,9 +252,11 @@ def verify_page():
     driver.get(f"{base}/verify/#key={other_key.hex()}")
     wait.until(lambda d: d.find_element(By.ID, "verify-key").get_attribute("value")
                == other_key.hex())
+    wait.until(lambda d: linked_warning in text("#verify-fingerprint"))
     verdict, said = verify(bundle)
     assert verdict == "bad" and "另一把公钥" in said, said
     assert fingerprint_of(key) in said and fingerprint_of(other_key) in said, said
+    assert linked_warning in text("#verify-linked-key"), said
     driver.save_screenshot(os.path.join(shots, "verify-another-key-390x844.png"))
     only_this_origin()
 

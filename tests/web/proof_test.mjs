@@ -2,9 +2,14 @@
 // model of its own (node:crypto, RFC 6962's recursive MTH and PATH, not the RFC 9162 loop the page
 // runs): every entry of every tree of 1 to 33 leaves verifies; every kind of lying proof is refused
 // with its own reason — a path cut short, empty or too long, a path to another root, an edited
-// record, a payload of another seq, an entry twice, too many entries, an edited head, another
-// key; the canonical JSON is nlohmann's dump() byte for byte; a certificate verifies, and each
-// edit (re-signed or not) is refused.
+// record, a payload of another seq, an entry twice, an entry with a key too many, too many
+// entries, an edited head, another key; the canonical JSON is nlohmann's dump() byte for byte; a
+// certificate — its proof hash-only, exactly its activities' entries — verifies, and each edit
+// (re-signed or not) is refused: an entry carrying its record or a key too many, an entry that is
+// not a listed activity, an activity or entry twice, a hash that is not in the tree; the page's
+// data element verifies only as lovebank writes it (canonical JSON, < > & escaped), any other
+// writing of the same data (13.0, spaces, keys reordered or repeated) is refused, and a page whose
+// visible text was edited still yields the genuine data.
 //
 // usage: node proof_test.mjs PROOF_JS
 import { createHash, generateKeyPairSync, sign, webcrypto } from 'node:crypto';
@@ -146,6 +151,11 @@ await refusedAs((b) => { b.entries[0].record = b.entries[0].record.slice(0, 84);
 await refusedAs((b) => { b.entries[0].record = `${b.entries[0].record}\n`; }, 'RECORD_MALFORMED');
 await refusedAs((b) => { b.entries[0].seq = 0; }, 'RECORD_EDITED');
 await refusedAs((b) => { b.entries[0].seq = 2.5; }, 'ENTRY_MALFORMED');
+await refusedAs((b) => { b.entries[0].note = 'x'; }, 'ENTRY_MALFORMED');  // exactly seq, record, path
+await refusedAs((b) => { b.entries[0].hash = big.entries[5].hash.toString('hex'); }, 'ENTRY_MALFORMED');
+await refusedAs((b) => { delete b.entries[0].record; b.entries[0].hash = big.entries[5].hash.toString('hex'); },
+  'ENTRY_MALFORMED');  // a bundle carries its records: a hash alone is no bundle entry
+await refusedAs((b) => { b.entries[0].path[0] = 7; }, 'ENTRY_MALFORMED');
 await refusedAs((b) => { b.entries.push(b.entries[0]); }, 'ENTRY_TWICE');
 await refusedAs((b) => { b.entries = new Array(12001).fill(b.entries[0]); }, 'TOO_MANY_ENTRIES');
 // The head: each signed field edited, the signature of another key, malformed.
@@ -194,51 +204,149 @@ function signCertificate(data, key = programme) {
   return { ...rest, signature: sign(null, message, key.privateKey).toString('hex') };
 }
 const hashOf = (seq) => big.entries[seq - 1].hash.toString('hex');
-const proof = bundleOf(big, 13, [1, 2, 5], programme);
+// A certificate's proof entry: hash-only, as lovebankd writes it (clients/proof.cc HashEntryJson).
+const hashEntryJson = (seq, size, hash = hashOf(seq)) => ({ seq, hash,
+  path: pathOf(seq - 1, big.leaves.slice(0, size)).map((h) => h.toString('hex')) });
 const certificate = signCertificate({
-  version: 3, proof: { head: proof.head, entries: proof.entries }, programme: '南溪镇爱心银行',
+  version: 3, proof: { head: head(big, 13, programme), entries: [hashEntryJson(2, 13), hashEntryJson(5, 13)] },
+  programme: '南溪镇爱心银行',
   account: 'V00001', name: '韦蕊 <img src=x onerror=alert(1)> & "引号"', from: '', to: '', as_of_seq: 13,
   cumulative_hours: '12.00', star_level: 1, total_hours: '3.50', digest: { seq: 13, hash: hashOf(13) },
   activities: [{ seq: 2, hash: hashOf(2), date: '2026-10-29', name: '重阳节敬老活动', team: '南溪村志愿服务队', hours: '2.5' },
     { seq: 5, hash: hashOf(5), date: '2026-11-02', name: '陪护（互助服务）', team: '', hours: '1.00' }],
 });
-async function certificateCodes(data, key = programme.raw) {
-  return codes(await P.verifyCertificate(data, key));
+async function certificateCodes(data, key = programme.raw, options = undefined) {
+  return codes(await P.verifyCertificate(data, key, options));
 }
-assert.deepEqual(await certificateCodes(certificate), []);
+const genuineChecked = await P.verifyCertificate(certificate, programme.raw);
+assert.deepEqual(codes(genuineChecked), []);
+assert.deepEqual(genuineChecked.proven.entries, [{ seq: 2, hash: hashOf(2) }, { seq: 5, hash: hashOf(5) }]);
+assert.equal(genuineChecked.proven.treeSize, 13);
 const edited = (edit, resign = false) => { const data = clone(certificate); edit(data); return resign ? signCertificate(data) : data; };
 assert.deepEqual(await certificateCodes(edited((d) => { d.name = '韦芯'; })), ['CERTIFICATE_SIGNATURE']);
 assert.deepEqual(await certificateCodes(edited((d) => { d.activities[0].hours = '3.5'; d.total_hours = '4.50'; })),
   ['CERTIFICATE_SIGNATURE']);
 assert.deepEqual(await certificateCodes(edited((d) => { d.star_level = 5; })), ['CERTIFICATE_SIGNATURE']);
+assert.deepEqual(await certificateCodes(edited((d) => { d.cumulative_hours = '120.00'; })), ['CERTIFICATE_SIGNATURE']);
 assert.deepEqual(await certificateCodes(edited((d) => { d.signature = d.signature.slice(2); })), ['CERTIFICATE_SIGNATURE']);
 assert.deepEqual(await certificateCodes(signCertificate(clone(certificate), other)), ['CERTIFICATE_SIGNATURE']);
 assert.deepEqual(await certificateCodes(edited((d) => { d.total_hours = '4.50'; }, true)), ['TOTAL_MISMATCH']);
 assert.deepEqual(await certificateCodes(edited((d) => { d.activities[1].hours = '1.0.0'; }, true)),
   ['HOURS_INVALID', 'TOTAL_MISMATCH']);
 assert.deepEqual(await certificateCodes(edited((d) => { d.as_of_seq = 12; }, true)), ['TREE_SIZE_MISMATCH']);
-assert.deepEqual(await certificateCodes(edited((d) => { d.activities[1].seq = 7; }, true)), ['ACTIVITY_NOT_PROVEN']);
+// An activity whose entry is not in the proof; the proven entry then lists no activity.
+assert.deepEqual(await certificateCodes(edited((d) => { d.activities[1].seq = 7; }, true)),
+  ['ACTIVITY_NOT_PROVEN', 'ENTRY_NOT_LISTED']);
 assert.deepEqual(await certificateCodes(edited((d) => { d.activities[1].hash = hashOf(6); }, true)), ['ACTIVITY_HASH']);
+// The same activity listed twice (its hours counted twice, the total to match): refused.
+assert.deepEqual(await certificateCodes(edited((d) => { d.activities.push(clone(d.activities[1])); d.total_hours = '4.50'; }, true)),
+  ['ACTIVITY_TWICE']);
+// An entry proven that is no listed activity (the account's opening, a service's posting): refused.
+assert.deepEqual(await certificateCodes(edited((d) => { d.proof.entries.unshift(hashEntryJson(1, 13)); }, true)),
+  ['ENTRY_NOT_LISTED']);
+assert.match((await P.verifyCertificate(edited((d) => { d.proof.entries.push(hashEntryJson(9, 13)); }, true),
+  programme.raw)).problems[0].text, /第 9 条流水不是所列的活动/);
+assert.deepEqual(await certificateCodes(edited((d) => { d.proof.entries.push(clone(d.proof.entries[0])); }, true)),
+  ['ENTRY_TWICE']);
+// A proof entry's hash: not 32 bytes of hex; another entry's hash on this one's path.
+assert.deepEqual(await certificateCodes(edited((d) => { d.proof.entries[0].hash = d.proof.entries[0].hash.slice(2); }, true)),
+  ['HASH_MALFORMED']);
+assert.deepEqual(await certificateCodes(edited((d) => { d.proof.entries[0].hash = 'zz'.repeat(32); }, true)),
+  ['HASH_MALFORMED']);
+assert.deepEqual(await certificateCodes(edited((d) => {
+  d.proof.entries[0].hash = hashOf(3); d.activities[0].hash = hashOf(3);
+}, true)), ['NOT_IN_LEDGER']);
+// A made-up hash for a made-up activity, on a path of its own: it is in no signed tree.
+assert.deepEqual(await certificateCodes(edited((d) => {
+  d.proof.entries[1].hash = 'ab'.repeat(32); d.activities[1].hash = 'ab'.repeat(32);
+}, true)), ['NOT_IN_LEDGER']);
 assert.deepEqual(await certificateCodes(edited((d) => { d.proof.entries[1].path.pop(); }, true)), ['NOT_IN_LEDGER']);
 assert.deepEqual(await certificateCodes(edited((d) => { d.proof.head = head(big, 13, other); }, true)), ['ANOTHER_KEY']);
+assert.deepEqual(await certificateCodes(edited((d) => { d.proof.head.root = d.proof.head.root.replace(/^./, (c) => (c === 'a' ? 'b' : 'a')); }, true)),
+  ['HEAD_SIGNATURE']);
 assert.deepEqual(await certificateCodes(certificate, other.raw), ['ANOTHER_KEY']);
 assert.deepEqual(await certificateCodes(edited((d) => { d.extra = 1; }, true)), ['CERTIFICATE_MALFORMED']);
 assert.deepEqual(await certificateCodes(edited((d) => { delete d.signature; })), ['CERTIFICATE_MALFORMED']);
+// Hash-only: an entry carrying its record (as before version 3 went hash-only, or as a bundle
+// does), or any key too many or too few, is malformed — re-signed or not.
+const recordOf = (seq) => big.entries[seq - 1].record.toString('base64');
+for (const edit of [
+  (d) => { d.proof.entries[0].record = recordOf(2); },
+  (d) => { delete d.proof.entries[0].hash; d.proof.entries[0].record = recordOf(2); },
+  (d) => { d.proof.entries[1].memo = '陪同去镇卫生院复查'; },
+  (d) => { delete d.proof.entries[1].path; },
+  (d) => { d.proof.entries[1].seq = '5'; },
+  (d) => { d.proof.entries[1].path = [1]; },
+  (d) => { d.proof.entries[1] = [5]; },
+]) {
+  for (const resign of [false, true]) {
+    const checked = await P.verifyCertificate(edited(edit, resign), programme.raw);
+    assert.deepEqual(codes(checked), ['CERTIFICATE_MALFORMED'], edit.toString());
+    assert.match(checked.problems[0].text, /证明的数据格式不对/);
+  }
+}
+// The hash-only proof as a bundle: not one (bundles carry records), and a bundle's entries are not
+// a certificate's.
+assert.deepEqual(codes(await P.verifyBundle(certificate.proof, programme.raw)), ['ENTRY_MALFORMED', 'ENTRY_MALFORMED']);
+assert.deepEqual(codes(await P.verifyBundle(genuine, programme.raw, { hashOnly: true })), ['ENTRY_MALFORMED']);
+assert.deepEqual(codes(await P.verifyBundle(certificate.proof, programme.raw, { hashOnly: true })), []);
+// No activities, nothing proven: a certificate of 0 hours still stands on its signature.
+assert.deepEqual(await certificateCodes(edited((d) => { d.activities = []; d.proof.entries = []; d.total_hours = '0.00'; }, true)), []);
 const version2 = clone(certificate);
 delete version2.proof;
 delete version2.signature;
 version2.version = 2;
 assert.deepEqual(await certificateCodes(version2), ['CERTIFICATE_ONLINE_ONLY']);
 
-// The page's data as lovebankd writes it (< > & escaped inside the script element), and input.
+// The page's data as lovebankd writes it (clients/certificate.cc ScriptJson: nlohmann's dump(),
+// keys sorted, then < > & as \u003c \u003e \u0026), and input.
 const open = '<script type="application/json" id="lovebank-certificate">';
-const scriptJson = (data) => JSON.stringify(data).replace(/</g, '\\u003c').replace(/>/g, '\\u003e').replace(/&/g, '\\u0026');
-const page = `<!DOCTYPE html>\n<html lang="zh-CN"><body><h1>志愿服务证明</h1>\n${open}${scriptJson(certificate)}</script>\n</body></html>\n`;
+const scriptJson = (data) => model(data).replace(/</g, '\\u003c').replace(/>/g, '\\u003e').replace(/&/g, '\\u0026');
+assert.equal(P.scriptJson(certificate), scriptJson(certificate));
+assert.ok(scriptJson(certificate).includes('韦蕊 \\u003cimg src=x onerror=alert(1)\\u003e \\u0026 \\"引号\\"'));
+const pageOf = (text, name = '韦蕊') =>
+  `<!DOCTYPE html>\n<html lang="zh-CN"><body><h1>志愿服务证明</h1>\n<p>兹证明 <b>${name}</b></p>\n${open}${text}</script>\n</body></html>\n`;
+const page = pageOf(scriptJson(certificate));
 assert.ok(!page.includes('<img'));
 const read = P.readInput(page);
 assert.equal(read.kind, 'certificate');
 assert.deepEqual(read.data, certificate);
-assert.deepEqual(await certificateCodes(read.data), []);
+assert.equal(read.text, scriptJson(certificate));
+assert.deepEqual(await certificateCodes(read.data, programme.raw, { text: read.text }), []);
+// The visible text edited, the data left alone: the data (the genuine name) is what verifies.
+const forged = P.readInput(pageOf(scriptJson(certificate), '韦芯'));
+assert.equal(forged.data.name, certificate.name);
+assert.deepEqual(await certificateCodes(forged.data, programme.raw, { text: forged.text }), []);
+// The same data written otherwise than lovebank writes it: the signature still verifies over the
+// parsed data, but the element was rewritten by someone — refused.
+const written = scriptJson(certificate);
+const rewrites = [
+  written.replace('"as_of_seq":13', '"as_of_seq":13.0'),
+  written.replace('"star_level":1', '"star_level":1e0'),
+  written.replace('"version":3', '"version": 3'),
+  ` ${written}`,
+  `${written}\n`,
+  written.replace('\\u003cimg', '\\u003Cimg'),
+  written.replace('\\u003cimg', '<img'),
+  written.replace('\\u0026', '&'),
+  written.replace('重阳节', '\\u91cd阳节'),
+  written.replace('"account":"V00001"', '"account":"V00002","account":"V00001"'),
+  JSON.stringify(certificate).replace(/</g, '\\u003c').replace(/>/g, '\\u003e').replace(/&/g, '\\u0026'),
+  JSON.stringify(JSON.parse(written), null, 1),
+];
+for (const text of rewrites) {
+  assert.notEqual(text, written);
+  const input = P.readInput(pageOf(text));
+  assert.equal(input.kind, 'certificate', text);
+  assert.deepEqual(input.data, certificate, text);  // the same data, parsed
+  assert.deepEqual(await certificateCodes(input.data, programme.raw), [], text);
+  const checked = await P.verifyCertificate(input.data, programme.raw, { text: input.text });
+  assert.deepEqual(codes(checked), ['DATA_REWRITTEN'], text);
+  assert.match(checked.problems[0].text, /证明数据被改写过/);
+}
+// A name edited in the data itself (written as lovebank would): the signature says so.
+const renamed = P.readInput(pageOf(scriptJson({ ...certificate, name: '韦芯' })));
+assert.deepEqual(await certificateCodes(renamed.data, programme.raw, { text: renamed.text }), ['CERTIFICATE_SIGNATURE']);
 assert.equal(P.readInput(`\uFEFF${JSON.stringify(certificate)}`).kind, 'certificate');
 assert.equal(P.readInput(page.replace('</body>', `${open}{}</script></body>`)).problem.code, 'CERTIFICATE_MALFORMED');
 assert.equal(P.readInput(page.replace('</script>', '')).problem.code, 'CERTIFICATE_MALFORMED');
@@ -246,4 +354,5 @@ assert.equal(P.readInput(JSON.stringify(genuine, null, 1)).kind, 'bundle');
 assert.equal(P.readInput(JSON.stringify({ ...genuine, lovebank_proof: 2 })).problem.code, 'BUNDLE_VERSION');
 assert.equal(P.readInput('{"head": 1').problem.code, 'NOT_A_PROOF');
 assert.equal(P.readInput('<html>hello</html>').problem.code, 'NOT_A_PROOF');
-console.log('proof: every entry of trees of 1 to 33 verified; every lying proof and edited certificate refused');
+console.log('proof: every entry of trees of 1 to 33 verified; every lying proof, edited certificate, ' +
+  'record-carrying or extra certificate entry and rewritten data element refused');

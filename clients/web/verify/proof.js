@@ -4,6 +4,12 @@
 // Ed25519). No DOM here: the page (verify.js) shows what these return, and tests/web/proof_test.mjs
 // runs them in Node against a tree built by a model of its own.
 //
+// A bundle carries each entry's stored record (the member gives it to whom they choose); a
+// certificate's proof is hash-only — {"seq", "hash", "path"} per listed activity, no record (a
+// record shows a member's phone, tags, memos, a service requester's own words) — so for a
+// certificate the page proves that the ledger's key signed exactly its data and that each listed
+// entry (by its hash) is in the signed ledger; what each field says stands on that signature.
+//
 // Every check returns problems as {code, text}: `code` for tests, `text` in Chinese for people.
 
 export const TREE_SIZE_MAX = 2n ** 48n;  // ledger/format/merkle.h kTreeSizeMax
@@ -245,8 +251,12 @@ function parseHead(json) {
 // Checks the "head" and "entries" of a bundle (or of a certificate's "proof") against the pinned
 // key, in clients/proof.cc's order: shape and limits, the pinned key, the head's signature, then
 // each entry (its chain hash, its inclusion proof, its payload's seq).
-// Returns {problems, proven: {treeSize, root, ledgerId, timeUnixUs, fingerprint, entries}}.
-export async function verifyBundle(bundle, pinnedKey) {
+// A bundle's entries are exactly {"seq", "record", "path"}; with `hashOnly` (a certificate's
+// proof) exactly {"seq", "hash", "path"}: the entry's chain hash given as 64 hex digits, nothing
+// to recompute it from, so it proves that hash is in the tree and nothing about any content.
+// Returns {problems, proven: {treeSize, root, ledgerId, timeUnixUs, fingerprint, entries}}, each
+// proven entry {seq, hash (lowercase hex)}.
+export async function verifyBundle(bundle, pinnedKey, { hashOnly = false } = {}) {
   const problems = [];
   const proven = { treeSize: 0, root: '', ledgerId: '', timeUnixUs: 0, fingerprint: '', entries: [] };
   const done = () => ({ problems, proven });
@@ -278,9 +288,9 @@ export async function verifyBundle(bundle, pinnedKey) {
     timeUnixUs: head.timeUnixUs, fingerprint: await fingerprint(pinnedKey) });
   const seen = new Set();
   for (const [position, item] of bundle.entries.entries()) {
-    if (!item || typeof item !== 'object' || !isCount(item.seq) || typeof item.record !== 'string' ||
-        !Array.isArray(item.path) || item.path.length > PATH_HASHES_MAX) {
-      problems.push(problem('ENTRY_MALFORMED', `证明中的第 ${position + 1} 项流水格式不对`));
+    if (!entryShapeOk(item, hashOnly)) {
+      problems.push(problem('ENTRY_MALFORMED', `证明中的第 ${position + 1} 项流水格式不对` +
+        (hashOnly ? '（志愿服务证明只带每项活动流水的序号、哈希和证明路径）' : '')));
       continue;
     }
     const { seq } = item;
@@ -289,32 +299,55 @@ export async function verifyBundle(bundle, pinnedKey) {
       continue;
     }
     seen.add(seq);
-    const record = fromBase64(item.record);
-    const stored = record && decodeStored(record);
-    if (!stored) {
-      problems.push(problem('RECORD_MALFORMED', `第 ${seq} 条流水的存储内容格式不对`));
-      continue;
-    }
-    if (!equal(await chainHash(stored.prev, seq, stored.payload), stored.hash)) {
-      problems.push(problem('RECORD_EDITED', `第 ${seq} 条流水的内容与它的哈希不符：内容被改动过`));
-      continue;
+    let entryHash;
+    let stored = null;
+    if (hashOnly) {
+      entryHash = hexBytes(item.hash, 32);
+      if (!entryHash) {
+        problems.push(problem('HASH_MALFORMED', `第 ${seq} 条流水的哈希不是 64 位十六进制数字`));
+        continue;
+      }
+    } else {
+      const record = fromBase64(item.record);
+      stored = record && decodeStored(record);
+      if (!stored) {
+        problems.push(problem('RECORD_MALFORMED', `第 ${seq} 条流水的存储内容格式不对`));
+        continue;
+      }
+      if (!equal(await chainHash(stored.prev, seq, stored.payload), stored.hash)) {
+        problems.push(problem('RECORD_EDITED', `第 ${seq} 条流水的内容与它的哈希不符：内容被改动过`));
+        continue;
+      }
+      entryHash = stored.hash;
     }
     const path = item.path.map((hash) => hexBytes(hash, 32));
     const why = seq === 0 ? 'LEAF_INDEX_INVALID'
       : path.some((hash) => !hash) ? 'ROOT_MISMATCH'
-        : await verifyInclusion(seq - 1, head.treeSize, await leafHash(stored.hash), path, head.root);
+        : await verifyInclusion(seq - 1, head.treeSize, await leafHash(entryHash), path, head.root);
     if (why) {
       problems.push(problem('NOT_IN_LEDGER',
         `第 ${seq} 条流水不在已签名的账本（共 ${head.treeSize} 条）中：${INCLUSION_WORDS[why]}`));
       continue;
     }
-    if (payloadSeq(stored.payload) !== BigInt(seq)) {
+    if (stored && payloadSeq(stored.payload) !== BigInt(seq)) {
       problems.push(problem('PAYLOAD_NOT_ENTRY', `第 ${seq} 条流水的内容不是爱心银行账本第 ${seq} 条流水`));
       continue;
     }
-    proven.entries.push({ seq, hash: toHex(stored.hash) });
+    proven.entries.push({ seq, hash: toHex(entryHash) });
   }
   return done();
+}
+
+// An entry of a bundle, {"seq", "record", "path"}, or of a certificate's proof, {"seq", "hash",
+// "path"}: exactly those keys (a certificate's entry with a "record" is malformed), a count, a
+// string, at most PATH_HASHES_MAX strings.
+function entryShapeOk(item, hashOnly) {
+  const content = hashOnly ? 'hash' : 'record';
+  return Boolean(item) && typeof item === 'object' && !Array.isArray(item) &&
+    Object.keys(item).length === 3 && Object.hasOwn(item, 'seq') && Object.hasOwn(item, content) &&
+    Object.hasOwn(item, 'path') && isCount(item.seq) && typeof item[content] === 'string' &&
+    Array.isArray(item.path) && item.path.length <= PATH_HASHES_MAX &&
+    item.path.every((hash) => typeof hash === 'string');
 }
 
 // ---- certificates (clients/certificate.h) -----------------------------------------------------
@@ -347,13 +380,23 @@ function byCodePoints(a, b) {
   return x.length - y.length;
 }
 
-// The certificate data in a certificate's page (exactly one data element), else null.
+// The certificate data in a certificate's page (exactly one data element) and the element's raw
+// text, {data, text}, else null.
 export function certificateDataOf(page) {
   const open = page.indexOf(DATA_OPEN);
   if (open < 0 || page.indexOf(DATA_OPEN, open + 1) >= 0) return null;
   const close = page.indexOf(DATA_CLOSE, open + DATA_OPEN.length);
   if (close < 0) return null;
-  try { return JSON.parse(page.slice(open + DATA_OPEN.length, close)); } catch { return null; }
+  const text = page.slice(open + DATA_OPEN.length, close);
+  try { return { data: JSON.parse(text), text }; } catch { return null; }
+}
+
+// The data element's text exactly as lovebank writes it (clients/certificate.cc ScriptJson): the
+// canonical JSON of the whole data, "signature" included, with < > & as \u003c \u003e \u0026 so
+// that no text inside can end the element. Throws where canonicalJson does.
+export function scriptJson(data) {
+  return canonicalJson(data).replace(/[<>&]/g,
+    (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
 }
 
 // Why `data` is not version 3 (or 2) certificate data — every key, its type, nothing else — or
@@ -372,10 +415,19 @@ function shapeProblem(data) {
       { seq: isCount, hash: text, date: text, name: text, team: text, hours: text })),
   };
   if (data && data.version === CERTIFICATE_VERSION) {
-    fields.proof = (v) => exactly(v, { head: (h) => h && typeof h === 'object', entries: Array.isArray });
+    fields.proof = (v) => exactly(v, { head: (h) => h && typeof h === 'object' && !Array.isArray(h),
+      entries: Array.isArray });
     fields.signature = text;
   }
-  return exactly(data, fields) ? null : '证明的数据格式不对';
+  if (!exactly(data, fields)) return '证明的数据格式不对';
+  if (data.version === CERTIFICATE_VERSION) {
+    // Hash-only: an entry carrying its record (or anything else) is not what lovebank writes.
+    const bad = data.proof.entries.findIndex((item) => !entryShapeOk(item, true));
+    if (bad >= 0) {
+      return `证明的数据格式不对：所附证明的第 ${bad + 1} 项流水应当只有序号、哈希和证明路径`;
+    }
+  }
+  return null;
 }
 
 // Hours as hundredths (HOURS have scale 2: "2", "2.5", "2.50"), else null.
@@ -387,35 +439,49 @@ function formatHundredths(value) {
   return `${value / 100n}.${String(value % 100n).padStart(2, '0')}`;
 }
 
-// Checks version 3 certificate data against the pinned key: its proof (as a bundle), the ledger
-// key's signature over every field, the proof's tree size against as_of_seq, each listed
-// activity's entry in the proof with the same hash, and the total against the activities.
+// Checks version 3 certificate data against the pinned key, in this order: its shape (every key,
+// its type, nothing else; the proof's entries hash-only); when `text` (the page's data element,
+// as certificateDataOf found it) is given, that it is exactly scriptJson(data) — lovebank writes
+// nothing else, so any other text (6.000 for 6, spaces, keys reordered or repeated) was rewritten
+// by someone; the proof (as a bundle, hash-only: the pinned key, the head's signature, each
+// entry's inclusion in the signed tree); the signed tree's size against as_of_seq; exactly the
+// listed activities proven, each once with its hash; the total against the activities; then the
+// ledger key's signature over every field.
+// What that proves: the ledger's key signed exactly this data, and each listed entry (by its
+// hash) is in the signed ledger of as_of_seq entries. The fields' contents (name, dates,
+// activities, teams, hours, cumulative hours, star) stand on that signature: no record travels
+// with a certificate; `lovebank verify-certificate FILE` (online) checks each against the ledger.
 // Returns {problems, proven} (proven as verifyBundle's).
-export async function verifyCertificate(data, pinnedKey) {
+export async function verifyCertificate(data, pinnedKey, { text } = {}) {
   const shape = shapeProblem(data);
   if (shape) return { problems: [problem('CERTIFICATE_MALFORMED', shape)], proven: null };
   if (data.version !== CERTIFICATE_VERSION) {
     return { problems: [problem('CERTIFICATE_ONLINE_ONLY', `这是第 ${data.version} 版的志愿服务证明，不带签名和证明，` +
       '不能在本页核验：请用命令 lovebank verify-certificate 文件（连接项目服务器）核验')], proven: null };
   }
-  const { problems, proven } = await verifyBundle(data.proof, pinnedKey);
-  if (problems.length) return { problems, proven };
-  const signature = hexBytes(data.signature, 64);
-  const signed = { ...data };
-  delete signed.signature;
-  let message = null;
-  try { message = certificateMessage(await sha256(encoder.encode(canonicalJson(signed)))); } catch { /* below */ }
-  if (!signature || !message || !await ed25519Verify(pinnedKey, signature, message)) {
-    problems.push(problem('CERTIFICATE_SIGNATURE',
-      '证明的签名不符：证明出具后内容被改动过（姓名、时长、活动或其他任何一项）'));
+  if (text !== undefined) {
+    let written = null;
+    try { written = scriptJson(data); } catch { /* not what lovebank writes: below */ }
+    if (text !== written) {
+      return { problems: [problem('DATA_REWRITTEN', '证明数据被改写过：网页中的核验数据与爱心银行出具时的写法' +
+        '不一致（数字、空格、顺序或重复的项被改动过），不是原样的证明，不能确认')], proven: null };
+    }
   }
+  const { problems, proven } = await verifyBundle(data.proof, pinnedKey, { hashOnly: true });
+  if (problems.length) return { problems, proven };
   if (proven.treeSize !== data.as_of_seq) {
     problems.push(problem('TREE_SIZE_MISMATCH', `所附账本签名共 ${proven.treeSize} 条流水，` +
       `而证明写的是截至第 ${data.as_of_seq} 条流水`));
   }
+  // Exactly the listed activities are proven: each once, with the hash the data shows.
   const hashes = new Map(proven.entries.map((e) => [e.seq, e.hash]));
+  const listed = new Set();
   let total = 0n;
   for (const activity of data.activities) {
+    if (listed.has(activity.seq)) {
+      problems.push(problem('ACTIVITY_TWICE', `第 ${activity.seq} 条流水在所列活动中出现了两次`));
+    }
+    listed.add(activity.seq);
     if (!hashes.has(activity.seq)) {
       problems.push(problem('ACTIVITY_NOT_PROVEN', `第 ${activity.seq} 条流水（所列活动）不在所附证明中`));
     } else if (hashes.get(activity.seq) !== activity.hash) {
@@ -425,15 +491,31 @@ export async function verifyCertificate(data, pinnedKey) {
     if (hours === null) problems.push(problem('HOURS_INVALID', `第 ${activity.seq} 条流水的时长格式不对`));
     else total += hours;
   }
+  for (const seq of hashes.keys()) {
+    if (!listed.has(seq)) {
+      problems.push(problem('ENTRY_NOT_LISTED', `所附证明中的第 ${seq} 条流水不是所列的活动`));
+    }
+  }
   if (data.total_hours !== formatHundredths(total)) {
     problems.push(problem('TOTAL_MISMATCH',
       `所列活动合计 ${formatHundredths(total)} 小时，证明写的是 ${data.total_hours} 小时`));
   }
+  const signature = hexBytes(data.signature, 64);
+  const signed = { ...data };
+  delete signed.signature;
+  let message = null;
+  try { message = certificateMessage(await sha256(encoder.encode(canonicalJson(signed)))); } catch { /* below */ }
+  if (!signature || !message || !await ed25519Verify(pinnedKey, signature, message)) {
+    problems.push(problem('CERTIFICATE_SIGNATURE',
+      '证明的签名不符：证明出具后内容被改动过（姓名、时长、活动或其他任何一项）'));
+  }
   return { problems, proven };
 }
 
-// What was pasted or chosen: {kind: 'bundle', bundle} or {kind: 'certificate', data}, or
-// {problem}. A bundle is JSON; a certificate is its page, or its data as JSON.
+// What was pasted or chosen: {kind: 'bundle', bundle} or {kind: 'certificate', data, text}, or
+// {problem}. A bundle is JSON; a certificate is its page (`text`: its data element's raw text, for
+// verifyCertificate to hold to lovebank's writing), or its data alone as JSON (no `text`: lovebank
+// never writes that form, so there is no writing to hold it to; the fields are checked as ever).
 export function readInput(text) {
   const trimmed = text.replace(/^\uFEFF/, '').trim();
   const notOurs = { problem: problem('NOT_A_PROOF',
@@ -451,9 +533,9 @@ export function readInput(text) {
     return notOurs;
   }
   if (trimmed.includes(DATA_OPEN)) {
-    const data = certificateDataOf(trimmed);
-    if (!data) return { problem: problem('CERTIFICATE_MALFORMED', '证明网页中的核验数据缺失、重复或已损坏') };
-    return { kind: 'certificate', data };
+    const found = certificateDataOf(trimmed);
+    if (!found) return { problem: problem('CERTIFICATE_MALFORMED', '证明网页中的核验数据缺失、重复或已损坏') };
+    return { kind: 'certificate', data: found.data, text: found.text };
   }
   return notOurs;
 }

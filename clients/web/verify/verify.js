@@ -2,7 +2,14 @@
 // town's love bank — checks a proof bundle (`lovebank prove`) or a volunteer certificate (志愿服务证明)
 // with nothing but the programme's published public key. Everything is checked here, in this
 // browser (proof.js, WebCrypto): the file is sent nowhere, the server is not asked, no token.
-// /verify/#key=HEX opens it with the key filled in.
+// /verify/#key=HEX opens it with the key filled in — a key anyone can put in a link, so the page
+// then says so beside the fingerprint and in the result: compare it with the published one.
+//
+// What a pass means, and no more: for a certificate, that the ledger's key signed exactly the data
+// shown here (the page around the data may have been edited: the reader compares it with what is
+// shown here, never the other way round) and that each listed entry, by its hash, is in the signed
+// ledger; for a bundle, that each entry with its hash is in the signed ledger and its record
+// matches that hash (the record's content is not shown here: `lovebank verify-proof` prints it).
 import { el, show, localTime } from '../common/lovebank.js';
 import { parseKey, fingerprint, cryptoProblem, verifyBundle, verifyCertificate, readInput,
   CERTIFICATE_BYTES_MAX } from './proof.js';
@@ -16,17 +23,19 @@ function linkedKey() {
   return linked === null ? null : linked.trim();
 }
 
+const LINKED_KEY_WARNING = '此公钥来自链接：请与项目公开发布的公钥指纹（公示栏、公众号等）逐字核对，不一致则不可信';
+
 const line = (ok, text, id = null) => el('li', { class: ok ? 'ok' : 'bad', ...(id ? { id } : {}) },
   `${ok ? '✔' : '✘'} ${text}`);
 
 // A verified certificate's content, as its data says (and the signature covers): what the
-// reader compares with the page or paper in front of them.
+// reader compares with the page or paper in front of them. Shown from the verified data only,
+// never from the page's visible text (which anyone can edit without touching the data).
 function certificateContent(data) {
   const rows = data.activities.map((a) => el('tr', {}, el('td', {}, a.date), el('td', {}, a.name),
     el('td', {}, a.team), el('td', { class: 'num' }, a.hours), el('td', { class: 'num' }, `#${a.seq}`)));
   const period = data.from || data.to ? `${data.from || '…'} 至 ${data.to || '…'}` : '全部';
-  return el('section', { id: 'verify-certificate' }, el('h2', {}, '证明内容（已核验）'),
-    el('p', { class: 'muted' }, '请核对：您手中的证明（纸面或网页）应与下面的内容一致，以下面为准。'),
+  return el('section', { id: 'verify-certificate' }, el('h2', {}, '证明内容（已核验，由账本签发）'),
     el('table', { class: 'facts' },
       el('tr', {}, el('th', {}, '姓名'), el('td', { id: 'verify-name' }, data.name)),
       el('tr', {}, el('th', {}, '账号'), el('td', {}, data.account)),
@@ -41,14 +50,19 @@ function certificateContent(data) {
       el('tbody', {}, rows.length ? rows : el('tr', {}, el('td', { colspan: 5 }, '本证明没有列出活动'))))));
 }
 
+// The fingerprint's warning when the key came from the link, not from the person.
+const linkedKeyWarning = (id) => el('div', { class: 'warning', id, role: 'note' }, `⚠ ${LINKED_KEY_WARNING}`);
+
 // A check's result for people: what is proven (✔), what is not (✘), and what this page does not
-// check.
-function render(output, kind, data, checked) {
+// check. `linked`: the key was filled in from the link.
+function render(output, kind, data, checked, linked) {
   const { problems, proven } = checked;
   const ok = problems.length === 0;
+  const certificate = kind === 'certificate';
   const details = el('ul', { id: 'verify-details' });
-  if (ok && kind === 'certificate') {
-    details.append(line(true, `签名有效：本证明由公钥指纹 ${proven.fingerprint} 的账本出具，下面每一项内容都与出具时一致`));
+  if (ok && certificate) {
+    details.append(line(true, `证明签名有效：公钥指纹 ${proven.fingerprint} 的账本签发了这份证明的全部内容，` +
+      '即上面显示的每一项（姓名、日期、活动、服务队、时长、累计服务时长、星级），签发后一字未改'));
   }
   if (proven && proven.fingerprint) {
     details.append(line(true, `账本签名有效：所附的账本状态（共 ${proven.treeSize} 条流水，` +
@@ -57,37 +71,47 @@ function render(output, kind, data, checked) {
   for (const p of problems) details.append(line(false, p.text));
   const notes = [];
   if (ok && kind === 'bundle') {
+    const signedAt = localTime(proven.timeUnixUs);
     for (const entry of proven.entries.slice(0, ENTRY_LINES_MAX)) {
-      details.append(line(true, `第 ${entry.seq} 条流水在已签名的账本（共 ${proven.treeSize} 条）中，内容未被改动`));
+      details.append(line(true, `第 ${entry.seq} 条流水在已签名的账本（共 ${proven.treeSize} 条，` +
+        `${signedAt} 签名）中：哈希 ${entry.hash.slice(0, 16)}…，所附内容与此哈希相符`));
     }
     if (proven.entries.length > ENTRY_LINES_MAX) {
       details.append(line(true, `另有 ${proven.entries.length - ENTRY_LINES_MAX} 条流水同样在账本中`));
     }
-    notes.push('本页不解读流水的具体内容（日期、金额、事由）。要查看内容，请用命令：lovebank verify-proof 文件 --key 公钥');
+    notes.push('本页不显示、也不解读流水的内容（日期、金额、事由）：别人告诉您的内容，本页没有核对。' +
+      '要看这条流水的内容，请用命令 lovebank verify-proof 文件 --key 公钥，它会打印出核验过的内容。');
   }
-  if (ok && kind === 'certificate') {
-    details.append(line(true, `所列 ${data.activities.length} 次活动的流水都在已签名的账本（共 ${proven.treeSize} 条）中`));
+  if (ok && certificate) {
+    details.append(line(true, `所列 ${data.activities.length} 次活动的流水（按哈希）都在已签名的账本` +
+      `（共 ${proven.treeSize} 条）中，证明所附的正是这些流水`));
     details.append(line(true, `所列活动的时长合计 ${data.total_hours} 小时，与证明一致`));
-    notes.push('累计服务时长和星级依据该成员的全部记录，本页凭账本的签名认定。',
-      '每项活动的日期、名称、服务队、时长与账本流水逐字核对，以及姓名与开户记录的核对，请用命令：' +
-      'lovebank verify-certificate 文件 --key 公钥');
+    notes.push('证明不附流水记录（以免泄露电话、备注等个人信息）：姓名、日期、活动、服务队、时长、累计服务时长和星级，' +
+      '由账本的签名担保。要把每一项与账本本身逐项核对，请用命令：lovebank verify-certificate 文件' +
+      '（连接项目服务器、不带 --key，由本人或项目工作人员运行）');
   }
-  const what = kind === 'certificate' ? '志愿服务证明' : '流水证明';
   const result = el('p', { id: 'verify-result', class: ok ? 'ok' : 'bad', role: ok ? 'status' : 'alert' },
-    ok ? `✔ 核验通过：这份${what}真实有效` : `✘ 核验未通过：不能确认这份${what}`);
-  show(output, result, details, notes.map((n) => el('p', { class: 'muted' }, n)),
-    ok && kind === 'certificate' ? certificateContent(data) : null);
+    !ok ? `✘ 核验未通过：不能确认这份${certificate ? '志愿服务证明' : '流水证明'}`
+      : certificate ? '✔ 核验通过：下列内容由账本签发'
+        : '✔ 核验通过：所列流水在已签名的账本中（本页不显示其内容）');
+  // Before the content: the page or paper in hand is what a forger edits, the data is what is signed.
+  const compare = ok && certificate ? el('p', { id: 'verify-compare', class: 'warning', role: 'note' },
+    '⚠ 以下面核验过的内容为准：请把您手中证明（网页或纸面）上的文字与下面逐项核对——',
+    '姓名、日期、活动、服务队、时长、累计时长、星级。若手中证明与此不同，即为伪造。') : null;
+  show(output, result, linked ? linkedKeyWarning('verify-linked-key') : null, compare,
+    ok && certificate ? certificateContent(data) : null, details,
+    notes.map((n) => el('p', { class: 'muted' }, n)));
 }
 
-function refused(output, p) {
+function refused(output, p, linked = false) {
   show(output, el('p', { id: 'verify-result', class: 'bad', role: 'alert' }, `✘ ${p.text}`),
-    el('ul', { id: 'verify-details' }));
+    linked ? linkedKeyWarning('verify-linked-key') : null, el('ul', { id: 'verify-details' }));
 }
 
 async function page() {
   const keyField = el('input', { id: 'verify-key', autocomplete: 'off', spellcheck: 'false',
     autocapitalize: 'off', placeholder: '64 位十六进制数字' });
-  const shownFingerprint = el('p', { id: 'verify-fingerprint', class: 'muted' });
+  const shownFingerprint = el('div', { id: 'verify-fingerprint', class: 'muted' });
   const file = el('input', { id: 'verify-file', type: 'file',
     accept: '.json,.html,.htm,application/json,text/html' });
   const fileName = el('p', { class: 'muted', id: 'verify-file-name' });
@@ -96,6 +120,9 @@ async function page() {
   const button = el('button', { id: 'verify-button', type: 'submit' }, '核验');
   const output = el('section', { id: 'verify-output', 'aria-live': 'polite' });
   let chosen = null;  // the chosen file's text
+  // Whether the key in the field came from the link (/verify/#key=…), not typed or pasted by the
+  // person: anyone can send a link with their own key.
+  let keyFromLink = false;
 
   let shownFor = 0;  // the newest key typed: an older fingerprint arriving late is dropped
   async function showFingerprint() {
@@ -107,15 +134,18 @@ async function page() {
     const print = await fingerprint(key);
     if (mine === shownFor) {
       show(shownFingerprint, '公钥指纹 ', el('b', { class: 'fingerprint' }, print),
-        '：请与项目公布的指纹（公示栏、公众号、镇政府网站）核对，一致才可信');
+        '：请与项目公布的指纹（公示栏、公众号、镇政府网站）核对，一致才可信',
+        keyFromLink ? linkedKeyWarning('verify-key-warning') : null);
     }
   }
-  keyField.addEventListener('input', showFingerprint);
+  keyField.addEventListener('input', () => { keyFromLink = false; showFingerprint(); });
   window.addEventListener('hashchange', () => {
     const linked = linkedKey();
-    if (linked !== null) { keyField.value = linked; showFingerprint(); }
+    if (linked !== null) { keyField.value = linked; keyFromLink = true; showFingerprint(); }
   });
-  keyField.value = linkedKey() || '';
+  const linked = linkedKey();
+  keyField.value = linked || '';
+  keyFromLink = Boolean(linked);
 
   file.addEventListener('change', async () => {
     chosen = null;
@@ -146,18 +176,20 @@ async function page() {
     event.preventDefault();
     show(output, el('p', { id: 'verify-result', class: 'pending' }, '正在核验…'));
     button.disabled = true;
+    const linked = keyFromLink;
     try {
       const key = parseKey(keyField.value);
       if (!key) return refused(output, { text: '请先填写项目的账本公钥：64 位十六进制数字' });
       const text = chosen !== null ? chosen : pasted.value;
-      if (!text.trim()) return refused(output, { text: '请选择证明文件，或粘贴它的内容' });
+      if (!text.trim()) return refused(output, { text: '请选择证明文件，或粘贴它的内容' }, linked);
       const input = readInput(text);
-      if (input.problem) return refused(output, input.problem);
-      const checked = input.kind === 'bundle'
-        ? await verifyBundle(input.bundle, key) : await verifyCertificate(input.data, key);
-      render(output, input.kind, input.data, checked);
+      if (input.problem) return refused(output, input.problem, linked);
+      // A certificate's page: its data element's text is held to lovebank's writing too.
+      const checked = input.kind === 'bundle' ? await verifyBundle(input.bundle, key)
+        : await verifyCertificate(input.data, key, { text: input.text });
+      render(output, input.kind, input.data, checked, linked);
     } catch (error) {
-      refused(output, { text: `核验时出错：${error && error.message ? error.message : error}` });
+      refused(output, { text: `核验时出错：${error && error.message ? error.message : error}` }, linked);
     } finally {
       button.disabled = false;
       // On a phone the verdict is below the form: bring it into view.
