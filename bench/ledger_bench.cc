@@ -61,6 +61,7 @@ void ReportTransfers(benchmark::State& state, std::int64_t refused, std::size_t 
   for (const auto& [thread, counter] :
        {std::pair<std::string, const char*>{"lb-sequencer", "seq_us"},
         {"lb-writer", "writer_us"},
+        {"lb-tree", "tree_us"},
         {"rocksdb:high", "flush_us"},
         {"rocksdb:low", "compact_us"},
         {client, "client_us"}}) {
