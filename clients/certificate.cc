@@ -1,6 +1,7 @@
 #include "clients/certificate.h"
 
 #include <openssl/sha.h>
+#include <qrencode.h>
 
 #include <cstring>
 #include <set>
@@ -232,8 +233,17 @@ std::string Html(const nlohmann::json& data) {
          << HtmlText(activity["hours"]) << "</td><td class=n>#"
          << activity["seq"].get<std::uint64_t>() << "</td></tr>\n";
   }
-  html << "</table>\n<p>出具单位 Issued by: " << HtmlText(data["programme"]) << "</p>\n"
-       << "<div class=verify>核验 Verification: ledger digest "
+  html << "</table>\n<p>出具单位 Issued by: " << HtmlText(data["programme"]) << "</p>\n";
+  if (data.contains("qr")) {
+    const std::string text = QrText(data);
+    html << "<figure class=qr id=certificate-qr data-text=\"" << HtmlText(text) << "\">"
+         << QrSvg(text) << "<figcaption>扫码核验 Scan to verify: "
+         << (data["qr"]["url"].get<std::string>().empty()
+                 ? "将扫得的文字粘贴到本项目的 /verify/ 页面"
+                 : "打开扫得的链接")
+         << "</figcaption></figure>\n";
+  }
+  html << "<div class=verify>核验 Verification: ledger digest "
        << data["digest"]["seq"].get<std::uint64_t>() << ":" << HtmlText(data["digest"]["hash"])
        << "<br>";
   for (const auto& activity : data["activities"]) {
@@ -313,6 +323,15 @@ std::optional<std::string> ShapeProblem(const nlohmann::json& data) {
              v["entries"].is_array();
     });
     fields.emplace_back("signature", text);
+    // Certificates with a QR code carry its URL and summary signature (optional: those made
+    // before the QR verify as they did).
+    if (data.contains("qr")) {
+      fields.emplace_back("qr", [&](const nlohmann::json& v) {
+        return !exactly(v, {{"url", text}, {"signature", text}}).has_value() &&
+               v["url"].get<std::string>().size() <= kQrUrlBytesMax &&
+               v["signature"].get<std::string>().size() == 2 * signature::kSignatureBytes;
+      });
+    }
   }
   auto problem = exactly(data, fields);
   if (problem) return "the certificate data is malformed (" + *problem + ")";
@@ -334,6 +353,99 @@ std::string CertificateDigest(const nlohmann::json& data) {
   return digest;
 }
 }  // namespace
+
+std::string SummaryBytes(const nlohmann::json& data) {
+  nlohmann::json without = data;
+  without.erase("qr");
+  const std::string signed_bytes = SignedBytes(without);
+  std::string digest(32, '\0');
+  SHA256(reinterpret_cast<const unsigned char*>(signed_bytes.data()), signed_bytes.size(),
+         reinterpret_cast<unsigned char*>(digest.data()));
+  const auto& head = data["proof"]["head"];
+  const nlohmann::json summary = {
+      {"version", 1},
+      {"ledger_id", head.contains("ledger_id") && head["ledger_id"].is_string()
+                        ? head["ledger_id"].get<std::string>()
+                        : std::string()},
+      {"programme", data["programme"]},
+      {"account", data["account"]},
+      {"name", data["name"]},
+      {"from", data["from"]},
+      {"to", data["to"]},
+      {"as_of_seq", data["as_of_seq"]},
+      {"cumulative_hours", data["cumulative_hours"]},
+      {"star_level", data["star_level"]},
+      {"total_hours", data["total_hours"]},
+      {"activities", data["activities"].size()},
+      {"data_sha256", ToHex(digest)}};
+  return summary.dump(-1, ' ', false, nlohmann::json::error_handler_t::strict);
+}
+
+namespace {
+std::string Base64Url(std::string_view bytes) {
+  static constexpr char kAlphabet[] =
+      "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+  std::string out;
+  std::uint32_t bits = 0;
+  int held = 0;
+  for (unsigned char byte : bytes) {
+    bits = (bits << 8) | byte;
+    held += 8;
+    while (held >= 6) {
+      held -= 6;
+      out.push_back(kAlphabet[(bits >> held) & 63]);
+    }
+  }
+  if (held > 0) out.push_back(kAlphabet[(bits << (6 - held)) & 63]);
+  return out;
+}
+}  // namespace
+
+void AddQr(nlohmann::json& data, const signature::SigningKey& key, const std::string& url) {
+  data.erase("qr");
+  const signature::Signature sig =
+      key.Sign(signature::CertificateSummaryMessage(SummaryBytes(data)));
+  data["qr"] = {{"url", url}, {"signature", ToHex(signature::BytesOf(sig))}};
+}
+
+std::string QrText(const nlohmann::json& data) {
+  const auto sig = FromHex(data["qr"]["signature"].get<std::string>());
+  const std::string payload =
+      Cat("LB1.", Base64Url(SummaryBytes(data)), ".", Base64Url(sig.value_or("")));
+  const std::string url = data["qr"]["url"];
+  if (url.empty()) return payload;
+  return Cat(url, "#q=", payload, "&k=", data["proof"]["head"]["public_key"].get<std::string>());
+}
+
+std::string QrSvg(const std::string& text) {
+  QRcode* code =
+      QRcode_encodeData(static_cast<int>(text.size()),
+                        reinterpret_cast<const unsigned char*>(text.data()), 0, QR_ECLEVEL_M);
+  if (code == nullptr) return "";  // longer than a QR holds: the page says how to verify
+  const int width = code->width;
+  constexpr int kQuiet = 4;  // modules of white border, as the standard asks
+  std::ostringstream svg;
+  svg << "<svg xmlns=\"http://www.w3.org/2000/svg\" viewBox=\"0 0 " << width + 2 * kQuiet << " "
+      << width + 2 * kQuiet << "\" width=\"180\" height=\"180\" shape-rendering=\"crispEdges\""
+      << " role=\"img\" aria-label=\"QR\"><rect width=\"100%\" height=\"100%\" fill=\"#fff\"/>"
+      << "<path fill=\"#000\" d=\"";
+  // One rectangle per run of dark modules in a row.
+  for (int y = 0; y < width; ++y) {
+    for (int x = 0; x < width;) {
+      if ((code->data[y * width + x] & 1) == 0) {
+        ++x;
+        continue;
+      }
+      int run = 1;
+      while (x + run < width && (code->data[y * width + x + run] & 1) != 0) ++run;
+      svg << "M" << x + kQuiet << "," << y + kQuiet << "h" << run << "v1h-" << run << "z";
+      x += run;
+    }
+  }
+  svg << "\"/></svg>";
+  QRcode_free(code);
+  return svg.str();
+}
 
 void Sign(nlohmann::json& data, const signature::SigningKey& key) {
   const signature::Signature sig = key.Sign(signature::CertificateMessage(CertificateDigest(data)));
@@ -367,6 +479,14 @@ std::vector<std::string> VerifyOffline(const nlohmann::json& data,
        !signature::Verify(*key, signature::CertificateMessage(CertificateDigest(data)), sig))) {
     problems.push_back(
         "the ledger's signature does not cover this data: it was edited after it was issued");
+  }
+  if (data.contains("qr")) {
+    auto qr_bytes = FromHex(data["qr"]["signature"].get<std::string>());
+    auto qr_sig = qr_bytes ? signature::SignatureFromBytes(*qr_bytes) : std::nullopt;
+    if (!qr_sig || !signature::Verify(
+                       *key, signature::CertificateSummaryMessage(SummaryBytes(data)), *qr_sig)) {
+      problems.push_back("the QR code's summary is not signed by the programme's key");
+    }
   }
   const proof::Proven& proven = checked.proven;
   const std::uint64_t as_of = data["as_of_seq"];

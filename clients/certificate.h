@@ -101,6 +101,21 @@ std::string SignedBytes(const nlohmann::json& data);
 // Adds "signature": Ed25519 of signature::CertificateMessage(SHA-256(SignedBytes(data))), hex.
 void Sign(nlohmann::json& data, const signature::SigningKey& key);
 
+// The QR code (issue #27 item 5; docs/proofs.md "The QR code"): a compact summary anyone can
+// check with the programme's key alone — programme, account, name, period, as-of entry,
+// cumulative and listed hours, star level, how many activities, the ledger id and SHA-256 of the
+// data without the QR — as compact JSON with sorted keys, signed with
+// signature::CertificateSummaryMessage. The QR holds "LB1." base64url(summary) "."
+// base64url(signature), behind `url` + "#q=" (and "&k=" the key) when the programme publishes
+// its /verify/ page. At most kQrUrlBytesMax bytes of URL.
+inline constexpr std::size_t kQrUrlBytesMax = 256;
+std::string SummaryBytes(const nlohmann::json& data);
+// Adds data["qr"] = {url, signature of the summary}. Before Sign (which then covers it).
+void AddQr(nlohmann::json& data, const signature::SigningKey& key, const std::string& url);
+// The QR's text for `data` (which has "qr"), and the QR as an inline SVG ("" when too long).
+std::string QrText(const nlohmann::json& data);
+std::string QrSvg(const std::string& text);
+
 // Verifies version 3 `data` (ShapeProblem accepted it) with nothing but the programme's key: its
 // proof (proof::Verify, hash-only: each listed entry's hash is in the tree the key signed at
 // as_of_seq, and exactly the listed entries are proven), the ledger's signature over every

@@ -51,6 +51,11 @@ using import::SplitList;
 // (and 2, "could not run", in *exit_code) when it could not complete.
 std::optional<audit::Report> StreamAudit(const Globals& globals, audit::Options options,
                                          int* exit_code);
+// The server's signed head of the size `report` audited, checked against the report's root,
+// time and signing keys (and `pinned`, hex, when given); a finding added to `report` when it
+// does not hold (commands_audit.cc).
+std::optional<v1::SignedTreeHead> CheckSignedHead(const Globals& globals, audit::Report& report,
+                                                  const std::string& pinned);
 // certificate and verify-certificate (issue #7).
 void AddReportCommands(CLI::App& app, Globals& globals, int* exit_code);
 // `report --month`: the monthly public notice on the `report` command (issue #7).

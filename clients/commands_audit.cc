@@ -11,6 +11,7 @@
 #include "clients/proof.h"
 #include "ledger/audit/export.h"
 #include "ledger/audit/report_output.h"
+#include "ledger/base/coding.h"
 #include "ledger/base/strings.h"
 #include "ledger/base/text.h"
 #include "ledger/format/signature.h"
@@ -56,18 +57,21 @@ std::optional<audit::Report> StreamAudit(const Globals& globals, audit::Options 
   return std::move(*report);
 }
 
-// The server's signed head of the size the audit read must have the root the audit computed
-// from the journal (issue #27): else the server signs a history other than the one it streams.
-// A finding in the report when it does not (or does not verify under the server's own key).
-void CheckSignedHead(const Globals& globals, audit::Report& report, const std::string& pinned) {
+// The server's signed head of the size the audit read must have the root and time the audit
+// computed from the journal (issue #27): else the server signs a history other than the one it
+// streams. Its key must be the one the journal put in force last (key rotations, each endorsed
+// by the key before it: the audit checked them); a pinned key must be that one or one the
+// journal's rotations lead from. A finding in the report when any of this fails; the head when
+// it holds.
+std::optional<v1::SignedTreeHead> CheckSignedHead(const Globals& globals, audit::Report& report,
+                                                  const std::string& pinned) {
+  if (report.tree_size == 0) return std::nullopt;
   Session session(globals);
   v1::GetSignedHeadRequest request;
   request.set_tree_size(report.tree_size);
   v1::SignedTreeHead head;
-  const grpc::Status status = report.tree_size == 0 ? grpc::Status::OK
-                                                    : session.audit().GetSignedHead(
-                                                          session.Context().get(), request, &head);
-  if (report.tree_size == 0) return;
+  const grpc::Status status =
+      session.audit().GetSignedHead(session.Context().get(), request, &head);
   auto add = [&report](std::string expected, std::string found) {
     ++report.findings_total;
     if (report.findings.size() < audit::kFindingsKept) {
@@ -75,15 +79,72 @@ void CheckSignedHead(const Globals& globals, audit::Report& report, const std::s
                                  "signed tree head", std::move(expected), std::move(found)});
     }
   };
+  // The key the head must be signed by: the journal's last, when it changed keys.
+  std::string expected_key = pinned.empty() ? head.public_key() : pinned;
+  if (!report.signing_keys.empty()) {
+    const std::string in_force = ToHex(report.signing_keys.back());
+    bool pinned_in_chain = pinned.empty();
+    for (const std::string& key : report.signing_keys) pinned_in_chain |= ToHex(key) == pinned;
+    if (!pinned_in_chain) {
+      add("a key the journal's rotations lead from the pinned one",
+          "the pinned key is none of them");
+      return std::nullopt;
+    }
+    expected_key = in_force;
+  }
   if (!status.ok()) {
     add("a signed tree head of " + std::to_string(report.tree_size) + " entries",
         status.error_message());
-  } else if (auto problem = proof::HeadProblem(head, pinned.empty() ? head.public_key() : pinned)) {
-    add(pinned.empty() ? "a head signed by the server's key" : "a head signed by the pinned key",
+  } else if (auto problem = proof::HeadProblem(head, expected_key)) {
+    add(pinned.empty() && report.signing_keys.empty() ? "a head signed by the server's key"
+                                                      : "a head signed by the key in force",
         *problem);
   } else if (head.root() != HashToHex(report.tree_root)) {
     add(HashToHex(report.tree_root), head.root());
+  } else if (head.time_unix_us() != report.head_time_unix_us) {
+    add(Cat("time ", report.head_time_unix_us), Cat("time ", head.time_unix_us()));
+  } else {
+    return head;
   }
+  return std::nullopt;
+}
+
+// `audit --cosign FILE`: the witness (this auditor) signs the head it verified with its own key
+// and lovebankd journals the co-signature. Prints what it did; false when it could not.
+bool Cosign(const Globals& globals, const v1::SignedTreeHead& head, const std::string& key_path) {
+  auto key = signature::SigningKey::LoadOrCreate(key_path);
+  if (!key.ok()) {
+    std::cerr << "lovebank: the witness key " << key_path << ": " << key.status().message() << "\n";
+    return false;
+  }
+  signature::TreeHead signed_head;
+  signed_head.ledger_id = FromHex(head.ledger_id()).value_or("");
+  signed_head.tree_size = head.tree_size();
+  const auto root = FromHex(head.root()).value_or("");
+  if (root.size() != signed_head.root.size()) return false;
+  std::copy(root.begin(), root.end(), signed_head.root.begin());
+  signed_head.time_unix_us = head.time_unix_us();
+  const signature::Signature signed_bytes = (*key)->Sign(signature::CosignMessage(signed_head));
+  v1::CosignHeadRequest request;
+  request.set_request_id(Cat("cosign:", head.tree_size(), ":",
+                             signature::PublicKeyHex((*key)->public_key()).substr(0, 16)));
+  request.set_tree_size(head.tree_size());
+  request.set_root(head.root());
+  request.set_time_unix_us(head.time_unix_us());
+  request.set_witness_key(signature::PublicKeyHex((*key)->public_key()));
+  request.set_signature(ToHex(signature::BytesOf(signed_bytes)));
+  Session session(globals);
+  v1::Receipt receipt;
+  const grpc::Status status =
+      session.audit().CosignHead(session.Context().get(), request, &receipt);
+  if (!status.ok()) {
+    std::cerr << "lovebank: the co-signature was not journaled: " << status.error_message() << "\n";
+    return false;
+  }
+  std::cerr << "co-signed the head of " << head.tree_size() << " entries (root " << head.root()
+            << ") as witness " << signature::Fingerprint((*key)->public_key())
+            << ": journaled as entry " << receipt.seq() << "\n";
+  return true;
 }
 
 void AddAuditCommands(CLI::App& app, Globals& globals, int* exit_code) {
@@ -96,10 +157,16 @@ void AddAuditCommands(CLI::App& app, Globals& globals, int* exit_code) {
   audit->add_option("--key", *pinned,
                     "the programme's published key (64 hex digits or a file, `lovebank key`): the "
                     "server's signed head must be signed by it");
+  auto cosign = std::make_shared<std::string>();
+  audit->add_option("--cosign", *cosign,
+                    "witness: after a clean audit, co-sign the verified head with the key in this "
+                    "file (made on first use, owner-only) and have lovebankd journal it (an "
+                    "auditor's token)");
   audit->footer(
-      "Examples:\n  lovebank audit\n  lovebank audit --expect-digest 2186:e011…c5b --json\n"
+      "Examples:\n  lovebank audit\n  lovebank audit --key programme.pub --cosign witness.key\n  "
+      "lovebank audit --expect-digest 2186:e011…c5b --json\n"
       "Exit codes: 0 clean, 1 findings, 2 the audit could not run.");
-  audit->callback([&globals, exit_code, digests, pinned] {
+  audit->callback([&globals, exit_code, digests, pinned, cosign] {
     audit::Options options;
     for (const std::string& text : *digests) {
       auto digest = audit::ParseDigest(text);
@@ -123,13 +190,20 @@ void AddAuditCommands(CLI::App& app, Globals& globals, int* exit_code) {
     }
     auto report = StreamAudit(globals, std::move(options), exit_code);
     if (!report) return;
-    CheckSignedHead(globals, *report, pinned_hex);
+    const auto head = CheckSignedHead(globals, *report, pinned_hex);
     if (globals.json) {
       PrintJson(audit::ToJson(*report));
     } else {
       audit::PrintHuman(*report, "the journal streamed from " + globals.server);
     }
     *exit_code = report->clean() ? kAuditClean : kAuditFindings;
+    if (!cosign->empty()) {
+      if (!report->clean() || !head) {
+        std::cerr << "lovebank: not co-signed: the audit found problems\n";
+      } else if (!Cosign(globals, *head, *cosign)) {
+        *exit_code = kAuditCannotRun;
+      }
+    }
   });
 
   auto* report =

@@ -24,6 +24,7 @@
 #include "ledger/base/text.h"
 #include "ledger/format/amount.h"
 #include "ledger/format/merkle.h"
+#include "ledger/format/signature.h"
 
 namespace lovebank::cli {
 namespace {
@@ -63,6 +64,10 @@ struct Notice : audit::NoticeFigures {
   audit::Digest head;
   bool clean = false;
   std::uint64_t findings = 0;
+  // The ledger's signed head of the audited size, checked (issue #27), and the latest
+  // co-signature of each witness in the journal.
+  std::optional<v1::SignedTreeHead> signed_head;
+  std::vector<audit::Cosigned> cosignatures;
 };
 
 // How the notice names a rule, store or team: "学习进步奖励 (STUDENT_PROGRESS)" when the profile
@@ -112,7 +117,49 @@ std::string NoticeCsv(const Notice& notice) {
   csv << "outstanding,HOURS,," << csv::Field(Money(f.outstanding_hours_minor)) << ",HOURS\n"
       << "outstanding,POINTS,," << csv::Field(Money(f.outstanding_points_minor)) << ",POINTS\n"
       << "digest," << notice.head.seq << ",," << HashToHex(notice.head.hash) << ",\n";
+  if (notice.signed_head) {
+    csv << "signed_head," << notice.signed_head->tree_size() << ",,"
+        << csv::Field(notice.signed_head->root()) << ","
+        << csv::Field(notice.signed_head->public_key()) << "\n";
+  }
+  for (const audit::Cosigned& cosigned : notice.cosignatures) {
+    csv << "cosignature," << csv::Field(cosigned.auditor) << "," << cosigned.cosign.tree_size()
+        << "," << csv::Field(ToHex(cosigned.cosign.root())) << ","
+        << csv::Field(ToHex(cosigned.cosign.witness_key())) << "\n";
+  }
   return csv.str();
+}
+
+// The head the figures rest on, signed by the programme's key, and who co-signed which head:
+// what a reader checks with `lovebank verify-proof` / `lovebank audit --key` (docs/proofs.md).
+std::string NoticeWitnesses(const Notice& notice) {
+  std::ostringstream html;
+  html << "<h2>签名与见证 Signed head and witnesses</h2>\n";
+  if (notice.signed_head) {
+    const auto key = signature::PublicKeyFromHex(notice.signed_head->public_key());
+    html << "<p>本账本的密钥 The programme's key "
+         << certificate::HtmlText(key ? signature::Fingerprint(*key) : "?") << " 签署: 前 "
+         << notice.signed_head->tree_size() << " 条记录的默克尔树根为 "
+         << "(signed: the Merkle tree of the first " << notice.signed_head->tree_size()
+         << " entries has root) <code>" << certificate::HtmlText(notice.signed_head->root())
+         << "</code>, " << LocalTime(notice.signed_head->time_unix_us()) << "</p>\n";
+  }
+  if (notice.cosignatures.empty()) {
+    html << "<p>尚无见证人副签 No witness has co-signed a head yet.</p>\n";
+    return html.str();
+  }
+  html << "<table><tr><th>见证人 Witness</th><th>密钥指纹 Key</th><th>副签的记录数 Head size</th>"
+          "<th>根 Root</th><th>记录 Entry</th></tr>\n";
+  for (const audit::Cosigned& cosigned : notice.cosignatures) {
+    const auto key = signature::PublicKeyFromBytes(cosigned.cosign.witness_key());
+    html << "<tr><td>" << certificate::HtmlText(cosigned.auditor) << "</td><td>"
+         << certificate::HtmlText(key ? signature::Fingerprint(*key) : "?") << "</td><td class=n>"
+         << cosigned.cosign.tree_size() << "</td><td><code>"
+         << ToHex(cosigned.cosign.root()).substr(0, 16) << "…</code></td><td class=n>"
+         << cosigned.seq << "</td></tr>\n";
+  }
+  html << "</table>\n";
+  return html.str();
 }
 
 std::string NoticeHtml(const Notice& notice) {
@@ -197,7 +244,8 @@ std::string NoticeHtml(const Notice& notice) {
        << "</td></tr></table>\n"
        << "<div class=verify>账本摘要 ledger digest " << notice.head.seq << ":"
        << HashToHex(notice.head.hash) << "<br>Anyone can check it: lovebank audit --expect-digest "
-       << notice.head.seq << ":" << HashToHex(notice.head.hash) << "</div>\n</body></html>\n";
+       << notice.head.seq << ":" << HashToHex(notice.head.hash) << "</div>\n";
+  html << NoticeWitnesses(notice) << "</body></html>\n";
   return html.str();
 }
 
@@ -240,8 +288,20 @@ void AddNotice(CLI::App& parent, Globals& globals, int* exit_code) {
       *exit_code = 1;
       return;
     }
-    const Notice notice{audit::NoticeOf(*report, *month), *month, report->head, report->clean(),
-                        report->findings_total};
+    auto signed_head = CheckSignedHead(globals, *report, "");
+    if (!report->clean()) {
+      std::cerr << "lovebank: the server's signed head differs from the journal it streams; run "
+                   "`lovebank audit` — no notice\n";
+      *exit_code = 1;
+      return;
+    }
+    const Notice notice{audit::NoticeOf(*report, *month),
+                        *month,
+                        report->head,
+                        report->clean(),
+                        report->findings_total,
+                        std::move(signed_head),
+                        report->cosignatures};
     const std::string base = *out + "/report-" + *month;
     if (!WriteFile(base + ".csv", NoticeCsv(notice)) ||
         !WriteFile(base + ".html", NoticeHtml(notice))) {

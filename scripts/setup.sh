@@ -18,7 +18,7 @@ packages=(
   libgrpc++-dev protobuf-compiler-grpc grpc-proto
   libboost-dev libssl-dev libabsl-dev libjemalloc-dev
   libcli11-dev nlohmann-json3-dev libcpp-httplib-dev
-  libgtest-dev libbenchmark-dev
+  libgtest-dev libbenchmark-dev libqrencode-dev
   python3 python3-grpcio python3-protobuf openssl nodejs
   chromium chromium-driver python3-selenium fonts-noto-cjk zbar-tools
 )

@@ -171,7 +171,6 @@ Decision MayCommand(const Principal& who, const v1::Command& command,
     case v1::Command::kSetStarLevels:
     case v1::Command::kSetHoursCap:
     case v1::Command::kSetDailyHoursCap:
-    case v1::Command::kSetSetting:
     case v1::Command::kSetItem:
     case v1::Command::kSetExchangeRatio:
     case v1::Command::kSetLimit:
@@ -182,6 +181,15 @@ Decision MayCommand(const Principal& who, const v1::Command& command,
       // The programme office runs the catalogue, prices, stock and settlement: a terminal
       // never sets a price.
       return MayAdminister(who);
+    case v1::Command::kSetSetting:
+      if (command.set_setting().value().has_signing_key()) {
+        return Deny("the signing key changes with `lovebankd --rotate-signing-key` alone");
+      }
+      return MayAdminister(who);
+    case v1::Command::kCosignHead:
+      // Witnesses: auditors co-sign heads they verified, with their own keys.
+      if (who.role == v1::ROLE_AUDITOR) return Allow();
+      break;
     // Services (issue #26): members for their own account, social workers (issuers) and admins
     // for anyone. Who may act on an existing request depends on it: the sequencer decides.
     case v1::Command::kPostService:

@@ -324,8 +324,9 @@ grpc::ServerUnaryReactor* AuditService::GetNotice(grpc::CallbackServerContext* c
     return call;
   }
   // The audit may take seconds: on a thread of its own, never one of gRPC's. The thread holds
-  // the cache, a copy of the clock and the call (alive until Done), nothing of the service.
-  auto answer = [call, response, month = request->month(), notices,
+  // the cache, a copy of the clock, the call (alive until Done) and the context (the ledger and
+  // its key outlive every call: Server::Shutdown waits for each to be done before closing them).
+  auto answer = [call, response, month = request->month(), notices, context = &context_,
                  head = context_.ledger->GetHead().seq, clock = context_.clock] {
     auto audit = notices->Get(head, clock);
     notices->Leave();
@@ -345,6 +346,10 @@ grpc::ServerUnaryReactor* AuditService::GetNotice(grpc::CallbackServerContext* c
       return;
     }
     *response = NoticeFrom(**audit, month);
+    // The head the notice's figures come from, signed: what witnesses' co-signatures vouch for.
+    if (auto signed_head = SignedHead(*context, response->head_seq()); signed_head.ok()) {
+      *response->mutable_signed_head() = std::move(*signed_head);
+    }
     call->Done(grpc::Status::OK, response->head_seq());
   };
   try {

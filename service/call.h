@@ -39,6 +39,9 @@ struct Context {
   std::shared_ptr<NoticeCache> notices;
   // The ledger's Ed25519 key (data dir signing.key): it signs tree heads and certificates.
   const signature::SigningKey* signer = nullptr;
+  // Where people reach lovebankd's /verify/ page (--public-url + "/verify/"), for certificates'
+  // QR codes; empty: the QR holds the signed summary alone.
+  std::string verify_url;
 };
 
 // The head of the tree of the first `tree_size` entries (0..head), signed with the ledger's

@@ -342,6 +342,24 @@ Converted ToCommand(const v1::SetSettingRequest& request, std::string_view actor
   return converted;
 }
 
+Converted ToCommand(const v1::CosignHeadRequest& request, std::string_view actor) {
+  Converted converted = Base(request.request_id(), actor, "");
+  v1::CosignHead* cosign = converted.command.mutable_cosign_head();
+  cosign->set_tree_size(request.tree_size());
+  cosign->set_time_unix_us(request.time_unix_us());
+  auto root = FromHex(request.root());
+  auto key = FromHex(request.witness_key());
+  auto signed_bytes = FromHex(request.signature());
+  if (!root || !key || !signed_bytes) {
+    Refuse(converted, Reason::kCosignatureInvalid, "root, witness_key and signature are hex");
+    return converted;
+  }
+  cosign->set_root(std::move(*root));
+  cosign->set_witness_key(std::move(*key));
+  cosign->set_signature(std::move(*signed_bytes));
+  return converted;
+}
+
 Converted ToCommand(const v1::AwardRequest& request, std::string_view actor) {
   Converted converted = Base(request.request_id(), actor, request.memo());
   v1::Award* award = converted.command.mutable_award();

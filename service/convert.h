@@ -73,6 +73,7 @@ Converted ToCommand(const v1::SetFamilyRequest& request, std::string_view actor)
 Converted ToCommand(const v1::SetTransferPolicyRequest& request, std::string_view actor);
 Converted ToCommand(const v1::SetAwardRuleRequest& request, std::string_view actor);
 Converted ToCommand(const v1::SetSettingRequest& request, std::string_view actor);
+Converted ToCommand(const v1::CosignHeadRequest& request, std::string_view actor);
 Converted ToCommand(const v1::AwardRequest& request, std::string_view actor);
 Converted ToCommand(const v1::SetApprovalThresholdRequest& request, std::string_view actor);
 Converted ToCommand(const v1::ApproveRequest& request, std::string_view actor);

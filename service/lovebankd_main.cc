@@ -98,6 +98,13 @@ int Main(int argc, char** argv) {
   app.add_flag("--new-signing-key", options.new_signing_key,
                "make a new signing.key when the ledger's is missing (certificates issued under the "
                "old key then verify only against the old published key; docs/proofs.md)");
+  app.add_option("--public-url", options.public_url,
+                 "where people reach these pages (e.g. https://lovebank.nanxi.gov.cn, behind a "
+                 "proxy): certificates' QR codes link to its /verify/ page");
+  app.add_flag("--rotate-signing-key", options.rotate_signing_key,
+               "make a new signing key endorsed by the current one, journal the change and sign "
+               "with the new key from now on (the old one is kept as signing-<id>.retired.key; "
+               "docs/proofs.md \"Key rotation\")");
   app.add_flag("--init", options.init,
                "create a new ledger when --data-dir holds none (without it a missing ledger is an "
                "error: a mistyped directory never starts an empty ledger)");

@@ -4,6 +4,7 @@
 #include <map>
 
 #include "absl/cleanup/cleanup.h"
+#include "ledger/base/coding.h"
 #include "ledger/storage/store.h"
 
 namespace lovebank::service {
@@ -159,6 +160,16 @@ v1::Notice NoticeFrom(const NoticeAudit& audit, const std::string& month) {
   notice.set_head_seq(audit.report.head.seq);
   notice.set_head_hash(HashToHex(audit.report.head.hash));
   notice.set_computed_at_unix_us(audit.computed_at_unix_us);
+  for (const audit::Cosigned& cosigned : audit.report.cosignatures) {
+    v1::Cosignature* wire = notice.add_cosignatures();
+    wire->set_tree_size(cosigned.cosign.tree_size());
+    wire->set_root(ToHex(cosigned.cosign.root()));
+    wire->set_time_unix_us(cosigned.cosign.time_unix_us());
+    wire->set_witness_key(ToHex(cosigned.cosign.witness_key()));
+    wire->set_signature(ToHex(cosigned.cosign.signature()));
+    wire->set_auditor(cosigned.auditor);
+    wire->set_seq(cosigned.seq);
+  }
   return notice;
 }
 

@@ -215,6 +215,7 @@ grpc::ServerUnaryReactor* ProgrammeService::GetCertificate(grpc::CallbackServerC
   nlohmann::json data =
       certificate::Data(programme, shown, from, to, *figures, digest,
                         {{"head", proof::HeadJson(*head)}, {"entries", std::move(entries)}});
+  certificate::AddQr(data, *context_.signer, context_.verify_url);
   certificate::Sign(data, *context_.signer);
   std::string html = certificate::Html(data);
   if (html.size() > certificate::kServedBytesMax) {

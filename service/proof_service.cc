@@ -150,4 +150,36 @@ grpc::ServerUnaryReactor* AuditService::GetConsistencyProof(
   return call;
 }
 
+grpc::ServerUnaryReactor* AuditService::CosignHead(grpc::CallbackServerContext* ctx,
+                                                   const v1::CosignHeadRequest* request,
+                                                   v1::Receipt* response) {
+  auto* call = new UnaryCall(context_, ctx, "CosignHead", request->request_id());
+  auto who = call->Authenticate();
+  if (who == nullptr) return call;
+  Converted converted = ToCommand(*request, who->name);
+  // The head co-signed must be this ledger's: its root and time of that size. The sequencer
+  // does not hold the tree, but the tree of every size up to the committed head is fixed, so
+  // checking it here decides on what the entry will commit on. Only for auditors (the others
+  // are refused by Submit without learning a past root).
+  const std::uint64_t size = request->tree_size();
+  if (converted.ok() && who->role == v1::ROLE_AUDITOR && size != 0 &&
+      size <= context_.ledger->GetHead().seq) {
+    auto root = context_.ledger->TreeRoot(size);
+    auto time = context_.ledger->EntryTime(size);
+    if (!root.ok() || !time.ok()) {
+      call->Done(ToStatus(!root.ok() ? root.status() : time.status()));
+      return call;
+    }
+    const v1::CosignHead& cosign = converted.command.cosign_head();
+    if (cosign.root() != std::string_view(reinterpret_cast<const char*>(root->data()), 32) ||
+        cosign.time_unix_us() != *time) {
+      converted.reason = Reason::kCosignatureInvalid;
+      converted.message = Cat("not this ledger's head of size ", size, ": its ",
+                              cosign.time_unix_us() != *time ? "time" : "root", " differs");
+    }
+  }
+  Submit(context_, call, *who, std::move(converted), nullptr, response);
+  return call;
+}
+
 }  // namespace lovebank::service

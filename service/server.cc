@@ -5,7 +5,9 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <cerrno>
 #include <chrono>
+#include <cstring>
 #include <filesystem>
 #include <fstream>
 #include <sstream>
@@ -15,6 +17,7 @@
 #include "grpcpp/health_check_service_interface.h"
 #include "ledger/audit/audit.h"
 #include "ledger/base/check.h"
+#include "ledger/base/coding.h"
 #include "ledger/base/strings.h"
 #include "ledger/storage/store.h"
 #include "service/services.h"
@@ -119,6 +122,121 @@ absl::StatusOr<Verification> VerifyOnDisk(const std::string& db_dir, rocksdb::En
 
 }  // namespace
 
+namespace {
+
+// The key the journal put in force: the last signing key change's new key; none before one.
+absl::StatusOr<std::optional<signature::PublicKey>> KeyInForce(Ledger& ledger) {
+  auto settings = ledger.GetSettings();
+  if (!settings.ok()) return settings.status();
+  for (const v1::SettingRecord& record : settings->settings) {
+    if (record.value().has_signing_key()) {
+      return signature::PublicKeyFromBytes(record.value().signing_key().new_key());
+    }
+  }
+  return std::optional<signature::PublicKey>();
+}
+
+// Puts `next` (made by a rotation) in place of `current`: the old key is kept as
+// signing-<key id>.retired.key (0600: still a private key), the new one renamed over, the
+// directory synced. Each step is atomic; a crash between them leaves `next` for FinishRotation.
+absl::Status Promote(const std::string& current, const std::string& next,
+                     const std::string& retired) {
+  std::error_code error;
+  if (std::filesystem::exists(current, error)) {
+    if (link(current.c_str(), retired.c_str()) != 0 && errno != EEXIST) {
+      return absl::UnavailableError(
+          Cat("keeping the old signing key as ", retired, ": ", std::strerror(errno)));
+    }
+  }
+  if (rename(next.c_str(), current.c_str()) != 0) {
+    return absl::UnavailableError(Cat("renaming ", next, ": ", std::strerror(errno)));
+  }
+  const std::string dir = std::filesystem::path(current).parent_path().string();
+  const int fd = open(dir.c_str(), O_RDONLY | O_DIRECTORY);
+  if (fd < 0 || fsync(fd) != 0) {
+    if (fd >= 0) close(fd);
+    return absl::UnavailableError(Cat("syncing ", dir, ": ", std::strerror(errno)));
+  }
+  close(fd);
+  return absl::OkStatus();
+}
+
+std::string RetiredKeyPath(const std::string& key_path, const signature::PublicKey& key) {
+  const signature::KeyId id = signature::KeyIdOf(key);
+  return Cat(std::filesystem::path(key_path).parent_path().string(), "/signing-",
+             ToHex(std::string_view(reinterpret_cast<const char*>(id.data()), 8)), ".retired.key");
+}
+
+// A rotation that committed but whose new key was not yet put in place (a crash): finish it.
+// A signing.key.next the journal never put in force is a rotation that did not commit: removed.
+absl::Status FinishRotation(const std::string& key_path,
+                            const std::optional<signature::PublicKey>& in_force, Logger& logger) {
+  const std::string next_path = key_path + ".next";
+  auto next = signature::SigningKey::Load(next_path);
+  if (absl::IsNotFound(next.status())) return absl::OkStatus();
+  if (!next.ok()) return next.status();
+  if (in_force && *in_force == (*next)->public_key()) {
+    auto current = signature::SigningKey::Load(key_path);
+    const std::string retired =
+        current.ok() ? RetiredKeyPath(key_path, (*current)->public_key()) : key_path + ".retired";
+    logger.Log(LogLevel::kWarn, "finishing a signing key rotation that committed before a stop");
+    return Promote(key_path, next_path, retired);
+  }
+  logger.Log(LogLevel::kWarn, "removing signing.key.next: its rotation never committed");
+  unlink(next_path.c_str());
+  return absl::OkStatus();
+}
+
+// `lovebankd --rotate-signing-key`: a new key, endorsed by `current` and accepting, journaled
+// as the signing_key setting (actor lovebankd), then put in place of the old one.
+absl::StatusOr<std::unique_ptr<signature::SigningKey>> RotateSigningKey(
+    Ledger& ledger, const signature::SigningKey& current, const std::string& key_path,
+    Logger& logger) {
+  auto made = signature::SigningKey::Generate();
+  if (!made.ok()) return made.status();
+  const std::string next_path = key_path + ".next";
+  if (absl::Status written = (*made)->WriteTo(next_path); !written.ok()) return written;
+  const std::string old_key(signature::BytesOf(current.public_key()));
+  const std::string new_key(signature::BytesOf((*made)->public_key()));
+  const std::string message = signature::KeyRotationMessage(ledger.ledger_id(), old_key, new_key);
+  v1::Command command;
+  command.set_request_id(
+      Cat("lovebankd:signing-key:", signature::PublicKeyHex((*made)->public_key())));
+  command.set_actor("lovebankd");
+  command.set_memo("the ledger's signing key changes (lovebankd --rotate-signing-key)");
+  v1::SigningKeyChange* change =
+      command.mutable_set_setting()->mutable_value()->mutable_signing_key();
+  change->set_old_key(old_key);
+  change->set_new_key(new_key);
+  change->set_endorsement(std::string(signature::BytesOf(current.Sign(message))));
+  change->set_acceptance(std::string(signature::BytesOf((*made)->Sign(message))));
+  const Outcome outcome = ledger.Execute(std::move(command));
+  if (!outcome.ok()) {
+    unlink(next_path.c_str());
+    return absl::FailedPreconditionError(
+        Cat("rotating the signing key: ", ReasonName(outcome.reason), ": ", outcome.message));
+  }
+  if (absl::Status promoted =
+          Promote(key_path, next_path, RetiredKeyPath(key_path, current.public_key()));
+      !promoted.ok()) {
+    return promoted;
+  }
+  logger.Log(LogLevel::kInfo,
+             Cat("rotated the signing key at entry ", outcome.receipt.seq, ": ",
+                 signature::Fingerprint(current.public_key()), " -> ",
+                 signature::Fingerprint((*made)->public_key()), " (publish it: `lovebank key`)"));
+  return std::move(*made);
+}
+
+}  // namespace
+
+// The /verify/ page under --public-url ("" without one).
+std::string VerifyUrl(std::string url) {
+  if (url.empty()) return url;
+  if (url.back() != '/') url += '/';
+  return url + "verify/";
+}
+
 class Server::Impl {
  public:
   ServerOptions options;
@@ -213,7 +331,16 @@ absl::StatusOr<std::unique_ptr<Server>> Server::Start(ServerOptions options) {
     had_tree = tree_size->has_value();
   }
 
-  // Options first: a bad TLS setup is refused before the ledger is opened.
+  // Options first: a bad URL or TLS setup is refused before the ledger is opened.
+  if (!options.public_url.empty() &&
+      (options.public_url.size() > 200 ||
+       !(options.public_url.starts_with("https://") || options.public_url.starts_with("http://")) ||
+       options.public_url.find_first_of("#?\"'<> \t\r\n") != std::string::npos)) {
+    return absl::InvalidArgumentError(
+        "--public-url is an http(s) address of at most 200 bytes without spaces, quotes, <, >, "
+        "? or #, e.g. https://lovebank.nanxi.gov.cn");
+  }
+  // A bad TLS setup is refused before the ledger is opened.
   std::shared_ptr<grpc::ServerCredentials> credentials = grpc::InsecureServerCredentials();
   if (!options.tls_cert_file.empty() || !options.tls_key_file.empty() ||
       !options.tls_client_ca_file.empty()) {
@@ -268,6 +395,11 @@ absl::StatusOr<std::unique_ptr<Server>> Server::Start(ServerOptions options) {
   // The ledger's signing key (issue #27): made with the ledger, or with the first start of a
   // ledger made before it; owner-only. Its public half is what members and third parties pin.
   const std::string key_path = options.data_dir + "/signing.key";
+  auto in_force = KeyInForce(*impl->ledger);
+  if (!in_force.ok()) return in_force.status();
+  if (absl::Status finished = FinishRotation(key_path, *in_force, *impl->logger); !finished.ok()) {
+    return finished;
+  }
   auto signer = signature::SigningKey::Load(key_path);
   if (absl::IsNotFound(signer.status())) {
     if (had_tree && !options.new_signing_key) {
@@ -287,13 +419,31 @@ absl::StatusOr<std::unique_ptr<Server>> Server::Start(ServerOptions options) {
     signer = std::move(made);
   }
   if (!signer.ok()) return signer.status();
+  if (*in_force && **in_force != (*signer)->public_key()) {
+    const std::string what =
+        Cat(key_path, " (", signature::Fingerprint((*signer)->public_key()),
+            ") is not the key the journal put in force (", signature::Fingerprint(**in_force), ")");
+    if (!options.new_signing_key) {
+      return absl::FailedPreconditionError(
+          Cat(what,
+              ": restore that key from the backup, or start with --new-signing-key to sign "
+              "with this one unendorsed (docs/proofs.md \"Key rotation\")"));
+    }
+    impl->logger->Log(LogLevel::kWarn,
+                      Cat(what, ": signing with it unendorsed (--new-signing-key)"));
+  }
+  if (options.rotate_signing_key) {
+    auto rotated = RotateSigningKey(*impl->ledger, **signer, key_path, *impl->logger);
+    if (!rotated.ok()) return rotated.status();
+    signer = std::move(rotated);
+  }
   impl->signer = std::move(*signer);
   impl->context = Context{impl->ledger.get(),   &impl->principals,
                           impl->logger.get(),   impl->cursors.get(),
                           impl->watches.get(),  impl->payments.get(),
                           &impl->payment_guard, options.clock_unix_us,
                           verified.problem,     std::make_shared<NoticeCache>(impl->ledger->path()),
-                          impl->signer.get()};
+                          impl->signer.get(),   VerifyUrl(options.public_url)};
   if (!impl->context.clock) {
     impl->context.clock = [] {
       return std::chrono::duration_cast<std::chrono::microseconds>(

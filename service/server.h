@@ -42,11 +42,19 @@ struct ServerOptions {
   // Make a new signing.key for an existing ledger whose key is missing (docs/proofs.md): without
   // it lovebankd refuses to start rather than sign under a key nobody published.
   bool new_signing_key = false;
+  // Make a new signing key endorsed by the current one, journal the change and sign with the
+  // new key from then on (docs/proofs.md "Key rotation"); the old one is kept as
+  // signing-<id>.retired.key.
+  bool rotate_signing_key = false;
   std::string tls_cert_file;  // PEM; with tls_key_file: TLS, without both: plaintext
   std::string tls_key_file;
   // PEM CA certificates: with TLS, every client must present a certificate signed by one of
   // them (mutual TLS), on top of its bearer token. Empty: no client certificate asked for.
   std::string tls_client_ca_file;
+  // The address people reach lovebankd's HTTP pages at, e.g. "https://lovebank.nanxi.gov.cn"
+  // (behind a proxy): certificates' QR codes then link to its /verify/ page. http(s) only, at
+  // most 200 bytes; empty: the QR holds the signed summary alone.
+  std::string public_url;
   // HTTP/JSON beside gRPC (service/http_gateway.h) on this address, with the same TLS files;
   // empty: off.
   std::string http_listen_address;

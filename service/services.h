@@ -141,6 +141,9 @@ class AuditService final : public v1::Audit::CallbackService {
   grpc::ServerUnaryReactor* GetConsistencyProof(grpc::CallbackServerContext* ctx,
                                                 const v1::GetConsistencyProofRequest* request,
                                                 v1::ConsistencyProof* response) override;
+  grpc::ServerUnaryReactor* CosignHead(grpc::CallbackServerContext* ctx,
+                                       const v1::CosignHeadRequest* request,
+                                       v1::Receipt* response) override;
 
  private:
   const Context& context_;

@@ -7,6 +7,7 @@
 #include <time.h>
 
 #include <algorithm>
+#include <cstring>
 #include <deque>
 #include <thread>
 
@@ -18,6 +19,7 @@
 #include "ledger/base/check.h"
 #include "ledger/base/coding.h"
 #include "ledger/base/strings.h"
+#include "ledger/format/signature.h"
 #include "ledger/storage/store.h"
 #include "rocksdb/perf_level.h"
 
@@ -199,6 +201,8 @@ void AddTotals(const ReplayState& state, Report& report) {
   }
   for (const auto& [name, principal] : state.principals) report.principals.push_back(principal);
   for (const auto& [key, record] : state.settings) report.settings.push_back(record);
+  for (const auto& [key, cosigned] : state.cosignatures) report.cosignatures.push_back(cosigned);
+  report.signing_keys = state.signing_keys;
 }
 
 }  // namespace
@@ -318,6 +322,7 @@ class Reader {
   }
   std::uint64_t entries() const { return entries_; }
   const TreeDigest& tree() const { return tree_; }
+  const RecentHeads& recent() const { return recent_; }
   void CheckpointTreeAt(std::uint64_t size) { tree_.CheckpointAt(size); }
 
  private:
@@ -371,6 +376,7 @@ class Reader {
     last_hash_ = view->hash;
     head_ = Digest{seq, view->hash};
     tree_.Append(view->hash);
+    recent_.Append(view->hash, 0);  // its time once its payload is read
     if (auto digest = digests_.find(seq);
         digest != digests_.end() && digest->second != view->hash) {
       add(FindingKind::kDigestMismatch, seq, "published digest", HashToHex(digest->second),
@@ -406,7 +412,49 @@ class Reader {
           Cat("payload seq ", entry->seq()));
       entry->set_seq(seq);
     }
+    if (entry->command().has_cosign_head()) {
+      if (std::string problem = CosignProblem(entry->command().cosign_head(), seq);
+          !problem.empty()) {
+        add(FindingKind::kRuleViolated, seq, "co-signature",
+            "a witness's signature of this ledger's head", std::move(problem));
+      }
+    }
+    recent_.SetLastTime(entry->time_unix_us());
     parsed.entry = entry;
+  }
+
+  // A journaled co-signature (entry `seq`) against the heads this reader computed: within the
+  // lag, this ledger's root and time of that size, signed by the witness key.
+  std::string CosignProblem(const v1::CosignHead& cosign, std::uint64_t seq) const {
+    const auto key = signature::PublicKeyFromBytes(cosign.witness_key());
+    const auto signed_bytes = signature::SignatureFromBytes(cosign.signature());
+    if (!key || !signed_bytes || cosign.root().size() != 32)
+      return "malformed key, root or signature";
+    if (cosign.tree_size() == 0 || cosign.tree_size() >= seq) {
+      return Cat("tree size ", cosign.tree_size(), " is not before the entry");
+    }
+    if (seq - cosign.tree_size() > merkle::kCosignLagMax) {
+      return Cat("tree size ", cosign.tree_size(), " is more than ", merkle::kCosignLagMax,
+                 " entries behind");
+    }
+    const auto head = recent_.At(cosign.tree_size());
+    if (!head) return "the head of that size is not in the journal read";
+    signature::TreeHead signed_head;
+    signed_head.ledger_id = std::string(source_.ledger_id());
+    signed_head.tree_size = cosign.tree_size();
+    std::memcpy(signed_head.root.data(), cosign.root().data(), 32);
+    signed_head.time_unix_us = cosign.time_unix_us();
+    if (signed_head.root != head->root) {
+      return Cat("root ", ToHex(cosign.root()), ", not the root ", HashToHex(head->root));
+    }
+    if (cosign.time_unix_us() != head->time_unix_us) {
+      return Cat("time ", cosign.time_unix_us(), ", not entry ", cosign.tree_size(), "'s ",
+                 head->time_unix_us);
+    }
+    if (!signature::Verify(*key, signature::CosignMessage(signed_head), *signed_bytes)) {
+      return "the signature does not verify under the witness key";
+    }
+    return {};
   }
 
   JournalSource& source_;
@@ -422,7 +470,8 @@ class Reader {
   std::uint64_t expected_seq_ = 1;
   std::uint64_t entries_ = 0;
   Digest head_;
-  TreeDigest tree_;  // over the stored hashes in journal order
+  TreeDigest tree_;     // over the stored hashes in journal order
+  RecentHeads recent_;  // the last heads, for co-signatures
   std::map<std::uint64_t, Hash> digests_;
 };
 
@@ -519,6 +568,7 @@ absl::StatusOr<Pass> RunPass(JournalSource& source, Store* store, const Options&
   Report& report = pass.report;
   Findings findings;
   ReplayState state;
+  state.ledger_id = source.ledger_id();
   state.mode = mode;
   state.compare_store = store != nullptr;
   // Sized for the head the source claims, up to 4M entries and what the source can hold: a lying
@@ -614,6 +664,9 @@ absl::StatusOr<Pass> RunPass(JournalSource& source, Store* store, const Options&
   }
   report.tree_size = reader.tree().size();
   report.tree_root = reader.tree().Root();
+  if (auto newest = reader.recent().At(report.tree_size)) {
+    report.head_time_unix_us = newest->time_unix_us;
+  }
   if (store != nullptr) {
     LOVEBANK_RETURN_IF_ERROR(CompareStore(*store, state, findings));
     LOVEBANK_RETURN_IF_ERROR(CompareTree(*store, reader.tree(), findings));

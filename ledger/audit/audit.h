@@ -146,6 +146,13 @@ struct ProgrammeMonth {
 // An exact total as a decimal at `scale`: DecimalText(-1234, 2) == "-12.34".
 std::string DecimalText(const boost::multiprecision::cpp_int& minor, std::uint32_t scale);
 
+// A witness's co-signature as journaled (journal.proto CosignHead), with its entry and auditor.
+struct Cosigned {
+  std::uint64_t seq = 0;
+  std::string auditor;
+  v1::CosignHead cosign;
+};
+
 struct Report {
   std::uint64_t entries = 0;  // journal records read
   Digest head;                // the replayed head: the digest to publish
@@ -153,6 +160,10 @@ struct Report {
   // tree head of tree_size must have this root.
   std::uint64_t tree_size = 0;
   Hash tree_root{};
+  std::int64_t head_time_unix_us = 0;  // entry tree_size's time: a signed head's
+  // Every key the journal put in force, oldest first (raw 32 bytes): the first signing key
+  // change's old key, then each change's new one; empty before any change (issue #27).
+  std::vector<std::string> signing_keys;
   std::vector<Finding> findings;  // the first kFindingsKept
   std::uint64_t findings_total = 0;
   std::vector<AssetTotals> totals;               // by asset code
@@ -164,6 +175,8 @@ struct Report {
   // The programme settings in force at the head as the journal set them (rules_settings.cc), by
   // name: e.g. the programme profile the monthly notice is titled with.
   std::vector<v1::SettingRecord> settings;
+  // The latest co-signature of each witness, by witness key (issue #27).
+  std::vector<Cosigned> cosignatures;
   bool store_compared = false;  // derived records were checked (--db, not --file)
   // Times the journal was read: 1, or 2 when the fast pass (64-bit digests of the indexes)
   // found something it could not name and an exact pass ran to name it (audit.cc Run).

@@ -151,7 +151,6 @@ bool Permits(const v1::PrincipalRecord& who, const v1::Command& c, const ReplayS
     case v1::Command::kSetStarLevels:
     case v1::Command::kSetHoursCap:
     case v1::Command::kSetDailyHoursCap:
-    case v1::Command::kSetSetting:
     case v1::Command::kSetItem:
     case v1::Command::kSetExchangeRatio:
     case v1::Command::kSetLimit:
@@ -160,6 +159,11 @@ bool Permits(const v1::PrincipalRecord& who, const v1::Command& c, const ReplayS
     case v1::Command::kWriteOffStock:
     case v1::Command::kSettle:
       return role == v1::ROLE_ADMIN;
+    case v1::Command::kSetSetting:
+      // The signing key changes by lovebankd alone, its old key's endorsement its authority.
+      return role == v1::ROLE_ADMIN && !c.set_setting().value().has_signing_key();
+    case v1::Command::kCosignHead:
+      return role == v1::ROLE_AUDITOR;  // witnesses
     case v1::Command::kPostService:
     case v1::Command::kAcceptService:
     case v1::Command::kCompleteService:
@@ -197,8 +201,14 @@ std::string AuthorityProblem(const v1::Entry& entry, const ReplayState& state) {
     // grant itself is lovebankd's bootstrap of an admin, or a library caller's.
     return "";
   }
+  if (actor == kBootstrapActor && c.has_set_setting() &&
+      c.set_setting().value().has_signing_key()) {
+    return "";  // `lovebankd --rotate-signing-key`: the rule checks the old key endorsed it
+  }
   if (actor == kBootstrapActor) {
-    return Cat(actor, " may only grant the first admin of a ledger without principals");
+    return Cat(actor,
+               " may only change the signing key and grant the first admin of a ledger without "
+               "principals");
   }
   auto it = state.principals.find(actor);
   if (it == state.principals.end()) return Cat(Excerpt(actor), " was never granted");

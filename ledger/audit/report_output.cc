@@ -5,6 +5,7 @@
 #include <cstdio>
 #include <iostream>
 
+#include "ledger/base/coding.h"
 #include "ledger/base/strings.h"
 
 namespace lovebank::audit {
@@ -38,7 +39,19 @@ nlohmann::json ToJson(const Report& report) {
   json["clean"] = report.clean();
   json["entries"] = report.entries;
   json["head"] = {{"seq", report.head.seq}, {"hash", HashToHex(report.head.hash)}};
-  json["tree"] = {{"size", report.tree_size}, {"root", HashToHex(report.tree_root)}};
+  json["tree"] = {{"size", report.tree_size},
+                  {"root", HashToHex(report.tree_root)},
+                  {"time_unix_us", report.head_time_unix_us}};
+  json["signing_keys"] = nlohmann::json::array();
+  for (const std::string& key : report.signing_keys) json["signing_keys"].push_back(ToHex(key));
+  json["cosignatures"] = nlohmann::json::array();
+  for (const Cosigned& cosigned : report.cosignatures) {
+    json["cosignatures"].push_back({{"seq", cosigned.seq},
+                                    {"auditor", cosigned.auditor},
+                                    {"tree_size", cosigned.cosign.tree_size()},
+                                    {"root", ToHex(cosigned.cosign.root())},
+                                    {"witness_key", ToHex(cosigned.cosign.witness_key())}});
+  }
   json["store_compared"] = report.store_compared;
   json["passes"] = report.passes;
   json["findings_total"] = report.findings_total;
@@ -115,8 +128,18 @@ void PrintHuman(const Report& report, const std::string& what) {
             << "  entries   " << report.entries << "\n"
             << "  digest    " << report.head.seq << ":" << HashToHex(report.head.hash) << "\n"
             << "  tree root " << HashToHex(report.tree_root) << " (" << report.tree_size
-            << " entries)\n"
-            << "  store     "
+            << " entries)\n";
+  if (!report.signing_keys.empty()) {
+    std::cout << "  keys      " << report.signing_keys.size() - 1
+              << " signing key change(s), each endorsed by the key before it; in force: "
+              << ToHex(report.signing_keys.back()) << "\n";
+  }
+  for (const Cosigned& cosigned : report.cosignatures) {
+    std::cout << "  witness   " << ToHex(cosigned.cosign.witness_key()).substr(0, 16) << "… ("
+              << cosigned.auditor << ") co-signed the head of " << cosigned.cosign.tree_size()
+              << " entries at entry " << cosigned.seq << "\n";
+  }
+  std::cout << "  store     "
             << (report.store_compared ? "every derived record compared with the replay"
                                       : "not compared (journal only: an export or a stream)")
             << "\n";

@@ -4,6 +4,7 @@
 // exhaustive: a new setting without an audit rule does not compile.
 
 #include "ledger/audit/replay_rules.h"
+#include "ledger/format/signature.h"
 
 namespace lovebank::audit {
 namespace {
@@ -70,6 +71,28 @@ std::string ServicePolicyProblem(const v1::ServicePolicy& policy, const State& s
   return {};
 }
 
+// The signing key: two keys and two signatures of the rotation message (ledger id, old, new),
+// the old key the one the previous change put in force.
+std::string SigningKeyProblem(const v1::SigningKeyChange& change, const State& state,
+                              const std::string& ledger_id) {
+  const auto old_key = signature::PublicKeyFromBytes(change.old_key());
+  const auto new_key = signature::PublicKeyFromBytes(change.new_key());
+  const auto endorsement = signature::SignatureFromBytes(change.endorsement());
+  const auto acceptance = signature::SignatureFromBytes(change.acceptance());
+  if (!old_key || !new_key || !endorsement || !acceptance) return "malformed keys or signatures";
+  if (*old_key == *new_key) return "the new key is the old one";
+  auto previous = state.settings.find(SettingKeyOf<v1::SigningKeyChange>());
+  if (previous != state.settings.end() &&
+      previous->second.value().signing_key().new_key() != change.old_key()) {
+    return "the old key is not the key the previous change put in force";
+  }
+  const std::string message =
+      signature::KeyRotationMessage(ledger_id, change.old_key(), change.new_key());
+  if (!signature::Verify(*old_key, message, *endorsement)) return "the old key did not endorse it";
+  if (!signature::Verify(*new_key, message, *acceptance)) return "the new key did not accept it";
+  return {};
+}
+
 }  // namespace
 
 Expectation ExpectSetting(const v1::Command& command, std::uint64_t seq, State& state,
@@ -86,6 +109,9 @@ Expectation ExpectSetting(const v1::Command& command, std::uint64_t seq, State& 
     case v1::SettingValue::kServicePolicy:
       problem = ServicePolicyProblem(value.service_policy(), state);
       break;
+    case v1::SettingValue::kSigningKey:
+      problem = SigningKeyProblem(value.signing_key(), state, state.ledger_id);
+      break;
     case v1::SettingValue::VALUE_NOT_SET:
       problem = "no setting named";
       break;
@@ -95,6 +121,10 @@ Expectation ExpectSetting(const v1::Command& command, std::uint64_t seq, State& 
                  std::move(problem));
     expectation.ok = false;
     return expectation;
+  }
+  if (value.has_signing_key()) {
+    if (state.signing_keys.empty()) state.signing_keys.push_back(value.signing_key().old_key());
+    state.signing_keys.push_back(value.signing_key().new_key());
   }
   v1::SettingRecord record;
   *record.mutable_value() = value;

@@ -67,6 +67,48 @@ void TreeDigest::Append(const Hash& entry_hash) {
   if (frontier_.size() == checkpoint_size_) Keep();
 }
 
+namespace {
+constexpr std::uint64_t kWindowEntries = merkle::kCosignLagMax + merkle::kCosignCheckpointEvery;
+}  // namespace
+
+void RecentHeads::Append(const Hash& entry_hash, std::int64_t time_unix_us) {
+  if (size_ % merkle::kCosignCheckpointEvery == 0) {
+    checkpoints_.emplace_back(size_, frontier_);
+    // Older checkpoints than the window's oldest entry serve no size a co-signature may name.
+    while (checkpoints_.size() > 1 && size_ - checkpoints_[1].first >= merkle::kCosignLagMax) {
+      checkpoints_.erase(checkpoints_.begin());
+    }
+  }
+  frontier_.Append(merkle::LeafHash(entry_hash));
+  const Leaf leaf{entry_hash, time_unix_us};
+  if (ring_.size() < kWindowEntries) {
+    ring_.push_back(leaf);
+  } else {
+    ring_[size_ % kWindowEntries] = leaf;
+  }
+  ++size_;
+}
+
+void RecentHeads::SetLastTime(std::int64_t time_unix_us) {
+  LOVEBANK_CHECK(size_ > 0);
+  ring_[(size_ - 1) % kWindowEntries].time_unix_us = time_unix_us;
+}
+
+std::optional<RecentHeads::Head> RecentHeads::At(std::uint64_t tree_size) const {
+  if (tree_size == 0 || tree_size > size_) return std::nullopt;
+  const std::uint64_t oldest = size_ - ring_.size();  // the first entry index the ring holds
+  const std::pair<std::uint64_t, merkle::Frontier>* from = nullptr;
+  for (const auto& checkpoint : checkpoints_) {
+    if (checkpoint.first <= tree_size && checkpoint.first >= oldest) from = &checkpoint;
+  }
+  if (from == nullptr) return std::nullopt;
+  merkle::Frontier frontier = from->second;
+  for (std::uint64_t i = from->first; i < tree_size; ++i) {
+    frontier.Append(merkle::LeafHash(ring_[i % kWindowEntries].hash));
+  }
+  return Head{frontier.Root(), ring_[(tree_size - 1) % kWindowEntries].time_unix_us};
+}
+
 absl::Status CompareTree(Store& store, const TreeDigest& tree, Findings& findings) {
   LOVEBANK_ASSIGN_OR_RETURN(auto size_bytes, store.Get(Family::kMeta, meta_key::kTreeSize));
   auto it = store.NewIterator(Family::kTree);

@@ -11,6 +11,7 @@
 #include <cstdint>
 #include <memory>
 #include <optional>
+#include <utility>
 #include <vector>
 
 #include "absl/status/status.h"
@@ -55,6 +56,35 @@ class TreeDigest {
   std::vector<std::unique_ptr<struct LevelState>> levels_;  // [level - kTreeStoredLevelMin]
   std::uint64_t checkpoint_size_ = 0;
   std::optional<Levels> checkpoint_;
+};
+
+// The heads of the last sizes (issue #27, witnesses): the root and entry time of every tree size
+// within merkle::kCosignLagMax of the newest, from a window of the last kCosignLagMax +
+// kCosignCheckpointEvery entries' hashes and times and a frontier every kCosignCheckpointEvery
+// entries — at most ~11 MB, however long the journal. A co-signed head is checked against it.
+class RecentHeads {
+ public:
+  // The next entry (seq size() + 1): its stored chain hash and time.
+  void Append(const Hash& entry_hash, std::int64_t time_unix_us);
+  // The newest entry's time. REQUIRES: size() > 0.
+  void SetLastTime(std::int64_t time_unix_us);
+  std::uint64_t size() const { return size_; }
+  struct Head {
+    Hash root{};
+    std::int64_t time_unix_us = 0;
+  };
+  // The head of `tree_size` entries; std::nullopt when 0, past size() or out of the window.
+  std::optional<Head> At(std::uint64_t tree_size) const;
+
+ private:
+  struct Leaf {
+    Hash hash{};
+    std::int64_t time_unix_us = 0;
+  };
+  std::vector<Leaf> ring_;  // entry i (0-based) at i % capacity, once the ring is full
+  std::vector<std::pair<std::uint64_t, merkle::Frontier>> checkpoints_;  // oldest first
+  merkle::Frontier frontier_;
+  std::uint64_t size_ = 0;
 };
 
 // The store's tree family and meta tree_size against `tree`'s checkpoint: a finding

@@ -209,6 +209,8 @@ Outcome Engine::Decide(const v1::Command& command, const std::string& fingerprin
       return ApplyReject(command, fingerprint);
     case v1::Command::kSetSetting:
       return ApplySetSetting(command, fingerprint);
+    case v1::Command::kCosignHead:
+      return ApplyCosignHead(command, fingerprint);
     case v1::Command::kPostService:
       return ApplyPostService(command, fingerprint);
     case v1::Command::kAcceptService:

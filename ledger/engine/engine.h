@@ -231,6 +231,8 @@ class Engine {
   Outcome ApplyReject(const v1::Command& command, const std::string& fingerprint);
   // A programme setting: its rule (ledger/rules/settings.h) decides the value the record keeps.
   Outcome ApplySetSetting(const v1::Command& command, const std::string& fingerprint);
+  // A witness's co-signature of a head (rules/settings.h CheckCosign): an entry, no state.
+  Outcome ApplyCosignHead(const v1::Command& command, const std::string& fingerprint);
   // The approval threshold of `asset` in minor units; nullopt when it has none (or 0).
   std::optional<Int128> ApprovalThreshold(const std::string& asset) const;
   // Records `command` as pending (no postings; the member gets a statement line): the entry,
@@ -394,6 +396,7 @@ class Engine {
   const v1::Command* serialized_command_ = nullptr;
   std::string_view serialized_;
   Head head_;
+  std::string ledger_id_;  // meta ledger_id: what the ledger's and witnesses' keys sign
   std::int64_t head_time_unix_us_ = 0;
 
   // One batch from BeginBatch until it is retired or rolled back.

@@ -210,6 +210,10 @@ Outcome Engine::ApplySetSetting(const v1::Command& command, const std::string& f
     const AccountState* account = FindAccount(id);
     return account == nullptr ? nullptr : &account->record;
   };
+  facts.ledger_id = ledger_id_;
+  if (auto in_force = Setting<v1::SettingRecord>(SettingKeyOf<v1::SigningKeyChange>())) {
+    facts.signing_key = in_force->value().signing_key().new_key();
+  }
   auto decided = rules::DecideSetting(command.set_setting().value(), facts);
   if (auto* refusal = std::get_if<rules::Refusal>(&decided)) {
     return Refuse(command, fingerprint, refusal->reason, std::move(refusal->message));
@@ -220,6 +224,13 @@ Outcome Engine::ApplySetSetting(const v1::Command& command, const std::string& f
   Outcome outcome = Append(command, fingerprint, {}, {});
   SetSetting(SettingKey(record.value()), record);
   return outcome;
+}
+
+Outcome Engine::ApplyCosignHead(const v1::Command& command, const std::string& fingerprint) {
+  if (auto refused = rules::CheckCosign(command.cosign_head(), ledger_id_, head_.seq + 1)) {
+    return RefuseWith(command, fingerprint, std::move(*refused));
+  }
+  return Append(command, fingerprint, {}, {});
 }
 
 }  // namespace lovebank

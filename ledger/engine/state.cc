@@ -167,6 +167,9 @@ absl::StatusOr<std::unique_ptr<Engine>> Engine::Load(Store* store, Head head,
   auto engine =
       std::unique_ptr<Engine>(new Engine(store, head, head_time_unix_us, std::move(clock)));
   for (StateTableBase* table : engine->tables_) LOVEBANK_RETURN_IF_ERROR(table->Load(*store));
+  LOVEBANK_ASSIGN_OR_RETURN(auto ledger_id, store->Get(Family::kMeta, meta_key::kLedgerId));
+  if (!ledger_id.has_value()) return absl::DataLossError("meta ledger_id is missing");
+  engine->ledger_id_ = std::move(*ledger_id);
   // Every request id ever recorded, accepted or refused, into the filter Replay asks first.
   std::uint64_t estimate = 0;
   for (Family family : {Family::kRequests, Family::kRefusals}) {

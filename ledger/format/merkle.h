@@ -35,6 +35,11 @@ using Hash = std::array<unsigned char, 32>;
 
 // 2^48 entries: at 1M entries a second, 9 years of journal. A proof for this size holds at most
 // 48 (inclusion) or 96 (consistency) hashes, so no verifier ever reads more than kPathHashesMax.
+// A witness co-signs a head at most this many entries behind the ledger's head (journal.proto
+// CosignHead; reason COSIGN_HEAD_STALE): the audit checks a co-signed root and time from its
+// window of the last kCosignLagMax + kCosignCheckpointEvery entries.
+inline constexpr std::uint64_t kCosignLagMax = std::uint64_t{1} << 18;
+inline constexpr std::uint64_t kCosignCheckpointEvery = std::uint64_t{1} << 14;
 inline constexpr std::uint64_t kTreeSizeMax = std::uint64_t{1} << 48;
 inline constexpr std::size_t kPathHashesMax = 96;
 

@@ -131,6 +131,9 @@ std::string_view ReasonName(Reason reason) {
     LOVEBANK_REASON_NAME(kServiceNotAllowed, "SERVICE_NOT_ALLOWED")
     LOVEBANK_REASON_NAME(kServiceInvalid, "SERVICE_INVALID")
     LOVEBANK_REASON_NAME(kTreeSizeInvalid, "TREE_SIZE_INVALID")
+    LOVEBANK_REASON_NAME(kCosignatureInvalid, "COSIGNATURE_INVALID")
+    LOVEBANK_REASON_NAME(kCosignHeadStale, "COSIGN_HEAD_STALE")
+    LOVEBANK_REASON_NAME(kSigningKeyChangeInvalid, "SIGNING_KEY_CHANGE_INVALID")
     LOVEBANK_REASON_NAME(kLedgerUnverified, "LEDGER_UNVERIFIED")
     LOVEBANK_REASON_NAME(kHoldUnknown, "HOLD_UNKNOWN")
     LOVEBANK_REASON_NAME(kHoldClosed, "HOLD_CLOSED")
@@ -196,6 +199,7 @@ absl::StatusCode ReasonCode(Reason reason) {
     case Reason::kImportTooLarge:
     case Reason::kServiceInvalid:
     case Reason::kTreeSizeInvalid:
+    case Reason::kCosignatureInvalid:
       return absl::StatusCode::kInvalidArgument;
     case Reason::kAccountCardTaken:
       return absl::StatusCode::kAlreadyExists;

@@ -188,9 +188,15 @@ enum class Reason : std::uint32_t {
   // Proofs (issue #27), decided by the ledger's queries: tree size 0 or past the head, first
   // past second, an entry outside the tree.
   kTreeSizeInvalid = 164,
+  // Witnesses and the signing key (issue #27): a co-signature not of this ledger's head or not
+  // verifying (syntax, the ledger's rule, lovebankd's tree check); a head too far behind (the
+  // sequencer); a key change its old key did not endorse (the sequencer).
+  kCosignatureInvalid = 165,
+  kCosignHeadStale = 166,
+  kSigningKeyChangeInvalid = 167,
 };
 // Every reason's value is below this (loops over all reasons).
-inline constexpr std::uint32_t kReasonValueEnd = 165;
+inline constexpr std::uint32_t kReasonValueEnd = 168;
 
 // The reason's name as it appears in the proto and in logs, e.g. "INSUFFICIENT_BALANCE".
 std::string_view ReasonName(Reason reason);

@@ -61,10 +61,25 @@ std::string PublicKeyHex(const PublicKey& key) { return ToHex(Bytes(key.data(), 
 
 std::optional<PublicKey> PublicKeyFromHex(std::string_view hex) {
   auto bytes = FromHex(hex);
-  if (!bytes || bytes->size() != kPublicKeyBytes) return std::nullopt;
-  PublicKey key;
-  std::memcpy(key.data(), bytes->data(), key.size());
-  return key;
+  if (!bytes) return std::nullopt;
+  return PublicKeyFromBytes(*bytes);
+}
+
+namespace {
+template <class Bytes>
+std::optional<Bytes> ExactBytes(std::string_view bytes) {
+  Bytes out;
+  if (bytes.size() != out.size()) return std::nullopt;
+  std::memcpy(out.data(), bytes.data(), out.size());
+  return out;
+}
+}  // namespace
+
+std::optional<PublicKey> PublicKeyFromBytes(std::string_view bytes) {
+  return ExactBytes<PublicKey>(bytes);
+}
+std::optional<Signature> SignatureFromBytes(std::string_view bytes) {
+  return ExactBytes<Signature>(bytes);
 }
 
 std::optional<PublicKey> ParsePublicKey(std::string_view text) {
@@ -212,6 +227,21 @@ std::string CertificateMessage(std::string_view data_sha256) {
   std::string message("lovebank/v1/certificate");
   message.push_back('\0');
   message += data_sha256;
+  return message;
+}
+std::string CertificateSummaryMessage(std::string_view summary) {
+  std::string message("lovebank/v1/certificate-summary");
+  message.push_back('\0');
+  message += summary;
+  return message;
+}
+std::string KeyRotationMessage(std::string_view ledger_id, std::string_view old_key,
+                               std::string_view new_key) {
+  std::string message("lovebank/v1/key-rotation");
+  message.push_back('\0');
+  message += ledger_id;
+  message += old_key;
+  message += new_key;
   return message;
 }
 

@@ -8,6 +8,8 @@
 //                ‖ time (i64 BE, µs since the Unix epoch)
 //   co-signature "lovebank/v1/cosign\0" ‖ the same fields
 //   certificate  "lovebank/v1/certificate\0" ‖ SHA-256 of the certificate's data (32)
+//   key rotation "lovebank/v1/key-rotation\0" ‖ ledger id (16) ‖ old key (32) ‖ new key (32),
+//                signed by both keys (journal.proto SigningKeyChange)
 // A key is named by its id, SHA-256 of the 32-byte raw public key; people compare its
 // fingerprint, the id's first 16 bytes as hex in groups of four ("3f9a 0c1d …").
 //
@@ -79,5 +81,19 @@ struct TreeHead {
 std::string TreeHeadMessage(const TreeHead& head);
 std::string CosignMessage(const TreeHead& head);
 std::string CertificateMessage(std::string_view data_sha256);
+// "lovebank/v1/certificate-summary\0" ‖ the summary's bytes (a certificate's QR code).
+std::string CertificateSummaryMessage(std::string_view summary);
+std::string KeyRotationMessage(std::string_view ledger_id, std::string_view old_key,
+                               std::string_view new_key);
+
+// Raw bytes of a key or signature from a journaled field; std::nullopt unless exactly the size.
+std::optional<PublicKey> PublicKeyFromBytes(std::string_view bytes);
+std::optional<Signature> SignatureFromBytes(std::string_view bytes);
+inline std::string_view BytesOf(const PublicKey& key) {
+  return {reinterpret_cast<const char*>(key.data()), key.size()};
+}
+inline std::string_view BytesOf(const Signature& signature) {
+  return {reinterpret_cast<const char*>(signature.data()), signature.size()};
+}
 
 }  // namespace lovebank::signature

@@ -13,6 +13,7 @@
 #include "ledger/base/text.h"
 #include "ledger/format/amount.h"
 #include "ledger/format/journal_format.h"
+#include "ledger/format/signature.h"
 
 namespace lovebank {
 namespace {
@@ -720,6 +721,17 @@ SyntaxCheck CheckCommandSyntax(const v1::Command& command) {
       return {};  // checked above with its request id
     case v1::Command::kSetSetting:
       return CheckSetSetting(command.set_setting());
+    case v1::Command::kCosignHead: {
+      const v1::CosignHead& cosign = command.cosign_head();
+      if (cosign.tree_size() == 0 || cosign.root().size() != 32 ||
+          cosign.witness_key().size() != signature::kPublicKeyBytes ||
+          cosign.signature().size() != signature::kSignatureBytes) {
+        return Refuse(Reason::kCosignatureInvalid,
+                      "a co-signature names a tree size from 1, a 32-byte root, a 32-byte "
+                      "Ed25519 key and a 64-byte signature");
+      }
+      return {};
+    }
     case v1::Command::kPostService:
       return CheckPostService(command.post_service());
     case v1::Command::kAcceptService:

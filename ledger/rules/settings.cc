@@ -2,10 +2,13 @@
 
 #include "ledger/rules/settings.h"
 
+#include <cstring>
 #include <set>
 
 #include "ledger/base/strings.h"
 #include "ledger/base/text.h"
+#include "ledger/format/merkle.h"
+#include "ledger/format/signature.h"
 
 namespace lovebank::rules {
 namespace {
@@ -88,7 +91,65 @@ std::variant<v1::SettingValue, Refusal> DecideServicePolicy(const v1::SettingVal
   return asked;
 }
 
+// The old key is the one in force (any, before the first change) and endorsed the new one; the
+// new key signed the same message. Both signatures over ledger id, old key and new key.
+std::optional<Refusal> CheckSigningKeyChange(const v1::SigningKeyChange& change,
+                                             const SettingFacts& facts) {
+  auto refuse = [](std::string message) {
+    return Refusal{Reason::kSigningKeyChangeInvalid, std::move(message)};
+  };
+  const auto old_key = signature::PublicKeyFromBytes(change.old_key());
+  const auto new_key = signature::PublicKeyFromBytes(change.new_key());
+  const auto endorsement = signature::SignatureFromBytes(change.endorsement());
+  const auto acceptance = signature::SignatureFromBytes(change.acceptance());
+  if (!old_key || !new_key || !endorsement || !acceptance) {
+    return refuse("a signing key change has two 32-byte keys and two 64-byte signatures");
+  }
+  if (change.old_key() == change.new_key()) return refuse("the new key is the old key");
+  if (!facts.signing_key.empty() && facts.signing_key != change.old_key()) {
+    return refuse(Cat("the old key is not the key in force (",
+                      signature::Fingerprint(*signature::PublicKeyFromBytes(facts.signing_key)),
+                      ")"));
+  }
+  const std::string message =
+      signature::KeyRotationMessage(facts.ledger_id, change.old_key(), change.new_key());
+  if (!signature::Verify(*old_key, message, *endorsement)) {
+    return refuse("the old key did not endorse the new key");
+  }
+  if (!signature::Verify(*new_key, message, *acceptance)) {
+    return refuse("the new key did not sign its acceptance");
+  }
+  return std::nullopt;
+}
+
 }  // namespace
+
+std::optional<Refusal> CheckCosign(const v1::CosignHead& cosign, std::string_view ledger_id,
+                                   std::uint64_t next_seq) {
+  if (cosign.tree_size() >= next_seq) {
+    return Refusal{Reason::kTreeSizeInvalid,
+                   Cat("tree size ", cosign.tree_size(), " is past the head ", next_seq - 1)};
+  }
+  if (next_seq - cosign.tree_size() > merkle::kCosignLagMax) {
+    return Refusal{
+        Reason::kCosignHeadStale,
+        Cat("the head of size ", cosign.tree_size(), " is ", next_seq - 1 - cosign.tree_size(),
+            " entries behind the ledger's head (at most ", merkle::kCosignLagMax,
+            "): audit again and co-sign a recent head")};
+  }
+  signature::TreeHead head;
+  head.ledger_id = std::string(ledger_id);
+  head.tree_size = cosign.tree_size();
+  std::memcpy(head.root.data(), cosign.root().data(), head.root.size());
+  head.time_unix_us = cosign.time_unix_us();
+  if (!signature::Verify(*signature::PublicKeyFromBytes(cosign.witness_key()),
+                         signature::CosignMessage(head),
+                         *signature::SignatureFromBytes(cosign.signature()))) {
+    return Refusal{Reason::kCosignatureInvalid,
+                   "the co-signature does not verify under the witness key"};
+  }
+  return std::nullopt;
+}
 
 std::variant<v1::SettingValue, Refusal> DecideSetting(const v1::SettingValue& asked,
                                                       const SettingFacts& facts) {
@@ -99,6 +160,9 @@ std::variant<v1::SettingValue, Refusal> DecideSetting(const v1::SettingValue& as
       return asked;  // on or off: nothing to check
     case v1::SettingValue::kServicePolicy:
       return DecideServicePolicy(asked, facts);
+    case v1::SettingValue::kSigningKey:
+      if (auto refused = CheckSigningKeyChange(asked.signing_key(), facts)) return *refused;
+      return asked;
     case v1::SettingValue::VALUE_NOT_SET:
       break;
   }

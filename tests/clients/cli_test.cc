@@ -45,6 +45,56 @@ struct Result {
   nlohmann::json json() const { return nlohmann::json::parse(out); }
 };
 
+// A certificate page's QR code (issue #27): its data-text attribute, and what a real decoder
+// (Debian's zbarimg) reads from the drawn SVG.
+struct PageQr {
+  std::string text;     // the attribute, unescaped
+  std::string decoded;  // zbarimg's reading of the SVG's modules
+};
+PageQr ReadQr(const std::string& page, const std::string& work) {
+  PageQr qr;
+  const std::string attr = "id=certificate-qr data-text=\"";
+  const std::size_t at = page.find(attr);
+  if (at == std::string::npos) return qr;
+  const std::size_t end = page.find('"', at + attr.size());
+  qr.text = page.substr(at + attr.size(), end - at - attr.size());
+  for (const auto& [entity, ch] : std::vector<std::pair<std::string, std::string>>{
+           {"&quot;", "\""}, {"&#39;", "'"}, {"&lt;", "<"}, {"&gt;", ">"}, {"&amp;", "&"}}) {
+    for (std::size_t i = qr.text.find(entity); i != std::string::npos;
+         i = qr.text.find(entity, i + ch.size())) {
+      qr.text.replace(i, entity.size(), ch);
+    }
+  }
+  // viewBox "0 0 N N", then runs "Mx,yhRv1h-Rz".
+  const std::size_t box = page.find("viewBox=\"0 0 ", end);
+  const int size = std::stoi(page.substr(box + 13));
+  std::vector<std::string> rows(size, std::string(size, '0'));
+  const std::size_t d = page.find(" d=\"", box) + 4;
+  std::istringstream path(page.substr(d, page.find('"', d) - d));
+  char m = 0, comma = 0, h = 0;
+  int x = 0, y = 0, run = 0;
+  std::string rest;
+  while (path >> m >> x >> comma >> y >> h >> run && std::getline(path, rest, 'z')) {
+    for (int i = 0; i < run; ++i) rows[y][x + i] = '1';
+  }
+  constexpr int kScale = 4;
+  std::ofstream pbm(work + "/qr.pbm");
+  pbm << "P1\n" << size * kScale << " " << size * kScale << "\n";
+  for (const std::string& row : rows) {
+    std::string line;
+    for (char module : row) line += std::string(kScale, module);
+    for (int i = 0; i < kScale; ++i) pbm << line << "\n";
+  }
+  pbm.close();
+  std::FILE* pipe = ::popen(("zbarimg --raw -q " + work + "/qr.pbm").c_str(), "r");
+  char buffer[4096];
+  std::size_t n = 0;
+  while ((n = std::fread(buffer, 1, sizeof(buffer), pipe)) > 0) qr.decoded.append(buffer, n);
+  ::pclose(pipe);
+  while (!qr.decoded.empty() && qr.decoded.back() == '\n') qr.decoded.pop_back();
+  return qr;
+}
+
 class CliTest : public ::testing::Test {
  protected:
   void SetUp() override {
@@ -1470,6 +1520,133 @@ TEST_F(CliTest, ExchangeWalkthrough) {
   const Result audit = Run({"audit"}, "auditor-wang");
   EXPECT_EQ(audit.exit_code, 0) << audit.out << audit.err;
   EXPECT_NE(audit.out.find("CLEAN"), std::string::npos) << audit.out;
+}
+
+// Witnesses and key rotation (issue #27 items 2 and 4): an auditor co-signs the head it verified
+// with its own key and lovebankd journals it; the audit and the notice show it. A rotation is a
+// journaled change endorsed by the old key: `audit --key OLD` still holds (the journal leads from
+// it to the new key), old proofs verify under the old key, and a signing.key that is not the one
+// the journal put in force stops lovebankd.
+TEST_F(CliTest, WitnessesCosignHeadsAndTheSigningKeyRotatesOnTheJournalsWord) {
+  OpenProgramme();
+  ASSERT_EQ(Run({"earn", "--member", "V00001", "--points", "500", "--reason", "期中考试进步明显"},
+                "worker-li")
+                .exit_code,
+            0);
+  const std::string witness_key = dir_.Sub("witness.key");
+  const Result cosigned = Run({"audit", "--cosign", witness_key}, "auditor-wang");
+  ASSERT_EQ(cosigned.exit_code, 0) << cosigned.out << cosigned.err;
+  EXPECT_NE(cosigned.err.find("co-signed the head of"), std::string::npos) << cosigned.err;
+  EXPECT_EQ(std::filesystem::status(witness_key).permissions() & std::filesystem::perms::all,
+            std::filesystem::perms::owner_read | std::filesystem::perms::owner_write);
+  // Only auditors are witnesses; the key of a run that cannot co-sign is made all the same.
+  const Result by_admin = Run({"audit", "--cosign", dir_.Sub("admin-witness.key")}, "admin");
+  EXPECT_EQ(by_admin.exit_code, 2) << by_admin.err;
+  EXPECT_NE(by_admin.err.find("may not"), std::string::npos) << by_admin.err;
+  // The next audit replays and checks the co-signature and lists it.
+  const Result audited = Run({"--json", "audit"}, "auditor-wang");
+  ASSERT_EQ(audited.exit_code, 0) << audited.out << audited.err;
+  const nlohmann::json report = audited.json();
+  ASSERT_EQ(report["cosignatures"].size(), 1u) << audited.out;
+  EXPECT_EQ(report["cosignatures"][0]["auditor"], "auditor-wang");
+  EXPECT_EQ(report["signing_keys"].size(), 0u);
+  // The notice shows the signed head and the witness.
+  const Result notice = Run({"report", "--month", "2026-11", "--out", dir_.path()}, "auditor-wang");
+  ASSERT_EQ(notice.exit_code, 0) << notice.err;
+  std::ifstream html_file(dir_.Sub("report-2026-11.html"));
+  const std::string html((std::istreambuf_iterator<char>(html_file)), {});
+  EXPECT_NE(html.find("签名与见证"), std::string::npos);
+  EXPECT_NE(html.find("<td>auditor-wang</td>"), std::string::npos) << html;
+
+  // A proof under the old key, then the rotation.
+  const Result old_key = Run({"key"}, "auditor-wang");
+  ASSERT_EQ(old_key.exit_code, 0);
+  const std::string old_key_file = dir_.Sub("old-key.txt");
+  std::ofstream(old_key_file) << old_key.out;
+  ASSERT_EQ(Run({"prove", "3", "--out", dir_.Sub("old-proof.json")}, "auditor-wang").exit_code, 0);
+  // The certificate's QR code: the signed summary, drawn so a real decoder reads it back.
+  ASSERT_EQ(Run({"earn", "--member", "V00001", "--hours", "3", "--activity", "重阳节敬老活动",
+                 "--date", "2026-11-18"},
+                "worker-li")
+                .exit_code,
+            0);
+  const std::string certificate = dir_.Sub("certificate.html");
+  const Result issued = Run({"certificate", "V00001", "--out", certificate}, "auditor-wang");
+  ASSERT_EQ(issued.exit_code, 0) << issued.err;
+  std::string page;
+  {
+    std::ifstream in(certificate);
+    page.assign(std::istreambuf_iterator<char>(in), {});
+  }
+  const PageQr qr = ReadQr(page, dir_.path());
+  EXPECT_TRUE(qr.text.starts_with("LB1.")) << qr.text;
+  EXPECT_EQ(qr.decoded, qr.text);
+  EXPECT_EQ(
+      Run({"verify-certificate", certificate, "--key", old_key_file}, "", "127.0.0.1:1").exit_code,
+      0);
+  // One module of the QR drawn otherwise: the page is not what its data renders.
+  std::string drawn_otherwise = page;
+  const std::size_t run = drawn_otherwise.find("h1v1h-1z");
+  ASSERT_NE(run, std::string::npos);
+  drawn_otherwise.replace(run, 8, "h2v1h-2z");
+  std::ofstream(dir_.Sub("qr-edited.html"), std::ios::binary) << drawn_otherwise;
+  const Result edited = Run(
+      {"verify-certificate", dir_.Sub("qr-edited.html"), "--key", old_key_file}, "", "127.0.0.1:1");
+  EXPECT_EQ(edited.exit_code, 1) << edited.out;
+
+  daemon_->Stop(SIGTERM);
+  daemon_ = std::make_unique<testing::Daemon>(
+      dir_.Sub("data"), std::vector<std::string>{"--rotate-signing-key", "--public-url",
+                                                 "https://lovebank.nanxi.example.cn"});
+  ASSERT_GT(daemon_->port(), 0) << daemon_->output();
+  const Result new_key = Run({"key"}, "auditor-wang");
+  ASSERT_EQ(new_key.exit_code, 0);
+  EXPECT_NE(new_key.out, old_key.out);
+  bool retired = false;
+  for (const auto& file : std::filesystem::directory_iterator(dir_.Sub("data"))) {
+    retired |= file.path().filename().string().ends_with(".retired.key");
+  }
+  EXPECT_TRUE(retired) << "the old key is kept";
+  const Result chained = Run({"--json", "audit", "--key", old_key_file}, "auditor-wang");
+  EXPECT_EQ(chained.exit_code, 0) << chained.out << chained.err;
+  EXPECT_EQ(chained.json()["signing_keys"].size(), 2u) << chained.out;
+  const Result stranger = Run({"audit", "--key", std::string(64, 'a')}, "auditor-wang");
+  EXPECT_EQ(stranger.exit_code, 1) << stranger.out;
+  EXPECT_EQ(
+      Run({"verify-proof", dir_.Sub("old-proof.json"), "--key", old_key_file}, "", "127.0.0.1:1")
+          .exit_code,
+      0);
+  // With a public URL the QR links to its /verify/ page, with the key.
+  const Result linked =
+      Run({"certificate", "V00001", "--out", dir_.Sub("linked.html")}, "auditor-wang");
+  ASSERT_EQ(linked.exit_code, 0) << linked.err;
+  {
+    std::ifstream in(dir_.Sub("linked.html"));
+    const std::string linked_page((std::istreambuf_iterator<char>(in)), {});
+    const PageQr link = ReadQr(linked_page, dir_.path());
+    EXPECT_TRUE(link.text.starts_with("https://lovebank.nanxi.example.cn/verify/#q=LB1."))
+        << link.text;
+    EXPECT_NE(link.text.find("&k="), std::string::npos);
+    EXPECT_EQ(link.decoded, link.text);
+  }
+  // A co-signature under the new key's heads works alike.
+  EXPECT_EQ(Run({"audit", "--cosign", witness_key}, "auditor-wang").exit_code, 0);
+
+  // The old key put back by hand is not the key in force: lovebankd refuses to start.
+  daemon_->Stop(SIGTERM);
+  std::filesystem::path retired_path;
+  for (const auto& file : std::filesystem::directory_iterator(dir_.Sub("data"))) {
+    if (file.path().filename().string().ends_with(".retired.key")) retired_path = file.path();
+  }
+  std::filesystem::remove(dir_.Sub("data/signing.key"));
+  std::filesystem::copy_file(retired_path, dir_.Sub("data/signing.key"));
+  std::filesystem::permissions(
+      dir_.Sub("data/signing.key"),
+      std::filesystem::perms::owner_read | std::filesystem::perms::owner_write);
+  daemon_ = std::make_unique<testing::Daemon>(dir_.Sub("data"));
+  EXPECT_EQ(daemon_->port(), 0);
+  EXPECT_NE(daemon_->output().find("is not the key the journal put in force"), std::string::npos)
+      << daemon_->output();
 }
 
 }  // namespace

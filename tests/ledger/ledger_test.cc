@@ -343,6 +343,43 @@ std::vector<RefusalCase> RefusalCases() {
       {"member bound to an unknown account", Reason::kAccountUnknown,
        [] { return Grant("t14", "p14", v1::ROLE_MEMBER, {"nobody"}, 'b'); }},
       {"revoke twice", Reason::kPrincipalRevoked, [] { return Revoke("t15", "p:revoked"); }},
+      // Witnesses and the signing key (issue #27; the rest in tests/ledger/witness_test.cc).
+      {"co-signature of tree size 0", Reason::kCosignatureInvalid,
+       [] {
+         v1::Command c;
+         c.set_request_id("t16");
+         c.set_actor("tester");
+         v1::CosignHead* cosign = c.mutable_cosign_head();
+         cosign->set_root(std::string(32, 'r'));
+         cosign->set_witness_key(std::string(32, 'k'));
+         cosign->set_signature(std::string(64, 's'));
+         return c;
+       }},
+      {"co-signature that does not verify", Reason::kCosignatureInvalid,
+       [] {
+         v1::Command c;
+         c.set_request_id("t17");
+         c.set_actor("tester");
+         v1::CosignHead* cosign = c.mutable_cosign_head();
+         cosign->set_tree_size(1);
+         cosign->set_root(std::string(32, 'r'));
+         cosign->set_witness_key(std::string(32, 'k'));
+         cosign->set_signature(std::string(64, 's'));
+         return c;
+       }},
+      {"signing key change its old key did not endorse", Reason::kSigningKeyChangeInvalid,
+       [] {
+         v1::Command c;
+         c.set_request_id("t18");
+         c.set_actor("lovebankd");
+         v1::SigningKeyChange* change =
+             c.mutable_set_setting()->mutable_value()->mutable_signing_key();
+         change->set_old_key(std::string(32, 'o'));
+         change->set_new_key(std::string(32, 'n'));
+         change->set_endorsement(std::string(64, 'e'));
+         change->set_acceptance(std::string(64, 'a'));
+         return c;
+       }},
   };
 }
 
@@ -485,7 +522,9 @@ TEST(RefusalCoverage, EveryCommandReasonHasARefusalCase) {
       Reason::kServiceUnknown, Reason::kServiceClosed, Reason::kServiceOverHeld,
       Reason::kServiceCategoryUnknown, Reason::kServiceNotAllowed, Reason::kServiceInvalid,
       // Proofs (tests/ledger/tree_test.cc, SizesOutsideTheLedger*):
-      Reason::kTreeSizeInvalid};
+      Reason::kTreeSizeInvalid,
+      // A head 262,144 entries behind (tests/ledger/witness_test.cc, AHeadTooFarBehindIsStale).
+      Reason::kCosignHeadStale};
   for (std::uint32_t value = 0; value < kReasonValueEnd; ++value) {
     const auto reason = static_cast<Reason>(value);
     if (ReasonName(reason) == "UNKNOWN_REASON" || elsewhere.contains(reason)) continue;

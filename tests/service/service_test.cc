@@ -1364,6 +1364,27 @@ TEST_F(ServiceTest, TheRoleMatrixHoldsForEveryRpc) {
          r.mutable_value()->mutable_programme_profile()->set_name("南溪镇爱心银行");
          return client_->programme->SetSetting(Ctx(t).get(), r, &receipt);
        }},
+      {"SetSetting(signing_key)",
+       [&](const std::string& t) {
+         v1::SetSettingRequest r;
+         r.set_request_id(next());
+         v1::SigningKeyChange* change = r.mutable_value()->mutable_signing_key();
+         change->set_old_key(std::string(32, 'o'));
+         change->set_new_key(std::string(32, 'n'));
+         change->set_endorsement(std::string(64, 'e'));
+         change->set_acceptance(std::string(64, 'a'));
+         return client_->programme->SetSetting(Ctx(t).get(), r, &receipt);
+       }},
+      {"CosignHead",
+       [&](const std::string& t) {
+         v1::CosignHeadRequest r;
+         r.set_request_id(next());
+         r.set_tree_size(1);
+         r.set_root(std::string(64, '0'));
+         r.set_witness_key(std::string(64, 'a'));
+         r.set_signature(std::string(128, 'b'));
+         return client_->audit->CosignHead(Ctx(t).get(), r, &receipt);
+       }},
       {"ListSettings",
        [&](const std::string& t) {
          v1::ListSettingsResponse out;
@@ -1534,6 +1555,8 @@ TEST_F(ServiceTest, TheRoleMatrixHoldsForEveryRpc) {
       {"GetHold(hold of m1)", {"admin", "auditor", "terminal", "member"}},  // member: m1's token
       {"ListAccounts", {"admin", "auditor", "issuer", "terminal", "member", "approver"}},
       {"SetSetting(profile)", {"admin"}},
+      {"SetSetting(signing_key)", {}},  // lovebankd --rotate-signing-key alone
+      {"CosignHead", {"auditor"}},      // witnesses
       {"ListSettings", {"admin", "auditor", "issuer", "terminal", "member", "approver"}},
       // Services (issue #26): members for themselves, social workers for anyone; who acts on a
       // request is the sequencer's decision (an unknown one: SERVICE_UNKNOWN, not a denial).
@@ -3912,6 +3935,74 @@ TEST_F(ServiceTest, ProofsVerifyUnderTheLedgersKeyAndOnlyReadableEntriesAreProve
   at.set_tree_size(report->tree_size);
   ASSERT_TRUE(client_->audit->GetSignedHead(Ctx(tokens_["auditor"]).get(), at, &at_audit).ok());
   EXPECT_EQ(at_audit.root(), HashToHex(report->tree_root));
+}
+
+// Witnesses (issue #27 item 4): an auditor's co-signature of the ledger's head is journaled; one
+// of a root or time that is not the ledger's, or not signed by the key it names, is refused
+// before it reaches the journal; the notice carries the signed head and the co-signature.
+TEST_F(ServiceTest, AnAuditorsCoSignatureOfTheLedgersHeadIsJournaledAndShownOnTheNotice) {
+  v1::SignedTreeHead head;
+  ASSERT_TRUE(client_->audit->GetSignedHead(Ctx(tokens_["auditor"]).get(), {}, &head).ok());
+  auto witness = signature::SigningKey::Generate();
+  ASSERT_TRUE(witness.ok());
+  auto request_for = [&](const std::string& id, const std::string& root, std::int64_t time) {
+    signature::TreeHead signed_head;
+    signed_head.ledger_id = *FromHex(head.ledger_id());
+    signed_head.tree_size = head.tree_size();
+    const std::string raw_root = *FromHex(root);
+    std::copy(raw_root.begin(), raw_root.end(), signed_head.root.begin());
+    signed_head.time_unix_us = time;
+    v1::CosignHeadRequest request;
+    request.set_request_id(id);
+    request.set_tree_size(head.tree_size());
+    request.set_root(root);
+    request.set_time_unix_us(time);
+    request.set_witness_key(signature::PublicKeyHex((*witness)->public_key()));
+    request.set_signature(
+        ToHex(signature::BytesOf((*witness)->Sign(signature::CosignMessage(signed_head)))));
+    return request;
+  };
+  v1::Receipt receipt;
+  std::string other_root = head.root();
+  other_root[0] = other_root[0] == '0' ? '1' : '0';
+  EXPECT_STATUS(
+      client_->audit->CosignHead(Ctx(tokens_["auditor"]).get(),
+                                 request_for("w-root", other_root, head.time_unix_us()), &receipt),
+      StatusCode::INVALID_ARGUMENT, Reason::kCosignatureInvalid);
+  EXPECT_STATUS(client_->audit->CosignHead(
+                    Ctx(tokens_["auditor"]).get(),
+                    request_for("w-time", head.root(), head.time_unix_us() + 1), &receipt),
+                StatusCode::INVALID_ARGUMENT, Reason::kCosignatureInvalid);
+  v1::CosignHeadRequest resigned = request_for("w-sig", head.root(), head.time_unix_us());
+  resigned.set_signature(std::string(128, '0'));
+  EXPECT_STATUS(client_->audit->CosignHead(Ctx(tokens_["auditor"]).get(), resigned, &receipt),
+                StatusCode::INVALID_ARGUMENT, Reason::kCosignatureInvalid);
+  v1::CosignHeadRequest beyond = request_for("w-beyond", head.root(), head.time_unix_us());
+  beyond.set_tree_size(head.tree_size() + 100);
+  EXPECT_STATUS(client_->audit->CosignHead(Ctx(tokens_["auditor"]).get(), beyond, &receipt),
+                StatusCode::INVALID_ARGUMENT, Reason::kTreeSizeInvalid);
+  const v1::CosignHeadRequest genuine = request_for("w-ok", head.root(), head.time_unix_us());
+  EXPECT_STATUS(client_->audit->CosignHead(Ctx(tokens_["admin"]).get(), genuine, &receipt),
+                StatusCode::PERMISSION_DENIED, Reason::kPermissionDenied);
+  const grpc::Status accepted =
+      client_->audit->CosignHead(Ctx(tokens_["auditor"]).get(), genuine, &receipt);
+  ASSERT_TRUE(accepted.ok()) << accepted.error_message();
+  EXPECT_EQ(receipt.seq(), head.tree_size() + 1);
+
+  v1::GetNoticeRequest notice_request;
+  notice_request.set_month("2026-11");
+  v1::Notice notice;
+  ASSERT_TRUE(client_->audit->GetNotice(Ctx("").get(), notice_request, &notice).ok());
+  EXPECT_EQ(notice.signed_head().tree_size(), notice.head_seq());
+  auto key = signature::SigningKey::Load(dir_.Sub("data/signing.key"));
+  ASSERT_TRUE(key.ok());
+  EXPECT_EQ(proof::HeadProblem(notice.signed_head(), signature::PublicKeyHex((*key)->public_key())),
+            std::nullopt);
+  ASSERT_EQ(notice.cosignatures_size(), 1);
+  EXPECT_EQ(notice.cosignatures(0).auditor(), "auditor");
+  EXPECT_EQ(notice.cosignatures(0).tree_size(), head.tree_size());
+  EXPECT_EQ(notice.cosignatures(0).seq(), receipt.seq());
+  EXPECT_EQ(notice.cosignatures(0).witness_key(), genuine.witness_key());
 }
 
 // A certificate verifies offline with only the ledger's public key (issue #27), and each kind

@@ -11,13 +11,15 @@ GBK sheet (a result per row, nothing twice) and an award that an approver approv
 digest, and prints it without its controls; /verify/ checks a proof bundle and certificates in the
 browser with nothing but the ledger's public key (certificates hash-only: no record, no requester's
 words), shows a certificate's verified content whatever its visible text says, and refuses edited
-ones, a rewritten data element and another key. Every page loads nothing from elsewhere, carries its
+ones, a rewritten data element and another key; a certificate's QR summary opened as its link or
+pasted verifies, an edited one is refused. Every page loads nothing from elsewhere, carries its
 content security policy, and has the CJK font. Screenshots go to WORK_DIR/screenshots.
 
 usage: /usr/bin/python3 browser_test.py LOVEBANKD WEB_ROOT WORK_DIR LOVEBANK_CLI
 """
 import base64
 import hashlib
+import html
 import json
 import os
 import re
@@ -98,7 +100,9 @@ def verify_page():
     page shows, from the signed data: a page whose visible name was edited still shows the real
     name, under the warning to compare; a data element written otherwise than lovebank writes it
     is refused. A bundle's pass does not claim what its entry says. A key from the link carries a
-    warning beside its fingerprint and in the result; a typed key does not."""
+    warning beside its fingerprint and in the result; a typed key does not. A certificate's QR
+    summary, opened as the link its QR code carries (/verify/#q=…&k=…) or pasted, says in one
+    sentence what its key signed; a summary with one character changed is refused."""
     # The key the programme publishes: the one in the data directory, as `lovebank key` says.
     with open(os.path.join(data, "signing.key"), "rb") as pem:
         key = raw_public_key(pem.read())
@@ -258,6 +262,68 @@ def verify_page():
     assert fingerprint_of(key) in said and fingerprint_of(other_key) in said, said
     assert linked_warning in text("#verify-linked-key"), said
     driver.save_screenshot(os.path.join(shots, "verify-another-key-390x844.png"))
+    only_this_origin()
+
+    # A certificate's QR summary as clients/certificate.cc writes it — "LB1." base64url(summary)
+    # "." base64url(Ed25519 over "lovebank/v1/certificate-summary" 0x00 ‖ summary), the summary
+    # nlohmann's dump() — made here, signed by the other key (openssl signs raw input only from
+    # a file), and opened as its QR code's link: the page checks it at once.
+    signer, message = os.path.join(work, "summary-signer.pem"), os.path.join(work, "summary.msg")
+    with open(signer, "wb") as pem:
+        pem.write(other)
+
+    def sign_summary(body):
+        with open(message, "wb") as out:
+            out.write(b"lovebank/v1/certificate-summary\0" + body)
+        signature = subprocess.run(["openssl", "pkeyutl", "-sign", "-rawin", "-inkey", signer,
+                                    "-in", message], capture_output=True, check=True).stdout
+        assert len(signature) == 64, signature
+        return signature
+
+    def payload_of(body, signature):
+        return ".".join(["LB1"] + [base64.urlsafe_b64encode(part).decode().rstrip("=")
+                                   for part in (body, signature)])
+
+    def summary_verdict(outcome):
+        # Read in one step: the page replaces the element while it checks.
+        return driver.execute_script(
+            "const verdict = document.getElementById('summary-verdict');"
+            "return verdict && verdict.className === arguments[0] ? verdict.textContent : null;",
+            outcome)
+
+    summary = json.dumps({
+        "account": "V00001", "activities": 1, "as_of_seq": 42, "cumulative_hours": "2.50",
+        "data_sha256": "ab" * 32, "from": "2026-10-01", "ledger_id": "cd" * 16, "name": "韦蕊",
+        "programme": "南溪镇爱心银行", "star_level": 1, "to": "", "total_hours": "2.50",
+        "version": 1}, ensure_ascii=False, separators=(",", ":"), sort_keys=True).encode()
+    signature = sign_summary(summary)
+    payload = payload_of(summary, signature)
+    driver.get(f"{base}/verify/#q={payload}&k={other_key.hex()}")
+    said = wait.until(lambda d: summary_verdict("ok"))
+    assert said == (f"该证书摘要由密钥 {fingerprint_of(other_key)} 签署：韦蕊（账号 V00001）在南溪镇爱心银行"
+                    "参加志愿服务（2026-10-01 至 …），截至流水 #42 累计 2.50 小时，星级 1 星；"
+                    "证书所列 1 项活动合计 2.50 小时。"), said
+    assert "请与纸质证书逐项核对" in text("#summary-compare"), text("#verify-output")
+    assert linked_warning in text("#verify-linked-key"), text("#verify-output")
+    assert driver.find_element(By.ID, "verify-input").get_attribute("value") == payload
+    assert driver.execute_script("return document.documentElement.scrollWidth") <= 390
+    driver.save_screenshot(os.path.join(shots, "verify-summary-390x844.png"))
+    # One character of the summary changed (an hour more), the signature kept: refused.
+    more = summary.replace(b'"total_hours":"2.50"', b'"total_hours":"3.50"')
+    assert more != summary
+    driver.get(f"{base}/verify/#q={payload_of(more, signature)}&k={other_key.hex()}")
+    said = wait.until(lambda d: summary_verdict("bad"))
+    assert "证书摘要的签名不符" in said, said
+    # The QR code's text pasted (a QR code without the page's address carries the payload alone).
+    verdict, said = verify(payload)
+    assert verdict == "ok" and "韦蕊（账号 V00001）" in text("#summary-verdict"), said
+    # The QR code of a certificate lovebankd issued (no --public-url here: the payload alone),
+    # opened with the programme's key: the summary its key signed.
+    issued_qr = html.unescape(served.split('id=certificate-qr data-text="', 1)[1].split('"', 1)[0])
+    assert issued_qr.startswith("LB1."), issued_qr[:40]
+    driver.get(f"{base}/verify/#q={issued_qr}&k={key_hex}")
+    said = wait.until(lambda d: summary_verdict("ok"))
+    assert "（账号 V00002）" in said, said
     only_this_origin()
 
 
@@ -583,6 +649,8 @@ try:
     assert "3470.00" in held and "4.50" in held, held  # 1.50 + 1.00 given to V00002 + 2 imported
     digest = post("Audit/GetDigest", {}, admin)
     assert f"{digest['seq']}:{digest['hash']}" in text("#notice-digest"), text("#notice-digest")
+    witnessed = text("#notice-witnesses")
+    assert "本账本的密钥签署" in witnessed and "尚无见证人副签" in witnessed, witnessed
     only_this_origin()
     driver.save_screenshot(os.path.join(shots, "notice-1280x800.png"))
     # Printed for the notice board: the controls stay off the paper.

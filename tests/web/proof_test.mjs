@@ -9,7 +9,12 @@
 // not a listed activity, an activity or entry twice, a hash that is not in the tree; the page's
 // data element verifies only as lovebank writes it (canonical JSON, < > & escaped), any other
 // writing of the same data (13.0, spaces, keys reordered or repeated) is refused, and a page whose
-// visible text was edited still yields the genuine data.
+// visible text was edited still yields the genuine data. A certificate's QR summary, built here as
+// lovebankd writes it, verifies (up to exactly 4,096 bytes) and yields its fields; each of these is
+// refused with its own reason: a byte of the summary edited (every byte, and 300 seeded edits of
+// the text), another key's signature, the certificate's context signed instead, a signature cut
+// short or too long, a key too many or too few, a wrong type or format (signed), another writing
+// of the same fields (signed), bad base64url, 4,097 bytes, a wrong prefix, not two parts.
 //
 // usage: node proof_test.mjs PROOF_JS
 import { createHash, generateKeyPairSync, sign, webcrypto } from 'node:crypto';
@@ -354,5 +359,154 @@ assert.equal(P.readInput(JSON.stringify(genuine, null, 1)).kind, 'bundle');
 assert.equal(P.readInput(JSON.stringify({ ...genuine, lovebank_proof: 2 })).problem.code, 'BUNDLE_VERSION');
 assert.equal(P.readInput('{"head": 1').problem.code, 'NOT_A_PROOF');
 assert.equal(P.readInput('<html>hello</html>').problem.code, 'NOT_A_PROOF');
+
+// ---- a certificate's QR summary -----------------------------------------------------------------
+// Written here as lovebankd writes it (clients/certificate.cc): "LB1." base64url(summary) "."
+// base64url(Ed25519 over "lovebank/v1/certificate-summary" 0x00 ‖ summary), no padding, the summary
+// in the model's canonical form.
+const SUMMARY_CONTEXT = Buffer.from('lovebank/v1/certificate-summary\0');
+const without = (object, key) => { const copy = { ...object }; delete copy[key]; return copy; };
+const summaryFields = { account: 'V00001', activities: 2, as_of_seq: 13, cumulative_hours: '12.00',
+  data_sha256: H(model(without(certificate, 'signature'))).toString('hex'), from: '2026-10-01',
+  ledger_id: ledgerId.toString('hex'), name: certificate.name, programme: '南溪镇爱心银行', star_level: 1, to: '', total_hours: '3.50', version: 1 };
+const signSummary = (bytes, key = programme, context = SUMMARY_CONTEXT) =>
+  sign(null, Buffer.concat([context, bytes]), key.privateKey);
+const qrPayload = (bytes, signature = signSummary(bytes)) =>
+  `LB1.${Buffer.from(bytes).toString('base64url')}.${Buffer.from(signature).toString('base64url')}`;
+const summaryPayload = (fields) => qrPayload(Buffer.from(model(fields)));
+const genuineSummary = summaryPayload(summaryFields);
+async function summaryCodes(payload, key = programme.raw) {
+  return codes(await P.verifySummary(payload, key));
+}
+const passed = await P.verifySummary(genuineSummary, programme.raw);
+assert.deepEqual(codes(passed), []);
+assert.deepEqual(passed.proven, { fingerprint: expected, summary: summaryFields });
+assert.ok(genuineSummary.length < 600, genuineSummary.length);
+// At the limit exactly (a long name), and a byte over it.
+const limitBytes = Buffer.byteLength(model({ ...summaryFields, name: '' }));
+const atLimit = { ...summaryFields, name: 'x'.repeat(P.SUMMARY_BYTES_MAX - limitBytes) };
+assert.equal(Buffer.byteLength(model(atLimit)), 4096);
+assert.deepEqual(await summaryCodes(summaryPayload(atLimit)), []);
+assert.match((await P.verifySummary(summaryPayload({ ...atLimit, name: `${atLimit.name}x` }), programme.raw))
+  .problems[0].text, /摘要超过 4096 字节/);
+assert.deepEqual(await summaryCodes(summaryPayload({ ...atLimit, name: `${atLimit.name}x` })), ['SUMMARY_TOO_LARGE']);
+assert.deepEqual(await summaryCodes(`LB1.${'A'.repeat(1 << 20)}.${'A'.repeat(86)}`), ['SUMMARY_TOO_LARGE']);
+// The summary edited after signing: total_hours, and every byte in turn.
+const summaryBytes = Buffer.from(model(summaryFields));
+const summarySignature = signSummary(summaryBytes);
+const more = Buffer.from(model(summaryFields).replace('"total_hours":"3.50"', '"total_hours":"4.50"'));
+assert.notDeepEqual(more, summaryBytes);
+assert.match((await P.verifySummary(qrPayload(more, summarySignature), programme.raw)).problems[0].text,
+  new RegExp(`证书摘要的签名不符：摘要被改动过，或者它不是由您填写的公钥（指纹 ${expected}）签署的`));
+for (let at = 0; at < summaryBytes.length; at += 1) {
+  const bytes = Buffer.from(summaryBytes);
+  bytes[at] ^= 1;
+  assert.deepEqual(await summaryCodes(qrPayload(bytes, summarySignature)), ['SUMMARY_SIGNATURE'], `byte ${at}`);
+}
+// Any character of the text edited (seeded): refused, never thrown — base64url is read in its one
+// spelling, so no other text of these bytes passes.
+let seed = 20261029;
+const random = (n) => { seed ^= seed << 13; seed ^= seed >>> 17; seed ^= seed << 5; return (seed >>> 0) % n; };
+const alphabet = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_.=+/ 1';
+for (let i = 0; i < 300; i += 1) {
+  const at = 4 + random(genuineSummary.length - 4);
+  const text = genuineSummary.slice(0, at) + alphabet[random(alphabet.length)] + genuineSummary.slice(at + 1);
+  if (text === genuineSummary) continue;
+  const checked = await P.verifySummary(text, programme.raw);
+  assert.equal(checked.problems.length, 1, text);
+  assert.ok(['SUMMARY_MALFORMED', 'SUMMARY_SIGNATURE_MALFORMED', 'SUMMARY_SIGNATURE']
+    .includes(checked.problems[0].code), text);
+}
+// Another key: the signature of another, the genuine one under another pinned key, the
+// certificate's context signed instead (a signature made for one purpose passes for no other).
+assert.deepEqual(await summaryCodes(qrPayload(summaryBytes, signSummary(summaryBytes, other))), ['SUMMARY_SIGNATURE']);
+assert.deepEqual(await summaryCodes(genuineSummary, other.raw), ['SUMMARY_SIGNATURE']);
+assert.deepEqual(await summaryCodes(qrPayload(summaryBytes,
+  signSummary(summaryBytes, programme, Buffer.from('lovebank/v1/certificate\0')))), ['SUMMARY_SIGNATURE']);
+// The signature cut short, too long, missing; in the text, one character short.
+for (const signature of [summarySignature.subarray(0, 63), Buffer.concat([summarySignature, Buffer.from([0])]),
+  summarySignature.subarray(0, 32), Buffer.alloc(0)]) {
+  assert.deepEqual(await summaryCodes(qrPayload(summaryBytes, signature)), ['SUMMARY_SIGNATURE_MALFORMED']);
+}
+assert.deepEqual(await summaryCodes(genuineSummary.slice(0, -1)), ['SUMMARY_SIGNATURE_MALFORMED']);
+assert.match((await P.verifySummary(genuineSummary.slice(0, -2), programme.raw)).problems[0].text, /签名应为 64 字节/);
+// Signed by the key, but not a summary lovebank writes: a key too many or too few, each field of
+// another type or format, the same fields written otherwise.
+const withoutVersion = without(summaryFields, 'version');
+for (const fields of [
+  { ...summaryFields, extra: 1 }, { ...summaryFields, signature: 'ab' }, withoutVersion,
+  without(summaryFields, 'data_sha256'),
+  { ...summaryFields, account: 1 }, { ...summaryFields, activities: '2' }, { ...summaryFields, activities: -1 },
+  { ...summaryFields, as_of_seq: null }, { ...summaryFields, cumulative_hours: 12 },
+  { ...summaryFields, cumulative_hours: '12.500' }, { ...summaryFields, data_sha256: 'AB'.repeat(32) },
+  { ...summaryFields, data_sha256: 'ab'.repeat(31) }, { ...summaryFields, from: '2026/10/01' },
+  { ...summaryFields, ledger_id: `${'0'.repeat(31)}g` }, { ...summaryFields, name: ['韦蕊'] },
+  { ...summaryFields, programme: {} }, { ...summaryFields, star_level: 1.5 }, { ...summaryFields, star_level: 1001 },
+  { ...summaryFields, to: true }, { ...summaryFields, total_hours: '-3.50' }, { ...summaryFields, version: 2 },
+]) {
+  assert.deepEqual(await summaryCodes(summaryPayload(fields)), ['SUMMARY_CONTENT'], JSON.stringify(fields));
+}
+const canonical = model(summaryFields);
+for (const text of [
+  JSON.stringify(summaryFields, null, 1),
+  JSON.stringify(Object.fromEntries(Object.entries(summaryFields).reverse())),
+  canonical.replace('"as_of_seq":13', '"as_of_seq":13.0'),
+  canonical.replace('"account":"V00001"', '"account":"V00002","account":"V00001"'),
+  canonical.replace('南溪镇', '\\u5357溪镇'),
+  `\uFEFF${canonical}`, `${canonical} `, '[]', 'null', '{}',
+]) {
+  assert.notEqual(text, canonical);
+  assert.deepEqual(await summaryCodes(qrPayload(Buffer.from(text))), ['SUMMARY_CONTENT'], text);
+}
+assert.deepEqual(await summaryCodes(qrPayload(Buffer.from([0x7b, 0xff, 0x7d]))), ['SUMMARY_CONTENT']);  // not UTF-8
+assert.match((await P.verifySummary(summaryPayload(withoutVersion), programme.raw)).problems[0].text, /内容格式不对/);
+// The payload's syntax: base64url only, unpadded, in its one spelling; the prefix; two parts.
+const [summaryText, signatureText] = genuineSummary.slice(4).split('.');
+// The same bytes with an unused low bit of the last character set (each part then ends in a
+// character whose unused bits are zero, 2 or 4 of them: its alphabet index + 1 is still a letter).
+const BASE64URL = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_';
+const unusedBitSet = (text) => text.slice(0, -1) + BASE64URL[BASE64URL.indexOf(text.at(-1)) + 1];
+let oddFields = summaryFields;
+while (Buffer.byteLength(model(oddFields)) % 3 === 0) oddFields = { ...oddFields, name: `${oddFields.name}x` };
+const [oddText, oddSignature] = summaryPayload(oddFields).slice(4).split('.');
+assert.deepEqual(await summaryCodes(`LB1.${oddText}.${oddSignature}`), []);
+assert.deepEqual(await summaryCodes(`LB1.${unusedBitSet(oddText)}.${oddSignature}`), ['SUMMARY_MALFORMED']);
+assert.deepEqual(await summaryCodes(`LB1.${summaryText}.${unusedBitSet(signatureText)}`), ['SUMMARY_SIGNATURE_MALFORMED']);
+for (const text of [
+  `LB1.${Buffer.from(summaryBytes).toString('base64')}.${signatureText}`,      // + / and padding
+  `LB1.${summaryText}=.${signatureText}`, `LB1.${summaryText.slice(0, 5)}*${summaryText.slice(6)}.${signatureText}`,
+  `LB1.${summaryText}${'A'.repeat((5 - (summaryText.length % 4)) % 4)}.${signatureText}`,  // 4n + 1: no bytes
+]) {
+  assert.deepEqual(await summaryCodes(text), ['SUMMARY_MALFORMED'], text);
+}
+assert.deepEqual(await summaryCodes(`LB1.${summaryText}.${signatureText}=`), ['SUMMARY_SIGNATURE_MALFORMED']);
+for (const text of ['LB1.', `LB1.${summaryText}`, `LB1.${summaryText}.${signatureText}.`, `LB1.a.b.c`]) {
+  assert.deepEqual(await summaryCodes(text), ['SUMMARY_MALFORMED'], text);
+}
+for (const text of [`LB2.${summaryText}.${signatureText}`, `lb1.${summaryText}.${signatureText}`,
+  ` ${genuineSummary}`, `${summaryText}.${signatureText}`, '', null, 42]) {
+  assert.deepEqual(await summaryCodes(text), ['SUMMARY_PREFIX'], String(text));
+}
+assert.match((await P.verifySummary('LB2.', programme.raw)).problems[0].text, /其内容应以 LB1\. 开头/);
+// As read: the payload alone, or the link a QR code carries (its key: the link's, for the page to
+// flag); a certificate page that shows the QR's link is still a certificate.
+const keyHex = programme.raw.toString('hex');
+assert.deepEqual(P.readInput(`\n ${genuineSummary}\n`), { kind: 'summary', payload: genuineSummary, key: null });
+assert.deepEqual(P.readInput(`https://lovebank.example.cn/verify/#q=${genuineSummary}&k=${keyHex}`),
+  { kind: 'summary', payload: genuineSummary, key: keyHex });
+assert.deepEqual(P.readInput(`http://127.0.0.1:8080/verify/#k=${keyHex}&q=${encodeURIComponent(genuineSummary)}`),
+  { kind: 'summary', payload: genuineSummary, key: keyHex });
+assert.deepEqual(P.readInput(`/verify/#q=${genuineSummary}`), { kind: 'summary', payload: genuineSummary, key: null });
+assert.equal(P.readInput(`https://lovebank.example.cn/verify/#key=${keyHex}`).problem.code, 'NOT_A_PROOF');
+assert.equal(P.readInput(`see https://lovebank.example.cn/verify/#q=${genuineSummary}`).problem.code, 'NOT_A_PROOF');
+assert.deepEqual(P.linkFields(`q=${genuineSummary}&key=${keyHex}&k=${'00'.repeat(32)}`),
+  { payload: genuineSummary, key: keyHex });
+assert.deepEqual(P.linkFields(`key=${keyHex}`), { payload: null, key: keyHex });
+const withQr = page.replace('</body>',
+  `<figure class="qr" id="certificate-qr" data-text="https://x.cn/verify/#q=${genuineSummary}&amp;k=${keyHex}"></figure></body>`);
+assert.equal(P.readInput(withQr).kind, 'certificate');
+const scanned = P.readInput(`https://lovebank.example.cn/verify/#q=${genuineSummary}&k=${keyHex}`);
+assert.deepEqual(codes(await P.verifySummary(scanned.payload, P.parseKey(scanned.key))), []);
+
 console.log('proof: every entry of trees of 1 to 33 verified; every lying proof, edited certificate, ' +
-  'record-carrying or extra certificate entry and rewritten data element refused');
+  'record-carrying or extra certificate entry, rewritten data element and edited or malformed QR summary refused');

@@ -129,6 +129,9 @@ export const REASONS = {
   SERVICE_NOT_ALLOWED: '按本项目规定，不能这样求助或接单（例如不能为自己服务）',
   SERVICE_INVALID: '求助或服务填写有误（类别、内容、日期或时长）',
   TREE_SIZE_INVALID: '证明所要的账本长度无效（为 0、超出账本，或不含该条流水）',
+  COSIGNATURE_INVALID: '见证人副签无效：不是本账本该长度的根和时间，或签名与见证人密钥不符',
+  COSIGN_HEAD_STALE: '所副签的账本状态已过旧（落后超过 262,144 条）：请重新核查后副签最新状态',
+  SIGNING_KEY_CHANGE_INVALID: '签名密钥更换无效：旧密钥不是现用密钥，或签名不符',
 };
 
 // The Chinese message of a refusal answer ({code, reason, message}); never empty.

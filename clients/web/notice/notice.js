@@ -83,7 +83,22 @@ function render(notice, month, onMonth) {
       `账本摘要 ${notice.headSeq}:${notice.headHash}`, el('br'),
       `任何人可核验：lovebank audit --expect-digest ${notice.headSeq}:${notice.headHash}`, el('br'),
       `由服务器核查账本第 1 至 ${notice.headSeq} 条流水得出，${localTime(notice.computedAtUnixUs || '0')}`),
+    witnesses(notice),
     el('div', { class: 'seal' }, el('p', {}, '公示单位（盖章）'), el('p', {}, '公示日期'), el('p', {}, '监督电话')));
+}
+
+// The head the figures rest on, signed with the programme's key, and the latest co-signature of
+// each witness (issue #27): keys in full, as `lovebank key` prints them, for readers to compare.
+function witnesses(notice) {
+  const head = notice.signedHead;
+  const cosignatures = notice.cosignatures || [];
+  return el('section', { id: 'notice-witnesses' }, el('h2', {}, '签名与见证'),
+    head ? el('p', {}, `本账本的密钥签署：前 ${head.treeSize} 条记录的默克尔树根为 `,
+      el('code', {}, head.root), `（${localTime(head.timeUnixUs || '0')}）。密钥 `, el('code', {}, head.publicKey)) : null,
+    table('notice-cosignatures', [['见证人'], ['见证人密钥'], ['副签记录数', 'num'], ['记录', 'num']],
+      cosignatures.map((c) => el('tr', {}, el('td', {}, c.auditor), el('td', {}, el('code', {}, c.witnessKey)),
+        el('td', { class: 'num' }, c.treeSize), el('td', { class: 'num' }, c.seq))),
+      '尚无见证人副签'));
 }
 
 // The month a link names (/notice/#month=2026-11: a screen's bookmark), else last month.

@@ -9,6 +9,8 @@
 // record shows a member's phone, tags, memos, a service requester's own words) — so for a
 // certificate the page proves that the ledger's key signed exactly its data and that each listed
 // entry (by its hash) is in the signed ledger; what each field says stands on that signature.
+// A certificate's QR code carries a signed summary of it (verifySummary): a few figures signed by
+// the same key, for a reader holding only the paper; the activities' proofs stay in the file.
 //
 // Every check returns problems as {code, text}: `code` for tests, `text` in Chinese for people.
 
@@ -48,6 +50,20 @@ export function fromBase64(text) {
   let binary;
   try { binary = atob(text); } catch { return null; }
   return Uint8Array.from(binary, (c) => c.charCodeAt(0));
+}
+
+// base64url without padding (RFC 4648 section 5) in its one spelling — the unused low bits of the
+// last character zero, as every encoder writes them — else null.
+export function fromBase64Url(text) {
+  if (typeof text !== 'string' || text.length % 4 === 1 || !/^[A-Za-z0-9_-]*$/.test(text)) return null;
+  const padded = text.replace(/-/g, '+').replace(/_/g, '/').padEnd(Math.ceil(text.length / 4) * 4, '=');
+  const bytes = fromBase64(padded);
+  return bytes && toBase64Url(bytes) === text ? bytes : null;
+}
+
+function toBase64Url(bytes) {
+  return btoa(Array.from(bytes, (b) => String.fromCharCode(b)).join(''))
+    .replace(/\+/g, '-').replace(/\//g, '_').replace(/=+$/, '');
 }
 
 function concat(...parts) {
@@ -229,6 +245,10 @@ export function treeHeadMessage(head) {
 
 export function certificateMessage(dataSha256) {
   return concat(CONTEXT('lovebank/v1/certificate'), dataSha256);
+}
+
+export function summaryMessage(summaryBytes) {
+  return concat(CONTEXT('lovebank/v1/certificate-summary'), summaryBytes);
 }
 
 // ---- proof bundles (clients/proof.h) ----------------------------------------------------------
@@ -418,6 +438,12 @@ function shapeProblem(data) {
     fields.proof = (v) => exactly(v, { head: (h) => h && typeof h === 'object' && !Array.isArray(h),
       entries: Array.isArray });
     fields.signature = text;
+    // A certificate with a QR code carries its link and the summary's signature (covered by the
+    // certificate's own signature; the summary itself is checked when the QR is scanned).
+    if (data && typeof data === 'object' && Object.hasOwn(data, 'qr')) {
+      fields.qr = (v) => exactly(v, { url: (u) => text(u) && u.length <= 256,
+        signature: (x) => text(x) && /^[0-9a-f]{128}$/.test(x) });
+    }
   }
   if (!exactly(data, fields)) return '证明的数据格式不对';
   if (data.version === CERTIFICATE_VERSION) {
@@ -512,14 +538,123 @@ export async function verifyCertificate(data, pinnedKey, { text } = {}) {
   return { problems, proven };
 }
 
-// What was pasted or chosen: {kind: 'bundle', bundle} or {kind: 'certificate', data, text}, or
-// {problem}. A bundle is JSON; a certificate is its page (`text`: its data element's raw text, for
-// verifyCertificate to hold to lovebank's writing), or its data alone as JSON (no `text`: lovebank
-// never writes that form, so there is no writing to hold it to; the fields are checked as ever).
+// ---- a certificate's QR summary (clients/certificate.cc) --------------------------------------
+
+// The QR code's text is PAYLOAD, or URL#q=PAYLOAD&k=KEY when the programme set the public address
+// of its /verify/ page. PAYLOAD = "LB1." base64url(summary) "." base64url(signature), both without
+// padding; the summary is nlohmann's dump() of exactly SUMMARY_FIELDS (keys in byte order, no
+// spaces, UTF-8 as is), the signature Ed25519 over "lovebank/v1/certificate-summary" 0x00 ‖ the
+// summary's bytes. For example, the summary
+//   {"account":"V00001","activities":1,"as_of_seq":42,"cumulative_hours":"12.50","data_sha256":
+//   "<64 hex>","from":"","ledger_id":"<32 hex>","name":"韦蕊","programme":"南溪镇爱心银行",
+//   "star_level":1,"to":"","total_hours":"2.50","version":1}
+// (one line, 323 bytes) is eyJhY2NvdW50IjoiVjAwMDAxIiwiYWN0aXZpdGllcyI6MSwi… in base64url (431
+// characters), and the payload is "LB1." that "." the signature's 86 characters: 522 in all.
+export const SUMMARY_PREFIX = 'LB1.';
+export const SUMMARY_VERSION = 1;
+export const SUMMARY_BYTES_MAX = 4096;  // over ten times a genuine summary's size
+// The limit as base64url characters, checked before decoding: 4 for every 3 bytes, 5,462 for 4,096
+// (and 5,462 characters hold 4,096.5 bytes, so what decodes is within the limit too).
+const SUMMARY_TEXT_MAX = Math.ceil((SUMMARY_BYTES_MAX * 4) / 3);
+
+const isText = (v) => typeof v === 'string';
+const isHexOf = (digits) => (v) => isText(v) && v.length === digits && /^[0-9a-f]*$/.test(v);
+const isHours = (v) => isText(v) && hundredths(v) !== null;
+const isDayOrNone = (v) => isText(v) && /^([0-9]{4}-[0-9]{2}-[0-9]{2})?$/.test(v);
+const SUMMARY_FIELDS = {
+  account: isText, activities: isCount, as_of_seq: isCount, cumulative_hours: isHours,
+  data_sha256: isHexOf(64), from: isDayOrNone, ledger_id: isHexOf(32), name: isText,
+  programme: isText, star_level: (v) => isCount(v) && v <= 1000, to: isDayOrNone,
+  total_hours: isHours, version: (v) => v === SUMMARY_VERSION,
+};
+
+// The summary's fields when `bytes` are exactly what lovebank writes — UTF-8, a JSON object of
+// exactly SUMMARY_FIELDS with their types, written as canonicalJson writes it (so no other writing
+// of the same fields, keys repeated or reordered, 1.0 for 1, passes) — else null.
+function summaryFields(bytes) {
+  let text;
+  let fields;
+  try {
+    text = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true }).decode(bytes);
+    fields = JSON.parse(text);
+  } catch {
+    return null;
+  }
+  const ok = Boolean(fields) && typeof fields === 'object' && !Array.isArray(fields) &&
+    Object.keys(fields).length === Object.keys(SUMMARY_FIELDS).length &&
+    Object.entries(SUMMARY_FIELDS).every(([key, valid]) => Object.hasOwn(fields, key) && valid(fields[key]));
+  return ok && canonicalJson(fields) === text ? fields : null;
+}
+
+// Checks a certificate's QR summary, PAYLOAD as above (readInput's `payload`), against the pinned
+// key, stopping at the first refusal: the prefix; two base64url parts; the summary at most
+// SUMMARY_BYTES_MAX bytes; the signature exactly 64 bytes; the signature over the summary's bytes
+// as they came — before they are parsed, so nothing unsigned is read, and an edit anywhere is the
+// one refusal it is rather than whatever the edit happened to break; then the summary's fields.
+// What a pass proves: the key's holder signed these figures, and no more — not that they are the
+// paper's in hand (the reader compares), nor any activity (their proofs are in the certificate
+// file), nor data_sha256 (this page has no certificate file to hash).
+// Returns {problems: [] or one {code, text}, proven: {fingerprint, summary} or null}; never throws.
+export async function verifySummary(payload, pinnedKey) {
+  const refused = (code, text) => ({ problems: [problem(code, text)], proven: null });
+  if (typeof payload !== 'string' || !payload.startsWith(SUMMARY_PREFIX)) {
+    return refused('SUMMARY_PREFIX', `这不是爱心银行证书的二维码：其内容应以 ${SUMMARY_PREFIX} 开头`);
+  }
+  const parts = payload.slice(SUMMARY_PREFIX.length).split('.');
+  if (parts.length !== 2) {
+    return refused('SUMMARY_MALFORMED', '证书二维码的内容不完整或已损坏：应为 LB1.摘要.签名 三段');
+  }
+  if (parts[0].length > SUMMARY_TEXT_MAX) {
+    return refused('SUMMARY_TOO_LARGE', `证书二维码的摘要超过 ${SUMMARY_BYTES_MAX} 字节，不是爱心银行出具的`);
+  }
+  const summaryBytes = fromBase64Url(parts[0]);
+  if (!summaryBytes) {
+    return refused('SUMMARY_MALFORMED', '证书二维码的摘要部分已损坏：只应有字母、数字、- 和 _（可能抄错或没扫全）');
+  }
+  const signature = fromBase64Url(parts[1]);
+  if (!signature || signature.length !== 64) {
+    return refused('SUMMARY_SIGNATURE_MALFORMED', '证书二维码的签名部分已损坏：签名应为 64 字节（可能抄错或没扫全）');
+  }
+  const print = await fingerprint(pinnedKey);
+  if (!await ed25519Verify(pinnedKey, signature, summaryMessage(summaryBytes))) {
+    return refused('SUMMARY_SIGNATURE', '证书摘要的签名不符：摘要被改动过，或者它不是由您填写的公钥' +
+      `（指纹 ${print}）签署的`);
+  }
+  const fields = summaryFields(summaryBytes);
+  if (!fields) {
+    return refused('SUMMARY_CONTENT', '证书摘要的内容格式不对（项目、类型或写法与爱心银行出具的不同），不能确认');
+  }
+  return { problems: [], proven: { fingerprint: print, summary: fields } };
+}
+
+// What a link to /verify/ carries after its #: {payload: q, key: key or else k (as given)}, each
+// null when absent. `k` is the QR code's short name for `key`: a QR code holds few characters.
+export function linkFields(fragment) {
+  const fields = new URLSearchParams(fragment);
+  return { payload: fields.get('q'), key: fields.get('key') ?? fields.get('k') };
+}
+
+// A QR summary as a scanner reads it: the bare payload, or the link that carries it (one word, no
+// spaces, with #q=); {payload, key (the link's, as given, or null)} or null.
+function summaryOf(text) {
+  if (text.startsWith(SUMMARY_PREFIX)) return { payload: text, key: null };
+  const hash = text.indexOf('#');
+  if (hash < 0 || /\s/.test(text)) return null;
+  const { payload, key } = linkFields(text.slice(hash + 1));
+  return payload === null ? null : { payload, key };
+}
+
+// What was pasted or chosen: {kind: 'bundle', bundle}, {kind: 'certificate', data, text} or
+// {kind: 'summary', payload, key}, or {problem}. A bundle is JSON; a certificate is its page
+// (`text`: its data element's raw text, for verifyCertificate to hold to lovebank's writing), or
+// its data alone as JSON (no `text`: lovebank never writes that form, so there is no writing to
+// hold it to; the fields are checked as ever); a summary is a certificate's QR code's text, the
+// payload alone or a link with it (`key`: the link's key, or null).
 export function readInput(text) {
   const trimmed = text.replace(/^\uFEFF/, '').trim();
   const notOurs = { problem: problem('NOT_A_PROOF',
-    '这不是爱心银行的证明文件：请选择流水证明（.json，lovebank prove 生成）或志愿服务证明网页（.html）') };
+    '这不是爱心银行的证明文件：请选择流水证明（.json，lovebank prove 生成）或志愿服务证明网页（.html），' +
+    '或粘贴证书二维码扫出的文字') };
   if (trimmed.startsWith('{')) {
     let json;
     try { json = JSON.parse(trimmed); } catch { return notOurs; }
@@ -537,5 +672,7 @@ export function readInput(text) {
     if (!found) return { problem: problem('CERTIFICATE_MALFORMED', '证明网页中的核验数据缺失、重复或已损坏') };
     return { kind: 'certificate', data: found.data, text: found.text };
   }
+  const summary = summaryOf(trimmed);
+  if (summary) return { kind: 'summary', ...summary };
   return notOurs;
 }

@@ -4,24 +4,21 @@
 // browser (proof.js, WebCrypto): the file is sent nowhere, the server is not asked, no token.
 // /verify/#key=HEX opens it with the key filled in — a key anyone can put in a link, so the page
 // then says so beside the fingerprint and in the result: compare it with the published one.
+// A certificate's QR code links here as /verify/#q=SUMMARY&k=HEX (or is SUMMARY alone, pasted): the
+// page checks the summary at once against the key in the field.
 //
 // What a pass means, and no more: for a certificate, that the ledger's key signed exactly the data
 // shown here (the page around the data may have been edited: the reader compares it with what is
 // shown here, never the other way round) and that each listed entry, by its hash, is in the signed
 // ledger; for a bundle, that each entry with its hash is in the signed ledger and its record
-// matches that hash (the record's content is not shown here: `lovebank verify-proof` prints it).
+// matches that hash (the record's content is not shown here: `lovebank verify-proof` prints it);
+// for a QR summary, that the key signed its figures (the activities' proofs are in the file).
 import { el, show, localTime } from '../common/lovebank.js';
-import { parseKey, fingerprint, cryptoProblem, verifyBundle, verifyCertificate, readInput,
-  CERTIFICATE_BYTES_MAX } from './proof.js';
+import { parseKey, fingerprint, cryptoProblem, verifyBundle, verifyCertificate, verifySummary,
+  readInput, linkFields, CERTIFICATE_BYTES_MAX } from './proof.js';
 
 const main = document.getElementById('main');
 const ENTRY_LINES_MAX = 50;  // a long bundle lists its first entries, then how many more
-
-// The key a link names (/verify/#key=…), as given (the field says when it is no key).
-function linkedKey() {
-  const linked = new URLSearchParams(location.hash.slice(1)).get('key');
-  return linked === null ? null : linked.trim();
-}
 
 const LINKED_KEY_WARNING = '此公钥来自链接：请与项目公开发布的公钥指纹（公示栏、公众号等）逐字核对，不一致则不可信';
 
@@ -103,6 +100,31 @@ function render(output, kind, data, checked, linked) {
     notes.map((n) => el('p', { class: 'muted' }, n)));
 }
 
+// A QR summary's result: on a pass, what the key signed, in one sentence to hold the paper to, and
+// what that does not prove.
+function renderSummary(output, checked, linked) {
+  const warning = linked ? linkedKeyWarning('verify-linked-key') : null;
+  if (checked.problems.length) {
+    return show(output,
+      el('p', { id: 'verify-result', class: 'bad', role: 'alert' }, '✘ 核验未通过：不能确认这个证书二维码'),
+      warning, el('p', { id: 'summary-verdict', class: 'bad' }, checked.problems[0].text));
+  }
+  const { fingerprint: print, summary } = checked.proven;
+  const period = summary.from || summary.to ? `${summary.from || '…'} 至 ${summary.to || '…'}` : '全部期间';
+  const verdict = `该证书摘要由密钥 ${print} 签署：${summary.name}（账号 ${summary.account}）` +
+    `在${summary.programme}参加志愿服务（${period}），截至流水 #${summary.as_of_seq} ` +
+    `累计 ${summary.cumulative_hours} 小时，星级 ${summary.star_level} 星；` +
+    `证书所列 ${summary.activities} 项活动合计 ${summary.total_hours} 小时。`;
+  return show(output,
+    el('p', { id: 'verify-result', class: 'ok', role: 'status' }, '✔ 核验通过：证书二维码的摘要由此公钥签署'),
+    warning, el('p', { id: 'summary-verdict', class: 'ok' }, verdict),
+    el('p', { id: 'summary-compare', class: 'warning', role: 'note' }, '⚠ 请与纸质证书逐项核对：',
+      '摘要只证明签名者出具了这些数字；逐条活动的证明在证书文件里，用本页核验证书文件，',
+      '或用命令 lovebank verify-certificate。'),
+    el('p', { class: 'muted' }, `账本编号 ${summary.ledger_id}；证书数据的 SHA-256 为 ${summary.data_sha256}`,
+      '（本页没有证书文件，未核对这一项）'));
+}
+
 function refused(output, p, linked = false) {
   show(output, el('p', { id: 'verify-result', class: 'bad', role: 'alert' }, `✘ ${p.text}`),
     linked ? linkedKeyWarning('verify-linked-key') : null, el('ul', { id: 'verify-details' }));
@@ -116,7 +138,7 @@ async function page() {
     accept: '.json,.html,.htm,application/json,text/html' });
   const fileName = el('p', { class: 'muted', id: 'verify-file-name' });
   const pasted = el('textarea', { id: 'verify-input', rows: '6', spellcheck: 'false',
-    placeholder: '把流水证明（JSON）或志愿服务证明网页的全部内容粘贴在这里' });
+    placeholder: '把流水证明（JSON）、志愿服务证明网页的全部内容，或证书二维码扫出的文字（LB1. 开头）粘贴在这里' });
   const button = el('button', { id: 'verify-button', type: 'submit' }, '核验');
   const output = el('section', { id: 'verify-output', 'aria-live': 'polite' });
   let chosen = null;  // the chosen file's text
@@ -139,13 +161,26 @@ async function page() {
     }
   }
   keyField.addEventListener('input', () => { keyFromLink = false; showFingerprint(); });
+  // What the link carries: a key goes into the field (flagged), a QR summary into the text box;
+  // whether there is a summary to check.
+  function takeLink() {
+    const { key, payload } = linkFields(location.hash.slice(1));
+    if (key !== null && key.trim()) { keyField.value = key.trim(); keyFromLink = true; }
+    if (payload !== null) {
+      chosen = null;
+      file.value = '';
+      show(fileName);
+      pasted.value = payload;
+    }
+    return payload !== null;
+  }
+  let unsupported = null;  // why this browser cannot check, once known
   window.addEventListener('hashchange', () => {
-    const linked = linkedKey();
-    if (linked !== null) { keyField.value = linked; keyFromLink = true; showFingerprint(); }
+    const summary = takeLink();
+    showFingerprint();
+    if (summary && !unsupported) check();
   });
-  const linked = linkedKey();
-  keyField.value = linked || '';
-  keyFromLink = Boolean(linked);
+  const summaryInLink = takeLink();
 
   file.addEventListener('change', async () => {
     chosen = null;
@@ -166,24 +201,34 @@ async function page() {
   });
 
   const form = el('form', { id: 'verify-form' },
-    el('p', {}, '核验爱心银行的流水证明或志愿服务证明是否真实、是否被改动。只需要该项目公布的账本公钥；',
+    el('p', {}, '核验爱心银行的流水证明、志愿服务证明或证书二维码是否真实、是否被改动。只需要该项目公布的账本公钥；',
       '文件只在您的浏览器里核验，不会上传。'),
     el('label', { for: 'verify-key' }, '项目的账本公钥'), keyField, shownFingerprint,
     el('label', { for: 'verify-file' }, '选择文件（流水证明 .json 或志愿服务证明 .html）'), file, fileName,
-    el('label', { for: 'verify-input' }, '或粘贴文件内容'), pasted,
+    el('label', { for: 'verify-input' }, '或粘贴文件内容、证书二维码的文字'), pasted,
     button);
-  form.addEventListener('submit', async (event) => {
-    event.preventDefault();
+  async function check() {
     show(output, el('p', { id: 'verify-result', class: 'pending' }, '正在核验…'));
     button.disabled = true;
-    const linked = keyFromLink;
+    let linked = keyFromLink;
     try {
+      const text = chosen !== null ? chosen : pasted.value;
+      const input = text.trim() ? readInput(text) : null;
+      // A QR code's link pasted here carries a key as a link to the page does: it fills an empty
+      // field, flagged the same way; a key the person gave stays.
+      if (input && input.kind === 'summary' && input.key !== null && !keyField.value.trim()) {
+        keyField.value = input.key.trim();
+        keyFromLink = true;
+        linked = true;
+        showFingerprint();
+      }
       const key = parseKey(keyField.value);
       if (!key) return refused(output, { text: '请先填写项目的账本公钥：64 位十六进制数字' });
-      const text = chosen !== null ? chosen : pasted.value;
-      if (!text.trim()) return refused(output, { text: '请选择证明文件，或粘贴它的内容' }, linked);
-      const input = readInput(text);
+      if (!input) return refused(output, { text: '请选择证明文件，或粘贴它的内容' }, linked);
       if (input.problem) return refused(output, input.problem, linked);
+      if (input.kind === 'summary') {
+        return renderSummary(output, await verifySummary(input.payload, key), linked);
+      }
       // A certificate's page: its data element's text is held to lovebank's writing too.
       const checked = input.kind === 'bundle' ? await verifyBundle(input.bundle, key)
         : await verifyCertificate(input.data, key, { text: input.text });
@@ -195,14 +240,17 @@ async function page() {
       // On a phone the verdict is below the form: bring it into view.
       output.scrollIntoView({ block: 'start' });
     }
-  });
+  }
+  form.addEventListener('submit', (event) => { event.preventDefault(); check(); });
 
   show(main, form, output);
   showFingerprint();
-  const unsupported = await cryptoProblem();
+  unsupported = await cryptoProblem();
   if (unsupported) {
     button.disabled = true;
     show(output, el('p', { class: 'error', id: 'verify-unsupported', role: 'alert' }, unsupported.text));
+  } else if (summaryInLink) {
+    check();
   }
 }
 
