@@ -234,10 +234,11 @@ std::string Html(const nlohmann::json& data) {
          << activity["seq"].get<std::uint64_t>() << "</td></tr>\n";
   }
   html << "</table>\n<p>出具单位 Issued by: " << HtmlText(data["programme"]) << "</p>\n";
-  if (data.contains("qr")) {
-    const std::string text = QrText(data);
-    html << "<figure class=qr id=certificate-qr data-text=\"" << HtmlText(text) << "\">"
-         << QrSvg(text) << "<figcaption>扫码核验 Scan to verify: "
+  const std::string text = data.contains("qr") ? QrText(data) : "";
+  const std::string svg = text.empty() ? "" : QrSvg(text);
+  if (!svg.empty()) {  // none when the text is longer than a QR code holds
+    html << "<figure class=qr id=certificate-qr data-text=\"" << HtmlText(text) << "\">" << svg
+         << "<figcaption>扫码核验 Scan to verify: "
          << (data["qr"]["url"].get<std::string>().empty()
                  ? "将扫得的文字粘贴到本项目的 /verify/ 页面"
                  : "打开扫得的链接")
@@ -426,7 +427,7 @@ std::string QrSvg(const std::string& text) {
   constexpr int kQuiet = 4;  // modules of white border, as the standard asks
   std::ostringstream svg;
   svg << "<svg xmlns=\"http://www.w3.org/2000/svg\" viewBox=\"0 0 " << width + 2 * kQuiet << " "
-      << width + 2 * kQuiet << "\" width=\"180\" height=\"180\" shape-rendering=\"crispEdges\""
+      << width + 2 * kQuiet << "\" width=\"230\" height=\"230\" shape-rendering=\"crispEdges\""
       << " role=\"img\" aria-label=\"QR\"><rect width=\"100%\" height=\"100%\" fill=\"#fff\"/>"
       << "<path fill=\"#000\" d=\"";
   // One rectangle per run of dark modules in a row.

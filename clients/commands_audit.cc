@@ -82,15 +82,26 @@ std::optional<v1::SignedTreeHead> CheckSignedHead(const Globals& globals, audit:
   // The key the head must be signed by: the journal's last, when it changed keys.
   std::string expected_key = pinned.empty() ? head.public_key() : pinned;
   if (!report.signing_keys.empty()) {
-    const std::string in_force = ToHex(report.signing_keys.back());
-    bool pinned_in_chain = pinned.empty();
-    for (const std::string& key : report.signing_keys) pinned_in_chain |= ToHex(key) == pinned;
-    if (!pinned_in_chain) {
-      add("a key the journal's rotations lead from the pinned one",
-          "the pinned key is none of them");
+    // The pinned key must lead to the key in force through endorsed changes only: after a lost
+    // key's replacement, whoever pinned an earlier key pins the newly published one.
+    const auto& keys = report.signing_keys;
+    std::optional<std::size_t> at;
+    for (std::size_t i = 0; i < keys.size(); ++i) {
+      if (ToHex(keys[i].key) == pinned) at = i;
+    }
+    if (!pinned.empty() && !at) {
+      add("a key the journal's changes lead from the pinned one", "the pinned key is none of them");
       return std::nullopt;
     }
-    expected_key = in_force;
+    for (std::size_t i = at ? *at + 1 : keys.size(); i < keys.size(); ++i) {
+      if (!keys[i].endorsed) {
+        add("keys each endorsed by the one before, from the pinned key",
+            Cat("key ", ToHex(keys[i].key).substr(0, 16),
+                "… replaced a lost key unendorsed: pin the programme's newly published key"));
+        return std::nullopt;
+      }
+    }
+    expected_key = ToHex(keys.back().key);
   }
   if (!status.ok()) {
     add("a signed tree head of " + std::to_string(report.tree_size) + " entries",
@@ -99,6 +110,9 @@ std::optional<v1::SignedTreeHead> CheckSignedHead(const Globals& globals, audit:
     add(pinned.empty() && report.signing_keys.empty() ? "a head signed by the server's key"
                                                       : "a head signed by the key in force",
         *problem);
+  } else if (head.tree_size() != report.tree_size || head.ledger_id() != ToHex(report.ledger_id)) {
+    add(Cat("ledger ", ToHex(report.ledger_id), " of ", report.tree_size, " entries"),
+        Cat("ledger ", head.ledger_id(), " of ", head.tree_size(), " entries"));
   } else if (head.root() != HashToHex(report.tree_root)) {
     add(HashToHex(report.tree_root), head.root());
   } else if (head.time_unix_us() != report.head_time_unix_us) {
@@ -109,31 +123,38 @@ std::optional<v1::SignedTreeHead> CheckSignedHead(const Globals& globals, audit:
   return std::nullopt;
 }
 
-// `audit --cosign FILE`: the witness (this auditor) signs the head it verified with its own key
-// and lovebankd journals the co-signature. Prints what it did; false when it could not.
-bool Cosign(const Globals& globals, const v1::SignedTreeHead& head, const std::string& key_path) {
+// `audit --cosign FILE`: the witness (this auditor) signs, with its own key, the head it verified
+// — ledger id, size, root and time as its own audit computed them (the server's signed head had
+// the same: CheckSignedHead) — and lovebankd journals the co-signature under the witness's
+// principal, whose name the signature covers. Prints what it did; false when it could not.
+bool Cosign(const Globals& globals, const audit::Report& report, const std::string& key_path) {
   auto key = signature::SigningKey::LoadOrCreate(key_path);
   if (!key.ok()) {
     std::cerr << "lovebank: the witness key " << key_path << ": " << key.status().message() << "\n";
     return false;
   }
-  signature::TreeHead signed_head;
-  signed_head.ledger_id = FromHex(head.ledger_id()).value_or("");
-  signed_head.tree_size = head.tree_size();
-  const auto root = FromHex(head.root()).value_or("");
-  if (root.size() != signed_head.root.size()) return false;
-  std::copy(root.begin(), root.end(), signed_head.root.begin());
-  signed_head.time_unix_us = head.time_unix_us();
-  const signature::Signature signed_bytes = (*key)->Sign(signature::CosignMessage(signed_head));
+  Session session(globals);
+  v1::PrincipalRecord me;
+  if (const grpc::Status status = session.admin().WhoAmI(session.Context().get(), {}, &me);
+      !status.ok()) {
+    std::cerr << "lovebank: who am I: " << status.error_message() << "\n";
+    return false;
+  }
+  signature::TreeHead head;
+  head.ledger_id = report.ledger_id;
+  head.tree_size = report.tree_size;
+  head.root = report.tree_root;
+  head.time_unix_us = report.head_time_unix_us;
+  const signature::Signature signed_bytes =
+      (*key)->Sign(signature::CosignMessage(head, me.principal()));
   v1::CosignHeadRequest request;
-  request.set_request_id(Cat("cosign:", head.tree_size(), ":",
+  request.set_request_id(Cat("cosign:", head.tree_size, ":",
                              signature::PublicKeyHex((*key)->public_key()).substr(0, 16)));
-  request.set_tree_size(head.tree_size());
-  request.set_root(head.root());
-  request.set_time_unix_us(head.time_unix_us());
+  request.set_tree_size(head.tree_size);
+  request.set_root(HashToHex(head.root));
+  request.set_time_unix_us(head.time_unix_us);
   request.set_witness_key(signature::PublicKeyHex((*key)->public_key()));
   request.set_signature(ToHex(signature::BytesOf(signed_bytes)));
-  Session session(globals);
   v1::Receipt receipt;
   const grpc::Status status =
       session.audit().CosignHead(session.Context().get(), request, &receipt);
@@ -141,9 +162,10 @@ bool Cosign(const Globals& globals, const v1::SignedTreeHead& head, const std::s
     std::cerr << "lovebank: the co-signature was not journaled: " << status.error_message() << "\n";
     return false;
   }
-  std::cerr << "co-signed the head of " << head.tree_size() << " entries (root " << head.root()
-            << ") as witness " << signature::Fingerprint((*key)->public_key())
-            << ": journaled as entry " << receipt.seq() << "\n";
+  std::cerr << "co-signed the head of " << head.tree_size << " entries (root "
+            << HashToHex(head.root) << ") as witness " << me.principal() << ", key "
+            << signature::Fingerprint((*key)->public_key()) << ": journaled as entry "
+            << receipt.seq() << "\n";
   return true;
 }
 
@@ -200,7 +222,7 @@ void AddAuditCommands(CLI::App& app, Globals& globals, int* exit_code) {
     if (!cosign->empty()) {
       if (!report->clean() || !head) {
         std::cerr << "lovebank: not co-signed: the audit found problems\n";
-      } else if (!Cosign(globals, *head, *cosign)) {
+      } else if (!Cosign(globals, *report, *cosign)) {
         *exit_code = kAuditCannotRun;
       }
     }

@@ -534,8 +534,18 @@ std::vector<std::string> VerifyProofOnline(Session& session, const nlohmann::jso
     problems.push_back("the server's head: " + *problem);
     return problems;
   }
-  problems = certificate::VerifyOffline(data, now.public_key(), nullptr);
+  // A certificate issued before a key rotation is signed by an earlier key: its proofs and
+  // signature are checked under that key, and the consistency proof below (today's head, today's
+  // key) shows its ledger is a prefix of today's; every field is re-derived from the ledger too.
+  const std::string issued_key = data["proof"]["head"]["public_key"];
+  problems = certificate::VerifyOffline(data, issued_key, nullptr);
   if (!problems.empty()) return problems;
+  if (issued_key != now.public_key()) {
+    const auto key = signature::PublicKeyFromHex(issued_key);
+    notes.push_back(Cat("issued under an earlier key of the programme (",
+                        key ? signature::Fingerprint(*key) : std::string("?"),
+                        "); today's key signs the head it is a prefix of"));
+  }
   auto hash_of = [](const std::string& hex) {
     auto bytes = FromHex(hex);
     auto hash = bytes ? HashFromBytes(*bytes) : std::nullopt;

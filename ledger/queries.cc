@@ -415,7 +415,9 @@ constexpr absl::Duration kTreeWaitMax = absl::Seconds(10);
 absl::Status Ledger::TreeCovers(std::uint64_t tree_size) const {
   if (impl_->tree) return impl_->tree->WaitFor(tree_size, kTreeWaitMax);
   // Read-only: the tree as the store holds it.
-  LOVEBANK_ASSIGN_OR_RETURN(const std::uint64_t built, StoredTreeSize(*impl_->store));
+  LOVEBANK_ASSIGN_OR_RETURN(const std::optional<std::uint64_t> stored,
+                            StoredTreeSize(*impl_->store));
+  const std::uint64_t built = stored.value_or(0);
   if (built < tree_size) {
     return absl::UnavailableError(
         Cat("the tree covers ", built, " of ", tree_size, " entries (its writer builds the rest)"));

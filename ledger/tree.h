@@ -30,9 +30,6 @@ namespace lovebank {
 // the journal). Errors: DataLoss for a missing node or entry, the store's otherwise.
 merkle::NodeReader TreeReader(Store& store);
 
-// The size the tree family covers (meta tree_size; 0 when absent).
-absl::StatusOr<std::uint64_t> StoredTreeSize(Store& store);
-
 // Thread-safe.
 class TreeBuilder {
  public:

@@ -161,9 +161,16 @@ grpc::ServerUnaryReactor* AuditService::CosignHead(grpc::CallbackServerContext* 
   // does not hold the tree, but the tree of every size up to the committed head is fixed, so
   // checking it here decides on what the entry will commit on. Only for auditors (the others
   // are refused by Submit without learning a past root).
+  // A size past the committed head is refused here, never left to the sequencer (which decides
+  // on a head that includes entries not yet committed, whose tree this check cannot read).
   const std::uint64_t size = request->tree_size();
-  if (converted.ok() && who->role == v1::ROLE_AUDITOR && size != 0 &&
-      size <= context_.ledger->GetHead().seq) {
+  const std::uint64_t committed = context_.ledger->GetHead().seq;
+  if (converted.ok() && who->role == v1::ROLE_AUDITOR && (size == 0 || size > committed)) {
+    converted.reason = Reason::kTreeSizeInvalid;
+    converted.message =
+        Cat("tree size ", size, " is not a head of this ledger (1..", committed, ")");
+  }
+  if (converted.ok() && who->role == v1::ROLE_AUDITOR) {
     auto root = context_.ledger->TreeRoot(size);
     auto time = context_.ledger->EntryTime(size);
     if (!root.ok() || !time.ok()) {

@@ -5,6 +5,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <cctype>
 #include <cerrno>
 #include <chrono>
 #include <cstring>
@@ -19,6 +20,7 @@
 #include "ledger/base/check.h"
 #include "ledger/base/coding.h"
 #include "ledger/base/strings.h"
+#include "ledger/base/text.h"
 #include "ledger/storage/store.h"
 #include "service/services.h"
 
@@ -142,7 +144,8 @@ absl::StatusOr<std::optional<signature::PublicKey>> KeyInForce(Ledger& ledger) {
 absl::Status Promote(const std::string& current, const std::string& next,
                      const std::string& retired) {
   std::error_code error;
-  if (std::filesystem::exists(current, error)) {
+  if (!retired.empty() && std::filesystem::exists(current, error)) {
+    // A retired file of that name holds the same key (its name is the key's id).
     if (link(current.c_str(), retired.c_str()) != 0 && errno != EEXIST) {
       return absl::UnavailableError(
           Cat("keeping the old signing key as ", retired, ": ", std::strerror(errno)));
@@ -177,14 +180,37 @@ absl::Status FinishRotation(const std::string& key_path,
   if (!next.ok()) return next.status();
   if (in_force && *in_force == (*next)->public_key()) {
     auto current = signature::SigningKey::Load(key_path);
-    const std::string retired =
-        current.ok() ? RetiredKeyPath(key_path, (*current)->public_key()) : key_path + ".retired";
+    if (!current.ok() && !absl::IsNotFound(current.status())) return current.status();
     logger.Log(LogLevel::kWarn, "finishing a signing key rotation that committed before a stop");
-    return Promote(key_path, next_path, retired);
+    return Promote(key_path, next_path,
+                   current.ok() ? RetiredKeyPath(key_path, (*current)->public_key()) : "");
   }
   logger.Log(LogLevel::kWarn, "removing signing.key.next: its rotation never committed");
   unlink(next_path.c_str());
   return absl::OkStatus();
+}
+
+// The signing_key setting lovebankd journals: `old_key` to `made`'s key, accepted by `made` and
+// endorsed by `endorser` (null: a lost key's replacement, which nobody could endorse).
+v1::Command KeyChange(const Ledger& ledger, const signature::PublicKey& old_key,
+                      const signature::SigningKey& made, const signature::SigningKey* endorser,
+                      std::string memo) {
+  const std::string old_raw(signature::BytesOf(old_key));
+  const std::string new_raw(signature::BytesOf(made.public_key()));
+  const std::string message = signature::KeyRotationMessage(ledger.ledger_id(), old_raw, new_raw);
+  v1::Command command;
+  command.set_request_id(Cat("lovebankd:signing-key:", signature::PublicKeyHex(made.public_key())));
+  command.set_actor(std::string(kLovebankdActor));
+  command.set_memo(std::move(memo));
+  v1::SigningKeyChange* change =
+      command.mutable_set_setting()->mutable_value()->mutable_signing_key();
+  change->set_old_key(old_raw);
+  change->set_new_key(new_raw);
+  if (endorser != nullptr) {
+    change->set_endorsement(std::string(signature::BytesOf(endorser->Sign(message))));
+  }
+  change->set_acceptance(std::string(signature::BytesOf(made.Sign(message))));
+  return command;
 }
 
 // `lovebankd --rotate-signing-key`: a new key, endorsed by `current` and accepting, journaled
@@ -196,23 +222,12 @@ absl::StatusOr<std::unique_ptr<signature::SigningKey>> RotateSigningKey(
   if (!made.ok()) return made.status();
   const std::string next_path = key_path + ".next";
   if (absl::Status written = (*made)->WriteTo(next_path); !written.ok()) return written;
-  const std::string old_key(signature::BytesOf(current.public_key()));
-  const std::string new_key(signature::BytesOf((*made)->public_key()));
-  const std::string message = signature::KeyRotationMessage(ledger.ledger_id(), old_key, new_key);
-  v1::Command command;
-  command.set_request_id(
-      Cat("lovebankd:signing-key:", signature::PublicKeyHex((*made)->public_key())));
-  command.set_actor("lovebankd");
-  command.set_memo("the ledger's signing key changes (lovebankd --rotate-signing-key)");
-  v1::SigningKeyChange* change =
-      command.mutable_set_setting()->mutable_value()->mutable_signing_key();
-  change->set_old_key(old_key);
-  change->set_new_key(new_key);
-  change->set_endorsement(std::string(signature::BytesOf(current.Sign(message))));
-  change->set_acceptance(std::string(signature::BytesOf((*made)->Sign(message))));
-  const Outcome outcome = ledger.Execute(std::move(command));
+  const Outcome outcome = ledger.Execute(
+      KeyChange(ledger, current.public_key(), **made, &current,
+                "the ledger's signing key changes (lovebankd --rotate-signing-key)"));
   if (!outcome.ok()) {
-    unlink(next_path.c_str());
+    // signing.key.next stays: an unknown outcome may still have committed, and the next start
+    // (FinishRotation) puts it in place or removes it by what the journal says.
     return absl::FailedPreconditionError(
         Cat("rotating the signing key: ", ReasonName(outcome.reason), ": ", outcome.message));
   }
@@ -228,7 +243,25 @@ absl::StatusOr<std::unique_ptr<signature::SigningKey>> RotateSigningKey(
   return std::move(*made);
 }
 
-}  // namespace
+// --public-url: http(s)://host[:port][/path] of at most 200 bytes, in the characters a URL
+// needs and no others (no user@, query, fragment, quotes or spaces: it goes into QR codes and
+// HTML attributes).
+bool IsPublicUrl(std::string_view url) {
+  if (url.size() > 200) return false;
+  std::string_view rest;
+  if (url.starts_with("https://")) {
+    rest = url.substr(8);
+  } else if (url.starts_with("http://")) {
+    rest = url.substr(7);
+  } else {
+    return false;
+  }
+  if (rest.empty() || rest.front() == '/' || rest.front() == ':') return false;
+  return std::all_of(rest.begin(), rest.end(), [](char c) {
+    return std::isalnum(static_cast<unsigned char>(c)) || c == '-' || c == '.' || c == '_' ||
+           c == '~' || c == ':' || c == '/' || c == '%';
+  });
+}
 
 // The /verify/ page under --public-url ("" without one).
 std::string VerifyUrl(std::string url) {
@@ -236,6 +269,8 @@ std::string VerifyUrl(std::string url) {
   if (url.back() != '/') url += '/';
   return url + "verify/";
 }
+
+}  // namespace
 
 class Server::Impl {
  public:
@@ -326,16 +361,13 @@ absl::StatusOr<std::unique_ptr<Server>> Server::Start(ServerOptions options) {
     read_only.env = options.env;
     auto store = Store::Open(db_dir, read_only);
     if (!store.ok()) return store.status();
-    auto tree_size = (*store)->Get(Family::kMeta, meta_key::kTreeSize);
+    auto tree_size = StoredTreeSize(**store);
     if (!tree_size.ok()) return tree_size.status();
     had_tree = tree_size->has_value();
   }
 
   // Options first: a bad URL or TLS setup is refused before the ledger is opened.
-  if (!options.public_url.empty() &&
-      (options.public_url.size() > 200 ||
-       !(options.public_url.starts_with("https://") || options.public_url.starts_with("http://")) ||
-       options.public_url.find_first_of("#?\"'<> \t\r\n") != std::string::npos)) {
+  if (!options.public_url.empty() && !IsPublicUrl(options.public_url)) {
     return absl::InvalidArgumentError(
         "--public-url is an http(s) address of at most 200 bytes without spaces, quotes, <, >, "
         "? or #, e.g. https://lovebank.nanxi.gov.cn");
@@ -429,8 +461,25 @@ absl::StatusOr<std::unique_ptr<Server>> Server::Start(ServerOptions options) {
               ": restore that key from the backup, or start with --new-signing-key to sign "
               "with this one unendorsed (docs/proofs.md \"Key rotation\")"));
     }
+    // Journaled as a change nobody endorsed: the audit follows the key chain through it, and
+    // whoever pinned an earlier key is told to pin the newly published one.
+    const Outcome replaced =
+        impl->ledger->Execute(KeyChange(*impl->ledger, **in_force, **signer, nullptr,
+                                        "the ledger's signing key was lost and replaced (lovebankd "
+                                        "--new-signing-key): unendorsed"));
+    if (!replaced.ok()) {
+      return absl::FailedPreconditionError(
+          Cat("journaling the replaced signing key: ", ReasonName(replaced.reason), ": ",
+              replaced.message));
+    }
     impl->logger->Log(LogLevel::kWarn,
-                      Cat(what, ": signing with it unendorsed (--new-signing-key)"));
+                      Cat(what, ": journaled as an unendorsed replacement at entry ",
+                          replaced.receipt.seq, " (--new-signing-key)"));
+  }
+  if (options.rotate_signing_key && !verified.problem.empty()) {
+    return absl::FailedPreconditionError(
+        "--rotate-signing-key: the start-up check found the ledger's state disagreeing with its "
+        "journal; run `lovebank-audit` and repair that first");
   }
   if (options.rotate_signing_key) {
     auto rotated = RotateSigningKey(*impl->ledger, **signer, key_path, *impl->logger);

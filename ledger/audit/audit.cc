@@ -202,7 +202,17 @@ void AddTotals(const ReplayState& state, Report& report) {
   for (const auto& [name, principal] : state.principals) report.principals.push_back(principal);
   for (const auto& [key, record] : state.settings) report.settings.push_back(record);
   for (const auto& [key, cosigned] : state.cosignatures) report.cosignatures.push_back(cosigned);
+  // The public notice lists them: the kWitnessesShownMax of the largest heads (an auditor could
+  // make any number of keys).
+  std::stable_sort(report.cosignatures.begin(), report.cosignatures.end(),
+                   [](const Cosigned& a, const Cosigned& b) {
+                     return a.cosign.tree_size() > b.cosign.tree_size();
+                   });
+  if (report.cosignatures.size() > kWitnessesShownMax) {
+    report.cosignatures.resize(kWitnessesShownMax);
+  }
   report.signing_keys = state.signing_keys;
+  report.ledger_id = state.ledger_id;
 }
 
 }  // namespace
@@ -413,7 +423,8 @@ class Reader {
       entry->set_seq(seq);
     }
     if (entry->command().has_cosign_head()) {
-      if (std::string problem = CosignProblem(entry->command().cosign_head(), seq);
+      if (std::string problem =
+              CosignProblem(entry->command().cosign_head(), entry->command().actor(), seq);
           !problem.empty()) {
         add(FindingKind::kRuleViolated, seq, "co-signature",
             "a witness's signature of this ledger's head", std::move(problem));
@@ -425,7 +436,8 @@ class Reader {
 
   // A journaled co-signature (entry `seq`) against the heads this reader computed: within the
   // lag, this ledger's root and time of that size, signed by the witness key.
-  std::string CosignProblem(const v1::CosignHead& cosign, std::uint64_t seq) const {
+  std::string CosignProblem(const v1::CosignHead& cosign, const std::string& witness,
+                            std::uint64_t seq) const {
     const auto key = signature::PublicKeyFromBytes(cosign.witness_key());
     const auto signed_bytes = signature::SignatureFromBytes(cosign.signature());
     if (!key || !signed_bytes || cosign.root().size() != 32)
@@ -433,7 +445,7 @@ class Reader {
     if (cosign.tree_size() == 0 || cosign.tree_size() >= seq) {
       return Cat("tree size ", cosign.tree_size(), " is not before the entry");
     }
-    if (seq - cosign.tree_size() > merkle::kCosignLagMax) {
+    if (seq - 1 - cosign.tree_size() > merkle::kCosignLagMax) {
       return Cat("tree size ", cosign.tree_size(), " is more than ", merkle::kCosignLagMax,
                  " entries behind");
     }
@@ -451,7 +463,7 @@ class Reader {
       return Cat("time ", cosign.time_unix_us(), ", not entry ", cosign.tree_size(), "'s ",
                  head->time_unix_us);
     }
-    if (!signature::Verify(*key, signature::CosignMessage(signed_head), *signed_bytes)) {
+    if (!signature::Verify(*key, signature::CosignMessage(signed_head, witness), *signed_bytes)) {
       return "the signature does not verify under the witness key";
     }
     return {};
@@ -585,9 +597,8 @@ absl::StatusOr<Pass> RunPass(JournalSource& source, Store* store, const Options&
   Reader reader(source, options, state.compare_store);
   if (store != nullptr) {
     // The store's tree is built behind the journal: compare it as of the size it covers.
-    LOVEBANK_ASSIGN_OR_RETURN(auto tree_size, store->Get(Family::kMeta, meta_key::kTreeSize));
-    reader.CheckpointTreeAt(tree_size && tree_size->size() == 8 ? GetFixed64BE(tree_size->data())
-                                                                : 0);
+    auto tree_size = StoredTreeSize(*store);
+    reader.CheckpointTreeAt(tree_size.ok() ? tree_size->value_or(0) : 0);  // malformed: below
   }
   ChunkQueue queue;
   // No RocksDB perf-context counting on either thread (nothing reads it; it costs a

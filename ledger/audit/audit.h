@@ -153,6 +153,9 @@ struct Cosigned {
   v1::CosignHead cosign;
 };
 
+// Report::cosignatures keeps at most this many witnesses (those of the largest heads).
+inline constexpr std::size_t kWitnessesShownMax = 32;
+
 struct Report {
   std::uint64_t entries = 0;  // journal records read
   Digest head;                // the replayed head: the digest to publish
@@ -161,9 +164,14 @@ struct Report {
   std::uint64_t tree_size = 0;
   Hash tree_root{};
   std::int64_t head_time_unix_us = 0;  // entry tree_size's time: a signed head's
-  // Every key the journal put in force, oldest first (raw 32 bytes): the first signing key
-  // change's old key, then each change's new one; empty before any change (issue #27).
-  std::vector<std::string> signing_keys;
+  // Every key the journal put in force, oldest first: the first signing key change's old key,
+  // then each change's new one, and whether the key before it endorsed it (false: a lost key's
+  // replacement); empty before any change (issue #27).
+  struct SigningKey {
+    std::string key;  // 32 raw bytes
+    bool endorsed = true;
+  };
+  std::vector<SigningKey> signing_keys;
   std::vector<Finding> findings;  // the first kFindingsKept
   std::uint64_t findings_total = 0;
   std::vector<AssetTotals> totals;               // by asset code
@@ -175,8 +183,9 @@ struct Report {
   // The programme settings in force at the head as the journal set them (rules_settings.cc), by
   // name: e.g. the programme profile the monthly notice is titled with.
   std::vector<v1::SettingRecord> settings;
-  // The latest co-signature of each witness, by witness key (issue #27).
+  // Each witness's co-signature of the largest head, by principal and witness key (issue #27).
   std::vector<Cosigned> cosignatures;
+  std::string ledger_id;        // 16 bytes, the journal source's
   bool store_compared = false;  // derived records were checked (--db, not --file)
   // Times the journal was read: 1, or 2 when the fast pass (64-bit digests of the indexes)
   // found something it could not name and an exact pass ran to name it (audit.cc Run).

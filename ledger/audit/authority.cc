@@ -18,7 +18,7 @@ namespace lovebank::audit {
 namespace {
 
 // The bootstrap actor: lovebankd grants the first admin of a ledger without principals.
-constexpr std::string_view kBootstrapActor = "lovebankd";
+constexpr std::string_view kBootstrapActor = kLovebankdActor;
 
 bool Bound(const v1::PrincipalRecord& who, std::string_view account) {
   for (const auto& id : who.accounts()) {

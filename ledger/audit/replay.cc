@@ -293,8 +293,12 @@ void ReplayEntry(const v1::Entry& entry, const Hash& fingerprint, State& state,
       case v1::Command::kCosignHead:
         // No postings, no state but the latest of each witness; its signature, root and time
         // are the reader's to check (audit.cc), who holds the tree.
-        state.cosignatures[command.cosign_head().witness_key()] =
-            Cosigned{seq, command.actor(), command.cosign_head()};
+        // Each witness (principal and key) shown once, by the largest head it co-signed.
+        if (Cosigned& latest =
+                state.cosignatures[{command.actor(), command.cosign_head().witness_key()}];
+            latest.seq == 0 || command.cosign_head().tree_size() >= latest.cosign.tree_size()) {
+          latest = Cosigned{seq, command.actor(), command.cosign_head()};
+        }
         break;
       case v1::Command::kPostService:
       case v1::Command::kAcceptService:

@@ -199,10 +199,11 @@ struct ReplayState {
   std::map<std::string, v1::ApprovalThresholdRecord, std::less<>> approval_thresholds;
   // Programme settings by meta key ("setting:" + name; rules_settings.cc).
   std::map<std::string, v1::SettingRecord, std::less<>> settings;
-  // The latest co-signature of each witness, by its key (the reader checked each, audit.cc).
-  std::map<std::string, Cosigned> cosignatures;
-  std::string ledger_id;                  // what the ledger's keys sign (the journal source's)
-  std::vector<std::string> signing_keys;  // Report::signing_keys
+  // The co-signature of the largest head of each witness, by principal and key (the reader
+  // checked each, audit.cc).
+  std::map<std::pair<std::string, std::string>, Cosigned> cosignatures;
+  std::string ledger_id;  // what the ledger's keys sign (the journal source's)
+  std::vector<Report::SigningKey> signing_keys;  // Report::signing_keys
   std::map<std::uint64_t, v1::PendingRecord> pending;
   // Services by their entry's seq; the live ones by (expiry, seq) and their count per member.
   std::map<std::uint64_t, v1::ServiceRecord> services;

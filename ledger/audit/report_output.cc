@@ -2,6 +2,7 @@
 
 #include <unistd.h>
 
+#include <algorithm>
 #include <cstdio>
 #include <iostream>
 
@@ -43,7 +44,9 @@ nlohmann::json ToJson(const Report& report) {
                   {"root", HashToHex(report.tree_root)},
                   {"time_unix_us", report.head_time_unix_us}};
   json["signing_keys"] = nlohmann::json::array();
-  for (const std::string& key : report.signing_keys) json["signing_keys"].push_back(ToHex(key));
+  for (const Report::SigningKey& key : report.signing_keys) {
+    json["signing_keys"].push_back({{"key", ToHex(key.key)}, {"endorsed", key.endorsed}});
+  }
   json["cosignatures"] = nlohmann::json::array();
   for (const Cosigned& cosigned : report.cosignatures) {
     json["cosignatures"].push_back({{"seq", cosigned.seq},
@@ -130,9 +133,11 @@ void PrintHuman(const Report& report, const std::string& what) {
             << "  tree root " << HashToHex(report.tree_root) << " (" << report.tree_size
             << " entries)\n";
   if (!report.signing_keys.empty()) {
-    std::cout << "  keys      " << report.signing_keys.size() - 1
-              << " signing key change(s), each endorsed by the key before it; in force: "
-              << ToHex(report.signing_keys.back()) << "\n";
+    const auto unendorsed = std::count_if(report.signing_keys.begin(), report.signing_keys.end(),
+                                          [](const Report::SigningKey& k) { return !k.endorsed; });
+    std::cout << "  keys      " << report.signing_keys.size() - 1 << " signing key change(s), "
+              << unendorsed << " of them a lost key's replacement; in force: "
+              << ToHex(report.signing_keys.back().key) << "\n";
   }
   for (const Cosigned& cosigned : report.cosignatures) {
     std::cout << "  witness   " << ToHex(cosigned.cosign.witness_key()).substr(0, 16) << "… ("

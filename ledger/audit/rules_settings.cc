@@ -79,7 +79,10 @@ std::string SigningKeyProblem(const v1::SigningKeyChange& change, const State& s
   const auto new_key = signature::PublicKeyFromBytes(change.new_key());
   const auto endorsement = signature::SignatureFromBytes(change.endorsement());
   const auto acceptance = signature::SignatureFromBytes(change.acceptance());
-  if (!old_key || !new_key || !endorsement || !acceptance) return "malformed keys or signatures";
+  const bool unendorsed = change.endorsement().empty();  // a lost key's replacement
+  if (!old_key || !new_key || (!endorsement && !unendorsed) || !acceptance) {
+    return "malformed keys or signatures";
+  }
   if (*old_key == *new_key) return "the new key is the old one";
   auto previous = state.settings.find(SettingKeyOf<v1::SigningKeyChange>());
   if (previous != state.settings.end() &&
@@ -88,7 +91,9 @@ std::string SigningKeyProblem(const v1::SigningKeyChange& change, const State& s
   }
   const std::string message =
       signature::KeyRotationMessage(ledger_id, change.old_key(), change.new_key());
-  if (!signature::Verify(*old_key, message, *endorsement)) return "the old key did not endorse it";
+  if (!unendorsed && !signature::Verify(*old_key, message, *endorsement)) {
+    return "the old key did not endorse it";
+  }
   if (!signature::Verify(*new_key, message, *acceptance)) return "the new key did not accept it";
   return {};
 }
@@ -123,8 +128,10 @@ Expectation ExpectSetting(const v1::Command& command, std::uint64_t seq, State& 
     return expectation;
   }
   if (value.has_signing_key()) {
-    if (state.signing_keys.empty()) state.signing_keys.push_back(value.signing_key().old_key());
-    state.signing_keys.push_back(value.signing_key().new_key());
+    if (state.signing_keys.empty())
+      state.signing_keys.push_back({value.signing_key().old_key(), true});
+    state.signing_keys.push_back(
+        {value.signing_key().new_key(), !value.signing_key().endorsement().empty()});
   }
   v1::SettingRecord record;
   *record.mutable_value() = value;

@@ -110,17 +110,18 @@ std::optional<RecentHeads::Head> RecentHeads::At(std::uint64_t tree_size) const 
 }
 
 absl::Status CompareTree(Store& store, const TreeDigest& tree, Findings& findings) {
-  LOVEBANK_ASSIGN_OR_RETURN(auto size_bytes, store.Get(Family::kMeta, meta_key::kTreeSize));
+  auto stored = StoredTreeSize(store);
   auto it = store.NewIterator(Family::kTree);
   it->SeekToFirst();
   LOVEBANK_RETURN_IF_ERROR(FromRocks(it->status(), "reading the tree"));
-  if (!size_bytes && !it->Valid()) return absl::OkStatus();  // made before the tree
-  if (!size_bytes || size_bytes->size() != 8 || !tree.checkpoint()) {
-    findings.Add(!size_bytes ? FindingKind::kRecordMissing : FindingKind::kRecordDiffers, 0,
-                 "meta tree_size", Cat("at most ", tree.size(), " (the journal's entries)"),
-                 !size_bytes               ? std::string("no record")
-                 : size_bytes->size() != 8 ? Cat(ToHex(*size_bytes), " (malformed)")
-                                           : Cat(GetFixed64BE(size_bytes->data())));
+  if (stored.ok() && !*stored && !it->Valid()) return absl::OkStatus();  // made before the tree
+  if (!stored.ok() || !*stored || !tree.checkpoint()) {
+    findings.Add(
+        stored.ok() && !*stored ? FindingKind::kRecordMissing : FindingKind::kRecordDiffers, 0,
+        "tree size", Cat("at most ", tree.size(), " (the journal's entries)"),
+        !stored.ok() ? std::string(stored.status().message())
+        : !*stored   ? std::string("no record")
+                     : Cat(**stored));
     return absl::OkStatus();
   }
   const TreeDigest::Levels& expected = *tree.checkpoint();
@@ -131,6 +132,7 @@ absl::Status CompareTree(Store& store, const TreeDigest& tree, Findings& finding
   for (; it->Valid(); it->Next()) {
     const std::string_view key = it->key().ToStringView();
     const std::string_view value = it->value().ToStringView();
+    if (key == kTreeSizeKey) continue;  // the size, read above
     const unsigned level = key.size() == 9 ? static_cast<unsigned char>(key[0]) : 0;
     if (level < kTreeStoredLevelMin || level >= kLevelsMax || value.size() != 32) {
       findings.Add(FindingKind::kRecordExtra, 0, Cat("tree ", ToHex(key)), "no record",

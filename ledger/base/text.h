@@ -38,6 +38,10 @@ inline constexpr std::string_view kHoldsAccountName = "爱心超市预留 (holds
 inline constexpr std::uint32_t kHoldTimeoutDefaultSeconds = 600;
 inline constexpr std::uint32_t kHoldTimeoutMaxSeconds = 86400;
 inline constexpr std::string_view kEngineActor = "lovebank";
+// lovebankd's own actor: the first admin's grant on a ledger without principals, and the
+// signing key's changes (`lovebankd --rotate-signing-key`). No principal may bear this name or
+// the engine's.
+inline constexpr std::string_view kLovebankdActor = "lovebankd";
 inline constexpr std::string_view kEngineRequestPrefix = "lovebank:";
 std::string ReleaseRequestId(std::uint64_t hold_seq);  // "lovebank:release:<hold_seq>"
 // Volunteer stars (docs/programme.md): the national scheme's thresholds in HOURS, used until a

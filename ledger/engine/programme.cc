@@ -210,6 +210,12 @@ Outcome Engine::ApplySetSetting(const v1::Command& command, const std::string& f
     const AccountState* account = FindAccount(id);
     return account == nullptr ? nullptr : &account->record;
   };
+  // The signing key changes by lovebankd alone (`--rotate-signing-key`); the service refuses
+  // it to every principal, and the sequencer to every other actor.
+  if (command.set_setting().value().has_signing_key() && command.actor() != kLovebankdActor) {
+    return Refuse(command, fingerprint, Reason::kPermissionDenied,
+                  Cat(command.actor(), " may not change the signing key: lovebankd does"));
+  }
   facts.ledger_id = ledger_id_;
   if (auto in_force = Setting<v1::SettingRecord>(SettingKeyOf<v1::SigningKeyChange>())) {
     facts.signing_key = in_force->value().signing_key().new_key();
@@ -227,7 +233,8 @@ Outcome Engine::ApplySetSetting(const v1::Command& command, const std::string& f
 }
 
 Outcome Engine::ApplyCosignHead(const v1::Command& command, const std::string& fingerprint) {
-  if (auto refused = rules::CheckCosign(command.cosign_head(), ledger_id_, head_.seq + 1)) {
+  if (auto refused =
+          rules::CheckCosign(command.cosign_head(), command.actor(), ledger_id_, head_.seq + 1)) {
     return RefuseWith(command, fingerprint, std::move(*refused));
   }
   return Append(command, fingerprint, {}, {});

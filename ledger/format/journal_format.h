@@ -78,6 +78,11 @@ inline constexpr const char* kTree = "tree";
 // The lowest level of the Merkle tree the tree family stores: 4, one node per 16 entries (the
 // builder's puts per entry ~1/15); lower nodes are hashed from at most 8 journal entries.
 inline constexpr unsigned kTreeStoredLevelMin = 4;
+// The tree family's own record of how many entries its nodes cover (8 bytes, big-endian): in
+// the family the nodes are in, because the builder writes them without the WAL (derived data: a
+// crash sets the tree back) and only a flush of that one family keeps nodes and size together.
+// Four bytes: never a node's key (level and index, nine).
+inline constexpr std::string_view kTreeSizeKey = "size";
 
 namespace cf {
 inline constexpr const char* kMeta = "meta";
@@ -88,8 +93,9 @@ inline constexpr std::string_view kFormatVersion = "format_version";
 inline constexpr std::string_view kLedgerId = "ledger_id";
 inline constexpr std::string_view kHeadSeq = "head_seq";
 inline constexpr std::string_view kHeadHash = "head_hash";
-// The Merkle tree's size (issue #27); absent in a store made before the tree, which the writer
-// builds from the journal when it opens one (Engine::Load).
+// The Merkle tree's size as stores of 2026-12-05 kept it (issue #27); read when the tree family
+// has no size record (kTreeSizeKey) yet, and deleted with the first one. Absent in a store made
+// before the tree, which the writer builds from the journal when it opens one.
 inline constexpr std::string_view kTreeSize = "tree_size";
 // The exchange policy in force (store.proto ExchangePolicy); absent until the first
 // SetExchangeRatio.

@@ -39,7 +39,7 @@ using Hash = std::array<unsigned char, 32>;
 // CosignHead; reason COSIGN_HEAD_STALE): the audit checks a co-signed root and time from its
 // window of the last kCosignLagMax + kCosignCheckpointEvery entries.
 inline constexpr std::uint64_t kCosignLagMax = std::uint64_t{1} << 18;
-inline constexpr std::uint64_t kCosignCheckpointEvery = std::uint64_t{1} << 14;
+inline constexpr std::uint64_t kCosignCheckpointEvery = std::uint64_t{1} << 10;
 inline constexpr std::uint64_t kTreeSizeMax = std::uint64_t{1} << 48;
 inline constexpr std::size_t kPathHashesMax = 96;
 

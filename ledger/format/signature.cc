@@ -222,7 +222,9 @@ Signature SigningKey::Sign(std::string_view message) const {
 std::string TreeHeadMessage(const TreeHead& head) {
   return HeadFields("lovebank/v1/tree-head", head);
 }
-std::string CosignMessage(const TreeHead& head) { return HeadFields("lovebank/v1/cosign", head); }
+std::string CosignMessage(const TreeHead& head, std::string_view witness) {
+  return HeadFields("lovebank/v1/cosign", head) + std::string(witness);
+}
 std::string CertificateMessage(std::string_view data_sha256) {
   std::string message("lovebank/v1/certificate");
   message.push_back('\0');

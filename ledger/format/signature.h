@@ -6,7 +6,7 @@
 // made for one purpose never verifies as another:
 //   tree head    "lovebank/v1/tree-head\0" ‖ ledger id (16) ‖ tree size (u64 BE) ‖ root (32)
 //                ‖ time (i64 BE, µs since the Unix epoch)
-//   co-signature "lovebank/v1/cosign\0" ‖ the same fields
+//   co-signature "lovebank/v1/cosign\0" ‖ the same fields ‖ the witness principal's name
 //   certificate  "lovebank/v1/certificate\0" ‖ SHA-256 of the certificate's data (32)
 //   key rotation "lovebank/v1/key-rotation\0" ‖ ledger id (16) ‖ old key (32) ‖ new key (32),
 //                signed by both keys (journal.proto SigningKeyChange)
@@ -79,7 +79,9 @@ struct TreeHead {
   std::int64_t time_unix_us = 0;
 };
 std::string TreeHeadMessage(const TreeHead& head);
-std::string CosignMessage(const TreeHead& head);
+// `witness`: the principal that journals it, so a co-signature is its signer's own statement
+// (another principal cannot journal it as theirs).
+std::string CosignMessage(const TreeHead& head, std::string_view witness);
 std::string CertificateMessage(std::string_view data_sha256);
 // "lovebank/v1/certificate-summary\0" ‖ the summary's bytes (a certificate's QR code).
 std::string CertificateSummaryMessage(std::string_view summary);

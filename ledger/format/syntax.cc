@@ -188,6 +188,10 @@ SyntaxCheck CheckGrantPrincipal(const v1::GrantPrincipal& grant) {
   if (!IsValidPrincipal(grant.principal())) {
     return Refuse(Reason::kPrincipalInvalid, "principal names are 1-64 bytes of [A-Za-z0-9._:@-]");
   }
+  if (grant.principal() == kEngineActor || grant.principal() == kLovebankdActor) {
+    return Refuse(Reason::kPrincipalInvalid,
+                  Cat(grant.principal(), " is the ledger's own actor, no principal's name"));
+  }
   if (grant.role() == v1::ROLE_UNSPECIFIED || !v1::Role_IsValid(grant.role())) {
     return Refuse(Reason::kRoleInvalid,
                   "role must be ADMIN, ISSUER, TERMINAL, MEMBER, AUDITOR or APPROVER");

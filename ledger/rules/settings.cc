@@ -102,8 +102,13 @@ std::optional<Refusal> CheckSigningKeyChange(const v1::SigningKeyChange& change,
   const auto new_key = signature::PublicKeyFromBytes(change.new_key());
   const auto endorsement = signature::SignatureFromBytes(change.endorsement());
   const auto acceptance = signature::SignatureFromBytes(change.acceptance());
-  if (!old_key || !new_key || !endorsement || !acceptance) {
-    return refuse("a signing key change has two 32-byte keys and two 64-byte signatures");
+  // No endorsement: a lost key's replacement (lovebankd --new-signing-key), which the audit
+  // reports as such.
+  const bool unendorsed = change.endorsement().empty();
+  if (!old_key || !new_key || (!endorsement && !unendorsed) || !acceptance) {
+    return refuse(
+        "a signing key change has two 32-byte keys, a 64-byte acceptance and a 64-byte "
+        "endorsement (none: a lost key's replacement)");
   }
   if (change.old_key() == change.new_key()) return refuse("the new key is the old key");
   if (!facts.signing_key.empty() && facts.signing_key != change.old_key()) {
@@ -113,7 +118,7 @@ std::optional<Refusal> CheckSigningKeyChange(const v1::SigningKeyChange& change,
   }
   const std::string message =
       signature::KeyRotationMessage(facts.ledger_id, change.old_key(), change.new_key());
-  if (!signature::Verify(*old_key, message, *endorsement)) {
+  if (!unendorsed && !signature::Verify(*old_key, message, *endorsement)) {
     return refuse("the old key did not endorse the new key");
   }
   if (!signature::Verify(*new_key, message, *acceptance)) {
@@ -124,18 +129,18 @@ std::optional<Refusal> CheckSigningKeyChange(const v1::SigningKeyChange& change,
 
 }  // namespace
 
-std::optional<Refusal> CheckCosign(const v1::CosignHead& cosign, std::string_view ledger_id,
-                                   std::uint64_t next_seq) {
-  if (cosign.tree_size() >= next_seq) {
+std::optional<Refusal> CheckCosign(const v1::CosignHead& cosign, std::string_view witness,
+                                   std::string_view ledger_id, std::uint64_t next_seq) {
+  const std::uint64_t head_seq = next_seq - 1;
+  if (cosign.tree_size() > head_seq) {
     return Refusal{Reason::kTreeSizeInvalid,
-                   Cat("tree size ", cosign.tree_size(), " is past the head ", next_seq - 1)};
+                   Cat("tree size ", cosign.tree_size(), " is past the head ", head_seq)};
   }
-  if (next_seq - cosign.tree_size() > merkle::kCosignLagMax) {
-    return Refusal{
-        Reason::kCosignHeadStale,
-        Cat("the head of size ", cosign.tree_size(), " is ", next_seq - 1 - cosign.tree_size(),
-            " entries behind the ledger's head (at most ", merkle::kCosignLagMax,
-            "): audit again and co-sign a recent head")};
+  if (head_seq - cosign.tree_size() > merkle::kCosignLagMax) {
+    return Refusal{Reason::kCosignHeadStale,
+                   Cat("the head of size ", cosign.tree_size(), " is ",
+                       head_seq - cosign.tree_size(), " entries behind the ledger's head (at most ",
+                       merkle::kCosignLagMax, "): audit again and co-sign a recent head")};
   }
   signature::TreeHead head;
   head.ledger_id = std::string(ledger_id);
@@ -143,7 +148,7 @@ std::optional<Refusal> CheckCosign(const v1::CosignHead& cosign, std::string_vie
   std::memcpy(head.root.data(), cosign.root().data(), head.root.size());
   head.time_unix_us = cosign.time_unix_us();
   if (!signature::Verify(*signature::PublicKeyFromBytes(cosign.witness_key()),
-                         signature::CosignMessage(head),
+                         signature::CosignMessage(head, witness),
                          *signature::SignatureFromBytes(cosign.signature()))) {
     return Refusal{Reason::kCosignatureInvalid,
                    "the co-signature does not verify under the witness key"};

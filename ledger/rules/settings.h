@@ -34,12 +34,13 @@ struct SettingFacts {
 std::variant<v1::SettingValue, Refusal> DecideSetting(const v1::SettingValue& asked,
                                                       const SettingFacts& facts);
 
-// A witness's co-signature (CosignHead, past its syntax) decided on the ledger of `ledger_id`
-// whose entry `next_seq` it would be: a head at most kCosignLagMax entries behind
+// A witness's co-signature (CosignHead, past its syntax) by principal `witness`, decided on the
+// ledger of `ledger_id` whose entry `next_seq` it would be: a head at most kCosignLagMax entries
+// behind the head (next_seq - 1)
 // (COSIGN_HEAD_STALE) and not past the head (TREE_SIZE_INVALID), signed by the witness key
 // (COSIGNATURE_INVALID). That root and time are the ledger's is lovebankd's check (its tree runs
 // behind the sequencer) and the audit's.
-std::optional<Refusal> CheckCosign(const v1::CosignHead& cosign, std::string_view ledger_id,
-                                   std::uint64_t next_seq);
+std::optional<Refusal> CheckCosign(const v1::CosignHead& cosign, std::string_view witness,
+                                   std::string_view ledger_id, std::uint64_t next_seq);
 
 }  // namespace lovebank::rules

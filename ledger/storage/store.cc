@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "ledger/base/check.h"
+#include "ledger/base/coding.h"
 #include "ledger/base/strings.h"
 #include "ledger/format/journal_format.h"
 #include "ledger/storage/memtable.h"
@@ -201,6 +202,18 @@ std::unique_ptr<rocksdb::Iterator> Store::NewIterator(Family family,
   rocksdb::ReadOptions read_options;
   read_options.snapshot = snapshot;
   return std::unique_ptr<rocksdb::Iterator>(db_->NewIterator(read_options, handle(family)));
+}
+
+absl::StatusOr<std::optional<std::uint64_t>> StoredTreeSize(Store& store,
+                                                            const rocksdb::Snapshot* snapshot) {
+  for (const auto& [family, key] :
+       {std::pair{Family::kTree, kTreeSizeKey}, std::pair{Family::kMeta, meta_key::kTreeSize}}) {
+    LOVEBANK_ASSIGN_OR_RETURN(auto bytes, store.Get(family, key, snapshot));
+    if (!bytes) continue;
+    if (bytes->size() != 8) return absl::DataLossError("the tree's size record is malformed");
+    return GetFixed64BE(bytes->data());
+  }
+  return std::optional<std::uint64_t>();
 }
 
 }  // namespace lovebank

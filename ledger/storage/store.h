@@ -88,6 +88,12 @@ class Store {
   std::array<rocksdb::ColumnFamilyHandle*, kFamilyCount> handles_{};
 };
 
+// How many journal entries the stored Merkle tree covers: the tree family's size record, else
+// the meta tree_size of an older store; std::nullopt when there is neither (a store made before
+// the tree). Errors: DataLoss for a malformed record; the store's.
+absl::StatusOr<std::optional<std::uint64_t>> StoredTreeSize(
+    Store& store, const rocksdb::Snapshot* snapshot = nullptr);
+
 // Maps a RocksDB status to an absl status, prefixing `context`.
 absl::Status FromRocks(const rocksdb::Status& status, std::string_view context);
 

@@ -1610,6 +1610,8 @@ TEST_F(CliTest, WitnessesCosignHeadsAndTheSigningKeyRotatesOnTheJournalsWord) {
   const Result chained = Run({"--json", "audit", "--key", old_key_file}, "auditor-wang");
   EXPECT_EQ(chained.exit_code, 0) << chained.out << chained.err;
   EXPECT_EQ(chained.json()["signing_keys"].size(), 2u) << chained.out;
+  const Result pinned_new = Run({"audit", "--key", new_key.out}, "auditor-wang");
+  EXPECT_EQ(pinned_new.exit_code, 0) << pinned_new.out;
   const Result stranger = Run({"audit", "--key", std::string(64, 'a')}, "auditor-wang");
   EXPECT_EQ(stranger.exit_code, 1) << stranger.out;
   EXPECT_EQ(
@@ -1647,6 +1649,24 @@ TEST_F(CliTest, WitnessesCosignHeadsAndTheSigningKeyRotatesOnTheJournalsWord) {
   EXPECT_EQ(daemon_->port(), 0);
   EXPECT_NE(daemon_->output().find("is not the key the journal put in force"), std::string::npos)
       << daemon_->output();
+
+  // The key lost for good: --new-signing-key makes one and journals it as a replacement nobody
+  // endorsed. The audit follows the chain to it; a pin from before the loss no longer leads to
+  // it (its holders pin the newly published key), a pin of the new key does.
+  std::filesystem::remove(dir_.Sub("data/signing.key"));
+  daemon_ = std::make_unique<testing::Daemon>(dir_.Sub("data"),
+                                              std::vector<std::string>{"--new-signing-key"});
+  ASSERT_GT(daemon_->port(), 0) << daemon_->output();
+  const Result replaced = Run({"--json", "audit"}, "auditor-wang");
+  EXPECT_EQ(replaced.exit_code, 0) << replaced.out << replaced.err;
+  ASSERT_EQ(replaced.json()["signing_keys"].size(), 3u) << replaced.out;
+  EXPECT_EQ(replaced.json()["signing_keys"][2]["endorsed"], false);
+  const Result stale_pin = Run({"audit", "--key", old_key_file}, "auditor-wang");
+  EXPECT_EQ(stale_pin.exit_code, 1) << stale_pin.out;
+  EXPECT_NE(stale_pin.out.find("pin the programme's newly published key"), std::string::npos)
+      << stale_pin.out;
+  const Result newest = Run({"key"}, "auditor-wang");
+  EXPECT_EQ(Run({"audit", "--key", newest.out}, "auditor-wang").exit_code, 0);
 }
 
 }  // namespace

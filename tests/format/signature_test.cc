@@ -38,7 +38,7 @@ TEST(SignatureTest, AHeadVerifiesOnlyUnchangedAndUnderItsOwnKeyAndPurpose) {
     EXPECT_FALSE(Verify((*key)->public_key(), TreeHeadMessage(edited), signature));
   }
   // Domain separation: a head signature is no co-signature, and the other way round.
-  EXPECT_FALSE(Verify((*key)->public_key(), CosignMessage(head), signature));
+  EXPECT_FALSE(Verify((*key)->public_key(), CosignMessage(head, "w"), signature));
   Signature bent = signature;
   bent[0] ^= 1;
   EXPECT_FALSE(Verify((*key)->public_key(), TreeHeadMessage(head), bent));

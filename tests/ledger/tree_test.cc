@@ -162,6 +162,45 @@ TEST(TreeTest, AStoreMadeBeforeTheTreeGetsItBuiltOnOpen) {
   EXPECT_EQ(report.tree_size, head + 1);
 }
 
+// Stores of 2026-12-05 kept the tree's size in the meta family (written with the WAL); the tree
+// family keeps it now (written without): such a store opens, its tree grows on, and the old
+// record goes with the first new one.
+TEST(TreeTest, AStoreWithTheSizeInMetaMovesItIntoTheTreeFamily) {
+  TempDir dir;
+  std::uint64_t head = 0;
+  {
+    auto ledger = testing::OpenLedger(dir.path());
+    testing::OpenProgramme(*ledger, 3);
+    for (int i = 0; i < 40; ++i) {
+      ASSERT_TRUE(ledger->Execute(testing::Earn(Cat("e", i), "issuer:town", "m1", "1")).ok());
+    }
+    head = ledger->GetHead().seq;
+  }
+  {
+    auto store = Store::Open(dir.path(), StoreOptions{});
+    ASSERT_TRUE(store.ok());
+    auto size = (*store)->Get(Family::kTree, kTreeSizeKey);
+    ASSERT_TRUE(size.ok() && size->has_value());
+    EXPECT_EQ(GetFixed64BE((*size)->data()), head);  // a clean close keeps the unlogged tree
+    rocksdb::WriteBatch batch;
+    batch.Delete((*store)->handle(Family::kTree), kTreeSizeKey);
+    batch.Put((*store)->handle(Family::kMeta), meta_key::kTreeSize, EncodeFixed64BE(head));
+    ASSERT_TRUE((*store)->WriteSynced(&batch).ok());
+  }
+  {
+    auto ledger = testing::OpenLedger(dir.path());
+    ASSERT_TRUE(ledger->Execute(testing::Earn("after", "issuer:town", "m1", "1")).ok());
+    ++head;
+    ASSERT_TRUE(ledger->TreeRoot(head).ok());
+  }
+  const audit::Report report = AuditDb(dir.path());
+  EXPECT_TRUE(report.clean()) << Describe(report);
+  auto store = Store::Open(dir.path(), StoreOptions{});
+  ASSERT_TRUE(store.ok());
+  EXPECT_FALSE((*store)->Get(Family::kMeta, meta_key::kTreeSize)->has_value());
+  EXPECT_EQ(StoredTreeSize(**store).value(), head);
+}
+
 TEST(TreeTest, ADamagedTreeNodeIsAnAuditFinding) {
   TempDir dir;
   {

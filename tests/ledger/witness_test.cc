@@ -33,7 +33,8 @@ std::string Raw(const signature::PublicKey& key) { return std::string(signature:
 
 // A co-signature by `witness` of the head (size, root, time) of `ledger`, as given.
 v1::Command Cosign(const std::string& id, const Ledger& ledger, std::uint64_t size,
-                   const Hash& root, std::int64_t time, const signature::SigningKey& witness) {
+                   const Hash& root, std::int64_t time, const signature::SigningKey& witness,
+                   const std::string& actor = "witness") {
   signature::TreeHead head;
   head.ledger_id = ledger.ledger_id();
   head.tree_size = size;
@@ -41,14 +42,14 @@ v1::Command Cosign(const std::string& id, const Ledger& ledger, std::uint64_t si
   head.time_unix_us = time;
   v1::Command command;
   command.set_request_id(id);
-  command.set_actor("witness");
+  command.set_actor(actor);
   v1::CosignHead* cosign = command.mutable_cosign_head();
   cosign->set_tree_size(size);
   cosign->set_root(std::string(reinterpret_cast<const char*>(root.data()), root.size()));
   cosign->set_time_unix_us(time);
   cosign->set_witness_key(Raw(witness.public_key()));
   cosign->set_signature(
-      std::string(signature::BytesOf(witness.Sign(signature::CosignMessage(head)))));
+      std::string(signature::BytesOf(witness.Sign(signature::CosignMessage(head, actor)))));
   return command;
 }
 
@@ -142,16 +143,24 @@ TEST(WitnessTest, AHeadTooFarBehindIsStale) {
   cosign.set_time_unix_us(7);
   cosign.set_witness_key(Raw(witness->public_key()));
   cosign.set_signature(
-      std::string(signature::BytesOf(witness->Sign(signature::CosignMessage(head)))));
-  EXPECT_FALSE(rules::CheckCosign(cosign, ledger_id, 11).has_value());
-  EXPECT_FALSE(rules::CheckCosign(cosign, ledger_id, 10 + merkle::kCosignLagMax).has_value());
-  auto stale = rules::CheckCosign(cosign, ledger_id, 11 + merkle::kCosignLagMax);
+      std::string(signature::BytesOf(witness->Sign(signature::CosignMessage(head, "w")))));
+  // The head itself (entry 11 would co-sign size 10), and kCosignLagMax entries behind it.
+  EXPECT_FALSE(rules::CheckCosign(cosign, "w", ledger_id, 11).has_value());
+  EXPECT_FALSE(rules::CheckCosign(cosign, "w", ledger_id, 11 + merkle::kCosignLagMax).has_value());
+  auto stale = rules::CheckCosign(cosign, "w", ledger_id, 12 + merkle::kCosignLagMax);
   ASSERT_TRUE(stale.has_value());
   EXPECT_EQ(stale->reason, Reason::kCosignHeadStale);
-  // The ledger id is signed: another ledger's witness signature does not verify here.
-  auto other = rules::CheckCosign(cosign, std::string(16, 'M'), 11);
-  ASSERT_TRUE(other.has_value());
-  EXPECT_EQ(other->reason, Reason::kCosignatureInvalid);
+  auto past = rules::CheckCosign(cosign, "w", ledger_id, 10);
+  ASSERT_TRUE(past.has_value());
+  EXPECT_EQ(past->reason, Reason::kTreeSizeInvalid);
+  // The ledger id and the witness's name are signed: neither another ledger nor another
+  // principal verifies it.
+  for (const auto& [witness_name, ledger] :
+       {std::pair<std::string, std::string>{"w", std::string(16, 'M')}, {"x", ledger_id}}) {
+    auto other = rules::CheckCosign(cosign, witness_name, ledger, 11);
+    ASSERT_TRUE(other.has_value());
+    EXPECT_EQ(other->reason, Reason::kCosignatureInvalid);
+  }
 }
 
 // The audit's window of recent heads gives every size a co-signature may name, and nothing it
@@ -226,8 +235,8 @@ TEST(WitnessTest, TheSigningKeyChangesOnlyWhenTheKeyInForceEndorsesIt) {
   audit::Report report = AuditDb(dir.path());
   EXPECT_TRUE(report.clean()) << Describe(report);
   ASSERT_EQ(report.signing_keys.size(), 3u);
-  EXPECT_EQ(report.signing_keys[0], Raw(k1->public_key()));
-  EXPECT_EQ(report.signing_keys[2], Raw(k3->public_key()));
+  EXPECT_EQ(report.signing_keys[0].key, Raw(k1->public_key()));
+  EXPECT_EQ(report.signing_keys[2].key, Raw(k3->public_key()));
   // The last change's endorsement edited in the journal (its hash recomputed): the audit's own
   // rule names it.
   testing::RewriteHead(dir.path(), endorsed_seq, [](v1::Entry& entry) {
@@ -243,12 +252,42 @@ TEST(WitnessTest, TheSigningKeyChangesOnlyWhenTheKeyInForceEndorsesIt) {
       << Describe(report);
 }
 
+// A lost key cannot endorse its successor: lovebankd --new-signing-key journals the change
+// without an endorsement, from the key in force; the audit marks it in the chain.
+TEST(WitnessTest, ALostKeysReplacementIsJournaledUnendorsed) {
+  TempDir dir;
+  auto k1 = NewKey();
+  auto k2 = NewKey();
+  auto k3 = NewKey();
+  {
+    auto ledger = testing::OpenLedger(dir.path());
+    testing::OpenProgramme(*ledger, 1);
+    ASSERT_TRUE(ledger->Execute(KeyChange("k12", *ledger, *k1, *k2, *k1)).ok());
+    v1::Command from_k1 = KeyChange("k13", *ledger, *k1, *k3, *k1);
+    from_k1.mutable_set_setting()->mutable_value()->mutable_signing_key()->clear_endorsement();
+    EXPECT_EQ(ledger->Execute(from_k1).reason, Reason::kSigningKeyChangeInvalid);  // not in force
+    v1::Command replaced = KeyChange("k23", *ledger, *k2, *k3, *k2);
+    replaced.mutable_set_setting()->mutable_value()->mutable_signing_key()->clear_endorsement();
+    const Outcome outcome = ledger->Execute(replaced);
+    ASSERT_TRUE(outcome.ok()) << outcome.message;
+    // By anyone but lovebankd: refused by the sequencer itself.
+    v1::Command by_admin = KeyChange("k34", *ledger, *k3, *k1, *k3, "tester");
+    EXPECT_EQ(ledger->Execute(by_admin).reason, Reason::kPermissionDenied);
+  }
+  const audit::Report report = AuditDb(dir.path());
+  EXPECT_TRUE(report.clean()) << Describe(report);
+  ASSERT_EQ(report.signing_keys.size(), 3u);
+  EXPECT_TRUE(report.signing_keys[1].endorsed);
+  EXPECT_FALSE(report.signing_keys[2].endorsed);
+  EXPECT_EQ(report.signing_keys[2].key, Raw(k3->public_key()));
+}
+
 TEST(WitnessTest, OnlyLovebankdChangesTheKeyAndOnlyAuditorsCoSignOnceThereArePrincipals) {
   TempDir dir;
   auto k1 = NewKey();
   auto k2 = NewKey();
   auto witness = NewKey();
-  std::uint64_t by_admin = 0, by_non_auditor = 0;
+  std::uint64_t by_admin = 0, by_non_auditor = 0, by_witness = 0;
   {
     auto ledger = testing::OpenLedger(dir.path());
     testing::OpenProgramme(*ledger, 1);
@@ -256,24 +295,40 @@ TEST(WitnessTest, OnlyLovebankdChangesTheKeyAndOnlyAuditorsCoSignOnceThereArePri
     ASSERT_TRUE(ledger->Execute(testing::Grant("g1", "witness", v1::ROLE_AUDITOR, {}, 'w')).ok());
     ASSERT_TRUE(
         ledger->Execute(testing::Grant("g2", "clerk", v1::ROLE_ISSUER, {"issuer:town"}, 'i')).ok());
-    // The ledger takes these (the service refuses them: access.cc); the audit names them.
-    const Outcome admin_change =
-        ledger->Execute(KeyChange("k12", *ledger, *k1, *k2, *k1, "tester"));
-    ASSERT_TRUE(admin_change.ok());
-    by_admin = admin_change.receipt.seq;
+    // The sequencer refuses a key change by anyone but lovebankd (and the service refuses it
+    // to every principal: access.cc).
+    EXPECT_EQ(ledger->Execute(KeyChange("k12-admin", *ledger, *k1, *k2, *k1, "tester")).reason,
+              Reason::kPermissionDenied);
     const std::uint64_t size = ledger->GetHead().seq;
     v1::Command cosign =
         Cosign("c1", *ledger, size, *ledger->TreeRoot(size), *ledger->EntryTime(size), *witness);
-    ASSERT_TRUE(ledger->Execute(cosign).ok());
+    const Outcome witnessed = ledger->Execute(cosign);
+    ASSERT_TRUE(witnessed.ok());
+    by_witness = witnessed.receipt.seq;
+    // Another principal cannot journal the witness's co-signature as its own: the signature
+    // covers the witness's name.
     cosign.set_request_id("c2");
     cosign.set_actor("clerk");
-    const Outcome clerk = ledger->Execute(cosign);
+    EXPECT_EQ(ledger->Execute(cosign).reason, Reason::kCosignatureInvalid);
+    // The ledger takes a co-signature by a non-auditor (the service refuses it: access.cc); the
+    // audit names it.
+    const Outcome clerk = ledger->Execute(Cosign("c3", *ledger, size, *ledger->TreeRoot(size),
+                                                 *ledger->EntryTime(size), *witness, "clerk"));
     ASSERT_TRUE(clerk.ok());
     by_non_auditor = clerk.receipt.seq;
+    const Outcome change = ledger->Execute(KeyChange("k12", *ledger, *k1, *k2, *k1));
+    ASSERT_TRUE(change.ok());
+    by_admin = change.receipt.seq;
   }
+  // lovebankd's key change, edited to be the admin's: the audit's authority rule names it.
+  testing::RewriteHead(dir.path(), by_admin,
+                       [](v1::Entry& entry) { entry.mutable_command()->set_actor("tester"); });
   const audit::Report report = AuditDb(dir.path());
   const std::string text = Describe(report);
-  EXPECT_EQ(report.findings_total, 2u) << text;
+  // (The edit also moves the entry's request id from lovebankd's to tester's: two request-index
+  // findings.)
+  EXPECT_EQ(report.findings_total, 4u) << text;
+  EXPECT_EQ(text.find(Cat("seq=", by_witness, " ")), std::string::npos) << text;
   EXPECT_NE(text.find(Cat("ACTOR_NOT_AUTHORIZED seq=", by_admin)), std::string::npos) << text;
   EXPECT_NE(text.find(Cat("ACTOR_NOT_AUTHORIZED seq=", by_non_auditor)), std::string::npos) << text;
 }

@@ -115,8 +115,12 @@ function renderSummary(output, checked, linked) {
     `在${summary.programme}参加志愿服务（${period}），截至流水 #${summary.as_of_seq} ` +
     `累计 ${summary.cumulative_hours} 小时，星级 ${summary.star_level} 星；` +
     `证书所列 ${summary.activities} 项活动合计 ${summary.total_hours} 小时。`;
+  // A key that came with the link proves nothing by itself (a forger's QR carries the forger's
+  // key): the headline then says so, not that the check passed.
   return show(output,
-    el('p', { id: 'verify-result', class: 'ok', role: 'status' }, '✔ 核验通过：证书二维码的摘要由此公钥签署'),
+    el('p', { id: 'verify-result', class: linked ? 'bad' : 'ok', role: linked ? 'alert' : 'status' },
+      linked ? '⚠ 签名与链接里的公钥相符，但公钥来自链接：请先核对下面的指纹与本项目公布的是否一致，一致才算核验通过'
+        : '✔ 核验通过：证书二维码的摘要由此公钥签署'),
     warning, el('p', { id: 'summary-verdict', class: 'ok' }, verdict),
     el('p', { id: 'summary-compare', class: 'warning', role: 'note' }, '⚠ 请与纸质证书逐项核对：',
       '摘要只证明签名者出具了这些数字；逐条活动的证明在证书文件里，用本页核验证书文件，',
