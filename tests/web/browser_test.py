@@ -253,6 +253,9 @@ def verify_page():
                            check=True).stdout
     other_key = raw_public_key(other)
     viewport(390, 844, mobile=True)
+    # A fresh page (a link opened, not a fragment changed under a key the person typed: that one
+    # a link never replaces, checked below).
+    driver.get("about:blank")
     driver.get(f"{base}/verify/#key={other_key.hex()}")
     wait.until(lambda d: d.find_element(By.ID, "verify-key").get_attribute("value")
                == other_key.hex())
@@ -327,6 +330,16 @@ def verify_page():
     driver.get(f"{base}/verify/#q={issued_qr}&k={key_hex}")
     said = wait.until(lambda d: summary_verdict("ok"))
     assert "（账号 V00002）" in said, said
+    # The programme's key typed by the person; a later link carrying another key (and a summary
+    # that key signed) does not replace it: the summary is checked under the typed key, and
+    # refused.
+    driver.execute_script("const field = document.getElementById('verify-key');"
+                          "field.value = arguments[0];"
+                          "field.dispatchEvent(new Event('input'));", key_hex)
+    driver.execute_script("location.hash = arguments[0];", f"#q={payload}&k={other_key.hex()}")
+    said = wait.until(lambda d: summary_verdict("bad"))
+    assert "证书摘要的签名不符" in said, said
+    assert driver.find_element(By.ID, "verify-key").get_attribute("value") == key_hex
     only_this_origin()
 
 

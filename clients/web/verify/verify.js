@@ -165,11 +165,13 @@ async function page() {
     }
   }
   keyField.addEventListener('input', () => { keyFromLink = false; showFingerprint(); });
-  // What the link carries: a key goes into the field (flagged), a QR summary into the text box;
-  // whether there is a summary to check.
+  // What the link carries: a key goes into the field (flagged) unless the person typed one — a
+  // later link never replaces a typed key —, a QR summary into the text box; whether there is a
+  // summary to check.
   function takeLink() {
     const { key, payload } = linkFields(location.hash.slice(1));
-    if (key !== null && key.trim()) { keyField.value = key.trim(); keyFromLink = true; }
+    const typed = keyField.value.trim() && !keyFromLink;
+    if (key !== null && key.trim() && !typed) { keyField.value = key.trim(); keyFromLink = true; }
     if (payload !== null) {
       chosen = null;
       file.value = '';
