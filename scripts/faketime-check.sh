@@ -7,7 +7,7 @@
 # gRPC's own timers (a call's deadline then never fires), which is not a date dependency.
 # Two deadline tests are left out: under libfaketime gRPC's deadlines never fire, even on the
 # monotonic clock (Daemon.SigtermDuringLoad…: 16 Earn calls blocked in Pluck for minutes with a
-# 10 s deadline; CliTest.ARedeemWhoseReplyWasLost…: a 1 µs deadline, the call succeeds). They
+# 10 s deadline; CliTest.ARedeemWhoseReplyWasLost…: a 0.5 s deadline on a frozen daemon). They
 # test shutdown under load and lost replies, not dates.
 #   scripts/faketime-check.sh            # the default dates
 #   scripts/faketime-check.sh '2030-02-28 23:59:50'

@@ -7,6 +7,7 @@
 
 #include <algorithm>
 #include <cstdio>
+#include <cstring>
 #include <mutex>
 #include <string>
 #include <thread>
@@ -53,7 +54,12 @@ class Daemon {
     char line[4096];
     while (std::fgets(line, sizeof(line), stderr_) != nullptr) {
       output_ += line;
-      if (std::sscanf(line, "lovebankd: listening on port %d", &port_) == 1) break;
+      // time=... level=info msg="listening on port 41237"
+      const char* listening = std::strstr(line, "msg=\"listening on port ");
+      if (listening != nullptr &&
+          std::sscanf(listening, "msg=\"listening on port %d", &port_) == 1) {
+        break;
+      }
     }
     // Keep draining stderr so the daemon never blocks on a full pipe.
     drain_ = std::thread([this] {
@@ -82,6 +88,10 @@ class Daemon {
     drain_.join();
     return status;
   }
+  // Freezes the daemon (SIGSTOP) and thaws it (SIGCONT): a call sent meanwhile reaches the
+  // socket but gets no reply before its deadline — a lost reply, whatever the machine's speed.
+  void Pause() { ::kill(pid_, SIGSTOP); }
+  void Resume() { ::kill(pid_, SIGCONT); }
   std::string output() {
     std::lock_guard<std::mutex> lock(mu_);
     return output_;
