@@ -7,6 +7,7 @@
 #include <filesystem>
 #include <fstream>
 #include <iostream>
+#include <map>
 
 #include "google/protobuf/util/json_util.h"
 #include "grpc/support/time.h"
@@ -97,29 +98,13 @@ const char* CodeName(grpc::StatusCode code) {
 
 // What a cashier or volunteer reads for the commonest refusals.
 std::string Chinese(v1::Reason reason) {
-  switch (reason) {
-    case v1::REASON_INSUFFICIENT_BALANCE:
-      return "余额不足";
-    case v1::REASON_ACCOUNT_UNKNOWN:
-      return "账户不存在";
-    case v1::REASON_ACCOUNT_FROZEN:
-      return "账户已冻结";
-    case v1::REASON_BUDGET_EXCEEDED:
-      return "超出发放预算";
-    case v1::REASON_ENTRY_ALREADY_REVERSED:
-      return "该笔已退还";
-    case v1::REASON_REQUEST_ID_REUSED:
-      return "请求号已用于其他内容";
-    case v1::REASON_PERMISSION_DENIED:
-      return "无权限";
-    case v1::REASON_TOKEN_MISSING:
-    case v1::REASON_TOKEN_UNKNOWN:
-      return "未登录或令牌无效";
-    case v1::REASON_LEDGER_BUSY:
-      return "系统繁忙，请稍后重试";
-    default:
-      return "";
-  }
+  // The pages' words (clients/web/common/reasons.js, every reason: tests/web/reasons_test.mjs).
+  static const std::map<std::string, std::string, std::less<>> words = {
+#include "reason_words.inc"
+  };
+  if (reason == v1::REASON_OK || !v1::Reason_IsValid(reason)) return "";
+  auto it = words.find(v1::Reason_Name(reason).substr(7));
+  return it == words.end() ? "" : it->second;
 }
 
 // Worth a retry with the same request id: the ledger's momentary refusals (IsTransient), and a
@@ -142,6 +127,7 @@ int Fail(const Globals& globals, const grpc::Status& status, const std::string& 
     PrintJson({{"error",
                 {{"code", CodeName(status.error_code())},
                  {"reason", reason},
+                 {"words", Chinese(detail.reason())},  // what to tell the person, in Chinese
                  {"message",
                   detail.reason() == v1::REASON_OK ? status.error_message() : detail.message()},
                  {"exit_code", exit_code},

@@ -6,6 +6,7 @@
 #include <fstream>
 #include <iostream>
 #include <map>
+#include <optional>
 #include <sstream>
 
 #include "clients/commands.h"
@@ -346,7 +347,7 @@ void AddImport(CLI::App& app, Globals& globals, int* exit_code) {
       "open members, record a month of activities or student awards, or load the supermarket's "
       "catalogue or a delivery of stock, from a CSV file");
   struct Options {
-    std::string file, issuer, store, encoding = "auto", rejected;
+    std::string file, issuer, store, encoding = "auto", rejected, month;
     int chunk = 1000;
   };
   auto options = std::make_shared<Options>();
@@ -358,6 +359,9 @@ void AddImport(CLI::App& app, Globals& globals, int* exit_code) {
                       "catalogue, stock: the STORE account (default: the file's store column)");
   command->add_option("--encoding", options->encoding, "auto, utf-8, gbk, gb18030 or utf-16")
       ->capture_default_str();
+  command->add_option("--month", options->month,
+                      "awards: the month they are for, YYYY-MM (default: the file's month column, "
+                      "else the month in the file's name, e.g. student-awards-2026-11.csv)");
   command->add_option("--rejected", options->rejected,
                       "where the refused rows go to be corrected and imported again (default: "
                       "FILE-rejected.csv beside the file)");
@@ -395,7 +399,12 @@ void AddImport(CLI::App& app, Globals& globals, int* exit_code) {
     Session session(globals);
     // The issuer a row without its own is from: --issuer, else the token's account — as
     // lovebankd's Import defaults it, so both make the same commands of one file.
-    import::Defaults defaults{o.issuer, o.store};
+    import::Defaults defaults{o.issuer, o.store,
+                              o.month.empty() ? import::MonthInFileName(o.file) : o.month};
+    if (!defaults.month.empty() && !IsValidMonth(defaults.month)) {
+      *exit_code = Usage("--month is YYYY-MM, e.g. 2026-11");
+      return;
+    }
     if (import::NeedsIssuer(read->kind) && defaults.issuer.empty()) {
       auto me = WhoAmI(session, exit_code);
       if (!me) return;
@@ -467,7 +476,9 @@ void AddImport(CLI::App& app, Globals& globals, int* exit_code) {
         std::cout << "  line " << row.line << ": skipped, " << row.message << "\n";
       }
     }
-    const bool progress = isatty(STDERR_FILENO) == 1 && !globals.json;
+    // "imported 3000 / 10490 rows (29 %, 2100/s, about 4 s left)", ending on the final count.
+    std::optional<audit::Progress> progress;
+    if (!globals.json) progress.emplace(pending.size(), "imported", "rows");
     for (std::size_t start = 0; start < pending.size(); start += o.chunk) {
       const std::size_t end = std::min(pending.size(), start + static_cast<std::size_t>(o.chunk));
       v1::SubmitBatchRequest request;
@@ -491,11 +502,9 @@ void AddImport(CLI::App& app, Globals& globals, int* exit_code) {
                            {"message", result.message()}});
         report(pending[i]->line, outcome, result.message(), &result);
       }
-      if (progress) {
-        std::cerr << "\r  imported " << end << " / " << pending.size() << " rows" << std::flush;
-      }
+      if (progress) progress->Update(end);
     }
-    if (progress) std::cerr << "\n";
+    if (progress) progress->Finish(pending.size());
     // The refused rows, to correct and import again (their request ids are new; docs/cli.md).
     std::string rejected_path;
     if (!retry.empty()) {
@@ -511,6 +520,7 @@ void AddImport(CLI::App& app, Globals& globals, int* exit_code) {
       PrintJson({{"file", o.file},
                  {"kind", import::KindName(read->kind)},
                  {"encoding", read->table.encoding},
+                 {"awards_month", read->kind == import::Kind::kAwards ? defaults.month : ""},
                  {"applied", tally.applied},
                  {"pending_approval", tally.pending},
                  {"already_applied", tally.already_applied},
@@ -530,6 +540,11 @@ void AddImport(CLI::App& app, Globals& globals, int* exit_code) {
                 << " waiting for approval, " << tally.already_applied << " already applied before, "
                 << tally.refused << " refused, " << tally.duplicate_rows
                 << " duplicate rows skipped\n";
+      if (read->kind == import::Kind::kAwards && !defaults.month.empty()) {
+        std::cout << "  awards for " << defaults.month
+                  << (o.month.empty() ? " (the month in the file's name; --month to change)" : "")
+                  << " unless a row's month column says otherwise\n";
+      }
       if (!rejected_path.empty()) {
         std::cout << "  " << retry.size() << " refused rows are in " << rejected_path
                   << ": correct them there (or fix their cause) and import that file\n";

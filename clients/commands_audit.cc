@@ -46,9 +46,10 @@ std::optional<audit::Report> StreamAudit(const Globals& globals, audit::Options 
     return client::GrpcJournalSource(session.channel(), globals.token, to_seq,
                                      kStreamTimeoutSeconds);
   };
-  audit::Progress progress;
+  audit::Progress progress(to_seq);
   options.progress = [&progress](std::uint64_t entries) { progress.Update(entries); };
   auto report = audit::Run(**source, nullptr, options);
+  if (report.ok()) progress.Finish(report->entries);
   if (!report.ok()) {
     std::cerr << "lovebank: the audit could not complete: " << report.status().message() << "\n";
     *exit_code = kAuditCannotRun;

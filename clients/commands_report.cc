@@ -70,61 +70,79 @@ struct Notice : audit::NoticeFigures {
   std::vector<audit::Cosigned> cosignatures;
 };
 
-// How the notice names a rule, store or team: "学习进步奖励 (STUDENT_PROGRESS)" when the profile
-// gives it a display name, else the id itself.
+// What the notice calls a rule, store or team: the profile's display name, else the account's
+// name or the rule's description (NoticeFigures::names), else the id itself.
 std::string Named(const Notice& notice, const std::string& id) {
-  for (const auto& named : notice.profile.display_names()) {
-    if (named.id() == id) return named.name() + " (" + id + ")";
-  }
-  return id;
+  auto it = notice.names.find(id);
+  return it == notice.names.end() ? id : it->second;
 }
 
 std::string Money(const boost::multiprecision::cpp_int& minor) {
   return audit::DecimalText(minor, 2);
 }
 
+// The notice as a spreadsheet: a UTF-8 byte order mark (Excel on Chinese Windows reads the file
+// as UTF-8 only with it), then one row per figure: a section code and key a program reads, the
+// name a person reads, and the count and amount.
 std::string NoticeCsv(const Notice& notice) {
   std::ostringstream csv;
   // Every text or amount cell through csv::Field (quoting, no formulas); the rest are constants
   // and counts.
-  csv << "section,key,count,amount,unit\n";
+  csv << "\xEF\xBB\xBF"
+      << "section,key,name,count,amount,unit\n";
   const auto& f = notice.figures;
+  auto row = [&csv](const char* section, const std::string& key, const std::string& name,
+                    const std::string& count, const std::string& amount, const char* unit) {
+    csv << section << "," << csv::Field(key) << "," << csv::Field(name) << "," << count << ","
+        << csv::Field(amount) << "," << unit << "\n";
+  };
   for (const auto& [team, hours] : f.team_hours_minor) {
-    csv << "hours_by_team," << csv::Field(team.empty() ? "(no team)" : team) << ","
-        << f.team_earnings.at(team) << "," << csv::Field(Money(hours)) << ",HOURS\n";
+    row("hours_by_team", team.empty() ? "(no team)" : team,
+        team.empty() ? "未注明服务队" : Named(notice, team),
+        std::to_string(f.team_earnings.at(team)), Money(hours), "HOURS");
   }
   for (const auto& [rule, amount] : f.awarded_minor) {
-    csv << "points_awarded," << csv::Field(rule.empty() ? "(by hand)" : rule) << ","
-        << f.awards.at(rule) << "," << csv::Field(Money(amount)) << ",POINTS\n";
+    row("points_awarded", rule.empty() ? "(by hand)" : rule,
+        rule.empty() ? "手工发放" : Named(notice, rule), std::to_string(f.awards.at(rule)),
+        Money(amount), "POINTS");
   }
   for (const auto& [rule, amount] : f.deducted_minor) {
-    csv << "points_deducted," << csv::Field(rule.empty() ? "(by hand)" : rule) << ","
-        << f.deductions.at(rule) << "," << csv::Field(Money(amount)) << ",POINTS\n";
+    row("points_deducted", rule.empty() ? "(by hand)" : rule,
+        rule.empty() ? "手工扣减" : Named(notice, rule), std::to_string(f.deductions.at(rule)),
+        Money(amount), "POINTS");
   }
-  csv << "points_reversed,,," << csv::Field(Money(f.reversed_points_minor)) << ",POINTS\n";
+  row("points_reversed", "", "冲正", "", Money(f.reversed_points_minor), "POINTS");
+  for (const auto& recipient : f.recipients) {
+    row("recipient", recipient.rule, recipient.name + (recipient.reversed ? "（已撤销）" : ""), "1",
+        Money(recipient.amount_minor), "POINTS");
+  }
   for (const auto& [key, hours] : f.service_hours_minor) {
-    csv << "services," << csv::Field(key.first + (key.second.empty() ? "" : " / " + key.second))
-        << "," << f.services.at(key) << "," << csv::Field(Money(hours)) << ",HOURS\n";
+    const std::string what = key.first + (key.second.empty() ? "" : " / " + key.second);
+    row("services", what, what, std::to_string(f.services.at(key)), Money(hours), "HOURS");
   }
   for (const auto& store : notice.stores) {
-    csv << "store_baskets," << csv::Field(store.store) << "," << store.baskets << ","
-        << csv::Field(Money(store.points_minor)) << ",POINTS\n"
-        << "store_refunds," << csv::Field(store.store) << "," << store.refunds << ","
-        << csv::Field(Money(store.refunded_minor)) << ",POINTS\n"
-        << "store_redeemed," << csv::Field(store.store) << ",,"
-        << csv::Field(Money(store.redeemed_minor)) << ",POINTS\n";
+    const std::string name = Named(notice, store.store);
+    row("store_baskets", store.store, name, std::to_string(store.baskets),
+        Money(store.points_minor), "POINTS");
+    row("store_refunds", store.store, name, std::to_string(store.refunds),
+        Money(store.refunded_minor), "POINTS");
+    row("store_redeemed", store.store, name, "", Money(store.redeemed_minor), "POINTS");
   }
-  csv << "outstanding,HOURS,," << csv::Field(Money(f.outstanding_hours_minor)) << ",HOURS\n"
-      << "outstanding,POINTS,," << csv::Field(Money(f.outstanding_points_minor)) << ",POINTS\n"
-      << "digest," << notice.head.seq << ",," << HashToHex(notice.head.hash) << ",\n";
+  row("earlier_months", "HOURS", "本月补录以前月份", std::to_string(f.earlier_entries),
+      Money(f.earlier_hours_minor), "HOURS");
+  row("earlier_months", "POINTS", "本月补录以前月份", std::to_string(f.earlier_entries),
+      Money(f.earlier_points_minor), "POINTS");
+  row("outstanding", "HOURS", "月末结余志愿时长", "", Money(f.outstanding_hours_minor), "HOURS");
+  row("outstanding", "POINTS", "月末结余积分", "", Money(f.outstanding_points_minor), "POINTS");
+  csv << "digest," << notice.head.seq << ",账本摘要,," << HashToHex(notice.head.hash) << ",\n";
   if (notice.signed_head) {
-    csv << "signed_head," << notice.signed_head->tree_size() << ",,"
-        << csv::Field(notice.signed_head->root()) << ","
-        << csv::Field(notice.signed_head->public_key()) << "\n";
+    csv << "signed_head," << notice.signed_head->tree_size() << ",签名树头,"
+        << csv::Field(notice.signed_head->public_key()) << ","
+        << csv::Field(notice.signed_head->root()) << ",\n";
   }
   for (const audit::Cosigned& cosigned : notice.cosignatures) {
-    csv << "cosignature," << csv::Field(cosigned.auditor) << "," << cosigned.cosign.tree_size()
-        << "," << csv::Field(ToHex(cosigned.cosign.root())) << ","
+    csv << "cosignature," << csv::Field(cosigned.auditor) << ",见证人副签,"
+        << cosigned.cosign.tree_size() << "," << csv::Field(ToHex(cosigned.cosign.root())) << ","
         << csv::Field(ToHex(cosigned.cosign.witness_key())) << "\n";
   }
   return csv.str();
@@ -134,22 +152,21 @@ std::string NoticeCsv(const Notice& notice) {
 // what a reader checks with `lovebank verify-proof` / `lovebank audit --key` (docs/proofs.md).
 std::string NoticeWitnesses(const Notice& notice) {
   std::ostringstream html;
-  html << "<h2>签名与见证 Signed head and witnesses</h2>\n";
+  html << "<h2>签名与见证</h2>\n";
   if (notice.signed_head) {
     const auto key = signature::PublicKeyFromHex(notice.signed_head->public_key());
-    html << "<p>本账本的密钥 The programme's key "
-         << certificate::HtmlText(key ? signature::Fingerprint(*key) : "?") << " 签署: 前 "
-         << notice.signed_head->tree_size() << " 条记录的默克尔树根为 "
-         << "(signed: the Merkle tree of the first " << notice.signed_head->tree_size()
-         << " entries has root) <code>" << certificate::HtmlText(notice.signed_head->root())
-         << "</code>, " << LocalTime(notice.signed_head->time_unix_us()) << "</p>\n";
+    html << "<p>本账本密钥（指纹 "
+         << certificate::HtmlText(key ? signature::Fingerprint(*key) : "?") << "）签署：前 "
+         << notice.signed_head->tree_size() << " 条记录的默克尔树根为 <code>"
+         << certificate::HtmlText(notice.signed_head->root()) << "</code>，"
+         << LocalTime(notice.signed_head->time_unix_us()) << "。</p>\n";
   }
   if (notice.cosignatures.empty()) {
-    html << "<p>尚无见证人副签 No witness has co-signed a head yet.</p>\n";
+    html << "<p>尚无见证人副签。</p>\n";
     return html.str();
   }
-  html << "<table><tr><th>见证人 Witness</th><th>密钥指纹 Key</th><th>副签的记录数 Head size</th>"
-          "<th>根 Root</th><th>记录 Entry</th></tr>\n";
+  html << "<table><tr><th>见证人</th><th>密钥指纹</th><th>副签记录数</th><th>树根</th>"
+          "<th>记录号</th></tr>\n";
   for (const audit::Cosigned& cosigned : notice.cosignatures) {
     const auto key = signature::PublicKeyFromBytes(cosigned.cosign.witness_key());
     html << "<tr><td>" << certificate::HtmlText(cosigned.auditor) << "</td><td>"
@@ -162,6 +179,15 @@ std::string NoticeWitnesses(const Notice& notice) {
   return html.str();
 }
 
+// A4 print: page margins, no page break inside a row, the seal area kept whole.
+constexpr const char kNoticeStyle[] =
+    "@page{size:A4;margin:16mm 14mm}@media print{body{margin:0;max-width:none}"
+    "tr,.seal{page-break-inside:avoid}h2{page-break-after:avoid}}"
+    ".lead{text-indent:2em}.note{color:#555;font-size:.9em}td.nm{white-space:nowrap}"
+    ".seal{display:flex;justify-content:space-between;margin-top:2.5em;min-height:9em}"
+    ".seal div{width:46%}.stamp{display:inline-block;width:7.5em;height:7.5em;"
+    "border:2px dashed #b22;border-radius:50%;color:#b22;text-align:center;line-height:7.5em}";
+
 std::string NoticeHtml(const Notice& notice) {
   const auto& f = notice.figures;
   const std::string year = notice.month.substr(0, 4);
@@ -171,33 +197,36 @@ std::string NoticeHtml(const Notice& notice) {
       notice.profile.name().empty() ? certificate::kDefaultProgramme : notice.profile.name());
   html << "<!DOCTYPE html>\n<html lang=\"zh-CN\"><head><meta charset=\"utf-8\"><title>" << programme
        << " " << year << "年" << month << "月公示</title><style>" << certificate::kPageStyle
-       << "</style></head><body>\n"
+       << kNoticeStyle << "</style></head><body>\n"
        << "<h1>" << programme << " " << year << "年" << month << "月 公示</h1>\n";
   if (!notice.profile.town().empty() || !notice.profile.office().empty()) {
     html << "<p class=issuer>" << certificate::HtmlText(notice.profile.town()) << " "
          << certificate::HtmlText(notice.profile.office()) << "</p>\n";
   }
-  html << "<p>Love bank monthly public notice for " << notice.month
-       << ". Figures computed by an independent replay of the ledger's journal up to entry "
-       << notice.head.seq
-       << " (audit: " << (notice.clean ? "clean" : std::to_string(notice.findings) + " findings")
-       << ").</p>\n";
-  html << "<h2>志愿服务时长 Hours served per team</h2>\n<table><tr><th>服务队 Team</th>"
-          "<th>人次 Earnings</th><th>时长 Hours</th></tr>\n";
+  html << "<p class=lead>现将本项目" << year << "年" << month
+       << "月志愿服务时长、学生奖励积分和爱心超市兑换情况公示如下。时长按服务日期、奖励按所属月份、"
+          "兑换按兑换日期计入本月；数据由独立核查程序重放账本全部记录（截至第 "
+       << notice.head.seq << " 条）计算，核查结果："
+       << (notice.clean ? "通过" : "发现 " + std::to_string(notice.findings) + " 个问题")
+       << "。</p>\n";
+  html << "<h2>一、志愿服务时长（按服务日期）</h2>\n<table><tr><th>服务队</th><th>人次</th>"
+          "<th>时长（小时）</th></tr>\n";
   std::vector<std::pair<std::string, double>> bars;
   boost::multiprecision::cpp_int total_hours = 0;
+  std::uint64_t total_earnings = 0;
   for (const auto& [team, hours] : f.team_hours_minor) {
-    const std::string label = team.empty() ? "(未注明 no team)" : Named(notice, team);
+    const std::string label = team.empty() ? "未注明服务队" : Named(notice, team);
     html << "<tr><td>" << certificate::HtmlText(label) << "</td><td class=n>"
          << f.team_earnings.at(team) << "</td><td class=n>" << Money(hours) << "</td></tr>\n";
     bars.emplace_back(label, ToDouble(Money(hours)));
     total_hours += hours;
+    total_earnings += f.team_earnings.at(team);
   }
-  html << "<tr><th>合计 Total</th><td></td><th class=n>" << Money(total_hours)
-       << "</th></tr></table>\n"
+  html << "<tr><th>合计</th><th class=n>" << total_earnings << "</th><th class=n>"
+       << Money(total_hours) << "</th></tr></table>\n"
        << BarChart(bars, "小时") << "\n";
-  html << "<h2>学生积分 Student points per rule</h2>\n<table><tr><th>规则 Rule</th>"
-          "<th>人次 Count</th><th>奖励 Awarded</th><th>扣减 Deducted</th></tr>\n";
+  html << "<h2>二、学生奖励积分（按奖励所属月份）</h2>\n<table><tr><th>奖励项目</th>"
+          "<th>人次</th><th>奖励积分</th><th>扣减积分</th></tr>\n";
   std::map<std::string, int> rules;
   for (const auto& [rule, amount] : f.awarded_minor) rules[rule];
   for (const auto& [rule, amount] : f.deducted_minor) rules[rule];
@@ -207,7 +236,7 @@ std::string NoticeHtml(const Notice& notice) {
     auto deducted = f.deducted_minor.find(rule);
     const std::uint64_t count = (f.awards.contains(rule) ? f.awards.at(rule) : 0) +
                                 (f.deductions.contains(rule) ? f.deductions.at(rule) : 0);
-    const std::string label = rule.empty() ? "(手工 by hand)" : Named(notice, rule);
+    const std::string label = rule.empty() ? "手工发放或扣减" : Named(notice, rule);
     html << "<tr><td>" << certificate::HtmlText(label) << "</td><td class=n>" << count
          << "</td><td class=n>" << (awarded == f.awarded_minor.end() ? "" : Money(awarded->second))
          << "</td><td class=n>"
@@ -216,12 +245,32 @@ std::string NoticeHtml(const Notice& notice) {
       point_bars.emplace_back(label, ToDouble(Money(awarded->second)));
     }
   }
-  html << "</table>\n<p>冲正 Reversed this month: " << Money(f.reversed_points_minor)
-       << " POINTS</p>\n"
+  html << "</table>\n<p>本月冲正积分：" << Money(f.reversed_points_minor) << " 分</p>\n"
        << BarChart(point_bars, "分") << "\n";
+  if (notice.profile.recipient_names() != v1::ProgrammeProfile::RECIPIENT_NAMES_HIDDEN) {
+    html << "<h2>三、获奖学生名单</h2>\n";
+    if (f.recipients.empty()) {
+      html << "<p>本月无奖励。</p>\n";
+    } else {
+      html << "<table><tr><th>序号</th><th>姓名</th><th>奖励项目</th><th>积分</th><th>事由</th>"
+              "</tr>\n";
+      std::size_t number = 0;
+      for (const auto& recipient : f.recipients) {
+        html << "<tr><td class=n>" << ++number << "</td><td class=nm>"
+             << certificate::HtmlText(recipient.name) << "</td><td>"
+             << certificate::HtmlText(Named(notice, recipient.rule)) << "</td><td class=n>"
+             << Money(recipient.amount_minor) << (recipient.reversed ? "（已撤销）" : "")
+             << "</td><td>" << certificate::HtmlText(recipient.reason) << "</td></tr>\n";
+      }
+      html << "</table>\n";
+      if (notice.profile.recipient_names() != v1::ProgrammeProfile::RECIPIENT_NAMES_FULL) {
+        html << "<p class=note>为保护学生隐私，姓名部分隐去。扣减不列姓名。</p>\n";
+      }
+    }
+  }
   if (!f.service_hours_minor.empty()) {
-    html << "<h2>时间银行服务 Services members gave each other</h2>\n<table><tr><th>类别 Category"
-            "</th><th>地点 Place</th><th>次数 Services</th><th>时长 Hours</th></tr>\n";
+    html << "<h2>四、时间银行互助服务（按服务日期）</h2>\n<table><tr><th>类别</th><th>地点</th>"
+            "<th>次数</th><th>时长（小时）</th></tr>\n";
     for (const auto& [key, hours] : f.service_hours_minor) {
       html << "<tr><td>" << certificate::HtmlText(key.first) << "</td><td>"
            << certificate::HtmlText(key.second) << "</td><td class=n>" << f.services.at(key)
@@ -229,23 +278,38 @@ std::string NoticeHtml(const Notice& notice) {
     }
     html << "</table>\n";
   }
-  html << "<h2>爱心超市兑换 Redemptions per store</h2>\n<table><tr><th>超市 Store</th>"
-          "<th>购物篮 Baskets</th><th>积分 Points</th><th>时长支付 Hours</th><th>退货 Refunds</th>"
-          "<th>其他兑换 Redeemed</th></tr>\n";
+  html << "<h2>五、爱心超市兑换（按兑换日期）</h2>\n<table><tr><th>超市</th><th>购物篮</th>"
+          "<th>积分</th><th>时长支付</th><th>退货</th><th>其他兑换</th></tr>\n";
   for (const auto& store : notice.stores) {
     html << "<tr><td>" << certificate::HtmlText(Named(notice, store.store)) << "</td><td class=n>"
          << store.baskets << "</td><td class=n>" << Money(store.points_minor) << "</td><td class=n>"
          << Money(store.hours_minor) << "</td><td class=n>" << Money(store.refunded_minor)
          << "</td><td class=n>" << Money(store.redeemed_minor) << "</td></tr>\n";
   }
-  html << "</table>\n<h2>存量 What the programme owes its members</h2>\n<table>"
-       << "<tr><th>志愿时长 Hours held</th><td class=n>" << Money(f.outstanding_hours_minor)
-       << "</td></tr><tr><th>积分 Points held</th><td class=n>" << Money(f.outstanding_points_minor)
-       << "</td></tr></table>\n"
-       << "<div class=verify>账本摘要 ledger digest " << notice.head.seq << ":"
-       << HashToHex(notice.head.hash) << "<br>Anyone can check it: lovebank audit --expect-digest "
-       << notice.head.seq << ":" << HashToHex(notice.head.hash) << "</div>\n";
-  html << NoticeWitnesses(notice) << "</body></html>\n";
+  if (notice.stores.empty()) html << "<tr><td colspan=6>本月无兑换。</td></tr>\n";
+  html << "</table>\n<h2>六、本月补录以前月份</h2>\n<p>";
+  if (f.earlier_entries == 0) {
+    html << "本月无补录。";
+  } else {
+    html << "本月共补录以前月份记录 " << f.earlier_entries << " 条：志愿时长 "
+         << Money(f.earlier_hours_minor) << " 小时，积分 " << Money(f.earlier_points_minor)
+         << " 分（已计入所属月份，不计入本月以上各项）。";
+  }
+  html << "</p>\n<h2>七、月末爱心账户结余</h2>\n<table>"
+       << "<tr><th>志愿时长（小时）</th><td class=n>" << Money(f.outstanding_hours_minor)
+       << "</td></tr><tr><th>积分（1 分兑 1 元商品）</th><td class=n>"
+       << Money(f.outstanding_points_minor) << "</td></tr></table>\n"
+       << "<div class=verify>账本摘要 " << notice.head.seq << ":" << HashToHex(notice.head.hash)
+       << "<br>任何人可核验：lovebank audit --expect-digest " << notice.head.seq << ":"
+       << HashToHex(notice.head.hash) << "</div>\n";
+  html << NoticeWitnesses(notice);
+  const std::string office =
+      notice.profile.office().empty() ? programme : certificate::HtmlText(notice.profile.office());
+  html << "<div class=seal><div>公示单位（盖章）：" << office
+       << "<br><br>负责人（签字）：<br><br>日期：&emsp;&emsp;年&emsp;&emsp;月&emsp;&emsp;日"
+          "<br><br>公示期七日。如有异议，请在公示期内向公示单位反映。</div>"
+          "<div style=\"text-align:right\"><span class=stamp>（公章）</span></div></div>\n"
+       << "</body></html>\n";
   return html.str();
 }
 

@@ -286,9 +286,14 @@ void AddAward(CLI::App& app, Globals& globals, int* exit_code) {
                       "default: the issuer token's account");
   command->add_option("--reason", *request->mutable_reason(), "e.g. 期中考试进步明显")->required();
   command->add_option("--memo", *request->mutable_memo(), "free text");
+  command->add_option("--month", *request->mutable_month(),
+                      "the month the award is for, YYYY-MM (default: this month; the notice "
+                      "counts it there)");
   command->add_option("--request-id", *request_id, "retry an interrupted award");
   command->footer(
-      "Example:\n  lovebank award STUDENT_PROGRESS --member S00854 --reason 期中考试进步明显");
+      "Example:\n  lovebank award STUDENT_PROGRESS --member S00854 --reason 期中考试进步明显\n"
+      "  lovebank award STUDENT_PROGRESS --member S00854 --reason 期中考试进步明显 --month "
+      "2026-11");
   command->callback([&globals, exit_code, request, request_id] {
     Session session(globals);
     v1::AwardRequest r = *request;

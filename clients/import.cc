@@ -3,12 +3,14 @@
 #include <openssl/evp.h>
 
 #include <algorithm>
+#include <cctype>
 #include <memory>
 #include <set>
 
 #include "ledger/base/check.h"
 #include "ledger/base/coding.h"
 #include "ledger/base/strings.h"
+#include "ledger/base/text.h"
 #include "ledger/format/reason.h"
 
 namespace lovebank::import {
@@ -105,6 +107,7 @@ void RowCommand(const File& file, const csv::Row& row, const Defaults& defaults,
     award->set_member(get("member_id"));
     award->set_rule(get("rule"));
     award->set_reason(get("reason"));
+    award->set_month(GetOr(file, row, "month", defaults.month));
     return;
   }
   const std::string points = get("points");
@@ -182,6 +185,20 @@ bool NeedsIssuer(Kind kind) {
 }
 
 bool NeedsStore(Kind kind) { return kind == Kind::kCatalogue || kind == Kind::kStock; }
+
+std::string MonthInFileName(std::string_view path) {
+  const std::size_t slash = path.find_last_of('/');
+  if (slash != std::string_view::npos) path.remove_prefix(slash + 1);
+  for (std::size_t at = path.size(); at-- > 0;) {
+    if (at + 7 > path.size()) continue;
+    const std::string_view candidate = path.substr(at, 7);
+    const bool bounded =
+        (at == 0 || !std::isdigit(static_cast<unsigned char>(path[at - 1]))) &&
+        (at + 7 == path.size() || !std::isdigit(static_cast<unsigned char>(path[at + 7])));
+    if (bounded && IsValidMonth(candidate)) return std::string(candidate);
+  }
+  return "";
+}
 
 absl::StatusOr<File> Read(const std::string& bytes, std::string_view encoding) {
   auto table = csv::Parse(bytes, encoding);

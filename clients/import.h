@@ -61,7 +61,14 @@ struct Row {
 struct Defaults {
   std::string issuer;  // activities, awards, stock: an ISSUER account
   std::string store;   // catalogue, stock: a STORE account
+  // Awards by rule: the month they are for (Award.month, YYYY-MM) when a row has no `month`
+  // column; "" = the month they are posted in.
+  std::string month;
 };
+
+// The month a file's name gives (the last YYYY-MM in it with a month 01-12):
+// "student-awards-2026-11.csv" -> "2026-11"; "" when it names none.
+std::string MonthInFileName(std::string_view path);
 // The account's display name, or std::nullopt when there is no such account (the ledger then
 // refuses the row itself).
 using NameOf = std::function<std::optional<std::string>(const std::string& account)>;

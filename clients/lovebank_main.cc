@@ -11,9 +11,13 @@
 // Exit codes: 0 ok, 1 refused by the ledger (with its reason), 2 usage, 3 unreachable or
 // unavailable (retry with the same --request-id); `audit`: 0 clean, 1 findings, 2 could not run.
 
+#include <algorithm>
 #include <cstdlib>
 #include <fstream>
 #include <iostream>
+#include <set>
+#include <string>
+#include <vector>
 
 #include "absl/synchronization/mutex.h"
 #include "clients/commands.h"
@@ -74,6 +78,60 @@ void FromEnvironment(Globals* globals) {
   take("LOVEBANK_REQUEST_LOG", &globals->request_log);
 }
 
+// Edit distance (insertions, deletions, substitutions) by bytes; enough for ASCII commands.
+std::size_t Distance(std::string_view a, std::string_view b) {
+  std::vector<std::size_t> row(b.size() + 1);
+  for (std::size_t j = 0; j <= b.size(); ++j) row[j] = j;
+  for (std::size_t i = 1; i <= a.size(); ++i) {
+    std::size_t diagonal = row[0];
+    row[0] = i;
+    for (std::size_t j = 1; j <= b.size(); ++j) {
+      const std::size_t above = row[j];
+      row[j] = std::min({row[j] + 1, row[j - 1] + 1, diagonal + (a[i - 1] == b[j - 1] ? 0 : 1)});
+      diagonal = above;
+    }
+  }
+  return row[b.size()];
+}
+
+// The command the words in `args` meant when one of them is not a command: "balance" for
+// `balanse`, "account open" for `account opn`; "" when they are commands, or nothing is close
+// (at most 2 edits, and fewer than half the word).
+std::string Closest(const CLI::App& app, const std::vector<std::string>& args) {
+  static const std::set<std::string> kTakesValue = {
+      "--config", "--server", "--token", "--ca", "--cert", "--key", "--timeout", "--request-log"};
+  const CLI::App* level = &app;
+  std::string path;
+  for (std::size_t i = 0; i < args.size(); ++i) {
+    const std::string& word = args[i];
+    if (word.rfind("-", 0) == 0) {
+      if (kTakesValue.contains(word)) ++i;
+      continue;
+    }
+    const auto commands = level->get_subcommands([](const CLI::App*) { return true; });
+    if (commands.empty()) return "";
+    std::string best;
+    std::size_t best_distance = 3;
+    for (const CLI::App* command : commands) {
+      if (command->get_name() == word) {
+        best = word;
+        best_distance = 0;
+        break;
+      }
+      const std::size_t distance = Distance(word, command->get_name());
+      if (distance < best_distance && 2 * distance < word.size()) {
+        best = command->get_name();
+        best_distance = distance;
+      }
+    }
+    if (best.empty()) return "";
+    path += (path.empty() ? "" : " ") + best;
+    if (best_distance != 0) return path;  // the mistyped word, corrected
+    level = level->get_subcommand(best);
+  }
+  return "";
+}
+
 int Main(int argc, char** argv) {
   absl::SetMutexDeadlockDetectionMode(absl::OnDeadlockCycle::kIgnore);  // see service/server.cc
   Globals globals;
@@ -93,7 +151,7 @@ int Main(int argc, char** argv) {
   FromEnvironment(&globals);
 
   CLI::App app{"lovebank: the love bank's command line (爱心银行 / 爱心超市).", "lovebank"};
-  app.set_version_flag("--version", std::string("lovebank ") + std::string(Version()));
+  app.set_version_flag("--version", VersionText("lovebank"));
   app.require_subcommand(1);
   app.fallthrough();
   app.add_option("--config", config, "config file (key = value: server, token, ca, timeout)");
@@ -127,11 +185,36 @@ int Main(int argc, char** argv) {
   AddShopCommands(app, globals, &exit_code);
   AddProgrammeCommands(app, globals, &exit_code);
   AddExchangeCommands(app, globals, &exit_code);
+  // `lovebank help [COMMAND...]` is `lovebank [COMMAND...] --help`.
+  std::vector<std::string> args(argv + 1, argv + argc);
+  if (!args.empty() && args.front() == "help") {
+    args.erase(args.begin());
+    args.emplace_back("--help");
+  }
+  const bool json = std::find(args.begin(), args.end(), "--json") != args.end();
   try {
-    app.parse(argc, argv);
+    std::vector<std::string> reversed(args.rbegin(), args.rend());  // CLI11 takes the last first
+    app.parse(reversed);
   } catch (const CLI::ParseError& error) {
-    const int code = app.exit(error);
-    return code == 0 ? kExitOk : kExitUsage;
+    if (error.get_exit_code() == 0) return app.exit(error) == 0 ? kExitOk : kExitUsage;  // help
+    std::string message = error.what();
+    // A mistyped command: the closest one, when it is close (lovebank balanse -> balance).
+    const std::string suggestion = Closest(app, args);
+    if (!suggestion.empty()) message += "; did you mean `lovebank " + suggestion + "`?";
+    if (json) {
+      PrintJson({{"error",
+                  {{"code", "USAGE"},
+                   {"reason", ""},
+                   {"words", "命令或选项有误"},
+                   {"message", message},
+                   {"exit_code", kExitUsage},
+                   {"request_id", ""}}}});
+      return kExitUsage;
+    }
+    std::cerr
+        << "lovebank: " << message << "\n"
+        << "Run `lovebank help` or `lovebank help COMMAND` for the commands and their options.\n";
+    return kExitUsage;
   }
   return exit_code;
 }

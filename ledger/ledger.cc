@@ -225,6 +225,7 @@ Ledger::~Ledger() {
 void Ledger::Submit(v1::Command command, Callback done) {
   SyntaxCheck syntax = CheckSubmitted(command);
   if (syntax.reason != Reason::kOk) {
+    impl_->CountRefusal(syntax.reason);
     done(Refusal(syntax.reason, std::move(syntax.message)));
     return;
   }
@@ -232,7 +233,10 @@ void Ledger::Submit(v1::Command command, Callback done) {
   group[0].SetCommand(std::move(command));
   group[0].done = std::move(done);
   const Reason reason = impl_->Enqueue(&group);
-  if (reason != Reason::kOk) group[0].done(Refusal(reason, std::string(ReasonName(reason))));
+  if (reason != Reason::kOk) {
+    impl_->CountRefusal(reason);
+    group[0].done(Refusal(reason, std::string(ReasonName(reason))));
+  }
 }
 
 void Ledger::SubmitMany(std::vector<v1::Command> commands, BatchCallback done,
@@ -241,6 +245,7 @@ void Ledger::SubmitMany(std::vector<v1::Command> commands, BatchCallback done,
     // A client's batch reaches here through the service: refused, never a crash.
     std::vector<Outcome> refused(commands.size());
     for (Outcome& outcome : refused) {
+      impl_->CountRefusal(Reason::kBatchSizeInvalid);
       outcome.reason = Reason::kBatchSizeInvalid;
       outcome.message = Cat(commands.size(), " commands; an all-or-nothing group holds 1-",
                             impl_->options.batch_size_max);
@@ -261,6 +266,7 @@ void Ledger::SubmitMany(std::vector<v1::Command> commands, BatchCallback done,
   for (std::size_t i = 0; i < commands.size(); ++i) {
     SyntaxCheck syntax = CheckSubmitted(commands[i]);
     if (syntax.reason != Reason::kOk) {
+      impl_->CountRefusal(syntax.reason);
       shared->outcomes[i] = Refusal(syntax.reason, std::move(syntax.message));
       continue;
     }
@@ -288,7 +294,10 @@ void Ledger::SubmitMany(std::vector<v1::Command> commands, BatchCallback done,
   shared->remaining.store(group.size() + 1, std::memory_order_relaxed);
   const Reason reason = impl_->Enqueue(&group);
   if (reason != Reason::kOk) {
-    for (auto& pending : group) pending.done(Refusal(reason, std::string(ReasonName(reason))));
+    for (auto& pending : group) {
+      impl_->CountRefusal(reason);
+      pending.done(Refusal(reason, std::string(ReasonName(reason))));
+    }
   }
   if (shared->remaining.fetch_sub(1, std::memory_order_acq_rel) == 1) {
     shared->done(std::move(shared->outcomes));
@@ -350,6 +359,34 @@ absl::StatusOr<Head> Ledger::Backup(const std::string& dir) {
 std::string Ledger::ledger_id() const { return impl_->ledger_id; }
 bool Ledger::failed() const { return impl_->failed.load(std::memory_order_acquire); }
 
+Ledger::Metrics Ledger::metrics() const {
+  Metrics metrics;
+  metrics.batches = impl_->metric_batches.load(std::memory_order_relaxed);
+  metrics.entries = impl_->metric_entries.load(std::memory_order_relaxed);
+  metrics.commands = impl_->metric_commands.load(std::memory_order_relaxed);
+  metrics.refusals.resize(kReasonValueEnd);
+  for (std::uint32_t i = 0; i < kReasonValueEnd; ++i) {
+    metrics.refusals[i] = impl_->metric_refusals[i].load(std::memory_order_relaxed);
+  }
+  metrics.batch_commands = impl_->metric_batch_commands.Read();
+  metrics.commit_us = impl_->metric_commit_us.Read();
+  metrics.sync_us = impl_->metric_sync_us.Read();
+  metrics.queue_depth = impl_->QueueDepth();
+  metrics.batches_in_flight = impl_->BatchesInFlight();
+  metrics.head_seq = impl_->head().seq;
+  return metrics;
+}
+
+std::size_t Ledger::Impl::QueueDepth() {
+  absl::MutexLock lock(&mu_);
+  return queue_.size();
+}
+
+std::size_t Ledger::Impl::BatchesInFlight() {
+  absl::MutexLock lock(&pipe_mu_);
+  return in_flight_;
+}
+
 Reason Ledger::Impl::Enqueue(std::vector<Pending>* group) {
   if (!engine) return Reason::kLedgerReadOnly;
   if (failed.load(std::memory_order_acquire)) return Reason::kLedgerUnavailable;
@@ -357,7 +394,11 @@ Reason Ledger::Impl::Enqueue(std::vector<Pending>* group) {
     absl::MutexLock lock(&mu_);
     if (stopping_) return Reason::kLedgerUnavailable;
     if (queue_.size() + group->size() > options.queue_depth_max) return Reason::kLedgerBusy;
-    for (auto& pending : *group) queue_.push_back(std::move(pending));
+    const auto now = std::chrono::steady_clock::now();
+    for (auto& pending : *group) {
+      pending.queued = now;
+      queue_.push_back(std::move(pending));
+    }
   }
   wake_.Signal();
   return Reason::kOk;
@@ -541,11 +582,21 @@ void Ledger::Impl::WriterLoop() {
     }
     bool written = false;
     if (!failed.load(std::memory_order_acquire)) {
+      const std::uint64_t seq_before = head().seq;
+      const auto sync_start = std::chrono::steady_clock::now();
       absl::Status status =
           sealed.write.Count() == 0 ? absl::OkStatus() : store->WriteSynced(&sealed.write);
       if (status.ok()) {
         set_head(sealed.head_after);
         written = true;
+        if (sealed.write.Count() != 0) {
+          metric_sync_us.Observe(
+              static_cast<std::uint64_t>(std::chrono::duration_cast<std::chrono::microseconds>(
+                                             std::chrono::steady_clock::now() - sync_start)
+                                             .count()));
+          metric_batches.fetch_add(1, std::memory_order_relaxed);
+          metric_entries.fetch_add(sealed.head_after.seq - seq_before, std::memory_order_relaxed);
+        }
       } else {
         // The write's fate is unknown (it may surface after a reopen): refuse everything from
         // here on (STYLE.md 5); the sequencer rolls the in-memory state back.
@@ -562,7 +613,16 @@ void Ledger::Impl::WriterLoop() {
       }
     }
     // Completion after the write, with no lock held (STYLE.md 10).
+    const auto now = std::chrono::steady_clock::now();
+    if (!sealed.commands.empty()) {
+      metric_commands.fetch_add(sealed.commands.size(), std::memory_order_relaxed);
+      metric_batch_commands.Observe(sealed.commands.size());
+    }
     for (std::size_t i = 0; i < sealed.commands.size(); ++i) {
+      if (!sealed.outcomes[i].ok()) CountRefusal(sealed.outcomes[i].reason);
+      metric_commit_us.Observe(static_cast<std::uint64_t>(
+          std::chrono::duration_cast<std::chrono::microseconds>(now - sealed.commands[i].queued)
+              .count()));
       sealed.commands[i].done(std::move(sealed.outcomes[i]));
     }
     {

@@ -23,6 +23,7 @@
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
+#include "ledger/base/metrics.h"
 #include "ledger/engine/outcome.h"
 #include "ledger/format/amount.h"
 #include "ledger/format/journal_format.h"
@@ -157,6 +158,23 @@ class Ledger {
   // True once a storage write has failed: every later command is refused with
   // kLedgerUnavailable until the ledger is closed and opened again (STYLE.md 5).
   bool failed() const;
+
+  // What lovebankd's /metrics shows of the ledger since it was opened (issue #28).
+  struct Metrics {
+    std::uint64_t batches = 0;   // group commits written and synced
+    std::uint64_t entries = 0;   // the entries they committed
+    std::uint64_t commands = 0;  // commands the sequencer decided (applied or refused)
+    // By Reason value (kReasonValueEnd of them): commands the ledger refused, before queuing
+    // (syntax, a full queue) or when decided.
+    std::vector<std::uint64_t> refusals;
+    Histogram::Snapshot batch_commands;  // commands per group commit
+    Histogram::Snapshot commit_us;       // a queued command: submitted to decided and durable
+    Histogram::Snapshot sync_us;         // each group commit's synced write (the fsync)
+    std::size_t queue_depth = 0;         // commands waiting for the sequencer now
+    std::size_t batches_in_flight = 0;   // sealed, not yet written
+    std::uint64_t head_seq = 0;
+  };
+  Metrics metrics() const;
 
   // Queries over committed state. Refusals come back as statuses carrying a Reason (see
   // RefusedStatus / ReasonOf): kAccountIdInvalid, kAccountUnknown, kAssetCodeInvalid,

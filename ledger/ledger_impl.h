@@ -2,7 +2,9 @@
 // Ledger::Impl: the sequencer (queue + writer thread) and the store the queries read.
 // Internal to ledger/.
 
+#include <array>
 #include <atomic>
+#include <chrono>
 #include <deque>
 #include <thread>
 #include <utility>
@@ -35,7 +37,21 @@ class Ledger::Impl {
     // On the first command of an all-or-nothing group: the group's size (the sequencer decides
     // the group inside one batch and keeps all of it or none). 0 otherwise.
     std::size_t group_size = 0;
+    std::chrono::steady_clock::time_point queued;  // for Metrics::commit_us
   };
+
+  // Ledger::Metrics, counted as commands are refused and batches written.
+  void CountRefusal(Reason reason) {
+    const auto value = static_cast<std::uint32_t>(reason);
+    if (value < kReasonValueEnd) metric_refusals[value].fetch_add(1, std::memory_order_relaxed);
+  }
+  std::atomic<std::uint64_t> metric_batches{0};
+  std::atomic<std::uint64_t> metric_entries{0};
+  std::atomic<std::uint64_t> metric_commands{0};
+  std::array<std::atomic<std::uint64_t>, kReasonValueEnd> metric_refusals{};
+  Histogram metric_batch_commands{kBatchSizeBounds};
+  Histogram metric_commit_us{kLatencyBoundsUs};
+  Histogram metric_sync_us{kLatencyBoundsUs};
 
   LedgerOptions options;
   std::unique_ptr<Store> store;
@@ -60,6 +76,8 @@ class Ledger::Impl {
   // Refuses a whole group when it does not fit; otherwise appends it in order and wakes the
   // sequencer. Returns the refusal reason or kOk.
   Reason Enqueue(std::vector<Pending>* group);
+  std::size_t QueueDepth();
+  std::size_t BatchesInFlight();
   void StartThreads();
   void StopThreads();
   // Sequencer thread: takes queued commands, decides them in the engine, hands sealed batches

@@ -26,7 +26,8 @@ std::string Loggable(std::string_view request_id) {
 void LogCall(const Context& context, const CallRecord& record) {
   const bool ok = record.status.ok();
   const LogLevel level = ok ? LogLevel::kInfo : LogLevel::kWarn;
-  if (!context.logger->Enabled(level)) return;
+  const bool logged = context.logger->Enabled(level);
+  if (!logged && context.metrics == nullptr) return;
   const auto latency = std::chrono::duration_cast<std::chrono::microseconds>(
                            std::chrono::steady_clock::now() - record.start)
                            .count();
@@ -37,12 +38,17 @@ void LogCall(const Context& context, const CallRecord& record) {
                   ? v1::Reason_Name(detail.reason()).substr(7)
                   : Cat("code_", static_cast<int>(record.status.error_code()));
   }
-  std::string line = Cat(record.method, " request_id=", Loggable(record.request_id),
+  if (context.metrics != nullptr) {
+    context.metrics->CountCall(record.method, outcome,
+                               static_cast<std::uint64_t>(std::max<std::int64_t>(latency, 0)));
+  }
+  if (!logged) return;
+  std::string line = Cat("rpc=", record.method, " request_id=", Loggable(record.request_id),
                          " principal=", record.principal, " outcome=", outcome);
   if (record.seq != 0) line += Cat(" seq=", record.seq);
   if (!record.extra.empty()) line += Cat(" ", record.extra);
   line += Cat(" latency_us=", latency);
-  context.logger->Log(level, line);
+  context.logger->LogFields(level, line);
 }
 
 std::shared_ptr<const Principal> Authenticate(const Context& context,

@@ -13,6 +13,7 @@
 #include "service/access.h"
 #include "service/auth.h"
 #include "service/log.h"
+#include "service/metrics.h"
 #include "service/notice.h"
 #include "service/payment.h"
 #include "service/seal.h"
@@ -42,6 +43,8 @@ struct Context {
   // Where people reach lovebankd's /verify/ page (--public-url + "/verify/"), for certificates'
   // QR codes; empty: the QR holds the signed summary alone.
   std::string verify_url;
+  // Counts every call for /metrics (service/metrics.h); may be null (tests).
+  Metrics* metrics = nullptr;
 };
 
 // The head of the tree of the first `tree_size` entries (0..head), signed with the ledger's

@@ -367,6 +367,7 @@ Converted ToCommand(const v1::AwardRequest& request, std::string_view actor) {
   award->set_member(request.member());
   award->set_issuer(request.issuer());
   award->set_reason(request.reason());
+  award->set_month(request.month());
   return converted;
 }
 

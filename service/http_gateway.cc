@@ -138,12 +138,13 @@ void SendRefusal(httplib::Response& res, Reason reason, std::string_view message
             http_status);
 }
 
-// A client's path as it may appear in a log line: printable ASCII but space kept, anything else
-// '?', at most 128 bytes (a newline in a path must not forge a log line).
+// A client's path as it may appear in a log line's value: printable ASCII but space, quote and
+// backslash kept, anything else '?', at most 128 bytes (a newline or a space in a path must not
+// forge a line or a field).
 std::string LoggablePath(std::string_view path) {
   std::string text(path.substr(0, 128));
   for (char& c : text) {
-    if (c <= ' ' || c > '~') c = '?';
+    if (c <= ' ' || c > '~' || c == '"' || c == '\\') c = '?';
   }
   return text.empty() ? "-" : text;
 }
@@ -670,6 +671,13 @@ absl::StatusOr<std::unique_ptr<HttpGateway>> HttpGateway::Start(
       [self](const httplib::Request& req, httplib::Response& res) { self->HandleRpc(req, res); });
   server.Get("/healthz",
              [self](const httplib::Request&, httplib::Response& res) { self->HandleHealth(res); });
+  if (options.metrics_text) {
+    // Prometheus scrapes this (docs/operations.md): counts and times, nothing about anyone.
+    server.Get("/metrics",
+               [text = options.metrics_text](const httplib::Request&, httplib::Response& res) {
+                 res.set_content(text(), "text/plain; version=0.0.4; charset=utf-8");
+               });
+  }
   if (!options.web_root.empty()) {
     server.Get(".*",
                [root = options.web_root](const httplib::Request& req, httplib::Response& res) {
@@ -686,10 +694,11 @@ absl::StatusOr<std::unique_ptr<HttpGateway>> HttpGateway::Start(
       SendRefusal(res, Reason::kHttpBodyTooLarge,
                   Cat("the body is larger than ", body_max, " bytes"), 413);
     } else if (status == 404 || status == 405) {
-      SendRefusal(res, Reason::kHttpRouteUnknown,
-                  Cat(Excerpt(req.method), " ", Excerpt(req.path),
-                      " is no lovebank route (POST /v1/<Service>/<Method>, GET /healthz)"),
-                  status);
+      SendRefusal(
+          res, Reason::kHttpRouteUnknown,
+          Cat(Excerpt(req.method), " ", Excerpt(req.path),
+              " is no lovebank route (POST /v1/<Service>/<Method>, GET /healthz, GET /metrics)"),
+          status);
     } else {
       SendRefusal(res, Reason::kHttpBodyInvalid,
                   Cat("the request is malformed (HTTP ", status, ")"), status);
@@ -697,10 +706,13 @@ absl::StatusOr<std::unique_ptr<HttpGateway>> HttpGateway::Start(
   });
   // One line per HTTP request beside the gRPC call's own line (which names the principal and the
   // outcome): who connected, what they asked for, what they got.
-  server.set_logger([logger](const httplib::Request& req, const httplib::Response& res) {
-    logger->Log(res.status < 400 ? LogLevel::kInfo : LogLevel::kWarn,
-                Cat("http ", LoggablePath(req.method), " ", LoggablePath(req.path),
-                    " peer=", req.remote_addr, " status=", res.status));
+  server.set_logger([logger, count = options.count_status](const httplib::Request& req,
+                                                           const httplib::Response& res) {
+    if (count) count(res.status);
+    logger->LogFields(
+        res.status < 400 ? LogLevel::kInfo : LogLevel::kWarn,
+        Cat("http_method=", LoggablePath(req.method), " path=", LoggablePath(req.path),
+            " peer=", LoggablePath(req.remote_addr), " status=", res.status));
   });
   server.set_exception_handler(
       [self](const httplib::Request&, httplib::Response& res, std::exception_ptr) {

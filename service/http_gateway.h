@@ -17,6 +17,7 @@
 // No gRPC types in this header.
 
 #include <cstddef>
+#include <functional>
 #include <memory>
 #include <string>
 
@@ -53,6 +54,10 @@ struct HttpOptions {
   int stream_seconds_max = 900;
   // The pages' directory (clients/web): GET /app/, /counter/, ... serve its files; empty: none.
   std::string web_root;
+  // GET /metrics answers with what this returns (Prometheus text); empty: no /metrics.
+  std::function<std::string()> metrics_text;
+  // Counts each HTTP request's status (may be empty).
+  std::function<void(int)> count_status;
 };
 
 class HttpGateway {

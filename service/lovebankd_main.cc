@@ -21,8 +21,10 @@
 #include <tuple>
 
 #include "CLI/CLI.hpp"
+#include "ledger/base/strings.h"
 #include "ledger/base/text.h"
 #include "ledger/base/version.h"
+#include "service/log.h"
 #include "service/server.h"
 
 namespace {
@@ -56,7 +58,7 @@ int Main(int argc, char** argv) {
   std::string log_level = "info";
   CLI::App app{"lovebankd: the lovebank ledger over gRPC (love bank / love supermarket).",
                "lovebankd"};
-  app.set_version_flag("--version", std::string("lovebankd ") + std::string(lovebank::Version()));
+  app.set_version_flag("--version", lovebank::VersionText("lovebankd"));
   app.set_config("--config", "", "TOML or INI file with any of the options below (key = value)");
   app.add_option("--listen", options.listen_address, "address to listen on (port 0: any free)")
       ->capture_default_str();
@@ -71,6 +73,10 @@ int Main(int argc, char** argv) {
   app.add_option("--web-root", options.web_root,
                  "with --http-listen, also serve the pages in this directory (clients/web): "
                  "/app/ for members, /counter/ for the love supermarket's till");
+  bool no_metrics = false;
+  app.add_flag("--no-metrics", no_metrics,
+               "with --http-listen, do not answer GET /metrics (Prometheus text: counts and "
+               "times of calls, commits, fsyncs, refusals by reason; no names or amounts)");
   app.add_option("--http-threads", options.http_threads, "HTTP connections served at once")
       ->capture_default_str()
       ->check(CLI::Range(1, 256));
@@ -127,6 +133,7 @@ int Main(int argc, char** argv) {
     return 2;
   }
   options.log_level = *lovebank::service::ParseLogLevel(log_level);
+  options.metrics = !no_metrics;
   if (!clock_start.empty()) {
     const std::optional<std::int64_t> start_unix_us = ParseUtcInstant(clock_start);
     if (!start_unix_us) {
@@ -157,17 +164,22 @@ int Main(int argc, char** argv) {
     return code == absl::StatusCode::kNotFound || code == absl::StatusCode::kInvalidArgument ? 2
                                                                                              : 1;
   }
+  // The lines an operator or a supervisor waits for, in the log's one format whatever --log-level
+  // says (scripts and tests find "listening on port N" and "stopped cleanly" in them).
+  lovebank::service::Logger lifecycle(lovebank::service::LogLevel::kDebug, stderr);
+  using lovebank::Cat;
+  using lovebank::service::LogLevel;
   if (!(*server)->admin_token_file().empty()) {
-    std::cerr << "lovebankd: new ledger: the first admin's token is in "
-              << (*server)->admin_token_file() << " (mode 0600)\n";
+    lifecycle.Log(LogLevel::kInfo, Cat("new ledger: the first admin's token is in ",
+                                       (*server)->admin_token_file(), " (mode 0600)"));
   }
-  std::cerr << "lovebankd: listening on port " << (*server)->port() << std::endl;
+  lifecycle.Log(LogLevel::kInfo, Cat("listening on port ", (*server)->port()));
   int signal_number = 0;
   sigwait(&signals, &signal_number);
-  std::cerr << "lovebankd: " << (signal_number == SIGTERM ? "SIGTERM" : "SIGINT")
-            << ": draining and closing the ledger" << std::endl;
+  lifecycle.Log(LogLevel::kInfo, Cat(signal_number == SIGTERM ? "SIGTERM" : "SIGINT",
+                                     ": draining and closing the ledger"));
   const lovebank::Head head = (*server)->Shutdown();
-  std::cerr << "lovebankd: stopped cleanly at head " << head.seq << std::endl;
+  lifecycle.Log(LogLevel::kInfo, Cat("stopped cleanly at head ", head.seq));
   return 0;
 }
 

@@ -1,11 +1,13 @@
 #include "service/notice.h"
 
 #include <algorithm>
+#include <chrono>
 #include <map>
 
 #include "absl/cleanup/cleanup.h"
 #include "ledger/base/coding.h"
 #include "ledger/storage/store.h"
+#include "service/metrics.h"
 
 namespace lovebank::service {
 
@@ -85,8 +87,15 @@ absl::StatusOr<std::shared_ptr<const NoticeAudit>> NoticeCache::Run(
   // Journal only (the figures; the store's derived records are the Verify call's business),
   // read twice when the fast pass needs naming — from the same read-only view.
   audit_options.reopen = [&store] { return audit::StoreSource(**store); };
+  const auto started = std::chrono::steady_clock::now();
   auto report = audit::Run(**source, nullptr, audit_options);
   if (!report.ok()) return report.status();
+  if (metrics_ != nullptr) {
+    metrics_->CountAudit(report->clean(), static_cast<std::uint64_t>(
+                                              std::chrono::duration_cast<std::chrono::microseconds>(
+                                                  std::chrono::steady_clock::now() - started)
+                                                  .count()));
+  }
   auto audit = std::make_shared<NoticeAudit>();
   audit->report = std::move(*report);
   audit->computed_at_unix_us = clock();
@@ -100,11 +109,9 @@ v1::Notice NoticeFrom(const NoticeAudit& audit, const std::string& month) {
   const auto decimal = [](const boost::multiprecision::cpp_int& minor) {
     return audit::DecimalText(minor, 2);
   };
-  std::map<std::string, std::string> names;
-  for (const auto& named : figures.profile.display_names()) names[named.id()] = named.name();
-  const auto name = [&names](const std::string& id) {
-    auto it = names.find(id);
-    return it == names.end() ? std::string() : it->second;
+  const auto name = [&figures](const std::string& id) {
+    auto it = figures.names.find(id);
+    return it == figures.names.end() ? std::string() : it->second;
   };
   const audit::ProgrammeMonth& f = figures.figures;
   v1::Notice notice;
@@ -157,6 +164,19 @@ v1::Notice NoticeFrom(const NoticeAudit& audit, const std::string& month) {
   }
   notice.set_outstanding_hours(decimal(f.outstanding_hours_minor));
   notice.set_outstanding_points(decimal(f.outstanding_points_minor));
+  for (const audit::ProgrammeMonth::Recipient& recipient : f.recipients) {
+    v1::NoticeRecipient* wire = notice.add_recipients();
+    wire->set_member(recipient.member);
+    wire->set_name(recipient.name);
+    wire->set_rule(recipient.rule);
+    wire->set_rule_name(name(recipient.rule));
+    wire->set_points(decimal(recipient.amount_minor));
+    wire->set_reason(recipient.reason);
+    wire->set_reversed(recipient.reversed);
+  }
+  notice.set_earlier_entries(f.earlier_entries);
+  notice.set_earlier_hours(decimal(f.earlier_hours_minor));
+  notice.set_earlier_points(decimal(f.earlier_points_minor));
   notice.set_head_seq(audit.report.head.seq);
   notice.set_head_hash(HashToHex(audit.report.head.hash));
   notice.set_computed_at_unix_us(audit.computed_at_unix_us);

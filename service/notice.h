@@ -17,6 +17,8 @@
 
 namespace lovebank::service {
 
+class Metrics;  // service/metrics.h
+
 // A kept audit is fresh while the head has not moved, and for this long after it finished (or
 // twice as long as it ran, when that is longer: a refreshing screen never keeps a core busy).
 inline constexpr std::int64_t kNoticeRefreshSeconds = 10;
@@ -35,7 +37,9 @@ struct NoticeAudit {
 // call that outlives the server's shutdown still has it.
 class NoticeCache {
  public:
-  explicit NoticeCache(std::string ledger_path) : path_(std::move(ledger_path)) {}
+  // `metrics` (borrowed, may be null) counts each audit run.
+  explicit NoticeCache(std::string ledger_path, Metrics* metrics = nullptr)
+      : path_(std::move(ledger_path)), metrics_(metrics) {}
 
   // A place among the calls in flight: false when kNoticeCallsMax are in flight already. Each
   // true is followed by one Leave.
@@ -56,6 +60,7 @@ class NoticeCache {
       const std::function<std::int64_t()>& clock);
 
   const std::string path_;
+  Metrics* const metrics_;
   absl::Mutex mu_;
   std::shared_ptr<const NoticeAudit> kept_ ABSL_GUARDED_BY(mu_);
   bool running_ ABSL_GUARDED_BY(mu_) = false;

@@ -276,7 +276,7 @@ grpc::ServerUnaryReactor* ProgrammeService::Import(grpc::CallbackServerContext* 
     return call;
   }
   // The accounts a row does not name: the request's, else the caller's own (an issuer's).
-  import::Defaults defaults{request->issuer(), request->store()};
+  import::Defaults defaults{request->issuer(), request->store(), request->month()};
   if (defaults.issuer.empty() && !who->accounts.empty()) defaults.issuer = who->accounts.front();
   for (const auto& [needed, column, value] :
        {std::tuple{import::NeedsIssuer(file->kind), "issuer", &defaults.issuer},

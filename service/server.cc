@@ -283,6 +283,8 @@ class Server::Impl {
   std::unique_ptr<PaymentKey> payments;
   std::unique_ptr<signature::SigningKey> signer;
   PaymentCodeGuard payment_guard;
+  Metrics metrics;
+  const std::chrono::steady_clock::time_point started = std::chrono::steady_clock::now();
   Context context;
   std::unique_ptr<LedgerService> ledger_service;
   std::unique_ptr<AdminService> admin_service;
@@ -487,12 +489,14 @@ absl::StatusOr<std::unique_ptr<Server>> Server::Start(ServerOptions options) {
     signer = std::move(rotated);
   }
   impl->signer = std::move(*signer);
-  impl->context = Context{impl->ledger.get(),   &impl->principals,
-                          impl->logger.get(),   impl->cursors.get(),
-                          impl->watches.get(),  impl->payments.get(),
-                          &impl->payment_guard, options.clock_unix_us,
-                          verified.problem,     std::make_shared<NoticeCache>(impl->ledger->path()),
-                          impl->signer.get(),   VerifyUrl(options.public_url)};
+  impl->context = Context{
+      impl->ledger.get(),   &impl->principals,
+      impl->logger.get(),   impl->cursors.get(),
+      impl->watches.get(),  impl->payments.get(),
+      &impl->payment_guard, options.clock_unix_us,
+      verified.problem,     std::make_shared<NoticeCache>(impl->ledger->path(), &impl->metrics),
+      impl->signer.get(),   VerifyUrl(options.public_url),
+      &impl->metrics};
   if (!impl->context.clock) {
     impl->context.clock = [] {
       return std::chrono::duration_cast<std::chrono::microseconds>(
@@ -549,6 +553,15 @@ absl::StatusOr<std::unique_ptr<Server>> Server::Start(ServerOptions options) {
     http.threads = options.http_threads;
     http.connections_max = options.http_connections_max;
     http.web_root = options.web_root;
+    if (options.metrics) {
+      Impl* self = impl.get();
+      http.metrics_text = [self] {
+        const double up =
+            std::chrono::duration<double>(std::chrono::steady_clock::now() - self->started).count();
+        return self->metrics.Render(self->ledger->metrics(), up);
+      };
+    }
+    http.count_status = [self = impl.get()](int status) { self->metrics.CountHttp(status); };
     grpc::ChannelArguments arguments;
     arguments.SetMaxReceiveMessageSize(-1);  // lovebankd's own answers, whatever their size
     arguments.SetMaxSendMessageSize(kRequestBytesMax);

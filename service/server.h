@@ -61,6 +61,8 @@ struct ServerOptions {
   int http_threads = 8;           // HTTP connections served at once
   int http_connections_max = 64;  // HTTP connections served or waiting (http_gateway.h)
   std::string web_root;           // the pages (clients/web) over HTTP; empty: none
+  // GET /metrics on the HTTP listener (Prometheus text; service/metrics.h): counts and times only.
+  bool metrics = true;
   std::size_t watchers_max = kWatchersMaxDefault;  // WatchEntries streams at once (service/watch.h)
   std::size_t queue_depth_max = kQueueDepthMaxDefault;
   LogLevel log_level = LogLevel::kInfo;

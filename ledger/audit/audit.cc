@@ -184,15 +184,26 @@ void AddTotals(const ReplayState& state, Report& report) {
     }
   }
   for (auto& [code, total] : totals) report.totals.push_back(std::move(total));
-  for (const auto& [key, figures] : state.store_months) report.store_months.push_back(figures);
-  for (const auto& [month, figures] : state.programme_months) {
-    report.programme_months.push_back(figures);
-    if (month == state.current_month) {  // the month still open: its totals are the head's
-      ProgrammeMonth& open = report.programme_months.back();
-      open.outstanding_hours_minor = boost::multiprecision::cpp_int(state.member_hours_minor);
-      open.outstanding_points_minor = boost::multiprecision::cpp_int(state.member_points_minor);
-      open.last_seq = state.head.seq;
+  for (const auto& [key, figures] : state.store_months) {
+    report.store_months.push_back(figures);
+    if (auto store = state.accounts.find(absl::string_view(figures.store));
+        store != state.accounts.end()) {
+      report.display_names.emplace(figures.store, store->second.record.display_name());
     }
+  }
+  for (const auto& [key, rule] : state.award_rules) {
+    report.display_names.emplace(rule.rule().code(), rule.rule().description());
+  }
+  boost::multiprecision::cpp_int owed_hours = 0;
+  boost::multiprecision::cpp_int owed_points = 0;
+  for (const auto& [month, figures] : state.programme_months) {
+    ProgrammeMonth& m = report.programme_months.emplace_back(figures);
+    if (month == state.current_month) m.last_seq = state.head.seq;  // the month still open
+    // As of the month's end: everything counted in it or in a month before it.
+    owed_hours += m.owed_hours_delta_minor;
+    owed_points += m.owed_points_delta_minor;
+    m.outstanding_hours_minor = owed_hours;
+    m.outstanding_points_minor = owed_points;
   }
   for (const auto& [key, minor] : state.flows) {
     auto asset = state.assets.find(key.first);

@@ -137,10 +137,34 @@ struct ProgrammeMonth {
   // (category, place): how many were paid, and the HOURS paid to their providers.
   std::map<std::pair<std::string, std::string>, boost::multiprecision::cpp_int> service_hours_minor;
   std::map<std::pair<std::string, std::string>, std::uint64_t> services;
-  // What the programme owes its members at the month's last entry: the sum of MEMBER balances.
+  // Awards of POINTS to members counted in this month (the award's month, Award.month), in entry
+  // order, with the member's name when awarded: the notice's list of recipients. Deductions are
+  // counted above, never listed by name (a public notice shames no child).
+  struct Recipient {
+    std::uint64_t seq = 0;  // the entry that posted it (the approval, for a pending award)
+    std::string member;
+    std::string name;
+    std::string rule;
+    boost::multiprecision::cpp_int amount_minor;
+    std::string reason;
+    bool reversed = false;
+  };
+  std::vector<Recipient> recipients;
+  // What members' HOURS and POINTS changed by, counted in the month they are for: hours in the
+  // month served, awards in the award's month, services in the service's month, everything else
+  // (redemptions, transfers, deductions) in the month posted.
+  boost::multiprecision::cpp_int owed_hours_delta_minor;
+  boost::multiprecision::cpp_int owed_points_delta_minor;
+  // What the programme owes its members as of the month's end: the running sums of the deltas
+  // above over this month and every month before it (Run fills them in).
   boost::multiprecision::cpp_int outstanding_hours_minor;
   boost::multiprecision::cpp_int outstanding_points_minor;
-  std::uint64_t last_seq = 0;  // the month's last entry
+  // Posted in this month for earlier months (last month's sheets imported this month): how many
+  // entries, and what they changed in members' HOURS and POINTS (counted in their own months).
+  std::uint64_t earlier_entries = 0;
+  boost::multiprecision::cpp_int earlier_hours_minor;
+  boost::multiprecision::cpp_int earlier_points_minor;
+  std::uint64_t last_seq = 0;  // the month's last entry (0: no entry was posted in it)
 };
 
 // An exact total as a decimal at `scale`: DecimalText(-1234, 2) == "-12.34".
@@ -185,6 +209,9 @@ struct Report {
   std::vector<v1::SettingRecord> settings;
   // Each witness's co-signature of the largest head, by principal and witness key (issue #27).
   std::vector<Cosigned> cosignatures;
+  // What people call the stores with a month's figures (their accounts' display names) and the
+  // award rules (their descriptions), by id: the notice's words when the profile names none.
+  std::map<std::string, std::string> display_names;
   std::string ledger_id;        // 16 bytes, the journal source's
   bool store_compared = false;  // derived records were checked (--db, not --file)
   // Times the journal was read: 1, or 2 when the fast pass (64-bit digests of the indexes)
@@ -209,8 +236,16 @@ struct NoticeFigures {
   ProgrammeMonth figures;
   std::vector<StoreMonth> stores;
   v1::ProgrammeProfile profile;
+  // By id: the profile's display names, else the report's (Report::display_names).
+  std::map<std::string, std::string> names;
 };
+// The list of recipients follows the profile's recipient_names: names masked (MaskedName) and
+// member ids dropped by default, as they are when FULL, none when HIDDEN.
 NoticeFigures NoticeOf(const Report& report, const std::string& month);
+
+// A name as Chinese public notices print it: the first and last characters with an asterisk for
+// each between ("张*三", "欧**锋"), two characters as "李*", one as "*". By UTF-8 characters.
+std::string MaskedName(std::string_view name);
 
 // One raw journal record: the key and the exact stored value. A reader keeps one and lets the
 // source refill it: its strings keep their capacity from record to record.

@@ -12,6 +12,7 @@
 #include <chrono>
 #include <cstdio>
 #include <iostream>
+#include <optional>
 
 #include "CLI/CLI.hpp"
 #include "ledger/audit/audit.h"
@@ -37,7 +38,7 @@ absl::StatusOr<std::unique_ptr<Store>> OpenReadOnly(const std::string& db) {
 int Main(int argc, char** argv) {
   CLI::App app{"Verify a lovebank ledger from its journal alone, trusting nothing else.",
                "lovebank-audit"};
-  app.set_version_flag("--version", std::string("lovebank-audit ") + std::string(Version()));
+  app.set_version_flag("--version", VersionText("lovebank-audit"));
   app.footer(
       "Examples:\n"
       "  lovebank-audit --db var/demo-ledger\n"
@@ -103,8 +104,8 @@ int Main(int argc, char** argv) {
     }
     options.expected_digests.push_back(*digest);
   }
-  Progress progress;
-  options.progress = [&progress](std::uint64_t entries) { progress.Update(entries); };
+  std::optional<Progress> progress;
+  options.progress = [&progress](std::uint64_t entries) { progress->Update(entries); };
 
   std::unique_ptr<Store> store;
   std::unique_ptr<JournalSource> source;
@@ -130,7 +131,9 @@ int Main(int argc, char** argv) {
     }
     source = std::move(*made);
   }
+  progress.emplace(source->claimed_head().seq);
   auto report = Run(*source, store.get(), options);
+  if (report.ok()) progress->Finish(report->entries);
   if (!report.ok()) {
     std::cerr << "lovebank-audit: the audit could not complete: " << report.status().message()
               << "\n";

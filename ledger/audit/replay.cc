@@ -420,6 +420,8 @@ void ReplayEntry(const v1::Entry& entry, const Hash& fingerprint, State& state,
     return lines.emplace_back(account, std::string()).second;
   };
   if (!touched.empty()) line_of(touched);
+  Int128 owed_hours = 0;
+  Int128 owed_points = 0;
   for (const PostingView& posting : recorded) {
     State::Account* account = FindAccount(state, posting.account);
     auto asset = state.assets.find(posting.asset);
@@ -434,8 +436,8 @@ void ReplayEntry(const v1::Entry& entry, const Hash& fingerprint, State& state,
     held.seq = seq;
     const v1::AccountKind kind = account->kind;
     if (kind == v1::ACCOUNT_KIND_MEMBER) {
-      if (posting.asset == kHours) state.member_hours_minor += posting.amount;
-      if (posting.asset == kPoints) state.member_points_minor += posting.amount;
+      if (posting.asset == kHours) owed_hours += posting.amount;
+      if (posting.asset == kPoints) owed_points += posting.amount;
     }
     Int128 floor = 0;
     if (kind == v1::ACCOUNT_KIND_ISSUER && asset->second.record.stock()) {
@@ -457,6 +459,7 @@ void ReplayEntry(const v1::Entry& entry, const Hash& fingerprint, State& state,
           &line_of(posting.account), posting.asset, Text(posting.amount), Text(minor));
     }
   }
+  AddOwed(owed_hours, owed_points, state);
   if (!state.compare_store) return;
   for (auto& [account, text] : lines) {
     if (state.mode == State::Mode::kExact) {

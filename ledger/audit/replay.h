@@ -212,14 +212,18 @@ struct ReplayState {
   std::set<std::pair<std::int64_t, std::uint64_t>> open_pending;
   absl::flat_hash_map<std::uint64_t, std::string> award_usage_keys;
   // The programme's months (audit.h ProgrammeMonth) by "YYYY-MM"; the month of the last entry
-  // and where it ends; the MEMBER totals of HOURS and POINTS so far; each Earn of HOURS's month
-  // of service and team (its reversal takes the hours back there).
+  // and where it ends; each Earn of HOURS's month of service and team (its reversal takes the hours
+  // back there).
   std::map<std::string, ProgrammeMonth> programme_months;
   std::string current_month;
   std::int64_t current_month_end_us = 0;
-  Int128 member_hours_minor = 0;
-  Int128 member_points_minor = 0;
   absl::flat_hash_map<std::uint64_t, std::pair<std::string, std::string>> earn_teams;
+  // The month the entry being replayed is for (ProgrammeMonth::owed_*): its month of service, or
+  // current_month; a pending award's month until its approval; each award's place among its
+  // month's recipients (its reversal marks it).
+  std::string owed_month;
+  absl::flat_hash_map<std::uint64_t, std::pair<std::string, std::string>> pending_awards;
+  absl::flat_hash_map<std::uint64_t, std::pair<std::string, std::size_t>> recipients;
   // Gross flows (audit.h Flow): (asset, command kind) -> sum of positive postings.
   std::map<std::pair<std::string, std::string>, boost::multiprecision::cpp_int> flows;
   // (store, month) -> the month's figures (audit.h StoreMonth).

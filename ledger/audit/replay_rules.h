@@ -146,6 +146,10 @@ void AdvanceMonth(const v1::Entry& entry, State& state);
 
 void AddProgrammeMonth(const v1::Entry& entry, const Postings& recorded, State& state);
 
+// Counts what one entry changed in members' HOURS and POINTS in state.owed_month (and, when that
+// is an earlier month, in the current month's "posted for earlier months").
+void AddOwed(const Int128& hours_minor, const Int128& points_minor, State& state);
+
 void AddStoreMonth(const v1::Entry& entry, State& state);
 
 Expectation ExpectAdmin(const v1::Command& command, std::uint64_t seq, State& state,

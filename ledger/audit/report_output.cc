@@ -11,17 +11,51 @@
 
 namespace lovebank::audit {
 
-Progress::Progress()
-    : enabled_(isatty(STDERR_FILENO) == 1), start_(std::chrono::steady_clock::now()) {}
+Progress::Progress(std::uint64_t total, std::string verb, std::string unit)
+    : enabled_(isatty(STDERR_FILENO) == 1),
+      total_(total),
+      verb_(std::move(verb)),
+      unit_(std::move(unit)),
+      start_(std::chrono::steady_clock::now()) {}
 
-void Progress::Update(std::uint64_t entries) {
+std::string Progress::Line(std::string_view verb, std::string_view unit, std::uint64_t done,
+                           std::uint64_t total, double seconds, bool finished) {
+  char text[160];
+  const double rate = seconds > 0 ? static_cast<double>(done) / seconds : 0;
+  std::string line = Cat("  ", verb, " ", done);
+  if (total > 0) line += Cat(" / ", total);
+  line += Cat(" ", unit, " (");
+  if (total > 0) {
+    std::snprintf(text, sizeof(text), "%.0f %%, ",
+                  100.0 * static_cast<double>(std::min(done, total)) / static_cast<double>(total));
+    line += text;
+  }
+  if (finished) {
+    std::snprintf(text, sizeof(text), "in %.1f s)", seconds);
+  } else if (total > done && rate > 0) {
+    std::snprintf(text, sizeof(text), "%.0f/s, about %.0f s left)", rate,
+                  static_cast<double>(total - done) / rate + 0.5);
+  } else {
+    std::snprintf(text, sizeof(text), "%.0f/s)", rate);
+  }
+  return line + text;
+}
+
+void Progress::Update(std::uint64_t done) {
   if (!enabled_) return;
   const double seconds =
       std::chrono::duration<double>(std::chrono::steady_clock::now() - start_).count();
   if (seconds < 1.0) return;
-  std::fprintf(stderr, "\r  audited %llu entries (%.0f entries/s)   ",
-               static_cast<unsigned long long>(entries), entries / seconds);
+  std::fprintf(stderr, "\r%s   ", Line(verb_, unit_, done, total_, seconds, false).c_str());
   shown_ = true;
+}
+
+void Progress::Finish(std::uint64_t done) {
+  if (!enabled_ || !shown_) return;
+  const double seconds =
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - start_).count();
+  std::fprintf(stderr, "\r%s   \n", Line(verb_, unit_, done, total_, seconds, true).c_str());
+  shown_ = false;
 }
 
 Progress::~Progress() {

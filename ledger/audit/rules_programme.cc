@@ -198,6 +198,12 @@ Expectation ExpectProgramme(const v1::Entry& entry, std::uint64_t seq, State& st
       if (rule_record == state.award_rules.end()) return violated(Cat("no rule ", award.rule()));
       const v1::SetAwardRule& rule = rule_record->second.rule();
       if (!rule.active()) return violated(Cat("rule ", award.rule(), " is retired"));
+      if (!award.month().empty()) {
+        if (std::string problem = AwardMonthProblem(award.month(), entry.time_unix_us());
+            !problem.empty()) {
+          return violated(problem);
+        }
+      }
       for (const auto& [id, kind] : {std::pair{&award.member(), v1::ACCOUNT_KIND_MEMBER},
                                      std::pair{&award.issuer(), v1::ACCOUNT_KIND_ISSUER}}) {
         if (auto problem = AccountProblem(state, *id, kind, false); !problem.empty()) {
@@ -218,7 +224,7 @@ Expectation ExpectProgramme(const v1::Entry& entry, std::uint64_t seq, State& st
       facts.set_member(award.member());
       facts.set_asset(rule.asset());
       facts.set_amount_minor(Text(amount));
-      facts.set_period(AwardPeriod(rule.frequency(), entry.time_unix_us()));
+      facts.set_period(AwardPeriod(rule.frequency(), AwardTime(award, entry.time_unix_us())));
       if (facts.SerializeAsString() != entry.award().SerializeAsString()) {
         findings.Add(FindingKind::kRecordDiffers, seq, "award facts", facts.ShortDebugString(),
                      entry.award().ShortDebugString());

@@ -20,6 +20,12 @@ std::string ProfileProblem(const v1::ProgrammeProfile& profile) {
       !within(profile.office(), 0, kDisplayNameBytesMax)) {
     return "town or office too long";
   }
+  if (!v1::ProgrammeProfile::RecipientNames_IsValid(profile.recipient_names())) {
+    return "recipient_names unknown";
+  }
+  if (profile.display_names_size() > static_cast<int>(kSettingListMax)) {
+    return "more display names than the limit";
+  }
   std::set<std::string> seen;
   for (const auto& named : profile.display_names()) {
     if (!within(named.id(), 1, kAccountIdBytesMax) ||

@@ -61,6 +61,8 @@ inline constexpr std::size_t kSettingTextBytesMax = 256;
 inline constexpr std::size_t kSettingListMax = 256;
 // The tag whose POINTS are not transferable until a SetTransferPolicy says otherwise.
 inline constexpr std::string_view kStudentTag = "student";
+// How far back an award's month may be from the month it is posted in (Award.month).
+inline constexpr int kAwardMonthsBackMax = 12;
 // A pending award or earning lapses this long after its entry (maker-checker).
 inline constexpr std::int64_t kPendingLifetimeMicros = std::int64_t{30} * 86400 * 1'000'000;
 // "lovebank:expire:<seq>": the engine's ExpirePending of a lapsed pending entry.

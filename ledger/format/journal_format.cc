@@ -14,6 +14,7 @@
 #include "google/protobuf/io/zero_copy_stream_impl_lite.h"
 #include "ledger/base/check.h"
 #include "ledger/base/coding.h"
+#include "ledger/base/strings.h"
 #include "ledger/base/text.h"
 
 namespace lovebank {
@@ -228,6 +229,30 @@ bool IsProgrammeRuleKey(std::string_view key) {
 bool IsSettingKey(std::string_view key) {
   return key != meta_key::kFormatVersion && key != meta_key::kLedgerId &&
          key != meta_key::kHeadSeq && key != meta_key::kHeadHash;
+}
+
+std::string AwardMonth(const v1::Award& award, std::int64_t time_unix_us) {
+  if (!award.month().empty()) return award.month();
+  return PeriodStart(v1::PERIOD_MONTH, time_unix_us).substr(1, 7);
+}
+
+std::int64_t AwardTime(const v1::Award& award, std::int64_t time_unix_us) {
+  if (award.month().empty()) return time_unix_us;
+  return ProgrammeDayEnd(award.month() + "-01") - std::int64_t{86400} * 1'000'000;
+}
+
+std::string AwardMonthProblem(std::string_view month, std::int64_t time_unix_us) {
+  if (!IsValidMonth(month)) return "an award's month is YYYY-MM, e.g. 2026-11";
+  const std::string posted = PeriodStart(v1::PERIOD_MONTH, time_unix_us).substr(1, 7);
+  if (month > posted)
+    return Cat("month ", month, " is after ", posted, ", the month it is posted in");
+  const int index =
+      std::stoi(std::string(month.substr(0, 4))) * 12 + std::stoi(std::string(month.substr(5, 2)));
+  const int posted_index = std::stoi(posted.substr(0, 4)) * 12 + std::stoi(posted.substr(5, 2));
+  if (posted_index - index > kAwardMonthsBackMax) {
+    return Cat("month ", month, " is more than ", kAwardMonthsBackMax, " months before ", posted);
+  }
+  return "";
 }
 
 std::string AwardPeriod(v1::AwardFrequency frequency, std::int64_t time_unix_us) {

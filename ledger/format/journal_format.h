@@ -197,6 +197,15 @@ std::string ServiceDayKey(std::string_view member, std::string_view day);
 // The frequency period of an award made at `time_unix_us` (AwardFacts.period): "" (unlimited),
 // "ever", "Y2026" (calendar year), "S2026" (school year from 1 September 2026), Asia/Shanghai.
 std::string AwardPeriod(v1::AwardFrequency frequency, std::int64_t time_unix_us);
+// The month an award is for, YYYY-MM (issue #28; the notice counts it there): Award.month when it
+// names one, else the programme month of `time_unix_us` (its entry's time).
+std::string AwardMonth(const v1::Award& award, std::int64_t time_unix_us);
+// The instant an award's frequency period is taken at: the first microsecond (programme time) of
+// Award.month when it names one, else `time_unix_us`. REQUIRES: AwardMonthProblem(...) is "".
+std::int64_t AwardTime(const v1::Award& award, std::int64_t time_unix_us);
+// Why Award.month `month` is not allowed in an entry at `time_unix_us` ("" when it is): not
+// YYYY-MM, after the entry's programme month, or more than kAwardMonthsBackMax months before it.
+std::string AwardMonthProblem(std::string_view month, std::int64_t time_unix_us);
 // How many awards of `rule` a member has in `period` (usage family): member ‖ 0x00 ‖ "AWARD" ‖
 // 0x00 ‖ rule ‖ 0x00 ‖ period. "AWARD" is lower than no SKU it could collide with: a SKU key
 // has two parts after the member, this one three.

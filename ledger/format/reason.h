@@ -194,9 +194,10 @@ enum class Reason : std::uint32_t {
   kCosignatureInvalid = 165,
   kCosignHeadStale = 166,
   kSigningKeyChangeInvalid = 167,
+  kAwardMonthInvalid = 168,
 };
 // Every reason's value is below this (loops over all reasons).
-inline constexpr std::uint32_t kReasonValueEnd = 168;
+inline constexpr std::uint32_t kReasonValueEnd = 169;
 
 // The reason's name as it appears in the proto and in logs, e.g. "INSUFFICIENT_BALANCE".
 std::string_view ReasonName(Reason reason);

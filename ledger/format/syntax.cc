@@ -697,6 +697,9 @@ SyntaxCheck CheckCommandSyntax(const v1::Command& command) {
       if (auto check = CheckAccountId(award.issuer(), "issuer"); check.reason != Reason::kOk) {
         return check;
       }
+      if (!award.month().empty() && !IsValidMonth(award.month())) {
+        return Refuse(Reason::kAwardMonthInvalid, "an award's month is YYYY-MM, e.g. 2026-11");
+      }
       return CheckText(award.reason(), kMoveReasonBytesMax, Reason::kMoveReasonInvalid,
                        "an award's reason");
     }

@@ -216,6 +216,12 @@ OrRefusal<AwardDecision> DecideAward(const v1::Award& award, Context& context) {
     return Refusal{Reason::kAwardRuleInactive,
                    Cat("rule ", award.rule(), " was retired by entry ", record->changed_seq())};
   }
+  if (!award.month().empty()) {
+    if (std::string problem = AwardMonthProblem(award.month(), context.entry_time());
+        !problem.empty()) {
+      return Refusal{Reason::kAwardMonthInvalid, std::move(problem)};
+    }
+  }
   const AccountState* member = context.FindAccount(award.member());
   auto check = [&](const AccountState* account, const std::string& id,
                    v1::AccountKind kind) -> std::optional<Refusal> {
@@ -251,7 +257,7 @@ OrRefusal<AwardDecision> DecideAward(const v1::Award& award, Context& context) {
   const Int128 amount =
       ParseAmount(rule.amount(), asset->scale, asset->maximum_minor).amount.minor();
   facts.set_amount_minor(MinorToString(amount));
-  facts.set_period(AwardPeriod(rule.frequency(), context.entry_time()));
+  facts.set_period(AwardPeriod(rule.frequency(), AwardTime(award, context.entry_time())));
   if (!facts.period().empty()) {
     decision.usage_key = AwardUsageKey(award.member(), award.rule(), facts.period());
     OrRefusal<Int128> used = context.Used(decision.usage_key);

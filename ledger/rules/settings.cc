@@ -27,6 +27,12 @@ std::variant<v1::SettingValue, Refusal> DecideProfile(const v1::SettingValue& as
     return Invalid(
         Cat("programme_profile.town and .office are at most ", kDisplayNameBytesMax, " bytes"));
   }
+  if (!v1::ProgrammeProfile::RecipientNames_IsValid(profile.recipient_names())) {
+    return Invalid("programme_profile.recipient_names is MASKED, FULL or HIDDEN");
+  }
+  if (profile.display_names_size() > static_cast<int>(kSettingListMax)) {
+    return Invalid(Cat("programme_profile.display_names holds at most ", kSettingListMax));
+  }
   std::set<std::string_view> ids;
   for (const auto& named : profile.display_names()) {
     if (named.id().empty() || named.id().size() > kAccountIdBytesMax || named.name().empty() ||

@@ -36,7 +36,7 @@ expect_exit(1 --db ${DB} --expect-digest ${beyond}:${hash})
 expect_exit(2 --db ${DB} --expect-digest not-a-digest)
 expect_exit(2)
 expect_exit(0 --version)  # issue #28: what is installed, without a ledger
-if(NOT last_out MATCHES "^lovebank-audit [0-9]+\\.[0-9]+\\.[0-9]+\n$")
+if(NOT last_out MATCHES "^lovebank-audit [0-9]+\\.[0-9]+\\.[0-9]+ \\(commit [0-9a-f]+(-dirty)?, [A-Za-z ]+\\)\n$")
   message(FATAL_ERROR "--version printed: ${last_out}")
 endif()
 expect_exit(2 --db ${WORK}/missing)

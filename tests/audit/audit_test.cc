@@ -14,6 +14,7 @@
 #include "gtest/gtest.h"
 #include "ledger/audit/export.h"
 #include "ledger/audit/replay.h"
+#include "ledger/audit/report_output.h"
 #include "ledger/base/coding.h"
 #include "ledger/base/strings.h"
 #include "tests/test_util.h"
@@ -937,6 +938,44 @@ TEST(AuditContact, ACardGivenToASecondAccountIsFound) {
   const Report report = AuditJournalOnly(dir.path());
   EXPECT_EQ(report.findings_total, 1u) << Describe(report);
   EXPECT_TRUE(Has(report, FindingKind::kRuleViolated, head_seq, "")) << Describe(report);
+}
+
+// Issue #28: the notice prints recipients' names as Chinese notices do.
+TEST(NoticeWords, NamesAreMaskedByCharacterAsChineseNoticesPrintThem) {
+  EXPECT_EQ(MaskedName("张三丰"), "张*丰");
+  EXPECT_EQ(MaskedName("李四"), "李*");
+  EXPECT_EQ(MaskedName("欧阳小锋"), "欧**锋");
+  EXPECT_EQ(MaskedName("王"), "*");
+  EXPECT_EQ(MaskedName(""), "*");
+  EXPECT_EQ(MaskedName("Ann"), "A*n");
+  EXPECT_EQ(MaskedName("𠀀𠀁𠀂"), "𠀀*𠀂");  // four-byte characters stay whole
+}
+
+// Issue #28: a progress line ends on the final count, with a percentage and the time left.
+TEST(ProgressLine, EndsOnTheFinalCountWithItsPercentageAndTimeLeft) {
+  EXPECT_EQ(Progress::Line("audited", "entries", 500, 1000, 2.0, false),
+            "  audited 500 / 1000 entries (50 %, 250/s, about 2 s left)");
+  EXPECT_EQ(Progress::Line("audited", "entries", 1000, 1000, 4.0, true),
+            "  audited 1000 / 1000 entries (100 %, in 4.0 s)");
+  EXPECT_EQ(Progress::Line("imported", "rows", 10, 0, 1.0, false), "  imported 10 rows (10/s)");
+}
+
+// Issue #28: an award's month is not after the month it is posted in, at most twelve before it.
+TEST(AwardMonths, AreBoundedByTheMonthPostedIn) {
+  const std::int64_t december_3 = 1796259600000000;  // 2026-12-03T01:00:00Z, 09:00 in Shanghai
+  for (const char* month : {"2026-12", "2026-11", "2025-12"}) {
+    EXPECT_EQ(AwardMonthProblem(month, december_3), "") << month;
+  }
+  for (const char* month : {"2027-01", "2025-11", "2026-13", "2026-1", ""}) {
+    EXPECT_NE(AwardMonthProblem(month, december_3), "") << month;
+  }
+  v1::Award award;
+  EXPECT_EQ(AwardMonth(award, december_3), "2026-12");
+  EXPECT_EQ(AwardTime(award, december_3), december_3);
+  award.set_month("2026-11");
+  EXPECT_EQ(AwardMonth(award, december_3), "2026-11");
+  // The first microsecond of November in Shanghai: 31 October 16:00 UTC.
+  EXPECT_EQ(AwardTime(award, december_3), 1793462400000000);
 }
 
 }  // namespace

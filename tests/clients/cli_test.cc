@@ -8,6 +8,7 @@
 #include <filesystem>
 #include <fstream>
 #include <sstream>
+#include <tuple>
 
 #include "ledger/base/strings.h"
 #include "ledger/base/version.h"
@@ -95,6 +96,24 @@ PageQr ReadQr(const std::string& page, const std::string& work) {
   return qr;
 }
 
+// The notice's CSV (lovebank report) as "section/key" -> "count,amount"; the file starts with a
+// UTF-8 byte order mark (Excel) and its header.
+std::map<std::string, std::string> NoticeRows(const std::string& path) {
+  std::map<std::string, std::string> rows;
+  std::ifstream csv(path);
+  std::string line;
+  std::getline(csv, line);
+  EXPECT_EQ(line, "\xEF\xBB\xBFsection,key,name,count,amount,unit");
+  while (std::getline(csv, line)) {
+    std::vector<std::string> f;
+    std::stringstream fields(line);
+    for (std::string field; std::getline(fields, field, ',');) f.push_back(field);
+    EXPECT_GE(f.size(), 5u) << line;
+    if (f.size() >= 5) rows[f[0] + "/" + f[1]] = f[3] + "," + f[4];
+  }
+  return rows;
+}
+
 class CliTest : public ::testing::Test {
  protected:
   void SetUp() override {
@@ -143,6 +162,58 @@ class CliTest : public ::testing::Test {
     Grant("till-1", "terminal", "store:main");
     Grant("app-v1", "member", "V00001");
     Grant("auditor-wang", "auditor", "");
+  }
+
+  // The sample month through the CLI (examples/data): its members (V00001/2 exist, so that
+  // import exits 1), the award rules, November's activities, then its awards, whose result this
+  // returns.
+  Result ImportSampleMonth() {
+    const std::string data = LOVEBANK_EXAMPLE_DATA_DIR;
+    EXPECT_EQ(
+        Run({"import", data + "/members.csv", "--rejected", dir_.Sub("rejected.csv")}, "admin")
+            .exit_code,
+        1);
+    EXPECT_EQ(
+        Run({"rules", "load", std::string(LOVEBANK_SOURCE_DIR) + "/docs/examples/award-rules.csv"})
+            .exit_code,
+        0);
+    EXPECT_EQ(Run({"import", data + "/activities-2026-11.csv"}, "worker-li").exit_code, 0);
+    const Result awards = Run({"--json", "import", data + "/student-awards-2026-11.csv",
+                               "--rejected", dir_.Sub("awards-rejected.csv")},
+                              "worker-li");
+    EXPECT_EQ(awards.exit_code, 0) << awards.out;
+    return awards;
+  }
+
+  // The sample month's activities file, summed here: per team (rows, hours in minor units), per
+  // member, in all, and its rows.
+  struct SampleHours {
+    std::map<std::string, std::pair<int, long>> team;
+    std::map<std::string, long> member;
+    long total = 0;
+    std::size_t rows = 0;
+  };
+  static SampleHours SampleActivities() {
+    SampleHours sums;
+    std::ifstream activities(std::string(LOVEBANK_EXAMPLE_DATA_DIR) + "/activities-2026-11.csv");
+    std::string line;
+    std::getline(activities, line);
+    while (std::getline(activities, line)) {
+      std::vector<std::string> f;
+      std::stringstream fields(line);
+      for (std::string field; std::getline(fields, field, ',');) f.push_back(field);
+      const long minor = std::lround(std::stod(f[7]) * 100);
+      ++sums.team[f[3]].first;
+      sums.team[f[3]].second += minor;
+      sums.member[f[5]] += minor;
+      sums.total += minor;
+      ++sums.rows;
+    }
+    return sums;
+  }
+  // Minor units as the notice prints them: 123456 -> "1234.56".
+  static std::string Decimal(long minor) {
+    return Cat(minor / 100, ".", minor % 100 < 10 ? "0" : "", minor % 100);
   }
 
   void Grant(const std::string& name, const std::string& role, const std::string& account) {
@@ -559,15 +630,62 @@ TEST_F(CliTest, ASettingIsSetAsJsonAndListed) {
   EXPECT_NE(html.find("<title>南溪镇爱心银行 2026年11月公示</title>"), std::string::npos) << html;
   EXPECT_NE(html.find("<h1>南溪镇爱心银行 2026年11月 公示</h1>"), std::string::npos) << html;
   EXPECT_NE(html.find("南溪镇 南溪镇民政办"), std::string::npos) << html;
-  EXPECT_NE(html.find("<td>南溪镇爱心超市 (store:main)</td>"), std::string::npos) << html;
+  // Names, never codes (#28: the store showed as store:main, rules as STUDENT_PROGRESS).
+  EXPECT_NE(html.find("<td>南溪镇爱心超市</td>"), std::string::npos) << html;
+  EXPECT_EQ(html.find("store:main"), std::string::npos) << html;
+  EXPECT_NE(html.find("公示单位（盖章）：南溪镇民政办"), std::string::npos) << html;
   EXPECT_EQ(Run({"--json", "audit"}, "auditor-wang").exit_code, 0);
+}
+
+// Issue #28: `lovebank help`, "did you mean" for a mistyped command, usage errors as JSON with
+// --json, and every refusal's Chinese words (the pages' reasons.js, compiled in).
+TEST_F(CliTest, HelpSuggestionsJsonUsageErrorsAndChineseWords) {
+  const Result help = Run({"help"}, "", "127.0.0.1:1");
+  EXPECT_EQ(help.exit_code, 0) << help.err;
+  EXPECT_NE(help.out.find("redeem"), std::string::npos) << help.out;
+  const Result help_redeem = Run({"help", "redeem"}, "", "127.0.0.1:1");
+  EXPECT_EQ(help_redeem.exit_code, 0);
+  EXPECT_NE(help_redeem.out.find("--member"), std::string::npos) << help_redeem.out;
+
+  const Result typo = Run({"--server", "127.0.0.1:1", "balanse", "V00001"}, "", "127.0.0.1:1");
+  EXPECT_EQ(typo.exit_code, 2);
+  EXPECT_NE(typo.err.find("did you mean `lovebank balance`?"), std::string::npos) << typo.err;
+  const Result nested = Run({"account", "opn", "V9"}, "", "127.0.0.1:1");
+  EXPECT_EQ(nested.exit_code, 2);
+  EXPECT_NE(nested.err.find("did you mean `lovebank account open`?"), std::string::npos)
+      << nested.err;
+  const Result far = Run({"xyzzy"}, "", "127.0.0.1:1");
+  EXPECT_EQ(far.exit_code, 2);
+  EXPECT_EQ(far.err.find("did you mean"), std::string::npos) << far.err;
+
+  const Result json = Run({"--json", "balanse", "V00001"}, "", "127.0.0.1:1");
+  EXPECT_EQ(json.exit_code, 2);
+  EXPECT_EQ(json.json()["error"]["code"], "USAGE") << json.out;
+  EXPECT_EQ(json.json()["error"]["exit_code"], 2);
+
+  OpenProgramme();
+  for (const auto& [amount, reason, words] :
+       std::vector<std::tuple<std::string, std::string, std::string>>{
+           {"1e3", "AMOUNT_EXPONENT", "数量请直接写数字"},
+           {"３０", "AMOUNT_NON_ASCII_DIGIT", "请用半角数字"},
+           {"30元", "AMOUNT_INVALID_CHARACTER", "数量只能是数字"}}) {
+    const Result refused =
+        Run({"earn", "--member", "V00001", "--points", amount, "--reason", "x"}, "worker-li");
+    EXPECT_EQ(refused.exit_code, 1) << amount;
+    EXPECT_NE(refused.err.find(reason + " (" + words), std::string::npos) << refused.err;
+    const Result as_json = Run(
+        {"--json", "earn", "--member", "V00001", "--points", amount, "--reason", "x"}, "worker-li");
+    EXPECT_EQ(as_json.json()["error"]["reason"], reason);
+    EXPECT_NE(as_json.json()["error"]["words"].get<std::string>().find(words), std::string::npos)
+        << as_json.out;
+  }
 }
 
 // Issue #28: `lovebank --version` answers without a server, a token or a subcommand.
 TEST_F(CliTest, VersionPrintsTheVersionAndExitsZero) {
   const Result version = Run({"--version"}, "", "127.0.0.1:1");
   EXPECT_EQ(version.exit_code, 0) << version.err;
-  EXPECT_EQ(version.out, Cat("lovebank ", Version(), "\n"));
+  EXPECT_EQ(version.out, VersionText("lovebank") + "\n");
 }
 
 // The cashier's search (issue #24 item 4): a part of the name finds the member.
@@ -784,10 +902,14 @@ TEST_F(CliTest, ARedeemWhoseReplyWasLostIsRetriedWithItsRequestIdAndChargedOnce)
   ASSERT_EQ(Run({"earn", "--member", "V00001", "--points", "100", "--reason", "进步"}, "worker-li")
                 .exit_code,
             0);
-  // A deadline too short for any reply: the outcome is unknown to the terminal.
-  const Result lost = Run({"--timeout", "0.000001", "redeem", "--store", "store:main", "--member",
+  // The daemon is frozen while the till sends: no reply comes before the deadline, so the outcome
+  // is unknown to the terminal. (A 1 µs deadline was not enough: gRPC rounds deadlines up to the
+  // millisecond, and a warm loopback redeem sometimes answered within it — CI saw exit 0.)
+  daemon_->Pause();
+  const Result lost = Run({"--timeout", "0.5", "redeem", "--store", "store:main", "--member",
                            "V00001", "--amount", "30", "--memo", "食用油 5L ×1"},
                           "till-1");
+  daemon_->Resume();
   EXPECT_EQ(lost.exit_code, 3) << lost.err;
   // The request id was written to the request log before sending.
   std::ifstream log(dir_.Sub("requests.log"));
@@ -1029,16 +1151,7 @@ TEST_F(CliTest, TheSeedsStudentRulesAndTheTransferPolicyRunThroughTheCli) {
 // straight from the CSV files, and the certificate verifies until a figure on it is edited.
 TEST_F(CliTest, TheMonthlyNoticeAndACertificateForTheSampleMonthMatchTheJournal) {
   OpenProgramme();
-  const std::string data = LOVEBANK_EXAMPLE_DATA_DIR;
-  ASSERT_EQ(Run({"import", data + "/members.csv", "--rejected", dir_.Sub("rejected.csv")}, "admin")
-                .exit_code,
-            1);  // V00001/2 exist
-  ASSERT_EQ(
-      Run({"rules", "load", std::string(LOVEBANK_SOURCE_DIR) + "/docs/examples/award-rules.csv"})
-          .exit_code,
-      0);
-  ASSERT_EQ(Run({"import", data + "/activities-2026-11.csv"}, "worker-li").exit_code, 0);
-  ASSERT_EQ(Run({"import", data + "/student-awards-2026-11.csv"}, "worker-li").exit_code, 0);
+  ImportSampleMonth();
   ASSERT_EQ(Run({"redeem", "--store", "store:main", "--member", "S00854", "--amount", "30",
                  "--memo", "大米 5kg ×1"},
                 "till-1")
@@ -1046,53 +1159,28 @@ TEST_F(CliTest, TheMonthlyNoticeAndACertificateForTheSampleMonthMatchTheJournal)
             0);
 
   // Expected figures, straight from the files.
-  std::map<std::string, std::pair<int, long>> team;  // team -> (rows, hours in minor units)
-  std::map<std::string, long> member_hours;
-  long total_hours = 0;
-  std::ifstream activities(data + "/activities-2026-11.csv");
-  std::string line;
-  std::getline(activities, line);
-  while (std::getline(activities, line)) {
-    std::vector<std::string> f;
-    std::stringstream fields(line);
-    for (std::string field; std::getline(fields, field, ',');) f.push_back(field);
-    const long minor = std::lround(std::stod(f[7]) * 100);
-    ++team[f[3]].first;
-    team[f[3]].second += minor;
-    member_hours[f[5]] += minor;
-    total_hours += minor;
-  }
+  const SampleHours sums = SampleActivities();
+  const auto& team = sums.team;
+  auto member_hours = sums.member;
+  const long total_hours = sums.total;
   ASSERT_EQ(team.size(), 20u);
-  auto decimal = [](long minor) {
-    return std::to_string(minor / 100) + "." + (minor % 100 < 10 ? "0" : "") +
-           std::to_string(minor % 100);
-  };
+  const auto decimal = &CliTest::Decimal;
 
   const std::string out = dir_.Sub("notice");
   std::filesystem::create_directories(out);
   const Result report = Run({"report", "--month", "2026-11", "--out", out}, "auditor-wang");
   ASSERT_EQ(report.exit_code, 0) << report.out << report.err;
-  std::map<std::string, std::string> rows;  // "section/key" -> "count,amount"
-  std::ifstream csv(out + "/report-2026-11.csv");
-  std::getline(csv, line);
-  EXPECT_EQ(line, "section,key,count,amount,unit");
-  while (std::getline(csv, line)) {
-    std::vector<std::string> f;
-    std::stringstream fields(line);
-    for (std::string field; std::getline(fields, field, ',');) f.push_back(field);
-    ASSERT_GE(f.size(), 4u) << line;
-    rows[f[0] + "/" + f[1]] = f[2] + "," + f[3];
-  }
+  const std::map<std::string, std::string> rows = NoticeRows(out + "/report-2026-11.csv");
   for (const auto& [name, figures] : team) {
-    EXPECT_EQ(rows["hours_by_team/" + name],
+    EXPECT_EQ(rows.at("hours_by_team/" + name),
               std::to_string(figures.first) + "," + decimal(figures.second))
         << name;
   }
-  EXPECT_EQ(rows["points_awarded/STUDENT_PROGRESS"], "40,20000.00");
+  EXPECT_EQ(rows.at("points_awarded/STUDENT_PROGRESS"), "40,20000.00");
   EXPECT_EQ(rows.count("points_awarded/UNIVERSITY_ADMISSION"), 0u);  // pending: not posted
-  EXPECT_EQ(rows["store_redeemed/store:main"], ",30.00");
-  EXPECT_EQ(rows["outstanding/HOURS"], "," + decimal(total_hours));
-  EXPECT_EQ(rows["outstanding/POINTS"], ",19970.00");
+  EXPECT_EQ(rows.at("store_redeemed/store:main"), ",30.00");
+  EXPECT_EQ(rows.at("outstanding/HOURS"), "," + decimal(total_hours));
+  EXPECT_EQ(rows.at("outstanding/POINTS"), ",19970.00");
   // The audit's own totals agree: members hold every hour issued and the points not redeemed.
   const Result audit = Run({"--json", "audit"}, "auditor-wang");
   ASSERT_EQ(audit.exit_code, 0) << audit.err;
@@ -1319,6 +1407,74 @@ TEST_F(CliTest, ForgedCertificatesAreFoundAndHostileNamesStayText) {
         << month;
     EXPECT_EQ(Run({"report", "stores", "--month", month}, "auditor-wang").exit_code, 2) << month;
   }
+}
+
+// Issue #28: a town imports November's sheets on 3 December. November's notice has every figure
+// of November (hours by the day served, awards by the month in the file's name, what members
+// held at November's end), December's says what was posted in it for earlier months and has the
+// December redemption; award recipients are listed with masked names.
+TEST_F(CliTest, NovembersSheetsImportedInDecemberMakeNovembersNotice) {
+  daemon_ = std::make_unique<testing::Daemon>(
+      dir_.Sub("december"), std::vector<std::string>{"--clock-start", "2026-12-03T01:00:00Z"});
+  ASSERT_GT(daemon_->port(), 0) << daemon_->output();
+  std::ifstream token(dir_.Sub("december/admin.token"));
+  std::getline(token, tokens_["admin"]);
+  OpenProgramme();
+  const Result awards = ImportSampleMonth();
+  EXPECT_EQ(awards.json()["awards_month"], "2026-11") << awards.out;
+  ASSERT_EQ(
+      Run({"redeem", "--store", "store:main", "--member", "S00854", "--amount", "30"}, "till-1")
+          .exit_code,
+      0);
+  const SampleHours sums = SampleActivities();
+  const std::size_t activity_rows = sums.rows;
+  const std::string hours = Decimal(sums.total);
+  const std::string out = dir_.Sub("notice");
+  std::filesystem::create_directories(out);
+  for (const std::string month : {"2026-11", "2026-12"}) {
+    ASSERT_EQ(Run({"report", "--month", month, "--out", out}, "auditor-wang").exit_code, 0);
+  }
+  const auto november = NoticeRows(out + "/report-2026-11.csv");
+  EXPECT_EQ(november.at("points_awarded/STUDENT_PROGRESS"), "40,20000.00");
+  EXPECT_EQ(november.at("outstanding/HOURS"), "," + hours);
+  EXPECT_EQ(november.at("outstanding/POINTS"), ",20000.00");  // before December's redemption
+  EXPECT_EQ(november.at("earlier_months/HOURS"), "0,0.00");
+  EXPECT_EQ(november.count("store_redeemed/store:main"), 0u);  // redeemed in December
+  const auto december = NoticeRows(out + "/report-2026-12.csv");
+  EXPECT_EQ(december.count("points_awarded/STUDENT_PROGRESS"), 0u);
+  EXPECT_EQ(december.at("earlier_months/HOURS"), Cat(activity_rows + 40, ",", hours));
+  EXPECT_EQ(december.at("earlier_months/POINTS"), Cat(activity_rows + 40, ",20000.00"));
+  EXPECT_EQ(december.at("store_redeemed/store:main"), ",30.00");
+  EXPECT_EQ(december.at("outstanding/POINTS"), ",19970.00");
+  EXPECT_EQ(december.at("outstanding/HOURS"), "," + hours);
+
+  std::ifstream html_file(out + "/report-2026-11.html");
+  const std::string html((std::istreambuf_iterator<char>(html_file)), {});
+  EXPECT_NE(html.find("三、获奖学生名单"), std::string::npos);
+  EXPECT_NE(html.find("<td class=nm>金*强</td>"), std::string::npos)
+      << html;  // S00854, the first row
+  EXPECT_EQ(html.find("金艺强"), std::string::npos);
+  EXPECT_EQ(html.find("S00854"), std::string::npos);
+  EXPECT_EQ(html.find("STUDENT_PROGRESS"), std::string::npos);  // the rule's description
+  EXPECT_NE(html.find("@page{size:A4"), std::string::npos);
+
+  // An award for a month after the one it is posted in, or past the twelve months before it,
+  // is refused by the ledger with its reason.
+  const std::string more = dir_.Sub("more-awards.csv");
+  std::ofstream(more) << "member_id,member_name,rule,points,reason\n"
+                         "S00853,钟秀冰,STUDENT_PROGRESS,500,期末进步\n";
+  for (const std::string month : {"2027-01", "2025-11", "2026-13"}) {
+    const Result refused =
+        Run({"--json", "import", more, "--month", month, "--rejected", dir_.Sub("again.csv")},
+            "worker-li");
+    if (month == "2026-13") {
+      EXPECT_EQ(refused.exit_code, 2) << month;
+      continue;
+    }
+    EXPECT_EQ(refused.exit_code, 1) << month << refused.out;
+    EXPECT_EQ(refused.json()["refused_by_reason"]["AWARD_MONTH_INVALID"], 1) << refused.out;
+  }
+  EXPECT_EQ(Run({"--json", "audit"}, "auditor-wang").exit_code, 0);
 }
 
 TEST_F(CliTest, HistoryPagesBackwardsWithBefore) {

@@ -47,7 +47,7 @@ TEST(Import, EachFileIsKnownByItsHeaderAndMadeIntoItsCommands) {
     auto file = Read(c.text);
     ASSERT_TRUE(file.ok()) << file.status();
     EXPECT_EQ(file->kind, c.kind);
-    const std::vector<Row> rows = Commands(*file, {"issuer:town", "store:main"}, NoNames);
+    const std::vector<Row> rows = Commands(*file, {"issuer:town", "store:main", ""}, NoNames);
     ASSERT_EQ(rows.size(), 1u);
     EXPECT_EQ(rows[0].command.command_case(), c.command);
   }
@@ -58,7 +58,7 @@ TEST(Import, EachFileIsKnownByItsHeaderAndMadeIntoItsCommands) {
   EXPECT_EQ(std::vector<std::string>(open.tags().begin(), open.tags().end()),
             (std::vector<std::string>{"student", "poverty-tier:2"}));
   auto stock = Read("sku,quantity,reason,store\nSKU001,50,爱心企业,store:east\n");
-  const std::vector<Row> stocked = Commands(*stock, {"issuer:goods", "store:main"}, NoNames);
+  const std::vector<Row> stocked = Commands(*stock, {"issuer:goods", "store:main", ""}, NoNames);
   const v1::StockRequest& received = stocked.at(0).command.receive_stock();
   EXPECT_EQ(received.store(), "store:east");  // the file's column wins over the default
   EXPECT_EQ(received.issuer(), "issuer:goods");
@@ -79,7 +79,7 @@ TEST(Import, ANameThatIsNotTheAccountsHoldsItsRow) {
   ASSERT_TRUE(file.ok()) << file.status();
   EXPECT_EQ(NamedMembers(*file), (std::vector<std::string>{"V1", "V2", "V3"}));
   const std::vector<Row> rows =
-      Commands(*file, {"issuer:town", ""}, [](const std::string& account) {
+      Commands(*file, {"issuer:town", "", ""}, [](const std::string& account) {
         if (account == "V1") return std::optional<std::string>("韦蕊");
         if (account == "V2") return std::optional<std::string>("覃海");
         return std::optional<std::string>();
@@ -110,13 +110,13 @@ TEST(Import, RefusedRowsComeBackWithTheirRetryCountAndRefusal) {
             "V9,2026-11-05,'=cmd(),1,1,ACCOUNT_UNKNOWN: account V9 is unknown\r\n");
   auto rejected = Read(first);
   ASSERT_TRUE(rejected.ok()) << rejected.status();
-  const std::vector<Row> retried = Commands(*rejected, {"issuer:town", ""}, NoNames);
+  const std::vector<Row> retried = Commands(*rejected, {"issuer:town", "", ""}, NoNames);
   ASSERT_EQ(retried.size(), 1u);
-  EXPECT_NE(retried[0].request_id, Commands(*file, {"issuer:town", ""}, NoNames)[1].request_id);
+  EXPECT_NE(retried[0].request_id, Commands(*file, {"issuer:town", "", ""}, NoNames)[1].request_id);
   // Read back, the sheet's cells are the original's: the guard's apostrophe is dropped.
   EXPECT_EQ(retried[0].command.earn().activity().name(), "=cmd()");
   auto plain = Read("member_id,date,activity,hours\nV9,2026-11-05,'=x,1\n");
-  EXPECT_EQ(Commands(*plain, {"issuer:town", ""}, NoNames)[0].command.earn().activity().name(),
+  EXPECT_EQ(Commands(*plain, {"issuer:town", "", ""}, NoNames)[0].command.earn().activity().name(),
             "'=x");  // not a rejected sheet: the cell as written
   const std::string second = RejectedRows(*rejected, {{2, "ACCOUNT_FROZEN: V9 is frozen"}});
   EXPECT_NE(second.find("hours,retry,refusal\r\nV9,2026-11-05,'=cmd(),1,2,ACCOUNT_FROZEN"),
@@ -138,6 +138,26 @@ TEST(Import, RefusedRowsComeBackWithTheirRetryCountAndRefusal) {
   EXPECT_FALSE(Retryable(result(v1::REASON_LEDGER_UNAVAILABLE)));
   EXPECT_FALSE(Retryable(result(v1::REASON_REQUEST_ID_REUSED)));
   EXPECT_FALSE(Retryable(result(v1::REASON_ACCOUNT_EXISTS)));
+}
+
+// Issue #28: the month awards are for, from the file's name, a row's month column, or the import's.
+TEST(Import, AnAwardsFileGivesItsMonthFromItsNameOrItsRows) {
+  EXPECT_EQ(MonthInFileName("/srv/in/student-awards-2026-11.csv"), "2026-11");
+  EXPECT_EQ(MonthInFileName("awards-2026-10-rejected-2026-11.csv"), "2026-11");  // the last
+  EXPECT_EQ(MonthInFileName("学生奖励-2026-11.csv"), "2026-11");
+  EXPECT_EQ(MonthInFileName("2026-11/awards.csv"), "");  // the directory's is not the file's
+  for (const char* none : {"awards.csv", "awards-2026-13.csv", "awards-12026-11.csv",
+                           "awards-2026-110.csv", "awards-1899-12.csv", ""}) {
+    EXPECT_EQ(MonthInFileName(none), "") << none;
+  }
+  auto file = Read(
+      "member_id,rule,points,reason,month\nV1,STUDENT_PROGRESS,,进步,2026-10\n"
+      "V2,STUDENT_PROGRESS,,进步,\n");
+  ASSERT_TRUE(file.ok()) << file.status();
+  const std::vector<Row> rows = Commands(*file, {"issuer:town", "", "2026-11"}, NoNames);
+  ASSERT_EQ(rows.size(), 2u);
+  EXPECT_EQ(rows[0].command.award().month(), "2026-10");  // the row's own
+  EXPECT_EQ(rows[1].command.award().month(), "2026-11");  // the import's
 }
 
 }  // namespace

@@ -524,7 +524,10 @@ TEST(RefusalCoverage, EveryCommandReasonHasARefusalCase) {
       // Proofs (tests/ledger/tree_test.cc, SizesOutsideTheLedger*):
       Reason::kTreeSizeInvalid,
       // A head 262,144 entries behind (tests/ledger/witness_test.cc, AHeadTooFarBehindIsStale).
-      Reason::kCosignHeadStale};
+      Reason::kCosignHeadStale,
+      // An award for a month out of range (tests/ledger/programme_test.cc,
+      // AnAwardForAnEarlierMonthCountsInThatMonthsPeriod: by syntax and by the entry's month).
+      Reason::kAwardMonthInvalid};
   for (std::uint32_t value = 0; value < kReasonValueEnd; ++value) {
     const auto reason = static_cast<Reason>(value);
     if (ReasonName(reason) == "UNKNOWN_REASON" || elsewhere.contains(reason)) continue;

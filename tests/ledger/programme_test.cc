@@ -192,6 +192,33 @@ TEST_F(Programme, FrequenciesFollowTheShanghaiCalendarAndSchoolYearAcrossTheirBo
   EXPECT_EQ(B("m2", "POINTS"), "1005.00");
 }
 
+// Issue #28: an award names the month it is for (last month's sheet imported this month). Its
+// frequency period is that month's; a month after the one it is posted in, or more than twelve
+// before it, is refused and changes nothing; the audit replays the same (TearDown).
+TEST_F(Programme, AnAwardForAnEarlierMonthCountsInThatMonthsPeriod) {
+  step_->store(0);
+  now_->store(Utc(2027, 9, 3, 2, 0, 0));  // 3 September 2027: school year 2027
+  auto for_month = [](v1::Command command, const std::string& month) {
+    command.mutable_award()->set_month(month);
+    return command;
+  };
+  // August's progress belongs to school year 2026, so September's is still allowed.
+  Ok(for_month(AwardBy("m:aug", "STUDENT_PROGRESS", "m1"), "2027-08"));
+  EXPECT_REASON(Try(for_month(AwardBy("m:jul", "STUDENT_PROGRESS", "m1"), "2027-07")),
+                Reason::kAwardFrequencyExceeded);
+  Ok(AwardBy("m:sep", "STUDENT_PROGRESS", "m1"));
+  EXPECT_EQ(B("m1", "POINTS"), "1200.00");
+  const auto before = testing::WithoutRefusals(testing::DumpStore(dir_.path()));
+  for (const char* month : {"2027-10", "2026-08", "2027-13", "27-09", "2027-9"}) {
+    EXPECT_REASON(Try(for_month(AwardBy(Cat("m:bad:", month), "STUDENT_PROGRESS", "m2"), month)),
+                  Reason::kAwardMonthInvalid)
+        << month;
+  }
+  EXPECT_EQ(testing::WithoutRefusals(testing::DumpStore(dir_.path())), before);
+  Ok(for_month(AwardBy("m:back12", "STUDENT_PROGRESS", "m2"), "2026-09"));  // twelve back
+  EXPECT_EQ(B("m2", "POINTS"), "505.00");
+}
+
 TEST_F(Programme, ApprovalNeedsADifferentPrincipalAndNothingIsSpendableUntilThen) {
   const Outcome pending = Ok(AwardBy("u1", "UNIVERSITY_ADMISSION", "m1", "maker"));
   EXPECT_NE(pending.receipt.pending_expires_unix_us, 0);

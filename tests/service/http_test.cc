@@ -416,6 +416,85 @@ TEST_F(HttpTest, ASettingIsSetAndReadBackAsJsonInChinese) {
       400, "HTTP_BODY_INVALID");
 }
 
+// The value of one series in a /metrics text ("name{labels}" exactly), or -1 when absent.
+double Metric(const std::string& text, const std::string& series) {
+  const std::string start = series + " ";
+  for (std::size_t at = 0; at < text.size();) {
+    const std::size_t end = std::min(text.find('\n', at), text.size());
+    if (text.compare(at, start.size(), start) == 0) {
+      return std::stod(text.substr(at + start.size(), end - at - start.size()));
+    }
+    at = end + 1;
+  }
+  return -1;
+}
+
+// Issue #28: GET /metrics in Prometheus text; the counters move with the load, exactly.
+TEST_F(HttpTest, MetricsCountCallsCommitsFsyncsAndRefusalsUnderLoad) {
+  auto scrape = [this] {
+    auto got = http_->Get("/metrics");
+    EXPECT_TRUE(got);
+    if (!got) return std::string();
+    EXPECT_EQ(got->status, 200);
+    EXPECT_EQ(got->get_header_value("Content-Type"), "text/plain; version=0.0.4; charset=utf-8");
+    return got->body;
+  };
+  const std::string before = scrape();
+  const double commits_before = Metric(before, "lovebank_commits_total");
+  ASSERT_GE(commits_before, 0) << before;
+  EXPECT_NE(before.find("# TYPE lovebank_commit_latency_seconds histogram"), std::string::npos);
+
+  // Four clients open 50 accounts each at once; one request id is reused with other content.
+  constexpr int kClients = 4, kEach = 50;
+  std::vector<std::thread> clients;
+  for (int c = 0; c < kClients; ++c) {
+    clients.emplace_back([this, c] {
+      httplib::Client client("127.0.0.1", server_->http_port());
+      httplib::Headers headers = {{"Authorization", Cat("Bearer ", admin_)}};
+      for (int i = 0; i < kEach; ++i) {
+        const json open = {{"requestId", Cat("load-", c, "-", i)},
+                           {"account", Cat("m", c, "x", i)},
+                           {"kind", "ACCOUNT_KIND_MEMBER"},
+                           {"displayName", "负载测试"}};
+        auto got = client.Post("/v1/Ledger/OpenAccount", headers, open.dump(), "application/json");
+        EXPECT_TRUE(got && got->status == 200);
+      }
+    });
+  }
+  for (auto& client : clients) client.join();
+  EXPECT_REFUSED(Post("Ledger/OpenAccount",
+                      json{{"requestId", "load-0-0"},
+                           {"account", "other"},
+                           {"kind", "ACCOUNT_KIND_MEMBER"},
+                           {"displayName", "x"}},
+                      admin_),
+                 409, "REQUEST_ID_REUSED");
+
+  const std::string after = scrape();
+  EXPECT_EQ(Metric(after, R"(lovebank_calls_total{method="OpenAccount",outcome="OK"})"),
+            kClients * kEach)
+      << after;
+  EXPECT_EQ(
+      Metric(after, R"(lovebank_calls_total{method="OpenAccount",outcome="REQUEST_ID_REUSED"})"),
+      1);
+  EXPECT_EQ(Metric(after, R"(lovebank_refusals_total{reason="REQUEST_ID_REUSED"})"), 1);
+  EXPECT_GE(Metric(after, "lovebank_commits_total"), commits_before + 1);
+  EXPECT_EQ(Metric(after, "lovebank_head_seq"), static_cast<double>(Head()));
+  EXPECT_GE(Metric(after, "lovebank_commands_decided_total"), kClients * kEach + 1);
+  EXPECT_GE(Metric(after, "lovebank_entries_committed_total"), kClients * kEach);
+  // Every commit's fsync and every command's wait is in its histogram; the buckets add up.
+  EXPECT_EQ(Metric(after, "lovebank_fsync_seconds_count"), Metric(after, "lovebank_commits_total"));
+  EXPECT_EQ(Metric(after, R"(lovebank_commit_latency_seconds_bucket{le="+Inf"})"),
+            Metric(after, "lovebank_commit_latency_seconds_count"));
+  EXPECT_GE(Metric(after, "lovebank_commit_latency_seconds_count"), kClients * kEach + 1);
+  EXPECT_GE(Metric(after, R"(lovebank_http_requests_total{status="200"})"), kClients * kEach);
+  EXPECT_EQ(Metric(after, "lovebank_queue_depth"), 0);
+  // Counts and times only: no account, name or token reaches it.
+  for (const std::string& secret : {std::string("m0x0"), std::string("负载测试"), admin_}) {
+    EXPECT_EQ(after.find(secret), std::string::npos) << secret;
+  }
+}
+
 TEST_F(HttpTest, ABadBodyIsRefusedWithItsReasonAndChangesNothing) {
   const std::uint64_t head = Head();
   const std::string route = "Ledger/OpenAccount";

@@ -11,6 +11,7 @@
 #include <future>
 #include <regex>
 #include <set>
+#include <sstream>
 #include <thread>
 
 #include "clients/certificate.h"
@@ -2270,14 +2271,33 @@ TEST_F(ServiceTest, EachCallWritesOneLogLineWithMethodRequestPrincipalOutcomeAnd
   // A request id that is not one (refused as REQUEST_ID_INVALID) cannot forge a log line.
   EXPECT_STATUS(Earn("evil\nI Earn request_id=forged", "m1", "5"), StatusCode::INVALID_ARGUMENT,
                 Reason::kRequestIdInvalid);
-  const std::string evil = "W Earn request_id=evil?I?Earn?request_id?forged principal=issuer";
+  const std::string evil =
+      "level=warn rpc=Earn request_id=evil?I?Earn?request_id?forged principal=issuer";
   EXPECT_NE(LogWith(evil).find(evil), std::string::npos) << LogWith(evil);
-  EXPECT_EQ(LogWith(evil).find("\nI Earn request_id=forged"), std::string::npos);
-  const std::string earned = "I Earn request_id=logged-1 principal=issuer outcome=OK seq=";
+  EXPECT_EQ(LogWith(evil).find("request_id=forged"), std::string::npos);
+  const std::string earned =
+      "level=info rpc=Earn request_id=logged-1 principal=issuer outcome=OK seq=";
   EXPECT_NE(LogWith(earned).find(earned), std::string::npos) << LogWith(earned);
   const std::string refused =
-      "W Redeem request_id=logged-2 principal=terminal outcome=INSUFFICIENT_BALANCE latency_us=";
+      "level=warn rpc=Redeem request_id=logged-2 principal=terminal "
+      "outcome=INSUFFICIENT_BALANCE latency_us=";
   EXPECT_NE(LogWith(refused).find(refused), std::string::npos) << LogWith(refused);
+  // One format for every line (#28): time=, level=, then key=value fields (prose as msg="...").
+  std::istringstream lines(LogWith(refused));
+  std::size_t count = 0;
+  for (std::string line; std::getline(lines, line); ++count) {
+    EXPECT_EQ(line.rfind("time=", 0), 0u) << line;
+    EXPECT_NE(line.find(" level="), std::string::npos) << line;
+    const std::size_t fields = line.find(' ', line.find(" level=") + 1);
+    ASSERT_NE(fields, std::string::npos) << line;
+    const std::size_t equals = line.find('=', fields);
+    ASSERT_NE(equals, std::string::npos) << line;
+    const std::string key = line.substr(fields + 1, equals - fields - 1);
+    EXPECT_TRUE(!key.empty() &&
+                key.find_first_not_of("abcdefghijklmnopqrstuvwxyz_") == std::string::npos)
+        << line;
+  }
+  EXPECT_GE(count, 4u);
 }
 
 TEST_F(ServiceTest, AFullQueueIsResourceExhaustedWithLedgerBusy) {

@@ -7,8 +7,8 @@ sells 东北大米 and prints the receipt; the phone's history and balance updat
 the same code again is refused in Chinese, and the sale is refunded by its receipt's number
 (once), and a bag put aside for the member is collected and settled; the phone downloads its volunteer certificate, which
 `lovebank verify-certificate` verifies against the server; the desk records an activity, imports a
-GBK sheet (a result per row, nothing twice) and an award that an approver approves; the committee's screen shows the month's notice (公示) with the ledger's
-digest, and prints it without its controls; /verify/ checks a proof bundle and certificates in the
+GBK sheet (a result per row, nothing twice) and an award that an approver approves; the committee's screen shows the month's notice (公示) with its list of
+recipients (names masked) and the ledger's digest, and prints it without its controls; /verify/ checks a proof bundle and certificates in the
 browser with nothing but the ledger's public key (certificates hash-only: no record, no requester's
 words), shows a certificate's verified content whatever its visible text says, and refuses edited
 ones, a rewritten data element and another key; a certificate's QR summary opened as its link or
@@ -663,6 +663,20 @@ try:
     assert "南溪镇爱心超市" in stores and "30.00" in stores, stores
     held = text("#notice-outstanding")
     assert "3470.00" in held and "4.50" in held, held  # 1.50 + 1.00 given to V00002 + 2 imported
+    # The list of recipients (获奖学生名单): the approved award to 韦蕊, her name masked as the
+    # profile's default (RECIPIENT_NAMES_MASKED) says — no full name, no member id — with the
+    # rule's display name and the award's reason; the by-hand Earn of 500 points is no award.
+    recipients = text("#notice-recipients")
+    assert "韦*" in recipients and "韦蕊" not in recipients and "V00001" not in recipients, \
+        recipients
+    for shown in ["考上大学奖励", "3000.00", "考上南京大学"]:
+        assert shown in recipients, (shown, recipients)
+    assert "500.00" not in recipients and "（已撤销）" not in recipients, recipients
+    assert len(driver.find_elements(By.CSS_SELECTOR, "#notice-recipients tbody tr")) == 1, \
+        recipients
+    assert "姓名部分隐去" in text("#notice-recipients-note"), text("#notice-recipients-note")
+    # Nothing above was posted for an earlier month.
+    assert text("#notice-earlier") == "本月无补录。", text("#notice-earlier")
     digest = post("Audit/GetDigest", {}, admin)
     assert f"{digest['seq']}:{digest['hash']}" in text("#notice-digest"), text("#notice-digest")
     witnessed = text("#notice-witnesses")

@@ -132,6 +132,7 @@ export const REASONS = {
   COSIGNATURE_INVALID: '见证人副签无效：不是本账本该长度的根和时间，或签名与见证人密钥不符',
   COSIGN_HEAD_STALE: '所副签的账本状态已过旧（落后超过 262,144 条）：请重新核查后副签最新状态',
   SIGNING_KEY_CHANGE_INVALID: '签名密钥更换无效：旧密钥不是现用密钥，或签名不符',
+  AWARD_MONTH_INVALID: '奖励所属月份无效：应为 YYYY-MM，不能晚于记账月份，也不能早于 12 个月以前',
 };
 
 // The Chinese message of a refusal answer ({code, reason, message}); never empty.

@@ -149,6 +149,30 @@ export function importOutcome(row) {
   }
 }
 
+// The month a file's name gives, as `lovebank import` takes it (import::MonthInFileName): the last
+// 7 characters of the base name that are a month YYYY-MM (year from 1900, month 01-12) with no
+// digit just before or after; "" when it names none. "学生奖励-2026-11.csv" -> "2026-11".
+export function monthInFileName(path) {
+  const name = String(path).slice(String(path).lastIndexOf('/') + 1);
+  const digit = (c) => c >= '0' && c <= '9';
+  for (let at = name.length - 7; at >= 0; at -= 1) {
+    const candidate = name.slice(at, at + 7);
+    const bounded = (at === 0 || !digit(name[at - 1])) && (at + 7 === name.length || !digit(name[at + 7]));
+    const parts = /^(\d{4})-(\d{2})$/.exec(candidate);
+    if (bounded && parts && Number(parts[1]) >= 1900 && Number(parts[2]) >= 1 && Number(parts[2]) <= 12) {
+      return candidate;
+    }
+  }
+  return '';
+}
+
+// What the awards in a file are for, in Chinese: the month its name gives, else the import's own.
+function awardsMonthText(month) {
+  return month
+    ? `学生奖励表按文件名计入 ${month.replace(/^(\d{4})-0?(\d+)$/, '$1年$2月')}（表中有 month 列的行按该列）`
+    : '文件名中没有月份（如 学生奖励-2026-11.csv）：学生奖励计入导入当月（表中有 month 列的行按该列）';
+}
+
 // A CSV file as the office keeps it (members, a month's activities, awards; UTF-8 or what Excel
 // saves, GBK): lovebankd imports it (Programme.Import) with the same request ids as `lovebank
 // import`, so a file imported twice, here or there, records nothing twice.
@@ -162,6 +186,14 @@ function importForm(desk) {
   const encoding = el('select', { id: 'import-encoding' },
     el('option', { value: 'auto' }, '自动识别（UTF-8 或 GBK）'), el('option', { value: 'gbk' }, 'GBK（Excel 另存的 CSV）'),
     el('option', { value: 'utf-8' }, 'UTF-8'));
+  // Awards are for the month in the file's name (issue #28), as `lovebank import` takes it: shown
+  // when the file is chosen, sent as ImportRequest.month (lovebankd uses it for awards only).
+  const monthLine = el('p', { class: 'muted', id: 'import-month' });
+  input.addEventListener('change', () => {
+    const file = input.files[0];
+    const month = file ? monthInFileName(file.name) : '';
+    show(monthLine, month ? awardsMonthText(month) : null);
+  });
   const summary = el('div', { id: 'import-summary' });
   const rows = el('tbody', { id: 'import-results' });
   const button = el('button', { id: 'import', onclick: async () => {
@@ -174,14 +206,17 @@ function importForm(desk) {
     show(summary, el('p', { class: 'muted' }, `正在导入 ${file.name}…`));
     show(rows);
     button.disabled = true;  // one import at a time: a second click would only confuse
+    const month = monthInFileName(file.name);
     try {
       const got = await call('Programme/Import', { file: base64(new Uint8Array(await file.arrayBuffer())),
-        store: store.value.trim(), issuer: issuer.value.trim(), encoding: encoding.value }, desk.token);
+        store: store.value.trim(), issuer: issuer.value.trim(), encoding: encoding.value,
+        ...(month ? { month } : {}) }, desk.token);
       const count = (name) => Number(got[name] || 0);
       show(summary, el('p', { class: count('refused') ? 'error' : 'ok' },
         `${KIND_NAMES[got.kind] || got.kind}（${got.encoding}）：导入 ${count('applied')} 行，` +
         `待审批 ${count('pendingApproval')} 行，以前已导入 ${count('alreadyApplied')} 行，` +
         `被拒 ${count('refused')} 行，重复 ${count('duplicateRows')} 行`));
+      if (got.kind === 'awards') summary.append(el('p', { id: 'import-awards-month' }, awardsMonthText(month)));
       if (got.rejectedRows) {
         // The refused rows as a sheet to correct and import again (new request ids: docs/cli.md).
         const link = el('a', { id: 'import-rejected', download: file.name.replace(/(\.csv)?$/i, '-rejected.csv'),
@@ -199,8 +234,8 @@ function importForm(desk) {
     } catch (error) { show(summary, errorLine(error)); } finally { button.disabled = false; }
   } }, '导入');
   return el('section', {}, el('h2', {}, '导入表格（CSV）'),
-    el('p', { class: 'muted' }, '会员名单、服务活动、学生奖励、超市商品目录或捐赠入库表，首行为列名（见 docs/cli.md）；Excel 另存的 CSV 即可。同一文件再导入不会重复记录；被拒的行可下载，改正后再导入。'),
-    el('label', { for: 'import-file' }, '文件'), input,
+    el('p', { class: 'muted' }, '会员名单、服务活动、学生奖励、超市商品目录或捐赠入库表，首行为列名（见 docs/cli.md）；Excel 另存的 CSV 即可。学生奖励按文件名中的月份计入（如 学生奖励-2026-11.csv 计入 2026年11月）。同一文件再导入不会重复记录；被拒的行可下载，改正后再导入。'),
+    el('label', { for: 'import-file' }, '文件'), input, monthLine,
     el('label', { for: 'import-store' }, '超市账户'), store, el('label', { for: 'import-issuer' }, '发放/捐赠账户'), issuer,
     el('label', { for: 'import-encoding' }, '文字编码'), encoding, button, summary, el('table', {}, rows));
 }
