@@ -24,7 +24,8 @@ BUILD_DIR="$build_dir" dpkg-buildpackage -b -nc -uc -us --no-sign >"$out/build.l
 mv "../lovebank_${version}_${arch}.deb" "$out/"
 rm -f ../lovebank_"${version}"_"${arch}".{buildinfo,changes} ../lovebank-dbgsym_"${version}"_*.deb
 rm -rf debian/lovebank debian/.debhelper debian/debhelper-build-stamp debian/files \
-  debian/lovebank.substvars debian/lovebank.postinst.debhelper debian/lovebank.postrm.debhelper
+  debian/lovebank.substvars debian/lovebank.postinst.debhelper debian/lovebank.postrm.debhelper \
+  debian/lovebank.debhelper.log
 deb="$out/lovebank_${version}_${arch}.deb"
 dpkg-deb --contents "$deb" > "$out/contents.txt"
 for path in ./usr/bin/lovebankd ./usr/bin/lovebank ./usr/bin/lovebank-audit \
