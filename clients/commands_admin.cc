@@ -447,6 +447,8 @@ void AddImport(CLI::App& app, Globals& globals, int* exit_code) {
           return it == names.end() ? std::nullopt : std::optional<std::string>(it->second);
         });
 
+    // Awards by rule carry their month; points by hand (no rule column) count when posted.
+    const bool by_rule = read->kind == import::Kind::kAwards && read->column.contains("rule");
     import::Tally tally;
     std::map<std::size_t, std::string> retry;  // line -> refusal: the rejected rows file
     nlohmann::json results = nlohmann::json::array();
@@ -520,7 +522,7 @@ void AddImport(CLI::App& app, Globals& globals, int* exit_code) {
       PrintJson({{"file", o.file},
                  {"kind", import::KindName(read->kind)},
                  {"encoding", read->table.encoding},
-                 {"awards_month", read->kind == import::Kind::kAwards ? defaults.month : ""},
+                 {"awards_month", by_rule ? defaults.month : ""},
                  {"applied", tally.applied},
                  {"pending_approval", tally.pending},
                  {"already_applied", tally.already_applied},
@@ -540,7 +542,7 @@ void AddImport(CLI::App& app, Globals& globals, int* exit_code) {
                 << " waiting for approval, " << tally.already_applied << " already applied before, "
                 << tally.refused << " refused, " << tally.duplicate_rows
                 << " duplicate rows skipped\n";
-      if (read->kind == import::Kind::kAwards && !defaults.month.empty()) {
+      if (by_rule && !defaults.month.empty()) {
         std::cout << "  awards for " << defaults.month
                   << (o.month.empty() ? " (the month in the file's name; --month to change)" : "")
                   << " unless a row's month column says otherwise\n";

@@ -252,20 +252,24 @@ std::string NoticeHtml(const Notice& notice) {
     if (f.recipients.empty()) {
       html << "<p>本月无奖励。</p>\n";
     } else {
-      html << "<table><tr><th>序号</th><th>姓名</th><th>奖励项目</th><th>积分</th><th>事由</th>"
-              "</tr>\n";
+      // The free-text reason only with full names (NoticeOf drops it otherwise).
+      const bool full =
+          notice.profile.recipient_names() == v1::ProgrammeProfile::RECIPIENT_NAMES_FULL;
+      html << "<table><tr><th>序号</th><th>姓名</th><th>奖励项目</th><th>积分</th>"
+           << (full ? "<th>事由</th>" : "") << "</tr>\n";
       std::size_t number = 0;
       for (const auto& recipient : f.recipients) {
         html << "<tr><td class=n>" << ++number << "</td><td class=nm>"
              << certificate::HtmlText(recipient.name) << "</td><td>"
              << certificate::HtmlText(Named(notice, recipient.rule)) << "</td><td class=n>"
              << Money(recipient.amount_minor) << (recipient.reversed ? "（已撤销）" : "")
-             << "</td><td>" << certificate::HtmlText(recipient.reason) << "</td></tr>\n";
+             << "</td>";
+        if (full) html << "<td>" << certificate::HtmlText(recipient.reason) << "</td>";
+        html << "</tr>\n";
       }
       html << "</table>\n";
-      if (notice.profile.recipient_names() != v1::ProgrammeProfile::RECIPIENT_NAMES_FULL) {
-        html << "<p class=note>为保护学生隐私，姓名部分隐去。扣减不列姓名。</p>\n";
-      }
+      if (!full)
+        html << "<p class=note>为保护学生隐私，姓名部分隐去，不列事由；扣减不列姓名。</p>\n";
     }
   }
   if (!f.service_hours_minor.empty()) {

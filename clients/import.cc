@@ -137,7 +137,10 @@ void RowCommand(const File& file, const csv::Row& row, const Defaults& defaults,
 // a row.
 class RowIds {
  public:
-  explicit RowIds(const csv::Table& table) : primed_(EVP_MD_CTX_new(), &EVP_MD_CTX_free) {
+  // `given`: what the rows mean beyond their text (an awards file's month from --month or the
+  // file's name), hashed after the header; "" for everything else, whose ids stay as they were.
+  RowIds(const csv::Table& table, std::string_view given)
+      : primed_(EVP_MD_CTX_new(), &EVP_MD_CTX_free) {
     LOVEBANK_CHECK(primed_ != nullptr &&
                    EVP_DigestInit_ex(primed_.get(), EVP_sha256(), nullptr) == 1);
     for (const auto& field : table.header) {
@@ -145,6 +148,7 @@ class RowIds {
       EVP_DigestUpdate(primed_.get(), ",", 1);
     }
     EVP_DigestUpdate(primed_.get(), "\n", 1);
+    EVP_DigestUpdate(primed_.get(), given.data(), given.size());
   }
 
   std::string Of(const csv::Row& row) const {
@@ -189,8 +193,7 @@ bool NeedsStore(Kind kind) { return kind == Kind::kCatalogue || kind == Kind::kS
 std::string MonthInFileName(std::string_view path) {
   const std::size_t slash = path.find_last_of('/');
   if (slash != std::string_view::npos) path.remove_prefix(slash + 1);
-  for (std::size_t at = path.size(); at-- > 0;) {
-    if (at + 7 > path.size()) continue;
+  for (std::size_t at = 0; at + 7 <= path.size(); ++at) {
     const std::string_view candidate = path.substr(at, 7);
     const bool bounded =
         (at == 0 || !std::isdigit(static_cast<unsigned char>(path[at - 1]))) &&
@@ -264,7 +267,11 @@ std::vector<Row> Commands(const File& file, const Defaults& defaults, const Name
   rows.reserve(file.table.rows.size());
   std::map<std::string, std::size_t> first_line;  // request id -> line
   const bool named = file.column.contains("member_name") && file.kind != Kind::kMembers;
-  const RowIds ids(file.table);
+  // November's and December's sheets may hold the same row (the same child, rule and reason):
+  // the month the file is for is part of each row's id, so neither is taken for the other.
+  const bool month_given = file.kind == Kind::kAwards && file.column.contains("rule") &&
+                           !file.column.contains("month") && !defaults.month.empty();
+  const RowIds ids(file.table, month_given ? "month=" + defaults.month + "\n" : "");
   for (const csv::Row& row : file.table.rows) {
     Row& out = rows.emplace_back();
     out.line = row.line;
@@ -330,7 +337,7 @@ std::string RejectedRows(const File& file, const std::map<std::size_t, std::stri
 }
 
 std::string RowRequestId(const csv::Table& table, const csv::Row& row) {
-  return RowIds(table).Of(row);
+  return RowIds(table, "").Of(row);
 }
 
 std::vector<std::string> SplitList(const std::string& text, char separator) {

@@ -66,8 +66,9 @@ struct Defaults {
   std::string month;
 };
 
-// The month a file's name gives (the last YYYY-MM in it with a month 01-12):
-// "student-awards-2026-11.csv" -> "2026-11"; "" when it names none.
+// The month a file's name gives (the first YYYY-MM in it with a month 01-12, not part of a longer
+// number): "student-awards-2026-11.csv" -> "2026-11", "名单_2026-11_导出2026-12-01.csv" ->
+// "2026-11" (not the export date); "" when it names none.
 std::string MonthInFileName(std::string_view path);
 // The account's display name, or std::nullopt when there is no such account (the ledger then
 // refuses the row itself).

@@ -308,8 +308,10 @@ grpc::ServerUnaryReactor* AuditService::GetNotice(grpc::CallbackServerContext* c
                                                   const v1::GetNoticeRequest* request,
                                                   v1::Notice* response) {
   // Public, like the notice on the village's board: no token (a screen in the hall holds none
-  // worth stealing). Aggregates only — no names — and the digest the notice exists to publish.
-  // What one caller can cost is bounded by the cache: one audit at a time, kept while fresh.
+  // worth stealing). Aggregates, the award recipients as the programme profile's recipient_names
+  // allows (masked, no member id, no free-text reason, by default), and the digest the notice
+  // exists to publish. What one caller can cost is bounded by the cache: one audit at a time, kept
+  // while fresh.
   auto* call = new UnaryCall(context_, ctx, "GetNotice", "");
   if (!IsValidMonth(request->month())) {
     call->Done(ToStatus(Reason::kMonthInvalid, Cat("month: \"", Excerpt(request->month()),
@@ -332,7 +334,7 @@ grpc::ServerUnaryReactor* AuditService::GetNotice(grpc::CallbackServerContext* c
     notices->Leave();
     if (!audit.ok()) {
       // The cause (a path, RocksDB's words) goes to the log, not to an anonymous caller.
-      call->Note(Cat("cause=\"", std::string(audit.status().message()), "\""));
+      call->Note(Cat("cause=", Quoted(std::string(audit.status().message()))));
       call->Done(
           ToStatus(Reason::kLedgerUnavailable,
                    "the notice's audit could not read the journal; lovebankd's log says why"));

@@ -672,11 +672,22 @@ absl::StatusOr<std::unique_ptr<HttpGateway>> HttpGateway::Start(
   server.Get("/healthz",
              [self](const httplib::Request&, httplib::Response& res) { self->HandleHealth(res); });
   if (options.metrics_text) {
-    // Prometheus scrapes this (docs/operations.md): counts and times, nothing about anyone.
-    server.Get("/metrics",
-               [text = options.metrics_text](const httplib::Request&, httplib::Response& res) {
-                 res.set_content(text(), "text/plain; version=0.0.4; charset=utf-8");
-               });
+    // Prometheus scrapes this (docs/operations.md): counts and times, nothing about anyone — but
+    // how busy the tills are and how many wrong codes are tried is nobody else's business, so it
+    // answers this machine only (a scraper elsewhere comes through a tunnel or a proxy).
+    server.Get("/metrics", [text = options.metrics_text](const httplib::Request& req,
+                                                         httplib::Response& res) {
+      const std::string& peer = req.remote_addr;
+      const bool loopback =
+          peer.rfind("127.", 0) == 0 || peer == "::1" || peer.rfind("::ffff:127.", 0) == 0;
+      if (!loopback) {
+        SendRefusal(res, Reason::kPermissionDenied,
+                    "GET /metrics answers on lovebankd's own machine only (docs/operations.md)",
+                    403);
+        return;
+      }
+      res.set_content(text(), "text/plain; version=0.0.4; charset=utf-8");
+    });
   }
   if (!options.web_root.empty()) {
     server.Get(".*",

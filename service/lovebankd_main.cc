@@ -73,6 +73,11 @@ int Main(int argc, char** argv) {
   app.add_option("--web-root", options.web_root,
                  "with --http-listen, also serve the pages in this directory (clients/web): "
                  "/app/ for members, /counter/ for the love supermarket's till");
+  bool init_only = false;
+  app.add_flag("--init-only", init_only,
+               "create the ledger in --data-dir (the first admin's token, the signing key) and "
+               "exit without serving; a ledger already there is only checked (the Debian "
+               "package's postinst: the service itself never runs with --init)");
   bool no_metrics = false;
   app.add_flag("--no-metrics", no_metrics,
                "with --http-listen, do not answer GET /metrics (Prometheus text: counts and "
@@ -134,6 +139,11 @@ int Main(int argc, char** argv) {
   }
   options.log_level = *lovebank::service::ParseLogLevel(log_level);
   options.metrics = !no_metrics;
+  if (init_only) {  // nothing is served: loopback, any free port, no HTTP
+    options.init = true;
+    options.listen_address = "127.0.0.1:0";
+    options.http_listen_address.clear();
+  }
   if (!clock_start.empty()) {
     const std::optional<std::int64_t> start_unix_us = ParseUtcInstant(clock_start);
     if (!start_unix_us) {
@@ -172,6 +182,12 @@ int Main(int argc, char** argv) {
   if (!(*server)->admin_token_file().empty()) {
     lifecycle.Log(LogLevel::kInfo, Cat("new ledger: the first admin's token is in ",
                                        (*server)->admin_token_file(), " (mode 0600)"));
+  }
+  if (init_only) {
+    const lovebank::Head head = (*server)->Shutdown();
+    lifecycle.Log(LogLevel::kInfo, Cat("the ledger in ", options.data_dir, " is ready at head ",
+                                       head.seq, " (--init-only: nothing served)"));
+    return 0;
   }
   lifecycle.Log(LogLevel::kInfo, Cat("listening on port ", (*server)->port()));
   int signal_number = 0;

@@ -105,7 +105,7 @@ std::string Metrics::Render(const Ledger::Metrics& ledger, double uptime_seconds
     out += Cat("lovebank_http_requests_total{status=\"", status, "\"} ", count, "\n");
   }
   Header(out, "lovebank_audit_runs_total", "counter",
-         "Audits lovebankd ran (start-up check, monthly notices), by result.");
+         "Audits lovebankd ran for the monthly notices, by result.");
   out += Cat("lovebank_audit_runs_total{result=\"clean\"} ", audits_clean_, "\n",
              "lovebank_audit_runs_total{result=\"findings\"} ", audits_unclean_, "\n");
   HistogramText(out, "lovebank_audit_duration_seconds", "An audit's time.", audit_us_.Read(), 1e-6);

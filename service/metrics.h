@@ -5,6 +5,7 @@
 // in the Prometheus text exposition format at GET /metrics on the HTTP listener. Counts and
 // durations only: no account, principal, token or amount appears in them.
 
+#include <array>
 #include <cstdint>
 #include <map>
 #include <string>
@@ -18,6 +19,11 @@
 
 namespace lovebank::service {
 
+// Microseconds of a long job (an audit of the journal): 10 ms to 10 minutes.
+inline constexpr std::array<std::uint64_t, 12> kJobBoundsUs = {
+    10'000,    50'000,     100'000,    500'000,    1'000'000,   2'500'000,
+    5'000'000, 10'000'000, 30'000'000, 60'000'000, 180'000'000, 600'000'000};
+
 class Metrics {
  public:
   Metrics() = default;
@@ -29,7 +35,7 @@ class Metrics {
   // outcome "OTHER" (bounded memory whatever clients send).
   void CountCall(std::string_view method, std::string_view outcome, std::uint64_t latency_us);
   void CountHttp(int status);
-  // An audit lovebankd ran (Audit.GetNotice's, the start-up check): clean or not, and how long.
+  // An audit lovebankd ran for Audit.GetNotice: clean or not, and how long.
   void CountAudit(bool clean, std::uint64_t duration_us);
 
   // Every series as Prometheus text (version 0.0.4), with the ledger's snapshot and the time
@@ -45,7 +51,7 @@ class Metrics {
   std::uint64_t audits_clean_ ABSL_GUARDED_BY(mu_) = 0;
   std::uint64_t audits_unclean_ ABSL_GUARDED_BY(mu_) = 0;
   Histogram call_us_{kLatencyBoundsUs};
-  Histogram audit_us_{kLatencyBoundsUs};
+  Histogram audit_us_{kJobBoundsUs};
 };
 
 }  // namespace lovebank::service

@@ -239,8 +239,8 @@ struct NoticeFigures {
   // By id: the profile's display names, else the report's (Report::display_names).
   std::map<std::string, std::string> names;
 };
-// The list of recipients follows the profile's recipient_names: names masked (MaskedName) and
-// member ids dropped by default, as they are when FULL, none when HIDDEN.
+// The list of recipients follows the profile's recipient_names: names masked (MaskedName), member
+// ids and the free-text reasons dropped by default; as they are when FULL; none when HIDDEN.
 NoticeFigures NoticeOf(const Report& report, const std::string& month);
 
 // A name as Chinese public notices print it: the first and last characters with an asterisk for

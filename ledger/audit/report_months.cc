@@ -76,7 +76,9 @@ void AddProgrammeMonth(const v1::Entry& entry, const Postings& recorded, State& 
     figures.team_hours_minor[team] += cpp_int(-recorded[0].amount);  // all it earned
     ++figures.team_earnings[team];
     state.earn_teams[entry.seq()] = {month, team};
-    state.owed_month = month;
+    // Owed from the month served, but never from a month still to come (an activity dated
+    // ahead, a typo of a year): what members hold at a month's end is what they held then.
+    state.owed_month = std::min(month, state.current_month);
     return;
   }
   if (command.has_confirm_service() || command.has_resolve_service()) {
@@ -89,7 +91,7 @@ void AddProgrammeMonth(const v1::Entry& entry, const Postings& recorded, State& 
     const auto paid = MinorFromString(service->second.paid_minor());
     if (!paid || *paid == 0) return;
     ProgrammeMonth& served = MonthFigures(state, service->second.day().substr(0, 7));
-    state.owed_month = served.month;
+    state.owed_month = std::min(served.month, state.current_month);
     const std::pair<std::string, std::string> key{service->second.category(),
                                                   service->second.place()};
     served.service_hours_minor[key] += cpp_int(*paid);
@@ -142,7 +144,7 @@ void AddProgrammeMonth(const v1::Entry& entry, const Postings& recorded, State& 
           served.team_hours_minor[earned->second.second] -= cpp_int(posting.amount);
       }
       --served.team_earnings[earned->second.second];
-      state.owed_month = served.month;
+      state.owed_month = std::min(served.month, state.current_month);
       return;
     }
     // An award's reversal: its line on the list of recipients is marked (the amount is counted
@@ -249,9 +251,12 @@ NoticeFigures NoticeOf(const Report& report, const std::string& month) {
       notice.figures.recipients.clear();
       break;
     default:
+      // No member id and no free-text reason either ("张三同学获县三好学生" would undo the mask):
+      // the rule's name says what the award was for.
       for (ProgrammeMonth::Recipient& recipient : notice.figures.recipients) {
         recipient.name = MaskedName(recipient.name);
         recipient.member.clear();
+        recipient.reason.clear();
       }
       break;
   }
@@ -259,6 +264,13 @@ NoticeFigures NoticeOf(const Report& report, const std::string& month) {
 }
 
 std::string MaskedName(std::string_view name) {
+  // White space around a name is no character of it (" 张三" must not show 三 alone).
+  while (!name.empty() && (name.front() == ' ' || name.front() == '\t')) name.remove_prefix(1);
+  while (!name.empty() && (name.back() == ' ' || name.back() == '\t')) name.remove_suffix(1);
+  for (const std::string_view space : {std::string_view("\xE3\x80\x80")}) {  // U+3000
+    while (name.starts_with(space)) name.remove_prefix(space.size());
+    while (name.ends_with(space)) name.remove_suffix(space.size());
+  }
   std::vector<std::string_view> characters;
   for (std::size_t at = 0; at < name.size();) {
     std::size_t size = 1;

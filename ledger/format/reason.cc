@@ -201,6 +201,7 @@ absl::StatusCode ReasonCode(Reason reason) {
     case Reason::kServiceInvalid:
     case Reason::kTreeSizeInvalid:
     case Reason::kCosignatureInvalid:
+    case Reason::kAwardMonthInvalid:
       return absl::StatusCode::kInvalidArgument;
     case Reason::kAccountCardTaken:
       return absl::StatusCode::kAlreadyExists;

@@ -1455,6 +1455,7 @@ TEST_F(CliTest, NovembersSheetsImportedInDecemberMakeNovembersNotice) {
       << html;  // S00854, the first row
   EXPECT_EQ(html.find("金艺强"), std::string::npos);
   EXPECT_EQ(html.find("S00854"), std::string::npos);
+  EXPECT_EQ(html.find("期中考试进步明显"), std::string::npos);  // no free text beside a masked name
   EXPECT_EQ(html.find("STUDENT_PROGRESS"), std::string::npos);  // the rule's description
   EXPECT_NE(html.find("@page{size:A4"), std::string::npos);
 

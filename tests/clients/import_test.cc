@@ -143,7 +143,7 @@ TEST(Import, RefusedRowsComeBackWithTheirRetryCountAndRefusal) {
 // Issue #28: the month awards are for, from the file's name, a row's month column, or the import's.
 TEST(Import, AnAwardsFileGivesItsMonthFromItsNameOrItsRows) {
   EXPECT_EQ(MonthInFileName("/srv/in/student-awards-2026-11.csv"), "2026-11");
-  EXPECT_EQ(MonthInFileName("awards-2026-10-rejected-2026-11.csv"), "2026-11");  // the last
+  EXPECT_EQ(MonthInFileName("名单_2026-11_导出2026-12-01.csv"), "2026-11");  // the first
   EXPECT_EQ(MonthInFileName("学生奖励-2026-11.csv"), "2026-11");
   EXPECT_EQ(MonthInFileName("2026-11/awards.csv"), "");  // the directory's is not the file's
   for (const char* none : {"awards.csv", "awards-2026-13.csv", "awards-12026-11.csv",
@@ -158,6 +158,27 @@ TEST(Import, AnAwardsFileGivesItsMonthFromItsNameOrItsRows) {
   ASSERT_EQ(rows.size(), 2u);
   EXPECT_EQ(rows[0].command.award().month(), "2026-10");  // the row's own
   EXPECT_EQ(rows[1].command.award().month(), "2026-11");  // the import's
+  // With a month column the rows' ids are their text's, whatever the import's month.
+  EXPECT_EQ(Commands(*file, {"issuer:town", "", "2026-12"}, NoNames)[0].request_id,
+            rows[0].request_id);
+
+  // November's and December's sheets hold the same row: the month the file is for is part of
+  // its id, so December's is not refused as November's (REQUEST_ID_REUSED).
+  auto sheet = Read("member_id,rule,points,reason\nS1,STUDENT_PROGRESS,,进步明显\n");
+  ASSERT_TRUE(sheet.ok()) << sheet.status();
+  const auto november = Commands(*sheet, {"issuer:town", "", "2026-11"}, NoNames);
+  const auto december = Commands(*sheet, {"issuer:town", "", "2026-12"}, NoNames);
+  EXPECT_NE(november[0].request_id, december[0].request_id);
+  EXPECT_EQ(november[0].request_id, Commands(*sheet, {"issuer:town", "", "2026-11"}, NoNames)[0]
+                                        .request_id);  // the same file again: nothing twice
+  // Without a month the id is the row's text alone, as before (files imported earlier).
+  EXPECT_EQ(Commands(*sheet, {"issuer:town", "", ""}, NoNames)[0].request_id,
+            RowRequestId(sheet->table, sheet->table.rows[0]));
+  // Points by hand (no rule column) carry no month: their ids never depend on one.
+  auto by_hand = Read("member_id,points,reason\nS1,500,进步明显\n");
+  ASSERT_TRUE(by_hand.ok());
+  EXPECT_EQ(Commands(*by_hand, {"issuer:town", "", "2026-11"}, NoNames)[0].request_id,
+            RowRequestId(by_hand->table, by_hand->table.rows[0]));
 }
 
 }  // namespace

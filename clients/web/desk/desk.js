@@ -149,13 +149,13 @@ export function importOutcome(row) {
   }
 }
 
-// The month a file's name gives, as `lovebank import` takes it (import::MonthInFileName): the last
+// The month a file's name gives, as `lovebank import` takes it (import::MonthInFileName): the first
 // 7 characters of the base name that are a month YYYY-MM (year from 1900, month 01-12) with no
 // digit just before or after; "" when it names none. "学生奖励-2026-11.csv" -> "2026-11".
 export function monthInFileName(path) {
   const name = String(path).slice(String(path).lastIndexOf('/') + 1);
   const digit = (c) => c >= '0' && c <= '9';
-  for (let at = name.length - 7; at >= 0; at -= 1) {
+  for (let at = 0; at + 7 <= name.length; at += 1) {
     const candidate = name.slice(at, at + 7);
     const bounded = (at === 0 || !digit(name[at - 1])) && (at + 7 === name.length || !digit(name[at + 7]));
     const parts = /^(\d{4})-(\d{2})$/.exec(candidate);

@@ -46,16 +46,17 @@ function recipientsSection(notice, names) {
   if (names === 'HIDDEN') return null;
   const recipients = notice.recipients || [];
   return el('section', {}, el('h2', {}, '三、获奖学生名单'),
-    table('notice-recipients', [['序号', 'num'], ['姓名'], ['奖励项目'], ['积分', 'num'], ['事由']],
+    table('notice-recipients', [['序号', 'num'], ['姓名'], ['奖励项目'], ['积分', 'num']]
+      .concat(names === 'FULL' ? [['事由']] : []),
       recipients.map((r, i) => el('tr', r.reversed ? { class: 'reversed' } : {},
         el('td', { class: 'num' }, String(i + 1)),
         el('td', {}, r.name || r.member || '—', r.member && r.name ? el('span', { class: 'muted' }, ` ${r.member}`) : null),
         el('td', {}, r.ruleName || r.rule_name || r.rule || '手工发放'),
         el('td', { class: 'num' }, `${r.points || ''}${r.reversed ? '（已撤销）' : ''}`),
-        el('td', {}, r.reason || ''))),
+        names === 'FULL' ? el('td', {}, r.reason || '') : null)),
       '本月无奖励。'),
     names !== 'FULL' && recipients.length
-      ? el('p', { class: 'note', id: 'notice-recipients-note' }, '为保护学生隐私，姓名部分隐去。扣减不列姓名。') : null);
+      ? el('p', { class: 'note', id: 'notice-recipients-note' }, '为保护学生隐私，姓名部分隐去，不列事由；扣减不列姓名。') : null);
 }
 
 // 六、本月补录以前月份: what was posted in this month for earlier months (counted in those).
