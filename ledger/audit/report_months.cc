@@ -40,6 +40,9 @@ ProgrammeMonth& MonthFigures(State& state, const std::string& month) {
 void AddOwed(const Int128& hours_minor, const Int128& points_minor, State& state) {
   using boost::multiprecision::cpp_int;
   if (hours_minor == 0 && points_minor == 0) return;
+  // Owed from the month an entry is for, but never from a month still to come (an activity
+  // dated ahead, a typo of a year): what members hold at a month's end is what they held then.
+  if (state.owed_month > state.current_month) state.owed_month = state.current_month;
   ProgrammeMonth& owed = MonthFigures(state, state.owed_month);
   owed.owed_hours_delta_minor += cpp_int(hours_minor);
   owed.owed_points_delta_minor += cpp_int(points_minor);
@@ -76,9 +79,7 @@ void AddProgrammeMonth(const v1::Entry& entry, const Postings& recorded, State& 
     figures.team_hours_minor[team] += cpp_int(-recorded[0].amount);  // all it earned
     ++figures.team_earnings[team];
     state.earn_teams[entry.seq()] = {month, team};
-    // Owed from the month served, but never from a month still to come (an activity dated
-    // ahead, a typo of a year): what members hold at a month's end is what they held then.
-    state.owed_month = std::min(month, state.current_month);
+    state.owed_month = month;
     return;
   }
   if (command.has_confirm_service() || command.has_resolve_service()) {
@@ -91,7 +92,7 @@ void AddProgrammeMonth(const v1::Entry& entry, const Postings& recorded, State& 
     const auto paid = MinorFromString(service->second.paid_minor());
     if (!paid || *paid == 0) return;
     ProgrammeMonth& served = MonthFigures(state, service->second.day().substr(0, 7));
-    state.owed_month = std::min(served.month, state.current_month);
+    state.owed_month = served.month;
     const std::pair<std::string, std::string> key{service->second.category(),
                                                   service->second.place()};
     served.service_hours_minor[key] += cpp_int(*paid);
@@ -144,7 +145,7 @@ void AddProgrammeMonth(const v1::Entry& entry, const Postings& recorded, State& 
           served.team_hours_minor[earned->second.second] -= cpp_int(posting.amount);
       }
       --served.team_earnings[earned->second.second];
-      state.owed_month = std::min(served.month, state.current_month);
+      state.owed_month = served.month;
       return;
     }
     // An award's reversal: its line on the list of recipients is marked (the amount is counted
