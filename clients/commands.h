@@ -20,6 +20,9 @@ void AddAdminCommands(CLI::App& app, Globals& globals, int* exit_code);
 
 // The caller's own principal (WhoAmI), for defaults such as "my account".
 std::optional<v1::PrincipalRecord> WhoAmI(Session& session, int* exit_code);
+// The programme's profile as set (Programme.ListSettings), with its seq; an empty record (seq 0)
+// when none is set. std::nullopt when the call fails (its error printed, *exit_code set).
+std::optional<v1::SettingRecord> ProfileRecord(Session& session, int* exit_code);
 // `given`, or else the first account the caller's token is bound to (a member's own account, an
 // issuer's ISSUER account). Empty after reporting into *exit_code when there is none.
 std::string BoundAccount(Session& session, const std::string& given, int* exit_code);

@@ -40,8 +40,84 @@ std::string BalanceOf(const v1::Receipt& receipt, const std::string& account,
   return "?";
 }
 
-// One statement line in a few words: what happened and with whom.
-std::string Describe(const v1::StatementItem& item, const std::string& account) {
+// What a person reads beside a code (issue #28): a store's or rule's name from the programme
+// profile, else a store's account name; an item's name from the store's catalogue. Each read
+// once, on first need, and only what every principal may read (ListSettings, ListItems, and
+// GetAccount where the token may); a code nothing names stays as it is.
+class Labels {
+ public:
+  explicit Labels(Session& session) : session_(session) {}
+
+  // "河头店镇爱心超市 (store:main)", or the id alone.
+  std::string Account(const std::string& id) {
+    auto [it, inserted] = accounts_.try_emplace(id);
+    if (inserted) {
+      it->second = ProfileName(id);
+      v1::GetAccountRequest request;
+      request.set_account(id);
+      v1::AccountRecord record;
+      if (it->second.empty() &&
+          session_.ledger().GetAccount(session_.Context().get(), request, &record).ok()) {
+        it->second = record.display_name();
+      }
+    }
+    return it->second.empty() ? id : it->second + " (" + id + ")";
+  }
+  // "东北大米 5kg (RICE_5KG)" from `store`'s catalogue, or the SKU alone.
+  std::string Item(const std::string& store, const std::string& sku) {
+    auto [catalogue, inserted] = items_.try_emplace(store);
+    if (inserted) {
+      v1::ListItemsRequest request;
+      request.set_store(store);
+      v1::ListItemsResponse response;
+      if (session_.supermarket().ListItems(session_.Context().get(), request, &response).ok()) {
+        for (const auto& item : response.items()) catalogue->second[item.sku()] = item.name();
+      }
+    }
+    auto it = catalogue->second.find(sku);
+    return it == catalogue->second.end() ? sku : it->second + " (" + sku + ")";
+  }
+  // A receipt's first line: "南溪镇爱心银行 · 南溪镇爱心超市 (store:main)" — the programme as its
+  // profile names it (when set) and the store.
+  std::string Shop(const std::string& store) {
+    const std::string shop = Account(store);
+    return profile_->name().empty() ? shop : profile_->name() + " · " + shop;
+  }
+  // An award rule's display name from the profile, else the code.
+  std::string Rule(const std::string& code) {
+    const std::string name = ProfileName(code);
+    return name.empty() ? code : name + " (" + code + ")";
+  }
+
+ private:
+  std::string ProfileName(const std::string& id) {
+    if (!profile_) {
+      profile_.emplace();
+      v1::ListSettingsResponse settings;
+      if (session_.programme().ListSettings(session_.Context().get(), {}, &settings).ok()) {
+        for (const auto& record : settings.settings()) {
+          if (record.value().has_programme_profile())
+            *profile_ = record.value().programme_profile();
+        }
+      }
+    }
+    for (const auto& named : profile_->display_names()) {
+      if (named.id() == id) return named.name();
+    }
+    return "";
+  }
+
+  Session& session_;
+  std::optional<v1::ProgrammeProfile> profile_;
+  std::map<std::string, std::string> accounts_;
+  std::map<std::string, std::map<std::string, std::string>> items_;
+};
+
+// One statement line in a few words: what happened and with whom; names beside codes when
+// `labels` is given.
+std::string Describe(const v1::StatementItem& item, const std::string& account,
+                     Labels* labels = nullptr) {
+  auto named = [labels](const std::string& id) { return labels ? labels->Account(id) : id; };
   const v1::Command& c = item.command();
   auto other = [&account](const v1::Move& move) {
     return move.from() == account ? move.to() : move.from();
@@ -57,7 +133,10 @@ std::string Describe(const v1::StatementItem& item, const std::string& account) 
     if (!c.earn().reason().empty()) text += " · " + c.earn().reason();
     return text + pending;
   }
-  if (c.has_award()) return "award " + c.award().rule() + " · " + c.award().reason() + pending;
+  if (c.has_award()) {
+    return "award " + (labels ? labels->Rule(c.award().rule()) : c.award().rule()) + " · " +
+           c.award().reason() + pending;
+  }
   if (c.has_approve()) return "approved: entry " + std::to_string(c.approve().seq());
   if (c.has_reject()) {
     return "rejected: entry " + std::to_string(c.reject().seq()) + " · " + c.reject().reason();
@@ -67,13 +146,18 @@ std::string Describe(const v1::StatementItem& item, const std::string& account) 
   }
   if (c.has_set_account_tags()) return "tags set";
   if (c.has_set_account_contact()) return "card and phone set";
+  if (c.has_set_budget()) {
+    return "budget set: " + c.set_budget().budget().amount() + " " +
+           c.set_budget().budget().asset();
+  }
   if (c.has_set_family()) return "family registered";
   if (c.has_deduct()) return "deduct by " + c.deduct().to() + " · " + c.deduct().reason();
-  if (c.has_redeem()) return "redeem at " + c.redeem().to();
+  if (c.has_redeem()) return "redeem at " + named(c.redeem().to());
   if (c.has_checkout()) {
-    std::string text = "checkout at " + c.checkout().store() + " ·";
+    std::string text = "checkout at " + named(c.checkout().store()) + " ·";
     for (const auto& line : c.checkout().lines()) {
-      text += " " + line.sku() + "×" + std::to_string(line.quantity());
+      text += " " + (labels ? labels->Item(c.checkout().store(), line.sku()) : line.sku()) + "×" +
+              std::to_string(line.quantity());
     }
     return text;
   }
@@ -140,7 +224,7 @@ void AddRedeem(CLI::App& app, Globals& globals, int* exit_code) {
             return session.supermarket().Checkout(session.Context().get(), request, receipt);
           },
           [&](const v1::Receipt& receipt) {
-            std::cout << "  " << NameOf(session, request.store()) << "  兑换小票 receipt\n"
+            std::cout << "  " << Labels(session).Shop(request.store()) << "  兑换小票 receipt\n"
                       << "  会员 member      " << NameOf(session, request.member()) << "\n";
             PrintBasket(receipt);
             std::cout << "  余额 balance     "
@@ -158,7 +242,7 @@ void AddRedeem(CLI::App& app, Globals& globals, int* exit_code) {
           return session.ledger().Redeem(session.Context().get(), request, receipt);
         },
         [&](const v1::Receipt& receipt) {
-          std::cout << "  " << NameOf(session, request.store()) << "  兑换小票 receipt\n"
+          std::cout << "  " << Labels(session).Shop(request.store()) << "  兑换小票 receipt\n"
                     << "  会员 member      " << NameOf(session, request.member()) << "\n";
           if (!request.memo().empty()) std::cout << "  商品 goods       " << request.memo() << "\n";
           const std::string balance = BalanceOf(receipt, request.member(), request.asset());
@@ -207,8 +291,9 @@ void AddHolds(CLI::App& app, Globals& globals, int* exit_code) {
           return session.supermarket().AuthorizeHold(session.Context().get(), request, receipt);
         },
         [&](const v1::Receipt& receipt) {
-          std::cout << "  " << NameOf(session, request.store()) << "  预留 hold #" << receipt.seq()
-                    << " until " << LocalTime(receipt.hold_expires_unix_us()) << "\n"
+          std::cout << "  " << Labels(session).Shop(request.store()) << "  预留 hold #"
+                    << receipt.seq() << " until " << LocalTime(receipt.hold_expires_unix_us())
+                    << "\n"
                     << "  会员 member      " << NameOf(session, request.member()) << "\n";
           PrintBasket(receipt);
           std::cout << "  余额 balance     "
@@ -241,7 +326,7 @@ void AddHolds(CLI::App& app, Globals& globals, int* exit_code) {
           return session.supermarket().CaptureHold(session.Context().get(), request, receipt);
         },
         [&](const v1::Receipt& receipt) {
-          std::cout << "  " << NameOf(session, request.store()) << "  兑换小票 receipt (hold #"
+          std::cout << "  " << Labels(session).Shop(request.store()) << "  兑换小票 receipt (hold #"
                     << request.hold_seq() << ")\n";
           PrintBasket(receipt);
           for (const auto& balance : receipt.balances_after()) {
@@ -420,20 +505,24 @@ void AddBalance(CLI::App& app, Globals& globals, int* exit_code) {
     std::cout << NameOf(session, request.account()) << "  as of entry " << response.as_of_seq()
               << "\n";
     if (response.balances_size() == 0) std::cout << "  (nothing yet)\n";
+    Labels labels(session);
     for (const auto& balance : response.balances()) {
       const char* label = balance.asset() == "HOURS"    ? "志愿时长 hours "
                           : balance.asset() == "POINTS" ? "积分 points    "
                                                         : "";
-      std::cout << "  " << label << " " << balance.amount() << " " << balance.asset() << "\n";
+      // A store's goods by name: "50 东北大米 5kg (RICE_5KG)".
+      const std::string asset =
+          *label != '\0' ? balance.asset() : labels.Item(request.account(), balance.asset());
+      std::cout << "  " << label << " " << balance.amount() << " " << asset << "\n";
     }
     *exit_code = kExitOk;
   });
 }
 
 // One statement line: time, seq, what was done (and memo), then each asset moved.
-void PrintItem(const v1::StatementItem& item, const std::string& account) {
+void PrintItem(const v1::StatementItem& item, const std::string& account, Labels* labels) {
   std::cout << "  " << LocalTime(item.time_unix_us()) << "  #" << item.seq() << "  "
-            << Describe(item, account);
+            << Describe(item, account, labels);
   if (!item.command().memo().empty()) std::cout << " · " << item.command().memo();
   std::cout << "\n";
   for (const auto& leg : item.legs()) {
@@ -472,7 +561,8 @@ void AddHistory(CLI::App& app, Globals& globals, int* exit_code) {
       return;
     }
     std::cout << NameOf(session, request.account()) << "\n";
-    for (const auto& item : response.items()) PrintItem(item, request.account());
+    Labels labels(session);
+    for (const auto& item : response.items()) PrintItem(item, request.account(), &labels);
     if (!response.next_cursor().empty()) {
       std::cout << "  more: lovebank history " << request.account() << " --before "
                 << response.next_cursor() << "\n";
@@ -533,13 +623,14 @@ void AddWatch(CLI::App& app, Globals& globals, int* exit_code) {
     auto context = session.Context(365.0 * 24 * 3600);
     auto reader = session.ledger().WatchEntries(context.get(), request);
     v1::WatchEntriesResponse response;
+    Labels labels(session);
     std::uint64_t seen = 0;
     while ((*count == 0 || seen < *count) && reader->Read(&response)) {
       ++seen;
       if (globals.json) {
         PrintJson(ToJson(response));
       } else if (response.has_item()) {
-        PrintItem(response.item(), request.account());
+        PrintItem(response.item(), request.account(), &labels);
       } else {
         // The journal's entries: who did what (the command's kind), e.g. "earn by sw-li".
         const v1::Command& c = response.entry().entry().command();

@@ -77,6 +77,15 @@ std::string Named(const Notice& notice, const std::string& id) {
   return it == notice.names.end() ? id : it->second;
 }
 
+// A team's service category from the profile's teams, by the team's name as activities record
+// it; "" when the profile lists no such team.
+std::string TeamCategory(const Notice& notice, const std::string& team) {
+  for (const auto& listed : notice.profile.teams()) {
+    if (listed.name() == team) return listed.category();
+  }
+  return "";
+}
+
 std::string Money(const boost::multiprecision::cpp_int& minor) {
   return audit::DecimalText(minor, 2);
 }
@@ -89,17 +98,19 @@ std::string NoticeCsv(const Notice& notice) {
   // Every text or amount cell through csv::Field (quoting, no formulas); the rest are constants
   // and counts.
   csv << "\xEF\xBB\xBF"
-      << "section,key,name,count,amount,unit\n";
+      << "section,key,name,count,amount,unit,category\n";
   const auto& f = notice.figures;
   auto row = [&csv](const char* section, const std::string& key, const std::string& name,
-                    const std::string& count, const std::string& amount, const char* unit) {
+                    const std::string& count, const std::string& amount, const char* unit,
+                    const std::string& category = "") {
     csv << section << "," << csv::Field(key) << "," << csv::Field(name) << "," << count << ","
-        << csv::Field(amount) << "," << unit << "\n";
+        << csv::Field(amount) << "," << unit << "," << csv::Field(category) << "\n";
   };
   for (const auto& [team, hours] : f.team_hours_minor) {
     row("hours_by_team", team.empty() ? "(no team)" : team,
         team.empty() ? "未注明服务队" : Named(notice, team),
-        std::to_string(f.team_earnings.at(team)), Money(hours), "HOURS");
+        std::to_string(f.team_earnings.at(team)), Money(hours), "HOURS",
+        TeamCategory(notice, team));
   }
   for (const auto& [rule, amount] : f.awarded_minor) {
     row("points_awarded", rule.empty() ? "(by hand)" : rule,
@@ -209,20 +220,21 @@ std::string NoticeHtml(const Notice& notice) {
        << notice.head.seq << " 条）计算，核查结果："
        << (notice.clean ? "通过" : "发现 " + std::to_string(notice.findings) + " 个问题")
        << "。</p>\n";
-  html << "<h2>一、志愿服务时长（按服务日期）</h2>\n<table><tr><th>服务队</th><th>人次</th>"
-          "<th>时长（小时）</th></tr>\n";
+  html << "<h2>一、志愿服务时长（按服务日期）</h2>\n<table><tr><th>服务队</th><th>服务类别</th>"
+          "<th>人次</th><th>时长（小时）</th></tr>\n";
   std::vector<std::pair<std::string, double>> bars;
   boost::multiprecision::cpp_int total_hours = 0;
   std::uint64_t total_earnings = 0;
   for (const auto& [team, hours] : f.team_hours_minor) {
     const std::string label = team.empty() ? "未注明服务队" : Named(notice, team);
-    html << "<tr><td>" << certificate::HtmlText(label) << "</td><td class=n>"
+    html << "<tr><td>" << certificate::HtmlText(label) << "</td><td>"
+         << certificate::HtmlText(TeamCategory(notice, team)) << "</td><td class=n>"
          << f.team_earnings.at(team) << "</td><td class=n>" << Money(hours) << "</td></tr>\n";
     bars.emplace_back(label, ToDouble(Money(hours)));
     total_hours += hours;
     total_earnings += f.team_earnings.at(team);
   }
-  html << "<tr><th>合计</th><th class=n>" << total_earnings << "</th><th class=n>"
+  html << "<tr><th>合计</th><th></th><th class=n>" << total_earnings << "</th><th class=n>"
        << Money(total_hours) << "</th></tr></table>\n"
        << BarChart(bars, "小时") << "\n";
   html << "<h2>二、学生奖励积分（按奖励所属月份）</h2>\n<table><tr><th>奖励项目</th>"
@@ -470,14 +482,10 @@ std::optional<v1::VolunteerProfile> Profile(Session& session, const std::string&
 
 // The programme the journal's profile names (ListSettings), the default without one.
 std::optional<std::string> ProfileProgramme(Session& session, int* exit_code) {
-  v1::ListSettingsResponse settings;
-  const grpc::Status status =
-      session.programme().ListSettings(session.Context().get(), {}, &settings);
-  if (!status.ok()) {
-    *exit_code = Fail(session.globals(), status);
-    return std::nullopt;
-  }
-  return certificate::ProgrammeOf(settings.settings());
+  const std::optional<v1::SettingRecord> profile = ProfileRecord(session, exit_code);
+  if (!profile) return std::nullopt;
+  const std::string& name = profile->value().programme_profile().name();
+  return name.empty() ? certificate::kDefaultProgramme : name;
 }
 
 // Checks a certificate's data against the ledger; returns the problems found (none: verified)

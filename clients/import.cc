@@ -99,6 +99,8 @@ void RowCommand(const File& file, const csv::Row& row, const Defaults& defaults,
     }
     case Kind::kAwards:
       break;
+    case Kind::kTeams:  // MergeTeams: the file is one change of the profile, not a row's command
+      return;
   }
   if (file.column.contains("rule")) {  // awards by the programme's rules: the rule sets the amount
     auto* award = out->mutable_award();
@@ -180,6 +182,8 @@ std::string_view KindName(Kind kind) {
       return "catalogue";
     case Kind::kStock:
       return "stock";
+    case Kind::kTeams:
+      return "teams";
   }
   return "members";
 }
@@ -223,11 +227,14 @@ absl::StatusOr<File> Read(const std::string& bytes, std::string_view encoding) {
     file.kind = Kind::kCatalogue;
   } else if (has({"sku", "quantity", "reason"})) {
     file.kind = Kind::kStock;
+  } else if (has({"team_id", "team_name"}) && !has({"member_id"})) {
+    file.kind = Kind::kTeams;
   } else {
     return absl::InvalidArgumentError(
         "not a file lovebank imports: its header needs member_id,name (members), "
         "member_id,date,activity,hours (activities), member_id,points,reason (awards), "
-        "sku,name,unit,price_points (catalogue) or sku,quantity,reason (stock)");
+        "sku,name,unit,price_points (catalogue), sku,quantity,reason (stock) or "
+        "team_id,team_name,service_category (teams)");
   }
   if (table->rows.empty()) {
     return absl::InvalidArgumentError("the file has no rows under its header");
@@ -282,6 +289,18 @@ std::vector<Row> Commands(const File& file, const Defaults& defaults, const Name
       out.message = Cat("the same row as line ", it->second);
       continue;
     }
+    if (file.kind == Kind::kActivities && !defaults.teams.empty()) {
+      const std::string team_id = Get(file, row, "team_id");
+      const std::string written = Get(file, row, "team_name");
+      auto team = defaults.teams.find(team_id);
+      if (team != defaults.teams.end() && !written.empty() &&
+          Squeezed(team->second) != Squeezed(written)) {
+        out.held = kTeamMismatch;
+        out.message = Cat("team_name is ", written, " but team ", team_id, " is ", team->second,
+                          ": check the team's id");
+        continue;
+      }
+    }
     if (named) {
       const std::string written = Get(file, row, "member_name");
       const std::string member = Get(file, row, "member_id");
@@ -297,6 +316,89 @@ std::vector<Row> Commands(const File& file, const Defaults& defaults, const Name
     RowCommand(file, row, defaults, out.request_id, &out.command);
   }
   return rows;
+}
+
+TeamsMerge MergeTeams(const File& file, const v1::ProgrammeProfile& current) {
+  TeamsMerge merge;
+  merge.profile = current;
+  auto* teams = merge.profile.mutable_teams();
+  auto find = [teams](auto&& matches) -> v1::ProgrammeProfile::Team* {
+    for (auto& team : *teams) {
+      if (matches(team)) return &team;
+    }
+    return nullptr;
+  };
+  std::map<std::string, std::size_t> first_line;  // the row's text -> line
+  std::map<std::string, std::size_t> id_line;     // a team id -> the file's line naming it
+  for (const csv::Row& row : file.table.rows) {
+    Row& out = merge.rows.emplace_back();
+    out.line = row.line;
+    auto hold = [&out](std::string_view why, std::string message) {
+      out.held = why;
+      out.message = std::move(message);
+    };
+    if (auto [it, inserted] = first_line.emplace(row.text, row.line); !inserted) {
+      out.same_as = it->second;
+      hold(kDuplicateRow, Cat("the same row as line ", it->second));
+      continue;
+    }
+    const std::string id = Get(file, row, "team_id");
+    const std::string name = Get(file, row, "team_name");
+    const std::string category = Get(file, row, "service_category");
+    if (!IsValidAccountId(id)) {
+      hold(kTeamInvalid, Cat("team_id ", Excerpt(id), " is not 1-", kAccountIdBytesMax,
+                             " of A-Z a-z 0-9 . _ : @ -"));
+      continue;
+    }
+    if (name.empty() || name.size() > kDisplayNameBytesMax) {
+      hold(kTeamInvalid, Cat("team_name is 1-", kDisplayNameBytesMax, " bytes"));
+      continue;
+    }
+    if (category.size() > kServiceCategoryBytesMax) {
+      hold(kTeamInvalid, Cat("service_category is at most ", kServiceCategoryBytesMax, " bytes"));
+      continue;
+    }
+    if (auto [it, inserted] = id_line.emplace(id, row.line); !inserted) {
+      hold(kTeamInvalid, Cat("team ", id, " is also on line ", it->second, ": keep one"));
+      continue;
+    }
+    const auto* other =
+        find([&](const auto& team) { return team.name() == name && team.id() != id; });
+    if (other != nullptr) {
+      hold(kTeamInvalid, Cat("team ", other->id(), " is already called ", name));
+      continue;
+    }
+    v1::ProgrammeProfile::Team* team = find([&](const auto& listed) { return listed.id() == id; });
+    if (team == nullptr) {
+      if (teams->size() >= static_cast<int>(kSettingListMax)) {
+        hold(kTeamInvalid, Cat("the programme holds at most ", kSettingListMax, " teams"));
+        continue;
+      }
+      team = teams->Add();
+      team->set_id(id);
+      ++merge.added;
+    } else if (team->name() == name && team->category() == category) {
+      ++merge.unchanged;
+      merge.unchanged_lines.insert(row.line);
+      continue;
+    } else {
+      ++merge.changed;
+    }
+    team->set_name(name);
+    team->set_category(category);
+  }
+  return merge;
+}
+
+std::string TeamsRequestId(const v1::ProgrammeProfile& merged, std::uint64_t profile_seq) {
+  // No map fields in a profile: its serialization is one byte string per value.
+  const std::string bytes = Cat("teams\n", profile_seq, "\n", merged.SerializeAsString());
+  unsigned char digest[EVP_MAX_MD_SIZE];
+  unsigned int size = 0;
+  LOVEBANK_CHECK(EVP_Digest(bytes.data(), bytes.size(), digest, &size, EVP_sha256(), nullptr) ==
+                     1 &&
+                 size == 32);
+  return "imp-teams-" + ToHex(std::string_view(reinterpret_cast<const char*>(digest), 16));
 }
 
 std::string RejectedRows(const File& file, const std::map<std::size_t, std::string>& refused) {

@@ -10,6 +10,7 @@
 #include <functional>
 #include <map>
 #include <optional>
+#include <set>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -21,8 +22,8 @@
 namespace lovebank::import {
 
 // The files, told apart by their header's columns (docs/cli.md "lovebank import").
-enum class Kind { kMembers, kActivities, kAwards, kCatalogue, kStock };
-// "members", "activities", "awards", "catalogue", "stock".
+enum class Kind { kMembers, kActivities, kAwards, kCatalogue, kStock, kTeams };
+// "members", "activities", "awards", "catalogue", "stock", "teams".
 std::string_view KindName(Kind kind);
 // Whether the file's commands come from an ISSUER account (activities, awards, stock's donor)
 // and go to a STORE (catalogue, stock).
@@ -46,6 +47,10 @@ absl::StatusOr<File> Read(const std::string& bytes, std::string_view encoding = 
 // its account's name (a wrong id is caught before it credits somebody else).
 inline constexpr std::string_view kDuplicateRow = "DUPLICATE_ROW";
 inline constexpr std::string_view kNameMismatch = "NAME_MISMATCH";
+// An activity row whose team_name is not the name the programme's teams give its team_id.
+inline constexpr std::string_view kTeamMismatch = "TEAM_MISMATCH";
+// A teams row that cannot be a team (id, name or category malformed; an id or name twice).
+inline constexpr std::string_view kTeamInvalid = "TEAM_INVALID";
 
 // One data row of the file.
 struct Row {
@@ -64,6 +69,9 @@ struct Defaults {
   // Awards by rule: the month they are for (Award.month, YYYY-MM) when a row has no `month`
   // column; "" = the month they are posted in.
   std::string month;
+  // Activities: the programme's teams (ProgrammeProfile.teams), id -> name. A row naming a known
+  // team_id under another team_name is held (kTeamMismatch); ids not listed are not checked.
+  std::map<std::string, std::string> teams;
 };
 
 // The month a file's name gives (the first YYYY-MM in it with a month 01-12, not part of a longer
@@ -77,6 +85,23 @@ using NameOf = std::function<std::optional<std::string>(const std::string& accou
 // The rows as batch commands. A row with a member_name is held (kNameMismatch) when `name_of`
 // gives its account another name (white space aside).
 std::vector<Row> Commands(const File& file, const Defaults& defaults, const NameOf& name_of);
+
+// A teams file (team_id,team_name[,service_category]) merged into the programme's profile: each
+// row adds its team or renames it / changes its category by id; teams the file does not name
+// stay. Rows that cannot be a team are held (kTeamInvalid, or kDuplicateRow for a row repeated
+// word for word), and the rest still merge.
+struct TeamsMerge {
+  v1::ProgrammeProfile profile;  // `current` with the file's teams
+  std::vector<Row> rows;         // every data row; `held` set on those not merged
+  std::uint64_t added = 0, changed = 0, unchanged = 0;
+  std::set<std::size_t> unchanged_lines;  // rows whose team the profile has as they say
+  bool Changed() const { return added + changed > 0; }
+};
+TeamsMerge MergeTeams(const File& file, const v1::ProgrammeProfile& current);
+// The SetSetting request id of a merge: "imp-teams-" and 32 hex of SHA-256 over the profile seq
+// it was merged into and the merged profile, so a retried import sends the same id, and the same
+// file imported after the profile changed is a new change (never taken for the old one).
+std::string TeamsRequestId(const v1::ProgrammeProfile& merged, std::uint64_t profile_seq);
 
 // The accounts whose names Commands asks for: each member_id of a file with a member_name column,
 // once.

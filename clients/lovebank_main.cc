@@ -132,6 +132,22 @@ std::string Closest(const CLI::App& app, const std::vector<std::string>& args) {
   return "";
 }
 
+// The first word of `words` (the commands after `lovebank help`) that is not a command where it
+// stands: "blance" in `help blance`, "opn" in `help account opn`; "" when all are (or the words
+// reach a command that takes no subcommand: the rest are its arguments).
+std::string NotACommand(const CLI::App& app, const std::vector<std::string>& words) {
+  const CLI::App* level = &app;
+  for (const std::string& word : words) {
+    if (word.rfind("-", 0) == 0) return "";
+    if (level->get_subcommands([](const CLI::App*) { return true; }).empty()) return "";
+    const auto found = level->get_subcommands(
+        [&word](const CLI::App* command) { return command->get_name() == word; });
+    if (found.empty()) return word;
+    level = found.front();
+  }
+  return "";
+}
+
 int Main(int argc, char** argv) {
   absl::SetMutexDeadlockDetectionMode(absl::OnDeadlockCycle::kIgnore);  // see service/server.cc
   Globals globals;
@@ -187,12 +203,15 @@ int Main(int argc, char** argv) {
   AddExchangeCommands(app, globals, &exit_code);
   // `lovebank help [COMMAND...]` is `lovebank [COMMAND...] --help`.
   std::vector<std::string> args(argv + 1, argv + argc);
+  std::string unknown;  // `lovebank help blance`: a word that is no command, said as such
   if (!args.empty() && args.front() == "help") {
     args.erase(args.begin());
+    unknown = NotACommand(app, args);
     args.emplace_back("--help");
   }
   const bool json = std::find(args.begin(), args.end(), "--json") != args.end();
   try {
+    if (!unknown.empty()) throw CLI::ParseError("no command `" + unknown + "`", kExitUsage);
     std::vector<std::string> reversed(args.rbegin(), args.rend());  // CLI11 takes the last first
     app.parse(reversed);
   } catch (const CLI::ParseError& error) {

@@ -83,6 +83,7 @@ const std::vector<std::function<Converted(std::string_view)>>& Converters() {
       Converter<v1::ApproveRequest>(),
       Converter<v1::RejectRequest>(),
       Converter<v1::SetAccountContactRequest>(),
+      Converter<v1::SetBudgetRequest>(),
   };
   return *converters;
 }

@@ -45,6 +45,7 @@ bool Touches(const Principal& who, const v1::Entry& entry) {
   if (c.has_void_hold()) return who.IsBound(c.void_hold().store());
   if (c.has_set_account_status()) return who.IsBound(c.set_account_status().account());
   if (c.has_set_account_contact()) return who.IsBound(c.set_account_contact().account());
+  if (c.has_set_budget()) return who.IsBound(c.set_budget().account());
   if (c.has_award()) return who.IsBound(c.award().member()) || who.IsBound(c.award().issuer());
   if (c.has_set_account_tags()) return who.IsBound(c.set_account_tags().account());
   if (c.has_set_family()) return who.IsBound(c.set_family().member());
@@ -128,6 +129,7 @@ Decision MayCommand(const Principal& who, const v1::Command& command,
     case v1::Command::kOpenAccount:
     case v1::Command::kSetAccountStatus:
     case v1::Command::kSetAccountContact:
+    case v1::Command::kSetBudget:
       return MayAdminister(who);
     case v1::Command::kCheckout:
       if (who.role != v1::ROLE_TERMINAL) break;

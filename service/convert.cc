@@ -95,6 +95,15 @@ Converted ToCommand(const v1::SetAccountContactRequest& request, std::string_vie
   return converted;
 }
 
+Converted ToCommand(const v1::SetBudgetRequest& request, std::string_view actor) {
+  Converted converted = Base(request.request_id(), actor, request.memo());
+  v1::SetBudget* set = converted.command.mutable_set_budget();
+  set->set_account(request.account());
+  set->mutable_budget()->set_asset(request.asset());
+  set->mutable_budget()->set_amount(request.amount());
+  return converted;
+}
+
 Converted ToCommand(const v1::SetAccountStatusRequest& request, std::string_view actor) {
   Converted converted = Base(request.request_id(), actor, request.memo());
   converted.command.mutable_set_account_status()->set_account(request.account());

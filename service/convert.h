@@ -36,6 +36,7 @@ Converted ToCommand(const v1::TransferRequest& request, std::string_view actor);
 Converted ToCommand(const v1::OpenAccountRequest& request, std::string_view actor);
 Converted ToCommand(const v1::SetAccountStatusRequest& request, std::string_view actor);
 Converted ToCommand(const v1::SetAccountContactRequest& request, std::string_view actor);
+Converted ToCommand(const v1::SetBudgetRequest& request, std::string_view actor);
 Converted ToCommand(const v1::RevokePrincipalRequest& request, std::string_view actor);
 // The PIN's code key wrapped under `keys` (PaymentKey::WrapPin) with a new random nonce.
 Converted ToCommand(const v1::SetDevicePinRequest& request, std::string_view actor,

@@ -215,6 +215,12 @@ grpc::ServerUnaryReactor* LedgerService::SetAccountContact(
   return Mutate(ctx, "SetAccountContact", *request, response);
 }
 
+grpc::ServerUnaryReactor* LedgerService::SetBudget(grpc::CallbackServerContext* ctx,
+                                                   const v1::SetBudgetRequest* request,
+                                                   v1::Receipt* response) {
+  return Mutate(ctx, "SetBudget", *request, response);
+}
+
 grpc::ServerUnaryReactor* LedgerService::Earn(grpc::CallbackServerContext* ctx,
                                               const v1::EarnRequest* request,
                                               v1::Receipt* response) {

@@ -269,6 +269,13 @@ grpc::ServerUnaryReactor* ProgrammeService::Import(grpc::CallbackServerContext* 
                    : ToStatus(file.status()));
     return call;
   }
+  if (file->kind == import::Kind::kTeams) {
+    // One change of the programme's profile, not a batch of rows: `lovebank import` merges it.
+    call->Done(ToStatus(Reason::kImportFileInvalid,
+                        "a teams file goes into the programme's profile: an admin imports it with "
+                        "`lovebank import teams.csv`"));
+    return call;
+  }
   if (file->table.rows.size() > most) {
     call->Done(ToStatus(Reason::kImportTooLarge,
                         Cat("the file has ", file->table.rows.size(), " rows; ", most,
@@ -276,7 +283,7 @@ grpc::ServerUnaryReactor* ProgrammeService::Import(grpc::CallbackServerContext* 
     return call;
   }
   // The accounts a row does not name: the request's, else the caller's own (an issuer's).
-  import::Defaults defaults{request->issuer(), request->store(), request->month()};
+  import::Defaults defaults{request->issuer(), request->store(), request->month(), {}};
   if (defaults.issuer.empty() && !who->accounts.empty()) defaults.issuer = who->accounts.front();
   for (const auto& [needed, column, value] :
        {std::tuple{import::NeedsIssuer(file->kind), "issuer", &defaults.issuer},
@@ -286,6 +293,18 @@ grpc::ServerUnaryReactor* ProgrammeService::Import(grpc::CallbackServerContext* 
                           Cat(column, ": name the account (the request's ", column,
                               ", or a column of the file); this principal is bound to none")));
       return call;
+    }
+  }
+  if (file->kind == import::Kind::kActivities) {  // checked against the teams, as the CLI does
+    auto settings = context_.ledger->GetSettings();
+    if (!settings.ok()) {
+      call->Done(ToStatus(settings.status()));
+      return call;
+    }
+    for (const v1::SettingRecord& record : settings->settings) {
+      for (const auto& team : record.value().programme_profile().teams()) {
+        defaults.teams.emplace(team.id(), team.name());
+      }
     }
   }
   response->set_kind(std::string(import::KindName(file->kind)));

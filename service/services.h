@@ -46,6 +46,9 @@ class LedgerService final : public v1::Ledger::CallbackService {
   grpc::ServerUnaryReactor* SetAccountContact(grpc::CallbackServerContext* ctx,
                                               const v1::SetAccountContactRequest* request,
                                               v1::Receipt* response) override;
+  grpc::ServerUnaryReactor* SetBudget(grpc::CallbackServerContext* ctx,
+                                      const v1::SetBudgetRequest* request,
+                                      v1::Receipt* response) override;
   grpc::ServerUnaryReactor* Earn(grpc::CallbackServerContext* ctx, const v1::EarnRequest* request,
                                  v1::Receipt* response) override;
   grpc::ServerUnaryReactor* Deduct(grpc::CallbackServerContext* ctx,

@@ -142,6 +142,7 @@ bool Permits(const v1::PrincipalRecord& who, const v1::Command& c, const ReplayS
               c.set_device_pin().pin_key_wrapped().empty());
     case v1::Command::kOpenAccount:
     case v1::Command::kSetAccountStatus:
+    case v1::Command::kSetBudget:
     case v1::Command::kSetAccountContact:
     case v1::Command::kSetAccountTags:
     case v1::Command::kSetFamily:

@@ -273,6 +273,10 @@ void ReplayEntry(const v1::Entry& entry, const Hash& fingerprint, State& state,
         expectation = ExpectAdmin(command, seq, state, findings);
         touched = command.set_account_status().account();
         break;
+      case v1::Command::kSetBudget:
+        expectation = ExpectAdmin(command, seq, state, findings);
+        touched = command.set_budget().account();
+        break;
       case v1::Command::kDefineAsset:
       case v1::Command::kGrantPrincipal:
       case v1::Command::kActivatePrincipal:

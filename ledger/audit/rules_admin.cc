@@ -49,6 +49,37 @@ Expectation ExpectAdmin(const v1::Command& command, std::uint64_t seq, State& st
     account.Sync();
     AddAccount(state, open.account(), std::move(account));
     if (!open.card_number().empty()) state.card_owners[open.card_number()] = open.account();
+  } else if (command.has_set_budget()) {
+    // An issuer's budget raised or lowered (issue #28): an ISSUER, a defined asset, an amount at
+    // its scale, never below what the issuer has issued so far (minus its balance).
+    const auto& set = command.set_budget();
+    if (auto problem = AccountProblem(state, set.account(), v1::ACCOUNT_KIND_ISSUER, true);
+        !problem.empty()) {
+      return violated(Cat("a budget for ", set.account(), ": ", problem));
+    }
+    auto asset = state.assets.find(set.budget().asset());
+    if (asset == state.assets.end())
+      return violated(Cat("budget in unknown asset ", set.budget().asset()));
+    const AmountParse amount =
+        ParseAmount(set.budget().amount(), asset->second.scale, asset->second.maximum_minor);
+    if (!amount.ok())
+      return violated(Cat("budget ", set.budget().amount(), ": ", ReasonName(amount.reason)));
+    State::Account& account = state.accounts.find(set.account())->second;
+    const Int128 issued = -Int128(account.HeldMinor(asset->first));
+    if (amount.amount.minor() < issued) {
+      return violated(Cat("the budget of ", set.account(), " lowered to ", set.budget().amount(),
+                          " ", set.budget().asset(), ", below the ",
+                          FormatAmount(Amount::FromMinor(issued), asset->second.scale),
+                          " it had issued"));
+    }
+    account.budgets_minor[set.budget().asset()] = amount.amount.minor();
+    bool replaced = false;
+    for (auto& budget : *account.record.mutable_budgets()) {
+      if (budget.asset() != set.budget().asset()) continue;
+      budget.set_amount(set.budget().amount());
+      replaced = true;
+    }
+    if (!replaced) *account.record.add_budgets() = set.budget();
   } else if (command.has_define_asset()) {
     const auto& define = command.define_asset();
     if (state.assets.contains(define.code()))

@@ -34,6 +34,17 @@ std::string ProfileProblem(const v1::ProgrammeProfile& profile) {
     }
     if (!seen.insert(named.id()).second) return Cat("display name for ", named.id(), " twice");
   }
+  if (profile.teams_size() > static_cast<int>(kSettingListMax)) return "more teams than the limit";
+  std::set<std::string> team_ids, team_names;
+  for (const auto& team : profile.teams()) {
+    if (!IsValidAccountId(team.id()) || !within(team.name(), 1, kDisplayNameBytesMax) ||
+        !within(team.category(), 0, kServiceCategoryBytesMax)) {
+      return Cat("team ", team.id(), " malformed");
+    }
+    if (!team_ids.insert(team.id()).second || !team_names.insert(team.name()).second) {
+      return Cat("team ", team.id(), " or its name twice");
+    }
+  }
   return {};
 }
 

@@ -195,6 +195,8 @@ Outcome Engine::Decide(const v1::Command& command, const std::string& fingerprin
       return ApplySetFamily(command, fingerprint);
     case v1::Command::kSetAccountContact:
       return ApplySetAccountContact(command, fingerprint);
+    case v1::Command::kSetBudget:
+      return ApplySetBudget(command, fingerprint);
     case v1::Command::kSetTransferPolicy:
       return ApplySetTransferPolicy(command, fingerprint);
     case v1::Command::kSetAwardRule:

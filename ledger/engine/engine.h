@@ -221,6 +221,7 @@ class Engine {
   Outcome ApplySetAccountTags(const v1::Command& command, const std::string& fingerprint);
   Outcome ApplySetFamily(const v1::Command& command, const std::string& fingerprint);
   Outcome ApplySetAccountContact(const v1::Command& command, const std::string& fingerprint);
+  Outcome ApplySetBudget(const v1::Command& command, const std::string& fingerprint);
   // accounts_.Set, keeping card_owners_ in step with the record's card number.
   void SetAccount(const std::string& account, AccountState state);
   Outcome ApplySetTransferPolicy(const v1::Command& command, const std::string& fingerprint);

@@ -35,6 +35,15 @@ Outcome Engine::ApplySetAccountTags(const v1::Command& command, const std::strin
   return outcome;
 }
 
+Outcome Engine::ApplySetBudget(const v1::Command& command, const std::string& fingerprint) {
+  const v1::SetBudget& set = command.set_budget();
+  auto state = Decided(command, fingerprint, rules::DecideBudget(set, *context_));
+  if (!state.ok()) return std::move(state).outcome();
+  Outcome outcome = Append(command, fingerprint, {}, {set.account()});
+  accounts_.Set(set.account(), std::move(*state));
+  return outcome;
+}
+
 Outcome Engine::ApplySetFamily(const v1::Command& command, const std::string& fingerprint) {
   const v1::SetFamily& set = command.set_family();
   auto record = Decided(command, fingerprint, rules::DecideFamily(set, *context_));

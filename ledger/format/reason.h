@@ -195,9 +195,11 @@ enum class Reason : std::uint32_t {
   kCosignHeadStale = 166,
   kSigningKeyChangeInvalid = 167,
   kAwardMonthInvalid = 168,
+  // An issuer's budget lowered below what it has issued (issue #28; the sequencer).
+  kBudgetBelowIssued = 169,
 };
 // Every reason's value is below this (loops over all reasons).
-inline constexpr std::uint32_t kReasonValueEnd = 169;
+inline constexpr std::uint32_t kReasonValueEnd = 170;
 
 // The reason's name as it appears in the proto and in logs, e.g. "INSUFFICIENT_BALANCE".
 std::string_view ReasonName(Reason reason);

@@ -638,6 +638,16 @@ SyntaxCheck CheckCommandSyntax(const v1::Command& command) {
       }
       return CheckContact(set.card_number(), set.phone());
     }
+    case v1::Command::kSetBudget: {
+      const auto& set = command.set_budget();
+      if (auto check = CheckAccountId(set.account(), "account"); check.reason != Reason::kOk) {
+        return check;
+      }
+      if (auto check = CheckAssetCode(set.budget().asset()); check.reason != Reason::kOk) {
+        return check;
+      }
+      return CheckAmountText(set.budget().amount(), "budget");
+    }
     case v1::Command::kSetAccountTags:
       if (auto check = CheckAccountId(command.set_account_tags().account(), "account");
           check.reason != Reason::kOk) {

@@ -103,6 +103,41 @@ OrRefusal<v1::AccountRecord> DecideAccountTags(const v1::SetAccountTags& set,
   return record;
 }
 
+OrRefusal<AccountState> DecideBudget(const v1::SetBudget& set, const Context& context) {
+  const AccountState* account = context.FindAccount(set.account());
+  if (account == nullptr)
+    return Refusal{Reason::kAccountUnknown, Cat("no account ", set.account())};
+  if (account->record.kind() != v1::ACCOUNT_KIND_ISSUER) {
+    return Refusal{Reason::kBudgetInvalid,
+                   Cat(set.account(), " is not an ISSUER account: only issuers have budgets")};
+  }
+  const std::string& asset_code = set.budget().asset();
+  const AssetState* asset = context.FindAsset(asset_code);
+  if (asset == nullptr) return Refusal{Reason::kAssetUnknown, Cat("no asset ", asset_code)};
+  AmountParse amount = ParseAmount(set.budget().amount(), asset->scale, asset->maximum_minor);
+  if (!amount.ok()) {
+    return Refusal{amount.reason,
+                   Cat("budget ", Excerpt(set.budget().amount()), ": ", ReasonName(amount.reason))};
+  }
+  const Int128 issued = -context.Balance(set.account(), asset_code).minor;
+  if (amount.amount.minor() < issued) {
+    return Refusal{
+        Reason::kBudgetBelowIssued,
+        Cat(set.account(), " has issued ", FormatAmount(Amount::FromMinor(issued), asset->scale),
+            " ", asset_code, ": its budget cannot go below that")};
+  }
+  AccountState state = *account;
+  bool replaced = false;
+  for (auto& budget : *state.record.mutable_budgets()) {
+    if (budget.asset() != asset_code) continue;
+    budget.set_amount(set.budget().amount());
+    replaced = true;
+  }
+  if (!replaced) *state.record.add_budgets() = set.budget();
+  state.budgets_minor[asset_code] = amount.amount.minor();
+  return state;
+}
+
 std::optional<Refusal> CheckCardFree(const std::string& card, const std::string& account,
                                      const Context& context) {
   const std::string* owner = context.FindCardOwner(card);

@@ -23,6 +23,10 @@ OrRefusal<v1::AccountKind> TransferRecipientKind(const v1::Move& move, const Con
 // SetAccountTags: an existing account; the record with its tags replaced (sorted).
 OrRefusal<v1::AccountRecord> DecideAccountTags(const v1::SetAccountTags& set,
                                                const Context& context);
+// SetBudget: an ISSUER account (BUDGET_INVALID otherwise), a defined asset, an amount at its
+// scale, never below what the issuer has issued, minus its balance (BUDGET_BELOW_ISSUED). The
+// account's state with the budget replaced (the record's text and the minor units).
+OrRefusal<AccountState> DecideBudget(const v1::SetBudget& set, const Context& context);
 // SetFamily: the member and every relative MEMBER accounts; the member's record with its
 // relatives replaced (sorted).
 // SetAccountContact: the account's record with its new card number and phone; the card number

@@ -44,6 +44,23 @@ std::variant<v1::SettingValue, Refusal> DecideProfile(const v1::SettingValue& as
       return Invalid(Cat("programme_profile.display_names names ", Excerpt(named.id()), " twice"));
     }
   }
+  if (profile.teams_size() > static_cast<int>(kSettingListMax)) {
+    return Invalid(Cat("programme_profile.teams holds at most ", kSettingListMax));
+  }
+  std::set<std::string_view> team_ids, team_names;
+  for (const auto& team : profile.teams()) {
+    if (!IsValidAccountId(team.id()) || team.name().empty() ||
+        team.name().size() > kDisplayNameBytesMax ||
+        team.category().size() > kServiceCategoryBytesMax) {
+      return Invalid(Cat("a team's id is 1-", kAccountIdBytesMax,
+                         " of [A-Za-z0-9._:@-], its name 1-", kDisplayNameBytesMax,
+                         " bytes and its category at most ", kServiceCategoryBytesMax, " bytes"));
+    }
+    if (!team_ids.insert(team.id()).second || !team_names.insert(team.name()).second) {
+      return Invalid(Cat("programme_profile.teams names ", Excerpt(team.id()), " or ",
+                         Excerpt(team.name()), " twice"));
+    }
+  }
   return asked;
 }
 

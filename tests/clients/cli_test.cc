@@ -103,7 +103,7 @@ std::map<std::string, std::string> NoticeRows(const std::string& path) {
   std::ifstream csv(path);
   std::string line;
   std::getline(csv, line);
-  EXPECT_EQ(line, "\xEF\xBB\xBFsection,key,name,count,amount,unit");
+  EXPECT_EQ(line, "\xEF\xBB\xBFsection,key,name,count,amount,unit,category");
   while (std::getline(csv, line)) {
     std::vector<std::string> f;
     std::stringstream fields(line);
@@ -147,6 +147,17 @@ class CliTest : public ::testing::Test {
   }
 
   // The programme of the README's first ten minutes, through the CLI.
+  // A lovebankd whose clock starts on 3 December 2026 (November's sheets come in then), with
+  // the programme of OpenProgramme.
+  void OpenProgrammeOn3December() {
+    daemon_ = std::make_unique<testing::Daemon>(
+        dir_.Sub("december"), std::vector<std::string>{"--clock-start", "2026-12-03T01:00:00Z"});
+    ASSERT_GT(daemon_->port(), 0) << daemon_->output();
+    std::ifstream token(dir_.Sub("december/admin.token"));
+    std::getline(token, tokens_["admin"]);
+    OpenProgramme();
+  }
+
   void OpenProgramme() {
     ASSERT_EQ(Run({"account", "open", "issuer:town", "--kind", "issuer", "--name", "镇爱心银行",
                    "--budget", "POINTS=100000", "--budget", "HOURS=10000"})
@@ -466,6 +477,16 @@ TEST_F(CliTest, AFullLoveSupermarketDay) {
   ASSERT_EQ(items.size(), 2u);
   EXPECT_EQ(items[1]["sku"], "RICE_5KG");
   EXPECT_EQ(items[1]["stock"], "45");  // 50 in, 5 sold, 1 back, 1 written off
+  // Names beside codes (issue #28): the goods in a statement and a store's balance, the store by
+  // its account's name where the token may read it.
+  const Result bought = ok({"history", "V00001"}, "app-v1");
+  EXPECT_NE(bought.out.find("东北大米 5kg (RICE_5KG)×2 花生油 5L (OIL_5L)×1"), std::string::npos)
+      << bought.out;
+  const Result sold = ok({"history", "V00001"}, "auditor-wang");
+  EXPECT_NE(sold.out.find("checkout at 河头店镇爱心超市 (store:main) ·"), std::string::npos)
+      << sold.out;
+  const Result shelves = ok({"balance", "store:main"}, "auditor-wang");
+  EXPECT_NE(shelves.out.find("45 东北大米 5kg (RICE_5KG)"), std::string::npos) << shelves.out;
 
   // The auditor: clean, and the flows tie out.
   const Result audit = Run({"--json", "audit"}, "auditor-wang");
@@ -592,6 +613,20 @@ TEST_F(CliTest, ASettingIsSetAsJsonAndListed) {
   ASSERT_EQ(json.exit_code, 0) << json.err;
   EXPECT_EQ(json.json()["settings"][0]["value"]["programme_profile"]["display_names"][0]["name"],
             "南溪镇爱心超市");
+  // A member's statement names the shop as the profile does (its account is not the member's
+  // to read; the profile is public).
+  ASSERT_EQ(Run({"earn", "--member", "V00001", "--points", "30", "--reason", "进步"}, "worker-li")
+                .exit_code,
+            0);
+  const Result receipt =
+      Run({"redeem", "--store", "store:main", "--member", "V00001", "--amount", "30"}, "till-1");
+  ASSERT_EQ(receipt.exit_code, 0) << receipt.err;
+  EXPECT_NE(receipt.out.find("南溪镇爱心银行 · 南溪镇爱心超市 (store:main)  兑换小票 receipt"),
+            std::string::npos)
+      << receipt.out;  // the programme and the shop as the profile names them
+  const Result statement = Run({"history"}, "app-v1");
+  EXPECT_NE(statement.out.find("redeem at 南溪镇爱心超市 (store:main)"), std::string::npos)
+      << statement.out;
 
   const Result unknown = Run({"setting", "set", "no_such_setting", "{}"});
   EXPECT_EQ(unknown.exit_code, 2);
@@ -657,6 +692,20 @@ TEST_F(CliTest, HelpSuggestionsJsonUsageErrorsAndChineseWords) {
   const Result far = Run({"xyzzy"}, "", "127.0.0.1:1");
   EXPECT_EQ(far.exit_code, 2);
   EXPECT_EQ(far.err.find("did you mean"), std::string::npos) << far.err;
+  // `help` with a mistyped command says so (not the overview), and what was meant.
+  const Result help_typo = Run({"help", "blance"}, "", "127.0.0.1:1");
+  EXPECT_EQ(help_typo.exit_code, 2);
+  EXPECT_NE(help_typo.err.find("no command `blance`; did you mean `lovebank balance`?"),
+            std::string::npos)
+      << help_typo.err;
+  const Result help_nested = Run({"help", "account", "budgte"}, "", "127.0.0.1:1");
+  EXPECT_EQ(help_nested.exit_code, 2);
+  EXPECT_NE(help_nested.err.find("did you mean `lovebank account budget`?"), std::string::npos)
+      << help_nested.err;
+  const Result help_budget = Run({"help", "account", "budget"}, "", "127.0.0.1:1");
+  EXPECT_EQ(help_budget.exit_code, 0) << help_budget.err;
+  EXPECT_NE(help_budget.out.find("never below what it has issued"), std::string::npos)
+      << help_budget.out;
 
   const Result json = Run({"--json", "balanse", "V00001"}, "", "127.0.0.1:1");
   EXPECT_EQ(json.exit_code, 2);
@@ -1414,12 +1463,16 @@ TEST_F(CliTest, ForgedCertificatesAreFoundAndHostileNamesStayText) {
 // held at November's end), December's says what was posted in it for earlier months and has the
 // December redemption; award recipients are listed with masked names.
 TEST_F(CliTest, NovembersSheetsImportedInDecemberMakeNovembersNotice) {
-  daemon_ = std::make_unique<testing::Daemon>(
-      dir_.Sub("december"), std::vector<std::string>{"--clock-start", "2026-12-03T01:00:00Z"});
-  ASSERT_GT(daemon_->port(), 0) << daemon_->output();
-  std::ifstream token(dir_.Sub("december/admin.token"));
-  std::getline(token, tokens_["admin"]);
-  OpenProgramme();
+  OpenProgrammeOn3December();
+  // The programme's teams first (the sample's teams.csv): the notice shows their categories, and
+  // every activity row's team name matches its id.
+  ASSERT_EQ(Run({"setting", "set", "programme_profile", R"({"name": "南溪镇爱心银行"})"}).exit_code,
+            0);
+  const Result teams =
+      Run({"--json", "import", std::string(LOVEBANK_EXAMPLE_DATA_DIR) + "/teams.csv"});
+  ASSERT_EQ(teams.exit_code, 0) << teams.out << teams.err;
+  EXPECT_EQ(teams.json()["kind"], "teams");
+  EXPECT_EQ(teams.json()["applied"], 20) << teams.out;
   const Result awards = ImportSampleMonth();
   EXPECT_EQ(awards.json()["awards_month"], "2026-11") << awards.out;
   ASSERT_EQ(
@@ -1451,6 +1504,18 @@ TEST_F(CliTest, NovembersSheetsImportedInDecemberMakeNovembersNotice) {
   std::ifstream html_file(out + "/report-2026-11.html");
   const std::string html((std::istreambuf_iterator<char>(html_file)), {});
   EXPECT_NE(html.find("三、获奖学生名单"), std::string::npos);
+  // Each team with its service category from teams.csv, in the page and the spreadsheet.
+  const auto& [t17_rows, t17_minor] = sums.team.at("反诈宣传志愿队");
+  EXPECT_NE(html.find("<tr><td>反诈宣传志愿队</td><td>公益宣传</td><td class=n>" +
+                      std::to_string(t17_rows) + "</td>"),
+            std::string::npos)
+      << html;
+  std::ifstream csv_file(out + "/report-2026-11.csv");
+  const std::string csv((std::istreambuf_iterator<char>(csv_file)), {});
+  EXPECT_NE(csv.find(Cat("hours_by_team,反诈宣传志愿队,反诈宣传志愿队,", t17_rows, ",",
+                         Decimal(t17_minor), ",HOURS,公益宣传\n")),
+            std::string::npos)
+      << csv;
   EXPECT_NE(html.find("<td class=nm>金*强</td>"), std::string::npos)
       << html;  // S00854, the first row
   EXPECT_EQ(html.find("金艺强"), std::string::npos);
@@ -1475,6 +1540,87 @@ TEST_F(CliTest, NovembersSheetsImportedInDecemberMakeNovembersNotice) {
     EXPECT_EQ(refused.exit_code, 1) << month << refused.out;
     EXPECT_EQ(refused.json()["refused_by_reason"]["AWARD_MONTH_INVALID"], 1) << refused.out;
   }
+  EXPECT_EQ(Run({"--json", "audit"}, "auditor-wang").exit_code, 0);
+}
+
+// Issue #28: a teams file into the programme's profile — refused before there is a profile,
+// merged once (the same file again applies nothing), a bad row into the rejected rows file and
+// its correction merged; an activity row naming a team's id under another name held; an issuer's
+// budget raised and lowered by an admin, never below what it issued, with the counter's words.
+TEST_F(CliTest, TeamsGoIntoTheProfileAndAnAdminSetsAnIssuersBudget) {
+  OpenProgrammeOn3December();
+  const std::string teams = dir_.Sub("teams.csv");
+  std::ofstream(teams) << "team_id,team_name,service_category\n"
+                          "T01,小雨滴志愿者服务队,助老\n"
+                          "T 2,牵手怀童志愿服务队,关爱儿童\n";
+  const Result early = Run({"import", teams});
+  EXPECT_EQ(early.exit_code, 2);
+  EXPECT_NE(early.err.find("set the programme's profile first"), std::string::npos) << early.err;
+  ASSERT_EQ(Run({"setting", "set", "programme_profile", R"({"name": "南溪镇爱心银行"})"}).exit_code,
+            0);
+  EXPECT_EQ(Run({"import", teams}, "worker-li").exit_code, 1);  // an issuer: PERMISSION_DENIED
+  const std::string rejected = dir_.Sub("teams-rejected.csv");
+  const Result first = Run({"--json", "import", teams, "--rejected", rejected});
+  EXPECT_EQ(first.exit_code, 1) << first.out << first.err;
+  EXPECT_EQ(first.json()["applied"], 1) << first.out;
+  EXPECT_EQ(first.json()["refused_by_reason"]["TEAM_INVALID"], 1) << first.out;
+  EXPECT_EQ(first.json()["rejected_rows_file"], rejected);
+  const Result again = Run({"--json", "import", teams, "--rejected", dir_.Sub("again.csv")});
+  EXPECT_EQ(again.json()["applied"], 0) << again.out;
+  EXPECT_EQ(again.json()["already_applied"], 1) << again.out;
+  // The office corrects the id in the rejected rows file and imports that.
+  std::ifstream rejected_in(rejected);
+  std::string sheet((std::istreambuf_iterator<char>(rejected_in)), {});
+  ASSERT_NE(sheet.find("T 2,"), std::string::npos) << sheet;
+  sheet.replace(sheet.find("T 2,"), 4, "T02,");
+  std::ofstream(rejected, std::ios::trunc) << sheet;
+  const Result corrected = Run({"--json", "import", rejected, "--rejected", dir_.Sub("x.csv")});
+  EXPECT_EQ(corrected.exit_code, 0) << corrected.out << corrected.err;
+  EXPECT_EQ(corrected.json()["applied"], 1) << corrected.out;
+  const Result settings = Run({"--json", "setting", "list"});
+  ASSERT_EQ(settings.exit_code, 0);
+  EXPECT_NE(settings.out.find("关爱儿童"), std::string::npos) << settings.out;
+  EXPECT_NE(settings.out.find("南溪镇爱心银行"), std::string::npos) << settings.out;  // kept
+
+  // An activity naming T01 under another team's name is held; the right one applies.
+  const std::string activities = dir_.Sub("activities.csv");
+  std::ofstream(activities)
+      << "activity_id,date,team_id,team_name,activity,member_id,member_name,hours\n"
+         "A1,2026-11-05,T01,牵手怀童志愿服务队,助老,V00001,韦蕊,2\n"
+         "A2,2026-11-05,T01,小雨滴志愿者服务队,助老,V00002,龙静环,2\n";
+  const Result held =
+      Run({"--json", "import", activities, "--rejected", dir_.Sub("a.csv")}, "worker-li");
+  EXPECT_EQ(held.exit_code, 1) << held.out;
+  EXPECT_EQ(held.json()["refused_by_reason"]["TEAM_MISMATCH"], 1) << held.out;
+  EXPECT_EQ(held.json()["applied"], 1) << held.out;
+
+  // The budget: 100,000 POINTS as opened; 50 issued; lowered to 50 at least, never below.
+  ASSERT_EQ(
+      Run({"earn", "--member", "V00001", "--points", "50", "--reason", "期中进步"}, "worker-li")
+          .exit_code,
+      0);
+  const Result below = Run({"account", "budget", "issuer:town", "POINTS", "49.99"});
+  EXPECT_EQ(below.exit_code, 1);
+  EXPECT_NE((below.out + below.err).find("BUDGET_BELOW_ISSUED"), std::string::npos)
+      << below.out << below.err;
+  EXPECT_NE((below.out + below.err).find("预算不能低于该发放方已发放的数额"), std::string::npos)
+      << below.out << below.err;
+  EXPECT_EQ(Run({"account", "budget", "issuer:town", "POINTS", "60"}, "worker-li").exit_code, 1);
+  ASSERT_EQ(
+      Run({"account", "budget", "issuer:town", "POINTS", "60", "--memo", "年末收紧"}).exit_code, 0);
+  const Result show = Run({"--json", "account", "show", "issuer:town"});
+  std::map<std::string, std::string> budgets;
+  const nlohmann::json shown = show.json();
+  for (const auto& budget : shown["budgets"]) budgets[budget["asset"]] = budget["amount"];
+  EXPECT_EQ(budgets, (std::map<std::string, std::string>{{"HOURS", "10000"}, {"POINTS", "60"}}))
+      << show.out;
+  EXPECT_EQ(Run({"earn", "--member", "V00002", "--points", "10", "--reason", "进步"}, "worker-li")
+                .exit_code,
+            0);
+  const Result past =
+      Run({"earn", "--member", "V00002", "--points", "0.01", "--reason", "进步"}, "worker-li");
+  EXPECT_EQ(past.exit_code, 1);
+  EXPECT_NE((past.out + past.err).find("BUDGET_EXCEEDED"), std::string::npos) << past.err;
   EXPECT_EQ(Run({"--json", "audit"}, "auditor-wang").exit_code, 0);
 }
 

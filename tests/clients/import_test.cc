@@ -47,7 +47,7 @@ TEST(Import, EachFileIsKnownByItsHeaderAndMadeIntoItsCommands) {
     auto file = Read(c.text);
     ASSERT_TRUE(file.ok()) << file.status();
     EXPECT_EQ(file->kind, c.kind);
-    const std::vector<Row> rows = Commands(*file, {"issuer:town", "store:main", ""}, NoNames);
+    const std::vector<Row> rows = Commands(*file, {"issuer:town", "store:main", "", {}}, NoNames);
     ASSERT_EQ(rows.size(), 1u);
     EXPECT_EQ(rows[0].command.command_case(), c.command);
   }
@@ -58,7 +58,8 @@ TEST(Import, EachFileIsKnownByItsHeaderAndMadeIntoItsCommands) {
   EXPECT_EQ(std::vector<std::string>(open.tags().begin(), open.tags().end()),
             (std::vector<std::string>{"student", "poverty-tier:2"}));
   auto stock = Read("sku,quantity,reason,store\nSKU001,50,爱心企业,store:east\n");
-  const std::vector<Row> stocked = Commands(*stock, {"issuer:goods", "store:main", ""}, NoNames);
+  const std::vector<Row> stocked =
+      Commands(*stock, {"issuer:goods", "store:main", "", {}}, NoNames);
   const v1::StockRequest& received = stocked.at(0).command.receive_stock();
   EXPECT_EQ(received.store(), "store:east");  // the file's column wins over the default
   EXPECT_EQ(received.issuer(), "issuer:goods");
@@ -79,7 +80,7 @@ TEST(Import, ANameThatIsNotTheAccountsHoldsItsRow) {
   ASSERT_TRUE(file.ok()) << file.status();
   EXPECT_EQ(NamedMembers(*file), (std::vector<std::string>{"V1", "V2", "V3"}));
   const std::vector<Row> rows =
-      Commands(*file, {"issuer:town", "", ""}, [](const std::string& account) {
+      Commands(*file, {"issuer:town", "", "", {}}, [](const std::string& account) {
         if (account == "V1") return std::optional<std::string>("韦蕊");
         if (account == "V2") return std::optional<std::string>("覃海");
         return std::optional<std::string>();
@@ -110,14 +111,16 @@ TEST(Import, RefusedRowsComeBackWithTheirRetryCountAndRefusal) {
             "V9,2026-11-05,'=cmd(),1,1,ACCOUNT_UNKNOWN: account V9 is unknown\r\n");
   auto rejected = Read(first);
   ASSERT_TRUE(rejected.ok()) << rejected.status();
-  const std::vector<Row> retried = Commands(*rejected, {"issuer:town", "", ""}, NoNames);
+  const std::vector<Row> retried = Commands(*rejected, {"issuer:town", "", "", {}}, NoNames);
   ASSERT_EQ(retried.size(), 1u);
-  EXPECT_NE(retried[0].request_id, Commands(*file, {"issuer:town", "", ""}, NoNames)[1].request_id);
+  EXPECT_NE(retried[0].request_id,
+            Commands(*file, {"issuer:town", "", "", {}}, NoNames)[1].request_id);
   // Read back, the sheet's cells are the original's: the guard's apostrophe is dropped.
   EXPECT_EQ(retried[0].command.earn().activity().name(), "=cmd()");
   auto plain = Read("member_id,date,activity,hours\nV9,2026-11-05,'=x,1\n");
-  EXPECT_EQ(Commands(*plain, {"issuer:town", "", ""}, NoNames)[0].command.earn().activity().name(),
-            "'=x");  // not a rejected sheet: the cell as written
+  EXPECT_EQ(
+      Commands(*plain, {"issuer:town", "", "", {}}, NoNames)[0].command.earn().activity().name(),
+      "'=x");  // not a rejected sheet: the cell as written
   const std::string second = RejectedRows(*rejected, {{2, "ACCOUNT_FROZEN: V9 is frozen"}});
   EXPECT_NE(second.find("hours,retry,refusal\r\nV9,2026-11-05,'=cmd(),1,2,ACCOUNT_FROZEN"),
             std::string::npos)
@@ -154,31 +157,114 @@ TEST(Import, AnAwardsFileGivesItsMonthFromItsNameOrItsRows) {
       "member_id,rule,points,reason,month\nV1,STUDENT_PROGRESS,,进步,2026-10\n"
       "V2,STUDENT_PROGRESS,,进步,\n");
   ASSERT_TRUE(file.ok()) << file.status();
-  const std::vector<Row> rows = Commands(*file, {"issuer:town", "", "2026-11"}, NoNames);
+  const std::vector<Row> rows = Commands(*file, {"issuer:town", "", "2026-11", {}}, NoNames);
   ASSERT_EQ(rows.size(), 2u);
   EXPECT_EQ(rows[0].command.award().month(), "2026-10");  // the row's own
   EXPECT_EQ(rows[1].command.award().month(), "2026-11");  // the import's
   // With a month column the rows' ids are their text's, whatever the import's month.
-  EXPECT_EQ(Commands(*file, {"issuer:town", "", "2026-12"}, NoNames)[0].request_id,
+  EXPECT_EQ(Commands(*file, {"issuer:town", "", "2026-12", {}}, NoNames)[0].request_id,
             rows[0].request_id);
 
   // November's and December's sheets hold the same row: the month the file is for is part of
   // its id, so December's is not refused as November's (REQUEST_ID_REUSED).
   auto sheet = Read("member_id,rule,points,reason\nS1,STUDENT_PROGRESS,,进步明显\n");
   ASSERT_TRUE(sheet.ok()) << sheet.status();
-  const auto november = Commands(*sheet, {"issuer:town", "", "2026-11"}, NoNames);
-  const auto december = Commands(*sheet, {"issuer:town", "", "2026-12"}, NoNames);
+  const auto november = Commands(*sheet, {"issuer:town", "", "2026-11", {}}, NoNames);
+  const auto december = Commands(*sheet, {"issuer:town", "", "2026-12", {}}, NoNames);
   EXPECT_NE(november[0].request_id, december[0].request_id);
-  EXPECT_EQ(november[0].request_id, Commands(*sheet, {"issuer:town", "", "2026-11"}, NoNames)[0]
+  EXPECT_EQ(november[0].request_id, Commands(*sheet, {"issuer:town", "", "2026-11", {}}, NoNames)[0]
                                         .request_id);  // the same file again: nothing twice
   // Without a month the id is the row's text alone, as before (files imported earlier).
-  EXPECT_EQ(Commands(*sheet, {"issuer:town", "", ""}, NoNames)[0].request_id,
+  EXPECT_EQ(Commands(*sheet, {"issuer:town", "", "", {}}, NoNames)[0].request_id,
             RowRequestId(sheet->table, sheet->table.rows[0]));
   // Points by hand (no rule column) carry no month: their ids never depend on one.
   auto by_hand = Read("member_id,points,reason\nS1,500,进步明显\n");
   ASSERT_TRUE(by_hand.ok());
-  EXPECT_EQ(Commands(*by_hand, {"issuer:town", "", "2026-11"}, NoNames)[0].request_id,
+  EXPECT_EQ(Commands(*by_hand, {"issuer:town", "", "2026-11", {}}, NoNames)[0].request_id,
             RowRequestId(by_hand->table, by_hand->table.rows[0]));
+}
+
+// Issue #28: a teams file merges into the programme's profile by team id (added, renamed, kept),
+// a row that cannot be a team is held and the others still merge, the same file again changes
+// nothing, and the merge's request id follows the profile it was merged into.
+TEST(Import, ATeamsFileMergesIntoTheProgrammeProfileByTeamId) {
+  v1::ProgrammeProfile current;
+  current.set_name("南溪镇爱心银行");
+  auto* kept = current.add_teams();
+  kept->set_id("T09");
+  kept->set_name("老队");
+  auto* renamed = current.add_teams();
+  renamed->set_id("T02");
+  renamed->set_name("牵手队");
+  auto file = Read(
+      "team_id,team_name,service_category\n"
+      "T01,小雨滴志愿者服务队,助老\n"
+      "T02,牵手怀童志愿服务队,关爱儿童\n"
+      "T03,老队,社区服务\n"            // T09's name
+      "T 4,空格队,义诊\n"              // not an id
+      "T05,,义诊\n"                    // no name
+      "T01,小雨滴志愿者服务队,助老\n"  // the same row again
+      "T01,另一个名字,助老\n"          // T01 twice
+      "T06," +
+      std::string(129, 'x') + ",\n");  // a name too long
+  ASSERT_TRUE(file.ok()) << file.status();
+  EXPECT_EQ(file->kind, Kind::kTeams);
+  const TeamsMerge merge = MergeTeams(*file, current);
+  ASSERT_EQ(merge.rows.size(), 8u);
+  std::vector<std::string> held;
+  for (const Row& row : merge.rows) held.push_back(row.held);
+  EXPECT_EQ(held, (std::vector<std::string>{"", "", "TEAM_INVALID", "TEAM_INVALID", "TEAM_INVALID",
+                                            "DUPLICATE_ROW", "TEAM_INVALID", "TEAM_INVALID"}));
+  EXPECT_NE(merge.rows[2].message.find("T09"), std::string::npos) << merge.rows[2].message;
+  EXPECT_NE(merge.rows[6].message.find("line 2"), std::string::npos) << merge.rows[6].message;
+  EXPECT_EQ(merge.added, 1u);
+  EXPECT_EQ(merge.changed, 1u);
+  EXPECT_TRUE(merge.Changed());
+  std::map<std::string, std::pair<std::string, std::string>> teams;
+  for (const auto& team : merge.profile.teams()) teams[team.id()] = {team.name(), team.category()};
+  EXPECT_EQ(teams, (std::map<std::string, std::pair<std::string, std::string>>{
+                       {"T01", {"小雨滴志愿者服务队", "助老"}},
+                       {"T02", {"牵手怀童志愿服务队", "关爱儿童"}},
+                       {"T09", {"老队", ""}}}));
+  EXPECT_EQ(merge.profile.name(), "南溪镇爱心银行");  // the rest of the profile as it was
+  // The same file on the merged profile: nothing to change.
+  const TeamsMerge again = MergeTeams(*file, merge.profile);
+  EXPECT_FALSE(again.Changed());
+  EXPECT_EQ(again.unchanged, 2u);
+  EXPECT_EQ(again.unchanged_lines, (std::set<std::size_t>{2, 3}));
+  // One id per (profile seq, merged profile): a retry sends the same, a later change another.
+  EXPECT_EQ(TeamsRequestId(merge.profile, 7), TeamsRequestId(merge.profile, 7));
+  EXPECT_NE(TeamsRequestId(merge.profile, 7), TeamsRequestId(merge.profile, 8));
+  EXPECT_NE(TeamsRequestId(merge.profile, 7), TeamsRequestId(current, 7));
+  EXPECT_EQ(TeamsRequestId(merge.profile, 7).rfind("imp-teams-", 0), 0u);
+  // An activities file is not a teams file, though it has team columns.
+  auto activities = Read(
+      "activity_id,date,team_id,team_name,activity,member_id,hours\n"
+      "A1,2026-11-05,T01,小雨滴志愿者服务队,助老,V1,2\n");
+  ASSERT_TRUE(activities.ok());
+  EXPECT_EQ(activities->kind, Kind::kActivities);
+}
+
+// An activity row naming a known team id under another name is held (TEAM_MISMATCH, never sent);
+// white space does not count; a team the profile does not list is not checked.
+TEST(Import, AnActivitysTeamNameIsCheckedAgainstItsIdInTheProfile) {
+  auto file = Read(
+      "activity_id,date,team_id,team_name,activity,member_id,hours\n"
+      "A1,2026-11-05,T01,小雨滴 志愿者服务队,助老,V1,2\n"
+      "A2,2026-11-05,T01,阳光关爱志愿服务队,助老,V2,2\n"
+      "A3,2026-11-05,T99,新成立的队,助老,V3,2\n");
+  ASSERT_TRUE(file.ok()) << file.status();
+  Defaults defaults;
+  defaults.issuer = "issuer:town";
+  defaults.teams = {{"T01", "小雨滴志愿者服务队"}, {"T03", "阳光关爱志愿服务队"}};
+  const std::vector<Row> rows = Commands(*file, defaults, NoNames);
+  ASSERT_EQ(rows.size(), 3u);
+  EXPECT_TRUE(rows[0].held.empty()) << rows[0].message;
+  EXPECT_EQ(rows[1].held, kTeamMismatch);
+  EXPECT_NE(rows[1].message.find("T01 is 小雨滴志愿者服务队"), std::string::npos)
+      << rows[1].message;
+  EXPECT_FALSE(rows[1].command.has_earn());
+  EXPECT_TRUE(rows[2].held.empty()) << rows[2].message;
 }
 
 }  // namespace

@@ -293,6 +293,16 @@ std::vector<RefusalCase> RefusalCases() {
        [] { return Redeem("s12", "m1", "store:main", "100.01"); }},
       {"earn past the issuer budget", Reason::kBudgetExceeded,
        [] { return Earn("s13", "issuer:town", "m3", "999900.01"); }},
+      {"a budget below what the issuer issued", Reason::kBudgetBelowIssued,
+       [] {
+         v1::Command c;
+         c.set_request_id("s13b");
+         c.set_actor("tester");
+         c.mutable_set_budget()->set_account("issuer:town");
+         c.mutable_set_budget()->mutable_budget()->set_asset("POINTS");
+         c.mutable_set_budget()->mutable_budget()->set_amount("0");
+         return c;
+       }},
       {"balance past the asset maximum", Reason::kBalanceAboveMaximum,
        [] { return Earn("s14", "issuer:tiny2", "m3", "5", "TINY"); }},
       {"activity without a name", Reason::kActivityInvalid,

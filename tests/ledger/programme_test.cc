@@ -490,5 +490,82 @@ TEST_F(Programme, TheAuditCatchesSelfApprovalPolicyBreachesAndEditedRuleRecords)
   expect_clean_audit_ = false;  // these findings are the point
 }
 
+v1::Command Budget(const std::string& id, const std::string& account, const std::string& asset,
+                   const std::string& amount) {
+  v1::Command command = Base(id, "admin");
+  command.mutable_set_budget()->set_account(account);
+  command.mutable_set_budget()->mutable_budget()->set_asset(asset);
+  command.mutable_set_budget()->mutable_budget()->set_amount(amount);
+  return command;
+}
+
+// Issue #28: an issuer's budget raised or lowered by a journaled command, never below what the
+// issuer has issued; every later earning is held to the budget then in force, across a restart;
+// the audit replays the same rule (TearDown: clean).
+TEST_F(Programme, AnIssuersBudgetIsRaisedAndLoweredNeverBelowWhatItHasIssued) {
+  Ok(Earn("x:1", "issuer:exchange", "m1", "9000"));
+  EXPECT_REASON(Try(Earn("x:2", "issuer:exchange", "m1", "1001")), Reason::kBudgetExceeded);
+  Ok(Budget("b:raise", "issuer:exchange", "POINTS", "12000"));
+  Ok(Earn("x:3", "issuer:exchange", "m1", "1001"));  // 10,001 issued
+  const Outcome below = Try(Budget("b:low", "issuer:exchange", "POINTS", "10000.99"));
+  EXPECT_REASON(below, Reason::kBudgetBelowIssued);
+  EXPECT_NE(below.message.find("10001.00 POINTS"), std::string::npos) << below.message;
+  // Lowered to exactly what it issued: it issues nothing more until points come back.
+  Ok(Budget("b:stop", "issuer:exchange", "POINTS", "10001"));
+  EXPECT_REASON(Try(Earn("x:4", "issuer:exchange", "m1", "0.01")), Reason::kBudgetExceeded);
+  Ok(testing::Deduct("d:1", "m1", "issuer:exchange", "1"));  // one point back
+  // A budget in an asset it had none in: HOURS from 0 to 5.
+  EXPECT_REASON(Try(Earn("h:1", "issuer:exchange", "m1", "1", "HOURS")), Reason::kBudgetExceeded);
+  Ok(Budget("b:hours", "issuer:exchange", "HOURS", "5"));
+  // What is refused, and why.
+  EXPECT_REASON(Try(Budget("b:m1", "m1", "POINTS", "5")), Reason::kBudgetInvalid);
+  EXPECT_REASON(Try(Budget("b:nobody", "nobody", "POINTS", "5")), Reason::kAccountUnknown);
+  EXPECT_REASON(Try(Budget("b:asset", "issuer:exchange", "GOLD", "5")), Reason::kAssetUnknown);
+  EXPECT_REASON(Try(Budget("b:scale", "issuer:exchange", "POINTS", "1.001")),
+                Reason::kAmountTooManyDecimals);
+  EXPECT_REASON(Try(Budget("b:sign", "issuer:exchange", "POINTS", "-5")), Reason::kAmountSign);
+  EXPECT_REASON(Try(Budget("b:empty", "", "POINTS", "5")), Reason::kAccountIdInvalid);
+  // The record shows the budgets in force, and they hold after a restart.
+  ledger_.reset();
+  Open();
+  auto record = ledger_->GetAccount("issuer:exchange");
+  ASSERT_TRUE(record.ok()) << record.status();
+  std::map<std::string, std::string> budgets;
+  for (const auto& budget : record->budgets()) budgets[budget.asset()] = budget.amount();
+  EXPECT_EQ(budgets, (std::map<std::string, std::string>{{"HOURS", "5"}, {"POINTS", "10001"}}));
+  Ok(Earn("x:5", "issuer:exchange", "m1", "1"));  // the point that came back
+  EXPECT_REASON(Try(Earn("x:6", "issuer:exchange", "m1", "0.01")), Reason::kBudgetExceeded);
+  Ok(Earn("h:2", "issuer:exchange", "m1", "5", "HOURS"));
+  EXPECT_REASON(Try(Earn("h:3", "issuer:exchange", "m1", "0.01", "HOURS")),
+                Reason::kBudgetExceeded);
+}
+
+// The audit's own budget rule, on a journal edited after the fact: a budget lowered below what
+// the issuer had issued, and an earning past the budget then in force (the raise it relied on
+// edited down).
+TEST_F(Programme, TheAuditFindsABudgetBelowWhatWasIssuedAndEarningsPastTheBudgetInForce) {
+  Ok(Earn("x:1", "issuer:exchange", "m1", "9000"));
+  const std::uint64_t lowered = Ok(Budget("b:1", "issuer:exchange", "POINTS", "9500")).receipt.seq;
+  const std::uint64_t raised = Ok(Budget("b:2", "issuer:exchange", "POINTS", "12000")).receipt.seq;
+  const std::uint64_t past = Ok(Earn("x:2", "issuer:exchange", "m1", "2500")).receipt.seq;
+  ledger_.reset();
+  RewriteJournal(dir_.path(), [&](v1::Entry& entry) {
+    if (entry.seq() == lowered) {
+      entry.mutable_command()->mutable_set_budget()->mutable_budget()->set_amount("8000");
+    } else if (entry.seq() == raised) {
+      entry.mutable_command()->mutable_set_budget()->mutable_budget()->set_amount("11000");
+    } else {
+      return false;
+    }
+    return true;
+  });
+  const audit::Report report = AuditDb(dir_.path());
+  const std::string text = Describe(report);
+  EXPECT_NE(text.find(Cat("RULE_VIOLATED seq=", lowered)), std::string::npos) << text;
+  EXPECT_NE(text.find("below the 9000.00 it had issued"), std::string::npos) << text;
+  EXPECT_NE(text.find(Cat("BALANCE_LIMIT seq=", past)), std::string::npos) << text;
+  expect_clean_audit_ = false;  // these findings are the point
+}
+
 }  // namespace
 }  // namespace lovebank

@@ -911,6 +911,15 @@ TEST_F(ServiceTest, TheRoleMatrixHoldsForEveryRpc) {
          r.set_phone("13800000003");
          return client_->ledger->SetAccountContact(Ctx(t).get(), r, &receipt);
        }},
+      {"SetBudget",
+       [&](const std::string& t) {
+         v1::SetBudgetRequest r;
+         r.set_request_id(next());
+         r.set_account("issuer:town");
+         r.set_asset("POINTS");
+         r.set_amount("100000");  // as opened: the other rows' earnings still fit
+         return client_->ledger->SetBudget(Ctx(t).get(), r, &receipt);
+       }},
       {"GetAccount(m2)",
        [&](const std::string& t) {
          v1::GetAccountRequest r;
@@ -1498,6 +1507,7 @@ TEST_F(ServiceTest, TheRoleMatrixHoldsForEveryRpc) {
       {"OpenAccount", {"admin"}},
       {"SetAccountStatus", {"admin"}},
       {"SetAccountContact", {"admin"}},
+      {"SetBudget", {"admin"}},
       {"GetAccount(m2)", {"admin", "auditor", "issuer", "terminal"}},
       {"Earn", {"issuer"}},
       {"Deduct", {"issuer"}},

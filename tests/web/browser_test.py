@@ -3,7 +3,8 @@ python3-selenium through chromedriver, against a real lovebankd serving clients/
 
 A member's phone (390x844) activates with the social worker's code, sees its points, shows its
 payment code; the counter (1280x800) signs in with a till's token, takes the member and the code,
-sells 东北大米 and prints the receipt; the phone's history and balance update live (WatchEntries);
+sells 东北大米 and prints the receipt under the programme's and the store's names (the programme
+profile); the phone's history (store and goods by name) and balance update live (WatchEntries);
 the same code again is refused in Chinese, and the sale is refunded by its receipt's number
 (once), and a bag put aside for the member is collected and settled; the phone downloads its volunteer certificate, which
 `lovebank verify-certificate` verifies against the server; the desk records an activity, imports a
@@ -13,7 +14,8 @@ browser with nothing but the ledger's public key (certificates hash-only: no rec
 words), shows a certificate's verified content whatever its visible text says, and refuses edited
 ones, a rewritten data element and another key; a certificate's QR summary opened as its link or
 pasted verifies, an edited one is refused. Every page loads nothing from elsewhere, carries its
-content security policy, and has the CJK font. Screenshots go to WORK_DIR/screenshots.
+content security policy, and has the CJK font; a programme name with markup shows as text.
+Screenshots go to WORK_DIR/screenshots.
 
 usage: /usr/bin/python3 browser_test.py LOVEBANKD WEB_ROOT WORK_DIR LOVEBANK_CLI
 """
@@ -372,10 +374,14 @@ try:
                          "asset": "POINTS", "amount": "500", "reason": "学习进步明显"}, worker)
     code = post("Admin/IssueActivationCode", {"requestId": "code-1", "member": "V00001"},
                 worker)["code"]
-    post("Programme/SetSetting", {"requestId": "profile", "value": {"programmeProfile": {
+    # The programme's profile: its name and the names people see instead of codes (the pages,
+    # receipts, the notice and certificates print them).
+    programme_profile = {
         "name": "南溪镇爱心银行", "town": "南溪镇", "office": "南溪镇民政办", "displayNames": [
             {"id": "UNIVERSITY_ADMISSION", "name": "考上大学奖励"},
-            {"id": "store:main", "name": "南溪镇爱心超市"}]}}}, admin)
+            {"id": "store:main", "name": "南溪镇爱心超市"}]}
+    post("Programme/SetSetting", {"requestId": "profile",
+                                  "value": {"programmeProfile": programme_profile}}, admin)
     approver = post("Admin/CreatePrincipal", {"requestId": "p-approver", "principal": "chief-wang",
                                                "role": "ROLE_APPROVER"}, admin)["token"]
     post("Programme/SetAwardRule", {"requestId": "rule-uni", "rule": {
@@ -449,6 +455,7 @@ try:
     wait.until(lambda d: d.find_elements(By.CSS_SELECTOR, '[data-asset="POINTS"]'))
     wait.until(lambda d: "500.00" in text('[data-asset="POINTS"]'))
     assert text("#member-name") == "韦蕊", text("#member-name")
+    assert text("header h1") == "南溪镇爱心银行 · 我的账户", text("header h1")
     assert driver.execute_script(
         "return document.fonts.check('20px \"Noto Sans CJK SC\"')"), "no CJK font"
     only_this_origin()
@@ -479,6 +486,9 @@ try:
     wait.until(lambda d: d.find_elements(By.ID, "paid"))
     receipt = text("#receipt")
     assert "东北大米 5kg" in receipt and "30.00" in receipt and "470.00" in receipt, receipt
+    # The programme's name and the store's display name (the profile's, not the account id).
+    assert text("#receipt-heading") == "南溪镇爱心银行 · 南溪镇爱心超市 收据", receipt
+    assert text("header h1") == "南溪镇爱心银行 · 南溪镇爱心超市 · 收银台", text("header h1")
     sale_seq = re.search(r"凭证 第 (\d+) 条", receipt).group(1)
     only_this_origin()
     driver.execute_script("document.getElementById('receipt').scrollIntoView()")
@@ -498,7 +508,8 @@ try:
     # Back on the phone: the sale arrived by itself (WatchEntries), balance and history.
     driver.switch_to.window(phone)
     wait.until(lambda d: "470.00" in text('[data-asset="POINTS"]'))
-    wait.until(lambda d: "爱心超市购物" in text("#history"))
+    # The sale by the store's display name and the goods by the catalogue's names.
+    wait.until(lambda d: "爱心超市购物 · 南溪镇爱心超市：东北大米 5kg ×1" in text("#history"))
     driver.save_screenshot(os.path.join(shots, "app-after-sale-390x844.png"))
     balance = post("Ledger/GetBalance", {"account": "V00001"}, admin)
     points = [b["amount"] for b in balance["balances"] if b["asset"] == "POINTS"]
@@ -511,6 +522,7 @@ try:
     driver.find_element(By.ID, "desk-token").send_keys(worker)
     driver.find_element(By.ID, "sign-in").click()
     wait.until(lambda d: d.find_elements(By.ID, "record-activity"))
+    wait.until(lambda d: text("header h1") == "南溪镇爱心银行 · 社工工作台")
     for field, value in [("activity-name", "重阳节敬老活动"), ("activity-team", "南溪村志愿服务队"),
                          ("activity-place", "南溪村文化礼堂"), ("activity-category", "助老")]:
         driver.find_element(By.ID, field).send_keys(value)
@@ -839,6 +851,17 @@ try:
     assert post("Audit/GetDigest", {}, admin)["seq"] == head
     driver.close()
     driver.switch_to.window(counter)
+
+    # A programme name with markup: the desk's heading and title show it as text, never as HTML.
+    marked = '南溪镇<b id="profile-markup">爱心</b>银行'
+    post("Programme/SetSetting", {"requestId": "profile-markup", "value": {
+        "programmeProfile": {**programme_profile, "name": marked}}}, admin)
+    driver.get(base + "/desk/")
+    wait.until(lambda d: text("header h1") == f"{marked} · 社工工作台")
+    assert not driver.find_elements(By.ID, "profile-markup")
+    assert driver.title == f"{marked} · 社工工作台", driver.title
+    post("Programme/SetSetting", {"requestId": "profile-again", "value": {
+        "programmeProfile": programme_profile}}, admin)
 
     verify_page()
 

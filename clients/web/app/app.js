@@ -1,12 +1,14 @@
 // The volunteer's / student's phone page (/app/): activate with the social worker's code, see
 // hours and points with the star level, the history (live), show the payment code (付款码), ask
 // for help and take requests nearby (hours buy services), give (转赠), set a PIN and download the
-// volunteer certificate.
+// volunteer certificate. The heading carries the programme's name, and the history names stores,
+// goods and award rules as the programme profile and the catalogue do (the codes when they do not).
 // The device's token and payment secret stay in this browser's localStorage only.
 import { call, el, show, localTime, assetName, paymentCode, pinCodeKey, requestId, watch, Refused,
   pageError, RETRYABLE, errorLine } from '../common/lovebank.js';
 import { qrSvg } from '../common/qr.js';
 import { requestForm, serviceList } from '../common/services.js';
+import { programme, heading, catalogue, itemName } from '../common/profile.js';
 
 const main = document.getElementById('main');
 const STORE = 'lovebank.device';
@@ -70,19 +72,63 @@ function activation() {
   show(main, form);
 }
 
+// The programme's profile, once home() has loaded it (see programme in common/profile.js).
+let programmeProfile = null;
+
+// The stores the entries name (a sale, a hold, a redemption): their catalogues name the SKUs.
+function storesOf(items) {
+  const stores = new Set();
+  for (const { command: c = {} } of items) {
+    if (c.checkout) stores.add(c.checkout.store);
+    if (c.authorizeHold) stores.add(c.authorizeHold.store);
+    if (c.redeem) stores.add(c.redeem.to);
+  }
+  return [...stores].filter(Boolean);
+}
+
+// What the history needs to name `items` (the catalogues of their stores), loaded: never throws.
+function namesFor(items) {
+  return Promise.all(storesOf(items).map((store) => catalogue(store, device.token)));
+}
+
+// " · 南溪镇爱心超市": the store's display name in the profile; "" when it has none.
+function storeText(store) {
+  const named = programmeProfile ? programmeProfile.displayName(store, '') : '';
+  return named ? ` · ${named}` : '';
+}
+
+// "：东北大米 5kg ×2、肥皂 ×1": a basket's lines by the catalogue's names (a SKU it does not name
+// as itself); `store` null: any catalogue loaded (a refund names no store).
+function basketText(lines, store) {
+  const named = (lines || []).map((line) => `${itemName(line.sku, store)} ×${line.quantity}`);
+  return named.length ? `：${named.join('、')}` : '';
+}
+
+// "爱心超市购物 · 南溪镇爱心超市：东北大米 5kg ×2": a sale or a hold, its store and its basket.
+function basketAt(what, basket) {
+  return `${what}${storeText(basket.store)}${basketText(basket.lines, basket.store)}`;
+}
+
+// "奖励：考上大学奖励（考上南京大学）" when the profile names the rule, else the reason (or the code).
+function awardText(award) {
+  const named = programmeProfile ? programmeProfile.displayName(award.rule, '') : '';
+  if (!named) return `奖励：${award.reason || award.rule}`;
+  return `奖励：${named}${award.reason ? `（${award.reason}）` : ''}`;
+}
+
 function describe(item) {
   const c = item.command || {};
   if (c.earn) return c.earn.activity ? `服务：${c.earn.activity.name || c.earn.activity.category || ''}` : `奖励：${c.earn.reason || ''}`;
-  if (c.award) return `奖励：${c.award.reason || c.award.rule}`;
+  if (c.award) return awardText(c.award);
   if (c.approve) return '审批通过，已到账';
-  if (c.checkout) return '爱心超市购物';
-  if (c.refund) return '爱心超市退货';
-  if (c.redeem) return '爱心超市兑换';
+  if (c.checkout) return basketAt('爱心超市购物', c.checkout);
+  if (c.refund) return `爱心超市退货${basketText(c.refund.lines, null)}`;
+  if (c.redeem) return `爱心超市兑换${storeText(c.redeem.to)}`;
   if (c.deduct) return `扣减：${c.deduct.reason || ''}`;
   if (c.transfer && c.transfer.to === device.account) return `收到转赠（来自 ${c.transfer.from}）`;
   if (c.transfer) return `转赠 ${c.transfer.from} → ${c.transfer.to}`;
   if (c.reverse) return `撤销第 ${c.reverse.seq} 条`;
-  if (c.authorizeHold) return '预授权';
+  if (c.authorizeHold) return basketAt('预授权', c.authorizeHold);
   if (c.captureHold) return '预授权完成';
   if (c.voidHold || c.releaseHold) return '预授权取消';
   if (c.postService) return `发布${c.postService.kind === 'SERVICE_KIND_OFFER' ? '服务' : '求助'}：${c.postService.category}`;
@@ -96,9 +142,15 @@ function describe(item) {
   return '账户变更';
 }
 
+// A leg's asset: hours and points by their Chinese names, goods (an SKU's stock) by the catalogue's.
+function legAsset(asset) {
+  return asset === 'HOURS' || asset === 'POINTS' ? assetName(asset) : itemName(asset);
+}
+
+// One line of the history. REQUIRES: namesFor([item]) has settled (else SKUs show as codes).
 function historyRow(item) {
   const legs = (item.legs || []).map((leg) => el('div', { class: leg.amount.startsWith('-') ? 'minus' : 'plus' },
-    `${assetName(leg.asset)} ${leg.amount.startsWith('-') ? '' : '+'}${leg.amount}（余 ${leg.balanceAfter}）`));
+    `${legAsset(leg.asset)} ${leg.amount.startsWith('-') ? '' : '+'}${leg.amount}（余 ${leg.balanceAfter}）`));
   return el('tr', { 'data-seq': item.seq },
     el('td', {}, localTime(item.timeUnixUs), el('div', { class: 'muted' }, describe(item)),
       item.command && item.command.memo ? el('div', { class: 'muted' }, item.command.memo) : null),
@@ -107,12 +159,15 @@ function historyRow(item) {
 
 async function home() {
   const { token, account } = device;
+  const loading = programme(token);  // never throws: without it, the page as it was
   // Whether this phone has a PIN is the ledger's word (a social worker may have cleared it).
   try {
     const me = await call('Admin/WhoAmI', {}, token);
     device.pin = Boolean(me.pinKeyWrapped);
     localStorage.setItem(STORE, JSON.stringify(device));
   } catch (error) { /* shown below, with the account's own calls */ }
+  programmeProfile = await loading;
+  if (programmeProfile.name) heading(programmeProfile.name, '我的账户');
   const balances = el('div', { class: 'balances', id: 'balances' });
   const star = el('p', { id: 'star' });
   const rows = el('tbody', { id: 'history' });
@@ -151,6 +206,7 @@ async function home() {
   }
   async function page() {
     const got = await call('Ledger/ListEntries', { account, pageSize: 20, cursor }, token);
+    await namesFor(got.items || []);
     for (const item of got.items || []) rows.append(historyRow(item));
     cursor = got.nextCursor || '';
     more.hidden = !cursor;
@@ -161,8 +217,12 @@ async function home() {
     show(name, got.displayName || account);
     const head = await refreshBalances();
     await page();
+    // New entries in the order they came, each once its store's catalogue has loaded.
+    let arriving = Promise.resolve();
     watch(account, head, token, (item) => {
-      if (!rows.querySelector(`tr[data-seq="${item.seq}"]`)) rows.prepend(historyRow(item));
+      arriving = arriving.then(() => namesFor([item])).then(() => {
+        if (!rows.querySelector(`tr[data-seq="${item.seq}"]`)) rows.prepend(historyRow(item));
+      }).catch(() => {});  // one bad entry never stops the next ones
       refreshBalances().catch(() => {});
     }, (state) => show(live, state === 'live' ? '· 实时' : state === 'revoked' ? '· 已停用' : '· 正在重连'));
   } catch (error) {

@@ -3,6 +3,7 @@
 // with the steps the viewer may take on each. Who may take a step is the ledger's decision; the
 // buttons only offer the steps that make sense for the viewer.
 import { call, el, show, requestId, errorLine, RETRYABLE } from './lovebank.js';
+import { settings } from './profile.js';
 
 export const STATE_NAMES = {
   SERVICE_STATE_OPEN: '待接单',
@@ -19,15 +20,10 @@ const DEFAULT_CATEGORIES = ['助老', '陪护', '家政', '理发', '维修', '�
 
 // The programme's categories (ServicePolicy), or the usual ones when it lists none.
 async function categories(token) {
-  try {
-    const got = await call('Programme/ListSettings', {}, token);
-    for (const record of got.settings || []) {
-      const policy = record.value && record.value.servicePolicy;
-      if (policy && policy.categories && policy.categories.length) {
-        return policy.categories.map((c) => ({ name: c.name, standard: c.standardHours || '' }));
-      }
-    }
-  } catch (error) { /* the usual ones below */ }
+  const policy = (await settings(token)).servicePolicy;
+  if (policy && policy.categories && policy.categories.length) {
+    return policy.categories.map((c) => ({ name: c.name, standard: c.standardHours || '' }));
+  }
   return DEFAULT_CATEGORIES.map((name) => ({ name, standard: '' }));
 }
 

@@ -3,9 +3,11 @@
 // the catalogue priced in points (明码标分) with stock; a basket; pay in points or hours; the
 // receipt, printable on an 80 mm thermal printer; goods put aside for a member (预留: a hold of
 // the points until collected, then settled or cancelled); refunds of a sale's lines (退货) by
-// the receipt's 凭证 number; refusals in Chinese from their reason.
+// the receipt's 凭证 number; refusals in Chinese from their reason. The heading and the receipt
+// carry the programme's name and the store's display name from the programme profile.
 import { call, el, show, localTime, assetName, requestId, Refused, RETRYABLE,
   errorLine as commonErrorLine } from '../common/lovebank.js';
+import { programme, heading } from '../common/profile.js';
 
 const main = document.getElementById('main');
 const STORE = 'lovebank.till';
@@ -36,6 +38,11 @@ function signIn(message) {
 
 async function counter(till) {
   const { token, store } = till;
+  // "南溪镇爱心银行 · 南溪镇爱心超市" with a profile that names both; without one, as before.
+  const profile = await programme(token);
+  const storeNamed = profile.displayName(store, '');
+  const storeHeading = [profile.name, storeNamed || '爱心超市'].filter(Boolean).join(' · ');
+  if (profile.name || storeNamed) heading(storeHeading, '收银台');
   const basket = new Map();  // sku -> {item, quantity}
   let items = [];
   let saleId = requestId('sale');  // one sale, retried as often as needed: charged once
@@ -107,7 +114,7 @@ async function counter(till) {
       const got = await call('Supermarket/Checkout', { requestId: saleId, member: member.value.trim(),
         store, payAsset: payAsset.value, paymentCode: code.value.replace(/\s/g, ''),
         lines: [...basket.values()].map(({ item, quantity }) => ({ sku: item.sku, quantity })) }, token);
-      show(receipt, el('h2', {}, '爱心超市 收据'),
+      show(receipt, el('h2', { id: 'receipt-heading' }, `${storeHeading} 收据`),
         el('p', {}, `${till.name}　${localTime(got.timeUnixUs)}`),
         el('p', {}, `会员 ${memberName.textContent} ${member.value.trim()}`),
         el('table', {}, el('tbody', {}, (got.lines || []).map((line) => el('tr', {},
@@ -230,7 +237,7 @@ async function counter(till) {
   member.addEventListener('change', () => { saleId = requestId('sale'); greet(); });
   payAsset.addEventListener('change', () => { saleId = requestId('sale'); });
   show(main,
-    el('p', { class: 'muted no-print' }, `${till.name}（${store}）`,
+    el('p', { class: 'muted no-print' }, `${till.name}（${[storeNamed, store].filter(Boolean).join(' ')}）`,
       el('button', { class: 'secondary', onclick: () => { localStorage.removeItem(STORE); location.reload(); } }, '退出')),
     el('div', { class: 'columns no-print' },
       el('section', {}, el('h2', {}, '会员'),

@@ -3,11 +3,12 @@
 // Chinese description, issue a member's activation code, and see the approvals waiting (an
 // approver approves or rejects), import the office's CSV file with a result per row, and post,
 // assign, confirm and resolve members' requests for help (hours buy services). Signs in
-// with the worker's (or an approver's) token.
+// with the worker's (or an approver's) token. The heading carries the programme's name.
 import { call, el, show, localTime, assetName, requestId, chineseMessage, RETRYABLE, errorLine }
   from '../common/lovebank.js';
 import { qrSvg } from '../common/qr.js';
 import { requestForm, serviceList } from '../common/services.js';
+import { programme, heading } from '../common/profile.js';
 
 const main = document.getElementById('main');
 const STORE = 'lovebank.desk';
@@ -279,6 +280,7 @@ async function pendingList(desk, rules) {
 }
 
 async function desk(state) {
+  programme(state.token).then((profile) => { if (profile.name) heading(profile.name, '社工工作台'); });
   const header = el('p', { class: 'muted' }, `${state.name}${state.issuer ? `（${state.issuer}）` : ''}`,
     el('button', { class: 'secondary', onclick: () => { localStorage.removeItem(STORE); location.reload(); } }, '退出'));
   const parts = [header];
