@@ -1516,6 +1516,18 @@ TEST_F(CliTest, NovembersSheetsImportedInDecemberMakeNovembersNotice) {
                          Decimal(t17_minor), ",HOURS,公益宣传\n")),
             std::string::npos)
       << csv;
+  // A volunteer's certificate carries the programme's name from the profile too.
+  const std::string certificate = dir_.Sub("certificate.html");
+  ASSERT_EQ(Run({"certificate", "V00094", "--from", "2026-11-01", "--to", "2026-11-30", "--out",
+                 certificate},
+                "auditor-wang")
+                .exit_code,
+            0);
+  std::ifstream certificate_file(certificate);
+  const std::string page((std::istreambuf_iterator<char>(certificate_file)), {});
+  EXPECT_NE(page.find("在 南溪镇爱心银行 参加志愿服务"), std::string::npos) << page;
+  EXPECT_NE(page.find("出具单位 Issued by: 南溪镇爱心银行"), std::string::npos) << page;
+  EXPECT_EQ(Run({"verify-certificate", certificate}, "auditor-wang").exit_code, 0);
   EXPECT_NE(html.find("<td class=nm>金*强</td>"), std::string::npos)
       << html;  // S00854, the first row
   EXPECT_EQ(html.find("金艺强"), std::string::npos);
