@@ -199,6 +199,16 @@ constexpr const char kNoticeStyle[] =
     ".seal div{width:46%}.stamp{display:inline-block;width:7.5em;height:7.5em;"
     "border:2px dashed #b22;border-radius:50%;color:#b22;text-align:center;line-height:7.5em}";
 
+// The school term a month (YYYY-MM) falls in, as Chinese schools count it and the award rules'
+// school years do (from 1 September): "2026—2027学年第一学期" for 2026-11 (September to January),
+// "2026—2027学年第二学期" for 2027-03 (February to August).
+std::string SchoolTerm(const std::string& month) {
+  const int year = std::stoi(month.substr(0, 4));
+  const int m = std::stoi(month.substr(5, 2));
+  const int first = m >= 9 ? year : year - 1;
+  return Cat(first, "—", first + 1, "学年", m >= 9 || m == 1 ? "第一学期" : "第二学期");
+}
+
 std::string NoticeHtml(const Notice& notice) {
   const auto& f = notice.figures;
   const std::string year = notice.month.substr(0, 4);
@@ -237,7 +247,8 @@ std::string NoticeHtml(const Notice& notice) {
   html << "<tr><th>合计</th><th></th><th class=n>" << total_earnings << "</th><th class=n>"
        << Money(total_hours) << "</th></tr></table>\n"
        << BarChart(bars, "小时") << "\n";
-  html << "<h2>二、学生奖励积分（按奖励所属月份）</h2>\n<table><tr><th>奖励项目</th>"
+  html << "<h2>二、学生奖励积分（按奖励所属月份，" << SchoolTerm(notice.month)
+       << "）</h2>\n<table><tr><th>奖励项目</th>"
           "<th>人次</th><th>奖励积分</th><th>扣减积分</th></tr>\n";
   std::map<std::string, int> rules;
   for (const auto& [rule, amount] : f.awarded_minor) rules[rule];

@@ -1504,6 +1504,8 @@ TEST_F(CliTest, NovembersSheetsImportedInDecemberMakeNovembersNotice) {
   std::ifstream html_file(out + "/report-2026-11.html");
   const std::string html((std::istreambuf_iterator<char>(html_file)), {});
   EXPECT_NE(html.find("三、获奖学生名单"), std::string::npos);
+  EXPECT_NE(html.find("二、学生奖励积分（按奖励所属月份，2026—2027学年第一学期）"),
+            std::string::npos);
   // Each team with its service category from teams.csv, in the page and the spreadsheet.
   const auto& [t17_rows, t17_minor] = sums.team.at("反诈宣传志愿队");
   EXPECT_NE(html.find("<tr><td>反诈宣传志愿队</td><td>公益宣传</td><td class=n>" +

@@ -379,7 +379,8 @@ try:
     programme_profile = {
         "name": "南溪镇爱心银行", "town": "南溪镇", "office": "南溪镇民政办", "displayNames": [
             {"id": "UNIVERSITY_ADMISSION", "name": "考上大学奖励"},
-            {"id": "store:main", "name": "南溪镇爱心超市"}]}
+            {"id": "store:main", "name": "南溪镇爱心超市"}],
+        "teams": [{"id": "T01", "name": "南溪村志愿服务队", "category": "助老"}]}
     post("Programme/SetSetting", {"requestId": "profile",
                                   "value": {"programmeProfile": programme_profile}}, admin)
     approver = post("Admin/CreatePrincipal", {"requestId": "p-approver", "principal": "chief-wang",
@@ -668,6 +669,12 @@ try:
         text("#notice-heading")
     teams = text("#notice-teams")
     assert "南溪村志愿服务队" in teams and "2.50" in teams, teams
+    assert "服务类别" in teams and "助老" in teams, teams  # the profile's teams (teams.csv)
+    # Awards by the month they are for, in its school term (from 1 September, as the rules count).
+    first = int(year) if int(number) >= 9 else int(year) - 1
+    term = "第一学期" if int(number) >= 9 or int(number) == 1 else "第二学期"
+    assert f"{first}—{first + 1}学年{term}" in text("#notice-awards-heading"), \
+        text("#notice-awards-heading")
     rules = text("#notice-rules")
     for shown in ["考上大学奖励", "3000.00", "手工发放", "500.00"]:
         assert shown in rules, (shown, rules)

@@ -26,6 +26,13 @@ function bar(value, top) {
   return el('td', { class: 'bar-cell' }, span);
 }
 
+// The school term of a month, as the award rules' school years count (from 1 September):
+// schoolTerm(2026, 11) is "2026—2027学年第一学期" (September to January), (2027, 3) the second.
+export function schoolTerm(year, month) {
+  const first = month >= 9 ? year : year - 1;
+  return `${first}—${first + 1}学年${month >= 9 || month === 1 ? '第一学期' : '第二学期'}`;
+}
+
 function table(id, head, rows, empty) {
   return el('table', { id }, el('thead', {}, el('tr', {}, head.map(([text, cls]) => el('th', cls ? { class: cls } : {}, text)))),
     el('tbody', {}, rows.length ? rows : el('tr', {}, el('td', { colspan: head.length }, empty))));
@@ -78,6 +85,8 @@ function render(notice, month, onMonth) {
   const picker = el('input', { id: 'notice-month', type: 'month', value: month });
   picker.addEventListener('change', () => { if (picker.value) onMonth(picker.value); });
   const teams = notice.teams || [];
+  // Each team's service category from the profile's teams (teams.csv), by the name activities record.
+  const categories = new Map((profile.teams || []).map((t) => [t.name, t.category || '']));
   const topHours = Math.max(0, ...teams.map((t) => num(t.hours)));
   const earnings = teams.reduce((sum, t) => sum + num(t.earnings), 0);
   const rules = notice.rules || [];
@@ -94,13 +103,14 @@ function render(notice, month, onMonth) {
       '时长按服务日期、奖励按所属月份、兑换按兑换日期计入本月；' +
       `数据由服务器重放账本全部记录（截至第 ${notice.headSeq} 条）核查计算，核查结果：通过。`),
     el('section', {}, el('h2', {}, '一、志愿服务时长（按服务日期）'),
-      table('notice-teams', [['服务队'], ['人次', 'num'], ['时长（小时）', 'num'], ['', 'bar-cell']],
+      table('notice-teams', [['服务队'], ['服务类别'], ['人次', 'num'], ['时长（小时）', 'num'], ['', 'bar-cell']],
         teams.map((t) => el('tr', {}, el('td', {}, t.name || t.team || '未注明服务队'),
+          el('td', {}, categories.get(t.team) || ''),
           el('td', { class: 'num' }, t.earnings || '0'), el('td', { class: 'num' }, t.hours), bar(num(t.hours), topHours)))
           .concat(teams.length ? [el('tr', { class: 'total' }, el('th', {}, '合计'), el('th', { class: 'num' }, String(earnings)),
-            el('th', { class: 'num', id: 'notice-hours-total' }, notice.hoursTotal || '0.00'), el('th', { class: 'bar-cell' }))] : []),
+            el('th', {}), el('th', { class: 'num', id: 'notice-hours-total' }, notice.hoursTotal || '0.00'), el('th', { class: 'bar-cell' }))] : []),
         '本月没有记录服务时长')),
-    el('section', {}, el('h2', {}, '二、学生奖励积分（按奖励所属月份）'),
+    el('section', {}, el('h2', { id: 'notice-awards-heading' }, `二、学生奖励积分（按奖励所属月份，${schoolTerm(Number(year), Number(m))}）`),
       table('notice-rules', [['奖励项目'], ['人次', 'num'], ['奖励积分', 'num'], ['扣减积分', 'num'], ['', 'bar-cell']],
         rules.map((r) => el('tr', {}, el('td', {}, r.name || r.rule || '手工发放或扣减'),
           el('td', { class: 'num' }, String(num(r.awards) + num(r.deductions))),
