@@ -514,6 +514,17 @@ void AddImport(CLI::App& app, Globals& globals, int* exit_code) {
       if (globals.json || !import::IsRefusal(outcome) || ++shown > kShownMax) return;
       std::cout << "  line " << line << ": " << outcome << ": " << message << "\n";
     };
+    // The refused rows, to correct and import again (their request ids are new; docs/cli.md):
+    // the file's path, "" when there are none.
+    auto write_rejected = [&]() -> std::string {
+      if (retry.empty()) return "";
+      const std::string path = o.rejected.empty() ? RejectedPath(o.file) : o.rejected;
+      std::ofstream out(path, std::ios::binary | std::ios::trunc);
+      out << import::RejectedRows(*read, retry);
+      if (out.flush()) return path;
+      std::cerr << "lovebank: cannot write " << path << "\n";
+      return "";
+    };
     std::vector<const import::Row*> pending;
     for (const import::Row& row : rows) {
       if (row.held.empty()) {
@@ -539,6 +550,7 @@ void AddImport(CLI::App& app, Globals& globals, int* exit_code) {
         v1::SetSettingRequest request;
         request.set_request_id(import::TeamsRequestId(teams->profile, profile->seq()));
         *request.mutable_value()->mutable_programme_profile() = teams->profile;
+        request.set_if_seq(profile->seq());  // SETTING_CHANGED if another change came first
         const std::size_t slash = o.file.find_last_of('/');
         request.set_memo(Cat(
             "teams: ", Excerpt(slash == std::string::npos ? o.file : o.file.substr(slash + 1))));
@@ -549,6 +561,9 @@ void AddImport(CLI::App& app, Globals& globals, int* exit_code) {
         }
         if (!status.ok()) {
           *exit_code = Fail(globals, status);
+          if (const std::string path = write_rejected(); !path.empty()) {
+            std::cerr << "lovebank: the refused rows are in " << path << "\n";
+          }
           return;
         }
       }
@@ -598,17 +613,7 @@ void AddImport(CLI::App& app, Globals& globals, int* exit_code) {
       if (progress) progress->Update(end);
     }
     if (progress) progress->Finish(pending.size());
-    // The refused rows, to correct and import again (their request ids are new; docs/cli.md).
-    std::string rejected_path;
-    if (!retry.empty()) {
-      rejected_path = o.rejected.empty() ? RejectedPath(o.file) : o.rejected;
-      std::ofstream out(rejected_path, std::ios::binary | std::ios::trunc);
-      out << import::RejectedRows(*read, retry);
-      if (!out.flush()) {
-        std::cerr << "lovebank: cannot write " << rejected_path << "\n";
-        rejected_path.clear();
-      }
-    }
+    const std::string rejected_path = write_rejected();
     if (globals.json) {
       PrintJson({{"file", o.file},
                  {"kind", import::KindName(read->kind)},

@@ -5,6 +5,7 @@
 #include <iostream>
 
 #include "clients/commands.h"
+#include "clients/labels.h"
 
 namespace lovebank::cli {
 namespace {
@@ -39,79 +40,6 @@ std::string BalanceOf(const v1::Receipt& receipt, const std::string& account,
   }
   return "?";
 }
-
-// What a person reads beside a code (issue #28): a store's or rule's name from the programme
-// profile, else a store's account name; an item's name from the store's catalogue. Each read
-// once, on first need, and only what every principal may read (ListSettings, ListItems, and
-// GetAccount where the token may); a code nothing names stays as it is.
-class Labels {
- public:
-  explicit Labels(Session& session) : session_(session) {}
-
-  // "河头店镇爱心超市 (store:main)", or the id alone.
-  std::string Account(const std::string& id) {
-    auto [it, inserted] = accounts_.try_emplace(id);
-    if (inserted) {
-      it->second = ProfileName(id);
-      v1::GetAccountRequest request;
-      request.set_account(id);
-      v1::AccountRecord record;
-      if (it->second.empty() &&
-          session_.ledger().GetAccount(session_.Context().get(), request, &record).ok()) {
-        it->second = record.display_name();
-      }
-    }
-    return it->second.empty() ? id : it->second + " (" + id + ")";
-  }
-  // "东北大米 5kg (RICE_5KG)" from `store`'s catalogue, or the SKU alone.
-  std::string Item(const std::string& store, const std::string& sku) {
-    auto [catalogue, inserted] = items_.try_emplace(store);
-    if (inserted) {
-      v1::ListItemsRequest request;
-      request.set_store(store);
-      v1::ListItemsResponse response;
-      if (session_.supermarket().ListItems(session_.Context().get(), request, &response).ok()) {
-        for (const auto& item : response.items()) catalogue->second[item.sku()] = item.name();
-      }
-    }
-    auto it = catalogue->second.find(sku);
-    return it == catalogue->second.end() ? sku : it->second + " (" + sku + ")";
-  }
-  // A receipt's first line: "南溪镇爱心银行 · 南溪镇爱心超市 (store:main)" — the programme as its
-  // profile names it (when set) and the store.
-  std::string Shop(const std::string& store) {
-    const std::string shop = Account(store);
-    return profile_->name().empty() ? shop : profile_->name() + " · " + shop;
-  }
-  // An award rule's display name from the profile, else the code.
-  std::string Rule(const std::string& code) {
-    const std::string name = ProfileName(code);
-    return name.empty() ? code : name + " (" + code + ")";
-  }
-
- private:
-  std::string ProfileName(const std::string& id) {
-    if (!profile_) {
-      profile_.emplace();
-      v1::ListSettingsResponse settings;
-      if (session_.programme().ListSettings(session_.Context().get(), {}, &settings).ok()) {
-        for (const auto& record : settings.settings()) {
-          if (record.value().has_programme_profile())
-            *profile_ = record.value().programme_profile();
-        }
-      }
-    }
-    for (const auto& named : profile_->display_names()) {
-      if (named.id() == id) return named.name();
-    }
-    return "";
-  }
-
-  Session& session_;
-  std::optional<v1::ProgrammeProfile> profile_;
-  std::map<std::string, std::string> accounts_;
-  std::map<std::string, std::map<std::string, std::string>> items_;
-};
 
 // One statement line in a few words: what happened and with whom; names beside codes when
 // `labels` is given.

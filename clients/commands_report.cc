@@ -17,6 +17,7 @@
 
 #include "clients/certificate.h"
 #include "clients/commands.h"
+#include "clients/import.h"
 #include "clients/proof.h"
 #include "ledger/audit/report_output.h"
 #include "ledger/base/coding.h"
@@ -81,7 +82,7 @@ std::string Named(const Notice& notice, const std::string& id) {
 // it; "" when the profile lists no such team.
 std::string TeamCategory(const Notice& notice, const std::string& team) {
   for (const auto& listed : notice.profile.teams()) {
-    if (listed.name() == team) return listed.category();
+    if (import::Squeezed(listed.name()) == import::Squeezed(team)) return listed.category();
   }
   return "";
 }
@@ -495,8 +496,8 @@ std::optional<v1::VolunteerProfile> Profile(Session& session, const std::string&
 std::optional<std::string> ProfileProgramme(Session& session, int* exit_code) {
   const std::optional<v1::SettingRecord> profile = ProfileRecord(session, exit_code);
   if (!profile) return std::nullopt;
-  const std::string& name = profile->value().programme_profile().name();
-  return name.empty() ? certificate::kDefaultProgramme : name;
+  // The one rule lovebankd's certificates follow too (verify-certificate compares them).
+  return certificate::ProgrammeOf(std::vector<v1::SettingRecord>{*profile});
 }
 
 // Checks a certificate's data against the ledger; returns the problems found (none: verified)

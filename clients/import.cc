@@ -29,15 +29,16 @@ std::string GetOr(const File& file, const csv::Row& row, const std::string& name
   return value.empty() ? fallback : value;
 }
 
-// Text without its white space, for comparing names as people type them ("韦 蕊" is 韦蕊).
-std::string Squeezed(const std::string& text) {
-  std::string out;
-  for (char c : text) {
-    if (c != ' ' && c != '\t') out.push_back(c);
+// Text without the white space around it (the same spaces Squeezed drops): "T01 " is T01.
+std::string Trimmed(std::string text) {
+  for (bool trimmed = true; trimmed && !text.empty();) {
+    trimmed = false;
+    for (std::string_view space : {" ", "\t", "\xE3\x80\x80", "\xC2\xA0"}) {
+      if (text.starts_with(space)) text.erase(0, space.size()), trimmed = true;
+      if (text.ends_with(space)) text.erase(text.size() - space.size()), trimmed = true;
+    }
   }
-  // U+3000 (ideographic space), common in Chinese sheets.
-  for (std::size_t at; (at = out.find("\xE3\x80\x80")) != std::string::npos;) out.erase(at, 3);
-  return out;
+  return text;
 }
 
 // Turns a data row into its batch command.
@@ -170,6 +171,18 @@ class RowIds {
 
 }  // namespace
 
+// Text without its white space, for comparing names as people type them ("韦 蕊" is 韦蕊).
+std::string Squeezed(std::string_view text) {
+  std::string out;
+  for (char c : text) {
+    if (c != ' ' && c != '\t') out.push_back(c);
+  }
+  // U+3000 (ideographic space), common in Chinese sheets; U+00A0 (no-break space) from web pages.
+  for (std::size_t at; (at = out.find("\xE3\x80\x80")) != std::string::npos;) out.erase(at, 3);
+  for (std::size_t at; (at = out.find("\xC2\xA0")) != std::string::npos;) out.erase(at, 2);
+  return out;
+}
+
 std::string_view KindName(Kind kind) {
   switch (kind) {
     case Kind::kMembers:
@@ -290,7 +303,7 @@ std::vector<Row> Commands(const File& file, const Defaults& defaults, const Name
       continue;
     }
     if (file.kind == Kind::kActivities && !defaults.teams.empty()) {
-      const std::string team_id = Get(file, row, "team_id");
+      const std::string team_id = Trimmed(Get(file, row, "team_id"));
       const std::string written = Get(file, row, "team_name");
       auto team = defaults.teams.find(team_id);
       if (team != defaults.teams.end() && !written.empty() &&
@@ -342,9 +355,9 @@ TeamsMerge MergeTeams(const File& file, const v1::ProgrammeProfile& current) {
       hold(kDuplicateRow, Cat("the same row as line ", it->second));
       continue;
     }
-    const std::string id = Get(file, row, "team_id");
-    const std::string name = Get(file, row, "team_name");
-    const std::string category = Get(file, row, "service_category");
+    const std::string id = Trimmed(Get(file, row, "team_id"));
+    const std::string name = Trimmed(Get(file, row, "team_name"));
+    const std::string category = Trimmed(Get(file, row, "service_category"));
     if (!IsValidAccountId(id)) {
       hold(kTeamInvalid, Cat("team_id ", Excerpt(id), " is not 1-", kAccountIdBytesMax,
                              " of A-Z a-z 0-9 . _ : @ -"));
@@ -358,17 +371,32 @@ TeamsMerge MergeTeams(const File& file, const v1::ProgrammeProfile& current) {
       hold(kTeamInvalid, Cat("service_category is at most ", kServiceCategoryBytesMax, " bytes"));
       continue;
     }
+    if (!IsValidText(name, false) || !IsValidText(category, false)) {  // e.g. Alt+Enter in a cell
+      hold(kTeamInvalid, "team_name and service_category are one line of text");
+      continue;
+    }
     if (auto [it, inserted] = id_line.emplace(id, row.line); !inserted) {
       hold(kTeamInvalid, Cat("team ", id, " is also on line ", it->second, ": keep one"));
       continue;
     }
-    const auto* other =
-        find([&](const auto& team) { return team.name() == name && team.id() != id; });
+    const auto* other = find([&](const auto& team) {
+      return Squeezed(team.name()) == Squeezed(name) && team.id() != id;
+    });
     if (other != nullptr) {
       hold(kTeamInvalid, Cat("team ", other->id(), " is already called ", name));
       continue;
     }
     v1::ProgrammeProfile::Team* team = find([&](const auto& listed) { return listed.id() == id; });
+    // A whole setting is at most kSettingBytesMax; a team costs its id, name and category and a
+    // few bytes of framing (kTeamFramingBytes covers them and the SetSetting around the profile).
+    constexpr std::size_t kTeamFramingBytes = 48;
+    const std::size_t before = team == nullptr ? 0 : team->ByteSizeLong();
+    const std::size_t after = id.size() + name.size() + category.size() + kTeamFramingBytes;
+    if (merge.profile.ByteSizeLong() - before + after > kSettingBytesMax) {
+      hold(kTeamInvalid, Cat("the programme's profile would be over ", kSettingBytesMax,
+                             " bytes: shorter names, or fewer teams"));
+      continue;
+    }
     if (team == nullptr) {
       if (teams->size() >= static_cast<int>(kSettingListMax)) {
         hold(kTeamInvalid, Cat("the programme holds at most ", kSettingListMax, " teams"));

@@ -103,6 +103,10 @@ TeamsMerge MergeTeams(const File& file, const v1::ProgrammeProfile& current);
 // file imported after the profile changed is a new change (never taken for the old one).
 std::string TeamsRequestId(const v1::ProgrammeProfile& merged, std::uint64_t profile_seq);
 
+// A name without its white space (spaces, tabs, U+3000, U+00A0), to compare names as people type
+// them: "韦 蕊" is 韦蕊, "小雨滴 志愿者服务队" is 小雨滴志愿者服务队.
+std::string Squeezed(std::string_view text);
+
 // The accounts whose names Commands asks for: each member_id of a file with a member_name column,
 // once.
 std::vector<std::string> NamedMembers(const File& file);

@@ -97,9 +97,11 @@ std::size_t Distance(std::string_view a, std::string_view b) {
 // The command the words in `args` meant when one of them is not a command: "balance" for
 // `balanse`, "account open" for `account opn`; "" when they are commands, or nothing is close
 // (at most 2 edits, and fewer than half the word).
+// The global options that take a value (the word after them is no command).
+const std::set<std::string> kTakesValue = {"--config", "--server", "--token",   "--ca",
+                                           "--cert",   "--key",    "--timeout", "--request-log"};
+
 std::string Closest(const CLI::App& app, const std::vector<std::string>& args) {
-  static const std::set<std::string> kTakesValue = {
-      "--config", "--server", "--token", "--ca", "--cert", "--key", "--timeout", "--request-log"};
   const CLI::App* level = &app;
   std::string path;
   for (std::size_t i = 0; i < args.size(); ++i) {
@@ -137,8 +139,12 @@ std::string Closest(const CLI::App& app, const std::vector<std::string>& args) {
 // reach a command that takes no subcommand: the rest are its arguments).
 std::string NotACommand(const CLI::App& app, const std::vector<std::string>& words) {
   const CLI::App* level = &app;
-  for (const std::string& word : words) {
-    if (word.rfind("-", 0) == 0) return "";
+  for (std::size_t i = 0; i < words.size(); ++i) {
+    const std::string& word = words[i];
+    if (word.rfind("-", 0) == 0) {  // `help --json blance`: options are no commands
+      if (kTakesValue.contains(word)) ++i;
+      continue;
+    }
     if (level->get_subcommands([](const CLI::App*) { return true; }).empty()) return "";
     const auto found = level->get_subcommands(
         [&word](const CLI::App* command) { return command->get_name() == word; });

@@ -348,6 +348,7 @@ Converted ToCommand(const v1::SetAwardRuleRequest& request, std::string_view act
 Converted ToCommand(const v1::SetSettingRequest& request, std::string_view actor) {
   Converted converted = Base(request.request_id(), actor, request.memo());
   *converted.command.mutable_set_setting()->mutable_value() = request.value();
+  if (request.has_if_seq()) converted.command.mutable_set_setting()->set_if_seq(request.if_seq());
   return converted;
 }
 

@@ -60,6 +60,7 @@ Expectation ExpectAdmin(const v1::Command& command, std::uint64_t seq, State& st
     auto asset = state.assets.find(set.budget().asset());
     if (asset == state.assets.end())
       return violated(Cat("budget in unknown asset ", set.budget().asset()));
+    if (asset->second.record.stock()) return violated(Cat("a budget in goods ", asset->first));
     const AmountParse amount =
         ParseAmount(set.budget().amount(), asset->second.scale, asset->second.maximum_minor);
     if (!amount.ok())

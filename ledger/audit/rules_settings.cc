@@ -138,6 +138,15 @@ Expectation ExpectSetting(const v1::Command& command, std::uint64_t seq, State& 
       problem = "no setting named";
       break;
   }
+  if (problem.empty() && command.set_setting().has_if_seq()) {
+    // A read-change-write applies only onto the record it read (SETTING_CHANGED otherwise).
+    auto current = state.settings.find(SettingKey(value));
+    const std::uint64_t current_seq = current == state.settings.end() ? 0 : current->second.seq();
+    if (current_seq != command.set_setting().if_seq()) {
+      problem = Cat("applied onto the record of entry ", current_seq, ", not ",
+                    command.set_setting().if_seq(), " as it was read");
+    }
+  }
   if (!problem.empty()) {
     findings.Add(FindingKind::kRuleViolated, seq, "", "a setting its rule allows",
                  std::move(problem));

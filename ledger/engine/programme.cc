@@ -225,6 +225,16 @@ Outcome Engine::ApplySetSetting(const v1::Command& command, const std::string& f
     return Refuse(command, fingerprint, Reason::kPermissionDenied,
                   Cat(command.actor(), " may not change the signing key: lovebankd does"));
   }
+  // A read-change-write (if_seq): only onto the record it read.
+  if (command.set_setting().has_if_seq()) {
+    const auto current = Setting<v1::SettingRecord>(SettingKey(command.set_setting().value()));
+    const std::uint64_t current_seq = current ? current->seq() : 0;
+    if (current_seq != command.set_setting().if_seq()) {
+      return Refuse(command, fingerprint, Reason::kSettingChanged,
+                    Cat("the setting was written at entry ", current_seq, ", not ",
+                        command.set_setting().if_seq(), " as read: read it again"));
+    }
+  }
   facts.ledger_id = ledger_id_;
   if (auto in_force = Setting<v1::SettingRecord>(SettingKeyOf<v1::SigningKeyChange>())) {
     facts.signing_key = in_force->value().signing_key().new_key();

@@ -136,6 +136,7 @@ std::string_view ReasonName(Reason reason) {
     LOVEBANK_REASON_NAME(kSigningKeyChangeInvalid, "SIGNING_KEY_CHANGE_INVALID")
     LOVEBANK_REASON_NAME(kAwardMonthInvalid, "AWARD_MONTH_INVALID")
     LOVEBANK_REASON_NAME(kBudgetBelowIssued, "BUDGET_BELOW_ISSUED")
+    LOVEBANK_REASON_NAME(kSettingChanged, "SETTING_CHANGED")
     LOVEBANK_REASON_NAME(kLedgerUnverified, "LEDGER_UNVERIFIED")
     LOVEBANK_REASON_NAME(kHoldUnknown, "HOLD_UNKNOWN")
     LOVEBANK_REASON_NAME(kHoldClosed, "HOLD_CLOSED")
@@ -232,7 +233,8 @@ absl::StatusCode ReasonCode(Reason reason) {
 bool IsRememberedReason(Reason reason) {
   const auto value = static_cast<std::uint32_t>(reason);
   return ((value >= 60 && value < 90) || (value >= 110 && value < 140) ||
-          reason == Reason::kActivationClosed) &&
+          reason == Reason::kActivationClosed || reason == Reason::kBudgetBelowIssued ||
+          reason == Reason::kSettingChanged) &&
          reason != Reason::kBatchAborted;
 }
 

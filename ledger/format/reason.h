@@ -197,9 +197,11 @@ enum class Reason : std::uint32_t {
   kAwardMonthInvalid = 168,
   // An issuer's budget lowered below what it has issued (issue #28; the sequencer).
   kBudgetBelowIssued = 169,
+  // A SetSetting whose if_seq is not the seq of the setting's record (the sequencer).
+  kSettingChanged = 170,
 };
 // Every reason's value is below this (loops over all reasons).
-inline constexpr std::uint32_t kReasonValueEnd = 170;
+inline constexpr std::uint32_t kReasonValueEnd = 171;
 
 // The reason's name as it appears in the proto and in logs, e.g. "INSUFFICIENT_BALANCE".
 std::string_view ReasonName(Reason reason);

@@ -114,6 +114,10 @@ OrRefusal<AccountState> DecideBudget(const v1::SetBudget& set, const Context& co
   const std::string& asset_code = set.budget().asset();
   const AssetState* asset = context.FindAsset(asset_code);
   if (asset == nullptr) return Refusal{Reason::kAssetUnknown, Cat("no asset ", asset_code)};
+  if (asset->record.stock()) {
+    return Refusal{Reason::kBudgetInvalid,
+                   Cat(asset_code, " is goods: donated stock is limited by no budget")};
+  }
   AmountParse amount = ParseAmount(set.budget().amount(), asset->scale, asset->maximum_minor);
   if (!amount.ok()) {
     return Refusal{amount.reason,

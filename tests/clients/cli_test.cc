@@ -702,6 +702,10 @@ TEST_F(CliTest, HelpSuggestionsJsonUsageErrorsAndChineseWords) {
   EXPECT_EQ(help_nested.exit_code, 2);
   EXPECT_NE(help_nested.err.find("did you mean `lovebank account budget`?"), std::string::npos)
       << help_nested.err;
+  const Result help_json = Run({"help", "--json", "blance"}, "", "127.0.0.1:1");
+  EXPECT_EQ(help_json.exit_code, 2);
+  EXPECT_NE(help_json.out.find("did you mean `lovebank balance`?"), std::string::npos)
+      << help_json.out;
   const Result help_budget = Run({"help", "account", "budget"}, "", "127.0.0.1:1");
   EXPECT_EQ(help_budget.exit_code, 0) << help_budget.err;
   EXPECT_NE(help_budget.out.find("never below what it has issued"), std::string::npos)
@@ -1591,9 +1595,15 @@ TEST_F(CliTest, TeamsGoIntoTheProfileAndAnAdminSetsAnIssuersBudget) {
   const Result corrected = Run({"--json", "import", rejected, "--rejected", dir_.Sub("x.csv")});
   EXPECT_EQ(corrected.exit_code, 0) << corrected.out << corrected.err;
   EXPECT_EQ(corrected.json()["applied"], 1) << corrected.out;
+  // The profile set again without "teams" (the name corrected) keeps the teams.
+  const Result renamed = Run(
+      {"setting", "set", "programme_profile", R"({"name": "南溪镇爱心银行", "town": "南溪镇"})"});
+  ASSERT_EQ(renamed.exit_code, 0) << renamed.err;
+  EXPECT_NE(renamed.out.find("kept the profile's 2 teams"), std::string::npos) << renamed.out;
   const Result settings = Run({"--json", "setting", "list"});
   ASSERT_EQ(settings.exit_code, 0);
   EXPECT_NE(settings.out.find("关爱儿童"), std::string::npos) << settings.out;
+  EXPECT_NE(settings.out.find("小雨滴志愿者服务队"), std::string::npos) << settings.out;
   EXPECT_NE(settings.out.find("南溪镇爱心银行"), std::string::npos) << settings.out;  // kept
 
   // An activity naming T01 under another team's name is held; the right one applies.

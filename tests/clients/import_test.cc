@@ -4,6 +4,8 @@
 #include "clients/import.h"
 
 #include "gtest/gtest.h"
+#include "ledger/base/strings.h"
+#include "ledger/base/text.h"
 
 namespace lovebank::import {
 namespace {
@@ -206,15 +208,21 @@ TEST(Import, ATeamsFileMergesIntoTheProgrammeProfileByTeamId) {
       "T01,小雨滴志愿者服务队,助老\n"  // the same row again
       "T01,另一个名字,助老\n"          // T01 twice
       "T06," +
-      std::string(129, 'x') + ",\n");  // a name too long
+      std::string(129, 'x') +
+      ",\n"                                                   // a name too long
+      "T07,\"两行\n的名字\",助老\n"                           // a line break in a cell (Alt+Enter)
+      "T08\xC2\xA0, 小雨滴志愿者服务队\xE3\x80\x80,助老\n");  // T01's name, spaced
   ASSERT_TRUE(file.ok()) << file.status();
   EXPECT_EQ(file->kind, Kind::kTeams);
   const TeamsMerge merge = MergeTeams(*file, current);
-  ASSERT_EQ(merge.rows.size(), 8u);
+  ASSERT_EQ(merge.rows.size(), 10u);
   std::vector<std::string> held;
   for (const Row& row : merge.rows) held.push_back(row.held);
   EXPECT_EQ(held, (std::vector<std::string>{"", "", "TEAM_INVALID", "TEAM_INVALID", "TEAM_INVALID",
-                                            "DUPLICATE_ROW", "TEAM_INVALID", "TEAM_INVALID"}));
+                                            "DUPLICATE_ROW", "TEAM_INVALID", "TEAM_INVALID",
+                                            "TEAM_INVALID", "TEAM_INVALID"}));
+  EXPECT_NE(merge.rows[8].message.find("one line"), std::string::npos) << merge.rows[8].message;
+  EXPECT_NE(merge.rows[9].message.find("T01"), std::string::npos) << merge.rows[9].message;
   EXPECT_NE(merge.rows[2].message.find("T09"), std::string::npos) << merge.rows[2].message;
   EXPECT_NE(merge.rows[6].message.find("line 2"), std::string::npos) << merge.rows[6].message;
   EXPECT_EQ(merge.added, 1u);
@@ -265,6 +273,33 @@ TEST(Import, AnActivitysTeamNameIsCheckedAgainstItsIdInTheProfile) {
       << rows[1].message;
   EXPECT_FALSE(rows[1].command.has_earn());
   EXPECT_TRUE(rows[2].held.empty()) << rows[2].message;
+}
+
+// A profile is one setting of at most kSettingBytesMax bytes: the teams that would take it past
+// that are held (TEAM_INVALID, with why), the rest merge, and the merged profile stays within it.
+TEST(Import, TeamsThatWouldOverfillTheProfileAreHeld) {
+  std::string text = "team_id,team_name,service_category\n";
+  for (int i = 0; i < 250; ++i) {
+    text += Cat("T", i, ",", std::string(30, 'a' + i % 26), i, "志愿服务队,社区服务\n");
+  }
+  auto file = Read(text);
+  ASSERT_TRUE(file.ok()) << file.status();
+  v1::ProgrammeProfile current;
+  current.set_name("南溪镇爱心银行");
+  const TeamsMerge merge = MergeTeams(*file, current);
+  std::size_t held = 0;
+  for (const Row& row : merge.rows) {
+    if (row.held.empty()) continue;
+    ++held;
+    EXPECT_EQ(row.held, kTeamInvalid);
+    EXPECT_NE(row.message.find("16384 bytes"), std::string::npos) << row.message;
+  }
+  EXPECT_GT(held, 0u);
+  EXPECT_EQ(merge.added + held, 250u);
+  v1::SetSetting set;
+  *set.mutable_value()->mutable_programme_profile() = merge.profile;
+  set.set_if_seq(123456789);
+  EXPECT_LE(set.ByteSizeLong(), kSettingBytesMax);
 }
 
 }  // namespace

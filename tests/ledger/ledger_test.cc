@@ -303,6 +303,15 @@ std::vector<RefusalCase> RefusalCases() {
          c.mutable_set_budget()->mutable_budget()->set_amount("0");
          return c;
        }},
+      {"a setting written onto a record it did not read", Reason::kSettingChanged,
+       [] {
+         v1::Command c;
+         c.set_request_id("s13c");
+         c.set_actor("tester");
+         c.mutable_set_setting()->mutable_value()->mutable_programme_profile()->set_name("镇");
+         c.mutable_set_setting()->set_if_seq(5);  // never set: its record is seq 0
+         return c;
+       }},
       {"balance past the asset maximum", Reason::kBalanceAboveMaximum,
        [] { return Earn("s14", "issuer:tiny2", "m3", "5", "TINY"); }},
       {"activity without a name", Reason::kActivityInvalid,

@@ -509,6 +509,7 @@ TEST_F(Programme, AnIssuersBudgetIsRaisedAndLoweredNeverBelowWhatItHasIssued) {
   Ok(Earn("x:3", "issuer:exchange", "m1", "1001"));  // 10,001 issued
   const Outcome below = Try(Budget("b:low", "issuer:exchange", "POINTS", "10000.99"));
   EXPECT_REASON(below, Reason::kBudgetBelowIssued);
+  EXPECT_TRUE(Try(Budget("b:low", "issuer:exchange", "POINTS", "10000.99")).replayed);
   EXPECT_NE(below.message.find("10001.00 POINTS"), std::string::npos) << below.message;
   // Lowered to exactly what it issued: it issues nothing more until points come back.
   Ok(Budget("b:stop", "issuer:exchange", "POINTS", "10001"));
@@ -519,6 +520,8 @@ TEST_F(Programme, AnIssuersBudgetIsRaisedAndLoweredNeverBelowWhatItHasIssued) {
   Ok(Budget("b:hours", "issuer:exchange", "HOURS", "5"));
   // What is refused, and why.
   EXPECT_REASON(Try(Budget("b:m1", "m1", "POINTS", "5")), Reason::kBudgetInvalid);
+  // Donated goods are limited by no budget (an issuer's floor in goods is the asset's maximum).
+  EXPECT_REASON(Try(Budget("b:goods", "issuer:goods", "RICE_5KG", "5")), Reason::kBudgetInvalid);
   EXPECT_REASON(Try(Budget("b:nobody", "nobody", "POINTS", "5")), Reason::kAccountUnknown);
   EXPECT_REASON(Try(Budget("b:asset", "issuer:exchange", "GOLD", "5")), Reason::kAssetUnknown);
   EXPECT_REASON(Try(Budget("b:scale", "issuer:exchange", "POINTS", "1.001")),

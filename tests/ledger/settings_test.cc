@@ -49,6 +49,8 @@ class Settings : public Supermarket {
     return list->settings;
   }
 
+  Outcome Try(v1::Command command) { return ledger_->Execute(std::move(command)); }
+
   bool expect_clean_audit_ = true;
 };
 
@@ -184,6 +186,70 @@ TEST_F(Settings, TheAuditNamesAForbiddenSettingAnEditedRecordAndAnExtraOne) {
   const std::string text = Describe(AuditDb(dir_.path()));
   EXPECT_NE(text.find(Cat("RULE_VIOLATED seq=", set.receipt.seq)), std::string::npos) << text;
   EXPECT_NE(text.find("the programme has no name"), std::string::npos) << text;
+}
+
+// Issue #28: a read-change-write of a setting (the teams import) names the seq of the record it
+// read (if_seq, 0: never set); the sequencer applies it only onto that record, else
+// SETTING_CHANGED (remembered for the request id), and the audit re-checks it on an edited journal.
+TEST_F(Settings, AChangeOntoTheRecordItReadAppliesAndOntoAnotherIsRefused) {
+  v1::ProgrammeProfile profile = Profile("南溪镇爱心银行");
+  v1::Command stale = SetProfile("p:stale", profile);
+  stale.mutable_set_setting()->set_if_seq(7);  // never set: its seq is 0
+  EXPECT_REASON(Try(stale), Reason::kSettingChanged);
+  v1::Command first = SetProfile("p:first", profile);
+  first.mutable_set_setting()->set_if_seq(0);
+  const std::uint64_t first_seq = Ok(first).receipt.seq;
+  auto* team = profile.add_teams();
+  team->set_id("T01");
+  team->set_name("小雨滴志愿者服务队");
+  team->set_category("助老");
+  // Another admin renames the programme in between: a write of what was read before is refused.
+  Ok(SetProfile("p:rename", Profile("南溪镇爱心银行（新）")));
+  v1::Command teams = SetProfile("p:teams", profile);
+  teams.mutable_set_setting()->set_if_seq(first_seq);
+  const Outcome refused = Try(teams);
+  EXPECT_REASON(refused, Reason::kSettingChanged);
+  EXPECT_NE(refused.message.find(Cat("not ", first_seq)), std::string::npos) << refused.message;
+  EXPECT_TRUE(Try(teams).replayed);  // remembered for its request id
+  const std::uint64_t renamed_seq = Read().at(0).seq();
+  v1::Command again = SetProfile("p:teams-2", profile);
+  again.mutable_set_setting()->set_if_seq(renamed_seq);
+  const std::uint64_t applied = Ok(again).receipt.seq;
+  EXPECT_EQ(Read().at(0).value().programme_profile().teams(0).category(), "助老");
+
+  // The audit's own check: the applied change edited to name another record.
+  ledger_.reset();
+  RewriteJournal(dir_.path(), [&](v1::Entry& entry) {
+    if (entry.seq() != applied) return false;
+    entry.mutable_command()->mutable_set_setting()->set_if_seq(first_seq);
+    return true;
+  });
+  const audit::Report report = AuditDb(dir_.path());
+  const std::string text = Describe(report);
+  EXPECT_NE(text.find(Cat("RULE_VIOLATED seq=", applied)), std::string::npos) << text;
+  EXPECT_NE(text.find("as it was read"), std::string::npos) << text;
+  expect_clean_audit_ = false;  // the finding is the point
+}
+
+// A team's id, name and category as the profile's rule allows: each id and name once.
+TEST_F(Settings, TeamsAreNamedOnceEach) {
+  v1::ProgrammeProfile profile = Profile("南溪镇爱心银行");
+  auto add = [&profile](const std::string& id, const std::string& name) {
+    auto* team = profile.add_teams();
+    team->set_id(id);
+    team->set_name(name);
+  };
+  add("T01", "小雨滴志愿者服务队");
+  add("T01", "另一个队");
+  EXPECT_REASON(Try(SetProfile("t:1", profile)), Reason::kSettingInvalid);
+  profile.mutable_teams()->RemoveLast();
+  add("T02", "小雨滴志愿者服务队");
+  EXPECT_REASON(Try(SetProfile("t:2", profile)), Reason::kSettingInvalid);
+  profile.mutable_teams()->RemoveLast();
+  add("T 3", "阳光队");
+  EXPECT_REASON(Try(SetProfile("t:3", profile)), Reason::kSettingInvalid);
+  profile.mutable_teams()->RemoveLast();
+  Ok(SetProfile("t:4", profile));
 }
 
 }  // namespace

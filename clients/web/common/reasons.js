@@ -134,6 +134,7 @@ export const REASONS = {
   SIGNING_KEY_CHANGE_INVALID: '签名密钥更换无效：旧密钥不是现用密钥，或签名不符',
   AWARD_MONTH_INVALID: '奖励所属月份无效：应为 YYYY-MM，不能晚于记账月份，也不能早于 12 个月以前',
   BUDGET_BELOW_ISSUED: '预算不能低于该发放方已发放的数额',
+  SETTING_CHANGED: '设置刚被他人修改：请重新读取后再改',
 };
 
 // The Chinese message of a refusal answer ({code, reason, message}); never empty.

@@ -146,6 +146,7 @@ export function importOutcome(row) {
     case 'ALREADY_APPLIED': return '以前已导入，未重复记录';
     case 'DUPLICATE_ROW': return `与第 ${row.sameAs} 行相同，未重复记录`;
     case 'NAME_MISMATCH': return '姓名与会员编号不符，未导入（请核对编号或姓名）';
+    case 'TEAM_MISMATCH': return '服务队名称与服务队编号不符，未导入（请核对编号或名称）';
     default: return chineseMessage({ reason: row.outcome });
   }
 }

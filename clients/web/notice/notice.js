@@ -86,7 +86,9 @@ function render(notice, month, onMonth) {
   picker.addEventListener('change', () => { if (picker.value) onMonth(picker.value); });
   const teams = notice.teams || [];
   // Each team's service category from the profile's teams (teams.csv), by the name activities record.
-  const categories = new Map((profile.teams || []).map((t) => [t.name, t.category || '']));
+  // Names compared without their white space, as the import compares them.
+  const squeezed = (name) => String(name || '').replace(/[\s\u3000\u00a0]/g, '');
+  const categories = new Map((profile.teams || []).map((t) => [squeezed(t.name), t.category || '']));
   const topHours = Math.max(0, ...teams.map((t) => num(t.hours)));
   const earnings = teams.reduce((sum, t) => sum + num(t.earnings), 0);
   const rules = notice.rules || [];
@@ -105,10 +107,10 @@ function render(notice, month, onMonth) {
     el('section', {}, el('h2', {}, '一、志愿服务时长（按服务日期）'),
       table('notice-teams', [['服务队'], ['服务类别'], ['人次', 'num'], ['时长（小时）', 'num'], ['', 'bar-cell']],
         teams.map((t) => el('tr', {}, el('td', {}, t.name || t.team || '未注明服务队'),
-          el('td', {}, categories.get(t.team) || ''),
+          el('td', {}, categories.get(squeezed(t.team)) || ''),
           el('td', { class: 'num' }, t.earnings || '0'), el('td', { class: 'num' }, t.hours), bar(num(t.hours), topHours)))
-          .concat(teams.length ? [el('tr', { class: 'total' }, el('th', {}, '合计'), el('th', { class: 'num' }, String(earnings)),
-            el('th', {}), el('th', { class: 'num', id: 'notice-hours-total' }, notice.hoursTotal || '0.00'), el('th', { class: 'bar-cell' }))] : []),
+          .concat(teams.length ? [el('tr', { class: 'total' }, el('th', {}, '合计'), el('th', {}), el('th', { class: 'num' }, String(earnings)),
+            el('th', { class: 'num', id: 'notice-hours-total' }, notice.hoursTotal || '0.00'), el('th', { class: 'bar-cell' }))] : []),
         '本月没有记录服务时长')),
     el('section', {}, el('h2', { id: 'notice-awards-heading' }, `二、学生奖励积分（按奖励所属月份，${schoolTerm(Number(year), Number(m))}）`),
       table('notice-rules', [['奖励项目'], ['人次', 'num'], ['奖励积分', 'num'], ['扣减积分', 'num'], ['', 'bar-cell']],
