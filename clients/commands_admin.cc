@@ -561,9 +561,11 @@ void AddImport(CLI::App& app, Globals& globals, int* exit_code) {
         }
         if (!status.ok()) {
           *exit_code = Fail(globals, status);
+          std::cerr << "lovebank: no team was merged; run the same import again";
           if (const std::string path = write_rejected(); !path.empty()) {
-            std::cerr << "lovebank: the refused rows are in " << path << "\n";
+            std::cerr << " (the rows refused on their own are also in " << path << ")";
           }
+          std::cerr << "\n";
           return;
         }
       }

@@ -174,14 +174,16 @@ void AddSetting(CLI::App& app, Globals& globals, int* exit_code) {
     }
     Session session(globals);
     // The teams come from teams.csv (lovebank import): a profile given without "teams" keeps
-    // the ones there are. (No if_seq here: a retry with --request-id must send the same command,
-    // and after the first try applied, the profile's seq is another.)
+    // the ones there are, written only onto the profile they were read from (if_seq) — except
+    // for a retry (--request-id), which must send the command of its first try, whose seq may
+    // have moved on with that very try.
     if (field->name() == "programme_profile" && parsed_value.is_object() &&
         !parsed_value.contains("teams")) {
       const std::optional<v1::SettingRecord> current = ProfileRecord(session, exit_code);
       if (!current) return;
       *r.mutable_value()->mutable_programme_profile()->mutable_teams() =
           current->value().programme_profile().teams();
+      if (request_id->empty()) r.set_if_seq(current->seq());
       if (!globals.json && current->value().programme_profile().teams_size() > 0) {
         std::cout << "  kept the profile's " << current->value().programme_profile().teams_size()
                   << " teams (give \"teams\" to change them)\n";

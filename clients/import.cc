@@ -387,12 +387,22 @@ TeamsMerge MergeTeams(const File& file, const v1::ProgrammeProfile& current) {
       continue;
     }
     v1::ProgrammeProfile::Team* team = find([&](const auto& listed) { return listed.id() == id; });
-    // A whole setting is at most kSettingBytesMax; a team costs its id, name and category and a
-    // few bytes of framing (kTeamFramingBytes covers them and the SetSetting around the profile).
+    if (team != nullptr && team->name() == name && team->category() == category) {
+      ++merge.unchanged;
+      merge.unchanged_lines.insert(row.line);
+      continue;
+    }
+    // A whole setting is at most kSettingBytesMax. A team costs its id, name and category plus at
+    // most 10 bytes of framing (3 tags and lengths, the repeated field's tag and 2-byte length);
+    // the SetSetting around the profile at most 19 (two tags and 3-byte lengths, if_seq's tag and
+    // 10-byte varint): 29 <= kTeamFramingBytes. A row that does not grow the profile passes.
     constexpr std::size_t kTeamFramingBytes = 48;
-    const std::size_t before = team == nullptr ? 0 : team->ByteSizeLong();
-    const std::size_t after = id.size() + name.size() + category.size() + kTeamFramingBytes;
-    if (merge.profile.ByteSizeLong() - before + after > kSettingBytesMax) {
+    const std::size_t content = id.size() + name.size() + category.size();
+    const std::size_t old_content =
+        team == nullptr ? 0 : team->id().size() + team->name().size() + team->category().size();
+    const bool grows = team == nullptr || content > old_content;
+    if (grows && merge.profile.ByteSizeLong() - old_content + content + kTeamFramingBytes >
+                     kSettingBytesMax) {
       hold(kTeamInvalid, Cat("the programme's profile would be over ", kSettingBytesMax,
                              " bytes: shorter names, or fewer teams"));
       continue;
@@ -405,10 +415,6 @@ TeamsMerge MergeTeams(const File& file, const v1::ProgrammeProfile& current) {
       team = teams->Add();
       team->set_id(id);
       ++merge.added;
-    } else if (team->name() == name && team->category() == category) {
-      ++merge.unchanged;
-      merge.unchanged_lines.insert(row.line);
-      continue;
     } else {
       ++merge.changed;
     }

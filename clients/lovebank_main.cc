@@ -94,13 +94,13 @@ std::size_t Distance(std::string_view a, std::string_view b) {
   return row[b.size()];
 }
 
-// The command the words in `args` meant when one of them is not a command: "balance" for
-// `balanse`, "account open" for `account opn`; "" when they are commands, or nothing is close
-// (at most 2 edits, and fewer than half the word).
 // The global options that take a value (the word after them is no command).
 const std::set<std::string> kTakesValue = {"--config", "--server", "--token",   "--ca",
                                            "--cert",   "--key",    "--timeout", "--request-log"};
 
+// The command the words in `args` meant when one of them is not a command: "balance" for
+// `balanse`, "account open" for `account opn`; "" when they are commands, or nothing is close
+// (at most 2 edits, and fewer than half the word).
 std::string Closest(const CLI::App& app, const std::vector<std::string>& args) {
   const CLI::App* level = &app;
   std::string path;

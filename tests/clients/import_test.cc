@@ -209,23 +209,24 @@ TEST(Import, ATeamsFileMergesIntoTheProgrammeProfileByTeamId) {
       "T01,另一个名字,助老\n"          // T01 twice
       "T06," +
       std::string(129, 'x') +
-      ",\n"                                                   // a name too long
-      "T07,\"两行\n的名字\",助老\n"                           // a line break in a cell (Alt+Enter)
-      "T08\xC2\xA0, 小雨滴志愿者服务队\xE3\x80\x80,助老\n");  // T01's name, spaced
+      ",\n"                                                 // a name too long
+      "T07,\"两行\n的名字\",助老\n"                         // a line break in a cell (Alt+Enter)
+      "T08\xC2\xA0, 小雨滴志愿者服务队\xE3\x80\x80,助老\n"  // T01's name, spaced
+      "\xE3\x80\x80T10 , 红色志愿服务联盟 ,扶贫帮困\n");    // trimmed, then new
   ASSERT_TRUE(file.ok()) << file.status();
   EXPECT_EQ(file->kind, Kind::kTeams);
   const TeamsMerge merge = MergeTeams(*file, current);
-  ASSERT_EQ(merge.rows.size(), 10u);
+  ASSERT_EQ(merge.rows.size(), 11u);
   std::vector<std::string> held;
   for (const Row& row : merge.rows) held.push_back(row.held);
   EXPECT_EQ(held, (std::vector<std::string>{"", "", "TEAM_INVALID", "TEAM_INVALID", "TEAM_INVALID",
                                             "DUPLICATE_ROW", "TEAM_INVALID", "TEAM_INVALID",
-                                            "TEAM_INVALID", "TEAM_INVALID"}));
+                                            "TEAM_INVALID", "TEAM_INVALID", ""}));
   EXPECT_NE(merge.rows[8].message.find("one line"), std::string::npos) << merge.rows[8].message;
   EXPECT_NE(merge.rows[9].message.find("T01"), std::string::npos) << merge.rows[9].message;
   EXPECT_NE(merge.rows[2].message.find("T09"), std::string::npos) << merge.rows[2].message;
   EXPECT_NE(merge.rows[6].message.find("line 2"), std::string::npos) << merge.rows[6].message;
-  EXPECT_EQ(merge.added, 1u);
+  EXPECT_EQ(merge.added, 2u);
   EXPECT_EQ(merge.changed, 1u);
   EXPECT_TRUE(merge.Changed());
   std::map<std::string, std::pair<std::string, std::string>> teams;
@@ -233,13 +234,14 @@ TEST(Import, ATeamsFileMergesIntoTheProgrammeProfileByTeamId) {
   EXPECT_EQ(teams, (std::map<std::string, std::pair<std::string, std::string>>{
                        {"T01", {"小雨滴志愿者服务队", "助老"}},
                        {"T02", {"牵手怀童志愿服务队", "关爱儿童"}},
-                       {"T09", {"老队", ""}}}));
+                       {"T09", {"老队", ""}},
+                       {"T10", {"红色志愿服务联盟", "扶贫帮困"}}}));
   EXPECT_EQ(merge.profile.name(), "南溪镇爱心银行");  // the rest of the profile as it was
   // The same file on the merged profile: nothing to change.
   const TeamsMerge again = MergeTeams(*file, merge.profile);
   EXPECT_FALSE(again.Changed());
-  EXPECT_EQ(again.unchanged, 2u);
-  EXPECT_EQ(again.unchanged_lines, (std::set<std::size_t>{2, 3}));
+  EXPECT_EQ(again.unchanged, 3u);
+  EXPECT_EQ(again.unchanged_lines, (std::set<std::size_t>{2, 3, 13}));
   // One id per (profile seq, merged profile): a retry sends the same, a later change another.
   EXPECT_EQ(TeamsRequestId(merge.profile, 7), TeamsRequestId(merge.profile, 7));
   EXPECT_NE(TeamsRequestId(merge.profile, 7), TeamsRequestId(merge.profile, 8));
@@ -260,19 +262,21 @@ TEST(Import, AnActivitysTeamNameIsCheckedAgainstItsIdInTheProfile) {
       "activity_id,date,team_id,team_name,activity,member_id,hours\n"
       "A1,2026-11-05,T01,小雨滴 志愿者服务队,助老,V1,2\n"
       "A2,2026-11-05,T01,阳光关爱志愿服务队,助老,V2,2\n"
-      "A3,2026-11-05,T99,新成立的队,助老,V3,2\n");
+      "A3,2026-11-05,T99,新成立的队,助老,V3,2\n"
+      "A4,2026-11-05, T03 ,小雨滴志愿者服务队,助老,V4,2\n");  // T03's id, spaced
   ASSERT_TRUE(file.ok()) << file.status();
   Defaults defaults;
   defaults.issuer = "issuer:town";
   defaults.teams = {{"T01", "小雨滴志愿者服务队"}, {"T03", "阳光关爱志愿服务队"}};
   const std::vector<Row> rows = Commands(*file, defaults, NoNames);
-  ASSERT_EQ(rows.size(), 3u);
+  ASSERT_EQ(rows.size(), 4u);
   EXPECT_TRUE(rows[0].held.empty()) << rows[0].message;
   EXPECT_EQ(rows[1].held, kTeamMismatch);
   EXPECT_NE(rows[1].message.find("T01 is 小雨滴志愿者服务队"), std::string::npos)
       << rows[1].message;
   EXPECT_FALSE(rows[1].command.has_earn());
   EXPECT_TRUE(rows[2].held.empty()) << rows[2].message;
+  EXPECT_EQ(rows[3].held, kTeamMismatch);
 }
 
 // A profile is one setting of at most kSettingBytesMax bytes: the teams that would take it past

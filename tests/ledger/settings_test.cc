@@ -216,6 +216,8 @@ TEST_F(Settings, AChangeOntoTheRecordItReadAppliesAndOntoAnotherIsRefused) {
   again.mutable_set_setting()->set_if_seq(renamed_seq);
   const std::uint64_t applied = Ok(again).receipt.seq;
   EXPECT_EQ(Read().at(0).value().programme_profile().teams(0).category(), "助老");
+  ledger_.reset();
+  EXPECT_EQ(AuditDb(dir_.path()).findings_total, 0u);  // if_seq 0 and the seq read: both allowed
 
   // The audit's own check: the applied change edited to name another record.
   ledger_.reset();

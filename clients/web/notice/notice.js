@@ -87,7 +87,7 @@ function render(notice, month, onMonth) {
   const teams = notice.teams || [];
   // Each team's service category from the profile's teams (teams.csv), by the name activities record.
   // Names compared without their white space, as the import compares them.
-  const squeezed = (name) => String(name || '').replace(/[\s\u3000\u00a0]/g, '');
+  const squeezed = (name) => String(name || '').replace(/[ \t\u3000\u00a0]/g, '');
   const categories = new Map((profile.teams || []).map((t) => [squeezed(t.name), t.category || '']));
   const topHours = Math.max(0, ...teams.map((t) => num(t.hours)));
   const earnings = teams.reduce((sum, t) => sum + num(t.earnings), 0);
