@@ -717,9 +717,15 @@ absl::StatusOr<std::unique_ptr<HttpGateway>> HttpGateway::Start(
   });
   // One line per HTTP request beside the gRPC call's own line (which names the principal and the
   // outcome): who connected, what they asked for, what they got.
-  server.set_logger([logger, count = options.count_status](const httplib::Request& req,
-                                                           const httplib::Response& res) {
-    if (count) count(res.status);
+  // Counted before the response is written (httplib's post-routing handler; its logger runs
+  // after): a client that has its answer finds it in /metrics.
+  if (options.count_status) {
+    server.set_post_routing_handler(
+        [count = options.count_status](const httplib::Request&, httplib::Response& res) {
+          count(res.status);
+        });
+  }
+  server.set_logger([logger](const httplib::Request& req, const httplib::Response& res) {
     logger->LogFields(
         res.status < 400 ? LogLevel::kInfo : LogLevel::kWarn,
         Cat("http_method=", LoggablePath(req.method), " path=", LoggablePath(req.path),
