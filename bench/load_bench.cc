@@ -75,6 +75,8 @@ void Check(const grpc::Status& status, const std::string& what) {
   std::exit(2);
 }
 
+constexpr int kSetupChunk = 4096;
+
 std::string Account(int i) { return "load:m" + std::to_string(i); }
 
 // The basket mode's store and its five items (issue #6: a 5-line basket at a terminal).
@@ -90,14 +92,22 @@ std::vector<std::string> SetUp(const std::shared_ptr<grpc::Channel>& channel,
   auto admin_stub = lovebank::v1::Admin::NewStub(channel);
   const std::string run =
       std::to_string(std::chrono::system_clock::now().time_since_epoch().count());
-  auto submit = [&](const lovebank::v1::SubmitBatchRequest& request, const std::string& token) {
-    lovebank::v1::SubmitBatchResponse response;
-    Check(ledger->SubmitBatch(Ctx(token).get(), request, &response), "setup batch");
-    for (const auto& result : response.results()) {
-      if (result.reason() != lovebank::v1::REASON_OK &&
-          result.reason() != lovebank::v1::REASON_ACCOUNT_EXISTS) {
-        std::cerr << "lovebank_load: setup: " << result.message() << "\n";
-        std::exit(2);
+  // A SubmitBatch holds at most 8,192 commands (BATCH_SIZE_INVALID past it): setup sends its
+  // commands in chunks of kSetupChunk, so --accounts goes to its 100,000.
+  auto submit = [&](const lovebank::v1::SubmitBatchRequest& request, const std::string& token,
+                    const char* what) {
+    for (int first = 0; first < request.commands_size(); first += kSetupChunk) {
+      lovebank::v1::SubmitBatchRequest chunk;
+      const int end = std::min(request.commands_size(), first + kSetupChunk);
+      for (int i = first; i < end; ++i) *chunk.add_commands() = request.commands(i);
+      lovebank::v1::SubmitBatchResponse response;
+      Check(ledger->SubmitBatch(Ctx(token).get(), chunk, &response), what);
+      for (const auto& result : response.results()) {
+        if (result.reason() != lovebank::v1::REASON_OK &&
+            result.reason() != lovebank::v1::REASON_ACCOUNT_EXISTS) {
+          std::cerr << "lovebank_load: setup (" << what << "): " << result.message() << "\n";
+          std::exit(2);
+        }
       }
     }
   };
@@ -129,7 +139,7 @@ std::vector<std::string> SetUp(const std::shared_ptr<grpc::Channel>& channel,
     member->set_kind(lovebank::v1::ACCOUNT_KIND_MEMBER);
     member->set_display_name("志愿者" + std::to_string(i));
   }
-  submit(open, admin);
+  submit(open, admin, "opening the accounts with the admin token");
 
   auto grant = [&](const std::string& name, lovebank::v1::Role role, const std::string& account) {
     lovebank::v1::CreatePrincipalRequest request;
@@ -138,7 +148,8 @@ std::vector<std::string> SetUp(const std::shared_ptr<grpc::Channel>& channel,
     request.set_role(role);
     request.add_accounts(account);
     lovebank::v1::CreatePrincipalResponse response;
-    Check(admin_stub->CreatePrincipal(Ctx(admin).get(), request, &response), "create principal");
+    Check(admin_stub->CreatePrincipal(Ctx(admin).get(), request, &response),
+          "creating principal " + request.principal() + " with the admin token");
     return response.token();
   };
   const std::string issuer_token = grant("load-issuer", lovebank::v1::ROLE_ISSUER, "load:issuer");
@@ -152,7 +163,7 @@ std::vector<std::string> SetUp(const std::shared_ptr<grpc::Channel>& channel,
     earn->set_amount("1000000");
     earn->set_reason("压测");
   }
-  submit(fund, issuer_token);
+  submit(fund, issuer_token, "funding the members with the load issuer's token");
   if (shop) {
     auto supermarket = lovebank::v1::Supermarket::NewStub(channel);
     int price = 1;

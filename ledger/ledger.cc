@@ -390,6 +390,7 @@ std::size_t Ledger::Impl::BatchesInFlight() {
 Reason Ledger::Impl::Enqueue(std::vector<Pending>* group) {
   if (!engine) return Reason::kLedgerReadOnly;
   if (failed.load(std::memory_order_acquire)) return Reason::kLedgerUnavailable;
+  bool wake = false;
   {
     absl::MutexLock lock(&mu_);
     if (stopping_) return Reason::kLedgerUnavailable;
@@ -399,8 +400,11 @@ Reason Ledger::Impl::Enqueue(std::vector<Pending>* group) {
       pending.queued = now;
       queue_.push_back(std::move(pending));
     }
+    // The sequencer decides at once when the writer is free; while it syncs, a few commands
+    // are taken per wake-up (a wake-up per command cost CPU the calls need at 64 clients).
+    wake = at_writer_ == 0 || queue_.size() >= wake_depth_;
   }
-  wake_.Signal();
+  if (wake) wake_.Signal();
   return Reason::kOk;
 }
 
@@ -443,16 +447,48 @@ void Ledger::Impl::StopThreads() {
 }
 
 void Ledger::Impl::SequencerLoop() {
+  // Group commit with an open batch (issue #29): a command is decided as soon as it is taken
+  // from the queue, into the batch that is open; the open batch is sealed and handed to the
+  // writer as soon as the writer can take it (it has nothing else to write), or when it is
+  // full and the writer has room for one more. So a lone command waits for one fsync, and the
+  // commands that arrive while the writer syncs all go into its next write, instead of into
+  // small batches that each wait their turn behind the one before.
   std::vector<Pending> commands;
+  Sealed open;  // the batch being decided (engine batch open when `is_open`)
+  bool is_open = false;
+  bool open_by_release = false;  // opened to release expired holds, nothing queued
   // 1 s after a release-only batch wrote nothing (a release that cannot go yet): no busy loop.
   std::int64_t release_wait_min_us = 0;
   for (;;) {
     bool release_only = false;
+    bool seal = false;
+    commands.clear();
     {
       absl::MutexLock lock(&mu_);
-      // Idle with an open hold: wake when it expires (at most a second later with a test
-      // clock) and release it, so balances do not wait for the next command.
-      while (queue_.empty() && !stopping_) {
+      for (;;) {
+        // The writer is free: it takes what is decided, with what is queued now decided too.
+        if (is_open && at_writer_ == 0) {
+          seal = true;
+          ++at_writer_;
+          break;
+        }
+        const bool fits = !queue_.empty() &&
+                          (!is_open || open.commands.size() + std::max<std::size_t>(
+                                                                  queue_.front().group_size, 1) <=
+                                           options.batch_size_max);
+        if (fits) break;
+        if (is_open) {  // full (or the next group does not fit): sealed if the writer has room
+          if (!queue_.empty() && at_writer_ < kBatchesInFlightMax) {
+            seal = true;
+            ++at_writer_;
+            break;
+          }
+          wake_.Wait(&mu_);  // a command, or the writer done with a batch
+          continue;
+        }
+        if (stopping_) return;  // everything queued is decided and written
+        // Idle with an open hold: wake when it expires (at most a second later with a test
+        // clock) and release it, so balances do not wait for the next command.
         const std::optional<std::int64_t> expiry =
             failed.load(std::memory_order_acquire) ? std::nullopt : engine->NextHoldExpiry();
         if (!expiry) {
@@ -467,52 +503,79 @@ void Ledger::Impl::SequencerLoop() {
         }
         wake_.WaitWithTimeout(&mu_, absl::Microseconds(wait_us));
       }
-      if (queue_.empty() && !release_only) return;  // stopping, and everything queued is decided
-      // Up to batch_size_max commands; an all-or-nothing group goes whole into one batch, so
-      // a group that does not fit waits for the next batch (it fits alone: SubmitMany).
-      commands.clear();
-      while (!queue_.empty()) {
+      // Whole all-or-nothing groups, as many as the open batch has room for (a group fits
+      // alone: SubmitMany).
+      while (!release_only && !queue_.empty()) {
         const std::size_t group = std::max<std::size_t>(queue_.front().group_size, 1);
-        if (!commands.empty() && commands.size() + group > options.batch_size_max) break;
+        if ((is_open ? open.commands.size() : 0) + commands.size() + group >
+                options.batch_size_max &&
+            (is_open || !commands.empty())) {
+          break;
+        }
         for (std::size_t i = 0; i < group; ++i) {
           commands.push_back(std::move(queue_.front()));
           queue_.pop_front();
         }
       }
     }
-    // Wait for a place in the pipeline, retiring what the writer finished meanwhile.
-    {
-      absl::MutexLock lock(&pipe_mu_);
-      while (in_flight_ >= kBatchesInFlightMax) pipe_wake_.Wait(&pipe_mu_);
-    }
-    RetireWritten();
-    Sealed sealed;
-    sealed.outcomes.resize(commands.size());
-    if (failed.load(std::memory_order_acquire)) {
-      for (auto& outcome : sealed.outcomes) {
-        outcome = Refusal(Reason::kLedgerUnavailable, "the ledger refuses writes until reopened");
+    RetireWritten(/*may_roll_back=*/!is_open);
+    if (!commands.empty() || release_only) {
+      if (!is_open) {
+        is_open = true;
+        // After a failed write nothing is decided (and no engine batch opened): the commands
+        // are refused in order, behind the batches in flight.
+        open.engine_batch = !failed.load(std::memory_order_acquire);
+        if (open.engine_batch) engine->BeginBatch(commands.size());
+        if (release_only && open.engine_batch) {
+          open_by_release = true;
+          engine->ReleaseExpired();
+        }
       }
-    } else {
-      engine->BeginBatch(commands.size());
-      if (release_only) engine->ReleaseExpired();
-      Decide(commands, sealed.outcomes);
-      sealed.write = engine->FinishBatch();
-      if (release_only) release_wait_min_us = sealed.write.Count() == 0 ? 1'000'000 : 0;
-      sealed.head_after = engine->head();
+      const std::size_t first = open.commands.size();
+      for (auto& pending : commands) open.commands.push_back(std::move(pending));
+      open.outcomes.resize(open.commands.size());
+      if (!open.engine_batch || failed.load(std::memory_order_acquire)) {
+        for (std::size_t i = first; i < open.outcomes.size(); ++i) {
+          open.outcomes[i] =
+              Refusal(Reason::kLedgerUnavailable, "the ledger refuses writes until reopened");
+        }
+      } else {
+        Decide(open.commands, open.outcomes, first);
+      }
     }
-    sealed.commands = std::move(commands);
-    commands = {};
-    {
-      absl::MutexLock lock(&pipe_mu_);
-      to_write_.push_back(std::move(sealed));
-      ++in_flight_;
+    if (seal) {
+      Sealed sealed = std::move(open);
+      open = Sealed();
+      is_open = false;
+      if (sealed.engine_batch) {
+        sealed.write = engine->FinishBatch();
+        if (open_by_release && sealed.commands.empty()) {
+          release_wait_min_us = sealed.write.Count() == 0 ? 1'000'000 : 0;
+        }
+        sealed.head_after = engine->head();
+      }
+      open_by_release = false;
+      // While the writer syncs this batch, callers need not wake the sequencer for each
+      // command: a quarter of this batch's size queued is worth a wake-up (the writer's
+      // signal when it is free takes the rest). At low load that is every command.
+      const std::size_t wake_depth = std::max<std::size_t>(1, sealed.commands.size() / 4);
+      {
+        absl::MutexLock lock(&mu_);
+        wake_depth_ = wake_depth;
+      }
+      {
+        absl::MutexLock lock(&pipe_mu_);
+        to_write_.push_back(std::move(sealed));
+        ++in_flight_;
+      }
+      pipe_wake_.SignalAll();
     }
-    pipe_wake_.SignalAll();
   }
 }
 
-void Ledger::Impl::Decide(std::vector<Pending>& commands, std::vector<Outcome>& outcomes) {
-  for (std::size_t i = 0; i < commands.size();) {
+void Ledger::Impl::Decide(std::vector<Pending>& commands, std::vector<Outcome>& outcomes,
+                          std::size_t first) {
+  for (std::size_t i = first; i < commands.size();) {
     const std::size_t group = commands[i].group_size;
     if (group == 0) {
       outcomes[i] =
@@ -548,7 +611,7 @@ void Ledger::Impl::Decide(std::vector<Pending>& commands, std::vector<Outcome>& 
   }
 }
 
-void Ledger::Impl::RetireWritten() {
+void Ledger::Impl::RetireWritten(bool may_roll_back) {
   std::size_t written_ok = 0;
   bool write_failed = false;
   std::vector<Sealed> spent;  // freed on return, outside the lock
@@ -561,7 +624,7 @@ void Ledger::Impl::RetireWritten() {
   for (std::size_t i = 0; i < written_ok; ++i) engine->RetireOldest();
   // After a failed write every later batch was refused too (the writer checks `failed`): undo
   // them all so the in-memory state is the committed one again.
-  if (write_failed && engine->in_flight() > 0) {
+  if (write_failed && may_roll_back && engine->in_flight() > 0) {
     {
       absl::MutexLock lock(&pipe_mu_);
       while (in_flight_ != 0) pipe_wake_.Wait(&pipe_mu_);
@@ -612,6 +675,13 @@ void Ledger::Impl::WriterLoop() {
         }
       }
     }
+    // The writer is free for the next batch: the sequencer seals the open one now, while the
+    // callbacks below answer this one's callers.
+    {
+      absl::MutexLock lock(&mu_);
+      --at_writer_;
+    }
+    wake_.Signal();
     // Completion after the write, with no lock held (STYLE.md 10).
     const auto now = std::chrono::steady_clock::now();
     if (!sealed.commands.empty()) {

@@ -68,9 +68,10 @@ class Ledger::Impl {
     std::vector<Outcome> outcomes;
     rocksdb::WriteBatch write;
     Head head_after;
+    bool engine_batch = false;  // decided in an engine batch (not refused after a failed write)
   };
-  // At most this many batches between Engine::FinishBatch and retirement: one being written,
-  // one decided and waiting. Two is all a pipeline of two stages can use.
+  // At most this many sealed batches the writer has not finished writing: one being written,
+  // one full and waiting (beside the open batch the sequencer decides into).
   static constexpr std::size_t kBatchesInFlightMax = 2;
 
   // Refuses a whole group when it does not fit; otherwise appends it in order and wakes the
@@ -83,12 +84,14 @@ class Ledger::Impl {
   // Sequencer thread: takes queued commands, decides them in the engine, hands sealed batches
   // to the writer.
   void SequencerLoop();
-  // Decides `commands` into the open engine batch, all-or-nothing groups as wholes.
-  void Decide(std::vector<Pending>& commands, std::vector<Outcome>& outcomes);
+  // Decides `commands` from index `first` on into the open engine batch, all-or-nothing groups
+  // as wholes.
+  void Decide(std::vector<Pending>& commands, std::vector<Outcome>& outcomes, std::size_t first);
   // Writer thread: writes sealed batches in order, publishes the head, completes commands.
   void WriterLoop();
-  // Sequencer side: retires (or, after a failed write, rolls back) batches the writer finished.
-  void RetireWritten();
+  // Sequencer side: retires (or, after a failed write and when `may_roll_back` -- no batch
+  // open -- rolls back) batches the writer finished.
+  void RetireWritten(bool may_roll_back);
 
   Head head() const {
     absl::MutexLock lock(&head_mu_);
@@ -124,6 +127,11 @@ class Ledger::Impl {
   absl::CondVar wake_;
   std::deque<Pending> queue_ ABSL_GUARDED_BY(mu_);
   bool stopping_ ABSL_GUARDED_BY(mu_) = false;
+  // Sealed batches the writer has not yet written (it counts one down, under mu_, when its
+  // write returns): the sequencer seals the open batch when this is 0.
+  std::size_t at_writer_ ABSL_GUARDED_BY(mu_) = 0;
+  // While at_writer_ != 0, Enqueue wakes the sequencer only once this many commands are queued.
+  std::size_t wake_depth_ ABSL_GUARDED_BY(mu_) = 1;
 
   // The pipeline: sequencer -> writer (sealed batches) and writer -> sequencer (finished ones).
   absl::Mutex pipe_mu_;

@@ -190,6 +190,9 @@ int Main(int argc, char** argv) {
     return 0;
   }
   lifecycle.Log(LogLevel::kInfo, Cat("listening on port ", (*server)->port()));
+  if ((*server)->http_port() != 0) {  // after the gRPC line, which scripts wait for
+    lifecycle.Log(LogLevel::kInfo, Cat("HTTP/JSON on port ", (*server)->http_port()));
+  }
   int signal_number = 0;
   sigwait(&signals, &signal_number);
   lifecycle.Log(LogLevel::kInfo, Cat(signal_number == SIGTERM ? "SIGTERM" : "SIGINT",
