@@ -7,5 +7,5 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 LOVEBANK_EXTRA_PACKAGES="postgresql-15 postgresql-client-15 ${LOVEBANK_EXTRA_PACKAGES:-}" \
   BUILD_TYPE=Release BUILD_DIR=${BUILD_DIR:-build-release} LOVEBANK_SKIP_BUILD=1 scripts/setup.sh
-cmake --build "${BUILD_DIR:-build-release}" --target lovebankd lovebank_load
+cmake --build "${BUILD_DIR:-build-release}" --target lovebankd lovebank_load -- --quiet
 exec python3 bench/compare.py --build "${BUILD_DIR:-build-release}" "$@"
