@@ -69,6 +69,7 @@ class Ledger::Impl {
     rocksdb::WriteBatch write;
     Head head_after;
     bool engine_batch = false;  // decided in an engine batch (not refused after a failed write)
+    bool written = false;       // set by the writer: durably written
   };
   // At most this many sealed batches the writer has not finished writing: one being written,
   // one full and waiting (beside the open batch the sequencer decides into).
@@ -87,8 +88,12 @@ class Ledger::Impl {
   // Decides `commands` from index `first` on into the open engine batch, all-or-nothing groups
   // as wholes.
   void Decide(std::vector<Pending>& commands, std::vector<Outcome>& outcomes, std::size_t first);
-  // Writer thread: writes sealed batches in order, publishes the head, completes commands.
+  // Writer thread: writes sealed batches in order, publishes the head, and completes them
+  // itself or hands them to the completer thread.
   void WriterLoop();
+  void CompleterLoop();
+  // Runs a written (or refused) batch's callbacks and gives it back to the sequencer.
+  void Complete(Sealed& sealed);
   // Sequencer side: retires (or, after a failed write and when `may_roll_back` -- no batch
   // open -- rolls back) batches the writer finished.
   void RetireWritten(bool may_roll_back);
@@ -132,6 +137,8 @@ class Ledger::Impl {
   std::size_t at_writer_ ABSL_GUARDED_BY(mu_) = 0;
   // While at_writer_ != 0, Enqueue wakes the sequencer only once this many commands are queued.
   std::size_t wake_depth_ ABSL_GUARDED_BY(mu_) = 1;
+  // The sequencer holds decided commands that are not sealed yet (the writer's next write).
+  bool sequencer_holds_ ABSL_GUARDED_BY(mu_) = false;
 
   // The pipeline: sequencer -> writer (sealed batches) and writer -> sequencer (finished ones).
   absl::Mutex pipe_mu_;
@@ -145,9 +152,15 @@ class Ledger::Impl {
   std::vector<Sealed> spent_ ABSL_GUARDED_BY(pipe_mu_);
   bool write_failed_ ABSL_GUARDED_BY(pipe_mu_) = false;
   bool writer_stopping_ ABSL_GUARDED_BY(pipe_mu_) = false;
+  // Written batches for the completer thread, in order, and how many it has not finished.
+  absl::CondVar complete_wake_;
+  std::deque<Sealed> to_complete_ ABSL_GUARDED_BY(pipe_mu_);
+  std::size_t completing_ ABSL_GUARDED_BY(pipe_mu_) = 0;
+  bool completer_stopping_ ABSL_GUARDED_BY(pipe_mu_) = false;
 
   std::thread sequencer_;
   std::thread writer_;
+  std::thread completer_;
 };
 
 // The balance of `account` in `asset` as of `head`, the head seq read through `snapshot`

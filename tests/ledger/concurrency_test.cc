@@ -294,5 +294,74 @@ TEST(Concurrency, CommandsArrivingDuringASyncAllGoIntoTheNextWrite) {
   EXPECT_EQ(ledger->GetBalance("m1", "POINTS")->decimal, "89.00");
 }
 
+// Issue #29: answering callers (a gRPC answer is a sendmsg each) does not hold up the next
+// write. When more commands are waiting, the writer hands a written batch's callbacks to the
+// completer thread and syncs the next batch at once; callers are still answered in the order
+// their batches were written.
+TEST(Concurrency, ASlowAnswerDoesNotHoldTheNextWriteAndAnswersKeepTheirOrder) {
+  TempDir dir;
+  auto fs = std::make_shared<GateFs>();
+  std::unique_ptr<rocksdb::Env> env = rocksdb::NewCompositeEnv(fs);
+  std::mutex mu;  // the callbacks' state outlives the ledger
+  std::condition_variable changed;
+  bool release_first = false;
+  std::vector<std::string> answered;
+  auto ledger = OpenLedger(dir.path(), env.get());
+  struct ReleaseOnExit {  // whatever happens, nothing stays held when the ledger closes
+    GateFs* fs;
+    std::mutex* mu;
+    std::condition_variable* changed;
+    bool* release;
+    ~ReleaseOnExit() {
+      fs->Open();
+      {
+        std::lock_guard lock(*mu);
+        *release = true;
+      }
+      changed->notify_all();
+    }
+  } release_on_exit{fs.get(), &mu, &changed, &release_first};
+  testing::OpenProgramme(*ledger, 3);
+  ASSERT_TRUE(ledger->Execute(Earn("fill", "issuer:town", "m1", "100")).ok());
+  const std::uint64_t start = ledger->GetHead().seq;
+
+  fs->Close();
+  // The first caller's answer takes as long as the test likes (a slow client connection).
+  ledger->Submit(Transfer("first", "m1", "m2", "1"), [&](Outcome outcome) {
+    EXPECT_TRUE(outcome.ok()) << outcome.message;
+    std::unique_lock lock(mu);
+    changed.wait(lock, [&] { return release_first; });
+    answered.push_back("first");
+    changed.notify_all();
+  });
+  ASSERT_TRUE(fs->AwaitHeld());
+  ledger->Submit(Transfer("second", "m1", "m3", "1"), [&](Outcome outcome) {
+    EXPECT_TRUE(outcome.ok()) << outcome.message;
+    std::lock_guard lock(mu);
+    answered.push_back("second");
+    changed.notify_all();
+  });
+  for (int spin = 0; ledger->metrics().queue_depth != 0; ++spin) {  // decided, waiting
+    ASSERT_LT(spin, 20000);
+    std::this_thread::sleep_for(std::chrono::milliseconds(1));
+  }
+  fs->Open();
+  // Both entries become durable while the first answer is still held.
+  const Head head = ledger->WaitForHead(start + 1, absl::Seconds(60));
+  ASSERT_EQ(head.seq, start + 2) << "the second write waited for the first batch's answer";
+  {
+    std::lock_guard lock(mu);
+    EXPECT_TRUE(answered.empty()) << "the second caller was answered before the first";
+    release_first = true;
+  }
+  changed.notify_all();
+  {
+    std::unique_lock lock(mu);
+    ASSERT_TRUE(
+        changed.wait_for(lock, std::chrono::seconds(60), [&] { return answered.size() == 2; }));
+  }
+  EXPECT_EQ(answered, (std::vector<std::string>{"first", "second"}));
+}
+
 }  // namespace
 }  // namespace lovebank
