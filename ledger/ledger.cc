@@ -383,8 +383,8 @@ std::size_t Ledger::Impl::QueueDepth() {
 }
 
 std::size_t Ledger::Impl::BatchesInFlight() {
-  absl::MutexLock lock(&pipe_mu_);
-  return in_flight_;
+  absl::MutexLock lock(&mu_);
+  return at_writer_;
 }
 
 Reason Ledger::Impl::Enqueue(std::vector<Pending>* group) {
@@ -703,8 +703,13 @@ void Ledger::Impl::WriterLoop() {
     bool hand_off = false;
     {
       absl::MutexLock lock(&pipe_mu_);
-      // In order: while the completer has batches, the writer's go behind them.
+      // In order: while the completer has batches, the writer's go behind them. At most
+      // kCompletingMax wait for their answers: a slow completer (answers to slow connections)
+      // holds the writer back, and through it the sequencer, the queue and kLedgerBusy, instead
+      // of piling up written batches (each keeps its commands and the engine's undo records
+      // until answered).
       hand_off = next_coming || completing_ > 0;
+      while (hand_off && completing_ >= kCompletingMax) pipe_wake_.Wait(&pipe_mu_);
       if (hand_off) {
         to_complete_.push_back(std::move(sealed));
         ++completing_;
@@ -733,6 +738,7 @@ void Ledger::Impl::CompleterLoop() {
       absl::MutexLock lock(&pipe_mu_);
       --completing_;
     }
+    pipe_wake_.SignalAll();  // the writer may wait for room (kCompletingMax)
   }
 }
 

@@ -21,8 +21,9 @@ namespace lovebank {
 
 class Ledger::Impl {
  public:
-  // A command waiting in the queue. States: queued (in queue_) -> taken (in the writer's
-  // local batch) -> decided (Engine::Apply) -> completed (done called after the write).
+  // A command waiting in the queue. States: queued (in queue_) -> taken and decided into the
+  // sequencer's open batch (Engine::Apply) -> sealed with it -> completed (done called after
+  // the write, by the writer or the completer thread).
   struct Pending {
     // Takes `submitted` with its serialization and fingerprint, made once here.
     void SetCommand(v1::Command submitted) {
@@ -61,8 +62,10 @@ class Ledger::Impl {
   // writer.
   std::unique_ptr<TreeBuilder> tree;
 
-  // A decided batch on its way to disk. States: sealed (in to_write_) -> writing (owned by the
-  // writer thread) -> completed (callbacks run) -> retired by the sequencer (RetireWritten).
+  // A decided batch on its way to disk. States: open (the sequencer decides into it) -> sealed
+  // (in to_write_) -> writing (owned by the writer thread) -> answering (the writer's, or in
+  // to_complete_ for the completer thread) -> completed (callbacks run) -> retired by the
+  // sequencer (RetireWritten).
   struct Sealed {
     std::vector<Pending> commands;
     std::vector<Outcome> outcomes;
@@ -74,6 +77,10 @@ class Ledger::Impl {
   // At most this many sealed batches the writer has not finished writing: one being written,
   // one full and waiting (beside the open batch the sequencer decides into).
   static constexpr std::size_t kBatchesInFlightMax = 2;
+  // At most this many written batches waiting for the completer to answer their callers. So the
+  // engine holds at most 1 open + kBatchesInFlightMax at the writer + kCompletingMax answering
+  // (+ one the writer answers itself) batches.
+  static constexpr std::size_t kCompletingMax = 2;
 
   // Refuses a whole group when it does not fit; otherwise appends it in order and wakes the
   // sequencer. Returns the refusal reason or kOk.

@@ -8,8 +8,9 @@
 // Batch states: (BeginBatch) open -> Apply* -> (FinishBatch) sealed: its WriteBatch is handed
 // to the writer -> (RetireOldest) durable: undo records dropped; or (RollBackAll) undone.
 // Batches are pipelined: while the writer writes sealed batch N, batch N+1 is decided on top of
-// N's effects, so up to two batches are in flight and every lookup (request ids, entries,
-// reversals) consults the in-flight batches before RocksDB. The in-memory state includes every
+// N's effects, so several batches are in flight (the ledger bounds them: ledger_impl.h
+// kBatchesInFlightMax, kCompletingMax) and every lookup (request ids, entries, reversals)
+// consults the in-flight batches before RocksDB. The in-memory state includes every
 // in-flight batch's effects; nothing is visible to readers until a batch's WriteBatch is durably
 // written, because readers read RocksDB, never this state.
 

@@ -363,5 +363,76 @@ TEST(Concurrency, ASlowAnswerDoesNotHoldTheNextWriteAndAnswersKeepTheirOrder) {
   EXPECT_EQ(answered, (std::vector<std::string>{"first", "second"}));
 }
 
+// The limit on written batches waiting for their answers (ledger_impl.h kCompletingMax, 2):
+// with the first answer held, two written batches wait at the completer, the writer holds the
+// third's answers and writes nothing more -- the backlog cannot grow past it.
+TEST(Concurrency, WrittenBatchesWaitingForTheirAnswersAreBounded) {
+  TempDir dir;
+  auto fs = std::make_shared<GateFs>();
+  std::unique_ptr<rocksdb::Env> env = rocksdb::NewCompositeEnv(fs);
+  std::mutex mu;  // the callbacks' state outlives the ledger
+  std::condition_variable changed;
+  bool release_first = false;
+  std::vector<std::string> answered;
+  auto ledger = OpenLedger(dir.path(), env.get());
+  struct ReleaseOnExit {
+    GateFs* fs;
+    std::mutex* mu;
+    std::condition_variable* changed;
+    bool* release;
+    ~ReleaseOnExit() {
+      fs->Open();
+      {
+        std::lock_guard lock(*mu);
+        *release = true;
+      }
+      changed->notify_all();
+    }
+  } release_on_exit{fs.get(), &mu, &changed, &release_first};
+  testing::OpenProgramme(*ledger, 5);
+  ASSERT_TRUE(ledger->Execute(Earn("fill", "issuer:town", "m1", "100")).ok());
+  const std::uint64_t start = ledger->GetHead().seq;
+  auto submit = [&](const std::string& id, const std::string& to, bool hold) {
+    ledger->Submit(Transfer(id, "m1", to, "1"), [&, id, hold](Outcome outcome) {
+      EXPECT_TRUE(outcome.ok()) << outcome.message;
+      std::unique_lock lock(mu);
+      if (hold) changed.wait(lock, [&] { return release_first; });
+      answered.push_back(id);
+      changed.notify_all();
+    });
+  };
+  auto await_decided = [&] {
+    for (int spin = 0; ledger->metrics().queue_depth != 0; ++spin) {
+      ASSERT_LT(spin, 20000);
+      std::this_thread::sleep_for(std::chrono::milliseconds(1));
+    }
+  };
+  fs->Close();
+  submit("a", "m2", /*hold=*/true);  // its answer is held
+  ASSERT_TRUE(fs->AwaitHeld());
+  submit("b", "m3", false);  // decided while a syncs: a's answers go to the completer
+  await_decided();
+  fs->Open();
+  ASSERT_EQ(ledger->WaitForHead(start + 1, absl::Seconds(60)).seq, start + 2);
+  submit("c", "m4", false);  // written; two batches already wait for answers: the writer waits
+  ASSERT_EQ(ledger->WaitForHead(start + 2, absl::Seconds(60)).seq, start + 3);
+  submit("d", "m5", false);  // sealed, but the writer holds c's answers: not written
+  await_decided();
+  EXPECT_EQ(ledger->WaitForHead(start + 3, absl::Milliseconds(300)).seq, start + 3);
+  {
+    std::lock_guard lock(mu);
+    EXPECT_TRUE(answered.empty());
+    release_first = true;
+  }
+  changed.notify_all();
+  {
+    std::unique_lock lock(mu);
+    ASSERT_TRUE(
+        changed.wait_for(lock, std::chrono::seconds(60), [&] { return answered.size() == 4; }));
+  }
+  EXPECT_EQ(answered, (std::vector<std::string>{"a", "b", "c", "d"}));
+  EXPECT_EQ(ledger->GetHead().seq, start + 4);
+}
+
 }  // namespace
 }  // namespace lovebank
