@@ -431,8 +431,9 @@ try:
         element = driver.find_element(By.ID, element_id)
         driver.execute_script("arguments[0].scrollIntoView({block: 'center'})", element)
         element.screenshot(image)
-        return subprocess.run(["/usr/bin/zbarimg", "--raw", "-q", image], capture_output=True,
-                              text=True, check=True).stdout.strip()
+        # QR only: with every symbology on, zbar can also read a 1D barcode out of the modules.
+        return subprocess.run(["/usr/bin/zbarimg", "--raw", "-q", "-Sdisable", "-Sqrcode.enable",
+                               image], capture_output=True, text=True, check=True).stdout.strip()
 
     def only_this_origin():
         outside = driver.execute_script(
