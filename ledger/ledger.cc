@@ -467,8 +467,10 @@ void Ledger::Impl::SequencerLoop() {
   Sealed open;  // the batch being decided (engine batch open when `is_open`)
   bool is_open = false;
   bool open_by_release = false;  // opened to release expired holds, nothing queued
-  // 1 s after a release-only batch wrote nothing (a release that cannot go yet): no busy loop.
-  std::int64_t release_wait_min_us = 0;
+  // After a release-only batch wrote nothing (a release that cannot go yet, e.g. a balance at
+  // its asset's maximum), one full second's wait before the next try: no busy loop, and the
+  // holds that expire meanwhile are still released while idle.
+  bool release_backoff = false;
   for (;;) {
     bool release_only = false;
     bool seal = false;
@@ -505,13 +507,13 @@ void Ledger::Impl::SequencerLoop() {
           wake_.Wait(&mu_);
           continue;
         }
-        const std::int64_t wait_us = std::clamp<std::int64_t>(*expiry - options.clock_unix_us(),
-                                                              release_wait_min_us, 1'000'000);
+        const std::int64_t wait_us = std::clamp<std::int64_t>(
+            *expiry - options.clock_unix_us(), release_backoff ? 1'000'000 : 0, 1'000'000);
         if (wait_us == 0) {
           release_only = true;
           break;
         }
-        wake_.WaitWithTimeout(&mu_, absl::Microseconds(wait_us));
+        if (wake_.WaitWithTimeout(&mu_, absl::Microseconds(wait_us))) release_backoff = false;
       }
       // Whole all-or-nothing groups, as many as the open batch has room for (a group fits
       // alone: SubmitMany).
@@ -563,7 +565,7 @@ void Ledger::Impl::SequencerLoop() {
       if (sealed.engine_batch) {
         sealed.write = engine->FinishBatch();
         if (open_by_release && sealed.commands.empty()) {
-          release_wait_min_us = sealed.write.Count() == 0 ? 1'000'000 : 0;
+          release_backoff = sealed.write.Count() == 0;
         }
         sealed.head_after = engine->head();
       }

@@ -219,6 +219,42 @@ TEST_F(Holds, AnIdleLedgerReleasesAnExpiredHoldByItself) {
   ExpectAuditClean();
 }
 
+// A release that cannot go (m1's points at the asset's maximum) leaves its hold open and the
+// idle sequencer tries again a second later — and a hold that expires after that failed try is
+// still released while idle (the back-off once stayed at a second for good, and only the next
+// command released anything).
+TEST_F(Holds, AnIdleLedgerKeepsReleasingAfterAReleaseThatCannotGo) {
+  StopClock();
+  Ok(Earn("e:m2b", "issuer:town", "m2", "50"));
+  const Outcome stuck = Ok(Hold("h1", "m1", "store:main", {{"OIL_5L", 1}}, "POINTS", 30));
+  const Outcome later = Ok(Hold("h2", "m2", "store:main", {{"RICE_5KG", 1}}, "POINTS", 60));
+  // m1 topped up to POINTS' maximum: the held 59.90 has no room to come back.
+  v1::Command budget;
+  budget.set_request_id("b:town");
+  budget.set_actor("tester");
+  budget.mutable_set_budget()->set_account("issuer:town");
+  budget.mutable_set_budget()->mutable_budget()->set_asset("POINTS");
+  budget.mutable_set_budget()->mutable_budget()->set_amount("999999999999999.99");
+  Ok(budget);
+  Ok(Earn("e:top1", "issuer:town", "m1", "999999999999744.99"));  // the town's budget left
+  Ok(Earn("e:top2", "issuer:exchange", "m1", "114.90"));
+  ASSERT_EQ(B("m1", "POINTS"), "999999999999999.99");
+  now_->store(stuck.receipt.hold_expires_unix_us + 5);
+  // The sequencer wakes within a second, tries to release the oil, and cannot.
+  std::this_thread::sleep_for(std::chrono::milliseconds(1500));
+  ASSERT_EQ(HoldOf(stuck.receipt.seq).state(), v1::HOLD_STATE_OPEN);
+  now_->store(later.receipt.hold_expires_unix_us + 5);
+  v1::HoldRecord hold;
+  for (int i = 0; i < 100 && hold.state() != v1::HOLD_STATE_RELEASED; ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    hold = HoldOf(later.receipt.seq);
+  }
+  EXPECT_EQ(hold.state(), v1::HOLD_STATE_RELEASED) << "no command came: the idle sequencer";
+  EXPECT_EQ(HoldOf(stuck.receipt.seq).state(), v1::HOLD_STATE_OPEN);
+  EXPECT_EQ(B("m2", "POINTS"), "55.00");  // the rice's 30 back
+  ExpectAuditClean();
+}
+
 TEST_F(Holds, AnOpenHoldSurvivesReopeningAndExpiresAfterIt) {
   StopClock();
   const Outcome held = Ok(Hold("h1", "m1", "store:main", {{"OIL_5L", 1}}, "POINTS", 120));
