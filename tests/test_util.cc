@@ -140,6 +140,15 @@ v1::Command SetStatus(const std::string& id, const std::string& account, v1::Acc
   return command;
 }
 
+v1::Command SetBudget(const std::string& id, const std::string& account, const std::string& asset,
+                      const std::string& amount) {
+  auto command = Base(id);
+  command.mutable_set_budget()->set_account(account);
+  command.mutable_set_budget()->mutable_budget()->set_asset(asset);
+  command.mutable_set_budget()->mutable_budget()->set_amount(amount);
+  return command;
+}
+
 v1::Command Grant(const std::string& id, const std::string& principal, v1::Role role,
                   std::vector<std::string> accounts, char token_byte) {
   auto command = Base(id);

@@ -64,6 +64,9 @@ v1::Command Open(const std::string& id, const std::string& account, v1::AccountK
 v1::Command OpenIssuer(const std::string& id, const std::string& account, const std::string& name,
                        const std::string& points_budget, const std::string& hours_budget = "0");
 v1::Command SetStatus(const std::string& id, const std::string& account, v1::AccountStatus status);
+// SetBudget: `account`'s (an issuer's) budget in `asset` set to `amount`.
+v1::Command SetBudget(const std::string& id, const std::string& account, const std::string& asset,
+                      const std::string& amount);
 // A grant whose token hash is 32 bytes of `token_byte`.
 v1::Command Grant(const std::string& id, const std::string& principal, v1::Role role,
                   std::vector<std::string> accounts, char token_byte);

@@ -229,13 +229,7 @@ TEST_F(Holds, AnIdleLedgerKeepsReleasingAfterAReleaseThatCannotGo) {
   const Outcome stuck = Ok(Hold("h1", "m1", "store:main", {{"OIL_5L", 1}}, "POINTS", 30));
   const Outcome later = Ok(Hold("h2", "m2", "store:main", {{"RICE_5KG", 1}}, "POINTS", 60));
   // m1 topped up to POINTS' maximum: the held 59.90 has no room to come back.
-  v1::Command budget;
-  budget.set_request_id("b:town");
-  budget.set_actor("tester");
-  budget.mutable_set_budget()->set_account("issuer:town");
-  budget.mutable_set_budget()->mutable_budget()->set_asset("POINTS");
-  budget.mutable_set_budget()->mutable_budget()->set_amount("999999999999999.99");
-  Ok(budget);
+  Ok(testing::SetBudget("b:town", "issuer:town", "POINTS", "999999999999999.99"));
   Ok(Earn("e:top1", "issuer:town", "m1", "999999999999744.99"));  // the town's budget left
   Ok(Earn("e:top2", "issuer:exchange", "m1", "114.90"));
   ASSERT_EQ(B("m1", "POINTS"), "999999999999999.99");

@@ -294,15 +294,7 @@ std::vector<RefusalCase> RefusalCases() {
       {"earn past the issuer budget", Reason::kBudgetExceeded,
        [] { return Earn("s13", "issuer:town", "m3", "999900.01"); }},
       {"a budget below what the issuer issued", Reason::kBudgetBelowIssued,
-       [] {
-         v1::Command c;
-         c.set_request_id("s13b");
-         c.set_actor("tester");
-         c.mutable_set_budget()->set_account("issuer:town");
-         c.mutable_set_budget()->mutable_budget()->set_asset("POINTS");
-         c.mutable_set_budget()->mutable_budget()->set_amount("0");
-         return c;
-       }},
+       [] { return testing::SetBudget("s13b", "issuer:town", "POINTS", "0"); }},
       {"a setting written onto a record it did not read", Reason::kSettingChanged,
        [] {
          v1::Command c;

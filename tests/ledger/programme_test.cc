@@ -492,10 +492,8 @@ TEST_F(Programme, TheAuditCatchesSelfApprovalPolicyBreachesAndEditedRuleRecords)
 
 v1::Command Budget(const std::string& id, const std::string& account, const std::string& asset,
                    const std::string& amount) {
-  v1::Command command = Base(id, "admin");
-  command.mutable_set_budget()->set_account(account);
-  command.mutable_set_budget()->mutable_budget()->set_asset(asset);
-  command.mutable_set_budget()->mutable_budget()->set_amount(amount);
+  v1::Command command = testing::SetBudget(id, account, asset, amount);
+  command.set_actor("admin");
   return command;
 }
 
