@@ -23,19 +23,10 @@ inline v1::Command Command(std::string id) {
   return command;
 }
 
-// An issuer "issuer" with a budget of 999,999,999,999 POINTS and members m0..m<members-1>, each
-// earning `funding` POINTS.
-inline std::vector<v1::Command> FundedProgramme(int members, const std::string& funding) {
+// Members m<first>..m<first+count-1>, each opened and earning `funding` POINTS from "issuer".
+inline std::vector<v1::Command> FundedMembers(int first, int count, const std::string& funding) {
   std::vector<v1::Command> setup;
-  auto issuer = Command("open:issuer");
-  issuer.mutable_open_account()->set_account("issuer");
-  issuer.mutable_open_account()->set_kind(v1::ACCOUNT_KIND_ISSUER);
-  issuer.mutable_open_account()->set_display_name("镇爱心银行");
-  auto* budget = issuer.mutable_open_account()->add_budgets();
-  budget->set_asset("POINTS");
-  budget->set_amount("999999999999");
-  setup.push_back(issuer);
-  for (int i = 0; i < members; ++i) {
+  for (int i = first; i < first + count; ++i) {
     auto open = Command("open:" + std::to_string(i));
     open.mutable_open_account()->set_account("m" + std::to_string(i));
     open.mutable_open_account()->set_kind(v1::ACCOUNT_KIND_MEMBER);
@@ -49,6 +40,22 @@ inline std::vector<v1::Command> FundedProgramme(int members, const std::string& 
     move->set_amount(funding);
     setup.push_back(earn);
   }
+  return setup;
+}
+
+// An issuer "issuer" with a budget of 999,999,999,999 POINTS and members m0..m<members-1>, each
+// earning `funding` POINTS.
+inline std::vector<v1::Command> FundedProgramme(int members, const std::string& funding) {
+  std::vector<v1::Command> setup;
+  auto issuer = Command("open:issuer");
+  issuer.mutable_open_account()->set_account("issuer");
+  issuer.mutable_open_account()->set_kind(v1::ACCOUNT_KIND_ISSUER);
+  issuer.mutable_open_account()->set_display_name("镇爱心银行");
+  auto* budget = issuer.mutable_open_account()->add_budgets();
+  budget->set_asset("POINTS");
+  budget->set_amount("999999999999");
+  setup.push_back(issuer);
+  for (auto& command : FundedMembers(0, members, funding)) setup.push_back(std::move(command));
   return setup;
 }
 
