@@ -14,7 +14,8 @@
   bench/scale.sh --members 10000 --entries 100000 --rows 2000 --months 2 --month-rows 1000
 
 Prints each run and a markdown table of medians."""
-import argparse, os, random, re, shutil, signal, statistics, subprocess, sys, tempfile, time
+import argparse, os, random, re, shutil, signal, statistics, subprocess, sys, tempfile, threading
+import time
 
 SURNAMES = '王李张刘陈杨黄赵吴周徐孙马朱胡郭何高林罗郑梁谢宋唐许韩冯邓曹彭曾肖田董袁潘于蒋蔡余杜叶程苏魏吕丁任沈姚卢姜崔钟谭陆汪范金石廖贾夏韦付方白邹孟熊秦邱江尹薛闫段雷侯龙史陶黎贺顾毛郝龚邵万钱严覃武戴莫孔向汤'
 GIVEN = '伟芳娜秀英敏静丽强磊军洋勇艳杰娟涛明超秀兰霞平刚桂英华玉萍红娥玲芬燕彩春菊兰凤洁梅琳素云莲真环雪荣爱妹香月莺媛瑞凡佳嘉琼勤珍贞莉桂娣叶璧璐娅琦晶妍茜秋珊莎锦黛青倩婷姣婉娴瑾颖露瑶怡婵雁蓓纨仪荷丹蓉眉君琴蕊薇菁梦岚苑婕馨瑗琰韵融园艺咏卿聪澜纯毓悦昭冰爽琬茗羽希宁欣飘育滢馥筠柔竹霭凝晓欢霄枫芸菲寒伊亚宜可姬舒影荔枝思丽'
@@ -44,6 +45,12 @@ class Server:
         self.proc = subprocess.Popen(
             [f'{build}/bin/lovebankd', '--data-dir', data_dir, '--listen', '127.0.0.1:0',
              '--log-level', 'info', *extra], stderr=subprocess.PIPE, text=True)
+        # The peak of each kind of resident memory while it starts, sampled every 50 ms: heap
+        # (RssAnon) and mapped files (RssFile: table files read through mmap, page cache the
+        # kernel can take back).
+        self.peak = {'RssAnon': 0, 'RssFile': 0}
+        self.sampling = True
+        threading.Thread(target=self._sample, daemon=True).start()
         self.log = []
         self.port = None
         for line in self.proc.stderr:
@@ -52,10 +59,22 @@ class Server:
                 self.port = int(m.group(1))
                 break
         self.listening = time.monotonic() - self.started
+        self.sampling = False
+        # Keep reading its log (a call a line at info): a full pipe would block lovebankd.
+        threading.Thread(target=lambda: [None for _ in self.proc.stderr], daemon=True).start()
         if not self.port:
             sys.exit('scale: lovebankd did not start:\n' + ''.join(self.log[-20:]))
         self.check_ms = next((int(m.group(1)) for l in self.log
-                              if (m := re.search(r'start-up check: .*\((\d+) ms\)', l))), None)
+                              if (m := re.search(r'start-up check: .*\((\d+) ms', l))), None)
+
+    def _sample(self):
+        while self.sampling:
+            try:
+                for field in self.peak:
+                    self.peak[field] = max(self.peak[field], status_kb(self.proc.pid, field))
+            except (OSError, AttributeError):
+                return
+            time.sleep(0.05)
 
     def cli(self, token, *argv, timed=False):
         command = (['/usr/bin/time', '-f', 'TIME %e %M'] if timed else []) + [
@@ -73,7 +92,7 @@ class Server:
 
     def stop(self):
         self.proc.send_signal(signal.SIGTERM)
-        self.proc.communicate(timeout=300)
+        self.proc.wait(timeout=300)
 
 
 def token_of(created):
@@ -94,7 +113,7 @@ def big_ledger(args, work, rows):
     if not os.path.exists(os.path.join(data, 'signing.key')):
         Server(args.build, data, '--new-signing-key').stop()  # the key, the first admin
     admin = open(os.path.join(data, 'admin.token')).read().strip()
-    listen, check, read, hwm, rss = [], [], [], [], []
+    listen, check, read, hwm, rss, anon, mapped = [], [], [], [], [], [], []
     for i in range(args.starts):
         server = Server(args.build, data)
         try:
@@ -107,9 +126,12 @@ def big_ledger(args, work, rows):
         check.append(server.check_ms / 1000)
         hwm.append(status_kb(server.proc.pid, 'VmHWM') / 1024)
         rss.append(status_kb(server.proc.pid, 'VmRSS') / 1024)
+        anon.append(server.peak['RssAnon'] / 1024)
+        mapped.append(server.peak['RssFile'] / 1024)
         server.stop()
         print(f'start {i + 1}: check {check[-1]:.2f} s, listening {listen[-1]:.2f} s, first read '
-              f'{read[-1]:.2f} s, peak RSS {hwm[-1]:.0f} MiB, RSS after a read {rss[-1]:.0f} MiB '
+              f'{read[-1]:.2f} s, peak RSS {hwm[-1]:.0f} MiB (heap {anon[-1]:.0f}, mapped files '
+              f'{mapped[-1]:.0f}), RSS after a read {rss[-1]:.0f} MiB '
               f'({len(out)} bytes read)', flush=True)
     runs = lambda xs, f: ' / '.join(f.format(x) for x in xs)
     entries = int(re.search(r'check: (\d+) journal entries', ''.join(server.log)).group(1))
@@ -120,6 +142,10 @@ def big_ledger(args, work, rows):
               f'{statistics.median(read):.2f} s', 'goal ≤ 1 s'),
              ('peak RSS (VmHWM)', runs(hwm, '{:.0f}'), f'{statistics.median(hwm):.0f} MiB',
               'goal ≤ 256 MiB'),
+             ('of which heap (RssAnon, sampled peak)', runs(anon, '{:.0f}'),
+              f'{statistics.median(anon):.0f} MiB', ''),
+             ('of which mapped files (RssFile, sampled peak)', runs(mapped, '{:.0f}'),
+              f'{statistics.median(mapped):.0f} MiB', ''),
              ('RSS after the first read', runs(rss, '{:.0f}'), f'{statistics.median(rss):.0f} MiB', '')]
     if not args.keep and not args.ledger:
         shutil.rmtree(data)

@@ -104,7 +104,8 @@ absl::StatusOr<Verification> VerifyOnDisk(const std::string& db_dir, rocksdb::En
   if (report->clean()) {
     logger.Log(LogLevel::kInfo, Cat("start-up check: ", report->entries,
                                     " journal entries replayed, every derived record matches (",
-                                    static_cast<long>(seconds * 1000), " ms)"));
+                                    static_cast<long>(seconds * 1000), " ms, ", report->passes,
+                                    report->passes == 1 ? " pass)" : " passes)"));
     return verification;
   }
   for (const audit::Finding& finding : report->findings) {
