@@ -505,5 +505,67 @@ TEST(Concurrency, AWriteThatFailsWhileTheNextBatchIsOpenRefusesBoth) {
   EXPECT_EQ(ledger->GetHead().seq, head.seq + commands.size());
 }
 
+// Closing the ledger while written batches wait for their answers (a slow caller holds the
+// completer, the writer waits for room behind it): the close decides, writes and answers
+// everything it was given, in order, and waits for the slow answer instead of dropping the rest.
+TEST(Concurrency, ClosingTheLedgerAnswersEveryWrittenBatchInOrder) {
+  TempDir dir;
+  auto fs = std::make_shared<GateFs>();
+  std::unique_ptr<rocksdb::Env> env = rocksdb::NewCompositeEnv(fs);
+  std::mutex mu;  // the callbacks' state outlives the ledger
+  std::condition_variable changed;
+  bool release_first = false;
+  std::vector<std::string> answered;
+  auto ledger = OpenLedger(dir.path(), env.get());
+  const ReleaseOnExit release_on_exit{fs.get(), &mu, &changed, &release_first};
+  testing::OpenProgramme(*ledger, 5);
+  ASSERT_TRUE(ledger->Execute(Earn("fill", "issuer:town", "m1", "100")).ok());
+  const std::uint64_t start = ledger->GetHead().seq;
+  auto submit = [&](const std::string& id, const std::string& to, bool hold) {
+    ledger->Submit(Transfer(id, "m1", to, "1"), [&, id, hold](Outcome outcome) {
+      EXPECT_TRUE(outcome.ok()) << id << " " << outcome.message;
+      std::unique_lock lock(mu);
+      if (hold) changed.wait(lock, [&] { return release_first; });
+      answered.push_back(id);
+      changed.notify_all();
+    });
+  };
+  fs->Close();
+  submit("a", "m2", /*hold=*/true);
+  ASSERT_TRUE(fs->AwaitHeld());
+  submit("b", "m3", false);
+  ASSERT_NO_FATAL_FAILURE(AwaitQueueEmpty(*ledger));
+  fs->Open();  // a written, its answer held at the completer; b written behind it
+  ASSERT_EQ(ledger->WaitForHead(start + 1, absl::Seconds(60)).seq, start + 2);
+  submit("c", "m4", false);  // written; then the writer waits for the completer's room
+  ASSERT_EQ(ledger->WaitForHead(start + 2, absl::Seconds(60)).seq, start + 3);
+  submit("d", "m5", false);  // sealed, not written: the writer still holds c's answers
+  ASSERT_NO_FATAL_FAILURE(AwaitQueueEmpty(*ledger));
+  std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  ASSERT_EQ(ledger->GetHead().seq, start + 3);
+  std::atomic<bool> closed{false};
+  std::thread closer([&] {
+    ledger.reset();
+    closed = true;
+  });
+  std::this_thread::sleep_for(std::chrono::milliseconds(300));  // relative time (faketime)
+  EXPECT_FALSE(closed.load()) << "the close waits for the held answer";
+  {
+    std::lock_guard lock(mu);
+    EXPECT_TRUE(answered.empty());
+    release_first = true;
+  }
+  changed.notify_all();
+  closer.join();
+  {
+    std::lock_guard lock(mu);
+    EXPECT_EQ(answered, (std::vector<std::string>{"a", "b", "c", "d"}));
+  }
+  ledger = OpenLedger(dir.path(), env.get());
+  ASSERT_TRUE(ledger);
+  EXPECT_EQ(ledger->GetHead().seq, start + 4);
+  EXPECT_EQ(ledger->GetBalance("m1", "POINTS")->decimal, "96.00");
+}
+
 }  // namespace
 }  // namespace lovebank
