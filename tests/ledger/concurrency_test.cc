@@ -381,62 +381,6 @@ TEST(Concurrency, ASlowAnswerDoesNotHoldTheNextWriteAndAnswersKeepTheirOrder) {
   EXPECT_EQ(answered, (std::vector<std::string>{"first", "second"}));
 }
 
-// The limit on written batches waiting for their answers (ledger_impl.h kCompletingMax, 2):
-// with the first answer held, two written batches wait at the completer, the writer holds the
-// third's answers and writes nothing more -- the backlog cannot grow past it.
-TEST(Concurrency, WrittenBatchesWaitingForTheirAnswersAreBounded) {
-  TempDir dir;
-  auto fs = std::make_shared<GateFs>();
-  std::unique_ptr<rocksdb::Env> env = rocksdb::NewCompositeEnv(fs);
-  std::mutex mu;  // the callbacks' state outlives the ledger
-  std::condition_variable changed;
-  bool release_first = false;
-  std::vector<std::string> answered;
-  auto ledger = OpenLedger(dir.path(), env.get());
-  // Whatever happens, nothing stays held when the ledger closes.
-  const ReleaseOnExit release_on_exit{fs.get(), &mu, &changed, &release_first};
-  testing::OpenProgramme(*ledger, 5);
-  ASSERT_TRUE(ledger->Execute(Earn("fill", "issuer:town", "m1", "100")).ok());
-  const std::uint64_t start = ledger->GetHead().seq;
-  auto submit = [&](const std::string& id, const std::string& to, bool hold) {
-    ledger->Submit(Transfer(id, "m1", to, "1"), [&, id, hold](Outcome outcome) {
-      EXPECT_TRUE(outcome.ok()) << outcome.message;
-      std::unique_lock lock(mu);
-      if (hold) changed.wait(lock, [&] { return release_first; });
-      answered.push_back(id);
-      changed.notify_all();
-    });
-  };
-  fs->Close();
-  submit("a", "m2", /*hold=*/true);  // its answer is held
-  ASSERT_TRUE(fs->AwaitHeld());
-  submit("b", "m3", false);  // decided while a syncs: a's answers go to the completer
-  ASSERT_NO_FATAL_FAILURE(AwaitQueueEmpty(*ledger));
-  fs->Open();
-  ASSERT_EQ(ledger->WaitForHead(start + 1, absl::Seconds(60)).seq, start + 2);
-  submit("c", "m4", false);  // written; two batches already wait for answers: the writer waits
-  ASSERT_EQ(ledger->WaitForHead(start + 2, absl::Seconds(60)).seq, start + 3);
-  submit("d", "m5", false);  // sealed, but the writer holds c's answers: not written
-  ASSERT_NO_FATAL_FAILURE(AwaitQueueEmpty(*ledger));
-  // A relative sleep, not a timed wait on the head: absl's timed waits take an absolute
-  // deadline, which never comes under faketime (the suite runs at other dates too).
-  std::this_thread::sleep_for(std::chrono::milliseconds(300));
-  EXPECT_EQ(ledger->GetHead().seq, start + 3);
-  {
-    std::lock_guard lock(mu);
-    EXPECT_TRUE(answered.empty());
-    release_first = true;
-  }
-  changed.notify_all();
-  {
-    std::unique_lock lock(mu);
-    ASSERT_TRUE(
-        changed.wait_for(lock, std::chrono::seconds(60), [&] { return answered.size() == 4; }));
-  }
-  EXPECT_EQ(answered, (std::vector<std::string>{"a", "b", "c", "d"}));
-  EXPECT_EQ(ledger->GetHead().seq, start + 4);
-}
-
 // A write that fails while the next batch is open (its commands decided on top of the failed
 // one, not yet sealed): every command of both is refused LEDGER_UNAVAILABLE, the ledger refuses
 // writes until reopened, and after the reopen nothing of the open batch is there — the failed
@@ -505,66 +449,99 @@ TEST(Concurrency, AWriteThatFailsWhileTheNextBatchIsOpenRefusesBoth) {
   EXPECT_EQ(ledger->GetHead().seq, head.seq + commands.size());
 }
 
-// Closing the ledger while written batches wait for their answers (a slow caller holds the
-// completer, the writer waits for room behind it): the close decides, writes and answers
-// everything it was given, in order, and waits for the slow answer instead of dropping the rest.
-TEST(Concurrency, ClosingTheLedgerAnswersEveryWrittenBatchInOrder) {
-  TempDir dir;
-  auto fs = std::make_shared<GateFs>();
-  std::unique_ptr<rocksdb::Env> env = rocksdb::NewCompositeEnv(fs);
-  std::mutex mu;  // the callbacks' state outlives the ledger
-  std::condition_variable changed;
-  bool release_first = false;
-  std::vector<std::string> answered;
-  auto ledger = OpenLedger(dir.path(), env.get());
-  const ReleaseOnExit release_on_exit{fs.get(), &mu, &changed, &release_first};
-  testing::OpenProgramme(*ledger, 5);
-  ASSERT_TRUE(ledger->Execute(Earn("fill", "issuer:town", "m1", "100")).ok());
-  const std::uint64_t start = ledger->GetHead().seq;
-  auto submit = [&](const std::string& id, const std::string& to, bool hold) {
-    ledger->Submit(Transfer(id, "m1", to, "1"), [&, id, hold](Outcome outcome) {
+// Four transfers from m1 with the first one's answer held at the completer: a written (its
+// answer held), b written (its answers behind a's), c written (the writer holds its answers:
+// two batches already wait, ledger_impl.h kCompletingMax), d sealed behind it, not written.
+class AnAnswerHeld : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    ledger_ = OpenLedger(dir_.path(), env_.get());
+    testing::OpenProgramme(*ledger_, 5);
+    ASSERT_TRUE(ledger_->Execute(Earn("fill", "issuer:town", "m1", "100")).ok());
+    start_ = ledger_->GetHead().seq;
+    fs_->Close();
+    Submit("a", "m2", /*hold=*/true);
+    ASSERT_TRUE(fs_->AwaitHeld());
+    Submit("b", "m3");  // decided while a syncs: a's answers go to the completer
+    ASSERT_NO_FATAL_FAILURE(AwaitQueueEmpty(*ledger_));
+    fs_->Open();
+    ASSERT_EQ(ledger_->WaitForHead(start_ + 1, absl::Seconds(60)).seq, start_ + 2);
+    Submit("c", "m4");  // written; two batches already wait for answers: the writer waits
+    ASSERT_EQ(ledger_->WaitForHead(start_ + 2, absl::Seconds(60)).seq, start_ + 3);
+    Submit("d", "m5");  // sealed, but the writer holds c's answers: not written
+    ASSERT_NO_FATAL_FAILURE(AwaitQueueEmpty(*ledger_));
+    // A relative sleep, not a timed wait on the head: absl's timed waits take an absolute
+    // deadline, which never comes under faketime (the suite runs at other dates too).
+    std::this_thread::sleep_for(std::chrono::milliseconds(300));
+  }
+
+  void Submit(const std::string& id, const std::string& to, bool hold = false) {
+    ledger_->Submit(Transfer(id, "m1", to, "1"), [this, id, hold](Outcome outcome) {
       EXPECT_TRUE(outcome.ok()) << id << " " << outcome.message;
-      std::unique_lock lock(mu);
-      if (hold) changed.wait(lock, [&] { return release_first; });
-      answered.push_back(id);
-      changed.notify_all();
+      std::unique_lock lock(mu_);
+      if (hold) changed_.wait(lock, [this] { return release_first_; });
+      answered_.push_back(id);
+      changed_.notify_all();
     });
-  };
-  fs->Close();
-  submit("a", "m2", /*hold=*/true);
-  ASSERT_TRUE(fs->AwaitHeld());
-  submit("b", "m3", false);
-  ASSERT_NO_FATAL_FAILURE(AwaitQueueEmpty(*ledger));
-  fs->Open();  // a written, its answer held at the completer; b written behind it
-  ASSERT_EQ(ledger->WaitForHead(start + 1, absl::Seconds(60)).seq, start + 2);
-  submit("c", "m4", false);  // written; then the writer waits for the completer's room
-  ASSERT_EQ(ledger->WaitForHead(start + 2, absl::Seconds(60)).seq, start + 3);
-  submit("d", "m5", false);  // sealed, not written: the writer still holds c's answers
-  ASSERT_NO_FATAL_FAILURE(AwaitQueueEmpty(*ledger));
-  std::this_thread::sleep_for(std::chrono::milliseconds(100));
-  ASSERT_EQ(ledger->GetHead().seq, start + 3);
+  }
+  void ReleaseFirst() {
+    {
+      std::lock_guard lock(mu_);
+      release_first_ = true;
+    }
+    changed_.notify_all();
+  }
+  std::vector<std::string> Answered() {
+    std::lock_guard lock(mu_);
+    return answered_;
+  }
+
+  TempDir dir_;
+  std::shared_ptr<GateFs> fs_ = std::make_shared<GateFs>();
+  std::unique_ptr<rocksdb::Env> env_ = rocksdb::NewCompositeEnv(fs_);
+  std::mutex mu_;  // the callbacks' state outlives the ledger
+  std::condition_variable changed_;
+  bool release_first_ = false;
+  std::vector<std::string> answered_;
+  std::uint64_t start_ = 0;
+  std::unique_ptr<Ledger> ledger_;
+  // Whatever happens, nothing stays held when the ledger closes (destroyed before it).
+  const ReleaseOnExit release_on_exit_{fs_.get(), &mu_, &changed_, &release_first_};
+};
+
+// The limit on written batches waiting for their answers: the backlog cannot grow past it.
+TEST_F(AnAnswerHeld, WrittenBatchesWaitingForTheirAnswersAreBounded) {
+  EXPECT_EQ(ledger_->GetHead().seq, start_ + 3);
+  EXPECT_TRUE(Answered().empty());
+  ReleaseFirst();
+  {
+    std::unique_lock lock(mu_);
+    ASSERT_TRUE(changed_.wait_for(lock, std::chrono::seconds(60),
+                                  [this] { return answered_.size() == 4; }));
+  }
+  EXPECT_EQ(Answered(), (std::vector<std::string>{"a", "b", "c", "d"}));
+  EXPECT_EQ(ledger_->GetHead().seq, start_ + 4);
+}
+
+// Closing the ledger meanwhile: the close waits for the held answer, then writes and answers
+// everything it was given, in order, instead of dropping the rest.
+TEST_F(AnAnswerHeld, ClosingTheLedgerAnswersEveryWrittenBatchInOrder) {
+  ASSERT_EQ(ledger_->GetHead().seq, start_ + 3);
   std::atomic<bool> closed{false};
-  std::thread closer([&] {
-    ledger.reset();
+  std::thread closer([this, &closed] {
+    ledger_.reset();
     closed = true;
   });
   std::this_thread::sleep_for(std::chrono::milliseconds(300));  // relative time (faketime)
   EXPECT_FALSE(closed.load()) << "the close waits for the held answer";
-  {
-    std::lock_guard lock(mu);
-    EXPECT_TRUE(answered.empty());
-    release_first = true;
-  }
-  changed.notify_all();
+  EXPECT_TRUE(Answered().empty());
+  ReleaseFirst();
   closer.join();
-  {
-    std::lock_guard lock(mu);
-    EXPECT_EQ(answered, (std::vector<std::string>{"a", "b", "c", "d"}));
-  }
-  ledger = OpenLedger(dir.path(), env.get());
-  ASSERT_TRUE(ledger);
-  EXPECT_EQ(ledger->GetHead().seq, start + 4);
-  EXPECT_EQ(ledger->GetBalance("m1", "POINTS")->decimal, "96.00");
+  EXPECT_EQ(Answered(), (std::vector<std::string>{"a", "b", "c", "d"}));
+  ledger_ = OpenLedger(dir_.path(), env_.get());
+  ASSERT_TRUE(ledger_);
+  EXPECT_EQ(ledger_->GetHead().seq, start_ + 4);
+  EXPECT_EQ(ledger_->GetBalance("m1", "POINTS")->decimal, "96.00");
 }
 
 }  // namespace
