@@ -468,9 +468,9 @@ void Ledger::Impl::SequencerLoop() {
   bool is_open = false;
   bool open_by_release = false;  // opened to release expired holds, nothing queued
   // After a release-only batch wrote nothing (a release that cannot go yet, e.g. a balance at
-  // its asset's maximum), one full second's wait before the next try: no busy loop, and the
-  // holds that expire meanwhile are still released while idle.
-  bool release_backoff = false;
+  // its asset's maximum), the next try comes a second later (steady clock): no busy loop, and
+  // the holds that expire meanwhile are still released while idle.
+  std::chrono::steady_clock::time_point release_retry_at;  // the clock's epoch: no wait
   for (;;) {
     bool release_only = false;
     bool seal = false;
@@ -507,13 +507,19 @@ void Ledger::Impl::SequencerLoop() {
           wake_.Wait(&mu_);
           continue;
         }
-        const std::int64_t wait_us = std::clamp<std::int64_t>(
-            *expiry - options.clock_unix_us(), release_backoff ? 1'000'000 : 0, 1'000'000);
+        std::int64_t wait_us =
+            std::clamp<std::int64_t>(*expiry - options.clock_unix_us(), 0, 1'000'000);
+        if (wait_us == 0) {
+          const auto left = std::chrono::duration_cast<std::chrono::microseconds>(
+                                release_retry_at - std::chrono::steady_clock::now())
+                                .count();
+          if (left > 0) wait_us = left;
+        }
         if (wait_us == 0) {
           release_only = true;
           break;
         }
-        if (wake_.WaitWithTimeout(&mu_, absl::Microseconds(wait_us))) release_backoff = false;
+        wake_.WaitWithTimeout(&mu_, absl::Microseconds(wait_us));
       }
       // Whole all-or-nothing groups, as many as the open batch has room for (a group fits
       // alone: SubmitMany).
@@ -565,7 +571,9 @@ void Ledger::Impl::SequencerLoop() {
       if (sealed.engine_batch) {
         sealed.write = engine->FinishBatch();
         if (open_by_release && sealed.commands.empty()) {
-          release_backoff = sealed.write.Count() == 0;
+          release_retry_at = sealed.write.Count() == 0
+                                 ? std::chrono::steady_clock::now() + std::chrono::seconds(1)
+                                 : std::chrono::steady_clock::time_point();
         }
         sealed.head_after = engine->head();
       }
