@@ -22,7 +22,8 @@ int main(int argc, char** argv) {
   int members = 10000;
   std::uint64_t entries = 1000000;
   app.add_option("--db", db, "the new ledger's directory (must not hold a ledger)")->required();
-  app.add_option("--members", members, "members opened and funded")->check(CLI::Range(2, 10000000));
+  // 100,000 POINTS each, within the issuer's budget of 999,999,999,999.
+  app.add_option("--members", members, "members opened and funded")->check(CLI::Range(2, 9999999));
   app.add_option("--entries", entries, "journal entries in all (transfers make up the rest)");
   CLI11_PARSE(app, argc, argv);
   if (std::filesystem::exists(std::filesystem::path(db) / "CURRENT")) {

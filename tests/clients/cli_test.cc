@@ -92,6 +92,10 @@ PageQr ReadQr(const std::string& page, const std::string& work) {
   // modules (CI of 15cf6e5 read a second line "438771" under a certificate's link).
   std::FILE* pipe =
       ::popen(("zbarimg --raw -q -Sdisable -Sqrcode.enable " + work + "/qr.pbm").c_str(), "r");
+  if (pipe == nullptr) {
+    ADD_FAILURE() << "cannot run zbarimg";
+    return qr;
+  }
   char buffer[4096];
   std::size_t n = 0;
   while ((n = std::fread(buffer, 1, sizeof(buffer), pipe)) > 0) qr.decoded.append(buffer, n);

@@ -236,8 +236,9 @@ TEST_F(Holds, AnIdleLedgerKeepsReleasingAfterAReleaseThatCannotGo) {
   Ok(Earn("e:top2", "issuer:exchange", "m1", "114.90"));
   ASSERT_EQ(B("m1", "POINTS"), "999999999999999.99");
   now_->store(stuck.receipt.hold_expires_unix_us + 5);
-  // The sequencer wakes within a second, tries to release the oil, and cannot.
-  std::this_thread::sleep_for(std::chrono::milliseconds(1500));
+  // The sequencer wakes within a second, tries to release the oil, and cannot (2.5 s: that try
+  // surely comes before the rice's hold expires, even on a loaded machine).
+  std::this_thread::sleep_for(std::chrono::milliseconds(2500));
   ASSERT_EQ(HoldOf(stuck.receipt.seq).state(), v1::HOLD_STATE_OPEN);
   now_->store(later.receipt.hold_expires_unix_us + 5);
   v1::HoldRecord hold;
