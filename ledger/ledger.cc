@@ -198,7 +198,7 @@ absl::StatusOr<std::unique_ptr<Ledger>> Ledger::Open(LedgerOptions options) {
   if (!options.read_only) {
     LOVEBANK_ASSIGN_OR_RETURN(impl->engine,
                               Engine::Load(&store, head, head_time, options.clock_unix_us));
-    impl->tree = std::make_unique<TreeBuilder>(&store);
+    impl->tree = std::make_unique<TreeBuilder>(&store, options.tree_gather_wait);
     LOVEBANK_RETURN_IF_ERROR(impl->tree->Load(head.seq));
   }
   impl->options = std::move(options);
@@ -374,6 +374,11 @@ Ledger::Metrics Ledger::metrics() const {
   metrics.queue_depth = impl_->QueueDepth();
   metrics.batches_in_flight = impl_->BatchesInFlight();
   metrics.head_seq = impl_->head().seq;
+  if (impl_->tree) {
+    const TreeBuilder::Progress tree = impl_->tree->progress();
+    metrics.tree_size = tree.size;
+    metrics.tree_writes = tree.writes;
+  }
   return metrics;
 }
 

@@ -64,6 +64,9 @@ struct LedgerOptions {
   std::function<std::int64_t()> clock_unix_us;
   // Borrowed; must outlive the ledger. Tests inject storage faults through it.
   rocksdb::Env* env = nullptr;
+  // How long the Merkle tree's builder gathers commits before it integrates them (ledger/tree.h);
+  // a proof query or the close ends the wait at once.
+  absl::Duration tree_gather_wait = absl::Milliseconds(20);
 };
 
 // An entry as stored: the exact payload bytes and both hashes, plus the decoded payload.
@@ -173,6 +176,8 @@ class Ledger {
     std::size_t queue_depth = 0;         // commands waiting for the sequencer now
     std::size_t batches_in_flight = 0;   // sealed, not yet written
     std::uint64_t head_seq = 0;
+    std::uint64_t tree_size = 0;    // entries the Merkle tree's builder has integrated
+    std::uint64_t tree_writes = 0;  // the builder's writes since the ledger was opened
   };
   Metrics metrics() const;
 

@@ -95,6 +95,7 @@ void TreeBuilder::Start(
 void TreeBuilder::Stop() {
   if (!thread_.joinable()) return;
   stopping_.store(true);
+  hurry_.store(true);  // ends a gathering wait
   wake_();
   thread_.join();
 }
@@ -102,8 +103,17 @@ void TreeBuilder::Stop() {
 void TreeBuilder::Loop() {
   for (;;) {
     const bool last = stopping_.load();  // read before the head: the final head is seen
-    const Head head = wait_for_head_(frontier_.size(), absl::Seconds(1), &stopping_);
+    Head head = wait_for_head_(frontier_.size(), absl::Seconds(1), &stopping_);
     if (head.seq > frontier_.size()) {
+      if (head.seq - frontier_.size() < kTreeGatherEntries) {
+        // Gather: one write for many commits rather than one per commit. A query or the close
+        // sets `hurry_` after its `wanted_` or `stopping_`, so clearing it first and reading
+        // those after sees either the one or the other.
+        hurry_.store(false);
+        if (wanted_.load() <= frontier_.size() && !stopping_.load()) {
+          head = wait_for_head_(frontier_.size() + kTreeGatherEntries - 1, gather_wait_, &hurry_);
+        }
+      }
       if (absl::Status status = Integrate(head.seq); !status.ok()) {
         absl::MutexLock lock(&mu_);
         error_ = status;  // queries say Unavailable with it; the journal is untouched
@@ -147,8 +157,14 @@ absl::Status TreeBuilder::Integrate(std::uint64_t to_seq) {
     LOVEBANK_RETURN_IF_ERROR(FromRocks(store_->db()->Write(unlogged, &batch), "writing the tree"));
     absl::MutexLock lock(&mu_);
     built_ = step_end;
+    ++writes_;
   }
   return absl::OkStatus();
+}
+
+TreeBuilder::Progress TreeBuilder::progress() {
+  absl::MutexLock lock(&mu_);
+  return Progress{built_, writes_};
 }
 
 absl::Status TreeBuilder::WaitFor(std::uint64_t size, absl::Duration timeout) {
@@ -156,7 +172,17 @@ absl::Status TreeBuilder::WaitFor(std::uint64_t size, absl::Duration timeout) {
   const auto reached = [this, size]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
     return built_ >= size || !error_.ok();
   };
-  mu_.AwaitWithTimeout(absl::Condition(&reached), timeout);
+  if (!reached()) {
+    // The builder may be gathering: have it integrate what is committed now.
+    std::uint64_t wanted = wanted_.load();
+    while (wanted < size && !wanted_.compare_exchange_weak(wanted, size)) {
+    }
+    hurry_.store(true);
+    mu_.Unlock();
+    if (wake_) wake_();  // takes the head's lock: not under mu_
+    mu_.Lock();
+    mu_.AwaitWithTimeout(absl::Condition(&reached), timeout);
+  }
   if (!error_.ok())
     return absl::UnavailableError(Cat("the tree builder failed: ", std::string(error_.message())));
   if (built_ < size) {

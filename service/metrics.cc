@@ -80,6 +80,10 @@ std::string Metrics::Render(const Ledger::Metrics& ledger, double uptime_seconds
   out += Cat("lovebank_queue_depth ", ledger.queue_depth, "\n");
   Header(out, "lovebank_batches_in_flight", "gauge", "Sealed batches not yet written.");
   out += Cat("lovebank_batches_in_flight ", ledger.batches_in_flight, "\n");
+  Header(out, "lovebank_tree_size", "gauge", "Entries the Merkle tree's builder has integrated.");
+  out += Cat("lovebank_tree_size ", ledger.tree_size, "\n");
+  Header(out, "lovebank_tree_writes_total", "counter", "The Merkle tree builder's writes.");
+  out += Cat("lovebank_tree_writes_total ", ledger.tree_writes, "\n");
   HistogramText(out, "lovebank_batch_commands", "Commands per group commit.", ledger.batch_commands,
                 1);
   HistogramText(out, "lovebank_commit_latency_seconds",

@@ -78,8 +78,26 @@ void WatchHub::Loop() {
   std::uint64_t seen = ledger_->GetHead().seq;
   auto last_tick = std::chrono::steady_clock::now();
   for (;;) {
-    const Head head = ledger_->WaitForHead(seen, absl::Milliseconds(kWatchTickMillis), &cancel_);
     bool account_watches = false;
+    bool was_idle = false;
+    {
+      // With no watch the hub waits for one, not for every commit (a wake-up per commit that
+      // found nobody to tell cost the writer's hand-offs CPU: issue #29).
+      absl::MutexLock lock(&mu_);
+      const auto busy = [this]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
+        return stopping_ || !watches_.empty();
+      };
+      if (!busy()) {
+        mu_.Await(absl::Condition(&busy));
+        was_idle = true;
+      }
+      if (stopping_) return;
+    }
+    // Back from idle: every watch is woken once (a new one may have read its backlog before an
+    // entry this hub did not wait for).
+    const Head head =
+        was_idle ? ledger_->GetHead()
+                 : ledger_->WaitForHead(seen, absl::Milliseconds(kWatchTickMillis), &cancel_);
     {
       absl::MutexLock lock(&mu_);
       if (stopping_) return;
@@ -87,9 +105,9 @@ void WatchHub::Loop() {
     }
     // Which accounts the new entries moved (only when someone follows an account).
     absl::flat_hash_set<std::string> moved;
-    bool wake_all = false;
-    const bool news = head.seq > seen;
-    if (news && account_watches) {
+    bool wake_all = was_idle;
+    const bool news = head.seq > seen || was_idle;
+    if (news && account_watches && !was_idle) {
       auto records = ledger_->ReadJournal(seen + 1, head.seq, kWatchScanMax, 16 << 20);
       wake_all = !records.ok() || seen + records->size() < head.seq;
       if (records.ok()) {

@@ -162,6 +162,49 @@ TEST(TreeTest, AStoreMadeBeforeTheTreeGetsItBuiltOnOpen) {
   EXPECT_EQ(report.tree_size, head + 1);
 }
 
+// The builder gathers commits (issue #29: one tree write per commit put the idle-priority builder
+// in the commits' write queue): with a gather wait of an hour, single commits are not integrated
+// one by one; a proof query has them integrated at once, in one write; closing the ledger
+// integrates the rest, and a reopen finds the tree complete.
+TEST(TreeTest, TheBuilderGathersCommitsUntilAQueryOrTheCloseNeedsThem) {
+  TempDir dir;
+  std::uint64_t head = 0;
+  {
+    LedgerOptions options;
+    options.path = dir.path();
+    options.clock_unix_us = testing::SteppingClock();
+    options.tree_gather_wait = absl::Hours(1);
+    auto opened = Ledger::Open(std::move(options));
+    ASSERT_TRUE(opened.ok()) << opened.status();
+    Ledger& ledger = **opened;
+    testing::OpenProgramme(ledger, 3);
+    ASSERT_TRUE(ledger.TreeRoot(ledger.GetHead().seq).ok());  // the programme's entries in
+    const Ledger::Metrics before = ledger.metrics();
+    EXPECT_EQ(before.tree_size, ledger.GetHead().seq);
+    for (int i = 0; i < 5; ++i) {
+      ASSERT_TRUE(ledger.Execute(testing::Earn(Cat("e", i), "issuer:town", "m1", "1")).ok());
+    }
+    absl::SleepFor(absl::Milliseconds(200));  // a builder that did not gather would have written
+    head = ledger.GetHead().seq;
+    EXPECT_EQ(ledger.metrics().tree_size, before.tree_size);
+    EXPECT_EQ(ledger.metrics().tree_writes, before.tree_writes);
+
+    auto path = ledger.InclusionProof(head, head);  // hurries it (else Unavailable after 10 s)
+    ASSERT_TRUE(path.ok()) << path.status();
+    EXPECT_EQ(
+        merkle::VerifyInclusion(head - 1, head, Leaf(ledger, head), *path, *ledger.TreeRoot(head)),
+        merkle::ProofProblem::kNone);
+    EXPECT_EQ(ledger.metrics().tree_size, head);
+    EXPECT_EQ(ledger.metrics().tree_writes, before.tree_writes + 1);  // five commits, one write
+
+    ASSERT_TRUE(ledger.Execute(testing::Earn("last", "issuer:town", "m1", "1")).ok());
+    ++head;
+  }  // the close integrates the last entry without waiting the hour
+  auto store = Store::Open(dir.path(), StoreOptions{});
+  ASSERT_TRUE(store.ok());
+  EXPECT_EQ(StoredTreeSize(**store).value(), head);
+}
+
 // Stores of 2026-12-05 kept the tree's size in the meta family (written with the WAL); the tree
 // family keeps it now (written without): such a store opens, its tree grows on, and the old
 // record goes with the first new one.
