@@ -4,20 +4,16 @@
 
 #include "ledger/format/merkle.h"
 
-#include <openssl/sha.h>
-
 #include <bit>
-#include <cstring>
 
 #include "ledger/base/check.h"
+#include "ledger/format/sha256.h"
 
 namespace lovebank::merkle {
 namespace {
 
-Hash Sha256(const unsigned char* bytes, std::size_t size) {
-  Hash hash;
-  LOVEBANK_CHECK(SHA256(bytes, size, hash.data()) != nullptr);
-  return hash;
+std::string_view Bytes(const Hash& hash) {
+  return {reinterpret_cast<const char*>(hash.data()), hash.size()};
 }
 
 // The largest power of two strictly below n. REQUIRES: n ≥ 2.
@@ -108,22 +104,20 @@ std::size_t SubproofLength(std::uint64_t m, std::uint64_t n, bool complete) {
 
 }  // namespace
 
+// Through lovebank::Sha256, not OpenSSL's one-shot SHA256(): in OpenSSL 3 that one fetches the
+// digest on every call (a lock, a reference count, a name compare) — a quarter of the audit's
+// reader time before (docs/benchmarks.md, issue #29).
 Hash LeafHash(const Hash& entry_hash) {
-  unsigned char bytes[33];
-  bytes[0] = 0x00;
-  std::memcpy(bytes + 1, entry_hash.data(), 32);
-  return Sha256(bytes, sizeof bytes);
+  static constexpr char kLeaf = 0x00;
+  return Sha256({std::string_view(&kLeaf, 1), Bytes(entry_hash)});
 }
 
 Hash NodeHash(const Hash& left, const Hash& right) {
-  unsigned char bytes[65];
-  bytes[0] = 0x01;
-  std::memcpy(bytes + 1, left.data(), 32);
-  std::memcpy(bytes + 33, right.data(), 32);
-  return Sha256(bytes, sizeof bytes);
+  static constexpr char kNode = 0x01;
+  return Sha256({std::string_view(&kNode, 1), Bytes(left), Bytes(right)});
 }
 
-Hash EmptyRoot() { return Sha256(nullptr, 0); }
+Hash EmptyRoot() { return Sha256({}); }
 
 Frontier::Frontier(std::uint64_t size, std::vector<Hash> nodes)
     : size_(size), nodes_(std::move(nodes)) {
