@@ -339,6 +339,9 @@ absl::StatusOr<Head> Ledger::Backup(const std::string& dir) {
   if (std::filesystem::exists(dir, error)) {
     return absl::AlreadyExistsError(Cat(dir, " exists: a backup goes into a new directory"));
   }
+  // The tree as far as the head now (the builder may be gathering): the backup's proofs then
+  // cover what it holds. Best effort: a tree short of it is rebuilt when the backup is opened.
+  if (impl_->tree) impl_->tree->WaitFor(impl_->head().seq, absl::Seconds(10)).IgnoreError();
   rocksdb::Checkpoint* raw = nullptr;
   LOVEBANK_RETURN_IF_ERROR(
       FromRocks(rocksdb::Checkpoint::Create(impl_->store->db(), &raw), "starting a backup"));

@@ -47,8 +47,6 @@ std::optional<std::string> FromHex(std::string_view hex) {
 
 namespace {
 
-// SHA-256 over the concatenation of `parts`, without concatenating them. OpenSSL's low-level
-
 std::string_view View(const Hash& hash) {
   return std::string_view(reinterpret_cast<const char*>(hash.data()), hash.size());
 }

@@ -1,5 +1,5 @@
 // SHA256_Init and friends: deprecated in OpenSSL 3, still its fastest way to hash small
-// records.
+// records. SHA-256 over the concatenation of the parts, without concatenating them.
 #define OPENSSL_SUPPRESS_DEPRECATED
 #include "ledger/format/sha256.h"
 

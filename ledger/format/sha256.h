@@ -1,6 +1,7 @@
 #pragma once
 // SHA-256, the ledger's one hash function: entry hashes, fingerprints, the Merkle tree's leaves
-// and nodes, token digests (sha256.cc says how it is computed, and why).
+// and nodes (sha256.cc says how it is computed, and why). Not for secrets: its context is not
+// cleansed (tokens and keys go through OpenSSL's one-shot calls, which cleanse).
 
 #include <array>
 #include <initializer_list>
