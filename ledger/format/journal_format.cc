@@ -45,21 +45,13 @@ std::optional<std::string> FromHex(std::string_view hex) {
   return out;
 }
 
-namespace {
-
-std::string_view View(const Hash& hash) {
-  return std::string_view(reinterpret_cast<const char*>(hash.data()), hash.size());
-}
-
-}  // namespace
-
 Hash GenesisHash(std::string_view ledger_id) { return Sha256({"lovebank/v1/genesis", ledger_id}); }
 
 Hash ChainHash(const Hash& prev, std::uint64_t seq, std::string_view payload) {
   char numbers[16];
   StoreFixed64BE(numbers, seq);
   StoreFixed64BE(numbers + 8, payload.size());
-  return Sha256({View(prev), std::string_view(numbers, sizeof(numbers)), payload});
+  return Sha256({HashBytes(prev), std::string_view(numbers, sizeof(numbers)), payload});
 }
 
 std::string HashToHex(const Hash& hash) {
@@ -348,7 +340,7 @@ std::string CommandFingerprint(const v1::Command& command) {
 }
 
 std::string FingerprintOfSerialized(std::string_view serialized) {
-  return std::string(View(SerializedCommandFingerprint(serialized)));
+  return std::string(HashBytes(SerializedCommandFingerprint(serialized)));
 }
 
 Hash SerializedCommandFingerprint(std::string_view serialized) { return Sha256({serialized}); }

@@ -12,10 +12,6 @@
 namespace lovebank::merkle {
 namespace {
 
-std::string_view Bytes(const Hash& hash) {
-  return {reinterpret_cast<const char*>(hash.data()), hash.size()};
-}
-
 // The largest power of two strictly below n. REQUIRES: n ≥ 2.
 std::uint64_t SplitOf(std::uint64_t n) { return std::bit_floor(n - 1); }
 
@@ -109,12 +105,12 @@ std::size_t SubproofLength(std::uint64_t m, std::uint64_t n, bool complete) {
 // reader time before (docs/benchmarks.md, issue #29).
 Hash LeafHash(const Hash& entry_hash) {
   static constexpr char kLeaf = 0x00;
-  return Sha256({std::string_view(&kLeaf, 1), Bytes(entry_hash)});
+  return Sha256({std::string_view(&kLeaf, 1), HashBytes(entry_hash)});
 }
 
 Hash NodeHash(const Hash& left, const Hash& right) {
   static constexpr char kNode = 0x01;
-  return Sha256({std::string_view(&kNode, 1), Bytes(left), Bytes(right)});
+  return Sha256({std::string_view(&kNode, 1), HashBytes(left), HashBytes(right)});
 }
 
 Hash EmptyRoot() { return Sha256({}); }

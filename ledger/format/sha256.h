@@ -12,4 +12,9 @@ namespace lovebank {
 // SHA-256 of the parts, concatenated.
 std::array<unsigned char, 32> Sha256(std::initializer_list<std::string_view> parts);
 
+// A hash's 32 bytes as a part (of Sha256, or of a string).
+inline std::string_view HashBytes(const std::array<unsigned char, 32>& hash) {
+  return {reinterpret_cast<const char*>(hash.data()), hash.size()};
+}
+
 }  // namespace lovebank
