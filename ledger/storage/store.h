@@ -12,6 +12,7 @@
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "rocksdb/db.h"
+#include "rocksdb/env.h"
 
 namespace lovebank {
 
@@ -84,6 +85,9 @@ class Store {
  private:
   Store() = default;
   bool read_only_ = false;
+  // A writable store's Env: the given one's (or the default) file system with the WAL's
+  // preallocation sizing the file (store.cc, SizedWalFileSystem). Outlives db_.
+  std::unique_ptr<rocksdb::Env> env_;
   std::unique_ptr<rocksdb::DB> db_;
   std::array<rocksdb::ColumnFamilyHandle*, kFamilyCount> handles_{};
 };
