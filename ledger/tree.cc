@@ -126,7 +126,7 @@ void TreeBuilder::Loop() {
 }
 
 absl::Status TreeBuilder::Integrate(std::uint64_t to_seq) {
-  auto it = store_->NewIterator(Family::kJournal);
+  auto it = store_->NewScan(Family::kJournal);
   std::uint64_t seq = frontier_.size() + 1;
   it->Seek(EncodeFixed64BE(seq));
   while (seq <= to_seq) {

@@ -21,6 +21,10 @@ TableCodec<AssetState> AssetCodec() {
   return codec;
 }
 
+// The accounts in a node-based table, the balances in a flat one (state_table.h, kNodes): the
+// memory of a million accounts, the speed of every transfer's balances.
+static_assert(StateTable<AccountState>::kNodes && !StateTable<BalanceState>::kNodes);
+
 TableCodec<AccountState> AccountCodec(const StateTable<AssetState>& assets) {
   TableCodec<AccountState> codec;
   codec.family = Family::kAccounts;
@@ -182,7 +186,7 @@ absl::StatusOr<std::unique_ptr<Engine>> Engine::Load(Store* store, Head head,
   // (ledger/storage/id_filter.h).
   engine->request_ids_ = IdFilter(static_cast<std::size_t>(estimate + estimate / 4));
   for (Family family : {Family::kRequests, Family::kRefusals}) {
-    auto it = store->NewIterator(family);
+    auto it = store->NewScan(family);
     for (it->SeekToFirst(); it->Valid(); it->Next()) {
       engine->request_ids_.Add(it->key().ToStringView());
     }

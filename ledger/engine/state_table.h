@@ -17,9 +17,11 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <type_traits>
 #include <utility>
 
 #include "absl/container/flat_hash_map.h"
+#include "absl/container/node_hash_map.h"
 #include "absl/status/statusor.h"
 #include "google/protobuf/message_lite.h"
 #include "ledger/base/check.h"
@@ -88,7 +90,15 @@ TableCodec<Message> MessageCodec(Family family, std::string_view what) {
 template <class T>
 class StateTable final : public StateTableBase {
  public:
-  using Map = absl::flat_hash_map<std::string, T>;
+  // Large values (an account's state, ~190 bytes) in a node-based map: a slot is a pointer and
+  // the key and value one allocation, so the empty slots (up to half of them after a doubling)
+  // cost 8 bytes each instead of a whole value — on a ledger of 1M accounts ~470 -> ~250 MB for
+  // the accounts alone (serving 800 -> 606 MiB, docs/benchmarks.md "Scale"). Small values (a
+  // balance, 48 bytes) stay in the flat map, where a lookup follows no pointer: the balances
+  // are what every transfer reads and writes twice.
+  static constexpr bool kNodes = sizeof(T) > 96;
+  using Map = std::conditional_t<kNodes, absl::node_hash_map<std::string, T>,
+                                 absl::flat_hash_map<std::string, T>>;
 
   explicit StateTable(TableCodec<T> codec) : codec_(std::move(codec)) {
     LOVEBANK_CHECK(codec_.encode != nullptr);
@@ -141,7 +151,7 @@ class StateTable final : public StateTableBase {
 
   absl::Status Load(Store& store) override {
     if (!codec_.decode) return absl::OkStatus();
-    auto it = store.NewIterator(codec_.family);
+    auto it = store.NewScan(codec_.family);
     for (it->SeekToFirst(); it->Valid(); it->Next()) {
       const std::string_view key = it->key().ToStringView();
       if (codec_.owns && !codec_.owns(key)) continue;

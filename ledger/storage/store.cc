@@ -38,17 +38,18 @@ absl::Status FromRocks(const rocksdb::Status& status, std::string_view context) 
 namespace {
 
 // The WAL's space is preallocated so that it also sets the file's size: then a commit's write
-// lands inside the file and its fdatasync flushes the data alone, with no change of size for
-// the file system to journal first. That is the sync PostgreSQL gets from its preallocated WAL
-// segments. RocksDB preallocates every WAL ahead in steps of 1.1 x the write buffer (35.2 MB
-// here) but, on Linux, with FALLOC_FL_KEEP_SIZE, so every synced append still grows the file
-// ("it's faster if fallocate_with_keep_size is false", its PosixFileSystem says; kept for a
-// test of its transaction-log iterator, which lovebank does not use). Measured here: a synced
-// 8-key write 204-218 -> 134-156 us (docs/benchmarks.md, 2026-12-06).
+// lands inside the file, and its fdatasync has no change of size to journal (what is left is
+// ext4 marking the written part of the preallocated extent as written). That is close to the
+// sync PostgreSQL gets from its preallocated WAL segments. RocksDB preallocates every WAL ahead
+// in steps of 1.1 x the largest write buffer (35.2 MB here) but, on Linux, with
+// FALLOC_FL_KEEP_SIZE, so every synced append still grows the file ("it's faster if
+// fallocate_with_keep_size is false", its PosixFileSystem says; kept there for a test of its
+// transaction-log iterator, which lovebank does not use). Measured here: a synced 8-key write
+// 204-230 -> 134-168 us (docs/benchmarks.md, 2026-12-06).
 // What a crash leaves: the live WAL is longer than its records, the rest unwritten extents that
 // read as zeros. RocksDB's log reader skips zero-type records ("reserved for preallocated
 // files") to the end of the file, so recovery reads every synced record and stops at the
-// zeros, under kPointInTimeRecovery too (tests/storage/store_test.cc, the crash loop). A closed
+// zeros, under kPointInTimeRecovery too (tests/storage/wal_test.cc, the crash loop). A closed
 // WAL is trimmed to its records (PosixWritableFile::Close).
 class SizedWalFileSystem : public rocksdb::FileSystemWrapper {
  public:
@@ -240,6 +241,14 @@ std::unique_ptr<rocksdb::Iterator> Store::NewIterator(Family family,
                                                       const rocksdb::Snapshot* snapshot) {
   rocksdb::ReadOptions read_options;
   read_options.snapshot = snapshot;
+  return std::unique_ptr<rocksdb::Iterator>(db_->NewIterator(read_options, handle(family)));
+}
+
+std::unique_ptr<rocksdb::Iterator> Store::NewScan(Family family,
+                                                  const rocksdb::Snapshot* snapshot) {
+  rocksdb::ReadOptions read_options;
+  read_options.snapshot = snapshot;
+  read_options.fill_cache = false;
   return std::unique_ptr<rocksdb::Iterator>(db_->NewIterator(read_options, handle(family)));
 }
 

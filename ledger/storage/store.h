@@ -81,6 +81,11 @@ class Store {
   // A new iterator over `family`; the caller owns it and must delete it before the Store.
   std::unique_ptr<rocksdb::Iterator> NewIterator(Family family,
                                                  const rocksdb::Snapshot* snapshot = nullptr);
+  // The same for a read of the whole family once (loading the state at open, the tree's
+  // rebuild, the start-up check's comparison): its blocks do not go into the block cache, which
+  // they would fill (up to RocksDB's 32 MB per family) with what the reader keeps anyway.
+  std::unique_ptr<rocksdb::Iterator> NewScan(Family family,
+                                             const rocksdb::Snapshot* snapshot = nullptr);
 
  private:
   Store() = default;

@@ -144,3 +144,37 @@ TEST(StateTable, LoadReadsItsOwnKeysAndRefusesAValueThatDoesNotDecode) {
 
 }  // namespace
 }  // namespace lovebank
+
+namespace lovebank {
+namespace {
+
+// Loading reads the whole family once into memory: its blocks must not also stay in RocksDB's
+// block cache (up to 32 MB per family on a large ledger, counted in a serving lovebankd's RSS).
+TEST(StateTable, LoadingLeavesTheBlockCacheEmpty) {
+  testing::TempDir dir;
+  auto store = Store::Open(dir.path(), StoreOptions{});
+  ASSERT_TRUE(store.ok()) << store.status();
+  rocksdb::DB* db = (*store)->db();
+  rocksdb::ColumnFamilyHandle* usage = (*store)->handle(Family::kUsage);
+  for (int i = 0; i < 5000; ++i) {
+    ASSERT_TRUE(db->Put(rocksdb::WriteOptions(), usage, Cat("k", 100000 + i), "2").ok());
+  }
+  ASSERT_TRUE(db->Flush(rocksdb::FlushOptions(), usage).ok());  // the values in a table file
+  auto cached = [&] {
+    std::uint64_t bytes = 0;
+    EXPECT_TRUE(db->GetIntProperty(usage, "rocksdb.block-cache-usage", &bytes));
+    return bytes;
+  };
+  const std::uint64_t before = cached();
+  Counters c;
+  ASSERT_TRUE(c.table.Load(**store).ok());
+  EXPECT_EQ(c.Values().size(), 5000u);
+  EXPECT_EQ(cached(), before) << "the load's blocks went into the block cache";
+  // A point read does use the cache (the property measures it).
+  std::string value;
+  ASSERT_TRUE(db->Get(rocksdb::ReadOptions(), usage, "k100000", &value).ok());
+  EXPECT_GT(cached(), before);
+}
+
+}  // namespace
+}  // namespace lovebank
