@@ -11,7 +11,6 @@
 #include "ledger/base/strings.h"
 #include "ledger/format/journal_format.h"
 #include "ledger/storage/memtable.h"
-#include "rocksdb/file_system.h"
 #include "rocksdb/filter_policy.h"
 #include "rocksdb/table.h"
 
@@ -36,33 +35,6 @@ absl::Status FromRocks(const rocksdb::Status& status, std::string_view context) 
 }
 
 namespace {
-
-// The WAL's space is preallocated so that it also sets the file's size: then a commit's write
-// lands inside the file, and its fdatasync has no change of size to journal (what is left is
-// ext4 marking the written part of the preallocated extent as written). That is close to the
-// sync PostgreSQL gets from its preallocated WAL segments. RocksDB preallocates every WAL ahead
-// in steps of 1.1 x the largest write buffer (35.2 MB here) but, on Linux, with
-// FALLOC_FL_KEEP_SIZE, so every synced append still grows the file ("it's faster if
-// fallocate_with_keep_size is false", its PosixFileSystem says; kept there for a test of its
-// transaction-log iterator, which lovebank does not use). Measured here: a synced 8-key write
-// 204-230 -> 134-168 us (docs/benchmarks.md, 2026-12-06).
-// What a crash leaves: the live WAL is longer than its records, the rest unwritten extents that
-// read as zeros. RocksDB's log reader skips zero-type records ("reserved for preallocated
-// files") to the end of the file, so recovery reads every synced record and stops at the
-// zeros, under kPointInTimeRecovery too (tests/storage/wal_test.cc, the crash loop). A closed
-// WAL is trimmed to its records (PosixWritableFile::Close).
-class SizedWalFileSystem : public rocksdb::FileSystemWrapper {
- public:
-  explicit SizedWalFileSystem(const std::shared_ptr<rocksdb::FileSystem>& target)
-      : FileSystemWrapper(target) {}
-  const char* Name() const override { return "LovebankSizedWal"; }
-  rocksdb::FileOptions OptimizeForLogWrite(const rocksdb::FileOptions& file_options,
-                                           const rocksdb::DBOptions& db_options) const override {
-    rocksdb::FileOptions options = target()->OptimizeForLogWrite(file_options, db_options);
-    options.fallocate_with_keep_size = false;
-    return options;
-  }
-};
 
 rocksdb::ColumnFamilyOptions FamilyOptions(Family family) {
   rocksdb::ColumnFamilyOptions options;
@@ -131,14 +103,7 @@ absl::StatusOr<std::unique_ptr<Store>> Store::Open(const std::string& path,
   // alive until something flushes them; RocksDB's default allows ~2 GB of WAL before it forces
   // that flush, all of which a restart after a crash would replay. 256 MB bounds it.
   db_options.max_total_wal_size = 256 << 20;
-  std::unique_ptr<rocksdb::Env> env;
-  if (!options.read_only) {
-    env = rocksdb::NewCompositeEnv(std::make_shared<SizedWalFileSystem>(
-        options.env != nullptr ? options.env->GetFileSystem() : rocksdb::FileSystem::Default()));
-    db_options.env = env.get();
-  } else if (options.env != nullptr) {
-    db_options.env = options.env;
-  }
+  if (options.env != nullptr) db_options.env = options.env;
   // A read-only open is the audit's: it reads every table file from end to end. Mapped reads
   // spare it a pread and a copy out of the page cache per block (audit journal only ~660k ->
   // ~790k entries/s, docs/benchmarks.md). Safe beside a running writer: table files are never
@@ -165,11 +130,7 @@ absl::StatusOr<std::unique_ptr<Store>> Store::Open(const std::string& path,
     }
   }
   std::vector<rocksdb::ColumnFamilyDescriptor> descriptors;
-  // The default family is unused; its write buffer is set to the others' only because RocksDB
-  // sizes the WAL's preallocation by the largest (1.1 x 32 MB instead of 1.1 x 64 MB).
-  rocksdb::ColumnFamilyOptions unused;
-  unused.write_buffer_size = FamilyOptions(Family::kJournal).write_buffer_size;
-  descriptors.emplace_back(rocksdb::kDefaultColumnFamilyName, unused);
+  descriptors.emplace_back(rocksdb::kDefaultColumnFamilyName, rocksdb::ColumnFamilyOptions());
   for (std::size_t i = 0; i < kFamilyCount; ++i) {
     const auto family = static_cast<Family>(i);
     descriptors.emplace_back(FamilyName(family), FamilyOptions(family));
@@ -192,7 +153,6 @@ absl::StatusOr<std::unique_ptr<Store>> Store::Open(const std::string& path,
   if (!status.ok()) return FromRocks(status, Cat("opening ", path));
   auto store = std::unique_ptr<Store>(new Store());
   store->read_only_ = options.read_only;
-  store->env_ = std::move(env);
   store->db_.reset(raw);
   LOVEBANK_CHECK(handles.size() == kFamilyCount + 1);
   // handles[0] is the default family, which lovebank does not use; RocksDB owns its handle.

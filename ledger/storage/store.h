@@ -12,7 +12,6 @@
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "rocksdb/db.h"
-#include "rocksdb/env.h"
 
 namespace lovebank {
 
@@ -81,18 +80,16 @@ class Store {
   // A new iterator over `family`; the caller owns it and must delete it before the Store.
   std::unique_ptr<rocksdb::Iterator> NewIterator(Family family,
                                                  const rocksdb::Snapshot* snapshot = nullptr);
-  // The same for a read of the whole family once (loading the state at open, the tree's
-  // rebuild, the start-up check's comparison): its blocks do not go into the block cache, which
-  // they would fill (up to RocksDB's 32 MB per family) with what the reader keeps anyway.
+  // The same for a read of the whole family once (loading the state tables and the request ids
+  // at open, the tree builder's journal reads): its blocks do not go into the family's block
+  // cache (RocksDB's default, 8 MB per family), which they would fill with what the reader
+  // copies into memory anyway.
   std::unique_ptr<rocksdb::Iterator> NewScan(Family family,
                                              const rocksdb::Snapshot* snapshot = nullptr);
 
  private:
   Store() = default;
   bool read_only_ = false;
-  // A writable store's Env: the given one's (or the default) file system with the WAL's
-  // preallocation sizing the file (store.cc, SizedWalFileSystem). Outlives db_.
-  std::unique_ptr<rocksdb::Env> env_;
   std::unique_ptr<rocksdb::DB> db_;
   std::array<rocksdb::ColumnFamilyHandle*, kFamilyCount> handles_{};
 };

@@ -33,6 +33,7 @@ import urllib.request
 from datetime import datetime, timedelta, timezone
 
 from selenium import webdriver
+from selenium.common.exceptions import StaleElementReferenceException
 from selenium.webdriver.chrome.service import Service
 from selenium.webdriver.common.by import By
 from selenium.webdriver.support.ui import WebDriverWait
@@ -418,7 +419,14 @@ try:
                            {"behavior": "allow", "downloadPath": downloads})
 
     def text(css):
-        return driver.find_element(By.CSS_SELECTOR, css).text
+        # Found afresh when the page re-rendered it between the find and the read (a list a
+        # live update redraws: seen once as StaleElementReferenceException on the services card).
+        for attempt in range(5):
+            try:
+                return driver.find_element(By.CSS_SELECTOR, css).text
+            except StaleElementReferenceException:
+                if attempt == 4:
+                    raise
 
     def viewport(width, height, mobile):
         # The page's size as a device shows it (a desktop window is never narrower than ~500 px).
