@@ -149,7 +149,7 @@ namespace lovebank {
 namespace {
 
 // Loading reads the whole family once into memory: its blocks must not also stay in RocksDB's
-// block cache (up to 32 MB per family on a large ledger, counted in a serving lovebankd's RSS).
+// block cache (RocksDB's default, 8 MB per family, counted in a serving lovebankd's RSS).
 TEST(StateTable, LoadingLeavesTheBlockCacheEmpty) {
   testing::TempDir dir;
   auto store = Store::Open(dir.path(), StoreOptions{});
