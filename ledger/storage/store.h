@@ -12,6 +12,7 @@
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "rocksdb/db.h"
+#include "rocksdb/env.h"
 
 namespace lovebank {
 
@@ -40,6 +41,11 @@ enum class Family : std::size_t {
 inline constexpr std::size_t kFamilyCount = 19;
 const char* FamilyName(Family family);
 
+// How many times a read-only open tries before it gives up when the writer beside it replaced
+// its WAL during each (store.cc): a writer that fills a 32 MB memtable faster than the open
+// replays the WAL. 20 ms x attempt between them.
+inline constexpr int kReadOnlyOpenAttempts = 8;
+
 struct StoreOptions {
   bool read_only = false;
   bool create_if_missing = true;
@@ -54,7 +60,8 @@ class Store {
   // family. A read-only open takes no lock, so an auditor can open a directory that a running
   // writer holds; it sees the state as of its open.
   // Errors: NotFound when the directory holds no database and creation is off or read-only;
-  // Unavailable for I/O and lock errors; DataLoss for corruption RocksDB detects.
+  // Unavailable for I/O and lock errors, and for a read-only open beside a writer that replaced
+  // its WAL during each of kReadOnlyOpenAttempts; DataLoss for corruption RocksDB detects.
   static absl::StatusOr<std::unique_ptr<Store>> Open(const std::string& path,
                                                      const StoreOptions& options);
   ~Store();
@@ -90,6 +97,8 @@ class Store {
  private:
   Store() = default;
   bool read_only_ = false;
+  // The given Env (or the default) over the WAL's file system (wal_file_system.h). Outlives db_.
+  std::unique_ptr<rocksdb::Env> env_;
   std::unique_ptr<rocksdb::DB> db_;
   std::array<rocksdb::ColumnFamilyHandle*, kFamilyCount> handles_{};
 };
