@@ -453,7 +453,7 @@ void Ledger::Impl::StopThreads() {
     absl::MutexLock lock(&pipe_mu_);
     writer_stopping_ = true;
   }
-  pipe_wake_.SignalAll();
+  write_wake_.Signal();
   if (writer_.joinable()) writer_.join();  // writes everything sealed, then returns
   {
     absl::MutexLock lock(&pipe_mu_);
@@ -482,6 +482,7 @@ void Ledger::Impl::SequencerLoop() {
   for (;;) {
     bool release_only = false;
     bool seal = false;
+    bool writer_free = false;  // sealing because the writer has nothing to write
     commands.clear();
     {
       absl::MutexLock lock(&mu_);
@@ -489,6 +490,7 @@ void Ledger::Impl::SequencerLoop() {
         // The writer is free: it takes what is decided, with what is queued now decided too.
         if (is_open && at_writer_ == 0) {
           seal = true;
+          writer_free = true;
           ++at_writer_;
           break;
         }
@@ -590,16 +592,31 @@ void Ledger::Impl::SequencerLoop() {
       // command: a quarter of this batch's size queued is worth a wake-up (the writer's
       // signal when it is free takes the rest). At low load that is every command.
       const std::size_t wake_depth = std::max<std::size_t>(1, sealed.commands.size() / 4);
+      bool write_here = false;
       {
         absl::MutexLock lock(&mu_);
         wake_depth_ = wake_depth;
+        write_here = writer_free && queue_.empty() && sealed.commands.size() <= 1 &&
+                     options.lone_batches_on_sequencer;
       }
       {
         absl::MutexLock lock(&pipe_mu_);
-        to_write_.push_back(std::move(sealed));
+        // Writing here also needs every earlier batch answered (none being written or answered):
+        // answers go out in the order written.
+        write_here = write_here && in_flight_ == 0;
+        if (!write_here) to_write_.push_back(std::move(sealed));
         ++in_flight_;
       }
-      pipe_wake_.SignalAll();
+      if (write_here) {
+        // A lone batch at low load: written and answered on this thread. A hand-off to the
+        // writer would cost a wake-up and two context switches (~30-60 µs of CPU on this
+        // machine kind) for a batch whose decisions took less; what queues meanwhile is
+        // decided after the write instead of during it, which costs little at such load.
+        const bool written = WriteSealed(sealed);
+        AfterWrite(std::move(sealed), written);
+      } else {
+        write_wake_.Signal();
+      }
     }
   }
 }
@@ -669,75 +686,88 @@ void Ledger::Impl::WriterLoop() {
     Sealed sealed;
     {
       absl::MutexLock lock(&pipe_mu_);
-      while (to_write_.empty() && !writer_stopping_) pipe_wake_.Wait(&pipe_mu_);
+      while (to_write_.empty() && !writer_stopping_) write_wake_.Wait(&pipe_mu_);
       if (to_write_.empty()) return;
       sealed = std::move(to_write_.front());
       to_write_.pop_front();
     }
-    bool written = false;
-    if (!failed.load(std::memory_order_acquire)) {
-      const std::uint64_t seq_before = head().seq;
-      const auto sync_start = std::chrono::steady_clock::now();
-      absl::Status status =
-          sealed.write.Count() == 0 ? absl::OkStatus() : store->WriteSynced(&sealed.write);
-      if (status.ok()) {
-        set_head(sealed.head_after);
-        written = true;
-        if (sealed.write.Count() != 0) {
-          metric_sync_us.Observe(
-              static_cast<std::uint64_t>(std::chrono::duration_cast<std::chrono::microseconds>(
-                                             std::chrono::steady_clock::now() - sync_start)
-                                             .count()));
-          metric_batches.fetch_add(1, std::memory_order_relaxed);
-          metric_entries.fetch_add(sealed.head_after.seq - seq_before, std::memory_order_relaxed);
-        }
-      } else {
-        // The write's fate is unknown (it may surface after a reopen): refuse everything from
-        // here on (STYLE.md 5); the sequencer rolls the in-memory state back.
-        failed.store(true, std::memory_order_release);
-        for (auto& outcome : sealed.outcomes) {
-          outcome = Refusal(Reason::kLedgerUnavailable, std::string(status.message()));
-        }
+    const bool written = WriteSealed(sealed);
+    AfterWrite(std::move(sealed), written);
+  }
+}
+
+bool Ledger::Impl::WriteSealed(Sealed& sealed) {
+  bool written = false;
+  if (!failed.load(std::memory_order_acquire)) {
+    const std::uint64_t seq_before = head().seq;
+    const auto sync_start = std::chrono::steady_clock::now();
+    absl::Status status =
+        sealed.write.Count() == 0 ? absl::OkStatus() : store->WriteSynced(&sealed.write);
+    if (status.ok()) {
+      set_head(sealed.head_after);
+      written = true;
+      if (sealed.write.Count() != 0) {
+        metric_sync_us.Observe(
+            static_cast<std::uint64_t>(std::chrono::duration_cast<std::chrono::microseconds>(
+                                           std::chrono::steady_clock::now() - sync_start)
+                                           .count()));
+        metric_batches.fetch_add(1, std::memory_order_relaxed);
+        metric_entries.fetch_add(sealed.head_after.seq - seq_before, std::memory_order_relaxed);
       }
-    } else {  // an earlier write failed: this batch was decided on top of it, or not at all
-      for (auto& outcome : sealed.outcomes) {
-        if (outcome.reason != Reason::kLedgerUnavailable) {
-          outcome = Refusal(Reason::kLedgerUnavailable, "the ledger refuses writes until reopened");
-        }
-      }
-    }
-    // The writer is free for the next batch: the sequencer seals the open one now. When one is
-    // coming (commands decided or queued), the completer thread answers this batch's callers
-    // (a gRPC answer is a sendmsg each) while the writer syncs the next; otherwise the writer
-    // answers them itself, without a hand-off (a lone caller waits for no extra wake-up).
-    bool next_coming = false;
-    {
-      absl::MutexLock lock(&mu_);
-      --at_writer_;
-      next_coming = sequencer_holds_ || !queue_.empty();
-    }
-    wake_.Signal();
-    sealed.written = written;
-    bool hand_off = false;
-    {
-      absl::MutexLock lock(&pipe_mu_);
-      // In order: while the completer has batches, the writer's go behind them. At most
-      // kCompletingMax wait for their answers: a slow completer (answers to slow connections)
-      // holds the writer back, and through it the sequencer, the queue and kLedgerBusy, instead
-      // of piling up written batches (each keeps its commands and the engine's undo records
-      // until answered).
-      hand_off = next_coming || completing_ > 0;
-      while (hand_off && completing_ >= kCompletingMax) pipe_wake_.Wait(&pipe_mu_);
-      if (hand_off) {
-        to_complete_.push_back(std::move(sealed));
-        ++completing_;
-      }
-    }
-    if (hand_off) {
-      complete_wake_.Signal();
     } else {
-      Complete(sealed);
+      // The write's fate is unknown (it may surface after a reopen): refuse everything from
+      // here on (STYLE.md 5); the sequencer rolls the in-memory state back.
+      failed.store(true, std::memory_order_release);
+      for (auto& outcome : sealed.outcomes) {
+        outcome = Refusal(Reason::kLedgerUnavailable, std::string(status.message()));
+      }
     }
+  } else {  // an earlier write failed: this batch was decided on top of it, or not at all
+    for (auto& outcome : sealed.outcomes) {
+      if (outcome.reason != Reason::kLedgerUnavailable) {
+        outcome = Refusal(Reason::kLedgerUnavailable, "the ledger refuses writes until reopened");
+      }
+    }
+  }
+  return written;
+}
+
+void Ledger::Impl::AfterWrite(Sealed sealed, bool written) {
+  // The writer is free for the next batch: the sequencer seals the open one now. When one is
+  // coming (commands decided or queued), the completer thread answers this batch's callers
+  // (a gRPC answer is a sendmsg each) while the writer syncs the next; otherwise the writer
+  // answers them itself, without a hand-off (a lone caller waits for no extra wake-up).
+  bool next_coming = false;
+  {
+    absl::MutexLock lock(&mu_);
+    --at_writer_;
+    next_coming = sequencer_holds_ || !queue_.empty();
+  }
+  // The sequencer waits for a free writer only with commands for it (decided or queued); with
+  // none, a wake-up would find nothing to do (its next round retires this batch). After a
+  // failed write it is woken to roll back. A wake-up is a futex call and two context switches,
+  // each of them expensive here (issue #29: ~13 switches and ~450 µs of CPU per lone call).
+  if (next_coming || !written) wake_.Signal();
+  sealed.written = written;
+  bool hand_off = false;
+  {
+    absl::MutexLock lock(&pipe_mu_);
+    // In order: while the completer has batches, the writer's go behind them. At most
+    // kCompletingMax wait for their answers: a slow completer (answers to slow connections)
+    // holds the writer back, and through it the sequencer, the queue and kLedgerBusy, instead
+    // of piling up written batches (each keeps its commands and the engine's undo records
+    // until answered).
+    hand_off = next_coming || completing_ > 0;
+    while (hand_off && completing_ >= kCompletingMax) pipe_wake_.Wait(&pipe_mu_);
+    if (hand_off) {
+      to_complete_.push_back(std::move(sealed));
+      ++completing_;
+    }
+  }
+  if (hand_off) {
+    complete_wake_.Signal();
+  } else {
+    Complete(sealed);
   }
 }
 
@@ -762,7 +792,7 @@ void Ledger::Impl::CompleterLoop() {
 
 void Ledger::Impl::Complete(Sealed& sealed) {
   // Completion after the write, with no lock held (STYLE.md 10), batch after batch in the order
-  // written (the writer answers one itself only when the completer has none).
+  // written (the thread that wrote one answers it itself only when the completer has none).
   const auto now = std::chrono::steady_clock::now();
   if (!sealed.commands.empty()) {
     metric_commands.fetch_add(sealed.commands.size(), std::memory_order_relaxed);

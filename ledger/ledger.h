@@ -67,6 +67,10 @@ struct LedgerOptions {
   // How long the Merkle tree's builder gathers commits before it integrates them (ledger/tree.h);
   // a proof query or the close ends the wait at once.
   absl::Duration tree_gather_wait = absl::Milliseconds(20);
+  // A lone command (one in its batch, nothing queued, nothing else being written or answered)
+  // is written and answered on the sequencer thread, without a hand-off to the writer. Tests of
+  // the pipeline's hand-offs turn it off to hold a lone write on the writer thread.
+  bool lone_batches_on_sequencer = true;
 };
 
 // An entry as stored: the exact payload bytes and both hashes, plus the decoded payload.

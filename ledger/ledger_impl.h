@@ -23,7 +23,7 @@ class Ledger::Impl {
  public:
   // A command waiting in the queue. States: queued (in queue_) -> taken and decided into the
   // sequencer's open batch (Engine::Apply) -> sealed with it -> completed (done called after
-  // the write, by the writer or the completer thread).
+  // the write, by the thread that wrote it or the completer thread).
   struct Pending {
     // Takes `submitted` with its serialization and fingerprint, made once here.
     void SetCommand(v1::Command submitted) {
@@ -57,13 +57,14 @@ class Ledger::Impl {
   LedgerOptions options;
   std::unique_ptr<Store> store;
   std::string ledger_id;
-  std::unique_ptr<Engine> engine;  // null when read-only; touched by the writer thread only
+  std::unique_ptr<Engine> engine;  // null when read-only; touched by the sequencer thread only
   // The Merkle tree's builder (tree.h): null when read-only. Started after, stopped after, the
   // writer.
   std::unique_ptr<TreeBuilder> tree;
 
   // A decided batch on its way to disk. States: open (the sequencer decides into it) -> sealed
-  // (in to_write_) -> writing (owned by the writer thread) -> answering (the writer's, or in
+  // (in to_write_) -> writing (owned by the writer thread; a lone batch by the sequencer's, see
+  // LedgerOptions::lone_batches_on_sequencer) -> answering (the writing thread's, or in
   // to_complete_ for the completer thread) -> completed (callbacks run) -> retired by the
   // sequencer (RetireWritten).
   struct Sealed {
@@ -98,6 +99,12 @@ class Ledger::Impl {
   // Writer thread: writes sealed batches in order, publishes the head, and completes them
   // itself or hands them to the completer thread.
   void WriterLoop();
+  // Writes a sealed batch (or refuses it after a failed write) and publishes the head; true
+  // when durably written. The writer thread's, or the sequencer's for a lone batch.
+  bool WriteSealed(Sealed& sealed);
+  // After WriteSealed: frees the writer stage for the next batch and answers the batch's
+  // callers, here or on the completer thread when more is coming.
+  void AfterWrite(Sealed sealed, bool written);
   void CompleterLoop();
   // Runs a written (or refused) batch's callbacks and gives it back to the sequencer.
   void Complete(Sealed& sealed);
@@ -149,7 +156,8 @@ class Ledger::Impl {
 
   // The pipeline: sequencer -> writer (sealed batches) and writer -> sequencer (finished ones).
   absl::Mutex pipe_mu_;
-  absl::CondVar pipe_wake_;
+  absl::CondVar pipe_wake_;   // room at the completer; a batch completed (in_flight_)
+  absl::CondVar write_wake_;  // the writer's: a sealed batch in to_write_, or stopping
   std::deque<Sealed> to_write_ ABSL_GUARDED_BY(pipe_mu_);
   std::size_t in_flight_ ABSL_GUARDED_BY(pipe_mu_) = 0;   // sealed, not yet completed
   std::size_t written_ok_ ABSL_GUARDED_BY(pipe_mu_) = 0;  // completed, not yet retired

@@ -58,10 +58,12 @@ void RewriteHead(const std::string& path, std::uint64_t head_seq,
   ASSERT_TRUE((*store)->db()->Write(sync, &batch).ok());
 }
 
-std::unique_ptr<Ledger> OpenLedger(const std::string& path, rocksdb::Env* env) {
+std::unique_ptr<Ledger> OpenLedger(const std::string& path, rocksdb::Env* env,
+                                   bool lone_batches_on_sequencer) {
   LedgerOptions options;
   options.path = path;
   options.env = env;
+  options.lone_batches_on_sequencer = lone_batches_on_sequencer;
   options.clock_unix_us = SteppingClock();
   auto ledger = Ledger::Open(std::move(options));
   EXPECT_TRUE(ledger.ok()) << ledger.status();

@@ -40,7 +40,10 @@ std::function<std::int64_t()> ClockStartingAt(std::int64_t start_unix_us);
 // 2026-11-20T08:00:00Z: inside the sample month (examples/data), like the daemon tests' clock.
 inline constexpr std::int64_t kTestServerClockStartUnixUs = 1795161600000000;
 
-std::unique_ptr<Ledger> OpenLedger(const std::string& path, rocksdb::Env* env = nullptr);
+// `lone_batches_on_sequencer`: LedgerOptions' (off for tests that hold a lone write on the
+// writer thread).
+std::unique_ptr<Ledger> OpenLedger(const std::string& path, rocksdb::Env* env = nullptr,
+                                   bool lone_batches_on_sequencer = true);
 
 // Rewrites the journal's last entry (seq `head_seq`) of the closed ledger at `path` with `edit`
 // and recomputes its hash and the stored head: a consistent forgery of the tail that only the

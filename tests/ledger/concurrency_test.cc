@@ -2,10 +2,14 @@
 // reference model, a hot account drained by 8 spenders (invariants 1, 5, 7; STYLE.md 13), and
 // group commit: what arrives during a sync goes into the next write, whole.
 
+#include <pthread.h>
+
 #include <atomic>
 #include <condition_variable>
+#include <future>
 #include <map>
 #include <mutex>
+#include <string>
 #include <thread>
 
 #include "gtest/gtest.h"
@@ -253,6 +257,12 @@ void AwaitQueueEmpty(Ledger& ledger) {
   }
 }
 
+// Declared after the ledger: the gate opens before the ledger closes (its writer may be held).
+struct OpenOnExit {
+  GateFs* fs;
+  ~OpenOnExit() { fs->Open(); }
+};
+
 // Issue #29: the commands that arrive while the writer syncs a batch are decided as they come
 // and all go into the writer's next write -- one more fsync for all of them, not a small batch
 // each waiting behind the one before (which made 4 clients wait for two or three fsyncs).
@@ -263,12 +273,10 @@ TEST(Concurrency, CommandsArrivingDuringASyncAllGoIntoTheNextWrite) {
   std::mutex mu;  // the callbacks' state outlives the ledger, which may answer as it closes
   std::condition_variable answered;
   std::vector<Outcome> outcomes;
-  auto ledger = OpenLedger(dir.path(), env.get());
+  // The writer thread's path: a lone write held there while the sequencer decides on.
+  auto ledger = OpenLedger(dir.path(), env.get(), /*lone_batches_on_sequencer=*/false);
   // Whatever happens, the gate opens before the ledger closes (its writer may be held).
-  struct OpenOnExit {
-    GateFs* fs;
-    ~OpenOnExit() { fs->Open(); }
-  } open_on_exit{fs.get()};
+  const OpenOnExit open_on_exit{fs.get()};
   testing::OpenProgramme(*ledger, 12);
   ASSERT_TRUE(ledger->Execute(Earn("fill", "issuer:town", "m1", "100")).ok());
   const Ledger::Metrics before = ledger->metrics();
@@ -307,6 +315,72 @@ TEST(Concurrency, CommandsArrivingDuringASyncAllGoIntoTheNextWrite) {
   EXPECT_EQ(ledger->GetBalance("m1", "POINTS")->decimal, "89.00");
 }
 
+// Issue #29: a lone command (nothing queued, nothing else being written or answered) is written
+// and answered by the sequencer itself: no hand-off to the writer thread, whose wake-up and two
+// context switches cost more CPU here than the batch's own decisions. With the option off, the
+// writer thread writes and answers it.
+TEST(Concurrency, ALoneCommandIsWrittenAndAnsweredOnTheSequencerThread) {
+  for (const bool on_sequencer : {true, false}) {
+    SCOPED_TRACE(on_sequencer ? "lone batches on the sequencer" : "every batch on the writer");
+    TempDir dir;
+    auto ledger = OpenLedger(dir.path(), nullptr, on_sequencer);
+    testing::OpenProgramme(*ledger, 2);
+    ASSERT_TRUE(ledger->Execute(Earn("fill", "issuer:town", "m1", "10")).ok());
+    std::promise<std::string> answered_on;
+    ledger->Submit(Transfer("t", "m1", "m2", "1"), [&answered_on](Outcome outcome) {
+      EXPECT_TRUE(outcome.ok()) << outcome.message;
+      char name[16] = {};
+      pthread_getname_np(pthread_self(), name, sizeof name);
+      answered_on.set_value(name);
+    });
+    EXPECT_EQ(answered_on.get_future().get(), on_sequencer ? "lb-sequencer" : "lb-writer");
+    EXPECT_EQ(ledger->GetBalance("m2", "POINTS")->decimal, "1.00");
+  }
+}
+
+// While the sequencer syncs a lone command itself, the commands that come meanwhile wait in
+// the queue (nothing decides them during that sync) and then all go into one write after it.
+TEST(Concurrency, CommandsQueuedDuringALoneWriteOnTheSequencerGoIntoOneWrite) {
+  TempDir dir;
+  auto fs = std::make_shared<GateFs>();
+  std::unique_ptr<rocksdb::Env> env = rocksdb::NewCompositeEnv(fs);
+  std::mutex mu;  // the callbacks' state outlives the ledger
+  std::condition_variable answered;
+  std::vector<std::string> order;
+  auto ledger = OpenLedger(dir.path(), env.get());
+  const OpenOnExit open_on_exit{fs.get()};
+  testing::OpenProgramme(*ledger, 12);
+  ASSERT_TRUE(ledger->Execute(Earn("fill", "issuer:town", "m1", "100")).ok());
+  const Ledger::Metrics before = ledger->metrics();
+  auto submit = [&](int i) {
+    const std::string id = "t" + std::to_string(i);
+    ledger->Submit(Transfer(id, "m1", "m" + std::to_string(i + 1), "1"), [&, id](Outcome outcome) {
+      EXPECT_TRUE(outcome.ok()) << id << " " << outcome.message;
+      std::lock_guard lock(mu);
+      order.push_back(id);
+      answered.notify_all();
+    });
+  };
+  fs->Close();
+  submit(1);  // the sequencer writes it itself and waits inside its fsync
+  ASSERT_TRUE(fs->AwaitHeld());
+  constexpr int kLater = 10;
+  for (int i = 2; i <= kLater + 1; ++i) submit(i);
+  EXPECT_EQ(ledger->metrics().queue_depth, static_cast<std::size_t>(kLater))
+      << "commands were decided during the lone write: it is not on the sequencer";
+  fs->Open();
+  {
+    std::unique_lock lock(mu);
+    ASSERT_TRUE(answered.wait_for(lock, std::chrono::seconds(60),
+                                  [&] { return order.size() == kLater + 1; }));
+    EXPECT_EQ(order.front(), "t1");
+  }
+  const Ledger::Metrics after = ledger->metrics();
+  EXPECT_EQ(after.batches - before.batches, 2u);  // the lone command's, then the ten in one
+  EXPECT_EQ(after.entries - before.entries, static_cast<std::uint64_t>(kLater + 1));
+  EXPECT_EQ(ledger->GetBalance("m1", "POINTS")->decimal, "89.00");
+}
+
 // Declared after the ledger in a test that holds a sync or an answer: opens the gate and
 // releases the held answer before the ledger closes, whatever the test's assertions did.
 struct ReleaseOnExit {
@@ -336,7 +410,8 @@ TEST(Concurrency, ASlowAnswerDoesNotHoldTheNextWriteAndAnswersKeepTheirOrder) {
   std::condition_variable changed;
   bool release_first = false;
   std::vector<std::string> answered;
-  auto ledger = OpenLedger(dir.path(), env.get());
+  // The writer thread's path: a lone write held there while the sequencer decides on.
+  auto ledger = OpenLedger(dir.path(), env.get(), /*lone_batches_on_sequencer=*/false);
   // Whatever happens, nothing stays held when the ledger closes.
   const ReleaseOnExit release_on_exit{fs.get(), &mu, &changed, &release_first};
   testing::OpenProgramme(*ledger, 3);
@@ -381,11 +456,12 @@ TEST(Concurrency, ASlowAnswerDoesNotHoldTheNextWriteAndAnswersKeepTheirOrder) {
   EXPECT_EQ(answered, (std::vector<std::string>{"first", "second"}));
 }
 
-// A write that fails while the next batch is open (its commands decided on top of the failed
-// one, not yet sealed): every command of both is refused LEDGER_UNAVAILABLE, the ledger refuses
-// writes until reopened, and after the reopen nothing of the open batch is there — the failed
-// write's own entry may surface (its bytes reached the WAL before the sync failed), once.
-TEST(Concurrency, AWriteThatFailsWhileTheNextBatchIsOpenRefusesBoth) {
+// A write that fails with commands behind it: every command is refused LEDGER_UNAVAILABLE, the
+// ledger refuses writes until reopened, and after the reopen nothing of the later commands is
+// there — the failed write's own entry may surface (its bytes reached the WAL before the sync
+// failed), once. On the writer thread, the later commands are decided on top of the failed one
+// (the next batch open, not yet sealed); on the sequencer (a lone write there), they are queued.
+void AWriteThatFailsRefusesTheCommandsBehindIt(bool lone_batches_on_sequencer) {
   TempDir dir;
   auto fs = std::make_shared<GateFs>();
   std::unique_ptr<rocksdb::Env> env = rocksdb::NewCompositeEnv(fs);
@@ -393,7 +469,7 @@ TEST(Concurrency, AWriteThatFailsWhileTheNextBatchIsOpenRefusesBoth) {
   std::condition_variable changed;
   bool unused = false;
   std::map<std::string, Outcome> outcomes;
-  auto ledger = OpenLedger(dir.path(), env.get());
+  auto ledger = OpenLedger(dir.path(), env.get(), lone_batches_on_sequencer);
   const ReleaseOnExit release_on_exit{fs.get(), &mu, &changed, &unused};
   testing::OpenProgramme(*ledger, 5);
   ASSERT_TRUE(ledger->Execute(Earn("fill", "issuer:town", "m1", "100")).ok());
@@ -416,8 +492,12 @@ TEST(Concurrency, AWriteThatFailsWhileTheNextBatchIsOpenRefusesBoth) {
   fs->Close();
   submit(commands[0]);  // written alone, its sync held
   ASSERT_TRUE(fs->AwaitHeld());
-  for (std::size_t i = 1; i < commands.size(); ++i) submit(commands[i]);  // into the open batch
-  ASSERT_NO_FATAL_FAILURE(AwaitQueueEmpty(*ledger));
+  for (std::size_t i = 1; i < commands.size(); ++i) submit(commands[i]);
+  if (lone_batches_on_sequencer) {  // queued: the sequencer is inside the held sync
+    EXPECT_EQ(ledger->metrics().queue_depth, commands.size() - 1);
+  } else {  // decided into the open batch
+    ASSERT_NO_FATAL_FAILURE(AwaitQueueEmpty(*ledger));
+  }
   fs->fail_held = true;
   fs->Open();
   {
@@ -449,13 +529,21 @@ TEST(Concurrency, AWriteThatFailsWhileTheNextBatchIsOpenRefusesBoth) {
   EXPECT_EQ(ledger->GetHead().seq, head.seq + commands.size());
 }
 
+TEST(Concurrency, AWriteThatFailsWhileTheNextBatchIsOpenRefusesBoth) {
+  AWriteThatFailsRefusesTheCommandsBehindIt(/*lone_batches_on_sequencer=*/false);
+}
+
+TEST(Concurrency, ALoneWriteThatFailsOnTheSequencerRefusesTheCommandsQueuedBehindIt) {
+  AWriteThatFailsRefusesTheCommandsBehindIt(/*lone_batches_on_sequencer=*/true);
+}
+
 // Four transfers from m1 with the first one's answer held at the completer: a written (its
 // answer held), b written (its answers behind a's), c written (the writer holds its answers:
 // two batches already wait, ledger_impl.h kCompletingMax), d sealed behind it, not written.
 class AnAnswerHeld : public ::testing::Test {
  protected:
   void SetUp() override {
-    ledger_ = OpenLedger(dir_.path(), env_.get());
+    ledger_ = OpenLedger(dir_.path(), env_.get(), /*lone_batches_on_sequencer=*/false);
     testing::OpenProgramme(*ledger_, 5);
     ASSERT_TRUE(ledger_->Execute(Earn("fill", "issuer:town", "m1", "100")).ok());
     start_ = ledger_->GetHead().seq;
