@@ -505,7 +505,7 @@ void Ledger::Impl::SequencerLoop() {
             ++at_writer_;
             break;
           }
-          wake_.Wait(&mu_);  // a command, or the writer done with a batch
+          wake_.Wait(&mu_);  // a command, or the writer done with a batch (sequencer_holds_)
           continue;
         }
         if (stopping_) return;  // everything queued is decided and written
@@ -545,9 +545,11 @@ void Ledger::Impl::SequencerLoop() {
           queue_.pop_front();
         }
       }
-      // After this round the open batch holds commands for the writer's next write (what the
-      // writer asks to decide whether to hand its callers to the completer).
-      sequencer_holds_ = !seal && (is_open || !commands.empty());
+      // After this round an open batch (commands, or releases of expired holds) waits for the
+      // writer's next write: what the writer asks to decide whether to wake the sequencer and
+      // whether to hand its callers to the completer. A release-only batch counts (it once did
+      // not: its release waited for the next command, and a close meanwhile forever).
+      sequencer_holds_ = !seal && (is_open || !commands.empty() || release_only);
     }
     RetireWritten(/*may_roll_back=*/!is_open);
     if (!commands.empty() || release_only) {
@@ -602,7 +604,8 @@ void Ledger::Impl::SequencerLoop() {
       {
         absl::MutexLock lock(&pipe_mu_);
         // Writing here also needs every earlier batch answered (none being written or answered):
-        // answers go out in the order written.
+        // answers go out in the order written. (A command queued since the check above waits
+        // for the next round, as it would behind any write.)
         write_here = write_here && in_flight_ == 0;
         if (!write_here) to_write_.push_back(std::move(sealed));
         ++in_flight_;
@@ -733,21 +736,25 @@ bool Ledger::Impl::WriteSealed(Sealed& sealed) {
 }
 
 void Ledger::Impl::AfterWrite(Sealed sealed, bool written) {
-  // The writer is free for the next batch: the sequencer seals the open one now. When one is
-  // coming (commands decided or queued), the completer thread answers this batch's callers
-  // (a gRPC answer is a sendmsg each) while the writer syncs the next; otherwise the writer
-  // answers them itself, without a hand-off (a lone caller waits for no extra wake-up).
+  // The writer stage is free for the next batch: the sequencer seals the open one now. When one
+  // is coming (a batch open or commands queued), the completer thread answers this batch's
+  // callers (a gRPC answer is a sendmsg each) while the next is written; otherwise the thread
+  // that wrote this one (the writer, or the sequencer for a lone batch) answers them itself,
+  // without a hand-off (a lone caller waits for no extra wake-up). Answering on the sequencer
+  // holds up decisions as well as writes while the callbacks run: they must not block (gRPC's
+  // and the HTTP gateway's only hand the answer on).
   bool next_coming = false;
   {
     absl::MutexLock lock(&mu_);
     --at_writer_;
     next_coming = sequencer_holds_ || !queue_.empty();
   }
-  // The sequencer waits for a free writer only with commands for it (decided or queued); with
-  // none, a wake-up would find nothing to do (its next round retires this batch). After a
-  // failed write it is woken to roll back. A wake-up is a futex call and two context switches,
-  // each of them expensive here (issue #29: ~13 switches and ~450 µs of CPU per lone call).
-  if (next_coming || !written) wake_.Signal();
+  // The sequencer waits for a free writer only with a batch open or commands queued; with
+  // neither, a wake-up would find nothing to do (its next round retires this batch, or rolls it
+  // back after a failed write; Enqueue refuses every command meanwhile). A wake-up is a futex
+  // call and two context switches, each expensive here (issue #29: ~12 switches and ~400 µs of
+  // server CPU per lone call).
+  if (next_coming) wake_.Signal();
   sealed.written = written;
   bool hand_off = false;
   {

@@ -1,5 +1,5 @@
 #pragma once
-// Ledger::Impl: the sequencer (queue + writer thread) and the store the queries read.
+// Ledger::Impl: the sequencer, writer and completer threads, and the store the queries read.
 // Internal to ledger/.
 
 #include <array>
@@ -73,7 +73,7 @@ class Ledger::Impl {
     rocksdb::WriteBatch write;
     Head head_after;
     bool engine_batch = false;  // decided in an engine batch (not refused after a failed write)
-    bool written = false;       // set by the writer: durably written
+    bool written = false;       // set by the writing thread: durably written
   };
   // At most this many sealed batches the writer has not finished writing: one being written,
   // one full and waiting (beside the open batch the sequencer decides into).
@@ -146,12 +146,12 @@ class Ledger::Impl {
   absl::CondVar wake_;
   std::deque<Pending> queue_ ABSL_GUARDED_BY(mu_);
   bool stopping_ ABSL_GUARDED_BY(mu_) = false;
-  // Sealed batches the writer has not yet written (it counts one down, under mu_, when its
-  // write returns): the sequencer seals the open batch when this is 0.
+  // Sealed batches not yet written (AfterWrite counts one down, under mu_, when a write
+  // returns): the sequencer seals the open batch when this is 0.
   std::size_t at_writer_ ABSL_GUARDED_BY(mu_) = 0;
   // While at_writer_ != 0, Enqueue wakes the sequencer only once this many commands are queued.
   std::size_t wake_depth_ ABSL_GUARDED_BY(mu_) = 1;
-  // The sequencer holds decided commands that are not sealed yet (the writer's next write).
+  // The sequencer holds an open batch, not sealed yet (the writer's next write).
   bool sequencer_holds_ ABSL_GUARDED_BY(mu_) = false;
 
   // The pipeline: sequencer -> writer (sealed batches) and writer -> sequencer (finished ones).

@@ -72,6 +72,8 @@ class Supermarket : public ::testing::Test {
   void Open() {
     LedgerOptions options;
     options.path = dir_.path();
+    options.env = env_;
+    options.lone_batches_on_sequencer = lone_batches_on_sequencer_;
     options.clock_unix_us = [now = now_, step = step_] { return now->fetch_add(step->load()); };
     auto ledger = Ledger::Open(std::move(options));
     ASSERT_TRUE(ledger.ok()) << ledger.status();
@@ -109,6 +111,9 @@ class Supermarket : public ::testing::Test {
   }
 
   TempDir dir_;
+  // Set by a derived fixture's constructor (before SetUp opens the ledger): LedgerOptions'.
+  rocksdb::Env* env_ = nullptr;
+  bool lone_batches_on_sequencer_ = true;
   std::shared_ptr<std::atomic<std::int64_t>> now_ =
       std::make_shared<std::atomic<std::int64_t>>(1793520000000000);
   // What each read of the clock adds (tests of expiry set it to 0 and move now_ themselves).

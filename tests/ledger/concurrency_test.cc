@@ -15,12 +15,14 @@
 #include "gtest/gtest.h"
 #include "ledger/ledger.h"
 #include "rocksdb/file_system.h"
+#include "tests/gate_fs.h"
 #include "tests/test_util.h"
 
 namespace lovebank {
 namespace {
 
 using testing::Earn;
+using testing::GateFs;
 using testing::OpenLedger;
 using testing::TempDir;
 using testing::Transfer;
@@ -179,76 +181,6 @@ TEST(Concurrency, AHotAccountDrainedByEightSpendersNeverGoesBelowZero) {
   EXPECT_EQ(ledger->GetBalance("store:main", "POINTS")->decimal, "1000.00");
 }
 
-// A file system whose WAL syncs wait while the gate is closed: the test holds the writer inside
-// a commit's fsync for as long as it likes, and knows when it is there.
-class GateFs : public rocksdb::FileSystemWrapper {
- public:
-  GateFs() : FileSystemWrapper(rocksdb::FileSystem::Default()) {}
-  const char* Name() const override { return "LovebankGateFs"; }
-  rocksdb::IOStatus NewWritableFile(const std::string& name, const rocksdb::FileOptions& options,
-                                    std::unique_ptr<rocksdb::FSWritableFile>* result,
-                                    rocksdb::IODebugContext* dbg) override {
-    std::unique_ptr<rocksdb::FSWritableFile> file;
-    auto status = target()->NewWritableFile(name, options, &file, dbg);
-    if (!status.ok()) return status;
-    const bool wal = name.size() > 4 && name.compare(name.size() - 4, 4, ".log") == 0;
-    *result = std::make_unique<File>(std::move(file), wal ? this : nullptr);
-    return status;
-  }
-  void Close() {
-    std::lock_guard lock(mu_);
-    closed_ = true;
-  }
-  void Open() {
-    {
-      std::lock_guard lock(mu_);
-      closed_ = false;
-    }
-    changed_.notify_all();
-  }
-  // The syncs held at the gate fail when it opens (the bytes were appended; their fate unknown).
-  std::atomic<bool> fail_held{false};
-  // Waits until a WAL sync is held at the closed gate (false after 60 s: the test fails).
-  bool AwaitHeld() {
-    std::unique_lock lock(mu_);
-    return changed_.wait_for(lock, std::chrono::seconds(60), [this] { return held_ > 0; });
-  }
-
- private:
-  class File : public rocksdb::FSWritableFileOwnerWrapper {
-   public:
-    File(std::unique_ptr<rocksdb::FSWritableFile> target, GateFs* gate)
-        : FSWritableFileOwnerWrapper(std::move(target)), gate_(gate) {}
-    rocksdb::IOStatus Sync(const rocksdb::IOOptions& options,
-                           rocksdb::IODebugContext* dbg) override {
-      if (gate_ != nullptr && !gate_->Pass()) return rocksdb::IOStatus::IOError("injected");
-      return FSWritableFileOwnerWrapper::Sync(options, dbg);
-    }
-    rocksdb::IOStatus Fsync(const rocksdb::IOOptions& options,
-                            rocksdb::IODebugContext* dbg) override {
-      if (gate_ != nullptr && !gate_->Pass()) return rocksdb::IOStatus::IOError("injected");
-      return FSWritableFileOwnerWrapper::Fsync(options, dbg);
-    }
-
-   private:
-    GateFs* gate_;
-  };
-  // False: the sync fails (fail_held).
-  bool Pass() {
-    std::unique_lock lock(mu_);
-    const bool waited = closed_;
-    ++held_;
-    changed_.notify_all();
-    changed_.wait(lock, [this] { return !closed_; });
-    --held_;
-    return !(waited && fail_held.load());
-  }
-  std::mutex mu_;
-  std::condition_variable changed_;
-  bool closed_ = false;
-  int held_ = 0;
-};
-
 // Waits until every submitted command is taken from the queue (decided), at most ~20 s.
 void AwaitQueueEmpty(Ledger& ledger) {
   for (int spin = 0; ledger.metrics().queue_depth != 0; ++spin) {
@@ -326,6 +258,10 @@ TEST(Concurrency, ALoneCommandIsWrittenAndAnsweredOnTheSequencerThread) {
     auto ledger = OpenLedger(dir.path(), nullptr, on_sequencer);
     testing::OpenProgramme(*ledger, 2);
     ASSERT_TRUE(ledger->Execute(Earn("fill", "issuer:town", "m1", "10")).ok());
+    // Execute returns from inside the fill's answer; the thread that answers it finishes that
+    // batch a moment later, and only then is nothing else in flight. A relative sleep: the
+    // answering thread has a few lines left.
+    std::this_thread::sleep_for(std::chrono::milliseconds(200));
     std::promise<std::string> answered_on;
     ledger->Submit(Transfer("t", "m1", "m2", "1"), [&answered_on](Outcome outcome) {
       EXPECT_TRUE(outcome.ok()) << outcome.message;
@@ -351,6 +287,7 @@ TEST(Concurrency, CommandsQueuedDuringALoneWriteOnTheSequencerGoIntoOneWrite) {
   const OpenOnExit open_on_exit{fs.get()};
   testing::OpenProgramme(*ledger, 12);
   ASSERT_TRUE(ledger->Execute(Earn("fill", "issuer:town", "m1", "100")).ok());
+  std::this_thread::sleep_for(std::chrono::milliseconds(200));  // the fill's batch finished
   const Ledger::Metrics before = ledger->metrics();
   auto submit = [&](int i) {
     const std::string id = "t" + std::to_string(i);
@@ -473,6 +410,7 @@ void AWriteThatFailsRefusesTheCommandsBehindIt(bool lone_batches_on_sequencer) {
   const ReleaseOnExit release_on_exit{fs.get(), &mu, &changed, &unused};
   testing::OpenProgramme(*ledger, 5);
   ASSERT_TRUE(ledger->Execute(Earn("fill", "issuer:town", "m1", "100")).ok());
+  std::this_thread::sleep_for(std::chrono::milliseconds(200));  // the fill's batch finished
   const Head head = ledger->GetHead();
   auto points = [&ledger](const std::string& account) {
     auto line = ledger->GetBalance(account, "POINTS");

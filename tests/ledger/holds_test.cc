@@ -5,6 +5,8 @@
 
 #include <atomic>
 #include <chrono>
+#include <future>
+#include <memory>
 #include <thread>
 
 #include "gtest/gtest.h"
@@ -12,6 +14,7 @@
 #include "ledger/base/text.h"
 #include "ledger/format/journal_format.h"
 #include "rocksdb/db.h"
+#include "tests/gate_fs.h"
 #include "tests/supermarket_fixture.h"
 
 namespace lovebank {
@@ -249,6 +252,51 @@ TEST_F(Holds, AnIdleLedgerKeepsReleasingAfterAReleaseThatCannotGo) {
   EXPECT_EQ(hold.state(), v1::HOLD_STATE_RELEASED) << "no command came: the idle sequencer";
   EXPECT_EQ(HoldOf(stuck.receipt.seq).state(), v1::HOLD_STATE_OPEN);
   EXPECT_EQ(B("m2", "POINTS"), "55.00");  // the rice's 30 back
+  ExpectAuditClean();
+}
+
+// The writer's syncs can be held (tests/gate_fs.h), and every batch goes to the writer thread.
+class HoldsBehindAGate : public Holds {
+ protected:
+  HoldsBehindAGate() {
+    env_ = gate_env_.get();
+    lone_batches_on_sequencer_ = false;
+  }
+  void TearDown() override {
+    gate_->Open();
+    ledger_.reset();  // before the file system it writes through
+  }
+  std::shared_ptr<testing::GateFs> gate_ = std::make_shared<testing::GateFs>();
+  std::unique_ptr<rocksdb::Env> gate_env_ = rocksdb::NewCompositeEnv(gate_);
+};
+
+// A hold that expires while the writer syncs a batch: the sequencer opens a batch to release it
+// and waits for the writer; when that write ends the release is written, with no command
+// coming. (The writer once signalled the sequencer only when it held decided commands or some
+// were queued, and a release-only batch counted as neither: the release waited for the next
+// command, and a close meanwhile waited forever.)
+TEST_F(HoldsBehindAGate, AHoldThatExpiresWhileTheWriterSyncsIsReleasedWhenTheSyncEnds) {
+  StopClock();
+  const Outcome held = Ok(Hold("h1", "m1", "store:main", {{"OIL_5L", 1}}, "POINTS", 30));
+  ASSERT_EQ(B("m1", "POINTS"), "140.10");
+  gate_->Close();
+  std::promise<Outcome> earned;
+  ledger_->Submit(testing::Earn("e:m2x", "issuer:town", "m2", "1"),
+                  [&earned](Outcome outcome) { earned.set_value(std::move(outcome)); });
+  ASSERT_TRUE(gate_->AwaitHeld());
+  now_->store(held.receipt.hold_expires_unix_us + 5);
+  // The idle sequencer wakes within a second (its timed wait for the hold's expiry), opens the
+  // release and waits for the writer. A relative sleep (the test clock is stopped).
+  std::this_thread::sleep_for(std::chrono::milliseconds(2000));
+  gate_->Open();
+  EXPECT_TRUE(earned.get_future().get().ok());
+  v1::HoldRecord hold;
+  for (int i = 0; i < 100 && hold.state() != v1::HOLD_STATE_RELEASED; ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    hold = HoldOf(held.receipt.seq);
+  }
+  EXPECT_EQ(hold.state(), v1::HOLD_STATE_RELEASED) << "no command came after the sync";
+  EXPECT_EQ(B("m1", "POINTS"), "200.00");
   ExpectAuditClean();
 }
 
