@@ -396,8 +396,8 @@ class Reader {
     }
     last_hash_ = view->hash;
     head_ = Digest{seq, view->hash};
+    recent_.Append(view->hash, 0, tree_.frontier());  // its time once its payload is read
     tree_.Append(view->hash);
-    recent_.Append(view->hash, 0);  // its time once its payload is read
     if (auto digest = digests_.find(seq);
         digest != digests_.end() && digest->second != view->hash) {
       add(FindingKind::kDigestMismatch, seq, "published digest", HashToHex(digest->second),

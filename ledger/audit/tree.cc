@@ -71,15 +71,16 @@ namespace {
 constexpr std::uint64_t kWindowEntries = merkle::kCosignLagMax + merkle::kCosignCheckpointEvery;
 }  // namespace
 
-void RecentHeads::Append(const Hash& entry_hash, std::int64_t time_unix_us) {
+void RecentHeads::Append(const Hash& entry_hash, std::int64_t time_unix_us,
+                         const merkle::Frontier& tree_before) {
+  LOVEBANK_CHECK(tree_before.size() == size_);
   if (size_ % merkle::kCosignCheckpointEvery == 0) {
-    checkpoints_.emplace_back(size_, frontier_);
+    checkpoints_.emplace_back(size_, tree_before);
     // Older checkpoints than the window's oldest entry serve no size a co-signature may name.
     while (checkpoints_.size() > 1 && size_ - checkpoints_[1].first >= merkle::kCosignLagMax) {
       checkpoints_.erase(checkpoints_.begin());
     }
   }
-  frontier_.Append(merkle::LeafHash(entry_hash));
   const Leaf leaf{entry_hash, time_unix_us};
   if (ring_.size() < kWindowEntries) {
     ring_.push_back(leaf);

@@ -41,6 +41,7 @@ class TreeDigest {
   void Append(const Hash& entry_hash);
   std::uint64_t size() const { return frontier_.size(); }
   Hash Root() const { return frontier_.Root(); }
+  const merkle::Frontier& frontier() const { return frontier_; }
 
   // The checkpoint's size and, per stored level (kTreeStoredLevelMin..), SHA-256 over that
   // level's nodes in index order; std::nullopt when the journal ended before the checkpoint.
@@ -64,8 +65,11 @@ class TreeDigest {
 // entries — at most ~11 MB, however long the journal. A co-signed head is checked against it.
 class RecentHeads {
  public:
-  // The next entry (seq size() + 1): its stored chain hash and time.
-  void Append(const Hash& entry_hash, std::int64_t time_unix_us);
+  // The next entry (seq size() + 1): its stored chain hash and time. `tree_before`: the Merkle
+  // tree of every entry before it (size() leaves), the caller's own (the audit's TreeDigest):
+  // the window copies it at its checkpoints instead of hashing the same tree a second time.
+  void Append(const Hash& entry_hash, std::int64_t time_unix_us,
+              const merkle::Frontier& tree_before);
   // The newest entry's time. REQUIRES: size() > 0.
   void SetLastTime(std::int64_t time_unix_us);
   std::uint64_t size() const { return size_; }
@@ -83,7 +87,6 @@ class RecentHeads {
   };
   std::vector<Leaf> ring_;  // entry i (0-based) at i % capacity, once the ring is full
   std::vector<std::pair<std::uint64_t, merkle::Frontier>> checkpoints_;  // oldest first
-  merkle::Frontier frontier_;
   std::uint64_t size_ = 0;
 };
 

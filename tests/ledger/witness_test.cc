@@ -182,7 +182,7 @@ TEST(WitnessTest, TheAuditsRecentHeadsAreTheTreesOwnWithinTheWindow) {
   for (std::uint64_t i = 1; i <= total; ++i) {
     Hash hash{};
     std::memcpy(hash.data(), &i, sizeof(i));
-    recent.Append(hash, static_cast<std::int64_t>(i) * 10);
+    recent.Append(hash, static_cast<std::int64_t>(i) * 10, reference);
     reference.Append(merkle::LeafHash(hash));
     if (probes.contains(i)) roots[i] = reference.Root();
   }
