@@ -1,0 +1,188 @@
+// gRPC's own cost per unary call on this machine, without the ledger (issue #29 items 2 and 3):
+// Ledger.Transfer answered by a stand-in for the sequencer — a second thread that appends 512
+// bytes to a file and fdatasyncs it (`--sync`), or not (`--no-sync`), then sends the answer —
+// served by either of gRPC's two server APIs:
+//   callback  the callback API lovebankd uses (gRPC's own polling threads run the handlers);
+//   async     the completion-queue API with one polling thread of our own.
+// bench/grpc_floor.sh runs both against blocking clients and counts the server's context
+// switches and CPU per call with `perf stat` (docs/benchmarks.md, "gRPC's floor").
+//
+//   grpc_floor serve --api callback|async [--no-sync] [--dir DIR]   prints "port N", serves
+//   grpc_floor call --server 127.0.0.1:N --seconds 6                 prints "calls/s=X"
+
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <condition_variable>
+#include <cstdio>
+#include <deque>
+#include <functional>
+#include <iostream>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <thread>
+
+#include "CLI/CLI.hpp"
+#include "grpcpp/grpcpp.h"
+#include "lovebank/v1/api.grpc.pb.h"
+
+namespace lovebank {
+namespace {
+
+// The sequencer's shape: takes what is queued, writes and syncs once, then answers each.
+class Committer {
+ public:
+  Committer(const std::string& dir, bool sync) : sync_(sync) {
+    fd_ = ::open((dir + "/grpc_floor.wal").c_str(), O_CREAT | O_WRONLY | O_TRUNC, 0644);
+    if (fd_ < 0) {
+      std::perror("grpc_floor: open");
+      std::exit(1);
+    }
+    std::thread([this] { Run(); }).detach();  // lives as long as the process
+  }
+  void Push(std::function<void()> answer) {
+    {
+      std::lock_guard lock(mu_);
+      queue_.push_back(std::move(answer));
+    }
+    wake_.notify_one();
+  }
+
+ private:
+  void Run() {
+    const std::string record(512, 'r');
+    for (;;) {
+      std::deque<std::function<void()>> answers;
+      {
+        std::unique_lock lock(mu_);
+        wake_.wait(lock, [this] { return !queue_.empty(); });
+        answers.swap(queue_);
+      }
+      if (sync_ && (::write(fd_, record.data(), record.size()) < 0 || ::fdatasync(fd_) != 0)) {
+        std::perror("grpc_floor: write");
+        std::exit(1);
+      }
+      for (auto& answer : answers) answer();
+    }
+  }
+
+  const bool sync_;
+  int fd_ = -1;
+  std::mutex mu_;
+  std::condition_variable wake_;
+  std::deque<std::function<void()>> queue_;
+};
+
+class CallbackLedger final : public v1::Ledger::CallbackService {
+ public:
+  explicit CallbackLedger(Committer* committer) : committer_(committer) {}
+  grpc::ServerUnaryReactor* Transfer(grpc::CallbackServerContext* context,
+                                     const v1::TransferRequest* /*request*/,
+                                     v1::Receipt* receipt) override {
+    grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
+    committer_->Push([reactor, receipt] {
+      receipt->set_seq(1);
+      reactor->Finish(grpc::Status::OK);
+    });
+    return reactor;
+  }
+
+ private:
+  Committer* committer_;
+};
+
+struct AsyncCall {
+  grpc::ServerContext context;
+  v1::TransferRequest request;
+  v1::Receipt receipt;
+  grpc::ServerAsyncResponseWriter<v1::Receipt> writer{&context};
+  bool answered = false;  // the next event is the answer's completion
+};
+
+int Serve(const std::string& api, const std::string& dir, bool sync) {
+  Committer committer(dir, sync);
+  grpc::ServerBuilder builder;
+  int port = 0;
+  builder.AddListeningPort("127.0.0.1:0", grpc::InsecureServerCredentials(), &port);
+  if (api == "callback") {
+    CallbackLedger service(&committer);
+    builder.RegisterService(&service);
+    auto server = builder.BuildAndStart();
+    std::cout << "port " << port << std::endl;
+    server->Wait();
+    return 0;
+  }
+  v1::Ledger::AsyncService service;
+  builder.RegisterService(&service);
+  std::unique_ptr<grpc::ServerCompletionQueue> queue = builder.AddCompletionQueue();
+  auto server = builder.BuildAndStart();
+  std::cout << "port " << port << std::endl;
+  auto request_next = [&] {
+    auto* call = new AsyncCall;
+    service.RequestTransfer(&call->context, &call->request, &call->writer, queue.get(), queue.get(),
+                            call);
+  };
+  request_next();
+  void* tag = nullptr;
+  bool ok = false;
+  while (queue->Next(&tag, &ok)) {  // this thread is the only one that polls
+    auto* call = static_cast<AsyncCall*>(tag);
+    if (call->answered || !ok) {
+      delete call;
+      continue;
+    }
+    request_next();
+    call->answered = true;
+    committer.Push([call] {
+      call->receipt.set_seq(1);
+      call->writer.Finish(call->receipt, grpc::Status::OK, call);
+    });
+  }
+  return 0;
+}
+
+int Call(const std::string& address, double seconds) {
+  auto stub = v1::Ledger::NewStub(grpc::CreateChannel(address, grpc::InsecureChannelCredentials()));
+  v1::TransferRequest request;
+  request.set_request_id("floor");
+  request.set_amount("1");
+  const auto end = std::chrono::steady_clock::now() + std::chrono::duration<double>(seconds);
+  long calls = 0;
+  while (std::chrono::steady_clock::now() < end) {
+    grpc::ClientContext context;
+    v1::Receipt receipt;
+    const grpc::Status status = stub->Transfer(&context, request, &receipt);
+    if (!status.ok()) {
+      std::cerr << "grpc_floor: " << status.error_message() << "\n";
+      return 1;
+    }
+    ++calls;
+  }
+  std::cout << "calls/s=" << static_cast<double>(calls) / seconds << std::endl;
+  return 0;
+}
+
+}  // namespace
+}  // namespace lovebank
+
+int main(int argc, char** argv) {
+  CLI::App app{"gRPC's own cost per unary call: callback API vs one polling thread"};
+  app.require_subcommand(1);
+  std::string api = "callback";
+  std::string dir = "/tmp";
+  bool sync = true;
+  std::string address;
+  double seconds = 6;
+  auto* serve = app.add_subcommand("serve", "serve Ledger.Transfer on a loopback port");
+  serve->add_option("--api", api, "callback | async")->check(CLI::IsMember({"callback", "async"}));
+  serve->add_flag("--sync,!--no-sync", sync, "each commit writes and fdatasyncs (default)");
+  serve->add_option("--dir", dir, "where the synced file goes");
+  auto* call = app.add_subcommand("call", "one blocking client, calls one after another");
+  call->add_option("--server", address, "host:port")->required();
+  call->add_option("--seconds", seconds, "how long");
+  CLI11_PARSE(app, argc, argv);
+  if (serve->parsed()) return lovebank::Serve(api, dir, sync);
+  return lovebank::Call(address, seconds);
+}
