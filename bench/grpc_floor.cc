@@ -1,7 +1,7 @@
 // gRPC's own cost per unary call on this machine, without the ledger (issue #29 items 2 and 3):
 // Ledger.Transfer answered by a stand-in for the sequencer — a second thread that appends 512
 // bytes to a file and fdatasyncs it (`--sync`), or not (`--no-sync`), then sends the answer —
-// served by either of gRPC's two server APIs:
+// served by either of gRPC's two server APIs (the file is sized ahead, as lovebankd's WAL is):
 //   callback  the callback API lovebankd uses (gRPC's own polling threads run the handlers);
 //   async     the completion-queue API with one polling thread of our own.
 // bench/grpc_floor.sh runs both against blocking clients and counts the server's context
@@ -41,7 +41,9 @@ class Committer {
  public:
   Committer(const std::string& dir, bool sync) : sync_(sync) {
     fd_ = ::open((dir + "/grpc_floor.wal").c_str(), O_CREAT | O_WRONLY | O_TRUNC, 0644);
-    if (fd_ < 0) {
+    // Sized ahead, as lovebankd's WAL is (ledger/storage/wal_file_system.h): a commit's write
+    // lands inside the file, and its sync need not record a new size.
+    if (fd_ < 0 || ::fallocate(fd_, 0, 0, kFileBytes) != 0) {
       std::perror("grpc_floor: open");
       std::exit(1);
     }
@@ -65,16 +67,21 @@ class Committer {
         wake_.wait(lock, [this] { return !queue_.empty(); });
         answers.swap(queue_);
       }
-      if (sync_ && (::write(fd_, record.data(), record.size()) < 0 || ::fdatasync(fd_) != 0)) {
-        std::perror("grpc_floor: write");
-        std::exit(1);
+      if (sync_) {
+        if (::pwrite(fd_, record.data(), record.size(), offset_) < 0 || ::fdatasync(fd_) != 0) {
+          std::perror("grpc_floor: write");
+          std::exit(1);
+        }
+        offset_ = (offset_ + static_cast<off_t>(record.size())) % kFileBytes;
       }
       for (auto& answer : answers) answer();
     }
   }
 
   const bool sync_;
+  static constexpr off_t kFileBytes = 64 << 20;  // written round and round
   int fd_ = -1;
+  off_t offset_ = 0;
   std::mutex mu_;
   std::condition_variable wake_;
   std::deque<std::function<void()>> queue_;
