@@ -615,8 +615,8 @@ void Ledger::Impl::SequencerLoop() {
         // writer would cost a wake-up and two context switches (~30-60 µs of CPU on this
         // machine kind) for a batch whose decisions took less; what queues meanwhile is
         // decided after the write instead of during it, which costs little at such load.
-        const bool written = WriteSealed(sealed);
-        AfterWrite(std::move(sealed), written);
+        WriteSealed(sealed);
+        AfterWrite(std::move(sealed));
       } else {
         write_wake_.Signal();
       }
@@ -694,13 +694,12 @@ void Ledger::Impl::WriterLoop() {
       sealed = std::move(to_write_.front());
       to_write_.pop_front();
     }
-    const bool written = WriteSealed(sealed);
-    AfterWrite(std::move(sealed), written);
+    WriteSealed(sealed);
+    AfterWrite(std::move(sealed));
   }
 }
 
-bool Ledger::Impl::WriteSealed(Sealed& sealed) {
-  bool written = false;
+void Ledger::Impl::WriteSealed(Sealed& sealed) {
   if (!failed.load(std::memory_order_acquire)) {
     const std::uint64_t seq_before = head().seq;
     const auto sync_start = std::chrono::steady_clock::now();
@@ -708,7 +707,7 @@ bool Ledger::Impl::WriteSealed(Sealed& sealed) {
         sealed.write.Count() == 0 ? absl::OkStatus() : store->WriteSynced(&sealed.write);
     if (status.ok()) {
       set_head(sealed.head_after);
-      written = true;
+      sealed.written = true;
       if (sealed.write.Count() != 0) {
         metric_sync_us.Observe(
             static_cast<std::uint64_t>(std::chrono::duration_cast<std::chrono::microseconds>(
@@ -732,10 +731,9 @@ bool Ledger::Impl::WriteSealed(Sealed& sealed) {
       }
     }
   }
-  return written;
 }
 
-void Ledger::Impl::AfterWrite(Sealed sealed, bool written) {
+void Ledger::Impl::AfterWrite(Sealed sealed) {
   // The writer stage is free for the next batch: the sequencer seals the open one now. When one
   // is coming (a batch open or commands queued), the completer thread answers this batch's
   // callers (a gRPC answer is a sendmsg each) while the next is written; otherwise the thread
@@ -755,7 +753,6 @@ void Ledger::Impl::AfterWrite(Sealed sealed, bool written) {
   // call and two context switches, each expensive here (issue #29: ~12 switches and ~400 µs of
   // server CPU per lone call).
   if (next_coming) wake_.Signal();
-  sealed.written = written;
   bool hand_off = false;
   {
     absl::MutexLock lock(&pipe_mu_);

@@ -99,12 +99,13 @@ class Ledger::Impl {
   // Writer thread: writes sealed batches in order, publishes the head, and completes them
   // itself or hands them to the completer thread.
   void WriterLoop();
-  // Writes a sealed batch (or refuses it after a failed write) and publishes the head; true
-  // when durably written. The writer thread's, or the sequencer's for a lone batch.
-  bool WriteSealed(Sealed& sealed);
+  // Writes a sealed batch (or refuses it after a failed write) and publishes the head; sets
+  // `sealed.written` when durably written. The writer thread's, or the sequencer's for a lone
+  // batch.
+  void WriteSealed(Sealed& sealed);
   // After WriteSealed: frees the writer stage for the next batch and answers the batch's
   // callers, here or on the completer thread when more is coming.
-  void AfterWrite(Sealed sealed, bool written);
+  void AfterWrite(Sealed sealed);
   void CompleterLoop();
   // Runs a written (or refused) batch's callbacks and gives it back to the sequencer.
   void Complete(Sealed& sealed);

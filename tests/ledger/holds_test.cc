@@ -274,7 +274,8 @@ class HoldsBehindAGate : public Holds {
 // and waits for the writer; when that write ends the release is written, with no command
 // coming. (The writer once signalled the sequencer only when it held decided commands or some
 // were queued, and a release-only batch counted as neither: the release waited for the next
-// command, and a close meanwhile waited forever.)
+// command, and a close meanwhile waited forever.) Like the idle releases above it needs the
+// sequencer's timed wait to end, which under libfaketime it never does (not a date dependency).
 TEST_F(HoldsBehindAGate, AHoldThatExpiresWhileTheWriterSyncsIsReleasedWhenTheSyncEnds) {
   StopClock();
   const Outcome held = Ok(Hold("h1", "m1", "store:main", {{"OIL_5L", 1}}, "POINTS", 30));
