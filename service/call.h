@@ -94,6 +94,12 @@ class UnaryCall final : public grpc::ServerUnaryReactor {
   void Note(std::string text) { record_.extra = std::move(text); }
   void OnDone() override;
   void OnCancel() override {}
+  // Both reactions are trivial (OnDone frees the call, OnCancel does nothing), so gRPC may run
+  // them on the thread that completes the call instead of handing OnDone to its executor: one
+  // wake-up and ~20 µs of CPU less per unary call (issue #29; grpc::ServerContext's own default
+  // reactor is marked so for the same reason). They must stay trivial: never block, never
+  // call back into gRPC.
+  bool InternalInlineable() override { return true; }
 
  private:
   const Context& context_;
