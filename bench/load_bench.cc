@@ -12,11 +12,18 @@
 // --server it sets its programme up through the API with the admin token (accounts "load:m<i>",
 // one MEMBER principal per account), so point it at a scratch ledger.
 //
-// Each client is one outstanding call at a time (callback API, no thread per client); a call's
-// latency is from send to response. Calls that end in the first --warmup seconds are not counted.
-// Over HTTP (--transport http, unary transfers) each client is a thread with one keep-alive
-// connection (cpp-httplib's blocking client, as a phone's or a browser's one request at a time),
-// against lovebankd's HTTP/JSON listener (in-process with --http-threads workers, or
+// Each client is one outstanding call at a time: a thread making blocking calls, as a till or a
+// phone does (--client-api blocking), or the next call sent from the last one's callback on
+// gRPC's threads, no thread per client (--client-api callback). The client shares this 2-core
+// machine with the server, so the default (auto) is the lighter of the two at each concurrency,
+// as pgbench's -j is: measured (issue #29, docs/benchmarks.md), one blocking client costs
+// ~70-90 µs of CPU and 1.4 context switches per call against the callback API's ~120-140 µs
+// and 2.4, while from 4 clients on the callback API's threads serve several calls per wake-up
+// and the blocking threads cost more (64 clients: 10.7k against 13.7-14.4k transfers/s). A
+// call's latency is from send to response. Calls that end in the first --warmup seconds are not
+// counted. Over HTTP (--transport http, unary transfers) each client is a thread with one
+// keep-alive connection (cpp-httplib's blocking client, as a phone's or a browser's one request at
+// a time), against lovebankd's HTTP/JSON listener (in-process with --http-threads workers, or
 // --http-server): the same transfers, the same setup over gRPC, the same counting.
 
 #include <httplib.h>
@@ -45,6 +52,9 @@ using Clock = std::chrono::steady_clock;
 struct Config {
   std::string mode = "unary";
   std::string transport = "grpc";
+  // gRPC clients: "blocking" (a thread each), "callback", or "auto": blocking for one client,
+  // callback for more (the lighter of the two at each, measured: see the comment at the top).
+  std::string client_api = "auto";
   std::string http_server;  // with --server: lovebankd's HTTP listener, host:port
   int http_threads = 64;    // in-process: the HTTP listener's workers
   int clients = 64;
@@ -229,7 +239,25 @@ class LoadClient {
         stats_(stats),
         running_(running) {}
 
+  // Callback API: the next call is sent from the previous one's callback, on gRPC's threads.
   void Start() { Next(); }
+
+  // Blocking: the calling thread sends one call after another until the stop time.
+  void RunBlocking() {
+    while (Clock::now() < stop_at_) {
+      const std::shared_ptr<Call> call = Prepare();
+      grpc::Status status;
+      if (config_.mode == "basket") {
+        status = supermarket_->Checkout(call->context.get(), call->checkout, &call->receipt);
+      } else if (config_.mode == "unary") {
+        status = stub_->Transfer(call->context.get(), call->transfer, &call->receipt);
+      } else {
+        status = stub_->SubmitBatch(call->context.get(), call->batch, &call->results);
+      }
+      Finish(*call, status);
+    }
+    running_.fetch_sub(1);
+  }
 
  private:
   struct Call {
@@ -253,15 +281,11 @@ class LoadClient {
     transfer->set_amount("0.01");
   }
 
-  void Next() {
-    if (Clock::now() >= stop_at_) {
-      running_.fetch_sub(1);
-      return;
-    }
+  // The next call's request, its context and its send time.
+  std::shared_ptr<Call> Prepare() {
     auto call = std::make_shared<Call>();
     const int from = static_cast<int>(random_() % tokens_.size());
     call->context = Ctx(config_.mode == "basket" ? config_.terminal_token : tokens_[from]);
-    call->sent = Clock::now();
     if (config_.mode == "basket") {
       lovebank::v1::CheckoutRequest& checkout = call->checkout;
       checkout.set_request_id(config_.run + "-" + std::to_string(id_) + "-" +
@@ -273,32 +297,47 @@ class LoadClient {
         line->set_sku(sku);
         line->set_quantity(1);
       }
-      supermarket_->async()->Checkout(
-          call->context.get(), &call->checkout, &call->receipt, [this, call](grpc::Status status) {
-            Done(*call, status, status.ok() ? 1 : 0, status.ok() ? 0 : 1);
-          });
     } else if (config_.mode == "unary") {
       FillTransfer(from, &call->transfer);
-      stub_->async()->Transfer(call->context.get(), &call->transfer, &call->receipt,
-                               [this, call](grpc::Status status) {
-                                 Done(*call, status, status.ok() ? 1 : 0, status.ok() ? 0 : 1);
-                               });
     } else {
       for (int i = 0; i < config_.batch; ++i) {
         FillTransfer(from, call->batch.add_commands()->mutable_transfer());
       }
-      stub_->async()->SubmitBatch(
-          call->context.get(), &call->batch, &call->results, [this, call](grpc::Status status) {
-            std::uint64_t ok = 0;
-            for (const auto& result : call->results.results()) {
-              ok += result.reason() == lovebank::v1::REASON_OK ? 1 : 0;
-            }
-            Done(*call, status, ok, status.ok() ? call->results.results_size() - ok : 0);
-          });
+    }
+    call->sent = Clock::now();
+    return call;
+  }
+
+  void Next() {
+    if (Clock::now() >= stop_at_) {
+      running_.fetch_sub(1);
+      return;
+    }
+    const std::shared_ptr<Call> call = Prepare();
+    const auto done = [this, call](grpc::Status status) {
+      Finish(*call, status);
+      Next();
+    };
+    if (config_.mode == "basket") {
+      supermarket_->async()->Checkout(call->context.get(), &call->checkout, &call->receipt, done);
+    } else if (config_.mode == "unary") {
+      stub_->async()->Transfer(call->context.get(), &call->transfer, &call->receipt, done);
+    } else {
+      stub_->async()->SubmitBatch(call->context.get(), &call->batch, &call->results, done);
     }
   }
 
-  void Done(const Call& call, const grpc::Status& status, std::uint64_t ok, std::uint64_t refused) {
+  // Counts a finished call (a batch's transfers one by one) when it ended inside the window.
+  void Finish(const Call& call, const grpc::Status& status) {
+    std::uint64_t ok = status.ok() ? 1 : 0;
+    std::uint64_t refused = status.ok() ? 0 : 1;
+    if (config_.mode == "batch") {
+      ok = 0;
+      for (const auto& result : call.results.results()) {
+        ok += result.reason() == lovebank::v1::REASON_OK ? 1 : 0;
+      }
+      refused = status.ok() ? call.results.results_size() - ok : 0;
+    }
     const auto now = Clock::now();
     if (now >= measure_from_ && now < stop_at_) {
       std::lock_guard<std::mutex> lock(stats_.mu);
@@ -308,7 +347,6 @@ class LoadClient {
       stats_.refused += refused;
       stats_.failed_calls += status.ok() ? 0 : 1;
     }
-    Next();
   }
 
   const Config& config_;
@@ -383,6 +421,12 @@ int Main(int argc, char** argv) {
                  "in-process with --transport http: the HTTP listener's workers")
       ->capture_default_str();
   app.add_option("--clients", config.clients, "concurrent clients")->capture_default_str();
+  app.add_option("--client-api", config.client_api,
+                 "gRPC clients: blocking (a thread each, one call at a time), callback (the next "
+                 "call sent from the last one's callback, on gRPC's threads), or auto (blocking "
+                 "for one client, callback for more)")
+      ->capture_default_str()
+      ->check(CLI::IsMember({"auto", "blocking", "callback"}));
   app.add_option("--accounts", config.accounts, "member accounts")
       ->capture_default_str()
       ->check(CLI::Range(2, 100000));
@@ -475,8 +519,14 @@ int Main(int argc, char** argv) {
       clients.push_back(std::make_unique<LoadClient>(config, channels[i % channels.size()], tokens,
                                                      i, measure_from, stop_at, stats, running));
     }
-    for (auto& client : clients) client->Start();
-    while (running.load() > 0) std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    if (config.client_api == "blocking" || (config.client_api == "auto" && config.clients == 1)) {
+      std::vector<std::thread> threads;
+      for (auto& client : clients) threads.emplace_back([&client] { client->RunBlocking(); });
+      for (auto& thread : threads) thread.join();
+    } else {
+      for (auto& client : clients) client->Start();
+      while (running.load() > 0) std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    }
   }
 
   std::vector<double>& latencies = stats.latencies_us;
