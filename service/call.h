@@ -88,6 +88,9 @@ class UnaryCall final : public grpc::ServerUnaryReactor {
   // DEADLINE_EXCEEDED and nothing may be submitted (a command enqueued after its deadline would
   // commit with nobody waiting for the receipt). Mutations check it just before enqueueing.
   bool Expired();
+  // Finishes the call. Done is the last use of the call, of its request and response and of
+  // its server context: once the handler has returned, gRPC may run OnDone (and free them all)
+  // inside Done, on the calling thread (InternalInlineable, below).
   void Done(grpc::Status status, std::uint64_t seq = 0);
   // Adds `text` to the call's log line (what the caller is not told, e.g. a failure's cause).
   // Before Done.
