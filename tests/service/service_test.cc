@@ -4201,39 +4201,46 @@ TEST_F(ServiceTest, ALostSigningKeyStopsTheServerUntilANewOneIsAskedFor) {
   EXPECT_EQ(after.root(), before.root());  // the same ledger, under a new key
 }
 
-// The context switches so far of this process's threads whose name starts with `prefix`.
-std::uint64_t SwitchesOfThreads(const std::string& prefix) {
-  std::uint64_t switches = 0;
+// The voluntary context switches so far (times it went to sleep) of this process's threads
+// whose name starts with `prefix`.
+std::uint64_t SleepsOfThreads(const std::string& prefix) {
+  std::uint64_t sleeps = 0;
   for (const auto& task : std::filesystem::directory_iterator("/proc/self/task")) {
     std::string name;
     std::getline(std::ifstream(task.path() / "comm"), name);
     if (name.rfind(prefix, 0) != 0) continue;
     std::ifstream status(task.path() / "status");
     for (std::string line; std::getline(status, line);) {
-      if (line.rfind("voluntary_ctxt_switches:", 0) == 0 ||
-          line.rfind("nonvoluntary_ctxt_switches:", 0) == 0) {
-        switches += std::stoull(line.substr(line.find(':') + 1));
+      if (line.rfind("voluntary_ctxt_switches:", 0) == 0) {
+        sleeps += std::stoull(line.substr(line.find(':') + 1));
       }
     }
   }
-  return switches;
+  return sleeps;
 }
 
 // A unary call is finished without a hop to gRPC's executor thread (issue #29): its reactor's
-// OnDone runs where the call completes. With the hop, each call woke the executor once (~20 µs
-// of CPU and two context switches on this machine kind).
+// OnDone runs where the call completes. With the hop, each call woke the executor at least once
+// (it sleeps again after each: ~20 µs of CPU and two context switches on this machine kind).
+// gRPC also uses its executor for its own work now and then, more often on a busy machine
+// (under CI's parallel tests: ~0.5 times per call), so the fewest of three rounds is compared
+// with the once per call that the hop costs.
 TEST_F(ServiceTest, UnaryCallsEndWithoutWakingGrpcsExecutor) {
   for (int i = 0; i < 20; ++i) Balance("m1");  // the channel and the server warmed up
-  const std::uint64_t before = SwitchesOfThreads("default-execut");
-  constexpr int kCalls = 200;
-  for (int i = 0; i < kCalls / 2; ++i) {
-    Balance("m1");
-    ASSERT_TRUE(Earn(Cat("inline-", i), "m1", "1").ok());
+  constexpr int kCalls = 100;
+  std::uint64_t fewest = kCalls * 10;
+  for (int round = 0; round < 3; ++round) {
+    const std::uint64_t before = SleepsOfThreads("default-execut");
+    for (int i = 0; i < kCalls / 2; ++i) {
+      Balance("m1");
+      ASSERT_TRUE(Earn(Cat("inline-", round, "-", i), "m1", "1").ok());
+    }
+    const std::uint64_t woken = SleepsOfThreads("default-execut") - before;
+    std::cout << "round " << round << ": gRPC's executor slept " << woken << " times over "
+              << kCalls << " calls\n";
+    fewest = std::min(fewest, woken);
   }
-  const std::uint64_t woken = SwitchesOfThreads("default-execut") - before;
-  // gRPC may use its executor now and then for its own work; once per call is what must not be.
-  EXPECT_LT(woken, kCalls / 4) << woken << " switches of gRPC's executor over " << kCalls
-                               << " calls";
+  EXPECT_LT(fewest, kCalls * 3 / 4);
 }
 
 }  // namespace
