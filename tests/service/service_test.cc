@@ -230,8 +230,9 @@ class ServiceTest : public ::testing::Test {
     return "none";
   }
 
-  // The log once it holds `text`: a call's line is written in OnDone, which gRPC runs after the
-  // client already has its response, so it may trail the call by a moment (up to 10 s here).
+  // The log once it holds `text`: a unary call's line is written before its answer leaves, but
+  // a stream's in OnDone, which gRPC runs after the client has read the stream's end, so it may
+  // trail the call by a moment (up to 10 s here).
   std::string LogWith(const std::string& text) {
     std::string log;
     for (int i = 0; i < 1000; ++i) {
@@ -4222,9 +4223,9 @@ std::uint64_t SleepsOfThreads(const std::string& prefix) {
 // A unary call is finished without a hop to gRPC's executor thread (issue #29): its reactor's
 // OnDone runs where the call completes. With the hop, each call woke the executor at least once
 // (it sleeps again after each: ~20 µs of CPU and two context switches on this machine kind).
-// gRPC also uses its executor for its own work now and then, more often on a busy machine
-// (under CI's parallel tests: ~0.5 times per call), so the fewest of three rounds is compared
-// with the once per call that the hop costs.
+// gRPC also uses its executor for its own work now and then, more often on a busy machine (up
+// to 20 sleeps per 100 calls measured beside two CPU hogs), so the fewest of three rounds is
+// compared with the once per call that the hop costs.
 TEST_F(ServiceTest, UnaryCallsEndWithoutWakingGrpcsExecutor) {
   for (int i = 0; i < 20; ++i) Balance("m1");  // the channel and the server warmed up
   constexpr int kCalls = 100;
