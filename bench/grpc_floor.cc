@@ -3,11 +3,13 @@
 // bytes to a file and fdatasyncs it (`--sync`), or not (`--no-sync`), then sends the answer —
 // served by either of gRPC's two server APIs (the file is sized ahead, as lovebankd's WAL is):
 //   callback  the callback API lovebankd uses (gRPC's own polling threads run the handlers);
-//   async     the completion-queue API with one polling thread of our own.
+//   async     the completion-queue API with one polling thread of our own;
+//   inline    the callback API, the handler's own thread writing, syncing and answering when
+//             the committer is idle (what LedgerOptions::lone_commands_on_caller does).
 // bench/grpc_floor.sh runs both against blocking clients and counts the server's context
 // switches and CPU per call with `perf stat` (docs/benchmarks.md, "gRPC's floor").
 //
-//   grpc_floor serve --api callback|async [--no-sync] [--dir DIR]   prints "port N", serves
+//   grpc_floor serve --api callback|async|mixed|inline [--no-sync] [--dir DIR]   prints "port N"
 //   grpc_floor call --server 127.0.0.1:N --seconds 6                 prints "calls/s=X"
 // (calls/s over the requested seconds, connection set-up included: a small bias, the same for
 // both APIs).
@@ -56,27 +58,56 @@ class Committer {
     }
     wake_.notify_one();
   }
+  // The caller commits and answers itself when nothing is queued and no commit is under way;
+  // otherwise as Push.
+  void PushOrRun(std::function<void()> answer) {
+    {
+      std::lock_guard lock(mu_);
+      if (busy_ || !queue_.empty()) {
+        queue_.push_back(std::move(answer));
+        wake_.notify_one();
+        return;
+      }
+      busy_ = true;
+    }
+    Write();
+    answer();
+    bool queued = false;
+    {
+      std::lock_guard lock(mu_);
+      busy_ = false;
+      queued = !queue_.empty();
+    }
+    if (queued) wake_.notify_one();
+  }
 
  private:
+  void Write() {
+    static const std::string record(512, 'r');
+    if (sync_) {
+      if (::pwrite(fd_, record.data(), record.size(), offset_) < 0 || ::fdatasync(fd_) != 0) {
+        std::perror("grpc_floor: write");
+        std::exit(1);
+      }
+      offset_ = (offset_ + static_cast<off_t>(record.size())) % kFileBytes;
+    }
+  }
   void Run() {
-    const std::string record(512, 'r');
     for (;;) {
       std::deque<std::function<void()>> answers;
       {
         std::unique_lock lock(mu_);
-        wake_.wait(lock, [this] { return !queue_.empty(); });
+        wake_.wait(lock, [this] { return !busy_ && !queue_.empty(); });
         answers.swap(queue_);
+        busy_ = true;
       }
-      if (sync_) {
-        if (::pwrite(fd_, record.data(), record.size(), offset_) < 0 || ::fdatasync(fd_) != 0) {
-          std::perror("grpc_floor: write");
-          std::exit(1);
-        }
-        offset_ = (offset_ + static_cast<off_t>(record.size())) % kFileBytes;
-      }
+      Write();
       for (auto& answer : answers) answer();
+      std::lock_guard lock(mu_);
+      busy_ = false;
     }
   }
+  bool busy_ = false;  // a commit is under way (on the committer's thread or a caller's)
 
   const bool sync_;
   static constexpr off_t kFileBytes = 64 << 20;  // written round and round
@@ -89,20 +120,27 @@ class Committer {
 
 class CallbackLedger final : public v1::Ledger::CallbackService {
  public:
-  explicit CallbackLedger(Committer* committer) : committer_(committer) {}
+  CallbackLedger(Committer* committer, bool inline_commit)
+      : committer_(committer), inline_(inline_commit) {}
   grpc::ServerUnaryReactor* Transfer(grpc::CallbackServerContext* context,
                                      const v1::TransferRequest* /*request*/,
                                      v1::Receipt* receipt) override {
     grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
-    committer_->Push([reactor, receipt] {
+    auto answer = [reactor, receipt] {
       receipt->set_seq(1);
       reactor->Finish(grpc::Status::OK);
-    });
+    };
+    if (inline_) {
+      committer_->PushOrRun(answer);
+    } else {
+      committer_->Push(answer);
+    }
     return reactor;
   }
 
  private:
   Committer* committer_;
+  const bool inline_;
 };
 
 // Ledger's methods on the callback API but Transfer on a completion queue. gRPC registers a
@@ -137,8 +175,8 @@ template <typename Service>
   grpc::ServerBuilder builder;
   int port = 0;
   builder.AddListeningPort("127.0.0.1:0", grpc::InsecureServerCredentials(), &port);
-  if (api == "callback") {
-    CallbackLedger service(committer);
+  if (api == "callback" || api == "inline") {
+    CallbackLedger service(committer, api == "inline");
     builder.RegisterService(&service);
     auto server = builder.BuildAndStart();
     std::cout << "port " << port << std::endl;
@@ -220,8 +258,12 @@ int main(int argc, char** argv) {
   std::string address;
   double seconds = 6;
   auto* serve = app.add_subcommand("serve", "serve Ledger.Transfer on a loopback port");
-  serve->add_option("--api", api, "callback | async | mixed (Transfer async, the rest callback)")
-      ->check(CLI::IsMember({"callback", "async", "mixed"}));
+  serve
+      ->add_option(
+          "--api", api,
+          "callback | async | mixed (Transfer async, the rest callback) | inline (callback, "
+          "the handler's thread commits when the committer is idle)")
+      ->check(CLI::IsMember({"callback", "async", "mixed", "inline"}));
   serve->add_flag("--sync,!--no-sync", sync, "each commit writes and fdatasyncs (default)");
   serve->add_option("--dir", dir, "where the synced file goes");
   auto* call = app.add_subcommand("call", "one blocking client, calls one after another");

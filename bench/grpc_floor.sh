@@ -2,7 +2,7 @@
 # gRPC's own cost per unary call (issue #29; bench/grpc_floor.cc): for each server API, a
 # grpc_floor server and CLIENTS blocking clients for 6 s; `perf stat` counts the server's context
 # switches and CPU over 3 s in the middle, divided by the clients' average calls/s × 3. APIs
-# alternate round by round (APIS="callback mixed async" by default); compare medians.
+# alternate round by round (APIS="callback mixed async" by default; also "inline"); compare medians.
 #   bench/grpc_floor.sh CLIENTS ROUNDS [--no-sync]     e.g. bench/grpc_floor.sh 1 3
 set -euo pipefail
 clients=$1

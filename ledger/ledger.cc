@@ -399,21 +399,81 @@ Reason Ledger::Impl::Enqueue(std::vector<Pending>* group) {
   if (!engine) return Reason::kLedgerReadOnly;
   if (failed.load(std::memory_order_acquire)) return Reason::kLedgerUnavailable;
   bool wake = false;
+  bool run_here = false;
   {
     absl::MutexLock lock(&mu_);
     if (stopping_) return Reason::kLedgerUnavailable;
     if (queue_.size() + group->size() > options.queue_depth_max) return Reason::kLedgerBusy;
-    const auto now = std::chrono::steady_clock::now();
-    for (auto& pending : *group) {
-      pending.queued = now;
-      queue_.push_back(std::move(pending));
+    if (options.lone_commands_on_caller) {
+      // Idle: nothing queued, the sequencer between rounds (nothing open or taken), nothing
+      // being written, and every earlier batch answered (answers go out in the order written).
+      // Only after a few commands in a row found it so: at 4 clients and more the ledger is
+      // idle now and then between calls, and a write on a gRPC thread there cost more than it
+      // saved (issue #29, docs/benchmarks.md).
+      bool idle = queue_.empty() && sequencer_idle_ && !sequencer_lent_ && at_writer_ == 0;
+      if (idle) {
+        absl::MutexLock pipe(&pipe_mu_);  // mu_ then pipe_mu_: nothing takes them the other way
+        idle = in_flight_ == 0;
+      }
+      idle_streak_ = idle ? idle_streak_ + 1 : 0;
+      run_here = idle && idle_streak_ > kIdleStreakForCaller && group->size() == 1 &&
+                 (*group)[0].group_size == 0;
     }
-    // The sequencer decides at once when the writer is free; while it syncs, a few commands
-    // are taken per wake-up (a wake-up per command cost CPU the calls need at 64 clients).
-    wake = at_writer_ == 0 || queue_.size() >= wake_depth_;
+    if (run_here) {
+      sequencer_lent_ = true;
+      ++at_writer_;  // the writer stage is the caller's too
+    } else {
+      const auto now = std::chrono::steady_clock::now();
+      for (auto& pending : *group) {
+        pending.queued = now;
+        queue_.push_back(std::move(pending));
+      }
+      // The sequencer decides at once when the writer is free; while it syncs, a few commands
+      // are taken per wake-up (a wake-up per command cost CPU the calls need at 64 clients).
+      wake = at_writer_ == 0 || queue_.size() >= wake_depth_;
+    }
+  }
+  if (run_here) {
+    RunLone(std::move((*group)[0]));
+  } else if (wake) {
+    wake_.Signal();
+  }
+  return Reason::kOk;
+}
+
+void Ledger::Impl::RunLone(Pending pending) {
+  pending.queued = std::chrono::steady_clock::now();
+  // As a sequencer round with this one command: batches answered since its last round retired
+  // first (or, after a failed write, rolled back: nothing is open, in flight or being answered).
+  RetireWritten(/*may_roll_back=*/true);
+  {
+    absl::MutexLock lock(&pipe_mu_);
+    ++in_flight_;
+  }
+  Sealed sealed;
+  sealed.commands.push_back(std::move(pending));
+  sealed.outcomes.resize(1);
+  sealed.engine_batch = !failed.load(std::memory_order_acquire);
+  if (sealed.engine_batch) {
+    engine->BeginBatch(1);
+    Decide(sealed.commands, sealed.outcomes, 0);
+    sealed.write = engine->FinishBatch();
+    sealed.head_after = engine->head();
+  } else {
+    sealed.outcomes[0] =
+        Refusal(Reason::kLedgerUnavailable, "the ledger refuses writes until reopened");
+  }
+  // The role back before the write: the sequencer decides what queues meanwhile into its next
+  // batch, which it seals once this write is done (at_writer_), as behind the writer thread.
+  bool wake = false;
+  {
+    absl::MutexLock lock(&mu_);
+    sequencer_lent_ = false;
+    wake = sequencer_waits_for_role_;
   }
   if (wake) wake_.Signal();
-  return Reason::kOk;
+  WriteSealed(sealed);
+  AfterWrite(std::move(sealed));
 }
 
 void Ledger::Impl::StartThreads() {
@@ -487,6 +547,13 @@ void Ledger::Impl::SequencerLoop() {
     {
       absl::MutexLock lock(&mu_);
       for (;;) {
+        // The role is lent (RunLone): the engine is the borrower's until it gives it back.
+        if (sequencer_lent_) {
+          sequencer_waits_for_role_ = true;
+          wake_.Wait(&mu_);
+          sequencer_waits_for_role_ = false;
+          continue;
+        }
         // The writer is free: it takes what is decided, with what is queued now decided too.
         if (is_open && at_writer_ == 0) {
           seal = true;
@@ -514,7 +581,9 @@ void Ledger::Impl::SequencerLoop() {
         const std::optional<std::int64_t> expiry =
             failed.load(std::memory_order_acquire) ? std::nullopt : engine->NextHoldExpiry();
         if (!expiry) {
+          sequencer_idle_ = true;
           wake_.Wait(&mu_);
+          sequencer_idle_ = false;
           continue;
         }
         std::int64_t wait_us =
@@ -529,7 +598,9 @@ void Ledger::Impl::SequencerLoop() {
           release_only = true;
           break;
         }
+        sequencer_idle_ = true;
         wake_.WaitWithTimeout(&mu_, absl::Microseconds(wait_us));
+        sequencer_idle_ = false;
       }
       // Whole all-or-nothing groups, as many as the open batch has room for (a group fits
       // alone: SubmitMany).

@@ -71,6 +71,13 @@ struct LedgerOptions {
   // is written and answered on the sequencer thread, without a hand-off to the writer. Tests of
   // the pipeline's hand-offs turn it off to hold a lone write on the writer thread.
   bool lone_batches_on_sequencer = true;
+  // A lone command submitted while the sequencer is idle (nothing queued, open, being written or
+  // answered) is decided, written and answered on the submitting thread, inside Submit, with the
+  // sequencer's role lent to it for the decision: no wake-up of the sequencer and none back
+  // (issue #29: a lone gRPC call's round trip). Then `done` runs inside Submit, so a caller
+  // must not hold a lock `done` takes, and must not touch what `done` frees after Submit.
+  // Off by default (a library caller may expect Submit to return at once); lovebankd turns it on.
+  bool lone_commands_on_caller = false;
 };
 
 // An entry as stored: the exact payload bytes and both hashes, plus the decoded payload.
@@ -127,9 +134,11 @@ class Ledger {
   using BatchCallback = std::function<void(std::vector<Outcome>)>;
 
   // Submits one command. `done` runs exactly once: on the caller's thread when the command is
-  // refused before queuing (syntax, kLedgerBusy, kLedgerUnavailable, kLedgerReadOnly), otherwise
-  // on the sequencer thread after the group commit that decided it. `done` must not block for
-  // long and must not call back into Submit synchronously waiting for the result.
+  // refused before queuing (syntax, kLedgerBusy, kLedgerUnavailable, kLedgerReadOnly) or, with
+  // LedgerOptions::lone_commands_on_caller, decided and written there while the ledger was idle
+  // (inside Submit, either way); otherwise on a ledger thread after the group commit that
+  // decided it. `done` must not block for long and must not call back into Submit
+  // synchronously waiting for the result.
   void Submit(v1::Command command, Callback done);
 
   // Submits several commands at once: they enter the queue together, in order, and `done` gets

@@ -57,14 +57,17 @@ class Ledger::Impl {
   LedgerOptions options;
   std::unique_ptr<Store> store;
   std::string ledger_id;
-  std::unique_ptr<Engine> engine;  // null when read-only; touched by the sequencer thread only
+  // Null when read-only. Touched by whoever has the sequencer's role: its thread, or a caller it
+  // is lent to (RunLone), one at a time, handed over under mu_.
+  std::unique_ptr<Engine> engine;
   // The Merkle tree's builder (tree.h): null when read-only. Started after, stopped after, the
   // writer.
   std::unique_ptr<TreeBuilder> tree;
 
   // A decided batch on its way to disk. States: open (the sequencer decides into it) -> sealed
   // (in to_write_) -> writing (owned by the writer thread; a lone batch by the sequencer's, see
-  // LedgerOptions::lone_batches_on_sequencer) -> answering (the writing thread's, or in
+  // LedgerOptions::lone_batches_on_sequencer, or by its caller's, lone_commands_on_caller) ->
+  // answering (the writing thread's, or in
   // to_complete_ for the completer thread) -> completed (callbacks run) -> retired by the
   // sequencer (RetireWritten).
   struct Sealed {
@@ -84,8 +87,13 @@ class Ledger::Impl {
   static constexpr std::size_t kCompletingMax = 2;
 
   // Refuses a whole group when it does not fit; otherwise appends it in order and wakes the
-  // sequencer. Returns the refusal reason or kOk.
+  // sequencer, or (LedgerOptions::lone_commands_on_caller) runs a lone command to its answer on
+  // the calling thread when the sequencer is idle. Returns the refusal reason or kOk.
   Reason Enqueue(std::vector<Pending>* group);
+  // The calling thread, lent the sequencer's role (sequencer_lent_) and the writer stage
+  // (at_writer_), decides `pending` alone in a batch, gives the role back, writes the batch and
+  // answers it (AfterWrite).
+  void RunLone(Pending pending);
   std::size_t QueueDepth();
   std::size_t BatchesInFlight();
   void StartThreads();
@@ -154,6 +162,18 @@ class Ledger::Impl {
   std::size_t wake_depth_ ABSL_GUARDED_BY(mu_) = 1;
   // The sequencer holds an open batch, not sealed yet (the writer's next write).
   bool sequencer_holds_ ABSL_GUARDED_BY(mu_) = false;
+  // The sequencer thread waits with nothing open, taken or queued (between its rounds): its
+  // role may be lent to a submitting thread (RunLone).
+  bool sequencer_idle_ ABSL_GUARDED_BY(mu_) = false;
+  // The role is lent: the engine is the borrower's; the sequencer thread waits until it is back.
+  bool sequencer_lent_ ABSL_GUARDED_BY(mu_) = false;
+  // The sequencer thread woke while the role was lent (a command, a hold's expiry, the close)
+  // and waits for it back: the borrower wakes it when it gives the role back.
+  bool sequencer_waits_for_role_ ABSL_GUARDED_BY(mu_) = false;
+  // Commands in a row that found the ledger idle; more than kIdleStreakForCaller: one runs on its
+  // caller's thread.
+  std::size_t idle_streak_ ABSL_GUARDED_BY(mu_) = 0;
+  static constexpr std::size_t kIdleStreakForCaller = 2;
 
   // The pipeline: sequencer -> writer (sealed batches) and writer -> sequencer (finished ones).
   absl::Mutex pipe_mu_;

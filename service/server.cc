@@ -411,6 +411,10 @@ absl::StatusOr<std::unique_ptr<Server>> Server::Start(ServerOptions options) {
   ledger_options.queue_depth_max = options.queue_depth_max;
   ledger_options.clock_unix_us = options.clock_unix_us;
   ledger_options.env = options.env;
+  // A lone call is decided, written and answered on the gRPC thread that took it when the
+  // ledger is idle (issue #29); the handlers hold no lock across Submit and touch nothing of the
+  // call after it (UnaryCall::Done).
+  ledger_options.lone_commands_on_caller = true;
   auto ledger = Ledger::Open(std::move(ledger_options));
   if (!ledger.ok()) return ledger.status();
   impl->ledger = std::move(*ledger);

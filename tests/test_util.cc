@@ -60,11 +60,18 @@ void RewriteHead(const std::string& path, std::uint64_t head_seq,
 
 std::unique_ptr<Ledger> OpenLedger(const std::string& path, rocksdb::Env* env,
                                    bool lone_batches_on_sequencer) {
+  return OpenLedgerWith(path, [&](LedgerOptions& options) {
+    options.env = env;
+    options.lone_batches_on_sequencer = lone_batches_on_sequencer;
+  });
+}
+
+std::unique_ptr<Ledger> OpenLedgerWith(const std::string& path,
+                                       const std::function<void(LedgerOptions&)>& adjust) {
   LedgerOptions options;
   options.path = path;
-  options.env = env;
-  options.lone_batches_on_sequencer = lone_batches_on_sequencer;
   options.clock_unix_us = SteppingClock();
+  adjust(options);
   auto ledger = Ledger::Open(std::move(options));
   EXPECT_TRUE(ledger.ok()) << ledger.status();
   return ledger.ok() ? std::move(*ledger) : nullptr;

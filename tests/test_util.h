@@ -44,6 +44,9 @@ inline constexpr std::int64_t kTestServerClockStartUnixUs = 1795161600000000;
 // writer thread).
 std::unique_ptr<Ledger> OpenLedger(const std::string& path, rocksdb::Env* env = nullptr,
                                    bool lone_batches_on_sequencer = true);
+// The same with the options `adjust` changes (after the path, env and test clock are set).
+std::unique_ptr<Ledger> OpenLedgerWith(const std::string& path,
+                                       const std::function<void(LedgerOptions&)>& adjust);
 
 // Rewrites the journal's last entry (seq `head_seq`) of the closed ledger at `path` with `edit`
 // and recomputes its hash and the stored head: a consistent forgery of the tail that only the

@@ -2,8 +2,9 @@
 // The sequencer's state machine: the in-memory ledger state and the validation ladder that turns
 // commands into journal entries inside one group-commit batch.
 //
-// Not thread-safe: owned and used by the sequencer thread only (and by Open before that thread
-// starts). Internal to ledger/.
+// Not thread-safe: owned and used by the sequencer only — its thread, or a submitting thread it
+// lends its role to (ledger_impl.h RunLone), one at a time — and by Open before that thread
+// starts. Internal to ledger/.
 //
 // Batch states: (BeginBatch) open -> Apply* -> (FinishBatch) sealed: its WriteBatch is handed
 // to the writer -> (RetireOldest) durable: undo records dropped; or (RollBackAll) undone.
