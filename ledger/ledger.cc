@@ -421,7 +421,8 @@ Reason Ledger::Impl::Enqueue(std::vector<Pending>* group) {
     }
     if (run_here) {
       sequencer_lent_ = true;
-      ++at_writer_;  // the writer stage is the caller's too
+      ++at_writer_;     // the writer stage is the caller's too
+      wake_depth_ = 1;  // what arrives meanwhile is decided meanwhile
     } else {
       const auto now = std::chrono::steady_clock::now();
       for (auto& pending : *group) {
@@ -449,6 +450,7 @@ void Ledger::Impl::RunLone(Pending pending) {
   {
     absl::MutexLock lock(&pipe_mu_);
     ++in_flight_;
+    caller_stage_ = true;  // before the role goes back: nothing sealed after can overtake
   }
   Sealed sealed;
   sealed.commands.push_back(std::move(pending));
@@ -472,8 +474,9 @@ void Ledger::Impl::RunLone(Pending pending) {
     wake = sequencer_waits_for_role_;
   }
   if (wake) wake_.Signal();
+  if (options.after_role_returned) options.after_role_returned();
   WriteSealed(sealed);
-  AfterWrite(std::move(sealed));
+  AfterWrite(std::move(sealed), /*by_caller=*/true);
 }
 
 void Ledger::Impl::StartThreads() {
@@ -760,7 +763,9 @@ void Ledger::Impl::WriterLoop() {
     Sealed sealed;
     {
       absl::MutexLock lock(&pipe_mu_);
-      while (to_write_.empty() && !writer_stopping_) write_wake_.Wait(&pipe_mu_);
+      while (caller_stage_ || (to_write_.empty() && !writer_stopping_)) {
+        write_wake_.Wait(&pipe_mu_);
+      }
       if (to_write_.empty()) return;
       sealed = std::move(to_write_.front());
       to_write_.pop_front();
@@ -804,7 +809,7 @@ void Ledger::Impl::WriteSealed(Sealed& sealed) {
   }
 }
 
-void Ledger::Impl::AfterWrite(Sealed sealed) {
+void Ledger::Impl::AfterWrite(Sealed sealed, bool by_caller) {
   // The writer stage is free for the next batch: the sequencer seals the open one now. When one
   // is coming (a batch open or commands queued), the completer thread answers this batch's
   // callers (a gRPC answer is a sendmsg each) while the next is written; otherwise the thread
@@ -843,6 +848,15 @@ void Ledger::Impl::AfterWrite(Sealed sealed) {
     complete_wake_.Signal();
   } else {
     Complete(sealed);
+  }
+  if (by_caller) {  // answered, or in line at the completer: the writer may go on
+    bool sealed_behind = false;
+    {
+      absl::MutexLock lock(&pipe_mu_);
+      caller_stage_ = false;
+      sealed_behind = !to_write_.empty();
+    }
+    if (sealed_behind) write_wake_.Signal();
   }
 }
 

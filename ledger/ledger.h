@@ -78,6 +78,9 @@ struct LedgerOptions {
   // must not hold a lock `done` takes, and must not touch what `done` frees after Submit.
   // Off by default (a library caller may expect Submit to return at once); lovebankd turns it on.
   bool lone_commands_on_caller = false;
+  // Tests only: runs on such a caller's thread after it gives the sequencer's role back and
+  // before its write (a test holds it there to see that nothing overtakes the write).
+  std::function<void()> after_role_returned;
 };
 
 // An entry as stored: the exact payload bytes and both hashes, plus the decoded payload.

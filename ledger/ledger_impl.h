@@ -112,8 +112,10 @@ class Ledger::Impl {
   // batch.
   void WriteSealed(Sealed& sealed);
   // After WriteSealed: frees the writer stage for the next batch and answers the batch's
-  // callers, here or on the completer thread when more is coming.
-  void AfterWrite(Sealed sealed);
+  // callers, here or on the completer thread when more is coming. `by_caller`: the batch of a
+  // caller lent the role (RunLone), which lets the writer thread go on once it is answered or
+  // handed to the completer.
+  void AfterWrite(Sealed sealed, bool by_caller = false);
   void CompleterLoop();
   // Runs a written (or refused) batch's callbacks and gives it back to the sequencer.
   void Complete(Sealed& sealed);
@@ -180,7 +182,11 @@ class Ledger::Impl {
   absl::CondVar pipe_wake_;   // room at the completer; a batch completed (in_flight_)
   absl::CondVar write_wake_;  // the writer's: a sealed batch in to_write_, or stopping
   std::deque<Sealed> to_write_ ABSL_GUARDED_BY(pipe_mu_);
-  std::size_t in_flight_ ABSL_GUARDED_BY(pipe_mu_) = 0;   // sealed, not yet completed
+  std::size_t in_flight_ ABSL_GUARDED_BY(pipe_mu_) = 0;  // sealed, not yet completed
+  // A caller lent the role (RunLone) writes its batch, or answers it: the writer thread writes
+  // nothing meanwhile, so that batches are written, and answered, in the order decided (the
+  // sequencer may seal the next one during the caller's write).
+  bool caller_stage_ ABSL_GUARDED_BY(pipe_mu_) = false;
   std::size_t written_ok_ ABSL_GUARDED_BY(pipe_mu_) = 0;  // completed, not yet retired
   // Completed batches, freed by the sequencer (RetireWritten): a batch of 1,024 transfers is
   // ~10,000 small allocations (commands, outcomes, the WriteBatch) whose freeing would otherwise

@@ -6,7 +6,9 @@
 #include <atomic>
 #include <chrono>
 #include <condition_variable>
+#include <functional>
 #include <map>
+#include <memory>
 #include <mutex>
 #include <string>
 #include <thread>
@@ -196,6 +198,84 @@ TEST(LoneCommandsOnCaller, WhatArrivesDuringTheCallersWriteIsDecidedMeanwhileAnd
   EXPECT_EQ(ledger.GetHead().seq, head.seq + 1);
 }
 
+// The sequencer seals a batch while a caller it lent its role to has yet to write (the next
+// group does not fit beside it): the writer thread must not write it first — it would land
+// before the caller's, the head skip the caller's entry, its answers overtake — and answers go
+// out in the order decided. The caller is held after it gave the role back, before its write
+// (LedgerOptions::after_role_returned); a helper's review found the overtaking, which this test
+// saw before the fix (the writer wrote b's batch first).
+TEST(LoneCommandsOnCaller, ABatchSealedBeforeTheCallersWriteWaitsForItAndItsAnswers) {
+  TempDir dir;
+  std::mutex mu;
+  std::condition_variable changed;
+  bool armed = false;
+  bool at_hook = false;
+  bool release = false;
+  Answers answers;
+  auto ledger = testing::OpenLedgerWith(dir.path(), [&](LedgerOptions& options) {
+    options.lone_commands_on_caller = true;
+    options.batch_size_max = 4;
+    options.after_role_returned = [&] {
+      std::unique_lock lock(mu);
+      if (!armed) return;
+      armed = false;
+      at_hook = true;
+      changed.notify_all();
+      changed.wait(lock, [&] { return release; });
+    };
+  });
+  ASSERT_TRUE(ledger);
+  std::thread caller;
+  const auto release_caller = [&] {
+    {
+      std::lock_guard lock(mu);
+      release = true;
+    }
+    changed.notify_all();
+    if (caller.joinable()) caller.join();
+  };
+  // Also when an assertion returns early: the caller is released before the ledger closes.
+  const std::unique_ptr<void, std::function<void(void*)>> on_exit(&caller,
+                                                                  [&](void*) { release_caller(); });
+  testing::OpenProgramme(*ledger, 3);
+  ASSERT_TRUE(ledger->Execute(Earn("fill", "issuer:town", "m1", "100")).ok());
+  int transfers = 0;
+  ASSERT_TRUE(UntilAnsweredHere(*ledger, answers, 3, &transfers));
+  const Head head = ledger->GetHead();
+  const std::uint64_t batches = ledger->metrics().batches;
+  {
+    std::lock_guard lock(mu);
+    armed = true;
+  }
+  caller = std::thread([&] { ledger->Submit(Transfer("a", "m1", "m2", "1"), answers.For("a")); });
+  {
+    std::unique_lock lock(mu);
+    ASSERT_TRUE(changed.wait_for(lock, std::chrono::seconds(60), [&] { return at_hook; }));
+  }
+  ledger->Submit(Transfer("b", "m1", "m3", "1"), answers.For("b"));
+  std::vector<v1::Command> group;
+  for (int i = 0; i < 4; ++i) {
+    group.push_back(Transfer("g" + std::to_string(i), "m2", "m3", "0.01"));
+  }
+  ledger->SubmitMany(
+      std::move(group),
+      [done = answers.For("g")](std::vector<Outcome> outcomes) { done(outcomes.back()); },
+      /*all_or_nothing=*/true);
+  ASSERT_NO_FATAL_FAILURE(AwaitQueueEmpty(*ledger));  // b sealed; the group decided behind it
+  std::this_thread::sleep_for(std::chrono::milliseconds(200));  // time for a writer to overtake
+  EXPECT_EQ(ledger->metrics().batches, batches) << "b's batch written before a's";
+  EXPECT_EQ(ledger->GetHead().seq, head.seq);
+  release_caller();
+  EXPECT_EQ(answers.Await("a").decided_at_seq, head.seq + 1);
+  EXPECT_EQ(answers.Await("b").decided_at_seq, head.seq + 2);
+  EXPECT_EQ(answers.Await("g").decided_at_seq, head.seq + 6);
+  const std::vector<std::string> order = answers.order();
+  ASSERT_GE(order.size(), 3u);
+  EXPECT_EQ(std::vector<std::string>(order.end() - 3, order.end()),
+            (std::vector<std::string>{"a", "b", "g"}));
+  EXPECT_EQ(ledger->GetHead().seq, head.seq + 6);
+}
+
 TEST(LoneCommandsOnCaller, AFailedWriteOnTheCallersThreadRefusesItAndWhatFollows) {
   TempDir dir;
   Head head;
@@ -216,7 +296,7 @@ TEST(LoneCommandsOnCaller, AFailedWriteOnTheCallersThreadRefusesItAndWhatFollows
     EXPECT_TRUE(ledger.failed());
     EXPECT_EQ(ledger.GetHead().seq, head.seq);
     held.fs->fail_held = false;
-    // Refused, on the caller's thread or not: nothing is decided on the failed state.
+    // Refused at the door from now on (the ledger failed), as without the caller's path.
     EXPECT_EQ(ledger.Execute(Transfer("c", "m1", "m2", "1")).reason, Reason::kLedgerUnavailable);
     auto m3 = ledger.GetBalance("m3", "POINTS");
     ASSERT_TRUE(m3.ok()) << m3.status();
