@@ -413,7 +413,9 @@ Reason Ledger::Impl::Enqueue(std::vector<Pending>* group) {
       bool idle = queue_.empty() && sequencer_idle_ && !sequencer_lent_ && at_writer_ == 0;
       if (idle) {
         absl::MutexLock pipe(&pipe_mu_);  // mu_ then pipe_mu_: nothing takes them the other way
-        idle = in_flight_ == 0;
+        // The last caller lent the role has cleared its stage too (it clears it after its
+        // answers, which end its in-flight count): one caller's stage at a time.
+        idle = in_flight_ == 0 && !caller_stage_;
       }
       idle_streak_ = idle ? idle_streak_ + 1 : 0;
       run_here = idle && idle_streak_ > kIdleStreakForCaller && group->size() == 1 &&
@@ -854,9 +856,9 @@ void Ledger::Impl::AfterWrite(Sealed sealed, bool by_caller) {
     {
       absl::MutexLock lock(&pipe_mu_);
       caller_stage_ = false;
-      sealed_behind = !to_write_.empty();
+      sealed_behind = !to_write_.empty() || writer_stopping_;
     }
-    if (sealed_behind) write_wake_.Signal();
+    if (sealed_behind) write_wake_.Signal();  // also a writer told to stop while it waited
   }
 }
 

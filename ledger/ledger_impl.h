@@ -185,7 +185,9 @@ class Ledger::Impl {
   std::size_t in_flight_ ABSL_GUARDED_BY(pipe_mu_) = 0;  // sealed, not yet completed
   // A caller lent the role (RunLone) writes its batch, or answers it: the writer thread writes
   // nothing meanwhile, so that batches are written, and answered, in the order decided (the
-  // sequencer may seal the next one during the caller's write).
+  // sequencer may seal the next one during the caller's write). Set by RunLone, cleared by the
+  // same caller in AfterWrite once its batch is answered or in line at the completer; no other
+  // caller is lent the role before that (Enqueue).
   bool caller_stage_ ABSL_GUARDED_BY(pipe_mu_) = false;
   std::size_t written_ok_ ABSL_GUARDED_BY(pipe_mu_) = 0;  // completed, not yet retired
   // Completed batches, freed by the sequencer (RetireWritten): a batch of 1,024 transfers is
