@@ -395,6 +395,9 @@ std::size_t Ledger::Impl::BatchesInFlight() {
   return at_writer_;
 }
 
+// Why a command decided (or sealed) after a failed write is refused.
+constexpr const char* kRefusedUntilReopened = "the ledger refuses writes until reopened";
+
 Reason Ledger::Impl::Enqueue(std::vector<Pending>* group) {
   if (!engine) return Reason::kLedgerReadOnly;
   if (failed.load(std::memory_order_acquire)) return Reason::kLedgerUnavailable;
@@ -464,8 +467,7 @@ void Ledger::Impl::RunLone(Pending pending) {
     sealed.write = engine->FinishBatch();
     sealed.head_after = engine->head();
   } else {
-    sealed.outcomes[0] =
-        Refusal(Reason::kLedgerUnavailable, "the ledger refuses writes until reopened");
+    sealed.outcomes[0] = Refusal(Reason::kLedgerUnavailable, kRefusedUntilReopened);
   }
   // The role back before the write: the sequencer decides what queues meanwhile into its next
   // batch, which it seals once this write is done (at_writer_), as behind the writer thread.
@@ -645,8 +647,7 @@ void Ledger::Impl::SequencerLoop() {
       open.outcomes.resize(open.commands.size());
       if (!open.engine_batch || failed.load(std::memory_order_acquire)) {
         for (std::size_t i = first; i < open.outcomes.size(); ++i) {
-          open.outcomes[i] =
-              Refusal(Reason::kLedgerUnavailable, "the ledger refuses writes until reopened");
+          open.outcomes[i] = Refusal(Reason::kLedgerUnavailable, kRefusedUntilReopened);
         }
       } else {
         Decide(open.commands, open.outcomes, first);
@@ -805,7 +806,7 @@ void Ledger::Impl::WriteSealed(Sealed& sealed) {
   } else {  // an earlier write failed: this batch was decided on top of it, or not at all
     for (auto& outcome : sealed.outcomes) {
       if (outcome.reason != Reason::kLedgerUnavailable) {
-        outcome = Refusal(Reason::kLedgerUnavailable, "the ledger refuses writes until reopened");
+        outcome = Refusal(Reason::kLedgerUnavailable, kRefusedUntilReopened);
       }
     }
   }

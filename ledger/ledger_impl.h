@@ -67,9 +67,8 @@ class Ledger::Impl {
   // A decided batch on its way to disk. States: open (the sequencer decides into it) -> sealed
   // (in to_write_) -> writing (owned by the writer thread; a lone batch by the sequencer's, see
   // LedgerOptions::lone_batches_on_sequencer, or by its caller's, lone_commands_on_caller) ->
-  // answering (the writing thread's, or in
-  // to_complete_ for the completer thread) -> completed (callbacks run) -> retired by the
-  // sequencer (RetireWritten).
+  // answering (the writing thread's, or in to_complete_ for the completer thread) -> completed
+  // (callbacks run) -> retired by the sequencer (RetireWritten).
   struct Sealed {
     std::vector<Pending> commands;
     std::vector<Outcome> outcomes;
