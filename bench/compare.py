@@ -11,6 +11,13 @@ the rounds: transfers/s, p50/p99 latency, the server's CPU per transfer, and lov
 
   bench/compare.sh                       # Release build in build-release, 3 rounds of 10 s
   bench/compare.sh --runs 5 --seconds 10 --clients 1,4,16,64 --sides pg,grpc,http
+  bench/compare.sh --sides pg,grpc,floor   # and gRPC's floor: bench/grpc_floor.cc's server
+
+The floor side is not lovebank: bench/grpc_floor.cc serves Ledger.Transfer through the same
+callback API with nothing behind it but a group commit of 512 bytes and an fdatasync (committed
+on the handler's thread when idle, as lovebankd's lone commands are), driven by the same
+lovebank_load clients (--no-setup). What gRPC itself and the sync cost on this machine: no
+ledger on top of it can be faster.
 
 Every side is measured the same way: transfers completed inside a window of --seconds that
 starts --warmup seconds after the clients start, and the latency of each of those calls from
@@ -199,6 +206,27 @@ class Postgres:
         self._run([f'{PG_BIN}/pg_ctl', '-D', self.dir, '-m', 'fast', '-w', 'stop'], quiet=True)
 
 
+def run_load(build, server_pid, port, argv, clients, accounts, warmup, seconds):
+    """lovebank_load's unary transfers against the server on `port` (pid `server_pid`)."""
+    argv = [f'{build}/bin/lovebank_load', '--server', f'127.0.0.1:{port}', '--mode', 'unary',
+            '--clients', str(clients), '--channels', str(clients), '--accounts', str(accounts),
+            '--seconds', str(seconds), '--warmup', str(warmup)] + argv
+    proc = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    window = Window(server_pid, warmup, seconds)
+    errors = []
+    for line in proc.stderr:  # "... set up in N s": the clients start now
+        errors.append(line)
+        if 'set up in' in line:
+            window.start()
+            break
+    out, err = proc.communicate()
+    if proc.returncode != 0 or 'tx/s=' not in out:
+        sys.exit(f'compare: lovebank_load failed:\n{"".join(errors)}{err[-2000:]}{out}')
+    value = lambda name: float(re.search(name + r'=(\S+)', out).group(1))
+    return dict(tx=value('tx/s'), p50=value('p50'), p99=value('p99'), cpu=window.result(),
+                calls=value('committed'), failed=value('failed_calls'))
+
+
 class Lovebank:
     def __init__(self, root, build):
         self.dir = os.path.join(root, 'lovebank')
@@ -220,29 +248,39 @@ class Lovebank:
         threading.Thread(target=lambda: [None for _ in self.proc.stderr], daemon=True).start()
 
     def load(self, transport, clients, accounts, warmup, seconds):
-        argv = [f'{self.build}/bin/lovebank_load', '--server', f'127.0.0.1:{self.port}',
-                '--admin-token-file', os.path.join(self.dir, 'admin.token'), '--mode', 'unary',
-                '--transport', transport, '--clients', str(clients), '--channels', str(clients),
-                '--accounts', str(accounts), '--seconds', str(seconds), '--warmup', str(warmup)]
+        argv = ['--admin-token-file', os.path.join(self.dir, 'admin.token'),
+                '--transport', transport]
         if transport == 'http':
             argv += ['--http-server', f'127.0.0.1:{self.http_port}']
-        proc = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-        window = Window(self.proc.pid, warmup, seconds)
-        errors = []
-        for line in proc.stderr:  # "... set up in N s": the clients start now
-            errors.append(line)
-            if 'set up in' in line:
-                window.start()
-                break
-        out, err = proc.communicate()
-        if proc.returncode != 0 or 'tx/s=' not in out:
-            sys.exit(f'compare: lovebank_load failed:\n{"".join(errors)}{err[-2000:]}{out}')
-        value = lambda name: float(re.search(name + r'=(\S+)', out).group(1))
-        return dict(tx=value('tx/s'), p50=value('p50'), p99=value('p99'), cpu=window.result(),
-                    calls=value('committed'), failed=value('failed_calls'))
+        return run_load(self.build, self.proc.pid, self.port, argv, clients, accounts, warmup,
+                        seconds)
 
     def stop(self):
         self.proc.send_signal(signal.SIGTERM)
+        self.proc.wait(timeout=60)
+
+
+class Floor:
+    """bench/grpc_floor.cc's server: gRPC and a synced group commit, no ledger."""
+
+    def __init__(self, root, build):
+        self.dir = os.path.join(root, 'floor')
+        os.makedirs(self.dir)
+        self.build = build
+        self.proc = subprocess.Popen(
+            [f'{build}/bin/grpc_floor', 'serve', '--api', 'inline', '--dir', self.dir],
+            stdout=subprocess.PIPE, text=True)
+        line = self.proc.stdout.readline()
+        if not line.startswith('port '):
+            sys.exit('compare: grpc_floor did not start')
+        self.port = int(line.split()[1])
+
+    def load(self, clients, accounts, warmup, seconds):
+        return run_load(self.build, self.proc.pid, self.port, ['--no-setup'], clients, accounts,
+                        warmup, seconds)
+
+    def stop(self):
+        self.proc.kill()
         self.proc.wait(timeout=60)
 
 
@@ -260,19 +298,23 @@ def main():
     sides = o.sides.split(',')
     root = tempfile.mkdtemp(prefix='lovebank-compare-')
     os.chmod(root, 0o755)
-    pg = lb = None
+    pg = lb = floor = None
     results = {}
     try:
         if 'pg' in sides:
             pg = Postgres(root, o.accounts)
         if 'grpc' in sides or 'http' in sides:
             lb = Lovebank(root, o.build)
+        if 'floor' in sides:
+            floor = Floor(root, o.build)
         for round_number in range(o.runs):
             for clients in clients_list:
                 order = sides[round_number % len(sides):] + sides[:round_number % len(sides)]
                 for side in order:
                     if side == 'pg':
                         r = pg.load(clients, o.accounts, o.warmup, o.seconds)
+                    elif side == 'floor':
+                        r = floor.load(clients, o.accounts, o.warmup, o.seconds)
                     else:
                         r = lb.load(side, clients, o.accounts, o.warmup, o.seconds)
                     r['cpu_us'] = r['cpu'] * 1e6 / r['calls'] if r['calls'] else float('nan')
@@ -282,12 +324,15 @@ def main():
                           f'server CPU {r["cpu_us"]:.0f} µs/tx  failed {r["failed"]:.0f}',
                           flush=True)
     finally:
+        if floor:
+            floor.stop()
         if lb:
             lb.stop()
         if pg:
             pg.stop()
         shutil.rmtree(root, ignore_errors=True)
-    names = {'pg': 'PostgreSQL 15 (pgbench)', 'grpc': 'lovebank gRPC', 'http': 'lovebank HTTP/JSON'}
+    names = {'pg': 'PostgreSQL 15 (pgbench)', 'grpc': 'lovebank gRPC', 'http': 'lovebank HTTP/JSON',
+             'floor': "gRPC's floor (no ledger)"}
     header = ['clients']
     for side in sides:
         header += [f'{names[side]} tx/s', 'p50 / p99 ms', 'CPU µs/tx']

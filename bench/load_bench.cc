@@ -67,6 +67,9 @@ struct Config {
   std::string admin_token_file;
   std::string log_level = "warn";
   std::string terminal_token;  // basket mode: the store terminal's token
+  // Against bench/grpc_floor.cc's server, which answers Transfer and nothing else: no setup, the
+  // same transfers with stand-in tokens (the floor reads neither).
+  bool no_setup = false;
   // Distinguishes this run's request ids from earlier runs against the same server.
   std::string run =
       "t" + std::to_string(std::chrono::system_clock::now().time_since_epoch().count());
@@ -442,8 +445,16 @@ int Main(int argc, char** argv) {
   app.add_option("--admin-token-file", config.admin_token_file, "with --server: the admin token");
   app.add_option("--log-level", config.log_level, "in-process server's log level")
       ->capture_default_str();
+  app.add_flag(
+      "--no-setup", config.no_setup,
+      "with --server and --mode unary: send the transfers without any setup (against "
+      "bench/grpc_floor.cc's server, gRPC's floor: bench/compare.sh --sides pg,grpc,floor)");
   CLI11_PARSE(app, argc, argv);
   const bool http = config.transport == "http";
+  if (config.no_setup && (config.server.empty() || config.mode != "unary" || http)) {
+    std::cerr << "lovebank_load: --no-setup is for --server with --mode unary over gRPC\n";
+    return 2;
+  }
   if (http && config.mode != "unary") {
     std::cerr << "lovebank_load: --transport http measures unary transfers (--mode unary)\n";
     return 2;
@@ -481,7 +492,7 @@ int Main(int argc, char** argv) {
     if (http) config.http_server = "127.0.0.1:" + std::to_string(server->http_port());
   }
   std::string admin;
-  std::getline(std::ifstream(admin_token_file), admin);
+  if (!config.no_setup) std::getline(std::ifstream(admin_token_file), admin);
   grpc::ChannelArguments arguments;
   arguments.SetMaxReceiveMessageSize(64 << 20);
   std::vector<std::shared_ptr<grpc::Channel>> channels;
@@ -492,7 +503,9 @@ int Main(int argc, char** argv) {
   }
   const auto setup_start = Clock::now();
   const std::vector<std::string> tokens =
-      SetUp(channels[0], admin, config.accounts, config.mode == "basket", &config.terminal_token);
+      config.no_setup ? std::vector<std::string>(config.accounts, "floor")
+                      : SetUp(channels[0], admin, config.accounts, config.mode == "basket",
+                              &config.terminal_token);
   std::cerr << "lovebank_load: " << config.accounts << " accounts and principals set up in "
             << std::chrono::duration<double>(Clock::now() - setup_start).count() << " s\n";
 
