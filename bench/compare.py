@@ -11,13 +11,14 @@ the rounds: transfers/s, p50/p99 latency, the server's CPU per transfer, and lov
 
   bench/compare.sh                       # Release build in build-release, 3 rounds of 10 s
   bench/compare.sh --runs 5 --seconds 10 --clients 1,4,16,64 --sides pg,grpc,http
-  bench/compare.sh --sides pg,grpc,floor   # and gRPC's floor: bench/grpc_floor.cc's server
+  bench/compare.sh --sides pg,grpc,floor:inline,floor:async   # and gRPC's floor
 
-The floor side is not lovebank: bench/grpc_floor.cc serves Ledger.Transfer through the same
-callback API with nothing behind it but a group commit of 512 bytes and an fdatasync (committed
-on the handler's thread when idle, as lovebankd's lone commands are), driven by the same
-lovebank_load clients (--no-setup). What gRPC itself and the sync cost on this machine: no
-ledger on top of it can be faster.
+A floor side is not lovebank: bench/grpc_floor.cc serves Ledger.Transfer with nothing behind it
+but a group commit of 512 bytes and an fdatasync, driven by the same lovebank_load clients
+(--no-setup). floor:inline is the callback API lovebankd uses (a commit on the handler's thread
+when idle, as lovebankd's lone commands are), floor:async the completion-queue API with one
+polling thread (floor alone: --floor-api, inline by default). What gRPC itself and the sync cost
+on this machine: no ledger served the same way can be faster.
 
 Every side is measured the same way: transfers completed inside a window of --seconds that
 starts --warmup seconds after the clients start, and the latency of each of those calls from
@@ -263,12 +264,12 @@ class Lovebank:
 class Floor:
     """bench/grpc_floor.cc's server: gRPC and a synced group commit, no ledger."""
 
-    def __init__(self, root, build):
-        self.dir = os.path.join(root, 'floor')
+    def __init__(self, root, side, build, api):
+        self.dir = os.path.join(root, side.replace(':', '-'))
         os.makedirs(self.dir)
         self.build = build
         self.proc = subprocess.Popen(
-            [f'{build}/bin/grpc_floor', 'serve', '--api', 'inline', '--dir', self.dir],
+            [f'{build}/bin/grpc_floor', 'serve', '--api', api, '--dir', self.dir],
             stdout=subprocess.PIPE, text=True)
         line = self.proc.stdout.readline()
         if not line.startswith('port '):
@@ -293,28 +294,31 @@ def main():
     p.add_argument('--clients', default='1,4,16,64')
     p.add_argument('--accounts', type=int, default=1000)
     p.add_argument('--sides', default='pg,grpc,http')
+    p.add_argument('--floor-api', default='inline', choices=['inline', 'callback', 'async'],
+                   help="the floor side's gRPC server API (bench/grpc_floor.cc)")
     o = p.parse_args()
     clients_list = [int(c) for c in o.clients.split(',')]
     sides = o.sides.split(',')
     root = tempfile.mkdtemp(prefix='lovebank-compare-')
     os.chmod(root, 0o755)
-    pg = lb = floor = None
+    pg = lb = None
+    floors = {}
     results = {}
     try:
         if 'pg' in sides:
             pg = Postgres(root, o.accounts)
         if 'grpc' in sides or 'http' in sides:
             lb = Lovebank(root, o.build)
-        if 'floor' in sides:
-            floor = Floor(root, o.build)
+        floors = {side: Floor(root, side, o.build, side.partition(':')[2] or o.floor_api)
+                  for side in sides if side.startswith('floor')}
         for round_number in range(o.runs):
             for clients in clients_list:
                 order = sides[round_number % len(sides):] + sides[:round_number % len(sides)]
                 for side in order:
                     if side == 'pg':
                         r = pg.load(clients, o.accounts, o.warmup, o.seconds)
-                    elif side == 'floor':
-                        r = floor.load(clients, o.accounts, o.warmup, o.seconds)
+                    elif side in floors:
+                        r = floors[side].load(clients, o.accounts, o.warmup, o.seconds)
                     else:
                         r = lb.load(side, clients, o.accounts, o.warmup, o.seconds)
                     r['cpu_us'] = r['cpu'] * 1e6 / r['calls'] if r['calls'] else float('nan')
@@ -324,15 +328,17 @@ def main():
                           f'server CPU {r["cpu_us"]:.0f} µs/tx  failed {r["failed"]:.0f}',
                           flush=True)
     finally:
-        if floor:
+        for floor in floors.values():
             floor.stop()
         if lb:
             lb.stop()
         if pg:
             pg.stop()
         shutil.rmtree(root, ignore_errors=True)
-    names = {'pg': 'PostgreSQL 15 (pgbench)', 'grpc': 'lovebank gRPC', 'http': 'lovebank HTTP/JSON',
-             'floor': "gRPC's floor (no ledger)"}
+    names = {'pg': 'PostgreSQL 15 (pgbench)', 'grpc': 'lovebank gRPC', 'http': 'lovebank HTTP/JSON'}
+    for side in sides:
+        if side.startswith('floor'):
+            names[side] = f"gRPC's floor, {side.partition(':')[2] or o.floor_api} (no ledger)"
     header = ['clients']
     for side in sides:
         header += [f'{names[side]} tx/s', 'p50 / p99 ms', 'CPU µs/tx']
