@@ -17,7 +17,9 @@ A floor side is not lovebank: bench/grpc_floor.cc serves Ledger.Transfer with no
 but a group commit of 512 bytes and an fdatasync, driven by the same lovebank_load clients
 (--no-setup). floor:inline is the callback API lovebankd uses (a commit on the handler's thread
 when idle, as lovebankd's lone commands are), floor:async the completion-queue API with one
-polling thread (floor alone: --floor-api, inline by default). What gRPC itself and the sync cost
+polling thread, floor:async-inline the same committing on that thread when idle; a third
+part, floor:API:zeroed, writes the synced file with zeros first, as PostgreSQL's recycled WAL
+segments are (floor alone: --floor-api, inline by default). What gRPC itself and the sync cost
 on this machine: no ledger served the same way can be faster.
 
 Every side is measured the same way: transfers completed inside a window of --seconds that
@@ -208,11 +210,14 @@ class Postgres:
         self._run([f'{PG_BIN}/pg_ctl', '-D', self.dir, '-m', 'fast', '-w', 'stop'], quiet=True)
 
 
+CLIENT_API = ['--client-api', 'auto']  # main() sets it from --client-api
+
+
 def run_load(build, server_pid, port, argv, clients, accounts, warmup, seconds):
     """lovebank_load's unary transfers against the server on `port` (pid `server_pid`)."""
     argv = [f'{build}/bin/lovebank_load', '--server', f'127.0.0.1:{port}', '--mode', 'unary',
             '--clients', str(clients), '--channels', str(clients), '--accounts', str(accounts),
-            '--seconds', str(seconds), '--warmup', str(warmup)] + argv
+            '--seconds', str(seconds), '--warmup', str(warmup)] + CLIENT_API + argv
     proc = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     window = Window(server_pid, warmup, seconds)
     errors = []
@@ -265,13 +270,18 @@ class Lovebank:
 class Floor:
     """bench/grpc_floor.cc's server: gRPC and a synced group commit, no ledger."""
 
-    def __init__(self, root, side, build, api):
+    def __init__(self, root, side, build, default_api):
+        # floor[:API[:zeroed]]: bench/grpc_floor.cc's --api, and its --zeroed file.
+        _, _, spec = side.partition(':')
+        api, _, option = spec.partition(':')
+        if option not in ('', 'zeroed'):
+            sys.exit(f'compare: unknown floor option {option!r} in {side!r} (floor:API[:zeroed])')
         self.dir = os.path.join(root, side.replace(':', '-'))
         os.makedirs(self.dir)
         self.build = build
         self.proc = subprocess.Popen(
-            [f'{build}/bin/grpc_floor', 'serve', '--api', api, '--dir', self.dir],
-            stdout=subprocess.PIPE, text=True)
+            [f'{build}/bin/grpc_floor', 'serve', '--api', api or default_api, '--dir', self.dir]
+            + (['--zeroed'] if option else []), stdout=subprocess.PIPE, text=True)
         line = self.proc.stdout.readline()
         if not line.startswith('port '):
             sys.exit('compare: grpc_floor did not start')
@@ -286,6 +296,18 @@ class Floor:
         self.proc.wait(timeout=60)
 
 
+def side_order(sides, round_number):
+    """The sides' order in a round: a Williams design, so that over len(sides) rounds each side
+    runs once in each place and (for an even count) right behind each other side once — none
+    always follows the heaviest or the lightest (for an odd count every other round reverses)."""
+    n = len(sides)
+    base = [0 if j == 0 else (j + 1) // 2 if j % 2 else n - j // 2 for j in range(n)]
+    order = [sides[(b + round_number) % n] for b in base]
+    if n % 2 and round_number % 2:
+        order.reverse()
+    return order
+
+
 def main():
     p = argparse.ArgumentParser(description=__doc__.split('\n')[0])
     p.add_argument('--build', default='build-release')
@@ -297,9 +319,13 @@ def main():
     p.add_argument('--sides', default='pg,grpc,http')
     p.add_argument('--settle', type=int, default=5,
                    help='seconds of one uncounted run of each side (4 clients) before round 1')
-    p.add_argument('--floor-api', default='inline', choices=['inline', 'callback', 'async'],
+    p.add_argument('--floor-api', default='inline', choices=['inline', 'callback', 'async', 'async-inline'],
                    help="the floor side's gRPC server API (bench/grpc_floor.cc)")
+    p.add_argument('--client-api', default='auto', choices=['auto', 'blocking', 'callback'],
+                   help="lovebank_load's gRPC client API (auto: blocking for 1 client, callback "
+                        "for more)")
     o = p.parse_args()
+    CLIENT_API[1] = o.client_api
     clients_list = [int(c) for c in o.clients.split(',')]
     sides = o.sides.split(',')
     root = tempfile.mkdtemp(prefix='lovebank-compare-')
@@ -312,7 +338,7 @@ def main():
             pg = Postgres(root, o.accounts)
         if 'grpc' in sides or 'http' in sides:
             lb = Lovebank(root, o.build)
-        floors = {side: Floor(root, side, o.build, side.partition(':')[2] or o.floor_api)
+        floors = {side: Floor(root, side, o.build, o.floor_api)
                   for side in sides if side.startswith('floor')}
         def load(side, clients, seconds):
             if side == 'pg':
@@ -330,7 +356,7 @@ def main():
                 load(side, 4, o.settle)
         for round_number in range(o.runs):
             for clients in clients_list:
-                order = sides[round_number % len(sides):] + sides[:round_number % len(sides)]
+                order = side_order(sides, round_number)
                 for side in order:
                     r = load(side, clients, o.seconds)
                     r['cpu_us'] = r['cpu'] * 1e6 / r['calls'] if r['calls'] else float('nan')

@@ -5,11 +5,16 @@
 //   callback  the callback API lovebankd uses (gRPC's own polling threads run the handlers);
 //   async     the completion-queue API with one polling thread of our own;
 //   inline    the callback API, the handler's own thread writing, syncing and answering when
-//             the committer is idle (what LedgerOptions::lone_commands_on_caller does).
+//             the committer is idle (what LedgerOptions::lone_commands_on_caller does);
+//   async-inline  the completion-queue API, its polling thread committing when the committer
+//             is idle.
+// A commit's answers go out while the next commit may already run. `--zeroed` writes the file
+// with zeros first (PostgreSQL's recycled WAL segments), so no sync converts unwritten blocks.
 // bench/grpc_floor.sh runs both against blocking clients and counts the server's context
 // switches and CPU per call with `perf stat` (docs/benchmarks.md, "gRPC's floor").
 //
-//   grpc_floor serve --api callback|async|mixed|inline [--no-sync] [--dir DIR]   prints "port N"
+//   grpc_floor serve --api callback|async|mixed|inline|async-inline [--no-sync] [--zeroed]
+//                    [--dir DIR]                                      prints "port N"
 //   grpc_floor call --server 127.0.0.1:N --seconds 6                 prints "calls/s=X"
 // (calls/s over the requested seconds, connection set-up included: a small bias, the same for
 // both APIs).
@@ -41,7 +46,7 @@ namespace {
 // client, since each client waits for its answer before it calls again.
 class Committer {
  public:
-  Committer(const std::string& dir, bool sync) : sync_(sync) {
+  Committer(const std::string& dir, bool sync, bool zeroed) : sync_(sync) {
     fd_ = ::open((dir + "/grpc_floor.wal").c_str(), O_CREAT | O_WRONLY | O_TRUNC, 0644);
     // Sized ahead, as lovebankd's WAL is (ledger/storage/wal_file_system.h): a commit's write
     // lands inside the file, and its sync need not record a new size.
@@ -49,14 +54,32 @@ class Committer {
       std::perror("grpc_floor: open");
       std::exit(1);
     }
+    // --zeroed: the blocks written with zeros and synced before serving, as PostgreSQL's
+    // recycled WAL segments are: no commit's sync then records an unwritten extent's conversion
+    // in the inode.
+    if (zeroed) {
+      const std::string zeros(1 << 20, '\0');
+      for (off_t at = 0; at < kFileBytes; at += static_cast<off_t>(zeros.size())) {
+        if (::pwrite(fd_, zeros.data(), zeros.size(), at) != static_cast<ssize_t>(zeros.size())) {
+          std::perror("grpc_floor: zero");
+          std::exit(1);
+        }
+      }
+      if (::fdatasync(fd_) != 0) {
+        std::perror("grpc_floor: sync");
+        std::exit(1);
+      }
+    }
     std::thread([this] { Run(); }).detach();  // lives as long as the process
   }
   void Push(std::function<void()> answer) {
+    bool wake = false;
     {
       std::lock_guard lock(mu_);
       queue_.push_back(std::move(answer));
+      wake = !busy_;  // a commit under way takes what is queued when it ends (Release)
     }
-    wake_.notify_one();
+    if (wake) wake_.notify_one();
   }
   // The caller commits and answers itself when nothing is queued and no commit is under way;
   // otherwise as Push.
@@ -65,13 +88,20 @@ class Committer {
       std::lock_guard lock(mu_);
       if (busy_ || !queue_.empty()) {
         queue_.push_back(std::move(answer));
-        wake_.notify_one();
+        if (!busy_) wake_.notify_one();
         return;
       }
       busy_ = true;
     }
     Write();
+    Release();
     answer();
+  }
+
+ private:
+  // A commit is done: the next may start while this one's answers go out (as lovebankd's writer
+  // writes the next batch while its completer answers).
+  void Release() {
     bool queued = false;
     {
       std::lock_guard lock(mu_);
@@ -80,8 +110,6 @@ class Committer {
     }
     if (queued) wake_.notify_one();
   }
-
- private:
   void Write() {
     static const std::string record(512, 'r');
     if (sync_) {
@@ -102,9 +130,8 @@ class Committer {
         busy_ = true;
       }
       Write();
+      Release();
       for (auto& answer : answers) answer();
-      std::lock_guard lock(mu_);
-      busy_ = false;
     }
   }
   bool busy_ = false;  // a commit is under way (on the committer's thread or a caller's)
@@ -167,11 +194,11 @@ struct AsyncCall {
 
 template <typename Service>
 [[noreturn]] void ServeAsync(Service& service, grpc::ServerBuilder& builder, const int& port,
-                             Committer* committer);
+                             Committer* committer, bool inline_commit);
 
 // Serves until the process is killed (bench/grpc_floor.sh).
-[[noreturn]] void Serve(const std::string& api, const std::string& dir, bool sync) {
-  auto* committer = new Committer(dir, sync);  // never freed: see Committer
+[[noreturn]] void Serve(const std::string& api, const std::string& dir, bool sync, bool zeroed) {
+  auto* committer = new Committer(dir, sync, zeroed);  // never freed: see Committer
   grpc::ServerBuilder builder;
   int port = 0;
   builder.AddListeningPort("127.0.0.1:0", grpc::InsecureServerCredentials(), &port);
@@ -185,17 +212,19 @@ template <typename Service>
   }
   if (api == "mixed") {
     MixedLedger service;
-    ServeAsync(service, builder, port, committer);
+    ServeAsync(service, builder, port, committer, false);
   }
   v1::Ledger::AsyncService service;
-  ServeAsync(service, builder, port, committer);
+  ServeAsync(service, builder, port, committer, api == "async-inline");
 }
 
 // Transfer through a completion queue that this thread alone polls. `service` may have its other
-// methods on the callback API ("mixed"): then gRPC's callback threads poll beside this one.
+// methods on the callback API ("mixed"): then gRPC's callback threads poll beside this one. With
+// `inline_commit` ("async-inline") the polling thread commits and answers a call itself when
+// the committer is idle.
 template <typename Service>
 [[noreturn]] void ServeAsync(Service& service, grpc::ServerBuilder& builder, const int& port,
-                             Committer* committer) {
+                             Committer* committer, bool inline_commit) {
   builder.RegisterService(&service);
   std::unique_ptr<grpc::ServerCompletionQueue> queue = builder.AddCompletionQueue();
   auto server = builder.BuildAndStart();
@@ -216,10 +245,15 @@ template <typename Service>
     }
     request_next();
     call->answered = true;
-    committer->Push([call] {
+    auto answer = [call] {
       call->receipt.set_seq(1);
       call->writer.Finish(call->receipt, grpc::Status::OK, call);
-    });
+    };
+    if (inline_commit) {
+      committer->PushOrRun(answer);
+    } else {
+      committer->Push(answer);
+    }
   }
   std::abort();  // the queue shuts down only with the server, which nothing shuts down
 }
@@ -255,6 +289,7 @@ int main(int argc, char** argv) {
   std::string api = "callback";
   std::string dir = "/tmp";
   bool sync = true;
+  bool zeroed = false;
   std::string address;
   double seconds = 6;
   auto* serve = app.add_subcommand("serve", "serve Ledger.Transfer on a loopback port");
@@ -262,14 +297,18 @@ int main(int argc, char** argv) {
       ->add_option(
           "--api", api,
           "callback | async | mixed (Transfer async, the rest callback) | inline (callback, "
-          "the handler's thread commits when the committer is idle)")
-      ->check(CLI::IsMember({"callback", "async", "mixed", "inline"}));
+          "the handler's thread commits when the committer is idle) | async-inline (async, "
+          "the polling thread commits when the committer is idle)")
+      ->check(CLI::IsMember({"callback", "async", "mixed", "inline", "async-inline"}));
   serve->add_flag("--sync,!--no-sync", sync, "each commit writes and fdatasyncs (default)");
   serve->add_option("--dir", dir, "where the synced file goes");
+  serve->add_flag("--zeroed", zeroed,
+                  "write the file's 64 MB with zeros and sync them before serving (as "
+                  "PostgreSQL's recycled WAL segments), instead of fallocate's unwritten blocks");
   auto* call = app.add_subcommand("call", "one blocking client, calls one after another");
   call->add_option("--server", address, "host:port")->required();
   call->add_option("--seconds", seconds, "how long");
   CLI11_PARSE(app, argc, argv);
-  if (serve->parsed()) lovebank::Serve(api, dir, sync);
+  if (serve->parsed()) lovebank::Serve(api, dir, sync, zeroed);
   return lovebank::Call(address, seconds);
 }
