@@ -81,12 +81,15 @@ class Committer {
     }
     if (wake) wake_.notify_one();
   }
-  // The caller commits and answers itself when nothing is queued and no commit is under way;
-  // otherwise as Push.
+  // The caller commits and answers itself when nothing is queued and no commit is under way,
+  // and the two calls before found it so too (lovebankd's kIdleStreakForCaller: a polling thread
+  // stuck in a sync leaves the other clients' calls unread); otherwise as Push.
   void PushOrRun(std::function<void()> answer) {
     {
       std::lock_guard lock(mu_);
-      if (busy_ || !queue_.empty()) {
+      const bool idle = !busy_ && queue_.empty();
+      idle_streak_ = idle ? idle_streak_ + 1 : 0;
+      if (!idle || idle_streak_ <= 2) {
         queue_.push_back(std::move(answer));
         if (!busy_) wake_.notify_one();
         return;
@@ -134,7 +137,8 @@ class Committer {
       for (auto& answer : answers) answer();
     }
   }
-  bool busy_ = false;  // a commit is under way (on the committer's thread or a caller's)
+  bool busy_ = false;    // a commit is under way (on the committer's thread or a caller's)
+  int idle_streak_ = 0;  // calls in a row that found the committer idle
 
   const bool sync_;
   static constexpr off_t kFileBytes = 64 << 20;  // written round and round
