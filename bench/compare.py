@@ -210,14 +210,11 @@ class Postgres:
         self._run([f'{PG_BIN}/pg_ctl', '-D', self.dir, '-m', 'fast', '-w', 'stop'], quiet=True)
 
 
-CLIENT_API = ['--client-api', 'auto']  # main() sets it from --client-api
-
-
-def run_load(build, server_pid, port, argv, clients, accounts, warmup, seconds):
+def run_load(build, server_pid, port, argv, clients, accounts, warmup, seconds, client_api):
     """lovebank_load's unary transfers against the server on `port` (pid `server_pid`)."""
     argv = [f'{build}/bin/lovebank_load', '--server', f'127.0.0.1:{port}', '--mode', 'unary',
             '--clients', str(clients), '--channels', str(clients), '--accounts', str(accounts),
-            '--seconds', str(seconds), '--warmup', str(warmup)] + CLIENT_API + argv
+            '--seconds', str(seconds), '--warmup', str(warmup), '--client-api', client_api] + argv
     proc = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     window = Window(server_pid, warmup, seconds)
     errors = []
@@ -254,13 +251,13 @@ class Lovebank:
             sys.exit('compare: lovebankd did not start')
         threading.Thread(target=lambda: [None for _ in self.proc.stderr], daemon=True).start()
 
-    def load(self, transport, clients, accounts, warmup, seconds):
+    def load(self, transport, clients, accounts, warmup, seconds, client_api):
         argv = ['--admin-token-file', os.path.join(self.dir, 'admin.token'),
                 '--transport', transport]
         if transport == 'http':
             argv += ['--http-server', f'127.0.0.1:{self.http_port}']
         return run_load(self.build, self.proc.pid, self.port, argv, clients, accounts, warmup,
-                        seconds)
+                        seconds, client_api)
 
     def stop(self):
         self.proc.send_signal(signal.SIGTERM)
@@ -276,6 +273,7 @@ class Floor:
         api, _, option = spec.partition(':')
         if option not in ('', 'zeroed'):
             sys.exit(f'compare: unknown floor option {option!r} in {side!r} (floor:API[:zeroed])')
+        self.name = f"gRPC's floor, {api or default_api}{', zeroed' if option else ''} (no ledger)"
         self.dir = os.path.join(root, side.replace(':', '-'))
         os.makedirs(self.dir)
         self.build = build
@@ -287,9 +285,9 @@ class Floor:
             sys.exit('compare: grpc_floor did not start')
         self.port = int(line.split()[1])
 
-    def load(self, clients, accounts, warmup, seconds):
+    def load(self, clients, accounts, warmup, seconds, client_api):
         return run_load(self.build, self.proc.pid, self.port, ['--no-setup'], clients, accounts,
-                        warmup, seconds)
+                        warmup, seconds, client_api)
 
     def stop(self):
         self.proc.kill()
@@ -319,13 +317,13 @@ def main():
     p.add_argument('--sides', default='pg,grpc,http')
     p.add_argument('--settle', type=int, default=5,
                    help='seconds of one uncounted run of each side (4 clients) before round 1')
-    p.add_argument('--floor-api', default='inline', choices=['inline', 'callback', 'async', 'async-inline'],
+    p.add_argument('--floor-api', default='inline',
+                   choices=['inline', 'callback', 'async', 'async-inline'],
                    help="the floor side's gRPC server API (bench/grpc_floor.cc)")
     p.add_argument('--client-api', default='auto', choices=['auto', 'blocking', 'callback'],
                    help="lovebank_load's gRPC client API (auto: blocking for 1 client, callback "
                         "for more)")
     o = p.parse_args()
-    CLIENT_API[1] = o.client_api
     clients_list = [int(c) for c in o.clients.split(',')]
     sides = o.sides.split(',')
     root = tempfile.mkdtemp(prefix='lovebank-compare-')
@@ -344,8 +342,8 @@ def main():
             if side == 'pg':
                 return pg.load(clients, o.accounts, o.warmup, seconds)
             if side in floors:
-                return floors[side].load(clients, o.accounts, o.warmup, seconds)
-            return lb.load(side, clients, o.accounts, o.warmup, seconds)
+                return floors[side].load(clients, o.accounts, o.warmup, seconds, o.client_api)
+            return lb.load(side, clients, o.accounts, o.warmup, seconds, o.client_api)
 
         # One run of each side before the first round, not counted: a fresh PostgreSQL ran its
         # first pgbench run at a third of its later speed, every time (round 1 at 1 client:
@@ -374,9 +372,7 @@ def main():
             pg.stop()
         shutil.rmtree(root, ignore_errors=True)
     names = {'pg': 'PostgreSQL 15 (pgbench)', 'grpc': 'lovebank gRPC', 'http': 'lovebank HTTP/JSON'}
-    for side in sides:
-        if side.startswith('floor'):
-            names[side] = f"gRPC's floor, {side.partition(':')[2] or o.floor_api} (no ledger)"
+    names.update((side, floor.name) for side, floor in floors.items())
     header = ['clients']
     for side in sides:
         header += [f'{names[side]} tx/s', 'p50 / p99 ms', 'CPU µs/tx']
