@@ -36,9 +36,9 @@ void FillReceipt(const StoredEntry& entry, const std::string& request_id, v1::Re
 
 }  // namespace
 
-grpc::ServerUnaryReactor* AdminService::IssueActivationCode(
-    grpc::CallbackServerContext* ctx, const v1::IssueActivationCodeRequest* request,
-    v1::IssueActivationCodeResponse* response) {
+UnaryCall* AdminService::IssueActivationCode(CallContext* ctx,
+                                             const v1::IssueActivationCodeRequest* request,
+                                             v1::IssueActivationCodeResponse* response) {
   auto* call = new UnaryCall(context_, ctx, "IssueActivationCode", request->request_id());
   auto who = call->Authenticate();
   if (who == nullptr) return call;
@@ -110,9 +110,8 @@ grpc::ServerUnaryReactor* AdminService::IssueActivationCode(
   return call;
 }
 
-grpc::ServerUnaryReactor* AdminService::Activate(grpc::CallbackServerContext* ctx,
-                                                 const v1::ActivateRequest* request,
-                                                 v1::ActivateResponse* response) {
+UnaryCall* AdminService::Activate(CallContext* ctx, const v1::ActivateRequest* request,
+                                  v1::ActivateResponse* response) {
   // No bearer token: the code is the credential, and only for this.
   auto* call = new UnaryCall(context_, ctx, "Activate", "");
   const std::optional<std::string> code = CanonicalActivationCode(request->code());

@@ -40,9 +40,9 @@ bool SameGrant(const v1::GrantPrincipal& grant, const v1::Command& command,
 
 }  // namespace
 
-grpc::ServerUnaryReactor* AdminService::CreatePrincipal(grpc::CallbackServerContext* ctx,
-                                                        const v1::CreatePrincipalRequest* request,
-                                                        v1::CreatePrincipalResponse* response) {
+UnaryCall* AdminService::CreatePrincipal(CallContext* ctx,
+                                         const v1::CreatePrincipalRequest* request,
+                                         v1::CreatePrincipalResponse* response) {
   auto* call = new UnaryCall(context_, ctx, "CreatePrincipal", request->request_id());
   auto who = call->Authenticate();
   if (who == nullptr || !call->Allowed(MayAdminister(*who))) return call;
@@ -143,9 +143,9 @@ void SubmitForPrincipal(const Context& context, UnaryCall* call, Converted conve
 
 }  // namespace
 
-grpc::ServerUnaryReactor* AdminService::RevokePrincipal(grpc::CallbackServerContext* ctx,
-                                                        const v1::RevokePrincipalRequest* request,
-                                                        v1::Receipt* response) {
+UnaryCall* AdminService::RevokePrincipal(CallContext* ctx,
+                                         const v1::RevokePrincipalRequest* request,
+                                         v1::Receipt* response) {
   auto* call = new UnaryCall(context_, ctx, "RevokePrincipal", request->request_id());
   auto who = call->Authenticate();
   if (who == nullptr) return call;
@@ -157,9 +157,8 @@ grpc::ServerUnaryReactor* AdminService::RevokePrincipal(grpc::CallbackServerCont
   return call;
 }
 
-grpc::ServerUnaryReactor* AdminService::SetDevicePin(grpc::CallbackServerContext* ctx,
-                                                     const v1::SetDevicePinRequest* request,
-                                                     v1::Receipt* response) {
+UnaryCall* AdminService::SetDevicePin(CallContext* ctx, const v1::SetDevicePinRequest* request,
+                                      v1::Receipt* response) {
   auto* call = new UnaryCall(context_, ctx, "SetDevicePin", request->request_id());
   auto who = call->Authenticate();
   if (who == nullptr) return call;
@@ -187,9 +186,8 @@ grpc::ServerUnaryReactor* AdminService::SetDevicePin(grpc::CallbackServerContext
   return call;
 }
 
-grpc::ServerUnaryReactor* AdminService::ListPrincipals(grpc::CallbackServerContext* ctx,
-                                                       const v1::ListPrincipalsRequest*,
-                                                       v1::ListPrincipalsResponse* response) {
+UnaryCall* AdminService::ListPrincipals(CallContext* ctx, const v1::ListPrincipalsRequest*,
+                                        v1::ListPrincipalsResponse* response) {
   auto* call = new UnaryCall(context_, ctx, "ListPrincipals", "");
   auto who = call->Authenticate();
   if (who == nullptr || !call->Allowed(MayListPrincipals(*who))) return call;
@@ -211,9 +209,8 @@ grpc::ServerUnaryReactor* AdminService::ListPrincipals(grpc::CallbackServerConte
   return call;
 }
 
-grpc::ServerUnaryReactor* AdminService::WhoAmI(grpc::CallbackServerContext* ctx,
-                                               const v1::WhoAmIRequest*,
-                                               v1::PrincipalRecord* response) {
+UnaryCall* AdminService::WhoAmI(CallContext* ctx, const v1::WhoAmIRequest*,
+                                v1::PrincipalRecord* response) {
   auto* call = new UnaryCall(context_, ctx, "WhoAmI", "");
   auto who = call->Authenticate();
   if (who == nullptr) return call;
@@ -222,9 +219,8 @@ grpc::ServerUnaryReactor* AdminService::WhoAmI(grpc::CallbackServerContext* ctx,
   return call;
 }
 
-grpc::ServerUnaryReactor* AdminService::Backup(grpc::CallbackServerContext* ctx,
-                                               const v1::BackupRequest* request,
-                                               v1::BackupResponse* response) {
+UnaryCall* AdminService::Backup(CallContext* ctx, const v1::BackupRequest* request,
+                                v1::BackupResponse* response) {
   auto* call = new UnaryCall(context_, ctx, "Backup", "");
   auto who = call->Authenticate();
   if (who == nullptr || !call->Allowed(MayAdminister(*who))) return call;

@@ -23,13 +23,12 @@ constexpr std::size_t kJournalRecordsPerMessage = 4096;
 constexpr std::size_t kJournalBytesPerMessage = 1 << 20;
 
 // Streams the stored journal records from `from_seq` to `to_seq` (the head at the start when 0).
-class JournalStream final : public grpc::ServerWriteReactor<v1::ReadJournalResponse> {
+class JournalStream final : public ServerStream {
  public:
-  JournalStream(const Context& context, grpc::CallbackServerContext* ctx,
-                const v1::ReadJournalRequest& request)
-      : context_(context) {
+  JournalStream(const Context& context, StreamContext* ctx, const v1::ReadJournalRequest& request)
+      : ServerStream(ctx), context_(context) {
     record_.method = "ReadJournal";
-    if (grpc::Status status; !Admit(context_, *ctx, MayAudit, &record_, &status)) {
+    if (grpc::Status status; !Admit(context_, ctx->server_context(), MayAudit, &record_, &status)) {
       Stop(std::move(status));
       return;
     }
@@ -115,14 +114,13 @@ class JournalStream final : public grpc::ServerWriteReactor<v1::ReadJournalRespo
 // Runs the audit library over a read-only open of the ledger's directory on its own thread and
 // streams progress, findings and the summary. Writes go out one at a time (a reactor allows one
 // outstanding write): the audit thread queues events, OnWriteDone sends the next.
-class VerifyStream final : public grpc::ServerWriteReactor<v1::VerifyEvent> {
+class VerifyStream final : public ServerStream {
  public:
-  VerifyStream(const Context& context, grpc::CallbackServerContext* ctx,
-               const v1::VerifyRequest& request)
-      : context_(context), shared_(std::make_shared<Shared>()) {
+  VerifyStream(const Context& context, StreamContext* ctx, const v1::VerifyRequest& request)
+      : ServerStream(ctx), context_(context), shared_(std::make_shared<Shared>()) {
     record_.method = "Verify";
     shared_->reactor = this;
-    if (grpc::Status status; !Admit(context_, *ctx, MayAudit, &record_, &status)) {
+    if (grpc::Status status; !Admit(context_, ctx->server_context(), MayAudit, &record_, &status)) {
       Stop(std::move(status));
       return;
     }
@@ -280,9 +278,8 @@ class VerifyStream final : public grpc::ServerWriteReactor<v1::VerifyEvent> {
 
 }  // namespace
 
-grpc::ServerUnaryReactor* AuditService::GetDigest(grpc::CallbackServerContext* ctx,
-                                                  const v1::GetDigestRequest*,
-                                                  v1::GetDigestResponse* response) {
+UnaryCall* AuditService::GetDigest(CallContext* ctx, const v1::GetDigestRequest*,
+                                   v1::GetDigestResponse* response) {
   auto* call = new UnaryCall(context_, ctx, "GetDigest", "");
   auto who = call->Authenticate();
   if (who == nullptr || !call->Allowed(MayAudit(*who))) return call;
@@ -294,19 +291,16 @@ grpc::ServerUnaryReactor* AuditService::GetDigest(grpc::CallbackServerContext* c
   return call;
 }
 
-grpc::ServerWriteReactor<v1::ReadJournalResponse>* AuditService::ReadJournal(
-    grpc::CallbackServerContext* ctx, const v1::ReadJournalRequest* request) {
+ServerStream* AuditService::ReadJournal(StreamContext* ctx, const v1::ReadJournalRequest* request) {
   return new JournalStream(context_, ctx, *request);
 }
 
-grpc::ServerWriteReactor<v1::VerifyEvent>* AuditService::Verify(grpc::CallbackServerContext* ctx,
-                                                                const v1::VerifyRequest* request) {
+ServerStream* AuditService::Verify(StreamContext* ctx, const v1::VerifyRequest* request) {
   return new VerifyStream(context_, ctx, *request);
 }
 
-grpc::ServerUnaryReactor* AuditService::GetNotice(grpc::CallbackServerContext* ctx,
-                                                  const v1::GetNoticeRequest* request,
-                                                  v1::Notice* response) {
+UnaryCall* AuditService::GetNotice(CallContext* ctx, const v1::GetNoticeRequest* request,
+                                   v1::Notice* response) {
   // Public, like the notice on the village's board: no token (a screen in the hall holds none
   // worth stealing). Aggregates, the award recipients as the programme profile's recipient_names
   // allows (masked, no member id, no free-text reason, by default), and the digest the notice

@@ -63,50 +63,99 @@ struct CallRecord {
 };
 void LogCall(const Context& context, const CallRecord& record);
 
+// One unary call as lovebankd's completion-queue server (service/rpc.cc) hands it to its
+// handler: the call's metadata and deadline, and how it ends.
+class CallContext {
+ public:
+  virtual const grpc::ServerContextBase& server_context() const = 0;
+  // Sends the response (when `status` is OK) and the status. The last use of the call, of its
+  // request and of its response: gRPC may free them all before Finish returns.
+  virtual void Finish(grpc::Status status) = 0;
+
+ protected:
+  ~CallContext() = default;
+};
+
+class ServerStream;
+
+// One server-streaming call as the completion-queue server hands it to its handler (the
+// ServerStream below is the handler's side of it).
+class StreamContext {
+ public:
+  virtual const grpc::ServerContextBase& server_context() const = 0;
+  virtual void Attach(ServerStream* stream) = 0;
+  virtual void Write(const google::protobuf::Message* message) = 0;
+  virtual void Finish(grpc::Status status) = 0;
+
+ protected:
+  ~StreamContext() = default;
+};
+
+// A server-streaming call's handler, with the reactions gRPC's callback API has: at most one
+// write at a time (StartWrite, then OnWriteDone), Finish exactly once, OnCancel when the client
+// went away or the deadline passed, OnDone last (the stream frees itself there). A write or a
+// Finish asked for in the constructor goes out once the handler has returned; no reaction runs
+// before then, and never two of one stream at once.
+class ServerStream {
+ public:
+  explicit ServerStream(StreamContext* ctx) : ctx_(ctx) { ctx_->Attach(this); }
+  ServerStream(const ServerStream&) = delete;
+  ServerStream& operator=(const ServerStream&) = delete;
+
+  // `message` must stay unchanged until OnWriteDone.
+  void StartWrite(const google::protobuf::Message* message) { ctx_->Write(message); }
+  void Finish(grpc::Status status) { ctx_->Finish(std::move(status)); }
+
+  virtual void OnWriteDone(bool /*ok*/) {}
+  virtual void OnCancel() {}
+  virtual void OnDone() = 0;
+
+ protected:
+  virtual ~ServerStream() = default;
+
+ private:
+  StreamContext* const ctx_;
+};
+
 // Authenticates the caller from the `authorization` metadata. On failure returns null and sets
 // `status` to UNAUTHENTICATED with the reason.
 std::shared_ptr<const Principal> Authenticate(const Context& context,
-                                              const grpc::CallbackServerContext& server_context,
+                                              const grpc::ServerContextBase& server_context,
                                               grpc::Status* status);
 
 // Authenticates the caller and checks `may` (e.g. MayAudit), recording the principal in
 // `record`. False with `status` set (UNAUTHENTICATED or PERMISSION_DENIED) when the call must end.
-// The streaming reactors' counterpart of UnaryCall::Authenticate + Allowed.
-bool Admit(const Context& context, const grpc::CallbackServerContext& server_context,
+// The streams' counterpart of UnaryCall::Authenticate + Allowed.
+bool Admit(const Context& context, const grpc::ServerContextBase& server_context,
            Decision (*may)(const Principal&), CallRecord* record, grpc::Status* status);
 
-// A unary call: finish it exactly once with Done; it logs and frees itself in OnDone.
-class UnaryCall final : public grpc::ServerUnaryReactor {
+// A unary call's handler side: finish it exactly once with Done, which logs the call and frees
+// this object.
+class UnaryCall final {
  public:
-  UnaryCall(const Context& context, grpc::CallbackServerContext* server_context, const char* method,
-            std::string request_id);
+  UnaryCall(const Context& context, CallContext* ctx, const char* method, std::string request_id);
+  UnaryCall(const UnaryCall&) = delete;
+  UnaryCall& operator=(const UnaryCall&) = delete;
   // The caller, or null after the call was finished with UNAUTHENTICATED.
   std::shared_ptr<const Principal> Authenticate();
   // True when allowed; otherwise finishes the call with PERMISSION_DENIED.
   bool Allowed(const Decision& decision);
-  // True when the client's deadline has passed or it cancelled: then the call is finished with
+  // True when the client's deadline has passed: then the call is finished with
   // DEADLINE_EXCEEDED and nothing may be submitted (a command enqueued after its deadline would
   // commit with nobody waiting for the receipt). Mutations check it just before enqueueing.
   bool Expired();
-  // Finishes the call. Done is the last use of the call, of its request and response and of
-  // its server context: once the handler has returned, gRPC may run OnDone (and free them all)
-  // inside Done, on the calling thread (InternalInlineable, below).
+  // Finishes the call and frees this object. Done is the last use of the call, of its request
+  // and response and of its server context: gRPC may free them all before it returns.
   void Done(grpc::Status status, std::uint64_t seq = 0);
   // Adds `text` to the call's log line (what the caller is not told, e.g. a failure's cause).
   // Before Done.
   void Note(std::string text) { record_.extra = std::move(text); }
-  void OnDone() override;
-  void OnCancel() override {}
-  // Both reactions are trivial (OnDone frees the call, OnCancel does nothing), so gRPC may run
-  // them on the thread that completes the call instead of handing OnDone to its executor: one
-  // wake-up and ~20 µs of CPU less per unary call (issue #29; grpc::ServerContext's own default
-  // reactor is marked so for the same reason). They must stay trivial: never block, never
-  // call back into gRPC.
-  bool InternalInlineable() override { return true; }
 
  private:
+  ~UnaryCall() = default;
+
   const Context& context_;
-  grpc::CallbackServerContext* const server_context_;
+  CallContext* const ctx_;
   CallRecord record_;
 };
 

@@ -21,7 +21,7 @@ std::string OwnAccount(const Principal& who) {
   return who.role == v1::ROLE_MEMBER && who.accounts.size() == 1 ? who.accounts[0] : "";
 }
 
-UnaryCall* SubmitPost(const Context& context, grpc::CallbackServerContext* ctx, const char* method,
+UnaryCall* SubmitPost(const Context& context, CallContext* ctx, const char* method,
                       const v1::PostServiceRequest& request, v1::ServiceKind kind,
                       v1::Receipt* response) {
   auto* call = new UnaryCall(context, ctx, method, request.request_id());
@@ -34,7 +34,7 @@ UnaryCall* SubmitPost(const Context& context, grpc::CallbackServerContext* ctx, 
   return call;
 }
 
-UnaryCall* SubmitStep(const Context& context, grpc::CallbackServerContext* ctx, const char* method,
+UnaryCall* SubmitStep(const Context& context, CallContext* ctx, const char* method,
                       const v1::ServiceStepRequest& request, ServiceStep step,
                       v1::Receipt* response) {
   auto* call = new UnaryCall(context, ctx, method, request.request_id());
@@ -107,63 +107,53 @@ void Show(Ledger& ledger, const v1::ServiceRecord& service, std::uint32_t scale,
 
 }  // namespace
 
-grpc::ServerUnaryReactor* ExchangeService::PostRequest(grpc::CallbackServerContext* ctx,
-                                                       const v1::PostServiceRequest* request,
-                                                       v1::Receipt* response) {
+UnaryCall* ExchangeService::PostRequest(CallContext* ctx, const v1::PostServiceRequest* request,
+                                        v1::Receipt* response) {
   return SubmitPost(context_, ctx, "PostRequest", *request, v1::SERVICE_KIND_REQUEST, response);
 }
 
-grpc::ServerUnaryReactor* ExchangeService::PostOffer(grpc::CallbackServerContext* ctx,
-                                                     const v1::PostServiceRequest* request,
-                                                     v1::Receipt* response) {
+UnaryCall* ExchangeService::PostOffer(CallContext* ctx, const v1::PostServiceRequest* request,
+                                      v1::Receipt* response) {
   return SubmitPost(context_, ctx, "PostOffer", *request, v1::SERVICE_KIND_OFFER, response);
 }
 
-grpc::ServerUnaryReactor* ExchangeService::Accept(grpc::CallbackServerContext* ctx,
-                                                  const v1::ServiceStepRequest* request,
-                                                  v1::Receipt* response) {
+UnaryCall* ExchangeService::Accept(CallContext* ctx, const v1::ServiceStepRequest* request,
+                                   v1::Receipt* response) {
   return SubmitStep(context_, ctx, "Accept", *request, ServiceStep::kAccept, response);
 }
 
-grpc::ServerUnaryReactor* ExchangeService::Assign(grpc::CallbackServerContext* ctx,
-                                                  const v1::ServiceStepRequest* request,
-                                                  v1::Receipt* response) {
+UnaryCall* ExchangeService::Assign(CallContext* ctx, const v1::ServiceStepRequest* request,
+                                   v1::Receipt* response) {
   return SubmitStep(context_, ctx, "Assign", *request, ServiceStep::kAssign, response);
 }
 
-grpc::ServerUnaryReactor* ExchangeService::Complete(grpc::CallbackServerContext* ctx,
-                                                    const v1::ServiceStepRequest* request,
-                                                    v1::Receipt* response) {
+UnaryCall* ExchangeService::Complete(CallContext* ctx, const v1::ServiceStepRequest* request,
+                                     v1::Receipt* response) {
   return SubmitStep(context_, ctx, "Complete", *request, ServiceStep::kComplete, response);
 }
 
-grpc::ServerUnaryReactor* ExchangeService::Confirm(grpc::CallbackServerContext* ctx,
-                                                   const v1::ServiceStepRequest* request,
-                                                   v1::Receipt* response) {
+UnaryCall* ExchangeService::Confirm(CallContext* ctx, const v1::ServiceStepRequest* request,
+                                    v1::Receipt* response) {
   return SubmitStep(context_, ctx, "Confirm", *request, ServiceStep::kConfirm, response);
 }
 
-grpc::ServerUnaryReactor* ExchangeService::Cancel(grpc::CallbackServerContext* ctx,
-                                                  const v1::ServiceStepRequest* request,
-                                                  v1::Receipt* response) {
+UnaryCall* ExchangeService::Cancel(CallContext* ctx, const v1::ServiceStepRequest* request,
+                                   v1::Receipt* response) {
   return SubmitStep(context_, ctx, "Cancel", *request, ServiceStep::kCancel, response);
 }
 
-grpc::ServerUnaryReactor* ExchangeService::Dispute(grpc::CallbackServerContext* ctx,
-                                                   const v1::ServiceStepRequest* request,
-                                                   v1::Receipt* response) {
+UnaryCall* ExchangeService::Dispute(CallContext* ctx, const v1::ServiceStepRequest* request,
+                                    v1::Receipt* response) {
   return SubmitStep(context_, ctx, "Dispute", *request, ServiceStep::kDispute, response);
 }
 
-grpc::ServerUnaryReactor* ExchangeService::Resolve(grpc::CallbackServerContext* ctx,
-                                                   const v1::ServiceStepRequest* request,
-                                                   v1::Receipt* response) {
+UnaryCall* ExchangeService::Resolve(CallContext* ctx, const v1::ServiceStepRequest* request,
+                                    v1::Receipt* response) {
   return SubmitStep(context_, ctx, "Resolve", *request, ServiceStep::kResolve, response);
 }
 
-grpc::ServerUnaryReactor* ExchangeService::GetService(grpc::CallbackServerContext* ctx,
-                                                      const v1::GetServiceRequest* request,
-                                                      v1::Service* response) {
+UnaryCall* ExchangeService::GetService(CallContext* ctx, const v1::GetServiceRequest* request,
+                                       v1::Service* response) {
   auto* call = new UnaryCall(context_, ctx, "GetService", "");
   auto who = call->Authenticate();
   if (who == nullptr) return call;
@@ -187,9 +177,8 @@ grpc::ServerUnaryReactor* ExchangeService::GetService(grpc::CallbackServerContex
   return call;
 }
 
-grpc::ServerUnaryReactor* ExchangeService::ListServices(grpc::CallbackServerContext* ctx,
-                                                        const v1::ListServicesRequest* request,
-                                                        v1::ListServicesResponse* response) {
+UnaryCall* ExchangeService::ListServices(CallContext* ctx, const v1::ListServicesRequest* request,
+                                         v1::ListServicesResponse* response) {
   auto* call = new UnaryCall(context_, ctx, "ListServices", "");
   auto who = call->Authenticate();
   if (who == nullptr) return call;

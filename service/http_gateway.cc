@@ -4,10 +4,8 @@
 
 #include <algorithm>
 #include <cerrno>
-#include <deque>
 #include <filesystem>
 #include <fstream>
-#include <future>
 #include <optional>
 #include <regex>
 #include <thread>
@@ -177,83 +175,57 @@ std::optional<std::string> BytesOf(grpc::ByteBuffer& buffer) {
   return bytes;
 }
 
-// One server-streaming call to lovebankd's own server, read by an HTTP worker thread message by
-// message (Next) while gRPC's threads deliver them: at most kStreamQueueMax messages wait, then
-// reading pauses until the HTTP client took some (a slow phone does not fill the memory).
-class StreamCall final : public grpc::ClientBidiReactor<grpc::ByteBuffer, grpc::ByteBuffer> {
+// One server-streaming call to lovebankd's own server, on a completion queue of its own that the
+// HTTP worker thread reading the call (Next) drives: a message is read only when the HTTP client
+// took the one before, so a slow phone holds one at most. No gRPC callback client (its threads
+// would poll beside lovebankd's own; service/rpc.h).
+class StreamCall final {
  public:
-  static constexpr std::size_t kStreamQueueMax = 8;
-
-  // The call keeps itself alive until gRPC is done with it (OnDone), however early the HTTP
-  // side lets go.
   static std::shared_ptr<StreamCall> Start(grpc::GenericStub& stub, const std::string& method,
                                            const std::string& authorization,
                                            const std::string& request, int seconds_max) {
     auto call = std::shared_ptr<StreamCall>(new StreamCall());
-    call->self_ = call;
     call->context_.set_deadline(std::chrono::system_clock::now() +
                                 std::chrono::seconds(seconds_max));
     if (!authorization.empty()) call->context_.AddMetadata("authorization", authorization);
     grpc::Slice slice(request);
-    call->request_ = grpc::ByteBuffer(&slice, 1);
-    stub.PrepareBidiStreamingCall(&call->context_, method, grpc::StubOptions(), call.get());
-    // Held until the reads saw the end, so OnDone never comes while messages wait unread.
-    call->AddHold();
-    call->StartWriteLast(&call->request_, grpc::WriteOptions());
-    call->StartRead(&call->response_);
-    call->StartCall();
+    const grpc::ByteBuffer buffer(&slice, 1);
+    call->stream_ = stub.PrepareCall(&call->context_, method, &call->queue_);
+    call->stream_->StartCall(call.get());
+    call->open_ = call->Wait();
+    if (call->open_) {
+      call->stream_->WriteLast(buffer, grpc::WriteOptions(), call.get());
+      call->open_ = call->Wait();
+    }
     return call;
   }
 
-  void OnReadDone(bool ok) override {
-    if (!ok) {  // the stream ended (or was cancelled): OnDone follows
-      RemoveHold();
-      return;
-    }
-    std::optional<std::string> bytes = BytesOf(response_);
-    if (!bytes) {  // unreadable: end the call (the HTTP client sees the stream's error line)
-      context_.TryCancel();
-      StartRead(&response_);
-      return;
-    }
-    bool more = false;
-    {
-      absl::MutexLock lock(&mu_);
-      queue_.push_back(std::move(*bytes));
-      ready_.Signal();
-      more = queue_.size() < kStreamQueueMax;
-      paused_ = !more;
-    }
-    if (more) StartRead(&response_);  // never under mu_: a reaction may run inline
-  }
-  void OnWriteDone(bool) override {}
-  void OnDone(const grpc::Status& status) override {
-    std::shared_ptr<StreamCall> last = std::move(self_);  // may free this on return
-    absl::MutexLock lock(&mu_);
-    status_ = status;
-    done_ = true;
-    ready_.Signal();
-  }
+  StreamCall(const StreamCall&) = delete;
+  StreamCall& operator=(const StreamCall&) = delete;
 
   // The next message; false once the stream is over (status() says how).
   bool Next(std::string* bytes) {
-    bool resume = false;
-    {
-      absl::MutexLock lock(&mu_);
-      while (queue_.empty() && !done_) ready_.Wait(&mu_);
-      if (queue_.empty()) return false;
-      *bytes = std::move(queue_.front());
-      queue_.pop_front();
-      resume = std::exchange(paused_, false);
+    while (open_) {
+      grpc::ByteBuffer buffer;
+      stream_->Read(&buffer, this);
+      if (!Wait()) break;
+      std::optional<std::string> read = BytesOf(buffer);
+      if (read) {
+        *bytes = std::move(*read);
+        return true;
+      }
+      context_.TryCancel();  // unreadable: end the call (the HTTP client sees its error line)
     }
-    if (resume) StartRead(&response_);
-    return true;
+    if (open_ || !finished_) {
+      open_ = false;
+      finished_ = true;
+      stream_->Finish(&status_, this);
+      Wait();
+    }
+    return false;
   }
-  grpc::Status status() {
-    absl::MutexLock lock(&mu_);
-    return status_;
-  }
-  // The HTTP client went away: end the call and wait until gRPC is done with it.
+  const grpc::Status& status() const { return status_; }
+  // The HTTP client went away: end the call.
   void CancelAndWait() {
     context_.TryCancel();
     std::string ignored;
@@ -264,16 +236,19 @@ class StreamCall final : public grpc::ClientBidiReactor<grpc::ByteBuffer, grpc::
  private:
   StreamCall() = default;
 
-  std::shared_ptr<StreamCall> self_;  // until OnDone
+  // The one operation in flight has completed: its result.
+  bool Wait() {
+    void* tag = nullptr;
+    bool ok = false;
+    return queue_.Next(&tag, &ok) && ok;
+  }
+
   grpc::ClientContext context_;
-  grpc::ByteBuffer request_;
-  grpc::ByteBuffer response_;
-  absl::Mutex mu_;
-  absl::CondVar ready_;  // a message arrived or the call is done
-  std::deque<std::string> queue_ ABSL_GUARDED_BY(mu_);
-  bool paused_ ABSL_GUARDED_BY(mu_) = false;
-  bool done_ ABSL_GUARDED_BY(mu_) = false;
-  grpc::Status status_ ABSL_GUARDED_BY(mu_);
+  grpc::CompletionQueue queue_;  // after context_: gone before the call is released
+  std::unique_ptr<grpc::GenericClientAsyncReaderWriter> stream_;
+  bool open_ = false;
+  bool finished_ = false;
+  grpc::Status status_;
 };
 
 }  // namespace
@@ -463,10 +438,17 @@ class HttpGateway::Impl {
     grpc::Slice slice(request);
     grpc::ByteBuffer request_buffer(&slice, 1);
     grpc::ByteBuffer response_buffer;
-    std::promise<grpc::Status> done;
-    stub->UnaryCall(&context, method, grpc::StubOptions(), &request_buffer, &response_buffer,
-                    [&done](grpc::Status status) { done.set_value(std::move(status)); });
-    grpc::Status status = done.get_future().get();
+    // On a completion queue of this thread's (no gRPC callback client: service/rpc.h).
+    grpc::CompletionQueue queue;
+    auto call = stub->PrepareUnaryCall(&context, method, request_buffer, &queue);
+    call->StartCall();
+    grpc::Status status;
+    call->Finish(&response_buffer, &status, &status);
+    void* tag = nullptr;
+    bool ok = false;
+    if (!queue.Next(&tag, &ok) || !ok) {
+      return grpc::Status(grpc::StatusCode::INTERNAL, "the call did not complete");
+    }
     if (!status.ok()) return status;
     std::optional<std::string> bytes = BytesOf(response_buffer);
     if (!bytes) return grpc::Status(grpc::StatusCode::INTERNAL, "the response cannot be read");

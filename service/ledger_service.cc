@@ -187,9 +187,8 @@ void Submit(const Context& context, UnaryCall* call, const Principal& who, Conve
 }
 
 template <class Request>
-grpc::ServerUnaryReactor* LedgerService::Mutate(grpc::CallbackServerContext* ctx,
-                                                const char* method, const Request& request,
-                                                v1::Receipt* response) {
+UnaryCall* LedgerService::Mutate(CallContext* ctx, const char* method, const Request& request,
+                                 v1::Receipt* response) {
   auto* call = new UnaryCall(context_, ctx, method, request.request_id());
   auto who = call->Authenticate();
   if (who == nullptr) return call;
@@ -197,57 +196,50 @@ grpc::ServerUnaryReactor* LedgerService::Mutate(grpc::CallbackServerContext* ctx
   return call;
 }
 
-grpc::ServerUnaryReactor* LedgerService::OpenAccount(grpc::CallbackServerContext* ctx,
-                                                     const v1::OpenAccountRequest* request,
-                                                     v1::Receipt* response) {
+UnaryCall* LedgerService::OpenAccount(CallContext* ctx, const v1::OpenAccountRequest* request,
+                                      v1::Receipt* response) {
   return Mutate(ctx, "OpenAccount", *request, response);
 }
 
-grpc::ServerUnaryReactor* LedgerService::SetAccountStatus(
-    grpc::CallbackServerContext* ctx, const v1::SetAccountStatusRequest* request,
-    v1::Receipt* response) {
+UnaryCall* LedgerService::SetAccountStatus(CallContext* ctx,
+                                           const v1::SetAccountStatusRequest* request,
+                                           v1::Receipt* response) {
   return Mutate(ctx, "SetAccountStatus", *request, response);
 }
 
-grpc::ServerUnaryReactor* LedgerService::SetAccountContact(
-    grpc::CallbackServerContext* ctx, const v1::SetAccountContactRequest* request,
-    v1::Receipt* response) {
+UnaryCall* LedgerService::SetAccountContact(CallContext* ctx,
+                                            const v1::SetAccountContactRequest* request,
+                                            v1::Receipt* response) {
   return Mutate(ctx, "SetAccountContact", *request, response);
 }
 
-grpc::ServerUnaryReactor* LedgerService::SetBudget(grpc::CallbackServerContext* ctx,
-                                                   const v1::SetBudgetRequest* request,
-                                                   v1::Receipt* response) {
+UnaryCall* LedgerService::SetBudget(CallContext* ctx, const v1::SetBudgetRequest* request,
+                                    v1::Receipt* response) {
   return Mutate(ctx, "SetBudget", *request, response);
 }
 
-grpc::ServerUnaryReactor* LedgerService::Earn(grpc::CallbackServerContext* ctx,
-                                              const v1::EarnRequest* request,
-                                              v1::Receipt* response) {
+UnaryCall* LedgerService::Earn(CallContext* ctx, const v1::EarnRequest* request,
+                               v1::Receipt* response) {
   return Mutate(ctx, "Earn", *request, response);
 }
 
-grpc::ServerUnaryReactor* LedgerService::Deduct(grpc::CallbackServerContext* ctx,
-                                                const v1::DeductRequest* request,
-                                                v1::Receipt* response) {
+UnaryCall* LedgerService::Deduct(CallContext* ctx, const v1::DeductRequest* request,
+                                 v1::Receipt* response) {
   return Mutate(ctx, "Deduct", *request, response);
 }
 
-grpc::ServerUnaryReactor* LedgerService::Redeem(grpc::CallbackServerContext* ctx,
-                                                const v1::RedeemRequest* request,
-                                                v1::Receipt* response) {
+UnaryCall* LedgerService::Redeem(CallContext* ctx, const v1::RedeemRequest* request,
+                                 v1::Receipt* response) {
   return Mutate(ctx, "Redeem", *request, response);
 }
 
-grpc::ServerUnaryReactor* LedgerService::Transfer(grpc::CallbackServerContext* ctx,
-                                                  const v1::TransferRequest* request,
-                                                  v1::Receipt* response) {
+UnaryCall* LedgerService::Transfer(CallContext* ctx, const v1::TransferRequest* request,
+                                   v1::Receipt* response) {
   return Mutate(ctx, "Transfer", *request, response);
 }
 
-grpc::ServerUnaryReactor* LedgerService::Reverse(grpc::CallbackServerContext* ctx,
-                                                 const v1::ReverseRequest* request,
-                                                 v1::Receipt* response) {
+UnaryCall* LedgerService::Reverse(CallContext* ctx, const v1::ReverseRequest* request,
+                                  v1::Receipt* response) {
   auto* call = new UnaryCall(context_, ctx, "Reverse", request->request_id());
   auto who = call->Authenticate();
   if (who == nullptr) return call;
@@ -261,9 +253,8 @@ grpc::ServerUnaryReactor* LedgerService::Reverse(grpc::CallbackServerContext* ct
   return call;
 }
 
-grpc::ServerUnaryReactor* LedgerService::GetAccount(grpc::CallbackServerContext* ctx,
-                                                    const v1::GetAccountRequest* request,
-                                                    v1::AccountRecord* response) {
+UnaryCall* LedgerService::GetAccount(CallContext* ctx, const v1::GetAccountRequest* request,
+                                     v1::AccountRecord* response) {
   auto* call = new UnaryCall(context_, ctx, "GetAccount", "");
   auto who = AuthorizeRead(context_, call, Read::kAccount, request->account());
   if (who == nullptr) return call;
@@ -273,9 +264,8 @@ grpc::ServerUnaryReactor* LedgerService::GetAccount(grpc::CallbackServerContext*
   return call;
 }
 
-grpc::ServerUnaryReactor* LedgerService::ListAccounts(grpc::CallbackServerContext* ctx,
-                                                      const v1::ListAccountsRequest* request,
-                                                      v1::ListAccountsResponse* response) {
+UnaryCall* LedgerService::ListAccounts(CallContext* ctx, const v1::ListAccountsRequest* request,
+                                       v1::ListAccountsResponse* response) {
   auto* call = new UnaryCall(context_, ctx, "ListAccounts", "");
   auto who = call->Authenticate();
   if (who == nullptr) return call;
@@ -312,9 +302,8 @@ grpc::ServerUnaryReactor* LedgerService::ListAccounts(grpc::CallbackServerContex
   return call;
 }
 
-grpc::ServerUnaryReactor* LedgerService::GetBalance(grpc::CallbackServerContext* ctx,
-                                                    const v1::GetBalanceRequest* request,
-                                                    v1::GetBalanceResponse* response) {
+UnaryCall* LedgerService::GetBalance(CallContext* ctx, const v1::GetBalanceRequest* request,
+                                     v1::GetBalanceResponse* response) {
   auto* call = new UnaryCall(context_, ctx, "GetBalance", "");
   if (AuthorizeRead(context_, call, Read::kBalance, request->account()) == nullptr) return call;
   std::optional<std::uint64_t> as_of;
@@ -329,9 +318,8 @@ grpc::ServerUnaryReactor* LedgerService::GetBalance(grpc::CallbackServerContext*
   return call;
 }
 
-grpc::ServerUnaryReactor* LedgerService::ListEntries(grpc::CallbackServerContext* ctx,
-                                                     const v1::ListEntriesRequest* request,
-                                                     v1::ListEntriesResponse* response) {
+UnaryCall* LedgerService::ListEntries(CallContext* ctx, const v1::ListEntriesRequest* request,
+                                      v1::ListEntriesResponse* response) {
   auto* call = new UnaryCall(context_, ctx, "ListEntries", "");
   if (AuthorizeRead(context_, call, Read::kStatement, request->account()) == nullptr) return call;
   const std::size_t page_size =
@@ -345,9 +333,8 @@ grpc::ServerUnaryReactor* LedgerService::ListEntries(grpc::CallbackServerContext
   return call;
 }
 
-grpc::ServerUnaryReactor* LedgerService::GetEntry(grpc::CallbackServerContext* ctx,
-                                                  const v1::GetEntryRequest* request,
-                                                  v1::GetEntryResponse* response) {
+UnaryCall* LedgerService::GetEntry(CallContext* ctx, const v1::GetEntryRequest* request,
+                                   v1::GetEntryResponse* response) {
   auto* call = new UnaryCall(context_, ctx, "GetEntry", "");
   auto who = call->Authenticate();
   if (who == nullptr) return call;
@@ -381,9 +368,8 @@ grpc::ServerUnaryReactor* LedgerService::GetEntry(grpc::CallbackServerContext* c
   return call;
 }
 
-grpc::ServerUnaryReactor* LedgerService::SubmitBatch(grpc::CallbackServerContext* ctx,
-                                                     const v1::SubmitBatchRequest* request,
-                                                     v1::SubmitBatchResponse* response) {
+UnaryCall* LedgerService::SubmitBatch(CallContext* ctx, const v1::SubmitBatchRequest* request,
+                                      v1::SubmitBatchResponse* response) {
   auto* call = new UnaryCall(context_, ctx, "SubmitBatch", "");
   auto who = call->Authenticate();
   if (who == nullptr) return call;

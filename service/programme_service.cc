@@ -85,9 +85,9 @@ v1::VolunteerProfile ProfileMessage(const std::string& account,
 
 }  // namespace
 
-grpc::ServerUnaryReactor* ProgrammeService::GetVolunteerProfile(
-    grpc::CallbackServerContext* ctx, const v1::GetVolunteerProfileRequest* request,
-    v1::VolunteerProfile* response) {
+UnaryCall* ProgrammeService::GetVolunteerProfile(CallContext* ctx,
+                                                 const v1::GetVolunteerProfileRequest* request,
+                                                 v1::VolunteerProfile* response) {
   auto* call = new UnaryCall(context_, ctx, "GetVolunteerProfile", "");
   if (AuthorizeRead(context_, call, Read::kBalance, request->account()) == nullptr) return call;
   auto profile = context_.ledger->GetVolunteerProfile(request->account());
@@ -96,9 +96,9 @@ grpc::ServerUnaryReactor* ProgrammeService::GetVolunteerProfile(
   return call;
 }
 
-grpc::ServerUnaryReactor* ProgrammeService::GetCertificate(grpc::CallbackServerContext* ctx,
-                                                           const v1::GetCertificateRequest* request,
-                                                           v1::Certificate* response) {
+UnaryCall* ProgrammeService::GetCertificate(CallContext* ctx,
+                                            const v1::GetCertificateRequest* request,
+                                            v1::Certificate* response) {
   auto* call = new UnaryCall(context_, ctx, "GetCertificate", "");
   // It lists the member's activities: whoever may read the member's statement.
   auto who = AuthorizeRead(context_, call, Read::kStatement, request->account());
@@ -232,9 +232,8 @@ grpc::ServerUnaryReactor* ProgrammeService::GetCertificate(grpc::CallbackServerC
   return call;
 }
 
-grpc::ServerUnaryReactor* ProgrammeService::Import(grpc::CallbackServerContext* ctx,
-                                                   const v1::ImportRequest* request,
-                                                   v1::ImportResponse* response) {
+UnaryCall* ProgrammeService::Import(CallContext* ctx, const v1::ImportRequest* request,
+                                    v1::ImportResponse* response) {
   auto* call = new UnaryCall(context_, ctx, "Import", "");
   auto who = call->Authenticate();
   if (who == nullptr || !call->Allowed(MayImport(*who))) return call;
@@ -375,51 +374,48 @@ grpc::ServerUnaryReactor* ProgrammeService::Import(grpc::CallbackServerContext* 
   return call;
 }
 
-grpc::ServerUnaryReactor* ProgrammeService::SetStarLevels(grpc::CallbackServerContext* ctx,
-                                                          const v1::SetStarLevelsRequest* request,
-                                                          v1::Receipt* response) {
+UnaryCall* ProgrammeService::SetStarLevels(CallContext* ctx,
+                                           const v1::SetStarLevelsRequest* request,
+                                           v1::Receipt* response) {
   return SubmitSimple(context_, ctx, "SetStarLevels", *request, response);
 }
 
-grpc::ServerUnaryReactor* ProgrammeService::SetHoursCap(grpc::CallbackServerContext* ctx,
-                                                        const v1::SetHoursCapRequest* request,
-                                                        v1::Receipt* response) {
+UnaryCall* ProgrammeService::SetHoursCap(CallContext* ctx, const v1::SetHoursCapRequest* request,
+                                         v1::Receipt* response) {
   return SubmitSimple(context_, ctx, "SetHoursCap", *request, response);
 }
 
-grpc::ServerUnaryReactor* ProgrammeService::SetDailyHoursCap(
-    grpc::CallbackServerContext* ctx, const v1::SetDailyHoursCapRequest* request,
-    v1::Receipt* response) {
+UnaryCall* ProgrammeService::SetDailyHoursCap(CallContext* ctx,
+                                              const v1::SetDailyHoursCapRequest* request,
+                                              v1::Receipt* response) {
   return SubmitSimple(context_, ctx, "SetDailyHoursCap", *request, response);
 }
 
-grpc::ServerUnaryReactor* ProgrammeService::SetAccountTags(grpc::CallbackServerContext* ctx,
-                                                           const v1::SetAccountTagsRequest* request,
-                                                           v1::Receipt* response) {
+UnaryCall* ProgrammeService::SetAccountTags(CallContext* ctx,
+                                            const v1::SetAccountTagsRequest* request,
+                                            v1::Receipt* response) {
   return SubmitSimple(context_, ctx, "SetAccountTags", *request, response);
 }
 
-grpc::ServerUnaryReactor* ProgrammeService::SetFamily(grpc::CallbackServerContext* ctx,
-                                                      const v1::SetFamilyRequest* request,
-                                                      v1::Receipt* response) {
+UnaryCall* ProgrammeService::SetFamily(CallContext* ctx, const v1::SetFamilyRequest* request,
+                                       v1::Receipt* response) {
   return SubmitSimple(context_, ctx, "SetFamily", *request, response);
 }
 
-grpc::ServerUnaryReactor* ProgrammeService::SetTransferPolicy(
-    grpc::CallbackServerContext* ctx, const v1::SetTransferPolicyRequest* request,
-    v1::Receipt* response) {
+UnaryCall* ProgrammeService::SetTransferPolicy(CallContext* ctx,
+                                               const v1::SetTransferPolicyRequest* request,
+                                               v1::Receipt* response) {
   return SubmitSimple(context_, ctx, "SetTransferPolicy", *request, response);
 }
 
-grpc::ServerUnaryReactor* ProgrammeService::SetAwardRule(grpc::CallbackServerContext* ctx,
-                                                         const v1::SetAwardRuleRequest* request,
-                                                         v1::Receipt* response) {
+UnaryCall* ProgrammeService::SetAwardRule(CallContext* ctx, const v1::SetAwardRuleRequest* request,
+                                          v1::Receipt* response) {
   return SubmitSimple(context_, ctx, "SetAwardRule", *request, response);
 }
 
-grpc::ServerUnaryReactor* ProgrammeService::ListAwardRules(
-    grpc::CallbackServerContext* ctx, const v1::ListAwardRulesRequest* /*request*/,
-    v1::ListAwardRulesResponse* response) {
+UnaryCall* ProgrammeService::ListAwardRules(CallContext* ctx,
+                                            const v1::ListAwardRulesRequest* /*request*/,
+                                            v1::ListAwardRulesResponse* response) {
   auto* call = new UnaryCall(context_, ctx, "ListAwardRules", "");
   // The rules are public (公示), like the prices.
   if (call->Authenticate() == nullptr) return call;
@@ -431,33 +427,29 @@ grpc::ServerUnaryReactor* ProgrammeService::ListAwardRules(
   return call;
 }
 
-grpc::ServerUnaryReactor* ProgrammeService::Award(grpc::CallbackServerContext* ctx,
-                                                  const v1::AwardRequest* request,
-                                                  v1::Receipt* response) {
+UnaryCall* ProgrammeService::Award(CallContext* ctx, const v1::AwardRequest* request,
+                                   v1::Receipt* response) {
   return SubmitSimple(context_, ctx, "Award", *request, response);
 }
 
-grpc::ServerUnaryReactor* ProgrammeService::SetApprovalThreshold(
-    grpc::CallbackServerContext* ctx, const v1::SetApprovalThresholdRequest* request,
-    v1::Receipt* response) {
+UnaryCall* ProgrammeService::SetApprovalThreshold(CallContext* ctx,
+                                                  const v1::SetApprovalThresholdRequest* request,
+                                                  v1::Receipt* response) {
   return SubmitSimple(context_, ctx, "SetApprovalThreshold", *request, response);
 }
 
-grpc::ServerUnaryReactor* ProgrammeService::Approve(grpc::CallbackServerContext* ctx,
-                                                    const v1::ApproveRequest* request,
-                                                    v1::Receipt* response) {
+UnaryCall* ProgrammeService::Approve(CallContext* ctx, const v1::ApproveRequest* request,
+                                     v1::Receipt* response) {
   return SubmitSimple(context_, ctx, "Approve", *request, response);
 }
 
-grpc::ServerUnaryReactor* ProgrammeService::Reject(grpc::CallbackServerContext* ctx,
-                                                   const v1::RejectRequest* request,
-                                                   v1::Receipt* response) {
+UnaryCall* ProgrammeService::Reject(CallContext* ctx, const v1::RejectRequest* request,
+                                    v1::Receipt* response) {
   return SubmitSimple(context_, ctx, "Reject", *request, response);
 }
 
-grpc::ServerUnaryReactor* ProgrammeService::ListPending(grpc::CallbackServerContext* ctx,
-                                                        const v1::ListPendingRequest* request,
-                                                        v1::ListPendingResponse* response) {
+UnaryCall* ProgrammeService::ListPending(CallContext* ctx, const v1::ListPendingRequest* request,
+                                         v1::ListPendingResponse* response) {
   auto* call = new UnaryCall(context_, ctx, "ListPending", "");
   auto who = call->Authenticate();
   if (who == nullptr) return call;
@@ -479,15 +471,14 @@ grpc::ServerUnaryReactor* ProgrammeService::ListPending(grpc::CallbackServerCont
   return call;
 }
 
-grpc::ServerUnaryReactor* ProgrammeService::SetSetting(grpc::CallbackServerContext* ctx,
-                                                       const v1::SetSettingRequest* request,
-                                                       v1::Receipt* response) {
+UnaryCall* ProgrammeService::SetSetting(CallContext* ctx, const v1::SetSettingRequest* request,
+                                        v1::Receipt* response) {
   return SubmitSimple(context_, ctx, "SetSetting", *request, response);
 }
 
-grpc::ServerUnaryReactor* ProgrammeService::ListSettings(grpc::CallbackServerContext* ctx,
-                                                         const v1::ListSettingsRequest* /*request*/,
-                                                         v1::ListSettingsResponse* response) {
+UnaryCall* ProgrammeService::ListSettings(CallContext* ctx,
+                                          const v1::ListSettingsRequest* /*request*/,
+                                          v1::ListSettingsResponse* response) {
   auto* call = new UnaryCall(context_, ctx, "ListSettings", "");
   // The programme's settings are public (公示), like its rules and prices.
   if (call->Authenticate() == nullptr) return call;

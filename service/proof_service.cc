@@ -59,9 +59,8 @@ absl::StatusOr<v1::SignedTreeHead> SignedHead(const Context& context, std::uint6
   return out;
 }
 
-grpc::ServerUnaryReactor* AuditService::GetSignedHead(grpc::CallbackServerContext* ctx,
-                                                      const v1::GetSignedHeadRequest* request,
-                                                      v1::SignedTreeHead* response) {
+UnaryCall* AuditService::GetSignedHead(CallContext* ctx, const v1::GetSignedHeadRequest* request,
+                                       v1::SignedTreeHead* response) {
   auto* call = new UnaryCall(context_, ctx, "GetSignedHead", "");
   auto who = call->Authenticate();
   if (who == nullptr) return call;
@@ -76,9 +75,9 @@ grpc::ServerUnaryReactor* AuditService::GetSignedHead(grpc::CallbackServerContex
   return call;
 }
 
-grpc::ServerUnaryReactor* AuditService::GetInclusionProof(
-    grpc::CallbackServerContext* ctx, const v1::GetInclusionProofRequest* request,
-    v1::InclusionProof* response) {
+UnaryCall* AuditService::GetInclusionProof(CallContext* ctx,
+                                           const v1::GetInclusionProofRequest* request,
+                                           v1::InclusionProof* response) {
   auto* call = new UnaryCall(context_, ctx, "GetInclusionProof", "");
   auto who = call->Authenticate();
   if (who == nullptr) return call;
@@ -112,9 +111,9 @@ grpc::ServerUnaryReactor* AuditService::GetInclusionProof(
   return call;
 }
 
-grpc::ServerUnaryReactor* AuditService::GetConsistencyProof(
-    grpc::CallbackServerContext* ctx, const v1::GetConsistencyProofRequest* request,
-    v1::ConsistencyProof* response) {
+UnaryCall* AuditService::GetConsistencyProof(CallContext* ctx,
+                                             const v1::GetConsistencyProofRequest* request,
+                                             v1::ConsistencyProof* response) {
   auto* call = new UnaryCall(context_, ctx, "GetConsistencyProof", "");
   auto who = call->Authenticate();
   if (who == nullptr) return call;
@@ -150,9 +149,8 @@ grpc::ServerUnaryReactor* AuditService::GetConsistencyProof(
   return call;
 }
 
-grpc::ServerUnaryReactor* AuditService::CosignHead(grpc::CallbackServerContext* ctx,
-                                                   const v1::CosignHeadRequest* request,
-                                                   v1::Receipt* response) {
+UnaryCall* AuditService::CosignHead(CallContext* ctx, const v1::CosignHeadRequest* request,
+                                    v1::Receipt* response) {
   auto* call = new UnaryCall(context_, ctx, "CosignHead", request->request_id());
   auto who = call->Authenticate();
   if (who == nullptr) return call;

@@ -15,13 +15,13 @@
 
 #include "absl/synchronization/mutex.h"
 #include "grpcpp/ext/proto_server_reflection_plugin.h"
-#include "grpcpp/health_check_service_interface.h"
 #include "ledger/audit/audit.h"
 #include "ledger/base/check.h"
 #include "ledger/base/coding.h"
 #include "ledger/base/strings.h"
 #include "ledger/base/text.h"
 #include "ledger/storage/store.h"
+#include "service/rpc.h"
 #include "service/services.h"
 
 namespace lovebank::service {
@@ -293,12 +293,167 @@ class Server::Impl {
   std::unique_ptr<ProgrammeService> programme_service;
   std::unique_ptr<ExchangeService> exchange_service;
   std::unique_ptr<AuditService> audit_service;
+  std::unique_ptr<RpcServer> rpc;  // before server: it outlives the server
   std::unique_ptr<grpc::Server> server;
   std::unique_ptr<HttpGateway> http;
   int port = 0;
   std::string admin_token_file;
   bool shut_down = false;
   Head final_head;
+
+  // Every method of every lovebank.v1 service with its handler (RpcServer::Register refuses a
+  // list that misses one the proto declares).
+  std::vector<RpcMethod> Methods() {
+    std::vector<RpcMethod> m;
+    m.push_back(Unary("/lovebank.v1.Ledger/OpenAccount", ledger_service.get(),
+                      &LedgerService::OpenAccount));
+    m.push_back(
+        Unary("/lovebank.v1.Ledger/GetAccount", ledger_service.get(), &LedgerService::GetAccount));
+    m.push_back(Unary("/lovebank.v1.Ledger/ListAccounts", ledger_service.get(),
+                      &LedgerService::ListAccounts));
+    m.push_back(Unary("/lovebank.v1.Ledger/SetAccountStatus", ledger_service.get(),
+                      &LedgerService::SetAccountStatus));
+    m.push_back(Unary("/lovebank.v1.Ledger/SetAccountContact", ledger_service.get(),
+                      &LedgerService::SetAccountContact));
+    m.push_back(
+        Unary("/lovebank.v1.Ledger/SetBudget", ledger_service.get(), &LedgerService::SetBudget));
+    m.push_back(Unary("/lovebank.v1.Ledger/Earn", ledger_service.get(), &LedgerService::Earn));
+    m.push_back(Unary("/lovebank.v1.Ledger/Deduct", ledger_service.get(), &LedgerService::Deduct));
+    m.push_back(Unary("/lovebank.v1.Ledger/Redeem", ledger_service.get(), &LedgerService::Redeem));
+    m.push_back(
+        Unary("/lovebank.v1.Ledger/Transfer", ledger_service.get(), &LedgerService::Transfer));
+    m.push_back(
+        Unary("/lovebank.v1.Ledger/Reverse", ledger_service.get(), &LedgerService::Reverse));
+    m.push_back(
+        Unary("/lovebank.v1.Ledger/GetBalance", ledger_service.get(), &LedgerService::GetBalance));
+    m.push_back(Unary("/lovebank.v1.Ledger/ListEntries", ledger_service.get(),
+                      &LedgerService::ListEntries));
+    m.push_back(
+        Unary("/lovebank.v1.Ledger/GetEntry", ledger_service.get(), &LedgerService::GetEntry));
+    m.push_back(Streaming("/lovebank.v1.Ledger/WatchEntries", ledger_service.get(),
+                          &LedgerService::WatchEntries));
+    m.push_back(Unary("/lovebank.v1.Ledger/SubmitBatch", ledger_service.get(),
+                      &LedgerService::SubmitBatch));
+    m.push_back(Unary("/lovebank.v1.Admin/CreatePrincipal", admin_service.get(),
+                      &AdminService::CreatePrincipal));
+    m.push_back(Unary("/lovebank.v1.Admin/ListPrincipals", admin_service.get(),
+                      &AdminService::ListPrincipals));
+    m.push_back(Unary("/lovebank.v1.Admin/RevokePrincipal", admin_service.get(),
+                      &AdminService::RevokePrincipal));
+    m.push_back(Unary("/lovebank.v1.Admin/IssueActivationCode", admin_service.get(),
+                      &AdminService::IssueActivationCode));
+    m.push_back(Unary("/lovebank.v1.Admin/Activate", admin_service.get(), &AdminService::Activate));
+    m.push_back(
+        Unary("/lovebank.v1.Admin/SetDevicePin", admin_service.get(), &AdminService::SetDevicePin));
+    m.push_back(Unary("/lovebank.v1.Admin/WhoAmI", admin_service.get(), &AdminService::WhoAmI));
+    m.push_back(Unary("/lovebank.v1.Admin/Backup", admin_service.get(), &AdminService::Backup));
+    m.push_back(
+        Unary("/lovebank.v1.Audit/GetDigest", audit_service.get(), &AuditService::GetDigest));
+    m.push_back(Streaming("/lovebank.v1.Audit/ReadJournal", audit_service.get(),
+                          &AuditService::ReadJournal));
+    m.push_back(Streaming("/lovebank.v1.Audit/Verify", audit_service.get(), &AuditService::Verify));
+    m.push_back(
+        Unary("/lovebank.v1.Audit/GetNotice", audit_service.get(), &AuditService::GetNotice));
+    m.push_back(Unary("/lovebank.v1.Audit/GetSignedHead", audit_service.get(),
+                      &AuditService::GetSignedHead));
+    m.push_back(Unary("/lovebank.v1.Audit/GetInclusionProof", audit_service.get(),
+                      &AuditService::GetInclusionProof));
+    m.push_back(Unary("/lovebank.v1.Audit/GetConsistencyProof", audit_service.get(),
+                      &AuditService::GetConsistencyProof));
+    m.push_back(
+        Unary("/lovebank.v1.Audit/CosignHead", audit_service.get(), &AuditService::CosignHead));
+    m.push_back(Unary("/lovebank.v1.Programme/GetVolunteerProfile", programme_service.get(),
+                      &ProgrammeService::GetVolunteerProfile));
+    m.push_back(Unary("/lovebank.v1.Programme/SetStarLevels", programme_service.get(),
+                      &ProgrammeService::SetStarLevels));
+    m.push_back(Unary("/lovebank.v1.Programme/SetHoursCap", programme_service.get(),
+                      &ProgrammeService::SetHoursCap));
+    m.push_back(Unary("/lovebank.v1.Programme/SetDailyHoursCap", programme_service.get(),
+                      &ProgrammeService::SetDailyHoursCap));
+    m.push_back(Unary("/lovebank.v1.Programme/SetAccountTags", programme_service.get(),
+                      &ProgrammeService::SetAccountTags));
+    m.push_back(Unary("/lovebank.v1.Programme/SetFamily", programme_service.get(),
+                      &ProgrammeService::SetFamily));
+    m.push_back(Unary("/lovebank.v1.Programme/SetTransferPolicy", programme_service.get(),
+                      &ProgrammeService::SetTransferPolicy));
+    m.push_back(Unary("/lovebank.v1.Programme/SetAwardRule", programme_service.get(),
+                      &ProgrammeService::SetAwardRule));
+    m.push_back(Unary("/lovebank.v1.Programme/ListAwardRules", programme_service.get(),
+                      &ProgrammeService::ListAwardRules));
+    m.push_back(
+        Unary("/lovebank.v1.Programme/Award", programme_service.get(), &ProgrammeService::Award));
+    m.push_back(Unary("/lovebank.v1.Programme/SetApprovalThreshold", programme_service.get(),
+                      &ProgrammeService::SetApprovalThreshold));
+    m.push_back(Unary("/lovebank.v1.Programme/Approve", programme_service.get(),
+                      &ProgrammeService::Approve));
+    m.push_back(
+        Unary("/lovebank.v1.Programme/Reject", programme_service.get(), &ProgrammeService::Reject));
+    m.push_back(Unary("/lovebank.v1.Programme/ListPending", programme_service.get(),
+                      &ProgrammeService::ListPending));
+    m.push_back(Unary("/lovebank.v1.Programme/SetSetting", programme_service.get(),
+                      &ProgrammeService::SetSetting));
+    m.push_back(Unary("/lovebank.v1.Programme/GetCertificate", programme_service.get(),
+                      &ProgrammeService::GetCertificate));
+    m.push_back(
+        Unary("/lovebank.v1.Programme/Import", programme_service.get(), &ProgrammeService::Import));
+    m.push_back(Unary("/lovebank.v1.Programme/ListSettings", programme_service.get(),
+                      &ProgrammeService::ListSettings));
+    m.push_back(Unary("/lovebank.v1.Supermarket/SetItem", supermarket_service.get(),
+                      &SupermarketService::SetItem));
+    m.push_back(Unary("/lovebank.v1.Supermarket/ListItems", supermarket_service.get(),
+                      &SupermarketService::ListItems));
+    m.push_back(Unary("/lovebank.v1.Supermarket/ReceiveStock", supermarket_service.get(),
+                      &SupermarketService::ReceiveStock));
+    m.push_back(Unary("/lovebank.v1.Supermarket/WriteOffStock", supermarket_service.get(),
+                      &SupermarketService::WriteOffStock));
+    m.push_back(Unary("/lovebank.v1.Supermarket/Checkout", supermarket_service.get(),
+                      &SupermarketService::Checkout));
+    m.push_back(Unary("/lovebank.v1.Supermarket/Refund", supermarket_service.get(),
+                      &SupermarketService::Refund));
+    m.push_back(Unary("/lovebank.v1.Supermarket/AuthorizeHold", supermarket_service.get(),
+                      &SupermarketService::AuthorizeHold));
+    m.push_back(Unary("/lovebank.v1.Supermarket/CaptureHold", supermarket_service.get(),
+                      &SupermarketService::CaptureHold));
+    m.push_back(Unary("/lovebank.v1.Supermarket/VoidHold", supermarket_service.get(),
+                      &SupermarketService::VoidHold));
+    m.push_back(Unary("/lovebank.v1.Supermarket/GetHold", supermarket_service.get(),
+                      &SupermarketService::GetHold));
+    m.push_back(Unary("/lovebank.v1.Supermarket/SetExchangeRatio", supermarket_service.get(),
+                      &SupermarketService::SetExchangeRatio));
+    m.push_back(Unary("/lovebank.v1.Supermarket/GetExchangeRatio", supermarket_service.get(),
+                      &SupermarketService::GetExchangeRatio));
+    m.push_back(Unary("/lovebank.v1.Supermarket/Settle", supermarket_service.get(),
+                      &SupermarketService::Settle));
+    m.push_back(Unary("/lovebank.v1.Supermarket/SetLimit", supermarket_service.get(),
+                      &SupermarketService::SetLimit));
+    m.push_back(Unary("/lovebank.v1.Supermarket/ListLimits", supermarket_service.get(),
+                      &SupermarketService::ListLimits));
+    m.push_back(Unary("/lovebank.v1.Supermarket/SetHousehold", supermarket_service.get(),
+                      &SupermarketService::SetHousehold));
+    m.push_back(Unary("/lovebank.v1.Exchange/PostRequest", exchange_service.get(),
+                      &ExchangeService::PostRequest));
+    m.push_back(Unary("/lovebank.v1.Exchange/PostOffer", exchange_service.get(),
+                      &ExchangeService::PostOffer));
+    m.push_back(Unary("/lovebank.v1.Exchange/ListServices", exchange_service.get(),
+                      &ExchangeService::ListServices));
+    m.push_back(Unary("/lovebank.v1.Exchange/GetService", exchange_service.get(),
+                      &ExchangeService::GetService));
+    m.push_back(
+        Unary("/lovebank.v1.Exchange/Accept", exchange_service.get(), &ExchangeService::Accept));
+    m.push_back(
+        Unary("/lovebank.v1.Exchange/Assign", exchange_service.get(), &ExchangeService::Assign));
+    m.push_back(Unary("/lovebank.v1.Exchange/Complete", exchange_service.get(),
+                      &ExchangeService::Complete));
+    m.push_back(
+        Unary("/lovebank.v1.Exchange/Confirm", exchange_service.get(), &ExchangeService::Confirm));
+    m.push_back(
+        Unary("/lovebank.v1.Exchange/Cancel", exchange_service.get(), &ExchangeService::Cancel));
+    m.push_back(
+        Unary("/lovebank.v1.Exchange/Dispute", exchange_service.get(), &ExchangeService::Dispute));
+    m.push_back(
+        Unary("/lovebank.v1.Exchange/Resolve", exchange_service.get(), &ExchangeService::Resolve));
+    return m;
+  }
 
   // The tokens come from the principals the journal granted (`granted`, from the start-up
   // audit's replay), never from the derived principals table alone: a row added to that table
@@ -517,7 +672,6 @@ absl::StatusOr<std::unique_ptr<Server>> Server::Start(ServerOptions options) {
     impl->principals.Load(verified.principals);  // auditors may still read the journal
   }
 
-  grpc::EnableDefaultHealthCheckService(true);
   grpc::reflection::InitProtoReflectionServerBuilderPlugin();
   impl->ledger_service = std::make_unique<LedgerService>(impl->context);
   impl->admin_service = std::make_unique<AdminService>(impl->context);
@@ -531,23 +685,20 @@ absl::StatusOr<std::unique_ptr<Server>> Server::Start(ServerOptions options) {
   builder.AddChannelArgument(GRPC_ARG_ALLOW_REUSEPORT, 0);
   builder.AddListeningPort(options.listen_address, credentials, &impl->port);
   builder.SetMaxReceiveMessageSize(kRequestBytesMax);
-  builder.RegisterService(impl->ledger_service.get());
-  builder.RegisterService(impl->admin_service.get());
-  builder.RegisterService(impl->supermarket_service.get());
-  builder.RegisterService(impl->programme_service.get());
-  builder.RegisterService(impl->exchange_service.get());
-  builder.RegisterService(impl->audit_service.get());
+  auto rpc = RpcServer::Register(
+      builder, impl->Methods(),
+      std::vector<std::string>(std::begin(kServiceNames), std::end(kServiceNames)),
+      options.grpc_threads);
+  if (!rpc.ok()) return rpc.status();
+  impl->rpc = std::move(*rpc);
   impl->server = builder.BuildAndStart();
   if (impl->server == nullptr || impl->port == 0) {
     return absl::UnavailableError(
         Cat("cannot listen on ", options.listen_address, " (in use by another server?)"));
   }
+  impl->rpc->Start();
   // NOT_SERVING (the whole server and each service) when the start-up check failed.
-  const bool serving = verified.problem.empty();
-  impl->server->GetHealthCheckService()->SetServingStatus(serving);
-  for (const char* name : kServiceNames) {
-    impl->server->GetHealthCheckService()->SetServingStatus(name, serving);
-  }
+  impl->rpc->SetServing(verified.problem.empty());
   if (!options.http_listen_address.empty()) {
     HttpOptions http;
     http.listen_address = options.http_listen_address;
@@ -573,7 +724,7 @@ absl::StatusOr<std::unique_ptr<Server>> Server::Start(ServerOptions options) {
     auto gateway =
         HttpGateway::Start(http, impl->server->InProcessChannel(arguments), impl->logger.get());
     if (!gateway.ok()) {
-      impl->server->Shutdown();
+      impl->rpc->Shutdown(*impl->server, std::chrono::system_clock::now());
       return gateway.status();
     }
     impl->http = std::move(*gateway);
@@ -603,10 +754,9 @@ Head Server::Shutdown() {
   // so that neither the HTTP listener nor gRPC waits out its grace for them.
   impl_->watches->Stop();
   if (impl_->http) impl_->http->Stop();  // its calls in flight finish first
-  impl_->server->GetHealthCheckService()->SetServingStatus(false);
-  impl_->server->Shutdown(std::chrono::system_clock::now() +
-                          std::chrono::seconds(kShutdownGraceSeconds));
-  impl_->server->Wait();
+  impl_->rpc->SetServing(false);
+  impl_->rpc->Shutdown(*impl_->server, std::chrono::system_clock::now() +
+                                           std::chrono::seconds(kShutdownGraceSeconds));
   // Every call has finished, so nothing can be submitted any more: this head is final once the
   // ledger has committed its queue (Ledger's destructor), and nothing was queued without a call.
   impl_->final_head = impl_->ledger->GetHead();

@@ -58,6 +58,9 @@ struct ServerOptions {
   // HTTP/JSON beside gRPC (service/http_gateway.h) on this address, with the same TLS files;
   // empty: off.
   std::string http_listen_address;
+  // Threads that take gRPC calls and run their handlers (service/rpc.h): a handler that reads
+  // long (a certificate, a notice's audit) holds one.
+  int grpc_threads = 2;
   int http_threads = 8;           // HTTP connections served at once
   int http_connections_max = 64;  // HTTP connections served or waiting (http_gateway.h)
   std::string web_root;           // the pages (clients/web) over HTTP; empty: none

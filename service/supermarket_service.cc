@@ -67,8 +67,8 @@ std::function<void(const Outcome&, v1::Receipt*)> PricedReceipt(Catalogue catalo
 // A basket command of a terminal at `store` (checkout, hold, capture): the catalogue's names
 // for the receipt are read before submitting, and only for a principal allowed the command.
 template <class Request>
-UnaryCall* SubmitPriced(const Context& context, grpc::CallbackServerContext* ctx,
-                        const char* method, const Request& request, v1::Receipt* response) {
+UnaryCall* SubmitPriced(const Context& context, CallContext* ctx, const char* method,
+                        const Request& request, v1::Receipt* response) {
   auto* call = new UnaryCall(context, ctx, method, request.request_id());
   auto who = call->Authenticate();
   if (who == nullptr) return call;
@@ -84,51 +84,46 @@ UnaryCall* SubmitPriced(const Context& context, grpc::CallbackServerContext* ctx
 
 }  // namespace
 
-grpc::ServerUnaryReactor* SupermarketService::SetItem(grpc::CallbackServerContext* ctx,
-                                                      const v1::SetItemRequest* request,
-                                                      v1::Receipt* response) {
+UnaryCall* SupermarketService::SetItem(CallContext* ctx, const v1::SetItemRequest* request,
+                                       v1::Receipt* response) {
   return SubmitSimple(context_, ctx, "SetItem", *request, response);
 }
 
-grpc::ServerUnaryReactor* SupermarketService::ReceiveStock(grpc::CallbackServerContext* ctx,
-                                                           const v1::StockRequest* request,
-                                                           v1::Receipt* response) {
+UnaryCall* SupermarketService::ReceiveStock(CallContext* ctx, const v1::StockRequest* request,
+                                            v1::Receipt* response) {
   return SubmitSimple(context_, ctx, "ReceiveStock", *request, response, true);
 }
 
-grpc::ServerUnaryReactor* SupermarketService::WriteOffStock(grpc::CallbackServerContext* ctx,
-                                                            const v1::StockRequest* request,
-                                                            v1::Receipt* response) {
+UnaryCall* SupermarketService::WriteOffStock(CallContext* ctx, const v1::StockRequest* request,
+                                             v1::Receipt* response) {
   return SubmitSimple(context_, ctx, "WriteOffStock", *request, response, false);
 }
 
-grpc::ServerUnaryReactor* SupermarketService::SetExchangeRatio(
-    grpc::CallbackServerContext* ctx, const v1::SetExchangeRatioRequest* request,
-    v1::Receipt* response) {
+UnaryCall* SupermarketService::SetExchangeRatio(CallContext* ctx,
+                                                const v1::SetExchangeRatioRequest* request,
+                                                v1::Receipt* response) {
   return SubmitSimple(context_, ctx, "SetExchangeRatio", *request, response);
 }
 
-grpc::ServerUnaryReactor* SupermarketService::Settle(grpc::CallbackServerContext* ctx,
-                                                     const v1::SettleRequest* request,
-                                                     v1::Receipt* response) {
+UnaryCall* SupermarketService::Settle(CallContext* ctx, const v1::SettleRequest* request,
+                                      v1::Receipt* response) {
   return SubmitSimple(context_, ctx, "Settle", *request, response);
 }
 
-grpc::ServerUnaryReactor* SupermarketService::SetLimit(grpc::CallbackServerContext* ctx,
-                                                       const v1::SetLimitRequest* request,
-                                                       v1::Receipt* response) {
+UnaryCall* SupermarketService::SetLimit(CallContext* ctx, const v1::SetLimitRequest* request,
+                                        v1::Receipt* response) {
   return SubmitSimple(context_, ctx, "SetLimit", *request, response);
 }
 
-grpc::ServerUnaryReactor* SupermarketService::SetHousehold(grpc::CallbackServerContext* ctx,
-                                                           const v1::SetHouseholdRequest* request,
-                                                           v1::Receipt* response) {
+UnaryCall* SupermarketService::SetHousehold(CallContext* ctx,
+                                            const v1::SetHouseholdRequest* request,
+                                            v1::Receipt* response) {
   return SubmitSimple(context_, ctx, "SetHousehold", *request, response);
 }
 
-grpc::ServerUnaryReactor* SupermarketService::ListLimits(grpc::CallbackServerContext* ctx,
-                                                         const v1::ListLimitsRequest* /*request*/,
-                                                         v1::ListLimitsResponse* response) {
+UnaryCall* SupermarketService::ListLimits(CallContext* ctx,
+                                          const v1::ListLimitsRequest* /*request*/,
+                                          v1::ListLimitsResponse* response) {
   auto* call = new UnaryCall(context_, ctx, "ListLimits", "");
   // The rules are public, like the prices.
   if (call->Authenticate() == nullptr) return call;
@@ -147,33 +142,29 @@ grpc::ServerUnaryReactor* SupermarketService::ListLimits(grpc::CallbackServerCon
   return call;
 }
 
-grpc::ServerUnaryReactor* SupermarketService::Checkout(grpc::CallbackServerContext* ctx,
-                                                       const v1::CheckoutRequest* request,
-                                                       v1::Receipt* response) {
+UnaryCall* SupermarketService::Checkout(CallContext* ctx, const v1::CheckoutRequest* request,
+                                        v1::Receipt* response) {
   return SubmitPriced(context_, ctx, "Checkout", *request, response);
 }
 
-grpc::ServerUnaryReactor* SupermarketService::AuthorizeHold(grpc::CallbackServerContext* ctx,
-                                                            const v1::AuthorizeHoldRequest* request,
-                                                            v1::Receipt* response) {
+UnaryCall* SupermarketService::AuthorizeHold(CallContext* ctx,
+                                             const v1::AuthorizeHoldRequest* request,
+                                             v1::Receipt* response) {
   return SubmitPriced(context_, ctx, "AuthorizeHold", *request, response);
 }
 
-grpc::ServerUnaryReactor* SupermarketService::CaptureHold(grpc::CallbackServerContext* ctx,
-                                                          const v1::CaptureHoldRequest* request,
-                                                          v1::Receipt* response) {
+UnaryCall* SupermarketService::CaptureHold(CallContext* ctx, const v1::CaptureHoldRequest* request,
+                                           v1::Receipt* response) {
   return SubmitPriced(context_, ctx, "CaptureHold", *request, response);
 }
 
-grpc::ServerUnaryReactor* SupermarketService::VoidHold(grpc::CallbackServerContext* ctx,
-                                                       const v1::VoidHoldRequest* request,
-                                                       v1::Receipt* response) {
+UnaryCall* SupermarketService::VoidHold(CallContext* ctx, const v1::VoidHoldRequest* request,
+                                        v1::Receipt* response) {
   return SubmitSimple(context_, ctx, "VoidHold", *request, response);
 }
 
-grpc::ServerUnaryReactor* SupermarketService::GetHold(grpc::CallbackServerContext* ctx,
-                                                      const v1::GetHoldRequest* request,
-                                                      v1::Hold* response) {
+UnaryCall* SupermarketService::GetHold(CallContext* ctx, const v1::GetHoldRequest* request,
+                                       v1::Hold* response) {
   auto* call = new UnaryCall(context_, ctx, "GetHold", "");
   auto who = call->Authenticate();
   if (who == nullptr) return call;
@@ -206,9 +197,8 @@ grpc::ServerUnaryReactor* SupermarketService::GetHold(grpc::CallbackServerContex
   return call;
 }
 
-grpc::ServerUnaryReactor* SupermarketService::Refund(grpc::CallbackServerContext* ctx,
-                                                     const v1::RefundRequest* request,
-                                                     v1::Receipt* response) {
+UnaryCall* SupermarketService::Refund(CallContext* ctx, const v1::RefundRequest* request,
+                                      v1::Receipt* response) {
   auto* call = new UnaryCall(context_, ctx, "Refund", request->request_id());
   auto who = call->Authenticate();
   if (who == nullptr) return call;
@@ -234,9 +224,8 @@ grpc::ServerUnaryReactor* SupermarketService::Refund(grpc::CallbackServerContext
   return call;
 }
 
-grpc::ServerUnaryReactor* SupermarketService::ListItems(grpc::CallbackServerContext* ctx,
-                                                        const v1::ListItemsRequest* request,
-                                                        v1::ListItemsResponse* response) {
+UnaryCall* SupermarketService::ListItems(CallContext* ctx, const v1::ListItemsRequest* request,
+                                         v1::ListItemsResponse* response) {
   auto* call = new UnaryCall(context_, ctx, "ListItems", "");
   // The catalogue is public (明码标分): any principal may read it.
   if (call->Authenticate() == nullptr) return call;
@@ -270,9 +259,9 @@ grpc::ServerUnaryReactor* SupermarketService::ListItems(grpc::CallbackServerCont
   return call;
 }
 
-grpc::ServerUnaryReactor* SupermarketService::GetExchangeRatio(
-    grpc::CallbackServerContext* ctx, const v1::GetExchangeRatioRequest* /*request*/,
-    v1::ExchangeRatio* response) {
+UnaryCall* SupermarketService::GetExchangeRatio(CallContext* ctx,
+                                                const v1::GetExchangeRatioRequest* /*request*/,
+                                                v1::ExchangeRatio* response) {
   auto* call = new UnaryCall(context_, ctx, "GetExchangeRatio", "");
   if (call->Authenticate() == nullptr) return call;
   auto policy = context_.ledger->GetExchangePolicy();

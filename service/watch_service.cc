@@ -16,14 +16,13 @@ namespace {
 // Entries a watch reads from the ledger at once (then writes one by one).
 constexpr std::size_t kWatchReadMax = 64;
 
-class WatchStream final : public grpc::ServerWriteReactor<v1::WatchEntriesResponse> {
+class WatchStream final : public ServerStream {
  public:
-  WatchStream(const Context& context, grpc::CallbackServerContext* ctx,
-              const v1::WatchEntriesRequest& request)
-      : context_(context) {
+  WatchStream(const Context& context, StreamContext* ctx, const v1::WatchEntriesRequest& request)
+      : ServerStream(ctx), context_(context) {
     record_.method = "WatchEntries";
     grpc::Status status;
-    auto who = Authenticate(context_, *ctx, &status);
+    auto who = Authenticate(context_, ctx->server_context(), &status);
     if (who == nullptr) {
       Stop(std::move(status));
       return;
@@ -275,8 +274,8 @@ class WatchStream final : public grpc::ServerWriteReactor<v1::WatchEntriesRespon
 
 }  // namespace
 
-grpc::ServerWriteReactor<v1::WatchEntriesResponse>* LedgerService::WatchEntries(
-    grpc::CallbackServerContext* ctx, const v1::WatchEntriesRequest* request) {
+ServerStream* LedgerService::WatchEntries(StreamContext* ctx,
+                                          const v1::WatchEntriesRequest* request) {
   return new WatchStream(context_, ctx, *request);
 }
 

@@ -28,6 +28,7 @@
 #include "service/auth.h"
 #include "service/notice.h"
 #include "service/payment.h"
+#include "service/rpc.h"
 #include "tests/service_test_util.h"
 
 namespace lovebank {
@@ -506,25 +507,102 @@ TEST_F(ServiceTest, AHugeAmountIsRefusedWithItsReasonAndAShortMessage) {
   EXPECT_EQ(server_->ledger().GetHead().seq, head.seq);
 }
 
-// grpc.health.v1.Health/Check of the whole server, as the response's bytes ("\x08\x01":
-// SERVING, "\x08\x02": NOT_SERVING), through a generic stub (no generated health stub here).
-std::string HealthOf(testing::Client& client) {
+// grpc.health.v1.Health/Check of `service` ("": the whole server), as the response's bytes
+// ("\x08\x01": SERVING, "\x08\x02": NOT_SERVING) or "error <code>", through a generic stub (no
+// generated health stub here). The request is HealthCheckRequest{service = 1}.
+std::string HealthOf(testing::Client& client, const std::string& service = "") {
   grpc::GenericStub stub(client.channel);
-  grpc::ByteBuffer request;
-  grpc::Slice empty("");
-  request = grpc::ByteBuffer(&empty, 1);
+  std::string encoded;
+  if (!service.empty()) {
+    encoded = std::string("\x0a") + static_cast<char>(service.size()) + service;
+  }
+  grpc::Slice slice(encoded);
+  grpc::ByteBuffer request(&slice, 1);
   grpc::ByteBuffer response;
   auto context = Ctx("");
   std::promise<grpc::Status> done;
   stub.UnaryCall(context.get(), "/grpc.health.v1.Health/Check", {}, &request, &response,
                  [&done](grpc::Status status) { done.set_value(std::move(status)); });
-  if (!done.get_future().get().ok()) return "error";
+  const grpc::Status status = done.get_future().get();
+  if (!status.ok()) return Cat("error ", static_cast<int>(status.error_code()));
   std::vector<grpc::Slice> slices;
   if (!response.Dump(&slices).ok()) return "error";
   std::string bytes;
-  for (const auto& slice : slices)
-    bytes.append(reinterpret_cast<const char*>(slice.begin()), slice.size());
+  for (const auto& piece : slices)
+    bytes.append(reinterpret_cast<const char*>(piece.begin()), piece.size());
   return bytes;
+}
+
+// lovebankd serves grpc.health.v1.Health/Check itself (service/rpc.cc, not gRPC's callback
+// service): each lovebank service by name, the whole server, and NOT_FOUND for a name it does not
+// serve, as gRPC's own health service answers; Watch is not served.
+TEST_F(ServiceTest, HealthAnswersPerServiceAndRefusesUnknownNames) {
+  EXPECT_EQ(HealthOf(*client_), "\x08\x01");
+  EXPECT_EQ(HealthOf(*client_, "lovebank.v1.Ledger"), "\x08\x01");
+  EXPECT_EQ(HealthOf(*client_, "lovebank.v1.Exchange"), "\x08\x01");
+  EXPECT_EQ(HealthOf(*client_, "lovebank.v1.Nothing"),
+            Cat("error ", static_cast<int>(StatusCode::NOT_FOUND)));
+  EXPECT_EQ(HealthOf(*client_, "爱心银行"), Cat("error ", static_cast<int>(StatusCode::NOT_FOUND)));
+
+  grpc::GenericStub stub(client_->channel);
+  auto context = Ctx("");
+  grpc::CompletionQueue queue;
+  auto watch = stub.PrepareCall(context.get(), "/grpc.health.v1.Health/Watch", &queue);
+  void* tag = nullptr;
+  bool ok = false;
+  watch->StartCall(&queue);
+  ASSERT_TRUE(queue.Next(&tag, &ok));
+  grpc::Status status;
+  watch->Finish(&status, &queue);
+  ASSERT_TRUE(queue.Next(&tag, &ok));
+  EXPECT_EQ(status.error_code(), StatusCode::UNIMPLEMENTED);
+}
+
+// RpcServer serves a lovebank service whole or not at all: a method list that misses a method the
+// proto declares, or gives one the wrong messages, is refused before anything listens.
+TEST(RpcServerTest, RefusesAMethodListThatDiffersFromTheProto) {
+  struct Handlers {
+    service::UnaryCall* Transfer(service::CallContext*, const v1::TransferRequest*, v1::Receipt*) {
+      return nullptr;
+    }
+    service::UnaryCall* WrongTypes(service::CallContext*, const v1::EarnRequest*, v1::Receipt*) {
+      return nullptr;
+    }
+  } handlers;
+  {
+    grpc::ServerBuilder builder;
+    std::vector<service::RpcMethod> methods;
+    methods.push_back(
+        service::Unary("/lovebank.v1.Ledger/Transfer", &handlers, &Handlers::Transfer));
+    auto registered = service::RpcServer::Register(builder, std::move(methods), {}, 1);
+    ASSERT_FALSE(registered.ok());
+    EXPECT_NE(registered.status().message().find("lovebank.v1.Ledger/"), std::string::npos)
+        << registered.status();
+    EXPECT_NE(registered.status().message().find("which the proto declares"), std::string::npos)
+        << registered.status();
+  }
+  {
+    grpc::ServerBuilder builder;
+    std::vector<service::RpcMethod> methods;
+    methods.push_back(
+        service::Unary("/lovebank.v1.Ledger/Transfer", &handlers, &Handlers::WrongTypes));
+    auto registered = service::RpcServer::Register(builder, std::move(methods), {}, 1);
+    ASSERT_FALSE(registered.ok());
+    EXPECT_NE(registered.status().message().find("does not take the proto's messages"),
+              std::string::npos)
+        << registered.status();
+  }
+  {
+    grpc::ServerBuilder builder;
+    std::vector<service::RpcMethod> methods;
+    methods.push_back(
+        service::Unary("/lovebank.v1.Nowhere/Transfer", &handlers, &Handlers::Transfer));
+    auto registered = service::RpcServer::Register(builder, std::move(methods), {}, 1);
+    ASSERT_FALSE(registered.ok());
+    EXPECT_NE(registered.status().message().find("no proto declares service lovebank.v1.Nowhere"),
+              std::string::npos)
+        << registered.status();
+  }
 }
 
 // Issue #22 item 6, DESIGN.md invariant 9: what is served is what the journal proves. A balance
