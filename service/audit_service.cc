@@ -166,6 +166,18 @@ class VerifyStream final : public ServerStream {
     if (next == Next::kStop) Stop(std::move(status));
   }
 
+  // The client went away (or its deadline passed): end now, not when the audit thread next has
+  // an event (a long replay would hold the call, and lovebankd's shutdown, until then). A write
+  // in flight fails instead, and OnWriteDone ends the call.
+  void OnCancel() override {
+    {
+      absl::MutexLock lock(&shared_->mu);
+      if (shared_->finish_called || shared_->writing) return;
+      shared_->finish_called = true;
+    }
+    Stop(grpc::Status(grpc::StatusCode::CANCELLED, "the client went away"));
+  }
+
   void OnDone() override {
     LogCall(context_, record_);
     delete this;

@@ -45,6 +45,9 @@ struct Context {
   std::string verify_url;
   // Counts every call for /metrics (service/metrics.h); may be null (tests).
   Metrics* metrics = nullptr;
+  // Long calls of one kind (GetCertificate, Import) on the gRPC threads at once: with both kinds
+  // at their cap, at least one of the --grpc-threads still takes calls.
+  int long_calls_max = 1;
 };
 
 // The head of the tree of the first `tree_size` entries (0..head), signed with the ledger's

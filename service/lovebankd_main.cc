@@ -83,10 +83,11 @@ int Main(int argc, char** argv) {
                "with --http-listen, do not answer GET /metrics (Prometheus text: counts and "
                "times of calls, commits, fsyncs, refusals by reason; no names or amounts)");
   app.add_option("--grpc-threads", options.grpc_threads,
-                 "threads that take gRPC calls and run their handlers (HTTP/JSON calls too); a "
-                 "long read (a certificate, a notice) holds one while it runs")
+                 "threads that take gRPC calls and run their handlers (HTTP/JSON calls too); "
+                 "(N - 1) / 2 certificates and as many imports are made at once, so that one "
+                 "thread always takes calls")
       ->capture_default_str()
-      ->check(CLI::Range(1, 64));
+      ->check(CLI::Range(3, 64));
   app.add_option("--http-threads", options.http_threads, "HTTP connections served at once")
       ->capture_default_str()
       ->check(CLI::Range(1, 256));

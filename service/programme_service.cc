@@ -26,7 +26,8 @@ std::string Hours(const Int128& minor) {
 
 // More statement entries than any volunteer's: the certificate refuses to read further.
 constexpr std::size_t kCertificateStatementMax = 1'000'000;
-// GetCertificate calls at once (lovebankd's gRPC threads are few); more: LEDGER_BUSY.
+// GetCertificate calls at once, at most (lovebankd's gRPC threads are few: Context's
+// long_calls_max may be lower); more: LEDGER_BUSY.
 constexpr int kCertificateCallsMax = 2;
 
 // Programme.Import: the largest file taken (a month of a town's activities is ~100 bytes a row:
@@ -34,7 +35,8 @@ constexpr int kCertificateCallsMax = 2;
 constexpr std::size_t kImportBytesMax = 2 << 20;
 // Lines beyond the batch's rows a file may have (blank lines, a header, a last line end).
 constexpr std::size_t kImportBlankLinesMax = 1000;
-// Import calls decoding and preparing a file at once (on gRPC's few threads); more: LEDGER_BUSY.
+// Import calls decoding and preparing a file at once, at most (on gRPC's few threads: Context's
+// long_calls_max may be lower); more: LEDGER_BUSY.
 constexpr int kImportCallsMax = 2;
 
 // One of a bounded number of calls at once, given back exactly once: by Release, or when the last
@@ -104,30 +106,37 @@ UnaryCall* ProgrammeService::GetCertificate(CallContext* ctx,
   auto who = AuthorizeRead(context_, call, Read::kStatement, request->account());
   if (who == nullptr) return call;
   // Each call reads a whole statement on one of gRPC's threads: a few at once, never all.
-  const std::shared_ptr<CallSlot> slot = TakeSlot(&certificates_in_flight_, kCertificateCallsMax);
+  const int certificates_max = std::min(kCertificateCallsMax, context_.long_calls_max);
+  const std::shared_ptr<CallSlot> slot = TakeSlot(&certificates_in_flight_, certificates_max);
   if (slot == nullptr) {
-    call->Done(ToStatus(Reason::kLedgerBusy, Cat(kCertificateCallsMax,
+    call->Done(ToStatus(Reason::kLedgerBusy, Cat(certificates_max,
                                                  " certificates are being made; retry in a few "
                                                  "seconds")));
     return call;
   }
+  // The slot is given back before the answer goes out: a client that has its answer may ask
+  // again at once (a sequential client must never find its own last call still counted).
+  const auto done = [&slot, call](grpc::Status status) {
+    slot->Release();
+    call->Done(std::move(status));
+  };
   const std::string& from = request->from();
   const std::string& to = request->to();
   for (const std::string* day : {&from, &to}) {
     if (!day->empty() && !IsValidDate(*day)) {
-      call->Done(ToStatus(
+      done(ToStatus(
           Reason::kDateRangeInvalid,
           Cat("from / to: \"", Excerpt(*day), "\" is not a day as YYYY-MM-DD, e.g. 2026-11-01")));
       return call;
     }
   }
   if (!from.empty() && !to.empty() && from > to) {
-    call->Done(ToStatus(Reason::kDateRangeInvalid, Cat("from ", from, " is after to ", to)));
+    done(ToStatus(Reason::kDateRangeInvalid, Cat("from ", from, " is after to ", to)));
     return call;
   }
   auto profile = context_.ledger->GetVolunteerProfile(request->account());
   if (!profile.ok()) {
-    call->Done(ToStatus(profile.status()));
+    done(ToStatus(profile.status()));
     return call;
   }
   const v1::VolunteerProfile shown = ProfileMessage(request->account(), *profile);
@@ -165,7 +174,7 @@ UnaryCall* ProgrammeService::GetCertificate(CallContext* ctx,
   auto figures = certificate::Derive(reader, request->account(), from, to, shown.as_of_seq(),
                                      shown.star_thresholds(), certificate::kActivitiesMax);
   if (!figures.ok()) {
-    call->Done(ToStatus(figures.status()));
+    done(ToStatus(figures.status()));
     return call;
   }
   // The digest, as `lovebank certificate` takes it: the head when the caller may read it (an
@@ -180,7 +189,7 @@ UnaryCall* ProgrammeService::GetCertificate(CallContext* ctx,
   // The programme the certificate names: the profile's, as the journal set it.
   auto settings = context_.ledger->GetSettings();
   if (!settings.ok()) {
-    call->Done(ToStatus(settings.status()));
+    done(ToStatus(settings.status()));
     return call;
   }
   const std::string programme = certificate::ProgrammeOf(settings->settings);
@@ -189,10 +198,9 @@ UnaryCall* ProgrammeService::GetCertificate(CallContext* ctx,
   // as_of_seq entries (~1.4 KB an activity: a bound checked before any proof is read).
   constexpr std::size_t kProofBytesPerEntry = 1400;
   if (figures->proven_seqs.size() * kProofBytesPerEntry > certificate::kServedBytesMax) {
-    call->Done(
-        ToStatus(Reason::kCertificateTooLarge,
-                 Cat(figures->proven_seqs.size(), " activities with their proofs would be over ",
-                     certificate::kServedBytesMax, " bytes: narrow it with from / to")));
+    done(ToStatus(Reason::kCertificateTooLarge,
+                  Cat(figures->proven_seqs.size(), " activities with their proofs would be over ",
+                      certificate::kServedBytesMax, " bytes: narrow it with from / to")));
     return call;
   }
   nlohmann::json entries = nlohmann::json::array();
@@ -200,7 +208,7 @@ UnaryCall* ProgrammeService::GetCertificate(CallContext* ctx,
     const std::uint64_t seq = activity["seq"];
     auto path = context_.ledger->InclusionProof(seq, as_of);
     if (!path.ok()) {
-      call->Done(ToStatus(path.status()));
+      done(ToStatus(path.status()));
       return call;
     }
     google::protobuf::RepeatedPtrField<std::string> hashes;
@@ -209,7 +217,7 @@ UnaryCall* ProgrammeService::GetCertificate(CallContext* ctx,
   }
   auto head = SignedHead(context_, as_of);
   if (!head.ok()) {
-    call->Done(ToStatus(head.status()));
+    done(ToStatus(head.status()));
     return call;
   }
   nlohmann::json data =
@@ -219,16 +227,16 @@ UnaryCall* ProgrammeService::GetCertificate(CallContext* ctx,
   certificate::Sign(data, *context_.signer);
   std::string html = certificate::Html(data);
   if (html.size() > certificate::kServedBytesMax) {
-    call->Done(ToStatus(Reason::kCertificateTooLarge,
-                        Cat("the certificate would be ", html.size(), " bytes; ",
-                            certificate::kServedBytesMax, " at most: narrow it with from / to")));
+    done(ToStatus(Reason::kCertificateTooLarge,
+                  Cat("the certificate would be ", html.size(), " bytes; ",
+                      certificate::kServedBytesMax, " at most: narrow it with from / to")));
     return call;
   }
   response->set_file_name(Cat("certificate-", request->account(), ".html"));
   response->set_html(std::move(html));
   response->set_activities(static_cast<std::uint32_t>(figures->activities.size()));
   response->set_total_hours(figures->total_hours);
-  call->Done(grpc::Status::OK);
+  done(grpc::Status::OK);
   return call;
 }
 
@@ -255,30 +263,36 @@ UnaryCall* ProgrammeService::Import(CallContext* ctx, const v1::ImportRequest* r
   }
   // Held until the answer is made (the rejected rows too), released when it is (the ledger may
   // keep its callback, and so this, a while after calling it) or when the last holder goes.
-  const std::shared_ptr<CallSlot> slot = TakeSlot(&imports_in_flight_, kImportCallsMax);
+  const int imports_max = std::min(kImportCallsMax, context_.long_calls_max);
+  const std::shared_ptr<CallSlot> slot = TakeSlot(&imports_in_flight_, imports_max);
   if (slot == nullptr) {
     call->Done(ToStatus(Reason::kLedgerBusy,
-                        Cat(kImportCallsMax, " files are being imported; retry in a few seconds")));
+                        Cat(imports_max, " files are being imported; retry in a few seconds")));
     return call;
   }
+  // Given back before any refusal goes out (as GetCertificate's).
+  const auto done = [&slot, call](grpc::Status status) {
+    slot->Release();
+    call->Done(std::move(status));
+  };
   auto file = import::Read(bytes, request->encoding());
   if (!file.ok()) {
-    call->Done(file.status().code() == absl::StatusCode::kInvalidArgument
-                   ? ToStatus(Reason::kImportFileInvalid, std::string(file.status().message()))
-                   : ToStatus(file.status()));
+    done(file.status().code() == absl::StatusCode::kInvalidArgument
+             ? ToStatus(Reason::kImportFileInvalid, std::string(file.status().message()))
+             : ToStatus(file.status()));
     return call;
   }
   if (file->kind == import::Kind::kTeams) {
     // One change of the programme's profile, not a batch of rows: `lovebank import` merges it.
-    call->Done(ToStatus(Reason::kImportFileInvalid,
-                        "a teams file goes into the programme's profile: an admin imports it with "
-                        "`lovebank import teams.csv`"));
+    done(ToStatus(Reason::kImportFileInvalid,
+                  "a teams file goes into the programme's profile: an admin imports it with "
+                  "`lovebank import teams.csv`"));
     return call;
   }
   if (file->table.rows.size() > most) {
-    call->Done(ToStatus(Reason::kImportTooLarge,
-                        Cat("the file has ", file->table.rows.size(), " rows; ", most,
-                            " at most here: split it, or use `lovebank import`")));
+    done(ToStatus(Reason::kImportTooLarge,
+                  Cat("the file has ", file->table.rows.size(), " rows; ", most,
+                      " at most here: split it, or use `lovebank import`")));
     return call;
   }
   // The accounts a row does not name: the request's, else the caller's own (an issuer's).
@@ -288,16 +302,16 @@ UnaryCall* ProgrammeService::Import(CallContext* ctx, const v1::ImportRequest* r
        {std::tuple{import::NeedsIssuer(file->kind), "issuer", &defaults.issuer},
         std::tuple{import::NeedsStore(file->kind), "store", &defaults.store}}) {
     if (needed && value->empty() && !file->column.contains(column)) {
-      call->Done(ToStatus(Reason::kAccountIdInvalid,
-                          Cat(column, ": name the account (the request's ", column,
-                              ", or a column of the file); this principal is bound to none")));
+      done(ToStatus(Reason::kAccountIdInvalid,
+                    Cat(column, ": name the account (the request's ", column,
+                        ", or a column of the file); this principal is bound to none")));
       return call;
     }
   }
   if (file->kind == import::Kind::kActivities) {  // checked against the teams, as the CLI does
     auto settings = context_.ledger->GetSettings();
     if (!settings.ok()) {
-      call->Done(ToStatus(settings.status()));
+      done(ToStatus(settings.status()));
       return call;
     }
     for (const v1::SettingRecord& record : settings->settings) {

@@ -91,6 +91,12 @@ class RpcServer::Impl {
   // about to shut down, and nothing may be started on it).
   void RequestNext(const Served& method);
 
+  // Calls accepted and not yet freed. After gRPC's own shutdown has cancelled what outlived the
+  // grace, calls may still be held (a handler running, a command in the ledger's queue, a
+  // notice's thread): the queue shuts down only once none is left, so that none of them starts
+  // an operation on a queue that is gone.
+  std::atomic<int> live_calls{0};
+
   absl::Mutex mu;
   bool stopping ABSL_GUARDED_BY(mu) = false;
   bool started = false;
@@ -113,11 +119,18 @@ class UnaryRpc final : public Tag, public CallContext {
   }
 
   void Proceed(bool ok) override {
-    if (answered_ || !ok) {  // the answer went out (or could not), or the server is stopping
+    if (!answered_ && !ok) {  // the server is stopping: this call never started
       delete this;
       return;
     }
+    if (answered_) {  // the answer went out (or could not: the client is gone)
+      RpcServer::Impl& server = server_;
+      delete this;
+      server.live_calls.fetch_sub(1, std::memory_order_release);
+      return;
+    }
     answered_ = true;  // before the handler: its Finish may complete on another thread at once
+    server_.live_calls.fetch_add(1, std::memory_order_relaxed);
     server_.RequestNext(method_);
     method_.method.unary(this, *request_, response_.get());
   }
@@ -144,7 +157,9 @@ class UnaryRpc final : public Tag, public CallContext {
 
 // A server-streaming call: the handler's ServerStream writes and finishes through it. Each
 // operation has its own tag; the call ends (OnDone, then this is freed) once the handler has
-// returned, the Finish went out, gRPC said the call is over, and no reaction is running.
+// returned, the Finish went out, gRPC said the call is over, and no thread is in one of its
+// steps — decided in the same critical section as the last of those, by the one thread that
+// leaves last (a thread never touches the call after it left).
 class StreamRpc final : public StreamContext {
  public:
   StreamRpc(RpcServer::Impl& server, const Served& method)
@@ -162,6 +177,8 @@ class StreamRpc final : public StreamContext {
 
   void Write(const Message* message) override {
     absl::MutexLock lock(&mu_);
+    // After a Finish nothing more may go out (and its tag could outlive the call): dropped.
+    if (finish_started_ || pending_finish_.has_value()) return;
     if (!bound_) {
       pending_write_ = message;
       return;
@@ -197,11 +214,13 @@ class StreamRpc final : public StreamContext {
       delete this;
       return;
     }
+    server_.live_calls.fetch_add(1, std::memory_order_relaxed);
     server_.RequestNext(method_);
     method_.method.stream(this, *request_);
     bool cancel = false;
     {
       absl::MutexLock lock(&mu_);
+      ++active_;
       bound_ = true;
       if (stream_ == nullptr) {  // a handler that made no stream: end the call here
         pending_finish_ = grpc::Status(grpc::StatusCode::INTERNAL, "no handler for this call");
@@ -212,30 +231,30 @@ class StreamRpc final : public StreamContext {
       } else if (pending_finish_.has_value()) {
         StartFinish(*std::exchange(pending_finish_, std::nullopt));
       }
-      cancel = std::exchange(cancel_pending_, false) && !finish_started_;
-      if (cancel) ++reacting_;
+      cancel = std::exchange(cancel_pending_, false) && !finish_started_ && stream_ != nullptr;
     }
     if (cancel) React([this] { stream_->OnCancel(); });
-    MaybeEnd();
+    Leave();
   }
 
   void Wrote(bool ok) {
     {
       absl::MutexLock lock(&mu_);
+      ++active_;
       writing_ = false;
       if (pending_finish_.has_value()) StartFinish(*std::exchange(pending_finish_, std::nullopt));
-      ++reacting_;
     }
     React([this, ok] { stream_->OnWriteDone(ok); });
-    MaybeEnd();
+    Leave();
   }
 
   void Finished(bool) {
     {
       absl::MutexLock lock(&mu_);
+      ++active_;
       finish_done_ = true;
     }
-    MaybeEnd();
+    Leave();
   }
 
   // The call is over: answered, cancelled by the client, or past its deadline.
@@ -243,44 +262,45 @@ class StreamRpc final : public StreamContext {
     bool cancel = false;
     {
       absl::MutexLock lock(&mu_);
+      ++active_;
       over_seen_ = true;
       if (context_.IsCancelled() && !finish_started_) {
         if (bound_) {
-          cancel = true;
-          ++reacting_;
+          cancel = stream_ != nullptr;
         } else {
           cancel_pending_ = true;
         }
       }
     }
     if (cancel) React([this] { stream_->OnCancel(); });
-    MaybeEnd();
+    Leave();
   }
 
-  // Runs a reaction (counted in reacting_ by the caller), one of this stream's at a time.
+  // Runs a reaction, one of this stream's at a time.
   template <class F>
   void React(F reaction) {
+    absl::MutexLock lock(&reaction_mu_);
+    reaction();
+  }
+
+  // The end of a step (each began with ++active_): the last thread out ends the call once
+  // everything is done.
+  void Leave() {
     {
-      absl::MutexLock lock(&reaction_mu_);
-      reaction();
+      absl::MutexLock lock(&mu_);
+      --active_;
+      if (ended_ || !bound_ || !over_seen_ || !finish_done_ || active_ > 0) return;
+      ended_ = true;
     }
-    absl::MutexLock lock(&mu_);
-    --reacting_;
+    if (stream_ != nullptr) stream_->OnDone();
+    RpcServer::Impl& server = server_;
+    delete this;
+    server.live_calls.fetch_sub(1, std::memory_order_release);
   }
 
   void StartFinish(grpc::Status status) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
     finish_started_ = true;
     writer_.Finish(status, &finished_);
-  }
-
-  void MaybeEnd() {
-    {
-      absl::MutexLock lock(&mu_);
-      if (ended_ || !bound_ || !over_seen_ || !finish_done_ || reacting_ > 0) return;
-      ended_ = true;
-    }
-    if (stream_ != nullptr) stream_->OnDone();
-    delete this;
   }
 
   RpcServer::Impl& server_;
@@ -304,7 +324,7 @@ class StreamRpc final : public StreamContext {
   bool finish_done_ ABSL_GUARDED_BY(mu_) = false;
   bool over_seen_ ABSL_GUARDED_BY(mu_) = false;
   bool cancel_pending_ ABSL_GUARDED_BY(mu_) = false;
-  int reacting_ ABSL_GUARDED_BY(mu_) = 0;
+  int active_ ABSL_GUARDED_BY(mu_) = 0;  // threads in a step (Accepted, Wrote, Finished, Over)
   bool ended_ ABSL_GUARDED_BY(mu_) = false;
 };
 
@@ -456,6 +476,11 @@ void RpcServer::Shutdown(grpc::Server& server, std::chrono::system_clock::time_p
   }
   server.Shutdown(deadline);  // the threads still poll: the calls in flight end meanwhile
   server.Wait();
+  // What gRPC cancelled after the grace may still be held here (see live_calls): its
+  // operations fail at once, so this wait ends as soon as their holders let go.
+  while (impl_->live_calls.load(std::memory_order_acquire) > 0) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  }
   impl_->queue->Shutdown();
   for (std::thread& thread : impl_->threads) thread.join();
   impl_->threads.clear();

@@ -657,6 +657,7 @@ absl::StatusOr<std::unique_ptr<Server>> Server::Start(ServerOptions options) {
       verified.problem,     std::make_shared<NoticeCache>(impl->ledger->path(), &impl->metrics),
       impl->signer.get(),   VerifyUrl(options.public_url),
       &impl->metrics};
+  impl->context.long_calls_max = std::max(1, (options.grpc_threads - 1) / 2);
   if (!impl->context.clock) {
     impl->context.clock = [] {
       return std::chrono::duration_cast<std::chrono::microseconds>(
@@ -696,9 +697,10 @@ absl::StatusOr<std::unique_ptr<Server>> Server::Start(ServerOptions options) {
     return absl::UnavailableError(
         Cat("cannot listen on ", options.listen_address, " (in use by another server?)"));
   }
-  impl->rpc->Start();
-  // NOT_SERVING (the whole server and each service) when the start-up check failed.
+  // NOT_SERVING (the whole server and each service) when the start-up check failed: set before
+  // the first call is taken.
   impl->rpc->SetServing(verified.problem.empty());
+  impl->rpc->Start();
   if (!options.http_listen_address.empty()) {
     HttpOptions http;
     http.listen_address = options.http_listen_address;

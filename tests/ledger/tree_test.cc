@@ -41,6 +41,18 @@ std::uint64_t Fill(Ledger& ledger, std::uint64_t entries) {
   return ledger.GetHead().seq;
 }
 
+// Waits until the tree builder (an idle-priority thread) covers `size` entries. A proof's own
+// wait is 10 s, then "retry in a moment": on a loaded machine (CI's parallel tests, a build
+// beside them) the builder can take longer for 100,000 entries, so the test retries as a client
+// would — with no clock of its own (ctest's timeout bounds it).
+void AwaitTree(const Ledger& ledger, std::uint64_t size) {
+  for (absl::Status covered = ledger.TreeCovers(size); !covered.ok();
+       covered = ledger.TreeCovers(size)) {
+    // Only "not there yet" is waited out; a failed builder fails the test.
+    ASSERT_NE(covered.message().find("entries so far"), std::string_view::npos) << covered;
+  }
+}
+
 merkle::Hash Leaf(Ledger& ledger, std::uint64_t seq) {
   auto entry = ledger.GetEntry(seq);
   EXPECT_TRUE(entry.ok());
@@ -55,6 +67,7 @@ TEST(TreeTest, ProofsOfA100kEntryLedgerVerifyAndCorruptedOnesDoNot) {
     auto ledger = testing::OpenLedger(dir.path());
     head = Fill(*ledger, 100000);
     ASSERT_GE(head, 100000u);
+    AwaitTree(*ledger, head);
     root = *ledger->TreeRoot(head);
     std::mt19937_64 random(9162);
     for (int i = 0; i < 300; ++i) {
@@ -143,12 +156,14 @@ TEST(TreeTest, AStoreMadeBeforeTheTreeGetsItBuiltOnOpen) {
   {
     auto ledger = testing::OpenLedger(dir.path());
     head = Fill(*ledger, 70000);  // more than one rebuild batch of 65,536
+    AwaitTree(*ledger, head);
     root = *ledger->TreeRoot(head);
   }
   ForgetTree(dir.path());
   EXPECT_TRUE(AuditDb(dir.path()).clean());  // not built yet: no finding, its writer builds it
   {
     auto ledger = testing::OpenLedger(dir.path());
+    AwaitTree(*ledger, head);
     EXPECT_EQ(*ledger->TreeRoot(head), root);
     ASSERT_TRUE(ledger->Execute(testing::Transfer("after", "m1", "m2", "1")).ok());
     auto path = ledger->InclusionProof(3, head + 1);

@@ -2624,6 +2624,64 @@ TEST_F(ServiceTest, TheWireRefusesBadInputAndChangesNothing) {
 namespace lovebank {
 namespace {
 
+// The streams' ends on lovebankd's completion-queue server (service/rpc.cc) from many threads at
+// once: refused in the handler (no token: the Finish goes out before the handler returned), and
+// cancelled by the client while idle or at once. Each ends with its status, and the server goes on
+// serving (run under the sanitizers, a stream freed while another polling thread still held it
+// shows here: helper review of #29's move).
+TEST_F(ServiceTest, StreamsEndingEveryWayAtOnceLeaveTheServerServing) {
+  const std::string auditor = tokens_["auditor"];
+  std::atomic<int> wrong{0};
+  std::vector<std::thread> threads;
+  for (int t = 0; t < 4; ++t) {
+    threads.emplace_back([&, t] {
+      for (int i = 0; i < 25; ++i) {
+        {  // no token: refused inside the handler
+          auto ctx = Ctx("");
+          v1::WatchEntriesResponse watched;
+          auto watch = client_->ledger->WatchEntries(ctx.get(), {});
+          while (watch->Read(&watched)) {
+          }
+          if (watch->Finish().error_code() != StatusCode::UNAUTHENTICATED) ++wrong;
+        }
+        {
+          auto ctx = Ctx("");
+          v1::ReadJournalResponse read;
+          auto journal = client_->audit->ReadJournal(ctx.get(), {});
+          while (journal->Read(&read)) {
+          }
+          if (journal->Finish().error_code() != StatusCode::UNAUTHENTICATED) ++wrong;
+        }
+        {  // an idle watch, cancelled by its client
+          auto ctx = Ctx(auditor);
+          v1::WatchEntriesRequest request;
+          request.set_after_seq(1'000'000);  // nothing to send: the watch waits
+          auto watch = client_->ledger->WatchEntries(ctx.get(), request);
+          if (i % 2 == 1) std::this_thread::sleep_for(std::chrono::milliseconds(2));
+          ctx->TryCancel();
+          v1::WatchEntriesResponse watched;
+          while (watch->Read(&watched)) {
+          }
+          if (watch->Finish().error_code() != StatusCode::CANCELLED) ++wrong;
+        }
+        if (i % 5 == t % 5) {  // a replay cancelled at once (each opens the store: fewer)
+          auto ctx = Ctx(auditor);
+          auto events = client_->audit->Verify(ctx.get(), {});
+          ctx->TryCancel();
+          v1::VerifyEvent event;
+          while (events->Read(&event)) {
+          }
+          if (events->Finish().error_code() != StatusCode::CANCELLED) ++wrong;
+        }
+      }
+    });
+  }
+  for (std::thread& thread : threads) thread.join();
+  EXPECT_EQ(wrong.load(), 0);
+  EXPECT_GT(HeadSeq(), 0u);  // still serving
+  ASSERT_TRUE(Earn("after-streams", "m1", "1").ok());
+}
+
 // An online backup (issue #8 item 7): taken while earnings keep arriving, it audits clean to
 // exactly the digest Backup returned, and a ledger restored from it opens at that head.
 TEST_F(ServiceTest, ABackupTakenWhileServingAuditsAndRestoresToItsDigest) {
