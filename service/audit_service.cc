@@ -144,7 +144,7 @@ class VerifyStream final : public ServerStream {
     grpc::Status status;
     {
       absl::MutexLock lock(&shared_->mu);
-      if (!ok) {
+      if (!ok || shared_->cancelled) {
         shared_->finish_called = true;
         status = grpc::Status(grpc::StatusCode::CANCELLED, "the client went away");
         next = Next::kStop;
@@ -172,6 +172,7 @@ class VerifyStream final : public ServerStream {
   void OnCancel() override {
     {
       absl::MutexLock lock(&shared_->mu);
+      shared_->cancelled = true;  // a write in flight: OnWriteDone ends the call after it
       if (shared_->finish_called || shared_->writing) return;
       shared_->finish_called = true;
     }
@@ -194,6 +195,7 @@ class VerifyStream final : public ServerStream {
     bool writing ABSL_GUARDED_BY(mu) = false;
     bool finished ABSL_GUARDED_BY(mu) = false;       // the audit thread has no more events
     bool finish_called ABSL_GUARDED_BY(mu) = false;  // Finish was (or is about to be) called
+    bool cancelled ABSL_GUARDED_BY(mu) = false;      // the client went away (OnCancel)
     grpc::Status final_status ABSL_GUARDED_BY(mu);
   };
 

@@ -91,10 +91,12 @@ class RpcServer::Impl {
   // about to shut down, and nothing may be started on it).
   void RequestNext(const Served& method);
 
-  // Calls accepted and not yet freed. After gRPC's own shutdown has cancelled what outlived the
-  // grace, calls may still be held (a handler running, a command in the ledger's queue, a
-  // notice's thread): the queue shuts down only once none is left, so that none of them starts
-  // an operation on a queue that is gone.
+  // Call objects alive: requested (waiting for a call), running, or answering. After gRPC's own
+  // shutdown has cancelled what outlived the grace, calls may still be held (a handler
+  // running, a command in the ledger's queue, a notice's thread) or an accepted call may not
+  // have reached its thread yet: the queue shuts down only once none is left, so that none of
+  // them starts an operation on a queue that is gone. (Requests still waiting come back with
+  // ok=false during gRPC's shutdown.)
   std::atomic<int> live_calls{0};
 
   absl::Mutex mu;
@@ -119,18 +121,15 @@ class UnaryRpc final : public Tag, public CallContext {
   }
 
   void Proceed(bool ok) override {
-    if (!answered_ && !ok) {  // the server is stopping: this call never started
-      delete this;
-      return;
-    }
-    if (answered_) {  // the answer went out (or could not: the client is gone)
+    // The answer went out (or could not: the client is gone), or the server is stopping and this
+    // call never started.
+    if (answered_ || !ok) {
       RpcServer::Impl& server = server_;
       delete this;
       server.live_calls.fetch_sub(1, std::memory_order_release);
       return;
     }
     answered_ = true;  // before the handler: its Finish may complete on another thread at once
-    server_.live_calls.fetch_add(1, std::memory_order_relaxed);
     server_.RequestNext(method_);
     method_.method.unary(this, *request_, response_.get());
   }
@@ -211,10 +210,11 @@ class StreamRpc final : public StreamContext {
 
   void Accepted(bool ok) {
     if (!ok) {  // the server is stopping: the call never started, so no other tag comes
+      RpcServer::Impl& server = server_;
       delete this;
+      server.live_calls.fetch_sub(1, std::memory_order_release);
       return;
     }
-    server_.live_calls.fetch_add(1, std::memory_order_relaxed);
     server_.RequestNext(method_);
     method_.method.stream(this, *request_);
     bool cancel = false;
@@ -223,7 +223,9 @@ class StreamRpc final : public StreamContext {
       ++active_;
       bound_ = true;
       if (stream_ == nullptr) {  // a handler that made no stream: end the call here
-        pending_finish_ = grpc::Status(grpc::StatusCode::INTERNAL, "no handler for this call");
+        if (!pending_finish_.has_value()) {
+          pending_finish_ = grpc::Status(grpc::StatusCode::INTERNAL, "no handler for this call");
+        }
       }
       if (pending_write_ != nullptr) {
         writing_ = true;
@@ -244,7 +246,7 @@ class StreamRpc final : public StreamContext {
       writing_ = false;
       if (pending_finish_.has_value()) StartFinish(*std::exchange(pending_finish_, std::nullopt));
     }
-    React([this, ok] { stream_->OnWriteDone(ok); });
+    if (stream_ != nullptr) React([this, ok] { stream_->OnWriteDone(ok); });
     Leave();
   }
 
@@ -378,6 +380,7 @@ absl::Status CheckAgainstProto(const std::vector<RpcMethod>& methods) {
 void RpcServer::Impl::RequestNext(const Served& method) {
   absl::ReaderMutexLock lock(&mu);
   if (stopping) return;
+  live_calls.fetch_add(1, std::memory_order_relaxed);
   if (method.method.stream) {
     (new StreamRpc(*this, method))->Request();
   } else {

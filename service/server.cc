@@ -657,7 +657,10 @@ absl::StatusOr<std::unique_ptr<Server>> Server::Start(ServerOptions options) {
       verified.problem,     std::make_shared<NoticeCache>(impl->ledger->path(), &impl->metrics),
       impl->signer.get(),   VerifyUrl(options.public_url),
       &impl->metrics};
-  impl->context.long_calls_max = std::max(1, (options.grpc_threads - 1) / 2);
+  // At least 3 threads (lovebankd's --grpc-threads refuses fewer; an embedder's value is raised):
+  // with each long kind at its cap, one still takes calls.
+  const int grpc_threads = std::max(3, options.grpc_threads);
+  impl->context.long_calls_max = std::max(1, (grpc_threads - 1) / 2);
   if (!impl->context.clock) {
     impl->context.clock = [] {
       return std::chrono::duration_cast<std::chrono::microseconds>(
@@ -688,8 +691,7 @@ absl::StatusOr<std::unique_ptr<Server>> Server::Start(ServerOptions options) {
   builder.SetMaxReceiveMessageSize(kRequestBytesMax);
   auto rpc = RpcServer::Register(
       builder, impl->Methods(),
-      std::vector<std::string>(std::begin(kServiceNames), std::end(kServiceNames)),
-      options.grpc_threads);
+      std::vector<std::string>(std::begin(kServiceNames), std::end(kServiceNames)), grpc_threads);
   if (!rpc.ok()) return rpc.status();
   impl->rpc = std::move(*rpc);
   impl->server = builder.BuildAndStart();
