@@ -83,9 +83,9 @@ int Main(int argc, char** argv) {
                "with --http-listen, do not answer GET /metrics (Prometheus text: counts and "
                "times of calls, commits, fsyncs, refusals by reason; no names or amounts)");
   app.add_option("--grpc-threads", options.grpc_threads,
-                 "threads that take gRPC calls and run their handlers (HTTP/JSON calls too); "
-                 "(N - 1) / 2 certificates and as many imports are made at once, so that one "
-                 "thread always takes calls")
+                 "threads that run the gRPC handlers which may take long (HTTP/JSON calls' "
+                 "too; one more thread takes every call and answers the quick ones); (N - 1) / 2 "
+                 "certificates and as many imports are made at once, so that one is always free")
       ->capture_default_str()
       ->check(CLI::Range(3, 64));
   app.add_option("--http-threads", options.http_threads, "HTTP connections served at once")

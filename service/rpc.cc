@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <atomic>
+#include <deque>
 #include <map>
 #include <optional>
 #include <set>
@@ -36,6 +37,50 @@ class Tag {
 
  protected:
   ~Tag() = default;
+};
+
+// The threads that run the handlers which may take long (service/rpc.h): a queue of tasks.
+class HandlerPool {
+ public:
+  void Start(int threads) {
+    for (int i = 0; i < threads; ++i) {
+      threads_.emplace_back([this] {
+        pthread_setname_np(pthread_self(), "lb-handler");  // for top and perf
+        for (;;) {
+          std::function<void()> task;
+          {
+            absl::MutexLock lock(&mu_);
+            mu_.Await(absl::Condition(this, &HandlerPool::Ready));
+            if (tasks_.empty()) return;  // stopping, and nothing left
+            task = std::move(tasks_.front());
+            tasks_.pop_front();
+          }
+          task();
+        }
+      });
+    }
+  }
+  void Post(std::function<void()> task) {
+    absl::MutexLock lock(&mu_);
+    tasks_.push_back(std::move(task));
+  }
+  // Runs what is queued, then joins the threads.
+  void Stop() {
+    {
+      absl::MutexLock lock(&mu_);
+      stopping_ = true;
+    }
+    for (std::thread& thread : threads_) thread.join();
+    threads_.clear();
+  }
+
+ private:
+  bool Ready() const ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) { return stopping_ || !tasks_.empty(); }
+
+  absl::Mutex mu_;
+  std::deque<std::function<void()>> tasks_ ABSL_GUARDED_BY(mu_);
+  bool stopping_ ABSL_GUARDED_BY(mu_) = false;
+  std::vector<std::thread> threads_;
 };
 
 // One proto service's methods, all on the completion-queue API (what a generated AsyncService
@@ -82,8 +127,9 @@ class RpcServer::Impl {
   std::vector<std::unique_ptr<Served>> served;
   std::vector<std::unique_ptr<AsyncMethods>> services;
   std::unique_ptr<grpc::ServerCompletionQueue> queue;
-  std::vector<std::thread> threads;
-  int thread_count = 1;
+  std::thread poller;  // the one thread that polls the queue
+  HandlerPool handlers;
+  int handler_threads = 1;
   std::set<std::string, std::less<>> health_names;
   std::atomic<bool> serving{true};
 
@@ -131,10 +177,16 @@ class UnaryRpc final : public Tag, public CallContext {
     }
     answered_ = true;  // before the handler: its Finish may complete on another thread at once
     server_.RequestNext(method_);
-    method_.method.unary(this, *request_, response_.get());
+    if (method_.method.quick) {
+      Run();
+    } else {
+      server_.handlers.Post([this] { Run(); });
+    }
   }
 
   const grpc::ServerContextBase& server_context() const override { return context_; }
+
+  void Run() { method_.method.unary(this, *request_, response_.get()); }
 
   void Finish(grpc::Status status) override {
     if (status.ok()) {
@@ -201,7 +253,15 @@ class StreamRpc final : public StreamContext {
   class Step final : public Tag {
    public:
     Step(StreamRpc* rpc, void (StreamRpc::*step)(bool)) : rpc_(rpc), step_(step) {}
-    void Proceed(bool ok) override { (rpc_->*step_)(ok); }
+    // A stream's steps run its handler's reactions (a journal read of 1 MiB, a watch's read):
+    // on the handler threads unless the method is quick.
+    void Proceed(bool ok) override {
+      if (rpc_->method_.method.quick) {
+        (rpc_->*step_)(ok);
+      } else {
+        rpc_->server_.handlers.Post([rpc = rpc_, step = step_, ok] { (rpc->*step)(ok); });
+      }
+    }
 
    private:
     StreamRpc* const rpc_;
@@ -392,9 +452,8 @@ RpcServer::RpcServer(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
 
 RpcServer::~RpcServer() {
   // Shutdown joined the threads; a server that never started has none.
-  for (std::thread& thread : impl_->threads) {
-    if (thread.joinable()) thread.join();
-  }
+  if (impl_->poller.joinable()) impl_->poller.join();
+  impl_->handlers.Stop();
 }
 
 absl::StatusOr<std::unique_ptr<RpcServer>> RpcServer::Register(
@@ -402,7 +461,7 @@ absl::StatusOr<std::unique_ptr<RpcServer>> RpcServer::Register(
     std::vector<std::string> health_names, int threads) {
   if (absl::Status checked = CheckAgainstProto(methods); !checked.ok()) return checked;
   auto impl = std::make_unique<Impl>();
-  impl->thread_count = std::max(1, threads);
+  impl->handler_threads = std::max(1, threads);
   impl->health_names.insert(health_names.begin(), health_names.end());
   impl->health_names.insert("");
   // grpc.health.v1.Health/Check. HealthCheckRequest{string service = 1} and
@@ -426,7 +485,8 @@ absl::StatusOr<std::unique_ptr<RpcServer>> RpcServer::Register(
             self->serving.load(std::memory_order_relaxed) ? 1 : 2);
         ctx->Finish(grpc::Status::OK);
       },
-      {}});
+      {},
+      /*quick=*/true});
   std::map<std::string, AsyncMethods*> services;
   for (RpcMethod& method : methods) {
     auto served = std::make_unique<Served>();
@@ -456,15 +516,14 @@ absl::StatusOr<std::unique_ptr<RpcServer>> RpcServer::Register(
 
 void RpcServer::Start() {
   impl_->started = true;
+  impl_->handlers.Start(impl_->handler_threads);
   for (const auto& method : impl_->served) impl_->RequestNext(*method);
-  for (int i = 0; i < impl_->thread_count; ++i) {
-    impl_->threads.emplace_back([queue = impl_->queue.get()] {
-      pthread_setname_np(pthread_self(), "lb-grpc");  // for top and perf
-      void* tag = nullptr;
-      bool ok = false;
-      while (queue->Next(&tag, &ok)) static_cast<Tag*>(tag)->Proceed(ok);
-    });
-  }
+  impl_->poller = std::thread([queue = impl_->queue.get()] {
+    pthread_setname_np(pthread_self(), "lb-grpc");  // for top and perf
+    void* tag = nullptr;
+    bool ok = false;
+    while (queue->Next(&tag, &ok)) static_cast<Tag*>(tag)->Proceed(ok);
+  });
 }
 
 void RpcServer::SetServing(bool serving) {
@@ -485,8 +544,8 @@ void RpcServer::Shutdown(grpc::Server& server, std::chrono::system_clock::time_p
     std::this_thread::sleep_for(std::chrono::milliseconds(5));
   }
   impl_->queue->Shutdown();
-  for (std::thread& thread : impl_->threads) thread.join();
-  impl_->threads.clear();
+  if (impl_->poller.joinable()) impl_->poller.join();
+  impl_->handlers.Stop();  // nothing is queued: every call was freed
 }
 
 }  // namespace lovebank::service

@@ -1,9 +1,12 @@
 #pragma once
 // lovebankd's gRPC services on gRPC's completion-queue API (issue #29): every method of every
-// service is requested on one completion queue that a few threads of lovebankd's own poll, and a
-// call's handler runs on the thread that took it. No callback service is left: one keeps gRPC's
-// own callback threads polling and switching beside these (measured with bench/grpc_floor: the
-// completion-queue server spends ~45% less CPU per call from 4 clients on).
+// service is requested on one completion queue that one thread of lovebankd's own polls. A quick
+// method's handler (a point read, a command handed to the ledger) runs on that thread; any other
+// on a pool of handler threads, so that nothing slow (a proof waiting for the tree builder, a
+// certificate, an import, a journal read) holds the queue. One polling thread, because several on
+// one queue hand each event to one another (docs/benchmarks.md "Every service on the
+// completion-queue API": 8–28 % more calls/s at 1 and 16 clients than four). No callback service
+// is left: one keeps gRPC's own callback threads polling beside this one.
 // grpc.health.v1.Health/Check is served here too (gRPC's default health service is a callback
 // service). Included by server.cc only.
 
@@ -23,7 +26,9 @@ namespace lovebank::service {
 
 // One method lovebankd serves: its full name ("/lovebank.v1.Ledger/Transfer"), its messages'
 // types, and its handler — `unary` (which ends the call through its CallContext) or `stream`
-// (which makes the ServerStream that ends it).
+// (which makes the ServerStream that ends it). `quick`: the handler (and a stream's reactions)
+// never blocks or runs long — no wait, no scan, no commit on its own thread — and may run on
+// the polling thread.
 struct RpcMethod {
   std::string name;
   const google::protobuf::Descriptor* request = nullptr;
@@ -31,6 +36,7 @@ struct RpcMethod {
   std::function<void(CallContext*, const google::protobuf::Message&, google::protobuf::Message*)>
       unary;
   std::function<void(StreamContext*, const google::protobuf::Message&)> stream;
+  bool quick = false;
 };
 
 // A unary handler of `service` (a member function as services.h declares them).
@@ -60,9 +66,10 @@ RpcMethod Streaming(std::string name, Service* service,
 
 class RpcServer {
  public:
-  // Adds `methods` and grpc.health.v1.Health/Check to `builder`, on one completion queue polled
-  // by `threads` threads. Every service the methods name must be whole: each method its proto
-  // declares, with the proto's types and kind; otherwise an error that names what differs.
+  // Adds `methods` and grpc.health.v1.Health/Check to `builder`, on one completion queue with
+  // one polling thread and `threads` handler threads. Every service the methods name must be
+  // whole: each method its proto declares, with the proto's types and kind; otherwise an error
+  // that names what differs.
   // `health_names`: the services Health/Check knows besides "" (the whole server).
   static absl::StatusOr<std::unique_ptr<RpcServer>> Register(grpc::ServerBuilder& builder,
                                                              std::vector<RpcMethod> methods,

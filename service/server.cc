@@ -31,6 +31,26 @@ constexpr const char* kServiceNames[] = {"lovebank.v1.Ledger",    "lovebank.v1.A
                                          "lovebank.v1.Audit",     "lovebank.v1.Supermarket",
                                          "lovebank.v1.Programme", "lovebank.v1.Exchange"};
 constexpr std::string_view kFirstAdmin = "admin";
+// The methods whose handlers run on gRPC's polling thread (service/rpc.h RpcMethod::quick): point
+// reads and commands handed to the ledger — nothing that scans, waits, or writes on its own
+// thread. Every other method runs on the handler threads.
+constexpr std::string_view kQuickMethods[] = {"/lovebank.v1.Ledger/OpenAccount",
+                                              "/lovebank.v1.Ledger/GetAccount",
+                                              "/lovebank.v1.Ledger/Earn",
+                                              "/lovebank.v1.Ledger/Deduct",
+                                              "/lovebank.v1.Ledger/Redeem",
+                                              "/lovebank.v1.Ledger/Transfer",
+                                              "/lovebank.v1.Ledger/Reverse",
+                                              "/lovebank.v1.Ledger/GetBalance",
+                                              "/lovebank.v1.Ledger/GetEntry",
+                                              "/lovebank.v1.Supermarket/Checkout",
+                                              "/lovebank.v1.Supermarket/Refund",
+                                              "/lovebank.v1.Supermarket/AuthorizeHold",
+                                              "/lovebank.v1.Supermarket/CaptureHold",
+                                              "/lovebank.v1.Supermarket/VoidHold",
+                                              "/lovebank.v1.Supermarket/GetHold",
+                                              "/lovebank.v1.Admin/WhoAmI",
+                                              "/lovebank.v1.Audit/GetDigest"};
 
 absl::StatusOr<std::string> ReadFile(const std::string& path) {
   std::ifstream in(path, std::ios::binary);
@@ -452,6 +472,10 @@ class Server::Impl {
         Unary("/lovebank.v1.Exchange/Dispute", exchange_service.get(), &ExchangeService::Dispute));
     m.push_back(
         Unary("/lovebank.v1.Exchange/Resolve", exchange_service.get(), &ExchangeService::Resolve));
+    for (RpcMethod& method : m) {
+      method.quick = std::find(std::begin(kQuickMethods), std::end(kQuickMethods), method.name) !=
+                     std::end(kQuickMethods);
+    }
     return m;
   }
 
@@ -566,10 +590,11 @@ absl::StatusOr<std::unique_ptr<Server>> Server::Start(ServerOptions options) {
   ledger_options.queue_depth_max = options.queue_depth_max;
   ledger_options.clock_unix_us = options.clock_unix_us;
   ledger_options.env = options.env;
-  // A lone call is decided, written and answered on the gRPC thread that took it when the
-  // ledger is idle (issue #29); the handlers hold no lock across Submit and touch nothing of the
-  // call after it (UnaryCall::Done).
-  ledger_options.lone_commands_on_caller = true;
+  // Off: the quick handlers run on gRPC's one polling thread (service/rpc.h), which must never
+  // wait for a sync while other calls arrive unread; a lone command is written by the sequencer
+  // itself (lone_batches_on_sequencer). Measured against the caller's own write: one polling
+  // thread that committed collapsed from 16 clients on (docs/benchmarks.md, issue #29).
+  ledger_options.lone_commands_on_caller = false;
   auto ledger = Ledger::Open(std::move(ledger_options));
   if (!ledger.ok()) return ledger.status();
   impl->ledger = std::move(*ledger);

@@ -58,9 +58,10 @@ struct ServerOptions {
   // HTTP/JSON beside gRPC (service/http_gateway.h) on this address, with the same TLS files;
   // empty: off.
   std::string http_listen_address;
-  // Threads that take gRPC calls and run their handlers (service/rpc.h), at least 3: a handler
-  // that reads long (a certificate, an import's file) holds one, and (grpc_threads - 1) / 2 of
-  // each such kind run at once (Context::long_calls_max), so one thread is always free.
+  // Threads that run the gRPC handlers which are not quick (service/rpc.h: one more thread polls
+  // and runs the quick ones), at least 3: a handler that reads long (a certificate, an import's
+  // file) holds one, and (grpc_threads - 1) / 2 of each such kind run at once
+  // (Context::long_calls_max), so one is always free for the rest.
   int grpc_threads = 4;
   int http_threads = 8;           // HTTP connections served at once
   int http_connections_max = 64;  // HTTP connections served or waiting (http_gateway.h)
