@@ -256,6 +256,9 @@ class StreamRpc final : public StreamContext {
     // A stream's steps run its handler's reactions (a journal read of 1 MiB, a watch's read):
     // on the handler threads unless the method is quick.
     void Proceed(bool ok) override {
+      // The next call of the method is asked for here, on the polling thread: a busy pool must
+      // not keep new streams from being taken.
+      if (this == &rpc_->accepted_ && ok) rpc_->server_.RequestNext(rpc_->method_);
       if (rpc_->method_.method.quick) {
         (rpc_->*step_)(ok);
       } else {
@@ -275,8 +278,7 @@ class StreamRpc final : public StreamContext {
       server.live_calls.fetch_sub(1, std::memory_order_release);
       return;
     }
-    server_.RequestNext(method_);
-    method_.method.stream(this, *request_);
+    method_.method.stream(this, *request_);  // the next call was asked for (Step::Proceed)
     bool cancel = false;
     {
       absl::MutexLock lock(&mu_);
