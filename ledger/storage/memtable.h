@@ -22,4 +22,8 @@ namespace lovebank {
 
 std::shared_ptr<rocksdb::MemTableRepFactory> NewFingerSkipListFactory();
 
+// Inserts, in this process so far, that a hint placed without a search (memtable.cc: a value's
+// new version, a group's next line). For tests and benchmarks.
+std::uint64_t MemtableHintedInserts();
+
 }  // namespace lovebank

@@ -247,6 +247,55 @@ TEST(FingerSkipList, InPlaceUpdatesKeepOneNodePerKey) {
   }
 }
 
+// The keys a ledger writes at random places over and over: a group's next line (a statement
+// line: an account's prefix, then a growing 8-byte sequence) and a value's new version. The
+// hints place most of them without a search (MemtableHintedInserts), and every read path still
+// agrees with the model, now and through a snapshot taken halfway.
+TEST(FingerSkipList, HintsPlaceAGroupsNextLineAndAKeysNewVersion) {
+  testing::TempDir dir;
+  auto db = OpenDb(dir.path());
+  std::mt19937_64 random(29);
+  Model model;
+  Model halfway;
+  const rocksdb::Snapshot* snapshot = nullptr;
+  const std::uint64_t hinted_before = MemtableHintedInserts();
+  std::uint64_t puts = 0;
+  std::uint64_t seq = 0;
+  for (int round = 0; round < 600; ++round) {
+    rocksdb::WriteBatch batch;
+    for (int i = 0; i < 6; ++i) {
+      // Accounts of several lengths, one a Chinese name, sharing prefixes with one another.
+      const std::uint64_t account = random() % 200;
+      std::string key = "line:" + std::string(account % 3, '\xFF') + "\xE5\xBC\xA0" +
+                        std::to_string(account) + std::string(1, '\0');
+      for (int shift = 56; shift >= 0; shift -= 8) key.push_back(static_cast<char>(++seq >> shift));
+      const std::string value = RandomValue(random);
+      ASSERT_TRUE(batch.Put(key, value).ok());
+      model[key] = value;
+      ++puts;
+    }
+    for (int i = 0; i < 3; ++i) {
+      const std::string key = "ver:" + std::to_string(random() % 100);
+      const std::string value = RandomValue(random);
+      ASSERT_TRUE(batch.Put(key, value).ok());
+      model[key] = value;
+      ++puts;
+    }
+    ASSERT_TRUE(db->Write(rocksdb::WriteOptions(), &batch).ok());
+    if (round == 300) {
+      snapshot = db->GetSnapshot();
+      halfway = model;
+    }
+  }
+  const std::uint64_t hinted = MemtableHintedInserts() - hinted_before;
+  EXPECT_GT(hinted, puts / 2) << "of " << puts;  // 3 in 4 nodes are one level high
+  EXPECT_LE(hinted, puts);
+  ExpectMatches(*db, model, nullptr, random);
+  ExpectMatches(*db, halfway, snapshot, random);
+  db->ReleaseSnapshot(snapshot);
+  EXPECT_EQ(IntProperty(*db, "rocksdb.num-entries-active-mem-table"), puts);
+}
+
 // One writer commits batches (ascending, and random keys) while readers scan, seek and get:
 // a reader only ever sees keys in order, and at least every key committed before it started.
 // Iterators are also handed between threads to be destroyed elsewhere (their storage is
