@@ -172,8 +172,11 @@ class FingerSkipList final : public rocksdb::MemTableRep {
     }
   }
 
-  // The nodes are in the allocator's arena, which RocksDB counts itself (as for its skiplist).
-  std::size_t ApproximateMemoryUsage() override { return 0; }
+  // The nodes are in the allocator's arena, which RocksDB counts itself (as for its skiplist);
+  // the hints are not.
+  std::size_t ApproximateMemoryUsage() override {
+    return hint_bytes_.load(std::memory_order_relaxed);
+  }
 
   Iterator* GetIterator(rocksdb::Arena* arena) override;
 
@@ -242,8 +245,9 @@ class FingerSkipList final : public rocksdb::MemTableRep {
   // updates) right after the node before the key's last version. Both are remembered by slot
   // (a hash; a collision only costs a search), checked before use (Brackets), and point into
   // the arena, which outlives them. A family written a few times never gets the table
-  // (kInsertsBeforeHints); a busy one's is 64 KB of heap beside its memtable. Measured (issue
-  // #29, docs/benchmarks.md): InsertKey 15.7 -> 10.6 % of lovebankd's CPU at 64 clients.
+  // (kInsertsBeforeHints), one whose keys it seldom places drops it (CheckHints); a busy one's
+  // is 64 KB of heap beside its memtable. Measured (issue #29, docs/benchmarks.md): InsertKey
+  // 15.7 -> 10.6 % of lovebankd's CPU at 64 clients.
   static constexpr std::size_t kHintSlots = 8192;
   static constexpr std::uint64_t kInsertsBeforeHints = 256;
   struct Slots {
@@ -259,6 +263,19 @@ class FingerSkipList final : public rocksdb::MemTableRep {
   void Remember(const Slots& slots, Node* pred, Node* node) {
     hints_[slots.same_key] = pred;
     hints_[slots.same_group] = node;
+  }
+  // Counts a try; every kHintTriesPerCheck tries, drops the hints of a family whose keys they
+  // seldom place (random ones: request ids), where they would only cost comparisons.
+  static constexpr std::uint32_t kHintTriesPerCheck = 4096;
+  void CheckHints(bool placed) {
+    hint_hits_ += placed ? 1 : 0;
+    if (++hint_tries_ < kHintTriesPerCheck) return;
+    if (hint_hits_ * 10 < hint_tries_) {
+      hints_.reset();
+      hints_off_ = true;
+      hint_bytes_.store(0, std::memory_order_relaxed);
+    }
+    hint_tries_ = hint_hits_ = 0;
   }
   // Whether `pred` is the node right before `target` on level 0 (pred < target < its next).
   bool Brackets(const Node* pred, const Target& target) const {
@@ -291,6 +308,10 @@ class FingerSkipList final : public rocksdb::MemTableRep {
   std::uint64_t random_;
   std::unique_ptr<Node*[]> hints_;  // kHintSlots, once kInsertsBeforeHints searched
   std::uint64_t searched_ = 0;      // inserts that searched, until the hints exist
+  std::uint32_t hint_tries_ = 0;    // since the last check (CheckHints)
+  std::uint32_t hint_hits_ = 0;
+  bool hints_off_ = false;                  // dropped for good: this family's keys are random
+  std::atomic<std::size_t> hint_bytes_{0};  // ApproximateMemoryUsage reads it from any thread
 };
 
 bool FingerSkipList::InsertKey(rocksdb::KeyHandle handle) {
@@ -303,19 +324,22 @@ bool FingerSkipList::InsertKey(rocksdb::KeyHandle handle) {
   };
 
   // A node on level 0 alone (3 in 4) needs only its predecessor there: a hint that brackets the
-  // key links it with two comparisons instead of a search (the finger is then stale).
-  const Slots slots = SlotsOf(target.key);
+  // key links it with two comparisons instead of a search (and the next searched insert starts
+  // from the top, as after a duplicate).
+  const Slots slots = hints_ != nullptr ? SlotsOf(target.key) : Slots{};
   if (node->height() == 1 && hints_ != nullptr) {
     Node* hint = hints_[slots.same_group];
     if (!Brackets(hint, target)) hint = hints_[slots.same_key];
-    if (Brackets(hint, target)) {
+    const bool placed = Brackets(hint, target);
+    if (placed) {
       node->Init(0, hint->NextOfWriter(0));
       hint->Publish(0, node);
       last_ = nullptr;
       hinted_inserts.fetch_add(1, std::memory_order_relaxed);
       Remember(slots, hint, node);
-      return true;
     }
+    CheckHints(placed);  // may drop them
+    if (placed) return true;
   }
 
   // Where to search from. After the previous insert (a batch's keys arrive sorted): climb the
@@ -362,10 +386,12 @@ bool FingerSkipList::InsertKey(rocksdb::KeyHandle handle) {
     finger_[i] = node;
   }
   last_ = node;
-  if (hints_ == nullptr && ++searched_ == kInsertsBeforeHints) {
-    hints_ = std::make_unique<Node*[]>(kHintSlots);  // all null
+  if (hints_ != nullptr) {
+    Remember(slots, before == head_ ? nullptr : before, node);
+  } else if (!hints_off_ && ++searched_ == kInsertsBeforeHints) {
+    hints_.reset(new (std::nothrow) Node*[kHintSlots]());  // all null; none if no memory
+    if (hints_ != nullptr) hint_bytes_.store(kHintSlots * sizeof(Node*), std::memory_order_relaxed);
   }
-  if (hints_ != nullptr) Remember(slots, before == head_ ? nullptr : before, node);
   return true;
 }
 

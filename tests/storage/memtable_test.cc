@@ -290,10 +290,62 @@ TEST(FingerSkipList, HintsPlaceAGroupsNextLineAndAKeysNewVersion) {
   const std::uint64_t hinted = MemtableHintedInserts() - hinted_before;
   EXPECT_GT(hinted, puts / 2) << "of " << puts;  // 3 in 4 nodes are one level high
   EXPECT_LE(hinted, puts);
+  // Keys that go to the front of the list, one before the other: their node before is the
+  // list's head, which is never a hint.
+  for (int i = 0; i < 50; ++i) {
+    std::string key(1, '\x01');
+    for (int shift = 56; shift >= 0; shift -= 8)
+      key.push_back(static_cast<char>((99 - i) >> shift));
+    ASSERT_TRUE(db->Put(rocksdb::WriteOptions(), key, "front").ok());
+    model[key] = "front";
+    ++puts;
+  }
+  const std::string first = model.begin()->first;  // a new version of it goes first of all
+  ASSERT_TRUE(db->Put(rocksdb::WriteOptions(), first, "first again").ok());
+  model[first] = "first again";
+  ++puts;
   ExpectMatches(*db, model, nullptr, random);
+  // Seeks among the hinted keys themselves: each finds its key, and the next one after it.
+  std::vector<std::string> keys;
+  for (const auto& [key, value] : model) keys.push_back(key);
+  std::unique_ptr<rocksdb::Iterator> it(db->NewIterator(rocksdb::ReadOptions()));
+  for (std::size_t i = 0; i < keys.size(); i += 1 + random() % 7) {
+    it->Seek(keys[i]);
+    ASSERT_TRUE(it->Valid());
+    EXPECT_EQ(it->key().ToString(), keys[i]);
+    it->Next();
+    ASSERT_EQ(it->Valid(), i + 1 < keys.size());
+    if (it->Valid()) {
+      EXPECT_EQ(it->key().ToString(), keys[i + 1]);
+    }
+  }
+  it.reset();
   ExpectMatches(*db, halfway, snapshot, random);
   db->ReleaseSnapshot(snapshot);
   EXPECT_EQ(IntProperty(*db, "rocksdb.num-entries-active-mem-table"), puts);
+}
+
+// A family whose keys land at random (request ids) seldom has a hint in the right place: after
+// a few thousand tries its memtable drops them for good, and costs no comparisons for them.
+TEST(FingerSkipList, HintsAreDroppedWhereKeysAreRandom) {
+  testing::TempDir dir;
+  auto db = OpenDb(dir.path());
+  std::mt19937_64 random(7);
+  Model model;
+  auto put = [&](const std::string& key) {
+    model[key] = RandomValue(random);
+    ASSERT_TRUE(db->Put(rocksdb::WriteOptions(), key, model[key]).ok());
+  };
+  for (int i = 0; i < 8000; ++i) put("req:" + std::to_string(random()));
+  const std::uint64_t hinted_before = MemtableHintedInserts();
+  std::uint64_t seq = 0;
+  for (int i = 0; i < 2000; ++i) {
+    std::string key = "line:" + std::to_string(random() % 50) + std::string(1, '\0');
+    for (int shift = 56; shift >= 0; shift -= 8) key.push_back(static_cast<char>(++seq >> shift));
+    put(key);
+  }
+  EXPECT_EQ(MemtableHintedInserts() - hinted_before, 0u);
+  ExpectMatches(*db, model, nullptr, random);
 }
 
 // One writer commits batches (ascending, and random keys) while readers scan, seek and get:
