@@ -324,8 +324,8 @@ bool FingerSkipList::InsertKey(rocksdb::KeyHandle handle) {
   };
 
   // A node on level 0 alone (3 in 4) needs only its predecessor there: a hint that brackets the
-  // key links it with two comparisons instead of a search (and the next searched insert starts
-  // from the top, as after a duplicate).
+  // key links it with two comparisons instead of a search. The finger stays the path to the last
+  // searched insert: every finger_[i] is still a node of level i at or before last_.
   const Slots slots = hints_ != nullptr ? SlotsOf(target.key) : Slots{};
   if (node->height() == 1 && hints_ != nullptr) {
     Node* hint = hints_[slots.same_group];
@@ -334,7 +334,6 @@ bool FingerSkipList::InsertKey(rocksdb::KeyHandle handle) {
     if (placed) {
       node->Init(0, hint->NextOfWriter(0));
       hint->Publish(0, node);
-      last_ = nullptr;
       hinted_inserts.fetch_add(1, std::memory_order_relaxed);
       Remember(slots, hint, node);
     }
