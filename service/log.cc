@@ -1,8 +1,11 @@
 #include "service/log.h"
 
+#include <pthread.h>
+
 #include <chrono>
 #include <ctime>
 #include <string>
+#include <utility>
 
 namespace lovebank::service {
 
@@ -40,7 +43,9 @@ void Logger::LogFields(LogLevel level, std::string_view fields) {
   if (Enabled(level)) Write(level, fields);
 }
 
-void Logger::Write(LogLevel level, std::string_view text) {
+namespace {
+
+std::string Line(LogLevel level, std::string_view text) {
   const auto now = std::chrono::system_clock::now();
   const std::time_t seconds = std::chrono::system_clock::to_time_t(now);
   const auto micros =
@@ -57,9 +62,79 @@ void Logger::Write(LogLevel level, std::string_view text) {
   line.reserve(text.size() + 56);
   line.append("time=").append(stamp).append(" level=").append(kLevels[static_cast<int>(level)]);
   line.append(" ").append(text).push_back('\n');
+  return line;
+}
+
+}  // namespace
+
+Logger::Logger(LogLevel level, std::FILE* out) : level_(level), out_(out) {
+  writer_ = std::thread([this] {
+    pthread_setname_np(pthread_self(), "lb-log");
+    WriterLoop();
+  });
+}
+
+Logger::~Logger() {
+  {
+    absl::MutexLock lock(&mu_);
+    stopping_ = true;
+  }
+  writer_.join();  // writes what is waiting first
+}
+
+void Logger::Write(LogLevel level, std::string_view text) {
+  const std::string line = Line(level, text);
   absl::MutexLock lock(&mu_);
-  std::fwrite(line.data(), 1, line.size(), out_);
-  std::fflush(out_);
+  if (waiting_.size() + line.size() > kLogBufferMax) {
+    ++dropped_since_;
+    ++dropped_total_;
+    return;
+  }
+  if (dropped_since_ > 0) {
+    const std::string note =
+        Line(LogLevel::kWarn, "msg=" + Quoted(std::to_string(dropped_since_) +
+                                              " log lines dropped: the log's reader fell behind"));
+    waiting_.append(note);
+    appended_ += note.size();
+    dropped_since_ = 0;
+  }
+  waiting_.append(line);
+  appended_ += line.size();
+}
+
+void Logger::WriterLoop() {
+  std::string taken;
+  for (;;) {
+    {
+      absl::MutexLock lock(&mu_);
+      mu_.Await(absl::Condition(
+          +[](Logger* self) ABSL_NO_THREAD_SAFETY_ANALYSIS {
+            return !self->waiting_.empty() || self->stopping_;
+          },
+          this));
+      if (waiting_.empty()) return;  // stopping, everything written
+      taken.swap(waiting_);
+    }
+    std::fwrite(taken.data(), 1, taken.size(), out_);
+    std::fflush(out_);
+    absl::MutexLock lock(&mu_);
+    written_ += taken.size();
+    taken.clear();
+  }
+}
+
+void Logger::Flush() {
+  absl::MutexLock lock(&mu_);
+  std::pair<Logger*, std::uint64_t> until(this, appended_);
+  mu_.Await(absl::Condition(
+      +[](std::pair<Logger*, std::uint64_t>* args)
+           ABSL_NO_THREAD_SAFETY_ANALYSIS { return args->first->written_ >= args->second; },
+      &until));
+}
+
+std::uint64_t Logger::dropped() const {
+  absl::MutexLock lock(&mu_);
+  return dropped_total_;
 }
 
 }  // namespace lovebank::service

@@ -1,11 +1,16 @@
 #pragma once
 // The daemon's log: one line per request (method, request_id, principal, outcome, latency) and
-// lifecycle messages, to stderr. Thread-safe: each line is written with one fwrite under a lock.
+// lifecycle messages, to stderr. Thread-safe. A line is appended to a buffer in memory and
+// written by the log's own thread, so no call waits for the log's reader: a stderr pipe that
+// nobody drains (journald stalled, a terminal paused) stalls no call. Past kLogBufferMax bytes
+// waiting, lines are dropped and counted, and a warn line says how many before the next one.
 
+#include <cstdint>
 #include <cstdio>
 #include <optional>
 #include <string>
 #include <string_view>
+#include <thread>
 
 #include "absl/synchronization/mutex.h"
 
@@ -20,10 +25,17 @@ std::optional<LogLevel> ParseLogLevel(std::string_view text);
 // or a field of its own).
 std::string Quoted(std::string_view text);
 
+// The most bytes of log lines waiting for the log's thread (issue #29).
+inline constexpr std::size_t kLogBufferMax = 4 << 20;
+
 class Logger {
  public:
   // `out` is borrowed (stderr by default).
-  explicit Logger(LogLevel level, std::FILE* out = stderr) : level_(level), out_(out) {}
+  explicit Logger(LogLevel level, std::FILE* out = stderr);
+  // Writes every line logged before, then stops the log's thread.
+  ~Logger();
+  Logger(const Logger&) = delete;
+  Logger& operator=(const Logger&) = delete;
   bool Enabled(LogLevel level) const { return level >= level_; }
   // One format for every line (issue #28), logfmt: `time=<UTC, µs> level=<debug|info|warn|error>`
   // and then the line's fields. Log writes `text` as one quoted field, msg="..." (quotes,
@@ -32,12 +44,24 @@ class Logger {
   // or newline (a call's line: rpc=Earn request_id=... outcome=OK latency_us=...).
   void Log(LogLevel level, std::string_view text);
   void LogFields(LogLevel level, std::string_view fields);
+  // Returns once every line logged before the call is written to `out` (and flushed).
+  void Flush();
+  // Lines dropped so far because kLogBufferMax bytes were waiting.
+  std::uint64_t dropped() const;
 
  private:
   void Write(LogLevel level, std::string_view fields);
+  void WriterLoop();
   const LogLevel level_;
   std::FILE* const out_;
-  absl::Mutex mu_;  // one line at a time
+  mutable absl::Mutex mu_;
+  std::string waiting_ ABSL_GUARDED_BY(mu_);              // lines not yet taken by the thread
+  std::uint64_t appended_ ABSL_GUARDED_BY(mu_) = 0;       // bytes ever appended to waiting_
+  std::uint64_t written_ ABSL_GUARDED_BY(mu_) = 0;        // of those, written and flushed
+  std::uint64_t dropped_since_ ABSL_GUARDED_BY(mu_) = 0;  // not yet reported in a line
+  std::uint64_t dropped_total_ ABSL_GUARDED_BY(mu_) = 0;
+  bool stopping_ ABSL_GUARDED_BY(mu_) = false;
+  std::thread writer_;
 };
 
 }  // namespace lovebank::service

@@ -768,6 +768,8 @@ HttpGateway::Stats Server::http_stats() const {
 const std::string& Server::admin_token_file() const { return impl_->admin_token_file; }
 Ledger& Server::ledger() { return *impl_->ledger; }
 
+void Server::FlushLog() { impl_->logger->Flush(); }
+
 Head Server::Shutdown() {
   if (impl_->shut_down) return impl_->final_head;
   impl_->shut_down = true;
@@ -784,6 +786,7 @@ Head Server::Shutdown() {
   impl_->ledger.reset();  // commits whatever is queued, closes RocksDB
   impl_->logger->Log(LogLevel::kInfo,
                      Cat("lovebankd stopped cleanly at head ", impl_->final_head.seq));
+  impl_->logger->Flush();  // an embedder may close log_out once Shutdown returns
   return impl_->final_head;
 }
 

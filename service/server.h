@@ -71,7 +71,7 @@ struct ServerOptions {
   std::size_t watchers_max = kWatchersMaxDefault;  // WatchEntries streams at once (service/watch.h)
   std::size_t queue_depth_max = kQueueDepthMaxDefault;
   LogLevel log_level = LogLevel::kInfo;
-  std::FILE* log_out = stderr;                  // borrowed
+  std::FILE* log_out = stderr;                  // borrowed, until Shutdown or the destructor
   std::function<std::int64_t()> clock_unix_us;  // tests; default the system clock
   rocksdb::Env* env = nullptr;  // tests (storage faults); borrowed, must outlive the server
 };
@@ -95,10 +95,13 @@ class Server {
   // The file holding the first admin's token when this start created it; empty otherwise.
   const std::string& admin_token_file() const;
   Ledger& ledger();
+  // Returns once every log line so far is written to ServerOptions::log_out (the log is written
+  // by a thread of its own: service/log.h).
+  void FlushLog();
 
   // Health NOT_SERVING, stop accepting calls, let calls in flight finish (up to
   // kShutdownGraceSeconds), then close the ledger: every queued command is committed and RocksDB
-  // is closed cleanly. Idempotent. Returns the final head.
+  // is closed cleanly; every log line is written. Idempotent. Returns the final head.
   Head Shutdown();
 
   class Impl;

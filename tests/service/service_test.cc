@@ -647,6 +647,7 @@ TEST_F(ServiceTest, AStateForgedOnDiskIsFoundAtStartAndNothingIsServed) {
         EncodeBalanceValue(Int128(10000000), head.seq));
   refused(tokens_["auditor"]);
   EXPECT_EQ(server_->ledger().GetHead().seq, head.seq);
+  server_->FlushLog();
   std::ifstream log(dir_.Sub("log"));
   const std::string logged((std::istreambuf_iterator<char>(log)), {});
   EXPECT_NE(logged.find("start-up check: RECORD_DIFFERS"), std::string::npos) << logged;
@@ -1690,6 +1691,7 @@ TEST_F(ServiceTest, TheRoleMatrixHoldsForEveryRpc) {
     }
   }
   // Every call above went through the log (info: accepted, warn: refused); no token is in it.
+  server_->FlushLog();
   std::ifstream log_file(dir_.Sub("log"));
   const std::string log((std::istreambuf_iterator<char>(log_file)), {});
   EXPECT_GT(log.size(), 1000u);
