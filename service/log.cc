@@ -77,6 +77,7 @@ Logger::Logger(LogLevel level, std::FILE* out) : level_(level), out_(out) {
 Logger::~Logger() {
   {
     absl::MutexLock lock(&mu_);
+    if (dropped_since_ > 0) AppendDroppedNote();  // no line came after them
     stopping_ = true;
   }
   writer_.join();  // writes what is waiting first
@@ -90,16 +91,18 @@ void Logger::Write(LogLevel level, std::string_view text) {
     ++dropped_total_;
     return;
   }
-  if (dropped_since_ > 0) {
-    const std::string note =
-        Line(LogLevel::kWarn, "msg=" + Quoted(std::to_string(dropped_since_) +
-                                              " log lines dropped: the log's reader fell behind"));
-    waiting_.append(note);
-    appended_ += note.size();
-    dropped_since_ = 0;
-  }
+  if (dropped_since_ > 0) AppendDroppedNote();
   waiting_.append(line);
   appended_ += line.size();
+}
+
+void Logger::AppendDroppedNote() {
+  const std::string note =
+      Line(LogLevel::kWarn, "msg=" + Quoted(std::to_string(dropped_since_) +
+                                            " log lines dropped: the log's reader fell behind"));
+  waiting_.append(note);
+  appended_ += note.size();
+  dropped_since_ = 0;
 }
 
 void Logger::WriterLoop() {

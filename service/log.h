@@ -4,6 +4,9 @@
 // written by the log's own thread, so no call waits for the log's reader: a stderr pipe that
 // nobody drains (journald stalled, a terminal paused) stalls no call. Past kLogBufferMax bytes
 // waiting, lines are dropped and counted, and a warn line says how many before the next one.
+// The price: a process that aborts (a failed LOVEBANK_CHECK, a fatal signal) loses the lines
+// still waiting, the last milliseconds' calls (the abort's own message goes to stderr itself).
+// Memory: up to kLogBufferMax waiting plus the batch being written (~8 MiB at worst).
 
 #include <cstdint>
 #include <cstdio>
@@ -51,6 +54,7 @@ class Logger {
 
  private:
   void Write(LogLevel level, std::string_view fields);
+  void AppendDroppedNote() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   void WriterLoop();
   const LogLevel level_;
   std::FILE* const out_;

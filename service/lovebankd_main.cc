@@ -182,14 +182,17 @@ int Main(int argc, char** argv) {
   }
   // The lines an operator or a supervisor waits for, in the log's one format whatever --log-level
   // says (scripts and tests find "listening on port N" and "stopped cleanly" in them).
+  // Each log writes from a thread of its own: the server's lines so far go out before these.
   lovebank::service::Logger lifecycle(lovebank::service::LogLevel::kDebug, stderr);
   using lovebank::Cat;
   using lovebank::service::LogLevel;
+  (*server)->FlushLog();
   if (!(*server)->admin_token_file().empty()) {
     lifecycle.Log(LogLevel::kInfo, Cat("new ledger: the first admin's token is in ",
                                        (*server)->admin_token_file(), " (mode 0600)"));
   }
   if (init_only) {
+    lifecycle.Flush();
     const lovebank::Head head = (*server)->Shutdown();
     lifecycle.Log(LogLevel::kInfo, Cat("the ledger in ", options.data_dir, " is ready at head ",
                                        head.seq, " (--init-only: nothing served)"));
@@ -203,6 +206,7 @@ int Main(int argc, char** argv) {
   sigwait(&signals, &signal_number);
   lifecycle.Log(LogLevel::kInfo, Cat(signal_number == SIGTERM ? "SIGTERM" : "SIGINT",
                                      ": draining and closing the ledger"));
+  lifecycle.Flush();  // before the server's last lines
   const lovebank::Head head = (*server)->Shutdown();
   lifecycle.Log(LogLevel::kInfo, Cat("stopped cleanly at head ", head.seq));
   return 0;

@@ -56,6 +56,22 @@ TEST(Logger, LinesReachTheFileWholeInOrderAndFlushWaitsForThem) {
   std::fclose(out);
 }
 
+// Lines logged after the last Flush are written when the Logger goes, whatever its level.
+TEST(Logger, ItsDestructorWritesWhatIsWaiting) {
+  testing::TempDir dir;
+  std::FILE* out = std::fopen(dir.Sub("log").c_str(), "a");
+  ASSERT_NE(out, nullptr);
+  {
+    Logger logger(LogLevel::kDebug, out);
+    for (int i = 0; i < 100; ++i) logger.LogFields(LogLevel::kDebug, "n=" + std::to_string(i));
+    logger.Log(LogLevel::kError, "the last line");
+  }
+  std::fclose(out);
+  const std::string text = ReadAll(dir.Sub("log"));
+  EXPECT_NE(text.find(" level=debug n=99\n"), std::string::npos) << text;
+  EXPECT_NE(text.find(" level=error msg=\"the last line\"\n"), std::string::npos) << text;
+}
+
 // A pipe that nobody reads fills (64 KB), then the log's thread blocks in its write: the callers
 // still return, past kLogBufferMax bytes their lines are dropped and counted, and once the
 // reader drains the pipe the log says how many were dropped, then goes on.
@@ -66,14 +82,16 @@ TEST(Logger, AReaderThatStopsReadingStallsNoCaller) {
   ASSERT_NE(out, nullptr);
   std::string read;
   std::thread reader;
+  std::uint64_t dropped = 0;
   {
     Logger logger(LogLevel::kInfo, out);
     const std::string fields = "rpc=Transfer memo=" + std::string(1000, 'x');
     const int lines = 2 * static_cast<int>(kLogBufferMax / fields.size());
     for (int i = 0; i < lines; ++i)
       logger.LogFields(LogLevel::kInfo, fields);  // returns: no reader
-    EXPECT_GT(logger.dropped(), 0u);
-    EXPECT_LT(logger.dropped(), static_cast<std::uint64_t>(lines));
+    dropped = logger.dropped();
+    EXPECT_GT(dropped, 0u);
+    EXPECT_LT(dropped, static_cast<std::uint64_t>(lines));
     reader = std::thread([&] {
       char buffer[65536];
       for (ssize_t n; (n = ::read(fds[0], buffer, sizeof(buffer))) > 0;) read.append(buffer, n);
@@ -86,6 +104,8 @@ TEST(Logger, AReaderThatStopsReadingStallsNoCaller) {
   ::close(fds[0]);
   const std::size_t note = read.find(" log lines dropped: the log's reader fell behind\"\n");
   ASSERT_NE(note, std::string::npos);
+  const std::size_t count = read.rfind("msg=\"", note) + 5;
+  EXPECT_EQ(read.substr(count, note - count), std::to_string(dropped)) << "the note counts them";
   EXPECT_EQ(read.rfind("level=warn", note), read.rfind("time=", note) + 33);  // a line of its own
   EXPECT_NE(read.find("rpc=WhoAmI after=1\n", note), std::string::npos);
   // Every line whole.

@@ -231,9 +231,9 @@ class ServiceTest : public ::testing::Test {
     return "none";
   }
 
-  // The log once it holds `text`: a unary call's line is written before its answer leaves, but
-  // a stream's in OnDone, which gRPC runs after the client has read the stream's end, so it may
-  // trail the call by a moment (up to 10 s here).
+  // The log once it holds `text`: a unary call's line is queued before its answer leaves and a
+  // stream's in OnDone, which gRPC runs after the client has read the stream's end, and the log's
+  // thread writes them a moment later (up to 10 s here).
   std::string LogWith(const std::string& text) {
     std::string log;
     for (int i = 0; i < 1000; ++i) {
@@ -391,8 +391,13 @@ TEST(Tls, AServerWithACertificateServesTlsClientsOnly) {
   short_deadline->set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(2));
   EXPECT_FALSE(plain->WhoAmI(short_deadline.get(), {}, &me).ok());
   (*server)->Shutdown();
-  std::fclose(options.log_out);
+  std::fclose(options.log_out);  // Shutdown wrote every line first
+  std::ifstream log(dir.Sub("log"));
+  const std::string logged((std::istreambuf_iterator<char>(log)), {});
+  EXPECT_NE(logged.find("rpc=WhoAmI"), std::string::npos) << logged;
+  EXPECT_NE(logged.find("lovebankd stopped cleanly at head "), std::string::npos) << logged;
 
+  options.log_out = stderr;
   options.tls_key_file.clear();  // a certificate without its key is refused at start
   EXPECT_EQ(service::Server::Start(options).status().code(), absl::StatusCode::kInvalidArgument);
 }

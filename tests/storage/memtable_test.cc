@@ -295,7 +295,7 @@ TEST(FingerSkipList, HintsPlaceAGroupsNextLineAndAKeysNewVersion) {
   for (int i = 0; i < 50; ++i) {
     std::string key(1, '\x01');
     for (int shift = 56; shift >= 0; shift -= 8)
-      key.push_back(static_cast<char>((99 - i) >> shift));
+      key.push_back(static_cast<char>(static_cast<std::uint64_t>(99 - i) >> shift));
     ASSERT_TRUE(db->Put(rocksdb::WriteOptions(), key, "front").ok());
     model[key] = "front";
     ++puts;
