@@ -16,6 +16,7 @@
 #include <thread>
 
 #include "absl/synchronization/mutex.h"
+#include "absl/time/time.h"
 
 namespace lovebank::service {
 
@@ -30,6 +31,10 @@ std::string Quoted(std::string_view text);
 
 // The most bytes of log lines waiting for the log's thread (issue #29).
 inline constexpr std::size_t kLogBufferMax = 4 << 20;
+// The log's thread, woken by a line, gathers the lines after it for up to kLogGather or
+// kLogGatherBytes before it writes them (a line's time is when it was logged).
+inline constexpr absl::Duration kLogGather = absl::Milliseconds(10);
+inline constexpr std::size_t kLogGatherBytes = 64 << 10;
 
 class Logger {
  public:
@@ -65,6 +70,7 @@ class Logger {
   std::uint64_t dropped_since_ ABSL_GUARDED_BY(mu_) = 0;  // not yet reported in a line
   std::uint64_t dropped_total_ ABSL_GUARDED_BY(mu_) = 0;
   bool stopping_ ABSL_GUARDED_BY(mu_) = false;
+  bool urgent_ ABSL_GUARDED_BY(mu_) = false;  // a Flush waits: write without gathering
   std::thread writer_;
 };
 
