@@ -2639,6 +2639,13 @@ namespace {
 TEST_F(ServiceTest, StreamsEndingEveryWayAtOnceLeaveTheServerServing) {
   const std::string auditor = tokens_["auditor"];
   std::atomic<int> wrong{0};
+  // Which stream ended how, when not as expected (gtest's failures are thread-safe here).
+  auto Expect = [&wrong](const char* what, const grpc::Status& status,
+                         std::initializer_list<StatusCode> allowed) {
+    if (std::find(allowed.begin(), allowed.end(), status.error_code()) != allowed.end()) return;
+    ++wrong;
+    ADD_FAILURE() << what << " ended " << status.error_code() << ": " << status.error_message();
+  };
   std::vector<std::thread> threads;
   for (int t = 0; t < 4; ++t) {
     threads.emplace_back([&, t] {
@@ -2649,7 +2656,7 @@ TEST_F(ServiceTest, StreamsEndingEveryWayAtOnceLeaveTheServerServing) {
           auto watch = client_->ledger->WatchEntries(ctx.get(), {});
           while (watch->Read(&watched)) {
           }
-          if (watch->Finish().error_code() != StatusCode::UNAUTHENTICATED) ++wrong;
+          Expect("refused watch", watch->Finish(), {StatusCode::UNAUTHENTICATED});
         }
         {
           auto ctx = Ctx("");
@@ -2657,7 +2664,7 @@ TEST_F(ServiceTest, StreamsEndingEveryWayAtOnceLeaveTheServerServing) {
           auto journal = client_->audit->ReadJournal(ctx.get(), {});
           while (journal->Read(&read)) {
           }
-          if (journal->Finish().error_code() != StatusCode::UNAUTHENTICATED) ++wrong;
+          Expect("refused journal read", journal->Finish(), {StatusCode::UNAUTHENTICATED});
         }
         {  // an idle watch, cancelled by its client
           auto ctx = Ctx(auditor);
@@ -2669,7 +2676,7 @@ TEST_F(ServiceTest, StreamsEndingEveryWayAtOnceLeaveTheServerServing) {
           v1::WatchEntriesResponse watched;
           while (watch->Read(&watched)) {
           }
-          if (watch->Finish().error_code() != StatusCode::CANCELLED) ++wrong;
+          Expect("cancelled watch", watch->Finish(), {StatusCode::CANCELLED});
         }
         if (i % 5 == t % 5) {  // a replay cancelled at once (each opens the store: fewer)
           auto ctx = Ctx(auditor);
@@ -2678,7 +2685,9 @@ TEST_F(ServiceTest, StreamsEndingEveryWayAtOnceLeaveTheServerServing) {
           v1::VerifyEvent event;
           while (events->Read(&event)) {
           }
-          if (events->Finish().error_code() != StatusCode::CANCELLED) ++wrong;
+          // A replay of this small ledger that ended before the cancel was seen ends OK (seen
+          // once, in a loaded `ctest -j2`, 2026-12-07).
+          Expect("cancelled replay", events->Finish(), {StatusCode::CANCELLED, StatusCode::OK});
         }
       }
     });
